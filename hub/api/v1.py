@@ -1,0 +1,262 @@
+"""REST API v1: thin handlers (parse, authorize, call a service, render)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub import keys
+from hub.auth import Principal, require
+from hub.errors import Forbidden, NotFound
+from hub.models import Contact, Conversation, InboundMessage, Message
+
+from .routing import ApiRouter
+from .schemas import (
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyOut,
+    Contact360,
+    ContactIn,
+    ContactPatch,
+    ContactQuery,
+    ConversationPage,
+    ConversationPatch,
+    ConversationQuery,
+    IdentityIn,
+    IngestOut,
+    LoginIn,
+    MergeIn,
+    MessageQuery,
+    RefreshIn,
+    ReplyIn,
+    TokensOut,
+    UserIn,
+    UserOut,
+    UserPatch,
+)
+
+router = ApiRouter()
+route = router.route
+
+
+# --- auth ---------------------------------------------------------------------------------------
+
+async def _tokens_for(app: web.Application, user_id: str, refresh: str) -> TokensOut:
+    user = await app[keys.USERS].get(user_id)
+    tokens = app[keys.TOKENS]
+    return TokensOut(access_token=tokens.access_token(user), refresh_token=refresh,
+                     expires_in=int(tokens.access_ttl.total_seconds()), user=UserOut.of(user))
+
+
+@route("POST", "/auth/login", summary="Sign in with e-mail and password", tag="auth", body=LoginIn,
+       response=TokensOut, public=True)
+async def login(request: web.Request, _: Principal | None, body: LoginIn) -> TokensOut:
+    user = await request.app[keys.USERS].authenticate(body.email, body.password)
+    refresh = await request.app[keys.TOKENS].issue_refresh(user.id)
+    return await _tokens_for(request.app, user.id, refresh)
+
+
+@route("POST", "/auth/refresh", summary="Trade a refresh token for new tokens (rotation)", tag="auth",
+       body=RefreshIn, response=TokensOut, public=True)
+async def refresh(request: web.Request, _: Principal | None, body: RefreshIn) -> TokensOut:
+    user_id, token = await request.app[keys.TOKENS].rotate(body.refresh_token)
+    return await _tokens_for(request.app, user_id, token)
+
+
+@route("GET", "/auth/me", summary="The signed-in user", tag="auth", response=UserOut)
+async def me(request: web.Request, principal: Principal) -> UserOut:
+    if principal.user_id is None:
+        raise NotFound("an API key has no user")
+    return UserOut.of(await request.app[keys.USERS].get(principal.user_id))
+
+
+# --- users and API keys -------------------------------------------------------------------------
+
+@route("GET", "/users", summary="List users", tag="users", permission="users:read", response=list[UserOut])
+async def list_users(request: web.Request, _: Principal) -> list[UserOut]:
+    return [UserOut.of(u) for u in await request.app[keys.USERS].list()]
+
+
+@route("POST", "/users", summary="Create a user", tag="users", permission="users:write", body=UserIn,
+       response=UserOut, status=201)
+async def create_user(request: web.Request, principal: Principal, body: UserIn) -> UserOut:
+    user = await request.app[keys.USERS].create(body.email, body.password, body.role, body.name, body.team_ids,
+                                                body.contact_id)
+    await request.app[keys.AUDIT].record(principal.actor_id, "user.create", "user", user.id,
+                                         after={"email": user.email, "role": user.role.value})
+    return UserOut.of(user)
+
+
+@route("GET", "/users/{user_id}", summary="Get a user", tag="users", permission="users:read", response=UserOut)
+async def get_user(request: web.Request, _: Principal) -> UserOut:
+    return UserOut.of(await request.app[keys.USERS].get(request.match_info["user_id"]))
+
+
+@route("PATCH", "/users/{user_id}", summary="Update a user", tag="users", permission="users:write",
+       body=UserPatch, response=UserOut)
+async def update_user(request: web.Request, principal: Principal, body: UserPatch) -> UserOut:
+    user_id = request.match_info["user_id"]
+    changes = body.model_dump(exclude_unset=True)
+    user = await request.app[keys.USERS].update(user_id, dict(changes))
+    if changes.get("active") is False or "password" in changes:
+        await request.app[keys.TOKENS].revoke_user(user_id)
+    changes.pop("password", None)
+    await request.app[keys.AUDIT].record(principal.actor_id, "user.update", "user", user_id,
+                                         after={k: str(v) for k, v in changes.items()})
+    return UserOut.of(user)
+
+
+def _key_out(key: object) -> dict:
+    return ApiKeyOut.model_validate(key, from_attributes=True).model_dump(mode="json")
+
+
+@route("GET", "/api-keys", summary="List API keys", tag="api-keys", permission="api_keys:write",
+       response=list[ApiKeyOut])
+async def list_api_keys(request: web.Request, _: Principal) -> list[dict]:
+    return [_key_out(k) for k in await request.app[keys.API_KEYS].list()]
+
+
+@route("POST", "/api-keys", summary="Create an API key (the secret is shown once)", tag="api-keys",
+       permission="api_keys:write", body=ApiKeyIn, response=ApiKeyCreated, status=201)
+async def create_api_key(request: web.Request, principal: Principal, body: ApiKeyIn) -> dict:
+    key, secret = await request.app[keys.API_KEYS].create(body.name, body.role, principal.actor_id)
+    await request.app[keys.AUDIT].record(principal.actor_id, "api_key.create", "api_key", key.id,
+                                         after={"name": key.name, "role": key.role.value})
+    return {**_key_out(key), "key": secret}
+
+
+@route("DELETE", "/api-keys/{key_id}", summary="Revoke an API key", tag="api-keys", permission="api_keys:write")
+async def revoke_api_key(request: web.Request, principal: Principal) -> None:
+    key_id = request.match_info["key_id"]
+    await request.app[keys.API_KEYS].revoke(key_id)
+    await request.app[keys.AUDIT].record(principal.actor_id, "api_key.revoke", "api_key", key_id)
+
+
+# --- contacts -----------------------------------------------------------------------------------
+
+@route("GET", "/contacts", summary="Search contacts by name, type or identity", tag="contacts",
+       permission="contacts:read", query=ContactQuery, response=list[Contact])
+async def list_contacts(request: web.Request, _: Principal, query: ContactQuery) -> list[Contact]:
+    contacts = request.app[keys.CONTACTS]
+    if query.identity_kind and query.identity_value:
+        found = await contacts.find_by_identity(query.identity_kind, query.identity_value)
+        return [found] if found else []
+    return await contacts.search(query.q, contact_type=query.type, limit=query.limit, after=query.after)
+
+
+@route("POST", "/contacts", summary="Create a contact with its identities", tag="contacts",
+       permission="contacts:write", body=ContactIn, response=Contact, status=201)
+async def create_contact(request: web.Request, principal: Principal, body: ContactIn) -> Contact:
+    contact = Contact(**body.model_dump(exclude={"identities"}))
+    created = await request.app[keys.CONTACTS].create(contact, [(i.kind, i.value) for i in body.identities])
+    await request.app[keys.AUDIT].record(principal.actor_id, "contact.create", "contact", created.id)
+    return created
+
+
+@route("GET", "/contacts/{contact_id}", summary="The contact's 360° profile", tag="contacts",
+       permission="contacts:read", response=Contact360)
+async def get_contact(request: web.Request, _: Principal) -> Contact360:
+    contacts = request.app[keys.CONTACTS]
+    contact = await contacts.get(request.match_info["contact_id"])
+    conversations, _next = await request.app[keys.CONVERSATIONS].list(contact_id=contact.id, limit=100)
+    return Contact360(contact=contact, identities=await contacts.identities(contact.id), conversations=conversations)
+
+
+@route("PATCH", "/contacts/{contact_id}", summary="Update a contact", tag="contacts",
+       permission="contacts:write", body=ContactPatch, response=Contact)
+async def update_contact(request: web.Request, principal: Principal, body: ContactPatch) -> Contact:
+    changes = body.model_dump(exclude_unset=True)
+    contact = await request.app[keys.CONTACTS].update(request.match_info["contact_id"], changes)
+    await request.app[keys.AUDIT].record(principal.actor_id, "contact.update", "contact", contact.id,
+                                         after=body.model_dump(mode="json", exclude_unset=True))
+    return contact
+
+
+@route("POST", "/contacts/{contact_id}/identities", summary="Add an identity to a contact", tag="contacts",
+       permission="contacts:write", body=IdentityIn, status=201)
+async def add_identity(request: web.Request, principal: Principal, body: IdentityIn) -> dict:
+    identity = await request.app[keys.CONTACTS].add_identity(request.match_info["contact_id"], body.kind, body.value)
+    await request.app[keys.AUDIT].record(principal.actor_id, "contact.identity.add", "contact", identity.contact_id,
+                                         after={"identity": identity.id})
+    return identity.model_dump(mode="json")
+
+
+@route("POST", "/contacts/{contact_id}/merge", summary="Merge this contact into another", tag="contacts",
+       permission="contacts:merge", body=MergeIn, response=Contact)
+async def merge_contact(request: web.Request, principal: Principal, body: MergeIn) -> Contact:
+    source_id = request.match_info["contact_id"]
+    merged = await request.app[keys.CONTACTS].merge(source_id, body.into)
+    await request.app[keys.AUDIT].record(principal.actor_id, "contact.merge", "contact", source_id,
+                                         after={"merged_into": merged.id})
+    return merged
+
+
+# --- conversations and messages -----------------------------------------------------------------
+
+async def _visible_conversation(request: web.Request, principal: Principal) -> Conversation:
+    """The conversation in the URL, if this principal may see it (portal users: only their own)."""
+    conversation = await request.app[keys.CONVERSATIONS].get(request.match_info["conversation_id"])
+    if principal.can("conversations:read"):
+        return conversation
+    if principal.can("own:conversations") and principal.contact_id == conversation.contact_id:
+        return conversation
+    raise NotFound(f"conversation {conversation.id} not found")
+
+
+def _reader(principal: Principal) -> Principal:
+    if principal.can("conversations:read") or principal.can("own:conversations"):
+        return principal
+    raise Forbidden(f"role {principal.role.value} may not read conversations")
+
+
+@route("GET", "/conversations", summary="List conversations (tickets), newest activity first", tag="conversations",
+       query=ConversationQuery, response=ConversationPage)
+async def list_conversations(request: web.Request, principal: Principal, query: ConversationQuery) -> ConversationPage:
+    _reader(principal)
+    filters = query.model_dump(exclude={"limit", "cursor"})
+    if not principal.can("conversations:read"):
+        filters["contact_id"] = principal.contact_id or "-"
+    items, next_cursor = await request.app[keys.CONVERSATIONS].list(**filters, limit=query.limit, cursor=query.cursor)
+    return ConversationPage(items=items, next_cursor=next_cursor)
+
+
+@route("GET", "/conversations/{conversation_id}", summary="Get a conversation", tag="conversations",
+       response=Conversation)
+async def get_conversation(request: web.Request, principal: Principal) -> Conversation:
+    return await _visible_conversation(request, _reader(principal))
+
+
+@route("PATCH", "/conversations/{conversation_id}", summary="Change status, priority, assignee, team, tags",
+       tag="conversations", permission="conversations:write", body=ConversationPatch, response=Conversation)
+async def update_conversation(request: web.Request, principal: Principal, body: ConversationPatch) -> Conversation:
+    changes = body.model_dump(exclude_unset=True)
+    if "assignee_id" in changes or "team_id" in changes:
+        require(principal, "conversations:assign")
+    return await request.app[keys.CONVERSATIONS].update(request.match_info["conversation_id"], changes, principal)
+
+
+@route("GET", "/conversations/{conversation_id}/messages", summary="The conversation's messages, oldest first",
+       tag="messages", query=MessageQuery, response=list[Message])
+async def list_messages(request: web.Request, principal: Principal, query: MessageQuery) -> list[Message]:
+    conversation = await _visible_conversation(request, _reader(principal))
+    return await request.app[keys.CONVERSATIONS].messages(
+        conversation.id, limit=query.limit, after=query.after, include_private=principal.is_staff)
+
+
+@route("POST", "/conversations/{conversation_id}/messages", summary="Reply (or add a private note)",
+       tag="messages", permission="messages:write", body=ReplyIn, response=Message, status=201)
+async def reply(request: web.Request, principal: Principal, body: ReplyIn) -> Message:
+    return await request.app[keys.CONVERSATIONS].reply(
+        request.match_info["conversation_id"], principal, body.text, private=body.private, subject=body.subject)
+
+
+@route("POST", "/inbound", summary="Ingest a message from a custom channel (idempotent on external_id)",
+       tag="messages", permission="inbound:write", body=InboundMessage, response=IngestOut, status=201)
+async def ingest(request: web.Request, principal: Principal, body: InboundMessage) -> web.Response | IngestOut:
+    result = await request.app[keys.INBOX].ingest(body)
+    out = IngestOut(message=result.message, conversation=result.conversation, duplicate=result.duplicate)
+    if result.duplicate:
+        return web.json_response(out.model_dump(mode="json"), status=200)
+    return out
+
+
+__all__ = ["router"]

@@ -1,0 +1,80 @@
+"""Access tokens (short-lived JWT, HS256) and refresh tokens (opaque, rotated, reuse detected).
+
+A refresh token belongs to a family (one sign-in). Each use marks it used and issues the next of
+the family; presenting a used token again means it was stolen or replayed, so the whole family is
+revoked and the user must sign in again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import jwt
+
+from hub.errors import Unauthorized
+from hub.models import Role, User, new_id, utcnow
+from hub.store import Store
+
+from .permissions import Principal
+
+ALGORITHM = "HS256"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Tokens:
+    def __init__(self, store: Store, secret: str, access_ttl_s: int, refresh_ttl_s: int) -> None:
+        if len(secret) < 32:
+            raise ValueError("BERRY_JWT_SECRET must be at least 32 characters")
+        self.store = store
+        self.secret = secret
+        self.access_ttl = timedelta(seconds=access_ttl_s)
+        self.refresh_ttl = timedelta(seconds=refresh_ttl_s)
+
+    def access_token(self, user: User) -> str:
+        now = utcnow()
+        claims = {"sub": user.id, "role": user.role.value, "teams": user.team_ids, "cid": user.contact_id,
+                  "name": user.name, "iat": now, "exp": now + self.access_ttl, "jti": new_id()}
+        return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
+
+    def verify_access(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(token, self.secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+            return Principal(role=Role(claims["role"]), user_id=claims["sub"], contact_id=claims.get("cid"),
+                             team_ids=tuple(claims.get("teams") or ()), name=claims.get("name") or "")
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("token expired") from exc
+        except (jwt.InvalidTokenError, KeyError, ValueError) as exc:
+            raise Unauthorized("invalid token") from exc
+
+    async def issue_refresh(self, user_id: str, family: str | None = None) -> str:
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        await self.store["refresh_tokens"].insert_one({
+            "_id": _digest(token), "user_id": user_id, "family": family or new_id(), "used_at": None,
+            "revoked": False, "created_at": now, "expires_at": now + self.refresh_ttl,
+        })
+        return token
+
+    async def rotate(self, token: str) -> tuple[str, str]:
+        """Spend a refresh token: returns (user_id, next refresh token)."""
+        col = self.store["refresh_tokens"]
+        now = utcnow()
+        doc = await col.find_one_and_update({"_id": _digest(token), "used_at": None, "revoked": False},
+                                            {"$set": {"used_at": now}})
+        if doc is None:
+            stale = await col.find_one({"_id": _digest(token)})
+            if stale is not None:  # reuse of a spent token: revoke the whole sign-in
+                await col.update_many({"family": stale["family"]}, {"$set": {"revoked": True}})
+                raise Unauthorized("refresh token reuse detected; sign in again")
+            raise Unauthorized("invalid refresh token")
+        if doc["expires_at"] < now:
+            raise Unauthorized("refresh token expired")
+        return doc["user_id"], await self.issue_refresh(doc["user_id"], doc["family"])
+
+    async def revoke_user(self, user_id: str) -> None:
+        await self.store["refresh_tokens"].update_many({"user_id": user_id}, {"$set": {"revoked": True}})

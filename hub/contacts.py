@@ -1,0 +1,152 @@
+"""Contacts: resolution by identity, the 360° profile, and merging two contacts into one.
+
+Race-free on any MongoDB-compatible server: an identity's ``_id`` is its normalized key, so two
+nodes resolving the same new phone number at once both end on the one contact whose identity
+insert won.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from hub.errors import Conflict, InvalidInput, NotFound
+from hub.events import ContactCreated, ContactsMerged, ContactUpdated, EventBus
+from hub.inbox.identity import identity_key, normalize
+from hub.models import Contact, ContactType, Identity, IdentityKind, utcnow
+from hub.store import Store
+
+log = logging.getLogger(__name__)
+MAX_MERGE_HOPS = 10
+
+
+class Contacts:
+    def __init__(self, store: Store, bus: EventBus) -> None:
+        self.store = store
+        self.bus = bus
+
+    async def get(self, contact_id: str, *, follow_merges: bool = True) -> Contact:
+        for _ in range(MAX_MERGE_HOPS):
+            doc = await self.store.contacts.find_one({"_id": contact_id})
+            if doc is None:
+                raise NotFound(f"contact {contact_id} not found")
+            if not (follow_merges and doc.get("merged_into")):
+                return Contact.from_doc(doc)
+            contact_id = doc["merged_into"]
+        raise Conflict(f"contact {contact_id}: merge chain too long")
+
+    async def identities(self, contact_id: str) -> list[Identity]:
+        return [Identity.from_doc(d) async for d in self.store.identities.find({"contact_id": contact_id})]
+
+    async def find_by_identity(self, kind: IdentityKind, value: str) -> Contact | None:
+        doc = await self.store.identities.find_one({"_id": identity_key(kind, value)})
+        return await self.get(doc["contact_id"]) if doc else None
+
+    async def resolve(self, kind: IdentityKind, value: str, *, name: str = "",
+                      contact_type: ContactType | None = None) -> tuple[Contact, bool]:
+        """The contact owning this identity, created if nobody does. Returns (contact, created)."""
+        key = identity_key(kind, value)
+        doc = await self.store.identities.find_one({"_id": key})
+        if doc is None:
+            contact = Contact(name=name, type=contact_type or ContactType.consumer)
+            try:
+                await self.store.identities.insert_one(
+                    Identity(id=key, contact_id=contact.id, kind=kind, value=normalize(kind, value)).to_doc()
+                )
+            except DuplicateKeyError:
+                doc = await self.store.identities.find_one({"_id": key})
+            else:
+                await self.store.contacts.insert_one(contact.to_doc())
+                await self.bus.publish(ContactCreated(contact_id=contact.id))
+                return contact, True
+        assert doc is not None
+        try:
+            return await self.get(doc["contact_id"]), False
+        except NotFound:
+            # The identity was claimed but its contact never written (a crash in between): repair.
+            contact = Contact(id=doc["contact_id"], name=name, type=contact_type or ContactType.consumer)
+            await self.store.contacts.update_one({"_id": contact.id}, {"$setOnInsert": contact.to_doc()}, upsert=True)
+            return await self.get(contact.id), True
+
+    async def create(self, contact: Contact, identities: list[tuple[IdentityKind, str]]) -> Contact:
+        keys = [(kind, identity_key(kind, value), normalize(kind, value)) for kind, value in identities]
+        claimed: list[str] = []
+        try:
+            for kind, key, value in keys:
+                await self.store.identities.insert_one(
+                    Identity(id=key, contact_id=contact.id, kind=kind, value=value).to_doc())
+                claimed.append(key)
+        except DuplicateKeyError as exc:
+            if claimed:
+                await self.store.identities.delete_many({"_id": {"$in": claimed}, "contact_id": contact.id})
+            taken = next(k for _, k, _ in keys if k not in claimed)
+            raise Conflict(f"identity {taken} already belongs to another contact", field="identities") from exc
+        await self.store.contacts.insert_one(contact.to_doc())
+        await self.bus.publish(ContactCreated(contact_id=contact.id))
+        return contact
+
+    async def add_identity(self, contact_id: str, kind: IdentityKind, value: str) -> Identity:
+        contact = await self.get(contact_id)
+        identity = Identity(id=identity_key(kind, value), contact_id=contact.id, kind=kind, value=normalize(kind, value))
+        try:
+            await self.store.identities.insert_one(identity.to_doc())
+        except DuplicateKeyError as exc:
+            raise Conflict(f"identity {identity.id} already belongs to a contact", field="value") from exc
+        return identity
+
+    async def update(self, contact_id: str, changes: dict[str, Any]) -> Contact:
+        allowed = {"name", "type", "language", "tags", "custom_fields", "vip"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise InvalidInput(f"cannot change {sorted(unknown)}", field=sorted(unknown)[0])
+        contact = await self.get(contact_id)
+        updated = Contact.model_validate({**contact.model_dump(), **changes, "updated_at": utcnow()})
+        await self.store.contacts.replace_one({"_id": contact.id}, updated.to_doc())
+        await self.bus.publish(ContactUpdated(contact_id=contact.id, changes=changes))
+        return updated
+
+    async def search(self, query: str = "", *, contact_type: ContactType | None = None,
+                     limit: int = 50, after: str | None = None) -> list[Contact]:
+        flt: dict[str, Any] = {"merged_into": None}
+        if contact_type:
+            flt["type"] = contact_type.value
+        if query:
+            flt["name"] = {"$regex": re.escape(query), "$options": "i"}
+        if after:
+            flt["_id"] = {"$lt": after}
+        cursor = self.store.contacts.find(flt).sort("_id", -1).limit(limit)
+        return [Contact.from_doc(d) async for d in cursor]
+
+    async def merge(self, source_id: str, target_id: str) -> Contact:
+        """Fold ``source`` into ``target``: identities, conversations and messages move; the
+        source keeps ``merged_into``. Each step is idempotent, so a merge interrupted half-way is
+        finished by running it again (no multi-document transactions on FerretDB)."""
+        if source_id == target_id:
+            raise InvalidInput("cannot merge a contact into itself", field="target_id")
+        source = await self.get(source_id, follow_merges=False)
+        target = await self.get(target_id)
+        if source.merged_into and source.merged_into != target.id:
+            raise Conflict(f"contact {source_id} was already merged into {source.merged_into}")
+        if target.id == source.id:
+            raise InvalidInput("cannot merge a contact into itself", field="target_id")
+        move = {"$set": {"contact_id": target.id}}
+        await self.store.identities.update_many({"contact_id": source.id}, move)
+        await self.store.conversations.update_many({"contact_id": source.id}, move)
+        await self.store.messages.update_many({"contact_id": source.id}, move)
+        await self.store["conversation_threads"].update_many({"contact_id": source.id}, move)
+        merged_fields = {
+            "tags": sorted(set(target.tags) | set(source.tags)),
+            "custom_fields": {**source.custom_fields, **target.custom_fields},
+            "name": target.name or source.name,
+            "language": target.language or source.language,
+            "vip": target.vip or source.vip,
+            "updated_at": utcnow(),
+        }
+        await self.store.contacts.update_one({"_id": target.id}, {"$set": merged_fields})
+        await self.store.contacts.update_one({"_id": source.id},
+                                             {"$set": {"merged_into": target.id, "updated_at": utcnow()}})
+        await self.bus.publish(ContactsMerged(source_id=source.id, target_id=target.id))
+        return await self.get(target.id)

@@ -1,0 +1,126 @@
+"""Domain events and the in-process event bus.
+
+Events are pydantic classes with a dotted ``name``. Services publish an event only after the store
+accepted the write. Subscribers are wired in one place, ``hub/app.py`` (and each package's
+``setup``), so "what happens when a message arrives" is greppable.
+
+Inline subscribers are awaited in order (their failure is logged, never raised to the publisher);
+``background=True`` subscribers run as tasks the bus tracks and awaits on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from contextlib import contextmanager
+from typing import Any, ClassVar, Iterator
+
+from pydantic import BaseModel, Field
+
+from hub.models import Conversation, Message, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Event(BaseModel):
+    name: ClassVar[str] = "event"
+    at: Any = Field(default_factory=utcnow)
+
+
+class MessageCreated(Event):
+    name: ClassVar[str] = "message.created"
+    message: Message
+    conversation: Conversation
+
+
+class ConversationCreated(Event):
+    name: ClassVar[str] = "conversation.created"
+    conversation: Conversation
+
+
+class ConversationUpdated(Event):
+    name: ClassVar[str] = "conversation.updated"
+    conversation: Conversation
+    changes: dict[str, Any] = Field(default_factory=dict)
+    actor_id: str | None = None
+
+
+class ContactCreated(Event):
+    name: ClassVar[str] = "contact.created"
+    contact_id: str
+
+
+class ContactUpdated(Event):
+    name: ClassVar[str] = "contact.updated"
+    contact_id: str
+    changes: dict[str, Any] = Field(default_factory=dict)
+
+
+class ContactsMerged(Event):
+    name: ClassVar[str] = "contact.merged"
+    source_id: str
+    target_id: str
+
+
+Handler = Callable[[Any], Awaitable[None]]
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._inline: dict[str, list[Handler]] = defaultdict(list)
+        self._background: dict[str, list[Handler]] = defaultdict(list)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._captures: list[list[Event]] = []
+
+    def subscribe(self, event: type[Event] | str, handler: Handler, *, background: bool = False) -> None:
+        """Subscribe to one event name, or ``"*"`` for every event."""
+        name = event if isinstance(event, str) else event.name
+        (self._background if background else self._inline)[name].append(handler)
+
+    async def publish(self, event: Event) -> None:
+        for captured in self._captures:
+            captured.append(event)
+        for handler in (*self._inline[event.name], *self._inline["*"]):
+            try:
+                await handler(event)
+            except Exception:
+                log.exception("event subscriber failed", extra={"event": event.name})
+        for handler in (*self._background[event.name], *self._background["*"]):
+            task = asyncio.create_task(self._run(handler, event))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, handler: Handler, event: Event) -> None:
+        try:
+            await handler(event)
+        except Exception:
+            log.exception("background subscriber failed", extra={"event": event.name})
+
+    async def drain(self) -> None:
+        """Wait for the background subscribers started so far (shutdown, tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    @contextmanager
+    def capture(self) -> Iterator[list[Event]]:
+        """Collect the events published inside the block (tests assert the exact list)."""
+        captured: list[Event] = []
+        self._captures.append(captured)
+        try:
+            yield captured
+        finally:
+            self._captures.remove(captured)
+
+
+__all__ = [
+    "ContactCreated",
+    "ContactUpdated",
+    "ContactsMerged",
+    "ConversationCreated",
+    "ConversationUpdated",
+    "Event",
+    "EventBus",
+    "MessageCreated",
+]

@@ -1,0 +1,166 @@
+"""``ingest()``: the one path every inbound message takes, whatever its channel.
+
+    check (pydantic, identity normalization)                 never writes
+    claim the inbound key  (inbound_keys, _id = channel:id)   → duplicates stop here
+    resolve the contact    (identities, _id = identity key)
+    thread the conversation (conversation_threads, _id = channel|thread) → reuse or open a ticket
+    store the message      (messages, _id fixed by the claim, so a retry cannot store it twice)
+    publish events         (contact.created, conversation.created, message.created)
+
+No step needs a multi-document transaction: each uniqueness decision is an ``_id`` insert. A claim
+carries a lease; if the node that claimed a message dies before storing it, a retry after the lease
+takes over and stores it, so a crash loses nothing and a retry duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from hub.contacts import Contacts
+from hub.errors import Conflict
+from hub.events import ConversationCreated, EventBus, MessageCreated
+from hub.inbox.identity import identity_key
+from hub.models import (
+    ACTIVE_STATUSES,
+    AuthorType,
+    Contact,
+    Conversation,
+    DeliveryStatus,
+    Direction,
+    InboundMessage,
+    Message,
+    Status,
+    new_id,
+    utcnow,
+)
+from hub.store import Store, ix, register
+
+log = logging.getLogger(__name__)
+CLAIM_LEASE = timedelta(seconds=30)
+
+register("conversation_threads", ix(("conversation_id", 1)))  # _id = "<channel>|<thread key>"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    message: Message
+    conversation: Conversation
+    contact: Contact
+    duplicate: bool = False
+    in_progress: bool = False
+
+
+class Duplicate(Exception):
+    def __init__(self, message_id: str, in_progress: bool) -> None:
+        self.message_id = message_id
+        self.in_progress = in_progress
+
+
+class Inbox:
+    def __init__(self, store: Store, bus: EventBus, contacts: Contacts) -> None:
+        self.store = store
+        self.bus = bus
+        self.contacts = contacts
+
+    async def ingest(self, inbound: InboundMessage) -> IngestResult:
+        key = f"{inbound.channel.value}:{inbound.external_id}"
+        sender_key = identity_key(inbound.sender.kind, inbound.sender.value)  # check before any write
+        try:
+            message_id = await self._claim(key)
+        except Duplicate as dup:
+            return await self._duplicate_result(dup)
+
+        contact, _ = await self.contacts.resolve(inbound.sender.kind, inbound.sender.value,
+                                                 name=inbound.sender_name, contact_type=inbound.contact_type)
+        conversation, created = await self._thread(inbound, contact, sender_key)
+        message = Message(
+            id=message_id, conversation_id=conversation.id, contact_id=contact.id, direction=Direction.inbound,
+            author_type=AuthorType.customer, text=inbound.text, html=inbound.html, subject=inbound.subject,
+            attachments=inbound.attachments, channel=inbound.channel, external_id=inbound.external_id,
+            delivery_status=DeliveryStatus.received, meta=inbound.meta, created_at=inbound.received_at,
+        )
+        try:
+            await self.store.messages.insert_one(message.to_doc())
+        except DuplicateKeyError:
+            return await self._duplicate_result(Duplicate(message_id, in_progress=False))
+        update: dict[str, Any] = {"$inc": {"message_count": 1},
+                                  "$set": {"last_message_at": message.created_at, "updated_at": utcnow()}}
+        if conversation.status in (Status.pending, Status.snoozed):
+            update["$set"]["status"] = Status.open.value  # the customer answered: back in the queue
+        doc = await self.store.conversations.find_one_and_update(
+            {"_id": conversation.id}, update, return_document=ReturnDocument.AFTER)
+        conversation = Conversation.from_doc(doc) if doc else conversation
+        if created:
+            await self.bus.publish(ConversationCreated(conversation=conversation))
+        await self.bus.publish(MessageCreated(message=message, conversation=conversation))
+        return IngestResult(message=message, conversation=conversation, contact=contact)
+
+    async def _claim(self, key: str) -> str:
+        now = utcnow()
+        claim = {"_id": key, "message_id": new_id(), "created_at": now, "lease_until": now + CLAIM_LEASE}
+        try:
+            await self.store.inbound_keys.insert_one(claim)
+            return str(claim["message_id"])
+        except DuplicateKeyError:
+            pass
+        existing = await self.store.inbound_keys.find_one({"_id": key})
+        assert existing is not None
+        if await self.store.messages.find_one({"_id": existing["message_id"]}, {"_id": 1}):
+            raise Duplicate(existing["message_id"], in_progress=False)
+        taken = await self.store.inbound_keys.find_one_and_update(
+            {"_id": key, "lease_until": {"$lt": now}}, {"$set": {"lease_until": now + CLAIM_LEASE}})
+        if taken is None:
+            raise Duplicate(existing["message_id"], in_progress=True)
+        log.warning("taking over an expired inbound claim", extra={"key": key})
+        return str(taken["message_id"])
+
+    async def _duplicate_result(self, dup: Duplicate) -> IngestResult:
+        doc = await self.store.messages.find_one({"_id": dup.message_id})
+        if doc is None:  # another request is storing it right now
+            raise Conflict("this message is being ingested by another request; retry later")
+        message = Message.from_doc(doc)
+        conversation = Conversation.from_doc(await self.store.conversations.find_one({"_id": message.conversation_id}))
+        contact = await self.contacts.get(message.contact_id)
+        return IngestResult(message=message, conversation=conversation, contact=contact, duplicate=True)
+
+    async def _thread(self, inbound: InboundMessage, contact: Contact, sender_key: str) -> tuple[Conversation, bool]:
+        """The active conversation this message belongs to, or a new ticket. Returns (conversation, created)."""
+        if inbound.conversation_id:
+            doc = await self.store.conversations.find_one({"_id": inbound.conversation_id, "contact_id": contact.id})
+            if doc:
+                return Conversation.from_doc(doc), False
+        thread_key = inbound.thread_key or sender_key
+        slot_id = f"{inbound.channel.value}|{thread_key}"
+        slot = await self.store["conversation_threads"].find_one({"_id": slot_id})
+        if slot:
+            doc = await self.store.conversations.find_one({"_id": slot["conversation_id"]})
+            if doc and doc["status"] in ACTIVE_STATUSES:
+                return Conversation.from_doc(doc), False
+        conversation = Conversation(
+            number=await self.store.next_number("conversation"), contact_id=contact.id, channel=inbound.channel,
+            thread_key=thread_key, subject=(inbound.subject or inbound.text[:80]).strip(), language=inbound.language,
+        )
+        # Write the ticket first, then point the thread at it: a reader never sees a slot whose
+        # ticket is missing. The loser of a race deletes its ticket (its number stays unused).
+        await self.store.conversations.insert_one(conversation.to_doc())
+        threads = self.store["conversation_threads"]
+        if slot is None:
+            try:
+                await threads.insert_one({"_id": slot_id, "conversation_id": conversation.id, "contact_id": contact.id})
+                won = True
+            except DuplicateKeyError:
+                won = False
+        else:
+            won = await threads.find_one_and_update(
+                {"_id": slot_id, "conversation_id": slot["conversation_id"]},
+                {"$set": {"conversation_id": conversation.id, "contact_id": contact.id}}) is not None
+        if not won:
+            await self.store.conversations.delete_one({"_id": conversation.id})
+            return await self._thread(inbound, contact, sender_key)
+        return conversation, True

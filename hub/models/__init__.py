@@ -1,0 +1,33 @@
+"""Domain models (pydantic v2): what the store holds and the API speaks."""
+
+from .common import Channel, Model, Role, new_id, utcnow
+from .contact import Contact, ContactType, Identity, IdentityKind
+from .conversation import ACTIVE_STATUSES, Conversation, Priority, Status
+from .inbound import InboundMessage, SenderIdentity
+from .message import Attachment, AuthorType, DeliveryStatus, Direction, Message
+from .user import ApiKey, User
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "ApiKey",
+    "Attachment",
+    "AuthorType",
+    "Channel",
+    "Contact",
+    "ContactType",
+    "Conversation",
+    "DeliveryStatus",
+    "Direction",
+    "Identity",
+    "IdentityKind",
+    "InboundMessage",
+    "Message",
+    "Model",
+    "Priority",
+    "Role",
+    "SenderIdentity",
+    "Status",
+    "User",
+    "new_id",
+    "utcnow",
+]

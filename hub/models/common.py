@@ -1,0 +1,54 @@
+"""Shared pieces of the domain models: ids, clocks, enums."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from bson import ObjectId
+from pydantic import BaseModel, ConfigDict
+
+
+def new_id() -> str:
+    """A new document id: an ObjectId as text, so ids sort by creation time."""
+    return str(ObjectId())
+
+
+def utcnow() -> datetime:
+    # MongoDB keeps milliseconds; truncate so a stored-and-read value equals the original.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class Channel(StrEnum):
+    sms = "sms"
+    whatsapp = "whatsapp"
+    email = "email"
+    webchat = "webchat"
+    voice = "voice"
+    api = "api"
+
+
+class Role(StrEnum):
+    admin = "admin"
+    supervisor = "supervisor"
+    agent = "agent"
+    provider = "provider"
+    customer = "customer"
+
+
+class Model(BaseModel):
+    """Base of stored documents: ``id`` in Python is ``_id`` in MongoDB."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> "Model":
+        doc = dict(doc)
+        doc["id"] = doc.pop("_id")
+        return cls.model_validate(doc)
+
+    def to_doc(self) -> dict:
+        doc = self.model_dump(mode="python")
+        doc["_id"] = doc.pop("id")
+        return doc

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Self
+
+from pydantic import Field
+
+from .common import Channel, Model, new_id, utcnow
+
+
+class Status(StrEnum):
+    open = "open"
+    pending = "pending"
+    snoozed = "snoozed"
+    resolved = "resolved"
+    closed = "closed"
+
+
+ACTIVE_STATUSES = (Status.open, Status.pending, Status.snoozed)
+
+
+class Priority(StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    urgent = "urgent"
+
+
+class Conversation(Model):
+    """A conversation is a ticket: one thread with one contact on one channel."""
+
+    id: str = Field(default_factory=new_id)
+    number: int
+    contact_id: str
+    channel: Channel
+    thread_key: str
+    status: Status = Status.open
+    priority: Priority = Priority.normal
+    assignee_id: str | None = None
+    team_id: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    subject: str = ""
+    language: str | None = None
+    sla: dict[str, Any] = Field(default_factory=dict)
+    bot: dict[str, Any] = Field(default_factory=dict)
+    csat: dict[str, Any] | None = None
+    message_count: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    last_message_at: datetime = Field(default_factory=utcnow)
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> Self:  # type: ignore[override]
+        return super().from_doc(doc)  # type: ignore[return-value]

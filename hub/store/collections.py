@@ -1,0 +1,65 @@
+"""Every collection the hub uses, with its indexes, declared next to its name.
+
+Other packages add their own collections with ``register()`` at import time, so ``ensure_indexes``
+creates every index at start-up (idempotently). Only index kinds FerretDB v1 implements are used:
+single and compound, unique; uniqueness that matters for correctness is on ``_id``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ASC, DESC = 1, -1
+
+
+@dataclass(frozen=True)
+class Index:
+    keys: tuple[tuple[str, int], ...]
+    unique: bool = False
+
+    @property
+    def name(self) -> str:
+        return "_".join(f"{k}_{d}" for k, d in self.keys)
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    name: str
+    indexes: tuple[Index, ...] = field(default_factory=tuple)
+
+
+def ix(*keys: tuple[str, int], unique: bool = False) -> Index:
+    return Index(tuple(keys), unique)
+
+
+COLLECTIONS: dict[str, CollectionSpec] = {}
+
+
+def register(name: str, *indexes: Index) -> CollectionSpec:
+    spec = CollectionSpec(name, tuple(indexes))
+    COLLECTIONS[name] = spec
+    return spec
+
+
+register("contacts", ix(("merged_into", ASC)), ix(("type", ASC), ("created_at", DESC)), ix(("name", ASC)))
+register("identities", ix(("contact_id", ASC)))  # _id = normalized identity key
+register(
+    "conversations",
+    ix(("number", ASC), unique=True),
+    ix(("contact_id", ASC), ("channel", ASC), ("status", ASC)),
+    ix(("status", ASC), ("last_message_at", DESC)),
+    ix(("assignee_id", ASC), ("status", ASC), ("last_message_at", DESC)),
+    ix(("team_id", ASC), ("status", ASC), ("last_message_at", DESC)),
+    ix(("channel", ASC), ("status", ASC), ("last_message_at", DESC)),
+    ix(("last_message_at", DESC)),
+    ix(("thread_key", ASC)),
+)
+register("messages", ix(("conversation_id", ASC), ("created_at", ASC)), ix(("contact_id", ASC)),
+         ix(("external_id", ASC)))
+register("inbound_keys")  # _id = "<channel>:<provider message id>"
+register("counters")  # _id = counter name
+register("users", ix(("email", ASC), unique=True), ix(("role", ASC)))
+register("api_keys", ix(("prefix", ASC), unique=True))
+register("refresh_tokens", ix(("user_id", ASC)), ix(("family", ASC)))
+register("audit_log", ix(("at", DESC)), ix(("target_type", ASC), ("target_id", ASC)), ix(("actor_id", ASC)))
+register("dead_letters", ix(("created_at", DESC)), ix(("source", ASC)))
