@@ -152,9 +152,9 @@ class Conversations:
             delivery_status=DeliveryStatus.sent if private else DeliveryStatus.queued, meta=meta or {},
         )
         await self.store.messages.insert_one(message.to_doc())
-        update: dict[str, Any] = {"$inc": {"message_count": 1}, "$set": {"updated_at": utcnow()}}
+        update: dict[str, Any] = {"$set": {"updated_at": utcnow()}}
         if not private:
-            update["$set"]["last_message_at"] = message.created_at
+            update["$max"] = {"last_message_at": message.created_at}
             if conversation.first_response_at is None and author_type == AuthorType.agent:
                 update["$set"]["first_response_at"] = message.created_at
         doc = await self.store.conversations.find_one_and_update(

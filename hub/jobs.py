@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from hub.models import new_id, utcnow
@@ -25,6 +24,7 @@ from hub.store import Store, ix, register
 
 log = logging.getLogger(__name__)
 register("jobs", ix(("state", 1), ("next_at", 1)), ix(("kind", 1), ("state", 1)))
+register("job_claims")  # _id = "<job id>:<attempt>": which worker runs that attempt
 
 JobHandler = Callable[[dict[str, Any]], Awaitable[None]]
 LEASE = timedelta(seconds=60)
@@ -36,6 +36,7 @@ def backoff(attempt: int, base: float = 2.0, cap: float = 3600.0) -> timedelta:
 
 class Jobs:
     def __init__(self, store: Store) -> None:
+        self.store = store
         self.col = store["jobs"]
 
     async def enqueue(self, kind: str, payload: dict[str, Any] | None = None, *, at: datetime | None = None,
@@ -52,12 +53,18 @@ class Jobs:
         return str(doc["_id"])
 
     async def lease(self, owner: str, kinds: list[str]) -> dict[str, Any] | None:
+        """Lease the oldest due job. The lease is a claim ``<job>:<attempt>`` (see ``Store.claim``),
+        so two workers never run the same attempt, even on FerretDB."""
         now = utcnow()
-        return await self.col.find_one_and_update(
-            {"kind": {"$in": kinds}, "$or": [{"state": "ready", "next_at": {"$lte": now}},
-                                             {"state": "running", "lease_until": {"$lt": now}}]},
-            {"$set": {"state": "running", "owner": owner, "lease_until": now + LEASE}, "$inc": {"attempts": 1}},
-            sort=[("next_at", 1)], return_document=ReturnDocument.AFTER)
+        due = {"kind": {"$in": kinds}, "$or": [{"state": "ready", "next_at": {"$lte": now}},
+                                               {"state": "running", "lease_until": {"$lt": now}}]}
+        async for job in self.col.find(due).sort("next_at", 1).limit(5):
+            attempt = job["attempts"] + 1
+            if await self.store.claim("job_claims", f"{job['_id']}:{attempt}", {"owner": owner, "at": now}):
+                update = {"state": "running", "owner": owner, "lease_until": now + LEASE, "attempts": attempt}
+                await self.col.update_one({"_id": job["_id"]}, {"$set": update})
+                return {**job, **update}
+        return None
 
     async def complete(self, job: dict[str, Any]) -> None:
         await self.col.update_one({"_id": job["_id"], "owner": job["owner"]},

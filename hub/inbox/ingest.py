@@ -14,6 +14,7 @@ takes over and stores it, so a crash loses nothing and a retry duplicates nothin
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -89,8 +90,7 @@ class Inbox:
             await self.store.messages.insert_one(message.to_doc())
         except DuplicateKeyError:
             return await self._duplicate_result(Duplicate(message_id, in_progress=False))
-        update: dict[str, Any] = {"$inc": {"message_count": 1},
-                                  "$set": {"last_message_at": message.created_at, "updated_at": utcnow()}}
+        update: dict[str, Any] = {"$max": {"last_message_at": message.created_at}, "$set": {"updated_at": utcnow()}}
         if conversation.status in (Status.pending, Status.snoozed):
             update["$set"]["status"] = Status.open.value  # the customer answered: back in the queue
         doc = await self.store.conversations.find_one_and_update(
@@ -113,12 +113,13 @@ class Inbox:
         assert existing is not None
         if await self.store.messages.find_one({"_id": existing["message_id"]}, {"_id": 1}):
             raise Duplicate(existing["message_id"], in_progress=False)
-        taken = await self.store.inbound_keys.find_one_and_update(
-            {"_id": key, "lease_until": {"$lt": now}}, {"$set": {"lease_until": now + CLAIM_LEASE}})
-        if taken is None:
+        lease_until = existing["lease_until"]
+        # One taker per expired lease: the take-over is itself a claim (see Store.claim).
+        if lease_until >= now or not await self.store.claim("inbound_keys", f"takeover:{key}:{lease_until.isoformat()}"):
             raise Duplicate(existing["message_id"], in_progress=True)
+        await self.store.inbound_keys.update_one({"_id": key}, {"$set": {"lease_until": now + CLAIM_LEASE}})
         log.warning("taking over an expired inbound claim", extra={"key": key})
-        return str(taken["message_id"])
+        return str(existing["message_id"])
 
     async def _duplicate_result(self, dup: Duplicate) -> IngestResult:
         doc = await self.store.messages.find_one({"_id": dup.message_id})
@@ -156,11 +157,13 @@ class Inbox:
                 won = True
             except DuplicateKeyError:
                 won = False
-        else:
-            won = await threads.find_one_and_update(
-                {"_id": slot_id, "conversation_id": slot["conversation_id"]},
-                {"$set": {"conversation_id": conversation.id, "contact_id": contact.id}}) is not None
+        else:  # hand the thread from the closed ticket to the new one: one winner per old ticket
+            won = await self.store.claim("conversation_threads", f"handover:{slot_id}:{slot['conversation_id']}")
+            if won:
+                await threads.update_one({"_id": slot_id},
+                                         {"$set": {"conversation_id": conversation.id, "contact_id": contact.id}})
         if not won:
             await self.store.conversations.delete_one({"_id": conversation.id})
+            await asyncio.sleep(0.005)  # the winner is about to point the thread at its ticket
             return await self._thread(inbound, contact, sender_key)
         return conversation, True

@@ -57,7 +57,8 @@ register(
 register("messages", ix(("conversation_id", ASC), ("created_at", ASC)), ix(("contact_id", ASC)),
          ix(("external_id", ASC)))
 register("inbound_keys")  # _id = "<channel>:<provider message id>"
-register("counters")  # _id = counter name
+register("counters")  # _id = counter name; value = a hint of the last number
+register("counter_claims")  # _id = "<counter>:<n>": who got number n
 register("users", ix(("email", ASC), unique=True), ix(("role", ASC)))
 register("api_keys", ix(("prefix", ASC), unique=True))
 register("refresh_tokens", ix(("user_id", ASC)), ix(("family", ASC)))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from hub.errors import StoreUnavailable
 
@@ -86,16 +86,34 @@ class Store:
             for index in spec.indexes:
                 await self.db[spec.name].create_index(list(index.keys), name=index.name, unique=index.unique)
 
-    async def next_number(self, counter: str) -> int:
-        """Next value of a named counter (ticket numbers): one atomic upsert."""
+    async def claim(self, collection: str, claim_id: str, doc: Doc | None = None) -> bool:
+        """Insert ``{_id: claim_id}``; True if this caller won. The one race-free primitive.
+
+        FerretDB v1 does not serialize read-modify-write updates: 50 concurrent ``$inc`` of one
+        document were measured to leave it at 2, and conditional ``find_one_and_update`` calls can
+        both succeed. Only ``_id`` uniqueness holds, so every decision that must have one winner
+        (ticket numbers, job leases, thread hand-over) is an insert of a claim document.
+        """
         try:
-            doc = await self.db["counters"].find_one_and_update(
-                {"_id": counter}, {"$inc": {"value": 1}}, upsert=True, return_document=ReturnDocument.AFTER
-            )
+            await self.db[collection].insert_one({**(doc or {}), "_id": claim_id})
+            return True
+        except DuplicateKeyError:
+            return False
+
+    async def next_number(self, counter: str) -> int:
+        """Next value of a named counter (ticket numbers), gap-free and unique under concurrency:
+        claim ``<counter>:<n>`` in ``counter_claims``; ``counters`` only holds a hint of the last n."""
+        try:
+            hint = await self.db["counters"].find_one({"_id": counter})
+            n = int(hint["value"]) + 1 if hint else 1
+            while not await self.claim("counter_claims", f"{counter}:{n}"):
+                n += 1
+            await self.db["counters"].update_one({"_id": counter}, {"$max": {"value": n}}, upsert=True)
+        except DuplicateKeyError:  # two first-ever upserts of the hint: harmless, the claim decided
+            pass
         except PyMongoError as exc:
             raise StoreUnavailable(str(exc)) from exc
-        assert doc is not None
-        return int(doc["value"])
+        return n
 
     async def close(self) -> None:
         await self.client.close()

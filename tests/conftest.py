@@ -1,0 +1,85 @@
+"""Shared fixtures: one real FerretDB server per test session, a fresh database per test, and the
+hub application served by aiohttp's test server against it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from hub import keys
+from hub.app import create_app
+from hub.models import Role, new_id
+from hub.settings import Settings
+from hub.store import EmbeddedFerretDB, Store
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def ferretdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedFerretDB]:
+    """The real MongoDB-compatible server every store test talks to (or BERRY_TEST_MONGODB_URL)."""
+    server = EmbeddedFerretDB(tmp_path_factory.mktemp("ferretdb"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongodb_url(ferretdb: EmbeddedFerretDB) -> str:
+    return os.environ.get("BERRY_TEST_MONGODB_URL") or ferretdb.url
+
+
+@pytest.fixture
+def db_name() -> str:
+    return f"t_{new_id()}"
+
+
+@pytest.fixture
+async def store(mongodb_url: str, db_name: str) -> AsyncIterator[Store]:
+    s = Store.connect(mongodb_url, db_name)
+    await s.ensure_indexes()
+    yield s
+    await s.client.drop_database(db_name)
+    await s.close()
+
+
+@pytest.fixture
+def settings(mongodb_url: str, db_name: str, tmp_path: Path) -> Settings:
+    return Settings(mongodb_url=mongodb_url, mongodb_db=db_name, var_dir=tmp_path / "var", log_json=True,
+                    bot_engine="off", inline_worker=False, _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
+    app = create_app(settings)
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+        store: Store = app[keys.STORE]
+        await store.client.drop_database(settings.mongodb_db)
+
+
+class Api:
+    """Signs in as a role and calls the API with its token."""
+
+    def __init__(self, client: TestClient[Any, Any]) -> None:
+        self.client = client
+        self.app = client.server.app
+
+    async def user(self, role: Role, email: str | None = None, password: str = "correct horse") -> dict[str, Any]:
+        email = email or f"{role.value}-{new_id()}@berry.test"
+        user = await self.app[keys.USERS].create(email, password, role, name=role.value.title())
+        resp = await self.client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        assert resp.status == 200, await resp.text()
+        body = await resp.json()
+        return {"user": user, "headers": {"Authorization": f"Bearer {body['access_token']}"}, **body}
+
+
+@pytest.fixture
+def api(client: TestClient[Any, Any]) -> Api:
+    return Api(client)

@@ -1,0 +1,111 @@
+"""Ingest against the real FerretDB server: idempotency, identity resolution, threading, events."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from hub.contacts import Contacts
+from hub.errors import InvalidInput
+from hub.events import ContactCreated, ConversationCreated, EventBus, MessageCreated
+from hub.inbox import Inbox
+from hub.models import Channel, IdentityKind, InboundMessage, SenderIdentity, Status
+from hub.store import Store
+
+
+def sms(external_id: str, phone: str = "+27 82 123 4567", text: str = "Hi, where is my booking?") -> InboundMessage:
+    return InboundMessage(channel=Channel.sms, external_id=external_id,
+                          sender=SenderIdentity(kind=IdentityKind.phone, value=phone), text=text)
+
+
+@pytest.fixture
+def bus() -> EventBus:
+    return EventBus()
+
+
+@pytest.fixture
+def inbox(store: Store, bus: EventBus) -> Inbox:
+    return Inbox(store, bus, Contacts(store, bus))
+
+
+async def test_first_message_creates_contact_ticket_and_message_with_exact_events(inbox: Inbox, bus: EventBus,
+                                                                                   store: Store) -> None:
+    with bus.capture() as events:
+        result = await inbox.ingest(sms("SM1"))
+    assert [e.name for e in events] == ["contact.created", "conversation.created", "message.created"]
+    assert isinstance(events[0], ContactCreated) and events[0].contact_id == result.contact.id
+    assert isinstance(events[1], ConversationCreated) and events[1].conversation.number == 1
+    assert isinstance(events[2], MessageCreated) and events[2].message.text == "Hi, where is my booking?"
+    assert await store.identities.find_one({"_id": "phone:+27821234567"}) is not None
+
+
+async def test_same_person_different_formats_threads_into_one_ticket(inbox: Inbox) -> None:
+    first = await inbox.ingest(sms("SM1", "082 123 4567"))
+    second = await inbox.ingest(sms("SM2", "+27821234567", "anyone there?"))
+    assert second.contact.id == first.contact.id
+    assert second.conversation.id == first.conversation.id
+
+
+async def test_resolved_ticket_is_not_reused(inbox: Inbox, store: Store) -> None:
+    first = await inbox.ingest(sms("SM1"))
+    await store.conversations.update_one({"_id": first.conversation.id}, {"$set": {"status": "resolved"}})
+    second = await inbox.ingest(sms("SM2"))
+    assert second.conversation.id != first.conversation.id
+    assert second.conversation.number == first.conversation.number + 1
+
+
+async def test_customer_reply_reopens_pending_ticket(inbox: Inbox, store: Store) -> None:
+    first = await inbox.ingest(sms("SM1"))
+    await store.conversations.update_one({"_id": first.conversation.id}, {"$set": {"status": "pending"}})
+    second = await inbox.ingest(sms("SM2"))
+    assert second.conversation.id == first.conversation.id
+    assert second.conversation.status == Status.open
+
+
+async def test_duplicate_delivery_is_stored_once(inbox: Inbox, bus: EventBus, store: Store) -> None:
+    first = await inbox.ingest(sms("SM1"))
+    with bus.capture() as events:
+        again = await inbox.ingest(sms("SM1"))
+    assert again.duplicate and again.message.id == first.message.id
+    assert events == []
+    assert await store.messages.count_documents({}) == 1
+
+
+async def test_fifty_concurrent_duplicates_store_exactly_one_message(inbox: Inbox, store: Store) -> None:
+    results = await asyncio.gather(*(inbox.ingest(sms("SM-race")) for _ in range(50)), return_exceptions=True)
+    stored = [r for r in results if not isinstance(r, BaseException) and not r.duplicate]
+    assert len(stored) == 1
+    assert await store.messages.count_documents({}) == 1
+    assert await store.conversations.count_documents({}) == 1
+    assert await store.contacts.count_documents({}) == 1
+
+
+async def test_concurrent_first_messages_from_one_new_person_share_one_contact_and_ticket(inbox: Inbox,
+                                                                                        store: Store) -> None:
+    await asyncio.gather(*(inbox.ingest(sms(f"SM{i}")) for i in range(10)))
+    assert await store.contacts.count_documents({}) == 1
+    assert await store.conversations.count_documents({}) == 1
+    assert await store.messages.count_documents({}) == 10
+    conversation = await store.conversations.find_one({})
+    assert await store.messages.count_documents({"conversation_id": conversation["_id"]}) == 10
+
+
+async def test_bad_sender_is_refused_before_anything_is_written(inbox: Inbox, store: Store) -> None:
+    with pytest.raises(InvalidInput):
+        await inbox.ingest(sms("SM1", "not a phone"))
+    assert await store.inbound_keys.count_documents({}) == 0
+    assert await store.messages.count_documents({}) == 0
+
+
+async def test_email_identity_is_lower_cased(inbox: Inbox) -> None:
+    a = await inbox.ingest(InboundMessage(channel=Channel.email, external_id="<a@x>", text="hi",
+                                          sender=SenderIdentity(kind=IdentityKind.email, value="Thandi@Example.COM")))
+    b = await inbox.ingest(InboundMessage(channel=Channel.email, external_id="<b@x>", text="hi again",
+                                          sender=SenderIdentity(kind=IdentityKind.email, value="thandi@example.com")))
+    assert a.contact.id == b.contact.id
+
+
+async def test_ticket_numbers_are_unique_under_concurrency(store: Store) -> None:
+    numbers = await asyncio.gather(*(store.next_number("conversation") for _ in range(40)))
+    assert sorted(numbers) == list(range(1, 41))
