@@ -19,7 +19,6 @@ from hub import keys
 from hub.api import openapi
 from hub.api.health import install_health
 from hub.api.middleware import authenticate, problems, request_context
-from hub.api.routing import ApiRouter
 from hub.api.v1 import router as v1_router
 from hub.audit import Audit
 from hub.auth import ApiKeys, Tokens, Users
@@ -34,7 +33,6 @@ from hub.settings import Settings
 from hub.store import EmbeddedFerretDB, Store
 
 log = logging.getLogger(__name__)
-ROUTERS: web.AppKey[list[ApiRouter]] = web.AppKey("routers")
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -46,7 +44,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[keys.METRICS] = Metrics()
     app[keys.EXTENSIONS] = {}
     app[keys.JOB_HANDLERS] = {}
-    app[ROUTERS] = [v1_router]
+    app[keys.ROUTERS] = [v1_router]
 
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
     sio = socketio.AsyncServer(async_mode="aiohttp", client_manager=manager, cors_allowed_origins=[])
@@ -56,10 +54,10 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(_store_ctx)
     install_health(app)
     openapi.install_docs(app, lambda: openapi.build_openapi(
-        app[ROUTERS], title="Berry Support Hub API", version="1", server_url=settings.base_url))
+        app[keys.ROUTERS], title="Berry Support Hub API", version="1", server_url=settings.base_url))
     app.router.add_get("/", _home)
     _wire_packages(app)
-    for router in app[ROUTERS]:
+    for router in app[keys.ROUTERS]:
         router.install(app)
     if settings.inline_worker:
         app.cleanup_ctx.append(_inline_worker_ctx)
@@ -72,8 +70,9 @@ def _wire_packages(app: web.Application) -> None:
     import bot
     import channels
     import knowledge_base
+    from hub import platform, ticketing
 
-    for package in (channels, knowledge_base, bot, agent_console):
+    for package in (ticketing, platform, channels, knowledge_base, bot, agent_console):
         package.setup(app)
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     import socketio
 
+    from hub.api.routing import ApiRouter
     from hub.audit import Audit
     from hub.auth import ApiKeys, Tokens, Users
     from hub.contacts import Contacts
@@ -37,3 +38,5 @@ EXTENSIONS: web.AppKey[dict[str, Any]] = web.AppKey("extensions")
 JOBS: web.AppKey[Any] = web.AppKey("jobs")
 # Job handlers by kind; packages add theirs in setup(), workers run them.
 JOB_HANDLERS: web.AppKey[dict[str, Any]] = web.AppKey("job_handlers")
+# API routers whose routes are installed under /api/v1 and described in the OpenAPI document.
+ROUTERS: web.AppKey[list["ApiRouter"]] = web.AppKey("routers")
