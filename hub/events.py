@@ -64,6 +64,14 @@ class ContactsMerged(Event):
     target_id: str
 
 
+class MessageUpdated(Event):
+    """A stored message changed after creation (delivery status, provider id, send error)."""
+
+    name: ClassVar[str] = "message.updated"
+    message: Message
+    changes: dict[str, Any] = Field(default_factory=dict)
+
+
 Handler = Callable[[Any], Awaitable[None]]
 
 
@@ -123,4 +131,5 @@ __all__ = [
     "Event",
     "EventBus",
     "MessageCreated",
+    "MessageUpdated",
 ]
