@@ -40,3 +40,5 @@ JOBS: web.AppKey[Any] = web.AppKey("jobs")
 JOB_HANDLERS: web.AppKey[dict[str, Any]] = web.AppKey("job_handlers")
 # API routers whose routes are installed under /api/v1 and described in the OpenAPI document.
 ROUTERS: web.AppKey[list["ApiRouter"]] = web.AppKey("routers")
+# Per-request: who is calling (set by the authenticate middleware; absent when anonymous).
+PRINCIPAL: web.RequestKey[Any] = web.RequestKey("principal")

@@ -72,7 +72,7 @@ class Api:
         self.app = client.server.app
 
     async def user(self, role: Role, email: str | None = None, password: str = "correct horse") -> dict[str, Any]:
-        email = email or f"{role.value}-{new_id()}@berry.test"
+        email = email or f"{role.value}-{new_id()}@example.com"
         user = await self.app[keys.USERS].create(email, password, role, name=role.value.title())
         resp = await self.client.post("/api/v1/auth/login", json={"email": email, "password": password})
         assert resp.status == 200, await resp.text()

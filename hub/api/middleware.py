@@ -74,7 +74,7 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
 
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn ``Authorization: Bearer <jwt | api key>`` or ``X-Api-Key`` into ``request["principal"]``.
+    """Turn ``Authorization: Bearer <jwt | api key>`` or ``X-Api-Key`` into ``request[keys.PRINCIPAL]``.
     A credential that is present but wrong is refused here, even on public routes."""
     header = request.headers.get("Authorization", "")
     api_key = request.headers.get("X-Api-Key", "")
@@ -86,7 +86,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         if token.startswith("bk_"):
             api_key = token
         else:
-            request["principal"] = request.app[keys.TOKENS].verify_access(token)
+            request[keys.PRINCIPAL] = request.app[keys.TOKENS].verify_access(token)
     if api_key:
-        request["principal"] = await request.app[keys.API_KEYS].verify(api_key)
+        request[keys.PRINCIPAL] = await request.app[keys.API_KEYS].verify(api_key)
     return await handler(request)

@@ -65,7 +65,7 @@ class ApiRouter:
 
     def _wrap(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def endpoint(request: web.Request) -> web.StreamResponse:
-            principal: Principal | None = request.get("principal")
+            principal: Principal | None = request.get(keys.PRINCIPAL)
             if not route.public:
                 principal = require(principal, route.permission) if route.permission else _signed_in(principal)
             kwargs: dict[str, Any] = {}

@@ -22,7 +22,7 @@ class Users:
                      team_ids: list[str] | None = None, contact_id: str | None = None) -> User:
         if len(password) < MIN_LENGTH:
             raise InvalidInput(f"password must have at least {MIN_LENGTH} characters", field="password")
-        user = User(email=normalize_email(email), name=name, role=role, team_ids=team_ids or [],
+        user = User(email=normalize_email(email, "email"), name=name, role=role, team_ids=team_ids or [],
                     contact_id=contact_id, password_hash=hash_password(password))
         try:
             await self.store.users.insert_one(user.to_doc())

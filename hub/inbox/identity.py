@@ -28,11 +28,11 @@ def normalize_phone(value: str, region: str = DEFAULT_REGION) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def normalize_email(value: str) -> str:
+def normalize_email(value: str, field: str = "sender.value") -> str:
     try:
         info = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise InvalidInput(f"not an e-mail address: {value!r}", field="sender.value") from exc
+        raise InvalidInput(f"not an e-mail address: {value!r}", field=field) from exc
     return info.normalized.lower()
 
 
