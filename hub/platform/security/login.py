@@ -1,0 +1,60 @@
+"""The sign-in route with brute-force protection, TOTP and session recording.
+
+It takes the place of the foundation's ``POST /auth/login`` handler (same path, same response,
+one optional ``otp`` field more): ``install`` swaps the handler and body model of that route
+declaration before the routes are installed, so OpenAPI describes what runs.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import Field
+
+from hub import keys
+from hub.api.problem import problem
+from hub.api.routing import ApiRouter, Route
+from hub.api.schemas import LoginIn, TokensOut, UserOut
+from hub.errors import Unauthorized
+
+from ..appkeys import LOGIN_GUARD, SESSIONS, TOTP
+from ..ratelimit import TooManyAttempts, client_ip
+
+
+class LoginWithOtpIn(LoginIn):
+    otp: str | None = Field(None, max_length=10, description="Current TOTP code, when two-factor auth is on")
+
+
+async def login(request: web.Request, _: object, body: LoginWithOtpIn) -> TokensOut | web.Response:
+    app = request.app
+    ip = client_ip(request)
+    guard = app[LOGIN_GUARD]
+    try:
+        await guard.check(body.email, ip)
+    except TooManyAttempts as exc:
+        return problem(429, exc.title, exc.detail, headers={"Retry-After": str(exc.retry_after)})
+    try:
+        user = await app[keys.USERS].authenticate(body.email, body.password)
+        await app[TOTP].verify(user.id, body.otp)
+    except Unauthorized:
+        await guard.failed(body.email, ip)
+        raise
+    await guard.succeeded(body.email, ip)
+    tokens = app[keys.TOKENS]
+    refresh = await tokens.issue_refresh(user.id)
+    await app[SESSIONS].record(refresh, user.id, ip, request.headers.get("User-Agent", ""))
+    return TokensOut(access_token=tokens.access_token(user), refresh_token=refresh,
+                     expires_in=int(tokens.access_ttl.total_seconds()), user=UserOut.of(user))
+
+
+def install(routers: list[ApiRouter]) -> None:
+    for router in routers:
+        for route in router.routes:
+            if route.method == "POST" and route.path == "/auth/login":
+                _swap(route)
+                return
+    raise RuntimeError("the foundation's POST /auth/login route was not found")
+
+
+def _swap(route: Route) -> None:
+    route.handler = login
+    route.body = LoginWithOtpIn

@@ -1,0 +1,55 @@
+"""Settings of ``hub.platform`` (prefix ``BERRY_``, same ``.env`` as the hub's), documented in
+``docs/platform.md``. Kept apart from ``hub/settings.py`` so this package owns its knobs; tests
+replace ``app[PLATFORM_SETTINGS]`` before start-up."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PlatformSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BERRY_", env_file=".env", extra="ignore")
+
+    # --- secrets at rest ---
+    secret_keys: SecretStr = Field(SecretStr(""), description=(
+        "Comma-separated Fernet keys, newest first (encrypts webhook secrets, channel credentials). "
+        "Empty = a key derived from BERRY_JWT_SECRET (development only)."))
+
+    # --- outgoing webhooks ---
+    webhook_max_attempts: int = Field(6, ge=1, le=20, description="Delivery attempts before a delivery is dead")
+    webhook_disable_after: int = Field(5, ge=1, description="Consecutive dead deliveries that disable a webhook")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="Timeout of one delivery attempt")
+    webhook_allow_private: bool = Field(False, description="Allow webhook URLs on loopback/private networks")
+
+    # --- rate limiting: "<requests>/<seconds>" ---
+    ratelimit_enabled: bool = True
+    ratelimit_ip: str = Field("600/60", description="Requests per IP (every request)")
+    ratelimit_user: str = Field("600/60", description="Requests per signed-in user")
+    ratelimit_api_key: str = Field("1200/60", description="Requests per API key")
+    ratelimit_trust_forwarded: bool = Field(False, description="Take the client IP from X-Forwarded-For")
+    login_max_failures: int = Field(5, ge=1, description="Failed logins per account+IP before a lock-out")
+    login_lockout_s: int = Field(900, ge=1, description="Window and lock-out of failed logins")
+
+    # --- security headers ---
+    hsts_max_age: int = 31_536_000
+    content_security_policy: str = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; "
+        "form-action 'self'")
+
+    # --- retention (days; 0 = keep forever) ---
+    retention_messages_days: int = 0
+    retention_webhook_deliveries_days: int = 30
+    retention_audit_days: int = 0
+    retention_dead_letters_days: int = 90
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"600/60"`` → (600 requests, 60 seconds)."""
+    count, _, window = rate.partition("/")
+    return int(count), int(window or 60)
+
+
+PLATFORM_SETTINGS: web.AppKey[PlatformSettings] = web.AppKey("platform_settings")

@@ -1,0 +1,54 @@
+"""Webhook target URLs: ``check_url`` validates the text, ``check_resolved`` refuses targets on
+loopback/private networks at delivery time (SSRF), unless ``webhook_allow_private`` is set."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from hub.errors import InvalidInput
+
+MAX_URL = 2048
+
+
+def _is_private(ip: str) -> bool:
+    addr = ipaddress.ip_address(ip)
+    return not addr.is_global or addr.is_multicast
+
+
+def check_url(url: str, *, allow_private: bool) -> str:
+    if len(url) > MAX_URL or any(c in url for c in "\r\n\t ") or any(ord(c) < 32 for c in url):
+        raise InvalidInput("URL too long or contains whitespace/control characters", field="url")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput("URL must be http(s)://host/…", field="url")
+    if parts.username or parts.password:
+        raise InvalidInput("URL must not carry credentials", field="url")
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as exc:
+        raise InvalidInput("URL has an invalid port", field="url") from exc
+    if not allow_private:
+        host = parts.hostname
+        if host == "localhost" or host.endswith(".localhost"):
+            raise InvalidInput("URL must not point at this machine", field="url")
+        try:
+            if _is_private(host):
+                raise InvalidInput("URL must not point at a private network", field="url")
+        except ValueError:
+            pass  # a name: checked again when resolved at delivery time
+    return url
+
+
+async def check_resolved(url: str, *, allow_private: bool) -> None:
+    """Resolve the host and refuse private addresses (DNS may change after the URL was saved)."""
+    if allow_private:
+        return
+    parts = urlsplit(url)
+    infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443,
+                                                         type=socket.SOCK_STREAM)
+    for info in infos:
+        if _is_private(str(info[4][0])):
+            raise PermissionError(f"{parts.hostname} resolves to a private address")

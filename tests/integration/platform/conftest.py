@@ -1,0 +1,82 @@
+"""Platform fixtures: the app with platform settings suited to tests, a real local webhook
+receiver, and a worker that runs due jobs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from hub import keys
+from hub.app import create_app
+from hub.jobs import Worker
+from hub.models import utcnow
+from hub.platform.secrets import SecretBox
+from hub.platform.settings import PLATFORM_SETTINGS, PlatformSettings
+from hub.settings import Settings
+
+
+@pytest.fixture
+def platform_overrides() -> dict[str, Any]:
+    return {}
+
+
+@pytest.fixture
+def platform_settings(platform_overrides: dict[str, Any]) -> PlatformSettings:
+    values: dict[str, Any] = {"webhook_allow_private": True, "webhook_max_attempts": 2, "webhook_disable_after": 2,
+                              "webhook_timeout_s": 3.0, "ratelimit_ip": "10000/60", "ratelimit_user": "10000/60",
+                              "ratelimit_api_key": "10000/60", "secret_keys": SecretBox.new_key(),
+                              **platform_overrides}
+    return PlatformSettings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def client(settings: Settings, platform_settings: PlatformSettings) -> AsyncIterator[TestClient[Any, Any]]:
+    app = create_app(settings)
+    app[PLATFORM_SETTINGS] = platform_settings
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+        await app[keys.STORE].client.drop_database(settings.mongodb_db)
+
+
+@dataclass
+class Receiver:
+    """A real HTTP server standing in for an integrator's endpoint."""
+
+    url: str = ""
+    status: int = 200
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    rec = Receiver()
+
+    async def hook(request: web.Request) -> web.Response:
+        rec.requests.append({"headers": dict(request.headers), "body": await request.read()})
+        return web.Response(status=rec.status, text="ok" if rec.status < 300 else "nope")
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    rec.url = str(server.make_url("/hook"))
+    yield rec
+    await server.close()
+
+
+async def run_jobs(app: web.Application, *, force_due: bool = True, rounds: int = 50) -> int:
+    """Run due jobs until none is left; ``force_due`` skips back-off waits (tests only)."""
+    worker = Worker(app[keys.JOBS], app[keys.JOB_HANDLERS])
+    ran = 0
+    for _ in range(rounds):
+        if force_due:
+            await app[keys.STORE]["jobs"].update_many({"state": "ready"}, {"$set": {"next_at": utcnow()}})
+        if not await worker.run_once():
+            break
+        ran += 1
+    return ran

@@ -1,0 +1,168 @@
+"""Outgoing webhooks end to end: the real app on FerretDB, the job queue, a real local receiver."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from hub import keys
+from hub.models import Role
+from hub.platform.events import WebhookDisabled
+from hub.platform.webhooks import SignatureError, verify
+
+from ...conftest import Api
+from .conftest import Receiver, run_jobs
+
+
+async def _admin_hook(api: Api, receiver: Receiver, events: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    admin = await api.user(Role.admin)
+    resp = await api.client.post("/api/v1/webhooks", headers=admin["headers"],
+                                 json={"url": receiver.url, "events": events, "description": "crm sync"})
+    assert resp.status == 201, await resp.text()
+    return admin, await resp.json()
+
+
+async def test_event_is_delivered_signed_and_logged(api: Api, receiver: Receiver) -> None:
+    admin, hook = await _admin_hook(api, receiver, ["contact.created"])
+    secret = hook["secret"]
+    assert secret.startswith("whsec_")
+    stored = await api.app[keys.STORE]["webhooks"].find_one({"_id": hook["id"]})
+    assert secret not in json.dumps(stored, default=str)  # encrypted at rest
+    resp = await api.client.get(f"/api/v1/webhooks/{hook['id']}", headers=admin["headers"])
+    assert "secret" not in await resp.json() and "secret_enc" not in await resp.json()
+
+    resp = await api.client.post("/api/v1/contacts", headers=admin["headers"], json={"name": "Thandi"})
+    contact = await resp.json()
+    await api.client.patch(f"/api/v1/contacts/{contact['id']}", headers=admin["headers"], json={"vip": True})
+    assert await run_jobs(api.app) == 1  # contact.updated is not subscribed
+
+    assert len(receiver.requests) == 1
+    req = receiver.requests[0]
+    verify(secret, req["headers"]["Berry-Signature"], req["body"])
+    with pytest.raises(SignatureError):
+        verify(secret, req["headers"]["Berry-Signature"], req["body"].replace(contact["id"].encode(), b"0" * 24))
+    payload = json.loads(req["body"])
+    assert payload["type"] == "contact.created" and payload["data"]["contact_id"] == contact["id"]
+    assert req["headers"]["Berry-Event"] == "contact.created"
+
+    resp = await api.client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=admin["headers"])
+    [delivery] = await resp.json()
+    assert delivery["status"] == "succeeded" and delivery["attempts"][0]["status_code"] == 200
+    assert req["headers"]["Berry-Delivery"] == delivery["id"]
+
+
+async def test_failures_retry_then_die_and_disable_the_webhook_with_notice(api: Api, receiver: Receiver) -> None:
+    admin, hook = await _admin_hook(api, receiver, ["webhook.ping"])
+    receiver.status = 500
+    bus = api.app[keys.BUS]
+    with bus.capture() as events:
+        for _ in range(2):
+            resp = await api.client.post(f"/api/v1/webhooks/{hook['id']}/ping", headers=admin["headers"])
+            assert resp.status == 202
+        await run_jobs(api.app)
+    assert len(receiver.requests) == 4  # 2 deliveries x 2 attempts (max_attempts=2 in tests)
+    resp = await api.client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=admin["headers"])
+    deliveries = await resp.json()
+    assert [d["status"] for d in deliveries] == ["dead", "dead"]
+    assert all(len(d["attempts"]) == 2 and d["attempts"][0]["status_code"] == 500 for d in deliveries)
+    resp = await api.client.get(f"/api/v1/webhooks/{hook['id']}", headers=admin["headers"])
+    body = await resp.json()
+    assert body["active"] is False and "consecutive" in body["disabled_reason"]
+    assert [e.webhook_id for e in events if isinstance(e, WebhookDisabled)] == [hook["id"]]
+    audit = await api.app[keys.AUDIT].list("webhook", hook["id"])
+    assert "webhook.disable" in [a["action"] for a in audit]
+
+    # disabled: new events are not delivered; re-enabling and redelivering works
+    receiver.status = 204
+    await api.client.post(f"/api/v1/webhooks/{hook['id']}/ping", headers=admin["headers"])
+    await run_jobs(api.app)
+    assert len(receiver.requests) == 4
+    resp = await api.client.patch(f"/api/v1/webhooks/{hook['id']}", headers=admin["headers"], json={"active": True})
+    assert (await resp.json())["active"] is True
+    resp = await api.client.post(f"/api/v1/webhooks/{hook['id']}/deliveries/{deliveries[0]['id']}/redeliver",
+                                 headers=admin["headers"])
+    assert resp.status == 202
+    await run_jobs(api.app)
+    assert len(receiver.requests) == 5
+    assert json.loads(receiver.requests[-1]["body"])["id"] == deliveries[0]["event_id"]
+
+
+async def test_unreachable_receiver_is_logged_not_raised(api: Api, receiver: Receiver) -> None:
+    admin = await api.user(Role.admin)
+    resp = await api.client.post("/api/v1/webhooks", headers=admin["headers"],
+                                 json={"url": "http://127.0.0.1:9/nothing", "events": ["*"]})
+    hook = await resp.json()
+    await api.client.post(f"/api/v1/webhooks/{hook['id']}/ping", headers=admin["headers"])
+    await run_jobs(api.app)
+    resp = await api.client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=admin["headers"])
+    [delivery] = await resp.json()
+    assert delivery["status"] == "dead" and "ClientConnectorError" in delivery["attempts"][0]["error"]
+
+
+async def test_secret_rotation_changes_the_signing_key(api: Api, receiver: Receiver) -> None:
+    admin, hook = await _admin_hook(api, receiver, ["webhook.ping"])
+    resp = await api.client.post(f"/api/v1/webhooks/{hook['id']}/secret", headers=admin["headers"])
+    new_secret = (await resp.json())["secret"]
+    assert new_secret != hook["secret"]
+    await api.client.post(f"/api/v1/webhooks/{hook['id']}/ping", headers=admin["headers"])
+    await run_jobs(api.app)
+    req = receiver.requests[0]
+    verify(new_secret, req["headers"]["Berry-Signature"], req["body"])
+    with pytest.raises(SignatureError):
+        verify(hook["secret"], req["headers"]["Berry-Signature"], req["body"])
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"url": "ftp://example.com/x", "events": ["*"]}, "url"),
+    ({"url": "http://user:pw@example.com/x", "events": ["*"]}, "url"),
+    ({"url": "http://example.com/x\r\nX-Injected: 1", "events": ["*"]}, "url"),
+    ({"url": "http://example.com/" + "a" * 3000, "events": ["*"]}, "url"),
+    ({"url": "http://example.com/x", "events": []}, "events"),
+    ({"url": "http://example.com/x", "events": ["$where"]}, "events"),
+    ({"url": "http://example.com/x", "events": [{"$ne": None}]}, "events.0"),
+    ({"url": {"$gt": ""}, "events": ["*"]}, "url"),
+    ({"url": "http://example.com/x", "events": ["*"], "secret_enc": "mine"}, "secret_enc"),
+])
+async def test_bad_webhook_input_is_refused_and_nothing_stored(api: Api, body: dict[str, Any], field: str) -> None:
+    admin = await api.user(Role.admin)
+    resp = await api.client.post("/api/v1/webhooks", headers=admin["headers"], json=body)
+    assert resp.status == 422, await resp.text()
+    problem = await resp.json()
+    assert problem["field"].startswith(field)
+    assert await api.app[keys.STORE]["webhooks"].count_documents({}) == 0
+
+
+@pytest.mark.parametrize("platform_overrides", [{"webhook_allow_private": False}])
+async def test_private_targets_are_refused_unless_allowed(api: Api) -> None:
+    admin = await api.user(Role.admin)
+    for url in ("http://localhost/x", "http://127.0.0.1/x", "http://10.0.0.8/x", "http://[::1]/x",
+                "http://169.254.169.254/latest/meta-data"):
+        resp = await api.client.post("/api/v1/webhooks", headers=admin["headers"], json={"url": url, "events": ["*"]})
+        assert resp.status == 422, url
+
+
+async def test_only_admins_manage_webhooks(api: Api) -> None:
+    for role in (Role.supervisor, Role.agent, Role.customer):
+        user = await api.user(role)
+        resp = await api.client.get("/api/v1/webhooks", headers=user["headers"])
+        assert resp.status == 403
+        resp = await api.client.post("/api/v1/webhooks", headers=user["headers"],
+                                     json={"url": "http://example.com/x", "events": ["*"]})
+        assert resp.status == 403
+    resp = await api.client.get("/api/v1/webhooks")
+    assert resp.status == 401
+
+
+async def test_unknown_ids_and_oversized_bodies(api: Api) -> None:
+    admin = await api.user(Role.admin)
+    h = admin["headers"]
+    assert (await api.client.get("/api/v1/webhooks/nope", headers=h)).status == 404
+    assert (await api.client.delete("/api/v1/webhooks/nope", headers=h)).status == 404
+    assert (await api.client.post("/api/v1/webhooks/nope/deliveries/x/redeliver", headers=h)).status == 404
+    huge = {"url": "http://example.com/x", "events": ["*"], "description": "x" * 2_000_000}
+    resp = await api.client.post("/api/v1/webhooks", headers=h, json=huge)
+    assert resp.status == 413
+    resp = await api.client.get("/api/v1/webhooks/x/deliveries?limit=100000", headers=h)
+    assert resp.status in (404, 422)
