@@ -133,3 +133,16 @@ __all__ = [
     "MessageCreated",
     "MessageUpdated",
 ]
+
+
+class BotHandoff(Event):
+    """The bot stopped answering a conversation; ``summary`` is what the agent needs (intents,
+    entities, articles offered, reason, language). Published by ``bot.service``."""
+
+    name: ClassVar[str] = "bot.handoff"
+    conversation: Conversation
+    reason: str
+    summary: dict[str, Any] = Field(default_factory=dict)
+
+
+__all__ += ["BotHandoff"]
