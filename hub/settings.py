@@ -52,6 +52,33 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr = SecretStr("")
     twilio_api_base: str = Field("", description="Override Twilio's REST base URL (tests use a local stand-in)")
 
+    # --- channels (see docs/channels.md) ---
+    twilio_sms_from: str = Field("", description="Twilio SMS sender number (E.164)")
+    twilio_whatsapp_from: str = Field("", description="Twilio WhatsApp sender number (E.164)")
+    twilio_webhook_overrides: str = Field("rc=5&rp=all", description="Connection-override fragment appended to handed-out webhook URLs")
+    twilio_media_max_bytes: int = Field(16 * 1024 * 1024, description="Largest inbound MMS/WhatsApp media kept")
+    whatsapp_templates: list[dict[str, str]] = Field(default_factory=list, description="Approved WhatsApp templates [{name, content_sid, body}]")
+    voice_business_hours: str = Field("Mon-Fri 08:00-17:00", description="When calls are greeted (else voicemail)")
+    voice_timezone: str = Field("Africa/Johannesburg", description="Time zone of voice_business_hours")
+    spool_retry_s: float = Field(5.0, description="How often verified-but-not-stored webhooks are retried from the spool")
+    email_address: str = Field("support@berry.test", description="Support mailbox address (From of replies)")
+    imap_host: str = Field("", description="IMAP server to poll; empty = no polling")
+    imap_port: int = 143
+    imap_user: str = ""
+    imap_password: SecretStr = SecretStr("")
+    imap_mailbox: str = "INBOX"
+    imap_poll_s: float = Field(30.0, description="IMAP poll interval")
+    smtp_host: str = Field("", description="Outgoing SMTP server; empty = e-mail replies fail visibly")
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    smtp_listen_port: int = Field(0, description="Inbound SMTP listener port (aiosmtpd); 0 = off")
+    email_max_bytes: int = Field(25 * 1024 * 1024, description="Largest inbound e-mail accepted")
+    chat_secret: SecretStr = Field(SecretStr("dev-only-chat-secret-change-me"), description="Signs web-chat visitor tokens")
+    chat_identity_secret: SecretStr = Field(SecretStr(""), description="HMAC key the host site uses to verify visitor identity")
+    chat_max_chars: int = Field(4000, description="Largest web-chat message")
+
     # --- operations ---
     log_level: str = "INFO"
     log_json: bool = True

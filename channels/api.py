@@ -1,0 +1,94 @@
+"""Channel API: configured channels with the webhook URLs to hand to providers (secrets never
+returned), WhatsApp templates, sending a template, and attachments for agents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from hub import keys
+from hub.api.routing import ApiRouter
+from hub.auth import Principal
+from hub.errors import InvalidInput, NotFound
+from hub.models import Channel, Message
+
+router = ApiRouter()
+
+
+class ChannelInfo(BaseModel):
+    channel: Channel
+    configured: bool
+    address: str = ""
+    webhooks: dict[str, str] = Field(default_factory=dict)
+
+
+class Template(BaseModel):
+    name: str
+    content_sid: str
+    body: str = ""
+
+
+class TemplateSend(BaseModel):
+    content_sid: str = Field(pattern=r"^HX[0-9a-fA-F]{32}$")
+    variables: dict[str, str] = Field(default_factory=dict, max_length=20)
+
+
+@router.route("GET", "/channels", summary="Configured channels and the webhook URLs to give the provider",
+              tag="channels", permission="channels:admin", response=list[ChannelInfo])
+async def list_channels(request: web.Request, _: Principal) -> list[ChannelInfo]:
+    from .wiring import webhook_url
+    services = request.app[keys.EXTENSIONS]["channels"]
+    settings = services.settings
+    out = []
+    for channel, number in ((Channel.sms, settings.twilio_sms_from), (Channel.whatsapp, settings.twilio_whatsapp_from)):
+        out.append(ChannelInfo(channel=channel, configured=channel in services.registry, address=number, webhooks={
+            "inbound": webhook_url(settings, f"/webhooks/twilio/{channel.value}"),
+            "status": webhook_url(settings, f"/webhooks/twilio/status/{channel.value}")}))
+    out.append(ChannelInfo(channel=Channel.voice, configured=bool(settings.twilio_account_sid),
+                           address=settings.twilio_sms_from,
+                           webhooks={"voice": webhook_url(settings, "/webhooks/twilio/voice"),
+                                     "status": webhook_url(settings, "/webhooks/twilio/voice/status")}))
+    out.append(ChannelInfo(channel=Channel.email, configured=Channel.email in services.registry,
+                           address=settings.email_address))
+    out.append(ChannelInfo(channel=Channel.webchat, configured=Channel.webchat in services.registry,
+                           webhooks={"widget": settings.base_url + "/chat/widget.js"}))
+    return out
+
+
+@router.route("GET", "/channels/whatsapp/templates", summary="Approved WhatsApp templates (for outside the 24-hour window)",
+              tag="channels", permission="messages:write", response=list[Template])
+async def whatsapp_templates(request: web.Request, _: Principal) -> list[Template]:
+    return [Template.model_validate(t) for t in request.app[keys.SETTINGS].whatsapp_templates]
+
+
+@router.route("POST", "/conversations/{conversation_id}/whatsapp-template", summary="Send an approved WhatsApp template",
+              tag="channels", permission="messages:write", body=TemplateSend, response=Message, status=201)
+async def send_template(request: web.Request, principal: Principal, body: TemplateSend) -> Message:
+    templates = {t["content_sid"]: t for t in request.app[keys.SETTINGS].whatsapp_templates}
+    template = templates.get(body.content_sid)
+    if template is None:
+        raise InvalidInput("not one of the approved templates", field="content_sid")
+    conversations = request.app[keys.CONVERSATIONS]
+    conversation = await conversations.get(request.match_info["conversation_id"])
+    if conversation.channel != Channel.whatsapp:
+        raise InvalidInput("templates are for WhatsApp conversations", field="conversation_id")
+    text = template.get("body", "")
+    for name, value in body.variables.items():
+        text = text.replace("{{" + name + "}}", value)
+    meta: dict[str, Any] = {"template": {"content_sid": body.content_sid, "variables": body.variables,
+                                         "name": template.get("name", "")}}
+    return await conversations.reply(conversation.id, principal, text, meta=meta)
+
+
+@router.route("GET", "/blobs/{blob_id}", summary="Download an attachment (media, e-mail part, recording)",
+              tag="channels", permission="messages:read")
+async def get_blob(request: web.Request, _: Principal) -> web.StreamResponse:
+    found = await request.app[keys.EXTENSIONS]["channels"].blobs.get(request.match_info["blob_id"])
+    if found is None:
+        raise NotFound("no such attachment")
+    data, meta = found
+    return web.Response(body=data, content_type=meta.get("content_type", "application/octet-stream"),
+                        headers={"Content-Disposition": f'attachment; filename="{meta.get("filename", "file")}"',
+                                 "X-Content-Type-Options": "nosniff"})

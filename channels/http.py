@@ -1,0 +1,53 @@
+"""Reading provider webhooks safely: size limit, form decoding, the public URL they were sent to,
+and channel errors → problem+json."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+from multidict import MultiDict
+
+from channels.base import ChannelError, InboundTooLarge, MalformedInbound, RawInbound
+from hub.api.problem import problem
+
+MAX_FORM_BYTES = 64 * 1024  # Twilio's largest form (1600-char body, 10 media URLs) is a few KiB
+MAX_FIELDS = 200
+
+
+def public_url(request: web.Request, public_base: str) -> str:
+    """The URL the provider signed: the configured public base (reverse proxy) + path and query."""
+    base = public_base.rstrip("/") or f"{request.scheme}://{request.host}"
+    return base + request.path_qs
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise InboundTooLarge(f"body larger than {limit} bytes")
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        raise InboundTooLarge(f"body larger than {limit} bytes")
+    return body
+
+
+async def read_form(request: web.Request, public_base: str, limit: int = MAX_FORM_BYTES) -> RawInbound:
+    body = await read_body(request, limit)
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise MalformedInbound(f"expected a form body, got {request.content_type or 'nothing'}", field="Content-Type")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS,
+                          errors="strict")
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedInbound(f"malformed form body: {exc}".splitlines()[0], field="body") from exc
+    return RawInbound(url=public_url(request, public_base), headers=request.headers, body=body,
+                      form=MultiDict(pairs))
+
+
+def channel_problem(exc: ChannelError) -> web.Response:
+    titles = {400: "Malformed webhook", 403: "Forbidden", 413: "Payload too large"}
+    return problem(exc.status, titles.get(exc.status, "Bad request"), exc.detail, field=exc.field)
+
+
+def first_values(form: MultiDict[str] | dict[str, str]) -> dict[str, str]:
+    getone = getattr(form, "getone", None)
+    return {k: (getone(k) if getone else form[k]) for k in form.keys()}

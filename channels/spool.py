@@ -1,0 +1,85 @@
+"""A durable file spool for verified inbound payloads the store could not take yet.
+
+A webhook is spooled (write to a temp file, fsync, rename) before it is ingested and removed once
+the store accepted it. If the store is down the webhook answers 503 (Twilio retries when the URL
+carries connection overrides) and a background drainer ingests the spooled copy when the store is
+back; ingest is idempotent on the provider id, so a retried webhook plus the drained copy store
+one message. Nothing verified is lost, whether or not the provider retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class Spool:
+    def __init__(self, directory: Path,
+                 dead_letter: Callable[[str, dict[str, Any], str], Awaitable[None]] | None = None) -> None:
+        self.directory = directory
+        self.dead_letter = dead_letter
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.directory / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
+
+    def put(self, key: str, payload: dict[str, Any]) -> Path:
+        path = self._path(key)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump({"key": key, "payload": payload}, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        return path
+
+    def remove(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def pending(self) -> list[tuple[str, dict[str, Any]]]:
+        out = []
+        for path in sorted(self.directory.glob("*.json"), key=lambda p: p.stat().st_mtime):
+            try:
+                entry = json.loads(path.read_text(encoding="utf-8"))
+                out.append((entry["key"], entry["payload"]))
+            except (OSError, ValueError, KeyError):
+                log.exception("unreadable spool entry", extra={"path": str(path)})
+        return out
+
+    @staticmethod
+    def is_retryable(exc: Exception) -> bool:
+        from pymongo.errors import PyMongoError
+
+        from hub.errors import Conflict, HubError, StoreUnavailable
+        return isinstance(exc, (PyMongoError, StoreUnavailable, Conflict, OSError)) or not isinstance(exc, (HubError, ValueError))
+
+    async def drain_one(self, key: str, payload: dict[str, Any], exc: Exception) -> None:
+        """A payload that can never be ingested: keep it as a dead letter (visible to admins)."""
+        if self.dead_letter is not None:
+            await self.dead_letter(key, payload, repr(exc))
+            self.remove(key)
+
+    async def drain(self, process: Callable[[dict[str, Any]], Awaitable[None]]) -> int:
+        """Process every entry; keep those that fail (the store is still down). Returns done count."""
+        done = 0
+        for key, payload in self.pending():
+            try:
+                await process(payload)
+            except Exception as exc:
+                if self.is_retryable(exc):
+                    log.warning("spooled payload not ingested yet", extra={"key": key, "error": repr(exc)})
+                    return done  # the store is likely still down: try again next round
+                log.error("spooled payload cannot be ingested: dead letter", extra={"key": key, "error": repr(exc)})
+                if self.dead_letter is None:
+                    return done
+                await self.dead_letter(key, payload, repr(exc))
+            self.remove(key)
+            done += 1
+        return done

@@ -1,0 +1,92 @@
+"""Inbound Twilio messages after verification: media → blobs, ingest, SMS keywords → consent.
+
+Used by the webhook (right away) and by the spool drainer (when the store was down), so both
+paths do the same thing; every step is idempotent on ``MessageSid``.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+
+import aiohttp
+
+from channels.blobs import BlobStore
+from hub.contacts import Contacts
+from hub.events import ContactUpdated, EventBus
+from hub.inbox import Inbox
+from hub.inbox.ingest import IngestResult
+from hub.models import Attachment, Channel, InboundMessage, utcnow
+from hub.store import Store
+
+from .messaging import TwilioMessagingAdapter
+
+log = logging.getLogger(__name__)
+OPT_OUT = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
+OPT_IN = {"START", "YES", "UNSTOP", "OPTIN"}
+HELP = {"HELP", "INFO"}
+
+
+def keyword(text: str) -> str | None:
+    word = text.strip().strip(".!").upper()
+    if word in OPT_OUT:
+        return "stop"
+    if word in OPT_IN:
+        return "start"
+    if word in HELP:
+        return "help"
+    return None
+
+
+class TwilioInbound:
+    def __init__(self, store: Store, bus: EventBus, inbox: Inbox, contacts: Contacts, blobs: BlobStore,
+                 adapters: dict[Channel, TwilioMessagingAdapter], *, media_max_bytes: int,
+                 http: aiohttp.ClientSession) -> None:
+        self.store, self.bus, self.inbox, self.contacts = store, bus, inbox, contacts
+        self.blobs, self.adapters, self.media_max_bytes, self.http = blobs, adapters, media_max_bytes, http
+
+    async def process(self, payload: dict[str, Any]) -> IngestResult:
+        """``payload`` = {"channel": "sms"|"whatsapp", "form": {...}} as verified by the webhook."""
+        adapter = self.adapters[Channel(payload["channel"])]
+        inbound = adapter.normalize(payload["form"])
+        if inbound.attachments and not await self._already_stored(inbound):
+            inbound = inbound.model_copy(update={"attachments": [await self._fetch(a, adapter) for a in inbound.attachments]})
+        word = keyword(inbound.text)
+        if word:
+            inbound = inbound.model_copy(update={"meta": {**inbound.meta, "keyword": word}})
+        result = await self.inbox.ingest(inbound)
+        if word in ("stop", "start") and not result.duplicate:
+            await self._consent(result.contact.id, inbound.channel, opted_out=word == "stop", text=inbound.text)
+        return result
+
+    async def _already_stored(self, inbound: InboundMessage) -> bool:
+        claim = await self.store.inbound_keys.find_one({"_id": f"{inbound.channel.value}:{inbound.external_id}"})
+        return bool(claim and await self.store.messages.find_one({"_id": claim["message_id"]}, {"_id": 1}))
+
+    async def _fetch(self, attachment: Attachment, adapter: TwilioMessagingAdapter) -> Attachment:
+        """Download one MediaUrl with the account's credentials into the blob store. A failure keeps
+        the attachment with its URL and a note, so the message is never lost for its media."""
+        assert attachment.url
+        token = base64.b64encode(f"{adapter.account_sid}:{adapter.auth_token}".encode()).decode()
+        headers = {"Authorization": f"Basic {token}"}  # aiohttp drops it on a redirect to another host
+        try:
+            async with self.http.get(attachment.url, headers=headers, timeout=aiohttp.ClientTimeout(total=10)) as resp:
+                if resp.status != 200:
+                    return attachment.model_copy(update={"filename": f"{attachment.filename} (not fetched: HTTP {resp.status})"})
+                data = await resp.content.read(self.media_max_bytes + 1)
+                content_type = resp.headers.get("Content-Type", attachment.content_type).split(";")[0]
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("media fetch failed", extra={"url": attachment.url, "error": repr(exc)})
+            return attachment.model_copy(update={"filename": f"{attachment.filename} (not fetched: {type(exc).__name__})"})
+        if len(data) > self.media_max_bytes:
+            return attachment.model_copy(update={
+                "filename": f"{attachment.filename} (too large: over {self.media_max_bytes} bytes, not kept)"})
+        blob_id = await self.blobs.put(data, filename=attachment.filename, content_type=content_type,
+                                       meta={"source_url": attachment.url})
+        return attachment.model_copy(update={"blob_id": blob_id, "size": len(data), "content_type": content_type})
+
+    async def _consent(self, contact_id: str, channel: Channel, *, opted_out: bool, text: str) -> None:
+        value = {"opted_out": opted_out, "at": utcnow(), "keyword": text.strip()[:20]}
+        await self.store.contacts.update_one({"_id": contact_id}, {"$set": {f"consent.{channel.value}": value}})
+        await self.bus.publish(ContactUpdated(contact_id=contact_id, changes={f"consent.{channel.value}": value}))

@@ -1,0 +1,161 @@
+"""Twilio Programmable Messaging (SMS and WhatsApp): one adapter class, one instance per channel.
+
+Inbound: a signed form POST (``MessageSid``, ``From``, ``Body``, ``NumMedia``/``MediaUrlN``…).
+Outbound: ``messages.create_async`` through the SDK's async HTTP client; the status callback URL
+is passed with each message so delivery moves queued → sent → delivered/read | failed/undelivered.
+WhatsApp free text is only allowed within 24 hours of the customer's last message; outside it
+the agent must pick an approved template (Content SID).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import aiohttp
+from multidict import MultiDict
+from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
+
+from channels.base import DeliveryUpdate, MalformedInbound, RawInbound
+from hub.errors import InvalidInput
+try:
+    from hub.identity import identity_key
+except ImportError:  # older layout
+    from hub.inbox.identity import identity_key  # type: ignore[no-redef]
+from hub.models import Attachment, Channel, DeliveryStatus, IdentityKind, InboundMessage, utcnow
+from hub.outbox import OutboundMessage, PermanentSendError, SendResult, TransientSendError
+
+from .client import describe_code, make_client, translate
+from .signature import verify_signature
+
+log = logging.getLogger(__name__)
+WHATSAPP_WINDOW = timedelta(hours=24)
+MAX_MEDIA = 10  # Twilio sends at most 10 media per message
+STATUS = {
+    "accepted": DeliveryStatus.queued, "scheduled": DeliveryStatus.queued, "queued": DeliveryStatus.queued,
+    "sending": DeliveryStatus.queued, "sent": DeliveryStatus.sent, "delivered": DeliveryStatus.delivered,
+    "read": DeliveryStatus.read, "undelivered": DeliveryStatus.undelivered, "failed": DeliveryStatus.failed,
+    "canceled": DeliveryStatus.failed,
+}
+
+
+@dataclass
+class TwilioMessagingAdapter:
+    channel: Channel
+    account_sid: str
+    auth_token: str
+    from_number: str
+    status_callback: str = ""
+    overrides: str = ""
+    api_base: str = ""
+    client: Client | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.channel not in (Channel.sms, Channel.whatsapp):
+            raise ValueError("TwilioMessagingAdapter handles sms and whatsapp")
+        self.client = self.client or make_client(self.account_sid, self.auth_token, self.api_base)
+
+    # --- inbound ---
+    def verify(self, raw: RawInbound) -> None:
+        urls = [raw.url, f"{raw.url}#{self.overrides}"] if self.overrides else [raw.url]
+        verify_signature(self.auth_token, urls, MultiDict(raw.form), raw.headers)
+
+    async def parse_inbound(self, raw: RawInbound) -> list[InboundMessage]:
+        self.verify(raw)
+        return [self.normalize(raw.form)]
+
+    def normalize(self, form: Mapping[str, str]) -> InboundMessage:
+        """A verified Twilio form → InboundMessage (``MalformedInbound`` if it is not one)."""
+        sid = form.get("MessageSid") or form.get("SmsSid") or ""
+        sender = form.get("From", "")
+        if not sid or not sender:
+            raise MalformedInbound("MessageSid and From are required", field="MessageSid" if not sid else "From")
+        if form.get("AccountSid") and form["AccountSid"] != self.account_sid:
+            raise MalformedInbound("AccountSid is not this account's", field="AccountSid")
+        try:
+            num_media = min(int(form.get("NumMedia") or 0), MAX_MEDIA)
+        except ValueError as exc:
+            raise MalformedInbound("NumMedia is not a number", field="NumMedia") from exc
+        attachments = [Attachment(url=form[f"MediaUrl{i}"], content_type=form.get(f"MediaContentType{i}", "")
+                                  or "application/octet-stream", filename=f"media{i}")
+                       for i in range(num_media) if form.get(f"MediaUrl{i}")]
+        kind = IdentityKind.whatsapp if self.channel == Channel.whatsapp else IdentityKind.phone
+        try:
+            identity_key(kind, sender)
+        except InvalidInput as exc:
+            raise MalformedInbound(exc.detail, field="From") from exc
+        try:
+            inbound = InboundMessage(
+                channel=self.channel, external_id=sid, sender={"kind": kind, "value": sender},
+                sender_name=(form.get("ProfileName") or "")[:200], text=form.get("Body", ""),
+                attachments=attachments,
+                meta={"to": form.get("To", ""), "twilio": {k: form[k] for k in ("FromCity", "FromCountry", "WaId")
+                                                          if form.get(k)}})
+        except ValueError as exc:
+            raise MalformedInbound(f"invalid Twilio message: {exc}".splitlines()[0]) from exc
+        return inbound
+
+    def parse_status(self, raw: RawInbound) -> DeliveryUpdate | None:
+        self.verify(raw)
+        sid, status = raw.form.get("MessageSid", ""), raw.form.get("MessageStatus", "")
+        if not sid or not status:
+            raise MalformedInbound("MessageSid and MessageStatus are required")
+        mapped = STATUS.get(status)
+        if mapped is None or status == "received":
+            return None
+        code = raw.form.get("ErrorCode")
+        error = describe_code(code, raw.form.get("ErrorMessage", "")) + f" (code {code})" if code else None
+        return DeliveryUpdate(external_id=sid, status=mapped, error=error)
+
+    # --- outbound ---
+    def _address(self, number: str) -> str:
+        number = number.removeprefix("whatsapp:")
+        return f"whatsapp:{number}" if self.channel == Channel.whatsapp else number
+
+    def check_sendable(self, message: OutboundMessage) -> None:
+        """Refuse what Twilio would refuse anyway, with the reason the agent needs."""
+        consent = message.contact_consent.get(self.channel.value) or {}
+        if consent.get("opted_out"):
+            raise PermanentSendError(describe_code(21610), code=21610)
+        if self.channel == Channel.whatsapp and not message.template:
+            last = message.last_inbound_at
+            if last is None or utcnow() - last > WHATSAPP_WINDOW:
+                raise PermanentSendError(describe_code(63016) + "; pick one of the WhatsApp templates", code=63016)
+        if not self.from_number:
+            raise PermanentSendError(f"no Twilio {self.channel.value} sender number is configured")
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        self.check_sendable(message)
+        kwargs: dict[str, object] = {"to": self._address(message.to), "from_": self._address(self.from_number)}
+        if message.template:
+            kwargs["content_sid"] = message.template["content_sid"]
+            if message.template.get("variables"):
+                kwargs["content_variables"] = json.dumps(message.template["variables"])
+        else:
+            kwargs["body"] = message.text
+        media = [a.url for a in message.attachments if a.url]
+        if media:
+            kwargs["media_url"] = media
+        if self.status_callback:
+            kwargs["status_callback"] = self.status_callback
+        assert self.client is not None
+        try:
+            created = await self.client.messages.create_async(**kwargs)  # type: ignore[arg-type]
+        except TwilioRestException as exc:
+            raise translate(exc) from exc
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise TransientSendError(f"cannot reach Twilio: {exc!r}") from exc
+        status = STATUS.get(created.status or "queued", DeliveryStatus.queued)
+        if status in (DeliveryStatus.failed, DeliveryStatus.undelivered):
+            raise PermanentSendError(describe_code(created.error_code, created.error_message or "failed"),
+                                     code=created.error_code)
+        return SendResult(provider_id=str(created.sid), status=status)
+
+    async def close(self) -> None:
+        http = getattr(self.client, "http_client", None)
+        if http is not None and getattr(http, "session", None) is not None:
+            await http.close()

@@ -1,0 +1,87 @@
+"""Twilio webhook endpoints (thin): read → verify → spool → process → answer.
+
+    POST /webhooks/twilio/{sms|whatsapp}          inbound message   (TwiML <Response/>)
+    POST /webhooks/twilio/status/{sms|whatsapp}   delivery status callback
+
+A bad or missing signature is 403 before anything is written; a malformed form is 400; a store
+outage is 503 with the verified payload kept in the spool (ingested when the store is back).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from pymongo.errors import PyMongoError
+
+from channels.base import ChannelError, MalformedInbound
+from channels.http import channel_problem, first_values, read_form
+from hub import keys
+from hub.api.problem import problem
+from hub.errors import HubError, StoreUnavailable
+from hub.models import Channel
+
+log = logging.getLogger(__name__)
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+def _services(request: web.Request):  # type: ignore[no-untyped-def]
+    return request.app[keys.EXTENSIONS]["channels"]
+
+
+async def inbound_message(request: web.Request) -> web.StreamResponse:
+    services = _services(request)
+    channel = Channel(request.match_info["channel"])
+    adapter = services.twilio.get(channel)
+    if adapter is None:
+        return problem(404, "Not found", f"the {channel.value} channel is not configured")
+    try:
+        raw = await read_form(request, services.settings.public_url)
+        adapter.verify(raw)
+        form = first_values(raw.form)
+        inbound = adapter.normalize(form)  # 400 before anything is spooled
+    except ChannelError as exc:
+        if exc.status == 403:
+            log.warning("twilio webhook refused", extra={"reason": exc.detail, "path": request.path})
+        return channel_problem(exc)
+    key = f"twilio:{channel.value}:{inbound.external_id}"
+    payload = {"channel": channel.value, "form": form}
+    services.spool.put(key, payload)
+    try:
+        await services.twilio_inbound.process(payload)
+    except (PyMongoError, StoreUnavailable) as exc:
+        log.warning("store down: webhook spooled", extra={"key": key, "error": repr(exc)})
+        return problem(503, "Store unavailable", "kept in the spool; will be ingested when the store is back",
+                       headers={"Retry-After": "5"})
+    except HubError as exc:
+        if exc.status != 409:  # 409: another request is ingesting this MessageSid; keep the spool copy
+            await services.spool.drain_one(key, payload, exc)
+        return problem(exc.status, exc.title, exc.detail, field=exc.field)
+    services.spool.remove(key)
+    return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+
+async def status_callback(request: web.Request) -> web.StreamResponse:
+    services = _services(request)
+    channel = Channel(request.match_info["channel"])
+    adapter = services.twilio.get(channel)
+    if adapter is None:
+        return problem(404, "Not found", f"the {channel.value} channel is not configured")
+    try:
+        raw = await read_form(request, services.settings.public_url)
+        update = adapter.parse_status(raw)
+    except ChannelError as exc:
+        return channel_problem(exc)
+    except ValueError as exc:
+        return channel_problem(MalformedInbound(str(exc)))
+    if update is not None:
+        try:
+            await services.outbox.on_provider_status(channel, update.external_id, update.status, error=update.error)
+        except PyMongoError:
+            return problem(503, "Store unavailable", "retry later", headers={"Retry-After": "5"})
+    return web.Response(status=204)
+
+
+def install(app: web.Application) -> None:
+    app.router.add_post("/webhooks/twilio/status/{channel:sms|whatsapp}", status_callback)
+    app.router.add_post("/webhooks/twilio/{channel:sms|whatsapp}", inbound_message)

@@ -1,0 +1,116 @@
+"""Builds the configured adapters, the outbox and the background tasks from settings."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from hub import keys
+from hub.events import MessageCreated
+from hub.models import Channel, utcnow
+from hub.outbox import JOB_KIND, Outbox
+from hub.settings import Settings
+
+from .base import Registry
+from .blobs import GridFSBlobStore
+from .spool import Spool
+from .twilio import webhooks as twilio_webhooks
+from .twilio.inbound import TwilioInbound
+from .twilio.messaging import TwilioMessagingAdapter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ChannelServices:
+    settings: Settings
+    registry: Registry
+    outbox: Outbox
+    blobs: GridFSBlobStore
+    spool: Spool
+    http: aiohttp.ClientSession
+    twilio: dict[Channel, TwilioMessagingAdapter] = field(default_factory=dict)
+    twilio_inbound: TwilioInbound | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def webhook_url(settings: Settings, path: str) -> str:
+    """A URL to hand to Twilio: public base + path + the connection-override fragment."""
+    url = settings.base_url + path
+    return f"{url}#{settings.twilio_webhook_overrides}" if settings.twilio_webhook_overrides else url
+
+
+def install_routes(app: web.Application) -> None:
+    from .api import router
+    twilio_webhooks.install(app)
+    app[keys.ROUTERS].append(router)
+
+    async def run_outbox_job(payload: dict[str, Any]) -> None:
+        await app[keys.EXTENSIONS]["channels"].outbox.run_job(payload)
+
+    app[keys.JOB_HANDLERS][JOB_KIND] = run_outbox_job
+
+
+def _twilio_adapters(settings: Settings) -> dict[Channel, TwilioMessagingAdapter]:
+    if not settings.twilio_account_sid:
+        return {}
+    out = {}
+    for channel, number in ((Channel.sms, settings.twilio_sms_from), (Channel.whatsapp, settings.twilio_whatsapp_from)):
+        out[channel] = TwilioMessagingAdapter(
+            channel=channel, account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token.get_secret_value(), from_number=number,
+            status_callback=webhook_url(settings, f"/webhooks/twilio/status/{channel.value}"),
+            overrides=settings.twilio_webhook_overrides, api_base=settings.twilio_api_base)
+    return out
+
+
+async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    store, bus = app[keys.STORE], app[keys.BUS]
+    registry = Registry()
+    twilio = _twilio_adapters(settings)
+    for adapter in twilio.values():
+        registry.add(adapter)
+    outbox = Outbox(store, bus, app[keys.JOBS], registry)
+    blobs = GridFSBlobStore(store)
+    http = aiohttp.ClientSession()
+
+    async def dead_letter(key: str, payload: dict[str, Any], error: str) -> None:
+        await store["dead_letters"].insert_one({"source": key.split(":")[0], "key": key, "payload": payload,
+                                                "error": error[:2000], "created_at": utcnow()})
+
+    services = ChannelServices(settings=settings, registry=registry, outbox=outbox, blobs=blobs,
+                               spool=Spool(settings.var_dir / "spool" / "inbound", dead_letter), http=http,
+                               twilio=twilio)
+    services.twilio_inbound = TwilioInbound(store, bus, app[keys.INBOX], app[keys.CONTACTS], blobs, twilio,
+                                            media_max_bytes=settings.twilio_media_max_bytes, http=http)
+    app[keys.EXTENSIONS]["channels"] = services
+    bus.subscribe(MessageCreated, outbox.on_message_created)
+    tasks = [asyncio.create_task(_drain_spool(services))]
+    from . import extra_ctx  # e-mail, web chat, voice: each adds its own pieces
+    async with extra_ctx.start(app, services):
+        yield
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    for adapter in twilio.values():
+        await adapter.close()
+    await http.close()
+
+
+async def _drain_spool(services: ChannelServices) -> None:
+    assert services.twilio_inbound is not None
+    while True:
+        try:
+            await services.spool.drain(services.twilio_inbound.process)
+        except Exception:
+            log.exception("spool drain failed")
+        await asyncio.sleep(services.settings.spool_retry_s)

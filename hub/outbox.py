@@ -1,0 +1,204 @@
+"""The outbox: every reply (agent, bot, automation, CSAT survey) leaves through here.
+
+    message.created (direction out, not private)  →  job ``outbox.send`` (keyed per message+attempt)
+    job: load message → build OutboundMessage → sender.send() → external id + delivery "sent"
+         TransientSendError → a new job for the next attempt, ``backoff(attempt)`` later
+         PermanentSendError / attempts exhausted / no sender → delivery "failed" + ``error``
+    every delivery change → ``message.updated`` (the console shows it next to the message)
+
+The hub knows no provider: senders are registered by channel (``channels`` registers its
+adapters). A job runs once per attempt (job leases are claims) and a message that already has a
+provider id is never sent again, so a re-run job cannot send twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from hub.events import EventBus, MessageCreated, MessageUpdated
+from hub.jobs import Jobs, backoff
+from hub.models import Attachment, Channel, DeliveryStatus, Direction, IdentityKind, Message, utcnow
+from hub.store import Store, register
+
+log = logging.getLogger(__name__)
+register("early_statuses")  # _id = "<channel>:<provider id>": a status callback that beat the send
+JOB_KIND = "outbox.send"
+RECIPIENT_KIND: dict[Channel, IdentityKind] = {
+    Channel.sms: IdentityKind.phone, Channel.voice: IdentityKind.phone, Channel.whatsapp: IdentityKind.whatsapp,
+    Channel.email: IdentityKind.email, Channel.webchat: IdentityKind.chat,
+}
+# Delivery progresses one way; a late "sent" callback never hides "delivered".
+RANK = {DeliveryStatus.received: 0, DeliveryStatus.queued: 1, DeliveryStatus.sent: 2, DeliveryStatus.delivered: 3,
+        DeliveryStatus.read: 4, DeliveryStatus.undelivered: 5, DeliveryStatus.failed: 5}
+
+
+class OutboundMessage(BaseModel):
+    """What a channel adapter is asked to deliver; provider-neutral."""
+
+    message_id: str
+    conversation_id: str
+    contact_id: str
+    channel: Channel
+    to: str = Field(description="Recipient address on this channel (E.164 number, e-mail, visitor id)")
+    text: str = ""
+    html: str | None = None
+    subject: str | None = None
+    attachments: list[Attachment] = Field(default_factory=list)
+    template: dict[str, Any] | None = Field(None, description="Approved template: {content_sid, variables}")
+    thread: dict[str, Any] = Field(default_factory=dict, description="Channel threading context of the ticket")
+    last_inbound_at: datetime | None = None
+    contact_consent: dict[str, Any] = Field(default_factory=dict)
+
+
+class SendResult(BaseModel):
+    provider_id: str
+    status: DeliveryStatus = DeliveryStatus.sent
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class SendError(Exception):
+    """A provider refused or failed a send; ``code`` is the provider's error code, if any."""
+
+    permanent = True
+
+    def __init__(self, detail: str, *, code: str | int | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = None if code is None else str(code)
+
+    def describe(self) -> str:
+        return f"{self.detail} (code {self.code})" if self.code else self.detail
+
+
+class PermanentSendError(SendError):
+    permanent = True
+
+
+class TransientSendError(SendError):
+    permanent = False
+
+
+class Sender(Protocol):
+    async def send(self, message: OutboundMessage) -> SendResult: ...
+
+
+class Outbox:
+    def __init__(self, store: Store, bus: EventBus, jobs: Jobs, senders: Mapping[Channel, Sender], *,
+                 max_attempts: int = 5) -> None:
+        self.store = store
+        self.bus = bus
+        self.jobs = jobs
+        self.senders = senders
+        self.max_attempts = max_attempts
+
+    async def on_message_created(self, event: MessageCreated) -> None:
+        message = event.message
+        if message.direction != Direction.outbound or message.private or message.channel == Channel.api:
+            return
+        await self.enqueue(message.id, attempt=1)
+
+    async def enqueue(self, message_id: str, *, attempt: int, at: datetime | None = None) -> None:
+        await self.jobs.enqueue(JOB_KIND, {"message_id": message_id, "attempt": attempt}, at=at,
+                                key=f"outbox:{message_id}:{attempt}")
+
+    async def run_job(self, payload: dict[str, Any]) -> None:
+        doc = await self.store.messages.find_one({"_id": payload["message_id"]})
+        if doc is None:
+            log.warning("outbox: message vanished", extra={"message_id": payload["message_id"]})
+            return
+        message = Message.from_doc(doc)
+        if message.external_id or message.delivery_status in (DeliveryStatus.failed, DeliveryStatus.undelivered):
+            return  # already sent (a re-run job) or already given up
+        attempt = int(payload.get("attempt", 1))
+        sender = self.senders.get(message.channel)
+        if sender is None:
+            await self.set_delivery(message.id, DeliveryStatus.failed, error=f"no {message.channel.value} channel is configured")
+            return
+        try:
+            outbound = await self.build(message)
+            result = await sender.send(outbound)
+        except SendError as exc:
+            if exc.permanent or attempt >= self.max_attempts:
+                suffix = "" if exc.permanent else f" after {attempt} attempts"
+                await self.set_delivery(message.id, DeliveryStatus.failed, error=exc.describe() + suffix,
+                                        meta={"error_code": exc.code, "send_attempts": attempt})
+            else:
+                log.info("outbox: retrying", extra={"message_id": message.id, "attempt": attempt, "error": exc.describe()})
+                await self.store.messages.update_one({"_id": message.id}, {"$set": {
+                    "meta.send_attempts": attempt, "meta.last_send_error": exc.describe()}})
+                await self.enqueue(message.id, attempt=attempt + 1, at=utcnow() + backoff(attempt))
+            return
+        await self.set_delivery(message.id, result.status, external_id=result.provider_id,
+                                meta={"send_attempts": attempt, **result.meta})
+        await self._apply_early_status(message, result.provider_id)
+
+    async def build(self, message: Message) -> OutboundMessage:
+        """The recipient and threading context for a stored outgoing message."""
+        kind = RECIPIENT_KIND.get(message.channel)
+        identity = await self.store.identities.find_one({"contact_id": message.contact_id, "kind": kind.value}) if kind else None
+        if identity is None:
+            raise PermanentSendError(f"the contact has no {kind.value if kind else message.channel.value} address")
+        last_in = await self.store.messages.find_one(
+            {"conversation_id": message.conversation_id, "direction": Direction.inbound.value},
+            sort=[("created_at", -1)])
+        contact = await self.store.contacts.find_one({"_id": message.contact_id}, {"consent": 1}) or {}
+        thread = dict((last_in or {}).get("meta", {}).get("thread", {}))
+        conversation = await self.store.conversations.find_one({"_id": message.conversation_id},
+                                                               {"number": 1, "subject": 1}) or {}
+        thread.update({"ticket_number": conversation.get("number"), "ticket_subject": conversation.get("subject")})
+        return OutboundMessage(
+            message_id=message.id, conversation_id=message.conversation_id, contact_id=message.contact_id,
+            channel=message.channel, to=identity["value"], text=message.text, html=message.html,
+            subject=message.subject, attachments=message.attachments, template=message.meta.get("template"),
+            thread=thread, last_inbound_at=(last_in or {}).get("created_at"),
+            contact_consent=contact.get("consent", {}),
+        )
+
+    async def set_delivery(self, message_id: str, status: DeliveryStatus, *, error: str | None = None,
+                           external_id: str | None = None, meta: dict[str, Any] | None = None) -> Message | None:
+        """Move a message's delivery status forward (never back), then publish ``message.updated``."""
+        doc = await self.store.messages.find_one({"_id": message_id})
+        if doc is None:
+            return None
+        current = DeliveryStatus(doc.get("delivery_status", "queued"))
+        if RANK[status] < RANK[current] or (status == current and error is None and external_id is None):
+            return None
+        changes: dict[str, Any] = {"delivery_status": status.value}
+        if error is not None:
+            changes["error"] = error[:1000]
+        if external_id is not None:
+            changes["external_id"] = external_id
+        update = {**changes, **{f"meta.{k}": v for k, v in (meta or {}).items() if v is not None},
+                  "delivery_updated_at": utcnow()}
+        await self.store.messages.update_one({"_id": message_id}, {"$set": update})
+        message = Message.from_doc({**doc, **changes, "meta": {**doc.get("meta", {}), **(meta or {})}})
+        await self.bus.publish(MessageUpdated(message=message, changes=changes))
+        return message
+
+    async def on_provider_status(self, channel: Channel, external_id: str, status: DeliveryStatus,
+                                 error: str | None = None) -> Message | None:
+        """A delivery-status callback from a provider (e.g. Twilio's StatusCallback)."""
+        doc = await self.store.messages.find_one({"external_id": external_id, "channel": channel.value,
+                                                  "direction": Direction.outbound.value}, {"_id": 1})
+        if doc is None:  # the callback beat the send's response: apply it once the id is stored
+            await self.store["early_statuses"].update_one(
+                {"_id": f"{channel.value}:{external_id}"},
+                {"$set": {"status": status.value, "error": error, "at": utcnow()}}, upsert=True)
+            return None
+        return await self.set_delivery(doc["_id"], status, error=error)
+
+    async def _apply_early_status(self, message: Message, external_id: str) -> None:
+        key = f"{message.channel.value}:{external_id}"
+        early = await self.store["early_statuses"].find_one({"_id": key})
+        if early:
+            await self.set_delivery(message.id, DeliveryStatus(early["status"]), error=early.get("error"))
+            await self.store["early_statuses"].delete_one({"_id": key})
+
+
+__all__ = ["JOB_KIND", "OutboundMessage", "Outbox", "PermanentSendError", "SendError", "SendResult", "Sender",
+           "TransientSendError"]

@@ -1,0 +1,250 @@
+"""Twilio SMS/WhatsApp webhooks and outbound through the real SDK against the stand-in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp.test_utils import TestClient
+
+from hub import keys
+from hub.models import Role, utcnow
+
+from .conftest import AUTH_TOKEN, PUBLIC, SMS_FROM, TEMPLATE_SID, post_signed, run_jobs, sign, sms_form
+from .standin import TwilioStandIn
+
+SMS = "/webhooks/twilio/sms"
+
+
+async def _count(client: TestClient[Any, Any], collection: str = "messages", flt: dict[str, Any] | None = None) -> int:
+    return await client.server.app[keys.STORE][collection].count_documents(flt or {})
+
+
+async def test_signed_sms_is_ingested_once(client: TestClient[Any, Any]) -> None:
+    form = sms_form()
+    resp = await post_signed(client, SMS, form)
+    assert resp.status == 200, await resp.text()
+    assert "<Response/>" in await resp.text() and resp.content_type == "text/xml"
+    replay = await post_signed(client, SMS, form)  # Twilio retry / replayed webhook
+    assert replay.status == 200
+    store = client.server.app[keys.STORE]
+    docs = [d async for d in store.messages.find({})]
+    assert len(docs) == 1 and docs[0]["external_id"] == form["MessageSid"] and docs[0]["channel"] == "sms"
+    assert docs[0]["text"] == form["Body"]
+    assert await store.identities.find_one({"_id": "phone:+27821234567"})
+
+
+async def test_signature_with_connection_override_fragment_passes(client: TestClient[Any, Any]) -> None:
+    resp = await post_signed(client, SMS, sms_form(), fragment="rc=5&rp=all")
+    assert resp.status == 200, await resp.text()
+    assert await _count(client) == 1
+
+
+async def test_bad_signatures_are_403_and_store_nothing(client: TestClient[Any, Any]) -> None:
+    form = sms_form()
+    cases = [
+        await post_signed(client, SMS, form, signature=""),                               # unsigned
+        await post_signed(client, SMS, form, signature=sign(PUBLIC + SMS, form, "x" * 32)),  # wrong token
+        await post_signed(client, SMS, form, signed_url="https://evil.test" + SMS),        # another URL
+        await post_signed(client, SMS, form, signed_url=PUBLIC + "/webhooks/twilio/whatsapp"),
+    ]
+    tampered = dict(form, Body="send me the refund")  # replay of a real signature with another body
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sign(PUBLIC + SMS, form)}
+    cases.append(await client.post(SMS, data=urlencode(tampered), headers=headers))
+    assert [r.status for r in cases] == [403] * 5
+    body = await cases[-1].json()
+    assert body["status"] == 403 and "does not match" in body["detail"]
+    assert await _count(client) == 0 and await _count(client, "inbound_keys") == 0
+
+
+async def test_malformed_and_oversized_bodies(client: TestClient[Any, Any]) -> None:
+    no_sid = {k: v for k, v in sms_form().items() if k != "MessageSid"}
+    r1 = await post_signed(client, SMS, no_sid)
+    bad_media = sms_form(NumMedia="lots")
+    r2 = await post_signed(client, SMS, bad_media)
+    bad_from = sms_form(From="not a number")
+    r3 = await post_signed(client, SMS, bad_from)
+    r4 = await client.post(SMS, data=b'{"MessageSid": "SM1"}', headers={"Content-Type": "application/json",
+                                                                         "X-Twilio-Signature": "x"})
+    r5 = await client.post(SMS, data=b"Body=%ff%fe&MessageSid=SM1", headers={
+        "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": "x"})
+    r6 = await client.post(SMS, data=b"Body=" + b"a" * 70_000, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": "x"})
+    statuses = [r.status for r in (r1, r2, r3, r4, r5, r6)]
+    assert statuses == [400, 400, 400, 400, 400, 413], statuses
+    assert (await r1.json())["field"] == "MessageSid"
+    assert await _count(client) == 0
+
+
+async def test_media_is_fetched_with_account_credentials(client: TestClient[Any, Any],
+                                                         twilio_standin: TwilioStandIn) -> None:
+    jpeg = b"\xff\xd8\xff\xe0" + b"berry" * 100
+    url = twilio_standin.add_media(jpeg, "image/jpeg")
+    missing = twilio_standin.url + "/2010-04-01/Accounts/AC0/Messages/MM0/Media/ME404"
+    form = sms_form(NumMedia=2, MediaUrl0=url, MediaContentType0="image/jpeg", MediaUrl1=missing,
+                    MediaContentType1="image/png", Body="")
+    resp = await post_signed(client, SMS, form)
+    assert resp.status == 200, await resp.text()
+    doc = await client.server.app[keys.STORE].messages.find_one({})
+    first, second = doc["attachments"]
+    assert first["blob_id"] and first["size"] == len(jpeg) and first["content_type"] == "image/jpeg"
+    assert second["blob_id"] is None and "not fetched" in second["filename"]  # kept, with a note
+    api_user = await _agent(client)
+    blob = await client.get(f"/api/v1/blobs/{first['blob_id']}", headers=api_user)
+    assert blob.status == 200 and await blob.read() == jpeg
+    assert (await client.get(f"/api/v1/blobs/{first['blob_id']}")).status == 401
+
+
+async def _agent(client: TestClient[Any, Any], role: Role = Role.agent) -> dict[str, str]:
+    from tests.conftest import Api
+    return (await Api(client).user(role))["headers"]
+
+
+async def _inbound_then_reply(client: TestClient[Any, Any], text: str, **form: Any) -> tuple[dict[str, Any], str]:
+    path = "/webhooks/twilio/whatsapp" if str(form.get("From", "")).startswith("whatsapp:") else SMS
+    resp = await post_signed(client, path, sms_form(**form))
+    assert resp.status == 200, await resp.text()
+    store = client.server.app[keys.STORE]
+    conv = await store.conversations.find_one({})
+    headers = await _agent(client)
+    reply = await client.post(f"/api/v1/conversations/{conv['_id']}/messages", json={"text": text}, headers=headers)
+    assert reply.status == 201, await reply.text()
+    return conv, (await reply.json())["id"]
+
+
+async def test_reply_goes_out_through_the_sdk_and_status_callbacks_move_it(
+        client: TestClient[Any, Any], twilio_standin: TwilioStandIn) -> None:
+    conv, message_id = await _inbound_then_reply(client, "Yes, Saturday is free.")
+    assert await run_jobs(client) == 1
+    store = client.server.app[keys.STORE]
+    doc = await store.messages.find_one({"_id": message_id})
+    sid = doc["external_id"]
+    sent = twilio_standin.messages[sid]
+    assert sent["to"] == "+27821234567" and sent["from"] == SMS_FROM and sent["body"] == "Yes, Saturday is free."
+    assert sent["status_callback"] == PUBLIC + "/webhooks/twilio/status/sms#rc=5&rp=all"
+    assert doc["delivery_status"] == "queued"
+    bus = client.server.app[keys.BUS]
+    status_path = "/webhooks/twilio/status/sms"
+    with bus.capture() as events:
+        for status in ("sent", "delivered", "sent"):  # the late "sent" must not hide "delivered"
+            r = await post_signed(client, status_path, {"MessageSid": sid, "MessageStatus": status,
+                                                        "AccountSid": "AC" + "1" * 32}, fragment="rc=5&rp=all")
+            assert r.status == 204
+    assert (await store.messages.find_one({"_id": message_id}))["delivery_status"] == "delivered"
+    assert [(e.name, e.message.delivery_status.value) for e in events] == [
+        ("message.updated", "sent"), ("message.updated", "delivered")]
+    assert await run_jobs(client) == 0  # nothing is sent twice
+    forged = await post_signed(client, status_path, {"MessageSid": sid, "MessageStatus": "failed"},
+                               signature="forged")
+    assert forged.status == 403
+    assert (await store.messages.find_one({"_id": message_id}))["delivery_status"] == "delivered"
+
+
+async def test_carrier_failure_callback_shows_the_reason(client: TestClient[Any, Any]) -> None:
+    _, message_id = await _inbound_then_reply(client, "Your booking is confirmed.")
+    await run_jobs(client)
+    store = client.server.app[keys.STORE]
+    sid = (await store.messages.find_one({"_id": message_id}))["external_id"]
+    r = await post_signed(client, "/webhooks/twilio/status/sms", {"MessageSid": sid, "MessageStatus": "undelivered",
+                                                                   "ErrorCode": "30007"})
+    assert r.status == 204
+    doc = await store.messages.find_one({"_id": message_id})
+    assert doc["delivery_status"] == "undelivered" and "spam" in doc["error"] and "30007" in doc["error"]
+
+
+async def test_twilio_errors_become_clear_failures(client: TestClient[Any, Any]) -> None:
+    _, message_id = await _inbound_then_reply(client, "Hello", From="+15005550001")
+    bus = client.server.app[keys.BUS]
+    with bus.capture() as events:
+        await run_jobs(client)
+    doc = await client.server.app[keys.STORE].messages.find_one({"_id": message_id})
+    assert doc["delivery_status"] == "failed" and doc["error"] == "invalid 'To' phone number (code 21211)"
+    assert doc["external_id"] is None
+    assert [e.name for e in events] == ["message.updated"] and events[0].changes["delivery_status"] == "failed"
+
+
+async def test_outage_is_retried_with_backoff_then_sent(client: TestClient[Any, Any],
+                                                        twilio_standin: TwilioStandIn) -> None:
+    _, message_id = await _inbound_then_reply(client, "We are on it")
+    twilio_standin.fail_next(2)
+    store = client.server.app[keys.STORE]
+    await run_jobs(client, force_due=False)  # attempt 1 fails; attempt 2 is scheduled later
+    job = await store["jobs"].find_one({"_id": f"outbox:{message_id}:2"})
+    assert job and job["state"] == "ready" and job["next_at"] > utcnow() + timedelta(seconds=1)
+    doc = await store.messages.find_one({"_id": message_id})
+    assert doc["delivery_status"] == "queued" and "503" in doc["meta"]["last_send_error"]
+    await run_jobs(client)
+    doc = await store.messages.find_one({"_id": message_id})
+    assert doc["delivery_status"] == "queued" and doc["external_id"] and doc["meta"]["send_attempts"] == 3
+
+
+async def test_outage_that_outlasts_the_retries_fails_visibly(client: TestClient[Any, Any],
+                                                              twilio_standin: TwilioStandIn) -> None:
+    _, message_id = await _inbound_then_reply(client, "Still there?")
+    twilio_standin.fail_next(5)
+    await run_jobs(client)
+    doc = await client.server.app[keys.STORE].messages.find_one({"_id": message_id})
+    assert doc["delivery_status"] == "failed" and "after 5 attempts" in doc["error"]
+
+
+async def test_stop_and_start_update_consent_and_block_sends(client: TestClient[Any, Any],
+                                                             twilio_standin: TwilioStandIn) -> None:
+    store = client.server.app[keys.STORE]
+    await post_signed(client, SMS, sms_form(Body="Hi"))
+    assert (await post_signed(client, SMS, sms_form(Body=" stop "))).status == 200
+    contact = await store.contacts.find_one({})
+    assert contact["consent"]["sms"]["opted_out"] is True
+    conv = await store.conversations.find_one({})
+    before = len(twilio_standin.requests)
+    reply = await client.post(f"/api/v1/conversations/{conv['_id']}/messages", json={"text": "Any news?"},
+                              headers=await _agent(client))
+    await run_jobs(client)
+    doc = await store.messages.find_one({"_id": (await reply.json())["id"]})
+    assert doc["delivery_status"] == "failed" and "unsubscribed" in doc["error"]
+    assert len(twilio_standin.requests) == before  # refused before calling Twilio
+    await post_signed(client, SMS, sms_form(Body="START"))
+    assert (await store.contacts.find_one({}))["consent"]["sms"]["opted_out"] is False
+    keywords = [d["meta"].get("keyword") async for d in store.messages.find({"direction": "in"})]
+    assert sorted(filter(None, keywords)) == ["start", "stop"]
+
+
+async def test_whatsapp_24h_window_and_templates(client: TestClient[Any, Any], twilio_standin: TwilioStandIn) -> None:
+    conv, in_window = await _inbound_then_reply(client, "Thanks!", From="whatsapp:+27829990000", ProfileName="Thandi")
+    await run_jobs(client)
+    store = client.server.app[keys.STORE]
+    sid = (await store.messages.find_one({"_id": in_window}))["external_id"]
+    assert twilio_standin.messages[sid]["to"] == "whatsapp:+27829990000"
+    assert twilio_standin.messages[sid]["from"] == "whatsapp:+27600000002"
+    # two days later: free text is refused before Twilio; a template goes out
+    await store.messages.update_many({"direction": "in"}, {"$set": {"created_at": utcnow() - timedelta(days=2)}})
+    headers = await _agent(client)
+    late = await client.post(f"/api/v1/conversations/{conv['_id']}/messages", json={"text": "Hello again"},
+                             headers=headers)
+    await run_jobs(client)
+    doc = await store.messages.find_one({"_id": (await late.json())["id"]})
+    assert doc["delivery_status"] == "failed" and "24-hour window" in doc["error"] and "63016" in doc["error"]
+    templates = await (await client.get("/api/v1/channels/whatsapp/templates", headers=headers)).json()
+    assert templates[0]["content_sid"] == TEMPLATE_SID
+    resp = await client.post(f"/api/v1/conversations/{conv['_id']}/whatsapp-template",
+                             json={"content_sid": TEMPLATE_SID, "variables": {"1": "Thandi"}}, headers=headers)
+    assert resp.status == 201, await resp.text()
+    assert (await resp.json())["text"] == "Hi Thandi, we have an update on your booking."
+    bad = await client.post(f"/api/v1/conversations/{conv['_id']}/whatsapp-template",
+                            json={"content_sid": "HX" + "b" * 32}, headers=headers)
+    assert bad.status == 422
+    await run_jobs(client)
+    doc = await store.messages.find_one({"_id": (await resp.json())["id"]})
+    assert doc["external_id"], doc
+    assert twilio_standin.messages[doc["external_id"]]["content_sid"] == TEMPLATE_SID
+
+
+async def test_channel_listing_hands_out_override_urls_without_secrets(client: TestClient[Any, Any]) -> None:
+    admin = await _agent(client, Role.admin)
+    resp = await client.get("/api/v1/channels", headers=admin)
+    assert resp.status == 200
+    text = await resp.text()
+    assert AUTH_TOKEN not in text
+    sms = next(c for c in await resp.json() if c["channel"] == "sms")
+    assert sms["webhooks"]["inbound"] == PUBLIC + "/webhooks/twilio/sms#rc=5&rp=all"
+    assert (await client.get("/api/v1/channels", headers=await _agent(client))).status == 403
