@@ -1,12 +1,81 @@
-"""Package `agent_console` (see ../docs/architecture.md). `setup(app)` is called by hub/app.py."""
+"""Package ``agent_console``: the live agent workspace.
+
+    access      who may join which room, see which conversation (reads only)
+    payloads    the shapes a client may send
+    namespace   the Socket.IO ``/agents`` namespace (thin handlers)
+    forwarder   hub events → event log → rooms
+    eventlog    ids, storage and catch-up after a reconnect
+    presence    online/away/offline from heartbeats; publishes ``agent.presence``
+    replies     idempotent socket replies (client ids)
+    team        staff with presence and load (supervisor view)
+    pages       /console: the single-page app, PWA manifest, service worker
+
+``setup(app)`` is called by hub/app.py.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator
+
 from aiohttp import web
+
+from hub import keys
+
+from . import pages
+from .eventlog import EventLog
+from .forwarder import Forwarder
+from .namespace import NAMESPACE, AgentsNamespace
+from .presence import PresenceTracker
+from .replies import Replies
+from .team import TeamView
+
+log = logging.getLogger(__name__)
+SWEEP_S = 15
 
 
 def setup(app: web.Application) -> None:
     """Wire this package into the hub: routes, event subscribers, cleanup contexts."""
+    node = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+    app[keys.EXTENSIONS]["home"] = "/console"
+    app[keys.EXTENSIONS]["agent_console"] = {"node": node}
+    app[keys.SIO].register_namespace(AgentsNamespace(app, node))
+    pages.install(app)
+    app.cleanup_ctx.append(_console_ctx)
 
 
-__all__ = ["setup"]
+async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
+    store, sio, ext = app[keys.STORE], app[keys.SIO], app[keys.EXTENSIONS]["agent_console"]
+
+    async def notify_presence(data: dict) -> None:
+        await sio.emit("presence", data, to="staff", namespace=NAMESPACE)
+
+    ext["log"] = event_log = EventLog(store)
+    ext["presence"] = presence = PresenceTracker(store, app[keys.BUS], ext["node"], notify_presence)
+    ext["replies"] = Replies(store, app[keys.CONVERSATIONS])
+    ext["team"] = TeamView(store, presence)
+    ext["forwarder"] = forwarder = Forwarder(sio, NAMESPACE, event_log, app[keys.CONVERSATIONS])
+    app[keys.BUS].subscribe("*", forwarder.on_event)
+    tasks = [asyncio.create_task(forwarder.run()), asyncio.create_task(_sweeper(presence, event_log))]
+    yield
+    await forwarder.drain()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _sweeper(presence: PresenceTracker, event_log: EventLog) -> None:
+    while True:
+        await asyncio.sleep(SWEEP_S)
+        try:
+            await presence.sweep()
+            await event_log.trim()
+        except Exception:
+            log.exception("console sweep failed")
+
+
+__all__ = ["NAMESPACE", "setup"]

@@ -1,0 +1,63 @@
+"""Who may see what in the console: the rooms a staff member joins and the conversations they may open.
+
+Rooms (Socket.IO ``/agents`` namespace):
+
+    staff            every signed-in staff member (presence)
+    all              supervisors and admins: every conversation event
+    team:<id>        agents of team <id>: events of conversations routed to that team
+    team:-           every agent: conversations not routed to a team (the shared inbox)
+    agent:<id>       one staff member: assignments and mentions addressed to them
+    conv:<id>        whoever has the conversation open: typing, viewers (never logged)
+
+A conversation routed to a team is private to that team (and to supervisors/admins, and to the
+agent it is assigned to). Everything here only reads; nothing writes.
+"""
+
+from __future__ import annotations
+
+from hub.auth import Principal
+from hub.models import Conversation, Role
+
+NO_TEAM = "team:-"
+ALL = "all"
+STAFF = "staff"
+
+
+def is_supervisor(principal: Principal) -> bool:
+    return principal.role in (Role.admin, Role.supervisor)
+
+
+def scope_room(team_id: str | None) -> str:
+    return f"team:{team_id}" if team_id else NO_TEAM
+
+
+def agent_room(user_id: str) -> str:
+    return f"agent:{user_id}"
+
+
+def conversation_room(conversation_id: str) -> str:
+    return f"conv:{conversation_id}"
+
+
+def rooms_for(principal: Principal) -> list[str]:
+    """The rooms joined on connect; everything logged is filtered by these on catch-up."""
+    rooms = [STAFF, agent_room(principal.user_id or "-")]
+    if is_supervisor(principal):
+        return [*rooms, ALL]
+    return [*rooms, NO_TEAM, *(scope_room(t) for t in principal.team_ids)]
+
+
+def can_see(principal: Principal, conversation: Conversation) -> bool:
+    if not principal.is_staff:
+        return False
+    if is_supervisor(principal) or conversation.team_id is None:
+        return True
+    return conversation.team_id in principal.team_ids or conversation.assignee_id == principal.user_id
+
+
+def event_rooms(conversation: Conversation) -> list[str]:
+    """Where a conversation's event goes: supervisors, its team's agents, its assignee."""
+    rooms = {ALL, scope_room(conversation.team_id)}
+    if conversation.assignee_id:
+        rooms.add(agent_room(conversation.assignee_id))
+    return sorted(rooms)

@@ -1,0 +1,82 @@
+"""The console's event log: every forwarded event gets the next id of one global sequence, is stored
+with the rooms it went to, then emitted. A reconnecting client sends the last id it saw (and the
+ids it saw just below it); ``since()`` returns what it missed, in order, without duplicates.
+
+Ids are allocated by inserting ``_id = n`` (FerretDB v1 has no atomic ``$inc``: only ``_id``
+uniqueness gives one winner). Each node keeps a hint of the next id and re-reads the maximum when
+another node got there first, so ids are unique and increase per node. Across nodes an event with
+a smaller id can reach a client a few milliseconds after one with a larger id; the client
+therefore resumes from ``last_id - OVERLAP`` and lists the ids it already has in that window.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from hub.models import utcnow
+from hub.store import Store, ix, register
+
+log = logging.getLogger(__name__)
+
+COLLECTION = "console_events"
+OVERLAP = 200  # ids below last_id that are replayed unless the client says it has them
+MAX_BATCH = 500
+RETENTION = timedelta(hours=24)
+
+register(COLLECTION, ix(("at", 1)))  # _id = sequence number (int)
+
+
+class EventLog:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._next: int | None = None
+
+    @property
+    def col(self) -> Any:
+        return self.store[COLLECTION]
+
+    async def last_id(self) -> int:
+        doc = await self.col.find_one({}, {"_id": 1}, sort=[("_id", -1)])
+        return int(doc["_id"]) if doc else 0
+
+    async def append(self, name: str, rooms: list[str], data: dict[str, Any]) -> int:
+        """Store one event under the next free id and return that id."""
+        if self._next is None:
+            self._next = await self.last_id() + 1
+        for _attempt in range(100):
+            n = self._next
+            try:
+                await self.col.insert_one({"_id": n, "name": name, "rooms": rooms, "data": data, "at": utcnow()})
+                self._next = n + 1
+                return n
+            except DuplicateKeyError:  # another node took n: jump past the newest id
+                self._next = max(n + 1, await self.last_id() + 1)
+        raise RuntimeError("could not allocate a console event id")
+
+    async def since(self, last_id: int, rooms: list[str], seen: set[int] | None = None,
+                    limit: int = MAX_BATCH) -> tuple[list[dict[str, Any]], bool]:
+        """Events for ``rooms`` after ``last_id`` (plus the overlap window minus ``seen``), oldest
+        first; the flag says more are waiting (ask again after the last id returned)."""
+        start = last_id if seen is None else max(0, last_id - OVERLAP)
+        seen = seen or set()
+        cursor = self.col.find({"_id": {"$gt": start}, "rooms": {"$in": rooms}}).sort("_id", 1).limit(limit + 1)
+        out: list[dict[str, Any]] = []
+        async for doc in cursor:
+            if doc["_id"] <= last_id and doc["_id"] in seen:
+                continue
+            out.append(envelope(doc))
+        more = len(out) > limit
+        return out[:limit], more
+
+    async def trim(self) -> int:
+        result = await self.col.delete_many({"at": {"$lt": utcnow() - RETENTION}})
+        return int(result.deleted_count)
+
+
+def envelope(doc: dict[str, Any]) -> dict[str, Any]:
+    """What a client receives for a logged event."""
+    return {"id": doc["_id"], "name": doc["name"], "data": doc["data"]}

@@ -1,0 +1,261 @@
+"""The ``/agents`` Socket.IO namespace: thin handlers (validate, authorize, call a service, ack).
+
+Connect: ``auth = {"token": <access JWT>}``; refused unless it verifies, belongs to an active staff
+member. Every other event is validated (``payloads``), rate limited, authorized per conversation
+(``access.can_see``) and answered with an ack ``{"ok": true, ...}`` or
+``{"ok": false, "error": {"code", "detail"}}``. Server → client events:
+
+    event      {id, name, data}       logged hub events (see forwarder); ids increase
+    presence   {user_id, name, status}
+    typing     {conversation_id, user_id, name, typing}
+    viewing    {conversation_id, user_id, name, viewing}
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import socketio
+from aiohttp import web
+from pydantic import ValidationError
+
+from hub import keys
+from hub.auth import Principal
+from hub.errors import HubError, NotFound, Unauthorized
+from hub.models import Conversation, utcnow
+
+from . import access, payloads
+from .eventlog import EventLog
+from .presence import PresenceTracker
+from .ratelimit import Bucket
+from .replies import Replies
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/agents"
+VIEWERS = "console_viewers"
+MAX_VIOLATIONS = 200  # rate-limited events before the socket is disconnected
+
+
+class Refused(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def _error(code: str, detail: str) -> dict[str, Any]:
+    return {"ok": False, "error": {"code": code, "detail": detail}}
+
+
+class AgentsNamespace(socketio.AsyncNamespace):
+    def __init__(self, app: web.Application, node: str) -> None:
+        super().__init__(NAMESPACE)
+        self.app = app
+        self.node = node
+        self.handlers = {
+            "catch_up": (payloads.CatchUp, self.catch_up),
+            "open": (payloads.ConversationRef, self.open),
+            "close": (payloads.ConversationRef, self.close),
+            "typing": (payloads.Typing, self.typing),
+            "reply": (payloads.Reply, self.reply),
+            "update": (payloads.Update, self.update),
+            "presence": (payloads.Presence, self.presence_status),
+            "heartbeat": (None, self.heartbeat),
+            "agents": (None, self.agents),
+        }
+
+    # services exist only after start-up: look them up when needed
+    @property
+    def ext(self) -> dict[str, Any]:
+        return self.app[keys.EXTENSIONS]["agent_console"]
+
+    @property
+    def log(self) -> EventLog:
+        return self.ext["log"]
+
+    @property
+    def presence(self) -> PresenceTracker:
+        return self.ext["presence"]
+
+    async def trigger_event(self, event: Any, *args: Any) -> Any:
+        if event == "connect":
+            return await self.on_connect(*args)
+        if event == "disconnect":
+            return await self.on_disconnect(args[0])
+        sid, rest = args[0], args[1:]
+        spec = self.handlers.get(event) if isinstance(event, str) else None
+        if spec is None:
+            return _error("unknown_event", "unknown event")
+        try:
+            session = await self.get_session(sid)
+        except KeyError:
+            return _error("unauthorized", "not connected")
+        if not session["bucket"].take():
+            return await self._violation(sid, session)
+        model, handler = spec
+        try:
+            if model is None:
+                return await handler(sid, session)
+            if len(rest) != 1 or not isinstance(rest[0], dict):
+                return _error("invalid", "expected one JSON object")
+            return await handler(sid, session, model.model_validate(rest[0]))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            return _error("invalid", f"{'.'.join(map(str, first['loc'])) or 'payload'}: {first['msg']}")
+        except Refused as exc:
+            return _error(exc.code, exc.detail)
+        except NotFound:
+            return _error("not_found", "conversation not found")
+        except HubError as exc:
+            return _error(type(exc).__name__.lower(), exc.detail)
+        except Exception:
+            log.exception("console event failed", extra={"event": event, "sid": sid})
+            return _error("internal", "internal error")
+
+    async def _violation(self, sid: str, session: dict[str, Any]) -> dict[str, Any]:
+        session["violations"] += 1
+        if session["violations"] >= MAX_VIOLATIONS:
+            log.warning("console client flooding; disconnected", extra={"user_id": session["principal"].user_id})
+            await self.disconnect(sid)
+        return _error("rate_limited", "slow down")
+
+    # --- connection -----------------------------------------------------------------------------
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not 0 < len(token) <= 4096:
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized: send auth.token")
+        try:
+            principal = self.app[keys.TOKENS].verify_access(token)
+        except Unauthorized as exc:
+            raise socketio.exceptions.ConnectionRefusedError(f"unauthorized: {exc.detail}") from None
+        if not principal.is_staff:
+            raise socketio.exceptions.ConnectionRefusedError("forbidden: staff only")
+        user = await self.app[keys.STORE].users.find_one({"_id": principal.user_id}, {"active": 1})
+        if user is None or not user.get("active", True):
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized: user inactive")
+        rooms = access.rooms_for(principal)
+        await self.save_session(sid, {"principal": principal, "rooms": rooms, "open": set(),
+                                      "bucket": Bucket(50, 20), "typing": Bucket(3, 1), "violations": 0})
+        for room in rooms:
+            await self.enter_room(sid, room)
+        await self.presence.connected(sid, principal.user_id or "", principal.name)
+        log.info("console connected", extra={"user_id": principal.user_id, "sid": sid})
+
+    async def on_disconnect(self, sid: str) -> None:
+        try:
+            session = await self.get_session(sid)
+        except KeyError:
+            return
+        principal: Principal = session["principal"]
+        for conversation_id in list(session["open"]):
+            await self._leave(sid, principal, conversation_id)
+        await self.presence.disconnected(sid, principal.user_id or "", principal.name)
+
+    # --- catch-up -------------------------------------------------------------------------------
+
+    async def catch_up(self, sid: str, session: dict[str, Any], body: payloads.CatchUp) -> dict[str, Any]:
+        seen = set(body.seen) if body.seen is not None else None
+        events, more = await self.log.since(body.last_id, session["rooms"], seen)
+        # a ticket may have moved to another team since: check today's visibility, not the log's
+        ids = list({e["data"]["conversation_id"] for e in events})
+        current = {d["_id"]: Conversation.from_doc(d)
+                   async for d in self.app[keys.STORE].conversations.find({"_id": {"$in": ids}})}
+        visible = [e for e in events if (c := current.get(e["data"]["conversation_id"]))
+                   and access.can_see(session["principal"], c)]
+        next_id = events[-1]["id"] if events else body.last_id
+        return {"ok": True, "events": visible, "more": more, "next_id": next_id}
+
+    # --- a conversation -------------------------------------------------------------------------
+
+    async def _visible(self, session: dict[str, Any], conversation_id: str) -> Conversation:
+        conversation = await self.app[keys.CONVERSATIONS].get(conversation_id)
+        if not access.can_see(session["principal"], conversation):
+            raise NotFound("conversation not found")  # same answer as a missing one: reveal nothing
+        return conversation
+
+    async def open(self, sid: str, session: dict[str, Any], body: payloads.ConversationRef) -> dict[str, Any]:
+        conversation = await self._visible(session, body.conversation_id)
+        principal: Principal = session["principal"]
+        room = access.conversation_room(conversation.id)
+        await self.enter_room(sid, room)
+        session["open"].add(conversation.id)
+        viewers = self.app[keys.STORE][VIEWERS]
+        await viewers.update_one({"_id": f"{self.node}:{sid}:{conversation.id}"},
+                                 {"$set": {"conversation_id": conversation.id, "user_id": principal.user_id,
+                                           "name": principal.name, "node": self.node, "sid": sid,
+                                           "at": utcnow()}}, upsert=True)
+        others = [{"user_id": d["user_id"], "name": d["name"]}
+                  async for d in viewers.find({"conversation_id": conversation.id, "user_id": {"$ne": principal.user_id}})]
+        await self.emit("viewing", {"conversation_id": conversation.id, "user_id": principal.user_id,
+                                    "name": principal.name, "viewing": True}, room=room, skip_sid=sid)
+        messages = await self.app[keys.CONVERSATIONS].messages(conversation.id, limit=500)
+        return {"ok": True, "conversation": conversation.model_dump(mode="json"),
+                "messages": [m.model_dump(mode="json") for m in messages],
+                "viewers": list({v["user_id"]: v for v in others}.values())}
+
+    async def close(self, sid: str, session: dict[str, Any], body: payloads.ConversationRef) -> dict[str, Any]:
+        if body.conversation_id in session["open"]:
+            await self._leave(sid, session["principal"], body.conversation_id)
+        return {"ok": True}
+
+    async def _leave(self, sid: str, principal: Principal, conversation_id: str) -> None:
+        room = access.conversation_room(conversation_id)
+        session = await self.get_session(sid)
+        session["open"].discard(conversation_id)
+        await self.leave_room(sid, room)
+        await self.app[keys.STORE][VIEWERS].delete_one({"_id": f"{self.node}:{sid}:{conversation_id}"})
+        await self.emit("viewing", {"conversation_id": conversation_id, "user_id": principal.user_id,
+                                    "name": principal.name, "viewing": False}, room=room)
+
+    async def typing(self, sid: str, session: dict[str, Any], body: payloads.Typing) -> dict[str, Any]:
+        if body.conversation_id not in session["open"]:
+            raise Refused("not_open", "open the conversation first")
+        if not session["typing"].take():
+            return await self._violation(sid, session)
+        principal: Principal = session["principal"]
+        await self.emit("typing", {"conversation_id": body.conversation_id, "user_id": principal.user_id,
+                                   "name": principal.name, "typing": body.typing},
+                        room=access.conversation_room(body.conversation_id), skip_sid=sid)
+        return {"ok": True}
+
+    async def reply(self, sid: str, session: dict[str, Any], body: payloads.Reply) -> dict[str, Any]:
+        principal = self._require(session, "messages:write")
+        await self._visible(session, body.conversation_id)
+        message, duplicate = await self.ext["replies"].send(principal, body)
+        return {"ok": True, "duplicate": duplicate, "message": message}
+
+    async def update(self, sid: str, session: dict[str, Any], body: payloads.Update) -> dict[str, Any]:
+        principal = self._require(session, "conversations:write")
+        changes = body.changes.model_dump(exclude_unset=True, mode="json")
+        if not changes:
+            raise Refused("invalid", "changes: nothing to change")
+        if "assignee_id" in changes or "team_id" in changes:
+            self._require(session, "conversations:assign")
+        await self._visible(session, body.conversation_id)
+        updated = await self.app[keys.CONVERSATIONS].update(body.conversation_id, changes, principal)
+        return {"ok": True, "conversation": updated.model_dump(mode="json")}
+
+    def _require(self, session: dict[str, Any], permission: str) -> Principal:
+        principal: Principal = session["principal"]
+        if not principal.can(permission):
+            raise Refused("forbidden", f"role {principal.role.value} may not {permission}")
+        return principal
+
+    # --- presence and the team ------------------------------------------------------------------
+
+    async def presence_status(self, sid: str, session: dict[str, Any], body: payloads.Presence) -> dict[str, Any]:
+        principal: Principal = session["principal"]
+        status = await self.presence.heartbeat(sid, principal.user_id or "", principal.name, body.status)
+        return {"ok": True, "status": status}
+
+    async def heartbeat(self, sid: str, session: dict[str, Any]) -> dict[str, Any]:
+        principal: Principal = session["principal"]
+        await self.app[keys.STORE][VIEWERS].update_many({"node": self.node, "sid": sid}, {"$set": {"at": utcnow()}})
+        return {"ok": True, "status": await self.presence.heartbeat(sid, principal.user_id or "", principal.name)}
+
+    async def agents(self, sid: str, session: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "agents": await self.ext["team"].load()}
+

@@ -1,0 +1,57 @@
+"""Shapes of what a console client may send on ``/agents``. Every event is validated here before a
+handler runs; anything else (unknown fields, wrong types, oversized text) is refused in the ack."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.models import Priority, Status
+from hub.models.inbound import MAX_TEXT
+
+Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-:.]+$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConversationRef(Strict):
+    conversation_id: str = Id
+
+
+class Typing(ConversationRef):
+    typing: bool = True
+
+
+class Reply(ConversationRef):
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    private: bool = False
+    subject: str | None = Field(None, max_length=1000)
+    # The client's id for this reply: sending it again (after a dropped connection) stores it once.
+    client_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+
+
+class Changes(Strict):
+    status: Status | None = None
+    priority: Priority | None = None
+    assignee_id: str | None = Field(None, max_length=64)
+    team_id: str | None = Field(None, max_length=64)
+    tags: list[str] | None = Field(None, max_length=50)
+
+
+class Update(ConversationRef):
+    changes: Changes
+
+
+class Presence(Strict):
+    status: Literal["online", "away"]
+
+
+class CatchUp(Strict):
+    last_id: int = Field(ge=0)
+    seen: list[int] | None = Field(None, max_length=1000)
+
+
+__all__ = ["CatchUp", "Changes", "ConversationRef", "Presence", "Reply", "Typing", "Update"]

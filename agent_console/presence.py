@@ -1,0 +1,102 @@
+"""Agent presence: online, away or offline, from the sockets every node holds.
+
+Each socket is a document (``console_sockets``) refreshed by heartbeats; a user's status is the
+best of their sockets' (online > away), offline when none is left. A sweeper removes sockets whose
+node stopped heart-beating (a crashed node) so their users go offline too. A change publishes
+``agent.presence`` on the hub's bus (routing can reassign an offline agent's tickets) and is sent
+to every staff member.
+
+Two nodes can notice the same change at once and both publish it (FerretDB has no atomic
+compare-and-set); subscribers treat ``agent.presence`` as a state, not a delta.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from hub.events import Event, EventBus
+from hub.models import utcnow
+from hub.store import Store, ix, register
+
+log = logging.getLogger(__name__)
+
+SOCKETS = "console_sockets"
+PRESENCE = "console_presence"
+HEARTBEAT_S = 20
+STALE = timedelta(seconds=3 * HEARTBEAT_S)
+RANK = {"online": 2, "away": 1, "offline": 0}
+
+register(SOCKETS, ix(("user_id", 1)), ix(("seen_at", 1)))  # _id = "<node>:<sid>"
+register(PRESENCE)  # _id = user id
+
+
+class AgentPresenceChanged(Event):
+    name: ClassVar[str] = "agent.presence"
+    user_id: str
+    status: str
+    previous: str
+
+
+Notify = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class PresenceTracker:
+    def __init__(self, store: Store, bus: EventBus, node: str, notify: Notify) -> None:
+        self.store = store
+        self.bus = bus
+        self.node = node
+        self.notify = notify
+
+    def _key(self, sid: str) -> str:
+        return f"{self.node}:{sid}"
+
+    async def connected(self, sid: str, user_id: str, name: str) -> None:
+        await self.store[SOCKETS].insert_one({"_id": self._key(sid), "user_id": user_id, "name": name,
+                                              "node": self.node, "status": "online", "seen_at": utcnow()})
+        await self.refresh(user_id, name)
+
+    async def heartbeat(self, sid: str, user_id: str, name: str, status: str | None = None) -> str:
+        changes: dict[str, Any] = {"seen_at": utcnow()}
+        if status:
+            changes["status"] = status
+        await self.store[SOCKETS].update_one({"_id": self._key(sid)}, {"$set": changes})
+        return await self.refresh(user_id, name) if status else await self.status(user_id)
+
+    async def disconnected(self, sid: str, user_id: str, name: str) -> None:
+        await self.store[SOCKETS].delete_one({"_id": self._key(sid)})
+        await self.refresh(user_id, name)
+
+    async def status(self, user_id: str) -> str:
+        doc = await self.store[PRESENCE].find_one({"_id": user_id})
+        return doc["status"] if doc else "offline"
+
+    async def refresh(self, user_id: str, name: str = "") -> str:
+        """Recompute a user's status from their live sockets; publish when it changed."""
+        best = "offline"
+        async for doc in self.store[SOCKETS].find({"user_id": user_id, "seen_at": {"$gte": utcnow() - STALE}}):
+            if RANK[doc["status"]] > RANK[best]:
+                best = doc["status"]
+        previous = await self.status(user_id)
+        if best != previous:
+            await self.store[PRESENCE].update_one(
+                {"_id": user_id}, {"$set": {"status": best, "name": name, "updated_at": utcnow()}}, upsert=True)
+            log.info("presence", extra={"user_id": user_id, "status": best, "previous": previous})
+            await self.bus.publish(AgentPresenceChanged(user_id=user_id, status=best, previous=previous))
+            await self.notify({"user_id": user_id, "name": name, "status": best})
+        return best
+
+    async def sweep(self) -> int:
+        """Drop sockets nobody heart-beat for (their node died) and update their users."""
+        cutoff = utcnow() - STALE
+        stale = [d async for d in self.store[SOCKETS].find({"seen_at": {"$lt": cutoff}}).limit(1000)]
+        for doc in stale:
+            await self.store[SOCKETS].delete_one({"_id": doc["_id"]})
+        for user_id in {d["user_id"]: d["name"] for d in stale}.items():
+            await self.refresh(*user_id)
+        return len(stale)
+
+    async def all(self) -> dict[str, str]:
+        return {d["_id"]: d["status"] async for d in self.store[PRESENCE].find({})}

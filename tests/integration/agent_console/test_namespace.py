@@ -1,0 +1,212 @@
+"""The /agents namespace against the whole app and real FerretDB: auth on connect, live events,
+room authorization, catch-up after reconnect, replies, typing, collisions, presence, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import jwt
+import pytest
+import socketio
+
+from hub import keys
+from hub.models import Role, new_id, utcnow
+
+pytestmark = pytest.mark.integration
+
+
+async def test_connect_refused_without_forged_or_expired_token_and_for_portal_users(agents, api, client) -> None:
+    secret = client.server.app[keys.SETTINGS].jwt_secret.get_secret_value()
+    user = (await api.user(Role.agent))["user"]
+    now = utcnow()
+    claims = {"sub": user["id"], "role": "agent", "teams": [], "name": "A"}
+    forged = jwt.encode({**claims, "exp": now + timedelta(minutes=5)}, "x" * 40, algorithm="HS256")
+    expired = jwt.encode({**claims, "iat": now - timedelta(hours=1), "exp": now - timedelta(minutes=1)}, secret,
+                         algorithm="HS256")
+    customer = await api.user(Role.customer)
+    for token, reason in ((None, "unauthorized"), ("", "unauthorized"), ("not-a-jwt", "invalid token"),
+                          (forged, "invalid token"), (expired, "token expired"),
+                          (customer["access_token"], "staff only"), ("x" * 5000, "unauthorized")):
+        with pytest.raises(socketio.exceptions.ConnectionError) as err:
+            await agents(token)
+        assert reason in str(err.value), (token, err.value)
+
+
+async def test_inbound_message_reaches_connected_agent_with_increasing_ids(agents, api, ingest) -> None:
+    agent = await agents((await api.user(Role.agent))["access_token"])
+    first = await ingest("<script>alert(1)</script> where is my DJ?")
+    await agent.wait_for(lambda: agent.events("message.created"))
+    await ingest("second message")
+    await agent.wait_for(lambda: len(agent.events("message.created")) == 2)
+    names = [e["name"] for e in agent.events()]
+    assert names == ["conversation.created", "message.created", "message.created"]
+    ids = [e["id"] for e in agent.events()]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    created = agent.events("message.created")[0]["data"]
+    assert created["message"]["text"] == "<script>alert(1)</script> where is my DJ?"
+    assert created["conversation"]["id"] == first["conversation"]["id"]
+
+
+async def test_team_private_conversation_is_invisible_to_other_teams_by_event_and_by_open(agents, api, ingest,
+                                                                                            client) -> None:
+    admin = await api.user(Role.admin)
+    first = await ingest("team stuff")
+    conversation_id = first["conversation"]["id"]
+    resp = await client.patch(f"/api/v1/conversations/{conversation_id}", json={"team_id": "venues"},
+                              headers=admin["headers"])
+    assert resp.status == 200, await resp.text()
+    users = client.server.app[keys.USERS]
+    await users.create("vera@example.com", "password1", Role.agent, name="Vera", team_ids=["venues"])
+    await users.create("carl@example.com", "password1", Role.agent, name="Carl", team_ids=["catering"])
+    tokens = {}
+    for email in ("vera@example.com", "carl@example.com"):
+        r = await client.post("/api/v1/auth/login", json={"email": email, "password": "password1"})
+        tokens[email] = (await r.json())["access_token"]
+    venues, catering = await agents(tokens["vera@example.com"]), await agents(tokens["carl@example.com"])
+    supervisor = await agents((await api.user(Role.supervisor))["access_token"])
+    await ingest("second message in the venues ticket")
+    await venues.wait_for(lambda: venues.events("message.created"))
+    await supervisor.wait_for(lambda: supervisor.events("message.created"))
+    await asyncio.sleep(0.3)
+    assert catering.events() == []
+    assert (await catering.call("open", {"conversation_id": conversation_id}))["error"]["code"] == "not_found"
+    assert (await catering.call("reply", {"conversation_id": conversation_id, "text": "hi",
+                                          "client_id": "c" * 10}))["error"]["code"] == "not_found"
+    assert (await catering.call("update", {"conversation_id": conversation_id,
+                                           "changes": {"status": "resolved"}}))["error"]["code"] == "not_found"
+    # catch-up is filtered by room too: nothing of the venues ticket leaks
+    assert (await catering.call("catch_up", {"last_id": 0}))["events"] == []
+    opened = await venues.call("open", {"conversation_id": conversation_id})
+    assert opened["ok"] and [m["text"] for m in opened["messages"]][-1] == "second message in the venues ticket"
+
+
+async def test_catch_up_after_reconnect_returns_missed_events_in_order_without_duplicates(agents, api,
+                                                                                           ingest) -> None:
+    token = (await api.user(Role.agent))["access_token"]
+    agent = await agents(token)
+    await ingest("before")
+    await agent.wait_for(lambda: agent.events("message.created"))
+    seen = [e["id"] for e in agent.events()]
+    await agent.close()
+    for i in range(3):
+        await ingest(f"missed {i}")
+    again = await agents(token)
+    got = await again.call("catch_up", {"last_id": max(seen)})
+    assert [e["data"]["message"]["text"] for e in got["events"]] == ["missed 0", "missed 1", "missed 2"]
+    assert got["more"] is False
+    # the overlap window: with the ids already held listed, nothing is replayed twice …
+    overlap = await again.call("catch_up", {"last_id": max(seen), "seen": seen})
+    assert [e["id"] for e in overlap["events"]] == [e["id"] for e in got["events"]]
+    # … and an id the client never got below its last id (a late event from another node) comes back
+    late = await again.call("catch_up", {"last_id": got["events"][-1]["id"], "seen": [got["events"][-1]["id"]]})
+    assert [e["id"] for e in late["events"]] == [*seen, *(e["id"] for e in got["events"][:-1])]
+
+
+async def test_reply_is_stored_once_per_client_id_and_reaches_other_agents(agents, api, ingest, client) -> None:
+    first = await ingest("need a caterer")
+    conversation_id = first["conversation"]["id"]
+    a, b = await agents((await api.user(Role.agent))["access_token"]), await agents(
+        (await api.user(Role.agent))["access_token"])
+    body = {"conversation_id": conversation_id, "text": "On it!", "client_id": "reply-" + new_id()}
+    sent = await a.call("reply", body)
+    assert sent["ok"] and sent["duplicate"] is False and sent["message"]["direction"] == "out"
+    again = await a.call("reply", body)  # the ack was lost: the client sends it again
+    assert again["ok"] and again["duplicate"] is True and again["message"]["id"] == sent["message"]["id"]
+    stored = await client.server.app[keys.STORE].messages.count_documents(
+        {"conversation_id": conversation_id, "direction": "out"})
+    assert stored == 1
+    await b.wait_for(lambda: [e for e in b.events("message.created") if e["data"]["message"]["direction"] == "out"])
+    note = await a.call("reply", {**body, "client_id": "note-" + new_id(), "text": "VIP", "private": True})
+    assert note["message"]["private"] is True
+
+
+async def test_typing_and_viewing_show_collisions_and_typing_floods_are_limited(agents, api, ingest) -> None:
+    conversation_id = (await ingest("help"))["conversation"]["id"]
+    a = await agents((await api.user(Role.agent))["access_token"])
+    b = await agents((await api.user(Role.agent))["access_token"])
+    ref = {"conversation_id": conversation_id}
+    assert (await a.call("typing", ref))["error"]["code"] == "not_open"
+    assert (await a.call("open", ref))["viewers"] == []
+    opened = await b.call("open", ref)
+    assert [v["name"] for v in opened["viewers"]] == ["Agent"]
+    await a.wait_for(lambda: [v for v in a.of("viewing") if v["viewing"]])
+    assert (await b.call("typing", ref))["ok"]
+    await a.wait_for(lambda: a.of("typing"))
+    assert a.of("typing")[0]["conversation_id"] == conversation_id and b.of("typing") == []
+    answers = [await b.call("typing", ref) for _ in range(10)]
+    assert any(r.get("error", {}).get("code") == "rate_limited" for r in answers)
+    assert len(a.of("typing")) <= 5
+    await b.call("close", ref)
+    await a.wait_for(lambda: [v for v in a.of("viewing") if not v["viewing"]])
+
+
+async def test_resolve_and_assign_over_the_socket_emit_updates(agents, api, ingest) -> None:
+    conversation_id = (await ingest("thanks, all sorted"))["conversation"]["id"]
+    me = await api.user(Role.agent)
+    agent = await agents(me["access_token"])
+    assigned = await agent.call("update", {"conversation_id": conversation_id,
+                                           "changes": {"assignee_id": me["user"]["id"]}})
+    assert assigned["conversation"]["assignee_id"] == me["user"]["id"]
+    resolved = await agent.call("update", {"conversation_id": conversation_id, "changes": {"status": "resolved"}})
+    assert resolved["conversation"]["status"] == "resolved"
+    await agent.wait_for(lambda: len(agent.events("conversation.updated")) == 2)
+    bad = await agent.call("update", {"conversation_id": conversation_id, "changes": {"status": "snoozed"}})
+    assert bad["ok"] is False and "cannot become" in bad["error"]["detail"]
+
+
+async def test_presence_online_away_offline_is_published(agents, api, client) -> None:
+    bus = client.server.app[keys.BUS]
+    watcher = await agents((await api.user(Role.supervisor))["access_token"])
+    me = await api.user(Role.agent)
+    with bus.capture() as events:
+        agent = await agents(me["access_token"])
+        await watcher.wait_for(lambda: [p for p in watcher.of("presence") if p["user_id"] == me["user"]["id"]])
+        assert (await agent.call("presence", {"status": "away"}))["status"] == "away"
+        assert (await agent.call("heartbeat"))["status"] == "away"
+        load = await watcher.call("agents")
+        assert {a["user_id"]: a["status"] for a in load["agents"]}[me["user"]["id"]] == "away"
+        await agent.close()
+        await watcher.wait_for(lambda: [p for p in watcher.of("presence")
+                                        if p["user_id"] == me["user"]["id"] and p["status"] == "offline"])
+    mine = [(e.previous, e.status) for e in events if e.name == "agent.presence" and e.user_id == me["user"]["id"]]
+    assert mine == [("offline", "online"), ("online", "away"), ("away", "offline")]
+
+
+@pytest.mark.parametrize("event,payload,code", [
+    ("open", {}, "invalid"),
+    ("open", {"conversation_id": "x", "extra": 1}, "invalid"),
+    ("open", {"conversation_id": "../../etc"}, "invalid"),
+    ("open", ["not", "an", "object"], "invalid"),
+    ("open", {"conversation_id": "0" * 24}, "not_found"),
+    ("reply", {"conversation_id": "0" * 24, "text": "x" * 100_001, "client_id": "abcdefgh"}, "invalid"),
+    ("reply", {"conversation_id": "0" * 24, "text": "hi", "client_id": "short"}, "invalid"),
+    ("update", {"conversation_id": "0" * 24, "changes": {"status": "exploded"}}, "invalid"),
+    ("update", {"conversation_id": "0" * 24, "changes": {"number": 3}}, "invalid"),
+    ("catch_up", {"last_id": -1}, "invalid"),
+    ("presence", {"status": "invisible"}, "invalid"),
+    ("drop_tables", {}, "unknown_event"),
+])
+async def test_malformed_events_get_a_clear_error_ack(agents, api, event, payload, code) -> None:
+    agent = await agents((await api.user(Role.agent))["access_token"])
+    answer = await agent.call(event, payload)
+    assert answer["ok"] is False and answer["error"]["code"] == code, answer
+    assert (await agent.call("heartbeat"))["ok"]  # still connected and served
+
+
+async def test_oversized_frame_drops_only_that_connection(agents, api, ingest) -> None:
+    token = (await api.user(Role.agent))["access_token"]
+    big, other = await agents(token), await agents(token)
+    with pytest.raises(Exception):
+        await big.call("reply", {"conversation_id": "x", "text": "y" * 2_000_000, "client_id": "abcdefgh"},
+                       timeout=3)
+    await ingest("still flowing")
+    await other.wait_for(lambda: other.events("message.created"))
+
+
+async def test_flood_of_events_is_rate_limited(agents, api) -> None:
+    agent = await agents((await api.user(Role.agent))["access_token"])
+    answers = await asyncio.gather(*(agent.call("heartbeat") for _ in range(120)))
+    limited = [a for a in answers if not a["ok"]]
+    assert limited and all(a["error"]["code"] == "rate_limited" for a in limited)
