@@ -15,7 +15,7 @@ from pymongo.errors import DuplicateKeyError
 
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.events import ContactCreated, ContactsMerged, ContactUpdated, EventBus
-from hub.inbox.identity import identity_key, normalize
+from hub.identity import identity_key, normalize
 from hub.models import Contact, ContactType, Identity, IdentityKind, utcnow
 from hub.store import Store
 

@@ -7,7 +7,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from hub.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from hub.inbox.identity import normalize_email
+from hub.identity import normalize_email
 from hub.models import Role, User
 
 from .passwords import MIN_LENGTH, hash_password, verify_password

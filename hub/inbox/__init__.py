@@ -1,6 +1,6 @@
 """The unified inbox: every channel's messages enter through ``Inbox.ingest``."""
 
-from .identity import identity_key, normalize
+from hub.identity import identity_key, normalize
 from .ingest import Inbox, IngestResult
 
 __all__ = ["Inbox", "IngestResult", "identity_key", "normalize"]

@@ -18,15 +18,14 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from hub.contacts import Contacts
 from hub.errors import Conflict
 from hub.events import ConversationCreated, EventBus, MessageCreated
-from hub.inbox.identity import identity_key
+from hub.identity import identity_key
 from hub.models import (
     ACTIVE_STATUSES,
     AuthorType,
@@ -46,6 +45,16 @@ log = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(seconds=30)
 
 register("conversation_threads", ix(("conversation_id", 1)))  # _id = "<channel>|<thread key>"
+
+
+class ThreadPolicy(Protocol):
+    """What a customer message does to a *resolved* ticket on its thread (hub/ticketing plugs one in:
+    a reopen window, CSAT answers that must not reopen). Without a policy a resolved ticket is never
+    reused and the message opens a new one."""
+
+    def attach_to_resolved(self, conversation: Conversation, inbound: InboundMessage) -> bool: ...
+
+    def reopens(self, conversation: Conversation, inbound: InboundMessage) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,7 @@ class Inbox:
         self.store = store
         self.bus = bus
         self.contacts = contacts
+        self.thread_policy: ThreadPolicy | None = None
 
     async def ingest(self, inbound: InboundMessage) -> IngestResult:
         key = f"{inbound.channel.value}:{inbound.external_id}"
@@ -90,12 +100,14 @@ class Inbox:
             await self.store.messages.insert_one(message.to_doc())
         except DuplicateKeyError:
             return await self._duplicate_result(Duplicate(message_id, in_progress=False))
-        update: dict[str, Any] = {"$max": {"last_message_at": message.created_at}, "$set": {"updated_at": utcnow()}}
+        # One plain update (cheaper than find_one_and_update on FerretDB); the event carries the
+        # conversation as read above with the same changes applied.
+        changes: dict[str, Any] = {"last_message_at": message.created_at, "updated_at": utcnow()}
         if conversation.status in (Status.pending, Status.snoozed):
-            update["$set"]["status"] = Status.open.value  # the customer answered: back in the queue
-        doc = await self.store.conversations.find_one_and_update(
-            {"_id": conversation.id}, update, return_document=ReturnDocument.AFTER)
-        conversation = Conversation.from_doc(doc) if doc else conversation
+            changes["status"] = Status.open.value  # the customer answered: back in the queue
+        await self.store.conversations.update_one({"_id": conversation.id}, {"$set": changes})
+        conversation = conversation.model_copy(update={**changes, "status": Status(changes.get(
+            "status", conversation.status))})
         if created:
             await self.bus.publish(ConversationCreated(conversation=conversation))
         await self.bus.publish(MessageCreated(message=message, conversation=conversation))
@@ -141,7 +153,9 @@ class Inbox:
         slot = await self.store["conversation_threads"].find_one({"_id": slot_id})
         if slot:
             doc = await self.store.conversations.find_one({"_id": slot["conversation_id"]})
-            if doc and doc["status"] in ACTIVE_STATUSES:
+            if doc and (doc["status"] in ACTIVE_STATUSES or (
+                    doc["status"] == Status.resolved.value and self.thread_policy is not None
+                    and self.thread_policy.attach_to_resolved(Conversation.from_doc(doc), inbound))):
                 return Conversation.from_doc(doc), False
         conversation = Conversation(
             number=await self.store.next_number("conversation"), contact_id=contact.id, channel=inbound.channel,

@@ -73,8 +73,21 @@ class Store:
         except PyMongoError:
             return False
 
-    async def ensure_indexes(self) -> None:
-        """Create every declared collection and index; safe to run on every start."""
+    async def server_kind(self) -> str:
+        """``ferretdb`` or ``mongodb``, from buildInfo (FerretDB adds ``ferretdbVersion``)."""
+        info = await self.db.command("buildInfo")
+        return "ferretdb" if "ferretdbVersion" in info else "mongodb"
+
+    async def ensure_indexes(self, secondary: bool | None = None) -> None:
+        """Create every declared collection and index; safe to run on every start.
+
+        Non-unique indexes are skipped on FerretDB v1 (``secondary=None`` decides by server):
+        its SQLite backend pushes down only ``_id`` equality (backends/sqlite/collection.go in
+        v1.24), so secondary indexes never serve a query there and only make every write
+        slower. Unique indexes are always created: they enforce correctness.
+        """
+        if secondary is None:
+            secondary = await self.server_kind() == "mongodb"
         existing = set(await self.db.list_collection_names())
         for spec in COLLECTIONS.values():
             if spec.name not in existing:
@@ -84,6 +97,8 @@ class Store:
                     if exc.code != 48:
                         raise
             for index in spec.indexes:
+                if not (index.unique or secondary):
+                    continue
                 await self.db[spec.name].create_index(list(index.keys), name=index.name, unique=index.unique)
 
     async def claim(self, collection: str, claim_id: str, doc: Doc | None = None) -> bool:

@@ -5,7 +5,6 @@ Used by ``python -m hub serve`` when ``BERRY_MONGODB_URL`` is unset, and by the 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import shutil
@@ -14,7 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from pymongo import AsyncMongoClient
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +74,7 @@ class EmbeddedFerretDB:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     pass
-                if asyncio.run(self._ping()):
+                if self._ping():
                     log.info("ferretdb started", extra={"port": self.port, "data_dir": str(self.data_dir)})
                     return
             except OSError:
@@ -83,15 +83,15 @@ class EmbeddedFerretDB:
         self.stop()
         raise RuntimeError(f"FerretDB did not answer on port {self.port} within {timeout}s:\n{tail}")
 
-    async def _ping(self) -> bool:
-        client: AsyncMongoClient = AsyncMongoClient(self.url, serverSelectionTimeoutMS=1000)
+    def _ping(self) -> bool:
+        client: MongoClient = MongoClient(self.url, serverSelectionTimeoutMS=1000)
         try:
-            await client.admin.command("ping")
+            client.admin.command("ping")
             return True
-        except Exception:
+        except PyMongoError:
             return False
         finally:
-            await client.close()
+            client.close()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
