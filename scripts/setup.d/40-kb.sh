@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Knowledge base + help center: Python packages (tantivy, nh3, markdown-it-py, playwright) and the
+# Debian chromium the Playwright tests drive (never a Playwright browser download). Idempotent.
+set -euo pipefail
+venv="${BERRY_VENV:-$HOME/.cache/berry/venv}"
+missing=()
+for mod in tantivy nh3 markdown_it playwright; do
+  "$venv/bin/python" -c "import $mod" 2>/dev/null || missing+=("$mod")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  "$venv/bin/pip" install -q tantivy nh3 markdown-it-py playwright
+fi
+if [ ! -x /usr/bin/chromium ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium
+fi
