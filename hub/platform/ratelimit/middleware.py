@@ -54,12 +54,15 @@ async def limit_ip(request: web.Request, handler: Handler) -> web.StreamResponse
     if not decision.allowed:
         return _limited(decision)
     request[DECISION] = decision
-    response = await handler(request)
-    if not response.prepared:
-        best = request.get(DECISION, decision)
-        for name, value in best.headers().items():
+    return await handler(request)
+
+
+async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Response-prepare signal: error responses made further out (problem+json) get them too."""
+    decision = request.get(DECISION)
+    if decision is not None:
+        for name, value in decision.headers().items():
             response.headers.setdefault(name, value)
-    return response
 
 
 @web.middleware
@@ -90,3 +93,4 @@ def install(app: web.Application) -> None:
     position = next((i for i, m in enumerate(middlewares) if m is authenticate), len(middlewares))
     middlewares.insert(position, limit_ip)
     middlewares.append(limit_principal)
+    app.on_response_prepare.append(add_headers)

@@ -3,7 +3,11 @@ receiver, and a worker that runs due jobs."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +22,7 @@ from hub.models import utcnow
 from hub.platform.secrets import SecretBox
 from hub.platform.settings import PLATFORM_SETTINGS, PlatformSettings
 from hub.settings import Settings
+from hub.store import free_port
 
 
 @pytest.fixture
@@ -80,3 +85,28 @@ async def run_jobs(app: web.Application, *, force_due: bool = True, rounds: int 
             break
         ran += 1
     return ran
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server on a free port (installed by scripts/setup.d/10-redis.sh)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: run scripts/setup.d/10-redis.sh")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("redis-server did not start")
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)

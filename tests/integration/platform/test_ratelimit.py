@@ -1,0 +1,149 @@
+"""Rate limits per IP, user and API key (memory and Redis, across two nodes) and login
+brute-force protection, through the real app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from hub import keys
+from hub.app import create_app
+from hub.models import Role
+from hub.platform.secrets import SecretBox
+from hub.platform.settings import PLATFORM_SETTINGS, PlatformSettings
+from hub.settings import Settings
+
+from ...conftest import Api
+
+LOGIN = "/api/v1/auth/login"
+
+
+@pytest.mark.parametrize("platform_overrides", [{"ratelimit_ip": "5/60"}])
+async def test_ip_limit_sets_headers_and_refuses_with_retry_after(api: Api) -> None:
+    remaining = []
+    for _ in range(5):
+        resp = await api.client.get("/api/v1/conversations")  # 401, but still counted
+        assert resp.status == 401
+        assert resp.headers["RateLimit-Limit"] == "5"
+        remaining.append(int(resp.headers["RateLimit-Remaining"]))
+        assert 0 < int(resp.headers["RateLimit-Reset"]) <= 60
+    assert remaining == [4, 3, 2, 1, 0]
+    resp = await api.client.get("/api/v1/conversations")
+    assert resp.status == 429 and resp.content_type == "application/problem+json"
+    assert 0 < int(resp.headers["Retry-After"]) <= 60
+    assert resp.headers["RateLimit-Remaining"] == "0"
+    # non-API paths are not limited
+    assert (await api.client.get("/healthz")).status == 200
+
+
+@pytest.mark.parametrize("platform_overrides", [{"ratelimit_user": "3/60", "ratelimit_api_key": "2/60"}])
+async def test_user_and_api_key_limits_are_separate(api: Api) -> None:
+    alice, bob = await api.user(Role.agent), await api.user(Role.agent)
+    for _ in range(3):
+        assert (await api.client.get("/api/v1/conversations", headers=alice["headers"])).status == 200
+    resp = await api.client.get("/api/v1/conversations", headers=alice["headers"])
+    assert resp.status == 429 and "Retry-After" in resp.headers
+    resp = await api.client.get("/api/v1/conversations", headers=bob["headers"])
+    assert resp.status == 200 and resp.headers["RateLimit-Limit"] == "3"
+    assert resp.headers["RateLimit-Remaining"] == "2"
+
+    _, secret = await api.app[keys.API_KEYS].create("crm", Role.agent, None)
+    key_headers = {"X-Api-Key": secret}
+    for _ in range(2):
+        assert (await api.client.get("/api/v1/conversations", headers=key_headers)).status == 200
+    assert (await api.client.get("/api/v1/conversations", headers=key_headers)).status == 429
+
+
+@pytest.mark.parametrize("platform_overrides", [{"ratelimit_ip": "3/60"}])
+async def test_forwarded_for_is_ignored_unless_trusted(api: Api) -> None:
+    for i in range(3):
+        await api.client.get("/api/v1/conversations", headers={"X-Forwarded-For": f"10.0.0.{i}"})
+    resp = await api.client.get("/api/v1/conversations", headers={"X-Forwarded-For": "10.0.0.99"})
+    assert resp.status == 429
+
+
+@pytest.mark.parametrize("platform_overrides", [{"login_max_failures": 3, "ratelimit_trust_forwarded": True}])
+async def test_login_brute_force_is_locked_per_account_and_ip(api: Api) -> None:
+    await api.app[keys.USERS].create("target@example.com", "correct horse", Role.agent)
+    await api.app[keys.USERS].create("other@example.com", "correct horse", Role.agent)
+    attacker = {"X-Forwarded-For": "203.0.113.7"}
+    for _ in range(3):
+        resp = await api.client.post(LOGIN, headers=attacker, json={"email": "target@example.com", "password": "guess1234"})
+        assert resp.status == 401
+    resp = await api.client.post(LOGIN, headers=attacker, json={"email": "target@example.com", "password": "correct horse"})
+    assert resp.status == 429 and int(resp.headers["Retry-After"]) > 0
+    # the same account from another IP, and another account from the attacker's IP, still work
+    resp = await api.client.post(LOGIN, headers={"X-Forwarded-For": "198.51.100.2"},
+                                 json={"email": "target@example.com", "password": "correct horse"})
+    assert resp.status == 200
+    resp = await api.client.post(LOGIN, headers=attacker, json={"email": "other@example.com", "password": "correct horse"})
+    assert resp.status == 200
+    # a hostile forwarded header falls back to the socket address
+    resp = await api.client.post(LOGIN, headers={"X-Forwarded-For": "not-an-ip, 1.2.3.4"},
+                                 json={"email": "other@example.com", "password": "correct horse"})
+    assert resp.status == 200
+
+
+@pytest.mark.parametrize("platform_overrides", [{"login_max_failures": 2}])
+async def test_successful_login_clears_the_failure_counter(api: Api) -> None:
+    await api.app[keys.USERS].create("typo@example.com", "correct horse", Role.agent)
+    body_bad = {"email": "typo@example.com", "password": "typo typo"}
+    body_ok = {"email": "typo@example.com", "password": "correct horse"}
+    assert (await api.client.post(LOGIN, json=body_bad)).status == 401
+    assert (await api.client.post(LOGIN, json=body_ok)).status == 200
+    assert (await api.client.post(LOGIN, json=body_bad)).status == 401
+    assert (await api.client.post(LOGIN, json=body_ok)).status == 200
+
+
+async def _node(settings: Settings, redis_url: str, overrides: dict[str, Any]) -> TestClient[Any, Any]:
+    app = create_app(settings.model_copy(update={"redis_url": redis_url}))
+    app[PLATFORM_SETTINGS] = PlatformSettings(_env_file=None, secret_keys=SecretBox.new_key(),  # type: ignore[call-arg]
+                                              **overrides)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    return client
+
+
+@pytest.fixture
+async def two_nodes(settings: Settings, redis_url: str) -> AsyncIterator[tuple[TestClient[Any, Any], ...]]:
+    import redis.asyncio as aioredis
+
+    r = aioredis.from_url(redis_url)
+    await r.flushdb()
+    await r.aclose()
+    overrides = {"ratelimit_user": "4/60", "ratelimit_ip": "1000/60", "login_max_failures": 2}
+    a = await _node(settings, redis_url, overrides)
+    b = await _node(settings, redis_url, overrides)
+    yield a, b
+    await a.close()
+    await b.close()
+
+
+async def test_limits_hold_across_two_nodes_with_redis(two_nodes: tuple[TestClient[Any, Any], ...]) -> None:
+    a, b = two_nodes
+    await a.server.app[keys.USERS].create("shared@example.com", "correct horse", Role.agent)
+    resp = await a.post(LOGIN, json={"email": "shared@example.com", "password": "correct horse"})
+    headers = {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
+    statuses = []
+    for node in (a, b, a, b, a, b):
+        statuses.append((await node.get("/api/v1/conversations", headers=headers)).status)
+    assert statuses == [200, 200, 200, 200, 429, 429]
+    # login failures are shared too: one on each node locks the pair
+    bad = {"email": "shared@example.com", "password": "wrong wrong"}
+    assert (await a.post(LOGIN, json=bad)).status == 401
+    assert (await b.post(LOGIN, json=bad)).status == 401
+    assert (await a.post(LOGIN, json={**bad, "password": "correct horse"})).status == 429
+
+
+async def test_redis_down_lets_requests_through(settings: Settings) -> None:
+    from hub.store import free_port
+
+    client = await _node(settings, f"redis://127.0.0.1:{free_port()}/0", {"ratelimit_ip": "1/60"})
+    try:
+        for _ in range(3):
+            assert (await client.get("/api/v1/conversations")).status == 401
+    finally:
+        await client.close()
