@@ -1,12 +1,64 @@
-"""Package `bot` (see ../docs/architecture.md). `setup(app)` is called by hub/app.py."""
+"""Package `bot`: answers customers first, hands off to people (docs/bot.md).
+
+``setup(app)`` (called by hub/app.py) adds the bot's routes and, unless ``BERRY_BOT_ENGINE=off``,
+a cleanup context that creates ``BotService`` (``app[keys.EXTENSIONS]["bot"]``), subscribes it to
+``message.created`` (in the background, so ingest never waits for the bot) and builds the engine.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
 from aiohttp import web
+
+from hub import keys
+
+log = logging.getLogger(__name__)
 
 
 def setup(app: web.Application) -> None:
     """Wire this package into the hub: routes, event subscribers, cleanup contexts."""
+    from .api import router
+
+    app[keys.ROUTERS].append(router)
+    if app[keys.SETTINGS].bot_engine != "off":
+        app.cleanup_ctx.append(_bot_ctx)
+
+
+async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
+    from hub.events import MessageCreated
+
+    from . import factory
+    from .service import BotService
+    from .settings import BotSettings
+
+    settings = app[keys.SETTINGS]
+    bot_settings = BotSettings()
+
+    class _Search:  # looks the knowledge base up per call: it may start after the bot
+        async def search(self, query: Any) -> Any:
+            backend = app[keys.EXTENSIONS].get("knowledge_base")
+            return await backend.search(query) if backend is not None else []
+
+    task = asyncio.create_task(factory.build(settings.bot_engine, cache_dir=settings.cache_dir,
+                                             rasa_url=settings.rasa_url, search=_Search(),
+                                             rasa_timeout=bot_settings.rasa_timeout_s))
+
+    async def engine() -> Any:
+        return await asyncio.shield(task)
+
+    service = BotService(app[keys.STORE], app[keys.BUS], app[keys.CONVERSATIONS], bot_settings, engine)
+    await service.load_inboxes()
+    app[keys.EXTENSIONS]["bot"] = service
+    app[keys.BUS].subscribe(MessageCreated, service.on_message, background=True)
+    yield
+    if task.done() and not task.cancelled() and task.exception() is None:
+        await task.result().close()
+    else:
+        task.cancel()
 
 
 __all__ = ["setup"]

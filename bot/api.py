@@ -1,0 +1,75 @@
+"""The bot's REST routes: knowledge-base search for the Rasa action server (it has only an API key
+and HTTP), and the bot on/off switch per inbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub import keys
+from hub.api.routing import ApiRouter
+from hub.auth import Principal
+from hub.errors import InvalidInput
+
+router = ApiRouter()
+INBOX_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
+
+
+class KbQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    q: str = Field(min_length=1, max_length=500)
+    limit: int = Field(3, ge=1, le=10)
+
+
+class KbHit(BaseModel):
+    id: str
+    title: str
+    summary: str = ""
+    url: str = ""
+    score: float = 0.0
+
+
+class InboxIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool
+
+
+class InboxOut(BaseModel):
+    inbox: str
+    enabled: bool
+
+
+@router.route("GET", "/bot/kb-search", summary="Knowledge-base answers for the bot (top articles)", tag="bot",
+              permission="articles:read", query=KbQuery, response=list[KbHit])
+async def kb_search(request: web.Request, _: Principal, query: KbQuery) -> list[KbHit]:
+    from knowledge_base.search.base import SearchQuery
+
+    backend: Any = request.app[keys.EXTENSIONS].get("knowledge_base")
+    if backend is None:
+        return []
+    hits = await backend.search(SearchQuery(text=query.q, limit=query.limit))
+    return [KbHit(id=h.id, title=h.title, summary=h.summary, url=h.url, score=h.score) for h in hits]
+
+
+@router.route("GET", "/bot/inboxes", summary="Inboxes where the bot answers first", tag="bot",
+              permission="conversations:read", response=list[InboxOut])
+async def list_inboxes(request: web.Request, _: Principal) -> list[InboxOut]:
+    service = request.app[keys.EXTENSIONS]["bot"]
+    return [InboxOut(inbox=name, enabled=True) for name in sorted(service.inboxes)]
+
+
+@router.route("PUT", "/bot/inboxes/{inbox}", summary="Turn the bot on or off for an inbox", tag="bot",
+              permission="teams:write", body=InboxIn, response=InboxOut)
+async def set_inbox(request: web.Request, principal: Principal, body: InboxIn) -> InboxOut:
+    import re
+
+    inbox = request.match_info["inbox"]
+    if not re.match(INBOX_PATTERN, inbox):
+        raise InvalidInput("unknown inbox name", field="inbox")
+    service = request.app[keys.EXTENSIONS]["bot"]
+    await service.set_inbox(inbox, body.enabled)
+    await request.app[keys.AUDIT].record(principal.actor_id, "bot.inbox", "inbox", inbox,
+                                         after={"enabled": body.enabled})
+    return InboxOut(inbox=inbox, enabled=body.enabled)

@@ -1,0 +1,89 @@
+"""The embedded engine: classify the intent, then answer from a template or the knowledge base.
+
+No dialogue model: the few flows (answer → "did that help?" → yes/no) are explicit here, and the
+decision to hand off is the shared ``HandoffPolicy``'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from bot import responses
+from bot.engine import Button, OutMessage, Reply, Turn
+from bot.entities import extract
+
+from .classifier import FALLBACK, IntentClassifier
+
+log = logging.getLogger(__name__)
+TEMPLATES = {"greet": "utter_greet", "goodbye": "utter_goodbye", "thank_you": "utter_youre_welcome",
+             "bot_challenge": "utter_iamabot", "affirm": "utter_glad", "out_of_scope": "utter_out_of_scope"}
+NO_KB = frozenset({"request_human", "complaint", "deny", "inform", *TEMPLATES, FALLBACK})
+YES_NO = (Button("Yes, thanks", "/affirm"), Button("No, I need help", "/deny"))
+_LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+class EmbeddedEngine:
+    name = "embedded"
+
+    def __init__(self, classifier: IntentClassifier, search: Any | None = None, *, kb_limit: int = 3,
+                 min_score: float = 0.0) -> None:
+        self.classifier = classifier
+        self.search = search  # a knowledge_base SearchBackend (``.search(SearchQuery)``) or None
+        self.kb_limit = kb_limit
+        self.min_score = min_score
+
+    async def respond(self, turn: Turn) -> Reply:
+        text = turn.text.strip()
+        if text.startswith("/") and text[1:].isidentifier():  # a button payload, e.g. /affirm
+            intent, confidence = text[1:], 1.0
+        elif not _LETTERS.search(text):  # empty, emoji-only, digits: nothing to classify
+            return Reply(messages=[OutMessage(responses.text("utter_default"))], intent=FALLBACK, unclear=True)
+        else:
+            parse = await asyncio.to_thread(self.classifier.parse, text[:1000])
+            intent, confidence = parse.intent, parse.confidence
+        entities = extract(text[:2000])
+        reply = Reply(intent=intent, confidence=confidence, entities=entities)
+        if intent == FALLBACK:
+            reply.unclear = True
+            reply.messages.append(OutMessage(responses.text("utter_default")))
+        elif intent in TEMPLATES:
+            reply.messages.append(OutMessage(responses.text(TEMPLATES[intent])))
+        elif intent == "deny":
+            reply.handoff = "answer_not_helpful"
+        elif intent == "inform":
+            reply.messages.append(OutMessage(_noted(entities)))
+        elif intent not in NO_KB:
+            await self._answer(text, turn, reply)
+        return reply
+
+    async def _answer(self, text: str, turn: Turn, reply: Reply) -> None:
+        if self.search is None:
+            reply.handoff = "no_answer"
+            return
+        from knowledge_base.search.base import SearchQuery
+
+        locale = turn.language if turn.language and turn.language != "en" else None
+        hits = await self.search.search(SearchQuery(text=text[:500], locale=locale, limit=self.kb_limit))
+        offered = set(turn.state.get("articles", []))
+        hits = [h for h in hits if h.score >= self.min_score]
+        fresh = [h for h in hits if h.id not in offered] or hits
+        if not fresh:
+            reply.handoff = "no_answer"
+            return
+        top = fresh[0]
+        link = f"\n{top.url}" if top.url else ""
+        reply.articles.append(top.id)
+        reply.messages.append(OutMessage(f"{top.title}: {top.summary}{link}\n\nDid that answer your question?",
+                                         YES_NO))
+
+    async def close(self) -> None:
+        return None
+
+
+def _noted(entities: list[dict[str, Any]]) -> str:
+    parts = [f"{e['entity'].replace('_', ' ')} {e['value']}" for e in entities]
+    got = f"Thanks, I've noted {', '.join(parts)}. " if parts else "Thanks. "
+    return got + "What would you like to know?"

@@ -1,0 +1,56 @@
+"""The ``BotEngine`` protocol: one customer message in, the bot's reply (or a handoff) out.
+
+Engines: ``bot.embedded.engine.EmbeddedEngine`` (in-process classifier + knowledge base) and
+``bot.rasa_engine.RasaEngine`` (a Rasa server over its REST channel). Both pass
+tests/integration/bot/test_engine_contract.py. Whether to hand off is decided by
+``bot.handoff.HandoffPolicy`` from what the engine reports, not by each engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class OutMessage:
+    text: str = ""
+    buttons: tuple[Button, ...] = ()
+    custom: dict[str, Any] | None = None
+
+
+@dataclass
+class Turn:
+    """One inbound customer message for an engine (``state`` is the conversation's bot state)."""
+
+    conversation_id: str
+    text: str
+    channel: str = "webchat"
+    language: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Reply:
+    messages: list[OutMessage] = field(default_factory=list)
+    intent: str | None = None
+    confidence: float = 0.0
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    articles: list[str] = field(default_factory=list)
+    unclear: bool = False
+    handoff: str | None = None  # the engine asks for a person (reason)
+
+
+@runtime_checkable
+class BotEngine(Protocol):
+    name: str
+
+    async def respond(self, turn: Turn) -> Reply: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,63 @@
+"""The handoff policy, in one place for both engines: when the bot stops and a person takes over.
+
+Reasons (first that applies): ``bot_error``, ``explicit_request``, ``language:<code>``,
+``human_only:<intent>``, ``refund_over_limit``, ``negative_sentiment``, ``unclear_twice``, or the
+engine's own reason (a Rasa action's ``{"handoff": true, "reason": …}``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .engine import Reply
+from .sentiment import negativity
+
+EXPLICIT = re.compile(
+    r"\b(speak|talk|chat|connect|transfer|put)\b.{0,30}\b(human|person|agent|someone|somebody|consultant|"
+    r"manager|people|representative|operator)\b|\b(human|live agent|real person|agent please|representative)\b",
+    re.IGNORECASE)
+_AMOUNT = re.compile(r"\b(?:r|zar)\s?(\d{1,3}(?:[ ,]\d{3})+|\d+)(?:[.,]\d{2})?\b|"
+                     r"\b(\d{1,3}(?:[ ,]\d{3})+|\d+)\s?(?:rand|zar)\b", re.IGNORECASE)
+
+
+def amounts(text: str) -> list[float]:
+    """Rand amounts in a message: R5000, R 5 000, 5,000 rand, ZAR 1200.50."""
+    found = []
+    for match in _AMOUNT.finditer(text):
+        digits = re.sub(r"[ ,]", "", match.group(1) or match.group(2))
+        found.append(float(digits))
+    return found
+
+
+@dataclass
+class HandoffPolicy:
+    human_only_intents: frozenset[str] = frozenset({"complaint", "request_human"})
+    refund_limit: float = 2000.0
+    unclear_limit: int = 2
+    negativity_limit: float = 0.6
+    english_only: bool = True
+    languages: frozenset[str] = field(default_factory=lambda: frozenset({"en"}))
+
+    def decide(self, text: str, reply: Reply, *, unclear_streak: int, language: str | None = None) -> str | None:
+        """The reason to hand off after this turn, or None. ``unclear_streak`` counts the unclear
+        turns before this one."""
+        if reply.handoff == "bot_error":
+            return "bot_error"
+        if reply.intent == "request_human" or EXPLICIT.search(text):
+            return "explicit_request"
+        if language and language not in self.languages:
+            return f"language:{language}"
+        if reply.intent in self.human_only_intents:
+            return f"human_only:{reply.intent}"
+        if reply.intent == "refund_request" and any(a > self.refund_limit for a in amounts(text)):
+            return "refund_over_limit"
+        if negativity(text) >= self.negativity_limit:
+            return "negative_sentiment"
+        if reply.unclear and unclear_streak + 1 >= self.unclear_limit:
+            return "unclear_twice"
+        if reply.handoff:
+            return reply.handoff
+        if not reply.messages:
+            return "no_reply"  # never leave the customer in silence
+        return None

@@ -1,0 +1,123 @@
+"""Read Rasa NLU YAML (``version: "3.1"``, ``nlu: - intent: … examples: |``) into plain examples.
+
+Both engines train from the same files: Rasa reads them itself, the embedded engine through this
+module. Entity annotations become plain text plus spans: ``[BE-12345](booking_ref)`` and
+``[today]{"entity": "date", "value": "2026-01-01"}``. Regex, synonym and lookup blocks are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+OUT_OF_SCOPE = frozenset({"out_of_scope", "nlu_fallback"})
+_ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<name>[^)]+)\)|(?P<json>\{[^}]*\}))")
+
+
+@dataclass(frozen=True)
+class Entity:
+    entity: str
+    value: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    intent: str
+    entities: tuple[Entity, ...] = field(default_factory=tuple)
+
+
+def parse_annotated(line: str, intent: str) -> Example:
+    """``book [BE-12345](booking_ref) pls`` → text ``book BE-12345 pls`` with one entity span."""
+    out: list[str] = []
+    entities: list[Entity] = []
+    pos = 0
+    length = 0
+    for match in _ANNOTATION.finditer(line):
+        before = line[pos:match.start()]
+        out.append(before)
+        length += len(before)
+        text = match.group("text")
+        if match.group("json"):
+            try:
+                meta = json.loads(match.group("json"))
+            except json.JSONDecodeError:
+                meta = {}
+            name, value = str(meta.get("entity", "")), str(meta.get("value", text))
+        else:
+            name, _, value = match.group("name").partition(":")
+            value = value or text
+        entities.append(Entity(name, value, length, length + len(text)))
+        out.append(text)
+        length += len(text)
+        pos = match.end()
+    out.append(line[pos:])
+    return Example("".join(out).strip(), intent, tuple(entities))
+
+
+def _lines(block: object) -> list[str]:
+    if isinstance(block, str):
+        return [ln.strip()[2:].strip() for ln in block.splitlines() if ln.strip().startswith("- ")]
+    if isinstance(block, list):  # the list form: - text: "…"
+        return [str(item.get("text", "")) if isinstance(item, dict) else str(item) for item in block]
+    return []
+
+
+def load_file(path: Path) -> list[Example]:
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    examples: list[Example] = []
+    for block in doc.get("nlu") or []:
+        if not isinstance(block, dict) or "intent" not in block:
+            continue
+        intent = str(block["intent"])
+        examples.extend(parse_annotated(line, intent) for line in _lines(block.get("examples")) if line)
+    return examples
+
+
+def load(path: Path | str) -> list[Example]:
+    """One YAML file, or every ``*.yml``/``*.yaml`` under a directory that has an ``nlu:`` block."""
+    path = Path(path)
+    files = sorted([*path.rglob("*.yml"), *path.rglob("*.yaml")]) if path.is_dir() else [path]
+    return [ex for f in files for ex in load_file(f)]
+
+
+def split(examples: list[Example], test_fraction: float = 0.2, seed: int = 7) -> tuple[list[Example], list[Example]]:
+    """Stratified split: every intent keeps at least one training example."""
+    by_intent: dict[str, list[Example]] = defaultdict(list)
+    for ex in examples:
+        by_intent[ex.intent].append(ex)
+    rng = random.Random(seed)
+    train: list[Example] = []
+    test: list[Example] = []
+    for intent in sorted(by_intent):
+        items = by_intent[intent][:]
+        rng.shuffle(items)
+        n_test = min(len(items) - 1, round(len(items) * test_fraction))
+        test.extend(items[:n_test])
+        train.extend(items[n_test:])
+    return train, test
+
+
+def dump(examples: list[Example], path: Path) -> None:
+    """Write examples back as Rasa NLU YAML (entities re-annotated), e.g. a held-out split."""
+    by_intent: dict[str, list[str]] = defaultdict(list)
+    for ex in examples:
+        text = ex.text
+        for ent in sorted(ex.entities, key=lambda e: -e.start):
+            span = text[ent.start:ent.end]
+            ann = f"[{span}]({ent.entity})" if span == ent.value else \
+                f'[{span}]{{"entity": "{ent.entity}", "value": "{ent.value}"}}'
+            text = text[:ent.start] + ann + text[ent.end:]
+        by_intent[ex.intent].append(text)
+    lines = ['version: "3.1"', "nlu:"]
+    for intent, texts in by_intent.items():
+        lines += [f"- intent: {intent}", "  examples: |"] + [f"    - {t}" for t in texts]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,137 @@
+"""Answer from the knowledge base, open/update the ticket, hand off to a person.
+
+The conversation id is Rasa's sender id (the hub's Rasa engine sends it), so every action knows
+which ticket it works on. A handoff is a ``custom`` payload ``{"handoff": true, "reason": …}``
+that the hub's Rasa engine turns into the hub's handoff; an unclear turn says ``{"unclear": true}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from .hub_api import HubApi, HubError
+
+log = logging.getLogger(__name__)
+BOOKING_REF = re.compile(r"^BE-?\d{5}$", re.IGNORECASE)
+EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
+# Intent → ticket tag, so agents can filter what the bot collected.
+TAGS = {"refund_request": "refund", "payment_failed": "payment", "provider_payout": "payout",
+        "cancel_booking": "cancellation", "reschedule_booking": "reschedule", "complaint": "complaint"}
+
+
+def _hub() -> HubApi:
+    return HubApi()
+
+
+class ActionAnswerFromKb(Action):
+    def name(self) -> str:
+        return "action_answer_from_kb"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        text = tracker.latest_message.get("text") or ""
+        try:
+            hits = _hub().search(text, limit=3)
+        except HubError as exc:
+            log.warning("kb search failed: %s", exc)
+            dispatcher.utter_message(json_message={"handoff": True, "reason": "bot_error", "detail": str(exc)})
+            return []
+        if not hits:
+            dispatcher.utter_message(text="I couldn't find an article about that. Did you want me to log it "
+                                          "for the team?", buttons=_yes_no())
+            return [SlotSet("articles_offered", tracker.get_slot("articles_offered") or [])]
+        top = hits[0]
+        link = f"\n{top['url']}" if top.get("url") else ""
+        dispatcher.utter_message(text=f"{top['title']}: {top.get('summary', '')}{link}\n\nDid that answer "
+                                      "your question?", buttons=_yes_no())
+        offered = list(tracker.get_slot("articles_offered") or []) + [top["id"]]
+        return [SlotSet("articles_offered", offered)]
+
+
+def _yes_no() -> list[dict[str, str]]:
+    return [{"title": "Yes, thanks", "payload": "/affirm"}, {"title": "No, I need help", "payload": "/deny"}]
+
+
+class ValidateTicketForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_ticket_form"
+
+    def validate_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: dict[str, Any]) -> dict[str, Any]:
+        text = str(value or tracker.latest_message.get("text") or "").strip()
+        if EMAIL.match(text):
+            return {"email": text}
+        dispatcher.utter_message(text="That doesn't look like an e-mail address (like name@example.co.za).")
+        return {"email": None}
+
+    def validate_booking_ref(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: dict[str, Any]) -> dict[str, Any]:
+        text = str(value or "").strip().upper()
+        if BOOKING_REF.match(text):
+            return {"booking_ref": text if "-" in text else f"BE-{text[2:]}"}
+        if (tracker.latest_message.get("text") or "").strip().lower() in {"none", "no", "n/a", "-"}:
+            return {"booking_ref": "none"}
+        dispatcher.utter_message(text="Booking references look like BE-12345.")
+        return {"booking_ref": None}
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: dict[str, Any]) -> list[str]:
+        return domain_slots
+
+    async def extract_booking_ref(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: dict[str, Any]) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") == "booking_ref":
+            text = (tracker.latest_message.get("text") or "").strip()
+            if text.lower() in {"none", "no", "n/a", "-"}:
+                return {"booking_ref": "none"}
+        return {}
+
+
+class ActionOpenTicket(Action):
+    def name(self) -> str:
+        return "action_open_ticket"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        intents = [e.get("parse_data", {}).get("intent", {}).get("name") for e in tracker.events
+                   if e.get("event") == "user"]
+        tags = sorted({TAGS[i] for i in intents if i in TAGS} | {"bot-ticket"})
+        summary = (tracker.get_slot("issue_summary") or "").strip()[:200]
+        ref, email = tracker.get_slot("booking_ref"), tracker.get_slot("email")
+        try:
+            hub = _hub()
+            hub.update_ticket(tracker.sender_id, {"subject": summary or "Logged by the bot", "tags": tags})
+            hub.note(tracker.sender_id, f"Bot ticket: {summary}\nBooking: {ref}\nE-mail: {email}")
+        except HubError as exc:
+            log.warning("ticket update failed: %s", exc)
+            dispatcher.utter_message(json_message={"handoff": True, "reason": "bot_error", "detail": str(exc)})
+            return []
+        dispatcher.utter_message(text="Thanks, I've logged this for the team. Someone will get back to you "
+                                      f"at {email}.")
+        dispatcher.utter_message(json_message={"handoff": True, "reason": "ticket_collected"})
+        return [SlotSet("issue_summary", None)]
+
+
+class ActionHandoff(Action):
+    def name(self) -> str:
+        return "action_handoff"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        reason = "explicit_request" if intent == "request_human" else f"human_only_intent:{intent}"
+        dispatcher.utter_message(json_message={"handoff": True, "reason": reason})
+        return []
+
+
+class ActionUnclear(Action):
+    def name(self) -> str:
+        return "action_unclear"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        dispatcher.utter_message(response="utter_default")
+        dispatcher.utter_message(json_message={"unclear": True})
+        return []

@@ -1,0 +1,178 @@
+"""The bot in the hub: answers inbound customer messages where it is active, keeps its state on the
+conversation (``conversation.bot``), and hands off to people through one policy.
+
+State (``conversation.bot``): active, intents [{intent, confidence}], entities {name: value},
+articles (offered ids), unclear_streak, buttons (last offered), handoff {reason, at}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hub.auth import Principal
+from hub.conversations import Conversations
+from hub.events import BotHandoff, EventBus, MessageCreated
+from hub.models import AuthorType, Channel, Conversation, Direction, Role, utcnow
+from hub.store import Store
+
+from . import language, responses
+from .engine import BotEngine, OutMessage, Reply, Turn
+from .handoff import HandoffPolicy
+from .settings import BotSettings
+
+log = logging.getLogger(__name__)
+BOT = Principal(role=Role.agent, name="Berry bot")
+NUMBERED = {Channel.whatsapp, Channel.sms, Channel.voice, Channel.email}  # no native buttons
+
+
+class BotService:
+    def __init__(self, store: Store, bus: EventBus, conversations: Conversations, settings: BotSettings,
+                 engine: Callable[[], Awaitable[BotEngine]], policy: HandoffPolicy | None = None) -> None:
+        self.store = store
+        self.bus = bus
+        self.conversations = conversations
+        self.settings = settings
+        self._engine = engine
+        self.policy = policy or HandoffPolicy(
+            human_only_intents=frozenset(settings.human_only_intents), refund_limit=settings.refund_limit,
+            languages=frozenset(settings.languages))
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.inboxes = set(settings.inboxes)
+
+    async def load_inboxes(self) -> None:
+        """Switches stored by ``PUT /bot/inboxes/{inbox}`` override the ``BERRY_BOT_INBOXES`` default."""
+        async for doc in self.store["bot_inboxes"].find({}):
+            (self.inboxes.add if doc.get("enabled") else self.inboxes.discard)(doc["_id"])
+
+    async def set_inbox(self, inbox: str, enabled: bool) -> None:
+        await self.store["bot_inboxes"].replace_one({"_id": inbox}, {"_id": inbox, "enabled": enabled},
+                                                        upsert=True)
+        (self.inboxes.add if enabled else self.inboxes.discard)(inbox)
+
+    def wants(self, event: MessageCreated) -> bool:
+        msg, conv = event.message, event.conversation
+        return (msg.direction == Direction.inbound and msg.author_type == AuthorType.customer and not msg.private
+                and conv.channel.value in self.inboxes and conv.assignee_id is None
+                and conv.bot.get("active", True) and not conv.bot.get("handoff"))
+
+    async def on_message(self, event: MessageCreated) -> None:
+        if not self.wants(event):
+            return
+        conv_id = event.conversation.id
+        async with self._locks[conv_id]:  # one turn at a time per conversation (single node)
+            try:
+                await self._turn(conv_id, event.message.text or "")
+            finally:
+                if not self._locks[conv_id].locked():
+                    self._locks.pop(conv_id, None)
+
+    async def _turn(self, conv_id: str, text: str) -> None:
+        conv = await self.conversations.get(conv_id)  # fresh: an agent may have taken it meanwhile
+        state = dict(conv.bot)
+        if conv.assignee_id or not state.get("active", True) or state.get("handoff"):
+            return
+        text = _button_payload(text, state.get("buttons") or [])
+        lang = language.detect(text) or conv.language
+        now = utcnow()
+        open_now = self.settings.open_at(now)
+        turn = Turn(conversation_id=conv_id, text=text, channel=conv.channel.value, language=lang, state=state)
+        try:
+            engine = await asyncio.wait_for(self._engine(), self.settings.ready_timeout_s)
+            reply = await engine.respond(turn)
+        except Exception:
+            log.exception("bot engine failed", extra={"conversation_id": conv_id})
+            reply = Reply(handoff="bot_error")
+        reason = self.policy.decide(text, reply, unclear_streak=int(state.get("unclear_streak", 0)),
+                                    language=lang)
+        state = _next_state(state, reply, lang)
+        if reason is None:
+            if not open_now and not state.get("told_after_hours"):
+                state["told_after_hours"] = True
+                await self._say(conv, OutMessage(responses.AFTER_HOURS.format(back=self.settings.back_at(now))))
+            for out in reply.messages:
+                await self._say(conv, out, intent=reply.intent)
+            state["buttons"] = [b.__dict__ for m in reply.messages for b in m.buttons]
+            await self._save(conv_id, state)
+            return
+        await self._handoff(conv, state, reason, lang, open_now, now)
+
+    async def _handoff(self, conv: Conversation, state: dict[str, Any], reason: str, lang: str | None,
+                       open_now: bool, now: Any) -> None:
+        state.update(active=False, buttons=[], handoff={"reason": reason, "at": now.isoformat()})
+        await self._save(conv.id, state)
+        notice = responses.HANDOFF if open_now else \
+            responses.HANDOFF_AFTER_HOURS.format(back=self.settings.back_at(now))
+        await self._say(conv, OutMessage(notice))
+        summary = summarize(state)
+        await self.conversations.reply(conv.id, BOT, _summary_text(summary), private=True,
+                                       author_type=AuthorType.bot, meta={"bot_summary": summary})
+        changes: dict[str, Any] = {"tags": sorted({*conv.tags, "bot-handoff"})}
+        if lang and lang != conv.language:
+            changes["language"] = lang
+        updated = await self.conversations.update(conv.id, changes, BOT)
+        await self.bus.publish(BotHandoff(conversation=updated, reason=reason, summary=summary))
+        log.info("bot handoff", extra={"conversation_id": conv.id, "reason": reason})
+
+    async def _say(self, conv: Conversation, out: OutMessage, *, intent: str | None = None) -> None:
+        text = out.text
+        if out.buttons and conv.channel in NUMBERED:
+            text += "".join(f"\n{i}. {b.title}" for i, b in enumerate(out.buttons, 1))
+        meta: dict[str, Any] = {"bot": True}
+        if out.buttons:
+            meta["buttons"] = [{"title": b.title, "payload": b.payload} for b in out.buttons]
+        if out.custom:
+            meta["custom"] = out.custom
+        if intent:
+            meta["intent"] = intent
+        await self.conversations.reply(conv.id, BOT, text, author_type=AuthorType.bot, meta=meta)
+
+    async def _save(self, conv_id: str, state: dict[str, Any]) -> None:
+        await self.store.conversations.update_one({"_id": conv_id}, {"$set": {"bot": state}})
+
+
+def _button_payload(text: str, buttons: list[dict[str, str]]) -> str:
+    """A customer answering "1" or "yes, thanks" to the buttons we offered sends that payload."""
+    answer = text.strip().rstrip(".").lower()
+    for i, button in enumerate(buttons, 1):
+        if answer in {str(i), button.get("title", "").lower()}:
+            return button.get("payload") or text
+    return text
+
+
+def _next_state(state: dict[str, Any], reply: Reply, lang: str | None) -> dict[str, Any]:
+    state = dict(state)
+    state["active"] = True
+    state["turns"] = int(state.get("turns", 0)) + 1
+    if reply.intent:
+        state["intents"] = [*state.get("intents", []), {"intent": reply.intent,
+                                                        "confidence": round(reply.confidence, 3)}][-20:]
+    entities = dict(state.get("entities", {}))
+    entities.update({e["entity"]: e["value"] for e in reply.entities if e.get("entity")})
+    state["entities"] = entities
+    state["articles"] = list(dict.fromkeys([*state.get("articles", []), *reply.articles]))
+    state["unclear_streak"] = int(state.get("unclear_streak", 0)) + 1 if reply.unclear else 0
+    if lang:
+        state["language"] = lang
+    return state
+
+
+def summarize(state: dict[str, Any]) -> dict[str, Any]:
+    """What the agent sees on handoff."""
+    return {"reason": (state.get("handoff") or {}).get("reason"),
+            "intents": [i["intent"] for i in state.get("intents", [])],
+            "entities": state.get("entities", {}), "articles": state.get("articles", []),
+            "language": state.get("language"), "turns": state.get("turns", 0)}
+
+
+def _summary_text(summary: dict[str, Any]) -> str:
+    lines = [f"Bot handoff: {summary['reason']}",
+             f"Intents: {', '.join(summary['intents']) or '-'}",
+             "Entities: " + (", ".join(f"{k}={v}" for k, v in summary["entities"].items()) or "-"),
+             f"Articles offered: {', '.join(summary['articles']) or '-'}"]
+    if summary.get("language"):
+        lines.append(f"Language: {summary['language']}")
+    return "\n".join(lines)

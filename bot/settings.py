@@ -1,0 +1,48 @@
+"""The bot's own settings (``BERRY_BOT_…``); which engine runs is the hub's ``BERRY_BOT_ENGINE``.
+Documented in docs/bot.md."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BotSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BERRY_BOT_", env_file=".env", extra="ignore")
+
+    inboxes: list[str] = Field(["whatsapp", "webchat", "sms"],
+                               description="Inboxes (channels) where the bot answers first")
+    rasa_timeout_s: float = 8.0
+    ready_timeout_s: float = Field(120.0, description="How long a message waits for the engine to load")
+    refund_limit: float = Field(2000.0, description="Refund requests above this many rand go to a person")
+    human_only_intents: list[str] = ["complaint", "request_human"]
+    languages: list[str] = Field(["en"], description="Languages the bot answers; others go to agents")
+    timezone: str = "Africa/Johannesburg"
+    opening: time = time(8, 0)
+    closing: time = time(17, 0)
+    workdays: list[int] = Field([0, 1, 2, 3, 4], description="Monday = 0")
+    kb_min_score: float = 0.0
+
+    def open_at(self, now: datetime) -> bool:
+        local = now.astimezone(ZoneInfo(self.timezone))
+        return local.weekday() in self.workdays and self.opening <= local.time() < self.closing
+
+    def back_at(self, now: datetime) -> str:
+        """When people are back, in words: "at 08:00", "on Monday at 08:00"."""
+        local = now.astimezone(ZoneInfo(self.timezone))
+        for days in range(0, 8):
+            day = (local.weekday() + days) % 7
+            if day not in self.workdays:
+                continue
+            if days == 0 and local.time() >= self.opening:
+                continue
+            when = self.opening.strftime("%H:%M")
+            if days == 0:
+                return f"today at {when}"
+            if days == 1:
+                return f"tomorrow at {when}"
+            return f"on {['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'][day]} at {when}"
+        return "soon"

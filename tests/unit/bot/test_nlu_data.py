@@ -1,0 +1,61 @@
+from pathlib import Path
+
+from bot import nlu_data
+from bot.nlu_data import Example, parse_annotated
+
+PROJECT = Path(__file__).resolve().parents[3] / "bot" / "rasa" / "data"
+
+
+def test_annotations_become_text_and_spans():
+    ex = parse_annotated('move [BE-12345](booking_ref) to [next friday]{"entity": "date", "value": "fri"} ok',
+                         "reschedule_booking")
+    assert ex.text == "move BE-12345 to next friday ok"
+    assert [(e.entity, e.value, ex.text[e.start:e.end]) for e in ex.entities] == [
+        ("booking_ref", "BE-12345", "BE-12345"), ("date", "fri", "next friday")]
+
+
+def test_entity_role_syntax_keeps_the_name():
+    ex = parse_annotated("mail [a@b.co](email:a@b.co)", "inform")
+    assert ex.entities[0].entity == "email" and ex.entities[0].value == "a@b.co"
+
+
+def test_malformed_json_annotation_does_not_crash():
+    ex = parse_annotated("see [x]{not json} there", "inform")
+    assert ex.text == "see x there"
+
+
+def test_project_data_has_enough_intents_and_examples():
+    examples = nlu_data.load(PROJECT)
+    counts: dict[str, int] = {}
+    for ex in examples:
+        counts[ex.intent] = counts.get(ex.intent, 0) + 1
+    assert len(counts) >= 20
+    assert min(counts.values()) >= 25, counts
+    for needed in ("booking_status", "cancel_booking", "reschedule_booking", "refund_request", "payment_failed",
+                   "invoice_request", "provider_signup", "provider_payout", "complaint", "request_human",
+                   "greet", "thank_you", "goodbye", "out_of_scope"):
+        assert needed in counts
+    texts = [ex.text.lower() for ex in examples]
+    assert len(texts) == len(set(texts)), "duplicate training examples"
+    assert {e.entity for ex in examples for e in ex.entities} >= {"booking_ref", "date", "email"}
+
+
+def test_split_is_stratified_and_keeps_every_intent(tmp_path):
+    examples = [Example(f"text {i}", f"intent{i % 3}") for i in range(30)]
+    train, test = nlu_data.split(examples, 0.2)
+    assert len(train) + len(test) == 30
+    assert {e.intent for e in train} == {e.intent for e in test} == {"intent0", "intent1", "intent2"}
+    assert not {e.text for e in train} & {e.text for e in test}
+
+
+def test_dump_round_trips(tmp_path):
+    examples = nlu_data.load(PROJECT)[:60]
+    nlu_data.dump(examples, tmp_path / "x.yml")
+    assert nlu_data.load(tmp_path / "x.yml") == examples
+
+
+def test_non_nlu_blocks_and_empty_files_are_skipped(tmp_path):
+    (tmp_path / "a.yml").write_text('version: "3.1"\nnlu:\n- regex: r\n  examples: |\n    - \\d+\n'
+                                    '- synonym: x\n  examples: |\n    - y\n')
+    (tmp_path / "b.yml").write_text("")
+    assert nlu_data.load(tmp_path) == []
