@@ -71,9 +71,9 @@ class TwilioStandIn:
             return _error(400, 21603, "A 'From' phone number is required.")
         if not form.get("Body") and not form.get("ContentSid") and not form.get("MediaUrl"):
             return _error(400, 21619, "A text message body or media urls must be specified.")
-        if to in MAGIC and not (to.startswith("whatsapp:") and form.get("ContentSid")):
-            code, message = MAGIC[str(to)]
-            return _error(400, code, message)
+        magic = MAGIC.get(str(to)) or MAGIC.get(str(to).removeprefix("whatsapp:"))
+        if magic and not (to in MAGIC and str(to).startswith("whatsapp:") and form.get("ContentSid")):
+            return _error(400, *magic)
         sid = "SM" + secrets.token_hex(16)
         now = formatdate(usegmt=True)
         resource = {

@@ -1,0 +1,121 @@
+"""The ChannelAdapter contract: one suite, every adapter. A new channel adds one harness here.
+
+Each harness builds its adapter against a real server (or the Twilio stand-in) and gives: a valid
+raw inbound, a forged/invalid one, an outbound message to a good and to a bad recipient, and a
+way to check the provider received a send.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import pytest
+from multidict import MultiDict
+
+from channels.base import ChannelAdapter, ChannelError, RawInbound, SignatureInvalid
+from channels.twilio.messaging import TwilioMessagingAdapter
+from hub.models import Channel
+from hub.outbox import OutboundMessage, PermanentSendError, SendError
+
+from .conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC, SMS_FROM, WA_FROM, sign, sms_form
+from .standin import TwilioStandIn
+
+
+@dataclass
+class Harness:
+    adapter: ChannelAdapter
+    valid: Callable[[], RawInbound]
+    forged: Callable[[], RawInbound]
+    good_to: str
+    bad_to: str
+    provider_saw: Callable[[str], Awaitable[bool]]
+    cleanup: Callable[[], Awaitable[None]] | None = None
+
+
+def _twilio_raw(path: str, form: dict[str, str], signature: str | None = None) -> RawInbound:
+    url = PUBLIC + path
+    body = urlencode(form).encode()
+    return RawInbound(url=url, headers={"X-Twilio-Signature": signature or sign(url, form)}, body=body,
+                      form=MultiDict(form))
+
+
+async def _twilio_harness(channel: Channel, standin: TwilioStandIn) -> Harness:
+    adapter = TwilioMessagingAdapter(channel=channel, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
+                                     from_number=SMS_FROM if channel == Channel.sms else WA_FROM,
+                                     api_base=standin.url)
+    prefix = "whatsapp:" if channel == Channel.whatsapp else ""
+    path = f"/webhooks/twilio/{channel.value}"
+    form = sms_form(From=prefix + "+27821234567")
+
+    async def saw(provider_id: str) -> bool:
+        return provider_id in standin.messages
+
+    return Harness(adapter=adapter, valid=lambda: _twilio_raw(path, form),
+                   forged=lambda: _twilio_raw(path, dict(form, Body="forged"), signature=sign(PUBLIC + path, form)),
+                   good_to="+27821234567", bad_to="+15005550001", provider_saw=saw, cleanup=adapter.close)
+
+
+HARNESSES: dict[str, Callable[..., Awaitable[Harness]]] = {
+    "sms": lambda standin: _twilio_harness(Channel.sms, standin),
+    "whatsapp": lambda standin: _twilio_harness(Channel.whatsapp, standin),
+}
+
+
+@pytest.fixture(params=sorted(HARNESSES))
+async def harness(request: pytest.FixtureRequest, twilio_standin: TwilioStandIn) -> AsyncIterator[Harness]:
+    h = await HARNESSES[request.param](twilio_standin)
+    yield h
+    if h.cleanup:
+        await h.cleanup()
+
+
+def _outbound(h: Harness, to: str) -> OutboundMessage:
+    from hub.models import utcnow
+    return OutboundMessage(message_id=secrets.token_hex(12), conversation_id="c1", contact_id="k1",
+                           channel=h.adapter.channel, to=to, text="Your booking is confirmed.",
+                           subject="Booking", last_inbound_at=utcnow())
+
+
+async def test_implements_the_protocol(harness: Harness) -> None:
+    assert isinstance(harness.adapter, ChannelAdapter)
+
+
+async def test_valid_inbound_normalizes_deterministically(harness: Harness) -> None:
+    first = await harness.adapter.parse_inbound(harness.valid())
+    again = await harness.adapter.parse_inbound(harness.valid())
+    assert first and all(m.channel == harness.adapter.channel for m in first)
+    assert [m.external_id for m in first] == [m.external_id for m in again]  # ingest is idempotent on it
+
+
+async def test_forged_inbound_is_a_channel_error(harness: Harness) -> None:
+    with pytest.raises(ChannelError) as info:
+        await harness.adapter.parse_inbound(harness.forged())
+    assert info.value.status in (400, 403)
+
+
+async def test_garbage_is_a_channel_error_never_a_crash(harness: Harness) -> None:
+    garbage = RawInbound(url=PUBLIC + "/x", headers={}, body=b"\x00\xff" * 10, form=MultiDict())
+    with pytest.raises(ChannelError):
+        await harness.adapter.parse_inbound(garbage)
+    try:
+        harness.adapter.parse_status(garbage)
+    except ChannelError:
+        pass
+
+
+async def test_send_returns_the_provider_id(harness: Harness) -> None:
+    result = await harness.adapter.send(_outbound(harness, harness.good_to))
+    assert result.provider_id and await harness.provider_saw(result.provider_id)
+
+
+async def test_send_to_a_bad_recipient_is_a_clear_permanent_failure(harness: Harness) -> None:
+    with pytest.raises(SendError) as info:
+        await harness.adapter.send(_outbound(harness, harness.bad_to))
+    assert isinstance(info.value, PermanentSendError) and info.value.describe()
+
+
+def test_signature_invalid_is_403() -> None:
+    assert SignatureInvalid("x").status == 403
