@@ -103,7 +103,9 @@ class Inbox:
         # One plain update (cheaper than find_one_and_update on FerretDB); the event carries the
         # conversation as read above with the same changes applied.
         changes: dict[str, Any] = {"last_message_at": message.created_at, "updated_at": utcnow()}
-        if conversation.status in (Status.pending, Status.snoozed):
+        if conversation.status in (Status.pending, Status.snoozed) or (
+                conversation.status == Status.resolved and self.thread_policy is not None
+                and self.thread_policy.reopens(conversation, inbound)):
             changes["status"] = Status.open.value  # the customer answered: back in the queue
         await self.store.conversations.update_one({"_id": conversation.id}, {"$set": changes})
         conversation = conversation.model_copy(update={**changes, "status": Status(changes.get(
