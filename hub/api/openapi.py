@@ -53,7 +53,7 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
                              "content": {"application/json": {"schema": _input_schema(route.body, components)}}}
     if route.response is not None:
         op["responses"][str(route.status)] = {
-            "description": "OK", "content": {"application/json": {"schema": _schema(route.response, components)}}}
+            "description": "OK", "content": {route.media_type: {"schema": _schema(route.response, components)}}}
     else:
         op["responses"]["204" if route.status == 200 else str(route.status)] = {"description": "Done"}
     problem_ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}

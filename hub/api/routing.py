@@ -32,6 +32,7 @@ class Route:
     response: Any
     status: int
     public: bool
+    media_type: str = "application/json"  # of the success response (e.g. text/csv for exports)
 
 
 def _field_of(err: dict[str, Any]) -> str:
@@ -52,10 +53,11 @@ class ApiRouter:
 
     def route(self, method: str, path: str, *, summary: str, tag: str, permission: str | None = None,
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None, response: Any = None,
-              status: int = 200, public: bool = False) -> Callable[[Handler], Handler]:
+              status: int = 200, public: bool = False,
+              media_type: str = "application/json") -> Callable[[Handler], Handler]:
         def decorate(handler: Handler) -> Handler:
             self.routes.append(Route(method, path, handler, summary, tag, permission, body, query, response,
-                                     status, public))
+                                     status, public, media_type))
             return handler
         return decorate
 

@@ -245,8 +245,11 @@ async def list_messages(request: web.Request, principal: Principal, query: Messa
 @route("POST", "/conversations/{conversation_id}/messages", summary="Reply (or add a private note)",
        tag="messages", permission="messages:write", body=ReplyIn, response=Message, status=201)
 async def reply(request: web.Request, principal: Principal, body: ReplyIn) -> Message:
-    return await request.app[keys.CONVERSATIONS].reply(
+    message = await request.app[keys.CONVERSATIONS].reply(
         request.match_info["conversation_id"], principal, body.text, private=body.private, subject=body.subject)
+    await request.app[keys.AUDIT].record(principal.actor_id, "message.create", "conversation", message.conversation_id,
+                                         after={"message_id": message.id, "private": message.private})
+    return message
 
 
 @route("POST", "/inbound", summary="Ingest a message from a custom channel (idempotent on external_id)",
@@ -256,6 +259,8 @@ async def ingest(request: web.Request, principal: Principal, body: InboundMessag
     out = IngestOut(message=result.message, conversation=result.conversation, duplicate=result.duplicate)
     if result.duplicate:
         return web.json_response(out.model_dump(mode="json"), status=200)
+    await request.app[keys.AUDIT].record(principal.actor_id, "message.ingest", "conversation", result.conversation.id,
+                                         after={"message_id": result.message.id})
     return out
 
 

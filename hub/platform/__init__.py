@@ -20,7 +20,7 @@ from aiohttp import web
 from hub import keys
 from hub.api.routing import ApiRouter
 
-from . import ratelimit
+from . import audit_api, ratelimit
 from . import webhooks as _webhooks
 from .appkeys import LOGIN_GUARD, RATE_LIMITER, SECRETS, SESSIONS, TOTP, WEBHOOKS
 from .secrets import SecretBox
@@ -36,6 +36,7 @@ def build_router() -> ApiRouter:
     router = ApiRouter()
     webhooks_api.install(router)
     security_api.install(router)
+    audit_api.install(router)
     return router
 
 

@@ -1,0 +1,122 @@
+"""The audit log: every change path records who/what/when, search with filters and cursors,
+CSV/JSON export by admins only, no way to change an entry, hostile filters refused."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+
+from hub import keys
+from hub.audit import actor_type
+from hub.models import Channel, InboundMessage, Role, SenderIdentity
+
+from ...conftest import Api
+
+
+def test_actor_kinds() -> None:
+    assert [actor_type(a) for a in ("6b07", "api_key:1", "rule:9", "bot", "bot:rasa", "system:webhooks", "x:y")] == [
+        "user", "api_key", "rule", "bot", "bot", "system", "user"]
+
+
+async def _actions(api: Api, **flt: Any) -> list[str]:
+    return [d["action"] for d in await api.app[keys.AUDIT].list(**flt, limit=500)]
+
+
+async def test_foundation_change_paths_record(api: Api) -> None:
+    admin = await api.user(Role.admin)
+    h = admin["headers"]
+    resp = await api.client.post("/api/v1/contacts", headers=h, json={"name": "Lindiwe"})
+    contact = await resp.json()
+    await api.client.patch(f"/api/v1/contacts/{contact['id']}", headers=h, json={"vip": True})
+    await api.client.post(f"/api/v1/contacts/{contact['id']}/identities", headers=h,
+                          json={"kind": "email", "value": "lindiwe@example.com"})
+    resp = await api.client.post("/api/v1/api-keys", headers=h, json={"name": "crm", "role": "admin"})
+    key = await resp.json()
+    inbound = InboundMessage(channel=Channel.api, external_id="m1", text="hello",
+                             sender=SenderIdentity(kind="email", value="lindiwe@example.com"))
+    resp = await api.client.post("/api/v1/inbound", headers={"X-Api-Key": key["key"]},
+                                 json=inbound.model_dump(mode="json"))
+    assert resp.status == 201, await resp.text()
+    conversation_id = (await resp.json())["conversation"]["id"]
+    await api.client.post(f"/api/v1/conversations/{conversation_id}/messages", headers=h, json={"text": "hi"})
+    await api.client.patch(f"/api/v1/conversations/{conversation_id}", headers=h, json={"priority": "high"})
+    await api.client.delete(f"/api/v1/api-keys/{key['id']}", headers=h)
+
+    actions = await _actions(api)
+    for action in ("contact.create", "contact.update", "contact.identity.add", "api_key.create", "message.ingest",
+                   "message.create", "conversation.update", "api_key.revoke"):
+        assert action in actions, action
+    entries = await api.app[keys.AUDIT].list("conversation", conversation_id, limit=50)
+    [ingest] = [e for e in entries if e["action"] == "message.ingest"]
+    assert ingest["actor_type"] == "api_key" and ingest["actor_id"] == f"api_key:{key['id']}"
+
+
+async def test_search_filters_and_cursor(api: Api) -> None:
+    audit = api.app[keys.AUDIT]
+    for i in range(5):
+        await audit.record("rule:r1", "conversation.update", "conversation", f"c{i}", {"priority": "normal"},
+                           {"priority": "high"})
+    await audit.record("bot", "conversation.update", "conversation", "c9")
+    await audit.record("system:webhooks", "webhook.disable", "webhook", "w1")
+    sup = await api.user(Role.supervisor)
+    h = sup["headers"]
+    resp = await api.client.get("/api/v1/audit?actor_type=rule&limit=2", headers=h)
+    page = await resp.json()
+    assert resp.status == 200 and [e["target_id"] for e in page["items"]] == ["c4", "c3"]
+    resp = await api.client.get(f"/api/v1/audit?actor_type=rule&limit=2&cursor={page['next_cursor']}", headers=h)
+    assert [e["target_id"] for e in (await resp.json())["items"]] == ["c2", "c1"]
+    resp = await api.client.get("/api/v1/audit?action=webhook.&limit=50", headers=h)
+    assert [e["action"] for e in (await resp.json())["items"]] == ["webhook.disable"]
+    resp = await api.client.get("/api/v1/audit?q=C9", headers=h)
+    items = (await resp.json())["items"]
+    assert [e["actor_type"] for e in items] == ["bot"]
+    resp = await api.client.get("/api/v1/audit?since=2000-01-01T00:00:00Z&until=2001-01-01T00:00:00Z", headers=h)
+    assert (await resp.json())["items"] == []
+
+
+@pytest.mark.parametrize("query", [
+    "actor_id[$ne]=x", "actor_id=%7B%22%24ne%22%3A1%7D", "action=$where", "target_id=a%00b", "limit=100000",
+    "since=yesterday", "actor_type=god", "q=" + "x" * 500, "cursor=../../etc",
+])
+async def test_hostile_filters_are_refused(api: Api, query: str) -> None:
+    admin = await api.user(Role.admin)
+    resp = await api.client.get(f"/api/v1/audit?{query}", headers=admin["headers"])
+    assert resp.status == 422, (query, await resp.text())
+
+
+async def test_regex_metacharacters_are_literal(api: Api) -> None:
+    await api.app[keys.AUDIT].record("u1", "contact.update", "contact", "abc")
+    admin = await api.user(Role.admin)
+    resp = await api.client.get("/api/v1/audit?q=.*", headers=admin["headers"])
+    assert resp.status == 200 and (await resp.json())["items"] == []
+
+
+async def test_export_csv_and_json_admin_only_and_formula_safe(api: Api) -> None:
+    audit = api.app[keys.AUDIT]
+    await audit.record("u1", "contact.update", "contact", "c1", None, {"name": "=HYPERLINK(\"http://evil\")"})
+    await audit.record("u1", "contact.update", "contact", "=cmd|' /C calc'!A0")
+    admin = await api.user(Role.admin)
+    resp = await api.client.get("/api/v1/audit/export.csv?target_type=contact", headers=admin["headers"])
+    assert resp.status == 200 and resp.content_type == "text/csv"
+    rows = list(csv.reader(io.StringIO(await resp.text())))
+    assert rows[0][:3] == ["id", "at", "actor_type"] and len(rows) == 3
+    assert rows[1][6].startswith("'=")  # target_id neutralised
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    resp = await api.client.get("/api/v1/audit/export.json?target_type=contact", headers=admin["headers"])
+    entries = await resp.json()
+    assert [e["target_id"] for e in entries] == ["=cmd|' /C calc'!A0", "c1"]
+    assert "audit.export" in await _actions(api)
+    sup = await api.user(Role.supervisor)
+    assert (await api.client.get("/api/v1/audit/export.csv", headers=sup["headers"])).status == 403
+    agent = await api.user(Role.agent)
+    assert (await api.client.get("/api/v1/audit", headers=agent["headers"])).status == 403
+
+
+async def test_log_is_append_only_over_http(api: Api) -> None:
+    admin = await api.user(Role.admin)
+    for method in ("PUT", "PATCH", "DELETE", "POST"):
+        resp = await api.client.request(method, "/api/v1/audit", headers=admin["headers"], json={})
+        assert resp.status == 405, method
