@@ -7,6 +7,7 @@ insert won.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -59,17 +60,24 @@ class Contacts:
             except DuplicateKeyError:
                 doc = await self.store.identities.find_one({"_id": key})
             else:
-                await self.store.contacts.insert_one(contact.to_doc())
+                await self._insert_once(contact)
                 await self.bus.publish(ContactCreated(contact_id=contact.id))
                 return contact, True
         assert doc is not None
+        for _ in range(10):  # the identity's winner may be writing its contact right now
+            try:
+                return await self.get(doc["contact_id"]), False
+            except NotFound:
+                await asyncio.sleep(0.02)
+        # The identity was claimed but its contact never written (a crash in between): repair.
+        await self._insert_once(Contact(id=doc["contact_id"], name=name, type=contact_type or ContactType.consumer))
+        return await self.get(doc["contact_id"]), True
+
+    async def _insert_once(self, contact: Contact) -> None:
         try:
-            return await self.get(doc["contact_id"]), False
-        except NotFound:
-            # The identity was claimed but its contact never written (a crash in between): repair.
-            contact = Contact(id=doc["contact_id"], name=name, type=contact_type or ContactType.consumer)
-            await self.store.contacts.update_one({"_id": contact.id}, {"$setOnInsert": contact.to_doc()}, upsert=True)
-            return await self.get(contact.id), True
+            await self.store.contacts.insert_one(contact.to_doc())
+        except DuplicateKeyError:
+            pass  # written concurrently by the repair path: same id, same person
 
     async def create(self, contact: Contact, identities: list[tuple[IdentityKind, str]]) -> Contact:
         keys = [(kind, identity_key(kind, value), normalize(kind, value)) for kind, value in identities]
