@@ -36,7 +36,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.resolved: frozenset({Status.open, Status.closed}),
     Status.closed: frozenset({Status.open}),
 }
-UPDATABLE = {"status", "priority", "assignee_id", "team_id", "tags", "subject", "language"}
+UPDATABLE = {"status", "priority", "assignee_id", "team_id", "tags", "subject", "language",
+             "snooze_until", "custom_fields", "priority_reason"}
 
 
 def encode_cursor(at: datetime, doc_id: str) -> str:

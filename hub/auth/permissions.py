@@ -15,10 +15,12 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "contacts:read", "contacts:write", "contacts:merge", "conversations:read", "conversations:write",
         "conversations:assign", "messages:read", "messages:write", "users:read", "teams:read", "teams:write",
         "reports:read", "audit:read", "articles:read", "articles:write",
+        "ticketing:read", "ticketing:configure",
     }),
     Role.agent: frozenset({
         "contacts:read", "contacts:write", "conversations:read", "conversations:write", "conversations:assign",
         "messages:read", "messages:write", "users:read", "teams:read", "articles:read",
+        "ticketing:read",
     }),
     # Portal users see only their own tickets; handlers narrow by principal.contact_id.
     Role.provider: frozenset({"own:conversations", "articles:read"}),

@@ -45,6 +45,12 @@ class Conversation(Model):
     sla: dict[str, Any] = Field(default_factory=dict)
     bot: dict[str, Any] = Field(default_factory=dict)
     csat: dict[str, Any] | None = None
+    # Ticketing (hub/ticketing): snooze wake-up time, free-form fields, why the priority is what it is,
+    # and the ticket this one was merged into.
+    snooze_until: datetime | None = None
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    priority_reason: str | None = None
+    merged_into: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     last_message_at: datetime = Field(default_factory=utcnow)

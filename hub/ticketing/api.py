@@ -1,0 +1,402 @@
+"""REST API of ticketing: teams and presence, assignment, lifecycle actions, and the configuration
+collections (SLA policies, business hours, automation rules, canned responses). Supervisors and
+admins configure (``ticketing:configure``, ``teams:write``); agents work tickets."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pymongo.errors import DuplicateKeyError
+
+from hub import keys
+from hub.api.routing import ApiRouter, invalid
+from hub.auth import Principal, require
+from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hub.models import Conversation, Message
+
+from .business_hours import BusinessHours
+from .canned import CannedResponse
+from .rules import Rule, compile_rule
+from .service import Ticketing
+from .sla import SlaPolicy
+from .teams import Presence, Team
+
+router = ApiRouter()
+route = router.route
+
+
+def svc(request: web.Request) -> Ticketing:
+    return request.app[keys.EXTENSIONS]["ticketing"]  # type: ignore[no-any-return]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Patch(BaseModel):
+    """A JSON merge-patch of a configuration document: fields are checked by the document's model."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class StatusIn(Strict):
+    status: Presence
+
+
+class AssignIn(Strict):
+    assignee_id: str | None = Field(None, max_length=100)
+    team_id: str | None = Field(None, max_length=100)
+    auto: bool = Field(False, description="Let routing pick an online agent of the (given) team")
+
+
+class SnoozeIn(Strict):
+    until: datetime
+
+
+class MergeIn(Strict):
+    into: str = Field(max_length=100, description="The ticket that stays")
+
+
+class NoteIn(Strict):
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class TagsIn(Strict):
+    add: list[str] = Field(default_factory=list, max_length=50)
+    remove: list[str] = Field(default_factory=list, max_length=50)
+
+
+class FieldsIn(Strict):
+    fields: dict[str, Any] = Field(description="Values to set; null deletes")
+
+
+class PreviewIn(Strict):
+    conversation_id: str = Field(max_length=100)
+
+
+class Rendered(BaseModel):
+    text: str
+
+
+# --- teams and presence ---------------------------------------------------------------------------
+
+@route("GET", "/teams", summary="List teams", tag="teams", permission="teams:read", response=list[Team])
+async def list_teams(request: web.Request, _: Principal) -> list[Team]:
+    return await svc(request).teams.list()
+
+
+@route("POST", "/teams", summary="Create a team", tag="teams", permission="teams:write", body=Team,
+       response=Team, status=201)
+async def create_team(request: web.Request, principal: Principal, body: Team) -> Team:
+    team = await svc(request).teams.create(Team.model_validate({**body.model_dump(exclude={"id", "created_at"})}))
+    await request.app[keys.AUDIT].record(principal.actor_id, "team.create", "team", team.id, after={"name": team.name})
+    return team
+
+
+@route("GET", "/teams/{team_id}", summary="Get a team", tag="teams", permission="teams:read", response=Team)
+async def get_team(request: web.Request, _: Principal) -> Team:
+    return await svc(request).teams.get(request.match_info["team_id"])
+
+
+@route("PATCH", "/teams/{team_id}", summary="Change a team (members, skills, capacity, strategy)", tag="teams",
+       permission="teams:write", body=Patch, response=Team)
+async def update_team(request: web.Request, principal: Principal, body: Patch) -> Team:
+    changes = _changes(body, Team)
+    try:
+        team = await svc(request).teams.update(request.match_info["team_id"], changes)
+    except ValidationError as exc:
+        raise invalid(exc, "body") from exc
+    await request.app[keys.AUDIT].record(principal.actor_id, "team.update", "team", team.id,
+                                         after={k: str(v)[:200] for k, v in changes.items()})
+    return team
+
+
+@route("DELETE", "/teams/{team_id}", summary="Delete a team", tag="teams", permission="teams:write")
+async def delete_team(request: web.Request, principal: Principal) -> None:
+    team_id = request.match_info["team_id"]
+    await svc(request).teams.delete(team_id)
+    await request.app[keys.AUDIT].record(principal.actor_id, "team.delete", "team", team_id)
+
+
+@route("GET", "/teams/{team_id}/queue", summary="The team's unassigned open tickets, oldest first", tag="teams",
+       permission="conversations:read", response=list[Conversation])
+async def team_queue(request: web.Request, _: Principal) -> list[Conversation]:
+    team = await svc(request).teams.get(request.match_info["team_id"])
+    return await svc(request).routing.queue(team.id)
+
+
+@route("GET", "/queue", summary="All unassigned open tickets, oldest first", tag="teams",
+       permission="conversations:read", response=list[Conversation])
+async def queue(request: web.Request, _: Principal) -> list[Conversation]:
+    return await svc(request).routing.queue()
+
+
+@route("GET", "/agents/status", summary="Presence and load of every agent", tag="teams", permission="teams:read")
+async def agent_statuses(request: web.Request, _: Principal) -> list[dict[str, Any]]:
+    return [{"user_id": d["_id"], "status": d.get("status"), "load": d.get("load", 0),
+             "last_assigned_at": d.get("last_assigned_at"), "updated_at": d.get("updated_at")}
+            for d in await svc(request).statuses.list()]
+
+
+@route("PUT", "/agents/{user_id}/status", summary="Set an agent's presence (own, or any with teams:write)",
+       tag="teams", body=StatusIn)
+async def set_agent_status(request: web.Request, principal: Principal, body: StatusIn) -> dict[str, Any]:
+    user_id = request.match_info["user_id"]
+    if principal.user_id != user_id:
+        require(principal, "teams:write")
+    if not principal.is_staff:
+        raise Forbidden("only staff have a presence")
+    user = await request.app[keys.USERS].get(user_id)
+    if user.role.value not in ("admin", "supervisor", "agent"):
+        raise InvalidInput(f"{user_id} is not an agent", field="user_id")
+    previous = await svc(request).statuses.set(user_id, body.status)
+    return {"user_id": user_id, "status": body.status.value, "previous": previous}
+
+
+# --- ticket actions -------------------------------------------------------------------------------
+
+def _cid(request: web.Request) -> str:
+    return request.match_info["conversation_id"]
+
+
+@route("POST", "/conversations/{conversation_id}/assign",
+       summary="Assign or transfer: to an agent, to a team (routed), auto, or back to the queue",
+       tag="conversations", permission="conversations:assign", body=AssignIn, response=Conversation)
+async def assign(request: web.Request, principal: Principal, body: AssignIn) -> Conversation:
+    routing = svc(request).routing
+    if body.auto:
+        await routing.auto_assign(_cid(request), team_id=body.team_id, reason=f"auto by {principal.actor_id}")
+        return await request.app[keys.CONVERSATIONS].get(_cid(request))
+    return await routing.assign(_cid(request), principal, assignee_id=body.assignee_id, team_id=body.team_id)
+
+
+@route("POST", "/conversations/{conversation_id}/snooze", summary="Snooze until a time (reopens then)",
+       tag="conversations", permission="conversations:write", body=SnoozeIn, response=Conversation)
+async def snooze(request: web.Request, principal: Principal, body: SnoozeIn) -> Conversation:
+    return await svc(request).lifecycle.snooze(_cid(request), body.until, principal)
+
+
+@route("POST", "/conversations/{conversation_id}/merge", summary="Merge this ticket into another of the same contact",
+       tag="conversations", permission="conversations:write", body=MergeIn, response=Conversation)
+async def merge(request: web.Request, principal: Principal, body: MergeIn) -> Conversation:
+    return await svc(request).lifecycle.merge(_cid(request), body.into, principal)
+
+
+@route("POST", "/conversations/{conversation_id}/notes", summary="Add a private note (@mentions notify)",
+       tag="conversations", permission="messages:write", body=NoteIn, response=Message, status=201)
+async def add_note(request: web.Request, principal: Principal, body: NoteIn) -> Message:
+    return await svc(request).lifecycle.note(_cid(request), body.text, principal)
+
+
+@route("POST", "/conversations/{conversation_id}/tags", summary="Add and remove tags", tag="conversations",
+       permission="conversations:write", body=TagsIn, response=Conversation)
+async def change_tags(request: web.Request, principal: Principal, body: TagsIn) -> Conversation:
+    return await svc(request).lifecycle.change_tags(_cid(request), body.add, body.remove, principal)
+
+
+@route("PATCH", "/conversations/{conversation_id}/custom-fields", summary="Set custom fields (null deletes)",
+       tag="conversations", permission="conversations:write", body=FieldsIn, response=Conversation)
+async def set_fields(request: web.Request, principal: Principal, body: FieldsIn) -> Conversation:
+    return await svc(request).lifecycle.set_custom_fields(_cid(request), body.fields, principal)
+
+
+@route("GET", "/conversations/{conversation_id}/sla", summary="The ticket's SLA clock", tag="conversations",
+       permission="conversations:read")
+async def get_sla(request: web.Request, _: Principal) -> dict[str, Any]:
+    doc = await request.app[keys.STORE].conversations.find_one({"_id": _cid(request)}, {"sla": 1, "sla_next_at": 1})
+    if doc is None:
+        raise NotFound(f"conversation {_cid(request)} not found")
+    return {"sla": doc.get("sla") or {}, "next_check_at": doc.get("sla_next_at")}
+
+
+@route("POST", "/conversations/{conversation_id}/canned/{canned_id}", summary="Send a canned response",
+       tag="conversations", permission="messages:write", response=Message, status=201)
+async def send_canned(request: web.Request, principal: Principal) -> Message:
+    t = svc(request)
+    canned = await t.actions.canned(request.match_info["canned_id"])
+    conversation = await request.app[keys.CONVERSATIONS].get(_cid(request))
+    text = await t.actions.render_for(canned.text, conversation, principal.user_id)
+    return await request.app[keys.CONVERSATIONS].reply(conversation.id, principal, text,
+                                                       meta={"canned_id": canned.id})
+
+
+# --- notifications --------------------------------------------------------------------------------
+
+@route("GET", "/notifications", summary="My notifications, newest first", tag="notifications")
+async def my_notifications(request: web.Request, principal: Principal) -> list[dict[str, Any]]:
+    if principal.user_id is None:
+        return []
+    unread = request.query.get("unread") in ("1", "true")
+    return [{"id": d.pop("_id"), **d} for d in await svc(request).notifications.list(principal.user_id, unread=unread)]
+
+
+@route("POST", "/notifications/{notification_id}/read", summary="Mark a notification read", tag="notifications")
+async def read_notification(request: web.Request, principal: Principal) -> None:
+    if not principal.user_id or not await svc(request).notifications.mark_read(
+            principal.user_id, request.match_info["notification_id"]):
+        raise NotFound("notification not found")
+
+
+# --- configuration collections --------------------------------------------------------------------
+
+def _changes(body: BaseModel, model: type[BaseModel]) -> dict[str, Any]:
+    changes = dict(body.model_extra or {})
+    unknown = set(changes) - set(model.model_fields) | ({"id", "created_at"} & set(changes))
+    if unknown:
+        raise InvalidInput(f"unknown or read-only field(s) {sorted(unknown)}", field=sorted(unknown)[0])
+    return changes
+
+
+def _doc(item: BaseModel) -> dict[str, Any]:
+    to_doc = getattr(item, "to_doc", None)
+    if to_doc:
+        return dict(to_doc())
+    doc = item.model_dump(mode="python")
+    doc["_id"] = doc.pop("id")
+    return doc
+
+
+def _item(model: type[BaseModel], doc: dict[str, Any]) -> BaseModel:
+    doc = dict(doc)
+    doc["id"] = doc.pop("_id")
+    return model.model_validate(doc)
+
+
+Check = Callable[[web.Request, BaseModel], Awaitable[None]]
+
+
+def config_routes(path: str, collection: str, model: type[BaseModel], tag: str, check: Check | None = None,
+                  on_delete: Check | None = None) -> None:
+    """List/create/get/patch/delete for one configuration collection."""
+    one = f"{path}/{{item_id}}"
+
+    async def finish(request: web.Request, item: BaseModel) -> None:
+        if check:
+            await check(request, item)
+
+    async def save(request: web.Request, item: BaseModel, *, replace: bool) -> None:
+        col = request.app[keys.STORE][collection]
+        try:
+            if replace:
+                await col.replace_one({"_id": item.id}, _doc(item))  # type: ignore[attr-defined]
+            else:
+                await col.insert_one(_doc(item))
+        except DuplicateKeyError as exc:
+            raise Conflict(f"a {tag} with the same unique field exists") from exc
+        svc(request).rules.invalidate()
+
+    async def get_one(request: web.Request) -> BaseModel:
+        doc = await request.app[keys.STORE][collection].find_one({"_id": request.match_info["item_id"]})
+        if doc is None:
+            raise NotFound(f"{tag} {request.match_info['item_id']} not found")
+        return _item(model, doc)
+
+    async def list_items(request: web.Request, _: Principal) -> list[BaseModel]:
+        docs = request.app[keys.STORE][collection].find({}).sort("_id", 1).limit(2000)
+        return [_item(model, d) async for d in docs]
+
+    async def create(request: web.Request, principal: Principal, body: BaseModel) -> BaseModel:
+        item = model.model_validate(body.model_dump(exclude={"id", "created_at"}))
+        await finish(request, item)
+        await save(request, item, replace=False)
+        await request.app[keys.AUDIT].record(principal.actor_id, f"{tag}.create", tag, item.id,  # type: ignore[attr-defined]
+                                             after=item.model_dump(mode="json"))
+        return item
+
+    async def get(request: web.Request, _: Principal) -> BaseModel:
+        return await get_one(request)
+
+    async def patch(request: web.Request, principal: Principal, body: Patch) -> BaseModel:
+        current = await get_one(request)
+        changes = _changes(body, model)
+        try:
+            item = model.model_validate({**current.model_dump(), **changes})
+        except ValidationError as exc:
+            raise invalid(exc, "body") from exc
+        await finish(request, item)
+        await save(request, item, replace=True)
+        await request.app[keys.AUDIT].record(principal.actor_id, f"{tag}.update", tag, item.id,  # type: ignore[attr-defined]
+                                             before=current.model_dump(mode="json"), after=item.model_dump(mode="json"))
+        return item
+
+    async def delete(request: web.Request, principal: Principal) -> None:
+        current = await get_one(request)
+        if on_delete:
+            await on_delete(request, current)
+        await request.app[keys.STORE][collection].delete_one({"_id": current.id})  # type: ignore[attr-defined]
+        svc(request).rules.invalidate()
+        await request.app[keys.AUDIT].record(principal.actor_id, f"{tag}.delete", tag, current.id)  # type: ignore[attr-defined]
+
+    for fn in (list_items, create, get, patch, delete):
+        fn.__name__ = f"{fn.__name__}_{collection}"
+    route("GET", path, summary=f"List {tag}s", tag=tag, permission="ticketing:read", response=list[model])(list_items)
+    route("POST", path, summary=f"Create a {tag}", tag=tag, permission="ticketing:configure", body=model,
+          response=model, status=201)(create)
+    route("GET", one, summary=f"Get a {tag}", tag=tag, permission="ticketing:read", response=model)(get)
+    route("PATCH", one, summary=f"Change a {tag} (merge patch)", tag=tag, permission="ticketing:configure",
+          body=Patch, response=model)(patch)
+    route("DELETE", one, summary=f"Delete a {tag}", tag=tag, permission="ticketing:configure")(delete)
+
+
+async def _check_policy(request: web.Request, item: BaseModel) -> None:
+    assert isinstance(item, SlaPolicy)
+    await svc(request).sla.check_policy(item)
+    if item.escalation.team_id:
+        try:
+            await svc(request).teams.get(item.escalation.team_id)
+        except NotFound as exc:
+            raise InvalidInput(str(exc), field="escalation.team_id") from exc
+    if item.default:  # one default policy: the newest one saved as default wins
+        await request.app[keys.STORE]["sla_policies"].update_many({"default": True, "_id": {"$ne": item.id}},
+                                                                  {"$set": {"default": False}})
+
+
+async def _check_rule(request: web.Request, item: BaseModel) -> None:
+    assert isinstance(item, Rule)
+    compile_rule(item)
+    store = request.app[keys.STORE]
+    for action in item.actions:
+        p = action.params
+        if action.type == "canned_reply" and not await store["canned_responses"].find_one({"_id": p["canned_id"]}):
+            raise InvalidInput(f"canned response {p['canned_id']} not found", field="canned_id")
+        if action.type == "webhook" and not await store["webhooks"].find_one({"_id": p["webhook_id"]}):
+            raise InvalidInput(f"webhook {p['webhook_id']} not found", field="webhook_id")
+        for key in ("team_id",):
+            if p.get(key):
+                try:
+                    await svc(request).teams.get(p[key])
+                except NotFound as exc:
+                    raise InvalidInput(str(exc), field=key) from exc
+
+
+async def _hours_in_use(request: web.Request, item: BaseModel) -> None:
+    if await request.app[keys.STORE]["sla_policies"].find_one({"business_hours_id": item.id}):  # type: ignore[attr-defined]
+        raise Conflict("an SLA policy uses these business hours")
+
+
+config_routes("/business-hours", "business_hours", BusinessHours, "business-hours", on_delete=_hours_in_use)
+config_routes("/sla-policies", "sla_policies", SlaPolicy, "sla-policy", check=_check_policy)
+config_routes("/automation-rules", "automation_rules", Rule, "automation-rule", check=_check_rule)
+config_routes("/canned-responses", "canned_responses", CannedResponse, "canned-response")
+
+
+@route("GET", "/automation-rules/{item_id}/executions", summary="The rule's execution log, newest first",
+       tag="automation-rule", permission="ticketing:read")
+async def rule_executions(request: web.Request, _: Principal) -> list[dict[str, Any]]:
+    return [{"id": d.pop("_id"), **d} for d in await svc(request).rules.executions(rule_id=request.match_info["item_id"])]
+
+
+@route("POST", "/canned-responses/{item_id}/preview", summary="Render a canned response for a ticket",
+       tag="canned-response", permission="messages:write", body=PreviewIn, response=Rendered)
+async def preview_canned(request: web.Request, principal: Principal, body: PreviewIn) -> Rendered:
+    t = svc(request)
+    canned = await t.actions.canned(request.match_info["item_id"])
+    conversation = await request.app[keys.CONVERSATIONS].get(body.conversation_id)
+    return Rendered(text=await t.actions.render_for(canned.text, conversation, principal.user_id))
+
+
+__all__ = ["router"]

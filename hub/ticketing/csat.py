@@ -1,0 +1,127 @@
+"""CSAT: after a ticket is resolved, one survey goes out on the ticket's own channel (through
+``Conversations.reply`` → outbox); the customer's answer (``1``–``5``, ``4/5``, words, emoji) is parsed
+and stored on ``conversation.csat``.
+
+    resolved  → job ``ticketing.csat_send`` (keyed per resolve) → claim → reply (one survey per resolve)
+    inbound message on a surveyed ticket, parsed as a score:
+        within the window  → stored; a repeated answer replaces the score (history kept, ``repeated``)
+        after the window   → kept as ``late_answers``, the score does not change
+The inbox's ``ResolvedTicketPolicy`` keeps an answer from reopening the ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from hub.models import AuthorType, Conversation, Message, Status
+from hub.store import register
+
+from .context import SYSTEM, Ctx
+from .events import CsatReceived
+
+log = logging.getLogger(__name__)
+register("csat_sends")  # _id = "<conversation>:<resolved_at>": one survey per resolve
+
+SEND_JOB = "ticketing.csat_send"
+SURVEY_TEXT = ("How did we do? Reply with a number from 1 (very poor) to 5 (excellent), or an emoji. "
+               "Thank you!")
+MAX_ANSWER_CHARS = 60
+MAX_HISTORY = 10
+
+WORDS = {
+    "excellent": 5, "amazing": 5, "perfect": 5, "great": 5, "awesome": 5, "very good": 5, "outstanding": 5,
+    "five": 5, "good": 4, "four": 4, "fine": 3, "ok": 3, "okay": 3, "average": 3, "three": 3, "meh": 3,
+    "bad": 2, "poor": 2, "two": 2, "not good": 2, "terrible": 1, "awful": 1, "horrible": 1, "very bad": 1,
+    "very poor": 1, "one": 1, "worst": 1,
+}
+EMOJI = {
+    "😡": 1, "😠": 1, "🤬": 1, "😭": 1, "👎": 2, "😞": 2, "😢": 2, "🙁": 2, "☹": 2, "😕": 2, "😐": 3, "😑": 3,
+    "🙂": 4, "👍": 4, "😊": 5, "😀": 5, "😃": 5, "😄": 5, "😁": 5, "😍": 5, "🤩": 5, "🥰": 5, "❤": 5, "💯": 5,
+}
+DIGIT = re.compile(r"^(?:rating|score|i give( (it|you))?)?[:\s]*([1-5])\s*(?:/\s*5|out of 5|stars?)?$")
+NOISE = re.compile(r"[\s.!,;\uFE0F\u200d]+")
+
+
+def parse_score(text: str | None) -> int | None:
+    """A 1–5 score if the whole message is an answer, else None (a long message is a message)."""
+    if not text:
+        return None
+    raw = text.strip().lower()
+    if not raw or len(raw) > MAX_ANSWER_CHARS:
+        return None
+    cleaned = NOISE.sub(" ", raw).strip()
+    if m := DIGIT.match(cleaned):
+        return int(m.group(3))
+    if cleaned in WORDS:
+        return WORDS[cleaned]
+    if cleaned.strip("⭐ ") == "" and "⭐" in cleaned:
+        stars = cleaned.count("⭐")
+        return stars if 1 <= stars <= 5 else None
+    symbols = [c for c in cleaned if not c.isspace() and not ("\U0001f3fb" <= c <= "\U0001f3ff")]
+    scores = {EMOJI.get(c) for c in symbols}
+    if symbols and None not in scores and len(scores) == 1:
+        return scores.pop()
+    return None
+
+
+class Csat:
+    def __init__(self, ctx: Ctx, window: timedelta, *, enabled: bool = True) -> None:
+        self.ctx = ctx
+        self.window = window
+        self.enabled = enabled
+
+    async def on_resolved(self, conversation: Conversation) -> None:
+        if not self.enabled or conversation.resolved_at is None or conversation.merged_into:
+            return
+        key = f"{conversation.id}:{conversation.resolved_at.isoformat()}"
+        await self.ctx.jobs.enqueue(SEND_JOB, {"conversation_id": conversation.id,
+                                               "resolved_at": conversation.resolved_at.isoformat()},
+                                    key=f"csat:{key}")
+
+    async def send(self, payload: dict[str, Any]) -> bool:
+        """The job handler: one survey per resolve, even if the job runs twice."""
+        doc = await self.ctx.store.conversations.find_one({"_id": payload["conversation_id"]})
+        if doc is None or doc["status"] != Status.resolved.value or doc.get("resolved_at") is None:
+            return False  # reopened (or gone) before the survey left: nothing to ask
+        resolved_at = doc["resolved_at"]
+        if resolved_at.isoformat() != payload["resolved_at"]:
+            return False  # a later resolve has its own job
+        key = f"{doc['_id']}:{payload['resolved_at']}"
+        if not await self.ctx.store.claim("csat_sends", key, {"at": self.ctx.clock.now()}):
+            return False
+        message = await self.ctx.conversations.reply(
+            doc["_id"], SYSTEM, SURVEY_TEXT, author_type=AuthorType.system,
+            meta={"csat_survey": True, "idempotency_key": f"csat:{key}"})
+        await self.ctx.store.conversations.update_one({"_id": doc["_id"]}, {"$set": {"csat": {
+            "state": "sent", "sent_at": self.ctx.clock.now(), "resolved_at": resolved_at,
+            "survey_message_id": message.id, "score": None, "answers": [], "late_answers": []}}})
+        return True
+
+    async def on_inbound(self, message: Message, conversation: Conversation) -> int | None:
+        csat = conversation.csat or {}
+        sent_at: datetime | None = csat.get("sent_at")
+        if sent_at is None:
+            return None
+        score = parse_score(message.text)
+        if score is None:
+            return None
+        now = self.ctx.clock.now()
+        answer = {"score": score, "message_id": message.id, "at": now}
+        if now - sent_at > self.window:
+            await self.ctx.store.conversations.update_one(
+                {"_id": conversation.id},
+                {"$set": {"csat.late_answers": [*csat.get("late_answers", []), answer][-MAX_HISTORY:]}})
+            await self.ctx.bus.publish(CsatReceived(conversation_id=conversation.id, score=score, late=True))
+            return None
+        repeated = csat.get("score") is not None
+        await self.ctx.store.conversations.update_one({"_id": conversation.id}, {"$set": {
+            "csat.score": score, "csat.state": "answered", "csat.answered_at": now,
+            "csat.answers": [*csat.get("answers", []), answer][-MAX_HISTORY:]}})
+        await self.ctx.bus.publish(CsatReceived(conversation_id=conversation.id, score=score, repeated=repeated))
+        return score
+
+
+__all__ = ["Csat", "SURVEY_TEXT", "parse_score"]

@@ -1,0 +1,222 @@
+"""Routing: which agent gets a ticket.
+
+Capacity is a set of claims, never a counter (FerretDB v1 loses concurrent ``$inc``): an agent with
+capacity 5 has slots ``slot:<agent>:0..4`` in ``agent_load``; assigning a ticket inserts one slot
+document (``_id`` uniqueness decides between racing routers), releasing deletes the ticket's slots.
+A manual assignment beyond capacity is recorded as ``over:<agent>:<ticket>``. An agent's load is the
+count of its documents; ``agent_status.load`` is a recomputed hint used only to order candidates.
+
+Round-robin turns come from ``Store.next_number("rr:<team>")`` (each turn number is itself a claim),
+so two routers never take the same turn. Candidates: the team's members who are online and whose
+skills (language, product area) match the ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from hub.auth import Principal
+from hub.errors import InvalidInput
+from hub.models import Conversation, Status
+from hub.store import ix, register
+
+from .context import SYSTEM, Ctx
+from .events import TicketAssigned
+from .teams import AgentStatuses, Member, Presence, Team, Teams
+
+log = logging.getLogger(__name__)
+register("agent_load", ix(("agent_id", 1)), ix(("conversation_id", 1)))
+
+
+def product_area(conversation: Conversation) -> str | None:
+    value = conversation.custom_fields.get("product_area")
+    return str(value) if value else None
+
+
+class Routing:
+    def __init__(self, ctx: Ctx, teams: Teams, statuses: AgentStatuses) -> None:
+        self.ctx = ctx
+        self.teams = teams
+        self.statuses = statuses
+        self.load_col = ctx.store["agent_load"]
+
+    # --- capacity claims ------------------------------------------------------------------------
+
+    async def load(self, agent_id: str) -> int:
+        return await self.load_col.count_documents({"agent_id": agent_id})
+
+    async def _refresh_hint(self, agent_id: str, *, assigned: bool = False) -> None:
+        update: dict[str, Any] = {"load": await self.load(agent_id)}
+        if assigned:
+            update["last_assigned_at"] = self.ctx.clock.now()
+        await self.statuses.col.update_one({"_id": agent_id}, {"$set": update})
+
+    async def _claim_slot(self, agent_id: str, conversation_id: str, capacity: int, start: int = 0) -> bool:
+        if await self.load_col.find_one({"agent_id": agent_id, "conversation_id": conversation_id}, {"_id": 1}):
+            return True
+        doc = {"agent_id": agent_id, "conversation_id": conversation_id, "at": self.ctx.clock.now()}
+        for i in range(capacity):
+            slot = (start + i) % capacity
+            if await self.ctx.store.claim("agent_load", f"slot:{agent_id}:{slot}", doc):
+                return True
+        return False
+
+    async def _claim_over(self, agent_id: str, conversation_id: str) -> None:
+        try:
+            await self.load_col.insert_one({"_id": f"over:{agent_id}:{conversation_id}", "agent_id": agent_id,
+                                            "conversation_id": conversation_id, "at": self.ctx.clock.now()})
+        except DuplicateKeyError:
+            pass
+
+    async def release(self, conversation_id: str, *, keep_agent: str | None = None) -> list[str]:
+        """Free the ticket's slots (except ``keep_agent``'s); returns the agents whose load changed."""
+        flt: dict[str, Any] = {"conversation_id": conversation_id}
+        if keep_agent:
+            flt["agent_id"] = {"$ne": keep_agent}
+        agents = sorted({d["agent_id"] async for d in self.load_col.find(flt, {"agent_id": 1})})
+        if agents:
+            await self.load_col.delete_many(flt)
+            for agent in agents:
+                await self._refresh_hint(agent)
+        return agents
+
+    async def reconcile(self, conversation: Conversation) -> None:
+        """Make the claims match the ticket (after any assignment or status change, whoever made it)."""
+        active = conversation.status in (Status.open, Status.pending, Status.snoozed)
+        keep = conversation.assignee_id if active else None
+        await self.release(conversation.id, keep_agent=keep)
+        if keep:
+            capacity = await self._capacity(keep, conversation.team_id)
+            if not await self._claim_slot(keep, conversation.id, capacity):
+                await self._claim_over(keep, conversation.id)
+            await self._refresh_hint(keep)
+
+    async def _capacity(self, agent_id: str, team_id: str | None) -> int:
+        teams = [await self.teams.get(team_id)] if team_id else await self.teams.of_user(agent_id)
+        members = [m for t in teams for m in t.members if m.user_id == agent_id]
+        return max((m.capacity for m in members), default=0)
+
+    # --- decisions ------------------------------------------------------------------------------
+
+    async def candidates(self, team: Team, conversation: Conversation,
+                         exclude: set[str] | None = None) -> list[tuple[Member, dict[str, Any]]]:
+        members = [m for m in team.members if m.capacity > 0 and not (exclude and m.user_id in exclude)
+                   and m.matches(conversation.language, product_area(conversation))]
+        if not members:
+            return []
+        statuses = await self.statuses.many([m.user_id for m in members])
+        return [(m, statuses[m.user_id]) for m in members
+                if statuses.get(m.user_id, {}).get("status") == Presence.online.value]
+
+    async def choose(self, team: Team, conversation: Conversation, exclude: set[str] | None = None) -> str | None:
+        """Pick an agent and claim one of its slots for this ticket; None when nobody fits."""
+        found = await self.candidates(team, conversation, exclude)
+        if not found:
+            return None
+        if team.strategy == "least_loaded":
+            order = sorted(found, key=lambda c: (c[1].get("load", 0) / c[0].capacity, c[1].get("load", 0),
+                                                 c[1].get("last_assigned_at") or 0, c[0].user_id))
+        else:
+            found.sort(key=lambda c: c[0].user_id)
+            turn = await self.ctx.store.next_number(f"rr:{team.id}")
+            k = turn % len(found)
+            order = found[k:] + found[:k]
+        for member, status in order:
+            hint = int(status.get("load", 0))
+            if hint >= member.capacity and team.strategy == "least_loaded":
+                continue  # the hint says full; a later reconcile corrects a stale hint
+            if await self._claim_slot(member.user_id, conversation.id, member.capacity, start=hint):
+                return member.user_id
+        return None
+
+    async def auto_assign(self, conversation_id: str, *, team_id: str | None = None,
+                          exclude: set[str] | None = None, reason: str = "auto") -> str | None:
+        """Route a ticket within its team (or the default team). Unassigned = the team's queue."""
+        conversation = await self.ctx.conversations.get(conversation_id)
+        if conversation.status not in (Status.open, Status.pending, Status.snoozed):
+            return None
+        team = await self.teams.get(team_id or conversation.team_id) if (team_id or conversation.team_id) \
+            else await self.teams.default()
+        if team is None:
+            return None
+        agent = await self.choose(team, conversation, exclude)
+        changes: dict[str, Any] = {}
+        if conversation.team_id != team.id:
+            changes["team_id"] = team.id
+        if agent != conversation.assignee_id:
+            changes["assignee_id"] = agent
+        if changes:
+            await self.ctx.conversations.update(conversation_id, changes, SYSTEM)
+        if agent:
+            await self._refresh_hint(agent, assigned=True)
+        await self.release(conversation_id, keep_agent=agent)
+        if changes.get("assignee_id", conversation.assignee_id) != conversation.assignee_id:
+            await self.ctx.bus.publish(TicketAssigned(conversation_id=conversation_id, assignee_id=agent,
+                                                      team_id=team.id, previous_assignee_id=conversation.assignee_id,
+                                                      reason=reason))
+        return agent
+
+    async def assign(self, conversation_id: str, actor: Principal, *, assignee_id: str | None = None,
+                     team_id: str | None = None, reason: str = "manual") -> Conversation:
+        """Manual assign / transfer: to an agent (within capacity or not), to a team (routed), or back
+        to the queue (both None)."""
+        conversation = await self.ctx.conversations.get(conversation_id)
+        if team_id:
+            team = await self.teams.get(team_id)
+            if assignee_id and not team.member(assignee_id):
+                raise InvalidInput(f"{assignee_id} is not a member of team {team.name}", field="assignee_id")
+        if assignee_id is None and team_id:
+            await self.ctx.conversations.update(conversation_id, {"team_id": team_id, "assignee_id": None}, actor)
+            await self.release(conversation_id)
+            await self.auto_assign(conversation_id, team_id=team_id, reason=f"transfer by {actor.actor_id}")
+            return await self.ctx.conversations.get(conversation_id)
+        changes: dict[str, Any] = {"assignee_id": assignee_id}
+        if team_id:
+            changes["team_id"] = team_id
+        updated = await self.ctx.conversations.update(conversation_id, changes, actor)
+        await self.reconcile(updated)
+        await self.ctx.bus.publish(TicketAssigned(conversation_id=conversation_id, assignee_id=assignee_id,
+                                                  team_id=updated.team_id, reason=reason,
+                                                  previous_assignee_id=conversation.assignee_id))
+        return updated
+
+    async def queue(self, team_id: str | None = None, limit: int = 100) -> list[Conversation]:
+        flt: dict[str, Any] = {"assignee_id": None, "status": Status.open.value}
+        if team_id:
+            flt["team_id"] = team_id
+        docs = self.ctx.store.conversations.find(flt).sort([("created_at", 1), ("_id", 1)]).limit(limit)
+        return [Conversation.from_doc(d) async for d in docs]
+
+    async def drain_queue(self, team: Team, limit: int = 50) -> int:
+        """Hand queued tickets to agents with room (an agent came online or a slot freed up)."""
+        done = 0
+        for conversation in await self.queue(team.id, limit):
+            if await self.auto_assign(conversation.id, team_id=team.id, reason="queue") is None:
+                break
+            done += 1
+        return done
+
+    async def agent_offline(self, agent_id: str, limit: int = 500) -> int:
+        """Give an agent's open tickets to online colleagues (or the queue)."""
+        moved = 0
+        docs = self.ctx.store.conversations.find({"assignee_id": agent_id, "status": Status.open.value},
+                                                 {"_id": 1}).limit(limit)
+        for conversation_id in [d["_id"] async for d in docs]:
+            await self.release(conversation_id)
+            agent = await self.auto_assign(conversation_id, exclude={agent_id}, reason=f"{agent_id} went offline")
+            if agent is None:
+                await self.ctx.conversations.update(conversation_id, {"assignee_id": None}, SYSTEM)
+                await self.ctx.bus.publish(TicketAssigned(conversation_id=conversation_id, assignee_id=None,
+                                                          team_id=None, previous_assignee_id=agent_id,
+                                                          reason=f"{agent_id} went offline; queued"))
+            moved += 1
+        return moved
+
+    async def agent_online(self, agent_id: str) -> int:
+        return sum([await self.drain_queue(team) for team in await self.teams.of_user(agent_id)])
+
+
+__all__ = ["Routing", "product_area"]

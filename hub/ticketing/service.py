@@ -1,0 +1,178 @@
+"""The ticketing services built together, and the list of what each event does to a ticket.
+
+    conversation.created  status clock, SLA start, ticket.created rules, routing
+    message.created  in   CSAT answer? · priority classifier · SLA (next response, resume) · routing
+                          (reopened / assignee offline) · message.created rules
+    message.created  out  SLA first/next response met · @mentions of a private note · rules
+    conversation.updated  status clock, SLA pause/resume/stop, CSAT on resolve, capacity claims,
+                          manual priority reason, ticket.updated rules
+    sla.warning/breached  rules (escalation on breach is done by the sweep itself)
+    agent.status_changed  offline → hand tickets over; online → take from the queue
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from hub.events import ConversationCreated, ConversationUpdated, EventBus, MessageCreated
+from hub.models import ACTIVE_STATUSES, AuthorType, Direction, Priority, Status
+
+from .actions import Actions, Escalations
+from .context import SYSTEM, Ctx
+from .csat import Csat
+from .events import AgentStatusChanged, SlaBreached, SlaWarning
+from .lifecycle import Lifecycle, ResolvedTicketPolicy
+from .notifications import Notifications
+from .priority import ORDER, classify
+from .routing import Routing
+from .rules import Rules
+from .settings import TicketingSettings
+from .sla import Sla
+from .teams import AgentStatuses, Presence, Teams
+
+log = logging.getLogger(__name__)
+
+
+class Ticketing:
+    def __init__(self, ctx: Ctx, settings: TicketingSettings, webhooks: Any = lambda: None) -> None:
+        self.ctx = ctx
+        self.settings = settings
+        self.notifications = Notifications(ctx)
+        self.lifecycle = Lifecycle(ctx, self.notifications)
+        self.teams = Teams(ctx)
+        self.statuses = AgentStatuses(ctx)
+        self.routing = Routing(ctx, self.teams, self.statuses)
+        self.sla = Sla(ctx)
+        self.csat = Csat(ctx, timedelta(hours=settings.csat_window_h), enabled=settings.csat)
+        self.rules = Rules(ctx)
+        self.escalations = Escalations(ctx, self.routing, self.notifications)
+        self.actions = Actions(ctx, self.routing, self.lifecycle, self.escalations, webhooks)
+        self.rules.run_action = self.actions.run
+        self.sla.on_breach = self.escalations.on_sla_breach
+        self.thread_policy = ResolvedTicketPolicy(ctx, timedelta(hours=settings.reopen_window_h),
+                                                  timedelta(hours=settings.csat_window_h))
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(ConversationCreated, self.on_conversation_created)
+        bus.subscribe(MessageCreated, self.on_message_created)
+        bus.subscribe(ConversationUpdated, self.on_conversation_updated)
+        bus.subscribe(SlaWarning, self.on_sla_event)
+        bus.subscribe(SlaBreached, self.on_sla_event)
+        bus.subscribe(AgentStatusChanged, self.on_agent_status)
+
+    # --- handlers -------------------------------------------------------------------------------
+
+    async def _status_since(self, conversation_id: str, status: Status) -> None:
+        await self.ctx.store.conversations.update_one(
+            {"_id": conversation_id, "status_since_of": {"$ne": status.value}},
+            {"$set": {"status_since": self.ctx.clock.now(), "status_since_of": status.value}})
+
+    async def on_conversation_created(self, event: ConversationCreated) -> None:
+        conversation = event.conversation
+        await self._status_since(conversation.id, conversation.status)
+        await self.sla.start(conversation)
+        await self.rules.fire("ticket.created", conversation)
+        if self.settings.auto_assign:
+            current = await self.ctx.conversations.get(conversation.id)
+            if current.assignee_id is None and current.status == Status.open:
+                await self.routing.auto_assign(current.id, reason="new ticket")
+
+    async def on_message_created(self, event: MessageCreated) -> None:
+        message, conversation = event.message, event.conversation
+        if message.direction == Direction.inbound:
+            await self._inbound(event)
+            return
+        if message.private:
+            if message.author_type == AuthorType.agent:
+                await self.lifecycle.notify_mentions(message, conversation)
+            return
+        if message.author_type == AuthorType.agent:
+            await self.sla.agent_replied(conversation, message.created_at)
+        await self.rules.fire("message.created", conversation, message=message)
+
+    async def _inbound(self, event: MessageCreated) -> None:
+        message, conversation = event.message, event.conversation
+        if conversation.status == Status.resolved:
+            await self.csat.on_inbound(message, conversation)
+            return  # an answer to the survey (the policy only attaches those without reopening)
+        await self._status_since(conversation.id, conversation.status)
+        if conversation.snooze_until is not None and conversation.status != Status.snoozed:
+            await self.ctx.store.conversations.update_one({"_id": conversation.id}, {"$set": {"snooze_until": None}})
+        if self.settings.classify_priority:
+            await self._classify(event)
+        conversation = await self.ctx.conversations.get(conversation.id)
+        await self.sla.customer_wrote(conversation, message.created_at)
+        if self.settings.auto_assign and conversation.status in ACTIVE_STATUSES:
+            await self._route_reopened(conversation.id)
+        await self.rules.fire("message.created", await self.ctx.conversations.get(conversation.id), message=message)
+
+    async def _classify(self, event: MessageCreated) -> None:
+        conversation = event.conversation
+        if (conversation.priority_reason or "").startswith("manual"):
+            return  # an agent decided; the classifier does not argue
+        contact = None
+        doc = await self.ctx.store.contacts.find_one({"_id": conversation.contact_id})
+        if doc:
+            from hub.models import Contact
+
+            contact = Contact.from_doc(doc)
+        verdict = classify(event.message.text, contact)
+        if verdict and ORDER.index(verdict.priority) > ORDER.index(conversation.priority):
+            await self.ctx.conversations.update(conversation.id, {"priority": verdict.priority.value,
+                                                                  "priority_reason": verdict.reason}, SYSTEM)
+
+    async def _route_reopened(self, conversation_id: str) -> None:
+        conversation = await self.ctx.conversations.get(conversation_id)
+        if conversation.assignee_id:
+            status = await self.statuses.get(conversation.assignee_id)
+            if status.get("status") == Presence.offline.value and conversation.status == Status.open:
+                await self.routing.release(conversation.id)
+                await self.routing.auto_assign(conversation.id, exclude={conversation.assignee_id},
+                                               reason="assignee offline")
+            else:
+                await self.routing.reconcile(conversation)
+        elif conversation.status == Status.open:
+            await self.routing.auto_assign(conversation.id, reason="customer wrote")
+
+    async def on_conversation_updated(self, event: ConversationUpdated) -> None:
+        conversation, changes = event.conversation, event.changes
+        if "status" in changes:
+            await self._status_since(conversation.id, conversation.status)
+            await self.sla.status_changed(conversation, self.ctx.clock.now())
+            if conversation.status == Status.resolved:
+                await self.csat.on_resolved(conversation)
+        if "priority" in changes:
+            if "priority_reason" not in changes and event.actor_id != SYSTEM.actor_id:
+                reason = f"manual: set to {conversation.priority.value} by {event.actor_id}"
+                await self.ctx.store.conversations.update_one({"_id": conversation.id},
+                                                              {"$set": {"priority_reason": reason}})
+                conversation = conversation.model_copy(update={"priority_reason": reason})
+            await self.sla.priority_changed(conversation)
+        if "status" in changes or "assignee_id" in changes:
+            await self.routing.reconcile(conversation)
+        await self.rules.fire("ticket.updated", conversation, extra={"changed": sorted(changes)})
+
+    async def on_sla_event(self, event: SlaWarning | SlaBreached) -> None:
+        conversation = await self.ctx.conversations.get(event.conversation_id)
+        await self.rules.fire(event.name, conversation, extra={"sla.metric": event.metric,
+                                                               "event_key": f"{event.metric}:{event.due_at}"})
+
+    async def on_agent_status(self, event: AgentStatusChanged) -> None:
+        if event.status == Presence.offline.value:
+            await self.routing.agent_offline(event.user_id)
+        elif event.status == Presence.online.value:
+            await self.routing.agent_online(event.user_id)
+
+    # --- periodic work (job handlers) -----------------------------------------------------------
+
+    async def tick(self) -> dict[str, int]:
+        """One pass of everything time-driven (the ``ticketing.tick`` job)."""
+        sla = await self.sla.sweep()
+        woken = await self.lifecycle.wake_due()
+        timed = await self.rules.run_time_rules()
+        return {**sla, "woken": woken, "time_rules": timed}
+
+
+__all__ = ["Priority", "Ticketing"]

@@ -1,0 +1,287 @@
+"""SLA policies and the SLA clock of each ticket.
+
+A policy has first-response, next-response and resolution targets per priority (minutes of business
+time), an optional business-hours calendar, a warning threshold and an escalation. Each ticket keeps
+its clock in ``conversation.sla``::
+
+    {policy_id, paused_at, metrics: {first_response|next_response|resolution:
+        {started_at, target_s, paused_s, warn_at, due_at, warned, breached, met_at}}}
+
+and the earliest instant that needs attention in the top-level, indexed ``sla_next_at``. The sweep
+only reads tickets with ``sla_next_at <= now`` (an index range scan), so its cost follows the number
+of tickets that need attention, not the number of open tickets. Pending and resolved tickets pause
+the clock (``paused_at``; the business time spent paused is added to ``paused_s`` on resume). Each
+warning and breach is a claim (``sla_events``), so racing sweeps report it once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.errors import InvalidInput, NotFound
+from hub.models import Conversation, Priority, Status, new_id, utcnow
+from hub.store import COLLECTIONS, ix, register
+
+from .business_hours import ALWAYS, Always, BusinessHours
+from .context import Ctx
+from .events import SlaBreached, SlaWarning
+
+log = logging.getLogger(__name__)
+register("sla_policies", ix(("default", 1)))
+register("business_hours")
+register("sla_events")  # _id = "<conversation>:<metric>:<warning|breach>:<due>": reported once
+# The sweep's index, added to the foundation's conversation indexes.
+register("conversations", *COLLECTIONS["conversations"].indexes, ix(("sla_next_at", 1)),
+         ix(("status", 1), ("snooze_until", 1)), ix(("status", 1), ("status_since", 1)))
+
+METRICS = ("first_response", "next_response", "resolution")
+SWEEP_JOB = "ticketing.sla_sweep"
+
+
+class Targets(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    first_response: int | None = Field(None, gt=0, le=525_600, description="minutes of business time")
+    next_response: int | None = Field(None, gt=0, le=525_600)
+    resolution: int | None = Field(None, gt=0, le=525_600)
+
+
+class Escalation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    raise_priority: bool = True
+    team_id: str | None = Field(None, description="Transfer the ticket to this team on a breach")
+    to_supervisor: bool = Field(False, description="Assign to the team's supervisor on a breach")
+    notify: bool = True
+
+
+class SlaPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=new_id)
+    name: str = Field(min_length=1, max_length=200)
+    business_hours_id: str | None = Field(None, description="None: round the clock")
+    targets: dict[Priority, Targets]
+    warn_before_pct: int = Field(20, ge=1, le=90, description="Warn when this share of the target is left")
+    escalation: Escalation = Field(default_factory=Escalation)
+    default: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = self.model_dump(mode="python")
+        doc["_id"] = doc.pop("id")
+        doc["targets"] = {k.value: v for k, v in doc["targets"].items()}
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> "SlaPolicy":
+        doc = dict(doc)
+        doc["id"] = doc.pop("_id")
+        return cls.model_validate(doc)
+
+
+Hours = BusinessHours | Always
+EscalateFn = Callable[[str, str, SlaPolicy], Awaitable[None]]
+
+
+class Sla:
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+        self.on_breach: EscalateFn | None = None  # escalation, wired in setup
+
+    # --- configuration --------------------------------------------------------------------------
+
+    async def policy(self, policy_id: str | None = None) -> SlaPolicy | None:
+        flt = {"_id": policy_id} if policy_id else {"default": True}
+        doc = await self.ctx.store["sla_policies"].find_one(flt)
+        return SlaPolicy.from_doc(doc) if doc else None
+
+    async def hours(self, hours_id: str | None) -> Hours:
+        if not hours_id:
+            return ALWAYS
+        doc = await self.ctx.store["business_hours"].find_one({"_id": hours_id})
+        if doc is None:
+            raise NotFound(f"business hours {hours_id} not found")
+        return BusinessHours.from_doc(doc)
+
+    async def check_policy(self, policy: SlaPolicy) -> None:
+        if not policy.targets:
+            raise InvalidInput("a policy needs targets for at least one priority", field="targets")
+        if policy.business_hours_id:
+            try:
+                await self.hours(policy.business_hours_id)
+            except NotFound as exc:
+                raise InvalidInput(str(exc), field="business_hours_id") from exc
+
+    # --- the clock ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _target(policy: SlaPolicy, priority: Priority, metric: str) -> int | None:
+        targets = policy.targets.get(priority)
+        minutes = getattr(targets, metric) if targets else None
+        return minutes * 60 if minutes else None
+
+    def _plan(self, state: dict[str, Any], hours: Hours, policy: SlaPolicy) -> datetime | None:
+        """Recompute warn/due instants of every running metric; returns the next instant to look at."""
+        upcoming: list[datetime] = []
+        for metric in state["metrics"].values():
+            if metric.get("met_at") or metric.get("target_s") is None:
+                continue
+            paused = metric.get("paused_s", 0.0)
+            if not metric.get("breached"):
+                metric["due_at"] = hours.add(metric["started_at"], metric["target_s"] + paused)
+                metric["warn_at"] = hours.add(metric["started_at"],
+                                              metric["target_s"] * (1 - policy.warn_before_pct / 100) + paused)
+                upcoming.append(metric["due_at"] if metric.get("warned") else metric["warn_at"])
+        if state.get("paused_at") or not upcoming:
+            return None
+        return min(upcoming)
+
+    async def _save(self, conversation_id: str, state: dict[str, Any], next_at: datetime | None) -> None:
+        await self.ctx.store.conversations.update_one({"_id": conversation_id},
+                                                      {"$set": {"sla": state, "sla_next_at": next_at}})
+
+    async def _load(self, conversation: Conversation) -> tuple[dict[str, Any], SlaPolicy, Hours] | None:
+        state = dict(conversation.sla or {})
+        if not state.get("policy_id"):
+            return None
+        policy = await self.policy(state["policy_id"])
+        if policy is None:
+            return None
+        return state, policy, await self.hours(policy.business_hours_id)
+
+    async def start(self, conversation: Conversation, policy: SlaPolicy | None = None) -> dict[str, Any] | None:
+        policy = policy or await self.policy()
+        if policy is None:
+            return None
+        hours = await self.hours(policy.business_hours_id)
+        state: dict[str, Any] = {"policy_id": policy.id, "paused_at": None, "metrics": {}}
+        for metric in ("first_response", "resolution"):
+            target = self._target(policy, conversation.priority, metric)
+            if target:
+                state["metrics"][metric] = {"started_at": conversation.created_at, "target_s": target,
+                                            "paused_s": 0.0, "warned": False, "breached": False, "met_at": None}
+        await self._save(conversation.id, state, self._plan(state, hours, policy))
+        return state
+
+    async def _change(self, conversation: Conversation,
+                      edit: Callable[[dict[str, Any], SlaPolicy, Hours], bool]) -> None:
+        loaded = await self._load(conversation)
+        if loaded is None:
+            return
+        state, policy, hours = loaded
+        if edit(state, policy, hours):
+            await self._save(conversation.id, state, self._plan(state, hours, policy))
+
+    async def agent_replied(self, conversation: Conversation, at: datetime) -> None:
+        def edit(state: dict[str, Any], _: SlaPolicy, __: Hours) -> bool:
+            changed = False
+            for name in ("first_response", "next_response"):
+                metric = state["metrics"].get(name)
+                if metric and not metric.get("met_at"):
+                    metric["met_at"] = at
+                    changed = True
+            return changed
+        await self._change(conversation, edit)
+
+    async def customer_wrote(self, conversation: Conversation, at: datetime) -> None:
+        """Start the next-response clock (once the first response is done); resume a paused clock."""
+        def edit(state: dict[str, Any], policy: SlaPolicy, hours: Hours) -> bool:
+            changed = self._resume(state, hours, at) if conversation.status == Status.open else False
+            first = state["metrics"].get("first_response")
+            current = state["metrics"].get("next_response")
+            target = self._target(policy, conversation.priority, "next_response")
+            if target and (first is None or first.get("met_at")) and (current is None or current.get("met_at")):
+                state["metrics"]["next_response"] = {"started_at": at, "target_s": target, "paused_s": 0.0,
+                                                     "warned": False, "breached": False, "met_at": None}
+                changed = True
+            return changed
+        await self._change(conversation, edit)
+
+    @staticmethod
+    def _resume(state: dict[str, Any], hours: Hours, at: datetime) -> bool:
+        paused_at = state.get("paused_at")
+        if not paused_at:
+            return False
+        spent = max(0.0, hours.between(paused_at, at))
+        for metric in state["metrics"].values():
+            if not metric.get("met_at") or metric is state["metrics"].get("resolution"):
+                metric["paused_s"] = metric.get("paused_s", 0.0) + spent
+        state["paused_at"] = None
+        return True
+
+    async def status_changed(self, conversation: Conversation, at: datetime) -> None:
+        def edit(state: dict[str, Any], _: SlaPolicy, hours: Hours) -> bool:
+            resolution = state["metrics"].get("resolution")
+            if conversation.status in (Status.pending, Status.resolved, Status.closed):
+                if conversation.status != Status.pending and resolution and not resolution.get("met_at"):
+                    resolution["met_at"] = at
+                if not state.get("paused_at"):
+                    state["paused_at"] = at
+                return True
+            if conversation.status == Status.open:
+                if resolution and resolution.get("met_at") and not resolution.get("breached"):
+                    resolution["met_at"] = None  # reopened: the resolution clock runs again
+                return self._resume(state, hours, at) or True
+            return False
+        await self._change(conversation, edit)
+
+    async def priority_changed(self, conversation: Conversation) -> None:
+        def edit(state: dict[str, Any], policy: SlaPolicy, _: Hours) -> bool:
+            for name, metric in state["metrics"].items():
+                if not metric.get("met_at") and not metric.get("breached"):
+                    metric["target_s"] = self._target(policy, conversation.priority, name)
+            return True
+        await self._change(conversation, edit)
+
+    # --- the sweep ------------------------------------------------------------------------------
+
+    async def sweep(self, limit: int = 5000) -> dict[str, int]:
+        """Report due warnings and breaches; returns counts. Safe to run on several workers at once."""
+        now = self.ctx.clock.now()
+        counts = {"checked": 0, "warnings": 0, "breaches": 0}
+        policies: dict[str, tuple[SlaPolicy, Hours]] = {}
+        cursor = self.ctx.store.conversations.find({"sla_next_at": {"$lte": now}}, {"sla": 1}) \
+            .sort("sla_next_at", 1).limit(limit)
+        async for doc in cursor:
+            counts["checked"] += 1
+            state = doc.get("sla") or {}
+            pid = state.get("policy_id")
+            if pid not in policies:
+                policy = await self.policy(pid)
+                if policy is None:
+                    await self._save(doc["_id"], state, None)
+                    continue
+                policies[pid] = (policy, await self.hours(policy.business_hours_id))
+            policy, hours = policies[pid]
+            events: list[Any] = []
+            for name, metric in state.get("metrics", {}).items():
+                if metric.get("met_at") or metric.get("breached") or metric.get("due_at") is None:
+                    continue
+                if now >= metric["due_at"]:
+                    metric["breached"] = metric["warned"] = True
+                    if await self.ctx.store.claim("sla_events", f"{doc['_id']}:{name}:breach:{metric['due_at'].isoformat()}"):
+                        events.append(SlaBreached(conversation_id=doc["_id"], metric=name, due_at=metric["due_at"]))
+                elif not metric.get("warned") and now >= metric["warn_at"]:
+                    metric["warned"] = True
+                    if await self.ctx.store.claim("sla_events", f"{doc['_id']}:{name}:warning:{metric['due_at'].isoformat()}"):
+                        events.append(SlaWarning(conversation_id=doc["_id"], metric=name, due_at=metric["due_at"]))
+            await self._save(doc["_id"], state, self._plan(state, hours, policy))
+            for event in events:
+                log.info("sla event", extra={"event": event.name, "conversation": doc["_id"], "metric": event.metric})
+                await self.ctx.bus.publish(event)
+                if isinstance(event, SlaBreached):
+                    counts["breaches"] += 1
+                    if self.on_breach:
+                        await self.on_breach(doc["_id"], f"{event.metric} SLA breached", policy)
+                else:
+                    counts["warnings"] += 1
+        return counts
+
+
+__all__ = ["METRICS", "Escalation", "Sla", "SlaPolicy", "Targets"]

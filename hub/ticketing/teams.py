@@ -1,0 +1,173 @@
+"""Teams (members with skills and a capacity, a routing strategy, a supervisor) and agent presence.
+
+``agent_status`` (``_id`` = user id) is owned here: the console reports presence through
+``AgentStatuses.set`` (or the REST API); ``load`` and ``last_assigned_at`` on it are hints that
+routing recomputes from the capacity claims, never the truth itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pymongo.errors import DuplicateKeyError
+
+from hub.errors import Conflict, InvalidInput, NotFound
+from hub.models import new_id, utcnow
+from hub.store import ix, register
+
+from .context import Ctx
+from .events import AgentStatusChanged
+
+register("teams", ix(("name", 1), unique=True))
+register("agent_status", ix(("status", 1)))
+
+STAFF_ROLES = ("admin", "supervisor", "agent")
+
+
+class Presence(StrEnum):
+    online = "online"
+    away = "away"  # keeps its tickets, gets no new ones
+    offline = "offline"  # its open tickets are handed to colleagues
+
+
+class Member(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(min_length=1, max_length=100)
+    languages: list[str] = Field(default_factory=list, max_length=30, description="Empty: any language")
+    product_areas: list[str] = Field(default_factory=list, max_length=50, description="Empty: any area")
+    capacity: int = Field(5, ge=0, le=500, description="Open tickets at once")
+
+    @field_validator("languages", "product_areas")
+    @classmethod
+    def _lower(cls, values: list[str]) -> list[str]:
+        out = [v.strip().lower() for v in values]
+        if any(not v or len(v) > 50 for v in out):
+            raise ValueError("each entry is 1–50 characters")
+        return out
+
+    def matches(self, language: str | None, product_area: str | None) -> bool:
+        if language and self.languages:
+            lang = language.lower()
+            if lang not in self.languages and lang.split("-")[0] not in self.languages:
+                return False
+        return not (product_area and self.product_areas and product_area.lower() not in self.product_areas)
+
+
+class Team(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=new_id)
+    name: str = Field(min_length=1, max_length=200)
+    strategy: Literal["round_robin", "least_loaded"] = "round_robin"
+    members: list[Member] = Field(default_factory=list, max_length=2000)
+    supervisor_id: str | None = None
+    default: bool = Field(False, description="New tickets without a team are routed here")
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @model_validator(mode="after")
+    def _unique_members(self) -> "Team":
+        ids = [m.user_id for m in self.members]
+        if len(ids) != len(set(ids)):
+            raise ValueError("a user is listed twice in members")
+        return self
+
+    def member(self, user_id: str) -> Member | None:
+        return next((m for m in self.members if m.user_id == user_id), None)
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = self.model_dump(mode="python")
+        doc["_id"] = doc.pop("id")
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> "Team":
+        doc = dict(doc)
+        doc["id"] = doc.pop("_id")
+        return cls.model_validate(doc)
+
+
+class Teams:
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+        self.col = ctx.store["teams"]
+
+    async def check(self, team: Team) -> None:
+        """Members and supervisor must be active staff users."""
+        wanted = {m.user_id for m in team.members} | ({team.supervisor_id} if team.supervisor_id else set())
+        found = {d["_id"] async for d in self.ctx.store.users.find(
+            {"_id": {"$in": sorted(wanted)}, "role": {"$in": list(STAFF_ROLES)}, "active": True}, {"_id": 1})}
+        missing = sorted(wanted - found)
+        if missing:
+            raise InvalidInput(f"not active staff users: {missing[:5]}", field="members")
+
+    async def create(self, team: Team) -> Team:
+        await self.check(team)
+        try:
+            await self.col.insert_one(team.to_doc())
+        except DuplicateKeyError as exc:
+            raise Conflict(f"a team named {team.name!r} exists") from exc
+        return team
+
+    async def get(self, team_id: str) -> Team:
+        doc = await self.col.find_one({"_id": team_id})
+        if doc is None:
+            raise NotFound(f"team {team_id} not found")
+        return Team.from_doc(doc)
+
+    async def list(self) -> list[Team]:
+        return [Team.from_doc(d) async for d in self.col.find({}).sort("name", 1).limit(1000)]
+
+    async def default(self) -> Team | None:
+        doc = await self.col.find_one({"default": True})
+        return Team.from_doc(doc) if doc else None
+
+    async def update(self, team_id: str, changes: dict[str, Any]) -> Team:
+        current = await self.get(team_id)
+        team = Team.model_validate({**current.model_dump(), **changes})
+        await self.check(team)
+        doc = team.to_doc()
+        await self.col.replace_one({"_id": team_id}, doc)
+        return team
+
+    async def delete(self, team_id: str) -> None:
+        result = await self.col.delete_one({"_id": team_id})
+        if result.deleted_count == 0:
+            raise NotFound(f"team {team_id} not found")
+
+    async def of_user(self, user_id: str) -> list[Team]:
+        return [t for t in await self.list() if t.member(user_id)]
+
+
+class AgentStatuses:
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+        self.col = ctx.store["agent_status"]
+
+    async def set(self, user_id: str, status: Presence) -> str | None:
+        """Record presence; returns the previous status. Publishes ``agent.status_changed`` on a change."""
+        doc = await self.col.find_one({"_id": user_id})
+        previous = doc.get("status") if doc else None
+        if previous == status.value:
+            return previous
+        await self.col.update_one({"_id": user_id}, {"$set": {"status": status.value, "updated_at": self.ctx.clock.now()},
+                                                     "$setOnInsert": {"load": 0, "last_assigned_at": None}},
+                                  upsert=True)
+        await self.ctx.bus.publish(AgentStatusChanged(user_id=user_id, status=status.value, previous=previous))
+        return previous
+
+    async def get(self, user_id: str) -> dict[str, Any]:
+        return await self.col.find_one({"_id": user_id}) or {"_id": user_id, "status": Presence.offline.value,
+                                                             "load": 0, "last_assigned_at": None}
+
+    async def many(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {d["_id"]: d async for d in self.col.find({"_id": {"$in": user_ids}})}
+
+    async def list(self) -> list[dict[str, Any]]:
+        return [d async for d in self.col.find({}).sort("_id", 1).limit(5000)]
+
+
+__all__ = ["AgentStatuses", "Member", "Presence", "Team", "Teams"]
