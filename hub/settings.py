@@ -20,36 +20,36 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BERRY_", env_file=".env", extra="ignore")
 
     # --- HTTP ---
-    host: str = "127.0.0.1"
-    port: int = 8080
+    host: str = Field("127.0.0.1", description="Address the web node listens on")
+    port: int = Field(8080, description="Port the web node listens on")
     public_url: str = Field("", description="Public base URL (behind a reverse proxy); defaults to http://host:port")
     max_body_bytes: int = Field(1_048_576, description="Largest request body the API accepts")
 
     # --- store ---
     mongodb_url: str | None = Field(None, description="MongoDB URL; unset = start the embedded FerretDB")
-    mongodb_db: str = "berry"
+    mongodb_db: str = Field("berry", description="Database name")
     var_dir: Path = Field(Path("var"), description="Runtime data: embedded FerretDB files, spool, search index")
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="Build cache (FerretDB binary)")
-    ferretdb_version: str = "v1.24.2"
+    ferretdb_version: str = Field("v1.24.2", description="FerretDB version built for the embedded store")
 
     # --- auth ---
     jwt_secret: SecretStr = Field(SecretStr("dev-only-change-me-dev-only-change-me"), description="HMAC key for JWTs")
-    access_token_ttl_s: int = 900
-    refresh_token_ttl_s: int = 14 * 24 * 3600
+    access_token_ttl_s: int = Field(900, description="Lifetime of an access token (JWT), seconds")
+    refresh_token_ttl_s: int = Field(14 * 24 * 3600, description="Lifetime of a refresh token, seconds")
 
     # --- scale-out ---
-    redis_url: str | None = None
+    redis_url: str | None = Field(None, description="Redis URL: Socket.IO fan-out and shared rate limits across nodes")
 
     # --- components ---
-    bot_engine: Literal["embedded", "rasa", "off"] = "embedded"
-    rasa_url: str = "http://127.0.0.1:5005"
-    search_backend: Literal["embedded", "meilisearch"] = "embedded"
-    meilisearch_url: str = "http://127.0.0.1:7700"
-    meilisearch_key: SecretStr | None = None
+    bot_engine: Literal["embedded", "rasa", "off"] = Field("embedded", description="Which bot answers first")
+    rasa_url: str = Field("http://127.0.0.1:5005", description="Rasa server (REST channel) for bot_engine=rasa")
+    search_backend: Literal["embedded", "meilisearch"] = Field("embedded", description="Knowledge-base search backend")
+    meilisearch_url: str = Field("http://127.0.0.1:7700", description="Meilisearch server for search_backend=meilisearch")
+    meilisearch_key: SecretStr | None = Field(None, description="Meilisearch API key")
 
     # --- Twilio ---
-    twilio_account_sid: str = ""
-    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_account_sid: str = Field("", description="Twilio account SID")
+    twilio_auth_token: SecretStr = Field(SecretStr(""), description="Twilio auth token (signs webhooks)")
     twilio_api_base: str = Field("", description="Override Twilio's REST base URL (tests use a local stand-in)")
 
     # --- channels (see docs/channels.md) ---
@@ -80,11 +80,23 @@ class Settings(BaseSettings):
     chat_max_chars: int = Field(4000, description="Largest web-chat message")
 
     # --- operations ---
-    log_level: str = "INFO"
-    log_json: bool = True
+    log_level: str = Field("INFO", description="Log level")
+    log_json: bool = Field(True, description="One JSON object per log line (else plain text)")
     demo: bool = Field(False, description="Seed demo data on start when the database is empty")
     inline_worker: bool = Field(True, description="Run the job worker inside the web process (single node)")
 
     @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+def settings_table() -> str:
+    """Markdown table of every setting (``docs/configuration.md`` is generated from it)."""
+    rows = ["| variable | default | what it does |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
+        if isinstance(default, SecretStr):
+            default = "(secret)" if default.get_secret_value() else ""
+        shown = "" if default in (None, "") else f"`{default}`"
+        rows.append(f"| `BERRY_{name.upper()}` | {shown} | {field.description or ''} |")
+    return "\n".join(rows)
