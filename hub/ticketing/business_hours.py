@@ -29,7 +29,7 @@ def _minutes(hhmm: str) -> int:
 
 
 class BusinessHours(BaseModel):
-    """``week``: day → list of ``["08:00", "17:00"]`` intervals (end may be ``24:00``)."""
+    """``week``: day → list of ``["08:00", "17:00"]`` (or ``"08:00-17:00"``) intervals; an end may be ``24:00``."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -48,6 +48,20 @@ class BusinessHours(BaseModel):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("week", mode="before")
+    @classmethod
+    def _ranges(cls, week: Any) -> Any:
+        """Also accept ``"08:00-17:00"`` (the stored form: FerretDB v1 stores no nested arrays)."""
+        if not isinstance(week, dict):
+            return week
+        out: dict[Any, Any] = {}
+        for day, intervals in week.items():
+            if not isinstance(intervals, list):
+                out[day] = intervals
+                continue
+            out[day] = [tuple(i.split("-", 1)) if isinstance(i, str) and "-" in i else i for i in intervals]
+        return out
 
     @field_validator("week")
     @classmethod
@@ -152,7 +166,7 @@ class BusinessHours(BaseModel):
         doc = self.model_dump(mode="python")
         doc["_id"] = doc.pop("id")
         doc["holidays"] = [d.isoformat() for d in self.holidays]
-        doc["week"] = {k: [list(i) for i in v] for k, v in self.week.items()}
+        doc["week"] = {k: [f"{a}-{b}" for a, b in v] for k, v in self.week.items()}
         return doc
 
     @classmethod

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from hub.events import ConversationCreated, ConversationUpdated, EventBus, MessageCreated
-from hub.models import ACTIVE_STATUSES, AuthorType, Direction, Priority, Status
+from hub.models import ACTIVE_STATUSES, AuthorType, Contact, Direction, Status
 
 from .actions import Actions, Escalations
 from .context import SYSTEM, Ctx
@@ -89,7 +89,7 @@ class Ticketing:
                 await self.lifecycle.notify_mentions(message, conversation)
             return
         if message.author_type == AuthorType.agent:
-            await self.sla.agent_replied(conversation, message.created_at)
+            await self.sla.agent_replied(conversation, self.ctx.clock.now())
         await self.rules.fire("message.created", conversation, message=message)
 
     async def _inbound(self, event: MessageCreated) -> None:
@@ -103,7 +103,11 @@ class Ticketing:
         if self.settings.classify_priority:
             await self._classify(event)
         conversation = await self.ctx.conversations.get(conversation.id)
-        await self.sla.customer_wrote(conversation, message.created_at)
+        now = self.ctx.clock.now()
+        if (conversation.sla or {}).get("paused_at") and conversation.status == Status.open:
+            await self.sla.status_changed(conversation, now)  # ingest reopened it: the clock runs again
+            conversation = await self.ctx.conversations.get(conversation.id)
+        await self.sla.customer_wrote(conversation, now)
         if self.settings.auto_assign and conversation.status in ACTIVE_STATUSES:
             await self._route_reopened(conversation.id)
         await self.rules.fire("message.created", await self.ctx.conversations.get(conversation.id), message=message)
@@ -112,12 +116,8 @@ class Ticketing:
         conversation = event.conversation
         if (conversation.priority_reason or "").startswith("manual"):
             return  # an agent decided; the classifier does not argue
-        contact = None
         doc = await self.ctx.store.contacts.find_one({"_id": conversation.contact_id})
-        if doc:
-            from hub.models import Contact
-
-            contact = Contact.from_doc(doc)
+        contact = Contact.from_doc(doc) if doc else None
         verdict = classify(event.message.text, contact)
         if verdict and ORDER.index(verdict.priority) > ORDER.index(conversation.priority):
             await self.ctx.conversations.update(conversation.id, {"priority": verdict.priority.value,
@@ -175,4 +175,4 @@ class Ticketing:
         return {**sla, "woken": woken, "time_rules": timed}
 
 
-__all__ = ["Priority", "Ticketing"]
+__all__ = ["Ticketing"]
