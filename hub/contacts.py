@@ -158,3 +158,12 @@ class Contacts:
                                              {"$set": {"merged_into": target.id, "updated_at": utcnow()}})
         await self.bus.publish(ContactsMerged(source_id=source.id, target_id=target.id))
         return await self.get(target.id)
+
+    async def delete(self, contact_id: str) -> None:
+        """Delete a contact that has no conversations (one with history is erased through the
+        privacy tools instead, which keep an audit record)."""
+        contact = await self.get(contact_id, follow_merges=False)
+        if await self.store.conversations.find_one({"contact_id": contact.id}, {"_id": 1}):
+            raise Conflict("the contact has conversations; use the privacy erase instead", field="contact_id")
+        await self.store.identities.delete_many({"contact_id": contact.id})
+        await self.store.contacts.delete_one({"_id": contact.id})

@@ -180,6 +180,14 @@ async def add_identity(request: web.Request, principal: Principal, body: Identit
     return identity.model_dump(mode="json")
 
 
+@route("DELETE", "/contacts/{contact_id}", summary="Delete a contact without conversations", tag="contacts",
+       permission="contacts:delete")
+async def delete_contact(request: web.Request, principal: Principal) -> None:
+    contact_id = request.match_info["contact_id"]
+    await request.app[keys.CONTACTS].delete(contact_id)
+    await request.app[keys.AUDIT].record(principal.actor_id, "contact.delete", "contact", contact_id)
+
+
 @route("POST", "/contacts/{contact_id}/merge", summary="Merge this contact into another", tag="contacts",
        permission="contacts:merge", body=MergeIn, response=Contact)
 async def merge_contact(request: web.Request, principal: Principal, body: MergeIn) -> Contact:

@@ -12,7 +12,7 @@ STAFF = frozenset({Role.admin, Role.supervisor, Role.agent})
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.admin: frozenset({"*"}),
     Role.supervisor: frozenset({
-        "contacts:read", "contacts:write", "contacts:merge", "conversations:read", "conversations:write",
+        "contacts:read", "contacts:write", "contacts:merge", "contacts:delete", "conversations:read", "conversations:write",
         "conversations:assign", "messages:read", "messages:write", "users:read", "teams:read", "teams:write",
         "reports:read", "audit:read", "articles:read", "articles:write",
         "ticketing:read", "ticketing:configure",

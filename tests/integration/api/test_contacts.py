@@ -1,0 +1,45 @@
+"""Contacts through the API: create, find by identity, 360 profile, merge, delete."""
+
+from __future__ import annotations
+
+from hub import keys
+from hub.models import Role
+
+from ...conftest import Api
+
+
+async def test_contact_lifecycle_and_merge(api: Api) -> None:
+    admin = await api.user(Role.admin)
+    h = admin["headers"]
+    a = await (await api.client.post("/api/v1/contacts", headers=h, json={
+        "name": "Thandi Nkosi", "tags": ["wedding"], "identities": [{"kind": "email", "value": "Thandi@Example.com"}]})).json()
+    inbound = await (await api.client.post("/api/v1/inbound", headers=h, json={
+        "channel": "whatsapp", "external_id": "w1", "sender": {"kind": "whatsapp", "value": "+27821234567"},
+        "sender_name": "T", "text": "hi"})).json()
+    b_id = inbound["message"]["contact_id"]
+    assert b_id != a["id"]
+    found = await (await api.client.get("/api/v1/contacts?identity_kind=email&identity_value=thandi@example.com",
+                                        headers=h)).json()
+    assert [c["id"] for c in found] == [a["id"]]
+    merged = await api.client.post(f"/api/v1/contacts/{b_id}/merge", headers=h, json={"into": a["id"]})
+    assert merged.status == 200
+    profile = await (await api.client.get(f"/api/v1/contacts/{a['id']}", headers=h)).json()
+    assert {i["id"] for i in profile["identities"]} == {"email:thandi@example.com", "whatsapp:+27821234567"}
+    assert [c["id"] for c in profile["conversations"]] == [inbound["conversation"]["id"]]
+    # the old id leads to the survivor; a new WhatsApp message lands on the merged contact's ticket
+    assert (await (await api.client.get(f"/api/v1/contacts/{b_id}", headers=h)).json())["contact"]["id"] == a["id"]
+    again = await (await api.client.post("/api/v1/inbound", headers=h, json={
+        "channel": "whatsapp", "external_id": "w2", "sender": {"kind": "whatsapp", "value": "+27821234567"},
+        "text": "still there?"})).json()
+    assert again["message"]["contact_id"] == a["id"]
+    assert again["conversation"]["id"] == inbound["conversation"]["id"]
+    # delete: refused while conversations exist, allowed for a contact without any
+    resp = await api.client.delete(f"/api/v1/contacts/{a['id']}", headers=h)
+    assert resp.status == 409
+    lone = await (await api.client.post("/api/v1/contacts", headers=h, json={
+        "name": "Lone", "identities": [{"kind": "phone", "value": "+27829999999"}]})).json()
+    assert (await api.client.delete(f"/api/v1/contacts/{lone['id']}", headers=h)).status == 204
+    assert await api.app[keys.STORE].identities.find_one({"_id": "phone:+27829999999"}) is None
+    agent = await api.user(Role.agent)
+    assert (await api.client.post(f"/api/v1/contacts/{a['id']}/merge", headers=agent["headers"],
+                                  json={"into": lone["id"]})).status == 403
