@@ -41,7 +41,7 @@ EMOJI = {
     "😡": 1, "😠": 1, "🤬": 1, "😭": 1, "👎": 2, "😞": 2, "😢": 2, "🙁": 2, "☹": 2, "😕": 2, "😐": 3, "😑": 3,
     "🙂": 4, "👍": 4, "😊": 5, "😀": 5, "😃": 5, "😄": 5, "😁": 5, "😍": 5, "🤩": 5, "🥰": 5, "❤": 5, "💯": 5,
 }
-DIGIT = re.compile(r"^(?:rating|score|i give( (it|you))?)?[:\s]*([1-5])\s*(?:/\s*5|out of 5|stars?)?$")
+DIGIT = re.compile(r"^(?:rating|score|i give( (it|you))?)?[:\s]*([1-5])\s*(?:/\s*5|out of 5|stars?|⭐+)?$")
 NOISE = re.compile(r"[\s.!,;\uFE0F\u200d]+")
 
 

@@ -1,0 +1,84 @@
+"""CSAT on real FerretDB: one survey per resolve on the ticket's own channel (even with racing
+workers or a re-run job), answers parsed and stored without reopening, repeated and late answers."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from hub.jobs import Worker
+from hub.models import AuthorType, Channel, Direction, Status
+from hub.ticketing.context import SYSTEM
+from hub.ticketing.csat import SEND_JOB
+from hub.ticketing.events import CsatReceived
+
+from .conftest import Hub
+
+
+async def resolved_ticket(hub: Hub, channel: Channel = Channel.whatsapp) -> str:
+    cid = (await hub.inbound("my photographer is late", channel=channel)).conversation.id
+    await hub.conversations.reply(cid, SYSTEM, "Sorted, they are on their way")
+    await hub.conversations.update(cid, {"status": "resolved"}, SYSTEM)
+    return cid
+
+
+async def surveys(hub: Hub, cid: str) -> list:
+    return [m for m in await hub.conversations.messages(cid) if m.meta.get("csat_survey")]
+
+
+async def test_one_survey_per_resolve_even_with_racing_workers(hub: Hub) -> None:
+    cid = await resolved_ticket(hub)
+    jobs = [j async for j in hub.store["jobs"].find({"kind": SEND_JOB})]
+    assert len(jobs) == 1 and jobs[0]["payload"]["conversation_id"] == cid
+    workers = [Worker(hub.jobs, {SEND_JOB: hub.t.csat.send}) for _ in range(3)]
+    await asyncio.gather(*(w.run_once() for w in workers))
+    assert not await hub.t.csat.send(jobs[0]["payload"])  # the job re-run after a crash: no second survey
+    sent = await surveys(hub, cid)
+    assert len(sent) == 1
+    survey = sent[0]
+    assert survey.direction == Direction.outbound and survey.channel == Channel.whatsapp
+    assert survey.author_type == AuthorType.system and not survey.private
+    assert (await hub.get(cid)).csat["state"] == "sent"
+
+
+async def test_answer_is_stored_without_reopening_and_repeats_replace(hub: Hub) -> None:
+    cid = await resolved_ticket(hub)
+    job = await hub.store["jobs"].find_one({"kind": SEND_JOB})
+    await hub.t.csat.send(job["payload"])
+    with hub.bus.capture() as events:
+        answer = await hub.inbound("5 ⭐", channel=Channel.whatsapp)
+    assert answer.conversation.id == cid
+    conversation = await hub.get(cid)
+    assert conversation.status == Status.resolved and conversation.csat["score"] == 5
+    assert [e.score for e in events if isinstance(e, CsatReceived)] == [5]
+    with hub.bus.capture() as events:
+        await hub.inbound("😡", channel=Channel.whatsapp)
+    conversation = await hub.get(cid)
+    assert conversation.csat["score"] == 1 and len(conversation.csat["answers"]) == 2
+    assert [(e.score, e.repeated) for e in events if isinstance(e, CsatReceived)] == [(1, True)]
+    # A real message (not an answer) within the reopen window reopens the ticket.
+    await hub.inbound("the photographer never arrived actually", channel=Channel.whatsapp)
+    assert (await hub.get(cid)).status == Status.open
+
+
+async def test_late_answer_is_kept_but_not_scored(hub: Hub) -> None:
+    cid = await resolved_ticket(hub)
+    await hub.t.csat.send((await hub.store["jobs"].find_one({"kind": SEND_JOB}))["payload"])
+    hub.t.csat.window = hub.t.thread_policy.csat_window = timedelta(hours=1)
+    hub.clock.set(hub.clock.now() + timedelta(hours=2))  # after the survey window, within the reopen window
+    again = await hub.inbound("3", channel=Channel.whatsapp)
+    assert again.conversation.id == cid
+    conversation = await hub.get(cid)
+    assert conversation.status == Status.resolved and conversation.csat["score"] is None
+    assert [a["score"] for a in conversation.csat["late_answers"]] == [3]
+    hub.clock.set(hub.clock.now() + timedelta(hours=80))  # past both windows: a new conversation
+    late = await hub.inbound("4", channel=Channel.whatsapp)
+    assert late.conversation.id != cid
+    assert (await hub.get(cid)).status == Status.resolved
+
+
+async def test_reopened_before_the_survey_left_sends_nothing(hub: Hub) -> None:
+    cid = await resolved_ticket(hub)
+    await hub.conversations.update(cid, {"status": "open"}, SYSTEM)
+    assert not await hub.t.csat.send((await hub.store["jobs"].find_one({"kind": SEND_JOB}))["payload"])
+    assert await surveys(hub, cid) == []
