@@ -18,7 +18,7 @@ from channels.base import ChannelError, MalformedInbound
 from channels.http import channel_problem, first_values, read_form
 from hub import keys
 from hub.api.problem import problem
-from hub.errors import HubError, StoreUnavailable
+from hub.errors import Conflict, HubError, StoreUnavailable
 from hub.models import Channel
 
 log = logging.getLogger(__name__)
@@ -53,9 +53,10 @@ async def inbound_message(request: web.Request) -> web.StreamResponse:
         log.warning("store down: webhook spooled", extra={"key": key, "error": repr(exc)})
         return problem(503, "Store unavailable", "kept in the spool; will be ingested when the store is back",
                        headers={"Retry-After": "5"})
+    except Conflict:  # another request (or the spool drainer) is ingesting this MessageSid right now;
+        return web.Response(text=EMPTY_TWIML, content_type="text/xml")  # the spooled copy covers it
     except HubError as exc:
-        if exc.status != 409:  # 409: another request is ingesting this MessageSid; keep the spool copy
-            await services.spool.drain_one(key, payload, exc)
+        await services.spool.drain_one(key, payload, exc)  # can never be ingested: dead letter
         return problem(exc.status, exc.title, exc.detail, field=exc.field)
     services.spool.remove(key)
     return web.Response(text=EMPTY_TWIML, content_type="text/xml")

@@ -37,12 +37,14 @@ async def twilio_standin() -> AsyncIterator[TwilioStandIn]:
 
 
 @pytest.fixture
-def settings(mongodb_url: str, db_name: str, tmp_path: Path, twilio_standin: TwilioStandIn) -> Settings:
+def settings(mongodb_url: str, db_name: str, tmp_path: Path, twilio_standin: TwilioStandIn,
+             smtp_sink: tuple[int, Any]) -> Settings:
     return Settings(  # type: ignore[call-arg]
         mongodb_url=mongodb_url, mongodb_db=db_name, var_dir=tmp_path / "var", bot_engine="off",
         inline_worker=False, public_url=PUBLIC, twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN,
         twilio_api_base=twilio_standin.url, twilio_sms_from=SMS_FROM, twilio_whatsapp_from=WA_FROM,
-        spool_retry_s=0.2, whatsapp_templates=[{"name": "follow_up", "content_sid": TEMPLATE_SID,
+        spool_retry_s=0.2, smtp_host="127.0.0.1", smtp_port=smtp_sink[0], email_address="support@berry.test",
+        whatsapp_templates=[{"name": "follow_up", "content_sid": TEMPLATE_SID,
                                                  "body": "Hi {{1}}, we have an update on your booking."}],
         _env_file=None)
 
@@ -84,3 +86,36 @@ async def run_jobs(client: TestClient[Any, Any], *, force_due: bool = True) -> i
 def _epoch() -> Any:
     from datetime import UTC, datetime
     return datetime(2000, 1, 1, tzinfo=UTC)
+
+
+# --- mail servers -----------------------------------------------------------------------------
+import asyncio  # noqa: E402
+
+from aiosmtpd.smtp import SMTP  # noqa: E402
+
+from .mailservers import Collector, Dovecot  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Any:
+    import shutil
+    import tempfile
+    # dovecot's auth process runs as user "dovecot": pytest's 0700 tmp dirs are closed to it
+    directory = Path(tempfile.mkdtemp(prefix="berry-dovecot-"))
+    directory.chmod(0o755)
+    server = Dovecot(directory)
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def smtp_sink() -> AsyncIterator[tuple[int, Collector]]:
+    from hub.store import free_port
+    collector = Collector()
+    port = free_port()
+    server = await asyncio.get_running_loop().create_server(lambda: SMTP(collector, hostname="sink"), "127.0.0.1", port)
+    yield port, collector
+    server.close()
+    await server.wait_closed()

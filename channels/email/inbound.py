@@ -1,0 +1,79 @@
+"""Inbound e-mail after it arrived (IMAP or SMTP): raw and parts → blobs, threading, ingest.
+
+Threading, in order: a ``References``/``In-Reply-To`` id that is one of our messages (sent or
+received) → its ticket; the ``[#N]`` token in the subject → ticket N; else the thread root
+(``mail:<first reference or own Message-ID>``) opens or continues a ticket.
+A mail over the size limit is still recorded (headers and a note for the agent), never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from channels.blobs import BlobStore
+from hub.inbox import Inbox
+from hub.inbox.ingest import IngestResult
+from hub.models import Attachment, Channel
+from hub.store import Store
+
+from .adapter import to_inbound
+from .parse import ParsedMail, parse_mail
+
+log = logging.getLogger(__name__)
+
+
+class EmailInbound:
+    def __init__(self, store: Store, inbox: Inbox, blobs: BlobStore, *, max_bytes: int,
+                 max_part_bytes: int = 10 * 1024 * 1024) -> None:
+        self.store, self.inbox, self.blobs = store, inbox, blobs
+        self.max_bytes, self.max_part_bytes = max_bytes, max_part_bytes
+
+    async def process(self, raw: bytes, size: int | None = None, *, source: str = "imap") -> IngestResult:
+        """``size``: the mail's real size when only its headers were fetched (over the limit)."""
+        truncated = size is not None and size > len(raw)  # the poller fetched the headers only
+        size = max(size or 0, len(raw))
+        oversized = truncated or size > self.max_bytes
+        parsed = self._oversized(raw, size) if oversized else parse_mail(raw, max_part_bytes=self.max_part_bytes)
+        conversation_id = await self._thread(parsed)
+        inbound = to_inbound(parsed, conversation_id=conversation_id)
+        if not await self._already_stored(inbound.external_id):
+            attachments = []
+            for part in parsed.parts:
+                blob_id = await self.blobs.put(part.data, filename=part.filename, content_type=part.content_type,
+                                               meta={"content_id": part.content_id, "inline": part.inline})
+                attachments.append(Attachment(filename=part.filename, content_type=part.content_type,
+                                              size=len(part.data), blob_id=blob_id))
+            raw_id = None
+            if not oversized:
+                raw_id = await self.blobs.put(raw, filename="message.eml", content_type="message/rfc822")
+            meta = {**inbound.meta, "email": {**inbound.meta["email"], "raw_blob_id": raw_id, "source": source}}
+            inbound = inbound.model_copy(update={"attachments": attachments[:50], "meta": meta})
+        return await self.inbox.ingest(inbound)
+
+    def _oversized(self, raw: bytes, size: int) -> ParsedMail:
+        head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+        parsed = parse_mail(head + b"\r\n\r\n")
+        parsed.text = parsed.full_text = (f"[This e-mail is {size / 1048576:.1f} MB, over the size limit; "
+                                          "its body and attachments were not kept. Ask the sender for a link.]")
+        parsed.parts = []
+        parsed.problems.append("over the size limit")
+        return parsed
+
+    async def _already_stored(self, external_id: str) -> bool:
+        claim = await self.store.inbound_keys.find_one({"_id": f"email:{external_id}"})
+        return bool(claim and await self.store.messages.find_one({"_id": claim["message_id"]}, {"_id": 1}))
+
+    async def _thread(self, parsed: ParsedMail) -> str | None:
+        ids = [*parsed.references, parsed.in_reply_to]
+        ids = [i for i in ids if i][-20:]
+        if ids:
+            doc = await self.store.messages.find_one({"channel": Channel.email.value, "external_id": {"$in": ids}},
+                                                     {"conversation_id": 1}, sort=[("created_at", -1)])
+            if doc:
+                return str(doc["conversation_id"])
+        if parsed.ticket_number is not None:
+            doc = await self.store.conversations.find_one({"number": parsed.ticket_number, "channel": Channel.email.value},
+                                                          {"_id": 1})
+            if doc:
+                return str(doc["_id"])
+        return None
+

@@ -1,0 +1,181 @@
+"""MIME → what the hub keeps, with the standard library only (``email`` with ``policy.default``).
+
+Every charset Python knows is decoded; an unknown or lying charset falls back to UTF-8 with
+replacement (never an exception); html-only mail gets a text rendering; attachments and inline
+images come back as parts to store. Auto-replies, bounces and list mail are flagged so nothing
+answers them automatically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage, Message
+from email.utils import getaddresses, parseaddr
+from html.parser import HTMLParser
+
+from .quotes import strip_quoted
+
+TOKEN = re.compile(r"\[#(\d{1,9})\]")  # the ticket token the hub puts in reply subjects
+_BLOCK = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "blockquote", "table"}
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "head"):
+            self._skip += 1
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "head"):
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    parser = _Text()
+    try:
+        parser.feed(markup)
+        parser.close()
+    except Exception:  # HTMLParser is lenient; anything left is plain text with tags removed
+        return html.unescape(re.sub(r"<[^>]+>", " ", markup))
+    text = "".join(parser.parts)
+    return re.sub(r"\n\s*\n+", "\n\n", re.sub(r"[ \t]+", " ", text)).strip()
+
+
+@dataclass
+class Part:
+    filename: str
+    content_type: str
+    data: bytes
+    inline: bool = False
+    content_id: str = ""
+
+
+@dataclass
+class ParsedMail:
+    message_id: str
+    sender: str
+    sender_name: str
+    to: list[str]
+    subject: str
+    text: str
+    full_text: str
+    html: str | None
+    in_reply_to: str
+    references: list[str]
+    parts: list[Part] = field(default_factory=list)
+    auto: str | None = None  # why this must not be auto-answered (auto-reply, bounce, list)
+    ticket_number: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def thread_root(self) -> str:
+        return (self.references[0] if self.references else self.in_reply_to) or self.message_id
+
+
+def _decode(part: Message, problems: list[str]) -> str:
+    payload = part.get_payload(decode=True) or b""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset)
+    except LookupError:
+        problems.append(f"unknown charset {charset!r}: decoded as UTF-8 with replacements")
+    except UnicodeDecodeError:
+        problems.append(f"text not valid {charset}: decoded with replacements")
+    return payload.decode("utf-8", errors="replace")
+
+
+def _ids(value: str | None) -> list[str]:
+    return re.findall(r"<[^<>\s]+>", value or "")
+
+
+def _auto_reason(msg: Message, sender: str) -> str | None:
+    auto = (msg.get("Auto-Submitted") or "no").strip().lower()
+    if auto != "no":
+        return f"Auto-Submitted: {auto}"
+    precedence = (msg.get("Precedence") or "").strip().lower()
+    if precedence in ("bulk", "junk", "list", "auto_reply"):
+        return f"Precedence: {precedence}"
+    if msg.get("List-Id") or msg.get("List-Unsubscribe"):
+        return "mailing list"
+    if msg.get("X-Autoreply") or msg.get("X-Autorespond") or msg.get("X-Auto-Response-Suppress", "").lower() in ("all", "oof"):
+        return "auto-reply header"
+    local = sender.split("@")[0].lower()
+    if local in ("mailer-daemon", "postmaster", "noreply", "no-reply", "do-not-reply", "donotreply"):
+        return f"sender {local}"
+    if msg.get_content_type() == "multipart/report":
+        return "delivery report (bounce)"
+    return None
+
+
+def parse_mail(raw: bytes, *, max_part_bytes: int = 10 * 1024 * 1024) -> ParsedMail:
+    msg = message_from_bytes(raw, policy=policy.default)
+    problems: list[str] = [type(d).__name__ for d in msg.defects][:10]
+    name, sender = parseaddr(str(msg.get("From", "")))
+    if not sender and msg.get("Reply-To"):
+        name, sender = parseaddr(str(msg.get("Reply-To")))
+    message_id = (_ids(str(msg.get("Message-ID", ""))) or [""])[0]
+    if not message_id:  # stable id from the content, so a re-polled mail is still ingested once
+        message_id = f"<sha256.{hashlib.sha256(raw).hexdigest()[:40]}@berry.missing-id>"
+    plain, markup = None, None
+    parts: list[Part] = []
+    for part in msg.walk():
+        if part.is_multipart() or part.get_content_maintype() == "multipart":  # a defective container
+            continue
+        ctype = part.get_content_type()
+        disposition = (part.get_content_disposition() or "").lower()
+        filename = part.get_filename() or ""
+        if disposition != "attachment" and not filename and ctype == "text/plain" and plain is None:
+            plain = _decode(part, problems)
+        elif disposition != "attachment" and not filename and ctype == "text/html" and markup is None:
+            markup = _decode(part, problems)
+        elif disposition in ("attachment", "inline") or filename or not ctype.startswith("text/"):
+            data = part.get_payload(decode=True) or b""
+            if len(data) > max_part_bytes:
+                problems.append(f"attachment {filename or ctype} is {len(data)} bytes, over the "
+                                f"{max_part_bytes}-byte limit: not kept")
+                continue
+            parts.append(Part(filename=filename or f"part.{ctype.split('/')[-1]}", content_type=ctype, data=data,
+                              inline=disposition == "inline" or bool(part.get("Content-ID")),
+                              content_id=str(part.get("Content-ID", "")).strip("<>")))
+    full = plain if plain is not None else (html_to_text(markup) if markup else "")
+    subject = str(msg.get("Subject", "")).strip()
+    token = TOKEN.search(subject)
+    return ParsedMail(
+        message_id=message_id[:300], sender=sender, sender_name=name, subject=subject,
+        to=[a for _, a in getaddresses([str(v) for v in msg.get_all("To", []) + msg.get_all("Cc", [])]) if a],
+        text=strip_quoted(full), full_text=full, html=markup, in_reply_to=(_ids(str(msg.get("In-Reply-To", ""))) or [""])[0],
+        references=_ids(str(msg.get("References", ""))), parts=parts, auto=_auto_reason(msg, sender),
+        ticket_number=int(token.group(1)) if token else None, problems=problems)
+
+
+def build_reply(*, from_addr: str, to: str, subject: str, text: str, html_body: str | None, message_id: str,
+                in_reply_to: str, references: list[str]) -> EmailMessage:
+    out = EmailMessage()
+    out["From"] = from_addr
+    out["To"] = to
+    out["Subject"] = subject
+    out["Message-ID"] = message_id
+    if in_reply_to:
+        out["In-Reply-To"] = in_reply_to
+        out["References"] = " ".join([*references, in_reply_to][-20:] if in_reply_to not in references else references[-20:])
+    out["Auto-Submitted"] = "no"
+    out.set_content(text)
+    if html_body:
+        out.add_alternative(html_body, subtype="html")
+    return out

@@ -1,0 +1,35 @@
+"""The new text of a reply: quoted history and the signature cut off (what the agent reads first;
+the full text stays on the message)."""
+
+from __future__ import annotations
+
+import re
+
+# "On Tue, 3 Mar 2026 at 10:00, Berry Support <support@berry.test> wrote:" (may wrap onto two lines)
+_ATTRIBUTION = re.compile(r"^\s*(On\s.{0,200}?wrote:|Op\s.{0,200}?geskryf:|Le\s.{0,200}?a écrit\s?:|Am\s.{0,200}?schrieb.{0,80}:)\s*$",
+                          re.IGNORECASE | re.DOTALL)
+_SEPARATORS = (
+    re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}\s*$", re.IGNORECASE),
+    re.compile(r"^\s*_{10,}\s*$"),  # Outlook's rule line before "From: …"
+    re.compile(r"^\s*From:\s.+$", re.IGNORECASE),
+    re.compile(r"^\s*-{2,}\s*Forwarded message\s*-{2,}", re.IGNORECASE),
+)
+_SIGNATURE = re.compile(r"^(-- ?|—|Sent from my \w+.*|Get Outlook for \w+.*)$", re.IGNORECASE)
+
+
+def strip_quoted(text: str) -> str:
+    lines = text.replace("\r\n", "\n").split("\n")
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        two = line + " " + (lines[i + 1] if i + 1 < len(lines) else "")
+        if _ATTRIBUTION.match(line) or (line.strip().startswith("On ") and _ATTRIBUTION.match(two)):
+            break
+        if any(sep.match(line) for sep in _SEPARATORS) and out:
+            break
+        if _SIGNATURE.match(line.rstrip()):
+            break
+        if line.startswith(">"):
+            continue
+        out.append(line)
+    new = "\n".join(out).strip()
+    return new or text.strip()  # everything was quoted: show it all rather than nothing

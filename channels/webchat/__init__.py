@@ -1,0 +1,1 @@
+"""Web chat: the Socket.IO ``/chat`` namespace for visitors and the embeddable widget."""

@@ -1,0 +1,106 @@
+"""MIME parsing with the standard library: charsets, html-only, attachments, quotes, auto-replies."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+from channels.email.parse import html_to_text, parse_mail
+from channels.email.quotes import strip_quoted
+
+
+def _raw(headers: str, body: bytes) -> bytes:
+    return headers.replace("\n", "\r\n").encode() + b"\r\n" + body
+
+
+def test_latin1_and_koi8_and_shift_jis_bodies() -> None:
+    for charset, text in (("iso-8859-1", "Bonjour, réservation à Durban"), ("koi8-r", "Привет, нужен зал"),
+                          ("shift_jis", "会場の予約をお願いします")):
+        raw = _raw(f"From: a@example.com\nSubject: x\nContent-Type: text/plain; charset={charset}\n"
+                   "Content-Transfer-Encoding: 8bit\n", text.encode(charset))
+        assert parse_mail(raw).text == text
+
+
+def test_unknown_or_lying_charset_never_crashes() -> None:
+    raw = _raw("From: a@example.com\nContent-Type: text/plain; charset=x-klingon\n", "Hallo wêreld".encode())
+    parsed = parse_mail(raw)
+    assert parsed.text == "Hallo wêreld" and "unknown charset" in parsed.problems[0]
+    raw = _raw("From: a@example.com\nContent-Type: text/plain; charset=utf-8\n", b"caf\xe9 \xff")
+    assert "caf" in parse_mail(raw).text
+
+
+def test_encoded_word_subject_and_name() -> None:
+    raw = _raw("From: =?utf-8?b?Tm9tc2E=?= <n@example.com>\nSubject: =?iso-8859-1?q?R=E9servation?=\n", b"hi")
+    parsed = parse_mail(raw)
+    assert parsed.subject == "Réservation" and parsed.sender_name == "Nomsa"
+
+
+def test_html_only_mail_gets_text() -> None:
+    msg = EmailMessage()
+    msg["From"] = "a@example.com"
+    msg.set_content("<html><head><style>p{}</style></head><body><p>Need a <b>DJ</b></p><p>on Friday &amp; Saturday</p>"
+                    "<script>alert(1)</script></body></html>", subtype="html")
+    parsed = parse_mail(msg.as_bytes())
+    assert parsed.text == "Need a DJ\n\non Friday & Saturday" and parsed.html and "alert" not in parsed.text
+
+
+def test_attachments_and_inline_images_with_a_size_limit() -> None:
+    msg = EmailMessage()
+    msg["From"] = "a@example.com"
+    msg.set_content("see attached")
+    msg.add_alternative('<p>logo <img src="cid:logo1"></p>', subtype="html")
+    msg.get_payload()[1].add_related(b"\x89PNG...", maintype="image", subtype="png", cid="<logo1>")
+    msg.add_attachment(b"%PDF-1.7 quote", maintype="application", subtype="pdf", filename="quote.pdf")
+    msg.add_attachment(b"x" * 2000, maintype="application", subtype="zip", filename="huge.zip")
+    parsed = parse_mail(msg.as_bytes(), max_part_bytes=1000)
+    names = {p.filename: p for p in parsed.parts}
+    assert names["quote.pdf"].data == b"%PDF-1.7 quote" and not names["quote.pdf"].inline
+    inline = next(p for p in parsed.parts if p.content_id == "logo1")
+    assert inline.inline and inline.content_type == "image/png"
+    assert "huge.zip" not in names and any("huge.zip" in p and "limit" in p for p in parsed.problems)
+    assert parsed.text == "see attached"
+
+
+def test_malformed_mime_does_not_crash() -> None:
+    raw = _raw("From: a@example.com\nContent-Type: multipart/mixed; boundary=\"b\"\n",
+               b"--b\r\nContent-Type: text/plain\r\n\r\nbroken part without end")
+    parsed = parse_mail(raw)
+    assert "broken part" in parsed.text
+    assert parse_mail(b"\x00\xff garbage").sender == ""
+
+
+def test_missing_message_id_gets_a_stable_one() -> None:
+    raw = _raw("From: a@example.com\n", b"hi")
+    assert parse_mail(raw).message_id == parse_mail(raw).message_id != ""
+
+
+def test_threading_headers_and_ticket_token() -> None:
+    raw = _raw("From: a@example.com\nSubject: Re: Venue [#42]\nIn-Reply-To: <b@x>\nReferences: <a@x> <b@x>\n", b"ok")
+    parsed = parse_mail(raw)
+    assert parsed.ticket_number == 42 and parsed.references == ["<a@x>", "<b@x>"] and parsed.thread_root == "<a@x>"
+
+
+def test_auto_reply_detection() -> None:
+    cases = {"Auto-Submitted: auto-replied\n": "Auto-Submitted", "Precedence: bulk\n": "Precedence",
+             "List-Id: <x.example.com>\n": "mailing list", "X-Autoreply: yes\n": "auto-reply"}
+    for header, reason in cases.items():
+        assert reason in (parse_mail(_raw("From: a@example.com\n" + header, b"x")).auto or "")
+    assert parse_mail(_raw("From: MAILER-DAEMON@example.com\n", b"x")).auto
+    assert parse_mail(_raw("From: a@example.com\nContent-Type: multipart/report; boundary=z\n", b"--z--")).auto
+    assert parse_mail(_raw("From: a@example.com\nAuto-Submitted: no\n", b"x")).auto is None
+
+
+def test_quoted_history_and_signature_are_cut() -> None:
+    gmail = "Yes please book it.\n\nOn Tue, 3 Mar 2026 at 10:00, Berry Support <support@berry.test>\nwrote:\n> old text"
+    assert strip_quoted(gmail) == "Yes please book it."
+    outlook = "Thanks!\n\n-----Original Message-----\nFrom: Berry\nSent: today\nold"
+    assert strip_quoted(outlook) == "Thanks!"
+    sig = "See you then.\n-- \nLerato\n082 123 4567"
+    assert strip_quoted(sig) == "See you then."
+    assert strip_quoted("Sounds good\n\nSent from my iPhone") == "Sounds good"
+    inline = "> question 1\nanswer 1\n> question 2\nanswer 2"
+    assert strip_quoted(inline) == "answer 1\nanswer 2"
+    assert strip_quoted("> only quotes") == "> only quotes"  # never an empty message
+
+
+def test_html_to_text_survives_broken_markup() -> None:
+    assert "hello" in html_to_text("<p>hello<div><<<>>")
