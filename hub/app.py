@@ -22,6 +22,7 @@ from hub.api.middleware import authenticate, problems, request_context
 from hub.api.v1 import router as v1_router
 from hub.audit import Audit
 from hub.auth import ApiKeys, Tokens, Users
+from hub.auth.passwords import Passwords
 from hub.contacts import Contacts
 from hub.conversations import Conversations
 from hub.events import EventBus, MessageCreated
@@ -106,7 +107,7 @@ def _services(app: web.Application, store: Store) -> None:
     bus = app[keys.BUS]
     app[keys.STORE] = store
     app[keys.AUDIT] = Audit(store)
-    app[keys.USERS] = Users(store)
+    app[keys.USERS] = Users(store, Passwords(settings.argon2_time_cost, settings.argon2_memory_kib))
     app[keys.TOKENS] = Tokens(store, settings.jwt_secret.get_secret_value(), settings.access_token_ttl_s,
                               settings.refresh_token_ttl_s)
     app[keys.API_KEYS] = ApiKeys(store)

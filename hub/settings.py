@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # --- auth ---
     jwt_secret: SecretStr = Field(SecretStr("dev-only-change-me-dev-only-change-me"), description="HMAC key for JWTs")
     access_token_ttl_s: int = Field(900, description="Lifetime of an access token (JWT), seconds")
+    argon2_time_cost: int = Field(3, ge=1, description="argon2id passes per password hash")
+    argon2_memory_kib: int = Field(65536, ge=8, description="argon2id memory per password hash, KiB")
     refresh_token_ttl_s: int = Field(14 * 24 * 3600, description="Lifetime of a refresh token, seconds")
 
     # --- scale-out ---

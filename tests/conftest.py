@@ -52,7 +52,8 @@ async def store(mongodb_url: str, db_name: str) -> AsyncIterator[Store]:
 @pytest.fixture
 def settings(mongodb_url: str, db_name: str, tmp_path: Path) -> Settings:
     return Settings(mongodb_url=mongodb_url, mongodb_db=db_name, var_dir=tmp_path / "var", log_json=True,
-                    bot_engine="off", inline_worker=False, _env_file=None)  # type: ignore[call-arg]
+                    bot_engine="off", inline_worker=False, argon2_time_cost=1, argon2_memory_kib=1024,
+                    _env_file=None)  # type: ignore[call-arg]
 
 
 @pytest.fixture

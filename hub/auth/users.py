@@ -10,20 +10,21 @@ from hub.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from hub.identity import normalize_email
 from hub.models import Role, User
 
-from .passwords import MIN_LENGTH, hash_password, verify_password
+from .passwords import MIN_LENGTH, Passwords
 from hub.store import Store
 
 
 class Users:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, passwords: Passwords | None = None) -> None:
         self.store = store
+        self.passwords = passwords or Passwords()
 
     async def create(self, email: str, password: str, role: Role, name: str = "",
                      team_ids: list[str] | None = None, contact_id: str | None = None) -> User:
         if len(password) < MIN_LENGTH:
             raise InvalidInput(f"password must have at least {MIN_LENGTH} characters", field="password")
         user = User(email=normalize_email(email, "email"), name=name, role=role, team_ids=team_ids or [],
-                    contact_id=contact_id, password_hash=hash_password(password))
+                    contact_id=contact_id, password_hash=await self.passwords.hash(password))
         try:
             await self.store.users.insert_one(user.to_doc())
         except DuplicateKeyError as exc:
@@ -44,7 +45,7 @@ class Users:
         doc = await self.store.users.find_one({"email": address})
         # Verify against a dummy hash when the user is unknown so timing does not reveal accounts.
         user = User.from_doc(doc) if doc else None
-        ok = verify_password(user.password_hash if user else _DUMMY, password)
+        ok = await self.passwords.verify(user.password_hash if user else self.passwords.dummy_hash, password)
         if not (user and ok and user.active):
             raise Unauthorized("wrong e-mail or password")
         return user
@@ -54,7 +55,7 @@ class Users:
             password = changes.pop("password")
             if len(password) < MIN_LENGTH:
                 raise InvalidInput(f"password must have at least {MIN_LENGTH} characters", field="password")
-            changes["password_hash"] = hash_password(password)
+            changes["password_hash"] = await self.passwords.hash(password)
         result = await self.store.users.update_one({"_id": user_id}, {"$set": changes})
         if result.matched_count == 0:
             raise NotFound(f"user {user_id} not found")
@@ -67,5 +68,3 @@ class Users:
     async def count(self) -> int:
         return await self.store.users.count_documents({})
 
-
-_DUMMY = hash_password("not-a-real-password-just-for-timing")
