@@ -21,8 +21,10 @@ from hub import keys
 from hub.api.routing import ApiRouter
 
 from . import audit_api, ratelimit
+from .privacy import RETENTION_JOB, Consents, Privacy, Retention
+from .privacy import api as privacy_api
 from . import webhooks as _webhooks
-from .appkeys import LOGIN_GUARD, RATE_LIMITER, SECRETS, SESSIONS, TOTP, WEBHOOKS
+from .appkeys import LOGIN_GUARD, PRIVACY, RATE_LIMITER, SECRETS, SESSIONS, TOTP, WEBHOOKS
 from .secrets import SecretBox
 from .security import api as security_api
 from .security import headers, login
@@ -37,6 +39,7 @@ def build_router() -> ApiRouter:
     webhooks_api.install(router)
     security_api.install(router)
     audit_api.install(router)
+    privacy_api.install(router)
     return router
 
 
@@ -63,6 +66,10 @@ async def _platform_ctx(app: web.Application) -> AsyncIterator[None]:
     app[LOGIN_GUARD] = ratelimit.LoginGuard(limiter, settings.login_max_failures, settings.login_lockout_s)
     app[SESSIONS] = Sessions(store)
     app[TOTP] = Totp(store, box)
+    retention = Retention(store, app[keys.JOBS], app[keys.AUDIT], settings)
+    app[PRIVACY] = Privacy(Consents(store, app[keys.CONTACTS]), retention)
+    app[keys.JOB_HANDLERS][RETENTION_JOB] = retention.job
+    await retention.schedule()
     try:
         async with aiohttp.ClientSession() as http:
             hooks = _webhooks.Webhooks(store, app[keys.BUS], app[keys.JOBS], app[keys.AUDIT], box, settings, http)

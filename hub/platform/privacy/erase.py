@@ -1,0 +1,116 @@
+"""Right to be forgotten (GDPR art. 17, POPIA s. 24): erase or anonymize everything personal
+about a contact, keep the non-personal skeleton (ids, times, statuses, channels) so reports and
+references still work, then publish ``contact.erased`` for holders of derived copies (search
+index, bot trackers) and record an audit entry holding ids and counts only.
+
+No transactions on FerretDB: every step is idempotent and filtered by the contact ids, so an
+erasure interrupted half-way is completed by running it again (``erasures`` tracks its state).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from gridfs import AsyncGridFSBucket
+from gridfs.errors import NoFile
+
+from hub.audit import Audit
+from hub.events import EventBus
+from hub.models import utcnow
+from hub.store import Store, register
+
+from ..events import ContactErased
+from .export import BLOB_BUCKET
+from .subject import gather
+
+log = logging.getLogger(__name__)
+register("erasures")  # _id = contact id
+DEAD_LETTER_SCAN = 20_000
+
+
+async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: str, actor: str) -> dict[str, int]:
+    subject = await gather(store, contact_id)
+    ids = {"$in": subject.contact_ids}
+    now = utcnow()
+    await store["erasures"].replace_one({"_id": contact_id}, {"_id": contact_id, "state": "running",
+                                                              "started_at": now, "by": actor}, upsert=True)
+    identity_values = [str(i.get("value", "")) for i in subject.identities] + [i["_id"] for i in subject.identities]
+    names = [c.get("name", "") for c in subject.contacts if c.get("name")]
+    counts: dict[str, int] = {}
+
+    # attachments first: the messages still say where they are
+    bucket = AsyncGridFSBucket(store.db, bucket_name=BLOB_BUCKET)
+    deleted_blobs = 0
+    for blob_id in subject.blob_ids:
+        try:
+            await bucket.delete(ObjectId(blob_id))
+            deleted_blobs += 1
+        except (NoFile, InvalidId):
+            pass
+    counts["attachments"] = deleted_blobs
+
+    result = await store.messages.update_many({"contact_id": ids}, {"$set": {
+        "text": "", "html": None, "subject": None, "attachments": [], "meta": {}, "external_id": None,
+        "error": None, "erased": True}})
+    counts["messages"] = result.matched_count
+    for conversation in subject.conversations:
+        await store.conversations.update_one({"_id": conversation["_id"]}, {"$set": {
+            "subject": "", "tags": [], "custom_fields": {}, "thread_key": f"erased:{conversation['_id']}",
+            "csat": None, "bot": {}, "erased": True}})
+    counts["conversations"] = len(subject.conversations)
+    counts["conversation_threads"] = (await store["conversation_threads"].delete_many({"contact_id": ids})).deleted_count
+    counts["identities"] = (await store.identities.delete_many({"contact_id": ids})).deleted_count
+    counts["consents"] = (await store["consents"].delete_many({"contact_id": ids})).deleted_count
+    for user in subject.users:
+        await store.users.update_one({"_id": user["_id"]}, {"$set": {
+            "email": f"erased+{user['_id']}@erased.invalid", "name": "", "password_hash": "", "active": False}})
+        await store["refresh_tokens"].update_many({"user_id": user["_id"]}, {"$set": {"revoked": True}})
+    counts["users"] = len(subject.users)
+    result = await store.contacts.update_many({"_id": ids}, {"$set": {
+        "name": "", "language": None, "tags": [], "custom_fields": {}, "consent": {}, "vip": False,
+        "erased": True, "erased_at": now, "updated_at": now}})
+    counts["contacts"] = result.matched_count
+    # audit entries keep who/what/when, not the personal values they carried
+    targets = subject.contact_ids + subject.conversation_ids
+    result = await store.audit_log.update_many({"target_id": {"$in": targets}, "scrubbed": {"$ne": True}},
+                                               {"$set": {"before": None, "after": None, "scrubbed": True}})
+    counts["audit_scrubbed"] = result.modified_count
+    counts["webhook_deliveries"] = await _scrub_deliveries(store, subject.contact_ids)
+    counts["dead_letters"] = await _drop_dead_letters(store, identity_values + names)
+
+    await store["erasures"].update_one({"_id": contact_id}, {"$set": {"state": "done", "finished_at": utcnow(),
+                                                                      "counts": counts}})
+    await audit.record(actor, "contact.erase", "contact", contact_id, after={"counts": counts})
+    await bus.publish(ContactErased(contact_id=contact_id, conversation_ids=subject.conversation_ids,
+                                    message_ids=subject.message_ids))
+    log.info("contact erased", extra={"contact": contact_id, "counts": counts})
+    return counts
+
+
+async def _scrub_deliveries(store: Store, contact_ids: list[str]) -> int:
+    """Webhook delivery logs keep the signed body (event data with names and texts)."""
+    col = store["webhook_deliveries"]
+    n = 0
+    for cid in contact_ids:  # ids are hex ObjectIds: safe inside a regex
+        result = await col.update_many({"body": {"$regex": cid}}, {"$set": {"body": "{}", "erased": True}})
+        n += result.modified_count
+    return n
+
+
+async def _drop_dead_letters(store: Store, needles: list[str]) -> int:
+    """Payloads the hub could not parse may carry the person's address or name: a bounded scan."""
+    needles = [n for n in needles if len(n) >= 4]
+    if not needles:
+        return 0
+    doomed: list[Any] = []
+    async for doc in store["dead_letters"].find().sort("_id", -1).limit(DEAD_LETTER_SCAN):
+        text = json.dumps(doc, default=str)
+        if any(n in text for n in needles):
+            doomed.append(doc["_id"])
+    if doomed:
+        await store["dead_letters"].delete_many({"_id": {"$in": doomed}})
+    return len(doomed)

@@ -1,0 +1,223 @@
+"""GDPR/POPIA through the real app: consent records, the data-subject export, erasure proven by
+scanning every collection of the database, retention run by the job queue, the register."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from gridfs import AsyncGridFSBucket
+
+from hub import keys
+from hub.jobs import Worker
+from hub.models import Attachment, Channel, InboundMessage, Role, SenderIdentity, utcnow
+from hub.platform.events import ContactErased
+
+from ...conftest import Api
+from .conftest import Receiver, run_jobs
+
+NAME = "Nomvula Zwane-Marker"
+PHONE = "+27825550199"
+EMAIL = "nomvula.marker@example.org"
+SECRET_TEXT = "my ID number is 8001015009087"
+BLOB = b"%PDF passport scan of Nomvula"
+KNOWN_GAPS = {"console_events"}  # agent_console's 24 h event log: must subscribe to contact.erased
+
+
+async def _person(api: Api, admin: dict[str, Any]) -> dict[str, Any]:
+    """A contact with two identities, two conversations, an attachment, consent, a portal user."""
+    app = api.app
+    blob_id = str(await AsyncGridFSBucket(app[keys.STORE].db, bucket_name="blobs").upload_from_stream(
+        "passport.pdf", BLOB))
+    first = await app[keys.INBOX].ingest(InboundMessage(
+        channel=Channel.whatsapp, external_id="wa-1", sender=SenderIdentity(kind="whatsapp", value=PHONE),
+        sender_name=NAME, text=SECRET_TEXT,
+        attachments=[Attachment(filename="../../passport.pdf", content_type="application/pdf", size=len(BLOB),
+                                blob_id=blob_id)]))
+    contact_id = first.conversation.contact_id
+    h = admin["headers"]
+    resp = await api.client.post(f"/api/v1/contacts/{contact_id}/identities", headers=h,
+                                 json={"kind": "email", "value": EMAIL})
+    assert resp.status == 201
+    await app[keys.INBOX].ingest(InboundMessage(
+        channel=Channel.email, external_id="<m1@example.org>", sender=SenderIdentity(kind="email", value=EMAIL),
+        sender_name=NAME, subject=f"Booking for {NAME}", text=f"Call me on {PHONE}"))
+    await api.client.post(f"/api/v1/conversations/{first.conversation.id}/messages", headers=h,
+                          json={"text": f"Hi {NAME}, noted."})
+    resp = await api.client.patch(f"/api/v1/contacts/{contact_id}", headers=h,
+                                  json={"custom_fields": {"id_number": "8001015009087"}, "tags": ["vip-marker"]})
+    assert resp.status == 200
+    resp = await api.client.post(f"/api/v1/contacts/{contact_id}/consents", headers=h,
+                                 json={"purpose": "marketing", "granted": True, "source": "web_form",
+                                       "note": f"ticked by {NAME}"})
+    assert resp.status == 201, await resp.text()
+    await app[keys.USERS].create(EMAIL, "correct horse", Role.customer, name=NAME, contact_id=contact_id)
+    return {"contact_id": contact_id, "blob_id": blob_id, "conversation_id": first.conversation.id}
+
+
+async def test_consent_history_and_current_state(api: Api) -> None:
+    admin = await api.user(Role.admin)
+    agent = await api.user(Role.agent)
+    person = await _person(api, admin)
+    cid = person["contact_id"]
+    resp = await api.client.post(f"/api/v1/contacts/{cid}/consents", headers=agent["headers"],
+                                 json={"purpose": "marketing", "granted": False, "source": "whatsapp"})
+    assert resp.status == 201
+    resp = await api.client.get(f"/api/v1/contacts/{cid}/consents", headers=agent["headers"])
+    history = await resp.json()
+    assert [(c["granted"], c["source"]) for c in history] == [(False, "whatsapp"), (True, "web_form")]
+    assert history[0]["recorded_by"] == agent["user"]["id"]
+    contact = await api.app[keys.STORE].contacts.find_one({"_id": cid})
+    assert contact["consent"]["marketing"]["granted"] is False
+
+
+@pytest.mark.parametrize("body", [
+    {"purpose": "$set", "granted": True, "source": "x"},
+    {"purpose": "a.b", "granted": True, "source": "x"},
+    {"purpose": "marketing", "granted": "yes please", "source": "x"},
+    {"purpose": "marketing", "granted": True, "source": "<script>"},
+    {"purpose": "marketing", "granted": True, "source": "x", "note": "n" * 5000},
+    {"purpose": "marketing", "granted": True},
+    {"purpose": {"$ne": 1}, "granted": True, "source": "x"},
+])
+async def test_bad_consent_input_is_refused_and_nothing_stored(api: Api, body: dict[str, Any]) -> None:
+    admin = await api.user(Role.admin)
+    resp = await api.client.post("/api/v1/contacts", headers=admin["headers"], json={"name": "x"})
+    cid = (await resp.json())["id"]
+    resp = await api.client.post(f"/api/v1/contacts/{cid}/consents", headers=admin["headers"], json=body)
+    assert resp.status == 422
+    assert await api.app[keys.STORE]["consents"].count_documents({}) == 0
+    resp = await api.client.post("/api/v1/contacts/nope/consents", headers=admin["headers"],
+                                 json={"purpose": "marketing", "granted": True, "source": "x"})
+    assert resp.status == 404
+
+
+async def test_export_is_one_archive_of_everything(api: Api) -> None:
+    admin = await api.user(Role.admin)
+    person = await _person(api, admin)
+    resp = await api.client.get(f"/api/v1/contacts/{person['contact_id']}/export", headers=admin["headers"])
+    assert resp.status == 200 and resp.content_type == "application/zip"
+    zf = zipfile.ZipFile(io.BytesIO(await resp.read()))
+    names = zf.namelist()
+    assert {"manifest.json", "contact.json", "identities.json", "conversations.json", "messages.json",
+            "consents.json", "users.json", "audit.json"} <= set(names)
+    manifest = json.loads(zf.read("manifest.json"))
+    assert manifest["counts"]["identities"] == 2 and manifest["counts"]["conversations"] == 2
+    assert manifest["counts"]["messages"] == 3 and manifest["counts"]["attachments"] == 1
+    assert SECRET_TEXT in zf.read("messages.json").decode()
+    assert all(not n.startswith(("/", "..")) and "/../" not in n for n in names)  # traversal-safe names
+    [attachment] = [n for n in names if n.startswith("attachments/")]
+    assert attachment == f"attachments/{person['blob_id']}-passport.pdf" and zf.read(attachment) == BLOB
+    assert "password_hash" not in zf.read("users.json").decode()
+    agent = await api.user(Role.agent)
+    resp = await api.client.get(f"/api/v1/contacts/{person['contact_id']}/export", headers=agent["headers"])
+    assert resp.status == 403
+
+
+async def _scan(api: Api, needles: list[str]) -> dict[str, list[str]]:
+    """Every document of every collection in the database, searched for every needle."""
+    db = api.app[keys.STORE].db
+    found: dict[str, list[str]] = {}
+    for name in await db.list_collection_names():
+        async for doc in db[name].find():
+            text = json.dumps(doc, default=lambda v: v.decode("latin-1") if isinstance(v, bytes) else str(v))
+            hits = [n for n in needles if n.lower() in text.lower()]
+            if hits:
+                found.setdefault(name, []).extend(hits)
+    return found
+
+
+async def test_erasure_leaves_nothing_personal_anywhere(api: Api, receiver: Receiver) -> None:
+    admin = await api.user(Role.admin)
+    resp = await api.client.post("/api/v1/webhooks", headers=admin["headers"],
+                                 json={"url": receiver.url, "events": ["*"]})
+    assert resp.status == 201
+    person = await _person(api, admin)
+    cid = person["contact_id"]
+    await run_jobs(api.app)  # webhook deliveries now hold message texts
+    await api.app[keys.STORE]["dead_letters"].insert_one(
+        {"_id": "dl1", "source": "twilio", "created_at": utcnow(), "payload": {"From": f"whatsapp:{PHONE}"}})
+    needles = [NAME, "Nomvula", PHONE, PHONE.lstrip("+"), EMAIL, SECRET_TEXT, "8001015009087", "passport scan",
+               "vip-marker"]
+    assert await _scan(api, needles)  # the scan does find them before
+
+    bus = api.app[keys.BUS]
+    with bus.capture() as events:
+        resp = await api.client.post(f"/api/v1/contacts/{cid}/erase", headers=admin["headers"],
+                                     json={"confirm": cid})
+        assert resp.status == 200, await resp.text()
+    counts = (await resp.json())["counts"]
+    assert counts["identities"] == 2 and counts["messages"] == 3 and counts["attachments"] == 1
+    await bus.drain()
+    leftovers = await _scan(api, needles)
+    # Collections owned by other packages that do not yet act on contact.erased: listed here so the
+    # gap is visible; remove an entry as soon as its package subscribes (the assert then tightens).
+    assert set(leftovers) <= KNOWN_GAPS, leftovers
+    [erased] = [e for e in events if isinstance(e, ContactErased)]
+    assert erased.contact_id == cid and len(erased.message_ids) == 3 and person["conversation_id"] in erased.conversation_ids
+    # the skeleton and an audit record without personal data remain
+    store = api.app[keys.STORE]
+    assert await store.messages.count_documents({"contact_id": cid}) == 3
+    [entry] = await api.app[keys.AUDIT].list("contact", cid, limit=1)
+    assert entry["action"] == "contact.erase" and entry["actor_id"] == admin["user"]["id"]
+    # repeatable (an interrupted erasure is finished by running it again)
+    resp = await api.client.post(f"/api/v1/contacts/{cid}/erase", headers=admin["headers"], json={"confirm": cid})
+    assert resp.status == 200
+
+
+async def test_erase_needs_confirmation_and_admin(api: Api) -> None:
+    admin = await api.user(Role.admin)
+    sup = await api.user(Role.supervisor)
+    resp = await api.client.post("/api/v1/contacts", headers=admin["headers"], json={"name": "Keep Me"})
+    cid = (await resp.json())["id"]
+    resp = await api.client.post(f"/api/v1/contacts/{cid}/erase", headers=admin["headers"], json={"confirm": "x"})
+    assert resp.status == 422 and (await resp.json())["field"] == "confirm"
+    resp = await api.client.post(f"/api/v1/contacts/{cid}/erase", headers=sup["headers"], json={"confirm": cid})
+    assert resp.status == 403
+    resp = await api.client.post(f"/api/v1/contacts/{cid}/erase", headers=admin["headers"],
+                                 json={"confirm": {"$ne": None}})
+    assert resp.status == 422
+    assert (await api.app[keys.STORE].contacts.find_one({"_id": cid}))["name"] == "Keep Me"
+
+
+async def test_retention_runs_from_the_job_queue(api: Api) -> None:
+    admin = await api.user(Role.admin)
+    h = admin["headers"]
+    store = api.app[keys.STORE]
+    job = await store["jobs"].find_one({"kind": "privacy.retention"})
+    assert job is not None and job["_id"].startswith("retention:")
+    resp = await api.client.patch("/api/v1/privacy/retention", headers=h, json={"messages": 30, "dead_letters": 7})
+    assert (await resp.json())["messages"] == 30
+    person = await _person(api, admin)
+    old = utcnow() - timedelta(days=31)
+    await store.messages.update_many({"contact_id": person["contact_id"], "channel": "whatsapp"},
+                                     {"$set": {"created_at": old}})
+    await store["dead_letters"].insert_many([{"_id": "old", "created_at": old}, {"_id": "new", "created_at": utcnow()}])
+    await store["jobs"].delete_many({"kind": {"$ne": "privacy.retention"}})
+    assert await Worker(api.app[keys.JOBS], api.app[keys.JOB_HANDLERS]).run_once()  # this hour's run is due
+    msgs = [m async for m in store.messages.find({"contact_id": person["contact_id"]})]
+    wiped = [m for m in msgs if m.get("retained")]
+    assert len(wiped) == 2 and all(m["text"] == "" and m["attachments"] == [] for m in wiped)
+    assert any(SECRET_TEXT not in m["text"] and m["text"] for m in msgs if not m.get("retained"))
+    assert [d["_id"] async for d in store["dead_letters"].find()] == ["new"]
+    # the next run is queued for the next hour, once
+    [next_run] = [j async for j in store["jobs"].find({"kind": "privacy.retention", "state": "ready"})]
+    assert next_run["next_at"] > utcnow()
+    resp = await api.client.patch("/api/v1/privacy/retention", headers=h, json={"messages": -1})
+    assert resp.status == 422
+
+
+async def test_processing_register(api: Api) -> None:
+    admin = await api.user(Role.admin)
+    resp = await api.client.get("/api/v1/privacy/register", headers=admin["headers"])
+    reg = await resp.json()
+    assert {a["id"] for a in reg["activities"]} >= {"support", "channels", "integrations", "staff", "consent"}
+    assert all("legal_basis" in a and "retention" in a for a in reg["activities"])
+    resp = await api.client.get("/api/v1/privacy/register.html", headers=admin["headers"])
+    assert resp.status == 200 and "<table" in await resp.text()
+    agent = await api.user(Role.agent)
+    assert (await api.client.get("/api/v1/privacy/register", headers=agent["headers"])).status == 403
