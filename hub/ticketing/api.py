@@ -4,6 +4,7 @@ admins configure (``ticketing:configure``, ``teams:write``); agents work tickets
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -260,6 +261,12 @@ def _doc(item: BaseModel) -> dict[str, Any]:
     return doc
 
 
+def _audit(item: BaseModel) -> dict[str, Any]:
+    """The stored form, JSON-safe (FerretDB v1 keeps no nested arrays, so neither may the audit)."""
+    doc: dict[str, Any] = json.loads(json.dumps(_doc(item), default=str))
+    return doc
+
+
 def _item(model: type[BaseModel], doc: dict[str, Any]) -> BaseModel:
     doc = dict(doc)
     doc["id"] = doc.pop("_id")
@@ -304,7 +311,7 @@ def config_routes(path: str, collection: str, model: type[BaseModel], tag: str, 
         await finish(request, item)
         await save(request, item, replace=False)
         await request.app[keys.AUDIT].record(principal.actor_id, f"{tag}.create", tag, item.id,  # type: ignore[attr-defined]
-                                             after=item.model_dump(mode="json"))
+                                             after=_audit(item))
         return item
 
     async def get(request: web.Request, _: Principal) -> BaseModel:
@@ -320,7 +327,7 @@ def config_routes(path: str, collection: str, model: type[BaseModel], tag: str, 
         await finish(request, item)
         await save(request, item, replace=True)
         await request.app[keys.AUDIT].record(principal.actor_id, f"{tag}.update", tag, item.id,  # type: ignore[attr-defined]
-                                             before=current.model_dump(mode="json"), after=item.model_dump(mode="json"))
+                                             before=_audit(current), after=_audit(item))
         return item
 
     async def delete(request: web.Request, principal: Principal) -> None:

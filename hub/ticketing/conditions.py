@@ -92,6 +92,11 @@ def check_condition(cond: Condition) -> None:
         raise InvalidInput(f"operator {cond.op} does not apply to {cond.field}", field="op")
     if cond.op in ("in", "not_in") and not isinstance(cond.value, list):
         raise InvalidInput(f"{cond.op} needs a list value", field="value")
+    values = cond.value if isinstance(cond.value, list) else [cond.value]
+    if len(values) > 200 or not all(v is None or isinstance(v, (str, int, float, bool)) for v in values):
+        raise InvalidInput("a value is a string, number, boolean or a list of up to 200 of them", field="value")
+    if any(isinstance(v, str) and len(v) > 1000 for v in values):
+        raise InvalidInput("values are at most 1000 characters", field="value")
     if cond.op in ("contains", "not_contains", "eq", "ne") and cond.value is None:
         raise InvalidInput(f"{cond.op} needs a value", field="value")
     if cond.op == "regex":

@@ -54,7 +54,8 @@ class Kit:
         return user
 
     async def call(self, method: str, path: str, who: dict[str, Any], **kw: Any) -> tuple[int, Any]:
-        resp = await self.client.request(method, "/api/v1" + path, headers=who["headers"], **kw)
+        headers = {**who["headers"], **kw.pop("headers", {})}
+        resp = await self.client.request(method, "/api/v1" + path, headers=headers, **kw)
         body = await resp.json() if resp.content_type.endswith("json") else await resp.text()
         return resp.status, body
 
