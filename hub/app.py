@@ -71,9 +71,9 @@ def _wire_packages(app: web.Application) -> None:
     import bot
     import channels
     import knowledge_base
-    from hub import platform, ticketing
+    from hub import platform, reports, ticketing
 
-    for package in (ticketing, platform, channels, knowledge_base, bot, agent_console):
+    for package in (ticketing, platform, channels, knowledge_base, bot, agent_console, reports):
         package.setup(app)
 
 

@@ -1,0 +1,85 @@
+"""``/api/v1/reports/...``: the dashboard's figures as JSON, and every table as CSV or XLSX.
+
+Supervisors and admins (``reports:read``) see everything; an agent sees only their own figures
+(``check_scope`` pins ``agent_id``); portal users are refused. Bad ranges and unknown parameters are
+422 problem+json naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import Field
+
+from hub import keys
+from hub.api.routing import ApiRouter
+from hub.auth import Principal
+from hub.errors import NotFound
+
+from .query import ReportQuery, check_range, check_scope
+from .service import SECTIONS, Reports
+from .tables import TABLES, XLSX_TYPE, to_csv, to_xlsx
+
+router = ApiRouter()
+route = router.route
+TAG = "reports"
+Figures = dict[str, Any]
+
+
+class ExportQuery(ReportQuery):
+    format: Literal["csv", "xlsx"] = Field("csv", description="File format")
+
+
+def reports(request: web.Request) -> Reports:
+    return request.app[keys.EXTENSIONS]["reports"]  # type: ignore[no-any-return]
+
+
+@route("GET", "/reports/dashboard", summary="Every dashboard section in one call", tag=TAG,
+       query=ReportQuery, response=Figures)
+async def dashboard(request: web.Request, principal: Principal, query: ReportQuery) -> Figures:
+    return await reports(request).report(check_scope(query, principal))
+
+
+def _section(name: str) -> None:
+    async def handler(request: web.Request, principal: Principal, query: ReportQuery) -> Figures:
+        out = await reports(request).report(check_scope(query, principal), (name,))
+        return {k: out[k] for k in ("range", "filters", "source", name)}
+    handler.__name__ = f"report_{name}"
+    route("GET", f"/reports/{name.replace('_', '-')}", summary=f"Report: {name.replace('_', ' ')}", tag=TAG,
+          query=ReportQuery, response=Figures)(handler)
+
+
+for _name in SECTIONS:
+    _section(_name)
+
+
+@route("GET", "/reports/tables", summary="The names of the exportable tables", tag=TAG, response=list[str])
+async def report_tables(request: web.Request, principal: Principal) -> list[str]:
+    return list(TABLES)
+
+
+@route("GET", "/reports/export/{table}", summary="One report table as CSV or XLSX", tag=TAG,
+       query=ExportQuery, response=str, media_type="text/csv")
+async def export_table(request: web.Request, principal: Principal, query: ExportQuery) -> web.Response:
+    name = request.match_info["table"]
+    if name not in TABLES:
+        raise NotFound(f"no report table {name!r}; see /api/v1/reports/tables")
+    section, build = TABLES[name]
+    scoped = check_scope(query, principal)
+    rng = check_range(scoped)
+    figures = await reports(request).report(ReportQuery.model_validate(scoped.model_dump(exclude={"format"})),
+                                            (section,))
+    table = build(figures)
+    stem = f"{name}_{rng.start:%Y%m%d}-{rng.end:%Y%m%d}"
+    if query.format == "xlsx":
+        meta = {"table": name, "start": rng.start.isoformat(), "end": rng.end.isoformat(), "tz": query.tz,
+                **{f"filter {k}": v for k, v in scoped.filters().items()}}
+        body, ctype = to_xlsx(name, table, meta), XLSX_TYPE
+    else:
+        body, ctype = to_csv(table), "text/csv; charset=utf-8"
+    return web.Response(body=body, headers={"Content-Type": ctype,
+                                            "Content-Disposition": f'attachment; filename="{stem}.{query.format}"'})
+
+
+__all__ = ["router"]

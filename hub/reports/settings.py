@@ -1,0 +1,17 @@
+"""Reports settings (``BERRY_REPORTS_*``); documented in docs/reports.md."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ReportsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BERRY_REPORTS_", env_file=".env", extra="ignore")
+
+    rollup_debounce_s: float = Field(60.0, ge=0, description="Changes to a day's tickets within this window "
+                                     "are folded into one roll-up recompute (0: one job per event)")
+    rollups: bool = Field(True, description="Keep roll-ups current from events (off: only `rebuild` writes them)")
+
+
+__all__ = ["ReportsSettings"]

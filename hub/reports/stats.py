@@ -1,0 +1,161 @@
+"""The unit of every report: a *group* — the conversations created in one UTC hour that share a team,
+channel, assignee, contact type and priority — with mergeable partial figures.
+
+Groups are what a roll-up bucket stores and what the on-the-fly path computes, from the same
+``group_conversations`` function, so both paths agree by construction and ``rebuild`` can compare
+them field by field. Response times are kept as lists of seconds (not sums) so that medians and
+p90s of a merged range are exact, not averages of averages.
+
+Counting rules (docs/reports.md):
+- a ticket counts in the hour it was *created* (cohort reporting); merged tickets
+  (``merged_into``) are left out, they are duplicates of the ticket they were merged into;
+- first response = ``first_response_at`` − ``created_at`` (agent replies only; bot replies don't count);
+- resolution = ``resolved_at`` − ``created_at`` for tickets whose status is resolved/closed now, so a
+  reopened ticket counts as unresolved until it is resolved again, then with its latest resolve;
+- business-hours variants use the calendar of the ticket's SLA policy (else the default policy,
+  else 24/7);
+- bot engaged = a non-empty ``conversation.bot``; deflected = engaged, never handed off and never
+  answered by an agent;
+- CSAT surveyed = ``csat.sent_at`` set; answered = ``csat.score`` set (the latest in-window score);
+- contact type of the surviving contact (``merged_into`` followed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+DIMS = ("team_id", "channel", "agent_id", "contact_type", "priority")
+LISTS = ("frt", "frt_bh", "res", "res_bh")
+COUNTS = ("n", "resolved", "csat_sent", "bot_engaged", "bot_deflected")
+DICTS = ("csat", "handoffs", "sla")  # str → int (sla: "<metric>:met|breached" → int)
+RESOLVED = frozenset({"resolved", "closed"})
+
+BetweenFn = Callable[[dict[str, Any], datetime, datetime], float]
+
+
+def empty_stats() -> dict[str, Any]:
+    return {**{k: 0 for k in COUNTS}, **{k: [] for k in LISTS}, **{k: {} for k in DICTS}, "contacts": []}
+
+
+def _bump(d: dict[str, int], key: str, by: int = 1) -> None:
+    d[key] = d.get(key, 0) + by
+
+
+def conversation_stats(conv: dict[str, Any], stats: dict[str, Any], business_between: BetweenFn,
+                       contact_id: str | None) -> None:
+    """Add one conversation's figures to ``stats`` (in place)."""
+    created: datetime = conv["created_at"]
+    stats["n"] += 1
+    first = conv.get("first_response_at")
+    if first is not None:
+        stats["frt"].append(round((first - created).total_seconds(), 3))
+        stats["frt_bh"].append(round(business_between(conv, created, first), 3))
+    resolved_at = conv.get("resolved_at")
+    if conv.get("status") in RESOLVED and resolved_at is not None:
+        stats["resolved"] += 1
+        stats["res"].append(round((resolved_at - created).total_seconds(), 3))
+        stats["res_bh"].append(round(business_between(conv, created, resolved_at), 3))
+    csat = conv.get("csat") or {}
+    if csat.get("sent_at") is not None:
+        stats["csat_sent"] += 1
+        score = csat.get("score")
+        if isinstance(score, int) and 1 <= score <= 5:
+            _bump(stats["csat"], str(score))
+    bot = conv.get("bot") or {}
+    if bot:
+        stats["bot_engaged"] += 1
+        reason = (bot.get("handoff") or {}).get("reason")
+        if reason:
+            _bump(stats["handoffs"], str(reason))
+        elif first is None:
+            stats["bot_deflected"] += 1
+    for metric, state in ((conv.get("sla") or {}).get("metrics") or {}).items():
+        if state.get("breached"):
+            _bump(stats["sla"], f"{metric}:breached")
+        elif state.get("met_at") is not None:
+            _bump(stats["sla"], f"{metric}:met")
+    if contact_id and contact_id not in stats["contacts"]:
+        stats["contacts"].append(contact_id)
+
+
+def group_key(conv: dict[str, Any], contact_type: str | None) -> tuple[Any, ...]:
+    hour = conv["created_at"].replace(minute=0, second=0, microsecond=0)
+    return (hour, conv.get("team_id"), str(conv.get("channel")), conv.get("assignee_id"), contact_type,
+            str(conv.get("priority") or "normal"))
+
+
+def group_conversations(convs: Iterable[dict[str, Any]], contacts: dict[str, tuple[str, str]],
+                        business_between: BetweenFn) -> list[dict[str, Any]]:
+    """Conversations → groups. ``contacts``: contact id → (surviving contact id, type)."""
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for conv in convs:
+        if conv.get("merged_into"):
+            continue
+        survivor, ctype = contacts.get(conv.get("contact_id") or "", (conv.get("contact_id"), "consumer"))
+        key = group_key(conv, ctype)
+        if key not in groups:
+            groups[key] = {"hour": key[0], **dict(zip(DIMS, key[1:], strict=True)), **empty_stats()}
+        conversation_stats(conv, groups[key], business_between, survivor)
+    return [_sorted(g) for g in sorted(groups.values(), key=_order)]
+
+
+def _order(group: dict[str, Any]) -> tuple[Any, ...]:
+    return (group["hour"], *(str(group[d]) for d in DIMS))
+
+
+def _sorted(group: dict[str, Any]) -> dict[str, Any]:
+    for name in LISTS:
+        group[name] = sorted(group[name])
+    group["contacts"] = sorted(group["contacts"])
+    for name in DICTS:
+        group[name] = dict(sorted(group[name].items()))
+    return group
+
+
+def merge(groups: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Sum groups into one set of figures (contacts become a set of distinct ids)."""
+    total = empty_stats()
+    contacts: set[str] = set()
+    for g in groups:
+        for k in COUNTS:
+            total[k] += g.get(k, 0)
+        for k in LISTS:
+            total[k].extend(g.get(k, ()))
+        for k in DICTS:
+            for key, value in (g.get(k) or {}).items():
+                _bump(total[k], key, value)
+        contacts.update(g.get("contacts", ()))
+    for k in LISTS:
+        total[k].sort()
+    total["contacts"] = contacts
+    return total
+
+
+def median(values: list[float]) -> float | None:
+    """Median of sorted values (mean of the middle two for an even count)."""
+    n = len(values)
+    if not n:
+        return None
+    mid = n // 2
+    return values[mid] if n % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def p90(values: list[float]) -> float | None:
+    """Nearest-rank 90th percentile of sorted values: the ⌈0.9·n⌉-th smallest."""
+    if not values:
+        return None
+    return values[max(0, math.ceil(0.9 * len(values)) - 1)]
+
+
+def hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 2)
+
+
+def ratio(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(part / whole, 4)
+
+
+__all__ = ["DIMS", "empty_stats", "group_conversations", "hours", "median", "merge", "p90", "ratio"]

@@ -1,0 +1,156 @@
+"""Every metric against the hand-worked week in fixture.py, through both paths (roll-ups and on the
+fly) on real FerretDB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hub.reports import Reports, Rollups
+from hub.reports.live import backlog
+from hub.reports.query import ReportQuery
+from hub.reports.rollup import days
+from hub.reports.query import check_range
+
+from .fixture import EXPECTED, WEEK, seed, t
+
+
+@pytest.fixture
+async def reports(store: Any) -> Reports:
+    await store.users.insert_many([{"_id": "A1", "email": "a1@x.co", "name": "Ann", "role": "agent"},
+                                   {"_id": "A2", "email": "a2@x.co", "name": "Ben", "role": "agent"}])
+    await seed(store, "A1", "A2")
+    rollups = Rollups(store)
+    rng = check_range(ReportQuery(start="2026-10-26", end="2026-11-09"))
+    for day in days(rng.start, rng.end):
+        await rollups.recompute(day)
+    return Reports(store, rollups)
+
+
+@pytest.fixture(params=["rollup", "live"])
+def source(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+async def week(reports: Reports, source: str, **filters: Any) -> dict[str, Any]:
+    return await reports.report(ReportQuery(**WEEK, source=source, **filters))
+
+
+async def test_volume_by_channel_day_and_heatmap(reports: Reports, source: str) -> None:
+    r = await week(reports, source)
+    assert r["volume"]["total"] == EXPECTED["conversations"]
+    assert {x["channel"]: x["count"] for x in r["volume"]["by_channel"]} == EXPECTED["by_channel"]
+    assert r["volume"]["by_channel"][0] == {"channel": "webchat", "count": 3}
+    assert {x["date"]: x["count"] for x in r["volume"]["by_day"]} == EXPECTED["by_day"]
+    heat = r["volume"]["heatmap"]["counts"]
+    cells = {(d, h): heat[d][h] for d in range(7) for h in range(24) if heat[d][h]}
+    assert cells == EXPECTED["heat"]
+
+
+async def test_heatmap_and_days_follow_the_time_zone(reports: Reports) -> None:
+    # Johannesburg is UTC+2: c1 (Mon 09:00 UTC) is Mon 11:00 local; the local week starts at Sun 22:00 UTC
+    r = await reports.report(ReportQuery(**WEEK, tz="Africa/Johannesburg"))
+    heat = r["volume"]["heatmap"]["counts"]
+    assert heat[0][11] == 1 and heat[0][9] == 0
+    assert r["range"]["start"] == "2026-11-01T22:00:00+00:00"
+    assert r["volume"]["total"] == 6  # c6 (Sun 10:00 UTC) is still Sunday 12:00 local
+
+
+async def test_response_and_resolution_times_calendar_and_business(reports: Reports, source: str) -> None:
+    rt = (await week(reports, source))["response_times"]
+    assert rt["first_response"]["calendar"] == EXPECTED["frt"]
+    assert rt["first_response"]["business"] == EXPECTED["frt_bh"]
+    assert rt["resolution"]["calendar"] == EXPECTED["res"]
+    assert rt["resolution"]["business"] == EXPECTED["res_bh"]
+
+
+async def test_reopened_ticket_counts_unresolved_until_resolved_again(reports: Reports, source: str) -> None:
+    r = await week(reports, source)
+    assert r["overview"]["kpis"]["resolved"]["value"] == EXPECTED["resolved"]
+    assert r["backlog"]["by_status"] == {"open": 2, "pending": 1, "snoozed": 0}  # c3 reopened, c6, c8
+
+
+async def test_csat_average_distribution_and_response_rate(reports: Reports, source: str) -> None:
+    assert (await week(reports, source))["csat"] == EXPECTED["csat"]
+
+
+async def test_bot_deflection_and_handoff_reasons(reports: Reports, source: str) -> None:
+    assert (await week(reports, source))["bot"] == EXPECTED["bot"]
+
+
+async def test_sla_compliance_overall_by_priority_and_team(reports: Reports, source: str) -> None:
+    sla = (await week(reports, source))["sla"]
+    for metric, want in EXPECTED["sla_overall"].items():
+        assert sla["overall"][metric] == want
+    by_priority = {row["priority"]: row for row in sla["by_priority"]}
+    assert by_priority["high"]["first_response"] == {"met": 0, "breached": 1, "compliance": 0.0}
+    assert by_priority["urgent"]["resolution"] == {"met": 0, "breached": 1, "compliance": 0.0}
+    assert by_priority["normal"]["first_response"] == {"met": 2, "breached": 0, "compliance": 1.0}
+    by_team = {row["team_id"]: row for row in sla["by_team"]}
+    assert by_team["T1"]["first_response"]["compliance"] == 0.5  # c1 met, c2 breached
+
+
+async def test_agent_performance(reports: Reports, source: str) -> None:
+    rows = {a["agent_id"]: a for a in (await week(reports, source))["agents"]}
+    assert set(rows) == {"A1", "A2", None}
+    for agent, want in EXPECTED["agents"].items():
+        got = {k: rows[agent][k] for k in want}
+        assert got == want, agent
+    assert rows["A1"]["name"] == "Ann" and rows[None]["name"] == "(unassigned)"
+
+
+async def test_consumers_and_providers_with_merged_contacts(reports: Reports, source: str) -> None:
+    assert (await week(reports, source))["contacts"] == EXPECTED["contacts"]
+
+
+async def test_kb_search_success_and_no_result_queries(reports: Reports) -> None:
+    kb = (await week(reports, "rollup"))["kb"]
+    for key, want in EXPECTED["kb"].items():
+        assert kb[key] == want, key
+
+
+async def test_overview_trend_against_previous_week(reports: Reports, source: str) -> None:
+    r = await week(reports, source)
+    kpis = r["overview"]["kpis"]
+    assert r["overview"]["previous_range"] == {"start": "2026-10-26T00:00:00+00:00", "end": "2026-11-02T00:00:00+00:00"}
+    for key, previous in EXPECTED["previous"].items():
+        assert kpis[key]["previous"] == previous, key
+    assert kpis["conversations"] == {"value": 6, "previous": 1, "change": 5.0}
+    assert kpis["first_response_median_h"]["change"] == -0.5
+    assert kpis["csat_average"] == {"value": 3.67, "previous": None, "change": None}
+
+
+async def test_filters_narrow_every_section(reports: Reports, source: str) -> None:
+    r = await week(reports, source, agent_id="A2")
+    assert r["volume"]["total"] == 2
+    assert r["response_times"]["first_response"]["calendar"] == {"n": 2, "median_h": 0.75, "p90_h": 1.0}
+    assert [a["agent_id"] for a in r["agents"]] == ["A2"]
+    assert r["backlog"]["total"] == 1  # c3
+    r = await week(reports, source, contact_type="provider", channel="email")
+    assert r["volume"]["total"] == 1 and r["contacts"]["consumer"]["conversations"] == 0
+    r = await week(reports, source, team_id="T1", priority="high")
+    assert r["volume"]["by_channel"] == [{"channel": "sms", "count": 1}]
+
+
+async def test_backlog_ages_per_team(store: Any, reports: Reports) -> None:
+    b = await backlog(store, {}, now=t(9, 12))
+    assert b["total"] == 3
+    teams = {row["team_id"]: row for row in b["by_team"]}
+    # T2: c3 created Tue 10:00 → 146 h; T1: c6 Sun 10:00 → 26 h, c8 Mon 00:00 → 12 h
+    assert teams["T2"] == {"team_id": "T2", "count": 1, "age_median_h": 146.0, "oldest_h": 146.0}
+    assert teams["T1"] == {"team_id": "T1", "count": 2, "age_median_h": 19.0, "oldest_h": 26.0}
+    assert b["age_bands"] == {"<1h": 0, "1-4h": 0, "4-24h": 1, "1-3d": 1, "3-7d": 1, ">7d": 0}
+
+
+async def test_missing_fields_of_other_packages_are_not_counted(store: Any) -> None:
+    """No ticketing data (no SLA policy, calendar, csat, bot): nothing breaks, nothing is counted."""
+    await store.conversations.insert_one({"_id": "bare", "number": 1, "contact_id": "nobody", "channel": "sms",
+                                          "thread_key": "x", "status": "open", "created_at": t(3, 10)})
+    r = await Reports(store, Rollups(store)).report(ReportQuery(**WEEK, source="live"))
+    assert r["volume"]["total"] == 1
+    assert r["csat"]["surveyed"] == 0 and r["csat"]["average"] is None
+    assert r["bot"]["engaged"] == 0 and r["bot"]["deflection_rate"] is None
+    assert r["sla"]["overall"]["first_response"] == {"met": 0, "breached": 0, "compliance": None}
+    assert r["contacts"]["consumer"]["conversations"] == 1  # unknown contact → consumer
+    assert r["kb"]["searches"] == 0
