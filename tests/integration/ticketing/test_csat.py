@@ -82,3 +82,16 @@ async def test_reopened_before_the_survey_left_sends_nothing(hub: Hub) -> None:
     await hub.conversations.update(cid, {"status": "open"}, SYSTEM)
     assert not await hub.t.csat.send((await hub.store["jobs"].find_one({"kind": SEND_JOB}))["payload"])
     assert await surveys(hub, cid) == []
+
+
+async def test_worker_killed_after_sending_the_job_reruns_once_without_a_second_survey(hub: Hub) -> None:
+    cid = await resolved_ticket(hub)
+    job = await hub.jobs.lease("worker-that-dies", [SEND_JOB])
+    assert job is not None
+    await hub.t.csat.send(job["payload"])  # the survey left, then the process was killed: no complete()
+    await hub.store["jobs"].update_one({"_id": job["_id"]}, {"$set": {"lease_until": job["created_at"]}})
+    survivors = [Worker(hub.jobs, {SEND_JOB: hub.t.csat.send}) for _ in range(2)]
+    ran = await asyncio.gather(*(w.run_once() for w in survivors))
+    assert sorted(ran) == [False, True]  # the expired job is taken over by exactly one worker
+    assert (await hub.store["jobs"].find_one({"_id": job["_id"]}))["state"] == "done"
+    assert len(await surveys(hub, cid)) == 1

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from hub import keys
-from hub.models import Role, Status, utcnow
+from hub.auth import Principal
+from hub.models import Channel, Priority, Role, Status, utcnow
 from hub.ticketing.clock import ManualClock
 
-from .conftest import Kit
+from .conftest import Hub, Kit
 
 
 async def test_invalid_transition_is_refused_with_the_reason(kit: Kit) -> None:
@@ -163,3 +164,19 @@ async def test_portal_user_cannot_use_ticket_actions(kit: Kit) -> None:
     cid = (await kit.inbound("hi")).conversation.id
     status, _ = await kit.call("POST", f"/conversations/{cid}/tags", customer, json={"add": ["x"]})
     assert status == 403
+
+
+async def test_classifier_raises_priority_with_reason_but_not_over_a_manual_choice(hub: Hub) -> None:
+    cid = (await hub.inbound("URGENT the DJ did not show and the party is tonight")).conversation.id
+    conversation = await hub.get(cid)
+    assert conversation.priority == Priority.urgent and "urgency words" in (conversation.priority_reason or "")
+    calm = (await hub.inbound("hello", sender="+27820000055")).conversation.id
+    await hub.conversations.update(calm, {"priority": "low"}, Principal(role=Role.agent, user_id="agent-1"))
+    assert (await hub.get(calm)).priority_reason == "manual: set to low by agent-1"
+    await hub.inbound("this is unacceptable, the worst service ever!!!", sender="+27820000055")
+    assert (await hub.get(calm)).priority == Priority.low  # the agent decided
+    await hub.store.contacts.update_one({"_id": conversation.contact_id}, {"$set": {"vip": True}})
+    vip = (await hub.inbound("hi again", channel=Channel.whatsapp)).conversation  # same contact, new ticket
+    assert vip.id != cid
+    after = await hub.get(vip.id)
+    assert after.priority == Priority.high and after.priority_reason == "auto: VIP contact"
