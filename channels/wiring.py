@@ -49,7 +49,11 @@ def webhook_url(settings: Settings, path: str) -> str:
 
 def install_routes(app: web.Application) -> None:
     from .api import router
+    from .webchat import namespace as chat_namespace
+    from .webchat import routes as chat_routes
     twilio_webhooks.install(app)
+    chat_routes.install(app)
+    chat_namespace.install(app)
     app[keys.ROUTERS].append(router)
 
     async def run_outbox_job(payload: dict[str, Any]) -> None:

@@ -1,15 +1,201 @@
-"""Placeholder until the web chat lands."""
+"""The Socket.IO ``/chat`` namespace: one visitor per signed token, messages both ways.
+
+    connect  auth {token?, name?, user_id?, user_hash?, email?}  → "session" {visitor_id, token, open}
+             a token that fails its HMAC (e.g. edited to another visitor) is refused
+    message  {text, client_id, attachments?}  → ack {ok, id, duplicate} | {error}   (ingest)
+    history  {}                               → ack {messages: [...]}  (after a reconnect)
+    email    {email}                          → ack {ok}  (offline: continue by e-mail)
+    typing   {typing}                         → ack {ok}  (published for the console)
+Agent replies reach the visitor through the outbox → ``WebchatAdapter.send`` → "message".
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
+import socketio
 from aiohttp import web
+from pydantic import BaseModel, Field, ValidationError
+
+from channels.base import ChannelError
+from channels.hours import is_open
+from hub import keys
+from hub.errors import Conflict, HubError, InvalidInput
+from hub.models import Attachment, Channel, IdentityKind, utcnow
+
+from . import tokens
+from .adapter import NAMESPACE, WebchatAdapter, room
+
+log = logging.getLogger(__name__)
+RATE = (10, 10.0)  # messages per seconds, per connection
+
+
+class Typing(BaseModel):
+    typing: bool
+
+
+class EmailIn(BaseModel):
+    email: str = Field(max_length=320)
+
+
+class ChatNamespace(socketio.AsyncNamespace):
+    def __init__(self, app: web.Application) -> None:
+        super().__init__(NAMESPACE)
+        self.app = app
+
+    @property
+    def services(self) -> Any:
+        return self.app[keys.EXTENSIONS]["channels"]
+
+    @property
+    def adapter(self) -> WebchatAdapter:
+        return self.services.registry[Channel.webchat]
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        settings = self.app[keys.SETTINGS]
+        secret = settings.chat_secret.get_secret_value()
+        auth = auth if isinstance(auth, dict) else {}
+        token = auth.get("token")
+        if token:
+            visitor = tokens.verify(secret, token)
+            if visitor is None:
+                raise socketio.exceptions.ConnectionRefusedError("invalid visitor token")
+        else:
+            visitor = tokens.new_visitor_id()
+            token = tokens.issue(secret, visitor)
+        verified_email = None
+        identity_secret = settings.chat_identity_secret.get_secret_value()
+        if auth.get("user_id") and tokens.verify_identity(identity_secret, str(auth["user_id"]), str(auth.get("user_hash", ""))):
+            verified_email = str(auth.get("email") or "") or None
+        await self.save_session(sid, {"visitor": visitor, "name": str(auth.get("name", ""))[:200],
+                                      "verified_email": verified_email, "bucket": [], })
+        await self.enter_room(sid, room(visitor))
+        is_open_now = is_open(settings.voice_business_hours, settings.voice_timezone, utcnow())
+        await self.emit("session", {"visitor_id": visitor, "token": token, "open": is_open_now,
+                                    "verified": verified_email is not None}, to=sid)
+
+    async def _session(self, sid: str) -> dict[str, Any]:
+        session = await self.get_session(sid)
+        now = time.monotonic()
+        bucket = [t for t in session["bucket"] if now - t < RATE[1]]
+        if len(bucket) >= RATE[0]:
+            raise ChannelError("slow down")
+        session["bucket"] = [*bucket, now]
+        return session
+
+    async def on_message(self, sid: str, data: Any = None) -> dict[str, Any]:
+        try:
+            session = await self._session(sid)
+            if not isinstance(data, dict):
+                raise ChannelError("expected an object")
+            attachments = await self._attachments(session["visitor"], data.get("attachments"))
+            inbound = self.adapter.normalize(session["visitor"], {**data, "name": session["name"]}, attachments)
+            await self._link_identity(session)
+            result = await self.app[keys.INBOX].ingest(inbound)
+        except ChannelError as exc:
+            return {"ok": False, "error": exc.detail, "field": exc.field}
+        except HubError as exc:
+            return {"ok": False, "error": exc.detail, "field": exc.field}
+        return {"ok": True, "id": result.message.id, "conversation_id": result.conversation.id,
+                "duplicate": result.duplicate}
+
+    async def _attachments(self, visitor: str, raw: Any) -> list[Attachment]:
+        if not raw:
+            return []
+        if not isinstance(raw, list) or len(raw) > 10:
+            raise ChannelError("attachments: a list of at most 10 uploads", field="attachments")
+        out = []
+        for item in raw:
+            blob_id = item.get("blob_id") if isinstance(item, dict) else None
+            found = await self.services.blobs.get(str(blob_id)) if blob_id else None
+            if found is None or found[1].get("visitor") != visitor:  # only the visitor's own uploads
+                raise ChannelError("unknown attachment", field="attachments")
+            data, meta = found
+            out.append(Attachment(filename=meta.get("filename", "file"), content_type=meta.get("content_type", ""),
+                                  size=len(data), blob_id=str(blob_id)))
+        return out
+
+    async def _link_identity(self, session: dict[str, Any]) -> str | None:
+        """A host-verified visitor: the chat identity joins the contact that owns the e-mail."""
+        if not session.get("verified_email") or session.get("linked"):
+            return None
+        contacts = self.app[keys.CONTACTS]
+        try:
+            contact, _ = await contacts.resolve(IdentityKind.email, session["verified_email"], name=session["name"])
+            await contacts.add_identity(contact.id, IdentityKind.chat, session["visitor"])
+        except Conflict:
+            pass  # the visitor already has a contact of its own (chatted before verifying)
+        except InvalidInput:
+            return None
+        session["linked"] = True
+        return contact.id
+
+    async def on_history(self, sid: str, data: Any = None) -> dict[str, Any]:
+        session = await self.get_session(sid)
+        slot = await self.app[keys.STORE]["conversation_threads"].find_one(
+            {"_id": f"webchat|chat:{session['visitor']}"})
+        if slot is None:
+            return {"messages": []}
+        docs = self.app[keys.STORE].messages.find({"conversation_id": slot["conversation_id"], "private": False}) \
+            .sort([("created_at", -1)]).limit(100)
+        items = [{"id": d["_id"], "text": d.get("text", ""), "from": "visitor" if d["direction"] == "in" else "agent",
+                  "at": d["created_at"].isoformat(), "attachments": d.get("attachments", [])} async for d in docs]
+        return {"messages": items[::-1]}
+
+    async def on_email(self, sid: str, data: Any = None) -> dict[str, Any]:
+        session = await self.get_session(sid)
+        try:
+            body = EmailIn.model_validate(data)
+            contacts = self.app[keys.CONTACTS]
+            contact, _ = await contacts.resolve(IdentityKind.chat, session["visitor"], name=session["name"])
+            try:
+                await contacts.add_identity(contact.id, IdentityKind.email, body.email)
+            except Conflict:  # the address belongs to a known contact: remember it for replies anyway
+                await self.app[keys.STORE].contacts.update_one(
+                    {"_id": contact.id}, {"$set": {"custom_fields.chat_email": body.email}})
+        except ValidationError:
+            return {"ok": False, "error": "email: required", "field": "email"}
+        except InvalidInput as exc:
+            return {"ok": False, "error": exc.detail, "field": "email"}
+        return {"ok": True}
+
+    async def on_typing(self, sid: str, data: Any = None) -> dict[str, Any]:
+        session = await self.get_session(sid)
+        try:
+            body = Typing.model_validate(data)
+        except ValidationError:
+            return {"ok": False, "error": "typing: a boolean", "field": "typing"}
+        for hook in self.services.extra.get("chat_typing_hooks", []):
+            await hook(session["visitor"], body.typing)
+        return {"ok": True}
+
+
+async def agent_typing(app: web.Application, visitor_id: str, typing: bool) -> None:
+    """For the agent console: show "agent is typing" in the visitor's widget."""
+    await app[keys.SIO].emit("typing", {"typing": typing}, room=room(visitor_id), namespace=NAMESPACE)
 
 
 async def start(app: web.Application, services: Any) -> None:
-    return None
+    settings = app[keys.SETTINGS]
+    store = app[keys.STORE]
+
+    async def email_of(contact_id: str) -> str | None:
+        doc = await store.identities.find_one({"contact_id": contact_id, "kind": "email"})
+        if doc:
+            return str(doc["value"])
+        contact = await store.contacts.find_one({"_id": contact_id}, {"custom_fields": 1}) or {}
+        return contact.get("custom_fields", {}).get("chat_email")
+
+    services.registry.add(WebchatAdapter(sio=app[keys.SIO], secret=settings.chat_secret.get_secret_value(),
+                                         max_chars=settings.chat_max_chars,
+                                         email=services.registry.get(Channel.email), email_lookup=email_of))
 
 
 async def stop(app: web.Application, services: Any) -> None:
     return None
+
+
+def install(app: web.Application) -> None:
+    app[keys.SIO].register_namespace(ChatNamespace(app))

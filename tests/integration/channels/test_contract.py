@@ -7,20 +7,29 @@ way to check the provider received a send.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import socketio
+from aiohttp.test_utils import TestClient
 from multidict import MultiDict
 
 from channels.base import ChannelAdapter, ChannelError, RawInbound, SignatureInvalid
+from channels.email.adapter import EmailAdapter
+from channels.webchat import tokens
+from hub import keys
 from channels.twilio.messaging import TwilioMessagingAdapter
 from hub.models import Channel
 from hub.outbox import OutboundMessage, PermanentSendError, SendError
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC, SMS_FROM, WA_FROM, sign, sms_form
+from .mailservers import Collector
 from .standin import TwilioStandIn
 
 
@@ -58,15 +67,64 @@ async def _twilio_harness(channel: Channel, standin: TwilioStandIn) -> Harness:
                    good_to="+27821234567", bad_to="+15005550001", provider_saw=saw, cleanup=adapter.close)
 
 
+async def _email_harness(smtp: tuple[int, Collector]) -> Harness:
+    port, collector = smtp
+    adapter = EmailAdapter(from_address="support@berry.test", smtp_host="127.0.0.1", smtp_port=port)
+    raw = (b"From: Lerato <lerato@example.co.za>\r\nTo: support@berry.test\r\nSubject: Quote\r\n"
+           b"Message-ID: <contract-1@example.co.za>\r\n\r\nHello")
+
+    async def saw(provider_id: str) -> bool:
+        return any(f"Message-ID: {provider_id}".encode() in mail for _, _, mail in collector.mails)
+
+    return Harness(adapter=adapter, valid=lambda: RawInbound(url="imap://", headers={}, body=raw),
+                   forged=lambda: RawInbound(url="imap://", headers={}, body=b"Subject: no sender\r\n\r\nhi"),
+                   good_to="lerato@example.co.za", bad_to="nobody@example.net", provider_saw=saw)
+
+
+async def _webchat_harness(client: TestClient[Any, Any]) -> Harness:
+    app = client.server.app
+    adapter = app[keys.EXTENSIONS]["channels"].registry[Channel.webchat]
+    secret = app[keys.SETTINGS].chat_secret.get_secret_value()
+    token = tokens.issue(secret, "vcontract")
+    body = b'{"text": "hi", "client_id": "k1"}'
+    listener = socketio.AsyncClient(reconnection=False)
+    got: list[str] = []
+    listener.on("message", lambda data: got.append(data["id"]), namespace="/chat")
+    await listener.connect(str(client.server.make_url("")), namespaces=["/chat"], transports=["websocket"],
+                           auth={"token": tokens.issue(secret, "vonline")})
+
+    async def saw(provider_id: str) -> bool:
+        for _ in range(50):
+            if provider_id in got:
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
+    class Refusing:  # an offline visitor whose e-mail fallback refuses the address
+        async def send(self, message: OutboundMessage) -> Any:
+            raise PermanentSendError("the mail server refused nobody@example.net", code=550)
+
+    async def email_of(_: str) -> str:
+        return "nobody@example.net"
+
+    adapter = dataclasses.replace(adapter, email=Refusing(), email_lookup=email_of)
+    return Harness(adapter=adapter, valid=lambda: RawInbound(url="ws://", headers={"X-Visitor-Token": token}, body=body),
+                   forged=lambda: RawInbound(url="ws://", headers={"X-Visitor-Token": token[:-2] + "00"}, body=body),
+                   good_to="vonline", bad_to="voffline", provider_saw=saw, cleanup=listener.disconnect)
+
+
 HARNESSES: dict[str, Callable[..., Awaitable[Harness]]] = {
-    "sms": lambda standin: _twilio_harness(Channel.sms, standin),
-    "whatsapp": lambda standin: _twilio_harness(Channel.whatsapp, standin),
+    "sms": lambda standin, smtp, client: _twilio_harness(Channel.sms, standin),
+    "whatsapp": lambda standin, smtp, client: _twilio_harness(Channel.whatsapp, standin),
+    "email": lambda standin, smtp, client: _email_harness(smtp),
+    "webchat": lambda standin, smtp, client: _webchat_harness(client),
 }
 
 
 @pytest.fixture(params=sorted(HARNESSES))
-async def harness(request: pytest.FixtureRequest, twilio_standin: TwilioStandIn) -> AsyncIterator[Harness]:
-    h = await HARNESSES[request.param](twilio_standin)
+async def harness(request: pytest.FixtureRequest, twilio_standin: TwilioStandIn, smtp_sink: tuple[int, Collector],
+                  client: TestClient[Any, Any]) -> AsyncIterator[Harness]:
+    h = await HARNESSES[request.param](twilio_standin, smtp_sink, client)
     yield h
     if h.cleanup:
         await h.cleanup()

@@ -1,0 +1,55 @@
+"""HTTP side of the web chat: the widget script (served by the hub, no CDN), a demo host page,
+and attachment uploads tied to the visitor token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from channels.base import ChannelError, InboundTooLarge
+from channels.http import channel_problem, read_body
+from hub import keys
+from hub.api.problem import problem
+
+from . import tokens
+
+STATIC = Path(__file__).parent / "static"
+MAX_UPLOAD = 10 * 1024 * 1024
+ALLOWED = ("image/", "application/pdf", "text/plain")
+
+
+async def widget_js(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(STATIC / "widget.js", headers={
+        "Content-Type": "application/javascript; charset=utf-8", "Cache-Control": "public, max-age=300"})
+
+
+async def demo(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(STATIC / "demo.html", headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+async def upload(request: web.Request) -> web.StreamResponse:
+    settings = request.app[keys.SETTINGS]
+    visitor = tokens.verify(settings.chat_secret.get_secret_value(), request.headers.get("X-Visitor-Token", ""))
+    if visitor is None:
+        return problem(403, "Forbidden", "invalid visitor token")
+    try:
+        data = await read_body(request, MAX_UPLOAD)
+    except InboundTooLarge:
+        return problem(413, "Payload too large", f"uploads are limited to {MAX_UPLOAD // 1048576} MB")
+    except ChannelError as exc:
+        return channel_problem(exc)
+    content_type = request.content_type
+    if not content_type.startswith(ALLOWED) or not data:
+        return problem(415, "Unsupported media type", "images, PDF or text only", field="Content-Type")
+    filename = (request.headers.get("X-Filename") or "upload")[:120]
+    blob_id = await request.app[keys.EXTENSIONS]["channels"].blobs.put(
+        data, filename=filename, content_type=content_type, meta={"visitor": visitor})
+    return web.json_response({"blob_id": blob_id, "filename": filename, "content_type": content_type,
+                              "size": len(data)}, status=201)
+
+
+def install(app: web.Application) -> None:
+    app.router.add_get("/chat/widget.js", widget_js)
+    app.router.add_get("/chat/demo", demo)
+    app.router.add_post("/chat/attachments", upload)
