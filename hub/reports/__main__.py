@@ -1,0 +1,5 @@
+import sys
+
+from hub.reports.cli import main
+
+sys.exit(main())
