@@ -21,6 +21,7 @@ from hub.settings import Settings
 from .base import Registry
 from .blobs import GridFSBlobStore
 from .spool import Spool
+from .twilio import voice as twilio_voice
 from .twilio import webhooks as twilio_webhooks
 from .twilio.inbound import TwilioInbound
 from .twilio.messaging import TwilioMessagingAdapter
@@ -52,6 +53,7 @@ def install_routes(app: web.Application) -> None:
     from .webchat import namespace as chat_namespace
     from .webchat import routes as chat_routes
     twilio_webhooks.install(app)
+    twilio_voice.install(app)
     chat_routes.install(app)
     chat_namespace.install(app)
     app[keys.ROUTERS].append(router)

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     whatsapp_templates: list[dict[str, str]] = Field(default_factory=list, description="Approved WhatsApp templates [{name, content_sid, body}]")
     voice_business_hours: str = Field("Mon-Fri 08:00-17:00", description="When calls are greeted (else voicemail)")
     voice_timezone: str = Field("Africa/Johannesburg", description="Time zone of voice_business_hours")
+    voice_forward_to: str = Field("", description="Number calls are forwarded to in business hours (empty = voicemail)")
     spool_retry_s: float = Field(5.0, description="How often verified-but-not-stored webhooks are retried from the spool")
     email_address: str = Field("support@berry.test", description="Support mailbox address (From of replies)")
     imap_host: str = Field("", description="IMAP server to poll; empty = no polling")

@@ -53,6 +53,20 @@ class TwilioStandIn:
         self.media[media_id] = (data, content_type)
         return f"{self.url}/2010-04-01/Accounts/{self.account_sid}/Messages/MM0/Media/{media_id}"
 
+    def add_recording(self, data: bytes) -> str:
+        """A recording; like Twilio's RecordingUrl, the returned URL has no extension (add .mp3)."""
+        rid = "RE" + secrets.token_hex(16)
+        self.media[rid] = (data, "audio/mpeg")
+        return f"{self.url}/2010-04-01/Accounts/{self.account_sid}/Recordings/{rid}"
+
+    async def _recording(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _error(401, 20003, "Authenticate")
+        found = self.media.get(request.match_info["rid"])
+        if found is None:
+            return _error(404, 20404, "The requested resource was not found")
+        return web.Response(body=found[0], content_type=found[1])
+
     def _authorized(self, request: web.Request) -> bool:
         expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         return request.headers.get("Authorization") == expected and request.match_info.get("sid", self.account_sid) == self.account_sid
@@ -111,6 +125,7 @@ class TwilioStandIn:
         app.router.add_post(base + ".json", self._create)
         app.router.add_get(base + "/{msid}.json", self._fetch)
         app.router.add_get(base + "/{msid}/Media/{media_id}", self._media)
+        app.router.add_get("/2010-04-01/Accounts/{sid}/Recordings/{rid}.mp3", self._recording)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()

@@ -1,0 +1,198 @@
+"""Twilio Voice: TwiML answers and call callbacks → a call log in the caller's conversation.
+
+    POST /webhooks/twilio/voice               incoming call → TwiML: greeting + forward (in hours,
+                                              when a number is set) or voicemail <Record> with
+                                              transcription (after hours / no answer)
+    POST /webhooks/twilio/voice/dial          the forward ended: answered → done, else voicemail
+    POST /webhooks/twilio/voice/status        call ended → call-log message (missed call → ticket)
+    POST /webhooks/twilio/voice/recording     voicemail recorded → message with the recording
+    POST /webhooks/twilio/voice/transcription transcription ready → the voicemail's text
+Every callback is signed (X-Twilio-Signature) like the messaging webhooks.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiDict
+from pymongo.errors import PyMongoError
+from twilio.twiml.voice_response import VoiceResponse
+
+from channels.base import ChannelError, MalformedInbound
+from channels.hours import is_open
+from channels.http import channel_problem, first_values, read_form
+from hub import keys
+from hub.api.problem import problem
+from hub.errors import HubError
+from hub.events import MessageUpdated
+from hub.models import Attachment, Channel, IdentityKind, InboundMessage, Message, utcnow
+from hub.store import register
+
+from .signature import verify_signature
+
+log = logging.getLogger(__name__)
+register("voice_calls")  # _id = CallSid: caller, times, recording/transcription state
+MISSED = {"no-answer", "busy", "failed", "canceled"}
+
+
+def _twiml(response: VoiceResponse) -> web.Response:
+    return web.Response(text=str(response), content_type="text/xml")
+
+
+async def _verified(request: web.Request) -> tuple[Any, dict[str, str]]:
+    services = request.app[keys.EXTENSIONS]["channels"]
+    settings = services.settings
+    if not settings.twilio_account_sid:
+        raise ChannelError("Twilio Voice is not configured")
+    raw = await read_form(request, settings.public_url)
+    overrides = settings.twilio_webhook_overrides
+    urls = [raw.url, f"{raw.url}#{overrides}"] if overrides else [raw.url]
+    verify_signature(settings.twilio_auth_token.get_secret_value(), urls, MultiDict(raw.form), raw.headers)
+    form = first_values(raw.form)
+    if not form.get("CallSid"):
+        raise MalformedInbound("CallSid is required", field="CallSid")
+    return services, form
+
+
+def _voicemail(response: VoiceResponse, base: str, prompt: str) -> VoiceResponse:
+    response.say(prompt)
+    response.record(max_length=120, play_beep=True, timeout=5, transcribe=True,
+                    transcribe_callback=f"{base}/webhooks/twilio/voice/transcription",
+                    recording_status_callback=f"{base}/webhooks/twilio/voice/recording",
+                    recording_status_callback_event="completed")
+    response.say("We did not get a message. Goodbye.")
+    return response
+
+
+async def incoming_call(request: web.Request) -> web.StreamResponse:
+    try:
+        services, form = await _verified(request)
+    except ChannelError as exc:
+        return channel_problem(exc)
+    settings = services.settings
+    store = request.app[keys.STORE]
+    try:
+        await store["voice_calls"].update_one({"_id": form["CallSid"]}, {"$setOnInsert": {
+            "from": form.get("From", ""), "to": form.get("To", ""), "started_at": utcnow()}}, upsert=True)
+    except PyMongoError:
+        log.warning("voice: store down at call start", extra={"call": form["CallSid"]})  # answer the caller anyway
+    base = settings.base_url
+    response = VoiceResponse()
+    if is_open(settings.voice_business_hours, settings.voice_timezone, utcnow()):
+        response.say("Thank you for calling Berry Events support.")
+        if settings.voice_forward_to:
+            dial = response.dial(action=f"{base}/webhooks/twilio/voice/dial", timeout=20)
+            dial.number(settings.voice_forward_to)
+            return _twiml(response)
+        return _twiml(_voicemail(response, base, "All our agents are busy. Please leave a message after the tone."))
+    return _twiml(_voicemail(response, base, "Thank you for calling Berry Events. We are closed right now. "
+                                             "Please leave a message after the tone and we will call you back."))
+
+
+async def dial_finished(request: web.Request) -> web.StreamResponse:
+    try:
+        services, form = await _verified(request)
+    except ChannelError as exc:
+        return channel_problem(exc)
+    if form.get("DialCallStatus") == "completed":
+        await request.app[keys.STORE]["voice_calls"].update_one({"_id": form["CallSid"]},
+                                                                 {"$set": {"answered": True}}, upsert=True)
+        return _twiml(VoiceResponse())
+    return _twiml(_voicemail(VoiceResponse(), services.settings.base_url,
+                             "Sorry, nobody could take your call. Please leave a message after the tone."))
+
+
+async def _ingest(request: web.Request, call: dict[str, Any], inbound_id: str, text: str,
+                  attachments: list[Attachment] | None = None, meta: dict[str, Any] | None = None) -> web.StreamResponse:
+    caller = call.get("from", "")
+    try:
+        inbound = InboundMessage(channel=Channel.voice, external_id=inbound_id,
+                                 sender={"kind": IdentityKind.phone, "value": caller}, text=text,
+                                 attachments=attachments or [], meta={"call": meta or {}})
+        await request.app[keys.INBOX].ingest(inbound)
+    except (ValueError, HubError) as exc:
+        if isinstance(exc, HubError) and exc.status >= 500:
+            raise
+        return problem(400, "Malformed webhook", f"cannot record this call: {exc}".splitlines()[0])
+    return web.Response(status=204)
+
+
+async def _call(request: web.Request, form: dict[str, str]) -> dict[str, Any]:
+    call = await request.app[keys.STORE]["voice_calls"].find_one({"_id": form["CallSid"]})
+    return call or {"_id": form["CallSid"], "from": form.get("From", ""), "to": form.get("To", "")}
+
+
+async def call_status(request: web.Request) -> web.StreamResponse:
+    try:
+        _, form = await _verified(request)
+        call = await _call(request, form)
+    except ChannelError as exc:
+        return channel_problem(exc)
+    status = form.get("CallStatus", "")
+    if status not in MISSED | {"completed"}:
+        return web.Response(status=204)  # ringing / in-progress: nothing to log yet
+    duration = int(form.get("CallDuration") or 0) if (form.get("CallDuration") or "0").isdigit() else 0
+    recorded = bool(call.get("recording_sid"))
+    missed = status in MISSED or (not recorded and not call.get("answered") and form.get("DialCallStatus") != "completed"
+                                  and duration < 10)
+    if missed:
+        text = f"Missed call ({status})"
+    else:
+        minutes, seconds = divmod(duration, 60)
+        text = f"Call {status}, {minutes} min {seconds} s" + (" — voicemail left" if recorded else "")
+    return await _ingest(request, {**call, "from": call.get("from") or form.get("From", "")},
+                         f"{form['CallSid']}:call", text,
+                         meta={"call_sid": form["CallSid"], "status": status, "duration_s": duration,
+                               "missed": missed, "direction": form.get("Direction", "inbound")})
+
+
+async def recording(request: web.Request) -> web.StreamResponse:
+    try:
+        services, form = await _verified(request)
+        call = await _call(request, form)
+    except ChannelError as exc:
+        return channel_problem(exc)
+    url = form.get("RecordingUrl", "")
+    if not url or not form.get("RecordingSid"):
+        return channel_problem(MalformedInbound("RecordingUrl and RecordingSid are required", field="RecordingUrl"))
+    store = request.app[keys.STORE]
+    await store["voice_calls"].update_one({"_id": form["CallSid"]}, {"$set": {"recording_sid": form["RecordingSid"]}},
+                                          upsert=True)
+    adapter = next(iter(services.twilio.values()), None)
+    attachment = Attachment(url=url + ".mp3", content_type="audio/mpeg", filename=f"voicemail-{form['RecordingSid']}.mp3")
+    if adapter is not None and services.twilio_inbound is not None:
+        attachment = await services.twilio_inbound._fetch(attachment, adapter)
+    seconds = form.get("RecordingDuration", "?")
+    text = call.get("transcription") or f"Voicemail ({seconds} s) — transcription pending"
+    return await _ingest(request, call, f"{form['CallSid']}:voicemail", text, [attachment],
+                         meta={"call_sid": form["CallSid"], "recording_sid": form["RecordingSid"],
+                               "duration_s": seconds, "voicemail": True})
+
+
+async def transcription(request: web.Request) -> web.StreamResponse:
+    try:
+        _, form = await _verified(request)
+    except ChannelError as exc:
+        return channel_problem(exc)
+    store = request.app[keys.STORE]
+    if form.get("TranscriptionStatus", "completed") != "completed":
+        text = "Voicemail (transcription failed: listen to the recording)"
+    else:
+        text = "Voicemail: " + form.get("TranscriptionText", "").strip()[:5000]
+    await store["voice_calls"].update_one({"_id": form["CallSid"]}, {"$set": {"transcription": text}}, upsert=True)
+    doc = await store.messages.find_one({"channel": "voice", "external_id": f"{form['CallSid']}:voicemail"})
+    if doc is not None:  # else the recording callback will use it when it lands
+        await store.messages.update_one({"_id": doc["_id"]}, {"$set": {"text": text, "meta.call.transcribed": True}})
+        message = Message.from_doc({**doc, "text": text})
+        await request.app[keys.BUS].publish(MessageUpdated(message=message, changes={"text": text}))
+    return web.Response(status=204)
+
+
+def install(app: web.Application) -> None:
+    app.router.add_post("/webhooks/twilio/voice", incoming_call)
+    app.router.add_post("/webhooks/twilio/voice/dial", dial_finished)
+    app.router.add_post("/webhooks/twilio/voice/status", call_status)
+    app.router.add_post("/webhooks/twilio/voice/recording", recording)
+    app.router.add_post("/webhooks/twilio/voice/transcription", transcription)
