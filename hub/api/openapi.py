@@ -56,10 +56,13 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
             "description": "OK", "content": {route.media_type: {"schema": _schema(route.response, components)}}}
     else:
         op["responses"]["204" if route.status == 200 else str(route.status)] = {"description": "Done"}
+        if route.status == 200:  # a handler without a declared response model may still return JSON
+            op["responses"]["200"] = {"description": "OK (body not declared)",
+                                      "content": {"application/json": {"schema": {}}}}
     problem_ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for code, text in (("400", "Bad request"), ("401", "Unauthorized"), ("403", "Forbidden"), ("404", "Not found"),
                        ("409", "Conflict"), ("413", "Payload too large"), ("422", "Invalid input"),
-                       ("503", "Store unavailable")):
+                       ("429", "Too many requests (see Retry-After)"), ("503", "Store unavailable")):
         op["responses"].setdefault(code, {"description": text, "content": problem_ref})
     if not route.public:
         op["security"] = [{"bearer": []}, {"apiKey": []}]
