@@ -92,3 +92,19 @@ async def get_blob(request: web.Request, _: Principal) -> web.StreamResponse:
     return web.Response(body=data, content_type=meta.get("content_type", "application/octet-stream"),
                         headers={"Content-Disposition": f'attachment; filename="{meta.get("filename", "file")}"',
                                  "X-Content-Type-Options": "nosniff"})
+
+
+class DeadLetter(BaseModel):
+    id: str
+    source: str
+    key: str = ""
+    error: str = ""
+    payload: dict[str, Any] = Field(default_factory=dict)
+    created_at: Any = None
+
+
+@router.route("GET", "/channels/dead-letters", summary="Inbound payloads that could not be ingested (newest first)",
+              tag="channels", permission="channels:admin", response=list[DeadLetter])
+async def dead_letters(request: web.Request, _: Principal) -> list[DeadLetter]:
+    docs = request.app[keys.STORE]["dead_letters"].find({}).sort("created_at", -1).limit(100)
+    return [DeadLetter(id=str(d.pop("_id")), **{k: v for k, v in d.items() if k in DeadLetter.model_fields}) async for d in docs]

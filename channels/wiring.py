@@ -39,6 +39,7 @@ class ChannelServices:
     http: aiohttp.ClientSession
     twilio: dict[Channel, TwilioMessagingAdapter] = field(default_factory=dict)
     twilio_inbound: TwilioInbound | None = None
+    dead_letter: Any = None  # async (key, payload, error): keep what cannot be ingested, for admins
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -94,7 +95,7 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
 
     services = ChannelServices(settings=settings, registry=registry, outbox=outbox, blobs=blobs,
                                spool=Spool(settings.var_dir / "spool" / "inbound", dead_letter), http=http,
-                               twilio=twilio)
+                               twilio=twilio, dead_letter=dead_letter)
     services.twilio_inbound = TwilioInbound(store, bus, app[keys.INBOX], app[keys.CONTACTS], blobs, twilio,
                                             media_max_bytes=settings.twilio_media_max_bytes, http=http)
     app[keys.EXTENSIONS]["channels"] = services

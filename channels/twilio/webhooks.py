@@ -38,11 +38,16 @@ async def inbound_message(request: web.Request) -> web.StreamResponse:
     try:
         raw = await read_form(request, services.settings.public_url)
         adapter.verify(raw)
-        form = first_values(raw.form)
-        inbound = adapter.normalize(form)  # 400 before anything is spooled
     except ChannelError as exc:
         if exc.status == 403:
             log.warning("twilio webhook refused", extra={"reason": exc.detail, "path": request.path})
+        return channel_problem(exc)  # unverified: nothing is kept
+    form = first_values(raw.form)
+    try:
+        inbound = adapter.normalize(form)
+    except ChannelError as exc:  # genuine Twilio, but unusable: kept for an admin, 400 to Twilio
+        await services.dead_letter(f"twilio:{channel.value}:malformed", {"channel": channel.value, "form": form},
+                                   exc.detail)
         return channel_problem(exc)
     key = f"twilio:{channel.value}:{inbound.external_id}"
     payload = {"channel": channel.value, "form": form}

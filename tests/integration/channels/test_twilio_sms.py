@@ -75,6 +75,12 @@ async def test_malformed_and_oversized_bodies(client: TestClient[Any, Any]) -> N
     assert statuses == [400, 400, 400, 400, 400, 413], statuses
     assert (await r1.json())["field"] == "MessageSid"
     assert await _count(client) == 0
+    # the three signed-but-unusable ones are kept for an admin; the unsigned ones are not
+    admin = await _agent(client, Role.admin)
+    letters = await (await client.get("/api/v1/channels/dead-letters", headers=admin)).json()
+    assert len(letters) == 3 and {d["source"] for d in letters} == {"twilio"}
+    assert any("not a possible phone number" in d["error"] or "not a phone number" in d["error"] for d in letters)
+    assert (await client.get("/api/v1/channels/dead-letters", headers=await _agent(client))).status == 403
 
 
 async def test_media_is_fetched_with_account_credentials(client: TestClient[Any, Any],
