@@ -125,7 +125,7 @@ def to_xlsx(name: str, table: Table, meta: dict[str, str]) -> bytes:
     ws.title = name[:31]
     ws.append(cols)
     for row in rows:
-        ws.append([_safe(v) for v in row])  # openpyxl would store "=…" as a formula
+        ws.append([None if v is None else _safe(v) for v in row])  # openpyxl would store "=…" as a formula
     info = wb.create_sheet("about")
     for key, value in meta.items():
         info.append([key, value])
