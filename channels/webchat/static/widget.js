@@ -117,11 +117,11 @@
         ws.close(); return;
       }
       if (d.indexOf("42" + NS + ",") === 0) {
-        var arr = JSON.parse(d.slice(4 + NS.length));
+        var arr = JSON.parse(d.slice(3 + NS.length));
         onEvent(arr[0], arr[1]); return;
       }
       if (d.indexOf("43" + NS + ",") === 0) {
-        var m = /^(\d+)(.*)$/.exec(d.slice(4 + NS.length));
+        var m = /^(\d+)(.*)$/.exec(d.slice(3 + NS.length));
         if (m && acks[m[1]]) { var cb = acks[m[1]]; delete acks[m[1]]; cb(JSON.parse(m[2])[0]); }
       }
     };

@@ -1,0 +1,46 @@
+"""The embeddable chat widget in real Chromium: a host page loads /chat/widget.js, the visitor
+chats, an agent's reply arrives live, history survives a reload, message text never runs as HTML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from hub import keys
+from hub.models import Role
+from tests.browser.conftest import browser, new_page, screenshot  # noqa: F401  (fixtures)
+
+from .conftest import run_jobs
+
+pytestmark = pytest.mark.browser
+
+
+async def test_widget_chat_in_chromium(client: TestClient[Any, Any], new_page: Any) -> None:  # noqa: F811
+    from tests.conftest import Api
+    hub_url = str(client.make_url("/")).rstrip("/")
+    page = await new_page(width=900, height=700)
+    await page.goto(hub_url + "/chat/demo")
+    await page.get_by_role("button", name="Open support chat").click()
+    await page.locator(".berry-chat-status").filter(has_text="We're online").wait_for()
+    await page.get_by_label("Message").fill("Can I book a jumping castle for Sunday?")
+    await page.get_by_role("button", name="Send").click()
+    await page.locator(".berry-chat-mine").filter(has_text="jumping castle").wait_for()
+    store = client.server.app[keys.STORE]
+    doc = await store.messages.find_one({"channel": "webchat"})
+    assert doc["text"] == "Can I book a jumping castle for Sunday?" and doc["meta"]["page"] == "/chat/demo"
+    agent = (await Api(client).user(Role.agent))["headers"]
+    hostile = '<img src=x onerror="document.title=\'pwned\'"> Yes, we have one!'
+    await client.post(f"/api/v1/conversations/{doc['conversation_id']}/messages", json={"text": hostile}, headers=agent)
+    await run_jobs(client)
+    bubble = page.locator(".berry-chat-agent").filter(has_text="Yes, we have one!")
+    await bubble.wait_for()
+    assert await bubble.inner_text() == hostile and await page.title() != "pwned"
+    await screenshot(page, "chat-widget")
+    await page.reload()
+    await page.get_by_role("button", name="Open support chat").click()
+    await page.locator(".berry-chat-agent").filter(has_text="Yes, we have one!").wait_for()
+    assert await page.locator(".berry-chat-mine").count() == 1  # history, not duplicated
+    assert page.errors == []
+    assert await store.contacts.count_documents({}) == 1  # the same visitor after the reload
