@@ -80,6 +80,8 @@ class Spool:
                 if self.dead_letter is None:
                     return done
                 await self.dead_letter(key, payload, repr(exc))
+                self.remove(key)
+                continue
             self.remove(key)
             done += 1
         return done

@@ -1,0 +1,157 @@
+"""Channel benchmarks, one JSON line:
+
+* signed Twilio SMS webhooks per second end to end (HTTP → signature → spool → ingest → FerretDB)
+  with p50/p99 latency, and in the same run the ingest-only rate (``Inbox.ingest`` directly):
+  the adapter's overhead is 1 - webhook rate / ingest rate (target < 20 %);
+* outbox sends per second: stored replies sent by the outbox jobs through the ``twilio`` SDK's
+  async client to the local Twilio stand-in.
+
+Usage: python bench/channels.py [--n 300] [--concurrency 8] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from hub import keys  # noqa: E402
+from hub.app import create_app  # noqa: E402
+from hub.auth import Principal  # noqa: E402
+from hub.jobs import Worker  # noqa: E402
+from hub.models import Channel, IdentityKind, InboundMessage, Role  # noqa: E402
+from hub.outbox import JOB_KIND  # noqa: E402
+from hub.settings import Settings  # noqa: E402
+from hub.store import EmbeddedFerretDB, free_port  # noqa: E402
+from tests.integration.channels.standin import TwilioStandIn  # noqa: E402
+
+SID, TOKEN, PUBLIC = "AC" + "2" * 32, "f" * 32, "https://support.berry.test"
+
+
+def _form(i: int) -> dict[str, str]:
+    return {"MessageSid": "SM" + secrets.token_hex(16), "AccountSid": SID, "From": f"+2782{i % 5000:07d}",
+            "To": "+27600000001", "Body": f"Is the venue free on Saturday? #{i}", "NumMedia": "0"}
+
+
+async def _pool(n: int, concurrency: int, one: Any) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(n):
+        queue.put_nowait(i)
+
+    async def worker() -> None:
+        while not queue.empty():
+            i = queue.get_nowait()
+            start = time.perf_counter()
+            await one(i)
+            latencies.append(time.perf_counter() - start)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return n / (time.perf_counter() - start), latencies
+
+
+def _pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(p * len(values)))] * 1000, 2)
+
+
+async def main(n: int, concurrency: int, rounds: int) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="berry-bench-"))
+    ferret = EmbeddedFerretDB(workdir / "ferretdb")
+    await asyncio.to_thread(ferret.start)
+    standin = TwilioStandIn(SID, TOKEN)
+    await standin.start()
+    port = free_port()
+    settings = Settings(mongodb_url=ferret.url, mongodb_db="bench_channels", var_dir=workdir / "var", bot_engine="off",
+                        inline_worker=False, public_url=PUBLIC, twilio_account_sid=SID, twilio_auth_token=TOKEN,
+                        twilio_api_base=standin.url, twilio_sms_from="+27600000001", port=port, log_level="WARNING",
+                        _env_file=None)  # type: ignore[call-arg]
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    validator = RequestValidator(TOKEN)
+    url = f"http://127.0.0.1:{port}/webhooks/twilio/sms"
+    result: dict[str, Any] = {"bench": "channels", "n": n, "concurrency": concurrency, "rounds": rounds}
+    try:
+        inbox = app[keys.INBOX]
+        async with aiohttp.ClientSession() as http:
+            async def webhook(i: int) -> None:
+                form = _form(i)
+                headers = {"X-Twilio-Signature": validator.compute_signature(PUBLIC + "/webhooks/twilio/sms", form),
+                           "Content-Type": "application/x-www-form-urlencoded"}
+                async with http.post(url, data=urlencode(form), headers=headers) as resp:
+                    assert resp.status == 200, await resp.text()
+
+            async def ingest(i: int) -> None:
+                form = _form(i)
+                await inbox.ingest(InboundMessage(channel=Channel.sms, external_id=form["MessageSid"],
+                                                  sender={"kind": IdentityKind.phone, "value": form["From"]},
+                                                  text=form["Body"]))
+
+            await _pool(50, concurrency, webhook)  # warm-up: contacts, conversations, connections
+            await _pool(50, concurrency, ingest)
+            web_rates, ing_rates, web_lat, ing_lat = [], [], [], []
+            for _ in range(rounds):  # interleaved, so both see the same machine load
+                rate, lat = await _pool(n, concurrency, ingest)
+                ing_rates.append(rate)
+                ing_lat += lat
+                rate, lat = await _pool(n, concurrency, webhook)
+                web_rates.append(rate)
+                web_lat += lat
+        web_rate, ing_rate = statistics.median(web_rates), statistics.median(ing_rates)
+        result.update({
+            "webhook_per_s": round(web_rate, 1), "webhook_p50_ms": _pct(web_lat, 0.5), "webhook_p99_ms": _pct(web_lat, 0.99),
+            "ingest_per_s": round(ing_rate, 1), "ingest_p50_ms": _pct(ing_lat, 0.5), "ingest_p99_ms": _pct(ing_lat, 0.99),
+            "adapter_overhead_pct": round((1 - web_rate / ing_rate) * 100, 1),
+        })
+        # --- outbox: replies → jobs → SDK → stand-in ------------------------------------------------
+        conversations = app[keys.CONVERSATIONS]
+        conv = await app[keys.STORE].conversations.find_one({})
+        actor = Principal(role=Role.agent, user_id="bench-agent")
+        sends = n
+        for i in range(sends):
+            await conversations.reply(conv["_id"], actor, f"Reply {i}")
+        before = len(standin.messages)
+        workers = [Worker(app[keys.JOBS], {JOB_KIND: app[keys.JOB_HANDLERS][JOB_KIND]}) for _ in range(concurrency)]
+
+        async def drain(w: Worker) -> None:
+            while await w.run_once():
+                pass
+
+        start = time.perf_counter()
+        await asyncio.gather(*(drain(w) for w in workers))
+        elapsed = time.perf_counter() - start
+        sent = len(standin.messages) - before
+        result.update({"outbox_sends": sent, "outbox_sends_per_s": round(sent / elapsed, 1)})
+    finally:
+        await runner.cleanup()
+        await standin.stop()
+        await asyncio.to_thread(ferret.stop)
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(main(args.n, args.concurrency, args.rounds))))

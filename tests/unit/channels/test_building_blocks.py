@@ -1,0 +1,93 @@
+"""Unit tests of the channel building blocks: visitor tokens, support hours, the spool, Twilio
+signatures behind a proxy with connection overrides, SMS keywords."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from multidict import MultiDict
+from twilio.request_validator import RequestValidator
+
+from channels.base import SignatureInvalid
+from channels.hours import is_open, parse
+from channels.spool import Spool
+from channels.twilio.inbound import keyword
+from channels.twilio.signature import verify_signature
+from channels.webchat import tokens
+from hub.errors import InvalidInput, StoreUnavailable
+
+
+def test_visitor_tokens_resist_tampering_and_expire() -> None:
+    token = tokens.issue("s3cret", "vabc", now=1000.0)
+    assert tokens.verify("s3cret", token, now=1001.0) == "vabc"
+    head, vid, exp, mac = token.split(".")
+    assert tokens.verify("s3cret", f"{head}.vother.{exp}.{mac}", now=1001.0) is None  # another visitor
+    assert tokens.verify("s3cret", f"{head}.{vid}.{int(exp) + 999}.{mac}", now=1001.0) is None  # longer life
+    assert tokens.verify("other", token, now=1001.0) is None
+    assert tokens.verify("s3cret", token, now=float(exp) + 1) is None  # expired
+    for garbage in ("", "v1", "v1.a.b.c.d", "x" * 300, "v1.a.notanumber.c"):
+        assert tokens.verify("s3cret", garbage) is None
+    assert tokens.verify_identity("k", "u1", tokens.identity_hash("k", "u1"))
+    assert not tokens.verify_identity("", "u1", tokens.identity_hash("", "u1"))  # no secret: never verified
+
+
+def test_support_hours_in_their_time_zone() -> None:
+    spec = "Mon-Fri 08:00-17:00; Sat 09:00-13:00"
+    tz = "Africa/Johannesburg"  # UTC+2
+    assert is_open(spec, tz, datetime(2026, 11, 23, 6, 30, tzinfo=UTC))  # Mon 08:30 local
+    assert not is_open(spec, tz, datetime(2026, 11, 23, 5, 30, tzinfo=UTC))  # Mon 07:30 local
+    assert is_open(spec, tz, datetime(2026, 11, 28, 10, 0, tzinfo=UTC))  # Sat 12:00 local
+    assert not is_open(spec, tz, datetime(2026, 11, 29, 10, 0, tzinfo=UTC))  # Sunday
+    assert parse("Fri-Mon 10:00-11:00")[0][0] == {4, 5, 6, 0}
+    with pytest.raises(ValueError):
+        parse("Mon-Fri 8am-5pm")
+
+
+async def test_spool_is_durable_and_dead_letters_what_never_parses(tmp_path: Path) -> None:
+    dead: list[tuple[str, Any, str]] = []
+
+    async def dead_letter(key: str, payload: Any, error: str) -> None:
+        dead.append((key, payload, error))
+
+    spool = Spool(tmp_path / "spool", dead_letter)
+    spool.put("twilio:sms:SM1", {"n": 1})
+    spool.put("twilio:sms:SM2", {"n": 2})
+    spool.put("twilio:sms:SM1", {"n": 1})  # a retried webhook overwrites, never doubles
+    assert sorted(p["n"] for _, p in spool.pending()) == [1, 2]
+    assert not list((tmp_path / "spool").glob("*.tmp"))
+
+    async def store_down(payload: Any) -> None:
+        raise StoreUnavailable("down")
+
+    assert await spool.drain(store_down) == 0 and len(spool.pending()) == 2  # kept for the next round
+
+    async def bad(payload: Any) -> None:
+        if payload["n"] == 2:
+            raise InvalidInput("never valid")
+
+    assert await spool.drain(bad) == 1
+    assert spool.pending() == [] and [d[0] for d in dead] == ["twilio:sms:SM2"]
+    (tmp_path / "spool" / "broken.json").write_text("{not json")
+    assert spool.pending() == []  # an unreadable entry is logged, not fatal
+
+
+def test_signature_behind_a_proxy_with_connection_overrides() -> None:
+    token, params = "t" * 32, MultiDict([("Body", "hi"), ("MessageSid", "SM1"), ("Body", "again")])
+    public = "https://support.berry.test/webhooks/twilio/sms?x=1"
+    for signed_url in (public, public + "#rc=5&rp=all", "https://support.berry.test:443/webhooks/twilio/sms?x=1"):
+        sig = RequestValidator(token).compute_signature(signed_url, params)
+        verify_signature(token, [public, public + "#rc=5&rp=all"], params, {"X-Twilio-Signature": sig})
+    sig = RequestValidator(token).compute_signature("http://10.0.0.5:8080/webhooks/twilio/sms?x=1", params)
+    with pytest.raises(SignatureInvalid):  # the internal URL is not what Twilio signed
+        verify_signature(token, [public], params, {"X-Twilio-Signature": sig})
+    with pytest.raises(SignatureInvalid):
+        verify_signature("", [public], params, {"X-Twilio-Signature": sig})
+
+
+def test_sms_keywords() -> None:
+    assert [keyword(w) for w in ("STOP", " stop. ", "Unsubscribe", "start", "HELP", "stop please", "")] == [
+        "stop", "stop", "stop", "start", "help", None, None]
