@@ -7,18 +7,21 @@ its clock in ``conversation.sla``::
     {policy_id, paused_at, metrics: {first_response|next_response|resolution:
         {started_at, target_s, paused_s, warn_at, due_at, warned, breached, met_at}}}
 
-and the earliest instant that needs attention in the top-level, indexed ``sla_next_at``. The sweep
-only reads tickets with ``sla_next_at <= now`` (an index range scan), so its cost follows the number
-of tickets that need attention, not the number of open tickets. Pending and resolved tickets pause
-the clock (``paused_at``; the business time spent paused is added to ``paused_s`` on resume). Each
-warning and breach is a claim (``sla_events``), so racing sweeps report it once.
+and the earliest instant that needs attention in ``sla_next_at`` (for people and MongoDB). Every
+warning and breach instant is filed in a ``TimerWheel`` (``timers.py``) when it is planned; the sweep
+reads only the minutes that came due, by ``_id`` (FerretDB v1 serves nothing else without a full
+scan), so its cost follows the number of timers that fire, not the number of open tickets. Pending
+and resolved tickets pause the clock (``paused_at``; the business time spent paused is added to
+``paused_s`` on resume); a timer whose instant no longer matches the ticket's clock is ignored.
+Each warning and breach is a claim (``sla_events``), so racing sweeps report it once.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,13 +33,14 @@ from hub.store import COLLECTIONS, ix, register
 from .business_hours import ALWAYS, Always, BusinessHours
 from .context import Ctx
 from .events import SlaBreached, SlaWarning
+from .timers import TimerWheel, minute_key
 
 log = logging.getLogger(__name__)
 register("sla_policies", ix(("default", 1)))
 register("business_hours")
 register("sla_events")  # _id = "<conversation>:<metric>:<warning|breach>:<due>": reported once
-# The sweep's index, added to the foundation's conversation indexes.
-register("conversations", *COLLECTIONS["conversations"].indexes, ix(("sla_next_at", 1)),
+# Indexes (used on MongoDB) for the wake-up and time-rule queries, added to the foundation's.
+register("conversations", *COLLECTIONS["conversations"].indexes,
          ix(("status", 1), ("snooze_until", 1)), ix(("status", 1), ("status_since", 1)))
 
 METRICS = ("first_response", "next_response", "resolution")
@@ -93,6 +97,7 @@ class Sla:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
         self.on_breach: EscalateFn | None = None  # escalation, wired in setup
+        self.wheel = TimerWheel(ctx, "sla")
 
     # --- configuration --------------------------------------------------------------------------
 
@@ -142,9 +147,26 @@ class Sla:
             return None
         return min(upcoming)
 
-    async def _save(self, conversation_id: str, state: dict[str, Any], next_at: datetime | None) -> None:
+    @staticmethod
+    def _instants(state: dict[str, Any]) -> set[tuple[str, str, datetime]]:
+        """(metric, warning|breach, instant) of every running clock."""
+        if not state or state.get("paused_at"):
+            return set()
+        out = set()
+        for name, metric in state.get("metrics", {}).items():
+            if metric.get("met_at") or metric.get("breached") or metric.get("due_at") is None:
+                continue
+            out.add((name, "breach", metric["due_at"]))
+            if not metric.get("warned"):
+                out.add((name, "warning", metric["warn_at"]))
+        return out
+
+    async def _save(self, conversation_id: str, state: dict[str, Any], next_at: datetime | None,
+                    before: dict[str, Any] | None = None) -> None:
         await self.ctx.store.conversations.update_one({"_id": conversation_id},
                                                       {"$set": {"sla": state, "sla_next_at": next_at}})
+        for metric, kind, at in sorted(self._instants(state) - self._instants(before or {}), key=lambda x: x[2]):
+            await self.wheel.add(at, {"conversation_id": conversation_id, "metric": metric, "kind": kind})
 
     async def _load(self, conversation: Conversation) -> tuple[dict[str, Any], SlaPolicy, Hours] | None:
         state = dict(conversation.sla or {})
@@ -166,7 +188,8 @@ class Sla:
             if target:
                 state["metrics"][metric] = {"started_at": conversation.created_at, "target_s": target,
                                             "paused_s": 0.0, "warned": False, "breached": False, "met_at": None}
-        await self._save(conversation.id, state, self._plan(state, hours, policy))
+        before = copy.deepcopy(conversation.sla) if conversation.sla.get("policy_id") else None
+        await self._save(conversation.id, state, self._plan(state, hours, policy), before)
         return state
 
     async def _change(self, conversation: Conversation,
@@ -175,8 +198,9 @@ class Sla:
         if loaded is None:
             return
         state, policy, hours = loaded
+        before = copy.deepcopy(state)
         if edit(state, policy, hours):
-            await self._save(conversation.id, state, self._plan(state, hours, policy))
+            await self._save(conversation.id, state, self._plan(state, hours, policy), before)
 
     async def agent_replied(self, conversation: Conversation, at: datetime) -> None:
         def edit(state: dict[str, Any], _: SlaPolicy, __: Hours) -> bool:
@@ -242,46 +266,52 @@ class Sla:
     # --- the sweep ------------------------------------------------------------------------------
 
     async def sweep(self, limit: int = 5000) -> dict[str, int]:
-        """Report due warnings and breaches; returns counts. Safe to run on several workers at once."""
+        """Report the warnings and breaches that came due; returns counts. Safe on several workers."""
         now = self.ctx.clock.now()
-        counts = {"checked": 0, "warnings": 0, "breaches": 0}
-        policies: dict[str, tuple[SlaPolicy, Hours]] = {}
-        cursor = self.ctx.store.conversations.find({"sla_next_at": {"$lte": now}}, {"sla": 1}) \
-            .sort("sla_next_at", 1).limit(limit)
-        async for doc in cursor:
-            counts["checked"] += 1
-            state = doc.get("sla") or {}
-            pid = state.get("policy_id")
-            if pid not in policies:
-                policy = await self.policy(pid)
-                if policy is None:
-                    await self._save(doc["_id"], state, None)
-                    continue
-                policies[pid] = (policy, await self.hours(policy.business_hours_id))
-            policy, hours = policies[pid]
-            events: list[Any] = []
-            for name, metric in state.get("metrics", {}).items():
-                if metric.get("met_at") or metric.get("breached") or metric.get("due_at") is None:
-                    continue
-                if now >= metric["due_at"]:
-                    metric["breached"] = metric["warned"] = True
-                    if await self.ctx.store.claim("sla_events", f"{doc['_id']}:{name}:breach:{metric['due_at'].isoformat()}"):
-                        events.append(SlaBreached(conversation_id=doc["_id"], metric=name, due_at=metric["due_at"]))
-                elif not metric.get("warned") and now >= metric["warn_at"]:
-                    metric["warned"] = True
-                    if await self.ctx.store.claim("sla_events", f"{doc['_id']}:{name}:warning:{metric['due_at'].isoformat()}"):
-                        events.append(SlaWarning(conversation_id=doc["_id"], metric=name, due_at=metric["due_at"]))
-            await self._save(doc["_id"], state, self._plan(state, hours, policy))
-            for event in events:
-                log.info("sla event", extra={"event": event.name, "conversation": doc["_id"], "metric": event.metric})
-                await self.ctx.bus.publish(event)
-                if isinstance(event, SlaBreached):
-                    counts["breaches"] += 1
-                    if self.on_breach:
-                        await self.on_breach(doc["_id"], f"{event.metric} SLA breached", policy)
-                else:
-                    counts["warnings"] += 1
+        counts = {"timers": 0, "checked": 0, "warnings": 0, "breaches": 0}
+        policies: dict[str, tuple[SlaPolicy, Hours] | None] = {}
+        async for minute, timers in self.wheel.due(now):
+            for timer in timers:
+                counts["timers"] += 1
+                await self._fire(timer, now, counts, policies)
+            await self.wheel.advance(minute)
+            if counts["timers"] >= limit:
+                return counts  # the rest next time; the cursor stopped at a complete minute
+        await self.wheel.advance(minute_key(now - timedelta(minutes=1)))
         return counts
+
+    async def _fire(self, timer: dict[str, Any], now: datetime, counts: dict[str, int],
+                    policies: dict[str, tuple[SlaPolicy, Hours] | None]) -> None:
+        cid, name, kind = timer["conversation_id"], timer["metric"], timer["kind"]
+        doc = await self.ctx.store.conversations.find_one({"_id": cid}, {"sla": 1})
+        state = (doc or {}).get("sla") or {}
+        metric = state.get("metrics", {}).get(name)
+        if not metric or state.get("paused_at") or metric.get("met_at") or now < timer["at"]:
+            return
+        if metric.get("due_at" if kind == "breach" else "warn_at") != timer["at"]:
+            return  # re-timed since the timer was filed
+        counts["checked"] += 1
+        pid = state.get("policy_id", "")
+        if pid not in policies:
+            policy = await self.policy(pid)
+            policies[pid] = (policy, await self.hours(policy.business_hours_id)) if policy else None
+        if policies[pid] is None:
+            return
+        policy, _ = policies[pid]  # type: ignore[misc]
+        due = metric["due_at"]
+        if not await self.ctx.store.claim("sla_events", f"{cid}:{name}:{kind}:{due.isoformat()}"):
+            return
+        log.info("sla event", extra={"event": f"sla.{kind}", "conversation": cid, "metric": name})
+        if kind == "warning":
+            counts["warnings"] += 1
+            await self.ctx.bus.publish(SlaWarning(conversation_id=cid, metric=name, due_at=due))
+            return
+        counts["breaches"] += 1
+        await self.ctx.store.conversations.update_one({"_id": cid}, {"$set": {
+            f"sla.metrics.{name}.breached": True, f"sla.metrics.{name}.warned": True}})
+        await self.ctx.bus.publish(SlaBreached(conversation_id=cid, metric=name, due_at=due))
+        if self.on_breach:
+            await self.on_breach(cid, f"{name} SLA breached", policy)
 
 
 __all__ = ["METRICS", "Escalation", "Sla", "SlaPolicy", "Targets"]
