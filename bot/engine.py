@@ -8,8 +8,17 @@ tests/integration/bot/test_engine_contract.py. Whether to hand off is decided by
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+
+
+_LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+def has_words(text: str) -> bool:
+    """False for empty, whitespace-, emoji-, digit- or punctuation-only messages: nothing to classify."""
+    return bool(_LETTERS.search(text))
 
 
 @dataclass(frozen=True)

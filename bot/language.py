@@ -20,8 +20,10 @@ STOPWORDS = {
           "kakhulu sawubona yebo cha ukubhuka imali".split(),
     "xh": "enkosi ndicela ukuba kodwa ndifuna andikwazi molo ewe hayi kakhulu kwaye njani ngoku imali".split(),
     "st": "ke kopa hore empa ke batla ha ke kgone dumela kea leboha tjhelete ho le ka".split(),
-    "pt": "o a os as de do da para com não eu você meu minha obrigado por favor reserva quando como".split(),
-    "fr": "le la les de du des et est pour avec je vous mon ma merci s'il plaît réservation quand comment".split(),
+    "pt": "não você meu minha obrigado obrigada favor reserva quando como uma está estou preciso "
+          "quero".split(),
+    "fr": "les des est pour avec je vous merci plaît réservation quand comment une suis besoin "
+          "voudrais".split(),
 }
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 

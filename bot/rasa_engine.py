@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.engine import Button, OutMessage, Reply, Turn
+from bot.engine import Button, OutMessage, Reply, Turn, has_words
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 2000  # Rasa gets the start of a very long message; the agent sees all of it
@@ -38,8 +38,8 @@ class RasaEngine:
 
     async def respond(self, turn: Turn) -> Reply:
         text = turn.text.strip()[:MAX_TEXT]
-        if not text:
-            # Rasa answers an empty message with nothing; ask again instead of staying silent
+        if not has_words(text) and not text.startswith("/"):
+            # nothing to classify (Rasa answers an empty message with nothing): ask again
             from bot import responses
 
             return Reply(messages=[OutMessage(responses.text("utter_default"))], intent="nlu_fallback",
@@ -83,6 +83,9 @@ def _map(items: list[dict[str, Any]], reply: Reply) -> Reply:
                 continue
             if custom.get("unclear"):
                 reply.unclear = True
+                continue
+            if isinstance(custom.get("articles"), list):
+                reply.articles.extend(str(a) for a in custom["articles"])
                 continue
         buttons = tuple(Button(str(b.get("title", "")), str(b.get("payload", "")))
                         for b in item.get("buttons") or [] if isinstance(b, dict))

@@ -110,8 +110,9 @@ class BotService:
         summary = summarize(state)
         await self.conversations.reply(conv.id, BOT, _summary_text(summary), private=True,
                                        author_type=AuthorType.bot, meta={"bot_summary": summary})
-        changes: dict[str, Any] = {"tags": sorted({*conv.tags, "bot-handoff"})}
-        if lang and lang != conv.language:
+        fresh = await self.conversations.get(conv.id)  # a Rasa action may have changed it this turn
+        changes: dict[str, Any] = {"tags": sorted({*fresh.tags, "bot-handoff"})}
+        if lang and lang != fresh.language:
             changes["language"] = lang
         updated = await self.conversations.update(conv.id, changes, BOT)
         await self.bus.publish(BotHandoff(conversation=updated, reason=reason, summary=summary))

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import Any
 
 from bot import responses
-from bot.engine import Button, OutMessage, Reply, Turn
+from bot.engine import Button, OutMessage, Reply, Turn, has_words
 from bot.entities import extract
 
 from .classifier import FALLBACK, IntentClassifier
@@ -22,7 +21,6 @@ TEMPLATES = {"greet": "utter_greet", "goodbye": "utter_goodbye", "thank_you": "u
              "bot_challenge": "utter_iamabot", "affirm": "utter_glad", "out_of_scope": "utter_out_of_scope"}
 NO_KB = frozenset({"request_human", "complaint", "deny", "inform", *TEMPLATES, FALLBACK})
 YES_NO = (Button("Yes, thanks", "/affirm"), Button("No, I need help", "/deny"))
-_LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
 class EmbeddedEngine:
@@ -39,7 +37,7 @@ class EmbeddedEngine:
         text = turn.text.strip()
         if text.startswith("/") and text[1:].isidentifier():  # a button payload, e.g. /affirm
             intent, confidence = text[1:], 1.0
-        elif not _LETTERS.search(text):  # empty, emoji-only, digits: nothing to classify
+        elif not has_words(text):  # empty, emoji-only, digits: nothing to classify
             return Reply(messages=[OutMessage(responses.text("utter_default"))], intent=FALLBACK, unclear=True)
         else:
             parse = await asyncio.to_thread(self.classifier.parse, text[:1000])
@@ -66,7 +64,12 @@ class EmbeddedEngine:
         from knowledge_base.search.base import SearchQuery
 
         locale = turn.language if turn.language and turn.language != "en" else None
-        hits = await self.search.search(SearchQuery(text=text[:500], locale=locale, limit=self.kb_limit))
+        try:
+            hits = await self.search.search(SearchQuery(text=text[:500], locale=locale, limit=self.kb_limit))
+        except Exception:
+            log.exception("knowledge-base search failed", extra={"conversation_id": turn.conversation_id})
+            reply.handoff = "bot_error"
+            return
         offered = set(turn.state.get("articles", []))
         hits = [h for h in hits if h.score >= self.min_score]
         fresh = [h for h in hits if h.id not in offered] or hits

@@ -49,6 +49,7 @@ class ActionAnswerFromKb(Action):
         link = f"\n{top['url']}" if top.get("url") else ""
         dispatcher.utter_message(text=f"{top['title']}: {top.get('summary', '')}{link}\n\nDid that answer "
                                       "your question?", buttons=_yes_no())
+        dispatcher.utter_message(json_message={"articles": [top["id"]]})
         offered = list(tracker.get_slot("articles_offered") or []) + [top["id"]]
         return [SlotSet("articles_offered", offered)]
 
@@ -104,6 +105,7 @@ class ActionOpenTicket(Action):
         ref, email = tracker.get_slot("booking_ref"), tracker.get_slot("email")
         try:
             hub = _hub()
+            tags = sorted(set(tags) | set(hub.ticket(tracker.sender_id).get("tags") or []))
             hub.update_ticket(tracker.sender_id, {"subject": summary or "Logged by the bot", "tags": tags})
             hub.note(tracker.sender_id, f"Bot ticket: {summary}\nBooking: {ref}\nE-mail: {email}")
         except HubError as exc:

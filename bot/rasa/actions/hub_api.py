@@ -34,6 +34,9 @@ class HubApi:
     def search(self, text: str, limit: int = 3) -> list[dict[str, Any]]:
         return list(self._call("GET", "/bot/kb-search", params={"q": text[:500], "limit": limit}) or [])
 
+    def ticket(self, conversation_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/conversations/{conversation_id}")
+
     def update_ticket(self, conversation_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         return self._call("PATCH", f"/conversations/{conversation_id}", json=changes)
 

@@ -1,0 +1,49 @@
+"""``python -m bot evaluate --engine embedded|rasa --train T.yml --test E.yml [--oos O.yml] [--json]``
+
+Prints a readable table (stderr) and the results as one JSON line (stdout)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    parser = argparse.ArgumentParser(prog="python -m bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ev = sub.add_parser("evaluate", aliases=["eval"], help="NLU accuracy, macro-F1, out-of-scope, latency")
+    ev.add_argument("--engine", choices=["embedded", "rasa"], action="append",
+                    help="repeat to compare engines side by side (default: embedded)")
+    ev.add_argument("--train", type=Path, required=True, help="Rasa NLU YAML file or directory")
+    ev.add_argument("--test", type=Path, required=True, help="Rasa NLU YAML file")
+    ev.add_argument("--oos", type=Path, action="append", default=[], help="extra out-of-scope test file(s)")
+    ev.add_argument("--cache-dir", type=Path, default=None, help="cache trained embedded models here")
+    ev.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    from bot.evaluate import evaluate, table
+
+    for path in [args.train, args.test, *args.oos]:
+        if not path.exists():
+            parser.error(f"{path} does not exist")
+    results = []
+    for engine in args.engine or ["embedded"]:
+        try:
+            results.append(evaluate(engine, args.train, args.test, extra_test=args.oos,
+                                    cache_dir=args.cache_dir, progress=not args.quiet))
+        except (ValueError, RuntimeError, TimeoutError) as exc:
+            print(f"{engine}: {exc}", file=sys.stderr)
+            return 2
+    print(table(results), file=sys.stderr)
+    print(json.dumps(results if len(results) > 1 else results[0]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

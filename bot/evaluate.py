@@ -1,0 +1,141 @@
+"""Evaluate an engine's NLU on any Rasa-format train/test pair: accuracy, macro-F1, out-of-scope
+precision/recall, training time, parse latency. Used by ``python -m bot evaluate`` and bench/nlu.py.
+
+Metrics: ``accuracy`` / ``macro_f1`` over the in-scope test examples using the top-ranked intent
+(the usual intent-classification figure); out-of-scope examples (labelled ``out_of_scope`` or
+``nlu_fallback`` in the test file) count as detected when the engine, with its own threshold,
+answers an out-of-scope label. ``in_scope_rejected`` is the share of in-scope examples it rejected.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from bot import nlu_data
+from bot.nlu_data import OUT_OF_SCOPE, Example
+
+
+@dataclass
+class Prediction:
+    top: str  # best intent ignoring the out-of-scope threshold
+    final: str  # what the engine answers (may be nlu_fallback)
+    seconds: float
+
+
+def metrics(test: list[Example], preds: list[Prediction]) -> dict[str, Any]:
+    pairs = [(ex.intent, p) for ex, p in zip(test, preds, strict=True)]
+    inscope = [(gold, p) for gold, p in pairs if gold not in OUT_OF_SCOPE]
+    oos = [(gold, p) for gold, p in pairs if gold in OUT_OF_SCOPE]
+    labels = sorted({gold for gold, _ in inscope})
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    for gold, p in inscope:
+        if p.top == gold:
+            tp[gold] += 1
+        else:
+            fn[gold] += 1
+            fp[p.top] += 1
+    f1s = [2 * tp[label] / max(1, 2 * tp[label] + fp[label] + fn[label]) for label in labels]
+    flagged_oos = sum(1 for _, p in oos if p.final in OUT_OF_SCOPE)
+    flagged_in = sum(1 for _, p in inscope if p.final in OUT_OF_SCOPE)
+    latencies = sorted(p.seconds * 1000 for p in preds)
+    out: dict[str, Any] = {
+        "n_test": len(pairs), "n_in_scope": len(inscope), "n_out_of_scope": len(oos),
+        "accuracy": round(sum(tp.values()) / max(1, len(inscope)), 4),
+        "accuracy_with_threshold": round(sum(1 for g, p in inscope if p.final == g) / max(1, len(inscope)), 4),
+        "macro_f1": round(sum(f1s) / max(1, len(f1s)), 4),
+        "in_scope_rejected": round(flagged_in / max(1, len(inscope)), 4),
+        "oos_precision": round(flagged_oos / max(1, flagged_oos + flagged_in), 4) if oos else None,
+        "oos_recall": round(flagged_oos / len(oos), 4) if oos else None,
+        "parse_ms_p50": round(statistics.median(latencies), 2) if latencies else None,
+        "parse_ms_p95": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))], 2) if latencies else None,
+    }
+    return out
+
+
+def evaluate_embedded(train: list[Example], test: list[Example], *, cache_dir: Path | None = None,
+                      progress: bool = True) -> dict[str, Any]:
+    import torch
+
+    from bot.embedded.classifier import IntentClassifier
+
+    torch.set_num_threads(2)
+    started = time.perf_counter()
+    clf = IntentClassifier.train(train, cache_dir=cache_dir, progress=progress)
+    took = time.perf_counter() - started
+    train_seconds = clf.train_seconds or took
+    clf.parse("warm up")
+    preds = []
+    for ex in tqdm(test, desc="parsing (embedded)", disable=not progress, leave=False):
+        t0 = time.perf_counter()
+        p = clf.parse(ex.text)
+        preds.append(Prediction(p.ranking[0][0], p.intent, time.perf_counter() - t0))
+    return {"engine": "embedded", "train_seconds": round(train_seconds, 1), "threshold": clf.threshold,
+            **metrics(test, preds)}
+
+
+def evaluate_rasa(train_file: Path, test: list[Example], *, config: Path | None = None,
+                  progress: bool = True) -> dict[str, Any]:
+    """Train an NLU-only Rasa model (cached by hash), serve it, parse every test example over HTTP."""
+    import json
+    import urllib.request
+
+    from bot import rasa_runtime
+    from hub.store import free_port
+
+    config = config or rasa_runtime.PROJECT / "config.yml"
+    model, train_seconds = rasa_runtime.train(config, [train_file], nlu_only=True, timeout=4 * 3600)
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = rasa_runtime.rasa_server(model, port, Path(tmp))
+        server.start(timeout=600)
+        try:
+            preds = []
+            for ex in tqdm(test, desc="parsing (rasa)", disable=not progress, leave=False):
+                req = urllib.request.Request(f"http://127.0.0.1:{port}/model/parse",
+                                             data=json.dumps({"text": ex.text}).encode(),
+                                             headers={"Content-Type": "application/json"})
+                t0 = time.perf_counter()
+                with urllib.request.urlopen(req, timeout=30) as resp:
+                    parsed = json.loads(resp.read())
+                seconds = time.perf_counter() - t0
+                final = (parsed.get("intent") or {}).get("name") or "nlu_fallback"
+                ranking = [r["name"] for r in parsed.get("intent_ranking") or [] if r["name"] != "nlu_fallback"]
+                preds.append(Prediction(ranking[0] if ranking else final, final, seconds))
+        finally:
+            server.stop()
+    return {"engine": "rasa", "train_seconds": round(train_seconds, 1), **metrics(test, preds)}
+
+
+def evaluate(engine: str, train_file: Path, test_file: Path, *, extra_test: list[Path] = (),  # type: ignore[assignment]
+             cache_dir: Path | None = None, progress: bool = True) -> dict[str, Any]:
+    train = nlu_data.load(train_file)
+    test = nlu_data.load(test_file) + [ex for f in extra_test for ex in nlu_data.load(f)]
+    if not train or not test:
+        raise ValueError("the train and test files need NLU examples")
+    if engine == "embedded":
+        result = evaluate_embedded(train, test, cache_dir=cache_dir, progress=progress)
+    elif engine == "rasa":
+        result = evaluate_rasa(train_file, test, progress=progress)
+    else:
+        raise ValueError(f"unknown engine {engine!r}")
+    return {"train": str(train_file), "test": [str(test_file), *map(str, extra_test)],
+            "n_train": len(train), "intents": len({ex.intent for ex in train}), **result}
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    cols = ["engine", "n_train", "n_test", "accuracy", "macro_f1", "oos_precision", "oos_recall",
+            "in_scope_rejected", "train_seconds", "parse_ms_p50", "parse_ms_p95"]
+    rows = [[str(r.get(c, "")) if r.get(c) is not None else "-" for c in cols] for r in results]
+    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(cols)]
+    line = lambda cells: "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True))  # noqa: E731
+    return "\n".join([line(cols), *(line(row) for row in rows)])

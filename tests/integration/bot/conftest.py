@@ -1,0 +1,48 @@
+"""Bot fixtures: the project's embedded classifier (trained once, cached by a hash of the data under
+$BERRY_CACHE_DIR/bot-models), a small real knowledge base, and the whole hub app with the bot on."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from hub import keys
+from hub.app import create_app
+from hub.settings import Settings
+
+from .kb import TinyKB
+
+
+@pytest.fixture(scope="session")
+def classifier() -> Any:
+    from bot import factory
+
+    return factory.project_classifier(Settings(_env_file=None).cache_dir)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def kb() -> TinyKB:
+    return TinyKB()
+
+
+@pytest.fixture
+def bot_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # office hours every day, all day: tests that want "after hours" set their own
+    monkeypatch.setenv("BERRY_BOT_WORKDAYS", "[0,1,2,3,4,5,6]")
+    monkeypatch.setenv("BERRY_BOT_OPENING", "00:00")
+    monkeypatch.setenv("BERRY_BOT_CLOSING", "23:59:59")
+
+
+@pytest.fixture
+async def bot_client(settings: Settings, classifier: Any, kb: TinyKB, bot_env: None,
+                     tmp_path: Path) -> AsyncIterator[TestClient[Any, Any]]:
+    app = create_app(settings.model_copy(update={"bot_engine": "embedded"}))
+    async with TestClient(TestServer(app)) as client:
+        app[keys.EXTENSIONS]["knowledge_base"] = kb
+        yield client
+        await app[keys.BUS].drain()
+        await app[keys.STORE].client.drop_database(settings.mongodb_db)

@@ -1,0 +1,190 @@
+"""The bot inside the hub (embedded engine, real FerretDB, a small real knowledge base): messages go
+in through the one ingest path, the bot answers or hands off, its state lives on the conversation."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from hub import keys
+from hub.events import BotHandoff
+from hub.models import AuthorType, Channel, Direction, IdentityKind, InboundMessage, Role, SenderIdentity, new_id
+
+pytestmark = pytest.mark.integration
+
+
+def whatsapp(text: str, phone: str = "+27821234567", external_id: str | None = None) -> InboundMessage:
+    return InboundMessage(channel=Channel.whatsapp, external_id=external_id or new_id(),
+                          sender=SenderIdentity(kind=IdentityKind.whatsapp, value=phone), text=text)
+
+
+async def send(client: TestClient[Any, Any], msg: InboundMessage) -> str:
+    app = client.server.app
+    result = await app[keys.INBOX].ingest(msg)
+    await app[keys.BUS].drain()
+    return result.conversation.id
+
+
+async def bot_messages(client: TestClient[Any, Any], conv_id: str, *, private: bool = False) -> list[Any]:
+    msgs = await client.server.app[keys.CONVERSATIONS].messages(conv_id)
+    return [m for m in msgs if m.author_type == AuthorType.bot and m.private == private]
+
+
+async def state(client: TestClient[Any, Any], conv_id: str) -> dict[str, Any]:
+    return (await client.server.app[keys.CONVERSATIONS].get(conv_id)).bot
+
+
+async def test_question_answered_from_the_knowledge_base_with_numbered_buttons(bot_client, kb) -> None:
+    conv = await send(bot_client, whatsapp("hi, has the provider confirmed my booking BE-10234 yet?"))
+    [reply] = await bot_messages(bot_client, conv)
+    assert reply.direction == Direction.outbound and reply.channel == Channel.whatsapp
+    assert reply.delivery_status.value == "queued"  # the outbox sends it
+    assert "Checking your booking status" in reply.text and "https://help.berry.example/booking-status" in reply.text
+    assert "\n1. Yes, thanks\n2. No, I need help" in reply.text
+    assert reply.meta["buttons"][0]["payload"] == "/affirm"
+    s = await state(bot_client, conv)
+    assert s["intents"][-1]["intent"] == "booking_status"
+    assert s["entities"]["booking_ref"] == "BE-10234"
+    assert s["articles"] == ["kb-status"] and s["active"] is True
+    # "1" answers the first button: /affirm → the glad-it-helped text, still no handoff
+    await send(bot_client, whatsapp("1"))
+    replies = await bot_messages(bot_client, conv)
+    assert len(replies) == 2 and "glad" in replies[-1].text.lower()
+    assert (await state(bot_client, conv)).get("handoff") is None
+
+
+async def test_explicit_request_hands_off_with_summary_and_stops_answering(bot_client, api) -> None:
+    app = bot_client.server.app
+    conv = await send(bot_client, whatsapp("my payout for BE-51207 is late, where is my payout?"))
+    with app[keys.BUS].capture() as events:
+        await send(bot_client, whatsapp("I want to talk to a person"))
+    handoffs = [e for e in events if isinstance(e, BotHandoff)]
+    assert len(handoffs) == 1 and handoffs[0].reason == "explicit_request"
+    summary = handoffs[0].summary
+    assert summary["intents"][0] == "provider_payout" and summary["entities"]["booking_ref"] == "BE-51207"
+    assert summary["articles"] == ["kb-payout"]
+    public = await bot_messages(bot_client, conv)
+    assert "passing you to a person" in public[-1].text
+    [note] = await bot_messages(bot_client, conv, private=True)
+    assert "explicit_request" in note.text and "BE-51207" in note.text
+    # the ticket is in the agents' queue, tagged for routing
+    agent = await api.user(Role.agent)
+    resp = await bot_client.get("/api/v1/conversations?tag=bot-handoff", headers=agent["headers"])
+    assert resp.status == 200, await resp.text()
+    assert [c["id"] for c in (await resp.json())["items"]] == [conv]
+    # the bot stays quiet from now on
+    await send(bot_client, whatsapp("hello?"))
+    assert len(await bot_messages(bot_client, conv)) == len(public)
+
+
+async def test_two_unclear_turns_hand_off(bot_client) -> None:
+    conv = await send(bot_client, whatsapp("xqzv blorp fnargle"))
+    [first] = await bot_messages(bot_client, conv)
+    assert "didn't quite get that" in first.text
+    assert (await state(bot_client, conv))["unclear_streak"] == 1
+    await send(bot_client, whatsapp("🙃🙃🙃"))
+    s = await state(bot_client, conv)
+    assert s["handoff"]["reason"] == "unclear_twice" and s["active"] is False
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("The DJ was rude and arrived two hours late, I want to complain", "human_only:complaint"),
+    ("I want a refund of R8000 for the cancelled wedding booking", "refund_over_limit"),
+    ("我的预订在哪里？请帮我查一下", "language:zh"),
+])
+async def test_policy_handoffs(bot_client, text: str, reason: str) -> None:
+    app = bot_client.server.app
+    conv = await send(bot_client, whatsapp(text))
+    assert (await state(bot_client, conv))["handoff"]["reason"] == reason
+    assert "passing you to a person" in (await bot_messages(bot_client, conv))[-1].text
+    if reason.startswith("language:"):
+        assert (await app[keys.CONVERSATIONS].get(conv)).language == "zh"
+
+
+@pytest.mark.parametrize("text", ["", "👍", "a" * 10_000, "where is my booking " * 500, "\u202e\u0000<script>"])
+async def test_bad_input_always_gets_an_answer_or_a_handoff_notice(bot_client, text: str) -> None:
+    conv = await send(bot_client, whatsapp(text))
+    replies = await bot_messages(bot_client, conv)
+    assert replies and all(r.text.strip() for r in replies)
+
+
+async def test_engine_failure_becomes_a_handoff_never_silence(bot_client) -> None:
+    service = bot_client.server.app[keys.EXTENSIONS]["bot"]
+
+    class Broken:
+        name = "broken"
+
+        async def respond(self, turn: Any) -> Any:
+            raise RuntimeError("boom")
+
+        async def close(self) -> None:
+            return None
+
+    async def broken() -> Broken:
+        return Broken()
+
+    service._engine = broken
+    conv = await send(bot_client, whatsapp("where is my booking?"))
+    assert (await state(bot_client, conv))["handoff"]["reason"] == "bot_error"
+    assert "passing you to a person" in (await bot_messages(bot_client, conv))[-1].text
+
+
+async def test_replayed_message_gets_one_answer(bot_client) -> None:
+    msg = whatsapp("how do refunds work?", external_id="wamid.replayed")
+    conv = await send(bot_client, msg)
+    await send(bot_client, msg)
+    assert len(await bot_messages(bot_client, conv)) == 1
+
+
+async def test_concurrent_messages_on_one_conversation_each_get_a_turn(bot_client) -> None:
+    app = bot_client.server.app
+    conv = await send(bot_client, whatsapp("hello"))
+    await asyncio.gather(*(app[keys.INBOX].ingest(whatsapp(t)) for t in ("thanks", "how do refunds work?")))
+    await app[keys.BUS].drain()
+    assert (await state(bot_client, conv))["turns"] == 3
+    assert len(await bot_messages(bot_client, conv)) == 3
+
+
+async def test_assigned_conversation_and_disabled_inbox_are_left_to_people(bot_client, api) -> None:
+    app = bot_client.server.app
+    admin = await api.user(Role.admin)
+    agent = await api.user(Role.agent)
+    conv = await send(bot_client, whatsapp("hello", phone="+27825550000"))
+    await app[keys.STORE].conversations.update_one({"_id": conv}, {"$set": {"assignee_id": agent["user"].id}})
+    await send(bot_client, whatsapp("hello again", phone="+27825550000"))
+    assert len(await bot_messages(bot_client, conv)) == 1
+
+    resp = await bot_client.put("/api/v1/bot/inboxes/whatsapp", json={"enabled": False}, headers=admin["headers"])
+    assert resp.status == 200, await resp.text()
+    other = await send(bot_client, whatsapp("hello", phone="+27826660000"))
+    assert await bot_messages(bot_client, other) == []
+    resp = await bot_client.put("/api/v1/bot/inboxes/whatsapp", json={"enabled": "maybe"}, headers=admin["headers"])
+    assert resp.status == 400
+    resp = await bot_client.put("/api/v1/bot/inboxes/../etc", json={"enabled": True}, headers=admin["headers"])
+    assert resp.status in (400, 404)
+    resp = await bot_client.put("/api/v1/bot/inboxes/sms", json={"enabled": False}, headers=agent["headers"])
+    assert resp.status == 403
+
+
+async def test_after_hours_notice_once(bot_client, monkeypatch) -> None:
+    service = bot_client.server.app[keys.EXTENSIONS]["bot"]
+    monkeypatch.setattr(service.settings, "workdays", [])
+    conv = await send(bot_client, whatsapp("hello"))
+    await send(bot_client, whatsapp("thanks"))
+    texts = [m.text for m in await bot_messages(bot_client, conv)]
+    assert sum("offline" in t for t in texts) == 1 and len(texts) == 3
+
+
+async def test_kb_search_route_for_the_action_server(bot_client, api) -> None:
+    agent = await api.user(Role.agent)
+    resp = await bot_client.get("/api/v1/bot/kb-search?q=refund+my+deposit", headers=agent["headers"])
+    assert resp.status == 200
+    assert (await resp.json())[0]["id"] == "kb-refund"
+    for bad in ("", "x" * 501):
+        resp = await bot_client.get(f"/api/v1/bot/kb-search?q={bad}", headers=agent["headers"])
+        assert resp.status == 400
+    resp = await bot_client.get("/api/v1/bot/kb-search?q=refund")
+    assert resp.status == 401

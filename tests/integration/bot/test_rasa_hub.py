@@ -1,0 +1,94 @@
+"""End to end through a real Rasa server and action server: a WhatsApp message comes in through the
+one ingest path, Rasa's custom action searches the knowledge base over the hub's REST API (API
+key), the answer is queued for the outbox; "I want to talk to a person" hands off into the queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hub import keys
+from hub.events import BotHandoff
+from hub.models import AuthorType, Channel, Direction, IdentityKind, InboundMessage, Role, SenderIdentity, new_id
+
+from .rasa_fixtures import rasa_model, rasa_stack  # noqa: F401  (session fixtures)
+
+pytestmark = pytest.mark.integration
+
+
+def whatsapp(text: str, phone: str) -> InboundMessage:
+    return InboundMessage(channel=Channel.whatsapp, external_id=new_id(),
+                          sender=SenderIdentity(kind=IdentityKind.whatsapp, value=phone), text=text)
+
+
+async def send(app: Any, text: str, phone: str) -> str:
+    result = await app[keys.INBOX].ingest(whatsapp(text, phone))
+    await app[keys.BUS].drain()
+    return result.conversation.id
+
+
+async def bot_texts(app: Any, conv: str) -> list[Any]:
+    return [m for m in await app[keys.CONVERSATIONS].messages(conv) if m.author_type == AuthorType.bot
+            and not m.private]
+
+
+async def test_whatsapp_question_answered_from_the_knowledge_base(rasa_stack) -> None:  # noqa: F811
+    app = rasa_stack.client.server.app
+    conv = await send(app, "how long does a refund take to reach my card?", "+27831110001")
+    [answer] = await bot_texts(app, conv)
+    assert answer.direction == Direction.outbound and answer.channel == Channel.whatsapp
+    assert answer.delivery_status.value == "queued"
+    assert "How refunds work" in answer.text and "https://help.berry.example/refunds" in answer.text
+    assert "\n1. Yes, thanks\n2. No, I need help" in answer.text
+    state = (await app[keys.CONVERSATIONS].get(conv)).bot
+    assert state["intents"][0]["intent"] == "refund_request" and state["articles"] == ["kb-refund"]
+    assert rasa_stack.kb.queries[-1].text.startswith("how long does a refund")
+
+
+async def test_talk_to_a_person_hands_off_into_the_agents_queue(rasa_stack) -> None:  # noqa: F811
+    client = rasa_stack.client
+    app = client.server.app
+    conv = await send(app, "hi", "+27831110002")
+    with app[keys.BUS].capture() as events:
+        await send(app, "I want to talk to a person", "+27831110002")
+    [handoff] = [e for e in events if isinstance(e, BotHandoff)]
+    assert handoff.reason == "explicit_request" and handoff.summary["intents"] == ["greet", "request_human"]
+    assert "passing you to a person" in (await bot_texts(app, conv))[-1].text
+    user = await app[keys.USERS].create(f"agent-{new_id()}@example.com", "correct horse", Role.agent, name="A")
+    resp = await client.post("/api/v1/auth/login", json={"email": user.email, "password": "correct horse"})
+    token = (await resp.json())["access_token"]
+    resp = await client.get("/api/v1/conversations?tag=bot-handoff&status=open",
+                            headers={"Authorization": f"Bearer {token}"})
+    assert resp.status == 200
+    assert conv in [c["id"] for c in (await resp.json())["items"]]
+
+
+async def test_answer_did_not_help_form_opens_the_ticket(rasa_stack) -> None:  # noqa: F811
+    """deny → ticket_form (email, booking ref, summary) → action_open_ticket PATCHes the ticket over
+    the REST API and hands off with reason ticket_collected."""
+    app = rasa_stack.client.server.app
+    phone = "+27831110003"
+    conv = await send(app, "my card payment keeps getting declined", phone)
+    await send(app, "2", phone)  # "No, I need help"
+    await send(app, "naledi@example.co.za", phone)
+    await send(app, "BE-44120", phone)
+    await send(app, "the checkout fails after 3-D secure", phone)
+    conversation = await app[keys.CONVERSATIONS].get(conv)
+    assert conversation.bot["handoff"]["reason"] == "ticket_collected"
+    assert conversation.subject == "the checkout fails after 3-D secure"
+    assert "bot-ticket" in conversation.tags and "payment" in conversation.tags
+    notes = [m.text for m in await app[keys.CONVERSATIONS].messages(conv) if m.private]
+    assert any("BE-44120" in n and "naledi@example.co.za" in n for n in notes)
+
+
+async def test_action_server_failure_is_a_handoff(rasa_stack, monkeypatch) -> None:  # noqa: F811
+    app = rasa_stack.client.server.app
+
+    async def down(query: Any) -> Any:
+        raise ConnectionError("search down")
+
+    monkeypatch.setattr(rasa_stack.kb, "search", down)
+    conv = await send(app, "how do I get an invoice for my booking?", "+27831110004")
+    assert (await app[keys.CONVERSATIONS].get(conv)).bot["handoff"]["reason"] == "bot_error"
+    assert "passing you to a person" in (await bot_texts(app, conv))[-1].text

@@ -1,0 +1,53 @@
+import pytest
+
+from bot.__main__ import main
+from bot.embedded.classifier import calibrate_threshold
+from bot.evaluate import Prediction, metrics, table
+from bot.nlu_data import Example
+
+
+def test_metrics_accuracy_macro_f1_and_out_of_scope():
+    test = [Example("a", "x"), Example("b", "x"), Example("c", "y"), Example("d", "out_of_scope"),
+            Example("e", "nlu_fallback")]
+    preds = [Prediction("x", "x", 0.001), Prediction("y", "nlu_fallback", 0.002), Prediction("y", "y", 0.003),
+             Prediction("x", "nlu_fallback", 0.004), Prediction("y", "y", 0.010)]
+    m = metrics(test, preds)
+    assert m["accuracy"] == round(2 / 3, 4)
+    # x: tp1 fn1 fp0 → 2/3 ; y: tp1 fp1 fn0 → 2/3
+    assert m["macro_f1"] == round(2 / 3, 4)
+    assert m["oos_recall"] == 0.5 and m["oos_precision"] == 0.5  # one of two OOS caught, one in-scope rejected
+    assert m["in_scope_rejected"] == round(1 / 3, 4)
+    assert m["parse_ms_p50"] == 3.0 and m["parse_ms_p95"] == 10.0
+    assert "accuracy" in table([{"engine": "embedded", **m}])
+
+
+def test_no_out_of_scope_examples_gives_no_oos_figures():
+    m = metrics([Example("a", "x")], [Prediction("x", "x", 0.001)])
+    assert m["oos_precision"] is None and m["oos_recall"] is None and m["accuracy"] == 1.0
+
+
+def test_threshold_separates_out_of_scope_when_it_can():
+    conf = [0.9, 0.95, 0.85, 0.8, 0.3, 0.2, 0.25]
+    correct = [True, True, True, True, False, False, False]
+    oos = [False, False, False, False, True, True, True]
+    t = calibrate_threshold(conf, correct, oos)
+    assert 0.3 < t <= 0.8
+    # without out-of-scope examples: reject at most ~5 % of the right answers
+    t2 = calibrate_threshold([0.5 + i / 200 for i in range(100)], [True] * 100, [False] * 100)
+    assert 0.5 < t2 < 0.53
+
+
+def test_cli_rejects_missing_files(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "--train", str(tmp_path / "nope.yml"), "--test", str(tmp_path / "nope.yml")])
+    assert exc.value.code == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_cli_rejects_empty_data(tmp_path, capsys):
+    empty = tmp_path / "empty.yml"
+    empty.write_text('version: "3.1"\nnlu: []\n')
+    assert main(["evaluate", "--train", str(empty), "--test", str(empty), "--quiet"]) == 2
+    assert "need NLU examples" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--engine", "dialogflow", "--train", str(empty), "--test", str(empty)])
