@@ -53,6 +53,7 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
 
     async def notify_presence(data: dict) -> None:
         await sio.emit("presence", data, to="staff", namespace=NAMESPACE)
+        await _report_to_ticketing(app, data["user_id"], data["status"])
 
     ext["log"] = event_log = EventLog(store)
     ext["presence"] = presence = PresenceTracker(store, app[keys.BUS], ext["node"], notify_presence)
@@ -66,6 +67,20 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _report_to_ticketing(app: web.Application, user_id: str, status: str) -> None:
+    """Routing owns agent status (``hub.ticketing``: offline hands tickets to colleagues); the
+    console is where presence is observed, so it reports every change there when ticketing runs."""
+    statuses = getattr(app[keys.EXTENSIONS].get("ticketing"), "statuses", None)
+    if statuses is None:
+        return
+    try:
+        from hub.ticketing.teams import Presence
+
+        await statuses.set(user_id, Presence(status))
+    except Exception:
+        log.exception("could not report presence to ticketing", extra={"user_id": user_id, "status": status})
 
 
 async def _sweeper(presence: PresenceTracker, event_log: EventLog) -> None:

@@ -55,7 +55,9 @@ class AgentsNamespace(socketio.AsyncNamespace):
         self.app = app
         self.node = node
         self.handlers = {
+            "hello": (None, self.hello),
             "catch_up": (payloads.CatchUp, self.catch_up),
+            "list": (payloads.ListQuery, self.list),
             "open": (payloads.ConversationRef, self.open),
             "close": (payloads.ConversationRef, self.close),
             "typing": (payloads.Typing, self.typing),
@@ -156,6 +158,13 @@ class AgentsNamespace(socketio.AsyncNamespace):
 
     # --- catch-up -------------------------------------------------------------------------------
 
+    async def hello(self, sid: str, session: dict[str, Any]) -> dict[str, Any]:
+        """Who am I, which rooms, and the newest event id (a fresh page starts from there)."""
+        principal: Principal = session["principal"]
+        return {"ok": True, "head": await self.log.last_id(), "rooms": session["rooms"],
+                "user": {"id": principal.user_id, "name": principal.name, "role": principal.role.value,
+                         "team_ids": list(principal.team_ids)}}
+
     async def catch_up(self, sid: str, session: dict[str, Any], body: payloads.CatchUp) -> dict[str, Any]:
         seen = set(body.seen) if body.seen is not None else None
         events, more = await self.log.since(body.last_id, session["rooms"], seen)
@@ -167,6 +176,35 @@ class AgentsNamespace(socketio.AsyncNamespace):
                    and access.can_see(session["principal"], c)]
         next_id = events[-1]["id"] if events else body.last_id
         return {"ok": True, "events": visible, "more": more, "next_id": next_id}
+
+    # --- the inbox ------------------------------------------------------------------------------
+
+    async def list(self, sid: str, session: dict[str, Any], body: payloads.ListQuery) -> dict[str, Any]:
+        """One inbox view, newest activity first, only what this agent may see; ``q`` matches the
+        contact's name, the subject, the ticket number or a tag (on a bounded recent window)."""
+        principal: Principal = session["principal"]
+        filters: dict[str, Any] = {"status": body.status or None, "channel": body.channel,
+                                   "priority": body.priority, "tag": body.tag}
+        if body.view == "mine":
+            filters["assignee_id"] = principal.user_id
+        elif body.view == "unassigned":
+            filters["unassigned"] = True
+        window = 500 if body.q else body.limit * 3
+        items, _next = await self.app[keys.CONVERSATIONS].list(**filters, limit=window)
+        items = [c for c in items if access.can_see(principal, c)]
+        if body.view == "teams":
+            items = [c for c in items if c.team_id and c.team_id in principal.team_ids]
+        contacts = {d["_id"]: d async for d in self.app[keys.STORE].contacts.find(
+            {"_id": {"$in": list({c.contact_id for c in items})}}, {"name": 1, "type": 1, "vip": 1})}
+        if body.q:
+            needle = body.q.strip().lower().lstrip("#")
+            items = [c for c in items if needle in (contacts.get(c.contact_id, {}).get("name") or "").lower()
+                     or needle in c.subject.lower() or needle == str(c.number)
+                     or any(needle == t.lower() for t in c.tags)]
+        items = items[:body.limit]
+        return {"ok": True, "items": [c.model_dump(mode="json") for c in items],
+                "contacts": {k: {"name": v.get("name", ""), "type": v.get("type"), "vip": v.get("vip", False)}
+                             for k, v in contacts.items()}}
 
     # --- a conversation -------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.models import Priority, Status
+from hub.models import Channel, Priority, Status
 from hub.models.inbound import MAX_TEXT
 
 Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-:.]+$")
@@ -49,9 +49,19 @@ class Presence(Strict):
     status: Literal["online", "away"]
 
 
+class ListQuery(Strict):
+    view: Literal["mine", "unassigned", "teams", "all"] = "all"
+    status: list[Status] = Field(default_factory=list, max_length=5)
+    channel: Channel | None = None
+    priority: Priority | None = None
+    tag: str | None = Field(None, max_length=100)
+    q: str = Field("", max_length=200)
+    limit: int = Field(100, ge=1, le=200)
+
+
 class CatchUp(Strict):
     last_id: int = Field(ge=0)
     seen: list[int] | None = Field(None, max_length=1000)
 
 
-__all__ = ["CatchUp", "Changes", "ConversationRef", "Presence", "Reply", "Typing", "Update"]
+__all__ = ["CatchUp", "Changes", "ConversationRef", "ListQuery", "Presence", "Reply", "Typing", "Update"]

@@ -78,6 +78,10 @@ async def test_team_private_conversation_is_invisible_to_other_teams_by_event_an
                                            "changes": {"status": "resolved"}}))["error"]["code"] == "not_found"
     # catch-up is filtered by room too: nothing of the venues ticket leaks
     assert (await catering.call("catch_up", {"last_id": 0}))["events"] == []
+    # the inbox lists are filtered the same way
+    assert conversation_id not in [c["id"] for c in (await catering.call("list", {"view": "all"}))["items"]]
+    assert conversation_id in [c["id"] for c in (await venues.call("list", {"view": "teams"}))["items"]]
+    assert (await venues.call("list", {"view": "unassigned", "q": "#1"}))["items"][0]["id"] == conversation_id
     opened = await venues.call("open", {"conversation_id": conversation_id})
     assert opened["ok"] and [m["text"] for m in opened["messages"]][-1] == "second message in the venues ticket"
 
@@ -86,6 +90,7 @@ async def test_catch_up_after_reconnect_returns_missed_events_in_order_without_d
                                                                                            ingest) -> None:
     token = (await api.user(Role.agent))["access_token"]
     agent = await agents(token)
+    assert (await agent.call("hello"))["head"] == 0  # a fresh page starts from the log's head
     await ingest("before")
     await agent.wait_for(lambda: agent.events("message.created"))
     seen = [e["id"] for e in agent.events()]
@@ -186,6 +191,8 @@ async def test_presence_online_away_offline_is_published(agents, api, client) ->
     ("update", {"conversation_id": "0" * 24, "changes": {"number": 3}}, "invalid"),
     ("catch_up", {"last_id": -1}, "invalid"),
     ("presence", {"status": "invisible"}, "invalid"),
+    ("list", {"view": "everything"}, "invalid"),
+    ("list", {"q": "x" * 201}, "invalid"),
     ("drop_tables", {}, "unknown_event"),
 ])
 async def test_malformed_events_get_a_clear_error_ack(agents, api, event, payload, code) -> None:

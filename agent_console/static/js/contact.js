@@ -1,0 +1,92 @@
+// The contact 360 panel: identities across channels, type and details, tags, past conversations;
+// edit in place; merge a duplicate into this contact.
+import {api} from "./api.js";
+import {ago, clear, h} from "./dom.js";
+import {t} from "./i18n.js";
+
+export class ContactPanel {
+  constructor(ws) {
+    this.ws = ws;
+    this.el = h("aside", {class: "contact", "aria-label": t("contact.title")});
+    this.data = null;
+    this.editing = false;
+  }
+
+  async show(contactId) {
+    try {
+      this.data = await api("GET", `/contacts/${contactId}`);
+    } catch {
+      this.data = null;
+      clear(this.el);
+      return;
+    }
+    this.editing = false;
+    this.render();
+  }
+
+  render() {
+    const {contact, identities, conversations} = this.data;
+    const back = h("button", {type: "button", class: "back link", onclick: () => { this.ws.main.dataset.pane = "thread"; },
+      text: `← ${t("thread.back")}`});
+    const head = this.editing ? this.editForm(contact) : h("div", {class: "who"},
+      h("h3", {id: "contact-name", text: contact.name || "—"}),
+      h("span", {class: `badge type-${contact.type}`, text: t(`contact.${contact.type}`)}),
+      contact.vip ? h("span", {class: "badge vip", text: "VIP"}) : null,
+      h("button", {type: "button", class: "link", id: "contact-edit", onclick: () => { this.editing = true; this.render(); }, text: t("contact.edit")}));
+    const fields = Object.entries(contact.custom_fields || {});
+    clear(this.el, back, head,
+      h("h4", {text: t("contact.identities")}),
+      h("ul", {class: "identities"}, identities.map((i) => h("li", {}, h("span", {class: `badge id-${i.kind}`, text: i.kind}), " ", i.value))),
+      h("h4", {text: t("contact.tags")}),
+      h("p", {class: "tags"}, contact.tags.length ? contact.tags.map((tag) => h("span", {class: "tag", text: tag})) : h("span", {class: "muted", text: "—"})),
+      fields.length ? [h("h4", {text: t("contact.fields")}), h("dl", {class: "fields"}, fields.map(([k, v]) => [h("dt", {text: k}), h("dd", {text: typeof v === "object" ? JSON.stringify(v) : String(v)})]))] : null,
+      h("h4", {text: t("contact.history")}),
+      h("ul", {class: "history"}, conversations.map((c) => h("li", {},
+        h("a", {href: `/console/c/${c.id}`, onclick: (ev) => { ev.preventDefault(); this.ws.open(c.id); }, text: `#${c.number}`}),
+        " ", h("span", {class: `badge ch-${c.channel}`, text: t(`channel.${c.channel}`)}),
+        " ", h("span", {class: `badge st-${c.status}`, text: t(`status.${c.status}`)}),
+        " ", h("span", {class: "muted", text: `${c.subject || ""} ${ago(c.last_message_at)}`})))),
+      this.mergeBox(contact));
+  }
+
+  editForm(contact) {
+    const name = h("input", {id: "contact-name-input", value: contact.name, "aria-label": t("contact.name")});
+    const type = h("select", {"aria-label": t("contact.type")}, ["consumer", "provider"].map((v) =>
+      h("option", {value: v, selected: v === contact.type, text: t(`contact.${v}`)})));
+    const tags = h("input", {id: "contact-tags-input", value: contact.tags.join(", "), "aria-label": t("contact.tags")});
+    return h("form", {class: "edit", onsubmit: async (ev) => {
+      ev.preventDefault();
+      const changes = {name: name.value.trim(), type: type.value, tags: tags.value.split(",").map((s) => s.trim()).filter(Boolean)};
+      try {
+        this.data.contact = await api("PATCH", `/contacts/${contact.id}`, changes);
+        this.ws.contacts[contact.id] = {...(this.ws.contacts[contact.id] || {}), name: this.data.contact.name};
+        this.editing = false;
+        this.render();
+        this.ws.renderList();
+      } catch (err) {
+        ev.target.append(h("p", {class: "error", text: err.message}));
+      }
+    }}, h("label", {text: t("contact.name")}), name, h("label", {text: t("contact.type")}), type,
+    h("label", {text: t("contact.tags")}), tags,
+    h("div", {class: "row"}, h("button", {type: "submit", class: "primary", text: t("contact.save")}),
+      h("button", {type: "button", onclick: () => { this.editing = false; this.render(); }, text: t("contact.cancel")})));
+  }
+
+  mergeBox(contact) {
+    const results = h("ul", {class: "merge-results"});
+    const input = h("input", {type: "search", placeholder: t("contact.merge_search"), "aria-label": t("contact.merge_search"),
+      oninput: async () => {
+        const q = input.value.trim();
+        if (q.length < 2) return clear(results);
+        const found = await api("GET", `/contacts?q=${encodeURIComponent(q)}&limit=5`).catch(() => []);
+        clear(results, found.filter((c) => c.id !== contact.id).map((dup) => h("li", {},
+          h("span", {text: `${dup.name || dup.id} `}),
+          h("button", {type: "button", class: "link", onclick: async () => {
+            await api("POST", `/contacts/${dup.id}/merge`, {into: contact.id});
+            await this.show(contact.id);
+            this.el.append(h("p", {class: "ok", text: t("contact.merged")}));
+          }, text: t("contact.merge_into")}))));
+      }});
+    return h("details", {class: "merge"}, h("summary", {text: t("contact.merge")}), input, results);
+  }
+}

@@ -1,0 +1,55 @@
+// The supervisor view: agents with presence and open load, the live queue of unassigned tickets,
+// and tickets at SLA risk. Refreshed on open and kept current by live events.
+import {ago, clear, h} from "./dom.js";
+import {t} from "./i18n.js";
+
+export class SupervisorView {
+  constructor(ws) {
+    this.ws = ws;
+    this.el = h("section", {class: "supervisor", hidden: true, id: "supervisor", "aria-label": t("sup.title")});
+    this.agents = [];
+    this.queue = [];
+  }
+
+  async refresh() {
+    await this.ws.ready();
+    const [agents, queue] = await Promise.all([
+      this.ws.live.call("agents").catch(() => null),
+      this.ws.live.call("list", {view: "unassigned", status: ["open", "pending"], limit: 100}).catch(() => null),
+    ]);
+    if (agents?.ok) this.agents = agents.agents;
+    if (queue?.ok) { this.queue = queue.items; Object.assign(this.ws.contacts, queue.contacts); }
+    this.render();
+  }
+
+  render() {
+    if (this.el.hidden) return;
+    const risk = [...this.ws.risk.values()];
+    clear(this.el,
+      h("div", {class: "card"}, h("h2", {text: t("sup.agents")}),
+        h("table", {id: "agents-table"}, h("thead", {}, h("tr", {}, h("th", {text: t("contact.name")}), h("th", {text: ""}), h("th", {text: t("sup.load")}))),
+          h("tbody", {}, this.agents.map((a) => h("tr", {dataset: {user: a.user_id}},
+            h("td", {}, h("span", {class: `dot ${a.status}`, title: t(`presence.${a.status}`)}), ` ${a.name}`, h("span", {class: "muted", text: ` ${a.role}`})),
+            h("td", {text: t(`presence.${a.status}`)}),
+            h("td", {}, h("span", {class: "load"}, h("span", {class: "bar", style: {width: `${Math.min(100, a.open * 10)}%`}})), ` ${a.open}`)))))),
+      h("div", {class: "card"}, h("h2", {text: `${t("sup.queue")} (${this.queue.length})`}),
+        this.queue.length ? h("ul", {class: "list"}, this.queue.map((c) => this.ws.listItem(c))) : h("p", {class: "muted", text: t("sup.none")})),
+      h("div", {class: "card"}, h("h2", {text: t("sup.risk")}),
+        risk.length ? h("ul", {}, risk.map((r) => h("li", {}, h("a", {href: `/console/c/${r.conversation_id}`, onclick: (ev) => { ev.preventDefault(); this.ws.open(r.conversation_id); },
+          text: `#${r.conversation?.number ?? ""} ${r.metric}`}), " ", h("span", {class: r.name === "sla.breached" ? "error" : "warn", text: `${r.name} ${ago(r.due_at)}`})))) : h("p", {class: "muted", text: t("sup.none")})));
+  }
+
+  onPresence({user_id, status}) {
+    const agent = this.agents.find((a) => a.user_id === user_id);
+    if (agent) agent.status = status;
+    this.render();
+  }
+
+  onHub(name) {
+    if (this.el.hidden) return;
+    if (["conversation.created", "conversation.updated", "ticket.assigned", "sla.warning", "sla.breached"].includes(name)) {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.refresh(), 300);
+    }
+  }
+}

@@ -1,0 +1,310 @@
+// One conversation: header with actions, collision and handoff banners, the thread with delivery
+// ticks, and a composer that knows the channel. Replies go over the socket with a client id, so a
+// retry after a dropped connection is stored once; the UI says when a send was not confirmed.
+import {api} from "./api.js";
+import {clear, clock, h, icon, uid} from "./dom.js";
+import {t} from "./i18n.js";
+
+const TICKS = {queued: "◷", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "⚠", undelivered: "⚠", received: ""};
+const WA_WINDOW_MS = 24 * 3600 * 1000;
+
+export class ThreadView {
+  constructor(ws) {
+    this.ws = ws;
+    this.el = h("section", {class: "thread", "aria-label": "conversation"}, h("p", {class: "placeholder muted", text: t("thread.pick")}));
+    this.conversation = null;
+    this.messages = [];
+    this.viewers = new Map();
+    this.typers = new Map();
+    this.note = false;
+    this.pending = new Map();  // client id → {text, private, state}
+  }
+
+  async open(id) {
+    if (this.conversation && this.conversation.id !== id) this.ws.live.call("close", {conversation_id: this.conversation.id}).catch(() => {});
+    const answer = await this.ws.live.call("open", {conversation_id: id}).catch((err) => ({ok: false, error: {code: err.code}}));
+    if (!answer.ok) {
+      this.conversation = null;
+      clear(this.el, this.backButton(), h("p", {class: "placeholder error", id: "not-found", text: t("thread.not_found")}));
+      return null;
+    }
+    this.conversation = answer.conversation;
+    this.ws.conversations.set(id, {...(this.ws.conversations.get(id) || {}), ...answer.conversation, unread: false});
+    this.messages = answer.messages;
+    this.viewers = new Map(answer.viewers.map((v) => [v.user_id, v.name]));
+    this.typers = new Map();
+    this.render();
+    return this.conversation;
+  }
+
+  backButton() {
+    return h("button", {type: "button", class: "back link", onclick: () => this.ws.back(), text: `← ${t("thread.back")}`});
+  }
+
+  render() {
+    const c = this.conversation;
+    const contact = this.ws.contacts[c.contact_id] || {};
+    this.banner = h("div", {class: "banners"});
+    this.list = h("ol", {class: "messages", id: "messages", "aria-live": "polite"});
+    this.composer = this.renderComposer();
+    clear(this.el,
+      h("header", {class: "thread-head"}, this.backButton(),
+        h("div", {class: "title"}, h("h2", {id: "thread-title", text: `${contact.name || t(`channel.${c.channel}`)} · #${c.number}`}),
+          h("div", {class: "meta"}, h("span", {class: `badge ch-${c.channel}`, text: t(`channel.${c.channel}`)}),
+            h("span", {class: `badge st-${c.status}`, id: "thread-status", text: t(`status.${c.status}`)}),
+            c.subject ? h("span", {class: "muted", text: c.subject}) : null)),
+        h("button", {type: "button", class: "link contact-toggle", onclick: () => { this.ws.main.dataset.pane = "contact"; },
+          text: t("thread.contact")}),
+        this.actions()),
+      this.banner, this.list, this.composer);
+    this.renderBanners();
+    this.renderMessages();
+  }
+
+  actions() {
+    const c = this.conversation;
+    const assignee = h("select", {id: "assignee", "aria-label": t("thread.assign"), onchange: (ev) => this.assign(ev.target.value || null)},
+      h("option", {value: "", text: t("thread.unassigned")}),
+      [...this.ws.users.values()].filter((u) => ["admin", "supervisor", "agent"].includes(u.role) && u.active !== false)
+        .map((u) => h("option", {value: u.id, text: u.name || u.email, selected: u.id === c.assignee_id})));
+    const priority = h("select", {id: "priority", "aria-label": t("filter.priority"), onchange: (ev) => this.update({priority: ev.target.value})},
+      ["low", "normal", "high", "urgent"].map((p) => h("option", {value: p, text: t(`priority.${p}`), selected: p === c.priority})));
+    const team = h("input", {id: "team", size: 8, "aria-label": t("thread.team"), placeholder: t("thread.team"), value: c.team_id || "",
+      onchange: (ev) => this.update({team_id: ev.target.value.trim() || null})});
+    const closed = ["resolved", "closed"].includes(c.status);
+    return h("div", {class: "actions"}, assignee,
+      c.assignee_id !== this.ws.user.id ? h("button", {type: "button", id: "take", onclick: () => this.assign(this.ws.user.id), text: t("thread.assign_me")}) : null,
+      priority, team,
+      h("button", {type: "button", id: "escalate", onclick: () => this.update({priority: "urgent"}), text: t("thread.escalate")}),
+      closed ? h("button", {type: "button", id: "reopen", onclick: () => this.setStatus("open"), text: t("thread.reopen")})
+        : [h("button", {type: "button", id: "snooze", onclick: () => this.setStatus("snoozed"), text: t("thread.snooze")}),
+          h("button", {type: "button", id: "resolve", class: "primary", onclick: () => this.setStatus("resolved"), text: t("thread.resolve")})]);
+  }
+
+  async update(changes) {
+    if (!this.conversation) return;
+    const answer = await this.ws.live.call("update", {conversation_id: this.conversation.id, changes}).catch(() => null);
+    if (answer?.ok) { this.conversation = answer.conversation; this.render(); }
+    else this.flash(answer?.error?.detail || t("conn.offline"));
+  }
+
+  setStatus(status) { return this.update({status}); }
+  assign(userId) { return this.update({assignee_id: userId}); }
+
+  flash(text) {
+    this.banner?.append(h("p", {class: "banner error", role: "alert", text}));
+  }
+
+  // --- banners: collisions, handoff, SLA ----------------------------------------------------
+  renderBanners() {
+    if (!this.banner) return;
+    const c = this.conversation;
+    const parts = [];
+    const typing = [...this.typers.values()];
+    const viewing = [...this.viewers.values()].filter((n) => !typing.includes(n));
+    if (typing.length) parts.push(h("p", {class: "banner collision typing", id: "collision", text: t("thread.collision_typing", {names: typing.join(", ")})}));
+    else if (viewing.length) parts.push(h("p", {class: "banner collision", id: "collision", text: t("thread.collision_viewing", {names: viewing.join(", ")})}));
+    const handoff = this.ws.handoffs.get(c.id) || (c.bot?.handoff ? {reason: c.bot.reason || c.bot.handoff_reason, summary: c.bot} : null);
+    if (handoff) {
+      const transcript = this.messages.filter((m) => m.author_type === "bot" || (m.direction === "in" && this.messages.some((b) => b.author_type === "bot")));
+      parts.push(h("div", {class: "banner handoff", id: "handoff"},
+        h("strong", {text: t("thread.handoff")}), " ",
+        h("span", {text: t("thread.handoff_reason", {reason: handoff.reason || "?"})}),
+        handoff.summary?.intent ? h("span", {class: "muted", text: ` · ${handoff.summary.intent}`}) : null,
+        transcript.length ? h("details", {open: true}, h("summary", {text: t("thread.bot_transcript")}),
+          h("ol", {class: "transcript"}, transcript.map((m) => h("li", {class: m.author_type}, h("b", {text: `${m.author_type}: `}), m.text)))) : null));
+    }
+    const risk = this.ws.risk.get(c.id);
+    if (risk) parts.push(h("p", {class: `banner ${risk.name === "sla.breached" ? "error" : "warn"}`,
+      text: t(risk.name === "sla.breached" ? "thread.sla_breached" : "thread.sla_warning", {metric: risk.metric, due: clock(risk.due_at)})}));
+    clear(this.banner, parts);
+  }
+
+  onViewing({conversation_id, user_id, name, viewing}) {
+    if (conversation_id !== this.conversation?.id || user_id === this.ws.user.id) return;
+    if (viewing) this.viewers.set(user_id, name); else { this.viewers.delete(user_id); this.typers.delete(user_id); }
+    this.renderBanners();
+  }
+
+  onTyping({conversation_id, user_id, name, typing}) {
+    if (conversation_id !== this.conversation?.id || user_id === this.ws.user.id) return;
+    this.typingTimers ??= new Map();
+    clearTimeout(this.typingTimers.get(user_id));
+    if (typing) {
+      this.typers.set(user_id, name);
+      // no "stopped" event may come (a closed tab): forget the typist after a quiet spell
+      this.typingTimers.set(user_id, setTimeout(() => this.onTyping({conversation_id, user_id, typing: false}), 6000));
+    } else {
+      this.typers.delete(user_id);
+    }
+    this.renderBanners();
+  }
+
+  // --- messages ---------------------------------------------------------------------------
+  renderMessages() {
+    clear(this.list, this.messages.map((m) => this.messageItem(m)));
+    this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  messageItem(m) {
+    const author = m.author_type === "agent" ? (this.ws.users.get(m.author_id)?.name || "Agent")
+      : m.author_type === "customer" ? (this.ws.contacts[m.contact_id]?.name || t("thread.contact")) : m.author_type;
+    const kind = m.private ? "note" : m.author_type === "bot" ? "bot" : m.direction === "in" ? "in" : "out";
+    const tick = m.direction === "out" && !m.private ? h("span", {class: `tick ${m.delivery_status}`, title: t(`tick.${m.delivery_status}`),
+      "aria-label": t(`tick.${m.delivery_status}`), text: TICKS[m.delivery_status] ?? ""}) : null;
+    return h("li", {class: `msg ${kind}`, dataset: {id: m.id}},
+      h("div", {class: "who"}, h("b", {text: author}), m.private ? h("span", {class: "badge note", text: t("thread.note")}) : null,
+        h("span", {class: "muted", text: ` ${clock(m.created_at)}`}), m.channel !== this.conversation.channel ? h("span", {class: `badge ch-${m.channel}`, text: t(`channel.${m.channel}`)}) : null),
+      m.subject ? h("div", {class: "subject", text: m.subject}) : null,
+      h("p", {class: "text", text: m.text}),
+      m.attachments?.length ? h("ul", {class: "attachments"}, m.attachments.map((a) => h("li", {},
+        a.url ? h("a", {href: a.url, target: "_blank", rel: "noopener noreferrer", text: a.filename || a.content_type}) : a.filename || a.content_type))) : null,
+      m.meta?.call ? h("p", {class: "call muted"}, icon("phone"), ` ${m.meta.call.duration ?? ""}s ${m.meta.call.status ?? ""}`) : null,
+      h("div", {class: "foot"}, tick, m.error ? h("span", {class: "error", text: m.error}) : null));
+  }
+
+  onHub(name, data) {
+    const c = this.conversation;
+    if (!c || data.conversation_id !== c.id) return;
+    if (name === "message.created") {
+      if (this.messages.some((m) => m.id === data.message.id)) return;
+      this.messages.push(data.message);
+      this.list.append(this.messageItem(data.message));
+      this.list.scrollTop = this.list.scrollHeight;
+      if (data.message.direction === "in") { this.typers.clear(); this.renderBanners(); this.refreshChannelHint(); }
+    } else if (name === "message.updated") {
+      const i = this.messages.findIndex((m) => m.id === data.message.id);
+      if (i >= 0) { this.messages[i] = data.message; this.list.querySelector(`[data-id="${CSS.escape(data.message.id)}"]`)?.replaceWith(this.messageItem(data.message)); }
+    } else if (data.conversation && ["conversation.updated", "ticket.assigned"].includes(name)) {
+      const keep = this.composer?.querySelector("textarea")?.value;
+      this.conversation = data.conversation;
+      this.render();
+      if (keep) this.composer.querySelector("textarea").value = keep;
+    } else if (["bot.handoff", "sla.warning", "sla.breached"].includes(name)) {
+      this.renderBanners();
+    }
+  }
+
+  // --- composer ---------------------------------------------------------------------------
+  renderComposer() {
+    const c = this.conversation;
+    this.text = h("textarea", {id: "reply-text", rows: 3, "aria-label": t("compose.reply"),
+      placeholder: t(this.note ? "compose.placeholder_note" : "compose.placeholder_reply"),
+      oninput: () => this.onInput(), onkeydown: (ev) => {
+        if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); this.send(); }
+      }});
+    this.hint = h("p", {class: "hint muted", id: "channel-hint"});
+    this.status = h("div", {class: "send-status", id: "send-status", role: "status"});
+    this.canned = h("ul", {class: "canned", hidden: true, id: "canned"});
+    const tab = (note, label) => h("button", {type: "button", role: "tab", "aria-selected": this.note === note, class: note ? "tab note" : "tab",
+      id: note ? "tab-note" : "tab-reply", onclick: () => this.focusComposer(note), text: label});
+    const email = c.channel === "email" && !this.note;
+    this.subject = email ? h("input", {id: "reply-subject", placeholder: t("compose.subject"), "aria-label": t("compose.subject"),
+      value: c.subject ? `Re: ${c.subject.replace(/^re:\s*/i, "")}` : ""}) : null;
+    this.cc = email ? h("input", {id: "reply-cc", type: "email", multiple: true, placeholder: t("compose.cc"), "aria-label": t("compose.cc")}) : null;
+    const form = h("form", {class: `composer ${this.note ? "is-note" : ""}`, onsubmit: (ev) => { ev.preventDefault(); this.send(); }},
+      h("div", {class: "tabs", role: "tablist"}, tab(false, t("compose.reply")), tab(true, t("compose.note"))),
+      email ? h("div", {class: "row"}, this.subject, this.cc) : null,
+      this.canned, this.text,
+      h("div", {class: "row"}, this.hint, this.status,
+        h("button", {type: "submit", class: "primary", id: "send", text: t(this.note ? "compose.add_note" : "compose.send")})));
+    this.refreshChannelHint();
+    return form;
+  }
+
+  refreshChannelHint() {
+    if (!this.hint || !this.conversation) return;
+    const c = this.conversation;
+    if (this.note) { this.hint.textContent = ""; return; }
+    if (c.channel === "whatsapp") {
+      const lastIn = [...this.messages].reverse().find((m) => m.direction === "in");
+      const left = lastIn ? WA_WINDOW_MS - (Date.now() - Date.parse(lastIn.created_at)) : 0;
+      this.hint.textContent = left > 0 ? t("compose.wa_open", {left: `${Math.floor(left / 3600000)}h ${Math.floor(left % 3600000 / 60000)}m`})
+        : t("compose.wa_closed");
+      this.hint.dataset.state = left > 0 ? "ok" : "closed";
+    } else if (c.channel === "sms") {
+      const chars = this.text?.value.length || 0;
+      const unicode = /[^\x00-\x7F]/.test(this.text?.value || "");
+      const per = unicode ? 67 : 153;
+      this.hint.textContent = t("compose.sms_segments", {chars, segments: chars <= (unicode ? 70 : 160) ? 1 : Math.ceil(chars / per)});
+    } else {
+      this.hint.textContent = "";
+    }
+  }
+
+  focusComposer(note) {
+    if (!this.conversation) return;
+    if (note !== this.note) {
+      const keep = this.text?.value || "";
+      this.note = note;
+      const fresh = this.renderComposer();
+      this.composer.replaceWith(fresh);
+      this.composer = fresh;
+      this.text.value = keep;
+    }
+    this.text.focus();
+  }
+
+  onInput() {
+    this.refreshChannelHint();
+    const value = this.text.value;
+    const now = Date.now();
+    if (!this.note && now - (this.lastTyping || 0) > 2500) {
+      this.lastTyping = now;
+      this.ws.live.call("typing", {conversation_id: this.conversation.id, typing: true}).catch(() => {});
+    }
+    if (value.startsWith("/")) this.showCanned(value.slice(1).toLowerCase());
+    else this.canned.hidden = true;
+    const mention = value.match(/@(\w*)$/);
+    if (this.note && mention) this.showMentions(mention[1].toLowerCase());
+  }
+
+  async showCanned(prefix) {
+    this.cannedItems ??= await api("GET", "/canned-responses").then((b) => Array.isArray(b) ? b : b.items || []).catch(() => []);
+    const hits = this.cannedItems.filter((r) => `${r.shortcut || ""} ${r.title || r.name || ""}`.toLowerCase().includes(prefix)).slice(0, 6);
+    this.canned.hidden = !hits.length;
+    clear(this.canned, hits.map((r) => h("li", {}, h("button", {type: "button", onclick: () => {
+      this.text.value = r.text || r.body || "";
+      this.canned.hidden = true;
+      this.text.focus();
+    }}, h("b", {text: `/${r.shortcut || r.title || ""} `}), h("span", {class: "muted", text: (r.text || r.body || "").slice(0, 60)})))));
+  }
+
+  showMentions(prefix) {
+    const people = [...this.ws.users.values()].filter((u) => (u.name || u.email).toLowerCase().startsWith(prefix)).slice(0, 6);
+    this.canned.hidden = !people.length;
+    clear(this.canned, people.map((u) => h("li", {}, h("button", {type: "button", onclick: () => {
+      this.text.value = this.text.value.replace(/@(\w*)$/, `@${(u.name || u.email).split(" ")[0]} `);
+      this.canned.hidden = true;
+      this.text.focus();
+    }, text: `@${u.name || u.email}`}))));
+  }
+
+  async send(retry) {
+    const entry = retry || {clientId: uid(), text: this.text.value.trim(), private: this.note,
+      subject: this.subject?.value.trim() || undefined, conversationId: this.conversation.id};
+    if (!entry.text) return;
+    if (!retry) this.text.value = "";
+    this.pending.set(entry.clientId, entry);
+    this.showStatus(entry, "sending");
+    const payload = {conversation_id: entry.conversationId, text: entry.text, private: entry.private, client_id: entry.clientId};
+    if (entry.subject) payload.subject = entry.subject;
+    try {
+      const answer = await this.ws.live.call("reply", payload);
+      if (!answer.ok) return this.showStatus(entry, "failed", answer.error.detail);
+      this.pending.delete(entry.clientId);
+      clear(this.status);
+      this.ws.live.call("typing", {conversation_id: entry.conversationId, typing: false}).catch(() => {});
+      this.onHub("message.created", {conversation_id: entry.conversationId, message: answer.message});
+    } catch {
+      this.showStatus(entry, "unconfirmed");  // the server may or may not have it: retry is safe
+    }
+  }
+
+  showStatus(entry, state, detail = "") {
+    entry.state = state;
+    const text = state === "sending" ? t("compose.sending") : state === "unconfirmed" ? t("compose.unconfirmed") : t("compose.failed", {error: detail});
+    clear(this.status, h("span", {class: state === "sending" ? "muted" : "error", dataset: {state}, text}),
+      state === "sending" ? null : h("button", {type: "button", class: "link", id: "retry", onclick: () => this.send(entry), text: t("compose.retry")}));
+  }
+}

@@ -1,0 +1,301 @@
+// The workspace: top bar, inbox (views, filters, search), routing, live updates, notifications,
+// keyboard shortcuts. The thread, the contact panel and the supervisor view have their own modules.
+import {api} from "./api.js";
+import {ContactPanel} from "./contact.js";
+import {ago, clear, h, icon} from "./dom.js";
+import {t} from "./i18n.js";
+import {SupervisorView} from "./supervisor.js";
+import {ThreadView} from "./thread.js";
+
+const VIEWS = ["mine", "unassigned", "teams", "all"];
+const STATUSES = ["open", "pending", "snoozed", "resolved", "closed"];
+const CHANNELS = ["sms", "whatsapp", "email", "webchat", "voice", "api"];
+const PRIORITIES = ["urgent", "high", "normal", "low"];
+
+export class Workspace {
+  constructor(root, user, live, signOut) {
+    this.root = root;
+    this.user = user;
+    this.live = live;
+    this.signOut = signOut;
+    this.view = localStorage.getItem("berry.console.view") || "all";
+    this.filters = {status: "open", channel: "", priority: "", tag: "", q: ""};
+    this.conversations = new Map();
+    this.contacts = {};
+    this.order = [];
+    this.handoffs = new Map();  // conversation id → {reason, summary}
+    this.risk = new Map();      // conversation id → sla event
+    this.users = new Map();
+    this.selected = null;
+    this.notify = "Notification" in window && Notification.permission === "granted";
+  }
+
+  mount() {
+    this.conn = h("span", {class: "conn", id: "conn", text: t("conn.offline")});
+    this.presenceSelect = h("select", {id: "presence", "aria-label": "presence", onchange: () =>
+      this.live.call("presence", {status: this.presenceSelect.value}).catch(() => {})},
+    ["online", "away"].map((s) => h("option", {value: s, text: t(`presence.${s}`)})));
+    this.nav = h("nav", {class: "views", "aria-label": "views"}, [...VIEWS, "supervisor"]
+      .filter((v) => v !== "supervisor" || this.user.role !== "agent")
+      .map((v) => h("button", {type: "button", dataset: {view: v}, id: `view-${v}`, onclick: () => this.setView(v),
+        text: t(`nav.${v}`)})));
+    const top = h("header", {class: "top"},
+      h("a", {class: "brand", href: "/console/"}, h("img", {src: "/console/static/img/icon.svg", alt: ""}), h("span", {text: "Berry"})),
+      this.nav, h("div", {class: "spacer"}), this.conn, this.presenceSelect,
+      h("button", {type: "button", class: "icon", title: t("nav.notifications"), "aria-label": t("nav.notifications"),
+        id: "notify", onclick: () => this.enableNotifications()}, icon("bell")),
+      h("button", {type: "button", class: "icon", title: t("nav.shortcuts"), "aria-label": t("nav.shortcuts"),
+        onclick: () => this.toggleHelp(), text: "?"}),
+      h("button", {type: "button", class: "link", id: "signout", onclick: () => this.signOut(), text: t("nav.signout")}));
+
+    this.list = h("ul", {class: "list", id: "inbox-list", role: "listbox", "aria-label": "conversations"});
+    this.count = h("p", {class: "count muted"});
+    this.search = h("input", {type: "search", id: "search", placeholder: t("filter.search"), "aria-label": t("filter.search"),
+      oninput: () => { this.filters.q = this.search.value; this.debounceLoad(); }});
+    const select = (name, values, label) => h("select", {"aria-label": label, id: `filter-${name}`, onchange: (ev) => {
+      this.filters[name] = ev.target.value; this.load(); }},
+    h("option", {value: "", text: `${label}: ${t("filter.any")}`}),
+    values.map((v) => h("option", {value: v, text: t(`${name}.${v}`), selected: this.filters[name] === v})));
+    const filters = h("div", {class: "filters"}, this.search,
+      h("div", {class: "row"}, select("status", STATUSES, t("filter.status")), select("channel", CHANNELS, t("filter.channel")),
+        select("priority", PRIORITIES, t("filter.priority")),
+        h("input", {type: "text", id: "filter-tag", placeholder: t("filter.tag"), "aria-label": t("filter.tag"), size: 6,
+          onchange: (ev) => { this.filters.tag = ev.target.value.trim(); this.load(); }})));
+    this.inbox = h("section", {class: "inbox", "aria-label": "inbox"}, filters, this.count, this.list);
+    this.thread = new ThreadView(this);
+    this.contact = new ContactPanel(this);
+    this.supervisor = new SupervisorView(this);
+    this.main = h("main", {class: "work", dataset: {pane: "list"}}, this.inbox, this.thread.el, this.contact.el);
+    this.help = this.helpDialog();
+    clear(this.root, top, this.main, this.supervisor.el, this.help);
+
+    this.live.addEventListener("state", (ev) => this.setConn(ev.detail));
+    this.live.addEventListener("hello", () => this.load());
+    this.live.addEventListener("caughtup", () => this.load());
+    this.live.addEventListener("hub", (ev) => this.onHub(ev.detail));
+    this.live.addEventListener("presence", (ev) => this.supervisor.onPresence(ev.detail));
+    this.live.addEventListener("typing", (ev) => this.thread.onTyping(ev.detail));
+    this.live.addEventListener("viewing", (ev) => this.thread.onViewing(ev.detail));
+    document.addEventListener("keydown", (ev) => this.onKey(ev));
+    window.addEventListener("popstate", () => this.route());
+    api("GET", "/users").then((users) => users.forEach((u) => this.users.set(u.id, u))).catch(() => {});
+    this.setView(this.view, false);
+    this.route();
+  }
+
+  setConn(state) {
+    this.conn.textContent = t(state === "live" ? "conn.live" : state === "refused" ? "conn.refused" : "conn.offline");
+    this.conn.dataset.state = state;
+    if (state === "refused") this.signOut();
+  }
+
+  setView(view, load = true) {
+    this.view = view;
+    localStorage.setItem("berry.console.view", view);
+    for (const b of this.nav.querySelectorAll("button")) b.setAttribute("aria-current", b.dataset.view === view ? "page" : "false");
+    const sup = view === "supervisor";
+    this.main.hidden = sup;
+    this.supervisor.el.hidden = !sup;
+    if (sup) this.supervisor.refresh();
+    else if (load) this.load();
+  }
+
+  debounceLoad() {
+    clearTimeout(this.loadTimer);
+    this.loadTimer = setTimeout(() => this.load(), 250);
+  }
+
+  async load() {
+    if (this.view === "supervisor" || this.live.state !== "live") return;
+    const f = this.filters;
+    const query = {view: this.view, q: f.q, status: f.status ? [f.status] : [], limit: 100};
+    if (f.channel) query.channel = f.channel;
+    if (f.priority) query.priority = f.priority;
+    if (f.tag) query.tag = f.tag;
+    const answer = await this.live.call("list", query).catch(() => null);
+    if (!answer?.ok) return;
+    Object.assign(this.contacts, answer.contacts);
+    for (const c of answer.items) this.conversations.set(c.id, c);
+    this.order = answer.items.map((c) => c.id);
+    this.renderList();
+  }
+
+  matches(c) {
+    const f = this.filters;
+    if (f.status && c.status !== f.status) return false;
+    if (f.channel && c.channel !== f.channel) return false;
+    if (f.priority && c.priority !== f.priority) return false;
+    if (f.tag && !c.tags.includes(f.tag)) return false;
+    if (this.view === "mine" && c.assignee_id !== this.user.id) return false;
+    if (this.view === "unassigned" && c.assignee_id) return false;
+    if (this.view === "teams" && !(c.team_id && (this.user.team_ids || []).includes(c.team_id))) return false;
+    return true;
+  }
+
+  renderList() {
+    const items = this.order.map((id) => this.conversations.get(id)).filter(Boolean);
+    this.count.textContent = t("inbox.count", {n: items.length});
+    if (!items.length) return clear(this.list, h("li", {class: "empty muted", text: t("inbox.empty")}));
+    clear(this.list, items.map((c) => this.listItem(c)));
+  }
+
+  listItem(c) {
+    const contact = this.contacts[c.contact_id] || {};
+    const handoff = this.handoffs.has(c.id) || c.bot?.handoff;
+    const classes = ["item", c.id === this.selected && "selected", handoff && "handoff", c.unread && "unread",
+      this.risk.has(c.id) && "risk"].filter(Boolean).join(" ");
+    return h("li", {class: classes, role: "option", "aria-selected": c.id === this.selected, dataset: {id: c.id}, tabindex: 0,
+      onclick: () => this.open(c.id), onkeydown: (ev) => ev.key === "Enter" && this.open(c.id)},
+    h("div", {class: "line"}, h("strong", {class: "name", text: contact.name || t(`channel.${c.channel}`)}),
+      contact.vip ? h("span", {class: "badge vip", text: "VIP"}) : null,
+      h("span", {class: "time muted", text: ago(c.last_message_at)})),
+    h("div", {class: "line"},
+      h("span", {class: `badge ch-${c.channel}`, text: t(`channel.${c.channel}`)}),
+      h("span", {class: "muted", text: `#${c.number}`}),
+      c.priority !== "normal" ? h("span", {class: `badge pr-${c.priority}`, text: t(`priority.${c.priority}`)}) : null,
+      handoff ? h("span", {class: "badge bot", text: t("thread.handoff")}) : null,
+      h("span", {class: "preview muted", text: c.preview || c.subject || ""})));
+  }
+
+  route() {
+    const m = location.pathname.match(/^\/console\/c\/([A-Za-z0-9_-]+)/);
+    if (m) this.open(m[1], false);
+  }
+
+  ready() {  // resolves once the socket is connected and caught up
+    if (this.live.started && this.live.state === "live") return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => { this.live.removeEventListener("hello", done); this.live.removeEventListener("caughtup", done); resolve(); };
+      this.live.addEventListener("hello", done);
+      this.live.addEventListener("caughtup", done);
+    });
+  }
+
+  async open(id, push = true) {
+    await this.ready();
+    if (this.view === "supervisor") this.setView("all");
+    if (push && location.pathname !== `/console/c/${id}`) history.pushState({}, "", `/console/c/${id}`);
+    this.selected = id;
+    const c = this.conversations.get(id);
+    if (c) c.unread = false;
+    this.renderList();
+    this.main.dataset.pane = "thread";
+    const opened = await this.thread.open(id);
+    if (opened) this.contact.show(opened.contact_id);
+  }
+
+  back() {
+    this.main.dataset.pane = "list";
+    history.pushState({}, "", "/console/");
+  }
+
+  // --- live events ---------------------------------------------------------------------------
+  onHub({name, data}) {
+    const c = data.conversation;
+    if (c) {
+      const known = this.conversations.get(c.id) || {};
+      const merged = {...known, ...c};
+      if (name === "message.created" && !data.message.private) merged.preview = data.message.text.slice(0, 120);
+      if (name === "message.created" && data.message.direction === "in" && c.id !== this.selected) merged.unread = true;
+      this.conversations.set(c.id, merged);
+      if (!this.contacts[c.contact_id] && name === "conversation.created") this.fetchContact(c.contact_id);
+      const listed = this.order.includes(c.id);
+      if (this.matches(merged)) {
+        this.order = [c.id, ...this.order.filter((id) => id !== c.id)];
+        this.order.sort((a, b) => Date.parse(this.conversations.get(b).last_message_at) - Date.parse(this.conversations.get(a).last_message_at));
+      } else if (listed) {
+        this.order = this.order.filter((id) => id !== c.id);
+      }
+      this.renderList();
+    }
+    if (name === "bot.handoff") {
+      this.handoffs.set(c.id, {reason: data.reason, summary: data.summary});
+      this.alert(t("notify.handoff", {name: this.nameOf(c)}), "", c.id);
+      this.renderList();
+    }
+    if (name === "sla.warning" || name === "sla.breached") this.risk.set(data.conversation_id, data);
+    if (name === "message.created" && data.message.direction === "in" && (document.hidden || c.id !== this.selected)) {
+      this.alert(t("notify.new_message", {name: this.nameOf(c)}), data.message.text, c.id);
+    }
+    if ((name === "ticket.assigned" && data.assignee_id === this.user.id && data.previous_assignee_id !== this.user.id)) {
+      this.alert(t("notify.assigned", {number: c.number}), "", c.id);
+    }
+    if (name === "notification.created" && data.notification?.user_id === this.user.id) {
+      this.alert(data.notification.text, "", data.notification.conversation_id);
+    }
+    this.thread.onHub(name, data);
+    this.supervisor.onHub(name, data);
+  }
+
+  nameOf(c) { return this.contacts[c.contact_id]?.name || `#${c.number}`; }
+
+  async fetchContact(id) {
+    try {
+      const body = await api("GET", `/contacts/${id}`);
+      this.contacts[id] = {name: body.contact.name, type: body.contact.type, vip: body.contact.vip};
+      this.renderList();
+    } catch { /* the list keeps the channel name */ }
+  }
+
+  // --- notifications -------------------------------------------------------------------------
+  async enableNotifications() {
+    if (!("Notification" in window)) return;
+    this.notify = (await Notification.requestPermission()) === "granted";
+    this.beep();
+  }
+
+  alert(title, body, conversationId) {
+    this.beep();
+    if (!this.notify || !document.hidden) return;
+    const n = new Notification(title, {body: (body || "").slice(0, 140), tag: conversationId, icon: "/console/static/img/icon.svg",
+      data: {url: `/console/c/${conversationId}`}});
+    n.onclick = () => { window.focus(); this.open(conversationId); };
+  }
+
+  beep() {
+    try {
+      this.audio ??= new AudioContext();
+      const osc = this.audio.createOscillator();
+      const gain = this.audio.createGain();
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.05, this.audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.0001, this.audio.currentTime + 0.25);
+      osc.connect(gain).connect(this.audio.destination);
+      osc.start();
+      osc.stop(this.audio.currentTime + 0.25);
+    } catch { /* no audio: fine */ }
+  }
+
+  // --- keyboard ------------------------------------------------------------------------------
+  onKey(ev) {
+    const typing = ev.target.closest("input, textarea, select");
+    if (ev.key === "Escape") { this.help.hidden = true; if (typing) ev.target.blur(); return; }
+    if (typing || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const idx = this.order.indexOf(this.selected);
+    const actions = {
+      j: () => this.order[idx + 1] && this.open(this.order[idx + 1]),
+      k: () => idx > 0 && this.open(this.order[idx - 1]),
+      r: () => this.thread.focusComposer(false),
+      n: () => this.thread.focusComposer(true),
+      e: () => this.thread.setStatus("resolved"),
+      s: () => this.thread.setStatus("snoozed"),
+      a: () => this.thread.assign(this.user.id),
+      "/": () => this.search.focus(),
+      "?": () => this.toggleHelp(),
+      1: () => this.setView("mine"), 2: () => this.setView("unassigned"), 3: () => this.setView("teams"), 4: () => this.setView("all"),
+    };
+    if (actions[ev.key]) { ev.preventDefault(); actions[ev.key](); }
+  }
+
+  toggleHelp() { this.help.hidden = !this.help.hidden; }
+
+  helpDialog() {
+    const rows = [["j / k", "keys.next"], ["r", "keys.reply"], ["n", "keys.note"], ["e", "keys.resolve"], ["s", "keys.snooze"],
+      ["a", "keys.assign"], ["/", "keys.search"], ["1–4", "keys.views"], ["?", "keys.help"]];
+    return h("div", {class: "help card", role: "dialog", "aria-label": t("keys.title"), hidden: true, id: "help"},
+      h("h2", {text: t("keys.title")}),
+      h("dl", {}, rows.map(([k, label]) => [h("dt", {}, h("kbd", {text: k})), h("dd", {text: t(label)})])),
+      h("button", {type: "button", onclick: () => this.toggleHelp(), text: "OK"}));
+  }
+}
+

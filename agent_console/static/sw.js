@@ -1,0 +1,41 @@
+// Service worker: the console shell works offline-first (cached app shell); API and socket traffic
+// always go to the network. Bump VERSION when the shell's files change.
+const VERSION = "berry-console-v1";
+const SHELL = [
+  "/console/", "/console/static/css/console.css", "/console/static/js/app.js", "/console/static/js/dom.js",
+  "/console/static/js/i18n.js", "/console/static/js/api.js", "/console/static/js/live.js",
+  "/console/static/js/views.js", "/console/static/js/thread.js", "/console/static/js/contact.js",
+  "/console/static/js/supervisor.js", "/console/static/locales/en.json", "/console/static/img/icon.svg",
+  "/console/static/vendor/socket.io.esm.min.js",
+];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(VERSION).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(caches.keys().then((keys) => Promise.all(keys.filter((k) => k !== VERSION).map((k) => caches.delete(k))))
+    .then(() => self.clients.claim()));
+});
+
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== "GET" || url.origin !== location.origin || !url.pathname.startsWith("/console")) return;
+  // network first, so a deployed console is picked up at once; the cache covers a lost connection
+  event.respondWith(fetch(event.request).then((response) => {
+    if (response.ok) {
+      const copy = response.clone();
+      caches.open(VERSION).then((cache) => cache.put(event.request, copy));
+    }
+    return response;
+  }).catch(() => caches.match(event.request).then((hit) => hit || caches.match("/console/"))));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const target = event.notification.data && event.notification.data.url || "/console/";
+  event.waitUntil(self.clients.matchAll({type: "window"}).then((wins) => {
+    for (const w of wins) if ("focus" in w) { w.navigate(target); return w.focus(); }
+    return self.clients.openWindow(target);
+  }));
+});

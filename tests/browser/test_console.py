@@ -1,0 +1,160 @@
+"""The agent console in real Chromium: sign in, a conversation arrives live, reply, collision
+warning, hostile text shown never run, resolve, a 360-px phone, team privacy by URL. Screenshots of
+the main screens go to docs/img/."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from hub import keys
+from hub.models import Role, new_id
+
+from .conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct horse battery"
+HOSTILE = 'Is the DJ booked? <script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
+
+
+async def make_agent(hub: Any, name: str, role: Role = Role.agent, teams: list[str] | None = None) -> str:
+    email = f"{name.lower()}-{new_id()}@example.com"
+    await hub.server.app[keys.USERS].create(email, PASSWORD, role, name=name, team_ids=teams or [])
+    return email
+
+
+async def sign_in(page: Any, hub_url: str, email: str) -> None:
+    await page.goto(f"{hub_url}/console/")
+    await page.fill("#login-email", email)
+    await page.fill("#login-password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_selector("#conn[data-state=live]")
+
+
+async def admin_headers(hub: Any) -> dict[str, str]:
+    app = hub.server.app
+    if "console_test_admin" not in app[keys.EXTENSIONS]:
+        email = await make_agent(hub, "Admin", Role.admin)
+        user = await app[keys.USERS].authenticate(email, PASSWORD)
+        app[keys.EXTENSIONS]["console_test_admin"] = {"Authorization": f"Bearer {app[keys.TOKENS].access_token(user)}"}
+    return app[keys.EXTENSIONS]["console_test_admin"]
+
+
+async def inbound(hub: Any, text: str, phone: str = "+27821234567", name: str = "Thandi Mokoena") -> dict:
+    body = {"channel": "sms", "external_id": new_id(), "sender": {"kind": "phone", "value": phone},
+            "sender_name": name, "text": text}
+    resp = await hub.post("/api/v1/inbound", json=body, headers=await admin_headers(hub))
+    assert resp.status == 201, await resp.text()
+    return await resp.json()
+
+
+async def test_sign_in_live_arrival_reply_collision_and_resolve(new_page, hub_url, hub) -> None:
+    vera = await make_agent(hub, "Vera")
+    sam = await make_agent(hub, "Sam")
+    page = await new_page()
+    await page.goto(f"{hub_url}/")  # / redirects to the console
+    assert page.url.endswith("/console/")
+    await screenshot(page, "console-login")
+    await sign_in(page, hub_url, vera)
+    await page.click("#view-all")
+    await inbound(hub, "An earlier question", phone="+27820000001", name="Earlier Customer")
+
+    # a customer writes while the console is open: it shows up without a reload, within a second
+    started = time.monotonic()
+    created = await inbound(hub, HOSTILE)
+    conversation_id = created["conversation"]["id"]
+    item = page.locator(f'#inbox-list li[data-id="{conversation_id}"]')
+    await item.wait_for(timeout=1000)
+    assert time.monotonic() - started < 1.5
+    await item.click()
+    text = page.locator("#messages .msg.in .text").first
+    await text.wait_for()
+    assert await text.text_content() == HOSTILE  # shown as text …
+    assert await page.evaluate("window.__pwned") is None  # … never run
+    assert await page.locator("#messages img").count() == 0
+
+    # a second agent opens the same ticket: the first sees the collision warning, then typing
+    other = await new_page()
+    await sign_in(other, hub_url, sam)
+    await other.goto(f"{hub_url}/console/c/{conversation_id}")
+    await other.wait_for_selector("#reply-text")
+    await page.wait_for_selector("#collision:has-text('Sam')")
+    await other.fill("#reply-text", "I can take this one")
+    await page.wait_for_selector("#collision.typing")
+    await screenshot(page, "console-collision")
+
+    # reply: it appears in the thread with its tick and is stored once
+    await page.fill("#reply-text", "Yes! DJ Sipho is confirmed for Saturday.")
+    await page.click("#send")
+    await page.wait_for_selector("#messages .msg.out .tick")
+    store = hub.server.app[keys.STORE]
+    assert await store.messages.count_documents({"conversation_id": conversation_id, "direction": "out"}) == 1
+    await other.wait_for_selector("#messages .msg.out:has-text('DJ Sipho')")  # live in the other console too
+
+    # a private note
+    await page.click("#tab-note")
+    await page.fill("#reply-text", "VIP — double-check the venue power supply")
+    await page.click("#send")
+    await page.wait_for_selector("#messages .msg.note")
+    await screenshot(page, "console-thread")
+
+    # resolve
+    await page.click("#resolve")
+    await page.wait_for_selector("#thread-status:has-text('Resolved')")
+    doc = await store.conversations.find_one({"_id": conversation_id})
+    assert doc["status"] == "resolved"
+    assert page.errors == [] and other.errors == []
+
+
+async def test_phone_viewport_360px_lists_opens_and_goes_back(new_page, hub_url, hub) -> None:
+    email = await make_agent(hub, "Mia")
+    created = await inbound(hub, "Can I change the menu for 120 guests?", phone="+27831110000",
+                            name="Lerato Dube")
+    page = await new_page(width=360, height=740, is_mobile=True, has_touch=True)
+    await sign_in(page, hub_url, email)
+    await page.click("#view-all")
+    item = page.locator(f'#inbox-list li[data-id="{created["conversation"]["id"]}"]')
+    await item.wait_for()
+    assert await page.evaluate("document.scrollingElement.scrollWidth") <= 360
+    await screenshot(page, "console-mobile-inbox")
+    await item.click()
+    await page.wait_for_selector("#reply-text")
+    assert not await page.locator(".inbox").is_visible()  # one pane at a time on a phone
+    assert await page.evaluate("document.scrollingElement.scrollWidth") <= 360
+    await screenshot(page, "console-mobile-thread")
+    await page.click(".thread .back")
+    await item.wait_for(state="visible")
+    assert page.errors == []
+
+
+async def test_another_teams_conversation_cannot_be_opened_by_url(new_page, hub_url, hub) -> None:
+    created = await inbound(hub, "Private venues matter", phone="+27841112222")
+    conversation_id = created["conversation"]["id"]
+    resp = await hub.patch(f"/api/v1/conversations/{conversation_id}", json={"team_id": "venues"},
+                           headers=await admin_headers(hub))
+    assert resp.status == 200
+    email = await make_agent(hub, "Carl", teams=["catering"])
+    page = await new_page()
+    await sign_in(page, hub_url, email)
+    await page.goto(f"{hub_url}/console/c/{conversation_id}")
+    await page.wait_for_selector("#not-found")
+    assert await page.locator("#messages").count() == 0
+    assert "Private venues matter" not in await page.content()
+
+
+async def test_supervisor_view_shows_agents_load_and_queue(new_page, hub_url, hub) -> None:
+    boss = await make_agent(hub, "Nomsa", Role.supervisor)
+    await make_agent(hub, "Vera")
+    await inbound(hub, "Need a photographer on Friday", phone="+27851113333", name="Pieter Botha")
+    page = await new_page()
+    await sign_in(page, hub_url, boss)
+    await page.click("#view-supervisor")
+    await page.wait_for_selector("#agents-table tr[data-user]")
+    await page.wait_for_selector("#supervisor .list .item")
+    names = await page.locator("#agents-table tbody tr").all_text_contents()
+    assert any("Nomsa" in n and "Online" in n for n in names)
+    await screenshot(page, "console-supervisor")
+    assert page.errors == []
