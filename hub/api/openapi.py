@@ -54,6 +54,9 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
     if route.response is not None:
         op["responses"][str(route.status)] = {
             "description": "OK", "content": {route.media_type: {"schema": _schema(route.response, components)}}}
+        if route.status == 201:  # an idempotent create replayed (same external id / key) answers 200
+            op["responses"]["200"] = {"description": "Already created (idempotent replay)",
+                                      "content": op["responses"]["201"]["content"]}
     else:
         op["responses"]["204" if route.status == 200 else str(route.status)] = {"description": "Done"}
         if route.status == 200:  # a handler without a declared response model may still return JSON
