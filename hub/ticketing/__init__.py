@@ -30,6 +30,7 @@ from .settings import TicketingSettings
 
 log = logging.getLogger(__name__)
 TICK_JOB = "ticketing.tick"
+SLOW_TICK_JOB = "ticketing.slow_tick"
 
 
 def setup(app: web.Application) -> None:
@@ -44,6 +45,10 @@ def setup(app: web.Application) -> None:
         counts = await service().tick()
         log.info("ticketing tick", extra=counts)
 
+    async def slow_tick(_: dict[str, Any]) -> None:
+        counts = await service().slow_tick()
+        log.info("ticketing slow tick", extra=counts)
+
     async def wake(payload: dict[str, Any]) -> None:
         from datetime import datetime
 
@@ -53,6 +58,7 @@ def setup(app: web.Application) -> None:
         await service().csat.send(payload)
 
     handlers[TICK_JOB] = tick
+    handlers[SLOW_TICK_JOB] = slow_tick
     handlers[WAKE_JOB] = wake
     handlers[SEND_JOB] = csat_send
     app.cleanup_ctx.append(_ticketing_ctx)
@@ -72,7 +78,8 @@ async def _ticketing_ctx(app: web.Application) -> AsyncIterator[None]:
     ticketing.subscribe(app[keys.BUS])
     app[keys.EXTENSIONS]["ticketing"] = ticketing
     app[keys.INBOX].thread_policy = ticketing.thread_policy
-    task = asyncio.create_task(_ticker(ticketing, settings.tick_s)) if settings.tick_s > 0 else None
+    task = asyncio.create_task(_ticker(ticketing, settings.tick_s, settings.slow_tick_s)) \
+        if settings.tick_s > 0 else None
     yield
     if task:
         task.cancel()
@@ -80,15 +87,17 @@ async def _ticketing_ctx(app: web.Application) -> AsyncIterator[None]:
             await task
 
 
-async def _ticker(ticketing: Ticketing, every: float) -> None:
-    """Queue the periodic job once per period; every node does it, the job key makes it one job."""
+async def _ticker(ticketing: Ticketing, every: float, slow_every: float) -> None:
+    """Queue the periodic jobs once per period; every node does it, the job key makes it one job."""
     while True:
         await asyncio.sleep(every)
-        bucket = int(time.time() // every)
+        now = time.time()
         try:
-            await ticketing.ctx.jobs.enqueue(TICK_JOB, key=f"{TICK_JOB}:{bucket}")
+            await ticketing.ctx.jobs.enqueue(TICK_JOB, key=f"{TICK_JOB}:{int(now // every)}")
+            if slow_every > 0:
+                await ticketing.ctx.jobs.enqueue(SLOW_TICK_JOB, key=f"{SLOW_TICK_JOB}:{int(now // slow_every)}")
         except Exception:
-            log.exception("could not queue the ticketing tick")
+            log.exception("could not queue the ticketing ticks")
 
 
 __all__ = ["Ticketing", "TicketingSettings", "setup"]

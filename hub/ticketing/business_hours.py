@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
 from hub.models import new_id, utcnow
 
@@ -29,7 +29,8 @@ def _minutes(hhmm: str) -> int:
 
 
 class BusinessHours(BaseModel):
-    """``week``: day → list of ``["08:00", "17:00"]`` (or ``"08:00-17:00"``) intervals; an end may be ``24:00``."""
+    """``week``: day → list of ``"08:00-17:00"`` intervals (also read as ``["08:00", "17:00"]``); an end may be
+    ``24:00``. Intervals are written as strings: FerretDB v1 stores no arrays nested in arrays."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -85,6 +86,10 @@ class BusinessHours(BaseModel):
         if not any(week.values()):
             raise ValueError("the week has no working hours")
         return {d: sorted(week[d]) for d in DAYS if week.get(d)}
+
+    @field_serializer("week")
+    def _week_out(self, week: dict[str, list[tuple[str, str]]]) -> dict[str, list[str]]:
+        return {day: [f"{a}-{b}" for a, b in intervals] for day, intervals in week.items()}
 
     @model_validator(mode="after")
     def _holidays_sorted(self) -> "BusinessHours":
@@ -166,7 +171,6 @@ class BusinessHours(BaseModel):
         doc = self.model_dump(mode="python")
         doc["_id"] = doc.pop("id")
         doc["holidays"] = [d.isoformat() for d in self.holidays]
-        doc["week"] = {k: [f"{a}-{b}" for a, b in v] for k, v in self.week.items()}
         return doc
 
     @classmethod

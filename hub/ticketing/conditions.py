@@ -117,6 +117,12 @@ class Facts:
     hours: dict[str, BusinessHours] = field(default_factory=dict)
 
     def get(self, name: str) -> Any:
+        memo = self.__dict__.setdefault("_memo", {})
+        if name not in memo:
+            memo[name] = self._get(name)
+        return memo[name]
+
+    def _get(self, name: str) -> Any:
         c, m = self.conversation, self.message
         if name == "text":
             return (m.text if m else "")[:MAX_TEXT]
@@ -143,15 +149,28 @@ class Facts:
         return None
 
 
+def _fold(value: Any, case_sensitive: bool) -> Any:
+    return value.lower() if isinstance(value, str) and not case_sensitive else value
+
+
 @dataclass
 class Compiled:
     cond: Condition
     pattern: regex.Pattern[str] | None = None
+    want: Any = None
+    wants: list[Any] = field(default_factory=list)
 
     @classmethod
     def of(cls, cond: Condition) -> "Compiled":
         check_condition(cond)
-        return cls(cond, compile_pattern(cond.value, cond.case_sensitive) if cond.op == "regex" else None)
+        values = cond.value if isinstance(cond.value, list) else []
+        return cls(cond, compile_pattern(cond.value, cond.case_sensitive) if cond.op == "regex" else None,
+                   _fold(cond.value, cond.case_sensitive), [_fold(v, cond.case_sensitive) for v in values])
+
+    @property
+    def cost(self) -> int:
+        """Evaluation order inside a rule: cheap tests first, regexes last."""
+        return 2 if self.cond.op == "regex" else 1 if self.cond.field in ("text", "subject") else 0
 
     def test(self, facts: Facts) -> bool:
         cond = self.cond
@@ -173,18 +192,17 @@ class Compiled:
             except TimeoutError:
                 log.warning("rule regex timed out", extra={"pattern": cond.value[:100]})
                 return False
-        fold = (lambda v: v) if cond.case_sensitive else (lambda v: v.lower() if isinstance(v, str) else v)
-        want, have = fold(cond.value), fold(value)
+        want, have = self.want, _fold(value, cond.case_sensitive)
         if op == "eq":
             return bool(have == want)
         if op == "ne":
             return bool(have != want)
         if op in ("in", "not_in"):
-            inside = have in [fold(v) for v in cond.value]
+            inside = have in self.wants
             return inside if op == "in" else not inside
         if op in ("contains", "not_contains"):
             if isinstance(have, list):
-                found = want in [fold(v) for v in have]
+                found = want in [_fold(v, cond.case_sensitive) for v in have]
             else:
                 found = isinstance(have, str) and str(want) in have
             return found if op == "contains" else not found

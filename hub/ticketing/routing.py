@@ -3,8 +3,10 @@
 Capacity is a set of claims, never a counter (FerretDB v1 loses concurrent ``$inc``): an agent with
 capacity 5 has slots ``slot:<agent>:0..4`` in ``agent_load``; assigning a ticket inserts one slot
 document (``_id`` uniqueness decides between racing routers), releasing deletes the ticket's slots.
-A manual assignment beyond capacity is recorded as ``over:<agent>:<ticket>``. An agent's load is the
-count of its documents; ``agent_status.load`` is a recomputed hint used only to order candidates.
+A manual assignment beyond capacity is recorded as ``over:<agent>:<ticket>``; ``agent_holds``
+(``_id`` = ``<ticket>:<agent>``) says which slot a ticket holds. An agent's load is the count of its
+slot documents; ``agent_status.load`` is a hint used only to order candidates (moved by one on an
+assignment, recounted on a release).
 
 Round-robin turns come from ``Store.next_number("rr:<team>")`` (each turn number is itself a claim),
 so two routers never take the same turn. Candidates: the team's members who are online and whose
@@ -16,8 +18,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from hub.auth import Principal
 from hub.errors import InvalidInput
 from hub.models import Conversation, Status
@@ -28,7 +28,8 @@ from .events import TicketAssigned
 from .teams import AgentStatuses, Member, Presence, Team, Teams
 
 log = logging.getLogger(__name__)
-register("agent_load", ix(("agent_id", 1)), ix(("conversation_id", 1)))
+register("agent_load", ix(("agent_id", 1)))  # _id = slot:<agent>:<i> | over:<agent>:<ticket>
+register("agent_holds", ix(("conversation_id", 1)))  # _id = <ticket>:<agent> → the slot it holds
 
 
 def product_area(conversation: Conversation) -> str | None:
@@ -55,32 +56,39 @@ class Routing:
         await self.statuses.col.update_one({"_id": agent_id}, {"$set": update})
 
     async def _claim_slot(self, agent_id: str, conversation_id: str, capacity: int, start: int = 0) -> bool:
-        if await self.load_col.find_one({"agent_id": agent_id, "conversation_id": conversation_id}, {"_id": 1}):
+        hold_id = f"{conversation_id}:{agent_id}"
+        if await self.ctx.store["agent_holds"].find_one({"_id": hold_id}, {"_id": 1}):
             return True
         doc = {"agent_id": agent_id, "conversation_id": conversation_id, "at": self.ctx.clock.now()}
         for i in range(capacity):
-            slot = (start + i) % capacity
-            if await self.ctx.store.claim("agent_load", f"slot:{agent_id}:{slot}", doc):
+            slot = f"slot:{agent_id}:{(start + i) % capacity}"
+            if await self.ctx.store.claim("agent_load", slot, doc):
+                if not await self._hold(hold_id, slot, agent_id, conversation_id):
+                    await self.load_col.delete_one({"_id": slot})  # a racing router holds one already
                 return True
         return False
 
+    async def _hold(self, hold_id: str, slot: str, agent_id: str, conversation_id: str) -> bool:
+        """Which slot a ticket holds, found by ``_id`` (the only look-up FerretDB v1 serves from an index)."""
+        return await self.ctx.store.claim("agent_holds", hold_id, {"slot": slot, "agent_id": agent_id,
+                                                                   "conversation_id": conversation_id})
+
     async def _claim_over(self, agent_id: str, conversation_id: str) -> None:
-        try:
-            await self.load_col.insert_one({"_id": f"over:{agent_id}:{conversation_id}", "agent_id": agent_id,
-                                            "conversation_id": conversation_id, "at": self.ctx.clock.now()})
-        except DuplicateKeyError:
-            pass
+        slot = f"over:{agent_id}:{conversation_id}"
+        if await self._hold(f"{conversation_id}:{agent_id}", slot, agent_id, conversation_id):
+            await self.ctx.store.claim("agent_load", slot, {"agent_id": agent_id, "conversation_id": conversation_id,
+                                                            "at": self.ctx.clock.now()})
 
     async def release(self, conversation_id: str, *, keep_agent: str | None = None) -> list[str]:
         """Free the ticket's slots (except ``keep_agent``'s); returns the agents whose load changed."""
-        flt: dict[str, Any] = {"conversation_id": conversation_id}
-        if keep_agent:
-            flt["agent_id"] = {"$ne": keep_agent}
-        agents = sorted({d["agent_id"] async for d in self.load_col.find(flt, {"agent_id": 1})})
-        if agents:
-            await self.load_col.delete_many(flt)
-            for agent in agents:
-                await self._refresh_hint(agent)
+        holds = self.ctx.store["agent_holds"]
+        gone = [h async for h in holds.find({"conversation_id": conversation_id}) if h["agent_id"] != keep_agent]
+        for hold in gone:
+            await self.load_col.delete_one({"_id": hold["slot"]})
+            await holds.delete_one({"_id": hold["_id"]})
+        agents = sorted({h["agent_id"] for h in gone})
+        for agent in agents:
+            await self._refresh_hint(agent)
         return agents
 
     async def reconcile(self, conversation: Conversation) -> None:
@@ -129,6 +137,9 @@ class Routing:
             if hint >= member.capacity and team.strategy == "least_loaded":
                 continue  # the hint says full; a later reconcile corrects a stale hint
             if await self._claim_slot(member.user_id, conversation.id, member.capacity, start=hint):
+                # The hint moves by one (a count would scan agent_load on FerretDB); release recounts.
+                await self.statuses.col.update_one({"_id": member.user_id}, {"$set": {
+                    "load": hint + 1, "last_assigned_at": self.ctx.clock.now()}})
                 return member.user_id
         return None
 
@@ -150,8 +161,6 @@ class Routing:
             changes["assignee_id"] = agent
         if changes:
             await self.ctx.conversations.update(conversation_id, changes, SYSTEM)
-        if agent:
-            await self._refresh_hint(agent, assigned=True)
         await self.release(conversation_id, keep_agent=agent)
         if changes.get("assignee_id", conversation.assignee_id) != conversation.assignee_id:
             await self.ctx.bus.publish(TicketAssigned(conversation_id=conversation_id, assignee_id=agent,

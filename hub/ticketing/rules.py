@@ -149,7 +149,8 @@ def compile_rule(rule: Rule) -> CompiledRule:
         raise InvalidInput("status/after_minutes only apply to the time trigger", field="trigger")
     for action in rule.actions:
         check_action(action)
-    return CompiledRule(rule, [Compiled.of(c) for c in rule.conditions], [Compiled.of(c) for c in rule.any_conditions])
+    return CompiledRule(rule, sorted((Compiled.of(c) for c in rule.conditions), key=lambda c: c.cost),
+                        sorted((Compiled.of(c) for c in rule.any_conditions), key=lambda c: c.cost))
 
 
 ActionRunner = Callable[[Action, Conversation, Facts, Rule], Awaitable[None]]

@@ -14,7 +14,8 @@ class TicketingSettings(BaseSettings):
     reopen_window_h: float = Field(72.0, ge=0, description="A customer reply this long after resolve reopens the ticket")
     csat: bool = Field(True, description="Send a satisfaction survey when a ticket is resolved")
     csat_window_h: float = Field(72.0, gt=0, description="Answers after this are kept as late, not scored")
-    tick_s: float = Field(30.0, ge=0, description="How often each node queues the SLA sweep, wake-ups and time rules (0: never)")
+    tick_s: float = Field(30.0, ge=0, description="How often each node queues the SLA sweep (0: never)")
+    slow_tick_s: float = Field(300.0, ge=0, description="How often time-based rules and the wake-up fallback run")
 
 
 __all__ = ["TicketingSettings"]

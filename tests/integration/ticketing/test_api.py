@@ -10,7 +10,7 @@ from hub.models import Role
 from .conftest import Kit
 
 HOURS = {"name": "JHB office", "timezone": "Africa/Johannesburg",
-         "week": {d: [["08:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+         "week": {d: ["08:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
          "holidays": ["2026-12-16", "2026-12-25"]}
 
 
@@ -21,11 +21,11 @@ async def test_configuration_roles_and_bad_input(kit: Kit) -> None:
     status, _ = await kit.call("POST", "/business-hours", agent, json=HOURS)
     assert status == 403
     status, hours = await kit.call("POST", "/business-hours", boss, json=HOURS)
-    assert status == 201 and hours["week"]["mon"] == [["08:00", "17:00"]]
+    assert status == 201 and hours["week"]["mon"] == ["08:00-17:00"], hours
     status, listed = await kit.call("GET", "/business-hours", agent)
     assert status == 200 and [h["id"] for h in listed] == [hours["id"]]
     for bad, field in ((dict(HOURS, timezone="Africa/Atlantis"), "timezone"),
-                       (dict(HOURS, week={"mon": [["17:00", "08:00"]]}), "week"),
+                       (dict(HOURS, week={"mon": ["17:00-08:00"]}), "week"),
                        (dict(HOURS, colour="blue"), "colour")):
         status, problem = await kit.call("POST", "/business-hours", boss, json=bad)
         assert status == 422 and field in problem["field"], problem
@@ -123,3 +123,19 @@ async def test_teams_presence_assignment(kit: Kit) -> None:
     assert status == 200
     paths = set(doc["paths"])
     assert {p for p in paths if "sla-policies" in p or "automation-rules" in p or "/teams" in p}, sorted(paths)[:20]
+
+
+async def test_periodic_jobs_run_through_the_app_handlers(kit: Kit) -> None:
+    from hub import keys
+    from hub.jobs import Worker
+
+    mine = {k: v for k, v in kit.app[keys.JOB_HANDLERS].items() if k.startswith("ticketing.")}
+    assert {"ticketing.tick", "ticketing.slow_tick", "ticketing.wake", "ticketing.csat_send"} <= set(mine)
+    jobs = kit.app[keys.JOBS]
+    await jobs.enqueue("ticketing.tick", key="tick-1")
+    await jobs.enqueue("ticketing.slow_tick", key="slow-1")
+    worker = Worker(jobs, mine)
+    while await worker.run_once():
+        pass
+    done = kit.app[keys.STORE]["jobs"].find({"_id": {"$in": ["tick-1", "slow-1"]}})
+    assert sorted([d["state"] async for d in done]) == ["done", "done"]
