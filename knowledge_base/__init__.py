@@ -24,6 +24,7 @@ from hub import keys
 from .events import ArticleCreated, ArticleDeleted, ArticleUpdated
 
 log = logging.getLogger(__name__)
+AUTO_REINDEX = "knowledge_base.auto_reindex"  # app[keys.EXTENSIONS][AUTO_REINDEX] = False: no start-up rebuild
 
 
 def setup(app: web.Application) -> None:
@@ -62,6 +63,8 @@ async def _kb_ctx(app: web.Application) -> AsyncIterator[None]:
 
     async def warm() -> None:
         await encoder.warm_up()
+        if not app[keys.EXTENSIONS].get(AUTO_REINDEX, True):
+            return
         try:
             if not await backend.fingerprints() and await store["articles"].find_one({"status": "published"}):
                 await reindex(store, backend)
