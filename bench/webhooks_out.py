@@ -50,7 +50,15 @@ async def round_(app: web.Application, hook_id: str, n: int, workers: int, seen:
     for i in range(n):
         await hooks.fan_out("bench.event", {"i": i}, only=hook_id)
     queued_s = time.perf_counter() - t0
-    pool = [Worker(app[keys.JOBS], app[keys.JOB_HANDLERS]) for _ in range(workers)]
+    spent: list[float] = []
+    deliver = hooks.deliver
+
+    async def timed(payload: dict[str, Any]) -> None:
+        t = time.perf_counter()
+        await deliver(payload)
+        spent.append(time.perf_counter() - t)
+
+    pool = [Worker(app[keys.JOBS], {"webhook.deliver": timed}) for _ in range(workers)]
 
     async def drain(w: Worker) -> None:
         while await w.run_once():
@@ -61,7 +69,9 @@ async def round_(app: web.Application, hook_id: str, n: int, workers: int, seen:
     deliver_s = time.perf_counter() - t1
     assert len(set(seen)) == n, (len(set(seen)), n)
     return {"workers": workers, "enqueue_per_s": round(n / queued_s, 1), "deliveries_per_s": round(n / deliver_s, 1),
-            "duplicates": len(seen) - len(set(seen))}
+            "duplicates": len(seen) - len(set(seen)),
+            "handler_ms_mean": round(sum(spent) / len(spent) * 1000, 1),
+            "queue_share": round(1 - sum(spent) / workers / deliver_s, 2)}
 
 
 async def main() -> None:

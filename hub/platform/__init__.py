@@ -21,13 +21,13 @@ from hub import keys
 from hub.api.routing import ApiRouter
 
 from . import audit_api, ratelimit
-from .privacy import RETENTION_JOB, Consents, Privacy, Retention
-from .privacy import api as privacy_api
 from . import webhooks as _webhooks
 from .appkeys import LOGIN_GUARD, PRIVACY, RATE_LIMITER, SECRETS, SESSIONS, TOTP, WEBHOOKS
+from .privacy import RETENTION_JOB, Consents, Privacy, Retention
+from .privacy import api as privacy_api
 from .secrets import SecretBox
+from .security import allowlist, headers, login
 from .security import api as security_api
-from .security import headers, login
 from .security.sessions import Sessions
 from .security.totp import Totp
 from .settings import PLATFORM_SETTINGS, PlatformSettings
@@ -49,6 +49,7 @@ def setup(app: web.Application) -> None:
     login.install(app[keys.ROUTERS])
     app[keys.ROUTERS].append(build_router())
     ratelimit.install(app)
+    app.middlewares.append(allowlist.enforce_allowlist)
     headers.install(app)
     app.cleanup_ctx.append(_platform_ctx)
 

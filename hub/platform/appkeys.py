@@ -10,8 +10,8 @@ if TYPE_CHECKING:
     from .secrets import SecretBox
     from .webhooks import Webhooks
 
-SECRETS: web.AppKey["SecretBox"] = web.AppKey("platform_secrets")
-WEBHOOKS: web.AppKey["Webhooks"] = web.AppKey("platform_webhooks")
+SECRETS: web.AppKey[SecretBox] = web.AppKey("platform_secrets")
+WEBHOOKS: web.AppKey[Webhooks] = web.AppKey("platform_webhooks")
 RATE_LIMITER: web.AppKey[Any] = web.AppKey("platform_rate_limiter")
 PRIVACY: web.AppKey[Any] = web.AppKey("platform_privacy")
 LOGIN_GUARD: web.AppKey[Any] = web.AppKey("platform_login_guard")

@@ -4,8 +4,10 @@ replace ``app[PLATFORM_SETTINGS]`` before start-up."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from aiohttp import web
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +31,9 @@ class PlatformSettings(BaseSettings):
     ratelimit_user: str = Field("600/60", description="Requests per signed-in user")
     ratelimit_api_key: str = Field("1200/60", description="Requests per API key")
     ratelimit_trust_forwarded: bool = Field(False, description="Take the client IP from X-Forwarded-For")
+    ip_allowlist: dict[str, list[str]] = Field(default_factory=dict, description=(
+        'Per role, the networks it may call the API from, as JSON: {"admin": ["10.0.0.0/8"]}; '
+        "roles not listed are not restricted"))
     login_max_failures: int = Field(5, ge=1, description="Failed logins per account+IP before a lock-out")
     login_lockout_s: int = Field(900, ge=1, description="Window and lock-out of failed logins")
 
@@ -44,6 +49,17 @@ class PlatformSettings(BaseSettings):
     retention_webhook_deliveries_days: int = 30
     retention_audit_days: int = 0
     retention_dead_letters_days: int = 90
+
+    @field_validator("ip_allowlist")
+    @classmethod
+    def _check_allowlist(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        roles = {"admin", "supervisor", "agent", "provider", "customer"}
+        for role, cidrs in value.items():
+            if role not in roles:
+                raise ValueError(f"unknown role {role!r} in ip_allowlist")
+            for cidr in cidrs:
+                ipaddress.ip_network(cidr, strict=False)  # raises on a malformed network
+        return value
 
 
 def parse_rate(rate: str) -> tuple[int, int]:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from .consent import Consents
 from .erase import erase_contact
 from .export import export_zip
-from .retention import JOB_KIND as RETENTION_JOB, Retention
+from .retention import JOB_KIND as RETENTION_JOB
+from .retention import Retention
 
 
 @dataclass

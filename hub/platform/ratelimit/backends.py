@@ -9,6 +9,7 @@ the whole API should fail on).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -117,10 +118,8 @@ class RedisLimiter:
 
     async def reset(self, key: str, window_s: int) -> None:
         index, _ = _window(window_s, time.time())
-        try:
+        with contextlib.suppress(RedisError, OSError):
             await self.redis.delete(f"{self.prefix}{key}:{index}")
-        except (RedisError, OSError):
-            pass
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 import schemathesis
-from schemathesis import checks
 from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import checks
 
 from hub.auth import ApiKeys
 from hub.models import Role, new_id

@@ -11,7 +11,7 @@ import pytest
 from hub import keys
 from hub.models import Role
 from hub.platform.appkeys import SECRETS, TOTP, WEBHOOKS
-from hub.platform.secrets import SecretBox
+from hub.platform.secrets import SecretBox, SecretError
 
 from ...conftest import Api
 
@@ -148,7 +148,35 @@ async def test_secrets_key_rotation(api: Api) -> None:
     assert resp.status == 200 and (await resp.json())["webhooks"] == 1
     stored = await api.app[keys.STORE]["webhooks"].find_one({"_id": hook["id"]})
     assert SecretBox([new_key]).decrypt(stored["secret_enc"]) == hook["secret"]
-    with pytest.raises(Exception):
+    with pytest.raises(SecretError):
         old_box.decrypt(stored["secret_enc"])
     sup = await api.user(Role.supervisor)
     assert (await api.client.post("/api/v1/platform/secrets/rotate", headers=sup["headers"])).status == 403
+
+
+@pytest.mark.parametrize("platform_overrides", [{"ratelimit_trust_forwarded": True,
+                                                 "ip_allowlist": {"admin": ["10.0.0.0/8", "2001:db8::/32"]}}])
+async def test_ip_allowlist_per_role(api: Api) -> None:
+    admin = await api.user(Role.admin)
+    agent = await api.user(Role.agent)
+    inside = {**admin["headers"], "X-Forwarded-For": "10.1.2.3"}
+    outside = {**admin["headers"], "X-Forwarded-For": "203.0.113.9"}
+    assert (await api.client.get("/api/v1/users", headers=inside)).status == 200
+    resp = await api.client.get("/api/v1/users", headers=outside)
+    assert resp.status == 403 and "network" in (await resp.json())["detail"]
+    resp = await api.client.get("/api/v1/users", headers={**admin["headers"], "X-Forwarded-For": "2001:db8::1"})
+    assert resp.status == 200
+    # roles without a list are not restricted
+    resp = await api.client.get("/api/v1/conversations", headers={**agent["headers"], "X-Forwarded-For": "203.0.113.9"})
+    assert resp.status == 200
+
+
+def test_malformed_allowlist_is_refused_at_start() -> None:
+    from pydantic import ValidationError
+
+    from hub.platform.settings import PlatformSettings
+
+    with pytest.raises(ValidationError):
+        PlatformSettings(_env_file=None, ip_allowlist={"admin": ["10.0.0.0/33"]})  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        PlatformSettings(_env_file=None, ip_allowlist={"root": ["10.0.0.0/8"]})  # type: ignore[call-arg]
