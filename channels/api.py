@@ -14,6 +14,8 @@ from hub.auth import Principal
 from hub.errors import InvalidInput, NotFound
 from hub.models import Channel, Message
 
+from .inboxes import InboxIn, InboxOut
+
 router = ApiRouter()
 
 
@@ -43,7 +45,9 @@ async def list_channels(request: web.Request, _: Principal) -> list[ChannelInfo]
     settings = services.settings
     out = []
     for channel, number in ((Channel.sms, settings.twilio_sms_from), (Channel.whatsapp, settings.twilio_whatsapp_from)):
-        out.append(ChannelInfo(channel=channel, configured=channel in services.registry, address=number, webhooks={
+        adapter = services.registry.get(channel)
+        out.append(ChannelInfo(channel=channel, configured=adapter is not None,
+                               address=adapter.from_number if adapter else number, webhooks={
             "inbound": webhook_url(settings, f"/webhooks/twilio/{channel.value}"),
             "status": webhook_url(settings, f"/webhooks/twilio/status/{channel.value}")}))
     out.append(ChannelInfo(channel=Channel.voice, configured=bool(settings.twilio_account_sid),
@@ -108,3 +112,27 @@ class DeadLetter(BaseModel):
 async def dead_letters(request: web.Request, _: Principal) -> list[DeadLetter]:
     docs = request.app[keys.STORE]["dead_letters"].find({}).sort("created_at", -1).limit(100)
     return [DeadLetter(id=str(d.pop("_id")), **{k: v for k, v in d.items() if k in DeadLetter.model_fields}) async for d in docs]
+
+
+@router.route("GET", "/channels/inboxes", summary="Channel inboxes as configured by admins (credentials never returned)",
+              tag="channels", permission="channels:admin", response=list[InboxOut])
+async def list_inboxes(request: web.Request, _: Principal) -> list[InboxOut]:
+    services = request.app[keys.EXTENSIONS]["channels"]
+    docs = await services.inboxes.all()
+    return [services.inboxes.public(Channel(c), docs.get(Channel(c))) for c in ("sms", "whatsapp", "voice", "email", "webchat")]
+
+
+@router.route("PUT", "/channels/inboxes/{channel}", summary="Configure a channel inbox (credentials are write-only)",
+              tag="channels", permission="channels:admin", body=InboxIn, response=InboxOut)
+async def put_inbox(request: web.Request, principal: Principal, body: InboxIn) -> InboxOut:
+    from . import configure
+    name = request.match_info["channel"]
+    if name not in ("sms", "whatsapp", "voice", "email", "webchat"):
+        raise NotFound(f"no configurable channel {name!r}")
+    services = request.app[keys.EXTENSIONS]["channels"]
+    doc = await services.inboxes.save(Channel(name), body)
+    await configure.reload(services)
+    out = services.inboxes.public(Channel(name), doc)
+    await request.app[keys.AUDIT].record(principal.actor_id, "channel.inbox.update", "channel_inbox", name,
+                                         after=out.model_dump(mode="json"))
+    return out

@@ -89,6 +89,9 @@ class Registry(Mapping[Channel, ChannelAdapter]):
             raise TypeError(f"{adapter!r} does not implement ChannelAdapter")
         self._adapters[adapter.channel] = adapter
 
+    def remove(self, channel: Channel) -> None:
+        self._adapters.pop(channel, None)
+
     def __getitem__(self, channel: Channel) -> ChannelAdapter:
         return self._adapters[channel]
 

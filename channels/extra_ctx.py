@@ -15,7 +15,6 @@ from hub import keys
 from hub.models import utcnow
 
 from .base import ChannelError
-from .email.adapter import EmailAdapter
 from .email.imap import ImapPoller
 from .email.inbound import EmailInbound
 from .email.smtp_in import start_listener
@@ -27,11 +26,6 @@ log = logging.getLogger(__name__)
 async def start(app: web.Application, services: Any) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     store = app[keys.STORE]
-    if settings.smtp_host:
-        services.registry.add(EmailAdapter(
-            from_address=settings.email_address, smtp_host=settings.smtp_host, smtp_port=settings.smtp_port,
-            smtp_user=settings.smtp_user, smtp_password=settings.smtp_password.get_secret_value(),
-            starttls=settings.smtp_starttls, max_bytes=settings.email_max_bytes))
     email_inbound = EmailInbound(store, app[keys.INBOX], services.blobs, max_bytes=settings.email_max_bytes)
     services.extra["email_inbound"] = email_inbound
 

@@ -18,7 +18,9 @@ from hub.models import Channel, utcnow
 from hub.outbox import JOB_KIND, Outbox
 from hub.settings import Settings
 
+from . import configure
 from .base import Registry
+from .inboxes import Inboxes
 from .blobs import GridFSBlobStore
 from .spool import Spool
 from .twilio import voice as twilio_voice
@@ -40,6 +42,8 @@ class ChannelServices:
     twilio: dict[Channel, TwilioMessagingAdapter] = field(default_factory=dict)
     twilio_inbound: TwilioInbound | None = None
     dead_letter: Any = None  # async (key, payload, error): keep what cannot be ingested, for admins
+    inboxes: Inboxes | None = None
+    inbox_docs: dict[Channel, dict[str, Any]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -65,26 +69,11 @@ def install_routes(app: web.Application) -> None:
     app[keys.JOB_HANDLERS][JOB_KIND] = run_outbox_job
 
 
-def _twilio_adapters(settings: Settings) -> dict[Channel, TwilioMessagingAdapter]:
-    if not settings.twilio_account_sid:
-        return {}
-    out = {}
-    for channel, number in ((Channel.sms, settings.twilio_sms_from), (Channel.whatsapp, settings.twilio_whatsapp_from)):
-        out[channel] = TwilioMessagingAdapter(
-            channel=channel, account_sid=settings.twilio_account_sid,
-            auth_token=settings.twilio_auth_token.get_secret_value(), from_number=number,
-            status_callback=webhook_url(settings, f"/webhooks/twilio/status/{channel.value}"),
-            overrides=settings.twilio_webhook_overrides, api_base=settings.twilio_api_base)
-    return out
-
-
 async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     store, bus = app[keys.STORE], app[keys.BUS]
     registry = Registry()
-    twilio = _twilio_adapters(settings)
-    for adapter in twilio.values():
-        registry.add(adapter)
+    twilio: dict[Channel, TwilioMessagingAdapter] = {}
     outbox = Outbox(store, bus, app[keys.JOBS], registry)
     blobs = GridFSBlobStore(store)
     http = aiohttp.ClientSession()
@@ -98,6 +87,11 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
                                twilio=twilio, dead_letter=dead_letter)
     services.twilio_inbound = TwilioInbound(store, bus, app[keys.INBOX], app[keys.CONTACTS], blobs, twilio,
                                             media_max_bytes=settings.twilio_media_max_bytes, http=http)
+    box = app[keys.EXTENSIONS].get("secrets")
+    services.inboxes = Inboxes(store, box)
+    if box is not None:
+        app[keys.EXTENSIONS].setdefault("secret_rotators", {})["channel_inboxes"] = services.inboxes.reencrypt
+    await configure.reload(services)
     app[keys.EXTENSIONS]["channels"] = services
     bus.subscribe(MessageCreated, outbox.on_message_created)
     tasks = [asyncio.create_task(_drain_spool(services))]
@@ -108,7 +102,7 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    for adapter in twilio.values():
+    for adapter in list(twilio.values()):
         await adapter.close()
     await http.close()
 

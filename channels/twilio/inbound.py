@@ -51,7 +51,8 @@ class TwilioInbound:
         adapter = self.adapters[Channel(payload["channel"])]
         inbound = adapter.normalize(payload["form"])
         if inbound.attachments and not await self._already_stored(inbound):
-            inbound = inbound.model_copy(update={"attachments": [await self._fetch(a, adapter) for a in inbound.attachments]})
+            inbound = inbound.model_copy(update={"attachments": [
+                await self.fetch(a, adapter.account_sid, adapter.auth_token) for a in inbound.attachments]})
         word = keyword(inbound.text)
         if word:
             inbound = inbound.model_copy(update={"meta": {**inbound.meta, "keyword": word}})
@@ -64,11 +65,11 @@ class TwilioInbound:
         claim = await self.store.inbound_keys.find_one({"_id": f"{inbound.channel.value}:{inbound.external_id}"})
         return bool(claim and await self.store.messages.find_one({"_id": claim["message_id"]}, {"_id": 1}))
 
-    async def _fetch(self, attachment: Attachment, adapter: TwilioMessagingAdapter) -> Attachment:
+    async def fetch(self, attachment: Attachment, account_sid: str, auth_token: str) -> Attachment:
         """Download one MediaUrl with the account's credentials into the blob store. A failure keeps
         the attachment with its URL and a note, so the message is never lost for its media."""
         assert attachment.url
-        token = base64.b64encode(f"{adapter.account_sid}:{adapter.auth_token}".encode()).decode()
+        token = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         headers = {"Authorization": f"Basic {token}"}  # aiohttp drops it on a redirect to another host
         try:
             async with self.http.get(attachment.url, headers=headers, timeout=aiohttp.ClientTimeout(total=10)) as resp:

@@ -21,6 +21,7 @@ from pymongo.errors import PyMongoError
 from twilio.twiml.voice_response import VoiceResponse
 
 from channels.base import ChannelError, MalformedInbound
+from channels.configure import greeting_for, hours_for, twilio_credentials
 from channels.hours import is_open
 from channels.http import channel_problem, first_values, read_form
 from hub import keys
@@ -44,12 +45,13 @@ def _twiml(response: VoiceResponse) -> web.Response:
 async def _verified(request: web.Request) -> tuple[Any, dict[str, str]]:
     services = request.app[keys.EXTENSIONS]["channels"]
     settings = services.settings
-    if not settings.twilio_account_sid:
+    sid, token = twilio_credentials(services, Channel.voice)
+    if not sid or services.inbox_docs.get(Channel.voice, {}).get("enabled") is False:
         raise ChannelError("Twilio Voice is not configured")
     raw = await read_form(request, settings.public_url)
     overrides = settings.twilio_webhook_overrides
     urls = [raw.url, f"{raw.url}#{overrides}"] if overrides else [raw.url]
-    verify_signature(settings.twilio_auth_token.get_secret_value(), urls, MultiDict(raw.form), raw.headers)
+    verify_signature(token, urls, MultiDict(raw.form), raw.headers)
     form = first_values(raw.form)
     if not form.get("CallSid"):
         raise MalformedInbound("CallSid is required", field="CallSid")
@@ -80,8 +82,8 @@ async def incoming_call(request: web.Request) -> web.StreamResponse:
         log.warning("voice: store down at call start", extra={"call": form["CallSid"]})  # answer the caller anyway
     base = settings.base_url
     response = VoiceResponse()
-    if is_open(settings.voice_business_hours, settings.voice_timezone, utcnow()):
-        response.say("Thank you for calling Berry Events support.")
+    if is_open(*hours_for(services, Channel.voice), utcnow()):
+        response.say(greeting_for(services, Channel.voice, "Thank you for calling Berry Events support."))
         if settings.voice_forward_to:
             dial = response.dial(action=f"{base}/webhooks/twilio/voice/dial", timeout=20)
             dial.number(settings.voice_forward_to)
@@ -160,10 +162,10 @@ async def recording(request: web.Request) -> web.StreamResponse:
     store = request.app[keys.STORE]
     await store["voice_calls"].update_one({"_id": form["CallSid"]}, {"$set": {"recording_sid": form["RecordingSid"]}},
                                           upsert=True)
-    adapter = next(iter(services.twilio.values()), None)
+    sid, token = twilio_credentials(services, Channel.voice)
     attachment = Attachment(url=url + ".mp3", content_type="audio/mpeg", filename=f"voicemail-{form['RecordingSid']}.mp3")
-    if adapter is not None and services.twilio_inbound is not None:
-        attachment = await services.twilio_inbound._fetch(attachment, adapter)
+    if services.twilio_inbound is not None:
+        attachment = await services.twilio_inbound.fetch(attachment, sid, token)
     seconds = form.get("RecordingDuration", "?")
     text = call.get("transcription") or f"Voicemail ({seconds} s) — transcription pending"
     return await _ingest(request, call, f"{form['CallSid']}:voicemail", text, [attachment],

@@ -20,10 +20,12 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
 from channels.base import ChannelError
+from channels.configure import hours_for
 from channels.hours import is_open
 from hub import keys
 from hub.errors import Conflict, HubError, InvalidInput
 from hub.models import Attachment, Channel, IdentityKind, utcnow
+from hub.outbox import OutboundMessage, PermanentSendError, SendResult
 
 from . import tokens
 from .adapter import NAMESPACE, WebchatAdapter, room
@@ -72,7 +74,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         await self.save_session(sid, {"visitor": visitor, "name": str(auth.get("name", ""))[:200],
                                       "verified_email": verified_email, "bucket": [], })
         await self.enter_room(sid, room(visitor))
-        is_open_now = is_open(settings.voice_business_hours, settings.voice_timezone, utcnow())
+        is_open_now = is_open(*hours_for(self.services, Channel.webchat), utcnow())
         await self.emit("session", {"visitor_id": visitor, "token": token, "open": is_open_now,
                                     "verified": verified_email is not None}, to=sid)
 
@@ -188,9 +190,16 @@ async def start(app: web.Application, services: Any) -> None:
         contact = await store.contacts.find_one({"_id": contact_id}, {"custom_fields": 1}) or {}
         return contact.get("custom_fields", {}).get("chat_email")
 
+    class EmailViaRegistry:  # the e-mail adapter may be rebuilt when an admin edits the inbox
+        async def send(self, message: OutboundMessage) -> SendResult:
+            adapter = services.registry.get(Channel.email)
+            if adapter is None:
+                raise PermanentSendError("the visitor is offline and no e-mail channel is configured")
+            return await adapter.send(message)
+
     services.registry.add(WebchatAdapter(sio=app[keys.SIO], secret=settings.chat_secret.get_secret_value(),
-                                         max_chars=settings.chat_max_chars,
-                                         email=services.registry.get(Channel.email), email_lookup=email_of))
+                                         max_chars=settings.chat_max_chars, email=EmailViaRegistry(),
+                                         email_lookup=email_of))
 
 
 async def stop(app: web.Application, services: Any) -> None:

@@ -1,0 +1,112 @@
+"""Per-channel inboxes configured by an admin, stored in MongoDB (``channel_inboxes``, ``_id`` =
+channel): address (number / mailbox), greeting, business hours, provider settings and
+credentials. Credentials are encrypted with the platform's secret box and never returned: the
+API only says which ones are set. Settings (``BERRY_…``) are the defaults an inbox overrides.
+
+Saving an inbox rebuilds that channel's adapter in the registry, so the next send uses it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from hub.errors import InvalidInput
+from hub.models import Channel, utcnow
+from hub.store import Store, register
+
+from .hours import parse
+
+register("channel_inboxes")
+
+SECRET_NAMES = {"auth_token", "smtp_password", "imap_password"}
+SETTING_NAMES = {"account_sid", "smtp_host", "smtp_port", "smtp_user", "imap_host", "imap_port", "imap_user"}
+Configurable = Literal["sms", "whatsapp", "voice", "email", "webchat"]
+
+
+class InboxIn(BaseModel):
+    enabled: bool = True
+    address: str = Field("", max_length=320, description="Sender number (E.164) or support e-mail address")
+    greeting: str = Field("", max_length=1000, description="Voice greeting / chat welcome")
+    business_hours: str = Field("", max_length=200, description='e.g. "Mon-Fri 08:00-17:00; Sat 09:00-13:00"')
+    timezone: str = Field("", max_length=64)
+    settings: dict[str, str | int | bool] = Field(default_factory=dict, description=f"Any of {sorted(SETTING_NAMES)}")
+    credentials: dict[str, str] = Field(default_factory=dict, description=f"Write-only: any of {sorted(SECRET_NAMES)}")
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        if value:
+            try:
+                parse(value)
+            except (ValueError, IndexError) as exc:
+                raise ValueError("not like 'Mon-Fri 08:00-17:00; Sat 09:00-13:00'") from exc
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        if value:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError("unknown time zone") from exc
+        return value
+
+
+class InboxOut(BaseModel):
+    channel: Channel
+    enabled: bool = True
+    address: str = ""
+    greeting: str = ""
+    business_hours: str = ""
+    timezone: str = ""
+    settings: dict[str, str | int | bool] = Field(default_factory=dict)
+    credentials_set: list[str] = Field(default_factory=list)
+    updated_at: datetime | None = None
+
+
+class Inboxes:
+    def __init__(self, store: Store, box: Any) -> None:
+        self.col = store["channel_inboxes"]
+        self.box = box  # hub.platform SecretBox (encrypt/decrypt/rotate)
+
+    async def all(self) -> dict[Channel, dict[str, Any]]:
+        return {Channel(d["_id"]): d async for d in self.col.find({})}
+
+    @staticmethod
+    def public(channel: Channel, doc: dict[str, Any] | None) -> InboxOut:
+        doc = doc or {}
+        return InboxOut(channel=channel, **{k: v for k, v in doc.items() if k in InboxOut.model_fields and k != "channel"},
+                        credentials_set=sorted(doc.get("credentials", {})))
+
+    async def save(self, channel: Channel, body: InboxIn) -> dict[str, Any]:
+        unknown = (set(body.credentials) - SECRET_NAMES) | (set(body.settings) - SETTING_NAMES)
+        if unknown:
+            raise InvalidInput(f"unknown settings {sorted(unknown)}", field=sorted(unknown)[0])
+        if self.box is None and body.credentials:
+            raise InvalidInput("no secret box configured: credentials cannot be stored", field="credentials")
+        existing = await self.col.find_one({"_id": channel.value}) or {}
+        credentials = dict(existing.get("credentials", {}))
+        credentials.update({k: self.box.encrypt(v) for k, v in body.credentials.items() if v})
+        for name in [k for k, v in body.credentials.items() if not v]:  # "" removes a credential
+            credentials.pop(name, None)
+        doc = {**body.model_dump(exclude={"credentials"}), "credentials": credentials, "updated_at": utcnow()}
+        await self.col.update_one({"_id": channel.value}, {"$set": doc}, upsert=True)
+        return {"_id": channel.value, **doc}
+
+    def secret(self, doc: dict[str, Any], name: str) -> str | None:
+        token = doc.get("credentials", {}).get(name)
+        return self.box.decrypt(token) if token and self.box is not None else None
+
+    async def reencrypt(self) -> int:
+        """For ``POST /platform/secrets/rotate``."""
+        count = 0
+        async for doc in self.col.find({}):
+            rotated = {k: self.box.rotate(v) for k, v in doc.get("credentials", {}).items()}
+            await self.col.update_one({"_id": doc["_id"]}, {"$set": {"credentials": rotated}})
+            count += len(rotated)
+        return count
