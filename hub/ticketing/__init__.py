@@ -66,8 +66,14 @@ def setup(app: web.Application) -> None:
 
 async def _ticketing_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = TicketingSettings()
-    ctx = Ctx(store=app[keys.STORE], bus=app[keys.BUS], conversations=app[keys.CONVERSATIONS],
-              contacts=app[keys.CONTACTS], audit=app[keys.AUDIT], jobs=app[keys.JOBS])
+    ctx = Ctx(
+        store=app[keys.STORE],
+        bus=app[keys.BUS],
+        conversations=app[keys.CONVERSATIONS],
+        contacts=app[keys.CONTACTS],
+        audit=app[keys.AUDIT],
+        jobs=app[keys.JOBS],
+    )
 
     def webhooks() -> Any:
         from hub.platform.appkeys import WEBHOOKS
@@ -78,8 +84,11 @@ async def _ticketing_ctx(app: web.Application) -> AsyncIterator[None]:
     ticketing.subscribe(app[keys.BUS])
     app[keys.EXTENSIONS]["ticketing"] = ticketing
     app[keys.INBOX].thread_policy = ticketing.thread_policy
-    task = asyncio.create_task(_ticker(ticketing, settings.tick_s, settings.slow_tick_s)) \
-        if settings.tick_s > 0 else None
+    task = (
+        asyncio.create_task(_ticker(ticketing, settings.tick_s, settings.slow_tick_s))
+        if settings.tick_s > 0
+        else None
+    )
     yield
     if task:
         task.cancel()
@@ -95,7 +104,9 @@ async def _ticker(ticketing: Ticketing, every: float, slow_every: float) -> None
         try:
             await ticketing.ctx.jobs.enqueue(TICK_JOB, key=f"{TICK_JOB}:{int(now // every)}")
             if slow_every > 0:
-                await ticketing.ctx.jobs.enqueue(SLOW_TICK_JOB, key=f"{SLOW_TICK_JOB}:{int(now // slow_every)}")
+                await ticketing.ctx.jobs.enqueue(
+                    SLOW_TICK_JOB, key=f"{SLOW_TICK_JOB}:{int(now // slow_every)}"
+                )
         except Exception:
             log.exception("could not queue the ticketing ticks")
 

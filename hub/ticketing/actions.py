@@ -3,6 +3,7 @@ click would (routing, lifecycle, ``Conversations.update``/``reply``), so audit a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -30,36 +31,68 @@ class Escalations:
         self.routing = routing
         self.notifications = notifications
 
-    async def escalate(self, conversation_id: str, reason: str, *, raise_priority: bool = True,
-                       team_id: str | None = None, to_supervisor: bool = False, notify: bool = True) -> None:
+    async def escalate(
+        self,
+        conversation_id: str,
+        reason: str,
+        *,
+        raise_priority: bool = True,
+        team_id: str | None = None,
+        to_supervisor: bool = False,
+        notify: bool = True,
+    ) -> None:
         conversation = await self.ctx.conversations.get(conversation_id)
         if raise_priority and conversation.priority != Priority.urgent:
-            conversation = await self.ctx.conversations.update(conversation_id, {
-                "priority": step_up(conversation.priority).value, "priority_reason": f"escalated: {reason}"}, SYSTEM)
-        team = await self.routing.teams.get(team_id or conversation.team_id) if (team_id or conversation.team_id) \
+            conversation = await self.ctx.conversations.update(
+                conversation_id,
+                {"priority": step_up(conversation.priority).value, "priority_reason": f"escalated: {reason}"},
+                SYSTEM,
+            )
+        team = (
+            await self.routing.teams.get(team_id or conversation.team_id)
+            if (team_id or conversation.team_id)
             else None
+        )
         if team_id:
-            conversation = await self.routing.assign(conversation_id, SYSTEM, team_id=team_id,
-                                                     reason=f"escalated: {reason}")
+            conversation = await self.routing.assign(
+                conversation_id, SYSTEM, team_id=team_id, reason=f"escalated: {reason}"
+            )
         if to_supervisor and team and team.supervisor_id and conversation.assignee_id != team.supervisor_id:
-            conversation = await self.routing.assign(conversation_id, SYSTEM, assignee_id=team.supervisor_id,
-                                                     reason=f"escalated: {reason}")
+            conversation = await self.routing.assign(
+                conversation_id, SYSTEM, assignee_id=team.supervisor_id, reason=f"escalated: {reason}"
+            )
         if notify:
             people = {p for p in (team.supervisor_id if team else None, conversation.assignee_id) if p}
             for user_id in sorted(people):
                 await self.notifications.notify(
-                    user_id, "escalation", f"#{conversation.number} escalated: {reason}",
-                    conversation_id=conversation_id, key=f"esc:{conversation_id}:{reason}:{user_id}")
+                    user_id,
+                    "escalation",
+                    f"#{conversation.number} escalated: {reason}",
+                    conversation_id=conversation_id,
+                    key=f"esc:{conversation_id}:{reason}:{user_id}",
+                )
 
     async def on_sla_breach(self, conversation_id: str, reason: str, policy: SlaPolicy) -> None:
         e = policy.escalation
-        await self.escalate(conversation_id, reason, raise_priority=e.raise_priority, team_id=e.team_id,
-                            to_supervisor=e.to_supervisor, notify=e.notify)
+        await self.escalate(
+            conversation_id,
+            reason,
+            raise_priority=e.raise_priority,
+            team_id=e.team_id,
+            to_supervisor=e.to_supervisor,
+            notify=e.notify,
+        )
 
 
 class Actions:
-    def __init__(self, ctx: Ctx, routing: Routing, lifecycle: Lifecycle, escalations: Escalations,
-                 webhooks: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        ctx: Ctx,
+        routing: Routing,
+        lifecycle: Lifecycle,
+        escalations: Escalations,
+        webhooks: Callable[[], Any],
+    ) -> None:
         self.ctx = ctx
         self.routing = routing
         self.lifecycle = lifecycle
@@ -75,10 +108,8 @@ class Actions:
 
     async def render_for(self, text: str, conversation: Conversation, agent_id: str | None = None) -> str:
         contact = None
-        try:
+        with contextlib.suppress(NotFound):
             contact = await self.ctx.contacts.get(conversation.contact_id)
-        except NotFound:
-            pass
         agent = await self.ctx.store.users.find_one({"_id": agent_id}, {"name": 1}) if agent_id else None
         return render(text, variables(contact, conversation, agent))
 
@@ -88,15 +119,17 @@ class Actions:
         match action.type:
             case "assign":
                 if p.get("assignee_id"):
-                    await self.routing.assign(cid, SYSTEM, assignee_id=p["assignee_id"], team_id=p.get("team_id"),
-                                              reason=why)
+                    await self.routing.assign(
+                        cid, SYSTEM, assignee_id=p["assignee_id"], team_id=p.get("team_id"), reason=why
+                    )
                 elif p.get("team_id"):
                     await self.routing.assign(cid, SYSTEM, team_id=p["team_id"], reason=why)
                 else:
                     await self.routing.auto_assign(cid, reason=why)
             case "set_priority":
-                await self.ctx.conversations.update(cid, {"priority": p["priority"],
-                                                          "priority_reason": p.get("reason") or why}, SYSTEM)
+                await self.ctx.conversations.update(
+                    cid, {"priority": p["priority"], "priority_reason": p.get("reason") or why}, SYSTEM
+                )
             case "add_tag":
                 await self.lifecycle.change_tags(cid, [p["tag"]], [], SYSTEM)
             case "remove_tag":
@@ -105,29 +138,51 @@ class Actions:
                 canned = await self.canned(p["canned_id"])
                 text = await self.render_for(canned.text, conversation, conversation.assignee_id)
                 trigger_id = facts.message.id if facts.message else facts.extra.get("event_key", "")
-                await self.ctx.conversations.reply(cid, SYSTEM, text, author_type=AuthorType.system, meta={
-                    "rule_id": rule.id, "canned_id": canned.id,
-                    "idempotency_key": f"rule:{rule.id}:{cid}:{trigger_id}"})
+                await self.ctx.conversations.reply(
+                    cid,
+                    SYSTEM,
+                    text,
+                    author_type=AuthorType.system,
+                    meta={
+                        "rule_id": rule.id,
+                        "canned_id": canned.id,
+                        "idempotency_key": f"rule:{rule.id}:{cid}:{trigger_id}",
+                    },
+                )
             case "private_note":
                 text = await self.render_for(p["text"], conversation, conversation.assignee_id)
-                await self.ctx.conversations.reply(cid, SYSTEM, text, private=True, author_type=AuthorType.system,
-                                                   meta={"rule_id": rule.id})
+                await self.ctx.conversations.reply(
+                    cid, SYSTEM, text, private=True, author_type=AuthorType.system, meta={"rule_id": rule.id}
+                )
             case "webhook":
                 service = self.webhooks()
                 if service is None:
                     raise InvalidInput("outgoing webhooks are not available")
-                await service.fan_out("rule.webhook", {"rule_id": rule.id, "rule": rule.name,
-                                                       "conversation": conversation.model_dump(mode="json")},
-                                      only=p["webhook_id"])
+                await service.fan_out(
+                    "rule.webhook",
+                    {
+                        "rule_id": rule.id,
+                        "rule": rule.name,
+                        "conversation": conversation.model_dump(mode="json"),
+                    },
+                    only=p["webhook_id"],
+                )
             case "snooze":
-                await self.lifecycle.snooze(cid, self.ctx.clock.now() + timedelta(minutes=p["minutes"]), SYSTEM)
+                await self.lifecycle.snooze(
+                    cid, self.ctx.clock.now() + timedelta(minutes=p["minutes"]), SYSTEM
+                )
             case "resolve":
                 if conversation.status != Status.resolved:
                     await self.ctx.conversations.update(cid, {"status": Status.resolved.value}, SYSTEM)
             case "escalate":
-                await self.escalations.escalate(cid, why, raise_priority=p.get("raise_priority", True),
-                                                team_id=p.get("team_id"), to_supervisor=p.get("to_supervisor", False),
-                                                notify=p.get("notify", True))
+                await self.escalations.escalate(
+                    cid,
+                    why,
+                    raise_priority=p.get("raise_priority", True),
+                    team_id=p.get("team_id"),
+                    to_supervisor=p.get("to_supervisor", False),
+                    notify=p.get("notify", True),
+                )
 
 
 __all__ = ["Actions", "Escalations"]

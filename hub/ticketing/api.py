@@ -85,16 +85,29 @@ class Rendered(BaseModel):
 
 # --- teams and presence ---------------------------------------------------------------------------
 
+
 @route("GET", "/teams", summary="List teams", tag="teams", permission="teams:read", response=list[Team])
 async def list_teams(request: web.Request, _: Principal) -> list[Team]:
     return await svc(request).teams.list()
 
 
-@route("POST", "/teams", summary="Create a team", tag="teams", permission="teams:write", body=Team,
-       response=Team, status=201)
+@route(
+    "POST",
+    "/teams",
+    summary="Create a team",
+    tag="teams",
+    permission="teams:write",
+    body=Team,
+    response=Team,
+    status=201,
+)
 async def create_team(request: web.Request, principal: Principal, body: Team) -> Team:
-    team = await svc(request).teams.create(Team.model_validate({**body.model_dump(exclude={"id", "created_at"})}))
-    await request.app[keys.AUDIT].record(principal.actor_id, "team.create", "team", team.id, after={"name": team.name})
+    team = await svc(request).teams.create(
+        Team.model_validate({**body.model_dump(exclude={"id", "created_at"})})
+    )
+    await request.app[keys.AUDIT].record(
+        principal.actor_id, "team.create", "team", team.id, after={"name": team.name}
+    )
     return team
 
 
@@ -103,16 +116,28 @@ async def get_team(request: web.Request, _: Principal) -> Team:
     return await svc(request).teams.get(request.match_info["team_id"])
 
 
-@route("PATCH", "/teams/{team_id}", summary="Change a team (members, skills, capacity, strategy)", tag="teams",
-       permission="teams:write", body=Patch, response=Team)
+@route(
+    "PATCH",
+    "/teams/{team_id}",
+    summary="Change a team (members, skills, capacity, strategy)",
+    tag="teams",
+    permission="teams:write",
+    body=Patch,
+    response=Team,
+)
 async def update_team(request: web.Request, principal: Principal, body: Patch) -> Team:
     changes = _changes(body, Team)
     try:
         team = await svc(request).teams.update(request.match_info["team_id"], changes)
     except ValidationError as exc:
         raise invalid(exc, "body") from exc
-    await request.app[keys.AUDIT].record(principal.actor_id, "team.update", "team", team.id,
-                                         after={k: str(v)[:200] for k, v in changes.items()})
+    await request.app[keys.AUDIT].record(
+        principal.actor_id,
+        "team.update",
+        "team",
+        team.id,
+        after={k: str(v)[:200] for k, v in changes.items()},
+    )
     return team
 
 
@@ -123,28 +148,54 @@ async def delete_team(request: web.Request, principal: Principal) -> None:
     await request.app[keys.AUDIT].record(principal.actor_id, "team.delete", "team", team_id)
 
 
-@route("GET", "/teams/{team_id}/queue", summary="The team's unassigned open tickets, oldest first", tag="teams",
-       permission="conversations:read", response=list[Conversation])
+@route(
+    "GET",
+    "/teams/{team_id}/queue",
+    summary="The team's unassigned open tickets, oldest first",
+    tag="teams",
+    permission="conversations:read",
+    response=list[Conversation],
+)
 async def team_queue(request: web.Request, _: Principal) -> list[Conversation]:
     team = await svc(request).teams.get(request.match_info["team_id"])
     return await svc(request).routing.queue(team.id)
 
 
-@route("GET", "/queue", summary="All unassigned open tickets, oldest first", tag="teams",
-       permission="conversations:read", response=list[Conversation])
+@route(
+    "GET",
+    "/queue",
+    summary="All unassigned open tickets, oldest first",
+    tag="teams",
+    permission="conversations:read",
+    response=list[Conversation],
+)
 async def queue(request: web.Request, _: Principal) -> list[Conversation]:
     return await svc(request).routing.queue()
 
 
-@route("GET", "/agents/status", summary="Presence and load of every agent", tag="teams", permission="teams:read")
+@route(
+    "GET", "/agents/status", summary="Presence and load of every agent", tag="teams", permission="teams:read"
+)
 async def agent_statuses(request: web.Request, _: Principal) -> list[dict[str, Any]]:
-    return [{"user_id": d["_id"], "status": d.get("status"), "load": d.get("load", 0),
-             "last_assigned_at": d.get("last_assigned_at"), "updated_at": d.get("updated_at")}
-            for d in await svc(request).statuses.list()]
+    return [
+        {
+            "user_id": d["_id"],
+            "status": d.get("status"),
+            "load": d.get("load", 0),
+            "last_assigned_at": d.get("last_assigned_at"),
+            "updated_at": d.get("updated_at"),
+        }
+        for d in await svc(request).statuses.list()
+    ]
 
 
-@route("PUT", "/agents/{user_id}/status", summary="Set an agent's presence (own, or any with teams:write)",
-       tag="teams", body=StatusIn)
+@route(
+    "PUT",
+    "/agents/{user_id}/status",
+    summary="Set an agent's presence (own, or any with teams:write)",
+    tag="teams",
+    body=StatusIn,
+)
 async def set_agent_status(request: web.Request, principal: Principal, body: StatusIn) -> dict[str, Any]:
     user_id = request.match_info["user_id"]
     if principal.user_id != user_id:
@@ -160,13 +211,20 @@ async def set_agent_status(request: web.Request, principal: Principal, body: Sta
 
 # --- ticket actions -------------------------------------------------------------------------------
 
+
 def _cid(request: web.Request) -> str:
     return request.match_info["conversation_id"]
 
 
-@route("POST", "/conversations/{conversation_id}/assign",
-       summary="Assign or transfer: to an agent, to a team (routed), auto, or back to the queue",
-       tag="conversations", permission="conversations:assign", body=AssignIn, response=Conversation)
+@route(
+    "POST",
+    "/conversations/{conversation_id}/assign",
+    summary="Assign or transfer: to an agent, to a team (routed), auto, or back to the queue",
+    tag="conversations",
+    permission="conversations:assign",
+    body=AssignIn,
+    response=Conversation,
+)
 async def assign(request: web.Request, principal: Principal, body: AssignIn) -> Conversation:
     routing = svc(request).routing
     if body.auto:
@@ -175,74 +233,133 @@ async def assign(request: web.Request, principal: Principal, body: AssignIn) -> 
     return await routing.assign(_cid(request), principal, assignee_id=body.assignee_id, team_id=body.team_id)
 
 
-@route("POST", "/conversations/{conversation_id}/snooze", summary="Snooze until a time (reopens then)",
-       tag="conversations", permission="conversations:write", body=SnoozeIn, response=Conversation)
+@route(
+    "POST",
+    "/conversations/{conversation_id}/snooze",
+    summary="Snooze until a time (reopens then)",
+    tag="conversations",
+    permission="conversations:write",
+    body=SnoozeIn,
+    response=Conversation,
+)
 async def snooze(request: web.Request, principal: Principal, body: SnoozeIn) -> Conversation:
     return await svc(request).lifecycle.snooze(_cid(request), body.until, principal)
 
 
-@route("POST", "/conversations/{conversation_id}/merge", summary="Merge this ticket into another of the same contact",
-       tag="conversations", permission="conversations:write", body=MergeIn, response=Conversation)
+@route(
+    "POST",
+    "/conversations/{conversation_id}/merge",
+    summary="Merge this ticket into another of the same contact",
+    tag="conversations",
+    permission="conversations:write",
+    body=MergeIn,
+    response=Conversation,
+)
 async def merge(request: web.Request, principal: Principal, body: MergeIn) -> Conversation:
     return await svc(request).lifecycle.merge(_cid(request), body.into, principal)
 
 
-@route("POST", "/conversations/{conversation_id}/notes", summary="Add a private note (@mentions notify)",
-       tag="conversations", permission="messages:write", body=NoteIn, response=Message, status=201)
+@route(
+    "POST",
+    "/conversations/{conversation_id}/notes",
+    summary="Add a private note (@mentions notify)",
+    tag="conversations",
+    permission="messages:write",
+    body=NoteIn,
+    response=Message,
+    status=201,
+)
 async def add_note(request: web.Request, principal: Principal, body: NoteIn) -> Message:
     return await svc(request).lifecycle.note(_cid(request), body.text, principal)
 
 
-@route("POST", "/conversations/{conversation_id}/tags", summary="Add and remove tags", tag="conversations",
-       permission="conversations:write", body=TagsIn, response=Conversation)
+@route(
+    "POST",
+    "/conversations/{conversation_id}/tags",
+    summary="Add and remove tags",
+    tag="conversations",
+    permission="conversations:write",
+    body=TagsIn,
+    response=Conversation,
+)
 async def change_tags(request: web.Request, principal: Principal, body: TagsIn) -> Conversation:
     return await svc(request).lifecycle.change_tags(_cid(request), body.add, body.remove, principal)
 
 
-@route("PATCH", "/conversations/{conversation_id}/custom-fields", summary="Set custom fields (null deletes)",
-       tag="conversations", permission="conversations:write", body=FieldsIn, response=Conversation)
+@route(
+    "PATCH",
+    "/conversations/{conversation_id}/custom-fields",
+    summary="Set custom fields (null deletes)",
+    tag="conversations",
+    permission="conversations:write",
+    body=FieldsIn,
+    response=Conversation,
+)
 async def set_fields(request: web.Request, principal: Principal, body: FieldsIn) -> Conversation:
     return await svc(request).lifecycle.set_custom_fields(_cid(request), body.fields, principal)
 
 
-@route("GET", "/conversations/{conversation_id}/sla", summary="The ticket's SLA clock", tag="conversations",
-       permission="conversations:read")
+@route(
+    "GET",
+    "/conversations/{conversation_id}/sla",
+    summary="The ticket's SLA clock",
+    tag="conversations",
+    permission="conversations:read",
+)
 async def get_sla(request: web.Request, _: Principal) -> dict[str, Any]:
-    doc = await request.app[keys.STORE].conversations.find_one({"_id": _cid(request)}, {"sla": 1, "sla_next_at": 1})
+    doc = await request.app[keys.STORE].conversations.find_one(
+        {"_id": _cid(request)}, {"sla": 1, "sla_next_at": 1}
+    )
     if doc is None:
         raise NotFound(f"conversation {_cid(request)} not found")
     return {"sla": doc.get("sla") or {}, "next_check_at": doc.get("sla_next_at")}
 
 
-@route("POST", "/conversations/{conversation_id}/canned/{canned_id}", summary="Send a canned response",
-       tag="conversations", permission="messages:write", response=Message, status=201)
+@route(
+    "POST",
+    "/conversations/{conversation_id}/canned/{canned_id}",
+    summary="Send a canned response",
+    tag="conversations",
+    permission="messages:write",
+    response=Message,
+    status=201,
+)
 async def send_canned(request: web.Request, principal: Principal) -> Message:
     t = svc(request)
     canned = await t.actions.canned(request.match_info["canned_id"])
     conversation = await request.app[keys.CONVERSATIONS].get(_cid(request))
     text = await t.actions.render_for(canned.text, conversation, principal.user_id)
-    return await request.app[keys.CONVERSATIONS].reply(conversation.id, principal, text,
-                                                       meta={"canned_id": canned.id})
+    return await request.app[keys.CONVERSATIONS].reply(
+        conversation.id, principal, text, meta={"canned_id": canned.id}
+    )
 
 
 # --- notifications --------------------------------------------------------------------------------
+
 
 @route("GET", "/notifications", summary="My notifications, newest first", tag="notifications")
 async def my_notifications(request: web.Request, principal: Principal) -> list[dict[str, Any]]:
     if principal.user_id is None:
         return []
     unread = request.query.get("unread") in ("1", "true")
-    return [{"id": d.pop("_id"), **d} for d in await svc(request).notifications.list(principal.user_id, unread=unread)]
+    return [
+        {"id": d.pop("_id"), **d}
+        for d in await svc(request).notifications.list(principal.user_id, unread=unread)
+    ]
 
 
-@route("POST", "/notifications/{notification_id}/read", summary="Mark a notification read", tag="notifications")
+@route(
+    "POST", "/notifications/{notification_id}/read", summary="Mark a notification read", tag="notifications"
+)
 async def read_notification(request: web.Request, principal: Principal) -> None:
     if not principal.user_id or not await svc(request).notifications.mark_read(
-            principal.user_id, request.match_info["notification_id"]):
+        principal.user_id, request.match_info["notification_id"]
+    ):
         raise NotFound("notification not found")
 
 
 # --- configuration collections --------------------------------------------------------------------
+
 
 def _changes(body: BaseModel, model: type[BaseModel]) -> dict[str, Any]:
     changes = dict(body.model_extra or {})
@@ -276,8 +393,14 @@ def _item(model: type[BaseModel], doc: dict[str, Any]) -> BaseModel:
 Check = Callable[[web.Request, BaseModel], Awaitable[None]]
 
 
-def config_routes(path: str, collection: str, model: type[BaseModel], tag: str, check: Check | None = None,
-                  on_delete: Check | None = None) -> None:
+def config_routes(
+    path: str,
+    collection: str,
+    model: type[BaseModel],
+    tag: str,
+    check: Check | None = None,
+    on_delete: Check | None = None,
+) -> None:
     """List/create/get/patch/delete for one configuration collection."""
     one = f"{path}/{{item_id}}"
 
@@ -310,8 +433,13 @@ def config_routes(path: str, collection: str, model: type[BaseModel], tag: str, 
         item = model.model_validate(body.model_dump(exclude={"id", "created_at"}))
         await finish(request, item)
         await save(request, item, replace=False)
-        await request.app[keys.AUDIT].record(principal.actor_id, f"{tag}.create", tag, item.id,  # type: ignore[attr-defined]
-                                             after=_audit(item))
+        await request.app[keys.AUDIT].record(
+            principal.actor_id,
+            f"{tag}.create",
+            tag,
+            item.id,  # type: ignore[attr-defined]
+            after=_audit(item),
+        )
         return item
 
     async def get(request: web.Request, _: Principal) -> BaseModel:
@@ -326,8 +454,14 @@ def config_routes(path: str, collection: str, model: type[BaseModel], tag: str, 
             raise invalid(exc, "body") from exc
         await finish(request, item)
         await save(request, item, replace=True)
-        await request.app[keys.AUDIT].record(principal.actor_id, f"{tag}.update", tag, item.id,  # type: ignore[attr-defined]
-                                             before=_audit(current), after=_audit(item))
+        await request.app[keys.AUDIT].record(
+            principal.actor_id,
+            f"{tag}.update",
+            tag,
+            item.id,  # type: ignore[attr-defined]
+            before=_audit(current),
+            after=_audit(item),
+        )
         return item
 
     async def delete(request: web.Request, principal: Principal) -> None:
@@ -340,12 +474,29 @@ def config_routes(path: str, collection: str, model: type[BaseModel], tag: str, 
 
     for fn in (list_items, create, get, patch, delete):
         fn.__name__ = f"{fn.__name__}_{collection}"
-    route("GET", path, summary=f"List {tag}s", tag=tag, permission="ticketing:read", response=list[model])(list_items)
-    route("POST", path, summary=f"Create a {tag}", tag=tag, permission="ticketing:configure", body=model,
-          response=model, status=201)(create)
+    route("GET", path, summary=f"List {tag}s", tag=tag, permission="ticketing:read", response=list[model])(
+        list_items
+    )
+    route(
+        "POST",
+        path,
+        summary=f"Create a {tag}",
+        tag=tag,
+        permission="ticketing:configure",
+        body=model,
+        response=model,
+        status=201,
+    )(create)
     route("GET", one, summary=f"Get a {tag}", tag=tag, permission="ticketing:read", response=model)(get)
-    route("PATCH", one, summary=f"Change a {tag} (merge patch)", tag=tag, permission="ticketing:configure",
-          body=Patch, response=model)(patch)
+    route(
+        "PATCH",
+        one,
+        summary=f"Change a {tag} (merge patch)",
+        tag=tag,
+        permission="ticketing:configure",
+        body=Patch,
+        response=model,
+    )(patch)
     route("DELETE", one, summary=f"Delete a {tag}", tag=tag, permission="ticketing:configure")(delete)
 
 
@@ -358,8 +509,9 @@ async def _check_policy(request: web.Request, item: BaseModel) -> None:
         except NotFound as exc:
             raise InvalidInput(str(exc), field="escalation.team_id") from exc
     if item.default:  # one default policy: the newest one saved as default wins
-        await request.app[keys.STORE]["sla_policies"].update_many({"default": True, "_id": {"$ne": item.id}},
-                                                                  {"$set": {"default": False}})
+        await request.app[keys.STORE]["sla_policies"].update_many(
+            {"default": True, "_id": {"$ne": item.id}}, {"$set": {"default": False}}
+        )
 
 
 async def _check_rule(request: web.Request, item: BaseModel) -> None:
@@ -368,7 +520,9 @@ async def _check_rule(request: web.Request, item: BaseModel) -> None:
     store = request.app[keys.STORE]
     for action in item.actions:
         p = action.params
-        if action.type == "canned_reply" and not await store["canned_responses"].find_one({"_id": p["canned_id"]}):
+        if action.type == "canned_reply" and not await store["canned_responses"].find_one(
+            {"_id": p["canned_id"]}
+        ):
             raise InvalidInput(f"canned response {p['canned_id']} not found", field="canned_id")
         if action.type == "webhook" and not await store["webhooks"].find_one({"_id": p["webhook_id"]}):
             raise InvalidInput(f"webhook {p['webhook_id']} not found", field="webhook_id")
@@ -391,14 +545,29 @@ config_routes("/automation-rules", "automation_rules", Rule, "automation-rule", 
 config_routes("/canned-responses", "canned_responses", CannedResponse, "canned-response")
 
 
-@route("GET", "/automation-rules/{item_id}/executions", summary="The rule's execution log, newest first",
-       tag="automation-rule", permission="ticketing:read")
+@route(
+    "GET",
+    "/automation-rules/{item_id}/executions",
+    summary="The rule's execution log, newest first",
+    tag="automation-rule",
+    permission="ticketing:read",
+)
 async def rule_executions(request: web.Request, _: Principal) -> list[dict[str, Any]]:
-    return [{"id": d.pop("_id"), **d} for d in await svc(request).rules.executions(rule_id=request.match_info["item_id"])]
+    return [
+        {"id": d.pop("_id"), **d}
+        for d in await svc(request).rules.executions(rule_id=request.match_info["item_id"])
+    ]
 
 
-@route("POST", "/canned-responses/{item_id}/preview", summary="Render a canned response for a ticket",
-       tag="canned-response", permission="messages:write", body=PreviewIn, response=Rendered)
+@route(
+    "POST",
+    "/canned-responses/{item_id}/preview",
+    summary="Render a canned response for a ticket",
+    tag="canned-response",
+    permission="messages:write",
+    body=PreviewIn,
+    response=Rendered,
+)
 async def preview_canned(request: web.Request, principal: Principal, body: PreviewIn) -> Rendered:
     t = svc(request)
     canned = await t.actions.canned(request.match_info["item_id"])

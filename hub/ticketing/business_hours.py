@@ -92,7 +92,7 @@ class BusinessHours(BaseModel):
         return {day: [f"{a}-{b}" for a, b in intervals] for day, intervals in week.items()}
 
     @model_validator(mode="after")
-    def _holidays_sorted(self) -> "BusinessHours":
+    def _holidays_sorted(self) -> BusinessHours:
         self.holidays = sorted(set(self.holidays))
         return self
 
@@ -174,7 +174,7 @@ class BusinessHours(BaseModel):
         return doc
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "BusinessHours":
+    def from_doc(cls, doc: dict[str, Any]) -> BusinessHours:
         doc = dict(doc)
         doc["id"] = doc.pop("_id")
         return cls.model_validate(doc)

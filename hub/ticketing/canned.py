@@ -22,9 +22,19 @@ from hub.store import ix, register
 register("canned_responses", ix(("shortcut", 1), unique=True))
 
 VAR = re.compile(r"\{\{\s*([a-z_]+(?:\.[a-z0-9_]+){1,2})\s*(?:\|([^{}|]{0,100}))?\}\}")
-VARIABLES = {"contact.name", "contact.first_name", "contact.last_name", "contact.language", "contact.type",
-             "conversation.number", "conversation.subject", "conversation.channel", "conversation.priority",
-             "agent.name", "agent.first_name"}
+VARIABLES = {
+    "contact.name",
+    "contact.first_name",
+    "contact.last_name",
+    "contact.language",
+    "contact.type",
+    "conversation.number",
+    "conversation.subject",
+    "conversation.channel",
+    "conversation.priority",
+    "agent.name",
+    "agent.first_name",
+}
 DYNAMIC = ("contact.attributes.", "conversation.custom.")
 MAX_RENDERED = 20_000
 
@@ -33,26 +43,39 @@ def check_template(text: str) -> str:
     for match in VAR.finditer(text):
         name = match.group(1)
         if name not in VARIABLES and not name.startswith(DYNAMIC):
-            raise InvalidInput(f"unknown variable {{{{{name}}}}}; known: {', '.join(sorted(VARIABLES))}",
-                               field="text")
+            raise InvalidInput(
+                f"unknown variable {{{{{name}}}}}; known: {', '.join(sorted(VARIABLES))}", field="text"
+            )
     if "{{" in VAR.sub("", text) or "}}" in VAR.sub("", text):
         raise InvalidInput("unbalanced or malformed {{ }} in the template", field="text")
     return text
 
 
-def variables(contact: Contact | None, conversation: Conversation | None,
-              agent: dict[str, Any] | None = None) -> dict[str, str]:
+def variables(
+    contact: Contact | None, conversation: Conversation | None, agent: dict[str, Any] | None = None
+) -> dict[str, str]:
     values: dict[str, str] = {}
     if contact is not None:
         parts = contact.name.split()
-        values.update({"contact.name": contact.name, "contact.first_name": parts[0] if parts else "",
-                       "contact.last_name": " ".join(parts[1:]), "contact.language": contact.language or "",
-                       "contact.type": contact.type.value})
+        values.update(
+            {
+                "contact.name": contact.name,
+                "contact.first_name": parts[0] if parts else "",
+                "contact.last_name": " ".join(parts[1:]),
+                "contact.language": contact.language or "",
+                "contact.type": contact.type.value,
+            }
+        )
         values.update({f"contact.attributes.{k}": str(v) for k, v in contact.custom_fields.items()})
     if conversation is not None:
-        values.update({"conversation.number": str(conversation.number), "conversation.subject": conversation.subject,
-                       "conversation.channel": conversation.channel.value,
-                       "conversation.priority": conversation.priority.value})
+        values.update(
+            {
+                "conversation.number": str(conversation.number),
+                "conversation.subject": conversation.subject,
+                "conversation.channel": conversation.channel.value,
+                "conversation.priority": conversation.priority.value,
+            }
+        )
         values.update({f"conversation.custom.{k}": str(v) for k, v in conversation.custom_fields.items()})
     if agent:
         name = str(agent.get("name") or "")

@@ -24,13 +24,29 @@ from .business_hours import BusinessHours
 
 log = logging.getLogger(__name__)
 
-Op = Literal["eq", "ne", "in", "not_in", "contains", "not_contains", "regex", "is_set", "not_set", "gte", "lte"]
+Op = Literal[
+    "eq", "ne", "in", "not_in", "contains", "not_contains", "regex", "is_set", "not_set", "gte", "lte"
+]
 # field → kind; kinds decide which operators make sense.
 FIELDS: dict[str, str] = {
-    "channel": "enum", "direction": "enum", "author_type": "enum", "text": "text", "subject": "text",
-    "priority": "enum", "status": "enum", "language": "enum", "tags": "list", "assignee_id": "enum",
-    "team_id": "enum", "contact.type": "enum", "contact.vip": "bool", "contact.language": "enum",
-    "contact.tags": "list", "contact.name": "text", "sla.metric": "enum", "in_business_hours": "bool",
+    "channel": "enum",
+    "direction": "enum",
+    "author_type": "enum",
+    "text": "text",
+    "subject": "text",
+    "priority": "enum",
+    "status": "enum",
+    "language": "enum",
+    "tags": "list",
+    "assignee_id": "enum",
+    "team_id": "enum",
+    "contact.type": "enum",
+    "contact.vip": "bool",
+    "contact.language": "enum",
+    "contact.tags": "list",
+    "contact.name": "text",
+    "sla.metric": "enum",
+    "in_business_hours": "bool",
     "changed": "list",
 }
 PREFIXED = {"contact.attributes.": "any", "custom.": "any"}
@@ -39,13 +55,31 @@ OPS: dict[str, set[str]] = {
     "text": {"eq", "ne", "contains", "not_contains", "regex", "is_set", "not_set"},
     "list": {"contains", "not_contains", "is_set", "not_set"},
     "bool": {"eq", "ne"},
-    "any": {"eq", "ne", "in", "not_in", "contains", "not_contains", "regex", "is_set", "not_set", "gte", "lte"},
+    "any": {
+        "eq",
+        "ne",
+        "in",
+        "not_in",
+        "contains",
+        "not_contains",
+        "regex",
+        "is_set",
+        "not_set",
+        "gte",
+        "lte",
+    },
 }
 MAX_TEXT = 10_000
 MAX_PATTERN = 500
 REGEX_TIMEOUT = 0.02  # seconds per match at run time
-PROBES = ["a" * 5000 + "!", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!" * 20,
-          " " * 5000 + "x", "ab" * 2500 + "!", "x@" * 2500 + "!", "1" * 5000 + "a"]
+PROBES = [
+    "a" * 5000 + "!",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!" * 20,
+    " " * 5000 + "x",
+    "ab" * 2500 + "!",
+    "x@" * 2500 + "!",
+    "1" * 5000 + "a",
+]
 
 
 class Condition(BaseModel):
@@ -79,8 +113,9 @@ def compile_pattern(pattern: Any, case_sensitive: bool) -> regex.Pattern[str]:
         try:
             compiled.search(probe, timeout=0.05)
         except TimeoutError as exc:
-            raise InvalidInput("regex rejected: it backtracks catastrophically (timed out on a probe)",
-                               field="value") from exc
+            raise InvalidInput(
+                "regex rejected: it backtracks catastrophically (timed out on a probe)", field="value"
+            ) from exc
     return compiled
 
 
@@ -94,7 +129,9 @@ def check_condition(cond: Condition) -> None:
         raise InvalidInput(f"{cond.op} needs a list value", field="value")
     values = cond.value if isinstance(cond.value, list) else [cond.value]
     if len(values) > 200 or not all(v is None or isinstance(v, (str, int, float, bool)) for v in values):
-        raise InvalidInput("a value is a string, number, boolean or a list of up to 200 of them", field="value")
+        raise InvalidInput(
+            "a value is a string, number, boolean or a list of up to 200 of them", field="value"
+        )
     if any(isinstance(v, str) and len(v) > 1000 for v in values):
         raise InvalidInput("values are at most 1000 characters", field="value")
     if cond.op in ("contains", "not_contains", "eq", "ne") and cond.value is None:
@@ -144,8 +181,13 @@ class Facts:
                 return None
             if name.startswith("contact.attributes."):
                 return contact.custom_fields.get(name[19:])
-            return {"contact.type": contact.type.value, "contact.vip": contact.vip, "contact.language": contact.language,
-                    "contact.tags": contact.tags, "contact.name": contact.name}[name]
+            return {
+                "contact.type": contact.type.value,
+                "contact.vip": contact.vip,
+                "contact.language": contact.language,
+                "contact.tags": contact.tags,
+                "contact.name": contact.name,
+            }[name]
         return None
 
 
@@ -161,11 +203,15 @@ class Compiled:
     wants: list[Any] = field(default_factory=list)
 
     @classmethod
-    def of(cls, cond: Condition) -> "Compiled":
+    def of(cls, cond: Condition) -> Compiled:
         check_condition(cond)
         values = cond.value if isinstance(cond.value, list) else []
-        return cls(cond, compile_pattern(cond.value, cond.case_sensitive) if cond.op == "regex" else None,
-                   _fold(cond.value, cond.case_sensitive), [_fold(v, cond.case_sensitive) for v in values])
+        return cls(
+            cond,
+            compile_pattern(cond.value, cond.case_sensitive) if cond.op == "regex" else None,
+            _fold(cond.value, cond.case_sensitive),
+            [_fold(v, cond.case_sensitive) for v in values],
+        )
 
     @property
     def cost(self) -> int:

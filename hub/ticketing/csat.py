@@ -26,20 +26,66 @@ log = logging.getLogger(__name__)
 register("csat_sends")  # _id = "<conversation>:<resolved_at>": one survey per resolve
 
 SEND_JOB = "ticketing.csat_send"
-SURVEY_TEXT = ("How did we do? Reply with a number from 1 (very poor) to 5 (excellent), or an emoji. "
-               "Thank you!")
+SURVEY_TEXT = (
+    "How did we do? Reply with a number from 1 (very poor) to 5 (excellent), or an emoji. Thank you!"
+)
 MAX_ANSWER_CHARS = 60
 MAX_HISTORY = 10
 
 WORDS = {
-    "excellent": 5, "amazing": 5, "perfect": 5, "great": 5, "awesome": 5, "very good": 5, "outstanding": 5,
-    "five": 5, "good": 4, "four": 4, "fine": 3, "ok": 3, "okay": 3, "average": 3, "three": 3, "meh": 3,
-    "bad": 2, "poor": 2, "two": 2, "not good": 2, "terrible": 1, "awful": 1, "horrible": 1, "very bad": 1,
-    "very poor": 1, "one": 1, "worst": 1,
+    "excellent": 5,
+    "amazing": 5,
+    "perfect": 5,
+    "great": 5,
+    "awesome": 5,
+    "very good": 5,
+    "outstanding": 5,
+    "five": 5,
+    "good": 4,
+    "four": 4,
+    "fine": 3,
+    "ok": 3,
+    "okay": 3,
+    "average": 3,
+    "three": 3,
+    "meh": 3,
+    "bad": 2,
+    "poor": 2,
+    "two": 2,
+    "not good": 2,
+    "terrible": 1,
+    "awful": 1,
+    "horrible": 1,
+    "very bad": 1,
+    "very poor": 1,
+    "one": 1,
+    "worst": 1,
 }
 EMOJI = {
-    "😡": 1, "😠": 1, "🤬": 1, "😭": 1, "👎": 2, "😞": 2, "😢": 2, "🙁": 2, "☹": 2, "😕": 2, "😐": 3, "😑": 3,
-    "🙂": 4, "👍": 4, "😊": 5, "😀": 5, "😃": 5, "😄": 5, "😁": 5, "😍": 5, "🤩": 5, "🥰": 5, "❤": 5, "💯": 5,
+    "😡": 1,
+    "😠": 1,
+    "🤬": 1,
+    "😭": 1,
+    "👎": 2,
+    "😞": 2,
+    "😢": 2,
+    "🙁": 2,
+    "☹": 2,
+    "😕": 2,
+    "😐": 3,
+    "😑": 3,
+    "🙂": 4,
+    "👍": 4,
+    "😊": 5,
+    "😀": 5,
+    "😃": 5,
+    "😄": 5,
+    "😁": 5,
+    "😍": 5,
+    "🤩": 5,
+    "🥰": 5,
+    "❤": 5,
+    "💯": 5,
 }
 DIGIT = re.compile(r"^(?:rating|score|i give( (it|you))?)?[:\s]*([1-5])\s*(?:/\s*5|out of 5|stars?|⭐+)?$")
 NOISE = re.compile(r"[\s.!,;\uFE0F\u200d]+")
@@ -77,9 +123,11 @@ class Csat:
         if not self.enabled or conversation.resolved_at is None or conversation.merged_into:
             return
         key = f"{conversation.id}:{conversation.resolved_at.isoformat()}"
-        await self.ctx.jobs.enqueue(SEND_JOB, {"conversation_id": conversation.id,
-                                               "resolved_at": conversation.resolved_at.isoformat()},
-                                    key=f"csat:{key}")
+        await self.ctx.jobs.enqueue(
+            SEND_JOB,
+            {"conversation_id": conversation.id, "resolved_at": conversation.resolved_at.isoformat()},
+            key=f"csat:{key}",
+        )
 
     async def send(self, payload: dict[str, Any]) -> bool:
         """The job handler: one survey per resolve, even if the job runs twice."""
@@ -93,11 +141,28 @@ class Csat:
         if not await self.ctx.store.claim("csat_sends", key, {"at": self.ctx.clock.now()}):
             return False
         message = await self.ctx.conversations.reply(
-            doc["_id"], SYSTEM, SURVEY_TEXT, author_type=AuthorType.system,
-            meta={"csat_survey": True, "idempotency_key": f"csat:{key}"})
-        await self.ctx.store.conversations.update_one({"_id": doc["_id"]}, {"$set": {"csat": {
-            "state": "sent", "sent_at": self.ctx.clock.now(), "resolved_at": resolved_at,
-            "survey_message_id": message.id, "score": None, "answers": [], "late_answers": []}}})
+            doc["_id"],
+            SYSTEM,
+            SURVEY_TEXT,
+            author_type=AuthorType.system,
+            meta={"csat_survey": True, "idempotency_key": f"csat:{key}"},
+        )
+        await self.ctx.store.conversations.update_one(
+            {"_id": doc["_id"]},
+            {
+                "$set": {
+                    "csat": {
+                        "state": "sent",
+                        "sent_at": self.ctx.clock.now(),
+                        "resolved_at": resolved_at,
+                        "survey_message_id": message.id,
+                        "score": None,
+                        "answers": [],
+                        "late_answers": [],
+                    }
+                }
+            },
+        )
         return True
 
     async def on_inbound(self, message: Message, conversation: Conversation) -> int | None:
@@ -113,14 +178,25 @@ class Csat:
         if now - sent_at > self.window:
             await self.ctx.store.conversations.update_one(
                 {"_id": conversation.id},
-                {"$set": {"csat.late_answers": [*csat.get("late_answers", []), answer][-MAX_HISTORY:]}})
+                {"$set": {"csat.late_answers": [*csat.get("late_answers", []), answer][-MAX_HISTORY:]}},
+            )
             await self.ctx.bus.publish(CsatReceived(conversation_id=conversation.id, score=score, late=True))
             return None
         repeated = csat.get("score") is not None
-        await self.ctx.store.conversations.update_one({"_id": conversation.id}, {"$set": {
-            "csat.score": score, "csat.state": "answered", "csat.answered_at": now,
-            "csat.answers": [*csat.get("answers", []), answer][-MAX_HISTORY:]}})
-        await self.ctx.bus.publish(CsatReceived(conversation_id=conversation.id, score=score, repeated=repeated))
+        await self.ctx.store.conversations.update_one(
+            {"_id": conversation.id},
+            {
+                "$set": {
+                    "csat.score": score,
+                    "csat.state": "answered",
+                    "csat.answered_at": now,
+                    "csat.answers": [*csat.get("answers", []), answer][-MAX_HISTORY:],
+                }
+            },
+        )
+        await self.ctx.bus.publish(
+            CsatReceived(conversation_id=conversation.id, score=score, repeated=repeated)
+        )
         return score
 
 

@@ -66,5 +66,13 @@ class RuleExecuted(Event):
     actions: list[dict[str, Any]]
 
 
-__all__ = ["AgentStatusChanged", "CsatReceived", "NotificationCreated", "RuleExecuted", "SlaBreached",
-           "SlaWarning", "TicketAssigned", "TicketMerged"]
+__all__ = [
+    "AgentStatusChanged",
+    "CsatReceived",
+    "NotificationCreated",
+    "RuleExecuted",
+    "SlaBreached",
+    "SlaWarning",
+    "TicketAssigned",
+    "TicketMerged",
+]

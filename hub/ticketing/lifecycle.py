@@ -104,9 +104,14 @@ class Lifecycle:
         if until <= now or until - now > MAX_SNOOZE:
             raise InvalidInput("until must be in the future and within a year", field="until")
         updated = await self.ctx.conversations.update(
-            conversation_id, {"status": Status.snoozed.value, "snooze_until": until}, actor)
-        await self.ctx.jobs.enqueue(WAKE_JOB, {"conversation_id": conversation_id, "until": until.isoformat()},
-                                    at=until, key=f"wake:{conversation_id}:{until.isoformat()}")
+            conversation_id, {"status": Status.snoozed.value, "snooze_until": until}, actor
+        )
+        await self.ctx.jobs.enqueue(
+            WAKE_JOB,
+            {"conversation_id": conversation_id, "until": until.isoformat()},
+            at=until,
+            key=f"wake:{conversation_id}:{until.isoformat()}",
+        )
         return updated
 
     async def wake(self, conversation_id: str, until: datetime | None = None) -> bool:
@@ -118,14 +123,16 @@ class Lifecycle:
             return False
         if doc["snooze_until"] > self.ctx.clock.now():
             return False
-        await self.ctx.conversations.update(conversation_id, {"status": Status.open.value, "snooze_until": None},
-                                            SYSTEM)
+        await self.ctx.conversations.update(
+            conversation_id, {"status": Status.open.value, "snooze_until": None}, SYSTEM
+        )
         return True
 
     async def wake_due(self, limit: int = 500) -> int:
         """Fallback sweep (a lost wake job must not keep a ticket asleep forever)."""
         due = self.ctx.store.conversations.find(
-            {"status": Status.snoozed.value, "snooze_until": {"$lte": self.ctx.clock.now()}}, {"_id": 1}).limit(limit)
+            {"status": Status.snoozed.value, "snooze_until": {"$lte": self.ctx.clock.now()}}, {"_id": 1}
+        ).limit(limit)
         return sum([await self.wake(d["_id"]) async for d in due])
 
     # --- merge ----------------------------------------------------------------------------------
@@ -140,31 +147,63 @@ class Lifecycle:
         if target.merged_into:
             raise InvalidInput(f"ticket {target.number} was itself merged into another", field="into")
         if source.merged_into or not await self.ctx.store.claim(
-                "ticket_merges", source_id, {"target_id": target_id, "actor_id": actor.actor_id, "at": self.ctx.clock.now()}):
+            "ticket_merges",
+            source_id,
+            {"target_id": target_id, "actor_id": actor.actor_id, "at": self.ctx.clock.now()},
+        ):
             raise Conflict(f"ticket {source.number} is already merged")
         store = self.ctx.store
-        await store.messages.update_many({"conversation_id": source_id},
-                                         {"$set": {"conversation_id": target_id, "meta.merged_from": source_id}})
-        await store["conversation_threads"].update_many({"conversation_id": source_id},
-                                                        {"$set": {"conversation_id": target_id}})
+        await store.messages.update_many(
+            {"conversation_id": source_id},
+            {"$set": {"conversation_id": target_id, "meta.merged_from": source_id}},
+        )
+        await store["conversation_threads"].update_many(
+            {"conversation_id": source_id}, {"$set": {"conversation_id": target_id}}
+        )
         tags = list(dict.fromkeys([*target.tags, *source.tags]))
-        await store.conversations.update_one({"_id": target_id}, {
-            "$set": {"tags": tags, "updated_at": self.ctx.clock.now()},
-            "$max": {"last_message_at": source.last_message_at}})
-        await store.conversations.update_one({"_id": source_id}, {"$set": {
-            "status": Status.closed.value, "merged_into": target_id, "assignee_id": None,
-            "updated_at": self.ctx.clock.now()}})
-        await self.ctx.audit.record(actor.actor_id, "conversation.merge", "conversation", source_id,
-                                    {"status": source.status.value}, {"merged_into": target_id})
-        await self.ctx.bus.publish(TicketMerged(source_id=source_id, target_id=target_id, actor_id=actor.actor_id))
-        await self.ctx.conversations.reply(target_id, actor, f"Ticket #{source.number} was merged into this ticket.",
-                                           private=True, meta={"merged_from": source_id})
+        await store.conversations.update_one(
+            {"_id": target_id},
+            {
+                "$set": {"tags": tags, "updated_at": self.ctx.clock.now()},
+                "$max": {"last_message_at": source.last_message_at},
+            },
+        )
+        await store.conversations.update_one(
+            {"_id": source_id},
+            {
+                "$set": {
+                    "status": Status.closed.value,
+                    "merged_into": target_id,
+                    "assignee_id": None,
+                    "updated_at": self.ctx.clock.now(),
+                }
+            },
+        )
+        await self.ctx.audit.record(
+            actor.actor_id,
+            "conversation.merge",
+            "conversation",
+            source_id,
+            {"status": source.status.value},
+            {"merged_into": target_id},
+        )
+        await self.ctx.bus.publish(
+            TicketMerged(source_id=source_id, target_id=target_id, actor_id=actor.actor_id)
+        )
+        await self.ctx.conversations.reply(
+            target_id,
+            actor,
+            f"Ticket #{source.number} was merged into this ticket.",
+            private=True,
+            meta={"merged_from": source_id},
+        )
         return await self.ctx.conversations.get(target_id)
 
     # --- tags and custom fields -----------------------------------------------------------------
 
-    async def change_tags(self, conversation_id: str, add: list[str], remove: list[str],
-                          actor: Principal) -> Conversation:
+    async def change_tags(
+        self, conversation_id: str, add: list[str], remove: list[str], actor: Principal
+    ) -> Conversation:
         current = await self.ctx.conversations.get(conversation_id)
         gone = set(normalize_tags(remove))
         tags = [t for t in normalize_tags([*current.tags, *add]) if t not in gone]
@@ -172,8 +211,9 @@ class Lifecycle:
             return current
         return await self.ctx.conversations.update(conversation_id, {"tags": tags}, actor)
 
-    async def set_custom_fields(self, conversation_id: str, changes: dict[str, Any],
-                                actor: Principal) -> Conversation:
+    async def set_custom_fields(
+        self, conversation_id: str, changes: dict[str, Any], actor: Principal
+    ) -> Conversation:
         current = await self.ctx.conversations.get(conversation_id)
         merged = check_custom_fields(current.custom_fields, changes)
         return await self.ctx.conversations.update(conversation_id, {"custom_fields": merged}, actor)
@@ -189,8 +229,9 @@ class Lifecycle:
         handles = {h.lower().rstrip(".") for h in MENTION.findall(text)[:20]}
         if not handles:
             return []
-        staff = self.ctx.store.users.find({"role": {"$in": ["admin", "supervisor", "agent"]}, "active": True},
-                                          {"email": 1, "name": 1}).limit(5000)
+        staff = self.ctx.store.users.find(
+            {"role": {"$in": ["admin", "supervisor", "agent"]}, "active": True}, {"email": 1, "name": 1}
+        ).limit(5000)
         found = []
         async for user in staff:
             email = str(user.get("email", "")).lower()
@@ -206,8 +247,13 @@ class Lifecycle:
             if user["_id"] == message.author_id:
                 continue
             created = await self.notifications.notify(
-                user["_id"], "mention", f"#{conversation.number}: {message.text[:200]}",
-                conversation_id=conversation.id, message_id=message.id, key=f"mention:{message.id}:{user['_id']}")
+                user["_id"],
+                "mention",
+                f"#{conversation.number}: {message.text[:200]}",
+                conversation_id=conversation.id,
+                message_id=message.id,
+                key=f"mention:{message.id}:{user['_id']}",
+            )
             count += created is not None
         return count
 

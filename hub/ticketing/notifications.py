@@ -19,12 +19,27 @@ class Notifications:
         self.ctx = ctx
         self.col = ctx.store["notifications"]
 
-    async def notify(self, user_id: str, kind: str, text: str, *, conversation_id: str | None = None,
-                     message_id: str | None = None, key: str | None = None) -> dict[str, Any] | None:
+    async def notify(
+        self,
+        user_id: str,
+        kind: str,
+        text: str,
+        *,
+        conversation_id: str | None = None,
+        message_id: str | None = None,
+        key: str | None = None,
+    ) -> dict[str, Any] | None:
         """Store one notification; with ``key`` it is stored once (a replayed event notifies once)."""
-        doc = {"_id": key or new_id(), "user_id": user_id, "kind": kind, "text": text[:500],
-               "conversation_id": conversation_id, "message_id": message_id, "read": False,
-               "created_at": self.ctx.clock.now()}
+        doc = {
+            "_id": key or new_id(),
+            "user_id": user_id,
+            "kind": kind,
+            "text": text[:500],
+            "conversation_id": conversation_id,
+            "message_id": message_id,
+            "read": False,
+            "created_at": self.ctx.clock.now(),
+        }
         if not await self.ctx.store.claim("notifications", doc["_id"], doc):
             return None
         await self.ctx.bus.publish(NotificationCreated(notification=doc))
@@ -37,7 +52,9 @@ class Notifications:
         return [d async for d in self.col.find(flt).sort("created_at", -1).limit(limit)]
 
     async def mark_read(self, user_id: str, notification_id: str) -> bool:
-        result = await self.col.update_one({"_id": notification_id, "user_id": user_id}, {"$set": {"read": True}})
+        result = await self.col.update_one(
+            {"_id": notification_id, "user_id": user_id}, {"$set": {"read": True}}
+        )
         return result.matched_count == 1
 
 

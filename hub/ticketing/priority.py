@@ -18,11 +18,37 @@ ORDER = [Priority.low, Priority.normal, Priority.high, Priority.urgent]
 URGENT = re.compile(
     r"\b(urgent(ly)?|asap|emergency|immediately|right now|as soon as possible|dringend|ngokushesha|"
     r"(wedding|event|function|party) (is )?(today|tonight|tomorrow)|cancel(l?ed)? (my|our|the) (event|booking|wedding)|"
-    r"no[- ]show|didn'?t (show|arrive|turn up)|stranded|fraud|scam|chargeback|legal action|lawyer)\b", re.I)
+    r"no[- ]show|didn'?t (show|arrive|turn up)|stranded|fraud|scam|chargeback|legal action|lawyer)\b",
+    re.I,
+)
 NEGATIVE = {
-    "angry", "furious", "terrible", "awful", "horrible", "worst", "disgusting", "unacceptable", "ridiculous",
-    "useless", "disappointed", "disappointing", "pathetic", "rude", "scam", "refund", "complaint", "ruined",
-    "hate", "never", "broken", "waste", "shocking", "appalling", "incompetent", "frustrated", "upset",
+    "angry",
+    "furious",
+    "terrible",
+    "awful",
+    "horrible",
+    "worst",
+    "disgusting",
+    "unacceptable",
+    "ridiculous",
+    "useless",
+    "disappointed",
+    "disappointing",
+    "pathetic",
+    "rude",
+    "scam",
+    "refund",
+    "complaint",
+    "ruined",
+    "hate",
+    "never",
+    "broken",
+    "waste",
+    "shocking",
+    "appalling",
+    "incompetent",
+    "frustrated",
+    "upset",
 }
 NEGATIONS = {"not", "no", "never", "isn't", "wasn't", "don't", "didn't"}
 WORD = re.compile(r"[a-z']+")

@@ -70,19 +70,25 @@ class Routing:
 
     async def _hold(self, hold_id: str, slot: str, agent_id: str, conversation_id: str) -> bool:
         """Which slot a ticket holds, found by ``_id`` (the only look-up FerretDB v1 serves from an index)."""
-        return await self.ctx.store.claim("agent_holds", hold_id, {"slot": slot, "agent_id": agent_id,
-                                                                   "conversation_id": conversation_id})
+        return await self.ctx.store.claim(
+            "agent_holds", hold_id, {"slot": slot, "agent_id": agent_id, "conversation_id": conversation_id}
+        )
 
     async def _claim_over(self, agent_id: str, conversation_id: str) -> None:
         slot = f"over:{agent_id}:{conversation_id}"
         if await self._hold(f"{conversation_id}:{agent_id}", slot, agent_id, conversation_id):
-            await self.ctx.store.claim("agent_load", slot, {"agent_id": agent_id, "conversation_id": conversation_id,
-                                                            "at": self.ctx.clock.now()})
+            await self.ctx.store.claim(
+                "agent_load",
+                slot,
+                {"agent_id": agent_id, "conversation_id": conversation_id, "at": self.ctx.clock.now()},
+            )
 
     async def release(self, conversation_id: str, *, keep_agent: str | None = None) -> list[str]:
         """Free the ticket's slots (except ``keep_agent``'s); returns the agents whose load changed."""
         holds = self.ctx.store["agent_holds"]
-        gone = [h async for h in holds.find({"conversation_id": conversation_id}) if h["agent_id"] != keep_agent]
+        gone = [
+            h async for h in holds.find({"conversation_id": conversation_id}) if h["agent_id"] != keep_agent
+        ]
         for hold in gone:
             await self.load_col.delete_one({"_id": hold["slot"]})
             await holds.delete_one({"_id": hold["_id"]})
@@ -109,24 +115,42 @@ class Routing:
 
     # --- decisions ------------------------------------------------------------------------------
 
-    async def candidates(self, team: Team, conversation: Conversation,
-                         exclude: set[str] | None = None) -> list[tuple[Member, dict[str, Any]]]:
-        members = [m for m in team.members if m.capacity > 0 and not (exclude and m.user_id in exclude)
-                   and m.matches(conversation.language, product_area(conversation))]
+    async def candidates(
+        self, team: Team, conversation: Conversation, exclude: set[str] | None = None
+    ) -> list[tuple[Member, dict[str, Any]]]:
+        members = [
+            m
+            for m in team.members
+            if m.capacity > 0
+            and not (exclude and m.user_id in exclude)
+            and m.matches(conversation.language, product_area(conversation))
+        ]
         if not members:
             return []
         statuses = await self.statuses.many([m.user_id for m in members])
-        return [(m, statuses[m.user_id]) for m in members
-                if statuses.get(m.user_id, {}).get("status") == Presence.online.value]
+        return [
+            (m, statuses[m.user_id])
+            for m in members
+            if statuses.get(m.user_id, {}).get("status") == Presence.online.value
+        ]
 
-    async def choose(self, team: Team, conversation: Conversation, exclude: set[str] | None = None) -> str | None:
+    async def choose(
+        self, team: Team, conversation: Conversation, exclude: set[str] | None = None
+    ) -> str | None:
         """Pick an agent and claim one of its slots for this ticket; None when nobody fits."""
         found = await self.candidates(team, conversation, exclude)
         if not found:
             return None
         if team.strategy == "least_loaded":
-            order = sorted(found, key=lambda c: (c[1].get("load", 0) / c[0].capacity, c[1].get("load", 0),
-                                                 c[1].get("last_assigned_at") or 0, c[0].user_id))
+            order = sorted(
+                found,
+                key=lambda c: (
+                    c[1].get("load", 0) / c[0].capacity,
+                    c[1].get("load", 0),
+                    c[1].get("last_assigned_at") or 0,
+                    c[0].user_id,
+                ),
+            )
         else:
             found.sort(key=lambda c: c[0].user_id)
             turn = await self.ctx.store.next_number(f"rr:{team.id}")
@@ -138,19 +162,30 @@ class Routing:
                 continue  # the hint says full; a later reconcile corrects a stale hint
             if await self._claim_slot(member.user_id, conversation.id, member.capacity, start=hint):
                 # The hint moves by one (a count would scan agent_load on FerretDB); release recounts.
-                await self.statuses.col.update_one({"_id": member.user_id}, {"$set": {
-                    "load": hint + 1, "last_assigned_at": self.ctx.clock.now()}})
+                await self.statuses.col.update_one(
+                    {"_id": member.user_id},
+                    {"$set": {"load": hint + 1, "last_assigned_at": self.ctx.clock.now()}},
+                )
                 return member.user_id
         return None
 
-    async def auto_assign(self, conversation_id: str, *, team_id: str | None = None,
-                          exclude: set[str] | None = None, reason: str = "auto") -> str | None:
+    async def auto_assign(
+        self,
+        conversation_id: str,
+        *,
+        team_id: str | None = None,
+        exclude: set[str] | None = None,
+        reason: str = "auto",
+    ) -> str | None:
         """Route a ticket within its team (or the default team). Unassigned = the team's queue."""
         conversation = await self.ctx.conversations.get(conversation_id)
         if conversation.status not in (Status.open, Status.pending, Status.snoozed):
             return None
-        team = await self.teams.get(team_id or conversation.team_id) if (team_id or conversation.team_id) \
+        team = (
+            await self.teams.get(team_id or conversation.team_id)
+            if (team_id or conversation.team_id)
             else await self.teams.default()
+        )
         if team is None:
             return None
         agent = await self.choose(team, conversation, exclude)
@@ -163,13 +198,26 @@ class Routing:
             await self.ctx.conversations.update(conversation_id, changes, SYSTEM)
         await self.release(conversation_id, keep_agent=agent)
         if changes.get("assignee_id", conversation.assignee_id) != conversation.assignee_id:
-            await self.ctx.bus.publish(TicketAssigned(conversation_id=conversation_id, assignee_id=agent,
-                                                      team_id=team.id, previous_assignee_id=conversation.assignee_id,
-                                                      reason=reason))
+            await self.ctx.bus.publish(
+                TicketAssigned(
+                    conversation_id=conversation_id,
+                    assignee_id=agent,
+                    team_id=team.id,
+                    previous_assignee_id=conversation.assignee_id,
+                    reason=reason,
+                )
+            )
         return agent
 
-    async def assign(self, conversation_id: str, actor: Principal, *, assignee_id: str | None = None,
-                     team_id: str | None = None, reason: str = "manual") -> Conversation:
+    async def assign(
+        self,
+        conversation_id: str,
+        actor: Principal,
+        *,
+        assignee_id: str | None = None,
+        team_id: str | None = None,
+        reason: str = "manual",
+    ) -> Conversation:
         """Manual assign / transfer: to an agent (within capacity or not), to a team (routed), or back
         to the queue (both None)."""
         conversation = await self.ctx.conversations.get(conversation_id)
@@ -178,7 +226,9 @@ class Routing:
             if assignee_id and not team.member(assignee_id):
                 raise InvalidInput(f"{assignee_id} is not a member of team {team.name}", field="assignee_id")
         if assignee_id is None and team_id:
-            await self.ctx.conversations.update(conversation_id, {"team_id": team_id, "assignee_id": None}, actor)
+            await self.ctx.conversations.update(
+                conversation_id, {"team_id": team_id, "assignee_id": None}, actor
+            )
             await self.release(conversation_id)
             await self.auto_assign(conversation_id, team_id=team_id, reason=f"transfer by {actor.actor_id}")
             return await self.ctx.conversations.get(conversation_id)
@@ -187,9 +237,15 @@ class Routing:
             changes["team_id"] = team_id
         updated = await self.ctx.conversations.update(conversation_id, changes, actor)
         await self.reconcile(updated)
-        await self.ctx.bus.publish(TicketAssigned(conversation_id=conversation_id, assignee_id=assignee_id,
-                                                  team_id=updated.team_id, reason=reason,
-                                                  previous_assignee_id=conversation.assignee_id))
+        await self.ctx.bus.publish(
+            TicketAssigned(
+                conversation_id=conversation_id,
+                assignee_id=assignee_id,
+                team_id=updated.team_id,
+                reason=reason,
+                previous_assignee_id=conversation.assignee_id,
+            )
+        )
         return updated
 
     async def queue(self, team_id: str | None = None, limit: int = 100) -> list[Conversation]:
@@ -211,16 +267,25 @@ class Routing:
     async def agent_offline(self, agent_id: str, limit: int = 500) -> int:
         """Give an agent's open tickets to online colleagues (or the queue)."""
         moved = 0
-        docs = self.ctx.store.conversations.find({"assignee_id": agent_id, "status": Status.open.value},
-                                                 {"_id": 1}).limit(limit)
+        docs = self.ctx.store.conversations.find(
+            {"assignee_id": agent_id, "status": Status.open.value}, {"_id": 1}
+        ).limit(limit)
         for conversation_id in [d["_id"] async for d in docs]:
             await self.release(conversation_id)
-            agent = await self.auto_assign(conversation_id, exclude={agent_id}, reason=f"{agent_id} went offline")
+            agent = await self.auto_assign(
+                conversation_id, exclude={agent_id}, reason=f"{agent_id} went offline"
+            )
             if agent is None:
                 await self.ctx.conversations.update(conversation_id, {"assignee_id": None}, SYSTEM)
-                await self.ctx.bus.publish(TicketAssigned(conversation_id=conversation_id, assignee_id=None,
-                                                          team_id=None, previous_assignee_id=agent_id,
-                                                          reason=f"{agent_id} went offline; queued"))
+                await self.ctx.bus.publish(
+                    TicketAssigned(
+                        conversation_id=conversation_id,
+                        assignee_id=None,
+                        team_id=None,
+                        previous_assignee_id=agent_id,
+                        reason=f"{agent_id} went offline; queued",
+                    )
+                )
             moved += 1
         return moved
 

@@ -38,9 +38,21 @@ register("automation_rules", ix(("enabled", 1), ("order", 1)))
 register("rule_executions", ix(("rule_id", 1), ("at", -1)), ix(("conversation_id", 1), ("at", -1)))
 register("rule_runs")  # _id = "<rule>:<conversation>:<since>": a time-based rule fires once per period
 
-TriggerType = Literal["message.created", "ticket.created", "ticket.updated", "sla.warning", "sla.breached", "time"]
-ActionType = Literal["assign", "set_priority", "add_tag", "remove_tag", "canned_reply", "private_note", "webhook",
-                     "snooze", "resolve", "escalate"]
+TriggerType = Literal[
+    "message.created", "ticket.created", "ticket.updated", "sla.warning", "sla.breached", "time"
+]
+ActionType = Literal[
+    "assign",
+    "set_priority",
+    "add_tag",
+    "remove_tag",
+    "canned_reply",
+    "private_note",
+    "webhook",
+    "snooze",
+    "resolve",
+    "escalate",
+]
 MAX_DEPTH = 5
 TIME_JOB = "ticketing.time_rules"
 _chain: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("rule_chain", default=())
@@ -81,7 +93,7 @@ class Rule(BaseModel):
         return doc
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "Rule":
+    def from_doc(cls, doc: dict[str, Any]) -> Rule:
         doc = dict(doc)
         doc["id"] = doc.pop("_id")
         return cls.model_validate(doc)
@@ -90,7 +102,8 @@ class Rule(BaseModel):
 PARAMS: dict[str, dict[str, Any]] = {
     "assign": {"assignee_id": str, "team_id": str, "auto": bool},
     "set_priority": {"priority": str, "reason": str},
-    "add_tag": {"tag": str}, "remove_tag": {"tag": str},
+    "add_tag": {"tag": str},
+    "remove_tag": {"tag": str},
     "canned_reply": {"canned_id": str},
     "private_note": {"text": str},
     "webhook": {"webhook_id": str},
@@ -104,7 +117,9 @@ def check_action(action: Action) -> None:
     allowed = PARAMS[action.type]
     for key, value in action.params.items():
         if key not in allowed:
-            raise InvalidInput(f"{action.type}: unknown parameter {key!r}", field=f"actions.{action.type}.{key}")
+            raise InvalidInput(
+                f"{action.type}: unknown parameter {key!r}", field=f"actions.{action.type}.{key}"
+            )
         if not isinstance(value, allowed[key]) or (allowed[key] is int and isinstance(value, bool)):
             raise InvalidInput(f"{action.type}.{key} must be {allowed[key].__name__}", field=key)
     p = action.params
@@ -121,8 +136,9 @@ def check_action(action: Action) -> None:
             raise InvalidInput("private_note needs text (≤5000 chars)", field="text")
         check_template(p["text"])
     if action.type == "webhook" and not p.get("webhook_id"):
-        raise InvalidInput("webhook needs webhook_id (an outgoing webhook registered under /webhooks)",
-                           field="webhook_id")
+        raise InvalidInput(
+            "webhook needs webhook_id (an outgoing webhook registered under /webhooks)", field="webhook_id"
+        )
     if action.type == "snooze" and not 0 < p.get("minutes", 0) <= 525_600:
         raise InvalidInput("snooze needs minutes between 1 and 525600", field="minutes")
 
@@ -149,8 +165,11 @@ def compile_rule(rule: Rule) -> CompiledRule:
         raise InvalidInput("status/after_minutes only apply to the time trigger", field="trigger")
     for action in rule.actions:
         check_action(action)
-    return CompiledRule(rule, sorted((Compiled.of(c) for c in rule.conditions), key=lambda c: c.cost),
-                        sorted((Compiled.of(c) for c in rule.any_conditions), key=lambda c: c.cost))
+    return CompiledRule(
+        rule,
+        sorted((Compiled.of(c) for c in rule.conditions), key=lambda c: c.cost),
+        sorted((Compiled.of(c) for c in rule.any_conditions), key=lambda c: c.cost),
+    )
 
 
 ActionRunner = Callable[[Action, Conversation, Facts, Rule], Awaitable[None]]
@@ -178,9 +197,20 @@ class Rules:
                     compiled.append(compile_rule(Rule.from_doc(doc)))
                 except (InvalidInput, ValueError):
                     log.warning("stored rule no longer valid; skipped", extra={"rule": doc.get("_id")})
-            wanted = {c.cond.business_hours_id for r in compiled for c in (*r.all, *r.any) if c.cond.business_hours_id}
-            self._hours = {d["_id"]: BusinessHours.from_doc(d) async for d in
-                           self.ctx.store["business_hours"].find({"_id": {"$in": sorted(wanted)}})} if wanted else {}
+            wanted = {
+                c.cond.business_hours_id
+                for r in compiled
+                for c in (*r.all, *r.any)
+                if c.cond.business_hours_id
+            }
+            self._hours = (
+                {
+                    d["_id"]: BusinessHours.from_doc(d)
+                    async for d in self.ctx.store["business_hours"].find({"_id": {"$in": sorted(wanted)}})
+                }
+                if wanted
+                else {}
+            )
             self._cache, self._loaded_at = compiled, time.monotonic()
         return self._cache
 
@@ -188,10 +218,19 @@ class Rules:
         """Pure evaluation (what the benchmark measures): the rules that would run, in order."""
         return [r for r in rules if r.rule.trigger.type == trigger and r.matches(facts)]
 
-    async def fire(self, trigger: str, conversation: Conversation, *, message: Message | None = None,
-                   extra: dict[str, Any] | None = None, only: list[CompiledRule] | None = None) -> list[str]:
+    async def fire(
+        self,
+        trigger: str,
+        conversation: Conversation,
+        *,
+        message: Message | None = None,
+        extra: dict[str, Any] | None = None,
+        only: list[CompiledRule] | None = None,
+    ) -> list[str]:
         """Run the enabled rules of this trigger against one ticket; returns the ids of rules that ran."""
-        candidates = only if only is not None else [r for r in await self.active() if r.rule.trigger.type == trigger]
+        candidates = (
+            only if only is not None else [r for r in await self.active() if r.rule.trigger.type == trigger]
+        )
         if not candidates:
             return []
         chain = _chain.get()
@@ -201,13 +240,25 @@ class Rules:
         ran: list[str] = []
         for compiled in candidates:
             rule = compiled.rule
-            facts = Facts(conversation=conversation, message=message, contact=contact, now=self.ctx.clock.now(),
-                          extra=extra or {}, hours=self._hours)
+            facts = Facts(
+                conversation=conversation,
+                message=message,
+                contact=contact,
+                now=self.ctx.clock.now(),
+                extra=extra or {},
+                hours=self._hours,
+            )
             if not compiled.matches(facts):
                 continue
             if rule.id in chain or len(chain) >= MAX_DEPTH:
-                await self._log(rule, conversation.id, trigger, [], skipped="loop" if rule.id in chain else "depth",
-                                chain=chain)
+                await self._log(
+                    rule,
+                    conversation.id,
+                    trigger,
+                    [],
+                    skipped="loop" if rule.id in chain else "depth",
+                    chain=chain,
+                )
                 continue
             token = _chain.set((*chain, rule.id))
             results: list[dict[str, Any]] = []
@@ -219,14 +270,19 @@ class Rules:
                         await self.run_action(action, conversation, facts, rule)
                         results.append({"type": action.type, "ok": True})
                     except Exception as exc:  # one failing action does not stop the others
-                        log.warning("rule action failed", extra={"rule": rule.id, "action": action.type,
-                                                                 "error": repr(exc)})
+                        log.warning(
+                            "rule action failed",
+                            extra={"rule": rule.id, "action": action.type, "error": repr(exc)},
+                        )
                         results.append({"type": action.type, "ok": False, "error": str(exc)[:500]})
             finally:
                 _chain.reset(token)
             await self._log(rule, conversation.id, trigger, results, chain=chain)
-            await self.ctx.bus.publish(RuleExecuted(rule_id=rule.id, conversation_id=conversation.id, trigger=trigger,
-                                                    actions=results))
+            await self.ctx.bus.publish(
+                RuleExecuted(
+                    rule_id=rule.id, conversation_id=conversation.id, trigger=trigger, actions=results
+                )
+            )
             ran.append(rule.id)
             conversation = await self.ctx.conversations.get(conversation.id)  # later rules see the changes
             if rule.stop_processing:
@@ -237,15 +293,33 @@ class Rules:
         doc = await self.ctx.store.contacts.find_one({"_id": contact_id})
         return Contact.from_doc(doc) if doc else None
 
-    async def _log(self, rule: Rule, conversation_id: str, trigger: str, actions: list[dict[str, Any]], *,
-                   skipped: str | None = None, chain: tuple[str, ...] = ()) -> None:
-        await self.ctx.store["rule_executions"].insert_one({
-            "_id": new_id(), "rule_id": rule.id, "rule_name": rule.name, "conversation_id": conversation_id,
-            "trigger": trigger, "at": self.ctx.clock.now(), "actions": actions, "skipped": skipped,
-            "chain": list(chain)})
+    async def _log(
+        self,
+        rule: Rule,
+        conversation_id: str,
+        trigger: str,
+        actions: list[dict[str, Any]],
+        *,
+        skipped: str | None = None,
+        chain: tuple[str, ...] = (),
+    ) -> None:
+        await self.ctx.store["rule_executions"].insert_one(
+            {
+                "_id": new_id(),
+                "rule_id": rule.id,
+                "rule_name": rule.name,
+                "conversation_id": conversation_id,
+                "trigger": trigger,
+                "at": self.ctx.clock.now(),
+                "actions": actions,
+                "skipped": skipped,
+                "chain": list(chain),
+            }
+        )
 
-    async def executions(self, rule_id: str | None = None, conversation_id: str | None = None,
-                         limit: int = 100) -> list[dict[str, Any]]:
+    async def executions(
+        self, rule_id: str | None = None, conversation_id: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
         flt: dict[str, Any] = {}
         if rule_id:
             flt["rule_id"] = rule_id
@@ -262,8 +336,13 @@ class Rules:
             if trig.type != "time" or trig.status is None or trig.after_minutes is None:
                 continue
             cutoff = now - timedelta(minutes=trig.after_minutes)
-            docs = self.ctx.store.conversations.find(
-                {"status": trig.status.value, "status_since": {"$lte": cutoff}}).sort("status_since", 1).limit(limit)
+            docs = (
+                self.ctx.store.conversations.find(
+                    {"status": trig.status.value, "status_since": {"$lte": cutoff}}
+                )
+                .sort("status_since", 1)
+                .limit(limit)
+            )
             async for doc in docs:
                 since = doc["status_since"].isoformat()
                 if not await self.ctx.store.claim("rule_runs", f"{compiled.rule.id}:{doc['_id']}:{since}"):

@@ -1,13 +1,13 @@
 """The ticketing services built together, and the list of what each event does to a ticket.
 
-    conversation.created  status clock, SLA start, ticket.created rules, routing
-    message.created  in   CSAT answer? · priority classifier · SLA (next response, resume) · routing
-                          (reopened / assignee offline) · message.created rules
-    message.created  out  SLA first/next response met · @mentions of a private note · rules
-    conversation.updated  status clock, SLA pause/resume/stop, CSAT on resolve, capacity claims,
-                          manual priority reason, ticket.updated rules
-    sla.warning/breached  rules (escalation on breach is done by the sweep itself)
-    agent.status_changed  offline → hand tickets over; online → take from the queue
+conversation.created  status clock, SLA start, ticket.created rules, routing
+message.created  in   CSAT answer? · priority classifier · SLA (next response, resume) · routing
+                      (reopened / assignee offline) · message.created rules
+message.created  out  SLA first/next response met · @mentions of a private note · rules
+conversation.updated  status clock, SLA pause/resume/stop, CSAT on resolve, capacity claims,
+                      manual priority reason, ticket.updated rules
+sla.warning/breached  rules (escalation on breach is done by the sweep itself)
+agent.status_changed  offline → hand tickets over; online → take from the queue
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ class Ticketing:
         self.actions = Actions(ctx, self.routing, self.lifecycle, self.escalations, webhooks)
         self.rules.run_action = self.actions.run
         self.sla.on_breach = self.escalations.on_sla_breach
-        self.thread_policy = ResolvedTicketPolicy(ctx, timedelta(hours=settings.reopen_window_h),
-                                                  timedelta(hours=settings.csat_window_h))
+        self.thread_policy = ResolvedTicketPolicy(
+            ctx, timedelta(hours=settings.reopen_window_h), timedelta(hours=settings.csat_window_h)
+        )
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(ConversationCreated, self.on_conversation_created)
@@ -67,7 +68,8 @@ class Ticketing:
     async def _status_since(self, conversation_id: str, status: Status) -> None:
         await self.ctx.store.conversations.update_one(
             {"_id": conversation_id, "status_since_of": {"$ne": status.value}},
-            {"$set": {"status_since": self.ctx.clock.now(), "status_since_of": status.value}})
+            {"$set": {"status_since": self.ctx.clock.now(), "status_since_of": status.value}},
+        )
 
     async def on_conversation_created(self, event: ConversationCreated) -> None:
         conversation = event.conversation
@@ -99,7 +101,9 @@ class Ticketing:
             return  # an answer to the survey (the policy only attaches those without reopening)
         await self._status_since(conversation.id, conversation.status)
         if conversation.snooze_until is not None and conversation.status != Status.snoozed:
-            await self.ctx.store.conversations.update_one({"_id": conversation.id}, {"$set": {"snooze_until": None}})
+            await self.ctx.store.conversations.update_one(
+                {"_id": conversation.id}, {"$set": {"snooze_until": None}}
+            )
         if self.settings.classify_priority:
             await self._classify(event)
         conversation = await self.ctx.conversations.get(conversation.id)
@@ -110,7 +114,9 @@ class Ticketing:
         await self.sla.customer_wrote(conversation, now)
         if self.settings.auto_assign and conversation.status in ACTIVE_STATUSES:
             await self._route_reopened(conversation.id)
-        await self.rules.fire("message.created", await self.ctx.conversations.get(conversation.id), message=message)
+        await self.rules.fire(
+            "message.created", await self.ctx.conversations.get(conversation.id), message=message
+        )
 
     async def _classify(self, event: MessageCreated) -> None:
         conversation = event.conversation
@@ -120,8 +126,11 @@ class Ticketing:
         contact = Contact.from_doc(doc) if doc else None
         verdict = classify(event.message.text, contact)
         if verdict and ORDER.index(verdict.priority) > ORDER.index(conversation.priority):
-            await self.ctx.conversations.update(conversation.id, {"priority": verdict.priority.value,
-                                                                  "priority_reason": verdict.reason}, SYSTEM)
+            await self.ctx.conversations.update(
+                conversation.id,
+                {"priority": verdict.priority.value, "priority_reason": verdict.reason},
+                SYSTEM,
+            )
 
     async def _route_reopened(self, conversation_id: str) -> None:
         conversation = await self.ctx.conversations.get(conversation_id)
@@ -129,8 +138,9 @@ class Ticketing:
             status = await self.statuses.get(conversation.assignee_id)
             if status.get("status") == Presence.offline.value and conversation.status == Status.open:
                 await self.routing.release(conversation.id)
-                await self.routing.auto_assign(conversation.id, exclude={conversation.assignee_id},
-                                               reason="assignee offline")
+                await self.routing.auto_assign(
+                    conversation.id, exclude={conversation.assignee_id}, reason="assignee offline"
+                )
             else:
                 await self.routing.reconcile(conversation)
         elif conversation.status == Status.open:
@@ -146,8 +156,9 @@ class Ticketing:
         if "priority" in changes:
             if "priority_reason" not in changes and event.actor_id != SYSTEM.actor_id:
                 reason = f"manual: set to {conversation.priority.value} by {event.actor_id}"
-                await self.ctx.store.conversations.update_one({"_id": conversation.id},
-                                                              {"$set": {"priority_reason": reason}})
+                await self.ctx.store.conversations.update_one(
+                    {"_id": conversation.id}, {"$set": {"priority_reason": reason}}
+                )
                 conversation = conversation.model_copy(update={"priority_reason": reason})
             await self.sla.priority_changed(conversation)
         if "status" in changes or "assignee_id" in changes:
@@ -156,8 +167,11 @@ class Ticketing:
 
     async def on_sla_event(self, event: SlaWarning | SlaBreached) -> None:
         conversation = await self.ctx.conversations.get(event.conversation_id)
-        await self.rules.fire(event.name, conversation, extra={"sla.metric": event.metric,
-                                                               "event_key": f"{event.metric}:{event.due_at}"})
+        await self.rules.fire(
+            event.name,
+            conversation,
+            extra={"sla.metric": event.metric, "event_key": f"{event.metric}:{event.due_at}"},
+        )
 
     async def on_agent_status(self, event: AgentStatusChanged) -> None:
         if event.status == Presence.offline.value:

@@ -10,12 +10,18 @@ class TicketingSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BERRY_TICKETING_", env_file=".env", extra="ignore")
 
     auto_assign: bool = Field(True, description="Route new and reopened tickets to an online agent")
-    classify_priority: bool = Field(True, description="Raise priority from urgency words, sentiment, VIP/provider")
-    reopen_window_h: float = Field(72.0, ge=0, description="A customer reply this long after resolve reopens the ticket")
+    classify_priority: bool = Field(
+        True, description="Raise priority from urgency words, sentiment, VIP/provider"
+    )
+    reopen_window_h: float = Field(
+        72.0, ge=0, description="A customer reply this long after resolve reopens the ticket"
+    )
     csat: bool = Field(True, description="Send a satisfaction survey when a ticket is resolved")
     csat_window_h: float = Field(72.0, gt=0, description="Answers after this are kept as late, not scored")
     tick_s: float = Field(30.0, ge=0, description="How often each node queues the SLA sweep (0: never)")
-    slow_tick_s: float = Field(300.0, ge=0, description="How often time-based rules and the wake-up fallback run")
+    slow_tick_s: float = Field(
+        300.0, ge=0, description="How often time-based rules and the wake-up fallback run"
+    )
 
 
 __all__ = ["TicketingSettings"]

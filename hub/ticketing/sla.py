@@ -40,8 +40,12 @@ register("sla_policies", ix(("default", 1)))
 register("business_hours")
 register("sla_events")  # _id = "<conversation>:<metric>:<warning|breach>:<due>": reported once
 # Indexes (used on MongoDB) for the wake-up and time-rule queries, added to the foundation's.
-register("conversations", *COLLECTIONS["conversations"].indexes,
-         ix(("status", 1), ("snooze_until", 1)), ix(("status", 1), ("status_since", 1)))
+register(
+    "conversations",
+    *COLLECTIONS["conversations"].indexes,
+    ix(("status", 1), ("snooze_until", 1)),
+    ix(("status", 1), ("status_since", 1)),
+)
 
 METRICS = ("first_response", "next_response", "resolution")
 SWEEP_JOB = "ticketing.sla_sweep"
@@ -83,7 +87,7 @@ class SlaPolicy(BaseModel):
         return doc
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "SlaPolicy":
+    def from_doc(cls, doc: dict[str, Any]) -> SlaPolicy:
         doc = dict(doc)
         doc["id"] = doc.pop("_id")
         return cls.model_validate(doc)
@@ -140,8 +144,9 @@ class Sla:
             paused = metric.get("paused_s", 0.0)
             if not metric.get("breached"):
                 metric["due_at"] = hours.add(metric["started_at"], metric["target_s"] + paused)
-                metric["warn_at"] = hours.add(metric["started_at"],
-                                              metric["target_s"] * (1 - policy.warn_before_pct / 100) + paused)
+                metric["warn_at"] = hours.add(
+                    metric["started_at"], metric["target_s"] * (1 - policy.warn_before_pct / 100) + paused
+                )
                 upcoming.append(metric["due_at"] if metric.get("warned") else metric["warn_at"])
         if state.get("paused_at") or not upcoming:
             return None
@@ -161,11 +166,19 @@ class Sla:
                 out.add((name, "warning", metric["warn_at"]))
         return out
 
-    async def _save(self, conversation_id: str, state: dict[str, Any], next_at: datetime | None,
-                    before: dict[str, Any] | None = None) -> None:
-        await self.ctx.store.conversations.update_one({"_id": conversation_id},
-                                                      {"$set": {"sla": state, "sla_next_at": next_at}})
-        for metric, kind, at in sorted(self._instants(state) - self._instants(before or {}), key=lambda x: x[2]):
+    async def _save(
+        self,
+        conversation_id: str,
+        state: dict[str, Any],
+        next_at: datetime | None,
+        before: dict[str, Any] | None = None,
+    ) -> None:
+        await self.ctx.store.conversations.update_one(
+            {"_id": conversation_id}, {"$set": {"sla": state, "sla_next_at": next_at}}
+        )
+        for metric, kind, at in sorted(
+            self._instants(state) - self._instants(before or {}), key=lambda x: x[2]
+        ):
             await self.wheel.add(at, {"conversation_id": conversation_id, "metric": metric, "kind": kind})
 
     async def _load(self, conversation: Conversation) -> tuple[dict[str, Any], SlaPolicy, Hours] | None:
@@ -177,7 +190,9 @@ class Sla:
             return None
         return state, policy, await self.hours(policy.business_hours_id)
 
-    async def start(self, conversation: Conversation, policy: SlaPolicy | None = None) -> dict[str, Any] | None:
+    async def start(
+        self, conversation: Conversation, policy: SlaPolicy | None = None
+    ) -> dict[str, Any] | None:
         policy = policy or await self.policy()
         if policy is None:
             return None
@@ -186,14 +201,21 @@ class Sla:
         for metric in ("first_response", "resolution"):
             target = self._target(policy, conversation.priority, metric)
             if target:
-                state["metrics"][metric] = {"started_at": conversation.created_at, "target_s": target,
-                                            "paused_s": 0.0, "warned": False, "breached": False, "met_at": None}
+                state["metrics"][metric] = {
+                    "started_at": conversation.created_at,
+                    "target_s": target,
+                    "paused_s": 0.0,
+                    "warned": False,
+                    "breached": False,
+                    "met_at": None,
+                }
         before = copy.deepcopy(conversation.sla) if conversation.sla.get("policy_id") else None
         await self._save(conversation.id, state, self._plan(state, hours, policy), before)
         return state
 
-    async def _change(self, conversation: Conversation,
-                      edit: Callable[[dict[str, Any], SlaPolicy, Hours], bool]) -> None:
+    async def _change(
+        self, conversation: Conversation, edit: Callable[[dict[str, Any], SlaPolicy, Hours], bool]
+    ) -> None:
         loaded = await self._load(conversation)
         if loaded is None:
             return
@@ -211,20 +233,33 @@ class Sla:
                     metric["met_at"] = at
                     changed = True
             return changed
+
         await self._change(conversation, edit)
 
     async def customer_wrote(self, conversation: Conversation, at: datetime) -> None:
         """Start the next-response clock (once the first response is done); resume a paused clock."""
+
         def edit(state: dict[str, Any], policy: SlaPolicy, hours: Hours) -> bool:
             changed = self._resume(state, hours, at) if conversation.status == Status.open else False
             first = state["metrics"].get("first_response")
             current = state["metrics"].get("next_response")
             target = self._target(policy, conversation.priority, "next_response")
-            if target and (first is None or first.get("met_at")) and (current is None or current.get("met_at")):
-                state["metrics"]["next_response"] = {"started_at": at, "target_s": target, "paused_s": 0.0,
-                                                     "warned": False, "breached": False, "met_at": None}
+            if (
+                target
+                and (first is None or first.get("met_at"))
+                and (current is None or current.get("met_at"))
+            ):
+                state["metrics"]["next_response"] = {
+                    "started_at": at,
+                    "target_s": target,
+                    "paused_s": 0.0,
+                    "warned": False,
+                    "breached": False,
+                    "met_at": None,
+                }
                 changed = True
             return changed
+
         await self._change(conversation, edit)
 
     @staticmethod
@@ -253,6 +288,7 @@ class Sla:
                     resolution["met_at"] = None  # reopened: the resolution clock runs again
                 return self._resume(state, hours, at) or True
             return False
+
         await self._change(conversation, edit)
 
     async def priority_changed(self, conversation: Conversation) -> None:
@@ -261,6 +297,7 @@ class Sla:
                 if not metric.get("met_at") and not metric.get("breached"):
                     metric["target_s"] = self._target(policy, conversation.priority, name)
             return True
+
         await self._change(conversation, edit)
 
     # --- the sweep ------------------------------------------------------------------------------
@@ -280,8 +317,13 @@ class Sla:
         await self.wheel.advance(minute_key(now - timedelta(minutes=1)))
         return counts
 
-    async def _fire(self, timer: dict[str, Any], now: datetime, counts: dict[str, int],
-                    policies: dict[str, tuple[SlaPolicy, Hours] | None]) -> None:
+    async def _fire(
+        self,
+        timer: dict[str, Any],
+        now: datetime,
+        counts: dict[str, int],
+        policies: dict[str, tuple[SlaPolicy, Hours] | None],
+    ) -> None:
         cid, name, kind = timer["conversation_id"], timer["metric"], timer["kind"]
         doc = await self.ctx.store.conversations.find_one({"_id": cid}, {"sla": 1})
         state = (doc or {}).get("sla") or {}
@@ -307,8 +349,9 @@ class Sla:
             await self.ctx.bus.publish(SlaWarning(conversation_id=cid, metric=name, due_at=due))
             return
         counts["breaches"] += 1
-        await self.ctx.store.conversations.update_one({"_id": cid}, {"$set": {
-            f"sla.metrics.{name}.breached": True, f"sla.metrics.{name}.warned": True}})
+        await self.ctx.store.conversations.update_one(
+            {"_id": cid}, {"$set": {f"sla.metrics.{name}.breached": True, f"sla.metrics.{name}.warned": True}}
+        )
         await self.ctx.bus.publish(SlaBreached(conversation_id=cid, metric=name, due_at=due))
         if self.on_breach:
             await self.on_breach(cid, f"{name} SLA breached", policy)

@@ -69,7 +69,7 @@ class Team(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
 
     @model_validator(mode="after")
-    def _unique_members(self) -> "Team":
+    def _unique_members(self) -> Team:
         ids = [m.user_id for m in self.members]
         if len(ids) != len(set(ids)):
             raise ValueError("a user is listed twice in members")
@@ -84,7 +84,7 @@ class Team(BaseModel):
         return doc
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "Team":
+    def from_doc(cls, doc: dict[str, Any]) -> Team:
         doc = dict(doc)
         doc["id"] = doc.pop("_id")
         return cls.model_validate(doc)
@@ -98,8 +98,13 @@ class Teams:
     async def check(self, team: Team) -> None:
         """Members and supervisor must be active staff users."""
         wanted = {m.user_id for m in team.members} | ({team.supervisor_id} if team.supervisor_id else set())
-        found = {d["_id"] async for d in self.ctx.store.users.find(
-            {"_id": {"$in": sorted(wanted)}, "role": {"$in": list(STAFF_ROLES)}, "active": True}, {"_id": 1})}
+        found = {
+            d["_id"]
+            async for d in self.ctx.store.users.find(
+                {"_id": {"$in": sorted(wanted)}, "role": {"$in": list(STAFF_ROLES)}, "active": True},
+                {"_id": 1},
+            )
+        }
         missing = sorted(wanted - found)
         if missing:
             raise InvalidInput(f"not active staff users: {missing[:5]}", field="members")
@@ -153,15 +158,26 @@ class AgentStatuses:
         previous = doc.get("status") if doc else None
         if previous == status.value:
             return previous
-        await self.col.update_one({"_id": user_id}, {"$set": {"status": status.value, "updated_at": self.ctx.clock.now()},
-                                                     "$setOnInsert": {"load": 0, "last_assigned_at": None}},
-                                  upsert=True)
-        await self.ctx.bus.publish(AgentStatusChanged(user_id=user_id, status=status.value, previous=previous))
+        await self.col.update_one(
+            {"_id": user_id},
+            {
+                "$set": {"status": status.value, "updated_at": self.ctx.clock.now()},
+                "$setOnInsert": {"load": 0, "last_assigned_at": None},
+            },
+            upsert=True,
+        )
+        await self.ctx.bus.publish(
+            AgentStatusChanged(user_id=user_id, status=status.value, previous=previous)
+        )
         return previous
 
     async def get(self, user_id: str) -> dict[str, Any]:
-        return await self.col.find_one({"_id": user_id}) or {"_id": user_id, "status": Presence.offline.value,
-                                                             "load": 0, "last_assigned_at": None}
+        return await self.col.find_one({"_id": user_id}) or {
+            "_id": user_id,
+            "status": Presence.offline.value,
+            "load": 0,
+            "last_assigned_at": None,
+        }
 
     async def many(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:
         return {d["_id"]: d async for d in self.col.find({"_id": {"$in": user_ids}})}

@@ -15,13 +15,12 @@ from hub.conversations import Conversations
 from hub.events import EventBus
 from hub.inbox import Inbox
 from hub.jobs import Jobs
-from hub.models import User, utcnow
+from hub.models import Channel, IdentityKind, InboundMessage, Role, User, utcnow
 from hub.store import Store
+from hub.ticketing import Ticketing
 from hub.ticketing.clock import ManualClock
 from hub.ticketing.context import Ctx
 from hub.ticketing.settings import TicketingSettings
-from hub.models import Channel, IdentityKind, InboundMessage, Role
-from hub.ticketing import Ticketing
 from hub.ticketing.teams import Presence
 
 _seq = itertools.count()
@@ -37,14 +36,22 @@ class Kit:
     def t(self) -> Ticketing:
         return self.app[keys.EXTENSIONS]["ticketing"]  # type: ignore[no-any-return]
 
-    async def inbound(self, text: str, sender: str = "+27821234567", channel: Channel = Channel.sms,
-                      **kw: Any) -> Any:
+    async def inbound(
+        self, text: str, sender: str = "+27821234567", channel: Channel = Channel.sms, **kw: Any
+    ) -> Any:
         kind = IdentityKind.email if channel == Channel.email else IdentityKind.phone
-        msg = InboundMessage(channel=channel, external_id=f"ext-{next(_seq)}", sender={"kind": kind, "value": sender},
-                             text=text, **kw)
+        msg = InboundMessage(
+            channel=channel,
+            external_id=f"ext-{next(_seq)}",
+            sender={"kind": kind, "value": sender},
+            text=text,
+            **kw,
+        )
         return await self.app[keys.INBOX].ingest(msg)
 
-    async def agent(self, role: Role = Role.agent, name: str | None = None, online: bool = True) -> dict[str, Any]:
+    async def agent(
+        self, role: Role = Role.agent, name: str | None = None, online: bool = True
+    ) -> dict[str, Any]:
         user = await self.api.user(role)
         user["id"] = user["user"]["id"]
         if name:
@@ -83,18 +90,31 @@ class Hub:
         self.inbox = Inbox(store, self.bus, self.contacts)
         self.jobs = Jobs(store)
         self.clock = ManualClock(utcnow())
-        ctx = Ctx(store=store, bus=self.bus, conversations=self.conversations, contacts=self.contacts,
-                  audit=self.audit, jobs=self.jobs, clock=self.clock)
+        ctx = Ctx(
+            store=store,
+            bus=self.bus,
+            conversations=self.conversations,
+            contacts=self.contacts,
+            audit=self.audit,
+            jobs=self.jobs,
+            clock=self.clock,
+        )
         self.settings = TicketingSettings(_env_file=None)  # type: ignore[call-arg]
         self.t = Ticketing(ctx, self.settings)
         self.t.subscribe(self.bus)
         self.inbox.thread_policy = self.t.thread_policy
 
-    async def inbound(self, text: str, sender: str = "+27821234567", channel: Channel = Channel.sms,
-                      **kw: Any) -> Any:
+    async def inbound(
+        self, text: str, sender: str = "+27821234567", channel: Channel = Channel.sms, **kw: Any
+    ) -> Any:
         kind = IdentityKind.email if channel == Channel.email else IdentityKind.phone
-        msg = InboundMessage(channel=channel, external_id=f"ext-{next(_seq)}", sender={"kind": kind, "value": sender},
-                             text=text, **kw)
+        msg = InboundMessage(
+            channel=channel,
+            external_id=f"ext-{next(_seq)}",
+            sender={"kind": kind, "value": sender},
+            text=text,
+            **kw,
+        )
         return await self.inbox.ingest(msg)
 
     async def agent(self, name: str = "Agent", role: Role = Role.agent, online: bool = True) -> str:

@@ -9,9 +9,12 @@ from hub.models import Role
 
 from .conftest import Kit
 
-HOURS = {"name": "JHB office", "timezone": "Africa/Johannesburg",
-         "week": {d: ["08:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
-         "holidays": ["2026-12-16", "2026-12-25"]}
+HOURS = {
+    "name": "JHB office",
+    "timezone": "Africa/Johannesburg",
+    "week": {d: ["08:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
+    "holidays": ["2026-12-16", "2026-12-25"],
+}
 
 
 async def test_configuration_roles_and_bad_input(kit: Kit) -> None:
@@ -24,57 +27,101 @@ async def test_configuration_roles_and_bad_input(kit: Kit) -> None:
     assert status == 201 and hours["week"]["mon"] == ["08:00-17:00"], hours
     status, listed = await kit.call("GET", "/business-hours", agent)
     assert status == 200 and [h["id"] for h in listed] == [hours["id"]]
-    for bad, field in ((dict(HOURS, timezone="Africa/Atlantis"), "timezone"),
-                       (dict(HOURS, week={"mon": ["17:00-08:00"]}), "week"),
-                       (dict(HOURS, colour="blue"), "colour")):
+    for bad, field in (
+        (dict(HOURS, timezone="Africa/Atlantis"), "timezone"),
+        (dict(HOURS, week={"mon": ["17:00-08:00"]}), "week"),
+        (dict(HOURS, colour="blue"), "colour"),
+    ):
         status, problem = await kit.call("POST", "/business-hours", boss, json=bad)
         assert status == 422 and field in problem["field"], problem
     # SLA targets must be positive; the policy's calendar must exist.
-    policy = {"name": "std", "business_hours_id": hours["id"], "default": True,
-              "targets": {"normal": {"first_response": 60, "resolution": 480}}}
+    policy = {
+        "name": "std",
+        "business_hours_id": hours["id"],
+        "default": True,
+        "targets": {"normal": {"first_response": 60, "resolution": 480}},
+    }
     for bad_target in (0, -5):
-        status, problem = await kit.call("POST", "/sla-policies", boss, json={
-            **policy, "targets": {"normal": {"first_response": bad_target}}})
+        status, problem = await kit.call(
+            "POST",
+            "/sla-policies",
+            boss,
+            json={**policy, "targets": {"normal": {"first_response": bad_target}}},
+        )
         assert status == 422 and "first_response" in problem["field"]
-    status, problem = await kit.call("POST", "/sla-policies", boss, json={**policy, "business_hours_id": "nope"})
+    status, problem = await kit.call(
+        "POST", "/sla-policies", boss, json={**policy, "business_hours_id": "nope"}
+    )
     assert status == 422 and problem["field"] == "business_hours_id"
     status, created = await kit.call("POST", "/sla-policies", boss, json=policy)
     assert status == 201
-    status, problem = await kit.call("PATCH", f"/sla-policies/{created['id']}", boss,
-                                     json={"warn_before_pct": 0})
+    status, problem = await kit.call(
+        "PATCH", f"/sla-policies/{created['id']}", boss, json={"warn_before_pct": 0}
+    )
     assert status == 422
-    status, patched = await kit.call("PATCH", f"/sla-policies/{created['id']}", boss, json={"warn_before_pct": 10})
+    status, patched = await kit.call(
+        "PATCH", f"/sla-policies/{created['id']}", boss, json={"warn_before_pct": 10}
+    )
     assert status == 200 and patched["warn_before_pct"] == 10
     status, problem = await kit.call("PATCH", f"/sla-policies/{created['id']}", boss, json={"id": "hijack"})
     assert status == 422
     status, _ = await kit.call("DELETE", f"/business-hours/{hours['id']}", boss)
     assert status == 409  # in use by the policy
     # Rules: unknown field, hostile regex, unknown canned response.
-    rule: dict[str, Any] = {"name": "r", "trigger": {"type": "message.created"},
-                            "actions": [{"type": "add_tag", "params": {"tag": "x"}}]}
-    for conditions, field in (([{"field": "mood", "op": "eq", "value": "sad"}], "field"),
-                              ([{"field": "text", "op": "regex", "value": "(a|aa)+$"}], "value")):
-        status, problem = await kit.call("POST", "/automation-rules", boss, json={**rule, "conditions": conditions})
+    rule: dict[str, Any] = {
+        "name": "r",
+        "trigger": {"type": "message.created"},
+        "actions": [{"type": "add_tag", "params": {"tag": "x"}}],
+    }
+    for conditions, field in (
+        ([{"field": "mood", "op": "eq", "value": "sad"}], "field"),
+        ([{"field": "text", "op": "regex", "value": "(a|aa)+$"}], "value"),
+    ):
+        status, problem = await kit.call(
+            "POST", "/automation-rules", boss, json={**rule, "conditions": conditions}
+        )
         assert status == 422 and problem["field"] == field, problem
-    status, problem = await kit.call("POST", "/automation-rules", boss, json={
-        **rule, "actions": [{"type": "canned_reply", "params": {"canned_id": "missing"}}]})
+    status, problem = await kit.call(
+        "POST",
+        "/automation-rules",
+        boss,
+        json={**rule, "actions": [{"type": "canned_reply", "params": {"canned_id": "missing"}}]},
+    )
     assert status == 422 and problem["field"] == "canned_id"
-    status, canned = await kit.call("POST", "/canned-responses", boss, json={
-        "shortcut": "hello", "title": "Hello", "text": "Hi {{contact.first_name|there}}!"})
+    status, canned = await kit.call(
+        "POST",
+        "/canned-responses",
+        boss,
+        json={"shortcut": "hello", "title": "Hello", "text": "Hi {{contact.first_name|there}}!"},
+    )
     assert status == 201
-    status, _ = await kit.call("POST", "/canned-responses", boss, json={
-        "shortcut": "hello", "title": "Again", "text": "dup"})
+    status, _ = await kit.call(
+        "POST", "/canned-responses", boss, json={"shortcut": "hello", "title": "Again", "text": "dup"}
+    )
     assert status == 409
-    status, problem = await kit.call("POST", "/canned-responses", boss, json={
-        "shortcut": "bad", "title": "x", "text": "{{contact.password}}"})
+    status, problem = await kit.call(
+        "POST",
+        "/canned-responses",
+        boss,
+        json={"shortcut": "bad", "title": "x", "text": "{{contact.password}}"},
+    )
     assert status == 422
-    status, stored = await kit.call("POST", "/automation-rules", boss, json={
-        **rule, "actions": [{"type": "canned_reply", "params": {"canned_id": canned["id"]}}]})
+    status, stored = await kit.call(
+        "POST",
+        "/automation-rules",
+        boss,
+        json={**rule, "actions": [{"type": "canned_reply", "params": {"canned_id": canned["id"]}}]},
+    )
     assert status == 201
     status, log = await kit.call("GET", f"/automation-rules/{stored['id']}/executions", agent)
     assert status == 200 and log == []
-    status, body = await kit.call("POST", "/automation-rules", boss, data=b"{not json",
-                                  headers={"Content-Type": "application/json", **boss["headers"]})
+    status, body = await kit.call(
+        "POST",
+        "/automation-rules",
+        boss,
+        data=b"{not json",
+        headers={"Content-Type": "application/json", **boss["headers"]},
+    )
     assert status == 422
 
 
@@ -82,11 +129,22 @@ async def test_teams_presence_assignment(kit: Kit) -> None:
     boss = await kit.agent(Role.supervisor, online=False)
     ann = await kit.agent(online=False)
     ben = await kit.agent(online=False)
-    status, problem = await kit.call("POST", "/teams", boss, json={"name": "t", "members": [{"user_id": "ghost"}]})
+    status, problem = await kit.call(
+        "POST", "/teams", boss, json={"name": "t", "members": [{"user_id": "ghost"}]}
+    )
     assert status == 422
-    status, team = await kit.call("POST", "/teams", boss, json={
-        "name": "Venues", "default": True, "strategy": "least_loaded", "supervisor_id": boss["id"],
-        "members": [{"user_id": ann["id"], "languages": ["en"], "capacity": 2}, {"user_id": ben["id"]}]})
+    status, team = await kit.call(
+        "POST",
+        "/teams",
+        boss,
+        json={
+            "name": "Venues",
+            "default": True,
+            "strategy": "least_loaded",
+            "supervisor_id": boss["id"],
+            "members": [{"user_id": ann["id"], "languages": ["en"], "capacity": 2}, {"user_id": ben["id"]}],
+        },
+    )
     assert status == 201, team
     status, _ = await kit.call("POST", "/teams", ann, json={"name": "mine"})
     assert status == 403
@@ -101,7 +159,9 @@ async def test_teams_presence_assignment(kit: Kit) -> None:
     cid = result.conversation.id
     status, conversation = await kit.call("GET", f"/conversations/{cid}", ann)
     assert conversation["assignee_id"] == ann["id"] and conversation["team_id"] == team["id"]
-    status, body = await kit.call("POST", f"/conversations/{cid}/assign", ann, json={"assignee_id": ben["id"]})
+    status, body = await kit.call(
+        "POST", f"/conversations/{cid}/assign", ann, json={"assignee_id": ben["id"]}
+    )
     assert status == 200 and body["assignee_id"] == ben["id"]
     status, body = await kit.call("POST", f"/conversations/{cid}/assign", ann, json={})
     assert status == 200 and body["assignee_id"] is None
@@ -113,7 +173,9 @@ async def test_teams_presence_assignment(kit: Kit) -> None:
     assert {s["user_id"]: s["load"] for s in statuses}[ann["id"]] == 1
     status, sla = await kit.call("GET", f"/conversations/{cid}/sla", ann)
     assert status == 200 and "sla" in sla
-    status, _ = await kit.call("PATCH", f"/teams/{team['id']}", boss, json={"members": [{"user_id": "ghost"}]})
+    status, _ = await kit.call(
+        "PATCH", f"/teams/{team['id']}", boss, json={"members": [{"user_id": "ghost"}]}
+    )
     assert status == 422
     status, patched = await kit.call("PATCH", f"/teams/{team['id']}", boss, json={"strategy": "round_robin"})
     assert status == 200 and patched["strategy"] == "round_robin"
@@ -122,7 +184,9 @@ async def test_teams_presence_assignment(kit: Kit) -> None:
     status, doc = await kit.call("GET", "/openapi.json", boss)
     assert status == 200
     paths = set(doc["paths"])
-    assert {p for p in paths if "sla-policies" in p or "automation-rules" in p or "/teams" in p}, sorted(paths)[:20]
+    assert {p for p in paths if "sla-policies" in p or "automation-rules" in p or "/teams" in p}, sorted(
+        paths
+    )[:20]
 
 
 async def test_periodic_jobs_run_through_the_app_handlers(kit: Kit) -> None:

@@ -29,11 +29,17 @@ async def test_invalid_transition_is_refused_with_the_reason(kit: Kit) -> None:
 async def test_snooze_wakes_by_job_and_a_stale_job_does_nothing(kit: Kit) -> None:
     agent = await kit.agent(online=False)
     cid = (await kit.inbound("please call me next week")).conversation.id
-    status, body = await kit.call("POST", f"/conversations/{cid}/snooze", agent,
-                                  json={"until": (utcnow() - timedelta(minutes=1)).isoformat()})
+    status, body = await kit.call(
+        "POST",
+        f"/conversations/{cid}/snooze",
+        agent,
+        json={"until": (utcnow() - timedelta(minutes=1)).isoformat()},
+    )
     assert status == 422 and body["field"] == "until"
     until = utcnow() + timedelta(hours=2)
-    status, body = await kit.call("POST", f"/conversations/{cid}/snooze", agent, json={"until": until.isoformat()})
+    status, body = await kit.call(
+        "POST", f"/conversations/{cid}/snooze", agent, json={"until": until.isoformat()}
+    )
     assert status == 200 and body["status"] == "snoozed"
     job = await kit.app[keys.STORE]["jobs"].find_one({"kind": "ticketing.wake"})
     assert job and job["payload"]["conversation_id"] == cid and job["next_at"] == until
@@ -49,8 +55,12 @@ async def test_snooze_wakes_by_job_and_a_stale_job_does_nothing(kit: Kit) -> Non
 async def test_customer_reply_reopens_snoozed_and_pending(kit: Kit) -> None:
     agent = await kit.agent(online=False)
     cid = (await kit.inbound("hi")).conversation.id
-    await kit.call("POST", f"/conversations/{cid}/snooze", agent,
-                   json={"until": (utcnow() + timedelta(days=1)).isoformat()})
+    await kit.call(
+        "POST",
+        f"/conversations/{cid}/snooze",
+        agent,
+        json={"until": (utcnow() + timedelta(days=1)).isoformat()},
+    )
     again = await kit.inbound("are you there?")
     assert again.conversation.id == cid
     conversation = await kit.conversation(cid)
@@ -69,8 +79,9 @@ async def test_reopen_window_for_resolved_tickets(kit: Kit) -> None:
     assert reopened.conversation.id == cid and reopened.conversation.status == Status.open
     await kit.call("PATCH", f"/conversations/{cid}", agent, json={"status": "resolved"})
     # Four days later (window: 72 h) the same customer starts a new ticket.
-    await kit.app[keys.STORE].conversations.update_one({"_id": cid}, {"$set": {
-        "resolved_at": utcnow() - timedelta(days=4)}})
+    await kit.app[keys.STORE].conversations.update_one(
+        {"_id": cid}, {"$set": {"resolved_at": utcnow() - timedelta(days=4)}}
+    )
     fresh = await kit.inbound("new question")
     assert fresh.conversation.id != cid
     assert (await kit.conversation(cid)).status == Status.resolved
@@ -82,25 +93,30 @@ async def test_merge_moves_messages_and_is_done_once(kit: Kit) -> None:
     second = await kit.inbound("same booking by mail", sender="x@example.com", channel=kit_channel("email"))
     # Same contact for both: attach the e-mail identity to the first contact by merging contacts.
     await kit.app[keys.CONTACTS].merge(second.contact.id, first.contact.id)
-    await kit.app[keys.STORE].conversations.update_one({"_id": second.conversation.id},
-                                                       {"$set": {"contact_id": first.contact.id, "tags": ["mail"]}})
-    status, body = await kit.call("POST", f"/conversations/{second.conversation.id}/merge", agent,
-                                  json={"into": first.conversation.id})
+    await kit.app[keys.STORE].conversations.update_one(
+        {"_id": second.conversation.id}, {"$set": {"contact_id": first.contact.id, "tags": ["mail"]}}
+    )
+    status, body = await kit.call(
+        "POST", f"/conversations/{second.conversation.id}/merge", agent, json={"into": first.conversation.id}
+    )
     assert status == 200, body
     assert "mail" in body["tags"]
     source = await kit.conversation(second.conversation.id)
     assert source.status == Status.closed and source.merged_into == first.conversation.id
     texts = [m.text for m in await kit.app[keys.CONVERSATIONS].messages(first.conversation.id)]
     assert "same booking by mail" in texts and any("was merged into this ticket" in t for t in texts)
-    status, body = await kit.call("POST", f"/conversations/{second.conversation.id}/merge", agent,
-                                  json={"into": first.conversation.id})
+    status, body = await kit.call(
+        "POST", f"/conversations/{second.conversation.id}/merge", agent, json={"into": first.conversation.id}
+    )
     assert status == 409
     other = await kit.inbound("someone else", sender="+27829999999")
-    status, body = await kit.call("POST", f"/conversations/{other.conversation.id}/merge", agent,
-                                  json={"into": first.conversation.id})
+    status, body = await kit.call(
+        "POST", f"/conversations/{other.conversation.id}/merge", agent, json={"into": first.conversation.id}
+    )
     assert status == 422 and "same contact" in body["detail"]
-    status, _ = await kit.call("POST", f"/conversations/{first.conversation.id}/merge", agent,
-                               json={"into": first.conversation.id})
+    status, _ = await kit.call(
+        "POST", f"/conversations/{first.conversation.id}/merge", agent, json={"into": first.conversation.id}
+    )
     assert status == 422
 
 
@@ -115,8 +131,12 @@ async def test_private_note_mentions_notify_once(kit: Kit) -> None:
     colleague = await kit.agent(online=False, name="Thandi Mokoena")
     handle = colleague["user"]["email"].split("@")[0]
     cid = (await kit.inbound("venue flooded")).conversation.id
-    status, note = await kit.call("POST", f"/conversations/{cid}/notes", author,
-                                  json={"text": f"@{handle} and @thandimokoena can you check? @nobody"})
+    status, note = await kit.call(
+        "POST",
+        f"/conversations/{cid}/notes",
+        author,
+        json={"text": f"@{handle} and @thandimokoena can you check? @nobody"},
+    )
     assert status == 201 and note["private"] is True
     status, items = await kit.call("GET", "/notifications?unread=1", colleague)
     assert status == 200 and len(items) == 1  # two handles of one person: one notification
@@ -125,7 +145,9 @@ async def test_private_note_mentions_notify_once(kit: Kit) -> None:
     assert status == 204
     _, items = await kit.call("GET", "/notifications?unread=1", colleague)
     assert items == []
-    status, _ = await kit.call("POST", f"/notifications/{note['id']}/read", author)  # not a notification of theirs
+    status, _ = await kit.call(
+        "POST", f"/notifications/{note['id']}/read", author
+    )  # not a notification of theirs
     assert status == 404
     # The customer never sees the note.
     customer_view = await kit.app[keys.CONVERSATIONS].messages(cid, include_private=False)
@@ -135,24 +157,38 @@ async def test_private_note_mentions_notify_once(kit: Kit) -> None:
 async def test_tags_and_custom_fields(kit: Kit) -> None:
     agent = await kit.agent(online=False)
     cid = (await kit.inbound("catering question")).conversation.id
-    status, body = await kit.call("POST", f"/conversations/{cid}/tags", agent,
-                                  json={"add": ["Catering", "catering", " vip "], "remove": []})
+    status, body = await kit.call(
+        "POST",
+        f"/conversations/{cid}/tags",
+        agent,
+        json={"add": ["Catering", "catering", " vip "], "remove": []},
+    )
     assert status == 200 and body["tags"] == ["catering", "vip"]
-    status, body = await kit.call("POST", f"/conversations/{cid}/tags", agent, json={"add": [], "remove": ["vip"]})
+    status, body = await kit.call(
+        "POST", f"/conversations/{cid}/tags", agent, json={"add": [], "remove": ["vip"]}
+    )
     assert body["tags"] == ["catering"]
     status, body = await kit.call("POST", f"/conversations/{cid}/tags", agent, json={"add": ["<script>"]})
     assert status == 422
-    status, body = await kit.call("PATCH", f"/conversations/{cid}/custom-fields", agent,
-                                  json={"fields": {"product_area": "catering", "guests": 120}})
+    status, body = await kit.call(
+        "PATCH",
+        f"/conversations/{cid}/custom-fields",
+        agent,
+        json={"fields": {"product_area": "catering", "guests": 120}},
+    )
     assert status == 200 and body["custom_fields"] == {"product_area": "catering", "guests": 120}
-    status, body = await kit.call("PATCH", f"/conversations/{cid}/custom-fields", agent,
-                                  json={"fields": {"guests": None, "Bad Key": 1}})
+    status, body = await kit.call(
+        "PATCH", f"/conversations/{cid}/custom-fields", agent, json={"fields": {"guests": None, "Bad Key": 1}}
+    )
     assert status == 422 and body["field"] == "Bad Key"
-    status, body = await kit.call("PATCH", f"/conversations/{cid}/custom-fields", agent,
-                                  json={"fields": {"nested": {"a": 1}}})
+    status, body = await kit.call(
+        "PATCH", f"/conversations/{cid}/custom-fields", agent, json={"fields": {"nested": {"a": 1}}}
+    )
     assert status == 422
     assert (await kit.conversation(cid)).custom_fields == {"product_area": "catering", "guests": 120}
-    status, body = await kit.call("PATCH", f"/conversations/{cid}/custom-fields", agent, json={"fields": {"guests": None}})
+    status, body = await kit.call(
+        "PATCH", f"/conversations/{cid}/custom-fields", agent, json={"fields": {"guests": None}}
+    )
     assert body["custom_fields"] == {"product_area": "catering"}
     audit = await kit.app[keys.AUDIT].list("conversation", cid)
     assert any(a["after"] == {"tags": ["catering", "vip"]} for a in audit)
@@ -169,7 +205,9 @@ async def test_portal_user_cannot_use_ticket_actions(kit: Kit) -> None:
 async def test_classifier_raises_priority_with_reason_but_not_over_a_manual_choice(hub: Hub) -> None:
     cid = (await hub.inbound("URGENT the DJ did not show and the party is tonight")).conversation.id
     conversation = await hub.get(cid)
-    assert conversation.priority == Priority.urgent and "urgency words" in (conversation.priority_reason or "")
+    assert conversation.priority == Priority.urgent and "urgency words" in (
+        conversation.priority_reason or ""
+    )
     calm = (await hub.inbound("hello", sender="+27820000055")).conversation.id
     await hub.conversations.update(calm, {"priority": "low"}, Principal(role=Role.agent, user_id="agent-1"))
     assert (await hub.get(calm)).priority_reason == "manual: set to low by agent-1"

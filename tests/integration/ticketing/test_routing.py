@@ -21,7 +21,9 @@ async def make_team(hub: Hub, members: list[Member], **kw: object) -> Team:
 
 
 async def tickets(hub: Hub, n: int, **kw: object) -> list[str]:
-    return [(await hub.inbound(f"ticket {i}", sender=f"+2782000{i:04d}", **kw)).conversation.id for i in range(n)]
+    return [
+        (await hub.inbound(f"ticket {i}", sender=f"+2782000{i:04d}", **kw)).conversation.id for i in range(n)
+    ]
 
 
 async def test_round_robin_spreads_over_online_agents(hub: Hub) -> None:
@@ -36,8 +38,9 @@ async def test_round_robin_spreads_over_online_agents(hub: Hub) -> None:
 
 async def test_least_loaded_and_capacity_hold_under_concurrency(hub: Hub) -> None:
     a, b = await hub.agent("Ann"), await hub.agent("Ben")
-    team = await make_team(hub, [Member(user_id=a, capacity=3), Member(user_id=b, capacity=3)],
-                           strategy="least_loaded")
+    team = await make_team(
+        hub, [Member(user_id=a, capacity=3), Member(user_id=b, capacity=3)], strategy="least_loaded"
+    )
     hub.settings.auto_assign = False
     ids = await tickets(hub, 10)
     results = await asyncio.gather(*(hub.t.routing.auto_assign(i, team_id=team.id) for i in ids))
@@ -55,8 +58,14 @@ async def test_least_loaded_and_capacity_hold_under_concurrency(hub: Hub) -> Non
 
 async def test_skills_language_and_product_area(hub: Hub) -> None:
     zulu, english = await hub.agent("Sipho"), await hub.agent("Emma")
-    team = await make_team(hub, [Member(user_id=zulu, languages=["zu", "en"], product_areas=["venues"]),
-                                 Member(user_id=english, languages=["en"])], default=True)
+    team = await make_team(
+        hub,
+        [
+            Member(user_id=zulu, languages=["zu", "en"], product_areas=["venues"]),
+            Member(user_id=english, languages=["en"]),
+        ],
+        default=True,
+    )
     hub.settings.auto_assign = False
     zu = (await hub.inbound("Sawubona", sender="+27820000001", language="zu")).conversation.id
     assert await hub.t.routing.auto_assign(zu) == zulu

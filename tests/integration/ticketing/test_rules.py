@@ -23,35 +23,61 @@ async def add_rule(hub: Hub, **kw: Any) -> Rule:
 
 
 async def test_refund_rule_tags_prioritises_and_replies_with_variables(hub: Hub) -> None:
-    canned = CannedResponse(shortcut="refund", title="Refunds",
-                            text="Hi {{contact.first_name|there}}, we got your refund request on #{{conversation.number}}.")
+    canned = CannedResponse(
+        shortcut="refund",
+        title="Refunds",
+        text="Hi {{contact.first_name|there}}, we got your refund request on #{{conversation.number}}.",
+    )
     await hub.store["canned_responses"].insert_one({**canned.model_dump(exclude={"id"}), "_id": canned.id})
-    rule = await add_rule(hub, name="refunds", trigger={"type": "message.created"},
-                          conditions=[{"field": "direction", "op": "eq", "value": "in"},
-                                      {"field": "text", "op": "regex", "value": r"\brefund"}],
-                          actions=[{"type": "add_tag", "params": {"tag": "billing"}},
-                                   {"type": "set_priority", "params": {"priority": "high", "reason": "refunds are high"}},
-                                   {"type": "canned_reply", "params": {"canned_id": canned.id}}])
+    rule = await add_rule(
+        hub,
+        name="refunds",
+        trigger={"type": "message.created"},
+        conditions=[
+            {"field": "direction", "op": "eq", "value": "in"},
+            {"field": "text", "op": "regex", "value": r"\brefund"},
+        ],
+        actions=[
+            {"type": "add_tag", "params": {"tag": "billing"}},
+            {"type": "set_priority", "params": {"priority": "high", "reason": "refunds are high"}},
+            {"type": "canned_reply", "params": {"canned_id": canned.id}},
+        ],
+    )
     result = await hub.inbound("I would like a refund please", sender_name="Zanele Dube")
     conversation = await hub.get(result.conversation.id)
     assert conversation.tags == ["billing"] and conversation.priority == Priority.high
     assert conversation.priority_reason == "refunds are high"
-    replies = [m for m in await hub.conversations.messages(conversation.id) if m.direction == Direction.outbound]
+    replies = [
+        m for m in await hub.conversations.messages(conversation.id) if m.direction == Direction.outbound
+    ]
     assert [m.text for m in replies] == [f"Hi Zanele, we got your refund request on #{conversation.number}."]
     assert replies[0].author_type == AuthorType.system and replies[0].meta["rule_id"] == rule.id
     log = await hub.t.rules.executions(rule_id=rule.id)
-    assert len(log) == 1 and [a["type"] for a in log[0]["actions"]] == ["add_tag", "set_priority", "canned_reply"]
+    assert len(log) == 1 and [a["type"] for a in log[0]["actions"]] == [
+        "add_tag",
+        "set_priority",
+        "canned_reply",
+    ]
     assert all(a["ok"] for a in log[0]["actions"])
     await hub.inbound("thanks, that is all")  # no match: nothing runs, nothing logged
     assert len(await hub.t.rules.executions(rule_id=rule.id)) == 1
 
 
 async def test_rules_that_trigger_each_other_stop(hub: Hub) -> None:
-    a = await add_rule(hub, name="a", order=1, trigger={"type": "ticket.updated"},
-                       actions=[{"type": "add_tag", "params": {"tag": "a"}}])
-    b = await add_rule(hub, name="b", order=2, trigger={"type": "ticket.updated"},
-                       actions=[{"type": "remove_tag", "params": {"tag": "a"}},
-                                {"type": "add_tag", "params": {"tag": "b"}}])
+    a = await add_rule(
+        hub,
+        name="a",
+        order=1,
+        trigger={"type": "ticket.updated"},
+        actions=[{"type": "add_tag", "params": {"tag": "a"}}],
+    )
+    b = await add_rule(
+        hub,
+        name="b",
+        order=2,
+        trigger={"type": "ticket.updated"},
+        actions=[{"type": "remove_tag", "params": {"tag": "a"}}, {"type": "add_tag", "params": {"tag": "b"}}],
+    )
     cid = (await hub.inbound("hello")).conversation.id
     await hub.conversations.update(cid, {"subject": "changed"}, SYSTEM)  # sets the ping-pong going
     runs = await hub.t.rules.executions(conversation_id=cid, limit=500)
@@ -64,11 +90,22 @@ async def test_rules_that_trigger_each_other_stop(hub: Hub) -> None:
 
 
 async def test_order_and_stop_processing(hub: Hub) -> None:
-    await add_rule(hub, name="second", order=20, trigger={"type": "ticket.created"},
-                   actions=[{"type": "add_tag", "params": {"tag": "second"}}])
-    await add_rule(hub, name="first", order=10, trigger={"type": "ticket.created"}, stop_processing=True,
-                   conditions=[{"field": "channel", "op": "eq", "value": "sms"}],
-                   actions=[{"type": "add_tag", "params": {"tag": "first"}}])
+    await add_rule(
+        hub,
+        name="second",
+        order=20,
+        trigger={"type": "ticket.created"},
+        actions=[{"type": "add_tag", "params": {"tag": "second"}}],
+    )
+    await add_rule(
+        hub,
+        name="first",
+        order=10,
+        trigger={"type": "ticket.created"},
+        stop_processing=True,
+        conditions=[{"field": "channel", "op": "eq", "value": "sms"}],
+        actions=[{"type": "add_tag", "params": {"tag": "first"}}],
+    )
     sms = (await hub.inbound("hi")).conversation.id
     assert (await hub.get(sms)).tags == ["first"]
     mail = (await hub.inbound("hi", sender="a@example.com", channel="email")).conversation.id
@@ -78,9 +115,15 @@ async def test_order_and_stop_processing(hub: Hub) -> None:
 async def test_time_rule_pending_for_48h_fires_once(hub: Hub) -> None:
     hub.settings.csat = False
     hub.t.csat.enabled = False
-    rule = await add_rule(hub, name="close stale", trigger={"type": "time", "status": "pending", "after_minutes": 2880},
-                          actions=[{"type": "private_note", "params": {"text": "No answer in 48 h; resolving."}},
-                                   {"type": "resolve"}])
+    rule = await add_rule(
+        hub,
+        name="close stale",
+        trigger={"type": "time", "status": "pending", "after_minutes": 2880},
+        actions=[
+            {"type": "private_note", "params": {"text": "No answer in 48 h; resolving."}},
+            {"type": "resolve"},
+        ],
+    )
     cid = (await hub.inbound("hello")).conversation.id
     other = (await hub.inbound("hi", sender="+27820000077")).conversation.id
     await hub.conversations.update(cid, {"status": "pending"}, SYSTEM)
@@ -99,14 +142,24 @@ async def test_time_rule_pending_for_48h_fires_once(hub: Hub) -> None:
 async def test_business_hours_condition_and_snooze_action(hub: Hub) -> None:
     from datetime import UTC, datetime
 
-    hours = BusinessHours(name="office", timezone="Africa/Johannesburg",
-                          week={d: [("08:00", "17:00")] for d in ("mon", "tue", "wed", "thu", "fri")})
+    hours = BusinessHours(
+        name="office",
+        timezone="Africa/Johannesburg",
+        week={d: [("08:00", "17:00")] for d in ("mon", "tue", "wed", "thu", "fri")},
+    )
     await hub.store["business_hours"].insert_one(hours.to_doc())
-    await add_rule(hub, name="after hours", trigger={"type": "ticket.created"},
-                   conditions=[{"field": "in_business_hours", "op": "eq", "value": False,
-                                "business_hours_id": hours.id}],
-                   actions=[{"type": "add_tag", "params": {"tag": "after-hours"}},
-                            {"type": "snooze", "params": {"minutes": 600}}])
+    await add_rule(
+        hub,
+        name="after hours",
+        trigger={"type": "ticket.created"},
+        conditions=[
+            {"field": "in_business_hours", "op": "eq", "value": False, "business_hours_id": hours.id}
+        ],
+        actions=[
+            {"type": "add_tag", "params": {"tag": "after-hours"}},
+            {"type": "snooze", "params": {"minutes": 600}},
+        ],
+    )
     hub.clock.set(datetime(2026, 11, 25, 10, 0, tzinfo=UTC))  # Wed 12:00 SAST: open
     day = (await hub.inbound("hello")).conversation.id
     assert (await hub.get(day)).tags == []
@@ -117,9 +170,15 @@ async def test_business_hours_condition_and_snooze_action(hub: Hub) -> None:
 
 
 async def test_failing_action_is_logged_and_others_still_run(hub: Hub) -> None:
-    rule = await add_rule(hub, name="broken canned", trigger={"type": "ticket.created"},
-                          actions=[{"type": "canned_reply", "params": {"canned_id": "gone"}},
-                                   {"type": "add_tag", "params": {"tag": "still"}}])
+    rule = await add_rule(
+        hub,
+        name="broken canned",
+        trigger={"type": "ticket.created"},
+        actions=[
+            {"type": "canned_reply", "params": {"canned_id": "gone"}},
+            {"type": "add_tag", "params": {"tag": "still"}},
+        ],
+    )
     cid = (await hub.inbound("hello")).conversation.id
     assert (await hub.get(cid)).tags == ["still"]
     [run] = await hub.t.rules.executions(rule_id=rule.id)
@@ -131,13 +190,23 @@ async def test_sla_breach_rule_transfers_to_team(hub: Hub) -> None:
     from hub.ticketing.sla import Escalation, SlaPolicy, Targets
     from hub.ticketing.teams import Member, Team
 
-    escalations = await hub.t.teams.create(Team(name="escalations", members=[Member(user_id=await hub.agent("Eve"))]))
-    policy = SlaPolicy(name="p", default=True, targets={Priority.normal: Targets(first_response=10)},
-                       escalation=Escalation(raise_priority=False, notify=False))
+    escalations = await hub.t.teams.create(
+        Team(name="escalations", members=[Member(user_id=await hub.agent("Eve"))])
+    )
+    policy = SlaPolicy(
+        name="p",
+        default=True,
+        targets={Priority.normal: Targets(first_response=10)},
+        escalation=Escalation(raise_priority=False, notify=False),
+    )
     await hub.store["sla_policies"].insert_one(policy.to_doc())
-    await add_rule(hub, name="breach → escalations", trigger={"type": "sla.breached"},
-                   conditions=[{"field": "sla.metric", "op": "eq", "value": "first_response"}],
-                   actions=[{"type": "assign", "params": {"team_id": escalations.id}}])
+    await add_rule(
+        hub,
+        name="breach → escalations",
+        trigger={"type": "sla.breached"},
+        conditions=[{"field": "sla.metric", "op": "eq", "value": "first_response"}],
+        actions=[{"type": "assign", "params": {"team_id": escalations.id}}],
+    )
     conversation = (await hub.inbound("hello")).conversation
     hub.clock.set(conversation.created_at + timedelta(minutes=11))
     assert (await hub.t.sla.sweep())["breaches"] == 1

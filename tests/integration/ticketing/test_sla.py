@@ -26,19 +26,29 @@ def utc(*args: int) -> datetime:
 async def policy(hub: Hub, hours: BusinessHours | None, **targets: Targets) -> SlaPolicy:
     if hours:
         await hub.store["business_hours"].insert_one(hours.to_doc())
-    p = SlaPolicy(name="standard", business_hours_id=hours.id if hours else None, default=True,
-                  targets={Priority(k): v for k, v in targets.items()},
-                  escalation=Escalation(raise_priority=True, to_supervisor=False, notify=True))
+    p = SlaPolicy(
+        name="standard",
+        business_hours_id=hours.id if hours else None,
+        default=True,
+        targets={Priority(k): v for k, v in targets.items()},
+        escalation=Escalation(raise_priority=True, to_supervisor=False, notify=True),
+    )
     await hub.store["sla_policies"].insert_one(p.to_doc())
     return p
 
 
 async def test_friday_1655_johannesburg_breaches_monday_0855(hub: Hub) -> None:
     hours = BusinessHours(name="JHB office", timezone="Africa/Johannesburg", week=WEEKDAYS)
-    await policy(hub, hours, normal=Targets(first_response=60, resolution=9 * 60),
-                 high=Targets(first_response=30, resolution=4 * 60))
+    await policy(
+        hub,
+        hours,
+        normal=Targets(first_response=60, resolution=9 * 60),
+        high=Targets(first_response=30, resolution=4 * 60),
+    )
     boss, agent = await hub.agent("Boss", role=Role.supervisor), await hub.agent("Ann")
-    await hub.t.teams.create(Team(name="jhb", members=[Member(user_id=agent)], supervisor_id=boss, default=True))
+    await hub.t.teams.create(
+        Team(name="jhb", members=[Member(user_id=agent)], supervisor_id=boss, default=True)
+    )
     conversation = (await hub.inbound("Is my venue booking confirmed?")).conversation
     friday = utc(2026, 11, 27, 14, 55)  # Fri 16:55 SAST
     await hub.t.sla.start(conversation.model_copy(update={"created_at": friday}))
@@ -54,7 +64,8 @@ async def test_friday_1655_johannesburg_breaches_monday_0855(hub: Hub) -> None:
         counts = await hub.t.sla.sweep()
     assert (counts["checked"], counts["warnings"], counts["breaches"]) == (1, 1, 0)
     assert [(type(e), e.metric) for e in events if isinstance(e, SlaWarning | SlaBreached)] == [
-        (SlaWarning, "first_response")]
+        (SlaWarning, "first_response")
+    ]
     hub.clock.set(utc(2026, 11, 30, 6, 56))
     with hub.bus.capture() as events:
         await asyncio.gather(hub.t.sla.sweep(), hub.t.sla.sweep())  # two workers racing
@@ -67,8 +78,12 @@ async def test_friday_1655_johannesburg_breaches_monday_0855(hub: Hub) -> None:
     assert [n["kind"] for n in notes] == ["escalation"]
     # A breached metric stays breached (the higher priority does not re-time it); resolution re-timed to high.
     metrics = after.sla["metrics"]
-    assert metrics["first_response"]["breached"] and metrics["first_response"]["due_at"] == utc(2026, 11, 30, 6, 55)
-    assert metrics["resolution"]["due_at"] == utc(2026, 11, 30, 9, 55)  # 4 h: 5 min Fri + 3 h 55 Mon = 11:55 SAST
+    assert metrics["first_response"]["breached"] and metrics["first_response"]["due_at"] == utc(
+        2026, 11, 30, 6, 55
+    )
+    assert metrics["resolution"]["due_at"] == utc(
+        2026, 11, 30, 9, 55
+    )  # 4 h: 5 min Fri + 3 h 55 Mon = 11:55 SAST
     hub.clock.set(utc(2026, 11, 30, 7, 30))
     assert (await hub.t.sla.sweep())["breaches"] == 0  # reported once
 

@@ -20,7 +20,9 @@ async def test_racing_adds_and_sweeping(hub: Hub) -> None:
     hub.clock.set(datetime(2026, 11, 25, 12, 30, 59, tzinfo=UTC))
     seen = [(m, [t["i"] for t in timers]) async for m, timers in wheels[1].due(hub.clock.now())]
     assert [(m, t) for m, t in seen if t] == [("202611251001", ["past"])]  # 12:30 is not complete yet
-    assert seen[-1][0] == "202611251229" and not any(m.startswith("2026112511") for m, _ in seen)  # hour 11 skipped
+    assert seen[-1][0] == "202611251229" and not any(
+        m.startswith("2026112511") for m, _ in seen
+    )  # hour 11 skipped
     hub.clock.set(datetime(2026, 11, 25, 12, 31, 0, tzinfo=UTC))
     minutes = [(m, timers) async for m, timers in wheels[2].due(hub.clock.now())]
     last = minutes[-1]

@@ -60,8 +60,11 @@ def test_london_fall_back() -> None:
 
 
 def test_round_the_clock_day_of_a_dst_change_has_23_hours() -> None:
-    all_day = BusinessHours(name="24x7 local", timezone="Europe/London",
-                            week={d: [("00:00", "24:00")] for d in ("sat", "sun", "mon")})
+    all_day = BusinessHours(
+        name="24x7 local",
+        timezone="Europe/London",
+        week={d: [("00:00", "24:00")] for d in ("sat", "sun", "mon")},
+    )
     sunday_only = BusinessHours(name="sun", timezone="Europe/London", week={"sun": [("00:00", "24:00")]})
     # Sunday 2026-03-29 runs from 00:00 GMT (00:00Z) to 24:00 BST (23:00Z): 23 real hours.
     assert sunday_only.between(utc(2026, 3, 27, 0, 0), utc(2026, 3, 31, 0, 0)) == 23 * 3600
@@ -81,7 +84,7 @@ def test_between_is_inverse_of_add() -> None:
 
 def test_is_open_edges() -> None:
     hours = jhb()
-    assert hours.is_open(utc(2026, 11, 27, 6, 0))       # Fri 08:00 SAST
+    assert hours.is_open(utc(2026, 11, 27, 6, 0))  # Fri 08:00 SAST
     assert not hours.is_open(utc(2026, 11, 27, 15, 0))  # Fri 17:00 SAST: closed (end exclusive)
     assert not hours.is_open(utc(2026, 11, 28, 10, 0))  # Saturday
 
@@ -91,15 +94,18 @@ def test_always_is_elapsed_time() -> None:
     assert ALWAYS.between(utc(2026, 1, 1), utc(2026, 1, 2)) == 86400
 
 
-@pytest.mark.parametrize("bad", [
-    {"timezone": "Mars/Olympus"},
-    {"week": {"mon": [("17:00", "08:00")]}},
-    {"week": {"mon": [("8am", "5pm")]}},
-    {"week": {"mon": [("08:00", "12:00"), ("11:00", "13:00")]}},
-    {"week": {"funday": [("08:00", "17:00")]}},
-    {"week": {}},
-    {"week": {"mon": [("08:00", "24:01")]}},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"timezone": "Mars/Olympus"},
+        {"week": {"mon": [("17:00", "08:00")]}},
+        {"week": {"mon": [("8am", "5pm")]}},
+        {"week": {"mon": [("08:00", "12:00"), ("11:00", "13:00")]}},
+        {"week": {"funday": [("08:00", "17:00")]}},
+        {"week": {}},
+        {"week": {"mon": [("08:00", "24:01")]}},
+    ],
+)
 def test_definitions_that_do_not_parse_are_refused(bad: dict) -> None:
     with pytest.raises(ValidationError):
         BusinessHours.model_validate({"name": "x", "timezone": "Europe/London", "week": WEEKDAYS, **bad})

@@ -8,13 +8,16 @@ from hub.models import Contact, ContactType, Priority
 from hub.ticketing.priority import classify, negativity, step_up
 
 
-@pytest.mark.parametrize(("text", "priority", "why"), [
-    ("URGENT: the DJ did not show", Priority.urgent, "urgency words"),
-    ("my wedding is tomorrow and the caterer cancelled", Priority.urgent, "urgency words"),
-    ("This is unacceptable, the worst service, I want a refund", Priority.high, "negative sentiment"),
-    ("Can I change the date of my booking?", None, None),
-    ("not bad at all, thanks", None, None),
-])
+@pytest.mark.parametrize(
+    ("text", "priority", "why"),
+    [
+        ("URGENT: the DJ did not show", Priority.urgent, "urgency words"),
+        ("my wedding is tomorrow and the caterer cancelled", Priority.urgent, "urgency words"),
+        ("This is unacceptable, the worst service, I want a refund", Priority.high, "negative sentiment"),
+        ("Can I change the date of my booking?", None, None),
+        ("not bad at all, thanks", None, None),
+    ],
+)
 def test_text_signals(text: str, priority: Priority | None, why: str | None) -> None:
     verdict = classify(text, None)
     if priority is None:

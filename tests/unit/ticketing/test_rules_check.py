@@ -16,28 +16,37 @@ from hub.ticketing.rules import Rule, compile_rule
 
 
 def rule(**kw: object) -> Rule:
-    base: dict = {"name": "r", "trigger": {"type": "message.created"}, "actions": [{"type": "add_tag",
-                                                                                     "params": {"tag": "x"}}]}
+    base: dict = {
+        "name": "r",
+        "trigger": {"type": "message.created"},
+        "actions": [{"type": "add_tag", "params": {"tag": "x"}}],
+    }
     return Rule.model_validate({**base, **kw})
 
 
-@pytest.mark.parametrize(("kw", "field"), [
-    ({"conditions": [{"field": "mood", "op": "eq", "value": 1}]}, "field"),
-    ({"conditions": [{"field": "tags", "op": "regex", "value": "x"}]}, "op"),
-    ({"conditions": [{"field": "text", "op": "regex", "value": "(a+)+$"}]}, "value"),
-    ({"conditions": [{"field": "text", "op": "regex", "value": "(unclosed"}]}, "value"),
-    ({"conditions": [{"field": "text", "op": "regex", "value": "a" * 600}]}, "value"),
-    ({"conditions": [{"field": "channel", "op": "in", "value": "sms"}]}, "value"),
-    ({"conditions": [{"field": "in_business_hours", "op": "eq", "value": True}]}, "business_hours_id"),
-    ({"actions": [{"type": "set_priority", "params": {"priority": "mega"}}]}, "priority"),
-    ({"actions": [{"type": "add_tag", "params": {"tag": "x", "colour": "red"}}]}, "actions.add_tag.colour"),
-    ({"actions": [{"type": "snooze", "params": {"minutes": 0}}]}, "minutes"),
-    ({"actions": [{"type": "snooze", "params": {"minutes": True}}]}, "minutes"),
-    ({"actions": [{"type": "private_note", "params": {"text": "hi {{contact.password}}"}}]}, "text"),
-    ({"actions": [{"type": "assign", "params": {}}]}, "params"),
-    ({"trigger": {"type": "time"}}, "trigger"),
-    ({"trigger": {"type": "message.created", "after_minutes": 5}}, "trigger"),
-])
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"conditions": [{"field": "mood", "op": "eq", "value": 1}]}, "field"),
+        ({"conditions": [{"field": "tags", "op": "regex", "value": "x"}]}, "op"),
+        ({"conditions": [{"field": "text", "op": "regex", "value": "(a+)+$"}]}, "value"),
+        ({"conditions": [{"field": "text", "op": "regex", "value": "(unclosed"}]}, "value"),
+        ({"conditions": [{"field": "text", "op": "regex", "value": "a" * 600}]}, "value"),
+        ({"conditions": [{"field": "channel", "op": "in", "value": "sms"}]}, "value"),
+        ({"conditions": [{"field": "in_business_hours", "op": "eq", "value": True}]}, "business_hours_id"),
+        ({"actions": [{"type": "set_priority", "params": {"priority": "mega"}}]}, "priority"),
+        (
+            {"actions": [{"type": "add_tag", "params": {"tag": "x", "colour": "red"}}]},
+            "actions.add_tag.colour",
+        ),
+        ({"actions": [{"type": "snooze", "params": {"minutes": 0}}]}, "minutes"),
+        ({"actions": [{"type": "snooze", "params": {"minutes": True}}]}, "minutes"),
+        ({"actions": [{"type": "private_note", "params": {"text": "hi {{contact.password}}"}}]}, "text"),
+        ({"actions": [{"type": "assign", "params": {}}]}, "params"),
+        ({"trigger": {"type": "time"}}, "trigger"),
+        ({"trigger": {"type": "message.created", "after_minutes": 5}}, "trigger"),
+    ],
+)
 def test_bad_rules_are_refused_with_the_field(kw: dict, field: str) -> None:
     with pytest.raises(InvalidInput) as err:
         compile_rule(rule(**kw))
@@ -57,16 +66,27 @@ def facts(text: str, **conv: object) -> Facts:
     conversation = Conversation(number=1, contact_id="c", channel=Channel.sms, thread_key="t", **conv)  # type: ignore[arg-type]
     from hub.models import Direction, Message
 
-    message = Message(conversation_id=conversation.id, contact_id="c", direction=Direction.inbound,
-                      author_type="customer", text=text, channel=Channel.sms)  # type: ignore[arg-type]
-    return Facts(conversation=conversation, message=message,
-                 contact=Contact(name="Zanele Dube", type=ContactType.provider, custom_fields={"tier": "gold"}))
+    message = Message(
+        conversation_id=conversation.id,
+        contact_id="c",
+        direction=Direction.inbound,
+        author_type="customer",
+        text=text,
+        channel=Channel.sms,
+    )  # type: ignore[arg-type]
+    return Facts(
+        conversation=conversation,
+        message=message,
+        contact=Contact(name="Zanele Dube", type=ContactType.provider, custom_fields={"tier": "gold"}),
+    )
 
 
 def test_conditions() -> None:
     f = facts("I want a REFUND for order 12345", tags=["vip"], priority="high")
+
     def ok(**c: object) -> bool:
         return Compiled.of(Condition.model_validate(c)).test(f)
+
     assert ok(field="text", op="contains", value="refund")
     assert not ok(field="text", op="contains", value="refund", case_sensitive=True)
     assert ok(field="text", op="regex", value=r"order \d{5}")
