@@ -203,3 +203,20 @@ async def test_periodic_jobs_run_through_the_app_handlers(kit: Kit) -> None:
         pass
     done = kit.app[keys.STORE]["jobs"].find({"_id": {"$in": ["tick-1", "slow-1"]}})
     assert sorted([d["state"] async for d in done]) == ["done", "done"]
+
+
+async def test_rule_webhook_action_queues_a_signed_delivery_of_the_platform(kit: Kit) -> None:
+    from hub import keys
+    from hub.platform.appkeys import WEBHOOKS
+
+    boss = await kit.agent(Role.supervisor, online=False)
+    hook, _secret = await kit.app[WEBHOOKS].create("https://hooks.example.com/berry", ["rule.webhook"], "crm", "test")
+    status, rule = await kit.call("POST", "/automation-rules", boss, json={
+        "name": "tell the CRM", "trigger": {"type": "ticket.created"},
+        "actions": [{"type": "webhook", "params": {"webhook_id": hook["_id"] if "_id" in hook else hook["id"]}}]})
+    assert status == 201, rule
+    result = await kit.inbound("new booking enquiry")
+    deliveries = [d async for d in kit.app[keys.STORE]["webhook_deliveries"].find({"event": "rule.webhook"})]
+    assert len(deliveries) == 1 and result.conversation.id in deliveries[0]["body"]
+    status, log = await kit.call("GET", f"/automation-rules/{rule['id']}/executions", boss)
+    assert [a["ok"] for a in log[0]["actions"]] == [True]
