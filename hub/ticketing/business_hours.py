@@ -29,8 +29,8 @@ def _minutes(hhmm: str) -> int:
 
 
 class BusinessHours(BaseModel):
-    """``week``: day → list of ``"08:00-17:00"`` intervals (also read as ``["08:00", "17:00"]``); an end may be
-    ``24:00``. Intervals are written as strings: FerretDB v1 stores no arrays nested in arrays."""
+    """``week``: day → list of ``"08:00-17:00"`` intervals (also read as ``["08:00", "17:00"]``); an
+    end may be ``24:00``. Intervals are written as strings: FerretDB v1 stores no nested arrays."""
 
     model_config = ConfigDict(extra="forbid")
 

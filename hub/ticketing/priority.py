@@ -17,7 +17,8 @@ ORDER = [Priority.low, Priority.normal, Priority.high, Priority.urgent]
 
 URGENT = re.compile(
     r"\b(urgent(ly)?|asap|emergency|immediately|right now|as soon as possible|dringend|ngokushesha|"
-    r"(wedding|event|function|party) (is )?(today|tonight|tomorrow)|cancel(l?ed)? (my|our|the) (event|booking|wedding)|"
+    r"(wedding|event|function|party) (is )?(today|tonight|tomorrow)|"
+    r"cancel(l?ed)? (my|our|the) (event|booking|wedding)|"
     r"no[- ]show|didn'?t (show|arrive|turn up)|stranded|fraud|scam|chargeback|legal action|lawyer)\b",
     re.I,
 )

@@ -210,10 +210,21 @@ async def test_rule_webhook_action_queues_a_signed_delivery_of_the_platform(kit:
     from hub.platform.appkeys import WEBHOOKS
 
     boss = await kit.agent(Role.supervisor, online=False)
-    hook, _secret = await kit.app[WEBHOOKS].create("https://hooks.example.com/berry", ["rule.webhook"], "crm", "test")
-    status, rule = await kit.call("POST", "/automation-rules", boss, json={
-        "name": "tell the CRM", "trigger": {"type": "ticket.created"},
-        "actions": [{"type": "webhook", "params": {"webhook_id": hook["_id"] if "_id" in hook else hook["id"]}}]})
+    hook, _secret = await kit.app[WEBHOOKS].create(
+        "https://hooks.example.com/berry", ["rule.webhook"], "crm", "test"
+    )
+    status, rule = await kit.call(
+        "POST",
+        "/automation-rules",
+        boss,
+        json={
+            "name": "tell the CRM",
+            "trigger": {"type": "ticket.created"},
+            "actions": [
+                {"type": "webhook", "params": {"webhook_id": hook["_id"] if "_id" in hook else hook["id"]}}
+            ],
+        },
+    )
     assert status == 201, rule
     result = await kit.inbound("new booking enquiry")
     deliveries = [d async for d in kit.app[keys.STORE]["webhook_deliveries"].find({"event": "rule.webhook"})]

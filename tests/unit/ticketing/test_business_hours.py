@@ -55,7 +55,8 @@ def test_london_spring_forward_moves_the_utc_edges() -> None:
 
 
 def test_london_fall_back() -> None:
-    # Fri 2026-10-23 16:00 BST (=15:00Z) + 2 h: 1 h Friday, Mon 26 Oct is GMT: 08:00 GMT = 08:00Z, +1 h = 09:00Z.
+    # Fri 2026-10-23 16:00 BST (=15:00Z) + 2 h: 1 h Friday; Mon 26 Oct is GMT:
+    # 08:00 GMT = 08:00Z, +1 h = 09:00Z.
     assert london().add(utc(2026, 10, 23, 15, 0), 7200) == utc(2026, 10, 26, 9, 0)
 
 

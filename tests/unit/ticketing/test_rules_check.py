@@ -110,7 +110,8 @@ def test_canned_templates() -> None:
     contact = Contact(name="Zanele Dube", custom_fields={"tier": "gold"})
     conversation = Conversation(number=42, contact_id="c", channel=Channel.whatsapp, thread_key="t")
     values = variables(contact, conversation, {"name": "Sipho Ndlovu"})
-    text = "Hi {{contact.first_name}}, ticket #{{ conversation.number }} ({{contact.attributes.tier}}) — {{agent.first_name}}"
+    text = ("Hi {{contact.first_name}}, ticket #{{ conversation.number }} ({{contact.attributes.tier}})"
+            " — {{agent.first_name}}")
     assert render(check_template(text), values) == "Hi Zanele, ticket #42 (gold) — Sipho"
     assert render("Hi {{contact.first_name|there}}", variables(Contact(name=""), None)) == "Hi there"
     # A value is never rendered again: a contact named like a template stays text.
