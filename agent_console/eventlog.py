@@ -15,7 +15,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from hub.models import utcnow
 from hub.store import Store, ix, register
@@ -56,6 +56,29 @@ class EventLog:
             except DuplicateKeyError:  # another node took n: jump past the newest id
                 self._next = max(n + 1, await self.last_id() + 1)
         raise RuntimeError("could not allocate a console event id")
+
+    async def append_many(self, items: list[tuple[str, list[str], dict[str, Any]]]) -> list[int]:
+        """Store a batch under consecutive free ids in one round trip (ordered insert: on a clash
+        with another node the prefix before it is kept and the rest retried past the newest id)."""
+        if self._next is None:
+            self._next = await self.last_id() + 1
+        ids: list[int] = []
+        at = utcnow()
+        for _attempt in range(100):
+            rest = items[len(ids):]
+            if not rest:
+                return ids
+            start = self._next
+            docs = [{"_id": start + i, "name": n, "rooms": r, "data": d, "at": at} for i, (n, r, d) in enumerate(rest)]
+            try:
+                await self.col.insert_many(docs, ordered=True)
+                ids.extend(doc["_id"] for doc in docs)
+                self._next = start + len(docs)
+            except BulkWriteError as exc:
+                done = int(exc.details.get("nInserted", 0))
+                ids.extend(doc["_id"] for doc in docs[:done])
+                self._next = max(start + done + 1, await self.last_id() + 1)
+        raise RuntimeError("could not allocate console event ids")
 
     async def since(self, last_id: int, rooms: list[str], seen: set[int] | None = None,
                     limit: int = MAX_BATCH) -> tuple[list[dict[str, Any]], bool]:

@@ -169,11 +169,11 @@ class AgentsNamespace(socketio.AsyncNamespace):
         seen = set(body.seen) if body.seen is not None else None
         events, more = await self.log.since(body.last_id, session["rooms"], seen)
         # a ticket may have moved to another team since: check today's visibility, not the log's
-        ids = list({e["data"]["conversation_id"] for e in events})
+        ids = list({e["data"]["conversation_id"] for e in events} - {None})
         current = {d["_id"]: Conversation.from_doc(d)
                    async for d in self.app[keys.STORE].conversations.find({"_id": {"$in": ids}})}
-        visible = [e for e in events if (c := current.get(e["data"]["conversation_id"]))
-                   and access.can_see(session["principal"], c)]
+        visible = [e for e in events if e["data"]["conversation_id"] is None  # personal: their own room
+                   or ((c := current.get(e["data"]["conversation_id"])) and access.can_see(session["principal"], c))]
         next_id = events[-1]["id"] if events else body.last_id
         return {"ok": True, "events": visible, "more": more, "next_id": next_id}
 

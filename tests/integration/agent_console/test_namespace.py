@@ -217,3 +217,18 @@ async def test_flood_of_events_is_rate_limited(agents, api) -> None:
     answers = await asyncio.gather(*(agent.call("heartbeat") for _ in range(120)))
     limited = [a for a in answers if not a["ok"]]
     assert limited and all(a["error"]["code"] == "rate_limited" for a in limited)
+
+
+async def test_notifications_go_only_to_their_user_and_are_caught_up(agents, api, client) -> None:
+    from hub.ticketing.events import NotificationCreated
+
+    me, other = await api.user(Role.agent), await api.user(Role.agent)
+    mine, theirs = await agents(me["access_token"]), await agents(other["access_token"])
+    note = {"_id": new_id(), "user_id": me["user"]["id"], "kind": "mention", "text": "@Agent look", "read": False}
+    await client.server.app[keys.BUS].publish(NotificationCreated(notification=note))
+    await mine.wait_for(lambda: mine.events("notification.created"))
+    assert mine.events("notification.created")[0]["data"]["notification"]["text"] == "@Agent look"
+    await asyncio.sleep(0.2)
+    assert theirs.events() == []
+    assert [e["name"] for e in (await mine.call("catch_up", {"last_id": 0}))["events"]] == ["notification.created"]
+    assert (await theirs.call("catch_up", {"last_id": 0}))["events"] == []

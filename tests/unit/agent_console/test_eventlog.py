@@ -32,3 +32,22 @@ async def test_since_filters_by_room_keeps_order_and_replays_the_overlap_minus_s
     assert [e["id"] for e in events] == [ids[1]]
     page, more = await log.since(0, ["team:a", "team:b", "all"], limit=2)
     assert [e["id"] for e in page] == ids[:2] and more
+
+
+async def test_batches_from_two_nodes_get_unique_ids_in_order(store: Store) -> None:
+    a, b = EventLog(store), EventLog(store)
+
+    async def batches(log: EventLog, tag: str) -> list[int]:
+        out: list[int] = []
+        for i in range(5):
+            out += await log.append_many([("x", ["all"], {"tag": tag, "i": i, "j": j}) for j in range(8)])
+        return out
+
+    ids_a, ids_b = await asyncio.gather(batches(a, "a"), batches(b, "b"))
+    assert ids_a == sorted(ids_a) and ids_b == sorted(ids_b)
+    assert len(set(ids_a) | set(ids_b)) == 80
+    docs = [d async for d in store["console_events"].find({}).sort("_id", 1)]
+    assert len(docs) == 80
+    for tag, ids in (("a", ids_a), ("b", ids_b)):  # each node's events keep their publish order
+        mine = [(d["data"]["i"], d["data"]["j"]) for d in docs if d["data"]["tag"] == tag]
+        assert mine == sorted(mine) and [d["_id"] for d in docs if d["data"]["tag"] == tag] == ids
