@@ -17,13 +17,15 @@ from urllib.parse import urlencode
 
 import pytest
 import socketio
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from multidict import MultiDict
 
 from channels.base import ChannelAdapter, ChannelError, RawInbound, SignatureInvalid
 from channels.email.adapter import EmailAdapter
 from channels.webchat import tokens
 from hub import keys
+from hub.app import create_app
+from hub.settings import Settings
 from channels.twilio.messaging import TwilioMessagingAdapter
 from hub.models import Channel
 from hub.outbox import OutboundMessage, PermanentSendError, SendError
@@ -122,12 +124,20 @@ HARNESSES: dict[str, Callable[..., Awaitable[Harness]]] = {
 
 
 @pytest.fixture(params=sorted(HARNESSES))
-async def harness(request: pytest.FixtureRequest, twilio_standin: TwilioStandIn, smtp_sink: tuple[int, Collector],
-                  client: TestClient[Any, Any]) -> AsyncIterator[Harness]:
+async def harness(request: pytest.FixtureRequest, twilio_standin: TwilioStandIn,
+                  smtp_sink: tuple[int, Collector], settings: Settings) -> AsyncIterator[Harness]:
+    # only the web chat needs the running hub (its Socket.IO server); the others stand alone
+    client = None
+    if request.param == "webchat":
+        client = TestClient(TestServer(create_app(settings)))
+        await client.start_server()
     h = await HARNESSES[request.param](twilio_standin, smtp_sink, client)
     yield h
     if h.cleanup:
         await h.cleanup()
+    if client is not None:
+        await client.server.app[keys.STORE].client.drop_database(settings.mongodb_db)
+        await client.close()
 
 
 def _outbound(h: Harness, to: str) -> OutboundMessage:
