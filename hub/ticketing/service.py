@@ -66,10 +66,15 @@ class Ticketing:
     # --- handlers -------------------------------------------------------------------------------
 
     async def _status_since(self, conversation_id: str, status: Status) -> None:
-        await self.ctx.store.conversations.update_one(
-            {"_id": conversation_id, "status_since_of": {"$ne": status.value}},
-            {"$set": {"status_since": self.ctx.clock.now(), "status_since_of": status.value}},
-        )
+        """Since when the ticket has its status (time-based rules). Read first: a read by ``_id`` is
+        cheap on FerretDB v1, an update scans the collection, and most messages change nothing."""
+        col = self.ctx.store.conversations
+        doc = await col.find_one({"_id": conversation_id}, {"status_since_of": 1})
+        if doc is not None and doc.get("status_since_of") != status.value:
+            await col.update_one(
+                {"_id": conversation_id},
+                {"$set": {"status_since": self.ctx.clock.now(), "status_since_of": status.value}},
+            )
 
     async def on_conversation_created(self, event: ConversationCreated) -> None:
         conversation = event.conversation
