@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from . import views
+
 
 def setup(app: web.Application) -> None:
-    """Help-center routes (filled in by ``views``)."""
+    views.install(app)
 
 
 __all__ = ["setup"]

@@ -1,0 +1,294 @@
+"""Help-center pages: server-rendered (Jinja2, autoescaped), usable without JavaScript; help.js
+adds search-as-you-type and an in-page "was this helpful?" vote.
+
+Who sees what comes from the signed-in user (the ``berry_help`` cookie holds the access token set
+by /help/signin, or an ``Authorization`` header): providers see provider-only articles, only staff
+see internal ones. Article HTML was sanitized when it was saved; the Content-Security-Policy
+allows no inline script either way.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+
+from hub import keys
+from hub.auth import Principal
+from hub.errors import HubError, Unauthorized
+from hub.models import Channel, InboundMessage
+from hub.models.inbound import SenderIdentity
+
+from ..models import Article, ArticleStatus, visibilities_for
+from ..search import SearchHit, SearchQuery, SearchUnavailable
+from .i18n import LANGUAGES, category_name, strings
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+COOKIE, VISITOR = "berry_help", "berry_visitor"
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+MAX_Q = 500
+VISITOR_ID: web.RequestKey[str] = web.RequestKey("help_visitor")
+
+env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+env.globals.update(LANGUAGES=LANGUAGES, category_name=category_name)
+
+
+class ContactForm(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
+
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    subject: str = Field(min_length=1, max_length=200)
+    message: str = Field(min_length=5, max_length=10_000)
+    nonce: str = Field(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    article: str = Field("", max_length=80)
+
+
+def kb_of(request: web.Request) -> Any:
+    return request.app[keys.EXTENSIONS]["knowledge_base"]
+
+
+def principal_of(request: web.Request) -> Principal | None:
+    if request.get(keys.PRINCIPAL) is not None:
+        return request[keys.PRINCIPAL]
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    try:
+        return request.app[keys.TOKENS].verify_access(token)
+    except Unauthorized:
+        return None
+
+
+def visitor_of(request: web.Request) -> str:
+    visitor = request.cookies.get(VISITOR, "")
+    if not (16 <= len(visitor) <= 64 and visitor.replace("-", "").replace("_", "").isalnum()):
+        visitor = secrets.token_urlsafe(16)
+    request[VISITOR_ID] = visitor
+    return visitor
+
+
+def locale_of(request: web.Request) -> str:
+    locale = request.match_info.get("locale", "en")
+    if locale not in LANGUAGES:
+        raise web.HTTPNotFound(text="unknown language")
+    return locale
+
+
+def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    locale = context.setdefault("locale", request.match_info.get("locale", "en") if
+                                request.match_info.get("locale") in LANGUAGES else "en")
+    principal = principal_of(request)
+    context.setdefault("switch", {code: f"/help/{code}" for code in LANGUAGES})
+    context.setdefault("q", "")
+    html = env.get_template(template).render(t=strings(locale), principal=principal, **context)
+    response = web.Response(text=html, content_type="text/html", status=status)
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    if VISITOR_ID in request and request.cookies.get(VISITOR) != request[VISITOR_ID]:
+        response.set_cookie(VISITOR, request[VISITOR_ID], max_age=365 * 86400, httponly=True, samesite="Lax",
+                            path="/help")
+    return response
+
+
+def _query(request: web.Request, text: str, locale: str, **kw: Any) -> SearchQuery:
+    principal = principal_of(request)
+    return SearchQuery(text=text[:MAX_Q], locale=locale, visibilities=visibilities_for(principal.role if principal else None),
+                       **kw)
+
+
+async def _categories(request: web.Request, locale: str) -> dict[str, int]:
+    principal = principal_of(request)
+    return await kb_of(request).articles.categories(locale=locale,
+                                                    visibilities=visibilities_for(principal.role if principal else None))
+
+
+async def index(request: web.Request) -> web.Response:
+    wanted = request.cookies.get("berry_locale") or request.headers.get("Accept-Language", "en")[:2].lower()
+    raise web.HTTPFound(f"/help/{wanted if wanted in LANGUAGES else 'en'}")
+
+
+async def home(request: web.Request) -> web.Response:
+    locale = locale_of(request)
+    principal = principal_of(request)
+    articles = await kb_of(request).articles.list(locale=locale, status=ArticleStatus.published, limit=12,
+                                                  visibilities=visibilities_for(principal.role if principal else None))
+    return render(request, "home.html", locale=locale, categories=await _categories(request, locale), articles=articles)
+
+
+async def category(request: web.Request) -> web.Response:
+    locale = locale_of(request)
+    slug = request.match_info["category"]
+    principal = principal_of(request)
+    articles = await kb_of(request).articles.list(locale=locale, category=slug, status=ArticleStatus.published,
+                                                  visibilities=visibilities_for(principal.role if principal else None),
+                                                  limit=200)
+    if not articles:
+        raise web.HTTPNotFound(text="no such topic")
+    return render(request, "category.html", locale=locale, category=slug, articles=articles,
+                  switch={code: f"/help/{code}/categories/{slug}" for code in LANGUAGES})
+
+
+async def search_page(request: web.Request) -> web.Response:
+    locale = locale_of(request)
+    q = request.query.get("q", "")[:MAX_Q]
+    hits: list[SearchHit] = []
+    down = False
+    if q.strip():
+        try:
+            hits = await kb_of(request).search(_query(request, q, locale), source="help_center",
+                                               visitor=visitor_of(request))
+        except SearchUnavailable:
+            down = True
+    return render(request, "search.html", locale=locale, q=q, hits=hits, down=down,
+                  categories=await _categories(request, locale),
+                  switch={code: f"/help/{code}/search" for code in LANGUAGES})
+
+
+async def search_json(request: web.Request) -> web.Response:
+    locale = request.query.get("locale", "en")
+    if locale not in LANGUAGES:
+        locale = "en"
+    q = request.query.get("q", "")[:MAX_Q]
+    try:
+        hits = await kb_of(request).search(_query(request, q, locale, limit=8), source="instant",
+                                           visitor=visitor_of(request)) if q.strip() else []
+    except SearchUnavailable:
+        return web.json_response({"query": q, "hits": [], "unavailable": True}, status=503)
+    return web.json_response({"query": q, "hits": [h.model_dump(include={"title", "summary", "url"}) for h in hits]})
+
+
+async def _readable_article(request: web.Request, locale: str) -> Article:
+    article = await kb_of(request).articles.by_slug(locale, request.match_info["slug"])
+    principal = principal_of(request)
+    if (article is None or article.status != ArticleStatus.published
+            or article.visibility.value not in visibilities_for(principal.role if principal else None)):
+        raise web.HTTPNotFound(text="no such article")
+    return article
+
+
+async def article_page(request: web.Request) -> web.Response:
+    locale = locale_of(request)
+    article = await _readable_article(request, locale)
+    kb = kb_of(request)
+    await kb.analytics.record_view(article.id, visitor=visitor_of(request))
+    switch = {code: f"/help/{code}" for code in LANGUAGES}
+    translations = []
+    for code, other_id in (await kb.articles.translations(article)).items():
+        if code != locale:
+            try:
+                other = await kb.articles.get(other_id)
+            except HubError:
+                continue
+            if other.status == ArticleStatus.published:
+                switch[code] = other.url
+                translations.append(other)
+    related: list[SearchHit] = []
+    try:
+        hits = await kb.backend.search(_query(request, f"{article.title} {' '.join(article.tags)}", locale, limit=5))
+        related = [h for h in hits if h.id != article.id][:4]
+    except SearchUnavailable:
+        pass
+    return render(request, "article.html", locale=locale, article=article, related=related,
+                  translations=translations, switch=switch, voted=request.query.get("voted"))
+
+
+async def feedback(request: web.Request) -> web.Response:
+    locale = locale_of(request)
+    article = await _readable_article(request, locale)
+    form = await request.post()
+    helpful = form.get("helpful")
+    if helpful not in ("yes", "no"):
+        raise web.HTTPUnprocessableEntity(text="helpful must be yes or no")
+    principal = principal_of(request)
+    voter = principal.actor_id if principal else visitor_of(request)
+    await kb_of(request).analytics.record_feedback(article.id, voter, helpful == "yes")
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return web.json_response({"ok": True})
+    response = web.HTTPSeeOther(f"{article.url}?voted=1#feedback")
+    if VISITOR_ID in request:
+        response.set_cookie(VISITOR, request[VISITOR_ID], max_age=365 * 86400, httponly=True, samesite="Lax",
+                            path="/help")
+    raise response
+
+
+async def contact_form(request: web.Request) -> web.Response:
+    locale = locale_of(request)
+    return render(request, "contact.html", locale=locale, errors={}, values={"article": request.query.get("article", "")[:80]},
+                  nonce=secrets.token_urlsafe(18), switch={code: f"/help/{code}/contact" for code in LANGUAGES})
+
+
+async def contact_submit(request: web.Request) -> web.Response:
+    locale = locale_of(request)
+    form = await request.post()
+    values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    if values.get("website"):  # honeypot: people do not see this field, bots fill it
+        return render(request, "thanks.html", locale=locale, number=None)
+    try:
+        data = ContactForm.model_validate(values)
+    except ValidationError as exc:
+        errors = {str(e["loc"][0]): e["msg"] for e in exc.errors() if e["loc"]}
+        return render(request, "contact.html", status=422, locale=locale, errors=errors, values=values,
+                      nonce=values.get("nonce") or secrets.token_urlsafe(18))
+    text = data.message + (f"\n\n(from help article: {data.article})" if data.article else "")
+    inbound = InboundMessage(channel=Channel.api, external_id=f"helpcenter:{data.nonce}",
+                             sender=SenderIdentity(kind="email", value=str(data.email)), sender_name=data.name,
+                             subject=data.subject, text=text, language=locale,
+                             meta={"source": "help_center", "article": data.article or None})
+    result = await request.app[keys.INBOX].ingest(inbound)  # a resubmitted form (same nonce) is one ticket
+    return render(request, "thanks.html", locale=locale, number=result.conversation.number)
+
+
+async def signin_form(request: web.Request) -> web.Response:
+    return render(request, "signin.html", error=None, next=_safe_next(request.query.get("next")))
+
+
+def _safe_next(value: str | None) -> str:
+    return value if value and value.startswith("/help") and "//" not in value else "/help/en"
+
+
+async def signin_submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    email, password = str(form.get("email", ""))[:320], str(form.get("password", ""))[:1000]
+    try:
+        user = await request.app[keys.USERS].authenticate(email, password)
+    except HubError:
+        return render(request, "signin.html", status=401, error=strings("en")["bad_login"], next=_safe_next(str(form.get("next"))))
+    token = request.app[keys.TOKENS].access_token(user)
+    response = web.HTTPSeeOther(_safe_next(str(form.get("next", ""))))
+    response.set_cookie(COOKIE, token, httponly=True, samesite="Lax", path="/help",
+                        max_age=int(request.app[keys.TOKENS].access_ttl.total_seconds()))
+    raise response
+
+
+async def signout(request: web.Request) -> web.Response:
+    response = web.HTTPSeeOther("/help/en")
+    response.del_cookie(COOKIE, path="/help")
+    raise response
+
+
+def install(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/help", index)
+    r.add_get("/help/", index)
+    r.add_get("/help/search.json", search_json)
+    r.add_get("/help/signin", signin_form)
+    r.add_post("/help/signin", signin_submit)
+    r.add_post("/help/signout", signout)
+    r.add_static("/help/static", HERE / "static", append_version=True)
+    r.add_get("/help/{locale:[a-z]{2}}", home)
+    r.add_get("/help/{locale:[a-z]{2}}/search", search_page)
+    r.add_get("/help/{locale:[a-z]{2}}/categories/{category}", category)
+    r.add_get("/help/{locale:[a-z]{2}}/articles/{slug}", article_page)
+    r.add_post("/help/{locale:[a-z]{2}}/articles/{slug}/feedback", feedback)
+    r.add_get("/help/{locale:[a-z]{2}}/contact", contact_form)
+    r.add_post("/help/{locale:[a-z]{2}}/contact", contact_submit)

@@ -1,0 +1,134 @@
+"""Help-center pages over HTTP (no browser): rendering, visibility by role, search down, contact
+form → ticket through Inbox.ingest, feedback, hostile input. The browser tests are in tests/browser."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from hub import keys
+from hub.models import Role
+from knowledge_base.search import SearchUnavailable
+from knowledge_base.seed import import_default
+
+
+async def signed_in(client: Any, api: Any, role: Role) -> None:
+    user = await api.user(role, password="correct horse battery")
+    resp = await client.post("/help/signin", data={"email": user["user"]["email"], "password": "correct horse battery",
+                                                   "next": "/help/en"}, allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == "/help/en"
+
+
+async def test_pages_render_with_security_headers(client: Any) -> None:
+    await import_default(client.server.app)
+    resp = await client.get("/help", allow_redirects=False, headers={"Accept-Language": "af-ZA,af;q=0.9"})
+    assert resp.status == 302 and resp.headers["Location"] == "/help/af"
+    home = await client.get("/help/en")
+    html = await home.text()
+    assert home.status == 200 and '<html lang="en">' in html and "How can we help?" in html
+    assert "script-src 'self'" in home.headers["Content-Security-Policy"]
+    assert 'href="/help/en/categories/payments"' in html and "How refunds work" in html
+    article = await (await client.get("/help/en/articles/how-refunds-work")).text()
+    assert "<strong>full refund</strong>" in article or "full refund" in article
+    assert 'href="/help/af/articles/hoe-terugbetalings-werk"' in article  # language switcher → translation
+    assert "Was this article helpful?" in article and "Related articles" in article
+    af = await (await client.get("/help/af/articles/hoe-terugbetalings-werk")).text()
+    assert '<html lang="af">' in af and "Was hierdie artikel nuttig?" in af
+    assert (await client.get("/help/xx")).status == 404
+    assert (await client.get("/help/en/articles/nope")).status == 404
+    search = await (await client.get("/help/en/search", params={"q": "money back"})).text()
+    assert "How refunds work" in search
+    instant = await (await client.get("/help/search.json", params={"q": "refu", "locale": "en"})).json()
+    assert instant["hits"][0]["url"] == "/help/en/articles/how-refunds-work"
+
+
+async def test_visibility_providers_and_staff(client: Any, api: Any) -> None:
+    await import_default(client.server.app)
+    assert (await client.get("/help/en/articles/provider-payouts")).status == 404
+    assert (await client.get("/help/en/articles/agent-refund-escalation-playbook")).status == 404
+    anon_hits = await (await client.get("/help/search.json", params={"q": "payouts", "locale": "en"})).json()
+    assert all("provider-payouts" not in h["url"] for h in anon_hits["hits"])
+    await signed_in(client, api, Role.provider)
+    assert (await client.get("/help/en/articles/provider-payouts")).status == 200
+    assert (await client.get("/help/en/articles/agent-refund-escalation-playbook")).status == 404
+    provider_hits = await (await client.get("/help/search.json", params={"q": "payouts", "locale": "en"})).json()
+    assert provider_hits["hits"][0]["url"] == "/help/en/articles/provider-payouts"
+    await client.post("/help/signout")
+    assert (await client.get("/help/en/articles/provider-payouts")).status == 404
+    await signed_in(client, api, Role.agent)
+    assert (await client.get("/help/en/articles/agent-refund-escalation-playbook")).status == 200
+    bad = await client.post("/help/signin", data={"email": "x@y.z", "password": "nope"})
+    assert bad.status == 401
+
+
+async def test_contact_form_opens_one_ticket(client: Any) -> None:
+    app = client.server.app
+    page = await (await client.get("/help/en/contact?article=how-refunds-work")).text()
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
+    form = {"nonce": nonce, "name": "Thandi Nkosi", "email": "thandi@example.co.za", "subject": "Refund for my DJ",
+            "message": "The DJ cancelled, <script>alert(1)</script> when do I get my money?", "article": "how-refunds-work"}
+    first = await client.post("/help/en/contact", data=form)
+    text = await first.text()
+    assert first.status == 200 and "Your ticket number is" in text and "<script>alert" not in text
+    again = await client.post("/help/en/contact", data=form)  # double submit / replay: the same ticket
+    assert re.search(r"#(\d+)", await again.text()).group(1) == re.search(r"#(\d+)", text).group(1)
+    store = app[keys.STORE]
+    assert await store.conversations.count_documents({}) == 1
+    msg = await store.messages.find_one({})
+    assert msg["channel"] == "api" and "money" in msg["text"] and msg["meta"]["source"] == "help_center"
+    contact = await store.contacts.find_one({"_id": msg["contact_id"]})
+    assert contact["name"] == "Thandi Nkosi"
+
+    bad = await client.post("/help/en/contact", data={**form, "email": "not-an-email", "message": "x" * 20_000,
+                                                      "nonce": "another-nonce-123456"})
+    assert bad.status == 422 and 'aria-invalid="true"' in await bad.text()
+    spam = await client.post("/help/en/contact", data={**form, "website": "http://spam", "nonce": "spam-nonce-1234567"})
+    assert spam.status == 200
+    assert await store.conversations.count_documents({}) == 1
+
+
+async def test_feedback_views_and_hostile_queries(client: Any) -> None:
+    app = client.server.app
+    await import_default(app)
+    url = "/help/en/articles/how-refunds-work"
+    assert (await client.get(url)).status == 200
+    vote = await client.post(f"{url}/feedback", data={"helpful": "yes"}, allow_redirects=False)
+    assert vote.status == 303
+    again = await client.post(f"{url}/feedback", data={"helpful": "no"}, headers={"Accept": "application/json"})
+    assert again.status == 200
+    assert (await client.post(f"{url}/feedback", data={"helpful": "maybe"})).status == 422
+    store = app[keys.STORE]
+    votes = [d async for d in store["article_feedback"].find({})]
+    assert len(votes) == 1 and votes[0]["helpful"] is False  # same visitor (cookie): the later vote counts
+    assert await store["article_views"].count_documents({}) == 1
+    evil = '"><script>alert(1)</script><img src=x onerror=alert(1)>'
+    page = await (await client.get("/help/en/search", params={"q": evil})).text()
+    assert evil not in page and "<script>alert" not in page and "<img src=x" not in page, \
+        [page[max(0, i - 80):i + 80] for i in [page.find("<script>alert"), page.find("<img src=x")] if i >= 0]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    huge = await client.get("/help/en/search", params={"q": "refund " * 800})
+    assert huge.status == 200
+    assert (await client.get("/help/search.json", params={"q": "x" * 5000})).status == 200
+
+
+async def test_search_down_still_lists_categories(client: Any) -> None:
+    app = client.server.app
+    await import_default(app)
+    kb = app[keys.EXTENSIONS]["knowledge_base"]
+
+    class Down:
+        async def search(self, query: Any) -> Any:
+            raise SearchUnavailable("index unreachable")
+
+    real, kb.backend = kb.backend, Down()
+    try:
+        page = await client.get("/help/en/search", params={"q": "refund"})
+        html = await page.text()
+        assert page.status == 200 and "Search is temporarily unavailable" in html
+        assert 'href="/help/en/categories/payments"' in html
+        assert (await client.get("/help/search.json", params={"q": "refund", "locale": "en"})).status == 503
+        assert (await client.get("/help/en/articles/how-refunds-work")).status == 200  # no related, still served
+        api = await client.get("/api/v1/kb/search", params={"q": "refund"})
+        assert api.status == 503 and api.content_type == "application/problem+json"
+    finally:
+        kb.backend = real
