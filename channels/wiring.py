@@ -20,8 +20,8 @@ from hub.settings import Settings
 
 from . import configure
 from .base import Registry
-from .inboxes import Inboxes
 from .blobs import GridFSBlobStore
+from .inboxes import Inboxes
 from .spool import Spool
 from .twilio import voice as twilio_voice
 from .twilio import webhooks as twilio_webhooks

@@ -14,15 +14,11 @@ import aiosmtplib
 
 from channels.base import DeliveryUpdate, InboundTooLarge, MalformedInbound, RawInbound
 from hub.errors import InvalidInput
+from hub.identity import normalize_email
 from hub.models import Channel, IdentityKind, InboundMessage
 from hub.outbox import OutboundMessage, PermanentSendError, SendResult, TransientSendError
 
 from .parse import TOKEN, ParsedMail, build_reply, parse_mail
-
-try:
-    from hub.identity import normalize_email
-except ImportError:  # older layout
-    from hub.inbox.identity import normalize_email  # type: ignore[no-redef]
 
 
 def to_inbound(parsed: ParsedMail, *, conversation_id: str | None = None) -> InboundMessage:

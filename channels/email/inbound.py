@@ -9,6 +9,7 @@ A mail over the size limit is still recorded (headers and a note for the agent),
 from __future__ import annotations
 
 import logging
+
 from channels.blobs import BlobStore
 from hub.inbox import Inbox
 from hub.inbox.ingest import IngestResult

@@ -22,10 +22,7 @@ from twilio.rest import Client
 
 from channels.base import DeliveryUpdate, MalformedInbound, RawInbound
 from hub.errors import InvalidInput
-try:
-    from hub.identity import identity_key
-except ImportError:  # older layout
-    from hub.inbox.identity import identity_key  # type: ignore[no-redef]
+from hub.identity import identity_key
 from hub.models import Attachment, Channel, DeliveryStatus, IdentityKind, InboundMessage, utcnow
 from hub.outbox import OutboundMessage, PermanentSendError, SendResult, TransientSendError
 

@@ -24,7 +24,7 @@ def signed_urls(public_base: str, path_qs: str, overrides: str) -> list[str]:
 
 def verify_signature(auth_token: str, urls: list[str], params: MultiDict[str], headers: dict[str, str] | object) -> None:
     """Raise ``SignatureInvalid`` unless one of ``urls`` with ``params`` matches the signature."""
-    get = getattr(headers, "get")
+    get = headers.get
     signature = get(SIGNATURE, "")
     if not signature:
         raise SignatureInvalid("missing X-Twilio-Signature")

@@ -12,7 +12,7 @@ import socketio
 
 from channels.base import DeliveryUpdate, InboundTooLarge, MalformedInbound, RawInbound, SignatureInvalid
 from hub.models import Channel, DeliveryStatus, IdentityKind, InboundMessage
-from hub.outbox import OutboundMessage, PermanentSendError, SendResult, Sender
+from hub.outbox import OutboundMessage, PermanentSendError, Sender, SendResult
 
 from . import tokens
 

@@ -22,13 +22,13 @@ from multidict import MultiDict
 
 from channels.base import ChannelAdapter, ChannelError, RawInbound, SignatureInvalid
 from channels.email.adapter import EmailAdapter
+from channels.twilio.messaging import TwilioMessagingAdapter
 from channels.webchat import tokens
 from hub import keys
 from hub.app import create_app
-from hub.settings import Settings
-from channels.twilio.messaging import TwilioMessagingAdapter
 from hub.models import Channel
 from hub.outbox import OutboundMessage, PermanentSendError, SendError
+from hub.settings import Settings
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC, SMS_FROM, WA_FROM, sign, sms_form
 from .mailservers import Collector

@@ -113,9 +113,8 @@ async def test_oversized_mail_is_recorded_with_a_note(client: TestClient[Any, An
 
 async def test_reply_threads_both_ways_through_smtp(client: TestClient[Any, Any], dovecot: Dovecot,
                                                     smtp_sink: tuple[int, Collector]) -> None:
-    from tests.conftest import Api
-
     from hub.models import Role
+    from tests.conftest import Api
     user = dovecot.add_user()
     first = mail(subject="Wedding venue for 120 guests")
     await append(dovecot, user, first)
@@ -151,9 +150,8 @@ async def test_reply_threads_both_ways_through_smtp(client: TestClient[Any, Any]
 
 
 async def test_smtp_refusals_are_clear_failures(client: TestClient[Any, Any], dovecot: Dovecot) -> None:
-    from tests.conftest import Api
-
     from hub.models import Role
+    from tests.conftest import Api
     user = dovecot.add_user()
     await append(dovecot, user, mail(sender="nobody@example.net"), mail(sender="full@example.org"))
     await _poll(poller(client, dovecot, user))

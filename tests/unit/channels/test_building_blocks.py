@@ -3,7 +3,6 @@ signatures behind a proxy with connection overrides, SMS keywords."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
