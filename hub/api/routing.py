@@ -133,30 +133,32 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
 MAX_DEPTH = 32
 
 
-def check_storable(data: Any, path: str = "body", depth: int = 0) -> None:
+def check_storable(data: Any, path: str = "", depth: int = 0) -> None:
     """Refuse what the store cannot or must not hold, before any model sees it: nesting deeper than
     ``MAX_DEPTH``, arrays directly inside arrays (FerretDB v1), strings with lone surrogates (not
     encodable as UTF-8), and object keys that are
     empty, start with ``$`` or contain ``.`` or NUL (operator/field-path injection via free-form
     fields such as ``custom_fields``)."""
     if depth > MAX_DEPTH:
-        raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels", field=path)
+        raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels", field=path or "body")
     if isinstance(data, str):
         try:
             data.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise InvalidInput("text contains invalid Unicode (lone surrogates)", field=path) from exc
+            raise InvalidInput("text contains invalid Unicode (lone surrogates)",
+                               field=path or "body") from exc
     elif isinstance(data, dict):
         for key, value in data.items():
             if not key or key.startswith("$") or "." in key or "\x00" in key:
-                raise InvalidInput(f"invalid key {key[:50]!r}: empty, $-prefixed, dotted or NUL", field=path)
+                raise InvalidInput(f"invalid key {key[:50]!r}: empty, $-prefixed, dotted or NUL",
+                                   field=path or "body")
             check_storable(key, path, depth + 1)
-            check_storable(value, f"{path}.{key}", depth + 1)
+            check_storable(value, f"{path}.{key}" if path else key, depth + 1)
     elif isinstance(data, list):
         for i, value in enumerate(data):
             if isinstance(value, list):  # FerretDB v1 refuses arrays directly inside arrays
                 raise InvalidInput("arrays nested directly in arrays are not supported", field=f"{path}.{i}")
-            check_storable(value, f"{path}.{i}", depth + 1)
+            check_storable(value, f"{path}.{i}" if path else str(i), depth + 1)
 
 
 def dump(result: Any) -> Any:

@@ -32,6 +32,7 @@ from .security.sessions import Sessions
 from .security.totp import Totp
 from .settings import PLATFORM_SETTINGS, PlatformSettings
 from .webhooks import api as webhooks_api
+from .webhooks.urls import GuardedResolver
 
 
 def build_router() -> ApiRouter:
@@ -72,7 +73,8 @@ async def _platform_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.JOB_HANDLERS][RETENTION_JOB] = retention.job
     await retention.schedule()
     try:
-        async with aiohttp.ClientSession() as http:
+        connector = aiohttp.TCPConnector(resolver=GuardedResolver(settings.webhook_allow_private), limit=100)
+        async with aiohttp.ClientSession(connector=connector) as http:
             hooks = _webhooks.Webhooks(store, app[keys.BUS], app[keys.JOBS], app[keys.AUDIT], box, settings, http)
             app[WEBHOOKS] = hooks
             app[keys.EXTENSIONS]["platform"] = {"secrets": box, "webhooks": hooks, "rate_limiter": limiter}

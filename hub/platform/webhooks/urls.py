@@ -1,5 +1,7 @@
 """Webhook target URLs: ``check_url`` validates the text, ``check_resolved`` refuses targets on
-loopback/private networks at delivery time (SSRF), unless ``webhook_allow_private`` is set."""
+loopback/private networks at delivery time (SSRF), unless ``webhook_allow_private`` is set, and
+``GuardedResolver`` applies the same rule to the addresses the HTTP client actually connects to
+(so a DNS answer that changes between the check and the connect — rebinding — is refused too)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,9 @@ import asyncio
 import ipaddress
 import socket
 from urllib.parse import urlsplit
+
+from aiohttp.abc import ResolveResult
+from aiohttp.resolver import ThreadedResolver
 
 from hub.errors import InvalidInput
 
@@ -52,3 +57,16 @@ async def check_resolved(url: str, *, allow_private: bool) -> None:
     for info in infos:
         if _is_private(str(info[4][0])):
             raise PermissionError(f"{parts.hostname} resolves to a private address")
+
+
+class GuardedResolver(ThreadedResolver):
+    def __init__(self, allow_private: bool) -> None:
+        super().__init__()
+        self.allow_private = allow_private
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+                      ) -> list[ResolveResult]:
+        results = await super().resolve(host, port, family)
+        if not self.allow_private and any(_is_private(r["host"]) for r in results):
+            raise OSError(f"{host} resolves to a private address")
+        return results

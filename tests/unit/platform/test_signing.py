@@ -44,3 +44,11 @@ def test_any_of_several_v1_values_may_match() -> None:
     good = sign(SECRET, BODY, timestamp=1_700_000_000)
     header = f"t=1700000000,v1={'0' * 64},{good.split(',')[1]}"
     assert verify(SECRET, header, BODY, now=1_700_000_000) == 1_700_000_000
+
+
+async def test_guarded_resolver_refuses_private_answers() -> None:
+    from hub.platform.webhooks.urls import GuardedResolver
+
+    with pytest.raises(OSError, match="private"):
+        await GuardedResolver(allow_private=False).resolve("localhost", 80)
+    assert await GuardedResolver(allow_private=True).resolve("localhost", 80)
