@@ -1,0 +1,163 @@
+"""The reports dashboard in real Chromium: the numbers on screen (tiles, tables, chart data) match the
+API for the hand-worked week; an agent sees only their own; a bad range shows the API's problem; an
+export downloads and parses. A screenshot goes to docs/img/reports-dashboard.png."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub import keys
+from hub.models import Role, new_id
+from hub.reports.cli import rebuild
+
+from ..integration.reports.fixture import seed
+from .conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct horse battery"
+WEEK = "start=2026-11-02&end=2026-11-08&tz=UTC"
+
+
+def count(v: Any) -> str:
+    return "—" if v is None else str(v)
+
+
+def hours(v: Any) -> str:
+    return "—" if v is None else f"{v:.2f} h"
+
+
+def rate(v: Any) -> str:
+    return "—" if v is None else f"{v * 100:.1f}%"
+
+
+def score(v: Any) -> str:
+    return "—" if v is None else f"{v:.2f}"
+
+
+FORMATS = {"conversations": count, "resolved": count, "first_response_median_h": hours,
+           "first_response_p90_h": hours, "resolution_median_h": hours, "csat_average": score,
+           "csat_response_rate": rate, "bot_deflection_rate": rate, "sla_first_response_compliance": rate}
+
+
+async def make_user(client: Any, name: str, role: Role) -> tuple[str, str]:
+    email = f"{name.lower()}-{new_id()}@example.com"
+    user = await client.server.app[keys.USERS].create(email, PASSWORD, role, name=name)
+    return email, user.id
+
+
+async def sign_in(page: Any, hub_url: str, email: str, query: str = WEEK) -> None:
+    await page.goto(f"{hub_url}/reports/?{query}")
+    await page.fill("input[name=email]", email)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("#signin-form button[type=submit]")
+
+
+async def ready(page: Any) -> None:
+    await page.wait_for_selector("body[data-state=ready]")
+
+
+@pytest.fixture(scope="module")
+async def week(hub: Any) -> dict[str, Any]:
+    """The hand-worked week, seeded once into the module's hub (the tests only read it)."""
+    client = hub
+    sup = await make_user(client, "Sipho", Role.supervisor)
+    ann = await make_user(client, "Ann", Role.agent)
+    ben = await make_user(client, "Ben", Role.agent)
+    store = client.server.app[keys.STORE]
+    await seed(store, ann[1], ben[1])
+    await rebuild(store, None, None, progress=False)
+    return {"sup": sup, "ann": ann, "ben": ben}
+
+
+async def api_dashboard(client: Any, email: str) -> dict[str, Any]:
+    token = (await (await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})).json())
+    resp = await client.get(f"/api/v1/reports/dashboard?{WEEK}",
+                            headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert resp.status == 200
+    return await resp.json()
+
+
+async def test_numbers_on_screen_match_the_api(new_page: Any, hub_url: str, hub: Any, week: dict[str, Any]) -> None:
+    api = await api_dashboard(hub, week["sup"][0])
+    page = await new_page(width=1440, height=1900)
+    await sign_in(page, hub_url, week["sup"][0])
+    await ready(page)
+    for key, fmt in FORMATS.items():
+        text = await page.text_content(f"[data-kpi={key}] .value")
+        assert text == fmt(api["overview"]["kpis"][key]["value"]), key
+    assert await page.text_content("[data-kpi=conversations] .trend") == "▲ 500.0% vs previous period"
+    assert await page.text_content("[data-kpi=backlog] .value") == str(api["backlog"]["total"])
+
+    # agents table: one row per agent, in the API's order
+    rows = await page.eval_on_selector_all("#table-agents tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+    assert [r[0] for r in rows] == [a["name"] for a in api["agents"]]
+    assert [r[1] for r in rows] == [str(a["handled"]) for a in api["agents"]]
+    assert [r[3] for r in rows] == [hours(a["first_response_median_h"]) for a in api["agents"]]
+
+    # the charts are drawn from the same figures
+    chart = "id => { const c = Chart.getChart(document.getElementById(id)); return c.data; }"
+    days = await page.evaluate(chart, "chart-days")
+    assert days["datasets"][0]["data"] == [d["count"] for d in api["volume"]["by_day"]]
+    channels = await page.evaluate(chart, "chart-channels")
+    assert dict(zip(channels["labels"], channels["datasets"][0]["data"])) == {
+        c["channel"]: c["count"] for c in api["volume"]["by_channel"]}
+    heat = await page.evaluate(chart, "chart-heatmap")
+    cells = {(c["y"], int(c["x"])): c["v"] for c in heat["datasets"][0]["data"] if c["v"]}
+    weekdays = api["volume"]["heatmap"]["weekdays"]
+    assert cells == {(weekdays[d], h): v for d, row in enumerate(api["volume"]["heatmap"]["counts"])
+                     for h, v in enumerate(row) if v}
+    csat = await page.evaluate(chart, "chart-csat")
+    assert csat["datasets"][0]["data"] == list(api["csat"]["distribution"].values())
+    assert page.errors == []
+    path = await screenshot(page, "reports-dashboard")
+    assert path.stat().st_size > 20_000
+
+
+async def test_filters_apply_and_stay_in_the_url(new_page: Any, hub_url: str, week: dict[str, Any]) -> None:
+    page = await new_page()
+    await sign_in(page, hub_url, week["sup"][0])
+    await ready(page)
+    await page.select_option("select[name=contact_type]", "provider")
+    await page.click("#filters button[type=submit]")
+    await page.wait_for_selector("[data-kpi=conversations] .value:text-is('2')")
+    assert "contact_type=provider" in page.url
+    await page.reload()
+    await ready(page)
+    assert await page.text_content("[data-kpi=conversations] .value") == "2"
+
+
+async def test_an_agent_sees_only_their_own_figures(new_page: Any, hub_url: str, week: dict[str, Any]) -> None:
+    page = await new_page()
+    await sign_in(page, hub_url, week["ben"][0])
+    await ready(page)
+    assert await page.text_content("[data-kpi=conversations] .value") == "2"  # c3 and c4
+    rows = await page.eval_on_selector_all("#table-agents tbody tr", "rows => rows.map(r => r.cells[0].textContent)")
+    assert rows == ["Ben"]
+    assert await page.is_hidden("select[name=agent_id]")
+
+
+async def test_a_bad_range_shows_the_problem(new_page: Any, hub_url: str, week: dict[str, Any]) -> None:
+    page = await new_page()
+    await sign_in(page, hub_url, week["sup"][0], "start=2026-11-08&end=2026-11-02")
+    await page.wait_for_selector("body[data-state=error]")
+    assert "ends before it starts" in await page.text_content("#error")
+
+
+async def test_export_downloads_a_csv(new_page: Any, hub_url: str, week: dict[str, Any], tmp_path: Path) -> None:
+    page = await new_page(accept_downloads=True)
+    await sign_in(page, hub_url, week["sup"][0])
+    await ready(page)
+    async with page.expect_download() as info:
+        await page.click("a[data-table=volume_by_channel][data-format=csv]")
+    download = await info.value
+    assert download.suggested_filename == "volume_by_channel_20261102-20261109.csv"
+    target = tmp_path / "x.csv"
+    await download.save_as(target)
+    rows = list(csv.reader(io.StringIO(target.read_text())))
+    assert rows[0] == ["channel", "conversations"] and ["webchat", "3"] in rows
