@@ -1,0 +1,124 @@
+"""The help center in real Chromium: search as you type, article page, "was this helpful?",
+provider-only articles, the contact form opening a ticket, hostile HTML never executed, phone width."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hub import keys
+from hub.models import Role, new_id
+from knowledge_base.models import ArticleIn
+from knowledge_base.seed import import_default
+from knowledge_base.sync import index_article
+
+from .conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+async def seeded(hub: Any) -> Any:
+    report = await import_default(hub.server.app)
+    assert not report.errors
+    return hub.server.app
+
+
+async def sign_in(page: Any, hub_url: str, hub: Any, role: Role) -> None:
+    email = f"{role.value}-{new_id()}@example.com"
+    await hub.server.app[keys.USERS].create(email, "correct horse battery", role, name=f"Test {role.value}")
+    await page.goto(f"{hub_url}/help/signin?next=/help/en")
+    await page.fill("#email", email)
+    await page.fill("#password", "correct horse battery")
+    await page.click("form.stack button[type=submit]")
+    await page.wait_for_url(f"{hub_url}/help/en")
+
+
+async def instant_titles(page: Any, text: str) -> list[str]:
+    await page.fill("#q", "")
+    await page.type("#q", text, delay=20)
+    await page.wait_for_selector("#instant:not([hidden])")
+    await page.wait_for_function("q => document.querySelector('#q').value === q", arg=text)
+    await page.wait_for_timeout(400)  # debounce + last response
+    return [t.split("\n")[0] for t in await page.locator("#instant a").all_inner_texts()]
+
+
+async def test_search_as_you_type_article_and_helpful_vote(new_page: Any, hub_url: str, seeded: Any) -> None:
+    page = await new_page()
+    await page.goto(f"{hub_url}/help/en")
+    await page.type("#q", "refu", delay=40)  # a prefix, typed like a person
+    first = page.locator("#instant a").first
+    await first.wait_for()
+    assert (await first.inner_text()).startswith("How refunds work")
+    await screenshot(page, "help-center-instant-search")
+    await first.click()
+    await page.wait_for_url(f"{hub_url}/help/en/articles/how-refunds-work")
+    assert await page.locator("h1").inner_text() == "How refunds work"
+    assert await page.locator("aside li a").count() >= 1  # related articles
+    await page.get_by_role("button", name="Yes", exact=True).click()
+    await page.locator("#feedback .thanks").wait_for(state="visible")
+    await screenshot(page, "help-center-article")
+    votes = [d async for d in seeded[keys.STORE]["article_feedback"].find({})]
+    assert [v["helpful"] for v in votes] == [True]
+    await page.click("a[hreflang=af]")  # language switcher → the Afrikaans translation
+    await page.wait_for_url(f"{hub_url}/help/af/articles/hoe-terugbetalings-werk")
+    assert await page.locator("html").get_attribute("lang") == "af"
+    assert page.errors == []
+
+
+async def test_provider_sees_provider_articles_and_customer_does_not(new_page: Any, hub_url: str, hub: Any,
+                                                                      seeded: Any) -> None:
+    customer = await new_page()
+    await sign_in(customer, hub_url, hub, Role.customer)
+    assert "When and how providers get paid" not in await instant_titles(customer, "payouts")
+    assert (await customer.goto(f"{hub_url}/help/en/articles/provider-payouts")).status == 404
+
+    provider = await new_page()
+    await sign_in(provider, hub_url, hub, Role.provider)
+    assert "When and how providers get paid" in await instant_titles(provider, "payouts")
+    await provider.goto(f"{hub_url}/help/en/articles/provider-payouts")
+    assert await provider.locator("h1").inner_text() == "When and how providers get paid"
+    assert (await provider.goto(f"{hub_url}/help/en/articles/agent-refund-escalation-playbook")).status == 404
+
+
+async def test_contact_form_opens_a_ticket(new_page: Any, hub_url: str, seeded: Any) -> None:
+    page = await new_page()
+    await page.goto(f"{hub_url}/help/en/articles/cancel-a-booking")
+    await page.get_by_role("link", name="Contact us").click()
+    await page.fill("#name", "Lerato Dlamini")
+    await page.fill("#email", f"lerato-{new_id()}@example.co.za")
+    await page.fill("#subject", "Venue cancelled on me")
+    await page.fill("#message", "My venue cancelled two weeks before the wedding. What now?")
+    await page.get_by_role("button", name="Send message").click()
+    number = await page.locator(".ticket").inner_text()
+    doc = await seeded[keys.STORE].conversations.find_one({"number": int(number.lstrip("#"))})
+    assert doc is not None and doc["subject"] == "Venue cancelled on me"
+
+
+async def test_hostile_article_and_query_are_never_executed(new_page: Any, hub_url: str, seeded: Any) -> None:
+    kb = seeded[keys.EXTENSIONS]["knowledge_base"]
+    body = ('Pay safely.\n\n<script>window.__xss = "script"</script>\n\n<img src="x" onerror="window.__xss = \'img\'">\n\n'
+            '[click me](javascript:window.__xss="link")\n\n<a href="javascript:window.__xss=\'a\'">also me</a>')
+    article = await kb.articles.create(ArticleIn(title="Hostile deposit article", body=body, status="published",
+                                                 slug=f"hostile-{new_id()}"), None)
+    await index_article(kb.store, kb.backend, article.id)
+    page = await new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: dialogs.append(d.message))
+    await page.goto(f"{hub_url}{article.url}")
+    for link in await page.locator(".body a").all():
+        await link.click()
+    await page.goto(f"{hub_url}/help/en/search?q=" + '"><script>window.__xss=1</script><img src=x onerror=alert(1)>')
+    await instant_titles(page, '<img src=x onerror="window.__xss=2">deposit')
+    assert await page.evaluate("window.__xss") is None
+    assert dialogs == [] and page.errors == []
+
+
+async def test_phone_width_has_no_horizontal_scroll(new_page: Any, hub_url: str, seeded: Any) -> None:
+    page = await new_page(width=360, height=740)
+    for path in ("/help/en", "/help/en/articles/cancel-a-booking", "/help/en/contact"):
+        await page.goto(f"{hub_url}{path}")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 360, path
+    await page.goto(f"{hub_url}/help/en")
+    await screenshot(page, "help-center-phone")
