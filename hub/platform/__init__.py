@@ -26,9 +26,10 @@ from .appkeys import LOGIN_GUARD, PRIVACY, RATE_LIMITER, SECRETS, SESSIONS, TOTP
 from .privacy import RETENTION_JOB, Consents, Privacy, Retention
 from .privacy import api as privacy_api
 from .secrets import SecretBox
-from .security import allowlist, headers, login
+from .security import allowlist, csrf, headers, login
 from .security import api as security_api
 from .security.sessions import Sessions
+from .security.signin import sign_in
 from .security.totp import Totp
 from .settings import PLATFORM_SETTINGS, PlatformSettings
 from .webhooks import api as webhooks_api
@@ -51,6 +52,7 @@ def setup(app: web.Application) -> None:
     app[keys.ROUTERS].append(build_router())
     ratelimit.install(app)
     app.middlewares.append(allowlist.enforce_allowlist)
+    app.middlewares.append(csrf.csrf_origin_check)
     headers.install(app)
     app.cleanup_ctx.append(_platform_ctx)
 
@@ -77,7 +79,8 @@ async def _platform_ctx(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession(connector=connector) as http:
             hooks = _webhooks.Webhooks(store, app[keys.BUS], app[keys.JOBS], app[keys.AUDIT], box, settings, http)
             app[WEBHOOKS] = hooks
-            app[keys.EXTENSIONS]["platform"] = {"secrets": box, "webhooks": hooks, "rate_limiter": limiter}
+            app[keys.EXTENSIONS]["platform"] = {"secrets": box, "webhooks": hooks, "rate_limiter": limiter,
+                                                "sign_in": sign_in}
             app[keys.EXTENSIONS]["secrets"] = box
             app[keys.BUS].subscribe("*", hooks.on_event)
             app[keys.JOB_HANDLERS][_webhooks.JOB_KIND] = hooks.deliver

@@ -14,10 +14,10 @@ from hub import keys
 from hub.api.problem import problem
 from hub.api.routing import ApiRouter, Route
 from hub.api.schemas import LoginIn, TokensOut, UserOut
-from hub.errors import Unauthorized
 
-from ..appkeys import LOGIN_GUARD, SESSIONS, TOTP
+from ..appkeys import SESSIONS
 from ..ratelimit import TooManyAttempts, client_ip
+from .signin import sign_in
 
 
 class LoginWithOtpIn(LoginIn):
@@ -26,22 +26,13 @@ class LoginWithOtpIn(LoginIn):
 
 async def login(request: web.Request, _: object, body: LoginWithOtpIn) -> TokensOut | web.Response:
     app = request.app
-    ip = client_ip(request)
-    guard = app[LOGIN_GUARD]
     try:
-        await guard.check(body.email, ip)
+        user = await sign_in(request, body.email, body.password, body.otp)
     except TooManyAttempts as exc:
         return problem(429, exc.title, exc.detail, headers={"Retry-After": str(exc.retry_after)})
-    try:
-        user = await app[keys.USERS].authenticate(body.email, body.password)
-        await app[TOTP].verify(user.id, body.otp)
-    except Unauthorized:
-        await guard.failed(body.email, ip)
-        raise
-    await guard.succeeded(body.email, ip)
     tokens = app[keys.TOKENS]
     refresh = await tokens.issue_refresh(user.id)
-    await app[SESSIONS].record(refresh, user.id, ip, request.headers.get("User-Agent", ""))
+    await app[SESSIONS].record(refresh, user.id, client_ip(request), request.headers.get("User-Agent", ""))
     return TokensOut(access_token=tokens.access_token(user), refresh_token=refresh,
                      expires_in=int(tokens.access_ttl.total_seconds()), user=UserOut.of(user))
 

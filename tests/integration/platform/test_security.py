@@ -180,3 +180,39 @@ def test_malformed_allowlist_is_refused_at_start() -> None:
         PlatformSettings(_env_file=None, ip_allowlist={"admin": ["10.0.0.0/33"]})  # type: ignore[call-arg]
     with pytest.raises(ValidationError):
         PlatformSettings(_env_file=None, ip_allowlist={"root": ["10.0.0.0/8"]})  # type: ignore[call-arg]
+
+
+async def test_csrf_origin_check_for_cookie_requests(settings, platform_settings) -> None:  # type: ignore[no-untyped-def]
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from hub.app import create_app
+    from hub.platform.settings import PLATFORM_SETTINGS
+
+    app = create_app(settings)
+    app[PLATFORM_SETTINGS] = platform_settings
+    hits: list[str] = []
+
+    async def form(_: web.Request) -> web.Response:
+        hits.append("x")
+        return web.Response(text="done")
+
+    app.router.add_post("/help/test-form", form)
+    async with TestClient(TestServer(app)) as client:
+        own = f"http://{client.server.host}:{client.server.port}"
+        cookie = {"Cookie": "berry_help=abc"}
+        cases = [
+            ({**cookie, "Origin": "https://evil.example"}, 403),
+            ({**cookie, "Origin": "null"}, 403),
+            ({**cookie, "Referer": "https://evil.example/page"}, 403),
+            ({**cookie, "Origin": own}, 200),
+            ({**cookie, "Referer": own + "/help/en"}, 200),
+            (cookie, 200),  # no Origin/Referer: not a browser cross-site request
+            ({"Origin": "https://evil.example"}, 200),  # no cookie: no ambient credential to abuse
+        ]
+        for headers, status in cases:
+            resp = await client.post("/help/test-form", headers=headers, data=b"a=1")
+            assert resp.status == status, (headers, resp.status)
+        assert len(hits) == 4
+        await app[keys.STORE].client.drop_database(settings.mongodb_db)
+
