@@ -122,6 +122,25 @@ async def main(n: int, concurrency: int, rounds: int) -> dict[str, Any]:
             "ingest_per_s": round(ing_rate, 1), "ingest_p50_ms": _pct(ing_lat, 0.5), "ingest_p99_ms": _pct(ing_lat, 0.99),
             "adapter_overhead_pct": round((1 - web_rate / ing_rate) * 100, 1),
         })
+        # --- the adapter's own work per webhook, without HTTP or store: verify + normalize + spool ----
+        services = app[keys.EXTENSIONS]["channels"]
+        adapter = services.twilio[Channel.sms]
+        from multidict import MultiDict
+
+        from channels.base import RawInbound
+        samples = []
+        for i in range(n):
+            form = _form(i)
+            sig = validator.compute_signature(PUBLIC + "/webhooks/twilio/sms", form)
+            start = time.perf_counter()
+            raw = RawInbound(url=PUBLIC + "/webhooks/twilio/sms", headers={"X-Twilio-Signature": sig},
+                             body=urlencode(form).encode(), form=MultiDict(form))
+            adapter.verify(raw)
+            adapter.normalize(form)
+            services.spool.put(form["MessageSid"], {"channel": "sms", "form": form})
+            services.spool.remove(form["MessageSid"])
+            samples.append(time.perf_counter() - start)
+        result.update({"adapter_only_p50_ms": _pct(samples, 0.5), "adapter_only_p99_ms": _pct(samples, 0.99)})
         # --- outbox: replies → jobs → SDK → stand-in ------------------------------------------------
         conversations = app[keys.CONVERSATIONS]
         conv = await app[keys.STORE].conversations.find_one({})

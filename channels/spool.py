@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -43,12 +44,24 @@ class Spool:
     def remove(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def pending(self) -> list[tuple[str, dict[str, Any]]]:
+    def pending(self, min_age_s: float = 0.0) -> list[tuple[str, dict[str, Any]]]:
+        """Entries oldest first; ``min_age_s`` skips those a live request may still be ingesting."""
         out = []
-        for path in sorted(self.directory.glob("*.json"), key=lambda p: p.stat().st_mtime):
+        now = time.time()
+        entries = []
+        for path in self.directory.glob("*.json"):
+            try:
+                entries.append((path.stat().st_mtime, path))
+            except FileNotFoundError:  # removed by its request meanwhile
+                continue
+        for mtime, path in sorted(entries):
+            if now - mtime < min_age_s:
+                continue
             try:
                 entry = json.loads(path.read_text(encoding="utf-8"))
                 out.append((entry["key"], entry["payload"]))
+            except FileNotFoundError:
+                continue
             except (OSError, ValueError, KeyError):
                 log.exception("unreadable spool entry", extra={"path": str(path)})
         return out
@@ -66,10 +79,10 @@ class Spool:
             await self.dead_letter(key, payload, repr(exc))
             self.remove(key)
 
-    async def drain(self, process: Callable[[dict[str, Any]], Awaitable[None]]) -> int:
+    async def drain(self, process: Callable[[dict[str, Any]], Awaitable[None]], min_age_s: float = 0.0) -> int:
         """Process every entry; keep those that fail (the store is still down). Returns done count."""
         done = 0
-        for key, payload in self.pending():
+        for key, payload in self.pending(min_age_s):
             try:
                 await process(payload)
             except Exception as exc:

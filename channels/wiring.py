@@ -111,7 +111,8 @@ async def _drain_spool(services: ChannelServices) -> None:
     assert services.twilio_inbound is not None
     while True:
         try:
-            await services.spool.drain(services.twilio_inbound.process)
+            # entries younger than two rounds may still be in their own request's hands
+            await services.spool.drain(services.twilio_inbound.process, min_age_s=2 * services.settings.spool_retry_s)
         except Exception:
             log.exception("spool drain failed")
         await asyncio.sleep(services.settings.spool_retry_s)
