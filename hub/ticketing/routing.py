@@ -16,6 +16,7 @@ skills (language, product area) match the ticket.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from hub.auth import Principal
@@ -28,6 +29,7 @@ from .events import TicketAssigned
 from .teams import AgentStatuses, Member, Presence, Team, Teams
 
 log = logging.getLogger(__name__)
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 register("agent_load", ix(("agent_id", 1)))  # _id = slot:<agent>:<i> | over:<agent>:<ticket>
 register("agent_holds", ix(("conversation_id", 1)))  # _id = <ticket>:<agent> → the slot it holds
 
@@ -147,7 +149,7 @@ class Routing:
                 key=lambda c: (
                     c[1].get("load", 0) / c[0].capacity,
                     c[1].get("load", 0),
-                    c[1].get("last_assigned_at") or 0,
+                    c[1].get("last_assigned_at") or NEVER,  # longest idle first among equals
                     c[0].user_id,
                 ),
             )

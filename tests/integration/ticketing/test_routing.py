@@ -133,3 +133,14 @@ async def test_reopened_ticket_of_offline_agent_goes_to_colleague(hub: Hub) -> N
     await hub.inbound("here are the details")  # ...until the customer writes again
     conversation = await hub.get(cid)
     assert conversation.status == Status.open and conversation.assignee_id == b
+
+
+async def test_least_loaded_prefers_the_longest_idle_among_equals(hub: Hub) -> None:
+    a, b = await hub.agent("Ann"), await hub.agent("Ben")
+    team = await make_team(hub, [Member(user_id=u, capacity=5) for u in (a, b)], strategy="least_loaded")
+    hub.settings.auto_assign = False
+    first, second = await tickets(hub, 2)
+    assert await hub.t.routing.auto_assign(first, team_id=team.id) == a  # both idle: by id
+    await hub.conversations.update(first, {"status": "resolved"}, SYSTEM)  # Ann back to load 0
+    # Equal load; Ann was assigned a moment ago, Ben never: Ben is the longest idle.
+    assert await hub.t.routing.auto_assign(second, team_id=team.id) == b
