@@ -27,7 +27,7 @@ from hub.settings import Settings
 from hub.store import EmbeddedFerretDB, Store
 
 from .query import MAX_RANGE, ReportQuery
-from .rollup import Rollups, day_of, normalize
+from .rollup import Rollups, day_of, decode, normalize
 from .service import Reports
 from .source import Calendars
 
@@ -89,7 +89,7 @@ async def rebuild(store: Store, first: date | None, last: date | None, *, dry_ru
             groups = fresh.get(d, [])
             old = stored.get(d)
             if old is not None or groups:
-                diff = _diff(old.get("groups", []) if old else [], groups)
+                diff = _diff(decode(old) if old else [], groups)
                 if old is None or diff["missing"] or diff["extra"] or diff["changed"]:
                     summary["differences"][d.isoformat()] = diff
                     if not dry_run:

@@ -56,13 +56,21 @@ def _sla_row(counts: dict[str, int]) -> dict[str, Any]:
     return row
 
 
+def _sla_counts(groups: Iterable[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for g in groups:
+        for key, value in (g.get("sla") or {}).items():
+            counts[key] += value
+    return counts
+
+
 def sla(groups: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"overall": _sla_row(merge(groups)["sla"])}
+    out: dict[str, Any] = {"overall": _sla_row(_sla_counts(groups))}
     for dim, name in (("priority", "by_priority"), ("team_id", "by_team")):
         parts: dict[Any, list[dict[str, Any]]] = defaultdict(list)
         for g in groups:
             parts[g.get(dim)].append(g)
-        out[name] = [{dim: k, **_sla_row(merge(v)["sla"])} for k, v in sorted(parts.items(), key=lambda kv: str(kv[0]))]
+        out[name] = [{dim: k, **_sla_row(_sla_counts(v))} for k, v in sorted(parts.items(), key=lambda kv: str(kv[0]))]
     return out
 
 
@@ -102,17 +110,18 @@ def agents(groups: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str
     rows = []
     for agent_id, part in parts.items():
         total = merge(part)
+        c = csat(total)
         rows.append({"agent_id": agent_id, "name": names.get(agent_id or "", "") if agent_id else "(unassigned)",
                      "handled": total["n"], "resolved": total["resolved"],
                      "first_response_median_h": hours(median(total["frt"])),
                      "first_response_p90_h": hours(p90(total["frt"])),
                      "resolution_median_h": hours(median(total["res"])),
-                     "csat_average": csat(total)["average"], "csat_responses": csat(total)["responses"]})
+                     "csat_average": c["average"], "csat_responses": c["responses"]})
     return sorted(rows, key=lambda r: (r["agent_id"] is None, -r["handled"], str(r["agent_id"])))
 
 
-def kpis(groups: list[dict[str, Any]]) -> dict[str, Any]:
-    total = merge(groups)
+def kpis(total: dict[str, Any]) -> dict[str, Any]:
+    """The overview's tiles from merged figures (``merge(groups)``)."""
     rt = response_times(total)
     sla_all = _sla_row(total["sla"])
     return {

@@ -44,13 +44,15 @@ class Reports:
         """The named sections for ``query`` (already scoped to the principal)."""
         started = time.perf_counter()
         rng = check_range(query)
-        groups = await self.groups(rng, query)
+        needs_groups = any(s not in ("kb", "backlog") for s in sections)
+        groups = await self.groups(rng, query) if needs_groups else []
         total = figures.merge(groups)
         out: dict[str, Any] = {"range": {"start": rng.start.isoformat(), "end": rng.end.isoformat(), "tz": query.tz},
                                "filters": query.filters(), "source": query.source}
         if "overview" in sections:
             previous = await self.groups(rng.previous, query)
-            out["overview"] = {"kpis": figures.trend(figures.kpis(groups), figures.kpis(previous)),
+            out["overview"] = {"kpis": figures.trend(figures.kpis(total),
+                                                         figures.kpis(figures.merge(previous))),
                                "previous_range": {"start": rng.previous.start.isoformat(),
                                                   "end": rng.previous.end.isoformat()}}
         if "volume" in sections:
