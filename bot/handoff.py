@@ -36,7 +36,6 @@ class HandoffPolicy:
     refund_limit: float = 2000.0
     unclear_limit: int = 2
     negativity_limit: float = 0.6
-    english_only: bool = True
     languages: frozenset[str] = field(default_factory=lambda: frozenset({"en"}))
 
     def decide(self, text: str, reply: Reply, *, unclear_streak: int, language: str | None = None) -> str | None:

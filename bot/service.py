@@ -63,12 +63,13 @@ class BotService:
         if not self.wants(event):
             return
         conv_id = event.conversation.id
-        async with self._locks[conv_id]:  # one turn at a time per conversation (single node)
-            try:
+        lock = self._locks[conv_id]
+        try:
+            async with lock:  # one turn at a time per conversation (single node)
                 await self._turn(conv_id, event.message.text or "")
-            finally:
-                if not self._locks[conv_id].locked():
-                    self._locks.pop(conv_id, None)
+        finally:
+            if not lock.locked() and not getattr(lock, "_waiters", None):
+                self._locks.pop(conv_id, None)
 
     async def _turn(self, conv_id: str, text: str) -> None:
         conv = await self.conversations.get(conv_id)  # fresh: an agent may have taken it meanwhile
@@ -98,6 +99,9 @@ class BotService:
             state["buttons"] = [b.__dict__ for m in reply.messages for b in m.buttons]
             await self._save(conv_id, state)
             return
+        if reason == reply.handoff:  # the engine's own handoff may come with its last words
+            for out in reply.messages:
+                await self._say(conv, out, intent=reply.intent)
         await self._handoff(conv, state, reason, lang, open_now, now)
 
     async def _handoff(self, conv: Conversation, state: dict[str, Any], reason: str, lang: str | None,

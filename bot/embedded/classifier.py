@@ -1,5 +1,6 @@
-"""Intent classifier: a fine-tuned all-MiniLM-L6-v2 with a softmax head, plus an out-of-scope
-confidence threshold the classifier calibrates on held-out examples of its own training data.
+"""Intent classifier: logistic regression over frozen all-MiniLM-L6-v2 embeddings plus TF-IDF word
+and character n-grams (bot/embedded/features.py), with an out-of-scope confidence threshold the
+classifier calibrates on held-out examples of its own training data.
 
 Out of scope = the predicted intent is an out-of-scope label (``out_of_scope``/``nlu_fallback``
 examples are trained like any intent) or the confidence is below the threshold.
@@ -10,19 +11,21 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
+import numpy as np
+from sklearn.linear_model import LogisticRegression
 
 from bot.nlu_data import OUT_OF_SCOPE, Example, split
 
-from .encoder import IntentNet, epochs_for
+from .features import Encoder, Featurizer
 
 log = logging.getLogger(__name__)
 FALLBACK = "nlu_fallback"
-VERSION = 1  # bump when training changes, so cached models are retrained
+VERSION = 2  # bump when training changes, so cached models are retrained
 
 
 @dataclass(frozen=True)
@@ -70,72 +73,100 @@ def calibrate_threshold(confidences: list[float], correct: list[bool], is_oos: l
     return round(best, 4)
 
 
+_encoder: Encoder | None = None
+
+
+def shared_encoder() -> Encoder:
+    """One frozen encoder per process (it is read-only, ~90 MB)."""
+    global _encoder
+    if _encoder is None:
+        _encoder = Encoder()
+    return _encoder
+
+
 class IntentClassifier:
-    def __init__(self, net: IntentNet, labels: list[str], threshold: float) -> None:
-        self.net = net
+    def __init__(self, featurizer: Featurizer, model: LogisticRegression, labels: list[str],
+                 threshold: float) -> None:
+        self.featurizer = featurizer
+        self.model = model
         self.labels = labels
         self.threshold = threshold
         self.train_seconds = 0.0
 
+    @staticmethod
+    def _fit(texts: list[str], intents: list[str], emb: np.ndarray, c: float) -> tuple[Featurizer, LogisticRegression]:
+        feats = Featurizer(shared_encoder())
+        feats.fit(texts)
+        model = LogisticRegression(C=c, max_iter=2000)
+        model.fit(feats.transform(texts, emb), intents)
+        return feats, model
+
     @classmethod
-    def train(cls, examples: list[Example], *, holdout: float = 0.1, epochs: int | None = None,
+    def train(cls, examples: list[Example], *, holdout: float = 0.1, c: float = 10.0,
               cache_dir: Path | None = None, progress: bool = False) -> IntentClassifier:
-        """Fine-tune on (1 - holdout) of the examples, calibrate the threshold on the rest.
+        """Calibrate the threshold on a held-out ``holdout`` share, then refit on everything.
         Cached under ``cache_dir`` by a fingerprint of the data and parameters."""
-        torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
-        key = _fingerprint(examples, holdout=holdout, epochs=epochs)
-        if cache_dir is not None and (cache_dir / f"{key}.pt").exists():
-            return cls.load(cache_dir / f"{key}.pt")
+        key = _fingerprint(examples, holdout=holdout, c=c)
+        if cache_dir is not None and (cache_dir / f"{key}.pkl").exists():
+            return cls.load(cache_dir / f"{key}.pkl")
         started = time.perf_counter()
-        train_set, held = split(examples, holdout, seed=11) if holdout > 0 else (examples, [])
-        labels = sorted({ex.intent for ex in examples})
-        index = {label: i for i, label in enumerate(labels)}
-        net = IntentNet(len(labels))
-        net.fit([ex.text for ex in train_set], [index[ex.intent] for ex in train_set],
-                epochs=epochs or epochs_for(len(train_set)), progress=progress)
-        clf = cls(net, labels, 0.5)
-        if held:
-            parses = clf.parse_many([ex.text for ex in held], apply_threshold=False)
-            clf.threshold = calibrate_threshold(
-                [p.confidence for p in parses],
-                [p.intent == ex.intent for p, ex in zip(parses, held, strict=True)],
-                [ex.intent in OUT_OF_SCOPE for ex in held])
+        texts = [ex.text for ex in examples]
+        emb = shared_encoder().encode(texts)
+        row = {id(ex): i for i, ex in enumerate(examples)}
+        threshold = 0.5
+        if holdout > 0:
+            train_set, held = split(examples, holdout, seed=11)
+            rows = [row[id(ex)] for ex in train_set]
+            feats, model = cls._fit([ex.text for ex in train_set], [ex.intent for ex in train_set], emb[rows], c)
+            probe = cls(feats, model, list(model.classes_), 0.0)
+            held_rows = [row[id(ex)] for ex in held]
+            parses = probe._parse([ex.text for ex in held], emb[held_rows], apply_threshold=False)
+            threshold = calibrate_threshold([p.confidence for p in parses],
+                                            [p.intent == ex.intent for p, ex in zip(parses, held, strict=True)],
+                                            [ex.intent in OUT_OF_SCOPE for ex in held])
+        feats, model = cls._fit(texts, [ex.intent for ex in examples], emb, c)
+        clf = cls(feats, model, list(model.classes_), threshold)
         clf.train_seconds = time.perf_counter() - started
-        log.info("intent classifier trained", extra={"examples": len(examples), "intents": len(labels),
+        log.info("intent classifier trained", extra={"examples": len(examples), "intents": len(clf.labels),
                                                      "seconds": round(clf.train_seconds, 1),
                                                      "threshold": clf.threshold})
         if cache_dir is not None:
             cache_dir.mkdir(parents=True, exist_ok=True)
-            clf.save(cache_dir / f"{key}.pt")
+            clf.save(cache_dir / f"{key}.pkl")
         return clf
 
-    def parse_many(self, texts: list[str], *, apply_threshold: bool = True) -> list[Parse]:
-        probs = self.net.probabilities([t[:1000] for t in texts])
+    def _parse(self, texts: list[str], emb: np.ndarray | None = None, *, apply_threshold: bool = True) -> list[Parse]:
+        texts = [t[:1000] for t in texts]
+        probs = self.model.predict_proba(self.featurizer.transform(texts, emb))
         out = []
         for row in probs:
-            top = torch.topk(row, k=min(5, len(self.labels)))
-            ranking = tuple((self.labels[i], round(float(p), 4)) for p, i in zip(top.values, top.indices))
+            top = np.argsort(-row)[:5]
+            ranking = tuple((self.labels[i], round(float(row[i]), 4)) for i in top)
             intent, conf = ranking[0]
             if apply_threshold and conf < self.threshold:
                 intent = FALLBACK
             out.append(Parse(intent, conf, ranking))
         return out
 
+    def parse_many(self, texts: list[str], *, apply_threshold: bool = True) -> list[Parse]:
+        return self._parse(texts, apply_threshold=apply_threshold)
+
     def parse(self, text: str) -> Parse:
-        return self.parse_many([text])[0]
+        return self._parse([text])[0]
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
-        torch.save({"labels": self.labels, "threshold": self.threshold, "train_seconds": self.train_seconds,
-                    "state": self.net.state_dict()}, tmp)
+        with tmp.open("wb") as f:
+            pickle.dump({"featurizer": self.featurizer, "model": self.model, "labels": self.labels,
+                         "threshold": self.threshold, "train_seconds": self.train_seconds}, f)
         tmp.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> IntentClassifier:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-        net = IntentNet(len(data["labels"]))
-        net.load_state_dict(data["state"])
-        net.eval()
-        clf = cls(net, list(data["labels"]), float(data["threshold"]))
+        with path.open("rb") as f:  # our own cache file, written by save()
+            data = pickle.load(f)
+        feats: Featurizer = data["featurizer"]
+        feats.encoder = shared_encoder()
+        clf = cls(feats, data["model"], list(data["labels"]), float(data["threshold"]))
         clf.train_seconds = float(data.get("train_seconds", 0.0))
         return clf

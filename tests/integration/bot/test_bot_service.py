@@ -153,7 +153,7 @@ async def test_assigned_conversation_and_disabled_inbox_are_left_to_people(bot_c
     admin = await api.user(Role.admin)
     agent = await api.user(Role.agent)
     conv = await send(bot_client, whatsapp("hello", phone="+27825550000"))
-    await app[keys.STORE].conversations.update_one({"_id": conv}, {"$set": {"assignee_id": agent["user"].id}})
+    await app[keys.STORE].conversations.update_one({"_id": conv}, {"$set": {"assignee_id": agent["user"]["id"]}})
     await send(bot_client, whatsapp("hello again", phone="+27825550000"))
     assert len(await bot_messages(bot_client, conv)) == 1
 

@@ -1,0 +1,57 @@
+"""Features for the intent classifier: frozen all-MiniLM-L6-v2 sentence embeddings (meaning) next to
+TF-IDF word 1–2-grams and character 2–5-grams (exact wording, typos, names like "payout").
+
+The sentence embedding generalizes to unseen phrasings; the n-grams catch domain words the
+encoder was never trained on. Both are L2-normalized rows, so one linear model weighs them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from .encoder import MiniLM
+
+
+class Encoder:
+    """Mean-pooled, normalized sentence embeddings (inference only)."""
+
+    def __init__(self) -> None:
+        self.net = MiniLM()
+
+    @torch.inference_mode()
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        parts = []
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding
+        for i in range(0, len(order), batch_size):
+            chunk = [texts[j][:1000] for j in order[i:i + batch_size]]
+            parts.append(torch.nn.functional.normalize(self.net.embed(chunk), dim=-1).numpy())
+        out = np.zeros((len(texts), self.net.dim), dtype=np.float32)
+        if parts:
+            out[order] = np.concatenate(parts)
+        return out
+
+
+class Featurizer:
+    def __init__(self, encoder: Encoder, embedding_weight: float = 2.0) -> None:
+        self.encoder = encoder
+        self.embedding_weight = embedding_weight
+        self.words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True)
+        self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2,
+                                     lowercase=True)
+
+    def fit(self, texts: list[str]) -> None:
+        self.words.fit(texts)
+        self.chars.fit(texts)
+
+    def transform(self, texts: list[str], embeddings: np.ndarray | None = None) -> sparse.csr_matrix:
+        emb = embeddings if embeddings is not None else self.encoder.encode(texts)
+        return sparse.hstack([sparse.csr_matrix(emb * self.embedding_weight), self.words.transform(texts),
+                              self.chars.transform(texts)], format="csr")
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("encoder", None)  # the encoder is the packaged model: never pickled
+        return state
