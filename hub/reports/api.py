@@ -82,4 +82,21 @@ async def export_table(request: web.Request, principal: Principal, query: Export
                                             "Content-Disposition": f'attachment; filename="{stem}.{query.format}"'})
 
 
+@route("GET", "/reports/pdf", summary="The report as a PDF with its charts", tag=TAG, query=ReportQuery,
+       response=str, media_type="application/pdf")
+async def report_pdf(request: web.Request, principal: Principal, query: ReportQuery) -> web.Response:
+    import asyncio
+
+    from . import pdf
+
+    scoped = check_scope(query, principal)
+    rng = check_range(scoped)
+    figures = await reports(request).report(scoped, ("overview", "volume", "response_times", "sla", "csat", "bot",
+                                                     "kb", "agents", "contacts"))
+    body = await asyncio.to_thread(pdf.render, figures)  # CPU work off the event loop
+    stem = f"berry-report_{rng.start:%Y%m%d}-{rng.end:%Y%m%d}"
+    return web.Response(body=body, headers={"Content-Type": "application/pdf",
+                                            "Content-Disposition": f'attachment; filename="{stem}.pdf"'})
+
+
 __all__ = ["router"]

@@ -161,3 +161,14 @@ async def test_export_downloads_a_csv(new_page: Any, hub_url: str, week: dict[st
     await download.save_as(target)
     rows = list(csv.reader(io.StringIO(target.read_text())))
     assert rows[0] == ["channel", "conversations"] and ["webchat", "3"] in rows
+
+
+async def test_pdf_download(new_page: Any, hub_url: str, week: dict[str, Any]) -> None:
+    page = await new_page(accept_downloads=True)
+    await sign_in(page, hub_url, week["sup"][0])
+    await ready(page)
+    async with page.expect_download() as info:
+        await page.click("a[data-table=report][data-format=pdf]")
+    download = await info.value
+    assert download.suggested_filename == "berry-report_20261102-20261109.pdf"
+    assert (await download.path()).read_bytes().startswith(b"%PDF")

@@ -169,3 +169,22 @@ async def test_dashboard_page_is_served_with_a_strict_csp(client: Any) -> None:
     resp = await client.get("/reports/static/vendor/chart.umd.min.js")
     assert resp.status == 200, "run scripts/setup.d/60-charts.sh"
     assert (await client.get("/reports/static/../__init__.py")).status in (403, 404)
+
+
+async def test_pdf_report_with_charts_parsed_back(client: Any, world: dict[str, Any]) -> None:
+    from pypdf import PdfReader
+
+    resp = await get(client, world["sup"], "pdf", **Q)
+    assert resp.status == 200 and resp.content_type == "application/pdf"
+    assert 'berry-report_20261102-20261109.pdf' in resp.headers["Content-Disposition"]
+    reader = PdfReader(io.BytesIO(await resp.read()))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert reader.metadata.title == "Berry Support Hub — support report"
+    for expected in ("Key figures", "Conversations per day", "CSAT distribution", "Agents", "SLA compliance",
+                     "explicit_request", "dj cancel", "=cmd|' /C calc'!A0", "consumer", "provider"):
+        assert expected in text, expected
+    assert "+500.0%" in text  # conversations vs the previous week
+    agent = await get(client, world["a1"], "pdf", **Q, agent_id=world["a2"]["user"]["id"])
+    assert agent.status == 403
+    bad = await get(client, world["sup"], "pdf", start="2026-11-08", end="2026-11-01")
+    assert bad.status == 422

@@ -140,7 +140,9 @@ async function fillTeams() {
 }
 
 function renderExports(tables) {
-  $("exports").replaceChildren(...tables.map((name) => el("li", {}, name.replaceAll("_", " "),
+  const pdf = el("a", {"data-table": "report", "data-format": "pdf", role: "button", tabindex: "0"}, "PDF");
+  pdf.addEventListener("click", () => save(`/reports/pdf?${queryString(currentFilters())}`));
+  $("exports").replaceChildren(el("li", {}, "whole report", pdf), ...tables.map((name) => el("li", {}, name.replaceAll("_", " "),
     ...["csv", "xlsx"].map((fmt) => {
       const link = el("a", {"data-table": name, "data-format": fmt, role: "button", tabindex: "0"}, fmt.toUpperCase());
       link.addEventListener("click", () => download(name, fmt));
@@ -148,9 +150,13 @@ function renderExports(tables) {
     }))));
 }
 
-async function download(name, fmt) {
+function download(name, fmt) {
+  return save(`/reports/export/${name}?${queryString(currentFilters())}&format=${fmt}`);
+}
+
+async function save(path) {
   try {
-    const {blob, name: filename} = await getBlob(`/reports/export/${name}?${queryString(currentFilters())}&format=${fmt}`);
+    const {blob, name: filename} = await getBlob(path);
     const url = URL.createObjectURL(blob);
     const a = el("a", {href: url, download: filename});
     document.body.append(a);
