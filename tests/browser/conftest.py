@@ -58,7 +58,14 @@ async def new_page(browser: Any) -> AsyncIterator[Callable[..., Awaitable[Any]]]
 
 
 @pytest.fixture(scope="module")
-async def hub(mongodb_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+def hub_settings_extra() -> dict[str, Any]:
+    """Override in a test module to give the module's hub more settings (e.g. a Twilio stand-in)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+async def hub(mongodb_url: str, tmp_path_factory: pytest.TempPathFactory,
+              hub_settings_extra: dict[str, Any]) -> AsyncIterator[Any]:
     """The whole hub served on a free port, shared by the tests of one module (an app start and
     stop costs seconds; each test makes its own users and conversations)."""
     from aiohttp.test_utils import TestClient, TestServer
@@ -68,8 +75,9 @@ async def hub(mongodb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Asy
     from hub.settings import Settings
 
     db = f"b_{new_id()}"
+    options: dict[str, Any] = {"bot_engine": "off", "inline_worker": False, **hub_settings_extra}
     settings = Settings(mongodb_url=mongodb_url, mongodb_db=db, var_dir=tmp_path_factory.mktemp("hub") / "var",
-                        bot_engine="off", inline_worker=False, _env_file=None)  # type: ignore[call-arg]
+                        _env_file=None, **options)  # type: ignore[call-arg]
     app = create_app(settings)
     async with TestClient(TestServer(app)) as client:
         yield client

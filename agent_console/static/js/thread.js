@@ -104,7 +104,7 @@ export class ThreadView {
     const viewing = [...this.viewers.values()].filter((n) => !typing.includes(n));
     if (typing.length) parts.push(h("p", {class: "banner collision typing", id: "collision", text: t("thread.collision_typing", {names: typing.join(", ")})}));
     else if (viewing.length) parts.push(h("p", {class: "banner collision", id: "collision", text: t("thread.collision_viewing", {names: viewing.join(", ")})}));
-    const handoff = this.ws.handoffs.get(c.id) || (c.bot?.handoff ? {reason: c.bot.reason || c.bot.handoff_reason, summary: c.bot} : null);
+    const handoff = this.ws.handoffs.get(c.id) || (c.bot?.handoff ? {reason: c.bot.handoff.reason, summary: c.bot} : null);
     if (handoff) {
       const transcript = this.messages.filter((m) => m.author_type === "bot" || (m.direction === "in" && this.messages.some((b) => b.author_type === "bot")));
       parts.push(h("div", {class: "banner handoff", id: "handoff"},

@@ -1,0 +1,216 @@
+"""Console fan-out latency: N connected agent clients (python-socketio), inbound messages at R/s
+through the REST ingest endpoint; latency from the webhook being accepted to each client receiving
+the ``message.created`` event, p50/p95/p99. One node, then two nodes through a real redis-server
+(clients split across the nodes, webhooks alternating between them, so half the hops cross Redis).
+
+    python bench/console_fanout.py [--clients 500] [--rate 50] [--seconds 10] [--procs 2]
+
+Prints one JSON line. Starts its own FerretDB, redis-server and hub processes (``python -m hub
+serve``) on free ports; clients run in ``--procs`` worker processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+import socketio  # noqa: E402
+
+from hub.auth import Users  # noqa: E402
+from hub.models import Role, new_id  # noqa: E402
+from hub.store import EmbeddedFerretDB, Store  # noqa: E402
+from tests.integration.agent_console.nodes import HubNode, RedisServer  # noqa: E402
+
+PASSWORD = "bench password 123"
+
+
+def client_proc(urls: list[str], count: int, token: str, ready: Any, stop: Any, out: Any) -> None:
+    asyncio.run(_clients(urls, count, token, ready, stop, out))
+
+
+async def _clients(urls: list[str], count: int, token: str, ready: Any, stop: Any, out: Any) -> None:
+    received: list[tuple[str, float]] = []
+    clients = []
+    for i in range(count):
+        sio = socketio.AsyncClient(reconnection=False)
+
+        async def on_event(envelope: dict[str, Any]) -> None:
+            if envelope["name"] == "message.created":
+                text = envelope["data"]["message"]["text"]
+                if text.startswith("bench:"):
+                    received.append((text, time.time()))
+
+        sio.on("event", on_event, namespace="/agents")
+        await sio.connect(urls[i % len(urls)], namespaces=["/agents"], auth={"token": token},
+                          transports=["websocket"], wait_timeout=30)
+        clients.append(sio)
+    ready.set()
+    while not stop.is_set():
+        await asyncio.sleep(0.1)
+    for sio in clients:
+        await sio.disconnect()
+    out.send(received)
+
+
+async def _token(node: HubNode, email: str) -> str:
+    async with aiohttp.ClientSession() as http, http.post(f"{node.url}/api/v1/auth/login",
+                                                          json={"email": email, "password": PASSWORD}) as r:
+        return str((await r.json())["access_token"])
+
+
+async def _send(nodes: list[HubNode], admin: str, rate: float, seconds: float) -> dict[str, tuple[float, float]]:
+    sent: dict[str, tuple[float, float]] = {}
+    total = int(rate * seconds)
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {admin}"}) as http:
+        async def one(i: int) -> None:
+            key = f"bench:{i}:{new_id()}"
+            body = {"channel": "sms", "external_id": key, "sender": {"kind": "phone", "value": f"+2782{i % 50:07d}"},
+                    "text": key}
+            start = time.time()
+            async with http.post(f"{nodes[i % len(nodes)].url}/api/v1/inbound", json=body) as r:
+                await r.read()
+                if r.status == 201:
+                    sent[key] = (start, time.time())
+
+        begin = time.monotonic()
+        tasks = []
+        for i in range(total):
+            await asyncio.sleep(max(0.0, begin + i / rate - time.monotonic()))
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+    return sent
+
+
+def settle(nodes: list[HubNode], limit_s: float = 180) -> float:
+    """Wait until the nodes are idle (< 15% CPU over a second): a fresh node warms models in a
+    thread for a while, which is start-up cost, not fan-out latency."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu(pid: int) -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    began = time.monotonic()
+    while time.monotonic() - began < limit_s:
+        before = [cpu(n.proc.pid) for n in nodes if n.proc]
+        time.sleep(1)
+        if all(cpu(n.proc.pid) - b < 0.15 for n, b in zip(nodes, before, strict=True) if n.proc):
+            break
+    return round(time.monotonic() - began, 1)
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(p / 100 * len(values)))] * 1000, 1)
+
+
+def run(label: str, nodes: list[HubNode], store_url: str, db: str, args: argparse.Namespace) -> dict[str, Any]:
+    async def users() -> tuple[str, str]:
+        store = Store.connect(store_url, db)
+        admin_email, agent_email = f"admin-{new_id()}@example.com", f"agent-{new_id()}@example.com"
+        await Users(store).create(admin_email, PASSWORD, Role.admin, name="Bench admin")
+        await Users(store).create(agent_email, PASSWORD, Role.agent, name="Bench agent")
+        await store.close()
+        return await _token(nodes[0], admin_email), await _token(nodes[0], agent_email)
+
+    warmup_s = settle(nodes)
+    admin, agent = asyncio.run(users())
+    ctx = mp.get_context("spawn")
+    stop = ctx.Event()
+    procs, pipes, readies = [], [], []
+    per = [args.clients // args.procs + (1 if i < args.clients % args.procs else 0) for i in range(args.procs)]
+    t_connect = time.time()
+    for i, count in enumerate(per):
+        ready, (rx, tx) = ctx.Event(), ctx.Pipe(duplex=False)
+        # each process spreads its clients over the nodes
+        urls = [n.url for n in nodes[i % len(nodes):] + nodes[:i % len(nodes)]]
+        p = ctx.Process(target=client_proc, args=(urls, count, agent, ready, stop, tx), daemon=True)
+        p.start()
+        procs.append(p), pipes.append(rx), readies.append(ready)
+    for ready in readies:
+        if not ready.wait(300):
+            raise RuntimeError("clients did not connect")
+    connect_s = time.time() - t_connect
+    sent = asyncio.run(_send(nodes, admin, args.rate, args.seconds))
+    time.sleep(args.drain)
+    stop.set()
+    received = [item for rx in pipes for item in rx.recv()]
+    for p in procs:
+        p.join(30)
+    from_accept, from_request = [], []
+    for key, at in received:
+        if key in sent:
+            start, accepted = sent[key]
+            from_request.append(at - start)
+            from_accept.append(max(0.0, at - accepted))
+    expected = len(sent) * args.clients
+    return {"setup": label, "clients": args.clients, "nodes": len(nodes), "messages": len(sent),
+            "deliveries": len(received), "expected": expected,
+            "lost": expected - len([1 for k, _ in received if k in sent]),
+            "connect_s": round(connect_s, 1), "warmup_s": warmup_s,
+            "accept_to_event_ms": {"p50": pct(from_accept, 50), "p95": pct(from_accept, 95),
+                                   "p99": pct(from_accept, 99), "max": pct(from_accept, 100)},
+            "request_to_event_ms": {"p50": pct(from_request, 50), "p99": pct(from_request, 99)},
+            "accept_ms": {"p50": pct([a - s for s, a in sent.values()], 50),
+                          "p99": pct([a - s for s, a in sent.values()], 99)}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--rate", type=float, default=50)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--procs", type=int, default=2)
+    parser.add_argument("--drain", type=float, default=5, help="seconds to wait for late events")
+    parser.add_argument("--only", choices=["one", "two"], default=None)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="berry-bench-") as tmp:
+        base = Path(tmp)
+        ferret = EmbeddedFerretDB(base / "ferretdb")
+        ferret.start()
+        redis = RedisServer(base / "redis").start()
+        try:
+            if args.only in (None, "one"):
+                db = f"bench1_{new_id()}"
+                node = HubNode("one", base / "one", ferret.url, db, None).start()
+                try:
+                    results.append(run("one node", [node], ferret.url, db, args))
+                    print(json.dumps(results[-1]), file=sys.stderr)
+                finally:
+                    node.stop()
+            if args.only in (None, "two"):
+                db = f"bench2_{new_id()}"
+                a = HubNode("a", base / "a", ferret.url, db, redis.url).start()
+                b = HubNode("b", base / "b", ferret.url, db, redis.url).start()
+                try:
+                    results.append(run("two nodes + redis", [a, b], ferret.url, db, args))
+                    print(json.dumps(results[-1]), file=sys.stderr)
+                finally:
+                    a.stop()
+                    b.stop()
+        finally:
+            redis.stop()
+            ferret.stop()
+    print(json.dumps({"bench": "console_fanout", "rate_per_s": args.rate, "seconds": args.seconds,
+                      "client_procs": args.procs, "results": results}))
+
+
+if __name__ == "__main__":
+    main()
