@@ -154,3 +154,17 @@ async def test_missing_fields_of_other_packages_are_not_counted(store: Any) -> N
     assert r["sla"]["overall"]["first_response"] == {"met": 0, "breached": 0, "compliance": None}
     assert r["contacts"]["consumer"]["conversations"] == 1  # unknown contact → consumer
     assert r["kb"]["searches"] == 0
+
+
+async def test_contact_types_follow_merges_with_few_and_many_ids(store: Any) -> None:
+    from hub.reports.source import IN_LIMIT, contact_types
+
+    many = [{"_id": f"c{i}", "type": "provider" if i % 2 else "consumer"} for i in range(IN_LIMIT + 5)]
+    many += [{"_id": "old", "type": "consumer", "merged_into": "mid"}, {"_id": "mid", "type": "consumer", "merged_into": "c1"}]
+    await store.contacts.insert_many(many)
+    few = await contact_types(store, {"old", "c2"})  # $in path, two merge hops
+    assert few == {"old": ("c1", "provider"), "c2": ("c2", "consumer")}
+    ids = {d["_id"] for d in many} | {"gone"}
+    lots = await contact_types(store, ids)  # scan path
+    assert lots["old"] == ("c1", "provider") and lots["c7"] == ("c7", "provider") and lots["gone"] == ("gone", "consumer")
+    assert len(lots) == len(ids)
