@@ -201,10 +201,9 @@ export class ThreadView {
     const email = c.channel === "email" && !this.note;
     this.subject = email ? h("input", {id: "reply-subject", placeholder: t("compose.subject"), "aria-label": t("compose.subject"),
       value: c.subject ? `Re: ${c.subject.replace(/^re:\s*/i, "")}` : ""}) : null;
-    this.cc = email ? h("input", {id: "reply-cc", type: "email", multiple: true, placeholder: t("compose.cc"), "aria-label": t("compose.cc")}) : null;
     const form = h("form", {class: `composer ${this.note ? "is-note" : ""}`, onsubmit: (ev) => { ev.preventDefault(); this.send(); }},
       h("div", {class: "tabs", role: "tablist"}, tab(false, t("compose.reply")), tab(true, t("compose.note"))),
-      email ? h("div", {class: "row"}, this.subject, this.cc) : null,
+      email ? h("div", {class: "row"}, this.subject) : null,
       this.canned, this.text,
       h("div", {class: "row"}, this.hint, this.status,
         h("button", {type: "submit", class: "primary", id: "send", text: t(this.note ? "compose.add_note" : "compose.send")})));
