@@ -37,7 +37,7 @@ async def backlog(store: Store, filters: dict[str, str], now: datetime | None = 
                                                             "contact_id": 1}).limit(SCAN_LIMIT)]
     if "contact_type" in filters:
         types = await contact_types(store, {d["contact_id"] for d in docs if d.get("contact_id")})
-        docs = [d for d in docs if types.get(d.get("contact_id"), ("", "consumer"))[1] == filters["contact_type"]]
+        docs = [d for d in docs if types.get(d.get("contact_id") or "", ("", "consumer"))[1] == filters["contact_type"]]
     by_status = Counter(d["status"] for d in docs)
     bands = Counter(_band((now - d["created_at"]).total_seconds()) for d in docs)
     teams: dict[Any, list[float]] = defaultdict(list)
@@ -54,7 +54,8 @@ async def backlog(store: Store, filters: dict[str, str], now: datetime | None = 
 
 
 async def kb(store: Store, start: datetime, end: datetime, top: int = 20) -> dict[str, Any]:
-    searches, empty = Counter(), Counter()
+    searches: Counter[str] = Counter()
+    empty: Counter[str] = Counter()
     total = with_results = 0
     async for d in store["search_queries"].find({"at": {"$gte": start, "$lt": end}},
                                                 {"query": 1, "results": 1}).limit(SCAN_LIMIT):

@@ -61,7 +61,7 @@ class Range(BaseModel):
     end: datetime
 
     @property
-    def previous(self) -> "Range":
+    def previous(self) -> Range:
         return Range(start=self.start - (self.end - self.start), end=self.start)
 
 

@@ -107,7 +107,7 @@ async def groups_of(store: Store, convs: list[dict[str, Any]], calendars: Calend
     if calendars is None:
         calendars = Calendars(store)
         await calendars.load()
-    contacts = await contact_types(store, {c.get("contact_id") for c in convs if c.get("contact_id")})
+    contacts = await contact_types(store, {str(c["contact_id"]) for c in convs if c.get("contact_id")})
     return group_conversations(convs, contacts, calendars.between)
 
 

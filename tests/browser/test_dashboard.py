@@ -105,7 +105,7 @@ async def test_numbers_on_screen_match_the_api(new_page: Any, hub_url: str, hub:
     days = await page.evaluate(chart, "chart-days")
     assert days["datasets"][0]["data"] == [d["count"] for d in api["volume"]["by_day"]]
     channels = await page.evaluate(chart, "chart-channels")
-    assert dict(zip(channels["labels"], channels["datasets"][0]["data"])) == {
+    assert dict(zip(channels["labels"], channels["datasets"][0]["data"], strict=True)) == {
         c["channel"]: c["count"] for c in api["volume"]["by_channel"]}
     heat = await page.evaluate(chart, "chart-heatmap")
     cells = {(c["y"], int(c["x"])): c["v"] for c in heat["datasets"][0]["data"] if c["v"]}
