@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from knowledge_base.search import Encoder, SearchBackend, shared_encoder
+from hub.models import new_id
+from knowledge_base.search import Encoder, shared_encoder
 from knowledge_base.search.embedded import EmbeddedBackend
 from knowledge_base.search.meili import MeilisearchBackend
 
@@ -37,15 +39,19 @@ async def backend(request: pytest.FixtureRequest, encoder: Encoder, tmp_path: Pa
     if request.param == "embedded":
         yield EmbeddedBackend(tmp_path / "search", encoder)
         return
+    real = os.environ.get("BERRY_TEST_MEILISEARCH_URL")  # run the same suite against a real server
+    if real:
+        b = MeilisearchBackend(real, os.environ.get("BERRY_TEST_MEILISEARCH_KEY"), encoder,
+                               index_uid=f"contract_{new_id()}")
+        yield b
+        await b.clear()
+        await b.close()
+        return
     fake = FakeMeilisearch()
     server = TestServer(fake.app)
     await server.start_server()
     b = MeilisearchBackend(str(server.make_url("")).rstrip("/"), "test-key", encoder)
-    b.fake = fake  # type: ignore[attr-defined]
     yield b
     await b.close()
     await server.close()
 
-
-def is_backend(obj: Any) -> bool:
-    return isinstance(obj, SearchBackend)
