@@ -25,6 +25,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from bot import nlu_data  # noqa: E402
 from bot.evaluate import evaluate, table  # noqa: E402
 
+# trained models are cached by a hash of their data; the recorded training time is reported
+CACHE = Path(os.environ.get("BERRY_CACHE_DIR", Path.home() / ".cache" / "berry")) / "bench-models"
 EVAL = ROOT / "bot" / "rasa" / "eval"
 HWU64 = Path(os.environ.get("BERRY_HWU64_DIR", ROOT.parent / "shared" / "data" / "nlu" / "hwu64"))
 
@@ -33,6 +35,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--engines", default="embedded,rasa")
     parser.add_argument("--datasets", default="berry,hwu64")
+    parser.add_argument("--rasa-config", type=Path, default=None, help="Rasa config (default bot/rasa/config.yml)")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -48,7 +51,8 @@ def main() -> int:
         for name, (train_file, test_file, oos) in sets.items():
             for engine in args.engines.split(","):
                 started = time.perf_counter()
-                result = evaluate(engine, train_file, test_file, extra_test=[oos])
+                result = evaluate(engine, train_file, test_file, extra_test=[oos], cache_dir=CACHE,
+                                  rasa_config=args.rasa_config)
                 result.update(dataset=name, wall_seconds=round(time.perf_counter() - started, 1))
                 results.append(result)
                 print(f"[{name}]\n{table([result])}", file=sys.stderr, flush=True)

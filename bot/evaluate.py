@@ -113,11 +113,13 @@ def evaluate_rasa(train_file: Path, test: list[Example], *, config: Path | None 
                 preds.append(Prediction(ranking[0] if ranking else final, final, seconds))
         finally:
             server.stop()
-    return {"engine": "rasa", "train_seconds": round(train_seconds, 1), **metrics(test, preds)}
+    return {"engine": "rasa", "config": config.name, "train_seconds": round(train_seconds, 1),
+            **metrics(test, preds)}
 
 
 def evaluate(engine: str, train_file: Path, test_file: Path, *, extra_test: list[Path] = (),  # type: ignore[assignment]
-             cache_dir: Path | None = None, progress: bool = True) -> dict[str, Any]:
+             cache_dir: Path | None = None, progress: bool = True, rasa_config: Path | None = None,
+             ) -> dict[str, Any]:
     train = nlu_data.load(train_file)
     test = nlu_data.load(test_file) + [ex for f in extra_test for ex in nlu_data.load(f)]
     if not train or not test:
@@ -125,7 +127,7 @@ def evaluate(engine: str, train_file: Path, test_file: Path, *, extra_test: list
     if engine == "embedded":
         result = evaluate_embedded(train, test, cache_dir=cache_dir, progress=progress)
     elif engine == "rasa":
-        result = evaluate_rasa(train_file, test, progress=progress)
+        result = evaluate_rasa(train_file, test, config=rasa_config, progress=progress)
     else:
         raise ValueError(f"unknown engine {engine!r}")
     return {"train": str(train_file), "test": [str(test_file), *map(str, extra_test)],

@@ -30,16 +30,24 @@ class FailingKB(TinyKB):
         raise ConnectionError("search backend down")
 
 
+@pytest.fixture
+async def closing() -> AsyncIterator[list[BotEngine]]:
+    engines: list[BotEngine] = []
+    yield engines
+    for eng in engines:
+        await eng.close()
+
+
 @pytest.fixture(params=["embedded", "rasa"])
-async def engine(request: pytest.FixtureRequest, classifier: Any) -> AsyncIterator[tuple[BotEngine, Any]]:
+def engine(request: pytest.FixtureRequest, classifier: Any, closing: list[BotEngine]) -> tuple[BotEngine, Any]:
+    # synchronous on purpose: it may start the (async, session-scoped) Rasa stack on first use
     if request.param == "embedded":
         kb = TinyKB()
-        yield EmbeddedEngine(classifier, kb), kb
-    else:
-        stack = request.getfixturevalue("rasa_stack")
-        eng = RasaEngine(stack.rasa_url, timeout=30)
-        yield eng, stack.kb
-        await eng.close()
+        return EmbeddedEngine(classifier, kb), kb
+    stack = request.getfixturevalue("rasa_stack")
+    eng = RasaEngine(stack.rasa_url, timeout=30)
+    closing.append(eng)
+    return eng, stack.kb
 
 
 def turn(text: str, conv: str | None = None) -> Turn:
