@@ -13,8 +13,12 @@ member. Every other event is validated (``payloads``), rate limited, authorized 
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
+
+import jwt
 
 import socketio
 from aiohttp import web
@@ -54,6 +58,7 @@ class AgentsNamespace(socketio.AsyncNamespace):
         super().__init__(NAMESPACE)
         self.app = app
         self.node = node
+        self._tasks: set[asyncio.Task[None]] = set()
         self.handlers = {
             "hello": (None, self.hello),
             "catch_up": (payloads.CatchUp, self.catch_up),
@@ -94,6 +99,9 @@ class AgentsNamespace(socketio.AsyncNamespace):
             session = await self.get_session(sid)
         except KeyError:
             return _error("unauthorized", "not connected")
+        if time.time() >= session["exp"]:  # the access token ran out while connected
+            self._disconnect_soon(sid)  # after this ack has gone out
+            return _error("unauthorized", "token expired; reconnect with a fresh token")
         if not session["bucket"].take():
             return await self._violation(sid, session)
         model, handler = spec
@@ -115,6 +123,15 @@ class AgentsNamespace(socketio.AsyncNamespace):
         except Exception:
             log.exception("console event failed", extra={"event": event, "sid": sid})
             return _error("internal", "internal error")
+
+    def _disconnect_soon(self, sid: str) -> None:
+        async def later() -> None:
+            await asyncio.sleep(0.2)
+            await self.disconnect(sid)
+
+        task = asyncio.create_task(later())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _violation(self, sid: str, session: dict[str, Any]) -> dict[str, Any]:
         session["violations"] += 1
@@ -139,7 +156,9 @@ class AgentsNamespace(socketio.AsyncNamespace):
         if user is None or not user.get("active", True):
             raise socketio.exceptions.ConnectionRefusedError("unauthorized: user inactive")
         rooms = access.rooms_for(principal)
-        await self.save_session(sid, {"principal": principal, "rooms": rooms, "open": set(),
+        # verified above; read exp so a connection does not outlive its token
+        exp = float(jwt.decode(token, options={"verify_signature": False})["exp"])
+        await self.save_session(sid, {"principal": principal, "rooms": rooms, "open": set(), "exp": exp,
                                       "bucket": Bucket(50, 20), "typing": Bucket(3, 1), "violations": 0})
         for room in rooms:
             await self.enter_room(sid, room)

@@ -19,7 +19,11 @@ export class Live extends EventTarget {
       reconnectionDelayMax: 5000,
     });
     this.socket.on("connect", () => this.#connected());
-    this.socket.on("disconnect", () => this.#setState("offline"));
+    this.socket.on("disconnect", (reason) => {
+      this.#setState("offline");
+      // the server cut us off (the access token ran out): refresh it and come back
+      if (reason === "io server disconnect") freshToken().then(() => this.socket.connect(), () => this.#setState("refused"));
+    });
     this.socket.on("connect_error", (err) => this.#refused(err));
     this.socket.on("event", (envelope) => this.#deliver(envelope));
     for (const name of ["presence", "typing", "viewing"]) {

@@ -232,3 +232,17 @@ async def test_notifications_go_only_to_their_user_and_are_caught_up(agents, api
     assert theirs.events() == []
     assert [e["name"] for e in (await mine.call("catch_up", {"last_id": 0}))["events"]] == ["notification.created"]
     assert (await theirs.call("catch_up", {"last_id": 0}))["events"] == []
+
+
+async def test_a_connection_does_not_outlive_its_token(agents, api, client) -> None:
+    secret = client.server.app[keys.SETTINGS].jwt_secret.get_secret_value()
+    user = (await api.user(Role.agent))["user"]
+    now = utcnow()
+    short = jwt.encode({"sub": user["id"], "role": "agent", "teams": [], "name": "A", "iat": now,
+                        "exp": now + timedelta(seconds=2)}, secret, algorithm="HS256")
+    agent = await agents(short)
+    assert (await agent.call("heartbeat"))["ok"]
+    await asyncio.sleep(2.5)
+    answer = await agent.call("heartbeat")
+    assert answer["ok"] is False and answer["error"]["code"] == "unauthorized"
+    await agent.wait_for(lambda: not agent.sio.connected or None, timeout=5)
