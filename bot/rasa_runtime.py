@@ -127,11 +127,12 @@ class Process:
 def rasa_server(model: Path, port: int, workdir: Path, actions_url: str | None = None) -> Process:
     cmd = [str(rasa_bin()), "run", "--enable-api", "--port", str(port), "-m", str(model),
            "--credentials", str(PROJECT / "credentials.yml")]
-    extra = {}
     if actions_url:
-        cmd += ["--endpoints", str(PROJECT / "endpoints.yml")]
-        extra["BERRY_RASA_ACTIONS_URL"] = actions_url
-    return Process(cmd, f"http://127.0.0.1:{port}/version", workdir / "rasa.log", extra, cwd=workdir)
+        # Rasa 3.6 does not expand ${VAR} in endpoints.yml's action_endpoint URL: write the real one
+        endpoints = workdir / "endpoints.yml"
+        endpoints.write_text(f'action_endpoint:\n  url: "{actions_url}"\n')
+        cmd += ["--endpoints", str(endpoints)]
+    return Process(cmd, f"http://127.0.0.1:{port}/version", workdir / "rasa.log", {}, cwd=workdir)
 
 
 def action_server(port: int, workdir: Path, hub_url: str, api_key: str) -> Process:
