@@ -67,7 +67,7 @@ class HubNode:
         self.log = open(self.workdir / f"{self.name}.log", "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], cwd=self.workdir, env=self.env,
                                      stdout=self.log, stderr=subprocess.STDOUT)
-        _wait(lambda: self._ready(), 90, f"hub node {self.name}")
+        _wait(lambda: self._ready(), 180, f"hub node {self.name}")
         return self
 
     def _ready(self) -> bool:

@@ -74,7 +74,7 @@ async def test_message_ingested_on_node_a_reaches_an_agent_on_node_b(two_nodes: 
                                      headers={"Authorization": f"Bearer {admin_token}"}) as r:
                     assert r.status == 201, await r.text()
             for agent in (on_b, on_a):
-                await agent.wait_for(lambda agent=agent: len(agent.events("message.created")) == 5, timeout=10)
+                await agent.wait_for(lambda agent=agent: len(agent.events("message.created")) == 5, timeout=30)
                 got = [e["data"]["message"]["text"] for e in agent.events("message.created")]
                 assert sorted(got) == texts and len(got) == 5  # each exactly once
             ids = [e["id"] for e in on_b.events()]
