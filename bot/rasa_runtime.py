@@ -57,6 +57,9 @@ def train(config: Path, data: list[Path], domain: Path | None = None, *, nlu_onl
           out: Path | None = None, timeout: float = 3600) -> tuple[Path, float]:
     """Train (or reuse) a model; returns (model file, training seconds). A cached model comes with
     the seconds its training took (recorded beside it), so benchmarks can report them."""
+    # rasa runs with cwd=out: every path must be absolute
+    config, data = config.resolve(), [d.resolve() for d in data]
+    domain = domain.resolve() if domain else None
     inputs = [config, *data] + ([domain] if domain else [])
     key = files_hash(inputs) + ("-nlu" if nlu_only else "")
     out = out or cache_dir() / "rasa-models"
