@@ -14,7 +14,7 @@ from hub.auth import Principal
 from hub.errors import InvalidInput, NotFound
 from hub.models import Channel, Message
 
-from .inboxes import InboxIn, InboxOut
+from .inboxes import ChannelInboxIn, ChannelInboxOut
 
 router = ApiRouter()
 
@@ -26,13 +26,13 @@ class ChannelInfo(BaseModel):
     webhooks: dict[str, str] = Field(default_factory=dict)
 
 
-class Template(BaseModel):
+class WhatsAppTemplate(BaseModel):
     name: str
     content_sid: str
     body: str = ""
 
 
-class TemplateSend(BaseModel):
+class WhatsAppTemplateSend(BaseModel):
     content_sid: str = Field(pattern=r"^HX[0-9a-fA-F]{32}$")
     variables: dict[str, str] = Field(default_factory=dict, max_length=20)
 
@@ -62,14 +62,14 @@ async def list_channels(request: web.Request, _: Principal) -> list[ChannelInfo]
 
 
 @router.route("GET", "/channels/whatsapp/templates", summary="Approved WhatsApp templates (for outside the 24-hour window)",
-              tag="channels", permission="messages:write", response=list[Template])
-async def whatsapp_templates(request: web.Request, _: Principal) -> list[Template]:
-    return [Template.model_validate(t) for t in request.app[keys.SETTINGS].whatsapp_templates]
+              tag="channels", permission="messages:write", response=list[WhatsAppTemplate])
+async def whatsapp_templates(request: web.Request, _: Principal) -> list[WhatsAppTemplate]:
+    return [WhatsAppTemplate.model_validate(t) for t in request.app[keys.SETTINGS].whatsapp_templates]
 
 
 @router.route("POST", "/conversations/{conversation_id}/whatsapp-template", summary="Send an approved WhatsApp template",
-              tag="channels", permission="messages:write", body=TemplateSend, response=Message, status=201)
-async def send_template(request: web.Request, principal: Principal, body: TemplateSend) -> Message:
+              tag="channels", permission="messages:write", body=WhatsAppTemplateSend, response=Message, status=201)
+async def send_template(request: web.Request, principal: Principal, body: WhatsAppTemplateSend) -> Message:
     templates = {t["content_sid"]: t for t in request.app[keys.SETTINGS].whatsapp_templates}
     template = templates.get(body.content_sid)
     if template is None:
@@ -98,7 +98,7 @@ async def get_blob(request: web.Request, _: Principal) -> web.StreamResponse:
                                  "X-Content-Type-Options": "nosniff"})
 
 
-class DeadLetter(BaseModel):
+class ChannelDeadLetter(BaseModel):
     id: str
     source: str
     key: str = ""
@@ -108,23 +108,23 @@ class DeadLetter(BaseModel):
 
 
 @router.route("GET", "/channels/dead-letters", summary="Inbound payloads that could not be ingested (newest first)",
-              tag="channels", permission="channels:admin", response=list[DeadLetter])
-async def dead_letters(request: web.Request, _: Principal) -> list[DeadLetter]:
+              tag="channels", permission="channels:admin", response=list[ChannelDeadLetter])
+async def dead_letters(request: web.Request, _: Principal) -> list[ChannelDeadLetter]:
     docs = request.app[keys.STORE]["dead_letters"].find({}).sort("created_at", -1).limit(100)
-    return [DeadLetter(id=str(d.pop("_id")), **{k: v for k, v in d.items() if k in DeadLetter.model_fields}) async for d in docs]
+    return [ChannelDeadLetter(id=str(d.pop("_id")), **{k: v for k, v in d.items() if k in ChannelDeadLetter.model_fields}) async for d in docs]
 
 
 @router.route("GET", "/channels/inboxes", summary="Channel inboxes as configured by admins (credentials never returned)",
-              tag="channels", permission="channels:admin", response=list[InboxOut])
-async def list_inboxes(request: web.Request, _: Principal) -> list[InboxOut]:
+              tag="channels", permission="channels:admin", response=list[ChannelInboxOut])
+async def list_channel_inboxes(request: web.Request, _: Principal) -> list[ChannelInboxOut]:
     services = request.app[keys.EXTENSIONS]["channels"]
     docs = await services.inboxes.all()
     return [services.inboxes.public(Channel(c), docs.get(Channel(c))) for c in ("sms", "whatsapp", "voice", "email", "webchat")]
 
 
 @router.route("PUT", "/channels/inboxes/{channel}", summary="Configure a channel inbox (credentials are write-only)",
-              tag="channels", permission="channels:admin", body=InboxIn, response=InboxOut)
-async def put_inbox(request: web.Request, principal: Principal, body: InboxIn) -> InboxOut:
+              tag="channels", permission="channels:admin", body=ChannelInboxIn, response=ChannelInboxOut)
+async def put_channel_inbox(request: web.Request, principal: Principal, body: ChannelInboxIn) -> ChannelInboxOut:
     from . import configure
     name = request.match_info["channel"]
     if name not in ("sms", "whatsapp", "voice", "email", "webchat"):

@@ -26,7 +26,7 @@ SETTING_NAMES = {"account_sid", "smtp_host", "smtp_port", "smtp_user", "imap_hos
 Configurable = Literal["sms", "whatsapp", "voice", "email", "webchat"]
 
 
-class InboxIn(BaseModel):
+class ChannelInboxIn(BaseModel):
     enabled: bool = True
     address: str = Field("", max_length=320, description="Sender number (E.164) or support e-mail address")
     greeting: str = Field("", max_length=1000, description="Voice greeting / chat welcome")
@@ -57,7 +57,7 @@ class InboxIn(BaseModel):
         return value
 
 
-class InboxOut(BaseModel):
+class ChannelInboxOut(BaseModel):
     channel: Channel
     enabled: bool = True
     address: str = ""
@@ -78,12 +78,12 @@ class Inboxes:
         return {Channel(d["_id"]): d async for d in self.col.find({})}
 
     @staticmethod
-    def public(channel: Channel, doc: dict[str, Any] | None) -> InboxOut:
+    def public(channel: Channel, doc: dict[str, Any] | None) -> ChannelInboxOut:
         doc = doc or {}
-        return InboxOut(channel=channel, **{k: v for k, v in doc.items() if k in InboxOut.model_fields and k != "channel"},
+        return ChannelInboxOut(channel=channel, **{k: v for k, v in doc.items() if k in ChannelInboxOut.model_fields and k != "channel"},
                         credentials_set=sorted(doc.get("credentials", {})))
 
-    async def save(self, channel: Channel, body: InboxIn) -> dict[str, Any]:
+    async def save(self, channel: Channel, body: ChannelInboxIn) -> dict[str, Any]:
         unknown = (set(body.credentials) - SECRET_NAMES) | (set(body.settings) - SETTING_NAMES)
         if unknown:
             raise InvalidInput(f"unknown settings {sorted(unknown)}", field=sorted(unknown)[0])

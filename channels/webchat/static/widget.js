@@ -43,12 +43,12 @@
   offline.appendChild(emailInput);
   offline.appendChild(el("button", {}, "Save"));
   var form = el("form", { display: "flex", borderTop: "1px solid #eee" });
-  var input = el("input", { flex: "1", border: "0", padding: "10px" });
+  var input = el("input", { flex: "1", minWidth: "0", border: "0", padding: "10px" });
   input.name = "message"; input.placeholder = "Type a message…"; input.maxLength = 4000;
   input.setAttribute("aria-label", "Message");
-  var file = el("input", { width: "90px" });
+  var file = el("input", { width: "74px", fontSize: "11px", alignSelf: "center" });
   file.type = "file"; file.accept = "image/*,application/pdf,text/plain";
-  var send = el("button", { border: "0", padding: "0 12px", background: "#eee" }, "Send");
+  var send = el("button", { border: "0", padding: "0 12px", background: "#eee", flex: "none" }, "Send");
   send.type = "submit";
   form.appendChild(input); form.appendChild(file); form.appendChild(send);
   [header, status, list, offline, form].forEach(function (n) { panel.appendChild(n); });
