@@ -17,13 +17,13 @@ router = ApiRouter()
 INBOX_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
 
 
-class KbQuery(BaseModel):
+class BotKbQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     q: str = Field(min_length=1, max_length=500)
     limit: int = Field(3, ge=1, le=10)
 
 
-class KbHit(BaseModel):
+class BotKbHit(BaseModel):
     id: str
     title: str
     summary: str = ""
@@ -31,38 +31,38 @@ class KbHit(BaseModel):
     score: float = 0.0
 
 
-class InboxIn(BaseModel):
+class BotInboxIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     enabled: bool
 
 
-class InboxOut(BaseModel):
+class BotInboxOut(BaseModel):
     inbox: str
     enabled: bool
 
 
 @router.route("GET", "/bot/kb-search", summary="Knowledge-base answers for the bot (top articles)", tag="bot",
-              permission="articles:read", query=KbQuery, response=list[KbHit])
-async def kb_search(request: web.Request, _: Principal, query: KbQuery) -> list[KbHit]:
+              permission="articles:read", query=BotKbQuery, response=list[BotKbHit])
+async def kb_search(request: web.Request, _: Principal, query: BotKbQuery) -> list[BotKbHit]:
     from knowledge_base.search.base import SearchQuery
 
     backend: Any = request.app[keys.EXTENSIONS].get("knowledge_base")
     if backend is None:
         return []
     hits = await backend.search(SearchQuery(text=query.q, limit=query.limit))
-    return [KbHit(id=h.id, title=h.title, summary=h.summary, url=h.url, score=h.score) for h in hits]
+    return [BotKbHit(id=h.id, title=h.title, summary=h.summary, url=h.url, score=h.score) for h in hits]
 
 
 @router.route("GET", "/bot/inboxes", summary="Inboxes where the bot answers first", tag="bot",
-              permission="conversations:read", response=list[InboxOut])
-async def list_inboxes(request: web.Request, _: Principal) -> list[InboxOut]:
+              permission="conversations:read", response=list[BotInboxOut])
+async def list_inboxes(request: web.Request, _: Principal) -> list[BotInboxOut]:
     service = request.app[keys.EXTENSIONS]["bot"]
-    return [InboxOut(inbox=name, enabled=True) for name in sorted(service.inboxes)]
+    return [BotInboxOut(inbox=name, enabled=True) for name in sorted(service.inboxes)]
 
 
 @router.route("PUT", "/bot/inboxes/{inbox}", summary="Turn the bot on or off for an inbox", tag="bot",
-              permission="teams:write", body=InboxIn, response=InboxOut)
-async def set_inbox(request: web.Request, principal: Principal, body: InboxIn) -> InboxOut:
+              permission="teams:write", body=BotInboxIn, response=BotInboxOut)
+async def set_inbox(request: web.Request, principal: Principal, body: BotInboxIn) -> BotInboxOut:
     import re
 
     inbox = request.match_info["inbox"]
@@ -72,4 +72,4 @@ async def set_inbox(request: web.Request, principal: Principal, body: InboxIn) -
     await service.set_inbox(inbox, body.enabled)
     await request.app[keys.AUDIT].record(principal.actor_id, "bot.inbox", "inbox", inbox,
                                          after={"enabled": body.enabled})
-    return InboxOut(inbox=inbox, enabled=body.enabled)
+    return BotInboxOut(inbox=inbox, enabled=body.enabled)
