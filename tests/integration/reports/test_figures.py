@@ -9,9 +9,8 @@ import pytest
 
 from hub.reports import Reports, Rollups
 from hub.reports.live import backlog
-from hub.reports.query import ReportQuery
+from hub.reports.query import ReportQuery, check_range
 from hub.reports.rollup import days
-from hub.reports.query import check_range
 
 from .fixture import EXPECTED, WEEK, seed, t
 

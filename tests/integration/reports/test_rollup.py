@@ -18,8 +18,8 @@ from hub.jobs import Jobs, Worker
 from hub.models import Channel, Conversation, IdentityKind, InboundMessage, SenderIdentity
 from hub.reports import JOB, Reports, Rollups
 from hub.reports.cli import rebuild
-from hub.reports.rollup import decode
 from hub.reports.query import ReportQuery
+from hub.reports.rollup import decode
 
 from .fixture import WEEK, seed, t
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hub.reports.stats import group_conversations, median, merge, p90
 from hub.reports.figures import trend
+from hub.reports.stats import group_conversations, median, merge, p90
 
 
 def test_median_and_nearest_rank_p90() -> None:
