@@ -74,26 +74,65 @@ LABELLED = [
     ("penalty for provider cancellation", "provider-cancelling-a-booking"),
     ("phone number for support", "contact-support"),
     ("what are your opening hours", "contact-support"),
-    ("refnd polcy", "how-refunds-work"),          # typos
+    ("refnd polcy", "how-refunds-work"),  # typos
     ("cancelation", "cancel-a-booking"),
-    ("payo", "provider-payouts"),                 # prefix, search as you type
+    ("payo", "provider-payouts"),  # prefix, search as you type
     ("deposi", "deposits-and-payment-schedule"),
 ]
 
-SERVICES = ["venue", "caterer", "photographer", "DJ", "florist", "décor hire", "marquee", "sound system",
-            "lighting", "wedding cake", "videographer", "jumping castle", "MC", "live band", "chair hire",
-            "mobile bar", "wedding planner", "make-up artist", "shuttle", "security"]
-CITIES = ["Cape Town", "Johannesburg", "Durban", "Pretoria", "Gqeberha", "Bloemfontein", "Stellenbosch",
-          "Polokwane", "East London", "Nelspruit", "Pietermaritzburg", "George", "Kimberley", "Rustenburg"]
+SERVICES = [
+    "venue",
+    "caterer",
+    "photographer",
+    "DJ",
+    "florist",
+    "décor hire",
+    "marquee",
+    "sound system",
+    "lighting",
+    "wedding cake",
+    "videographer",
+    "jumping castle",
+    "MC",
+    "live band",
+    "chair hire",
+    "mobile bar",
+    "wedding planner",
+    "make-up artist",
+    "shuttle",
+    "security",
+]
+CITIES = [
+    "Cape Town",
+    "Johannesburg",
+    "Durban",
+    "Pretoria",
+    "Gqeberha",
+    "Bloemfontein",
+    "Stellenbosch",
+    "Polokwane",
+    "East London",
+    "Nelspruit",
+    "Pietermaritzburg",
+    "George",
+    "Kimberley",
+    "Rustenburg",
+]
 TOPICS = [
     ("menu tasting", "Book a tasting {days} days before; the {service} confirms the menu and dietary needs."),
     ("travel fee", "Outside {city} the {service} may charge a travel fee per kilometre, shown on the quote."),
-    ("setup times", "The {service} arrives {hours} hours before the event to set up; agree access with the venue."),
+    (
+        "setup times",
+        "The {service} arrives {hours} hours before the event to set up; agree access with the venue.",
+    ),
     ("package contents", "Each {service} package lists what is included; extras are quoted separately."),
     ("weather plan", "For outdoor events in {city} ask the {service} about a rain plan and cover."),
     ("noise rules", "Municipal noise rules in {city} apply after 23:00; the {service} must respect them."),
     ("insurance", "A {service} carries public liability insurance; ask for the certificate before the day."),
-    ("load shedding", "Ask the {service} about a generator or inverter backup during load shedding in {city}."),
+    (
+        "load shedding",
+        "Ask the {service} about a generator or inverter backup during load shedding in {city}.",
+    ),
     ("quotes", "Request a quote from a {service}: give the date, guest count and area in {city}."),
     ("parking", "Guests at a {service} in {city} usually park on site; some venues charge per car."),
     ("overtime", "If the event runs late the {service} charges overtime per started hour of {hours} hours."),
@@ -108,14 +147,28 @@ def generated(n: int, rng: random.Random) -> list[SearchDocument]:
     for i in range(n):
         topic, sentence = rng.choice(TOPICS)
         service, city = rng.choice(SERVICES), rng.choice(CITIES)
-        fill = {"service": service, "city": city, "days": rng.choice([3, 7, 14, 21, 30]), "hours": rng.choice([2, 3, 4])}
-        extra = " ".join(rng.choice(TOPICS)[1].format(**{**fill, "service": rng.choice(SERVICES)}) for _ in range(3))
+        fill = {
+            "service": service,
+            "city": city,
+            "days": rng.choice([3, 7, 14, 21, 30]),
+            "hours": rng.choice([2, 3, 4]),
+        }
+        extra = " ".join(
+            rng.choice(TOPICS)[1].format(**{**fill, "service": rng.choice(SERVICES)}) for _ in range(3)
+        )
         title = f"{service.capitalize()} {topic} in {city}"
-        docs.append(SearchDocument(id=f"gen-{i}", title=title, summary=sentence.format(**fill), body=extra,
-                                   url=f"/help/en/articles/{slugify(title)}-{i}", category=rng.choice(
-                                       ["booking", "payments", "providers", "general"]),
-                                   visibility=rng.choice(["public"] * 4 + ["providers"]),
-                                   tags=[topic.split()[0], service.split()[0].lower()]))
+        docs.append(
+            SearchDocument(
+                id=f"gen-{i}",
+                title=title,
+                summary=sentence.format(**fill),
+                body=extra,
+                url=f"/help/en/articles/{slugify(title)}-{i}",
+                category=rng.choice(["booking", "payments", "providers", "general"]),
+                visibility=rng.choice(["public"] * 4 + ["providers"]),
+                tags=[topic.split()[0], service.split()[0].lower()],
+            )
+        )
     return docs
 
 
@@ -126,10 +179,19 @@ def real_articles() -> list[SearchDocument]:
     for s in sources:
         d = s.data
         locale = d.get("locale", "en")
-        docs.append(SearchDocument(id=f"{locale}:{d['slug']}", title=d["title"], summary=d.get("summary", ""),
-                                   body=plain_text(d["body"]), url=f"/help/{locale}/articles/{d['slug']}",
-                                   locale=locale, visibility=d.get("visibility", "public"),
-                                   category=d.get("category"), tags=d.get("tags", [])))
+        docs.append(
+            SearchDocument(
+                id=f"{locale}:{d['slug']}",
+                title=d["title"],
+                summary=d.get("summary", ""),
+                body=plain_text(d["body"]),
+                url=f"/help/{locale}/articles/{d['slug']}",
+                locale=locale,
+                visibility=d.get("visibility", "public"),
+                category=d.get("category"),
+                tags=d.get("tags", []),
+            )
+        )
     return docs
 
 
@@ -153,40 +215,62 @@ async def main() -> None:
         backend = EmbeddedBackend(Path(tmp) / "search", encoder)
         t0 = time.perf_counter()
         for i in range(0, len(docs), 1000):
-            await backend.index(docs[i:i + 1000])
+            await backend.index(docs[i : i + 1000])
         build_s = time.perf_counter() - t0
 
         relevance = {}
         for mode, semantic in (("keyword", False), ("hybrid", True)):
             rr, recall5, hit3 = [], 0, 0
             for text, slug in LABELLED:
-                hits = await backend.search(SearchQuery(text=text, locale="en", visibilities=everyone, limit=10,
-                                                        semantic=semantic))
+                hits = await backend.search(
+                    SearchQuery(text=text, locale="en", visibilities=everyone, limit=10, semantic=semantic)
+                )
                 ranked = [h.id for h in hits]
                 target = f"en:{slug}"
                 rank = ranked.index(target) + 1 if target in ranked else None
                 rr.append(1 / rank if rank else 0.0)
                 recall5 += bool(rank and rank <= 5)
                 hit3 += bool(rank and rank <= 3)
-            relevance[mode] = {"mrr@10": round(statistics.mean(rr), 3), "recall@5": round(recall5 / len(LABELLED), 3),
-                               "hit@3": round(hit3 / len(LABELLED), 3)}
+            relevance[mode] = {
+                "mrr@10": round(statistics.mean(rr), 3),
+                "recall@5": round(recall5 / len(LABELLED), 3),
+                "hit@3": round(hit3 / len(LABELLED), 3),
+            }
 
-        pool = [q for q, _ in LABELLED] + [d.title for d in rng.sample(docs, 60)] + \
-               [f"{rng.choice(SERVICES)} {rng.choice(TOPICS)[0]}" for _ in range(60)]
+        pool = (
+            [q for q, _ in LABELLED]
+            + [d.title for d in rng.sample(docs, 60)]
+            + [f"{rng.choice(SERVICES)} {rng.choice(TOPICS)[0]}" for _ in range(60)]
+        )
         latency = {}
         for mode, semantic in (("hybrid", True), ("keyword", False)):
             times = []
             for i in range(args.queries):
-                q = SearchQuery(text=pool[i % len(pool)], locale="en", visibilities=["public", "providers"],
-                                semantic=semantic)
+                q = SearchQuery(
+                    text=pool[i % len(pool)],
+                    locale="en",
+                    visibilities=["public", "providers"],
+                    semantic=semantic,
+                )
                 t = time.perf_counter()
                 await backend.search(q)
                 times.append((time.perf_counter() - t) * 1000)
             latency[mode] = {"p50_ms": round(pct(times, 50), 2), "p95_ms": round(pct(times, 95), 2)}
         size = sum(f.stat().st_size for f in (Path(tmp) / "search").rglob("*") if f.is_file())
-    print(json.dumps({"bench": "kb_search", "articles": len(docs), "labelled_queries": len(LABELLED),
-                      "index_build_s": round(build_s, 1), "index_mb": round(size / 1e6, 1),
-                      "latency": latency, "relevance": relevance, "cpu_count": os.cpu_count()}))
+    print(
+        json.dumps(
+            {
+                "bench": "kb_search",
+                "articles": len(docs),
+                "labelled_queries": len(LABELLED),
+                "index_build_s": round(build_s, 1),
+                "index_mb": round(size / 1e6, 1),
+                "latency": latency,
+                "relevance": relevance,
+                "cpu_count": os.cpu_count(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

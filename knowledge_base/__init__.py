@@ -24,7 +24,9 @@ from hub import keys
 from .events import ArticleCreated, ArticleDeleted, ArticleUpdated
 
 log = logging.getLogger(__name__)
-AUTO_REINDEX = "knowledge_base.auto_reindex"  # app[keys.EXTENSIONS][AUTO_REINDEX] = False: no start-up rebuild
+AUTO_REINDEX = (
+    "knowledge_base.auto_reindex"  # app[keys.EXTENSIONS][AUTO_REINDEX] = False: no start-up rebuild
+)
 
 
 def setup(app: web.Application) -> None:

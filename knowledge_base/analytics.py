@@ -53,31 +53,52 @@ class Analytics:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def record_search(self, text: str, *, locale: str | None, results: int, source: str,
-                            visitor: str | None = None) -> None:
+    async def record_search(
+        self, text: str, *, locale: str | None, results: int, source: str, visitor: str | None = None
+    ) -> None:
         query = normalize(text)
         if not query:
             return
-        await self.store["search_queries"].insert_one({"_id": new_id(), "query": query, "locale": locale,
-                                                       "results": results, "source": source, "visitor": visitor,
-                                                       "at": utcnow()})
+        await self.store["search_queries"].insert_one(
+            {
+                "_id": new_id(),
+                "query": query,
+                "locale": locale,
+                "results": results,
+                "source": source,
+                "visitor": visitor,
+                "at": utcnow(),
+            }
+        )
 
     async def record_view(self, article_id: str, *, visitor: str | None) -> None:
-        await self.store["article_views"].insert_one({"_id": new_id(), "article_id": article_id, "visitor": visitor,
-                                                      "at": utcnow()})
+        await self.store["article_views"].insert_one(
+            {"_id": new_id(), "article_id": article_id, "visitor": visitor, "at": utcnow()}
+        )
 
     async def record_feedback(self, article_id: str, visitor: str, helpful: bool, comment: str = "") -> None:
         await self.store["article_feedback"].replace_one(
             {"_id": f"{article_id}:{visitor}"},
-            {"article_id": article_id, "visitor": visitor, "helpful": helpful, "comment": comment[:2000],
-             "at": utcnow()}, upsert=True)
+            {
+                "article_id": article_id,
+                "visitor": visitor,
+                "helpful": helpful,
+                "comment": comment[:2000],
+                "at": utcnow(),
+            },
+            upsert=True,
+        )
 
     async def report(self, days: int = 30, top: int = 20) -> Report:
         since = utcnow() - timedelta(days=days)
         searches: Counter[str] = Counter()
         empty: Counter[str] = Counter()
         total = 0
-        async for d in self.store["search_queries"].find({"at": {"$gte": since}}, {"query": 1, "results": 1}).limit(SCAN_LIMIT):
+        async for d in (
+            self.store["search_queries"]
+            .find({"at": {"$gte": since}}, {"query": 1, "results": 1})
+            .limit(SCAN_LIMIT)
+        ):
             total += 1
             searches[d["query"]] += 1
             if d["results"] == 0:
@@ -87,7 +108,9 @@ class Analytics:
         def stat(article_id: str) -> ArticleStat:
             return stats.setdefault(article_id, ArticleStat(article_id=article_id))
 
-        async for d in self.store["article_views"].find({"at": {"$gte": since}}, {"article_id": 1}).limit(SCAN_LIMIT):
+        async for d in (
+            self.store["article_views"].find({"at": {"$gte": since}}, {"article_id": 1}).limit(SCAN_LIMIT)
+        ):
             stat(d["article_id"]).views += 1
         async for d in self.store["article_feedback"].find({"at": {"$gte": since}}).limit(SCAN_LIMIT):
             s = stat(d["article_id"])
@@ -95,12 +118,19 @@ class Analytics:
                 s.helpful += 1
             else:
                 s.not_helpful += 1
-        titles: dict[str, Any] = {d["_id"]: d["title"] async for d in self.store["articles"].find(
-            {"_id": {"$in": list(stats)[:1000]}}, {"title": 1})}
+        titles: dict[str, Any] = {
+            d["_id"]: d["title"]
+            async for d in self.store["articles"].find({"_id": {"$in": list(stats)[:1000]}}, {"title": 1})
+        }
         for s in stats.values():
             s.title = titles.get(s.article_id, "")
-        ranked = sorted(stats.values(), key=lambda s: (-s.views, -(s.helpful + s.not_helpful), s.article_id))[:100]
-        return Report(days=days, searches=total,
-                      top_searches=[TermCount(query=q, count=c) for q, c in searches.most_common(top)],
-                      no_result_searches=[TermCount(query=q, count=c) for q, c in empty.most_common(top)],
-                      articles=ranked)
+        ranked = sorted(stats.values(), key=lambda s: (-s.views, -(s.helpful + s.not_helpful), s.article_id))[
+            :100
+        ]
+        return Report(
+            days=days,
+            searches=total,
+            top_searches=[TermCount(query=q, count=c) for q, c in searches.most_common(top)],
+            no_result_searches=[TermCount(query=q, count=c) for q, c in empty.most_common(top)],
+            articles=ranked,
+        )

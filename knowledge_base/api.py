@@ -17,7 +17,16 @@ from hub.auth import Principal
 from hub.errors import InvalidInput, NotFound
 
 from .analytics import Report
-from .models import LOCALES, Article, ArticleIn, ArticleOut, ArticlePatch, ArticleStatus, ArticleVersion, visibilities_for
+from .models import (
+    LOCALES,
+    Article,
+    ArticleIn,
+    ArticleOut,
+    ArticlePatch,
+    ArticleStatus,
+    ArticleVersion,
+    visibilities_for,
+)
 from .search import SearchHit, SearchQuery
 from .service import KnowledgeBase
 from .sync import check_drift, reindex
@@ -76,26 +85,53 @@ class CategoriesQuery(_Strict):
 class FeedbackIn(_Strict):
     helpful: bool
     comment: str = Field("", max_length=2000)
-    visitor: str | None = Field(None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
-                                description="Anonymous visitor id (signed-in callers are identified by their token)")
+    visitor: str | None = Field(
+        None,
+        min_length=8,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Anonymous visitor id (signed-in callers are identified by their token)",
+    )
 
 
 class AnalyticsQuery(_Strict):
     days: int = Field(30, ge=1, le=365)
 
 
-@route("GET", "/articles", summary="List articles", tag="knowledge base", query=ArticleQuery,
-       response=list[ArticleOut], public=True)
-async def list_articles(request: web.Request, principal: Principal | None, query: ArticleQuery) -> list[ArticleOut]:
+@route(
+    "GET",
+    "/articles",
+    summary="List articles",
+    tag="knowledge base",
+    query=ArticleQuery,
+    response=list[ArticleOut],
+    public=True,
+)
+async def list_articles(
+    request: web.Request, principal: Principal | None, query: ArticleQuery
+) -> list[ArticleOut]:
     status = query.status if _writer(principal) else ArticleStatus.published
-    items = await kb_of(request).articles.list(locale=query.locale, category=query.category, status=status,
-                                               visibilities=visibilities_for(_role(principal)), limit=query.limit,
-                                               skip=query.skip)
+    items = await kb_of(request).articles.list(
+        locale=query.locale,
+        category=query.category,
+        status=status,
+        visibilities=visibilities_for(_role(principal)),
+        limit=query.limit,
+        skip=query.skip,
+    )
     return [ArticleOut.of(a) for a in items]
 
 
-@route("POST", "/articles", summary="Create an article (or a translation)", tag="knowledge base",
-       permission="articles:write", body=ArticleIn, response=ArticleOut, status=201)
+@route(
+    "POST",
+    "/articles",
+    summary="Create an article (or a translation)",
+    tag="knowledge base",
+    permission="articles:write",
+    body=ArticleIn,
+    response=ArticleOut,
+    status=201,
+)
 async def create_article(request: web.Request, principal: Principal, body: ArticleIn) -> ArticleOut:
     article = await kb_of(request).articles.create(body, principal.actor_id)
     return ArticleOut.of(article, {article.locale: article.id})
@@ -108,35 +144,66 @@ async def _get_readable(request: web.Request, principal: Principal | None) -> Ar
     return article
 
 
-@route("GET", "/articles/{article_id}", summary="Get an article with its translations", tag="knowledge base",
-       response=ArticleOut, public=True)
+@route(
+    "GET",
+    "/articles/{article_id}",
+    summary="Get an article with its translations",
+    tag="knowledge base",
+    response=ArticleOut,
+    public=True,
+)
 async def get_article(request: web.Request, principal: Principal | None) -> ArticleOut:
     article = await _get_readable(request, principal)
     return ArticleOut.of(article, await kb_of(request).articles.translations(article))
 
 
-@route("PATCH", "/articles/{article_id}", summary="Edit, publish or archive an article (new version)",
-       tag="knowledge base", permission="articles:write", body=ArticlePatch, response=ArticleOut)
+@route(
+    "PATCH",
+    "/articles/{article_id}",
+    summary="Edit, publish or archive an article (new version)",
+    tag="knowledge base",
+    permission="articles:write",
+    body=ArticlePatch,
+    response=ArticleOut,
+)
 async def update_article(request: web.Request, principal: Principal, body: ArticlePatch) -> ArticleOut:
     article = await kb_of(request).articles.update(request.match_info["article_id"], body, principal.actor_id)
     return ArticleOut.of(article)
 
 
-@route("DELETE", "/articles/{article_id}", summary="Delete an article", tag="knowledge base",
-       permission="articles:write")
+@route(
+    "DELETE",
+    "/articles/{article_id}",
+    summary="Delete an article",
+    tag="knowledge base",
+    permission="articles:write",
+)
 async def delete_article(request: web.Request, principal: Principal) -> None:
     await kb_of(request).articles.delete(request.match_info["article_id"], principal.actor_id)
 
 
-@route("GET", "/articles/{article_id}/versions", summary="Version history of an article", tag="knowledge base",
-       permission="articles:write", response=list[ArticleVersion])
+@route(
+    "GET",
+    "/articles/{article_id}/versions",
+    summary="Version history of an article",
+    tag="knowledge base",
+    permission="articles:write",
+    response=list[ArticleVersion],
+)
 async def article_versions(request: web.Request, _: Principal) -> list[ArticleVersion]:
     article = await kb_of(request).articles.get(request.match_info["article_id"])
     return await kb_of(request).articles.versions(article.id)
 
 
-@route("POST", "/articles/{article_id}/feedback", summary='"Was this helpful?" vote', tag="knowledge base",
-       body=FeedbackIn, status=204, public=True)
+@route(
+    "POST",
+    "/articles/{article_id}/feedback",
+    summary='"Was this helpful?" vote',
+    tag="knowledge base",
+    body=FeedbackIn,
+    status=204,
+    public=True,
+)
 async def article_feedback(request: web.Request, principal: Principal | None, body: FeedbackIn) -> None:
     article = await _get_readable(request, principal)
     visitor = principal.actor_id if principal else body.visitor
@@ -145,37 +212,81 @@ async def article_feedback(request: web.Request, principal: Principal | None, bo
     await kb_of(request).analytics.record_feedback(article.id, visitor, body.helpful, body.comment)
 
 
-@route("GET", "/kb/categories", summary="Categories with their number of published articles", tag="knowledge base",
-       query=CategoriesQuery, response=dict[str, int], public=True)
-async def categories(request: web.Request, principal: Principal | None, query: CategoriesQuery) -> dict[str, int]:
-    return await kb_of(request).articles.categories(locale=query.locale, visibilities=visibilities_for(_role(principal)))
+@route(
+    "GET",
+    "/kb/categories",
+    summary="Categories with their number of published articles",
+    tag="knowledge base",
+    query=CategoriesQuery,
+    response=dict[str, int],
+    public=True,
+)
+async def categories(
+    request: web.Request, principal: Principal | None, query: CategoriesQuery
+) -> dict[str, int]:
+    return await kb_of(request).articles.categories(
+        locale=query.locale, visibilities=visibilities_for(_role(principal))
+    )
 
 
-@route("GET", "/kb/search", summary="Search published articles (hybrid: keywords + meaning)", tag="knowledge base",
-       query=SearchParams, response=SearchOut, public=True)
+@route(
+    "GET",
+    "/kb/search",
+    summary="Search published articles (hybrid: keywords + meaning)",
+    tag="knowledge base",
+    query=SearchParams,
+    response=SearchOut,
+    public=True,
+)
 async def search(request: web.Request, principal: Principal | None, query: SearchParams) -> SearchOut:
     hits = await kb_of(request).search(
-        SearchQuery(text=query.q, locale=query.locale, category=query.category, limit=query.limit,
-                    visibilities=visibilities_for(_role(principal))),
-        source="api", visitor=principal.actor_id if principal else None)
+        SearchQuery(
+            text=query.q,
+            locale=query.locale,
+            category=query.category,
+            limit=query.limit,
+            visibilities=visibilities_for(_role(principal)),
+        ),
+        source="api",
+        visitor=principal.actor_id if principal else None,
+    )
     return SearchOut(query=query.q, hits=hits)
 
 
-@route("GET", "/kb/analytics", summary="Top searches, searches without results, views and helpfulness",
-       tag="knowledge base", permission="reports:read", query=AnalyticsQuery, response=Report)
+@route(
+    "GET",
+    "/kb/analytics",
+    summary="Top searches, searches without results, views and helpfulness",
+    tag="knowledge base",
+    permission="reports:read",
+    query=AnalyticsQuery,
+    response=Report,
+)
 async def analytics(request: web.Request, _: Principal, query: AnalyticsQuery) -> Report:
     return await kb_of(request).analytics.report(days=query.days)
 
 
-@route("POST", "/kb/reindex", summary="Rebuild the search index from MongoDB", tag="knowledge base",
-       permission="articles:write", response=dict[str, int])
+@route(
+    "POST",
+    "/kb/reindex",
+    summary="Rebuild the search index from MongoDB",
+    tag="knowledge base",
+    permission="articles:write",
+    response=dict[str, int],
+)
 async def reindex_all(request: web.Request, _: Principal) -> dict[str, int]:
     kb = kb_of(request)
     return {"documents": await reindex(kb.store, kb.backend)}
 
 
-@route("GET", "/kb/drift", summary="Compare the search index with MongoDB (never writes)", tag="knowledge base",
-       permission="articles:write", response=dict[str, Any])
+@route(
+    "GET",
+    "/kb/drift",
+    summary="Compare the search index with MongoDB (never writes)",
+    tag="knowledge base",
+    permission="articles:write",
+    response=dict[str, Any],
+)
 async def drift(request: web.Request, _: Principal) -> dict[str, Any]:
     kb = kb_of(request)
     return (await check_drift(kb.store, kb.backend)).as_dict()

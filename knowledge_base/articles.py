@@ -22,8 +22,13 @@ from .models import Article, ArticleIn, ArticlePatch, ArticleStatus, ArticleVers
 
 log = logging.getLogger(__name__)
 
-register("articles", ix(("locale", 1), ("slug", 1)), ix(("group_id", 1)), ix(("category", 1), ("status", 1)),
-         ix(("updated_at", -1)))
+register(
+    "articles",
+    ix(("locale", 1), ("slug", 1)),
+    ix(("group_id", 1)),
+    ix(("category", 1), ("status", 1)),
+    ix(("updated_at", -1)),
+)
 register("article_versions", ix(("article_id", 1), ("version", -1)))  # _id = "<article>:<version>"
 register("article_slots")  # _id = "slug:<locale>:<slug>" or "group:<group>:<locale>": one article each
 
@@ -46,9 +51,16 @@ class Articles:
         doc = await self.col.find_one({"locale": locale, "slug": slug})
         return Article.from_doc(doc) if doc else None
 
-    async def list(self, *, locale: str | None = None, category: str | None = None,
-                   status: ArticleStatus | None = None, visibilities: list[str] | None = None,
-                   limit: int = 100, skip: int = 0) -> list[Article]:
+    async def list(
+        self,
+        *,
+        locale: str | None = None,
+        category: str | None = None,
+        status: ArticleStatus | None = None,
+        visibilities: list[str] | None = None,
+        limit: int = 100,
+        skip: int = 0,
+    ) -> list[Article]:
         flt: dict[str, Any] = {}
         if locale:
             flt["locale"] = locale
@@ -63,19 +75,24 @@ class Articles:
 
     async def translations(self, article: Article) -> dict[str, str]:
         """locale → article id of every article in the same group (itself included)."""
-        return {d["locale"]: d["_id"] async for d in self.col.find({"group_id": article.group_id},
-                                                                    {"locale": 1}).limit(50)}
+        return {
+            d["locale"]: d["_id"]
+            async for d in self.col.find({"group_id": article.group_id}, {"locale": 1}).limit(50)
+        }
 
     async def categories(self, *, locale: str, visibilities: list[str]) -> dict[str, int]:
         """category → number of published articles (bounded query, counted in Python)."""
         counts: dict[str, int] = {}
-        async for d in self.col.find({"locale": locale, "status": "published",
-                                      "visibility": {"$in": visibilities}}, {"category": 1}).limit(20_000):
+        async for d in self.col.find(
+            {"locale": locale, "status": "published", "visibility": {"$in": visibilities}}, {"category": 1}
+        ).limit(20_000):
             counts[d["category"]] = counts.get(d["category"], 0) + 1
         return dict(sorted(counts.items()))
 
     async def versions(self, article_id: str, limit: int = 50) -> list[ArticleVersion]:
-        cursor = self.store["article_versions"].find({"article_id": article_id}).sort("version", -1).limit(limit)
+        cursor = (
+            self.store["article_versions"].find({"article_id": article_id}).sort("version", -1).limit(limit)
+        )
         return [ArticleVersion.model_validate(d) async for d in cursor]
 
     # --- writes ---------------------------------------------------------------------------------
@@ -87,19 +104,32 @@ class Articles:
             original = await self.get(data.translation_of)
             group_id = original.group_id
         slug = data.slug or slugify(data.title)
-        article = Article(id=article_id, group_id=group_id, locale=data.locale, slug=slug, title=data.title,
-                          summary=data.summary, body_md=data.body, body_html=render(data.body),
-                          category=data.category, tags=data.tags, visibility=data.visibility, status=data.status,
-                          author_id=author_id,
-                          published_at=utcnow() if data.status == ArticleStatus.published else None)
+        article = Article(
+            id=article_id,
+            group_id=group_id,
+            locale=data.locale,
+            slug=slug,
+            title=data.title,
+            summary=data.summary,
+            body_md=data.body,
+            body_html=render(data.body),
+            category=data.category,
+            tags=data.tags,
+            visibility=data.visibility,
+            status=data.status,
+            author_id=author_id,
+            published_at=utcnow() if data.status == ArticleStatus.published else None,
+        )
         slots = [f"slug:{article.locale}:{slug}", f"group:{group_id}:{article.locale}"]
         claimed: list[str] = []
         for slot in slots:
             if not await self.store.claim("article_slots", slot, {"article_id": article_id}):
                 await self.store["article_slots"].delete_many({"_id": {"$in": claimed}})
                 what = "slug" if slot.startswith("slug:") else "translation"
-                raise Conflict(f"an article with this {what} already exists in {article.locale}",
-                               field="slug" if what == "slug" else "locale")
+                raise Conflict(
+                    f"an article with this {what} already exists in {article.locale}",
+                    field="slug" if what == "slug" else "locale",
+                )
             claimed.append(slot)
         await self._save_version(article)
         await self.col.insert_one(article.to_doc())
@@ -109,7 +139,9 @@ class Articles:
     async def update(self, article_id: str, patch: ArticlePatch, actor_id: str | None) -> Article:
         current = await self.get(article_id)
         if patch.base_version is not None and patch.base_version != current.version:
-            raise Conflict(f"article is at version {current.version}, not {patch.base_version}", field="base_version")
+            raise Conflict(
+                f"article is at version {current.version}, not {patch.base_version}", field="base_version"
+            )
         changes = patch.model_dump(exclude_unset=True, exclude={"base_version"})
         if not changes:
             raise InvalidInput("nothing to change", field="body")
@@ -121,8 +153,14 @@ class Articles:
         now = utcnow()
         if fields.get("status") == ArticleStatus.published and current.published_at is None:
             fields["published_at"] = now
-        updated = current.model_copy(update={**fields, "version": current.version + 1, "updated_at": now,
-                                             "author_id": actor_id or current.author_id})
+        updated = current.model_copy(
+            update={
+                **fields,
+                "version": current.version + 1,
+                "updated_at": now,
+                "author_id": actor_id or current.author_id,
+            }
+        )
         updated = Article.model_validate(updated.model_dump())
         await self._save_version(updated)  # the version claim is the one-winner decision
         doc = updated.to_doc()
@@ -137,15 +175,31 @@ class Articles:
         article = await self.get(article_id)
         await self.col.delete_one({"_id": article_id})
         await self.store["article_slots"].delete_many(
-            {"_id": {"$in": [f"slug:{article.locale}:{article.slug}", f"group:{article.group_id}:{article.locale}"]}})
+            {
+                "_id": {
+                    "$in": [
+                        f"slug:{article.locale}:{article.slug}",
+                        f"group:{article.group_id}:{article.locale}",
+                    ]
+                }
+            }
+        )
         await self.bus.publish(ArticleDeleted(article_id=article_id, actor_id=actor_id))
 
     async def _save_version(self, article: Article) -> None:
-        version = ArticleVersion(article_id=article.id, version=article.version, title=article.title,
-                                 summary=article.summary, body=article.body_md, status=article.status,
-                                 visibility=article.visibility, author_id=article.author_id)
+        version = ArticleVersion(
+            article_id=article.id,
+            version=article.version,
+            title=article.title,
+            summary=article.summary,
+            body=article.body_md,
+            status=article.status,
+            visibility=article.visibility,
+            author_id=article.author_id,
+        )
         try:
             await self.store["article_versions"].insert_one(
-                {"_id": f"{article.id}:{article.version}", **version.model_dump(mode="python")})
+                {"_id": f"{article.id}:{article.version}", **version.model_dump(mode="python")}
+            )
         except DuplicateKeyError as exc:
             raise Conflict("the article changed meanwhile; reload and retry") from exc

@@ -17,10 +17,9 @@ import asyncio
 import json
 import os
 import sys
-from pathlib import Path
-
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from aiohttp import web
 from tqdm import tqdm
@@ -86,8 +85,11 @@ async def _started(settings: Settings) -> AsyncIterator[web.Application]:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    parser = argparse.ArgumentParser(prog="python -m knowledge_base", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m knowledge_base",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("reindex", help="rebuild the search index from MongoDB")
     imp = sub.add_parser("import", help="import Markdown files (front matter) or a CSV")

@@ -28,7 +28,18 @@ from .models import Article, ArticleIn, ArticlePatch, ArticleStatus, slugify
 
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 1_000_000
-FIELDS = ("title", "slug", "summary", "category", "tags", "visibility", "status", "locale", "translation_of", "body")
+FIELDS = (
+    "title",
+    "slug",
+    "summary",
+    "category",
+    "tags",
+    "visibility",
+    "status",
+    "locale",
+    "translation_of",
+    "body",
+)
 
 
 class BadSource(ValueError):
@@ -49,8 +60,12 @@ class ImportReport:
     errors: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"created": len(self.created), "updated": len(self.updated), "unchanged": len(self.unchanged),
-                "errors": [{"source": s, "error": e} for s, e in self.errors]}
+        return {
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "errors": [{"source": s, "error": e} for s, e in self.errors],
+        }
 
 
 def parse_markdown(text: str, name: str) -> dict[str, Any]:
@@ -66,7 +81,7 @@ def parse_markdown(text: str, name: str) -> dict[str, Any]:
         raise BadSource(f"front matter is not valid YAML: {str(exc).splitlines()[0]}") from exc
     if not isinstance(meta, dict):
         raise BadSource("front matter must be a mapping of fields")
-    body = text[end + 4:].split("\n", 1)[1] if "\n" in text[end + 4:] else ""
+    body = text[end + 4 :].split("\n", 1)[1] if "\n" in text[end + 4 :] else ""
     return {**meta, "body": body.strip() + "\n"}
 
 
@@ -147,16 +162,27 @@ async def _apply(articles: Articles, source: Source, author_id: str | None, repo
 
 
 def _changes(existing: Article, new: ArticleIn) -> dict[str, Any]:
-    current = {"title": existing.title, "summary": existing.summary, "body": existing.body_md,
-               "category": existing.category, "tags": existing.tags, "visibility": existing.visibility,
-               "status": existing.status}
+    current = {
+        "title": existing.title,
+        "summary": existing.summary,
+        "body": existing.body_md,
+        "category": existing.category,
+        "tags": existing.tags,
+        "visibility": existing.visibility,
+        "status": existing.status,
+    }
     wanted = new.model_dump(include=set(current))
     return {k: v for k, v in wanted.items() if v != current[k]}
 
 
-async def import_sources(articles: Articles, sources: Iterable[Source], *, author_id: str | None = None,
-                         report: ImportReport | None = None,
-                         progress: Callable[[int], None] | None = None) -> ImportReport:
+async def import_sources(
+    articles: Articles,
+    sources: Iterable[Source],
+    *,
+    author_id: str | None = None,
+    report: ImportReport | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
     report = report or ImportReport()
     ordered = sorted(sources, key=lambda s: bool(s.data.get("translation_of")))  # originals first
     for source in ordered:
@@ -173,8 +199,13 @@ async def import_sources(articles: Articles, sources: Iterable[Source], *, autho
     return report
 
 
-async def import_path(articles: Articles, path: Path, *, author_id: str | None = None,
-                      progress: Callable[[int], None] | None = None) -> ImportReport:
+async def import_path(
+    articles: Articles,
+    path: Path,
+    *,
+    author_id: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
     sources, errors = read_sources(path)
     report = ImportReport(errors=list(errors))
     return await import_sources(articles, sources, author_id=author_id, report=report, progress=progress)

@@ -18,18 +18,23 @@ log = logging.getLogger(__name__)
 
 
 class KnowledgeBase:
-    def __init__(self, store: Store, articles: Articles, backend: SearchBackend, analytics: Analytics) -> None:
+    def __init__(
+        self, store: Store, articles: Articles, backend: SearchBackend, analytics: Analytics
+    ) -> None:
         self.store = store
         self.articles = articles
         self.backend = backend
         self.analytics = analytics
 
-    async def search(self, query: SearchQuery, *, source: str = "bot", visitor: str | None = None) -> list[SearchHit]:
+    async def search(
+        self, query: SearchQuery, *, source: str = "bot", visitor: str | None = None
+    ) -> list[SearchHit]:
         """Search published articles the query's visibilities allow; every search is recorded."""
         hits = await self.backend.search(query)
         try:
-            await self.analytics.record_search(query.text, locale=query.locale, results=len(hits), source=source,
-                                               visitor=visitor)
+            await self.analytics.record_search(
+                query.text, locale=query.locale, results=len(hits), source=source, visitor=visitor
+            )
         except Exception:  # analytics must never cost the user their answer
             log.warning("search not recorded", exc_info=True)
         return hits

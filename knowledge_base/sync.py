@@ -27,9 +27,17 @@ BATCH = 256
 
 
 def to_document(article: Article) -> SearchDocument:
-    return SearchDocument(id=article.id, title=article.title, summary=article.summary,
-                          body=plain_text(article.body_md), url=article.url, locale=article.locale,
-                          visibility=article.visibility.value, category=article.category, tags=article.tags)
+    return SearchDocument(
+        id=article.id,
+        title=article.title,
+        summary=article.summary,
+        body=plain_text(article.body_md),
+        url=article.url,
+        locale=article.locale,
+        visibility=article.visibility.value,
+        category=article.category,
+        tags=article.tags,
+    )
 
 
 def searchable(doc: dict[str, Any]) -> bool:
@@ -38,7 +46,9 @@ def searchable(doc: dict[str, Any]) -> bool:
 
 async def enqueue_index(jobs: Jobs, event: Any) -> None:
     if isinstance(event, ArticleDeleted):
-        await jobs.enqueue(JOB_KIND, {"article_id": event.article_id}, key=f"{JOB_KIND}:{event.article_id}:deleted")
+        await jobs.enqueue(
+            JOB_KIND, {"article_id": event.article_id}, key=f"{JOB_KIND}:{event.article_id}:deleted"
+        )
     elif isinstance(event, ArticleCreated | ArticleUpdated):
         a = event.article
         await jobs.enqueue(JOB_KIND, {"article_id": a.id}, key=f"{JOB_KIND}:{a.id}:{a.version}")
@@ -78,9 +88,9 @@ async def reindex(store: Store, backend: SearchBackend, progress: Callable[[int]
 
 @dataclass
 class Drift:
-    missing: list[str] = field(default_factory=list)   # published in the store, absent from the index
-    stale: list[str] = field(default_factory=list)     # indexed with other content than the store's
-    orphans: list[str] = field(default_factory=list)   # in the index, not published in the store
+    missing: list[str] = field(default_factory=list)  # published in the store, absent from the index
+    stale: list[str] = field(default_factory=list)  # indexed with other content than the store's
+    orphans: list[str] = field(default_factory=list)  # in the index, not published in the store
     checked: int = 0
 
     @property
@@ -88,8 +98,13 @@ class Drift:
         return not (self.missing or self.stale or self.orphans)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checked": self.checked, "missing": self.missing, "stale": self.stale,
-                "orphans": self.orphans}
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "missing": self.missing,
+            "stale": self.stale,
+            "orphans": self.orphans,
+        }
 
 
 async def check_drift(store: Store, backend: SearchBackend) -> Drift:

@@ -31,13 +31,20 @@ from .i18n import LANGUAGES, category_name, strings
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 COOKIE, VISITOR = "berry_help", "berry_visitor"
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
-       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
 MAX_Q = 500
 VISITOR_ID: web.RequestKey[str] = web.RequestKey("help_visitor")
 
-env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 env.globals.update(LANGUAGES=LANGUAGES, category_name=category_name)
 
 
@@ -84,8 +91,10 @@ def locale_of(request: web.Request) -> str:
 
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
-    locale = context.setdefault("locale", request.match_info.get("locale", "en") if
-                                request.match_info.get("locale") in LANGUAGES else "en")
+    locale = context.setdefault(
+        "locale",
+        request.match_info.get("locale", "en") if request.match_info.get("locale") in LANGUAGES else "en",
+    )
     principal = principal_of(request)
     context.setdefault("switch", {code: f"/help/{code}" for code in LANGUAGES})
     context.setdefault("q", "")
@@ -95,21 +104,27 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     if VISITOR_ID in request and request.cookies.get(VISITOR) != request[VISITOR_ID]:
-        response.set_cookie(VISITOR, request[VISITOR_ID], max_age=365 * 86400, httponly=True, samesite="Lax",
-                            path="/help")
+        response.set_cookie(
+            VISITOR, request[VISITOR_ID], max_age=365 * 86400, httponly=True, samesite="Lax", path="/help"
+        )
     return response
 
 
 def _query(request: web.Request, text: str, locale: str, **kw: Any) -> SearchQuery:
     principal = principal_of(request)
-    return SearchQuery(text=text[:MAX_Q], locale=locale, visibilities=visibilities_for(principal.role if principal else None),
-                       **kw)
+    return SearchQuery(
+        text=text[:MAX_Q],
+        locale=locale,
+        visibilities=visibilities_for(principal.role if principal else None),
+        **kw,
+    )
 
 
 async def _categories(request: web.Request, locale: str) -> dict[str, int]:
     principal = principal_of(request)
-    return await kb_of(request).articles.categories(locale=locale,
-                                                    visibilities=visibilities_for(principal.role if principal else None))
+    return await kb_of(request).articles.categories(
+        locale=locale, visibilities=visibilities_for(principal.role if principal else None)
+    )
 
 
 async def index(request: web.Request) -> web.Response:
@@ -120,22 +135,38 @@ async def index(request: web.Request) -> web.Response:
 async def home(request: web.Request) -> web.Response:
     locale = locale_of(request)
     principal = principal_of(request)
-    articles = await kb_of(request).articles.list(locale=locale, status=ArticleStatus.published, limit=12,
-                                                  visibilities=visibilities_for(principal.role if principal else None))
-    return render(request, "home.html", locale=locale, categories=await _categories(request, locale), articles=articles)
+    articles = await kb_of(request).articles.list(
+        locale=locale,
+        status=ArticleStatus.published,
+        limit=12,
+        visibilities=visibilities_for(principal.role if principal else None),
+    )
+    return render(
+        request, "home.html", locale=locale, categories=await _categories(request, locale), articles=articles
+    )
 
 
 async def category(request: web.Request) -> web.Response:
     locale = locale_of(request)
     slug = request.match_info["category"]
     principal = principal_of(request)
-    articles = await kb_of(request).articles.list(locale=locale, category=slug, status=ArticleStatus.published,
-                                                  visibilities=visibilities_for(principal.role if principal else None),
-                                                  limit=200)
+    articles = await kb_of(request).articles.list(
+        locale=locale,
+        category=slug,
+        status=ArticleStatus.published,
+        visibilities=visibilities_for(principal.role if principal else None),
+        limit=200,
+    )
     if not articles:
         raise web.HTTPNotFound(text="no such topic")
-    return render(request, "category.html", locale=locale, category=slug, articles=articles,
-                  switch={code: f"/help/{code}/categories/{slug}" for code in LANGUAGES})
+    return render(
+        request,
+        "category.html",
+        locale=locale,
+        category=slug,
+        articles=articles,
+        switch={code: f"/help/{code}/categories/{slug}" for code in LANGUAGES},
+    )
 
 
 async def search_page(request: web.Request) -> web.Response:
@@ -145,13 +176,21 @@ async def search_page(request: web.Request) -> web.Response:
     down = False
     if q.strip():
         try:
-            hits = await kb_of(request).search(_query(request, q, locale), source="help_center",
-                                               visitor=visitor_of(request))
+            hits = await kb_of(request).search(
+                _query(request, q, locale), source="help_center", visitor=visitor_of(request)
+            )
         except SearchUnavailable:
             down = True
-    return render(request, "search.html", locale=locale, q=q, hits=hits, down=down,
-                  categories=await _categories(request, locale),
-                  switch={code: f"/help/{code}/search" for code in LANGUAGES})
+    return render(
+        request,
+        "search.html",
+        locale=locale,
+        q=q,
+        hits=hits,
+        down=down,
+        categories=await _categories(request, locale),
+        switch={code: f"/help/{code}/search" for code in LANGUAGES},
+    )
 
 
 async def search_json(request: web.Request) -> web.Response:
@@ -160,18 +199,28 @@ async def search_json(request: web.Request) -> web.Response:
         locale = "en"
     q = request.query.get("q", "")[:MAX_Q]
     try:
-        hits = await kb_of(request).search(_query(request, q, locale, limit=8), source="instant",
-                                           visitor=visitor_of(request)) if q.strip() else []
+        hits = (
+            await kb_of(request).search(
+                _query(request, q, locale, limit=8), source="instant", visitor=visitor_of(request)
+            )
+            if q.strip()
+            else []
+        )
     except SearchUnavailable:
         return web.json_response({"query": q, "hits": [], "unavailable": True}, status=503)
-    return web.json_response({"query": q, "hits": [h.model_dump(include={"title", "summary", "url"}) for h in hits]})
+    return web.json_response(
+        {"query": q, "hits": [h.model_dump(include={"title", "summary", "url"}) for h in hits]}
+    )
 
 
 async def _readable_article(request: web.Request, locale: str) -> Article:
     article = await kb_of(request).articles.by_slug(locale, request.match_info["slug"])
     principal = principal_of(request)
-    if (article is None or article.status != ArticleStatus.published
-            or article.visibility.value not in visibilities_for(principal.role if principal else None)):
+    if (
+        article is None
+        or article.status != ArticleStatus.published
+        or article.visibility.value not in visibilities_for(principal.role if principal else None)
+    ):
         raise web.HTTPNotFound(text="no such article")
     return article
 
@@ -194,12 +243,22 @@ async def article_page(request: web.Request) -> web.Response:
                 translations.append(other)
     related: list[SearchHit] = []
     try:
-        hits = await kb.backend.search(_query(request, f"{article.title} {' '.join(article.tags)}", locale, limit=5))
+        hits = await kb.backend.search(
+            _query(request, f"{article.title} {' '.join(article.tags)}", locale, limit=5)
+        )
         related = [h for h in hits if h.id != article.id][:4]
     except SearchUnavailable:
         pass
-    return render(request, "article.html", locale=locale, article=article, related=related,
-                  translations=translations, switch=switch, voted=request.query.get("voted"))
+    return render(
+        request,
+        "article.html",
+        locale=locale,
+        article=article,
+        related=related,
+        translations=translations,
+        switch=switch,
+        voted=request.query.get("voted"),
+    )
 
 
 async def feedback(request: web.Request) -> web.Response:
@@ -216,15 +275,23 @@ async def feedback(request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
     response = web.HTTPSeeOther(f"{article.url}?voted=1#feedback")
     if VISITOR_ID in request:
-        response.set_cookie(VISITOR, request[VISITOR_ID], max_age=365 * 86400, httponly=True, samesite="Lax",
-                            path="/help")
+        response.set_cookie(
+            VISITOR, request[VISITOR_ID], max_age=365 * 86400, httponly=True, samesite="Lax", path="/help"
+        )
     raise response
 
 
 async def contact_form(request: web.Request) -> web.Response:
     locale = locale_of(request)
-    return render(request, "contact.html", locale=locale, errors={}, values={"article": request.query.get("article", "")[:80]},
-                  nonce=secrets.token_urlsafe(18), switch={code: f"/help/{code}/contact" for code in LANGUAGES})
+    return render(
+        request,
+        "contact.html",
+        locale=locale,
+        errors={},
+        values={"article": request.query.get("article", "")[:80]},
+        nonce=secrets.token_urlsafe(18),
+        switch={code: f"/help/{code}/contact" for code in LANGUAGES},
+    )
 
 
 async def contact_submit(request: web.Request) -> web.Response:
@@ -237,13 +304,26 @@ async def contact_submit(request: web.Request) -> web.Response:
         data = ContactForm.model_validate(values)
     except ValidationError as exc:
         errors = {str(e["loc"][0]): e["msg"] for e in exc.errors() if e["loc"]}
-        return render(request, "contact.html", status=422, locale=locale, errors=errors, values=values,
-                      nonce=values.get("nonce") or secrets.token_urlsafe(18))
+        return render(
+            request,
+            "contact.html",
+            status=422,
+            locale=locale,
+            errors=errors,
+            values=values,
+            nonce=values.get("nonce") or secrets.token_urlsafe(18),
+        )
     text = data.message + (f"\n\n(from help article: {data.article})" if data.article else "")
-    inbound = InboundMessage(channel=Channel.api, external_id=f"helpcenter:{data.nonce}",
-                             sender=SenderIdentity(kind="email", value=str(data.email)), sender_name=data.name,
-                             subject=data.subject, text=text, language=locale,
-                             meta={"source": "help_center", "article": data.article or None})
+    inbound = InboundMessage(
+        channel=Channel.api,
+        external_id=f"helpcenter:{data.nonce}",
+        sender=SenderIdentity(kind="email", value=str(data.email)),
+        sender_name=data.name,
+        subject=data.subject,
+        text=text,
+        language=locale,
+        meta={"source": "help_center", "article": data.article or None},
+    )
     result = await request.app[keys.INBOX].ingest(inbound)  # a resubmitted form (same nonce) is one ticket
     return render(request, "thanks.html", locale=locale, number=result.conversation.number)
 
@@ -262,11 +342,23 @@ async def signin_submit(request: web.Request) -> web.Response:
     try:
         user = await request.app[keys.USERS].authenticate(email, password)
     except HubError:
-        return render(request, "signin.html", status=401, error=strings("en")["bad_login"], next=_safe_next(str(form.get("next"))))
+        return render(
+            request,
+            "signin.html",
+            status=401,
+            error=strings("en")["bad_login"],
+            next=_safe_next(str(form.get("next"))),
+        )
     token = request.app[keys.TOKENS].access_token(user)
     response = web.HTTPSeeOther(_safe_next(str(form.get("next", ""))))
-    response.set_cookie(COOKIE, token, httponly=True, samesite="Lax", path="/help",
-                        max_age=int(request.app[keys.TOKENS].access_ttl.total_seconds()))
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="Lax",
+        path="/help",
+        max_age=int(request.app[keys.TOKENS].access_ttl.total_seconds()),
+    )
     raise response
 
 

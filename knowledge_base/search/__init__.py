@@ -23,5 +23,13 @@ def make_backend(settings: Settings, encoder: Encoder | None = None) -> SearchBa
     return EmbeddedBackend(settings.var_dir / "search", encoder)
 
 
-__all__ = ["Encoder", "SearchBackend", "SearchDocument", "SearchHit", "SearchQuery", "SearchUnavailable",
-           "make_backend", "shared_encoder"]
+__all__ = [
+    "Encoder",
+    "SearchBackend",
+    "SearchDocument",
+    "SearchHit",
+    "SearchQuery",
+    "SearchUnavailable",
+    "make_backend",
+    "shared_encoder",
+]

@@ -30,8 +30,43 @@ from .fusion import rrf
 log = logging.getLogger(__name__)
 
 TOKEN_RE = re.compile(r"[^\W_]+", re.UNICODE)
-STOP = frozenset("a an and are can do does for from how i in is it my of on or the to what when where which "
-                 "who why will with you your me we our".split())
+STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "my",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "me",
+        "we",
+        "our",
+    ]
+)
 CANDIDATES = 50
 MIN_SIMILARITY = 0.35  # a vector hit below this is noise, not an answer
 
@@ -92,7 +127,10 @@ class EmbeddedBackend:
             self._ids = list(self._meta)
             self._vectors = np.load(vec_file)
             if self._vectors.shape[0] != len(self._ids):  # torn write: the tantivy index is the truth
-                log.warning("vector file out of step with its metadata; vectors dropped", extra={"path": str(self.path)})
+                log.warning(
+                    "vector file out of step with its metadata; vectors dropped",
+                    extra={"path": str(self.path)},
+                )
                 self._meta, self._ids = {}, []
                 self._vectors = np.zeros((0, DIMENSIONS), dtype=np.float32)
 
@@ -123,9 +161,19 @@ class EmbeddedBackend:
             writer = index.writer(heap_size=50_000_000, num_threads=1)
             for doc in documents:
                 writer.delete_documents_by_term("id", doc.id)
-                writer.add_document(tantivy.Document(
-                    id=doc.id, title=doc.title, summary=doc.summary, body=doc.body, tags=" ".join(doc.tags),
-                    url=doc.url, locale=doc.locale, visibility=doc.visibility, category=doc.category or ""))
+                writer.add_document(
+                    tantivy.Document(
+                        id=doc.id,
+                        title=doc.title,
+                        summary=doc.summary,
+                        body=doc.body,
+                        tags=" ".join(doc.tags),
+                        url=doc.url,
+                        locale=doc.locale,
+                        visibility=doc.visibility,
+                        category=doc.category or "",
+                    )
+                )
             writer.commit()
             writer.wait_merging_threads()
             index.reload()
@@ -134,8 +182,12 @@ class EmbeddedBackend:
             ids = [self._ids[i] for i in keep] + [d.id for d in documents]
             meta = {self._ids[i]: self._meta[self._ids[i]] for i in keep}
             for d in documents:
-                meta[d.id] = {"locale": d.locale, "visibility": d.visibility, "category": d.category,
-                              "fingerprint": d.fingerprint}
+                meta[d.id] = {
+                    "locale": d.locale,
+                    "visibility": d.visibility,
+                    "category": d.category,
+                    "fingerprint": d.fingerprint,
+                }
             self._set(ids, np.vstack([self._vectors[keep], vectors]) if keep else vectors, meta)
             self._save_vectors()
 
@@ -168,6 +220,7 @@ class EmbeddedBackend:
                 index.reload()
                 self._set([], np.zeros((0, DIMENSIONS), dtype=np.float32), {})
                 self._save_vectors()
+
         await asyncio.to_thread(clear_sync)
 
     async def fingerprints(self) -> dict[str, str]:
@@ -184,8 +237,9 @@ class EmbeddedBackend:
         vector = (await self.encoder.encode([text]))[0] if query.semantic else None
         return await asyncio.to_thread(self._search_sync, query, terms, text.endswith(" "), vector)
 
-    def _search_sync(self, query: SearchQuery, terms: list[str], complete: bool,
-                     vector: np.ndarray | None) -> list[SearchHit]:
+    def _search_sync(
+        self, query: SearchQuery, terms: list[str], complete: bool, vector: np.ndarray | None
+    ) -> list[SearchHit]:
         index = self._open()
         searcher = index.searcher()
         keyword_query = self._keyword_query(query, terms, prefix_last=not complete)
@@ -204,7 +258,9 @@ class EmbeddedBackend:
         fused = rrf(rankings)[: query.limit]
         missing = [doc_id for doc_id, _ in fused if doc_id not in stored]
         for doc_id in missing:
-            found = searcher.search(tantivy.Query.term_query(self._schema, "id", doc_id), limit=1, count=False).hits
+            found = searcher.search(
+                tantivy.Query.term_query(self._schema, "id", doc_id), limit=1, count=False
+            ).hits
             if found:
                 stored[doc_id] = searcher.doc(found[0][1])
         hits = []
@@ -212,9 +268,17 @@ class EmbeddedBackend:
             doc = stored.get(doc_id)
             if doc is None:  # in the vectors but not (yet/anymore) in tantivy
                 continue
-            hits.append(SearchHit(id=doc_id, title=doc.get_first("title") or "", summary=doc.get_first("summary") or "",
-                                  url=doc.get_first("url") or "", locale=doc.get_first("locale") or "",
-                                  category=doc.get_first("category") or None, score=round(score, 6)))
+            hits.append(
+                SearchHit(
+                    id=doc_id,
+                    title=doc.get_first("title") or "",
+                    summary=doc.get_first("summary") or "",
+                    url=doc.get_first("url") or "",
+                    locale=doc.get_first("locale") or "",
+                    category=doc.get_first("category") or None,
+                    score=round(score, 6),
+                )
+            )
         return hits
 
     def _keyword_query(self, query: SearchQuery, terms: list[str], *, prefix_last: bool) -> tantivy.Query:
@@ -228,18 +292,30 @@ class EmbeddedBackend:
                     continue
                 budget = typo_budget(term)
                 if budget:
-                    fuzzy = Q.fuzzy_term_query(schema, field, term, distance=budget, transposition_cost_one=True)
+                    fuzzy = Q.fuzzy_term_query(
+                        schema, field, term, distance=budget, transposition_cost_one=True
+                    )
                     should.append((occur.Should, Q.const_score_query(fuzzy, 0.4 * boost)))
                 if (last and prefix_last) or len(term) >= 4:
                     prefix = Q.fuzzy_term_query(schema, field, term, distance=0, prefix=True)
                     should.append((occur.Should, Q.const_score_query(prefix, (0.6 if last else 0.3) * boost)))
         clauses: list[tuple[Any, Any]] = [(occur.Must, Q.boolean_query(should))]
         if query.locale:
-            clauses.append((occur.Must, Q.const_score_query(Q.term_query(schema, "locale", query.locale), 0.0)))
-        clauses.append((occur.Must, Q.const_score_query(
-            Q.term_set_query(schema, "visibility", list(query.visibilities) or ["public"]), 0.0)))
+            clauses.append(
+                (occur.Must, Q.const_score_query(Q.term_query(schema, "locale", query.locale), 0.0))
+            )
+        clauses.append(
+            (
+                occur.Must,
+                Q.const_score_query(
+                    Q.term_set_query(schema, "visibility", list(query.visibilities) or ["public"]), 0.0
+                ),
+            )
+        )
         if query.category:
-            clauses.append((occur.Must, Q.const_score_query(Q.term_query(schema, "category", query.category), 0.0)))
+            clauses.append(
+                (occur.Must, Q.const_score_query(Q.term_query(schema, "category", query.category), 0.0))
+            )
         return Q.boolean_query(clauses)
 
     def _columns(self) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
@@ -249,8 +325,10 @@ class EmbeddedBackend:
             ids, vectors, meta = self._ids, self._vectors, self._meta
             if vectors.shape[0] != len(ids):  # caught mid-write: use the previous snapshot
                 return snap or ([], vectors[:0], {})
-            cols = {key: np.array([meta[i][key] or "" for i in ids], dtype=object)
-                    for key in ("locale", "visibility", "category")}
+            cols = {
+                key: np.array([meta[i][key] or "" for i in ids], dtype=object)
+                for key in ("locale", "visibility", "category")
+            }
             snap = self._snapshot = (ids, vectors, cols)
         return snap
 

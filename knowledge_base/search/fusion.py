@@ -7,7 +7,9 @@ from collections.abc import Sequence
 K = 60
 
 
-def rrf(rankings: Sequence[Sequence[str]], k: int = K, weights: Sequence[float] | None = None) -> list[tuple[str, float]]:
+def rrf(
+    rankings: Sequence[Sequence[str]], k: int = K, weights: Sequence[float] | None = None
+) -> list[tuple[str, float]]:
     scores: dict[str, float] = {}
     for i, ranking in enumerate(rankings):
         w = weights[i] if weights else 1.0

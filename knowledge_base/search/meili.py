@@ -41,7 +41,9 @@ SETTINGS = MeilisearchSettings(
     filterable_attributes=["locale", "visibility", "category"],
     sortable_attributes=["title"],
     displayed_attributes=["id", "title", "summary", "url", "locale", "category", "fingerprint"],
-    typo_tolerance=TypoTolerance(enabled=True, min_word_size_for_typos=MinWordSizeForTypos(one_typo=5, two_typos=9)),
+    typo_tolerance=TypoTolerance(
+        enabled=True, min_word_size_for_typos=MinWordSizeForTypos(one_typo=5, two_typos=9)
+    ),
     embedders={EMBEDDER: UserProvidedEmbedder(dimensions=DIMENSIONS)},
 )
 
@@ -60,8 +62,15 @@ def filter_for(query: SearchQuery) -> str:
 
 
 class MeilisearchBackend:
-    def __init__(self, url: str, api_key: str | None, encoder: Encoder, *, index_uid: str = "articles",
-                 timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None,
+        encoder: Encoder,
+        *,
+        index_uid: str = "articles",
+        timeout: float = 5.0,
+    ) -> None:
         self.url = url
         self.api_key = api_key
         self.encoder = encoder
@@ -98,8 +107,10 @@ class MeilisearchBackend:
         if not documents:
             return
         vectors = await self.encoder.encode([d.embed_text for d in documents])
-        payload = [{**d.model_dump(), "fingerprint": d.fingerprint, "_vectors": {EMBEDDER: v.tolist()}}
-                   for d, v in zip(documents, vectors, strict=True)]
+        payload = [
+            {**d.model_dump(), "fingerprint": d.fingerprint, "_vectors": {EMBEDDER: v.tolist()}}
+            for d, v in zip(documents, vectors, strict=True)
+        ]
         index = await self._index()
         try:
             await self._wait(await index.add_documents(payload, primary_key="id"))
@@ -146,10 +157,25 @@ class MeilisearchBackend:
             kwargs["hybrid"] = Hybrid(semantic_ratio=SEMANTIC_RATIO, embedder=EMBEDDER)
         index = await self._index()
         try:
-            result = await index.search(text, limit=query.limit, filter=filter_for(query),
-                                        show_ranking_score=True, ranking_score_threshold=MIN_SCORE, **kwargs)
+            result = await index.search(
+                text,
+                limit=query.limit,
+                filter=filter_for(query),
+                show_ranking_score=True,
+                ranking_score_threshold=MIN_SCORE,
+                **kwargs,
+            )
         except ERRORS as exc:
             raise SearchUnavailable(f"Meilisearch: {exc}") from exc
-        return [SearchHit(id=h["id"], title=h.get("title", ""), summary=h.get("summary", ""), url=h.get("url", ""),
-                          locale=h.get("locale", ""), category=h.get("category"),
-                          score=float(h.get("_rankingScore", 0.0))) for h in result.hits]
+        return [
+            SearchHit(
+                id=h["id"],
+                title=h.get("title", ""),
+                summary=h.get("summary", ""),
+                url=h.get("url", ""),
+                locale=h.get("locale", ""),
+                category=h.get("category"),
+                score=float(h.get("_rankingScore", 0.0)),
+            )
+            for h in result.hits
+        ]

@@ -67,8 +67,9 @@ async def test_search_as_you_type_article_and_helpful_vote(new_page: Any, hub_ur
     assert page.errors == []
 
 
-async def test_provider_sees_provider_articles_and_customer_does_not(new_page: Any, hub_url: str, hub: Any,
-                                                                      seeded: Any) -> None:
+async def test_provider_sees_provider_articles_and_customer_does_not(
+    new_page: Any, hub_url: str, hub: Any, seeded: Any
+) -> None:
     customer = await new_page()
     await sign_in(customer, hub_url, hub, Role.customer)
     assert "When and how providers get paid" not in await instant_titles(customer, "payouts")
@@ -98,10 +99,15 @@ async def test_contact_form_opens_a_ticket(new_page: Any, hub_url: str, seeded: 
 
 async def test_hostile_article_and_query_are_never_executed(new_page: Any, hub_url: str, seeded: Any) -> None:
     kb = seeded[keys.EXTENSIONS]["knowledge_base"]
-    body = ('Pay safely.\n\n<script>window.__xss = "script"</script>\n\n<img src="x" onerror="window.__xss = \'img\'">\n\n'
-            '[click me](javascript:window.__xss="link")\n\n<a href="javascript:window.__xss=\'a\'">also me</a>')
-    article = await kb.articles.create(ArticleIn(title="Hostile deposit article", body=body, status="published",
-                                                 slug=f"hostile-{new_id()}"), None)
+    body = (
+        'Pay safely.\n\n<script>window.__xss = "script"</script>\n\n'
+        '<img src="x" onerror="window.__xss = \'img\'">\n\n'
+        '[click me](javascript:window.__xss="link")\n\n<a href="javascript:window.__xss=\'a\'">also me</a>'
+    )
+    article = await kb.articles.create(
+        ArticleIn(title="Hostile deposit article", body=body, status="published", slug=f"hostile-{new_id()}"),
+        None,
+    )
     await index_article(kb.store, kb.backend, article.id)
     page = await new_page()
     dialogs: list[str] = []
@@ -109,7 +115,9 @@ async def test_hostile_article_and_query_are_never_executed(new_page: Any, hub_u
     await page.goto(f"{hub_url}{article.url}")
     for link in await page.locator(".body a").all():
         await link.click()
-    await page.goto(f"{hub_url}/help/en/search?q=" + '"><script>window.__xss=1</script><img src=x onerror=alert(1)>')
+    await page.goto(
+        f"{hub_url}/help/en/search?q=" + '"><script>window.__xss=1</script><img src=x onerror=alert(1)>'
+    )
     await instant_titles(page, '<img src=x onerror="window.__xss=2">deposit')
     assert await page.evaluate("window.__xss") is None
     assert dialogs == [] and page.errors == []

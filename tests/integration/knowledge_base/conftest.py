@@ -41,8 +41,9 @@ async def backend(request: pytest.FixtureRequest, encoder: Encoder, tmp_path: Pa
         return
     real = os.environ.get("BERRY_TEST_MEILISEARCH_URL")  # run the same suite against a real server
     if real:
-        b = MeilisearchBackend(real, os.environ.get("BERRY_TEST_MEILISEARCH_KEY"), encoder,
-                               index_uid=f"contract_{new_id()}")
+        b = MeilisearchBackend(
+            real, os.environ.get("BERRY_TEST_MEILISEARCH_KEY"), encoder, index_uid=f"contract_{new_id()}"
+        )
         yield b
         await b.clear()
         await b.close()
@@ -54,4 +55,3 @@ async def backend(request: pytest.FixtureRequest, encoder: Encoder, tmp_path: Pa
     yield b
     await b.close()
     await server.close()
-

@@ -44,8 +44,15 @@ def _lev(a: str, b: str, limit: int) -> int:
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"message": message, "code": code, "type": "invalid_request",
-                              "link": f"https://docs.meilisearch.com/errors#{code}"}, status=status)
+    return web.json_response(
+        {
+            "message": message,
+            "code": code,
+            "type": "invalid_request",
+            "link": f"https://docs.meilisearch.com/errors#{code}",
+        },
+        status=status,
+    )
 
 
 class FakeMeilisearch:
@@ -83,17 +90,36 @@ class FakeMeilisearch:
     def _task(self, uid: str | None, kind: str, details: dict[str, Any] | None = None) -> web.Response:
         n = len(self.tasks)
         now = _now()
-        self.tasks[n] = {"uid": n, "indexUid": uid, "status": "succeeded", "type": kind, "details": details or {},
-                         "error": None, "duration": "PT0S", "enqueuedAt": now, "startedAt": now, "finishedAt": now}
-        return web.json_response({"taskUid": n, "indexUid": uid, "status": "enqueued", "type": kind,
-                                  "enqueuedAt": now}, status=202)
+        self.tasks[n] = {
+            "uid": n,
+            "indexUid": uid,
+            "status": "succeeded",
+            "type": kind,
+            "details": details or {},
+            "error": None,
+            "duration": "PT0S",
+            "enqueuedAt": now,
+            "startedAt": now,
+            "finishedAt": now,
+        }
+        return web.json_response(
+            {"taskUid": n, "indexUid": uid, "status": "enqueued", "type": kind, "enqueuedAt": now}, status=202
+        )
 
     def _idx(self, request: web.Request) -> dict[str, Any]:
         uid = request.match_info["uid"]
         if uid not in self.indexes:
-            raise web.HTTPNotFound(text=json.dumps({"message": f"Index `{uid}` not found.", "code": "index_not_found",
-                                                    "type": "invalid_request", "link": ""}),
-                                   content_type="application/json")
+            raise web.HTTPNotFound(
+                text=json.dumps(
+                    {
+                        "message": f"Index `{uid}` not found.",
+                        "code": "index_not_found",
+                        "type": "invalid_request",
+                        "link": "",
+                    }
+                ),
+                content_type="application/json",
+            )
         return self.indexes[uid]
 
     async def get_task(self, request: web.Request) -> web.Response:
@@ -104,8 +130,14 @@ class FakeMeilisearch:
         body = await request.json()
         uid = body["uid"]
         if uid not in self.indexes:
-            self.indexes[uid] = {"uid": uid, "primaryKey": body.get("primaryKey"), "docs": {}, "settings": {},
-                                 "createdAt": _now(), "updatedAt": _now()}
+            self.indexes[uid] = {
+                "uid": uid,
+                "primaryKey": body.get("primaryKey"),
+                "docs": {},
+                "settings": {},
+                "createdAt": _now(),
+                "updatedAt": _now(),
+            }
         return self._task(uid, "indexCreation")
 
     async def get_index(self, request: web.Request) -> web.Response:
@@ -138,7 +170,7 @@ class FakeMeilisearch:
             fields = fields.split(",")
         offset, limit = int(params.get("offset", 0)), int(params.get("limit", 20))
         docs = list(idx["docs"].values())
-        page = [self._shown(idx, d, fields) for d in docs[offset:offset + limit]]
+        page = [self._shown(idx, d, fields) for d in docs[offset : offset + limit]]
         return web.json_response({"results": page, "offset": offset, "limit": limit, "total": len(docs)})
 
     async def delete_batch(self, request: web.Request) -> web.Response:
@@ -152,7 +184,9 @@ class FakeMeilisearch:
         idx["docs"].clear()
         return self._task(idx["uid"], "documentDeletion")
 
-    def _shown(self, idx: dict[str, Any], doc: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
+    def _shown(
+        self, idx: dict[str, Any], doc: dict[str, Any], fields: list[str] | None = None
+    ) -> dict[str, Any]:
         displayed = fields or idx["settings"].get("displayedAttributes") or ["*"]
         return {k: v for k, v in doc.items() if k != "_vectors" and ("*" in displayed or k in displayed)}
 
@@ -186,13 +220,21 @@ class FakeMeilisearch:
         scored.sort(key=lambda sd: -sd[0])
         offset, limit = body.get("offset", 0), body.get("limit", 20)
         hits = []
-        for score, doc in scored[offset:offset + limit]:
+        for score, doc in scored[offset : offset + limit]:
             hit = self._shown(idx, doc)
             if body.get("showRankingScore"):
                 hit["_rankingScore"] = round(score, 4)
             hits.append(hit)
-        return web.json_response({"hits": hits, "query": body.get("q") or "", "processingTimeMs": 0,
-                                  "limit": limit, "offset": offset, "estimatedTotalHits": len(scored)})
+        return web.json_response(
+            {
+                "hits": hits,
+                "query": body.get("q") or "",
+                "processingTimeMs": 0,
+                "limit": limit,
+                "offset": offset,
+                "estimatedTotalHits": len(scored),
+            }
+        )
 
 
 def _words_of(doc: dict[str, Any], attrs: list[str]) -> list[list[str]]:
@@ -232,7 +274,7 @@ def _cosine(a: list[float], b: list[float]) -> float:
     return dot / (na * nb) if na and nb else 0.0
 
 
-CLAUSE = re.compile(r'^\s*(\w+)\s*(=|IN)\s*(.+?)\s*$')
+CLAUSE = re.compile(r"^\s*(\w+)\s*(=|IN)\s*(.+?)\s*$")
 
 
 def _parse_filter(expr: Any) -> Any:
@@ -244,9 +286,17 @@ def _parse_filter(expr: Any) -> Any:
     for clause in re.split(r"\s+AND\s+", expr):
         m = CLAUSE.match(clause)
         if not m:
-            raise web.HTTPBadRequest(text=json.dumps({"message": f"invalid filter {clause!r}", "code": "invalid_search_filter",
-                                                      "type": "invalid_request", "link": ""}),
-                                     content_type="application/json")
+            raise web.HTTPBadRequest(
+                text=json.dumps(
+                    {
+                        "message": f"invalid filter {clause!r}",
+                        "code": "invalid_search_filter",
+                        "type": "invalid_request",
+                        "link": "",
+                    }
+                ),
+                content_type="application/json",
+            )
         attr, op, raw = m.groups()
         values = json.loads(raw) if op == "IN" else [json.loads(raw)]
         tests.append((attr, set(values)))

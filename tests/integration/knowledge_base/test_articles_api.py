@@ -9,9 +9,14 @@ from hub import keys
 from hub.jobs import Worker
 from hub.models import Role
 
-ARTICLE = {"title": "How refunds work", "summary": "Money back rules", "category": "payments",
-           "body": "# Refunds\n\nYou get a **full refund** when a provider cancels.", "tags": ["refund"],
-           "status": "published"}
+ARTICLE = {
+    "title": "How refunds work",
+    "summary": "Money back rules",
+    "category": "payments",
+    "body": "# Refunds\n\nYou get a **full refund** when a provider cancels.",
+    "tags": ["refund"],
+    "status": "published",
+}
 
 
 async def run_jobs(app: Any) -> int:
@@ -34,13 +39,21 @@ async def test_create_read_update_versions_and_events(client: Any, api: Any) -> 
     assert "<strong>full refund</strong>" in article["body_html"] and article["version"] == 1
     assert article["author_id"] == editor["user"]["id"]
 
-    resp = await client.patch(f"/api/v1/articles/{article['id']}", json={"title": "Refunds", "base_version": 1},
-                              headers=editor["headers"])
+    resp = await client.patch(
+        f"/api/v1/articles/{article['id']}",
+        json={"title": "Refunds", "base_version": 1},
+        headers=editor["headers"],
+    )
     assert resp.status == 200 and (await resp.json())["version"] == 2
-    stale = await client.patch(f"/api/v1/articles/{article['id']}", json={"title": "Again", "base_version": 1},
-                               headers=editor["headers"])
+    stale = await client.patch(
+        f"/api/v1/articles/{article['id']}",
+        json={"title": "Again", "base_version": 1},
+        headers=editor["headers"],
+    )
     assert stale.status == 409 and stale.content_type == "application/problem+json"
-    versions = await (await client.get(f"/api/v1/articles/{article['id']}/versions", headers=editor["headers"])).json()
+    versions = await (
+        await client.get(f"/api/v1/articles/{article['id']}/versions", headers=editor["headers"])
+    ).json()
     assert [v["version"] for v in versions] == [2, 1] and versions[1]["title"] == "How refunds work"
 
     anon = await client.get(f"/api/v1/articles/{article['id']}")
@@ -57,7 +70,9 @@ async def test_translations_are_linked_and_unique_per_locale(client: Any, api: A
     assert af["group_id"] == en["id"]
     got = await (await client.get(f"/api/v1/articles/{en['id']}")).json()
     assert got["translations"] == {"en": en["id"], "af": af["id"]}
-    dup = await client.post("/api/v1/articles", json={**af_in, "slug": "other-slug"}, headers=editor["headers"])
+    dup = await client.post(
+        "/api/v1/articles", json={**af_in, "slug": "other-slug"}, headers=editor["headers"]
+    )
     assert dup.status == 409 and (await dup.json())["field"] == "locale"
     same_slug = await client.post("/api/v1/articles", json=ARTICLE, headers=editor["headers"])
     assert same_slug.status == 409 and (await same_slug.json())["field"] == "slug"
@@ -68,9 +83,16 @@ async def test_visibility_and_drafts_by_role(client: Any, api: Any) -> None:
     made = {}
     for vis in ("public", "providers", "internal"):
         body = {**ARTICLE, "title": f"{vis} article", "visibility": vis}
-        made[vis] = (await (await client.post("/api/v1/articles", json=body, headers=admin["headers"])).json())["id"]
-    draft = await (await client.post("/api/v1/articles", json={**ARTICLE, "title": "Draft", "status": "draft"},
-                                     headers=admin["headers"])).json()
+        made[vis] = (
+            await (await client.post("/api/v1/articles", json=body, headers=admin["headers"])).json()
+        )["id"]
+    draft = await (
+        await client.post(
+            "/api/v1/articles",
+            json={**ARTICLE, "title": "Draft", "status": "draft"},
+            headers=admin["headers"],
+        )
+    ).json()
     seen = {}
     for role in (None, Role.customer, Role.provider, Role.agent):
         headers = (await api.user(role))["headers"] if role else {}
@@ -109,7 +131,9 @@ async def test_bad_input_is_refused_and_nothing_stored(client: Any, api: Any) ->
         assert resp.status in (404, 413, 422), (body.keys(), resp.status)
         if field:
             assert (await resp.json())["field"] == field
-    resp = await client.post("/api/v1/articles", data=b"{not json", headers={**h, "Content-Type": "application/json"})
+    resp = await client.post(
+        "/api/v1/articles", data=b"{not json", headers={**h, "Content-Type": "application/json"}
+    )
     assert resp.status == 422
     assert await client.server.app[keys.STORE]["articles"].count_documents({}) == 0
     assert await client.server.app[keys.STORE]["article_slots"].count_documents({}) == 0
@@ -128,8 +152,11 @@ async def test_events_keep_the_index_in_sync_through_jobs(client: Any, api: Any)
     assert await run_jobs(app) == 1
     assert (await (await client.get("/api/v1/kb/search?q=refund")).json())["hits"] == []
 
-    await client.patch(f"/api/v1/articles/{art['id']}", json={"status": "published", "title": "Marquee refunds"},
-                       headers=admin["headers"])
+    await client.patch(
+        f"/api/v1/articles/{art['id']}",
+        json={"status": "published", "title": "Marquee refunds"},
+        headers=admin["headers"],
+    )
     await run_jobs(app)
     assert (await (await client.get("/api/v1/kb/search?q=marquee")).json())["hits"][0]["id"] == art["id"]
 
@@ -146,17 +173,22 @@ async def test_drift_is_reported_and_reindex_repairs_it(client: Any, api: Any) -
     ids = []
     for i in range(3):
         body = {**ARTICLE, "title": f"Deposit rule {i}", "slug": f"deposit-{i}"}
-        ids.append((await (await client.post("/api/v1/articles", json=body, headers=admin["headers"])).json())["id"])
+        ids.append(
+            (await (await client.post("/api/v1/articles", json=body, headers=admin["headers"])).json())["id"]
+        )
     # jobs not run: the index lags behind the store
     drift = await (await client.get("/api/v1/kb/drift", headers=admin["headers"])).json()
     assert drift["ok"] is False and sorted(drift["missing"]) == sorted(ids)
     from knowledge_base.search import SearchDocument
+
     await app[keys.EXTENSIONS]["knowledge_base"].backend.index([SearchDocument(id="ghost", title="Ghost")])
     resp = await client.post("/api/v1/kb/reindex", headers=admin["headers"])
     assert resp.status == 200 and (await resp.json()) == {"documents": 3}
     drift = await (await client.get("/api/v1/kb/drift", headers=admin["headers"])).json()
     assert drift == {"ok": True, "checked": 3, "missing": [], "stale": [], "orphans": []}
-    assert (await client.post("/api/v1/kb/reindex", headers=(await api.user(Role.agent))["headers"])).status == 403
+    assert (
+        await client.post("/api/v1/kb/reindex", headers=(await api.user(Role.agent))["headers"])
+    ).status == 403
 
 
 async def test_search_api_bad_input_and_analytics(client: Any, api: Any) -> None:
@@ -175,7 +207,9 @@ async def test_search_api_bad_input_and_analytics(client: Any, api: Any) -> None
         assert (await client.post(f"/api/v1/articles/{art['id']}/feedback", json=vote)).status == 204
     assert (await client.post(f"/api/v1/articles/{art['id']}/feedback", json={"helpful": True})).status == 422
     assert (await client.post("/api/v1/articles/nope/feedback", json=vote)).status == 404
-    assert (await client.get("/api/v1/kb/analytics", headers=(await api.user(Role.agent))["headers"])).status == 403
+    assert (
+        await client.get("/api/v1/kb/analytics", headers=(await api.user(Role.agent))["headers"])
+    ).status == 403
     report = await (await client.get("/api/v1/kb/analytics", headers=admin["headers"])).json()
     assert report["searches"] == 4
     assert report["top_searches"][0] == {"query": "refund", "count": 3}

@@ -14,8 +14,11 @@ from knowledge_base.seed import import_default
 
 async def signed_in(client: Any, api: Any, role: Role) -> None:
     user = await api.user(role, password="correct horse battery")
-    resp = await client.post("/help/signin", data={"email": user["user"]["email"], "password": "correct horse battery",
-                                                   "next": "/help/en"}, allow_redirects=False)
+    resp = await client.post(
+        "/help/signin",
+        data={"email": user["user"]["email"], "password": "correct horse battery", "next": "/help/en"},
+        allow_redirects=False,
+    )
     assert resp.status == 303 and resp.headers["Location"] == "/help/en"
 
 
@@ -51,7 +54,9 @@ async def test_visibility_providers_and_staff(client: Any, api: Any) -> None:
     await signed_in(client, api, Role.provider)
     assert (await client.get("/help/en/articles/provider-payouts")).status == 200
     assert (await client.get("/help/en/articles/agent-refund-escalation-playbook")).status == 404
-    provider_hits = await (await client.get("/help/search.json", params={"q": "payouts", "locale": "en"})).json()
+    provider_hits = await (
+        await client.get("/help/search.json", params={"q": "payouts", "locale": "en"})
+    ).json()
     assert provider_hits["hits"][0]["url"] == "/help/en/articles/provider-payouts"
     await client.post("/help/signout")
     assert (await client.get("/help/en/articles/provider-payouts")).status == 404
@@ -65,8 +70,14 @@ async def test_contact_form_opens_one_ticket(client: Any) -> None:
     app = client.server.app
     page = await (await client.get("/help/en/contact?article=how-refunds-work")).text()
     nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
-    form = {"nonce": nonce, "name": "Thandi Nkosi", "email": "thandi@example.co.za", "subject": "Refund for my DJ",
-            "message": "The DJ cancelled, <script>alert(1)</script> when do I get my money?", "article": "how-refunds-work"}
+    form = {
+        "nonce": nonce,
+        "name": "Thandi Nkosi",
+        "email": "thandi@example.co.za",
+        "subject": "Refund for my DJ",
+        "message": "The DJ cancelled, <script>alert(1)</script> when do I get my money?",
+        "article": "how-refunds-work",
+    }
     first = await client.post("/help/en/contact", data=form)
     text = await first.text()
     assert first.status == 200 and "Your ticket number is" in text and "<script>alert" not in text
@@ -79,10 +90,14 @@ async def test_contact_form_opens_one_ticket(client: Any) -> None:
     contact = await store.contacts.find_one({"_id": msg["contact_id"]})
     assert contact["name"] == "Thandi Nkosi"
 
-    bad = await client.post("/help/en/contact", data={**form, "email": "not-an-email", "message": "x" * 20_000,
-                                                      "nonce": "another-nonce-123456"})
+    bad = await client.post(
+        "/help/en/contact",
+        data={**form, "email": "not-an-email", "message": "x" * 20_000, "nonce": "another-nonce-123456"},
+    )
     assert bad.status == 422 and 'aria-invalid="true"' in await bad.text()
-    spam = await client.post("/help/en/contact", data={**form, "website": "http://spam", "nonce": "spam-nonce-1234567"})
+    spam = await client.post(
+        "/help/en/contact", data={**form, "website": "http://spam", "nonce": "spam-nonce-1234567"}
+    )
     assert spam.status == 200
     assert await store.conversations.count_documents({}) == 1
 
@@ -94,7 +109,9 @@ async def test_feedback_views_and_hostile_queries(client: Any) -> None:
     assert (await client.get(url)).status == 200
     vote = await client.post(f"{url}/feedback", data={"helpful": "yes"}, allow_redirects=False)
     assert vote.status == 303
-    again = await client.post(f"{url}/feedback", data={"helpful": "no"}, headers={"Accept": "application/json"})
+    again = await client.post(
+        f"{url}/feedback", data={"helpful": "no"}, headers={"Accept": "application/json"}
+    )
     assert again.status == 200
     assert (await client.post(f"{url}/feedback", data={"helpful": "maybe"})).status == 422
     store = app[keys.STORE]
@@ -103,8 +120,9 @@ async def test_feedback_views_and_hostile_queries(client: Any) -> None:
     assert await store["article_views"].count_documents({}) == 1
     evil = '"><script>alert(1)</script><img src=x onerror=alert(1)>'
     page = await (await client.get("/help/en/search", params={"q": evil})).text()
-    assert evil not in page and "<script>alert" not in page and "<img src=x" not in page, \
-        [page[max(0, i - 80):i + 80] for i in [page.find("<script>alert"), page.find("<img src=x")] if i >= 0]
+    assert evil not in page and "<script>alert" not in page and "<img src=x" not in page, [
+        page[max(0, i - 80) : i + 80] for i in [page.find("<script>alert"), page.find("<img src=x")] if i >= 0
+    ]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     huge = await client.get("/help/en/search", params={"q": "refund " * 800})
     assert huge.status == 200
@@ -127,7 +145,9 @@ async def test_search_down_still_lists_categories(client: Any) -> None:
         assert page.status == 200 and "Search is temporarily unavailable" in html
         assert 'href="/help/en/categories/payments"' in html
         assert (await client.get("/help/search.json", params={"q": "refund", "locale": "en"})).status == 503
-        assert (await client.get("/help/en/articles/how-refunds-work")).status == 200  # no related, still served
+        assert (
+            await client.get("/help/en/articles/how-refunds-work")
+        ).status == 200  # no related, still served
         api = await client.get("/api/v1/kb/search", params={"q": "refund"})
         assert api.status == 503 and api.content_type == "application/problem+json"
     finally:

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from hub import keys
-from hub.models import Role
 from knowledge_base.importer import import_path
 from knowledge_base.search import SearchQuery
-from knowledge_base.seed import CONTENT, import_default
+from knowledge_base.seed import import_default
 
 GOOD = """---
 title: Parking at the venue
@@ -40,16 +39,31 @@ async def test_malformed_files_are_reported_and_the_rest_imported(client: Any, t
     write(tmp_path, "no-title.md", "---\ncategory: booking\n---\nbody\n")
     write(tmp_path, "bad-locale.md", "---\ntitle: Hallo\nlocale: tlh\n---\nbody\n")
     write(tmp_path, "orphan.md", "---\ntitle: Vertaling\nlocale: af\ntranslation_of: nowhere\n---\nbody\n")
-    write(tmp_path, "hostile.md", "---\ntitle: Hostile\n---\n<script>alert(1)</script><img src=x onerror=alert(1)> ok\n")
+    write(
+        tmp_path,
+        "hostile.md",
+        "---\ntitle: Hostile\n---\n<script>alert(1)</script><img src=x onerror=alert(1)> ok\n",
+    )
     (tmp_path / "binary.md").write_bytes(b"---\ntitle: \xff\xfe\n---\n")
     report = await import_path(kb.articles, tmp_path)
     errors = dict(report.errors)
     assert len(report.created) == 2 and set(errors) == {
-        "no-front-matter.md", "unclosed.md", "bad-yaml.md", "list.md", "no-title.md", "bad-locale.md",
-        "orphan.md", "binary.md"}
+        "no-front-matter.md",
+        "unclosed.md",
+        "bad-yaml.md",
+        "list.md",
+        "no-title.md",
+        "bad-locale.md",
+        "orphan.md",
+        "binary.md",
+    }
     assert "title" in errors["no-title.md"] and "locale" in errors["bad-locale.md"]
     hostile = await kb.articles.by_slug("en", "hostile")
-    assert "<script" not in hostile.body_html and "onerror" not in hostile.body_html and "ok" in hostile.body_html
+    assert (
+        "<script" not in hostile.body_html
+        and "onerror" not in hostile.body_html
+        and "ok" in hostile.body_html
+    )
     again = await import_path(kb.articles, tmp_path)  # idempotent
     assert again.created == [] and again.updated == [] and len(again.unchanged) == 2
     write(tmp_path, "good.md", GOOD.replace("free parking", "paid parking"))
@@ -60,11 +74,15 @@ async def test_malformed_files_are_reported_and_the_rest_imported(client: Any, t
 
 async def test_csv_import(client: Any, tmp_path: Path) -> None:
     kb = client.server.app[keys.EXTENSIONS]["knowledge_base"]
-    path = write(tmp_path, "faq.csv", 'title,body,category,tags,visibility\n'
-                 'Gift vouchers,"You can buy **vouchers**.",payments,"voucher;gift",public\n'
-                 'Provider insurance,Providers need cover.,providers,insurance,providers\n'
-                 ',missing title,general,,public\n'
-                 'Too,many,values,here,public,extra\n')
+    path = write(
+        tmp_path,
+        "faq.csv",
+        "title,body,category,tags,visibility\n"
+        'Gift vouchers,"You can buy **vouchers**.",payments,"voucher;gift",public\n'
+        "Provider insurance,Providers need cover.,providers,insurance,providers\n"
+        ",missing title,general,,public\n"
+        "Too,many,values,here,public,extra\n",
+    )
     report = await import_path(kb.articles, path)
     assert len(report.created) == 2
     assert sorted(s for s, _ in report.errors) == ["faq.csv:4", "faq.csv:5"]
@@ -85,8 +103,9 @@ async def test_default_content_imports_with_translations_and_is_searchable(clien
     assert hits[0].id == refunds.id
     af = await kb.search(SearchQuery(text="terugbetaling", locale="af"))
     assert af and af[0].locale == "af"
-    provider_hits = await kb.search(SearchQuery(text="when are payouts paid", locale="en",
-                                                visibilities=["public", "providers"]))
+    provider_hits = await kb.search(
+        SearchQuery(text="when are payouts paid", locale="en", visibilities=["public", "providers"])
+    )
     assert provider_hits[0].url == "/help/en/articles/provider-payouts"
     public_hits = await kb.search(SearchQuery(text="when are payouts paid", locale="en"))
     assert all("payout" not in h.url for h in public_hits)
@@ -94,16 +113,28 @@ async def test_default_content_imports_with_translations_and_is_searchable(clien
 
 
 def test_cli_import_and_check(mongodb_url: str, db_name: str, tmp_path: Path) -> None:
-    env = {**os.environ, "BERRY_MONGODB_URL": mongodb_url, "BERRY_MONGODB_DB": db_name,
-           "BERRY_VAR_DIR": str(tmp_path / "var"), "HF_HUB_OFFLINE": "1", "BERRY_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "BERRY_MONGODB_URL": mongodb_url,
+        "BERRY_MONGODB_DB": db_name,
+        "BERRY_VAR_DIR": str(tmp_path / "var"),
+        "HF_HUB_OFFLINE": "1",
+        "BERRY_LOG_LEVEL": "WARNING",
+    }
     folder = tmp_path / "docs"
     folder.mkdir()
     write(folder, "good.md", GOOD)
     write(folder, "broken.md", "no front matter")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "knowledge_base", *args], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=180)
+        return subprocess.run(
+            [sys.executable, "-m", "knowledge_base", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
 
     imported = run("import", str(folder))
     assert imported.returncode == 1, imported.stderr

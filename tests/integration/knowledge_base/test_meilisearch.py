@@ -29,7 +29,10 @@ async def test_settings_vectors_and_hybrid_request(fake_meili: Any, encoder: Any
 
 def test_filter_quotes_values() -> None:
     q = SearchQuery(text="x", locale="en", visibilities=["public", 'pro"viders'], category="pay ments")
-    assert filter_for(q) == 'visibility IN ["public", "pro\\"viders"] AND locale = "en" AND category = "pay ments"'
+    assert (
+        filter_for(q)
+        == 'visibility IN ["public", "pro\\"viders"] AND locale = "en" AND category = "pay ments"'
+    )
 
 
 async def test_server_down_is_search_unavailable(fake_meili: Any, encoder: Any) -> None:

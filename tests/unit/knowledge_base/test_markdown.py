@@ -4,37 +4,56 @@ from __future__ import annotations
 
 import pytest
 
+from hub.models import Role
 from knowledge_base.markdown import plain_text, render
 from knowledge_base.models import ArticleIn, ArticlePatch, Visibility, slugify, visibilities_for
-from hub.models import Role
 
 
 def test_markdown_renders() -> None:
-    html = render("# Refunds\n\nYou get **all** your money back. See [terms](https://berry.events/terms).\n\n- one\n- two")
+    html = render(
+        "# Refunds\n\nYou get **all** your money back. "
+        "See [terms](https://berry.events/terms).\n\n- one\n- two"
+    )
     assert "<h1>Refunds</h1>" in html and "<strong>all</strong>" in html and "<li>one</li>" in html
     assert 'href="https://berry.events/terms"' in html and 'rel="noopener noreferrer nofollow"' in html
 
 
-@pytest.mark.parametrize("hostile", [
-    "<script>alert(1)</script>",
-    '<img src="x" onerror="alert(1)">',
-    "[click](javascript:alert(1))",
-    '<a href="javascript:alert(1)">x</a>',
-    '<iframe src="https://evil.example"></iframe>',
-    '<svg onload="alert(1)"></svg>',
-    '<div style="background:url(javascript:alert(1))" onclick="alert(1)">x</div>',
-    "<scr<script>ipt>alert(1)</script>",
-    '<form action="https://evil.example"><input name="card"></form>',
-])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "<script>alert(1)</script>",
+        '<img src="x" onerror="alert(1)">',
+        "[click](javascript:alert(1))",
+        '<a href="javascript:alert(1)">x</a>',
+        '<iframe src="https://evil.example"></iframe>',
+        '<svg onload="alert(1)"></svg>',
+        '<div style="background:url(javascript:alert(1))" onclick="alert(1)">x</div>',
+        "<scr<script>ipt>alert(1)</script>",
+        '<form action="https://evil.example"><input name="card"></form>',
+    ],
+)
 def test_hostile_markup_is_sanitized(hostile: str) -> None:
     html = render(f"Hello\n\n{hostile}\n\nbye").lower()
-    for bad in ("<script", "onerror", "onload", "onclick", "=\"javascript:", "<iframe", "<svg", "style=", "<form", "<input"):
+    for bad in (
+        "<script",
+        "onerror",
+        "onload",
+        "onclick",
+        '="javascript:',
+        "<iframe",
+        "<svg",
+        "style=",
+        "<form",
+        "<input",
+    ):
         assert bad not in html
     assert "hello" in html and "bye" in html
 
 
 def test_plain_text_strips_markup_and_scripts() -> None:
-    assert plain_text("**Pay** the <b>deposit</b> &amp; book<script>evil()</script>") == "Pay the deposit & book"
+    assert (
+        plain_text("**Pay** the <b>deposit</b> &amp; book<script>evil()</script>") == "Pay the deposit & book"
+    )
 
 
 def test_visibility_by_role() -> None:
