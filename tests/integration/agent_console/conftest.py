@@ -37,7 +37,7 @@ class Agent:
 
     async def connect(self, token: str | None) -> None:
         auth = {"token": token} if token is not None else None
-        await self.sio.connect(self.url, namespaces=[NS], auth=auth, transports=["websocket"], wait_timeout=5)
+        await self.sio.connect(self.url, namespaces=[NS], auth=auth, transports=["websocket"], wait_timeout=15)
 
     async def call(self, event: str, *data: Any, timeout: float = 5) -> Any:
         return await self.sio.call(event, data[0] if len(data) == 1 else data or None, namespace=NS,
