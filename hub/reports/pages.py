@@ -1,5 +1,5 @@
 """``/reports``: the dashboard page and its static assets (Chart.js vendored from npm by
-``scripts/setup.d/60-charts.sh``; no CDN). Strict CSP: scripts and styles only from the hub."""
+``scripts/setup.d/60-charts-assets.sh``; no CDN). Strict CSP: scripts and styles only from the hub."""
 
 from __future__ import annotations
 

@@ -167,7 +167,7 @@ async def test_dashboard_page_is_served_with_a_strict_csp(client: Any) -> None:
     assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
     assert "<canvas" in await resp.text()
     resp = await client.get("/reports/static/vendor/chart.umd.min.js")
-    assert resp.status == 200, "run scripts/setup.d/60-charts.sh"
+    assert resp.status == 200, "run scripts/setup.d/60-charts-assets.sh"
     assert (await client.get("/reports/static/../__init__.py")).status in (403, 404)
 
 
