@@ -46,3 +46,7 @@ async def bot_client(settings: Settings, classifier: Any, kb: TinyKB, bot_env: N
         yield client
         await app[keys.BUS].drain()
         await app[keys.STORE].client.drop_database(settings.mongodb_db)
+
+
+# The real Rasa stack, registered here once so every module shares one session instance.
+from .rasa_fixtures import rasa_model, rasa_stack  # noqa: E402, F401

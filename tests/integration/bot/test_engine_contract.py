@@ -19,7 +19,6 @@ from hub.models import new_id
 from hub.store import free_port
 
 from .kb import TinyKB
-from .rasa_fixtures import rasa_model, rasa_stack  # noqa: F401  (session fixtures)
 
 pytestmark = pytest.mark.integration
 POLICY = HandoffPolicy()

@@ -12,7 +12,6 @@ from hub import keys
 from hub.events import BotHandoff
 from hub.models import AuthorType, Channel, Direction, IdentityKind, InboundMessage, Role, SenderIdentity, new_id
 
-from .rasa_fixtures import rasa_model, rasa_stack  # noqa: F401  (session fixtures)
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +32,7 @@ async def bot_texts(app: Any, conv: str) -> list[Any]:
             and not m.private]
 
 
-async def test_whatsapp_question_answered_from_the_knowledge_base(rasa_stack) -> None:  # noqa: F811
+async def test_whatsapp_question_answered_from_the_knowledge_base(rasa_stack) -> None:
     app = rasa_stack.client.server.app
     conv = await send(app, "how long does a refund take to reach my card?", "+27831110001")
     [answer] = await bot_texts(app, conv)
@@ -46,7 +45,7 @@ async def test_whatsapp_question_answered_from_the_knowledge_base(rasa_stack) ->
     assert rasa_stack.kb.queries[-1].text.startswith("how long does a refund")
 
 
-async def test_talk_to_a_person_hands_off_into_the_agents_queue(rasa_stack) -> None:  # noqa: F811
+async def test_talk_to_a_person_hands_off_into_the_agents_queue(rasa_stack) -> None:
     client = rasa_stack.client
     app = client.server.app
     conv = await send(app, "hi", "+27831110002")
@@ -64,7 +63,7 @@ async def test_talk_to_a_person_hands_off_into_the_agents_queue(rasa_stack) -> N
     assert conv in [c["id"] for c in (await resp.json())["items"]]
 
 
-async def test_answer_did_not_help_form_opens_the_ticket(rasa_stack) -> None:  # noqa: F811
+async def test_answer_did_not_help_form_opens_the_ticket(rasa_stack) -> None:
     """deny → ticket_form (email, booking ref, summary) → action_open_ticket PATCHes the ticket over
     the REST API and hands off with reason ticket_collected."""
     app = rasa_stack.client.server.app
@@ -82,7 +81,7 @@ async def test_answer_did_not_help_form_opens_the_ticket(rasa_stack) -> None:  #
     assert any("BE-44120" in n and "naledi@example.co.za" in n for n in notes)
 
 
-async def test_action_server_failure_is_a_handoff(rasa_stack, monkeypatch) -> None:  # noqa: F811
+async def test_action_server_failure_is_a_handoff(rasa_stack, monkeypatch) -> None:
     app = rasa_stack.client.server.app
 
     async def down(query: Any) -> Any:
