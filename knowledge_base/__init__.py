@@ -49,6 +49,13 @@ def setup(app: web.Application) -> None:
     app[keys.JOB_HANDLERS][sync.JOB_KIND] = index_job
     app.cleanup_ctx.append(_kb_ctx)
 
+    async def seed_articles(app: web.Application) -> None:
+        from .seed import import_default
+
+        await import_default(app)
+
+    app[keys.EXTENSIONS].setdefault("demo_seeders", []).append(seed_articles)
+
 
 async def _kb_ctx(app: web.Application) -> AsyncIterator[None]:
     from .analytics import Analytics
