@@ -3,6 +3,8 @@ a temp dir, on a free port) and aiosmtpd SMTP servers on the test loop."""
 
 from __future__ import annotations
 
+import imaplib
+import os
 import shutil
 import socket
 import subprocess
@@ -76,10 +78,26 @@ class Dovecot:
         raise RuntimeError("dovecot did not start listening")
 
     def add_user(self) -> str:
+        """Add a mailbox user and return once dovecot accepts its login. dovecot re-reads the
+        passwd-file when its mtime/size change; a change within the same second as its last read
+        was seen to go unnoticed in CI (login NO), so bump the mtime and wait for a good login."""
         user = f"support-{new_id()}@berry.test"
-        with open(self.directory / "users", "a") as fh:
+        users = self.directory / "users"
+        before = users.stat().st_mtime
+        with open(users, "a") as fh:
             fh.write(f"{user}:{{PLAIN}}{PASSWORD}\n")
-        return user
+        stamp = max(time.time(), before + 1)
+        os.utime(users, (stamp, stamp))
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with imaplib.IMAP4("127.0.0.1", self.port, timeout=5) as imap:
+                    imap.login(user, PASSWORD)
+                    return user
+            except imaplib.IMAP4.error:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def stop(self) -> None:
         if self.process:
