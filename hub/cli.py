@@ -70,6 +70,7 @@ def _print_banner(settings: Settings, demo: dict[str, Any] | None) -> None:
     lines = ["", "Berry Support Hub is running:",
              f"  agent console   {base}/console",
              f"  help center     {base}/help",
+             f"  reports         {base}/reports",
              f"  API docs        {base}/api/docs",
              f"  health          {base}/healthz  {base}/readyz  {base}/metrics"]
     if demo:
