@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -70,10 +69,6 @@ class Article(Model):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     published_at: datetime | None = None
-
-    @classmethod
-    def from_doc(cls, doc: dict) -> Self:  # type: ignore[override]
-        return super().from_doc(doc)  # type: ignore[return-value]
 
     @property
     def url(self) -> str:

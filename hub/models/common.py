@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Self
 
 from bson import ObjectId
 from pydantic import BaseModel, ConfigDict
@@ -43,7 +44,7 @@ class Model(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     @classmethod
-    def from_doc(cls, doc: dict) -> "Model":
+    def from_doc(cls, doc: dict) -> Self:
         doc = dict(doc)
         doc["id"] = doc.pop("_id")
         return cls.model_validate(doc)

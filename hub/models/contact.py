@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any
 
 from pydantic import Field
 
@@ -44,7 +44,3 @@ class Contact(Model):
     merged_into: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
-
-    @classmethod
-    def from_doc(cls, doc: dict) -> Self:  # type: ignore[override]
-        return super().from_doc(doc)  # type: ignore[return-value]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any
 
 from pydantic import Field
 
@@ -56,7 +56,3 @@ class Conversation(Model):
     last_message_at: datetime = Field(default_factory=utcnow)
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
-
-    @classmethod
-    def from_doc(cls, doc: dict) -> Self:  # type: ignore[override]
-        return super().from_doc(doc)  # type: ignore[return-value]

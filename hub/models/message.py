@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -57,7 +57,3 @@ class Message(Model):
     error: str | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
-
-    @classmethod
-    def from_doc(cls, doc: dict) -> Self:  # type: ignore[override]
-        return super().from_doc(doc)  # type: ignore[return-value]

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Self
 
 from pydantic import Field
 
@@ -19,10 +18,6 @@ class User(Model):
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
 
-    @classmethod
-    def from_doc(cls, doc: dict) -> Self:  # type: ignore[override]
-        return super().from_doc(doc)  # type: ignore[return-value]
-
 
 class ApiKey(Model):
     id: str = Field(default_factory=new_id)
@@ -34,7 +29,3 @@ class ApiKey(Model):
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
-
-    @classmethod
-    def from_doc(cls, doc: dict) -> Self:  # type: ignore[override]
-        return super().from_doc(doc)  # type: ignore[return-value]
