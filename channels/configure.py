@@ -67,7 +67,7 @@ async def build_adapters(services: Any) -> None:
             smtp_port=int(conf.get("smtp_port") or settings.smtp_port),
             smtp_user=str(conf.get("smtp_user") or settings.smtp_user),
             smtp_password=_secret(services, doc, "smtp_password") or settings.smtp_password.get_secret_value(),
-            starttls=settings.smtp_starttls, max_bytes=settings.email_max_bytes))
+            starttls=settings.smtp_starttls, max_bytes=settings.email_max_bytes, blobs=services.blobs))
 
 
 async def reload(services: Any) -> None:

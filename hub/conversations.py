@@ -12,8 +12,9 @@ from pymongo import ReturnDocument
 
 from hub.audit import Audit
 from hub.auth import Principal
-from hub.errors import InvalidInput, NotFound
+from hub.errors import Conflict, InvalidInput, NotFound
 from hub.events import ConversationUpdated, EventBus, MessageCreated
+from hub.identity import normalize_email
 from hub.models import (
     Attachment,
     AuthorType,
@@ -102,6 +103,9 @@ class Conversations:
         if unknown:
             raise InvalidInput(f"cannot change {sorted(unknown)}", field=sorted(unknown)[0])
         current = await self.get(conversation_id)
+        if current.merged_into and "status" in changes and changes["status"] != current.status:
+            raise Conflict(f"conversation {conversation_id} was merged into {current.merged_into}: "
+                           "work on that one (a merged ticket stays closed)")
         if "status" in changes and changes["status"] != current.status:
             new = Status(changes["status"])
             if new not in TRANSITIONS[current.status]:
@@ -142,10 +146,16 @@ class Conversations:
 
     async def reply(self, conversation_id: str, actor: Principal, text: str, *, private: bool = False,
                     subject: str | None = None, attachments: list[Attachment] | None = None,
-                    author_type: AuthorType = AuthorType.agent, meta: dict[str, Any] | None = None) -> Message:
+                    author_type: AuthorType = AuthorType.agent, meta: dict[str, Any] | None = None,
+                    cc: list[str] | None = None) -> Message:
         """Store an outgoing reply (or a private note). Delivery is the outbox's job: it listens for
-        ``message.created`` with ``direction=out`` and sends on the conversation's channel."""
+        ``message.created`` with ``direction=out`` and sends on the conversation's channel.
+        ``cc``: extra e-mail recipients (e-mail conversations only), kept in ``meta.cc``."""
         conversation = await self.get(conversation_id)
+        if cc:
+            if conversation.channel != Channel.email or private:
+                raise InvalidInput("Cc is for e-mail replies", field="cc")
+            meta = {**(meta or {}), "cc": list(dict.fromkeys(normalize_email(a, "cc") for a in cc))}
         message = Message(
             conversation_id=conversation.id, contact_id=conversation.contact_id, direction=Direction.outbound,
             author_type=author_type, author_id=actor.user_id or actor.api_key_id, private=private, text=text,

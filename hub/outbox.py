@@ -48,6 +48,7 @@ class OutboundMessage(BaseModel):
     text: str = ""
     html: str | None = None
     subject: str | None = None
+    cc: list[str] = Field(default_factory=list, description="E-mail: Cc recipients")
     attachments: list[Attachment] = Field(default_factory=list)
     template: dict[str, Any] | None = Field(None, description="Approved template: {content_sid, variables}")
     thread: dict[str, Any] = Field(default_factory=dict, description="Channel threading context of the ticket")
@@ -154,7 +155,7 @@ class Outbox:
         return OutboundMessage(
             message_id=message.id, conversation_id=message.conversation_id, contact_id=message.contact_id,
             channel=message.channel, to=identity["value"], text=message.text, html=message.html,
-            subject=message.subject, attachments=message.attachments, template=message.meta.get("template"),
+            subject=message.subject, cc=list(message.meta.get("cc") or []), attachments=message.attachments, template=message.meta.get("template"),
             thread=thread, last_inbound_at=(last_in or {}).get("created_at"),
             contact_consent=contact.get("consent", {}),
         )

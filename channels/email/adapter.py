@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email.utils import make_msgid
+from typing import Any
 
 import aiosmtplib
 
@@ -51,6 +52,7 @@ class EmailAdapter:
     starttls: bool = False
     max_bytes: int = 25 * 1024 * 1024
     channel: Channel = Channel.email
+    blobs: Any = None  # channels.blobs.BlobStore: files an agent attached (by blob id) go as MIME parts
 
     async def parse_inbound(self, raw: RawInbound) -> list[InboundMessage]:
         if len(raw.body) > self.max_bytes:
@@ -77,7 +79,14 @@ class EmailAdapter:
         mail = build_reply(from_addr=self.from_address, to=message.to, subject=self.subject_for(message),
                            text=message.text, html_body=message.html, message_id=message_id,
                            in_reply_to=str(message.thread.get("message_id") or ""),
-                           references=list(message.thread.get("references") or []))
+                           references=list(message.thread.get("references") or []), cc=message.cc)
+        for attachment in (a for a in message.attachments if a.blob_id):
+            found = await self.blobs.get(attachment.blob_id) if self.blobs else None
+            if found is None:
+                raise PermanentSendError(f"attachment {attachment.filename or attachment.blob_id} is gone")
+            maintype, _, subtype = (attachment.content_type or "application/octet-stream").partition("/")
+            mail.add_attachment(found[0], maintype=maintype, subtype=subtype or "octet-stream",
+                                filename=attachment.filename or "attachment")
         try:
             await aiosmtplib.send(mail, hostname=self.smtp_host, port=self.smtp_port,
                                   username=self.smtp_user or None, password=self.smtp_password or None,

@@ -165,10 +165,12 @@ def parse_mail(raw: bytes, *, max_part_bytes: int = 10 * 1024 * 1024) -> ParsedM
 
 
 def build_reply(*, from_addr: str, to: str, subject: str, text: str, html_body: str | None, message_id: str,
-                in_reply_to: str, references: list[str]) -> EmailMessage:
+                in_reply_to: str, references: list[str], cc: list[str] | None = None) -> EmailMessage:
     out = EmailMessage()
     out["From"] = from_addr
     out["To"] = to
+    if cc:
+        out["Cc"] = ", ".join(cc)
     out["Subject"] = subject
     out["Message-ID"] = message_id
     if in_reply_to:

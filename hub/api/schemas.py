@@ -172,6 +172,7 @@ class ReplyIn(Strict):
     text: str = Field(min_length=1, max_length=50_000)
     private: bool = False
     subject: str | None = Field(None, max_length=1000)
+    cc: list[str] = Field(default_factory=list, max_length=10, description="E-mail only: Cc recipients")
 
 
 class IngestOut(BaseModel):

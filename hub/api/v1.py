@@ -254,7 +254,8 @@ async def list_messages(request: web.Request, principal: Principal, query: Messa
        tag="messages", permission="messages:write", body=ReplyIn, response=Message, status=201)
 async def reply(request: web.Request, principal: Principal, body: ReplyIn) -> Message:
     message = await request.app[keys.CONVERSATIONS].reply(
-        request.match_info["conversation_id"], principal, body.text, private=body.private, subject=body.subject)
+        request.match_info["conversation_id"], principal, body.text, private=body.private, subject=body.subject,
+        cc=body.cc)
     await request.app[keys.AUDIT].record(principal.actor_id, "message.create", "conversation", message.conversation_id,
                                          after={"message_id": message.id, "private": message.private})
     return message
