@@ -126,7 +126,8 @@ class Conversations:
         updated = Conversation.from_doc(doc)
         after = {k: updated.model_dump(mode="json").get(k) for k in changes}
         await self.audit.record(actor.actor_id, "conversation.update", "conversation", conversation_id, before, after)
-        await self.bus.publish(ConversationUpdated(conversation=updated, changes=after, actor_id=actor.actor_id))
+        await self.bus.publish(ConversationUpdated(conversation=updated, changes=after, previous=before,
+                                                   actor_id=actor.actor_id))
         return updated
 
     async def _check_assignee(self, user_id: str) -> None:

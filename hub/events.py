@@ -44,6 +44,7 @@ class ConversationUpdated(Event):
     name: ClassVar[str] = "conversation.updated"
     conversation: Conversation
     changes: dict[str, Any] = Field(default_factory=dict)
+    previous: dict[str, Any] = Field(default_factory=dict, description="The changed fields' values before")
     actor_id: str | None = None
 
 
