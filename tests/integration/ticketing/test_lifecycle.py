@@ -109,6 +109,14 @@ async def test_merge_moves_messages_and_is_done_once(kit: Kit) -> None:
         "POST", f"/conversations/{second.conversation.id}/merge", agent, json={"into": first.conversation.id}
     )
     assert status == 409
+    for reopen in ("open", "resolved"):  # a merged ticket stays closed: its messages live on the target
+        status, body = await kit.call(
+            "PATCH", f"/conversations/{second.conversation.id}", agent, json={"status": reopen}
+        )
+        assert status == 409 and f"merged into {first.conversation.id}" in body["detail"], body
+    assert (await kit.conversation(second.conversation.id)).status == Status.closed
+    status, _ = await kit.call("PATCH", f"/conversations/{second.conversation.id}", agent, json={"tags": ["x"]})
+    assert status == 200  # other edits still work
     other = await kit.inbound("someone else", sender="+27829999999")
     status, body = await kit.call(
         "POST", f"/conversations/{other.conversation.id}/merge", agent, json={"into": first.conversation.id}
