@@ -70,20 +70,25 @@ async def whatsapp_templates(request: web.Request, _: Principal) -> list[WhatsAp
 @router.route("POST", "/conversations/{conversation_id}/whatsapp-template", summary="Send an approved WhatsApp template",
               tag="channels", permission="messages:write", body=WhatsAppTemplateSend, response=Message, status=201)
 async def send_template(request: web.Request, principal: Principal, body: WhatsAppTemplateSend) -> Message:
-    templates = {t["content_sid"]: t for t in request.app[keys.SETTINGS].whatsapp_templates}
-    template = templates.get(body.content_sid)
-    if template is None:
-        raise InvalidInput("not one of the approved templates", field="content_sid")
     conversations = request.app[keys.CONVERSATIONS]
     conversation = await conversations.get(request.match_info["conversation_id"])
-    if conversation.channel != Channel.whatsapp:
+    text, meta = template_reply(request.app[keys.SETTINGS].whatsapp_templates, conversation.channel,
+                                body.content_sid, body.variables)
+    return await conversations.reply(conversation.id, principal, text, meta=meta)
+
+
+def template_reply(approved: list[dict[str, str]], channel: Channel, content_sid: str,
+                   variables: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """The text and message meta of an approved template (also used by the agent console)."""
+    template = {t["content_sid"]: t for t in approved}.get(content_sid)
+    if template is None:
+        raise InvalidInput("not one of the approved templates", field="content_sid")
+    if channel != Channel.whatsapp:
         raise InvalidInput("templates are for WhatsApp conversations", field="conversation_id")
     text = template.get("body", "")
-    for name, value in body.variables.items():
+    for name, value in variables.items():
         text = text.replace("{{" + name + "}}", value)
-    meta: dict[str, Any] = {"template": {"content_sid": body.content_sid, "variables": body.variables,
-                                         "name": template.get("name", "")}}
-    return await conversations.reply(conversation.id, principal, text, meta=meta)
+    return text, {"template": {"content_sid": content_sid, "variables": variables, "name": template.get("name", "")}}
 
 
 @router.route("GET", "/blobs/{blob_id}", summary="Download an attachment (media, e-mail part, recording)",
@@ -119,7 +124,15 @@ async def dead_letters(request: web.Request, _: Principal) -> list[ChannelDeadLe
 async def list_channel_inboxes(request: web.Request, _: Principal) -> list[ChannelInboxOut]:
     services = request.app[keys.EXTENSIONS]["channels"]
     docs = await services.inboxes.all()
-    return [services.inboxes.public(Channel(c), docs.get(Channel(c))) for c in ("sms", "whatsapp", "voice", "email", "webchat")]
+    return [_with_status(services, services.inboxes.public(Channel(c), docs.get(Channel(c))))
+            for c in ("sms", "whatsapp", "voice", "email", "webchat")]
+
+
+def _with_status(services: Any, out: ChannelInboxOut) -> ChannelInboxOut:
+    mailbox = services.extra.get("mailbox")
+    if out.channel == Channel.email and mailbox is not None:
+        out.status = mailbox.status()
+    return out
 
 
 @router.route("PUT", "/channels/inboxes/{channel}", summary="Configure a channel inbox (credentials are write-only)",
@@ -132,7 +145,7 @@ async def put_channel_inbox(request: web.Request, principal: Principal, body: Ch
     services = request.app[keys.EXTENSIONS]["channels"]
     doc = await services.inboxes.save(Channel(name), body)
     await configure.reload(services)
-    out = services.inboxes.public(Channel(name), doc)
+    out = _with_status(services, services.inboxes.public(Channel(name), doc))
     await request.app[keys.AUDIT].record(principal.actor_id, "channel.inbox.update", "channel_inbox", name,
                                          after=out.model_dump(mode="json"))
     return out
