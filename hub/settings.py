@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     port: int = Field(8080, description="Port the web node listens on")
     public_url: str = Field("", description="Public base URL (behind a reverse proxy); defaults to http://host:port")
     max_body_bytes: int = Field(1_048_576, description="Largest request body the API accepts")
+    api_require_if_match: bool = Field(False, description="Updates and deletes without If-Match get 428 (else they go ahead)")
+    restricted_contact_fields: list[str] = Field(default_factory=list, description="Contact custom fields only admins see (JSON list)")
 
     # --- store ---
     mongodb_url: str | None = Field(None, description="MongoDB URL; unset = start the embedded FerretDB")
