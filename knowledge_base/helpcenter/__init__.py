@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import views
+from . import portal, views
 
 
 def setup(app: web.Application) -> None:
     views.install(app)
+    portal.install(app)
 
 
 __all__ = ["setup"]

@@ -328,54 +328,11 @@ async def contact_submit(request: web.Request) -> web.Response:
     return render(request, "thanks.html", locale=locale, number=result.conversation.number)
 
 
-async def signin_form(request: web.Request) -> web.Response:
-    return render(request, "signin.html", error=None, next=_safe_next(request.query.get("next")))
-
-
-def _safe_next(value: str | None) -> str:
-    return value if value and value.startswith("/help") and "//" not in value else "/help/en"
-
-
-async def signin_submit(request: web.Request) -> web.Response:
-    form = await request.post()
-    email, password = str(form.get("email", ""))[:320], str(form.get("password", ""))[:1000]
-    try:
-        user = await request.app[keys.USERS].authenticate(email, password)
-    except HubError:
-        return render(
-            request,
-            "signin.html",
-            status=401,
-            error=strings("en")["bad_login"],
-            next=_safe_next(str(form.get("next"))),
-        )
-    token = request.app[keys.TOKENS].access_token(user)
-    response = web.HTTPSeeOther(_safe_next(str(form.get("next", ""))))
-    response.set_cookie(
-        COOKIE,
-        token,
-        httponly=True,
-        samesite="Lax",
-        path="/help",
-        max_age=int(request.app[keys.TOKENS].access_ttl.total_seconds()),
-    )
-    raise response
-
-
-async def signout(request: web.Request) -> web.Response:
-    response = web.HTTPSeeOther("/help/en")
-    response.del_cookie(COOKIE, path="/help")
-    raise response
-
-
 def install(app: web.Application) -> None:
     r = app.router
     r.add_get("/help", index)
     r.add_get("/help/", index)
     r.add_get("/help/search.json", search_json)
-    r.add_get("/help/signin", signin_form)
-    r.add_post("/help/signin", signin_submit)
-    r.add_post("/help/signout", signout)
     r.add_static("/help/static", HERE / "static", append_version=True)
     r.add_get("/help/{locale:[a-z]{2}}", home)
     r.add_get("/help/{locale:[a-z]{2}}/search", search_page)

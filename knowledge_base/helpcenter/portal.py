@@ -1,0 +1,158 @@
+"""Sign-in and the ticket portal: a provider or customer signs in on the help center, sees their
+own tickets and answers them.
+
+Sign-in goes through the platform's one check (``hub/platform/security/signin.py``): the brute-force
+lock per account and IP, the password, then the TOTP code when two-factor is on — the same rules as
+``POST /api/v1/auth/login``. The ``berry_help`` cookie (HttpOnly, SameSite=Lax, path /help) holds
+the access token; state-changing forms are covered by the platform's Origin check (CSRF).
+
+"Own tickets" is the foundation's rule: a portal user (role provider/customer, permission
+``own:conversations``) sees the conversations of the contact their user is linked to. A reply is
+an inbound message of that contact, ingested with the ticket's id and a form nonce as external id
+(a resubmitted form is one message), so it lands in the conversation like any channel's message:
+the ticket reopens if it was pending and agents see it live.
+"""
+
+from __future__ import annotations
+
+import secrets
+from aiohttp import web
+
+from hub import keys
+from hub.auth import Principal
+from hub.errors import HubError, NotFound
+from hub.models import Channel, Conversation, IdentityKind, InboundMessage
+from hub.models.inbound import SenderIdentity
+
+from .i18n import LANGUAGES, strings
+from .views import COOKIE, locale_of, principal_of, render
+
+MAX_REPLY = 10_000
+NONCE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def _safe_next(value: str | None) -> str:
+    ok = value and value.startswith("/help") and "//" not in value and "\\" not in value
+    return value if ok else "/help/en"  # type: ignore[return-value]
+
+
+async def signin_form(request: web.Request) -> web.Response:
+    return render(request, "signin.html", error=None, email="", next=_safe_next(request.query.get("next")))
+
+
+async def signin_submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    email, password = str(form.get("email", ""))[:320], str(form.get("password", ""))[:1000]
+    otp = str(form.get("otp", "")).strip()[:10] or None
+    next_url = _safe_next(str(form.get("next", "")))
+    sign_in = request.app[keys.EXTENSIONS]["platform"]["sign_in"]
+    t = strings("en")
+    try:
+        user = await sign_in(request, email, password, otp)
+    except HubError as exc:
+        if exc.status == 429:  # locked out: too many failures for this account from this address
+            error, status = t["locked_out"], 429
+        elif getattr(exc, "field", None) == "otp":
+            error, status = (t["otp_needed"] if otp is None else t["otp_wrong"]), 401
+        else:
+            error, status = t["bad_login"], 401
+        response = render(request, "signin.html", status=status, error=error, email=email, next=next_url,
+                          otp_step=getattr(exc, "field", None) == "otp")
+        if status == 429 and getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)  # type: ignore[attr-defined]
+        return response
+    token = request.app[keys.TOKENS].access_token(user)
+    response = web.HTTPSeeOther(next_url)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="Lax", path="/help",
+                        secure=request.secure, max_age=int(request.app[keys.TOKENS].access_ttl.total_seconds()))
+    raise response
+
+
+async def signout(request: web.Request) -> web.Response:
+    response = web.HTTPSeeOther("/help/en")
+    response.del_cookie(COOKIE, path="/help")
+    raise response
+
+
+def _portal_user(request: web.Request, locale: str) -> Principal:
+    principal = principal_of(request)
+    if principal is None:
+        raise web.HTTPSeeOther(f"/help/signin?next={request.path}")
+    if not principal.can("own:conversations"):
+        raise web.HTTPForbidden(text="the ticket portal is for providers and customers; staff use the console")
+    return principal
+
+
+async def _own_ticket(request: web.Request, principal: Principal) -> Conversation:
+    try:
+        conversation = await request.app[keys.CONVERSATIONS].get(request.match_info["ticket"][:64])
+    except NotFound:
+        conversation = None
+    if conversation is None or not principal.contact_id or conversation.contact_id != principal.contact_id:
+        raise web.HTTPNotFound(text="no such ticket")  # someone else's ticket does not exist for you
+    return conversation
+
+
+async def tickets(request: web.Request) -> web.Response:
+    locale = locale_of(request)
+    principal = _portal_user(request, locale)
+    items: list[Conversation] = []
+    if principal.contact_id:
+        items, _ = await request.app[keys.CONVERSATIONS].list(contact_id=principal.contact_id, limit=100)
+    return render(request, "tickets.html", locale=locale, tickets=items,
+                  switch={code: f"/help/{code}/tickets" for code in LANGUAGES})
+
+
+async def ticket(request: web.Request, *, error: str | None = None, status: int = 200, draft: str = "") -> web.Response:
+    locale = locale_of(request)
+    principal = _portal_user(request, locale)
+    conversation = await _own_ticket(request, principal)
+    messages = await request.app[keys.CONVERSATIONS].messages(conversation.id, limit=500, include_private=False)
+    return render(request, "ticket.html", status=status, locale=locale, ticket=conversation, messages=messages,
+                  nonce=secrets.token_urlsafe(18), error=error, draft=draft,
+                  switch={code: f"/help/{code}/tickets/{conversation.id}" for code in LANGUAGES})
+
+
+async def _sender(request: web.Request, principal: Principal) -> SenderIdentity:
+    """An identity of the signed-in user's contact, so ingest threads the reply to that contact."""
+    contacts = request.app[keys.CONTACTS]
+    identities = await contacts.identities(principal.contact_id)
+    if not identities:
+        identity = await contacts.add_identity(principal.contact_id, IdentityKind.external, f"portal-{principal.user_id}")
+        identities = [identity]
+    preferred = sorted(identities, key=lambda i: i.kind != IdentityKind.email)[0]
+    return SenderIdentity(kind=preferred.kind, value=preferred.value)
+
+
+async def reply(request: web.Request) -> web.Response:
+    locale = locale_of(request)
+    principal = _portal_user(request, locale)
+    conversation = await _own_ticket(request, principal)
+    form = await request.post()
+    text = str(form.get("text", "")).strip()
+    nonce = str(form.get("nonce", ""))
+    t = strings(locale)
+    if not 16 <= len(nonce) <= 64 or not set(nonce) <= NONCE_CHARS:
+        raise web.HTTPBadRequest(text="missing or malformed form nonce; reload the page")
+    if not text or len(text) > MAX_REPLY:
+        return await ticket(request, error=t["reply_invalid"], status=422, draft=text[:MAX_REPLY])
+    inbound = InboundMessage(
+        channel=Channel.api, external_id=f"portal:{conversation.id}:{nonce}", sender=await _sender(request, principal),
+        sender_name=principal.name, text=text, conversation_id=conversation.id, language=locale,
+        meta={"source": "help_center_portal", "user_id": principal.user_id},
+    )
+    await request.app[keys.INBOX].ingest(inbound)
+    raise web.HTTPSeeOther(f"/help/{locale}/tickets/{conversation.id}#latest")
+
+
+def install(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/help/signin", signin_form)
+    r.add_post("/help/signin", signin_submit)
+    r.add_post("/help/signout", signout)
+    r.add_get("/help/{locale:[a-z]{2}}/tickets", tickets)
+    r.add_get("/help/{locale:[a-z]{2}}/tickets/{ticket}", ticket)
+    r.add_post("/help/{locale:[a-z]{2}}/tickets/{ticket}/reply", reply)
+
+
+__all__ = ["install"]

@@ -1,0 +1,129 @@
+"""The help center's sign-in (the platform's lock-out and TOTP) and the ticket portal over HTTP:
+own tickets only, replies landing in the conversation once, hostile and malformed input."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pyotp
+
+from hub import keys
+from hub.models import Channel, InboundMessage, Role, new_id
+from hub.models.inbound import SenderIdentity
+from hub.platform.appkeys import TOTP
+
+PASSWORD = "correct horse battery"
+
+
+async def ticket_of(app: Any, email: str, subject: str) -> Any:
+    result = await app[keys.INBOX].ingest(InboundMessage(
+        channel=Channel.email, external_id=f"<{new_id()}@mail>", sender=SenderIdentity(kind="email", value=email),
+        sender_name="Lerato", subject=subject, text=f"About {subject}"))
+    return result.conversation
+
+
+async def portal_user(app: Any, conversation: Any, role: Role = Role.customer) -> str:
+    email = f"portal-{new_id()}@example.com"
+    await app[keys.USERS].create(email, PASSWORD, role, name="Lerato", contact_id=conversation.contact_id)
+    return email
+
+
+async def sign_in(client: Any, email: str, password: str = PASSWORD, otp: str = "") -> Any:
+    return await client.post("/help/signin", data={"email": email, "password": password, "otp": otp,
+                                                   "next": "/help/en/tickets"}, allow_redirects=False)
+
+
+async def test_portal_lists_only_own_tickets_and_a_reply_lands_once(client: Any) -> None:
+    app = client.server.app
+    mine = await ticket_of(app, "lerato@example.co.za", "Venue cancelled")
+    other = await ticket_of(app, "sipho@example.co.za", "Someone else's refund")
+    await app[keys.CONVERSATIONS].reply(mine.id, _agent(), "We are on it.", private=False)
+    await app[keys.CONVERSATIONS].reply(mine.id, _agent(), "secret internal note", private=True)
+    email = await portal_user(app, mine)
+
+    assert (await client.get("/help/en/tickets", allow_redirects=False)).headers["Location"].startswith(
+        "/help/signin?next=/help/en/tickets")
+    resp = await sign_in(client, email)
+    assert resp.status == 303 and resp.headers["Location"] == "/help/en/tickets"
+
+    listing = await (await client.get("/help/en/tickets")).text()
+    assert "Venue cancelled" in listing and "Someone else" not in listing
+    assert (await client.get(f"/help/en/tickets/{other.id}")).status == 404
+    assert (await client.get("/help/en/tickets/../../api")).status == 404
+    page = await (await client.get(f"/help/en/tickets/{mine.id}")).text()
+    assert "We are on it." in page and "secret internal note" not in page
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+    hostile = "<script>alert(1)</script> Thanks, the new date is 12 May."
+    for _ in range(2):  # a resubmitted form (same nonce) is one message
+        resp = await client.post(f"/help/en/tickets/{mine.id}/reply", data={"text": hostile, "nonce": nonce},
+                                 allow_redirects=False)
+        assert resp.status == 303
+    messages = await app[keys.CONVERSATIONS].messages(mine.id)
+    replies = [m for m in messages if m.text == hostile]
+    assert len(replies) == 1 and replies[0].direction.value == "in"
+    assert replies[0].contact_id == mine.contact_id and replies[0].meta["source"] == "help_center_portal"
+    page = await (await client.get(f"/help/en/tickets/{mine.id}")).text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+
+    bad = await client.post(f"/help/en/tickets/{other.id}/reply", data={"text": "hi", "nonce": nonce + "x"})
+    assert bad.status == 404  # not yours: nothing written
+    assert len(await app[keys.CONVERSATIONS].messages(other.id)) == 1
+    assert (await client.post(f"/help/en/tickets/{mine.id}/reply", data={"text": "  ", "nonce": new_id() + "abc"})
+            ).status == 422
+    assert (await client.post(f"/help/en/tickets/{mine.id}/reply", data={"text": "x" * 10_001,
+                                                                          "nonce": new_id() + "abc"})).status == 422
+    assert (await client.post(f"/help/en/tickets/{mine.id}/reply", data={"text": "hi", "nonce": "<bad>"})
+            ).status == 400
+    cross_site = await client.post(f"/help/en/tickets/{mine.id}/reply", data={"text": "hi", "nonce": new_id() + "a"},
+                                   headers={"Origin": "https://evil.example"})
+    assert cross_site.status == 403
+    assert len(await app[keys.CONVERSATIONS].messages(mine.id)) == 4  # first, agent reply + note, one portal reply
+
+
+async def test_staff_are_sent_to_the_console_and_unlinked_users_see_nothing(client: Any, api: Any) -> None:
+    app = client.server.app
+    agent = await api.user(Role.agent, password=PASSWORD)
+    assert (await sign_in(client, agent["user"]["email"])).status == 303
+    assert (await client.get("/help/en/tickets")).status == 403
+    await client.post("/help/signout")
+    email = f"nocontact-{new_id()}@example.com"
+    await app[keys.USERS].create(email, PASSWORD, Role.provider, name="New provider")
+    assert (await sign_in(client, email)).status == 303
+    assert "You have no tickets yet." in await (await client.get("/help/en/tickets")).text()
+
+
+async def test_sign_in_uses_the_platform_lock_out(client: Any) -> None:
+    app = client.server.app
+    email = await portal_user(app, await ticket_of(app, "thandi@example.co.za", "Lock-out"))
+    for _ in range(5):  # BERRY_LOGIN_MAX_FAILURES defaults to 5
+        assert (await sign_in(client, email, "wrong password!")).status == 401
+    locked = await sign_in(client, email)  # even the right password is refused while locked
+    assert locked.status == 429 and "Too many failed sign-ins" in await locked.text()
+    assert int(locked.headers["Retry-After"]) > 0
+    assert "berry_help" not in locked.cookies
+
+
+async def test_sign_in_asks_for_the_totp_code_when_two_factor_is_on(client: Any) -> None:
+    app = client.server.app
+    email = await portal_user(app, await ticket_of(app, "naledi@example.co.za", "2FA"))
+    user = (await app[keys.USERS].list(Role.customer))[0]
+    secret = (await app[TOTP].setup(user.id, email))["secret"]
+    await app[TOTP].confirm(user.id, pyotp.TOTP(secret).now())
+
+    no_code = await sign_in(client, email)
+    assert no_code.status == 401 and "Enter the 6-digit code" in await no_code.text()
+    assert "berry_help" not in no_code.cookies
+    wrong = await sign_in(client, email, otp="000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
+    assert wrong.status == 401 and "wrong or was already used" in await wrong.text()
+    ok = await sign_in(client, email, otp=pyotp.TOTP(secret).at(time.time() + 30))  # the next step: not a replay
+    assert ok.status == 303 and "berry_help" in ok.cookies
+    assert (await client.get("/help/en/tickets")).status == 200
+
+
+def _agent() -> Any:
+    from hub.auth import Principal
+
+    return Principal(role=Role.agent, user_id="agent-1", name="Agent")
