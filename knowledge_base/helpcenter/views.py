@@ -98,6 +98,7 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     principal = principal_of(request)
     context.setdefault("switch", {code: f"/help/{code}" for code in LANGUAGES})
     context.setdefault("q", "")
+    context.setdefault("chat_widget", "channels" in request.app[keys.EXTENSIONS])  # the web chat is installed
     html = env.get_template(template).render(t=strings(locale), principal=principal, **context)
     response = web.Response(text=html, content_type="text/html", status=status)
     response.headers["Content-Security-Policy"] = CSP

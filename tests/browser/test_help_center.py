@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from hub import keys
-from hub.models import Role, new_id
+from hub.auth import Principal
+from hub.models import Channel, InboundMessage, Role, new_id
+from hub.models.inbound import SenderIdentity
 from knowledge_base.models import ArticleIn
 from knowledge_base.seed import import_default
 from knowledge_base.sync import index_article
@@ -130,3 +132,56 @@ async def test_phone_width_has_no_horizontal_scroll(new_page: Any, hub_url: str,
         assert await page.evaluate("document.documentElement.scrollWidth") <= 360, path
     await page.goto(f"{hub_url}/help/en")
     await screenshot(page, "help-center-phone")
+
+
+async def test_portal_sign_in_own_tickets_and_reply(new_page: Any, hub_url: str, hub: Any, seeded: Any) -> None:
+    app = hub.server.app
+    tickets = []
+    for email, subject in (("naledi@example.co.za", "Marquee arrived late"), ("pieter@example.co.za", "Not mine")):
+        result = await app[keys.INBOX].ingest(InboundMessage(
+            channel=Channel.email, external_id=f"<{new_id()}@mail>", sender=SenderIdentity(kind="email", value=email),
+            subject=subject, text=f"{subject}, please help"))
+        tickets.append(result.conversation)
+    mine, other = tickets
+    await app[keys.CONVERSATIONS].reply(mine.id, Principal(role=Role.agent, user_id="a1"), "Sorry! Which day was it?")
+    email = f"naledi-{new_id()}@example.com"
+    await app[keys.USERS].create(email, "correct horse battery", Role.customer, name="Naledi",
+                                 contact_id=mine.contact_id)
+
+    page = await new_page()
+    await page.goto(f"{hub_url}/help/en")
+    await page.get_by_role("link", name="Sign in").click()
+    await page.fill("#email", email)
+    await page.fill("#password", "wrong password!")
+    await page.get_by_role("button", name="Sign in").click()
+    assert "wrong" in await page.get_by_role("alert").inner_text()
+    await page.fill("#password", "correct horse battery")
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("link", name="My tickets").click()
+    await page.wait_for_url(f"{hub_url}/help/en/tickets")
+    listed = await page.locator("ul.tickets li a").all_inner_texts()
+    assert listed == [f"#{mine.number} Marquee arrived late"]  # only her own ticket
+    await page.get_by_role("link", name="Marquee arrived late").click()
+    assert "Sorry! Which day was it?" in await page.locator(".thread").inner_text()
+    await page.get_by_label("Your answer").fill("Saturday 14 March, two hours late.")
+    await page.get_by_role("button", name="Send reply").click()
+    await page.locator(".msg.mine").filter(has_text="two hours late").wait_for()
+    await screenshot(page, "help-center-portal-ticket")
+    messages = await app[keys.CONVERSATIONS].messages(mine.id)
+    assert messages[-1].text == "Saturday 14 March, two hours late." and messages[-1].direction.value == "in"
+    assert (await page.goto(f"{hub_url}/help/en/tickets/{other.id}")).status == 404
+    assert page.errors == []
+
+
+async def test_still_need_help_opens_the_chat_widget(new_page: Any, hub_url: str, hub: Any, seeded: Any) -> None:
+    page = await new_page()
+    await page.goto(f"{hub_url}/help/en/articles/cancel-a-booking")
+    await page.locator("footer").get_by_role("button", name="Chat with us").click()
+    await page.get_by_role("dialog").wait_for(state="visible")
+    await page.get_by_label("Message").fill("My venue cancelled, can you help me find another?")
+    await page.get_by_role("button", name="Send").click()
+    await page.locator(".berry-chat-mine").filter(has_text="venue cancelled").wait_for()
+    doc = await hub.server.app[keys.STORE].messages.find_one({"text": "My venue cancelled, can you help me find another?"})
+    assert doc is not None and doc["channel"] == "webchat"
+    assert doc["meta"]["page"] == "/help/en/articles/cancel-a-booking"
+    assert page.errors == []

@@ -48,4 +48,16 @@
         .catch(function () { form.submit(); });
     });
   });
+
+  // "Still need help?": the chat button appears once the web-chat widget (loaded async) is ready;
+  // without it (or without JavaScript) the contact form link remains.
+  function chatReady() {
+    if (!window.BerryChat) return false;
+    document.querySelectorAll("[data-open-chat]").forEach(function (b) {
+      b.hidden = false;
+      b.addEventListener("click", function () { window.BerryChat.open(); });
+    });
+    return true;
+  }
+  if (!chatReady()) window.addEventListener("load", chatReady);
 })();
