@@ -6,7 +6,8 @@
     forwarder   hub events → event log → rooms
     eventlog    ids, storage and catch-up after a reconnect
     presence    online/away/offline from heartbeats; publishes ``agent.presence``
-    replies     idempotent socket replies (client ids)
+    replies     idempotent socket replies (client ids): Cc, templates, attachments
+    uploads     POST /api/v1/console/attachments: files for a reply
     team        staff with presence and load (supervisor view)
     pages       /console: the single-page app, PWA manifest, service worker
 
@@ -26,7 +27,7 @@ from aiohttp import web
 
 from hub import keys
 
-from . import pages
+from . import pages, uploads
 from .eventlog import EventLog
 from .forwarder import Forwarder
 from .namespace import NAMESPACE, AgentsNamespace
@@ -45,6 +46,7 @@ def setup(app: web.Application) -> None:
     app[keys.EXTENSIONS]["agent_console"] = {"node": node}
     app[keys.SIO].register_namespace(AgentsNamespace(app, node))
     pages.install(app)
+    app[keys.ROUTERS].append(uploads.router)
     app.cleanup_ctx.append(_console_ctx)
 
 
@@ -57,7 +59,7 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
 
     ext["log"] = event_log = EventLog(store)
     ext["presence"] = presence = PresenceTracker(store, app[keys.BUS], ext["node"], notify_presence)
-    ext["replies"] = Replies(store, app[keys.CONVERSATIONS])
+    ext["replies"] = Replies(store, app[keys.CONVERSATIONS], app[keys.SETTINGS].whatsapp_templates)
     ext["team"] = TeamView(store, presence)
     ext["forwarder"] = forwarder = Forwarder(sio, NAMESPACE, event_log, app[keys.CONVERSATIONS])
     app[keys.BUS].subscribe("*", forwarder.on_event)

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 SKIP_PREFIXES = ("contact.", "agent.")
 MAX_BATCH = 200
+TRANSFERRED = "conversation.transferred"  # console-only notice (see ``transferred``)
 
 
 class Forwarder:
@@ -64,6 +65,26 @@ class Forwarder:
             return event.name, [access.agent_room(notification["user_id"])], data
         return None
 
+    @staticmethod
+    def transferred(event: Event, conversation: Conversation) -> tuple[str, list[str], dict[str, Any]] | None:
+        """A ticket moved to another team (or away from an agent): the rooms that lose sight of it
+        get a notice with nothing of its content, so their inboxes drop it and an open thread says
+        where it went."""
+        previous = getattr(event, "previous", None)
+        if event.name != "conversation.updated" or not isinstance(previous, dict):
+            return None
+        rooms = set()
+        if "team_id" in previous and previous["team_id"] != conversation.team_id:
+            rooms.add(access.scope_room(previous["team_id"]))
+        if previous.get("assignee_id") and previous["assignee_id"] != conversation.assignee_id:
+            rooms.add(access.agent_room(previous["assignee_id"]))
+        rooms -= set(access.event_rooms(conversation))
+        if not rooms:
+            return None
+        return TRANSFERRED, sorted(rooms), {
+            "conversation_id": conversation.id, "number": conversation.number, "team_id": conversation.team_id,
+            "previous_team_id": previous.get("team_id"), "actor_id": getattr(event, "actor_id", None)}
+
     async def conversation_of(self, event: Event) -> Conversation | None:
         conversation = getattr(event, "conversation", None)
         if isinstance(conversation, Conversation):
@@ -94,6 +115,9 @@ class Forwarder:
             if "conversation" not in data:
                 data["conversation"] = conversation.model_dump(mode="json")
             items.append((event.name, access.event_rooms(conversation), data))
+            notice = self.transferred(event, conversation)
+            if notice is not None:
+                items.append(notice)
         if not items:
             return []
         ids = await self.log.append_many(items)

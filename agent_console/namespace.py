@@ -31,6 +31,7 @@ from hub.models import Conversation, utcnow
 
 from . import access, payloads
 from .eventlog import EventLog
+from .forwarder import TRANSFERRED
 from .presence import PresenceTracker
 from .ratelimit import Bucket
 from .replies import Replies
@@ -116,8 +117,8 @@ class AgentsNamespace(socketio.AsyncNamespace):
             return _error("invalid", f"{'.'.join(map(str, first['loc'])) or 'payload'}: {first['msg']}")
         except Refused as exc:
             return _error(exc.code, exc.detail)
-        except NotFound:
-            return _error("not_found", "conversation not found")
+        except NotFound as exc:
+            return _error("not_found", exc.detail)
         except HubError as exc:
             return _error(type(exc).__name__.lower(), exc.detail)
         except Exception:
@@ -192,6 +193,7 @@ class AgentsNamespace(socketio.AsyncNamespace):
         current = {d["_id"]: Conversation.from_doc(d)
                    async for d in self.app[keys.STORE].conversations.find({"_id": {"$in": ids}})}
         visible = [e for e in events if e["data"]["conversation_id"] is None  # personal: their own room
+                   or e["name"] == TRANSFERRED  # a notice that carries nothing of the ticket
                    or ((c := current.get(e["data"]["conversation_id"])) and access.can_see(session["principal"], c))]
         next_id = events[-1]["id"] if events else body.last_id
         return {"ok": True, "events": visible, "more": more, "next_id": next_id}
@@ -280,8 +282,8 @@ class AgentsNamespace(socketio.AsyncNamespace):
 
     async def reply(self, sid: str, session: dict[str, Any], body: payloads.Reply) -> dict[str, Any]:
         principal = self._require(session, "messages:write")
-        await self._visible(session, body.conversation_id)
-        message, duplicate = await self.ext["replies"].send(principal, body)
+        conversation = await self._visible(session, body.conversation_id)
+        message, duplicate = await self.ext["replies"].send(principal, body, conversation)
         return {"ok": True, "duplicate": duplicate, "message": message}
 
     async def update(self, sid: str, session: dict[str, Any], body: payloads.Update) -> dict[str, Any]:
@@ -292,8 +294,17 @@ class AgentsNamespace(socketio.AsyncNamespace):
         if "assignee_id" in changes or "team_id" in changes:
             self._require(session, "conversations:assign")
         await self._visible(session, body.conversation_id)
-        updated = await self.app[keys.CONVERSATIONS].update(body.conversation_id, changes, principal)
-        return {"ok": True, "conversation": updated.model_dump(mode="json")}
+        routing = getattr(self.app[keys.EXTENSIONS].get("ticketing"), "routing", None)
+        if changes.get("team_id") and routing is not None:
+            # a transfer: routing picks an agent of the new team (or queues it there)
+            updated = await routing.assign(body.conversation_id, principal, team_id=changes.pop("team_id"),
+                                           assignee_id=changes.pop("assignee_id", None), reason="transfer")
+        if changes:
+            updated = await self.app[keys.CONVERSATIONS].update(body.conversation_id, changes, principal)
+        # the agent may no longer see a ticket they transferred away: say so, show nothing of it
+        visible = access.can_see(principal, updated)
+        return {"ok": True, "conversation": updated.model_dump(mode="json") if visible else None,
+                "transferred": not visible}
 
     def _require(self, session: dict[str, Any], permission: str) -> Principal:
         principal: Principal = session["principal"]

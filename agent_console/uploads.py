@@ -1,0 +1,67 @@
+"""Files an agent attaches to a reply: ``POST /api/v1/console/attachments`` stores the request
+body as a blob (GridFS, the same store ``channels`` uses for media) and returns an ``Attachment``
+whose ``blob_id`` a socket reply may then name. Only the uploader may attach an upload, so a blob
+id seen elsewhere (another team's recording) cannot be smuggled into a reply."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from aiohttp import web
+from bson import ObjectId
+
+from hub import keys
+from hub.api.routing import ApiRouter
+from hub.auth import Principal
+from hub.errors import InvalidInput, PayloadTooLarge
+from hub.models import Attachment
+from hub.store import Store
+
+router = ApiRouter()
+MAX_BYTES = 10 * 1024 * 1024
+FILES = "blobs.files"  # GridFS metadata of channels.blobs.GridFSBlobStore (bucket "blobs")
+SOURCE = "console"
+TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
+
+
+def clean_filename(raw: str) -> str:
+    """A display name without paths, control characters or quotes (it ends up in headers)."""
+    name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C" and ch not in '"<>')
+    return name.strip(" .")[:200] or "file"
+
+
+@router.route("POST", "/console/attachments", summary="Upload a file to attach to a reply (body = the file; "
+              "?filename=)", tag="console", permission="messages:write", response=Attachment, status=201)
+async def upload(request: web.Request, principal: Principal) -> Attachment:
+    content_type = (request.headers.get("Content-Type") or "application/octet-stream").split(";")[0].strip().lower()
+    if not TYPE.match(content_type) or content_type.startswith("multipart/"):
+        raise InvalidInput("send the file itself as the body, with its media type", field="Content-Type")
+    if request.content_length is not None and request.content_length > MAX_BYTES:
+        raise PayloadTooLarge(f"files are limited to {MAX_BYTES // (1024 * 1024)} MB")
+    data = await request.content.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise PayloadTooLarge(f"files are limited to {MAX_BYTES // (1024 * 1024)} MB")
+    if not data:
+        raise InvalidInput("the file is empty", field="body")
+    filename = clean_filename(request.query.get("filename", "file"))
+    blobs = request.app[keys.EXTENSIONS]["channels"].blobs
+    blob_id = await blobs.put(data, filename=filename, content_type=content_type,
+                              meta={"source": SOURCE, "uploaded_by": principal.actor_id, "size": len(data)})
+    return Attachment(filename=filename, content_type=content_type, size=len(data), blob_id=blob_id,
+                      url=f"/api/v1/blobs/{blob_id}")
+
+
+async def mine(store: Store, principal: Principal, blob_ids: list[str]) -> dict[str, Attachment]:
+    """The named uploads that this staff member made, by blob id."""
+    out: dict[str, Attachment] = {}
+    ids = [ObjectId(b) for b in dict.fromkeys(blob_ids)]
+    async for doc in store[FILES].find({"_id": {"$in": ids}}):
+        meta: dict[str, Any] = doc.get("metadata") or {}
+        if meta.get("source") == SOURCE and meta.get("uploaded_by") == principal.actor_id:
+            blob_id = str(doc["_id"])
+            out[blob_id] = Attachment(filename=doc.get("filename", "file"), content_type=meta.get("content_type", ""),
+                                      size=int(doc.get("length", 0)), blob_id=blob_id, url=f"/api/v1/blobs/{blob_id}")
+    return out
