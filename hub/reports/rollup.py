@@ -1,6 +1,12 @@
-"""Roll-ups: hourly groups (team × channel × agent × contact type × priority), stored one document
-per UTC day in ``report_buckets`` (``_id`` = ``YYYY-MM-DD``), so a dashboard reads a few dozen small
-documents instead of every ticket.
+"""Roll-ups, two layers kept by the job queue:
+
+- ``report_buckets``: hourly groups (team × channel × agent × contact type × priority), one document
+  per UTC day (``_id`` = ``YYYY-MM-DD``) — the exact source for partial days (a range in another
+  time zone) and for queries filtering on two dimensions at once;
+- ``report_views``: the same day pre-merged per scope (``_id`` = ``day:YYYY-MM-DD:all`` or
+  ``day:YYYY-MM-DD:team_id:T`` …, see ``views.py``) — what the dashboard reads: one ``find_one`` by
+  ``_id`` per day in range, concurrently (FerretDB v1's SQLite backend pushes down ``_id`` equality and
+  nothing else, so ``$in`` or a range would scan the collection).
 
 The groups of a day are stored as one zlib-compressed JSON blob (``groups_z``), not as nested
 documents: FerretDB v1 keeps documents as JSON in SQLite and decodes every scanned document, so a
@@ -16,6 +22,7 @@ per ``debounce_s`` slot through the job key.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -29,10 +36,15 @@ from bson import Binary
 from hub.models import utcnow
 from hub.store import COLLECTIONS, Store, ix, register
 
+from . import views
+from .figures import select
 from .source import Calendars, conversations_created, groups_of
+from .views import DIMS_SCOPED, View
 
 log = logging.getLogger(__name__)
 register("report_buckets", ix(("day", 1)))
+register("report_views")  # _id = "day:<YYYY-MM-DD>:<scope>"; read by _id only
+CONCURRENCY = 16  # find_one / replace_one in flight at once
 # Reports read tickets by creation time (a range scan on MongoDB; FerretDB v1 scans anyway).
 register("conversations", *COLLECTIONS["conversations"].indexes, ix(("created_at", 1)))
 
@@ -59,6 +71,7 @@ class Rollups:
     def __init__(self, store: Store, jobs: Any = None, debounce_s: float = 60.0) -> None:
         self.store = store
         self.col = store["report_buckets"]
+        self.views = store["report_views"]
         self.jobs = jobs
         self.debounce_s = debounce_s
         self._queued: dict[str, float] = {}
@@ -87,23 +100,58 @@ class Rollups:
             return False
         changed = stored is None or normalize(decode(stored)) != normalize(groups)
         if changed:
+            scopes = scoped(groups)
+            await self.write_views(day, scopes, (stored or {}).get("scopes", []))
             await self.col.replace_one({"_id": key}, {"day": day_start(day), "n": sum(g["n"] for g in groups),
-                                                      "groups_z": encode(groups), "computed_at": utcnow()},
-                                       upsert=True)
+                                                      "groups_z": encode(groups), "scopes": sorted(scopes),
+                                                      "computed_at": utcnow()}, upsert=True)
         return changed
+
+    async def write_views(self, day: date, scopes: dict[str, list[dict[str, Any]]], before: list[str]) -> None:
+        """Replace a day's views (written before the bucket, so a crash in between is redone)."""
+        at = day_start(day)
+        ops = [self.views.replace_one({"_id": view_id(day, s)}, {"day": at, "scope": s,
+                                                                 "z": Binary(views.pack(views.view_of(gs)))},
+                                      upsert=True) for s, gs in scopes.items()]
+        ops += [self.views.delete_one({"_id": view_id(day, s)}) for s in set(before) - set(scopes)]
+        await bounded(ops)
+
+    async def stored_views(self, day: date) -> dict[str, bytes]:
+        """scope → packed view stored for ``day`` (for ``rebuild`` to compare)."""
+        bucket = await self.col.find_one({"_id": day.isoformat()}, {"scopes": 1})
+        docs = await bounded([self.views.find_one({"_id": view_id(day, s)}) for s in (bucket or {}).get("scopes", [])])
+        return {d["scope"]: bytes(d["z"]) for d in docs if d}
 
     # --- reading --------------------------------------------------------------------------------
 
+    async def bucket_groups(self, day: date) -> list[dict[str, Any]]:
+        doc = await self.col.find_one({"_id": day.isoformat()}, {"groups_z": 1})
+        return decode(doc) if doc else []
+
     async def groups(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        keys = [d.isoformat() for d in days(start, end)]
-        out: list[dict[str, Any]] = []
-        async for doc in self.col.find({"_id": {"$in": keys}}, {"groups_z": 1}):
-            out.extend(g for g in decode(doc) if start <= g["hour"] < end)
-        return out
+        """The hourly groups of [start, end) (one ``find_one`` per day)."""
+        per_day = await bounded([self.bucket_groups(d) for d in days(start, end)])
+        return [g for groups in per_day for g in groups if start <= g["hour"] < end]
+
+    async def view(self, start: datetime, end: datetime, filters: dict[str, str]) -> View:
+        """The merged view of [start, end) under ``filters``: whole days from ``report_views`` when at
+        most one filter is set, else (and for partial days) from the hourly groups."""
+        scope = scope_of(filters)
+
+        async def one(day: date) -> View:
+            whole = start <= day_start(day) and day_start(day + timedelta(days=1)) <= end
+            if whole and scope is not None:
+                doc = await self.views.find_one({"_id": view_id(day, scope)})
+                return views.unpack(bytes(doc["z"])) if doc else views.merge([])
+            groups = [g for g in await self.bucket_groups(day) if start <= g["hour"] < end]
+            return views.view_of(select(groups, filters))
+
+        return views.merge(await bounded([one(d) for d in days(start, end)]))
 
     async def stored(self, first: date, last: date) -> dict[date, dict[str, Any]]:
-        keys = [d.isoformat() for d in days(day_start(first), day_start(last + timedelta(days=1)))]
-        return {date.fromisoformat(d["_id"]): d async for d in self.col.find({"_id": {"$in": keys}})}
+        wanted = list(days(day_start(first), day_start(last + timedelta(days=1))))
+        docs = await bounded([self.col.find_one({"_id": d.isoformat()}) for d in wanted])
+        return {d: doc for d, doc in zip(wanted, docs, strict=True) if doc}
 
     # --- keeping current ------------------------------------------------------------------------
 
@@ -143,6 +191,41 @@ class Rollups:
             await self.touch(day_start(day))
 
 
+def view_id(day: date, scope: str) -> str:
+    return f"day:{day.isoformat()}:{scope}"
+
+
+def scope_of(filters: dict[str, str]) -> str | None:
+    """The stored scope serving ``filters`` (None: two or more filters, computed from the groups)."""
+    if not filters:
+        return "all"
+    if len(filters) == 1:
+        ((dim, value),) = filters.items()
+        return f"{dim}:{value}"
+    return None
+
+
+def scoped(groups: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """scope → its groups: everything, and each value of each dimension that occurs."""
+    out: dict[str, list[dict[str, Any]]] = {"all": groups} if groups else {}
+    for g in groups:
+        for dim in DIMS_SCOPED:
+            if g.get(dim) is not None:
+                out.setdefault(f"{dim}:{g[dim]}", []).append(g)
+    return out
+
+
+async def bounded(coros: list[Any], limit: int = CONCURRENCY) -> list[Any]:
+    """Run coroutines concurrently, at most ``limit`` at once, results in order."""
+    sem = asyncio.Semaphore(limit)
+
+    async def run(coro: Any) -> Any:
+        async with sem:
+            return await coro
+
+    return list(await asyncio.gather(*(run(c) for c in coros)))
+
+
 def encode(groups: list[dict[str, Any]]) -> Binary:
     rows = [{**g, "hour": int(g["hour"].timestamp())} for g in groups]
     return Binary(zlib.compress(json.dumps(rows, separators=(",", ":")).encode(), 6))
@@ -171,4 +254,5 @@ def normalize(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["JOB", "Rollups", "day_of", "day_start", "days", "decode", "encode", "normalize"]
+__all__ = ["JOB", "Rollups", "bounded", "day_of", "day_start", "days", "decode", "encode", "normalize", "scope_of",
+           "scoped", "view_id"]

@@ -3,6 +3,7 @@ them into the figures each endpoint returns. One load serves every section of a 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import datetime
@@ -10,14 +11,19 @@ from typing import Any
 
 from hub.store import Store
 
-from . import figures, live
+from . import figures, live, views
 from .query import Range, ReportQuery, check_range
 from .rollup import Rollups
 from .source import groups_between
+from .views import View
 
 log = logging.getLogger(__name__)
 
 SECTIONS = ("overview", "volume", "response_times", "sla", "csat", "bot", "kb", "agents", "backlog", "contacts")
+
+
+async def _empty() -> View:
+    return views.merge([])
 
 
 class Reports:
@@ -25,13 +31,12 @@ class Reports:
         self.store = store
         self.rollups = rollups
 
-    async def groups(self, rng: Range, query: ReportQuery) -> list[dict[str, Any]]:
+    async def view(self, rng: Range, query: ReportQuery) -> View:
         if query.source == "live":
             extra = {"channel": query.channel.value} if query.channel else None
             groups = await groups_between(self.store, rng.start, rng.end, extra=extra)
-        else:
-            groups = await self.rollups.groups(rng.start, rng.end)
-        return figures.select(groups, query.filters())
+            return views.view_of(figures.select(groups, query.filters()))
+        return await self.rollups.view(rng.start, rng.end, query.filters())
 
     async def agent_names(self, ids: set[str]) -> dict[str, str]:
         if not ids:
@@ -44,23 +49,24 @@ class Reports:
         """The named sections for ``query`` (already scoped to the principal)."""
         started = time.perf_counter()
         rng = check_range(query)
-        needs_groups = any(s not in ("kb", "backlog") for s in sections)
-        groups = await self.groups(rng, query) if needs_groups else []
-        total = figures.merge(groups)
+        needs_view = any(s not in ("kb", "backlog") for s in sections)
+        previous = rng.previous
+        current, before = await asyncio.gather(
+            self.view(rng, query) if needs_view else _empty(),
+            self.view(previous, query) if "overview" in sections else _empty())
+        total = current
         out: dict[str, Any] = {"range": {"start": rng.start.isoformat(), "end": rng.end.isoformat(), "tz": query.tz},
                                "filters": query.filters(), "source": query.source}
         if "overview" in sections:
-            previous = await self.groups(rng.previous, query)
-            out["overview"] = {"kpis": figures.trend(figures.kpis(total),
-                                                         figures.kpis(figures.merge(previous))),
+            out["overview"] = {"kpis": figures.trend(figures.kpis(total), figures.kpis(before)),
                                "previous_range": {"start": rng.previous.start.isoformat(),
                                                   "end": rng.previous.end.isoformat()}}
         if "volume" in sections:
-            out["volume"] = figures.volume(groups, query.zone, rng.start, rng.end)
+            out["volume"] = figures.volume(total, query.zone, rng.start, rng.end)
         if "response_times" in sections:
             out["response_times"] = figures.response_times(total)
         if "sla" in sections:
-            out["sla"] = figures.sla(groups)
+            out["sla"] = figures.sla(total)
         if "csat" in sections:
             out["csat"] = figures.csat(total)
         if "bot" in sections:
@@ -68,13 +74,13 @@ class Reports:
         if "kb" in sections:
             out["kb"] = await live.kb(self.store, rng.start, rng.end)
         if "agents" in sections:
-            names = await self.agent_names({g["agent_id"] for g in groups if g.get("agent_id")})
-            out["agents"] = figures.agents(groups, names)
+            names = await self.agent_names({k for k in total["agents"] if k})
+            out["agents"] = figures.agents(total, names)
         if "backlog" in sections:
             out["backlog"] = await live.backlog(self.store, query.filters(), now)
         if "contacts" in sections:
-            out["contacts"] = figures.contacts(groups)
-        log.info("report", extra={"sections": list(sections), "source": query.source, "groups": len(groups),
+            out["contacts"] = figures.contacts(total)
+        log.info("report", extra={"sections": list(sections), "source": query.source, "conversations": total["n"],
                                   "ms": round((time.perf_counter() - started) * 1000, 1)})
         return out
 

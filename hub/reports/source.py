@@ -13,7 +13,7 @@ from typing import Any
 
 from hub.store import Store
 
-from .stats import group_conversations
+from .stats import group_conversations, reply_gaps
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,9 @@ CONV_FIELDS = {"created_at": 1, "status": 1, "priority": 1, "channel": 1, "assig
                "merged_into": 1}
 MAX_CONVERSATIONS = 2_000_000
 IN_LIMIT = 1000
+MSG_FIELDS = {"conversation_id": 1, "direction": 1, "author_type": 1, "private": 1, "created_at": 1}
+MSG_IN_LIMIT = 50  # past this, one range read of messages beats FerretDB's per-document $in test
+MAX_MESSAGES = 20_000_000
 MAX_CONTACT_SCAN = 5_000_000  # a bound on one query; a two-year range at Berry's volume is far below
 
 
@@ -90,6 +93,23 @@ async def contact_types(store: Store, contact_ids: set[str]) -> dict[str, tuple[
     return out
 
 
+async def attach_gaps(store: Store, convs: list[dict[str, Any]]) -> None:
+    """Set each conversation's ``_gaps`` (next-response waits) from its messages."""
+    if not convs:
+        return
+    ids = {c["_id"] for c in convs}
+    if len(ids) <= MSG_IN_LIMIT:
+        flt: dict[str, Any] = {"conversation_id": {"$in": sorted(ids)}}
+    else:  # a conversation's messages are never older than the conversation
+        flt = {"created_at": {"$gte": min(c["created_at"] for c in convs)}}
+    by_conv: dict[str, list[dict[str, Any]]] = {}
+    async for m in store.messages.find(flt, MSG_FIELDS).limit(MAX_MESSAGES):
+        if m.get("conversation_id") in ids:
+            by_conv.setdefault(m["conversation_id"], []).append(m)
+    for c in convs:
+        c["_gaps"] = reply_gaps(by_conv.get(c["_id"], ()))
+
+
 async def conversations_created(store: Store, start: datetime, end: datetime,
                                 extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     flt = {"created_at": {"$gte": start, "$lt": end}, **(extra or {})}
@@ -108,7 +128,8 @@ async def groups_of(store: Store, convs: list[dict[str, Any]], calendars: Calend
         calendars = Calendars(store)
         await calendars.load()
     contacts = await contact_types(store, {str(c["contact_id"]) for c in convs if c.get("contact_id")})
+    await attach_gaps(store, convs)
     return group_conversations(convs, contacts, calendars.between)
 
 
-__all__ = ["Calendars", "contact_types", "conversations_created", "groups_between", "groups_of"]
+__all__ = ["Calendars", "attach_gaps", "contact_types", "conversations_created", "groups_between", "groups_of"]

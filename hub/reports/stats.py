@@ -10,6 +10,9 @@ Counting rules (docs/reports.md):
 - a ticket counts in the hour it was *created* (cohort reporting); merged tickets
   (``merged_into``) are left out, they are duplicates of the ticket they were merged into;
 - first response = ``first_response_at`` − ``created_at`` (agent replies only; bot replies don't count);
+- next response = after the first response, each wait from a customer's first unanswered message to
+  the next public agent reply (``reply_gaps``; bot and private messages don't count, a wait still
+  unanswered is not counted yet);
 - resolution = ``resolved_at`` − ``created_at`` for tickets whose status is resolved/closed now, so a
   reopened ticket counts as unresolved until it is resolved again, then with its latest resolve;
 - business-hours variants use the calendar of the ticket's SLA policy (else the default policy,
@@ -23,12 +26,12 @@ Counting rules (docs/reports.md):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 DIMS = ("team_id", "channel", "agent_id", "contact_type", "priority")
-LISTS = ("frt", "frt_bh", "res", "res_bh")
+LISTS = ("frt", "frt_bh", "res", "res_bh", "nrt", "nrt_bh")
 COUNTS = ("n", "resolved", "csat_sent", "bot_engaged", "bot_deflected")
 DICTS = ("csat", "handoffs", "sla")  # str → int (sla: "<metric>:met|breached" → int)
 RESOLVED = frozenset({"resolved", "closed"})
@@ -53,6 +56,9 @@ def conversation_stats(conv: dict[str, Any], stats: dict[str, Any], business_bet
     if first is not None:
         stats["frt"].append(round((first - created).total_seconds(), 3))
         stats["frt_bh"].append(round(business_between(conv, created, first), 3))
+    for waited, answered in conv.get("_gaps", ()):
+        stats["nrt"].append(round((answered - waited).total_seconds(), 3))
+        stats["nrt_bh"].append(round(business_between(conv, waited, answered), 3))
     resolved_at = conv.get("resolved_at")
     if conv.get("status") in RESOLVED and resolved_at is not None:
         stats["resolved"] += 1
@@ -79,6 +85,28 @@ def conversation_stats(conv: dict[str, Any], stats: dict[str, Any], business_bet
             _bump(stats["sla"], f"{metric}:met")
     if contact_id and contact_id not in stats["contacts"]:
         stats["contacts"].append(contact_id)
+
+
+def reply_gaps(messages: Iterable[dict[str, Any]]) -> list[tuple[datetime, datetime]]:
+    """(customer waited since, agent answered at) for every next response of one conversation.
+
+    ``messages``: its messages in any order (``direction``, ``author_type``, ``private``, ``created_at``).
+    The wait before the first agent reply is the first response, not a next response.
+    """
+    gaps: list[tuple[datetime, datetime]] = []
+    answered_once = False
+    waiting: datetime | None = None
+    for m in sorted(messages, key=lambda m: m["created_at"]):
+        if m.get("private"):
+            continue
+        if m.get("direction") == "in":
+            if answered_once and waiting is None:
+                waiting = m["created_at"]
+        elif m.get("author_type") == "agent":
+            if waiting is not None:
+                gaps.append((waiting, m["created_at"]))
+            answered_once, waiting = True, None
+    return gaps
 
 
 def group_key(conv: dict[str, Any], contact_type: str | None) -> tuple[Any, ...]:
@@ -134,20 +162,20 @@ def merge(groups: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
-def median(values: list[float]) -> float | None:
+def median(values: Sequence[float]) -> float | None:
     """Median of sorted values (mean of the middle two for an even count)."""
     n = len(values)
     if not n:
         return None
     mid = n // 2
-    return values[mid] if n % 2 else (values[mid - 1] + values[mid]) / 2
+    return float(values[mid]) if n % 2 else (float(values[mid - 1]) + float(values[mid])) / 2
 
 
-def p90(values: list[float]) -> float | None:
+def p90(values: Sequence[float]) -> float | None:
     """Nearest-rank 90th percentile of sorted values: the ⌈0.9·n⌉-th smallest."""
-    if not values:
+    if not len(values):
         return None
-    return values[max(0, math.ceil(0.9 * len(values)) - 1)]
+    return float(values[max(0, math.ceil(0.9 * len(values)) - 1)])
 
 
 def hours(seconds: float | None) -> float | None:
@@ -158,4 +186,5 @@ def ratio(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
 
 
-__all__ = ["DIMS", "empty_stats", "group_conversations", "hours", "median", "merge", "p90", "ratio"]
+__all__ = ["DIMS", "LISTS", "empty_stats", "group_conversations", "hours", "median", "merge", "p90", "ratio",
+           "reply_gaps"]
