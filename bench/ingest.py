@@ -77,10 +77,12 @@ def inbound(i: int, senders: int, prefix: str) -> InboundMessage:
 
 
 async def main(args: argparse.Namespace) -> dict:
-    server = EmbeddedFerretDB(Path(tempfile.mkdtemp(prefix="bench-ingest-")))
-    server.start()
+    server = None if args.url else EmbeddedFerretDB(Path(tempfile.mkdtemp(prefix="bench-ingest-")))
+    if server:
+        server.start()
     try:
-        store = Store.connect(server.url, "bench")
+        store = Store.connect(args.url or server.url, "bench")
+        await store.db.client.drop_database("bench")
         await store.ensure_indexes()
         bus = EventBus()
         inbox = Inbox(store, bus, Contacts(store, bus))
@@ -140,10 +142,11 @@ async def main(args: argparse.Namespace) -> dict:
             page_lat.append(time.perf_counter() - t)
         await store.close()
     finally:
-        server.stop()
+        if server:
+            server.stop()
     return {
         "bench": "ingest", "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()} {platform.node()}",
-        "server": "FerretDB v1.24.2 / SQLite", "concurrency": args.concurrency, "messages": args.messages,
+        "server": args.server_label, "concurrency": args.concurrency, "messages": args.messages,
         "raw_insert_per_s": round(raw_rate, 1), "ingest_per_s": round(ingest_rate, 1),
         "ratio": round(ingest_rate / raw_rate, 3),
         "ingest_p50_ms_at_peak": round(statistics.median(ingest_lat) * 1000, 2),
@@ -165,4 +168,6 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--list-rounds", type=int, default=20)
+    parser.add_argument("--url", help="an already running server (default: start an embedded FerretDB/SQLite)")
+    parser.add_argument("--server-label", default="FerretDB v1.24.2 / SQLite")
     print(json.dumps(asyncio.run(main(parser.parse_args()))))
