@@ -86,7 +86,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         if token.startswith("bk_"):
             api_key = token
         else:
-            request[keys.PRINCIPAL] = request.app[keys.TOKENS].verify_access(token)
+            tokens = request.app[keys.TOKENS]
+            request[keys.PRINCIPAL] = await tokens.check_live(tokens.verify_access(token))
     if api_key:
         request[keys.PRINCIPAL] = await request.app[keys.API_KEYS].verify(api_key)
     return await handler(request)

@@ -36,11 +36,27 @@ def _input_schema(tp: type[BaseModel], components: dict[str, Any]) -> dict[str, 
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "description": "Retry-safe create: the same key and request replay the first answer (24 h)",
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}}
+IF_MATCH = {"name": "If-Match", "in": "header", "required": False,
+            "description": "ETag of your last read; 412 if the resource changed since",
+            "schema": {"type": "string", "maxLength": 1000}}
+
+
+def _operation(route: Route, components: dict[str, Any], conditional: bool = False) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": route.summary, "tags": [route.tag],
                           "operationId": route.handler.__name__, "responses": {}}
-    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-              for n in re.findall(r"{(\w+)}", route.path)]
+    params: list[dict[str, Any]] = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                                    for n in re.findall(r"{(\w+)}", route.path)]
+    if route.honours_idempotency_key:
+        params.append(IDEMPOTENCY_KEY)
+    if conditional:
+        params.append(IF_MATCH)
+        op["responses"]["412"] = {"description": "If-Match names an outdated ETag",
+                                  "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        op["responses"]["428"] = {"description": "If-Match required (BERRY_API_REQUIRE_IF_MATCH)",
+                                  "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
     if route.query is not None:
         for name, field in route.query.model_fields.items():
             prop = route.query.model_json_schema()["properties"][name]
@@ -75,9 +91,15 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
 def build_openapi(routers: list[ApiRouter], *, title: str, version: str, server_url: str) -> dict[str, Any]:
     components: dict[str, Any] = {"Problem": PROBLEM}
     paths: dict[str, Any] = {}
+    readable = {router.prefix + r.path for router in routers for r in router.routes if r.method == "GET"}
     for router in routers:
         for route in router.routes:
-            paths.setdefault(router.prefix + route.path, {})[route.method.lower()] = _operation(route, components)
+            conditional = (route.conditional is not False and route.method in ("PATCH", "PUT", "DELETE")
+                           and router.prefix + route.path in readable)
+            op = _operation(route, components, conditional)
+            if route.method == "GET" and route.status == 200 and route.media_type == "application/json":
+                op["responses"]["304"] = {"description": "Not modified (If-None-Match names the current ETag)"}
+            paths.setdefault(router.prefix + route.path, {})[route.method.lower()] = op
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version,

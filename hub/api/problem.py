@@ -23,4 +23,6 @@ def problem(status: int, title: str, detail: str = "", *, field: str | None = No
 
 def from_error(exc: HubError) -> web.Response:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if (retry_after := getattr(exc, "retry_after", None)) is not None:
+        headers = {**(headers or {}), "Retry-After": str(retry_after)}
     return problem(exc.status, exc.title, exc.detail, field=exc.field, headers=headers)

@@ -1,5 +1,16 @@
 """Declarative API routes: each route names its permission and its pydantic models once, and the
-same declaration drives request parsing, the permission check and the OpenAPI 3.1 document.
+same declaration drives request parsing, the permission check, the OpenAPI 3.1 document and the
+HTTP semantics every resource shares:
+
+- ``idempotent`` (default: a ``POST`` answering 201, i.e. a create): honours ``Idempotency-Key``
+  (``hub/api/idempotency.py``);
+- ``conditional`` (default: ``PATCH``/``PUT``/``DELETE`` on a path that also has a ``GET``):
+  ``If-Match`` against the ETag of that GET's representation (``hub/api/conditional.py``);
+- every ``GET`` answering JSON carries a strong ``ETag`` and answers ``If-None-Match`` with 304;
+- responses are serialized for the caller's role: admin-only fields are left out for others
+  (``hub/api/fields.py``).
+
+Pass ``idempotent=``/``conditional=`` to a route only to override the default.
 """
 
 from __future__ import annotations
@@ -14,9 +25,14 @@ from pydantic import BaseModel, ValidationError
 
 from hub import keys
 from hub.auth import Principal, require
-from hub.errors import InvalidInput, PayloadTooLarge, Unauthorized
+from hub.errors import HubError, InvalidInput, PayloadTooLarge, Unauthorized
+
+from . import conditional, idempotency
+from .fields import exclusions, sees_restricted
 
 Handler = Callable[..., Awaitable[Any]]
+# The request's JSON body as parsed, before the model filled in defaults (idempotency fingerprint).
+RAW_BODY: web.RequestKey[Any] = web.RequestKey("api_raw_body")
 
 
 @dataclass
@@ -33,6 +49,16 @@ class Route:
     status: int
     public: bool
     media_type: str = "application/json"  # of the success response (e.g. text/csv for exports)
+    idempotent: bool | None = None  # None: a POST answering 201
+    conditional: bool | None = None  # None: PATCH/PUT/DELETE on a path that has a GET
+
+    @property
+    def honours_idempotency_key(self) -> bool:
+        return self.idempotent if self.idempotent is not None else (self.method == "POST" and self.status == 201)
+
+
+# Every installed route by (method, full path): a conditional update finds its resource's GET here.
+ROUTE_INDEX: web.AppKey[dict[tuple[str, str], Route]] = web.AppKey("api_route_index")
 
 
 def _field_of(err: dict[str, Any]) -> str:
@@ -53,17 +79,26 @@ class ApiRouter:
 
     def route(self, method: str, path: str, *, summary: str, tag: str, permission: str | None = None,
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None, response: Any = None,
-              status: int = 200, public: bool = False,
-              media_type: str = "application/json") -> Callable[[Handler], Handler]:
+              status: int = 200, public: bool = False, media_type: str = "application/json",
+              idempotent: bool | None = None, conditional: bool | None = None) -> Callable[[Handler], Handler]:
         def decorate(handler: Handler) -> Handler:
             self.routes.append(Route(method, path, handler, summary, tag, permission, body, query, response,
-                                     status, public, media_type))
+                                     status, public, media_type, idempotent, conditional))
             return handler
         return decorate
 
     def install(self, app: web.Application) -> None:
+        if ROUTE_INDEX not in app:
+            app[ROUTE_INDEX] = {}
         for route in self.routes:
+            app[ROUTE_INDEX][(route.method, self.prefix + route.path)] = route
             app.router.add_route(route.method, self.prefix + route.path, self._wrap(route))
+
+    def reader_of(self, app: web.Application, route: Route) -> Route | None:
+        """The GET route of the resource a conditional route changes (None: not conditional)."""
+        if route.conditional is False or route.method not in ("PATCH", "PUT", "DELETE"):
+            return None
+        return app.get(ROUTE_INDEX, {}).get(("GET", self.prefix + route.path))
 
     def _wrap(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def endpoint(request: web.Request) -> web.StreamResponse:
@@ -78,14 +113,85 @@ class ApiRouter:
                     raise invalid(exc, "query") from exc
             if route.body is not None:
                 kwargs["body"] = await parse_body(request, route.body)
-            result = await route.handler(request, principal, **kwargs)
-            if isinstance(result, web.StreamResponse):
-                return result
-            if result is None:
-                return web.Response(status=204)
-            return web.json_response(dump(result), status=route.status, dumps=_dumps)
+            attempt = None
+            key = request.headers.get("Idempotency-Key")
+            if key is not None and principal is not None and route.honours_idempotency_key:
+                attempt = await idempotency.begin(request, principal.actor_id, key,
+                                                  idempotency.fingerprint(request, request.get(RAW_BODY)))
+                if attempt.replay is not None:
+                    return attempt.replay
+            reader = self.reader_of(request.app, route)
+            claim = None
+            try:
+                if reader is not None:
+                    before = (await representation(request, principal, reader)
+                              if request.headers.get("If-Match") is not None else None)
+                    claim = await conditional.check(request, conditional.etag_of(before) if before else None)
+                result = await route.handler(request, principal, **kwargs)
+                response = render(request, route, principal, result)
+                if reader is not None and route.method != "DELETE" and response.status < 300:
+                    await _tag_update(request, principal, route, reader, response)
+                    if claim is not None and response.headers.get("ETag") == claim.etag:
+                        await claim.release()  # nothing changed: the version is still current
+            except BaseException:
+                if claim is not None:
+                    await claim.release()
+                if attempt is not None:
+                    await attempt.abandon()
+                raise
+            if attempt is not None:
+                await attempt.finish(response)
+            return response
         endpoint.__name__ = route.handler.__name__
         return endpoint
+
+
+def render(request: web.Request, route: Route, principal: Principal | None, result: Any) -> web.StreamResponse:
+    if isinstance(result, web.StreamResponse):
+        return result
+    if result is None:
+        return web.Response(status=204)
+    body = _dumps(dump(result, principal, _contact_fields(request))).encode()
+    response = web.Response(body=body, status=route.status, content_type="application/json")
+    if route.method == "GET" and route.status == 200:
+        etag = conditional.etag_of(body)
+        if conditional.not_modified(request, etag):
+            return web.Response(status=304, headers={"ETag": etag})
+        response.headers["ETag"] = etag
+    return response
+
+
+async def _tag_update(request: web.Request, principal: Principal | None, route: Route, reader: Route,
+                      response: web.StreamResponse) -> None:
+    """The ETag a GET would now answer, on the update's response (for the next If-Match)."""
+    if route.response is not None and route.response == reader.response and isinstance(response, web.Response) \
+            and isinstance(response.body, bytes):
+        response.headers["ETag"] = conditional.etag_of(response.body)  # same representation as the GET
+        return
+    try:
+        after = await representation(request, principal, reader)
+    except HubError:
+        return
+    if after is not None:
+        response.headers["ETag"] = conditional.etag_of(after)
+
+
+async def representation(request: web.Request, principal: Principal | None, reader: Route) -> bytes | None:
+    """What ``reader`` (a GET route) answers this caller for the request's path, as bytes."""
+    if principal is not None and reader.permission and not principal.can(reader.permission):
+        return None
+    kwargs: dict[str, Any] = {}
+    if reader.query is not None:
+        kwargs["query"] = reader.query.model_validate({})
+    result = await reader.handler(request, principal, **kwargs)
+    if isinstance(result, web.StreamResponse) or result is None:
+        return None
+    return _dumps(dump(result, principal, _contact_fields(request))).encode()
+
+
+def _contact_fields(request: web.Request) -> frozenset[str]:
+    settings = request.app.get(keys.SETTINGS)
+    return frozenset(getattr(settings, "restricted_contact_fields", None) or ())
 
 
 def _signed_in(principal: Principal | None) -> Principal:
@@ -124,6 +230,7 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object", field="body")
     check_storable(data)
+    request[RAW_BODY] = data
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -161,13 +268,15 @@ def check_storable(data: Any, path: str = "", depth: int = 0) -> None:
             check_storable(value, f"{path}.{i}" if path else str(i), depth + 1)
 
 
-def dump(result: Any) -> Any:
+def dump(result: Any, principal: Principal | None = None, contact_fields: frozenset[str] = frozenset()) -> Any:
+    """JSON-ready ``result``; for a caller who is not an admin, without the admin-only fields."""
     if isinstance(result, BaseModel):
-        return result.model_dump(mode="json")
+        hide = None if principal is None or sees_restricted(principal.role) else exclusions(result, contact_fields)
+        return result.model_dump(mode="json", exclude=hide)
     if isinstance(result, list):
-        return [dump(r) for r in result]
+        return [dump(r, principal, contact_fields) for r in result]
     if isinstance(result, dict):
-        return {k: dump(v) for k, v in result.items()}
+        return {k: dump(v, principal, contact_fields) for k, v in result.items()}
     return result
 
 

@@ -20,6 +20,8 @@ from hub.models import (
     User,
 )
 
+from .fields import restricted
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -42,9 +44,10 @@ class UserOut(BaseModel):
     team_ids: list[str]
     contact_id: str | None
     active: bool
+    mfa_enabled: bool | None = restricted(description="Two-factor authentication is on (admins only)")
 
     @classmethod
-    def of(cls, user: User) -> "UserOut":
+    def of(cls, user: User) -> UserOut:
         return cls.model_validate(user.model_dump(exclude={"password_hash"}))
 
 
@@ -85,7 +88,12 @@ class ApiKeyOut(BaseModel):
     role: Role
     created_at: Any
     revoked_at: Any = None
-    last_used_at: Any = None
+    created_by: str | None = restricted(description="Who created it (admins only)")
+    last_used_at: Any = restricted(description="When it was last used (admins only)")
+
+
+class ApiKeyPatch(Strict):
+    name: str = Field(min_length=1, max_length=100)
 
 
 class ApiKeyCreated(ApiKeyOut):

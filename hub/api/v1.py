@@ -6,14 +6,18 @@ from aiohttp import web
 
 from hub import keys
 from hub.auth import Principal, require
-from hub.errors import Forbidden, NotFound
+from hub.auth.visibility import can_see
+from hub.conversations import encode_cursor
+from hub.errors import Conflict, Forbidden, NotFound
 from hub.models import Contact, Conversation, InboundMessage, Message
 
+from .fields import keep_hidden, sees_restricted
 from .routing import ApiRouter
 from .schemas import (
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyOut,
+    ApiKeyPatch,
     Contact360,
     ContactIn,
     ContactPatch,
@@ -43,7 +47,7 @@ route = router.route
 async def _tokens_for(app: web.Application, user_id: str, refresh: str) -> TokensOut:
     user = await app[keys.USERS].get(user_id)
     tokens = app[keys.TOKENS]
-    return TokensOut(access_token=tokens.access_token(user), refresh_token=refresh,
+    return TokensOut(access_token=tokens.access_token(user, await tokens.session_of(refresh)), refresh_token=refresh,
                      expires_in=int(tokens.access_ttl.total_seconds()), user=UserOut.of(user))
 
 
@@ -71,9 +75,19 @@ async def me(request: web.Request, principal: Principal) -> UserOut:
 
 # --- users and API keys -------------------------------------------------------------------------
 
+async def _with_mfa(request: web.Request, principal: Principal, users: list[UserOut]) -> list[UserOut]:
+    """Fill the admin-only ``mfa_enabled`` (one query, and only for admins, who see it)."""
+    if sees_restricted(principal.role) and users:
+        enrolled = {d["_id"] async for d in request.app[keys.STORE]["user_totp"].find(
+            {"_id": {"$in": [u.id for u in users]}, "confirmed": True}, {"_id": 1})}
+        for user in users:
+            user.mfa_enabled = user.id in enrolled
+    return users
+
+
 @route("GET", "/users", summary="List users", tag="users", permission="users:read", response=list[UserOut])
-async def list_users(request: web.Request, _: Principal) -> list[UserOut]:
-    return [UserOut.of(u) for u in await request.app[keys.USERS].list()]
+async def list_users(request: web.Request, principal: Principal) -> list[UserOut]:
+    return await _with_mfa(request, principal, [UserOut.of(u) for u in await request.app[keys.USERS].list()])
 
 
 @route("POST", "/users", summary="Create a user", tag="users", permission="users:write", body=UserIn,
@@ -87,8 +101,9 @@ async def create_user(request: web.Request, principal: Principal, body: UserIn) 
 
 
 @route("GET", "/users/{user_id}", summary="Get a user", tag="users", permission="users:read", response=UserOut)
-async def get_user(request: web.Request, _: Principal) -> UserOut:
-    return UserOut.of(await request.app[keys.USERS].get(request.match_info["user_id"]))
+async def get_user(request: web.Request, principal: Principal) -> UserOut:
+    user = UserOut.of(await request.app[keys.USERS].get(request.match_info["user_id"]))
+    return (await _with_mfa(request, principal, [user]))[0]
 
 
 @route("PATCH", "/users/{user_id}", summary="Update a user", tag="users", permission="users:write",
@@ -102,26 +117,57 @@ async def update_user(request: web.Request, principal: Principal, body: UserPatc
     changes.pop("password", None)
     await request.app[keys.AUDIT].record(principal.actor_id, "user.update", "user", user_id,
                                          after={k: str(v) for k, v in changes.items()})
-    return UserOut.of(user)
+    return (await _with_mfa(request, principal, [UserOut.of(user)]))[0]
 
 
-def _key_out(key: object) -> dict:
-    return ApiKeyOut.model_validate(key, from_attributes=True).model_dump(mode="json")
+@route("DELETE", "/users/{user_id}", summary="Deactivate a user and sign them out everywhere (kept for history)",
+       tag="users", permission="users:write")
+async def delete_user(request: web.Request, principal: Principal) -> None:
+    # Users are referenced by tickets, messages and the audit log: "delete" deactivates, so the
+    # history keeps its names; GDPR erasure of a person is the contact erasure.
+    user_id = request.match_info["user_id"]
+    if user_id == principal.user_id:
+        raise Conflict("you cannot deactivate yourself")
+    await request.app[keys.USERS].update(user_id, {"active": False})
+    await request.app[keys.TOKENS].revoke_user(user_id)
+    await request.app[keys.AUDIT].record(principal.actor_id, "user.deactivate", "user", user_id,
+                                         after={"active": False})
+
+
+def _key_out(key: object) -> ApiKeyOut:
+    return ApiKeyOut.model_validate(key, from_attributes=True)
 
 
 @route("GET", "/api-keys", summary="List API keys", tag="api-keys", permission="api_keys:write",
        response=list[ApiKeyOut])
-async def list_api_keys(request: web.Request, _: Principal) -> list[dict]:
+async def list_api_keys(request: web.Request, _: Principal) -> list[ApiKeyOut]:
     return [_key_out(k) for k in await request.app[keys.API_KEYS].list()]
+
+
+@route("GET", "/api-keys/{key_id}", summary="Get an API key (never its secret)", tag="api-keys",
+       permission="api_keys:write", response=ApiKeyOut)
+async def get_api_key(request: web.Request, _: Principal) -> ApiKeyOut:
+    return _key_out(await request.app[keys.API_KEYS].get(request.match_info["key_id"]))
+
+
+@route("PATCH", "/api-keys/{key_id}", summary="Rename an API key", tag="api-keys", permission="api_keys:write",
+       body=ApiKeyPatch, response=ApiKeyOut)
+async def update_api_key(request: web.Request, principal: Principal, body: ApiKeyPatch) -> ApiKeyOut:
+    key_id = request.match_info["key_id"]
+    before = await request.app[keys.API_KEYS].get(key_id)
+    key = await request.app[keys.API_KEYS].rename(key_id, body.name)
+    await request.app[keys.AUDIT].record(principal.actor_id, "api_key.update", "api_key", key_id,
+                                         before={"name": before.name}, after={"name": key.name})
+    return _key_out(key)
 
 
 @route("POST", "/api-keys", summary="Create an API key (the secret is shown once)", tag="api-keys",
        permission="api_keys:write", body=ApiKeyIn, response=ApiKeyCreated, status=201)
-async def create_api_key(request: web.Request, principal: Principal, body: ApiKeyIn) -> dict:
+async def create_api_key(request: web.Request, principal: Principal, body: ApiKeyIn) -> ApiKeyCreated:
     key, secret = await request.app[keys.API_KEYS].create(body.name, body.role, principal.actor_id)
     await request.app[keys.AUDIT].record(principal.actor_id, "api_key.create", "api_key", key.id,
                                          after={"name": key.name, "role": key.role.value})
-    return {**_key_out(key), "key": secret}
+    return ApiKeyCreated(**_key_out(key).model_dump(), key=secret)
 
 
 @route("DELETE", "/api-keys/{key_id}", summary="Revoke an API key", tag="api-keys", permission="api_keys:write")
@@ -165,6 +211,10 @@ async def get_contact(request: web.Request, _: Principal) -> Contact360:
        permission="contacts:write", body=ContactPatch, response=Contact)
 async def update_contact(request: web.Request, principal: Principal, body: ContactPatch) -> Contact:
     changes = body.model_dump(exclude_unset=True)
+    hidden = frozenset(request.app[keys.SETTINGS].restricted_contact_fields)
+    if "custom_fields" in changes and hidden and not sees_restricted(principal.role):
+        current = await request.app[keys.CONTACTS].get(request.match_info["contact_id"])
+        changes["custom_fields"] = keep_hidden(current.custom_fields, changes["custom_fields"] or {}, hidden)
     contact = await request.app[keys.CONTACTS].update(request.match_info["contact_id"], changes)
     await request.app[keys.AUDIT].record(principal.actor_id, "contact.update", "contact", contact.id,
                                          after=body.model_dump(mode="json", exclude_unset=True))
@@ -200,12 +250,12 @@ async def merge_contact(request: web.Request, principal: Principal, body: MergeI
 
 # --- conversations and messages -----------------------------------------------------------------
 
-async def _visible_conversation(request: web.Request, principal: Principal) -> Conversation:
-    """The conversation in the URL, if this principal may see it (portal users: only their own)."""
-    conversation = await request.app[keys.CONVERSATIONS].get(request.match_info["conversation_id"])
-    if principal.can("conversations:read"):
-        return conversation
-    if principal.can("own:conversations") and principal.contact_id == conversation.contact_id:
+async def _visible_conversation(request: web.Request, principal: Principal,
+                                conversation_id: str | None = None) -> Conversation:
+    """The conversation in the URL, if this principal may see it: portal users only their own,
+    agents not another team's (the console's rule, ``hub/auth/visibility.py``)."""
+    conversation = await request.app[keys.CONVERSATIONS].get(conversation_id or request.match_info["conversation_id"])
+    if can_see(principal, conversation):
         return conversation
     raise NotFound(f"conversation {conversation.id} not found")
 
@@ -223,8 +273,20 @@ async def list_conversations(request: web.Request, principal: Principal, query: 
     filters = query.model_dump(exclude={"limit", "cursor"})
     if not principal.can("conversations:read"):
         filters["contact_id"] = principal.contact_id or "-"
-    items, next_cursor = await request.app[keys.CONVERSATIONS].list(**filters, limit=query.limit, cursor=query.cursor)
-    return ConversationPage(items=items, next_cursor=next_cursor)
+    conversations = request.app[keys.CONVERSATIONS]
+    items, cursor = await conversations.list(**filters, limit=query.limit, cursor=query.cursor)
+    visible = [c for c in items if can_see(principal, c)]
+    # Another team's tickets are left out after the query (FerretDB scans either way); a short
+    # page is topped up from the next ones, so pages stay full while there are more.
+    for _ in range(5):
+        if len(visible) >= query.limit or cursor is None or len(visible) == len(items):
+            break
+        items, cursor = await conversations.list(**filters, limit=query.limit, cursor=cursor)
+        visible += [c for c in items if can_see(principal, c)]
+    if len(visible) > query.limit:
+        visible = visible[:query.limit]
+        cursor = encode_cursor(visible[-1].last_message_at, visible[-1].id)
+    return ConversationPage(items=visible, next_cursor=cursor)
 
 
 @route("GET", "/conversations/{conversation_id}", summary="Get a conversation", tag="conversations",
@@ -239,6 +301,7 @@ async def update_conversation(request: web.Request, principal: Principal, body: 
     changes = body.model_dump(exclude_unset=True)
     if "assignee_id" in changes or "team_id" in changes:
         require(principal, "conversations:assign")
+    await _visible_conversation(request, principal)
     return await request.app[keys.CONVERSATIONS].update(request.match_info["conversation_id"], changes, principal)
 
 
@@ -250,9 +313,23 @@ async def list_messages(request: web.Request, principal: Principal, query: Messa
         conversation.id, limit=query.limit, after=query.after, include_private=principal.is_staff)
 
 
+@route("GET", "/messages/{message_id}", summary="Get a message", tag="messages", response=Message)
+async def get_message(request: web.Request, principal: Principal) -> Message:
+    message_id = request.match_info["message_id"]
+    doc = await request.app[keys.STORE].messages.find_one({"_id": message_id})
+    if doc is None:
+        raise NotFound(f"message {message_id} not found")
+    message = Message.from_doc(doc)
+    await _visible_conversation(request, _reader(principal), message.conversation_id)
+    if message.private and not principal.is_staff:
+        raise NotFound(f"message {message_id} not found")
+    return message
+
+
 @route("POST", "/conversations/{conversation_id}/messages", summary="Reply (or add a private note)",
        tag="messages", permission="messages:write", body=ReplyIn, response=Message, status=201)
 async def reply(request: web.Request, principal: Principal, body: ReplyIn) -> Message:
+    await _visible_conversation(request, principal)
     message = await request.app[keys.CONVERSATIONS].reply(
         request.match_info["conversation_id"], principal, body.text, private=body.private, subject=body.subject,
         cc=body.cc)

@@ -53,5 +53,16 @@ class ApiKeys:
         if result.matched_count == 0:
             raise NotFound(f"API key {key_id} not found or already revoked")
 
+    async def get(self, key_id: str) -> ApiKey:
+        doc = await self.store.api_keys.find_one({"_id": key_id})
+        if doc is None:
+            raise NotFound(f"API key {key_id} not found")
+        return ApiKey.from_doc(doc)
+
+    async def rename(self, key_id: str, name: str) -> ApiKey:
+        await self.get(key_id)
+        await self.store.api_keys.update_one({"_id": key_id}, {"$set": {"name": name}})
+        return await self.get(key_id)
+
     async def list(self) -> list[ApiKey]:
         return [ApiKey.from_doc(d) async for d in self.store.api_keys.find().sort("_id", -1)]

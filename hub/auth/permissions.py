@@ -38,6 +38,7 @@ class Principal:
     contact_id: str | None = None
     team_ids: tuple[str, ...] = field(default_factory=tuple)
     name: str = ""
+    session_id: str | None = None  # the sign-in (refresh family) a user's access token belongs to
 
     @property
     def actor_id(self) -> str:

@@ -1,8 +1,13 @@
 """Access tokens (short-lived JWT, HS256) and refresh tokens (opaque, rotated, reuse detected).
 
-A refresh token belongs to a family (one sign-in). Each use marks it used and issues the next of
-the family; presenting a used token again means it was stolen or replayed, so the whole family is
-revoked and the user must sign in again.
+A refresh token belongs to a family (one sign-in, a "session"). Each use marks it used and issues
+the next of the family; presenting a used token again means it was stolen or replayed, so the
+whole family is revoked and the user must sign in again.
+
+An access token names its session (``sid`` claim). Revoking a session (sign-out, reuse, password
+change, deactivation) also writes ``revoked_sessions`` (``_id`` = family), which the API reads by
+``_id`` on every request (``check_live``), so the access tokens already handed out stop working
+at once instead of living out their TTL.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ import jwt
 
 from hub.errors import Unauthorized
 from hub.models import Role, User, new_id, utcnow
-from hub.store import Store
+from hub.store import Store, ix, register
 
 from .permissions import Principal
 
 ALGORITHM = "HS256"
+REVOKED = "revoked_sessions"
+register(REVOKED, ix(("expires_at", 1)))  # _id = refresh family; kept until its access tokens expired
 
 
 def _digest(token: str) -> str:
@@ -35,17 +42,36 @@ class Tokens:
         self.access_ttl = timedelta(seconds=access_ttl_s)
         self.refresh_ttl = timedelta(seconds=refresh_ttl_s)
 
-    def access_token(self, user: User) -> str:
+    def access_token(self, user: User, session_id: str | None = None) -> str:
         now = utcnow()
         claims = {"sub": user.id, "role": user.role.value, "teams": user.team_ids, "cid": user.contact_id,
                   "name": user.name, "iat": now, "exp": now + self.access_ttl, "jti": new_id()}
+        if session_id:
+            claims["sid"] = session_id
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
+
+    async def session_of(self, refresh_token: str) -> str | None:
+        doc = await self.store["refresh_tokens"].find_one({"_id": _digest(refresh_token)}, {"family": 1})
+        return doc["family"] if doc else None
+
+    async def check_live(self, principal: Principal) -> Principal:
+        """Refuse an access token whose session was revoked (one ``_id`` read)."""
+        if principal.session_id and await self.store[REVOKED].find_one({"_id": principal.session_id}, {"_id": 1}):
+            raise Unauthorized("session revoked; sign in again")
+        return principal
+
+    async def revoke_session(self, family: str, user_id: str | None = None) -> None:
+        col = self.store["refresh_tokens"]
+        await col.update_many({"family": family}, {"$set": {"revoked": True}})
+        await self.store[REVOKED].update_one(
+            {"_id": family}, {"$set": {"user_id": user_id, "expires_at": utcnow() + self.access_ttl}}, upsert=True)
 
     def verify_access(self, token: str) -> Principal:
         try:
             claims = jwt.decode(token, self.secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
             return Principal(role=Role(claims["role"]), user_id=claims["sub"], contact_id=claims.get("cid"),
-                             team_ids=tuple(claims.get("teams") or ()), name=claims.get("name") or "")
+                             team_ids=tuple(claims.get("teams") or ()), name=claims.get("name") or "",
+                             session_id=claims.get("sid"))
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("token expired") from exc
         except (jwt.InvalidTokenError, KeyError, ValueError) as exc:
@@ -69,7 +95,7 @@ class Tokens:
         if doc is None:
             stale = await col.find_one({"_id": _digest(token)})
             if stale is not None:  # reuse of a spent token: revoke the whole sign-in
-                await col.update_many({"family": stale["family"]}, {"$set": {"revoked": True}})
+                await self.revoke_session(stale["family"], stale["user_id"])
                 raise Unauthorized("refresh token reuse detected; sign in again")
             raise Unauthorized("invalid refresh token")
         if doc["expires_at"] < now:
@@ -77,4 +103,8 @@ class Tokens:
         return doc["user_id"], await self.issue_refresh(doc["user_id"], doc["family"])
 
     async def revoke_user(self, user_id: str) -> None:
-        await self.store["refresh_tokens"].update_many({"user_id": user_id}, {"$set": {"revoked": True}})
+        """Sign a user out everywhere: every session, including live access tokens."""
+        families = {d["family"] async for d in self.store["refresh_tokens"].find(
+            {"user_id": user_id, "revoked": False}, {"family": 1})}
+        for family in families:
+            await self.revoke_session(family, user_id)

@@ -68,7 +68,7 @@ async def _platform_ctx(app: web.Application) -> AsyncIterator[None]:
                                   else ratelimit.MemoryLimiter())
     app[RATE_LIMITER] = limiter
     app[LOGIN_GUARD] = ratelimit.LoginGuard(limiter, settings.login_max_failures, settings.login_lockout_s)
-    app[SESSIONS] = Sessions(store)
+    app[SESSIONS] = Sessions(store, app[keys.TOKENS])
     app[TOTP] = Totp(store, box)
     retention = Retention(store, app[keys.JOBS], app[keys.AUDIT], settings)
     app[PRIVACY] = Privacy(Consents(store, app[keys.CONTACTS]), retention)

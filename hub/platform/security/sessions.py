@@ -1,12 +1,13 @@
 """Sign-in sessions: one per refresh-token family (see ``hub/auth/tokens.py``), with the IP and
-user agent of the sign-in. Revoking a session revokes its whole refresh family; the access token
-already handed out stays valid until it expires (``BERRY_ACCESS_TOKEN_TTL_S``)."""
+user agent of the sign-in. Revoking a session revokes its whole refresh family and cuts the access
+tokens already handed out at their next request (``Tokens.revoke_session``)."""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
+from hub.auth import Tokens
 from hub.errors import NotFound
 from hub.models import utcnow
 from hub.store import Store, ix, register
@@ -15,8 +16,9 @@ register("sessions", ix(("user_id", 1), ("created_at", -1)))  # _id = refresh fa
 
 
 class Sessions:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, tokens: Tokens) -> None:
         self.store = store
+        self.auth = tokens
         self.col = store["sessions"]
         self.tokens = store["refresh_tokens"]
 
@@ -42,7 +44,7 @@ class Sessions:
     async def revoke(self, user_id: str, session_id: str) -> None:
         if await self.col.find_one({"_id": session_id, "user_id": user_id}, {"_id": 1}) is None:
             raise NotFound(f"session {session_id} not found")
-        await self.tokens.update_many({"family": session_id}, {"$set": {"revoked": True}})
+        await self.auth.revoke_session(session_id, user_id)
 
     async def revoke_all(self, user_id: str) -> None:
-        await self.tokens.update_many({"user_id": user_id}, {"$set": {"revoked": True}})
+        await self.auth.revoke_user(user_id)
