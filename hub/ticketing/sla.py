@@ -8,12 +8,13 @@ its clock in ``conversation.sla``::
         {started_at, target_s, paused_s, warn_at, due_at, warned, breached, met_at}}}
 
 and the earliest instant that needs attention in ``sla_next_at`` (for people and MongoDB). Every
-warning and breach instant is filed in a ``TimerWheel`` (``timers.py``) when it is planned; the sweep
-reads only the minutes that came due, by ``_id`` (FerretDB v1 serves nothing else without a full
-scan), so its cost follows the number of timers that fire, not the number of open tickets. Pending
-and resolved tickets pause the clock (``paused_at``; the business time spent paused is added to
-``paused_s`` on resume); a timer whose instant no longer matches the ticket's clock is ignored.
-Each warning and breach is a claim (``sla_events``), so racing sweeps report it once.
+warning and breach instant is filed in a ``TimerWheel`` (``timers.py``) when it is planned, and its
+minute is kept in ``sla.filed`` so that a re-plan (reply, pause, new priority) cancels it. The sweep
+reads only the minutes that came due — never the conversations collection for a warning, which
+FerretDB v1 would scan — so its cost follows the number of timers that fire, not the number of open
+tickets. A breach, which changes the ticket anyway, is checked against the ticket first. Pending and
+resolved tickets pause the clock (``paused_at``; the business time spent paused is added to
+``paused_s`` on resume). Each warning and breach is a wheel claim, so racing sweeps report it once.
 """
 
 from __future__ import annotations
@@ -33,12 +34,11 @@ from hub.store import COLLECTIONS, ix, register
 from .business_hours import ALWAYS, Always, BusinessHours
 from .context import Ctx
 from .events import SlaBreached, SlaWarning
-from .timers import TimerWheel, minute_key
+from .timers import TimerWheel
 
 log = logging.getLogger(__name__)
 register("sla_policies", ix(("default", 1)))
 register("business_hours")
-register("sla_events")  # _id = "<conversation>:<metric>:<warning|breach>:<due>": reported once
 # Indexes (used on MongoDB) for the wake-up and time-rule queries, added to the foundation's.
 register(
     "conversations",
@@ -173,16 +173,32 @@ class Sla:
         next_at: datetime | None,
         before: dict[str, Any] | None = None,
     ) -> None:
+        """Store the clock; cancel the timers of instants that went away, file the new ones."""
+        old, new = self._instants(before or {}), self._instants(state)
+        filed = dict((before or {}).get("filed") or {})
+        for metric, kind, _ in old - new:
+            minute = filed.pop(f"{metric}:{kind}", None)
+            if minute:
+                await self.wheel.cancel(
+                    minute, {"conversation_id": conversation_id, "metric": metric, "kind": kind}
+                )
+        for metric, kind, at in sorted(new - old, key=lambda x: x[2]):
+            due = state["metrics"][metric]["due_at"]
+            filed[f"{metric}:{kind}"] = await self.wheel.add(
+                at, {"conversation_id": conversation_id, "metric": metric, "kind": kind, "due_at": due}
+            )
+        state["filed"] = {k: v for k, v in filed.items() if k.rsplit(":", 1)[0] in state["metrics"]}
         await self.ctx.store.conversations.update_one(
             {"_id": conversation_id}, {"$set": {"sla": state, "sla_next_at": next_at}}
         )
-        for metric, kind, at in sorted(
-            self._instants(state) - self._instants(before or {}), key=lambda x: x[2]
-        ):
-            await self.wheel.add(at, {"conversation_id": conversation_id, "metric": metric, "kind": kind})
+
+    async def _stored(self, conversation_id: str) -> dict[str, Any]:
+        """The clock as stored, not as an event saw it: the timers to cancel are the stored ones."""
+        doc = await self.ctx.store.conversations.find_one({"_id": conversation_id}, {"sla": 1})
+        return dict((doc or {}).get("sla") or {})
 
     async def _load(self, conversation: Conversation) -> tuple[dict[str, Any], SlaPolicy, Hours] | None:
-        state = dict(conversation.sla or {})
+        state = await self._stored(conversation.id)
         if not state.get("policy_id"):
             return None
         policy = await self.policy(state["policy_id"])
@@ -209,7 +225,7 @@ class Sla:
                     "breached": False,
                     "met_at": None,
                 }
-        before = copy.deepcopy(conversation.sla) if conversation.sla.get("policy_id") else None
+        before = await self._stored(conversation.id)
         await self._save(conversation.id, state, self._plan(state, hours, policy), before)
         return state
 
@@ -302,57 +318,48 @@ class Sla:
 
     # --- the sweep ------------------------------------------------------------------------------
 
-    async def sweep(self, limit: int = 5000) -> dict[str, int]:
+    async def sweep(self, limit: int = 100_000) -> dict[str, int]:
         """Report the warnings and breaches that came due; returns counts. Safe on several workers."""
         now = self.ctx.clock.now()
         counts = {"timers": 0, "checked": 0, "warnings": 0, "breaches": 0}
-        policies: dict[str, tuple[SlaPolicy, Hours] | None] = {}
-        async for minute, timers in self.wheel.due(now):
-            for timer in timers:
-                counts["timers"] += 1
-                await self._fire(timer, now, counts, policies)
-            await self.wheel.advance(minute)
-            if counts["timers"] >= limit:
-                return counts  # the rest next time; the cursor stopped at a complete minute
-        await self.wheel.advance(minute_key(now - timedelta(minutes=1)))
+
+        async def fire(minute: str, timer: dict[str, Any]) -> None:
+            counts["timers"] += 1
+            await self._fire(minute, timer, counts)
+
+        await self.wheel.sweep(now, fire, limit)
+        counts["pruned"] = await self.wheel.prune(now)
         return counts
 
-    async def _fire(
-        self,
-        timer: dict[str, Any],
-        now: datetime,
-        counts: dict[str, int],
-        policies: dict[str, tuple[SlaPolicy, Hours] | None],
-    ) -> None:
-        cid, name, kind = timer["conversation_id"], timer["metric"], timer["kind"]
+    async def _fire(self, minute: str, timer: dict[str, Any], counts: dict[str, int]) -> None:
+        cid, name, kind, at = timer["conversation_id"], timer["metric"], timer["kind"], timer["at"]
+        if kind == "warning":
+            # Trusted without reading the ticket: every re-plan cancels the timers it replaces.
+            counts["checked"] += 1
+            if await self.wheel.claim(minute, f"{cid}:{name}:warning:{at.isoformat()}"):
+                counts["warnings"] += 1
+                log.info("sla event", extra={"event": "sla.warning", "conversation": cid, "metric": name})
+                await self.ctx.bus.publish(
+                    SlaWarning(conversation_id=cid, metric=name, due_at=timer.get("due_at") or at)
+                )
+            return
         doc = await self.ctx.store.conversations.find_one({"_id": cid}, {"sla": 1})
         state = (doc or {}).get("sla") or {}
         metric = state.get("metrics", {}).get(name)
-        if not metric or state.get("paused_at") or metric.get("met_at") or now < timer["at"]:
+        if not metric or state.get("paused_at") or metric.get("met_at") or metric.get("breached"):
             return
-        if metric.get("due_at" if kind == "breach" else "warn_at") != timer["at"]:
-            return  # re-timed since the timer was filed
+        if metric.get("due_at") != at:
+            return  # re-timed since the timer was filed (and the cancel was lost to a race)
         counts["checked"] += 1
-        pid = state.get("policy_id", "")
-        if pid not in policies:
-            policy = await self.policy(pid)
-            policies[pid] = (policy, await self.hours(policy.business_hours_id)) if policy else None
-        if policies[pid] is None:
-            return
-        policy, _ = policies[pid]  # type: ignore[misc]
-        due = metric["due_at"]
-        if not await self.ctx.store.claim("sla_events", f"{cid}:{name}:{kind}:{due.isoformat()}"):
-            return
-        log.info("sla event", extra={"event": f"sla.{kind}", "conversation": cid, "metric": name})
-        if kind == "warning":
-            counts["warnings"] += 1
-            await self.ctx.bus.publish(SlaWarning(conversation_id=cid, metric=name, due_at=due))
+        policy = await self.policy(state.get("policy_id", ""))
+        if policy is None or not await self.wheel.claim(minute, f"{cid}:{name}:breach:{at.isoformat()}"):
             return
         counts["breaches"] += 1
+        log.info("sla event", extra={"event": "sla.breached", "conversation": cid, "metric": name})
         await self.ctx.store.conversations.update_one(
             {"_id": cid}, {"$set": {f"sla.metrics.{name}.breached": True, f"sla.metrics.{name}.warned": True}}
         )
-        await self.ctx.bus.publish(SlaBreached(conversation_id=cid, metric=name, due_at=due))
+        await self.ctx.bus.publish(SlaBreached(conversation_id=cid, metric=name, due_at=at))
         if self.on_breach:
             await self.on_breach(cid, f"{name} SLA breached", policy)
 

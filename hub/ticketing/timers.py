@@ -1,39 +1,35 @@
-"""A timer wheel that needs nothing but inserts and ``_id`` look-ups.
+"""A timer wheel made of one small collection per minute: nothing ever scans a big collection.
 
-Why not "find tickets with ``sla_next_at <= now``": FerretDB v1's SQLite backend pushes down only
-``_id`` equality, so that query is a full collection scan (measured: ~3 s over 100,000 tiny
-documents on the shared 2-core box), and so is every update/delete with a filter (measured:
-~150 ms per ``update_one`` by ``_id`` at 50,000 documents). Inserts and ``find_one({"_id": …})``
-stay at a few ms whatever the size. So:
+Why: FerretDB v1's SQLite backend serves every read, update and delete — even ``_id`` equality —
+with a scan of the whole collection (measured on 100,000 documents: ``find_one`` of a missing or a
+late ``_id`` 460–570 ms, ``update_one``/``delete_one`` by ``_id`` 0.6–1.2 s; insert 4 ms). A
+collection with a handful of documents answers anything in 1–3 ms, creating one costs ~10 ms,
+dropping one ~3 ms. So a timer is an insert into the collection of the minute it fires::
 
-    timers        _id = "<wheel>:<YYYYmmddHHMM>:<n>"   n = 1, 2, 3… without gaps (insert claims)
-    timer_hours   _id = "<wheel>:<YYYYmmddHH>"          "this hour has timers" (lets a sweep skip hours)
-    timer_cursor  _id = "<wheel>"                       the last minute fully swept
+    wheel.<name>.<YYYYmmddHHMM>         the timers of that minute (payload + ``at``)
+    wheel-claims.<name>.<YYYYmmddHH>    once-only claims of the sweeps that read that hour's minutes
 
-A timer is filed in the minute it fires, never earlier than one minute from now, and a sweep only
-reads minutes that ended at least a minute ago, so a minute is complete when it is read. A sweep
-reads ``…:1``, ``…:2`` … until the first miss. Timers are never updated: a stale one (the ticket
-was answered, paused, re-timed) is recognised by its reader and ignored.
+A sweep lists the wheel's collections (one metadata call), reads every minute that ended at least
+``GRACE`` ago with one ``find({})``, processes it and drops it. A timer is filed no earlier than
+``GRACE`` from now, so a minute is complete when it is read; one filed late anyway (a stalled node)
+recreates its minute's collection and the next sweep finds it: nothing is lost. Cancelling a timer
+(the ticket was answered, paused, re-timed) deletes it from its minute — a scan of that minute only.
+Retention: a minute is gone once swept; claims go by the hour, hours after the oldest unswept minute.
+The same layout works on FerretDB's PostgreSQL backend and on MongoDB (collections are tables there).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
-from hub.store import register
+from hub.models import new_id
 
 from .context import Ctx
 
-register("timers")
-register("timer_hours")
-register("timer_cursor")
-
 GRACE = timedelta(minutes=1)
-MAX_BACKLOG = timedelta(days=14)  # a sweep that was down longer starts here (older timers are moot)
+CLAIM_RETENTION = timedelta(hours=6)  # far longer than any sweep takes: racing sweeps see the claims
 
 
 def minute_key(at: datetime) -> str:
@@ -48,58 +44,68 @@ class TimerWheel:
     def __init__(self, ctx: Ctx, name: str) -> None:
         self.ctx = ctx
         self.name = name
-        self._next_slot: dict[str, int] = {}
-        self._hours: set[str] = set()
-        self._cursor_ready = False
+        self._bucket = re.compile(rf"^wheel\.{re.escape(name)}\.(\d{{12}})$")
+        self._claims = re.compile(rf"^wheel-claims\.{re.escape(name)}\.(\d{{10}})$")
+
+    def _col(self, minute: str) -> Any:
+        return self.ctx.store[f"wheel.{self.name}.{minute}"]
 
     async def add(self, at: datetime, payload: dict[str, Any]) -> str:
-        now = self.ctx.clock.now()
-        if not self._cursor_ready:  # the first timer ever starts the cursor at "now": nothing is missed
-            await self.ctx.store.claim("timer_cursor", self.name, {"minute": minute_key(now - GRACE)})
-            self._cursor_ready = True
-        minute = minute_key(max(at, now + GRACE))
-        hour = f"{self.name}:{minute[:10]}"
-        if hour not in self._hours:
-            await self.ctx.store.claim("timer_hours", hour)
-            self._hours.add(hour)
-        n = self._next_slot.get(minute, 1)
-        col = self.ctx.store["timers"]
-        while True:
-            try:
-                await col.insert_one({"_id": f"{self.name}:{minute}:{n}", "at": at, **payload})
+        """File a timer; returns its minute (keep it to cancel the timer)."""
+        minute = minute_key(max(at, self.ctx.clock.now() + GRACE))
+        await self._col(minute).insert_one({"_id": new_id(), "at": at, **payload})
+        return minute
+
+    async def cancel(self, minute: str, match: dict[str, Any]) -> int:
+        result = await self._col(minute).delete_many(match)
+        return int(result.deleted_count)
+
+    async def _names(self, pattern: re.Pattern[str]) -> list[str]:
+        prefix = pattern.pattern.split("(")[0]
+        names = await self.ctx.store.db.list_collection_names(filter={"name": {"$regex": prefix}})
+        return sorted(m.group(1) for n in names if (m := pattern.match(n)))
+
+    async def due(self, now: datetime) -> list[str]:
+        """The minutes that ended at least ``GRACE`` ago and still hold timers, oldest first."""
+        last = minute_key(now - GRACE)
+        return [m for m in await self._names(self._bucket) if m <= last]
+
+    async def pending(self) -> list[str]:
+        return await self._names(self._bucket)
+
+    async def read(self, minute: str) -> list[dict[str, Any]]:
+        return [d async for d in self._col(minute).find({})]
+
+    async def done(self, minute: str) -> None:
+        await self._col(minute).drop()
+
+    async def claim(self, minute: str, key: str) -> bool:
+        """True for the one sweep that gets to act on ``key`` of this minute (racing sweeps)."""
+        return await self.ctx.store.claim(f"wheel-claims.{self.name}.{minute[:10]}", key)
+
+    async def prune(self, now: datetime) -> int:
+        """Drop claim collections of hours long swept; returns how many."""
+        pending = await self.pending()
+        horizon = min([now, *(parse_minute(m) for m in pending[:1])]) - CLAIM_RETENTION
+        old = [h for h in await self._names(self._claims) if h < minute_key(horizon)[:10]]
+        for hour in old:
+            await self.ctx.store[f"wheel-claims.{self.name}.{hour}"].drop()
+        return len(old)
+
+    async def sweep(self, now: datetime, fire: Any, limit: int = 100_000) -> int:
+        """Read every due minute, ``await fire(minute, timer)`` each timer, drop the minute; returns
+        the number of timers read. A minute is dropped only after all its timers were handled, so a
+        sweep that dies half-way leaves it for the next one (the claims keep actions once-only)."""
+        read = 0
+        for minute in await self.due(now):
+            timers = await self.read(minute)
+            for timer in sorted(timers, key=lambda t: (t["at"], t["_id"])):
+                await fire(minute, timer)
+            read += len(timers)
+            await self.done(minute)
+            if read >= limit:
                 break
-            except DuplicateKeyError:
-                n += 1
-        self._next_slot[minute] = n + 1
-        if len(self._next_slot) > 10_000:
-            self._next_slot.clear()
-        return f"{self.name}:{minute}:{n}"
-
-    async def due(self, now: datetime) -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
-        """Yield (minute, timers) for every complete minute after the cursor, oldest first."""
-        cursor = await self.ctx.store["timer_cursor"].find_one({"_id": self.name})
-        if cursor is None:
-            return
-        start = max(parse_minute(cursor["minute"]) + timedelta(minutes=1), now - MAX_BACKLOG)
-        last = parse_minute(minute_key(now - GRACE))
-        hours = self.ctx.store["timer_hours"]
-        col = self.ctx.store["timers"]
-        at = start.replace(second=0, microsecond=0)
-        while at <= last:
-            key = minute_key(at)
-            if not await hours.find_one({"_id": f"{self.name}:{key[:10]}"}, {"_id": 1}):
-                at = (at + timedelta(hours=1)).replace(minute=0)
-                continue
-            timers = []
-            n = 1
-            while (doc := await col.find_one({"_id": f"{self.name}:{key}:{n}"})) is not None:
-                timers.append(doc)
-                n += 1
-            yield key, timers
-            at += timedelta(minutes=1)
-
-    async def advance(self, minute: str) -> None:
-        await self.ctx.store["timer_cursor"].update_one({"_id": self.name}, {"$max": {"minute": minute}})
+        return read
 
 
-__all__ = ["TimerWheel", "minute_key"]
+__all__ = ["GRACE", "TimerWheel", "minute_key", "parse_minute"]
