@@ -50,9 +50,18 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
     async def engine() -> Any:
         return await asyncio.shield(task)
 
-    service = BotService(app[keys.STORE], app[keys.BUS], app[keys.CONVERSATIONS], bot_settings, engine)
+    async def route(conversation_id: str) -> None:  # after a handoff: to an agent with the right skills
+        ticketing = app[keys.EXTENSIONS].get("ticketing")
+        if ticketing is not None and ticketing.settings.auto_assign:
+            await ticketing.routing.auto_assign(conversation_id, reason="bot handoff")
+
+    service = BotService(app[keys.STORE], app[keys.BUS], app[keys.CONVERSATIONS], bot_settings, engine,
+                         route=route)
     await service.load_inboxes()
     app[keys.EXTENSIONS]["bot"] = service
+    ticketing = app[keys.EXTENSIONS].get("ticketing")
+    if ticketing is not None:  # the bot answers first: ticketing routes the ticket when it hands off
+        ticketing.held_by.append(service.holds)
     app[keys.BUS].subscribe(MessageCreated, service.on_message, background=True)
     yield
     if task.done() and not task.cancelled() and task.exception() is None:

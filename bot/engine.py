@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
@@ -54,6 +53,8 @@ class Reply:
     articles: list[str] = field(default_factory=list)
     unclear: bool = False
     handoff: str | None = None  # the engine asks for a person (reason)
+    state: dict[str, Any] = field(default_factory=dict)  # engine state kept on the conversation (None = drop)
+    ticket: dict[str, str] | None = None  # what a completed ticket form collected (the hub files it)
 
 
 @runtime_checkable

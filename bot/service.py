@@ -2,7 +2,12 @@
 conversation (``conversation.bot``), and hands off to people through one policy.
 
 State (``conversation.bot``): active, intents [{intent, confidence}], entities {name: value},
-articles (offered ids), unclear_streak, buttons (last offered), handoff {reason, at}.
+articles (offered ids), unclear_streak, buttons (last offered), form (the embedded ticket form),
+ticket (what the form collected), handoff {reason, at}.
+
+Several hub nodes may receive the same ``message.created`` (one bus per node, replays): each turn is
+claimed once by ``_id`` (``bot_turns``: ``bot-turn:<conversation>:<message>``), so exactly one node
+answers it. Within a node, turns of one conversation run one at a time.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from hub.auth import Principal
 from hub.conversations import Conversations
 from hub.events import BotHandoff, EventBus, MessageCreated
 from hub.models import AuthorType, Channel, Conversation, Direction, Role, utcnow
-from hub.store import Store
+from hub.store import Store, register
 
 from . import language, responses
 from .engine import BotEngine, OutMessage, Reply, Turn
@@ -27,11 +32,17 @@ from .settings import BotSettings
 log = logging.getLogger(__name__)
 BOT = Principal(role=Role.agent, name="Berry bot")
 NUMBERED = {Channel.whatsapp, Channel.sms, Channel.voice, Channel.email}  # no native buttons
+# Intent → ticket tag when the bot files a ticket (the Rasa action server keeps the same table).
+TICKET_TAGS = {"refund_request": "refund", "payment_failed": "payment", "provider_payout": "payout",
+               "cancel_booking": "cancellation", "reschedule_booking": "reschedule", "complaint": "complaint"}
+register("bot_turns")  # _id = bot-turn:<conversation>:<message>: which node answered a turn
+Router = Callable[[str], Awaitable[Any]]
 
 
 class BotService:
     def __init__(self, store: Store, bus: EventBus, conversations: Conversations, settings: BotSettings,
-                 engine: Callable[[], Awaitable[BotEngine]], policy: HandoffPolicy | None = None) -> None:
+                 engine: Callable[[], Awaitable[BotEngine]], policy: HandoffPolicy | None = None,
+                 route: Router | None = None) -> None:
         self.store = store
         self.bus = bus
         self.conversations = conversations
@@ -42,6 +53,7 @@ class BotService:
             languages=frozenset(settings.languages))
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.inboxes = set(settings.inboxes)
+        self.route = route  # routes a handed-off ticket to an agent (ticketing's auto-assign)
 
     async def load_inboxes(self) -> None:
         """Switches stored by ``PUT /bot/inboxes/{inbox}`` override the ``BERRY_BOT_INBOXES`` default."""
@@ -53,16 +65,23 @@ class BotService:
                                                         upsert=True)
         (self.inboxes.add if enabled else self.inboxes.discard)(inbox)
 
-    def wants(self, event: MessageCreated) -> bool:
-        msg, conv = event.message, event.conversation
-        return (msg.direction == Direction.inbound and msg.author_type == AuthorType.customer and not msg.private
-                and conv.channel.value in self.inboxes and conv.assignee_id is None
+    def holds(self, conv: Conversation) -> bool:
+        """The bot answers this conversation first: people get it when the bot hands off."""
+        return (conv.channel.value in self.inboxes and conv.assignee_id is None
                 and conv.bot.get("active", True) and not conv.bot.get("handoff"))
+
+    def wants(self, event: MessageCreated) -> bool:
+        msg = event.message
+        return (msg.direction == Direction.inbound and msg.author_type == AuthorType.customer and not msg.private
+                and self.holds(event.conversation))
 
     async def on_message(self, event: MessageCreated) -> None:
         if not self.wants(event):
             return
         conv_id = event.conversation.id
+        if not await self.store.claim("bot_turns", f"bot-turn:{conv_id}:{event.message.id}",
+                                      {"conversation_id": conv_id, "at": utcnow()}):
+            return  # another node (or a replay of the event) has this turn
         lock = self._locks[conv_id]
         try:
             async with lock:  # one turn at a time per conversation (single node)
@@ -102,10 +121,10 @@ class BotService:
         if reason == reply.handoff:  # the engine's own handoff may come with its last words
             for out in reply.messages:
                 await self._say(conv, out, intent=reply.intent)
-        await self._handoff(conv, state, reason, lang, open_now, now)
+        await self._handoff(conv, state, reason, lang, open_now, now, ticket=reply.ticket)
 
     async def _handoff(self, conv: Conversation, state: dict[str, Any], reason: str, lang: str | None,
-                       open_now: bool, now: Any) -> None:
+                       open_now: bool, now: Any, *, ticket: dict[str, str] | None = None) -> None:
         state.update(active=False, buttons=[], handoff={"reason": reason, "at": now.isoformat()})
         await self._save(conv.id, state)
         notice = responses.HANDOFF if open_now else \
@@ -117,8 +136,18 @@ class BotService:
         fresh = await self.conversations.get(conv.id)  # a Rasa action may have changed it this turn
         changes: dict[str, Any] = {"tags": sorted({*fresh.tags, "bot-handoff"})}
         if lang and lang != fresh.language:
-            changes["language"] = lang
+            changes["language"] = lang  # routing matches agents' language skills on it
+        if ticket:  # the embedded ticket form (Rasa's action files its own through the REST API)
+            intents = {i["intent"] for i in state.get("intents", [])}
+            tags = {"bot-ticket", *(TICKET_TAGS[i] for i in intents & TICKET_TAGS.keys())}
+            changes["tags"] = sorted({*changes["tags"], *tags})
+            changes["subject"] = ticket.get("issue_summary", "")[:200] or "Logged by the bot"
         updated = await self.conversations.update(conv.id, changes, BOT)
+        if self.route is not None:
+            try:
+                await self.route(conv.id)
+            except Exception:  # the ticket stays in the queue; an agent can still pick it up
+                log.exception("routing after handoff failed", extra={"conversation_id": conv.id})
         await self.bus.publish(BotHandoff(conversation=updated, reason=reason, summary=summary))
         log.info("bot handoff", extra={"conversation_id": conv.id, "reason": reason})
 
@@ -160,6 +189,13 @@ def _next_state(state: dict[str, Any], reply: Reply, lang: str | None) -> dict[s
     state["entities"] = entities
     state["articles"] = list(dict.fromkeys([*state.get("articles", []), *reply.articles]))
     state["unclear_streak"] = int(state.get("unclear_streak", 0)) + 1 if reply.unclear else 0
+    for key, value in reply.state.items():
+        if value is None:
+            state.pop(key, None)
+        else:
+            state[key] = value
+    if reply.ticket:
+        state["ticket"] = dict(reply.ticket)
     if lang:
         state["language"] = lang
     return state
@@ -170,7 +206,7 @@ def summarize(state: dict[str, Any]) -> dict[str, Any]:
     return {"reason": (state.get("handoff") or {}).get("reason"),
             "intents": [i["intent"] for i in state.get("intents", [])],
             "entities": state.get("entities", {}), "articles": state.get("articles", []),
-            "language": state.get("language"), "turns": state.get("turns", 0)}
+            "language": state.get("language"), "turns": state.get("turns", 0), "ticket": state.get("ticket")}
 
 
 def _summary_text(summary: dict[str, Any]) -> str:
@@ -180,4 +216,8 @@ def _summary_text(summary: dict[str, Any]) -> str:
              f"Articles offered: {', '.join(summary['articles']) or '-'}"]
     if summary.get("language"):
         lines.append(f"Language: {summary['language']}")
+    if summary.get("ticket"):
+        t = summary["ticket"]
+        lines.append(f"Ticket: {t.get('issue_summary', '-')}\nBooking: {t.get('booking_ref', '-')}\n"
+                     f"E-mail: {t.get('email', '-')}")
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """The embedded engine: classify the intent, then answer from a template or the knowledge base.
 
-No dialogue model: the few flows (answer → "did that help?" → yes/no) are explicit here, and the
-decision to hand off is the shared ``HandoffPolicy``'s.
+No dialogue model: the few flows (answer → "did that help?" → yes/no; "no" → the ticket form, see
+form.py) are explicit here, and the decision to hand off is the shared ``HandoffPolicy``'s.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from bot import responses
 from bot.engine import Button, OutMessage, Reply, Turn, has_words
 from bot.entities import extract
 
+from . import form as ticket_form
 from .classifier import FALLBACK, IntentClassifier
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,9 @@ class EmbeddedEngine:
 
     async def respond(self, turn: Turn) -> Reply:
         text = turn.text.strip()
-        if text.startswith("/") and text[1:].isidentifier():  # a button payload, e.g. /affirm
+        if turn.state.get("form") and not _payload(text):
+            return self._form_turn(turn.state["form"], text)
+        if _payload(text):  # a button payload, e.g. /affirm
             intent, confidence = text[1:], 1.0
         elif not has_words(text):  # empty, emoji-only, digits: nothing to classify
             return Reply(messages=[OutMessage(responses.text("utter_default"))], intent=FALLBACK, unclear=True)
@@ -49,13 +52,29 @@ class EmbeddedEngine:
             reply.messages.append(OutMessage(responses.text("utter_default")))
         elif intent in TEMPLATES:
             reply.messages.append(OutMessage(responses.text(TEMPLATES[intent])))
-        elif intent == "deny":
-            reply.handoff = "answer_not_helpful"
+        elif intent == "deny":  # the answer did not help: collect what a ticket needs, as Rasa's form does
+            known = {**turn.state.get("entities", {}), **{e["entity"]: e["value"] for e in entities}}
+            self._apply(reply, ticket_form.start(known))
         elif intent == "inform":
             reply.messages.append(OutMessage(_noted(entities)))
         elif intent not in NO_KB:
             await self._answer(text, turn, reply)
         return reply
+
+    def _form_turn(self, form: dict[str, Any], text: str) -> Reply:
+        entities = extract(text[:2000])
+        reply = Reply(intent="inform", confidence=1.0, entities=entities)
+        self._apply(reply, ticket_form.step(form, text[:2000]))
+        return reply
+
+    @staticmethod
+    def _apply(reply: Reply, step: ticket_form.Step) -> None:
+        reply.state["form"] = step.form
+        reply.messages.extend(OutMessage(line) for line in step.say)
+        reply.unclear = step.unclear
+        if step.ticket is not None:
+            reply.ticket = step.ticket
+            reply.handoff = "ticket_collected"
 
     async def _answer(self, text: str, turn: Turn, reply: Reply) -> None:
         if self.search is None:
@@ -84,6 +103,11 @@ class EmbeddedEngine:
 
     async def close(self) -> None:
         return None
+
+
+def _payload(text: str) -> bool:
+    """A button payload such as ``/affirm`` (sent by a button or a numbered answer)."""
+    return text.startswith("/") and text[1:].isidentifier()
 
 
 def _noted(entities: list[dict[str, Any]]) -> str:

@@ -9,9 +9,20 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from bot.service import BotService
 from hub import keys
-from hub.events import BotHandoff
-from hub.models import AuthorType, Channel, Direction, IdentityKind, InboundMessage, Role, SenderIdentity, new_id
+from hub.events import BotHandoff, MessageCreated
+from hub.models import (
+    AuthorType,
+    Channel,
+    Direction,
+    IdentityKind,
+    InboundMessage,
+    Role,
+    SenderIdentity,
+    new_id,
+)
+from hub.ticketing.teams import Member, Presence, Team
 
 pytestmark = pytest.mark.integration
 
@@ -188,3 +199,73 @@ async def test_kb_search_route_for_the_action_server(bot_client, api) -> None:
         assert resp.status == 422
     resp = await bot_client.get("/api/v1/bot/kb-search?q=refund")
     assert resp.status == 401
+
+
+async def test_no_after_an_answer_collects_a_ticket_through_the_form(bot_client) -> None:
+    app = bot_client.server.app
+    conv = await send(bot_client, whatsapp("hi, has the provider confirmed my booking BE-10234 yet?"))
+    await send(bot_client, whatsapp("2"))  # "No, I need help": the form starts; BE-10234 is known already
+    assert "e-mail" in (await bot_messages(bot_client, conv))[-1].text
+    assert (await state(bot_client, conv))["form"]["requested"] == "email"
+    await send(bot_client, whatsapp("my email is secret"))  # not an address: asked again, one unclear turn
+    assert "doesn't look like an e-mail" in (await bot_messages(bot_client, conv))[-2].text
+    await send(bot_client, whatsapp("sam@example.co.za"))
+    assert "what went wrong" in (await bot_messages(bot_client, conv))[-1].text
+    with app[keys.BUS].capture() as events:
+        await send(bot_client, whatsapp("The invoice shows the wrong company name"))
+    [handoff] = [e for e in events if isinstance(e, BotHandoff)]
+    assert handoff.reason == "ticket_collected"
+    assert handoff.summary["ticket"] == {"email": "sam@example.co.za", "booking_ref": "BE-10234",
+                                         "issue_summary": "The invoice shows the wrong company name"}
+    assert "logged this for the team" in (await bot_messages(bot_client, conv))[-2].text
+    ticket = await app[keys.CONVERSATIONS].get(conv)
+    assert ticket.subject == "The invoice shows the wrong company name"
+    assert {"bot-handoff", "bot-ticket"} <= set(ticket.tags) and "form" not in ticket.bot
+    [note] = await bot_messages(bot_client, conv, private=True)
+    assert "ticket_collected" in note.text and "sam@example.co.za" in note.text and "BE-10234" in note.text
+
+
+async def test_bot_answers_first_then_routes_by_language_skill(bot_client, api) -> None:
+    app = bot_client.server.app
+    ticketing = app[keys.EXTENSIONS]["ticketing"]
+    afrikaans, english = (await api.user(Role.agent))["user"]["id"], (await api.user(Role.agent))["user"]["id"]
+    await ticketing.teams.create(Team(name="support", default=True, members=[
+        Member(user_id=english, languages=["en"]), Member(user_id=afrikaans, languages=["af", "en"])]))
+    for agent in (english, afrikaans):
+        await ticketing.statuses.set(agent, Presence.online)
+    # agents are online, yet the bot answers first: the ticket waits unassigned while it does
+    conv = await send(bot_client, whatsapp("how long do refunds take?", phone="+27827770000"))
+    assert len(await bot_messages(bot_client, conv)) == 1
+    await send(bot_client, whatsapp("thanks", phone="+27827770000"))
+    assert (await app[keys.CONVERSATIONS].get(conv)).assignee_id is None
+    # an Afrikaans conversation is handed off and routed to the agent with that language skill
+    af = await send(bot_client, whatsapp("Goeie môre, ek wil asseblief weet wanneer my bespreking bevestig word",
+                                         phone="+27827771111"))
+    ticket = await app[keys.CONVERSATIONS].get(af)
+    assert ticket.bot["handoff"]["reason"] == "language:af" and ticket.language == "af"
+    assert ticket.assignee_id == afrikaans
+    # an explicit request in English goes to whoever is next
+    await send(bot_client, whatsapp("can I talk to a person please", phone="+27827770000"))
+    assert (await app[keys.CONVERSATIONS].get(conv)).assignee_id in {english, afrikaans}
+
+
+async def test_two_nodes_answer_each_turn_exactly_once(bot_client) -> None:
+    app = bot_client.server.app
+    node1 = app[keys.EXTENSIONS]["bot"]
+    # a second hub node: its own BotService (own locks) on the same database
+    node2 = BotService(app[keys.STORE], app[keys.BUS], app[keys.CONVERSATIONS], node1.settings, node1._engine)
+    node1.inboxes.discard("whatsapp")  # the events are delivered to both nodes by hand below
+    conv = ""
+    for text in ("hello", "how do refunds work?"):
+        with app[keys.BUS].capture() as events:
+            conv = await send(bot_client, whatsapp(text, phone="+27828880000"))
+        [event] = [e for e in events if isinstance(e, MessageCreated) and e.message.text == text]
+        node1.inboxes.add("whatsapp")
+        node2.inboxes.add("whatsapp")
+        # each node sees the event, some twice (a replay): one answer per turn
+        await asyncio.gather(*(node.on_message(event) for node in (node1, node2, node1, node2, node2)))
+        node1.inboxes.discard("whatsapp")
+    replies = await bot_messages(bot_client, conv)
+    assert len(replies) == 2 and "Berry" in replies[0].text and "How refunds work" in replies[1].text
+    assert (await state(bot_client, conv))["turns"] == 2
+    assert await app[keys.STORE]["bot_turns"].count_documents({"conversation_id": conv}) == 2
