@@ -2,14 +2,21 @@
 "was this helpful?" votes (``article_feedback``, one per visitor and article: ``_id`` =
 "<article>:<visitor>", so a replayed or repeated vote replaces the earlier one).
 
+Deflection: a help-center *session* is a visitor's searches and article views, a new session
+starting when an activity comes more than a day after the session began. The session was
+*escalated* if the same visitor opened a ticket (the contact form) or the chat from the help
+center (``help_escalations``) between the session's start and a day after its last activity;
+otherwise it was *deflected*. Sessions whose day has not yet passed are *pending* and not judged.
+rate = deflected / (deflected + escalated).
+
 Reports are computed in Python on bounded, indexed queries (FerretDB v1 has limited aggregation).
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from datetime import timedelta
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -20,6 +27,9 @@ from hub.store import Store, ix, register
 register("search_queries", ix(("at", -1)), ix(("results", 1), ("at", -1)))
 register("article_views", ix(("at", -1)), ix(("article_id", 1), ("at", -1)))
 register("article_feedback", ix(("article_id", 1)), ix(("at", -1)))
+register("help_escalations", ix(("at", -1)))  # _id = "<visitor>:<kind>:<minute>" (a replayed beacon is one)
+
+DAY = timedelta(days=1)
 
 SCAN_LIMIT = 50_000
 
@@ -41,12 +51,49 @@ class ArticleStat(BaseModel):
     not_helpful: int = 0
 
 
+class Deflection(BaseModel):
+    sessions: int = 0
+    deflected: int = 0
+    escalated: int = 0
+    pending: int = 0
+    rate: float | None = None
+
+
 class Report(BaseModel):
     days: int
     searches: int
     top_searches: list[TermCount]
     no_result_searches: list[TermCount]
     articles: list[ArticleStat]
+    deflection: Deflection = Deflection()
+
+
+def sessions_of(times: list[datetime]) -> list[tuple[datetime, datetime]]:
+    """(start, last activity) per session: a session spans at most a day from its start."""
+    out: list[tuple[datetime, datetime]] = []
+    for at in sorted(times):
+        if out and at - out[-1][0] <= DAY:
+            out[-1] = (out[-1][0], at)
+        else:
+            out.append((at, at))
+    return out
+
+
+def deflection(activity: dict[str, list[datetime]], escalations: dict[str, list[datetime]],
+               now: datetime) -> Deflection:
+    result = Deflection()
+    for visitor, times in activity.items():
+        for start, last in sessions_of(times):
+            result.sessions += 1
+            if any(start <= e <= last + DAY for e in escalations.get(visitor, [])):
+                result.escalated += 1
+            elif last + DAY > now:
+                result.pending += 1
+            else:
+                result.deflected += 1
+    judged = result.deflected + result.escalated
+    result.rate = round(result.deflected / judged, 4) if judged else None
+    return result
 
 
 class Analytics:
@@ -88,6 +135,26 @@ class Analytics:
             },
             upsert=True,
         )
+
+    async def record_escalation(self, visitor: str, kind: str, conversation_id: str | None = None) -> None:
+        now = utcnow()
+        await self.store["help_escalations"].replace_one(
+            {"_id": f"{visitor}:{kind}:{now.strftime('%Y%m%d%H%M')}"},
+            {"visitor": visitor, "kind": kind, "conversation_id": conversation_id, "at": now},
+            upsert=True,
+        )
+
+    async def deflection(self, since: datetime, now: datetime | None = None) -> Deflection:
+        now = now or utcnow()
+        activity: dict[str, list[datetime]] = defaultdict(list)
+        for name in ("search_queries", "article_views"):
+            async for d in self.store[name].find({"at": {"$gte": since}}, {"visitor": 1, "at": 1}).limit(SCAN_LIMIT):
+                if d.get("visitor"):
+                    activity[d["visitor"]].append(d["at"])
+        escalations: dict[str, list[datetime]] = defaultdict(list)
+        async for d in self.store["help_escalations"].find({"at": {"$gte": since}}).limit(SCAN_LIMIT):
+            escalations[d["visitor"]].append(d["at"])
+        return deflection(activity, escalations, now)
 
     async def report(self, days: int = 30, top: int = 20) -> Report:
         since = utcnow() - timedelta(days=days)
@@ -133,4 +200,5 @@ class Analytics:
             top_searches=[TermCount(query=q, count=c) for q, c in searches.most_common(top)],
             no_result_searches=[TermCount(query=q, count=c) for q, c in empty.most_common(top)],
             articles=ranked,
+            deflection=await self.deflection(since),
         )

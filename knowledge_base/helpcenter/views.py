@@ -326,7 +326,16 @@ async def contact_submit(request: web.Request) -> web.Response:
         meta={"source": "help_center", "article": data.article or None},
     )
     result = await request.app[keys.INBOX].ingest(inbound)  # a resubmitted form (same nonce) is one ticket
+    await kb_of(request).analytics.record_escalation(visitor_of(request), "contact", result.conversation.id)
     return render(request, "thanks.html", locale=locale, number=result.conversation.number)
+
+
+async def escalation(request: web.Request) -> web.Response:
+    """help.js reports that the visitor opened the chat from the help center (deflection analytics)."""
+    if request.cookies.get(VISITOR) is None:
+        return web.Response(status=204)  # no help-center session to judge
+    await kb_of(request).analytics.record_escalation(visitor_of(request), "chat")
+    return web.Response(status=204)
 
 
 def install(app: web.Application) -> None:
@@ -334,6 +343,7 @@ def install(app: web.Application) -> None:
     r.add_get("/help", index)
     r.add_get("/help/", index)
     r.add_get("/help/search.json", search_json)
+    r.add_post("/help/escalations", escalation)
     r.add_static("/help/static", HERE / "static", append_version=True)
     r.add_get("/help/{locale:[a-z]{2}}", home)
     r.add_get("/help/{locale:[a-z]{2}}/search", search_page)

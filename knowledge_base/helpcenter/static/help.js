@@ -51,6 +51,10 @@
 
   // "Still need help?": the chat button appears once the web-chat widget (loaded async) is ready;
   // without it (or without JavaScript) the contact form link remains.
+  document.addEventListener("click", function (e) {  // opening the chat counts against deflection
+    var t = e.target instanceof Element ? e.target.closest("[data-open-chat], #berry-chat > button") : null;
+    if (t && navigator.sendBeacon) navigator.sendBeacon("/help/escalations");
+  }, true);
   function chatReady() {
     if (!window.BerryChat) return false;
     document.querySelectorAll("[data-open-chat]").forEach(function (b) {

@@ -152,3 +152,38 @@ async def test_search_down_still_lists_categories(client: Any) -> None:
         assert api.status == 503 and api.content_type == "application/problem+json"
     finally:
         kb.backend = real
+
+
+async def test_deflection_in_the_analytics_api(client: Any, api: Any) -> None:
+    """A visitor who searched then used the contact form is escalated; one who opened the chat
+    (help.js beacon) too; one who only read, a day ago, is deflected — via GET /kb/analytics."""
+    from datetime import timedelta
+
+    from hub.models import utcnow
+
+    app = client.server.app
+    await import_default(app)
+    store = app[keys.STORE]
+    await client.get("/help/en/search", params={"q": "refund"})  # visitor 1 (cookie jar)
+    page = await (await client.get("/help/en/contact")).text()
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    form = {"nonce": nonce, "name": "Zanele", "email": "zanele@example.co.za", "subject": "Refund",
+            "message": "Still no refund after 10 days."}
+    assert (await client.post("/help/en/contact", data=form)).status == 200
+    client.session.cookie_jar.clear()
+    await client.get("/help/en/articles/how-refunds-work")  # visitor 2 opens the chat from the page
+    for _ in range(2):  # a replayed beacon is one escalation
+        assert (await client.post("/help/escalations")).status == 204
+    client.session.cookie_jar.clear()
+    assert (await client.post("/help/escalations")).status == 204  # no help session: nothing recorded
+    assert await store["help_escalations"].count_documents({}) == 2
+    day_ago = utcnow() - timedelta(days=1, minutes=5)  # visitor 3 read yesterday and went away
+    await store["article_views"].insert_one({"_id": "v3", "article_id": "x", "visitor": "visitor-3-abcdefghij",
+                                             "at": day_ago})
+    await store["search_queries"].update_many({}, {"$set": {"at": day_ago}})
+    await store["article_views"].update_many({"_id": {"$ne": "v3"}}, {"$set": {"at": day_ago}})
+    await store["help_escalations"].update_many({}, {"$set": {"at": day_ago + timedelta(minutes=2)}})
+    supervisor = await api.user(Role.supervisor)
+    report = await (await client.get("/api/v1/kb/analytics", headers=supervisor["headers"])).json()
+    assert report["deflection"] == {"sessions": 3, "deflected": 1, "escalated": 2, "pending": 0,
+                                    "rate": round(1 / 3, 4)}
