@@ -70,6 +70,38 @@ async def test_sessions_list_and_revoke(api: Api) -> None:
     assert not any(s["active"] for s in await resp.json())
 
 
+async def test_revoking_a_session_cuts_its_live_access_token(api: Api) -> None:
+    """No waiting for the access token's TTL: the next request with it is refused."""
+    await api.app[keys.USERS].create("cut@example.com", "correct horse", Role.agent)
+    laptop = await _login(api, "cut@example.com", "laptop")
+    phone = await _login(api, "cut@example.com", "phone")
+    on_laptop = {"Authorization": f"Bearer {laptop['access_token']}"}
+    on_phone = {"Authorization": f"Bearer {phone['access_token']}"}
+    assert (await api.client.get("/api/v1/auth/me", headers=on_phone)).status == 200
+    sessions = await (await api.client.get("/api/v1/auth/sessions", headers=on_laptop)).json()
+    phone_session = next(s["id"] for s in sessions if s["user_agent"] == "phone")
+    assert (await api.client.delete(f"/api/v1/auth/sessions/{phone_session}", headers=on_laptop)).status == 204
+    cut = await api.client.get("/api/v1/auth/me", headers=on_phone)
+    assert cut.status == 401 and "revoked" in (await cut.json())["detail"]
+    assert (await api.client.get("/api/v1/auth/me", headers=on_laptop)).status == 200  # the other one lives
+    # refreshed tokens belong to the same session and stay cut too
+    refreshed = await api.client.post(REFRESH, json={"refresh_token": laptop["refresh_token"]})
+    on_laptop2 = {"Authorization": f"Bearer {(await refreshed.json())['access_token']}"}
+    admin = await api.user(Role.admin)
+    user_id = laptop["user"]["id"]
+    assert (await api.client.delete(f"/api/v1/users/{user_id}/sessions", headers=admin["headers"])).status == 204
+    for headers in (on_laptop, on_laptop2):
+        assert (await api.client.get("/api/v1/auth/me", headers=headers)).status == 401
+    # deactivating a user (DELETE /users/{id}) cuts their tokens as well
+    victim = await api.user(Role.agent)
+    assert (await api.client.delete(f"/api/v1/users/{victim['user']['id']}", headers=admin["headers"])).status == 204
+    assert (await api.client.get("/api/v1/auth/me", headers=victim["headers"])).status == 401
+    user = await (await api.client.get(f"/api/v1/users/{victim['user']['id']}", headers=admin["headers"])).json()
+    assert user["active"] is False
+    # the check is one read by _id of revoked_sessions
+    assert await api.app[keys.STORE]["revoked_sessions"].count_documents({"user_id": user_id}) == 2
+
+
 async def test_refresh_rotation_and_reuse_detection(api: Api) -> None:
     await api.app[keys.USERS].create("rot@example.com", "correct horse", Role.agent)
     first = await _login(api, "rot@example.com")
