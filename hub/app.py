@@ -31,7 +31,7 @@ from hub.jobs import Jobs, Worker
 from hub.metrics import Metrics
 from hub.models import Direction
 from hub.settings import Settings
-from hub.store import EmbeddedFerretDB, Store
+from hub.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -82,24 +82,10 @@ async def _home(request: web.Request) -> web.Response:
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[keys.SETTINGS]
-    ferret: EmbeddedFerretDB | None = None
-    url = settings.mongodb_url
-    if not url:
-        ferret = EmbeddedFerretDB(settings.var_dir / "ferretdb", version=settings.ferretdb_version,
-                                  cache_dir=settings.cache_dir)
-        await asyncio.to_thread(ferret.start)
-        url = ferret.url
-    store = Store.connect(url, settings.mongodb_db)
-    try:
-        await store.ensure_indexes()
+    async with open_store(app[keys.SETTINGS]) as store:
         _services(app, store)
         yield
         await app[keys.BUS].drain()
-    finally:
-        await store.close()
-        if ferret:
-            await asyncio.to_thread(ferret.stop)
 
 
 def _services(app: web.Application, store: Store) -> None:

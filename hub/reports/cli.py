@@ -15,8 +15,6 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,7 +22,7 @@ from tqdm import tqdm
 
 from hub.models import utcnow
 from hub.settings import Settings
-from hub.store import EmbeddedFerretDB, Store
+from hub.store import Store, open_store
 
 from .query import MAX_RANGE, ReportQuery
 from .rollup import Rollups, day_of, decode, normalize
@@ -32,25 +30,6 @@ from .service import Reports
 from .source import Calendars
 
 CHUNK_DAYS = 31  # one bounded query per month of tickets
-
-
-@asynccontextmanager
-async def connected(settings: Settings) -> AsyncIterator[Store]:
-    ferret = None
-    url = settings.mongodb_url
-    if not url:
-        ferret = EmbeddedFerretDB(settings.var_dir / "ferretdb", version=settings.ferretdb_version,
-                                  cache_dir=settings.cache_dir)
-        await asyncio.to_thread(ferret.start)
-        url = ferret.url
-    store = Store.connect(url, settings.mongodb_db)
-    try:
-        await store.ensure_indexes()
-        yield store
-    finally:
-        await store.close()
-        if ferret:
-            await asyncio.to_thread(ferret.stop)
 
 
 def _diff(stored: list[dict[str, Any]], fresh: list[dict[str, Any]]) -> dict[str, Any]:
@@ -132,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     async def run() -> dict[str, Any]:
-        async with connected(Settings()) as store:
+        async with open_store(Settings()) as store:
             return await rebuild(store, args.first, args.last, dry_run=args.dry_run)
 
     summary = asyncio.run(run())
