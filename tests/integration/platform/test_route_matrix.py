@@ -67,3 +67,52 @@ async def test_every_route_for_every_role(api: Api) -> None:
                 failures.append(f"{where} (expected access: has {route.permission})")
     assert checked > 150
     assert not failures, "\n".join(failures)
+
+
+SECRET = "SECRET-ID-9001"
+
+
+async def test_admin_only_fields_in_every_read_for_every_role(api: Api) -> None:
+    """Field-level restrictions: every GET route, walked as every staff role with real ids, shows
+    the admin-only fields (a restricted contact custom field, users' MFA state, API key metadata)
+    to admins and to nobody else; an agent's write keeps the restricted value it cannot see."""
+    api.app[keys.SETTINGS].restricted_contact_fields = ["id_number"]
+    try:
+        sessions = {role: await api.user(role) for role in (Role.admin, Role.supervisor, Role.agent)}
+        admin = sessions[Role.admin]["headers"]
+        contact = await (await api.client.post("/api/v1/contacts", headers=admin, json={
+            "name": "Restricted", "custom_fields": {"id_number": SECRET, "shoe": "42"},
+            "identities": [{"kind": "email", "value": "restricted@example.com"}]})).json()
+        key = await (await api.client.post("/api/v1/api-keys", headers=admin,
+                                           json={"name": "crm", "role": "admin"})).json()
+        inbound = await api.client.post("/api/v1/inbound", headers={"X-Api-Key": key["key"]}, json={
+            "channel": "api", "external_id": new_id(), "text": "hi",
+            "sender": {"kind": "email", "value": "restricted@example.com"}})
+        conversation = (await inbound.json())["conversation"]
+        message = await api.app[keys.STORE].messages.find_one({"conversation_id": conversation["id"]})
+        ids = {"contact_id": contact["id"], "user_id": sessions[Role.agent]["user"]["id"], "key_id": key["id"],
+               "conversation_id": conversation["id"], "message_id": message["_id"]}
+        gets = [prefix + r.path for router in api.app[keys.ROUTERS] for prefix, r in
+                ((router.prefix, r) for r in router.routes) if r.method == "GET"]
+        for role, session in sessions.items():
+            seen = ""
+            for path in gets:
+                url = re.sub(r"{(\w+)}", lambda m: ids.get(m.group(1), new_id()), path)
+                resp = await api.client.get(url, headers=session["headers"])
+                if resp.status == 200 and "json" in resp.content_type:
+                    seen += await resp.text()
+            admin_sees = role == Role.admin
+            assert (SECRET in seen) is admin_sees, role
+            assert ('"mfa_enabled"' in seen) is admin_sees, role
+            assert ('"shoe"' in seen), role  # unrestricted custom fields are for everyone
+        # an agent edits the custom fields it sees: the hidden one survives, and cannot be set
+        agent = sessions[Role.agent]["headers"]
+        resp = await api.client.patch(f"/api/v1/contacts/{contact['id']}", headers=agent,
+                                      json={"custom_fields": {"shoe": "43", "id_number": "forged"}})
+        assert resp.status == 200 and "id_number" not in (await resp.json())["custom_fields"]
+        stored = await api.app[keys.STORE].contacts.find_one({"_id": contact["id"]})
+        assert stored["custom_fields"] == {"id_number": SECRET, "shoe": "43"}
+        listing = await (await api.client.get("/api/v1/api-keys", headers=admin)).json()
+        assert {"created_by", "last_used_at"} <= set(listing[0])
+    finally:
+        api.app[keys.SETTINGS].restricted_contact_fields = []
