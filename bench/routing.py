@@ -350,7 +350,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             else None
         )
         sweep = (
-            await bench_sweep(t, store, clock, args.sweep_tickets, args.due_share) if "sweep" in parts else None
+            await bench_sweep(t, store, clock, args.sweep_tickets, args.due_share)
+            if "sweep" in parts
+            else None
         )
         await store.close()
     finally:

@@ -30,7 +30,7 @@ from .settings import TicketingSettings
 
 log = logging.getLogger(__name__)
 TICK_JOB = "ticketing.tick"
-SLOW_TICK_JOB = "ticketing.slow_tick"
+SLOW_TICK_JOB = "ticketing.slow_tick"  # no longer queued (its scans became wheel timers); runs as a tick
 
 
 def setup(app: web.Application) -> None:
@@ -45,10 +45,6 @@ def setup(app: web.Application) -> None:
         counts = await service().tick()
         log.info("ticketing tick", extra=counts)
 
-    async def slow_tick(_: dict[str, Any]) -> None:
-        counts = await service().slow_tick()
-        log.info("ticketing slow tick", extra=counts)
-
     async def wake(payload: dict[str, Any]) -> None:
         from datetime import datetime
 
@@ -58,7 +54,7 @@ def setup(app: web.Application) -> None:
         await service().csat.send(payload)
 
     handlers[TICK_JOB] = tick
-    handlers[SLOW_TICK_JOB] = slow_tick
+    handlers[SLOW_TICK_JOB] = tick
     handlers[WAKE_JOB] = wake
     handlers[SEND_JOB] = csat_send
     app.cleanup_ctx.append(_ticketing_ctx)
@@ -84,11 +80,7 @@ async def _ticketing_ctx(app: web.Application) -> AsyncIterator[None]:
     ticketing.subscribe(app[keys.BUS])
     app[keys.EXTENSIONS]["ticketing"] = ticketing
     app[keys.INBOX].thread_policy = ticketing.thread_policy
-    task = (
-        asyncio.create_task(_ticker(ticketing, settings.tick_s, settings.slow_tick_s))
-        if settings.tick_s > 0
-        else None
-    )
+    task = asyncio.create_task(_ticker(ticketing, settings.tick_s)) if settings.tick_s > 0 else None
     yield
     if task:
         task.cancel()
@@ -96,19 +88,14 @@ async def _ticketing_ctx(app: web.Application) -> AsyncIterator[None]:
             await task
 
 
-async def _ticker(ticketing: Ticketing, every: float, slow_every: float) -> None:
-    """Queue the periodic jobs once per period; every node does it, the job key makes it one job."""
+async def _ticker(ticketing: Ticketing, every: float) -> None:
+    """Queue the periodic job once per period; every node does it, the job key makes it one job."""
     while True:
         await asyncio.sleep(every)
-        now = time.time()
         try:
-            await ticketing.ctx.jobs.enqueue(TICK_JOB, key=f"{TICK_JOB}:{int(now // every)}")
-            if slow_every > 0:
-                await ticketing.ctx.jobs.enqueue(
-                    SLOW_TICK_JOB, key=f"{SLOW_TICK_JOB}:{int(now // slow_every)}"
-                )
+            await ticketing.ctx.jobs.enqueue(TICK_JOB, key=f"{TICK_JOB}:{int(time.time() // every)}")
         except Exception:
-            log.exception("could not queue the ticketing ticks")
+            log.exception("could not queue the ticketing tick")
 
 
 __all__ = ["Ticketing", "TicketingSettings", "setup"]

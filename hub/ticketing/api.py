@@ -418,6 +418,8 @@ def config_routes(
         except DuplicateKeyError as exc:
             raise Conflict(f"a {tag} with the same unique field exists") from exc
         svc(request).rules.invalidate()
+        if isinstance(item, Rule):
+            await svc(request).rules.rule_saved(item)  # a time rule: timers for tickets already waiting
 
     async def get_one(request: web.Request) -> BaseModel:
         doc = await request.app[keys.STORE][collection].find_one({"_id": request.match_info["item_id"]})

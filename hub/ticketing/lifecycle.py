@@ -1,5 +1,6 @@
 """Ticket lifecycle beyond the foundation's validated status transitions: snooze until a time (woken by
-a job), the reopen window for resolved tickets, merging two tickets, private notes with @mentions,
+a job at that instant, with a timer-wheel entry as its backstop), the reopen window for resolved
+tickets, merging two tickets, private notes with @mentions,
 tags and custom fields. Every change goes through ``Conversations.update`` (audit + event) or is
 audited here.
 """
@@ -20,6 +21,7 @@ from .context import SYSTEM, Ctx
 from .csat import parse_score
 from .events import TicketMerged
 from .notifications import Notifications
+from .timers import TimerWheel
 
 log = logging.getLogger(__name__)
 register("ticket_merges")  # _id = source conversation id: a ticket is merged once
@@ -94,6 +96,7 @@ class Lifecycle:
     def __init__(self, ctx: Ctx, notifications: Notifications) -> None:
         self.ctx = ctx
         self.notifications = notifications
+        self.wheel = TimerWheel(ctx, "wake")
 
     # --- snooze ---------------------------------------------------------------------------------
 
@@ -128,12 +131,23 @@ class Lifecycle:
         )
         return True
 
-    async def wake_due(self, limit: int = 500) -> int:
-        """Fallback sweep (a lost wake job must not keep a ticket asleep forever)."""
-        due = self.ctx.store.conversations.find(
-            {"status": Status.snoozed.value, "snooze_until": {"$lte": self.ctx.clock.now()}}, {"_id": 1}
-        ).limit(limit)
-        return sum([await self.wake(d["_id"]) async for d in due])
+    async def file_wake(self, conversation_id: str, until: datetime) -> None:
+        """The backstop of the wake job, for every snooze however it was set (API PATCH too): a
+        timer-wheel entry, read by the tick without looking at the tickets at large."""
+        await self.wheel.add(until, {"conversation_id": conversation_id, "until": until})
+
+    async def wake_due(self) -> int:
+        """The tick's part: wake the snoozed tickets whose wheel timers came due; returns how many."""
+        now = self.ctx.clock.now()
+        woken = 0
+
+        async def fire(_: str, timer: dict[str, Any]) -> None:
+            nonlocal woken
+            woken += await self.wake(timer["conversation_id"], timer["until"])
+
+        await self.wheel.sweep(now, fire)
+        await self.wheel.prune(now)
+        return woken
 
     # --- merge ----------------------------------------------------------------------------------
 

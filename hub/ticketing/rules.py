@@ -1,7 +1,7 @@
 """Automation rules: *when* (a trigger) *if* (conditions) *then* (actions), in ``order``.
 
 Triggers: ``message.created``, ``ticket.created``, ``ticket.updated``, ``sla.warning``,
-``sla.breached`` and ``time`` ("status has been X for N minutes", run by a job). Every rule is
+``sla.breached`` and ``time`` ("status has been X for N minutes"). Every rule is
 checked when saved (unknown fields, operators or action parameters, hostile regexes → 422) and
 compiled once into a cache, so evaluating 200 rules per message stays in memory.
 
@@ -9,6 +9,12 @@ Loop protection: the rules that are executing are carried in a context variable 
 inline and background subscribers their actions trigger). A rule never fires again inside its own
 chain, and a chain stops at ``MAX_DEPTH`` rules. Every execution (and every loop stop) is written to
 ``rule_executions``.
+
+The time trigger never looks for tickets: when a ticket enters a status, a timer per matching time
+rule is filed in a ``TimerWheel`` ("rules") at ``since + after``; the tick reads the minutes that
+came due, checks the ticket is still in that status since then, and runs the rule once per period
+(a ``rule_runs`` claim). Saving a time rule files timers for the tickets already in its status —
+one scan per save, not one per tick.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from .canned import check_template
 from .conditions import Compiled, Condition, Facts
 from .context import Ctx
 from .events import RuleExecuted
+from .timers import TimerWheel
 
 log = logging.getLogger(__name__)
 register("automation_rules", ix(("enabled", 1), ("order", 1)))
@@ -54,7 +61,6 @@ ActionType = Literal[
     "escalate",
 ]
 MAX_DEPTH = 5
-TIME_JOB = "ticketing.time_rules"
 _chain: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("rule_chain", default=())
 
 
@@ -185,6 +191,7 @@ class Rules:
         self._cache: list[CompiledRule] | None = None
         self._hours: dict[str, BusinessHours] = {}
         self._loaded_at = 0.0
+        self.wheel = TimerWheel(ctx, "rules")
 
     def invalidate(self) -> None:
         self._cache = None
@@ -327,28 +334,82 @@ class Rules:
             flt["conversation_id"] = conversation_id
         return [d async for d in self.ctx.store["rule_executions"].find(flt).sort("at", -1).limit(limit)]
 
-    async def run_time_rules(self, limit: int = 500) -> int:
-        """The ``time`` trigger: tickets in a status for longer than the rule says, once per period."""
-        fired = 0
+    # --- the time trigger ---------------------------------------------------------------------
+
+    async def _time_rules(self, status: str | None = None) -> list[Rule]:
+        """Read fresh (a small collection): a rule saved on another node counts at once."""
+        flt: dict[str, Any] = {"enabled": True, "trigger.type": "time"}
+        if status:
+            flt["trigger.status"] = status
+        return [Rule.from_doc(d) async for d in self.col.find(flt).limit(2000)]
+
+    async def _file(self, rule: Rule, conversation_id: str, since: datetime) -> None:
+        trig = rule.trigger
+        if trig.status is None or trig.after_minutes is None:
+            return
+        await self.wheel.add(
+            since + timedelta(minutes=trig.after_minutes),
+            {
+                "conversation_id": conversation_id,
+                "rule_id": rule.id,
+                "status": trig.status.value,
+                "since": since,
+            },
+        )
+
+    async def entered(self, conversation_id: str, status: Status, since: datetime) -> None:
+        """A ticket entered ``status`` at ``since``: file the timers of the time rules watching it."""
+        for rule in await self._time_rules(status.value):
+            await self._file(rule, conversation_id, since)
+
+    async def rule_saved(self, rule: Rule, limit: int = 100_000) -> int:
+        """File timers for the tickets already in a (new or edited) time rule's status."""
+        trig = rule.trigger
+        if not rule.enabled or trig.type != "time" or trig.status is None:
+            return 0
+        filed = 0
+        docs = self.ctx.store.conversations.find({"status": trig.status.value}, {"status_since": 1})
+        async for doc in docs.limit(limit):
+            if doc.get("status_since"):
+                await self._file(rule, doc["_id"], doc["status_since"])
+                filed += 1
+        return filed
+
+    async def run_time_rules(self) -> int:
+        """The tick's part: run the time rules whose timers came due; returns how many ran."""
         now = self.ctx.clock.now()
-        for compiled in await self.active():
-            trig = compiled.rule.trigger
-            if trig.type != "time" or trig.status is None or trig.after_minutes is None:
-                continue
-            cutoff = now - timedelta(minutes=trig.after_minutes)
-            docs = (
-                self.ctx.store.conversations.find(
-                    {"status": trig.status.value, "status_since": {"$lte": cutoff}}
-                )
-                .sort("status_since", 1)
-                .limit(limit)
-            )
-            async for doc in docs:
-                since = doc["status_since"].isoformat()
-                if not await self.ctx.store.claim("rule_runs", f"{compiled.rule.id}:{doc['_id']}:{since}"):
-                    continue
-                fired += len(await self.fire("time", Conversation.from_doc(doc), only=[compiled]))
+        fired = 0
+
+        async def fire(_: str, timer: dict[str, Any]) -> None:
+            nonlocal fired
+            fired += await self._run_timer(timer, now)
+
+        await self.wheel.sweep(now, fire)
+        await self.wheel.prune(now)
         return fired
+
+    async def _run_timer(self, timer: dict[str, Any], now: datetime) -> int:
+        doc = await self.col.find_one({"_id": timer["rule_id"]})
+        rule = Rule.from_doc(doc) if doc else None
+        if rule is None or not rule.enabled or rule.trigger.type != "time":
+            return 0
+        if rule.trigger.status is None or rule.trigger.status.value != timer["status"]:
+            return 0
+        ticket = await self.ctx.store.conversations.find_one({"_id": timer["conversation_id"]})
+        since = timer["since"]
+        if ticket is None or ticket["status"] != timer["status"] or ticket.get("status_since") != since:
+            return 0  # left the status (or re-entered it: that entry filed its own timer)
+        if since + timedelta(minutes=rule.trigger.after_minutes or 0) > now:
+            await self._file(rule, ticket["_id"], since)  # the rule was lengthened since: wait more
+            return 0
+        if not await self.ctx.store.claim("rule_runs", f"{rule.id}:{ticket['_id']}:{since.isoformat()}"):
+            return 0
+        try:
+            compiled = compile_rule(rule)
+        except (InvalidInput, ValueError):
+            log.warning("stored rule no longer valid; skipped", extra={"rule": rule.id})
+            return 0
+        return len(await self.fire("time", Conversation.from_doc(ticket), only=[compiled]))
 
 
 __all__ = ["MAX_DEPTH", "Action", "CompiledRule", "Condition", "Rule", "Rules", "Trigger", "compile_rule"]

@@ -73,15 +73,16 @@ class Ticketing:
     # --- handlers -------------------------------------------------------------------------------
 
     async def _status_since(self, conversation_id: str, status: Status) -> None:
-        """Since when the ticket has its status (time-based rules). Read first: a read by ``_id`` is
-        cheap on FerretDB v1, an update scans the collection, and most messages change nothing."""
+        """Since when the ticket has its status; entering one files the time rules' timers. Read
+        first: most messages change nothing, and a read is cheaper than an update."""
         col = self.ctx.store.conversations
         doc = await col.find_one({"_id": conversation_id}, {"status_since_of": 1})
         if doc is not None and doc.get("status_since_of") != status.value:
+            since = self.ctx.clock.now()
             await col.update_one(
-                {"_id": conversation_id},
-                {"$set": {"status_since": self.ctx.clock.now(), "status_since_of": status.value}},
+                {"_id": conversation_id}, {"$set": {"status_since": since, "status_since_of": status.value}}
             )
+            await self.rules.entered(conversation_id, status, since)
 
     async def on_conversation_created(self, event: ConversationCreated) -> None:
         conversation = event.conversation
@@ -160,6 +161,8 @@ class Ticketing:
 
     async def on_conversation_updated(self, event: ConversationUpdated) -> None:
         conversation, changes = event.conversation, event.changes
+        if conversation.status == Status.snoozed and conversation.snooze_until and "snooze_until" in changes:
+            await self.lifecycle.file_wake(conversation.id, conversation.snooze_until)
         if "status" in changes:
             await self._status_since(conversation.id, conversation.status)
             await self.sla.status_changed(conversation, self.ctx.clock.now())
@@ -194,13 +197,12 @@ class Ticketing:
     # --- periodic work (job handlers) -----------------------------------------------------------
 
     async def tick(self) -> dict[str, int]:
-        """The frequent periodic job: the SLA sweep (reads only the timers that came due)."""
-        return await self.sla.sweep()
-
-    async def slow_tick(self) -> dict[str, int]:
-        """The infrequent one: time-based rules and the wake-up fallback. Both query by status and
-        time, which FerretDB v1 answers with a collection scan, so they run every few minutes."""
-        return {"time_rules": await self.rules.run_time_rules(), "woken": await self.lifecycle.wake_due()}
+        """The periodic job: SLA warnings and breaches, time-based rules, snooze wake-ups. Each reads
+        only the timer-wheel minutes that came due (``timers.py``), never the tickets at large."""
+        counts = await self.sla.sweep()
+        counts["time_rules"] = await self.rules.run_time_rules()
+        counts["woken"] = await self.lifecycle.wake_due()
+        return counts
 
 
 __all__ = ["Ticketing"]

@@ -18,9 +18,8 @@ class TicketingSettings(BaseSettings):
     )
     csat: bool = Field(True, description="Send a satisfaction survey when a ticket is resolved")
     csat_window_h: float = Field(72.0, gt=0, description="Answers after this are kept as late, not scored")
-    tick_s: float = Field(30.0, ge=0, description="How often each node queues the SLA sweep (0: never)")
-    slow_tick_s: float = Field(
-        300.0, ge=0, description="How often time-based rules and the wake-up fallback run"
+    tick_s: float = Field(
+        30.0, ge=0, description="How often the SLA, time-rule and wake-up timers are swept (0: never)"
     )
 
 

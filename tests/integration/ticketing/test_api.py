@@ -115,6 +115,18 @@ async def test_configuration_roles_and_bad_input(kit: Kit) -> None:
     assert status == 201
     status, log = await kit.call("GET", f"/automation-rules/{stored['id']}/executions", agent)
     assert status == 200 and log == []
+    # A time rule saved through the API files timers for the tickets already in its status.
+    waiting = (await kit.inbound("anyone there?", sender="+27820000555")).conversation.id
+    status, _ = await kit.call("PATCH", f"/conversations/{waiting}", agent, json={"status": "pending"})
+    assert status == 200
+    assert await kit.t.rules.wheel.pending() == []
+    status, _ = await kit.call(
+        "POST",
+        "/automation-rules",
+        boss,
+        json={**rule, "trigger": {"type": "time", "status": "pending", "after_minutes": 30}},
+    )
+    assert status == 201 and len(await kit.t.rules.wheel.pending()) == 1
     status, body = await kit.call(
         "POST",
         "/automation-rules",

@@ -52,6 +52,24 @@ async def test_snooze_wakes_by_job_and_a_stale_job_does_nothing(kit: Kit) -> Non
     assert not await kit.t.lifecycle.wake(cid, until)  # replayed job: nothing
 
 
+async def test_a_snooze_whose_wake_job_is_lost_is_woken_by_the_tick(kit: Kit) -> None:
+    """The timer-wheel entry filed with every snooze is the backstop: no scan of snoozed tickets."""
+    agent = await kit.agent(online=False)
+    cid = (await kit.inbound("call me tomorrow")).conversation.id
+    until = (utcnow() + timedelta(hours=3)).replace(microsecond=0)
+    status, body = await kit.call(
+        "POST", f"/conversations/{cid}/snooze", agent, json={"until": until.isoformat()}
+    )
+    assert status == 200, body
+    await kit.app[keys.STORE]["jobs"].delete_many({"kind": "ticketing.wake"})  # the job is lost
+    kit.t.ctx.clock = ManualClock(until - timedelta(minutes=5))
+    assert (await kit.t.tick())["woken"] == 0
+    kit.t.ctx.clock = ManualClock(until + timedelta(minutes=2))
+    assert (await kit.t.tick())["woken"] == 1
+    assert (await kit.conversation(cid)).status == Status.open
+    assert (await kit.t.tick())["woken"] == 0
+
+
 async def test_customer_reply_reopens_snoozed_and_pending(kit: Kit) -> None:
     agent = await kit.agent(online=False)
     cid = (await kit.inbound("hi")).conversation.id
@@ -115,7 +133,9 @@ async def test_merge_moves_messages_and_is_done_once(kit: Kit) -> None:
         )
         assert status == 409 and f"merged into {first.conversation.id}" in body["detail"], body
     assert (await kit.conversation(second.conversation.id)).status == Status.closed
-    status, _ = await kit.call("PATCH", f"/conversations/{second.conversation.id}", agent, json={"tags": ["x"]})
+    status, _ = await kit.call(
+        "PATCH", f"/conversations/{second.conversation.id}", agent, json={"tags": ["x"]}
+    )
     assert status == 200  # other edits still work
     other = await kit.inbound("someone else", sender="+27829999999")
     status, body = await kit.call(

@@ -137,6 +137,36 @@ async def test_time_rule_pending_for_48h_fires_once(hub: Hub) -> None:
     notes = [m.text for m in await hub.conversations.messages(cid) if m.private]
     assert notes == ["No answer in 48 h; resolving."]
     assert len(await hub.t.rules.executions(rule_id=rule.id)) == 1
+    assert await hub.t.rules.wheel.pending() == []  # fired timers are gone (no retention growth)
+
+
+async def test_time_rule_counts_from_the_latest_entry_and_backfills_when_saved(hub: Hub) -> None:
+    hub.t.csat.enabled = False
+    cid = (await hub.inbound("hello")).conversation.id
+    waiting = (await hub.inbound("hi", sender="+27820000078")).conversation.id
+    await hub.conversations.update(cid, {"status": "pending"}, SYSTEM)
+    await hub.conversations.update(waiting, {"status": "pending"}, SYSTEM)
+    start = hub.clock.now()
+    # The rule is saved after both tickets became pending: saving files their timers (one scan).
+    rule = await add_rule(
+        hub,
+        name="nudge",
+        trigger={"type": "time", "status": "pending", "after_minutes": 60},
+        actions=[{"type": "add_tag", "params": {"tag": "nudged"}}],
+    )
+    assert await hub.t.rules.rule_saved(rule) == 2
+    hub.clock.set(start + timedelta(minutes=30))
+    await hub.conversations.update(cid, {"status": "open"}, SYSTEM)  # left pending…
+    await hub.conversations.update(cid, {"status": "pending"}, SYSTEM)  # …and came back at +30 min
+    hub.clock.set(start + timedelta(minutes=62))
+    assert await hub.t.rules.run_time_rules() == 1  # only `waiting`: cid's first stay was cut short
+    assert "nudged" in (await hub.get(waiting)).tags and "nudged" not in (await hub.get(cid)).tags
+    hub.clock.set(start + timedelta(minutes=92))
+    assert await hub.t.rules.run_time_rules() == 1  # 60 min after cid's second entry
+    assert "nudged" in (await hub.get(cid)).tags
+    assert await hub.t.rules.rule_saved(rule) == 2  # saved again: timers re-filed…
+    hub.clock.set(start + timedelta(minutes=95))
+    assert await hub.t.rules.run_time_rules() == 0  # …but a stay fires a rule once
 
 
 async def test_business_hours_condition_and_snooze_action(hub: Hub) -> None:

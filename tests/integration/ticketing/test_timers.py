@@ -42,7 +42,10 @@ async def test_racing_adds_and_sweeps(hub: Hub) -> None:
     await hub.t.ctx.store["wheel.test.202611251230"].insert_one({"_id": "late", "at": at, "i": "late"})
     assert await wheels[2].sweep(hub.clock.now(), fire) == 1 and fired[-1] == "late"
     assert await wheels[0].sweep(hub.clock.now(), fire) == 0
-    assert await _collections(hub, "wheel-claims.test.") == ["wheel-claims.test.2026112510", "wheel-claims.test.2026112512"]
+    assert await _collections(hub, "wheel-claims.test.") == [
+        "wheel-claims.test.2026112510",
+        "wheel-claims.test.2026112512",
+    ]
     hub.clock.set(hub.clock.now() + timedelta(hours=7))
     assert await wheels[0].prune(hub.clock.now()) == 0  # the (emptied) 12:35 minute is not swept yet
     assert await wheels[0].sweep(hub.clock.now(), fire) == 0
