@@ -30,6 +30,10 @@ from .subject import gather
 log = logging.getLogger(__name__)
 register("erasures")  # _id = contact id
 DEAD_LETTER_SCAN = 20_000
+# Replay logs of other packages whose events carry message texts and names, trimmed to a short
+# window by their owner (agent_console/eventlog.py keeps 24 h): a bounded scan by the ids.
+EVENT_LOGS = ("console_events",)
+EVENT_LOG_SCAN = 200_000
 
 
 async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: str, actor: str) -> dict[str, int]:
@@ -81,6 +85,8 @@ async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: s
     counts["audit_scrubbed"] = result.modified_count
     counts["webhook_deliveries"] = await _scrub_deliveries(store, subject.contact_ids)
     counts["dead_letters"] = await _drop_dead_letters(store, identity_values + names)
+    counts["logged_events"] = await _drop_logged_events(
+        store, subject.contact_ids + subject.conversation_ids + subject.message_ids)
 
     await store["erasures"].update_one({"_id": contact_id}, {"$set": {"state": "done", "finished_at": utcnow(),
                                                                       "counts": counts}})
@@ -99,6 +105,21 @@ async def _scrub_deliveries(store: Store, contact_ids: list[str]) -> int:
         result = await col.update_many({"body": {"$regex": cid}}, {"$set": {"body": "{}", "erased": True}})
         n += result.modified_count
     return n
+
+
+async def _drop_logged_events(store: Store, ids: list[str]) -> int:
+    """Events naming the contact, its conversations or messages leave the replay logs (a client
+    catching up skips the gap; the erased data is gone from the store anyway)."""
+    dropped = 0
+    for name in EVENT_LOGS:
+        doomed = []
+        async for doc in store[name].find({}, {"data": 1}).sort("_id", -1).limit(EVENT_LOG_SCAN):
+            text = json.dumps(doc.get("data"), default=str)
+            if any(i in text for i in ids):
+                doomed.append(doc["_id"])
+        if doomed:
+            dropped += (await store[name].delete_many({"_id": {"$in": doomed}})).deleted_count
+    return dropped
 
 
 async def _drop_dead_letters(store: Store, needles: list[str]) -> int:
