@@ -7,6 +7,12 @@ and stored on ``conversation.csat``.
         within the window  → stored; a repeated answer replaces the score (history kept, ``repeated``)
         after the window   → kept as ``late_answers``, the score does not change
 The inbox's ``ResolvedTicketPolicy`` keeps an answer from reopening the ticket.
+
+A worker may die between the claim and the end of the send. The job then runs again; it finds the
+claim, and if the claim is older than ``STALE_CLAIM`` (longer than a job lease: its holder is gone)
+it looks for the survey by its idempotency key: found → it is recorded and its outbox job queued
+again (keyed: never twice); not found → the next claim (``<key>:2``…) takes over and sends. A claim
+younger than that means a send may be under way: the job fails and is retried with back-off.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from hub.models import AuthorType, Conversation, Message, Status
+from hub.models import AuthorType, Conversation, DeliveryStatus, Message, Status
+from hub.outbox import JOB_KIND as OUTBOX_JOB
 from hub.store import register
 
 from .context import SYSTEM, Ctx
@@ -30,6 +37,8 @@ SURVEY_TEXT = (
     "How did we do? Reply with a number from 1 (very poor) to 5 (excellent), or an emoji. Thank you!"
 )
 MAX_ANSWER_CHARS = 60
+STALE_CLAIM = timedelta(minutes=3)  # > the job lease (60 s) + a slow send
+MAX_TAKEOVERS = 5
 MAX_HISTORY = 10
 
 WORDS = {
@@ -113,6 +122,10 @@ def parse_score(text: str | None) -> int | None:
     return None
 
 
+class CsatSendInFlight(Exception):
+    """Another worker claimed this survey moments ago; the job is retried later."""
+
+
 class Csat:
     def __init__(self, ctx: Ctx, window: timedelta, *, enabled: bool = True) -> None:
         self.ctx = ctx
@@ -137,18 +150,51 @@ class Csat:
         resolved_at = doc["resolved_at"]
         if resolved_at.isoformat() != payload["resolved_at"]:
             return False  # a later resolve has its own job
+        if (doc.get("csat") or {}).get("resolved_at") == resolved_at:
+            return False  # this resolve's survey is recorded: a re-run job
         key = f"{doc['_id']}:{payload['resolved_at']}"
-        if not await self.ctx.store.claim("csat_sends", key, {"at": self.ctx.clock.now()}):
-            return False
-        message = await self.ctx.conversations.reply(
-            doc["_id"],
-            SYSTEM,
-            SURVEY_TEXT,
-            author_type=AuthorType.system,
-            meta={"csat_survey": True, "idempotency_key": f"csat:{key}"},
+        for n in range(1, MAX_TAKEOVERS + 1):
+            claim_id = key if n == 1 else f"{key}:{n}"
+            if await self.ctx.store.claim("csat_sends", claim_id, {"at": self.ctx.clock.now()}):
+                if n > 1 and (found := await self._find_survey(doc["_id"], key)):
+                    await self._record(doc["_id"], resolved_at, found)
+                    return False
+                message = await self.ctx.conversations.reply(
+                    doc["_id"],
+                    SYSTEM,
+                    SURVEY_TEXT,
+                    author_type=AuthorType.system,
+                    meta={"csat_survey": True, "idempotency_key": f"csat:{key}"},
+                )
+                await self._record(doc["_id"], resolved_at, message)
+                return True
+            held = await self.ctx.store["csat_sends"].find_one({"_id": claim_id})
+            if held and self.ctx.clock.now() - held["at"] < STALE_CLAIM:
+                raise CsatSendInFlight(f"survey {claim_id} is being sent; retry later")
+            if found := await self._find_survey(doc["_id"], key):  # the holder died after sending
+                await self._record(doc["_id"], resolved_at, found)
+                return False
+        log.error("csat: survey not sent after %d takeovers", MAX_TAKEOVERS, extra={"key": key})
+        return False
+
+    async def _find_survey(self, conversation_id: str, key: str) -> Message | None:
+        """The survey a dead worker may have stored (rare path: a query by conversation)."""
+        doc = await self.ctx.store.messages.find_one(
+            {"conversation_id": conversation_id, "meta.idempotency_key": f"csat:{key}"}
         )
+        if doc is None:
+            return None
+        message = Message.from_doc(doc)
+        if not message.external_id and message.delivery_status == DeliveryStatus.queued:
+            # It may never have reached the outbox: queue its first attempt (keyed, so never twice).
+            await self.ctx.jobs.enqueue(
+                OUTBOX_JOB, {"message_id": message.id, "attempt": 1}, key=f"outbox:{message.id}:1"
+            )
+        return message
+
+    async def _record(self, conversation_id: str, resolved_at: datetime, message: Message) -> None:
         await self.ctx.store.conversations.update_one(
-            {"_id": doc["_id"]},
+            {"_id": conversation_id},
             {
                 "$set": {
                     "csat": {
@@ -163,7 +209,6 @@ class Csat:
                 }
             },
         )
-        return True
 
     async def on_inbound(self, message: Message, conversation: Conversation) -> int | None:
         csat = conversation.csat or {}

@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from hub.jobs import Worker
 from hub.models import AuthorType, Channel, Direction, Status
+from hub.outbox import JOB_KIND as OUTBOX_JOB
 from hub.ticketing.context import SYSTEM
-from hub.ticketing.csat import SEND_JOB
+from hub.ticketing.csat import SEND_JOB, STALE_CLAIM, SURVEY_TEXT, CsatSendInFlight
 from hub.ticketing.events import CsatReceived
 
 from .conftest import Hub
@@ -39,6 +42,43 @@ async def test_one_survey_per_resolve_even_with_racing_workers(hub: Hub) -> None
     assert survey.direction == Direction.outbound and survey.channel == Channel.whatsapp
     assert survey.author_type == AuthorType.system and not survey.private
     assert (await hub.get(cid)).csat["state"] == "sent"
+
+
+async def test_a_worker_dying_mid_send_loses_no_survey_and_sends_none_twice(hub: Hub) -> None:
+    hub.t.csat.enabled = True
+    # 1. Died right after claiming: a fresh claim makes the re-run wait (job retried with back-off)…
+    cid = await resolved_ticket(hub)
+    job = await hub.store["jobs"].find_one({"kind": SEND_JOB, "payload.conversation_id": cid})
+    key = f"{cid}:{job['payload']['resolved_at']}"
+    assert await hub.store.claim("csat_sends", key, {"at": hub.clock.now()})
+    with pytest.raises(CsatSendInFlight):
+        await hub.t.csat.send(job["payload"])
+    assert await surveys(hub, cid) == []
+    # …and once the claim is older than any lease, the next run takes over and sends it, once.
+    hub.clock.set(hub.clock.now() + STALE_CLAIM + timedelta(seconds=1))
+    assert await hub.t.csat.send(job["payload"])
+    assert len(await surveys(hub, cid)) == 1 and (await hub.get(cid)).csat["state"] == "sent"
+    assert not await hub.t.csat.send(job["payload"])
+    assert len(await surveys(hub, cid)) == 1
+
+    # 2. Died after the survey was stored but before it was recorded or handed to the outbox.
+    other = await resolved_ticket(hub, channel=Channel.sms)
+    job = await hub.store["jobs"].find_one({"kind": SEND_JOB, "payload.conversation_id": other})
+    key = f"{other}:{job['payload']['resolved_at']}"
+    assert await hub.store.claim("csat_sends", key, {"at": hub.clock.now()})
+    stored = await hub.conversations.reply(
+        other,
+        SYSTEM,
+        SURVEY_TEXT,
+        author_type=AuthorType.system,
+        meta={"csat_survey": True, "idempotency_key": f"csat:{key}"},
+    )
+    await hub.store["jobs"].delete_many({"kind": OUTBOX_JOB, "payload.message_id": stored.id})
+    hub.clock.set(hub.clock.now() + STALE_CLAIM + timedelta(seconds=1))
+    assert not await hub.t.csat.send(job["payload"])  # found, not sent again
+    assert [m.id for m in await surveys(hub, other)] == [stored.id]
+    assert (await hub.get(other)).csat["survey_message_id"] == stored.id
+    assert await hub.store["jobs"].find_one({"_id": f"outbox:{stored.id}:1"})  # delivery queued again
 
 
 async def test_answer_is_stored_without_reopening_and_repeats_replace(hub: Hub) -> None:
