@@ -121,9 +121,14 @@ class Forwarder:
         if not items:
             return []
         ids = await self.log.append_many(items)
-        for event_id, (name, rooms, data) in zip(ids, items, strict=True):
-            await self.sio.emit("event", {"id": event_id, "name": name, "data": data}, to=rooms,
-                                namespace=self.namespace)
+        envelopes = [({"id": i, "name": name, "data": data}, rooms) for i, (name, rooms, data) in zip(ids, items, strict=True)]
+        for rooms, run in runs(envelopes):
+            # one frame per socket for a run of events to the same rooms: a backlog costs one
+            # serialization and one send per socket, not one per event (and order is kept)
+            if len(run) == 1:
+                await self.sio.emit("event", run[0], to=rooms, namespace=self.namespace)
+            else:
+                await self.sio.emit("events", run, to=rooms, namespace=self.namespace)
         self.forwarded += len(ids)
         return ids
 
@@ -132,3 +137,14 @@ class Forwarder:
             await asyncio.wait_for(self.queue.join(), timeout)
         except TimeoutError:
             log.warning("console forwarder did not drain", extra={"left": self.queue.qsize()})
+
+
+def runs(envelopes: list[tuple[dict[str, Any], list[str]]]) -> list[tuple[list[str], list[dict[str, Any]]]]:
+    """Consecutive envelopes going to the same rooms, grouped (in order)."""
+    out: list[tuple[list[str], list[dict[str, Any]]]] = []
+    for envelope, rooms in envelopes:
+        if out and out[-1][0] == rooms:
+            out[-1][1].append(envelope)
+        else:
+            out.append((rooms, [envelope]))
+    return out

@@ -6,6 +6,7 @@ member. Every other event is validated (``payloads``), rate limited, authorized 
 ``{"ok": false, "error": {"code", "detail"}}``. Server → client events:
 
     event      {id, name, data}       logged hub events (see forwarder); ids increase
+    events     [{id, name, data}, ...] several of them at once (a backlog), in order
     presence   {user_id, name, status}
     typing     {conversation_id, user_id, name, typing}
     viewing    {conversation_id, user_id, name, viewing}

@@ -53,7 +53,12 @@ async def _clients(urls: list[str], count: int, token: str, ready: Any, stop: An
                 if text.startswith("bench:"):
                     received.append((text, time.time()))
 
+        async def on_events(envelopes: list[dict[str, Any]]) -> None:
+            for envelope in envelopes:
+                await on_event(envelope)
+
         sio.on("event", on_event, namespace="/agents")
+        sio.on("events", on_events, namespace="/agents")
         await sio.connect(urls[i % len(urls)], namespaces=["/agents"], auth={"token": token},
                           transports=["websocket"], wait_timeout=30)
         clients.append(sio)

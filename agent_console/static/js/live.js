@@ -26,6 +26,7 @@ export class Live extends EventTarget {
     });
     this.socket.on("connect_error", (err) => this.#refused(err));
     this.socket.on("event", (envelope) => this.#deliver(envelope));
+    this.socket.on("events", (envelopes) => envelopes.forEach((e) => this.#deliver(e)));  // a backlog, in order
     for (const name of ["presence", "typing", "viewing"]) {
       this.socket.on(name, (data) => this.#emit(name, data));
     }

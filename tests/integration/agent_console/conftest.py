@@ -22,6 +22,7 @@ class Agent:
         self.url = url
         self.sio = socketio.AsyncClient(reconnection=False)
         self.received: list[tuple[str, Any]] = []
+        self.frames: list[str] = []
         self._arrived = asyncio.Event()
 
         self.refused: Any = None
@@ -32,7 +33,11 @@ class Agent:
 
         @self.sio.on("*", namespace=NS)
         async def _any(event: str, data: Any) -> None:
-            self.received.append((event, data))
+            self.frames.append(event)
+            if event == "events":  # a batch of logged events: recorded one by one
+                self.received.extend(("event", d) for d in data)
+            else:
+                self.received.append((event, data))
             self._arrived.set()
 
     async def connect(self, token: str | None) -> None:

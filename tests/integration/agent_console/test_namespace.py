@@ -249,3 +249,29 @@ async def test_a_connection_does_not_outlive_its_token(agents, api, client) -> N
     answer = await agent.call("heartbeat")
     assert answer["ok"] is False and answer["error"]["code"] == "unauthorized"
     await agent.wait_for(lambda: not agent.sio.connected or None, timeout=5)
+
+
+async def test_a_backlog_goes_out_as_batches_in_order_exactly_once(agents, api, client, ingest) -> None:
+    """Fan-out cost: events queued while the forwarder was busy leave as one frame per socket."""
+    agent = await agents((await api.user(Role.agent))["access_token"])
+    conversation_id = (await ingest("first"))["conversation"]["id"]
+    await agent.wait_for(lambda: agent.events("message.created"))
+    forwarder = client.server.app[keys.EXTENSIONS]["agent_console"]["forwarder"]
+    from hub.events import MessageCreated
+    from hub.models import Conversation, Message
+    conversation = await client.server.app[keys.CONVERSATIONS].get(conversation_id)
+    message = (await client.server.app[keys.CONVERSATIONS].messages(conversation_id))[0]
+    texts = [f"burst {i}" for i in range(30)]
+    frames_before = len(agent.frames)
+    for text in texts:  # queued in one go, as if published while the forwarder was busy
+        copy = Message.model_validate({**message.model_dump(), "id": new_id(), "text": text})
+        forwarder.queue.put_nowait(MessageCreated(message=copy, conversation=Conversation.model_validate(conversation)))
+    await agent.wait_for(lambda: len([e for e in agent.events("message.created")
+                                      if e["data"]["message"]["text"].startswith("burst")]) == 30)
+    await asyncio.sleep(0.3)
+    got = [e for e in agent.events("message.created") if e["data"]["message"]["text"].startswith("burst")]
+    assert [e["data"]["message"]["text"] for e in got] == texts  # in order, once each
+    ids = [e["id"] for e in agent.events()]
+    assert ids == sorted(ids) and len(ids) == len(set(ids))
+    assert "events" in agent.frames[frames_before:] and len(agent.frames) - frames_before < 30
+    assert forwarder.queue.empty()

@@ -178,13 +178,13 @@ async def test_transfer_tells_the_old_team_and_routes_to_the_new_one(client, api
     vera, carl = await agents(tokens["vera@example.com"]), await agents(tokens["carl@example.com"])
     moved = await vera.call("update", {"conversation_id": conversation_id, "changes": {"team_id": "catering"}})
     assert moved == {"ok": True, "conversation": None, "transferred": True}  # Vera no longer sees it
-    notice = await vera.wait_for(lambda: vera.events("conversation.transferred"))
+    notice = await vera.wait_for(lambda: vera.events("conversation.transferred"), timeout=15)
     data = notice[0]["data"]
     assert data.pop("actor_id")
     assert data == {"conversation_id": conversation_id, "number": 1, "team_id": "catering",
                     "previous_team_id": "venues"}  # nothing of the ticket's content
     await carl.wait_for(lambda: [e for e in carl.events("conversation.updated")
-                                 if e["data"]["conversation"]["team_id"] == "catering"])
+                                 if e["data"]["conversation"]["team_id"] == "catering"], timeout=15)
     assert not carl.events("conversation.transferred")
     bad = await vera.call("update", {"conversation_id": conversation_id, "changes": {"team_id": "x" * 65}})
     assert bad["error"]["code"] == "invalid"
