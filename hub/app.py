@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import socketio
@@ -34,6 +35,7 @@ from hub.settings import Settings
 from hub.store import Store, open_store
 
 log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"  # browser code shared by the hub's web apps
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     openapi.install_docs(app, lambda: openapi.build_openapi(
         app[keys.ROUTERS], title="Berry Support Hub API", version="1", server_url=settings.base_url))
     app.router.add_get("/", _home)
+    app.router.add_static("/static/", STATIC, follow_symlinks=False, append_version=False)
     _wire_packages(app)
     for router in app[keys.ROUTERS]:
         router.install(app)

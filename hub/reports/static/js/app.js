@@ -1,5 +1,5 @@
 // The reports dashboard: sign-in, filters (kept in the URL), KPI tiles with trends, charts, tables, exports.
-import {ApiError, getBlob, getJson, login, session} from "./api.js";
+import {ApiError, getBlob, getJson, login, session} from "/static/js/api.js";
 import {SCORES, bar, heatmap, line} from "./charts.js";
 import {DASH, change, count, hoursText, rate, score} from "./format.js";
 
