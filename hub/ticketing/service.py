@@ -168,6 +168,8 @@ class Ticketing:
             await self.sla.status_changed(conversation, self.ctx.clock.now())
             if conversation.status == Status.resolved:
                 await self.csat.on_resolved(conversation)
+        if "team_id" in changes:
+            await self.sla.team_changed(conversation)
         if "priority" in changes:
             if "priority_reason" not in changes and event.actor_id != SYSTEM.actor_id:
                 reason = f"manual: set to {conversation.priority.value} by {event.actor_id}"

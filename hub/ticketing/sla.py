@@ -1,8 +1,10 @@
 """SLA policies and the SLA clock of each ticket.
 
-A policy has first-response, next-response and resolution targets per priority (minutes of business
-time), an optional business-hours calendar, a warning threshold and an escalation. Each ticket keeps
-its clock in ``conversation.sla``::
+A ticket's policy is the one listing its team in ``team_ids``, else the default policy; a transfer
+to a team with another policy switches the running clocks to that policy's targets (start times
+and paused time are kept). A policy has first-response, next-response and resolution targets per
+priority (minutes of business time), an optional business-hours calendar, a warning threshold and
+an escalation. Each ticket keeps its clock in ``conversation.sla``::
 
     {policy_id, paused_at, metrics: {first_response|next_response|resolution:
         {started_at, target_s, paused_s, warn_at, due_at, warned, breached, met_at}}}
@@ -27,7 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.errors import InvalidInput, NotFound
+from hub.errors import Conflict, InvalidInput, NotFound
 from hub.models import Conversation, Priority, Status, new_id, utcnow
 from hub.store import COLLECTIONS, ix, register
 
@@ -37,7 +39,7 @@ from .events import SlaBreached, SlaWarning
 from .timers import TimerWheel
 
 log = logging.getLogger(__name__)
-register("sla_policies", ix(("default", 1)))
+register("sla_policies", ix(("default", 1)), ix(("team_ids", 1)))
 register("business_hours")
 # Indexes (used on MongoDB) for the wake-up and time-rule queries, added to the foundation's.
 register(
@@ -78,6 +80,9 @@ class SlaPolicy(BaseModel):
     warn_before_pct: int = Field(20, ge=1, le=90, description="Warn when this share of the target is left")
     escalation: Escalation = Field(default_factory=Escalation)
     default: bool = False
+    team_ids: list[str] = Field(
+        default_factory=list, max_length=200, description="Tickets of these teams use this policy"
+    )
     created_at: datetime = Field(default_factory=utcnow)
 
     def to_doc(self) -> dict[str, Any]:
@@ -118,9 +123,29 @@ class Sla:
             raise NotFound(f"business hours {hours_id} not found")
         return BusinessHours.from_doc(doc)
 
+    async def policy_for(self, conversation: Conversation) -> SlaPolicy | None:
+        """The team's policy, else the default one."""
+        if conversation.team_id:
+            doc = await self.ctx.store["sla_policies"].find_one({"team_ids": conversation.team_id})
+            if doc:
+                return SlaPolicy.from_doc(doc)
+        return await self.policy()
+
     async def check_policy(self, policy: SlaPolicy) -> None:
         if not policy.targets:
             raise InvalidInput("a policy needs targets for at least one priority", field="targets")
+        if len(set(policy.team_ids)) != len(policy.team_ids):
+            raise InvalidInput("a team is listed twice", field="team_ids")
+        for team_id in policy.team_ids:
+            if not await self.ctx.store["teams"].find_one({"_id": team_id}, {"_id": 1}):
+                raise InvalidInput(f"team {team_id} not found", field="team_ids")
+        if policy.team_ids:
+            other = await self.ctx.store["sla_policies"].find_one(
+                {"team_ids": {"$in": policy.team_ids}, "_id": {"$ne": policy.id}}, {"name": 1, "team_ids": 1}
+            )
+            if other:
+                shared = sorted(set(other["team_ids"]) & set(policy.team_ids))
+                raise Conflict(f"team {shared[0]} already has the policy {other['name']!r}")
         if policy.business_hours_id:
             try:
                 await self.hours(policy.business_hours_id)
@@ -139,6 +164,8 @@ class Sla:
         """Recompute warn/due instants of every running metric; returns the next instant to look at."""
         upcoming: list[datetime] = []
         for metric in state["metrics"].values():
+            if metric.get("target_s") is None and not metric.get("breached"):
+                metric["due_at"] = metric["warn_at"] = None  # no target (any more) under this policy
             if metric.get("met_at") or metric.get("target_s") is None:
                 continue
             paused = metric.get("paused_s", 0.0)
@@ -209,7 +236,7 @@ class Sla:
     async def start(
         self, conversation: Conversation, policy: SlaPolicy | None = None
     ) -> dict[str, Any] | None:
-        policy = policy or await self.policy()
+        policy = policy or await self.policy_for(conversation)
         if policy is None:
             return None
         hours = await self.hours(policy.business_hours_id)
@@ -306,6 +333,23 @@ class Sla:
             return False
 
         await self._change(conversation, edit)
+
+    async def team_changed(self, conversation: Conversation) -> None:
+        """A transfer: the new team's policy (or the default) takes over the running clocks."""
+        state = await self._stored(conversation.id)
+        policy = await self.policy_for(conversation)
+        if policy is None or policy.id == state.get("policy_id"):
+            return
+        if not state.get("policy_id"):
+            await self.start(conversation, policy)
+            return
+        before = copy.deepcopy(state)
+        state["policy_id"] = policy.id
+        for name, metric in state["metrics"].items():
+            if not metric.get("met_at") and not metric.get("breached"):
+                metric["target_s"] = self._target(policy, conversation.priority, name)
+        hours = await self.hours(policy.business_hours_id)
+        await self._save(conversation.id, state, self._plan(state, hours, policy), before)
 
     async def priority_changed(self, conversation: Conversation) -> None:
         def edit(state: dict[str, Any], policy: SlaPolicy, _: Hours) -> bool:

@@ -53,6 +53,8 @@ async def test_configuration_roles_and_bad_input(kit: Kit) -> None:
         "POST", "/sla-policies", boss, json={**policy, "business_hours_id": "nope"}
     )
     assert status == 422 and problem["field"] == "business_hours_id"
+    status, problem = await kit.call("POST", "/sla-policies", boss, json={**policy, "team_ids": ["nope"]})
+    assert status == 422 and problem["field"] == "team_ids"
     status, created = await kit.call("POST", "/sla-policies", boss, json=policy)
     assert status == 201
     status, problem = await kit.call(

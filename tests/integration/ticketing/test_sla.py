@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from hub.errors import Conflict, InvalidInput
 from hub.events import ConversationUpdated
 from hub.models import Priority, Role
 from hub.ticketing.business_hours import BusinessHours
@@ -131,3 +134,47 @@ async def test_agent_reply_stops_first_response_clock(hub: Hub) -> None:
     assert doc["sla"]["metrics"]["first_response"]["met_at"] is not None and doc["sla_next_at"] is None
     hub.clock.set(conversation.created_at + timedelta(hours=5))
     assert (await hub.t.sla.sweep())["checked"] == 0
+
+
+async def test_team_policy_then_priority_then_default(hub: Hub) -> None:
+    """A ticket takes its team's policy (targets by priority), else the default; a transfer switches."""
+    await policy(hub, None, normal=Targets(first_response=60, resolution=480))
+    agent = await hub.agent("Vera")
+    vip = await hub.t.teams.create(Team(name="vip", members=[Member(user_id=agent)]))
+    fast = SlaPolicy(
+        name="vip desk",
+        team_ids=[vip.id],
+        targets={Priority.normal: Targets(first_response=15), Priority.urgent: Targets(first_response=5)},
+    )
+    await hub.t.sla.check_policy(fast)
+    await hub.store["sla_policies"].insert_one(fast.to_doc())
+    clash = SlaPolicy(name="other", team_ids=[vip.id], targets={Priority.normal: Targets(first_response=1)})
+    with pytest.raises(Conflict, match="vip desk"):
+        await hub.t.sla.check_policy(clash)
+    with pytest.raises(InvalidInput, match="not found"):
+        await hub.t.sla.check_policy(SlaPolicy(name="x", team_ids=["ghost"], targets=clash.targets))
+
+    plain = (await hub.inbound("hello")).conversation
+    start = plain.created_at
+    metrics = (await hub.get(plain.id)).sla["metrics"]
+    assert metrics["first_response"]["due_at"] == start + timedelta(minutes=60)  # the default policy
+    hub.clock.set(start + timedelta(minutes=2))
+    await hub.conversations.update(plain.id, {"team_id": vip.id}, SYSTEM)  # transferred to the VIP desk
+    sla = (await hub.get(plain.id)).sla
+    assert sla["policy_id"] == fast.id
+    assert sla["metrics"]["first_response"]["due_at"] == start + timedelta(minutes=15)  # from the start
+    assert sla["metrics"]["resolution"]["due_at"] is None  # the VIP policy has no resolution target
+    await hub.conversations.update(plain.id, {"priority": "urgent"}, SYSTEM)
+    sla = (await hub.get(plain.id)).sla
+    assert sla["metrics"]["first_response"]["due_at"] == start + timedelta(minutes=5)
+    hub.clock.set(start + timedelta(minutes=7))
+    with hub.bus.capture() as events:
+        await hub.t.sla.sweep()
+    assert [(type(e), e.due_at) for e in events if isinstance(e, SlaWarning | SlaBreached)] == [
+        (SlaWarning, start + timedelta(minutes=5)),
+        (SlaBreached, start + timedelta(minutes=5)),
+    ]  # only the urgent target's timers: the replaced ones (60, 15 min) were cancelled
+    hub.clock.set(start + timedelta(minutes=70))
+    with hub.bus.capture() as events:
+        await hub.t.sla.sweep()
+    assert [e for e in events if isinstance(e, SlaWarning | SlaBreached)] == []
