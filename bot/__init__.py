@@ -61,7 +61,7 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.EXTENSIONS]["bot"] = service
     ticketing = app[keys.EXTENSIONS].get("ticketing")
     if ticketing is not None:  # the bot answers first: ticketing routes the ticket when it hands off
-        ticketing.held_by.append(service.holds)
+        ticketing.routing.held_by.append(service.holds)
     app[keys.BUS].subscribe(MessageCreated, service.on_message, background=True)
     yield
     if task.done() and not task.cancelled() and task.exception() is None:

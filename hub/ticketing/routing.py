@@ -16,6 +16,7 @@ skills (language, product area) match the ticket.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +46,12 @@ class Routing:
         self.teams = teams
         self.statuses = statuses
         self.load_col = ctx.store["agent_load"]
+        # Who answers a conversation before people do (the bot): held conversations wait in the queue
+        # and their holder routes them when it hands them off.
+        self.held_by: list[Callable[[Conversation], bool]] = []
+
+    def held(self, conversation: Conversation) -> bool:
+        return any(holds(conversation) for holds in self.held_by)
 
     # --- capacity claims ------------------------------------------------------------------------
 
@@ -261,6 +268,8 @@ class Routing:
         """Hand queued tickets to agents with room (an agent came online or a slot freed up)."""
         done = 0
         for conversation in await self.queue(team.id, limit):
+            if self.held(conversation):
+                continue
             if await self.auto_assign(conversation.id, team_id=team.id, reason="queue") is None:
                 break
             done += 1

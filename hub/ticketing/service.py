@@ -13,12 +13,11 @@ agent.status_changed  offline → hand tickets over; online → take from the qu
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from hub.events import ConversationCreated, ConversationUpdated, EventBus, MessageCreated
-from hub.models import ACTIVE_STATUSES, AuthorType, Contact, Conversation, Direction, Status
+from hub.models import ACTIVE_STATUSES, AuthorType, Contact, Direction, Status
 
 from .actions import Actions, Escalations
 from .context import SYSTEM, Ctx
@@ -52,9 +51,6 @@ class Ticketing:
         self.actions = Actions(ctx, self.routing, self.lifecycle, self.escalations, webhooks)
         self.rules.run_action = self.actions.run
         self.sla.on_breach = self.escalations.on_sla_breach
-        # Who answers a conversation before people do (the bot): held conversations wait in the queue
-        # and are routed by their holder when it hands them off.
-        self.held_by: list[Callable[[Conversation], bool]] = []
         self.thread_policy = ResolvedTicketPolicy(
             ctx, timedelta(hours=settings.reopen_window_h), timedelta(hours=settings.csat_window_h)
         )
@@ -66,9 +62,6 @@ class Ticketing:
         bus.subscribe(SlaWarning, self.on_sla_event)
         bus.subscribe(SlaBreached, self.on_sla_event)
         bus.subscribe(AgentStatusChanged, self.on_agent_status)
-
-    def held(self, conversation: Conversation) -> bool:
-        return any(holds(conversation) for holds in self.held_by)
 
     # --- handlers -------------------------------------------------------------------------------
 
@@ -91,7 +84,7 @@ class Ticketing:
         await self.rules.fire("ticket.created", conversation)
         if self.settings.auto_assign:
             current = await self.ctx.conversations.get(conversation.id)
-            if current.assignee_id is None and current.status == Status.open and not self.held(current):
+            if current.assignee_id is None and current.status == Status.open and not self.routing.held(current):
                 await self.routing.auto_assign(current.id, reason="new ticket")
 
     async def on_message_created(self, event: MessageCreated) -> None:
@@ -156,7 +149,7 @@ class Ticketing:
                 )
             else:
                 await self.routing.reconcile(conversation)
-        elif conversation.status == Status.open and not self.held(conversation):
+        elif conversation.status == Status.open and not self.routing.held(conversation):
             await self.routing.auto_assign(conversation.id, reason="customer wrote")
 
     async def on_conversation_updated(self, event: ConversationUpdated) -> None:
