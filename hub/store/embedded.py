@@ -18,6 +18,7 @@ from pymongo.errors import PyMongoError
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
+PATCH_LEVEL = "berry1"  # scripts/build-ferretdb's patch (the `_id` filter uses its index); keep in step
 
 
 def free_port() -> int:
@@ -29,7 +30,7 @@ def free_port() -> int:
 def ferretdb_binary(version: str = "v1.24.2", cache_dir: Path | None = None) -> Path:
     """Path of the cached FerretDB binary, building it with ``scripts/build-ferretdb`` if missing."""
     cache = cache_dir or Path(os.environ.get("BERRY_CACHE_DIR", Path.home() / ".cache" / "berry"))
-    binary = cache / "bin" / f"ferretdb-{version}"
+    binary = cache / "bin" / f"ferretdb-{version}-{PATCH_LEVEL}"
     if binary.exists():
         return binary
     env = {**os.environ, "BERRY_CACHE_DIR": str(cache), "BERRY_FERRETDB_VERSION": version}
