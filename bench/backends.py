@@ -27,7 +27,7 @@ from pathlib import Path
 from pymongo import AsyncMongoClient
 
 from hub.store import EmbeddedFerretDB
-from hub.store.embedded import ferretdb_binary, free_port
+from hub.store.embedded import ferretdb_binary, free_port  # the patched build (see scripts/build-ferretdb)
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -86,7 +86,7 @@ async def main(args: argparse.Namespace) -> dict:
     cols = {name: AsyncMongoClient(url)["bench"]["conversations"] for name, url in urls.items()}
     ops = {
         "insert_one": lambda c, i: c.insert_one(doc(10**7 + i, random.Random(i))),
-        "find_by_id": lambda c, i: c.find_one({"_id": f"conv{i * 7 % args.docs}"}),
+        "find_by_id": lambda c, i: c.find_one({"_id": f"conv{random.Random(i).randrange(args.docs)}"}),
         "filter_eq_status_open": lambda c, i: c.find({"status": "open", "channel": "sms"}).to_list(None),
         "list50_open_sorted": lambda c, i: c.find({"status": "open"}).sort("last_message_at", -1).limit(50).to_list(),
         "list50_all_sorted": lambda c, i: c.find({}).sort("last_message_at", -1).limit(50).to_list(),
