@@ -6,6 +6,7 @@ providers also provider-only ones, staff everything; only ``articles:write`` see
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -14,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub import keys
 from hub.api.routing import ApiRouter
 from hub.auth import Principal
-from hub.errors import InvalidInput, NotFound
+from hub.errors import HubError, InvalidInput, NotFound
 
 from .analytics import Report
+from .media import MEDIA_TYPES, limit_for, media_store
 from .models import (
     LOCALES,
     Article,
@@ -30,6 +32,16 @@ from .models import (
 from .search import SearchHit, SearchQuery
 from .service import KnowledgeBase
 from .sync import check_drift, reindex
+
+class UnsupportedMedia(HubError):
+    status = 415
+    title = "Unsupported media type"
+
+
+class TooLarge(HubError):
+    status = 413
+    title = "Payload too large"
+
 
 router = ApiRouter()
 route = router.route
@@ -135,6 +147,43 @@ async def list_articles(
 async def create_article(request: web.Request, principal: Principal, body: ArticleIn) -> ArticleOut:
     article = await kb_of(request).articles.create(body, principal.actor_id)
     return ArticleOut.of(article, {article.locale: article.id})
+
+
+class MediaOut(BaseModel):
+    blob_id: str
+    url: str
+    filename: str
+    content_type: str
+    size: int
+
+
+@route(
+    "POST",
+    "/kb/media",
+    summary="Upload an image, attachment, video or WebVTT captions for articles (raw body; X-Filename)",
+    tag="knowledge base",
+    permission="articles:write",
+    response=MediaOut,
+    status=201,
+)
+async def upload_media(request: web.Request, principal: Principal) -> MediaOut:
+    content_type = request.content_type
+    if content_type not in MEDIA_TYPES:
+        raise UnsupportedMedia(f"{content_type or 'no Content-Type'}: one of {', '.join(sorted(MEDIA_TYPES))}")
+    limit = limit_for(content_type)
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"{content_type} uploads are limited to {limit // 1048576} MB")
+    data = await request.content.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"{content_type} uploads are limited to {limit // 1048576} MB")
+    if not data:
+        raise InvalidInput("empty upload", field="body")
+    filename = re.sub(r"[\x00-\x1f/\\]", "_", request.headers.get("X-Filename", "upload"))[:200] or "upload"
+    blob_id = await media_store(kb_of(request).store).put(
+        data, filename=filename, content_type=content_type, meta={"uploaded_by": principal.actor_id}
+    )
+    return MediaOut(blob_id=blob_id, url=f"/help/media/{blob_id}", filename=filename,
+                    content_type=content_type, size=len(data))
 
 
 async def _get_readable(request: web.Request, principal: Principal | None) -> Article:

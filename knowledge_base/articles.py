@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from hub.errors import Conflict, InvalidInput, NotFound
@@ -18,7 +19,17 @@ from hub.store import Store, ix, register
 
 from .events import ArticleCreated, ArticleDeleted, ArticleUpdated
 from .markdown import render
-from .models import Article, ArticleIn, ArticlePatch, ArticleStatus, ArticleVersion, slugify
+from .media import IMAGE_TYPES, VIDEO_TYPES, referenced
+from .models import (
+    Article,
+    ArticleFile,
+    ArticleIn,
+    ArticleKind,
+    ArticlePatch,
+    ArticleStatus,
+    ArticleVersion,
+    slugify,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +128,14 @@ class Articles:
             tags=data.tags,
             visibility=data.visibility,
             status=data.status,
+            kind=data.kind,
+            faq=data.faq,
+            video=data.video,
+            attachments=data.attachments,
             author_id=author_id,
             published_at=utcnow() if data.status == ArticleStatus.published else None,
         )
+        article = await self._with_media(article)
         slots = [f"slug:{article.locale}:{slug}", f"group:{group_id}:{article.locale}"]
         claimed: list[str] = []
         for slot in slots:
@@ -161,7 +177,7 @@ class Articles:
                 "author_id": actor_id or current.author_id,
             }
         )
-        updated = Article.model_validate(updated.model_dump())
+        updated = await self._with_media(Article.model_validate(updated.model_dump()))
         await self._save_version(updated)  # the version claim is the one-winner decision
         doc = updated.to_doc()
         doc.pop("_id")
@@ -185,6 +201,40 @@ class Articles:
             }
         )
         await self.bus.publish(ArticleDeleted(article_id=article_id, actor_id=actor_id))
+
+    async def _with_media(self, article: Article) -> Article:
+        """Render FAQ answers, check the kind's content and every referenced upload, and record
+        the blobs the article shows (``media_ids``: what /help/media serves to its readers)."""
+        if article.kind == ArticleKind.faq and not article.faq:
+            raise InvalidInput("an FAQ article needs at least one question", field="faq")
+        if article.kind == ArticleKind.video and article.video is None:
+            raise InvalidInput("a video tutorial needs a video", field="video")
+        faq = [item.model_copy(update={"answer_html": render(item.answer)}) for item in article.faq]
+        files = self.store["kb_media.files"]
+        async def upload(blob_id: str, field: str) -> dict[str, Any]:
+            doc = await files.find_one({"_id": ObjectId(blob_id)})
+            if doc is None:
+                raise InvalidInput(f"no uploaded media {blob_id}", field=field)
+            return doc
+        attachments = []
+        for item in article.attachments:
+            doc = await upload(item.blob_id, "attachments")
+            attachments.append(ArticleFile(blob_id=item.blob_id, filename=item.filename or doc["filename"],
+                                           content_type=doc["metadata"]["content_type"], size=doc["length"]))
+        if article.video is not None:
+            if (await upload(article.video.blob_id, "video"))["metadata"]["content_type"] not in VIDEO_TYPES:
+                raise InvalidInput("the video must be video/mp4 or video/webm", field="video.blob_id")
+            captions = article.video.captions_blob_id
+            if captions and (await upload(captions, "video"))["metadata"]["content_type"] != "text/vtt":
+                raise InvalidInput("captions must be text/vtt (WebVTT)", field="video.captions_blob_id")
+        ids = referenced(article.body_md, *(item.answer for item in faq))
+        for blob_id in ids:
+            if (await upload(blob_id, "body"))["metadata"]["content_type"] not in IMAGE_TYPES:
+                raise InvalidInput(f"media {blob_id} in the text is not an image; attach it instead", field="body")
+        ids += [a.blob_id for a in attachments]
+        if article.video is not None:
+            ids += [i for i in (article.video.blob_id, article.video.captions_blob_id) if i]
+        return article.model_copy(update={"faq": faq, "attachments": attachments, "media_ids": list(dict.fromkeys(ids))})
 
     async def _save_version(self, article: Article) -> None:
         version = ArticleVersion(

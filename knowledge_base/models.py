@@ -31,6 +31,41 @@ class ArticleStatus(StrEnum):
     archived = "archived"
 
 
+class ArticleKind(StrEnum):
+    article = "article"
+    faq = "faq"  # questions and answers, rendered as an FAQ (``faq``)
+    video = "video"  # a tutorial: an embedded player and its transcript (``video``)
+
+
+class FaqItem(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    question: str = Field(min_length=3, max_length=500)
+    answer: str = Field(min_length=1, max_length=20_000, description="Markdown")
+    answer_html: str = Field("", description="Rendered and sanitized on save (ignored on input)")
+
+
+class Video(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    blob_id: str = Field(pattern=r"^[0-9a-f]{24}$", description="An uploaded video/mp4 or video/webm")
+    captions_blob_id: str | None = Field(None, pattern=r"^[0-9a-f]{24}$", description="An uploaded text/vtt")
+    transcript: str = Field("", max_length=100_000, description="Plain text; shown and searched")
+
+
+class ArticleFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    blob_id: str = Field(pattern=r"^[0-9a-f]{24}$")
+    filename: str = Field("", max_length=200, description="Filled from the upload when empty")
+    content_type: str = ""
+    size: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"/help/media/{self.blob_id}"
+
+
 def visibilities_for(role: Role | None) -> list[str]:
     """Who sees what: everyone public, providers their own articles too, only staff internal ones."""
     if role in (Role.admin, Role.supervisor, Role.agent):
@@ -64,6 +99,11 @@ class Article(Model):
     tags: list[str] = Field(default_factory=list)
     visibility: Visibility = Visibility.public
     status: ArticleStatus = ArticleStatus.draft
+    kind: ArticleKind = ArticleKind.article
+    faq: list[FaqItem] = Field(default_factory=list)
+    video: Video | None = None
+    attachments: list[ArticleFile] = Field(default_factory=list)
+    media_ids: list[str] = Field(default_factory=list)  # every blob this article shows (media access)
     author_id: str | None = None
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow)
@@ -85,6 +125,10 @@ class _ArticleFields(BaseModel):
     tags: list[str] = Field(default_factory=list, max_length=30)
     visibility: Visibility = Visibility.public
     status: ArticleStatus = ArticleStatus.draft
+    kind: ArticleKind = ArticleKind.article
+    faq: list[FaqItem] = Field(default_factory=list, max_length=200)
+    video: Video | None = None
+    attachments: list[ArticleFile] = Field(default_factory=list, max_length=50)
 
     @field_validator("tags")
     @classmethod
@@ -117,6 +161,10 @@ class ArticlePatch(BaseModel):
     tags: list[str] | None = Field(None, max_length=30)
     visibility: Visibility | None = None
     status: ArticleStatus | None = None
+    kind: ArticleKind | None = None
+    faq: list[FaqItem] | None = Field(None, max_length=200)
+    video: Video | None = None
+    attachments: list[ArticleFile] | None = Field(None, max_length=50)
     base_version: int | None = Field(None, description="Refuse the update if the article moved on (409)")
 
     @field_validator("tags")
@@ -139,6 +187,10 @@ class ArticleOut(BaseModel):
     tags: list[str]
     visibility: Visibility
     status: ArticleStatus
+    kind: ArticleKind = ArticleKind.article
+    faq: list[FaqItem] = Field(default_factory=list)
+    video: Video | None = None
+    attachments: list[ArticleFile] = Field(default_factory=list)
     author_id: str | None
     version: int
     created_at: datetime
@@ -148,7 +200,7 @@ class ArticleOut(BaseModel):
 
     @classmethod
     def of(cls, a: Article, translations: dict[str, str] | None = None) -> ArticleOut:
-        data = a.model_dump(exclude={"body_md"})
+        data = a.model_dump(exclude={"body_md", "media_ids"})
         return cls(**data, body=a.body_md, url=a.url, translations=translations or {})
 
 

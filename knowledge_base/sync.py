@@ -31,7 +31,11 @@ def to_document(article: Article) -> SearchDocument:
         id=article.id,
         title=article.title,
         summary=article.summary,
-        body=plain_text(article.body_md),
+        body=" ".join(
+            [plain_text(article.body_md)]
+            + [f"{item.question} {plain_text(item.answer)}" for item in article.faq]
+            + ([article.video.transcript] if article.video else [])
+        ).strip(),
         url=article.url,
         locale=article.locale,
         visibility=article.visibility.value,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import portal, views
+from . import files, portal, views
 
 
 def setup(app: web.Application) -> None:
     views.install(app)
     portal.install(app)
+    files.install(app)
 
 
 __all__ = ["setup"]

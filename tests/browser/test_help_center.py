@@ -185,3 +185,62 @@ async def test_still_need_help_opens_the_chat_widget(new_page: Any, hub_url: str
     assert doc is not None and doc["channel"] == "webchat"
     assert doc["meta"]["page"] == "/help/en/articles/cancel-a-booking"
     assert page.errors == []
+
+
+RECORD_WEBM = """async () => {
+  const canvas = Object.assign(document.createElement("canvas"), {width: 160, height: 90});
+  const ctx = canvas.getContext("2d");
+  const recorder = new MediaRecorder(canvas.captureStream(15), {mimeType: "video/webm"});
+  const chunks = [];
+  recorder.ondataavailable = (e) => chunks.push(e.data);
+  const done = new Promise((resolve) => { recorder.onstop = resolve; });
+  recorder.start();
+  for (let i = 0; i < 15; i++) {
+    ctx.fillStyle = `hsl(${i * 24}, 60%, 50%)`; ctx.fillRect(0, 0, 160, 90);
+    await new Promise((r) => setTimeout(r, 60));
+  }
+  recorder.stop(); await done;
+  const bytes = new Uint8Array(await new Blob(chunks, {type: "video/webm"}).arrayBuffer());
+  let s = ""; bytes.forEach((b) => { s += String.fromCharCode(b); });
+  return btoa(s);
+}"""
+
+
+async def test_video_tutorial_plays_and_its_transcript_and_faq_are_searched(
+    new_page: Any, hub_url: str, hub: Any, seeded: Any
+) -> None:
+    import base64
+
+    admin = await hub.server.app[keys.USERS].create(f"admin-{new_id()}@example.com", "correct horse battery",
+                                                    Role.admin)
+    headers = {"Authorization": "Bearer " + hub.server.app[keys.TOKENS].access_token(admin)}
+    page = await new_page()
+    await page.goto(f"{hub_url}/help/en")
+    webm = base64.b64decode(await page.evaluate(RECORD_WEBM))  # a real WebM, recorded by Chromium itself
+    up = await hub.post("/api/v1/kb/media", data=webm,
+                        headers={**headers, "Content-Type": "video/webm", "X-Filename": "quote.webm"})
+    blob = (await up.json())["blob_id"]
+    kb = hub.server.app[keys.EXTENSIONS]["knowledge_base"]
+    for body in (
+        {"title": "Video: request a quote", "kind": "video", "status": "published", "slug": f"video-quote-{new_id()}",
+         "video": {"blob_id": blob, "transcript": "Tap Request quote, pick the marquee size and the date."}},
+        {"title": "Marquee FAQ", "kind": "faq", "status": "published", "slug": f"marquee-faq-{new_id()}",
+         "faq": [{"question": "Do marquees need pegs?", "answer": "Yes, or water weights on paving."}]},
+    ):
+        resp = await hub.post("/api/v1/articles", json=body, headers=headers)
+        assert resp.status == 201, await resp.text()
+        await index_article(kb.store, kb.backend, (await resp.json())["id"])
+
+    await page.goto(f"{hub_url}/help/en")
+    assert "Video: request a quote" in await instant_titles(page, "marquee size")  # transcript words
+    await page.locator("#instant a", has_text="Video: request a quote").click()
+    video = page.locator("figure.video video")
+    await page.wait_for_function("() => document.querySelector('figure.video video').readyState >= 1")
+    assert await video.evaluate("v => v.videoWidth") == 160  # our media route served a playable video
+    await page.get_by_text("Transcript").click()
+    assert "pick the marquee size" in await page.locator("#transcript").inner_text()
+    await page.goto(f"{hub_url}/help/en")
+    assert "Marquee FAQ" in await instant_titles(page, "water weights")  # an FAQ answer
+    await page.locator("#instant a", has_text="Marquee FAQ").click()
+    assert await page.locator(".faq summary").inner_text() == "Do marquees need pegs?"
+    assert page.errors == []
