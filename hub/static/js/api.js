@@ -19,9 +19,11 @@ export class ApiError extends Error {
 
 async function send(method, path, {body, token, accept = "application/json"} = {}) {
   const headers = {Accept: accept};
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const file = body instanceof Blob;  // a file goes as the body itself, with its own media type
+  if (body !== undefined) headers["Content-Type"] = file ? (body.type || "application/octet-stream") : "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
-  const response = await fetch(`/api/v1${path}`, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+  const payload = body === undefined || file ? body : JSON.stringify(body);
+  const response = await fetch(`/api/v1${path}`, {method, headers, body: payload});
   if (!response.ok) {
     const text = await response.text();
     let problem = null;
@@ -67,6 +69,11 @@ async function authed(method, path, options = {}) {
 
 export async function api(method, path, body) {
   return json(await authed(method, path, {body}));
+}
+
+// A file for a reply: stored by the hub, answered with its attachment (blob id, name, type, size).
+export function upload(file) {
+  return api("POST", `/console/attachments?filename=${encodeURIComponent(file.name || "file")}`, file);
 }
 
 export function getJson(path) {
