@@ -138,6 +138,20 @@ async def bench_routing(
             ],
             "capacity claims",
         )
+        await store["agent_holds"].delete_many({})
+        await insert_batches(
+            store["agent_holds"],
+            [
+                {
+                    "_id": f"{c.id}:{c.assignee_id}",
+                    "slot": f"slot:{c.assignee_id}:{i // agents}",
+                    "agent_id": c.assignee_id,
+                    "conversation_id": c.id,
+                }
+                for i, c in enumerate(existing)
+            ],
+            "holds",
+        )
         await store["agent_status"].update_many({}, {"$set": {"load": per_agent}})
         fresh = [ticket(open_tickets + i, team_id=team.id) for i in range(decisions + full)]
         await insert_batches(store.conversations, [c.to_doc() for c in fresh], "new tickets")

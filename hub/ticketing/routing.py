@@ -63,19 +63,21 @@ class Routing:
         if assigned:
             update["last_assigned_at"] = self.ctx.clock.now()
         await self.statuses.col.update_one({"_id": agent_id}, {"$set": update})
+        self.statuses.remember(agent_id, **update)
 
     async def _claim_slot(self, agent_id: str, conversation_id: str, capacity: int, start: int = 0) -> bool:
+        """Claim a free slot, then record the hold; no read first (a read scans on FerretDB v1, and
+        a new ticket holds nothing): if the ticket already held one, the new slot is given back."""
         hold_id = f"{conversation_id}:{agent_id}"
-        if await self.ctx.store["agent_holds"].find_one({"_id": hold_id}, {"_id": 1}):
-            return True
         doc = {"agent_id": agent_id, "conversation_id": conversation_id, "at": self.ctx.clock.now()}
         for i in range(capacity):
             slot = f"slot:{agent_id}:{(start + i) % capacity}"
             if await self.ctx.store.claim("agent_load", slot, doc):
                 if not await self._hold(hold_id, slot, agent_id, conversation_id):
-                    await self.load_col.delete_one({"_id": slot})  # a racing router holds one already
+                    await self.load_col.delete_one({"_id": slot})  # held already (a re-run, a racer)
                 return True
-        return False
+        # Full: unless this ticket is one of the tickets it holds (a re-run after the assignment).
+        return bool(await self.ctx.store["agent_holds"].find_one({"_id": hold_id}, {"_id": 1}))
 
     async def _hold(self, hold_id: str, slot: str, agent_id: str, conversation_id: str) -> bool:
         """Which slot a ticket holds, found by ``_id`` (the only look-up FerretDB v1 serves from an index)."""
@@ -169,12 +171,15 @@ class Routing:
             hint = int(status.get("load", 0))
             if hint >= member.capacity and team.strategy == "least_loaded":
                 continue  # the hint says full; a later reconcile corrects a stale hint
+            status = await self.statuses.fresh(member.user_id)  # the snapshot may be seconds old
+            if status.get("status") != Presence.online.value:
+                continue
+            hint = int(status.get("load", 0))
             if await self._claim_slot(member.user_id, conversation.id, member.capacity, start=hint):
                 # The hint moves by one (a count would scan agent_load on FerretDB); release recounts.
-                await self.statuses.col.update_one(
-                    {"_id": member.user_id},
-                    {"$set": {"load": hint + 1, "last_assigned_at": self.ctx.clock.now()}},
-                )
+                update = {"load": hint + 1, "last_assigned_at": self.ctx.clock.now()}
+                await self.statuses.col.update_one({"_id": member.user_id}, {"$set": update})
+                self.statuses.remember(member.user_id, **update)
                 return member.user_id
         return None
 
@@ -205,7 +210,9 @@ class Routing:
             changes["assignee_id"] = agent
         if changes:
             await self.ctx.conversations.update(conversation_id, changes, SYSTEM)
-        await self.release(conversation_id, keep_agent=agent)
+        if conversation.assignee_id and conversation.assignee_id != agent:
+            # The previous assignee's slot (a read of agent_holds: only when there was one).
+            await self.release(conversation_id, keep_agent=agent)
         if changes.get("assignee_id", conversation.assignee_id) != conversation.assignee_id:
             await self.ctx.bus.publish(
                 TicketAssigned(

@@ -3,10 +3,16 @@
 ``agent_status`` (``_id`` = user id) is owned here: the console reports presence through
 ``AgentStatuses.set`` (or the REST API); ``load`` and ``last_assigned_at`` on it are hints that
 routing recomputes from the capacity claims, never the truth itself.
+
+Routing reads presence from a per-process snapshot of the whole (small) collection, reloaded at most
+every ``PRESENCE_TTL`` seconds and updated in place by this process's own writes, so a decision does
+not read 500 members' presence from the store; the agent it picks is re-read before it is given the
+ticket (``fresh``), so a presence change on another node is never missed.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -25,6 +31,7 @@ register("teams", ix(("name", 1), unique=True))
 register("agent_status", ix(("status", 1)))
 
 STAFF_ROLES = ("admin", "supervisor", "agent")
+PRESENCE_TTL = 2.0
 
 
 class Presence(StrEnum):
@@ -151,6 +158,12 @@ class AgentStatuses:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
         self.col = ctx.store["agent_status"]
+        self._snapshot: dict[str, dict[str, Any]] = {}
+        self._loaded_at = float("-inf")
+
+    def remember(self, user_id: str, **fields: Any) -> None:
+        """This process changed an agent's status document: keep the snapshot in step."""
+        self._snapshot.setdefault(user_id, {"_id": user_id}).update(fields)
 
     async def set(self, user_id: str, status: Presence) -> str | None:
         """Record presence; returns the previous status. Publishes ``agent.status_changed`` on a change."""
@@ -158,14 +171,16 @@ class AgentStatuses:
         previous = doc.get("status") if doc else None
         if previous == status.value:
             return previous
+        now = self.ctx.clock.now()
         await self.col.update_one(
             {"_id": user_id},
             {
-                "$set": {"status": status.value, "updated_at": self.ctx.clock.now()},
+                "$set": {"status": status.value, "updated_at": now},
                 "$setOnInsert": {"load": 0, "last_assigned_at": None},
             },
             upsert=True,
         )
+        self.remember(user_id, status=status.value, updated_at=now)
         await self.ctx.bus.publish(
             AgentStatusChanged(user_id=user_id, status=status.value, previous=previous)
         )
@@ -180,7 +195,17 @@ class AgentStatuses:
         }
 
     async def many(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:
-        return {d["_id"]: d async for d in self.col.find({"_id": {"$in": user_ids}})}
+        """Presence of these agents from the snapshot (at most ``PRESENCE_TTL`` old)."""
+        if time.monotonic() - self._loaded_at > PRESENCE_TTL:
+            self._snapshot = {d["_id"]: d async for d in self.col.find({}).limit(20_000)}
+            self._loaded_at = time.monotonic()
+        return {u: self._snapshot[u] for u in user_ids if u in self._snapshot}
+
+    async def fresh(self, user_id: str) -> dict[str, Any]:
+        """The stored document (the snapshot is refreshed with it)."""
+        doc = await self.get(user_id)
+        self.remember(user_id, **doc)
+        return doc
 
     async def list(self) -> list[dict[str, Any]]:
         return [d async for d in self.col.find({}).sort("_id", 1).limit(5000)]

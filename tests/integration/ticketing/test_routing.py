@@ -144,3 +144,21 @@ async def test_least_loaded_prefers_the_longest_idle_among_equals(hub: Hub) -> N
     await hub.conversations.update(first, {"status": "resolved"}, SYSTEM)  # Ann back to load 0
     # Equal load; Ann was assigned a moment ago, Ben never: Ben is the longest idle.
     assert await hub.t.routing.auto_assign(second, team_id=team.id) == b
+
+
+async def test_presence_snapshot_never_routes_to_an_agent_gone_offline_on_another_node(hub: Hub) -> None:
+    """Routing reads presence from a per-process snapshot; the agent it picks is re-read first."""
+    from hub.ticketing.teams import AgentStatuses
+
+    a, b = await hub.agent("Ann"), await hub.agent("Ben")
+    team = await make_team(hub, [Member(user_id=a, capacity=5), Member(user_id=b, capacity=5)])
+    hub.settings.auto_assign = False
+    first = await tickets(hub, 1)
+    assert await hub.t.routing.auto_assign(first[0], team_id=team.id) in (a, b)  # snapshot loaded
+    other_node = AgentStatuses(hub.t.ctx)
+    await other_node.col.update_one({"_id": a}, {"$set": {"status": Presence.offline.value}})
+    await other_node.col.update_one({"_id": b}, {"$set": {"status": Presence.offline.value}})
+    assert (await hub.t.statuses.many([a, b]))[a]["status"] == "online"  # this node's snapshot is stale…
+    later = [(await hub.inbound(f"later {i}", sender=f"+2783000{i:04d}")).conversation.id for i in range(2)]
+    assert [await hub.t.routing.auto_assign(i, team_id=team.id) for i in later] == [None, None]  # …unused
+    assert await hub.t.routing.load(a) + await hub.t.routing.load(b) == 1
