@@ -7,6 +7,7 @@ message.created  out  SLA first/next response met · @mentions of a private note
 conversation.updated  status clock, SLA pause/resume/stop, CSAT on resolve, capacity claims,
                       manual priority reason, ticket.updated rules
 sla.warning/breached  rules (escalation on breach is done by the sweep itself)
+ticket.merged         the closed source: status clock, SLA stop (timers cancelled), capacity claims
 agent.status_changed  offline → hand tickets over; online → take from the queue
 """
 
@@ -22,7 +23,7 @@ from hub.models import ACTIVE_STATUSES, AuthorType, Contact, Direction, Status
 from .actions import Actions, Escalations
 from .context import SYSTEM, Ctx
 from .csat import Csat
-from .events import AgentStatusChanged, SlaBreached, SlaWarning
+from .events import AgentStatusChanged, SlaBreached, SlaWarning, TicketMerged
 from .lifecycle import Lifecycle, ResolvedTicketPolicy
 from .notifications import Notifications
 from .priority import ORDER, classify
@@ -62,6 +63,7 @@ class Ticketing:
         bus.subscribe(SlaWarning, self.on_sla_event)
         bus.subscribe(SlaBreached, self.on_sla_event)
         bus.subscribe(AgentStatusChanged, self.on_agent_status)
+        bus.subscribe(TicketMerged, self.on_merged)
 
     # --- handlers -------------------------------------------------------------------------------
 
@@ -84,7 +86,11 @@ class Ticketing:
         await self.rules.fire("ticket.created", conversation)
         if self.settings.auto_assign:
             current = await self.ctx.conversations.get(conversation.id)
-            if current.assignee_id is None and current.status == Status.open and not self.routing.held(current):
+            if (
+                current.assignee_id is None
+                and current.status == Status.open
+                and not self.routing.held(current)
+            ):
                 await self.routing.auto_assign(current.id, reason="new ticket")
 
     async def on_message_created(self, event: MessageCreated) -> None:
@@ -174,6 +180,13 @@ class Ticketing:
         if "status" in changes or "assignee_id" in changes:
             await self.routing.reconcile(conversation)
         await self.rules.fire("ticket.updated", conversation, extra={"changed": sorted(changes)})
+
+    async def on_merged(self, event: TicketMerged) -> None:
+        """The merge closed the source without ``Conversations.update``: stop its clocks and timers."""
+        source = await self.ctx.conversations.get(event.source_id)
+        await self._status_since(source.id, source.status)
+        await self.sla.status_changed(source, self.ctx.clock.now())
+        await self.routing.reconcile(source)
 
     async def on_sla_event(self, event: SlaWarning | SlaBreached) -> None:
         conversation = await self.ctx.conversations.get(event.conversation_id)

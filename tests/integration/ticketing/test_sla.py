@@ -178,3 +178,18 @@ async def test_team_policy_then_priority_then_default(hub: Hub) -> None:
     with hub.bus.capture() as events:
         await hub.t.sla.sweep()
     assert [e for e in events if isinstance(e, SlaWarning | SlaBreached)] == []
+
+
+async def test_a_merged_ticket_stops_its_clock_and_timers(hub: Hub) -> None:
+    await policy(hub, None, normal=Targets(first_response=30, resolution=240))
+    hub.settings.auto_assign = False
+    target = (await hub.inbound("my booking")).conversation
+    source = (await hub.inbound("same booking", sender="+27820000999")).conversation
+    await hub.store.conversations.update_one({"_id": source.id}, {"$set": {"contact_id": target.contact_id}})
+    await hub.t.lifecycle.merge(source.id, target.id, SYSTEM)
+    sla = (await hub.get(source.id)).sla
+    assert sla["paused_at"] is not None and sla["metrics"]["resolution"]["met_at"] is not None
+    hub.clock.set(hub.clock.now() + timedelta(hours=5))
+    with hub.bus.capture() as events:
+        await hub.t.sla.sweep()
+    assert {e.conversation_id for e in events if isinstance(e, SlaWarning | SlaBreached)} == {target.id}
