@@ -31,6 +31,18 @@ self.addEventListener("fetch", (event) => {
   }).catch(() => caches.match(event.request).then((hit) => hit || caches.match("/console/"))));
 });
 
+// A Web Push message shows a notification even with every console tab closed. The hub does not send
+// pushes yet: that needs a push service (the browser vendor's, reached with VAPID keys) which this
+// deployment cannot reach; the handler is here so a push relay can be added without a new client.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch { data = {title: event.data?.text() || ""}; }
+  const title = String(data.title || "Berry console").slice(0, 120);
+  event.waitUntil(self.registration.showNotification(title, {body: String(data.body || "").slice(0, 140),
+    tag: data.conversation_id || "berry", icon: "/console/static/img/icon.svg",
+    data: {url: data.conversation_id ? `/console/c/${encodeURIComponent(data.conversation_id)}` : "/console/"}}));
+});
+
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
   const target = event.notification.data && event.notification.data.url || "/console/";

@@ -42,9 +42,10 @@ async def admin_headers(hub: Any) -> dict[str, str]:
     return app[keys.EXTENSIONS]["console_test_admin"]
 
 
-async def inbound(hub: Any, text: str, phone: str = "+27821234567", name: str = "Thandi Mokoena") -> dict:
-    body = {"channel": "sms", "external_id": new_id(), "sender": {"kind": "phone", "value": phone},
-            "sender_name": name, "text": text}
+async def inbound(hub: Any, text: str, phone: str = "+27821234567", name: str = "Thandi Mokoena",
+                  channel: str = "sms", kind: str = "phone", value: str | None = None, **extra: Any) -> dict:
+    body = {"channel": channel, "external_id": new_id(), "sender": {"kind": kind, "value": value or phone},
+            "sender_name": name, "text": text, **extra}
     resp = await hub.post("/api/v1/inbound", json=body, headers=await admin_headers(hub))
     assert resp.status == 201, await resp.text()
     return await resp.json()

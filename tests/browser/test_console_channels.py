@@ -11,11 +11,26 @@ from typing import Any
 
 import pytest
 
-from tests.integration.channels.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC, SMS_FROM, post_signed, sms_form
+from email import message_from_bytes, policy
+from datetime import timedelta
+
+from hub import keys
+from hub.models import utcnow
+from tests.integration.channels.conftest import (  # noqa: F401
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    PUBLIC,
+    SMS_FROM,
+    TEMPLATE_SID,
+    WA_FROM,
+    post_signed,
+    smtp_sink,
+    sms_form,
+)
 from tests.integration.channels.standin import TwilioStandIn
 
 from .conftest import screenshot
-from .test_console import make_agent, sign_in
+from .test_console import inbound, make_agent, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -29,9 +44,13 @@ async def standin() -> AsyncIterator[TwilioStandIn]:
 
 
 @pytest.fixture(scope="module")
-def hub_settings_extra(standin: TwilioStandIn) -> dict[str, Any]:
+def hub_settings_extra(standin: TwilioStandIn, smtp_sink: tuple[int, Any]) -> dict[str, Any]:  # noqa: F811
     return {"inline_worker": True, "public_url": PUBLIC, "twilio_account_sid": ACCOUNT_SID,
-            "twilio_auth_token": AUTH_TOKEN, "twilio_api_base": standin.url, "twilio_sms_from": SMS_FROM}
+            "twilio_auth_token": AUTH_TOKEN, "twilio_api_base": standin.url, "twilio_sms_from": SMS_FROM,
+            "twilio_whatsapp_from": WA_FROM, "smtp_host": "127.0.0.1", "smtp_port": smtp_sink[0],
+            "email_address": "support@berry.test",
+            "whatsapp_templates": [{"name": "follow_up", "content_sid": TEMPLATE_SID,
+                                    "body": "Hi {{1}}, we have an update on your booking."}]}
 
 
 async def test_web_chat_customer_and_agent_talk_live(new_page, hub_url, hub) -> None:
@@ -73,4 +92,70 @@ async def test_signed_sms_webhook_reaches_the_agent_and_the_reply_reaches_twilio
             break
         await asyncio.sleep(0.1)
     assert sent and sent[0]["to"] == "+27825550123"
+    assert agent.errors == []
+
+
+async def _eventually(check: Any, seconds: float = 10) -> Any:
+    for _ in range(int(seconds * 10)):
+        result = check()
+        if result:
+            return result
+        await asyncio.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+async def test_email_reply_with_subject_cc_and_an_attached_file(new_page, hub_url, hub, smtp_sink,  # noqa: F811
+                                                                tmp_path) -> None:
+    agent = await new_page()
+    await sign_in(agent, hub_url, await make_agent(hub, "Mpho"))
+    await agent.click("#view-all")
+    created = await inbound(hub, "Could you send the quote as a PDF?", channel="email", kind="email",
+                            value="lindiwe@example.co.za", name="Lindiwe", subject="Quote for 80 guests")
+    await agent.goto(f"{hub_url}/console/c/{created['conversation']['id']}")
+    await agent.wait_for_selector("#reply-cc")
+    assert await agent.input_value("#reply-subject") == "Re: Quote for 80 guests"
+    quote = tmp_path / "quote.pdf"
+    quote.write_bytes(b"%PDF-1.4 80 guests")
+    await agent.set_input_files("#reply-file", str(quote))
+    await agent.wait_for_selector("#reply-files li.file:has-text('quote.pdf')")
+    await agent.fill("#reply-cc", "planner@example.com")
+    await agent.fill("#reply-text", "Quote attached, valid for 30 days.")
+    await screenshot(agent, "console-email-reply")
+    await agent.click("#send")
+    await agent.wait_for_selector("#messages .msg.out:has-text('Quote attached') .attachments a:has-text('quote.pdf')")
+    _, collector = smtp_sink
+    raw = await _eventually(lambda: next((r for _, _, r in collector.mails if b"valid for 30 days" in r), None))
+    mail = message_from_bytes(raw, policy=policy.default)
+    assert mail["Cc"] == "planner@example.com" and mail["Subject"].startswith("Re: Quote for 80 guests")
+    assert [(a.get_filename(), a.get_content()) for a in mail.iter_attachments()] == [("quote.pdf", b"%PDF-1.4 80 guests")]
+    # SMS cannot carry an uploaded file: the button says so instead of failing later
+    sms = await inbound(hub, "And for SMS?", phone="+27825550999")
+    await agent.goto(f"{hub_url}/console/c/{sms['conversation']['id']}")
+    await agent.wait_for_selector("#reply-text")
+    assert await agent.is_disabled("#attach") and await agent.locator("#reply-cc").count() == 0
+    assert agent.errors == []
+
+
+async def test_whatsapp_outside_the_window_offers_only_templates(new_page, hub_url, hub, standin) -> None:
+    agent = await new_page()
+    await sign_in(agent, hub_url, await make_agent(hub, "Naledi"))
+    created = await inbound(hub, "Is my booking confirmed?", channel="whatsapp", kind="whatsapp",
+                            value="+27825551234", name="Ayanda")
+    conversation_id = created["conversation"]["id"]
+    await hub.server.app[keys.STORE].messages.update_many(  # the customer last wrote 25 hours ago
+        {"conversation_id": conversation_id}, {"$set": {"created_at": utcnow() - timedelta(hours=25)}})
+    await agent.goto(f"{hub_url}/console/c/{conversation_id}")
+    await agent.wait_for_selector("#channel-hint[data-state=closed]")
+    assert await agent.is_disabled("#reply-text")  # free text would be refused by WhatsApp
+    await agent.select_option("#wa-template", TEMPLATE_SID)
+    await agent.fill("#wa-templates input.var", "Ayanda")
+    assert await agent.text_content("#wa-preview") == "Hi Ayanda, we have an update on your booking."
+    await screenshot(agent, "console-whatsapp-template")
+    await agent.click("#send")
+    await agent.wait_for_selector("#messages .msg.out:has-text('Hi Ayanda, we have an update')")
+    sent = await _eventually(lambda: [m for m in standin.messages.values() if m.get("content_sid") == TEMPLATE_SID])
+    assert sent[0]["to"] == "whatsapp:+27825551234"
+    # a note is still free text
+    await agent.click("#tab-note")
+    assert not await agent.is_disabled("#reply-text")
     assert agent.errors == []

@@ -1,12 +1,13 @@
 // One conversation: header with actions, collision and handoff banners, the thread with delivery
 // ticks, and a composer that knows the channel. Replies go over the socket with a client id, so a
 // retry after a dropped connection is stored once; the UI says when a send was not confirmed.
-import {api} from "./api.js";
+import {api, upload} from "./api.js";
 import {clear, clock, h, icon, uid} from "./dom.js";
 import {t} from "./i18n.js";
 
 const TICKS = {queued: "◷", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "⚠", undelivered: "⚠", received: ""};
 const WA_WINDOW_MS = 24 * 3600 * 1000;
+const FILE_CHANNELS = new Set(["email"]);  // files leave only where the hub can hand over the bytes (see replies.py)
 
 export class ThreadView {
   constructor(ws) {
@@ -69,8 +70,12 @@ export class ThreadView {
         .map((u) => h("option", {value: u.id, text: u.name || u.email, selected: u.id === c.assignee_id})));
     const priority = h("select", {id: "priority", "aria-label": t("filter.priority"), onchange: (ev) => this.update({priority: ev.target.value})},
       ["low", "normal", "high", "urgent"].map((p) => h("option", {value: p, text: t(`priority.${p}`), selected: p === c.priority})));
-    const team = h("input", {id: "team", size: 8, "aria-label": t("thread.team"), placeholder: t("thread.team"), value: c.team_id || "",
-      onchange: (ev) => this.update({team_id: ev.target.value.trim() || null})});
+    const teams = this.ws.teams || [];
+    const team = h("select", {id: "team", "aria-label": t("thread.transfer"), title: t("thread.transfer"),
+      onchange: (ev) => this.transfer(ev.target.value || null)},
+    h("option", {value: "", text: `${t("thread.team")}: ${t("thread.no_team")}`}),
+    c.team_id && !teams.some((tm) => tm.id === c.team_id) ? h("option", {value: c.team_id, text: c.team_id, selected: true}) : null,
+    teams.map((tm) => h("option", {value: tm.id, text: `${t("thread.team")}: ${tm.name}`, selected: tm.id === c.team_id})));
     const closed = ["resolved", "closed"].includes(c.status);
     return h("div", {class: "actions"}, assignee,
       c.assignee_id !== this.ws.user.id ? h("button", {type: "button", id: "take", onclick: () => this.assign(this.ws.user.id), text: t("thread.assign_me")}) : null,
@@ -86,6 +91,23 @@ export class ThreadView {
     const answer = await this.ws.live.call("update", {conversation_id: this.conversation.id, changes}).catch(() => null);
     if (answer?.ok) { this.conversation = answer.conversation; this.render(); }
     else this.flash(answer?.error?.detail || t("conn.offline"));
+  }
+
+  async transfer(teamId) {
+    if (!this.conversation) return;
+    const answer = await this.ws.live.call("update", {conversation_id: this.conversation.id, changes: {team_id: teamId}}).catch(() => null);
+    if (!answer?.ok) return this.flash(answer?.error?.detail || t("conn.offline"));
+    if (answer.transferred) return this.transferredAway({team_id: teamId}, true);
+    this.conversation = answer.conversation;
+    this.render();
+  }
+
+  // the ticket went to a team this agent is not in: nothing more of it may be shown here
+  transferredAway({team_id}, byMe = false) {
+    const name = (this.ws.teams || []).find((tm) => tm.id === team_id)?.name || team_id || t("thread.no_team");
+    this.conversation = null;
+    clear(this.el, this.backButton(), h("p", {class: "placeholder banner warn", id: "transferred", role: "status",
+      text: t(byMe ? "thread.transferred_by_me" : "thread.transferred", {team: name})}));
   }
 
   setStatus(status) { return this.update({status}); }
@@ -166,6 +188,10 @@ export class ThreadView {
   onHub(name, data) {
     const c = this.conversation;
     if (!c || data.conversation_id !== c.id) return;
+    if (name === "conversation.transferred") {
+      if (!data.conversation) this.transferredAway(data);  // it left this agent's teams
+      return;
+    }
     if (name === "message.created") {
       if (this.messages.some((m) => m.id === data.message.id)) return;
       this.messages.push(data.message);
@@ -201,14 +227,73 @@ export class ThreadView {
     const email = c.channel === "email" && !this.note;
     this.subject = email ? h("input", {id: "reply-subject", placeholder: t("compose.subject"), "aria-label": t("compose.subject"),
       value: c.subject ? `Re: ${c.subject.replace(/^re:\s*/i, "")}` : ""}) : null;
+    this.cc = email ? h("input", {id: "reply-cc", type: "text", placeholder: t("compose.cc_placeholder"), "aria-label": t("compose.cc"),
+      autocomplete: "off"}) : null;
+    this.files = [];  // uploaded attachments for this reply
+    this.fileList = h("ul", {class: "files", id: "reply-files"});
+    const canAttach = this.note || FILE_CHANNELS.has(c.channel);
+    const picker = h("input", {type: "file", id: "reply-file", multiple: true, hidden: true, onchange: (ev) => this.upload([...ev.target.files])});
+    const attach = h("button", {type: "button", class: "icon", id: "attach", disabled: !canAttach,
+      title: t(canAttach ? "compose.attach" : "compose.attach_unsupported"), "aria-label": t("compose.attach"),
+      onclick: () => picker.click()}, "📎");
+    this.templateBox = h("div", {class: "templates", id: "wa-templates", hidden: true});
     const form = h("form", {class: `composer ${this.note ? "is-note" : ""}`, onsubmit: (ev) => { ev.preventDefault(); this.send(); }},
       h("div", {class: "tabs", role: "tablist"}, tab(false, t("compose.reply")), tab(true, t("compose.note"))),
       email ? h("div", {class: "row"}, this.subject) : null,
-      this.canned, this.text,
-      h("div", {class: "row"}, this.hint, this.status,
+      email ? h("div", {class: "row"}, h("label", {for: "reply-cc", class: "muted", text: t("compose.cc")}), this.cc) : null,
+      this.templateBox, this.canned, this.text, this.fileList,
+      h("div", {class: "row"}, attach, picker, this.hint, this.status,
         h("button", {type: "submit", class: "primary", id: "send", text: t(this.note ? "compose.add_note" : "compose.send")})));
     this.refreshChannelHint();
     return form;
+  }
+
+  // --- attachments: uploaded first, then named by blob id in the reply ------------------------
+  async upload(files) {
+    for (const file of files) {
+      const item = h("li", {class: "muted", text: t("compose.uploading", {name: file.name})});
+      this.fileList.append(item);
+      try {
+        const att = await upload(file);
+        this.files.push(att);
+        clear(item, h("span", {text: `📎 ${att.filename}`}), " ",
+          h("button", {type: "button", class: "link", "aria-label": t("compose.remove"), text: "×", onclick: () => {
+            this.files = this.files.filter((f) => f !== att); item.remove(); }}));
+        item.className = "file";
+      } catch (err) {
+        item.className = "error";
+        item.textContent = t("compose.upload_failed", {name: file.name, error: err.message});
+      }
+    }
+  }
+
+  // --- WhatsApp templates: the only thing that may leave outside the 24-hour window ----------
+  async showTemplates() {
+    if (!this.templateBox || this.note) return;
+    this.templates ??= await api("GET", "/channels/whatsapp/templates").catch(() => []);
+    const box = this.templateBox;
+    box.hidden = false;
+    const vars = h("div", {class: "row vars"});
+    const preview = h("p", {class: "preview", id: "wa-preview"});
+    const select = h("select", {id: "wa-template", "aria-label": t("compose.template"), onchange: () => pick()},
+      h("option", {value: "", text: t("compose.template_pick")}),
+      this.templates.map((tp) => h("option", {value: tp.content_sid, text: tp.name})));
+    const render = () => {
+      const tp = this.templates.find((x) => x.content_sid === select.value);
+      let text = tp?.body || "";
+      for (const input of vars.querySelectorAll("input")) text = text.replaceAll(`{{${input.dataset.name}}}`, input.value || `{{${input.dataset.name}}}`);
+      preview.textContent = text;
+      this.template = tp ? {content_sid: tp.content_sid, variables: Object.fromEntries([...vars.querySelectorAll("input")].map((i) => [i.dataset.name, i.value]))} : null;
+    };
+    const pick = () => {
+      const tp = this.templates.find((x) => x.content_sid === select.value);
+      const names = [...new Set([...(tp?.body || "").matchAll(/\{\{\s*(\w+)\s*\}\}/g)].map((m) => m[1]))];
+      clear(vars, names.map((name) => h("input", {type: "text", dataset: {name}, class: "var", "aria-label": `{{${name}}}`,
+        placeholder: `{{${name}}}`, size: 12, oninput: render})));
+      render();
+    };
+    clear(box, h("label", {for: "wa-template", text: t("compose.template")}), select, vars, preview);
+    if (!this.templates.length) box.append(h("p", {class: "error", text: t("compose.no_templates")}));
   }
 
   refreshChannelHint() {
@@ -221,6 +306,9 @@ export class ThreadView {
       this.hint.textContent = left > 0 ? t("compose.wa_open", {left: `${Math.floor(left / 3600000)}h ${Math.floor(left % 3600000 / 60000)}m`})
         : t("compose.wa_closed");
       this.hint.dataset.state = left > 0 ? "ok" : "closed";
+      this.text.disabled = left <= 0;  // free text would be refused by WhatsApp
+      if (left <= 0) this.showTemplates();
+      else if (this.templateBox) { this.templateBox.hidden = true; this.template = null; }
     } else if (c.channel === "sms") {
       const chars = this.text?.value.length || 0;
       const unicode = /[^\x00-\x7F]/.test(this.text?.value || "");
@@ -262,11 +350,28 @@ export class ThreadView {
     this.cannedItems ??= await api("GET", "/canned-responses").then((b) => Array.isArray(b) ? b : b.items || []).catch(() => []);
     const hits = this.cannedItems.filter((r) => `${r.shortcut || ""} ${r.title || r.name || ""}`.toLowerCase().includes(prefix)).slice(0, 6);
     this.canned.hidden = !hits.length;
-    clear(this.canned, hits.map((r) => h("li", {}, h("button", {type: "button", onclick: () => {
-      this.text.value = r.text || r.body || "";
-      this.canned.hidden = true;
-      this.text.focus();
-    }}, h("b", {text: `/${r.shortcut || r.title || ""} `}), h("span", {class: "muted", text: (r.text || r.body || "").slice(0, 60)})))));
+    const conversationId = this.conversation.id;
+    clear(this.canned, hits.map((r) => {
+      const preview = h("span", {class: "muted canned-preview", text: (r.text || "").slice(0, 80)});
+      // variables ({{contact.first_name}}, …) rendered by the hub for this ticket
+      this.renderCanned(r, conversationId).then((text) => { preview.textContent = text.slice(0, 80); });
+      return h("li", {}, h("button", {type: "button", dataset: {shortcut: r.shortcut || ""}, onclick: async () => {
+        this.text.value = await this.renderCanned(r, conversationId);
+        this.canned.hidden = true;
+        this.refreshChannelHint();
+        this.text.focus();
+      }}, h("b", {text: `/${r.shortcut || r.title || ""} `}), preview));
+    }));
+  }
+
+  renderCanned(r, conversationId) {
+    this.cannedRendered ??= new Map();
+    const key = `${conversationId}:${r.id}`;
+    if (!this.cannedRendered.has(key)) {
+      this.cannedRendered.set(key, api("POST", `/canned-responses/${r.id}/preview`, {conversation_id: conversationId})
+        .then((b) => b.text).catch(() => r.text || ""));
+    }
+    return this.cannedRendered.get(key);
   }
 
   showMentions(prefix) {
@@ -280,14 +385,19 @@ export class ThreadView {
   }
 
   async send(retry) {
-    const entry = retry || {clientId: uid(), text: this.text.value.trim(), private: this.note,
-      subject: this.subject?.value.trim() || undefined, conversationId: this.conversation.id};
-    if (!entry.text) return;
-    if (!retry) this.text.value = "";
+    const template = !this.note && this.text.disabled ? this.template : null;
+    const entry = retry || {clientId: uid(), text: template ? "" : this.text.value.trim(), private: this.note,
+      subject: this.subject?.value.trim() || undefined, conversationId: this.conversation.id, template,
+      cc: (this.cc?.value || "").split(/[,;\s]+/).filter(Boolean), attachments: this.files.map((f) => f.blob_id)};
+    if (!entry.text && !entry.template && !entry.attachments.length) return;
+    if (!retry) { this.text.value = ""; this.files = []; clear(this.fileList); }
     this.pending.set(entry.clientId, entry);
     this.showStatus(entry, "sending");
     const payload = {conversation_id: entry.conversationId, text: entry.text, private: entry.private, client_id: entry.clientId};
     if (entry.subject) payload.subject = entry.subject;
+    if (entry.cc.length) payload.cc = entry.cc;
+    if (entry.attachments.length) payload.attachments = entry.attachments;
+    if (entry.template) payload.template = entry.template;
     try {
       const answer = await this.ws.live.call("reply", payload);
       if (!answer.ok) return this.showStatus(entry, "failed", answer.error.detail);

@@ -79,6 +79,8 @@ export class Workspace {
     document.addEventListener("keydown", (ev) => this.onKey(ev));
     window.addEventListener("popstate", () => this.route());
     api("GET", "/users").then((users) => users.forEach((u) => this.users.set(u.id, u))).catch(() => {});
+    this.teams = [];
+    api("GET", "/teams").then((teams) => { this.teams = teams; }).catch(() => {});
     this.setView(this.view, false);
     this.route();
   }
@@ -191,6 +193,7 @@ export class Workspace {
 
   // --- live events ---------------------------------------------------------------------------
   onHub({name, data}) {
+    if (name === "conversation.transferred") return this.onTransferred(data);
     const c = data.conversation;
     if (c) {
       const known = this.conversations.get(c.id) || {};
@@ -227,6 +230,19 @@ export class Workspace {
     this.supervisor.onHub(name, data);
   }
 
+  // a ticket left this agent's sight (transferred to another team): drop it, say so once
+  onTransferred(data) {
+    const known = this.conversations.get(data.conversation_id);
+    this.order = this.order.filter((id) => id !== data.conversation_id);
+    this.conversations.delete(data.conversation_id);
+    this.renderList();
+    this.thread.onHub("conversation.transferred", data);
+    if (known && data.actor_id !== this.user.id) {
+      const team = this.teams.find((tm) => tm.id === data.team_id)?.name || data.team_id || "";
+      this.alert(t("notify.transferred", {number: data.number, team}), "", null);
+    }
+  }
+
   nameOf(c) { return this.contacts[c.contact_id]?.name || `#${c.number}`; }
 
   async fetchContact(id) {
@@ -244,15 +260,22 @@ export class Workspace {
     this.beep();
   }
 
-  alert(title, body, conversationId) {
+  // sound always; a desktop notification when the tab is hidden (shown by the service worker when
+  // there is one: it works on phones and a click focuses or reopens the console at the ticket)
+  async alert(title, body, conversationId) {
     this.beep();
+    this.notified = (this.notified || 0) + 1;
     if (!this.notify || !document.hidden) return;
-    const n = new Notification(title, {body: (body || "").slice(0, 140), tag: conversationId, icon: "/console/static/img/icon.svg",
-      data: {url: `/console/c/${conversationId}`}});
-    n.onclick = () => { window.focus(); this.open(conversationId); };
+    const url = conversationId ? `/console/c/${conversationId}` : "/console/";
+    const options = {body: (body || "").slice(0, 140), tag: conversationId || "berry", icon: "/console/static/img/icon.svg", data: {url}};
+    const registration = await navigator.serviceWorker?.getRegistration("/console/").catch(() => null);
+    if (registration) return registration.showNotification(title, options);
+    const n = new Notification(title, options);
+    n.onclick = () => { window.focus(); if (conversationId) this.open(conversationId); };
   }
 
   beep() {
+    this.beeps = (this.beeps || 0) + 1;
     try {
       this.audio ??= new AudioContext();
       const osc = this.audio.createOscillator();
