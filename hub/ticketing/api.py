@@ -173,6 +173,42 @@ async def queue(request: web.Request, _: Principal) -> list[Conversation]:
     return await svc(request).routing.queue()
 
 
+class DeadJob(BaseModel):
+    id: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    last_error: str | None = None
+    created_at: datetime | None = None
+    failed_at: datetime | None = Field(None, description="When the last attempt failed (its next_at)")
+
+
+@route(
+    "GET",
+    "/jobs/dead",
+    summary="Dead letters: jobs that failed every attempt (SLA sweeps, wake-ups, surveys, sends…)",
+    tag="jobs",
+    permission="jobs:read",
+    response=list[DeadJob],
+)
+async def dead_jobs(request: web.Request, _: Principal) -> list[DeadJob]:
+    docs = await request.app[keys.JOBS].dead(limit=500)
+    kind = request.query.get("kind")
+    return [
+        DeadJob(
+            id=str(d["_id"]),
+            kind=d["kind"],
+            payload=d.get("payload") or {},
+            attempts=d.get("attempts", 0),
+            last_error=d.get("last_error"),
+            created_at=d.get("created_at"),
+            failed_at=d.get("next_at"),
+        )
+        for d in docs
+        if not kind or d["kind"] == kind
+    ]
+
+
 @route(
     "GET", "/agents/status", summary="Presence and load of every agent", tag="teams", permission="teams:read"
 )

@@ -217,6 +217,15 @@ async def test_periodic_jobs_run_through_the_app_handlers(kit: Kit) -> None:
         pass
     done = kit.app[keys.STORE]["jobs"].find({"_id": {"$in": ["tick-1", "slow-1"]}})
     assert sorted([d["state"] async for d in done]) == ["done", "done"]
+    # A job that fails every attempt is a dead letter, visible to admins (not to supervisors).
+    await jobs.enqueue("ticketing.wake", {"conversation_id": "ghost"}, key="bad-wake", max_attempts=1)
+    assert await worker.run_once()  # KeyError: no "until" in the payload
+    admin, boss = await kit.agent(Role.admin, online=False), await kit.agent(Role.supervisor, online=False)
+    status, dead = await kit.call("GET", "/jobs/dead?kind=ticketing.wake", admin)
+    assert status == 200 and [(d["id"], d["attempts"]) for d in dead] == [("bad-wake", 1)]
+    assert "until" in dead[0]["last_error"]
+    status, _ = await kit.call("GET", "/jobs/dead", boss)
+    assert status == 403
 
 
 async def test_rule_webhook_action_queues_a_signed_delivery_of_the_platform(kit: Kit) -> None:
