@@ -57,7 +57,7 @@ async def start_mode(mongo_url: str, redis_url: str | None, enabled: bool, tmp: 
     client = TestClient(TestServer(app))
     await client.start_server()
     user = await app[keys.USERS].create("bench@example.com", "correct horse", Role.agent)
-    return client, {"Authorization": f"Bearer {app[keys.TOKENS].access_token(user)}"}, settings.mongodb_db
+    return client, {"Authorization": f"Bearer {app[keys.TOKENS].access_token(user, 'bench-session')}"}, settings.mongodb_db
 
 
 async def run_modes(mongo_url: str, redis_url: str, n: int, tmp: Path) -> dict[str, dict[str, float]]:

@@ -1,10 +1,16 @@
-"""Fixed-window counters: in memory (one node) or in Redis (shared by every node).
+"""Rate limits as a sliding-window log, in memory (one node) or in Redis (shared by every node),
+plus plain windowed counters for login failures.
 
-A window is ``floor(now / window_s)``; a hit increments ``<key>:<window>`` and the counter
-expires with its window. Fixed windows allow a burst of up to 2× the limit across a boundary;
-that is the accepted price of one INCR per request (no Lua, no sorted sets). If Redis does not
-answer, requests are let through and a warning is logged (limits are a safety net, not a gate
-the whole API should fail on).
+Each key keeps the times of the requests it let through in the last ``window`` seconds. A request
+is allowed while fewer than ``limit`` are logged, so no stretch of ``window`` seconds ever admits
+more than ``limit`` (fixed windows let up to 2x through across a boundary; GCRA/token buckets let
+a full burst plus the refill through). Refused requests are not logged, so hammering does not
+extend the wait. Memory is at most ``limit`` timestamps per active key. In Redis the log is a
+sorted set changed by one Lua script timed by the Redis server's clock, so nodes with skewed
+clocks agree and concurrent requests on several nodes cannot both take the last slot.
+
+If Redis does not answer, requests are let through and a warning is logged (limits are a safety
+net, not a gate the whole API should fail on).
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import contextlib
 import logging
 import math
 import time
+import uuid
+from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,35 +35,42 @@ class Decision:
     allowed: bool
     limit: int
     remaining: int
-    reset_s: int  # seconds until the window ends
+    reset_s: int  # seconds until the full quota is back
+    window_s: int = 60
+    retry_after_s: int = 0  # when refused: seconds until one request is allowed again
 
     def headers(self) -> dict[str, str]:
         out = {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": str(self.remaining),
-               "RateLimit-Reset": str(self.reset_s)}
+               "RateLimit-Reset": str(self.reset_s), "RateLimit-Policy": f"{self.limit};w={self.window_s}"}
         if not self.allowed:
-            out["Retry-After"] = str(self.reset_s)
+            out["Retry-After"] = str(max(1, self.retry_after_s))
         return out
 
 
 class Limiter(Protocol):
     async def hit(self, key: str, limit: int, window_s: int) -> Decision: ...
+    async def count(self, key: str, window_s: int) -> int: ...
     async def peek(self, key: str, window_s: int) -> int: ...
     async def reset(self, key: str, window_s: int) -> None: ...
     async def close(self) -> None: ...
 
 
-def _window(window_s: int, now: float) -> tuple[int, int]:
-    index = int(now // window_s)
-    reset = max(1, math.ceil((index + 1) * window_s - now))
-    return index, reset
+def decide(log: list[float] | deque[float], now: float, limit: int, window_s: int) -> Decision:
+    """The decision for a log already trimmed to the window, before this request is added."""
+    if len(log) >= limit:
+        retry = log[len(log) - limit] + window_s - now  # when enough entries have left the window
+        return Decision(False, limit, 0, max(1, math.ceil(log[0] + window_s - now)), window_s, math.ceil(retry))
+    oldest = log[0] if log else now
+    return Decision(True, limit, limit - len(log) - 1, max(1, math.ceil(oldest + window_s - now)), window_s)
 
 
-def _decide(count: int, limit: int, reset: int) -> Decision:
-    return Decision(count <= limit, limit, max(0, limit - count), reset)
+def _window(window_s: int, now: float) -> int:
+    return int(now // window_s)
 
 
 class MemoryLimiter:
     def __init__(self) -> None:
+        self._logs: dict[str, deque[float]] = {}
         self._counts: dict[str, int] = {}
         self._expires: dict[str, float] = {}
         self._last_prune = 0.0
@@ -64,6 +79,7 @@ class MemoryLimiter:
         if now - self._last_prune < 5:
             return
         self._last_prune = now
+        self._logs = {k: log for k, log in self._logs.items() if log and log[-1] > now - 3600}
         for key in [k for k, exp in self._expires.items() if exp <= now]:
             self._counts.pop(key, None)
             self._expires.pop(key, None)
@@ -71,55 +87,92 @@ class MemoryLimiter:
     async def hit(self, key: str, limit: int, window_s: int) -> Decision:
         now = time.time()
         self._prune(now)
-        index, reset = _window(window_s, now)
-        k = f"{key}:{index}"
-        count = self._counts.get(k, 0) + 1
-        self._counts[k] = count
-        self._expires[k] = now + reset
-        return _decide(count, limit, reset)
+        log = self._logs.setdefault(key, deque())
+        while log and log[0] <= now - window_s:
+            log.popleft()
+        decision = decide(log, now, limit, window_s)
+        if decision.allowed:
+            log.append(now)
+        return decision
+
+    async def count(self, key: str, window_s: int) -> int:
+        now = time.time()
+        self._prune(now)
+        k = f"{key}:{_window(window_s, now)}"
+        self._counts[k] = self._counts.get(k, 0) + 1
+        self._expires[k] = now + window_s
+        return self._counts[k]
 
     async def peek(self, key: str, window_s: int) -> int:
-        index, _ = _window(window_s, time.time())
-        return self._counts.get(f"{key}:{index}", 0)
+        return self._counts.get(f"{key}:{_window(window_s, time.time())}", 0)
 
     async def reset(self, key: str, window_s: int) -> None:
-        index, _ = _window(window_s, time.time())
-        self._counts.pop(f"{key}:{index}", None)
+        self._counts.pop(f"{key}:{_window(window_s, time.time())}", None)
 
     async def close(self) -> None:
         self._counts.clear()
+        self._logs.clear()
+
+
+# KEYS[1] = the log (sorted set); ARGV = limit, window (ms), a unique member.
+# Returns {allowed, remaining, reset ms, retry ms}.
+SLIDING_LUA = """
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local n = redis.call('ZCARD', KEYS[1])
+if n >= limit then
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  local nth = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
+  return {0, 0, tonumber(first[2]) + window - now, tonumber(nth[2]) + window - now}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window + 1000)
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {1, limit - n - 1, tonumber(first[2]) + window - now, 0}
+"""
 
 
 class RedisLimiter:
     def __init__(self, url: str, prefix: str = "berry:rl:") -> None:
         self.redis = aioredis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self.prefix = prefix
+        self._sliding = self.redis.register_script(SLIDING_LUA)
 
     async def hit(self, key: str, limit: int, window_s: int) -> Decision:
-        index, reset = _window(window_s, time.time())
-        k = f"{self.prefix}{key}:{index}"
+        try:
+            allowed, remaining, reset_ms, retry_ms = await self._sliding(
+                keys=[f"{self.prefix}log:{key}"], args=[limit, window_s * 1000, uuid.uuid4().hex])
+        except (RedisError, OSError) as exc:
+            log.warning("rate limiter: redis unavailable, letting the request through", extra={"error": repr(exc)})
+            return Decision(True, limit, limit, window_s, window_s)
+        return Decision(bool(allowed), limit, max(0, int(remaining)), max(1, math.ceil(int(reset_ms) / 1000)),
+                        window_s, math.ceil(int(retry_ms) / 1000))
+
+    async def count(self, key: str, window_s: int) -> int:
+        k = f"{self.prefix}{key}:{_window(window_s, time.time())}"
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.incr(k)
                 pipe.expire(k, window_s + 1, nx=True)
                 count, _ = await pipe.execute()
         except (RedisError, OSError) as exc:
-            log.warning("rate limiter: redis unavailable, letting the request through", extra={"error": repr(exc)})
-            return Decision(True, limit, limit, reset)
-        return _decide(int(count), limit, reset)
+            log.warning("rate limiter: redis unavailable, not counting", extra={"error": repr(exc)})
+            return 0
+        return int(count)
 
     async def peek(self, key: str, window_s: int) -> int:
-        index, _ = _window(window_s, time.time())
         try:
-            value = await self.redis.get(f"{self.prefix}{key}:{index}")
+            value = await self.redis.get(f"{self.prefix}{key}:{_window(window_s, time.time())}")
         except (RedisError, OSError):
             return 0
         return int(value or 0)
 
     async def reset(self, key: str, window_s: int) -> None:
-        index, _ = _window(window_s, time.time())
         with contextlib.suppress(RedisError, OSError):
-            await self.redis.delete(f"{self.prefix}{key}:{index}")
+            await self.redis.delete(f"{self.prefix}{key}:{_window(window_s, time.time())}")
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -51,7 +51,7 @@ class LoginGuard:
 
     async def failed(self, email: str, ip: str) -> None:
         for key in self._keys(email, ip):
-            await self.limiter.hit(key, 1 << 30, self.window_s)
+            await self.limiter.count(key, self.window_s)
 
     async def succeeded(self, email: str, ip: str) -> None:
         await self.limiter.reset(self._keys(email, ip)[0], self.window_s)

@@ -37,7 +37,7 @@ def client_ip(request: web.Request) -> str:
 
 def _limited(decision: Decision) -> web.Response:
     return problem(429, "Too many requests", f"rate limit of {decision.limit} requests exceeded; "
-                   f"retry in {decision.reset_s} s", headers=decision.headers())
+                   f"retry in {max(1, decision.retry_after_s)} s", headers=decision.headers())
 
 
 def _applies(request: web.Request) -> bool:

@@ -3,6 +3,8 @@ brute-force protection, through the real app."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from hub import keys
 from hub.app import create_app
 from hub.models import Role
+from hub.platform.ratelimit import RedisLimiter
 from hub.platform.secrets import SecretBox
 from hub.platform.settings import PLATFORM_SETTINGS, PlatformSettings
 from hub.settings import Settings
@@ -136,6 +139,33 @@ async def test_limits_hold_across_two_nodes_with_redis(two_nodes: tuple[TestClie
     assert (await a.post(LOGIN, json=bad)).status == 401
     assert (await b.post(LOGIN, json=bad)).status == 401
     assert (await a.post(LOGIN, json={**bad, "password": "correct horse"})).status == 429
+
+
+async def test_concurrent_requests_on_two_nodes_take_exactly_the_limit(
+        two_nodes: tuple[TestClient[Any, Any], ...]) -> None:
+    """The check and the log update are one Lua script: 24 requests racing on two nodes for a
+    limit of 4 let exactly 4 through, and every refusal says when to retry."""
+    a, b = two_nodes
+    await a.server.app[keys.USERS].create("race@example.com", "correct horse", Role.agent)
+    resp = await a.post(LOGIN, json={"email": "race@example.com", "password": "correct horse"})
+    headers = {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
+    results = await asyncio.gather(*(node.get("/api/v1/auth/me", headers=headers) for node in (a, b) * 12))
+    assert sorted(r.status for r in results) == [200] * 4 + [429] * 20
+    refused = [r for r in results if r.status == 429]
+    assert all(0 < int(r.headers["Retry-After"]) <= 60 and r.headers["RateLimit-Remaining"] == "0" for r in refused)
+    assert {r.headers["RateLimit-Policy"] for r in results} == {"4;w=60"}
+
+
+async def test_redis_sliding_window_frees_slots_as_they_age(redis_url: str) -> None:
+    limiter = RedisLimiter(redis_url, prefix=f"test:{time.time_ns()}:")
+    try:
+        assert [(await limiter.hit("k", 3, 1)).allowed for _ in range(3)] == [True, True, True]
+        refused = await limiter.hit("k", 3, 1)
+        assert not refused.allowed and refused.retry_after_s == 1
+        await asyncio.sleep(1.05)  # the whole log has aged out: a fresh window's worth again
+        assert [(await limiter.hit("k", 3, 1)).allowed for _ in range(4)] == [True, True, True, False]
+    finally:
+        await limiter.close()
 
 
 async def test_redis_down_lets_requests_through(settings: Settings) -> None:
