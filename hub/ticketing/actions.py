@@ -1,5 +1,6 @@
-"""What rule actions and SLA escalations do. Each action goes through the same services an agent's
-click would (routing, lifecycle, ``Conversations.update``/``reply``), so audit and events follow."""
+"""What rule and macro actions and SLA escalations do. Each action goes through the same services an
+agent's click would (routing, lifecycle, ``Conversations.update``/``reply``), so audit and events
+follow. A rule acts as the system; a macro acts as the agent who ran it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from hub.auth import Principal
 from hub.errors import InvalidInput, NotFound
-from hub.models import AuthorType, Conversation, Priority, Status
+from hub.models import AuthorType, Conversation, Priority, Status, new_id
 
 from .canned import CannedResponse, render, variables
 from .conditions import Facts
@@ -113,46 +115,64 @@ class Actions:
         agent = await self.ctx.store.users.find_one({"_id": agent_id}, {"name": 1}) if agent_id else None
         return render(text, variables(contact, conversation, agent))
 
-    async def run(self, action: Action, conversation: Conversation, facts: Facts, rule: Rule) -> None:
+    async def run(
+        self,
+        action: Action,
+        conversation: Conversation,
+        facts: Facts,
+        rule: Rule | Any,
+        *,
+        actor: Principal = SYSTEM,
+    ) -> None:
+        """Run one action of ``rule`` (an automation rule, or a ``Macro`` run by ``actor``)."""
         p, cid = action.params, conversation.id
-        why = f"rule {rule.name!r}"
+        by_rule = isinstance(rule, Rule)
+        why = f"{'rule' if by_rule else 'macro'} {rule.name!r}"
+        origin = {"rule_id": rule.id} if by_rule else {"macro_id": rule.id}
         match action.type:
             case "assign":
                 if p.get("assignee_id"):
                     await self.routing.assign(
-                        cid, SYSTEM, assignee_id=p["assignee_id"], team_id=p.get("team_id"), reason=why
+                        cid, actor, assignee_id=p["assignee_id"], team_id=p.get("team_id"), reason=why
                     )
                 elif p.get("team_id"):
-                    await self.routing.assign(cid, SYSTEM, team_id=p["team_id"], reason=why)
+                    await self.routing.assign(cid, actor, team_id=p["team_id"], reason=why)
                 else:
                     await self.routing.auto_assign(cid, reason=why)
             case "set_priority":
                 await self.ctx.conversations.update(
-                    cid, {"priority": p["priority"], "priority_reason": p.get("reason") or why}, SYSTEM
+                    cid, {"priority": p["priority"], "priority_reason": p.get("reason") or why}, actor
                 )
             case "add_tag":
-                await self.lifecycle.change_tags(cid, [p["tag"]], [], SYSTEM)
+                await self.lifecycle.change_tags(cid, [p["tag"]], [], actor)
             case "remove_tag":
-                await self.lifecycle.change_tags(cid, [], [p["tag"]], SYSTEM)
+                await self.lifecycle.change_tags(cid, [], [p["tag"]], actor)
             case "canned_reply":
                 canned = await self.canned(p["canned_id"])
-                text = await self.render_for(canned.text, conversation, conversation.assignee_id)
+                agent_id = conversation.assignee_id if by_rule else actor.user_id
+                text = await self.render_for(canned.text, conversation, agent_id)
                 trigger_id = facts.message.id if facts.message else facts.extra.get("event_key", "")
                 await self.ctx.conversations.reply(
                     cid,
-                    SYSTEM,
+                    actor,
                     text,
-                    author_type=AuthorType.system,
+                    author_type=AuthorType.system if by_rule else AuthorType.agent,
                     meta={
-                        "rule_id": rule.id,
+                        **origin,
                         "canned_id": canned.id,
-                        "idempotency_key": f"rule:{rule.id}:{cid}:{trigger_id}",
+                        "idempotency_key": f"rule:{rule.id}:{cid}:{trigger_id}" if by_rule else new_id(),
                     },
                 )
             case "private_note":
-                text = await self.render_for(p["text"], conversation, conversation.assignee_id)
+                agent_id = conversation.assignee_id if by_rule else actor.user_id
+                text = await self.render_for(p["text"], conversation, agent_id)
                 await self.ctx.conversations.reply(
-                    cid, SYSTEM, text, private=True, author_type=AuthorType.system, meta={"rule_id": rule.id}
+                    cid,
+                    actor,
+                    text,
+                    private=True,
+                    author_type=AuthorType.system if by_rule else AuthorType.agent,
+                    meta=origin,
                 )
             case "webhook":
                 service = self.webhooks()
@@ -169,11 +189,11 @@ class Actions:
                 )
             case "snooze":
                 await self.lifecycle.snooze(
-                    cid, self.ctx.clock.now() + timedelta(minutes=p["minutes"]), SYSTEM
+                    cid, self.ctx.clock.now() + timedelta(minutes=p["minutes"]), actor
                 )
             case "resolve":
                 if conversation.status != Status.resolved:
-                    await self.ctx.conversations.update(cid, {"status": Status.resolved.value}, SYSTEM)
+                    await self.ctx.conversations.update(cid, {"status": Status.resolved.value}, actor)
             case "escalate":
                 await self.escalations.escalate(
                     cid,

@@ -21,6 +21,7 @@ from hub.models import Conversation, Message
 
 from .business_hours import BusinessHours
 from .canned import CannedResponse
+from .macros import Macro
 from .rules import Rule, compile_rule
 from .service import Ticketing
 from .sla import SlaPolicy
@@ -555,8 +556,24 @@ async def _check_policy(request: web.Request, item: BaseModel) -> None:
 async def _check_rule(request: web.Request, item: BaseModel) -> None:
     assert isinstance(item, Rule)
     compile_rule(item)
+    await _check_actions(request, item.actions)
+
+
+async def _check_macro(request: web.Request, item: BaseModel) -> None:
+    assert isinstance(item, Macro)
+    item.check()
+    if item.team_id:
+        try:
+            await svc(request).teams.get(item.team_id)
+        except NotFound as exc:
+            raise InvalidInput(str(exc), field="team_id") from exc
+    await _check_actions(request, item.actions)
+
+
+async def _check_actions(request: web.Request, actions: list[Any]) -> None:
+    """What an action refers to must exist (canned response, webhook, team)."""
     store = request.app[keys.STORE]
-    for action in item.actions:
+    for action in actions:
         p = action.params
         if action.type == "canned_reply" and not await store["canned_responses"].find_one(
             {"_id": p["canned_id"]}
@@ -581,6 +598,26 @@ config_routes("/business-hours", "business_hours", BusinessHours, "business-hour
 config_routes("/sla-policies", "sla_policies", SlaPolicy, "sla-policy", check=_check_policy)
 config_routes("/automation-rules", "automation_rules", Rule, "automation-rule", check=_check_rule)
 config_routes("/canned-responses", "canned_responses", CannedResponse, "canned-response")
+config_routes("/macros", "macros", Macro, "macro", check=_check_macro)
+
+
+class MacroRun(BaseModel):
+    conversation: Conversation
+    actions: list[dict[str, Any]] = Field(description="Each action's outcome: type, ok, error")
+
+
+@route(
+    "POST",
+    "/conversations/{conversation_id}/macros/{macro_id}",
+    summary="Apply a macro to a ticket (as the calling agent)",
+    tag="macro",
+    permission="conversations:write",
+    response=MacroRun,
+)
+async def run_macro(request: web.Request, principal: Principal) -> MacroRun:
+    cid = _cid(request)
+    results = await svc(request).macros.run(request.match_info["macro_id"], cid, principal)
+    return MacroRun(conversation=await request.app[keys.CONVERSATIONS].get(cid), actions=results)
 
 
 @route(

@@ -25,6 +25,7 @@ from .context import SYSTEM, Ctx
 from .csat import Csat
 from .events import AgentStatusChanged, SlaBreached, SlaWarning, TicketMerged
 from .lifecycle import Lifecycle, ResolvedTicketPolicy
+from .macros import Macros
 from .notifications import Notifications
 from .priority import ORDER, classify
 from .routing import Routing
@@ -51,6 +52,7 @@ class Ticketing:
         self.escalations = Escalations(ctx, self.routing, self.notifications)
         self.actions = Actions(ctx, self.routing, self.lifecycle, self.escalations, webhooks)
         self.rules.run_action = self.actions.run
+        self.macros = Macros(ctx, self.actions)
         self.sla.on_breach = self.escalations.on_sla_breach
         self.thread_policy = ResolvedTicketPolicy(
             ctx, timedelta(hours=settings.reopen_window_h), timedelta(hours=settings.csat_window_h)

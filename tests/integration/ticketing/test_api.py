@@ -254,3 +254,61 @@ async def test_rule_webhook_action_queues_a_signed_delivery_of_the_platform(kit:
     assert len(deliveries) == 1 and result.conversation.id in deliveries[0]["body"]
     status, log = await kit.call("GET", f"/automation-rules/{rule['id']}/executions", boss)
     assert [a["ok"] for a in log[0]["actions"]] == [True]
+
+
+async def test_macro_applies_its_actions_as_the_agent(kit: Kit) -> None:
+    from hub import keys
+
+    boss = await kit.agent(Role.supervisor, online=False)
+    agent = await kit.agent(online=False)
+    status, canned = await kit.call(
+        "POST",
+        "/canned-responses",
+        boss,
+        json={
+            "shortcut": "refund-ok",
+            "title": "Refund",
+            "text": "Hi {{contact.first_name|there}}, refunded.",
+        },
+    )
+    assert status == 201
+    macro = {
+        "name": "Refund done",
+        "actions": [
+            {"type": "canned_reply", "params": {"canned_id": canned["id"]}},
+            {"type": "add_tag", "params": {"tag": "refund"}},
+            {"type": "set_priority", "params": {"priority": "high"}},
+            {"type": "resolve"},
+        ],
+    }
+    for bad, field in (
+        ({**macro, "actions": []}, "actions"),
+        ({**macro, "actions": [{"type": "add_tag", "params": {"tag": "x", "colour": "red"}}]}, "colour"),
+        ({**macro, "actions": [{"type": "canned_reply", "params": {"canned_id": "nope"}}]}, "canned_id"),
+        ({**macro, "team_id": "ghost"}, "team_id"),
+    ):
+        status, problem = await kit.call("POST", "/macros", boss, json=bad)
+        assert status == 422 and field in problem["field"], problem
+    status, _ = await kit.call("POST", "/macros", agent, json=macro)
+    assert status == 403  # agents use macros, supervisors write them
+    status, created = await kit.call("POST", "/macros", boss, json=macro)
+    assert status == 201
+    status, listed = await kit.call("GET", "/macros", agent)
+    assert status == 200 and [m["id"] for m in listed] == [created["id"]]
+
+    cid = (await kit.inbound("I want my money back", sender="+27820000444")).conversation.id
+    status, run = await kit.call("POST", f"/conversations/{cid}/macros/{created['id']}", agent)
+    assert status == 200, run
+    assert [a["ok"] for a in run["actions"]] == [True, True, True, True]
+    ticket = run["conversation"]
+    assert ticket["status"] == "resolved" and "refund" in ticket["tags"] and ticket["priority"] == "high"
+    replies = [m for m in await kit.app[keys.CONVERSATIONS].messages(cid) if m.direction.value == "out"]
+    reply = next(m for m in replies if m.meta.get("macro_id") == created["id"])
+    assert reply.author_id == agent["id"] and reply.author_type.value == "agent"
+    assert reply.text.endswith(", refunded.") and "{{" not in reply.text
+    audit = [
+        d async for d in kit.app[keys.STORE]["audit_log"].find({"action": "macro.run", "target_id": cid})
+    ]
+    assert len(audit) == 1 and audit[0]["actor_id"] == agent["id"]
+    status, _ = await kit.call("POST", f"/conversations/{cid}/macros/nope", agent)
+    assert status == 404
