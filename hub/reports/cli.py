@@ -25,7 +25,7 @@ from hub.settings import Settings
 from hub.store import Store, open_store
 
 from .query import MAX_RANGE, ReportQuery
-from .rollup import Rollups, day_of, decode, normalize
+from .rollup import Rollups, day_of, decode, normalize, scoped
 from .service import Reports
 from .source import Calendars
 
@@ -57,6 +57,7 @@ async def rebuild(store: Store, first: date | None, last: date | None, *, dry_ru
     summary: dict[str, Any] = {"from": first.isoformat(), "to": last.isoformat(), "days": 0, "written": 0,
                                "differences": {}}
     total_days = (last - first).days + 1
+    scopes: dict[date, set[str]] = {}
     bar = tqdm(total=total_days, unit="day", desc="rebuild", disable=not progress, file=sys.stderr)
     day = first
     while day <= last:
@@ -68,17 +69,25 @@ async def rebuild(store: Store, first: date | None, last: date | None, *, dry_ru
             groups = fresh.get(d, [])
             old = stored.get(d)
             if old is not None or groups:
+                scopes[d] = set(scoped(groups)) | set((old or {}).get("scopes", []))
                 diff = _diff(decode(old) if old else [], groups)
                 if old is None or diff["missing"] or diff["extra"] or diff["changed"]:
                     summary["differences"][d.isoformat()] = diff
                     if not dry_run:
-                        await rollups.save(d, groups, old)
+                        await rollups.save(d, groups, old, blocks=False)
+                        summary["written"] += 1
+                elif await rollups.views_differ(d, groups):  # the groups are right; their views are not
+                    summary["differences"][d.isoformat()] = {"views": True}
+                    if not dry_run:
+                        await rollups.save(d, groups, old, force=True, blocks=False)
                         summary["written"] += 1
             summary["days"] += 1
             bar.update(1)
             d += timedelta(days=1)
         day = chunk_last + timedelta(days=1)
     bar.close()
+    if not dry_run:  # blocks are merged from days: re-merge every block over the range, bottom up
+        await rollups.rebuild_blocks(scopes)
     summary["verified"] = None if dry_run else await verify(store, rollups, first, last)
     return summary
 

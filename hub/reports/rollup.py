@@ -4,9 +4,16 @@
   per UTC day (``_id`` = ``YYYY-MM-DD``) — the exact source for partial days (a range in another
   time zone) and for queries filtering on two dimensions at once;
 - ``report_views``: the same day pre-merged per scope (``_id`` = ``day:YYYY-MM-DD:all`` or
-  ``day:YYYY-MM-DD:team_id:T`` …, see ``views.py``) — what the dashboard reads: one ``find_one`` by
-  ``_id`` per day in range, concurrently (FerretDB v1's SQLite backend pushes down ``_id`` equality and
-  nothing else, so ``$in`` or a range would scan the collection).
+  ``day:YYYY-MM-DD:team_id:T`` …, see ``views.py``), and aligned blocks of 2, 4 … 32 days merged from
+  them (``b<level>:<epoch day >> level>:<scope>``). What the dashboard reads: a range of whole days
+  splits into at most ~2·log2(days) blocks, each one ``find_one`` by ``_id``, concurrently (FerretDB
+  v1's SQLite backend pushes down ``_id`` equality and nothing else: ``$in`` or a range would scan).
+  Views stay small at any volume (``views.Dist`` / ``Distinct`` are bounded), so a 30-day range is
+  ~8 small reads, plus ~8 for the previous period's trend.
+
+A day's blocks are re-merged from their two children after its views are written; two workers
+recomputing neighbouring days at the same instant can leave a block one step stale until either day
+is recomputed again — ``rebuild`` checks and repairs every view and block.
 
 The groups of a day are stored as one zlib-compressed JSON blob (``groups_z``), not as nested
 documents: FerretDB v1 keeps documents as JSON in SQLite and decodes every scanned document, so a
@@ -44,7 +51,9 @@ from .views import DIMS_SCOPED, View
 log = logging.getLogger(__name__)
 register("report_buckets", ix(("day", 1)))
 register("report_views")  # _id = "day:<YYYY-MM-DD>:<scope>"; read by _id only
-CONCURRENCY = 16  # find_one / replace_one in flight at once
+CONCURRENCY = 8  # find_one / replace_one in flight at once (more only queues inside FerretDB)
+LEVELS = 5  # blocks of 2 … 32 days
+EPOCH = date(1970, 1, 1)
 # Reports read tickets by creation time (a range scan on MongoDB; FerretDB v1 scans anyway).
 register("conversations", *COLLECTIONS["conversations"].indexes, ix(("created_at", 1)))
 
@@ -87,27 +96,43 @@ class Rollups:
             out.setdefault(day_of(g["hour"]), []).append(g)
         return out
 
+    async def recompute_range(self, first: date, last: date) -> int:
+        """Recompute every day in [first, last], then their blocks once (cheaper than day by day)."""
+        fresh = await self.compute_days(first, last)
+        stored = await self.stored(first, last)
+        changed, touched, d = 0, {}, first
+        while d <= last:
+            groups = fresh.get(d, [])
+            if groups or d in stored:
+                touched[d] = set(scoped(groups)) | set(stored.get(d, {}).get("scopes", []))
+            changed += await self.save(d, groups, stored.get(d), blocks=False)
+            d += timedelta(days=1)
+        await self.rebuild_blocks(touched)
+        return changed
+
     async def recompute(self, day: date) -> bool:
         """Recompute one day's bucket from the tickets; True if it changed."""
         fresh = (await self.compute_days(day, day)).get(day, [])
         return await self.save(day, fresh)
 
-    async def save(self, day: date, groups: list[dict[str, Any]], stored: dict[str, Any] | None = None) -> bool:
+    async def save(self, day: date, groups: list[dict[str, Any]], stored: dict[str, Any] | None = None,
+                   force: bool = False, blocks: bool = True) -> bool:
         key = day.isoformat()
         if stored is None:
             stored = await self.col.find_one({"_id": key})
         if stored is None and not groups:
             return False
-        changed = stored is None or normalize(decode(stored)) != normalize(groups)
+        changed = force or stored is None or normalize(decode(stored)) != normalize(groups)
         if changed:
             scopes = scoped(groups)
-            await self.write_views(day, scopes, (stored or {}).get("scopes", []))
+            await self.write_views(day, scopes, (stored or {}).get("scopes", []), blocks=blocks)
             await self.col.replace_one({"_id": key}, {"day": day_start(day), "n": sum(g["n"] for g in groups),
                                                       "groups_z": encode(groups), "scopes": sorted(scopes),
                                                       "computed_at": utcnow()}, upsert=True)
         return changed
 
-    async def write_views(self, day: date, scopes: dict[str, list[dict[str, Any]]], before: list[str]) -> None:
+    async def write_views(self, day: date, scopes: dict[str, list[dict[str, Any]]], before: list[str],
+                          blocks: bool = True) -> None:
         """Replace a day's views (written before the bucket, so a crash in between is redone)."""
         at = day_start(day)
         ops = [self.views.replace_one({"_id": view_id(day, s)}, {"day": at, "scope": s,
@@ -115,6 +140,39 @@ class Rollups:
                                       upsert=True) for s, gs in scopes.items()]
         ops += [self.views.delete_one({"_id": view_id(day, s)}) for s in set(before) - set(scopes)]
         await bounded(ops)
+        if blocks:
+            await self.write_blocks(day, set(scopes) | set(before))
+
+    async def write_blocks(self, day: date, scopes: set[str]) -> None:
+        """Re-merge the blocks containing ``day`` from their children, level by level."""
+        index = (day - EPOCH).days
+        for level in range(1, LEVELS + 1):
+            index >>= 1
+            await bounded([self._block(level, index, scope) for scope in scopes])
+
+    async def _block(self, level: int, index: int, scope: str) -> None:
+        kids = await asyncio.gather(*(self.views.find_one({"_id": vid}, {"z": 1}) for vid in
+                                      (block_id(level - 1, 2 * index, scope), block_id(level - 1, 2 * index + 1, scope))))
+        present = [views.unpack(bytes(k["z"])) for k in kids if k]
+        bid = block_id(level, index, scope)
+        if not present:
+            await self.views.delete_one({"_id": bid})
+            return
+        z = Binary(views.pack(present[0] if len(present) == 1 else views.merge(present)))
+        await self.views.replace_one({"_id": bid}, {"level": level, "scope": scope, "z": z}, upsert=True)
+
+    async def views_differ(self, day: date, groups: list[dict[str, Any]]) -> bool:
+        fresh = {s: views.pack(views.view_of(gs)) for s, gs in scoped(groups).items()}
+        return await self.stored_views(day) != fresh
+
+    async def rebuild_blocks(self, scopes_by_day: dict[date, set[str]]) -> None:
+        """Re-merge, bottom up, every block holding one of these days, for the scopes those days had
+        (now or before: a scope that disappeared must leave its blocks too)."""
+        for level in range(1, LEVELS + 1):
+            blocks: dict[int, set[str]] = {}
+            for day, scopes in scopes_by_day.items():
+                blocks.setdefault((day - EPOCH).days >> level, set()).update(scopes)
+            await bounded([self._block(level, i, s) for i, scopes in blocks.items() for s in scopes])
 
     async def stored_views(self, day: date) -> dict[str, bytes]:
         """scope → packed view stored for ``day`` (for ``rebuild`` to compare)."""
@@ -138,15 +196,20 @@ class Rollups:
         most one filter is set, else (and for partial days) from the hourly groups."""
         scope = scope_of(filters)
 
-        async def one(day: date) -> View:
-            whole = start <= day_start(day) and day_start(day + timedelta(days=1)) <= end
-            if whole and scope is not None:
-                doc = await self.views.find_one({"_id": view_id(day, scope)})
-                return views.unpack(bytes(doc["z"])) if doc else views.merge([])
+        async def stored(vid: str) -> View | None:
+            doc = await self.views.find_one({"_id": vid})
+            return views.unpack(bytes(doc["z"])) if doc else None
+
+        async def partial(day: date) -> View:
             groups = [g for g in await self.bucket_groups(day) if start <= g["hour"] < end]
             return views.view_of(select(groups, filters))
 
-        return views.merge(await bounded([one(d) for d in days(start, end)]))
+        whole = [d for d in days(start, end) if start <= day_start(d) and day_start(d + timedelta(days=1)) <= end]
+        edges = [d for d in days(start, end) if d not in whole]
+        reads = [partial(d) for d in edges] if scope is not None else [partial(d) for d in days(start, end)]
+        if scope is not None and whole:
+            reads += [stored(block_id(level, index, scope)) for level, index in cover(whole[0], whole[-1])]
+        return views.merge([v for v in await bounded(reads) if v is not None])
 
     async def stored(self, first: date, last: date) -> dict[date, dict[str, Any]]:
         wanted = list(days(day_start(first), day_start(last + timedelta(days=1))))
@@ -193,6 +256,24 @@ class Rollups:
 
 def view_id(day: date, scope: str) -> str:
     return f"day:{day.isoformat()}:{scope}"
+
+
+def block_id(level: int, index: int, scope: str) -> str:
+    """A level-0 block is a day (``view_id``); level L covers days [index·2^L, (index+1)·2^L)."""
+    return view_id(EPOCH + timedelta(days=index), scope) if level == 0 else f"b{level}:{index}:{scope}"
+
+
+def cover(first: date, last: date) -> list[tuple[int, int]]:
+    """The fewest aligned blocks (level, index) that tile the days [first, last] exactly."""
+    out = []
+    d, end = (first - EPOCH).days, (last - EPOCH).days
+    while d <= end:
+        level = 0
+        while level < LEVELS and d % (2 << level) == 0 and d + (2 << level) - 1 <= end:
+            level += 1
+        out.append((level, d >> level))
+        d += 1 << level
+    return out
 
 
 def scope_of(filters: dict[str, str]) -> str | None:
@@ -255,4 +336,4 @@ def normalize(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 __all__ = ["JOB", "Rollups", "bounded", "day_of", "day_start", "days", "decode", "encode", "normalize", "scope_of",
-           "scoped", "view_id"]
+           "scoped", "view_id", "block_id", "cover"]

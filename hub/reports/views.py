@@ -1,21 +1,26 @@
-"""Views: groups pre-merged for one UTC day and one *scope* (everything, or one team / channel / agent /
-contact type / priority), so the dashboard reads a handful of small documents by ``_id`` — the only
-query FerretDB's SQLite backend pushes down — instead of every group or every ticket.
+"""Views: groups pre-merged for one UTC day (or an aligned block of days) and one *scope* (everything,
+or one team / channel / agent / contact type / priority), so the dashboard reads a handful of small
+documents by ``_id`` — the only query FerretDB's SQLite backend pushes down — instead of every group
+or every ticket.
 
-A view is a tree of dicts whose leaves are ints (counters, summed on merge) or numpy arrays:
-``float64`` arrays of seconds (concatenated and sorted on merge, so medians and p90s of any range
-stay exact, not estimated) and ``uint64`` arrays of contact-id hashes (unioned, for distinct
-contacts). ``view_of(groups)`` builds one from groups; ``merge`` adds views; the figures read views.
-The on-the-fly path builds its view with the same ``view_of``, so both paths agree by construction.
+A view is a tree of dicts whose leaves are ints (counters, summed on merge), ``Dist`` (response
+times) or ``Distinct`` (contacts). Both are exact while small and bounded when large, so a view of
+a month is no bigger than a view of a day:
 
-Stored packed: a JSON skeleton (arrays replaced by references) + one zlib'd buffer in which sorted
-times are stored as millisecond deltas (small integers: compress ~4×).
+- ``Dist``: the sorted seconds while there are at most ``EXACT_TIMES`` of them (hand-checkable
+  figures stay exact), else a histogram on fixed log buckets 2 % wide (median/p90 within 1 %).
+- ``Distinct``: contact-id hashes while at most ``EXACT_IDS``, else a HyperLogLog sketch (~3 %).
+
+Which form a merge ends in depends only on the merged values, never on the order or grouping of
+the merge, so a roll-up (days and blocks merged) equals the on-the-fly computation (the same
+``view_of`` over the range's groups). Packed: a JSON skeleton + one zlib'd buffer of arrays.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import struct
 import zlib
 from collections.abc import Iterable
@@ -30,16 +35,121 @@ DIMS_SCOPED = ("team_id", "channel", "agent_id", "contact_type", "priority")
 AGENT_LISTS = ("frt", "res", "nrt")
 
 
+EXACT_TIMES = 64
+EXACT_IDS = 256
+RATIO = 1.02  # histogram bucket i ≥ 1 holds [RATIO**(i-1), RATIO**i) seconds; bucket 0 holds [0, 1)
+LOG_RATIO = math.log(RATIO)
+HLL_BITS = 10
+HLL_M = 1 << HLL_BITS
+
+
+class Dist:
+    """Response times (seconds): exact sorted values, or a log histogram. Indexable like a sorted
+    list (``d[k]`` = the k-th smallest, a bucket's geometric middle), so median/p90 work on both."""
+
+    __slots__ = ("exact", "idx", "counts", "n", "_cum")
+
+    def __init__(self, exact: np.ndarray | None = None, idx: np.ndarray | None = None,
+                 counts: np.ndarray | None = None) -> None:
+        self.exact, self.idx, self.counts = exact, idx, counts
+        self.n = int(exact.size) if exact is not None else int(counts.sum()) if counts is not None else 0
+        self._cum: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, values: Iterable[float]) -> Dist:
+        return cls.merged([cls(exact=np.sort(np.asarray(list(values), dtype=np.float64)))])
+
+    @staticmethod
+    def buckets(values: np.ndarray) -> np.ndarray:
+        out = np.zeros(values.size, dtype=np.int64)
+        big = values >= 1
+        out[big] = 1 + np.floor(np.log(values[big]) / LOG_RATIO).astype(np.int64)
+        return out
+
+    @classmethod
+    def merged(cls, parts: list[Dist]) -> Dist:
+        n = sum(p.n for p in parts)
+        if n <= EXACT_TIMES:  # then every part is exact (a histogram only ever holds more)
+            arrays = [p.exact for p in parts if p.exact is not None and p.exact.size]
+            return cls(exact=np.sort(np.concatenate(arrays)) if arrays else np.empty(0, dtype=np.float64))
+        idx, counts = [], []
+        for p in parts:
+            if p.exact is not None:
+                b, c = np.unique(cls.buckets(p.exact), return_counts=True)
+                idx.append(b)
+                counts.append(c)
+            elif p.idx is not None and p.counts is not None:
+                idx.append(p.idx.astype(np.int64))
+                counts.append(p.counts.astype(np.int64))
+        all_idx = np.concatenate(idx)
+        uniq, inverse = np.unique(all_idx, return_inverse=True)
+        summed = np.bincount(inverse, weights=np.concatenate(counts)).astype(np.int64)
+        return cls(idx=uniq, counts=summed)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, k: int) -> float:
+        if self.exact is not None:
+            return float(self.exact[k])
+        assert self.idx is not None and self.counts is not None
+        if self._cum is None:
+            self._cum = np.cumsum(self.counts)
+        bucket = int(self.idx[int(np.searchsorted(self._cum, k + 1))])
+        return 0.0 if bucket == 0 else round(RATIO ** (bucket - 1) * math.sqrt(RATIO), 3)
+
+
+class Distinct:
+    """Distinct contacts: exact 64-bit hashes, or a HyperLogLog sketch of ``HLL_M`` registers."""
+
+    __slots__ = ("hashes", "registers")
+
+    def __init__(self, hashes: np.ndarray | None = None, registers: np.ndarray | None = None) -> None:
+        self.hashes, self.registers = hashes, registers
+
+    @classmethod
+    def of(cls, ids: Iterable[str]) -> Distinct:
+        return cls(hashes=np.unique(np.asarray([contact_hash(c) for c in ids], dtype=np.uint64)))
+
+    @staticmethod
+    def sketch(hashes: np.ndarray) -> np.ndarray:
+        reg = np.zeros(HLL_M, dtype=np.uint8)
+        h = hashes.astype(np.uint64)
+        j = (h >> np.uint64(64 - HLL_BITS)).astype(np.int64)
+        rest = (h << np.uint64(HLL_BITS)) | np.uint64(1 << (HLL_BITS - 1))  # a sentinel bit bounds the rank
+        rank = np.zeros(h.size, dtype=np.uint8)
+        for bit in range(64 - HLL_BITS + 1):  # leading zeros + 1, vectorised over the hashes
+            unset = (rank == 0) & ((rest >> np.uint64(63 - bit)) & np.uint64(1)).astype(bool)
+            rank[unset] = bit + 1
+        np.maximum.at(reg, j, rank)
+        return reg
+
+    @classmethod
+    def merged(cls, parts: list[Distinct]) -> Distinct:
+        hashes = [p.hashes for p in parts if p.hashes is not None and p.hashes.size]
+        union = np.unique(np.concatenate(hashes)) if hashes else np.empty(0, dtype=np.uint64)
+        sketches = [p.registers for p in parts if p.registers is not None]
+        if not sketches and union.size <= EXACT_IDS:
+            return cls(hashes=union)
+        reg = cls.sketch(union)
+        for r in sketches:
+            np.maximum(reg, r, out=reg)
+        return cls(registers=reg)
+
+    def __len__(self) -> int:
+        if self.hashes is not None:
+            return int(self.hashes.size)
+        assert self.registers is not None
+        m = HLL_M
+        estimate = 0.7213 / (1 + 1.079 / m) * m * m / float(np.sum(2.0 ** -self.registers.astype(np.float64)))
+        zeros = int(np.count_nonzero(self.registers == 0))
+        if estimate <= 2.5 * m and zeros:
+            estimate = m * math.log(m / zeros)  # small-range correction (linear counting)
+        return round(estimate)
+
+
 def contact_hash(contact_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(contact_id.encode(), digest_size=8).digest(), "little")
-
-
-def _times(values: Iterable[float]) -> np.ndarray:
-    return np.sort(np.asarray(list(values), dtype=np.float64))
-
-
-def _ids(ids: Iterable[str]) -> np.ndarray:
-    return np.unique(np.asarray([contact_hash(c) for c in ids], dtype=np.uint64))
 
 
 def _key(value: Any) -> str:
@@ -61,14 +171,14 @@ def _group_view(g: dict[str, Any]) -> View:
     return {
         "n": g["n"], "resolved": g["resolved"], "csat_sent": g["csat_sent"], "bot_engaged": g["bot_engaged"],
         "bot_deflected": g["bot_deflected"], "csat": csat, "handoffs": _counts(g.get("handoffs")), "sla": sla,
-        **{k: _times(g.get(k, ())) for k in LISTS},
+        **{k: Dist.of(g.get(k, ())) for k in LISTS},
         "hours": {str(int(g["hour"].timestamp()) // 3600): g["n"]},
         "channels": {_key(g["channel"]): g["n"]},
         "sla_by": {"priority": {_key(g["priority"]): sla}, "team_id": {_key(g["team_id"]): sla}},
         "agents": {_key(g["agent_id"]): {"n": g["n"], "resolved": g["resolved"], "csat": csat,
-                                         **{k: _times(g.get(k, ())) for k in AGENT_LISTS}}},
+                                         **{k: Dist.of(g.get(k, ())) for k in AGENT_LISTS}}},
         "ctypes": {_key(g["contact_type"]): {"n": g["n"], "resolved": g["resolved"], "csat": csat,
-                                             "contacts": _ids(g.get("contacts", ()))}},
+                                             "contacts": Distinct.of(g.get("contacts", ()))}},
     }
 
 
@@ -81,7 +191,7 @@ def merge(views: Iterable[View]) -> View:
     for key in ("n", "resolved", "csat_sent", "bot_engaged", "bot_deflected"):
         out.setdefault(key, 0)
     for key in LISTS:
-        out.setdefault(key, np.empty(0, dtype=np.float64))
+        out.setdefault(key, Dist.of(()))
     for key in ("csat", "handoffs", "sla", "hours", "channels", "agents", "ctypes"):
         out.setdefault(key, {})
     out.setdefault("sla_by", {"priority": {}, "team_id": {}})
@@ -92,7 +202,7 @@ def _add(acc: dict[str, Any], v: View) -> None:
     for key, value in v.items():
         if isinstance(value, dict):
             _add(acc.setdefault(key, {}), value)
-        elif isinstance(value, np.ndarray):
+        elif isinstance(value, (Dist, Distinct)):
             acc.setdefault(key, []).append(value)
         else:
             acc[key] = acc.get(key, 0) + value
@@ -104,8 +214,7 @@ def _finish(acc: dict[str, Any]) -> View:
         if isinstance(value, dict):
             out[key] = _finish(value)
         elif isinstance(value, list):
-            arr = value[0] if len(value) == 1 else np.concatenate(value)
-            out[key] = np.unique(arr) if arr.dtype == np.uint64 else (arr if len(value) == 1 else np.sort(arr))
+            out[key] = value[0] if len(value) == 1 else type(value[0]).merged(value)
         else:
             out[key] = value
     return out
@@ -116,19 +225,24 @@ def _finish(acc: dict[str, Any]) -> View:
 def pack(view: View) -> bytes:
     chunks: list[bytes] = []
 
+    def put(arr: np.ndarray) -> int:
+        chunks.append(arr.tobytes())
+        return int(arr.size)
+
     def walk(node: Any) -> Any:
         if isinstance(node, dict):  # sorted: unpack reads the arrays back in the same order
             return {k: walk(v) for k, v in sorted(node.items())}
-        if isinstance(node, np.ndarray):
-            if node.dtype == np.uint64:
-                raw = node.tobytes()
-                kind = "u"
-            else:  # sorted seconds with at most 3 decimals → exact millisecond deltas
-                ms = np.rint(node * 1000).astype(np.int64)
-                raw = np.diff(ms, prepend=np.int64(0)).tobytes()
-                kind = "t"
-            chunks.append(raw)
-            return {"@": kind, "n": int(node.size)}
+        if isinstance(node, Dist):
+            if node.exact is not None:  # seconds with 3 decimals → exact millisecond deltas
+                ms = np.rint(node.exact * 1000).astype(np.int64)
+                return {"@": "t", "n": put(np.diff(ms, prepend=np.int64(0)))}
+            assert node.idx is not None and node.counts is not None
+            return {"@": "h", "n": put(node.idx.astype(np.int64)), "c": put(node.counts.astype(np.int64))}
+        if isinstance(node, Distinct):
+            if node.hashes is not None:
+                return {"@": "u", "n": put(node.hashes)}
+            assert node.registers is not None
+            return {"@": "r", "n": put(node.registers.astype(np.int64))}
         return node
 
     skeleton = json.dumps(walk(view), sort_keys=True, separators=(",", ":")).encode()
@@ -141,18 +255,28 @@ def unpack(blob: bytes) -> View:
     skeleton = json.loads(raw[4:4 + size])
     offset = 4 + size
 
-    def walk(node: Any) -> Any:
+    def take(n: int, dtype: Any = np.int64) -> np.ndarray:
         nonlocal offset
+        arr = np.frombuffer(raw, dtype=dtype, count=n, offset=offset)
+        offset += 8 * n
+        return arr
+
+    def walk(node: Any) -> Any:
         if isinstance(node, dict):
-            if "@" in node and "n" in node and len(node) == 2:
-                n = node["n"]
-                data = np.frombuffer(raw, dtype=np.int64 if node["@"] == "t" else np.uint64, count=n, offset=offset)
-                offset += 8 * n
-                return np.cumsum(data) / 1000.0 if node["@"] == "t" else data
+            kind = node.get("@")
+            if kind == "t":
+                return Dist(exact=np.cumsum(take(node["n"])) / 1000.0)
+            if kind == "h":
+                idx = take(node["n"])
+                return Dist(idx=idx, counts=take(node["c"]))
+            if kind == "u":
+                return Distinct(hashes=take(node["n"], np.uint64))
+            if kind == "r":
+                return Distinct(registers=take(node["n"]).astype(np.uint8))
             return {k: walk(v) for k, v in sorted(node.items())}
         return node
 
     return walk(skeleton)  # type: ignore[no-any-return]
 
 
-__all__ = ["DIMS_SCOPED", "View", "contact_hash", "merge", "pack", "unpack", "view_of"]
+__all__ = ["DIMS_SCOPED", "Dist", "Distinct", "View", "contact_hash", "merge", "pack", "unpack", "view_of"]

@@ -3,14 +3,14 @@ fly) on real FerretDB."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
 from hub.reports import Reports, Rollups
 from hub.reports.live import backlog
-from hub.reports.query import ReportQuery, check_range
-from hub.reports.rollup import days
+from hub.reports.query import ReportQuery
 
 from .fixture import EXPECTED, WEEK, seed, t
 
@@ -21,9 +21,7 @@ async def reports(store: Any) -> Reports:
                                    {"_id": "A2", "email": "a2@x.co", "name": "Ben", "role": "agent"}])
     await seed(store, "A1", "A2")
     rollups = Rollups(store)
-    rng = check_range(ReportQuery(start="2026-10-26", end="2026-11-09"))
-    for day in days(rng.start, rng.end):
-        await rollups.recompute(day)
+    await rollups.recompute_range(date(2026, 10, 26), date(2026, 11, 9))
     return Reports(store, rollups)
 
 

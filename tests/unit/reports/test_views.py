@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from hub.reports import figures, views
+from hub.reports.stats import median, p90
 from hub.reports.stats import group_conversations, reply_gaps
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -60,7 +61,7 @@ def test_merged_views_equal_one_view_of_everything_and_pack_round_trips() -> Non
     per_group = [views.unpack(views.pack(views.view_of([g]))) for g in groups]
     merged = views.merge(per_group)
     for key in ("frt", "frt_bh", "res", "res_bh", "nrt", "nrt_bh"):
-        assert np.array_equal(whole[key], merged[key]), key
+        assert list(whole[key]) == list(merged[key]), key
         assert list(merged[key]) == sorted(merged[key])
     assert figures.kpis(whole) == figures.kpis(merged)
     assert figures.agents(whole, {}) == figures.agents(merged, {})
@@ -78,3 +79,46 @@ def test_empty_view_has_every_figure() -> None:
     empty = views.merge([])
     assert figures.kpis(empty)["conversations"] == 0 and figures.kpis(empty)["first_response_median_h"] is None
     assert views.unpack(views.pack(empty))["n"] == 0
+
+
+def test_large_distributions_become_bounded_histograms_the_same_whichever_way_they_are_merged() -> None:
+    rng = np.random.default_rng(8)
+    values = [round(float(v), 3) for v in rng.lognormal(8, 1.5, 5000)] + [0.0] * 300
+    exact = sorted(values)
+    parts = [views.Dist.of(values[i:i + 40]) for i in range(0, len(values), 40)]  # each part exact
+    one = views.Dist.merged(parts)
+    tree = views.Dist.merged([views.Dist.merged(parts[:50]), views.Dist.merged(parts[50:90]), *parts[90:]])
+    assert one.exact is None and len(one) == len(values)
+    assert list(one.idx) == list(tree.idx) and list(one.counts) == list(tree.counts)
+    assert one.idx.size < 1000  # bounded by the bucket count, whatever the number of values
+    for ours, truth in ((median(one), median(exact)), (p90(one), p90(exact))):
+        assert abs(ours - truth) <= 0.011 * truth
+    packed = views.unpack(views.pack({"x": one}))["x"]
+    assert [packed[k] for k in (0, 299, 300, 5299)] == [one[k] for k in (0, 299, 300, 5299)]
+    assert one[0] == 0.0 and one[299] == 0.0
+
+
+def test_distinct_contacts_exact_then_sketched() -> None:
+    small = views.Distinct.merged([views.Distinct.of(["a", "b"]), views.Distinct.of(["b", "c"])])
+    assert len(small) == 3 and small.registers is None
+    ids = [f"contact-{i}" for i in range(20_000)]
+    parts = [views.Distinct.of(ids[i:i + 200]) for i in range(0, 20_000, 200)]
+    parts += [views.Distinct.of(ids[:5000:7])]  # repeats count once
+    big = views.Distinct.merged(parts)
+    again = views.Distinct.merged([views.Distinct.merged(parts[:30]), views.Distinct.merged(parts[30:])])
+    assert list(big.registers) == list(again.registers)
+    assert abs(len(big) - 20_000) < 0.06 * 20_000
+    assert len(views.unpack(views.pack({"c": big}))["c"]) == len(big)
+
+
+def test_cover_tiles_a_range_with_few_aligned_blocks() -> None:
+    from datetime import date
+
+    from hub.reports.rollup import EPOCH, cover
+
+    for first, last in ((date(2026, 10, 27), date(2026, 11, 25)), (date(2026, 1, 1), date(2026, 1, 1)),
+                        (date(2025, 1, 1), date(2026, 12, 31))):
+        blocks = cover(first, last)
+        covered = [d for level, i in blocks for d in range(i << level, (i + 1) << level)]
+        assert covered == list(range((first - EPOCH).days, (last - EPOCH).days + 1))
+    assert len(cover(date(2026, 10, 27), date(2026, 11, 25))) <= 8  # 30 days
