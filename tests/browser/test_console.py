@@ -187,3 +187,102 @@ async def test_bot_handoff_arrives_highlighted_with_reason_and_transcript(new_pa
     assert "Which date?" in await banner.locator(".transcript").text_content()
     await screenshot(page, "console-handoff")
     assert page.errors == []
+
+
+async def _team(hub: Any, team_id: str, name: str) -> None:
+    from hub.ticketing.teams import Team
+    teams = hub.server.app[keys.EXTENSIONS]["ticketing"].teams
+    if await hub.server.app[keys.STORE]["teams"].find_one({"_id": team_id}) is None:
+        await teams.create(Team(id=team_id, name=name))
+
+
+async def test_transfer_with_the_team_picker_tells_the_old_team(new_page, hub_url, hub) -> None:
+    await _team(hub, "venues", "Venues")
+    await _team(hub, "catering", "Catering")
+    created = await inbound(hub, "Can we move the tasting?", phone="+27871115555", name="Lebo Dlamini")
+    conversation_id = created["conversation"]["id"]
+    resp = await hub.patch(f"/api/v1/conversations/{conversation_id}", json={"team_id": "venues"},
+                           headers=await admin_headers(hub))
+    assert resp.status == 200
+    vera, sam = await new_page(), await new_page()
+    await sign_in(vera, hub_url, await make_agent(hub, "Vera", teams=["venues"]))
+    await sign_in(sam, hub_url, await make_agent(hub, "Sam", teams=["venues"]))
+    await sam.click("#view-teams")
+    await sam.locator(f'#inbox-list li[data-id="{conversation_id}"]').wait_for()
+    await vera.goto(f"{hub_url}/console/c/{conversation_id}")
+    await vera.wait_for_selector("#team option[value=catering]", state="attached")
+    await vera.select_option("#team", "catering")
+    assert "Catering" in await vera.text_content("#transferred")
+    # Sam, in the team that lost it: the ticket leaves his inbox, live
+    await sam.locator(f'#inbox-list li[data-id="{conversation_id}"]').wait_for(state="detached")
+    assert vera.errors == [] and sam.errors == []
+
+
+async def test_canned_response_shows_and_inserts_rendered_variables(new_page, hub_url, hub) -> None:
+    headers = await admin_headers(hub)
+    resp = await hub.post("/api/v1/canned-responses", headers=headers, json={
+        "shortcut": f"hello{new_id()[:6]}", "title": "Greeting",
+        "text": "Hi {{contact.first_name|there}}, thanks for writing to Berry."})
+    assert resp.status == 201, await resp.text()
+    shortcut = (await resp.json())["shortcut"]
+    created = await inbound(hub, "Hello?", phone="+27881116666", name="Zodwa Khumalo")
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Vera"))
+    await page.goto(f"{hub_url}/console/c/{created['conversation']['id']}")
+    await page.fill("#reply-text", f"/{shortcut}")
+    await page.dispatch_event("#reply-text", "input")
+    option = page.locator(f'#canned button[data-shortcut="{shortcut}"]')
+    await option.locator(".canned-preview:has-text('Hi Zodwa,')").wait_for()  # the preview is rendered
+    await option.click()
+    assert await page.input_value("#reply-text") == "Hi Zodwa, thanks for writing to Berry."
+    assert page.errors == []
+
+
+async def test_hidden_tab_gets_a_desktop_notification_and_a_sound(new_page, hub_url, hub) -> None:
+    page = await new_page(permissions=["notifications"])
+    await sign_in(page, hub_url, await make_agent(hub, "Vera"))
+    await page.evaluate("navigator.serviceWorker.ready")
+    await page.click("#notify")  # permission already granted: enables notifications
+    await page.wait_for_function("window.berry.notify === true")
+    beeps = await page.evaluate("window.berry.beeps")
+    # the agent switched to another tab
+    await page.evaluate("Object.defineProperty(document, 'hidden', {configurable: true, get: () => true})")
+    await inbound(hub, "Is the marquee waterproof?", phone="+27891117777", name="Anele Zulu")
+    shown = await _poll(page, """async () => {
+        const reg = await navigator.serviceWorker.getRegistration('/console/');
+        const shown = await reg.getNotifications();
+        return shown.length ? shown.map((n) => [n.title, n.body, n.data.url]) : null;
+    }""")
+    assert shown[0][0] == "New message from Anele Zulu" and shown[0][1] == "Is the marquee waterproof?"
+    assert shown[0][2].startswith("/console/c/")
+    assert await page.evaluate("window.berry.beeps") > beeps
+    # a Web Push message (delivered by the browser's DevTools protocol: no push service here) is
+    # shown by the service worker too, with every console tab closed
+    cdp = await page.context.new_cdp_session(page)
+    registrations: list[Any] = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+    await cdp.send("ServiceWorker.enable")
+    for _ in range(50):
+        if registrations:
+            break
+        await page.wait_for_timeout(100)
+    await page.goto("about:blank")
+    await cdp.send("ServiceWorker.deliverPushMessage", {
+        "origin": hub_url, "registrationId": registrations[0]["registrationId"],
+        "data": '{"title": "Bot handoff: Anele", "body": "asked for a human", "conversation_id": "abc"}'})
+    await page.goto(f"{hub_url}/console/static/img/icon.svg")  # same origin, no console tab
+    pushed = await _poll(page, """async () => {
+        const reg = await navigator.serviceWorker.getRegistration('/console/');
+        const shown = (await reg.getNotifications()).filter((n) => n.title.startsWith('Bot handoff'));
+        return shown.length ? shown[0].data.url : null;
+    }""")
+    assert pushed == "/console/c/abc"
+
+
+async def _poll(page: Any, script: str, seconds: float = 10) -> Any:
+    for _ in range(int(seconds * 10)):
+        result = await page.evaluate(script)
+        if result:
+            return result
+        await page.wait_for_timeout(100)
+    raise AssertionError(f"timed out waiting for {script}")
