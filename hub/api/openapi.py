@@ -80,7 +80,8 @@ def _operation(route: Route, components: dict[str, Any], conditional: bool = Fal
                                       "content": {"application/json": {"schema": {}}}}
     problem_ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for code, text in (("400", "Bad request"), ("401", "Unauthorized"), ("403", "Forbidden"), ("404", "Not found"),
-                       ("409", "Conflict"), ("413", "Payload too large"), ("422", "Invalid input"),
+                       ("409", "Conflict"), ("413", "Payload too large"), ("415", "Unsupported media type"),
+                       ("422", "Invalid input"),
                        ("429", "Too many requests (see Retry-After)"), ("503", "Store unavailable")):
         op["responses"].setdefault(code, {"description": text, "content": problem_ref})
     if not route.public:
