@@ -14,9 +14,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
+from pydantic import Field, field_serializer, field_validator, model_validator
 
 from hub.models import new_id, utcnow
+
+from .context import Stored
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
@@ -28,11 +30,9 @@ def _minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
-class BusinessHours(BaseModel):
+class BusinessHours(Stored):
     """``week``: day → list of ``"08:00-17:00"`` intervals (also read as ``["08:00", "17:00"]``); an
     end may be ``24:00``. Intervals are written as strings: FerretDB v1 stores no nested arrays."""
-
-    model_config = ConfigDict(extra="forbid")
 
     id: str = Field(default_factory=new_id)
     name: str = Field(min_length=1, max_length=200)
@@ -168,16 +168,9 @@ class BusinessHours(BaseModel):
         return total.total_seconds()
 
     def to_doc(self) -> dict[str, Any]:
-        doc = self.model_dump(mode="python")
-        doc["_id"] = doc.pop("id")
+        doc = super().to_doc()
         doc["holidays"] = [d.isoformat() for d in self.holidays]
         return doc
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> BusinessHours:
-        doc = dict(doc)
-        doc["id"] = doc.pop("_id")
-        return cls.model_validate(doc)
 
 
 class Always:

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import ConfigDict
+
 from hub.audit import Audit
 from hub.auth import Principal
 from hub.contacts import Contacts
 from hub.conversations import Conversations
 from hub.events import EventBus
 from hub.jobs import Jobs
-from hub.models import Role
+from hub.models import Model, Role
 from hub.store import Store
 
 from .clock import Clock, SystemClock
 
 # The actor recorded for changes the hub makes by itself (routing, SLA escalation, rules, wake-ups).
 SYSTEM = Principal(role=Role.admin, user_id="system:ticketing", name="Berry automation")
+
+
+class Stored(Model):
+    """A ticketing configuration document: ``id`` is ``_id`` (``Model``), unknown fields refused."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 @dataclass
@@ -30,4 +38,4 @@ class Ctx:
     clock: Clock = SystemClock()  # noqa: RUF009 - stateless
 
 
-__all__ = ["SYSTEM", "Ctx"]
+__all__ = ["SYSTEM", "Ctx", "Stored"]

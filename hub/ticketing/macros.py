@@ -10,7 +10,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from hub.auth import Principal
 from hub.errors import NotFound
@@ -18,33 +18,20 @@ from hub.models import new_id, utcnow
 from hub.store import register
 
 from .conditions import Facts
-from .context import Ctx
+from .context import Ctx, Stored
 from .rules import Action, check_action
 
 log = logging.getLogger(__name__)
 register("macros")
 
 
-class Macro(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Macro(Stored):
     id: str = Field(default_factory=new_id)
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=2000)
     actions: list[Action] = Field(min_length=1, max_length=20)
     team_id: str | None = Field(None, description="Offered to this team's agents (None: everyone)")
     created_at: datetime = Field(default_factory=utcnow)
-
-    def to_doc(self) -> dict[str, Any]:
-        doc = self.model_dump(mode="python")
-        doc["_id"] = doc.pop("id")
-        return doc
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Macro:
-        doc = dict(doc)
-        doc["id"] = doc.pop("_id")
-        return cls.model_validate(doc)
 
     def check(self) -> None:
         for action in self.actions:

@@ -36,7 +36,7 @@ from hub.store import ix, register
 from .business_hours import BusinessHours
 from .canned import check_template
 from .conditions import Compiled, Condition, Facts
-from .context import Ctx
+from .context import Ctx, Stored
 from .events import RuleExecuted
 from .timers import TimerWheel
 
@@ -79,9 +79,7 @@ class Action(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Rule(Stored):
     id: str = Field(default_factory=new_id)
     name: str = Field(min_length=1, max_length=200)
     enabled: bool = True
@@ -92,17 +90,6 @@ class Rule(BaseModel):
     actions: list[Action] = Field(min_length=1, max_length=20)
     stop_processing: bool = Field(False, description="Skip the later rules when this one ran")
     created_at: datetime = Field(default_factory=utcnow)
-
-    def to_doc(self) -> dict[str, Any]:
-        doc = self.model_dump(mode="python")
-        doc["_id"] = doc.pop("id")
-        return doc
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Rule:
-        doc = dict(doc)
-        doc["id"] = doc.pop("_id")
-        return cls.model_validate(doc)
 
 
 PARAMS: dict[str, dict[str, Any]] = {

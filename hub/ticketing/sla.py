@@ -34,7 +34,7 @@ from hub.models import Conversation, Priority, Status, new_id, utcnow
 from hub.store import COLLECTIONS, ix, register
 
 from .business_hours import ALWAYS, Always, BusinessHours
-from .context import Ctx
+from .context import Ctx, Stored
 from .events import SlaBreached, SlaWarning
 from .timers import TimerWheel
 
@@ -70,9 +70,7 @@ class Escalation(BaseModel):
     notify: bool = True
 
 
-class SlaPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SlaPolicy(Stored):
     id: str = Field(default_factory=new_id)
     name: str = Field(min_length=1, max_length=200)
     business_hours_id: str | None = Field(None, description="None: round the clock")
@@ -86,16 +84,9 @@ class SlaPolicy(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
 
     def to_doc(self) -> dict[str, Any]:
-        doc = self.model_dump(mode="python")
-        doc["_id"] = doc.pop("id")
+        doc = super().to_doc()
         doc["targets"] = {k.value: v for k, v in doc["targets"].items()}
         return doc
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> SlaPolicy:
-        doc = dict(doc)
-        doc["id"] = doc.pop("_id")
-        return cls.model_validate(doc)
 
 
 Hours = BusinessHours | Always

@@ -24,7 +24,7 @@ from hub.errors import Conflict, InvalidInput, NotFound
 from hub.models import new_id, utcnow
 from hub.store import ix, register
 
-from .context import Ctx
+from .context import Ctx, Stored
 from .events import AgentStatusChanged
 
 register("teams", ix(("name", 1), unique=True))
@@ -64,9 +64,7 @@ class Member(BaseModel):
         return not (product_area and self.product_areas and product_area.lower() not in self.product_areas)
 
 
-class Team(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Team(Stored):
     id: str = Field(default_factory=new_id)
     name: str = Field(min_length=1, max_length=200)
     strategy: Literal["round_robin", "least_loaded"] = "round_robin"
@@ -84,17 +82,6 @@ class Team(BaseModel):
 
     def member(self, user_id: str) -> Member | None:
         return next((m for m in self.members if m.user_id == user_id), None)
-
-    def to_doc(self) -> dict[str, Any]:
-        doc = self.model_dump(mode="python")
-        doc["_id"] = doc.pop("id")
-        return doc
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Team:
-        doc = dict(doc)
-        doc["id"] = doc.pop("_id")
-        return cls.model_validate(doc)
 
 
 class Teams:
