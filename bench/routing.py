@@ -180,9 +180,11 @@ async def bench_routing(
 
 
 async def bench_sweep(
-    t: Ticketing, store: Store, clock: ManualClock, n: int, due_share: float
+    t: Ticketing, store: Store, clock: ManualClock, n: int, due_share: float, breaches: int
 ) -> dict[str, Any]:
-    """100k open tickets with running SLA clocks; ``due_share`` of them reach their warning now."""
+    """100k open tickets with running SLA clocks; ``due_share`` of them reach their warning now, and
+    ``breaches`` of those breach a few minutes later (a breach reads and updates its ticket and
+    escalates it: on FerretDB v1 SQLite each of those is a scan of ``conversations``)."""
     await store.conversations.delete_many({})
     policy = SlaPolicy(
         name="bench", default=True, targets={Priority.normal: Targets(first_response=60, resolution=480)}
@@ -232,6 +234,18 @@ async def bench_sweep(
                 "due_at": warn_at + timedelta(minutes=12),
             }
         )
+        if i < breaches:
+            due_at = metrics["first_response"]["due_at"]
+            timers.setdefault(minute_key(due_at), []).append(
+                {
+                    "_id": new_id(),
+                    "at": due_at,
+                    "conversation_id": doc["_id"],
+                    "metric": "first_response",
+                    "kind": "breach",
+                    "due_at": due_at,
+                }
+            )
     await insert_batches(store.conversations, docs, "sweep tickets")
     for minute, batch in tqdm(sorted(timers.items()), desc="timer minutes", leave=False):
         await store[f"wheel.sla.{minute}"].insert_many(batch)
@@ -243,6 +257,10 @@ async def bench_sweep(
     t0 = time.perf_counter()
     counts = await t.sla.sweep(limit=10 * due + 100)
     sweep_s = time.perf_counter() - t0
+    clock.set(now + timedelta(minutes=3))
+    t0 = time.perf_counter()
+    breach_counts = await t.sla.sweep()
+    breach_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     scanned = await store.conversations.count_documents({"sla_next_at": {"$lte": now}})
     scan_s = time.perf_counter() - t0
@@ -255,6 +273,9 @@ async def bench_sweep(
         "quiet_sweep_ms": round(probe_s * 1000, 2),
         "quiet_sweep_timers": empty["timers"],
         "timer_minutes_pending": len(timers),
+        "breach_sweep_s": round(breach_s, 3),
+        "breach_counts": breach_counts,
+        "per_breach_s": round(breach_s / max(1, breach_counts["breaches"]), 2),
         "compare_field_query_s": round(scan_s, 3),
         "compare_field_query_found": scanned,
     }
@@ -364,7 +385,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             else None
         )
         sweep = (
-            await bench_sweep(t, store, clock, args.sweep_tickets, args.due_share)
+            await bench_sweep(t, store, clock, args.sweep_tickets, args.due_share, args.breaches)
             if "sweep" in parts
             else None
         )
@@ -390,6 +411,7 @@ if __name__ == "__main__":
     parser.add_argument("--full", type=int, default=20, help="full auto_assign calls (update, audit, events)")
     parser.add_argument("--sweep-tickets", type=int, default=100_000)
     parser.add_argument("--due-share", type=float, default=0.001, help="share of tickets due in one sweep")
+    parser.add_argument("--breaches", type=int, default=5, help="of the due tickets, how many breach")
     parser.add_argument("--rules", type=int, default=200)
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--parts", default="rules,routing,sweep", help="comma-separated subset to run")

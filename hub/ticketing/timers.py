@@ -1,10 +1,11 @@
 """A timer wheel made of one small collection per minute: nothing ever scans a big collection.
 
-Why: FerretDB v1's SQLite backend serves every read, update and delete — even ``_id`` equality —
-with a scan of the whole collection (measured on 100,000 documents: ``find_one`` of a missing or a
-late ``_id`` 460–570 ms, ``update_one``/``delete_one`` by ``_id`` 0.6–1.2 s; insert 4 ms). A
-collection with a handful of documents answers anything in 1–3 ms, creating one costs ~10 ms,
-dropping one ~3 ms. So a timer is an insert into the collection of the minute it fires::
+Why: on FerretDB every filter other than ``_id`` equality is a scan of the whole collection (and
+stock v1.24 on SQLite scanned even ``_id`` look-ups: 460–570 ms per ``find_one`` at 100,000
+documents, until the ``berry1`` build patch). A collection holding one minute's timers is read whole
+with one ``find({})``, emptied by one ``drop()`` (~3 ms; creating one costs ~10 ms), and a cancel
+is a ``delete_many`` that scans only that minute: no index, no retention job, no growth. So a timer
+is an insert into the collection of the minute it fires::
 
     wheel.<name>.<YYYYmmddHHMM>         the timers of that minute (payload + ``at``)
     wheel-claims.<name>.<YYYYmmddHH>    once-only claims of the sweeps that read that hour's minutes
