@@ -115,7 +115,10 @@ class ApiRouter:
                 kwargs["body"] = await parse_body(request, route.body)
             attempt = None
             key = request.headers.get("Idempotency-Key")
-            if key is not None and principal is not None and route.honours_idempotency_key:
+            # Raw (non-JSON) bodies are read by the handler after this point, so they cannot be
+            # fingerprinted: the key is ignored there rather than replaying for another upload.
+            fingerprintable = route.body is not None or not request.body_exists
+            if key is not None and principal is not None and route.honours_idempotency_key and fingerprintable:
                 attempt = await idempotency.begin(request, principal.actor_id, key,
                                                   idempotency.fingerprint(request, request.get(RAW_BODY)))
                 if attempt.replay is not None:

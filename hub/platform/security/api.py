@@ -69,7 +69,7 @@ def install(router: ApiRouter) -> None:
         return await request.app[SESSIONS].list(user.id)
 
     @route("DELETE", "/users/{user_id}/sessions", summary="Sign a user out everywhere", tag="users",
-           permission="users:write")
+           permission="users:write", conditional=False)  # signing out is never blocked by a stale ETag
     async def revoke_user_sessions(request: web.Request, principal: Principal) -> None:
         user = await request.app[keys.USERS].get(request.match_info["user_id"])
         await request.app[SESSIONS].revoke_all(user.id)
