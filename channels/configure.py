@@ -9,6 +9,7 @@ from typing import Any
 from hub.models import Channel
 
 from .email.adapter import EmailAdapter
+from .email.mailbox import MailboxConfig, effective_config
 from .twilio.messaging import TwilioMessagingAdapter
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,16 @@ async def build_adapters(services: Any) -> None:
             starttls=settings.smtp_starttls, max_bytes=settings.email_max_bytes, blobs=services.blobs))
 
 
+def mailbox_config(services: Any) -> MailboxConfig | None:
+    doc = _doc(services, Channel.email)
+    return effective_config(services.settings, doc, _secret(services, doc, "imap_password"))
+
+
 async def reload(services: Any) -> None:
     if services.inboxes is not None:
         services.inbox_docs = await services.inboxes.all()
     await build_adapters(services)
+    mailbox = services.extra.get("mailbox")  # started by extra_ctx once the e-mail ingest exists
+    if mailbox is not None:
+        await mailbox.apply(mailbox_config(services))
     log.info("channel adapters rebuilt", extra={"channels": sorted(c.value for c in services.registry)})

@@ -3,7 +3,6 @@ SMTP listener), web chat, voice. Each is started only when configured."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -14,9 +13,10 @@ from aiohttp import web
 from hub import keys
 from hub.models import utcnow
 
+from . import configure
 from .base import ChannelError
-from .email.imap import ImapPoller
 from .email.inbound import EmailInbound
+from .email.mailbox import MailboxSupervisor
 from .email.smtp_in import start_listener
 
 log = logging.getLogger(__name__)
@@ -39,15 +39,9 @@ async def start(app: web.Application, services: Any) -> AsyncIterator[None]:
                                                     "created_at": utcnow()})
 
     services.extra["ingest_mail"] = ingest_mail
-    tasks: list[asyncio.Task[None]] = []
-    poller = None
-    if settings.imap_host:
-        poller = ImapPoller(store, ingest_mail, host=settings.imap_host, port=settings.imap_port,
-                            user=settings.imap_user, password=settings.imap_password.get_secret_value(),
-                            mailbox=settings.imap_mailbox, poll_s=settings.imap_poll_s,
-                            max_bytes=settings.email_max_bytes)
-        services.extra["imap_poller"] = poller
-        tasks.append(asyncio.create_task(poller.run()))
+    mailbox = MailboxSupervisor(store, ingest_mail, poll_s=settings.imap_poll_s, max_bytes=settings.email_max_bytes)
+    services.extra["mailbox"] = mailbox  # (re)started by configure.reload whenever an admin edits the inbox
+    await mailbox.apply(configure.mailbox_config(services))
     listener = None
     if settings.smtp_listen_port:
         domain = settings.email_address.rsplit("@", 1)[-1].lower()
@@ -59,13 +53,7 @@ async def start(app: web.Application, services: Any) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        if poller:
-            poller.stop()
-        for task in tasks:
-            try:
-                await asyncio.wait_for(task, 10)
-            except (TimeoutError, asyncio.CancelledError):
-                task.cancel()
+        await mailbox.stop()
         if listener:
             listener.close()
             await listener.wait_closed()

@@ -22,7 +22,9 @@ from .hours import parse
 register("channel_inboxes")
 
 SECRET_NAMES = {"auth_token", "smtp_password", "imap_password"}
-SETTING_NAMES = {"account_sid", "smtp_host", "smtp_port", "smtp_user", "imap_host", "imap_port", "imap_user"}
+SETTING_NAMES = {"account_sid", "smtp_host", "smtp_port", "smtp_user", "imap_host", "imap_port", "imap_user",
+                 "imap_mailbox"}
+PORTS = {"smtp_port", "imap_port"}
 Configurable = Literal["sms", "whatsapp", "voice", "email", "webchat"]
 
 
@@ -34,6 +36,16 @@ class ChannelInboxIn(BaseModel):
     timezone: str = Field("", max_length=64)
     settings: dict[str, str | int | bool] = Field(default_factory=dict, description=f"Any of {sorted(SETTING_NAMES)}")
     credentials: dict[str, str] = Field(default_factory=dict, description=f"Write-only: any of {sorted(SECRET_NAMES)}")
+
+    @field_validator("settings")
+    @classmethod
+    def _settings(cls, value: dict[str, str | int | bool]) -> dict[str, str | int | bool]:
+        for name, item in value.items():
+            if name in PORTS and (isinstance(item, bool) or not str(item).isdigit() or not 0 < int(item) < 65536):
+                raise ValueError(f"{name}: a port number 1-65535")
+            if name not in PORTS and (not isinstance(item, str) or len(item) > 320 or any(c.isspace() for c in item)):
+                raise ValueError(f"{name}: a string without spaces, at most 320 characters")
+        return {k: int(v) if k in PORTS else v for k, v in value.items()}
 
     @field_validator("business_hours")
     @classmethod
@@ -67,6 +79,7 @@ class ChannelInboxOut(BaseModel):
     settings: dict[str, str | int | bool] = Field(default_factory=dict)
     credentials_set: list[str] = Field(default_factory=list)
     updated_at: datetime | None = None
+    status: dict[str, Any] = Field(default_factory=dict, description="E-mail: is the IMAP mailbox read, last error")
 
 
 class Inboxes:

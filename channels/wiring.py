@@ -29,6 +29,7 @@ from .twilio.inbound import TwilioInbound
 from .twilio.messaging import TwilioMessagingAdapter
 
 log = logging.getLogger(__name__)
+INBOX_REFRESH_S = 15.0
 
 
 @dataclass
@@ -94,7 +95,7 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
     await configure.reload(services)
     app[keys.EXTENSIONS]["channels"] = services
     bus.subscribe(MessageCreated, outbox.on_message_created)
-    tasks = [asyncio.create_task(_drain_spool(services))]
+    tasks = [asyncio.create_task(_drain_spool(services)), asyncio.create_task(_refresh_inboxes(services))]
     from . import extra_ctx  # e-mail, web chat, voice: each adds its own pieces
     async with extra_ctx.start(app, services):
         yield
@@ -105,6 +106,18 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
     for adapter in list(twilio.values()):
         await adapter.close()
     await http.close()
+
+
+async def _refresh_inboxes(services: ChannelServices) -> None:
+    """An admin's inbox edit is applied at once on the node that took it; every other node sees it
+    within ``INBOX_REFRESH_S`` (the documents are few and small; nothing is rebuilt unless changed)."""
+    while True:
+        await asyncio.sleep(INBOX_REFRESH_S)
+        try:
+            if services.inboxes is not None and await services.inboxes.all() != services.inbox_docs:
+                await configure.reload(services)
+        except Exception:
+            log.exception("inbox refresh failed")
 
 
 async def _drain_spool(services: ChannelServices) -> None:

@@ -36,6 +36,7 @@ class ImapPoller:
         self.cursor_id = f"{user}@{host}:{port}/{mailbox}"
         self._stop = asyncio.Event()
         self.polls = 0
+        self.last_error: str | None = None  # shown to the admin (wrong password, host unreachable…)
 
     async def _cursor(self) -> dict[str, Any]:
         return await self.store["email_cursors"].find_one({"_id": self.cursor_id}) or {}
@@ -111,10 +112,12 @@ class ImapPoller:
                 idle = self.use_idle and imap.has_capability("IDLE")
                 while not self._stop.is_set():
                     await self.poll_once(imap)
+                    self.last_error = None
                     await self._wait(imap, idle)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self.last_error = str(exc)[:500] or repr(exc)
                 log.warning("IMAP poll failed; retrying: %r", exc, extra={"mailbox": self.cursor_id, "error": repr(exc)})
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), min(self.poll_s, 10))

@@ -75,3 +75,85 @@ async def test_voice_greeting_and_disabled_channel(client: TestClient[Any, Any])
     assert resp.status == 404
     channels = await (await client.get("/api/v1/channels", headers=admin)).json()
     assert next(c for c in channels if c["channel"] == "whatsapp")["configured"] is False
+
+
+async def _wait_for(predicate: Any, what: str, seconds: float = 10.0) -> None:
+    import asyncio
+    for _ in range(int(seconds / 0.05)):
+        if await predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_imap_mailbox_configured_by_the_admin_is_polled_without_restart(
+        client: TestClient[Any, Any], dovecot: Any, monkeypatch: Any) -> None:
+    from aiohttp.test_utils import TestServer
+
+    from channels import wiring
+    from hub.app import create_app
+
+    from .mailservers import PASSWORD
+    from .test_email import append, mail
+    monkeypatch.setattr(wiring, "INBOX_REFRESH_S", 0.2)
+    app = client.server.app
+    store = app[keys.STORE]
+    mailbox = app[keys.EXTENSIONS]["channels"].extra["mailbox"]
+    assert mailbox.status() == {"polling": False}  # no BERRY_IMAP_HOST in these settings
+    node2 = TestClient(TestServer(create_app(app[keys.SETTINGS])))  # a second node on the same database
+    await node2.start_server()
+    node2_mailbox = node2.server.app[keys.EXTENSIONS]["channels"].extra["mailbox"]
+    mailbox.poll_s = node2_mailbox.poll_s = 1.0  # retries after a failed login come quickly
+    try:
+        user = dovecot.add_user()
+        await append(dovecot, user, mail(subject="Before the inbox existed"))
+        admin = await _headers(client, Role.admin)
+        resp = await client.put("/api/v1/channels/inboxes/email", headers=admin, json={
+            "address": "support@berry.test",
+            "settings": {"imap_host": "127.0.0.1", "imap_port": str(dovecot.port), "imap_user": user},
+            "credentials": {"imap_password": PASSWORD}})
+        body = await resp.text()
+        assert resp.status == 200, body
+        out = await resp.json()
+        assert PASSWORD not in body and out["credentials_set"] == ["imap_password"]
+        assert out["settings"]["imap_port"] == dovecot.port and out["status"]["polling"] is True
+        assert PASSWORD not in str(await store["channel_inboxes"].find_one({"_id": "email"}))
+        await _wait_for(lambda: store.messages.find_one({"subject": "Before the inbox existed"}), "the first poll")
+        await append(dovecot, user, mail(subject="After"))
+        await _wait_for(lambda: store.messages.find_one({"subject": "After"}), "IDLE/poll of the new mail")
+        # the other node picked the inbox up by itself (and ingest stayed idempotent: one of each)
+
+        async def node2_polls() -> bool:
+            return bool(node2_mailbox.status().get("polls"))
+        await _wait_for(node2_polls, "node 2 to poll the mailbox")
+        assert await store.messages.count_documents({"channel": "email"}) == 2
+        # a wrong password: the admin sees why nothing arrives
+        resp = await client.put("/api/v1/channels/inboxes/email", headers=admin, json={
+            "settings": {"imap_host": "127.0.0.1", "imap_port": dovecot.port, "imap_user": user},
+            "credentials": {"imap_password": "wrong-password"}})
+        assert resp.status == 200
+
+        async def error_shown() -> bool:
+            listing = await (await client.get("/api/v1/channels/inboxes", headers=admin)).json()
+            status = next(i for i in listing if i["channel"] == "email")["status"]
+            return "login failed" in (status.get("last_error") or "")
+        await _wait_for(error_shown, "the login error")
+        # switched off: no poller left on either node
+        resp = await client.put("/api/v1/channels/inboxes/email", headers=admin, json={"enabled": False})
+        assert (await resp.json())["status"] == {"polling": False}
+
+        async def node2_stopped() -> bool:
+            return node2_mailbox.status() == {"polling": False}
+        await _wait_for(node2_stopped, "node 2 to stop polling")
+    finally:
+        await node2.close()
+
+
+async def test_inbox_settings_are_validated(client: TestClient[Any, Any]) -> None:
+    admin = await _headers(client, Role.admin)
+    bad = [{"settings": {"imap_port": "143; DROP"}}, {"settings": {"imap_port": 70000}},
+           {"settings": {"imap_port": True}}, {"settings": {"imap_host": "mail.example.com\r\nRCPT"}},
+           {"settings": {"imap_host": 5}}, {"settings": {"imap_folder": "INBOX"}}]
+    statuses = [(await client.put("/api/v1/channels/inboxes/email", headers=admin, json=b)).status for b in bad]
+    assert statuses == [422] * len(bad)
+    assert await client.server.app[keys.STORE]["channel_inboxes"].find_one({"_id": "email"}) is None
