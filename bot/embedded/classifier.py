@@ -25,7 +25,7 @@ from .features import Encoder, Featurizer
 
 log = logging.getLogger(__name__)
 FALLBACK = "nlu_fallback"
-VERSION = 2  # bump when training changes, so cached models are retrained
+VERSION = 3  # bump when training changes, so cached models are retrained
 
 
 @dataclass(frozen=True)

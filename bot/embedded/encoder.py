@@ -34,9 +34,16 @@ class MiniLM(nn.Module):
         self.dim = int(self.encoder.config.hidden_size)
         self.eval()
 
-    def embed(self, texts: list[str]) -> torch.Tensor:
-        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
+    def embed(self, texts: list[str], layers: tuple[int, ...] = (-1,)) -> torch.Tensor:
+        """Mean-pooled hidden states of ``layers`` (-1 = the last, the usual sentence embedding),
+        each L2-normalized, side by side: (len(texts), len(layers) * dim)."""
+        batch = self.tokenizer(texts, padding=len(texts) > 1, truncation=True, max_length=self.max_length,
                                return_tensors="pt")
-        out = self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        out = self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                           output_hidden_states=layers != (-1,))
+        states = out.hidden_states if layers != (-1,) else (out.last_hidden_state,)
         mask = batch["attention_mask"].unsqueeze(-1).to(out.last_hidden_state.dtype)
-        return (out.last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        pooled = [(states[k] * mask).sum(1) / mask.sum(1).clamp(min=1.0) for k in layers]
+        if layers == (-1,):
+            return pooled[0]
+        return torch.cat([nn.functional.normalize(p, dim=-1) for p in pooled], dim=-1)

@@ -18,7 +18,14 @@ def test_metrics_accuracy_macro_f1_and_out_of_scope():
     assert m["oos_recall"] == 0.5 and m["oos_precision"] == 0.5  # one of two OOS caught, one in-scope rejected
     assert m["in_scope_rejected"] == round(1 / 3, 4)
     assert m["parse_ms_p50"] == 3.0 and m["parse_ms_p95"] == 10.0
+    assert "parse_cpu_ms_p95" not in m  # an HTTP engine's CPU time is not ours to measure
     assert "accuracy" in table([{"engine": "embedded", **m}])
+
+
+def test_cpu_time_is_reported_next_to_wall_time_for_in_process_engines():
+    preds = [Prediction("x", "x", 0.020 + i / 1000, cpu_seconds=0.005 + i / 10_000) for i in range(20)]
+    m = metrics([Example(str(i), "x") for i in range(20)], preds)
+    assert m["parse_ms_p95"] == 39.0 and m["parse_cpu_ms_p50"] == 5.95 and m["parse_cpu_ms_p95"] == 6.9
 
 
 def test_no_out_of_scope_examples_gives_no_oos_figures():
