@@ -20,7 +20,6 @@ import time
 from typing import Any
 
 import jwt
-
 import socketio
 from aiohttp import web
 from pydantic import ValidationError
@@ -35,7 +34,6 @@ from .eventlog import EventLog
 from .forwarder import TRANSFERRED
 from .presence import PresenceTracker
 from .ratelimit import Bucket
-from .replies import Replies
 
 log = logging.getLogger(__name__)
 

@@ -49,25 +49,40 @@ class PresenceTracker:
         self.bus = bus
         self.node = node
         self.notify = notify
+        # this node's sockets per user (sid → status): a second tab of someone already online here
+        # cannot change their status, so it costs no scan of every socket in the store
+        self.local: dict[str, dict[str, str]] = {}
+
+    def _online_here(self, user_id: str) -> bool:
+        return "online" in self.local.get(user_id, {}).values()
 
     def _key(self, sid: str) -> str:
         return f"{self.node}:{sid}"
 
     async def connected(self, sid: str, user_id: str, name: str) -> None:
+        already = self._online_here(user_id)
+        self.local.setdefault(user_id, {})[sid] = "online"
         await self.store[SOCKETS].insert_one({"_id": self._key(sid), "user_id": user_id, "name": name,
                                               "node": self.node, "status": "online", "seen_at": utcnow()})
-        await self.refresh(user_id, name)
+        if not already:
+            await self.refresh(user_id, name)
 
     async def heartbeat(self, sid: str, user_id: str, name: str, status: str | None = None) -> str:
         changes: dict[str, Any] = {"seen_at": utcnow()}
         if status:
             changes["status"] = status
+            self.local.setdefault(user_id, {})[sid] = status
         await self.store[SOCKETS].update_one({"_id": self._key(sid)}, {"$set": changes})
         return await self.refresh(user_id, name) if status else await self.status(user_id)
 
     async def disconnected(self, sid: str, user_id: str, name: str) -> None:
+        mine = self.local.get(user_id, {})
+        mine.pop(sid, None)
+        if not mine:
+            self.local.pop(user_id, None)
         await self.store[SOCKETS].delete_one({"_id": self._key(sid)})
-        await self.refresh(user_id, name)
+        if not self._online_here(user_id):  # another tab here still online: nothing changed
+            await self.refresh(user_id, name)
 
     async def status(self, user_id: str) -> str:
         doc = await self.store[PRESENCE].find_one({"_id": user_id})

@@ -16,7 +16,6 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -183,6 +182,7 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--drain", type=float, default=5, help="seconds to wait for late events")
     parser.add_argument("--only", choices=["one", "two"], default=None)
+    parser.add_argument("--profile", type=Path, default=None, help="cProfile the one node into this file")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     results = []
@@ -194,7 +194,7 @@ def main() -> None:
         try:
             if args.only in (None, "one"):
                 db = f"bench1_{new_id()}"
-                node = HubNode("one", base / "one", ferret.url, db, None).start()
+                node = HubNode("one", base / "one", ferret.url, db, None, profile=args.profile).start()
                 try:
                     results.append(run("one node", [node], ferret.url, db, args))
                     print(json.dumps(results[-1]), file=sys.stderr)

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from email import message_from_bytes, policy
 from typing import Any
 
 import pytest
-
-from email import message_from_bytes, policy
-from datetime import timedelta
 
 from hub import keys
 from hub.models import utcnow
@@ -24,8 +23,8 @@ from tests.integration.channels.conftest import (  # noqa: F401
     TEMPLATE_SID,
     WA_FROM,
     post_signed,
-    smtp_sink,
     sms_form,
+    smtp_sink,
 )
 from tests.integration.channels.standin import TwilioStandIn
 

@@ -10,6 +10,7 @@ import pytest
 import socketio
 from aiohttp.test_utils import TestClient
 
+from hub import keys
 from hub.models import Channel, IdentityKind, Role, new_id
 
 NS = "/agents"
@@ -109,3 +110,11 @@ def ingest(client: TestClient[Any, Any], api: Any) -> Callable[..., Any]:
         return await resp.json()
 
     return send
+
+
+async def team_agent(client: TestClient[Any, Any], name: str, team_ids: list[str]) -> str:
+    """An agent of the given teams, signed in: their access token."""
+    email = f"{name.lower()}-{new_id()}@example.com"
+    await client.server.app[keys.USERS].create(email, "password1", Role.agent, name=name, team_ids=team_ids)
+    r = await client.post("/api/v1/auth/login", json={"email": email, "password": "password1"})
+    return str((await r.json())["access_token"])

@@ -45,8 +45,10 @@ class RedisServer:
 
 
 class HubNode:
-    def __init__(self, name: str, workdir: Path, mongodb_url: str, db: str, redis_url: str | None) -> None:
+    def __init__(self, name: str, workdir: Path, mongodb_url: str, db: str, redis_url: str | None,
+                 profile: Path | None = None) -> None:
         self.name = name
+        self.profile = profile  # cProfile output of the node (bench --profile), written on a clean exit
         self.port = free_port()
         self.workdir = workdir
         self.env = {**os.environ, "BERRY_HOST": "127.0.0.1", "BERRY_PORT": str(self.port),
@@ -65,7 +67,8 @@ class HubNode:
     def start(self) -> HubNode:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.log = open(self.workdir / f"{self.name}.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], cwd=self.workdir, env=self.env,
+        prefix = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
+        self.proc = subprocess.Popen([sys.executable, *prefix, "-m", "hub", "serve"], cwd=self.workdir, env=self.env,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         _wait(lambda: self._ready(), 180, f"hub node {self.name}")
         return self
@@ -83,7 +86,7 @@ class HubNode:
         if self.proc:
             self.proc.terminate()
             try:  # a node warming a model in a thread can take long to exit; the tests need no more
-                self.proc.wait(5)
+                self.proc.wait(30 if self.profile else 5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 import jwt
 import pytest
@@ -13,6 +12,8 @@ import socketio
 
 from hub import keys
 from hub.models import Role, new_id, utcnow
+
+from .conftest import team_agent
 
 pytestmark = pytest.mark.integration
 
@@ -57,13 +58,8 @@ async def test_team_private_conversation_is_invisible_to_other_teams_by_event_an
     resp = await client.patch(f"/api/v1/conversations/{conversation_id}", json={"team_id": "venues"},
                               headers=admin["headers"])
     assert resp.status == 200, await resp.text()
-    users = client.server.app[keys.USERS]
-    await users.create("vera@example.com", "password1", Role.agent, name="Vera", team_ids=["venues"])
-    await users.create("carl@example.com", "password1", Role.agent, name="Carl", team_ids=["catering"])
-    tokens = {}
-    for email in ("vera@example.com", "carl@example.com"):
-        r = await client.post("/api/v1/auth/login", json={"email": email, "password": "password1"})
-        tokens[email] = (await r.json())["access_token"]
+    tokens = {"vera@example.com": await team_agent(client, "Vera", ["venues"]),
+              "carl@example.com": await team_agent(client, "Carl", ["catering"])}
     venues, catering = await agents(tokens["vera@example.com"]), await agents(tokens["carl@example.com"])
     supervisor = await agents((await api.user(Role.supervisor))["access_token"])
     await ingest("second message in the venues ticket")
@@ -178,6 +174,32 @@ async def test_presence_online_away_offline_is_published(agents, api, client) ->
         await agent.close()
         await watcher.wait_for(lambda: [p for p in watcher.of("presence")
                                         if p["user_id"] == me["user"]["id"] and p["status"] == "offline"])
+    mine = [(e.previous, e.status) for e in events if e.name == "agent.presence" and e.user_id == me["user"]["id"]]
+    assert mine == [("offline", "online"), ("online", "away"), ("away", "offline")]
+
+
+async def test_two_tabs_one_presence_offline_only_when_the_last_closes(agents, api, client) -> None:
+    bus = client.server.app[keys.BUS]
+    me = await api.user(Role.agent)
+    with bus.capture() as events:
+        first = await agents(me["access_token"])
+        second = await agents(me["access_token"])
+        away = await agents(me["access_token"])
+        assert (await away.call("presence", {"status": "away"}))["status"] == "online"  # others are online
+        await first.close()
+        await asyncio.sleep(0.3)
+        tracker = client.server.app[keys.EXTENSIONS]["agent_console"]["presence"]
+        assert await tracker.status(me["user"]["id"]) == "online"
+        await second.close()  # only the away tab is left
+        for _ in range(50):
+            if await tracker.status(me["user"]["id"]) == "away":
+                break
+            await asyncio.sleep(0.1)
+        await away.close()
+        for _ in range(50):
+            if await tracker.status(me["user"]["id"]) == "offline":
+                break
+            await asyncio.sleep(0.1)
     mine = [(e.previous, e.status) for e in events if e.name == "agent.presence" and e.user_id == me["user"]["id"]]
     assert mine == [("offline", "online"), ("online", "away"), ("away", "offline")]
 

@@ -15,6 +15,8 @@ from hub.models import Role, new_id
 from hub.settings import Settings
 from tests.integration.channels.conftest import TEMPLATE_SID, run_jobs, smtp_sink, twilio_standin  # noqa: F401
 
+from .conftest import team_agent
+
 pytestmark = pytest.mark.usefixtures("smtp_sink")
 
 
@@ -163,13 +165,8 @@ async def test_transfer_tells_the_old_team_and_routes_to_the_new_one(client, api
     teams = client.server.app[keys.EXTENSIONS]["ticketing"].teams
     for team_id in ("venues", "catering"):
         await teams.create(Team(id=team_id, name=team_id.title()))
-    users = client.server.app[keys.USERS]
-    await users.create("vera@example.com", "password1", Role.agent, name="Vera", team_ids=["venues"])
-    await users.create("carl@example.com", "password1", Role.agent, name="Carl", team_ids=["catering"])
-    tokens = {}
-    for email in ("vera@example.com", "carl@example.com"):
-        r = await client.post("/api/v1/auth/login", json={"email": email, "password": "password1"})
-        tokens[email] = (await r.json())["access_token"]
+    tokens = {"vera@example.com": await team_agent(client, "Vera", ["venues"]),
+              "carl@example.com": await team_agent(client, "Carl", ["catering"])}
     admin = await api.user(Role.admin)
     conversation_id = (await ingest("a wedding for 120"))["conversation"]["id"]
     resp = await client.patch(f"/api/v1/conversations/{conversation_id}", json={"team_id": "venues"},
