@@ -3,6 +3,7 @@ and channel errors → problem+json."""
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -31,16 +32,38 @@ async def read_body(request: web.Request, limit: int) -> bytes:
 
 
 async def read_form(request: web.Request, public_base: str, limit: int = MAX_FORM_BYTES) -> RawInbound:
+    """A form body, or a flat JSON object when the URL carries ``bodySHA256`` (Twilio's signature
+    variant for JSON bodies: the body is covered by its hash, the signature by the URL alone)."""
     body = await read_body(request, limit)
-    if request.content_type != "application/x-www-form-urlencoded":
+    if "bodySHA256" in request.query:
+        if request.content_type != "application/json":
+            raise MalformedInbound("bodySHA256 is for JSON bodies", field="Content-Type")
+        pairs = _json_pairs(body)
+    elif request.content_type != "application/x-www-form-urlencoded":
         raise MalformedInbound(f"expected a form body, got {request.content_type or 'nothing'}", field="Content-Type")
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS,
-                          errors="strict")
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedInbound(f"malformed form body: {exc}".splitlines()[0], field="body") from exc
+    else:
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS,
+                              errors="strict")
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise MalformedInbound(f"malformed form body: {exc}".splitlines()[0], field="body") from exc
     return RawInbound(url=public_url(request, public_base), headers=request.headers, body=body,
                       form=MultiDict(pairs))
+
+
+def _json_pairs(body: bytes) -> list[tuple[str, str]]:
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedInbound("malformed JSON body", field="body") from exc
+    if not isinstance(data, dict) or len(data) > MAX_FIELDS:
+        raise MalformedInbound(f"expected a JSON object of at most {MAX_FIELDS} fields", field="body")
+    pairs = []
+    for key, value in data.items():
+        if isinstance(value, dict | list):
+            raise MalformedInbound(f"{key}: nested values are not accepted", field=str(key)[:100])
+        pairs.append((key, "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)))
+    return pairs
 
 
 def channel_problem(exc: ChannelError) -> web.Response:

@@ -59,7 +59,7 @@ class TwilioMessagingAdapter:
     # --- inbound ---
     def verify(self, raw: RawInbound) -> None:
         urls = [raw.url, f"{raw.url}#{self.overrides}"] if self.overrides else [raw.url]
-        verify_signature(self.auth_token, urls, MultiDict(raw.form), raw.headers)
+        verify_signature(self.auth_token, urls, MultiDict(raw.form), raw.headers, raw.body)
 
     async def parse_inbound(self, raw: RawInbound) -> list[InboundMessage]:
         self.verify(raw)

@@ -51,7 +51,7 @@ async def _verified(request: web.Request) -> tuple[Any, dict[str, str]]:
     raw = await read_form(request, settings.public_url)
     overrides = settings.twilio_webhook_overrides
     urls = [raw.url, f"{raw.url}#{overrides}"] if overrides else [raw.url]
-    verify_signature(token, urls, MultiDict(raw.form), raw.headers)
+    verify_signature(token, urls, MultiDict(raw.form), raw.headers, raw.body)
     form = first_values(raw.form)
     if not form.get("CallSid"):
         raise MalformedInbound("CallSid is required", field="CallSid")

@@ -254,3 +254,47 @@ async def test_channel_listing_hands_out_override_urls_without_secrets(client: T
     sms = next(c for c in await resp.json() if c["channel"] == "sms")
     assert sms["webhooks"]["inbound"] == PUBLIC + "/webhooks/twilio/sms#rc=5&rp=all"
     assert (await client.get("/api/v1/channels", headers=await _agent(client))).status == 403
+
+
+async def test_json_body_signed_with_body_sha256(client: TestClient[Any, Any]) -> None:
+    """Twilio's variant for JSON bodies: ``?bodySHA256=<hex>`` on the URL, the signature over the URL only."""
+    import hashlib
+    import json
+
+    from twilio.request_validator import RequestValidator
+
+    def signed(body: bytes, *, digest: str | None = None, signed_body: bytes | None = None) -> tuple[str, dict[str, str]]:
+        path = f"{SMS}?bodySHA256={digest or hashlib.sha256(signed_body or body).hexdigest()}"
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(
+            f"{PUBLIC}{SMS}?bodySHA256={hashlib.sha256(signed_body or body).hexdigest()}", {})
+        return path, {"Content-Type": "application/json", "X-Twilio-Signature": signature}
+
+    form = sms_form(Body="JSON webhook: is the marquee free?")
+    body = json.dumps(form).encode()
+    path, headers = signed(body)
+    ok = await client.post(path, data=body, headers=headers)
+    assert ok.status == 200, await ok.text()
+    replay = await client.post(path, data=body, headers=headers)
+    assert replay.status == 200
+    # tampered body under the original URL and signature: the hash no longer matches
+    tampered = json.dumps({**form, "Body": "send me the admin password"}).encode()
+    cases = [await client.post(path, data=tampered, headers=headers)]
+    # tampered body whose new hash is put in the URL: the signature (over the old URL) fails
+    cases.append(await client.post(f"{SMS}?bodySHA256={hashlib.sha256(tampered).hexdigest()}", data=tampered,
+                                   headers=headers))
+    # a form-signature forged for the JSON body (URL + params, no hash check) is refused too
+    forged = {"Content-Type": "application/json", "X-Twilio-Signature": sign(PUBLIC + path, form)}
+    cases.append(await client.post(path, data=body, headers=forged))
+    assert [r.status for r in cases] == [403, 403, 403]
+    # malformed: not JSON, not an object, nested values, a form body on a bodySHA256 URL
+    bad = [b"{not json", b"[1, 2]", json.dumps({**form, "Body": {"$gt": ""}}).encode()]
+    statuses = []
+    for raw in bad:
+        p, h = signed(raw)
+        statuses.append((await client.post(p, data=raw, headers=h)).status)
+    p, h = signed(body)
+    statuses.append((await client.post(p, data=urlencode(form), headers={**h, "Content-Type":
+                                                                           "application/x-www-form-urlencoded"})).status)
+    assert statuses == [400, 400, 400, 400]
+    docs = [d async for d in client.server.app[keys.STORE].messages.find({})]
+    assert [d["text"] for d in docs] == ["JSON webhook: is the marquee free?"]

@@ -90,3 +90,16 @@ def test_signature_behind_a_proxy_with_connection_overrides() -> None:
 def test_sms_keywords() -> None:
     assert [keyword(w) for w in ("STOP", " stop. ", "Unsubscribe", "start", "HELP", "stop please", "")] == [
         "stop", "stop", "stop", "start", "help", None, None]
+
+
+def test_body_sha256_signature_variant() -> None:
+    import hashlib
+    token, body = "t" * 32, b'{"MessageSid": "SM1", "Body": "hi"}'
+    url = "https://hub.example/webhooks/twilio/sms?bodySHA256=" + hashlib.sha256(body).hexdigest()
+    sig = RequestValidator(token).compute_signature(url, {})
+    verify_signature(token, [url], MultiDict(), {"X-Twilio-Signature": sig}, body)
+    for wrong in (body + b" ", b""):
+        with pytest.raises(SignatureInvalid):
+            verify_signature(token, [url], MultiDict(), {"X-Twilio-Signature": sig}, wrong)
+    with pytest.raises(SignatureInvalid):  # no body handed over: never a pass on the URL alone
+        verify_signature(token, [url], MultiDict(), {"X-Twilio-Signature": sig})
