@@ -180,3 +180,20 @@ async def test_openapi_declares_the_headers(api: Api) -> None:
     update = spec["paths"]["/api/v1/canned-responses/{item_id}"]["patch"]
     assert any(p["name"] == "If-Match" for p in update["parameters"]) and "412" in update["responses"]
     assert "304" in spec["paths"]["/api/v1/contacts/{contact_id}"]["get"]["responses"]
+
+
+@pytest.mark.parametrize("if_match", ["W/{etag}", "x" * 2000, '"", ""', "{etag}x", "*, {etag}x"])
+async def test_hostile_or_weak_if_match_is_refused(api: Api, if_match: str) -> None:
+    """Strong comparison only (a weak tag never matches for a write); oversized headers and
+    near-misses are 412; nothing changes."""
+    admin = (await api.user(Role.admin))["headers"]
+    contact = await _contact(api, admin)
+    url = f"{V1}/contacts/{contact['id']}"
+    etag = (await api.client.get(url, headers=admin)).headers["ETag"]
+    value = if_match.replace("{etag}", etag)
+    if value.startswith("*"):  # "*" matches any current version: the list is allowed through
+        assert (await api.client.patch(url, json={"name": "Y"}, headers={**admin, "If-Match": value})).status == 200
+        return
+    resp = await api.client.patch(url, json={"name": "Y"}, headers={**admin, "If-Match": value})
+    assert resp.status == 412
+    assert (await api.client.get(url, headers=admin)).headers["ETag"] == etag
