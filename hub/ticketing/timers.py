@@ -21,6 +21,7 @@ The same layout works on FerretDB's PostgreSQL backend and on MongoDB (collectio
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +30,9 @@ from hub.models import new_id
 
 from .context import Ctx
 
+log = logging.getLogger(__name__)
 GRACE = timedelta(minutes=1)
+MAX_ATTEMPTS = 4
 CLAIM_RETENTION = timedelta(hours=6)  # far longer than any sweep takes: racing sweeps see the claims
 
 
@@ -96,17 +99,37 @@ class TimerWheel:
     async def sweep(self, now: datetime, fire: Any, limit: int = 100_000) -> int:
         """Read every due minute, ``await fire(minute, timer)`` each timer, drop the minute; returns
         the number of timers read. A minute is dropped only after all its timers were handled, so a
-        sweep that dies half-way leaves it for the next one (the claims keep actions once-only)."""
+        sweep that dies half-way leaves it for the next one (the claims keep actions once-only). A
+        timer whose handler fails is filed again a few minutes on, ``MAX_ATTEMPTS`` times at most,
+        so one bad timer (a deleted team, an outage) neither blocks its minute nor vanishes silently."""
         read = 0
         for minute in await self.due(now):
             timers = await self.read(minute)
             for timer in sorted(timers, key=lambda t: (t["at"], t["_id"])):
-                await fire(minute, timer)
+                try:
+                    await fire(minute, timer)
+                except Exception:
+                    await self._retry(timer, now)
             read += len(timers)
             await self.done(minute)
             if read >= limit:
                 break
         return read
+
+    async def _retry(self, timer: dict[str, Any], now: datetime) -> None:
+        attempts = int(timer.get("attempts", 0)) + 1
+        if attempts >= MAX_ATTEMPTS:
+            log.exception(
+                "timer failed %d times; dropped", attempts, extra={"wheel": self.name, "timer": timer}
+            )
+            return
+        log.warning(
+            "timer failed; filed again", exc_info=True, extra={"wheel": self.name, "attempt": attempts}
+        )
+        payload = {k: v for k, v in timer.items() if k not in ("_id", "at", "attempts")}
+        await self._col(minute_key(now + GRACE * 2**attempts)).insert_one(
+            {"_id": new_id(), "at": timer["at"], "attempts": attempts, **payload}
+        )
 
 
 __all__ = ["GRACE", "TimerWheel", "minute_key", "parse_minute"]

@@ -63,3 +63,23 @@ async def test_claims_outlive_an_unswept_minute(hub: Hub) -> None:
     assert await wheel.prune(hub.clock.now()) == 0  # minute 10:05 is unswept: its claims must stay
     assert await wheel.sweep(hub.clock.now(), lambda m, t: asyncio.sleep(0)) == 1
     assert await wheel.prune(hub.clock.now()) == 1
+
+
+async def test_a_failing_timer_is_retried_then_dropped_without_blocking_its_minute(hub: Hub) -> None:
+    hub.clock.set(datetime(2026, 11, 25, 10, 0, 30, tzinfo=UTC))
+    wheel = TimerWheel(hub.t.ctx, "flaky")
+    for i in ("ok", "bad"):
+        await wheel.add(datetime(2026, 11, 25, 10, 5, tzinfo=UTC), {"i": i})
+    seen: list[tuple[str, int]] = []
+
+    async def fire(_: str, timer: dict[str, Any]) -> None:
+        seen.append((timer["i"], timer.get("attempts", 0)))
+        if timer["i"] == "bad":
+            raise RuntimeError("team deleted")
+
+    for minutes in (6, 10, 20, 40, 80):
+        hub.clock.set(datetime(2026, 11, 25, 10, 0, tzinfo=UTC) + timedelta(minutes=minutes))
+        await wheel.sweep(hub.clock.now(), fire)
+    assert sorted(seen[:2]) == [("bad", 0), ("ok", 0)]  # the minute's other timer ran, once
+    assert seen[2:] == [("bad", 1), ("bad", 2), ("bad", 3)]  # retried a few minutes on each time
+    assert await wheel.pending() == []  # given up after MAX_ATTEMPTS: logged, not kept forever
