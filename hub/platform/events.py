@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from hub.events import Event
 
 
@@ -26,6 +28,10 @@ class ContactErased(Event):
     contact_id: str
     conversation_ids: list[str]
     message_ids: list[str]
+    # the identity values and keys it had ("+2782…", "phone:+2782…"): holders keyed by address (channel
+    # spools, call logs, raw e-mails) find their copies by them, as the identities are gone by now.
+    # In-process only: excluded from model_dump, so never sent to webhooks or written to event logs.
+    identities: list[str] = Field(default_factory=list, exclude=True)
 
 
 __all__ = ["ContactErased", "WebhookDisabled"]

@@ -92,7 +92,7 @@ async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: s
                                                                       "counts": counts}})
     await audit.record(actor, "contact.erase", "contact", contact_id, after={"counts": counts})
     await bus.publish(ContactErased(contact_id=contact_id, conversation_ids=subject.conversation_ids,
-                                    message_ids=subject.message_ids))
+                                    message_ids=subject.message_ids, identities=identity_values))
     log.info("contact erased", extra={"contact": contact_id, "counts": counts})
     return counts
 
