@@ -32,6 +32,7 @@ from typing import Any
 from tqdm import tqdm
 
 from hub.models import new_id
+from hub.reports import live
 from hub.reports.cli import rebuild
 from hub.reports.query import ReportQuery
 from hub.reports.rollup import Rollups, day_of, scoped
@@ -152,26 +153,30 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             rollup_s = time.perf_counter() - t0
             buckets = await store["report_buckets"].count_documents({})
             views = await store["report_views"].count_documents({})
-            reports = Reports(store, rollups)
+            t0 = time.perf_counter()
+            await live.snapshot(store)
+            snapshot_s = time.perf_counter() - t0
+            reports = Reports(store, rollups, backlog_max_age_s=10**9)
             end = now.date()
             q = {"start": (end - timedelta(days=29)).isoformat(), "end": end.isoformat(), "tz": "UTC"}
             rollup_q, live_q = ReportQuery(**q, source="rollup"), ReportQuery(**q, source="live")
-            await reports.report(rollup_q, DASHBOARD)  # warm-up
+            await reports.report(rollup_q)  # warm-up
             rollup_ms: list[float] = []
             live_ms: list[float] = []
             same = True
             every = max(1, args.runs // max(1, args.live_runs))
             for i in tqdm(range(args.runs), desc="dashboard", unit="req"):
-                ms, a = await timed(reports.report(rollup_q, DASHBOARD))
+                ms, a = await timed(reports.report(rollup_q))  # every section, as the dashboard page asks
                 rollup_ms.append(ms)
                 if i % every == 0 and len(live_ms) < args.live_runs:
                     ms, b = await timed(reports.report(live_q, DASHBOARD))
                     live_ms.append(ms)
                     same = same and all(a[s] == b[s] for s in DASHBOARD)
-            backlog_ms = [(await timed(reports.report(rollup_q, ("backlog",))))[0] for _ in range(args.live_runs)]
+            backlog_ms = [(await timed(reports.report(rollup_q, ("backlog",))))[0] for _ in range(5)]
+            backlog_live_ms = [(await timed(live.backlog(store, {})))[0] for _ in range(args.live_runs)]
             await_count = await store.messages.estimated_document_count()
             loadavg = Path("/proc/loadavg").read_text().split()[:3]
-            kb_ms = [(await timed(reports.report(rollup_q, ("kb",))))[0] for _ in range(args.live_runs)]
+            kb_ms = [(await timed(reports.report(rollup_q, ("kb",))))[0] for _ in range(5)]
             filtered_ms = [(await timed(reports.report(ReportQuery(**q, channel="email", source="rollup"), DASHBOARD)))[0]
                            for _ in range(5)]
             two_filters_ms = [(await timed(reports.report(ReportQuery(**q, channel="email", team_id="team1"),
@@ -188,6 +193,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "buckets": buckets, "views": views, "loadavg": loadavg,
         "load_s": round(load_s, 1), "rollups_s": round(rollup_s, 1), "rollups_path": "rebuild" if args.rebuild else
         "in memory + job path on 3 days", "rollups_verified": verified,
+        "dashboard": "every section (overview with trend, volume, times, SLA, CSAT, bot, KB, agents, backlog, "
+                     "contacts); the on-the-fly run compares all but backlog/KB (source data in both modes)",
         "dashboard_rollup_ms": {"p50": pct(rollup_ms, .5), "p95": pct(rollup_ms, .95), "runs": len(rollup_ms)},
         "dashboard_live_ms": {"p50": pct(live_ms, .5), "p95": pct(live_ms, .95), "runs": len(live_ms)},
         "ratio_live_over_rollup_p50": round(statistics.median(live_ms) / statistics.median(rollup_ms), 1),
@@ -195,7 +202,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "dashboard_rollup_channel_filter_ms_p50": pct(filtered_ms, .5),
         "dashboard_rollup_two_filters_ms_p50": pct(two_filters_ms, .5),
         "dashboard_rollup_tz_edges_ms_p50": pct(tz_ms, .5),
-        "backlog_now_ms_p50": pct(backlog_ms, .5), "kb_ms_p50": pct(kb_ms, .5),
+        "backlog_snapshot_ms_p50": pct(backlog_ms, .5), "backlog_computed_ms_p50": pct(backlog_live_ms, .5),
+        "backlog_snapshot_job_s": round(snapshot_s, 1), "kb_ms_p50": pct(kb_ms, .5),
     }
 
 

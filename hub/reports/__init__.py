@@ -4,7 +4,8 @@
     source    bounded reads of tickets, contacts, SLA calendars (defensive about others' fields)
     rollup    ``report_buckets``: one document per UTC day, recomputed whole by the job queue
     figures   pure functions: groups → the figures of each section
-    live      backlog/ticket age (a snapshot) and knowledge-base searches
+    views     a day/block pre-merged per scope: bounded distributions, exact while small
+    live      backlog/ticket age (a snapshot kept by ``reports.backlog``) and knowledge-base searches
     query     the range/filters of a request, validation and the agent's scope
     service   ``Reports.report(query, sections)``
     tables    every table as CSV/XLSX;  api  ``/api/v1/reports/...``;  pages  ``/reports``
@@ -15,7 +16,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
@@ -24,7 +28,7 @@ from aiohttp import web
 
 from hub import keys
 
-from . import pages
+from . import live, pages
 from .api import router
 from .rollup import JOB, Rollups
 from .service import Reports
@@ -32,7 +36,9 @@ from .settings import ReportsSettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["JOB", "Reports", "Rollups", "setup"]
+BACKLOG_JOB = "reports.backlog"
+
+__all__ = ["BACKLOG_JOB", "JOB", "Reports", "Rollups", "setup"]
 
 
 def setup(app: web.Application) -> None:
@@ -44,14 +50,34 @@ def setup(app: web.Application) -> None:
         changed = await app[keys.EXTENSIONS]["reports"].rollups.recompute(date.fromisoformat(payload["day"]))
         log.info("report roll-up", extra={"day": payload["day"], "changed": changed})
 
+    async def backlog(_: dict[str, Any]) -> None:
+        log.info("report backlog snapshot", extra={"tickets": await live.snapshot(app[keys.STORE])})
+
     app[keys.JOB_HANDLERS][JOB] = rollup
+    app[keys.JOB_HANDLERS][BACKLOG_JOB] = backlog
     app.cleanup_ctx.append(_reports_ctx)
 
 
 async def _reports_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = ReportsSettings()
     rollups = Rollups(app[keys.STORE], app[keys.JOBS], settings.rollup_debounce_s)
-    app[keys.EXTENSIONS]["reports"] = Reports(app[keys.STORE], rollups)
+    every = settings.backlog_snapshot_s
+    app[keys.EXTENSIONS]["reports"] = Reports(app[keys.STORE], rollups, backlog_max_age_s=3 * every)
     if settings.rollups:
         app[keys.BUS].subscribe("*", rollups.on_event)
+    task = asyncio.create_task(_ticker(app, every)) if every > 0 else None
     yield
+    if task:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _ticker(app: web.Application, every: float) -> None:
+    """Queue the backlog snapshot once per period; every node does it, the job key makes it one job."""
+    while True:
+        try:
+            await app[keys.JOBS].enqueue(BACKLOG_JOB, key=f"{BACKLOG_JOB}:{int(time.time() // every)}")
+        except Exception:
+            log.exception("could not queue the backlog snapshot")
+        await asyncio.sleep(every)

@@ -1,13 +1,20 @@
-"""Figures that are a snapshot or belong to another package, always computed from source data:
-backlog and ticket age (open/pending/snoozed tickets *now*), and knowledge-base search success
-(``search_queries``, written by ``knowledge_base.analytics``; absent → zero searches).
+"""Figures that are a snapshot or belong to another package: backlog and ticket age (open/pending/
+snoozed tickets *now*; read from a snapshot the ``reports.backlog`` job keeps, or computed), and
+knowledge-base search success (``search_queries``, written by ``knowledge_base.analytics``; absent →
+zero searches).
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import json
+import struct
+import zlib
+from collections import Counter
 from datetime import datetime
 from typing import Any
+
+import numpy as np
+from bson import Binary
 
 from hub.models import utcnow
 from hub.store import Store
@@ -27,30 +34,89 @@ def _band(age_s: float) -> str:
     return ">7d"
 
 
-async def backlog(store: Store, filters: dict[str, str], now: datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
-    flt: dict[str, Any] = {"status": {"$in": ACTIVE}, "merged_into": None}
-    for field, value in filters.items():
-        if field != "contact_type":
-            flt["assignee_id" if field == "agent_id" else field] = value
-    docs = [d async for d in store.conversations.find(flt, {"status": 1, "team_id": 1, "created_at": 1,
-                                                            "contact_id": 1}).limit(SCAN_LIMIT)]
-    if "contact_type" in filters:
-        types = await contact_types(store, {d["contact_id"] for d in docs if d.get("contact_id")})
-        docs = [d for d in docs if types.get(d.get("contact_id") or "", ("", "consumer"))[1] == filters["contact_type"]]
-    by_status = Counter(d["status"] for d in docs)
-    bands = Counter(_band((now - d["created_at"]).total_seconds()) for d in docs)
-    teams: dict[Any, list[float]] = defaultdict(list)
-    for d in docs:
-        teams[d.get("team_id")].append((now - d["created_at"]).total_seconds())
+COLS = ("status", "team_id", "agent_id", "channel", "priority", "contact_type")
+SNAPSHOT_ID = "backlog:snapshot"  # in report_views, read by _id
+
+
+async def backlog_rows(store: Store) -> dict[str, Any]:
+    """The open/pending/snoozed tickets now, as columns: ``created`` (ms) and one code array per
+    dimension with its vocabulary (what the snapshot stores and every backlog figure is computed from)."""
+    docs = [d async for d in store.conversations.find({"status": {"$in": ACTIVE}, "merged_into": None},
+                                                      {"status": 1, "team_id": 1, "assignee_id": 1, "channel": 1,
+                                                       "priority": 1, "created_at": 1, "contact_id": 1}
+                                                      ).limit(SCAN_LIMIT)]
+    types = await contact_types(store, {d["contact_id"] for d in docs if d.get("contact_id")})
+    rows: dict[str, Any] = {"created": np.asarray([int(d["created_at"].timestamp() * 1000) for d in docs],
+                                                  dtype=np.int64), "vocab": {}}
+    values = {"status": [d["status"] for d in docs], "team_id": [d.get("team_id") for d in docs],
+              "agent_id": [d.get("assignee_id") for d in docs], "channel": [str(d.get("channel")) for d in docs],
+              "priority": [str(d.get("priority") or "normal") for d in docs],
+              "contact_type": [types.get(d.get("contact_id") or "", ("", "consumer"))[1] for d in docs]}
+    for col in COLS:
+        vocab = sorted({str(v) if v is not None else "" for v in values[col]})
+        index = {v: k for k, v in enumerate(vocab)}
+        rows["vocab"][col] = vocab
+        rows[col] = np.asarray([index[str(v) if v is not None else ""] for v in values[col]], dtype=np.int64)
+    return rows
+
+
+def backlog_figures(rows: dict[str, Any], filters: dict[str, str], now: datetime,
+                    as_of: datetime | None = None) -> dict[str, Any]:
+    mask = np.ones(rows["created"].size, dtype=bool)
+    for col, value in filters.items():
+        vocab = rows["vocab"][col]
+        mask &= rows[col] == (vocab.index(value) if value in vocab else -1)
+    now_ms = int(now.timestamp() * 1000)
+    ages = (now_ms - rows["created"][mask]) / 1000.0
+    status = [rows["vocab"]["status"][k] for k in rows["status"][mask]]
+    teams_col = rows["team_id"][mask]
+    by_status = Counter(status)
+    bands = Counter(_band(a) for a in ages.tolist())
     by_team = []
-    for team, ages in sorted(teams.items(), key=lambda kv: str(kv[0])):
-        ages.sort()
-        by_team.append({"team_id": team, "count": len(ages), "age_median_h": hours(median(ages)),
-                        "oldest_h": hours(ages[-1])})
-    return {"total": len(docs), "by_status": {s: by_status.get(s, 0) for s in ACTIVE},
+    for code in sorted(set(teams_col.tolist()), key=lambda c: str(rows["vocab"]["team_id"][c] or None)):
+        team_ages = np.sort(ages[teams_col == code])
+        team = rows["vocab"]["team_id"][code] or None
+        by_team.append({"team_id": team, "count": int(team_ages.size), "age_median_h": hours(median(team_ages)),
+                        "oldest_h": hours(float(team_ages[-1]))})
+    return {"total": int(mask.sum()), "by_status": {s: by_status.get(s, 0) for s in ACTIVE},
             "age_bands": {name: bands.get(name, 0) for name in [n for _, n in AGE_BANDS] + [">7d"]},
-            "by_team": by_team, "as_of": now.isoformat()}
+            "by_team": by_team, "as_of": (as_of or now).isoformat()}
+
+
+async def backlog(store: Store, filters: dict[str, str], now: datetime | None = None) -> dict[str, Any]:
+    """Backlog figures computed from the tickets now (the on-the-fly path)."""
+    now = now or utcnow()
+    return backlog_figures(await backlog_rows(store), filters, now)
+
+
+async def snapshot(store: Store) -> int:
+    """Store the backlog rows (the ``reports.backlog`` job, every ``backlog_snapshot_s``)."""
+    at = utcnow()
+    rows = await backlog_rows(store)
+    arrays = {col: rows[col] for col in ("created", *COLS)}
+    skeleton = json.dumps({"vocab": rows["vocab"], "n": int(rows["created"].size)}).encode()
+    blob = zlib.compress(struct.pack("<I", len(skeleton)) + skeleton + b"".join(a.tobytes() for a in arrays.values()))
+    await store["report_views"].replace_one({"_id": SNAPSHOT_ID}, {"at": at, "z": Binary(blob)}, upsert=True)
+    return int(rows["created"].size)
+
+
+async def backlog_from_snapshot(store: Store, filters: dict[str, str], now: datetime | None = None,
+                                max_age_s: float = 300) -> dict[str, Any]:
+    """Backlog figures from the latest snapshot (one read by ``_id``); computed now when it is
+    missing or older than ``max_age_s``."""
+    now = now or utcnow()
+    doc = await store["report_views"].find_one({"_id": SNAPSHOT_ID})
+    if doc is None or (now - doc["at"]).total_seconds() > max_age_s:
+        return await backlog(store, filters, now)
+    raw = zlib.decompress(bytes(doc["z"]))
+    (size,) = struct.unpack_from("<I", raw)
+    head = json.loads(raw[4:4 + size])
+    n, offset = head["n"], 4 + size
+    rows: dict[str, Any] = {"vocab": head["vocab"]}
+    for col in ("created", *COLS):
+        rows[col] = np.frombuffer(raw, dtype=np.int64, count=n, offset=offset)
+        offset += 8 * n
+    return backlog_figures(rows, filters, now, as_of=doc["at"])
 
 
 async def kb(store: Store, start: datetime, end: datetime, top: int = 20) -> dict[str, Any]:
@@ -78,4 +144,4 @@ async def kb(store: Store, start: datetime, end: datetime, top: int = 20) -> dic
                                  "helpful_rate": ratio(helpful, helpful + not_helpful)}}
 
 
-__all__ = ["backlog", "kb"]
+__all__ = ["SNAPSHOT_ID", "backlog", "backlog_figures", "backlog_from_snapshot", "backlog_rows", "kb", "snapshot"]

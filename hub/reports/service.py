@@ -27,9 +27,10 @@ async def _empty() -> View:
 
 
 class Reports:
-    def __init__(self, store: Store, rollups: Rollups) -> None:
+    def __init__(self, store: Store, rollups: Rollups, backlog_max_age_s: float = 0) -> None:
         self.store = store
         self.rollups = rollups
+        self.backlog_max_age_s = backlog_max_age_s  # 0: no snapshot, compute the backlog every time
 
     async def view(self, rng: Range, query: ReportQuery) -> View:
         if query.source == "live":
@@ -77,7 +78,11 @@ class Reports:
             names = await self.agent_names({k for k in total["agents"] if k})
             out["agents"] = figures.agents(total, names)
         if "backlog" in sections:
-            out["backlog"] = await live.backlog(self.store, query.filters(), now)
+            if query.source == "rollup" and self.backlog_max_age_s > 0:
+                out["backlog"] = await live.backlog_from_snapshot(self.store, query.filters(), now,
+                                                                  self.backlog_max_age_s)
+            else:
+                out["backlog"] = await live.backlog(self.store, query.filters(), now)
         if "contacts" in sections:
             out["contacts"] = figures.contacts(total)
         log.info("report", extra={"sections": list(sections), "source": query.source, "conversations": total["n"],

@@ -44,54 +44,61 @@ HLL_M = 1 << HLL_BITS
 
 
 class Dist:
-    """Response times (seconds): exact sorted values, or a log histogram. Indexable like a sorted
-    list (``d[k]`` = the k-th smallest, a bucket's geometric middle), so median/p90 work on both."""
+    """Response times: exact sorted milliseconds, or a log histogram. Indexable like a sorted list of
+    seconds (``d[k]`` = the k-th smallest; a bucket's geometric middle), so median/p90 work on both."""
 
-    __slots__ = ("exact", "idx", "counts", "n", "_cum")
+    __slots__ = ("ms", "idx", "counts", "n", "_cum")
 
-    def __init__(self, exact: np.ndarray | None = None, idx: np.ndarray | None = None,
+    def __init__(self, ms: np.ndarray | None = None, idx: np.ndarray | None = None,
                  counts: np.ndarray | None = None) -> None:
-        self.exact, self.idx, self.counts = exact, idx, counts
-        self.n = int(exact.size) if exact is not None else int(counts.sum()) if counts is not None else 0
+        self.ms, self.idx, self.counts = ms, idx, counts
+        self.n = int(ms.size) if ms is not None else int(counts.sum()) if counts is not None else 0
         self._cum: np.ndarray | None = None
+
+    @property
+    def exact(self) -> np.ndarray | None:
+        return None if self.ms is None else self.ms / 1000.0
 
     @classmethod
     def of(cls, values: Iterable[float]) -> Dist:
-        return cls.merged([cls(exact=np.sort(np.asarray(list(values), dtype=np.float64)))])
+        ms = np.sort(np.rint(np.asarray(list(values), dtype=np.float64) * 1000).astype(np.int64))
+        return cls.merged([cls(ms=ms)])
 
     @staticmethod
-    def buckets(values: np.ndarray) -> np.ndarray:
-        out = np.zeros(values.size, dtype=np.int64)
-        big = values >= 1
-        out[big] = 1 + np.floor(np.log(values[big]) / LOG_RATIO).astype(np.int64)
+    def buckets(ms: np.ndarray) -> np.ndarray:
+        out = np.zeros(ms.size, dtype=np.int64)
+        big = ms >= 1000
+        out[big] = 1 + np.floor(np.log(ms[big] / 1000.0) / LOG_RATIO).astype(np.int64)
         return out
 
     @classmethod
     def merged(cls, parts: list[Dist]) -> Dist:
         n = sum(p.n for p in parts)
         if n <= EXACT_TIMES:  # then every part is exact (a histogram only ever holds more)
-            arrays = [p.exact for p in parts if p.exact is not None and p.exact.size]
-            return cls(exact=np.sort(np.concatenate(arrays)) if arrays else np.empty(0, dtype=np.float64))
+            arrays = [p.ms for p in parts if p.ms is not None and p.ms.size]
+            if len(arrays) == 1:
+                return cls(ms=arrays[0])
+            return cls(ms=np.sort(np.concatenate(arrays)) if arrays else np.empty(0, dtype=np.int64))
         idx, counts = [], []
         for p in parts:
-            if p.exact is not None:
-                b, c = np.unique(cls.buckets(p.exact), return_counts=True)
-                idx.append(b)
-                counts.append(c)
+            if p.ms is not None:
+                if p.ms.size:
+                    b = cls.buckets(p.ms)
+                    idx.append(b)
+                    counts.append(np.ones(b.size, dtype=np.int64))
             elif p.idx is not None and p.counts is not None:
-                idx.append(p.idx.astype(np.int64))
-                counts.append(p.counts.astype(np.int64))
-        all_idx = np.concatenate(idx)
-        uniq, inverse = np.unique(all_idx, return_inverse=True)
-        summed = np.bincount(inverse, weights=np.concatenate(counts)).astype(np.int64)
-        return cls(idx=uniq, counts=summed)
+                idx.append(p.idx)
+                counts.append(p.counts)
+        dense = np.bincount(np.concatenate(idx), weights=np.concatenate(counts)).astype(np.int64)
+        nz = np.flatnonzero(dense)
+        return cls(idx=nz.astype(np.int64), counts=dense[nz])
 
     def __len__(self) -> int:
         return self.n
 
     def __getitem__(self, k: int) -> float:
-        if self.exact is not None:
-            return float(self.exact[k])
+        if self.ms is not None:
+            return int(self.ms[k]) / 1000.0
         assert self.idx is not None and self.counts is not None
         if self._cum is None:
             self._cum = np.cumsum(self.counts)
@@ -233,9 +240,8 @@ def pack(view: View) -> bytes:
         if isinstance(node, dict):  # sorted: unpack reads the arrays back in the same order
             return {k: walk(v) for k, v in sorted(node.items())}
         if isinstance(node, Dist):
-            if node.exact is not None:  # seconds with 3 decimals → exact millisecond deltas
-                ms = np.rint(node.exact * 1000).astype(np.int64)
-                return {"@": "t", "n": put(np.diff(ms, prepend=np.int64(0)))}
+            if node.ms is not None:  # seconds with 3 decimals: exact as milliseconds
+                return {"@": "t", "n": put(node.ms)}
             assert node.idx is not None and node.counts is not None
             return {"@": "h", "n": put(node.idx.astype(np.int64)), "c": put(node.counts.astype(np.int64))}
         if isinstance(node, Distinct):
@@ -265,7 +271,7 @@ def unpack(blob: bytes) -> View:
         if isinstance(node, dict):
             kind = node.get("@")
             if kind == "t":
-                return Dist(exact=np.cumsum(take(node["n"])) / 1000.0)
+                return Dist(ms=take(node["n"]))
             if kind == "h":
                 idx = take(node["n"])
                 return Dist(idx=idx, counts=take(node["c"]))
@@ -273,7 +279,7 @@ def unpack(blob: bytes) -> View:
                 return Distinct(hashes=take(node["n"], np.uint64))
             if kind == "r":
                 return Distinct(registers=take(node["n"]).astype(np.uint8))
-            return {k: walk(v) for k, v in sorted(node.items())}
+            return {k: walk(v) for k, v in node.items()}  # already in pack's (sorted) order
         return node
 
     return walk(skeleton)  # type: ignore[no-any-return]

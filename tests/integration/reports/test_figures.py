@@ -3,13 +3,13 @@ fly) on real FerretDB."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from hub.reports import Reports, Rollups
-from hub.reports.live import backlog
+from hub.reports.live import backlog, backlog_from_snapshot, snapshot
 from hub.reports.query import ReportQuery
 
 from .fixture import EXPECTED, WEEK, seed, t
@@ -138,6 +138,21 @@ async def test_backlog_ages_per_team(store: Any, reports: Reports) -> None:
     assert teams["T2"] == {"team_id": "T2", "count": 1, "age_median_h": 146.0, "oldest_h": 146.0}
     assert teams["T1"] == {"team_id": "T1", "count": 2, "age_median_h": 19.0, "oldest_h": 26.0}
     assert b["age_bands"] == {"<1h": 0, "1-4h": 0, "4-24h": 1, "1-3d": 1, "3-7d": 1, ">7d": 0}
+
+
+async def test_backlog_snapshot_gives_the_same_figures_as_the_tickets(store: Any, reports: Reports) -> None:
+    assert await snapshot(store) == 3
+    now = t(9, 12)
+    for filters in ({}, {"team_id": "T1"}, {"agent_id": "A2"}, {"contact_type": "provider"}, {"team_id": "nope"}):
+        fresh = await backlog(store, filters, now=now)
+        kept = await backlog_from_snapshot(store, filters, now=now, max_age_s=10**9)
+        assert {**kept, "as_of": None} == {**fresh, "as_of": None}, filters
+    assert (await backlog_from_snapshot(store, {"contact_type": "provider"}, now=now, max_age_s=10**9))["total"] == 1
+    # a ticket resolved after the snapshot still counts until the next one; a stale snapshot is not used
+    await store.conversations.update_many({"status": "pending"}, {"$set": {"status": "resolved"}})
+    assert (await backlog_from_snapshot(store, {}, now=now, max_age_s=10**9))["total"] == 3
+    later = datetime.now(UTC) + timedelta(seconds=10)
+    assert (await backlog_from_snapshot(store, {}, now=later, max_age_s=5))["total"] == 2
 
 
 async def test_missing_fields_of_other_packages_are_not_counted(store: Any) -> None:
