@@ -82,7 +82,9 @@ async def check(request: web.Request, current: str | None) -> Claim | None:
     if current is None or not if_match_ok(header, current):
         raise PreconditionFailed("the resource changed since you read it (ETag mismatch); read it again")
     claim_id = hashlib.sha256(f"{request.path}\n{current}".encode()).hexdigest()
-    if not await request.app[keys.STORE].claim(CLAIMS, claim_id, {"path": request.path[:500], "at": utcnow()}):
+    if not await request.app[keys.STORE].claim(
+        CLAIMS, claim_id, {"path": request.path[:500], "at": utcnow()}
+    ):
         raise PreconditionFailed("a concurrent update of the same version won; read it again")
     return Claim(request.app, claim_id, current)
 

@@ -41,8 +41,11 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 
 @cache
 def _restricted_fields(model: type[BaseModel]) -> frozenset[str]:
-    return frozenset(name for name, f in model.model_fields.items()
-                     if isinstance(f.json_schema_extra, dict) and MARK in f.json_schema_extra)
+    return frozenset(
+        name
+        for name, f in model.model_fields.items()
+        if isinstance(f.json_schema_extra, dict) and MARK in f.json_schema_extra
+    )
 
 
 @cache
@@ -69,17 +72,24 @@ def exclusions(obj: BaseModel, contact_fields: frozenset[str]) -> dict[str, Any]
             if (sub := exclusions(value, contact_fields)) is not None:
                 spec[name] = sub
         elif isinstance(value, list):
-            items = {i: sub for i, v in enumerate(value)
-                     if isinstance(v, BaseModel) and (sub := exclusions(v, contact_fields)) is not None}
+            items = {
+                i: sub
+                for i, v in enumerate(value)
+                if isinstance(v, BaseModel) and (sub := exclusions(v, contact_fields)) is not None
+            }
             if items:
                 spec[name] = items
     return spec or None
 
 
-def keep_hidden(current: dict[str, Any], incoming: dict[str, Any], contact_fields: frozenset[str]) -> dict[str, Any]:
+def keep_hidden(
+    current: dict[str, Any], incoming: dict[str, Any], contact_fields: frozenset[str]
+) -> dict[str, Any]:
     """A non-admin's new ``custom_fields`` with the restricted values they could not see kept."""
-    return {**{k: v for k, v in incoming.items() if k not in contact_fields},
-            **{k: v for k, v in current.items() if k in contact_fields}}
+    return {
+        **{k: v for k, v in incoming.items() if k not in contact_fields},
+        **{k: v for k, v in current.items() if k in contact_fields},
+    }
 
 
 __all__ = ["exclusions", "keep_hidden", "restricted", "sees_restricted"]

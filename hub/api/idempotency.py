@@ -53,7 +53,11 @@ class Attempt:
 
     async def finish(self, response: web.StreamResponse) -> None:
         """Store a successful answer for replays; anything else releases the key."""
-        if not isinstance(response, web.Response) or not 200 <= response.status < 300 or response.body is None:
+        if (
+            not isinstance(response, web.Response)
+            or not 200 <= response.status < 300
+            or response.body is None
+        ):
             await self.abandon()
             return
         body = response.body if isinstance(response.body, bytes) else None
@@ -63,7 +67,8 @@ class Attempt:
         headers = {h: response.headers[h] for h in REPLAYED_HEADERS if h in response.headers}
         await self.app[keys.STORE][COLLECTION].update_one(
             {"_id": self.claim_id},
-            {"$set": {"state": "done", "status": response.status, "headers": headers, "body": body}})
+            {"$set": {"state": "done", "status": response.status, "headers": headers, "body": body}},
+        )
 
     async def abandon(self) -> None:
         await self.app[keys.STORE][COLLECTION].delete_one({"_id": self.claim_id})
@@ -76,7 +81,9 @@ async def begin(request: web.Request, actor: str, key: str, print_: str) -> Atte
     claim_id = hashlib.sha256(f"{actor}\n{key}".encode()).hexdigest()
     for _ in range(3):
         now = utcnow()
-        if await store.claim(COLLECTION, claim_id, {"fingerprint": print_, "state": "pending", "created_at": now}):
+        if await store.claim(
+            COLLECTION, claim_id, {"fingerprint": print_, "state": "pending", "created_at": now}
+        ):
             return Attempt(request.app, claim_id)
         doc = await store[COLLECTION].find_one({"_id": claim_id})
         if doc is None:  # released between our insert and our read: try again
@@ -88,8 +95,10 @@ async def begin(request: web.Request, actor: str, key: str, print_: str) -> Atte
             await store[COLLECTION].delete_one({"_id": claim_id, "created_at": doc["created_at"]})
             continue
         if doc["fingerprint"] != print_:
-            raise InvalidInput("this Idempotency-Key was used for a different request; use a new key",
-                               field="Idempotency-Key")
+            raise InvalidInput(
+                "this Idempotency-Key was used for a different request; use a new key",
+                field="Idempotency-Key",
+            )
         if doc.get("state") != "done":
             raise _InProgress("a request with this Idempotency-Key is still being processed; retry shortly")
         return Attempt(request.app, claim_id, replay=_replay(doc))
@@ -103,8 +112,9 @@ class _InProgress(Conflict):
 def _replay(doc: dict[str, Any]) -> web.Response:
     headers = {**doc.get("headers", {}), "Idempotent-Replayed": "true"}
     content_type = headers.pop("Content-Type", "application/json").split(";")[0]
-    return web.Response(body=bytes(doc["body"]), status=int(doc["status"]), headers=headers,
-                        content_type=content_type)
+    return web.Response(
+        body=bytes(doc["body"]), status=int(doc["status"]), headers=headers, content_type=content_type
+    )
 
 
 __all__ = ["Attempt", "begin", "fingerprint"]

@@ -80,8 +80,12 @@ async def test_concurrent_updates_of_one_version_have_one_winner(api: Api) -> No
     team = await (await api.client.post(f"{V1}/teams", json={"name": "Venues"}, headers=admin)).json()
     url = f"{V1}/teams/{team['id']}"
     etag = (await api.client.get(url, headers=admin)).headers["ETag"]
-    results = await asyncio.gather(*(
-        api.client.patch(url, json={"name": f"Venues {i}"}, headers={**admin, "If-Match": etag}) for i in range(8)))
+    results = await asyncio.gather(
+        *(
+            api.client.patch(url, json={"name": f"Venues {i}"}, headers={**admin, "If-Match": etag})
+            for i in range(8)
+        )
+    )
     statuses = sorted(r.status for r in results)
     assert statuses.count(200) == 1 and statuses.count(412) == 7, statuses
     winner = next(r for r in results if r.status == 200)
@@ -98,7 +102,9 @@ async def test_if_match_required_by_setting(api: Api) -> None:
         assert missing.status == 428 and "If-Match" in (await missing.json())["detail"]
         assert (await api.client.delete(url, headers=admin)).status == 428
         etag = (await api.client.get(url, headers=admin)).headers["ETag"]
-        assert (await api.client.patch(url, json={"name": "X"}, headers={**admin, "If-Match": etag})).status == 200
+        assert (
+            await api.client.patch(url, json={"name": "X"}, headers={**admin, "If-Match": etag})
+        ).status == 200
         creates = await api.client.post(f"{V1}/contacts", json={"name": "New"}, headers=admin)
         assert creates.status == 201  # creates are not conditional
     finally:
@@ -110,17 +116,26 @@ def _creates() -> list[tuple[str, dict[str, Any], dict[str, Any], str]]:
     return [
         ("/contacts", {"name": "Sipho", "tags": ["a"]}, {"name": "Other"}, "/contacts?q=Sipho"),
         ("/teams", {"name": "Catering"}, {"name": "Other"}, "/teams"),
-        ("/canned-responses", {"shortcut": "hi", "title": "Hi", "text": "Hello"},
-         {"shortcut": "bye", "title": "Bye", "text": "Bye"}, "/canned-responses"),
+        (
+            "/canned-responses",
+            {"shortcut": "hi", "title": "Hi", "text": "Hello"},
+            {"shortcut": "bye", "title": "Bye", "text": "Bye"},
+            "/canned-responses",
+        ),
         ("/api-keys", {"name": "crm"}, {"name": "other"}, "/api-keys"),
-        ("/users", {"email": "idem@example.com", "password": "long enough", "role": "agent"},
-         {"email": "idem2@example.com", "password": "long enough", "role": "agent"}, "/users"),
+        (
+            "/users",
+            {"email": "idem@example.com", "password": "long enough", "role": "agent"},
+            {"email": "idem2@example.com", "password": "long enough", "role": "agent"},
+            "/users",
+        ),
     ]
 
 
 @pytest.mark.parametrize(("path", "body", "other", "listing"), _creates())
-async def test_idempotency_key_replays_a_create(api: Api, path: str, body: dict[str, Any], other: dict[str, Any],
-                                                listing: str) -> None:
+async def test_idempotency_key_replays_a_create(
+    api: Api, path: str, body: dict[str, Any], other: dict[str, Any], listing: str
+) -> None:
     admin = (await api.user(Role.admin))["headers"]
     before = len(await (await api.client.get(V1 + listing, headers=admin)).json())
     key = {**admin, "Idempotency-Key": f"create-{new_id()}"}
@@ -144,9 +159,13 @@ async def test_idempotency_key_is_per_caller_and_failures_are_not_stored(api: Ap
     key = f"k-{new_id()}"
     bad = await api.client.post(f"{V1}/contacts", json={"name": 5}, headers={**one, "Idempotency-Key": key})
     assert bad.status == 422
-    good = await api.client.post(f"{V1}/contacts", json={"name": "A"}, headers={**one, "Idempotency-Key": key})
+    good = await api.client.post(
+        f"{V1}/contacts", json={"name": "A"}, headers={**one, "Idempotency-Key": key}
+    )
     assert good.status == 201  # the failed attempt left the key free
-    theirs = await api.client.post(f"{V1}/contacts", json={"name": "A"}, headers={**two, "Idempotency-Key": key})
+    theirs = await api.client.post(
+        f"{V1}/contacts", json={"name": "A"}, headers={**two, "Idempotency-Key": key}
+    )
     assert theirs.status == 201 and "Idempotent-Replayed" not in theirs.headers
     assert (await theirs.json())["id"] != (await good.json())["id"]
 
@@ -154,8 +173,11 @@ async def test_idempotency_key_is_per_caller_and_failures_are_not_stored(api: Ap
 @pytest.mark.parametrize("key", ["", "x" * 256, "bad key", "caf\u00e9"])
 async def test_malformed_idempotency_keys_are_refused(api: Api, key: str) -> None:
     admin = (await api.user(Role.admin))["headers"]
-    resp = await api.client.post(f"{V1}/contacts", json={"name": "A"},
-                                 headers={**admin, "Idempotency-Key": key.encode().decode("latin-1")})
+    resp = await api.client.post(
+        f"{V1}/contacts",
+        json={"name": "A"},
+        headers={**admin, "Idempotency-Key": key.encode().decode("latin-1")},
+    )
     assert resp.status == 422
     assert await api.app[keys.STORE].contacts.count_documents({"name": "A"}) == 0
 
@@ -163,8 +185,9 @@ async def test_malformed_idempotency_keys_are_refused(api: Api, key: str) -> Non
 async def test_concurrent_retries_with_one_key_create_once(api: Api) -> None:
     admin = (await api.user(Role.admin))["headers"]
     key = {**admin, "Idempotency-Key": f"race-{new_id()}"}
-    results = await asyncio.gather(*(api.client.post(f"{V1}/contacts", json={"name": "Race"}, headers=key)
-                                     for _ in range(6)))
+    results = await asyncio.gather(
+        *(api.client.post(f"{V1}/contacts", json={"name": "Race"}, headers=key) for _ in range(6))
+    )
     statuses = sorted(r.status for r in results)
     assert set(statuses) <= {201, 409}, statuses
     assert all(r.headers.get("Retry-After") == "1" for r in results if r.status == 409)
@@ -192,7 +215,9 @@ async def test_hostile_or_weak_if_match_is_refused(api: Api, if_match: str) -> N
     etag = (await api.client.get(url, headers=admin)).headers["ETag"]
     value = if_match.replace("{etag}", etag)
     if value.startswith("*"):  # "*" matches any current version: the list is allowed through
-        assert (await api.client.patch(url, json={"name": "Y"}, headers={**admin, "If-Match": value})).status == 200
+        assert (
+            await api.client.patch(url, json={"name": "Y"}, headers={**admin, "If-Match": value})
+        ).status == 200
         return
     resp = await api.client.patch(url, json={"name": "Y"}, headers={**admin, "If-Match": value})
     assert resp.status == 412

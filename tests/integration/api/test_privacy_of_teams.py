@@ -21,23 +21,33 @@ async def _member_of(api: Api, team_ids: list[str]) -> dict[str, Any]:
     return {"id": user.id, "headers": {"Authorization": f"Bearer {(await resp.json())['access_token']}"}}
 
 
-async def _ticket(api: Api, admin: dict[str, str], team_id: str | None, assignee_id: str | None = None) -> str:
-    inbound = InboundMessage(channel=Channel.api, external_id=new_id(), text="secret plans",
-                             sender=SenderIdentity(kind="email", value=f"{new_id()}@example.com"))
+async def _ticket(
+    api: Api, admin: dict[str, str], team_id: str | None, assignee_id: str | None = None
+) -> str:
+    inbound = InboundMessage(
+        channel=Channel.api,
+        external_id=new_id(),
+        text="secret plans",
+        sender=SenderIdentity(kind="email", value=f"{new_id()}@example.com"),
+    )
     result = await api.app[keys.INBOX].ingest(inbound)
     changes: dict[str, Any] = {"team_id": team_id} if team_id else {}
     if assignee_id:
         changes["assignee_id"] = assignee_id
     if changes:
-        resp = await api.client.patch(f"{V1}/conversations/{result.conversation.id}", json=changes, headers=admin)
+        resp = await api.client.patch(
+            f"{V1}/conversations/{result.conversation.id}", json=changes, headers=admin
+        )
         assert resp.status == 200, await resp.text()
     return result.conversation.id
 
 
 async def test_agents_do_not_see_other_teams_tickets(api: Api) -> None:
     admin = (await api.user(Role.admin))["headers"]
-    teams = [await (await api.client.post(f"{V1}/teams", json={"name": n}, headers=admin)).json()
-             for n in ("Venues", "Catering")]
+    teams = [
+        await (await api.client.post(f"{V1}/teams", json={"name": n}, headers=admin)).json()
+        for n in ("Venues", "Catering")
+    ]
     mine, theirs = teams[0]["id"], teams[1]["id"]
     agent = await _member_of(api, [mine])
     open_ = await _ticket(api, admin, None)
@@ -63,10 +73,12 @@ async def test_agents_do_not_see_other_teams_tickets(api: Api) -> None:
 
     for url in (f"/conversations/{hidden[0]}", f"/conversations/{hidden[0]}/messages"):
         assert (await api.client.get(V1 + url, headers=agent["headers"])).status == 404, url
-    reply = await api.client.post(f"{V1}/conversations/{hidden[0]}/messages", json={"text": "x"},
-                                  headers=agent["headers"])
-    patch = await api.client.patch(f"{V1}/conversations/{hidden[0]}", json={"priority": "high"},
-                                   headers=agent["headers"])
+    reply = await api.client.post(
+        f"{V1}/conversations/{hidden[0]}/messages", json={"text": "x"}, headers=agent["headers"]
+    )
+    patch = await api.client.patch(
+        f"{V1}/conversations/{hidden[0]}", json={"priority": "high"}, headers=agent["headers"]
+    )
     assert reply.status == 404 and patch.status == 404
     message = await api.app[keys.STORE].messages.find_one({"conversation_id": hidden[0]})
     assert (await api.client.get(f"{V1}/messages/{message['_id']}", headers=agent["headers"])).status == 404
