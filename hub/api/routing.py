@@ -166,10 +166,14 @@ def render(request: web.Request, route: Route, principal: Principal | None, resu
 
 async def _tag_update(request: web.Request, principal: Principal | None, route: Route, reader: Route,
                       response: web.StreamResponse) -> None:
-    """The ETag a GET would now answer, on the update's response (for the next If-Match)."""
+    """The ETag a GET would now answer, on the update's response (for the next If-Match). When the
+    GET answers something else (a contact's 360 view), it costs that GET: only for callers who
+    use If-Match."""
     if route.response is not None and route.response == reader.response and isinstance(response, web.Response) \
             and isinstance(response.body, bytes):
         response.headers["ETag"] = conditional.etag_of(response.body)  # same representation as the GET
+        return
+    if request.headers.get("If-Match") is None:
         return
     try:
         after = await representation(request, principal, reader)
