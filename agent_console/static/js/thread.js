@@ -235,7 +235,7 @@ export class ThreadView {
     const picker = h("input", {type: "file", id: "reply-file", multiple: true, hidden: true, onchange: (ev) => this.upload([...ev.target.files])});
     const attach = h("button", {type: "button", class: "icon", id: "attach", disabled: !canAttach,
       title: t(canAttach ? "compose.attach" : "compose.attach_unsupported"), "aria-label": t("compose.attach"),
-      onclick: () => picker.click()}, "📎");
+      onclick: () => picker.click()}, icon("clip"));
     this.templateBox = h("div", {class: "templates", id: "wa-templates", hidden: true});
     const form = h("form", {class: `composer ${this.note ? "is-note" : ""}`, onsubmit: (ev) => { ev.preventDefault(); this.send(); }},
       h("div", {class: "tabs", role: "tablist"}, tab(false, t("compose.reply")), tab(true, t("compose.note"))),
@@ -256,7 +256,7 @@ export class ThreadView {
       try {
         const att = await upload(file);
         this.files.push(att);
-        clear(item, h("span", {text: `📎 ${att.filename}`}), " ",
+        clear(item, icon("clip"), h("span", {text: att.filename}), " ",
           h("button", {type: "button", class: "link", "aria-label": t("compose.remove"), text: "×", onclick: () => {
             this.files = this.files.filter((f) => f !== att); item.remove(); }}));
         item.className = "file";
@@ -307,6 +307,7 @@ export class ThreadView {
         : t("compose.wa_closed");
       this.hint.dataset.state = left > 0 ? "ok" : "closed";
       this.text.disabled = left <= 0;  // free text would be refused by WhatsApp
+      this.text.placeholder = t(left > 0 ? "compose.placeholder_reply" : "compose.placeholder_template");
       if (left <= 0) this.showTemplates();
       else if (this.templateBox) { this.templateBox.hidden = true; this.template = null; }
     } else if (c.channel === "sms") {
