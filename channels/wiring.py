@@ -16,12 +16,14 @@ from hub import keys
 from hub.events import MessageCreated
 from hub.models import Channel, utcnow
 from hub.outbox import JOB_KIND, Outbox
+from hub.platform.events import ContactErased
 from hub.settings import Settings
 
 from . import configure
 from .base import Registry
 from .blobs import GridFSBlobStore
 from .inboxes import Inboxes
+from .privacy import ChannelEraser
 from .spool import Spool
 from .twilio import voice as twilio_voice
 from .twilio import webhooks as twilio_webhooks
@@ -95,6 +97,7 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
     await configure.reload(services)
     app[keys.EXTENSIONS]["channels"] = services
     bus.subscribe(MessageCreated, outbox.on_message_created)
+    bus.subscribe(ContactErased, ChannelEraser(store, services.spool).on_contact_erased)
     tasks = [asyncio.create_task(_drain_spool(services)), asyncio.create_task(_refresh_inboxes(services))]
     from . import extra_ctx  # e-mail, web chat, voice: each adds its own pieces
     async with extra_ctx.start(app, services):

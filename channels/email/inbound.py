@@ -37,15 +37,19 @@ class EmailInbound:
         conversation_id = await self._thread(parsed)
         inbound = to_inbound(parsed, conversation_id=conversation_id)
         if not await self._already_stored(inbound.external_id):
+            sender = inbound.sender.value.lower()
             attachments = []
             for part in parsed.parts:
                 blob_id = await self.blobs.put(part.data, filename=part.filename, content_type=part.content_type,
-                                               meta={"content_id": part.content_id, "inline": part.inline})
+                                               meta={"content_id": part.content_id, "inline": part.inline,
+                                                     "sender": sender})
                 attachments.append(Attachment(filename=part.filename, content_type=part.content_type,
                                               size=len(part.data), blob_id=blob_id))
             raw_id = None
             if not oversized:
-                raw_id = await self.blobs.put(raw, filename="message.eml", content_type="message/rfc822")
+                # tagged with the sender: found again by a GDPR erasure (channels/privacy.py)
+                raw_id = await self.blobs.put(raw, filename="message.eml", content_type="message/rfc822",
+                                              meta={"sender": sender})
             meta = {**inbound.meta, "email": {**inbound.meta["email"], "raw_blob_id": raw_id, "source": source}}
             inbound = inbound.model_copy(update={"attachments": attachments[:50], "meta": meta})
         return await self.inbox.ingest(inbound)

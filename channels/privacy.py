@@ -1,0 +1,97 @@
+"""Right to be forgotten, channel side: on ``contact.erased`` drop what the channels hold about the
+person beyond the messages the platform already erased (hub/platform/privacy/erase.py):
+
+- ``voice_calls``: the call log (caller number, transcription) of their calls;
+- blobs (GridFS) the messages no longer point at: raw e-mails (tagged with the sender address),
+  web-chat uploads (tagged with the visitor id), whatever else carries their address;
+- ``inbound_keys`` whose id names them (a web-chat visitor id, an e-mail Message-ID);
+- spooled webhooks (this node's ``var/spool``) and dead letters mentioning them.
+
+Found by the identity values the event carries (in-process only) and the contact id. Idempotent:
+running it again finds nothing more.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from bson import ObjectId
+
+from hub.platform.events import ContactErased
+from hub.store import Store
+
+from .spool import Spool
+
+log = logging.getLogger(__name__)
+MIN_NEEDLE = 4  # shorter values would match unrelated data
+SCAN_LIMIT = 20_000
+
+
+def needles_of(event: ContactErased) -> list[str]:
+    values = {v for v in event.identities if len(v) >= MIN_NEEDLE}
+    values |= {v.split(":", 1)[1] for v in list(values) if ":" in v}  # "phone:+27…" → "+27…"
+    values |= {v.lstrip("+") for v in list(values) if v.startswith("+")}  # WhatsApp/forms without "+"
+    return sorted(v for v in values | {event.contact_id} if len(v) >= MIN_NEEDLE)
+
+
+class ChannelEraser:
+    def __init__(self, store: Store, spool: Spool, bucket: str = "blobs") -> None:
+        self.store, self.spool, self.files = store, spool, f"{bucket}.files"
+        self.bucket = bucket
+
+    async def on_contact_erased(self, event: ContactErased) -> dict[str, int]:
+        needles = needles_of(event)
+        counts = {
+            "voice_calls": (await self.store["voice_calls"].delete_many({"from": {"$in": needles}})).deleted_count,
+            "blobs": await self._blobs(needles),
+            "inbound_keys": await self._inbound_keys(event.message_ids, needles),
+            "spool": self._spool(needles),
+            "dead_letters": await self._dead_letters(needles),
+        }
+        log.info("channel data erased", extra={"contact": event.contact_id, "counts": counts})
+        return counts
+
+    async def _blobs(self, needles: list[str]) -> int:
+        """Blobs tagged with one of the person's addresses (``metadata.sender`` / ``metadata.visitor``)."""
+        flt = {"$or": [{"metadata.sender": {"$in": needles}}, {"metadata.visitor": {"$in": needles}}]}
+        ids = [d["_id"] async for d in self.store.db[self.files].find(flt, {"_id": 1}).limit(SCAN_LIMIT)]
+        if ids:  # GridFS delete = the file document and its chunks
+            await self.store.db[f"{self.bucket}.chunks"].delete_many({"files_id": {"$in": ids}})
+            await self.store.db[self.files].delete_many({"_id": {"$in": ids}})
+        return len(ids)
+
+    async def _inbound_keys(self, message_ids: list[str], needles: list[str]) -> int:
+        """Idempotency claims are kept (a late provider retry must not re-create the message) unless
+        their id itself names the person (``webchat:<visitor>:…``, ``email:<…@their.domain>``)."""
+        if not message_ids:
+            return 0
+        pattern = re.compile("|".join(re.escape(n) for n in needles), re.IGNORECASE) if needles else None
+        doomed: list[Any] = []
+        async for doc in self.store.inbound_keys.find({"message_id": {"$in": message_ids}}, {"_id": 1}):
+            if pattern is not None and pattern.search(str(doc["_id"])):
+                doomed.append(doc["_id"])
+        if doomed:
+            await self.store.inbound_keys.delete_many({"_id": {"$in": doomed}})
+        return len(doomed)
+
+    def _spool(self, needles: list[str]) -> int:
+        count = 0
+        for key, payload in self.spool.pending():
+            text = json.dumps(payload, ensure_ascii=False)
+            if any(n in text for n in needles):
+                self.spool.remove(key)
+                count += 1
+        return count
+
+    async def _dead_letters(self, needles: list[str]) -> int:
+        """Channel dead letters may hold addresses the platform's scan did not know (a visitor id)."""
+        doomed: list[ObjectId | str] = []
+        async for doc in self.store["dead_letters"].find().sort("_id", -1).limit(SCAN_LIMIT):
+            if any(n in json.dumps(doc, default=str, ensure_ascii=False) for n in needles):
+                doomed.append(doc["_id"])
+        if doomed:
+            await self.store["dead_letters"].delete_many({"_id": {"$in": doomed}})
+        return len(doomed)
