@@ -28,7 +28,7 @@ from aiohttp import web
 
 from hub import keys
 
-from . import live, pages
+from . import live, pages, presence
 from .api import router
 from .rollup import JOB, Rollups
 from .service import Reports
@@ -65,6 +65,11 @@ async def _reports_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.EXTENSIONS]["reports"] = Reports(app[keys.STORE], rollups, backlog_max_age_s=3 * every)
     if settings.rollups:
         app[keys.BUS].subscribe("*", rollups.on_event)
+
+    async def on_presence(event: Any) -> None:
+        await presence.record(app[keys.STORE], event)
+
+    app[keys.BUS].subscribe("agent.presence", on_presence)
     task = asyncio.create_task(_ticker(app, every)) if every > 0 else None
     yield
     if task:

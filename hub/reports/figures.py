@@ -107,7 +107,7 @@ def agents(v: View, names: dict[str, str], online: dict[str, float] | None = Non
     for key, part in v["agents"].items():
         agent_id = _dim(key)
         c = csat(part)
-        rows.append({"agent_id": agent_id, "name": names.get(agent_id or "", "") if agent_id else "(unassigned)",
+        rows.append({"agent_id": agent_id, "name": (names.get(agent_id) or agent_id) if agent_id else "(unassigned)",
                      "handled": part["n"], "resolved": part["resolved"],
                      "first_response_median_h": hours(median(part["frt"])),
                      "first_response_p90_h": hours(p90(part["frt"])),
@@ -116,7 +116,7 @@ def agents(v: View, names: dict[str, str], online: dict[str, float] | None = Non
                      "csat_average": c["average"], "csat_responses": c["responses"],
                      "online_h": hours(online.get(agent_id)) if agent_id else None})
     for agent_id in sorted(set(online) - {r["agent_id"] for r in rows}):  # online, handled nothing
-        rows.append({"agent_id": agent_id, "name": names.get(agent_id, ""), "handled": 0, "resolved": 0,
+        rows.append({"agent_id": agent_id, "name": names.get(agent_id) or agent_id, "handled": 0, "resolved": 0,
                      "first_response_median_h": None, "first_response_p90_h": None, "next_response_median_h": None,
                      "resolution_median_h": None, "csat_average": None, "csat_responses": 0,
                      "online_h": hours(online[agent_id])})

@@ -11,7 +11,7 @@ from typing import Any
 
 from hub.store import Store
 
-from . import figures, live, views
+from . import figures, live, presence, views
 from .query import Range, ReportQuery, check_range
 from .rollup import Rollups
 from .source import groups_between
@@ -75,8 +75,11 @@ class Reports:
         if "kb" in sections:
             out["kb"] = await live.kb(self.store, rng.start, rng.end)
         if "agents" in sections:
-            names = await self.agent_names({k for k in total["agents"] if k})
-            out["agents"] = figures.agents(total, names)
+            online = await presence.time_online(self.store, rng.start, rng.end, now, query.agent_id)
+            if set(query.filters()) - {"agent_id"}:  # a team/channel/… filter: only the agents in it
+                online = {a: s for a, s in online.items() if a in total["agents"]}
+            names = await self.agent_names({k for k in total["agents"] if k} | set(online))
+            out["agents"] = figures.agents(total, names, online)
         if "backlog" in sections:
             if query.source == "rollup" and self.backlog_max_age_s > 0:
                 out["backlog"] = await live.backlog_from_snapshot(self.store, query.filters(), now,

@@ -49,7 +49,7 @@ def _sla(r: dict[str, Any]) -> Table:
     scopes += [("priority", x["priority"], x) for x in r["sla"]["by_priority"]]
     scopes += [("team", x["team_id"], x) for x in r["sla"]["by_team"]]
     for scope, key, row in scopes:
-        for metric in ("first_response", "next_response", "resolution"):
+        for metric in ("first_response", "next_response", "resolution"):  # SLA metrics
             m = row[metric]
             rows.append([scope, key, metric, m["met"], m["breached"], m["compliance"]])
     return ["scope", "key", "metric", "met", "breached", "compliance"], rows
@@ -69,7 +69,7 @@ def _kb(r: dict[str, Any]) -> Table:
 
 def _agents(r: dict[str, Any]) -> Table:
     cols = ["agent_id", "name", "handled", "resolved", "first_response_median_h", "first_response_p90_h",
-            "resolution_median_h", "csat_average", "csat_responses"]
+            "next_response_median_h", "resolution_median_h", "csat_average", "csat_responses", "online_h"]
     return cols, [[a[c] for c in cols] for a in r["agents"]]
 
 

@@ -40,7 +40,7 @@ def score(v: Any) -> str:
     return "—" if v is None else f"{v:.2f}"
 
 
-FORMATS = {"conversations": count, "resolved": count, "first_response_median_h": hours,
+FORMATS = {"conversations": count, "resolved": count, "first_response_median_h": hours, "next_response_median_h": hours,
            "first_response_p90_h": hours, "resolution_median_h": hours, "csat_average": score,
            "csat_response_rate": rate, "bot_deflection_rate": rate, "sla_first_response_compliance": rate}
 
@@ -99,6 +99,9 @@ async def test_numbers_on_screen_match_the_api(new_page: Any, hub_url: str, hub:
     assert [r[0] for r in rows] == [a["name"] for a in api["agents"]]
     assert [r[1] for r in rows] == [str(a["handled"]) for a in api["agents"]]
     assert [r[3] for r in rows] == [hours(a["first_response_median_h"]) for a in api["agents"]]
+    assert [r[4] for r in rows] == [hours(a["next_response_median_h"]) for a in api["agents"]]
+    assert [r[-1] for r in rows] == [hours(a["online_h"]) for a in api["agents"]]
+    assert hours(8.0) in [r[-1] for r in rows]  # Ann's 8 h online (fixture presence)
 
     # the charts are drawn from the same figures
     chart = "id => { const c = Chart.getChart(document.getElementById(id)); return c.data; }"

@@ -13,6 +13,18 @@ default SLA policy's calendar).
     c7    carol            webchat  A1    T1   normal  Sun 11:00        -            merged into c6 (left out)
     c8    carol            sms      A1    T1   normal  Mon 11-09 00:00  -            pending (next week)
     c9    alice            whatsapp A1    T1   normal  Wed 10-28 12:00  13:00        resolved 14:00 (previous week)
+
+Messages (next response = a customer's first unanswered message → the next public agent reply,
+after the first response):
+    c1: in 09:00, agent 09:30 (first response), in 10:00, agent 10:30 (0.5 h), in 10:40, bot 10:41,
+        private note 10:42, in 10:45, agent 11:10 (0.5 h, from 10:40)
+    c4: in Wed 14:00, agent 15:00 (first), in 16:30, agent Thu 09:00 (16.5 h; business 0.5 + 1 = 1.5 h)
+    c6: in Sun 10:00, agent 10:20 (first), in 10:30 — not answered: not counted
+Presence (agent.presence changes):
+    A1: online Mon 08:00, away 12:00, online 13:00, offline 17:00 → 8 h online in the week
+    A2: online Sun 11-01 22:00 (before the week), offline Mon 02:00; online Sun 23:00 → end of week:
+        2 h + 1 h = 3 h
+    A3: online Tue 09:00, offline 10:00 → 1 h, handled nothing
 """
 
 from __future__ import annotations
@@ -20,7 +32,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from hub.models import Contact, ContactType, Conversation, new_id
+from hub.models import AuthorType, Channel, Contact, ContactType, Conversation, Direction, Message, new_id
 from hub.store import Store
 from hub.ticketing.business_hours import BusinessHours
 
@@ -96,6 +108,25 @@ async def seed(store: Store, a1: str, a2: str) -> dict[str, str]:
         if doc["merged_into"] == "c6":
             doc["merged_into"] = conv_ids["c6"]
         await store.conversations.insert_one(doc)
+    talk = {"c1": [(2, 9, 0, "in"), (2, 9, 30, "agent"), (2, 10, 0, "in"), (2, 10, 30, "agent"), (2, 10, 40, "in"),
+                   (2, 10, 41, "bot"), (2, 10, 42, "note"), (2, 10, 45, "in"), (2, 11, 10, "agent")],
+            "c4": [(4, 14, 0, "in"), (4, 15, 0, "agent"), (4, 16, 30, "in"), (5, 9, 0, "agent")],
+            "c6": [(8, 10, 0, "in"), (8, 10, 20, "agent"), (8, 10, 30, "in")]}
+    messages = []
+    for key, turns in talk.items():
+        for day, hour, minute, who in turns:
+            messages.append(Message(conversation_id=conv_ids[key], contact_id="x", channel=Channel.webchat,
+                                    direction=Direction.inbound if who == "in" else Direction.outbound,
+                                    author_type=AuthorType.customer if who == "in" else
+                                    AuthorType.bot if who == "bot" else AuthorType.agent,
+                                    private=who == "note", text=who, created_at=t(day, hour, minute)).to_doc())
+    await store.messages.insert_many(messages)
+    presence = [(a1, "online", t(2, 8)), (a1, "away", t(2, 12)), (a1, "online", t(2, 13)), (a1, "offline", t(2, 17)),
+                (a2, "online", t(1, 22)), (a2, "offline", t(2, 2)), (a2, "online", t(8, 23)),
+                ("A3", "online", t(3, 9)), ("A3", "offline", t(3, 10))]
+    await store["presence_history"].insert_many([
+        {"_id": f"{u}:{int(at.timestamp() * 1000)}:{st}", "user_id": u, "status": st, "previous": "", "at": at}
+        for u, st, at in presence])
     searches = [("refund", 3, t(3, 8)), ("dj cancel", 0, t(3, 9)), ("dj cancel", 0, t(4, 9)),
                 ("=cmd|' /C calc'!A0", 0, t(5, 9)), ("venue", 2, t(20, 9))]
     await store["search_queries"].insert_many([{"_id": new_id(), "query": q, "results": n, "at": at,
@@ -121,6 +152,9 @@ EXPECTED: dict[str, Any] = {
     "frt_bh": {"n": 5, "median_h": 0.5, "p90_h": 2.0},
     # resolution (resolved/closed only; c3 reopened is out): c1 2, c2 24, c4 24, c5 1/6 → [.17 2 24 24]
     "res": {"n": 4, "median_h": 13.0, "p90_h": 24.0},
+    # next response: c1 .5, .5; c4 16.5 → median .5, p90 (3rd of 3) 16.5; business c1 .5 .5, c4 1.5
+    "nrt": {"n": 3, "median_h": 0.5, "p90_h": 16.5},
+    "nrt_bh": {"n": 3, "median_h": 0.5, "p90_h": 1.5},
     # business: c1 2, c2 1+8 = 9, c4 Wed14-17 + Thu08-14 = 9, c5 Saturday 0 → [0 2 9 9]
     "res_bh": {"n": 4, "median_h": 5.5, "p90_h": 9.0},
     "resolved": 4,
@@ -132,12 +166,18 @@ EXPECTED: dict[str, Any] = {
                     "resolution": {"met": 2, "breached": 1, "compliance": 0.6667}},
     # A1: c1, c2, c6 — FRT [1/3, .5, 17] median .5; resolved c1, c2 → [2, 24] median 13; CSAT (5+2)/2
     # A2: c3, c4 — FRT [.5, 1] median .75; resolved c4 → 24; CSAT 4
+    # next response: A1 (c1) .5 .5 → .5; A2 (c4) 16.5.  Online: see the presence table above.
     "agents": {"A1": {"handled": 3, "resolved": 2, "first_response_median_h": 0.5, "first_response_p90_h": 17.0,
-                      "resolution_median_h": 13.0, "csat_average": 3.5, "csat_responses": 2},
+                      "next_response_median_h": 0.5, "resolution_median_h": 13.0, "csat_average": 3.5,
+                      "csat_responses": 2, "online_h": 8.0},
                "A2": {"handled": 2, "resolved": 1, "first_response_median_h": 0.75, "first_response_p90_h": 1.0,
-                      "resolution_median_h": 24.0, "csat_average": 4.0, "csat_responses": 1},
+                      "next_response_median_h": 16.5, "resolution_median_h": 24.0, "csat_average": 4.0,
+                      "csat_responses": 1, "online_h": 3.0},
+               "A3": {"handled": 0, "resolved": 0, "first_response_median_h": None, "next_response_median_h": None,
+                      "online_h": 1.0},
                None: {"handled": 1, "resolved": 1, "first_response_median_h": None, "first_response_p90_h": None,
-                      "resolution_median_h": 0.17, "csat_average": None, "csat_responses": 0}},
+                      "next_response_median_h": None, "resolution_median_h": 0.17, "csat_average": None,
+                      "csat_responses": 0, "online_h": None}},
     # alice and alice-dup are one consumer; carol the other; DJ Bob the one provider
     "contacts": {"consumer": {"conversations": 4, "contacts": 2, "resolved": 3, "csat_average": 3.5},
                  "provider": {"conversations": 2, "contacts": 1, "resolved": 1, "csat_average": 4.0}},

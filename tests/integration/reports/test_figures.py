@@ -60,6 +60,8 @@ async def test_response_and_resolution_times_calendar_and_business(reports: Repo
     assert rt["first_response"]["business"] == EXPECTED["frt_bh"]
     assert rt["resolution"]["calendar"] == EXPECTED["res"]
     assert rt["resolution"]["business"] == EXPECTED["res_bh"]
+    assert rt["next_response"]["calendar"] == EXPECTED["nrt"]
+    assert rt["next_response"]["business"] == EXPECTED["nrt_bh"]
 
 
 async def test_reopened_ticket_counts_unresolved_until_resolved_again(reports: Reports, source: str) -> None:
@@ -90,7 +92,7 @@ async def test_sla_compliance_overall_by_priority_and_team(reports: Reports, sou
 
 async def test_agent_performance(reports: Reports, source: str) -> None:
     rows = {a["agent_id"]: a for a in (await week(reports, source))["agents"]}
-    assert set(rows) == {"A1", "A2", None}
+    assert set(rows) == {"A1", "A2", "A3", None}  # A3 was online, handled nothing
     for agent, want in EXPECTED["agents"].items():
         got = {k: rows[agent][k] for k in want}
         assert got == want, agent

@@ -12,6 +12,7 @@ const KPIS = [
   ["resolved", "Resolved", count, false],
   ["first_response_median_h", "First response (median)", hoursText, true],
   ["first_response_p90_h", "First response (p90)", hoursText, true],
+  ["next_response_median_h", "Next response (median)", hoursText, true],
   ["resolution_median_h", "Resolution (median)", hoursText, true],
   ["csat_average", "CSAT average", score, false],
   ["csat_response_rate", "CSAT response rate", rate, false],
@@ -88,7 +89,8 @@ function render(r) {
   bar("chart-handoffs", reasons.map((x) => x.reason), reasons.map((x) => x.count), "handoffs", {horizontal: true});
 
   const rt = r.response_times;
-  const timeRows = [["First response", rt.first_response], ["Resolution", rt.resolution]].flatMap(([name, m]) =>
+  const timeRows = [["First response", rt.first_response], ["Next response", rt.next_response],
+    ["Resolution", rt.resolution]].flatMap(([name, m]) =>
     [[`${name}`, "calendar", m.calendar], [`${name}`, "business", m.business]]);
   table("table-times", [["Metric", (x) => x[0]], ["Clock", (x) => x[1]], ["Tickets", (x) => count(x[2].n), true],
     ["Median", (x) => hoursText(x[2].median_h), true], ["p90", (x) => hoursText(x[2].p90_h), true]], timeRows);
@@ -100,8 +102,10 @@ function render(r) {
   table("table-agents", [["Agent", (a) => a.name || a.agent_id], ["Handled", (a) => count(a.handled), true, "handled"],
     ["Resolved", (a) => count(a.resolved), true, "resolved"],
     ["1st response (median)", (a) => hoursText(a.first_response_median_h), true, "frt"],
+    ["Next response (median)", (a) => hoursText(a.next_response_median_h), true, "nrt"],
     ["Resolution (median)", (a) => hoursText(a.resolution_median_h), true],
-    ["CSAT", (a) => score(a.csat_average), true, "csat"], ["Answers", (a) => count(a.csat_responses), true]], r.agents);
+    ["CSAT", (a) => score(a.csat_average), true, "csat"], ["Answers", (a) => count(a.csat_responses), true],
+    ["Online", (a) => hoursText(a.online_h), true, "online"]], r.agents);
 
   const slaRows = [["All", r.sla.overall], ...r.sla.by_priority.map((p) => [p.priority, p])];
   table("table-sla", [["Priority", (x) => x[0]],
