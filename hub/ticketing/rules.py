@@ -208,6 +208,10 @@ class Rules:
             self._cache, self._loaded_at = compiled, time.monotonic()
         return self._cache
 
+    async def listening(self, trigger: str) -> bool:
+        """Whether an enabled rule has this trigger (from the cache)."""
+        return any(r.rule.trigger.type == trigger for r in await self.active())
+
     def matching(self, rules: list[CompiledRule], trigger: str, facts: Facts) -> list[CompiledRule]:
         """Pure evaluation (what the benchmark measures): the rules that would run, in order."""
         return [r for r in rules if r.rule.trigger.type == trigger and r.matches(facts)]

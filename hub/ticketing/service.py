@@ -17,6 +17,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from hub.errors import NotFound
 from hub.events import ConversationCreated, ConversationUpdated, EventBus, MessageCreated
 from hub.models import ACTIVE_STATUSES, AuthorType, Contact, Direction, Status
 
@@ -191,7 +192,12 @@ class Ticketing:
         await self.routing.reconcile(source)
 
     async def on_sla_event(self, event: SlaWarning | SlaBreached) -> None:
-        conversation = await self.ctx.conversations.get(event.conversation_id)
+        if not await self.rules.listening(event.name):
+            return  # the sweep reads no ticket for a warning; neither do we unless a rule will
+        try:
+            conversation = await self.ctx.conversations.get(event.conversation_id)
+        except NotFound:
+            return  # erased since its timer was filed
         await self.rules.fire(
             event.name,
             conversation,
