@@ -4,8 +4,9 @@ conversation.created  status clock, SLA start, ticket.created rules, routing
 message.created  in   CSAT answer? · priority classifier · SLA (next response, resume) · routing
                       (reopened / assignee offline) · message.created rules
 message.created  out  SLA first/next response met · @mentions of a private note · rules
-conversation.updated  status clock, SLA pause/resume/stop, CSAT on resolve, capacity claims,
-                      manual priority reason, ticket.updated rules
+conversation.updated  status clock (+ time-rule timers), snooze wake timer, SLA pause/resume/stop,
+                      SLA policy of a new team, CSAT on resolve, capacity claims, manual priority
+                      reason, ticket.updated rules
 sla.warning/breached  rules (escalation on breach is done by the sweep itself)
 ticket.merged         the closed source: status clock, SLA stop (timers cancelled), capacity claims
 agent.status_changed  offline → hand tickets over; online → take from the queue

@@ -6,14 +6,15 @@ and paused time are kept). A policy has first-response, next-response and resolu
 priority (minutes of business time), an optional business-hours calendar, a warning threshold and
 an escalation. Each ticket keeps its clock in ``conversation.sla``::
 
-    {policy_id, paused_at, metrics: {first_response|next_response|resolution:
+    {policy_id, paused_at, filed: {"<metric>:<warning|breach>": minute},
+     metrics: {first_response|next_response|resolution:
         {started_at, target_s, paused_s, warn_at, due_at, warned, breached, met_at}}}
 
 and the earliest instant that needs attention in ``sla_next_at`` (for people and MongoDB). Every
 warning and breach instant is filed in a ``TimerWheel`` (``timers.py``) when it is planned, and its
 minute is kept in ``sla.filed`` so that a re-plan (reply, pause, new priority) cancels it. The sweep
-reads only the minutes that came due — never the conversations collection for a warning, which
-FerretDB v1 would scan — so its cost follows the number of timers that fire, not the number of open
+reads only the minutes that came due — never the conversations collection for a warning — so its
+cost follows the number of timers that fire, not the number of open
 tickets. A breach, which changes the ticket anyway, is checked against the ticket first. Pending and
 resolved tickets pause the clock (``paused_at``; the business time spent paused is added to
 ``paused_s`` on resume). Each warning and breach is a wheel claim, so racing sweeps report it once.
