@@ -286,3 +286,24 @@ async def _poll(page: Any, script: str, seconds: float = 10) -> Any:
             return result
         await page.wait_for_timeout(100)
     raise AssertionError(f"timed out waiting for {script}")
+
+
+async def test_reply_cut_off_by_a_dropped_connection_is_marked_and_retried_once(new_page, hub_url, hub) -> None:
+    created = await inbound(hub, "Did you get my deposit?", phone="+27801118888", name="Sizwe Nkosi")
+    conversation_id = created["conversation"]["id"]
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Vera"))
+    await page.goto(f"{hub_url}/console/c/{conversation_id}")
+    await page.fill("#reply-text", "Yes, the deposit is in.")
+    # the connection drops in the same tick as the send: no acknowledgement can arrive
+    await page.evaluate("document.querySelector('#send').click(); window.berry.live.socket.io.engine.close()")
+    await page.wait_for_selector("#send-status [data-state=unconfirmed]", timeout=15000)
+    await page.wait_for_selector("#conn[data-state=live]")  # socket.io reconnects by itself
+    await page.click("#retry")
+    await page.wait_for_selector("#send-status:empty", state="attached")
+    await page.locator("#messages .msg.out:has-text('deposit is in')").first.wait_for()
+    stored = await hub.server.app[keys.STORE].messages.count_documents(
+        {"conversation_id": conversation_id, "text": "Yes, the deposit is in."})
+    assert stored == 1  # whether or not the first attempt arrived: stored once
+    assert await page.locator("#messages .msg.out:has-text('deposit is in')").count() == 1
+    assert page.errors == []
