@@ -11,10 +11,11 @@ from typing import Any
 from aiohttp import web
 
 from hub import keys
-from hub.models import utcnow
+from hub.models import DeliveryStatus, utcnow
 
 from . import configure
 from .base import ChannelError
+from .email.dsn import Bounce
 from .email.inbound import EmailInbound
 from .email.mailbox import MailboxSupervisor
 from .email.smtp_in import start_listener
@@ -26,7 +27,20 @@ log = logging.getLogger(__name__)
 async def start(app: web.Application, services: Any) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     store = app[keys.STORE]
-    email_inbound = EmailInbound(store, app[keys.INBOX], services.blobs, max_bytes=settings.email_max_bytes)
+
+    async def on_bounce(bounce: Bounce) -> bool:
+        """A DSN for a reply we sent (by e-mail, or a web-chat reply continued by e-mail)."""
+        doc = await store.messages.find_one({"external_id": bounce.original_message_id, "direction": "out"},
+                                            {"_id": 1, "delivery_status": 1})
+        if doc is None:
+            return False
+        if doc.get("delivery_status") != DeliveryStatus.failed.value:  # a repeated bounce changes nothing
+            await services.outbox.set_delivery(doc["_id"], DeliveryStatus.failed, error=bounce.reason)
+            log.info("e-mail bounce applied", extra={"message_id": doc["_id"], "status": bounce.status})
+        return True
+
+    email_inbound = EmailInbound(store, app[keys.INBOX], services.blobs, max_bytes=settings.email_max_bytes,
+                                 on_bounce=on_bounce)
     services.extra["email_inbound"] = email_inbound
 
     async def ingest_mail(raw: bytes, size: int | None = None) -> None:

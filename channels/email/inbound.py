@@ -4,11 +4,15 @@ Threading, in order: a ``References``/``In-Reply-To`` id that is one of our mess
 received) → its ticket; the ``[#N]`` token in the subject → ticket N; else the thread root
 (``mail:<first reference or own Message-ID>``) opens or continues a ticket.
 A mail over the size limit is still recorded (headers and a note for the agent), never dropped.
+A delivery-status report (``dsn.py``) about one of our replies marks that reply failed with the
+reason instead of opening a ticket from MAILER-DAEMON; any other bounce is ingested, flagged
+never to be auto-answered.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from channels.blobs import BlobStore
 from hub.inbox import Inbox
@@ -17,6 +21,7 @@ from hub.models import Attachment, Channel
 from hub.store import Store
 
 from .adapter import to_inbound
+from .dsn import Bounce, parse_dsn
 from .parse import ParsedMail, parse_mail
 
 log = logging.getLogger(__name__)
@@ -24,15 +29,22 @@ log = logging.getLogger(__name__)
 
 class EmailInbound:
     def __init__(self, store: Store, inbox: Inbox, blobs: BlobStore, *, max_bytes: int,
-                 max_part_bytes: int = 10 * 1024 * 1024) -> None:
+                 max_part_bytes: int = 10 * 1024 * 1024,
+                 on_bounce: Callable[[Bounce], Awaitable[bool]] | None = None) -> None:
         self.store, self.inbox, self.blobs = store, inbox, blobs
         self.max_bytes, self.max_part_bytes = max_bytes, max_part_bytes
+        self.on_bounce = on_bounce  # True: the bounce was applied to our sent message, nothing to ingest
 
-    async def process(self, raw: bytes, size: int | None = None, *, source: str = "imap") -> IngestResult:
-        """``size``: the mail's real size when only its headers were fetched (over the limit)."""
+    async def process(self, raw: bytes, size: int | None = None, *, source: str = "imap") -> IngestResult | None:
+        """``size``: the mail's real size when only its headers were fetched (over the limit).
+        Returns None for a bounce of one of our replies (that reply is marked failed instead)."""
         truncated = size is not None and size > len(raw)  # the poller fetched the headers only
         size = max(size or 0, len(raw))
         oversized = truncated or size > self.max_bytes
+        if not oversized and self.on_bounce is not None:
+            bounce = parse_dsn(raw)
+            if bounce is not None and await self.on_bounce(bounce):
+                return None
         parsed = self._oversized(raw, size) if oversized else parse_mail(raw, max_part_bytes=self.max_part_bytes)
         conversation_id = await self._thread(parsed)
         inbound = to_inbound(parsed, conversation_id=conversation_id)

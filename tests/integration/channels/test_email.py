@@ -205,3 +205,38 @@ async def test_inbound_smtp_listener(mongodb_url: str, db_name: str, tmp_path: A
         docs = [d async for d in store.messages.find({})]
         assert [d["subject"] for d in docs] == ["Via SMTP"] and docs[0]["meta"]["email"]["source"] == "smtp"
         await store.client.drop_database(settings.mongodb_db)
+
+
+async def test_bounce_of_our_reply_marks_it_failed_and_opens_nothing(
+        client: TestClient[Any, Any], dovecot: Dovecot, smtp_sink: tuple[int, Collector]) -> None:
+    from hub.models import Role
+    from tests.conftest import Api
+    from tests.unit.channels.test_dsn import dsn
+    user = dovecot.add_user()
+    await append(dovecot, user, mail(subject="Marquee hire"))
+    await _poll(poller(client, dovecot, user))
+    store = client.server.app[keys.STORE]
+    conv = await store.conversations.find_one({})
+    agent = (await Api(client).user(Role.agent))["headers"]
+    reply = await client.post(f"/api/v1/conversations/{conv['_id']}/messages", json={"text": "Yes, R4500."},
+                              headers=agent)
+    await run_jobs(client)
+    sent = await store.messages.find_one({"_id": (await reply.json())["id"]})
+    assert sent["delivery_status"] == "sent"
+    original = f"From: support@berry.test\r\nTo: lerato@example.co.za\r\nMessage-ID: {sent['external_id']}\r\n\r\nYes\r\n"
+    bounce = dsn(original=original, diagnostic="smtp; 550 5.1.1 <lerato@example.co.za>: User unknown")
+    unrelated = dsn(original="From: someone@elsewhere.test\r\nMessage-ID: <not-ours@elsewhere.test>\r\n\r\nx\r\n",
+                    message_id="<other-bounce@mail.berry.test>")
+    bus = client.server.app[keys.BUS]
+    with bus.capture() as events:
+        await append(dovecot, user, bounce, bounce, unrelated)  # the same bounce twice: applied once, harmless
+        assert await _poll(poller(client, dovecot, user)) == 3
+    failed = await store.messages.find_one({"_id": sent["_id"]})
+    assert failed["delivery_status"] == "failed"
+    assert "lerato@example.co.za" in failed["error"] and "5.1.1" in failed["error"] and "User unknown" in failed["error"]
+    assert [e.name for e in events].count("message.updated") == 1
+    # no ticket from MAILER-DAEMON for our own bounce; the unrelated one is kept, never to be answered
+    inbound = [d async for d in store.messages.find({"direction": "in"})]
+    assert len(inbound) == 2 and await store.conversations.count_documents({}) == 2
+    stray = next(d for d in inbound if d["conversation_id"] != conv["_id"])
+    assert stray["meta"]["no_auto_reply"] is True
