@@ -23,8 +23,12 @@ from hub.models import new_id, utcnow
 from hub.store import Store, ix, register
 
 log = logging.getLogger(__name__)
-register("jobs", ix(("state", 1), ("next_at", 1)), ix(("kind", 1), ("state", 1)))
-register("job_claims")  # _id = "<job id>:<attempt>": which worker runs that attempt
+# Done jobs go after a week; dead ones stay until requeued or deleted (no finished_at).
+register("jobs", ix(("state", 1), ("next_at", 1)), ix(("kind", 1), ("state", 1)),
+         expire=("finished_at", timedelta(days=7)))
+# _id = "<job id>:<attempt>": which worker runs that attempt. Useless once the attempt's lease is
+# over; expiring it also frees an attempt whose worker died between claiming and marking the job.
+register("job_claims", expire=("at", timedelta(hours=1)))
 
 JobHandler = Callable[[dict[str, Any]], Awaitable[None]]
 LEASE = timedelta(seconds=60)
@@ -72,16 +76,23 @@ class Jobs:
 
     async def fail(self, job: dict[str, Any], error: str) -> None:
         dead = job["attempts"] >= job["max_attempts"]
+        tries = job["attempts"] - (job["max_attempts"] - job.get("budget", job["max_attempts"]))  # since requeue
         await self.col.update_one({"_id": job["_id"], "owner": job["owner"]}, {"$set": {
             "state": "dead" if dead else "ready", "last_error": error[:2000], "lease_until": None,
-            "next_at": utcnow() + backoff(job["attempts"])}})
+            "next_at": utcnow() + backoff(tries)}})
 
     async def dead(self, limit: int = 100) -> list[dict[str, Any]]:
         return [d async for d in self.col.find({"state": "dead"}).sort("next_at", -1).limit(limit)]
 
     async def requeue(self, job_id: str) -> bool:
-        result = await self.col.update_one({"_id": job_id, "state": "dead"},
-                                           {"$set": {"state": "ready", "attempts": 0, "next_at": utcnow()}})
+        """A dead job gets a fresh budget of attempts. Attempts keep counting up: the claims of the
+        attempts it already made exist, so numbering from 1 again would never win a lease."""
+        job = await self.col.find_one({"_id": job_id, "state": "dead"})
+        if job is None:
+            return False
+        budget = job.get("budget", job["max_attempts"])
+        result = await self.col.update_one({"_id": job_id, "state": "dead"}, {"$set": {
+            "state": "ready", "next_at": utcnow(), "max_attempts": job["attempts"] + budget, "budget": budget}})
         return result.modified_count == 1
 
 

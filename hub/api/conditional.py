@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiohttp import web
 
 from hub import keys
 from hub.errors import HubError
 from hub.models import utcnow
+from hub.store import register
 
 CLAIMS = "etag_claims"
+register(CLAIMS, expire=("at", timedelta(days=1)))  # a claimed version is history after that
 
 
 class PreconditionFailed(HubError):

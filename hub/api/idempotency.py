@@ -35,7 +35,7 @@ PENDING_TIMEOUT = timedelta(seconds=60)  # a request still "running" after this 
 KEY_RE = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII: no header injection, bounded
 REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
 
-register(COLLECTION, ix(("created_at", 1)))
+register(COLLECTION, ix(("created_at", 1)), expire=("created_at", timedelta(hours=24)))
 
 
 def fingerprint(request: web.Request, body: Any) -> str:

@@ -26,7 +26,7 @@ from .permissions import Principal
 
 ALGORITHM = "HS256"
 REVOKED = "revoked_sessions"
-register(REVOKED, ix(("expires_at", 1)))  # _id = refresh family; kept until its access tokens expired
+register(REVOKED, ix(("expires_at", 1)), expire=("expires_at", timedelta(0)))  # _id = refresh family; kept until its access tokens expired
 
 
 def _digest(token: str) -> str:

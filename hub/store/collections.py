@@ -3,11 +3,16 @@
 Other packages add their own collections with ``register()`` at import time, so ``ensure_indexes``
 creates every index at start-up (idempotently). Only index kinds FerretDB v1 implements are used:
 single and compound, unique; uniqueness that matters for correctness is on ``_id``.
+
+Bookkeeping that is useless after a while (claims, leases, idempotency records) declares
+``expire=(time field, age)``: a TTL index on MongoDB, and ``Store.expire()`` (run hourly by the
+retention job) on FerretDB, which has no TTL indexes. Documents without the field never expire.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 ASC, DESC = 1, -1
 
@@ -26,6 +31,7 @@ class Index:
 class CollectionSpec:
     name: str
     indexes: tuple[Index, ...] = field(default_factory=tuple)
+    expire: tuple[str, timedelta] | None = None  # (time field, age after which a document goes)
 
 
 def ix(*keys: tuple[str, int], unique: bool = False) -> Index:
@@ -35,8 +41,8 @@ def ix(*keys: tuple[str, int], unique: bool = False) -> Index:
 COLLECTIONS: dict[str, CollectionSpec] = {}
 
 
-def register(name: str, *indexes: Index) -> CollectionSpec:
-    spec = CollectionSpec(name, tuple(indexes))
+def register(name: str, *indexes: Index, expire: tuple[str, timedelta] | None = None) -> CollectionSpec:
+    spec = CollectionSpec(name, tuple(indexes), expire)
     COLLECTIONS[name] = spec
     return spec
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -100,6 +101,22 @@ class Store:
                 if not (index.unique or secondary):
                     continue
                 await self.db[spec.name].create_index(list(index.keys), name=index.name, unique=index.unique)
+            if spec.expire and secondary:  # MongoDB expires them itself; FerretDB: see expire()
+                time_field, age = spec.expire
+                await self.db[spec.name].create_index([(time_field, 1)], name=f"{time_field}_ttl",
+                                                      expireAfterSeconds=int(age.total_seconds()))
+
+    async def expire(self, now: datetime | None = None) -> dict[str, int]:
+        """Delete what every ``register(..., expire=...)`` declaration says is too old; the count per
+        collection. Idempotent, so any number of nodes may run it."""
+        now = now or datetime.now(UTC)
+        deleted: dict[str, int] = {}
+        for spec in COLLECTIONS.values():
+            if spec.expire:
+                time_field, age = spec.expire
+                result = await self.db[spec.name].delete_many({time_field: {"$lt": now - age}})
+                deleted[spec.name] = result.deleted_count
+        return deleted
 
     async def claim(self, collection: str, claim_id: str, doc: Doc | None = None) -> bool:
         """Insert ``{_id: claim_id}``; True if this caller won. The one race-free primitive.

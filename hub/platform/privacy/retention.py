@@ -30,14 +30,6 @@ DATA_TYPES: dict[str, tuple[str, str, str]] = {
 }
 
 
-# Bookkeeping that expires on its own: (collection, time field, age after which it is useless).
-EXPIRING: tuple[tuple[str, str, timedelta], ...] = (
-    ("idempotency_keys", "created_at", timedelta(hours=24)),  # hub/api/idempotency.py
-    ("etag_claims", "at", timedelta(days=1)),  # hub/api/conditional.py (a claimed version is history)
-    ("revoked_sessions", "expires_at", timedelta(0)),  # hub/auth/tokens.py (its access tokens expired)
-)
-
-
 class Retention:
     def __init__(self, store: Store, jobs: Jobs, audit: Audit, settings: PlatformSettings) -> None:
         self.store, self.jobs, self.audit, self.settings = store, jobs, audit, settings
@@ -69,12 +61,11 @@ class Retention:
                 result = await self.store[collection].update_many(flt, {"$set": {
                     "text": "", "html": None, "subject": None, "attachments": [], "meta": {}, "retained": True}})
                 done[name] = result.modified_count
-        for collection, field, age in EXPIRING:
-            await self.store[collection].delete_many({field: {"$lt": now - age}})
+        expired = await self.store.expire(now)  # bookkeeping declared with register(..., expire=...)
         if any(done.values()):
             await self.audit.record("system:retention", "retention.run", "retention_policies", "current",
                                     after=done)
-        log.info("retention run", extra={"done": done})
+        log.info("retention run", extra={"done": done, "expired": {k: n for k, n in expired.items() if n}})
         return done
 
     async def job(self, _: dict[str, Any]) -> None:
