@@ -79,8 +79,9 @@ def sessions_of(times: list[datetime]) -> list[tuple[datetime, datetime]]:
     return out
 
 
-def deflection(activity: dict[str, list[datetime]], escalations: dict[str, list[datetime]],
-               now: datetime) -> Deflection:
+def deflection(
+    activity: dict[str, list[datetime]], escalations: dict[str, list[datetime]], now: datetime
+) -> Deflection:
     result = Deflection()
     for visitor, times in activity.items():
         for start, last in sessions_of(times):
@@ -148,7 +149,9 @@ class Analytics:
         now = now or utcnow()
         activity: dict[str, list[datetime]] = defaultdict(list)
         for name in ("search_queries", "article_views"):
-            async for d in self.store[name].find({"at": {"$gte": since}}, {"visitor": 1, "at": 1}).limit(SCAN_LIMIT):
+            async for d in (
+                self.store[name].find({"at": {"$gte": since}}, {"visitor": 1, "at": 1}).limit(SCAN_LIMIT)
+            ):
                 if d.get("visitor"):
                     activity[d["visitor"]].append(d["at"])
         escalations: dict[str, list[datetime]] = defaultdict(list)

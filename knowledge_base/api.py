@@ -33,6 +33,7 @@ from .search import SearchHit, SearchQuery
 from .service import KnowledgeBase
 from .sync import check_drift, reindex
 
+
 class UnsupportedMedia(HubError):
     status = 415
     title = "Unsupported media type"
@@ -169,7 +170,9 @@ class MediaOut(BaseModel):
 async def upload_media(request: web.Request, principal: Principal) -> MediaOut:
     content_type = request.content_type
     if content_type not in MEDIA_TYPES:
-        raise UnsupportedMedia(f"{content_type or 'no Content-Type'}: one of {', '.join(sorted(MEDIA_TYPES))}")
+        raise UnsupportedMedia(
+            f"{content_type or 'no Content-Type'}: one of {', '.join(sorted(MEDIA_TYPES))}"
+        )
     limit = limit_for(content_type)
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"{content_type} uploads are limited to {limit // 1048576} MB")
@@ -182,8 +185,13 @@ async def upload_media(request: web.Request, principal: Principal) -> MediaOut:
     blob_id = await media_store(kb_of(request).store).put(
         data, filename=filename, content_type=content_type, meta={"uploaded_by": principal.actor_id}
     )
-    return MediaOut(blob_id=blob_id, url=f"/help/media/{blob_id}", filename=filename,
-                    content_type=content_type, size=len(data))
+    return MediaOut(
+        blob_id=blob_id,
+        url=f"/help/media/{blob_id}",
+        filename=filename,
+        content_type=content_type,
+        size=len(data),
+    )
 
 
 async def _get_readable(request: web.Request, principal: Principal | None) -> Article:

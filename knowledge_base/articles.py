@@ -6,6 +6,7 @@ concurrent edits of one version cannot both win — the loser gets 409), then pu
 
 from __future__ import annotations
 
+import builtins
 import logging
 from typing import Any
 
@@ -91,7 +92,7 @@ class Articles:
             async for d in self.col.find({"group_id": article.group_id}, {"locale": 1}).limit(50)
         }
 
-    async def categories(self, *, locale: str, visibilities: list[str]) -> dict[str, int]:
+    async def categories(self, *, locale: str, visibilities: builtins.list[str]) -> dict[str, int]:
         """category → number of published articles (bounded query, counted in Python)."""
         counts: dict[str, int] = {}
         async for d in self.col.find(
@@ -100,7 +101,7 @@ class Articles:
             counts[d["category"]] = counts.get(d["category"], 0) + 1
         return dict(sorted(counts.items()))
 
-    async def versions(self, article_id: str, limit: int = 50) -> list[ArticleVersion]:
+    async def versions(self, article_id: str, limit: int = 50) -> builtins.list[ArticleVersion]:
         cursor = (
             self.store["article_versions"].find({"article_id": article_id}).sort("version", -1).limit(limit)
         )
@@ -169,15 +170,16 @@ class Articles:
         now = utcnow()
         if fields.get("status") == ArticleStatus.published and current.published_at is None:
             fields["published_at"] = now
-        updated = current.model_copy(
-            update={
+        updated = Article.model_validate(
+            {
+                **current.model_dump(),
                 **fields,
                 "version": current.version + 1,
                 "updated_at": now,
                 "author_id": actor_id or current.author_id,
             }
         )
-        updated = await self._with_media(Article.model_validate(updated.model_dump()))
+        updated = await self._with_media(updated)
         await self._save_version(updated)  # the version claim is the one-winner decision
         doc = updated.to_doc()
         doc.pop("_id")
@@ -211,16 +213,24 @@ class Articles:
             raise InvalidInput("a video tutorial needs a video", field="video")
         faq = [item.model_copy(update={"answer_html": render(item.answer)}) for item in article.faq]
         files = self.store["kb_media.files"]
+
         async def upload(blob_id: str, field: str) -> dict[str, Any]:
             doc = await files.find_one({"_id": ObjectId(blob_id)})
             if doc is None:
                 raise InvalidInput(f"no uploaded media {blob_id}", field=field)
             return doc
+
         attachments = []
         for item in article.attachments:
             doc = await upload(item.blob_id, "attachments")
-            attachments.append(ArticleFile(blob_id=item.blob_id, filename=item.filename or doc["filename"],
-                                           content_type=doc["metadata"]["content_type"], size=doc["length"]))
+            attachments.append(
+                ArticleFile(
+                    blob_id=item.blob_id,
+                    filename=item.filename or doc["filename"],
+                    content_type=doc["metadata"]["content_type"],
+                    size=doc["length"],
+                )
+            )
         if article.video is not None:
             if (await upload(article.video.blob_id, "video"))["metadata"]["content_type"] not in VIDEO_TYPES:
                 raise InvalidInput("the video must be video/mp4 or video/webm", field="video.blob_id")
@@ -230,11 +240,15 @@ class Articles:
         ids = referenced(article.body_md, *(item.answer for item in faq))
         for blob_id in ids:
             if (await upload(blob_id, "body"))["metadata"]["content_type"] not in IMAGE_TYPES:
-                raise InvalidInput(f"media {blob_id} in the text is not an image; attach it instead", field="body")
+                raise InvalidInput(
+                    f"media {blob_id} in the text is not an image; attach it instead", field="body"
+                )
         ids += [a.blob_id for a in attachments]
         if article.video is not None:
             ids += [i for i in (article.video.blob_id, article.video.captions_blob_id) if i]
-        return article.model_copy(update={"faq": faq, "attachments": attachments, "media_ids": list(dict.fromkeys(ids))})
+        return article.model_copy(
+            update={"faq": faq, "attachments": attachments, "media_ids": list(dict.fromkeys(ids))}
+        )
 
     async def _save_version(self, article: Article) -> None:
         version = ArticleVersion(

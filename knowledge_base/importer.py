@@ -39,6 +39,8 @@ FIELDS = (
     "locale",
     "translation_of",
     "body",
+    "kind",
+    "faq",  # front matter: a list of {question, answer}
 )
 
 
@@ -172,7 +174,12 @@ def _changes(existing: Article, new: ArticleIn) -> dict[str, Any]:
         "status": existing.status,
     }
     wanted = new.model_dump(include=set(current))
-    return {k: v for k, v in wanted.items() if v != current[k]}
+    changes = {k: v for k, v in wanted.items() if v != current[k]}
+    if new.kind != existing.kind:
+        changes["kind"] = new.kind
+    if [(f.question, f.answer) for f in new.faq] != [(f.question, f.answer) for f in existing.faq]:
+        changes["faq"] = [{"question": f.question, "answer": f.answer} for f in new.faq]
+    return changes
 
 
 async def import_sources(

@@ -68,7 +68,7 @@ def response(request: web.Request, data: bytes, meta: dict[str, str]) -> web.Res
         "Accept-Ranges": "bytes",
     }
     if content_type not in INLINE:
-        safe = re.sub(r'[^A-Za-z0-9._ -]', "_", meta.get("filename", "download"))[:120]
+        safe = re.sub(r"[^A-Za-z0-9._ -]", "_", meta.get("filename", "download"))[:120]
         headers["Content-Disposition"] = f'attachment; filename="{safe}"'
     wanted = request.headers.get("Range")
     if wanted:

@@ -21,9 +21,14 @@ async def media(request: web.Request) -> web.Response:
     if not (principal and principal.can("articles:write")):
         allowed = visibilities_for(principal.role if principal else None)
         shown = store["articles"].find({"media_ids": blob_id}, {"status": 1, "visibility": 1}).limit(50)
-        if not [d async for d in shown if d["status"] == ArticleStatus.published.value
-                and d["visibility"] in allowed]:
-            raise web.HTTPNotFound(text="no such file")  # unknown, unpublished or not for you: the same answer
+        if not [
+            d
+            async for d in shown
+            if d["status"] == ArticleStatus.published.value and d["visibility"] in allowed
+        ]:
+            raise web.HTTPNotFound(
+                text="no such file"
+            )  # unknown, unpublished or not for you: the same answer
     found = await media_store(store).get(blob_id)
     if found is None:
         raise web.HTTPNotFound(text="no such file")

@@ -16,6 +16,7 @@ the ticket reopens if it was pending and agents see it live.
 from __future__ import annotations
 
 import secrets
+
 from aiohttp import web
 
 from hub import keys
@@ -56,15 +57,29 @@ async def signin_submit(request: web.Request) -> web.Response:
             error, status = (t["otp_needed"] if otp is None else t["otp_wrong"]), 401
         else:
             error, status = t["bad_login"], 401
-        response = render(request, "signin.html", status=status, error=error, email=email, next=next_url,
-                          otp_step=getattr(exc, "field", None) == "otp")
+        response = render(
+            request,
+            "signin.html",
+            status=status,
+            error=error,
+            email=email,
+            next=next_url,
+            otp_step=getattr(exc, "field", None) == "otp",
+        )
         if status == 429 and getattr(exc, "retry_after", None):
             response.headers["Retry-After"] = str(exc.retry_after)  # type: ignore[attr-defined]
         return response
     token = request.app[keys.TOKENS].access_token(user)
     response = web.HTTPSeeOther(next_url)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="Lax", path="/help",
-                        secure=request.secure, max_age=int(request.app[keys.TOKENS].access_ttl.total_seconds()))
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="Lax",
+        path="/help",
+        secure=request.secure,
+        max_age=int(request.app[keys.TOKENS].access_ttl.total_seconds()),
+    )
     raise response
 
 
@@ -79,7 +94,9 @@ def _portal_user(request: web.Request, locale: str) -> Principal:
     if principal is None:
         raise web.HTTPSeeOther(f"/help/signin?next={request.path}")
     if not principal.can("own:conversations"):
-        raise web.HTTPForbidden(text="the ticket portal is for providers and customers; staff use the console")
+        raise web.HTTPForbidden(
+            text="the ticket portal is for providers and customers; staff use the console"
+        )
     return principal
 
 
@@ -99,26 +116,46 @@ async def tickets(request: web.Request) -> web.Response:
     items: list[Conversation] = []
     if principal.contact_id:
         items, _ = await request.app[keys.CONVERSATIONS].list(contact_id=principal.contact_id, limit=100)
-    return render(request, "tickets.html", locale=locale, tickets=items,
-                  switch={code: f"/help/{code}/tickets" for code in LANGUAGES})
+    return render(
+        request,
+        "tickets.html",
+        locale=locale,
+        tickets=items,
+        switch={code: f"/help/{code}/tickets" for code in LANGUAGES},
+    )
 
 
-async def ticket(request: web.Request, *, error: str | None = None, status: int = 200, draft: str = "") -> web.Response:
+async def ticket(
+    request: web.Request, *, error: str | None = None, status: int = 200, draft: str = ""
+) -> web.Response:
     locale = locale_of(request)
     principal = _portal_user(request, locale)
     conversation = await _own_ticket(request, principal)
-    messages = await request.app[keys.CONVERSATIONS].messages(conversation.id, limit=500, include_private=False)
-    return render(request, "ticket.html", status=status, locale=locale, ticket=conversation, messages=messages,
-                  nonce=secrets.token_urlsafe(18), error=error, draft=draft,
-                  switch={code: f"/help/{code}/tickets/{conversation.id}" for code in LANGUAGES})
+    messages = await request.app[keys.CONVERSATIONS].messages(
+        conversation.id, limit=500, include_private=False
+    )
+    return render(
+        request,
+        "ticket.html",
+        status=status,
+        locale=locale,
+        ticket=conversation,
+        messages=messages,
+        nonce=secrets.token_urlsafe(18),
+        error=error,
+        draft=draft,
+        switch={code: f"/help/{code}/tickets/{conversation.id}" for code in LANGUAGES},
+    )
 
 
 async def _sender(request: web.Request, principal: Principal) -> SenderIdentity:
     """An identity of the signed-in user's contact, so ingest threads the reply to that contact."""
-    contacts = request.app[keys.CONTACTS]
-    identities = await contacts.identities(principal.contact_id)
+    contacts, contact_id = request.app[keys.CONTACTS], str(principal.contact_id)  # checked by _own_ticket
+    identities = await contacts.identities(contact_id)
     if not identities:
-        identity = await contacts.add_identity(principal.contact_id, IdentityKind.external, f"portal-{principal.user_id}")
+        identity = await contacts.add_identity(
+            contact_id, IdentityKind.external, f"portal-{principal.user_id}"
+        )
         identities = [identity]
     preferred = sorted(identities, key=lambda i: i.kind != IdentityKind.email)[0]
     return SenderIdentity(kind=preferred.kind, value=preferred.value)
@@ -137,8 +174,13 @@ async def reply(request: web.Request) -> web.Response:
     if not text or len(text) > MAX_REPLY:
         return await ticket(request, error=t["reply_invalid"], status=422, draft=text[:MAX_REPLY])
     inbound = InboundMessage(
-        channel=Channel.api, external_id=f"portal:{conversation.id}:{nonce}", sender=await _sender(request, principal),
-        sender_name=principal.name, text=text, conversation_id=conversation.id, language=locale,
+        channel=Channel.api,
+        external_id=f"portal:{conversation.id}:{nonce}",
+        sender=await _sender(request, principal),
+        sender_name=principal.name,
+        text=text,
+        conversation_id=conversation.id,
+        language=locale,
         meta={"source": "help_center_portal", "user_id": principal.user_id},
     )
     await request.app[keys.INBOX].ingest(inbound)

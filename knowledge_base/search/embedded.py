@@ -1,5 +1,8 @@
 """The embedded search backend (default): tantivy BM25 with typo tolerance and prefix matching,
-fused by reciprocal rank with all-MiniLM-L6-v2 cosine similarity. Persisted under
+fused with all-MiniLM-L6-v2 cosine similarity (``fusion.convex``, weight ``ALPHA`` tuned on
+held-out questions). Queries of one or two words (search as you type, typos, prefixes: where
+the vectors do not help) are keyword-only and skip the encoder; longer ones encode the query
+(cached) while the keyword search runs. Persisted under
 ``<var_dir>/search``: the tantivy index, plus ``vectors.npy`` / ``meta.json`` for the vectors.
 
 One process writes the directory (the web node with its inline worker, or one worker); several
@@ -25,7 +28,7 @@ import tantivy
 
 from .base import MAX_QUERY_TERMS, SearchDocument, SearchHit, SearchQuery, SearchUnavailable
 from .encoder import DIMENSIONS, Encoder
-from .fusion import rrf
+from .fusion import convex
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,8 @@ STOP = frozenset(
 )
 CANDIDATES = 50
 MIN_SIMILARITY = 0.35  # a vector hit below this is noise, not an answer
+ALPHA = 0.4  # keyword share of the fused score (bench/search.py --tune picks it on held-out questions)
+SEMANTIC_MIN_WORDS = 3  # shorter queries are keyword-only
 
 
 def tokens(text: str) -> list[str]:
@@ -97,16 +102,17 @@ FIELD_BOOST = {"title": 3.0, "tags": 2.0, "summary": 1.5, "body": 1.0}
 
 
 class EmbeddedBackend:
-    def __init__(self, path: Path | str, encoder: Encoder) -> None:
+    def __init__(self, path: Path | str, encoder: Encoder, alpha: float = ALPHA) -> None:
         self.path = Path(path)
         self.encoder = encoder
+        self.alpha = alpha
         self._lock = threading.Lock()  # one writer at a time; readers use snapshots
         self._schema = _schema()
         self._index: tantivy.Index | None = None
         self._ids: list[str] = []
         self._vectors = np.zeros((0, DIMENSIONS), dtype=np.float32)
         self._meta: dict[str, dict[str, Any]] = {}
-        self._snapshot: tuple[list[str], np.ndarray, dict[str, np.ndarray]] | None = None
+        self._snapshot: tuple[list[str], np.ndarray, dict[str, Any]] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -205,8 +211,8 @@ class EmbeddedBackend:
             writer.wait_merging_threads()
             index.reload()
             keep = [i for i, doc_id in enumerate(self._ids) if doc_id not in ids]
-            ids = [self._ids[i] for i in keep]
-            self._set(ids, self._vectors[keep], {k: self._meta[k] for k in ids})
+            kept = [self._ids[i] for i in keep]
+            self._set(kept, self._vectors[keep], {k: self._meta[k] for k in kept})
             self._save_vectors()
 
     async def clear(self) -> None:
@@ -234,28 +240,48 @@ class EmbeddedBackend:
         terms = tokens(text)
         if not terms:
             return []
-        vector = (await self.encoder.encode([text]))[0] if query.semantic else None
-        return await asyncio.to_thread(self._search_sync, query, terms, text.endswith(" "), vector)
+        complete = text.endswith(" ")
+        if not (query.semantic and len(terms) >= SEMANTIC_MIN_WORDS):
+            return await asyncio.to_thread(self._search_sync, query, terms, complete, None)
+        encoding = asyncio.ensure_future(self.encoder.encode_query(text))  # overlaps the keyword search
+        try:
+            keyword = await asyncio.to_thread(self._keyword_sync, query, terms, complete)
+        except BaseException:
+            encoding.cancel()
+            raise
+        vector = await encoding
+        return await asyncio.to_thread(self._search_sync, query, terms, complete, vector, keyword)
+
+    def _keyword_sync(
+        self, query: SearchQuery, terms: list[str], complete: bool
+    ) -> tuple[Any, list[tuple[str, float]], dict[str, Any]]:
+        searcher = self._open().searcher()
+        keyword_query = self._keyword_query(query, terms, prefix_last=not complete)
+        found = searcher.search(keyword_query, limit=max(CANDIDATES, query.limit), count=False).hits
+        stored: dict[str, Any] = {}
+        ranked: list[tuple[str, float]] = []
+        for score, address in found:
+            doc = searcher.doc(address)
+            doc_id = str(doc.get_first("id"))
+            stored[doc_id] = doc
+            ranked.append((doc_id, score))
+        return searcher, ranked, stored
 
     def _search_sync(
-        self, query: SearchQuery, terms: list[str], complete: bool, vector: np.ndarray | None
+        self,
+        query: SearchQuery,
+        terms: list[str],
+        complete: bool,
+        vector: np.ndarray | None,
+        keyword: tuple[Any, list[tuple[str, float]], dict[str, Any]] | None = None,
     ) -> list[SearchHit]:
-        index = self._open()
-        searcher = index.searcher()
-        keyword_query = self._keyword_query(query, terms, prefix_last=not complete)
-        keyword = searcher.search(keyword_query, limit=max(CANDIDATES, query.limit), count=False).hits
-        stored: dict[str, Any] = {}
-        keyword_ids: list[str] = []
-        for _score, address in keyword:
-            doc = searcher.doc(address)
-            doc_id = doc.get_first("id")
-            stored[doc_id] = doc
-            keyword_ids.append(doc_id)
-        rankings = [keyword_ids]
-        if vector is not None:
-            semantic_ids = self._vector_ranking(query, vector)
-            rankings.append(semantic_ids)
-        fused = rrf(rankings)[: query.limit]
+        searcher, ranked, stored = keyword or self._keyword_sync(query, terms, complete)
+        if vector is None:
+            fused = ranked[: query.limit]
+        else:
+            fused = convex(
+                ranked, self._cosines(query, vector, [doc_id for doc_id, _ in ranked]), self.alpha
+            )[: query.limit]
         missing = [doc_id for doc_id, _ in fused if doc_id not in stored]
         for doc_id in missing:
             found = searcher.search(
@@ -318,32 +344,35 @@ class EmbeddedBackend:
             )
         return Q.boolean_query(clauses)
 
-    def _columns(self) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
+    def _columns(self) -> tuple[list[str], np.ndarray, dict[str, Any]]:
         """One consistent snapshot of ids, vectors and the filter columns (rebuilt after a write)."""
         snap = self._snapshot
         if snap is None or snap[0] is not self._ids:
             ids, vectors, meta = self._ids, self._vectors, self._meta
             if vectors.shape[0] != len(ids):  # caught mid-write: use the previous snapshot
                 return snap or ([], vectors[:0], {})
-            cols = {
+            cols: dict[str, Any] = {
                 key: np.array([meta[i][key] or "" for i in ids], dtype=object)
                 for key in ("locale", "visibility", "category")
             }
+            cols["_pos"] = {doc_id: i for i, doc_id in enumerate(ids)}
             snap = self._snapshot = (ids, vectors, cols)
         return snap
 
-    def _vector_ranking(self, query: SearchQuery, vector: np.ndarray) -> list[str]:
+    def _cosines(self, query: SearchQuery, vector: np.ndarray, keyword_ids: list[str]) -> dict[str, float]:
+        """Cosine of the keyword candidates and of the best semantic matches (≥ MIN_SIMILARITY)."""
         ids, matrix, cols = self._columns()
         if not ids:
-            return []
+            return {}
         mask = np.isin(cols["visibility"], list(query.visibilities))
         if query.locale:
             mask &= cols["locale"] == query.locale
         if query.category:
             mask &= cols["category"] == query.category
         sims = matrix @ vector
+        out = {ids[i]: float(sims[i]) for i in (cols["_pos"].get(d) for d in keyword_ids) if i is not None}
         sims = np.where(mask & (sims >= MIN_SIMILARITY), sims, -1.0)
         n = min(CANDIDATES, len(ids))
         top = np.argpartition(-sims, n - 1)[:n]
-        top = top[np.argsort(-sims[top])]
-        return [ids[i] for i in top if sims[i] >= MIN_SIMILARITY]
+        out.update({ids[i]: float(sims[i]) for i in top if sims[i] >= MIN_SIMILARITY})
+        return out

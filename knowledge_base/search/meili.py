@@ -153,7 +153,7 @@ class MeilisearchBackend:
             return []
         kwargs: dict[str, Any] = {}
         if query.semantic:
-            kwargs["vector"] = (await self.encoder.encode([text]))[0].tolist()
+            kwargs["vector"] = (await self.encoder.encode_query(text)).tolist()
             kwargs["hybrid"] = Hybrid(semantic_ratio=SEMANTIC_RATIO, embedder=EMBEDDER)
         index = await self._index()
         try:

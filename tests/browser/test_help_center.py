@@ -134,19 +134,33 @@ async def test_phone_width_has_no_horizontal_scroll(new_page: Any, hub_url: str,
     await screenshot(page, "help-center-phone")
 
 
-async def test_portal_sign_in_own_tickets_and_reply(new_page: Any, hub_url: str, hub: Any, seeded: Any) -> None:
+async def test_portal_sign_in_own_tickets_and_reply(
+    new_page: Any, hub_url: str, hub: Any, seeded: Any
+) -> None:
     app = hub.server.app
     tickets = []
-    for email, subject in (("naledi@example.co.za", "Marquee arrived late"), ("pieter@example.co.za", "Not mine")):
-        result = await app[keys.INBOX].ingest(InboundMessage(
-            channel=Channel.email, external_id=f"<{new_id()}@mail>", sender=SenderIdentity(kind="email", value=email),
-            subject=subject, text=f"{subject}, please help"))
+    for email, subject in (
+        ("naledi@example.co.za", "Marquee arrived late"),
+        ("pieter@example.co.za", "Not mine"),
+    ):
+        result = await app[keys.INBOX].ingest(
+            InboundMessage(
+                channel=Channel.email,
+                external_id=f"<{new_id()}@mail>",
+                sender=SenderIdentity(kind="email", value=email),
+                subject=subject,
+                text=f"{subject}, please help",
+            )
+        )
         tickets.append(result.conversation)
     mine, other = tickets
-    await app[keys.CONVERSATIONS].reply(mine.id, Principal(role=Role.agent, user_id="a1"), "Sorry! Which day was it?")
+    await app[keys.CONVERSATIONS].reply(
+        mine.id, Principal(role=Role.agent, user_id="a1"), "Sorry! Which day was it?"
+    )
     email = f"naledi-{new_id()}@example.com"
-    await app[keys.USERS].create(email, "correct horse battery", Role.customer, name="Naledi",
-                                 contact_id=mine.contact_id)
+    await app[keys.USERS].create(
+        email, "correct horse battery", Role.customer, name="Naledi", contact_id=mine.contact_id
+    )
 
     page = await new_page()
     await page.goto(f"{hub_url}/help/en")
@@ -173,7 +187,9 @@ async def test_portal_sign_in_own_tickets_and_reply(new_page: Any, hub_url: str,
     assert page.errors == []
 
 
-async def test_still_need_help_opens_the_chat_widget(new_page: Any, hub_url: str, hub: Any, seeded: Any) -> None:
+async def test_still_need_help_opens_the_chat_widget(
+    new_page: Any, hub_url: str, hub: Any, seeded: Any
+) -> None:
     page = await new_page()
     await page.goto(f"{hub_url}/help/en/articles/cancel-a-booking")
     await page.locator("footer").get_by_role("button", name="Chat with us").click()
@@ -181,7 +197,9 @@ async def test_still_need_help_opens_the_chat_widget(new_page: Any, hub_url: str
     await page.get_by_label("Message").fill("My venue cancelled, can you help me find another?")
     await page.get_by_role("button", name="Send").click()
     await page.locator(".berry-chat-mine").filter(has_text="venue cancelled").wait_for()
-    doc = await hub.server.app[keys.STORE].messages.find_one({"text": "My venue cancelled, can you help me find another?"})
+    doc = await hub.server.app[keys.STORE].messages.find_one(
+        {"text": "My venue cancelled, can you help me find another?"}
+    )
     assert doc is not None and doc["channel"] == "webchat"
     assert doc["meta"]["page"] == "/help/en/articles/cancel-a-booking"
     assert page.errors == []
@@ -211,21 +229,38 @@ async def test_video_tutorial_plays_and_its_transcript_and_faq_are_searched(
 ) -> None:
     import base64
 
-    admin = await hub.server.app[keys.USERS].create(f"admin-{new_id()}@example.com", "correct horse battery",
-                                                    Role.admin)
+    admin = await hub.server.app[keys.USERS].create(
+        f"admin-{new_id()}@example.com", "correct horse battery", Role.admin
+    )
     headers = {"Authorization": "Bearer " + hub.server.app[keys.TOKENS].access_token(admin)}
     page = await new_page()
     await page.goto(f"{hub_url}/help/en")
     webm = base64.b64decode(await page.evaluate(RECORD_WEBM))  # a real WebM, recorded by Chromium itself
-    up = await hub.post("/api/v1/kb/media", data=webm,
-                        headers={**headers, "Content-Type": "video/webm", "X-Filename": "quote.webm"})
+    up = await hub.post(
+        "/api/v1/kb/media",
+        data=webm,
+        headers={**headers, "Content-Type": "video/webm", "X-Filename": "quote.webm"},
+    )
     blob = (await up.json())["blob_id"]
     kb = hub.server.app[keys.EXTENSIONS]["knowledge_base"]
     for body in (
-        {"title": "Video: request a quote", "kind": "video", "status": "published", "slug": f"video-quote-{new_id()}",
-         "video": {"blob_id": blob, "transcript": "Tap Request quote, pick the marquee size and the date."}},
-        {"title": "Marquee FAQ", "kind": "faq", "status": "published", "slug": f"marquee-faq-{new_id()}",
-         "faq": [{"question": "Do marquees need pegs?", "answer": "Yes, or water weights on paving."}]},
+        {
+            "title": "Video: request a quote",
+            "kind": "video",
+            "status": "published",
+            "slug": f"video-quote-{new_id()}",
+            "video": {
+                "blob_id": blob,
+                "transcript": "Tap Request quote, pick the marquee size and the date.",
+            },
+        },
+        {
+            "title": "Marquee FAQ",
+            "kind": "faq",
+            "status": "published",
+            "slug": f"marquee-faq-{new_id()}",
+            "faq": [{"question": "Do marquees need pegs?", "answer": "Yes, or water weights on paving."}],
+        },
     ):
         resp = await hub.post("/api/v1/articles", json=body, headers=headers)
         assert resp.status == 201, await resp.text()

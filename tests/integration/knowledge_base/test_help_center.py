@@ -178,8 +178,9 @@ async def test_deflection_in_the_analytics_api(client: Any, api: Any) -> None:
     assert (await client.post("/help/escalations")).status == 204  # no help session: nothing recorded
     assert await store["help_escalations"].count_documents({}) == 2
     day_ago = utcnow() - timedelta(days=1, minutes=5)  # visitor 3 read yesterday and went away
-    await store["article_views"].insert_one({"_id": "v3", "article_id": "x", "visitor": "visitor-3-abcdefghij",
-                                             "at": day_ago})
+    await store["article_views"].insert_one(
+        {"_id": "v3", "article_id": "x", "visitor": "visitor-3-abcdefghij", "at": day_ago}
+    )
     await store["search_queries"].update_many({}, {"$set": {"at": day_ago}})
     await store["article_views"].update_many({"_id": {"$ne": "v3"}}, {"$set": {"at": day_ago}})
     await store["help_escalations"].update_many({}, {"$set": {"at": day_ago + timedelta(minutes=2)}})

@@ -143,3 +143,24 @@ def test_cli_import_and_check(mongodb_url: str, db_name: str, tmp_path: Path) ->
     check = run("check", "--repair")
     assert check.returncode == 0, check.stdout + check.stderr
     assert json.loads(check.stdout.strip().splitlines()[0])["checked"] == 1
+
+
+async def test_faq_articles_import_from_front_matter(client: Any, tmp_path: Path) -> None:
+    kb = client.server.app[keys.EXTENSIONS]["knowledge_base"]
+    faq = (
+        "---\ntitle: Parking FAQ\nkind: faq\nfaq:\n"
+        "  - question: Is parking free?\n    answer: Mostly **yes**.\n"
+        "  - question: Can buses park?\n    answer: Ask the venue.\n---\nIntro.\n"
+    )
+    write(tmp_path, "faq.md", faq)
+    write(tmp_path, "empty-faq.md", "---\ntitle: Empty FAQ\nkind: faq\n---\nNo questions.\n")
+    write(tmp_path, "bad-faq.md", "---\ntitle: Bad FAQ\nfaq: [just a string]\n---\nx\n")
+    report = await import_path(kb.articles, tmp_path)
+    assert len(report.created) == 1 and set(dict(report.errors)) == {"empty-faq.md", "bad-faq.md"}
+    article = await kb.articles.by_slug("en", "parking-faq")
+    assert [f.question for f in article.faq] == ["Is parking free?", "Can buses park?"]
+    assert article.faq[0].answer_html == "<p>Mostly <strong>yes</strong>.</p>"
+    assert (await import_path(kb.articles, tmp_path)).unchanged == [article.id]  # idempotent
+    write(tmp_path, "faq.md", faq.replace("Ask the venue.", "Yes, at the back."))
+    assert len((await import_path(kb.articles, tmp_path)).updated) == 1
+    assert (await kb.articles.by_slug("en", "parking-faq")).faq[1].answer == "Yes, at the back."

@@ -12,41 +12,71 @@ from hub.models import Role
 from .test_articles_api import run_jobs
 
 PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 WEBM = b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 8  # an EBML header and filler: served, not decoded here
 VTT = b"WEBVTT\n\n00:00.000 --> 00:02.000\nOpen the Berry app and tap Payouts.\n"
 
 
 async def upload(client: Any, headers: dict[str, str], data: bytes, content_type: str, name: str) -> Any:
-    return await client.post("/api/v1/kb/media", data=data,
-                             headers={**headers, "Content-Type": content_type, "X-Filename": name})
+    return await client.post(
+        "/api/v1/kb/media", data=data, headers={**headers, "Content-Type": content_type, "X-Filename": name}
+    )
 
 
 async def test_media_faq_and_video_articles(client: Any, api: Any) -> None:
     app = client.server.app
     admin = (await api.user(Role.admin))["headers"]
     image = await (await upload(client, admin, PNG, "image/png", "pay-screen.png")).json()
-    pdf = await (await upload(client, admin, b"%PDF-1.4 tariff sheet", "application/pdf", "../tariffs.pdf")).json()
+    pdf = await (
+        await upload(client, admin, b"%PDF-1.4 tariff sheet", "application/pdf", "../tariffs.pdf")
+    ).json()
     video = await (await upload(client, admin, WEBM, "video/webm", "payouts.webm")).json()
     captions = await (await upload(client, admin, VTT, "text/vtt", "payouts.vtt")).json()
     assert pdf["filename"] == ".._tariffs.pdf" and pdf["url"] == f"/help/media/{pdf['blob_id']}"
 
-    faq = await client.post("/api/v1/articles", headers=admin, json={
-        "title": "Deposits FAQ", "kind": "faq", "status": "published", "category": "payments",
-        "body": f"![The pay screen](/help/media/{image['blob_id']})",
-        "faq": [{"question": "Can I split the deposit?", "answer": "Yes, into **two** instalments via EFT."},
-                {"question": "Is it safe?", "answer": "<script>alert(1)</script>Held in escrow."}],
-        "attachments": [{"blob_id": pdf["blob_id"]}]})
+    faq = await client.post(
+        "/api/v1/articles",
+        headers=admin,
+        json={
+            "title": "Deposits FAQ",
+            "kind": "faq",
+            "status": "published",
+            "category": "payments",
+            "body": f"![The pay screen](/help/media/{image['blob_id']})",
+            "faq": [
+                {"question": "Can I split the deposit?", "answer": "Yes, into **two** instalments via EFT."},
+                {"question": "Is it safe?", "answer": "<script>alert(1)</script>Held in escrow."},
+            ],
+            "attachments": [{"blob_id": pdf["blob_id"]}],
+        },
+    )
     assert faq.status == 201, await faq.text()
     faq_body = await faq.json()
     assert faq_body["faq"][0]["answer_html"] == "<p>Yes, into <strong>two</strong> instalments via EFT.</p>"
     assert "<script>" not in faq_body["faq"][1]["answer_html"]
-    assert faq_body["attachments"][0] == {"blob_id": pdf["blob_id"], "filename": ".._tariffs.pdf",
-                                          "content_type": "application/pdf", "size": 21}
-    tutorial = await client.post("/api/v1/articles", headers=admin, json={
-        "title": "Video: set up payouts", "kind": "video", "status": "published", "visibility": "providers",
-        "category": "providers", "video": {"blob_id": video["blob_id"], "captions_blob_id": captions["blob_id"],
-                                           "transcript": "Open the Berry app, tap Payouts and add your IBAN."}})
+    assert faq_body["attachments"][0] == {
+        "blob_id": pdf["blob_id"],
+        "filename": ".._tariffs.pdf",
+        "content_type": "application/pdf",
+        "size": 21,
+    }
+    tutorial = await client.post(
+        "/api/v1/articles",
+        headers=admin,
+        json={
+            "title": "Video: set up payouts",
+            "kind": "video",
+            "status": "published",
+            "visibility": "providers",
+            "category": "providers",
+            "video": {
+                "blob_id": video["blob_id"],
+                "captions_blob_id": captions["blob_id"],
+                "transcript": "Open the Berry app, tap Payouts and add your IBAN.",
+            },
+        },
+    )
     assert tutorial.status == 201, await tutorial.text()
     await run_jobs(app)
 
@@ -62,7 +92,10 @@ async def test_media_faq_and_video_articles(client: Any, api: Any) -> None:
     assert f'src="/help/media/{image["blob_id"]}"' in page and "tariffs.pdf" in page
     img = await client.get(image["url"])
     assert img.status == 200 and img.content_type == "image/png" and await img.read() == PNG
-    assert img.headers["X-Content-Type-Options"] == "nosniff" and "sandbox" in img.headers["Content-Security-Policy"]
+    assert (
+        img.headers["X-Content-Type-Options"] == "nosniff"
+        and "sandbox" in img.headers["Content-Security-Policy"]
+    )
     doc = await client.get(pdf["url"])
     assert doc.headers["Content-Disposition"] == 'attachment; filename=".._tariffs.pdf"'
 
@@ -92,7 +125,9 @@ async def test_media_bad_input(client: Any, api: Any) -> None:
     pdf = await (await upload(client, admin, b"%PDF-1.4", "application/pdf", "a.pdf")).json()
 
     async def create(**fields: Any) -> int:
-        resp = await client.post("/api/v1/articles", headers=admin, json={"title": f"Bad {len(fields)}", **fields})
+        resp = await client.post(
+            "/api/v1/articles", headers=admin, json={"title": f"Bad {len(fields)}", **fields}
+        )
         return resp.status
 
     assert await create(attachments=[{"blob_id": "0" * 24}]) == 422  # unknown upload

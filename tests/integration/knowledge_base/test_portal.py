@@ -18,9 +18,16 @@ PASSWORD = "correct horse battery"
 
 
 async def ticket_of(app: Any, email: str, subject: str) -> Any:
-    result = await app[keys.INBOX].ingest(InboundMessage(
-        channel=Channel.email, external_id=f"<{new_id()}@mail>", sender=SenderIdentity(kind="email", value=email),
-        sender_name="Lerato", subject=subject, text=f"About {subject}"))
+    result = await app[keys.INBOX].ingest(
+        InboundMessage(
+            channel=Channel.email,
+            external_id=f"<{new_id()}@mail>",
+            sender=SenderIdentity(kind="email", value=email),
+            sender_name="Lerato",
+            subject=subject,
+            text=f"About {subject}",
+        )
+    )
     return result.conversation
 
 
@@ -31,8 +38,11 @@ async def portal_user(app: Any, conversation: Any, role: Role = Role.customer) -
 
 
 async def sign_in(client: Any, email: str, password: str = PASSWORD, otp: str = "") -> Any:
-    return await client.post("/help/signin", data={"email": email, "password": password, "otp": otp,
-                                                   "next": "/help/en/tickets"}, allow_redirects=False)
+    return await client.post(
+        "/help/signin",
+        data={"email": email, "password": password, "otp": otp, "next": "/help/en/tickets"},
+        allow_redirects=False,
+    )
 
 
 async def test_portal_lists_only_own_tickets_and_a_reply_lands_once(client: Any) -> None:
@@ -43,8 +53,11 @@ async def test_portal_lists_only_own_tickets_and_a_reply_lands_once(client: Any)
     await app[keys.CONVERSATIONS].reply(mine.id, _agent(), "secret internal note", private=True)
     email = await portal_user(app, mine)
 
-    assert (await client.get("/help/en/tickets", allow_redirects=False)).headers["Location"].startswith(
-        "/help/signin?next=/help/en/tickets")
+    assert (
+        (await client.get("/help/en/tickets", allow_redirects=False))
+        .headers["Location"]
+        .startswith("/help/signin?next=/help/en/tickets")
+    )
     resp = await sign_in(client, email)
     assert resp.status == 303 and resp.headers["Location"] == "/help/en/tickets"
 
@@ -58,8 +71,9 @@ async def test_portal_lists_only_own_tickets_and_a_reply_lands_once(client: Any)
 
     hostile = "<script>alert(1)</script> Thanks, the new date is 12 May."
     for _ in range(2):  # a resubmitted form (same nonce) is one message
-        resp = await client.post(f"/help/en/tickets/{mine.id}/reply", data={"text": hostile, "nonce": nonce},
-                                 allow_redirects=False)
+        resp = await client.post(
+            f"/help/en/tickets/{mine.id}/reply", data={"text": hostile, "nonce": nonce}, allow_redirects=False
+        )
         assert resp.status == 303
     messages = await app[keys.CONVERSATIONS].messages(mine.id)
     replies = [m for m in messages if m.text == hostile]
@@ -71,16 +85,26 @@ async def test_portal_lists_only_own_tickets_and_a_reply_lands_once(client: Any)
     bad = await client.post(f"/help/en/tickets/{other.id}/reply", data={"text": "hi", "nonce": nonce + "x"})
     assert bad.status == 404  # not yours: nothing written
     assert len(await app[keys.CONVERSATIONS].messages(other.id)) == 1
-    assert (await client.post(f"/help/en/tickets/{mine.id}/reply", data={"text": "  ", "nonce": new_id() + "abc"})
-            ).status == 422
-    assert (await client.post(f"/help/en/tickets/{mine.id}/reply", data={"text": "x" * 10_001,
-                                                                          "nonce": new_id() + "abc"})).status == 422
-    assert (await client.post(f"/help/en/tickets/{mine.id}/reply", data={"text": "hi", "nonce": "<bad>"})
-            ).status == 400
-    cross_site = await client.post(f"/help/en/tickets/{mine.id}/reply", data={"text": "hi", "nonce": new_id() + "a"},
-                                   headers={"Origin": "https://evil.example"})
+    assert (
+        await client.post(f"/help/en/tickets/{mine.id}/reply", data={"text": "  ", "nonce": new_id() + "abc"})
+    ).status == 422
+    assert (
+        await client.post(
+            f"/help/en/tickets/{mine.id}/reply", data={"text": "x" * 10_001, "nonce": new_id() + "abc"}
+        )
+    ).status == 422
+    assert (
+        await client.post(f"/help/en/tickets/{mine.id}/reply", data={"text": "hi", "nonce": "<bad>"})
+    ).status == 400
+    cross_site = await client.post(
+        f"/help/en/tickets/{mine.id}/reply",
+        data={"text": "hi", "nonce": new_id() + "a"},
+        headers={"Origin": "https://evil.example"},
+    )
     assert cross_site.status == 403
-    assert len(await app[keys.CONVERSATIONS].messages(mine.id)) == 4  # first, agent reply + note, one portal reply
+    assert (
+        len(await app[keys.CONVERSATIONS].messages(mine.id)) == 4
+    )  # first, agent reply + note, one portal reply
 
 
 async def test_staff_are_sent_to_the_console_and_unlinked_users_see_nothing(client: Any, api: Any) -> None:
@@ -118,7 +142,9 @@ async def test_sign_in_asks_for_the_totp_code_when_two_factor_is_on(client: Any)
     assert "berry_help" not in no_code.cookies
     wrong = await sign_in(client, email, otp="000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
     assert wrong.status == 401 and "wrong or was already used" in await wrong.text()
-    ok = await sign_in(client, email, otp=pyotp.TOTP(secret).at(time.time() + 30))  # the next step: not a replay
+    ok = await sign_in(
+        client, email, otp=pyotp.TOTP(secret).at(time.time() + 30)
+    )  # the next step: not a replay
     assert ok.status == 303 and "berry_help" in ok.cookies
     assert (await client.get("/help/en/tickets")).status == 200
 

@@ -14,7 +14,10 @@ ACTIVITY = {
     "A": [T, T + H / 6],  # search, then read; nothing else → deflected
     "B": [T],  # searched, contact form two hours later → escalated
     "C": [T],  # escalated 25 h after the only activity: outside the day → deflected
-    "D": [T, T + 20 * H],  # one session (within a day of its start); chat 40 h in = 20 h after last → escalated
+    "D": [
+        T,
+        T + 20 * H,
+    ],  # one session (within a day of its start); chat 40 h in = 20 h after last → escalated
     "E": [T, T + 2 * D],  # two sessions: the first deflected, the second escalated
     "F": [NOW - 2 * H],  # its day has not passed → pending
     "H": [T],  # the ticket came *before* the search → deflected
