@@ -64,7 +64,8 @@ register("messages", ix(("conversation_id", ASC), ("created_at", ASC)), ix(("con
          ix(("external_id", ASC)))
 register("inbound_keys")  # _id = "<channel>:<provider message id>"
 register("counters")  # _id = counter name; value = a hint of the last number
-register("counter_claims")  # _id = "<counter>:<n>": who got number n
+register("counter_claims")  # _id = "<counter>:<n>": who got number n (kept: numbers are never reissued)
+register("turn_claims", expire=("at", timedelta(days=1)))  # same, for counters where only "next" matters
 register("users", ix(("email", ASC), unique=True), ix(("role", ASC)))
 register("api_keys", ix(("prefix", ASC), unique=True))
 register("refresh_tokens", ix(("user_id", ASC)), ix(("family", ASC)))

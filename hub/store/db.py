@@ -132,13 +132,14 @@ class Store:
         except DuplicateKeyError:
             return False
 
-    async def next_number(self, counter: str) -> int:
+    async def next_number(self, counter: str, claims: str = "counter_claims") -> int:
         """Next value of a named counter (ticket numbers), gap-free and unique under concurrency:
-        claim ``<counter>:<n>`` in ``counter_claims``; ``counters`` only holds a hint of the last n."""
+        claim ``<counter>:<n>`` in ``claims``; ``counters`` only holds a hint of the last n. A
+        counter that needs only "next" (round-robin turns) keeps its claims in an expiring collection."""
         try:
             hint = await self.db["counters"].find_one({"_id": counter})
             n = int(hint["value"]) + 1 if hint else 1
-            while not await self.claim("counter_claims", f"{counter}:{n}"):
+            while not await self.claim(claims, f"{counter}:{n}", {"at": datetime.now(UTC)}):
                 n += 1
             await self.db["counters"].update_one({"_id": counter}, {"$max": {"value": n}}, upsert=True)
         except DuplicateKeyError:  # two first-ever upserts of the hint: harmless, the claim decided

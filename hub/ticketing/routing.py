@@ -8,8 +8,8 @@ A manual assignment beyond capacity is recorded as ``over:<agent>:<ticket>``; ``
 slot documents; ``agent_status.load`` is a hint used only to order candidates (moved by one on an
 assignment, recounted on a release).
 
-Round-robin turns come from ``Store.next_number("rr:<team>")`` (each turn number is itself a claim),
-so two routers never take the same turn. Candidates: the team's members who are online and whose
+Round-robin turns come from ``Store.next_number("rr:<team>")`` (each turn number is itself a claim, in
+the expiring ``turn_claims``), so two routers never take the same turn. Candidates: the team's members who are online and whose
 skills (language, product area) match the ticket.
 """
 
@@ -164,7 +164,7 @@ class Routing:
             )
         else:
             found.sort(key=lambda c: c[0].user_id)
-            turn = await self.ctx.store.next_number(f"rr:{team.id}")
+            turn = await self.ctx.store.next_number(f"rr:{team.id}", claims="turn_claims")
             k = turn % len(found)
             order = found[k:] + found[:k]
         for member, status in order:
