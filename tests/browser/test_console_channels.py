@@ -146,6 +146,8 @@ async def test_whatsapp_outside_the_window_offers_only_templates(new_page, hub_u
     await agent.goto(f"{hub_url}/console/c/{conversation_id}")
     await agent.wait_for_selector("#channel-hint[data-state=closed]")
     assert await agent.is_disabled("#reply-text")  # free text would be refused by WhatsApp
+    await agent.click("#send")  # nothing chosen yet: told, nothing sent
+    assert "Choose a template first" in await agent.text_content("#send-status")
     await agent.select_option("#wa-template", TEMPLATE_SID)
     await agent.fill("#wa-templates input.var", "Ayanda")
     assert await agent.text_content("#wa-preview") == "Hi Ayanda, we have an update on your booking."

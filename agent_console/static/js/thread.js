@@ -390,7 +390,10 @@ export class ThreadView {
     const entry = retry || {clientId: uid(), text: template ? "" : this.text.value.trim(), private: this.note,
       subject: this.subject?.value.trim() || undefined, conversationId: this.conversation.id, template,
       cc: (this.cc?.value || "").split(/[,;\s]+/).filter(Boolean), attachments: this.files.map((f) => f.blob_id)};
-    if (!entry.text && !entry.template && !entry.attachments.length) return;
+    if (!entry.text && !entry.template && !entry.attachments.length) {
+      if (!retry && !this.note && this.text.disabled) clear(this.status, h("span", {class: "error", text: t("compose.template_needed")}));
+      return;
+    }
     if (!retry) { this.text.value = ""; this.files = []; clear(this.fileList); }
     this.pending.set(entry.clientId, entry);
     this.showStatus(entry, "sending");
