@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub import keys
 from hub.api.routing import ApiRouter
 from hub.auth import Principal
-from hub.errors import HubError, InvalidInput, NotFound
+from hub.errors import HubError, InvalidInput, NotFound, PayloadTooLarge
 
 from .analytics import Report
 from .media import MEDIA_TYPES, limit_for, media_store
@@ -37,11 +37,6 @@ from .sync import check_drift, reindex
 class UnsupportedMedia(HubError):
     status = 415
     title = "Unsupported media type"
-
-
-class TooLarge(HubError):
-    status = 413
-    title = "Payload too large"
 
 
 router = ApiRouter()
@@ -175,10 +170,10 @@ async def upload_media(request: web.Request, principal: Principal) -> MediaOut:
         )
     limit = limit_for(content_type)
     if request.content_length is not None and request.content_length > limit:
-        raise TooLarge(f"{content_type} uploads are limited to {limit // 1048576} MB")
+        raise PayloadTooLarge(f"{content_type} uploads are limited to {limit // 1048576} MB")
     data = await request.content.read(limit + 1)
     if len(data) > limit:
-        raise TooLarge(f"{content_type} uploads are limited to {limit // 1048576} MB")
+        raise PayloadTooLarge(f"{content_type} uploads are limited to {limit // 1048576} MB")
     if not data:
         raise InvalidInput("empty upload", field="body")
     filename = re.sub(r"[\x00-\x1f/\\]", "_", request.headers.get("X-Filename", "upload"))[:200] or "upload"
