@@ -307,3 +307,29 @@ async def test_reply_cut_off_by_a_dropped_connection_is_marked_and_retried_once(
     assert stored == 1  # whether or not the first attempt arrived: stored once
     assert await page.locator("#messages .msg.out:has-text('deposit is in')").count() == 1
     assert page.errors == []
+
+
+async def test_suggested_public_article_is_inserted_as_a_link_never_an_internal_one(new_page, hub_url, hub) -> None:
+    from knowledge_base.sync import index_article
+
+    kb = hub.server.app[keys.EXTENSIONS]["knowledge_base"]
+    headers = await admin_headers(hub)
+    tag = new_id()[:8]
+    for title, visibility in ((f"Marquee deposit refunds {tag}", "public"), (f"Marquee deposit override {tag}", "internal")):
+        resp = await hub.post("/api/v1/articles", headers=headers, json={
+            "title": title, "status": "published", "visibility": visibility, "slug": f"deposit-{visibility}-{tag}",
+            "body": f"How marquee deposit refunds work ({tag})."})
+        assert resp.status == 201, await resp.text()
+        await index_article(kb.store, kb.backend, (await resp.json())["id"])
+    created = await inbound(hub, f"How do marquee deposit refunds work {tag}?", phone="+27811119999", name="Thabo")
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Vera"))
+    await page.goto(f"{hub_url}/console/c/{created['conversation']['id']}")
+    await page.click("#kb-suggest")
+    await page.locator("#canned button.article").first.wait_for()
+    titles = await page.locator("#canned button.article b").all_text_contents()
+    assert f"Marquee deposit refunds {tag}" in titles and f"Marquee deposit override {tag}" not in titles
+    await page.locator("#canned button.article", has_text=f"refunds {tag}").click()
+    value = await page.input_value("#reply-text")
+    assert value.startswith(f"Marquee deposit refunds {tag}: {hub_url}/help/") and "override" not in value
+    assert page.errors == []

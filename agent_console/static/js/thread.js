@@ -242,7 +242,10 @@ export class ThreadView {
       email ? h("div", {class: "row"}, this.subject) : null,
       email ? h("div", {class: "row"}, h("label", {for: "reply-cc", class: "muted", text: t("compose.cc")}), this.cc) : null,
       this.templateBox, this.canned, this.text, this.fileList,
-      h("div", {class: "row"}, attach, picker, this.hint, this.status,
+      h("div", {class: "row"}, attach, picker,
+        this.note ? null : h("button", {type: "button", class: "link", id: "kb-suggest", onclick: () => this.suggestArticles(),
+          text: t("compose.articles")}),
+        this.hint, this.status,
         h("button", {type: "submit", class: "primary", id: "send", text: t(this.note ? "compose.add_note" : "compose.send")})));
     this.refreshChannelHint();
     return form;
@@ -265,6 +268,25 @@ export class ThreadView {
         item.textContent = t("compose.upload_failed", {name: file.name, error: err.message});
       }
     }
+  }
+
+  // --- help-center articles: public ones only (searched without the agent's token, so an internal
+  // article is never offered as a link for a customer), matched on the draft or the last message
+  async suggestArticles() {
+    const lastIn = [...this.messages].reverse().find((m) => m.direction === "in");
+    const q = (this.text.value.trim() || lastIn?.text || "").slice(0, 200);
+    if (!q) return;
+    const response = await fetch(`/api/v1/kb/search?q=${encodeURIComponent(q)}&limit=5`, {headers: {Accept: "application/json"}}).catch(() => null);
+    const hits = response?.ok ? (await response.json()).hits : [];
+    this.canned.hidden = false;
+    if (!hits.length) return clear(this.canned, h("li", {class: "muted", text: t("compose.no_articles")}));
+    clear(this.canned, hits.map((a) => h("li", {}, h("button", {type: "button", class: "article", dataset: {id: a.id}, onclick: () => {
+      const url = new URL(a.url || "/help", location.origin).href;
+      this.text.value = `${this.text.value.trimEnd()}${this.text.value.trim() ? "\n" : ""}${a.title}: ${url}`;
+      this.canned.hidden = true;
+      this.refreshChannelHint();
+      this.text.focus();
+    }}, h("b", {text: a.title}), h("span", {class: "muted canned-preview", text: (a.summary || "").slice(0, 100)})))));
   }
 
   // --- WhatsApp templates: the only thing that may leave outside the 24-hour window ----------
