@@ -30,6 +30,7 @@ class WebchatAdapter:
     max_chars: int = 4000
     email: Sender | None = None  # fallback for offline visitors who left an address
     email_lookup: Any = None  # async (contact_id) -> e-mail address | None
+    presence: Any = None  # presence.VisitorPresence: connected on any node (else: this node only)
     channel: Channel = Channel.webchat
 
     async def parse_inbound(self, raw: RawInbound) -> list[InboundMessage]:
@@ -62,6 +63,8 @@ class WebchatAdapter:
         return None
 
     async def online(self, visitor_id: str) -> bool:
+        if self.presence is not None:
+            return bool(await self.presence.online(visitor_id))
         participants = self.sio.manager.get_participants(NAMESPACE, room(visitor_id))
         return any(True for _ in participants)
 

@@ -1,6 +1,7 @@
 """The Socket.IO ``/chat`` namespace: one visitor per signed token, messages both ways.
 
-    connect  auth {token?, name?, user_id?, user_hash?, email?}  → "session" {visitor_id, token, open}
+    connect  auth {token?, name?, user_id?, user_hash?, email?}  → "session" {visitor_id, token, open,
+             agents_online}  (open: in business hours and an agent online on any node)
              a token that fails its HMAC (e.g. edited to another visitor) is refused
     message  {text, client_id, attachments?}  → ack {ok, id, duplicate} | {error}   (ingest)
     history  {}                               → ack {messages: [...]}  (after a reconnect)
@@ -29,6 +30,7 @@ from hub.outbox import OutboundMessage, PermanentSendError, SendResult
 
 from . import tokens
 from .adapter import NAMESPACE, WebchatAdapter, room
+from .presence import VisitorPresence, agents_online
 
 log = logging.getLogger(__name__)
 RATE = (10, 10.0)  # messages per seconds, per connection
@@ -74,9 +76,14 @@ class ChatNamespace(socketio.AsyncNamespace):
         await self.save_session(sid, {"visitor": visitor, "name": str(auth.get("name", ""))[:200],
                                       "verified_email": verified_email, "bucket": [], })
         await self.enter_room(sid, room(visitor))
-        is_open_now = is_open(*hours_for(self.services, Channel.webchat), utcnow())
+        await self.services.extra["chat_presence"].connected(sid, visitor)
+        agents = await agents_online(self.app[keys.EXTENSIONS])  # None: no agent console to ask
+        is_open_now = is_open(*hours_for(self.services, Channel.webchat), utcnow()) and agents is not False
         await self.emit("session", {"visitor_id": visitor, "token": token, "open": is_open_now,
-                                    "verified": verified_email is not None}, to=sid)
+                                    "agents_online": agents, "verified": verified_email is not None}, to=sid)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        await self.services.extra["chat_presence"].disconnected(sid)
 
     async def _session(self, sid: str) -> dict[str, Any]:
         session = await self.get_session(sid)
@@ -197,13 +204,15 @@ async def start(app: web.Application, services: Any) -> None:
                 raise PermanentSendError("the visitor is offline and no e-mail channel is configured")
             return await adapter.send(message)
 
+    presence = services.extra["chat_presence"] = VisitorPresence(store)
+    presence.start()
     services.registry.add(WebchatAdapter(sio=app[keys.SIO], secret=settings.chat_secret.get_secret_value(),
                                          max_chars=settings.chat_max_chars, email=EmailViaRegistry(),
-                                         email_lookup=email_of))
+                                         email_lookup=email_of, presence=presence))
 
 
 async def stop(app: web.Application, services: Any) -> None:
-    return None
+    await services.extra["chat_presence"].stop()
 
 
 def install(app: web.Application) -> None:

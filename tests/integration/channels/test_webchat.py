@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from channels.webchat import tokens
 from hub import keys
-from hub.models import Role
+from hub.models import Channel, Role
 
 from .conftest import run_jobs
 from .mailservers import Collector
@@ -58,9 +58,16 @@ async def _agent(client: TestClient[Any, Any]) -> dict[str, str]:
     return (await Api(client).user(Role.agent))["headers"]
 
 
+async def agent_online(client: TestClient[Any, Any], node: str = "n1") -> None:
+    """An agent signed in to the console (its presence tracker, as a console socket would)."""
+    presence = client.server.app[keys.EXTENSIONS]["agent_console"]["presence"]
+    await presence.connected(f"{node}-sid", "agent-1", "Thandeka")
+
+
 async def test_chat_both_ways_with_history_on_reconnect(client: TestClient[Any, Any], visitor: Visitor) -> None:
+    await agent_online(client)
     session = await visitor.connect(name="Zanele")
-    assert session["visitor_id"].startswith("v") and session["open"] is True
+    assert session["visitor_id"].startswith("v") and session["open"] is True and session["agents_online"] is True
     ack = await visitor.call("message", {"text": "Do you have a photographer for 14 Feb?", "client_id": "c1"})
     assert ack["ok"] and not ack["duplicate"]
     again = await visitor.call("message", {"text": "Do you have a photographer for 14 Feb?", "client_id": "c1"})
@@ -188,3 +195,47 @@ async def test_widget_script_is_served_by_the_hub(client: TestClient[Any, Any]) 
     body = await js.text()
     assert "textContent" in body and "innerHTML" not in body and "http" not in body.split("*/", 1)[1].replace(
         "replace(/^http/", "")
+
+
+async def test_online_checks_hold_across_two_nodes(client: TestClient[Any, Any], smtp_sink: tuple[int, Collector]) -> None:
+    """Node 1 runs the outbox; the visitor's socket is on node 2; the agent's console on node 2."""
+    from aiohttp.test_utils import TestServer
+
+    from hub.app import create_app
+    app1 = client.server.app
+    node2 = TestClient(TestServer(create_app(app1[keys.SETTINGS])))
+    await node2.start_server()
+    visitor = Visitor(node2)
+    try:
+        session = await visitor.connect(name="Bongani")
+        assert session["open"] is False and session["agents_online"] is False  # nobody at a console yet
+        await visitor.close()
+        await agent_online(node2, "n2")  # signed in on node 2: node 1's visitors see "online"
+        visitor = Visitor(node2)
+        session = await visitor.connect(name="Bongani", token=session["token"])
+        assert session["open"] is True and session["agents_online"] is True
+        adapter1 = app1[keys.EXTENSIONS]["channels"].registry[Channel.webchat]
+        assert await adapter1.online(session["visitor_id"]) is True  # connected on node 2, seen from node 1
+        assert await visitor.call("email", {"email": "bongani@example.com"}) == {"ok": True}
+        ack = await visitor.call("message", {"text": "Hi from node 2", "client_id": "m1"})
+        reply = await client.post(f"/api/v1/conversations/{ack['conversation_id']}/messages",
+                                  json={"text": "Hello Bongani"}, headers=await _agent(client))
+        _, collector = smtp_sink
+        before = len(collector.mails)
+        await run_jobs(client)  # the outbox on node 1: a socket reply (not an e-mail)
+        assert len(collector.mails) == before
+        doc = await app1[keys.STORE].messages.find_one({"_id": (await reply.json())["id"]})
+        assert doc["delivery_status"] == "delivered" and "via" not in doc.get("meta", {})
+        await visitor.close()
+        for _ in range(50):  # the disconnect reaches node 2's presence
+            if not await adapter1.online(session["visitor_id"]):
+                break
+            await asyncio.sleep(0.05)
+        assert await adapter1.online(session["visitor_id"]) is False
+        await client.post(f"/api/v1/conversations/{ack['conversation_id']}/messages",
+                          json={"text": "Are you still there?"}, headers=await _agent(client))
+        await run_jobs(client)  # gone from every node: continued by e-mail
+        assert len(collector.mails) == before + 1 and collector.mails[-1][1] == ["bongani@example.com"]
+    finally:
+        await visitor.close()
+        await node2.close()

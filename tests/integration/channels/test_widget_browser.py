@@ -19,6 +19,9 @@ pytestmark = pytest.mark.browser
 
 async def test_widget_chat_in_chromium(client: TestClient[Any, Any], new_page: Any) -> None:  # noqa: F811
     from tests.conftest import Api
+
+    from .test_webchat import agent_online
+    await agent_online(client)
     hub_url = str(client.make_url("/")).rstrip("/")
     page = await new_page(width=900, height=700)
     await page.goto(hub_url + "/chat/demo")
