@@ -2,6 +2,7 @@
 person beyond the messages the platform already erased (hub/platform/privacy/erase.py):
 
 - ``voice_calls``: the call log (caller number, transcription) of their calls;
+- ``chat_sockets``: a web-chat visitor still connected;
 - blobs (GridFS) the messages no longer point at: raw e-mails (tagged with the sender address),
   web-chat uploads (tagged with the visitor id), whatever else carries their address;
 - ``inbound_keys`` whose id names them (a web-chat visitor id, an e-mail Message-ID);
@@ -46,6 +47,7 @@ class ChannelEraser:
         needles = needles_of(event)
         counts = {
             "voice_calls": (await self.store["voice_calls"].delete_many({"from": {"$in": needles}})).deleted_count,
+            "chat_sockets": (await self.store["chat_sockets"].delete_many({"visitor": {"$in": needles}})).deleted_count,
             "blobs": await self._blobs(needles),
             "inbound_keys": await self._inbound_keys(event.message_ids, needles),
             "spool": self._spool(needles),
