@@ -3,10 +3,10 @@ is erased, and queries on every collection (GridFS included) and this node's spo
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from email.message import EmailMessage
+from types import SimpleNamespace
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -15,6 +15,7 @@ from channels.webchat import tokens
 from hub import keys
 from hub.models import Role, new_id
 
+from ..platform.test_privacy import _scan as scan_database
 from .conftest import ACCOUNT_SID, post_signed, sms_form
 from .standin import TwilioStandIn
 from .test_webchat import Visitor
@@ -33,15 +34,9 @@ def _needles(visitor_id: str) -> list[str]:
 
 
 async def _scan(client: TestClient[Any, Any], needles: list[str]) -> dict[str, list[str]]:
-    """Every document of every collection, binary GridFS chunks decoded as bytes, searched for every needle."""
-    db = client.server.app[keys.STORE].db
-    found: dict[str, list[str]] = {}
-    for name in await db.list_collection_names():
-        async for doc in db[name].find():
-            text = json.dumps(doc, default=lambda v: v.decode("latin-1") if isinstance(v, bytes) else str(v))
-            hits = [n for n in needles if n.lower() in text.lower()]
-            if hits:
-                found.setdefault(name, []).extend(hits)
+    """Every document of every collection (the platform test's scan: GridFS chunks decoded as bytes)
+    and every file of this node's spool, searched for every needle."""
+    found = await scan_database(SimpleNamespace(app=client.server.app), needles)
     spool = client.server.app[keys.EXTENSIONS]["channels"].spool
     for path in spool.directory.glob("*"):
         hits = [n for n in needles if n.lower() in path.read_text("utf-8", "replace").lower()]
