@@ -1,7 +1,8 @@
 """The Socket.IO ``/chat`` namespace: one visitor per signed token, messages both ways.
 
     connect  auth {token?, name?, user_id?, user_hash?, email?}  → "session" {visitor_id, token, open,
-             agents_online}  (open: in business hours and an agent online on any node)
+             agents_online, greeting}  (open: in business hours and an agent online on any node;
+             greeting: the admin's chat welcome, shown by the widget before the first message)
              a token that fails its HMAC (e.g. edited to another visitor) is refused
     message  {text, client_id, attachments?}  → ack {ok, id, duplicate} | {error}   (ingest)
     history  {}                               → ack {messages: [...]}  (after a reconnect)
@@ -21,7 +22,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
 from channels.base import ChannelError
-from channels.configure import hours_for
+from channels.configure import greeting_for, hours_for
 from channels.hours import is_open
 from hub import keys
 from hub.errors import Conflict, HubError, InvalidInput
@@ -80,7 +81,8 @@ class ChatNamespace(socketio.AsyncNamespace):
         agents = await agents_online(self.app[keys.EXTENSIONS])  # None: no agent console to ask
         is_open_now = is_open(*hours_for(self.services, Channel.webchat), utcnow()) and agents is not False
         await self.emit("session", {"visitor_id": visitor, "token": token, "open": is_open_now,
-                                    "agents_online": agents, "verified": verified_email is not None}, to=sid)
+                                    "agents_online": agents, "verified": verified_email is not None,
+                                    "greeting": greeting_for(self.services, Channel.webchat, "")}, to=sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         await self.services.extra["chat_presence"].disconnected(sid)

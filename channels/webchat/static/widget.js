@@ -86,7 +86,11 @@
       try { localStorage.setItem(KEY, data.token); } catch (e) { /* private mode */ }
       say(data.open ? "We're online" : "We're offline — we'll answer by e-mail");
       offline.style.display = data.open ? "none" : "block";
-      emit("history", {}, function (res) { (res.messages || []).forEach(show); });
+      emit("history", {}, function (res) {
+        var items = res.messages || [];
+        if (!items.length && data.greeting) { show({ id: "greeting", text: data.greeting, from: "agent" }); }
+        items.forEach(show);
+      });
     } else if (name === "message") {
       show({ id: data.id, text: data.text, from: "agent", attachments: data.attachments });
     } else if (name === "typing") {

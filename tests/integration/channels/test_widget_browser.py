@@ -22,11 +22,16 @@ async def test_widget_chat_in_chromium(client: TestClient[Any, Any], new_page: A
 
     from .test_webchat import agent_online
     await agent_online(client)
+    admin = (await Api(client).user(Role.admin))["headers"]
+    resp = await client.put("/api/v1/channels/inboxes/webchat", headers=admin,
+                            json={"greeting": "Sawubona! Ask us about venues, DJs and catering."})
+    assert resp.status == 200
     hub_url = str(client.make_url("/")).rstrip("/")
     page = await new_page(width=900, height=700)
     await page.goto(hub_url + "/chat/demo")
     await page.get_by_role("button", name="Open support chat").click()
     await page.locator(".berry-chat-status").filter(has_text="We're online").wait_for()
+    await page.locator(".berry-chat-agent").filter(has_text="Sawubona! Ask us about venues").wait_for()
     await page.get_by_label("Message").fill("Can I book a jumping castle for Sunday?")
     await page.get_by_role("button", name="Send").click()
     await page.locator(".berry-chat-mine").filter(has_text="jumping castle").wait_for()
