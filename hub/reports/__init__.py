@@ -28,7 +28,7 @@ from aiohttp import web
 
 from hub import keys
 
-from . import live, pages, presence
+from . import live, ops, pages, presence
 from .api import router
 from .rollup import JOB, Rollups
 from .service import Reports
@@ -51,7 +51,7 @@ def setup(app: web.Application) -> None:
         log.info("report roll-up", extra={"day": payload["day"], "changed": changed})
 
     async def backlog(_: dict[str, Any]) -> None:
-        log.info("report backlog snapshot", extra={"tickets": await live.snapshot(app[keys.STORE])})
+        log.info("report backlog snapshot", extra={"tickets": int((await live.snapshot(app[keys.STORE]))["created"].size)})
 
     app[keys.JOB_HANDLERS][JOB] = rollup
     app[keys.JOB_HANDLERS][BACKLOG_JOB] = backlog
@@ -70,8 +70,11 @@ async def _reports_ctx(app: web.Application) -> AsyncIterator[None]:
         await presence.record(app[keys.STORE], event)
 
     app[keys.BUS].subscribe("agent.presence", on_presence)
+    broadcaster = ops.OpsBroadcaster(app[keys.STORE], app[keys.SIO])
+    app[keys.BUS].subscribe("*", broadcaster.on_event)
     task = asyncio.create_task(_ticker(app, every)) if every > 0 else None
     yield
+    await broadcaster.close()
     if task:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -17,6 +17,7 @@ from hub.api.routing import ApiRouter
 from hub.auth import Principal
 from hub.errors import NotFound
 
+from . import ops
 from .query import ReportQuery, check_range, check_scope
 from .service import SECTIONS, Reports
 from .tables import TABLES, XLSX_TYPE, to_csv, to_xlsx
@@ -52,6 +53,13 @@ def _section(name: str) -> None:
 
 for _name in SECTIONS:
     _section(_name)
+
+
+@route("GET", "/reports/live", summary="Live operations: queue, agents online, tickets at SLA risk", tag=TAG,
+       permission="reports:read", response=Figures)
+async def report_live(request: web.Request, principal: Principal) -> Figures:
+    """The same figures the dashboard's live tile receives as ``ops`` over Socket.IO."""
+    return await ops.current(request.app[keys.STORE])
 
 
 @route("GET", "/reports/tables", summary="The names of the exportable tables", tag=TAG, response=list[str])

@@ -34,7 +34,7 @@ def _band(age_s: float) -> str:
     return ">7d"
 
 
-COLS = ("status", "team_id", "agent_id", "channel", "priority", "contact_type")
+COLS = ("status", "team_id", "agent_id", "channel", "priority", "contact_type", "sla_risk")
 SNAPSHOT_ID = "backlog:snapshot"  # in report_views, read by _id
 
 
@@ -43,7 +43,7 @@ async def backlog_rows(store: Store) -> dict[str, Any]:
     dimension with its vocabulary (what the snapshot stores and every backlog figure is computed from)."""
     docs = [d async for d in store.conversations.find({"status": {"$in": ACTIVE}, "merged_into": None},
                                                       {"status": 1, "team_id": 1, "assignee_id": 1, "channel": 1,
-                                                       "priority": 1, "created_at": 1, "contact_id": 1}
+                                                       "priority": 1, "created_at": 1, "contact_id": 1, "sla": 1}
                                                       ).limit(SCAN_LIMIT)]
     types = await contact_types(store, {d["contact_id"] for d in docs if d.get("contact_id")})
     rows: dict[str, Any] = {"created": np.asarray([int(d["created_at"].timestamp() * 1000) for d in docs],
@@ -51,13 +51,23 @@ async def backlog_rows(store: Store) -> dict[str, Any]:
     values = {"status": [d["status"] for d in docs], "team_id": [d.get("team_id") for d in docs],
               "agent_id": [d.get("assignee_id") for d in docs], "channel": [str(d.get("channel")) for d in docs],
               "priority": [str(d.get("priority") or "normal") for d in docs],
-              "contact_type": [types.get(d.get("contact_id") or "", ("", "consumer"))[1] for d in docs]}
+              "contact_type": [types.get(d.get("contact_id") or "", ("", "consumer"))[1] for d in docs],
+              "sla_risk": [sla_risk(d) for d in docs]}
     for col in COLS:
         vocab = sorted({str(v) if v is not None else "" for v in values[col]})
         index = {v: k for k, v in enumerate(vocab)}
         rows["vocab"][col] = vocab
         rows[col] = np.asarray([index[str(v) if v is not None else ""] for v in values[col]], dtype=np.int64)
     return rows
+
+
+def sla_risk(doc: dict[str, Any]) -> str:
+    """"breached" (a target missed and still not met), "warned" (a warning issued, not met yet) or ""."""
+    metrics = ((doc.get("sla") or {}).get("metrics") or {}).values()
+    open_metrics = [m for m in metrics if isinstance(m, dict) and not m.get("met_at")]
+    if any(m.get("breached") for m in open_metrics):
+        return "breached"
+    return "warned" if any(m.get("warned") for m in open_metrics) else ""
 
 
 def backlog_figures(rows: dict[str, Any], filters: dict[str, str], now: datetime,
@@ -89,15 +99,16 @@ async def backlog(store: Store, filters: dict[str, str], now: datetime | None = 
     return backlog_figures(await backlog_rows(store), filters, now)
 
 
-async def snapshot(store: Store) -> int:
-    """Store the backlog rows (the ``reports.backlog`` job, every ``backlog_snapshot_s``)."""
+async def snapshot(store: Store) -> dict[str, Any]:
+    """Store the backlog rows (the ``reports.backlog`` job, every ``backlog_snapshot_s``, and the live
+    operations tile after a change); returns them."""
     at = utcnow()
     rows = await backlog_rows(store)
     arrays = {col: rows[col] for col in ("created", *COLS)}
     skeleton = json.dumps({"vocab": rows["vocab"], "n": int(rows["created"].size)}).encode()
     blob = zlib.compress(struct.pack("<I", len(skeleton)) + skeleton + b"".join(a.tobytes() for a in arrays.values()))
     await store["report_views"].replace_one({"_id": SNAPSHOT_ID}, {"at": at, "z": Binary(blob)}, upsert=True)
-    return int(rows["created"].size)
+    return {**rows, "at": at}
 
 
 async def backlog_from_snapshot(store: Store, filters: dict[str, str], now: datetime | None = None,

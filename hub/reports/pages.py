@@ -1,5 +1,6 @@
 """``/reports``: the dashboard page and its static assets (Chart.js vendored from npm by
-``scripts/setup.d/60-charts-assets.sh``; no CDN). Strict CSP: scripts and styles only from the hub."""
+``scripts/setup.d/60-charts-assets.sh``; no CDN). Strict CSP: scripts and styles only from the hub (the live tile's Socket.IO client is the
+console's vendored copy)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from aiohttp import web
 
 STATIC = Path(__file__).parent / "static"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+       "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
 async def index(request: web.Request) -> web.FileResponse:

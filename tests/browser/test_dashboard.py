@@ -59,7 +59,12 @@ async def sign_in(page: Any, hub_url: str, email: str, query: str = WEEK) -> Non
 
 
 async def ready(page: Any) -> None:
-    await page.wait_for_selector("body[data-state=ready]")
+    try:
+        await page.wait_for_selector("body[data-state=ready]")
+    except Exception as exc:
+        state = await page.evaluate("[document.body.dataset.state, document.getElementById('error').textContent, "
+                                    "document.getElementById('signin').hidden, document.getElementById('signin-error').textContent]")
+        raise AssertionError(f"dashboard not ready: {state}; page errors: {getattr(page, 'errors', None)}") from exc
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +125,38 @@ async def test_numbers_on_screen_match_the_api(new_page: Any, hub_url: str, hub:
     assert page.errors == []
     path = await screenshot(page, "reports-dashboard")
     assert path.stat().st_size > 20_000
+
+
+async def bearer(client: Any, email: str) -> dict[str, str]:
+    token = await (await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})).json()
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+async def test_live_operations_tile_follows_a_new_ticket_without_reload(new_page: Any, hub_url: str, hub: Any,
+                                                                     week: dict[str, Any]) -> None:
+    admin = await make_user(hub, "Ada", Role.admin)
+    page = await new_page()
+    await sign_in(page, hub_url, week["sup"][0])
+    await ready(page)
+    await page.wait_for_selector("#live-state[data-live=on]")
+    before = int(await page.text_content("[data-op=open] .value"))
+    await page.evaluate("window.notReloaded = true")
+    body = {"channel": "sms", "external_id": new_id(), "sender": {"kind": "phone", "value": "+27825550199"},
+            "sender_name": "Naledi", "text": "The band has not arrived and the wedding starts at 4"}
+    resp = await hub.post("/api/v1/inbound", json=body, headers=await bearer(hub, admin[0]))
+    assert resp.status == 201, await resp.text()
+    await page.wait_for_function("n => document.querySelector('[data-op=open] .value').textContent === String(n)",
+                                 arg=before + 1, timeout=15_000)
+    assert await page.evaluate("window.notReloaded") is True
+    live = await (await hub.get("/api/v1/reports/live", headers=await bearer(hub, week["sup"][0]))).json()
+    for key in ("queue", "open", "at_risk", "breached"):
+        assert await page.text_content(f"[data-op={key}] .value") == str(live[key]), key
+    # an agent gets no live tile (and the API refuses them)
+    agent_page = await new_page()
+    await sign_in(agent_page, hub_url, week["ben"][0])
+    await ready(agent_page)
+    assert await agent_page.is_hidden("#live")
+    assert (await hub.get("/api/v1/reports/live", headers=await bearer(hub, week["ben"][0]))).status == 403
 
 
 async def test_filters_apply_and_stay_in_the_url(new_page: Any, hub_url: str, week: dict[str, Any]) -> None:

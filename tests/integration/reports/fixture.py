@@ -102,7 +102,7 @@ async def seed(store: Store, a1: str, a2: str) -> dict[str, str]:
     for number, row in enumerate(rows, start=1):
         key = row.pop("key")
         contact = row.pop("contact")
-        conv = Conversation(number=number, contact_id=contact, thread_key=f"{key}-thread", **row)
+        conv = Conversation(number=9000 + number, contact_id=contact, thread_key=f"{key}-thread", **row)
         conv_ids[key] = conv.id
         doc = conv.to_doc()
         if doc["merged_into"] == "c6":
