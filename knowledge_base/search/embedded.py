@@ -72,7 +72,7 @@ STOP = frozenset(
 )
 CANDIDATES = 50
 MIN_SIMILARITY = 0.35  # a vector hit below this is noise, not an answer
-ALPHA = 0.4  # keyword share of the fused score (bench/search.py --tune picks it on held-out questions)
+ALPHA = 0.4  # keyword share of the fused score: see BENCHMARKS.md (2-fold check over both question sets)
 SEMANTIC_MIN_WORDS = 3  # shorter queries are keyword-only
 
 

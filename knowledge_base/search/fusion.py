@@ -5,9 +5,9 @@
 ``convex``: a weighted sum of min-max normalized scores, alpha · BM25' + (1 − alpha) · cosine',
 over the union of both candidate lists (the cosine is known for every document; a document the
 keyword search did not return scores 0 there). Unlike RRF it keeps *how much* better the best
-match is, which matters when thousands of look-alike articles share a query's words: measured on
-held-out paraphrased questions (bench/search.py, ``TUNING``), it is what lets the vectors lift the
-right article past them; RRF with k = 60 did not beat keyword-only.
+match is, which matters when thousands of look-alike articles share a query's words: on two
+sets of paraphrased questions (bench/search.py) it lets the vectors lift the right article past them for alpha
+0.4–0.6, while RRF with k = 60 did not beat keyword-only (BENCHMARKS.md).
 """
 
 from __future__ import annotations
