@@ -15,8 +15,9 @@ swept over 0.1–0.9 on TUNING and on LABELLED (two independently written questi
 ALPHA (0.4, the best over both sets pooled; the 2-fold estimate is in BENCHMARKS.md).
 Latency: ``hybrid_cold_long_queries`` encodes every query (no cache: the encoder-bound figure),
 ``hybrid`` is the query mix with the vector cache as it runs in production, ``keyword`` the
-keyword-only search; CPU times are the process's CPU per query (less sensitive than wall time to a loaded machine). ``--index DIR`` keeps the built index
-for later runs (``index_build_s`` is then null).
+keyword-only search; CPU times are the process's CPU per query (less sensitive than wall time
+to a loaded machine). ``--index DIR`` keeps the built index for later runs (``index_build_s`` is
+then null).
 """
 
 from __future__ import annotations
