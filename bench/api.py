@@ -10,8 +10,8 @@ Modes, requests interleaved round-robin so a noisy neighbour slows all alike:
 Audit: ``PATCH /conversations/{id}`` (which writes an audit entry) against the same update with
 the audit write replaced by a no-op, on a bare route.
 
-Prints one JSON line.   python -m bench.api [--conversations 100000] [--requests 30]
-(``-m``: run as ``python bench/api.py`` the sibling bench/channels.py would shadow the package.)
+Prints one JSON line.   python -P bench/api.py [--conversations 100000] [--requests 30]
+(``-P``: otherwise bench/channels.py, next to this script, shadows the channels package.)
 """
 
 from __future__ import annotations
@@ -121,6 +121,7 @@ async def start(mongo_url: str, db: str, tmp: Path, ratelimit: bool) -> TestClie
         var_dir=tmp / f"var-{ratelimit}",
         bot_engine="off",
         inline_worker=False,
+        access_token_ttl_s=86400,  # list requests at 100k take seconds each: the run outlives 15 min
         log_level="WARNING",
         _env_file=None,
     )  # type: ignore[call-arg]

@@ -1,6 +1,6 @@
-"""Rate limiter overhead per request: the same cheap authenticated request (JWT verified, no
-database, 404 after both limiters) with limits off, in memory, and in Redis, in one run; plus the
-raw cost of one ``hit`` of each backend.
+"""Rate limiter overhead per request: the same cheap authenticated request (JWT verified, its
+session checked by one ``_id`` read, 404 after both limiters) with limits off, in memory, and in
+Redis, and without the session check, in one run; plus the raw cost of one ``hit`` of each backend.
 
 Prints one JSON line.   python bench/ratelimit.py [--requests 2000]
 """
@@ -45,7 +45,7 @@ def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, f"redis://127.0.0.1:{port}/0"
 
 
-async def start_mode(mongo_url: str, redis_url: str | None, enabled: bool, tmp: Path
+async def start_mode(mongo_url: str, redis_url: str | None, enabled: bool, tmp: Path, session: bool = True
                      ) -> tuple[TestClient[Any, Any], dict[str, str], str]:
     settings = Settings(mongodb_url=mongo_url, mongodb_db=f"bench_rl_{time.time_ns()}", var_dir=tmp / "var",
                         bot_engine="off", inline_worker=False, redis_url=redis_url, log_level="WARNING",
@@ -57,14 +57,16 @@ async def start_mode(mongo_url: str, redis_url: str | None, enabled: bool, tmp: 
     client = TestClient(TestServer(app))
     await client.start_server()
     user = await app[keys.USERS].create("bench@example.com", "correct horse", Role.agent)
-    return client, {"Authorization": f"Bearer {app[keys.TOKENS].access_token(user, 'bench-session')}"}, settings.mongodb_db
+    token = app[keys.TOKENS].access_token(user, "bench-session" if session else None)  # sid: checked per request
+    return client, {"Authorization": f"Bearer {token}"}, settings.mongodb_db
 
 
 async def run_modes(mongo_url: str, redis_url: str, n: int, tmp: Path) -> dict[str, dict[str, float]]:
     """The three modes side by side: requests interleaved round-robin, so a noisy neighbour
     (2 shared cores) slows all three alike."""
-    modes = {"off": (None, False), "memory": (None, True), "redis": (redis_url, True)}
-    started = {name: await start_mode(mongo_url, r, on, tmp) for name, (r, on) in modes.items()}
+    modes = {"off": (None, False, True), "memory": (None, True, True), "redis": (redis_url, True, True),
+             "off_no_session_check": (None, False, False)}
+    started = {name: await start_mode(mongo_url, r, on, tmp, sid) for name, (r, on, sid) in modes.items()}
     lat: dict[str, list[float]] = {name: [] for name in modes}
     try:
         for i in range(n + 100):
@@ -111,6 +113,8 @@ async def main() -> None:
     result: dict[str, Any] = {
         "bench": "ratelimit", "requests": args.requests, "machine": platform.machine(), "off": off,
         "memory": memory, "redis": redis, **raw,
+        "off_no_session_check": modes["off_no_session_check"],
+        "session_check_ms": round(off["median_ms"] - modes["off_no_session_check"]["median_ms"], 3),
         "memory_overhead_ms": round(memory["median_ms"] - off["median_ms"], 3),
         "redis_overhead_ms": round(redis["median_ms"] - off["median_ms"], 3),
         "memory_rps_ratio": round(memory["rps_serial"] / off["rps_serial"], 3),
