@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import pickle
+import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from .features import Encoder, Featurizer
 
 log = logging.getLogger(__name__)
 FALLBACK = "nlu_fallback"
-VERSION = 3  # bump when training changes, so cached models are retrained
+VERSION = 4  # bump when training changes, so cached models are retrained
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,27 @@ def calibrate_threshold(confidences: list[float], correct: list[bool], is_oos: l
     return round(best, 4)
 
 
+def _folds(examples: list[Example], holdout: float, small: int = 3000) -> list[tuple[list[Example], list[Example]]]:
+    """Held-out splits for calibration. Large data: one stratified ``holdout`` share. Small data
+    (a project's own few hundred examples, a handful of them out of scope): disjoint stratified
+    folds covering every example, so the threshold is not decided by five or six held-out ones."""
+    if len(examples) > small:
+        return [split(examples, holdout, seed=11)]
+    k = max(2, round(1 / holdout) // 2)  # 0.1 → 5 folds
+    by_intent: dict[str, list[Example]] = {}
+    for ex in examples:
+        by_intent.setdefault(ex.intent, []).append(ex)
+    fold_of: dict[int, int] = {}
+    rng = random.Random(11)
+    for items in by_intent.values():
+        order = items[:]
+        rng.shuffle(order)
+        for i, ex in enumerate(order):
+            fold_of[id(ex)] = i % k
+    return [([ex for ex in examples if fold_of[id(ex)] != f], [ex for ex in examples if fold_of[id(ex)] == f])
+            for f in range(k)]
+
+
 _encoder: Encoder | None = None
 
 
@@ -105,7 +127,7 @@ class IntentClassifier:
     def train(cls, examples: list[Example], *, holdout: float = 0.1, c: float = 10.0,
               cache_dir: Path | None = None, progress: bool = False,
               embeddings: np.ndarray | None = None) -> IntentClassifier:
-        """Calibrate the threshold on a held-out ``holdout`` share, then refit on everything.
+        """Calibrate the threshold on held-out predictions (``_folds``), then refit on everything.
         Cached under ``cache_dir`` by a fingerprint of the data and parameters."""
         key = _fingerprint(examples, holdout=holdout, c=c)
         if cache_dir is not None and (cache_dir / f"{key}.pkl").exists():
@@ -116,15 +138,20 @@ class IntentClassifier:
         row = {id(ex): i for i, ex in enumerate(examples)}
         threshold = 0.5
         if holdout > 0:
-            train_set, held = split(examples, holdout, seed=11)
-            rows = [row[id(ex)] for ex in train_set]
-            feats, model = cls._fit([ex.text for ex in train_set], [ex.intent for ex in train_set], emb[rows], c)
-            probe = cls(feats, model, list(model.classes_), 0.0)
-            held_rows = [row[id(ex)] for ex in held]
-            parses = probe._parse([ex.text for ex in held], emb[held_rows], apply_threshold=False)
-            threshold = calibrate_threshold([p.confidence for p in parses],
-                                            [p.intent == ex.intent for p, ex in zip(parses, held, strict=True)],
-                                            [ex.intent in OUT_OF_SCOPE for ex in held])
+            confidences: list[float] = []
+            correct: list[bool] = []
+            is_oos: list[bool] = []
+            for train_set, held in _folds(examples, holdout):
+                rows = [row[id(ex)] for ex in train_set]
+                feats, model = cls._fit([ex.text for ex in train_set], [ex.intent for ex in train_set],
+                                        emb[rows], c)
+                probe = cls(feats, model, list(model.classes_), 0.0)
+                held_rows = [row[id(ex)] for ex in held]
+                parses = probe._parse([ex.text for ex in held], emb[held_rows], apply_threshold=False)
+                confidences += [p.confidence for p in parses]
+                correct += [p.intent == ex.intent for p, ex in zip(parses, held, strict=True)]
+                is_oos += [ex.intent in OUT_OF_SCOPE for ex in held]
+            threshold = calibrate_threshold(confidences, correct, is_oos)
         feats, model = cls._fit(texts, [ex.intent for ex in examples], emb, c)
         clf = cls(feats, model, list(model.classes_), threshold)
         clf.train_seconds = time.perf_counter() - started
@@ -144,11 +171,11 @@ class IntentClassifier:
         texts = [t[:1000] for t in texts]
         probs = self.model.predict_proba(self.featurizer.transform(texts, emb))
         out = []
-        for row in probs:
+        for text, row in zip(texts, probs, strict=True):
             top = np.argsort(-row)[:5]
             ranking = tuple((self.labels[i], round(float(row[i]), 4)) for i in top)
             intent, conf = ranking[0]
-            if apply_threshold and conf < self.threshold:
+            if apply_threshold and (conf < self.threshold or self.featurizer.unseen(text)):
                 intent = FALLBACK
             out.append(Parse(intent, conf, ranking))
         return out

@@ -62,6 +62,16 @@ class Featurizer:
         return sparse.hstack([sparse.csr_matrix(emb * self.embedding_weight), self.words.transform(texts),
                               self.chars.transform(texts)], format="csr")
 
+    def unseen(self, text: str, min_chars: float = 0.5) -> bool:
+        """Nothing like the training data: not one known word and under half of the character
+        n-grams known. Catches keyboard mashing ("zxq vlorp mmmph") that a softmax may still give a
+        confident-looking intent; typos keep most n-grams ("cancle my bokking": 72 %) and pass."""
+        words = self.words.build_analyzer()(text)
+        if not words or any(w in self.words.vocabulary_ for w in words):
+            return False
+        grams = self.chars.build_analyzer()(text)
+        return sum(g in self.chars.vocabulary_ for g in grams) < min_chars * len(grams)
+
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state.pop("encoder", None)  # the encoder is the packaged model: never pickled
