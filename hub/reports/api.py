@@ -15,9 +15,9 @@ from pydantic import Field
 from hub import keys
 from hub.api.routing import ApiRouter
 from hub.auth import Principal
-from hub.errors import NotFound
+from hub.errors import Forbidden, NotFound
 
-from . import ops
+from . import layout, ops
 from .query import ReportQuery, check_range, check_scope
 from .service import SECTIONS, Reports
 from .tables import TABLES, XLSX_TYPE, to_csv, to_xlsx
@@ -60,6 +60,25 @@ for _name in SECTIONS:
 async def report_live(request: web.Request, principal: Principal) -> Figures:
     """The same figures the dashboard's live tile receives as ``ops`` over Socket.IO."""
     return await ops.current(request.app[keys.STORE])
+
+
+@route("GET", "/reports/layout", summary="My dashboard layout (widget order, hidden widgets)", tag=TAG,
+       response=layout.Layout)
+async def get_layout(request: web.Request, principal: Principal) -> layout.Layout:
+    return await layout.load(request.app[keys.STORE], _user(principal))
+
+
+@route("PUT", "/reports/layout", summary="Save my dashboard layout", tag=TAG, body=layout.Layout,
+       response=layout.Layout)
+async def put_layout(request: web.Request, principal: Principal, body: layout.Layout) -> layout.Layout:
+    return await layout.save(request.app[keys.STORE], _user(principal), body)
+
+
+def _user(principal: Principal) -> str:
+    check_scope(ReportQuery(), principal)  # who may see reports may arrange them
+    if not principal.user_id:
+        raise Forbidden("a dashboard layout belongs to a user (not an API key)")
+    return principal.user_id
 
 
 @route("GET", "/reports/tables", summary="The names of the exportable tables", tag=TAG, response=list[str])

@@ -159,6 +159,32 @@ async def test_live_operations_tile_follows_a_new_ticket_without_reload(new_page
     assert (await hub.get("/api/v1/reports/live", headers=await bearer(hub, week["ben"][0]))).status == 403
 
 
+async def test_widgets_are_arranged_and_the_order_is_saved_per_user(new_page: Any, hub_url: str, hub: Any,
+                                                                    week: dict[str, Any]) -> None:
+    order = "els => els.map(e => e.dataset.widget)"
+    page = await new_page()
+    await sign_in(page, hub_url, week["sup"][0])
+    await ready(page)
+    default = await page.eval_on_selector_all("#widgets > [data-widget]", order)
+    assert default[:4] == ["days", "channels", "heatmap", "csat"]
+    await page.click("[data-widget=csat] button[data-move=up]")
+    await page.click("[data-widget=csat] button[data-move=up]")
+    await page.click("[data-widget=days] button[data-move=down]")
+    # csat ▲ ▲: days, csat, channels, heatmap; days ▼: csat, days, channels, heatmap
+    await page.wait_for_selector("#widgets[data-saved^='csat,days,channels,heatmap']")
+    await page.reload()
+    await ready(page)
+    assert (await page.eval_on_selector_all("#widgets > [data-widget]", order))[:4] == ["csat", "days", "channels",
+                                                                                         "heatmap"]
+    saved = await (await hub.get("/api/v1/reports/layout", headers=await bearer(hub, week["sup"][0]))).json()
+    assert saved["order"][:3] == ["csat", "days", "channels"] and len(saved["order"]) == len(default)
+    # another user still has the default order
+    other = await new_page()
+    await sign_in(other, hub_url, week["ann"][0])
+    await ready(other)
+    assert await other.eval_on_selector_all("#widgets > [data-widget]", order) == default
+
+
 async def test_filters_apply_and_stay_in_the_url(new_page: Any, hub_url: str, week: dict[str, Any]) -> None:
     page = await new_page()
     await sign_in(page, hub_url, week["sup"][0])

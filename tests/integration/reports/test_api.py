@@ -188,3 +188,33 @@ async def test_pdf_report_with_charts_parsed_back(client: Any, world: dict[str, 
     assert agent.status == 403
     bad = await get(client, world["sup"], "pdf", start="2026-11-08", end="2026-11-01")
     assert bad.status == 422
+
+
+@pytest.mark.parametrize("body, fragment", [
+    ({"order": ["days", "nope"]}, "unknown widget"),
+    ({"order": ["days", "days"]}, "listed twice"),
+    ({"order": ["days"] * 40}, "at most"),
+    ({"order": "days"}, "list"),
+    ({"order": ["days"], "colour": "red"}, "xtra"),
+    ({"hidden": [{"$gt": ""}]}, "hidden.0"),
+    ({"hidden": [7]}, "string"),
+])
+async def test_layout_bad_input_is_a_clear_422(client: Any, api: Any, body: Any, fragment: str) -> None:
+    sup = await api.user(Role.supervisor)
+    resp = await client.put("/api/v1/reports/layout", json=body, headers=sup["headers"])
+    assert resp.status == 422
+    assert fragment in await resp.text()
+    assert (await (await client.get("/api/v1/reports/layout", headers=sup["headers"])).json())["order"][0] == "days"
+
+
+async def test_layout_is_saved_per_user_and_completed(client: Any, api: Any) -> None:
+    sup, agent = await api.user(Role.supervisor), await api.user(Role.agent)
+    resp = await client.put("/api/v1/reports/layout", json={"order": ["kb", "days"], "hidden": ["bot"]},
+                            headers=sup["headers"])
+    assert resp.status == 200
+    saved = await resp.json()
+    assert saved["order"][:3] == ["kb", "days", "channels"] and len(saved["order"]) == 12 and saved["hidden"] == ["bot"]
+    again = await (await client.get("/api/v1/reports/layout", headers=sup["headers"])).json()
+    assert again == saved
+    assert (await (await client.get("/api/v1/reports/layout", headers=agent["headers"])).json())["order"][0] == "days"
+    assert (await client.put("/api/v1/reports/layout", json={}, headers=agent["headers"])).status == 200

@@ -2,6 +2,7 @@
 import {ApiError, getBlob, getJson, login, session} from "/static/js/api.js";
 import {SCORES, bar, heatmap, line} from "./charts.js";
 import {DASH, change, count, hoursText, rate, score} from "./format.js";
+import {arrange} from "./layout.js";
 import {startLive} from "./live.js";
 
 const FILTERS = ["start", "end", "channel", "team_id", "agent_id", "contact_type", "tz"];
@@ -206,6 +207,7 @@ async function showDashboard() {
   if (user?.role === "agent") document.querySelector("select[name=agent_id]").closest("label").hidden = true;
   renderExports(await getJson("/reports/tables").catch(() => []));
   fillTeams();
+  await arrange($("widgets"), (err) => { $("error").textContent = err.message; });
   if (user?.role === "supervisor" || user?.role === "admin") startLive($("ops"), $("live-state"));
   await load();
 }
