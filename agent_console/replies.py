@@ -34,23 +34,30 @@ register(COLLECTION, ix(("at", 1)))  # _id = "<user id>:<client id>"
 
 
 class Replies:
-    def __init__(self, store: Store, conversations: Any, templates: list[dict[str, str]] | None = None) -> None:
+    def __init__(
+        self, store: Store, conversations: Any, templates: list[dict[str, str]] | None = None
+    ) -> None:
         self.store = store
         self.conversations = conversations
         self.templates = templates or []
 
-    async def send(self, principal: Principal, body: Reply, conversation: Conversation) -> tuple[dict[str, Any], bool]:
+    async def send(
+        self, principal: Principal, body: Reply, conversation: Conversation
+    ) -> tuple[dict[str, Any], bool]:
         text, meta = body.text, {"client_id": body.client_id}
         if body.template is not None:
             from channels.api import template_reply
-            text, template_meta = template_reply(self.templates, conversation.channel, body.template.content_sid,
-                                                 body.template.variables)
+
+            text, template_meta = template_reply(
+                self.templates, conversation.channel, body.template.content_sid, body.template.variables
+            )
             meta.update(template_meta)
         files = await self.attachments(principal, body, conversation)
         key = f"{principal.actor_id}:{body.client_id}"
         col = self.store[COLLECTION]
-        if not await self.store.claim(COLLECTION, key, {"conversation_id": body.conversation_id,
-                                                         "message": None, "at": utcnow()}):
+        if not await self.store.claim(
+            COLLECTION, key, {"conversation_id": body.conversation_id, "message": None, "at": utcnow()}
+        ):
             doc = await col.find_one({"_id": key})
             if doc and doc.get("message"):
                 return doc["message"], True
@@ -58,9 +65,16 @@ class Replies:
                 raise Conflict("this reply is still being stored; ask again shortly")
             raise Conflict("this reply was not stored; send it again with a new client_id")
         try:
-            message = await self.conversations.reply(body.conversation_id, principal, text, private=body.private,
-                                                     subject=body.subject, attachments=files, meta=meta,
-                                                     cc=body.cc or None)
+            message = await self.conversations.reply(
+                body.conversation_id,
+                principal,
+                text,
+                private=body.private,
+                subject=body.subject,
+                attachments=files,
+                meta=meta,
+                cc=body.cc or None,
+            )
         except InvalidInput:
             await col.delete_one({"_id": key})  # refused as a whole: the same client id may try again
             raise
@@ -68,12 +82,16 @@ class Replies:
         await col.update_one({"_id": key}, {"$set": {"message": out}})
         return out, False
 
-    async def attachments(self, principal: Principal, body: Reply, conversation: Conversation) -> list[Attachment]:
+    async def attachments(
+        self, principal: Principal, body: Reply, conversation: Conversation
+    ) -> list[Attachment]:
         if not body.attachments:
             return []
         if not body.private and conversation.channel not in FILE_CHANNELS:
-            raise InvalidInput(f"files cannot be sent on {conversation.channel.value}; add them to a note or "
-                               "send a link", field="attachments")
+            raise InvalidInput(
+                f"files cannot be sent on {conversation.channel.value}; add them to a note or send a link",
+                field="attachments",
+            )
         found = await uploads.mine(self.store, principal, body.attachments)
         missing = [b for b in body.attachments if b not in found]
         if missing:

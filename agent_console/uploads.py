@@ -33,10 +33,19 @@ def clean_filename(raw: str) -> str:
     return name.strip(" .")[:200] or "file"
 
 
-@router.route("POST", "/console/attachments", summary="Upload a file to attach to a reply (body = the file; "
-              "?filename=)", tag="console", permission="messages:write", response=Attachment, status=201)
+@router.route(
+    "POST",
+    "/console/attachments",
+    summary="Upload a file to attach to a reply (body = the file; ?filename=)",
+    tag="console",
+    permission="messages:write",
+    response=Attachment,
+    status=201,
+)
 async def upload(request: web.Request, principal: Principal) -> Attachment:
-    content_type = (request.headers.get("Content-Type") or "application/octet-stream").split(";")[0].strip().lower()
+    content_type = (
+        (request.headers.get("Content-Type") or "application/octet-stream").split(";")[0].strip().lower()
+    )
     if not TYPE.match(content_type) or content_type.startswith("multipart/"):
         raise InvalidInput("send the file itself as the body, with its media type", field="Content-Type")
     if request.content_length is not None and request.content_length > MAX_BYTES:
@@ -48,10 +57,19 @@ async def upload(request: web.Request, principal: Principal) -> Attachment:
         raise InvalidInput("the file is empty", field="body")
     filename = clean_filename(request.query.get("filename", "file"))
     blobs = request.app[keys.EXTENSIONS]["channels"].blobs
-    blob_id = await blobs.put(data, filename=filename, content_type=content_type,
-                              meta={"source": SOURCE, "uploaded_by": principal.actor_id, "size": len(data)})
-    return Attachment(filename=filename, content_type=content_type, size=len(data), blob_id=blob_id,
-                      url=f"/api/v1/blobs/{blob_id}")
+    blob_id = await blobs.put(
+        data,
+        filename=filename,
+        content_type=content_type,
+        meta={"source": SOURCE, "uploaded_by": principal.actor_id, "size": len(data)},
+    )
+    return Attachment(
+        filename=filename,
+        content_type=content_type,
+        size=len(data),
+        blob_id=blob_id,
+        url=f"/api/v1/blobs/{blob_id}",
+    )
 
 
 async def mine(store: Store, principal: Principal, blob_ids: list[str]) -> dict[str, Attachment]:
@@ -62,6 +80,11 @@ async def mine(store: Store, principal: Principal, blob_ids: list[str]) -> dict[
         meta: dict[str, Any] = doc.get("metadata") or {}
         if meta.get("source") == SOURCE and meta.get("uploaded_by") == principal.actor_id:
             blob_id = str(doc["_id"])
-            out[blob_id] = Attachment(filename=doc.get("filename", "file"), content_type=meta.get("content_type", ""),
-                                      size=int(doc.get("length", 0)), blob_id=blob_id, url=f"/api/v1/blobs/{blob_id}")
+            out[blob_id] = Attachment(
+                filename=doc.get("filename", "file"),
+                content_type=meta.get("content_type", ""),
+                size=int(doc.get("length", 0)),
+                blob_id=blob_id,
+                url=f"/api/v1/blobs/{blob_id}",
+            )
     return out
