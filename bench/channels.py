@@ -2,11 +2,12 @@
 
 * signed Twilio SMS webhooks per second end to end (HTTP → signature → spool → ingest → FerretDB)
   with p50/p99 latency, and in the same run the ingest-only rate (``Inbox.ingest`` directly):
-  the adapter's overhead is 1 - webhook rate / ingest rate (target < 20 %);
+  the adapter's overhead is 1 - webhook rate / ingest rate (target < 20 %), the median over many
+  interleaved rounds (ABBA order) with its quartiles, since the machine may be shared;
 * outbox sends per second: stored replies sent by the outbox jobs through the ``twilio`` SDK's
   async client to the local Twilio stand-in.
 
-Usage: python bench/channels.py [--n 300] [--concurrency 8] [--rounds 2]
+Usage: python bench/channels.py [--n 100] [--concurrency 8] [--rounds 16]
 """
 
 from __future__ import annotations
@@ -89,38 +90,60 @@ async def main(n: int, concurrency: int, rounds: int) -> dict[str, Any]:
     await web.TCPSite(runner, "127.0.0.1", port).start()
     validator = RequestValidator(TOKEN)
     url = f"http://127.0.0.1:{port}/webhooks/twilio/sms"
-    result: dict[str, Any] = {"bench": "channels", "n": n, "concurrency": concurrency, "rounds": rounds}
+    result: dict[str, Any] = {"bench": "channels", "n": n, "concurrency": concurrency, "rounds": rounds,
+                              "loadavg_start": Path("/proc/loadavg").read_text().split()[:3]}
     try:
         inbox = app[keys.INBOX]
         async with aiohttp.ClientSession() as http:
+            # forms and signatures made before the clock runs: Twilio's signing is not the hub's cost
+            # (the HTTP client still shares this process's CPU with the server: a pessimistic figure)
+            forms: dict[int, dict[str, str]] = {}
+            signed: dict[int, tuple[str, dict[str, str]]] = {}
+
+            def prepare(count: int) -> None:
+                forms.clear()
+                signed.clear()
+                for i in range(count):
+                    forms[i] = _form(i)
+                    form = _form(i)
+                    signed[i] = (urlencode(form), {
+                        "X-Twilio-Signature": validator.compute_signature(PUBLIC + "/webhooks/twilio/sms", form),
+                        "Content-Type": "application/x-www-form-urlencoded"})
+
             async def webhook(i: int) -> None:
-                form = _form(i)
-                headers = {"X-Twilio-Signature": validator.compute_signature(PUBLIC + "/webhooks/twilio/sms", form),
-                           "Content-Type": "application/x-www-form-urlencoded"}
-                async with http.post(url, data=urlencode(form), headers=headers) as resp:
+                body, headers = signed[i]
+                async with http.post(url, data=body, headers=headers) as resp:
                     assert resp.status == 200, await resp.text()
 
             async def ingest(i: int) -> None:
-                form = _form(i)
+                form = forms[i]
                 await inbox.ingest(InboundMessage(channel=Channel.sms, external_id=form["MessageSid"],
                                                   sender={"kind": IdentityKind.phone, "value": form["From"]},
                                                   text=form["Body"]))
 
+            prepare(50)
             await _pool(50, concurrency, webhook)  # warm-up: contacts, conversations, connections
             await _pool(50, concurrency, ingest)
-            web_rates, ing_rates, web_lat, ing_lat = [], [], [], []
-            for _ in range(rounds):  # interleaved, so both see the same machine load
-                rate, lat = await _pool(n, concurrency, ingest)
-                ing_rates.append(rate)
-                ing_lat += lat
-                rate, lat = await _pool(n, concurrency, webhook)
-                web_rates.append(rate)
-                web_lat += lat
+            # Many short rounds, each pairing an ingest-only run with a webhook run, the order alternating
+            # (ABBA) so drift (a growing database, other jobs on a shared machine) hits both alike; the
+            # overhead is the median of the per-round ratios, with its quartiles as the spread.
+            web_rates, ing_rates, web_lat, ing_lat, overheads = [], [], [], [], []
+            for r in range(rounds):
+                order = [(ingest, ing_rates, ing_lat), (webhook, web_rates, web_lat)]
+                prepare(n)
+                for one, rates, lats in order if r % 2 == 0 else order[::-1]:
+                    rate, lat = await _pool(n, concurrency, one)
+                    rates.append(rate)
+                    lats += lat
+                overheads.append((1 - web_rates[-1] / ing_rates[-1]) * 100)
         web_rate, ing_rate = statistics.median(web_rates), statistics.median(ing_rates)
+        quartiles = statistics.quantiles(overheads, n=4) if len(overheads) > 1 else [overheads[0]] * 3
         result.update({
             "webhook_per_s": round(web_rate, 1), "webhook_p50_ms": _pct(web_lat, 0.5), "webhook_p99_ms": _pct(web_lat, 0.99),
             "ingest_per_s": round(ing_rate, 1), "ingest_p50_ms": _pct(ing_lat, 0.5), "ingest_p99_ms": _pct(ing_lat, 0.99),
-            "adapter_overhead_pct": round((1 - web_rate / ing_rate) * 100, 1),
+            "adapter_overhead_pct": round(statistics.median(overheads), 1),
+            "adapter_overhead_q1_q3_pct": [round(quartiles[0], 1), round(quartiles[2], 1)],
+            "adapter_overhead_rounds_pct": [round(o, 1) for o in overheads],
         })
         # --- the adapter's own work per webhook, without HTTP or store: verify + normalize + spool ----
         services = app[keys.EXTENSIONS]["channels"]
@@ -159,7 +182,8 @@ async def main(n: int, concurrency: int, rounds: int) -> dict[str, Any]:
         await asyncio.gather(*(drain(w) for w in workers))
         elapsed = time.perf_counter() - start
         sent = len(standin.messages) - before
-        result.update({"outbox_sends": sent, "outbox_sends_per_s": round(sent / elapsed, 1)})
+        result.update({"outbox_sends": sent, "outbox_sends_per_s": round(sent / elapsed, 1),
+                       "loadavg_end": Path("/proc/loadavg").read_text().split()[:3]})
     finally:
         await runner.cleanup()
         await standin.stop()
@@ -169,8 +193,8 @@ async def main(n: int, concurrency: int, rounds: int) -> dict[str, Any]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=16)
     args = parser.parse_args()
     print(json.dumps(asyncio.run(main(args.n, args.concurrency, args.rounds))))
