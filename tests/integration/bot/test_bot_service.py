@@ -269,3 +269,15 @@ async def test_two_nodes_answer_each_turn_exactly_once(bot_client) -> None:
     assert len(replies) == 2 and "Berry" in replies[0].text and "How refunds work" in replies[1].text
     assert (await state(bot_client, conv))["turns"] == 2
     assert await app[keys.STORE]["bot_turns"].count_documents({"conversation_id": conv}) == 2
+
+
+async def test_agent_coming_online_does_not_take_a_conversation_the_bot_is_answering(bot_client, api) -> None:
+    app = bot_client.server.app
+    ticketing = app[keys.EXTENSIONS]["ticketing"]
+    agent = (await api.user(Role.agent))["user"]["id"]
+    await ticketing.teams.create(Team(name="support", default=True, members=[Member(user_id=agent)]))
+    conv = await send(bot_client, whatsapp("how long do refunds take?", phone="+27829990000"))
+    await ticketing.statuses.set(agent, Presence.online)  # drains the queue
+    assert (await app[keys.CONVERSATIONS].get(conv)).assignee_id is None
+    await send(bot_client, whatsapp("I want to talk to a person", phone="+27829990000"))
+    assert (await app[keys.CONVERSATIONS].get(conv)).assignee_id == agent
