@@ -42,7 +42,9 @@ def script_language(text: str) -> str | None:
                 break
     if not letters:
         return None
-    code, n = max(counts.items(), key=lambda kv: kv[1], default=(None, 0))
+    if not counts:
+        return None
+    code, n = max(counts.items(), key=lambda kv: kv[1])
     return code if n / letters > 0.5 else None
 
 
