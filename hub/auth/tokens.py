@@ -17,6 +17,7 @@ import secrets
 from datetime import timedelta
 
 import jwt
+from pymongo.errors import DuplicateKeyError
 
 from hub.errors import Unauthorized
 from hub.models import Role, User, new_id, utcnow
@@ -26,7 +27,8 @@ from .permissions import Principal
 
 ALGORITHM = "HS256"
 REVOKED = "revoked_sessions"
-register(REVOKED, ix(("expires_at", 1)), expire=("expires_at", timedelta(0)))  # _id = refresh family; kept until its access tokens expired
+register(REVOKED, ix(("expires_at", 1)), expire=("expires_at", timedelta(0)))
+register("refresh_spends", expire=("at", timedelta(days=60)))  # _id = refresh token digest; outlives any token  # _id = refresh family; kept until its access tokens expired
 
 
 def _digest(token: str) -> str:
@@ -61,10 +63,14 @@ class Tokens:
         return principal
 
     async def revoke_session(self, family: str, user_id: str | None = None) -> None:
-        col = self.store["refresh_tokens"]
-        await col.update_many({"family": family}, {"$set": {"revoked": True}})
-        await self.store[REVOKED].update_one(
-            {"_id": family}, {"$set": {"user_id": user_id, "expires_at": utcnow() + self.access_ttl}}, upsert=True)
+        # the revocation record first, the tokens second: a rotation racing with this one checks the
+        # record after storing its new token, so either it sees the record or the token gets marked
+        try:
+            await self.store[REVOKED].update_one(
+                {"_id": family}, {"$set": {"user_id": user_id, "expires_at": utcnow() + self.access_ttl}}, upsert=True)
+        except DuplicateKeyError:  # a concurrent revocation of the same sign-in inserted it first
+            pass
+        await self.store["refresh_tokens"].update_many({"family": family}, {"$set": {"revoked": True}})
 
     def verify_access(self, token: str) -> Principal:
         try:
@@ -90,17 +96,22 @@ class Tokens:
         """Spend a refresh token: returns (user_id, next refresh token)."""
         col = self.store["refresh_tokens"]
         now = utcnow()
-        doc = await col.find_one_and_update({"_id": _digest(token), "used_at": None, "revoked": False},
-                                            {"$set": {"used_at": now}})
+        digest = _digest(token)
+        doc = await col.find_one({"_id": digest})  # a lone _id: an index look-up on FerretDB too
         if doc is None:
-            stale = await col.find_one({"_id": _digest(token)})
-            if stale is not None:  # reuse of a spent token: revoke the whole sign-in
-                await self.revoke_session(stale["family"], stale["user_id"])
-                raise Unauthorized("refresh token reuse detected; sign in again")
             raise Unauthorized("invalid refresh token")
+        # spending is a claim, so of two concurrent refreshes with one token exactly one wins
+        if doc["used_at"] is not None or doc["revoked"] or not await self.store.claim("refresh_spends", digest, {"at": now}):
+            await self.revoke_session(doc["family"], doc["user_id"])  # reuse of a spent token
+            raise Unauthorized("refresh token reuse detected; sign in again")
+        await col.update_one({"_id": digest}, {"$set": {"used_at": now}})
         if doc["expires_at"] < now:
             raise Unauthorized("refresh token expired")
-        return doc["user_id"], await self.issue_refresh(doc["user_id"], doc["family"])
+        fresh = await self.issue_refresh(doc["user_id"], doc["family"])
+        if await self.store[REVOKED].find_one({"_id": doc["family"]}, {"_id": 1}):  # revoked meanwhile
+            await col.update_one({"_id": _digest(fresh)}, {"$set": {"revoked": True}})
+            raise Unauthorized("this sign-in was revoked; sign in again")
+        return doc["user_id"], fresh
 
     async def revoke_user(self, user_id: str) -> None:
         """Sign a user out everywhere: every session, including live access tokens."""

@@ -147,8 +147,9 @@ class Inbox:
     async def _thread(self, inbound: InboundMessage, contact: Contact, sender_key: str) -> tuple[Conversation, bool]:
         """The active conversation this message belongs to, or a new ticket. Returns (conversation, created)."""
         if inbound.conversation_id:
-            doc = await self.store.conversations.find_one({"_id": inbound.conversation_id, "contact_id": contact.id})
-            if doc:
+            # by _id alone (a lone _id is what FerretDB/SQLite looks up by index), then the owner check
+            doc = await self.store.conversations.find_one({"_id": inbound.conversation_id})
+            if doc and doc.get("contact_id") == contact.id:
                 return Conversation.from_doc(doc), False
         thread_key = inbound.thread_key or sender_key
         slot_id = f"{inbound.channel.value}|{thread_key}"

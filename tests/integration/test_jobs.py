@@ -44,7 +44,7 @@ async def test_failing_job_retries_with_backoff_then_is_dead(store: Store) -> No
     job = await store["jobs"].find_one({"_id": job_id})
     assert job["state"] == "ready" and job["attempts"] == 1 and "provider down" in job["last_error"]
     assert not await worker.run_once()  # backing off: not due yet
-    await store["jobs"].update_one({"_id": job_id}, {"$set": {"next_at": job["created_at"]}})
+    await store["job_queue"].update_one({"_id": job_id}, {"$set": {"next_at": job["created_at"]}})
     assert await worker.run_once()
     assert [d["_id"] for d in await jobs.dead()] == [job_id]
     assert await jobs.requeue(job_id)
@@ -111,3 +111,28 @@ async def test_expire_deletes_only_what_the_declarations_call_too_old(store: Sto
     assert deleted["jobs"] == 1 and deleted["job_claims"] == 1
     assert {d["_id"] async for d in store["jobs"].find({})} == {new_done, dead}
     assert [d["_id"] async for d in store["job_claims"].find({})] == ["new:1"]
+
+
+async def test_leasing_searches_only_the_live_queue_and_repair_refills_it(store: Store) -> None:
+    jobs = Jobs(store)
+    ran: list[str] = []
+
+    async def work(payload: dict[str, Any]) -> None:
+        ran.append(payload["n"])
+
+    worker = Worker(jobs, {"work": work})
+    for n in range(3):
+        await jobs.enqueue("work", {"n": n})
+    while await worker.run_once():
+        pass
+    assert sorted(ran) == [0, 1, 2]
+    assert await store["job_queue"].count_documents({}) == 0  # done jobs leave the queue
+    assert await store["jobs"].count_documents({"state": "done"}) == 3  # their record stays
+
+    # an enqueuer that died between the two inserts: the job is recorded but not queued
+    await store["jobs"].insert_one({"_id": "orphan", "kind": "work", "payload": {"n": 9}, "state": "ready",
+                                    "next_at": utcnow(), "attempts": 0, "max_attempts": 8, "owner": None,
+                                    "lease_until": None, "last_error": None, "created_at": utcnow()})
+    assert not await worker.run_once()
+    assert await jobs.repair() == 1 and await jobs.repair() == 0
+    assert await worker.run_once() and ran[-1] == 9

@@ -101,3 +101,17 @@ async def test_portal_user_sees_only_own_tickets(api: Api) -> None:
     resp = await api.client.patch(f"/api/v1/conversations/{mine['conversation']['id']}", headers=headers,
                                   json={"status": "resolved"})
     assert resp.status == 403
+
+
+async def test_concurrent_refreshes_with_one_token_never_let_two_through(api: Api) -> None:
+    import asyncio
+
+    user = await api.user(Role.agent)
+    answers = await asyncio.gather(*(api.client.post("/api/v1/auth/refresh", json={"refresh_token": user["refresh_token"]})
+                                     for _ in range(6)))
+    statuses = sorted(a.status for a in answers)
+    assert statuses.count(200) <= 1 and set(statuses) <= {200, 401}, statuses
+    # the losers were a reuse: the whole sign-in is revoked, a winner's new token included
+    for winner in (a for a in answers if a.status == 200):
+        again = await api.client.post("/api/v1/auth/refresh", json={"refresh_token": (await winner.json())["refresh_token"]})
+        assert again.status == 401

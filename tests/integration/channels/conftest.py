@@ -77,7 +77,7 @@ async def run_jobs(client: TestClient[Any, Any], *, force_due: bool = True) -> i
     ran = 0
     for _ in range(50):
         if force_due:
-            await app[keys.STORE]["jobs"].update_many({"state": "ready"}, {"$set": {"next_at": _epoch()}})
+            await app[keys.STORE]["job_queue"].update_many({}, {"$set": {"next_at": _epoch()}})
         if not await worker.run_once():
             break
         ran += 1

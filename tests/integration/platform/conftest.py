@@ -80,7 +80,7 @@ async def run_jobs(app: web.Application, *, force_due: bool = True, rounds: int 
     ran = 0
     for _ in range(rounds):
         if force_due:
-            await app[keys.STORE]["jobs"].update_many({"state": "ready"}, {"$set": {"next_at": utcnow()}})
+            await app[keys.STORE]["job_queue"].update_many({}, {"$set": {"next_at": utcnow()}})
         if not await worker.run_once():
             break
         ran += 1
