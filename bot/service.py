@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -35,7 +36,7 @@ NUMBERED = {Channel.whatsapp, Channel.sms, Channel.voice, Channel.email}  # no n
 # Intent → ticket tag when the bot files a ticket (the Rasa action server keeps the same table).
 TICKET_TAGS = {"refund_request": "refund", "payment_failed": "payment", "provider_payout": "payout",
                "cancel_booking": "cancellation", "reschedule_booking": "reschedule", "complaint": "complaint"}
-register("bot_turns")  # _id = bot-turn:<conversation>:<message>: which node answered a turn
+register("bot_turns", expire=("at", timedelta(days=1)))  # _id = bot-turn:<conversation>:<message>: who answers
 Router = Callable[[str], Awaitable[Any]]
 
 
