@@ -25,6 +25,9 @@ IN_LIMIT = 1000
 MSG_FIELDS = {"conversation_id": 1, "direction": 1, "author_type": 1, "private": 1, "created_at": 1}
 MSG_IN_LIMIT = 50  # past this, one range read of messages beats FerretDB's per-document $in test
 MAX_MESSAGES = 20_000_000
+# Bounded batches: at 1M messages FerretDB sent one 53.9 MB reply to a getMore without a batch size,
+# over its own 48 MB wire limit (bench/reports.py died on it).
+BATCH = 5_000
 MAX_CONTACT_SCAN = 5_000_000  # a bound on one query; a two-year range at Berry's volume is far below
 
 
@@ -103,7 +106,7 @@ async def attach_gaps(store: Store, convs: list[dict[str, Any]]) -> None:
     else:  # a conversation's messages are never older than the conversation
         flt = {"created_at": {"$gte": min(c["created_at"] for c in convs)}}
     by_conv: dict[str, list[dict[str, Any]]] = {}
-    async for m in store.messages.find(flt, MSG_FIELDS).limit(MAX_MESSAGES):
+    async for m in store.messages.find(flt, MSG_FIELDS).limit(MAX_MESSAGES).batch_size(BATCH):
         if m.get("conversation_id") in ids:
             by_conv.setdefault(m["conversation_id"], []).append(m)
     for c in convs:
@@ -113,7 +116,7 @@ async def attach_gaps(store: Store, convs: list[dict[str, Any]]) -> None:
 async def conversations_created(store: Store, start: datetime, end: datetime,
                                 extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     flt = {"created_at": {"$gte": start, "$lt": end}, **(extra or {})}
-    return [d async for d in store.conversations.find(flt, CONV_FIELDS).limit(MAX_CONVERSATIONS)]
+    return [d async for d in store.conversations.find(flt, CONV_FIELDS).limit(MAX_CONVERSATIONS).batch_size(BATCH)]
 
 
 async def groups_between(store: Store, start: datetime, end: datetime, calendars: Calendars | None = None,
