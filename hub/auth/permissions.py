@@ -14,7 +14,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.supervisor: frozenset({
         "contacts:read", "contacts:write", "contacts:merge", "contacts:delete", "conversations:read", "conversations:write",
         "conversations:assign", "messages:read", "messages:write", "users:read", "teams:read", "teams:write",
-        "reports:read", "audit:read", "articles:read", "articles:write",
+        "reports:read", "reports:schedule", "audit:read", "articles:read", "articles:write",
         "ticketing:read", "ticketing:configure",
     }),
     Role.agent: frozenset({

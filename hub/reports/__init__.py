@@ -28,7 +28,7 @@ from aiohttp import web
 
 from hub import keys
 
-from . import live, ops, pages, presence
+from . import live, ops, pages, presence, schedules
 from .api import router
 from .rollup import JOB, Rollups
 from .service import Reports
@@ -53,8 +53,12 @@ def setup(app: web.Application) -> None:
     async def backlog(_: dict[str, Any]) -> None:
         log.info("report backlog snapshot", extra={"tickets": int((await live.snapshot(app[keys.STORE]))["created"].size)})
 
+    async def scheduled(payload: dict[str, Any]) -> None:
+        await app[keys.EXTENSIONS]["report_schedules"].run(payload)
+
     app[keys.JOB_HANDLERS][JOB] = rollup
     app[keys.JOB_HANDLERS][BACKLOG_JOB] = backlog
+    app[keys.JOB_HANDLERS][schedules.JOB] = scheduled
     app.cleanup_ctx.append(_reports_ctx)
 
 
@@ -63,6 +67,8 @@ async def _reports_ctx(app: web.Application) -> AsyncIterator[None]:
     rollups = Rollups(app[keys.STORE], app[keys.JOBS], settings.rollup_debounce_s)
     every = settings.backlog_snapshot_s
     app[keys.EXTENSIONS]["reports"] = Reports(app[keys.STORE], rollups, backlog_max_age_s=3 * every)
+    app[keys.EXTENSIONS]["report_schedules"] = schedules.Schedules(
+        app[keys.STORE], app[keys.JOBS], app[keys.EXTENSIONS]["reports"], app[keys.SETTINGS])
     if settings.rollups:
         app[keys.BUS].subscribe("*", rollups.on_event)
 

@@ -18,6 +18,7 @@ from hub.auth import Principal
 from hub.errors import Forbidden, NotFound
 
 from . import layout, ops
+from .schedules import Schedule, ScheduleIn, Schedules
 from .query import ReportQuery, check_range, check_scope
 from .service import SECTIONS, Reports
 from .tables import TABLES, XLSX_TYPE, to_csv, to_xlsx
@@ -124,6 +125,43 @@ async def report_pdf(request: web.Request, principal: Principal, query: ReportQu
     stem = f"berry-report_{rng.start:%Y%m%d}-{rng.end:%Y%m%d}"
     return web.Response(body=body, headers={"Content-Type": "application/pdf",
                                             "Content-Disposition": f'attachment; filename="{stem}.pdf"'})
+
+
+def schedules(request: web.Request) -> Schedules:
+    return request.app[keys.EXTENSIONS]["report_schedules"]  # type: ignore[no-any-return]
+
+
+@route("GET", "/reports/schedules", summary="Scheduled report e-mails", tag=TAG, permission="reports:schedule",
+       response=list[Schedule])
+async def list_schedules(request: web.Request, principal: Principal) -> list[Schedule]:
+    return await schedules(request).list()
+
+
+@route("POST", "/reports/schedules", summary="E-mail the report weekly or monthly (addresses checked on save)",
+       tag=TAG, permission="reports:schedule", body=ScheduleIn, response=Schedule, status=201)
+async def create_schedule(request: web.Request, principal: Principal, body: ScheduleIn) -> Schedule:
+    schedule = await schedules(request).create(body, principal.actor_id)
+    await request.app[keys.AUDIT].record(principal.actor_id, "report_schedule.create", "report_schedule",
+                                         schedule.id, after={"name": schedule.name, "frequency": schedule.frequency})
+    return schedule
+
+
+@route("GET", "/reports/schedules/{schedule_id}", summary="One scheduled report e-mail", tag=TAG,
+       permission="reports:schedule", response=Schedule)
+async def get_schedule(request: web.Request, principal: Principal) -> Schedule:
+    schedule = await schedules(request).get(request.match_info["schedule_id"])
+    if schedule is None:
+        raise NotFound("no such report schedule")
+    return schedule
+
+
+@route("DELETE", "/reports/schedules/{schedule_id}", summary="Stop a scheduled report e-mail", tag=TAG,
+       permission="reports:schedule", status=204)
+async def delete_schedule(request: web.Request, principal: Principal) -> None:
+    schedule_id = request.match_info["schedule_id"]
+    if not await schedules(request).delete(schedule_id):
+        raise NotFound("no such report schedule")
+    await request.app[keys.AUDIT].record(principal.actor_id, "report_schedule.delete", "report_schedule", schedule_id)
 
 
 __all__ = ["router"]
