@@ -213,12 +213,12 @@ export class Workspace {
     }
     if (name === "bot.handoff") {
       this.handoffs.set(c.id, {reason: data.reason, summary: data.summary});
-      this.alert(t("notify.handoff", {name: this.nameOf(c)}), "", c.id);
+      this.named(c).then((who) => this.alert(t("notify.handoff", {name: who}), "", c.id));
       this.renderList();
     }
     if (name === "sla.warning" || name === "sla.breached") this.risk.set(data.conversation_id, data);
     if (name === "message.created" && data.message.direction === "in" && (document.hidden || c.id !== this.selected)) {
-      this.alert(t("notify.new_message", {name: this.nameOf(c)}), data.message.text, c.id);
+      this.named(c).then((who) => this.alert(t("notify.new_message", {name: who}), data.message.text, c.id));
     }
     if ((name === "ticket.assigned" && data.assignee_id === this.user.id && data.previous_assignee_id !== this.user.id)) {
       this.alert(t("notify.assigned", {number: c.number}), "", c.id);
@@ -244,6 +244,12 @@ export class Workspace {
   }
 
   nameOf(c) { return this.contacts[c.contact_id]?.name || `#${c.number}`; }
+
+  // the contact's name for a notification: a first message can arrive before its contact is loaded
+  async named(c) {
+    if (!this.contacts[c.contact_id]) await this.fetchContact(c.contact_id);
+    return this.nameOf(c);
+  }
 
   async fetchContact(id) {
     try {
