@@ -1,6 +1,6 @@
 """Domain models (pydantic v2): what the store holds and the API speaks."""
 
-from .common import Channel, Model, Role, new_id, utcnow
+from .common import Channel, Model, Role, TimeZoneName, new_id, utcnow
 from .contact import Contact, ContactType, Identity, IdentityKind
 from .conversation import ACTIVE_STATUSES, Conversation, Priority, Status
 from .inbound import InboundMessage, SenderIdentity
@@ -27,6 +27,7 @@ __all__ = [
     "Role",
     "SenderIdentity",
     "Status",
+    "TimeZoneName",
     "User",
     "new_id",
     "utcnow",
