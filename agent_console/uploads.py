@@ -13,9 +13,9 @@ from aiohttp import web
 from bson import ObjectId
 
 from hub import keys
-from hub.api.routing import ApiRouter
+from hub.api.routing import ApiRouter, read_limited
 from hub.auth import Principal
-from hub.errors import InvalidInput, PayloadTooLarge
+from hub.errors import InvalidInput
 from hub.models import Attachment
 from hub.store import Store
 
@@ -48,11 +48,7 @@ async def upload(request: web.Request, principal: Principal) -> Attachment:
     )
     if not TYPE.match(content_type) or content_type.startswith("multipart/"):
         raise InvalidInput("send the file itself as the body, with its media type", field="Content-Type")
-    if request.content_length is not None and request.content_length > MAX_BYTES:
-        raise PayloadTooLarge(f"files are limited to {MAX_BYTES // (1024 * 1024)} MB")
-    data = await request.content.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise PayloadTooLarge(f"files are limited to {MAX_BYTES // (1024 * 1024)} MB")
+    data = await read_limited(request, MAX_BYTES, f"files are limited to {MAX_BYTES // (1024 * 1024)} MB")
     if not data:
         raise InvalidInput("the file is empty", field="body")
     filename = clean_filename(request.query.get("filename", "file"))

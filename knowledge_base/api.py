@@ -13,9 +13,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub import keys
-from hub.api.routing import ApiRouter
+from hub.api.routing import ApiRouter, read_limited
 from hub.auth import Principal
-from hub.errors import HubError, InvalidInput, NotFound, PayloadTooLarge
+from hub.errors import HubError, InvalidInput, NotFound
 
 from .analytics import Report
 from .media import MEDIA_TYPES, limit_for, media_store
@@ -169,11 +169,7 @@ async def upload_media(request: web.Request, principal: Principal) -> MediaOut:
             f"{content_type or 'no Content-Type'}: one of {', '.join(sorted(MEDIA_TYPES))}"
         )
     limit = limit_for(content_type)
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"{content_type} uploads are limited to {limit // 1048576} MB")
-    data = await request.content.read(limit + 1)
-    if len(data) > limit:
-        raise PayloadTooLarge(f"{content_type} uploads are limited to {limit // 1048576} MB")
+    data = await read_limited(request, limit, f"{content_type} uploads are limited to {limit // 1048576} MB")
     if not data:
         raise InvalidInput("empty upload", field="body")
     filename = re.sub(r"[\x00-\x1f/\\]", "_", request.headers.get("X-Filename", "upload"))[:200] or "upload"

@@ -217,14 +217,20 @@ def _query_dict(request: web.Request, model: type[BaseModel]) -> dict[str, Any]:
     return out
 
 
+async def read_limited(request: web.Request, limit: int, too_large: str) -> bytes:
+    """The request body, refused with 413 ``too_large`` past ``limit`` bytes (declared or sent)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(too_large)
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise PayloadTooLarge(too_large)
+    return raw
+
+
 async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     settings = request.app.get(keys.SETTINGS)
     limit = settings.max_body_bytes if settings else 1_048_576
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"body larger than {limit} bytes")
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise PayloadTooLarge(f"body larger than {limit} bytes")
+    raw = await read_limited(request, limit, f"body larger than {limit} bytes")
     if request.content_type not in ("application/json", "application/merge-patch+json"):
         raise InvalidInput(f"expected application/json, got {request.content_type or 'nothing'}",
                            field="Content-Type")
