@@ -28,6 +28,7 @@ from hub import keys
 from hub.auth import Principal
 from hub.errors import HubError, NotFound, Unauthorized
 from hub.models import Conversation, utcnow
+from hub.store import upsert
 
 from . import access, payloads
 from .eventlog import EventLog
@@ -241,10 +242,10 @@ class AgentsNamespace(socketio.AsyncNamespace):
         await self.enter_room(sid, room)
         session["open"].add(conversation.id)
         viewers = self.app[keys.STORE][VIEWERS]
-        await viewers.update_one({"_id": f"{self.node}:{sid}:{conversation.id}"},
-                                 {"$set": {"conversation_id": conversation.id, "user_id": principal.user_id,
-                                           "name": principal.name, "node": self.node, "sid": sid,
-                                           "at": utcnow()}}, upsert=True)
+        await upsert(viewers, {"_id": f"{self.node}:{sid}:{conversation.id}"},
+            {"$set": {"conversation_id": conversation.id, "user_id": principal.user_id,
+            "name": principal.name, "node": self.node, "sid": sid,
+            "at": utcnow()}})
         others = [{"user_id": d["user_id"], "name": d["name"]}
                   async for d in viewers.find({"conversation_id": conversation.id, "user_id": {"$ne": principal.user_id}})]
         await self.emit("viewing", {"conversation_id": conversation.id, "user_id": principal.user_id,

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from hub.events import Event, EventBus
 from hub.models import utcnow
-from hub.store import Store, ix, register
+from hub.store import Store, ix, register, upsert
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,8 @@ class PresenceTracker:
                 best = doc["status"]
         previous = await self.status(user_id)
         if best != previous:
-            await self.store[PRESENCE].update_one(
-                {"_id": user_id}, {"$set": {"status": best, "name": name, "updated_at": utcnow()}}, upsert=True)
+            await upsert(self.store[PRESENCE],
+                {"_id": user_id}, {"$set": {"status": best, "name": name, "updated_at": utcnow()}})
             log.info("presence", extra={"user_id": user_id, "status": best, "previous": previous})
             await self.bus.publish(AgentPresenceChanged(user_id=user_id, status=best, previous=previous))
             await self.notify({"user_id": user_id, "name": name, "status": best})

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from hub.auth import Principal
 from hub.conversations import Conversations
 from hub.events import BotHandoff, EventBus, MessageCreated
 from hub.models import AuthorType, Channel, Conversation, Direction, Role, utcnow
-from hub.store import Store, register
+from hub.store import Store, register, upsert
 
 from . import language, responses
 from .engine import BotEngine, OutMessage, Reply, Turn
@@ -62,8 +62,7 @@ class BotService:
             (self.inboxes.add if doc.get("enabled") else self.inboxes.discard)(doc["_id"])
 
     async def set_inbox(self, inbox: str, enabled: bool) -> None:
-        await self.store["bot_inboxes"].replace_one({"_id": inbox}, {"_id": inbox, "enabled": enabled},
-                                                        upsert=True)
+        await upsert(self.store["bot_inboxes"], {"_id": inbox}, {"_id": inbox, "enabled": enabled}, replace=True)
         (self.inboxes.add if enabled else self.inboxes.discard)(inbox)
 
     def holds(self, conv: Conversation) -> bool:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from hub.errors import InvalidInput
 from hub.models import Channel, utcnow
-from hub.store import Store, register
+from hub.store import Store, register, upsert
 
 from .hours import parse
 
@@ -108,7 +108,7 @@ class Inboxes:
         for name in [k for k, v in body.credentials.items() if not v]:  # "" removes a credential
             credentials.pop(name, None)
         doc = {**body.model_dump(exclude={"credentials"}), "credentials": credentials, "updated_at": utcnow()}
-        await self.col.update_one({"_id": channel.value}, {"$set": doc}, upsert=True)
+        await upsert(self.col, {"_id": channel.value}, {"$set": doc})
         return {"_id": channel.value, **doc}
 
     def secret(self, doc: dict[str, Any], name: str) -> str | None:

@@ -26,12 +26,17 @@ class Spool:
                  dead_letter: Callable[[str, dict[str, Any], str], Awaitable[None]] | None = None) -> None:
         self.directory = directory
         self.dead_letter = dead_letter
+        # keys a request of this process is ingesting right now: the drainer leaves them alone
+        # (their age alone is no guide: a slow ingest outlives any fixed minimum age)
+        self._busy: set[str] = set()
         directory.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
         return self.directory / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
 
     def put(self, key: str, payload: dict[str, Any]) -> Path:
+        """Keep ``payload`` durably, held by the caller until ``release`` or ``remove``."""
+        self._busy.add(key)
         path = self._path(key)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -41,11 +46,17 @@ class Spool:
         os.replace(tmp, path)
         return path
 
+    def release(self, key: str) -> None:
+        """The caller is done with ``key``; a copy still on disk is the drainer's from now on."""
+        self._busy.discard(key)
+
     def remove(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+        self._busy.discard(key)
 
     def pending(self, min_age_s: float = 0.0) -> list[tuple[str, dict[str, Any]]]:
-        """Entries oldest first; ``min_age_s`` skips those a live request may still be ingesting."""
+        """Entries oldest first, except those held by a request of this process; ``min_age_s`` skips
+        those a request of another process on this node may still be ingesting."""
         out = []
         now = time.time()
         entries = []
@@ -59,7 +70,8 @@ class Spool:
                 continue
             try:
                 entry = json.loads(path.read_text(encoding="utf-8"))
-                out.append((entry["key"], entry["payload"]))
+                if entry["key"] not in self._busy:
+                    out.append((entry["key"], entry["payload"]))
             except FileNotFoundError:
                 continue
             except (OSError, ValueError, KeyError):

@@ -23,7 +23,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from hub.models import new_id, utcnow
-from hub.store import Store, ix, register
+from hub.store import Store, ix, register, upsert
 
 log = logging.getLogger(__name__)
 # Done jobs go after a week; dead ones stay until requeued or deleted (no finished_at).
@@ -63,7 +63,8 @@ class Jobs:
         return str(doc["_id"])
 
     async def _schedule(self, job_id: str, kind: str, at: datetime) -> None:
-        await self.queue.update_one({"_id": job_id}, {"$set": {"kind": kind, "next_at": at}}, upsert=True)
+        # races repair() and other schedulers of the same job: hence the race-safe upsert
+        await upsert(self.queue, {"_id": job_id}, {"$set": {"kind": kind, "next_at": at}})
 
     async def lease(self, owner: str, kinds: list[str]) -> dict[str, Any] | None:
         """Lease the oldest due job. The lease is a claim ``<job>:<attempt>`` (see ``Store.claim``),

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from hub.events import EventBus, MessageCreated, MessageUpdated
 from hub.jobs import Jobs, backoff
 from hub.models import Attachment, Channel, DeliveryStatus, Direction, IdentityKind, Message, utcnow
-from hub.store import Store, register
+from hub.store import Store, register, upsert
 
 log = logging.getLogger(__name__)
 register("early_statuses")  # _id = "<channel>:<provider id>": a status callback that beat the send
@@ -187,9 +187,9 @@ class Outbox:
         doc = await self.store.messages.find_one({"external_id": external_id, "channel": channel.value,
                                                   "direction": Direction.outbound.value}, {"_id": 1})
         if doc is None:  # the callback beat the send's response: apply it once the id is stored
-            await self.store["early_statuses"].update_one(
+            await upsert(self.store["early_statuses"],
                 {"_id": f"{channel.value}:{external_id}"},
-                {"$set": {"status": status.value, "error": error, "at": utcnow()}}, upsert=True)
+                {"$set": {"status": status.value, "error": error, "at": utcnow()}})
             return None
         return await self.set_delivery(doc["_id"], status, error=error)
 

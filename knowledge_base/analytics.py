@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from hub.models import new_id, utcnow
-from hub.store import Store, ix, register
+from hub.store import Store, ix, register, upsert
 
 register("search_queries", ix(("at", -1)), ix(("results", 1), ("at", -1)))
 register("article_views", ix(("at", -1)), ix(("article_id", 1), ("at", -1)))
@@ -125,25 +125,21 @@ class Analytics:
         )
 
     async def record_feedback(self, article_id: str, visitor: str, helpful: bool, comment: str = "") -> None:
-        await self.store["article_feedback"].replace_one(
+        await upsert(self.store["article_feedback"],
             {"_id": f"{article_id}:{visitor}"},
             {
-                "article_id": article_id,
-                "visitor": visitor,
-                "helpful": helpful,
-                "comment": comment[:2000],
-                "at": utcnow(),
-            },
-            upsert=True,
-        )
+            "article_id": article_id,
+            "visitor": visitor,
+            "helpful": helpful,
+            "comment": comment[:2000],
+            "at": utcnow(),
+            }, replace=True)
 
     async def record_escalation(self, visitor: str, kind: str, conversation_id: str | None = None) -> None:
         now = utcnow()
-        await self.store["help_escalations"].replace_one(
+        await upsert(self.store["help_escalations"],
             {"_id": f"{visitor}:{kind}:{now.strftime('%Y%m%d%H%M')}"},
-            {"visitor": visitor, "kind": kind, "conversation_id": conversation_id, "at": now},
-            upsert=True,
-        )
+            {"visitor": visitor, "kind": kind, "conversation_id": conversation_id, "at": now}, replace=True)
 
     async def deflection(self, since: datetime, now: datetime | None = None) -> Deflection:
         now = now or utcnow()

@@ -18,7 +18,7 @@ from typing import Any
 
 import aioimaplib
 
-from hub.store import Store, register
+from hub.store import Store, register, upsert
 
 log = logging.getLogger(__name__)
 register("email_cursors")  # _id = "user@host:port/mailbox"
@@ -42,8 +42,8 @@ class ImapPoller:
         return await self.store["email_cursors"].find_one({"_id": self.cursor_id}) or {}
 
     async def _advance(self, uidvalidity: int, uid: int) -> None:
-        await self.store["email_cursors"].update_one(
-            {"_id": self.cursor_id}, {"$set": {"uidvalidity": uidvalidity, "last_uid": uid}}, upsert=True)
+        await upsert(self.store["email_cursors"],
+            {"_id": self.cursor_id}, {"$set": {"uidvalidity": uidvalidity, "last_uid": uid}})
 
     async def connect(self) -> aioimaplib.IMAP4:
         imap = aioimaplib.IMAP4(self.host, self.port, timeout=30)

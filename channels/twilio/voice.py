@@ -29,7 +29,7 @@ from hub.api.problem import problem
 from hub.errors import HubError
 from hub.events import MessageUpdated
 from hub.models import Attachment, Channel, IdentityKind, InboundMessage, Message, utcnow
-from hub.store import register
+from hub.store import register, upsert
 
 from .signature import verify_signature
 
@@ -76,8 +76,8 @@ async def incoming_call(request: web.Request) -> web.StreamResponse:
     settings = services.settings
     store = request.app[keys.STORE]
     try:
-        await store["voice_calls"].update_one({"_id": form["CallSid"]}, {"$setOnInsert": {
-            "from": form.get("From", ""), "to": form.get("To", ""), "started_at": utcnow()}}, upsert=True)
+        await upsert(store["voice_calls"], {"_id": form["CallSid"]}, {"$setOnInsert": {
+                     "from": form.get("From", ""), "to": form.get("To", ""), "started_at": utcnow()}})
     except PyMongoError:
         log.warning("voice: store down at call start", extra={"call": form["CallSid"]})  # answer the caller anyway
     base = settings.base_url
@@ -99,8 +99,7 @@ async def dial_finished(request: web.Request) -> web.StreamResponse:
     except ChannelError as exc:
         return channel_problem(exc)
     if form.get("DialCallStatus") == "completed":
-        await request.app[keys.STORE]["voice_calls"].update_one({"_id": form["CallSid"]},
-                                                                 {"$set": {"answered": True}}, upsert=True)
+        await upsert(request.app[keys.STORE]["voice_calls"], {"_id": form["CallSid"]}, {"$set": {"answered": True}})
         return _twiml(VoiceResponse())
     return _twiml(_voicemail(VoiceResponse(), services.settings.base_url,
                              "Sorry, nobody could take your call. Please leave a message after the tone."))
@@ -160,8 +159,7 @@ async def recording(request: web.Request) -> web.StreamResponse:
     if not url or not form.get("RecordingSid"):
         return channel_problem(MalformedInbound("RecordingUrl and RecordingSid are required", field="RecordingUrl"))
     store = request.app[keys.STORE]
-    await store["voice_calls"].update_one({"_id": form["CallSid"]}, {"$set": {"recording_sid": form["RecordingSid"]}},
-                                          upsert=True)
+    await upsert(store["voice_calls"], {"_id": form["CallSid"]}, {"$set": {"recording_sid": form["RecordingSid"]}})
     sid, token = twilio_credentials(services, Channel.voice)
     attachment = Attachment(url=url + ".mp3", content_type="audio/mpeg", filename=f"voicemail-{form['RecordingSid']}.mp3")
     if services.twilio_inbound is not None:
@@ -183,7 +181,7 @@ async def transcription(request: web.Request) -> web.StreamResponse:
         text = "Voicemail (transcription failed: listen to the recording)"
     else:
         text = "Voicemail: " + form.get("TranscriptionText", "").strip()[:5000]
-    await store["voice_calls"].update_one({"_id": form["CallSid"]}, {"$set": {"transcription": text}}, upsert=True)
+    await upsert(store["voice_calls"], {"_id": form["CallSid"]}, {"$set": {"transcription": text}})
     doc = await store.messages.find_one({"channel": "voice", "external_id": f"{form['CallSid']}:voicemail"})
     if doc is not None:  # else the recording callback will use it when it lands
         await store.messages.update_one({"_id": doc["_id"]}, {"$set": {"text": text, "meta.call.transcribed": True}})

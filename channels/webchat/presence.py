@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from hub.models import utcnow
-from hub.store import Store, ix, register
+from hub.store import Store, ix, register, upsert
 
 log = logging.getLogger(__name__)
 SOCKETS = "chat_sockets"
@@ -36,8 +36,8 @@ class VisitorPresence:
         self._task: asyncio.Task[None] | None = None
 
     async def connected(self, sid: str, visitor: str) -> None:
-        await self.col.replace_one({"_id": f"{self.node}:{sid}"}, {"visitor": visitor, "node": self.node,
-                                                                    "seen_at": utcnow()}, upsert=True)
+        await upsert(self.col, {"_id": f"{self.node}:{sid}"}, {"visitor": visitor, "node": self.node,
+            "seen_at": utcnow()}, replace=True)
 
     async def disconnected(self, sid: str) -> None:
         await self.col.delete_one({"_id": f"{self.node}:{sid}"})

@@ -21,7 +21,7 @@ from pymongo.errors import DuplicateKeyError
 
 from hub.errors import Unauthorized
 from hub.models import Role, User, new_id, utcnow
-from hub.store import Store, ix, register
+from hub.store import Store, ix, register, upsert
 
 from .permissions import Principal
 
@@ -66,8 +66,8 @@ class Tokens:
         # the revocation record first, the tokens second: a rotation racing with this one checks the
         # record after storing its new token, so either it sees the record or the token gets marked
         try:
-            await self.store[REVOKED].update_one(
-                {"_id": family}, {"$set": {"user_id": user_id, "expires_at": utcnow() + self.access_ttl}}, upsert=True)
+            await upsert(self.store[REVOKED],
+                {"_id": family}, {"$set": {"user_id": user_id, "expires_at": utcnow() + self.access_ttl}})
         except DuplicateKeyError:  # a concurrent revocation of the same sign-in inserted it first
             pass
         await self.store["refresh_tokens"].update_many({"family": family}, {"$set": {"revoked": True}})

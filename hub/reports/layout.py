@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hub.store import Store, register
+from hub.store import Store, register, upsert
 
 WIDGETS = ("days", "channels", "heatmap", "csat", "times", "bot", "contacts", "agents", "sla", "backlog", "kb",
            "export")
@@ -48,7 +48,7 @@ async def load(store: Store, user_id: str) -> Layout:
 
 async def save(store: Store, user_id: str, layout: Layout) -> Layout:
     layout = layout.complete()
-    await store[COLLECTION].replace_one({"_id": user_id}, layout.model_dump(), upsert=True)
+    await upsert(store[COLLECTION], {"_id": user_id}, layout.model_dump(), replace=True)
     return layout
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from bson import Binary
 
 from hub.models import utcnow
-from hub.store import Store
+from hub.store import Store, upsert
 
 from .source import contact_types
 from .stats import hours, median, ratio
@@ -107,7 +107,7 @@ async def snapshot(store: Store) -> dict[str, Any]:
     arrays = {col: rows[col] for col in ("created", *COLS)}
     skeleton = json.dumps({"vocab": rows["vocab"], "n": int(rows["created"].size)}).encode()
     blob = zlib.compress(struct.pack("<I", len(skeleton)) + skeleton + b"".join(a.tobytes() for a in arrays.values()))
-    await store["report_views"].replace_one({"_id": SNAPSHOT_ID}, {"at": at, "z": Binary(blob)}, upsert=True)
+    await upsert(store["report_views"], {"_id": SNAPSHOT_ID}, {"at": at, "z": Binary(blob)}, replace=True)
     return {**rows, "at": at}
 
 

@@ -41,7 +41,7 @@ from typing import Any
 from bson import Binary
 
 from hub.models import utcnow
-from hub.store import COLLECTIONS, Store, ix, register
+from hub.store import COLLECTIONS, Store, ix, register, upsert
 
 from . import views
 from .figures import select
@@ -126,9 +126,9 @@ class Rollups:
         if changed:
             scopes = scoped(groups)
             await self.write_views(day, scopes, (stored or {}).get("scopes", []), blocks=blocks)
-            await self.col.replace_one({"_id": key}, {"day": day_start(day), "n": sum(g["n"] for g in groups),
-                                                      "groups_z": encode(groups), "scopes": sorted(scopes),
-                                                      "computed_at": utcnow()}, upsert=True)
+            await upsert(self.col, {"_id": key}, {"day": day_start(day), "n": sum(g["n"] for g in groups),
+                "groups_z": encode(groups), "scopes": sorted(scopes),
+                "computed_at": utcnow()}, replace=True)
         return changed
 
     async def write_views(self, day: date, scopes: dict[str, list[dict[str, Any]]], before: list[str],
@@ -160,7 +160,7 @@ class Rollups:
             await self.views.delete_one({"_id": bid})
             return
         z = Binary(views.pack(present[0] if len(present) == 1 else views.merge(present)))
-        await self.views.replace_one({"_id": bid}, {"level": level, "scope": scope, "z": z}, upsert=True)
+        await upsert(self.views, {"_id": bid}, {"level": level, "scope": scope, "z": z}, replace=True)
 
     async def views_differ(self, day: date, groups: list[dict[str, Any]]) -> bool:
         fresh = {s: views.pack(views.view_of(gs)) for s, gs in scoped(groups).items()}

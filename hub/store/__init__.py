@@ -1,9 +1,9 @@
 """MongoDB store (PyMongo async API), collection declarations and the embedded FerretDB server."""
 
 from .collections import ASC, COLLECTIONS, DESC, Index, ix, register
-from .db import Doc, Store
+from .db import Doc, Store, upsert
 from .embedded import EmbeddedFerretDB, free_port
 from .open import open_store
 
 __all__ = ["ASC", "COLLECTIONS", "DESC", "Doc", "EmbeddedFerretDB", "Index", "Store", "free_port", "ix", "open_store",
-           "register"]
+           "register", "upsert"]

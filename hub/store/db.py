@@ -20,6 +20,18 @@ log = logging.getLogger(__name__)
 Doc = dict[str, Any]
 
 
+async def upsert(collection: AsyncCollection[Doc], flt: Doc, change: Doc, *, replace: bool = False) -> None:
+    """``update_one`` (or ``replace_one``) with ``upsert=True`` that survives a concurrent upsert of
+    the same document. MongoDB retries an upsert that lost the insert race on a unique index;
+    FerretDB answers E11000 instead (seen in CI: two job-queue upserts of one job). The loser's
+    write then lands as a plain update of the winner's document."""
+    write = collection.replace_one if replace else collection.update_one
+    try:
+        await write(flt, change, upsert=True)
+    except DuplicateKeyError:
+        await write(flt, change)
+
+
 class Store:
     def __init__(self, client: AsyncMongoClient[Doc], db_name: str) -> None:
         self.client = client
@@ -141,7 +153,7 @@ class Store:
             n = int(hint["value"]) + 1 if hint else 1
             while not await self.claim(claims, f"{counter}:{n}", {"at": datetime.now(UTC)}):
                 n += 1
-            await self.db["counters"].update_one({"_id": counter}, {"$max": {"value": n}}, upsert=True)
+            await upsert(self.db["counters"], {"_id": counter}, {"$max": {"value": n}})
         except DuplicateKeyError:  # two first-ever upserts of the hint: harmless, the claim decided
             pass
         except PyMongoError as exc:

@@ -22,7 +22,7 @@ from pymongo.errors import DuplicateKeyError
 
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.models import new_id, utcnow
-from hub.store import ix, register
+from hub.store import ix, register, upsert
 
 from .context import Ctx, Stored
 from .events import AgentStatusChanged
@@ -159,14 +159,13 @@ class AgentStatuses:
         if previous == status.value:
             return previous
         now = self.ctx.clock.now()
-        await self.col.update_one(
-            {"_id": user_id},
-            {
-                "$set": {"status": status.value, "updated_at": now},
-                "$setOnInsert": {"load": 0, "last_assigned_at": None},
-            },
-            upsert=True,
-        )
+        await upsert(
+                     self.col,
+                     {"_id": user_id},
+                     {
+                     "$set": {"status": status.value, "updated_at": now},
+                     "$setOnInsert": {"load": 0, "last_assigned_at": None},
+                     })
         self.remember(user_id, status=status.value, updated_at=now)
         await self.ctx.bus.publish(
             AgentStatusChanged(user_id=user_id, status=status.value, previous=previous)

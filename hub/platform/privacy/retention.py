@@ -14,7 +14,7 @@ from typing import Any
 from hub.audit import Audit
 from hub.jobs import Jobs
 from hub.models import utcnow
-from hub.store import Store, register
+from hub.store import Store, register, upsert
 
 from ..settings import PlatformSettings
 
@@ -41,7 +41,7 @@ class Retention:
 
     async def set_policies(self, changes: dict[str, int], actor: str) -> dict[str, int]:
         before = await self.policies()
-        await self.store["retention_policies"].update_one({"_id": "current"}, {"$set": changes}, upsert=True)
+        await upsert(self.store["retention_policies"], {"_id": "current"}, {"$set": changes})
         after = await self.policies()
         await self.audit.record(actor, "retention.update", "retention_policies", "current", before, after)
         return after

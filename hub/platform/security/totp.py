@@ -15,7 +15,7 @@ import pyotp
 
 from hub.errors import Conflict, InvalidInput, Unauthorized
 from hub.models import utcnow
-from hub.store import Store, register
+from hub.store import Store, register, upsert
 
 from ..secrets import SecretBox
 
@@ -37,9 +37,8 @@ class Totp:
         if await self.enabled(user_id):
             raise Conflict("two-factor authentication is already on; disable it first")
         secret = pyotp.random_base32()
-        await self.col.replace_one({"_id": user_id}, {"_id": user_id, "secret_enc": self.box.encrypt(secret),
-                                                      "confirmed": False, "last_step": 0, "created_at": utcnow()},
-                                   upsert=True)
+        await upsert(self.col, {"_id": user_id}, {"_id": user_id, "secret_enc": self.box.encrypt(secret),
+            "confirmed": False, "last_step": 0, "created_at": utcnow()}, replace=True)
         uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
         return {"secret": secret, "otpauth_uri": uri}
 
