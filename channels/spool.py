@@ -55,8 +55,7 @@ class Spool:
         self._busy.discard(key)
 
     def pending(self, min_age_s: float = 0.0) -> list[tuple[str, dict[str, Any]]]:
-        """Entries oldest first, except those held by a request of this process; ``min_age_s`` skips
-        those a request of another process on this node may still be ingesting."""
+        """Entries oldest first; ``min_age_s`` skips those a live request may still be ingesting."""
         out = []
         now = time.time()
         entries = []
@@ -70,8 +69,7 @@ class Spool:
                 continue
             try:
                 entry = json.loads(path.read_text(encoding="utf-8"))
-                if entry["key"] not in self._busy:
-                    out.append((entry["key"], entry["payload"]))
+                out.append((entry["key"], entry["payload"]))
             except FileNotFoundError:
                 continue
             except (OSError, ValueError, KeyError):
@@ -92,9 +90,12 @@ class Spool:
             self.remove(key)
 
     async def drain(self, process: Callable[[dict[str, Any]], Awaitable[None]], min_age_s: float = 0.0) -> int:
-        """Process every entry; keep those that fail (the store is still down). Returns done count."""
+        """Process every entry no request of this process holds (``min_age_s`` covers requests of
+        other processes on this node); keep those that fail (the store is still down). Returns done count."""
         done = 0
         for key, payload in self.pending(min_age_s):
+            if key in self._busy:  # a request of this process is ingesting it right now
+                continue
             try:
                 await process(payload)
             except Exception as exc:
