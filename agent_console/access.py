@@ -10,13 +10,13 @@ Rooms (Socket.IO ``/agents`` namespace):
     conv:<id>        whoever has the conversation open: typing, viewers (never logged)
 
 A conversation routed to a team is private to that team (and to supervisors/admins, and to the
-agent it is assigned to). Everything here only reads; nothing writes.
+agent it is assigned to): the one rule of ``hub/auth/visibility.py``. Everything here only reads.
 """
 
 from __future__ import annotations
 
-from hub.auth import Principal
-from hub.models import Conversation, Role
+from hub.auth import Principal, visibility
+from hub.models import Conversation
 
 NO_TEAM = "team:-"
 ALL = "all"
@@ -24,7 +24,7 @@ STAFF = "staff"
 
 
 def is_supervisor(principal: Principal) -> bool:
-    return principal.role in (Role.admin, Role.supervisor)
+    return principal.role in visibility.SEES_ALL
 
 
 def scope_room(team_id: str | None) -> str:
@@ -48,11 +48,8 @@ def rooms_for(principal: Principal) -> list[str]:
 
 
 def can_see(principal: Principal, conversation: Conversation) -> bool:
-    if not principal.is_staff:
-        return False
-    if is_supervisor(principal) or conversation.team_id is None:
-        return True
-    return conversation.team_id in principal.team_ids or conversation.assignee_id == principal.user_id
+    """The REST API's rule (``hub.auth.visibility``), for staff only: the console is no portal."""
+    return principal.is_staff and visibility.can_see(principal, conversation)
 
 
 def event_rooms(conversation: Conversation) -> list[str]:

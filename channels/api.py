@@ -93,8 +93,11 @@ def template_reply(approved: list[dict[str, str]], channel: Channel, content_sid
 
 @router.route("GET", "/blobs/{blob_id}", summary="Download an attachment (media, e-mail part, recording)",
               tag="channels", permission="messages:read")
-async def get_blob(request: web.Request, _: Principal) -> web.StreamResponse:
-    found = await request.app[keys.EXTENSIONS]["channels"].blobs.get(request.match_info["blob_id"])
+async def get_blob(request: web.Request, principal: Principal) -> web.StreamResponse:
+    services, blob_id = request.app[keys.EXTENSIONS]["channels"], request.match_info["blob_id"]
+    # another team's attachment is answered like a missing one (channels/blob_access.py)
+    allowed = await services.blob_access.may_download(principal, blob_id)
+    found = await services.blobs.get(blob_id) if allowed else None
     if found is None:
         raise NotFound("no such attachment")
     data, meta = found

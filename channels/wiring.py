@@ -21,6 +21,7 @@ from hub.settings import Settings
 
 from . import configure
 from .base import Registry
+from .blob_access import BlobAccess
 from .blobs import GridFSBlobStore
 from .inboxes import Inboxes
 from .privacy import ChannelEraser
@@ -46,6 +47,7 @@ class ChannelServices:
     twilio_inbound: TwilioInbound | None = None
     dead_letter: Any = None  # async (key, payload, error): keep what cannot be ingested, for admins
     inboxes: Inboxes | None = None
+    blob_access: BlobAccess | None = None
     inbox_docs: dict[Channel, dict[str, Any]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -96,6 +98,8 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
         app[keys.EXTENSIONS].setdefault("secret_rotators", {})["channel_inboxes"] = services.inboxes.reencrypt
     await configure.reload(services)
     app[keys.EXTENSIONS]["channels"] = services
+    services.blob_access = BlobAccess(store, app[keys.CONVERSATIONS])
+    bus.subscribe(MessageCreated, services.blob_access.on_message_created)  # before the console forwards it
     bus.subscribe(MessageCreated, outbox.on_message_created)
     bus.subscribe(ContactErased, ChannelEraser(store, services.spool).on_contact_erased)
     tasks = [asyncio.create_task(_drain_spool(services)), asyncio.create_task(_refresh_inboxes(services))]

@@ -1,10 +1,11 @@
-"""Who may see which conversation: the one rule the REST API applies (the agent console keeps
-the same rule in ``agent_console/access.py`` for its rooms).
+"""Who may see which conversation: the one rule the REST API, the channel routes (attachments,
+WhatsApp templates), canned responses and the agent console's rooms all apply.
 
 Staff see every conversation except those routed to a team they are not in: a team's tickets
 are private to its agents, the agent it is assigned to, and supervisors/admins. API keys act for
 the organisation (no teams), so a staff-role key sees everything its role may read. Portal users
-(providers, customers) see only their own contact's conversations.
+(providers, customers) see only their own contact's conversations. Team-owned configuration
+(canned responses) follows the same scope: shared when it has no team, else its team's.
 """
 
 from __future__ import annotations
@@ -16,12 +17,21 @@ from .permissions import Principal
 SEES_ALL = frozenset({Role.admin, Role.supervisor})
 
 
+def sees_all(principal: Principal) -> bool:
+    """Supervisors, admins and staff-role API keys: no team narrows what they see."""
+    return principal.role in SEES_ALL or (principal.api_key_id is not None and principal.is_staff)
+
+
+def in_scope(principal: Principal, team_id: str | None) -> bool:
+    """Whether something owned by ``team_id`` (None: shared) is within this staff member's teams."""
+    return team_id is None or sees_all(principal) or team_id in principal.team_ids
+
+
 def can_see(principal: Principal, conversation: Conversation) -> bool:
     if principal.can("conversations:read"):
-        if principal.role in SEES_ALL or principal.api_key_id is not None or conversation.team_id is None:
-            return True
-        return conversation.team_id in principal.team_ids or conversation.assignee_id == principal.user_id
+        return in_scope(principal, conversation.team_id) or (
+            principal.user_id is not None and conversation.assignee_id == principal.user_id)
     return principal.can("own:conversations") and principal.contact_id == conversation.contact_id
 
 
-__all__ = ["can_see"]
+__all__ = ["SEES_ALL", "can_see", "in_scope", "sees_all"]

@@ -1,0 +1,92 @@
+"""Who may download a blob (``GET /api/v1/blobs/{id}``): whoever may see a conversation that shows
+it (``hub.auth.visibility``), so another team's media, e-mail parts and recordings stay private.
+
+When a message naming blobs (attachments, the raw e-mail) is stored, its conversation is added to
+each blob's GridFS metadata (``conversation_ids``, an update by lone ``_id``): authorizing a
+download is then one ``_id`` read, never a scan of every message. A blob stored before that
+(or by a process without this subscriber) is looked up in ``messages`` once and recorded then.
+
+Supervisors, admins and staff API keys see every blob; a staff member sees their own console
+upload before it is sent. Anything else — unknown id, not yours, another team's — is the same 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from hub.auth import Principal
+from hub.auth.visibility import can_see, sees_all
+from hub.errors import NotFound
+from hub.events import MessageCreated
+from hub.models import Message
+from hub.store import Store
+
+FILES = "blobs.files"  # GridFS metadata of channels.blobs.GridFSBlobStore (bucket "blobs")
+MAX_CONVERSATIONS = 20  # a blob shown in more conversations than this is looked at in its first 20
+
+
+def blob_ids(message: Message) -> list[str]:
+    """Every blob a message shows: its attachments and, for e-mail, the raw message."""
+    ids = [a.blob_id for a in message.attachments if a.blob_id]
+    raw = ((message.meta or {}).get("email") or {}).get("raw_blob_id")
+    return list(dict.fromkeys([*ids, *([raw] if isinstance(raw, str) else [])]))
+
+
+def _oid(blob_id: str) -> ObjectId | None:
+    try:
+        return ObjectId(blob_id)
+    except (InvalidId, TypeError):
+        return None
+
+
+class BlobAccess:
+    def __init__(self, store: Store, conversations: Any) -> None:
+        self.store, self.conversations = store, conversations
+
+    async def on_message_created(self, event: MessageCreated) -> None:
+        for blob_id in blob_ids(event.message):
+            await self._record(blob_id, [event.message.conversation_id])
+
+    async def _record(self, blob_id: str, conversation_ids: list[str]) -> None:
+        if (oid := _oid(blob_id)) is not None and conversation_ids:
+            await self.store[FILES].update_one(
+                {"_id": oid}, {"$addToSet": {"metadata.conversation_ids": {"$each": conversation_ids}}}
+            )
+
+    async def _shown_in(self, blob_id: str) -> list[str]:
+        """Where a blob without a record is shown (a bounded scan, once per such blob)."""
+        docs = self.store.messages.find(
+            {"$or": [{"attachments.blob_id": blob_id}, {"meta.email.raw_blob_id": blob_id}]},
+            {"conversation_id": 1},
+        ).limit(MAX_CONVERSATIONS)
+        found = list(dict.fromkeys([d["conversation_id"] async for d in docs]))
+        await self._record(blob_id, found)
+        return found
+
+    async def may_download(self, principal: Principal, blob_id: str) -> bool:
+        if sees_all(principal):
+            return True
+        if (oid := _oid(blob_id)) is None:
+            return False
+        doc = await self.store[FILES].find_one({"_id": oid}, {"metadata": 1})
+        if doc is None:
+            return False
+        meta = doc.get("metadata") or {}
+        if meta.get("uploaded_by") and meta["uploaded_by"] == principal.actor_id:
+            return True
+        shown = meta.get("conversation_ids")
+        if shown is None:
+            shown = await self._shown_in(blob_id)
+        for conversation_id in shown[:MAX_CONVERSATIONS]:
+            try:
+                if can_see(principal, await self.conversations.get(conversation_id)):
+                    return True
+            except NotFound:
+                continue
+        return False
+
+
+__all__ = ["BlobAccess", "blob_ids"]
