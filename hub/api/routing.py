@@ -8,7 +8,10 @@ HTTP semantics every resource shares:
   ``If-Match`` against the ETag of that GET's representation (``hub/api/conditional.py``);
 - every ``GET`` answering JSON carries a strong ``ETag`` and answers ``If-None-Match`` with 304;
 - responses are serialized for the caller's role: admin-only fields are left out for others
-  (``hub/api/fields.py``).
+  (``hub/api/fields.py``);
+- a path naming ``{conversation_id}`` answers 404 when the caller may not see that conversation
+  (team privacy, portal users' own tickets: ``hub/auth/visibility.py``), whatever package
+  declares the route; the handler finds the conversation in ``request[CONVERSATION]``.
 
 Pass ``idempotent=``/``conditional=`` to a route only to override the default.
 """
@@ -25,7 +28,9 @@ from pydantic import BaseModel, ValidationError
 
 from hub import keys
 from hub.auth import Principal, require
-from hub.errors import HubError, InvalidInput, PayloadTooLarge, Unauthorized
+from hub.auth.visibility import can_see, with_current_teams
+from hub.errors import HubError, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
+from hub.models import Conversation
 
 from . import conditional, idempotency
 from .fields import exclusions, sees_restricted
@@ -33,6 +38,8 @@ from .fields import exclusions, sees_restricted
 Handler = Callable[..., Awaitable[Any]]
 # The request's JSON body as parsed, before the model filled in defaults (idempotency fingerprint).
 RAW_BODY: web.RequestKey[Any] = web.RequestKey("api_raw_body")
+# The conversation named by the path, read (and checked visible) before the handler runs.
+CONVERSATION: web.RequestKey[Any] = web.RequestKey("api_conversation")
 
 
 @dataclass
@@ -105,6 +112,9 @@ class ApiRouter:
             principal: Principal | None = request.get(keys.PRINCIPAL)
             if not route.public:
                 principal = require(principal, route.permission) if route.permission else _signed_in(principal)
+                if "conversation_id" in request.match_info:
+                    request[CONVERSATION] = await visible_conversation(
+                        request, principal, request.match_info["conversation_id"])
             kwargs: dict[str, Any] = {}
             if route.query is not None:
                 try:
@@ -199,6 +209,16 @@ async def representation(request: web.Request, principal: Principal | None, read
 def _contact_fields(request: web.Request) -> frozenset[str]:
     settings = request.app.get(keys.SETTINGS)
     return frozenset(getattr(settings, "restricted_contact_fields", None) or ())
+
+
+async def visible_conversation(request: web.Request, principal: Principal, conversation_id: str) -> Conversation:
+    """The conversation, or 404 (not 403: its existence is not disclosed) if the caller may not see it."""
+    conversation = await request.app[keys.CONVERSATIONS].get(conversation_id)
+    if not can_see(principal, conversation) and (
+            conversation.team_id is None
+            or not can_see(await with_current_teams(request.app[keys.STORE], principal), conversation)):
+        raise NotFound(f"conversation {conversation_id} not found")
+    return conversation
 
 
 def _signed_in(principal: Principal | None) -> Principal:

@@ -6,13 +6,13 @@ from aiohttp import web
 
 from hub import keys
 from hub.auth import Principal, require
-from hub.auth.visibility import can_see
+from hub.auth.visibility import can_see, with_current_teams
 from hub.conversations import encode_cursor
 from hub.errors import Conflict, Forbidden, NotFound
 from hub.models import Contact, Conversation, InboundMessage, Message
 
 from .fields import keep_hidden, sees_restricted
-from .routing import ApiRouter
+from .routing import CONVERSATION, ApiRouter, visible_conversation
 from .schemas import (
     ApiKeyCreated,
     ApiKeyIn,
@@ -252,12 +252,12 @@ async def merge_contact(request: web.Request, principal: Principal, body: MergeI
 
 async def _visible_conversation(request: web.Request, principal: Principal,
                                 conversation_id: str | None = None) -> Conversation:
-    """The conversation in the URL, if this principal may see it: portal users only their own,
-    agents not another team's (the console's rule, ``hub/auth/visibility.py``)."""
-    conversation = await request.app[keys.CONVERSATIONS].get(conversation_id or request.match_info["conversation_id"])
-    if can_see(principal, conversation):
-        return conversation
-    raise NotFound(f"conversation {conversation.id} not found")
+    """The conversation in the URL (checked by the router, ``hub/api/routing.py``), or another one
+    if this principal may see it. A GET reuses the router's read; an update reads it again."""
+    cached = request.get(CONVERSATION)
+    if conversation_id is None and cached is not None and request.method == "GET":
+        return cached  # type: ignore[no-any-return]
+    return await visible_conversation(request, principal, conversation_id or request.match_info["conversation_id"])
 
 
 def _reader(principal: Principal) -> Principal:
@@ -269,7 +269,7 @@ def _reader(principal: Principal) -> Principal:
 @route("GET", "/conversations", summary="List conversations (tickets), newest activity first", tag="conversations",
        query=ConversationQuery, response=ConversationPage)
 async def list_conversations(request: web.Request, principal: Principal, query: ConversationQuery) -> ConversationPage:
-    _reader(principal)
+    principal = await with_current_teams(request.app[keys.STORE], _reader(principal))
     filters = query.model_dump(exclude={"limit", "cursor"})
     if not principal.can("conversations:read"):
         filters["contact_id"] = principal.contact_id or "-"

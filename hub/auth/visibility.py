@@ -10,6 +10,9 @@ the organisation (no teams), so a staff-role key sees everything its role may re
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 from hub.models import Conversation, Role
 
 from .permissions import Principal
@@ -34,4 +37,17 @@ def can_see(principal: Principal, conversation: Conversation) -> bool:
     return principal.can("own:conversations") and principal.contact_id == conversation.contact_id
 
 
-__all__ = ["SEES_ALL", "can_see", "in_scope", "sees_all"]
+async def with_current_teams(store: Any, principal: Principal) -> Principal:
+    """The principal with the teams it belongs to now: the token lists the user's teams as of
+    sign-in, while a team's members and supervisor change in its document (``teams``). A small
+    collection, read only where a team decides (a hidden ticket, a list): not on the hot path."""
+    if principal.user_id is None or sees_all(principal) or not principal.can("conversations:read"):
+        return principal
+    now = {d["_id"] async for d in store["teams"].find(
+        {"$or": [{"members.user_id": principal.user_id}, {"supervisor_id": principal.user_id}]}, {"_id": 1})}
+    if now <= set(principal.team_ids):
+        return principal
+    return dataclasses.replace(principal, team_ids=tuple(sorted(now | set(principal.team_ids))))
+
+
+__all__ = ["SEES_ALL", "can_see", "in_scope", "sees_all", "with_current_teams"]

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from hub import keys
-from hub.api.routing import ApiRouter, invalid
+from hub.api.routing import ApiRouter, invalid, visible_conversation
 from hub.auth import Principal, require
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.models import Conversation, Message
@@ -293,6 +293,7 @@ async def snooze(request: web.Request, principal: Principal, body: SnoozeIn) -> 
     response=Conversation,
 )
 async def merge(request: web.Request, principal: Principal, body: MergeIn) -> Conversation:
+    await visible_conversation(request, principal, body.into)  # the target is team-private too
     return await svc(request).lifecycle.merge(_cid(request), body.into, principal)
 
 
@@ -646,7 +647,7 @@ async def rule_executions(request: web.Request, _: Principal) -> list[dict[str, 
 async def preview_canned(request: web.Request, principal: Principal, body: PreviewIn) -> Rendered:
     t = svc(request)
     canned = await t.actions.canned(request.match_info["item_id"])
-    conversation = await request.app[keys.CONVERSATIONS].get(body.conversation_id)
+    conversation = await visible_conversation(request, principal, body.conversation_id)
     return Rendered(text=await t.actions.render_for(canned.text, conversation, principal.user_id))
 
 
