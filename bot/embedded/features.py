@@ -11,34 +11,35 @@ validation split of its training set: 92.4 % vs 91.5 % for the last layer alone,
 from __future__ import annotations
 
 import numpy as np
-import torch
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from .encoder import MiniLM
+from knowledge_base.search.encoder import DIMENSIONS, shared_encoder
 
 
 class Encoder:
-    """Mean-pooled, normalized sentence embeddings (inference only)."""
+    """Mean-pooled, normalized sentence embeddings (inference only), from the process's one MiniLM
+    (ONNX Runtime, shared with the knowledge base's search: one model in memory, not two)."""
 
     LAYERS = (4, 5, 6)  # hidden_states index: 0 = token embeddings, 6 = the last layer
+    MAX_TOKENS = 64
 
     def __init__(self) -> None:
-        self.net = MiniLM()
-        self.dim = self.net.dim * len(self.LAYERS)
+        self.net = shared_encoder()
+        self.dim = DIMENSIONS * len(self.LAYERS)
 
-    def _embed(self, texts: list[str]) -> torch.Tensor:
-        return torch.nn.functional.normalize(self.net.embed(texts, self.LAYERS), dim=-1)
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        v = self.net.pooled(texts, self.LAYERS, max_length=self.MAX_TOKENS)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
 
-    @torch.inference_mode()
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if len(texts) == 1:  # the parse path: no sorting, no padding
-            return self._embed([texts[0][:1000]]).numpy()
+            return self._embed([texts[0][:1000]])
         parts = []
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding
         for i in range(0, len(order), batch_size):
             chunk = [texts[j][:1000] for j in order[i:i + batch_size]]
-            parts.append(self._embed(chunk).numpy())
+            parts.append(self._embed(chunk))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if parts:
             out[order] = np.concatenate(parts)
