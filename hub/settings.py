@@ -95,13 +95,16 @@ class Settings(BaseSettings):
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
 
-def settings_table() -> str:
-    """Markdown table of every setting (``docs/configuration.md`` is generated from it)."""
+def settings_table(model: type[BaseSettings] | None = None) -> str:
+    """Markdown table of every setting of ``model`` (default: the hub's; ``docs/configuration.md`` is
+    generated from it and from the packages' own settings classes)."""
+    model = model or Settings
+    prefix = str(model.model_config.get("env_prefix") or "")
     rows = ["| variable | default | what it does |", "|---|---|---|"]
-    for name, field in Settings.model_fields.items():
+    for name, field in model.model_fields.items():
         default = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
         if isinstance(default, SecretStr):
             default = "(secret)" if default.get_secret_value() else ""
         shown = "" if default in (None, "") else f"`{default}`"
-        rows.append(f"| `BERRY_{name.upper()}` | {shown} | {field.description or ''} |")
+        rows.append(f"| `{prefix}{name.upper()}` | {shown} | {field.description or ''} |")
     return "\n".join(rows)

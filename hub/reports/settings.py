@@ -1,4 +1,4 @@
-"""Reports settings (``BERRY_REPORTS_*``); documented in docs/reports.md."""
+"""Reports settings (``BERRY_REPORTS_*``); listed in docs/configuration.md (scripts/gen-config-doc), explained in docs/reports.md."""
 
 from __future__ import annotations
 
