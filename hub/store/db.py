@@ -91,16 +91,14 @@ class Store:
         info = await self.db.command("buildInfo")
         return "ferretdb" if "ferretdbVersion" in info else "mongodb"
 
-    async def ensure_indexes(self, secondary: bool | None = None) -> None:
+    async def ensure_indexes(self) -> None:
         """Create every declared collection and index; safe to run on every start.
 
-        Non-unique indexes are skipped on FerretDB v1 (``secondary=None`` decides by server):
-        its SQLite backend pushes down only ``_id`` equality (backends/sqlite/collection.go in
-        v1.24), so secondary indexes never serve a query there and only make every write
-        slower. Unique indexes are always created: they enforce correctness.
+        On the embedded FerretDB (our patched build, see scripts/build-ferretdb) equality filters on
+        top-level fields are pushed down to SQLite and served by these indexes; expiry is ours
+        there (see ``expire``), MongoDB expires documents itself through TTL indexes.
         """
-        if secondary is None:
-            secondary = await self.server_kind() == "mongodb"
+        mongodb = await self.server_kind() == "mongodb"
         existing = set(await self.db.list_collection_names())
         for spec in COLLECTIONS.values():
             if spec.name not in existing:
@@ -110,10 +108,8 @@ class Store:
                     if exc.code != 48:
                         raise
             for index in spec.indexes:
-                if not (index.unique or secondary):
-                    continue
                 await self.db[spec.name].create_index(list(index.keys), name=index.name, unique=index.unique)
-            if spec.expire and secondary:  # MongoDB expires them itself; FerretDB: see expire()
+            if spec.expire and mongodb:
                 time_field, age = spec.expire
                 await self.db[spec.name].create_index([(time_field, 1)], name=f"{time_field}_ttl",
                                                       expireAfterSeconds=int(age.total_seconds()))

@@ -18,7 +18,7 @@ from pymongo.errors import PyMongoError
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
-PATCH_LEVEL = "berry1"  # scripts/build-ferretdb's patch (the `_id` filter uses its index); keep in step
+PATCH_LEVEL = "berry2"  # scripts/ferretdb/<level>.patch: indexed `_id` and equality pushdown; keep in step
 
 
 def free_port() -> int:
@@ -42,8 +42,9 @@ class EmbeddedFerretDB:
     """One FerretDB process listening on loopback, its SQLite files in ``data_dir``."""
 
     def __init__(self, data_dir: Path, *, port: int | None = None, version: str = "v1.24.2",
-                 cache_dir: Path | None = None) -> None:
+                 cache_dir: Path | None = None, binary: Path | None = None) -> None:
         self.data_dir = Path(data_dir).resolve()
+        self.binary = binary  # another build (benchmarks); default: ours, built if missing
         self.port = port or free_port()
         self.version = version
         self.cache_dir = cache_dir
@@ -58,7 +59,7 @@ class EmbeddedFerretDB:
         return self.data_dir / "ferretdb.log"
 
     def start(self, timeout: float = 30.0) -> None:
-        binary = ferretdb_binary(self.version, self.cache_dir)
+        binary = self.binary or ferretdb_binary(self.version, self.cache_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         logf = self.log_path.open("ab")
         self.process = subprocess.Popen(

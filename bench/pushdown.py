@@ -1,0 +1,125 @@
+"""Equality pushdown (FerretDB berry2 patch) beside the build without it, same data, one run.
+
+The inbox's views, a conversation's thread and a contact's history are equality filters. Stock
+FerretDB v1.24 (and our berry1 build, which only fixed `_id` look-ups) decodes every document of
+the collection in Go for each of them; berry2 pushes top-level string equality and `$in` down to
+SQLite, served by the hub's declared indexes. Both servers get the same documents and indexes
+(``Store.ensure_indexes``); queries alternate between them so the shared machine's load hits both
+alike. Prints JSON (medians in ms and baseline/berry2 ratios).
+
+    python -P bench/pushdown.py [--conversations 100000] [--messages 300000] [--rounds 5]
+        [--baseline ~/.cache/berry/bin/ferretdb-v1.24.2-berry1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hub.store import EmbeddedFerretDB, Store
+
+import hub.app  # noqa: F401  (registers the hub's collections and indexes)
+import hub.ticketing  # noqa: F401
+
+STATUSES = ["open"] * 5 + ["pending"] * 3 + ["resolved"] * 40 + ["closed"] * 52
+
+
+def start(binary: Path | None) -> EmbeddedFerretDB:
+    server = EmbeddedFerretDB(Path(tempfile.mkdtemp(prefix="bench-pushdown-")), binary=binary)
+    server.start()
+    return server
+
+
+async def load(store: Store, n_conv: int, n_msg: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    convs = [{"_id": f"c{i:07d}", "number": i + 1, "contact_id": f"ct{rng.randrange(n_conv // 5):06d}",
+              "channel": rng.choice(["sms", "whatsapp", "email", "webchat", "voice"]),
+              "status": rng.choice(STATUSES), "priority": "normal", "team_id": f"team{rng.randrange(8)}",
+              "assignee_id": None, "tags": rng.sample(["vip", "refund", "venue", "late"], 1),
+              "subject": "Booking question", "last_message_at": t0 + timedelta(minutes=i),
+              "created_at": t0 + timedelta(minutes=i)} for i in range(n_conv)]
+    for i in range(0, n_conv, 5000):
+        await store.conversations.insert_many(convs[i:i + 5000], ordered=False)
+    msgs = ({"_id": f"m{i:08d}", "conversation_id": f"c{rng.randrange(n_conv):07d}", "contact_id": "x",
+             "direction": "in", "text": "Is the venue still available on Saturday?",
+             "created_at": t0 + timedelta(seconds=i)} for i in range(n_msg))
+    batch: list[dict] = []
+    for m in msgs:
+        batch.append(m)
+        if len(batch) == 5000:
+            await store.messages.insert_many(batch, ordered=False)
+            batch = []
+    if batch:
+        await store.messages.insert_many(batch, ordered=False)
+
+
+def queries(n_conv: int) -> dict:
+    rng = random.Random(11)
+    cid = f"c{rng.randrange(n_conv):07d}"
+    newest = [("last_message_at", -1), ("_id", -1)]
+    return {
+        "thread_100": ("messages", {"conversation_id": cid}, [("created_at", 1), ("_id", 1)], 100),
+        "inbox_open_50": ("conversations", {"status": "open"}, newest, 50),
+        "team_active_50": ("conversations", {"team_id": "team3", "status": {"$in": ["open", "pending"]}}, newest, 50),
+        "contact_history": ("conversations", {"contact_id": f"ct{rng.randrange(n_conv // 5):06d}"}, newest, 50),
+        "id_and_status": ("conversations", {"_id": cid, "status": "open"}, None, 1),
+        "all_newest_50": ("conversations", {}, newest, 50),  # no filter: still decodes everything
+    }
+
+
+async def timed(store: Store, spec: tuple) -> float:
+    col, flt, sort, limit = spec
+    cur = store[col].find(flt)
+    if sort:
+        cur = cur.sort(sort)
+    t = time.perf_counter()
+    _ = [d async for d in cur.limit(limit)]
+    return (time.perf_counter() - t) * 1000
+
+
+async def main(args: argparse.Namespace) -> dict:
+    servers = {"baseline": start(Path(args.baseline).expanduser()), "berry2": start(None)}
+    stores = {k: Store.connect(server.url, "bench") for k, server in servers.items()}
+    try:
+        for name, store in stores.items():
+            t = time.perf_counter()
+            await store.ensure_indexes()
+            await load(store, args.conversations, args.messages)
+            print(f"{name}: loaded in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        specs = queries(args.conversations)
+        results: dict[str, dict[str, list[float]]] = {k: {q: [] for q in specs} for k in stores}
+        for r in range(args.rounds):
+            for q, spec in specs.items():
+                for name, store in (stores.items() if r % 2 == 0 else reversed(stores.items())):
+                    results[name][q].append(await timed(store, spec))
+            print(f"round {r + 1}/{args.rounds}", file=sys.stderr)
+        med = {k: {q: round(statistics.median(v), 2) for q, v in qs.items()} for k, qs in results.items()}
+        return {"bench": "pushdown", "date": datetime.now(UTC).date().isoformat(),
+                "conversations": args.conversations, "messages": args.messages, "rounds": args.rounds,
+                "loadavg": os.getloadavg()[0], "median_ms": med,
+                "baseline_over_berry2": {q: round(med["baseline"][q] / max(med["berry2"][q], 0.01), 1) for q in specs}}
+    finally:
+        for s in stores.values():
+            await s.close()
+        for server in servers.values():
+            server.stop()
+            server.remove_data()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=300_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--baseline", default=str(Path.home() / ".cache/berry/bin/ferretdb-v1.24.2-berry1"))
+    print(json.dumps(asyncio.run(main(parser.parse_args()))))
