@@ -43,6 +43,8 @@ class Settings(BaseSettings):
 
     # --- scale-out ---
     redis_url: str | None = Field(None, description="Redis URL: Socket.IO fan-out and shared rate limits across nodes")
+    console_flush_ms: int = Field(40, ge=0, le=1000, description="Agent console: at most one fan-out per this "
+                                  "many ms; events of a busier window leave together, one frame per socket")
 
     # --- components ---
     bot_engine: Literal["embedded", "rasa", "off"] = Field("embedded", description="Which bot answers first")
