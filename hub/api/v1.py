@@ -10,6 +10,7 @@ from hub.auth.visibility import can_see, with_current_teams
 from hub.conversations import encode_cursor
 from hub.errors import Conflict, Forbidden, NotFound
 from hub.models import Contact, Conversation, InboundMessage, Message
+from hub.platform.tickets import ConversationIn, delete_ticket, open_ticket
 
 from .fields import keep_hidden, sees_restricted
 from .routing import CONVERSATION, ApiRouter, visible_conversation
@@ -293,6 +294,21 @@ async def list_conversations(request: web.Request, principal: Principal, query: 
        response=Conversation)
 async def get_conversation(request: web.Request, principal: Principal) -> Conversation:
     return await _visible_conversation(request, _reader(principal))
+
+
+@route("POST", "/conversations", summary="Open an outbound ticket with a contact (optionally with a first message)",
+       tag="conversations", permission="conversations:write", body=ConversationIn, response=Conversation, status=201)
+async def create_conversation(request: web.Request, principal: Principal, body: ConversationIn) -> Conversation:
+    if body.team_id is not None or body.assignee_id not in (None, principal.user_id):
+        require(principal, "conversations:assign")
+    return await open_ticket(request.app, principal, body)
+
+
+@route("DELETE", "/conversations/{conversation_id}",
+       summary="Delete a ticket with its messages and attachments for good (admins; audited)",
+       tag="conversations", permission="conversations:delete")
+async def delete_conversation(request: web.Request, principal: Principal) -> None:
+    await delete_ticket(request.app, principal, await _visible_conversation(request, principal))
 
 
 @route("PATCH", "/conversations/{conversation_id}", summary="Change status, priority, assignee, team, tags",

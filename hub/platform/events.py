@@ -34,4 +34,14 @@ class ContactErased(Event):
     identities: list[str] = Field(default_factory=list, exclude=True)
 
 
-__all__ = ["ContactErased", "WebhookDisabled"]
+class ConversationDeleted(Event):
+    """An admin deleted a ticket with its messages (``DELETE /conversations/{id}``): holders of
+    derived copies (search index entries, replay logs, bot trackers) drop theirs."""
+
+    name: ClassVar[str] = "conversation.deleted"
+    conversation_id: str
+    contact_id: str
+    message_ids: list[str]
+
+
+__all__ = ["ContactErased", "ConversationDeleted", "WebhookDisabled"]

@@ -85,7 +85,7 @@ async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: s
     counts["audit_scrubbed"] = result.modified_count
     counts["webhook_deliveries"] = await _scrub_deliveries(store, subject.contact_ids)
     counts["dead_letters"] = await _drop_dead_letters(store, identity_values + names)
-    counts["logged_events"] = await _drop_logged_events(
+    counts["logged_events"] = await drop_logged_events(
         store, subject.contact_ids + subject.conversation_ids + subject.message_ids)
 
     await store["erasures"].update_one({"_id": contact_id}, {"$set": {"state": "done", "finished_at": utcnow(),
@@ -107,7 +107,7 @@ async def _scrub_deliveries(store: Store, contact_ids: list[str]) -> int:
     return n
 
 
-async def _drop_logged_events(store: Store, ids: list[str]) -> int:
+async def drop_logged_events(store: Store, ids: list[str]) -> int:
     """Events naming the contact, its conversations or messages leave the replay logs (a client
     catching up skips the gap; the erased data is gone from the store anyway)."""
     dropped = 0
