@@ -83,12 +83,15 @@ class Tokens:
         except (jwt.InvalidTokenError, KeyError, ValueError) as exc:
             raise Unauthorized("invalid token") from exc
 
-    async def issue_refresh(self, user_id: str, family: str | None = None) -> str:
+    async def issue_refresh(self, user_id: str, family: str | None = None,
+                            ttl: timedelta | None = None) -> str:
+        """``ttl``: shorter than refresh_ttl for a sign-in whose refresh token never leaves the server
+        (the help center's cookie session: its session ends with its access token)."""
         token = secrets.token_urlsafe(32)
         now = utcnow()
         await self.store["refresh_tokens"].insert_one({
             "_id": _digest(token), "user_id": user_id, "family": family or new_id(), "used_at": None,
-            "revoked": False, "created_at": now, "expires_at": now + self.refresh_ttl,
+            "revoked": False, "created_at": now, "expires_at": now + (ttl or self.refresh_ttl),
         })
         return token
 
