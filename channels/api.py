@@ -138,6 +138,34 @@ def _with_status(services: Any, out: ChannelInboxOut) -> ChannelInboxOut:
     return out
 
 
+def _configurable(request: web.Request) -> Channel:
+    name = request.match_info["channel"]
+    if name not in ("sms", "whatsapp", "voice", "email", "webchat"):
+        raise NotFound(f"no configurable channel {name!r}")
+    return Channel(name)
+
+
+@router.route("GET", "/channels/inboxes/{channel}", summary="One channel inbox (credentials never returned)",
+              tag="channels", permission="channels:admin", response=ChannelInboxOut)
+async def get_channel_inbox(request: web.Request, _: Principal) -> ChannelInboxOut:
+    channel = _configurable(request)
+    services = request.app[keys.EXTENSIONS]["channels"]
+    return _with_status(services, services.inboxes.public(channel, await services.inboxes.get(channel)))
+
+
+@router.route("DELETE", "/channels/inboxes/{channel}",
+              summary="Remove a channel inbox's configuration and credentials (back to the BERRY_ settings)",
+              tag="channels", permission="channels:admin")
+async def delete_channel_inbox(request: web.Request, principal: Principal) -> None:
+    from . import configure
+    channel = _configurable(request)
+    services = request.app[keys.EXTENSIONS]["channels"]
+    if not await services.inboxes.delete(channel):
+        raise NotFound(f"channel inbox {channel.value} is not configured")
+    await configure.reload(services)
+    await request.app[keys.AUDIT].record(principal.actor_id, "channel.inbox.delete", "channel_inbox", channel.value)
+
+
 @router.route("PUT", "/channels/inboxes/{channel}", summary="Configure a channel inbox (credentials are write-only)",
               tag="channels", permission="channels:admin", body=ChannelInboxIn, response=ChannelInboxOut)
 async def put_channel_inbox(request: web.Request, principal: Principal, body: ChannelInboxIn) -> ChannelInboxOut:

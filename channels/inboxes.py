@@ -90,6 +90,13 @@ class Inboxes:
     async def all(self) -> dict[Channel, dict[str, Any]]:
         return {Channel(d["_id"]): d async for d in self.col.find({})}
 
+    async def get(self, channel: Channel) -> dict[str, Any] | None:
+        return await self.col.find_one({"_id": channel.value})  # type: ignore[no-any-return]
+
+    async def delete(self, channel: Channel) -> bool:
+        """Forget the inbox (its credentials too); False if there was none."""
+        return bool((await self.col.delete_one({"_id": channel.value})).deleted_count)
+
     @staticmethod
     def public(channel: Channel, doc: dict[str, Any] | None) -> ChannelInboxOut:
         doc = doc or {}
