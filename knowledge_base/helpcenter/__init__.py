@@ -8,6 +8,7 @@ from . import files, portal, views
 
 
 def setup(app: web.Application) -> None:
+    app.middlewares.append(views.signed_in)  # innermost: after the hub's own middlewares
     views.install(app)
     portal.install(app)
     files.install(app)

@@ -4,7 +4,10 @@ own tickets and answers them.
 Sign-in goes through the platform's one check (``hub/platform/security/signin.py``): the brute-force
 lock per account and IP, the password, then the TOTP code when two-factor is on — the same rules as
 ``POST /api/v1/auth/login``. The ``berry_help`` cookie (HttpOnly, SameSite=Lax, path /help) holds
-the access token; state-changing forms are covered by the platform's Origin check (CSRF).
+the access token of a recorded sign-in session: it is listed with the user's other sessions
+(``GET /api/v1/auth/sessions``, user agent prefixed "Help center ·") and revoking it there signs the
+portal out at its next request; "Sign out" here revokes it too. State-changing forms are covered by
+the platform's Origin check (CSRF).
 
 "Own tickets" is the foundation's rule: a portal user (role provider/customer, permission
 ``own:conversations``) sees the conversations of the contact their user is linked to. A reply is
@@ -24,6 +27,8 @@ from hub.auth import Principal
 from hub.errors import HubError, NotFound
 from hub.models import Channel, Conversation, IdentityKind, InboundMessage
 from hub.models.inbound import SenderIdentity
+from hub.platform.appkeys import SESSIONS
+from hub.platform.ratelimit import client_ip
 
 from .i18n import LANGUAGES, strings
 from .views import COOKIE, locale_of, principal_of, render
@@ -69,7 +74,14 @@ async def signin_submit(request: web.Request) -> web.Response:
         if status == 429 and getattr(exc, "retry_after", None):
             response.headers["Retry-After"] = str(exc.retry_after)  # type: ignore[attr-defined]
         return response
-    token = request.app[keys.TOKENS].access_token(user)
+    # a session like the API's, listed in the user's sessions and revocable there; its refresh token
+    # never leaves the server and lives as long as the cookie: the session ends with its access token
+    tokens = request.app[keys.TOKENS]
+    refresh = await tokens.issue_refresh(user.id, ttl=tokens.access_ttl)
+    session = await request.app[SESSIONS].record(
+        refresh, user.id, client_ip(request), f"Help center · {request.headers.get('User-Agent', '')}"
+    )
+    token = tokens.access_token(user, session)
     response = web.HTTPSeeOther(next_url)
     response.set_cookie(
         COOKIE,
@@ -84,6 +96,9 @@ async def signin_submit(request: web.Request) -> web.Response:
 
 
 async def signout(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    if principal is not None and principal.session_id:  # the session ends, not only this cookie
+        await request.app[keys.TOKENS].revoke_session(principal.session_id, principal.user_id)
     response = web.HTTPSeeOther("/help/en")
     response.del_cookie(COOKIE, path="/help")
     raise response

@@ -37,6 +37,7 @@ CSP = (
 )
 MAX_Q = 500
 VISITOR_ID: web.RequestKey[str] = web.RequestKey("help_visitor")
+SIGNED_IN: web.RequestKey[Principal | None] = web.RequestKey("help_signed_in")
 
 env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -63,16 +64,25 @@ def kb_of(request: web.Request) -> Any:
     return request.app[keys.EXTENSIONS]["knowledge_base"]
 
 
+@web.middleware
+async def signed_in(request: web.Request, handler: Any) -> web.StreamResponse:
+    """The help center's cookie sign-in, checked once per request like a bearer token: a session
+    revoked from the user's session list (or signed out here) is signed out at its next request,
+    not trusted until its token expires."""
+    token = request.cookies.get(COOKIE)
+    if token and request.path.startswith("/help"):
+        tokens = request.app[keys.TOKENS]
+        try:
+            request[SIGNED_IN] = await tokens.check_live(tokens.verify_access(token))
+        except Unauthorized:
+            request[SIGNED_IN] = None
+    return await handler(request)
+
+
 def principal_of(request: web.Request) -> Principal | None:
     if request.get(keys.PRINCIPAL) is not None:
         return request[keys.PRINCIPAL]
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return None
-    try:
-        return request.app[keys.TOKENS].verify_access(token)
-    except Unauthorized:
-        return None
+    return request.get(SIGNED_IN)
 
 
 def visitor_of(request: web.Request) -> str:

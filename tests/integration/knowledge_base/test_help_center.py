@@ -167,8 +167,13 @@ async def test_deflection_in_the_analytics_api(client: Any, api: Any) -> None:
     await client.get("/help/en/search", params={"q": "refund"})  # visitor 1 (cookie jar)
     page = await (await client.get("/help/en/contact")).text()
     nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    form = {"nonce": nonce, "name": "Zanele", "email": "zanele@example.co.za", "subject": "Refund",
-            "message": "Still no refund after 10 days."}
+    form = {
+        "nonce": nonce,
+        "name": "Zanele",
+        "email": "zanele@example.co.za",
+        "subject": "Refund",
+        "message": "Still no refund after 10 days.",
+    }
     assert (await client.post("/help/en/contact", data=form)).status == 200
     client.session.cookie_jar.clear()
     await client.get("/help/en/articles/how-refunds-work")  # visitor 2 opens the chat from the page
@@ -186,5 +191,10 @@ async def test_deflection_in_the_analytics_api(client: Any, api: Any) -> None:
     await store["help_escalations"].update_many({}, {"$set": {"at": day_ago + timedelta(minutes=2)}})
     supervisor = await api.user(Role.supervisor)
     report = await (await client.get("/api/v1/kb/analytics", headers=supervisor["headers"])).json()
-    assert report["deflection"] == {"sessions": 3, "deflected": 1, "escalated": 2, "pending": 0,
-                                    "rate": round(1 / 3, 4)}
+    assert report["deflection"] == {
+        "sessions": 3,
+        "deflected": 1,
+        "escalated": 2,
+        "pending": 0,
+        "rate": round(1 / 3, 4),
+    }

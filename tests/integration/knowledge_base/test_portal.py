@@ -153,3 +153,46 @@ def _agent() -> Any:
     from hub.auth import Principal
 
     return Principal(role=Role.agent, user_id="agent-1", name="Agent")
+
+
+async def test_portal_sign_in_is_a_session_listed_and_revocable_with_the_others(client: Any) -> None:
+    app = client.server.app
+    email = await portal_user(app, await ticket_of(app, "naledi@example.co.za", "Deposit"))
+    resp = await client.post(
+        "/help/signin",
+        data={"email": email, "password": PASSWORD, "next": "/help/en/tickets"},
+        headers={"User-Agent": "PortalBrowser/1.0"},
+        allow_redirects=False,
+    )
+    assert resp.status == 303
+    assert (await client.get("/help/en/tickets", allow_redirects=False)).status == 200
+    login = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    bearer = {"Authorization": f"Bearer {(await login.json())['access_token']}"}
+
+    sessions = await (await client.get("/api/v1/auth/sessions", headers=bearer)).json()
+    assert len(sessions) == 2 and all(s["active"] for s in sessions)
+    portal = next(s for s in sessions if s["user_agent"] == "Help center · PortalBrowser/1.0")
+
+    revoked = await client.delete(f"/api/v1/auth/sessions/{portal['id']}", headers=bearer)
+    assert revoked.status == 204
+    resp = await client.get("/help/en/tickets", allow_redirects=False)  # the same cookie, now dead
+    assert resp.status == 303 and resp.headers["Location"].startswith("/help/signin")
+    assert "Sign out" not in await (await client.get("/help/en")).text()
+    assert (await client.get("/api/v1/auth/sessions", headers=bearer)).status == 200  # the other lives on
+
+
+async def test_portal_sign_out_ends_the_session_and_bad_cookies_are_signed_out(client: Any) -> None:
+    app = client.server.app
+    email = await portal_user(app, await ticket_of(app, "thabo@example.co.za", "Payout"))
+    assert (await sign_in(client, email)).status == 303
+    cookie = client.session.cookie_jar.filter_cookies(client.make_url("/help/en"))["berry_help"].value
+    assert (await client.post("/help/signout", allow_redirects=False)).status == 303
+    login = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    bearer = {"Authorization": f"Bearer {(await login.json())['access_token']}"}
+    sessions = await (await client.get("/api/v1/auth/sessions", headers=bearer)).json()
+    assert [s["active"] for s in sessions if s["user_agent"].startswith("Help center")] == [False]
+    # the signed-out token replayed (copied before sign-out) no longer opens the portal
+    for value in (cookie, "not-a-jwt", "x" * 5000, cookie[:-4] + "AAAA"):
+        client.session.cookie_jar.update_cookies({"berry_help": value})
+        resp = await client.get("/help/en/tickets", allow_redirects=False)
+        assert resp.status == 303 and resp.headers["Location"].startswith("/help/signin"), value[:20]
