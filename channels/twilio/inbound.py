@@ -46,10 +46,11 @@ class TwilioInbound:
         self.store, self.bus, self.inbox, self.contacts = store, bus, inbox, contacts
         self.blobs, self.adapters, self.media_max_bytes, self.http = blobs, adapters, media_max_bytes, http
 
-    async def process(self, payload: dict[str, Any]) -> IngestResult:
-        """``payload`` = {"channel": "sms"|"whatsapp", "form": {...}} as verified by the webhook."""
+    async def process(self, payload: dict[str, Any], inbound: InboundMessage | None = None) -> IngestResult:
+        """``payload`` = {"channel": "sms"|"whatsapp", "form": {...}} as verified by the webhook;
+        ``inbound``: the webhook's own normalization of it (the drainer passes none)."""
         adapter = self.adapters[Channel(payload["channel"])]
-        inbound = adapter.normalize(payload["form"])
+        inbound = inbound or adapter.normalize(payload["form"])
         if inbound.attachments and not await self._already_stored(inbound):
             inbound = inbound.model_copy(update={"attachments": [
                 await self.fetch(a, adapter.account_sid, adapter.auth_token) for a in inbound.attachments]})

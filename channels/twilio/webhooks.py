@@ -51,9 +51,9 @@ async def inbound_message(request: web.Request) -> web.StreamResponse:
         return channel_problem(exc)
     key = f"twilio:{channel.value}:{inbound.external_id}"
     payload = {"channel": channel.value, "form": form}
-    services.spool.put(key, payload)
+    await services.spool.hold(key, payload)
     try:
-        await services.twilio_inbound.process(payload)
+        await services.twilio_inbound.process(payload, inbound)
     except (PyMongoError, StoreUnavailable) as exc:
         log.warning("store down: webhook spooled", extra={"key": key, "error": repr(exc)})
         return problem(503, "Store unavailable", "kept in the spool; will be ingested when the store is back",
@@ -65,7 +65,7 @@ async def inbound_message(request: web.Request) -> web.StreamResponse:
         return problem(exc.status, exc.title, exc.detail, field=exc.field)
     finally:
         services.spool.release(key)  # whatever is still on disk is the drainer's now
-    services.spool.remove(key)
+    await services.spool.done(key)
     return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
 

@@ -3,6 +3,7 @@ signatures behind a proxy with connection overrides, SMS keywords."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,28 @@ async def test_spool_is_durable_and_dead_letters_what_never_parses(tmp_path: Pat
     assert spool.pending() == [] and [d[0] for d in dead] == ["twilio:sms:SM2"]
     (tmp_path / "spool" / "broken.json").write_text("{not json")
     assert spool.pending() == []  # an unreadable entry is logged, not fatal
+
+
+async def test_spool_hold_off_the_loop_is_durable_and_held_until_done(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    keys = [f"twilio:sms:SM{i}" for i in range(20)]
+    # concurrent writers (threads): every entry whole on disk, no temp file left
+    paths = await asyncio.gather(*(spool.hold(k, {"n": i}) for i, k in enumerate(keys)))
+    assert all(p.exists() for p in paths) and not list((tmp_path / "spool").glob("*.tmp"))
+    assert sorted(p["n"] for _, p in Spool(tmp_path / "spool").pending()) == list(range(20))  # a restart finds all
+
+    seen: list[Any] = []
+
+    async def ingest(payload: Any) -> None:
+        seen.append(payload["n"])
+
+    assert await spool.drain(ingest) == 0 and seen == []  # every one held by its request
+    spool.release(keys[0])  # its request gave up (store down): the drainer's now
+    assert await spool.drain(ingest) == 1 and seen == [0]
+    for k in keys[1:]:
+        await spool.done(k)
+    await spool.done(keys[1])  # twice (a retry finished first): no error
+    assert spool.pending() == [] and await spool.drain(ingest) == 0 and seen == [0]
 
 
 def test_signature_behind_a_proxy_with_connection_overrides() -> None:
