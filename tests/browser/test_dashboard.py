@@ -238,3 +238,71 @@ async def test_pdf_download(new_page: Any, hub_url: str, week: dict[str, Any]) -
     download = await info.value
     assert download.suggested_filename == "berry-report_20261102-20261109.pdf"
     assert (await download.path()).read_bytes().startswith(b"%PDF")
+
+
+async def test_scheduled_reports_are_listed_created_with_errors_shown_and_deleted(new_page: Any, hub_url: str, hub: Any,
+                                                                                   week: dict[str, Any]) -> None:
+    headers = await bearer(hub, week["sup"][0])
+    listed = "async () => (await fetch('/api/v1/reports/schedules', {headers: {Authorization: 'Bearer ' + " \
+             "JSON.parse(localStorage.getItem('berry.console.session')).access}})).json()"
+    page = await new_page(width=1440, height=1200)
+    await sign_in(page, hub_url, week["sup"][0])
+    await ready(page)
+    await page.wait_for_selector("#schedule-list[data-count='0']")
+    form = "#schedule-form"
+    await page.fill(f"{form} [name=name]", "Weekly ops")
+    await page.select_option(f"{form} [name=weekday]", "1")
+    await page.fill(f"{form} [name=hour]", "8")
+    await page.fill(f"{form} [name=tz]", "Mars/Olympus")
+    await page.fill(f"{form} [name=recipients]", "ops@berry.events, not-an-address")
+    await page.click(f"{form} button[type=submit]")
+    # the hub's 422 is shown field by field, naming the bad address; nothing was saved
+    await page.wait_for_selector("#schedule-errors li[data-field=recipients]")
+    recipients_error = await page.text_content("#schedule-errors li[data-field=recipients]")
+    assert recipients_error is not None and "“not-an-address”" in recipients_error
+    assert await page.is_visible("#schedule-errors li[data-field=tz]")
+    assert await page.get_attribute(f"{form} [name=recipients]", "aria-invalid") == "true"
+    assert await page.evaluate(listed) == []
+    await page.eval_on_selector("#schedules", "s => s.scrollIntoView({block: 'end'})")
+    await screenshot(page, "reports-schedules")
+
+    await page.fill(f"{form} [name=tz]", "Africa/Johannesburg")
+    await page.fill(f"{form} [name=recipients]", "ops@berry.events\nceo@berry.events")
+    await page.click(f"{form} button[type=submit]")
+    await page.wait_for_selector("#schedule-list[data-count='1']")
+    assert await page.text_content("#schedule-errors") == ""
+    assert await page.get_attribute(f"{form} [name=recipients]", "aria-invalid") is None
+    row = await page.eval_on_selector("#schedule-list tbody tr", "r => [...r.cells].map(c => c.textContent)")
+    assert row[:4] == ["Weekly ops", "Weekly, Tuesday 08:00 Africa/Johannesburg", "All", "ops@berry.events, ceo@berry.events"]
+    [weekly] = await (await hub.get("/api/v1/reports/schedules", headers=headers)).json()
+    assert (weekly["name"], weekly["frequency"], weekly["weekday"], weekly["hour"], weekly["recipients"]) == (
+        "Weekly ops", "weekly", 1, 8, ["ops@berry.events", "ceo@berry.events"])
+
+    # monthly: the day replaces the weekday; day 31 is refused (runs on days 1–28 only)
+    await page.select_option(f"{form} [name=frequency]", "monthly")
+    assert await page.is_hidden(f"{form} [name=weekday]") and await page.is_visible(f"{form} [name=day]")
+    await page.fill(f"{form} [name=name]", "Month end")
+    await page.fill(f"{form} [name=day]", "31")
+    await page.fill(f"{form} [name=recipients]", "board@berry.events")
+    await page.click(f"{form} button[type=submit]")
+    await page.wait_for_selector("#schedule-errors li[data-field=day]")
+    await page.fill(f"{form} [name=day]", "28")
+    await page.click(f"{form} button[type=submit]")
+    await page.wait_for_selector("#schedule-list[data-count='2']")
+
+    # delete asks first: dismissed keeps the monthly one, accepted removes the weekly one (list and API)
+    monthly = next(s for s in await page.evaluate(listed) if s["name"] == "Month end")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    await page.click(f"button[data-delete='{monthly['id']}']")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.click(f"button[data-delete='{weekly['id']}']")
+    await page.wait_for_selector("#schedule-list[data-count='1']")
+    remaining = await (await hub.get("/api/v1/reports/schedules", headers=headers)).json()
+    assert [(s["name"], s["frequency"], s["day"]) for s in remaining] == [("Month end", "monthly", 28)]
+    assert page.errors == []
+    # an agent has no schedules section (and the API refuses them)
+    agent_page = await new_page()
+    await sign_in(agent_page, hub_url, week["ben"][0])
+    await ready(agent_page)
+    assert await agent_page.is_hidden("#schedules")
+    assert (await hub.get("/api/v1/reports/schedules", headers=await bearer(hub, week["ben"][0]))).status == 403

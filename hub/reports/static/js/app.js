@@ -1,9 +1,10 @@
 // The reports dashboard: sign-in, filters (kept in the URL), KPI tiles with trends, charts, tables, exports.
-import {ApiError, getBlob, getJson, login, session} from "/static/js/api.js";
+import {ApiError, all, getBlob, getJson, login, session} from "/static/js/api.js";
 import {SCORES, bar, heatmap, line} from "./charts.js";
 import {DASH, change, count, hoursText, rate, score} from "./format.js";
 import {arrange} from "./layout.js";
 import {startLive} from "./live.js";
+import {startSchedules} from "./schedules.js";
 
 const FILTERS = ["start", "end", "channel", "team_id", "agent_id", "contact_type", "tz"];
 const $ = (id) => document.getElementById(id);
@@ -136,13 +137,16 @@ function fillAgents(agents) {
   select.value = chosen;
 }
 
+// team id → name; every team select (filters, schedule form) gets the teams as options
 async function fillTeams() {
-  try {
-    const teams = await getJson("/teams");
-    const select = document.querySelector("select[name=team_id]");
-    for (const t of teams) select.append(el("option", {value: t.id}, t.name));
-    select.value = currentFilters().team_id;
-  } catch { /* no teams yet, or no permission: "All" only */ }
+  let teams = [];
+  try { teams = await all("/teams"); } catch { /* no teams yet, or no permission: "All" only */ }
+  for (const select of document.querySelectorAll("select[name=team_id]")) {
+    const known = new Set([...select.options].map((o) => o.value));
+    for (const t of teams) if (!known.has(t.id)) select.append(el("option", {value: t.id}, t.name));
+  }
+  document.querySelector("#filters select[name=team_id]").value = currentFilters().team_id;
+  return new Map(teams.map((t) => [t.id, t.name]));
 }
 
 function renderExports(tables) {
@@ -206,9 +210,12 @@ async function showDashboard() {
   $("who").textContent = user ? `${user.name || user.email} (${user.role})` : "";
   if (user?.role === "agent") document.querySelector("select[name=agent_id]").closest("label").hidden = true;
   renderExports(await getJson("/reports/tables").catch(() => []));
-  fillTeams();
+  const teams = fillTeams();
   await arrange($("widgets"), (err) => { $("error").textContent = err.message; });
-  if (user?.role === "supervisor" || user?.role === "admin") startLive($("ops"), $("live-state"));
+  if (user?.role === "supervisor" || user?.role === "admin") {
+    startLive($("ops"), $("live-state"));
+    teams.then((names) => startSchedules($("schedules"), names));
+  }
   await load();
 }
 
