@@ -47,8 +47,11 @@ def setup(app: web.Application) -> None:
     pages.install(app)
 
     async def rollup(payload: dict[str, Any]) -> None:
-        changed = await app[keys.EXTENSIONS]["reports"].rollups.recompute(date.fromisoformat(payload["day"]))
-        log.info("report roll-up", extra={"day": payload["day"], "changed": changed})
+        rollups = app[keys.EXTENSIONS]["reports"].rollups
+        if "day" in payload:  # a job queued before roll-ups were coalesced per slot
+            await rollups.recompute(date.fromisoformat(payload["day"]))
+        days = await rollups.run_pending()
+        log.info("report roll-up", extra={"days": [d.isoformat() for d in days]})
 
     async def backlog(_: dict[str, Any]) -> None:
         log.info("report backlog snapshot", extra={"tickets": int((await live.snapshot(app[keys.STORE]))["created"].size)})

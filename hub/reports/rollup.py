@@ -22,9 +22,17 @@ day of a few thousand nested groups cost seconds to read; one binary field costs
 
 A bucket is never incremented: recomputing a day reads that day's tickets and ``replace_one``-s the
 whole document (FerretDB v1 loses concurrent ``$inc``; a recompute is idempotent and a late event —
-a reopen, a CSAT answer, an SLA breach, a contact merge — simply recomputes the day again). Any event
-that touches a ticket queues ``reports.rollup`` for the ticket's creation day, coalesced per day and
-per ``debounce_s`` slot through the job key.
+a reopen, a CSAT answer, an SLA breach, a contact merge — simply recomputes the day again).
+
+Keeping current: an event that touches a ticket marks the ticket's creation day in ``report_dirty``
+(``_id`` = ``<day>:<slot>``, an idempotent upsert) and queues one ``reports.rollup`` job per
+``debounce_s`` slot (job key ``reports.rollup:<slot>``). The job recomputes every marked day together
+— one read of their tickets and one of their messages, however many days changed — then deletes the
+marks it read (a day marked again meanwhile has a newer mark, in a later slot, and runs again). On
+FerretDB v1 each of those reads scans its collection (only ``_id`` equality is pushed down), so the
+cost is bounded by one scan of tickets and messages per slot instead of one per changed day. Folding
+only the changed tickets would need their messages by ``conversation_id`` without a scan, which
+FerretDB v1 cannot do.
 """
 
 from __future__ import annotations
@@ -51,6 +59,8 @@ from .views import DIMS_SCOPED, View
 log = logging.getLogger(__name__)
 register("report_buckets", ix(("day", 1)))
 register("report_views")  # _id = "day:<YYYY-MM-DD>:<scope>"; read by _id only
+register("report_dirty")  # _id = "<YYYY-MM-DD>:<slot>": days waiting for the roll-up job (a handful of documents)
+MAX_MARKS = 5_000  # marks one job takes (more wait for the next job)
 CONCURRENCY = 8  # find_one / replace_one in flight at once (more only queues inside FerretDB)
 LEVELS = 5  # blocks of 2 … 32 days
 EPOCH = date(1970, 1, 1)
@@ -81,15 +91,21 @@ class Rollups:
         self.store = store
         self.col = store["report_buckets"]
         self.views = store["report_views"]
+        self.dirty = store["report_dirty"]
         self.jobs = jobs
         self.debounce_s = debounce_s
         self._queued: dict[str, float] = {}
 
     # --- computing ------------------------------------------------------------------------------
 
-    async def compute_days(self, first: date, last: date, calendars: Calendars | None = None) -> dict[date, list[dict[str, Any]]]:
-        """Fresh groups for each UTC day in [first, last] from one bounded query."""
-        convs = await conversations_created(self.store, day_start(first), day_start(last + timedelta(days=1)))
+    async def compute_days(self, first: date, last: date, calendars: Calendars | None = None,
+                           only: set[date] | None = None) -> dict[date, list[dict[str, Any]]]:
+        """Fresh groups for each UTC day in [first, last] (or only the days ``only``) from one query."""
+        extra = None
+        if only is not None and len(only) < (last - first).days + 1:  # scattered days: the server drops the rest
+            extra = {"$or": [{"created_at": {"$gte": day_start(d), "$lt": day_start(d + timedelta(days=1))}}
+                             for d in sorted(only)]}
+        convs = await conversations_created(self.store, day_start(first), day_start(last + timedelta(days=1)), extra)
         groups = await groups_of(self.store, convs, calendars)
         out: dict[date, list[dict[str, Any]]] = {}
         for g in groups:
@@ -98,17 +114,32 @@ class Rollups:
 
     async def recompute_range(self, first: date, last: date) -> int:
         """Recompute every day in [first, last], then their blocks once (cheaper than day by day)."""
-        fresh = await self.compute_days(first, last)
-        stored = await self.stored(first, last)
-        changed, touched, d = 0, {}, first
-        while d <= last:
+        return await self.recompute_days([first + timedelta(days=i) for i in range((last - first).days + 1)])
+
+    async def recompute_days(self, wanted: list[date]) -> int:
+        """Recompute these days from one read of their tickets (and messages), then their blocks once."""
+        if not wanted:
+            return 0
+        wanted = sorted(set(wanted))
+        fresh = await self.compute_days(wanted[0], wanted[-1], only=set(wanted))
+        stored = await self.stored_days(wanted)
+        changed, touched = 0, {}
+        for d in wanted:
             groups = fresh.get(d, [])
             if groups or d in stored:
                 touched[d] = set(scoped(groups)) | set(stored.get(d, {}).get("scopes", []))
             changed += await self.save(d, groups, stored.get(d), blocks=False)
-            d += timedelta(days=1)
         await self.rebuild_blocks(touched)
         return changed
+
+    async def run_pending(self) -> list[date]:
+        """The job: recompute every day marked since the last run together; the days it recomputed."""
+        marks = [m async for m in self.dirty.find({}, {"day": 1}).limit(MAX_MARKS)]
+        wanted = sorted({date.fromisoformat(m["day"]) for m in marks})
+        await self.recompute_days(wanted)
+        # only the marks read: a day touched during the recompute has a newer mark (a later slot)
+        await bounded([self.dirty.delete_one({"_id": m["_id"]}) for m in marks])
+        return wanted
 
     async def recompute(self, day: date) -> bool:
         """Recompute one day's bucket from the tickets; True if it changed."""
@@ -213,26 +244,29 @@ class Rollups:
         return views.merge([v for v in await bounded(reads) if v is not None])
 
     async def stored(self, first: date, last: date) -> dict[date, dict[str, Any]]:
-        wanted = list(days(day_start(first), day_start(last + timedelta(days=1))))
+        return await self.stored_days(list(days(day_start(first), day_start(last + timedelta(days=1)))))
+
+    async def stored_days(self, wanted: list[date]) -> dict[date, dict[str, Any]]:
         docs = await bounded([self.col.find_one({"_id": d.isoformat()}) for d in wanted])
         return {d: doc for d, doc in zip(wanted, docs, strict=True) if doc}
 
     # --- keeping current ------------------------------------------------------------------------
 
     async def touch(self, created_at: datetime) -> None:
-        """Queue a recompute of the day of a ticket created at ``created_at`` (coalesced)."""
+        """Mark the day of a ticket created at ``created_at`` and queue this slot's roll-up job."""
         if self.jobs is None:
             return
         day = day_of(created_at).isoformat()
         slot = int(time.time() // self.debounce_s) if self.debounce_s > 0 else time.time_ns()
-        key = f"{JOB}:{day}:{slot}"
-        if key in self._queued:
+        mark = f"{day}:{slot}"
+        if mark in self._queued:
             return
         if len(self._queued) > 10_000:
             self._queued.clear()
-        self._queued[key] = time.time()
+        self._queued[mark] = time.time()
+        await upsert(self.dirty, {"_id": mark}, {"day": day}, replace=True)  # before the job, so the job finds it
         at = datetime.fromtimestamp((slot + 1) * self.debounce_s + 2, UTC) if self.debounce_s > 0 else None
-        await self.jobs.enqueue(JOB, {"day": day}, at=at, key=key)
+        await self.jobs.enqueue(JOB, {"slot": slot}, at=at, key=f"{JOB}:{slot}")
 
     async def on_event(self, event: Any) -> None:
         """Bus subscriber for every event: find the tickets it touched and queue their days."""

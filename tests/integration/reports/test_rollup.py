@@ -34,14 +34,16 @@ async def _week(store: Any, source: str = "rollup") -> dict[str, Any]:
     return {k: out[k] for k in SECTIONS}
 
 
-async def _run_jobs(store: Any, rollups: Rollups) -> int:
+async def _run_jobs(store: Any, rollups: Rollups) -> list[list[str]]:
+    """Run the queued roll-up jobs; the days each one recomputed."""
+    runs: list[list[str]] = []
+
     async def handler(payload: dict[str, Any]) -> None:
-        await rollups.recompute(date.fromisoformat(payload["day"]))
+        runs.append([d.isoformat() for d in await rollups.run_pending()])
     worker = Worker(Jobs(store), {JOB: handler})
-    ran = 0
     while await worker.run_once():
-        ran += 1
-    return ran
+        pass
+    return runs
 
 
 async def test_rebuild_writes_buckets_then_finds_nothing_to_change(store: Any) -> None:
@@ -82,8 +84,9 @@ async def test_late_events_recompute_the_day_through_the_job_queue(store: Any) -
         "status": "resolved", "resolved_at": t(6, 10), "csat": {"sent_at": t(6, 11), "score": 1}}})
     doc = await store.conversations.find_one({"_id": ids["c3"]})
     await rollups.on_event(ConversationUpdated(conversation=Conversation.from_doc(doc), changes={"status": "resolved"}))
-    assert await store["jobs"].count_documents({"kind": JOB, "payload.day": "2026-11-03"}) == 1
-    assert await _run_jobs(store, rollups) == 1
+    assert [m["day"] async for m in store["report_dirty"].find({})] == ["2026-11-03"]
+    assert await _run_jobs(store, rollups) == [["2026-11-03"]]
+    assert await store["report_dirty"].count_documents({}) == 0
     week = await _week(store)
     assert week["csat"]["distribution"]["1"] == 1 and week["csat"]["responses"] == 4
     assert week == await _week(store, "live")
@@ -97,21 +100,49 @@ async def test_contact_merge_recomputes_the_moved_tickets_days(store: Any) -> No
     await store.conversations.update_many({"contact_id": ids["carol"]}, {"$set": {"contact_id": ids["dj"]}})
     await store.contacts.update_one({"_id": ids["carol"]}, {"$set": {"merged_into": ids["dj"]}})
     await rollups.on_event(ContactsMerged(source_id=ids["carol"], target_id=ids["dj"]))
-    assert await _run_jobs(store, rollups) == 5  # both contacts' days: 11-03, 11-04 (dj), 11-07, 11-08, 11-09
+    # both contacts' days, in one job (one read of tickets and messages); the other jobs find nothing left
+    runs = await _run_jobs(store, rollups)
+    assert runs[0] == ["2026-11-03", "2026-11-04", "2026-11-07", "2026-11-08", "2026-11-09"]
+    assert len(runs) == 5 and runs[1:] == [[]] * 4
     contacts = (await _week(store))["contacts"]
     assert contacts["provider"] == {"conversations": 4, "contacts": 1, "resolved": 2, "csat_average": 4.0}
     assert contacts["consumer"]["contacts"] == 1
 
 
-async def test_coalescing_one_job_per_day_and_slot(store: Any) -> None:
+async def test_coalescing_one_job_per_slot_for_every_changed_day(store: Any) -> None:
+    await seed(store, "A1", "A2")
     rollups = Rollups(store, Jobs(store), debounce_s=1e9)
     for _ in range(5):
         await rollups.touch(t(3, 10))
-    await rollups.touch(t(4, 10))
-    # a second node (fresh process memory) queues the same key: still one job
+    await rollups.touch(t(8, 10))
+    # a second node (fresh process memory) marks the same day and queues the same key: still one job
     await Rollups(store, Jobs(store), debounce_s=1e9).touch(t(3, 23))
-    days = sorted([d["payload"]["day"] async for d in store["jobs"].find({"kind": JOB})])
-    assert days == ["2026-11-03", "2026-11-04"]
+    assert await store["jobs"].count_documents({"kind": JOB}) == 1
+    assert sorted([m["day"] async for m in store["report_dirty"].find({})]) == ["2026-11-03", "2026-11-08"]
+    await store["job_queue"].update_many({}, {"$set": {"next_at": t(1, 0, month=1)}})  # due now
+    assert await _run_jobs(store, rollups) == [["2026-11-03", "2026-11-08"]]
+    # the two scattered days, read together, hold what a recompute of each day alone finds
+    assert await rollups.recompute(date(2026, 11, 3)) is False
+    assert await rollups.recompute(date(2026, 11, 8)) is False
+    assert await store["report_buckets"].count_documents({}) == 2  # only the marked days were written
+
+
+async def test_a_day_marked_during_a_run_keeps_its_mark_for_the_next_run(store: Any) -> None:
+    await seed(store, "A1", "A2")
+    rollups = Rollups(store, Jobs(store), debounce_s=0)
+    await rollups.touch(t(3, 10))
+    recompute = rollups.recompute_days
+
+    async def while_running(wanted: list[date]) -> int:
+        await rollups.touch(t(4, 10))  # an event during the recompute: a new mark (debounce 0: a new slot)
+        return await recompute(wanted)
+
+    rollups.recompute_days = while_running  # type: ignore[method-assign]
+    assert await rollups.run_pending() == [date(2026, 11, 3)]
+    rollups.recompute_days = recompute  # type: ignore[method-assign]
+    assert [m["day"] async for m in store["report_dirty"].find({})] == ["2026-11-04"]
+    assert await rollups.run_pending() == [date(2026, 11, 4)]
+    assert await rollups.run_pending() == []
 
 
 @pytest.fixture
