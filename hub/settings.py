@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     imap_password: SecretStr = SecretStr("")
     imap_mailbox: str = "INBOX"
     imap_poll_s: float = Field(30.0, description="IMAP poll interval")
+    imap_lease_s: float = Field(30.0, gt=0, description="One node polls a mailbox, the holder of its lease "
+                                "(renewed every third of this); another takes over within this if it dies")
     smtp_host: str = Field("", description="Outgoing SMTP server; empty = e-mail replies fail visibly")
     smtp_port: int = 25
     smtp_user: str = ""
