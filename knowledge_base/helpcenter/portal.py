@@ -5,8 +5,9 @@ Sign-in goes through the platform's one check (``hub/platform/security/signin.py
 lock per account and IP, the password, then the TOTP code when two-factor is on — the same rules as
 ``POST /api/v1/auth/login``. The ``berry_help`` cookie (HttpOnly, SameSite=Lax, path /help) holds
 the access token of a recorded sign-in session: it is listed with the user's other sessions
-(``GET /api/v1/auth/sessions``, user agent prefixed "Help center ·") and revoking it there signs the
-portal out at its next request; "Sign out" here revokes it too. State-changing forms are covered by
+(``GET /api/v1/auth/sessions``, user agent prefixed "Help center ·", and on the portal's tickets
+page, where each can be ended) and revoking it signs the portal out at its next request; "Sign
+out" here revokes it too. State-changing forms are covered by
 the platform's Origin check (CSRF).
 
 "Own tickets" is the foundation's rule: a portal user (role provider/customer, permission
@@ -131,11 +132,14 @@ async def tickets(request: web.Request) -> web.Response:
     items: list[Conversation] = []
     if principal.contact_id:
         items, _ = await request.app[keys.CONVERSATIONS].list(contact_id=principal.contact_id, limit=100)
+    sessions = await request.app[SESSIONS].list(principal.user_id) if principal.user_id else []
     return render(
         request,
         "tickets.html",
         locale=locale,
         tickets=items,
+        sessions=[s for s in sessions if s["active"]],
+        current_session=principal.session_id,
         switch={code: f"/help/{code}/tickets" for code in LANGUAGES},
     )
 
@@ -161,6 +165,17 @@ async def ticket(
         draft=draft,
         switch={code: f"/help/{code}/tickets/{conversation.id}" for code in LANGUAGES},
     )
+
+
+async def end_session(request: web.Request) -> web.Response:
+    """Sign out one of my sessions (this one, the console's, an API client's) from the portal."""
+    locale = locale_of(request)
+    principal = _portal_user(request, locale)
+    try:
+        await request.app[SESSIONS].revoke(str(principal.user_id), request.match_info["session"][:64])
+    except NotFound:
+        raise web.HTTPNotFound(text="no such session") from None  # someone else's does not exist for you
+    raise web.HTTPSeeOther(f"/help/{locale}/tickets#sessions")
 
 
 async def _sender(request: web.Request, principal: Principal) -> SenderIdentity:
@@ -210,6 +225,7 @@ def install(app: web.Application) -> None:
     r.add_get("/help/{locale:[a-z]{2}}/tickets", tickets)
     r.add_get("/help/{locale:[a-z]{2}}/tickets/{ticket}", ticket)
     r.add_post("/help/{locale:[a-z]{2}}/tickets/{ticket}/reply", reply)
+    r.add_post("/help/{locale:[a-z]{2}}/sessions/{session}/end", end_session)
 
 
 __all__ = ["install"]

@@ -166,13 +166,36 @@ async def test_portal_sign_in_is_a_session_listed_and_revocable_with_the_others(
     )
     assert resp.status == 303
     assert (await client.get("/help/en/tickets", allow_redirects=False)).status == 200
-    login = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    login = await client.post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": PASSWORD},
+        headers={"User-Agent": "<script>alert(1)</script>"},
+    )
     bearer = {"Authorization": f"Bearer {(await login.json())['access_token']}"}
 
     sessions = await (await client.get("/api/v1/auth/sessions", headers=bearer)).json()
     assert len(sessions) == 2 and all(s["active"] for s in sessions)
     portal = next(s for s in sessions if s["user_agent"] == "Help center · PortalBrowser/1.0")
+    api_session = next(s for s in sessions if s["id"] != portal["id"])
 
+    # the portal lists both (its own marked) and ends the other one: that bearer token stops working
+    page = await (await client.get("/help/en/tickets")).text()
+    assert "Where you are signed in" in page and "this browser" in page and "&lt;script&gt;" in page
+    assert "<script>alert" not in page  # the hostile user agent of the API sign-in, escaped
+    ended = await client.post(f"/help/en/sessions/{api_session['id']}/end", allow_redirects=False)
+    assert ended.status == 303 and ended.headers["Location"] == "/help/en/tickets#sessions"
+    assert (await client.get("/api/v1/auth/sessions", headers=bearer)).status == 401
+    assert (await client.post("/help/en/sessions/nope/end", allow_redirects=False)).status == 404
+    other = await portal_user(app, await ticket_of(app, "sipho@example.co.za", "Other"))
+    other_login = await client.post("/api/v1/auth/login", json={"email": other, "password": PASSWORD})
+    other_bearer = {"Authorization": f"Bearer {(await other_login.json())['access_token']}"}
+    other_session = (await (await client.get("/api/v1/auth/sessions", headers=other_bearer)).json())[0]
+    resp = await client.post(f"/help/en/sessions/{other_session['id']}/end", allow_redirects=False)
+    assert resp.status == 404  # someone else's session does not exist for you, and lives on
+    assert (await client.get("/api/v1/auth/sessions", headers=other_bearer)).status == 200
+
+    login = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    bearer = {"Authorization": f"Bearer {(await login.json())['access_token']}"}
     revoked = await client.delete(f"/api/v1/auth/sessions/{portal['id']}", headers=bearer)
     assert revoked.status == 204
     resp = await client.get("/help/en/tickets", allow_redirects=False)  # the same cookie, now dead
