@@ -61,7 +61,8 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
     ext["presence"] = presence = PresenceTracker(store, app[keys.BUS], ext["node"], notify_presence)
     ext["replies"] = Replies(store, app[keys.CONVERSATIONS], app[keys.SETTINGS].whatsapp_templates)
     ext["team"] = TeamView(store, presence)
-    ext["forwarder"] = forwarder = Forwarder(sio, NAMESPACE, event_log, app[keys.CONVERSATIONS])
+    ext["forwarder"] = forwarder = Forwarder(sio, NAMESPACE, event_log, app[keys.CONVERSATIONS],
+                                             window_s=app[keys.SETTINGS].console_flush_ms / 1000)
     app[keys.BUS].subscribe("*", forwarder.on_event)
     tasks = [asyncio.create_task(forwarder.run()), asyncio.create_task(_sweeper(presence, event_log))]
     yield

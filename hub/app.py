@@ -31,6 +31,7 @@ from hub.inbox import Inbox
 from hub.jobs import Jobs, Worker
 from hub.metrics import Metrics
 from hub.models import Direction
+from hub.realtime import LocalManager, RedisManager
 from hub.settings import Settings
 from hub.store import Store, open_store
 
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[keys.JOB_HANDLERS] = {}
     app[keys.ROUTERS] = [v1_router]
 
-    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    manager = RedisManager(settings.redis_url) if settings.redis_url else LocalManager()
     sio = socketio.AsyncServer(async_mode="aiohttp", client_manager=manager, cors_allowed_origins=[])
     sio.attach(app)
     app[keys.SIO] = sio
