@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from email import message_from_bytes, policy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,7 +122,13 @@ async def test_email_reply_with_subject_cc_and_an_attached_file(new_page, hub_ur
     await agent.fill("#reply-text", "Quote attached, valid for 30 days.")
     await screenshot(agent, "console-email-reply")
     await agent.click("#send")
-    await agent.wait_for_selector("#messages .msg.out:has-text('Quote attached') .attachments a:has-text('quote.pdf')")
+    link = "#messages .msg.out:has-text('Quote attached') .attachments a:has-text('quote.pdf')"
+    await agent.wait_for_selector(link)
+    async with agent.expect_download() as download_info:  # fetched with the agent's token, not a bare link
+        await agent.click(link)
+    download = await download_info.value
+    assert download.suggested_filename == "quote.pdf"
+    assert Path(await download.path()).read_bytes() == b"%PDF-1.4 80 guests"
     _, collector = smtp_sink
     raw = await _eventually(lambda: next((r for _, _, r in collector.mails if b"valid for 30 days" in r), None))
     mail = message_from_bytes(raw, policy=policy.default)

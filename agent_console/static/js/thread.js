@@ -1,13 +1,38 @@
 // One conversation: header with actions, collision and handoff banners, the thread with delivery
 // ticks, and a composer that knows the channel. Replies go over the socket with a client id, so a
 // retry after a dropped connection is stored once; the UI says when a send was not confirmed.
-import {api, upload} from "./api.js";
+import {api, getBlob, upload} from "./api.js";
 import {clear, clock, h, icon, uid} from "./dom.js";
 import {t} from "./i18n.js";
 
 const TICKS = {queued: "◷", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "⚠", undelivered: "⚠", received: ""};
 const WA_WINDOW_MS = 24 * 3600 * 1000;
 const FILE_CHANNELS = new Set(["email"]);  // files leave only where the hub can hand over the bytes (see replies.py)
+
+// A stored file is fetched with the agent's token: the hub serves it only to who may see the
+// ticket (a plain link would carry no token). Anything else links to where it lives.
+function attachmentLink(a) {
+  const label = a.filename || a.content_type;
+  if (!a.blob_id) return a.url ? h("a", {href: a.url, target: "_blank", rel: "noopener noreferrer", text: label}) : label;
+  const link = h("a", {href: "#", class: "blob", dataset: {blob: a.blob_id}, text: label});
+  link.onclick = async (event) => {
+    event.preventDefault();
+    try {
+      const {blob, name} = await getBlob(`/blobs/${encodeURIComponent(a.blob_id)}`);
+      const url = URL.createObjectURL(blob);
+      const save = h("a", {href: url, download: a.filename || name});
+      document.body.append(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      link.classList.remove("error");
+    } catch (err) {
+      link.classList.add("error");
+      link.title = t("thread.attachment_failed", {error: err.message});
+    }
+  };
+  return link;
+}
 
 export class ThreadView {
   constructor(ws) {
@@ -179,8 +204,7 @@ export class ThreadView {
         h("span", {class: "muted", text: ` ${clock(m.created_at)}`}), m.channel !== this.conversation.channel ? h("span", {class: `badge ch-${m.channel}`, text: t(`channel.${m.channel}`)}) : null),
       m.subject ? h("div", {class: "subject", text: m.subject}) : null,
       h("p", {class: "text", text: m.text}),
-      m.attachments?.length ? h("ul", {class: "attachments"}, m.attachments.map((a) => h("li", {},
-        a.url ? h("a", {href: a.url, target: "_blank", rel: "noopener noreferrer", text: a.filename || a.content_type}) : a.filename || a.content_type))) : null,
+      m.attachments?.length ? h("ul", {class: "attachments"}, m.attachments.map((a) => h("li", {}, attachmentLink(a)))) : null,
       m.meta?.call ? h("p", {class: "call muted"}, icon("phone"), ` ${m.meta.call.duration ?? ""}s ${m.meta.call.status ?? ""}`) : null,
       h("div", {class: "foot"}, tick, m.error ? h("span", {class: "error", text: m.error}) : null));
   }
