@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError
 from hub import keys
 from hub.api.routing import ApiRouter, invalid, visible_conversation
 from hub.auth import Principal, require
+from hub.auth.visibility import in_scope
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.models import Conversation, Message
 
@@ -353,6 +354,14 @@ async def get_sla(request: web.Request, _: Principal) -> dict[str, Any]:
     return {"sla": doc.get("sla") or {}, "next_check_at": doc.get("sla_next_at")}
 
 
+async def _canned(request: web.Request, principal: Principal, canned_id: str) -> CannedResponse:
+    """A canned response this staff member may use: shared, or one of their teams'."""
+    canned = await svc(request).actions.canned(canned_id)
+    if not in_scope(principal, canned.team_id):
+        raise NotFound(f"canned response {canned_id} not found")
+    return canned
+
+
 @route(
     "POST",
     "/conversations/{conversation_id}/canned/{canned_id}",
@@ -364,7 +373,7 @@ async def get_sla(request: web.Request, _: Principal) -> dict[str, Any]:
 )
 async def send_canned(request: web.Request, principal: Principal) -> Message:
     t = svc(request)
-    canned = await t.actions.canned(request.match_info["canned_id"])
+    canned = await _canned(request, principal, request.match_info["canned_id"])
     conversation = await request.app[keys.CONVERSATIONS].get(_cid(request))
     text = await t.actions.render_for(canned.text, conversation, principal.user_id)
     return await request.app[keys.CONVERSATIONS].reply(
@@ -438,8 +447,10 @@ def config_routes(
     tag: str,
     check: Check | None = None,
     on_delete: Check | None = None,
+    team_scoped: bool = False,
 ) -> None:
-    """List/create/get/patch/delete for one configuration collection."""
+    """List/create/get/patch/delete for one configuration collection. ``team_scoped``: readers see
+    only the shared items and their own teams' (``hub.auth.visibility.in_scope``)."""
     one = f"{path}/{{item_id}}"
 
     async def finish(request: web.Request, item: BaseModel) -> None:
@@ -465,9 +476,12 @@ def config_routes(
             raise NotFound(f"{tag} {request.match_info['item_id']} not found")
         return _item(model, doc)
 
-    async def list_items(request: web.Request, _: Principal) -> list[BaseModel]:
+    def visible(principal: Principal, item: BaseModel) -> bool:
+        return not team_scoped or in_scope(principal, getattr(item, "team_id", None))
+
+    async def list_items(request: web.Request, principal: Principal) -> list[BaseModel]:
         docs = request.app[keys.STORE][collection].find({}).sort("_id", 1).limit(2000)
-        return [_item(model, d) async for d in docs]
+        return [item async for d in docs if visible(principal, item := _item(model, d))]
 
     async def create(request: web.Request, principal: Principal, body: BaseModel) -> BaseModel:
         item = model.model_validate(body.model_dump(exclude={"id", "created_at"}))
@@ -482,8 +496,11 @@ def config_routes(
         )
         return item
 
-    async def get(request: web.Request, _: Principal) -> BaseModel:
-        return await get_one(request)
+    async def get(request: web.Request, principal: Principal) -> BaseModel:
+        item = await get_one(request)
+        if not visible(principal, item):  # another team's: as if it did not exist
+            raise NotFound(f"{tag} {request.match_info['item_id']} not found")
+        return item
 
     async def patch(request: web.Request, principal: Principal, body: Patch) -> BaseModel:
         current = await get_one(request)
@@ -598,7 +615,7 @@ async def _hours_in_use(request: web.Request, item: BaseModel) -> None:
 config_routes("/business-hours", "business_hours", BusinessHours, "business-hours", on_delete=_hours_in_use)
 config_routes("/sla-policies", "sla_policies", SlaPolicy, "sla-policy", check=_check_policy)
 config_routes("/automation-rules", "automation_rules", Rule, "automation-rule", check=_check_rule)
-config_routes("/canned-responses", "canned_responses", CannedResponse, "canned-response")
+config_routes("/canned-responses", "canned_responses", CannedResponse, "canned-response", team_scoped=True)
 config_routes("/macros", "macros", Macro, "macro", check=_check_macro)
 
 
@@ -646,7 +663,7 @@ async def rule_executions(request: web.Request, _: Principal) -> list[dict[str, 
 )
 async def preview_canned(request: web.Request, principal: Principal, body: PreviewIn) -> Rendered:
     t = svc(request)
-    canned = await t.actions.canned(request.match_info["item_id"])
+    canned = await _canned(request, principal, request.match_info["item_id"])
     conversation = await visible_conversation(request, principal, body.conversation_id)
     return Rendered(text=await t.actions.render_for(canned.text, conversation, principal.user_id))
 
