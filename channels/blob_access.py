@@ -12,13 +12,14 @@ upload before it is sent. Anything else — unknown id, not yours, another team'
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
 
 from hub.auth import Principal
-from hub.auth.visibility import can_see, sees_all
+from hub.auth.visibility import can_see, sees_all, with_current_teams
 from hub.errors import NotFound
 from hub.events import MessageCreated
 from hub.models import Message
@@ -80,13 +81,15 @@ class BlobAccess:
         shown = meta.get("conversation_ids")
         if shown is None:
             shown = await self._shown_in(blob_id)
+        conversations = []
         for conversation_id in shown[:MAX_CONVERSATIONS]:
-            try:
-                if can_see(principal, await self.conversations.get(conversation_id)):
-                    return True
-            except NotFound:
-                continue
-        return False
+            with contextlib.suppress(NotFound):
+                conversations.append(await self.conversations.get(conversation_id))
+        if any(can_see(principal, c) for c in conversations):
+            return True
+        # the token's teams date from sign-in: a refusal is checked against the teams as they are now
+        current = await with_current_teams(self.store, principal)
+        return current is not principal and any(can_see(current, c) for c in conversations)
 
 
 __all__ = ["BlobAccess", "blob_ids"]

@@ -16,7 +16,7 @@ from pymongo.errors import DuplicateKeyError
 from hub import keys
 from hub.api.routing import ApiRouter, invalid, visible_conversation
 from hub.auth import Principal, require
-from hub.auth.visibility import in_scope
+from hub.auth.visibility import in_scope, with_current_teams
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.models import Conversation, Message
 
@@ -357,7 +357,8 @@ async def get_sla(request: web.Request, _: Principal) -> dict[str, Any]:
 async def _canned(request: web.Request, principal: Principal, canned_id: str) -> CannedResponse:
     """A canned response this staff member may use: shared, or one of their teams'."""
     canned = await svc(request).actions.canned(canned_id)
-    if not in_scope(principal, canned.team_id):
+    if not in_scope(principal, canned.team_id) and not in_scope(
+            await with_current_teams(request.app[keys.STORE], principal), canned.team_id):
         raise NotFound(f"canned response {canned_id} not found")
     return canned
 
@@ -480,6 +481,8 @@ def config_routes(
         return not team_scoped or in_scope(principal, getattr(item, "team_id", None))
 
     async def list_items(request: web.Request, principal: Principal) -> list[BaseModel]:
+        if team_scoped:  # the token's teams date from sign-in; a small read of the teams as they are
+            principal = await with_current_teams(request.app[keys.STORE], principal)
         docs = request.app[keys.STORE][collection].find({}).sort("_id", 1).limit(2000)
         return [item async for d in docs if visible(principal, item := _item(model, d))]
 
@@ -498,7 +501,8 @@ def config_routes(
 
     async def get(request: web.Request, principal: Principal) -> BaseModel:
         item = await get_one(request)
-        if not visible(principal, item):  # another team's: as if it did not exist
+        if not visible(principal, item) and not visible(
+                await with_current_teams(request.app[keys.STORE], principal), item):  # another team's: 404
             raise NotFound(f"{tag} {request.match_info['item_id']} not found")
         return item
 

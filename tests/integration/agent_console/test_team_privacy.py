@@ -218,3 +218,29 @@ async def test_a_whatsapp_template_cannot_be_sent_into_another_teams_ticket(clie
     )
     assert carl.status == 404
     assert await client.server.app[keys.STORE].messages.count_documents({"conversation_id": ticket}) == 1
+
+
+async def test_an_agent_added_to_a_team_after_signing_in_gets_its_files_and_canned_responses(client, people) -> None:
+    """The token lists the teams as of sign-in; the team document says who is in it now."""
+    from hub.ticketing.teams import Member, Team
+
+    app = client.server.app
+    user = await app[keys.USERS].create(f"zola-{new_id()}@example.com", "password1", Role.agent, name="Zola")
+    login = await client.post("/api/v1/auth/login", json={"email": user.email, "password": "password1"})
+    zola = _bearer((await login.json())["access_token"])
+    blob_id = await _upload(client, people["admin"], b"%PDF-1.4 venues only")
+    await _inbound(client, people["admin_full"], "venues", blob_id=blob_id)
+    made = await client.post("/api/v1/canned-responses", headers=people["admin"], json={
+        "shortcut": "venue-deposit", "title": "Deposit", "text": "A 30% deposit holds the date.", "team_id": "venues"})
+    canned_id = (await made.json())["id"]
+
+    async def sees() -> tuple[int, int, bool]:
+        listed = await (await client.get("/api/v1/canned-responses", headers=zola)).json()
+        return ((await client.get(f"/api/v1/blobs/{blob_id}", headers=zola)).status,
+                (await client.get(f"/api/v1/canned-responses/{canned_id}", headers=zola)).status,
+                canned_id in {c["id"] for c in listed})
+
+    assert await sees() == (404, 404, False)
+    await app[keys.EXTENSIONS]["ticketing"].teams.create(Team(id="venues", name="Venues",
+                                                              members=[Member(user_id=user.id)]))
+    assert await sees() == (200, 200, True)
