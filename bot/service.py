@@ -7,14 +7,15 @@ ticket (what the form collected), handoff {reason, at}.
 
 Several hub nodes may receive the same ``message.created`` (one bus per node, replays): each turn is
 claimed once by ``_id`` (``bot_turns``: ``bot-turn:<conversation>:<message>``), so exactly one node
-answers it. Within a node, turns of one conversation run one at a time.
+answers it. Turns of one conversation run one at a time on all nodes together, in message-time order
+(``bot.turns.TurnQueue``). A turn that fails (a store error, a timeout) hands the conversation off
+rather than leave it held by the bot with nobody answering (``_recover``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from . import language, responses
 from .engine import BotEngine, OutMessage, Reply, Turn
 from .handoff import HandoffPolicy
 from .settings import BotSettings
+from .turns import TurnQueue
 
 log = logging.getLogger(__name__)
 BOT = Principal(role=Role.agent, name="Berry bot")
@@ -38,6 +40,7 @@ TICKET_TAGS = {"refund_request": "refund", "payment_failed": "payment", "provide
                "cancel_booking": "cancellation", "reschedule_booking": "reschedule", "complaint": "complaint"}
 register("bot_turns", expire=("at", timedelta(days=1)))  # _id = bot-turn:<conversation>:<message>: who answers
 Router = Callable[[str], Awaitable[Any]]
+RECOVERY_DELAYS = (0.0, 0.5, 2.0, 5.0, 15.0)  # seconds before each attempt to hand a failed turn off
 
 
 class BotService:
@@ -52,7 +55,7 @@ class BotService:
         self.policy = policy or HandoffPolicy(
             human_only_intents=frozenset(settings.human_only_intents), refund_limit=settings.refund_limit,
             languages=frozenset(settings.languages))
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.turns = TurnQueue(store, lease_s=settings.turn_lease_s)
         self.inboxes = set(settings.inboxes)
         self.route = route  # routes a handed-off ticket to an agent (ticketing's auto-assign)
 
@@ -79,16 +82,38 @@ class BotService:
         if not self.wants(event):
             return
         conv_id = event.conversation.id
-        if not await self.store.claim("bot_turns", f"bot-turn:{conv_id}:{event.message.id}",
-                                      {"conversation_id": conv_id, "at": utcnow()}):
-            return  # another node (or a replay of the event) has this turn
-        lock = self._locks[conv_id]
         try:
-            async with lock:  # one turn at a time per conversation (single node)
-                await self._turn(conv_id, event.message.text or "")
-        finally:
-            if not lock.locked() and not getattr(lock, "_waiters", None):
-                self._locks.pop(conv_id, None)
+            if not await self.store.claim("bot_turns", f"bot-turn:{conv_id}:{event.message.id}",
+                                          {"conversation_id": conv_id, "at": utcnow()}):
+                return  # another node (or a replay of the event) has this turn
+            async with self.turns.turn(conv_id, event.message.id, event.message.created_at):
+                try:
+                    await asyncio.wait_for(self._turn(conv_id, event.message.text or ""),
+                                           self.settings.ready_timeout_s + self.settings.turn_timeout_s)
+                except Exception:
+                    log.exception("bot turn failed", extra={"conversation_id": conv_id})
+                    await self._recover(conv_id)
+                    return
+        except Exception:  # the claim or the turn queue failed (the store): nobody answered
+            log.exception("bot turn could not start", extra={"conversation_id": conv_id})
+            await self._recover(conv_id)
+
+    async def _recover(self, conv_id: str) -> None:
+        """A turn died (most likely on the store): never leave the conversation held by a bot that
+        is not answering. Hand off — saving that releases it to the agents' queue — and then tell
+        the customer and route it, each step retried while the store recovers."""
+        conv = await _retrying(lambda: self.conversations.get(conv_id), conv_id)
+        if conv is None:
+            log.error("bot could not hand off a failed turn", extra={"conversation_id": conv_id})
+            return
+        if not self.holds(conv):  # an agent has it, or a handoff was saved before the failure
+            route = self.route
+            if conv.bot.get("handoff") and conv.assignee_id is None and route is not None:
+                await _retrying(lambda: route(conv_id), conv_id)
+            return
+        now = utcnow()
+        await self._handoff(conv, dict(conv.bot), "bot_error", conv.bot.get("language") or conv.language,
+                            self.settings.open_at(now), now, run=_retrying)
 
     async def _turn(self, conv_id: str, text: str) -> None:
         conv = await self.conversations.get(conv_id)  # fresh: an agent may have taken it meanwhile
@@ -124,16 +149,37 @@ class BotService:
         await self._handoff(conv, state, reason, lang, open_now, now, ticket=reply.ticket)
 
     async def _handoff(self, conv: Conversation, state: dict[str, Any], reason: str, lang: str | None,
-                       open_now: bool, now: Any, *, ticket: dict[str, str] | None = None) -> None:
+                       open_now: bool, now: Any, *, ticket: dict[str, str] | None = None,
+                       run: Callable[..., Awaitable[Any]] | None = None) -> None:
+        """Saving the handoff releases the conversation to people; the rest tells the customer and
+        the agent and routes the ticket. ``run`` wraps each step (``_retrying`` after a failed turn)."""
+        step = run or _once
         state.update(active=False, buttons=[], handoff={"reason": reason, "at": now.isoformat()})
-        await self._save(conv.id, state)
+        if await step(lambda: self._save(conv.id, state), conv.id) is None:
+            log.error("bot could not save a handoff", extra={"conversation_id": conv.id})
+            return
         notice = responses.HANDOFF if open_now else \
             responses.HANDOFF_AFTER_HOURS.format(back=self.settings.back_at(now))
-        await self._say(conv, OutMessage(notice))
+        await step(lambda: self._say(conv, OutMessage(notice)), conv.id)
         summary = summarize(state)
-        await self.conversations.reply(conv.id, BOT, _summary_text(summary), private=True,
-                                       author_type=AuthorType.bot, meta={"bot_summary": summary})
-        fresh = await self.conversations.get(conv.id)  # a Rasa action may have changed it this turn
+        note = _summary_text(summary)
+        await step(lambda: self.conversations.reply(conv.id, BOT, note, private=True,
+                                                    author_type=AuthorType.bot, meta={"bot_summary": summary}),
+                   conv.id)
+        updated = await step(lambda: self._mark_ticket(conv.id, state, lang, ticket), conv.id)
+        if self.route is not None:
+            try:
+                await self.route(conv.id)
+            except Exception:  # the ticket stays in the queue; an agent can still pick it up
+                log.exception("routing after handoff failed", extra={"conversation_id": conv.id})
+        if updated is not None:
+            event = BotHandoff(conversation=updated, reason=reason, summary=summary)
+            await step(lambda: self.bus.publish(event), conv.id)
+        log.info("bot handoff", extra={"conversation_id": conv.id, "reason": reason})
+
+    async def _mark_ticket(self, conv_id: str, state: dict[str, Any], lang: str | None,
+                           ticket: dict[str, str] | None) -> Conversation:
+        fresh = await self.conversations.get(conv_id)  # a Rasa action may have changed it this turn
         changes: dict[str, Any] = {"tags": sorted({*fresh.tags, "bot-handoff"})}
         if lang and lang != fresh.language:
             changes["language"] = lang  # routing matches agents' language skills on it
@@ -142,14 +188,7 @@ class BotService:
             tags = {"bot-ticket", *(TICKET_TAGS[i] for i in intents & TICKET_TAGS.keys())}
             changes["tags"] = sorted({*changes["tags"], *tags})
             changes["subject"] = ticket.get("issue_summary", "")[:200] or "Logged by the bot"
-        updated = await self.conversations.update(conv.id, changes, BOT)
-        if self.route is not None:
-            try:
-                await self.route(conv.id)
-            except Exception:  # the ticket stays in the queue; an agent can still pick it up
-                log.exception("routing after handoff failed", extra={"conversation_id": conv.id})
-        await self.bus.publish(BotHandoff(conversation=updated, reason=reason, summary=summary))
-        log.info("bot handoff", extra={"conversation_id": conv.id, "reason": reason})
+        return await self.conversations.update(conv_id, changes, BOT)
 
     async def _say(self, conv: Conversation, out: OutMessage, *, intent: str | None = None) -> None:
         text = out.text
@@ -166,6 +205,24 @@ class BotService:
 
     async def _save(self, conv_id: str, state: dict[str, Any]) -> None:
         await self.store.conversations.update_one({"_id": conv_id}, {"$set": {"bot": state}})
+
+
+async def _once(step: Callable[[], Awaitable[Any]], conv_id: str) -> Any:
+    """Run a handoff step once; a failure fails the turn (and ``_recover`` takes over)."""
+    result = await step()
+    return True if result is None else result
+
+
+async def _retrying(step: Callable[[], Awaitable[Any]], conv_id: str) -> Any:
+    """Run a step until it succeeds or ``RECOVERY_DELAYS`` run out (then None, logged)."""
+    for delay in RECOVERY_DELAYS:
+        await asyncio.sleep(delay)
+        try:
+            result = await step()
+            return True if result is None else result
+        except Exception:
+            log.exception("bot recovery step failed", extra={"conversation_id": conv_id})
+    return None
 
 
 def _button_payload(text: str, buttons: list[dict[str, str]]) -> str:

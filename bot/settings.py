@@ -17,6 +17,10 @@ class BotSettings(BaseSettings):
                                description="Inboxes (channels) where the bot answers first")
     rasa_timeout_s: float = 8.0
     ready_timeout_s: float = Field(120.0, description="How long a message waits for the engine to load")
+    turn_timeout_s: float = Field(60.0, description="A bot turn running longer (engine loading aside) is "
+                                  "abandoned and the conversation handed off")
+    turn_lease_s: float = Field(15.0, description="Lease of a conversation's turn lock, renewed while the "
+                                "turn runs: how long a node that died mid-turn blocks that conversation")
     refund_limit: float = Field(2000.0, description="Refund requests above this many rand go to a person")
     human_only_intents: list[str] = ["complaint", "request_human"]
     languages: list[str] = Field(["en"], description="Languages the bot answers; others go to agents")

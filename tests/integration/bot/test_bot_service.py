@@ -4,10 +4,12 @@ in through the one ingest path, the bot answers or hands off, its state lives on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from pymongo.errors import AutoReconnect
 
 from bot.service import BotService
 from hub import keys
@@ -281,3 +283,117 @@ async def test_agent_coming_online_does_not_take_a_conversation_the_bot_is_answe
     assert (await app[keys.CONVERSATIONS].get(conv)).assignee_id is None
     await send(bot_client, whatsapp("I want to talk to a person", phone="+27829990000"))
     assert (await app[keys.CONVERSATIONS].get(conv)).assignee_id == agent
+
+
+class _Outage:
+    """The store failing for the bot's next ``n`` writes of messages: what PyMongo raises when
+    FerretDB goes away mid-request (AutoReconnect), injected at the one call the bot writes through."""
+
+    def __init__(self, conversations: Any, n: int) -> None:
+        self.real, self.left = conversations.reply, n
+
+    async def __call__(self, conversation_id: str, actor: Any, text: str, **kw: Any) -> Any:
+        if kw.get("author_type") == AuthorType.bot and self.left > 0:
+            self.left -= 1
+            raise AutoReconnect("connection refused")
+        return await self.real(conversation_id, actor, text, **kw)
+
+
+async def test_a_turn_dying_on_a_store_error_hands_off_and_routes_instead_of_holding(bot_client, api,
+                                                                                    monkeypatch) -> None:
+    app = bot_client.server.app
+    service, ticketing = app[keys.EXTENSIONS]["bot"], app[keys.EXTENSIONS]["ticketing"]
+    agent = (await api.user(Role.agent))["user"]["id"]
+    await ticketing.teams.create(Team(name="support", default=True, members=[Member(user_id=agent)]))
+    await ticketing.statuses.set(agent, Presence.online)
+    # the answer fails, and so does the first attempt to tell the customer about the handoff
+    monkeypatch.setattr(app[keys.CONVERSATIONS], "reply", _Outage(app[keys.CONVERSATIONS], 2))
+    conv = await send(bot_client, whatsapp("how do refunds work?", phone="+27826660000"))
+    fresh = await app[keys.CONVERSATIONS].get(conv)
+    assert fresh.bot["handoff"]["reason"] == "bot_error" and not service.holds(fresh)
+    assert fresh.assignee_id == agent and "bot-handoff" in fresh.tags
+    [notice] = await bot_messages(bot_client, conv)
+    assert "passing you to a person" in notice.text
+    [summary] = await bot_messages(bot_client, conv, private=True)
+    assert summary.meta["bot_summary"]["reason"] == "bot_error"
+
+
+async def test_a_turn_that_cannot_start_on_a_store_error_hands_off(bot_client, monkeypatch) -> None:
+    service = bot_client.server.app[keys.EXTENSIONS]["bot"]
+
+    @contextlib.asynccontextmanager
+    async def queue_down(*args: Any) -> Any:
+        raise AutoReconnect("connection refused")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(service.turns, "turn", queue_down)
+    conv = await send(bot_client, whatsapp("where is my booking?", phone="+27826661111"))
+    assert (await state(bot_client, conv))["handoff"]["reason"] == "bot_error"
+    assert "passing you to a person" in (await bot_messages(bot_client, conv))[-1].text
+
+
+async def test_a_hung_turn_times_out_into_a_handoff(bot_client, monkeypatch) -> None:
+    service = bot_client.server.app[keys.EXTENSIONS]["bot"]
+
+    class Hung:
+        name = "hung"
+
+        async def respond(self, turn: Any) -> Any:
+            await asyncio.Event().wait()
+
+        async def close(self) -> None:
+            return None
+
+    async def hung() -> Hung:
+        return Hung()
+
+    monkeypatch.setattr(service, "_engine", hung)
+    monkeypatch.setattr(service, "settings", service.settings.model_copy(update={"turn_timeout_s": 0.5, "ready_timeout_s": 1.0}))
+    conv = await send(bot_client, whatsapp("where is my booking?", phone="+27826662222"))
+    assert (await state(bot_client, conv))["handoff"]["reason"] == "bot_error"
+
+
+async def test_turns_of_one_conversation_on_two_nodes_run_one_at_a_time(bot_client) -> None:
+    app = bot_client.server.app
+    node1 = app[keys.EXTENSIONS]["bot"]
+    node2 = BotService(app[keys.STORE], app[keys.BUS], app[keys.CONVERSATIONS], node1.settings, node1._engine)
+    running, most = 0, 0
+
+    class Slow:  # the real engine, slowed so that unserialized turns would overlap
+        name = "slow"
+
+        def __init__(self, engine: Any) -> None:
+            self.engine = engine
+
+        async def respond(self, turn: Any) -> Any:
+            nonlocal running, most
+            running += 1
+            most = max(most, running)
+            try:
+                await asyncio.sleep(0.2)
+                return await self.engine.respond(turn)
+            finally:
+                running -= 1
+
+        async def close(self) -> None:
+            return None
+
+    real = node1._engine
+
+    async def slow() -> Slow:
+        return Slow(await real())
+
+    node1._engine = node2._engine = slow
+    node1.inboxes.discard("whatsapp")  # deliver the events to the nodes by hand
+    events = []
+    for text in ("hello", "how do refunds work?"):
+        with app[keys.BUS].capture() as captured:
+            conv = await send(bot_client, whatsapp(text, phone="+27826663333"))
+        events += [e for e in captured if isinstance(e, MessageCreated) and e.message.text == text]
+    node1.inboxes.add("whatsapp")
+    node2.inboxes.add("whatsapp")
+    # each node gets one of the two messages at the same time
+    await asyncio.gather(node1.on_message(events[1]), node2.on_message(events[0]))
+    assert most == 1
+    assert (await state(bot_client, conv))["turns"] == 2  # neither turn overwrote the other's state
+    assert len(await bot_messages(bot_client, conv)) == 2

@@ -1,0 +1,112 @@
+"""bot.turns.TurnQueue on real FerretDB: turns of one conversation never overlap across nodes, waiting
+turns run in message-time order, a dead node's lock is taken over after its lease, a live one is
+renewed. Every wait is on a condition with a generous deadline (no fixed sleeps decide a result)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+
+from bot.turns import TurnQueue
+from hub.models import utcnow
+
+pytestmark = pytest.mark.integration
+
+
+async def until(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
+        await asyncio.sleep(0.02)
+
+
+class Recorder:
+    """Runs turns through a queue and records their order and how many ran at once."""
+
+    def __init__(self) -> None:
+        self.order: list[str] = []
+        self.running = 0
+        self.most = 0
+
+    async def run(self, queue: TurnQueue, conv: str, msg: str, offset_s: float,
+                  hold: asyncio.Event | None = None) -> None:
+        async with queue.turn(conv, msg, BASE + timedelta(seconds=offset_s)):
+            self.running += 1
+            self.most = max(self.most, self.running)
+            self.order.append(msg)
+            if hold is not None:
+                await hold.wait()
+            await asyncio.sleep(0)  # let any wrongly admitted turn start meanwhile
+            self.running -= 1
+
+
+BASE = utcnow()
+
+
+async def test_turns_never_overlap_across_nodes_and_waiting_ones_run_in_message_time_order(store) -> None:
+    rec, hold = Recorder(), asyncio.Event()
+    first = asyncio.create_task(rec.run(TurnQueue(store), "c1", "m0", 0, hold))
+    await until(lambda: asyncio.sleep(0, result=rec.order == ["m0"]))
+    # the later messages reach three nodes in reverse order while m0's turn runs; the latest one's
+    # node polls fastest, the earliest one's slowest: only the queue order can put m1 first
+    fast, medium, slow = (TurnQueue(store, poll_s=p, max_poll_s=p) for p in (0.005, 0.05, 0.25))
+    waiting = [asyncio.create_task(rec.run(node, "c1", msg, offset))
+               for node, msg, offset in ((fast, "m3", 3), (medium, "m2", 2), (slow, "m1", 1))]
+
+    async def all_queued() -> bool:
+        return await store["bot_queue"].count_documents({"conversation_id": "c1"}) == 4
+
+    await until(all_queued)
+    hold.set()
+    await asyncio.wait_for(asyncio.gather(first, *waiting), 30)
+    assert rec.order == ["m0", "m1", "m2", "m3"] and rec.most == 1
+    assert await store["bot_queue"].count_documents({}) == 0  # entries and locks are cleaned up
+    assert await store["bot_locks"].count_documents({}) == 0
+
+
+async def test_other_conversations_do_not_wait(store) -> None:
+    queue, hold = TurnQueue(store), asyncio.Event()
+    rec = Recorder()
+    busy = asyncio.create_task(rec.run(queue, "c1", "m0", 0, hold))
+    await until(lambda: asyncio.sleep(0, result=rec.order == ["m0"]))
+    await asyncio.wait_for(rec.run(queue, "c2", "x0", 1), 20)
+    assert rec.order == ["m0", "x0"]
+    hold.set()
+    await busy
+
+
+async def test_a_dead_nodes_turn_is_taken_over_after_its_lease(store) -> None:
+    now = utcnow()
+    # a node died mid-turn on an earlier message: its lock and queue entry are no longer renewed
+    await store["bot_locks"].insert_one({"_id": "c1", "owner": "dead", "until": now + timedelta(seconds=1)})
+    await store["bot_queue"].insert_one({"_id": "c1:dead", "conversation_id": "c1", "at": BASE,
+                                         "until": now + timedelta(seconds=1)})
+    rec = Recorder()
+    await asyncio.wait_for(rec.run(TurnQueue(store, lease_s=1.0), "c1", "m1", 5), 30)
+    assert rec.order == ["m1"]
+    assert await store["bot_locks"].find_one({"_id": "c1"}) is None  # released after the turn
+    [claim] = await store["bot_locks"].find({}).to_list()  # what is left: the one take-over claim
+    assert claim["_id"].startswith("c1:takeover:")
+
+
+async def test_a_running_turn_renews_its_lease(store) -> None:
+    lease = timedelta(seconds=2)
+    node1, node2 = TurnQueue(store, lease_s=2), TurnQueue(store, lease_s=2)
+    rec, hold = Recorder(), asyncio.Event()
+    long = asyncio.create_task(rec.run(node1, "c1", "m0", 0, hold))
+    await until(lambda: asyncio.sleep(0, result=rec.order == ["m0"]))
+    later = asyncio.create_task(rec.run(node2, "c1", "m1", 1))
+    first = (await store["bot_locks"].find_one({"_id": "c1"}))["until"]
+
+    async def renewed_past_first_lease() -> bool:  # renewed at a time later than the first lease's end
+        doc = await store["bot_locks"].find_one({"_id": "c1"})
+        return doc["until"] > first + lease
+
+    await until(renewed_past_first_lease)
+    assert rec.order == ["m0"] and not later.done()  # the waiting turn did not take the lock over
+    hold.set()
+    await asyncio.wait_for(asyncio.gather(long, later), 20)
+    assert rec.order == ["m0", "m1"] and rec.most == 1
