@@ -53,7 +53,8 @@ async def start(app: web.Application, services: Any) -> AsyncIterator[None]:
                                                     "created_at": utcnow()})
 
     services.extra["ingest_mail"] = ingest_mail
-    mailbox = MailboxSupervisor(store, ingest_mail, poll_s=settings.imap_poll_s, max_bytes=settings.email_max_bytes)
+    mailbox = MailboxSupervisor(store, ingest_mail, poll_s=settings.imap_poll_s, max_bytes=settings.email_max_bytes,
+                                lease_s=settings.imap_lease_s)
     services.extra["mailbox"] = mailbox  # (re)started by configure.reload whenever an admin edits the inbox
     await mailbox.apply(configure.mailbox_config(services))
     listener = None

@@ -11,6 +11,8 @@ from multidict import MultiDict
 
 from channels.base import ChannelError, InboundTooLarge, MalformedInbound, RawInbound
 from hub.api.problem import problem
+from hub.api.routing import read_limited
+from hub.errors import PayloadTooLarge
 
 MAX_FORM_BYTES = 64 * 1024  # Twilio's largest form (1600-char body, 10 media URLs) is a few KiB
 MAX_FIELDS = 200
@@ -22,19 +24,13 @@ def public_url(request: web.Request, public_base: str) -> str:
     return base + request.path_qs
 
 
-async def read_body(request: web.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise InboundTooLarge(f"body larger than {limit} bytes")
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        raise InboundTooLarge(f"body larger than {limit} bytes")
-    return body
-
-
 async def read_form(request: web.Request, public_base: str, limit: int = MAX_FORM_BYTES) -> RawInbound:
     """A form body, or a flat JSON object when the URL carries ``bodySHA256`` (Twilio's signature
     variant for JSON bodies: the body is covered by its hash, the signature by the URL alone)."""
-    body = await read_body(request, limit)
+    try:
+        body = await read_limited(request, limit, f"body larger than {limit} bytes")
+    except PayloadTooLarge as exc:  # the platform's one bounded read, in this package's error tree
+        raise InboundTooLarge(exc.detail) from exc
     if "bodySHA256" in request.query:
         if request.content_type != "application/json":
             raise MalformedInbound("bodySHA256 is for JSON bodies", field="Content-Type")

@@ -7,10 +7,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from channels.base import ChannelError, InboundTooLarge
-from channels.http import channel_problem, read_body
 from hub import keys
 from hub.api.problem import problem
+from hub.api.routing import read_limited
 
 from . import tokens
 
@@ -33,12 +32,8 @@ async def upload(request: web.Request) -> web.StreamResponse:
     visitor = tokens.verify(settings.chat_secret.get_secret_value(), request.headers.get("X-Visitor-Token", ""))
     if visitor is None:
         return problem(403, "Forbidden", "invalid visitor token")
-    try:
-        data = await read_body(request, MAX_UPLOAD)
-    except InboundTooLarge:
-        return problem(413, "Payload too large", f"uploads are limited to {MAX_UPLOAD // 1048576} MB")
-    except ChannelError as exc:
-        return channel_problem(exc)
+    # over the limit: PayloadTooLarge → 413 problem+json (hub.api.middleware.problems)
+    data = await read_limited(request, MAX_UPLOAD, f"uploads are limited to {MAX_UPLOAD // 1048576} MB")
     content_type = request.content_type
     if not content_type.startswith(ALLOWED) or not data:
         return problem(415, "Unsupported media type", "images, PDF or text only", field="Content-Type")

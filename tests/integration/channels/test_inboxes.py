@@ -104,6 +104,7 @@ async def test_imap_mailbox_configured_by_the_admin_is_polled_without_restart(
     await node2.start_server()
     node2_mailbox = node2.server.app[keys.EXTENSIONS]["channels"].extra["mailbox"]
     mailbox.poll_s = node2_mailbox.poll_s = 1.0  # retries after a failed login come quickly
+    mailbox.renew_s = node2_mailbox.renew_s = 0.3  # the standby sees the holder's status soon
     try:
         user = dovecot.add_user()
         await append(dovecot, user, mail(subject="Before the inbox existed"))
@@ -121,11 +122,15 @@ async def test_imap_mailbox_configured_by_the_admin_is_polled_without_restart(
         await _wait_for(lambda: store.messages.find_one({"subject": "Before the inbox existed"}), "the first poll")
         await append(dovecot, user, mail(subject="After"))
         await _wait_for(lambda: store.messages.find_one({"subject": "After"}), "IDLE/poll of the new mail")
-        # the other node picked the inbox up by itself (and ingest stayed idempotent: one of each)
+        # the other node picked the inbox up by itself and stands by: this node holds the mailbox's
+        # lease; node 2 shows the holder's status (published with each renewal)
 
-        async def node2_polls() -> bool:
-            return bool(node2_mailbox.status().get("polls"))
-        await _wait_for(node2_polls, "node 2 to poll the mailbox")
+        async def node2_stands_by() -> bool:
+            status = node2_mailbox.status()
+            return (status.get("this_node") is False and status.get("node") == mailbox.node
+                    and status.get("polls", 0) >= 1)
+        await _wait_for(node2_stands_by, "node 2 to stand by", seconds=30)
+        assert node2_mailbox.poller is None and mailbox.poller is not None
         assert await store.messages.count_documents({"channel": "email"}) == 2
         # a wrong password: the admin sees why nothing arrives
         resp = await client.put("/api/v1/channels/inboxes/email", headers=admin, json={

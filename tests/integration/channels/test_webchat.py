@@ -148,6 +148,8 @@ async def test_attachments_belong_to_their_visitor(client: TestClient[Any, Any],
     exe = await client.post("/chat/attachments", data=b"MZ", headers={
         "Content-Type": "application/x-msdownload", "X-Visitor-Token": session["token"]})
     assert (forged.status, big.status, exe.status) == (403, 413, 415)
+    assert big.content_type == "application/problem+json"
+    assert (await big.json())["detail"] == "uploads are limited to 10 MB"
 
 
 async def test_offline_visitor_continues_by_email(client: TestClient[Any, Any], visitor: Visitor,
