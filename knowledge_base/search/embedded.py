@@ -369,7 +369,9 @@ class EmbeddedBackend:
             mask &= cols["locale"] == query.locale
         if query.category:
             mask &= cols["category"] == query.category
-        sims = matrix @ vector
+        # einsum, not ``matrix @ vector``: numpy hands the latter to OpenBLAS, whose 2 threads on a
+        # busy 2-core box took 24 ms median for 10k x 384 (0.7 ms with 1 thread; einsum 0.8 ms)
+        sims = np.einsum("ij,j->i", matrix, vector)
         out = {ids[i]: float(sims[i]) for i in (cols["_pos"].get(d) for d in keyword_ids) if i is not None}
         sims = np.where(mask & (sims >= MIN_SIMILARITY), sims, -1.0)
         n = min(CANDIDATES, len(ids))
