@@ -333,3 +333,33 @@ async def test_suggested_public_article_is_inserted_as_a_link_never_an_internal_
     value = await page.input_value("#reply-text")
     assert value.startswith(f"Marquee deposit refunds {tag}: {hub_url}/help/") and "override" not in value
     assert page.errors == []
+
+
+async def test_the_console_speaks_afrikaans_when_chosen_and_english_again(new_page, hub_url, hub) -> None:
+    """The locale mechanism with a real second language: the picker on the sign-in page and in the
+    top bar, remembered in this browser across reloads, English for anything not translated."""
+    page = await new_page()
+    await page.goto(f"{hub_url}/console/")
+    await page.wait_for_selector("#login-email")
+    assert await page.locator(".login h1").inner_text() == "Sign in to the Berry console"
+    await page.select_option("#language", "af")  # reloads in Afrikaans
+    await page.wait_for_selector("html[lang=af] .login h1:has-text('Meld aan by die Berry-konsole')")
+    assert await page.locator(".login button[type=submit]").inner_text() == "Meld aan"
+    await page.fill("#login-email", await make_agent(hub, "Annelie"))
+    await page.fill("#login-password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_selector("#conn[data-state=live]")
+    assert await page.locator("#view-mine").inner_text() == "Myne"
+    assert await page.locator("#signout").inner_text() == "Meld af"
+    assert await page.title() == "Berry-konsole"
+    await inbound(hub, "Is die saal op Saterdag beskikbaar?", phone="+27825550111")
+    await page.click("#view-all")
+    await page.locator("#inbox-list li.item:has-text('saal op Saterdag')").click()
+    await page.wait_for_selector("#send:has-text('Stuur')")
+    assert await page.locator("#inbox-list li.item:has-text('saal op Saterdag') .time").inner_text() == "nou"
+    await screenshot(page, "console-afrikaans")
+    await page.reload()  # the choice is remembered
+    await page.wait_for_selector("html[lang=af] #view-mine:has-text('Myne')")
+    await page.select_option("#language", "en")
+    await page.wait_for_selector("html[lang=en] #view-mine:has-text('Mine')")
+    assert page.errors == []

@@ -1,7 +1,7 @@
 // Entry point: sign-in, then the workspace. State lives in one object passed to the views.
 import {api, ApiError, login, session} from "./api.js";
 import {clear, h} from "./dom.js";
-import {loadLocale, t} from "./i18n.js";
+import {languagePicker, loadLocale, t} from "./i18n.js";
 import {Live} from "./live.js";
 import {Workspace} from "./views.js";
 
@@ -45,7 +45,7 @@ function showLogin(message = "") {
   h("h1", {text: t("login.title")}),
   h("label", {for: "login-email", text: t("login.email")}), email,
   h("label", {for: "login-password", text: t("login.password")}), password,
-  h("button", {type: "submit", class: "primary", text: t("login.submit")}), error);
+  h("button", {type: "submit", class: "primary", text: t("login.submit")}), error, languagePicker());
   clear(root, h("div", {class: "login-wrap"}, form));
   email.focus();
 }

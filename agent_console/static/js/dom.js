@@ -36,7 +36,7 @@ export function $(selector, root = document) { return root.querySelector(selecto
 export function ago(iso, now = Date.now()) {
   if (!iso) return "";
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  if (s < 45) return "now";
+  if (s < 45) return new Intl.RelativeTimeFormat(document.documentElement.lang || "en", {numeric: "auto"}).format(0, "second");
   if (s < 3600) return `${Math.round(s / 60)}m`;
   if (s < 86400) return `${Math.round(s / 3600)}h`;
   return `${Math.round(s / 86400)}d`;

@@ -3,7 +3,7 @@
 import {api} from "./api.js";
 import {ContactPanel} from "./contact.js";
 import {ago, clear, h, icon} from "./dom.js";
-import {t} from "./i18n.js";
+import {languagePicker, t} from "./i18n.js";
 import {SupervisorView} from "./supervisor.js";
 import {ThreadView} from "./thread.js";
 
@@ -46,7 +46,7 @@ export class Workspace {
         id: "notify", onclick: () => this.enableNotifications()}, icon("bell")),
       h("button", {type: "button", class: "icon", title: t("nav.shortcuts"), "aria-label": t("nav.shortcuts"),
         onclick: () => this.toggleHelp(), text: "?"}),
-      h("button", {type: "button", class: "link", id: "signout", onclick: () => this.signOut(), text: t("nav.signout")}));
+      languagePicker(), h("button", {type: "button", class: "link", id: "signout", onclick: () => this.signOut(), text: t("nav.signout")}));
 
     this.list = h("ul", {class: "list", id: "inbox-list", role: "listbox", "aria-label": "conversations"});
     this.count = h("p", {class: "count muted"});
