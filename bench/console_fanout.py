@@ -3,9 +3,12 @@ through the REST ingest endpoint; latency from the webhook being accepted to eac
 the ``message.created`` event, p50/p95/p99. One node, then two nodes through a real redis-server
 (clients split across the nodes, webhooks alternating between them, so half the hops cross Redis).
 
-    python bench/console_fanout.py [--clients 500] [--rate 50] [--seconds 10] [--procs 2]
+    python bench/console_fanout.py [--clients 500] [--rate 50] [--seconds 10] [--procs 2] [--flush-ms 0,40]
 
-Prints one JSON line. Starts its own FerretDB, redis-server and hub processes (``python -m hub
+One node is measured once per ``--flush-ms`` value (BERRY_CONSOLE_FLUSH_MS), side by side in one
+run. Besides latency, the CPU seconds the hub and FerretDB processes spent from the first webhook
+to the end of the drain, per message: on a shared machine that figure does not depend on the load,
+latency does. Prints one JSON line. Starts its own FerretDB, redis-server and hub processes (``python -m hub
 serve``) on free ports; clients run in ``--procs`` worker processes.
 """
 
@@ -98,15 +101,15 @@ async def _send(nodes: list[HubNode], admin: str, rate: float, seconds: float) -
     return sent
 
 
+def cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def settle(nodes: list[HubNode], limit_s: float = 180) -> float:
     """Wait until the nodes are idle (< 15% CPU over a second): a fresh node warms models in a
     thread for a while, which is start-up cost, not fan-out latency."""
-    tick = os.sysconf("SC_CLK_TCK")
-
-    def cpu(pid: int) -> float:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / tick
-
+    cpu = cpu_s
     began = time.monotonic()
     while time.monotonic() - began < limit_s:
         before = [cpu(n.proc.pid) for n in nodes if n.proc]
@@ -123,7 +126,8 @@ def pct(values: list[float], p: float) -> float:
     return round(values[min(len(values) - 1, int(p / 100 * len(values)))] * 1000, 1)
 
 
-def run(label: str, nodes: list[HubNode], store_url: str, db: str, args: argparse.Namespace) -> dict[str, Any]:
+def run(label: str, nodes: list[HubNode], store_url: str, db: str, args: argparse.Namespace,
+        ferret_pid: int | None = None) -> dict[str, Any]:
     async def users() -> tuple[str, str]:
         store = Store.connect(store_url, db)
         admin_email, agent_email = f"admin-{new_id()}@example.com", f"agent-{new_id()}@example.com"
@@ -150,8 +154,12 @@ def run(label: str, nodes: list[HubNode], store_url: str, db: str, args: argpars
         if not ready.wait(300):
             raise RuntimeError("clients did not connect")
     connect_s = time.time() - t_connect
+    pids = [n.proc.pid for n in nodes if n.proc]
+    hub_cpu, ferret_cpu, load_before = sum(map(cpu_s, pids)), cpu_s(ferret_pid) if ferret_pid else 0.0, _load()
     sent = asyncio.run(_send(nodes, admin, args.rate, args.seconds))
     time.sleep(args.drain)
+    hub_cpu, ferret_cpu = sum(map(cpu_s, pids)) - hub_cpu, (cpu_s(ferret_pid) - ferret_cpu) if ferret_pid else 0.0
+    load_after = _load()
     stop.set()
     received = [item for rx in pipes for item in rx.recv()]
     for p in procs:
@@ -171,7 +179,14 @@ def run(label: str, nodes: list[HubNode], store_url: str, db: str, args: argpars
                                    "p99": pct(from_accept, 99), "max": pct(from_accept, 100)},
             "request_to_event_ms": {"p50": pct(from_request, 50), "p99": pct(from_request, 99)},
             "accept_ms": {"p50": pct([a - s for s, a in sent.values()], 50),
-                          "p99": pct([a - s for s, a in sent.values()], 99)}}
+                          "p99": pct([a - s for s, a in sent.values()], 99)},
+            "hub_cpu_ms_per_message": round(1000 * hub_cpu / max(1, len(sent)), 1),
+            "ferretdb_cpu_ms_per_message": round(1000 * ferret_cpu / max(1, len(sent)), 1),
+            "loadavg": [load_before, load_after]}
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def main() -> None:
@@ -183,6 +198,7 @@ def main() -> None:
     parser.add_argument("--drain", type=float, default=5, help="seconds to wait for late events")
     parser.add_argument("--only", choices=["one", "two"], default=None)
     parser.add_argument("--profile", type=Path, default=None, help="cProfile the one node into this file")
+    parser.add_argument("--flush-ms", default="40", help="comma-separated BERRY_CONSOLE_FLUSH_MS values (one node)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     results = []
@@ -190,13 +206,18 @@ def main() -> None:
         base = Path(tmp)
         ferret = EmbeddedFerretDB(base / "ferretdb")
         ferret.start()
+
+        def ferret_pid() -> int | None:
+            return ferret.process.pid if ferret.process else None
+
         redis = RedisServer(base / "redis").start()
         try:
-            if args.only in (None, "one"):
+            for flush_ms in (args.flush_ms.split(",") if args.only in (None, "one") else []):
                 db = f"bench1_{new_id()}"
-                node = HubNode("one", base / "one", ferret.url, db, None, profile=args.profile).start()
+                node = HubNode(f"one-{flush_ms}", base / f"one-{flush_ms}", ferret.url, db, None,
+                               profile=args.profile, env={"BERRY_CONSOLE_FLUSH_MS": flush_ms}).start()
                 try:
-                    results.append(run("one node", [node], ferret.url, db, args))
+                    results.append({**run("one node", [node], ferret.url, db, args, ferret_pid()), "flush_ms": flush_ms})
                     print(json.dumps(results[-1]), file=sys.stderr)
                 finally:
                     node.stop()
@@ -205,7 +226,7 @@ def main() -> None:
                 a = HubNode("a", base / "a", ferret.url, db, redis.url).start()
                 b = HubNode("b", base / "b", ferret.url, db, redis.url).start()
                 try:
-                    results.append(run("two nodes + redis", [a, b], ferret.url, db, args))
+                    results.append(run("two nodes + redis", [a, b], ferret.url, db, args, ferret_pid()))
                     print(json.dumps(results[-1]), file=sys.stderr)
                 finally:
                     a.stop()

@@ -46,7 +46,7 @@ class RedisServer:
 
 class HubNode:
     def __init__(self, name: str, workdir: Path, mongodb_url: str, db: str, redis_url: str | None,
-                 profile: Path | None = None) -> None:
+                 profile: Path | None = None, env: dict[str, str] | None = None) -> None:
         self.name = name
         self.profile = profile  # cProfile output of the node (bench --profile), written on a clean exit
         self.port = free_port()
@@ -58,6 +58,7 @@ class HubNode:
                     "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
         if redis_url:
             self.env["BERRY_REDIS_URL"] = redis_url
+        self.env.update(env or {})
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
