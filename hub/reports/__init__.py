@@ -28,7 +28,7 @@ from aiohttp import web
 
 from hub import keys
 
-from . import live, ops, pages, presence, schedules
+from . import live, load, ops, pages, presence, schedules
 from .api import router
 from .rollup import JOB, Rollups
 from .service import Reports
@@ -54,7 +54,9 @@ def setup(app: web.Application) -> None:
         log.info("report roll-up", extra={"days": [d.isoformat() for d in days]})
 
     async def backlog(_: dict[str, Any]) -> None:
-        log.info("report backlog snapshot", extra={"tickets": int((await live.snapshot(app[keys.STORE]))["created"].size)})
+        rows = await live.snapshot(app[keys.STORE])
+        await load.record(app[keys.STORE], rows, rows["at"])  # the hour's agent load (this job is its only writer)
+        log.info("report backlog snapshot", extra={"tickets": int(rows["created"].size)})
 
     async def scheduled(payload: dict[str, Any]) -> None:
         await app[keys.EXTENSIONS]["report_schedules"].run(payload)

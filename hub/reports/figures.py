@@ -100,9 +100,11 @@ def contacts(v: View) -> dict[str, Any]:
     return out
 
 
-def agents(v: View, names: dict[str, str], online: dict[str, float] | None = None) -> list[dict[str, Any]]:
-    """The agent table; ``online``: agent id → seconds online in the range (presence history)."""
-    online = online or {}
+def agents(v: View, names: dict[str, str], online: dict[str, float] | None = None,
+           load: dict[str, dict[str, float]] | None = None) -> list[dict[str, Any]]:
+    """The agent table; ``online``: agent id → seconds online in the range (presence history);
+    ``load``: agent id → average and peak unresolved tickets assigned (hourly samples, ``load.py``)."""
+    online, load = online or {}, load or {}
     rows = []
     for key, part in v["agents"].items():
         agent_id = _dim(key)
@@ -115,11 +117,14 @@ def agents(v: View, names: dict[str, str], online: dict[str, float] | None = Non
                      "resolution_median_h": hours(median(part["res"])),
                      "csat_average": c["average"], "csat_responses": c["responses"],
                      "online_h": hours(online.get(agent_id)) if agent_id else None})
-    for agent_id in sorted(set(online) - {r["agent_id"] for r in rows}):  # online, handled nothing
+    for agent_id in sorted((set(online) | set(load)) - {r["agent_id"] for r in rows}):  # handled nothing
         rows.append({"agent_id": agent_id, "name": names.get(agent_id) or agent_id, "handled": 0, "resolved": 0,
                      "first_response_median_h": None, "first_response_p90_h": None, "next_response_median_h": None,
                      "resolution_median_h": None, "csat_average": None, "csat_responses": 0,
-                     "online_h": hours(online[agent_id])})
+                     "online_h": hours(online.get(agent_id))})
+    for r in rows:
+        sample = load.get(r["agent_id"] or "") or {}
+        r["load_average"], r["load_peak"] = sample.get("average"), sample.get("peak")
     return sorted(rows, key=lambda r: (r["agent_id"] is None, -r["handled"], str(r["agent_id"])))
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from hub.store import Store
 
 from . import figures, live, presence, views
+from .load import agent_load
 from .query import Range, ReportQuery, check_range
 from .rollup import Rollups
 from .source import groups_between
@@ -75,11 +76,16 @@ class Reports:
         if "kb" in sections:
             out["kb"] = await live.kb(self.store, rng.start, rng.end)
         if "agents" in sections:
-            online = await presence.time_online(self.store, rng.start, rng.end, now, query.agent_id)
+            online, load = await asyncio.gather(
+                presence.time_online(self.store, rng.start, rng.end, now, query.agent_id),
+                agent_load(self.store, rng.start, rng.end))
+            if query.agent_id:
+                load = {a: x for a, x in load.items() if a == query.agent_id}
             if set(query.filters()) - {"agent_id"}:  # a team/channel/… filter: only the agents in it
                 online = {a: s for a, s in online.items() if a in total["agents"]}
-            names = await self.agent_names({k for k in total["agents"] if k} | set(online))
-            out["agents"] = figures.agents(total, names, online)
+                load = {a: x for a, x in load.items() if a in total["agents"]}
+            names = await self.agent_names({k for k in total["agents"] if k} | set(online) | set(load))
+            out["agents"] = figures.agents(total, names, online, load)
         if "backlog" in sections:
             if query.source == "rollup" and self.backlog_max_age_s > 0:
                 out["backlog"] = await live.backlog_from_snapshot(self.store, query.filters(), now,

@@ -69,7 +69,8 @@ def _kb(r: dict[str, Any]) -> Table:
 
 def _agents(r: dict[str, Any]) -> Table:
     cols = ["agent_id", "name", "handled", "resolved", "first_response_median_h", "first_response_p90_h",
-            "next_response_median_h", "resolution_median_h", "csat_average", "csat_responses", "online_h"]
+            "next_response_median_h", "resolution_median_h", "csat_average", "csat_responses", "online_h",
+            "load_average", "load_peak"]
     return cols, [[a[c] for c in cols] for a in r["agents"]]
 
 

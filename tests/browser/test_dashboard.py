@@ -76,6 +76,8 @@ async def week(hub: Any) -> dict[str, Any]:
     ben = await make_user(client, "Ben", Role.agent)
     store = client.server.app[keys.STORE]
     await seed(store, ann[1], ben[1])
+    # two hourly load samples (what the backlog job writes): Ann 3 then 1, Ben absent (0) then 2
+    await store["report_views"].insert_one({"_id": "load:2026-11-03", "h": {"09": {ann[1]: 3}, "10": {ann[1]: 1, ben[1]: 2}}})
     await rebuild(store, None, None, progress=False)
     return {"sup": sup, "ann": ann, "ben": ben}
 
@@ -107,6 +109,9 @@ async def test_numbers_on_screen_match_the_api(new_page: Any, hub_url: str, hub:
     assert [r[4] for r in rows] == [hours(a["next_response_median_h"]) for a in api["agents"]]
     assert [r[-1] for r in rows] == [hours(a["online_h"]) for a in api["agents"]]
     assert hours(8.0) in [r[-1] for r in rows]  # Ann's 8 h online (fixture presence)
+    assert [r[-2] for r in rows] == ["—" if a["load_average"] is None else f"{a['load_average']:.1f} / {a['load_peak']}"
+                                     for a in api["agents"]]
+    assert {r[0]: r[-2] for r in rows}["Ann"] == "2.0 / 3" and {r[0]: r[-2] for r in rows}["Ben"] == "1.0 / 2"
 
     # the charts are drawn from the same figures
     chart = "id => { const c = Chart.getChart(document.getElementById(id)); return c.data; }"

@@ -61,6 +61,12 @@ function table(id, columns, rows) {
   if (!rows.length) node.append(el("tbody", {}, el("tr", {}, el("td", {colspan: columns.length}, "Nothing in this range"))));
 }
 
+// unresolved tickets assigned, averaged over the range's hourly samples / the most at once
+function loadText(agent) {
+  return agent.load_average === null || agent.load_average === undefined ? DASH
+    : `${agent.load_average.toFixed(1)} / ${agent.load_peak}`;
+}
+
 function renderKpis(overview, backlog) {
   const tiles = KPIS.map(([key, label, fmt, lowerIsBetter]) => {
     const kpi = overview.kpis[key];
@@ -108,6 +114,7 @@ function render(r) {
     ["Next response (median)", (a) => hoursText(a.next_response_median_h), true, "nrt"],
     ["Resolution (median)", (a) => hoursText(a.resolution_median_h), true],
     ["CSAT", (a) => score(a.csat_average), true, "csat"], ["Answers", (a) => count(a.csat_responses), true],
+    ["Load (avg / peak)", loadText, true, "load"],
     ["Online", (a) => hoursText(a.online_h), true, "online"]], r.agents);
 
   const slaRows = [["All", r.sla.overall], ...r.sla.by_priority.map((p) => [p.priority, p])];
