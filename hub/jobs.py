@@ -88,8 +88,8 @@ class Jobs:
         return None
 
     async def _still_ours(self, job: dict[str, Any]) -> bool:
-        """Filters are by ``_id`` alone: FerretDB/SQLite pushes down only a lone ``_id`` (``{_id, owner}``
-        scans every job). A lease taken over by another worker after expiry is theirs to finish."""
+        """A lease taken over by another worker after expiry is theirs to finish. (Read by ``_id``, then
+        compared: stock FerretDB scans for ``{_id, owner}``; our build would use the index either way.)"""
         current = await self.col.find_one({"_id": job["_id"]}, {"owner": 1})
         return current is not None and current.get("owner") == job["owner"]
 
