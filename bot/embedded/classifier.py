@@ -169,16 +169,34 @@ class IntentClassifier:
 
     def _parse(self, texts: list[str], emb: np.ndarray | None = None, *, apply_threshold: bool = True) -> list[Parse]:
         texts = [t[:1000] for t in texts]
+        if len(texts) == 1 and self.model.coef_.shape[0] == len(self.labels) > 2:
+            return [self._parse_one(texts[0], emb, apply_threshold)]
         probs = self.model.predict_proba(self.featurizer.transform(texts, emb))
-        out = []
-        for text, row in zip(texts, probs, strict=True):
-            top = np.argsort(-row)[:5]
-            ranking = tuple((self.labels[i], round(float(row[i]), 4)) for i in top)
-            intent, conf = ranking[0]
-            if apply_threshold and (conf < self.threshold or self.featurizer.unseen(text)):
-                intent = FALLBACK
-            out.append(Parse(intent, conf, ranking))
-        return out
+        return [self._decide(row, apply_threshold and self.featurizer.unseen(text), apply_threshold)
+                for text, row in zip(texts, probs, strict=True)]
+
+    def _parse_one(self, text: str, emb: np.ndarray | None, apply_threshold: bool) -> Parse:
+        """The bot's path, one message: the same probabilities as ``predict_proba`` (a softmax over
+        the multinomial model's scores, see tests/unit/bot/test_features.py) computed from the
+        weights directly, with the n-grams analysed once for both the scores and ``unseen``."""
+        feats = self.featurizer
+        vector = (emb if emb is not None else feats.encoder.encode([text]))[0]
+        words, grams = feats.ngrams(text)
+        (wi, wv), (ci, cv) = feats.tfidf(words, grams)
+        coef, dim, n_words = self.model.coef_, vector.shape[0], len(feats.words.vocabulary_)
+        scores = coef[:, :dim] @ (vector * feats.embedding_weight) + self.model.intercept_
+        scores += coef[:, dim + wi] @ wv + coef[:, dim + n_words + ci] @ cv
+        probs = np.exp(scores - scores.max())
+        probs /= probs.sum()
+        return self._decide(probs, apply_threshold and feats.unseen_ngrams(words, grams), apply_threshold)
+
+    def _decide(self, row: np.ndarray, unseen: bool, apply_threshold: bool) -> Parse:
+        top = np.argsort(-row)[:5]
+        ranking = tuple((self.labels[i], round(float(row[i]), 4)) for i in top)
+        intent, conf = ranking[0]
+        if apply_threshold and (conf < self.threshold or unseen):
+            intent = FALLBACK
+        return Parse(intent, conf, ranking)
 
     def parse_many(self, texts: list[str], *, apply_threshold: bool = True) -> list[Parse]:
         return self._parse(texts, apply_threshold=apply_threshold)

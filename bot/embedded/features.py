@@ -63,17 +63,49 @@ class Featurizer:
         return sparse.hstack([sparse.csr_matrix(emb * self.embedding_weight), self.words.transform(texts),
                               self.chars.transform(texts)], format="csr")
 
+    def ngrams(self, text: str) -> tuple[list[str], list[str]]:
+        """The word and character n-grams of one text, as the vectorizers see them (lowercased)."""
+        analyzers = self.__dict__.get("_analyzers")
+        if analyzers is None:  # built once, not per message
+            analyzers = self._analyzers = (self.words.build_analyzer(), self.chars.build_analyzer())
+        return analyzers[0](text), analyzers[1](text)
+
+    def tfidf(self, words: list[str], grams: list[str]) -> tuple[Sparse, Sparse]:
+        """``transform``'s n-gram parts of one text as (indices, values) pairs, without building
+        scipy matrices: the parse path's cost is the encoder, not this bookkeeping."""
+        return _tfidf(self.words, words), _tfidf(self.chars, grams)
+
     def unseen(self, text: str, min_chars: float = 0.5) -> bool:
         """Nothing like the training data: not one known word and under half of the character
         n-grams known. Catches keyboard mashing ("zxq vlorp mmmph") that a softmax may still give a
         confident-looking intent; typos keep most n-grams ("cancle my bokking": 72 %) and pass."""
-        words = self.words.build_analyzer()(text)
+        return self.unseen_ngrams(*self.ngrams(text), min_chars=min_chars)
+
+    def unseen_ngrams(self, words: list[str], grams: list[str], min_chars: float = 0.5) -> bool:
         if not words or any(w in self.words.vocabulary_ for w in words):
             return False
-        grams = self.chars.build_analyzer()(text)
         return sum(g in self.chars.vocabulary_ for g in grams) < min_chars * len(grams)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state.pop("encoder", None)  # the encoder is the packaged model: never pickled
+        state.pop("_analyzers", None)  # closures, rebuilt on use
         return state
+
+
+Sparse = tuple[np.ndarray, np.ndarray]
+
+
+def _tfidf(vectorizer: TfidfVectorizer, tokens: list[str]) -> Sparse:
+    """One row of ``vectorizer.transform`` (sublinear tf × idf, L2-normalized) as (indices, values)."""
+    vocabulary = vectorizer.vocabulary_
+    counts: dict[int, int] = {}
+    for token in tokens:
+        i = vocabulary.get(token)
+        if i is not None:
+            counts[i] = counts.get(i, 0) + 1
+    if not counts:
+        return np.empty(0, dtype=np.intp), np.empty(0)
+    idx = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+    values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * vectorizer.idf_[idx]
+    return idx, values / np.linalg.norm(values)
