@@ -18,6 +18,13 @@ Latency: ``hybrid_cold_long_queries`` encodes every query (no cache: the encoder
 keyword-only search; CPU times are the process's CPU per query (less sensitive than wall time
 to a loaded machine). ``--index DIR`` keeps the built index for later runs (``index_build_s`` is
 then null).
+
+Query encoders side by side (``encoders``): the documents are encoded once (ONNX Runtime fp32, the
+shipped encoder); each variant then encodes the queries — ``onnx`` (shipped), ``torch`` (the
+sentence-transformers path it replaced: same vectors, slower) and ``onnx-int8`` (dynamic int8
+quantization of the same graph: faster, vectors drift) and ``static`` (a model2vec-style token
+table distilled from the same MiniLM: no forward pass at all) — and reports MRR@10 on both question sets
+next to its cold-query latency and the query-encoding CPU alone, in the same run.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -43,6 +53,7 @@ from knowledge_base.markdown import plain_text  # noqa: E402
 from knowledge_base.models import slugify  # noqa: E402
 from knowledge_base.search import SearchDocument, SearchQuery, shared_encoder  # noqa: E402
 from knowledge_base.search.embedded import ALPHA, SEMANTIC_MIN_WORDS, EmbeddedBackend, tokens  # noqa: E402
+from knowledge_base.search.encoder import Encoder, model_dir, onnx_path  # noqa: E402
 from knowledge_base.seed import CONTENT  # noqa: E402
 
 # Paraphrased questions (not the titles' words where avoidable) → the slug of the right article.
@@ -304,11 +315,113 @@ async def timed(backend: EmbeddedBackend, texts: list[str], semantic: bool) -> d
     }
 
 
+class TorchEncoder(Encoder):
+    """The encoder before ONNX Runtime: sentence-transformers on torch (1 thread)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(int(os.environ.get("BERRY_ENCODER_THREADS", "1")))
+        self._st = SentenceTransformer(str(model_dir()), device="cpu")
+
+    def encode_sync(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        return np.asarray(
+            self._st.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False),
+            dtype=np.float32,
+        )
+
+
+def int8_encoder(where: Path) -> Encoder:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    target = where / "minilm-int8.onnx"
+    quantize_dynamic(str(onnx_path()), str(target), weight_type=QuantType.QInt8)
+    return Encoder(target)
+
+
+class StaticEncoder(Encoder):
+    """A model2vec-style static encoder distilled from the same MiniLM (tried, not shipped): every
+    vocabulary token's vector is MiniLM's mean-pooled output for ``[CLS] token [SEP]`` (computed
+    once here); a query is the normalized mean of its tokens' vectors — a table look-up, no
+    forward pass. Its vectors are compared with the MiniLM document vectors as they are."""
+
+    def __init__(self, teacher: Encoder) -> None:
+        super().__init__()
+        from tokenizers import Tokenizer
+
+        session = teacher._load()
+        self._tok = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+        size = self._tok.get_vocab_size()
+        cls, sep = self._tok.token_to_id("[CLS]"), self._tok.token_to_id("[SEP]")
+        table = np.zeros((size, 384), dtype=np.float32)
+        for start in range(0, size, 1024):
+            ids = np.array([[cls, t, sep] for t in range(start, min(size, start + 1024))], dtype=np.int64)
+            (state,) = session.run(["h6"], {"input_ids": ids, "attention_mask": np.ones_like(ids)})
+            table[start : start + len(ids)] = state.mean(axis=1)
+        self._table = table / np.linalg.norm(table, axis=1, keepdims=True)
+
+    def encode_sync(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        for row, text in enumerate(texts):
+            ids = self._tok.encode(text, add_special_tokens=False).ids[:256]
+            if ids:
+                v = self._table[ids].mean(axis=0)
+                out[row] = v / max(float(np.linalg.norm(v)), 1e-12)
+        return out
+
+
+def encode_cpu(encoder: Encoder, texts: list[str]) -> dict[str, float]:
+    """The query encoding alone, per query (CPU ms; wall ms beside it)."""
+    wall, cpu = [], []
+    for text in texts:
+        t, c = time.perf_counter(), time.process_time()
+        encoder.encode_sync([text])
+        wall.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
+    return {
+        "p50_ms": round(pct(wall, 50), 2),
+        "p95_ms": round(pct(wall, 95), 2),
+        "cpu_p50_ms": round(pct(cpu, 50), 2),
+        "cpu_p95_ms": round(pct(cpu, 95), 2),
+    }
+
+
+async def compare_encoders(
+    backend: EmbeddedBackend, names: list[str], long_unique: list[str], where: Path
+) -> dict[str, Any]:
+    shipped = backend.encoder
+    variants: dict[str, Encoder] = {"onnx": shipped}
+    if "torch" in names:
+        variants["torch"] = TorchEncoder()
+    if "onnx-int8" in names:
+        variants["onnx-int8"] = int8_encoder(where)
+    if "static" in names:
+        variants["static"] = StaticEncoder(shipped)
+    out: dict[str, Any] = {}
+    for name in names:
+        encoder = variants[name]
+        encoder.encode_sync(["warm up"])
+        backend.encoder = encoder
+        encoder.clear_cache()
+        out[name] = {
+            "test_mrr@10": (await judge(backend, LABELLED, semantic=True))["mrr@10"],
+            "tuning_mrr@10": (await judge(backend, TUNING, semantic=True))["mrr@10"],
+            "encode_only": encode_cpu(encoder, long_unique),
+        }
+        encoder.clear_cache()
+        out[name]["hybrid_cold_long_queries"] = await timed(backend, long_unique, True)
+    backend.encoder = shipped
+    return out
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--index", help="reuse (or build and keep) the index in this directory")
+    parser.add_argument("--encoders", default="onnx,torch,onnx-int8,static", help="query encoders to compare")
     args = parser.parse_args()
     rng = random.Random(5)
     encoder = shared_encoder()
@@ -360,6 +473,7 @@ async def main() -> None:
             encoder.cache_hits / max(1, encoder.cache_hits + encoder.cache_misses), 3
         )
         latency["keyword"] = await timed(backend, texts, False)
+        encoders = await compare_encoders(backend, args.encoders.split(","), long_unique, Path(tmp))
         size = sum(f.stat().st_size for f in where.rglob("*") if f.is_file())
     print(
         json.dumps(
@@ -370,6 +484,7 @@ async def main() -> None:
                 "index_build_s": round(build_s, 1) if build_s is not None else None,
                 "index_mb": round(size / 1e6, 1),
                 "latency": latency,
+                "encoders": encoders,
                 "relevance": relevance_out,
                 "alpha": {
                     "shipped": ALPHA,
