@@ -117,20 +117,20 @@ class Rollups:
         return await self.recompute_days([first + timedelta(days=i) for i in range((last - first).days + 1)])
 
     async def recompute_days(self, wanted: list[date]) -> int:
-        """Recompute these days from one read of their tickets (and messages), then their blocks once."""
+        """Recompute these days from one read of their tickets (and messages), then the blocks of the
+        days that changed, once (an unchanged day's blocks are left alone, as ``recompute`` does)."""
         if not wanted:
             return 0
         wanted = sorted(set(wanted))
         fresh = await self.compute_days(wanted[0], wanted[-1], only=set(wanted))
         stored = await self.stored_days(wanted)
-        changed, touched = 0, {}
+        touched = {}
         for d in wanted:
             groups = fresh.get(d, [])
-            if groups or d in stored:
+            if await self.save(d, groups, stored.get(d), blocks=False):
                 touched[d] = set(scoped(groups)) | set(stored.get(d, {}).get("scopes", []))
-            changed += await self.save(d, groups, stored.get(d), blocks=False)
         await self.rebuild_blocks(touched)
-        return changed
+        return len(touched)
 
     async def run_pending(self) -> list[date]:
         """The job: recompute every day marked since the last run together; the days it recomputed."""
