@@ -10,25 +10,60 @@ person beyond the messages the platform already erased (hub/platform/privacy/era
 
 Found by the identity values the event carries (in-process only) and the contact id. Idempotent:
 running it again finds nothing more.
+
+Other nodes' spools: the event (and the addresses in it) never leaves this process, so the eraser
+also records a keyed hash of each erased address (the normalized value of each identity key:
+``+2782…`` whichever channel it was known on) in ``erased_identities`` (HMAC-SHA256 with
+``BERRY_JWT_SECRET``: the store keeps no address, and a stored hash cannot be tested against
+guessed phone numbers without the key). Every node's spool drainer looks the sender of a payload
+up there by ``_id`` before ingesting it and drops a payload received before the erasure. Kept
+``ERASED_KEEP`` (a spool entry waits seconds to minutes for the store, not months).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
 
+from hub.models import utcnow
 from hub.platform.events import ContactErased
-from hub.store import Store
+from hub.store import Store, register, upsert
 
 from .spool import Spool
 
 log = logging.getLogger(__name__)
 MIN_NEEDLE = 4  # shorter values would match unrelated data
 SCAN_LIMIT = 20_000
+ERASED_KEEP = timedelta(days=90)
+register("erased_identities", expire=("at", ERASED_KEEP))  # _id = HMAC of a normalized address
+
+
+class ErasedIdentities:
+    """Which addresses (normalized identity values: ``+27…``, an e-mail address) were erased, and
+    when — as keyed hashes only."""
+
+    def __init__(self, store: Store, secret: str) -> None:
+        self.col, self.key = store["erased_identities"], hashlib.sha256(b"berry-erased:" + secret.encode()).digest()
+
+    def _mac(self, address: str) -> str:
+        return hmac.new(self.key, address.encode(), hashlib.sha256).hexdigest()
+
+    async def record(self, addresses: list[str], at: datetime) -> int:
+        for address in addresses:
+            await upsert(self.col, {"_id": self._mac(address)}, {"$set": {"at": at}})
+        return len(addresses)
+
+    async def covers(self, address: str, received_at: datetime | None) -> bool:
+        """True if ``address`` was erased after ``received_at`` (unknown: assume before)."""
+        doc = await self.col.find_one({"_id": self._mac(address)})
+        return doc is not None and (received_at is None or received_at <= doc["at"])
 
 
 def needles_of(event: ContactErased) -> list[str]:
@@ -39,13 +74,16 @@ def needles_of(event: ContactErased) -> list[str]:
 
 
 class ChannelEraser:
-    def __init__(self, store: Store, spool: Spool, bucket: str = "blobs") -> None:
-        self.store, self.spool, self.files = store, spool, f"{bucket}.files"
+    def __init__(self, store: Store, spool: Spool, erased: ErasedIdentities, bucket: str = "blobs") -> None:
+        self.store, self.spool, self.erased, self.files = store, spool, erased, f"{bucket}.files"
         self.bucket = bucket
 
     async def on_contact_erased(self, event: ContactErased) -> dict[str, int]:
         needles = needles_of(event)
+        # the normalized values of the identity keys ("phone:+27…" → "+27…"): other nodes' spools
+        addresses = sorted({v.split(":", 1)[1] for v in event.identities if ":" in v and not v.startswith("+")})
         counts = {
+            "erased_identities": await self.erased.record(addresses, utcnow()),
             "voice_calls": (await self.store["voice_calls"].delete_many({"from": {"$in": needles}})).deleted_count,
             "chat_sockets": (await self.store["chat_sockets"].delete_many({"visitor": {"$in": needles}})).deleted_count,
             "blobs": await self._blobs(needles),

@@ -96,8 +96,12 @@ class Spool:
     def is_retryable(exc: Exception) -> bool:
         from pymongo.errors import PyMongoError
 
+        from channels.base import ChannelError
         from hub.errors import Conflict, HubError, StoreUnavailable
-        return isinstance(exc, (PyMongoError, StoreUnavailable, Conflict, OSError)) or not isinstance(exc, (HubError, ValueError))
+        # unknown errors count as passing (kept for the next round); input that can never be
+        # ingested (a payload missing its sender or form) would otherwise block the spool forever
+        permanent = (HubError, ValueError, ChannelError, KeyError, TypeError)
+        return isinstance(exc, (PyMongoError, StoreUnavailable, Conflict, OSError)) or not isinstance(exc, permanent)
 
     async def drain_one(self, key: str, payload: dict[str, Any], exc: Exception) -> None:
         """A payload that can never be ingested: keep it as a dead letter (visible to admins)."""

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -24,7 +25,7 @@ from .base import Registry
 from .blob_access import BlobAccess
 from .blobs import GridFSBlobStore
 from .inboxes import Inboxes
-from .privacy import ChannelEraser
+from .privacy import ChannelEraser, ErasedIdentities
 from .spool import Spool
 from .twilio import voice as twilio_voice
 from .twilio import webhooks as twilio_webhooks
@@ -48,6 +49,7 @@ class ChannelServices:
     dead_letter: Any = None  # async (key, payload, error): keep what cannot be ingested, for admins
     inboxes: Inboxes | None = None
     blob_access: BlobAccess | None = None
+    erased: ErasedIdentities | None = None
     inbox_docs: dict[Channel, dict[str, Any]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -101,7 +103,8 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
     services.blob_access = BlobAccess(store, app[keys.CONVERSATIONS])
     bus.subscribe(MessageCreated, services.blob_access.on_message_created)  # before the console forwards it
     bus.subscribe(MessageCreated, outbox.on_message_created)
-    bus.subscribe(ContactErased, ChannelEraser(store, services.spool).on_contact_erased)
+    services.erased = ErasedIdentities(store, settings.jwt_secret.get_secret_value())
+    bus.subscribe(ContactErased, ChannelEraser(store, services.spool, services.erased).on_contact_erased)
     tasks = [asyncio.create_task(_drain_spool(services)), asyncio.create_task(_refresh_inboxes(services))]
     from . import extra_ctx  # e-mail, web chat, voice: each adds its own pieces
     async with extra_ctx.start(app, services):
@@ -127,12 +130,34 @@ async def _refresh_inboxes(services: ChannelServices) -> None:
             log.exception("inbox refresh failed")
 
 
+async def drain_spooled(services: ChannelServices, payload: dict[str, Any]) -> None:
+    """The drainer's ingest of one spooled webhook: dropped instead if its sender was erased (on any
+    node) after it arrived — another node's erasure cannot reach this node's spool directly."""
+    assert services.twilio_inbound is not None and services.erased is not None
+    sender = services.twilio_inbound.sender_address(payload)  # malformed: process() dead-letters it
+    if sender is not None and await services.erased.covers(sender, received_at(payload)):
+        log.info("spooled webhook of an erased contact dropped", extra={"channel": payload.get("channel")})
+        return
+    await services.twilio_inbound.process(payload)
+
+
+def received_at(payload: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(payload["received_at"])
+    except (KeyError, TypeError, ValueError):  # spooled before the field existed: assume the earliest
+        return None
+
+
 async def _drain_spool(services: ChannelServices) -> None:
     assert services.twilio_inbound is not None
+
+    async def process(payload: dict[str, Any]) -> None:
+        await drain_spooled(services, payload)
+
     while True:
         try:
             # entries younger than two rounds may still be in their own request's hands
-            await services.spool.drain(services.twilio_inbound.process, min_age_s=2 * services.settings.spool_retry_s)
+            await services.spool.drain(process, min_age_s=2 * services.settings.spool_retry_s)
         except Exception:
             log.exception("spool drain failed")
         await asyncio.sleep(services.settings.spool_retry_s)

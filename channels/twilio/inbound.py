@@ -12,9 +12,11 @@ from typing import Any
 
 import aiohttp
 
+from channels.base import ChannelError
 from channels.blobs import BlobStore
 from hub.contacts import Contacts
 from hub.events import ContactUpdated, EventBus
+from hub.identity import identity_key
 from hub.inbox import Inbox
 from hub.inbox.ingest import IngestResult
 from hub.models import Attachment, Channel, InboundMessage, utcnow
@@ -61,6 +63,18 @@ class TwilioInbound:
         if word in ("stop", "start") and not result.duplicate:
             await self._consent(result.contact.id, inbound.channel, opted_out=word == "stop", text=inbound.text)
         return result
+
+    def sender_address(self, payload: dict[str, Any]) -> str | None:
+        """The normalized address (``+27…``) of a spooled payload's sender; None if unusable."""
+        adapter = self.adapters.get(Channel(payload["channel"])) if payload.get("channel") in (
+            Channel.sms.value, Channel.whatsapp.value) else None
+        if adapter is None:
+            return None
+        try:
+            sender = adapter.normalize(payload["form"]).sender
+        except (ChannelError, KeyError, TypeError, AttributeError):
+            return None
+        return identity_key(sender.kind, sender.value).split(":", 1)[1]
 
     async def _already_stored(self, inbound: InboundMessage) -> bool:
         claim = await self.store.inbound_keys.find_one({"_id": f"{inbound.channel.value}:{inbound.external_id}"})

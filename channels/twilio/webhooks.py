@@ -19,7 +19,7 @@ from channels.http import channel_problem, first_values, read_form
 from hub import keys
 from hub.api.problem import problem
 from hub.errors import Conflict, HubError, StoreUnavailable
-from hub.models import Channel
+from hub.models import Channel, utcnow
 
 log = logging.getLogger(__name__)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -50,7 +50,8 @@ async def inbound_message(request: web.Request) -> web.StreamResponse:
                                    exc.detail)
         return channel_problem(exc)
     key = f"twilio:{channel.value}:{inbound.external_id}"
-    payload = {"channel": channel.value, "form": form}
+    # received_at: the drainer of any node drops it if the sender is erased after this moment
+    payload = {"channel": channel.value, "form": form, "received_at": utcnow().isoformat()}
     await services.spool.hold(key, payload)
     try:
         await services.twilio_inbound.process(payload, inbound)

@@ -12,7 +12,7 @@ import pytest
 from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
-from channels.base import SignatureInvalid
+from channels.base import MalformedInbound, SignatureInvalid
 from channels.hours import is_open, parse
 from channels.spool import Spool
 from channels.twilio.inbound import keyword
@@ -81,6 +81,19 @@ async def test_spool_is_durable_and_dead_letters_what_never_parses(tmp_path: Pat
 
     assert await spool.drain(bad) == 1
     assert spool.pending() == [] and [d[0] for d in dead] == ["twilio:sms:SM2"]
+    # a payload that can never parse (no sender, no form) is a dead letter, not a spool blocked forever
+    spool.put("twilio:sms:SM3", {"channel": "sms", "form": {"MessageSid": "SM3"}})
+    spool.put("twilio:sms:SM4", {"channel": "sms"})
+    spool.release("twilio:sms:SM3")
+    spool.release("twilio:sms:SM4")
+
+    async def unusable(payload: Any) -> None:
+        if "form" not in payload:
+            raise KeyError("form")
+        raise MalformedInbound("MessageSid and From are required", field="From")
+
+    assert await spool.drain(unusable) == 0
+    assert spool.pending() == [] and sorted(d[0] for d in dead[1:]) == ["twilio:sms:SM3", "twilio:sms:SM4"]
     (tmp_path / "spool" / "broken.json").write_text("{not json")
     assert spool.pending() == []  # an unreadable entry is logged, not fatal
 
