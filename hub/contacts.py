@@ -116,13 +116,19 @@ class Contacts:
         await self.bus.publish(ContactUpdated(contact_id=contact.id, changes=changes))
         return updated
 
-    async def search(self, query: str = "", *, contact_type: ContactType | None = None,
-                     limit: int = 50, after: str | None = None) -> list[Contact]:
+    @staticmethod
+    def search_filter(query: str = "", contact_type: ContactType | None = None) -> dict[str, Any]:
+        """Contacts not merged away, by type and a case-insensitive name fragment (the API pages it)."""
         flt: dict[str, Any] = {"merged_into": None}
         if contact_type:
             flt["type"] = contact_type.value
         if query:
             flt["name"] = {"$regex": re.escape(query), "$options": "i"}
+        return flt
+
+    async def search(self, query: str = "", *, contact_type: ContactType | None = None,
+                     limit: int = 50, after: str | None = None) -> list[Contact]:
+        flt = self.search_filter(query, contact_type)
         if after:
             flt["_id"] = {"$lt": after}
         cursor = self.store.contacts.find(flt).sort("_id", -1).limit(limit)

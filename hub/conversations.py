@@ -53,6 +53,31 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise InvalidInput("malformed cursor", field="cursor") from exc
 
 
+def conversation_filter(*, status: list[Status] | None = None, channel: Channel | None = None,
+                        priority: Priority | None = None, assignee_id: str | None = None, unassigned: bool = False,
+                        team_id: str | None = None, contact_id: str | None = None,
+                        tag: str | None = None) -> dict[str, Any]:
+    """The store filter of a conversation list (the API pages it with ``hub/api/pages.py``)."""
+    flt: dict[str, Any] = {}
+    if status:
+        flt["status"] = status[0].value if len(status) == 1 else {"$in": [s.value for s in status]}
+    if channel:
+        flt["channel"] = channel.value
+    if priority:
+        flt["priority"] = priority.value
+    if unassigned:
+        flt["assignee_id"] = None
+    elif assignee_id:
+        flt["assignee_id"] = assignee_id
+    if team_id:
+        flt["team_id"] = team_id
+    if contact_id:
+        flt["contact_id"] = contact_id
+    if tag:
+        flt["tags"] = tag
+    return flt
+
+
 class Conversations:
     def __init__(self, store: Store, bus: EventBus, audit: Audit) -> None:
         self.store = store
@@ -70,23 +95,8 @@ class Conversations:
                    team_id: str | None = None, contact_id: str | None = None, tag: str | None = None,
                    limit: int = 50, cursor: str | None = None) -> tuple[list[Conversation], str | None]:
         """Newest activity first; ``cursor`` continues after the last item of the previous page."""
-        flt: dict[str, Any] = {}
-        if status:
-            flt["status"] = status[0].value if len(status) == 1 else {"$in": [s.value for s in status]}
-        if channel:
-            flt["channel"] = channel.value
-        if priority:
-            flt["priority"] = priority.value
-        if unassigned:
-            flt["assignee_id"] = None
-        elif assignee_id:
-            flt["assignee_id"] = assignee_id
-        if team_id:
-            flt["team_id"] = team_id
-        if contact_id:
-            flt["contact_id"] = contact_id
-        if tag:
-            flt["tags"] = tag
+        flt = conversation_filter(status=status, channel=channel, priority=priority, assignee_id=assignee_id,
+                                  unassigned=unassigned, team_id=team_id, contact_id=contact_id, tag=tag)
         if cursor:
             at, last_id = decode_cursor(cursor)
             flt["$or"] = [{"last_message_at": {"$lt": at}}, {"last_message_at": at, "_id": {"$lt": last_id}}]

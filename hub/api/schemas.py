@@ -21,6 +21,7 @@ from hub.models import (
 )
 
 from .fields import restricted
+from .pages import PageQuery, Sorts, page_of
 
 
 class Strict(BaseModel):
@@ -59,6 +60,9 @@ class TokensOut(BaseModel):
     user: UserOut
 
 
+UserPage = page_of(UserOut)
+
+
 class UserIn(Strict):
     email: str = Field(max_length=320)
     password: str = Field(min_length=8, max_length=1024)
@@ -90,6 +94,9 @@ class ApiKeyOut(BaseModel):
     revoked_at: Any = None
     created_by: str | None = restricted(description="Who created it (admins only)")
     last_used_at: Any = restricted(description="When it was last used (admins only)")
+
+
+ApiKeyPage = page_of(ApiKeyOut)
 
 
 class ApiKeyPatch(Strict):
@@ -124,13 +131,32 @@ class ContactPatch(Strict):
     vip: bool | None = None
 
 
-class ContactQuery(Strict):
+CONTACT_SORTS = Sorts({"id": "_id", "name": "name", "created_at": "created_at", "updated_at": "updated_at"}, "-id")
+CONVERSATION_SORTS = Sorts({"last_message_at": "last_message_at", "created_at": "created_at",
+                            "updated_at": "updated_at", "number": "number"}, "-last_message_at")
+USER_SORTS = Sorts({"id": "_id", "email": "email", "name": "name", "created_at": "created_at"}, "email")
+API_KEY_SORTS = Sorts({"id": "_id", "name": "name", "created_at": "created_at"}, "-created_at")
+
+
+class ContactQuery(PageQuery):
     q: str = Field("", max_length=200)
     type: ContactType | None = None
     identity_kind: IdentityKind | None = None
     identity_value: str | None = Field(None, max_length=320)
-    limit: int = Field(50, ge=1, le=200)
-    after: str | None = None
+    sort: str | None = Field(None, max_length=64, description=CONTACT_SORTS.describe())
+    after: str | None = Field(None, max_length=100, json_schema_extra={"deprecated": True},
+                              description="Deprecated: use cursor. Contacts with a smaller id (default sort)")
+
+
+class UserQuery(PageQuery):
+    role: Role | None = None
+    active: bool | None = None
+    sort: str | None = Field(None, max_length=64, description=USER_SORTS.describe())
+
+
+class ApiKeyQuery(PageQuery):
+    revoked: bool | None = Field(None, description="true: only revoked keys; false: only live ones")
+    sort: str | None = Field(None, max_length=64, description=API_KEY_SORTS.describe())
 
 
 class Contact360(BaseModel):
@@ -143,7 +169,7 @@ class MergeIn(Strict):
     into: str = Field(description="Id of the contact that remains")
 
 
-class ConversationQuery(Strict):
+class ConversationQuery(PageQuery):
     status: list[Status] = Field(default_factory=list)
     channel: Channel | None = None
     priority: Priority | None = None
@@ -152,13 +178,11 @@ class ConversationQuery(Strict):
     team_id: str | None = None
     contact_id: str | None = None
     tag: str | None = None
-    limit: int = Field(50, ge=1, le=200)
-    cursor: str | None = Field(None, max_length=500)
+    sort: str | None = Field(None, max_length=64, description=CONVERSATION_SORTS.describe())
 
 
-class ConversationPage(BaseModel):
-    items: list[Conversation]
-    next_cursor: str | None
+ConversationPage = page_of(Conversation)
+ContactPage = page_of(Contact)
 
 
 class ConversationPatch(Strict):

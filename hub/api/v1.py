@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from hub import keys
 from hub.auth import Principal, require
 from hub.auth.visibility import can_see, with_current_teams
-from hub.conversations import encode_cursor
+from hub.conversations import conversation_filter
 from hub.errors import Conflict, Forbidden, NotFound
-from hub.models import Contact, Conversation, InboundMessage, Message
+from hub.models import ApiKey, Contact, Conversation, InboundMessage, Message, User
 from hub.platform.tickets import ConversationIn, delete_ticket, open_ticket
 
+from . import pages
 from .fields import keep_hidden, sees_restricted
 from .routing import CONVERSATION, ApiRouter, visible_conversation
 from .schemas import (
+    API_KEY_SORTS,
+    CONTACT_SORTS,
+    CONVERSATION_SORTS,
+    USER_SORTS,
+    ApiKeyPage,
+    ApiKeyQuery,
+    ContactPage,
+    UserPage,
+    UserQuery,
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyOut,
@@ -86,9 +98,17 @@ async def _with_mfa(request: web.Request, principal: Principal, users: list[User
     return users
 
 
-@route("GET", "/users", summary="List users", tag="users", permission="users:read", response=list[UserOut])
-async def list_users(request: web.Request, principal: Principal) -> list[UserOut]:
-    return await _with_mfa(request, principal, [UserOut.of(u) for u in await request.app[keys.USERS].list()])
+@route("GET", "/users", summary="List users", tag="users", permission="users:read", query=UserQuery,
+       response=UserPage)
+async def list_users(request: web.Request, principal: Principal, query: UserQuery) -> dict[str, Any]:
+    flt: dict[str, Any] = {}
+    if query.role is not None:
+        flt["role"] = query.role.value
+    if query.active is not None:
+        flt["active"] = query.active
+    docs, cursor = await pages.fetch(request.app[keys.STORE].users, flt, query, USER_SORTS)
+    users = [UserOut.of(User.from_doc(d)) for d in docs]
+    return {"items": await _with_mfa(request, principal, users), "next_cursor": cursor}
 
 
 @route("POST", "/users", summary="Create a user", tag="users", permission="users:write", body=UserIn,
@@ -140,9 +160,13 @@ def _key_out(key: object) -> ApiKeyOut:
 
 
 @route("GET", "/api-keys", summary="List API keys", tag="api-keys", permission="api_keys:write",
-       response=list[ApiKeyOut])
-async def list_api_keys(request: web.Request, _: Principal) -> list[ApiKeyOut]:
-    return [_key_out(k) for k in await request.app[keys.API_KEYS].list()]
+       query=ApiKeyQuery, response=ApiKeyPage)
+async def list_api_keys(request: web.Request, _: Principal, query: ApiKeyQuery) -> dict[str, Any]:
+    flt: dict[str, Any] = {}
+    if query.revoked is not None:
+        flt["revoked_at"] = {"$ne": None} if query.revoked else None
+    docs, cursor = await pages.fetch(request.app[keys.STORE].api_keys, flt, query, API_KEY_SORTS)
+    return {"items": [_key_out(ApiKey.from_doc(d)) for d in docs], "next_cursor": cursor}
 
 
 @route("GET", "/api-keys/{key_id}", summary="Get an API key (never its secret)", tag="api-keys",
@@ -181,13 +205,19 @@ async def revoke_api_key(request: web.Request, principal: Principal) -> None:
 # --- contacts -----------------------------------------------------------------------------------
 
 @route("GET", "/contacts", summary="Search contacts by name, type or identity", tag="contacts",
-       permission="contacts:read", query=ContactQuery, response=list[Contact])
-async def list_contacts(request: web.Request, _: Principal, query: ContactQuery) -> list[Contact]:
+       permission="contacts:read", query=ContactQuery, response=ContactPage)
+async def list_contacts(request: web.Request, _: Principal, query: ContactQuery) -> dict[str, Any]:
     contacts = request.app[keys.CONTACTS]
     if query.identity_kind and query.identity_value:
         found = await contacts.find_by_identity(query.identity_kind, query.identity_value)
-        return [found] if found else []
-    return await contacts.search(query.q, contact_type=query.type, limit=query.limit, after=query.after)
+        return {"items": [found] if found else [], "next_cursor": None}
+    flt = contacts.search_filter(query.q, query.type)
+    if query.after:  # deprecated alias of cursor: ids below it, in the default order
+        if query.cursor or query.sort not in (None, CONTACT_SORTS.default):
+            raise pages.BadQuery("after (deprecated) goes with neither cursor nor sort", field="after")
+        flt["_id"] = {"$lt": query.after}
+    docs, cursor = await pages.fetch(request.app[keys.STORE].contacts, flt, query, CONTACT_SORTS)
+    return {"items": [Contact.from_doc(d) for d in docs], "next_cursor": cursor}
 
 
 @route("POST", "/contacts", summary="Create a contact with its identities", tag="contacts",
@@ -269,25 +299,26 @@ def _reader(principal: Principal) -> Principal:
 
 @route("GET", "/conversations", summary="List conversations (tickets), newest activity first", tag="conversations",
        query=ConversationQuery, response=ConversationPage)
-async def list_conversations(request: web.Request, principal: Principal, query: ConversationQuery) -> ConversationPage:
+async def list_conversations(request: web.Request, principal: Principal, query: ConversationQuery) -> dict[str, Any]:
     principal = await with_current_teams(request.app[keys.STORE], _reader(principal))
-    filters = query.model_dump(exclude={"limit", "cursor"})
+    flt = conversation_filter(**query.model_dump(exclude=set(pages.PageQuery.model_fields)))
     if not principal.can("conversations:read"):
-        filters["contact_id"] = principal.contact_id or "-"
-    conversations = request.app[keys.CONVERSATIONS]
-    items, cursor = await conversations.list(**filters, limit=query.limit, cursor=query.cursor)
-    visible = [c for c in items if can_see(principal, c)]
+        flt["contact_id"] = principal.contact_id or "-"
+    collection = request.app[keys.STORE].conversations
+    docs, cursor = await pages.fetch(collection, flt, query, CONVERSATION_SORTS)
+    visible = [d for d in docs if can_see(principal, Conversation.from_doc(d))]
     # Another team's tickets are left out after the query (FerretDB scans either way); a short
     # page is topped up from the next ones, so pages stay full while there are more.
     for _ in range(5):
-        if len(visible) >= query.limit or cursor is None or len(visible) == len(items):
+        if len(visible) >= query.limit or cursor is None or len(visible) == len(docs):
             break
-        items, cursor = await conversations.list(**filters, limit=query.limit, cursor=cursor)
-        visible += [c for c in items if can_see(principal, c)]
+        docs, cursor = await pages.fetch(collection, flt, query.model_copy(update={"cursor": cursor}),
+                                         CONVERSATION_SORTS)
+        visible += [d for d in docs if can_see(principal, Conversation.from_doc(d))]
     if len(visible) > query.limit:
         visible = visible[:query.limit]
-        cursor = encode_cursor(visible[-1].last_message_at, visible[-1].id)
-    return ConversationPage(items=visible, next_cursor=cursor)
+        cursor = pages.next_after(CONVERSATION_SORTS, query, visible[-1])
+    return {"items": [Conversation.from_doc(d) for d in visible], "next_cursor": cursor}
 
 
 @route("GET", "/conversations/{conversation_id}", summary="Get a conversation", tag="conversations",

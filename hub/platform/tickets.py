@@ -43,16 +43,23 @@ class ConversationIn(BaseModel):
     model_config = {"extra": "forbid"}
 
     contact_id: str = Field(min_length=1, max_length=100)
-    channel: Channel = Field(description="sms, whatsapp, email or webchat: the contact needs an address there")
+    channel: Channel = Field(
+        description="sms, whatsapp, email or webchat: the contact needs an address there"
+    )
     subject: str = Field("", max_length=1000)
-    text: str | None = Field(None, min_length=1, max_length=50_000,
-                             description="A first message, sent through the outbox (WhatsApp: within "
-                                         "the 24-hour window only; else send a template)")
+    text: str | None = Field(
+        None,
+        min_length=1,
+        max_length=50_000,
+        description="A first message, sent through the outbox (WhatsApp: within "
+        "the 24-hour window only; else send a template)",
+    )
     status: Status = Field(Status.open, description="open or pending")
     priority: Priority = Priority.normal
     team_id: str | None = Field(None, max_length=100)
-    assignee_id: str | None = Field(None, max_length=100,
-                                    description="Default: the agent who opens it (none for an API key)")
+    assignee_id: str | None = Field(
+        None, max_length=100, description="Default: the agent who opens it (none for an API key)"
+    )
     tags: list[str] = Field(default_factory=list, max_length=50)
 
 
@@ -66,17 +73,26 @@ async def open_ticket(app: Any, principal: Principal, body: ConversationIn) -> C
     kind = RECIPIENT_KIND[body.channel]
     identities = [i for i in await app[keys.CONTACTS].identities(contact.id) if i.kind == kind]
     if not identities:
-        raise InvalidInput(f"contact {contact.id} has no {kind.value} address for {body.channel.value}",
-                           field="contact_id")
+        raise InvalidInput(
+            f"contact {contact.id} has no {kind.value} address for {body.channel.value}", field="contact_id"
+        )
     if body.team_id is not None and await store["teams"].find_one({"_id": body.team_id}, {"_id": 1}) is None:
         raise InvalidInput(f"team {body.team_id} not found", field="team_id")
     assignee = body.assignee_id if "assignee_id" in body.model_fields_set else principal.user_id
     if assignee is not None:
         await conversations._check_assignee(assignee)  # an active staff user
     conversation = Conversation(
-        number=await store.next_number("conversation"), contact_id=contact.id, channel=body.channel,
-        thread_key="", subject=body.subject.strip(), status=body.status, priority=body.priority,
-        team_id=body.team_id, assignee_id=assignee, tags=list(dict.fromkeys(body.tags)))
+        number=await store.next_number("conversation"),
+        contact_id=contact.id,
+        channel=body.channel,
+        thread_key="",
+        subject=body.subject.strip(),
+        status=body.status,
+        priority=body.priority,
+        team_id=body.team_id,
+        assignee_id=assignee,
+        tags=list(dict.fromkeys(body.tags)),
+    )
     if body.channel == Channel.email:
         conversation.thread_key = f"mail:out:{conversation.id}"
     else:
@@ -87,9 +103,18 @@ async def open_ticket(app: Any, principal: Principal, body: ConversationIn) -> C
     except BaseException:
         await store.conversations.delete_one({"_id": conversation.id})  # its number stays unused
         raise
-    await app[keys.AUDIT].record(principal.actor_id, "conversation.create", "conversation", conversation.id,
-                                 after={"number": conversation.number, "contact_id": contact.id,
-                                        "channel": body.channel.value, "outbound": True})
+    await app[keys.AUDIT].record(
+        principal.actor_id,
+        "conversation.create",
+        "conversation",
+        conversation.id,
+        after={
+            "number": conversation.number,
+            "contact_id": contact.id,
+            "channel": body.channel.value,
+            "outbound": True,
+        },
+    )
     await app[keys.BUS].publish(ConversationCreated(conversation=conversation))
     if body.text:
         await conversations.reply(conversation.id, principal, body.text, subject=body.subject or None)
@@ -105,20 +130,30 @@ async def _take_thread(store: Any, conversation: Conversation) -> None:
     slot = await threads.find_one({"_id": slot_id})
     if slot is None:
         try:
-            await threads.insert_one({"_id": slot_id, "conversation_id": conversation.id,
-                                      "contact_id": conversation.contact_id})
+            await threads.insert_one(
+                {"_id": slot_id, "conversation_id": conversation.id, "contact_id": conversation.contact_id}
+            )
             return
         except DuplicateKeyError:
             slot = await threads.find_one({"_id": slot_id})
-    holder = await store.conversations.find_one({"_id": slot["conversation_id"]}, {"status": 1}) if slot else None
+    holder = (
+        await store.conversations.find_one({"_id": slot["conversation_id"]}, {"status": 1}) if slot else None
+    )
     if holder is not None and Status(holder["status"]) in ACTIVE_STATUSES:
-        raise Conflict(f"conversation {holder['_id']} is still active with this contact on "
-                       f"{conversation.channel.value}: reply there", field="contact_id")
+        raise Conflict(
+            f"conversation {holder['_id']} is still active with this contact on "
+            f"{conversation.channel.value}: reply there",
+            field="contact_id",
+        )
     # the same hand-over claim as hub/inbox: one new ticket takes the thread from the old one
-    if slot is None or not await store.claim("conversation_threads", f"handover:{slot_id}:{slot['conversation_id']}"):
+    if slot is None or not await store.claim(
+        "conversation_threads", f"handover:{slot_id}:{slot['conversation_id']}"
+    ):
         raise Conflict("another ticket took this thread just now; retry", field="contact_id")
-    await threads.update_one({"_id": slot_id}, {"$set": {"conversation_id": conversation.id,
-                                                         "contact_id": conversation.contact_id}})
+    await threads.update_one(
+        {"_id": slot_id},
+        {"$set": {"conversation_id": conversation.id, "contact_id": conversation.contact_id}},
+    )
 
 
 async def delete_ticket(app: Any, principal: Principal, conversation: Conversation) -> dict[str, int]:
@@ -134,8 +169,10 @@ async def delete_ticket(app: Any, principal: Principal, conversation: Conversati
             blobs += 1
         except (NoFile, InvalidId):
             pass
-    counts = {"messages": (await store.messages.delete_many({"conversation_id": conversation.id})).deleted_count,
-              "attachments": blobs}
+    counts = {
+        "messages": (await store.messages.delete_many({"conversation_id": conversation.id})).deleted_count,
+        "attachments": blobs,
+    }
     slot_id = f"{conversation.channel.value}|{conversation.thread_key}"
     slot = await store["conversation_threads"].find_one({"_id": slot_id})  # lone _id, then the check
     if slot is not None and slot.get("conversation_id") == conversation.id:
@@ -143,12 +180,23 @@ async def delete_ticket(app: Any, principal: Principal, conversation: Conversati
     message_ids = [m.id for m in messages]
     counts["logged_events"] = await drop_logged_events(store, [conversation.id, *message_ids])
     await store.conversations.delete_one({"_id": conversation.id})
-    await app[keys.AUDIT].record(principal.actor_id, "conversation.delete", "conversation", conversation.id,
-                                 before={"number": conversation.number, "contact_id": conversation.contact_id,
-                                         "channel": conversation.channel.value},
-                                 after={"counts": counts})
-    await app[keys.BUS].publish(ConversationDeleted(conversation_id=conversation.id,
-                                                    contact_id=conversation.contact_id, message_ids=message_ids))
+    await app[keys.AUDIT].record(
+        principal.actor_id,
+        "conversation.delete",
+        "conversation",
+        conversation.id,
+        before={
+            "number": conversation.number,
+            "contact_id": conversation.contact_id,
+            "channel": conversation.channel.value,
+        },
+        after={"counts": counts},
+    )
+    await app[keys.BUS].publish(
+        ConversationDeleted(
+            conversation_id=conversation.id, contact_id=conversation.contact_id, message_ids=message_ids
+        )
+    )
     return counts
 
 

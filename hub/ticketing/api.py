@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from hub import keys
+from hub.api import pages
+from hub.api.pages import PageQuery, Sorts, page_of
 from hub.api.routing import ApiRouter, invalid, visible_conversation
 from hub.auth import Principal, require
 from hub.auth.visibility import in_scope, with_current_teams
@@ -88,9 +90,18 @@ class Rendered(BaseModel):
 # --- teams and presence ---------------------------------------------------------------------------
 
 
-@route("GET", "/teams", summary="List teams", tag="teams", permission="teams:read", response=list[Team])
-async def list_teams(request: web.Request, _: Principal) -> list[Team]:
-    return await svc(request).teams.list()
+TEAM_SORTS = Sorts({"id": "_id", "name": "name", "created_at": "created_at"}, "name")
+
+
+class TeamQuery(PageQuery):
+    sort: str | None = Field(None, max_length=64, description=TEAM_SORTS.describe())
+
+
+@route("GET", "/teams", summary="List teams", tag="teams", permission="teams:read", query=TeamQuery,
+       response=page_of(Team))
+async def list_teams(request: web.Request, _: Principal, query: TeamQuery) -> dict[str, Any]:
+    docs, cursor = await pages.fetch(request.app[keys.STORE]["teams"], {}, query, TEAM_SORTS)
+    return {"items": [Team.from_doc(d) for d in docs], "next_cursor": cursor}
 
 
 @route(

@@ -78,7 +78,7 @@ export class ContactPanel {
       oninput: async () => {
         const q = input.value.trim();
         if (q.length < 2) return clear(results);
-        const found = await api("GET", `/contacts?q=${encodeURIComponent(q)}&limit=5`).catch(() => []);
+        const found = (await api("GET", `/contacts?q=${encodeURIComponent(q)}&limit=5`).catch(() => null))?.items || [];
         clear(results, found.filter((c) => c.id !== contact.id).map((dup) => h("li", {},
           h("span", {text: `${dup.name || dup.id} `}),
           h("button", {type: "button", class: "link", onclick: async () => {

@@ -1,6 +1,6 @@
 // The workspace: top bar, inbox (views, filters, search), routing, live updates, notifications,
 // keyboard shortcuts. The thread, the contact panel and the supervisor view have their own modules.
-import {api} from "./api.js";
+import {all, api} from "./api.js";
 import {ContactPanel} from "./contact.js";
 import {ago, clear, h, icon} from "./dom.js";
 import {languagePicker, t} from "./i18n.js";
@@ -78,9 +78,9 @@ export class Workspace {
     this.live.addEventListener("viewing", (ev) => this.thread.onViewing(ev.detail));
     document.addEventListener("keydown", (ev) => this.onKey(ev));
     window.addEventListener("popstate", () => this.route());
-    api("GET", "/users").then((users) => users.forEach((u) => this.users.set(u.id, u))).catch(() => {});
+    all("/users").then((users) => users.forEach((u) => this.users.set(u.id, u))).catch(() => {});
     this.teams = [];
-    api("GET", "/teams").then((teams) => { this.teams = teams; }).catch(() => {});
+    all("/teams").then((teams) => { this.teams = teams; }).catch(() => {});
     this.setView(this.view, false);
     this.route();
   }

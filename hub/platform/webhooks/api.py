@@ -9,6 +9,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field, field_validator
 
+from hub.api import pages
+from hub.api.pages import PageQuery, Sorts, page_of
 from hub.api.routing import ApiRouter
 from hub.api.schemas import Strict
 from hub.auth import Principal
@@ -89,9 +91,21 @@ class DeliveryOut(BaseModel):
     redelivery_of: str | None = None
 
 
-class DeliveryQuery(Strict):
-    limit: int = Field(50, ge=1, le=200)
-    before: str | None = Field(None, max_length=64)
+WEBHOOK_SORTS = Sorts({"id": "_id", "url": "url", "created_at": "created_at"}, "-id")
+DELIVERY_SORTS = Sorts({"id": "_id", "created_at": "created_at"}, "-id")
+
+
+class WebhookQuery(PageQuery):
+    active: bool | None = None
+    event: str | None = Field(None, max_length=100, description="Subscribed to this event type")
+    sort: str | None = Field(None, max_length=64, description=WEBHOOK_SORTS.describe())
+
+
+class DeliveryQuery(PageQuery):
+    before: str | None = Field(None, max_length=64, json_schema_extra={"deprecated": True},
+                               description="Deprecated: use cursor. Deliveries with a smaller id (default sort)")
+    status: str | None = Field(None, max_length=20, description="e.g. delivered, failed, pending")
+    sort: str | None = Field(None, max_length=64, description=DELIVERY_SORTS.describe())
 
 
 class Queued(BaseModel):
@@ -102,9 +116,16 @@ def install(router: ApiRouter) -> None:
     route = router.route
 
     @route("GET", "/webhooks", summary="List webhooks", tag="webhooks", permission=PERMISSION,
-           response=list[WebhookOut])
-    async def list_webhooks(request: web.Request, _: Principal) -> list[dict[str, Any]]:
-        return await request.app[WEBHOOKS].list()
+           query=WebhookQuery, response=page_of(WebhookOut))
+    async def list_webhooks(request: web.Request, _: Principal, query: WebhookQuery) -> dict[str, Any]:
+        flt: dict[str, Any] = {}
+        if query.active is not None:
+            flt["active"] = query.active
+        if query.event:
+            flt["events"] = query.event
+        from .service import public
+        docs, cursor = await pages.fetch(request.app[WEBHOOKS].col, flt, query, WEBHOOK_SORTS)
+        return {"items": [public(d) for d in docs], "next_cursor": cursor}
 
     @route("POST", "/webhooks", summary="Subscribe a URL to events (the signing secret is shown once)",
            tag="webhooks", permission=PERMISSION, body=WebhookIn, response=WebhookCreated, status=201)
@@ -144,11 +165,19 @@ def install(router: ApiRouter) -> None:
         return {"delivery_ids": ids}
 
     @route("GET", "/webhooks/{webhook_id}/deliveries", summary="The delivery log, newest first",
-           tag="webhooks", permission=PERMISSION, query=DeliveryQuery, response=list[DeliveryOut])
-    async def list_webhook_deliveries(request: web.Request, _: Principal, query: DeliveryQuery) -> list[dict[str, Any]]:
+           tag="webhooks", permission=PERMISSION, query=DeliveryQuery, response=page_of(DeliveryOut))
+    async def list_webhook_deliveries(request: web.Request, _: Principal, query: DeliveryQuery) -> dict[str, Any]:
         hooks = request.app[WEBHOOKS]
-        await hooks.get(request.match_info["webhook_id"])
-        return await hooks.list_deliveries(request.match_info["webhook_id"], query.limit, query.before)
+        hook = await hooks.get(request.match_info["webhook_id"])
+        flt: dict[str, Any] = {"webhook_id": hook["_id"]}
+        if query.status:
+            flt["status"] = query.status
+        if query.before:  # deprecated alias of cursor
+            if query.cursor or query.sort not in (None, DELIVERY_SORTS.default):
+                raise pages.BadQuery("before (deprecated) goes with neither cursor nor sort", field="before")
+            flt["_id"] = {"$lt": query.before}
+        docs, cursor = await pages.fetch(hooks.deliveries, flt, query, DELIVERY_SORTS)
+        return {"items": [{"id": d.pop("_id"), **d} for d in docs], "next_cursor": cursor}
 
     @route("POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", summary="Send a delivery again",
            tag="webhooks", permission=PERMISSION, response=Queued, status=202)

@@ -76,6 +76,19 @@ export function upload(file) {
   return api("POST", `/console/attachments?filename=${encodeURIComponent(file.name || "file")}`, file);
 }
 
+// Every item of a paged list ({items, next_cursor}), page by page (at most `max` items).
+export async function all(path, max = 5000) {
+  const items = [];
+  let cursor = null;
+  do {
+    const sep = path.includes("?") ? "&" : "?";
+    const page = await api("GET", `${path}${sep}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor && items.length < max);
+  return items;
+}
+
 export function getJson(path) {
   return api("GET", path);
 }

@@ -60,7 +60,7 @@ async def test_bad_query_parameter_and_cursor(api: Api, admin: dict) -> None:
     assert body["field"].startswith("status")
     body = await _problem(await api.client.get("/api/v1/conversations?limit=100000", headers=admin["headers"]), 422)
     assert body["field"] == "limit"
-    body = await _problem(await api.client.get("/api/v1/conversations?cursor=%%%", headers=admin["headers"]), 422)
+    body = await _problem(await api.client.get("/api/v1/conversations?cursor=%%%", headers=admin["headers"]), 400)
     assert body["field"] == "cursor"
 
 

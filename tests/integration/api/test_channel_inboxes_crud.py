@@ -14,12 +14,17 @@ TOKEN = "7" * 32
 
 async def test_get_and_delete_one_channel_inbox(api: Api) -> None:
     admin = (await api.user(Role.admin))["headers"]
-    put = await api.client.put(f"{URL}/sms", headers=admin, json={
-        "address": "+27600000077", "greeting": "Hi", "credentials": {"auth_token": TOKEN}})
+    put = await api.client.put(
+        f"{URL}/sms",
+        headers=admin,
+        json={"address": "+27600000077", "greeting": "Hi", "credentials": {"auth_token": TOKEN}},
+    )
     assert put.status == 200, await put.text()
     one = await api.client.get(f"{URL}/sms", headers=admin)
     body = await one.json()
-    assert one.status == 200 and body["address"] == "+27600000077" and body["credentials_set"] == ["auth_token"]
+    assert (
+        one.status == 200 and body["address"] == "+27600000077" and body["credentials_set"] == ["auth_token"]
+    )
     assert TOKEN not in await one.text() and one.headers.get("ETag")
     services = api.app[keys.EXTENSIONS]["channels"]
     assert "sms" in {c.value for c in services.inbox_docs}

@@ -20,7 +20,7 @@ async def test_contact_lifecycle_and_merge(api: Api) -> None:
     assert b_id != a["id"]
     found = await (await api.client.get("/api/v1/contacts?identity_kind=email&identity_value=thandi@example.com",
                                         headers=h)).json()
-    assert [c["id"] for c in found] == [a["id"]]
+    assert [c["id"] for c in found["items"]] == [a["id"]] and found["next_cursor"] is None
     merged = await api.client.post(f"/api/v1/contacts/{b_id}/merge", headers=h, json={"into": a["id"]})
     assert merged.status == 200
     profile = await (await api.client.get(f"/api/v1/contacts/{a['id']}", headers=h)).json()

@@ -29,8 +29,9 @@ ACTIONS: list[tuple[str, str, dict[str, Any] | None]] = [
 ]
 
 
-async def _call(api: Api, method: str, cid: str, suffix: str, body: Any, headers: dict[str, str],
-                canned: str) -> int:
+async def _call(
+    api: Api, method: str, cid: str, suffix: str, body: Any, headers: dict[str, str], canned: str
+) -> int:
     url = f"{V1}/conversations/{cid}{suffix.replace('{canned}', canned)}"
     resp = await api.client.request(method, url, json=body, headers=headers)
     return resp.status
@@ -39,16 +40,26 @@ async def _call(api: Api, method: str, cid: str, suffix: str, body: Any, headers
 @pytest.fixture
 async def world(api: Api) -> dict[str, Any]:
     admin = (await api.user(Role.admin))["headers"]
-    teams = [(await (await api.client.post(f"{V1}/teams", json={"name": n}, headers=admin)).json())["id"]
-             for n in ("Venues", "Catering")]
-    canned = await api.client.post(f"{V1}/canned-responses", headers=admin,
-                                   json={"shortcut": "hi", "title": "Hi", "text": "Hello!"})
+    teams = [
+        (await (await api.client.post(f"{V1}/teams", json={"name": n}, headers=admin)).json())["id"]
+        for n in ("Venues", "Catering")
+    ]
+    canned = await api.client.post(
+        f"{V1}/canned-responses", headers=admin, json={"shortcut": "hi", "title": "Hi", "text": "Hello!"}
+    )
     assert canned.status == 201, await canned.text()
-    return {"admin": admin, "mine": teams[0], "theirs": teams[1], "canned": (await canned.json())["id"],
-            "agent": await _member_of(api, [teams[0]])}
+    return {
+        "admin": admin,
+        "mine": teams[0],
+        "theirs": teams[1],
+        "canned": (await canned.json())["id"],
+        "agent": await _member_of(api, [teams[0]]),
+    }
 
 
-async def test_another_teams_ticket_is_404_on_every_action_and_unchanged(api: Api, world: dict[str, Any]) -> None:
+async def test_another_teams_ticket_is_404_on_every_action_and_unchanged(
+    api: Api, world: dict[str, Any]
+) -> None:
     hidden = await _ticket(api, world["admin"], world["theirs"])
     store = api.app[keys.STORE]
     before = await store.conversations.find_one({"_id": hidden})
@@ -58,10 +69,15 @@ async def test_another_teams_ticket_is_404_on_every_action_and_unchanged(api: Ap
         assert status == 404, (method, suffix, status)
     mine = await _ticket(api, world["admin"], world["mine"])
     for route, body in (("merge", {"into": hidden}),):  # a visible ticket into a hidden one: 404 too
-        resp = await api.client.post(f"{V1}/conversations/{mine}/{route}", json=body, headers=world["agent"]["headers"])
+        resp = await api.client.post(
+            f"{V1}/conversations/{mine}/{route}", json=body, headers=world["agent"]["headers"]
+        )
         assert resp.status == 404, await resp.text()
-    preview = await api.client.post(f"{V1}/canned-responses/{world['canned']}/preview",
-                                    json={"conversation_id": hidden}, headers=world["agent"]["headers"])
+    preview = await api.client.post(
+        f"{V1}/canned-responses/{world['canned']}/preview",
+        json={"conversation_id": hidden},
+        headers=world["agent"]["headers"],
+    )
     assert preview.status == 404
     after = await store.conversations.find_one({"_id": hidden})
     assert after == before
@@ -84,8 +100,9 @@ async def test_who_may_act_on_a_team_ticket(api: Api, world: dict[str, Any], who
             continue  # assign is covered by test_privacy_of_teams; templates need a WhatsApp ticket
         status = await _call(api, method, cid, suffix, body, headers, world["canned"])
         assert status < 300, (who, method, suffix, status)
-    resp = await api.client.post(f"{V1}/canned-responses/{world['canned']}/preview",
-                                 json={"conversation_id": cid}, headers=headers)
+    resp = await api.client.post(
+        f"{V1}/canned-responses/{world['canned']}/preview", json={"conversation_id": cid}, headers=headers
+    )
     assert resp.status == 200 and (await resp.json())["text"] == "Hello!"
 
 
@@ -112,13 +129,19 @@ async def test_membership_counts_as_the_team_document_says_now(api: Api, world: 
     hidden = await _ticket(api, world["admin"], world["theirs"])
     agent = world["agent"]
     assert (await api.client.get(f"{V1}/conversations/{hidden}", headers=agent["headers"])).status == 404
-    add = await api.client.patch(f"{V1}/teams/{world['theirs']}", headers=world["admin"],
-                                 json={"members": [{"user_id": agent["id"]}]})
+    add = await api.client.patch(
+        f"{V1}/teams/{world['theirs']}", headers=world["admin"], json={"members": [{"user_id": agent["id"]}]}
+    )
     assert add.status == 200, await add.text()
     assert (await api.client.get(f"{V1}/conversations/{hidden}", headers=agent["headers"])).status == 200
     listed = await (await api.client.get(f"{V1}/conversations?limit=200", headers=agent["headers"])).json()
     assert hidden in {c["id"] for c in listed["items"]}
-    assert await _call(api, "POST", hidden, "/notes", {"text": "mine now"}, agent["headers"], world["canned"]) == 201
-    drop = await api.client.patch(f"{V1}/teams/{world['theirs']}", headers=world["admin"], json={"members": []})
+    assert (
+        await _call(api, "POST", hidden, "/notes", {"text": "mine now"}, agent["headers"], world["canned"])
+        == 201
+    )
+    drop = await api.client.patch(
+        f"{V1}/teams/{world['theirs']}", headers=world["admin"], json={"members": []}
+    )
     assert drop.status == 200
     assert (await api.client.get(f"{V1}/conversations/{hidden}", headers=agent["headers"])).status == 404

@@ -113,6 +113,6 @@ async def test_admin_only_fields_in_every_read_for_every_role(api: Api) -> None:
         stored = await api.app[keys.STORE].contacts.find_one({"_id": contact["id"]})
         assert stored["custom_fields"] == {"id_number": SECRET, "shoe": "43"}
         listing = await (await api.client.get("/api/v1/api-keys", headers=admin)).json()
-        assert {"created_by", "last_used_at"} <= set(listing[0])
+        assert {"created_by", "last_used_at"} <= set(listing["items"][0])
     finally:
         api.app[keys.SETTINGS].restricted_contact_fields = []

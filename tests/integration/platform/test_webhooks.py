@@ -48,7 +48,7 @@ async def test_event_is_delivered_signed_and_logged(api: Api, receiver: Receiver
     assert req["headers"]["Berry-Event"] == "contact.created"
 
     resp = await api.client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=admin["headers"])
-    [delivery] = await resp.json()
+    [delivery] = (await resp.json())["items"]
     assert delivery["status"] == "succeeded" and delivery["attempts"][0]["status_code"] == 200
     assert req["headers"]["Berry-Delivery"] == delivery["id"]
 
@@ -64,7 +64,7 @@ async def test_failures_retry_then_die_and_disable_the_webhook_with_notice(api: 
         await run_jobs(api.app)
     assert len(receiver.requests) == 4  # 2 deliveries x 2 attempts (max_attempts=2 in tests)
     resp = await api.client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=admin["headers"])
-    deliveries = await resp.json()
+    deliveries = (await resp.json())["items"]
     assert [d["status"] for d in deliveries] == ["dead", "dead"]
     assert all(len(d["attempts"]) == 2 and d["attempts"][0]["status_code"] == 500 for d in deliveries)
     resp = await api.client.get(f"/api/v1/webhooks/{hook['id']}", headers=admin["headers"])
@@ -97,7 +97,7 @@ async def test_unreachable_receiver_is_logged_not_raised(api: Api, receiver: Rec
     await api.client.post(f"/api/v1/webhooks/{hook['id']}/ping", headers=admin["headers"])
     await run_jobs(api.app)
     resp = await api.client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=admin["headers"])
-    [delivery] = await resp.json()
+    [delivery] = (await resp.json())["items"]
     assert delivery["status"] == "dead" and "ClientConnectorError" in delivery["attempts"][0]["error"]
 
 
@@ -203,7 +203,7 @@ async def test_slow_redirecting_and_chatty_receivers(api: Api, receiver: Receive
         result = {}
         for name, hook_id in hooks.items():
             resp = await api.client.get(f"/api/v1/webhooks/{hook_id}/deliveries", headers=admin["headers"])
-            [delivery] = await resp.json()
+            [delivery] = (await resp.json())["items"]
             result[name] = delivery
     finally:
         await server.close()

@@ -1,0 +1,161 @@
+"""One way to list a collection: ``limit``, ``sort`` and an opaque ``cursor`` in, a page
+``{"items": [...], "next_cursor": "…" | null}`` out — for every list endpoint of the API.
+
+- ``sort``: one of the resource's sortable fields, ``-`` first for descending (``-created_at``);
+  ties are broken by id, so the order is total and a page boundary never skips or repeats an item.
+- ``cursor``: the ``next_cursor`` of the previous page, unchanged. It holds the sort it was made
+  for and the last item's sort value and id (keyset pagination: no offsets, stable while items
+  are added). A cursor of another sort, or anything that is not a cursor, is a 400.
+- filters stay each resource's own query parameters, declared on its query model.
+
+Unknown sort fields and bad cursors are 400 (a mistake in the request line, not in a body).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from hub.errors import InvalidInput
+
+MAX_CURSOR = 1000
+
+
+class BadQuery(InvalidInput):
+    """A query parameter the endpoint cannot use (unknown sort field, foreign or broken cursor)."""
+
+    status = 400
+    title = "Bad request"
+
+
+class PageQuery(BaseModel):
+    """The paging parameters every list endpoint takes (its query model subclasses this)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(50, ge=1, le=200, description="Items per page")
+    cursor: str | None = Field(
+        None, max_length=MAX_CURSOR, description="The next_cursor of the previous page (opaque)"
+    )
+    sort: str | None = Field(
+        None, max_length=64, description="A sortable field, '-' first for descending (see the endpoint)"
+    )
+
+
+def page_of(model: Any, name: str | None = None) -> type[BaseModel]:
+    """The page model of ``model`` (``ContactPage``: items + next_cursor), named for OpenAPI."""
+    return create_model(
+        name or f"{model.__name__}Page",
+        items=(list[model], ...),
+        next_cursor=(str | None, Field(None, description="Pass as ?cursor= for the next page")),
+    )
+
+
+@dataclass(frozen=True)
+class Sorts:
+    """A resource's sortable fields (API name -> stored field) and its default order."""
+
+    fields: Mapping[str, str]
+    default: str
+
+    def parse(self, sort: str | None) -> tuple[str, str, int]:
+        """(normalized sort, stored field, direction) for ``sort`` (None: the default)."""
+        sort = sort or self.default
+        name = sort[1:] if sort.startswith("-") else sort
+        if name not in self.fields:
+            raise BadQuery(f"cannot sort by {name[:64]!r}: one of {sorted(self.fields)}", field="sort")
+        return sort, self.fields[name], -1 if sort.startswith("-") else 1
+
+    def describe(self) -> str:
+        return f"One of {', '.join(sorted(self.fields))}; '-' first for descending. Default: {self.default}"
+
+
+def _plain(value: Any) -> Any:
+    return {"$dt": value.isoformat()} if isinstance(value, datetime) else value
+
+
+def _typed(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) != {"$dt"} or not isinstance(value["$dt"], str):
+            raise ValueError("unknown cursor value")
+        return datetime.fromisoformat(value["$dt"])
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        raise ValueError("unknown cursor value")
+    return value
+
+
+def encode_cursor(sort: str, value: Any, doc_id: Any) -> str:
+    raw = json.dumps({"s": sort, "k": [_plain(value), str(doc_id)]}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
+    """(last sort value, last id) of a cursor made for ``sort``; 400 for anything else."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(data, dict) or set(data) != {"s", "k"}:
+            raise ValueError("bad cursor")
+        value, doc_id = data["k"]
+        made_for = data["s"]
+        if not isinstance(doc_id, str) or not isinstance(made_for, str):
+            raise ValueError("bad cursor")
+        value = _typed(value)
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
+        raise BadQuery("malformed cursor: pass next_cursor back unchanged", field="cursor") from exc
+    if made_for != sort:
+        raise BadQuery(f"this cursor continues sort={made_for[:64]}, not sort={sort}", field="cursor")
+    return value, doc_id
+
+
+def after(field: str, direction: int, value: Any, doc_id: str) -> dict[str, Any]:
+    """The filter for "after (value, id)" in the order (field, _id) × direction."""
+    op = "$lt" if direction < 0 else "$gt"
+    if field == "_id":
+        return {"_id": {op: doc_id}}
+    return {"$or": [{field: {op: value}}, {field: value, "_id": {op: doc_id}}]}
+
+
+async def fetch(
+    collection: Any,
+    flt: Mapping[str, Any],
+    query: PageQuery,
+    sorts: Sorts,
+    projection: Mapping[str, Any] | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of raw documents matching ``flt`` in the query's order, and the next cursor."""
+    sort, field, direction = sorts.parse(query.sort)
+    where = dict(flt)
+    if query.cursor:
+        keyset = after(field, direction, *decode_cursor(query.cursor, sort))
+        where = {"$and": [where, keyset]} if where else keyset
+    order = [("_id", direction)] if field == "_id" else [(field, direction), ("_id", direction)]
+    docs = [d async for d in collection.find(where, projection).sort(order).limit(query.limit + 1)]
+    if len(docs) <= query.limit:
+        return docs, None
+    docs = docs[: query.limit]
+    return docs, encode_cursor(sort, docs[-1].get(field), docs[-1]["_id"])
+
+
+def next_after(sorts: Sorts, query: PageQuery, doc: Mapping[str, Any]) -> str:
+    """The cursor continuing after ``doc`` (a page cut short after the query, e.g. by privacy)."""
+    sort, field, _ = sorts.parse(query.sort)
+    return encode_cursor(sort, doc.get(field), doc["_id"])
+
+
+__all__ = [
+    "BadQuery",
+    "PageQuery",
+    "Sorts",
+    "decode_cursor",
+    "encode_cursor",
+    "fetch",
+    "next_after",
+    "page_of",
+]
