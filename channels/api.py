@@ -132,9 +132,11 @@ async def list_channel_inboxes(request: web.Request, _: Principal) -> list[Chann
 
 
 def _with_status(services: Any, out: ChannelInboxOut) -> ChannelInboxOut:
-    mailbox = services.extra.get("mailbox")
+    mailbox, listener = services.extra.get("mailbox"), services.extra.get("smtp_listener")
     if out.channel == Channel.email and mailbox is not None:
         out.status = mailbox.status()
+    if out.channel == Channel.email and listener is not None:
+        out.status["smtp_listener"] = listener.status()  # this node's
     return out
 
 

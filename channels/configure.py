@@ -68,7 +68,17 @@ async def build_adapters(services: Any) -> None:
             smtp_port=int(conf.get("smtp_port") or settings.smtp_port),
             smtp_user=str(conf.get("smtp_user") or settings.smtp_user),
             smtp_password=_secret(services, doc, "smtp_password") or settings.smtp_password.get_secret_value(),
-            starttls=settings.smtp_starttls, max_bytes=settings.email_max_bytes, blobs=services.blobs))
+            starttls=bool(conf.get("smtp_starttls", settings.smtp_starttls)), max_bytes=settings.email_max_bytes,
+            blobs=services.blobs))
+
+
+def listener_config(services: Any) -> tuple[int, str]:
+    """(port, accepted domain) of the inbound SMTP listener; port 0 = off."""
+    doc, settings = _doc(services, Channel.email), services.settings
+    conf = doc.get("settings", {})
+    port = int(conf["smtp_listen_port"]) if "smtp_listen_port" in conf else settings.smtp_listen_port
+    address = str(doc.get("address") or settings.email_address)
+    return (0 if doc.get("enabled") is False else port), address.rsplit("@", 1)[-1].lower()
 
 
 def mailbox_config(services: Any) -> MailboxConfig | None:
@@ -83,4 +93,7 @@ async def reload(services: Any) -> None:
     mailbox = services.extra.get("mailbox")  # started by extra_ctx once the e-mail ingest exists
     if mailbox is not None:
         await mailbox.apply(mailbox_config(services))
+    listener = services.extra.get("smtp_listener")
+    if listener is not None:
+        await listener.apply(*listener_config(services))
     log.info("channel adapters rebuilt", extra={"channels": sorted(c.value for c in services.registry)})

@@ -18,7 +18,7 @@ from .base import ChannelError
 from .email.dsn import Bounce
 from .email.inbound import EmailInbound
 from .email.mailbox import MailboxSupervisor
-from .email.smtp_in import start_listener
+from .email.smtp_in import SmtpListener
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +57,15 @@ async def start(app: web.Application, services: Any) -> AsyncIterator[None]:
                                 lease_s=settings.imap_lease_s)
     services.extra["mailbox"] = mailbox  # (re)started by configure.reload whenever an admin edits the inbox
     await mailbox.apply(configure.mailbox_config(services))
-    listener = None
-    if settings.smtp_listen_port:
-        domain = settings.email_address.rsplit("@", 1)[-1].lower()
-        listener = await start_listener(lambda raw: email_inbound.process(raw, source="smtp"), host=settings.host,
-                                        port=settings.smtp_listen_port, max_bytes=settings.email_max_bytes,
-                                        accept_domains={domain})
+    listener = SmtpListener(lambda raw: email_inbound.process(raw, source="smtp"), host=settings.host,
+                            max_bytes=settings.email_max_bytes)
+    services.extra["smtp_listener"] = listener  # moved by configure.reload when an admin edits the inbox
+    await listener.apply(*configure.listener_config(services))
     from .webchat import namespace as chat
     await chat.start(app, services)
     try:
         yield
     finally:
         await mailbox.stop()
-        if listener:
-            listener.close()
-            await listener.wait_closed()
+        await listener.stop()
         await chat.stop(app, services)

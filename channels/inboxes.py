@@ -22,9 +22,11 @@ from .hours import parse
 register("channel_inboxes")
 
 SECRET_NAMES = {"auth_token", "smtp_password", "imap_password"}
-SETTING_NAMES = {"account_sid", "smtp_host", "smtp_port", "smtp_user", "imap_host", "imap_port", "imap_user",
-                 "imap_mailbox"}
-PORTS = {"smtp_port", "imap_port"}
+SETTING_NAMES = {"account_sid", "smtp_host", "smtp_port", "smtp_user", "smtp_starttls", "smtp_listen_port",
+                 "imap_host", "imap_port", "imap_user", "imap_mailbox"}
+PORTS = {"smtp_port", "imap_port", "smtp_listen_port"}
+OFF_PORTS = {"smtp_listen_port"}  # 0 = not listening
+FLAGS = {"smtp_starttls"}
 Configurable = Literal["sms", "whatsapp", "voice", "email", "webchat"]
 
 
@@ -41,9 +43,13 @@ class ChannelInboxIn(BaseModel):
     @classmethod
     def _settings(cls, value: dict[str, str | int | bool]) -> dict[str, str | int | bool]:
         for name, item in value.items():
-            if name in PORTS and (isinstance(item, bool) or not str(item).isdigit() or not 0 < int(item) < 65536):
-                raise ValueError(f"{name}: a port number 1-65535")
-            if name not in PORTS and (not isinstance(item, str) or len(item) > 320 or any(c.isspace() for c in item)):
+            low = 0 if name in OFF_PORTS else 1
+            if name in PORTS and (isinstance(item, bool) or not str(item).isdigit() or not low <= int(item) < 65536):
+                raise ValueError(f"{name}: a port number {low}-65535")
+            if name in FLAGS and not isinstance(item, bool):
+                raise ValueError(f"{name}: true or false")
+            if name not in PORTS | FLAGS and (not isinstance(item, str) or len(item) > 320
+                                              or any(c.isspace() for c in item)):
                 raise ValueError(f"{name}: a string without spaces, at most 320 characters")
         return {k: int(v) if k in PORTS else v for k, v in value.items()}
 
@@ -79,7 +85,8 @@ class ChannelInboxOut(BaseModel):
     settings: dict[str, str | int | bool] = Field(default_factory=dict)
     credentials_set: list[str] = Field(default_factory=list)
     updated_at: datetime | None = None
-    status: dict[str, Any] = Field(default_factory=dict, description="E-mail: is the IMAP mailbox read, last error")
+    status: dict[str, Any] = Field(default_factory=dict, description="E-mail: is the IMAP mailbox read (by which "
+                                   "node), last error; the SMTP listener (smtp_listener: listening, port, last_error)")
 
 
 class Inboxes:

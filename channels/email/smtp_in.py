@@ -1,5 +1,9 @@
 """Inbound SMTP listener (aiosmtpd) on the hub's own event loop: a mail is answered 250 only after
-it was ingested, 451 (the sender's MTA retries) when the store is down, 552 over the size limit."""
+it was ingested, 451 (the sender's MTA retries) when the store is down, 552 over the size limit.
+
+``SmtpListener.apply`` (re)binds it whenever the configuration changes — ``BERRY_SMTP_LISTEN_PORT``
+overlaid by the admin's e-mail inbox (``settings.smtp_listen_port``, 0 = off) — on every node, as
+an MX may point at each of them; a port that cannot be bound is shown to the admin, not fatal."""
 
 from __future__ import annotations
 
@@ -50,3 +54,39 @@ async def start_listener(process: Callable[[bytes], Awaitable[Any]], *, host: st
     loop = asyncio.get_running_loop()
     return await loop.create_server(
         lambda: SMTP(handler, data_size_limit=max_bytes, enable_SMTPUTF8=True, hostname="berry-hub"), host, port)
+
+
+class SmtpListener:
+    """At most one listening server, moved when the port or the accepted domain changes."""
+
+    def __init__(self, process: Callable[[bytes], Awaitable[Any]], *, host: str, max_bytes: int) -> None:
+        self.process, self.host, self.max_bytes = process, host, max_bytes
+        self.wanted: tuple[int, str] | None = None
+        self.server: asyncio.base_events.Server | None = None
+        self.last_error: str | None = None
+
+    async def apply(self, port: int, domain: str) -> bool:
+        """Listen on ``port`` for mail to ``domain`` (0: not at all). True when something changed."""
+        if (port, domain) == self.wanted and (self.server is not None or not port):
+            return False
+        await self.stop()
+        self.wanted = (port, domain)
+        if port:
+            try:
+                self.server = await start_listener(self.process, host=self.host, port=port, max_bytes=self.max_bytes,
+                                                   accept_domains={domain} if domain else set())
+                log.info("SMTP listener started", extra={"port": port})
+            except OSError as exc:  # in use, privileged: the admin sees why no mail arrives
+                self.last_error = f"cannot listen on port {port}: {exc.strerror or exc}"
+                log.warning("SMTP listener not started: %s", self.last_error)
+        return True
+
+    def status(self) -> dict[str, Any]:
+        port = self.wanted[0] if self.wanted else 0
+        return {"listening": self.server is not None, "port": port, "last_error": self.last_error}
+
+    async def stop(self) -> None:
+        server, self.server, self.wanted, self.last_error = self.server, None, None, None
+        if server is not None:
+            server.close()
+            await server.wait_closed()

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from hub import keys
-from hub.models import Role
+from hub.models import Channel, Role
 
 from .conftest import AUTH_TOKEN, PUBLIC, post_signed, run_jobs, sign, sms_form
 from .standin import TwilioStandIn
@@ -145,7 +146,7 @@ async def test_imap_mailbox_configured_by_the_admin_is_polled_without_restart(
         await _wait_for(error_shown, "the login error")
         # switched off: no poller left on either node
         resp = await client.put("/api/v1/channels/inboxes/email", headers=admin, json={"enabled": False})
-        assert (await resp.json())["status"] == {"polling": False}
+        assert (await resp.json())["status"]["polling"] is False
 
         async def node2_stopped() -> bool:
             return node2_mailbox.status() == {"polling": False}
@@ -162,3 +163,55 @@ async def test_inbox_settings_are_validated(client: TestClient[Any, Any]) -> Non
     statuses = [(await client.put("/api/v1/channels/inboxes/email", headers=admin, json=b)).status for b in bad]
     assert statuses == [422] * len(bad)
     assert await client.server.app[keys.STORE]["channel_inboxes"].find_one({"_id": "email"}) is None
+
+
+async def test_admin_moves_the_smtp_listener_and_sets_starttls(client: TestClient[Any, Any]) -> None:
+    import socket
+
+    import aiosmtplib
+
+    from hub.store import free_port
+
+    from .test_email import mail
+    app = client.server.app
+    services = app[keys.EXTENSIONS]["channels"]
+    admin = await _headers(client, Role.admin)
+
+    async def put(settings: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        resp = await client.put("/api/v1/channels/inboxes/email", headers=admin, json={"settings": settings, **extra})
+        assert resp.status == 200, await resp.text()
+        return await resp.json()  # type: ignore[no-any-return]
+
+    async def deliver(port: int, subject: str) -> None:
+        await aiosmtplib.send(mail(subject=subject), sender="lerato@example.co.za", recipients=["support@berry.test"],
+                              hostname="127.0.0.1", port=port, timeout=10)
+
+    assert services.extra["smtp_listener"].status()["listening"] is False  # BERRY_SMTP_LISTEN_PORT unset
+    first, second = free_port(), free_port()
+    out = await put({"smtp_listen_port": first, "smtp_host": "127.0.0.1", "smtp_starttls": True})
+    assert out["status"]["smtp_listener"] == {"listening": True, "port": first, "last_error": None}
+    assert out["settings"]["smtp_starttls"] is True and services.registry.get(Channel.email).starttls is True
+    await deliver(first, "On the first port")
+    # moved: the old port is closed, the new one takes mail, on this node at once
+    out = await put({"smtp_listen_port": second, "smtp_host": "127.0.0.1", "smtp_starttls": False})
+    assert out["status"]["smtp_listener"]["port"] == second and services.registry.get(Channel.email).starttls is False
+    with pytest.raises((aiosmtplib.SMTPConnectError, OSError)):
+        await deliver(first, "Nobody listens here")
+    await deliver(second, "On the second port")
+    store = app[keys.STORE]
+    assert sorted([d["subject"] async for d in store.messages.find({"channel": "email"})]) == [
+        "On the first port", "On the second port"]
+    # a port another process holds: the admin sees why, nothing crashes; 0 switches it off
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        out = await put({"smtp_listen_port": busy.getsockname()[1]})
+        status = out["status"]["smtp_listener"]
+        assert status["listening"] is False and "cannot listen on port" in status["last_error"]
+    out = await put({"smtp_listen_port": 0})
+    assert out["status"]["smtp_listener"] == {"listening": False, "port": 0, "last_error": None}
+    bad = [{"smtp_listen_port": 70000}, {"smtp_listen_port": -1}, {"smtp_listen_port": "25; rm"},
+           {"smtp_listen_port": True}, {"smtp_starttls": "yes"}, {"smtp_starttls": 1}]
+    for settings in bad:
+        resp = await client.put("/api/v1/channels/inboxes/email", headers=admin, json={"settings": settings})
+        assert resp.status == 422, (settings, await resp.text())
