@@ -18,7 +18,7 @@ from channels.base import ChannelError, MalformedInbound
 from channels.http import channel_problem, first_values, read_form
 from hub import keys
 from hub.api.problem import problem
-from hub.errors import Conflict, HubError, StoreUnavailable
+from hub.errors import Conflict, HubError, NotFound, StoreUnavailable
 from hub.models import Channel, utcnow
 
 log = logging.getLogger(__name__)
@@ -29,12 +29,18 @@ def _services(request: web.Request):  # type: ignore[no-untyped-def]
     return request.app[keys.EXTENSIONS]["channels"]
 
 
-async def inbound_message(request: web.Request) -> web.StreamResponse:
+def _configured(request: web.Request):  # type: ignore[no-untyped-def]
+    """(services, channel, adapter) of the URL's channel; 404 problem+json when not configured."""
     services = _services(request)
     channel = Channel(request.match_info["channel"])
     adapter = services.twilio.get(channel)
     if adapter is None:
-        return problem(404, "Not found", f"the {channel.value} channel is not configured")
+        raise NotFound(f"the {channel.value} channel is not configured")
+    return services, channel, adapter
+
+
+async def inbound_message(request: web.Request) -> web.StreamResponse:
+    services, channel, adapter = _configured(request)
     try:
         raw = await read_form(request, services.settings.public_url)
         adapter.verify(raw)
@@ -71,11 +77,7 @@ async def inbound_message(request: web.Request) -> web.StreamResponse:
 
 
 async def status_callback(request: web.Request) -> web.StreamResponse:
-    services = _services(request)
-    channel = Channel(request.match_info["channel"])
-    adapter = services.twilio.get(channel)
-    if adapter is None:
-        return problem(404, "Not found", f"the {channel.value} channel is not configured")
+    services, channel, adapter = _configured(request)
     try:
         raw = await read_form(request, services.settings.public_url)
         update = adapter.parse_status(raw)

@@ -73,7 +73,10 @@ async def test_voice_greeting_and_disabled_channel(client: TestClient[Any, Any])
     assert "Welcome to Berry Events, the party people." in twiml
     await client.put("/api/v1/channels/inboxes/whatsapp", headers=admin, json={"enabled": False})
     resp = await post_signed(client, "/webhooks/twilio/whatsapp", sms_form(From="whatsapp:+27821234567"))
-    assert resp.status == 404
+    assert resp.status == 404 and resp.content_type == "application/problem+json"
+    assert (await resp.json())["detail"] == "the whatsapp channel is not configured"
+    status = await post_signed(client, "/webhooks/twilio/status/whatsapp", {"MessageSid": "SM1", "MessageStatus": "sent"})
+    assert status.status == 404
     channels = await (await client.get("/api/v1/channels", headers=admin)).json()
     assert next(c for c in channels if c["channel"] == "whatsapp")["configured"] is False
 
