@@ -92,7 +92,11 @@ async def begin(request: web.Request, actor: str, key: str, print_: str) -> Atte
         created = created if created.tzinfo else created.replace(tzinfo=now.tzinfo)
         stale = now - created > (PENDING_TIMEOUT if doc.get("state") == "pending" else TTL)
         if stale:
-            await store[COLLECTION].delete_one({"_id": claim_id, "created_at": doc["created_at"]})
+            # One taker per stale claim (an _id claim: a {_id, created_at} delete scans on FerretDB
+            # and is no compare-and-delete there); the others read again.
+            marker = f"stale:{claim_id}:{doc['created_at'].isoformat()}"
+            if await store.claim(COLLECTION, marker, {"state": "marker", "created_at": now}):
+                await store[COLLECTION].delete_one({"_id": claim_id})
             continue
         if doc["fingerprint"] != print_:
             raise InvalidInput(

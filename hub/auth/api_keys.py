@@ -48,10 +48,12 @@ class ApiKeys:
         return Principal(role=key.role, api_key_id=key.id, name=key.name)
 
     async def revoke(self, key_id: str) -> None:
-        result = await self.store.api_keys.update_one({"_id": key_id, "revoked_at": None},
-                                                      {"$set": {"revoked_at": utcnow()}})
-        if result.matched_count == 0:
+        # by lone _id, then the check: {_id, revoked_at} would scan on FerretDB. Two concurrent
+        # revocations both succeed; the key is revoked either way.
+        doc = await self.store.api_keys.find_one({"_id": key_id}, {"revoked_at": 1})
+        if doc is None or doc.get("revoked_at") is not None:
             raise NotFound(f"API key {key_id} not found or already revoked")
+        await self.store.api_keys.update_one({"_id": key_id}, {"$set": {"revoked_at": utcnow()}})
 
     async def get(self, key_id: str) -> ApiKey:
         doc = await self.store.api_keys.find_one({"_id": key_id})

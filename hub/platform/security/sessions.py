@@ -42,7 +42,8 @@ class Sessions:
         return out
 
     async def revoke(self, user_id: str, session_id: str) -> None:
-        if await self.col.find_one({"_id": session_id, "user_id": user_id}, {"_id": 1}) is None:
+        doc = await self.col.find_one({"_id": session_id}, {"user_id": 1})  # lone _id, then the owner
+        if doc is None or doc.get("user_id") != user_id:
             raise NotFound(f"session {session_id} not found")
         await self.auth.revoke_session(session_id, user_id)
 

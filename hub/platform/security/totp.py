@@ -9,6 +9,7 @@ replayed within its validity window.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import pyotp
@@ -20,18 +21,22 @@ from hub.store import Store, register, upsert
 from ..secrets import SecretBox
 
 register("user_totp")  # _id = user id
+# _id = "<user id>:<time step>": one sign-in per code (a step is 30 s; kept a day)
+STEP_CLAIMS = "totp_steps"
+register(STEP_CLAIMS, expire=("created_at", timedelta(days=1)))
 ISSUER = "Berry Support Hub"
 STEP = 30
 
 
 class Totp:
     def __init__(self, store: Store, box: SecretBox) -> None:
+        self.store = store
         self.col = store["user_totp"]
         self.box = box
 
     async def enabled(self, user_id: str) -> bool:
-        doc = await self.col.find_one({"_id": user_id, "confirmed": True}, {"_id": 1})
-        return doc is not None
+        doc = await self.col.find_one({"_id": user_id}, {"confirmed": 1})  # lone _id, then the check
+        return doc is not None and doc.get("confirmed") is True
 
     async def setup(self, user_id: str, email: str) -> dict[str, str]:
         if await self.enabled(user_id):
@@ -52,11 +57,11 @@ class Totp:
             if totp.verify(code, for_time=step * STEP, valid_window=0):
                 if step <= doc.get("last_step", 0):
                     raise Unauthorized("two-factor code already used", field="otp")
-                # Claim the step: a concurrent replay of the same code loses (filter on last_step).
-                result = await self.col.update_one({"_id": doc["_id"], "last_step": doc.get("last_step", 0)},
-                                                   {"$set": {"last_step": step}})
-                if result.modified_count != 1:
+                # Claim the step: a concurrent replay of the same code loses. An _id claim, as a
+                # filtered update on last_step is neither serialized nor indexed on FerretDB.
+                if not await self.store.claim(STEP_CLAIMS, f"{doc['_id']}:{step}", {"created_at": utcnow()}):
                     raise Unauthorized("two-factor code already used", field="otp")
+                await self.col.update_one({"_id": doc["_id"]}, {"$max": {"last_step": step}})
                 return
         raise Unauthorized("wrong two-factor code", field="otp")
 
@@ -71,8 +76,8 @@ class Totp:
 
     async def verify(self, user_id: str, code: str | None) -> None:
         """At sign-in: passes when 2FA is off, else needs a fresh valid code."""
-        doc = await self.col.find_one({"_id": user_id, "confirmed": True})
-        if doc is not None:
+        doc = await self.col.find_one({"_id": user_id})
+        if doc is not None and doc.get("confirmed") is True:
             await self._check(doc, code)
 
     async def disable(self, user_id: str) -> bool:

@@ -17,6 +17,7 @@ import json
 import logging
 import secrets
 import time
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -36,6 +37,9 @@ from .urls import check_resolved, check_url
 
 log = logging.getLogger(__name__)
 register("webhooks", ix(("active", 1)))
+# _id = "disable:<webhook id>:<updated_at>": one disable (and one notice) per enabled spell
+CLAIMS = "webhook_claims"
+register(CLAIMS, expire=("created_at", timedelta(days=30)))
 register("webhook_deliveries", ix(("webhook_id", 1), ("created_at", DESC)), ix(("created_at", DESC)))
 
 JOB_KIND = "webhook.deliver"
@@ -80,9 +84,6 @@ class Webhooks:
         if doc is None:
             raise NotFound(f"webhook {webhook_id} not found")
         return doc
-
-    async def list(self) -> list[dict[str, Any]]:
-        return [public(d) async for d in self.col.find().sort("_id", -1).limit(500)]
 
     async def update(self, webhook_id: str, changes: dict[str, Any], actor: str) -> dict[str, Any]:
         current = await self.get(webhook_id)
@@ -142,8 +143,8 @@ class Webhooks:
         return ids
 
     async def redeliver(self, webhook_id: str, delivery_id: str, actor: str) -> str:
-        old = await self.deliveries.find_one({"_id": delivery_id, "webhook_id": webhook_id})
-        if old is None:
+        old = await self.deliveries.find_one({"_id": delivery_id})  # a lone _id uses the index
+        if old is None or old.get("webhook_id") != webhook_id:
             raise NotFound(f"delivery {delivery_id} not found")
         new = {**old, "_id": new_id(), "status": "pending", "attempts": [], "created_at": utcnow(),
                "redelivery_of": delivery_id}
@@ -152,13 +153,6 @@ class Webhooks:
                                 max_attempts=self.settings.webhook_max_attempts + 2)
         await self.audit.record(actor, "webhook.redeliver", "webhook", webhook_id, after={"delivery": new["_id"]})
         return str(new["_id"])
-
-    async def list_deliveries(self, webhook_id: str, limit: int, before: str | None) -> list[dict[str, Any]]:
-        flt: dict[str, Any] = {"webhook_id": webhook_id}
-        if before:
-            flt["_id"] = {"$lt": before}
-        cur = self.deliveries.find(flt).sort("_id", -1).limit(limit)
-        return [{"id": d.pop("_id"), **d} async for d in cur]
 
     # --- delivery (job handler) ----------------------------------------------------------------
 
@@ -212,9 +206,17 @@ class Webhooks:
         if len(recent) < n or any(s != "dead" for s in recent):
             return
         reason = f"{n} consecutive deliveries failed"
-        result = await self.col.update_one({"_id": hook["_id"], "active": True},
-                                           {"$set": {"active": False, "disabled_reason": reason,
-                                                     "updated_at": utcnow()}})
+        current = await self.col.find_one({"_id": hook["_id"]}, {"active": 1, "updated_at": 1})
+        if current is None or not current.get("active"):
+            return
+        # One disabler per enabled spell (a re-enable changes updated_at): a claim, not a filtered
+        # update, which FerretDB neither serializes nor pushes down ({_id, active} scans).
+        spell = current.get("updated_at")
+        if not await self.store.claim(CLAIMS, f"disable:{hook['_id']}:{spell.isoformat() if spell else '-'}",
+                                      {"created_at": utcnow()}):
+            return
+        result = await self.col.update_one({"_id": hook["_id"]}, {"$set": {
+            "active": False, "disabled_reason": reason, "updated_at": utcnow()}})
         if result.modified_count:
             log.warning("webhook disabled", extra={"webhook": hook["_id"], "url": hook["url"]})
             await self.audit.record("system:webhooks", "webhook.disable", "webhook", hook["_id"],
