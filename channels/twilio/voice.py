@@ -182,7 +182,9 @@ async def transcription(request: web.Request) -> web.StreamResponse:
     else:
         text = "Voicemail: " + form.get("TranscriptionText", "").strip()[:5000]
     await upsert(store["voice_calls"], {"_id": form["CallSid"]}, {"$set": {"transcription": text}})
-    doc = await store.messages.find_one({"channel": "voice", "external_id": f"{form['CallSid']}:voicemail"})
+    # by lone _id (ingest's claim of the voicemail, then the message): {channel, external_id} scans on FerretDB
+    claim = await store.inbound_keys.find_one({"_id": f"voice:{form['CallSid']}:voicemail"})
+    doc = await store.messages.find_one({"_id": claim["message_id"]}) if claim else None
     if doc is not None:  # else the recording callback will use it when it lands
         await store.messages.update_one({"_id": doc["_id"]}, {"$set": {"text": text, "meta.call.transcribed": True}})
         message = Message.from_doc({**doc, "text": text})
