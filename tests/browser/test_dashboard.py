@@ -288,9 +288,12 @@ async def test_scheduled_reports_are_listed_created_with_errors_shown_and_delete
     assert await page.is_hidden(f"{form} [name=weekday]") and await page.is_visible(f"{form} [name=day]")
     await page.fill(f"{form} [name=name]", "Month end")
     await page.fill(f"{form} [name=day]", "31")
+    await page.fill(f"{form} [name=hour]", "")
     await page.fill(f"{form} [name=recipients]", "board@berry.events")
     await page.click(f"{form} button[type=submit]")
     await page.wait_for_selector("#schedule-errors li[data-field=day]")
+    assert await page.is_visible("#schedule-errors li[data-field=hour]")  # empty: missing, not midnight
+    await page.fill(f"{form} [name=hour]", "8")
     await page.fill(f"{form} [name=day]", "28")
     await page.click(f"{form} button[type=submit]")
     await page.wait_for_selector("#schedule-list[data-count='2']")

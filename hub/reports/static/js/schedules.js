@@ -23,11 +23,14 @@ export function addresses(text) {
   return text.split(/[\s,;]+/).map((a) => a.trim()).filter(Boolean);
 }
 
+// an empty number field is sent as null, so the hub says it is missing (Number("") would be 0)
+function number(input) { return input.value.trim() === "" ? null : Number(input.value); }
+
 function body(form) {
   const f = form.elements;
-  const out = {name: f.name.value.trim(), frequency: f.frequency.value, hour: Number(f.hour.value),
+  const out = {name: f.name.value.trim(), frequency: f.frequency.value, hour: number(f.hour),
     tz: f.tz.value.trim(), recipients: addresses(f.recipients.value), team_id: f.team_id.value || null};
-  if (out.frequency === "weekly") out.weekday = Number(f.weekday.value); else out.day = Number(f.day.value);
+  if (out.frequency === "weekly") out.weekday = number(f.weekday); else out.day = number(f.day);
   return out;
 }
 
