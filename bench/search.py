@@ -306,12 +306,16 @@ async def timed(backend: EmbeddedBackend, texts: list[str], semantic: bool) -> d
         await backend.search(q)
         wall.append((time.perf_counter() - t) * 1000)
         cpu.append((time.process_time() - c) * 1000)
+    return summary(wall, cpu)
+
+
+def summary(wall: list[float], cpu: list[float]) -> dict[str, float]:
     return {
         "p50_ms": round(pct(wall, 50), 2),
         "p95_ms": round(pct(wall, 95), 2),
         "cpu_p50_ms": round(pct(cpu, 50), 2),
         "cpu_p95_ms": round(pct(cpu, 95), 2),
-        "n": len(texts),
+        "n": len(wall),
     }
 
 
@@ -380,12 +384,7 @@ def encode_cpu(encoder: Encoder, texts: list[str]) -> dict[str, float]:
         encoder.encode_sync([text])
         wall.append((time.perf_counter() - t) * 1000)
         cpu.append((time.process_time() - c) * 1000)
-    return {
-        "p50_ms": round(pct(wall, 50), 2),
-        "p95_ms": round(pct(wall, 95), 2),
-        "cpu_p50_ms": round(pct(cpu, 50), 2),
-        "cpu_p95_ms": round(pct(cpu, 95), 2),
-    }
+    return summary(wall, cpu)
 
 
 async def compare_encoders(
