@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pymongo.errors import DuplicateKeyError
 
 from hub import keys
@@ -18,7 +18,7 @@ from hub.api import pages
 from hub.api.pages import PageQuery, Sorts, page_of
 from hub.api.routing import ApiRouter, invalid, visible_conversation
 from hub.auth import Principal, require
-from hub.auth.visibility import in_scope, with_current_teams
+from hub.auth.visibility import in_scope, sees_all, with_current_teams
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.models import Conversation, Message
 
@@ -491,11 +491,19 @@ def config_routes(
     def visible(principal: Principal, item: BaseModel) -> bool:
         return not team_scoped or in_scope(principal, getattr(item, "team_id", None))
 
-    async def list_items(request: web.Request, principal: Principal) -> list[BaseModel]:
+    named = {f: f for f in ("name", "title", "shortcut") if f in model.model_fields}
+    sorts = Sorts({"id": "_id", "created_at": "created_at", **named}, "id")
+    query_model = create_model(f"{model.__name__}ListQuery", __base__=PageQuery,
+                               sort=(str | None, Field(None, max_length=64, description=sorts.describe())))
+
+    async def list_items(request: web.Request, principal: Principal, query: PageQuery) -> dict[str, Any]:
+        flt: dict[str, Any] = {}
         if team_scoped:  # the token's teams date from sign-in; a small read of the teams as they are
             principal = await with_current_teams(request.app[keys.STORE], principal)
-        docs = request.app[keys.STORE][collection].find({}).sort("_id", 1).limit(2000)
-        return [item async for d in docs if visible(principal, item := _item(model, d))]
+            if not sees_all(principal):
+                flt = {"team_id": {"$in": [None, *principal.team_ids]}}
+        docs, cursor = await pages.fetch(request.app[keys.STORE][collection], flt, query, sorts)
+        return {"items": [i for d in docs if visible(principal, i := _item(model, d))], "next_cursor": cursor}
 
     async def create(request: web.Request, principal: Principal, body: BaseModel) -> BaseModel:
         item = model.model_validate(body.model_dump(exclude={"id", "created_at"}))
@@ -546,9 +554,8 @@ def config_routes(
 
     for fn in (list_items, create, get, patch, delete):
         fn.__name__ = f"{fn.__name__}_{collection}"
-    route("GET", path, summary=f"List {tag}s", tag=tag, permission="ticketing:read", response=list[model])(
-        list_items
-    )
+    route("GET", path, summary=f"List {tag}s", tag=tag, permission="ticketing:read", query=query_model,
+          response=page_of(model, f"{model.__name__}Page"))(list_items)
     route(
         "POST",
         path,

@@ -155,7 +155,7 @@ async def test_canned_responses_are_shared_or_their_teams(client, people) -> Non
     async def listed(who: str) -> set[str]:
         resp = await client.get("/api/v1/canned-responses", headers=people[who])
         assert resp.status == 200
-        return {c["shortcut"] for c in await resp.json()}
+        return {c["shortcut"] for c in (await resp.json())["items"]}
 
     assert await listed("vera") == {"thanks", "venue-map"}
     assert await listed("carl") == {"thanks", "menu"}
@@ -238,7 +238,7 @@ async def test_an_agent_added_to_a_team_after_signing_in_gets_its_files_and_cann
         listed = await (await client.get("/api/v1/canned-responses", headers=zola)).json()
         return ((await client.get(f"/api/v1/blobs/{blob_id}", headers=zola)).status,
                 (await client.get(f"/api/v1/canned-responses/{canned_id}", headers=zola)).status,
-                canned_id in {c["id"] for c in listed})
+                canned_id in {c["id"] for c in listed["items"]})
 
     assert await sees() == (404, 404, False)
     await app[keys.EXTENSIONS]["ticketing"].teams.create(Team(id="venues", name="Venues",

@@ -193,3 +193,26 @@ async def test_deprecated_aliases_still_page(api: Api) -> None:
     assert len(older["items"]) == 2 and first["items"][0]["id"] not in {c["id"] for c in older["items"]}
     mixed = await api.client.get(f"{V1}/contacts?after=x&sort=name", headers=admin)
     assert mixed.status == 400 and (await mixed.json())["field"] == "after"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "sort"),
+    [
+        ("/canned-responses", lambda i: {"shortcut": f"s{i}", "title": f"T{9 - i}", "text": "Hi"}, "title"),
+        ("/business-hours", lambda i: {"name": f"H{9 - i}", "timezone": "UTC", "week": {"mon": ["08:00-17:00"]}},
+         "name"),
+        ("/macros", lambda i: {"name": f"M{9 - i}", "actions": [{"type": "add_tag", "params": {"tag": "x"}}]},
+         "-name"),
+    ],
+)
+async def test_configuration_collections_page_too(api: Api, path: str, body: Any, sort: str) -> None:
+    admin = (await api.user(Role.admin))["headers"]
+    for i in range(N):
+        resp = await api.client.post(f"{V1}{path}", headers=admin, json=body(i))
+        assert resp.status == 201, await resp.text()
+    walked = await _walk(api, admin, path, sort)
+    key = sort.lstrip("-")
+    values = [w[key] for w in walked]
+    assert len(values) == N and values == sorted(values, reverse=sort.startswith("-"))
+    assert (await api.client.get(f"{V1}{path}?sort=text", headers=admin)).status == 400
+    assert (await api.client.get(f"{V1}{path}?cursor=%%%", headers=admin)).status == 400

@@ -26,7 +26,7 @@ async def test_configuration_roles_and_bad_input(kit: Kit) -> None:
     status, hours = await kit.call("POST", "/business-hours", boss, json=HOURS)
     assert status == 201 and hours["week"]["mon"] == ["08:00-17:00"], hours
     status, listed = await kit.call("GET", "/business-hours", agent)
-    assert status == 200 and [h["id"] for h in listed] == [hours["id"]]
+    assert status == 200 and [h["id"] for h in listed["items"]] == [hours["id"]] and listed["next_cursor"] is None
     for bad, field in (
         (dict(HOURS, timezone="Africa/Atlantis"), "timezone"),
         (dict(HOURS, week={"mon": ["17:00-08:00"]}), "week"),
@@ -294,7 +294,7 @@ async def test_macro_applies_its_actions_as_the_agent(kit: Kit) -> None:
     status, created = await kit.call("POST", "/macros", boss, json=macro)
     assert status == 201
     status, listed = await kit.call("GET", "/macros", agent)
-    assert status == 200 and [m["id"] for m in listed] == [created["id"]]
+    assert status == 200 and [m["id"] for m in listed["items"]] == [created["id"]]
 
     cid = (await kit.inbound("I want my money back", sender="+27820000444")).conversation.id
     status, run = await kit.call("POST", f"/conversations/{cid}/macros/{created['id']}", agent)
