@@ -1,7 +1,7 @@
 // One conversation: header with actions, collision and handoff banners, the thread with delivery
 // ticks, and a composer that knows the channel. Replies go over the socket with a client id, so a
 // retry after a dropped connection is stored once; the UI says when a send was not confirmed.
-import {api, getBlob, upload} from "./api.js";
+import {all, api, getBlob, upload} from "./api.js";
 import {clear, clock, h, icon, uid} from "./dom.js";
 import {t} from "./i18n.js";
 
@@ -394,7 +394,7 @@ export class ThreadView {
   }
 
   async showCanned(prefix) {
-    this.cannedItems ??= await api("GET", "/canned-responses").then((b) => Array.isArray(b) ? b : b.items || []).catch(() => []);
+    this.cannedItems ??= await all("/canned-responses").catch(() => []);  // every page
     const hits = this.cannedItems.filter((r) => `${r.shortcut || ""} ${r.title || r.name || ""}`.toLowerCase().includes(prefix)).slice(0, 6);
     this.canned.hidden = !hits.length;
     const conversationId = this.conversation.id;
