@@ -27,6 +27,7 @@ from hub.store import Store, register, upsert
 
 log = logging.getLogger(__name__)
 register("early_statuses")  # _id = "<channel>:<provider id>": a status callback that beat the send
+register("provider_ids")  # _id = "<channel>:<provider id>" → message_id: status callbacks read by lone _id
 JOB_KIND = "outbox.send"
 RECIPIENT_KIND: dict[Channel, IdentityKind] = {
     Channel.sms: IdentityKind.phone, Channel.voice: IdentityKind.phone, Channel.whatsapp: IdentityKind.whatsapp,
@@ -134,6 +135,9 @@ class Outbox:
                     "meta.send_attempts": attempt, "meta.last_send_error": exc.describe()}})
                 await self.enqueue(message.id, attempt=attempt + 1, at=utcnow() + backoff(attempt))
             return
+        if result.provider_id:
+            await upsert(self.store["provider_ids"], {"_id": f"{message.channel.value}:{result.provider_id}"},
+                         {"$set": {"message_id": message.id}})
         await self.set_delivery(message.id, result.status, external_id=result.provider_id,
                                 meta={"send_attempts": attempt, **result.meta})
         await self._apply_early_status(message, result.provider_id)
@@ -183,9 +187,12 @@ class Outbox:
 
     async def on_provider_status(self, channel: Channel, external_id: str, status: DeliveryStatus,
                                  error: str | None = None) -> Message | None:
-        """A delivery-status callback from a provider (e.g. Twilio's StatusCallback)."""
-        doc = await self.store.messages.find_one({"external_id": external_id, "channel": channel.value,
-                                                  "direction": Direction.outbound.value}, {"_id": 1})
+        """A delivery-status callback from a provider (e.g. Twilio's StatusCallback): several per
+        message, so found by lone ``_id`` (any other filter scans ``messages`` on FerretDB); the scan
+        remains only for a send from before ``provider_ids`` existed or a callback beating the send."""
+        ref = await self.store["provider_ids"].find_one({"_id": f"{channel.value}:{external_id}"})
+        doc = {"_id": ref["message_id"]} if ref else await self.store.messages.find_one(
+            {"external_id": external_id, "channel": channel.value, "direction": Direction.outbound.value}, {"_id": 1})
         if doc is None:  # the callback beat the send's response: apply it once the id is stored
             await upsert(self.store["early_statuses"],
                 {"_id": f"{channel.value}:{external_id}"},

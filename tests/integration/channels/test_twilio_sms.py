@@ -140,6 +140,8 @@ async def test_reply_goes_out_through_the_sdk_and_status_callbacks_move_it(
     assert sent["to"] == "+27821234567" and sent["from"] == SMS_FROM and sent["body"] == "Yes, Saturday is free."
     assert sent["status_callback"] == PUBLIC + "/webhooks/twilio/status/sms#rc=5&rp=all"
     assert doc["delivery_status"] == "queued"
+    # callbacks find the message by lone _id (provider_ids), not by a scan of messages
+    assert (await store["provider_ids"].find_one({"_id": f"sms:{sid}"}))["message_id"] == message_id
     bus = client.server.app[keys.BUS]
     status_path = "/webhooks/twilio/status/sms"
     with bus.capture() as events:
@@ -167,6 +169,10 @@ async def test_carrier_failure_callback_shows_the_reason(client: TestClient[Any,
     assert r.status == 204
     doc = await store.messages.find_one({"_id": message_id})
     assert doc["delivery_status"] == "undelivered" and "spam" in doc["error"] and "30007" in doc["error"]
+    # a message sent before provider_ids existed is still found (by the old scan)
+    await store["provider_ids"].delete_one({"_id": f"sms:{sid}"})
+    r = await post_signed(client, "/webhooks/twilio/status/sms", {"MessageSid": sid, "MessageStatus": "failed"})
+    assert r.status == 204 and (await store.messages.find_one({"_id": message_id}))["delivery_status"] == "failed"
 
 
 async def test_twilio_errors_become_clear_failures(client: TestClient[Any, Any]) -> None:
