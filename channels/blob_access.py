@@ -4,7 +4,8 @@ it (``hub.auth.visibility``), so another team's media, e-mail parts and recordin
 When a message naming blobs (attachments, the raw e-mail) is stored, its conversation is added to
 each blob's GridFS metadata (``conversation_ids``, an update by lone ``_id``): authorizing a
 download is then one ``_id`` read, never a scan of every message. A blob stored before that
-(or by a process without this subscriber) is looked up in ``messages`` once and recorded then.
+(or by a process without this subscriber) is looked up in ``messages`` once and recorded then; one
+shown nowhere is marked ``scanned``, so asking for it again costs no second scan.
 
 Supervisors, admins and staff API keys see every blob; a staff member sees their own console
 upload before it is sent. Anything else — unknown id, not yours, another team's — is the same 404.
@@ -65,6 +66,9 @@ class BlobAccess:
         ).limit(MAX_CONVERSATIONS)
         found = list(dict.fromkeys([d["conversation_id"] async for d in docs]))
         await self._record(blob_id, found)
+        if not found:  # shown nowhere (yet): mark it, so asking again costs no second scan
+            await self.store[FILES].update_one({"_id": ObjectId(blob_id)},
+                                               {"$set": {"metadata.scanned": True}})
         return found
 
     async def may_download(self, principal: Principal, blob_id: str) -> bool:
@@ -80,7 +84,7 @@ class BlobAccess:
             return True
         shown = meta.get("conversation_ids")
         if shown is None:
-            shown = await self._shown_in(blob_id)
+            shown = [] if meta.get("scanned") else await self._shown_in(blob_id)
         conversations = []
         for conversation_id in shown[:MAX_CONVERSATIONS]:
             with contextlib.suppress(NotFound):

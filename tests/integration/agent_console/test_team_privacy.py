@@ -117,9 +117,14 @@ async def test_a_shared_ticket_moved_to_a_team_takes_its_files_with_it(client, p
 async def test_an_upload_is_its_uploaders_until_a_message_shows_it(client, people) -> None:
     blob_id = await _upload(client, people["vera"], b"%PDF-1.4 draft")
     assert (await client.get(f"/api/v1/blobs/{blob_id}", headers=people["vera"])).status == 200
-    assert (
-        await client.get(f"/api/v1/blobs/{blob_id}", headers=people["vusi"])
-    ).status == 404  # same team, not sent
+    assert (await client.get(f"/api/v1/blobs/{blob_id}", headers=people["vusi"])).status == 404  # same team
+    files = client.server.app[keys.STORE]["blobs.files"]
+    for _ in range(3):  # asked again and again: looked up in the messages once
+        assert (await client.get(f"/api/v1/blobs/{blob_id}", headers=people["carl"])).status == 404
+    assert (await files.find_one({"_id": ObjectId(blob_id)}))["metadata"]["scanned"] is True
+    # sent later, it is recorded with its conversation and its team sees it
+    await _inbound(client, people["admin_full"], "catering", blob_id=blob_id)
+    assert (await client.get(f"/api/v1/blobs/{blob_id}", headers=people["carl"])).status == 200
 
 
 async def test_a_file_stored_before_conversations_were_recorded_is_looked_up_once(client, people) -> None:
@@ -220,7 +225,8 @@ async def test_a_whatsapp_template_cannot_be_sent_into_another_teams_ticket(clie
     assert await client.server.app[keys.STORE].messages.count_documents({"conversation_id": ticket}) == 1
 
 
-async def test_an_agent_added_to_a_team_after_signing_in_gets_its_files_and_canned_responses(client, people) -> None:
+async def test_an_agent_added_to_a_team_after_signing_in_gets_its_files_and_canned_responses(
+        client, people) -> None:
     """The token lists the teams as of sign-in; the team document says who is in it now."""
     from hub.ticketing.teams import Member, Team
 
@@ -231,7 +237,8 @@ async def test_an_agent_added_to_a_team_after_signing_in_gets_its_files_and_cann
     blob_id = await _upload(client, people["admin"], b"%PDF-1.4 venues only")
     await _inbound(client, people["admin_full"], "venues", blob_id=blob_id)
     made = await client.post("/api/v1/canned-responses", headers=people["admin"], json={
-        "shortcut": "venue-deposit", "title": "Deposit", "text": "A 30% deposit holds the date.", "team_id": "venues"})
+        "shortcut": "venue-deposit", "title": "Deposit", "text": "A 30% deposit holds the date.",
+        "team_id": "venues"})
     canned_id = (await made.json())["id"]
 
     async def sees() -> tuple[int, int, bool]:
