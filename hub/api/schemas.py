@@ -195,9 +195,17 @@ class ConversationPatch(Strict):
     language: str | None = Field(None, max_length=10)
 
 
-class MessageQuery(Strict):
-    limit: int = Field(100, ge=1, le=500)
-    after: str | None = None
+MESSAGE_SORTS = Sorts({"created_at": "created_at", "id": "_id"}, "created_at")
+
+
+class MessageQuery(PageQuery):
+    limit: int = Field(100, ge=1, le=500, description="Items per page")
+    sort: str | None = Field(None, max_length=64, description=MESSAGE_SORTS.describe())
+    after: str | None = Field(None, max_length=100, json_schema_extra={"deprecated": True},
+                              description="Deprecated: use cursor. Messages with a greater id (default sort)")
+
+
+MessagePage = page_of(Message)
 
 
 class ReplyIn(Strict):

@@ -21,10 +21,12 @@ from .schemas import (
     API_KEY_SORTS,
     CONTACT_SORTS,
     CONVERSATION_SORTS,
+    MESSAGE_SORTS,
     USER_SORTS,
     ApiKeyPage,
     ApiKeyQuery,
     ContactPage,
+    MessagePage,
     UserPage,
     UserQuery,
     ApiKeyCreated,
@@ -353,11 +355,18 @@ async def update_conversation(request: web.Request, principal: Principal, body: 
 
 
 @route("GET", "/conversations/{conversation_id}/messages", summary="The conversation's messages, oldest first",
-       tag="messages", query=MessageQuery, response=list[Message])
-async def list_messages(request: web.Request, principal: Principal, query: MessageQuery) -> list[Message]:
+       tag="messages", query=MessageQuery, response=MessagePage)
+async def list_messages(request: web.Request, principal: Principal, query: MessageQuery) -> dict[str, Any]:
     conversation = await _visible_conversation(request, _reader(principal))
-    return await request.app[keys.CONVERSATIONS].messages(
-        conversation.id, limit=query.limit, after=query.after, include_private=principal.is_staff)
+    flt: dict[str, Any] = {"conversation_id": conversation.id}
+    if not principal.is_staff:
+        flt["private"] = False
+    if query.after:  # deprecated alias of cursor
+        if query.cursor or query.sort not in (None, MESSAGE_SORTS.default):
+            raise pages.BadQuery("after (deprecated) goes with neither cursor nor sort", field="after")
+        flt["_id"] = {"$gt": query.after}
+    docs, cursor = await pages.fetch(request.app[keys.STORE].messages, flt, query, MESSAGE_SORTS)
+    return {"items": [Message.from_doc(d) for d in docs], "next_cursor": cursor}
 
 
 @route("GET", "/messages/{message_id}", summary="Get a message", tag="messages", response=Message)

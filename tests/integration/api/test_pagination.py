@@ -199,10 +199,16 @@ async def test_deprecated_aliases_still_page(api: Api) -> None:
     ("path", "body", "sort"),
     [
         ("/canned-responses", lambda i: {"shortcut": f"s{i}", "title": f"T{9 - i}", "text": "Hi"}, "title"),
-        ("/business-hours", lambda i: {"name": f"H{9 - i}", "timezone": "UTC", "week": {"mon": ["08:00-17:00"]}},
-         "name"),
-        ("/macros", lambda i: {"name": f"M{9 - i}", "actions": [{"type": "add_tag", "params": {"tag": "x"}}]},
-         "-name"),
+        (
+            "/business-hours",
+            lambda i: {"name": f"H{9 - i}", "timezone": "UTC", "week": {"mon": ["08:00-17:00"]}},
+            "name",
+        ),
+        (
+            "/macros",
+            lambda i: {"name": f"M{9 - i}", "actions": [{"type": "add_tag", "params": {"tag": "x"}}]},
+            "-name",
+        ),
     ],
 )
 async def test_configuration_collections_page_too(api: Api, path: str, body: Any, sort: str) -> None:
@@ -216,3 +222,33 @@ async def test_configuration_collections_page_too(api: Api, path: str, body: Any
     assert len(values) == N and values == sorted(values, reverse=sort.startswith("-"))
     assert (await api.client.get(f"{V1}{path}?sort=text", headers=admin)).status == 400
     assert (await api.client.get(f"{V1}{path}?cursor=%%%", headers=admin)).status == 400
+
+
+async def test_messages_page_oldest_first_with_the_old_after_alias(api: Api) -> None:
+    admin = (await api.user(Role.admin))["headers"]
+    inbound = await api.client.post(
+        f"{V1}/inbound",
+        headers=admin,
+        json={
+            "channel": "api",
+            "external_id": new_id(),
+            "text": "m0",
+            "sender": {"kind": "email", "value": "m@example.com"},
+        },
+    )
+    cid = (await inbound.json())["conversation"]["id"]
+    for i in range(1, N):
+        resp = await api.client.post(
+            f"{V1}/conversations/{cid}/messages", headers=admin, json={"text": f"m{i}", "private": i == 2}
+        )
+        assert resp.status == 201
+    walked = await _walk(api, admin, f"/conversations/{cid}/messages", "created_at")
+    assert [m["text"] for m in walked] == [f"m{i}" for i in range(N)]
+    newest = await _walk(api, admin, f"/conversations/{cid}/messages", "-created_at")
+    assert [m["text"] for m in newest] == [f"m{i}" for i in reversed(range(N))]
+    legacy = await (
+        await api.client.get(f"{V1}/conversations/{cid}/messages?after={walked[1]['id']}", headers=admin)
+    ).json()
+    assert [m["text"] for m in legacy["items"]] == [f"m{i}" for i in range(2, N)]
+    assert (await api.client.get(f"{V1}/conversations/{cid}/messages?sort=text", headers=admin)).status == 400
+    assert (await api.client.get(f"{V1}/conversations/{cid}/messages?cursor=x", headers=admin)).status == 400
