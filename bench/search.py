@@ -463,7 +463,7 @@ async def main() -> None:
         )
         texts = [pool[i % len(pool)] for i in range(args.queries)]
         long_unique = list(dict.fromkeys(t for t in pool if len(tokens(t)) >= SEMANTIC_MIN_WORDS))
-        latency = {}
+        latency: dict[str, Any] = {}
         encoder.clear_cache()
         latency["hybrid_cold_long_queries"] = await timed(backend, long_unique, True)  # every one encoded
         encoder.clear_cache()
