@@ -348,7 +348,8 @@ async def test_a_hung_turn_times_out_into_a_handoff(bot_client, monkeypatch) -> 
         return Hung()
 
     monkeypatch.setattr(service, "_engine", hung)
-    monkeypatch.setattr(service, "settings", service.settings.model_copy(update={"turn_timeout_s": 0.5, "ready_timeout_s": 1.0}))
+    quick = service.settings.model_copy(update={"turn_timeout_s": 0.5, "ready_timeout_s": 1.0})
+    monkeypatch.setattr(service, "settings", quick)
     conv = await send(bot_client, whatsapp("where is my booking?", phone="+27826662222"))
     assert (await state(bot_client, conv))["handoff"]["reason"] == "bot_error"
 

@@ -16,8 +16,8 @@ from hub.models import utcnow
 pytestmark = pytest.mark.integration
 
 
-async def until(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def until(check: Callable[[], Awaitable[bool]], within_s: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within_s
     while not await check():
         assert asyncio.get_running_loop().time() < deadline, "condition not reached"
         await asyncio.sleep(0.02)

@@ -46,7 +46,8 @@ def test_the_one_message_parse_path_gives_predict_probas_probabilities(featurize
 
     from bot.embedded.classifier import IntentClassifier
 
-    intents = ["cancel", "cancel", "refund", "refund", "greet", "greet", "inform", "payment", "human", "thanks"] * 2
+    intents = ["cancel", "cancel", "refund", "refund", "greet", "greet", "inform", "payment", "human",
+               "thanks"] * 2
     emb = np.random.default_rng(1).normal(size=(len(TRAINING), 8)).astype(np.float32)
     model = LogisticRegression(C=10.0, max_iter=2000).fit(featurizer.transform(TRAINING, emb), intents)
     clf = IntentClassifier(featurizer, model, list(model.classes_), threshold=0.0)
