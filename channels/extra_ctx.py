@@ -29,9 +29,16 @@ async def start(app: web.Application, services: Any) -> AsyncIterator[None]:
     store = app[keys.STORE]
 
     async def on_bounce(bounce: Bounce) -> bool:
-        """A DSN for a reply we sent (by e-mail, or a web-chat reply continued by e-mail)."""
-        doc = await store.messages.find_one({"external_id": bounce.original_message_id, "direction": "out"},
-                                            {"_id": 1, "delivery_status": 1})
+        """A DSN for a reply we sent (by e-mail, or a web-chat reply continued by e-mail): found by
+        lone _id through the outbox's provider_ids; the scan only for sends from before them."""
+        doc = None
+        for channel in ("email", "webchat"):
+            ref = await store["provider_ids"].find_one({"_id": f"{channel}:{bounce.original_message_id}"})
+            if ref and (doc := await store.messages.find_one({"_id": ref["message_id"]},
+                                                             {"_id": 1, "delivery_status": 1})):
+                break
+        doc = doc or await store.messages.find_one({"external_id": bounce.original_message_id, "direction": "out"},
+                                                   {"_id": 1, "delivery_status": 1})
         if doc is None:
             return False
         if doc.get("delivery_status") != DeliveryStatus.failed.value:  # a repeated bounce changes nothing

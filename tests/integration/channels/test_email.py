@@ -223,6 +223,8 @@ async def test_bounce_of_our_reply_marks_it_failed_and_opens_nothing(
     await run_jobs(client)
     sent = await store.messages.find_one({"_id": (await reply.json())["id"]})
     assert sent["delivery_status"] == "sent"
+    # the bounce finds the reply by lone _id (the outbox's provider_ids), not by scanning messages
+    assert (await store["provider_ids"].find_one({"_id": f"email:{sent['external_id']}"}))["message_id"] == sent["_id"]
     original = f"From: support@berry.test\r\nTo: lerato@example.co.za\r\nMessage-ID: {sent['external_id']}\r\n\r\nYes\r\n"
     bounce = dsn(original=original, diagnostic="smtp; 550 5.1.1 <lerato@example.co.za>: User unknown")
     unrelated = dsn(original="From: someone@elsewhere.test\r\nMessage-ID: <not-ours@elsewhere.test>\r\n\r\nx\r\n",
