@@ -72,8 +72,9 @@ class ChatNamespace(socketio.AsyncNamespace):
             token = tokens.issue(secret, visitor)
         verified_email = None
         identity_secret = settings.chat_identity_secret.get_secret_value()
-        if auth.get("user_id") and tokens.verify_identity(identity_secret, str(auth["user_id"]), str(auth.get("user_hash", ""))):
-            verified_email = str(auth.get("email") or "") or None
+        email = str(auth.get("email") or "")
+        if tokens.verify_identity(identity_secret, str(auth.get("user_id") or ""), email, str(auth.get("user_hash", ""))):
+            verified_email = email
         await self.save_session(sid, {"visitor": visitor, "name": str(auth.get("name", ""))[:200],
                                       "verified_email": verified_email, "bucket": [], })
         await self.enter_room(sid, room(visitor))

@@ -2,7 +2,9 @@
 
 A token proves which visitor a browser is; a token edited to name another visitor fails the HMAC.
 The host site may vouch for a signed-in user by sending ``user_hash = HMAC-SHA256(identity
-secret, user_id)``; only then is the visitor linked to that user's e-mail identity.
+secret, user_id + "|" + email)``; only then is the visitor linked to the contact owning that
+e-mail. The e-mail is inside the signature: a hash of the user id alone would let any signed-in
+user of the host site claim another person's e-mail and read the replies meant for them.
 """
 
 from __future__ import annotations
@@ -43,12 +45,14 @@ def verify(secret: str, token: str, *, now: float | None = None) -> str | None:
     return parts[1]
 
 
-def identity_hash(secret: str, user_id: str) -> str:
-    return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+def identity_hash(secret: str, user_id: str, email: str) -> str:
+    return hmac.new(secret.encode(), f"{user_id}|{email}".encode(), hashlib.sha256).hexdigest()
 
 
-def verify_identity(secret: str, user_id: str, user_hash: str) -> bool:
-    return bool(secret) and bool(user_id) and hmac.compare_digest(identity_hash(secret, user_id), str(user_hash))
+def verify_identity(secret: str, user_id: str, email: str, user_hash: str) -> bool:
+    """A user id with "|" is refused: the signed text must name one (user id, e-mail) pair."""
+    return (bool(secret) and bool(user_id) and bool(email) and "|" not in user_id
+            and hmac.compare_digest(identity_hash(secret, user_id, email), str(user_hash)))
 
 
 def _mac(secret: str, body: str) -> str:

@@ -1,6 +1,6 @@
 /* Berry Support chat widget. Embed: <script src="https://HUB/chat/widget.js" data-title="…" async></script>
-   Optional identity verification by the host site: data-user-id, data-user-hash (HMAC-SHA256 of the
-   user id with the hub's chat identity secret), data-email, data-name.
+   Optional identity verification by the host site: data-user-id, data-email, data-user-hash
+   (HMAC-SHA256 of user id + "|" + e-mail with the hub's chat identity secret), data-name.
    Self-contained: a minimal Socket.IO (Engine.IO v4, WebSocket transport) client, no CDN. All
    message text is rendered with textContent, never as HTML. */
 (function () {

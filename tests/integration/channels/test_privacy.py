@@ -83,7 +83,7 @@ async def test_erasing_a_contact_who_used_every_channel_leaves_nothing(
     visitor = Visitor(client)
     try:
         session = await visitor.connect(name=NAME, user_id="u-ayanda", email=EMAIL,
-                                         user_hash=tokens.identity_hash("host-site-secret", "u-ayanda"))
+                                         user_hash=tokens.identity_hash("host-site-secret", "u-ayanda", EMAIL))
         headers = {"X-Visitor-Token": session["token"], "Content-Type": "image/png", "X-Filename": "invitation.png"}
         sent = await (await client.post("/chat/attachments", data=UPLOAD, headers=headers)).json()
         await client.post("/chat/attachments", data=UPLOAD, headers=headers)  # uploaded, never sent

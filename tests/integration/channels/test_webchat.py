@@ -173,7 +173,7 @@ async def test_offline_visitor_continues_by_email(client: TestClient[Any, Any], 
 
 async def test_host_verified_identity_links_the_contact(client: TestClient[Any, Any], visitor: Visitor) -> None:
     app = client.server.app
-    user_hash = tokens.identity_hash("host-site-secret", "user-77")
+    user_hash = tokens.identity_hash("host-site-secret", "user-77", "nandi@example.com")
     session = await visitor.connect(user_id="user-77", user_hash=user_hash, email="nandi@example.com")
     assert session["verified"] is True
     await visitor.call("message", {"text": "About my booking", "client_id": "i1"})
@@ -181,14 +181,16 @@ async def test_host_verified_identity_links_the_contact(client: TestClient[Any, 
     email_identity = await store.identities.find_one({"_id": "email:nandi@example.com"})
     chat_identity = await store.identities.find_one({"_id": f"chat:{session['visitor_id']}"})
     assert email_identity and chat_identity and email_identity["contact_id"] == chat_identity["contact_id"]
-    liar = Visitor(client)
-    try:
-        s2 = await liar.connect(user_id="user-77", user_hash="0" * 64, email="victim@example.com")
-        assert s2["verified"] is False
-        await liar.call("message", {"text": "hi", "client_id": "i2"})
-        assert await store.identities.find_one({"_id": "email:victim@example.com"}) is None
-    finally:
-        await liar.close()
+    # a forged hash, and a genuine hash of user-77 sent with someone else's e-mail: neither links
+    for forged in ("0" * 64, user_hash):
+        liar = Visitor(client)
+        try:
+            s2 = await liar.connect(user_id="user-77", user_hash=forged, email="victim@example.com")
+            assert s2["verified"] is False
+            await liar.call("message", {"text": "hi", "client_id": "i2"})
+            assert await store.identities.find_one({"_id": "email:victim@example.com"}) is None
+        finally:
+            await liar.close()
 
 
 async def test_widget_script_is_served_by_the_hub(client: TestClient[Any, Any]) -> None:

@@ -31,8 +31,11 @@ def test_visitor_tokens_resist_tampering_and_expire() -> None:
     assert tokens.verify("s3cret", token, now=float(exp) + 1) is None  # expired
     for garbage in ("", "v1", "v1.a.b.c.d", "x" * 300, "v1.a.notanumber.c"):
         assert tokens.verify("s3cret", garbage) is None
-    assert tokens.verify_identity("k", "u1", tokens.identity_hash("k", "u1"))
-    assert not tokens.verify_identity("", "u1", tokens.identity_hash("", "u1"))  # no secret: never verified
+    signed = tokens.identity_hash("k", "u1", "a@example.com")
+    assert tokens.verify_identity("k", "u1", "a@example.com", signed)
+    assert not tokens.verify_identity("k", "u1", "victim@example.com", signed)  # the e-mail is signed too
+    assert not tokens.verify_identity("k", "u1|a@example.com", "", tokens.identity_hash("k", "u1|a@example.com", ""))
+    assert not tokens.verify_identity("", "u1", "a@example.com", tokens.identity_hash("", "u1", "a@example.com"))
 
 
 def test_support_hours_in_their_time_zone() -> None:
