@@ -99,11 +99,18 @@ async def test_message_ingested_on_node_a_reaches_an_agent_on_node_b(two_nodes: 
             async with http.post(f"{a.url}/api/v1/inbound", json=missed,
                                  headers={"Authorization": f"Bearer {admin_token}"}) as r:
                 assert r.status == 201
-            await asyncio.sleep(0.3)
             again = await connected(a.url, await login(http, a, agent_email))
-            caught = await again.call("catch_up", {"last_id": max(ids)})
-            assert [e["data"]["message"]["text"] for e in caught["events"] if e["name"] == "message.created"] == [
-                "while you were away"]
+
+            def texts_of(events: list[dict]) -> list[str]:
+                return [e["data"]["message"]["text"] for e in events if e["name"] == "message.created"]
+
+            deadline = asyncio.get_running_loop().time() + 15  # logged through the flush window
+            while True:
+                caught = await again.call("catch_up", {"last_id": max(ids)})
+                if texts_of(caught["events"]) or asyncio.get_running_loop().time() > deadline:
+                    break
+                await asyncio.sleep(0.05)
+            assert texts_of(caught["events"]) == ["while you were away"]
             await again.close()
         finally:
             await on_a.close()

@@ -97,7 +97,13 @@ async def test_catch_up_after_reconnect_returns_missed_events_in_order_without_d
     for i in range(3):
         await ingest(f"missed {i}")
     again = await agents(token)
-    got = await again.call("catch_up", {"last_id": max(seen)})
+    # events reach the log through the forwarder's flush window: ask until the third is logged
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:
+        got = await again.call("catch_up", {"last_id": max(seen)})
+        if len(got["events"]) >= 3 or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.05)
     assert [e["data"]["message"]["text"] for e in got["events"]] == ["missed 0", "missed 1", "missed 2"]
     assert got["more"] is False
     # the overlap window: with the ids already held listed, nothing is replayed twice …
