@@ -36,14 +36,10 @@ class Spool:
     def _path(self, key: str) -> Path:
         return self.directory / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
 
-    def put(self, key: str, payload: dict[str, Any]) -> Path:
-        """Keep ``payload`` durably, held by the caller until ``release`` or ``remove``."""
-        self._busy.add(key)
-        return self._write(key, payload)
-
     async def hold(self, key: str, payload: dict[str, Any]) -> Path:
-        """``put`` with the write and fsync in a thread: a request waits for its own fsync, but the
-        event loop serves other requests meanwhile (fsync on a busy disk takes milliseconds)."""
+        """Keep ``payload`` durably, held by the caller until ``release`` or ``done``. The write and
+        fsync run in a thread: a request waits for its own fsync, but the event loop serves other
+        requests meanwhile (fsync on a busy disk takes milliseconds)."""
         self._busy.add(key)  # marked here, in the loop: the drainer never sees it unheld
         return await asyncio.to_thread(self._write, key, payload)
 

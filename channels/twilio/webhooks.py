@@ -70,9 +70,10 @@ async def inbound_message(request: web.Request) -> web.StreamResponse:
     except HubError as exc:
         await services.spool.drain_one(key, payload, exc)  # can never be ingested: dead letter
         return problem(exc.status, exc.title, exc.detail, field=exc.field)
+    else:
+        await services.spool.done(key)  # stored: the copy goes before the drainer may see it
     finally:
         services.spool.release(key)  # whatever is still on disk is the drainer's now
-    await services.spool.done(key)
     return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
 

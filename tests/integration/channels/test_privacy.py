@@ -94,7 +94,7 @@ async def test_erasing_a_contact_who_used_every_channel_leaves_nothing(
         await visitor.close()
     visitor_id = session["visitor_id"]
     # a webhook stuck in the spool (store was down) and a dead letter naming the visitor
-    path = services.spool.put("twilio:sms:SMstuck", {"channel": "sms", "form": sms_form(From=PHONE, Body="stuck")})
+    path = await services.spool.hold("twilio:sms:SMstuck", {"channel": "sms", "form": sms_form(From=PHONE, Body="stuck")})
     os.utime(path, (time.time() + 3600, time.time() + 3600))  # "in its request's hands": the drainer leaves it
     await app[keys.STORE]["dead_letters"].insert_one({"source": "webchat", "key": f"webchat:{visitor_id}",
                                                       "payload": {"visitor": visitor_id}, "error": "x"})
@@ -158,7 +158,7 @@ async def test_another_nodes_spool_drops_what_was_spooled_before_the_erasure(cli
             "no sender": {"channel": "sms", "form": {"MessageSid": "SMnosender", "Body": "x"}, "received_at": before},
         }
         for name, payload in spooled.items():
-            services2.spool.put(f"twilio:{payload['channel']}:{payload['form']['MessageSid']}", payload)
+            await services2.spool.hold(f"twilio:{payload['channel']}:{payload['form']['MessageSid']}", payload)
             services2.spool.release(f"twilio:{payload['channel']}:{payload['form']['MessageSid']}")
 
         # node 2's own drainer (drain_spooled, every BERRY_SPOOL_RETRY_S) takes them: one drainer, as

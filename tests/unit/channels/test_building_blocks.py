@@ -57,9 +57,9 @@ async def test_spool_is_durable_and_dead_letters_what_never_parses(tmp_path: Pat
         dead.append((key, payload, error))
 
     spool = Spool(tmp_path / "spool", dead_letter)
-    spool.put("twilio:sms:SM1", {"n": 1})
-    spool.put("twilio:sms:SM2", {"n": 2})
-    spool.put("twilio:sms:SM1", {"n": 1})  # a retried webhook overwrites, never doubles
+    await spool.hold("twilio:sms:SM1", {"n": 1})
+    await spool.hold("twilio:sms:SM2", {"n": 2})
+    await spool.hold("twilio:sms:SM1", {"n": 1})  # a retried webhook overwrites, never doubles
     assert sorted(p["n"] for _, p in spool.pending()) == [1, 2]
     assert not list((tmp_path / "spool").glob("*.tmp"))
 
@@ -85,8 +85,8 @@ async def test_spool_is_durable_and_dead_letters_what_never_parses(tmp_path: Pat
     assert await spool.drain(bad) == 1
     assert spool.pending() == [] and [d[0] for d in dead] == ["twilio:sms:SM2"]
     # a payload that can never parse (no sender, no form) is a dead letter, not a spool blocked forever
-    spool.put("twilio:sms:SM3", {"channel": "sms", "form": {"MessageSid": "SM3"}})
-    spool.put("twilio:sms:SM4", {"channel": "sms"})
+    await spool.hold("twilio:sms:SM3", {"channel": "sms", "form": {"MessageSid": "SM3"}})
+    await spool.hold("twilio:sms:SM4", {"channel": "sms"})
     spool.release("twilio:sms:SM3")
     spool.release("twilio:sms:SM4")
 
