@@ -243,9 +243,8 @@ class AgentsNamespace(socketio.AsyncNamespace):
         session["open"].add(conversation.id)
         viewers = self.app[keys.STORE][VIEWERS]
         await upsert(viewers, {"_id": f"{self.node}:{sid}:{conversation.id}"},
-            {"$set": {"conversation_id": conversation.id, "user_id": principal.user_id,
-            "name": principal.name, "node": self.node, "sid": sid,
-            "at": utcnow()}})
+                     {"$set": {"conversation_id": conversation.id, "user_id": principal.user_id,
+                               "name": principal.name, "node": self.node, "sid": sid, "at": utcnow()}})
         others = [{"user_id": d["user_id"], "name": d["name"]}
                   async for d in viewers.find({"conversation_id": conversation.id, "user_id": {"$ne": principal.user_id}})]
         await self.emit("viewing", {"conversation_id": conversation.id, "user_id": principal.user_id,

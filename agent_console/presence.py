@@ -96,8 +96,8 @@ class PresenceTracker:
                 best = doc["status"]
         previous = await self.status(user_id)
         if best != previous:
-            await upsert(self.store[PRESENCE],
-                {"_id": user_id}, {"$set": {"status": best, "name": name, "updated_at": utcnow()}})
+            await upsert(self.store[PRESENCE], {"_id": user_id},
+                         {"$set": {"status": best, "name": name, "updated_at": utcnow()}})
             log.info("presence", extra={"user_id": user_id, "status": best, "previous": previous})
             await self.bus.publish(AgentPresenceChanged(user_id=user_id, status=best, previous=previous))
             await self.notify({"user_id": user_id, "name": name, "status": best})

@@ -194,9 +194,8 @@ class Outbox:
         doc = {"_id": ref["message_id"]} if ref else await self.store.messages.find_one(
             {"external_id": external_id, "channel": channel.value, "direction": Direction.outbound.value}, {"_id": 1})
         if doc is None:  # the callback beat the send's response: apply it once the id is stored
-            await upsert(self.store["early_statuses"],
-                {"_id": f"{channel.value}:{external_id}"},
-                {"$set": {"status": status.value, "error": error, "at": utcnow()}})
+            await upsert(self.store["early_statuses"], {"_id": f"{channel.value}:{external_id}"},
+                         {"$set": {"status": status.value, "error": error, "at": utcnow()}})
             return None
         return await self.set_delivery(doc["_id"], status, error=error)
 

@@ -125,15 +125,18 @@ class Analytics:
         )
 
     async def record_feedback(self, article_id: str, visitor: str, helpful: bool, comment: str = "") -> None:
-        await upsert(self.store["article_feedback"],
+        await upsert(
+            self.store["article_feedback"],
             {"_id": f"{article_id}:{visitor}"},
             {
-            "article_id": article_id,
-            "visitor": visitor,
-            "helpful": helpful,
-            "comment": comment[:2000],
-            "at": utcnow(),
-            }, replace=True)
+                "article_id": article_id,
+                "visitor": visitor,
+                "helpful": helpful,
+                "comment": comment[:2000],
+                "at": utcnow(),
+            },
+            replace=True,
+        )
 
     async def record_escalation(self, visitor: str, kind: str, conversation_id: str | None = None) -> None:
         now = utcnow()

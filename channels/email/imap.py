@@ -42,8 +42,8 @@ class ImapPoller:
         return await self.store["email_cursors"].find_one({"_id": self.cursor_id}) or {}
 
     async def _advance(self, uidvalidity: int, uid: int) -> None:
-        await upsert(self.store["email_cursors"],
-            {"_id": self.cursor_id}, {"$set": {"uidvalidity": uidvalidity, "last_uid": uid}})
+        await upsert(self.store["email_cursors"], {"_id": self.cursor_id},
+                     {"$set": {"uidvalidity": uidvalidity, "last_uid": uid}})
 
     async def connect(self) -> aioimaplib.IMAP4:
         imap = aioimaplib.IMAP4(self.host, self.port, timeout=30)

@@ -77,7 +77,7 @@ async def incoming_call(request: web.Request) -> web.StreamResponse:
     store = request.app[keys.STORE]
     try:
         await upsert(store["voice_calls"], {"_id": form["CallSid"]}, {"$setOnInsert": {
-                     "from": form.get("From", ""), "to": form.get("To", ""), "started_at": utcnow()}})
+            "from": form.get("From", ""), "to": form.get("To", ""), "started_at": utcnow()}})
     except PyMongoError:
         log.warning("voice: store down at call start", extra={"call": form["CallSid"]})  # answer the caller anyway
     base = settings.base_url

@@ -36,8 +36,8 @@ class VisitorPresence:
         self._task: asyncio.Task[None] | None = None
 
     async def connected(self, sid: str, visitor: str) -> None:
-        await upsert(self.col, {"_id": f"{self.node}:{sid}"}, {"visitor": visitor, "node": self.node,
-            "seen_at": utcnow()}, replace=True)
+        await upsert(self.col, {"_id": f"{self.node}:{sid}"},
+                     {"visitor": visitor, "node": self.node, "seen_at": utcnow()}, replace=True)
 
     async def disconnected(self, sid: str) -> None:
         await self.col.delete_one({"_id": f"{self.node}:{sid}"})

@@ -17,7 +17,6 @@ import secrets
 from datetime import timedelta
 
 import jwt
-from pymongo.errors import DuplicateKeyError
 
 from hub.errors import Unauthorized
 from hub.models import Role, User, new_id, utcnow
@@ -65,11 +64,8 @@ class Tokens:
     async def revoke_session(self, family: str, user_id: str | None = None) -> None:
         # the revocation record first, the tokens second: a rotation racing with this one checks the
         # record after storing its new token, so either it sees the record or the token gets marked
-        try:
-            await upsert(self.store[REVOKED],
-                {"_id": family}, {"$set": {"user_id": user_id, "expires_at": utcnow() + self.access_ttl}})
-        except DuplicateKeyError:  # a concurrent revocation of the same sign-in inserted it first
-            pass
+        await upsert(self.store[REVOKED], {"_id": family},  # race-safe: two revocations of one sign-in
+                     {"$set": {"user_id": user_id, "expires_at": utcnow() + self.access_ttl}})
         await self.store["refresh_tokens"].update_many({"family": family}, {"$set": {"revoked": True}})
 
     def verify_access(self, token: str) -> Principal:

@@ -158,8 +158,8 @@ class Rollups:
             scopes = scoped(groups)
             await self.write_views(day, scopes, (stored or {}).get("scopes", []), blocks=blocks)
             await upsert(self.col, {"_id": key}, {"day": day_start(day), "n": sum(g["n"] for g in groups),
-                "groups_z": encode(groups), "scopes": sorted(scopes),
-                "computed_at": utcnow()}, replace=True)
+                                                  "groups_z": encode(groups), "scopes": sorted(scopes),
+                                                  "computed_at": utcnow()}, replace=True)
         return changed
 
     async def write_views(self, day: date, scopes: dict[str, list[dict[str, Any]]], before: list[str],

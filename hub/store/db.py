@@ -150,8 +150,6 @@ class Store:
             while not await self.claim(claims, f"{counter}:{n}", {"at": datetime.now(UTC)}):
                 n += 1
             await upsert(self.db["counters"], {"_id": counter}, {"$max": {"value": n}})
-        except DuplicateKeyError:  # two first-ever upserts of the hint: harmless, the claim decided
-            pass
         except PyMongoError as exc:
             raise StoreUnavailable(str(exc)) from exc
         return n

@@ -160,12 +160,13 @@ class AgentStatuses:
             return previous
         now = self.ctx.clock.now()
         await upsert(
-                     self.col,
-                     {"_id": user_id},
-                     {
-                     "$set": {"status": status.value, "updated_at": now},
-                     "$setOnInsert": {"load": 0, "last_assigned_at": None},
-                     })
+            self.col,
+            {"_id": user_id},
+            {
+                "$set": {"status": status.value, "updated_at": now},
+                "$setOnInsert": {"load": 0, "last_assigned_at": None},
+            },
+        )
         self.remember(user_id, status=status.value, updated_at=now)
         await self.ctx.bus.publish(
             AgentStatusChanged(user_id=user_id, status=status.value, previous=previous)

@@ -40,8 +40,8 @@ async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: s
     subject = await gather(store, contact_id)
     ids = {"$in": subject.contact_ids}
     now = utcnow()
-    await upsert(store["erasures"], {"_id": contact_id}, {"_id": contact_id, "state": "running",
-        "started_at": now, "by": actor}, replace=True)
+    await upsert(store["erasures"], {"_id": contact_id},
+                 {"_id": contact_id, "state": "running", "started_at": now, "by": actor}, replace=True)
     identity_values = [str(i.get("value", "")) for i in subject.identities] + [i["_id"] for i in subject.identities]
     names = [c.get("name", "") for c in subject.contacts if c.get("name")]
     counts: dict[str, int] = {}

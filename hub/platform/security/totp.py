@@ -43,7 +43,8 @@ class Totp:
             raise Conflict("two-factor authentication is already on; disable it first")
         secret = pyotp.random_base32()
         await upsert(self.col, {"_id": user_id}, {"_id": user_id, "secret_enc": self.box.encrypt(secret),
-            "confirmed": False, "last_step": 0, "created_at": utcnow()}, replace=True)
+                                                  "confirmed": False, "last_step": 0, "created_at": utcnow()},
+                     replace=True)
         uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
         return {"secret": secret, "otpauth_uri": uri}
 
