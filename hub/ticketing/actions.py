@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from hub.auth import Principal
+from hub.auth.visibility import in_scope, with_current_teams
 from hub.errors import InvalidInput, NotFound
 from hub.models import AuthorType, Conversation, Priority, Status, new_id
 
@@ -108,6 +109,11 @@ class Actions:
         doc["id"] = doc.pop("_id")
         return CannedResponse.model_validate(doc)
 
+    async def may_use(self, actor: Principal, team_id: str | None) -> bool:
+        """Team-owned configuration (canned responses, macros) is for its team's staff (the teams
+        they are in now, not as of sign-in)."""
+        return in_scope(actor, team_id) or in_scope(await with_current_teams(self.ctx.store, actor), team_id)
+
     async def render_for(self, text: str, conversation: Conversation, agent_id: str | None = None) -> str:
         contact = None
         with contextlib.suppress(NotFound):
@@ -149,6 +155,9 @@ class Actions:
                 await self.lifecycle.change_tags(cid, [], [p["tag"]], actor)
             case "canned_reply":
                 canned = await self.canned(p["canned_id"])
+                if not by_rule and not await self.may_use(actor, canned.team_id):
+                    # a macro runs as the agent who clicked: another team's canned text is not theirs
+                    raise NotFound(f"canned response {canned.id} not found")
                 agent_id = conversation.assignee_id if by_rule else actor.user_id
                 text = await self.render_for(canned.text, conversation, agent_id)
                 trigger_id = facts.message.id if facts.message else facts.extra.get("event_key", "")

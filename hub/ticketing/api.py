@@ -196,30 +196,29 @@ class DeadJob(BaseModel):
     failed_at: datetime | None = Field(None, description="When the last attempt failed (its next_at)")
 
 
+DEAD_JOB_SORTS = Sorts({"id": "_id", "failed_at": "next_at", "created_at": "created_at"}, "-failed_at")
+DeadJobQuery = pages.query_model(
+    "DeadJobQuery", DEAD_JOB_SORTS,
+    kind=(str | None, Field(None, max_length=64, pattern=r"^[a-z0-9_.:-]+$", description="Only jobs of this kind")))
+
+
+def _dead_job(d: dict[str, Any]) -> DeadJob:
+    return DeadJob(id=str(d["_id"]), kind=d["kind"], payload=d.get("payload") or {}, attempts=d.get("attempts", 0),
+                   last_error=d.get("last_error"), created_at=d.get("created_at"), failed_at=d.get("next_at"))
+
+
 @route(
     "GET",
     "/jobs/dead",
     summary="Dead letters: jobs that failed every attempt (SLA sweeps, wake-ups, surveys, sends…)",
     tag="jobs",
     permission="jobs:read",
-    response=list[DeadJob],
+    query=DeadJobQuery,
+    response=page_of(DeadJob),
 )
-async def dead_jobs(request: web.Request, _: Principal) -> list[DeadJob]:
-    docs = await request.app[keys.JOBS].dead(limit=500)
-    kind = request.query.get("kind")
-    return [
-        DeadJob(
-            id=str(d["_id"]),
-            kind=d["kind"],
-            payload=d.get("payload") or {},
-            attempts=d.get("attempts", 0),
-            last_error=d.get("last_error"),
-            created_at=d.get("created_at"),
-            failed_at=d.get("next_at"),
-        )
-        for d in docs
-        if not kind or d["kind"] == kind
-    ]
+async def dead_jobs(request: web.Request, _: Principal, query: Any) -> dict[str, Any]:
+    flt: dict[str, Any] = {"state": "dead", **({"kind": query.kind} if query.kind else {})}
+    return await pages.page(request.app[keys.JOBS].col, flt, query, DEAD_JOB_SORTS, _dead_job)
 
 
 @route(
@@ -396,15 +395,28 @@ async def send_canned(request: web.Request, principal: Principal) -> Message:
 # --- notifications --------------------------------------------------------------------------------
 
 
-@route("GET", "/notifications", summary="My notifications, newest first", tag="notifications")
-async def my_notifications(request: web.Request, principal: Principal) -> list[dict[str, Any]]:
+class NotificationOut(BaseModel):
+    id: str
+    kind: str
+    text: str
+    conversation_id: str | None = None
+    message_id: str | None = None
+    read: bool
+    created_at: datetime
+
+
+NOTIFICATION_SORTS = Sorts({"id": "_id", "created_at": "created_at"}, "-created_at")
+NotificationQuery = pages.query_model(
+    "NotificationQuery", NOTIFICATION_SORTS, unread=(bool | None, Field(None, description="Only unread ones")))
+
+
+@route("GET", "/notifications", summary="My notifications, newest first", tag="notifications",
+       query=NotificationQuery, response=page_of(NotificationOut))
+async def my_notifications(request: web.Request, principal: Principal, query: Any) -> dict[str, Any]:
     if principal.user_id is None:
-        return []
-    unread = request.query.get("unread") in ("1", "true")
-    return [
-        {"id": d.pop("_id"), **d}
-        for d in await svc(request).notifications.list(principal.user_id, unread=unread)
-    ]
+        return {"items": [], "next_cursor": None}
+    flt: dict[str, Any] = {"user_id": principal.user_id, **({"read": False} if query.unread else {})}
+    return await pages.page(svc(request).notifications.col, flt, query, NOTIFICATION_SORTS, pages.with_id)
 
 
 @route(
@@ -638,7 +650,7 @@ config_routes("/business-hours", "business_hours", BusinessHours, "business-hour
 config_routes("/sla-policies", "sla_policies", SlaPolicy, "sla-policy", check=_check_policy)
 config_routes("/automation-rules", "automation_rules", Rule, "automation-rule", check=_check_rule)
 config_routes("/canned-responses", "canned_responses", CannedResponse, "canned-response", team_scoped=True)
-config_routes("/macros", "macros", Macro, "macro", check=_check_macro)
+config_routes("/macros", "macros", Macro, "macro", check=_check_macro, team_scoped=True)
 
 
 class MacroRun(BaseModel):

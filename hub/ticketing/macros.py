@@ -52,6 +52,8 @@ class Macros:
     async def run(self, macro_id: str, conversation_id: str, actor: Principal) -> list[dict[str, Any]]:
         """Apply the macro's actions in order; one failing action does not stop the next ones."""
         macro = await self.get(macro_id)
+        if not await self.actions.may_use(actor, macro.team_id):
+            raise NotFound(f"macro {macro_id} not found")  # another team's macro: as if missing
         results: list[dict[str, Any]] = []
         for action in macro.actions:
             conversation = await self.ctx.conversations.get(conversation_id)  # sees earlier actions

@@ -251,3 +251,45 @@ async def test_an_agent_added_to_a_team_after_signing_in_gets_its_files_and_cann
     await app[keys.EXTENSIONS]["ticketing"].teams.create(Team(id="venues", name="Venues",
                                                               members=[Member(user_id=user.id)]))
     assert await sees() == (200, 200, True)
+
+
+async def test_a_macro_sends_no_canned_text_of_another_team(client, people) -> None:
+    """A macro runs as the agent who clicked it: a canned reply of a team they are not in is refused
+    (the action fails, nothing is sent), and another team's macro is as missing as an unknown one."""
+    canned = await client.post("/api/v1/canned-responses", headers=people["admin"], json={
+        "shortcut": "venue-secret", "title": "Venue access", "text": "Gate code 4711"})
+    assert canned.status == 201, await canned.text()
+    canned_id = (await canned.json())["id"]
+    await client.server.app[keys.STORE]["canned_responses"].update_one(
+        {"_id": canned_id}, {"$set": {"team_id": "venues"}})  # moved to the team after the macro was saved
+    macro = await client.post("/api/v1/macros", headers=people["admin"], json={
+        "name": "Send access", "actions": [{"type": "canned_reply", "params": {"canned_id": canned_id}},
+                                           {"type": "add_tag", "params": {"tag": "access"}}]})
+    assert macro.status == 201, await macro.text()
+    macro_id = (await macro.json())["id"]
+    shared_ticket = await _inbound(client, people["admin_full"], None)
+
+    resp = await client.post(f"/api/v1/conversations/{shared_ticket}/macros/{macro_id}", headers=people["carl"])
+    assert resp.status == 200, await resp.text()
+    assert [(a["type"], a["ok"]) for a in (await resp.json())["actions"]] == [
+        ("canned_reply", False), ("add_tag", True)]
+    messages = client.server.app[keys.STORE].messages
+    assert await messages.count_documents({"conversation_id": shared_ticket, "meta.canned_id": canned_id}) == 0
+
+    resp = await client.post(f"/api/v1/conversations/{shared_ticket}/macros/{macro_id}", headers=people["vera"])
+    assert [a["ok"] for a in (await resp.json())["actions"]] == [True, True]
+    assert await messages.count_documents({"conversation_id": shared_ticket, "meta.canned_id": canned_id}) == 1
+
+    from hub.ticketing.teams import Team
+
+    await client.server.app[keys.STORE]["teams"].insert_one(Team(id="catering", name="Catering").to_doc())
+    catering = await client.post("/api/v1/macros", headers=people["admin"], json={
+        "name": "Menu", "team_id": "catering", "actions": [{"type": "add_tag", "params": {"tag": "menu"}}]})
+    assert catering.status == 201, await catering.text()
+    catering_id = (await catering.json())["id"]
+    resp = await client.post(f"/api/v1/conversations/{shared_ticket}/macros/{catering_id}", headers=people["vera"])
+    assert resp.status == 404
+    listed = await (await client.get("/api/v1/macros", headers=people["vera"])).json()
+    assert {m["id"] for m in listed["items"]} == {macro_id}
+    resp = await client.post(f"/api/v1/conversations/{shared_ticket}/macros/{catering_id}", headers=people["carl"])
+    assert resp.status == 200 and [a["ok"] for a in (await resp.json())["actions"]] == [True]
