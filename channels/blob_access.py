@@ -52,6 +52,20 @@ class BlobAccess:
         for blob_id in blob_ids(event.message):
             await self._record(blob_id, [event.message.conversation_id])
 
+    async def on_ticket_merged(self, event: Any) -> None:
+        """A merge moves the source's messages to the target: their blobs are shown there now, and
+        no longer in the source (whose team may not see the target)."""
+        source_id, target_id = getattr(event, "source_id", None), getattr(event, "target_id", None)
+        if not isinstance(source_id, str) or not isinstance(target_id, str):
+            return
+        moved: list[str] = []
+        async for doc in self.store.messages.find({"conversation_id": target_id, "meta.merged_from": source_id}):
+            moved += blob_ids(Message.from_doc(doc))
+        for blob_id in dict.fromkeys(moved):
+            await self._record(blob_id, [target_id])
+            await self.store[FILES].update_one({"_id": ObjectId(blob_id)},
+                                               {"$pull": {"metadata.conversation_ids": source_id}})
+
     async def _record(self, blob_id: str, conversation_ids: list[str]) -> None:
         if (oid := _oid(blob_id)) is not None and conversation_ids:
             await self.store[FILES].update_one(
@@ -88,7 +102,10 @@ class BlobAccess:
         conversations = []
         for conversation_id in shown[:MAX_CONVERSATIONS]:
             with contextlib.suppress(NotFound):
-                conversations.append(await self.conversations.get(conversation_id))
+                conversation = await self.conversations.get(conversation_id)
+                if conversation.merged_into:  # recorded before the merge: its messages are there now
+                    conversation = await self.conversations.get(conversation.merged_into)
+                conversations.append(conversation)
         if any(can_see(principal, c) for c in conversations):
             return True
         # the token's teams date from sign-in: a refusal is checked against the teams as they are now

@@ -102,6 +102,7 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.EXTENSIONS]["channels"] = services
     services.blob_access = BlobAccess(store, app[keys.CONVERSATIONS])
     bus.subscribe(MessageCreated, services.blob_access.on_message_created)  # before the console forwards it
+    bus.subscribe("ticket.merged", services.blob_access.on_ticket_merged)
     bus.subscribe(MessageCreated, outbox.on_message_created)
     services.erased = ErasedIdentities(store, settings.jwt_secret.get_secret_value())
     bus.subscribe(ContactErased, ChannelEraser(store, services.spool, services.erased).on_contact_erased)
