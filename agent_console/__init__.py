@@ -64,6 +64,7 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
     ext["forwarder"] = forwarder = Forwarder(sio, NAMESPACE, event_log, app[keys.CONVERSATIONS],
                                              window_s=app[keys.SETTINGS].console_flush_ms / 1000)
     app[keys.BUS].subscribe("*", forwarder.on_event)
+    app[keys.BUS].subscribe("contact.erased", forwarder.on_contact_erased)
     tasks = [asyncio.create_task(forwarder.run()), asyncio.create_task(_sweeper(presence, event_log))]
     yield
     await forwarder.drain()

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from hub.errors import NotFound
 from hub.events import Event
 from hub.models import Conversation
+from hub.platform.privacy.erase import drop_logged_events
 
 from . import access
 from .eventlog import EventLog
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 SKIP_PREFIXES = ("contact.", "agent.")
 MAX_BATCH = 200
 TRANSFERRED = "conversation.transferred"  # console-only notice (see ``transferred``)
+ERASED_FOR_S = 3600  # how long events naming an erased contact are still dropped
 
 
 class Forwarder:
@@ -39,6 +42,8 @@ class Forwarder:
         self.forwarded = 0
         self.flushes = 0
         self.waits = 0  # flushes held back by the window (tests, metrics)
+        self.lock = asyncio.Lock()  # held while a batch is checked, logged and emitted
+        self.erased: dict[str, float] = {}  # contact/conversation/message id -> until (monotonic)
 
     async def on_event(self, event: Event) -> None:
         if not event.name.startswith(SKIP_PREFIXES):
@@ -112,14 +117,47 @@ class Forwarder:
         except NotFound:
             return None
 
+    async def on_contact_erased(self, event: Event) -> None:
+        """``contact.erased`` dropped the logged events naming the contact; events still waiting in
+        this window would be logged after it. From now on they are dropped here; a batch already
+        being forwarded is waited for, and what it logged is dropped too."""
+        ids = [getattr(event, "contact_id", None), *getattr(event, "conversation_ids", []),
+               *getattr(event, "message_ids", [])]
+        until = time.monotonic() + ERASED_FOR_S
+        self.erased.update({i: until for i in ids if isinstance(i, str)})
+        async with self.lock:
+            pass
+        await drop_logged_events(self.log.store, [i for i in ids if isinstance(i, str)])
+
+    def names_erased(self, event: Event, conversation: Conversation | None) -> bool:
+        if not self.erased:
+            return False
+        now = time.monotonic()
+        self.erased = {k: v for k, v in self.erased.items() if v > now}
+        message = getattr(event, "message", None)
+        notification = getattr(event, "notification", None)
+        named = {getattr(message, "id", None), getattr(message, "contact_id", None),
+                 getattr(event, "conversation_id", None), getattr(event, "contact_id", None)}
+        if conversation is not None:
+            named |= {conversation.id, conversation.contact_id}
+        if isinstance(notification, dict):
+            named |= {notification.get("conversation_id"), notification.get("message_id")}
+        return not named.isdisjoint(self.erased)
+
     async def forward(self, events: list[Event]) -> list[int]:
+        async with self.lock:
+            return await self._forward(events)
+
+    async def _forward(self, events: list[Event]) -> list[int]:
         items: list[tuple[str, list[str], dict[str, Any]]] = []
         for event in events:
             personal = self.personal(event)
+            conversation = None if personal is not None else await self.conversation_of(event)
+            if self.erased and self.names_erased(event, conversation):
+                continue
             if personal is not None:
                 items.append(personal)
                 continue
-            conversation = await self.conversation_of(event)
             if conversation is None:
                 continue
             data = event.model_dump(mode="json")
