@@ -4,12 +4,16 @@ the ``message.created`` event, p50/p95/p99. One node, then two nodes through a r
 (clients split across the nodes, webhooks alternating between them, so half the hops cross Redis).
 
     python bench/console_fanout.py [--clients 500] [--rate 50] [--seconds 10] [--procs 2] [--flush-ms 0,40]
+                                   [--trees before=/tmp/base,after=.] [--rounds 2]
 
 One node is measured once per ``--flush-ms`` value (BERRY_CONSOLE_FLUSH_MS), side by side in one
-run. Besides latency, the CPU seconds the hub and FerretDB processes spent from the first webhook
-to the end of the drain, per message: on a shared machine that figure does not depend on the load,
-latency does. Prints one JSON line. Starts its own FerretDB, redis-server and hub processes (``python -m hub
-serve``) on free ports; clients run in ``--procs`` worker processes.
+run. ``--trees`` runs the hub nodes from other source trees (e.g. a ``git archive`` of the commit
+before a change), interleaved round by round with the same clients, FerretDB and Redis: a
+before/after in one run. Besides latency, the CPU seconds the hub, FerretDB and client processes
+spent from the first webhook to the end of the drain, per message (on a shared machine that figure
+does not depend on the load, latency does), and the store commands per message as FerretDB counted
+them (``serverStatus``). Prints one JSON line. Starts its own FerretDB, redis-server and hub
+processes (``python -m hub serve``) on free ports; clients run in ``--procs`` worker processes.
 """
 
 from __future__ import annotations
@@ -39,6 +43,21 @@ from tests.integration.agent_console.nodes import HubNode, RedisServer  # noqa: 
 PASSWORD = "bench password 123"
 
 
+HANDSHAKE = {"ismaster", "hello", "ping", "endSessions", "serverStatus", "buildInfo", "buildinfo"}
+
+
+def store_commands(url: str) -> dict[str, int]:
+    """Commands FerretDB has answered so far, by name (handshakes and pings left out)."""
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, Any]] = MongoClient(url, serverSelectionTimeoutMS=5000)
+    try:
+        counts = client.admin.command("serverStatus").get("metrics", {}).get("commands", {})
+        return {name: int(c.get("total", 0)) for name, c in counts.items() if name not in HANDSHAKE}
+    finally:
+        client.close()
+
+
 def client_proc(urls: list[str], count: int, token: str, ready: Any, stop: Any, out: Any) -> None:
     asyncio.run(_clients(urls, count, token, ready, stop, out))
 
@@ -61,11 +80,16 @@ async def _clients(urls: list[str], count: int, token: str, ready: Any, stop: An
 
         sio.on("event", on_event, namespace="/agents")
         sio.on("events", on_events, namespace="/agents")
-        await sio.connect(urls[i % len(urls)], namespaces=["/agents"], auth={"token": token},
-                          transports=["websocket"], wait_timeout=30)
+        await sio.connect(
+            urls[i % len(urls)],
+            namespaces=["/agents"],
+            auth={"token": token},
+            transports=["websocket"],
+            wait_timeout=30,
+        )
         clients.append(sio)
     ready.set()
-    while not stop.is_set():
+    while not stop.is_set():  # noqa: ASYNC110 - a process-shared event has no asyncio wait
         await asyncio.sleep(0.1)
     for sio in clients:
         await sio.disconnect()
@@ -73,19 +97,28 @@ async def _clients(urls: list[str], count: int, token: str, ready: Any, stop: An
 
 
 async def _token(node: HubNode, email: str) -> str:
-    async with aiohttp.ClientSession() as http, http.post(f"{node.url}/api/v1/auth/login",
-                                                          json={"email": email, "password": PASSWORD}) as r:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{node.url}/api/v1/auth/login", json={"email": email, "password": PASSWORD}) as r,
+    ):
         return str((await r.json())["access_token"])
 
 
-async def _send(nodes: list[HubNode], admin: str, rate: float, seconds: float) -> dict[str, tuple[float, float]]:
+async def _send(
+    nodes: list[HubNode], admin: str, rate: float, seconds: float
+) -> dict[str, tuple[float, float]]:
     sent: dict[str, tuple[float, float]] = {}
     total = int(rate * seconds)
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {admin}"}) as http:
+
         async def one(i: int) -> None:
             key = f"bench:{i}:{new_id()}"
-            body = {"channel": "sms", "external_id": key, "sender": {"kind": "phone", "value": f"+2782{i % 50:07d}"},
-                    "text": key}
+            body = {
+                "channel": "sms",
+                "external_id": key,
+                "sender": {"kind": "phone", "value": f"+2782{i % 50:07d}"},
+                "text": key,
+            }
             start = time.time()
             async with http.post(f"{nodes[i % len(nodes)].url}/api/v1/inbound", json=body) as r:
                 await r.read()
@@ -126,8 +159,14 @@ def pct(values: list[float], p: float) -> float:
     return round(values[min(len(values) - 1, int(p / 100 * len(values)))] * 1000, 1)
 
 
-def run(label: str, nodes: list[HubNode], store_url: str, db: str, args: argparse.Namespace,
-        ferret_pid: int | None = None) -> dict[str, Any]:
+def run(
+    label: str,
+    nodes: list[HubNode],
+    store_url: str,
+    db: str,
+    args: argparse.Namespace,
+    ferret_pid: int | None = None,
+) -> dict[str, Any]:  # noqa: PLR0915 - one measured scenario
     async def users() -> tuple[str, str]:
         store = Store.connect(store_url, db)
         admin_email, agent_email = f"admin-{new_id()}@example.com", f"agent-{new_id()}@example.com"
@@ -141,12 +180,14 @@ def run(label: str, nodes: list[HubNode], store_url: str, db: str, args: argpars
     ctx = mp.get_context("spawn")
     stop = ctx.Event()
     procs, pipes, readies = [], [], []
-    per = [args.clients // args.procs + (1 if i < args.clients % args.procs else 0) for i in range(args.procs)]
+    per = [
+        args.clients // args.procs + (1 if i < args.clients % args.procs else 0) for i in range(args.procs)
+    ]
     t_connect = time.time()
     for i, count in enumerate(per):
         ready, (rx, tx) = ctx.Event(), ctx.Pipe(duplex=False)
         # each process spreads its clients over the nodes
-        urls = [n.url for n in nodes[i % len(nodes):] + nodes[:i % len(nodes)]]
+        urls = [n.url for n in nodes[i % len(nodes) :] + nodes[: i % len(nodes)]]
         p = ctx.Process(target=client_proc, args=(urls, count, agent, ready, stop, tx), daemon=True)
         p.start()
         procs.append(p), pipes.append(rx), readies.append(ready)
@@ -155,10 +196,24 @@ def run(label: str, nodes: list[HubNode], store_url: str, db: str, args: argpars
             raise RuntimeError("clients did not connect")
     connect_s = time.time() - t_connect
     pids = [n.proc.pid for n in nodes if n.proc]
-    hub_cpu, ferret_cpu, load_before = sum(map(cpu_s, pids)), cpu_s(ferret_pid) if ferret_pid else 0.0, _load()
+    client_pids = [p.pid for p in procs if p.pid]
+    commands = store_commands(store_url)
+    hub_cpu, ferret_cpu, load_before = (
+        sum(map(cpu_s, pids)),
+        cpu_s(ferret_pid) if ferret_pid else 0.0,
+        _load(),
+    )
+    client_cpu = sum(map(cpu_s, client_pids))
     sent = asyncio.run(_send(nodes, admin, args.rate, args.seconds))
     time.sleep(args.drain)
-    hub_cpu, ferret_cpu = sum(map(cpu_s, pids)) - hub_cpu, (cpu_s(ferret_pid) - ferret_cpu) if ferret_pid else 0.0
+    hub_cpu, ferret_cpu = (
+        sum(map(cpu_s, pids)) - hub_cpu,
+        (cpu_s(ferret_pid) - ferret_cpu) if ferret_pid else 0.0,
+    )
+    client_cpu = sum(map(cpu_s, client_pids)) - client_cpu
+    commands = {
+        k: v - commands.get(k, 0) for k, v in store_commands(store_url).items() if v - commands.get(k, 0) > 0
+    }
     load_after = _load()
     stop.set()
     received = [item for rx in pipes for item in rx.recv()]
@@ -171,18 +226,34 @@ def run(label: str, nodes: list[HubNode], store_url: str, db: str, args: argpars
             from_request.append(at - start)
             from_accept.append(max(0.0, at - accepted))
     expected = len(sent) * args.clients
-    return {"setup": label, "clients": args.clients, "nodes": len(nodes), "messages": len(sent),
-            "deliveries": len(received), "expected": expected,
-            "lost": expected - len([1 for k, _ in received if k in sent]),
-            "connect_s": round(connect_s, 1), "warmup_s": warmup_s,
-            "accept_to_event_ms": {"p50": pct(from_accept, 50), "p95": pct(from_accept, 95),
-                                   "p99": pct(from_accept, 99), "max": pct(from_accept, 100)},
-            "request_to_event_ms": {"p50": pct(from_request, 50), "p99": pct(from_request, 99)},
-            "accept_ms": {"p50": pct([a - s for s, a in sent.values()], 50),
-                          "p99": pct([a - s for s, a in sent.values()], 99)},
-            "hub_cpu_ms_per_message": round(1000 * hub_cpu / max(1, len(sent)), 1),
-            "ferretdb_cpu_ms_per_message": round(1000 * ferret_cpu / max(1, len(sent)), 1),
-            "loadavg": [load_before, load_after]}
+    return {
+        "setup": label,
+        "clients": args.clients,
+        "nodes": len(nodes),
+        "messages": len(sent),
+        "deliveries": len(received),
+        "expected": expected,
+        "lost": expected - len([1 for k, _ in received if k in sent]),
+        "connect_s": round(connect_s, 1),
+        "warmup_s": warmup_s,
+        "accept_to_event_ms": {
+            "p50": pct(from_accept, 50),
+            "p95": pct(from_accept, 95),
+            "p99": pct(from_accept, 99),
+            "max": pct(from_accept, 100),
+        },
+        "request_to_event_ms": {"p50": pct(from_request, 50), "p99": pct(from_request, 99)},
+        "accept_ms": {
+            "p50": pct([a - s for s, a in sent.values()], 50),
+            "p99": pct([a - s for s, a in sent.values()], 99),
+        },
+        "hub_cpu_ms_per_message": round(1000 * hub_cpu / max(1, len(sent)), 1),
+        "ferretdb_cpu_ms_per_message": round(1000 * ferret_cpu / max(1, len(sent)), 1),
+        "client_cpu_ms_per_message": round(1000 * client_cpu / max(1, len(sent)), 1),
+        "store_commands_per_message": round(sum(commands.values()) / max(1, len(sent)), 2),
+        "store_commands": {k: round(v / max(1, len(sent)), 2) for k, v in sorted(commands.items())},
+        "loadavg": [load_before, load_after],
+    }
 
 
 def _load() -> str:
@@ -198,8 +269,20 @@ def main() -> None:
     parser.add_argument("--drain", type=float, default=5, help="seconds to wait for late events")
     parser.add_argument("--only", choices=["one", "two"], default=None)
     parser.add_argument("--profile", type=Path, default=None, help="cProfile the one node into this file")
-    parser.add_argument("--flush-ms", default="40", help="comma-separated BERRY_CONSOLE_FLUSH_MS values (one node)")
+    parser.add_argument(
+        "--flush-ms", default="40", help="comma-separated BERRY_CONSOLE_FLUSH_MS values (one node)"
+    )
+    parser.add_argument(
+        "--trees",
+        default=f"this={ROOT}",
+        help="comma-separated label=path source trees the hub nodes run from (interleaved)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="repeat every setup, interleaved")
     args = parser.parse_args()
+    trees = [
+        (label, str(Path(path).resolve()))
+        for label, _, path in (t.partition("=") for t in args.trees.split(","))
+    ]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     results = []
     with tempfile.TemporaryDirectory(prefix="berry-bench-") as tmp:
@@ -212,30 +295,65 @@ def main() -> None:
 
         redis = RedisServer(base / "redis").start()
         try:
-            for flush_ms in (args.flush_ms.split(",") if args.only in (None, "one") else []):
-                db = f"bench1_{new_id()}"
-                node = HubNode(f"one-{flush_ms}", base / f"one-{flush_ms}", ferret.url, db, None,
-                               profile=args.profile, env={"BERRY_CONSOLE_FLUSH_MS": flush_ms}).start()
-                try:
-                    results.append({**run("one node", [node], ferret.url, db, args, ferret_pid()), "flush_ms": flush_ms})
-                    print(json.dumps(results[-1]), file=sys.stderr)
-                finally:
-                    node.stop()
-            if args.only in (None, "two"):
-                db = f"bench2_{new_id()}"
-                a = HubNode("a", base / "a", ferret.url, db, redis.url).start()
-                b = HubNode("b", base / "b", ferret.url, db, redis.url).start()
-                try:
-                    results.append(run("two nodes + redis", [a, b], ferret.url, db, args, ferret_pid()))
-                    print(json.dumps(results[-1]), file=sys.stderr)
-                finally:
-                    a.stop()
-                    b.stop()
+            for round_ in range(args.rounds):
+                for tree, path in trees:
+                    meta = {"tree": tree, "round": round_ + 1}
+                    env = {"PYTHONPATH": path}  # the node's code: this tree or a snapshot to compare with
+                    for flush_ms in args.flush_ms.split(",") if args.only in (None, "one") else []:
+                        db = f"bench1_{new_id()}"
+                        node = HubNode(
+                            f"one-{flush_ms}",
+                            base / f"one-{flush_ms}-{tree}-{round_}",
+                            ferret.url,
+                            db,
+                            None,
+                            profile=args.profile,
+                            env={**env, "BERRY_CONSOLE_FLUSH_MS": flush_ms},
+                        ).start()
+                        try:
+                            results.append(
+                                {
+                                    **run("one node", [node], ferret.url, db, args, ferret_pid()),
+                                    "flush_ms": flush_ms,
+                                    **meta,
+                                }
+                            )
+                            print(json.dumps(results[-1]), file=sys.stderr)
+                        finally:
+                            node.stop()
+                    if args.only in (None, "two"):
+                        db = f"bench2_{new_id()}"
+                        a = HubNode(
+                            "a", base / f"a-{tree}-{round_}", ferret.url, db, redis.url, env=env
+                        ).start()
+                        b = HubNode(
+                            "b", base / f"b-{tree}-{round_}", ferret.url, db, redis.url, env=env
+                        ).start()
+                        try:
+                            results.append(
+                                {
+                                    **run("two nodes + redis", [a, b], ferret.url, db, args, ferret_pid()),
+                                    **meta,
+                                }
+                            )
+                            print(json.dumps(results[-1]), file=sys.stderr)
+                        finally:
+                            a.stop()
+                            b.stop()
         finally:
             redis.stop()
             ferret.stop()
-    print(json.dumps({"bench": "console_fanout", "rate_per_s": args.rate, "seconds": args.seconds,
-                      "client_procs": args.procs, "results": results}))
+    print(
+        json.dumps(
+            {
+                "bench": "console_fanout",
+                "rate_per_s": args.rate,
+                "seconds": args.seconds,
+                "client_procs": args.procs,
+                "results": results,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
