@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Iterator
 
 from pydantic import BaseModel, Field
 
-from hub.models import Conversation, Message, utcnow
+from hub.models import Contact, Conversation, Message, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,9 @@ class MessageCreated(Event):
     name: ClassVar[str] = "message.created"
     message: Message
     conversation: Conversation
+    # The sender as the ingest just resolved it, for in-process subscribers (the priority
+    # classifier) that would otherwise read it again; never serialized (console, webhooks).
+    contact: Contact | None = Field(default=None, exclude=True, repr=False)
 
 
 class ConversationCreated(Event):

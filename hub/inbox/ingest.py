@@ -112,7 +112,7 @@ class Inbox:
             "status", conversation.status))})
         if created:
             await self.bus.publish(ConversationCreated(conversation=conversation))
-        await self.bus.publish(MessageCreated(message=message, conversation=conversation))
+        await self.bus.publish(MessageCreated(message=message, conversation=conversation, contact=contact))
         return IngestResult(message=message, conversation=conversation, contact=contact)
 
     async def _claim(self, key: str) -> str:

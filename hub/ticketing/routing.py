@@ -190,9 +190,11 @@ class Routing:
         team_id: str | None = None,
         exclude: set[str] | None = None,
         reason: str = "auto",
+        current: Conversation | None = None,
     ) -> str | None:
-        """Route a ticket within its team (or the default team). Unassigned = the team's queue."""
-        conversation = await self.ctx.conversations.get(conversation_id)
+        """Route a ticket within its team (or the default team). Unassigned = the team's queue.
+        ``current``: the ticket as the caller has just read it (saves the read)."""
+        conversation = current or await self.ctx.conversations.get(conversation_id)
         if conversation.status not in (Status.open, Status.pending, Status.snoozed):
             return None
         team = (

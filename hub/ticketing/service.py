@@ -20,7 +20,7 @@ from typing import Any
 
 from hub.errors import NotFound
 from hub.events import ConversationCreated, ConversationUpdated, EventBus, MessageCreated
-from hub.models import ACTIVE_STATUSES, AuthorType, Contact, Direction, Status
+from hub.models import ACTIVE_STATUSES, AuthorType, Contact, Conversation, Direction, Status
 
 from .actions import Actions, Escalations
 from .context import SYSTEM, Ctx
@@ -71,11 +71,16 @@ class Ticketing:
 
     # --- handlers -------------------------------------------------------------------------------
 
-    async def _status_since(self, conversation_id: str, status: Status) -> None:
+    async def _status_since(
+        self, conversation_id: str, status: Status, stored: dict[str, Any] | None = None
+    ) -> None:
         """Since when the ticket has its status; entering one files the time rules' timers. Read
-        first: most messages change nothing, and a read is cheaper than an update."""
+        first: most messages change nothing, and a read is cheaper than an update. ``stored``: the
+        ticket as the caller just read it (saves the read)."""
         col = self.ctx.store.conversations
-        doc = await col.find_one({"_id": conversation_id}, {"status_since_of": 1})
+        if stored is None:
+            stored = await col.find_one({"_id": conversation_id}, {"status_since_of": 1})
+        doc = stored
         if doc is not None and doc.get("status_since_of") != status.value:
             since = self.ctx.clock.now()
             await col.update_one(
@@ -115,31 +120,45 @@ class Ticketing:
         if conversation.status == Status.resolved:
             await self.csat.on_inbound(message, conversation)
             return  # an answer to the survey (the policy only attaches those without reopening)
-        await self._status_since(conversation.id, conversation.status)
+        # One read of the ticket as stored (the ingest's update included) serves the steps below;
+        # it is read again only after a step wrote to it (that step's events may change anything).
+        doc = await self._stored(conversation.id)
+        await self._status_since(conversation.id, conversation.status, doc)
         if conversation.snooze_until is not None and conversation.status != Status.snoozed:
             await self.ctx.store.conversations.update_one(
                 {"_id": conversation.id}, {"$set": {"snooze_until": None}}
             )
-        if self.settings.classify_priority:
-            await self._classify(event)
-        conversation = await self.ctx.conversations.get(conversation.id)
+            doc["snooze_until"] = None
+        if self.settings.classify_priority and await self._classify(event):
+            doc = await self._stored(conversation.id)
+        conversation = Conversation.from_doc(doc)
         now = self.ctx.clock.now()
         if (conversation.sla or {}).get("paused_at") and conversation.status == Status.open:
             await self.sla.status_changed(conversation, now)  # ingest reopened it: the clock runs again
             conversation = await self.ctx.conversations.get(conversation.id)
-        await self.sla.customer_wrote(conversation, now)
+        await self.sla.customer_wrote(conversation, now, stored=conversation.sla)
         if self.settings.auto_assign and conversation.status in ACTIVE_STATUSES:
-            await self._route_reopened(conversation.id)
-        await self.rules.fire(
-            "message.created", await self.ctx.conversations.get(conversation.id), message=message
-        )
+            await self._route_reopened(conversation)  # the SLA clock is all the step above wrote
+        if await self.rules.listening("message.created"):  # no rule: no read
+            await self.rules.fire(
+                "message.created", await self.ctx.conversations.get(conversation.id), message=message
+            )
 
-    async def _classify(self, event: MessageCreated) -> None:
+    async def _stored(self, conversation_id: str) -> dict[str, Any]:
+        doc = await self.ctx.store.conversations.find_one({"_id": conversation_id})
+        if doc is None:
+            raise NotFound(f"conversation {conversation_id} not found")
+        return doc
+
+    async def _classify(self, event: MessageCreated) -> bool:
+        """Raise the priority if the message calls for it; True when the ticket was updated."""
         conversation = event.conversation
         if (conversation.priority_reason or "").startswith("manual"):
-            return  # an agent decided; the classifier does not argue
-        doc = await self.ctx.store.contacts.find_one({"_id": conversation.contact_id})
-        contact = Contact.from_doc(doc) if doc else None
+            return False  # an agent decided; the classifier does not argue
+        contact = event.contact  # as the ingest resolved it a moment ago
+        if contact is None or contact.id != conversation.contact_id:
+            doc = await self.ctx.store.contacts.find_one({"_id": conversation.contact_id})
+            contact = Contact.from_doc(doc) if doc else None
         verdict = classify(event.message.text, contact)
         if verdict and ORDER.index(verdict.priority) > ORDER.index(conversation.priority):
             await self.ctx.conversations.update(
@@ -147,9 +166,10 @@ class Ticketing:
                 {"priority": verdict.priority.value, "priority_reason": verdict.reason},
                 SYSTEM,
             )
+            return True
+        return False
 
-    async def _route_reopened(self, conversation_id: str) -> None:
-        conversation = await self.ctx.conversations.get(conversation_id)
+    async def _route_reopened(self, conversation: Conversation) -> None:
         if conversation.assignee_id:
             status = await self.statuses.get(conversation.assignee_id)
             if status.get("status") == Presence.offline.value and conversation.status == Status.open:
@@ -160,7 +180,7 @@ class Ticketing:
             else:
                 await self.routing.reconcile(conversation)
         elif conversation.status == Status.open and not self.routing.held(conversation):
-            await self.routing.auto_assign(conversation.id, reason="customer wrote")
+            await self.routing.auto_assign(conversation.id, reason="customer wrote", current=conversation)
 
     async def on_conversation_updated(self, event: ConversationUpdated) -> None:
         conversation, changes = event.conversation, event.changes

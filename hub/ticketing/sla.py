@@ -216,8 +216,10 @@ class Sla:
         doc = await self.ctx.store.conversations.find_one({"_id": conversation_id}, {"sla": 1})
         return dict((doc or {}).get("sla") or {})
 
-    async def _load(self, conversation: Conversation) -> tuple[dict[str, Any], SlaPolicy, Hours] | None:
-        state = await self._stored(conversation.id)
+    async def _load(
+        self, conversation: Conversation, stored: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], SlaPolicy, Hours] | None:
+        state = copy.deepcopy(stored) if stored is not None else await self._stored(conversation.id)
         if not state.get("policy_id"):
             return None
         policy = await self.policy(state["policy_id"])
@@ -249,9 +251,12 @@ class Sla:
         return state
 
     async def _change(
-        self, conversation: Conversation, edit: Callable[[dict[str, Any], SlaPolicy, Hours], bool]
+        self,
+        conversation: Conversation,
+        edit: Callable[[dict[str, Any], SlaPolicy, Hours], bool],
+        stored: dict[str, Any] | None = None,
     ) -> None:
-        loaded = await self._load(conversation)
+        loaded = await self._load(conversation, stored)
         if loaded is None:
             return
         state, policy, hours = loaded
@@ -271,8 +276,11 @@ class Sla:
 
         await self._change(conversation, edit)
 
-    async def customer_wrote(self, conversation: Conversation, at: datetime) -> None:
-        """Start the next-response clock (once the first response is done); resume a paused clock."""
+    async def customer_wrote(
+        self, conversation: Conversation, at: datetime, stored: dict[str, Any] | None = None
+    ) -> None:
+        """Start the next-response clock (once the first response is done); resume a paused clock.
+        ``stored``: the clock as the caller has just read it from the store (saves the read)."""
 
         def edit(state: dict[str, Any], policy: SlaPolicy, hours: Hours) -> bool:
             changed = self._resume(state, hours, at) if conversation.status == Status.open else False
@@ -295,7 +303,7 @@ class Sla:
                 changed = True
             return changed
 
-        await self._change(conversation, edit)
+        await self._change(conversation, edit, stored)
 
     @staticmethod
     def _resume(state: dict[str, Any], hours: Hours, at: datetime) -> bool:
