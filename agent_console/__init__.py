@@ -5,6 +5,7 @@
     namespace   the Socket.IO ``/agents`` namespace (thin handlers)
     forwarder   hub events → event log → rooms
     eventlog    ids, storage and catch-up after a reconnect
+    membership  sockets join/leave team rooms when team membership changes
     presence    online/away/offline from heartbeats; publishes ``agent.presence``
     replies     idempotent socket replies (client ids): Cc, templates, attachments
     uploads     POST /api/v1/console/attachments: files for a reply
@@ -30,6 +31,7 @@ from hub import keys
 from . import pages, uploads
 from .eventlog import EventLog
 from .forwarder import Forwarder
+from .membership import TeamRooms
 from .namespace import NAMESPACE, AgentsNamespace
 from .presence import PresenceTracker
 from .replies import Replies
@@ -65,6 +67,7 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
                                              window_s=app[keys.SETTINGS].console_flush_ms / 1000)
     app[keys.BUS].subscribe("*", forwarder.on_event)
     app[keys.BUS].subscribe("contact.erased", forwarder.on_contact_erased)
+    app[keys.BUS].subscribe("team.membership_changed", TeamRooms(sio, NAMESPACE, store, ext["node"]).on_changed)
     tasks = [asyncio.create_task(forwarder.run()), asyncio.create_task(_sweeper(presence, event_log))]
     yield
     await forwarder.drain()

@@ -15,6 +15,8 @@ agent it is assigned to): the one rule of ``hub/auth/visibility.py``. Everything
 
 from __future__ import annotations
 
+from typing import Any
+
 from hub.auth import Principal, visibility
 from hub.models import Conversation
 
@@ -45,6 +47,22 @@ def rooms_for(principal: Principal) -> list[str]:
     if is_supervisor(principal):
         return [*rooms, ALL]
     return [*rooms, NO_TEAM, *(scope_room(t) for t in principal.team_ids)]
+
+
+async def teams_now(store: Any, user_id: str) -> tuple[str, ...]:
+    """The teams a user is in now: their own ``team_ids`` and the teams listing them as member or
+    supervisor (a token lists the teams of its sign-in)."""
+    user = await store.users.find_one({"_id": user_id}, {"team_ids": 1}) or {}
+    teams = set(user.get("team_ids") or [])
+    teams |= {d["_id"] async for d in store["teams"].find(
+        {"$or": [{"members.user_id": user_id}, {"supervisor_id": user_id}]}, {"_id": 1})}
+    return tuple(sorted(teams))
+
+
+def team_ids_of(rooms: list[str]) -> tuple[str, ...]:
+    """The teams whose rooms a socket is in (the socket's rooms are what it may see, kept current
+    by ``membership``)."""
+    return tuple(sorted(r.removeprefix("team:") for r in rooms if r.startswith("team:") and r != NO_TEAM))
 
 
 def can_see(principal: Principal, conversation: Conversation) -> bool:

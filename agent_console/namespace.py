@@ -15,6 +15,7 @@ member. Every other event is validated (``payloads``), rate limited, authorized 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -105,6 +106,7 @@ class AgentsNamespace(socketio.AsyncNamespace):
             return _error("unauthorized", "token expired; reconnect with a fresh token")
         if not session["bucket"].take():
             return await self._violation(sid, session)
+        self._follow_rooms(sid, session)
         model, handler = spec
         try:
             if model is None:
@@ -134,6 +136,18 @@ class AgentsNamespace(socketio.AsyncNamespace):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _follow_rooms(self, sid: str, session: dict[str, Any]) -> None:
+        """A team change moves the socket in or out of team rooms (``membership``, from any node):
+        what it may see follows the rooms it is in, not the teams its token was signed with."""
+        principal: Principal = session["principal"]
+        if access.is_supervisor(principal):
+            return
+        rooms = [r for r in self.rooms(sid) if r != sid and not r.startswith("conv:")]
+        session["rooms"] = rooms
+        teams = access.team_ids_of(rooms)
+        if teams != principal.team_ids:
+            session["principal"] = dataclasses.replace(principal, team_ids=teams)
+
     async def _violation(self, sid: str, session: dict[str, Any]) -> dict[str, Any]:
         session["violations"] += 1
         if session["violations"] >= MAX_VIOLATIONS:
@@ -156,6 +170,9 @@ class AgentsNamespace(socketio.AsyncNamespace):
         user = await self.app[keys.STORE].users.find_one({"_id": principal.user_id}, {"active": 1})
         if user is None or not user.get("active", True):
             raise socketio.exceptions.ConnectionRefusedError("unauthorized: user inactive")
+        if not access.is_supervisor(principal):  # the teams of now, not of the token's sign-in
+            principal = dataclasses.replace(
+                principal, team_ids=await access.teams_now(self.app[keys.STORE], principal.user_id or ""))
         rooms = access.rooms_for(principal)
         # verified above; read exp so a connection does not outlive its token
         exp = float(jwt.decode(token, options={"verify_signature": False})["exp"])

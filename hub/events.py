@@ -150,3 +150,15 @@ class BotHandoff(Event):
 
 
 __all__ += ["BotHandoff"]
+
+
+class TeamMembershipChanged(Event):
+    """Who is in which team changed (a team's members or supervisor, a user's ``team_ids``): the
+    console moves these users' open sockets into or out of the teams' rooms at once."""
+
+    name: ClassVar[str] = "team.membership_changed"
+    user_ids: list[str]
+    team_ids: list[str]
+
+
+__all__ += ["TeamMembershipChanged"]

@@ -11,6 +11,7 @@ from hub.auth import Principal, require
 from hub.auth.visibility import can_see, with_current_teams
 from hub.conversations import conversation_filter
 from hub.errors import Conflict, Forbidden, NotFound
+from hub.events import TeamMembershipChanged
 from hub.models import ApiKey, Contact, Conversation, InboundMessage, Message, User
 from hub.platform.tickets import ConversationIn, delete_ticket, open_ticket
 
@@ -134,7 +135,11 @@ async def get_user(request: web.Request, principal: Principal) -> UserOut:
 async def update_user(request: web.Request, principal: Principal, body: UserPatch) -> UserOut:
     user_id = request.match_info["user_id"]
     changes = body.model_dump(exclude_unset=True)
+    before = await request.app[keys.USERS].get(user_id) if "team_ids" in changes else None
     user = await request.app[keys.USERS].update(user_id, dict(changes))
+    if before is not None and set(before.team_ids) != set(user.team_ids):  # the console moves their sockets
+        await request.app[keys.BUS].publish(TeamMembershipChanged(
+            user_ids=[user_id], team_ids=sorted(set(before.team_ids) ^ set(user.team_ids))))
     if changes.get("active") is False or "password" in changes:
         await request.app[keys.TOKENS].revoke_user(user_id)
     changes.pop("password", None)

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pymongo.errors import DuplicateKeyError
 
 from hub.errors import Conflict, InvalidInput, NotFound
+from hub.events import TeamMembershipChanged
 from hub.models import new_id, utcnow
 from hub.store import ix, register, upsert
 
@@ -84,6 +85,11 @@ class Team(Stored):
         return next((m for m in self.members if m.user_id == user_id), None)
 
 
+def people(team: Team) -> set[str]:
+    """Who belongs to the team: its members and its supervisor."""
+    return {m.user_id for m in team.members} | ({team.supervisor_id} if team.supervisor_id else set())
+
+
 class Teams:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
@@ -91,7 +97,7 @@ class Teams:
 
     async def check(self, team: Team) -> None:
         """Members and supervisor must be active staff users."""
-        wanted = {m.user_id for m in team.members} | ({team.supervisor_id} if team.supervisor_id else set())
+        wanted = people(team)
         found = {
             d["_id"]
             async for d in self.ctx.store.users.find(
@@ -109,6 +115,7 @@ class Teams:
             await self.col.insert_one(team.to_doc())
         except DuplicateKeyError as exc:
             raise Conflict(f"a team named {team.name!r} exists") from exc
+        await self._changed(team.id, people(team))
         return team
 
     async def get(self, team_id: str) -> Team:
@@ -130,12 +137,18 @@ class Teams:
         await self.check(team)
         doc = team.to_doc()
         await self.col.replace_one({"_id": team_id}, doc)
+        await self._changed(team_id, people(current) ^ people(team))
         return team
 
     async def delete(self, team_id: str) -> None:
-        result = await self.col.delete_one({"_id": team_id})
-        if result.deleted_count == 0:
+        doc = await self.col.find_one_and_delete({"_id": team_id})
+        if doc is None:
             raise NotFound(f"team {team_id} not found")
+        await self._changed(team_id, people(Team.from_doc(doc)))
+
+    async def _changed(self, team_id: str, user_ids: set[str]) -> None:
+        if user_ids:
+            await self.ctx.bus.publish(TeamMembershipChanged(user_ids=sorted(user_ids), team_ids=[team_id]))
 
     async def of_user(self, user_id: str) -> list[Team]:
         return [t for t in await self.list() if t.member(user_id)]

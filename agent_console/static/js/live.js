@@ -27,7 +27,7 @@ export class Live extends EventTarget {
     this.socket.on("connect_error", (err) => this.#refused(err));
     this.socket.on("event", (envelope) => this.#deliver(envelope));
     this.socket.on("events", (envelopes) => envelopes.forEach((e) => this.#deliver(e)));  // a backlog, in order
-    for (const name of ["presence", "typing", "viewing"]) {
+    for (const name of ["presence", "typing", "viewing", "teams"]) {  // teams: my team membership changed
       this.socket.on(name, (data) => this.#emit(name, data));
     }
     this.timer = setInterval(() => this.socket.connected && this.call("heartbeat").catch(() => {}), HEARTBEAT_MS);

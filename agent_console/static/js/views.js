@@ -72,6 +72,7 @@ export class Workspace {
     this.live.addEventListener("state", (ev) => this.setConn(ev.detail));
     this.live.addEventListener("hello", () => this.load());
     this.live.addEventListener("caughtup", () => this.load());
+    this.live.addEventListener("teams", () => this.load());  // joined or left a team: its tickets come or go
     this.live.addEventListener("hub", (ev) => this.onHub(ev.detail));
     this.live.addEventListener("presence", (ev) => this.supervisor.onPresence(ev.detail));
     this.live.addEventListener("typing", (ev) => this.thread.onTyping(ev.detail));
