@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, description="Redis URL: Socket.IO fan-out and shared rate limits across nodes")
     console_flush_ms: int = Field(40, ge=0, le=1000, description="Agent console: at most one fan-out per this "
                                   "many ms; events of a busier window leave together, one frame per socket")
+    vapid_private_key: SecretStr = Field(SecretStr(""), description="Web Push VAPID private key (PEM, P-256); "
+                                         "empty: one is generated once and stored encrypted")
+    vapid_subject: str = Field("", description="Web Push VAPID contact (mailto: or https:); empty: the public URL")
+    push_services: str = Field(
+        "fcm.googleapis.com,updates.push.services.mozilla.com,*.notify.windows.com,*.push.apple.com",
+        description="Hosts a Web Push subscription's endpoint may point at (comma-separated, *. for subdomains; "
+                    "https only unless an entry says http://)")
 
     # --- components ---
     bot_engine: Literal["embedded", "rasa", "off"] = Field("embedded", description="Which bot answers first")
