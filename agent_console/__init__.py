@@ -9,6 +9,7 @@
     presence    online/away/offline from heartbeats; publishes ``agent.presence``
     replies     idempotent socket replies (client ids): Cc, templates, attachments
     uploads     POST /api/v1/console/attachments: files for a reply
+    push        Web Push notifications from the hub (VAPID, subscriptions, the send job)
     team        staff with presence and load (supervisor view)
     pages       /console: the single-page app, PWA manifest, service worker
 
@@ -28,7 +29,7 @@ from aiohttp import web
 
 from hub import keys
 
-from . import pages, uploads
+from . import pages, push, uploads
 from .eventlog import EventLog
 from .forwarder import Forwarder
 from .membership import TeamRooms
@@ -49,6 +50,7 @@ def setup(app: web.Application) -> None:
     app[keys.SIO].register_namespace(AgentsNamespace(app, node))
     pages.install(app)
     app[keys.ROUTERS].append(uploads.router)
+    app[keys.ROUTERS].append(push.router)
     app.cleanup_ctx.append(_console_ctx)
 
 
@@ -69,7 +71,8 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.BUS].subscribe("contact.erased", forwarder.on_contact_erased)
     app[keys.BUS].subscribe("team.membership_changed", TeamRooms(sio, NAMESPACE, store, ext["node"]).on_changed)
     tasks = [asyncio.create_task(forwarder.run()), asyncio.create_task(_sweeper(presence, event_log))]
-    yield
+    async with push.running(app, ext):
+        yield
     await forwarder.drain()
     for task in tasks:
         task.cancel()
