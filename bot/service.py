@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from hub.auth import Principal
@@ -40,6 +40,7 @@ TICKET_TAGS = {"refund_request": "refund", "payment_failed": "payment", "provide
                "cancel_booking": "cancellation", "reschedule_booking": "reschedule", "complaint": "complaint"}
 register("bot_turns", expire=("at", timedelta(days=1)))  # _id = bot-turn:<conversation>:<message>: who answers
 Router = Callable[[str], Awaitable[Any]]
+HANDOFF_STEPS = ("notice", "note", "ticket", "event")  # after the handoff is saved, in order
 RECOVERY_DELAYS = (0.0, 0.5, 2.0, 5.0, 15.0)  # seconds before each attempt to hand a failed turn off
 
 
@@ -107,13 +108,12 @@ class BotService:
             log.error("bot could not hand off a failed turn", extra={"conversation_id": conv_id})
             return
         if not self.holds(conv):  # an agent has it, or a handoff was saved before the failure
-            route = self.route
-            if conv.bot.get("handoff") and conv.assignee_id is None and route is not None:
-                await _retrying(lambda: route(conv_id), conv_id)
+            if conv.bot.get("handoff"):  # finish what the failed turn left undone (notice, note, tags)
+                await self._finish_handoff(conv, dict(conv.bot), None, _retrying)
             return
         now = utcnow()
         await self._handoff(conv, dict(conv.bot), "bot_error", conv.bot.get("language") or conv.language,
-                            self.settings.open_at(now), now, run=_retrying)
+                            now, run=_retrying)
 
     async def _turn(self, conv_id: str, text: str) -> None:
         conv = await self.conversations.get(conv_id)  # fresh: an agent may have taken it meanwhile
@@ -146,35 +146,63 @@ class BotService:
         if reason == reply.handoff:  # the engine's own handoff may come with its last words
             for out in reply.messages:
                 await self._say(conv, out, intent=reply.intent)
-        await self._handoff(conv, state, reason, lang, open_now, now, ticket=reply.ticket)
+        await self._handoff(conv, state, reason, lang, now, ticket=reply.ticket)
 
     async def _handoff(self, conv: Conversation, state: dict[str, Any], reason: str, lang: str | None,
-                       open_now: bool, now: Any, *, ticket: dict[str, str] | None = None,
+                       now: datetime, *, ticket: dict[str, str] | None = None,
                        run: Callable[..., Awaitable[Any]] | None = None) -> None:
         """Saving the handoff releases the conversation to people; the rest tells the customer and
         the agent and routes the ticket. ``run`` wraps each step (``_retrying`` after a failed turn)."""
         step = run or _once
-        state.update(active=False, buttons=[], handoff={"reason": reason, "at": now.isoformat()})
+        state.update(active=False, buttons=[], handoff={"reason": reason, "at": now.isoformat(),
+                                                        "language": lang, "todo": dict.fromkeys(HANDOFF_STEPS, True)})
         if await step(lambda: self._save(conv.id, state), conv.id) is None:
             log.error("bot could not save a handoff", extra={"conversation_id": conv.id})
             return
-        notice = responses.HANDOFF if open_now else \
-            responses.HANDOFF_AFTER_HOURS.format(back=self.settings.back_at(now))
-        await step(lambda: self._say(conv, OutMessage(notice)), conv.id)
+        await self._finish_handoff(conv, state, ticket, step)
+
+    async def _finish_handoff(self, conv: Conversation, state: dict[str, Any], ticket: dict[str, str] | None,
+                              step: Callable[..., Awaitable[Any]]) -> None:
+        """The steps after a saved handoff, each marked done in ``bot.handoff.todo`` once it is, so
+        that ``_recover`` after a failure in the middle does the rest and repeats none (a step
+        that succeeds but whose mark fails is the one that can happen twice)."""
+        handoff = state["handoff"]
+        todo, reason = dict(handoff.get("todo") or {}), handoff["reason"]
+        lang = handoff.get("language", state.get("language"))
         summary = summarize(state)
-        note = _summary_text(summary)
-        await step(lambda: self.conversations.reply(conv.id, BOT, note, private=True,
-                                                    author_type=AuthorType.bot, meta={"bot_summary": summary}),
-                   conv.id)
-        updated = await step(lambda: self._mark_ticket(conv.id, state, lang, ticket), conv.id)
-        if self.route is not None:
+
+        async def do(name: str, action: Callable[[], Awaitable[Any]]) -> None:
+            if not todo.get(name) or await step(action, conv.id) is None:
+                return
+            todo[name] = False
+            await step(lambda: self.store.conversations.update_one(
+                {"_id": conv.id}, {"$set": {f"bot.handoff.todo.{name}": False}}), conv.id)
+
+        at = datetime.fromisoformat(handoff["at"])
+        notice = responses.HANDOFF if self.settings.open_at(at) else \
+            responses.HANDOFF_AFTER_HOURS.format(back=self.settings.back_at(at))
+        await do("notice", lambda: self._say(conv, OutMessage(notice)))
+        await do("note", lambda: self.conversations.reply(conv.id, BOT, _summary_text(summary), private=True,
+                                                           author_type=AuthorType.bot,
+                                                           meta={"bot_summary": summary}))
+        await do("ticket", lambda: self._mark_ticket(conv.id, state, lang, ticket or state.get("ticket")))
+        route = self.route
+        if route is not None:
+
+            async def unassigned() -> None:  # routing again would reassign an agent's ticket
+                if (await self.conversations.get(conv.id)).assignee_id is None:
+                    await route(conv.id)
+
             try:
-                await self.route(conv.id)
+                await step(unassigned, conv.id)
             except Exception:  # the ticket stays in the queue; an agent can still pick it up
                 log.exception("routing after handoff failed", extra={"conversation_id": conv.id})
-        if updated is not None:
-            event = BotHandoff(conversation=updated, reason=reason, summary=summary)
-            await step(lambda: self.bus.publish(event), conv.id)
+
+        async def announce() -> None:
+            updated = await self.conversations.get(conv.id)
+            await self.bus.publish(BotHandoff(conversation=updated, reason=reason, summary=summary))
+
+        await do("event", announce)
         log.info("bot handoff", extra={"conversation_id": conv.id, "reason": reason})
 
     async def _mark_ticket(self, conv_id: str, state: dict[str, Any], lang: str | None,
