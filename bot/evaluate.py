@@ -72,16 +72,13 @@ def _p95(values: list[float]) -> float | None:
 
 def evaluate_embedded(train: list[Example], test: list[Example], *, cache_dir: Path | None = None,
                       progress: bool = True) -> dict[str, Any]:
-    import torch
-
     from bot.embedded.classifier import IntentClassifier
 
-    torch.set_num_threads(2)  # training encodes in batches
+    # the encoder runs in ONNX Runtime with BERRY_ENCODER_THREADS threads (default 1, as in the hub)
     started = time.perf_counter()
     clf = IntentClassifier.train(train, cache_dir=cache_dir, progress=progress)
     took = time.perf_counter() - started
     train_seconds = clf.train_seconds or took
-    torch.set_num_threads(1)  # one message at a time, as in the hub (BERRY_ENCODER_THREADS, default 1)
     clf.parse("warm up")
     preds = []
     for ex in tqdm(test, desc="parsing (embedded)", disable=not progress, leave=False):

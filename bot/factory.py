@@ -31,15 +31,10 @@ async def build(kind: str, *, cache_dir: Path, rasa_url: str, search: Any, rasa_
 
         return RasaEngine(rasa_url, timeout=rasa_timeout)
     if kind == "embedded":
-        import os
-
-        import torch
-
         from bot.embedded.engine import EmbeddedEngine
 
-        # one message at a time: one thread parses fastest, and more only fight the event loop and
-        # other work for the cores (same process-wide setting as the knowledge base's encoder)
-        torch.set_num_threads(int(os.environ.get("BERRY_ENCODER_THREADS", "1")))
+        # the encoder is ONNX Runtime's (threads: BERRY_ENCODER_THREADS, read by knowledge_base's
+        # encoder when its session loads); no torch threads to set
         classifier = await asyncio.to_thread(project_classifier, cache_dir)
         return EmbeddedEngine(classifier, search)
     raise ValueError(f"unknown bot engine {kind!r}")
