@@ -1,11 +1,11 @@
 // Service worker: the console shell works offline-first (cached app shell); API and socket traffic
 // always go to the network. Bump VERSION when the shell's files change.
-const VERSION = "berry-console-v5";
+const VERSION = "berry-console-v6";
 const SHELL = [
   "/console/", "/console/static/css/console.css", "/console/static/js/app.js", "/console/static/js/dom.js",
   "/console/static/js/i18n.js", "/console/static/js/api.js", "/static/js/api.js", "/console/static/js/live.js",
   "/console/static/js/views.js", "/console/static/js/thread.js", "/console/static/js/contact.js",
-  "/console/static/js/supervisor.js", "/console/static/locales/en.json", "/console/static/locales/af.json", "/console/static/img/icon.svg",
+  "/console/static/js/supervisor.js", "/console/static/js/push.js", "/console/static/locales/en.json", "/console/static/locales/af.json", "/console/static/img/icon.svg",
   "/console/static/vendor/socket.io.esm.min.js",
 ];
 
@@ -31,16 +31,23 @@ self.addEventListener("fetch", (event) => {
   }).catch(() => caches.match(event.request).then((hit) => hit || caches.match("/console/"))));
 });
 
-// A Web Push message shows a notification even with every console tab closed. The hub does not send
-// pushes yet: that needs a push service (the browser vendor's, reached with VAPID keys) which this
-// deployment cannot reach; the handler is here so a push relay can be added without a new client.
+// A Web Push message from the hub (agent_console/push: assignment, @mention, SLA warning, bot
+// handoff) shows a notification even with every console tab closed. A console tab in view shows
+// the same event itself, so the push is shown only when none is (the tag matches the tab's own
+// notifications, so one replaces the other rather than doubling up).
+const isConsole = (url) => /^\/console(\/|\/c\/.*)?$/.test(new URL(url).pathname);
+
 self.addEventListener("push", (event) => {
   let data = {};
   try { data = event.data ? event.data.json() : {}; } catch { data = {title: event.data?.text() || ""}; }
   const title = String(data.title || "Berry console").slice(0, 120);
-  event.waitUntil(self.registration.showNotification(title, {body: String(data.body || "").slice(0, 140),
-    tag: data.conversation_id || "berry", icon: "/console/static/img/icon.svg",
-    data: {url: data.conversation_id ? `/console/c/${encodeURIComponent(data.conversation_id)}` : "/console/"}}));
+  const url = data.conversation_id ? `/console/c/${encodeURIComponent(data.conversation_id)}` : "/console/";
+  event.waitUntil(self.clients.matchAll({type: "window", includeUncontrolled: true}).then((wins) => {
+    if (wins.some((w) => w.visibilityState === "visible" && isConsole(w.url))) return;
+    return self.registration.showNotification(title, {body: String(data.body || "").slice(0, 140),
+      tag: data.conversation_id || data.tag || "berry", icon: "/console/static/img/icon.svg",
+      data: {url, kind: data.kind || ""}});
+  }));
 });
 
 self.addEventListener("notificationclick", (event) => {

@@ -3,6 +3,7 @@ import {api, ApiError, login, session} from "./api.js";
 import {clear, h} from "./dom.js";
 import {languagePicker, loadLocale, t} from "./i18n.js";
 import {Live} from "./live.js";
+import {disablePush} from "./push.js";
 import {Workspace} from "./views.js";
 
 const STAFF = new Set(["admin", "supervisor", "agent"]);
@@ -52,7 +53,8 @@ function showLogin(message = "") {
 
 function start(user) {
   const live = new Live();
-  const workspace = new Workspace(root, user, live, () => {
+  const workspace = new Workspace(root, user, live, async () => {
+    await disablePush();  // while still signed in: the hub drops this browser's subscription
     live.close();
     session.clear();
     showLogin();

@@ -4,6 +4,7 @@ import {all, api} from "./api.js";
 import {ContactPanel} from "./contact.js";
 import {ago, clear, h, icon} from "./dom.js";
 import {languagePicker, t} from "./i18n.js";
+import {enablePush} from "./push.js";
 import {SupervisorView} from "./supervisor.js";
 import {ThreadView} from "./thread.js";
 
@@ -73,6 +74,7 @@ export class Workspace {
     this.live.addEventListener("hello", () => this.load());
     this.live.addEventListener("caughtup", () => this.load());
     this.live.addEventListener("teams", () => this.load());  // joined or left a team: its tickets come or go
+    if (this.notify) enablePush().then((ok) => { this.pushing = ok; });  // keep the hub's copy current
     this.live.addEventListener("hub", (ev) => this.onHub(ev.detail));
     this.live.addEventListener("presence", (ev) => this.supervisor.onPresence(ev.detail));
     this.live.addEventListener("typing", (ev) => this.thread.onTyping(ev.detail));
@@ -265,6 +267,7 @@ export class Workspace {
     if (!("Notification" in window)) return;
     this.notify = (await Notification.requestPermission()) === "granted";
     this.beep();
+    this.pushing = this.notify && await enablePush();
   }
 
   // sound always; a desktop notification when the tab is hidden (shown by the service worker when
