@@ -9,6 +9,8 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from hub import keys
+from hub.api import pages
+from hub.api.pages import Sorts, page_of, query_model
 from hub.api.routing import ApiRouter
 from hub.auth import Principal
 from hub.errors import InvalidInput, NotFound
@@ -115,11 +117,22 @@ class ChannelDeadLetter(BaseModel):
     created_at: Any = None
 
 
+DEAD_LETTER_SORTS = Sorts({"id": "_id", "created_at": "created_at"}, "-created_at")
+DeadLetterQuery = query_model(
+    "DeadLetterQuery", DEAD_LETTER_SORTS,
+    source=(str | None, Field(None, max_length=64, pattern=r"^[a-z0-9_.:-]+$", description="Only this source")))
+
+
+def _dead_letter(d: dict[str, Any]) -> ChannelDeadLetter:
+    return ChannelDeadLetter(id=str(d["_id"]), **{k: v for k, v in d.items() if k in ChannelDeadLetter.model_fields
+                                                   and k != "id"})
+
+
 @router.route("GET", "/channels/dead-letters", summary="Inbound payloads that could not be ingested (newest first)",
-              tag="channels", permission="channels:admin", response=list[ChannelDeadLetter])
-async def dead_letters(request: web.Request, _: Principal) -> list[ChannelDeadLetter]:
-    docs = request.app[keys.STORE]["dead_letters"].find({}).sort("created_at", -1).limit(100)
-    return [ChannelDeadLetter(id=str(d.pop("_id")), **{k: v for k, v in d.items() if k in ChannelDeadLetter.model_fields}) async for d in docs]
+              tag="channels", permission="channels:admin", query=DeadLetterQuery, response=page_of(ChannelDeadLetter))
+async def dead_letters(request: web.Request, _: Principal, query: Any) -> dict[str, Any]:
+    flt = {"source": query.source} if query.source else {}
+    return await pages.page(request.app[keys.STORE]["dead_letters"], flt, query, DEAD_LETTER_SORTS, _dead_letter)
 
 
 @router.route("GET", "/channels/inboxes", summary="Channel inboxes as configured by admins (credentials never returned)",

@@ -12,6 +12,7 @@ from pymongo import ReturnDocument
 
 from hub.audit import Audit
 from hub.auth import Principal
+from hub.auth.users import check_assignable
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.events import ConversationUpdated, EventBus, MessageCreated
 from hub.identity import normalize_email
@@ -124,7 +125,7 @@ class Conversations:
             if new == Status.resolved:
                 changes["resolved_at"] = utcnow()
         if changes.get("assignee_id"):
-            await self._check_assignee(changes["assignee_id"])
+            await check_assignable(self.store, changes["assignee_id"])
         merged = Conversation.model_validate({**current.model_dump(), **changes})  # validates values
         stored = {k: merged.model_dump(mode="python")[k] for k in changes}
         before = {k: current.model_dump(mode="json").get(k) for k in changes}
@@ -139,11 +140,6 @@ class Conversations:
         await self.bus.publish(ConversationUpdated(conversation=updated, changes=after, previous=before,
                                                    actor_id=actor.actor_id))
         return updated
-
-    async def _check_assignee(self, user_id: str) -> None:
-        doc = await self.store.users.find_one({"_id": user_id}, {"role": 1, "active": 1})
-        if doc is None or doc.get("role") not in ("admin", "supervisor", "agent") or not doc.get("active", True):
-            raise InvalidInput(f"{user_id} is not an active agent", field="assignee_id")
 
     async def messages(self, conversation_id: str, *, limit: int = 100, after: str | None = None,
                        include_private: bool = True) -> list[Message]:

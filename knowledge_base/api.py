@@ -13,11 +13,14 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub import keys
+from hub.api import pages
+from hub.api.pages import PageQuery, Sorts, page_of, query_model
 from hub.api.routing import ApiRouter, read_limited
 from hub.auth import Principal
 from hub.errors import HubError, InvalidInput, NotFound
 
 from .analytics import Report
+from .articles import article_filter
 from .media import MEDIA_TYPES, limit_for, media_store
 from .models import (
     LOCALES,
@@ -66,12 +69,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ArticleQuery(_Strict):
+ARTICLE_SORTS = Sorts({"id": "_id", "title": "title", "category": "category", "created_at": "created_at",
+                       "updated_at": "updated_at"}, "title")
+VERSION_SORTS = Sorts({"version": "version", "at": "at"}, "-version")
+VersionQuery = query_model("ArticleVersionQuery", VERSION_SORTS)
+
+
+class ArticleQuery(PageQuery):
     locale: str | None = Field(None, pattern=f"^({'|'.join(LOCALES)})$")
     category: str | None = Field(None, max_length=80)
     status: ArticleStatus | None = None
-    limit: int = Field(50, ge=1, le=200)
-    skip: int = Field(0, ge=0, le=100_000)
+    sort: str | None = Field(None, max_length=64, description=ARTICLE_SORTS.describe())
 
 
 class SearchParams(_Strict):
@@ -112,22 +120,17 @@ class AnalyticsQuery(_Strict):
     summary="List articles",
     tag="knowledge base",
     query=ArticleQuery,
-    response=list[ArticleOut],
+    response=page_of(ArticleOut, "ArticlePage"),
     public=True,
 )
 async def list_articles(
     request: web.Request, principal: Principal | None, query: ArticleQuery
-) -> list[ArticleOut]:
+) -> dict[str, Any]:
     status = query.status if _writer(principal) else ArticleStatus.published
-    items = await kb_of(request).articles.list(
-        locale=query.locale,
-        category=query.category,
-        status=status,
-        visibilities=visibilities_for(_role(principal)),
-        limit=query.limit,
-        skip=query.skip,
-    )
-    return [ArticleOut.of(a) for a in items]
+    flt = article_filter(locale=query.locale, category=query.category, status=status,
+                         visibilities=visibilities_for(_role(principal)))
+    return await pages.page(kb_of(request).articles.col, flt, query, ARTICLE_SORTS,
+                            lambda d: ArticleOut.of(Article.from_doc(d)))
 
 
 @route(
@@ -236,11 +239,13 @@ async def delete_article(request: web.Request, principal: Principal) -> None:
     summary="Version history of an article",
     tag="knowledge base",
     permission="articles:write",
-    response=list[ArticleVersion],
+    query=VersionQuery,
+    response=page_of(ArticleVersion),
 )
-async def article_versions(request: web.Request, _: Principal) -> list[ArticleVersion]:
+async def article_versions(request: web.Request, _: Principal, query: PageQuery) -> dict[str, Any]:
     article = await kb_of(request).articles.get(request.match_info["article_id"])
-    return await kb_of(request).articles.versions(article.id)
+    return await pages.page(kb_of(request).store["article_versions"], {"article_id": article.id}, query,
+                            VERSION_SORTS, ArticleVersion.model_validate)
 
 
 @route(

@@ -45,6 +45,21 @@ register("article_versions", ix(("article_id", 1), ("version", -1)))  # _id = "<
 register("article_slots")  # _id = "slug:<locale>:<slug>" or "group:<group>:<locale>": one article each
 
 
+def article_filter(*, locale: str | None = None, category: str | None = None, status: ArticleStatus | None = None,
+                   visibilities: list[str] | None = None) -> dict[str, Any]:
+    """The store filter of an article list (the help center's pages and the API's paged list)."""
+    flt: dict[str, Any] = {}
+    if locale:
+        flt["locale"] = locale
+    if category:
+        flt["category"] = category
+    if status:
+        flt["status"] = status.value
+    if visibilities is not None:
+        flt["visibility"] = {"$in": visibilities}
+    return flt
+
+
 class Articles:
     def __init__(self, store: Store, bus: EventBus) -> None:
         self.store = store
@@ -73,15 +88,7 @@ class Articles:
         limit: int = 100,
         skip: int = 0,
     ) -> list[Article]:
-        flt: dict[str, Any] = {}
-        if locale:
-            flt["locale"] = locale
-        if category:
-            flt["category"] = category
-        if status:
-            flt["status"] = status.value
-        if visibilities is not None:
-            flt["visibility"] = {"$in": visibilities}
+        flt = article_filter(locale=locale, category=category, status=status, visibilities=visibilities)
         cursor = self.col.find(flt).sort([("category", 1), ("title", 1)]).skip(skip).limit(limit)
         return [Article.from_doc(d) async for d in cursor]
 
@@ -100,12 +107,6 @@ class Articles:
         ).limit(20_000):
             counts[d["category"]] = counts.get(d["category"], 0) + 1
         return dict(sorted(counts.items()))
-
-    async def versions(self, article_id: str, limit: int = 50) -> builtins.list[ArticleVersion]:
-        cursor = (
-            self.store["article_versions"].find({"article_id": article_id}).sort("version", -1).limit(limit)
-        )
-        return [ArticleVersion.model_validate(d) async for d in cursor]
 
     # --- writes ---------------------------------------------------------------------------------
 

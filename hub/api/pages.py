@@ -8,7 +8,10 @@
   are added). A cursor of another sort, or anything that is not a cursor, is a 400.
 - filters stay each resource's own query parameters, declared on its query model.
 
-Unknown sort fields and bad cursors are 400 (a mistake in the request line, not in a body).
+Unknown sort fields and bad cursors are 400 (a mistake in the request line, not in a body). The
+same holds for every query parameter of every route (``hub/api/routing.py``): a value the query
+model refuses (an unknown enum member, ``limit=0``, a pattern) is 400 ``Bad request``; 422 is kept
+for a well-formed JSON body whose values are wrong. See docs/api.md, "Errors".
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -122,6 +125,27 @@ def after(field: str, direction: int, value: Any, doc_id: str) -> dict[str, Any]
     return {"$or": [{field: {op: value}}, {field: value, "_id": {op: doc_id}}]}
 
 
+def query_model(name: str, sorts: Sorts, base: type[PageQuery] = PageQuery, **fields: Any) -> type[PageQuery]:
+    """A list endpoint's query model: the paging parameters, ``sort`` described with ``sorts``, and
+    the resource's own filters (``fields`` as for ``pydantic.create_model``)."""
+    model: type[PageQuery] = create_model(  # type: ignore[call-overload]
+        name, __base__=base, sort=(str | None, Field(None, max_length=64, description=sorts.describe())),
+        **fields)
+    return model
+
+
+def where_and_order(flt: Mapping[str, Any], query: PageQuery,
+                    sorts: Sorts) -> tuple[dict[str, Any], list[tuple[str, int]], str, str]:
+    """The filter (``flt`` past the cursor), the order, the normalized sort and its stored field."""
+    sort, field, direction = sorts.parse(query.sort)
+    where = dict(flt)
+    if query.cursor:
+        keyset = after(field, direction, *decode_cursor(query.cursor, sort))
+        where = {"$and": [where, keyset]} if where else keyset
+    order = [("_id", direction)] if field == "_id" else [(field, direction), ("_id", direction)]
+    return where, order, sort, field
+
+
 async def fetch(
     collection: Any,
     flt: Mapping[str, Any],
@@ -130,17 +154,32 @@ async def fetch(
     projection: Mapping[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of raw documents matching ``flt`` in the query's order, and the next cursor."""
-    sort, field, direction = sorts.parse(query.sort)
-    where = dict(flt)
-    if query.cursor:
-        keyset = after(field, direction, *decode_cursor(query.cursor, sort))
-        where = {"$and": [where, keyset]} if where else keyset
-    order = [("_id", direction)] if field == "_id" else [(field, direction), ("_id", direction)]
+    where, order, sort, field = where_and_order(flt, query, sorts)
     docs = [d async for d in collection.find(where, projection).sort(order).limit(query.limit + 1)]
     if len(docs) <= query.limit:
         return docs, None
     docs = docs[: query.limit]
     return docs, encode_cursor(sort, docs[-1].get(field), docs[-1]["_id"])
+
+
+async def page(
+    collection: Any,
+    flt: Mapping[str, Any],
+    query: PageQuery,
+    sorts: Sorts,
+    out: Callable[[dict[str, Any]], Any] = lambda doc: doc,
+    projection: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The response of a list endpoint: ``{"items": [out(doc)...], "next_cursor": ...}``."""
+    docs, cursor = await fetch(collection, flt, query, sorts, projection)
+    return {"items": [out(d) for d in docs], "next_cursor": cursor}
+
+
+def with_id(doc: dict[str, Any]) -> dict[str, Any]:
+    """A stored document as the API shows it: ``_id`` renamed ``id``."""
+    doc = dict(doc)
+    doc["id"] = doc.pop("_id")
+    return doc
 
 
 def next_after(sorts: Sorts, query: PageQuery, doc: Mapping[str, Any]) -> str:
@@ -157,5 +196,9 @@ __all__ = [
     "encode_cursor",
     "fetch",
     "next_after",
+    "page",
     "page_of",
+    "query_model",
+    "where_and_order",
+    "with_id",
 ]

@@ -34,6 +34,7 @@ from hub.models import Conversation
 
 from . import conditional, idempotency
 from .fields import exclusions, sees_restricted
+from .pages import BadQuery
 
 Handler = Callable[..., Awaitable[Any]]
 # The request's JSON body as parsed, before the model filled in defaults (idempotency fingerprint).
@@ -73,8 +74,10 @@ def _field_of(err: dict[str, Any]) -> str:
 
 
 def invalid(exc: ValidationError, where: str) -> InvalidInput:
+    """The problem for a refused request part: 400 for the query string (like a bad sort or cursor:
+    the request line is wrong), 422 for a well-formed body with wrong values."""
     first = exc.errors()[0]
-    error = InvalidInput(f"{where}: {_field_of(first)}: {first['msg']}", field=_field_of(first))
+    error = (BadQuery if where == "query" else InvalidInput)(f"{where}: {_field_of(first)}: {first['msg']}", field=_field_of(first))
     error.errors = [{"field": _field_of(e), "message": e["msg"]} for e in exc.errors()]  # type: ignore[attr-defined]
     return error
 

@@ -15,7 +15,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "contacts:read", "contacts:write", "contacts:merge", "contacts:delete", "conversations:read", "conversations:write",
         "conversations:assign", "messages:read", "messages:write", "users:read", "teams:read", "teams:write",
         "reports:read", "reports:schedule", "audit:read", "articles:read", "articles:write",
-        "ticketing:read", "ticketing:configure",
+        "ticketing:read", "ticketing:configure", "messages:redact",
     }),
     Role.agent: frozenset({
         "contacts:read", "contacts:write", "conversations:read", "conversations:write", "conversations:assign",

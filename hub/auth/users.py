@@ -14,6 +14,17 @@ from .passwords import MIN_LENGTH, Passwords
 from hub.store import Store
 
 
+STAFF_ROLES = ("admin", "supervisor", "agent")
+
+
+async def check_assignable(store: Store, user_id: str, field: str = "assignee_id") -> None:
+    """Tickets are assigned to active staff only (not portal users, not deactivated users):
+    InvalidInput naming ``field`` otherwise. One read by the lone ``_id``."""
+    doc = await store.users.find_one({"_id": user_id}, {"role": 1, "active": 1})
+    if doc is None or doc.get("role") not in STAFF_ROLES or not doc.get("active", True):
+        raise InvalidInput(f"{user_id} is not an active agent", field=field)
+
+
 class Users:
     def __init__(self, store: Store, passwords: Passwords | None = None) -> None:
         self.store = store

@@ -4,6 +4,7 @@
 - ``ratelimit``: per IP / user / API key limits (memory or Redis), login brute-force protection
 - ``audit_api``: the audit log, searchable and exportable by admins
 - ``privacy``: GDPR/POPIA consent, export, erasure, retention, processing register
+- ``messages``: redaction of a message (text spans, attachments, or all of it)
 - ``security``: secure headers, sessions, TOTP, the sign-in route; ``secrets``: secrets at rest
 
 ``setup(app)`` (called by ``hub/app.py``) adds the router, the middlewares, the response-header
@@ -20,7 +21,7 @@ from aiohttp import web
 from hub import keys
 from hub.api.routing import ApiRouter
 
-from . import audit_api, ratelimit
+from . import audit_api, messages, ratelimit
 from . import webhooks as _webhooks
 from .appkeys import LOGIN_GUARD, PRIVACY, RATE_LIMITER, SECRETS, SESSIONS, TOTP, WEBHOOKS
 from .privacy import RETENTION_JOB, Consents, Privacy, Retention
@@ -42,6 +43,7 @@ def build_router() -> ApiRouter:
     security_api.install(router)
     audit_api.install(router)
     privacy_api.install(router)
+    messages.install(router)
     return router
 
 

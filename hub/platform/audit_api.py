@@ -17,15 +17,20 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from hub import keys
+from hub.api import pages
+from hub.api.pages import PageQuery, Sorts, page_of
 from hub.api.routing import ApiRouter
-from hub.api.schemas import Strict
 from hub.auth import Principal
 
 NAME = r"^[A-Za-z0-9_.:\-]+$"
 EXPORT_MAX = 100_000
 
 
-class AuditQuery(Strict):
+AUDIT_SORTS = Sorts({"id": "_id", "at": "at", "action": "action", "actor_id": "actor_id",
+                     "target_type": "target_type"}, "-id")  # ids grow with time: -id is newest first
+
+
+class AuditQuery(PageQuery):
     actor_id: str | None = Field(None, max_length=100, pattern=NAME)
     actor_type: Literal["user", "api_key", "rule", "bot", "system"] | None = None
     action: str | None = Field(None, max_length=100, pattern=NAME, description="Exact action, or a prefix ending in .")
@@ -35,7 +40,7 @@ class AuditQuery(Strict):
     until: datetime | None = None
     q: str | None = Field(None, max_length=100, description="Substring of the action, actor or target id")
     limit: int = Field(100, ge=1, le=500)
-    cursor: str | None = Field(None, max_length=64, pattern=NAME)
+    sort: str | None = Field(None, max_length=64, description=AUDIT_SORTS.describe())
 
 
 class ExportQuery(AuditQuery):
@@ -54,9 +59,7 @@ class AuditEntry(BaseModel):
     after: dict[str, Any] | None = None
 
 
-class AuditPage(BaseModel):
-    items: list[AuditEntry]
-    next_cursor: str | None
+AuditPage = page_of(AuditEntry, "AuditPage")
 
 
 def audit_filter(query: AuditQuery) -> dict[str, Any]:
@@ -74,8 +77,6 @@ def audit_filter(query: AuditQuery) -> dict[str, Any]:
     if query.q:
         pattern = {"$regex": re.escape(query.q), "$options": "i"}
         flt["$or"] = [{"action": pattern}, {"actor_id": pattern}, {"target_id": pattern}]
-    if query.cursor:
-        flt["_id"] = {"$lt": query.cursor}
     return flt
 
 
@@ -98,14 +99,10 @@ COLUMNS = ["id", "at", "actor_type", "actor_id", "action", "target_type", "targe
 def install(router: ApiRouter) -> None:
     route = router.route
 
-    @route("GET", "/audit", summary="Search the audit log, newest first", tag="audit", permission="audit:read",
+    @route("GET", "/audit", summary="Search the audit log (newest first unless sorted)", tag="audit", permission="audit:read",
            query=AuditQuery, response=AuditPage)
     async def search_audit(request: web.Request, _: Principal, query: AuditQuery) -> dict[str, Any]:
-        col = request.app[keys.STORE].audit_log
-        docs = [d async for d in col.find(audit_filter(query)).sort("_id", -1).limit(query.limit + 1)]
-        more = len(docs) > query.limit
-        items = [_entry(d) for d in docs[: query.limit]]
-        return {"items": items, "next_cursor": items[-1]["id"] if more else None}
+        return await pages.page(request.app[keys.STORE].audit_log, audit_filter(query), query, AUDIT_SORTS, _entry)
 
     @route("GET", "/audit/export.json", summary="Export the audit log as a JSON array", tag="audit",
            permission="audit:export", query=ExportQuery, response=list[AuditEntry])
@@ -126,7 +123,8 @@ async def _export(request: web.Request, principal: Principal, query: AuditQuery,
         "Content-Type": "application/json" if fmt == "json" else "text/csv; charset=utf-8",
         "Content-Disposition": f'attachment; filename="audit.{fmt}"'})
     await response.prepare(request)
-    cursor = app[keys.STORE].audit_log.find(audit_filter(query)).sort("_id", -1).limit(query.limit)
+    where, order, _, _ = pages.where_and_order(audit_filter(query), query, AUDIT_SORTS)
+    cursor = app[keys.STORE].audit_log.find(where).sort(order).limit(query.limit)
     if fmt == "json":
         await response.write(b"[")
         first = True

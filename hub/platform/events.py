@@ -9,6 +9,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from hub.events import Event
+from hub.models import Message
 
 
 class WebhookDisabled(Event):
@@ -44,4 +45,16 @@ class ConversationDeleted(Event):
     message_ids: list[str]
 
 
-__all__ = ["ContactErased", "ConversationDeleted", "WebhookDisabled"]
+class MessageRedacted(Event):
+    """An admin or supervisor redacted a message's text and/or attachments
+    (``hub/platform/messages.py``); ``message`` is the redacted version, which holders of copies
+    (the console's open threads, integrations) show instead. Never carries the removed content."""
+
+    name: ClassVar[str] = "message.redacted"
+    message: Message
+    conversation_id: str
+    reason: str
+    whole: bool
+
+
+__all__ = ["ContactErased", "ConversationDeleted", "MessageRedacted", "WebhookDisabled"]

@@ -17,24 +17,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from bson import ObjectId
-from bson.errors import InvalidId
-from gridfs import AsyncGridFSBucket
-from gridfs.errors import NoFile
 from pydantic import BaseModel, Field
 from pymongo.errors import DuplicateKeyError
 
 from hub import keys
 from hub.auth import Principal
+from hub.auth.users import check_assignable
 from hub.errors import Conflict, InvalidInput
 from hub.events import ConversationCreated
 from hub.identity import identity_key
 from hub.models import ACTIVE_STATUSES, Channel, Conversation, Message, Priority, Status
 from hub.outbox import RECIPIENT_KIND
 
+from .blobs import delete_blobs
 from .events import ConversationDeleted
 from .privacy.erase import drop_logged_events
-from .privacy.export import BLOB_BUCKET
 
 OUTBOUND_CHANNELS = (Channel.sms, Channel.whatsapp, Channel.email, Channel.webchat)
 
@@ -80,7 +77,7 @@ async def open_ticket(app: Any, principal: Principal, body: ConversationIn) -> C
         raise InvalidInput(f"team {body.team_id} not found", field="team_id")
     assignee = body.assignee_id if "assignee_id" in body.model_fields_set else principal.user_id
     if assignee is not None:
-        await conversations._check_assignee(assignee)  # an active staff user
+        await check_assignable(store, assignee)
     conversation = Conversation(
         number=await store.next_number("conversation"),
         contact_id=contact.id,
@@ -161,14 +158,7 @@ async def delete_ticket(app: Any, principal: Principal, conversation: Conversati
     delete: the ticket document goes last)."""
     store = app[keys.STORE]
     messages = [Message.from_doc(d) async for d in store.messages.find({"conversation_id": conversation.id})]
-    bucket = AsyncGridFSBucket(store.db, bucket_name=BLOB_BUCKET)
-    blobs = 0
-    for blob_id in {a.blob_id for m in messages for a in m.attachments if a.blob_id}:
-        try:
-            await bucket.delete(ObjectId(blob_id))
-            blobs += 1
-        except (NoFile, InvalidId):
-            pass
+    blobs = await delete_blobs(store, [a.blob_id for m in messages for a in m.attachments if a.blob_id])
     counts = {
         "messages": (await store.messages.delete_many({"conversation_id": conversation.id})).deleted_count,
         "attachments": blobs,

@@ -2,7 +2,7 @@
 
 Supervisors and admins (``reports:read``) see everything; an agent sees only their own figures
 (``check_scope`` pins ``agent_id``); portal users are refused. Bad ranges and unknown parameters are
-422 problem+json naming the field.
+400 problem+json naming the field (a query parameter: docs/api.md, "Errors").
 """
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ from aiohttp import web
 from pydantic import Field
 
 from hub import keys
+from hub.api import pages as api_pages
+from hub.api.pages import PageQuery, Sorts, page_of, query_model
 from hub.api.routing import ApiRouter
 from hub.auth import Principal
 from hub.errors import Forbidden, NotFound
 
 from . import layout, ops
-from .schedules import Schedule, ScheduleIn, Schedules
 from .query import ReportQuery, check_range, check_scope
+from .schedules import Schedule, ScheduleIn, Schedules
 from .service import SECTIONS, Reports
 from .tables import TABLES, XLSX_TYPE, to_csv, to_xlsx
 
@@ -131,10 +133,14 @@ def schedules(request: web.Request) -> Schedules:
     return request.app[keys.EXTENSIONS]["report_schedules"]  # type: ignore[no-any-return]
 
 
+SCHEDULE_SORTS = Sorts({"id": "_id", "name": "name", "next_run_at": "next_run_at"}, "id")
+ScheduleQuery = query_model("ScheduleQuery", SCHEDULE_SORTS)
+
+
 @route("GET", "/reports/schedules", summary="Scheduled report e-mails", tag=TAG, permission="reports:schedule",
-       response=list[Schedule])
-async def list_schedules(request: web.Request, principal: Principal) -> list[Schedule]:
-    return await schedules(request).list()
+       query=ScheduleQuery, response=page_of(Schedule))
+async def list_schedules(request: web.Request, principal: Principal, query: PageQuery) -> dict[str, Any]:
+    return await api_pages.page(schedules(request).col, {}, query, SCHEDULE_SORTS, Schedules.of)
 
 
 @route("POST", "/reports/schedules", summary="E-mail the report weekly or monthly (addresses checked on save)",

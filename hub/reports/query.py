@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.auth import Principal
-from hub.errors import Forbidden, InvalidInput
+from hub.api.pages import BadQuery
+from hub.errors import Forbidden
 from hub.models import Channel, ContactType, Priority, Role, TimeZoneName
 
 MAX_RANGE = timedelta(days=731)  # two years (one of them a leap year)
@@ -22,7 +23,7 @@ DAY = timedelta(days=1)
 
 
 class ReportQuery(BaseModel):
-    """Query string of every ``/api/v1/reports/...`` endpoint; an unknown parameter is a 422."""
+    """Query string of every ``/api/v1/reports/...`` endpoint; an unknown parameter is a 400."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -66,26 +67,26 @@ def _instant(raw: str, field: str, zone: ZoneInfo, *, is_end: bool) -> datetime:
             return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise InvalidInput(f"{field}: {raw!r} is not an ISO date or datetime", field=field) from exc
+        raise BadQuery(f"{field}: {raw!r} is not an ISO date or datetime", field=field) from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
     return value.astimezone(UTC)
 
 
 def check_range(query: ReportQuery) -> Range:
-    """The UTC range of a query, or InvalidInput (422) naming the wrong field."""
+    """The UTC range of a query, or BadQuery (400, like every bad query parameter) naming the wrong field."""
     if not query.start or not query.end:
         missing = "start" if not query.start else "end"
-        raise InvalidInput(f"{missing} is required: reports need a bounded date range", field=missing)
+        raise BadQuery(f"{missing} is required: reports need a bounded date range", field=missing)
     start = _instant(query.start, "start", query.zone, is_end=False)
     end = _instant(query.end, "end", query.zone, is_end=True)
     if end <= start:
-        raise InvalidInput("the range ends before it starts (end must be after start)", field="end")
+        raise BadQuery("the range ends before it starts (end must be after start)", field="end")
     if end - start > MAX_RANGE:
-        raise InvalidInput("the range is longer than two years; ask for a shorter one", field="end")
+        raise BadQuery("the range is longer than two years; ask for a shorter one", field="end")
     for name, value in (("start", start), ("end", end)):
         if value.minute or value.second or value.microsecond:
-            raise InvalidInput(f"{name} must fall on a whole hour (reports are hourly)", field=name)
+            raise BadQuery(f"{name} must fall on a whole hour (reports are hourly)", field=name)
     return Range(start=start, end=end)
 
 

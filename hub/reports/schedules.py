@@ -88,12 +88,9 @@ class Schedules:
         await self._queue(schedule)
         return schedule
 
-    async def list(self) -> list[Schedule]:
-        return [self._of(d) async for d in self.col.find({}).limit(1000)]
-
     async def get(self, schedule_id: str) -> Schedule | None:
         doc = await self.col.find_one({"_id": schedule_id})
-        return self._of(doc) if doc else None
+        return self.of(doc) if doc else None
 
     async def delete(self, schedule_id: str) -> bool:
         return (await self.col.delete_one({"_id": schedule_id})).deleted_count == 1
@@ -135,7 +132,7 @@ class Schedules:
                                 key=f"report-send:{schedule.id}:{at.isoformat()}")
 
     @staticmethod
-    def _of(doc: dict[str, Any]) -> Schedule:
+    def of(doc: dict[str, Any]) -> Schedule:
         return Schedule(**{k: v for k, v in doc.items() if k != "_id"}, id=doc["_id"])
 
 

@@ -248,8 +248,8 @@ async def test_pdf_download(new_page: Any, hub_url: str, week: dict[str, Any]) -
 async def test_scheduled_reports_are_listed_created_with_errors_shown_and_deleted(new_page: Any, hub_url: str, hub: Any,
                                                                                    week: dict[str, Any]) -> None:
     headers = await bearer(hub, week["sup"][0])
-    listed = "async () => (await fetch('/api/v1/reports/schedules', {headers: {Authorization: 'Bearer ' + " \
-             "JSON.parse(localStorage.getItem('berry.console.session')).access}})).json()"
+    listed = "async () => (await (await fetch('/api/v1/reports/schedules', {headers: {Authorization: 'Bearer ' + " \
+             "JSON.parse(localStorage.getItem('berry.console.session')).access}})).json()).items"
     page = await new_page(width=1440, height=1200)
     await sign_in(page, hub_url, week["sup"][0])
     await ready(page)
@@ -279,7 +279,7 @@ async def test_scheduled_reports_are_listed_created_with_errors_shown_and_delete
     assert await page.get_attribute(f"{form} [name=recipients]", "aria-invalid") is None
     row = await page.eval_on_selector("#schedule-list tbody tr", "r => [...r.cells].map(c => c.textContent)")
     assert row[:4] == ["Weekly ops", "Weekly, Tuesday 08:00 Africa/Johannesburg", "All", "ops@berry.events, ceo@berry.events"]
-    [weekly] = await (await hub.get("/api/v1/reports/schedules", headers=headers)).json()
+    [weekly] = (await (await hub.get("/api/v1/reports/schedules", headers=headers)).json())["items"]
     assert (weekly["name"], weekly["frequency"], weekly["weekday"], weekly["hour"], weekly["recipients"]) == (
         "Weekly ops", "weekly", 1, 8, ["ops@berry.events", "ceo@berry.events"])
 
@@ -305,7 +305,7 @@ async def test_scheduled_reports_are_listed_created_with_errors_shown_and_delete
     page.once("dialog", lambda dialog: dialog.accept())
     await page.click(f"button[data-delete='{weekly['id']}']")
     await page.wait_for_selector("#schedule-list[data-count='1']")
-    remaining = await (await hub.get("/api/v1/reports/schedules", headers=headers)).json()
+    remaining = (await (await hub.get("/api/v1/reports/schedules", headers=headers)).json())["items"]
     assert [(s["name"], s["frequency"], s["day"]) for s in remaining] == [("Month end", "monthly", 28)]
     assert page.errors == []
     # an agent has no schedules section (and the API refuses them)

@@ -222,7 +222,7 @@ export class ThreadView {
       this.list.append(this.messageItem(data.message));
       this.list.scrollTop = this.list.scrollHeight;
       if (data.message.direction === "in") { this.typers.clear(); this.renderBanners(); this.refreshChannelHint(); }
-    } else if (name === "message.updated") {
+    } else if (name === "message.updated" || name === "message.redacted") {
       const i = this.messages.findIndex((m) => m.id === data.message.id);
       if (i >= 0) { this.messages[i] = data.message; this.list.querySelector(`[data-id="${CSS.escape(data.message.id)}"]`)?.replaceWith(this.messageItem(data.message)); }
     } else if (data.conversation && ["conversation.updated", "ticket.assigned"].includes(name)) {

@@ -10,13 +10,14 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from hub import keys
+from hub.api.pages import page_of, query_model
 from hub.api.routing import ApiRouter
 from hub.api.schemas import Strict
 from hub.auth import Principal
 from hub.errors import InvalidInput
 
 from ..appkeys import PRIVACY
-from .consent import PURPOSE
+from .consent import CONSENT_SORTS, PURPOSE
 from .erase import erase_contact
 from .export import export_zip
 from .register import processing_register
@@ -39,6 +40,10 @@ class ConsentOut(BaseModel):
     note: str
     recorded_by: str
     at: datetime
+
+
+ConsentQuery = query_model("ConsentQuery", CONSENT_SORTS,
+                           purpose=(str | None, Field(None, pattern=PURPOSE, description="Only this purpose")))
 
 
 class EraseIn(Strict):
@@ -82,9 +87,9 @@ def install(router: ApiRouter) -> None:
         return doc
 
     @route("GET", "/contacts/{contact_id}/consents", summary="Consent history of a contact, newest first",
-           tag="privacy", permission="contacts:read", response=list[ConsentOut])
-    async def list_consents(request: web.Request, _: Principal) -> list[dict[str, Any]]:
-        return await request.app[PRIVACY].consents.history(request.match_info["contact_id"])
+           tag="privacy", permission="contacts:read", query=ConsentQuery, response=page_of(ConsentOut))
+    async def list_consents(request: web.Request, _: Principal, query: Any) -> dict[str, Any]:
+        return await request.app[PRIVACY].consents.history(request.match_info["contact_id"], query, query.purpose)
 
     @route("GET", "/contacts/{contact_id}/export", summary="Everything held about a contact, as a zip of JSON",
            tag="privacy", permission="privacy:export", response=bytes, media_type="application/zip")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.api import pages
+from hub.api.pages import PageQuery, Sorts
 from hub.contacts import Contacts
 from hub.models import new_id, utcnow
 from hub.store import Store, ix, register
@@ -12,6 +14,7 @@ from hub.store import Store, ix, register
 register("consents", ix(("contact_id", 1), ("purpose", 1), ("at", -1)))
 
 PURPOSE = r"^[a-z][a-z0-9_]{0,39}$"  # becomes a field name under contact.consent: no dots, no $
+CONSENT_SORTS = Sorts({"id": "_id", "at": "at", "purpose": "purpose"}, "-id")  # ids grow with time
 
 
 class Consents:
@@ -31,15 +34,13 @@ class Consents:
             f"consent.{purpose}": {"granted": granted, "source": source, "at": now}, "updated_at": now}})
         return _out(doc)
 
-    async def history(self, contact_id: str, purpose: str | None = None) -> list[dict[str, Any]]:
+    async def history(self, contact_id: str, query: PageQuery, purpose: str | None = None) -> dict[str, Any]:
+        """A page of the contact's consent history (``hub/api/pages.py``), newest first by default."""
         contact = await self.contacts.get(contact_id)
         flt: dict[str, Any] = {"contact_id": contact.id}
         if purpose:
             flt["purpose"] = purpose
-        return [_out(d) async for d in self.col.find(flt).sort("_id", -1).limit(1000)]
+        return await pages.page(self.col, flt, query, CONSENT_SORTS, _out)
 
 
-def _out(doc: dict[str, Any]) -> dict[str, Any]:
-    doc = dict(doc)
-    doc["id"] = doc.pop("_id")
-    return doc
+_out = pages.with_id

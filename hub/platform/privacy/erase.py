@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
-
-from bson import ObjectId
-from bson.errors import InvalidId
-from gridfs import AsyncGridFSBucket
-from gridfs.errors import NoFile
 
 from hub.audit import Audit
 from hub.events import EventBus
 from hub.models import utcnow
 from hub.store import Store, register, upsert
 
+from ..blobs import delete_blobs
 from ..events import ContactErased
-from .export import BLOB_BUCKET
 from .subject import gather
 
 log = logging.getLogger(__name__)
@@ -47,15 +43,7 @@ async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: s
     counts: dict[str, int] = {}
 
     # attachments first: the messages still say where they are
-    bucket = AsyncGridFSBucket(store.db, bucket_name=BLOB_BUCKET)
-    deleted_blobs = 0
-    for blob_id in subject.blob_ids:
-        try:
-            await bucket.delete(ObjectId(blob_id))
-            deleted_blobs += 1
-        except (NoFile, InvalidId):
-            pass
-    counts["attachments"] = deleted_blobs
+    counts["attachments"] = await delete_blobs(store, subject.blob_ids)
 
     result = await store.messages.update_many({"contact_id": ids}, {"$set": {
         "text": "", "html": None, "subject": None, "attachments": [], "meta": {}, "external_id": None,
@@ -98,11 +86,16 @@ async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: s
 
 
 async def _scrub_deliveries(store: Store, contact_ids: list[str]) -> int:
-    """Webhook delivery logs keep the signed body (event data with names and texts)."""
+    return await scrub_deliveries(store, contact_ids, "erased")
+
+
+async def scrub_deliveries(store: Store, ids: list[str], mark: str) -> int:
+    """Webhook delivery logs keep the signed body (event data with names and texts): the bodies
+    naming one of ``ids`` become ``{}``, flagged ``mark`` (erased, redacted, deleted)."""
     col = store["webhook_deliveries"]
     n = 0
-    for cid in contact_ids:  # ids are hex ObjectIds: safe inside a regex
-        result = await col.update_many({"body": {"$regex": cid}}, {"$set": {"body": "{}", "erased": True}})
+    for one in ids:  # ids are hex ObjectIds: safe inside a regex
+        result = await col.update_many({"body": {"$regex": re.escape(one)}}, {"$set": {"body": "{}", mark: True}})
         n += result.modified_count
     return n
 

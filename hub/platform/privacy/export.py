@@ -19,9 +19,9 @@ from gridfs.errors import NoFile
 from hub.models import utcnow
 from hub.store import Store
 
+from ..blobs import BLOB_BUCKET  # channels/blobs.py's GridFS bucket
 from .subject import Subject, gather
 
-BLOB_BUCKET = "blobs"  # channels/blobs.py's GridFS bucket
 MAX_ATTACHMENT_BYTES = 200 * 1024 * 1024
 FORMAT = "berry-subject-export/1"
 

@@ -9,12 +9,14 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from hub import keys
+from hub.api.pages import PageQuery, page_of, query_model
 from hub.api.routing import ApiRouter
 from hub.api.schemas import Strict
 from hub.auth import Principal
 from hub.errors import NotFound
 
 from ..appkeys import SESSIONS, TOTP, WEBHOOKS
+from .sessions import SESSION_SORTS
 
 
 class SessionOut(BaseModel):
@@ -24,6 +26,9 @@ class SessionOut(BaseModel):
     created_at: datetime
     last_refreshed_at: datetime | None
     active: bool
+
+
+SessionQuery = query_model("SessionQuery", SESSION_SORTS)
 
 
 class TotpSetupOut(BaseModel):
@@ -54,19 +59,20 @@ def _user_id(principal: Principal) -> str:
 def install(router: ApiRouter) -> None:
     route = router.route
 
-    @route("GET", "/auth/sessions", summary="My sign-in sessions", tag="auth", response=list[SessionOut])
-    async def list_my_sessions(request: web.Request, principal: Principal) -> list[dict[str, Any]]:
-        return await request.app[SESSIONS].list(_user_id(principal))
+    @route("GET", "/auth/sessions", summary="My sign-in sessions", tag="auth", query=SessionQuery,
+           response=page_of(SessionOut))
+    async def list_my_sessions(request: web.Request, principal: Principal, query: PageQuery) -> dict[str, Any]:
+        return await request.app[SESSIONS].page(_user_id(principal), query)
 
     @route("DELETE", "/auth/sessions/{session_id}", summary="Sign out one of my sessions", tag="auth")
     async def revoke_my_session(request: web.Request, principal: Principal) -> None:
         await request.app[SESSIONS].revoke(_user_id(principal), request.match_info["session_id"])
 
     @route("GET", "/users/{user_id}/sessions", summary="A user's sessions", tag="users",
-           permission="users:write", response=list[SessionOut])
-    async def list_user_sessions(request: web.Request, _: Principal) -> list[dict[str, Any]]:
+           permission="users:write", query=SessionQuery, response=page_of(SessionOut))
+    async def list_user_sessions(request: web.Request, _: Principal, query: PageQuery) -> dict[str, Any]:
         user = await request.app[keys.USERS].get(request.match_info["user_id"])
-        return await request.app[SESSIONS].list(user.id)
+        return await request.app[SESSIONS].page(user.id, query)
 
     @route("DELETE", "/users/{user_id}/sessions", summary="Sign a user out everywhere", tag="users",
            permission="users:write", conditional=False)  # signing out is never blocked by a stale ETag

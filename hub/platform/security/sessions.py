@@ -7,12 +7,15 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from hub.api import pages
+from hub.api.pages import PageQuery, Sorts
 from hub.auth import Tokens
 from hub.errors import NotFound
 from hub.models import utcnow
 from hub.store import Store, ix, register
 
 register("sessions", ix(("user_id", 1), ("created_at", -1)))  # _id = refresh family
+SESSION_SORTS = Sorts({"id": "_id", "created_at": "created_at"}, "-created_at")
 
 
 class Sessions:
@@ -29,10 +32,15 @@ class Sessions:
                                    "created_at": utcnow()})
         return family
 
-    async def list(self, user_id: str) -> list[dict[str, Any]]:
+    async def page(self, user_id: str, query: PageQuery) -> dict[str, Any]:
+        """A page of the user's sessions (``hub/api/pages.py``), each with its live state."""
+        docs, cursor = await pages.fetch(self.col, {"user_id": user_id}, query, SESSION_SORTS)
+        return {"items": await self._described(docs), "next_cursor": cursor}
+
+    async def _described(self, sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
         now = utcnow()
         out = []
-        async for s in self.col.find({"user_id": user_id}).sort("created_at", -1).limit(200):
+        for s in sessions:
             tokens = [t async for t in self.tokens.find({"family": s["_id"]}, {"used_at": 1, "revoked": 1,
                                                                                "expires_at": 1})]
             active = any(not t["revoked"] and t["used_at"] is None and t["expires_at"] > now for t in tokens)
@@ -40,6 +48,10 @@ class Sessions:
             out.append({"id": s["_id"], "ip": s["ip"], "user_agent": s["user_agent"], "created_at": s["created_at"],
                         "last_refreshed_at": max(used) if used else None, "active": active})
         return out
+
+    async def list(self, user_id: str) -> list[dict[str, Any]]:
+        """The user's 200 newest sessions (the portal's page of them)."""
+        return (await self.page(user_id, PageQuery(limit=200)))["items"]  # type: ignore[no-any-return]
 
     async def revoke(self, user_id: str, session_id: str) -> None:
         doc = await self.col.find_one({"_id": session_id}, {"user_id": 1})  # lone _id, then the owner

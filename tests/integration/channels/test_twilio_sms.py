@@ -87,7 +87,7 @@ async def test_malformed_and_oversized_bodies(client: TestClient[Any, Any]) -> N
     assert await _count(client) == 0
     # the three signed-but-unusable ones are kept for an admin; the unsigned ones are not
     admin = await _agent(client, Role.admin)
-    letters = await (await client.get("/api/v1/channels/dead-letters", headers=admin)).json()
+    letters = (await (await client.get("/api/v1/channels/dead-letters", headers=admin)).json())["items"]
     assert len(letters) == 3 and {d["source"] for d in letters} == {"twilio"}
     assert any("not a possible phone number" in d["error"] or "not a phone number" in d["error"] for d in letters)
     assert (await client.get("/api/v1/channels/dead-letters", headers=await _agent(client))).status == 403

@@ -173,7 +173,7 @@ async def test_portal_sign_in_is_a_session_listed_and_revocable_with_the_others(
     )
     bearer = {"Authorization": f"Bearer {(await login.json())['access_token']}"}
 
-    sessions = await (await client.get("/api/v1/auth/sessions", headers=bearer)).json()
+    sessions = (await (await client.get("/api/v1/auth/sessions", headers=bearer)).json())["items"]
     assert len(sessions) == 2 and all(s["active"] for s in sessions)
     portal = next(s for s in sessions if s["user_agent"] == "Help center · PortalBrowser/1.0")
     api_session = next(s for s in sessions if s["id"] != portal["id"])
@@ -189,7 +189,7 @@ async def test_portal_sign_in_is_a_session_listed_and_revocable_with_the_others(
     other = await portal_user(app, await ticket_of(app, "sipho@example.co.za", "Other"))
     other_login = await client.post("/api/v1/auth/login", json={"email": other, "password": PASSWORD})
     other_bearer = {"Authorization": f"Bearer {(await other_login.json())['access_token']}"}
-    other_session = (await (await client.get("/api/v1/auth/sessions", headers=other_bearer)).json())[0]
+    other_session = (await (await client.get("/api/v1/auth/sessions", headers=other_bearer)).json())["items"][0]
     resp = await client.post(f"/help/en/sessions/{other_session['id']}/end", allow_redirects=False)
     assert resp.status == 404  # someone else's session does not exist for you, and lives on
     assert (await client.get("/api/v1/auth/sessions", headers=other_bearer)).status == 200
@@ -212,7 +212,7 @@ async def test_portal_sign_out_ends_the_session_and_bad_cookies_are_signed_out(c
     assert (await client.post("/help/signout", allow_redirects=False)).status == 303
     login = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
     bearer = {"Authorization": f"Bearer {(await login.json())['access_token']}"}
-    sessions = await (await client.get("/api/v1/auth/sessions", headers=bearer)).json()
+    sessions = (await (await client.get("/api/v1/auth/sessions", headers=bearer)).json())["items"]
     assert [s["active"] for s in sessions if s["user_agent"].startswith("Help center")] == [False]
     # the signed-out token replayed (copied before sign-out) no longer opens the portal
     for value in (cookie, "not-a-jwt", "x" * 5000, cookie[:-4] + "AAAA"):

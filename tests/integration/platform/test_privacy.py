@@ -68,8 +68,20 @@ async def test_consent_history_and_current_state(api: Api) -> None:
                                  json={"purpose": "marketing", "granted": False, "source": "whatsapp"})
     assert resp.status == 201
     resp = await api.client.get(f"/api/v1/contacts/{cid}/consents", headers=agent["headers"])
-    history = await resp.json()
+    history = (await resp.json())["items"]
     assert [(c["granted"], c["source"]) for c in history] == [(False, "whatsapp"), (True, "web_form")]
+    # the paging contract: one per page, oldest first when asked, a purpose filter, hostile values 400
+    resp = await api.client.get(f"/api/v1/contacts/{cid}/consents?sort=at&limit=1", headers=agent["headers"])
+    first = await resp.json()
+    assert [c["source"] for c in first["items"]] == ["web_form"] and first["next_cursor"]
+    resp = await api.client.get(f"/api/v1/contacts/{cid}/consents?sort=at&cursor={first['next_cursor']}",
+                                headers=agent["headers"])
+    assert [c["source"] for c in (await resp.json())["items"]] == ["whatsapp"]
+    resp = await api.client.get(f"/api/v1/contacts/{cid}/consents?purpose=surveys", headers=agent["headers"])
+    assert (await resp.json())["items"] == []
+    for bad in ("purpose=$ne", "purpose[$ne]=x", "sort=note", "limit=0", f"sort=-at&cursor={first['next_cursor']}"):
+        resp = await api.client.get(f"/api/v1/contacts/{cid}/consents?{bad}", headers=agent["headers"])
+        assert resp.status == 400, bad
     assert history[0]["recorded_by"] == agent["user"]["id"]
     contact = await api.app[keys.STORE].contacts.find_one({"_id": cid})
     assert contact["consent"]["marketing"]["granted"] is False

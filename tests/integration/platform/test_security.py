@@ -49,15 +49,22 @@ async def test_sessions_list_and_revoke(api: Api) -> None:
     phone = await _login(api, "sess@example.com", "phone")
     h = {"Authorization": f"Bearer {laptop['access_token']}"}
     resp = await api.client.get("/api/v1/auth/sessions", headers=h)
-    sessions = await resp.json()
+    sessions = (await resp.json())["items"]
     assert [s["user_agent"] for s in sessions] == ["phone", "laptop"] and all(s["active"] for s in sessions)
+    resp = await api.client.get("/api/v1/auth/sessions?sort=created_at&limit=1", headers=h)
+    page = await resp.json()
+    assert [s["user_agent"] for s in page["items"]] == ["laptop"] and page["next_cursor"]
+    resp = await api.client.get(f"/api/v1/auth/sessions?sort=created_at&cursor={page['next_cursor']}", headers=h)
+    assert [s["user_agent"] for s in (await resp.json())["items"]] == ["phone"]
+    for bad in ("sort=ip", "cursor=xyz", "limit=500", "user_id=other"):
+        assert (await api.client.get(f"/api/v1/auth/sessions?{bad}", headers=h)).status == 400, bad
     assert sessions[0]["ip"] == "127.0.0.1"
     resp = await api.client.delete(f"/api/v1/auth/sessions/{sessions[0]['id']}", headers=h)
     assert resp.status == 204
     assert (await api.client.post(REFRESH, json={"refresh_token": phone["refresh_token"]})).status == 401
     assert (await api.client.post(REFRESH, json={"refresh_token": laptop["refresh_token"]})).status == 200
     resp = await api.client.get("/api/v1/auth/sessions", headers=h)
-    assert [s["active"] for s in await resp.json()] == [False, True]
+    assert [s["active"] for s in (await resp.json())["items"]] == [False, True]
     # someone else's session id is not found, not revoked
     other = await api.user(Role.agent)
     resp = await api.client.delete(f"/api/v1/auth/sessions/{sessions[1]['id']}", headers=other["headers"])
@@ -67,7 +74,7 @@ async def test_sessions_list_and_revoke(api: Api) -> None:
     user_id = laptop["user"]["id"]
     assert (await api.client.delete(f"/api/v1/users/{user_id}/sessions", headers=admin["headers"])).status == 204
     resp = await api.client.get(f"/api/v1/users/{user_id}/sessions", headers=admin["headers"])
-    assert not any(s["active"] for s in await resp.json())
+    assert not any(s["active"] for s in (await resp.json())["items"])
 
 
 async def test_revoking_a_session_cuts_its_live_access_token(api: Api) -> None:
@@ -78,7 +85,7 @@ async def test_revoking_a_session_cuts_its_live_access_token(api: Api) -> None:
     on_laptop = {"Authorization": f"Bearer {laptop['access_token']}"}
     on_phone = {"Authorization": f"Bearer {phone['access_token']}"}
     assert (await api.client.get("/api/v1/auth/me", headers=on_phone)).status == 200
-    sessions = await (await api.client.get("/api/v1/auth/sessions", headers=on_laptop)).json()
+    sessions = (await (await api.client.get("/api/v1/auth/sessions", headers=on_laptop)).json())["items"]
     phone_session = next(s["id"] for s in sessions if s["user_agent"] == "phone")
     assert (await api.client.delete(f"/api/v1/auth/sessions/{phone_session}", headers=on_laptop)).status == 204
     cut = await api.client.get("/api/v1/auth/me", headers=on_phone)

@@ -70,7 +70,7 @@ async def test_a_due_run_emails_the_pdf_and_queues_the_next(client: Any, api: An
     resp = await client.post(V1, json=WEEKLY, headers=boss["headers"])
     assert resp.status == 201
     created = await resp.json()
-    listed = await (await client.get(V1, headers=boss["headers"])).json()
+    listed = (await (await client.get(V1, headers=boss["headers"])).json())["items"]
     assert [s["id"] for s in listed] == [created["id"]]
 
     store = app[keys.STORE]

@@ -221,7 +221,8 @@ async def test_periodic_jobs_run_through_the_app_handlers(kit: Kit) -> None:
     await jobs.enqueue("ticketing.wake", {"conversation_id": "ghost"}, key="bad-wake", max_attempts=1)
     assert await worker.run_once()  # KeyError: no "until" in the payload
     admin, boss = await kit.agent(Role.admin, online=False), await kit.agent(Role.supervisor, online=False)
-    status, dead = await kit.call("GET", "/jobs/dead?kind=ticketing.wake", admin)
+    status, page = await kit.call("GET", "/jobs/dead?kind=ticketing.wake", admin)
+    dead = page["items"]
     assert status == 200 and [(d["id"], d["attempts"]) for d in dead] == [("bad-wake", 1)]
     assert "until" in dead[0]["last_error"]
     status, _ = await kit.call("GET", "/jobs/dead", boss)

@@ -166,13 +166,14 @@ async def test_private_note_mentions_notify_once(kit: Kit) -> None:
         json={"text": f"@{handle} and @thandimokoena can you check? @nobody"},
     )
     assert status == 201 and note["private"] is True
-    status, items = await kit.call("GET", "/notifications?unread=1", colleague)
+    status, page = await kit.call("GET", "/notifications?unread=1", colleague)
+    items = page["items"]
     assert status == 200 and len(items) == 1  # two handles of one person: one notification
     assert items[0]["kind"] == "mention" and items[0]["conversation_id"] == cid
     status, _ = await kit.call("POST", f"/notifications/{items[0]['id']}/read", colleague)
     assert status == 204
-    _, items = await kit.call("GET", "/notifications?unread=1", colleague)
-    assert items == []
+    _, page = await kit.call("GET", "/notifications?unread=1", colleague)
+    assert page["items"] == []
     status, _ = await kit.call(
         "POST", f"/notifications/{note['id']}/read", author
     )  # not a notification of theirs

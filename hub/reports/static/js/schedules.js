@@ -1,6 +1,6 @@
 // Scheduled reports (supervisors and admins): the list, a form to add one, delete. The hub validates
 // (addresses, time zone, day, hour); its 422 errors are shown next to the form, one line per field.
-import {ApiError, api, getJson} from "/static/js/api.js";
+import {ApiError, all, api} from "/static/js/api.js";
 
 const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 const LABELS = {name: "Name", frequency: "Every", weekday: "On", day: "Day of the month", hour: "Hour",
@@ -55,7 +55,7 @@ function clearErrors(form, list) {
 }
 
 async function refresh(table, teams, onError) {
-  const schedules = await getJson("/reports/schedules");
+  const schedules = await all("/reports/schedules");
   const head = el("thead", {}, el("tr", {}, ...["Name", "When", "Team", "Recipients", "Next run", ""].map((h) => el("th", {}, h))));
   const rows = schedules.map((s) => {
     const remove = el("button", {type: "button", class: "danger", "data-delete": s.id}, "Delete");
