@@ -58,15 +58,21 @@ def store_commands(url: str) -> dict[str, int]:
         client.close()
 
 
-def client_proc(urls: list[str], count: int, token: str, ready: Any, stop: Any, out: Any) -> None:
-    asyncio.run(_clients(urls, count, token, ready, stop, out))
+def client_proc(
+    urls: list[str], count: int, token: str, ready: Any, stop: Any, out: Any, deflate: bool
+) -> None:
+    asyncio.run(_clients(urls, count, token, ready, stop, out, deflate))
 
 
-async def _clients(urls: list[str], count: int, token: str, ready: Any, stop: Any, out: Any) -> None:
+async def _clients(
+    urls: list[str], count: int, token: str, ready: Any, stop: Any, out: Any, deflate: bool
+) -> None:
+    # Browsers offer permessage-deflate; aiohttp's client (python-socketio's) does not unless asked.
+    ws_options = {"compress": 15} if deflate else {}
     received: list[tuple[str, float]] = []
     clients = []
     for i in range(count):
-        sio = socketio.AsyncClient(reconnection=False)
+        sio = socketio.AsyncClient(reconnection=False, websocket_extra_options=ws_options)
 
         async def on_event(envelope: dict[str, Any]) -> None:
             if envelope["name"] == "message.created":
@@ -188,7 +194,9 @@ def run(
         ready, (rx, tx) = ctx.Event(), ctx.Pipe(duplex=False)
         # each process spreads its clients over the nodes
         urls = [n.url for n in nodes[i % len(nodes) :] + nodes[: i % len(nodes)]]
-        p = ctx.Process(target=client_proc, args=(urls, count, agent, ready, stop, tx), daemon=True)
+        p = ctx.Process(
+            target=client_proc, args=(urls, count, agent, ready, stop, tx, args.deflate), daemon=True
+        )
         p.start()
         procs.append(p), pipes.append(rx), readies.append(ready)
     for ready in readies:
@@ -268,6 +276,9 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--drain", type=float, default=5, help="seconds to wait for late events")
     parser.add_argument("--only", choices=["one", "two"], default=None)
+    parser.add_argument(
+        "--deflate", action="store_true", help="clients offer permessage-deflate, as browsers do"
+    )
     parser.add_argument("--profile", type=Path, default=None, help="cProfile the one node into this file")
     parser.add_argument(
         "--flush-ms", default="40", help="comma-separated BERRY_CONSOLE_FLUSH_MS values (one node)"
@@ -297,7 +308,7 @@ def main() -> None:
         try:
             for round_ in range(args.rounds):
                 for tree, path in trees:
-                    meta = {"tree": tree, "round": round_ + 1}
+                    meta = {"tree": tree, "round": round_ + 1, "deflate": args.deflate}
                     env = {"PYTHONPATH": path}  # the node's code: this tree or a snapshot to compare with
                     for flush_ms in args.flush_ms.split(",") if args.only in (None, "one") else []:
                         db = f"bench1_{new_id()}"

@@ -31,7 +31,7 @@ from hub.inbox import Inbox
 from hub.jobs import Jobs, Worker
 from hub.metrics import Metrics
 from hub.models import Direction
-from hub.realtime import LocalManager, RedisManager
+from hub.realtime import LocalManager, RedisManager, websocket_deflate
 from hub.settings import Settings
 from hub.store import Store, open_store
 
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     manager = RedisManager(settings.redis_url) if settings.redis_url else LocalManager()
     sio = socketio.AsyncServer(async_mode="aiohttp", client_manager=manager, cors_allowed_origins=[])
     sio.attach(app)
+    websocket_deflate(sio, settings.ws_deflate)
     app[keys.SIO] = sio
 
     app.cleanup_ctx.append(_store_ctx)

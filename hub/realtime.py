@@ -14,7 +14,9 @@ import logging
 from typing import Any
 
 import socketio
+from aiohttp import web
 from engineio import packet as eio_packet
+from engineio.async_drivers import aiohttp as eio_aiohttp
 from socketio import packet
 
 log = logging.getLogger(__name__)
@@ -53,4 +55,25 @@ class RedisManager(socketio.AsyncRedisManager, DirectEmit):
     (``super().emit`` in ``_handle_emit``) resolves to ``DirectEmit.emit`` by the MRO."""
 
 
-__all__ = ["LocalManager", "RedisManager"]
+class PlainWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
+    """engine.io's aiohttp WebSocket with permessage-deflate refused. aiohttp accepts a browser's
+    deflate offer by default, and then compresses every frame for every socket on its own (each
+    socket keeps its own compression window: the same event is compressed once per recipient, and
+    each socket holds a compressor and its buffers)."""
+
+    async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
+        request = environ["aiohttp.request"]
+        self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
+        await self._sock.prepare(request)
+        self.environ = environ
+        await self.handler(self)
+        return self._sock
+
+
+def websocket_deflate(sio: socketio.AsyncServer, enabled: bool) -> None:
+    """Whether the Socket.IO server's websockets accept permessage-deflate (``BERRY_WS_DEFLATE``)."""
+    if not enabled:
+        sio.eio._async = {**sio.eio._async, "websocket": PlainWebSocket}  # this server only
+
+
+__all__ = ["LocalManager", "PlainWebSocket", "RedisManager", "websocket_deflate"]
