@@ -244,10 +244,16 @@ async def read_limited(request: web.Request, limit: int, too_large: str) -> byte
     """The request body, refused with 413 ``too_large`` past ``limit`` bytes (declared or sent)."""
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(too_large)
-    raw = await request.content.read(limit + 1)
+    # StreamReader.read(n) returns what has arrived, up to n: read until the end (or past the limit)
+    raw = bytearray()
+    while len(raw) <= limit:
+        chunk = await request.content.read(limit + 1 - len(raw))
+        if not chunk:
+            break
+        raw += chunk
     if len(raw) > limit:
         raise PayloadTooLarge(too_large)
-    return raw
+    return bytes(raw)
 
 
 async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
