@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import socket
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -113,6 +114,18 @@ class Jobs:
             await self.queue.delete_one({"_id": job["_id"]})
         else:
             await self._schedule(job["_id"], job["kind"], next_at)
+
+    async def forget(self, match: dict[str, Any]) -> int:
+        """Delete the jobs matching ``match`` (e.g. those of a deleted ticket), queued, done or dead,
+        with their queue entries; returns how many. A worker running one finishes it and finds it
+        gone (``complete``/``fail`` check the job first)."""
+        ids = [d["_id"] async for d in self.col.find(match, {"_id": 1})]
+        if not ids:
+            return 0
+        await self.queue.delete_many({"_id": {"$in": ids}})
+        attempts = "|".join(re.escape(str(i)) for i in ids)  # claims "<job>:<attempt>"
+        await self.store["job_claims"].delete_many({"_id": {"$regex": f"^({attempts}):"}})
+        return int((await self.col.delete_many({"_id": {"$in": ids}})).deleted_count)
 
     async def dead(self, limit: int = 100) -> list[dict[str, Any]]:
         return [d async for d in self.col.find({"state": "dead"}).sort("next_at", -1).limit(limit)]

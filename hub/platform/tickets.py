@@ -26,12 +26,12 @@ from hub.auth.users import check_assignable
 from hub.errors import Conflict, InvalidInput
 from hub.events import ConversationCreated
 from hub.identity import identity_key
-from hub.models import ACTIVE_STATUSES, Channel, Conversation, Message, Priority, Status
+from hub.models import ACTIVE_STATUSES, Channel, Conversation, Direction, Message, Priority, Status
 from hub.outbox import RECIPIENT_KIND
 
 from .blobs import delete_blobs
 from .events import ConversationDeleted
-from .privacy.erase import drop_logged_events
+from .privacy.erase import drop_logged_events, scrub_deliveries
 
 OUTBOUND_CHANNELS = (Channel.sms, Channel.whatsapp, Channel.email, Channel.webchat)
 
@@ -168,7 +168,13 @@ async def delete_ticket(app: Any, principal: Principal, conversation: Conversati
     if slot is not None and slot.get("conversation_id") == conversation.id:
         await store["conversation_threads"].delete_one({"_id": slot_id})
     message_ids = [m.id for m in messages]
+    # provider ids of its inbound messages (the replay guard names our message id)
+    inbound = [f"{m.channel.value}:{m.external_id}" for m in messages
+               if m.direction == Direction.inbound and m.external_id]
+    if inbound:
+        await store.inbound_keys.delete_many({"_id": {"$in": inbound}})
     counts["logged_events"] = await drop_logged_events(store, [conversation.id, *message_ids])
+    counts["webhook_deliveries"] = await scrub_deliveries(store, [conversation.id, *message_ids], "deleted")
     await store.conversations.delete_one({"_id": conversation.id})
     await app[keys.AUDIT].record(
         principal.actor_id,

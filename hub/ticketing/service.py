@@ -26,6 +26,7 @@ from .actions import Actions, Escalations
 from .context import SYSTEM, Ctx
 from .csat import Csat
 from .events import AgentStatusChanged, SlaBreached, SlaWarning, TicketMerged
+from .forget import on_deleted
 from .lifecycle import Lifecycle, ResolvedTicketPolicy
 from .macros import Macros
 from .notifications import Notifications
@@ -68,6 +69,8 @@ class Ticketing:
         bus.subscribe(SlaBreached, self.on_sla_event)
         bus.subscribe(AgentStatusChanged, self.on_agent_status)
         bus.subscribe(TicketMerged, self.on_merged)
+        wheels = [self.sla.wheel, self.lifecycle.wheel, self.rules.wheel]
+        bus.subscribe("conversation.deleted", on_deleted(self.ctx, self.routing, wheels))
 
     # --- handlers -------------------------------------------------------------------------------
 
