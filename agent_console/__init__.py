@@ -63,7 +63,8 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
 
     ext["log"] = event_log = EventLog(store)
     ext["presence"] = presence = PresenceTracker(store, app[keys.BUS], ext["node"], notify_presence)
-    ext["replies"] = Replies(store, app[keys.CONVERSATIONS], app[keys.SETTINGS].whatsapp_templates)
+    ext["replies"] = Replies(store, app[keys.CONVERSATIONS], app[keys.SETTINGS].whatsapp_templates,
+                             adapters=lambda: getattr(app[keys.EXTENSIONS].get("channels"), "registry", {}))
     ext["team"] = TeamView(store, presence)
     ext["forwarder"] = forwarder = Forwarder(sio, NAMESPACE, event_log, app[keys.CONVERSATIONS],
                                              window_s=app[keys.SETTINGS].console_flush_ms / 1000)

@@ -13,6 +13,7 @@ refused reply can be corrected and sent again with the same client id.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -26,8 +27,9 @@ from .payloads import Reply
 
 COLLECTION = "console_replies"
 STUCK = timedelta(seconds=30)
-# Uploaded files leave only where the hub can hand over the bytes (SMS/WhatsApp media would need a
-# public URL the provider can fetch); notes keep files for colleagues on any channel.
+# Uploaded files leave where the channel's adapter can send them: e-mail parts, and through
+# ``check_media`` (a signed hub link, within the provider's limits) SMS/MMS, WhatsApp and web chat;
+# notes keep files for colleagues on any channel.
 FILE_CHANNELS = {Channel.email}
 
 register(COLLECTION, ix(("at", 1)))  # _id = "<user id>:<client id>"
@@ -35,11 +37,13 @@ register(COLLECTION, ix(("at", 1)))  # _id = "<user id>:<client id>"
 
 class Replies:
     def __init__(
-        self, store: Store, conversations: Any, templates: list[dict[str, str]] | None = None
+        self, store: Store, conversations: Any, templates: list[dict[str, str]] | None = None,
+        adapters: Callable[[], Mapping[Channel, Any]] | None = None,
     ) -> None:
         self.store = store
         self.conversations = conversations
         self.templates = templates or []
+        self.adapters = adapters or dict  # the channels' registry, looked up when needed
 
     async def send(
         self, principal: Principal, body: Reply, conversation: Conversation
@@ -87,7 +91,8 @@ class Replies:
     ) -> list[Attachment]:
         if not body.attachments:
             return []
-        if not body.private and conversation.channel not in FILE_CHANNELS:
+        check = getattr(self.adapters().get(conversation.channel), "check_media", None)
+        if not body.private and conversation.channel not in FILE_CHANNELS and check is None:
             raise InvalidInput(
                 f"files cannot be sent on {conversation.channel.value}; add them to a note or send a link",
                 field="attachments",
@@ -96,4 +101,7 @@ class Replies:
         missing = [b for b in body.attachments if b not in found]
         if missing:
             raise InvalidInput(f"not a file you uploaded: {missing[0]}", field="attachments")
-        return [found[b] for b in dict.fromkeys(body.attachments)]
+        files = [found[b] for b in dict.fromkeys(body.attachments)]
+        if not body.private and check is not None and (why := check(files)):
+            raise InvalidInput(f"{conversation.channel.value}: {why}", field="attachments")
+        return files

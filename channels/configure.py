@@ -55,7 +55,8 @@ async def build_adapters(services: Any) -> None:
         adapter = TwilioMessagingAdapter(
             channel=channel, account_sid=sid, auth_token=token, from_number=doc.get("address") or number,
             status_callback=webhook_url(settings, f"/webhooks/twilio/status/{channel.value}"),
-            overrides=settings.twilio_webhook_overrides, api_base=settings.twilio_api_base)
+            overrides=settings.twilio_webhook_overrides, api_base=settings.twilio_api_base,
+            media_links=services.media_links)
         services.twilio[channel] = adapter  # the same dict TwilioInbound reads
         services.registry.add(adapter)
     doc = _doc(services, Channel.email)

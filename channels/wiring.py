@@ -20,10 +20,11 @@ from hub.outbox import JOB_KIND, Outbox
 from hub.platform.events import ContactErased
 from hub.settings import Settings
 
-from . import configure
+from . import configure, media_links
 from .base import Registry
 from .blob_access import BlobAccess
 from .blobs import GridFSBlobStore
+from .media_links import MediaLinks
 from .inboxes import Inboxes
 from .privacy import ChannelEraser, ErasedIdentities
 from .spool import Spool
@@ -51,6 +52,7 @@ class ChannelServices:
     blob_access: BlobAccess | None = None
     erased: ErasedIdentities | None = None
     inbox_docs: dict[Channel, dict[str, Any]] = field(default_factory=dict)
+    media_links: MediaLinks | None = None  # signed, expiring file links (Twilio MediaUrl, web chat)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -68,6 +70,7 @@ def install_routes(app: web.Application) -> None:
     twilio_voice.install(app)
     chat_routes.install(app)
     chat_namespace.install(app)
+    media_links.install(app)
     app[keys.ROUTERS].append(router)
 
     async def run_outbox_job(payload: dict[str, Any]) -> None:
@@ -94,6 +97,7 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
                                twilio=twilio, dead_letter=dead_letter)
     services.twilio_inbound = TwilioInbound(store, bus, app[keys.INBOX], app[keys.CONTACTS], blobs, twilio,
                                             media_max_bytes=settings.twilio_media_max_bytes, http=http)
+    services.media_links = media_links.MediaLinks(settings.jwt_secret.get_secret_value(), settings.base_url)
     box = app[keys.EXTENSIONS].get("secrets")
     services.inboxes = Inboxes(store, box)
     if box is not None:

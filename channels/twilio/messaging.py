@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 from multidict import MultiDict
@@ -21,6 +22,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from channels.base import DeliveryUpdate, MalformedInbound, RawInbound
+from channels.media_links import LIMITS, TWILIO_TTL_S
 from hub.errors import InvalidInput
 from hub.identity import identity_key
 from hub.models import Attachment, Channel, DeliveryStatus, IdentityKind, InboundMessage, utcnow
@@ -50,6 +52,7 @@ class TwilioMessagingAdapter:
     overrides: str = ""
     api_base: str = ""
     client: Client | None = field(default=None, repr=False)
+    media_links: Any = field(default=None, repr=False)  # channels.media_links.MediaLinks: files the hub stores
 
     def __post_init__(self) -> None:
         if self.channel not in (Channel.sms, Channel.whatsapp):
@@ -124,6 +127,20 @@ class TwilioMessagingAdapter:
                 raise PermanentSendError(describe_code(63016) + "; pick one of the WhatsApp templates", code=63016)
         if not self.from_number:
             raise PermanentSendError(f"no Twilio {self.channel.value} sender number is configured")
+        if message.attachments and (why := self.check_media(message.attachments)):
+            raise PermanentSendError(why)
+
+    def check_media(self, files: list[Attachment]) -> str | None:
+        """Why Twilio would refuse these files on this channel (None: it takes them)."""
+        if any(f.blob_id for f in files) and self.media_links is None:
+            return "stored files cannot be linked for Twilio (no media links)"
+        return LIMITS[self.channel].problem(files)
+
+    def media_urls(self, files: list[Attachment]) -> list[str]:
+        """``MediaUrl``: a signed, expiring hub link for a stored file (Twilio fetches it once,
+        without signing in), or the file's own public URL."""
+        return [self.media_links.url(f.blob_id, TWILIO_TTL_S) if f.blob_id and self.media_links else f.url
+                for f in files if f.blob_id or (f.url or "").startswith(("https://", "http://"))]
 
     async def send(self, message: OutboundMessage) -> SendResult:
         self.check_sendable(message)
@@ -134,7 +151,7 @@ class TwilioMessagingAdapter:
                 kwargs["content_variables"] = json.dumps(message.template["variables"])
         else:
             kwargs["body"] = message.text
-        media = [a.url for a in message.attachments if a.url]
+        media = self.media_urls(message.attachments)
         if media:
             kwargs["media_url"] = media
         if self.status_callback:

@@ -11,7 +11,8 @@ from typing import Any
 import socketio
 
 from channels.base import DeliveryUpdate, InboundTooLarge, MalformedInbound, RawInbound, SignatureInvalid
-from hub.models import Channel, DeliveryStatus, IdentityKind, InboundMessage
+from channels.media_links import CHAT_TTL_S, LIMITS
+from hub.models import Attachment, Channel, DeliveryStatus, IdentityKind, InboundMessage
 from hub.outbox import OutboundMessage, PermanentSendError, Sender, SendResult
 
 from . import tokens
@@ -31,6 +32,7 @@ class WebchatAdapter:
     email: Sender | None = None  # fallback for offline visitors who left an address
     email_lookup: Any = None  # async (contact_id) -> e-mail address | None
     presence: Any = None  # presence.VisitorPresence: connected on any node (else: this node only)
+    media_links: Any = None  # channels.media_links.MediaLinks: the visitor opens files without signing in
     channel: Channel = Channel.webchat
 
     async def parse_inbound(self, raw: RawInbound) -> list[InboundMessage]:
@@ -68,9 +70,28 @@ class WebchatAdapter:
         participants = self.sio.manager.get_participants(NAMESPACE, room(visitor_id))
         return any(True for _ in participants)
 
+    def check_media(self, files: list[Attachment]) -> str | None:
+        if any(f.blob_id for f in files) and self.media_links is None:
+            return "stored files cannot be linked for the visitor (no media links)"
+        return LIMITS[self.channel].problem(files)
+
+    def links(self, attachments: list[Any]) -> list[dict[str, Any]]:
+        """Attachments as the visitor gets them: a signed link per stored file (never the staff URL)."""
+        out = []
+        for item in attachments:
+            a = item if isinstance(item, Attachment) else Attachment.model_validate(item)
+            if a.blob_id and self.media_links is not None:
+                a = self.media_links.signed(a, CHAT_TTL_S)
+            elif a.blob_id:
+                a = a.model_copy(update={"url": None})
+            out.append(a.model_dump(mode="json", include={"filename", "content_type", "size", "url"}))
+        return out
+
     async def send(self, message: OutboundMessage) -> SendResult:
+        if message.attachments and (why := self.check_media(message.attachments)):
+            raise PermanentSendError(why)
         payload = {"id": message.message_id, "text": message.text, "from": "agent",
-                   "attachments": [a.model_dump(mode="json") for a in message.attachments]}
+                   "attachments": self.links(message.attachments)}
         if await self.online(message.to):
             await self.sio.emit("message", payload, room=room(message.to), namespace=NAMESPACE)
             return SendResult(provider_id=message.message_id, status=DeliveryStatus.delivered)

@@ -153,7 +153,8 @@ class ChatNamespace(socketio.AsyncNamespace):
         docs = self.app[keys.STORE].messages.find({"conversation_id": slot["conversation_id"], "private": False}) \
             .sort([("created_at", -1)]).limit(100)
         items = [{"id": d["_id"], "text": d.get("text", ""), "from": "visitor" if d["direction"] == "in" else "agent",
-                  "at": d["created_at"].isoformat(), "attachments": d.get("attachments", [])} async for d in docs]
+                  "at": d["created_at"].isoformat(), "attachments": self.adapter.links(d.get("attachments", []))}
+                 async for d in docs]
         return {"messages": items[::-1]}
 
     async def on_email(self, sid: str, data: Any = None) -> dict[str, Any]:
@@ -211,7 +212,7 @@ async def start(app: web.Application, services: Any) -> None:
     presence.start()
     services.registry.add(WebchatAdapter(sio=app[keys.SIO], secret=settings.chat_secret.get_secret_value(),
                                          max_chars=settings.chat_max_chars, email=EmailViaRegistry(),
-                                         email_lookup=email_of, presence=presence))
+                                         email_lookup=email_of, presence=presence, media_links=services.media_links))
 
 
 async def stop(app: web.Application, services: Any) -> None:

@@ -4,6 +4,7 @@ and attachment uploads tied to the visitor token."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -11,11 +12,13 @@ from hub import keys
 from hub.api.problem import problem
 from hub.api.routing import read_limited
 
+from ..blobs import clean_filename
 from . import tokens
 
 STATIC = Path(__file__).parent / "static"
 MAX_UPLOAD = 10 * 1024 * 1024
 ALLOWED = ("image/", "application/pdf", "text/plain")
+REFUSED = {"image/svg+xml"}  # an image that can carry script
 
 
 async def widget_js(request: web.Request) -> web.StreamResponse:
@@ -35,9 +38,9 @@ async def upload(request: web.Request) -> web.StreamResponse:
     # over the limit: PayloadTooLarge → 413 problem+json (hub.api.middleware.problems)
     data = await read_limited(request, MAX_UPLOAD, f"uploads are limited to {MAX_UPLOAD // 1048576} MB")
     content_type = request.content_type
-    if not content_type.startswith(ALLOWED) or not data:
+    if not content_type.startswith(ALLOWED) or content_type in REFUSED or not data:
         return problem(415, "Unsupported media type", "images, PDF or text only", field="Content-Type")
-    filename = (request.headers.get("X-Filename") or "upload")[:120]
+    filename = clean_filename(unquote(request.headers.get("X-Filename") or "upload"))
     blob_id = await request.app[keys.EXTENSIONS]["channels"].blobs.put(
         data, filename=filename, content_type=content_type, meta={"visitor": visitor})
     return web.json_response({"blob_id": blob_id, "filename": filename, "content_type": content_type,

@@ -61,8 +61,15 @@
     var row = el("div", { margin: "4px 0", textAlign: msg.from === "visitor" ? "right" : "left" });
     var bubble = el("span", { display: "inline-block", padding: "6px 10px", borderRadius: "12px", maxWidth: "85%",
                               background: msg.from === "visitor" ? "#f3e6ef" : "#eef2f7", whiteSpace: "pre-wrap" },
-                    msg.text || (msg.attachments && msg.attachments.length ? "📎 " + msg.attachments[0].filename : ""));
+                    msg.text || (msg.attachments && msg.attachments.length && !msg.attachments[0].url
+                                 ? "📎 " + msg.attachments[0].filename : ""));
     bubble.className = "berry-chat-" + (msg.from === "visitor" ? "mine" : "agent");
+    (msg.attachments || []).forEach(function (a) {  // a signed, expiring link made by the hub
+      if (!a.url || !/^https?:\/\//.test(a.url)) { return; }
+      var link = el("a", { display: "block", marginTop: "4px" }, "📎 " + (a.filename || "file"));
+      link.href = a.url; link.target = "_blank"; link.rel = "noopener noreferrer"; link.className = "berry-chat-file";
+      bubble.appendChild(link);
+    });
     row.appendChild(bubble); list.appendChild(row); list.scrollTop = list.scrollHeight;
   }
   function say(text) { status.textContent = text; }
@@ -151,7 +158,7 @@
     };
     if (!picked) { post([]); return; }
     fetch(base + "/chat/attachments", { method: "POST", body: picked, headers: {
-      "Content-Type": picked.type || "application/octet-stream", "X-Filename": picked.name,
+      "Content-Type": picked.type || "application/octet-stream", "X-Filename": encodeURIComponent(picked.name),
       "X-Visitor-Token": localStorage.getItem(KEY) || "" } })
       .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
       .then(function (res) { if (res[0]) { post([res[1]]); } else { say("Upload refused: " + res[1].detail); } });
