@@ -134,12 +134,69 @@ async def test_email_reply_with_subject_cc_and_an_attached_file(new_page, hub_ur
     mail = message_from_bytes(raw, policy=policy.default)
     assert mail["Cc"] == "planner@example.com" and mail["Subject"].startswith("Re: Quote for 80 guests")
     assert [(a.get_filename(), a.get_content()) for a in mail.iter_attachments()] == [("quote.pdf", b"%PDF-1.4 80 guests")]
-    # SMS cannot carry an uploaded file: the button says so instead of failing later
+    # an SMS reply has no Cc, and takes files (as MMS media: test_files_on_web_chat_and_sms)
     sms = await inbound(hub, "And for SMS?", phone="+27825550999")
     await agent.goto(f"{hub_url}/console/c/{sms['conversation']['id']}")
     await agent.wait_for_selector("#reply-text")
-    assert await agent.is_disabled("#attach") and await agent.locator("#reply-cc").count() == 0
+    assert not await agent.is_disabled("#attach") and await agent.locator("#reply-cc").count() == 0
     assert agent.errors == []
+
+
+async def test_files_on_web_chat_and_sms(new_page, hub_url, hub, standin, tmp_path) -> None:
+    agent = await new_page()
+    await sign_in(agent, hub_url, await make_agent(hub, "Lerato"))
+    await agent.click("#view-all")
+    # the customer sends a photo through the widget
+    customer = await new_page(width=420, height=700)
+    await customer.goto(f"{hub_url}/chat/demo")
+    await customer.click('#berry-chat button[aria-label="Open support chat"]')
+    photo = tmp_path / "marquee site.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n marquee site")
+    await customer.set_input_files('#berry-chat input[type="file"]', str(photo))
+    await customer.fill('#berry-chat input[name="message"]', "Here is where the marquee goes")
+    await customer.press('#berry-chat input[name="message"]', "Enter")
+    item = agent.locator("#inbox-list li.item:has-text('marquee goes')")
+    await item.wait_for()
+    await item.click()
+    their_file = "#messages .msg.in:has-text('marquee goes') .attachments a:has-text('marquee site.png')"
+    await agent.wait_for_selector(their_file)
+    async with agent.expect_download() as download_info:
+        await agent.click(their_file)
+    assert Path(await (await download_info.value).path()).read_bytes() == b"\x89PNG\r\n\x1a\n marquee site"
+    # the agent answers with a PDF: the widget shows a link that opens without signing in
+    plan = tmp_path / "layout.pdf"
+    plan.write_bytes(b"%PDF-1.4 marquee layout")
+    await agent.set_input_files("#reply-file", str(plan))
+    await agent.wait_for_selector("#reply-files li.file:has-text('layout.pdf')")
+    await agent.fill("#reply-text", "Layout attached")
+    await agent.click("#send")
+    link = customer.locator(".berry-chat-agent:has-text('Layout attached') a.berry-chat-file")
+    await link.wait_for(timeout=10000)
+    assert await link.text_content() == "📎 layout.pdf"
+    href = await link.get_attribute("href")
+    assert href.startswith(f"{PUBLIC}/media/")  # the hub's public URL; fetched here on the test server
+    body = await customer.evaluate("async (u) => { const r = await fetch(u); return [r.status, await r.text()]; }",
+                                   href.removeprefix(PUBLIC))
+    assert body == [200, "%PDF-1.4 marquee layout"]
+    # an SMS reply with a photo goes to Twilio with the file as a signed MediaUrl
+    form = sms_form(Body="Can you send the venue map?", From="+27825550777", MessageSid="SM" + "7" * 32)
+    assert (await post_signed(hub, "/webhooks/twilio/sms", form)).status == 200
+    sms_item = agent.locator("#inbox-list li.item:has-text('venue map')")
+    await sms_item.wait_for()
+    await sms_item.click()
+    await agent.wait_for_selector("#messages .msg.in:has-text('venue map')")
+    venue = tmp_path / "map.jpg"
+    venue.write_bytes(b"\xff\xd8\xff venue map")
+    await agent.set_input_files("#reply-file", str(venue))
+    await agent.wait_for_selector("#reply-files li.file:has-text('map.jpg')")
+    await agent.fill("#reply-text", "Map attached")
+    await agent.click("#send")
+    sent = await _eventually(lambda: [m for m in standin.messages.values() if m.get("body") == "Map attached"])
+    assert sent[0]["num_media"] == "1" and sent[0]["to"] == "+27825550777"
+    [media_url] = [r["MediaUrl"] for r in standin.requests if r.get("Body") == ["Map attached"]][0]
+    fetched = await hub.get(media_url.removeprefix(PUBLIC))
+    assert fetched.status == 200 and await fetched.read() == b"\xff\xd8\xff venue map"
+    assert agent.errors == [] and customer.errors == []
 
 
 async def test_whatsapp_outside_the_window_offers_only_templates(new_page, hub_url, hub, standin) -> None:

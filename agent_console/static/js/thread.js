@@ -7,7 +7,7 @@ import {t} from "./i18n.js";
 
 const TICKS = {queued: "◷", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "⚠", undelivered: "⚠", received: ""};
 const WA_WINDOW_MS = 24 * 3600 * 1000;
-const FILE_CHANNELS = new Set(["email"]);  // files leave only where the hub can hand over the bytes (see replies.py)
+const FILE_CHANNELS = new Set(["email", "sms", "whatsapp", "webchat"]);  // channels that send files (replies.py; limits checked by the hub)
 
 // A stored file is fetched with the agent's token: the hub serves it only to who may see the
 // ticket (a plain link would carry no token). Anything else links to where it lives.
