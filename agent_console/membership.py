@@ -41,8 +41,9 @@ class TeamRooms:
                         await self.sio.enter_room(sid, room, namespace=self.namespace)
                     else:
                         await self.sio.leave_room(sid, room, namespace=self.namespace)
-            await self.sio.emit("teams", {"team_ids": sorted(now)}, to=access.agent_room(user_id),
-                                namespace=self.namespace)
+            await self.sio.emit(
+                "teams", {"team_ids": sorted(now)}, to=access.agent_room(user_id), namespace=self.namespace
+            )
             log.info("console rooms follow a team change", extra={"user_id": user_id, "teams": sorted(now)})
 
 

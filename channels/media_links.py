@@ -56,11 +56,26 @@ class MediaLimits:
 # WhatsApp through Twilio: one media per message, 16 MB, images at most 5 MB; images, audio,
 # video, PDF (https://www.twilio.com/docs/whatsapp/guidance-whatsapp-media-messages).
 LIMITS: dict[Channel, MediaLimits] = {
-    Channel.sms: MediaLimits(10, 5 * MB, ("image/jpeg", "image/png", "image/gif", "application/pdf",
-                                          "text/vcard", "audio/mpeg", "video/mp4")),
-    Channel.whatsapp: MediaLimits(1, 16 * MB, ("image/jpeg", "image/png", "audio/mpeg", "audio/ogg", "audio/amr",
-                                               "audio/mp4", "video/mp4", "application/pdf"),
-                                  per_type=(("image/", 5 * MB),)),
+    Channel.sms: MediaLimits(
+        10,
+        5 * MB,
+        ("image/jpeg", "image/png", "image/gif", "application/pdf", "text/vcard", "audio/mpeg", "video/mp4"),
+    ),
+    Channel.whatsapp: MediaLimits(
+        1,
+        16 * MB,
+        (
+            "image/jpeg",
+            "image/png",
+            "audio/mpeg",
+            "audio/ogg",
+            "audio/amr",
+            "audio/mp4",
+            "video/mp4",
+            "application/pdf",
+        ),
+        per_type=(("image/", 5 * MB),),
+    ),
     Channel.webchat: MediaLimits(5, 10 * MB, ("image/", "application/pdf", "text/plain", "audio/", "video/")),
 }
 
@@ -101,10 +116,17 @@ async def serve(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound(text="no such file")
     data, meta = found
     filename = quote(str(meta.get("filename") or "file"))
-    return web.Response(body=data, content_type=meta.get("content_type") or "application/octet-stream", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{filename}",
-        "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox",
-        "Cache-Control": "private, max-age=300", "Referrer-Policy": "no-referrer"})
+    return web.Response(
+        body=data,
+        content_type=meta.get("content_type") or "application/octet-stream",
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{filename}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+            "Cache-Control": "private, max-age=300",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
 
 
 def install(app: web.Application) -> None:

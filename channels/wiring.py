@@ -24,8 +24,8 @@ from . import configure, media_links
 from .base import Registry
 from .blob_access import BlobAccess
 from .blobs import GridFSBlobStore
-from .media_links import MediaLinks
 from .inboxes import Inboxes
+from .media_links import MediaLinks
 from .privacy import ChannelEraser, ErasedIdentities
 from .spool import Spool
 from .twilio import voice as twilio_voice

@@ -30,9 +30,11 @@ async def running(app: web.Application, ext: dict[str, Any]) -> AsyncIterator[Pu
     box = app[keys.EXTENSIONS].get("secrets")
     if box is None:  # the platform package is not wired: the same dev-only derived key it would use
         from hub.platform.secrets import SecretBox
+
         box = SecretBox.from_settings("", settings.jwt_secret.get_secret_value())
-    ext["vapid"] = vapid = VapidKeys(store, box, settings.vapid_private_key.get_secret_value(),
-                                     settings.vapid_subject or settings.base_url)
+    ext["vapid"] = vapid = VapidKeys(
+        store, box, settings.vapid_private_key.get_secret_value(), settings.vapid_subject or settings.base_url
+    )
     app[keys.EXTENSIONS].setdefault("secret_rotators", {})["console_vapid"] = vapid.reencrypt
     ext["subscriptions"] = subscriptions = Subscriptions(store)
     async with aiohttp.ClientSession() as http:

@@ -40,9 +40,21 @@ class PushFailed(Exception):
 
 
 class PushNotifier:
-    def __init__(self, store: Store, jobs: Any, subscriptions: Subscriptions, vapid: VapidKeys,
-                 http: aiohttp.ClientSession) -> None:
-        self.store, self.jobs, self.subscriptions, self.vapid, self.http = store, jobs, subscriptions, vapid, http
+    def __init__(
+        self,
+        store: Store,
+        jobs: Any,
+        subscriptions: Subscriptions,
+        vapid: VapidKeys,
+        http: aiohttp.ClientSession,
+    ) -> None:
+        self.store, self.jobs, self.subscriptions, self.vapid, self.http = (
+            store,
+            jobs,
+            subscriptions,
+            vapid,
+            http,
+        )
         self.sent = 0
         self.gone = 0
 
@@ -54,50 +66,86 @@ class PushNotifier:
             return
         if conversation.assignee_id == previous["assignee_id"] or conversation.assignee_id == event.actor_id:
             return  # unchanged, or they took it themselves
-        await self.push([conversation.assignee_id], {
-            "kind": "assigned", "title": f"#{conversation.number} assigned to you",
-            "body": conversation.subject or f"{conversation.channel.value} conversation",
-            "conversation_id": conversation.id}, urgency="high",
-            key=f"assigned:{conversation.id}:{conversation.assignee_id}:{conversation.updated_at.isoformat()}")
+        await self.push(
+            [conversation.assignee_id],
+            {
+                "kind": "assigned",
+                "title": f"#{conversation.number} assigned to you",
+                "body": conversation.subject or f"{conversation.channel.value} conversation",
+                "conversation_id": conversation.id,
+            },
+            urgency="high",
+            key=f"assigned:{conversation.id}:{conversation.assignee_id}:{conversation.updated_at.isoformat()}",
+        )
 
     async def on_notification(self, event: Any) -> None:
         n = event.notification
         if n.get("kind") not in ("mention", "escalation") or not n.get("user_id"):
             return
         title = "You were mentioned" if n["kind"] == "mention" else "Ticket escalated"
-        await self.push([n["user_id"]], {"kind": n["kind"], "title": title, "body": n.get("text", ""),
-                                         "conversation_id": n.get("conversation_id")},
-                        urgency="high", key=f"note:{n['_id']}")
+        await self.push(
+            [n["user_id"]],
+            {
+                "kind": n["kind"],
+                "title": title,
+                "body": n.get("text", ""),
+                "conversation_id": n.get("conversation_id"),
+            },
+            urgency="high",
+            key=f"note:{n['_id']}",
+        )
 
     async def on_sla_warning(self, event: Any) -> None:
         conversation = await self.store.conversations.find_one(
-            {"_id": event.conversation_id}, {"number": 1, "assignee_id": 1, "team_id": 1, "subject": 1})
+            {"_id": event.conversation_id}, {"number": 1, "assignee_id": 1, "team_id": 1, "subject": 1}
+        )
         if conversation is None:
             return
-        people = [conversation["assignee_id"]] if conversation.get("assignee_id") else \
-            await self.team_agents(conversation.get("team_id"))
+        people = (
+            [conversation["assignee_id"]]
+            if conversation.get("assignee_id")
+            else await self.team_agents(conversation.get("team_id"))
+        )
         metric = str(event.metric).replace("_", " ")
-        await self.push(people, {"kind": "sla_warning", "title": f"#{conversation['number']}: {metric} due soon",
-                                 "body": conversation.get("subject") or "", "conversation_id": event.conversation_id},
-                        urgency="high", key=f"sla:{event.conversation_id}:{event.metric}:{event.due_at.isoformat()}")
+        await self.push(
+            people,
+            {
+                "kind": "sla_warning",
+                "title": f"#{conversation['number']}: {metric} due soon",
+                "body": conversation.get("subject") or "",
+                "conversation_id": event.conversation_id,
+            },
+            urgency="high",
+            key=f"sla:{event.conversation_id}:{event.metric}:{event.due_at.isoformat()}",
+        )
 
     async def on_handoff(self, event: Any) -> None:
         conversation = event.conversation
         people = set(await self.team_agents(conversation.team_id)) if conversation.team_id else set()
         if conversation.assignee_id:
             people.add(conversation.assignee_id)
-        await self.push(sorted(people), {
-            "kind": "handoff", "title": f"#{conversation.number} handed over by the bot",
-            "body": str(event.reason or "")[:200], "conversation_id": conversation.id},
-            urgency="normal", key=f"handoff:{conversation.id}:{conversation.updated_at.isoformat()}")
+        await self.push(
+            sorted(people),
+            {
+                "kind": "handoff",
+                "title": f"#{conversation.number} handed over by the bot",
+                "body": str(event.reason or "")[:200],
+                "conversation_id": conversation.id,
+            },
+            urgency="normal",
+            key=f"handoff:{conversation.id}:{conversation.updated_at.isoformat()}",
+        )
 
     async def team_agents(self, team_id: str | None) -> list[str]:
         """A team's active agents: by their ``team_ids`` and by the team's member list."""
         if not team_id:
             return []
-        people = {d["_id"] async for d in self.store.users.find(
-            {"team_ids": team_id, "role": {"$in": AGENT_ROLES}, "active": {"$ne": False}}, {"_id": 1}
-        ).limit(TEAM_FAN_OUT)}
+        people = {
+            d["_id"]
+            async for d in self.store.users.find(
+                {"team_ids": team_id, "role": {"$in": AGENT_ROLES}, "active": {"$ne": False}}, {"_id": 1}
+            ).limit(TEAM_FAN_OUT)
+        }
         team = await self.store["teams"].find_one({"_id": team_id}, {"members": 1, "supervisor_id": 1})
         if team:
             people |= {m["user_id"] for m in team.get("members", [])}
@@ -110,10 +158,12 @@ class PushNotifier:
         notification["tag"] = f"{notification['kind']}:{notification.get('conversation_id') or ''}"
         count = 0
         for sub in await self.subscriptions.of(sorted(set(user_ids))):
-            await self.jobs.enqueue(JOB_KIND, {"subscription_id": sub["_id"], "notification": notification,
-                                               "urgency": urgency},
-                                    key=f"push:{hashlib.sha256(key.encode()).hexdigest()[:24]}:{sub['_id']}",
-                                    max_attempts=6)
+            await self.jobs.enqueue(
+                JOB_KIND,
+                {"subscription_id": sub["_id"], "notification": notification, "urgency": urgency},
+                key=f"push:{hashlib.sha256(key.encode()).hexdigest()[:24]}:{sub['_id']}",
+                max_attempts=6,
+            )
             count += 1
         return count
 
@@ -124,17 +174,27 @@ class PushNotifier:
         if sub is None:
             return  # unsubscribed (or found dead) since
         data = json.dumps(payload["notification"], ensure_ascii=False).encode()[:MAX_PAYLOAD]
-        body = WebPusher({"endpoint": sub["endpoint"], "keys": {"p256dh": sub["p256dh"], "auth": sub["auth"]}}
-                         ).encode(data, "aes128gcm")["body"]
+        body = WebPusher(
+            {"endpoint": sub["endpoint"], "keys": {"p256dh": sub["p256dh"], "auth": sub["auth"]}}
+        ).encode(data, "aes128gcm")["body"]
         tag = payload["notification"].get("tag", "")
-        headers = {"TTL": str(TTL_S), "Urgency": payload.get("urgency", "normal"),
-                   "Content-Encoding": "aes128gcm", "Content-Type": "application/octet-stream",
-                   # Topic: a newer push about the same ticket replaces one still undelivered
-                   "Topic": hashlib.sha256(tag.encode()).hexdigest()[:32],
-                   "Authorization": await self.vapid.authorization(sub["endpoint"])}
+        headers = {
+            "TTL": str(TTL_S),
+            "Urgency": payload.get("urgency", "normal"),
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            # Topic: a newer push about the same ticket replaces one still undelivered
+            "Topic": hashlib.sha256(tag.encode()).hexdigest()[:32],
+            "Authorization": await self.vapid.authorization(sub["endpoint"]),
+        }
         try:
-            async with self.http.post(sub["endpoint"], data=body, headers=headers,
-                                      timeout=aiohttp.ClientTimeout(total=15), allow_redirects=False) as resp:
+            async with self.http.post(
+                sub["endpoint"],
+                data=body,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=15),
+                allow_redirects=False,
+            ) as resp:
                 status, text = resp.status, (await resp.text(errors="replace"))[:300]
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise PushFailed(f"push service unreachable: {exc!r}") from exc

@@ -109,10 +109,23 @@ class Subscriptions:
 
     async def add(self, user_id: str, body: SubscriptionIn, user_agent: str = "") -> str:
         sub_id = subscription_id(body.endpoint)
-        await upsert(self.col, {"_id": sub_id}, {"$set": {
-            "user_id": user_id, "endpoint": body.endpoint, "p256dh": body.keys.p256dh, "auth": body.keys.auth,
-            "user_agent": user_agent[:300], "created_at": utcnow()}})
-        mine = [d["_id"] async for d in self.col.find({"user_id": user_id}, {"_id": 1}).sort("created_at", -1)]
+        await upsert(
+            self.col,
+            {"_id": sub_id},
+            {
+                "$set": {
+                    "user_id": user_id,
+                    "endpoint": body.endpoint,
+                    "p256dh": body.keys.p256dh,
+                    "auth": body.keys.auth,
+                    "user_agent": user_agent[:300],
+                    "created_at": utcnow(),
+                }
+            },
+        )
+        mine = [
+            d["_id"] async for d in self.col.find({"user_id": user_id}, {"_id": 1}).sort("created_at", -1)
+        ]
         if len(mine) > PER_USER:
             await self.col.delete_many({"_id": {"$in": mine[PER_USER:]}})
         return sub_id
@@ -122,7 +135,9 @@ class Subscriptions:
         return bool(result.deleted_count)
 
     async def of(self, user_ids: list[str]) -> list[dict[str, Any]]:
-        return [d async for d in self.col.find({"user_id": {"$in": user_ids}}).limit(PER_USER * len(user_ids))]
+        return [
+            d async for d in self.col.find({"user_id": {"$in": user_ids}}).limit(PER_USER * len(user_ids))
+        ]
 
     async def get(self, sub_id: str) -> dict[str, Any] | None:
         return await self.col.find_one({"_id": sub_id})
@@ -135,36 +150,68 @@ def _ext(request: web.Request) -> dict[str, Any]:
     return request.app[keys.EXTENSIONS]["agent_console"]
 
 
-@router.route("GET", "/console/push/key", summary="The VAPID public key to subscribe with", tag="console",
-              permission="conversations:read", response=PushKey)
+@router.route(
+    "GET",
+    "/console/push/key",
+    summary="The VAPID public key to subscribe with",
+    tag="console",
+    permission="conversations:read",
+    response=PushKey,
+)
 async def push_key(request: web.Request, principal: Principal) -> PushKey:
     return PushKey(public_key=await _ext(request)["vapid"].public_key())
 
 
-@router.route("POST", "/console/push/subscriptions", summary="Receive push notifications in this browser",
-              tag="console", permission="conversations:read", body=SubscriptionIn, response=SubscriptionOut,
-              status=201)
+@router.route(
+    "POST",
+    "/console/push/subscriptions",
+    summary="Receive push notifications in this browser",
+    tag="console",
+    permission="conversations:read",
+    body=SubscriptionIn,
+    response=SubscriptionOut,
+    status=201,
+)
 async def subscribe(request: web.Request, principal: Principal, body: SubscriptionIn) -> SubscriptionOut:
     if not principal.user_id:
         raise InvalidInput("push notifications are for signed-in staff, not API keys", field="endpoint")
     check_endpoint(body.endpoint, request.app[keys.SETTINGS].push_services)
     check_keys(body.keys)
-    sub_id = await _ext(request)["subscriptions"].add(principal.user_id, body, request.headers.get("User-Agent", ""))
-    return SubscriptionOut(id=sub_id, push_service=urlsplit(body.endpoint).hostname or "", created_at=utcnow())
+    sub_id = await _ext(request)["subscriptions"].add(
+        principal.user_id, body, request.headers.get("User-Agent", "")
+    )
+    return SubscriptionOut(
+        id=sub_id, push_service=urlsplit(body.endpoint).hostname or "", created_at=utcnow()
+    )
 
 
-@router.route("DELETE", "/console/push/subscriptions", summary="Stop push notifications in this browser",
-              tag="console", permission="conversations:read", body=EndpointIn)
+@router.route(
+    "DELETE",
+    "/console/push/subscriptions",
+    summary="Stop push notifications in this browser",
+    tag="console",
+    permission="conversations:read",
+    body=EndpointIn,
+)
 async def unsubscribe(request: web.Request, principal: Principal, body: EndpointIn) -> None:
     await _ext(request)["subscriptions"].remove(principal.user_id or "", body.endpoint)
 
 
-@router.route("GET", "/console/push/subscriptions", summary="The browsers I receive push notifications in",
-              tag="console", permission="conversations:read", response=list[SubscriptionOut])
+@router.route(
+    "GET",
+    "/console/push/subscriptions",
+    summary="The browsers I receive push notifications in",
+    tag="console",
+    permission="conversations:read",
+    response=list[SubscriptionOut],
+)
 async def mine(request: web.Request, principal: Principal) -> list[SubscriptionOut]:
-    return [SubscriptionOut(id=d["_id"], push_service=urlsplit(d["endpoint"]).hostname or "",
-                            created_at=d["created_at"])
-            for d in await _ext(request)["subscriptions"].of([principal.user_id or ""])]
+    return [
+        SubscriptionOut(
+            id=d["_id"], push_service=urlsplit(d["endpoint"]).hostname or "", created_at=d["created_at"]
+        )
+        for d in await _ext(request)["subscriptions"].of([principal.user_id or ""])
+    ]
 
 
 __all__ = ["Subscriptions", "check_endpoint", "router", "subscription_id"]

@@ -45,7 +45,9 @@ class VapidKeys:
         if doc is None:
             fresh = Vapid02()
             fresh.generate_keys()
-            await self.store.claim(COLLECTION, "vapid", {"private_enc": self.box.encrypt(fresh.private_pem().decode())})
+            await self.store.claim(
+                COLLECTION, "vapid", {"private_enc": self.box.encrypt(fresh.private_pem().decode())}
+            )
             doc = await col.find_one({"_id": "vapid"})  # ours, or the node's that got there first
         assert doc is not None
         return str(self.box.decrypt(doc["private_enc"]))
@@ -53,14 +55,20 @@ class VapidKeys:
     async def public_key(self) -> str:
         """The ``applicationServerKey``: the uncompressed P-256 point, base64url."""
         vapid = await self.load()
-        return b64url(vapid.public_key.public_bytes(serialization.Encoding.X962,
-                                                    serialization.PublicFormat.UncompressedPoint))
+        return b64url(
+            vapid.public_key.public_bytes(
+                serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+            )
+        )
 
     async def authorization(self, endpoint: str) -> str:
         """``vapid t=<JWT>, k=<public key>`` for a push to ``endpoint`` (aud = its origin)."""
         parts = urlsplit(endpoint)
-        claims = {"aud": f"{parts.scheme}://{parts.netloc}", "exp": int(time.time()) + TOKEN_TTL_S,
-                  "sub": self.subject}
+        claims = {
+            "aud": f"{parts.scheme}://{parts.netloc}",
+            "exp": int(time.time()) + TOKEN_TTL_S,
+            "sub": self.subject,
+        }
         headers = (await self.load()).sign(claims)
         return str(headers["Authorization"])
 
@@ -68,7 +76,9 @@ class VapidKeys:
         doc = await self.store[COLLECTION].find_one({"_id": "vapid"})
         if doc is None:
             return 0
-        await self.store[COLLECTION].update_one({"_id": "vapid"}, {"$set": {"private_enc": self.box.rotate(doc["private_enc"])}})
+        await self.store[COLLECTION].update_one(
+            {"_id": "vapid"}, {"$set": {"private_enc": self.box.rotate(doc["private_enc"])}}
+        )
         return 1
 
 

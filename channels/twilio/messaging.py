@@ -139,8 +139,13 @@ class TwilioMessagingAdapter:
     def media_urls(self, files: list[Attachment]) -> list[str]:
         """``MediaUrl``: a signed, expiring hub link for a stored file (Twilio fetches it once,
         without signing in), or the file's own public URL."""
-        return [self.media_links.url(f.blob_id, TWILIO_TTL_S) if f.blob_id and self.media_links else f.url
-                for f in files if f.blob_id or (f.url or "").startswith(("https://", "http://"))]
+        urls: list[str] = []
+        for f in files:
+            if f.blob_id and self.media_links is not None:
+                urls.append(self.media_links.url(f.blob_id, TWILIO_TTL_S))
+            elif f.url and f.url.startswith(("https://", "http://")):
+                urls.append(f.url)
+        return urls
 
     async def send(self, message: OutboundMessage) -> SendResult:
         self.check_sendable(message)

@@ -58,18 +58,25 @@ class Browser:
 
     token: str
     application_server_key: str
-    private_key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+    private_key: ec.EllipticCurvePrivateKey = field(
+        default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
+    )
     auth: bytes = field(default_factory=lambda: os.urandom(16))
 
     def decrypt(self, body: bytes) -> bytes:
         """RFC 8291 §3.4 + RFC 8188 §2: one aes128gcm record."""
         salt, rs, idlen = body[:16], struct.unpack("!I", body[16:20])[0], body[20]
-        sender = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), body[21:21 + idlen])
-        record = body[21 + idlen:]
+        sender = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), body[21 : 21 + idlen])
+        record = body[21 + idlen :]
         if len(record) > rs:
             raise ValueError("more than one record")
         shared = self.private_key.exchange(ec.ECDH(), sender)
-        ikm = _hkdf(self.auth, shared, b"WebPush: info\x00" + _point(self.private_key.public_key()) + _point(sender), 32)
+        ikm = _hkdf(
+            self.auth,
+            shared,
+            b"WebPush: info\x00" + _point(self.private_key.public_key()) + _point(sender),
+            32,
+        )
         cek = _hkdf(salt, ikm, b"Content-Encoding: aes128gcm\x00", 16)
         nonce = _hkdf(salt, ikm, b"Content-Encoding: nonce\x00", 12)
         padded = AESGCM(cek).decrypt(nonce, record, None)
@@ -94,9 +101,14 @@ class PushService:
         """What ``PushManager.subscribe`` gives the page: ``PushSubscription.toJSON()``."""
         browser = Browser(b64url(os.urandom(24)), application_server_key)
         self.browsers[browser.token] = browser
-        return browser, {"endpoint": f"{self.origin}/push/{browser.token}", "expirationTime": None,
-                         "keys": {"p256dh": b64url(_point(browser.private_key.public_key())),
-                                  "auth": b64url(browser.auth)}}
+        return browser, {
+            "endpoint": f"{self.origin}/push/{browser.token}",
+            "expirationTime": None,
+            "keys": {
+                "p256dh": b64url(_point(browser.private_key.public_key())),
+                "auth": b64url(browser.auth),
+            },
+        }
 
     def messages(self, browser: Browser) -> list[dict[str, Any]]:
         return [m for m in self.delivered if m["token"] == browser.token]
@@ -135,8 +147,17 @@ class PushService:
         except Exception as exc:  # what the browser would do: drop a message it cannot decrypt
             return self._refuse(400, f"cannot decrypt: {exc!r}")
         message_id = b64url(os.urandom(9))
-        self.delivered.append({"id": message_id, "token": token, "payload": json.loads(plain), "ttl": int(ttl),
-                               "urgency": urgency, "topic": topic, "claims": claims})
+        self.delivered.append(
+            {
+                "id": message_id,
+                "token": token,
+                "payload": json.loads(plain),
+                "ttl": int(ttl),
+                "urgency": urgency,
+                "topic": topic,
+                "claims": claims,
+            }
+        )
         return web.Response(status=201, headers={"Location": f"{self.origin}/message/{message_id}"})
 
     def _check_vapid(self, header: str, browser: Browser) -> dict[str, Any] | str:
@@ -148,8 +169,13 @@ class PushService:
             return "k is not the key this subscription was made with"
         public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(key))
         try:
-            claims: dict[str, Any] = jwt.decode(token, public, algorithms=["ES256"], audience=self.origin,
-                                                options={"require": ["exp", "aud", "sub"]})
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                public,
+                algorithms=["ES256"],
+                audience=self.origin,
+                options={"require": ["exp", "aud", "sub"]},
+            )
         except jwt.PyJWTError as exc:
             return f"JWT: {exc}"
         if claims["exp"] > time.time() + 24 * 3600:

@@ -29,8 +29,11 @@ async def test_an_event_waiting_in_the_window_is_not_logged_after_erasure(client
     try:
         await ingest("and my card ends 4242", phone="+27821110001")
         await ingest("Unrelated: is the hall free?", phone="+27821110002")
-        erase = asyncio.create_task(client.post(f"/api/v1/contacts/{contact_id}/erase",
-                                                headers=admin["headers"], json={"confirm": contact_id}))
+        erase = asyncio.create_task(
+            client.post(
+                f"/api/v1/contacts/{contact_id}/erase", headers=admin["headers"], json={"confirm": contact_id}
+            )
+        )
         deadline = asyncio.get_running_loop().time() + 30
         while not erase.done() and contact_id not in forwarder.erased:  # the erasure reached the console
             assert asyncio.get_running_loop().time() < deadline, "contact.erased never reached the forwarder"
@@ -46,7 +49,8 @@ async def test_an_event_waiting_in_the_window_is_not_logged_after_erasure(client
     assert "is the hall free?" in logged  # another contact's event in the same window is kept
     # later events about the erased contact's conversations are not logged either
     await client.server.app[keys.CONVERSATIONS].update(
-        first["conversation"]["id"], {"priority": "high"}, (await _principal(client, admin)))
+        first["conversation"]["id"], {"priority": "high"}, (await _principal(client, admin))
+    )
     await forwarder.drain()
     assert first["conversation"]["id"] not in await _logged_text(client)
 

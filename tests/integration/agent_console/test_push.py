@@ -27,8 +27,12 @@ SUBS = "/api/v1/console/push/subscriptions"
 
 @pytest.fixture
 def settings(settings: Any) -> Any:
-    return settings.model_copy(update={"push_services": "http://127.0.0.1,fcm.googleapis.com",
-                                       "vapid_subject": "mailto:support@berry.test"})
+    return settings.model_copy(
+        update={
+            "push_services": "http://127.0.0.1,fcm.googleapis.com",
+            "vapid_subject": "mailto:support@berry.test",
+        }
+    )
 
 
 @pytest.fixture
@@ -51,7 +55,9 @@ async def _run_push_jobs(client: Any) -> int:
     worker = Worker(app[keys.JOBS], {JOB_KIND: app[keys.JOB_HANDLERS][JOB_KIND]})
     ran = 0
     for _ in range(100):
-        await app[keys.STORE]["job_queue"].update_many({}, {"$set": {"next_at": datetime(2000, 1, 1, tzinfo=UTC)}})
+        await app[keys.STORE]["job_queue"].update_many(
+            {}, {"$set": {"next_at": datetime(2000, 1, 1, tzinfo=UTC)}}
+        )
         if not await worker.run_once():
             return ran
         ran += 1
@@ -67,16 +73,21 @@ async def _subscribe(client: Any, push_service: PushService, headers: dict[str, 
     return browser, subscription
 
 
-async def _ticket(client: Any, admin: dict[str, Any], ingest: Any, phone: str, team_id: str | None = None) -> str:
+async def _ticket(
+    client: Any, admin: dict[str, Any], ingest: Any, phone: str, team_id: str | None = None
+) -> str:
     conversation_id = str((await ingest("Is the venue booked?", phone=phone))["conversation"]["id"])
     if team_id:
-        resp = await client.patch(f"/api/v1/conversations/{conversation_id}", json={"team_id": team_id},
-                                  headers=admin["headers"])
+        resp = await client.patch(
+            f"/api/v1/conversations/{conversation_id}", json={"team_id": team_id}, headers=admin["headers"]
+        )
         assert resp.status == 200, await resp.text()
     return conversation_id
 
 
-async def test_pushes_reach_the_agents_browser_encrypted_and_signed(client, api, ingest, push_service) -> None:
+async def test_pushes_reach_the_agents_browser_encrypted_and_signed(
+    client, api, ingest, push_service
+) -> None:
     admin = await api.user(Role.admin)
     vera = _bearer(await team_agent(client, "Vera", ["venues"]))
     carl = _bearer(await team_agent(client, "Carl", ["catering"]))
@@ -87,7 +98,9 @@ async def test_pushes_reach_the_agents_browser_encrypted_and_signed(client, api,
 
     # assigned to Vera (by someone else)
     ticket = await _ticket(client, admin, ingest, "+27825550001")
-    resp = await client.patch(f"/api/v1/conversations/{ticket}", json={"assignee_id": vera_id}, headers=admin["headers"])
+    resp = await client.patch(
+        f"/api/v1/conversations/{ticket}", json={"assignee_id": vera_id}, headers=admin["headers"]
+    )
     assert resp.status == 200, await resp.text()
     assert await _run_push_jobs(client) == 1
     [assigned] = push_service.messages(vera_browser)
@@ -95,19 +108,28 @@ async def test_pushes_reach_the_agents_browser_encrypted_and_signed(client, api,
     assert assigned["payload"]["title"] == f"#{number} assigned to you"
     assert assigned["payload"]["conversation_id"] == ticket and assigned["payload"]["kind"] == "assigned"
     assert assigned["urgency"] == "high" and assigned["ttl"] > 0 and assigned["topic"]
-    assert assigned["claims"]["aud"] == push_service.origin and assigned["claims"]["sub"] == "mailto:support@berry.test"
+    assert (
+        assigned["claims"]["aud"] == push_service.origin
+        and assigned["claims"]["sub"] == "mailto:support@berry.test"
+    )
 
     # @mentioned in a colleague's note
-    resp = await client.post(f"/api/v1/conversations/{ticket}/messages", headers=admin["headers"],
-                             json={"text": "@vera can you confirm the deposit?", "private": True})
+    resp = await client.post(
+        f"/api/v1/conversations/{ticket}/messages",
+        headers=admin["headers"],
+        json={"text": "@vera can you confirm the deposit?", "private": True},
+    )
     assert resp.status == 201, await resp.text()
     await _run_push_jobs(client)
     mention = push_service.messages(vera_browser)[-1]["payload"]
     assert mention["kind"] == "mention" and "confirm the deposit" in mention["body"]
 
     # SLA warning: the assignee is told
-    await app[keys.BUS].publish(SlaWarning(conversation_id=ticket, metric="first_response",
-                                           due_at=datetime.now(UTC) + timedelta(minutes=10)))
+    await app[keys.BUS].publish(
+        SlaWarning(
+            conversation_id=ticket, metric="first_response", due_at=datetime.now(UTC) + timedelta(minutes=10)
+        )
+    )
     await _run_push_jobs(client)
     warning = push_service.messages(vera_browser)[-1]["payload"]
     assert warning["kind"] == "sla_warning" and warning["title"] == f"#{number}: first response due soon"
@@ -135,7 +157,9 @@ async def test_a_push_is_retried_and_a_dead_subscription_removed(client, api, in
 
     async def handoff(phone: str) -> None:
         ticket = await _ticket(client, admin, ingest, phone, team_id="venues")
-        await app[keys.BUS].publish(BotHandoff(conversation=await app[keys.CONVERSATIONS].get(ticket), reason="x"))
+        await app[keys.BUS].publish(
+            BotHandoff(conversation=await app[keys.CONVERSATIONS].get(ticket), reason="x")
+        )
 
     push_service.fail_next = 2  # 503 twice: the job is retried with back-off, then delivered
     await handoff("+27825550011")

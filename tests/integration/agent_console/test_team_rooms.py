@@ -26,8 +26,9 @@ async def test_sockets_join_and_leave_team_rooms_when_membership_changes(client,
 
     async def routed(text: str, team_id: str, phone: str = "+27829990001") -> str:
         conversation_id = (await ingest(text, phone=phone))["conversation"]["id"]
-        resp = await client.patch(f"/api/v1/conversations/{conversation_id}", json={"team_id": team_id},
-                                  headers=admin["headers"])
+        resp = await client.patch(
+            f"/api/v1/conversations/{conversation_id}", json={"team_id": team_id}, headers=admin["headers"]
+        )
         assert resp.status == 200, await resp.text()
         return str(conversation_id)
 
@@ -35,8 +36,14 @@ async def test_sockets_join_and_leave_team_rooms_when_membership_changes(client,
         return any(e["data"].get("message", {}).get("text") == text for e in agent.events("message.created"))
 
     # a team is made with Vera and Carl in it: both sockets join its room at once
-    resp = await client.post("/api/v1/teams", headers=admin["headers"], json={
-        "name": "Catering", "members": [{"user_id": vera_id, "capacity": 0}, {"user_id": carl_id, "capacity": 0}]})  # no auto-assignment
+    resp = await client.post(
+        "/api/v1/teams",
+        headers=admin["headers"],
+        json={
+            "name": "Catering",
+            "members": [{"user_id": vera_id, "capacity": 0}, {"user_id": carl_id, "capacity": 0}],
+        },
+    )  # no auto-assignment
     assert resp.status == 201, await resp.text()
     team_id = (await resp.json())["id"]
     await vera.wait_for(lambda: any(team_id in d["team_ids"] for d in vera.of("teams")), timeout=15)
@@ -49,10 +56,15 @@ async def test_sockets_join_and_leave_team_rooms_when_membership_changes(client,
     assert any(e["data"]["conversation_id"] == conversation_id for e in caught["events"])
 
     # Vera leaves the team: her socket leaves the room; Carl (still in it) shows the event was sent
-    resp = await client.patch(f"/api/v1/teams/{team_id}", headers=admin["headers"],
-                              json={"members": [{"user_id": carl_id, "capacity": 0}]})
+    resp = await client.patch(
+        f"/api/v1/teams/{team_id}",
+        headers=admin["headers"],
+        json={"members": [{"user_id": carl_id, "capacity": 0}]},
+    )
     assert resp.status == 200, await resp.text()
-    await vera.wait_for(lambda: vera.of("teams") and team_id not in vera.of("teams")[-1]["team_ids"], timeout=15)
+    await vera.wait_for(
+        lambda: vera.of("teams") and team_id not in vera.of("teams")[-1]["team_ids"], timeout=15
+    )
     await vera.call("close", {"conversation_id": conversation_id})
     await routed("And a vegan option?", team_id)
     await carl.wait_for(lambda: got(carl, "And a vegan option?"), timeout=15)
@@ -62,11 +74,14 @@ async def test_sockets_join_and_leave_team_rooms_when_membership_changes(client,
     caught = await vera.call("catch_up", {"last_id": 0})
     # (only the content-free notice that the shared inbox lost it to the team remains hers)
     assert {e["name"] for e in caught["events"] if e["data"]["conversation_id"] == conversation_id} == {
-        "conversation.transferred"}
+        "conversation.transferred"
+    }
 
     # her own team_ids (PATCH /users) count the same: she joins "hall" live
-    resp = await client.patch(f"/api/v1/users/{vera_id}", headers=admin["headers"],
-                              json={"team_ids": ["venues", "hall"]})
+    await ensure_teams(client.server.app, ["hall"])
+    resp = await client.patch(
+        f"/api/v1/users/{vera_id}", headers=admin["headers"], json={"team_ids": ["venues", "hall"]}
+    )
     assert resp.status == 200, await resp.text()
     await vera.wait_for(lambda: any("hall" in d["team_ids"] for d in vera.of("teams")), timeout=15)
     hall_ticket = await routed("Is the hall free on Friday?", "hall", phone="+27829990002")

@@ -26,24 +26,36 @@ SMS = "/webhooks/twilio/sms"
 
 async def _staff(client: TestClient[Any, Any]) -> tuple[dict[str, str], Any]:
     from tests.conftest import Api
+
     user = await Api(client).user(Role.agent)
     principal = client.server.app[keys.TOKENS].verify_access(user["headers"]["Authorization"].split()[1])
     return user["headers"], principal
 
 
-async def _upload(client: TestClient[Any, Any], headers: dict[str, str], data: bytes, name: str, kind: str) -> str:
-    resp = await client.post(f"/api/v1/console/attachments?filename={name}", data=data,
-                             headers={**headers, "Content-Type": kind})
+async def _upload(
+    client: TestClient[Any, Any], headers: dict[str, str], data: bytes, name: str, kind: str
+) -> str:
+    resp = await client.post(
+        f"/api/v1/console/attachments?filename={name}", data=data, headers={**headers, "Content-Type": kind}
+    )
     assert resp.status == 201, await resp.text()
     return str((await resp.json())["blob_id"])
 
 
-async def _reply(client: TestClient[Any, Any], principal: Any, conversation_id: str, blob_ids: list[str],
-                 text: str = "Here is the floor plan") -> dict[str, Any]:
+async def _reply(
+    client: TestClient[Any, Any],
+    principal: Any,
+    conversation_id: str,
+    blob_ids: list[str],
+    text: str = "Here is the floor plan",
+) -> dict[str, Any]:
     replies = client.server.app[keys.EXTENSIONS]["agent_console"]["replies"]
     conversation = await client.server.app[keys.CONVERSATIONS].get(conversation_id)
-    message, _ = await replies.send(principal, Reply(conversation_id=conversation_id, client_id=new_id(), text=text,
-                                                     attachments=blob_ids), conversation)
+    message, _ = await replies.send(
+        principal,
+        Reply(conversation_id=conversation_id, client_id=new_id(), text=text, attachments=blob_ids),
+        conversation,
+    )
     return message
 
 
@@ -55,7 +67,8 @@ async def _sms_conversation(client: TestClient[Any, Any], path: str = SMS, **for
 
 
 async def test_an_sms_reply_carries_the_file_as_a_signed_expiring_media_url(
-        client: TestClient[Any, Any], twilio_standin: TwilioStandIn) -> None:
+    client: TestClient[Any, Any], twilio_standin: TwilioStandIn
+) -> None:
     headers, principal = await _staff(client)
     conversation_id = await _sms_conversation(client)
     blob_id = await _upload(client, headers, JPEG, "plan.jpg", "image/jpeg")
@@ -63,7 +76,8 @@ async def test_an_sms_reply_carries_the_file_as_a_signed_expiring_media_url(
     assert await run_jobs(client) == 1
     [media_url] = twilio_standin.requests[-1]["MediaUrl"]
     assert media_url.startswith(f"{PUBLIC}/media/{blob_id}?") and twilio_standin.requests[-1]["Body"] == [
-        "Here is the floor plan"]
+        "Here is the floor plan"
+    ]
     doc = await client.server.app[keys.STORE].messages.find_one({"_id": message["id"]})
     assert doc["delivery_status"] == "queued" and doc["external_id"] in twilio_standin.messages
 
@@ -71,23 +85,32 @@ async def test_an_sms_reply_carries_the_file_as_a_signed_expiring_media_url(
     link = urlsplit(media_url)
     resp = await client.get(f"{link.path}?{link.query}")
     assert resp.status == 200 and await resp.read() == JPEG
-    assert resp.headers["Content-Type"] == "image/jpeg" and resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert (
+        resp.headers["Content-Type"] == "image/jpeg" and resp.headers["X-Content-Type-Options"] == "nosniff"
+    )
     assert "plan.jpg" in resp.headers["Content-Disposition"]
     other = await _upload(client, headers, b"%PDF secret", "other.pdf", "application/pdf")
     links = client.server.app[keys.EXTENSIONS]["channels"].media_links
     expired = urlsplit(links.url(blob_id, -60))
-    for bad in (f"{link.path}?{link.query[:-1]}0", f"/media/{other}?{link.query}", link.path,
-                f"{expired.path}?{expired.query}", f"{link.path}?e=99999999999999999&s={'a' * 40}",
-                f"/media/..%2F..%2Fetc?{link.query}"):
+    for bad in (
+        f"{link.path}?{link.query[:-1]}0",
+        f"/media/{other}?{link.query}",
+        link.path,
+        f"{expired.path}?{expired.query}",
+        f"{link.path}?e=99999999999999999&s={'a' * 40}",
+        f"/media/..%2F..%2Fetc?{link.query}",
+    ):
         assert (await client.get(bad)).status == 404, bad
 
 
 async def test_files_outside_a_channels_limits_are_refused_before_sending(
-        client: TestClient[Any, Any], twilio_standin: TwilioStandIn) -> None:
+    client: TestClient[Any, Any], twilio_standin: TwilioStandIn
+) -> None:
     headers, principal = await _staff(client)
     sms = await _sms_conversation(client)
-    whatsapp = await _sms_conversation(client, "/webhooks/twilio/whatsapp", From="whatsapp:+27829990000",
-                                       MessageSid="SM" + "9" * 32)
+    whatsapp = await _sms_conversation(
+        client, "/webhooks/twilio/whatsapp", From="whatsapp:+27829990000", MessageSid="SM" + "9" * 32
+    )
     jpeg = await _upload(client, headers, JPEG, "a.jpg", "image/jpeg")
     pdf = await _upload(client, headers, b"%PDF-1.4 quote", "quote.pdf", "application/pdf")
     zipped = await _upload(client, headers, b"PK\x03\x04", "all.zip", "application/zip")
@@ -97,9 +120,9 @@ async def test_files_outside_a_channels_limits_are_refused_before_sending(
     big2 = await _upload(client, headers, b"\xff\xd8" + b"y" * (3 * MB), "big2.jpg", "image/jpeg")
     sent_before = len(twilio_standin.requests)
     for conversation_id, files, why in (
-        (whatsapp, [jpeg, pdf], "at most 1 file"),        # WhatsApp: one media per message
-        (sms, [zipped], "cannot be sent here"),            # not a type Twilio takes for MMS
-        (sms, [big, big2], "5 MB per message"),            # MMS: 5 MB in all
+        (whatsapp, [jpeg, pdf], "at most 1 file"),  # WhatsApp: one media per message
+        (sms, [zipped], "cannot be sent here"),  # not a type Twilio takes for MMS
+        (sms, [big, big2], "5 MB per message"),  # MMS: 5 MB in all
     ):
         try:
             await _reply(client, principal, conversation_id, files)
@@ -112,25 +135,43 @@ async def test_files_outside_a_channels_limits_are_refused_before_sending(
     assert await run_jobs(client) == 1
     assert len(twilio_standin.requests[-1]["MediaUrl"]) == 1
     # the adapter checks again at send time (a message stored by another path)
-    too_many = [Attachment(filename=f"{i}.jpg", content_type="image/jpeg", size=10, blob_id=jpeg) for i in range(11)]
+    too_many = [
+        Attachment(filename=f"{i}.jpg", content_type="image/jpeg", size=10, blob_id=jpeg) for i in range(11)
+    ]
     assert LIMITS[Channel.sms].problem(too_many) == "at most 10 files per message"
-    assert LIMITS[Channel.whatsapp].problem([Attachment(filename="p.png", content_type="image/png",
-                                                        size=6 * MB)]) == "p.png: image files are limited to 5 MB"
+    assert (
+        LIMITS[Channel.whatsapp].problem(
+            [Attachment(filename="p.png", content_type="image/png", size=6 * MB)]
+        )
+        == "p.png: image files are limited to 5 MB"
+    )
 
 
 async def test_web_chat_files_both_ways(client: TestClient[Any, Any], visitor: Visitor) -> None:  # noqa: F811
     session = await visitor.connect()
     token = session["token"]
     # the visitor uploads: hostile names are cleaned, wrong types and sizes refused
-    up = await client.post("/chat/attachments", data=b"%PDF-1.4 guest list", headers={
-        "Content-Type": "application/pdf", "X-Visitor-Token": token,
-        "X-Filename": "..%2F..%2Fetc%2F%E2%80%AEguests%00%22%3Cb%3E.pdf"})
+    up = await client.post(
+        "/chat/attachments",
+        data=b"%PDF-1.4 guest list",
+        headers={
+            "Content-Type": "application/pdf",
+            "X-Visitor-Token": token,
+            "X-Filename": "..%2F..%2Fetc%2F%E2%80%AEguests%00%22%3Cb%3E.pdf",
+        },
+    )
     assert up.status == 201, await up.text()
     blob = await up.json()
     assert blob["filename"] == "guestsb.pdf", blob
-    for data, kind, status in ((b"<svg onload=alert(1)>", "image/svg+xml", 415), (b"MZ", "application/x-msdownload", 415),
-                               (b"x" * (10 * MB + 1), "image/png", 413), (b"", "image/png", 415)):
-        resp = await client.post("/chat/attachments", data=data, headers={"Content-Type": kind, "X-Visitor-Token": token})
+    for data, kind, status in (
+        (b"<svg onload=alert(1)>", "image/svg+xml", 415),
+        (b"MZ", "application/x-msdownload", 415),
+        (b"x" * (10 * MB + 1), "image/png", 413),
+        (b"", "image/png", 415),
+    ):
+        resp = await client.post(
+            "/chat/attachments", data=data, headers={"Content-Type": kind, "X-Visitor-Token": token}
+        )
         assert resp.status == status, (kind, resp.status)
     ack = await visitor.call("message", {"text": "", "client_id": "f1", "attachments": [blob]})
     assert ack["ok"], ack
