@@ -78,7 +78,6 @@ async def test_sockets_join_and_leave_team_rooms_when_membership_changes(client,
     }
 
     # her own team_ids (PATCH /users) count the same: she joins "hall" live
-    await ensure_teams(client.server.app, ["hall"])
     resp = await client.patch(
         f"/api/v1/users/{vera_id}", headers=admin["headers"], json={"team_ids": ["venues", "hall"]}
     )
