@@ -65,7 +65,8 @@
                                  ? "📎 " + msg.attachments[0].filename : ""));
     bubble.className = "berry-chat-" + (msg.from === "visitor" ? "mine" : "agent");
     (msg.attachments || []).forEach(function (a) {  // a signed, expiring link made by the hub
-      if (!a.url || !/^https?:\/\//.test(a.url)) { return; }
+      var u; try { u = new URL(a.url); } catch (e) { return; }
+      if (u.origin === "null" || u.pathname.indexOf("/media/") !== 0) { return; }  // never javascript:, data:
       var link = el("a", { display: "block", marginTop: "4px" }, "📎 " + (a.filename || "file"));
       link.href = a.url; link.target = "_blank"; link.rel = "noopener noreferrer"; link.className = "berry-chat-file";
       bubble.appendChild(link);
