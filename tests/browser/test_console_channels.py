@@ -172,7 +172,8 @@ async def test_files_on_web_chat_and_sms(new_page, hub_url, hub, standin, tmp_pa
     await agent.click("#send")
     link = customer.locator(".berry-chat-agent:has-text('Layout attached') a.berry-chat-file")
     await link.wait_for(timeout=10000)
-    assert await link.text_content() == "📎 layout.pdf"
+    assert await link.text_content() == "layout.pdf"
+    await screenshot(customer, "chat-widget-file")
     href = await link.get_attribute("href")
     assert href.startswith(f"{PUBLIC}/media/")  # the hub's public URL; fetched here on the test server
     body = await customer.evaluate("async (u) => { const r = await fetch(u); return [r.status, await r.text()]; }",
@@ -190,6 +191,7 @@ async def test_files_on_web_chat_and_sms(new_page, hub_url, hub, standin, tmp_pa
     await agent.set_input_files("#reply-file", str(venue))
     await agent.wait_for_selector("#reply-files li.file:has-text('map.jpg')")
     await agent.fill("#reply-text", "Map attached")
+    await screenshot(agent, "console-sms-file")
     await agent.click("#send")
     sent = await _eventually(lambda: [m for m in standin.messages.values() if m.get("body") == "Map attached"])
     assert sent[0]["num_media"] == "1" and sent[0]["to"] == "+27825550777"

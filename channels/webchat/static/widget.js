@@ -67,7 +67,7 @@
     (msg.attachments || []).forEach(function (a) {  // a signed, expiring link made by the hub
       var u; try { u = new URL(a.url); } catch (e) { return; }
       if (u.origin === "null" || u.pathname.indexOf("/media/") !== 0) { return; }  // never javascript:, data:
-      var link = el("a", { display: "block", marginTop: "4px" }, "📎 " + (a.filename || "file"));
+      var link = el("a", { display: "block", marginTop: "4px" }, a.filename || "file");
       link.href = a.url; link.target = "_blank"; link.rel = "noopener noreferrer"; link.className = "berry-chat-file";
       bubble.appendChild(link);
     });
