@@ -191,6 +191,7 @@ async def test_files_on_web_chat_and_sms(new_page, hub_url, hub, standin, tmp_pa
     await agent.set_input_files("#reply-file", str(venue))
     await agent.wait_for_selector("#reply-files li.file:has-text('map.jpg')")
     await agent.fill("#reply-text", "Map attached")
+    await agent.wait_for_selector("text=MMS with 1 file(s)")  # not counted as SMS segments
     await screenshot(agent, "console-sms-file")
     await agent.click("#send")
     sent = await _eventually(lambda: [m for m in standin.messages.values() if m.get("body") == "Map attached"])

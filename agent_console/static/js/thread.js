@@ -283,9 +283,10 @@ export class ThreadView {
       try {
         const att = await upload(file);
         this.files.push(att);
+        this.refreshChannelHint();
         clear(item, icon("clip"), h("span", {text: att.filename}), " ",
           h("button", {type: "button", class: "link", "aria-label": t("compose.remove"), text: "×", onclick: () => {
-            this.files = this.files.filter((f) => f !== att); item.remove(); }}));
+            this.files = this.files.filter((f) => f !== att); item.remove(); this.refreshChannelHint(); }}));
         item.className = "file";
       } catch (err) {
         item.className = "error";
@@ -360,7 +361,8 @@ export class ThreadView {
       const chars = this.text?.value.length || 0;
       const unicode = /[^\x00-\x7F]/.test(this.text?.value || "");
       const per = unicode ? 67 : 153;
-      this.hint.textContent = t("compose.sms_segments", {chars, segments: chars <= (unicode ? 70 : 160) ? 1 : Math.ceil(chars / per)});
+      this.hint.textContent = this.files?.length ? t("compose.mms", {chars, files: this.files.length})  // files: one MMS
+        : t("compose.sms_segments", {chars, segments: chars <= (unicode ? 70 : 160) ? 1 : Math.ceil(chars / per)});
     } else {
       this.hint.textContent = "";
     }
