@@ -3,8 +3,9 @@ with the rooms it went to, then emitted. A reconnecting client sends the last id
 ids it saw just below it); ``since()`` returns what it missed, in order, without duplicates.
 
 Ids are allocated by inserting ``_id = n`` (FerretDB v1 has no atomic ``$inc``: only ``_id``
-uniqueness gives one winner). Each node keeps a hint of the next id and re-reads the maximum when
-another node got there first, so ids are unique and increase per node. Across nodes an event with
+uniqueness gives one winner). Each node keeps a hint of the next id and steps past the ids another
+node got first (re-reading the maximum only when far behind), so ids are unique and increase per
+node. Across nodes an event with
 a smaller id can reach a client a few milliseconds after one with a larger id; the client
 therefore resumes from ``last_id - OVERLAP`` and lists the ids it already has in that window.
 """
@@ -15,7 +16,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from hub.models import utcnow
 from hub.store import Store, ix, register
@@ -25,6 +26,10 @@ log = logging.getLogger(__name__)
 COLLECTION = "console_events"
 OVERLAP = 200  # ids below last_id that are replayed unless the client says it has them
 MAX_BATCH = 500
+STEPS = 4  # clashes stepped over one id at a time before the newest id is read
+# FerretDB runs an insert in batches of 100 and, after a duplicate in one, still inserts the next
+# batch: beyond 100 documents an ordered insert is not ordered, and nInserted names the wrong ones.
+CHUNK = 100
 RETENTION = timedelta(hours=24)
 
 register(COLLECTION, ix(("at", 1)))  # _id = sequence number (int)
@@ -45,27 +50,18 @@ class EventLog:
 
     async def append(self, name: str, rooms: list[str], data: dict[str, Any]) -> int:
         """Store one event under the next free id and return that id."""
-        if self._next is None:
-            self._next = await self.last_id() + 1
-        for _attempt in range(100):
-            n = self._next
-            try:
-                await self.col.insert_one({"_id": n, "name": name, "rooms": rooms, "data": data, "at": utcnow()})
-                self._next = n + 1
-                return n
-            except DuplicateKeyError:  # another node took n: jump past the newest id
-                self._next = max(n + 1, await self.last_id() + 1)
-        raise RuntimeError("could not allocate a console event id")
+        return (await self.append_many([(name, rooms, data)]))[0]
 
     async def append_many(self, items: list[tuple[str, list[str], dict[str, Any]]]) -> list[int]:
-        """Store a batch under consecutive free ids in one round trip (ordered insert: on a clash
-        with another node the prefix before it is kept and the rest retried past the newest id)."""
+        """Store a batch under consecutive free ids, one round trip per ``CHUNK`` (ordered insert: on
+        a clash with another node the prefix before it is kept and the rest retried further on)."""
         if self._next is None:
             self._next = await self.last_id() + 1
         ids: list[int] = []
         at = utcnow()
+        clashes = 0
         for _attempt in range(100):
-            rest = items[len(ids):]
+            rest = items[len(ids):][:CHUNK]
             if not rest:
                 return ids
             start = self._next
@@ -77,7 +73,17 @@ class EventLog:
             except BulkWriteError as exc:
                 done = int(exc.details.get("nInserted", 0))
                 ids.extend(doc["_id"] for doc in docs[:done])
-                self._next = max(start + done + 1, await self.last_id() + 1)
+                # Another node holds start + done. With two busy nodes every flush clashes with
+                # the other's last few ids: try the next id a few times before reading the newest
+                # (on FerretDB that read sorts the whole log: an integer _id is not pushed down).
+                # One id at a time, so no gap is left for a node far behind to fill below the
+                # newest id, beyond what OVERLAP replays.
+                clashes += 1
+                if clashes <= STEPS:
+                    self._next = start + done + 1
+                else:
+                    self._next = max(start + done + 1, await self.last_id() + 1)
+                    clashes = 0
         raise RuntimeError("could not allocate console event ids")
 
     async def since(self, last_id: int, rooms: list[str], seen: set[int] | None = None,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from hub.store import Store
+from pymongo import monitoring
 
 from agent_console.eventlog import EventLog
+from hub.store import Store
 
 
 async def test_two_nodes_appending_concurrently_get_unique_ids_increasing_per_node(store: Store) -> None:
@@ -51,3 +52,45 @@ async def test_batches_from_two_nodes_get_unique_ids_in_order(store: Store) -> N
     for tag, ids in (("a", ids_a), ("b", ids_b)):  # each node's events keep their publish order
         mine = [(d["data"]["i"], d["data"]["j"]) for d in docs if d["data"]["tag"] == tag]
         assert mine == sorted(mine) and [d["_id"] for d in docs if d["data"]["tag"] == tag] == ids
+
+
+class Finds(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.finds = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.finds += event.command_name == "find" and event.command.get("find") == "console_events"
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_nodes_taking_turns_step_past_each_other_without_reading_the_newest_id(
+        store: Store, mongodb_url: str, db_name: str) -> None:
+    """Reading the newest id sorts the whole log on FerretDB; two busy nodes clash on every flush."""
+    listener = Finds()
+    other = Store.connect(mongodb_url, db_name, event_listeners=[listener])
+    try:
+        a, b = EventLog(store), EventLog(other)
+        ids_a: list[int] = []
+        ids_b: list[int] = []
+        for i in range(20):
+            ids_a += await a.append_many([("x", ["all"], {"i": i, "j": j}) for j in range(3)])
+            ids_b += await b.append_many([("x", ["all"], {"i": i, "j": j}) for j in range(2)])
+        assert listener.finds == 1  # b's first append only (was one per clash: 20)
+        assert ids_a == sorted(ids_a) and ids_b == sorted(ids_b) and len(set(ids_a) | set(ids_b)) == 100
+        assert sorted(ids_a + ids_b) == list(range(1, 101))  # no gap a late node could fill
+
+        # a is two ids behind b: the burst's first id clashes. FerretDB inserts in batches of 100
+        # and goes on after a duplicate: each id returned must hold this burst's own event
+        burst = await a.append_many([("x", ["all"], {"burst": k}) for k in range(300)])
+        stored = {d["_id"]: d["data"] async for d in store["console_events"].find({"_id": {"$in": burst}})}
+        assert [stored[i].get("burst") for i in burst] == list(range(300))
+        ids_a += burst
+        far_behind = await b.append_many([("x", ["all"], {"late": True})])
+        assert far_behind == [max(ids_a) + 1] and listener.finds == 2  # far behind: reads the newest id
+    finally:
+        await other.close()
