@@ -1,14 +1,16 @@
-"""Equality pushdown (FerretDB berry2 patch) beside the build without it, same data, one run.
+"""Filter and sort pushdown: two FerretDB builds side by side, same data, one run.
 
-The inbox's views, a conversation's thread and a contact's history are equality filters. Stock
-FerretDB v1.24 (and our berry1 build, which only fixed `_id` look-ups) decodes every document of
-the collection in Go for each of them; berry2 pushes top-level string equality and `$in` down to
-SQLite, served by the hub's declared indexes. Both servers get the same documents and indexes
+The inbox's views, a conversation's thread and a contact's history are equality filters; the
+inbox's pages are sorted newest-first and continued with a keyset cursor (hub/api/pages.py).
+Stock FerretDB v1.24 (and berry1, which only fixed `_id` look-ups) decodes every document in Go
+for each of them; berry2 pushes top-level string equality and `$in` down to SQLite; berry3 also
+pushes the sort (and a page's range on the sort key) down, so SQLite walks an index in order and
+FerretDB stops after the page. Both servers get the same documents and indexes
 (``Store.ensure_indexes``); queries alternate between them so the shared machine's load hits both
-alike. Prints JSON (medians in ms and baseline/berry2 ratios).
+alike. Prints JSON (medians in ms and baseline/candidate ratios).
 
     python -P bench/pushdown.py [--conversations 100000] [--messages 300000] [--rounds 5]
-        [--baseline ~/.cache/berry/bin/ferretdb-v1.24.2-berry1]
+        [--baseline ~/.cache/berry/bin/ferretdb-v1.24.2-berry2] [--candidate <ours: hub.store.embedded.PATCH_LEVEL>]
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from hub.api import pages
+from hub.api.schemas import CONVERSATION_SORTS
 from hub.store import EmbeddedFerretDB, Store
+from hub.store.embedded import PATCH_LEVEL
 
 import hub.app  # noqa: F401  (registers the hub's collections and indexes)
 import hub.ticketing  # noqa: F401
@@ -73,41 +78,63 @@ def queries(n_conv: int) -> dict:
         "team_active_50": ("conversations", {"team_id": "team3", "status": {"$in": ["open", "pending"]}}, newest, 50),
         "contact_history": ("conversations", {"contact_id": f"ct{rng.randrange(n_conv // 5):06d}"}, newest, 50),
         "id_and_status": ("conversations", {"_id": cid, "status": "open"}, None, 1),
-        "all_newest_50": ("conversations", {}, newest, 50),  # no filter: still decodes everything
+        "all_newest_50": ("conversations", {}, newest, 50),
+        # hub/api/pages.py: the 10th page of 50 (keyset cursor), the inbox's and the unfiltered list's
+        "inbox_open_page10": ("page", {"status": "open"}, 10, 50),
+        "all_page10": ("page", {}, 10, 50),
     }
 
 
-async def timed(store: Store, spec: tuple) -> float:
+async def cursor_before(store: Store, flt: dict, page: int, limit: int) -> str | None:
+    cursor = None
+    for _ in range(page - 1):
+        _, cursor = await pages.fetch(store.conversations, flt, pages.PageQuery(limit=limit, cursor=cursor),
+                                      CONVERSATION_SORTS)
+    return cursor
+
+
+async def timed(store: Store, spec: tuple, cursors: dict) -> float:
     col, flt, sort, limit = spec
+    t = time.perf_counter()
+    if col == "page":
+        query = pages.PageQuery(limit=limit, cursor=cursors[json.dumps(flt)])
+        await pages.fetch(store.conversations, flt, query, CONVERSATION_SORTS)
+        return (time.perf_counter() - t) * 1000
     cur = store[col].find(flt)
     if sort:
         cur = cur.sort(sort)
-    t = time.perf_counter()
     _ = [d async for d in cur.limit(limit)]
     return (time.perf_counter() - t) * 1000
 
 
 async def main(args: argparse.Namespace) -> dict:
-    servers = {"baseline": start(Path(args.baseline).expanduser()), "berry2": start(None)}
+    candidate = Path(args.candidate).expanduser() if args.candidate else None
+    names = {"baseline": Path(args.baseline).name.rsplit("-", 1)[-1],
+             "candidate": candidate.name.rsplit("-", 1)[-1] if candidate else PATCH_LEVEL}
+    servers = {"baseline": start(Path(args.baseline).expanduser()), "candidate": start(candidate)}
     stores = {k: Store.connect(server.url, "bench") for k, server in servers.items()}
     try:
         for name, store in stores.items():
             t = time.perf_counter()
             await store.ensure_indexes()
             await load(store, args.conversations, args.messages)
-            print(f"{name}: loaded in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+            print(f"{names[name]}: loaded in {time.perf_counter() - t:.0f} s", file=sys.stderr)
         specs = queries(args.conversations)
+        # same data, so the same cursors; made once (with the candidate, the faster)
+        cursors = {json.dumps(flt): await cursor_before(stores["candidate"], flt, page, limit)
+                   for col, flt, page, limit in specs.values() if col == "page"}
         results: dict[str, dict[str, list[float]]] = {k: {q: [] for q in specs} for k in stores}
         for r in range(args.rounds):
             for q, spec in specs.items():
                 for name, store in (stores.items() if r % 2 == 0 else reversed(stores.items())):
-                    results[name][q].append(await timed(store, spec))
+                    results[name][q].append(await timed(store, spec, cursors))
             print(f"round {r + 1}/{args.rounds}", file=sys.stderr)
-        med = {k: {q: round(statistics.median(v), 2) for q, v in qs.items()} for k, qs in results.items()}
+        med = {names[k]: {q: round(statistics.median(v), 2) for q, v in qs.items()} for k, qs in results.items()}
+        base, cand = names["baseline"], names["candidate"]
         return {"bench": "pushdown", "date": datetime.now(UTC).date().isoformat(),
                 "conversations": args.conversations, "messages": args.messages, "rounds": args.rounds,
                 "loadavg": os.getloadavg()[0], "median_ms": med,
-                "baseline_over_berry2": {q: round(med["baseline"][q] / max(med["berry2"][q], 0.01), 1) for q in specs}}
+                f"{base}_over_{cand}": {q: round(med[base][q] / max(med[cand][q], 0.01), 1) for q in specs}}
     finally:
         for s in stores.values():
             await s.close()
@@ -121,5 +148,6 @@ if __name__ == "__main__":
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--messages", type=int, default=300_000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--baseline", default=str(Path.home() / ".cache/berry/bin/ferretdb-v1.24.2-berry1"))
+    parser.add_argument("--baseline", default=str(Path.home() / ".cache/berry/bin/ferretdb-v1.24.2-berry2"))
+    parser.add_argument("--candidate", default=None, help="another build (default: ours, built if missing)")
     print(json.dumps(asyncio.run(main(parser.parse_args()))))

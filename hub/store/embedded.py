@@ -18,7 +18,7 @@ from pymongo.errors import PyMongoError
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
-PATCH_LEVEL = "berry2"  # scripts/ferretdb/<level>.patch: indexed `_id` and equality pushdown; keep in step
+PATCH_LEVEL = "berry3"  # scripts/ferretdb/<level>.patch: indexed `_id`, equality and sort pushdown; keep in step
 
 
 def free_port() -> int:
