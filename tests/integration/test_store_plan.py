@@ -190,7 +190,7 @@ async def check_sorts(col: object, docs: list[dict]) -> None:
                 sort_value(d.get("k", MISSING), direction) for d in want] or all(
                 compare(sort_value(a.get("k", MISSING), direction), sort_value(b.get("k", MISSING), direction)) == 0
                 for a, b in zip(got, want)), (flt, direction)
-            assert sorted(d["_id"] for d in got) == sorted(d["_id"] for d in want)
+            assert sorted(str(d["_id"]) for d in got) == sorted(str(d["_id"]) for d in want)
 
 
 async def explain_find(store: Store, name: str, flt: dict, sort: dict) -> tuple[str, bool]:
@@ -228,6 +228,13 @@ async def test_sorts_follow_mongodb_order_exactly_pushed_down_or_not(store: Stor
     docs[5]["s"] = ["open", "x"]
     assert not (await explain_find(store, "safe", {"s": "open"}, {"k": -1, "_id": -1}))[1]
     assert (await explain_find(store, "safe", {}, {"k": -1, "_id": -1}))[1]  # s does not matter here
+    await check_sorts(store["safe"], docs)
+
+    # `_id` is checked through its unique index (sjson text): a number among string ids -> the handler sorts
+    docs.append({"_id": 7, "k": "ab", "s": "open", "n": 9, "at": D})
+    await store["safe"].insert_one(dict(docs[-1]))
+    assert not (await explain_find(store, "safe", {}, {"k": -1, "_id": -1}))[1]
+    assert (await explain_find(store, "safe", {}, {"k": -1}))[1]
     await check_sorts(store["safe"], docs)
 
 
