@@ -7,7 +7,8 @@ for each of them; berry2 pushes top-level string equality and `$in` down to SQLi
 pushes the sort (and a page's range on the sort key) down, so SQLite walks an index in order and
 FerretDB stops after the page. Both servers get the same documents and indexes
 (``Store.ensure_indexes``); queries alternate between them so the shared machine's load hits both
-alike. Prints JSON (medians in ms and baseline/candidate ratios).
+alike. Prints JSON (medians in ms and baseline/candidate ratios), and the writes' cost (one
+conversation inserted, then updated by `_id`, on both, interleaved: the indexes' maintenance).
 
     python -P bench/pushdown.py [--conversations 100000] [--messages 300000] [--rounds 5]
         [--baseline ~/.cache/berry/bin/ferretdb-v1.24.2-berry2] [--candidate <ours: hub.store.embedded.PATCH_LEVEL>]
@@ -107,6 +108,25 @@ async def timed(store: Store, spec: tuple, cursors: dict) -> float:
     return (time.perf_counter() - t) * 1000
 
 
+async def writes(stores: dict[str, Store], names: dict[str, str], rounds: int) -> dict:
+    """The index maintenance cost: the same inserts and updates on both, interleaved."""
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    res: dict[str, dict[str, list[float]]] = {k: {"insert_1": [], "update_1": []} for k in stores}
+    for r in range(rounds * 40):
+        doc = {"_id": f"w{r:07d}", "number": 10**9 + r, "contact_id": f"ct{r:06d}", "channel": "sms",
+               "status": "open", "priority": "normal", "team_id": "team1", "assignee_id": None, "tags": [],
+               "subject": "Booking question", "last_message_at": t0, "created_at": t0}
+        for name, store in (stores.items() if r % 2 == 0 else reversed(stores.items())):
+            t = time.perf_counter()
+            await store.conversations.insert_one(dict(doc))
+            res[name]["insert_1"].append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            await store.conversations.update_one({"_id": doc["_id"]}, {"$set": {
+                "status": "pending", "last_message_at": t0 + timedelta(seconds=r)}})
+            res[name]["update_1"].append((time.perf_counter() - t) * 1000)
+    return {names[k]: {q: round(statistics.median(v), 2) for q, v in qs.items()} for k, qs in res.items()}
+
+
 async def main(args: argparse.Namespace) -> dict:
     candidate = Path(args.candidate).expanduser() if args.candidate else None
     names = {"baseline": Path(args.baseline).name.rsplit("-", 1)[-1],
@@ -131,10 +151,12 @@ async def main(args: argparse.Namespace) -> dict:
             print(f"round {r + 1}/{args.rounds}", file=sys.stderr)
         med = {names[k]: {q: round(statistics.median(v), 2) for q, v in qs.items()} for k, qs in results.items()}
         base, cand = names["baseline"], names["candidate"]
+        written = await writes(stores, names, args.rounds)
         return {"bench": "pushdown", "date": datetime.now(UTC).date().isoformat(),
                 "conversations": args.conversations, "messages": args.messages, "rounds": args.rounds,
                 "loadavg": os.getloadavg()[0], "median_ms": med,
-                f"{base}_over_{cand}": {q: round(med[base][q] / max(med[cand][q], 0.01), 1) for q in specs}}
+                f"{base}_over_{cand}": {q: round(med[base][q] / max(med[cand][q], 0.01), 1) for q in specs},
+                "writes_median_ms": written}
     finally:
         for s in stores.values():
             await s.close()
