@@ -35,6 +35,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--engines", default="embedded,rasa")
     parser.add_argument("--datasets", default="berry,hwu64")
+    parser.add_argument("--tune-epochs", type=int, default=None,
+                        help="embedded: encoder fine-tuning epochs (default BERRY_BOT_TUNE_EPOCHS, 0 = frozen)")
     parser.add_argument("--rasa-config", type=Path, default=None, help="Rasa config (default bot/rasa/config.yml)")
     args = parser.parse_args()
     results = []
@@ -52,8 +54,9 @@ def main() -> int:
             for engine in args.engines.split(","):
                 started = time.perf_counter()
                 result = evaluate(engine, train_file, test_file, extra_test=[oos], cache_dir=CACHE,
-                                  rasa_config=args.rasa_config)
-                result.update(dataset=name, wall_seconds=round(time.perf_counter() - started, 1))
+                                  rasa_config=args.rasa_config, tune_epochs=args.tune_epochs)
+                result.update(dataset=name, wall_seconds=round(time.perf_counter() - started, 1),
+                              loadavg=Path("/proc/loadavg").read_text().split()[:3])
                 results.append(result)
                 print(f"[{name}]\n{table([result])}", file=sys.stderr, flush=True)
     print(json.dumps({"bench": "nlu", "machine": f"{os.cpu_count()} cpu, {platform.machine()}",

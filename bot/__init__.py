@@ -45,7 +45,8 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
 
     task = asyncio.create_task(factory.build(settings.bot_engine, cache_dir=settings.cache_dir,
                                              rasa_url=settings.rasa_url, search=_Search(),
-                                             rasa_timeout=bot_settings.rasa_timeout_s))
+                                             rasa_timeout=bot_settings.rasa_timeout_s,
+                                             tune_epochs=bot_settings.tune_epochs))
 
     async def engine() -> Any:
         return await asyncio.shield(task)

@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--oos", type=Path, action="append", default=[], help="extra out-of-scope test file(s)")
     ev.add_argument("--cache-dir", type=Path, default=None, help="cache trained embedded models here")
     ev.add_argument("--quiet", action="store_true", help="no progress bars")
+    ev.add_argument("--tune-epochs", type=int, default=None,
+                    help="embedded: epochs of encoder fine-tuning (default BERRY_BOT_TUNE_EPOCHS; 0 = frozen)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     from bot.evaluate import evaluate, table
@@ -36,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     for engine in args.engine or ["embedded"]:
         try:
             results.append(evaluate(engine, args.train, args.test, extra_test=args.oos,
-                                    cache_dir=args.cache_dir, progress=not args.quiet))
+                                    cache_dir=args.cache_dir, progress=not args.quiet,
+                                    tune_epochs=args.tune_epochs))
         except (ValueError, RuntimeError, TimeoutError) as exc:
             print(f"{engine}: {exc}", file=sys.stderr)
             return 2

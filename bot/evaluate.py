@@ -71,12 +71,19 @@ def _p95(values: list[float]) -> float | None:
 
 
 def evaluate_embedded(train: list[Example], test: list[Example], *, cache_dir: Path | None = None,
-                      progress: bool = True) -> dict[str, Any]:
+                      progress: bool = True, tune_epochs: int | None = None) -> dict[str, Any]:
     from bot.embedded.classifier import IntentClassifier
 
-    # the encoder runs in ONNX Runtime with BERRY_ENCODER_THREADS threads (default 1, as in the hub)
+    from bot.settings import BotSettings
+
+    if tune_epochs is None:
+        tune_epochs = BotSettings().tune_epochs
+    # the encoder runs in ONNX Runtime with BERRY_ENCODER_THREADS threads (default 1, as in the hub);
+    # fine-tuning (torch) uses torch's default threads
     started = time.perf_counter()
-    clf = IntentClassifier.train(train, cache_dir=cache_dir, progress=progress)
+    cpu = time.process_time()
+    clf = IntentClassifier.train(train, cache_dir=cache_dir, progress=progress, tune_epochs=tune_epochs)
+    train_cpu = time.process_time() - cpu
     took = time.perf_counter() - started
     train_seconds = clf.train_seconds or took
     clf.parse("warm up")
@@ -85,7 +92,9 @@ def evaluate_embedded(train: list[Example], test: list[Example], *, cache_dir: P
         t0, c0 = time.perf_counter(), time.process_time()
         p = clf.parse(ex.text)
         preds.append(Prediction(p.ranking[0][0], p.intent, time.perf_counter() - t0, time.process_time() - c0))
-    return {"engine": "embedded", "train_seconds": round(train_seconds, 1), "threshold": clf.threshold,
+    return {"engine": "embedded", "tune_epochs": tune_epochs, "train_seconds": round(train_seconds, 1),
+            "train_cpu_seconds": round(train_cpu, 1) if took > 1 else None,  # None: loaded from the cache
+            "threshold": clf.threshold,
             **metrics(test, preds)}
 
 
@@ -125,13 +134,13 @@ def evaluate_rasa(train_file: Path, test: list[Example], *, config: Path | None 
 
 def evaluate(engine: str, train_file: Path, test_file: Path, *, extra_test: list[Path] = (),  # type: ignore[assignment]
              cache_dir: Path | None = None, progress: bool = True, rasa_config: Path | None = None,
-             ) -> dict[str, Any]:
+             tune_epochs: int | None = None) -> dict[str, Any]:
     train = nlu_data.load(train_file)
     test = nlu_data.load(test_file) + [ex for f in extra_test for ex in nlu_data.load(f)]
     if not train or not test:
         raise ValueError("the train and test files need NLU examples")
     if engine == "embedded":
-        result = evaluate_embedded(train, test, cache_dir=cache_dir, progress=progress)
+        result = evaluate_embedded(train, test, cache_dir=cache_dir, progress=progress, tune_epochs=tune_epochs)
     elif engine == "rasa":
         result = evaluate_rasa(train_file, test, config=rasa_config, progress=progress)
     else:

@@ -12,20 +12,34 @@ from bot.engine import BotEngine
 
 log = logging.getLogger(__name__)
 DATA = Path(__file__).resolve().parent / "rasa" / "data"
-_classifiers: dict[Path, Any] = {}
+_classifiers: dict[tuple[Path, int], Any] = {}
 
 
-def project_classifier(cache_dir: Path, data: Path = DATA) -> Any:
+def project_classifier(cache_dir: Path, data: Path | None = None, tune_epochs: int = 0) -> Any:
     """The embedded engine's classifier for the project's own NLU data (cached on disk by a hash)."""
     from bot import nlu_data
     from bot.embedded.classifier import IntentClassifier
 
-    if data not in _classifiers:
-        _classifiers[data] = IntentClassifier.train(nlu_data.load(data), cache_dir=cache_dir / "bot-models")
-    return _classifiers[data]
+    data = data or DATA
+
+    if (data, tune_epochs) not in _classifiers:
+        _classifiers[data, tune_epochs] = IntentClassifier.train(
+            nlu_data.load(data), cache_dir=cache_dir / "bot-models", tune_epochs=tune_epochs)
+    return _classifiers[data, tune_epochs]
 
 
-async def build(kind: str, *, cache_dir: Path, rasa_url: str, search: Any, rasa_timeout: float) -> BotEngine:
+def _ready(cache_dir: Path, tune_epochs: int) -> bool:
+    from bot import nlu_data
+    from bot.embedded.classifier import IntentClassifier
+
+    data = DATA
+
+    return (data, tune_epochs) in _classifiers or IntentClassifier.cache_path(
+        nlu_data.load(data), cache_dir / "bot-models", tune_epochs=tune_epochs).exists()
+
+
+async def build(kind: str, *, cache_dir: Path, rasa_url: str, search: Any, rasa_timeout: float,
+                tune_epochs: int = 0) -> BotEngine:
     if kind == "rasa":
         from bot.rasa_engine import RasaEngine
 
@@ -35,6 +49,20 @@ async def build(kind: str, *, cache_dir: Path, rasa_url: str, search: Any, rasa_
 
         # the encoder is ONNX Runtime's (threads: BERRY_ENCODER_THREADS, read by knowledge_base's
         # encoder when its session loads); no torch threads to set
-        classifier = await asyncio.to_thread(project_classifier, cache_dir)
-        return EmbeddedEngine(classifier, search)
+        if not tune_epochs or await asyncio.to_thread(_ready, cache_dir, tune_epochs):
+            classifier = await asyncio.to_thread(project_classifier, cache_dir, DATA, tune_epochs)
+            return EmbeddedEngine(classifier, search)
+        # not trained yet (new training data): answer with the frozen encoder's classifier (seconds
+        # to train) while the encoder is fine-tuned in the background, then switch
+        engine = EmbeddedEngine(await asyncio.to_thread(project_classifier, cache_dir), search)
+
+        async def upgrade() -> None:
+            try:
+                engine.classifier = await asyncio.to_thread(project_classifier, cache_dir, DATA, tune_epochs)
+                log.info("bot classifier switched to the fine-tuned encoder")
+            except Exception:
+                log.exception("fine-tuning the bot's encoder failed; the frozen encoder's classifier stays")
+
+        engine.background = asyncio.create_task(upgrade())
+        return engine
     raise ValueError(f"unknown bot engine {kind!r}")

@@ -23,6 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from bot.nlu_data import OUT_OF_SCOPE, Example, split
 
 from .features import Encoder, Featurizer
+from .tuning import TopLayers
 
 log = logging.getLogger(__name__)
 FALLBACK = "nlu_fallback"
@@ -116,35 +117,64 @@ class IntentClassifier:
         self.train_seconds = 0.0
 
     @staticmethod
-    def _fit(texts: list[str], intents: list[str], emb: np.ndarray, c: float) -> tuple[Featurizer, LogisticRegression]:
-        feats = Featurizer(shared_encoder())
+    def _fit(texts: list[str], intents: list[str], emb: np.ndarray, c: float,
+             encoder: Encoder) -> tuple[Featurizer, LogisticRegression]:
+        feats = Featurizer(encoder)
         feats.fit(texts)
         model = LogisticRegression(C=c, max_iter=2000)
         model.fit(feats.transform(texts, emb), intents)
         return feats, model
 
+    @staticmethod
+    def cache_path(examples: list[Example], cache_dir: Path, *, holdout: float = 0.1, c: float = 10.0,
+                   tune_epochs: int = 0) -> Path:
+        params: dict[str, object] = {"holdout": holdout, "c": c}
+        if tune_epochs:  # the frozen classifier's key is unchanged: its cached models stay valid
+            params["tune_epochs"] = tune_epochs
+        return cache_dir / f"{_fingerprint(examples, **params)}.pkl"
+
     @classmethod
     def train(cls, examples: list[Example], *, holdout: float = 0.1, c: float = 10.0,
               cache_dir: Path | None = None, progress: bool = False,
-              embeddings: np.ndarray | None = None) -> IntentClassifier:
-        """Calibrate the threshold on held-out predictions (``_folds``), then refit on everything.
-        Cached under ``cache_dir`` by a fingerprint of the data and parameters."""
-        key = _fingerprint(examples, holdout=holdout, c=c)
-        if cache_dir is not None and (cache_dir / f"{key}.pkl").exists():
-            return cls.load(cache_dir / f"{key}.pkl")
+              embeddings: np.ndarray | None = None, tune_epochs: int = 0) -> IntentClassifier:
+        """Calibrate the threshold on held-out predictions, then refit on everything. Cached under
+        ``cache_dir`` by a fingerprint of the data and parameters.
+
+        ``tune_epochs`` > 0: first fine-tune the encoder's top two layers (tuning.py) on all but a
+        stratified ``holdout`` share, which then calibrates the threshold (one split, since the
+        tuned encoder must not have seen what calibrates it); 0: the frozen encoder, calibrated on
+        ``_folds``."""
+        path = cls.cache_path(examples, cache_dir, holdout=holdout, c=c, tune_epochs=tune_epochs) \
+            if cache_dir is not None else None
+        if path is not None and path.exists():
+            return cls.load(path)
         started = time.perf_counter()
         texts = [ex.text for ex in examples]
-        emb = embeddings if embeddings is not None else shared_encoder().encode(texts)
+        encoder = shared_encoder()
+        folds = _folds(examples, holdout) if holdout > 0 else []
+        if tune_epochs:
+            from .tuning import fine_tune
+
+            base = encoder.base_states(texts)
+            folds = [split(examples, holdout, seed=11)] if holdout > 0 else []
+            tuned_on = folds[0][0] if folds else examples
+            rows = {id(ex): i for i, ex in enumerate(examples)}
+            top = fine_tune([base[rows[id(ex)]] for ex in tuned_on], [ex.intent for ex in tuned_on],
+                            epochs=tune_epochs)
+            encoder = Encoder(top)
+            emb = encoder.from_base(base)
+        else:
+            emb = embeddings if embeddings is not None else encoder.encode(texts)
         row = {id(ex): i for i, ex in enumerate(examples)}
         threshold = 0.5
-        if holdout > 0:
+        if folds:
             confidences: list[float] = []
             correct: list[bool] = []
             is_oos: list[bool] = []
-            for train_set, held in _folds(examples, holdout):
-                rows = [row[id(ex)] for ex in train_set]
+            for train_set, held in folds:
+                rows_ = [row[id(ex)] for ex in train_set]
                 feats, model = cls._fit([ex.text for ex in train_set], [ex.intent for ex in train_set],
-                                        emb[rows], c)
+                                        emb[rows_], c, encoder)
                 probe = cls(feats, model, list(model.classes_), 0.0)
                 held_rows = [row[id(ex)] for ex in held]
                 parses = probe._parse([ex.text for ex in held], emb[held_rows], apply_threshold=False)
@@ -152,15 +182,15 @@ class IntentClassifier:
                 correct += [p.intent == ex.intent for p, ex in zip(parses, held, strict=True)]
                 is_oos += [ex.intent in OUT_OF_SCOPE for ex in held]
             threshold = calibrate_threshold(confidences, correct, is_oos)
-        feats, model = cls._fit(texts, [ex.intent for ex in examples], emb, c)
+        feats, model = cls._fit(texts, [ex.intent for ex in examples], emb, c, encoder)
         clf = cls(feats, model, list(model.classes_), threshold)
         clf.train_seconds = time.perf_counter() - started
         log.info("intent classifier trained", extra={"examples": len(examples), "intents": len(clf.labels),
                                                      "seconds": round(clf.train_seconds, 1),
-                                                     "threshold": clf.threshold})
-        if cache_dir is not None:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            clf.save(cache_dir / f"{key}.pkl")
+                                                     "threshold": clf.threshold, "tune_epochs": tune_epochs})
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            clf.save(path)
         return clf
 
     def parse_embedded(self, texts: list[str], embeddings: np.ndarray, *, apply_threshold: bool = True) -> list[Parse]:
@@ -207,8 +237,10 @@ class IntentClassifier:
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
         with tmp.open("wb") as f:
+            top = self.featurizer.encoder.top
             pickle.dump({"featurizer": self.featurizer, "model": self.model, "labels": self.labels,
-                         "threshold": self.threshold, "train_seconds": self.train_seconds}, f)
+                         "threshold": self.threshold, "train_seconds": self.train_seconds,
+                         "top": top.layers if top is not None else None}, f)
         tmp.replace(path)
 
     @classmethod
@@ -216,7 +248,7 @@ class IntentClassifier:
         with path.open("rb") as f:  # our own cache file, written by save()
             data = pickle.load(f)
         feats: Featurizer = data["featurizer"]
-        feats.encoder = shared_encoder()
+        feats.encoder = Encoder(TopLayers(data["top"])) if data.get("top") else shared_encoder()
         clf = cls(feats, data["model"], list(data["labels"]), float(data["threshold"]))
         clf.train_seconds = float(data.get("train_seconds", 0.0))
         return clf

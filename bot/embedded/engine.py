@@ -33,6 +33,7 @@ class EmbeddedEngine:
         self.search = search  # a knowledge_base SearchBackend (``.search(SearchQuery)``) or None
         self.kb_limit = kb_limit
         self.min_score = min_score
+        self.background: asyncio.Task[None] | None = None  # a better classifier being trained (factory)
 
     async def respond(self, turn: Turn) -> Reply:
         text = turn.text.strip()
@@ -102,7 +103,8 @@ class EmbeddedEngine:
                                          YES_NO))
 
     async def close(self) -> None:
-        return None
+        if self.background is not None:
+            self.background.cancel()
 
 
 def _payload(text: str) -> bool:

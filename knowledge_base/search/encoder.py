@@ -79,7 +79,8 @@ def export_onnx(target: Path | None = None, source: Path | None = None) -> Path:
     return target
 
 
-def _export(source: Path, target: Path) -> None:
+def _export(source: Path, target: Path, patch: Any = None) -> None:
+    """``patch(model)``, if given, changes the weights before the export (the bot's tuned layers)."""
     import torch
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
@@ -88,6 +89,8 @@ def _export(source: Path, target: Path) -> None:
     hf_logging.disable_progress_bar()
     # eager attention: the SDPA path decides on the mask in Python while tracing
     model = AutoModel.from_pretrained(str(source), attn_implementation="eager").eval()
+    if patch is not None:
+        patch(model)
 
     class Layers(torch.nn.Module):
         def __init__(self) -> None:
@@ -156,14 +159,12 @@ class Encoder:
                 self._tokenizers[max_length] = tok
         return tok
 
-    def pooled(
+    def hidden(
         self, texts: list[str], layers: tuple[int, ...] = (6,), max_length: int = MAX_TOKENS
-    ) -> np.ndarray:
-        """Mean-pooled hidden states of ``layers``, each L2-normalized, side by side:
-        (len(texts), len(layers) * DIMENSIONS). One forward pass; pad to the longest text."""
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Per-token hidden states of ``layers`` (each (len(texts), tokens, DIMENSIONS), padded to
+        the longest text) and the attention mask; the bot's tuned top layers start from these."""
         session = self._load()
-        if not texts:
-            return np.zeros((0, DIMENSIONS * len(layers)), dtype=np.float32)
         encoded = self._tokenizer(max_length).encode_batch(texts)
         width = max(len(e.ids) for e in encoded)
         ids = np.zeros((len(texts), width), dtype=np.int64)
@@ -171,7 +172,16 @@ class Encoder:
         for row, e in enumerate(encoded):
             ids[row, : len(e.ids)] = e.ids
             mask[row, : len(e.ids)] = 1
-        states = session.run([f"h{k}" for k in layers], {"input_ids": ids, "attention_mask": mask})
+        return session.run([f"h{k}" for k in layers], {"input_ids": ids, "attention_mask": mask}), mask
+
+    def pooled(
+        self, texts: list[str], layers: tuple[int, ...] = (6,), max_length: int = MAX_TOKENS
+    ) -> np.ndarray:
+        """Mean-pooled hidden states of ``layers``, each L2-normalized, side by side:
+        (len(texts), len(layers) * DIMENSIONS). One forward pass; pad to the longest text."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS * len(layers)), dtype=np.float32)
+        states, mask = self.hidden(texts, layers, max_length)
         weights = mask[..., None].astype(np.float32)
         count = np.maximum(weights.sum(axis=1), 1.0)
         parts = []

@@ -20,8 +20,11 @@ from .kb import TinyKB
 @pytest.fixture(scope="session")
 def classifier() -> Any:
     from bot import factory
+    from bot.settings import BotSettings
 
-    return factory.project_classifier(Settings(_env_file=None).cache_dir)  # type: ignore[call-arg]
+    # the classifier the app uses (trained here first, so the app never starts on the fallback)
+    return factory.project_classifier(Settings(_env_file=None).cache_dir, factory.DATA,  # type: ignore[call-arg]
+                                      BotSettings(_env_file=None).tune_epochs)  # type: ignore[call-arg]
 
 
 @pytest.fixture

@@ -1,0 +1,100 @@
+"""The tuned top layers' numpy inference is transformers' BertLayer arithmetic, and the chain the
+parse path runs (ONNX hidden state 4 → numpy layers 5, 6) is the frozen encoder's when untrained;
+fine-tuning on a few intents moves the layers toward separating them."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from bot.embedded.features import Encoder
+from bot.embedded.tuning import BASE, TopLayers, fine_tune
+
+
+@pytest.fixture(scope="module")
+def pretrained() -> tuple[object, TopLayers]:
+    import torch
+    from transformers import AutoModel
+
+    from knowledge_base.search.encoder import model_dir
+
+    model = AutoModel.from_pretrained(str(model_dir()), attn_implementation="eager").eval()
+    layers = torch.nn.ModuleList([copy.deepcopy(layer) for layer in model.encoder.layer[BASE:]])
+    return layers, TopLayers.from_torch(layers)
+
+
+def test_numpy_layers_match_torch_with_padding(pretrained) -> None:
+    import torch
+
+    layers, top = pretrained
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3, 7, 384)).astype(np.float32)
+    mask = np.array([[1] * 7, [1] * 4 + [0] * 3, [1] * 2 + [0] * 5])
+    mine = top.states(x, mask)
+    with torch.inference_mode():
+        h = torch.from_numpy(x)
+        bias = (1.0 - torch.from_numpy(mask).float()[:, None, None, :]) * torch.finfo(torch.float32).min
+        for layer, got in zip(layers, mine, strict=True):
+            h = layer(h, attention_mask=bias)
+            h = h[0] if isinstance(h, tuple) else h
+            real = mask.astype(bool)  # padded positions are never pooled
+            assert np.abs(got[real] - h.numpy()[real]).max() < 1e-3
+
+
+def test_untrained_top_on_onnx_base_is_the_frozen_encoder(pretrained) -> None:
+    texts = ["where is my refund for BE-12345?", "hi", "can I talk to a person about a very late payout"]
+    frozen = Encoder().encode(texts)
+    chained = Encoder(pretrained[1]).encode(texts)
+    assert np.abs(frozen - chained).max() < 1e-3
+    tuned = Encoder(pretrained[1])
+    assert np.abs(tuned.from_base(tuned.base_states(texts)) - frozen).max() < 1e-2  # base states kept in fp16
+
+
+def test_fine_tuning_separates_the_intents_it_is_trained_on() -> None:
+    texts = ["i want my money back", "refund my deposit please", "how do i get a refund",
+             "where is my booking", "has my booking been confirmed", "status of my booking"] * 2
+    intents = ["refund"] * 3 + ["status"] * 3
+    intents = intents * 2
+    enc = Encoder()
+    base = enc.base_states(texts)
+    tuned = Encoder(fine_tune(base, intents, epochs=3, lr=5e-4))
+
+    def margin(vectors: np.ndarray) -> float:  # mean cosine within intents minus across them
+        sims = vectors @ vectors.T / 3
+        same = np.array([[a == b for b in intents] for a in intents])
+        return float(sims[same].mean() - sims[~same].mean())
+
+    assert margin(tuned.from_base(base)) > margin(enc.encode(texts))
+
+
+async def test_engine_answers_with_the_frozen_classifier_until_the_tuned_one_is_trained(tmp_path,
+                                                                                       monkeypatch) -> None:
+    from bot import factory
+
+    data = tmp_path / "nlu.yml"
+    data.write_text('version: "3.1"\nnlu:\n' + "".join(
+        f"- intent: {intent}\n  examples: |\n" + "".join(f"    - {t}\n" for t in texts)
+        for intent, texts in {
+            "refund": ["i want my money back", "refund my deposit please", "how do i get a refund",
+                       "can i have a refund", "refund the booking", "give me my money back"],
+            "status": ["where is my booking", "has my booking been confirmed", "status of my booking",
+                       "is my booking confirmed", "booking status please", "check my booking"],
+        }.items()))
+    monkeypatch.setattr(factory, "DATA", data)
+    monkeypatch.setattr(factory, "_classifiers", {})
+    engine = await factory.build("embedded", cache_dir=tmp_path, rasa_url="", search=None, rasa_timeout=1,
+                                 tune_epochs=1)
+    assert engine.classifier.featurizer.encoder.top is None  # the frozen one answers meanwhile
+    assert engine.classifier.parse("i want a refund").ranking[0][0] == "refund"
+    assert engine.background is not None
+    await engine.background
+    assert engine.classifier.featurizer.encoder.top is not None
+    assert engine.classifier.parse("i want a refund").ranking[0][0] == "refund"
+    # next start (a new process): the tuned model is loaded from the cache, no fallback
+    monkeypatch.setattr(factory, "_classifiers", {})
+    again = await factory.build("embedded", cache_dir=tmp_path, rasa_url="", search=None, rasa_timeout=1,
+                                tune_epochs=1)
+    assert again.background is None and again.classifier.featurizer.encoder.top is not None
+    assert again.classifier.parse("where is my booking").ranking[0][0] == "status"
