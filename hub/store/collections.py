@@ -64,6 +64,7 @@ register(
 )
 register("messages", ix(("conversation_id", ASC), ("created_at", ASC), ("_id", ASC)), ix(("contact_id", ASC)),
          ix(("external_id", ASC)))
+register("store_meta")  # _id = "indexes:<FerretDB patch level>": indexes rebuilt for that build
 register("inbound_keys")  # _id = "<channel>:<provider message id>"
 register("counters")  # _id = counter name; value = a hint of the last number
 register("counter_claims")  # _id = "<counter>:<n>": who got number n (kept: numbers are never reissued)

@@ -100,6 +100,9 @@ class Store:
         """
         mongodb = await self.server_kind() == "mongodb"
         existing = set(await self.db.list_collection_names())
+        if not mongodb:
+            await self._rebuild_indexes_of_an_older_build(existing)
+            existing = set(await self.db.list_collection_names())  # the claim made store_meta
         for spec in COLLECTIONS.values():
             if spec.name not in existing:
                 try:
@@ -113,6 +116,23 @@ class Store:
                 time_field, age = spec.expire
                 await self.db[spec.name].create_index([(time_field, 1)], name=f"{time_field}_ttl",
                                                       expireAfterSeconds=int(age.total_seconds()))
+
+    async def _rebuild_indexes_of_an_older_build(self, existing: set[str]) -> None:
+        """FerretDB builds an index on the SQL expression of the build that created it, and our
+        patch levels change those expressions (berry3's sort order): indexes made by another level
+        would be ignored by the planner while still costing every write. Once per level (one node
+        wins the claim), drop the declared collections' indexes, including ones no longer declared,
+        so the loop below builds them anew."""
+        from .embedded import PATCH_LEVEL  # the level this hub ships with (embedded or compose)
+
+        if not await self.claim("store_meta", f"indexes:{PATCH_LEVEL}", {"at": datetime.now(UTC)}):
+            return
+        for name in sorted(existing & COLLECTIONS.keys()):
+            dropped = [ix["name"] async for ix in await self.db[name].list_indexes() if ix["name"] != "_id_"]
+            for index_name in dropped:
+                await self.db[name].drop_index(index_name)
+            if dropped:
+                log.info("store.index_rebuild", extra={"collection": name, "indexes": dropped, "level": PATCH_LEVEL})
 
     async def expire(self, now: datetime | None = None) -> dict[str, int]:
         """Delete what every ``register(..., expire=...)`` declaration says is too old; the count per
