@@ -30,9 +30,10 @@ def setup(app: web.Application) -> None:
 
 async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
     from hub.events import MessageCreated
+    from hub.platform.events import ContactErased, ConversationDeleted
 
     from . import factory
-    from .service import BotService
+    from .service import FORGET_JOB, BotService
     from .settings import BotSettings
 
     settings = app[keys.SETTINGS]
@@ -64,6 +65,9 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
     if ticketing is not None:  # the bot answers first: ticketing routes the ticket when it hands off
         ticketing.routing.held_by.append(service.holds)
     app[keys.BUS].subscribe(MessageCreated, service.on_message, background=True)
+    app[keys.BUS].subscribe(ContactErased, service.on_forget)
+    app[keys.BUS].subscribe(ConversationDeleted, service.on_forget)
+    app[keys.JOB_HANDLERS][FORGET_JOB] = service.forget
     yield
     if task.done() and not task.cancelled() and task.exception() is None:
         await task.result().close()

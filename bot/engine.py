@@ -63,4 +63,9 @@ class BotEngine(Protocol):
 
     async def respond(self, turn: Turn) -> Reply: ...
 
+    async def forget(self, conversation_id: str) -> None:
+        """Drop what the engine keeps about a conversation outside the hub's store (the contact was
+        erased or the ticket deleted). Raises if that could not be done."""
+        ...
+
     async def close(self) -> None: ...

@@ -5,6 +5,7 @@ agent's summary) then ``POST /webhooks/rest/webhook`` with ``sender`` = conversa
 the dialogue state per sender). Rasa's messages map to ``OutMessage``: ``text``, ``buttons``
 (title/payload), ``custom`` (``{"handoff": true, "reason": …}`` → handoff, ``{"unclear": true}``
 → an unclear turn). A timeout, a connection error, a 5xx or an empty answer becomes a handoff.
+Rasa keeps each sender's tracker (the dialogue, with the customer's words): ``forget`` empties it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -66,6 +68,14 @@ class RasaEngine:
             log.warning("rasa unavailable", extra={"conversation_id": turn.conversation_id, "error": repr(exc)})
             return Reply(handoff="bot_error", intent=None)
         return _map(answer if isinstance(answer, list) else [], reply)
+
+    async def forget(self, conversation_id: str) -> None:
+        """Replace the sender's tracker in Rasa's tracker store with an empty one (Rasa's HTTP API,
+        ``PUT /conversations/{id}/tracker/events``): it holds every message the customer wrote."""
+        http = await self._http()
+        async with http.put(f"{self.url}/conversations/{quote(conversation_id, safe='')}/tracker/events",
+                            json=[], timeout=self.timeout) as resp:
+            resp.raise_for_status()
 
     async def close(self) -> None:
         if self._own and self._session is not None:

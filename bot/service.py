@@ -23,6 +23,8 @@ from typing import Any
 from hub.auth import Principal
 from hub.conversations import Conversations
 from hub.events import BotHandoff, EventBus, MessageCreated
+from hub.jobs import Jobs
+from hub.platform.events import ContactErased, ConversationDeleted
 from hub.models import AuthorType, Channel, Conversation, Direction, Role, utcnow
 from hub.store import Store, register, upsert
 
@@ -40,6 +42,7 @@ TICKET_TAGS = {"refund_request": "refund", "payment_failed": "payment", "provide
                "cancel_booking": "cancellation", "reschedule_booking": "reschedule", "complaint": "complaint"}
 register("bot_turns", expire=("at", timedelta(days=1)))  # _id = bot-turn:<conversation>:<message>: who answers
 Router = Callable[[str], Awaitable[Any]]
+FORGET_JOB = "bot.forget"  # payload {conversation_ids}: the engine drops its copies (see on_forget)
 HANDOFF_STEPS = ("notice", "note", "ticket", "event")  # after the handoff is saved, in order
 RECOVERY_DELAYS = (0.0, 0.5, 2.0, 5.0, 15.0)  # seconds before each attempt to hand a failed turn off
 
@@ -59,6 +62,7 @@ class BotService:
         self.turns = TurnQueue(store, lease_s=settings.turn_lease_s)
         self.inboxes = set(settings.inboxes)
         self.route = route  # routes a handed-off ticket to an agent (ticketing's auto-assign)
+        self.jobs = Jobs(store)
 
     async def load_inboxes(self) -> None:
         """Switches stored by ``PUT /bot/inboxes/{inbox}`` override the ``BERRY_BOT_INBOXES`` default."""
@@ -78,6 +82,18 @@ class BotService:
         msg = event.message
         return (msg.direction == Direction.inbound and msg.author_type == AuthorType.customer and not msg.private
                 and self.holds(event.conversation))
+
+    async def on_forget(self, event: ContactErased | ConversationDeleted) -> None:
+        """Erasure or deletion: the engine's copies (Rasa's trackers) are dropped by a job, so a Rasa
+        server that is down right now is retried with back-off (and a job that dies is visible)."""
+        ids = event.conversation_ids if isinstance(event, ContactErased) else [event.conversation_id]
+        if ids:
+            await self.jobs.enqueue(FORGET_JOB, {"conversation_ids": ids})
+
+    async def forget(self, payload: dict[str, Any]) -> None:
+        engine = await self._engine()
+        for conv_id in payload["conversation_ids"]:
+            await engine.forget(conv_id)
 
     async def on_message(self, event: MessageCreated) -> None:
         if not self.wants(event):

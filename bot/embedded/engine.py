@@ -102,6 +102,9 @@ class EmbeddedEngine:
         reply.messages.append(OutMessage(f"{top.title}: {top.summary}{link}\n\nDid that answer your question?",
                                          YES_NO))
 
+    async def forget(self, conversation_id: str) -> None:
+        """Nothing to drop: the embedded engine's state lives on the conversation (``Reply.state``)."""
+
     async def close(self) -> None:
         if self.background is not None:
             self.background.cancel()

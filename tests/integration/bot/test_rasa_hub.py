@@ -4,12 +4,16 @@ key), the answer is queued for the outbox; "I want to talk to a person" hands of
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import aiohttp
 import pytest
 
 from hub import keys
+from bot.service import FORGET_JOB
 from hub.events import BotHandoff
+from hub.jobs import Worker
 from hub.models import AuthorType, Channel, Direction, IdentityKind, InboundMessage, Role, SenderIdentity, new_id
 
 
@@ -91,3 +95,34 @@ async def test_action_server_failure_is_a_handoff(rasa_stack, monkeypatch) -> No
     conv = await send(app, "how do I get an invoice for my booking?", "+27831110004")
     assert (await app[keys.CONVERSATIONS].get(conv)).bot["handoff"]["reason"] == "bot_error"
     assert "passing you to a person" in (await bot_texts(app, conv))[-1].text
+
+
+async def _tracker_text(rasa_url: str, conversation_id: str) -> str:
+    async with aiohttp.ClientSession() as http, http.get(f"{rasa_url}/conversations/{conversation_id}/tracker") as resp:
+        assert resp.status == 200
+        return json.dumps(await resp.json())
+
+
+async def test_erasing_the_contact_empties_its_rasa_tracker(rasa_stack) -> None:
+    """Rasa's tracker store holds every message the customer wrote: erasure drops it (a job, so a
+    Rasa server that is down at that moment is retried)."""
+    client = rasa_stack.client
+    app = client.server.app
+    conv = await send(app, "where is my booking BE-77310? my name is Thandeka", "+27831110009")
+    assert "BE-77310" in await _tracker_text(rasa_stack.rasa_url, conv)
+    other = await send(app, "hello, booking BE-77311 please", "+27831110010")
+
+    admin = await app[keys.USERS].create(f"admin-{new_id()}@example.com", "correct horse", Role.admin, name="Ad")
+    resp = await client.post("/api/v1/auth/login", json={"email": admin.email, "password": "correct horse"})
+    headers = {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
+    contact_id = (await app[keys.CONVERSATIONS].get(conv)).contact_id
+    resp = await client.post(f"/api/v1/contacts/{contact_id}/erase", json={"confirm": contact_id}, headers=headers)
+    assert resp.status == 200, await resp.text()
+    worker = Worker(app[keys.JOBS], app[keys.JOB_HANDLERS])
+    while await worker.run_once():
+        pass
+
+    text = await _tracker_text(rasa_stack.rasa_url, conv)
+    assert "BE-77310" not in text and "Thandeka" not in text
+    assert await app[keys.STORE]["jobs"].count_documents({"kind": FORGET_JOB, "state": {"$ne": "done"}}) == 0
+    assert "BE-77311" in await _tracker_text(rasa_stack.rasa_url, other)  # another contact's is kept
