@@ -38,9 +38,14 @@ def pct(values: list[float], q: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=300, help="messages per thread setting")
+    parser.add_argument("--tune-epochs", type=int, default=None,
+                        help="the classifier with this many fine-tuning epochs (default BERRY_BOT_TUNE_EPOCHS)")
     args = parser.parse_args()
+    from bot.settings import BotSettings
+
+    tune = BotSettings().tune_epochs if args.tune_epochs is None else args.tune_epochs
     started = time.perf_counter()
-    clf = factory.project_classifier(CACHE)
+    clf = factory.project_classifier(CACHE, tune_epochs=tune)
     load_seconds = time.perf_counter() - started
     texts = [ex.text for ex in nlu_data.load(ROOT / "bot" / "rasa" / "data")]
     texts += [ex.text for ex in nlu_data.load(ROOT / "bot" / "rasa" / "eval" / "berry_out_of_scope.yml")]
@@ -62,7 +67,7 @@ def main() -> int:
     print(json.dumps({"bench": "bot_parse", "n": len(texts), "machine": f"{os.cpu_count()} cpu",
                       "encoder_threads": int(os.environ.get("BERRY_ENCODER_THREADS", "1")),
                       "loadavg": Path("/proc/loadavg").read_text().split()[:3],
-                      "classifier_load_seconds": round(load_seconds, 1), "results": results}))
+                      "tune_epochs": tune, "classifier_load_seconds": round(load_seconds, 1), "results": results}))
     return 0
 
 
