@@ -225,6 +225,7 @@ def run(
     # measured messages land on existing tickets, as most do, not on a burst of 50 new ones
     # (opening 50 tickets at once walks ticket-number claims, ~3,000 inserts in one run)
     asyncio.run(_send(nodes, admin, args.rate, 50 / args.rate, prefix="warm"))
+    settle(nodes)  # a loaded node is still working through them after their 201s
     background = idle(pids, ferret_pid, store_url, args.idle)
     commands = store_commands(store_url)
     began = time.monotonic()
