@@ -29,9 +29,9 @@ class BotSettings(BaseSettings):
     closing: time = time(17, 0)
     workdays: list[int] = Field([0, 1, 2, 3, 4], description="Monday = 0")
     kb_min_score: float = 0.0
-    tune_epochs: int = Field(3, ge=0, le=20, description=(
+    tune_epochs: int = Field(0, ge=0, le=20, description=(
         "Epochs of fine-tuning the top two layers of the embedded engine's encoder on the training intents "
-        "(0: frozen encoder). Until a fine-tuned model for the current data is trained (cached by a hash), "
+        "(0: frozen encoder; 3 was measured, see BENCHMARKS.md). Until a fine-tuned model for the current data is trained (cached by a hash), "
         "the frozen encoder's classifier answers"))
 
     def open_at(self, now: datetime) -> bool:
