@@ -14,10 +14,10 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from knowledge_base.search.encoder import DIMENSIONS, shared_encoder
+from knowledge_base.search.encoder import DIMENSIONS, mean_pool, shared_encoder
 from knowledge_base.search.encoder import Encoder as OnnxEncoder
 
-from .tuning import BASE, TopLayers, pooled
+from .tuning import BASE, TopLayers
 
 
 class Encoder:
@@ -63,7 +63,7 @@ class Encoder:
             for r, j in enumerate(rows):
                 x[r, :len(base[j])] = base[j]
                 mask[r, :len(base[j])] = 1
-            out[rows] = _unit(pooled([x, *self.top.states(x, mask)], mask))
+            out[rows] = _unit(mean_pool([x, *self.top.states(x, mask)], mask))
         return out
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:

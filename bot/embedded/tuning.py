@@ -124,17 +124,6 @@ def _one_thread() -> Any:
     return _controller.limit(limits=1, user_api="blas")
 
 
-def pooled(states: list[np.ndarray], mask: np.ndarray) -> np.ndarray:
-    """Mean-pooled, L2-normalized states side by side (as the frozen encoder's ``pooled``)."""
-    weights = mask[..., None].astype(np.float32)
-    count = np.maximum(weights.sum(axis=1), 1.0)
-    parts = []
-    for state in states:
-        vector = (state * weights).sum(axis=1) / count
-        parts.append(vector / np.maximum(np.linalg.norm(vector, axis=1, keepdims=True), 1e-12))
-    return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
-
-
 def fine_tune(states: list[np.ndarray], intents: list[str], *, epochs: int = 3, lr: float = 1e-4,
               batch_size: int = 32, seed: int = 0) -> TopLayers:
     """Train the encoder's last two layers (+ a linear head, dropped afterwards) on per-token

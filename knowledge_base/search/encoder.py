@@ -122,6 +122,17 @@ def _export(source: Path, target: Path, patch: Any = None) -> None:
     log.info("exported MiniLM to ONNX", extra={"path": str(target)})
 
 
+def mean_pool(states: list[np.ndarray], mask: np.ndarray) -> np.ndarray:
+    """Each state mean-pooled over the unmasked tokens and L2-normalized, side by side."""
+    weights = mask[..., None].astype(np.float32)
+    count = np.maximum(weights.sum(axis=1), 1.0)
+    parts = []
+    for state in states:
+        vector = (state * weights).sum(axis=1) / count
+        parts.append(vector / np.maximum(np.linalg.norm(vector, axis=1, keepdims=True), 1e-12))
+    return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
+
+
 class Encoder:
     def __init__(self, graph: Path | str | None = None) -> None:
         self._graph = Path(graph) if graph else None
@@ -181,14 +192,7 @@ class Encoder:
         (len(texts), len(layers) * DIMENSIONS). One forward pass; pad to the longest text."""
         if not texts:
             return np.zeros((0, DIMENSIONS * len(layers)), dtype=np.float32)
-        states, mask = self.hidden(texts, layers, max_length)
-        weights = mask[..., None].astype(np.float32)
-        count = np.maximum(weights.sum(axis=1), 1.0)
-        parts = []
-        for state in states:
-            vector = (state * weights).sum(axis=1) / count
-            parts.append(vector / np.maximum(np.linalg.norm(vector, axis=1, keepdims=True), 1e-12))
-        return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
+        return mean_pool(*self.hidden(texts, layers, max_length))
 
     def encode_sync(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Normalized sentence vectors (layer 6, mean-pooled), batched by length (less padding)."""
