@@ -26,6 +26,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pymongo.errors import OperationFailure
+
 from hub.models import new_id
 
 from .context import Ctx
@@ -78,7 +80,14 @@ class TimerWheel:
         return await self._names(self._bucket)
 
     async def read(self, minute: str) -> list[dict[str, Any]]:
-        return [d async for d in self._col(minute).find({})]
+        try:
+            return [d async for d in self._col(minute).find({})]
+        except OperationFailure as exc:
+            # FerretDB (SQLite) fails a read racing the drop of its collection, where MongoDB answers
+            # nothing: another node's sweep handled this minute and dropped it meanwhile
+            if "no such table" in str(exc):
+                return []
+            raise
 
     async def done(self, minute: str) -> None:
         await self._col(minute).drop()
