@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 SKIP_PREFIXES = ("contact.", "agent.")
 MAX_BATCH = 200
+DELETED = "conversation.deleted"  # an admin deleted the ticket: open consoles drop it
 TRANSFERRED = "conversation.transferred"  # console-only notice (see ``transferred``)
 ERASED_FOR_S = 3600  # how long events naming an erased contact are still dropped
 
@@ -159,6 +160,9 @@ class Forwarder:
                 items.append(personal)
                 continue
             if conversation is None:
+                continue
+            if event.name == DELETED:  # ids only: the deletion just scrubbed the log of its content
+                items.append((DELETED, access.event_rooms(conversation), event.model_dump(mode="json")))
                 continue
             data = event.model_dump(mode="json")
             data.setdefault("conversation_id", conversation.id)

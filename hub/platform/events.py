@@ -9,7 +9,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from hub.events import Event
-from hub.models import Message
+from hub.models import Conversation, Message
 
 
 class WebhookDisabled(Event):
@@ -43,6 +43,10 @@ class ConversationDeleted(Event):
     conversation_id: str
     contact_id: str
     message_ids: list[str]
+    number: int | None = None
+    # the ticket as it was, so the console can reach the rooms that showed it (in-process only:
+    # excluded from model_dump, never sent to webhooks or written to event logs)
+    conversation: Conversation | None = Field(default=None, exclude=True)
 
 
 class MessageRedacted(Event):

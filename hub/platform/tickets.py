@@ -190,7 +190,8 @@ async def delete_ticket(app: Any, principal: Principal, conversation: Conversati
     )
     await app[keys.BUS].publish(
         ConversationDeleted(
-            conversation_id=conversation.id, contact_id=conversation.contact_id, message_ids=message_ids
+            conversation_id=conversation.id, contact_id=conversation.contact_id, message_ids=message_ids,
+            number=conversation.number, conversation=conversation,
         )
     )
     return counts

@@ -135,6 +135,13 @@ export class ThreadView {
       text: t(byMe ? "thread.transferred_by_me" : "thread.transferred", {team: name})}));
   }
 
+  // an admin deleted the ticket with its messages: nothing of it stays on screen
+  deleted({number}) {
+    this.conversation = null;
+    clear(this.el, this.backButton(), h("p", {class: "placeholder banner warn", id: "deleted", role: "status",
+      text: t("thread.deleted", {number})}));
+  }
+
   setStatus(status) { return this.update({status}); }
   assign(userId) { return this.update({assignee_id: userId}); }
 
@@ -212,6 +219,7 @@ export class ThreadView {
   onHub(name, data) {
     const c = this.conversation;
     if (!c || data.conversation_id !== c.id) return;
+    if (name === "conversation.deleted") return this.deleted(data);
     if (name === "conversation.transferred") {
       if (!data.conversation) this.transferredAway(data);  // it left this agent's teams
       return;

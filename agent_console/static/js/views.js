@@ -197,6 +197,7 @@ export class Workspace {
   // --- live events ---------------------------------------------------------------------------
   onHub({name, data}) {
     if (name === "conversation.transferred") return this.onTransferred(data);
+    if (name === "conversation.deleted") return this.onDeleted(data);
     const c = data.conversation;
     if (c) {
       const known = this.conversations.get(c.id) || {};
@@ -244,6 +245,13 @@ export class Workspace {
       const team = this.teams.find((tm) => tm.id === data.team_id)?.name || data.team_id || "";
       this.alert(t("notify.transferred", {number: data.number, team}), "", null);
     }
+  }
+
+  onDeleted(data) {
+    this.order = this.order.filter((id) => id !== data.conversation_id);
+    this.conversations.delete(data.conversation_id);
+    this.renderList();
+    this.thread.onHub("conversation.deleted", data);
   }
 
   nameOf(c) { return this.contacts[c.contact_id]?.name || `#${c.number}`; }
