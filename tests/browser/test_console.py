@@ -218,6 +218,24 @@ async def test_transfer_with_the_team_picker_tells_the_old_team(new_page, hub_ur
     assert vera.errors == [] and sam.errors == []
 
 
+async def test_a_ticket_deleted_by_an_admin_leaves_the_open_thread_and_the_inbox(new_page, hub_url, hub) -> None:
+    created = await inbound(hub, "Please remove everything about my booking", phone="+27871116666", name="Zodwa M")
+    conversation_id = created["conversation"]["id"]
+    vera, sam = await new_page(), await new_page()
+    await sign_in(vera, hub_url, await make_agent(hub, "Vera"))
+    await sign_in(sam, hub_url, await make_agent(hub, "Sam"))
+    await vera.goto(f"{hub_url}/console/c/{conversation_id}")
+    await vera.wait_for_selector("#reply-text")
+    await sam.locator(f'#inbox-list li[data-id="{conversation_id}"]').wait_for()
+    resp = await hub.delete(f"/api/v1/conversations/{conversation_id}", headers=await admin_headers(hub))
+    assert resp.status in (200, 204), await resp.text()
+    await vera.wait_for_selector("#deleted")
+    assert f"#{created['conversation']['number']}" in await vera.text_content("#deleted")
+    assert await vera.locator("#reply-text").count() == 0
+    await sam.locator(f'#inbox-list li[data-id="{conversation_id}"]').wait_for(state="detached")
+    assert vera.errors == [] and sam.errors == []
+
+
 async def test_canned_response_shows_and_inserts_rendered_variables(new_page, hub_url, hub) -> None:
     headers = await admin_headers(hub)
     resp = await hub.post("/api/v1/canned-responses", headers=headers, json={
