@@ -122,13 +122,13 @@ class Forwarder:
         """``contact.erased`` dropped the logged events naming the contact; events still waiting in
         this window would be logged after it. From now on they are dropped here; a batch already
         being forwarded is waited for, and what it logged is dropped too."""
-        ids = [getattr(event, "contact_id", None), *getattr(event, "conversation_ids", []),
-               *getattr(event, "message_ids", [])]
+        ids = [i for i in (getattr(event, "contact_id", None), *getattr(event, "conversation_ids", []),
+                           *getattr(event, "message_ids", [])) if isinstance(i, str)]
         until = time.monotonic() + ERASED_FOR_S
-        self.erased.update({i: until for i in ids if isinstance(i, str)})
+        self.erased.update(dict.fromkeys(ids, until))
         async with self.lock:
             pass
-        await drop_logged_events(self.log.store, [i for i in ids if isinstance(i, str)])
+        await drop_logged_events(self.log.store, ids)
 
     def names_erased(self, event: Event, conversation: Conversation | None) -> bool:
         if not self.erased:

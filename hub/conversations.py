@@ -141,6 +141,12 @@ class Conversations:
                                                    actor_id=actor.actor_id))
         return updated
 
+    async def message(self, message_id: str) -> Message:
+        doc = await self.store.messages.find_one({"_id": message_id})
+        if doc is None:
+            raise NotFound(f"message {message_id} not found")
+        return Message.from_doc(doc)
+
     async def messages(self, conversation_id: str, *, limit: int = 100, after: str | None = None,
                        include_private: bool = True) -> list[Message]:
         flt: dict[str, Any] = {"conversation_id": conversation_id}

@@ -377,10 +377,7 @@ async def list_messages(request: web.Request, principal: Principal, query: Messa
 @route("GET", "/messages/{message_id}", summary="Get a message", tag="messages", response=Message)
 async def get_message(request: web.Request, principal: Principal) -> Message:
     message_id = request.match_info["message_id"]
-    doc = await request.app[keys.STORE].messages.find_one({"_id": message_id})
-    if doc is None:
-        raise NotFound(f"message {message_id} not found")
-    message = Message.from_doc(doc)
+    message = await request.app[keys.CONVERSATIONS].message(message_id)
     await _visible_conversation(request, _reader(principal), message.conversation_id)
     if message.private and not principal.is_staff:
         raise NotFound(f"message {message_id} not found")

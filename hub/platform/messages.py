@@ -28,7 +28,7 @@ from hub import keys
 from hub.api.routing import ApiRouter, visible_conversation
 from hub.api.schemas import Strict
 from hub.auth import Principal
-from hub.errors import Conflict, InvalidInput, NotFound
+from hub.errors import Conflict, InvalidInput
 from hub.events import ConversationUpdated
 from hub.models import Message, utcnow
 from hub.store import register
@@ -99,7 +99,7 @@ async def redact(app: Any, principal: Principal, message: Message, *, reason: st
         changes["subject"] = None
     await store.messages.update_one({"_id": message.id}, {"$set": changes})
     removed = await delete_blobs(store, doomed)
-    redacted = await find_message(app, message.id)
+    redacted = await app[keys.CONVERSATIONS].message(message.id)
     removed_texts = [message.text, message.subject or ""] if whole else list(spans or ())
     subject_changed = await _redact_subject(app, principal, message.conversation_id, removed_texts, whole)
     # copies: what names the message, and what quotes a removed piece (the ticket's subject is
@@ -146,16 +146,9 @@ async def _redact_subject(app: Any, principal: Principal, conversation_id: str, 
     return True
 
 
-async def find_message(app: Any, message_id: str) -> Message:
-    doc = await app[keys.STORE].messages.find_one({"_id": message_id})
-    if doc is None:
-        raise NotFound(f"message {message_id} not found")
-    return Message.from_doc(doc)
-
-
 async def _visible(request: web.Request, principal: Principal) -> Message:
     """The message of the path, or 404 when its conversation is hidden from the caller."""
-    message = await find_message(request.app, request.match_info["message_id"])
+    message = await request.app[keys.CONVERSATIONS].message(request.match_info["message_id"])
     await visible_conversation(request, principal, message.conversation_id)
     return message
 
@@ -177,4 +170,4 @@ def install(router: ApiRouter) -> None:
         await redact(request.app, principal, message, reason=query.reason, whole=True)
 
 
-__all__ = ["MARKER", "RedactIn", "find_message", "install", "redact"]
+__all__ = ["MARKER", "RedactIn", "install", "redact"]
