@@ -102,7 +102,7 @@ class Store:
         existing = set(await self.db.list_collection_names())
         if not mongodb:
             await self._rebuild_indexes_of_an_older_build(existing)
-            existing = set(await self.db.list_collection_names())  # the claim made store_meta
+            existing.add("store_meta")  # its claim made it, if it was not there
         for spec in COLLECTIONS.values():
             if spec.name not in existing:
                 try:
