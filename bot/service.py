@@ -24,8 +24,8 @@ from hub.auth import Principal
 from hub.conversations import Conversations
 from hub.events import BotHandoff, EventBus, MessageCreated
 from hub.jobs import Jobs
-from hub.platform.events import ContactErased, ConversationDeleted
 from hub.models import AuthorType, Channel, Conversation, Direction, Role, utcnow
+from hub.platform.events import ContactErased, ConversationDeleted
 from hub.store import Store, register, upsert
 
 from . import language, responses

@@ -10,12 +10,20 @@ from typing import Any
 import aiohttp
 import pytest
 
-from hub import keys
 from bot.service import FORGET_JOB
+from hub import keys
 from hub.events import BotHandoff
 from hub.jobs import Worker
-from hub.models import AuthorType, Channel, Direction, IdentityKind, InboundMessage, Role, SenderIdentity, new_id
-
+from hub.models import (
+    AuthorType,
+    Channel,
+    Direction,
+    IdentityKind,
+    InboundMessage,
+    Role,
+    SenderIdentity,
+    new_id,
+)
 
 pytestmark = pytest.mark.integration
 
