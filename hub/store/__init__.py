@@ -4,6 +4,7 @@ from .collections import ASC, COLLECTIONS, DESC, Index, ix, register
 from .db import Doc, Store, upsert
 from .embedded import EmbeddedFerretDB, free_port
 from .open import open_store
+from .snapshot import Snapshot
 
-__all__ = ["ASC", "COLLECTIONS", "DESC", "Doc", "EmbeddedFerretDB", "Index", "Store", "free_port", "ix", "open_store",
+__all__ = ["ASC", "COLLECTIONS", "DESC", "Doc", "EmbeddedFerretDB", "Index", "Snapshot", "Store", "free_port", "ix", "open_store",
            "register", "upsert"]

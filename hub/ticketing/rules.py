@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.errors import InvalidInput
 from hub.models import Contact, Conversation, Message, Priority, Status, new_id, utcnow
-from hub.store import ix, register
+from hub.store import Snapshot, ix, register
 
 from .business_hours import BusinessHours
 from .canned import check_template
@@ -175,38 +174,29 @@ class Rules:
         self.ctx = ctx
         self.col = ctx.store["automation_rules"]
         self.run_action: ActionRunner | None = None  # wired in setup (actions need routing, canned…)
-        self._cache: list[CompiledRule] | None = None
-        self._hours: dict[str, BusinessHours] = {}
-        self._loaded_at = 0.0
+        self._enabled = Snapshot(self._load, self.CACHE_TTL)
         self.wheel = TimerWheel(ctx, "rules")
 
     def invalidate(self) -> None:
-        self._cache = None
+        self._enabled.invalidate()
+
+    async def _load(self) -> tuple[list[CompiledRule], dict[str, BusinessHours]]:
+        """The enabled rules, compiled, and the business hours their conditions name."""
+        compiled = []
+        async for doc in self.col.find({"enabled": True}).sort([("order", 1), ("_id", 1)]).limit(2000):
+            try:
+                compiled.append(compile_rule(Rule.from_doc(doc)))
+            except (InvalidInput, ValueError):
+                log.warning("stored rule no longer valid; skipped", extra={"rule": doc.get("_id")})
+        wanted = {c.cond.business_hours_id for r in compiled for c in (*r.all, *r.any) if c.cond.business_hours_id}
+        hours = {
+            d["_id"]: BusinessHours.from_doc(d)
+            async for d in self.ctx.store["business_hours"].find({"_id": {"$in": sorted(wanted)}})
+        } if wanted else {}
+        return compiled, hours
 
     async def active(self) -> list[CompiledRule]:
-        if self._cache is None or time.monotonic() - self._loaded_at > self.CACHE_TTL:
-            compiled = []
-            async for doc in self.col.find({"enabled": True}).sort([("order", 1), ("_id", 1)]).limit(2000):
-                try:
-                    compiled.append(compile_rule(Rule.from_doc(doc)))
-                except (InvalidInput, ValueError):
-                    log.warning("stored rule no longer valid; skipped", extra={"rule": doc.get("_id")})
-            wanted = {
-                c.cond.business_hours_id
-                for r in compiled
-                for c in (*r.all, *r.any)
-                if c.cond.business_hours_id
-            }
-            self._hours = (
-                {
-                    d["_id"]: BusinessHours.from_doc(d)
-                    async for d in self.ctx.store["business_hours"].find({"_id": {"$in": sorted(wanted)}})
-                }
-                if wanted
-                else {}
-            )
-            self._cache, self._loaded_at = compiled, time.monotonic()
-        return self._cache
+        return (await self._enabled.get())[0]
 
     async def listening(self, trigger: str) -> bool:
         """Whether an enabled rule has this trigger (from the cache)."""
@@ -226,9 +216,8 @@ class Rules:
         only: list[CompiledRule] | None = None,
     ) -> list[str]:
         """Run the enabled rules of this trigger against one ticket; returns the ids of rules that ran."""
-        candidates = (
-            only if only is not None else [r for r in await self.active() if r.rule.trigger.type == trigger]
-        )
+        enabled, hours = await self._enabled.get()
+        candidates = only if only is not None else [r for r in enabled if r.rule.trigger.type == trigger]
         if not candidates:
             return []
         chain = _chain.get()
@@ -244,7 +233,7 @@ class Rules:
                 contact=contact,
                 now=self.ctx.clock.now(),
                 extra=extra or {},
-                hours=self._hours,
+                hours=hours,
             )
             if not compiled.matches(facts):
                 continue

@@ -23,7 +23,7 @@ from pymongo.errors import DuplicateKeyError
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.events import TeamMembershipChanged
 from hub.models import new_id, utcnow
-from hub.store import ix, register, upsert
+from hub.store import Snapshot, ix, register, upsert
 
 from .context import Ctx, Stored
 from .events import AgentStatusChanged
@@ -94,6 +94,7 @@ class Teams:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
         self.col = ctx.store["teams"]
+        self._default = Snapshot(self._load_default)  # routing asks on every inbound message
 
     async def check(self, team: Team) -> None:
         """Members and supervisor must be active staff users."""
@@ -128,6 +129,9 @@ class Teams:
         return [Team.from_doc(d) async for d in self.col.find({}).sort("name", 1).limit(1000)]
 
     async def default(self) -> Team | None:
+        return await self._default.get()
+
+    async def _load_default(self) -> Team | None:
         doc = await self.col.find_one({"default": True})
         return Team.from_doc(doc) if doc else None
 
@@ -147,6 +151,7 @@ class Teams:
         await self._changed(team_id, people(Team.from_doc(doc)))
 
     async def _changed(self, team_id: str, user_ids: set[str]) -> None:
+        self._default.invalidate()
         if user_ids:
             await self.ctx.bus.publish(TeamMembershipChanged(user_ids=sorted(user_ids), team_ids=[team_id]))
 

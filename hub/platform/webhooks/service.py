@@ -27,7 +27,7 @@ from hub.errors import NotFound
 from hub.events import Event, EventBus
 from hub.jobs import Jobs
 from hub.models import new_id, utcnow
-from hub.store import DESC, Store, ix, register
+from hub.store import DESC, Snapshot, Store, ix, register
 
 from ..events import WebhookDisabled
 from ..secrets import SecretBox
@@ -64,6 +64,8 @@ class Webhooks:
         self.http = http
         self.col = store["webhooks"]
         self.deliveries = store["webhook_deliveries"]
+        # every bus event asks which subscriptions want it; they change a few times a day
+        self._active = Snapshot(self._load_active)
 
     # --- subscriptions -------------------------------------------------------------------------
 
@@ -75,6 +77,7 @@ class Webhooks:
                "secret_enc": self.box.encrypt(secret), "active": True, "disabled_reason": None,
                "created_by": actor, "created_at": now, "updated_at": now}
         await self.col.insert_one(doc)
+        self._active.invalidate()
         await self.audit.record(actor, "webhook.create", "webhook", doc["_id"],
                                 after={"url": url, "events": doc["events"]})
         return public(doc), secret
@@ -95,6 +98,7 @@ class Webhooks:
             changes["disabled_reason"] = None
         before = {k: current.get(k) for k in changes}
         await self.col.update_one({"_id": webhook_id}, {"$set": {**changes, "updated_at": utcnow()}})
+        self._active.invalidate()
         await self.audit.record(actor, "webhook.update", "webhook", webhook_id, before=before, after=changes)
         return public(await self.get(webhook_id))
 
@@ -108,6 +112,7 @@ class Webhooks:
 
     async def delete(self, webhook_id: str, actor: str) -> None:
         result = await self.col.delete_one({"_id": webhook_id})
+        self._active.invalidate()
         if result.deleted_count == 0:
             raise NotFound(f"webhook {webhook_id} not found")
         await self.audit.record(actor, "webhook.delete", "webhook", webhook_id)
@@ -122,19 +127,27 @@ class Webhooks:
 
     # --- fan-out -------------------------------------------------------------------------------
 
+    async def _load_active(self) -> list[tuple[str, frozenset[str]]]:
+        return [(d["_id"], frozenset(d.get("events") or ())) async for d in self.col.find(
+            {"active": True}, {"_id": 1, "events": 1}).sort("_id", 1)]
+
+    async def subscribers(self, event_name: str) -> list[str]:
+        """Ids of the active subscriptions to ``event_name`` (or ``*``)."""
+        return [i for i, events in await self._active.get() if event_name in events or "*" in events]
+
     async def on_event(self, event: Event) -> None:
-        await self.fan_out(event.name, event.model_dump(mode="json", exclude={"at"}))
+        if await self.subscribers(event.name):  # no subscriber: not even the serialization
+            await self.fan_out(event.name, event.model_dump(mode="json", exclude={"at"}))
 
     async def fan_out(self, event_name: str, data: dict[str, Any], only: str | None = None) -> list[str]:
-        flt: dict[str, Any] = {"active": True, "events": {"$in": [event_name, "*"]}}
-        if only:
-            flt = {"_id": only}
         event_id = new_id()
         ids = []
-        async for hook in self.col.find(flt, {"_id": 1}):
+        targets = [d["_id"] async for d in self.col.find({"_id": only}, {"_id": 1})] if only else \
+            await self.subscribers(event_name)
+        for hook_id in targets:
             body = json.dumps({"id": event_id, "type": event_name, "created_at": utcnow().isoformat(),
                                "data": data}, separators=(",", ":"), default=str)
-            delivery = {"_id": new_id(), "webhook_id": hook["_id"], "event": event_name, "event_id": event_id,
+            delivery = {"_id": new_id(), "webhook_id": hook_id, "event": event_name, "event_id": event_id,
                         "body": body, "status": "pending", "attempts": [], "created_at": utcnow()}
             await self.deliveries.insert_one(delivery)
             await self.jobs.enqueue(JOB_KIND, {"delivery_id": delivery["_id"]}, key=f"whd:{delivery['_id']}",
@@ -217,6 +230,7 @@ class Webhooks:
             return
         result = await self.col.update_one({"_id": hook["_id"]}, {"$set": {
             "active": False, "disabled_reason": reason, "updated_at": utcnow()}})
+        self._active.invalidate()
         if result.modified_count:
             log.warning("webhook disabled", extra={"webhook": hook["_id"], "url": hook["url"]})
             await self.audit.record("system:webhooks", "webhook.disable", "webhook", hook["_id"],

@@ -211,3 +211,29 @@ async def test_slow_redirecting_and_chatty_receivers(api: Api, receiver: Receive
     assert result["redirect"]["status"] == "dead" and result["redirect"]["attempts"][0]["status_code"] == 302
     assert receiver.requests == []  # the redirect target was never called
     assert result["chatty"]["status"] == "succeeded" and len(result["chatty"]["attempts"][0]["response"]) <= 2048
+
+
+async def test_subscriptions_are_read_once_per_moment_and_another_nodes_changes_show_within_it(
+        api: Api, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every bus event asks which subscriptions want it: a snapshot answers (hub.store.Snapshot);
+    this node's writes show at once (the tests above), another node's within the snapshot's ttl."""
+    import hub.store.snapshot as snapshot
+    from hub.platform.appkeys import WEBHOOKS
+
+    admin, hook = await _admin_hook(api, receiver, ["contact.created"])
+    clock = [snapshot.time.monotonic()]
+    monkeypatch.setattr(snapshot.time, "monotonic", lambda: clock[0])
+    store = api.app[keys.STORE]
+    for name in ("first", "second"):
+        await api.client.post("/api/v1/contacts", headers=admin["headers"], json={"name": name})
+    await run_jobs(api.app)
+    assert len(receiver.requests) == 2
+    # another node turns the subscription off: this node sends to it until its snapshot expires
+    await store["webhooks"].update_one({"_id": hook["id"]}, {"$set": {"active": False}})
+    assert await api.app[WEBHOOKS].subscribers("contact.created") == [hook["id"]]
+    clock[0] += 2.1
+    assert await api.app[WEBHOOKS].subscribers("contact.created") == []
+    await api.client.post("/api/v1/contacts", headers=admin["headers"], json={"name": "third"})
+    await run_jobs(api.app)
+    assert len(receiver.requests) == 2  # the third contact came after the change was seen
+    assert await store["webhook_deliveries"].count_documents({"webhook_id": hook["id"]}) == 2
