@@ -1,19 +1,22 @@
 """Console fan-out latency: N connected agent clients (python-socketio), inbound messages at R/s
-through the REST ingest endpoint; latency from the webhook being accepted to each client receiving
-the ``message.created`` event, p50/p95/p99. One node, then two nodes through a real redis-server
-(clients split across the nodes, webhooks alternating between them, so half the hops cross Redis).
+through Twilio's signed SMS webhook (or ``--via api``: the REST ingest endpoint); latency from the
+webhook being accepted to each client receiving the ``message.created`` event, p50/p95/p99. One
+node, then two nodes through a real redis-server (clients split across the nodes, webhooks
+alternating between them, so half the hops cross Redis).
 
     python bench/console_fanout.py [--clients 500] [--rate 50] [--seconds 10] [--procs 2] [--flush-ms 0,40]
+                                   [--via twilio|api] [--loops asyncio,uvloop] [--client-loop uvloop]
                                    [--trees before=/tmp/base,after=.] [--rounds 2]
 
-One node is measured once per ``--flush-ms`` value (BERRY_CONSOLE_FLUSH_MS), side by side in one
-run. ``--trees`` runs the hub nodes from other source trees (e.g. a ``git archive`` of the commit
-before a change), interleaved round by round with the same clients, FerretDB and Redis: a
-before/after in one run. Besides latency, the CPU seconds the hub, FerretDB and client processes
-spent from the first webhook to the end of the drain, per message (on a shared machine that figure
-does not depend on the load, latency does), and the store commands per message as FerretDB counted
-them (``serverStatus``). Prints one JSON line. Starts its own FerretDB, redis-server and hub
-processes (``python -m hub serve``) on free ports; clients run in ``--procs`` worker processes.
+One node is measured once per ``--flush-ms`` value (BERRY_CONSOLE_FLUSH_MS) and ``--loops`` value
+(BERRY_EVENT_LOOP), side by side in one run. ``--trees`` runs the hub nodes from other source
+trees (e.g. a ``git archive`` of the commit before a change), interleaved round by round with the
+same clients, FerretDB and Redis: a before/after in one run. Besides latency, the CPU seconds the
+hub, FerretDB and client processes spent from the first webhook to the end of the drain, per
+message (on a shared machine that figure does not depend on the load, latency does), and the store
+commands per message as FerretDB counted them (``serverStatus``). Prints one JSON line. Starts its
+own FerretDB, redis-server and hub processes (``python -m hub serve``) on free ports; clients run
+in ``--procs`` worker processes.
 """
 
 from __future__ import annotations
@@ -59,9 +62,17 @@ def store_commands(url: str) -> dict[str, int]:
 
 
 def client_proc(
-    urls: list[str], count: int, token: str, ready: Any, stop: Any, out: Any, deflate: bool
+    urls: list[str], count: int, token: str, ready: Any, stop: Any, out: Any, deflate: bool, loop: str
 ) -> None:
-    asyncio.run(_clients(urls, count, token, ready, stop, out, deflate))
+    # the clients stand in for browsers on other machines: the load generator should not be what
+    # the shared cores spend most on (uvloop), but they stay python-socketio clients
+    factory = None
+    if loop == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(_clients(urls, count, token, ready, stop, out, deflate))
 
 
 async def _clients(
@@ -110,25 +121,41 @@ async def _token(node: HubNode, email: str) -> str:
         return str((await r.json())["access_token"])
 
 
+TWILIO = {"BERRY_TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "BERRY_TWILIO_AUTH_TOKEN": "bench-auth-token",
+          "BERRY_TWILIO_SMS_FROM": "+27870000000"}
+
+
 async def _send(
-    nodes: list[HubNode], admin: str, rate: float, seconds: float, prefix: str = "bench"
+    nodes: list[HubNode], admin: str, rate: float, seconds: float, prefix: str = "bench", via: str = "twilio"
 ) -> dict[str, tuple[float, float]]:
+    """``via`` twilio: Twilio's signed SMS webhook, as Twilio sends it (form body, X-Twilio-Signature
+    over the node's public URL), accepted = its 200 TwiML answer; api: ``POST /api/v1/inbound`` with
+    an admin's token (JWT check and audit record on top of the ingest), accepted = 201."""
+    from twilio.request_validator import RequestValidator
+
     sent: dict[str, tuple[float, float]] = {}
     total = int(rate * seconds)
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {admin}"}) as http:
+    validator = RequestValidator(TWILIO["BERRY_TWILIO_AUTH_TOKEN"])
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {admin}"} if via == "api" else {}) as http:
 
         async def one(i: int) -> None:
             key = f"{prefix}:{i}:{new_id()}"
-            body = {
-                "channel": "sms",
-                "external_id": key,
-                "sender": {"kind": "phone", "value": f"+2782{i % 50:07d}"},
-                "text": key,
-            }
+            sender = f"+2782{i % 50:07d}"
+            node = nodes[i % len(nodes)]
             start = time.time()
-            async with http.post(f"{nodes[i % len(nodes)].url}/api/v1/inbound", json=body) as r:
+            if via == "api":
+                body = {"channel": "sms", "external_id": key, "sender": {"kind": "phone", "value": sender},
+                        "text": key}
+                request = http.post(f"{node.url}/api/v1/inbound", json=body)
+            else:
+                url = f"{node.url}/webhooks/twilio/sms"
+                form = {"MessageSid": "SM" + new_id() + "a" * 8, "AccountSid": TWILIO["BERRY_TWILIO_ACCOUNT_SID"],
+                        "From": sender, "To": TWILIO["BERRY_TWILIO_SMS_FROM"], "Body": key, "NumMedia": "0"}
+                headers = {"X-Twilio-Signature": validator.compute_signature(url, form)}
+                request = http.post(url, data=form, headers=headers)
+            async with request as r:
                 await r.read()
-                if r.status == 201:
+                if r.status in (200, 201):
                     sent[key] = (start, time.time())
 
         begin = time.monotonic()
@@ -138,6 +165,15 @@ async def _send(
             tasks.append(asyncio.create_task(one(i)))
         await asyncio.gather(*tasks)
     return sent
+
+
+def start_node(name: str, workdir: Path, store_url: str, db: str, redis_url: str | None,
+               env: dict[str, str], profile: Path | None = None) -> HubNode:
+    """A hub node with the Twilio SMS channel configured; its public URL is its own address, the
+    one the bench's webhook signatures cover."""
+    node = HubNode(name, workdir, store_url, db, redis_url, profile=profile, env={**env, **TWILIO})
+    node.env["BERRY_PUBLIC_URL"] = node.url
+    return node.start()
 
 
 def cpu_s(pid: int) -> float:
@@ -211,7 +247,8 @@ def run(
         # each process spreads its clients over the nodes
         urls = [n.url for n in nodes[i % len(nodes) :] + nodes[: i % len(nodes)]]
         p = ctx.Process(
-            target=client_proc, args=(urls, count, agent, ready, stop, tx, args.deflate), daemon=True
+            target=client_proc, args=(urls, count, agent, ready, stop, tx, args.deflate, args.client_loop),
+            daemon=True,
         )
         p.start()
         procs.append(p), pipes.append(rx), readies.append(ready)
@@ -224,7 +261,7 @@ def run(
     # One message from each of the 50 senders first, unmeasured (clients ignore "warm:"): the
     # measured messages land on existing tickets, as most do, not on a burst of 50 new ones
     # (opening 50 tickets at once walks ticket-number claims, ~3,000 inserts in one run)
-    asyncio.run(_send(nodes, admin, args.rate, 50 / args.rate, prefix="warm"))
+    asyncio.run(_send(nodes, admin, args.rate, 50 / args.rate, prefix="warm", via=args.via))
     settle(nodes)  # a loaded node is still working through them after their 201s
     background = idle(pids, ferret_pid, store_url, args.idle)
     commands = store_commands(store_url)
@@ -235,7 +272,7 @@ def run(
         _load(),
     )
     client_cpu = sum(map(cpu_s, client_pids))
-    sent = asyncio.run(_send(nodes, admin, args.rate, args.seconds))
+    sent = asyncio.run(_send(nodes, admin, args.rate, args.seconds, via=args.via))
     time.sleep(args.drain)
     hub_cpu, ferret_cpu = (
         sum(map(cpu_s, pids)) - hub_cpu,
@@ -321,6 +358,15 @@ def main() -> None:
     )
     parser.add_argument("--profile", type=Path, default=None, help="cProfile the one node into this file")
     parser.add_argument(
+        "--via", choices=["twilio", "api"], default="twilio", help="inbound path: signed Twilio SMS webhook or REST API"
+    )
+    parser.add_argument(
+        "--loops", default="uvloop", help="comma-separated BERRY_EVENT_LOOP values (one node)"
+    )
+    parser.add_argument(
+        "--client-loop", choices=["uvloop", "asyncio"], default="uvloop", help="the client processes' event loop"
+    )
+    parser.add_argument(
         "--flush-ms", default="40", help="comma-separated BERRY_CONSOLE_FLUSH_MS values (one node)"
     )
     parser.add_argument(
@@ -348,24 +394,32 @@ def main() -> None:
         try:
             for round_ in range(args.rounds):
                 for tree, path in trees:
-                    meta = {"tree": tree, "round": round_ + 1, "deflate": args.deflate}
+                    meta = {
+                        "tree": tree,
+                        "round": round_ + 1,
+                        "deflate": args.deflate,
+                        "client_loop": args.client_loop,
+                        "via": args.via,
+                    }
                     env = {"PYTHONPATH": path}  # the node's code: this tree or a snapshot to compare with
-                    for flush_ms in args.flush_ms.split(",") if args.only in (None, "one") else []:
+                    one_node = [(f, lp) for f in args.flush_ms.split(",") for lp in args.loops.split(",")]
+                    for flush_ms, loop in one_node if args.only in (None, "one") else []:
                         db = f"bench1_{new_id()}"
-                        node = HubNode(
-                            f"one-{flush_ms}",
-                            base / f"one-{flush_ms}-{tree}-{round_}",
+                        node = start_node(
+                            f"one-{flush_ms}-{loop}",
+                            base / f"one-{flush_ms}-{loop}-{tree}-{round_}",
                             ferret.url,
                             db,
                             None,
+                            {**env, "BERRY_CONSOLE_FLUSH_MS": flush_ms, "BERRY_EVENT_LOOP": loop},
                             profile=args.profile,
-                            env={**env, "BERRY_CONSOLE_FLUSH_MS": flush_ms},
-                        ).start()
+                        )
                         try:
                             results.append(
                                 {
                                     **run("one node", [node], ferret.url, db, args, ferret_pid()),
                                     "flush_ms": flush_ms,
+                                    "loop": loop,
                                     **meta,
                                 }
                             )
@@ -374,12 +428,8 @@ def main() -> None:
                             node.stop()
                     if args.only in (None, "two"):
                         db = f"bench2_{new_id()}"
-                        a = HubNode(
-                            "a", base / f"a-{tree}-{round_}", ferret.url, db, redis.url, env=env
-                        ).start()
-                        b = HubNode(
-                            "b", base / f"b-{tree}-{round_}", ferret.url, db, redis.url, env=env
-                        ).start()
+                        a = start_node("a", base / f"a-{tree}-{round_}", ferret.url, db, redis.url, env)
+                        b = start_node("b", base / f"b-{tree}-{round_}", ferret.url, db, redis.url, env)
                         try:
                             results.append(
                                 {

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import logging
 import os
@@ -58,6 +59,11 @@ async def _serve(settings: Settings, demo: bool) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
+    # Everything built so far (modules, models, the app) lives as long as the process: out of the
+    # collector's sight, a full collection no longer walks ~400k objects (a ~30 ms pause of every
+    # socket and request, measured on the console fan-out bench's node).
+    gc.collect()
+    gc.freeze()
     log.info("serving", extra={"url": settings.base_url})
     if not demo:
         _print_banner(settings, None)
@@ -162,7 +168,19 @@ def main(argv: list[str] | None = None) -> int:
         "create-user": lambda: _create_user(settings, args.email, args.role, args.name, args.password),
     }
     try:
-        asyncio.run(commands[args.command]())
+        with asyncio.Runner(loop_factory=_loop_factory(settings)) as runner:
+            runner.run(commands[args.command]())
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop unless settings say otherwise: the console's fan-out is thousands of small socket
+    writes a second, where libuv's transports and scheduling cost less than asyncio's (the fan-out
+    bench's node: ~7 % less CPU per message, bench/console_fanout.py --loops)."""
+    if settings.event_loop == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return None

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, description="Redis URL: Socket.IO fan-out and shared rate limits across nodes")
     console_flush_ms: int = Field(40, ge=0, le=1000, description="Agent console: at most one fan-out per this "
                                   "many ms; events of a busier window leave together, one frame per socket")
+    event_loop: Literal["uvloop", "asyncio"] = Field("uvloop", description="Event loop of `python -m hub` "
+                                                    "commands: uvloop (libuv; less CPU per socket write and "
+                                                    "request) or Python's own asyncio loop")
     ws_deflate: bool = Field(False, description="Socket.IO websockets accept a browser's permessage-"
                              "deflate: less traffic, but each frame is compressed again for every socket")
     vapid_private_key: SecretStr = Field(SecretStr(""), description="Web Push VAPID private key (PEM, P-256); "

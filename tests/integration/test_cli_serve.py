@@ -65,9 +65,28 @@ def test_serve_demo_on_embedded_ferretdb(tmp_path: Path) -> None:
         assert status == 200 and b"swagger-ui" in html
         assert _get(base + "/api/docs/assets/swagger-ui-bundle.js")[0] == 200
         assert (tmp_path / "var" / "ferretdb").is_dir()
+        assert "uvloop" in Path(f"/proc/{proc.pid}/maps").read_text()  # BERRY_EVENT_LOOP's default
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err[-3000:]
     assert "admin@berry.events / berry-demo-2026" in out
     assert f"{base}/api/docs" in out
+
+
+def test_the_event_loop_setting_chooses_the_loop() -> None:
+    import asyncio
+
+    import uvloop
+
+    from hub.cli import _loop_factory
+    from hub.settings import Settings
+
+    assert _loop_factory(Settings(_env_file=None, event_loop="asyncio")) is None
+    factory = _loop_factory(Settings(_env_file=None, event_loop="uvloop"))
+    assert factory is uvloop.new_event_loop
+    loop = factory()
+    try:
+        assert isinstance(loop, asyncio.AbstractEventLoop) and type(loop).__module__.startswith("uvloop")
+    finally:
+        loop.close()
