@@ -16,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from scipy.special import erf
 
 log = logging.getLogger(__name__)
 BASE = 4  # the frozen hidden state the tuned layers start from (0 = token embeddings)
+KEEP_GRAPHS = 3  # tuned encoder graphs (~90 MB each) kept in the model cache, most recently used first
 HEADS = 12
 EPS = 1e-12  # the model's layer_norm_eps
 _KEYS = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
@@ -65,8 +68,11 @@ class TopLayers:
                 digest.update(np.ascontiguousarray(w[key]).tobytes())
         target = onnx_path().parent / f"bot-tuned-{digest.hexdigest()[:16]}.onnx"
         with _export_lock:
-            if not target.exists():
+            if target.exists():
+                os.utime(target)  # recently used: what pruning keeps
+            else:
                 _export(model_dir(), target, patch=self._patch)
+                prune_graphs(target.parent, keep=KEEP_GRAPHS, current=target)
         return target
 
     def _patch(self, model: Any) -> None:
@@ -110,6 +116,28 @@ class TopLayers:
                 x = self._layer(w, x, bias).astype(np.float32, copy=False)
                 out.append(x)
         return out
+
+
+def prune_graphs(directory: Path, *, keep: int, current: Path, stale_tmp: float = 3600.0) -> list[Path]:
+    """Delete all but the ``keep`` most recently used tuned graphs (``current`` always stays), and
+    export leftovers of crashed processes. Each retrained model exports a new graph; without this
+    every retraining left ~90 MB behind. Deleting a graph another process still uses is harmless:
+    ONNX Runtime read it when the session was created, and a classifier whose graph is gone
+    re-exports it from the layers in its pickle (``graph``)."""
+    def mtime(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except FileNotFoundError:  # another process pruned it first
+            return 0.0
+
+    graphs = sorted((p for p in directory.glob("bot-tuned-*.onnx") if p != current), key=mtime, reverse=True)
+    old = graphs[max(0, keep - 1):]
+    old += [p for p in directory.glob("bot-tuned-*.onnx.*.tmp") if time.time() - mtime(p) > stale_tmp]
+    for path in old:
+        path.unlink(missing_ok=True)
+    if old:
+        log.info("pruned tuned encoder graphs", extra={"removed": [p.name for p in old]})
+    return old
 
 
 _controller: Any = None

@@ -98,3 +98,52 @@ async def test_engine_answers_with_the_frozen_classifier_until_the_tuned_one_is_
                                 tune_epochs=1)
     assert again.background is None and again.classifier.featurizer.encoder.top is not None
     assert again.classifier.parse("where is my booking").ranking[0][0] == "status"
+
+
+def _graphs(directory) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def test_pruning_keeps_the_current_and_most_recently_used_graphs_only(tmp_path) -> None:
+    import os
+    import time
+
+    from bot.embedded.tuning import prune_graphs
+
+    now = time.time()
+    for i, name in enumerate(["bot-tuned-a.onnx", "bot-tuned-b.onnx", "bot-tuned-c.onnx", "bot-tuned-d.onnx"]):
+        (tmp_path / name).write_bytes(b"x")
+        os.utime(tmp_path / name, (now - 1000 * (i + 1),) * 2)  # a used most recently, d longest ago
+    (tmp_path / "bot-tuned-new.onnx").write_bytes(b"x")
+    os.utime(tmp_path / "bot-tuned-new.onnx", (now - 10_000,) * 2)  # current: kept whatever its age
+    (tmp_path / "all-minilm-l6-v2-0123.onnx").write_bytes(b"x")  # the shared encoder: not ours
+    (tmp_path / "bot-tuned-e.onnx.123.456.tmp").write_bytes(b"x")  # a crashed export
+    os.utime(tmp_path / "bot-tuned-e.onnx.123.456.tmp", (now - 7200,) * 2)
+    (tmp_path / "bot-tuned-f.onnx.124.457.tmp").write_bytes(b"x")  # an export running right now
+
+    removed = prune_graphs(tmp_path, keep=3, current=tmp_path / "bot-tuned-new.onnx")
+
+    assert sorted(p.name for p in removed) == ["bot-tuned-c.onnx", "bot-tuned-d.onnx", "bot-tuned-e.onnx.123.456.tmp"]
+    assert _graphs(tmp_path) == ["all-minilm-l6-v2-0123.onnx", "bot-tuned-a.onnx", "bot-tuned-b.onnx",
+                                 "bot-tuned-f.onnx.124.457.tmp", "bot-tuned-new.onnx"]
+    assert prune_graphs(tmp_path, keep=3, current=tmp_path / "bot-tuned-new.onnx") == []  # idempotent
+
+
+def test_a_new_tuned_graph_prunes_old_ones_and_a_pruned_one_is_exported_again(pretrained, tmp_path,
+                                                                               monkeypatch) -> None:
+    import os
+
+    from bot.embedded import tuning
+
+    monkeypatch.setenv("BERRY_MODEL_CACHE", str(tmp_path))
+    for i in range(tuning.KEEP_GRAPHS + 2):  # older models' graphs, oldest last
+        (tmp_path / f"bot-tuned-old{i}.onnx").write_bytes(b"x")
+        os.utime(tmp_path / f"bot-tuned-old{i}.onnx", (1_000_000 - i,) * 2)
+    graph = pretrained[1].graph()
+    assert graph.parent == tmp_path and graph.stat().st_size > 10_000_000
+    kept = [f"bot-tuned-old{i}.onnx" for i in range(tuning.KEEP_GRAPHS - 1)]
+    assert _graphs(tmp_path) == sorted([graph.name, *kept])
+    graph.unlink()  # pruned by another process: the classifier's layers re-export it
+    assert pretrained[1].graph() == graph and graph.exists()
+    texts = ["where is my refund?", "hi"]
+    assert np.abs(Encoder(pretrained[1]).encode(texts) - Encoder().encode(texts)).max() < 1e-3
