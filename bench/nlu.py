@@ -37,8 +37,11 @@ def main() -> int:
     parser.add_argument("--datasets", default="berry,hwu64")
     parser.add_argument("--tune-epochs", type=int, default=None,
                         help="embedded: encoder fine-tuning epochs (default BERRY_BOT_TUNE_EPOCHS, 0 = frozen)")
-    parser.add_argument("--rasa-config", type=Path, default=None, help="Rasa config (default bot/rasa/config.yml)")
+    parser.add_argument("--rasa-config", action="append", default=[], metavar="[DATASET=]CONFIG",
+                        help="Rasa config (default bot/rasa/config.yml); DATASET=CONFIG for one dataset "
+                             "only (e.g. hwu64=bot/rasa/eval/config-fast.yml); repeatable")
     args = parser.parse_args()
+    configs = dict(c.split("=", 1) if "=" in c else ("", c) for c in args.rasa_config)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         sets = {}
@@ -53,8 +56,9 @@ def main() -> int:
         for name, (train_file, test_file, oos) in sets.items():
             for engine in args.engines.split(","):
                 started = time.perf_counter()
+                config = configs.get(name, configs.get(""))
                 result = evaluate(engine, train_file, test_file, extra_test=[oos], cache_dir=CACHE,
-                                  rasa_config=args.rasa_config, tune_epochs=args.tune_epochs)
+                                  rasa_config=Path(config) if config else None, tune_epochs=args.tune_epochs)
                 result.update(dataset=name, wall_seconds=round(time.perf_counter() - started, 1),
                               loadavg=Path("/proc/loadavg").read_text().split()[:3])
                 results.append(result)

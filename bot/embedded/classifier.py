@@ -1,7 +1,6 @@
 """Intent classifier: logistic regression over frozen all-MiniLM-L6-v2 embeddings plus TF-IDF word
-and character n-grams (bot/embedded/features.py), averaged with a small MLP over the embeddings
-(bot/embedded/heads.py), with an out-of-scope confidence threshold the classifier calibrates on
-held-out examples of its own training data.
+and character n-grams (bot/embedded/features.py), with an out-of-scope confidence threshold the
+classifier calibrates on held-out examples of its own training data.
 
 Out of scope = the predicted intent is an out-of-scope label (``out_of_scope``/``nlu_fallback``
 examples are trained like any intent) or the confidence is below the threshold.
@@ -19,16 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 
 from bot.nlu_data import OUT_OF_SCOPE, Example, split
 
 from .features import Encoder, Featurizer
-from .heads import Linear, Mlp, fit_linear, fit_mlp, softmax
 from .tuning import TopLayers
 
 log = logging.getLogger(__name__)
 FALLBACK = "nlu_fallback"
-VERSION = 5  # bump when training changes, so cached models are retrained
+VERSION = 4  # bump when training changes, so cached models are retrained
 
 
 @dataclass(frozen=True)
@@ -109,25 +108,25 @@ def shared_encoder() -> Encoder:
 
 
 class IntentClassifier:
-    def __init__(self, featurizer: Featurizer, model: Linear, labels: list[str], threshold: float,
-                 mlp: Mlp | None = None) -> None:
+    def __init__(self, featurizer: Featurizer, model: LogisticRegression, labels: list[str],
+                 threshold: float) -> None:
         self.featurizer = featurizer
-        self.model = model  # a heads.Linear (or scikit-learn's LogisticRegression: same attributes)
-        self.mlp = mlp
+        self.model = model
         self.labels = labels
         self.threshold = threshold
         self.train_seconds = 0.0
 
-    @classmethod
-    def _fit(cls, texts: list[str], intents: list[str], emb: np.ndarray, c: float, encoder: Encoder,
-             threshold: float) -> IntentClassifier:
+    @staticmethod
+    def _fit(texts: list[str], intents: list[str], emb: np.ndarray, c: float,
+             encoder: Encoder) -> tuple[Featurizer, LogisticRegression]:
         feats = Featurizer(encoder)
         feats.fit(texts)
-        model = fit_linear(emb * feats.embedding_weight, feats.grams(texts), intents, c=c)
-        return cls(feats, model, list(model.classes_), threshold, fit_mlp(emb, intents, model.classes_))
+        model = LogisticRegression(C=c, max_iter=2000)
+        model.fit(feats.transform(texts, emb), intents)
+        return feats, model
 
     @staticmethod
-    def cache_path(examples: list[Example], cache_dir: Path, *, holdout: float = 0.1, c: float = 30.0,
+    def cache_path(examples: list[Example], cache_dir: Path, *, holdout: float = 0.1, c: float = 10.0,
                    tune_epochs: int = 0) -> Path:
         params: dict[str, object] = {"holdout": holdout, "c": c}
         if tune_epochs:  # the frozen classifier's key is unchanged: its cached models stay valid
@@ -135,7 +134,7 @@ class IntentClassifier:
         return cache_dir / f"{_fingerprint(examples, **params)}.pkl"
 
     @classmethod
-    def train(cls, examples: list[Example], *, holdout: float = 0.1, c: float = 30.0,
+    def train(cls, examples: list[Example], *, holdout: float = 0.1, c: float = 10.0,
               cache_dir: Path | None = None, progress: bool = False,
               embeddings: np.ndarray | None = None, tune_epochs: int = 0) -> IntentClassifier:
         """Calibrate the threshold on held-out predictions, then refit on everything. Cached under
@@ -174,15 +173,17 @@ class IntentClassifier:
             is_oos: list[bool] = []
             for train_set, held in folds:
                 rows_ = [row[id(ex)] for ex in train_set]
-                probe = cls._fit([ex.text for ex in train_set], [ex.intent for ex in train_set], emb[rows_], c,
-                                 encoder, 0.0)
+                feats, model = cls._fit([ex.text for ex in train_set], [ex.intent for ex in train_set],
+                                        emb[rows_], c, encoder)
+                probe = cls(feats, model, list(model.classes_), 0.0)
                 held_rows = [row[id(ex)] for ex in held]
                 parses = probe._parse([ex.text for ex in held], emb[held_rows], apply_threshold=False)
                 confidences += [p.confidence for p in parses]
                 correct += [p.intent == ex.intent for p, ex in zip(parses, held, strict=True)]
                 is_oos += [ex.intent in OUT_OF_SCOPE for ex in held]
             threshold = calibrate_threshold(confidences, correct, is_oos)
-        clf = cls._fit(texts, [ex.intent for ex in examples], emb, c, encoder, threshold)
+        feats, model = cls._fit(texts, [ex.intent for ex in examples], emb, c, encoder)
+        clf = cls(feats, model, list(model.classes_), threshold)
         clf.train_seconds = time.perf_counter() - started
         log.info("intent classifier trained", extra={"examples": len(examples), "intents": len(clf.labels),
                                                      "seconds": round(clf.train_seconds, 1),
@@ -200,10 +201,7 @@ class IntentClassifier:
         texts = [t[:1000] for t in texts]
         if len(texts) == 1 and self.model.coef_.shape[0] == len(self.labels) > 2:
             return [self._parse_one(texts[0], emb, apply_threshold)]
-        emb = emb if emb is not None else self.featurizer.encoder.encode(texts)
         probs = self.model.predict_proba(self.featurizer.transform(texts, emb))
-        if self.mlp is not None:
-            probs = (probs + self.mlp.predict_proba(emb)) / 2
         return [self._decide(row, apply_threshold and self.featurizer.unseen(text), apply_threshold)
                 for text, row in zip(texts, probs, strict=True)]
 
@@ -218,9 +216,8 @@ class IntentClassifier:
         coef, dim, n_words = self.model.coef_, vector.shape[0], len(feats.words.vocabulary_)
         scores = coef[:, :dim] @ (vector * feats.embedding_weight) + self.model.intercept_
         scores += coef[:, dim + wi] @ wv + coef[:, dim + n_words + ci] @ cv
-        probs = softmax(scores)
-        if self.mlp is not None:
-            probs = (probs + self.mlp.predict_proba(vector[None])[0]) / 2
+        probs = np.exp(scores - scores.max())
+        probs /= probs.sum()
         return self._decide(probs, apply_threshold and feats.unseen_ngrams(words, grams), apply_threshold)
 
     def _decide(self, row: np.ndarray, unseen: bool, apply_threshold: bool) -> Parse:
@@ -241,7 +238,7 @@ class IntentClassifier:
         tmp = path.with_suffix(".tmp")
         with tmp.open("wb") as f:
             top = self.featurizer.encoder.top
-            pickle.dump({"featurizer": self.featurizer, "model": self.model, "mlp": self.mlp, "labels": self.labels,
+            pickle.dump({"featurizer": self.featurizer, "model": self.model, "labels": self.labels,
                          "threshold": self.threshold, "train_seconds": self.train_seconds,
                          "top": top.layers if top is not None else None}, f)
         tmp.replace(path)
@@ -252,6 +249,6 @@ class IntentClassifier:
             data = pickle.load(f)
         feats: Featurizer = data["featurizer"]
         feats.encoder = Encoder(TopLayers(data["top"])) if data.get("top") else shared_encoder()
-        clf = cls(feats, data["model"], list(data["labels"]), float(data["threshold"]), data.get("mlp"))
+        clf = cls(feats, data["model"], list(data["labels"]), float(data["threshold"]))
         clf.train_seconds = float(data.get("train_seconds", 0.0))
         return clf

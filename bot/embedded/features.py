@@ -94,11 +94,8 @@ class Featurizer:
 
     def transform(self, texts: list[str], embeddings: np.ndarray | None = None) -> sparse.csr_matrix:
         emb = embeddings if embeddings is not None else self.encoder.encode(texts)
-        return sparse.hstack([sparse.csr_matrix(emb * self.embedding_weight), self.grams(texts)], format="csr")
-
-    def grams(self, texts: list[str]) -> sparse.csr_matrix:
-        """The n-gram columns of ``transform`` (words, then characters)."""
-        return sparse.hstack([self.words.transform(texts), self.chars.transform(texts)], format="csr")
+        return sparse.hstack([sparse.csr_matrix(emb * self.embedding_weight), self.words.transform(texts),
+                              self.chars.transform(texts)], format="csr")
 
     def ngrams(self, text: str) -> tuple[list[str], list[str]]:
         """The word and character n-grams of one text, as the vectorizers see them (lowercased)."""
