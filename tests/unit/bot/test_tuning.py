@@ -111,7 +111,7 @@ def test_pruning_keeps_the_current_and_most_recently_used_graphs_only(tmp_path) 
     from bot.embedded.tuning import prune_graphs
 
     now = time.time()
-    for i, name in enumerate(["bot-tuned-a.onnx", "bot-tuned-b.onnx", "bot-tuned-c.onnx", "bot-tuned-d.onnx"]):
+    for i, name in enumerate(f"bot-tuned-{x}.onnx" for x in "abcd"):
         (tmp_path / name).write_bytes(b"x")
         os.utime(tmp_path / name, (now - 1000 * (i + 1),) * 2)  # a used most recently, d longest ago
     (tmp_path / "bot-tuned-new.onnx").write_bytes(b"x")
@@ -123,7 +123,8 @@ def test_pruning_keeps_the_current_and_most_recently_used_graphs_only(tmp_path) 
 
     removed = prune_graphs(tmp_path, keep=3, current=tmp_path / "bot-tuned-new.onnx")
 
-    assert sorted(p.name for p in removed) == ["bot-tuned-c.onnx", "bot-tuned-d.onnx", "bot-tuned-e.onnx.123.456.tmp"]
+    assert sorted(p.name for p in removed) == ["bot-tuned-c.onnx", "bot-tuned-d.onnx",
+                                               "bot-tuned-e.onnx.123.456.tmp"]
     assert _graphs(tmp_path) == ["all-minilm-l6-v2-0123.onnx", "bot-tuned-a.onnx", "bot-tuned-b.onnx",
                                  "bot-tuned-f.onnx.124.457.tmp", "bot-tuned-new.onnx"]
     assert prune_graphs(tmp_path, keep=3, current=tmp_path / "bot-tuned-new.onnx") == []  # idempotent
