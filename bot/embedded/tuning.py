@@ -72,7 +72,7 @@ class TopLayers:
                 os.utime(target)  # recently used: what pruning keeps
             else:
                 _export(model_dir(), target, patch=self._patch)
-                prune_graphs(target.parent, keep=KEEP_GRAPHS, current=target)
+            prune_graphs(target.parent, keep=KEEP_GRAPHS, current=target)
         return target
 
     def _patch(self, model: Any) -> None:

@@ -146,5 +146,9 @@ def test_a_new_tuned_graph_prunes_old_ones_and_a_pruned_one_is_exported_again(pr
     assert _graphs(tmp_path) == sorted([graph.name, *kept])
     graph.unlink()  # pruned by another process: the classifier's layers re-export it
     assert pretrained[1].graph() == graph and graph.exists()
+    (tmp_path / "bot-tuned-older.onnx").write_bytes(b"x")  # left by an older version, say
+    os.utime(tmp_path / "bot-tuned-older.onnx", (1,) * 2)
+    pretrained[1].graph()  # loading an existing graph prunes too
+    assert _graphs(tmp_path) == sorted([graph.name, *kept])
     texts = ["where is my refund?", "hi"]
     assert np.abs(Encoder(pretrained[1]).encode(texts) - Encoder().encode(texts)).max() < 1e-3
