@@ -6,7 +6,6 @@ id seen elsewhere (another team's recording) cannot be smuggled into a reply."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +16,7 @@ from hub.api.routing import ApiRouter, read_limited
 from hub.auth import Principal
 from hub.errors import InvalidInput
 from hub.models import Attachment
+from hub.platform.blobs import clean_filename
 from hub.store import Store
 
 router = ApiRouter()
@@ -24,13 +24,6 @@ MAX_BYTES = 10 * 1024 * 1024
 FILES = "blobs.files"  # GridFS metadata of channels.blobs.GridFSBlobStore (bucket "blobs")
 SOURCE = "console"
 TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
-
-
-def clean_filename(raw: str) -> str:
-    """A display name without paths, control characters or quotes (it ends up in headers)."""
-    name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C" and ch not in '"<>')
-    return name.strip(" .")[:200] or "file"
 
 
 @router.route(
@@ -51,7 +44,7 @@ async def upload(request: web.Request, principal: Principal) -> Attachment:
     data = await read_limited(request, MAX_BYTES, f"files are limited to {MAX_BYTES // (1024 * 1024)} MB")
     if not data:
         raise InvalidInput("the file is empty", field="body")
-    filename = clean_filename(request.query.get("filename", "file"))
+    filename = clean_filename(request.query.get("filename", "file"), limit=200)
     blobs = request.app[keys.EXTENSIONS]["channels"].blobs
     blob_id = await blobs.put(
         data,

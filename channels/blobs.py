@@ -6,21 +6,12 @@ public URL.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any, Protocol
 
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
 
 from hub.store import Store
-
-
-def clean_filename(raw: str, limit: int = 120) -> str:
-    """A display name from an untrusted one: no directories, control or bidi characters, quotes
-    or angle brackets (it ends up in headers and pages), no leading dots, bounded."""
-    name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C" and ch not in '"<>')
-    return name.strip(" .")[:limit].strip() or "file"
 
 
 class BlobStore(Protocol):

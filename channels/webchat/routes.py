@@ -11,8 +11,8 @@ from aiohttp import web
 from hub import keys
 from hub.api.problem import problem
 from hub.api.routing import read_limited
+from hub.platform.blobs import clean_filename
 
-from ..blobs import clean_filename
 from . import tokens
 
 STATIC = Path(__file__).parent / "static"

@@ -1,9 +1,10 @@
-"""Removing attachments' bytes (GridFS bucket ``blobs`` of channels/blobs.py) by id: shared by the
-ticket delete, message redaction and contact erasure. A missing or malformed id is skipped, so a
-retried removal finishes without error."""
+"""Attachments' bytes (GridFS bucket ``blobs`` of channels/blobs.py), what every package shares:
+removal by id (ticket delete, message redaction, contact erasure; a missing or malformed id is
+skipped, so a retried removal finishes without error) and the display name of an uploaded file."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 
 from bson import ObjectId
@@ -30,3 +31,11 @@ async def delete_blobs(store: Store, blob_ids: Iterable[str]) -> int:
 
 
 __all__ = ["BLOB_BUCKET", "delete_blobs"]
+
+
+def clean_filename(raw: str, limit: int = 120) -> str:
+    """A display name from an untrusted one: no directories, control or bidi characters, quotes
+    or angle brackets (it ends up in headers and pages), no leading dots, bounded."""
+    name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C" and ch not in '"<>')
+    return name.strip(" .")[:limit].strip() or "file"
