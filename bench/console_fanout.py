@@ -136,7 +136,8 @@ async def _send(
     sent: dict[str, tuple[float, float]] = {}
     total = int(rate * seconds)
     validator = RequestValidator(TWILIO["BERRY_TWILIO_AUTH_TOKEN"])
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {admin}"} if via == "api" else {}) as http:
+    auth = {"Authorization": f"Bearer {admin}"} if via == "api" else {}
+    async with aiohttp.ClientSession(headers=auth) as http:
 
         async def one(i: int) -> None:
             key = f"{prefix}:{i}:{new_id()}"
@@ -149,7 +150,8 @@ async def _send(
                 request = http.post(f"{node.url}/api/v1/inbound", json=body)
             else:
                 url = f"{node.url}/webhooks/twilio/sms"
-                form = {"MessageSid": "SM" + new_id() + "a" * 8, "AccountSid": TWILIO["BERRY_TWILIO_ACCOUNT_SID"],
+                sid = "SM" + new_id() + "a" * 8  # 32 hex digits
+                form = {"MessageSid": sid, "AccountSid": TWILIO["BERRY_TWILIO_ACCOUNT_SID"],
                         "From": sender, "To": TWILIO["BERRY_TWILIO_SMS_FROM"], "Body": key, "NumMedia": "0"}
                 headers = {"X-Twilio-Signature": validator.compute_signature(url, form)}
                 request = http.post(url, data=form, headers=headers)
@@ -358,13 +360,15 @@ def main() -> None:
     )
     parser.add_argument("--profile", type=Path, default=None, help="cProfile the one node into this file")
     parser.add_argument(
-        "--via", choices=["twilio", "api"], default="twilio", help="inbound path: signed Twilio SMS webhook or REST API"
+        "--via", choices=["twilio", "api"], default="twilio",
+        help="inbound path: signed Twilio SMS webhook or REST API",
     )
     parser.add_argument(
         "--loops", default="uvloop", help="comma-separated BERRY_EVENT_LOOP values (one node)"
     )
     parser.add_argument(
-        "--client-loop", choices=["uvloop", "asyncio"], default="uvloop", help="the client processes' event loop"
+        "--client-loop", choices=["uvloop", "asyncio"], default="uvloop",
+        help="the client processes' event loop",
     )
     parser.add_argument(
         "--flush-ms", default="40", help="comma-separated BERRY_CONSOLE_FLUSH_MS values (one node)"

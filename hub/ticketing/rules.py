@@ -188,7 +188,8 @@ class Rules:
                 compiled.append(compile_rule(Rule.from_doc(doc)))
             except (InvalidInput, ValueError):
                 log.warning("stored rule no longer valid; skipped", extra={"rule": doc.get("_id")})
-        wanted = {c.cond.business_hours_id for r in compiled for c in (*r.all, *r.any) if c.cond.business_hours_id}
+        wanted = {c.cond.business_hours_id for r in compiled for c in (*r.all, *r.any)
+                  if c.cond.business_hours_id}
         hours = {
             d["_id"]: BusinessHours.from_doc(d)
             async for d in self.ctx.store["business_hours"].find({"_id": {"$in": sorted(wanted)}})
