@@ -110,8 +110,9 @@ class ChatNamespace(socketio.AsyncNamespace):
             return {"ok": False, "error": exc.detail, "field": exc.field}
         except HubError as exc:
             return {"ok": False, "error": exc.detail, "field": exc.field}
+        # the visitor's own files come back as signed links, so the widget shows them at once
         return {"ok": True, "id": result.message.id, "conversation_id": result.conversation.id,
-                "duplicate": result.duplicate}
+                "duplicate": result.duplicate, "attachments": self.adapter.links(result.message.attachments)}
 
     async def _attachments(self, visitor: str, raw: Any) -> list[Attachment]:
         if not raw:

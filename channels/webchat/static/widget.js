@@ -152,7 +152,7 @@
     var post = function (attachments) {
       var id = clientId();
       emit("message", { text: text, client_id: id, attachments: attachments, page: location.pathname }, function (res) {
-        if (res.ok) { show({ id: res.id, text: text, from: "visitor", attachments: attachments }); }
+        if (res.ok) { show({ id: res.id, text: text, from: "visitor", attachments: res.attachments || [] }); }
         else { say("Not sent: " + res.error); }
       });
       input.value = ""; file.value = "";
