@@ -4,7 +4,9 @@ and the job that sends one push.
 Notified: the agent a ticket is assigned to (not when they took it themselves), a colleague
 @mentioned in a note (and the escalation notices ticketing stores), the assignee of a ticket
 nearing its SLA (its team's agents when nobody has it), and a team's agents when the bot hands a
-conversation to that team. Each push is one job per browser subscription (``console.push`` on the
+conversation to that team. A ticket with neither team nor assignee sits in the shared inbox,
+where nobody in particular is watching: its handoff and SLA warning go to the supervisors (the
+admins when there is no supervisor). Each push is one job per browser subscription (``console.push`` on the
 hub's job queue, retried with back-off): the payload is encrypted for that browser (RFC 8291,
 aes128gcm, by pywebpush) and signed for the push service (VAPID, RFC 8292). The push service's
 answer decides: 201/202 done; 404/410 the subscription is gone and removed; 429/5xx/network
@@ -104,7 +106,7 @@ class PushNotifier:
         people = (
             [conversation["assignee_id"]]
             if conversation.get("assignee_id")
-            else await self.team_agents(conversation.get("team_id"))
+            else await self.responsible(conversation.get("team_id"))
         )
         metric = str(event.metric).replace("_", " ")
         await self.push(
@@ -124,6 +126,8 @@ class PushNotifier:
         people = set(await self.team_agents(conversation.team_id)) if conversation.team_id else set()
         if conversation.assignee_id:
             people.add(conversation.assignee_id)
+        elif not conversation.team_id:
+            people |= set(await self.supervisors())
         await self.push(
             sorted(people),
             {
@@ -135,6 +139,19 @@ class PushNotifier:
             urgency="normal",
             key=f"handoff:{conversation.id}:{conversation.updated_at.isoformat()}",
         )
+
+    async def responsible(self, team_id: str | None) -> list[str]:
+        """Who answers for an unassigned ticket: its team's agents, or the supervisors if it has no team."""
+        return await self.team_agents(team_id) if team_id else await self.supervisors()
+
+    async def supervisors(self) -> list[str]:
+        """Active supervisors; the admins if there are none."""
+        for role in (Role.supervisor.value, Role.admin.value):
+            people = [d["_id"] async for d in self.store.users.find(
+                {"role": role, "active": {"$ne": False}}, {"_id": 1}).sort("_id", 1).limit(TEAM_FAN_OUT)]
+            if people:
+                return people
+        return []
 
     async def team_agents(self, team_id: str | None) -> list[str]:
         """A team's active agents: by their ``team_ids`` and by the team's member list."""

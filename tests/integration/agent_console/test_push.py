@@ -226,3 +226,35 @@ async def test_the_vapid_key_is_made_once_and_stored_encrypted(client, api) -> N
     vapid._vapid = None  # as a restarted node: read back from the store
     assert await vapid.public_key() == first
     assert (await (await client.get("/api/v1/console/push/key", headers=vera)).json())["public_key"] == first
+
+
+async def test_a_shared_inbox_tickets_handoff_and_sla_warning_reach_the_supervisors(
+    client, api, ingest, push_service
+) -> None:
+    """No team, nobody assigned: nobody in particular watches it, so the supervisors are told."""
+    admin = await api.user(Role.admin)
+    supervisor = await api.user(Role.supervisor)
+    carl = _bearer(await team_agent(client, "Carl", ["catering"]))
+    boss_browser, _ = await _subscribe(client, push_service, supervisor["headers"])
+    carl_browser, _ = await _subscribe(client, push_service, carl)
+    app = client.server.app
+
+    shared = await _ticket(client, admin, ingest, "+27825550021")
+    conversation = await app[keys.CONVERSATIONS].get(shared)
+    await app[keys.BUS].publish(BotHandoff(conversation=conversation, reason="angry"))
+    await app[keys.BUS].publish(
+        SlaWarning(conversation_id=shared, metric="first_response",
+                   due_at=datetime.now(UTC) + timedelta(minutes=5))
+    )
+    await _run_push_jobs(client)
+    kinds = [m["payload"]["kind"] for m in push_service.messages(boss_browser)]
+    assert kinds == ["handoff", "sla_warning"]
+    assert push_service.messages(carl_browser) == []
+
+    # a team's ticket is the team's: the supervisor outside it is not pushed
+    catering = await _ticket(client, admin, ingest, "+27825550022", team_id="catering")
+    conversation = await app[keys.CONVERSATIONS].get(catering)
+    await app[keys.BUS].publish(BotHandoff(conversation=conversation, reason="x"))
+    await _run_push_jobs(client)
+    assert len(push_service.messages(boss_browser)) == 2
+    assert [m["payload"]["kind"] for m in push_service.messages(carl_browser)] == ["handoff"]
