@@ -12,9 +12,16 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from hub import keys
 from hub.app import create_app
+from hub.models import Channel, IdentityKind, InboundMessage, SenderIdentity, new_id
 from hub.settings import Settings
 
 from .kb import TinyKB
+
+
+def whatsapp(text: str, phone: str = "+27821234567", external_id: str | None = None) -> InboundMessage:
+    """An inbound WhatsApp message as the Twilio adapter normalizes one."""
+    return InboundMessage(channel=Channel.whatsapp, external_id=external_id or new_id(),
+                          sender=SenderIdentity(kind=IdentityKind.whatsapp, value=phone), text=text)
 
 
 @pytest.fixture(scope="session")

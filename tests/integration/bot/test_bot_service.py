@@ -18,20 +18,14 @@ from hub.models import (
     AuthorType,
     Channel,
     Direction,
-    IdentityKind,
     InboundMessage,
     Role,
-    SenderIdentity,
-    new_id,
 )
 from hub.ticketing.teams import Member, Presence, Team
 
+from .conftest import whatsapp
+
 pytestmark = pytest.mark.integration
-
-
-def whatsapp(text: str, phone: str = "+27821234567", external_id: str | None = None) -> InboundMessage:
-    return InboundMessage(channel=Channel.whatsapp, external_id=external_id or new_id(),
-                          sender=SenderIdentity(kind=IdentityKind.whatsapp, value=phone), text=text)
 
 
 async def send(client: TestClient[Any, Any], msg: InboundMessage) -> str:

@@ -18,19 +18,13 @@ from hub.models import (
     AuthorType,
     Channel,
     Direction,
-    IdentityKind,
-    InboundMessage,
     Role,
-    SenderIdentity,
     new_id,
 )
 
+from .conftest import whatsapp
+
 pytestmark = pytest.mark.integration
-
-
-def whatsapp(text: str, phone: str) -> InboundMessage:
-    return InboundMessage(channel=Channel.whatsapp, external_id=new_id(),
-                          sender=SenderIdentity(kind=IdentityKind.whatsapp, value=phone), text=text)
 
 
 async def send(app: Any, text: str, phone: str) -> str:
