@@ -6,11 +6,11 @@ Ids are allocated by inserting ``_id = n`` (FerretDB v1 has no atomic ``$inc``: 
 uniqueness gives one winner); ``seq`` repeats it as a zero-padded string in an indexed field,
 because our FerretDB build pushes sorts down to SQLite only for such fields and ranges only for
 strings, ObjectIds and dates (an integer ``_id`` sort or range walks and decodes the whole log in
-Go: 1.5 s per client connect and per catch-up at 20,000 events; see ``seq``). Each node keeps a hint of the next id and steps past the ids another
-node got first (re-reading the maximum only when far behind), so ids are unique and increase per
-node. Across nodes an event with
-a smaller id can reach a client a few milliseconds after one with a larger id; the client
-therefore resumes from ``last_id - OVERLAP`` and lists the ids it already has in that window.
+Go: 1.5 s per client connect and per catch-up at 20,000 events; see ``seq``). Each node keeps a
+hint of the next id and steps past the ids another node got first (re-reading the maximum only
+when far behind), so ids are unique and increase per node. Across nodes an event with a smaller id
+can reach a client a few milliseconds after one with a larger id; the client therefore resumes
+from ``last_id - OVERLAP`` and lists the ids it already has in that window.
 """
 
 from __future__ import annotations
@@ -117,7 +117,8 @@ class EventLog:
         cutoff = utcnow() - RETENTION
         deleted = 0
         while True:
-            ids = [d["_id"] async for d in self.col.find({"at": {"$lt": cutoff}}, {"_id": 1}).sort("at", 1).limit(batch)]
+            oldest = self.col.find({"at": {"$lt": cutoff}}, {"_id": 1}).sort("at", 1).limit(batch)
+            ids = [d["_id"] async for d in oldest]
             if not ids:
                 return deleted
             deleted += (await self.col.delete_many({"_id": {"$in": ids}})).deleted_count

@@ -60,8 +60,8 @@ async def _serve(settings: Settings, demo: bool) -> None:
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
     # Everything built so far (modules, models, the app) lives as long as the process: out of the
-    # collector's sight, a full collection no longer walks ~400k objects (a ~30 ms pause of every
-    # socket and request, measured on the console fan-out bench's node).
+    # collector's sight, a full collection no longer walks it (measured in a process holding the
+    # app: ~30 ms per full collection, a pause of every socket and request).
     gc.collect()
     gc.freeze()
     log.info("serving", extra={"url": settings.base_url})

@@ -6,11 +6,11 @@ Notified: the agent a ticket is assigned to (not when they took it themselves), 
 nearing its SLA (its team's agents when nobody has it), and a team's agents when the bot hands a
 conversation to that team. A ticket with neither team nor assignee sits in the shared inbox,
 where nobody in particular is watching: its handoff and SLA warning go to the supervisors (the
-admins when there is no supervisor). Each push is one job per browser subscription (``console.push`` on the
-hub's job queue, retried with back-off): the payload is encrypted for that browser (RFC 8291,
-aes128gcm, by pywebpush) and signed for the push service (VAPID, RFC 8292). The push service's
-answer decides: 201/202 done; 404/410 the subscription is gone and removed; 429/5xx/network
-retried; another 4xx is logged and dropped (it would fail again).
+admins when there is no supervisor). Each push is one job per browser subscription
+(``console.push`` on the hub's job queue, retried with back-off): the payload is encrypted for
+that browser (RFC 8291, aes128gcm, by pywebpush) and signed for the push service (VAPID, RFC 8292).
+The push service's answer decides: 201/202 done; 404/410 the subscription is gone and removed;
+429/5xx/network retried; another 4xx is logged and dropped (it would fail again).
 """
 
 from __future__ import annotations

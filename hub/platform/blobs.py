@@ -30,12 +30,12 @@ async def delete_blobs(store: Store, blob_ids: Iterable[str]) -> int:
     return deleted
 
 
-__all__ = ["BLOB_BUCKET", "delete_blobs"]
-
-
 def clean_filename(raw: str, limit: int = 120) -> str:
     """A display name from an untrusted one: no directories, control or bidi characters, quotes
     or angle brackets (it ends up in headers and pages), no leading dots, bounded."""
     name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C" and ch not in '"<>')
     return name.strip(" .")[:limit].strip() or "file"
+
+
+__all__ = ["BLOB_BUCKET", "clean_filename", "delete_blobs"]

@@ -6,5 +6,5 @@ from .embedded import EmbeddedFerretDB, free_port
 from .open import open_store
 from .snapshot import Snapshot
 
-__all__ = ["ASC", "COLLECTIONS", "DESC", "Doc", "EmbeddedFerretDB", "Index", "Snapshot", "Store", "free_port", "ix", "open_store",
-           "register", "upsert"]
+__all__ = ["ASC", "COLLECTIONS", "DESC", "Doc", "EmbeddedFerretDB", "Index", "Snapshot", "Store", "free_port",
+           "ix", "open_store", "register", "upsert"]
