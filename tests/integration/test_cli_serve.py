@@ -3,6 +3,7 @@ FerretDB it starts itself, demo data, a working sign-in, the API docs page, clea
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -13,6 +14,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+import uvloop
+from pydantic import ValidationError
+
+from hub.cli import _loop_factory
+from hub.settings import Settings
 from hub.store import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,14 +82,9 @@ def test_serve_demo_on_embedded_ferretdb(tmp_path: Path) -> None:
 
 
 def test_the_event_loop_setting_chooses_the_loop() -> None:
-    import asyncio
-
-    import uvloop
-
-    from hub.cli import _loop_factory
-    from hub.settings import Settings
-
     assert _loop_factory(Settings(_env_file=None, event_loop="asyncio")) is None
+    with pytest.raises(ValidationError, match="event_loop"):  # a typo stops the start, clearly
+        Settings(_env_file=None, event_loop="gevent")
     factory = _loop_factory(Settings(_env_file=None, event_loop="uvloop"))
     assert factory is uvloop.new_event_loop
     loop = factory()
