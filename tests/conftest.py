@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from pymongo import AsyncMongoClient
 
 from hub import keys
 from hub.app import create_app
@@ -21,13 +22,30 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+_SESSION_SERVERS: list[EmbeddedFerretDB] = []
+
+
 @pytest.fixture(scope="session")
 def ferretdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedFerretDB]:
     """The real MongoDB-compatible server every store test talks to (or BERRY_TEST_MONGODB_URL)."""
     server = EmbeddedFerretDB(tmp_path_factory.mktemp("ferretdb"))
     server.start()
+    _SESSION_SERVERS.append(server)
     yield server
+    _SESSION_SERVERS.remove(server)
     server.stop()
+
+
+def pytest_runtest_logfinish(nodeid: str) -> None:
+    """If the session's FerretDB died, stop here and show why: every later store test would only
+    wait out its server-selection timeout (CI once spent 45 minutes doing that)."""
+    for server in _SESSION_SERVERS:
+        if server.process is not None and (code := server.process.poll()) is not None:
+            log = server.log_path.read_text(errors="replace")
+            starts = [i for i in (log.find("fatal error"), log.find("panic:")) if i >= 0]
+            excerpt = log[max(min(starts) - 1500, 0):min(starts) + 4000] if starts else log[-4000:]
+            pytest.exit(f"FerretDB exited with code {code} by the end of {nodeid}; its log "
+                        f"({server.log_path}):\n{excerpt}", returncode=1)
 
 
 @pytest.fixture(scope="session")
@@ -35,9 +53,23 @@ def mongodb_url(ferretdb: EmbeddedFerretDB) -> str:
     return os.environ.get("BERRY_TEST_MONGODB_URL") or ferretdb.url
 
 
+async def drop_database(mongodb_url: str, name: str) -> None:
+    """Drop a test's database once nothing writes to it any more: a write racing the drop is
+    refused, or creates the database again behind the test's back."""
+    client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_url, serverSelectionTimeoutMS=5000)
+    try:
+        await client.drop_database(name)
+    finally:
+        await client.close()
+
+
 @pytest.fixture
-def db_name() -> str:
-    return f"t_{new_id()}"
+async def db_name(mongodb_url: str) -> AsyncIterator[str]:
+    """A fresh database per test, dropped after every fixture built on it (apps, their background
+    tasks, stores) has shut down."""
+    name = f"t_{new_id()}"
+    yield name
+    await drop_database(mongodb_url, name)
 
 
 @pytest.fixture
@@ -45,7 +77,6 @@ async def store(mongodb_url: str, db_name: str) -> AsyncIterator[Store]:
     s = Store.connect(mongodb_url, db_name)
     await s.ensure_indexes()
     yield s
-    await s.client.drop_database(db_name)
     await s.close()
 
 
@@ -61,8 +92,6 @@ async def client(settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
     app = create_app(settings)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
-        store: Store = app[keys.STORE]
-        await store.client.drop_database(settings.mongodb_db)
 
 
 class Api:

@@ -123,16 +123,16 @@ class Store:
         would be ignored by the planner while still costing every write. Once per level (one node
         wins the claim), drop the declared collections' indexes, including ones no longer declared,
         so the loop below builds them anew."""
-        from .embedded import PATCH_LEVEL  # the level this hub ships with (embedded or compose)
+        from .embedded import INDEX_LEVEL  # the level this hub ships with (embedded or compose)
 
-        if not await self.claim("store_meta", f"indexes:{PATCH_LEVEL}", {"at": datetime.now(UTC)}):
+        if not await self.claim("store_meta", f"indexes:{INDEX_LEVEL}", {"at": datetime.now(UTC)}):
             return
         for name in sorted(existing & COLLECTIONS.keys()):
             dropped = [ix["name"] async for ix in await self.db[name].list_indexes() if ix["name"] != "_id_"]
             for index_name in dropped:
                 await self.db[name].drop_index(index_name)
             if dropped:
-                log.info("store.index_rebuild", extra={"collection": name, "indexes": dropped, "level": PATCH_LEVEL})
+                log.info("store.index_rebuild", extra={"collection": name, "indexes": dropped, "level": INDEX_LEVEL})
 
     async def expire(self, now: datetime | None = None) -> dict[str, int]:
         """Delete what every ``register(..., expire=...)`` declaration says is too old; the count per

@@ -18,7 +18,8 @@ from pymongo.errors import PyMongoError
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
-PATCH_LEVEL = "berry3"  # scripts/ferretdb/<level>.patch: indexed `_id`, equality and sort pushdown; keep in step
+PATCH_LEVEL = "berry4"  # scripts/ferretdb/<level>.patch: indexed `_id`, equality and sort pushdown, safe drops
+INDEX_LEVEL = "berry3"  # the last patch level that changed the SQL expressions indexes are built on
 
 
 def free_port() -> int:

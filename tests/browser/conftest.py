@@ -77,6 +77,7 @@ async def hub(mongodb_url: str, tmp_path_factory: pytest.TempPathFactory,
     from hub.app import create_app
     from hub.models import new_id
     from hub.settings import Settings
+    from tests.conftest import drop_database
 
     db = f"b_{new_id()}"
     options: dict[str, Any] = {"bot_engine": "off", "inline_worker": False, **hub_settings_extra}
@@ -85,9 +86,7 @@ async def hub(mongodb_url: str, tmp_path_factory: pytest.TempPathFactory,
     app = create_app(settings)
     async with TestClient(TestServer(app)) as client:
         yield client
-        from hub import keys
-
-        await app[keys.STORE].client.drop_database(db)
+    await drop_database(mongodb_url, db)  # once the app and its background tasks have stopped
 
 
 @pytest.fixture

@@ -54,7 +54,6 @@ async def app_commands(
     app = create_app(settings)
     async with TestClient(TestServer(app)) as client:
         yield client.server.app, listener
-        await app[keys.STORE].client.drop_database(settings.mongodb_db)
 
 
 def sms(n: int) -> InboundMessage:

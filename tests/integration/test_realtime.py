@@ -12,7 +12,6 @@ import pytest
 import socketio
 from aiohttp.test_utils import TestClient, TestServer
 
-from hub import keys
 from hub.app import create_app
 from hub.models import Channel, IdentityKind, Role, new_id
 from hub.settings import Settings
@@ -36,7 +35,6 @@ async def deflating(settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
     app = create_app(settings.model_copy(update={"ws_deflate": True}))
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
-        await app[keys.STORE].client.drop_database(settings.mongodb_db)
 
 
 async def test_websockets_decline_deflate_by_default(client: TestClient[Any, Any]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hub.store import Store
-from hub.store.embedded import PATCH_LEVEL
+from hub.store.embedded import INDEX_LEVEL
 
 
 async def _index_names(store: Store, collection: str) -> set[str]:
@@ -13,7 +13,7 @@ async def _index_names(store: Store, collection: str) -> set[str]:
 async def test_indexes_of_an_older_build_are_rebuilt_once(store: Store) -> None:
     declared = await _index_names(store, "conversations")
     assert "last_message_at_-1__id_-1" in declared
-    assert await store.db.store_meta.count_documents({"_id": f"indexes:{PATCH_LEVEL}"}) == 1
+    assert await store.db.store_meta.count_documents({"_id": f"indexes:{INDEX_LEVEL}"}) == 1
 
     # a database last opened by an older build: its marker is another level's, and it carries an
     # index the declarations no longer have
@@ -23,7 +23,7 @@ async def test_indexes_of_an_older_build_are_rebuilt_once(store: Store) -> None:
 
     await store.ensure_indexes()
     assert await _index_names(store, "conversations") == declared
-    assert await store.db.store_meta.count_documents({"_id": f"indexes:{PATCH_LEVEL}"}) == 1
+    assert await store.db.store_meta.count_documents({"_id": f"indexes:{INDEX_LEVEL}"}) == 1
 
     # same level again: nothing is dropped (an operator's own index stays)
     await store.conversations.create_index([("subject", 1)], name="ops_subject")

@@ -55,7 +55,6 @@ async def bot_client(settings: Settings, classifier: Any, kb: TinyKB, bot_env: N
         app[keys.EXTENSIONS]["knowledge_base"] = kb
         yield client
         await app[keys.BUS].drain()
-        await app[keys.STORE].client.drop_database(settings.mongodb_db)
 
 
 # The real Rasa stack, registered here once so every module shares one session instance.

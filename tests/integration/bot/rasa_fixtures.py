@@ -67,4 +67,3 @@ async def rasa_stack(rasa_model: Path, mongodb_url: str, tmp_path_factory: pytes
             actions.stop()
             mp.undo()
             await app[keys.BUS].drain()
-            await app[keys.STORE].client.drop_database(settings.mongodb_db)

@@ -136,7 +136,6 @@ async def harness(request: pytest.FixtureRequest, twilio_standin: TwilioStandIn,
     if h.cleanup:
         await h.cleanup()
     if client is not None:
-        await client.server.app[keys.STORE].client.drop_database(settings.mongodb_db)
         await client.close()
 
 

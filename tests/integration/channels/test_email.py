@@ -204,7 +204,6 @@ async def test_inbound_smtp_listener(mongodb_url: str, db_name: str, tmp_path: A
         store = client.server.app[keys.STORE]
         docs = [d async for d in store.messages.find({})]
         assert [d["subject"] for d in docs] == ["Via SMTP"] and docs[0]["meta"]["email"]["source"] == "smtp"
-        await store.client.drop_database(settings.mongodb_db)
 
 
 async def test_bounce_of_our_reply_marks_it_failed_and_opens_nothing(

@@ -45,7 +45,6 @@ async def client(settings: Settings, platform_settings: PlatformSettings) -> Asy
     app[PLATFORM_SETTINGS] = platform_settings
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
-        await app[keys.STORE].client.drop_database(settings.mongodb_db)
 
 
 @dataclass

@@ -253,5 +253,4 @@ async def test_csrf_origin_check_for_cookie_requests(settings, platform_settings
             resp = await client.post("/help/test-form", headers=headers, data=b"a=1")
             assert resp.status == status, (headers, resp.status)
         assert len(hits) == 4
-        await app[keys.STORE].client.drop_database(settings.mongodb_db)
 
