@@ -7,7 +7,7 @@
     create-user  create a user (the first admin, typically)
 
 Without BERRY_MONGODB_URL every command starts the embedded FerretDB (built once, cached) with
-its data in BERRY_VAR_DIR/ferretdb, and stops it on exit.
+its data in BERRY_VAR_DIR/ferretdb, starts it again if it exits, and stops it on exit.
 """
 
 from __future__ import annotations

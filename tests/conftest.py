@@ -41,11 +41,8 @@ def pytest_runtest_logfinish(nodeid: str) -> None:
     wait out its server-selection timeout (CI once spent 45 minutes doing that)."""
     for server in _SESSION_SERVERS:
         if server.process is not None and (code := server.process.poll()) is not None:
-            log = server.log_path.read_text(errors="replace")
-            starts = [i for i in (log.find("fatal error"), log.find("panic:")) if i >= 0]
-            excerpt = log[max(min(starts) - 1500, 0):min(starts) + 4000] if starts else log[-4000:]
             pytest.exit(f"FerretDB exited with code {code} by the end of {nodeid}; its log "
-                        f"({server.log_path}):\n{excerpt}", returncode=1)
+                        f"({server.log_path}):\n{server.exit_report()}", returncode=1)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ Used by ``python -m hub serve`` when ``BERRY_MONGODB_URL`` is unset, and by the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
@@ -50,6 +51,8 @@ class EmbeddedFerretDB:
         self.version = version
         self.cache_dir = cache_dir
         self.process: subprocess.Popen[bytes] | None = None
+        self._started_at = 0.0  # monotonic time of the latest start
+        self._log_start = 0  # where the latest start's lines begin in the (appended) log
 
     @property
     def url(self) -> str:
@@ -62,7 +65,9 @@ class EmbeddedFerretDB:
     def start(self, timeout: float = 30.0) -> None:
         binary = self.binary or ferretdb_binary(self.version, self.cache_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._started_at = time.monotonic()
         logf = self.log_path.open("ab")
+        self._log_start = logf.tell()
         self.process = subprocess.Popen(
             [str(binary), "--handler=sqlite", f"--sqlite-url=file:{self.data_dir}/",
              f"--listen-addr=127.0.0.1:{self.port}", "--debug-addr=-", f"--state-dir={self.data_dir}",
@@ -82,9 +87,9 @@ class EmbeddedFerretDB:
                     return
             except OSError:
                 time.sleep(0.05)
-        tail = self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+        report = self.exit_report()
         self.stop()
-        raise RuntimeError(f"FerretDB did not answer on port {self.port} within {timeout}s:\n{tail}")
+        raise RuntimeError(f"FerretDB did not answer on port {self.port} within {timeout}s:\n{report}")
 
     def _ping(self) -> bool:
         client: MongoClient = MongoClient(self.url, serverSelectionTimeoutMS=1000)
@@ -95,6 +100,42 @@ class EmbeddedFerretDB:
             return False
         finally:
             client.close()
+
+    def exit_report(self, size: int = 4000) -> str:
+        """What the log of the latest start says about how the server ended: from just before its
+        first fatal error or panic, else its last lines."""
+        if not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as f:
+            f.seek(self._log_start)
+            text = f.read().decode(errors="replace")
+        starts = [i for i in (text.find("fatal error"), text.find("panic:")) if i >= 0]
+        return text[max(min(starts) - 1500, 0):min(starts) + size] if starts else text[-size:]
+
+    async def supervise(self, every: float = 1.0, give_up_after: int = 5) -> None:
+        """Start the server again (same port, same files) whenever it exits, until cancelled: the
+        store's clients reconnect by themselves and SQLite's WAL keeps what was acknowledged.
+        Gives up after ``give_up_after`` restarts in a row that each lasted under a minute."""
+        quick = 0
+        while True:
+            await asyncio.sleep(every)
+            process = self.process
+            if process is not None and process.poll() is None:
+                continue
+            lived = time.monotonic() - self._started_at
+            quick = quick + 1 if lived < 60 else 0
+            if process is not None:
+                log.error("ferretdb exited", extra={"code": process.returncode, "lived_s": round(lived, 1),
+                                                    "log": self.exit_report(2000)})
+            if quick > give_up_after:
+                log.critical("ferretdb keeps exiting; not restarted again", extra={"restarts": quick - 1})
+                return
+            try:
+                await asyncio.to_thread(self.start)  # same port: the store's URL stays valid
+            except (OSError, RuntimeError) as exc:  # start() stopped it again; the next round retries
+                log.error("ferretdb restart failed", extra={"error": str(exc)[-2000:]})
+            else:
+                log.warning("ferretdb restarted", extra={"port": self.port})
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -1,0 +1,77 @@
+"""The embedded FerretDB is started again when it exits, with what it had acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from hub.settings import Settings
+from hub.store import EmbeddedFerretDB, open_store
+
+
+async def _until(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+
+
+async def test_a_killed_server_is_restarted_on_its_port_with_its_data(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    server = EmbeddedFerretDB(tmp_path / "ferretdb")
+    server.start()
+    watch = asyncio.create_task(server.supervise(every=0.1))
+    client: AsyncMongoClient = AsyncMongoClient(server.url, serverSelectionTimeoutMS=1000)
+    try:
+        await client.sup.things.insert_one({"_id": "acknowledged"})
+        first = server.process
+        assert first is not None
+        os.kill(first.pid, signal.SIGKILL)  # as the SIGBUS of a bad build would
+
+        async def back() -> bool:
+            try:
+                return await client.sup.things.find_one({"_id": "acknowledged"}) is not None
+            except Exception:  # noqa: BLE001 — down until restarted
+                return False
+
+        with caplog.at_level(logging.WARNING, logger="hub.store.embedded"):
+            await _until(back)
+        assert server.process is not None and server.process.pid != first.pid
+        assert [r.message for r in caplog.records] == ["ferretdb exited", "ferretdb restarted"]
+        assert caplog.records[0].code == -signal.SIGKILL  # type: ignore[attr-defined]
+    finally:
+        watch.cancel()
+        await client.close()
+        server.stop()
+
+
+async def test_a_server_that_keeps_exiting_is_given_up_on(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    server = EmbeddedFerretDB(tmp_path / "ferretdb")
+    server.start()
+    try:
+        server.binary = Path("/bin/false")  # every restart exits at once
+        assert server.process is not None
+        os.kill(server.process.pid, signal.SIGKILL)
+        with caplog.at_level(logging.ERROR, logger="hub.store.embedded"):
+            await asyncio.wait_for(server.supervise(every=0.05, give_up_after=2), timeout=30)
+        messages = [r.message for r in caplog.records]
+        assert messages == ["ferretdb exited", "ferretdb restart failed", "ferretdb restart failed",
+                            "ferretdb keeps exiting; not restarted again"]
+        assert caplog.records[-1].restarts == 2  # type: ignore[attr-defined]
+    finally:
+        server.stop()
+
+
+async def test_the_embedded_store_is_supervised_while_open(tmp_path: Path) -> None:
+    settings = Settings(mongodb_url="", mongodb_db="sup", var_dir=tmp_path / "var", _env_file=None)  # type: ignore[call-arg]
+    async with open_store(settings) as store:
+        await store.db.things.insert_one({"_id": 1})
+        assert any(t.get_name() == "ferretdb-supervise" and not t.done() for t in asyncio.all_tasks())
+    assert not any(t.get_name() == "ferretdb-supervise" and not t.done() for t in asyncio.all_tasks())
