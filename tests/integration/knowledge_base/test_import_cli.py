@@ -137,7 +137,7 @@ def test_cli_import_and_check(mongodb_url: str, db_name: str, tmp_path: Path) ->
         )
 
     imported = run("import", str(folder))
-    assert imported.returncode == 1, imported.stderr
+    assert imported.returncode == 1 and imported.stdout.strip(), imported.stderr
     assert json.loads(imported.stdout.strip().splitlines()[-1])["created"] == 1
     assert "broken.md: no front matter" in imported.stderr
     check = run("check", "--repair")
