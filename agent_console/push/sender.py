@@ -123,11 +123,10 @@ class PushNotifier:
 
     async def on_handoff(self, event: Any) -> None:
         conversation = event.conversation
-        people = set(await self.team_agents(conversation.team_id)) if conversation.team_id else set()
-        if conversation.assignee_id:
-            people.add(conversation.assignee_id)
-        elif not conversation.team_id:
-            people |= set(await self.supervisors())
+        # the assignee, and the team's agents too (supervisors if neither team nor assignee)
+        people = {conversation.assignee_id} if conversation.assignee_id else set()
+        if conversation.team_id or not conversation.assignee_id:
+            people |= set(await self.responsible(conversation.team_id))
         await self.push(
             sorted(people),
             {
