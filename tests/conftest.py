@@ -3,8 +3,9 @@ hub application served by aiohttp's test server against it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,23 @@ def pytest_runtest_logfinish(nodeid: str) -> None:
         if server.process is not None and (code := server.process.poll()) is not None:
             pytest.exit(f"FerretDB exited with code {code} by the end of {nodeid}; its log "
                         f"({server.log_path}):\n{server.exit_report()}", returncode=1)
+
+
+@pytest.fixture
+def own_ferretdb(tmp_path: Path) -> Iterator[EmbeddedFerretDB]:
+    """A FerretDB of the test's own, for tests that kill, restart or crash it."""
+    server = EmbeddedFerretDB(tmp_path / "ferretdb")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def until(check: Callable[[], Awaitable[bool]], within_s: float = 20.0, what: str = "the condition") -> None:
+    """Wait for ``check()`` to hold, asking every 20 ms; fail after ``within_s``."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure
 
@@ -21,16 +18,9 @@ from hub.store import EmbeddedFerretDB
 NAMES = [f"t_drop_{k}" for k in range(3)]
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmbeddedFerretDB]:
-    server = EmbeddedFerretDB(tmp_path / "ferretdb")
-    server.start()
-    yield server
-    server.stop()
-
-
 async def test_drops_racing_reads_and_upserts_leave_the_server_up_and_the_data_whole(
-        server: EmbeddedFerretDB) -> None:
+        own_ferretdb: EmbeddedFerretDB) -> None:
+    server = own_ferretdb
     clients = [AsyncMongoClient(server.url, serverSelectionTimeoutMS=3000) for _ in range(4)]
     stop = asyncio.Event()
     writes = drops = refused = 0

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -14,19 +13,12 @@ from pymongo import AsyncMongoClient
 
 from hub.settings import Settings
 from hub.store import EmbeddedFerretDB, open_store
-
-
-async def _until(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.1)
+from tests.conftest import until
 
 
 async def test_a_killed_server_is_restarted_on_its_port_with_its_data(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    server = EmbeddedFerretDB(tmp_path / "ferretdb")
-    server.start()
+        own_ferretdb: EmbeddedFerretDB, caplog: pytest.LogCaptureFixture) -> None:
+    server = own_ferretdb
     watch = asyncio.create_task(server.supervise(every=0.1))
     client: AsyncMongoClient = AsyncMongoClient(server.url, serverSelectionTimeoutMS=1000)
     try:
@@ -42,7 +34,7 @@ async def test_a_killed_server_is_restarted_on_its_port_with_its_data(
                 return False
 
         with caplog.at_level(logging.WARNING, logger="hub.store.embedded"):
-            await _until(back)
+            await until(back, what="the restarted server to answer")
         assert server.process is not None and server.process.pid != first.pid
         records = [r for r in caplog.records if r.name == "hub.store.embedded"]
         assert [r.message for r in records] == ["ferretdb exited", "ferretdb restarted"]
@@ -50,24 +42,20 @@ async def test_a_killed_server_is_restarted_on_its_port_with_its_data(
     finally:
         watch.cancel()
         await client.close()
-        server.stop()
 
 
-async def test_a_server_that_keeps_exiting_is_given_up_on(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    server = EmbeddedFerretDB(tmp_path / "ferretdb")
-    server.start()
-    try:
-        server.binary = Path("/bin/false")  # every restart exits at once
-        assert server.process is not None
-        os.kill(server.process.pid, signal.SIGKILL)
-        with caplog.at_level(logging.ERROR, logger="hub.store.embedded"):
-            await asyncio.wait_for(server.supervise(every=0.05, give_up_after=2), timeout=30)
-        records = [r for r in caplog.records if r.name == "hub.store.embedded"]
-        assert [r.message for r in records] == ["ferretdb exited", "ferretdb restart failed", "ferretdb restart failed",
-                                                "ferretdb keeps exiting; not restarted again"]
-        assert records[-1].restarts == 2  # type: ignore[attr-defined]
-    finally:
-        server.stop()
+async def test_a_server_that_keeps_exiting_is_given_up_on(
+        own_ferretdb: EmbeddedFerretDB, caplog: pytest.LogCaptureFixture) -> None:
+    server = own_ferretdb
+    server.binary = Path("/bin/false")  # every restart exits at once
+    assert server.process is not None
+    os.kill(server.process.pid, signal.SIGKILL)
+    with caplog.at_level(logging.ERROR, logger="hub.store.embedded"):
+        await asyncio.wait_for(server.supervise(every=0.05, give_up_after=2), timeout=30)
+    records = [r for r in caplog.records if r.name == "hub.store.embedded"]
+    assert [r.message for r in records] == ["ferretdb exited", "ferretdb restart failed", "ferretdb restart failed",
+                                            "ferretdb keeps exiting; not restarted again"]
+    assert records[-1].restarts == 2  # type: ignore[attr-defined]
 
 
 async def test_the_embedded_store_is_supervised_while_open(tmp_path: Path) -> None:

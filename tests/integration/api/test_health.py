@@ -40,23 +40,19 @@ def test_json_log_lines_carry_the_request_id() -> None:
     assert line["level"] == "info"
 
 
-async def test_store_down_gives_503_problem(tmp_path: Path) -> None:
-    server = EmbeddedFerretDB(tmp_path / "ferret")
-    server.start()
+async def test_store_down_gives_503_problem(own_ferretdb: EmbeddedFerretDB, tmp_path: Path) -> None:
+    server = own_ferretdb
     settings = Settings(mongodb_url=server.url + "?serverSelectionTimeoutMS=500", mongodb_db="down",
                         bot_engine="off", inline_worker=False, var_dir=tmp_path / "var",
                         _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings)
-    try:
-        async with TestClient(TestServer(app)) as client:
-            admin = await Api(client).user(Role.admin)
-            server.stop()
-            ready = await client.get("/readyz")
-            assert ready.status == 503
-            resp = await client.get("/api/v1/conversations", headers=admin["headers"])
-            assert resp.status == 503 and resp.headers["Retry-After"]
-            assert (await resp.json())["title"] == "Store unavailable"
-            server.start()  # same port and files: the store is back
-            assert (await client.get("/readyz")).status == 200
-    finally:
+    async with TestClient(TestServer(app)) as client:
+        admin = await Api(client).user(Role.admin)
         server.stop()
+        ready = await client.get("/readyz")
+        assert ready.status == 503
+        resp = await client.get("/api/v1/conversations", headers=admin["headers"])
+        assert resp.status == 503 and resp.headers["Retry-After"]
+        assert (await resp.json())["title"] == "Store unavailable"
+        server.start()  # same port and files: the store is back
+        assert (await client.get("/readyz")).status == 200

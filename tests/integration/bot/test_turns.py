@@ -5,22 +5,15 @@ renewed. Every wait is on a condition with a generous deadline (no fixed sleeps 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
 
 from bot.turns import TurnQueue
 from hub.models import utcnow
+from tests.conftest import until
 
 pytestmark = pytest.mark.integration
-
-
-async def until(check: Callable[[], Awaitable[bool]], within_s: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within_s
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
-        await asyncio.sleep(0.02)
 
 
 class Recorder:

@@ -13,17 +13,10 @@ from channels.email.mailbox import MailboxConfig, MailboxSupervisor
 from channels.lease import EXPIRED, Lease
 from hub import keys
 from hub.models import utcnow
+from tests.conftest import until
 
 from .mailservers import PASSWORD, Dovecot
 from .test_email import append, mail
-
-
-async def _until(predicate: Any, what: str, seconds: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def test_one_node_polls_and_a_standby_takes_over(client: TestClient[Any, Any], dovecot: Dovecot) -> None:
@@ -63,7 +56,7 @@ async def test_one_node_polls_and_a_standby_takes_over(client: TestClient[Any, A
         assert b.poller is None and standby["polling"] is True and standby["node"] == "a"
         assert standby["this_node"] is False
         await append(dovecot, user, mail(subject="First"))
-        await _until(lambda: stored("First"), "node a to ingest the first mail")
+        await until(lambda: stored("First"), 30, "node a to ingest the first mail")
 
         # a dies without a word (no release): b takes over once the lease has run out
         assert a._lead_task and a._task and a.poller
@@ -76,7 +69,7 @@ async def test_one_node_polls_and_a_standby_takes_over(client: TestClient[Any, A
         last = await store["leases"].find_one({"_id": lease_id})  # a's last renewal: nobody renews it now
         assert last["owner"] == "a" and last["term"] == 1
         await append(dovecot, user, mail(subject="While a was dead"))
-        await _until(lambda: stored("While a was dead"), "node b to take over")
+        await until(lambda: stored("While a was dead"), 30, "node b to take over")
         assert utcnow() >= last["until"]  # b took over only once a's lease had run out
         lease = await store["leases"].find_one({"_id": lease_id})
         assert lease["owner"] == "b" and lease["term"] == 2 and b.status()["this_node"] is True
@@ -88,7 +81,7 @@ async def test_one_node_polls_and_a_standby_takes_over(client: TestClient[Any, A
         lease = await store["leases"].find_one({"_id": lease["_id"]})
         assert lease["until"] == EXPIRED or lease["owner"] == "c"
         await append(dovecot, user, mail(subject="After b stopped"))
-        await _until(lambda: stored("After b stopped"), "node c to take over")
+        await until(lambda: stored("After b stopped"), 30, "node c to take over")
         who = {subject: sorted({n for n, raw in by_node if subject.encode() in raw})
                for subject in ("First", "While a was dead", "After b stopped")}
         # b may fetch "First" again if a died between ingesting it and moving the UID cursor: ingest
