@@ -1,6 +1,8 @@
-"""Intent classifier: logistic regression over frozen all-MiniLM-L6-v2 embeddings plus TF-IDF word
-and character n-grams (bot/embedded/features.py), with an out-of-scope confidence threshold the
-classifier calibrates on held-out examples of its own training data.
+"""Intent classifier: logistic regression over all-MiniLM-L6-v2 embeddings plus TF-IDF word and
+character n-grams (bot/embedded/features.py) — on the frozen encoder, and, when trained with
+``tune_epochs``, also on the encoder fine-tuned on the training intents (tuning.py), the two
+averaged — with an out-of-scope confidence threshold calibrated on held-out examples of its own
+training data.
 
 Out of scope = the predicted intent is an out-of-scope label (``out_of_scope``/``nlu_fallback``
 examples are trained like any intent) or the confidence is below the threshold.
@@ -23,11 +25,11 @@ from sklearn.linear_model import LogisticRegression
 from bot.nlu_data import OUT_OF_SCOPE, Example, split
 
 from .features import Encoder, Featurizer
-from .tuning import TopLayers
+from .tuning import TunedLayers
 
 log = logging.getLogger(__name__)
 FALLBACK = "nlu_fallback"
-VERSION = 4  # bump when training changes, so cached models are retrained
+VERSION = 6  # bump when training changes, so cached models are retrained
 
 
 @dataclass(frozen=True)
@@ -107,23 +109,56 @@ def shared_encoder() -> Encoder:
     return _encoder
 
 
-class IntentClassifier:
-    def __init__(self, featurizer: Featurizer, model: LogisticRegression, labels: list[str],
-                 threshold: float) -> None:
+class Head:
+    """One view of a text: an encoder's sentence embedding next to the n-grams (``Featurizer``),
+    and a logistic regression over them."""
+
+    def __init__(self, featurizer: Featurizer, model: LogisticRegression) -> None:
         self.featurizer = featurizer
         self.model = model
+
+    @classmethod
+    def fit(cls, texts: list[str], intents: list[str], emb: np.ndarray, c: float, encoder: Encoder) -> Head:
+        feats = Featurizer(encoder)
+        feats.fit(texts)
+        return cls(feats, LogisticRegression(C=c, max_iter=2000).fit(feats.transform(texts, emb), intents))
+
+    def probs(self, texts: list[str], emb: np.ndarray | None) -> np.ndarray:
+        return self.model.predict_proba(self.featurizer.transform(texts, emb))
+
+    def probs_one(self, text: str, emb: np.ndarray | None, words: list[str], grams: list[str]) -> np.ndarray:
+        """``probs`` of one message: the same softmax over the multinomial model's scores (see
+        tests/unit/bot/test_features.py) computed from the weights directly, on n-grams analysed
+        once for every head."""
+        feats = self.featurizer
+        vector = (emb if emb is not None else feats.encoder.encode([text]))[0]
+        (wi, wv), (ci, cv) = feats.tfidf(words, grams)
+        coef, dim, n_words = self.model.coef_, vector.shape[0], len(feats.words.vocabulary_)
+        scores = coef[:, :dim] @ (vector * feats.embedding_weight) + self.model.intercept_
+        scores += coef[:, dim + wi] @ wv + coef[:, dim + n_words + ci] @ cv
+        probs = np.exp(scores - scores.max())
+        return probs / probs.sum()
+
+
+class IntentClassifier:
+    """One head on the frozen encoder, plus one on the fine-tuned encoder when trained with
+    ``tune_epochs``: their probabilities are averaged (two views of the text err on different
+    examples; HWU64 train 5-fold CV: 92.72 % together vs 92.38 % frozen and 92.50 % tuned alone)."""
+
+    def __init__(self, heads: list[Head], labels: list[str], threshold: float) -> None:
+        self.heads = heads
         self.labels = labels
         self.threshold = threshold
         self.train_seconds = 0.0
 
-    @staticmethod
-    def _fit(texts: list[str], intents: list[str], emb: np.ndarray, c: float,
-             encoder: Encoder) -> tuple[Featurizer, LogisticRegression]:
-        feats = Featurizer(encoder)
-        feats.fit(texts)
-        model = LogisticRegression(C=c, max_iter=2000)
-        model.fit(feats.transform(texts, emb), intents)
-        return feats, model
+    @property
+    def featurizer(self) -> Featurizer:
+        """The frozen head's (its n-gram vocabulary is every head's: fitted on the same texts)."""
+        return self.heads[0].featurizer
+
+    @property
+    def tuned(self) -> bool:
+        return len(self.heads) > 1
 
     @staticmethod
     def cache_path(examples: list[Example], cache_dir: Path, *, holdout: float = 0.1, c: float = 10.0,
@@ -136,54 +171,60 @@ class IntentClassifier:
     @classmethod
     def train(cls, examples: list[Example], *, holdout: float = 0.1, c: float = 10.0,
               cache_dir: Path | None = None, progress: bool = False,
-              embeddings: np.ndarray | None = None, tune_epochs: int = 0) -> IntentClassifier:
+              tune_epochs: int = 0) -> IntentClassifier:
         """Calibrate the threshold on held-out predictions, then refit on everything. Cached under
         ``cache_dir`` by a fingerprint of the data and parameters.
 
-        ``tune_epochs`` > 0: first fine-tune the encoder's top two layers (tuning.py) on all but a
-        stratified ``holdout`` share, which then calibrates the threshold (one split, since the
-        tuned encoder must not have seen what calibrates it); 0: the frozen encoder, calibrated on
-        ``_folds``."""
+        ``tune_epochs`` > 0: also fine-tune the encoder (tuning.py) and add a head on it. The
+        threshold is calibrated on one stratified ``holdout`` share that encoder was not tuned on
+        (it must not have seen what calibrates it); then the encoder too is tuned again on
+        everything (twice the tuning time, the validated configuration: HWU64's CV folds tuned on
+        all of their training part). 0: the frozen encoder's head alone, calibrated on ``_folds``."""
         path = cls.cache_path(examples, cache_dir, holdout=holdout, c=c, tune_epochs=tune_epochs) \
             if cache_dir is not None else None
         if path is not None and path.exists():
             return cls.load(path)
         started = time.perf_counter()
         texts = [ex.text for ex in examples]
-        encoder = shared_encoder()
+        encoders = [shared_encoder()]
         folds = _folds(examples, holdout) if holdout > 0 else []
-        if tune_epochs:
+
+        def tune(subset: list[Example]) -> Encoder:
             from .tuning import fine_tune
 
-            base = encoder.base_states(texts)
+            return Encoder(fine_tune([ex.text for ex in subset], [ex.intent for ex in subset],
+                                     epochs=tune_epochs, max_length=Encoder.MAX_TOKENS, progress=progress))
+
+        if tune_epochs:
             folds = [split(examples, holdout, seed=11)] if holdout > 0 else []
-            tuned_on = folds[0][0] if folds else examples
-            rows = {id(ex): i for i, ex in enumerate(examples)}
-            top = fine_tune([base[rows[id(ex)]] for ex in tuned_on], [ex.intent for ex in tuned_on],
-                            epochs=tune_epochs)
-            encoder = Encoder(top)
-            emb = encoder.from_base(base)
-        else:
-            emb = embeddings if embeddings is not None else encoder.encode(texts)
+            encoders.append(tune(folds[0][0] if folds else examples))
+        embs = [encoder.encode(texts) for encoder in encoders]
         row = {id(ex): i for i, ex in enumerate(examples)}
+
+        def fit(subset: list[Example]) -> IntentClassifier:
+            rows = [row[id(ex)] for ex in subset]
+            heads = [Head.fit([ex.text for ex in subset], [ex.intent for ex in subset], emb[rows], c, encoder)
+                     for encoder, emb in zip(encoders, embs, strict=True)]
+            return cls(heads, list(heads[0].model.classes_), 0.0)
+
         threshold = 0.5
         if folds:
             confidences: list[float] = []
             correct: list[bool] = []
             is_oos: list[bool] = []
             for train_set, held in folds:
-                rows_ = [row[id(ex)] for ex in train_set]
-                feats, model = cls._fit([ex.text for ex in train_set], [ex.intent for ex in train_set],
-                                        emb[rows_], c, encoder)
-                probe = cls(feats, model, list(model.classes_), 0.0)
                 held_rows = [row[id(ex)] for ex in held]
-                parses = probe._parse([ex.text for ex in held], emb[held_rows], apply_threshold=False)
+                parses = fit(train_set)._parse([ex.text for ex in held], [emb[held_rows] for emb in embs],
+                                               apply_threshold=False)
                 confidences += [p.confidence for p in parses]
                 correct += [p.intent == ex.intent for p, ex in zip(parses, held, strict=True)]
                 is_oos += [ex.intent in OUT_OF_SCOPE for ex in held]
             threshold = calibrate_threshold(confidences, correct, is_oos)
-        feats, model = cls._fit(texts, [ex.intent for ex in examples], emb, c, encoder)
-        clf = cls(feats, model, list(model.classes_), threshold)
+            if tune_epochs:  # like the heads, the encoder is refit on everything once it has calibrated
+                encoders[1] = tune(examples)
+                embs[1] = encoders[1].encode(texts)
+        clf = fit(examples)
+        clf.threshold = threshold
         clf.train_seconds = time.perf_counter() - started
         log.info("intent classifier trained", extra={"examples": len(examples), "intents": len(clf.labels),
                                                      "seconds": round(clf.train_seconds, 1),
@@ -193,32 +234,24 @@ class IntentClassifier:
             clf.save(path)
         return clf
 
-    def parse_embedded(self, texts: list[str], embeddings: np.ndarray, *, apply_threshold: bool = True) -> list[Parse]:
-        """Parse with embeddings computed beforehand (benchmarks reuse one encoding pass)."""
+    def parse_embedded(self, texts: list[str], embeddings: list[np.ndarray], *,
+                       apply_threshold: bool = True) -> list[Parse]:
+        """Parse with each head's embeddings computed beforehand."""
         return self._parse(texts, embeddings, apply_threshold=apply_threshold)
 
-    def _parse(self, texts: list[str], emb: np.ndarray | None = None, *, apply_threshold: bool = True) -> list[Parse]:
+    def _parse(self, texts: list[str], embs: list[np.ndarray] | None = None, *,
+               apply_threshold: bool = True) -> list[Parse]:
         texts = [t[:1000] for t in texts]
-        if len(texts) == 1 and self.model.coef_.shape[0] == len(self.labels) > 2:
-            return [self._parse_one(texts[0], emb, apply_threshold)]
-        probs = self.model.predict_proba(self.featurizer.transform(texts, emb))
+        each = embs if embs is not None else [None] * len(self.heads)
+        if len(texts) == 1 and self.heads[0].model.coef_.shape[0] == len(self.labels) > 2:
+            words, grams = self.featurizer.ngrams(texts[0])
+            probs = np.mean([head.probs_one(texts[0], emb, words, grams)
+                             for head, emb in zip(self.heads, each, strict=True)], axis=0)
+            unseen = apply_threshold and self.featurizer.unseen_ngrams(words, grams)
+            return [self._decide(probs, unseen, apply_threshold)]
+        probs = np.mean([head.probs(texts, emb) for head, emb in zip(self.heads, each, strict=True)], axis=0)
         return [self._decide(row, apply_threshold and self.featurizer.unseen(text), apply_threshold)
                 for text, row in zip(texts, probs, strict=True)]
-
-    def _parse_one(self, text: str, emb: np.ndarray | None, apply_threshold: bool) -> Parse:
-        """The bot's path, one message: the same probabilities as ``predict_proba`` (a softmax over
-        the multinomial model's scores, see tests/unit/bot/test_features.py) computed from the
-        weights directly, with the n-grams analysed once for both the scores and ``unseen``."""
-        feats = self.featurizer
-        vector = (emb if emb is not None else feats.encoder.encode([text]))[0]
-        words, grams = feats.ngrams(text)
-        (wi, wv), (ci, cv) = feats.tfidf(words, grams)
-        coef, dim, n_words = self.model.coef_, vector.shape[0], len(feats.words.vocabulary_)
-        scores = coef[:, :dim] @ (vector * feats.embedding_weight) + self.model.intercept_
-        scores += coef[:, dim + wi] @ wv + coef[:, dim + n_words + ci] @ cv
-        probs = np.exp(scores - scores.max())
-        probs /= probs.sum()
-        return self._decide(probs, apply_threshold and feats.unseen_ngrams(words, grams), apply_threshold)
 
     def _decide(self, row: np.ndarray, unseen: bool, apply_threshold: bool) -> Parse:
         top = np.argsort(-row)[:5]
@@ -237,18 +270,20 @@ class IntentClassifier:
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
         with tmp.open("wb") as f:
-            top = self.featurizer.encoder.top
-            pickle.dump({"featurizer": self.featurizer, "model": self.model, "labels": self.labels,
+            tuned = self.heads[-1].featurizer.encoder.tuned
+            pickle.dump({"heads": [(h.featurizer, h.model) for h in self.heads], "labels": self.labels,
                          "threshold": self.threshold, "train_seconds": self.train_seconds,
-                         "top": top.layers if top is not None else None}, f)
+                         "tuned": tuned.layers if tuned is not None else None}, f)
         tmp.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> IntentClassifier:
         with path.open("rb") as f:  # our own cache file, written by save()
             data = pickle.load(f)
-        feats: Featurizer = data["featurizer"]
-        feats.encoder = Encoder(TopLayers(data["top"])) if data.get("top") else shared_encoder()
-        clf = cls(feats, data["model"], list(data["labels"]), float(data["threshold"]))
+        heads = [Head(featurizer, model) for featurizer, model in data["heads"]]
+        heads[0].featurizer.encoder = shared_encoder()
+        if data["tuned"] is not None:
+            heads[1].featurizer.encoder = Encoder(TunedLayers(data["tuned"]))
+        clf = cls(heads, list(data["labels"]), float(data["threshold"]))
         clf.train_seconds = float(data.get("train_seconds", 0.0))
         return clf

@@ -14,57 +14,28 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from knowledge_base.search.encoder import DIMENSIONS, mean_pool, shared_encoder
+from knowledge_base.search.encoder import DIMENSIONS, shared_encoder
 from knowledge_base.search.encoder import Encoder as OnnxEncoder
 
-from .tuning import BASE, TopLayers
+from .tuning import TunedLayers
 
 
 class Encoder:
     """Mean-pooled, normalized sentence embeddings (inference only), from the process's one MiniLM
     (ONNX Runtime, shared with the knowledge base's search: one model in memory, not two). With
-    ``top`` (bot/embedded/tuning.py), layers 5 and 6 are the classifier's own fine-tuned ones: the
-    encoder is then its own ONNX graph (a second session, ~90 MB), and ``base_states`` come from
-    the shared one."""
+    ``tuned`` (bot/embedded/tuning.py), the classifier's fine-tuned layers: the encoder is then its
+    own ONNX graph (a second session, ~90 MB)."""
 
     LAYERS = (4, 5, 6)  # hidden_states index: 0 = token embeddings, 6 = the last layer
     MAX_TOKENS = 64
 
-    def __init__(self, top: TopLayers | None = None) -> None:
-        self.net = shared_encoder() if top is None else OnnxEncoder(top.graph())
-        self.top = top
+    def __init__(self, tuned: TunedLayers | None = None) -> None:
+        self.net = shared_encoder() if tuned is None else OnnxEncoder(tuned.graph())
+        self.tuned = tuned
         self.dim = DIMENSIONS * len(self.LAYERS)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         return _unit(self.net.pooled(texts, self.LAYERS, max_length=self.MAX_TOKENS))
-
-    def base_states(self, texts: list[str], batch_size: int = 64) -> list[np.ndarray]:
-        """Hidden state ``BASE`` of each text, unpadded (tokens, dim): what fine-tuning trains on."""
-        out: list[np.ndarray] = [np.empty(0)] * len(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for i in range(0, len(order), batch_size):
-            rows = order[i:i + batch_size]
-            [base], mask = shared_encoder().hidden([texts[j][:1000] for j in rows], (BASE,),
-                                           max_length=self.MAX_TOKENS)
-            for r, j in enumerate(rows):
-                out[j] = base[r, :int(mask[r].sum())].astype(np.float16)  # half the memory
-        return out
-
-    def from_base(self, base: list[np.ndarray], batch_size: int = 64) -> np.ndarray:
-        """``encode``'s output from ``base_states`` (training: the ONNX pass is not repeated)."""
-        assert self.top is not None
-        out = np.zeros((len(base), self.dim), dtype=np.float32)
-        order = sorted(range(len(base)), key=lambda i: len(base[i]))
-        for i in range(0, len(order), batch_size):
-            rows = order[i:i + batch_size]
-            width = max(len(base[j]) for j in rows)
-            x = np.zeros((len(rows), width, DIMENSIONS), dtype=np.float32)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, j in enumerate(rows):
-                x[r, :len(base[j])] = base[j]
-                mask[r, :len(base[j])] = 1
-            out[rows] = _unit(mean_pool([x, *self.top.states(x, mask)], mask))
-        return out
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if len(texts) == 1:  # the parse path: no sorting, no padding

@@ -174,7 +174,7 @@ class Encoder:
         self, texts: list[str], layers: tuple[int, ...] = (6,), max_length: int = MAX_TOKENS
     ) -> tuple[list[np.ndarray], np.ndarray]:
         """Per-token hidden states of ``layers`` (each (len(texts), tokens, DIMENSIONS), padded to
-        the longest text) and the attention mask; the bot's tuned top layers start from these."""
+        the longest text) and the attention mask."""
         session = self._load()
         encoded = self._tokenizer(max_length).encode_batch(texts)
         width = max(len(e.ids) for e in encoded)

@@ -44,17 +44,17 @@ def test_one_text_tfidf_is_the_vectorizers_row(featurizer: Featurizer) -> None:
 def test_the_one_message_parse_path_gives_predict_probas_probabilities(featurizer: Featurizer) -> None:
     from sklearn.linear_model import LogisticRegression
 
-    from bot.embedded.classifier import IntentClassifier
+    from bot.embedded.classifier import Head, IntentClassifier
 
     intents = ["cancel", "cancel", "refund", "refund", "greet", "greet", "inform", "payment", "human",
                "thanks"] * 2
     emb = np.random.default_rng(1).normal(size=(len(TRAINING), 8)).astype(np.float32)
     model = LogisticRegression(C=10.0, max_iter=2000).fit(featurizer.transform(TRAINING, emb), intents)
-    clf = IntentClassifier(featurizer, model, list(model.classes_), threshold=0.0)
+    clf = IntentClassifier([Head(featurizer, model)], list(model.classes_), threshold=0.0)
     for i, text in enumerate(["cancel the booking please", "my refnd?", "zxq vlorp", "hi"]):
         row = emb[i:i + 1] * 1.5
-        [fast] = clf.parse_embedded([text], row)
-        [slow] = clf.parse_embedded([text, text], np.vstack([row, row]))[:1]  # predict_proba's path
+        [fast] = clf.parse_embedded([text], [row])
+        [slow] = clf.parse_embedded([text, text], [np.vstack([row, row])])[:1]  # predict_proba's path
         expected = model.predict_proba(featurizer.transform([text], row))[0]
         assert fast.ranking[0][0] == model.classes_[expected.argmax()]
         assert [c for _, c in fast.ranking] == pytest.approx([c for _, c in slow.ranking], abs=1e-4)
