@@ -118,10 +118,10 @@ class Head:
         self.model = model
 
     @classmethod
-    def fit(cls, texts: list[str], intents: list[str], emb: np.ndarray, c: float, encoder: Encoder) -> Head:
-        feats = Featurizer(encoder)
-        feats.fit(texts)
-        return cls(feats, LogisticRegression(C=c, max_iter=2000).fit(feats.transform(texts, emb), intents))
+    def fit(cls, featurizer: Featurizer, texts: list[str], intents: list[str], emb: np.ndarray,
+            c: float) -> Head:
+        model = LogisticRegression(C=c, max_iter=2000).fit(featurizer.transform(texts, emb), intents)
+        return cls(featurizer, model)
 
     def probs(self, texts: list[str], emb: np.ndarray | None) -> np.ndarray:
         return self.model.predict_proba(self.featurizer.transform(texts, emb))
@@ -153,7 +153,7 @@ class IntentClassifier:
 
     @property
     def featurizer(self) -> Featurizer:
-        """The frozen head's (its n-gram vocabulary is every head's: fitted on the same texts)."""
+        """The frozen head's; its n-grams are every head's (``Featurizer.with_encoder``)."""
         return self.heads[0].featurizer
 
     @property
@@ -187,7 +187,6 @@ class IntentClassifier:
         started = time.perf_counter()
         texts = [ex.text for ex in examples]
         encoders = [shared_encoder()]
-        folds = _folds(examples, holdout) if holdout > 0 else []
 
         def tune(subset: list[Example]) -> Encoder:
             from .tuning import fine_tune
@@ -195,15 +194,23 @@ class IntentClassifier:
             return Encoder(fine_tune([ex.text for ex in subset], [ex.intent for ex in subset],
                                      epochs=tune_epochs, max_length=Encoder.MAX_TOKENS, progress=progress))
 
+        if holdout <= 0:
+            folds = []
+        elif tune_epochs:  # one split: the tuned encoder must not have seen what calibrates it
+            folds = [split(examples, holdout, seed=11)]
+        else:
+            folds = _folds(examples, holdout)
         if tune_epochs:
-            folds = [split(examples, holdout, seed=11)] if holdout > 0 else []
             encoders.append(tune(folds[0][0] if folds else examples))
         embs = [encoder.encode(texts) for encoder in encoders]
         row = {id(ex): i for i, ex in enumerate(examples)}
 
         def fit(subset: list[Example]) -> IntentClassifier:
             rows = [row[id(ex)] for ex in subset]
-            heads = [Head.fit([ex.text for ex in subset], [ex.intent for ex in subset], emb[rows], c, encoder)
+            subset_texts, intents = [ex.text for ex in subset], [ex.intent for ex in subset]
+            ngrams = Featurizer(encoders[0])
+            ngrams.fit(subset_texts)
+            heads = [Head.fit(ngrams.with_encoder(encoder), subset_texts, intents, emb[rows], c)
                      for encoder, emb in zip(encoders, embs, strict=True)]
             return cls(heads, list(heads[0].model.classes_), 0.0)
 

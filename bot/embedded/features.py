@@ -10,6 +10,8 @@ validation split of its training set: 92.4 % vs 91.5 % for the last layer alone,
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -62,6 +64,13 @@ class Featurizer:
     def fit(self, texts: list[str]) -> None:
         self.words.fit(texts)
         self.chars.fit(texts)
+
+    def with_encoder(self, encoder: Encoder) -> Featurizer:
+        """The same fitted n-grams beside another encoder's embedding (the classifier's heads share
+        one vocabulary: fitted once, pickled once)."""
+        twin = copy.copy(self)
+        twin.encoder = encoder
+        return twin
 
     def transform(self, texts: list[str], embeddings: np.ndarray | None = None) -> sparse.csr_matrix:
         emb = embeddings if embeddings is not None else self.encoder.encode(texts)

@@ -7,12 +7,14 @@ then linear decay, batches of similar length. The head is dropped afterwards; th
 the tuned encoder's hidden states 4–6 mean-pooled, as it reads the frozen encoder's, and puts the
 same n-grams and logistic regression on top (classifier.py averages the two views).
 
-Why all six layers and 2 epochs at 1e-4: chosen on HWU64's training set only (5-fold CV, test
-untouched; BENCHMARKS.md, session 7). Training the top two layers alone (session 4) was cheaper
-but its gain did not carry to the test set.
+Why all six layers and 2 epochs at 1e-4: chosen on HWU64's training set only (5-fold CV;
+BENCHMARKS.md, session 7, with its caveat: re-checked with the shipped code the gain is ~0.2
+points). Training the top two layers alone (session 4) was cheaper but its gain did not carry to
+the test set.
 
 At parse time the tuned encoder runs as its own ONNX graph (``TunedLayers.graph``, exported once
-and cached by a digest of the weights), so it costs what the frozen one does.
+and cached by a digest of the weights). One pass costs what the frozen encoder's does, but the two
+alternating cost more than twice one (each evicts the other's weights from the caches).
 """
 
 from __future__ import annotations
