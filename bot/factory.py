@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ DATA = Path(__file__).resolve().parent / "rasa" / "data"
 _classifiers: dict[tuple[Path, int], Any] = {}
 
 
-def project_classifier(cache_dir: Path, data: Path | None = None, tune_epochs: int = 0) -> Any:
+def project_classifier(cache_dir: Path, data: Path | None = None, tune_epochs: int = 0,
+                       stop: threading.Event | None = None) -> Any:
     """The embedded engine's classifier for the project's own NLU data (cached on disk by a hash)."""
     from bot import nlu_data
     from bot.embedded.classifier import IntentClassifier
@@ -24,7 +26,7 @@ def project_classifier(cache_dir: Path, data: Path | None = None, tune_epochs: i
 
     if (data, tune_epochs) not in _classifiers:
         _classifiers[data, tune_epochs] = IntentClassifier.train(
-            nlu_data.load(data), cache_dir=cache_dir / "bot-models", tune_epochs=tune_epochs)
+            nlu_data.load(data), cache_dir=cache_dir / "bot-models", tune_epochs=tune_epochs, stop=stop)
     return _classifiers[data, tune_epochs]
 
 
@@ -57,9 +59,14 @@ async def build(kind: str, *, cache_dir: Path, rasa_url: str, search: Any, rasa_
         engine = EmbeddedEngine(await asyncio.to_thread(project_classifier, cache_dir), search)
 
         async def upgrade() -> None:
+            from bot.embedded.tuning import Cancelled
+
             try:
-                engine.classifier = await asyncio.to_thread(project_classifier, cache_dir, DATA, tune_epochs)
+                engine.classifier = await asyncio.to_thread(project_classifier, cache_dir, DATA, tune_epochs,
+                                                            engine.stop_training)
                 log.info("bot classifier switched to the fine-tuned encoder")
+            except Cancelled:
+                log.info("fine-tuning the bot's encoder stopped: shutting down")
             except Exception:
                 log.exception("fine-tuning the bot's encoder failed; the frozen encoder's classifier stays")
 

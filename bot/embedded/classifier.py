@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import pickle
 import random
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +26,14 @@ from sklearn.linear_model import LogisticRegression
 
 from bot.nlu_data import OUT_OF_SCOPE, Example, split
 
+from .cache import prune
 from .features import Encoder, Featurizer
 from .tuning import TunedLayers
 
 log = logging.getLogger(__name__)
 FALLBACK = "nlu_fallback"
 VERSION = 6  # bump when training changes, so cached models are retrained
+KEEP_MODELS = 6  # trained classifiers kept in a cache directory, most recently used first
 
 
 @dataclass(frozen=True)
@@ -171,7 +175,7 @@ class IntentClassifier:
     @classmethod
     def train(cls, examples: list[Example], *, holdout: float = 0.1, c: float = 10.0,
               cache_dir: Path | None = None, progress: bool = False,
-              tune_epochs: int = 0) -> IntentClassifier:
+              tune_epochs: int = 0, stop: threading.Event | None = None) -> IntentClassifier:
         """Calibrate the threshold on held-out predictions, then refit on everything. Cached under
         ``cache_dir`` by a fingerprint of the data and parameters.
 
@@ -179,10 +183,14 @@ class IntentClassifier:
         threshold is calibrated on one stratified ``holdout`` share that encoder was not tuned on
         (it must not have seen what calibrates it); then the encoder too is tuned again on
         everything (twice the tuning time, the validated configuration: HWU64's CV folds tuned on
-        all of their training part). 0: the frozen encoder's head alone, calibrated on ``_folds``."""
+        all of their training part). 0: the frozen encoder's head alone, calibrated on ``_folds``.
+        ``stop``: see ``fine_tune``."""
+        if len({ex.intent for ex in examples}) < 2:
+            raise ValueError("the classifier needs examples of at least two intents")
         path = cls.cache_path(examples, cache_dir, holdout=holdout, c=c, tune_epochs=tune_epochs) \
             if cache_dir is not None else None
         if path is not None and path.exists():
+            os.utime(path)  # recently used: what pruning keeps
             return cls.load(path)
         started = time.perf_counter()
         texts = [ex.text for ex in examples]
@@ -192,7 +200,8 @@ class IntentClassifier:
             from .tuning import fine_tune
 
             return Encoder(fine_tune([ex.text for ex in subset], [ex.intent for ex in subset],
-                                     epochs=tune_epochs, max_length=Encoder.MAX_TOKENS, progress=progress))
+                                     epochs=tune_epochs, max_length=Encoder.MAX_TOKENS, progress=progress,
+                                     stop=stop))
 
         if holdout <= 0:
             folds = []
@@ -200,6 +209,9 @@ class IntentClassifier:
             folds = [split(examples, holdout, seed=11)]
         else:
             folds = _folds(examples, holdout)
+        # tiny data: a fold may hold nothing out, or leave one intent to train on (the others' only
+        # examples held out); such a fold calibrates nothing
+        folds = [(part, held) for part, held in folds if held and len({ex.intent for ex in part}) > 1]
         if tune_epochs:
             encoders.append(tune(folds[0][0] if folds else examples))
         embs = [encoder.encode(texts) for encoder in encoders]
@@ -239,6 +251,7 @@ class IntentClassifier:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             clf.save(path)
+            prune(path.parent, "*.pkl", keep=KEEP_MODELS, current=path)
         return clf
 
     def parse_embedded(self, texts: list[str], embeddings: list[np.ndarray], *,
@@ -275,7 +288,7 @@ class IntentClassifier:
         return self._parse([text])[0]
 
     def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # one per writer
         with tmp.open("wb") as f:
             tuned = self.heads[-1].featurizer.encoder.tuned
             pickle.dump({"heads": [(h.featurizer, h.model) for h in self.heads], "labels": self.labels,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 from bot import responses
@@ -34,6 +35,7 @@ class EmbeddedEngine:
         self.kb_limit = kb_limit
         self.min_score = min_score
         self.background: asyncio.Task[None] | None = None  # a better classifier being trained (factory)
+        self.stop_training = threading.Event()  # tells that training's thread to give up (close)
 
     async def respond(self, turn: Turn) -> Reply:
         text = turn.text.strip()
@@ -106,8 +108,12 @@ class EmbeddedEngine:
         """Nothing to drop: the embedded engine's state lives on the conversation (``Reply.state``)."""
 
     async def close(self) -> None:
+        """Stop a background training: its thread ends within one batch, so shutting down (which
+        waits for the executor's threads) takes a second, not the rest of the training."""
+        self.stop_training.set()
         if self.background is not None:
-            self.background.cancel()
+            await asyncio.wait({self.background}, timeout=30)
+            self.background.cancel()  # no-op once it is done
 
 
 def _payload(text: str) -> bool:

@@ -63,6 +63,9 @@ class Featurizer:
 
     def fit(self, texts: list[str]) -> None:
         self.words.fit(texts)
+        # character n-grams seen once are noise in real data; in a handful of texts they may be all
+        # there is (min_df=2 would then leave no vocabulary at all)
+        self.chars.set_params(min_df=2 if len(texts) >= 50 else 1)
         self.chars.fit(texts)
 
     def with_encoder(self, encoder: Encoder) -> Featurizer:

@@ -23,14 +23,21 @@ import hashlib
 import logging
 import os
 import random
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .cache import prune
+
 log = logging.getLogger(__name__)
 KEEP_GRAPHS = 3  # tuned encoder graphs (~90 MB each) kept in the model cache, most recently used first
+
+
+class Cancelled(Exception):
+    """Fine-tuning was stopped (``fine_tune(stop=...)``): the hub is shutting down."""
 
 
 class TunedLayers:
@@ -56,7 +63,7 @@ class TunedLayers:
                 os.utime(target)  # recently used: what pruning keeps
             else:
                 _export(model_dir(), target, patch=self._patch)
-            prune_graphs(target.parent, keep=KEEP_GRAPHS, current=target)
+            prune(target.parent, "bot-tuned-*.onnx", keep=KEEP_GRAPHS, current=target)
         return target
 
     def _patch(self, model: Any) -> None:
@@ -71,33 +78,12 @@ class TunedLayers:
                     for m in modules])
 
 
-def prune_graphs(directory: Path, *, keep: int, current: Path, stale_tmp: float = 3600.0) -> list[Path]:
-    """Delete all but the ``keep`` most recently used tuned graphs (``current`` always stays), and
-    export leftovers of crashed processes. Each retrained model exports a new graph; without this
-    every retraining left ~90 MB behind. Deleting a graph another process still uses is harmless:
-    ONNX Runtime read it when the session was created, and a classifier whose graph is gone
-    re-exports it from the layers in its pickle (``graph``)."""
-    def mtime(path: Path) -> float:
-        try:
-            return path.stat().st_mtime
-        except FileNotFoundError:  # another process pruned it first
-            return 0.0
-
-    graphs = sorted((p for p in directory.glob("bot-tuned-*.onnx") if p != current), key=mtime, reverse=True)
-    old = graphs[max(0, keep - 1):]
-    old += [p for p in directory.glob("bot-tuned-*.onnx.*.tmp") if time.time() - mtime(p) > stale_tmp]
-    for path in old:
-        path.unlink(missing_ok=True)
-    if old:
-        log.info("pruned tuned encoder graphs", extra={"removed": [p.name for p in old]})
-    return old
-
-
 def fine_tune(texts: list[str], intents: list[str], *, epochs: int = 2, lr: float = 1e-4,
               batch_size: int = 32, seed: int = 0, max_length: int = 64,
-              progress: bool = False) -> TunedLayers:
+              progress: bool = False, stop: threading.Event | None = None) -> TunedLayers:
     """Train the encoder's layers (+ a linear head, dropped afterwards) to tell ``intents`` apart.
-    torch is imported only here (training)."""
+    ``stop`` set: raise ``Cancelled`` before the next batch (a thread cannot be killed, and a hub
+    stopping must not wait minutes for a training nobody will use). torch is imported only here."""
     import torch
     from torch import nn
     from tqdm import tqdm
@@ -132,6 +118,8 @@ def fine_tune(texts: list[str], intents: list[str], *, epochs: int = 2, lr: floa
         for _ in range(epochs):
             rng.shuffle(batches)
             for rows in batches:
+                if stop is not None and stop.is_set():
+                    raise Cancelled("fine-tuning stopped")
                 width = max(len(tokens[i]) for i in rows)
                 ids = torch.zeros(len(rows), width, dtype=torch.long)
                 mask = torch.zeros(len(rows), width, dtype=torch.long)

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from bot.__main__ import main
@@ -58,3 +60,30 @@ def test_cli_rejects_empty_data(tmp_path, capsys):
     assert "need NLU examples" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["evaluate", "--engine", "dialogflow", "--train", str(empty), "--test", str(empty)])
+
+
+def _nlu(path, intents: dict[str, list[str]]):
+    path.write_text('version: "3.1"\nnlu:\n' + "".join(
+        f"- intent: {intent}\n  examples: |\n" + "".join(f"    - {t}\n" for t in texts)
+        for intent, texts in intents.items()))
+    return path
+
+
+def test_cli_one_intent_is_a_clear_error(tmp_path, capsys):
+    train = _nlu(tmp_path / "one.yml", {"greet": ["hi", "hello", "hey there"]})
+    assert main(["evaluate", "--train", str(train), "--test", str(train), "--quiet"]) == 2
+    assert "at least two intents" in capsys.readouterr().err
+
+
+def test_cli_tiny_data_with_single_example_intents_is_evaluated(tmp_path, capsys):
+    # the calibration fold holding out "bye"'s and "out_of_scope"'s only examples leaves one intent
+    # to train on: that fold is skipped, not a crash
+    train = _nlu(tmp_path / "tiny.yml", {"greet": ["hi", "hello", "hey there"], "bye": ["bye"],
+                                         "out_of_scope": ["what is the weather"]})
+    test = _nlu(tmp_path / "test.yml", {"greet": ["hello you"], "bye": ["bye"], "never_trained": ["something"],
+                                        "out_of_scope": ["tell me a joke"]})
+    assert main(["evaluate", "--train", str(train), "--test", str(test), "--quiet",
+                 "--cache-dir", str(tmp_path / "models")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n_in_scope"] == 3 and result["n_out_of_scope"] == 1
+    assert result["accuracy"] >= 1 / 3  # "never_trained" cannot be right; the others can

@@ -80,7 +80,7 @@ def test_pruning_keeps_the_current_and_most_recently_used_graphs_only(tmp_path) 
     import os
     import time
 
-    from bot.embedded.tuning import prune_graphs
+    from bot.embedded.cache import prune
 
     now = time.time()
     for i, name in enumerate(f"bot-tuned-{x}.onnx" for x in "abcd"):
@@ -93,13 +93,13 @@ def test_pruning_keeps_the_current_and_most_recently_used_graphs_only(tmp_path) 
     os.utime(tmp_path / "bot-tuned-e.onnx.123.456.tmp", (now - 7200,) * 2)
     (tmp_path / "bot-tuned-f.onnx.124.457.tmp").write_bytes(b"x")  # an export running right now
 
-    removed = prune_graphs(tmp_path, keep=3, current=tmp_path / "bot-tuned-new.onnx")
+    removed = prune(tmp_path, "bot-tuned-*.onnx", keep=3, current=tmp_path / "bot-tuned-new.onnx")
 
     assert sorted(p.name for p in removed) == ["bot-tuned-c.onnx", "bot-tuned-d.onnx",
                                                "bot-tuned-e.onnx.123.456.tmp"]
     assert _graphs(tmp_path) == ["all-minilm-l6-v2-0123.onnx", "bot-tuned-a.onnx", "bot-tuned-b.onnx",
                                  "bot-tuned-f.onnx.124.457.tmp", "bot-tuned-new.onnx"]
-    assert prune_graphs(tmp_path, keep=3, current=tmp_path / "bot-tuned-new.onnx") == []  # idempotent
+    assert prune(tmp_path, "bot-tuned-*.onnx", keep=3, current=tmp_path / "bot-tuned-new.onnx") == []  # idempotent
 
 
 def test_a_new_tuned_graph_prunes_old_ones_and_a_pruned_one_is_exported_again(pretrained, tmp_path,
@@ -124,3 +124,39 @@ def test_a_new_tuned_graph_prunes_old_ones_and_a_pruned_one_is_exported_again(pr
     assert _graphs(tmp_path) == sorted([graph.name, *kept])
     texts = ["where is my refund?", "hi"]
     assert np.abs(Encoder(pretrained[1]).encode(texts) - Encoder().encode(texts)).max() < 1e-3
+
+
+def test_fine_tuning_stops_within_a_batch_when_asked() -> None:
+    import threading
+    import time
+
+    from bot.embedded.tuning import Cancelled
+
+    stop = threading.Event()
+    threading.Timer(1.0, stop.set).start()
+    started = time.perf_counter()
+    with pytest.raises(Cancelled):  # 2,000 epochs of one batch: minutes if it did not stop
+        fine_tune(["refund please", "where is my booking"], ["refund", "status"], epochs=2000, stop=stop)
+    assert time.perf_counter() - started < 30
+
+
+async def test_closing_the_engine_stops_its_background_training(tmp_path, monkeypatch) -> None:
+    import time
+
+    from bot import factory
+
+    data = tmp_path / "nlu.yml"
+    data.write_text('version: "3.1"\nnlu:\n- intent: refund\n  examples: |\n    - refund please\n'
+                    '    - i want my money back\n- intent: status\n  examples: |\n    - where is my booking\n'
+                    '    - booking status\n')
+    monkeypatch.setattr(factory, "DATA", data)
+    monkeypatch.setattr(factory, "_classifiers", {})
+    engine = await factory.build("embedded", cache_dir=tmp_path, rasa_url="", search=None, rasa_timeout=1,
+                                 tune_epochs=5000)  # an hour of training if nothing stopped it
+    assert engine.background is not None and not engine.background.done()
+    started = time.perf_counter()
+    await engine.close()
+    assert engine.background.done() and time.perf_counter() - started < 30
+    assert not engine.classifier.tuned  # the frozen classifier stays; nothing half-trained is cached
+    assert not list((tmp_path / "bot-models").glob("*.pkl.*.tmp"))
+    assert len(list((tmp_path / "bot-models").glob("*.pkl"))) == 1
