@@ -3,7 +3,7 @@ precision/recall, training time, parse latency. Used by ``python -m bot evaluate
 
 Metrics: ``accuracy`` / ``macro_f1`` over the in-scope test examples using the top-ranked intent
 (the usual intent-classification figure); out-of-scope examples (labelled ``out_of_scope`` or
-``nlu_fallback`` in the test file) count as detected when the engine, with its own threshold,
+``nlu_fallback`` in the test file, or a retrieval intent of theirs: ``out_of_scope/other``) count as detected when the engine, with its own threshold,
 answers an out-of-scope label. ``in_scope_rejected`` is the share of in-scope examples it rejected.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 from tqdm import tqdm
 
 from bot import nlu_data
-from bot.nlu_data import OUT_OF_SCOPE, Example
+from bot.nlu_data import Example, is_out_of_scope
 
 
 @dataclass
@@ -33,8 +33,8 @@ class Prediction:
 
 def metrics(test: list[Example], preds: list[Prediction]) -> dict[str, Any]:
     pairs = [(ex.intent, p) for ex, p in zip(test, preds, strict=True)]
-    inscope = [(gold, p) for gold, p in pairs if gold not in OUT_OF_SCOPE]
-    oos = [(gold, p) for gold, p in pairs if gold in OUT_OF_SCOPE]
+    inscope = [(gold, p) for gold, p in pairs if not is_out_of_scope(gold)]
+    oos = [(gold, p) for gold, p in pairs if is_out_of_scope(gold)]
     labels = sorted({gold for gold, _ in inscope})
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
@@ -46,8 +46,8 @@ def metrics(test: list[Example], preds: list[Prediction]) -> dict[str, Any]:
             fn[gold] += 1
             fp[p.top] += 1
     f1s = [2 * tp[label] / max(1, 2 * tp[label] + fp[label] + fn[label]) for label in labels]
-    flagged_oos = sum(1 for _, p in oos if p.final in OUT_OF_SCOPE)
-    flagged_in = sum(1 for _, p in inscope if p.final in OUT_OF_SCOPE)
+    flagged_oos = sum(1 for _, p in oos if is_out_of_scope(p.final))
+    flagged_in = sum(1 for _, p in inscope if is_out_of_scope(p.final))
     latencies = sorted(p.seconds * 1000 for p in preds)
     cpu = sorted(p.cpu_seconds * 1000 for p in preds if p.cpu_seconds is not None)
     out: dict[str, Any] = {

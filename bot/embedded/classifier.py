@@ -5,7 +5,8 @@ averaged — with an out-of-scope confidence threshold calibrated on held-out ex
 training data.
 
 Out of scope = the predicted intent is an out-of-scope label (``out_of_scope``/``nlu_fallback``
-examples are trained like any intent) or the confidence is below the threshold.
+examples, and their retrieval intents such as ``out_of_scope/other``, are trained like any intent)
+or the confidence is below the threshold.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from bot.nlu_data import OUT_OF_SCOPE, Example, split
+from bot.nlu_data import Example, is_out_of_scope, split
 
 from .cache import prune
 from .features import Encoder, Featurizer
@@ -44,7 +45,7 @@ class Parse:
 
     @property
     def out_of_scope(self) -> bool:
-        return self.intent in OUT_OF_SCOPE
+        return is_out_of_scope(self.intent)
 
 
 def _fingerprint(examples: list[Example], **params: object) -> str:
@@ -237,7 +238,7 @@ class IntentClassifier:
                                                apply_threshold=False)
                 confidences += [p.confidence for p in parses]
                 correct += [p.intent == ex.intent for p, ex in zip(parses, held, strict=True)]
-                is_oos += [ex.intent in OUT_OF_SCOPE for ex in held]
+                is_oos += [is_out_of_scope(ex.intent) for ex in held]
             threshold = calibrate_threshold(confidences, correct, is_oos)
             if tune_epochs:  # like the heads, the encoder is refit on everything once it has calibrated
                 encoders[1] = tune(examples)

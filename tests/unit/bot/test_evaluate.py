@@ -87,3 +87,14 @@ def test_cli_tiny_data_with_single_example_intents_is_evaluated(tmp_path, capsys
     result = json.loads(capsys.readouterr().out)
     assert result["n_in_scope"] == 3 and result["n_out_of_scope"] == 1
     assert result["accuracy"] >= 1 / 3  # "never_trained" cannot be right; the others can
+
+
+def test_retrieval_intents_of_out_of_scope_are_out_of_scope():
+    # Rasa's base/key form: "out_of_scope/other" is the out_of_scope intent; "faq/price" is in scope
+    test = [Example("what is the weather", "out_of_scope/other"), Example("¿hablas español?", "out_of_scope/non_english"),
+            Example("how much is it", "faq/price")]
+    preds = [Prediction("faq/price", "out_of_scope/other", 0.001), Prediction("faq/price", "faq/price", 0.001),
+             Prediction("faq/price", "faq/price", 0.001)]
+    m = metrics(test, preds)
+    assert (m["n_in_scope"], m["n_out_of_scope"], m["accuracy"]) == (1, 2, 1.0)
+    assert m["oos_recall"] == 0.5 and m["oos_precision"] == 1.0 and m["in_scope_rejected"] == 0.0
