@@ -50,12 +50,14 @@ def test_the_one_message_parse_path_gives_predict_probas_probabilities(featurize
                "thanks"] * 2
     emb = np.random.default_rng(1).normal(size=(len(TRAINING), 8)).astype(np.float32)
     model = LogisticRegression(C=10.0, max_iter=2000).fit(featurizer.transform(TRAINING, emb), intents)
-    clf = IntentClassifier([Head(featurizer, model)], list(model.classes_), threshold=0.0)
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    clf = IntentClassifier([Head(featurizer, model)], list(model.classes_), threshold=-1.0, support=unit)
     for i, text in enumerate(["cancel the booking please", "my refnd?", "zxq vlorp", "hi"]):
-        row = emb[i:i + 1] * 1.5
+        row = unit[i:i + 1]
         [fast] = clf.parse_embedded([text], [row])
         [slow] = clf.parse_embedded([text, text], [np.vstack([row, row])])[:1]  # predict_proba's path
         expected = model.predict_proba(featurizer.transform([text], row))[0]
         assert fast.ranking[0][0] == model.classes_[expected.argmax()]
         assert [c for _, c in fast.ranking] == pytest.approx([c for _, c in slow.ranking], abs=1e-4)
         assert fast.intent == slow.intent
+        assert fast.similarity == slow.similarity == pytest.approx(1.0, abs=1e-4)  # a training example itself
