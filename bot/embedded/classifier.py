@@ -293,13 +293,12 @@ class IntentClassifier:
         """Parse with each head's embeddings computed beforehand."""
         return self._parse(texts, embeddings, apply_threshold=apply_threshold)
 
-    def _parse(self, texts: list[str], embs: list[np.ndarray | None] | None = None, *,
+    def _parse(self, texts: list[str], embs: list[np.ndarray] | None = None, *,
                apply_threshold: bool = True) -> list[Parse]:
         texts = [t[:1000] for t in texts]
-        each = list(embs) if embs is not None else [None] * len(self.heads)
-        if each[0] is None:
-            each[0] = self.featurizer.encoder.encode(texts)
-        sims = self.similarity(each[0])
+        frozen = embs[0] if embs is not None else self.featurizer.encoder.encode(texts)  # also the distance's
+        each: list[np.ndarray | None] = [frozen, *(embs[1:] if embs is not None else [None] * (len(self.heads) - 1))]
+        sims = self.similarity(frozen)
         if len(texts) == 1 and self.heads[0].model.coef_.shape[0] == len(self.labels) > 2:
             words, grams = self.featurizer.ngrams(texts[0])
             probs = np.mean([head.probs_one(texts[0], emb, words, grams)
