@@ -66,7 +66,8 @@ def main() -> int:
               "similarity, every example": (vectors @ every.T).max(axis=1)}
     result = {name: separation(np.where(predicted_oos, -1.0, s), oos) for name, s in scores.items()}
     print(json.dumps({"bench": "nlu_oos", "train": str(args.train),
-                      "test": [str(args.test), *map(str, args.oos)], "n_in_scope": int((~oos).sum()), "n_out_of_scope": int(oos.sum()),
+                      "test": [str(args.test), *map(str, args.oos)], "n_in_scope": int((~oos).sum()),
+                      "n_out_of_scope": int(oos.sum()),
                       "support": len(clf.support), "scores": result}))
     return 0
 
