@@ -47,7 +47,7 @@ self.addEventListener("push", (event) => {
     return self.registration.showNotification(title, {body: String(data.body || "").slice(0, 140),
       tag: data.conversation_id || data.tag || "berry", icon: "/console/static/img/icon.svg",
       data: {url, kind: data.kind || ""}});
-  }));
+  }).finally(() => { self.pushesHandled = (self.pushesHandled || 0) + 1; }));  // observable, like beeps
 });
 
 self.addEventListener("notificationclick", (event) => {
