@@ -231,3 +231,48 @@ async def test_whatsapp_outside_the_window_offers_only_templates(new_page, hub_u
     await agent.click("#tab-note")
     assert not await agent.is_disabled("#reply-text")
     assert agent.errors == []
+
+
+
+async def test_a_file_sent_before_the_chat_session_begins_waits_for_it(new_page, hub_url, tmp_path) -> None:
+    # the visitor's token arrives with the socket's "session" event; a file picked and sent before
+    # that (a fast visitor, a slow network) used to be uploaded without one and refused
+    customer = await new_page(width=420, height=700)
+    held: list[str | bytes] = []
+    sockets: list[Any] = []
+
+    def route(page_side: Any) -> None:  # the real hub behind, the session event held back
+        server = page_side.connect_to_server()
+        sockets.append(page_side)
+
+        def from_server(message: str | bytes) -> None:
+            if sockets and '"session"' in str(message) and not held:
+                held.append(message)
+            else:
+                page_side.send(message)
+
+        server.on_message(from_server)
+        page_side.on_message(server.send)
+
+    await customer.route_web_socket("**/socket.io/**", route)
+    uploads: list[str] = []
+    customer.on("request", lambda r: uploads.append(r.url) if r.url.endswith("/chat/attachments") else None)
+    await customer.goto(f"{hub_url}/chat/demo")
+    await customer.click('#berry-chat button[aria-label="Open support chat"]')
+    photo = tmp_path / "stage plan.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n stage plan")
+    await customer.set_input_files('#berry-chat input[type="file"]', str(photo))
+    await customer.fill('#berry-chat input[name="message"]', "The stage goes here")
+    await customer.press('#berry-chat input[name="message"]', "Enter")
+    for _ in range(100):
+        if held:
+            break
+        await customer.wait_for_timeout(100)
+    assert held, "the hub never sent the session event"
+    await customer.wait_for_timeout(500)
+    assert uploads == []  # waiting for the token, not sent without one
+    sockets[-1].send(held[0])  # the session begins
+    mine = customer.locator(".berry-chat-mine:has-text('stage goes') a.berry-chat-file:has-text('stage plan.png')")
+    await mine.wait_for()
+    assert len(uploads) == 1
+    assert await customer.locator("#berry-chat:has-text('Upload refused')").count() == 0

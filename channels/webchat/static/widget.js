@@ -12,6 +12,8 @@
   var KEY = "berry-chat-token:" + base;
   var NS = "/chat";
   var ws = null, connected = false, ackId = 0, acks = {}, queue = [], visitor = null, backoff = 1000;
+  var waiting = [];  // what needs the visitor's token (an upload) before the first session event
+  function afterSession(fn) { if (visitor) { fn(); } else { waiting.push(fn); } }
 
   // --- UI ---------------------------------------------------------------------------------------
   function el(tag, style, text) {
@@ -92,6 +94,7 @@
     if (name === "session") {
       visitor = data.visitor_id;
       try { localStorage.setItem(KEY, data.token); } catch (e) { /* private mode */ }
+      while (waiting.length) { waiting.shift()(); }
       say(data.open ? "We're online" : "We're offline — we'll answer by e-mail");
       offline.style.display = data.open ? "none" : "block";
       emit("history", {}, function (res) {
@@ -158,11 +161,15 @@
       input.value = ""; file.value = "";
     };
     if (!picked) { post([]); return; }
-    fetch(base + "/chat/attachments", { method: "POST", body: picked, headers: {
-      "Content-Type": picked.type || "application/octet-stream", "X-Filename": encodeURIComponent(picked.name),
-      "X-Visitor-Token": localStorage.getItem(KEY) || "" } })
-      .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
-      .then(function (res) { if (res[0]) { post([res[1]]); } else { say("Upload refused: " + res[1].detail); } });
+    // an upload carries the visitor's token: a file sent before the session began waits for it
+    // (it used to go without one and be refused)
+    afterSession(function () {
+      fetch(base + "/chat/attachments", { method: "POST", body: picked, headers: {
+        "Content-Type": picked.type || "application/octet-stream", "X-Filename": encodeURIComponent(picked.name),
+        "X-Visitor-Token": localStorage.getItem(KEY) || "" } })
+        .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
+        .then(function (res) { if (res[0]) { post([res[1]]); } else { say("Upload refused: " + res[1].detail); } });
+    });
   });
   var typingTimer = null;
   input.addEventListener("input", function () {
