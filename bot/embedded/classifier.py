@@ -1,7 +1,7 @@
 """Intent classifier: logistic regression over all-MiniLM-L6-v2 embeddings plus TF-IDF word and
 character n-grams (bot/embedded/features.py) — on the frozen encoder, and, when trained with
 ``tune_epochs``, also on the encoder fine-tuned on the training intents (tuning.py), the two
-averaged — with an out-of-scope confidence threshold calibrated on held-out examples of its own
+averaged — with an out-of-scope similarity threshold calibrated on held-out examples of its own
 training data.
 
 Out of scope = the predicted intent is an out-of-scope label (``out_of_scope``/``nlu_fallback``
@@ -61,27 +61,27 @@ def _fingerprint(examples: list[Example], **params: object) -> str:
     return digest.hexdigest()[:16]
 
 
-def calibrate_threshold(confidences: list[float], correct: list[bool], is_oos: list[bool],
+def calibrate_threshold(scores: list[float], correct: list[bool], is_oos: list[bool],
                         max_in_scope_rejection: float = 0.05) -> float:
-    """Pick the threshold on held-out predictions' scores (``confidences``: the classifier's
-    similarity to the training examples; lower = more likely out of scope).
+    """Pick the threshold on held-out predictions' scores (the similarity to the training
+    examples; lower = more likely out of scope).
 
     With held-out out-of-scope examples: the threshold that maximizes the F1 of out-of-scope
     detection while rejecting at most ``max_in_scope_rejection`` of the in-scope examples the
     classifier got right. Without: the ``max_in_scope_rejection`` quantile of those scores
     (a wrong-but-confident answer costs more than one "please rephrase")."""
-    right = sorted(c for c, ok, oos in zip(confidences, correct, is_oos, strict=True) if ok and not oos)
+    right = sorted(c for c, ok, oos in zip(scores, correct, is_oos, strict=True) if ok and not oos)
     if not right:
         return 0.5
     cap = right[int(len(right) * max_in_scope_rejection)]
     if not any(is_oos):
         return round(min(cap, 0.9), 4)
     best, best_f1 = 0.0, -1.0
-    for t in sorted(set(confidences)):
+    for t in sorted(set(scores)):
         if t > cap:
             break
-        tp = sum(1 for c, oos in zip(confidences, is_oos, strict=True) if oos and c < t)
-        fp = sum(1 for c, oos in zip(confidences, is_oos, strict=True) if not oos and c < t)
+        tp = sum(1 for c, oos in zip(scores, is_oos, strict=True) if oos and c < t)
+        fp = sum(1 for c, oos in zip(scores, is_oos, strict=True) if not oos and c < t)
         fn = sum(is_oos) - tp
         f1 = 2 * tp / max(1, 2 * tp + fp + fn)
         if f1 > best_f1:
@@ -261,7 +261,7 @@ class IntentClassifier:
 
         threshold = 0.5
         if folds:
-            confidences: list[float] = []
+            scores: list[float] = []
             correct: list[bool] = []
             is_oos: list[bool] = []
             for train_set, held in folds:
@@ -269,10 +269,10 @@ class IntentClassifier:
                 parses = fit(train_set)._parse([ex.text for ex in held], [emb[held_rows] for emb in embs],
                                                apply_threshold=False)
                 # a predicted out-of-scope intent is out of scope whatever the threshold
-                confidences += [-1.0 if p.out_of_scope else p.similarity for p in parses]
+                scores += [-1.0 if p.out_of_scope else p.similarity for p in parses]
                 correct += [p.intent == ex.intent for p, ex in zip(parses, held, strict=True)]
                 is_oos += [is_out_of_scope(ex.intent) for ex in held]
-            threshold = calibrate_threshold(confidences, correct, is_oos)
+            threshold = calibrate_threshold(scores, correct, is_oos)
             if tune_epochs:  # like the heads, the encoder is refit on everything once it has calibrated
                 encoders[1] = tune(examples)
                 embs[1] = encoders[1].encode(texts)
