@@ -148,13 +148,7 @@ async def test_files_on_web_chat_and_sms(new_page, hub_url, hub, standin, tmp_pa
     await agent.click("#view-all")
     # the customer sends a photo through the widget
     customer = await new_page(width=420, height=700)
-    await customer.goto(f"{hub_url}/chat/demo")
-    await customer.click('#berry-chat button[aria-label="Open support chat"]')
-    photo = tmp_path / "marquee site.png"
-    photo.write_bytes(b"\x89PNG\r\n\x1a\n marquee site")
-    await customer.set_input_files('#berry-chat input[type="file"]', str(photo))
-    await customer.fill('#berry-chat input[name="message"]', "Here is where the marquee goes")
-    await customer.press('#berry-chat input[name="message"]', "Enter")
+    await send_photo(customer, hub_url, tmp_path / "marquee site.png", "Here is where the marquee goes")
     # the visitor's own file is a link in their bubble at once (a signed /media/ link, no reload)
     mine = customer.locator(".berry-chat-mine:has-text('marquee goes') a.berry-chat-file:has-text('marquee site.png')")
     await mine.wait_for()
@@ -257,13 +251,7 @@ async def test_a_file_sent_before_the_chat_session_begins_waits_for_it(new_page,
     await customer.route_web_socket("**/socket.io/**", route)
     uploads: list[str] = []
     customer.on("request", lambda r: uploads.append(r.url) if r.url.endswith("/chat/attachments") else None)
-    await customer.goto(f"{hub_url}/chat/demo")
-    await customer.click('#berry-chat button[aria-label="Open support chat"]')
-    photo = tmp_path / "stage plan.png"
-    photo.write_bytes(b"\x89PNG\r\n\x1a\n stage plan")
-    await customer.set_input_files('#berry-chat input[type="file"]', str(photo))
-    await customer.fill('#berry-chat input[name="message"]', "The stage goes here")
-    await customer.press('#berry-chat input[name="message"]', "Enter")
+    await send_photo(customer, hub_url, tmp_path / "stage plan.png", "The stage goes here")
     for _ in range(100):
         if held:
             break
@@ -276,3 +264,13 @@ async def test_a_file_sent_before_the_chat_session_begins_waits_for_it(new_page,
     await mine.wait_for()
     assert len(uploads) == 1
     assert await customer.locator("#berry-chat:has-text('Upload refused')").count() == 0
+
+
+async def send_photo(customer: Any, hub_url: str, photo: Path, text: str) -> None:
+    """Open the demo page's widget and send ``text`` with a small PNG named like ``photo``."""
+    await customer.goto(f"{hub_url}/chat/demo")
+    await customer.click('#berry-chat button[aria-label="Open support chat"]')
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n " + photo.stem.encode())
+    await customer.set_input_files('#berry-chat input[type="file"]', str(photo))
+    await customer.fill('#berry-chat input[name="message"]', text)
+    await customer.press('#berry-chat input[name="message"]', "Enter")
