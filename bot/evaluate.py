@@ -3,8 +3,9 @@ precision/recall, training time, parse latency. Used by ``python -m bot evaluate
 
 Metrics: ``accuracy`` / ``macro_f1`` over the in-scope test examples using the top-ranked intent
 (the usual intent-classification figure); out-of-scope examples (labelled ``out_of_scope`` or
-``nlu_fallback`` in the test file, or a retrieval intent of theirs: ``out_of_scope/other``) count as detected when the engine, with its own threshold,
-answers an out-of-scope label. ``in_scope_rejected`` is the share of in-scope examples it rejected.
+``nlu_fallback`` in the test file, or a retrieval intent of theirs: ``out_of_scope/other``) count
+as detected when the engine, with its own threshold, answers an out-of-scope label.
+``in_scope_rejected`` is the share of in-scope examples it rejected.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ def is_out_of_scope(intent: str) -> bool:
     """``out_of_scope``, ``nlu_fallback``, or a retrieval intent of theirs (``out_of_scope/other``:
     Rasa's ``base/key`` form, where the key picks a response and the base is the intent)."""
     return intent.partition("/")[0] in OUT_OF_SCOPE
+
+
 _ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<name>[^)]+)\)|(?P<json>\{[^}]*\}))")
 
 

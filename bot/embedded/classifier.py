@@ -31,6 +31,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from bot.nlu_data import Example, is_out_of_scope, split
+from knowledge_base.search.encoder import cosines
 
 from .cache import prune
 from .features import Encoder, Featurizer
@@ -297,7 +298,9 @@ class IntentClassifier:
                apply_threshold: bool = True) -> list[Parse]:
         texts = [t[:1000] for t in texts]
         frozen = embs[0] if embs is not None else self.featurizer.encoder.encode(texts)  # also the distance's
-        each: list[np.ndarray | None] = [frozen, *(embs[1:] if embs is not None else [None] * (len(self.heads) - 1))]
+        others: list[np.ndarray | None] = list(embs[1:]) if embs is not None \
+            else [None] * (len(self.heads) - 1)
+        each = [frozen, *others]
         sims = self.similarity(frozen)
         if len(texts) == 1 and self.heads[0].model.coef_.shape[0] == len(self.labels) > 2:
             words, grams = self.featurizer.ngrams(texts[0])
@@ -306,15 +309,16 @@ class IntentClassifier:
             unseen = apply_threshold and self.featurizer.unseen_ngrams(words, grams)
             return [self._decide(probs, float(sims[0]), unseen, apply_threshold)]
         probs = np.mean([head.probs(texts, emb) for head, emb in zip(self.heads, each, strict=True)], axis=0)
-        return [self._decide(row, float(sim), apply_threshold and self.featurizer.unseen(text), apply_threshold)
+        return [self._decide(row, float(sim), apply_threshold and self.featurizer.unseen(text),
+                             apply_threshold)
                 for text, row, sim in zip(texts, probs, sims, strict=True)]
 
     def similarity(self, vectors: np.ndarray, chunk: int = 256) -> np.ndarray:
         """Each unit vector's best cosine similarity to the in-scope training examples'."""
         if not len(self.support):
             return np.ones(len(vectors), dtype=np.float32)
-        if len(vectors) == 1:  # a parse: numpy's own loop, not BLAS, whose threads spin on after the call
-            return np.array([np.einsum("j,kj->k", vectors[0], self.support).max()])  # (doubling its CPU time)
+        if len(vectors) == 1:  # a parse
+            return np.array([cosines(self.support, vectors[0]).max()])
         return np.concatenate([(vectors[i:i + chunk] @ self.support.T).max(axis=1)
                                for i in range(0, len(vectors), chunk)])
 
@@ -337,7 +341,8 @@ class IntentClassifier:
         with tmp.open("wb") as f:
             tuned = self.heads[-1].featurizer.encoder.tuned
             pickle.dump({"heads": [(h.featurizer, h.model) for h in self.heads], "labels": self.labels,
-                         "threshold": self.threshold, "support": self.support, "train_seconds": self.train_seconds,
+                         "threshold": self.threshold, "support": self.support,
+                         "train_seconds": self.train_seconds,
                          "tuned": tuned.layers if tuned is not None else None}, f)
         tmp.replace(path)
 

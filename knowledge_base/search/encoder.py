@@ -133,6 +133,14 @@ def mean_pool(states: list[np.ndarray], mask: np.ndarray) -> np.ndarray:
     return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
 
 
+def cosines(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """``matrix @ vector`` for unit rows and a unit query: the cosine of each row (one query on the
+    request path). einsum, not ``@``: numpy hands the latter to OpenBLAS, whose 2 threads on a busy
+    2-core box took 24 ms median for 10k x 384 (0.7 ms with 1 thread; einsum 0.8 ms), and spin on
+    after the call (the bot's parse CPU time doubled)."""
+    return np.einsum("ij,j->i", matrix, vector)
+
+
 class Encoder:
     def __init__(self, graph: Path | str | None = None) -> None:
         self._graph = Path(graph) if graph else None
