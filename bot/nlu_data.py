@@ -1,8 +1,10 @@
-"""Read Rasa NLU YAML (``version: "3.1"``, ``nlu: - intent: … examples: |``) into plain examples.
+"""Read Rasa NLU training data into plain examples: YAML (``version: "3.1"``, ``nlu: - intent: …
+examples: |``) and Rasa's JSON format (``{"rasa_nlu_data": {"common_examples": […]}}``).
 
 Both engines train from the same files: Rasa reads them itself, the embedded engine through this
 module. Entity annotations become plain text plus spans: ``[BE-12345](booking_ref)`` and
 ``[today]{"entity": "date", "value": "2026-01-01"}``. Regex, synonym and lookup blocks are skipped.
+A file that cannot be read raises `NLUDataError` naming the file and, for YAML, the line.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from pathlib import Path
 import yaml
 
 OUT_OF_SCOPE = frozenset({"out_of_scope", "nlu_fallback"})
+
+
+class NLUDataError(ValueError):
+    """A training or test file that is not readable NLU data."""
 
 
 def is_out_of_scope(intent: str) -> bool:
@@ -80,9 +86,28 @@ def _lines(block: object) -> list[str]:
 
 
 def load_file(path: Path) -> list[Example]:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # -sig: files saved with a byte-order mark
+        doc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except UnicodeDecodeError as exc:
+        raise NLUDataError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    except json.JSONDecodeError as exc:
+        raise NLUDataError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise NLUDataError(f"{path}: invalid YAML{where}: {getattr(exc, 'problem', None) or exc}") from exc
+    if doc is None:
+        return []
+    if not isinstance(doc, dict):
+        raise NLUDataError(f"{path}: expected a mapping with an 'nlu' list, found a {type(doc).__name__}")
+    if "rasa_nlu_data" in doc:
+        return _json_examples(path, doc["rasa_nlu_data"])
+    blocks = doc.get("nlu") or []
+    if not isinstance(blocks, list):
+        raise NLUDataError(f"{path}: 'nlu' must be a list of blocks, found a {type(blocks).__name__}")
     examples: list[Example] = []
-    for block in doc.get("nlu") or []:
+    for block in blocks:
         if not isinstance(block, dict) or "intent" not in block:
             continue
         intent = str(block["intent"])
@@ -90,10 +115,34 @@ def load_file(path: Path) -> list[Example]:
     return examples
 
 
+def _json_examples(path: Path, data: object) -> list[Example]:
+    """Rasa's JSON format: entities are given as character spans, not annotations."""
+    rows = data.get("common_examples") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise NLUDataError(f"{path}: 'rasa_nlu_data' needs a 'common_examples' list")
+    examples = []
+    for row in rows:
+        if not isinstance(row, dict) or not str(row.get("text") or "").strip() or not row.get("intent"):
+            continue
+        text = str(row["text"])
+        stripped = text.strip()
+        shift = text.index(stripped)
+        entities = tuple(
+            Entity(str(e["entity"]), str(e.get("value", text[e["start"]:e["end"]])),
+                   e["start"] - shift, e["end"] - shift)
+            for e in row.get("entities") or []
+            if isinstance(e, dict) and "entity" in e and isinstance(e.get("start"), int)
+            and isinstance(e.get("end"), int) and 0 <= e["start"] - shift < e["end"] - shift <= len(stripped))
+        examples.append(Example(stripped, str(row["intent"]), entities))
+    return examples
+
+
 def load(path: Path | str) -> list[Example]:
-    """One YAML file, or every ``*.yml``/``*.yaml`` under a directory that has an ``nlu:`` block."""
+    """One file, or every ``*.yml``/``*.yaml``/``*.json`` under a directory (files without NLU data,
+    such as a domain or a story file, give none)."""
     path = Path(path)
-    files = sorted([*path.rglob("*.yml"), *path.rglob("*.yaml")]) if path.is_dir() else [path]
+    patterns = ("*.yml", "*.yaml", "*.json")
+    files = sorted(f for pattern in patterns for f in path.rglob(pattern)) if path.is_dir() else [path]
     return [ex for f in files for ex in load_file(f)]
 
 

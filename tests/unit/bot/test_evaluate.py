@@ -62,6 +62,14 @@ def test_cli_rejects_empty_data(tmp_path, capsys):
         main(["evaluate", "--engine", "dialogflow", "--train", str(empty), "--test", str(empty)])
 
 
+
+def test_cli_broken_file_is_a_clear_error_not_a_traceback(tmp_path, capsys):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("nlu:\n- intent: greet\n  examples: |\n    - hi\n   oops: [\n")
+    assert main(["evaluate", "--train", str(broken), "--test", str(broken), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "broken.yml: invalid YAML at line" in err and "Traceback" not in err
+
 def _nlu(path, intents: dict[str, list[str]]):
     path.write_text('version: "3.1"\nnlu:\n' + "".join(
         f"- intent: {intent}\n  examples: |\n" + "".join(f"    - {t}\n" for t in texts)

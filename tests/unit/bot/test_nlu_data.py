@@ -1,4 +1,7 @@
+import json
 from pathlib import Path
+
+import pytest
 
 from bot import nlu_data
 from bot.nlu_data import Example, parse_annotated
@@ -59,3 +62,44 @@ def test_non_nlu_blocks_and_empty_files_are_skipped(tmp_path):
                                     '- synonym: x\n  examples: |\n    - y\n')
     (tmp_path / "b.yml").write_text("")
     assert nlu_data.load(tmp_path) == []
+
+
+def test_rasa_json_format_is_read_with_entity_spans(tmp_path):
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps({"rasa_nlu_data": {"common_examples": [
+        {"text": "  where is BE-12345 ", "intent": "booking_status",
+         "entities": [{"start": 11, "end": 19, "value": "BE-12345", "entity": "booking_ref"}]},
+        {"text": "hello", "intent": "greet"},
+        {"text": "", "intent": "greet"},  # empty: skipped, as Rasa does
+        {"text": "bad span", "intent": "greet", "entities": [{"start": 5, "end": 99, "entity": "x"}]},
+    ], "regex_features": []}}))
+    examples = nlu_data.load(path)
+    assert [(ex.text, ex.intent) for ex in examples] == [
+        ("where is BE-12345", "booking_status"), ("hello", "greet"), ("bad span", "greet")]
+    ent = examples[0].entities[0]
+    assert examples[0].text[ent.start:ent.end] == "BE-12345" and ent.entity == "booking_ref"
+    assert examples[2].entities == ()  # a span outside the text is dropped, the example kept
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("broken.yml", 'nlu:\n- intent: greet\n  examples: |\n    - hi\n   bad: [\n', "invalid YAML at line"),
+    ("list.yml", "- just\n- a list\n", "expected a mapping"),
+    ("nlu-map.yml", "nlu:\n  intent: greet\n", "'nlu' must be a list"),
+    ("broken.json", '{"rasa_nlu_data": {', "invalid JSON at line 1"),
+    ("nocommon.json", '{"rasa_nlu_data": {"common_examples": 3}}', "common_examples"),
+])
+def test_unreadable_files_are_a_clear_error_naming_the_file(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(nlu_data.NLUDataError, match=message) as info:
+        nlu_data.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_non_utf8_file_is_a_clear_error_and_a_byte_order_mark_is_fine(tmp_path):
+    latin1 = "nlu:\n- intent: greet\n  examples: |\n    - olá\n".encode("latin-1")
+    (tmp_path / "latin1.yml").write_bytes(latin1)
+    with pytest.raises(nlu_data.NLUDataError, match="not UTF-8"):
+        nlu_data.load(tmp_path / "latin1.yml")
+    (tmp_path / "bom.yml").write_bytes("\ufeffnlu:\n- intent: greet\n  examples: |\n    - olá\n".encode())
+    assert nlu_data.load(tmp_path / "bom.yml") == [Example("olá", "greet")]
