@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.embedded.classifier import IntentClassifier
+from bot.embedded.classifier import NEW_WORDS_KNOWN, IntentClassifier
 from bot.nlu_data import Example
 
 INTENTS = {
@@ -64,3 +64,21 @@ def test_large_intents_are_condensed_to_centroids_within_the_budget() -> None:
     big = support[:20] @ vectors[:200].T
     assert (big.max(axis=1) > (support[:20] @ vectors[200:].T).max(axis=1)).mean() > 0.8
     assert condense(np.zeros((0, 16), dtype=np.float32), []).shape == (0, 16)
+
+
+
+def test_new_words_close_to_a_training_example_are_understood_but_mashing_is_not() -> None:
+    # "certainly", "yup", "totally": no word and few character n-grams in common with the training
+    # data (the keyboard-mashing check alone rejects them), but sentence vectors next to "sure"'s
+    affirm = ["yes", "yes please", "yeah sure", "ok", "okay", "sure", "that's right", "correct", "absolutely",
+              "yep"]
+    data = {**INTENTS, "affirm": affirm}
+    classifier = IntentClassifier.train([Example(t, intent) for intent, texts in data.items() for t in texts])
+    for word in ("certainly", "yup", "totally"):
+        parse = classifier.parse(word)
+        assert classifier.featurizer.unseen(word)
+        assert parse.intent == "affirm" and parse.similarity >= NEW_WORDS_KNOWN, (word, parse)
+        assert not parse.unseen
+    for mash in ("zxq vlorp mmmph", "asdfgh", "qwerty uiop", "jjjjj kkkk"):
+        parse = classifier.parse(mash)
+        assert parse.out_of_scope and parse.unseen and parse.similarity < NEW_WORDS_KNOWN, (mash, parse)
