@@ -26,3 +26,9 @@ def domain_responses() -> dict[str, str]:
 
 def text(name: str) -> str:
     return domain_responses()[name]
+
+
+def topic(intent: str) -> str | None:
+    """How a customer would name an intent (``utter_topic_<intent>``): the title of its "did you
+    mean…" button, and the search query when that button is pressed. None: not offered."""
+    return domain_responses().get(f"utter_topic_{intent}")

@@ -1,7 +1,8 @@
 """The embedded engine: classify the intent, then answer from a template or the knowledge base.
 
 No dialogue model: the few flows (answer → "did that help?" → yes/no; "no" → the ticket form, see
-form.py) are explicit here, and the decision to hand off is the shared ``HandoffPolicy``'s.
+form.py; unclear → "is it about one of these?" → the chosen topic answered) are explicit here, and
+the decision to hand off is the shared ``HandoffPolicy``'s.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from bot.engine import Button, OutMessage, Reply, Turn, has_words
 from bot.entities import extract
 
 from . import form as ticket_form
-from .classifier import FALLBACK, IntentClassifier
+from .classifier import FALLBACK, IntentClassifier, Parse
 
 log = logging.getLogger(__name__)
 TEMPLATES = {"greet": "utter_greet", "goodbye": "utter_goodbye", "thank_you": "utter_youre_welcome",
              "bot_challenge": "utter_iamabot", "affirm": "utter_glad", "out_of_scope": "utter_out_of_scope"}
 NO_KB = frozenset({"request_human", "complaint", "deny", "inform", *TEMPLATES, FALLBACK})
 YES_NO = (Button("Yes, thanks", "/affirm"), Button("No, I need help", "/deny"))
+SUGGESTIONS = 2  # "did you mean…" topics offered for an unclear message, at most
+SUGGEST_FLOOR = 0.1  # the least probability a topic needs to be offered
 
 
 class EmbeddedEngine:
@@ -41,6 +44,7 @@ class EmbeddedEngine:
         text = turn.text.strip()
         if turn.state.get("form") and not _payload(text):
             return self._form_turn(turn.state["form"], text)
+        parse: Parse | None = None
         if _payload(text):  # a button payload, e.g. /affirm
             intent, confidence = text[1:], 1.0
         elif not has_words(text):  # empty, emoji-only, digits: nothing to classify
@@ -50,9 +54,13 @@ class EmbeddedEngine:
             intent, confidence = parse.intent, parse.confidence
         entities = extract(text[:2000])
         reply = Reply(intent=intent, confidence=confidence, entities=entities)
+        reply.state["unclear_text"] = None  # the message a "did you mean…" was about: one turn only
         if intent == FALLBACK:
             reply.unclear = True
-            reply.messages.append(OutMessage(responses.text("utter_default")))
+            ask = _clarify(parse)
+            reply.messages.append(ask)
+            if ask.buttons:
+                reply.state["unclear_text"] = text[:500]
         elif intent in TEMPLATES:
             reply.messages.append(OutMessage(responses.text(TEMPLATES[intent])))
         elif intent == "deny":  # the answer did not help: collect what a ticket needs, as Rasa's form does
@@ -61,7 +69,11 @@ class EmbeddedEngine:
         elif intent == "inform":
             reply.messages.append(OutMessage(_noted(entities)))
         elif intent not in NO_KB:
-            await self._answer(text, turn, reply)
+            # a topic button pressed: search for what the customer wrote, named as they chose
+            query = " ".join(filter(None, [turn.state.get("unclear_text"),
+                                           responses.topic(intent) or intent.replace("_", " ")])) \
+                if _payload(text) else text
+            await self._answer(query, turn, reply)
         return reply
 
     def _form_turn(self, form: dict[str, Any], text: str) -> Reply:
@@ -119,6 +131,21 @@ class EmbeddedEngine:
 def _payload(text: str) -> bool:
     """A button payload such as ``/affirm`` (sent by a button or a numbered answer)."""
     return text.startswith("/") and text[1:].isidentifier()
+
+
+def _clarify(parse: Parse | None) -> OutMessage:
+    """An unclear message whose likeliest intent is a topic: that and the next likely topic as
+    buttons, and a person last. Otherwise (the best guess is small talk or out of scope, or the text
+    is nothing like the training data) ask to rephrase: offering topics to "who won the rugby"
+    would be noise (bench/bot_clarify.py)."""
+    if parse is None or parse.unseen or not responses.topic(parse.ranking[0][0]):
+        return OutMessage(responses.text("utter_default"))
+    likely = [intent for intent, p in parse.ranking
+              if p >= SUGGEST_FLOOR and intent != "request_human" and responses.topic(intent)][:SUGGESTIONS]
+    if not likely:
+        return OutMessage(responses.text("utter_default"))
+    return OutMessage(responses.text("utter_clarify"),
+                      tuple(Button(str(responses.topic(i)), f"/{i}") for i in [*likely, "request_human"]))
 
 
 def _noted(entities: list[dict[str, Any]]) -> str:

@@ -23,6 +23,8 @@ EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
 # Intent → ticket tag, so agents can filter what the bot collected.
 TAGS = {"refund_request": "refund", "payment_failed": "payment", "provider_payout": "payout",
         "cancel_booking": "cancellation", "reschedule_booking": "reschedule", "complaint": "complaint"}
+SUGGESTIONS = 2  # "did you mean…" topics offered for an unclear message, at most (as the embedded engine)
+SUGGEST_FLOOR = 0.1  # the least confidence a topic needs to be offered
 
 
 def _hub() -> HubApi:
@@ -34,9 +36,8 @@ class ActionAnswerFromKb(Action):
         return "action_answer_from_kb"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        text = tracker.latest_message.get("text") or ""
         try:
-            hits = _hub().search(text, limit=3)
+            hits = _hub().search(_query(tracker, domain), limit=3)
         except HubError as exc:
             log.warning("kb search failed: %s", exc)
             dispatcher.utter_message(json_message={"handoff": True, "reason": "bot_error", "detail": str(exc)})
@@ -52,6 +53,24 @@ class ActionAnswerFromKb(Action):
         dispatcher.utter_message(json_message={"articles": [top["id"]]})
         offered = list(tracker.get_slot("articles_offered") or []) + [top["id"]]
         return [SlotSet("articles_offered", offered)]
+
+
+def _query(tracker: Tracker, domain: dict[str, Any]) -> str:
+    """What to search for. A topic button (``/cancel_booking``, offered by ``action_unclear``): the
+    message it was offered for, named as the customer chose; otherwise the message itself."""
+    text = tracker.latest_message.get("text") or ""
+    if not text.startswith("/"):
+        return text
+    intent = text[1:].split("{")[0]
+    said = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+    before = said[-2] if len(said) > 1 and not said[-2].startswith("/") else ""
+    return f"{before} {_topic(domain, intent) or intent.replace('_', ' ')}".strip()
+
+
+def _topic(domain: dict[str, Any], intent: str) -> str | None:
+    """The hub's embedded engine reads the same responses (bot/responses.py ``topic``)."""
+    variants = (domain.get("responses") or {}).get(f"utter_topic_{intent}") or []
+    return variants[0].get("text") if variants else None
 
 
 def _yes_no() -> list[dict[str, str]]:
@@ -134,6 +153,16 @@ class ActionUnclear(Action):
         return "action_unclear"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        dispatcher.utter_message(response="utter_default")
+        """As the embedded engine: when the likeliest intent is a topic, it and the next likely topic
+        as "did you mean…" buttons and a person last; otherwise ask to rephrase."""
+        ranking = [r for r in tracker.latest_message.get("intent_ranking") or []
+                   if r.get("name") != "nlu_fallback"]
+        likely = [r["name"] for r in ranking if r["name"] != "request_human"
+                  and (r.get("confidence") or 0) >= SUGGEST_FLOOR and _topic(domain, r["name"])][:SUGGESTIONS]
+        if ranking and _topic(domain, ranking[0]["name"]) and likely:
+            dispatcher.utter_message(response="utter_clarify", buttons=[
+                {"title": _topic(domain, i), "payload": f"/{i}"} for i in [*likely, "request_human"]])
+        else:
+            dispatcher.utter_message(response="utter_default")
         dispatcher.utter_message(json_message={"unclear": True})
         return []

@@ -4,6 +4,7 @@ and action server, see rasa_fixtures.py) must behave the same way where it matte
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -104,6 +105,45 @@ async def test_button_payload_is_understood(engine) -> None:
     eng, _ = engine
     reply = await eng.respond(turn("/affirm"))
     assert reply.intent == "affirm" and reply.messages
+
+
+async def test_a_topic_button_is_answered_from_the_knowledge_base(engine) -> None:
+    # "did you mean…" buttons carry /<intent>: the search is for the topic as the customer chose it
+    # (and, for Rasa, what they said before), never for the payload's text
+    eng, kb = engine
+    conv = new_id()
+    first = await eng.respond(turn("zxq vlorp mmmph krrt", conv))
+    state = {key: value for key, value in first.state.items() if value is not None}
+    reply = await eng.respond(Turn(conversation_id=conv, text="/cancel_booking", channel="whatsapp",
+                                   state=state))
+    assert reply.intent == "cancel_booking" and reply.articles == ["kb-cancel"]
+    assert "Cancelling a booking" in kb.queries[-1].text and "/" not in kb.queries[-1].text
+
+
+async def test_unclear_message_offers_the_likeliest_topics_then_answers_the_chosen_one(classifier) -> None:
+    # embedded: a classifier that finds everything too far from its training data (threshold above
+    # any similarity) still ranks intents; the likeliest topics become buttons, a person last
+    strict = copy.copy(classifier)
+    strict.threshold = 1.01
+    kb = TinyKB()
+    eng = EmbeddedEngine(strict, kb)
+    text = "the party got cancelled so where is my money"
+    reply = await eng.respond(turn(text))
+    assert reply.intent == "nlu_fallback" and reply.unclear and not kb.queries
+    [ask] = reply.messages
+    payloads = [b.payload for b in ask.buttons]
+    assert "not sure I understood" in ask.text
+    assert 2 <= len(payloads) <= 3 and payloads[-1] == "/request_human"
+    assert "/refund_request" in payloads, payloads
+    assert reply.state["unclear_text"] == text
+    # the customer picks the refund topic: the search is what they said, named as they chose
+    chosen = await eng.respond(Turn(conversation_id="c1", text="/refund_request", state=dict(reply.state)))
+    assert kb.queries[-1].text == f"{text} Getting a refund"
+    assert chosen.articles == ["kb-refund"] and chosen.state["unclear_text"] is None
+    # keyboard mashing ranks nothing worth offering: plainly asked to rephrase
+    mash = await eng.respond(turn("zxq vlorp mmmph krrt"))
+    assert mash.unclear and not mash.messages[0].buttons and "unclear_text" not in {
+        k for k, v in mash.state.items() if v is not None}
 
 
 async def test_knowledge_base_failure_becomes_a_handoff(engine, monkeypatch) -> None:
