@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from typing import Any
 
 import pytest
@@ -96,6 +97,33 @@ async def test_two_unclear_turns_hand_off(bot_client) -> None:
     s = await state(bot_client, conv)
     assert s["handoff"]["reason"] == "unclear_twice" and s["active"] is False
 
+
+
+async def test_unclear_message_offers_numbered_topics_and_the_chosen_one_is_answered(bot_client, kb,
+                                                                                     monkeypatch) -> None:
+    # the app's real classifier, made to find every message too far from its training data: the
+    # likeliest topics come back as numbered choices; the customer answers with a number
+    engine = await bot_client.server.app[keys.EXTENSIONS]["bot"]._engine()
+    strict = copy.copy(engine.classifier)
+    strict.threshold = 1.01
+    monkeypatch.setattr(engine, "classifier", strict)
+    text = "the party got cancelled so where is my money"
+    conv = await send(bot_client, whatsapp(text))
+    [ask] = await bot_messages(bot_client, conv)
+    payloads = [b["payload"] for b in ask.meta["buttons"]]
+    assert "not sure I understood" in ask.text and "/refund_request" in payloads
+    number = payloads.index("/refund_request") + 1
+    assert f"\n{number}. Getting a refund" in ask.text
+    assert ask.text.endswith(". Something else: a person, please")
+    s = await state(bot_client, conv)
+    assert s["unclear_text"] == text and s["unclear_streak"] == 1
+    await send(bot_client, whatsapp(str(number)))
+    answer = (await bot_messages(bot_client, conv))[-1]
+    assert kb.queries[-1].text == f"{text} Getting a refund"
+    assert "How refunds work" in answer.text
+    s = await state(bot_client, conv)
+    assert "unclear_text" not in s and s["unclear_streak"] == 0 and s["articles"] == ["kb-refund"]
+    assert s["intents"][-1]["intent"] == "refund_request" and s.get("handoff") is None
 
 @pytest.mark.parametrize(("text", "reason"), [
     ("The DJ was rude and arrived two hours late, I want to complain", "human_only:complaint"),
