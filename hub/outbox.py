@@ -52,9 +52,17 @@ class OutboundMessage(BaseModel):
     cc: list[str] = Field(default_factory=list, description="E-mail: Cc recipients")
     attachments: list[Attachment] = Field(default_factory=list)
     template: dict[str, Any] | None = Field(None, description="Approved template: {content_sid, variables}")
+    choices: list[str] = Field(default_factory=list, description=(
+        "Answers offered with the message (the bot's buttons): buttons where the channel has them, each "
+        "sending its text back; elsewhere they are already numbered in the text"))
     thread: dict[str, Any] = Field(default_factory=dict, description="Channel threading context of the ticket")
     last_inbound_at: datetime | None = None
     contact_consent: dict[str, Any] = Field(default_factory=dict)
+
+
+def choices(meta: dict[str, Any]) -> list[str]:
+    """The titles of the buttons stored with a message (``meta.buttons``: ``[{title, payload}]``)."""
+    return [str(b["title"]) for b in meta.get("buttons") or [] if isinstance(b, dict) and b.get("title")]
 
 
 class SendResult(BaseModel):
@@ -159,7 +167,8 @@ class Outbox:
         return OutboundMessage(
             message_id=message.id, conversation_id=message.conversation_id, contact_id=message.contact_id,
             channel=message.channel, to=identity["value"], text=message.text, html=message.html,
-            subject=message.subject, cc=list(message.meta.get("cc") or []), attachments=message.attachments, template=message.meta.get("template"),
+            subject=message.subject, cc=list(message.meta.get("cc") or []), attachments=message.attachments,
+            template=message.meta.get("template"), choices=choices(message.meta),
             thread=thread, last_inbound_at=(last_in or {}).get("created_at"),
             contact_consent=contact.get("consent", {}),
         )

@@ -92,6 +92,8 @@ class WebchatAdapter:
             raise PermanentSendError(why)
         payload = {"id": message.message_id, "text": message.text, "from": "agent",
                    "attachments": self.links(message.attachments)}
+        if message.choices:
+            payload["buttons"] = message.choices
         if await self.online(message.to):
             await self.sio.emit("message", payload, room=room(message.to), namespace=NAMESPACE)
             return SendResult(provider_id=message.message_id, status=DeliveryStatus.delivered)

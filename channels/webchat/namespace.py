@@ -8,7 +8,9 @@
     history  {}                               → ack {messages: [...]}  (after a reconnect)
     email    {email}                          → ack {ok}  (offline: continue by e-mail)
     typing   {typing}                         → ack {ok}  (published for the console)
-Agent replies reach the visitor through the outbox → ``WebchatAdapter.send`` → "message".
+Agent replies reach the visitor through the outbox → ``WebchatAdapter.send`` → "message" {id, text,
+from, attachments, buttons} (buttons: the titles of the bot's choices; the widget shows the latest
+message's as buttons and sends a pressed one's title as the visitor's message).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from channels.hours import is_open
 from hub import keys
 from hub.errors import Conflict, HubError, InvalidInput
 from hub.models import Attachment, Channel, IdentityKind, utcnow
-from hub.outbox import OutboundMessage, PermanentSendError, SendResult
+from hub.outbox import OutboundMessage, PermanentSendError, SendResult, choices
 
 from . import tokens
 from .adapter import NAMESPACE, WebchatAdapter, room
@@ -153,9 +155,14 @@ class ChatNamespace(socketio.AsyncNamespace):
             return {"messages": []}
         docs = self.app[keys.STORE].messages.find({"conversation_id": slot["conversation_id"], "private": False}) \
             .sort([("created_at", -1)]).limit(100)
-        items = [{"id": d["_id"], "text": d.get("text", ""), "from": "visitor" if d["direction"] == "in" else "agent",
-                  "at": d["created_at"].isoformat(), "attachments": self.adapter.links(d.get("attachments", []))}
-                 async for d in docs]
+        items = []
+        async for d in docs:
+            item = {"id": d["_id"], "text": d.get("text", ""),
+                    "from": "visitor" if d["direction"] == "in" else "agent", "at": d["created_at"].isoformat(),
+                    "attachments": self.adapter.links(d.get("attachments", []))}
+            if titles := choices(d.get("meta") or {}):
+                item["buttons"] = titles  # the widget offers the latest message's
+            items.append(item)
         return {"messages": items[::-1]}
 
     async def on_email(self, sid: str, data: Any = None) -> dict[str, Any]:

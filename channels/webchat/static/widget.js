@@ -56,10 +56,11 @@
   [header, status, list, offline, form].forEach(function (n) { panel.appendChild(n); });
   root.appendChild(panel); root.appendChild(launcher);
 
-  var seen = {};
+  var seen = {}, choices = null;
   function show(msg) {
     if (msg.id && seen[msg.id]) { return; }
     if (msg.id) { seen[msg.id] = true; }
+    if (choices) { choices.remove(); choices = null; }  // only the latest message's choices can be picked
     var row = el("div", { margin: "4px 0", textAlign: msg.from === "visitor" ? "right" : "left" });
     var bubble = el("span", { display: "inline-block", padding: "6px 10px", borderRadius: "12px", maxWidth: "85%",
                               background: msg.from === "visitor" ? "#f3e6ef" : "#eef2f7", whiteSpace: "pre-wrap" },
@@ -73,7 +74,23 @@
       link.href = a.url; link.target = "_blank"; link.rel = "noopener noreferrer"; link.className = "berry-chat-file";
       bubble.appendChild(link);
     });
-    row.appendChild(bubble); list.appendChild(row); list.scrollTop = list.scrollHeight;
+    row.appendChild(bubble); list.appendChild(row);
+    if (msg.from !== "visitor" && msg.buttons && msg.buttons.length) {  // the bot's choices: tap = send it
+      choices = el("div", { margin: "2px 0 6px", display: "flex", flexWrap: "wrap", gap: "4px" });
+      choices.className = "berry-chat-choices";
+      msg.buttons.forEach(function (title) {
+        var b = el("button", { border: "1px solid #7a1f5c", borderRadius: "12px", background: "#fff", color: "#7a1f5c",
+                               padding: "4px 10px", cursor: "pointer", fontSize: "13px" }, String(title));
+        b.type = "button";
+        b.addEventListener("click", function () {  // once: the row goes at the first tap
+          if (choices) { choices.remove(); choices = null; }
+          post(String(title), []);
+        });
+        choices.appendChild(b);
+      });
+      list.appendChild(choices);
+    }
+    list.scrollTop = list.scrollHeight;
   }
   function say(text) { status.textContent = text; }
 
@@ -103,7 +120,7 @@
         items.forEach(show);
       });
     } else if (name === "message") {
-      show({ id: data.id, text: data.text, from: "agent", attachments: data.attachments });
+      show({ id: data.id, text: data.text, from: "agent", attachments: data.attachments, buttons: data.buttons });
     } else if (name === "typing") {
       say(data.typing ? "Agent is typing…" : "We're online");
     }
@@ -147,20 +164,20 @@
   }
 
   function clientId() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 10); }
+  function post(text, attachments) {
+    emit("message", { text: text, client_id: clientId(), attachments: attachments, page: location.pathname },
+         function (res) {
+           if (res.ok) { show({ id: res.id, text: text, from: "visitor", attachments: res.attachments || [] }); }
+           else { say("Not sent: " + res.error); }
+         });
+  }
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     var text = input.value.trim();
     var picked = file.files && file.files[0];
     if (!text && !picked) { return; }
-    var post = function (attachments) {
-      var id = clientId();
-      emit("message", { text: text, client_id: id, attachments: attachments, page: location.pathname }, function (res) {
-        if (res.ok) { show({ id: res.id, text: text, from: "visitor", attachments: res.attachments || [] }); }
-        else { say("Not sent: " + res.error); }
-      });
-      input.value = ""; file.value = "";
-    };
-    if (!picked) { post([]); return; }
+    input.value = ""; file.value = "";
+    if (!picked) { post(text, []); return; }
     // an upload carries the visitor's token: a file sent before the session began waits for it
     // (it used to go without one and be refused)
     afterSession(function () {
@@ -168,7 +185,7 @@
         "Content-Type": picked.type || "application/octet-stream", "X-Filename": encodeURIComponent(picked.name),
         "X-Visitor-Token": localStorage.getItem(KEY) || "" } })
         .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
-        .then(function (res) { if (res[0]) { post([res[1]]); } else { say("Upload refused: " + res[1].detail); } });
+        .then(function (res) { if (res[0]) { post(text, [res[1]]); } else { say("Upload refused: " + res[1].detail); } });
     });
   });
   var typingTimer = null;

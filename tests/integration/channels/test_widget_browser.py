@@ -52,3 +52,46 @@ async def test_widget_chat_in_chromium(client: TestClient[Any, Any], new_page: A
     assert await page.locator(".berry-chat-mine").count() == 1  # history, not duplicated
     assert page.errors == []
     assert await store.contacts.count_documents({}) == 1  # the same visitor after the reload
+
+
+async def test_the_bots_choices_are_buttons_that_send_their_text(client: TestClient[Any, Any],
+                                                                 new_page: Any) -> None:  # noqa: F811
+    from bot.service import BOT
+    from hub.models import AuthorType
+
+    from .test_webchat import agent_online
+    await agent_online(client)
+    app = client.server.app
+    page = await new_page(width=900, height=700)
+    await page.goto(str(client.make_url("/chat/demo")))
+    await page.get_by_role("button", name="Open support chat").click()
+    await page.get_by_label("Message").fill("the party got cancelled so where is my money")
+    await page.get_by_role("button", name="Send").click()
+    await page.locator(".berry-chat-mine").filter(has_text="where is my money").wait_for()
+    first = await app[keys.STORE].messages.find_one({"channel": "webchat"})
+    hostile = '<img src=x onerror="document.title=\'pwned\'">'
+    buttons = [{"title": "Getting a refund", "payload": "/refund_request"},
+               {"title": hostile, "payload": "/x"}, {"title": "Something else: a person, please",
+                                                     "payload": "/request_human"}]
+    await app[keys.CONVERSATIONS].reply(first["conversation_id"], BOT, "Is it about one of these?",
+                                        author_type=AuthorType.bot, meta={"bot": True, "buttons": buttons})
+    await run_jobs(client)
+    choices = page.locator(".berry-chat-choices button")
+    await choices.first.wait_for()
+    assert await choices.all_inner_texts() == [b["title"] for b in buttons]  # text, never HTML
+    # still open after a reload: the history brings the latest message's choices back
+    await page.reload()
+    await page.get_by_role("button", name="Open support chat").click()
+    await choices.first.wait_for()
+    assert await choices.count() == 3
+    await choices.filter(has_text="Getting a refund").click()
+    await page.locator(".berry-chat-mine").filter(has_text="Getting a refund").wait_for()
+    assert await page.locator(".berry-chat-choices").count() == 0  # answered: the choices are gone
+    sent = [d["text"] async for d in app[keys.STORE].messages.find({"direction": "in"}).sort("created_at", 1)]
+    assert sent == ["the party got cancelled so where is my money", "Getting a refund"]
+    # a reload shows the history; the choices were answered, so they do not come back
+    await page.reload()
+    await page.get_by_role("button", name="Open support chat").click()
+    await page.locator(".berry-chat-mine").filter(has_text="Getting a refund").wait_for()
+    assert await page.locator(".berry-chat-choices").count() == 0
+    assert await page.title() != "pwned" and page.errors == []
