@@ -4,6 +4,7 @@ and HTTP), and the bot on/off switch per inbox."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urljoin
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,7 +51,9 @@ async def kb_search(request: web.Request, _: Principal, query: BotKbQuery) -> li
     if backend is None:
         return []
     hits = await backend.search(SearchQuery(text=query.q, limit=query.limit))
-    return [BotKbHit(id=h.id, title=h.title, summary=h.summary, url=h.url, score=h.score) for h in hits]
+    base = request.app[keys.SETTINGS].base_url + "/"  # the help center's paths, as links a customer can open
+    return [BotKbHit(id=h.id, title=h.title, summary=h.summary, url=urljoin(base, h.url) if h.url else "",
+                     score=h.score) for h in hits]
 
 
 @router.route("GET", "/bot/inboxes", summary="Inboxes where the bot answers first", tag="bot",

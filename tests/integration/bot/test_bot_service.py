@@ -225,6 +225,23 @@ async def test_kb_search_route_for_the_action_server(bot_client, api) -> None:
     assert resp.status == 401
 
 
+
+async def test_article_links_are_whole_urls_a_customer_can_open(bot_client, kb, api) -> None:
+    # the knowledge base's articles live at help-center paths; "/help/en/articles/refunds" in a
+    # WhatsApp message (or the action server's answer) opens nothing
+    from knowledge_base.search.base import SearchDocument
+
+    await kb.clear()
+    await kb.index([SearchDocument(id="kb-refund", title="How refunds work", url="/help/en/articles/refunds",
+                                   summary="Refunds reach your card in 5 to 7 working days.", body="refund")])
+    base = bot_client.server.app[keys.SETTINGS].base_url
+    conv = await send(bot_client, whatsapp("how long do refunds take to come back to my card?"))
+    [answer] = await bot_messages(bot_client, conv)
+    assert f"\n{base}/help/en/articles/refunds\n" in answer.text and base.startswith("http")
+    agent = await api.user(Role.agent)
+    resp = await bot_client.get("/api/v1/bot/kb-search?q=refund", headers=agent["headers"])
+    assert [h["url"] for h in await resp.json()] == [f"{base}/help/en/articles/refunds"]
+
 async def test_no_after_an_answer_collects_a_ticket_through_the_form(bot_client) -> None:
     app = bot_client.server.app
     conv = await send(bot_client, whatsapp("hi, has the provider confirmed my booking BE-10234 yet?"))
