@@ -2,7 +2,7 @@
    Optional identity verification by the host site: data-user-id, data-email, data-user-hash
    (HMAC-SHA256 of user id + "|" + e-mail with the hub's chat identity secret), data-name.
    Self-contained: a minimal Socket.IO (Engine.IO v4, WebSocket transport) client, no CDN. All
-   message text is rendered with textContent, never as HTML. */
+   message text is rendered as text nodes, never as HTML; only http(s) addresses become links. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -56,6 +56,18 @@
   [header, status, list, offline, form].forEach(function (n) { panel.appendChild(n); });
   root.appendChild(panel); root.appendChild(launcher);
 
+  // text nodes, and http(s) addresses as links (an article the bot offers); nothing else becomes markup
+  function linkify(node, text) {
+    var re = /https?:\/\/[^\s<>"]+[^\s<>".,;:!?)]/g, at = 0, m;
+    while ((m = re.exec(text))) {
+      node.appendChild(document.createTextNode(text.slice(at, m.index)));
+      var a = el("a", {}, m[0]);
+      a.href = m[0]; a.target = "_blank"; a.rel = "noopener noreferrer";
+      node.appendChild(a);
+      at = m.index + m[0].length;
+    }
+    node.appendChild(document.createTextNode(text.slice(at)));
+  }
   var seen = {}, choices = null;
   function show(msg) {
     if (msg.id && seen[msg.id]) { return; }
@@ -63,8 +75,9 @@
     if (choices) { choices.remove(); choices = null; }  // only the latest message's choices can be picked
     var row = el("div", { margin: "4px 0", textAlign: msg.from === "visitor" ? "right" : "left" });
     var bubble = el("span", { display: "inline-block", padding: "6px 10px", borderRadius: "12px", maxWidth: "85%",
-                              background: msg.from === "visitor" ? "#f3e6ef" : "#eef2f7", whiteSpace: "pre-wrap" },
-                    msg.text || (msg.attachments && msg.attachments.length && !msg.attachments[0].url
+                              background: msg.from === "visitor" ? "#f3e6ef" : "#eef2f7", whiteSpace: "pre-wrap",
+                              overflowWrap: "anywhere" });
+    linkify(bubble, msg.text || (msg.attachments && msg.attachments.length && !msg.attachments[0].url
                                  ? "📎 " + msg.attachments[0].filename : ""));
     bubble.className = "berry-chat-" + (msg.from === "visitor" ? "mine" : "agent");
     (msg.attachments || []).forEach(function (a) {  // a signed, expiring link made by the hub

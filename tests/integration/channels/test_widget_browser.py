@@ -73,9 +73,17 @@ async def test_the_bots_choices_are_buttons_that_send_their_text(client: TestCli
     buttons = [{"title": "Getting a refund", "payload": "/refund_request"},
                {"title": hostile, "payload": "/x"}, {"title": "Something else: a person, please",
                                                      "payload": "/request_human"}]
-    await app[keys.CONVERSATIONS].reply(first["conversation_id"], BOT, "Is it about one of these?",
+    text = ("Refunds: https://help.berry.example/refunds. Not a link: javascript:alert(1)\n"
+            "Is it about one of these?")
+    await app[keys.CONVERSATIONS].reply(first["conversation_id"], BOT, text,
                                         author_type=AuthorType.bot, meta={"bot": True, "buttons": buttons})
     await run_jobs(client)
+    # an http(s) address is a link (without the sentence's full stop); nothing else is markup
+    bubble = page.locator(".berry-chat-agent").filter(has_text="Is it about one of these?")
+    await bubble.wait_for()
+    assert await bubble.inner_text() == text
+    links = bubble.locator("a")
+    assert await links.count() == 1 and await links.get_attribute("href") == "https://help.berry.example/refunds"
     choices = page.locator(".berry-chat-choices button")
     await choices.first.wait_for()
     assert await choices.all_inner_texts() == [b["title"] for b in buttons]  # text, never HTML
