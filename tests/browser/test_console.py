@@ -173,6 +173,10 @@ async def test_bot_handoff_arrives_highlighted_with_reason_and_transcript(new_pa
     bot = Principal(role=Role.admin, user_id="bot", name="Berry bot")
     await app[keys.CONVERSATIONS].reply(conversation_id, bot, "I can help with bookings. Which date?",
                                         author_type=AuthorType.bot)
+    await app[keys.CONVERSATIONS].reply(conversation_id, bot, "Is it about one of these?", author_type=AuthorType.bot,
+                                        meta={"buttons": [{"title": "Changing a booking's date",
+                                                           "payload": "/reschedule_booking"},
+                                                          {"title": "<b>a person</b>", "payload": "/request_human"}]})
     await app[keys.STORE].conversations.update_one(
         {"_id": conversation_id}, {"$set": {"bot": {"active": False, "handoff": {"reason": "asked for a human"}}}})
     conversation = await app[keys.CONVERSATIONS].get(conversation_id)
@@ -185,6 +189,10 @@ async def test_bot_handoff_arrives_highlighted_with_reason_and_transcript(new_pa
     await banner.wait_for()
     assert "asked for a human" in await banner.text_content()
     assert "Which date?" in await banner.locator(".transcript").text_content()
+    # the choices the bot offered are in the thread (web chat's text does not list them)
+    offered = page.locator(".msg.bot .choices")
+    await offered.wait_for()
+    assert await offered.locator(".badge").all_text_contents() == ["Changing a booking's date", "<b>a person</b>"]
     await screenshot(page, "console-handoff")
     assert page.errors == []
 

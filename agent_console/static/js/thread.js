@@ -211,6 +211,8 @@ export class ThreadView {
         h("span", {class: "muted", text: ` ${clock(m.created_at)}`}), m.channel !== this.conversation.channel ? h("span", {class: `badge ch-${m.channel}`, text: t(`channel.${m.channel}`)}) : null),
       m.subject ? h("div", {class: "subject", text: m.subject}) : null,
       h("p", {class: "text", text: m.text}),
+      m.meta?.buttons?.length ? h("p", {class: "choices muted"}, `${t("thread.choices")}: `,  // what the bot offered
+        ...m.meta.buttons.map((b) => h("span", {class: "badge", text: b.title}))) : null,
       m.attachments?.length ? h("ul", {class: "attachments"}, m.attachments.map((a) => h("li", {}, attachmentLink(a)))) : null,
       m.meta?.call ? h("p", {class: "call muted"}, icon("phone"), ` ${m.meta.call.duration ?? ""}s ${m.meta.call.status ?? ""}`) : null,
       h("div", {class: "foot"}, tick, m.error ? h("span", {class: "error", text: m.error}) : null));
