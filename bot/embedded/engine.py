@@ -111,10 +111,9 @@ class EmbeddedEngine:
             reply.handoff = "no_answer"
             return
         top = fresh[0]
-        link = f"\n{top.url}" if top.url else ""
         reply.articles.append(top.id)
-        reply.messages.append(OutMessage(f"{top.title}: {top.summary}{link}\n\nDid that answer your question?",
-                                         YES_NO))
+        article = "\n".join(part for part in (top.title, top.summary, top.url) if part)  # a title ends with "?"
+        reply.messages.append(OutMessage(f"{article}\n\nDid that answer your question?", YES_NO))
 
     async def forget(self, conversation_id: str) -> None:
         """Nothing to drop: the embedded engine's state lives on the conversation (``Reply.state``)."""

@@ -47,9 +47,8 @@ class ActionAnswerFromKb(Action):
                                           "for the team?", buttons=_yes_no())
             return [SlotSet("articles_offered", tracker.get_slot("articles_offered") or [])]
         top = hits[0]
-        link = f"\n{top['url']}" if top.get("url") else ""
-        dispatcher.utter_message(text=f"{top['title']}: {top.get('summary', '')}{link}\n\nDid that answer "
-                                      "your question?", buttons=_yes_no())
+        article = "\n".join(part for part in (top["title"], top.get("summary"), top.get("url")) if part)
+        dispatcher.utter_message(text=f"{article}\n\nDid that answer your question?", buttons=_yes_no())
         dispatcher.utter_message(json_message={"articles": [top["id"]]})
         offered = list(tracker.get_slot("articles_offered") or []) + [top["id"]]
         return [SlotSet("articles_offered", offered)]
