@@ -112,7 +112,8 @@ class EmbeddedEngine:
             return
         top = fresh[0]
         reply.articles.append(top.id)
-        article = "\n".join(part for part in (top.title, top.summary, top.url) if part)  # a title ends with "?"
+        # one line each: a title may end with "?" ("…use?: Pay by card" read badly)
+        article = "\n".join(part for part in (top.title, top.summary, top.url) if part)
         reply.messages.append(OutMessage(f"{article}\n\nDid that answer your question?", YES_NO))
 
     async def forget(self, conversation_id: str) -> None:
