@@ -50,7 +50,7 @@ async def test_question_answered_from_the_knowledge_base_with_numbered_buttons(b
     [reply] = await bot_messages(bot_client, conv)
     assert reply.direction == Direction.outbound and reply.channel == Channel.whatsapp
     assert reply.delivery_status.value == "queued"  # the outbox sends it
-    assert reply.text.startswith("Checking your booking status\nOpen My Bookings in the app")  # title; summary
+    assert reply.text.startswith("Checking your booking status\nOpen My Bookings in the app")
     assert "\nhttps://help.berry.example/booking-status\n" in reply.text
     assert "\n1. Yes, thanks\n2. No, I need help" in reply.text
     assert reply.meta["buttons"][0]["payload"] == "/affirm"
