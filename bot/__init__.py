@@ -11,7 +11,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urljoin
 
 from aiohttp import web
 
@@ -34,6 +33,7 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
     from hub.platform.events import ContactErased, ConversationDeleted
 
     from . import factory
+    from .api import search_articles
     from .service import FORGET_JOB, BotService
     from .settings import BotSettings
 
@@ -42,11 +42,7 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
 
     class _Search:  # looks the knowledge base up per call: it may start after the bot
         async def search(self, query: Any) -> Any:
-            backend = app[keys.EXTENSIONS].get("knowledge_base")
-            hits = await backend.search(query) if backend is not None else []
-            # articles' URLs are the help center's paths: a customer on WhatsApp needs the whole link
-            return [h.model_copy(update={"url": urljoin(settings.base_url + "/", h.url)}) if h.url else h
-                    for h in hits]
+            return await search_articles(app, query)
 
     task = asyncio.create_task(factory.build(settings.bot_engine, cache_dir=settings.cache_dir,
                                              rasa_url=settings.rasa_url, search=_Search(),

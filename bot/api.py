@@ -47,13 +47,20 @@ class BotInboxOut(BaseModel):
 async def kb_search(request: web.Request, _: Principal, query: BotKbQuery) -> list[BotKbHit]:
     from knowledge_base.search.base import SearchQuery
 
-    backend: Any = request.app[keys.EXTENSIONS].get("knowledge_base")
+    hits = await search_articles(request.app, SearchQuery(text=query.q, limit=query.limit))
+    return [BotKbHit(id=h.id, title=h.title, summary=h.summary, url=h.url, score=h.score) for h in hits]
+
+
+async def search_articles(app: web.Application, query: Any) -> list[Any]:
+    """The knowledge base's hits for a customer (both engines: this route, and the embedded engine
+    directly), [] until the knowledge base is up. Articles' URLs are the help center's paths; a
+    customer on WhatsApp needs the whole link."""
+    backend: Any = app[keys.EXTENSIONS].get("knowledge_base")
     if backend is None:
         return []
-    hits = await backend.search(SearchQuery(text=query.q, limit=query.limit))
-    base = request.app[keys.SETTINGS].base_url + "/"  # the help center's paths, as links a customer can open
-    return [BotKbHit(id=h.id, title=h.title, summary=h.summary, url=urljoin(base, h.url) if h.url else "",
-                     score=h.score) for h in hits]
+    base = app[keys.SETTINGS].base_url + "/"
+    hits = await backend.search(query)
+    return [h.model_copy(update={"url": urljoin(base, h.url)}) if h.url else h for h in hits]
 
 
 @router.route("GET", "/bot/inboxes", summary="Inboxes where the bot answers first", tag="bot",

@@ -243,6 +243,7 @@ async def test_article_links_are_whole_urls_a_customer_can_open(bot_client, kb, 
     resp = await bot_client.get("/api/v1/bot/kb-search?q=refund", headers=agent["headers"])
     assert [h["url"] for h in await resp.json()] == [f"{base}/help/en/articles/refunds"]
 
+
 async def test_no_after_an_answer_collects_a_ticket_through_the_form(bot_client) -> None:
     app = bot_client.server.app
     conv = await send(bot_client, whatsapp("hi, has the provider confirmed my booking BE-10234 yet?"))
