@@ -27,6 +27,7 @@ class RasaStack:
     client: TestClient[Any, Any]
     rasa_url: str
     kb: TinyKB
+    actions_url: str  # the action server's webhook
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +61,7 @@ async def rasa_stack(rasa_model: Path, mongodb_url: str, tmp_path_factory: pytes
         try:
             rasa.start(timeout=400)
             try:
-                yield RasaStack(client, settings.rasa_url, kb)
+                yield RasaStack(client, settings.rasa_url, kb, f"http://127.0.0.1:{actions_port}/webhook")
             finally:
                 rasa.stop()
         finally:

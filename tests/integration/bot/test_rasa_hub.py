@@ -128,3 +128,49 @@ async def test_erasing_the_contact_empties_its_rasa_tracker(rasa_stack) -> None:
     assert "BE-77310" not in text and "Thandeka" not in text
     assert await app[keys.STORE]["jobs"].count_documents({"kind": FORGET_JOB, "state": {"$ne": "done"}}) == 0
     assert "BE-77311" in await _tracker_text(rasa_stack.rasa_url, other)  # another contact's is kept
+
+
+async def _run_action(rasa_stack: Any, action: str, events: list[dict[str, Any]],
+                      ranking: list[tuple[str, float]] = ()) -> dict[str, Any]:
+    """Call the real action server as the Rasa server does (rasa_sdk's webhook: next_action, tracker,
+    domain). DIET's ranking for a given text is not fixed, so these tests write the ranking."""
+    import yaml
+
+    from bot.rasa_runtime import PROJECT
+
+    domain = yaml.safe_load((PROJECT / "domain.yml").read_text())
+    said = [e for e in events if e["event"] == "user"]
+    latest = {**said[-1], "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]}
+    call = {"next_action": action, "sender_id": "s1", "domain": domain,
+            "tracker": {"sender_id": "s1", "slots": {}, "latest_message": latest, "events": events,
+                        "paused": False, "followup_action": None, "active_loop": {},
+                        "latest_action_name": None}}
+    async with aiohttp.ClientSession() as http, http.post(rasa_stack.actions_url, json=call) as resp:
+        assert resp.status == 200, await resp.text()
+        return await resp.json()
+
+
+async def test_unclear_message_offers_the_likely_topics_and_a_person(rasa_stack) -> None:
+    said = [{"event": "user", "text": "the money thing from last week"}]
+    result = await _run_action(rasa_stack, "action_unclear", said, [
+        ("nlu_fallback", 0.7), ("refund_request", 0.41), ("greet", 0.3), ("payment_failed", 0.2),
+        ("provider_payout", 0.05)])
+    clarify, marker = result["responses"]
+    assert clarify["response"] == "utter_clarify"
+    payloads = [b["payload"] for b in clarify["buttons"]]
+    assert payloads == ["/refund_request", "/payment_failed", "/request_human"]
+    assert clarify["buttons"][0]["title"] == "Getting a refund" and marker["custom"] == {"unclear": True}
+    # small talk as the best guess, or no topic likely enough: ask to rephrase, no buttons
+    for ranking in ([("nlu_fallback", 0.6), ("greet", 0.5), ("refund_request", 0.3)],
+                    [("nlu_fallback", 0.9), ("refund_request", 0.05)]):
+        rephrase, _ = (await _run_action(rasa_stack, "action_unclear", said, ranking))["responses"]
+        assert rephrase["response"] == "utter_default" and not rephrase.get("buttons")
+
+
+async def test_a_topic_button_searches_what_the_customer_wrote(rasa_stack) -> None:
+    rasa_stack.kb.queries.clear()
+    said = [{"event": "user", "text": "money back for the cake"}, {"event": "bot", "text": "Is it about…"},
+            {"event": "user", "text": "/refund_request"}]
+    result = await _run_action(rasa_stack, "action_answer_from_kb", said, [("refund_request", 1.0)])
+    assert rasa_stack.kb.queries[-1].text == "money back for the cake Getting a refund"
+    assert "How refunds work" in result["responses"][0]["text"]
