@@ -1,4 +1,4 @@
-"""``python -m bot evaluate --engine embedded|rasa --train T.yml --test E.yml [--oos O.yml] [--json]``
+"""``python -m bot evaluate --engine embedded|rasa --train T.yml --test E.yml [--oos O.yml]``
 
 Prints a readable table (stderr) and the results as one JSON line (stdout)."""
 
@@ -17,21 +17,28 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     parser = argparse.ArgumentParser(prog="python -m bot")
     sub = parser.add_subparsers(dest="command", required=True)
-    ev = sub.add_parser("evaluate", aliases=["eval"], help="NLU accuracy, macro-F1, out-of-scope, latency")
+    ev = sub.add_parser(
+        "evaluate", aliases=["eval"], help="NLU accuracy, macro-F1, out-of-scope, latency",
+        description="Train an engine on one Rasa NLU file (YAML or JSON, or a directory of them) and score it "
+                    "on another: accuracy and macro-F1 (top intent), out-of-scope precision/recall (test "
+                    "examples labelled out_of_scope or nlu_fallback), training time, parse p50/p95. "
+                    "A table on stderr, one JSON line on stdout; exit 2 on unusable input.")
     ev.add_argument("--engine", choices=["embedded", "rasa"], action="append",
                     help="repeat to compare engines side by side (default: embedded)")
-    ev.add_argument("--train", type=Path, required=True, help="Rasa NLU YAML file or directory")
-    ev.add_argument("--test", type=Path, required=True, help="Rasa NLU YAML file")
+    ev.add_argument("--train", type=Path, required=True, help="Rasa NLU file (YAML/JSON) or directory")
+    ev.add_argument("--test", type=Path, required=True, help="Rasa NLU file (YAML/JSON) or directory")
     ev.add_argument("--oos", type=Path, action="append", default=[], help="extra out-of-scope test file(s)")
     ev.add_argument("--cache-dir", type=Path, default=None, help="cache trained embedded models here")
     ev.add_argument("--quiet", action="store_true", help="no progress bars")
     ev.add_argument("--tune-epochs", type=int, default=None,
                     help="embedded: epochs of encoder fine-tuning (default BERRY_BOT_TUNE_EPOCHS; 0 = frozen)")
+    ev.add_argument("--rasa-config", type=Path, default=None,
+                    help="rasa: pipeline config (default: the project's bot/rasa/config.yml)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     from bot.evaluate import evaluate, table
 
-    for path in [args.train, args.test, *args.oos]:
+    for path in [args.train, args.test, *args.oos, *([args.rasa_config] if args.rasa_config else [])]:
         if not path.exists():
             parser.error(f"{path} does not exist")
     results = []
@@ -39,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             results.append(evaluate(engine, args.train, args.test, extra_test=args.oos,
                                     cache_dir=args.cache_dir, progress=not args.quiet,
-                                    tune_epochs=args.tune_epochs))
+                                    tune_epochs=args.tune_epochs, rasa_config=args.rasa_config))
         except (ValueError, RuntimeError, TimeoutError) as exc:
             print(f"{engine}: {exc}", file=sys.stderr)
             return 2

@@ -10,6 +10,7 @@ as detected when the engine, with its own threshold, answers an out-of-scope lab
 
 from __future__ import annotations
 
+import logging
 import statistics
 import tempfile
 import time
@@ -22,6 +23,8 @@ from tqdm import tqdm
 
 from bot import nlu_data
 from bot.nlu_data import Example, is_out_of_scope
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -140,6 +143,10 @@ def evaluate(engine: str, train_file: Path, test_file: Path, *, extra_test: list
     test = nlu_data.load(test_file) + [ex for f in extra_test for ex in nlu_data.load(f)]
     if not train or not test:
         raise ValueError("the train and test files need NLU examples")
+    unknown = sorted({ex.intent for ex in test if not is_out_of_scope(ex.intent)} - {ex.intent for ex in train})
+    if unknown:  # they count as wrong: say so, or a low accuracy looks like the engine's fault
+        log.warning("%d test intent(s) not in the training data, their examples count as wrong: %s",
+                    len(unknown), ", ".join(unknown[:10]) + (" …" if len(unknown) > 10 else ""))
     if engine == "embedded":
         result = evaluate_embedded(train, test, cache_dir=cache_dir, progress=progress, tune_epochs=tune_epochs)
     elif engine == "rasa":

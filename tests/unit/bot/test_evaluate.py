@@ -51,6 +51,11 @@ def test_cli_rejects_missing_files(tmp_path, capsys):
         main(["evaluate", "--train", str(tmp_path / "nope.yml"), "--test", str(tmp_path / "nope.yml")])
     assert exc.value.code == 2
     assert "does not exist" in capsys.readouterr().err
+    real = _nlu(tmp_path / "real.yml", {"greet": ["hi"], "bye": ["bye"]})
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--engine", "rasa", "--train", str(real), "--test", str(real),
+              "--rasa-config", str(tmp_path / "no-config.yml")])
+    assert "no-config.yml does not exist" in capsys.readouterr().err
 
 
 def test_cli_rejects_empty_data(tmp_path, capsys):
@@ -62,13 +67,13 @@ def test_cli_rejects_empty_data(tmp_path, capsys):
         main(["evaluate", "--engine", "dialogflow", "--train", str(empty), "--test", str(empty)])
 
 
-
 def test_cli_broken_file_is_a_clear_error_not_a_traceback(tmp_path, capsys):
     broken = tmp_path / "broken.yml"
     broken.write_text("nlu:\n- intent: greet\n  examples: |\n    - hi\n   oops: [\n")
     assert main(["evaluate", "--train", str(broken), "--test", str(broken), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "broken.yml: invalid YAML at line" in err and "Traceback" not in err
+
 
 def _nlu(path, intents: dict[str, list[str]]):
     path.write_text('version: "3.1"\nnlu:\n' + "".join(
@@ -83,7 +88,7 @@ def test_cli_one_intent_is_a_clear_error(tmp_path, capsys):
     assert "at least two intents" in capsys.readouterr().err
 
 
-def test_cli_tiny_data_with_single_example_intents_is_evaluated(tmp_path, capsys):
+def test_cli_tiny_data_with_single_example_intents_is_evaluated(tmp_path, capsys, caplog):
     # the calibration fold holding out "bye"'s and "out_of_scope"'s only examples leaves one intent
     # to train on: that fold is skipped, not a crash
     train = _nlu(tmp_path / "tiny.yml", {"greet": ["hi", "hello", "hey there"], "bye": ["bye"],
@@ -95,6 +100,7 @@ def test_cli_tiny_data_with_single_example_intents_is_evaluated(tmp_path, capsys
     result = json.loads(capsys.readouterr().out)
     assert result["n_in_scope"] == 3 and result["n_out_of_scope"] == 1
     assert result["accuracy"] >= 1 / 3  # "never_trained" cannot be right; the others can
+    assert "1 test intent(s) not in the training data" in caplog.text and "never_trained" in caplog.text
 
 
 def test_retrieval_intents_of_out_of_scope_are_out_of_scope():
