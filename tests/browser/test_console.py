@@ -179,6 +179,9 @@ async def test_bot_handoff_arrives_highlighted_with_reason_and_transcript(new_pa
                                                           {"title": "<b>a person</b>", "payload": "/request_human"}]})
     await app[keys.STORE].conversations.update_one(
         {"_id": conversation_id}, {"$set": {"bot": {"active": False, "handoff": {"reason": "asked for a human"}}}})
+    await app[keys.CONVERSATIONS].reply(conversation_id, bot, "Bot handoff: asked for a human", private=True,
+                                        author_type=AuthorType.bot)
+    await inbound(hub, "are you there?", phone="+27861114444", name="Kim Naidoo")  # after the handoff
     conversation = await app[keys.CONVERSATIONS].get(conversation_id)
     await app[keys.BUS].publish(BotHandoff(conversation=conversation, reason="asked for a human",
                                            summary={"intent": "booking_change"}))
@@ -188,7 +191,9 @@ async def test_bot_handoff_arrives_highlighted_with_reason_and_transcript(new_pa
     banner = page.locator("#handoff")
     await banner.wait_for()
     assert "asked for a human" in await banner.text_content()
-    assert "Which date?" in await banner.locator(".transcript").text_content()
+    # the transcript is what the bot handled: not its private note, not what the customer wrote since
+    assert [t.split(": ", 1)[1] for t in await banner.locator(".transcript li").all_text_contents()] == [
+        "I want to move my wedding to June", "I can help with bookings. Which date?", "Is it about one of these?"]
     # the choices the bot offered are in the thread (web chat's text does not list them)
     offered = page.locator(".msg.bot .choices")
     await offered.wait_for()

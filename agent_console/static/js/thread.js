@@ -160,7 +160,10 @@ export class ThreadView {
     else if (viewing.length) parts.push(h("p", {class: "banner collision", id: "collision", text: t("thread.collision_viewing", {names: viewing.join(", ")})}));
     const handoff = this.ws.handoffs.get(c.id) || (c.bot?.handoff ? {reason: c.bot.handoff.reason, summary: c.bot} : null);
     if (handoff) {
-      const transcript = this.messages.filter((m) => m.author_type === "bot" || (m.direction === "in" && this.messages.some((b) => b.author_type === "bot")));
+      // what the customer and the bot said, up to the bot's last word (not its private handoff note, not what came after)
+      const said = this.messages.filter((m) => !m.private);
+      const last = said.findLastIndex((m) => m.author_type === "bot");
+      const transcript = said.slice(0, last + 1).filter((m) => m.author_type === "bot" || m.direction === "in");
       parts.push(h("div", {class: "banner handoff", id: "handoff"},
         h("strong", {text: t("thread.handoff")}), " ",
         h("span", {text: t("thread.handoff_reason", {reason: handoff.reason || "?"})}),
