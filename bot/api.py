@@ -3,7 +3,7 @@ and HTTP), and the bot on/off switch per inbox."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urljoin
 
 from aiohttp import web
@@ -22,6 +22,8 @@ class BotKbQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     q: str = Field(min_length=1, max_length=500)
     limit: int = Field(3, ge=1, le=10)
+    audience: Literal["consumer", "provider"] = Field(
+        "consumer", description="provider: provider-only articles are answers too")
 
 
 class BotKbHit(BaseModel):
@@ -47,7 +49,10 @@ class BotInboxOut(BaseModel):
 async def kb_search(request: web.Request, _: Principal, query: BotKbQuery) -> list[BotKbHit]:
     from knowledge_base.search.base import SearchQuery
 
-    hits = await search_articles(request.app, SearchQuery(text=query.q, limit=query.limit))
+    from .engine import article_visibilities
+
+    hits = await search_articles(request.app, SearchQuery(text=query.q, limit=query.limit,
+                                                          visibilities=article_visibilities(query.audience)))
     return [BotKbHit(id=h.id, title=h.title, summary=h.summary, url=h.url, score=h.score) for h in hits]
 
 

@@ -42,6 +42,17 @@ class Turn:
     channel: str = "webchat"
     language: str | None = None
     state: dict[str, Any] = field(default_factory=dict)
+    contact_type: str = "consumer"  # "provider": the knowledge base's provider-only articles answer too
+
+    @property
+    def visibilities(self) -> list[str]:
+        return article_visibilities(self.contact_type)
+
+
+def article_visibilities(contact_type: str) -> list[str]:
+    """The knowledge-base articles a customer may be offered: a provider's too for a provider (as the
+    help center shows them to a provider who signed in), never internal ones."""
+    return ["public", "providers"] if contact_type == "provider" else ["public"]
 
 
 @dataclass

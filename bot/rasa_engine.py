@@ -60,7 +60,8 @@ class RasaEngine:
             else:
                 reply.intent, reply.confidence = text[1:].split("{")[0], 1.0
             body = {"sender": turn.conversation_id, "message": text,
-                    "metadata": {"channel": turn.channel, "language": turn.language}}
+                    "metadata": {"channel": turn.channel, "language": turn.language,
+                                 "contact_type": turn.contact_type}}
             async with http.post(f"{self.url}/webhooks/rest/webhook", json=body, timeout=self.timeout) as resp:
                 resp.raise_for_status()
                 answer = await resp.json()

@@ -140,7 +140,9 @@ class BotService:
         lang = language.detect(text) or conv.language
         now = utcnow()
         open_now = self.settings.open_at(now)
-        turn = Turn(conversation_id=conv_id, text=text, channel=conv.channel.value, language=lang, state=state)
+        contact = await self.store.contacts.find_one({"_id": conv.contact_id}, {"type": 1}) or {}  # fresh too
+        turn = Turn(conversation_id=conv_id, text=text, channel=conv.channel.value, language=lang,
+                    state=state, contact_type=str(contact.get("type") or "consumer"))
         try:
             engine = await asyncio.wait_for(self._engine(), self.settings.ready_timeout_s)
             reply = await engine.respond(turn)

@@ -99,7 +99,8 @@ class EmbeddedEngine:
 
         locale = turn.language if turn.language and turn.language != "en" else None
         try:
-            hits = await self.search.search(SearchQuery(text=text[:500], locale=locale, limit=self.kb_limit))
+            hits = await self.search.search(SearchQuery(text=text[:500], locale=locale, limit=self.kb_limit,
+                                                        visibilities=turn.visibilities))
         except Exception:
             log.exception("knowledge-base search failed", extra={"conversation_id": turn.conversation_id})
             reply.handoff = "bot_error"

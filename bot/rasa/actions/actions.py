@@ -37,7 +37,10 @@ class ActionAnswerFromKb(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         try:
-            hits = _hub().search(_query(tracker, domain), limit=3)
+            # the hub's engine sends the contact's type with each message: providers get their articles too
+            audience = (tracker.latest_message.get("metadata") or {}).get("contact_type") or "consumer"
+            hits = _hub().search(_query(tracker, domain), limit=3,
+                                 audience="provider" if audience == "provider" else "consumer")
         except HubError as exc:
             log.warning("kb search failed: %s", exc)
             dispatcher.utter_message(json_message={"handoff": True, "reason": "bot_error", "detail": str(exc)})

@@ -31,8 +31,9 @@ class HubApi:
             raise HubError(f"{method} {path}: {resp.status_code} {resp.text[:300]}")
         return resp.json() if resp.content else None
 
-    def search(self, text: str, limit: int = 3) -> list[dict[str, Any]]:
-        return list(self._call("GET", "/bot/kb-search", params={"q": text[:500], "limit": limit}) or [])
+    def search(self, text: str, limit: int = 3, audience: str = "consumer") -> list[dict[str, Any]]:
+        params = {"q": text[:500], "limit": limit, "audience": audience}
+        return list(self._call("GET", "/bot/kb-search", params=params) or [])
 
     def ticket(self, conversation_id: str) -> dict[str, Any]:
         return self._call("GET", f"/conversations/{conversation_id}")

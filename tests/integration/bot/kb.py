@@ -58,6 +58,8 @@ class TinyKB:
         words = _words(query.text)
         scored = []
         for doc in self.docs.values():
+            if doc.visibility not in query.visibilities:  # as the real backends (the protocol's contract)
+                continue
             overlap = len(words & _words(f"{doc.title} {doc.body} {doc.summary}"))
             if overlap:
                 scored.append((overlap, doc))

@@ -244,6 +244,36 @@ async def test_article_links_are_whole_urls_a_customer_can_open(bot_client, kb, 
     assert [h["url"] for h in await resp.json()] == [f"{base}/help/en/articles/refunds"]
 
 
+async def test_a_provider_is_answered_from_provider_articles_a_consumer_is_not(bot_client, kb, api) -> None:
+    # provider-only articles (payouts, listings, fees) are what a provider asks about; a consumer
+    # must never be offered them, as in the help center
+    from hub.models import ContactType
+    from knowledge_base.search.base import SearchDocument
+
+    await kb.clear()
+    await kb.index([
+        SearchDocument(id="kb-payout", title="When and how providers get paid", visibility="providers",
+                       summary="Payouts are paid every Friday after the event.", body="payout paid provider bank",
+                       url="/help/en/articles/provider-payouts"),
+        SearchDocument(id="kb-deposit", title="Deposits and when the balance is due", body="paid deposit balance",
+                       summary="Most bookings need a deposit.", url="/help/en/articles/deposits")])
+    question = "when does my payout get paid into my bank?"
+    provider = whatsapp(question, phone="+27829990001").model_copy(update={"contact_type": ContactType.provider})
+    conv = await send(bot_client, provider)
+    assert (await state(bot_client, conv))["articles"] == ["kb-payout"]
+    assert "When and how providers get paid" in (await bot_messages(bot_client, conv))[0].text
+    consumer = await send(bot_client, whatsapp(question, phone="+27829990002"))
+    assert "kb-payout" not in (await state(bot_client, consumer)).get("articles", [])
+    # the action server's route takes the audience the same way
+    agent = await api.user(Role.agent)
+    for audience, ids in (("provider", {"kb-payout", "kb-deposit"}), ("consumer", {"kb-deposit"})):
+        resp = await bot_client.get(f"/api/v1/bot/kb-search?q=payout+paid&audience={audience}",
+                                    headers=agent["headers"])
+        assert {h["id"] for h in await resp.json()} == ids
+    resp = await bot_client.get("/api/v1/bot/kb-search?q=payout&audience=internal", headers=agent["headers"])
+    assert resp.status == 400  # a bad query parameter; internal articles are never a customer's answer
+
+
 async def test_no_after_an_answer_collects_a_ticket_through_the_form(bot_client) -> None:
     app = bot_client.server.app
     conv = await send(bot_client, whatsapp("hi, has the provider confirmed my booking BE-10234 yet?"))

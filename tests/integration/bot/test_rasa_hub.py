@@ -17,6 +17,7 @@ from hub.jobs import Worker
 from hub.models import (
     AuthorType,
     Channel,
+    ContactType,
     Direction,
     Role,
     new_id,
@@ -131,7 +132,8 @@ async def test_erasing_the_contact_empties_its_rasa_tracker(rasa_stack) -> None:
 
 
 async def _run_action(rasa_stack: Any, action: str, events: list[dict[str, Any]],
-                      ranking: list[tuple[str, float]] = ()) -> dict[str, Any]:
+                      ranking: list[tuple[str, float]] = (), metadata: dict[str, Any] | None = None,
+                      ) -> dict[str, Any]:
     """Call the real action server as the Rasa server does (rasa_sdk's webhook: next_action, tracker,
     domain). DIET's ranking for a given text is not fixed, so these tests write the ranking."""
     import yaml
@@ -140,7 +142,8 @@ async def _run_action(rasa_stack: Any, action: str, events: list[dict[str, Any]]
 
     domain = yaml.safe_load((PROJECT / "domain.yml").read_text())
     said = [e for e in events if e["event"] == "user"]
-    latest = {**said[-1], "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]}
+    latest = {**said[-1], "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
+              "metadata": metadata or {}}
     call = {"next_action": action, "sender_id": "s1", "domain": domain,
             "tracker": {"sender_id": "s1", "slots": {}, "latest_message": latest, "events": events,
                         "paused": False, "followup_action": None, "active_loop": {},
@@ -174,3 +177,18 @@ async def test_a_topic_button_searches_what_the_customer_wrote(rasa_stack) -> No
     result = await _run_action(rasa_stack, "action_answer_from_kb", said, [("refund_request", 1.0)])
     assert rasa_stack.kb.queries[-1].text == "money back for the cake Getting a refund"
     assert "How refunds work" in result["responses"][0]["text"]
+
+
+async def test_a_provider_is_answered_from_provider_articles_too(rasa_stack) -> None:
+    # the hub's Rasa engine sends the contact's type as message metadata (RasaEngine.respond)
+    app = rasa_stack.client.server.app
+    msg = whatsapp("where is my payout", "+27831110020").model_copy(update={"contact_type": ContactType.provider})
+    await app[keys.INBOX].ingest(msg)
+    await app[keys.BUS].drain()
+    assert rasa_stack.kb.queries[-1].text == "where is my payout"
+    assert rasa_stack.kb.queries[-1].visibilities == ["public", "providers"]
+    said = [{"event": "user", "text": "when is my payout paid?"}]
+    for metadata, visibilities in (({"contact_type": "provider"}, ["public", "providers"]),
+                                   ({"contact_type": "consumer"}, ["public"]), ({}, ["public"])):
+        await _run_action(rasa_stack, "action_answer_from_kb", said, [("provider_payout", 1.0)], metadata)
+        assert rasa_stack.kb.queries[-1].visibilities == visibilities
