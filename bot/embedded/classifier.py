@@ -303,6 +303,8 @@ class IntentClassifier:
 
     def _parse(self, texts: list[str], embs: list[np.ndarray] | None = None, *,
                apply_threshold: bool = True) -> list[Parse]:
+        if not texts:
+            return []
         texts = [t[:1000] for t in texts]
         frozen = embs[0] if embs is not None else self.featurizer.encoder.encode(texts)  # also the distance's
         others: list[np.ndarray | None] = list(embs[1:]) if embs is not None \

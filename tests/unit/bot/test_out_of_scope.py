@@ -43,6 +43,10 @@ def test_new_phrasings_of_an_intent_are_in_scope(classifier: IntentClassifier, t
     assert parse.intent == intent and parse.similarity >= classifier.threshold
 
 
+def test_parsing_no_messages_is_no_parses(classifier: IntentClassifier) -> None:
+    assert classifier.parse_many([]) == []  # was a ValueError from the similarity's empty concatenation
+
+
 def test_the_threshold_is_a_similarity_calibrated_on_held_out_examples(classifier: IntentClassifier) -> None:
     # 5 folds of held-out in-scope examples: about 5 % of the right ones fall below it
     assert 0.2 < classifier.threshold < 0.9
