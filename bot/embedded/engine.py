@@ -69,11 +69,7 @@ class EmbeddedEngine:
         elif intent == "inform":
             reply.messages.append(OutMessage(_noted(entities)))
         elif intent not in NO_KB:
-            # a topic button pressed: search for what the customer wrote, named as they chose
-            query = " ".join(filter(None, [turn.state.get("unclear_text"),
-                                           responses.topic(intent) or intent.replace("_", " ")])) \
-                if _payload(text) else text
-            await self._answer(query, turn, reply)
+            await self._answer(_query(text, intent, turn), turn, reply)
         return reply
 
     def _form_turn(self, form: dict[str, Any], text: str) -> Reply:
@@ -127,6 +123,17 @@ class EmbeddedEngine:
         if self.background is not None:
             await asyncio.wait({self.background}, timeout=30)
             self.background.cancel()  # no-op once it is done
+
+
+def _query(text: str, intent: str, turn: Turn) -> str:
+    """The knowledge-base search for a question: what the customer wrote, named by its intent's topic
+    ("… Getting a refund"): the right article on top for 80 % of held-out questions, 67 % for the
+    words alone (bench/bot_answers.py). A topic button: the message it was offered for. Not for
+    another language: the intent of a message the English data did not teach is a guess."""
+    named = responses.topic(intent) or intent.replace("_", " ")
+    if _payload(text):
+        return " ".join(filter(None, [turn.state.get("unclear_text"), named]))
+    return f"{text} {named}" if turn.language in (None, "en") else text
 
 
 def _payload(text: str) -> bool:

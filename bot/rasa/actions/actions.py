@@ -58,15 +58,19 @@ class ActionAnswerFromKb(Action):
 
 
 def _query(tracker: Tracker, domain: dict[str, Any]) -> str:
-    """What to search for. A topic button (``/cancel_booking``, offered by ``action_unclear``): the
-    message it was offered for, named as the customer chose; otherwise the message itself."""
+    """What to search for, as the hub's embedded engine: the message named by its intent's topic
+    ("… Getting a refund"; English only). A topic button (``/cancel_booking``, offered by
+    ``action_unclear``): the message it was offered for, named as the customer chose."""
     text = tracker.latest_message.get("text") or ""
-    if not text.startswith("/"):
-        return text
-    intent = text[1:].split("{")[0]
-    said = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
-    before = said[-2] if len(said) > 1 and not said[-2].startswith("/") else ""
-    return f"{before} {_topic(domain, intent) or intent.replace('_', ' ')}".strip()
+    if text.startswith("/"):
+        intent = text[1:].split("{")[0]
+        said = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+        text = said[-2] if len(said) > 1 and not said[-2].startswith("/") else ""
+    else:
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        if (tracker.latest_message.get("metadata") or {}).get("language") not in (None, "en"):
+            return text
+    return f"{text} {_topic(domain, intent) or intent.replace('_', ' ')}".strip()
 
 
 def _topic(domain: dict[str, Any], intent: str) -> str | None:

@@ -62,13 +62,19 @@ async def test_greeting_is_answered(engine) -> None:
 
 
 async def test_question_answered_from_the_knowledge_base_with_buttons(engine) -> None:
-    eng, _ = engine
+    eng, kb = engine
     reply = await eng.respond(turn("how long do refunds take to come back to my card?"))
     assert reply.intent == "refund_request"
     assert "How refunds work" in reply.messages[0].text
     assert "https://help.berry.example/refunds" in reply.messages[0].text
     assert [b.payload for b in reply.messages[0].buttons] == ["/affirm", "/deny"]
     assert reply.articles == ["kb-refund"]
+    # the search is the message named by its intent's topic (bench/bot_answers.py: 80 % vs 67 % right)
+    assert kb.queries[-1].text == "how long do refunds take to come back to my card? Getting a refund"
+    # not for another language: the intent of a message the English data did not teach is a guess
+    text = "how long do refunds take to come back to my card?"
+    await eng.respond(Turn(conversation_id=new_id(), text=text, channel="whatsapp", language="af"))
+    assert kb.queries[-1].text == text
 
 
 async def test_explicit_request_for_a_person(engine) -> None:

@@ -185,7 +185,7 @@ async def test_a_provider_is_answered_from_provider_articles_too(rasa_stack) -> 
     msg = whatsapp("where is my payout", "+27831110020").model_copy(update={"contact_type": ContactType.provider})
     await app[keys.INBOX].ingest(msg)
     await app[keys.BUS].drain()
-    assert rasa_stack.kb.queries[-1].text == "where is my payout"
+    assert rasa_stack.kb.queries[-1].text == "where is my payout A provider payout"
     assert rasa_stack.kb.queries[-1].visibilities == ["public", "providers"]
     said = [{"event": "user", "text": "when is my payout paid?"}]
     for metadata, visibilities in (({"contact_type": "provider"}, ["public", "providers"]),
