@@ -3,7 +3,8 @@
 Consumers who booked venues, caterers and DJs, providers who deliver them, conversations on every
 channel, agents and a supervisor. Loaded only into an empty database. Packages add their own demo
 data (teams, articles…) by appending an ``async def seeder(app)`` to
-``app[keys.EXTENSIONS]["demo_seeders"]``.
+``app[keys.EXTENSIONS]["demo_seeders"]``; ``["demo_refreshers"]`` run instead when the database was
+seeded before (the help center's articles bundled since then).
 """
 
 from __future__ import annotations
@@ -73,7 +74,9 @@ async def seed_demo(app: web.Application) -> dict[str, Any]:
     """Load the demo data unless the database already has users. Returns what the banner prints."""
     report: dict[str, Any] = {"admin_email": ADMIN, "agent_email": AGENT, "password": PASSWORD, "seeded": False}
     users = app[keys.USERS]
-    if await users.count() > 0:
+    if await users.count() > 0:  # loaded before: only what later versions bundle (new help articles)
+        for refresh in app[keys.EXTENSIONS].get("demo_refreshers", []):
+            await refresh(app)
         return report
     staff = {}
     for email, name, role in STAFF:

@@ -54,7 +54,13 @@ def setup(app: web.Application) -> None:
 
         await import_default(app)
 
+    async def add_new_articles(app: web.Application) -> None:
+        from .seed import import_default
+
+        await import_default(app, only_new=True)
+
     app[keys.EXTENSIONS].setdefault("demo_seeders", []).append(seed_articles)
+    app[keys.EXTENSIONS].setdefault("demo_refreshers", []).append(add_new_articles)
 
 
 async def _kb_ctx(app: web.Application) -> AsyncIterator[None]:

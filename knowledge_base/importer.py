@@ -134,7 +134,8 @@ def read_sources(path: Path) -> tuple[list[Source], list[tuple[str, str]]]:
     return [], [(path.name, "expected a folder of .md files, a .md file or a .csv file")]
 
 
-async def _apply(articles: Articles, source: Source, author_id: str | None, report: ImportReport) -> None:
+async def _apply(articles: Articles, source: Source, author_id: str | None, report: ImportReport,
+                 only_new: bool = False) -> None:
     data = {k: v for k, v in source.data.items() if k in FIELDS}
     data.setdefault("status", ArticleStatus.published.value)
     translation_of = data.pop("translation_of", None)
@@ -156,7 +157,7 @@ async def _apply(articles: Articles, source: Source, author_id: str | None, repo
         report.created.append(created.id)
         return
     changes = _changes(existing, article_in)
-    if not changes:
+    if not changes or only_new:
         report.unchanged.append(existing.id)
         return
     await articles.update(existing.id, ArticlePatch.model_validate(changes), author_id)
@@ -189,12 +190,15 @@ async def import_sources(
     author_id: str | None = None,
     report: ImportReport | None = None,
     progress: Callable[[int], None] | None = None,
+    only_new: bool = False,
 ) -> ImportReport:
+    """Upsert each source on (locale, slug). ``only_new``: create the missing articles only, leave
+    the existing ones as they are (even if the source differs: someone may have edited them)."""
     report = report or ImportReport()
     ordered = sorted(sources, key=lambda s: bool(s.data.get("translation_of")))  # originals first
     for source in ordered:
         try:
-            await _apply(articles, source, author_id, report)
+            await _apply(articles, source, author_id, report, only_new)
         except BadSource as exc:
             report.errors.append((source.name, str(exc)))
         except Exception as exc:  # e.g. a Conflict: report it, keep importing the rest
@@ -212,7 +216,9 @@ async def import_path(
     *,
     author_id: str | None = None,
     progress: Callable[[int], None] | None = None,
+    only_new: bool = False,
 ) -> ImportReport:
     sources, errors = read_sources(path)
     report = ImportReport(errors=list(errors))
-    return await import_sources(articles, sources, author_id=author_id, report=report, progress=progress)
+    return await import_sources(articles, sources, author_id=author_id, report=report, progress=progress,
+                                only_new=only_new)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hub import keys
+from hub.models import Role
 from knowledge_base.importer import import_path
 from knowledge_base.search import SearchQuery
 from knowledge_base.seed import import_default
@@ -110,6 +111,28 @@ async def test_default_content_imports_with_translations_and_is_searchable(clien
     public_hits = await kb.search(SearchQuery(text="when are payouts paid", locale="en"))
     assert all("payout" not in h.url for h in public_hits)
     assert (await import_default(app)).created == []
+
+
+async def test_a_demo_run_again_gets_new_bundled_articles_and_keeps_edits(client: Any) -> None:
+    from hub.models import new_id
+    from knowledge_base.models import ArticlePatch
+
+    app = client.server.app
+    await import_default(app)
+    kb = app[keys.EXTENSIONS]["knowledge_base"]
+    edited = await kb.articles.by_slug("en", "payment-methods")
+    await kb.articles.update(edited.id, ArticlePatch(summary="Edited by the demo's admin."), None)
+    gone = await kb.articles.by_slug("en", "invoices")  # as if a later version bundled it
+    await kb.articles.delete(gone.id, None)
+    assert await kb.articles.by_slug("en", "invoices") is None
+    await app[keys.USERS].create(f"admin-{new_id()}@example.com", "correct horse battery", Role.admin, "Ad")
+    from hub.demo import seed_demo
+
+    assert (await seed_demo(app))["seeded"] is False  # users exist: no demo data again …
+    assert (await kb.articles.by_slug("en", "invoices")) is not None  # … but the new article
+    assert (await kb.articles.by_slug("en", "payment-methods")).summary == "Edited by the demo's admin."
+    [top, *_] = await kb.search(SearchQuery(text="invoice receipt VAT", locale="en"))
+    assert top.url.endswith("/invoices")
 
 
 def test_cli_import_and_check(mongodb_url: str, db_name: str, tmp_path: Path) -> None:
