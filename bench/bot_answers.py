@@ -9,7 +9,8 @@ Side by side, in the same run, the knowledge-base query:
 - ``text+topic``: that plus the predicted intent's topic name ("… Getting a refund"), as a topic
   button already searched.
 
-Messages the classifier sends elsewhere (small talk, out of scope, unclear, request_human…) are
+``right_in_top2``: the right article is one of the first two (what offering a second one would
+reach). Messages the classifier sends elsewhere (small talk, out of scope, unclear, request_human…) are
 counted apart: no article is offered for them either way.
 
     python -P bench/bot_answers.py   →   one JSON line
@@ -92,9 +93,11 @@ async def main() -> int:
                 if intent in NO_KB:  # small talk, unclear, a person…: no article either way
                     c["no_search"] += 1
                     continue
-                hits = await backend.search(SearchQuery(text=query(ex.text, intent, v), locale="en", limit=1,
+                hits = await backend.search(SearchQuery(text=query(ex.text, intent, v), locale="en", limit=2,
                                                         visibilities=article_visibilities(audience)))
-                slug = hits[0].id.split(":", 1)[1] if hits else None
+                slugs = [h.id.split(":", 1)[1] for h in hits]
+                slug = slugs[0] if slugs else None
+                c["right_in_top2"] += any(s in RIGHT[ex.intent] for s in slugs)
                 c["searched"] += 1
                 c["right"] += slug in RIGHT[ex.intent]
                 c["intent_right"] += intent == ex.intent
