@@ -50,9 +50,12 @@ class Turn:
 
 
 def article_visibilities(contact_type: str) -> list[str]:
-    """The knowledge-base articles a customer may be offered: a provider's too for a provider (as the
-    help center shows them to a provider who signed in), never internal ones."""
-    return ["public", "providers"] if contact_type == "provider" else ["public"]
+    """The knowledge-base articles a customer may be offered: the help center's rule for a provider
+    who signed in, or for anyone else (never internal ones)."""
+    from hub.models import Role
+    from knowledge_base.models import visibilities_for
+
+    return visibilities_for(Role.provider if contact_type == "provider" else None)
 
 
 @dataclass
