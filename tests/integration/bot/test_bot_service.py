@@ -277,7 +277,15 @@ async def test_a_provider_is_answered_from_provider_articles_a_consumer_is_not(b
 async def test_no_after_an_answer_collects_a_ticket_through_the_form(bot_client) -> None:
     app = bot_client.server.app
     conv = await send(bot_client, whatsapp("hi, has the provider confirmed my booking BE-10234 yet?"))
-    await send(bot_client, whatsapp("2"))  # "No, I need help": the form starts; BE-10234 is known already
+    first = (await state(bot_client, conv))["articles"]
+    runner_up = (await state(bot_client, conv))["next_article"]
+    assert len(first) == 1 and runner_up["id"] not in first
+    await send(bot_client, whatsapp("2"))  # "No, I need help": the runner-up first, then the form
+    offered = (await bot_messages(bot_client, conv))[-1].text
+    assert offered.startswith(f"Maybe this one helps:\n{runner_up['title']}")
+    assert "2. No, I need help" in offered
+    assert (await state(bot_client, conv))["articles"] == [*first, runner_up["id"]]
+    await send(bot_client, whatsapp("2"))  # no again, nothing else to offer: the form; BE-10234 is known
     assert "e-mail" in (await bot_messages(bot_client, conv))[-1].text
     assert (await state(bot_client, conv))["form"]["requested"] == "email"
     await send(bot_client, whatsapp("my email is secret"))  # not an address: asked again, one unclear turn

@@ -76,7 +76,12 @@ async def test_answer_did_not_help_form_opens_the_ticket(rasa_stack) -> None:
     app = rasa_stack.client.server.app
     phone = "+27831110003"
     conv = await send(app, "my card payment keeps getting declined", phone)
-    await send(app, "2", phone)  # "No, I need help"
+    first = (await app[keys.CONVERSATIONS].get(conv)).bot["articles"]
+    await send(app, "2", phone)  # "No, I need help": the search's runner-up first …
+    offered = (await bot_texts(app, conv))[-1].text
+    assert offered.startswith("Maybe this one helps:\n") and "2. No, I need help" in offered
+    assert len((await app[keys.CONVERSATIONS].get(conv)).bot["articles"]) == len(first) + 1
+    await send(app, "2", phone)  # … then the form
     await send(app, "naledi@example.co.za", phone)
     await send(app, "BE-44120", phone)
     await send(app, "the checkout fails after 3-D secure", phone)
