@@ -33,10 +33,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from bench.search import real_articles  # noqa: E402
-from bot import nlu_data, responses  # noqa: E402
+from bot import nlu_data  # noqa: E402
 from bot.embedded.classifier import IntentClassifier, _folds  # noqa: E402
-from bot.embedded.engine import NO_KB  # noqa: E402
-from bot.engine import article_visibilities  # noqa: E402
+from bot.embedded.engine import NO_KB, _query  # noqa: E402
+from bot.engine import Turn, article_visibilities  # noqa: E402
 from knowledge_base.search import SearchQuery, shared_encoder  # noqa: E402
 from knowledge_base.search.embedded import EmbeddedBackend  # noqa: E402
 
@@ -62,9 +62,8 @@ PROVIDER_INTENTS = {"provider_signup", "provider_payout", "provider_listing"}  #
 
 
 def query(text: str, intent: str, variant: str) -> str:
-    if variant == "text":
-        return text
-    return f"{text} {responses.topic(intent) or intent.replace('_', ' ')}"
+    """``text+topic`` is the shipped engine's query (``engine._query``), not a copy of it."""
+    return text if variant == "text" else _query(text, intent, Turn(conversation_id="bench", text=text))
 
 
 async def main() -> int:
@@ -105,8 +104,10 @@ async def main() -> int:
                 c["right_when_intent_wrong"] += intent != ex.intent and slug in RIGHT[ex.intent]
                 if slug not in RIGHT[ex.intent]:
                     wrong[v].append(f"{ex.text} [{ex.intent}→{intent}] → {slug}")
-    out = {"bench": "bot_answers", "machine": f"{os.cpu_count()} cpu, {platform.machine()}", "articles": len(docs),
-           **{v: {**counts[v], "right_share": round(counts[v]["right"] / counts[v]["messages"], 4)} for v in variants}}
+    out = {"bench": "bot_answers", "machine": f"{os.cpu_count()} cpu, {platform.machine()}",
+           "articles": len(docs)}
+    for v in variants:
+        out[v] = {**counts[v], "right_share": round(counts[v]["right"] / counts[v]["messages"], 4)}
     print(json.dumps(out))
     for v in variants:
         print(f"\n{v}: {len(wrong[v])} wrong", *wrong[v][:40], sep="\n  ", file=sys.stderr)
