@@ -63,6 +63,12 @@ async def until(check: Callable[[], Awaitable[bool]], within_s: float = 20.0, wh
         await asyncio.sleep(0.02)
 
 
+def altered(signed: str) -> str:
+    """``signed`` with its last hex digit changed: a tampered signature that never equals the original
+    (writing "0" over it left it unchanged one time in sixteen)."""
+    return signed[:-1] + ("1" if signed[-1] == "0" else "0")
+
+
 @pytest.fixture(scope="session")
 def mongodb_url(ferretdb: EmbeddedFerretDB) -> str:
     return os.environ.get("BERRY_TEST_MONGODB_URL") or ferretdb.url

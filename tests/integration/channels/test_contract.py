@@ -29,6 +29,7 @@ from hub.app import create_app
 from hub.models import Channel
 from hub.outbox import OutboundMessage, PermanentSendError, SendError
 from hub.settings import Settings
+from tests.conftest import altered
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC, SMS_FROM, WA_FROM, sign, sms_form
 from .mailservers import Collector
@@ -110,8 +111,9 @@ async def _webchat_harness(client: TestClient[Any, Any]) -> Harness:
         return "nobody@example.net"
 
     adapter = dataclasses.replace(adapter, email=Refusing(), email_lookup=email_of)
+    forged = altered(token)
     return Harness(adapter=adapter, valid=lambda: RawInbound(url="ws://", headers={"X-Visitor-Token": token}, body=body),
-                   forged=lambda: RawInbound(url="ws://", headers={"X-Visitor-Token": token[:-2] + "00"}, body=body),
+                   forged=lambda: RawInbound(url="ws://", headers={"X-Visitor-Token": forged}, body=body),
                    good_to="vonline", bad_to="voffline", provider_saw=saw, cleanup=listener.disconnect)
 
 
