@@ -14,7 +14,9 @@ Reports are computed in Python on bounded, indexed queries (FerretDB v1 has limi
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +34,7 @@ register("help_escalations", ix(("at", -1)))  # _id = "<visitor>:<kind>:<minute>
 DAY = timedelta(days=1)
 
 SCAN_LIMIT = 50_000
+POPULAR_TTL_S = 600.0  # how stale the help center's "Popular articles" may be
 
 
 def normalize(text: str) -> str:
@@ -100,6 +103,24 @@ def deflection(
 class Analytics:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._popular: tuple[float, list[str]] | None = None  # (computed at, monotonic s; ids)
+        self._popular_lock = asyncio.Lock()
+
+    async def popular(self, days: int = 30, top: int = 200) -> list[str]:
+        """Ids of the articles read by the most visitors over the last ``days``, most first. A visitor
+        counts once per article: reloading a page (or a script doing so) does not make it popular.
+        One bounded scan of the latest views, at most every ``POPULAR_TTL_S`` per process."""
+        async with self._popular_lock:  # concurrent home pages wait for one scan, not one each
+            if self._popular is None or time.monotonic() - self._popular[0] > POPULAR_TTL_S:
+                readers: dict[str, set[str]] = defaultdict(set)
+                since = utcnow() - timedelta(days=days)
+                views = self.store["article_views"].find({"at": {"$gte": since}},
+                                                         {"article_id": 1, "visitor": 1})
+                async for d in views.sort("at", -1).limit(SCAN_LIMIT):
+                    readers[d["article_id"]].add(d.get("visitor") or d["_id"])
+                ranked = sorted(readers, key=lambda a: (-len(readers[a]), a))[:top]
+                self._popular = (time.monotonic(), ranked)
+            return self._popular[1]
 
     async def record_search(
         self, text: str, *, locale: str | None, results: int, source: str, visitor: str | None = None

@@ -92,6 +92,13 @@ class Articles:
         cursor = self.col.find(flt).sort([("category", 1), ("title", 1)]).skip(skip).limit(limit)
         return [Article.from_doc(d) async for d in cursor]
 
+    async def published_among(self, ids: builtins.list[str], *, locale: str,
+                              visibilities: builtins.list[str]) -> builtins.list[Article]:
+        """The published articles of ``locale`` a reader may see among ``ids``, in the order of ``ids``."""
+        flt = article_filter(locale=locale, status=ArticleStatus.published, visibilities=visibilities)
+        found = {d["_id"]: Article.from_doc(d) async for d in self.col.find({**flt, "_id": {"$in": ids}})}
+        return [found[i] for i in ids if i in found]
+
     async def translations(self, article: Article) -> dict[str, str]:
         """locale → article id of every article in the same group (itself included)."""
         return {

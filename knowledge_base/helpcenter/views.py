@@ -29,6 +29,7 @@ from ..search import SearchHit, SearchQuery, SearchUnavailable
 from .i18n import LANGUAGES, category_name, strings
 
 log = logging.getLogger(__name__)
+HOME_ARTICLES = 12
 HERE = Path(__file__).parent
 COOKIE, VISITOR = "berry_help", "berry_visitor"
 CSP = (
@@ -144,17 +145,25 @@ async def index(request: web.Request) -> web.Response:
 
 
 async def home(request: web.Request) -> web.Response:
+    """Topics, then the articles most read over the last 30 days (those this reader may see, in this
+    language); the first of every topic fill the list while few have been read."""
     locale = locale_of(request)
     principal = principal_of(request)
-    articles = await kb_of(request).articles.list(
-        locale=locale,
-        status=ArticleStatus.published,
-        limit=12,
-        visibilities=visibilities_for(principal.role if principal else None),
-    )
-    return render(
-        request, "home.html", locale=locale, categories=await _categories(request, locale), articles=articles
-    )
+    kb = kb_of(request)
+    visible = visibilities_for(principal.role if principal else None)
+    try:
+        popular = await kb.articles.published_among(await kb.analytics.popular(), locale=locale,
+                                                     visibilities=visible)
+    except Exception:  # analytics must never cost the reader the page
+        log.exception("popular articles unavailable")
+        popular = []
+    popular = popular[:HOME_ARTICLES]
+    seen = {a.id for a in popular}
+    rest = await kb.articles.list(locale=locale, status=ArticleStatus.published,
+                                  limit=HOME_ARTICLES + len(seen), visibilities=visible)
+    articles = popular + [a for a in rest if a.id not in seen][:HOME_ARTICLES - len(popular)]
+    return render(request, "home.html", locale=locale, categories=await _categories(request, locale),
+                  articles=articles, ranked_by_readers=bool(popular))
 
 
 async def category(request: web.Request) -> web.Response:

@@ -31,6 +31,7 @@ async def test_pages_render_with_security_headers(client: Any) -> None:
     assert home.status == 200 and '<html lang="en">' in html and "How can we help?" in html
     assert "script-src 'self'" in home.headers["Content-Security-Policy"]
     assert 'href="/help/en/categories/payments"' in html and "Which payment methods can I use?" in html
+    assert '<h2 id="popular">Articles</h2>' in html  # nothing read yet: not called popular
     article = await (await client.get("/help/en/articles/how-refunds-work")).text()
     assert "<strong>full refund</strong>" in article or "full refund" in article
     assert 'href="/help/af/articles/hoe-terugbetalings-werk"' in article  # language switcher → translation
@@ -43,6 +44,38 @@ async def test_pages_render_with_security_headers(client: Any) -> None:
     assert "How refunds work" in search
     instant = await (await client.get("/help/search.json", params={"q": "refu", "locale": "en"})).json()
     assert instant["hits"][0]["url"] == "/help/en/articles/how-refunds-work"
+
+
+async def test_home_lists_the_articles_most_readers_opened(client: Any, api: Any) -> None:
+    """Ranked by distinct readers over 30 days: one visitor reloading a page twenty times is one
+    reader; an article this reader may not see, or in another language, is left out; the first of
+    each topic fill the rest of the twelve."""
+    app = client.server.app
+    await import_default(app)
+    kb = app[keys.EXTENSIONS]["knowledge_base"]
+
+    async def read(locale: str, slug: str, readers: int) -> None:
+        article = await kb.articles.by_slug(locale, slug)
+        for i in range(readers):
+            await kb.analytics.record_view(article.id, visitor=f"visitor-{slug}-{i}")
+
+    for _ in range(20):  # one reader, through the real page
+        assert (await client.get("/help/en/articles/how-refunds-work")).status == 200
+    await read("en", "leaving-a-review", 3)
+    await read("en", "provider-payouts", 5)  # providers only
+    await read("af", "kanselleer-n-bespreking", 4)
+    html = await (await client.get("/help/en")).text()
+    listed = re.findall(r'<li><a href="/help/en/articles/([^"]+)">', html)
+    assert '<h2 id="popular">Popular articles</h2>' in html
+    assert listed[:2] == ["leaving-a-review", "how-refunds-work"] and len(listed) == len(set(listed)) == 12
+    assert "provider-payouts" not in listed
+    await signed_in(client, api, Role.provider)
+    html = await (await client.get("/help/en")).text()
+    listed = re.findall(r'<li><a href="/help/en/articles/([^"]+)">', html)
+    assert listed[:3] == ["provider-payouts", "leaving-a-review", "how-refunds-work"]
+    af = await (await client.get("/help/af")).text()
+    assert re.findall(r'<li><a href="/help/af/articles/([^"]+)">', af)[0] == "kanselleer-n-bespreking"
+    assert '<h2 id="popular">Gewilde artikels</h2>' in af
 
 
 async def test_visibility_providers_and_staff(client: Any, api: Any) -> None:
