@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,7 +26,7 @@ class BotSettings(BaseSettings):
     languages: list[str] = Field(["en"], description="Languages the bot answers; others go to agents")
     timezone: str = "Africa/Johannesburg"
     opening: time = time(8, 0)
-    closing: time = time(17, 0)
+    closing: time = Field(time(17, 0), description="24:00 = midnight")
     workdays: list[int] = Field([0, 1, 2, 3, 4], description="Monday = 0")
     kb_min_score: float = 0.0
     tune_epochs: int = Field(0, ge=0, le=20, description=(
@@ -35,9 +35,18 @@ class BotSettings(BaseSettings):
         "frozen encoder's head alone; see docs/bot.md). Until a fine-tuned model for the current data is "
         "trained (cached by a hash), the frozen encoder's classifier answers"))
 
+    @field_validator("closing", mode="before")
+    @classmethod
+    def _midnight(cls, value: object) -> object:
+        """``24:00`` closes at midnight (as in the channels' support hours): with 00:00-24:00 on every
+        workday the bot is never after hours ("23:59" would leave the day's last minute out)."""
+        return time.max if isinstance(value, str) and value.strip() in ("24:00", "24:00:00") else value
+
     def open_at(self, now: datetime) -> bool:
         local = now.astimezone(ZoneInfo(self.timezone))
-        return local.weekday() in self.workdays and self.opening <= local.time() < self.closing
+        t = local.time()
+        before_closing = t < self.closing or self.closing == time.max
+        return local.weekday() in self.workdays and self.opening <= t and before_closing
 
     def back_at(self, now: datetime) -> str:
         """When people are back, in words: "at 08:00", "on Monday at 08:00"."""

@@ -20,16 +20,24 @@ def _days(spec: str) -> set[int]:
     return out
 
 
+def _end(text: str) -> time:
+    return time.max if text.strip() == "24:00" else time.fromisoformat(text)
+
+
 def parse(spec: str) -> list[tuple[set[int], time, time]]:
-    """``"Mon-Fri 08:00-17:00; Sat 09:00-13:00"`` → [(weekdays, start, end)]; ValueError if malformed."""
+    """``"Mon-Fri 08:00-17:00; Sat 09:00-13:00"`` → [(weekdays, start, end)]; ValueError if malformed.
+    An end of ``24:00`` is the end of the day (``time.max``), as in the SLAs' business hours: "Mon-Sun
+    00:00-24:00" is always open ("00:00-23:59" would close for the day's last minute)."""
     rules = []
     for chunk in filter(None, (c.strip() for c in spec.split(";"))):
         days, _, span = chunk.rpartition(" ")
-        start, end = (time.fromisoformat(t) for t in span.split("-"))
-        rules.append((_days(days), start, end))
+        start, end = span.split("-")
+        rules.append((_days(days), time.fromisoformat(start), _end(end)))
     return rules
 
 
 def is_open(spec: str, tz: str, at: datetime) -> bool:
     local = at.astimezone(ZoneInfo(tz))
-    return any(local.weekday() in days and start <= local.time() < end for days, start, end in parse(spec))
+    now = local.time()
+    return any(local.weekday() in days and start <= now and (now < end or end == time.max)
+               for days, start, end in parse(spec))

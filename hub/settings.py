@@ -76,7 +76,8 @@ class Settings(BaseSettings):
     twilio_webhook_overrides: str = Field("rc=5&rp=all", description="Connection-override fragment appended to handed-out webhook URLs")
     twilio_media_max_bytes: int = Field(16 * 1024 * 1024, description="Largest inbound MMS/WhatsApp media kept")
     whatsapp_templates: list[dict[str, str]] = Field(default_factory=list, description="Approved WhatsApp templates [{name, content_sid, body}]")
-    voice_business_hours: str = Field("Mon-Fri 08:00-17:00", description="When calls are greeted (else voicemail)")
+    voice_business_hours: str = Field("Mon-Fri 08:00-17:00", description=(
+        "When calls are greeted (else voicemail); rules split by \"; \", an end of 24:00 is midnight"))
     voice_timezone: str = Field("Africa/Johannesburg", description="Time zone of voice_business_hours")
     voice_forward_to: str = Field("", description="Number calls are forwarded to in business hours (empty = voicemail)")
     spool_retry_s: float = Field(5.0, description="How often verified-but-not-stored webhooks are retried from the spool")
@@ -103,7 +104,9 @@ class Settings(BaseSettings):
     # --- operations ---
     log_level: str = Field("INFO", description="Log level")
     log_json: bool = Field(True, description="One JSON object per log line (else plain text)")
-    demo: bool = Field(False, description="Seed demo data on start when the database is empty")
+    demo: bool = Field(False, description=(
+        "Seed demo data on start when the database is empty; on a database seeded before, add only the help "
+        "articles bundled since"))
     inline_worker: bool = Field(True, description="Run the job worker inside the web process (single node)")
 
     @property

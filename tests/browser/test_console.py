@@ -62,11 +62,12 @@ async def test_sign_in_live_arrival_reply_collision_and_resolve(new_page, hub_ur
     await page.click("#view-all")
     await inbound(hub, "An earlier question", phone="+27820000001", name="Earlier Customer")
 
-    # a customer writes while the console is open: it shows up without a reload, within a second
+    # a customer writes while the console is open: it shows up without a reload (within 5 s here, on a
+    # shared 2-core box with Chromium; the latency itself is measured by bench/console_fanout.py)
     created = await inbound(hub, HOSTILE)
     conversation_id = created["conversation"]["id"]
     item = page.locator(f'#inbox-list li[data-id="{conversation_id}"]')
-    await item.wait_for(timeout=1000)
+    await item.wait_for(timeout=5000)
     await item.click()
     text = page.locator("#messages .msg.in .text").first
     await text.wait_for()

@@ -269,11 +269,13 @@ async def test_a_connection_does_not_outlive_its_token(agents, api, client) -> N
     secret = client.server.app[keys.SETTINGS].jwt_secret.get_secret_value()
     user = (await api.user(Role.agent))["user"]
     now = utcnow()
+    # JWT "exp" is whole seconds: the token lasts 4-5 s, time enough to connect on a loaded box
+    exp = now + timedelta(seconds=5)
     short = jwt.encode({"sub": user["id"], "role": "agent", "teams": [], "name": "A", "iat": now,
-                        "exp": now + timedelta(seconds=2)}, secret, algorithm="HS256")
+                        "exp": exp}, secret, algorithm="HS256")
     agent = await agents(short)
     assert (await agent.call("heartbeat"))["ok"]
-    await asyncio.sleep(2.5)
+    await asyncio.sleep((exp - utcnow()).total_seconds() + 0.5)
     answer = await agent.call("heartbeat")
     assert answer["ok"] is False and answer["error"]["code"] == "unauthorized"
     await agent.wait_for(lambda: not agent.sio.connected or None, timeout=5)

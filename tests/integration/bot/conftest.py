@@ -44,7 +44,7 @@ def bot_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # office hours every day, all day: tests that want "after hours" set their own
     monkeypatch.setenv("BERRY_BOT_WORKDAYS", "[0,1,2,3,4,5,6]")
     monkeypatch.setenv("BERRY_BOT_OPENING", "00:00")
-    monkeypatch.setenv("BERRY_BOT_CLOSING", "23:59:59")
+    monkeypatch.setenv("BERRY_BOT_CLOSING", "24:00")
 
 
 @pytest.fixture

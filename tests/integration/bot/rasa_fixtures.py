@@ -17,7 +17,7 @@ from hub import keys
 from hub.app import create_app
 from hub.models import Role, new_id
 from hub.settings import Settings
-from hub.store import free_port
+from hub.store import free_ports
 
 from .kb import TinyKB
 
@@ -42,7 +42,7 @@ def rasa_model() -> Path:
 async def rasa_stack(rasa_model: Path, mongodb_url: str, tmp_path_factory: pytest.TempPathFactory,
                      ) -> AsyncIterator[RasaStack]:
     work = tmp_path_factory.mktemp("rasa")
-    rasa_port, hub_port, actions_port = free_port(), free_port(), free_port()
+    rasa_port, hub_port, actions_port = free_ports(3)
     settings = Settings(mongodb_url=mongodb_url, mongodb_db=f"t_rasa_{new_id()}", var_dir=work / "var",
                         bot_engine="rasa", rasa_url=f"http://127.0.0.1:{rasa_port}", inline_worker=False,
                         _env_file=None)  # type: ignore[call-arg]
@@ -50,7 +50,7 @@ async def rasa_stack(rasa_model: Path, mongodb_url: str, tmp_path_factory: pytes
     kb = TinyKB()
     mp = pytest.MonkeyPatch()
     for name, value in {"BERRY_BOT_WORKDAYS": "[0,1,2,3,4,5,6]", "BERRY_BOT_OPENING": "00:00",
-                        "BERRY_BOT_CLOSING": "23:59:59"}.items():
+                        "BERRY_BOT_CLOSING": "24:00"}.items():
         mp.setenv(name, value)
     async with TestClient(TestServer(app, port=hub_port)) as client:
         app[keys.EXTENSIONS]["knowledge_base"] = kb

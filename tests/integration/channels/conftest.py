@@ -43,7 +43,7 @@ def settings(mongodb_url: str, db_name: str, tmp_path: Path, twilio_standin: Twi
         mongodb_url=mongodb_url, mongodb_db=db_name, var_dir=tmp_path / "var", bot_engine="off",
         inline_worker=False, public_url=PUBLIC, twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN,
         twilio_api_base=twilio_standin.url, twilio_sms_from=SMS_FROM, twilio_whatsapp_from=WA_FROM,
-        spool_retry_s=0.2, chat_identity_secret="host-site-secret", voice_business_hours="Mon-Sun 00:00-23:59",
+        spool_retry_s=0.2, chat_identity_secret="host-site-secret", voice_business_hours="Mon-Sun 00:00-24:00",
         smtp_host="127.0.0.1", smtp_port=smtp_sink[0], email_address="support@berry.test",
         whatsapp_templates=[{"name": "follow_up", "content_sid": TEMPLATE_SID,
                                                  "body": "Hi {{1}}, we have an update on your booking."}],

@@ -68,7 +68,7 @@ async def test_inbox_validation_and_permissions(client: TestClient[Any, Any]) ->
 async def test_voice_greeting_and_disabled_channel(client: TestClient[Any, Any]) -> None:
     admin = await _headers(client, Role.admin)
     await client.put("/api/v1/channels/inboxes/voice", headers=admin,
-                     json={"greeting": "Welcome to Berry Events, the party people.", "business_hours": "Mon-Sun 00:00-23:59"})
+                     json={"greeting": "Welcome to Berry Events, the party people.", "business_hours": "Mon-Sun 00:00-24:00"})
     twiml = await (await post_signed(client, "/webhooks/twilio/voice", {"CallSid": "CA1", "From": "+27831112222"})).text()
     assert "Welcome to Berry Events, the party people." in twiml
     await client.put("/api/v1/channels/inboxes/whatsapp", headers=admin, json={"enabled": False})
@@ -173,7 +173,7 @@ async def test_admin_moves_the_smtp_listener_and_sets_starttls(client: TestClien
 
     import aiosmtplib
 
-    from hub.store import free_port
+    from hub.store import free_ports
 
     from .test_email import mail
     app = client.server.app
@@ -190,7 +190,7 @@ async def test_admin_moves_the_smtp_listener_and_sets_starttls(client: TestClien
                               hostname="127.0.0.1", port=port, timeout=10)
 
     assert services.extra["smtp_listener"].status()["listening"] is False  # BERRY_SMTP_LISTEN_PORT unset
-    first, second = free_port(), free_port()
+    first, second = free_ports(2)
     out = await put({"smtp_listen_port": first, "smtp_host": "127.0.0.1", "smtp_starttls": True})
     assert out["status"]["smtp_listener"] == {"listening": True, "port": first, "last_error": None}
     assert out["settings"]["smtp_starttls"] is True and services.registry.get(Channel.email).starttls is True

@@ -191,9 +191,10 @@ async def test_outage_is_retried_with_backoff_then_sent(client: TestClient[Any, 
     _, message_id = await _inbound_then_reply(client, "We are on it")
     twilio_standin.fail_next(2)
     store = client.server.app[keys.STORE]
+    before = utcnow()
     await run_jobs(client, force_due=False)  # attempt 1 fails; attempt 2 is scheduled later
     job = await store["jobs"].find_one({"_id": f"outbox:{message_id}:2"})
-    assert job and job["state"] == "ready" and job["next_at"] > utcnow() + timedelta(seconds=1)
+    assert job and job["state"] == "ready" and job["next_at"] > before + timedelta(seconds=1)
     doc = await store.messages.find_one({"_id": message_id})
     assert doc["delivery_status"] == "queued" and "503" in doc["meta"]["last_send_error"]
     await run_jobs(client)

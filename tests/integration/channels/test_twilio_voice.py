@@ -35,7 +35,7 @@ async def test_answer_in_hours_and_after_hours(client: TestClient[Any, Any]) -> 
     settings.voice_business_hours = "Sat 00:00-00:00"  # never open
     closed = await (await post_signed(client, VOICE, call_form(new_sid()))).text()
     assert "We are closed right now" in closed and "<Record" in closed
-    settings.voice_business_hours = "Mon-Sun 00:00-23:59"
+    settings.voice_business_hours = "Mon-Sun 00:00-24:00"
     settings.voice_forward_to = "+27115550000"
     sid = new_sid()
     forwarded = await (await post_signed(client, VOICE, call_form(sid))).text()

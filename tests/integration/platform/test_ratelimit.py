@@ -19,7 +19,7 @@ from hub.platform.secrets import SecretBox
 from hub.platform.settings import PLATFORM_SETTINGS, PlatformSettings
 from hub.settings import Settings
 
-from ...conftest import Api
+from ...conftest import Api, clear_of_window_edge
 
 LOGIN = "/api/v1/auth/login"
 
@@ -70,6 +70,7 @@ async def test_forwarded_for_is_ignored_unless_trusted(api: Api) -> None:
 
 @pytest.mark.parametrize("platform_overrides", [{"login_max_failures": 3, "ratelimit_trust_forwarded": True}])
 async def test_login_brute_force_is_locked_per_account_and_ip(api: Api) -> None:
+    await clear_of_window_edge()
     await api.app[keys.USERS].create("target@example.com", "correct horse", Role.agent)
     await api.app[keys.USERS].create("other@example.com", "correct horse", Role.agent)
     attacker = {"X-Forwarded-For": "203.0.113.7"}
@@ -135,6 +136,7 @@ async def test_limits_hold_across_two_nodes_with_redis(two_nodes: tuple[TestClie
         statuses.append((await node.get("/api/v1/conversations", headers=headers)).status)
     assert statuses == [200, 200, 200, 200, 429, 429]
     # login failures are shared too: one on each node locks the pair
+    await clear_of_window_edge()
     bad = {"email": "shared@example.com", "password": "wrong wrong"}
     assert (await a.post(LOGIN, json=bad)).status == 401
     assert (await b.post(LOGIN, json=bad)).status == 401

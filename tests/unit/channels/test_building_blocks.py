@@ -46,8 +46,13 @@ def test_support_hours_in_their_time_zone() -> None:
     assert is_open(spec, tz, datetime(2026, 11, 28, 10, 0, tzinfo=UTC))  # Sat 12:00 local
     assert not is_open(spec, tz, datetime(2026, 11, 29, 10, 0, tzinfo=UTC))  # Sunday
     assert parse("Fri-Mon 10:00-11:00")[0][0] == {4, 5, 6, 0}
-    with pytest.raises(ValueError):
-        parse("Mon-Fri 8am-5pm")
+    last_second = datetime(2026, 11, 29, 21, 59, 59, 999999, tzinfo=UTC)  # Sunday 23:59:59.999999 local
+    assert is_open("Mon-Sun 00:00-24:00", tz, last_second) and is_open("Sun 22:00-24:00", tz, last_second)
+    assert is_open("Mon-Sun 00:00-24:00", tz, datetime(2026, 11, 29, 22, 0, tzinfo=UTC))  # Monday 00:00
+    assert not is_open("Mon-Sun 00:00-23:59", tz, last_second)
+    for bad in ("Mon-Fri 8am-5pm", "Mon 24:00-24:00", "Mon 08:00-25:00"):
+        with pytest.raises(ValueError):
+            parse(bad)
 
 
 async def test_spool_is_durable_and_dead_letters_what_never_parses(tmp_path: Path) -> None:

@@ -1,0 +1,23 @@
+"""The bot's office hours: "24:00" closes at midnight, not a minute (or a second) before it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.settings import BotSettings
+
+SUNDAY_LAST_MOMENT = datetime(2026, 11, 29, 21, 59, 59, 999000, tzinfo=UTC)  # 23:59:59.999 in Johannesburg
+
+
+def test_closing_at_24_00_is_open_until_midnight() -> None:
+    always = BotSettings(_env_file=None, workdays=list(range(7)), opening="00:00", closing="24:00")  # type: ignore[call-arg]
+    assert always.open_at(SUNDAY_LAST_MOMENT) and always.open_at(datetime(2026, 11, 29, 22, 0, tzinfo=UTC))
+    almost = BotSettings(_env_file=None, workdays=list(range(7)), opening="00:00", closing="23:59:59")  # type: ignore[call-arg]
+    assert not almost.open_at(SUNDAY_LAST_MOMENT)
+
+
+def test_office_hours_and_when_people_are_back() -> None:
+    office = BotSettings(_env_file=None)  # type: ignore[call-arg]  # Mon-Fri 08:00-17:00
+    friday_evening = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)  # 18:00 local
+    assert not office.open_at(friday_evening) and office.back_at(friday_evening) == "on Monday at 08:00"
+    assert office.open_at(datetime(2026, 11, 27, 14, 59, tzinfo=UTC))  # 16:59 local
