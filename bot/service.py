@@ -155,7 +155,8 @@ class BotService:
         if reason is None:
             if not open_now and not state.get("told_after_hours"):
                 state["told_after_hours"] = True
-                await self._say(conv, OutMessage(responses.AFTER_HOURS.format(back=self.settings.back_at(now))))
+                back = self.settings.back_at(now, lang)
+                await self._say(conv, OutMessage(responses.notice("after_hours", lang, back=back)))
             for out in reply.messages:
                 await self._say(conv, out, intent=reply.intent)
             state["buttons"] = [b.__dict__ for m in reply.messages for b in m.buttons]
@@ -197,8 +198,8 @@ class BotService:
                 {"_id": conv.id}, {"$set": {f"bot.handoff.todo.{name}": False}}), conv.id)
 
         at = datetime.fromisoformat(handoff["at"])
-        notice = responses.HANDOFF if self.settings.open_at(at) else \
-            responses.HANDOFF_AFTER_HOURS.format(back=self.settings.back_at(at))
+        notice = responses.notice("handoff", lang) if self.settings.open_at(at) else \
+            responses.notice("handoff_after_hours", lang, back=self.settings.back_at(at, lang))
         await do("notice", lambda: self._say(conv, OutMessage(notice)))
         await do("note", lambda: self.conversations.reply(conv.id, BOT, _summary_text(summary), private=True,
                                                            author_type=AuthorType.bot,

@@ -48,19 +48,14 @@ class BotSettings(BaseSettings):
         before_closing = t < self.closing or self.closing == time.max
         return local.weekday() in self.workdays and self.opening <= t and before_closing
 
-    def back_at(self, now: datetime) -> str:
-        """When people are back, in words: "at 08:00", "on Monday at 08:00"."""
+    def back_at(self, now: datetime, lang: str | None = "en") -> str:
+        """When people are back, in words of ``lang``: "today at 08:00", "on Monday at 08:00"."""
+        from .responses import when_back
+
         local = now.astimezone(ZoneInfo(self.timezone))
         for days in range(0, 8):
             day = (local.weekday() + days) % 7
-            if day not in self.workdays:
+            if day not in self.workdays or (days == 0 and local.time() >= self.opening):
                 continue
-            if days == 0 and local.time() >= self.opening:
-                continue
-            when = self.opening.strftime("%H:%M")
-            if days == 0:
-                return f"today at {when}"
-            if days == 1:
-                return f"tomorrow at {when}"
-            return f"on {['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'][day]} at {when}"
-        return "soon"
+            return when_back(days, day, self.opening.strftime("%H:%M"), lang)
+        return when_back(None, 0, "", lang)

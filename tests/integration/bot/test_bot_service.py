@@ -325,6 +325,8 @@ async def test_bot_answers_first_then_routes_by_language_skill(bot_client, api) 
     ticket = await app[keys.CONVERSATIONS].get(af)
     assert ticket.bot["handoff"]["reason"] == "language:af" and ticket.language == "af"
     assert ticket.assignee_id == afrikaans
+    notice = (await bot_messages(bot_client, af))[-1].text  # told so in Afrikaans
+    assert notice.startswith("Ek gee jou oor aan iemand in ons span")
     # an explicit request in English goes to whoever is next
     await send(bot_client, whatsapp("can I talk to a person please", phone="+27827770000"))
     assert (await app[keys.CONVERSATIONS].get(conv)).assignee_id in {english, afrikaans}

@@ -1,4 +1,5 @@
-"""The bot's office hours: "24:00" closes at midnight, not a minute (or a second) before it."""
+"""The bot's office hours: "24:00" closes at midnight, not a minute (or a second) before it; when people
+are back, in the customer's language."""
 
 from __future__ import annotations
 
@@ -21,3 +22,11 @@ def test_office_hours_and_when_people_are_back() -> None:
     friday_evening = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)  # 18:00 local
     assert not office.open_at(friday_evening) and office.back_at(friday_evening) == "on Monday at 08:00"
     assert office.open_at(datetime(2026, 11, 27, 14, 59, tzinfo=UTC))  # 16:59 local
+    assert office.back_at(friday_evening, "af") == "op Maandag om 08:00"
+    assert office.back_at(friday_evening, "zu") == "ngoMsombuluko ngo-08:00"
+    assert office.back_at(friday_evening, "pt") == "on Monday at 08:00"  # no Portuguese texts: English
+    thursday_evening = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)
+    assert office.back_at(thursday_evening) == "tomorrow at 08:00"
+    assert office.back_at(datetime(2026, 11, 26, 5, 0, tzinfo=UTC), "af") == "vandag om 08:00"  # 07:00 local
+    closed = BotSettings(_env_file=None, workdays=[])  # type: ignore[call-arg]
+    assert closed.back_at(friday_evening) == "soon"
