@@ -55,8 +55,8 @@ RIGHT = {
     "account_login": {"reset-your-password", "create-an-account"},
     "update_contact_details": {"update-contact-details"},
     "find_provider": {"how-to-book-a-service"},
-    "pricing_fees": {"prices-and-fees", "deposits-and-payment-schedule", "payment-methods",
-                     "provider-fees-and-commission"},
+    "pricing_fees": {"prices-and-fees", "deposits-and-payment-schedule", "provider-fees-and-commission"},
+    "payment_methods": {"payment-methods"},
 }
 PROVIDER_INTENTS = {"provider_signup", "provider_payout", "provider_listing"}  # asked by providers
 

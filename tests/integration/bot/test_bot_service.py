@@ -227,6 +227,16 @@ async def test_kb_search_route_for_the_action_server(bot_client, api) -> None:
 
 
 
+@pytest.mark.parametrize(("text", "intent", "topic"), [
+    ("do you take snapscan or zapper?", "payment_methods", "Ways to pay"),  # not "a payment that failed"
+    ("my card got charged two times for the DJ", "payment_failed", "A payment that failed"),  # not a refund
+])
+async def test_payment_questions_are_told_apart(bot_client, kb, text: str, intent: str, topic: str) -> None:
+    conv = await send(bot_client, whatsapp(text))
+    assert (await state(bot_client, conv))["intents"][-1]["intent"] == intent
+    assert kb.queries[-1].text == f"{text} {topic}"
+
+
 async def test_article_links_are_whole_urls_a_customer_can_open(bot_client, kb, api) -> None:
     # the knowledge base's articles live at help-center paths; "/help/en/articles/refunds" in a
     # WhatsApp message (or the action server's answer) opens nothing
