@@ -116,7 +116,18 @@ class Ticketing:
             return
         if message.author_type == AuthorType.agent:
             await self.sla.agent_replied(conversation, self.ctx.clock.now())
+            if self.settings.assign_on_reply and conversation.assignee_id is None and message.author_id:
+                conversation = await self._claim(conversation.id, message.author_id)
         await self.rules.fire("message.created", conversation, message=message)
+
+    async def _claim(self, conversation_id: str, user_id: str) -> Conversation:
+        """The agent who answers an unassigned ticket owns it (as in Chatwoot, Freshdesk): the queue
+        stops offering it to others, who would answer it twice. Not for API keys (no user)."""
+        current = await self.ctx.conversations.get(conversation_id)
+        is_user = await self.ctx.store.users.find_one({"_id": user_id}, {"_id": 1})
+        if current.assignee_id is not None or not is_user:
+            return current
+        return await self.routing.assign(conversation_id, SYSTEM, assignee_id=user_id, reason="replied")
 
     async def _inbound(self, event: MessageCreated) -> None:
         message, conversation = event.message, event.conversation

@@ -10,6 +10,9 @@ class TicketingSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BERRY_TICKETING_", env_file=".env", extra="ignore")
 
     auto_assign: bool = Field(True, description="Route new and reopened tickets to an online agent")
+    assign_on_reply: bool = Field(
+        True, description="An agent's public reply to an unassigned ticket assigns it to that agent"
+    )
     classify_priority: bool = Field(
         True, description="Raise priority from urgency words, sentiment, VIP/provider"
     )

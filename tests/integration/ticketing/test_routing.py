@@ -162,3 +162,27 @@ async def test_presence_snapshot_never_routes_to_an_agent_gone_offline_on_anothe
     later = [(await hub.inbound(f"later {i}", sender=f"+2783000{i:04d}")).conversation.id for i in range(2)]
     assert [await hub.t.routing.auto_assign(i, team_id=team.id) for i in later] == [None, None]  # …unused
     assert await hub.t.routing.load(a) + await hub.t.routing.load(b) == 1
+
+
+async def test_the_agent_who_answers_an_unassigned_ticket_owns_it(hub: Hub) -> None:
+    """A public reply claims a queued ticket for its author (others stop answering it twice); a
+    private note, an API key's reply or a reply to someone else's ticket changes no owner."""
+    from hub.auth import Principal
+    from hub.models import Role
+
+    ann, ben = await hub.agent("Ann", online=False), await hub.agent("Ben", online=False)
+    await make_team(hub, [Member(user_id=u, capacity=5) for u in (ann, ben)], default=True)
+    queued, noted, by_key = await tickets(hub, 3)  # nobody online: all wait in the queue
+    assert [(await hub.get(i)).assignee_id for i in (queued, noted, by_key)] == [None, None, None]
+    as_ann = Principal(role=Role.agent, user_id=ann, name="Ann")
+    await hub.conversations.reply(noted, as_ann, "internal: looks like a duplicate", private=True)
+    await hub.conversations.reply(by_key, Principal(role=Role.admin, api_key_id="key-1", name="CRM"), "Thanks!")
+    assert (await hub.get(noted)).assignee_id is None and (await hub.get(by_key)).assignee_id is None
+    await hub.conversations.reply(queued, as_ann, "Hi, I'm looking into it now")
+    assert (await hub.get(queued)).assignee_id == ann and await hub.t.routing.load(ann) == 1
+    # Ben answering Ann's ticket later does not take it from her
+    await hub.conversations.reply(queued, Principal(role=Role.agent, user_id=ben, name="Ben"), "Ben here, too")
+    assert (await hub.get(queued)).assignee_id == ann and await hub.t.routing.load(ben) == 0
+    hub.settings.assign_on_reply = False
+    await hub.conversations.reply(noted, as_ann, "Replying without claiming it")
+    assert (await hub.get(noted)).assignee_id is None
