@@ -151,7 +151,8 @@ class BotService:
             reply = Reply(handoff="bot_error")
         reason = self.policy.decide(text, reply, unclear_streak=int(state.get("unclear_streak", 0)),
                                     language=lang)
-        state = _next_state(state, reply, lang)
+        # a policy handoff overrules the engine's answer: its articles were never shown
+        state = _next_state(state, reply, lang, said=reason is None or reason == reply.handoff)
         if reason is None:
             if not open_now and not state.get("told_after_hours"):
                 state["told_after_hours"] = True
@@ -189,6 +190,7 @@ class BotService:
         todo, reason = dict(handoff.get("todo") or {}), handoff["reason"]
         lang = handoff.get("language", state.get("language"))
         summary = summarize(state)
+        summary["article_titles"] = await self._titles(summary["articles"])
 
         async def do(name: str, action: Callable[[], Awaitable[Any]]) -> None:
             if not todo.get(name) or await step(action, conv.id) is None:
@@ -223,6 +225,14 @@ class BotService:
 
         await do("event", announce)
         log.info("bot handoff", extra={"conversation_id": conv.id, "reason": reason})
+
+    async def _titles(self, article_ids: list[str]) -> dict[str, str]:
+        """Article id → title for the agent's note (an id tells a person nothing); an id the knowledge
+        base no longer has stays an id."""
+        if not article_ids:
+            return {}
+        found = self.store["articles"].find({"_id": {"$in": article_ids}}, {"title": 1})
+        return {d["_id"]: d["title"] async for d in found if d.get("title")}
 
     async def _mark_ticket(self, conv_id: str, state: dict[str, Any], lang: str | None,
                            ticket: dict[str, str] | None) -> Conversation:
@@ -281,7 +291,8 @@ def _button_payload(text: str, buttons: list[dict[str, str]]) -> str:
     return text
 
 
-def _next_state(state: dict[str, Any], reply: Reply, lang: str | None) -> dict[str, Any]:
+def _next_state(state: dict[str, Any], reply: Reply, lang: str | None, *,
+                said: bool = True) -> dict[str, Any]:
     state = dict(state)
     state["active"] = True
     state["turns"] = int(state.get("turns", 0)) + 1
@@ -291,7 +302,8 @@ def _next_state(state: dict[str, Any], reply: Reply, lang: str | None) -> dict[s
     entities = dict(state.get("entities", {}))
     entities.update({e["entity"]: e["value"] for e in reply.entities if e.get("entity")})
     state["entities"] = entities
-    state["articles"] = list(dict.fromkeys([*state.get("articles", []), *reply.articles]))
+    if said:
+        state["articles"] = list(dict.fromkeys([*state.get("articles", []), *reply.articles]))
     state["unclear_streak"] = int(state.get("unclear_streak", 0)) + 1 if reply.unclear else 0
     for key, value in reply.state.items():
         if value is None:
@@ -314,10 +326,12 @@ def summarize(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _summary_text(summary: dict[str, Any]) -> str:
+    titles = summary.get("article_titles") or {}
+    offered = [f"“{titles[a]}”" if a in titles else a for a in summary["articles"]]
     lines = [f"Bot handoff: {summary['reason']}",
              f"Intents: {', '.join(summary['intents']) or '-'}",
              "Entities: " + (", ".join(f"{k}={v}" for k, v in summary["entities"].items()) or "-"),
-             f"Articles offered: {', '.join(summary['articles']) or '-'}"]
+             f"Articles offered: {', '.join(offered) or '-'}"]
     if summary.get("language"):
         lines.append(f"Language: {summary['language']}")
     if summary.get("ticket"):

@@ -78,6 +78,7 @@ async def test_explicit_request_hands_off_with_summary_and_stops_answering(bot_c
     public = await bot_messages(bot_client, conv)
     assert "passing you to a person" in public[-1].text
     [note] = await bot_messages(bot_client, conv, private=True)
+    assert "Articles offered: kb-payout" in note.text  # not in the store: the id, all there is
     assert "explicit_request" in note.text and "BE-51207" in note.text
     # the ticket is in the agents' queue, tagged for routing
     agent = await api.user(Role.agent)
@@ -136,6 +137,7 @@ async def test_policy_handoffs(bot_client, text: str, reason: str) -> None:
     conv = await send(bot_client, whatsapp(text))
     assert (await state(bot_client, conv))["handoff"]["reason"] == reason
     assert "passing you to a person" in (await bot_messages(bot_client, conv))[-1].text
+    assert (await state(bot_client, conv)).get("articles", []) == []  # none was shown: none "offered"
     if reason.startswith("language:"):
         assert (await app[keys.CONVERSATIONS].get(conv)).language == "zh"
 
@@ -235,6 +237,15 @@ async def test_payment_questions_are_told_apart(bot_client, kb, text: str, inten
     conv = await send(bot_client, whatsapp(text))
     assert (await state(bot_client, conv))["intents"][-1]["intent"] == intent
     assert kb.queries[-1].text == f"{text} {topic}"
+
+
+async def test_the_agent_reads_the_titles_of_the_articles_offered(bot_client) -> None:
+    store = bot_client.server.app[keys.STORE]
+    await store["articles"].insert_one({"_id": "kb-refund", "title": "How refunds work"})
+    conv = await send(bot_client, whatsapp("how long do refunds take to come back to my card?"))
+    await send(bot_client, whatsapp("I want to talk to a person"))
+    [note] = await bot_messages(bot_client, conv, private=True)
+    assert "Articles offered: “How refunds work”" in note.text and "kb-refund" not in note.text
 
 
 async def test_article_links_are_whole_urls_a_customer_can_open(bot_client, kb, api) -> None:
