@@ -18,9 +18,10 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from hub.auth import Principal
 from hub.errors import NotFound
 from hub.events import ConversationCreated, ConversationUpdated, EventBus, MessageCreated
-from hub.models import ACTIVE_STATUSES, AuthorType, Contact, Conversation, Direction, Status
+from hub.models import ACTIVE_STATUSES, AuthorType, Contact, Conversation, Direction, Role, Status
 
 from .actions import Actions, Escalations
 from .context import SYSTEM, Ctx
@@ -122,12 +123,14 @@ class Ticketing:
 
     async def _claim(self, conversation_id: str, user_id: str) -> Conversation:
         """The agent who answers an unassigned ticket owns it (as in Chatwoot, Freshdesk): the queue
-        stops offering it to others, who would answer it twice. Not for API keys (no user)."""
+        stops offering it to others, who would answer it twice. Not for API keys (no user). The agent
+        is the actor: the audit says who took it, and nobody is notified of their own reply."""
         current = await self.ctx.conversations.get(conversation_id)
-        is_user = await self.ctx.store.users.find_one({"_id": user_id}, {"_id": 1})
-        if current.assignee_id is not None or not is_user:
+        user = await self.ctx.store.users.find_one({"_id": user_id}, {"role": 1, "name": 1})
+        if current.assignee_id is not None or user is None:
             return current
-        return await self.routing.assign(conversation_id, SYSTEM, assignee_id=user_id, reason="replied")
+        agent = Principal(role=Role(user["role"]), user_id=user_id, name=user.get("name", ""))
+        return await self.routing.assign(conversation_id, agent, assignee_id=user_id, reason="replied")
 
     async def _inbound(self, event: MessageCreated) -> None:
         message, conversation = event.message, event.conversation

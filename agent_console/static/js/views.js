@@ -224,7 +224,8 @@ export class Workspace {
     if (name === "message.created" && data.message.direction === "in" && (document.hidden || c.id !== this.selected)) {
       this.named(c).then((who) => this.alert(t("notify.new_message", {name: who}), data.message.text, c.id));
     }
-    if ((name === "ticket.assigned" && data.assignee_id === this.user.id && data.previous_assignee_id !== this.user.id)) {
+    if (name === "ticket.assigned" && data.assignee_id === this.user.id && data.previous_assignee_id !== this.user.id
+        && data.reason !== "replied") {  // "replied": their own reply claimed it, nothing to tell
       this.alert(t("notify.assigned", {number: c.number}), "", c.id);
     }
     if (name === "notification.created" && data.notification?.user_id === this.user.id) {

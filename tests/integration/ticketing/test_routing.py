@@ -168,7 +168,9 @@ async def test_the_agent_who_answers_an_unassigned_ticket_owns_it(hub: Hub) -> N
     """A public reply claims a queued ticket for its author (others stop answering it twice); a
     private note, an API key's reply or a reply to someone else's ticket changes no owner."""
     from hub.auth import Principal
+    from hub.events import ConversationUpdated
     from hub.models import Role
+    from hub.ticketing.events import TicketAssigned
 
     ann, ben = await hub.agent("Ann", online=False), await hub.agent("Ben", online=False)
     await make_team(hub, [Member(user_id=u, capacity=5) for u in (ann, ben)], default=True)
@@ -178,8 +180,12 @@ async def test_the_agent_who_answers_an_unassigned_ticket_owns_it(hub: Hub) -> N
     await hub.conversations.reply(noted, as_ann, "internal: looks like a duplicate", private=True)
     await hub.conversations.reply(by_key, Principal(role=Role.admin, api_key_id="key-1", name="CRM"), "Thanks!")
     assert (await hub.get(noted)).assignee_id is None and (await hub.get(by_key)).assignee_id is None
-    await hub.conversations.reply(queued, as_ann, "Hi, I'm looking into it now")
+    with hub.bus.capture() as events:
+        await hub.conversations.reply(queued, as_ann, "Hi, I'm looking into it now")
     assert (await hub.get(queued)).assignee_id == ann and await hub.t.routing.load(ann) == 1
+    [assigned] = [e for e in events if isinstance(e, TicketAssigned)]
+    [updated] = [e for e in events if isinstance(e, ConversationUpdated)]
+    assert assigned.reason == "replied" and updated.actor_id == ann  # she took it: no "assigned to you" push
     # Ben answering Ann's ticket later does not take it from her
     await hub.conversations.reply(queued, Principal(role=Role.agent, user_id=ben, name="Ben"), "Ben here, too")
     assert (await hub.get(queued)).assignee_id == ann and await hub.t.routing.load(ben) == 0
