@@ -167,6 +167,11 @@ async def test_files_on_web_chat_and_sms(new_page, hub_url, hub, standin, tmp_pa
     await agent.set_input_files("#reply-file", str(plan))
     await agent.wait_for_selector("#reply-files li.file:has-text('layout.pdf')")
     await agent.fill("#reply-text", "Layout attached")
+    # the ticket changes meanwhile (here: its priority): the thread re-renders, the draft and file stay
+    await agent.select_option("#priority", "high")
+    await agent.wait_for_selector("#inbox-list li.item:has-text('marquee goes') .badge.pr-high")  # the event came
+    assert await agent.input_value("#reply-text") == "Layout attached"
+    assert await agent.locator("#reply-files li.file:has-text('layout.pdf')").count() == 1
     await agent.click("#send")
     link = customer.locator(".berry-chat-agent:has-text('Layout attached') a.berry-chat-file")
     await link.wait_for(timeout=10000)

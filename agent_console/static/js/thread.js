@@ -111,10 +111,26 @@ export class ThreadView {
           h("button", {type: "button", id: "resolve", class: "primary", onclick: () => this.setStatus("resolved"), text: t("thread.resolve")})]);
   }
 
+  // new ticket fields (the agent's own change, a colleague, a rule, a reply claiming it): render them,
+  // keeping what the agent has in hand — the draft, its attachments, an unconfirmed send's retry
+  refresh(conversation) {
+    const draft = this.text?.value;
+    const files = this.files || [];
+    const held = [this.fileList, this.status].map((el) => (el ? [...el.childNodes] : []));
+    this.conversation = conversation;
+    this.render();
+    if (draft && this.text) this.text.value = draft;
+    if (this.fileList && this.status) {
+      this.files = files;
+      this.fileList.replaceChildren(...held[0]);
+      this.status.replaceChildren(...held[1]);
+    }
+  }
+
   async update(changes) {
     if (!this.conversation) return;
     const answer = await this.ws.live.call("update", {conversation_id: this.conversation.id, changes}).catch(() => null);
-    if (answer?.ok) { this.conversation = answer.conversation; this.render(); }
+    if (answer?.ok) this.refresh(answer.conversation);
     else this.flash(answer?.error?.detail || t("conn.offline"));
   }
 
@@ -123,8 +139,7 @@ export class ThreadView {
     const answer = await this.ws.live.call("update", {conversation_id: this.conversation.id, changes: {team_id: teamId}}).catch(() => null);
     if (!answer?.ok) return this.flash(answer?.error?.detail || t("conn.offline"));
     if (answer.transferred) return this.transferredAway({team_id: teamId}, true);
-    this.conversation = answer.conversation;
-    this.render();
+    this.refresh(answer.conversation);
   }
 
   // the ticket went to a team this agent is not in: nothing more of it may be shown here
@@ -239,10 +254,7 @@ export class ThreadView {
       const i = this.messages.findIndex((m) => m.id === data.message.id);
       if (i >= 0) { this.messages[i] = data.message; this.list.querySelector(`[data-id="${CSS.escape(data.message.id)}"]`)?.replaceWith(this.messageItem(data.message)); }
     } else if (data.conversation && ["conversation.updated", "ticket.assigned"].includes(name)) {
-      const keep = this.composer?.querySelector("textarea")?.value;
-      this.conversation = data.conversation;
-      this.render();
-      if (keep) this.composer.querySelector("textarea").value = keep;
+      this.refresh(data.conversation);
     } else if (["bot.handoff", "sla.warning", "sla.breached"].includes(name)) {
       this.renderBanners();
     }
