@@ -172,6 +172,7 @@ async def test_the_agent_who_answers_an_unassigned_ticket_owns_it(hub: Hub) -> N
     from hub.models import Role
     from hub.ticketing.events import TicketAssigned
 
+    hub.settings.assign_on_reply = True  # BERRY_TICKETING_ASSIGN_ON_REPLY (off by default for now)
     ann, ben = await hub.agent("Ann", online=False), await hub.agent("Ben", online=False)
     await make_team(hub, [Member(user_id=u, capacity=5) for u in (ann, ben)], default=True)
     queued, noted, by_key = await tickets(hub, 3)  # nobody online: all wait in the queue
