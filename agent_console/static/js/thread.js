@@ -142,6 +142,14 @@ export class ThreadView {
     this.refresh(answer.conversation);
   }
 
+  // the notice goes to whoever lost the ticket as assignee or team; one who still sees it (an agent who
+  // dropped offline for a moment, their ticket back in the shared queue) keeps the thread as it was
+  async recheck(data) {
+    const answer = await this.ws.live.call("open", {conversation_id: data.conversation_id}).catch(() => null);
+    if (answer?.ok && this.conversation?.id === data.conversation_id) this.refresh(answer.conversation);
+    else if (!answer?.ok) this.transferredAway(data);
+  }
+
   // the ticket went to a team this agent is not in: nothing more of it may be shown here
   transferredAway({team_id}, byMe = false) {
     const name = (this.ws.teams || []).find((tm) => tm.id === team_id)?.name || team_id || t("thread.no_team");
@@ -241,7 +249,7 @@ export class ThreadView {
     if (!c || data.conversation_id !== c.id) return;
     if (name === "conversation.deleted") return this.deleted(data);
     if (name === "conversation.transferred") {
-      if (!data.conversation) this.transferredAway(data);  // it left this agent's teams
+      if (!data.conversation) this.recheck(data);  // it left this agent (as assignee) or their team
       return;
     }
     if (name === "message.created") {
