@@ -29,7 +29,7 @@ from aiohttp import web
 
 from hub import keys
 
-from . import pages, push, uploads
+from . import holding, pages, push, uploads
 from .eventlog import EventLog
 from .forwarder import Forwarder
 from .membership import TeamRooms
@@ -67,7 +67,8 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
                              adapters=lambda: getattr(app[keys.EXTENSIONS].get("channels"), "registry", {}))
     ext["team"] = TeamView(store, presence)
     ext["forwarder"] = forwarder = Forwarder(sio, NAMESPACE, event_log, app[keys.CONVERSATIONS],
-                                             window_s=app[keys.SETTINGS].console_flush_ms / 1000)
+                                             window_s=app[keys.SETTINGS].console_flush_ms / 1000,
+                                             item=lambda c: holding.item(app, c))
     app[keys.BUS].subscribe("*", forwarder.on_event)
     app[keys.BUS].subscribe("contact.erased", forwarder.on_contact_erased)
     app[keys.BUS].subscribe("team.membership_changed", TeamRooms(sio, NAMESPACE, store, ext["node"]).on_changed)

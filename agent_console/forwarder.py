@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from hub.errors import NotFound
@@ -33,8 +34,9 @@ ERASED_FOR_S = 3600  # how long events naming an erased contact are still droppe
 
 class Forwarder:
     def __init__(self, sio: Any, namespace: str, event_log: EventLog, conversations: Any,
-                 window_s: float = 0.0) -> None:
+                 window_s: float = 0.0, item: Callable[[Conversation], dict[str, Any]] | None = None) -> None:
         self.sio = sio
+        self.item = item or (lambda c: c.model_dump(mode="json"))  # a conversation as the console gets it
         self.namespace = namespace
         self.log = event_log
         self.conversations = conversations
@@ -166,8 +168,7 @@ class Forwarder:
                 continue
             data = event.model_dump(mode="json")
             data.setdefault("conversation_id", conversation.id)
-            if "conversation" not in data:
-                data["conversation"] = conversation.model_dump(mode="json")
+            data["conversation"] = self.item(conversation)
             items.append((event.name, access.event_rooms(conversation), data))
             notice = self.transferred(event, conversation)
             if notice is not None:

@@ -31,7 +31,7 @@ from hub.errors import HubError, NotFound, Unauthorized
 from hub.models import Conversation, utcnow
 from hub.store import upsert
 
-from . import access, payloads
+from . import access, holding, payloads
 from .eventlog import EventLog
 from .forwarder import TRANSFERRED
 from .presence import PresenceTracker
@@ -225,8 +225,8 @@ class AgentsNamespace(socketio.AsyncNamespace):
                                    "priority": body.priority, "tag": body.tag}
         if body.view == "mine":
             filters["assignee_id"] = principal.user_id
-        elif body.view == "unassigned":
-            filters["unassigned"] = True
+        elif body.view == "unassigned":  # the queue: not what the bot is still answering
+            filters.update(unassigned=True, where=holding.not_held(self.app))
         window = 500 if body.q else body.limit * 3
         items, _next = await self.app[keys.CONVERSATIONS].list(**filters, limit=window)
         items = [c for c in items if access.can_see(principal, c)]
@@ -240,7 +240,7 @@ class AgentsNamespace(socketio.AsyncNamespace):
                      or needle in c.subject.lower() or needle == str(c.number)
                      or any(needle == t.lower() for t in c.tags)]
         items = items[:body.limit]
-        return {"ok": True, "items": [c.model_dump(mode="json") for c in items],
+        return {"ok": True, "items": [holding.item(self.app, c) for c in items],
                 "contacts": {k: {"name": v.get("name", ""), "type": v.get("type"), "vip": v.get("vip", False)}
                              for k, v in contacts.items()}}
 
@@ -267,7 +267,7 @@ class AgentsNamespace(socketio.AsyncNamespace):
         await self.emit("viewing", {"conversation_id": conversation.id, "user_id": principal.user_id,
                                     "name": principal.name, "viewing": True}, room=room, skip_sid=sid)
         messages = await self.app[keys.CONVERSATIONS].messages(conversation.id, limit=500)
-        return {"ok": True, "conversation": conversation.model_dump(mode="json"),
+        return {"ok": True, "conversation": holding.item(self.app, conversation),
                 "messages": [m.model_dump(mode="json") for m in messages],
                 "viewers": list({v["user_id"]: v for v in others}.values())}
 
@@ -319,7 +319,7 @@ class AgentsNamespace(socketio.AsyncNamespace):
             updated = await self.app[keys.CONVERSATIONS].update(body.conversation_id, changes, principal)
         # the agent may no longer see a ticket they transferred away: say so, show nothing of it
         visible = access.can_see(principal, updated)
-        return {"ok": True, "conversation": updated.model_dump(mode="json") if visible else None,
+        return {"ok": True, "conversation": holding.item(self.app, updated) if visible else None,
                 "transferred": not visible}
 
     def _require(self, session: dict[str, Any], permission: str) -> Principal:

@@ -63,16 +63,30 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.EXTENSIONS]["bot"] = service
     ticketing = app[keys.EXTENSIONS].get("ticketing")
     if ticketing is not None:  # the bot answers first: ticketing routes the ticket when it hands off
-        ticketing.routing.held_by.append(service.holds)
+        ticketing.routing.held_by.append(service)
     app[keys.BUS].subscribe(MessageCreated, service.on_message, background=True)
     app[keys.BUS].subscribe(ContactErased, service.on_forget)
     app[keys.BUS].subscribe(ConversationDeleted, service.on_forget)
     app[keys.JOB_HANDLERS][FORGET_JOB] = service.forget
+    sweeper = asyncio.create_task(_resolve_idle(service))
     yield
+    sweeper.cancel()
     if task.done() and not task.cancelled() and task.exception() is None:
         await task.result().close()
     else:
         task.cancel()
+
+
+async def _resolve_idle(service: Any, every_s: float = 300.0) -> None:
+    """Every few minutes: resolve the conversations the bot holds whose customer went quiet."""
+    from hub.models import utcnow
+
+    while True:
+        try:
+            await service.resolve_idle(utcnow())
+        except Exception:  # the store is down: the next sweep tries again
+            log.exception("bot idle sweep failed")
+        await asyncio.sleep(every_s)
 
 
 __all__ = ["setup"]

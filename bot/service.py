@@ -24,7 +24,7 @@ from hub.auth import Principal
 from hub.conversations import Conversations
 from hub.events import BotHandoff, EventBus, MessageCreated
 from hub.jobs import Jobs
-from hub.models import AuthorType, Channel, Conversation, Direction, Role, utcnow
+from hub.models import AuthorType, Channel, Conversation, Direction, Role, Status, utcnow
 from hub.platform.events import ContactErased, ConversationDeleted
 from hub.store import Store, register, upsert
 
@@ -74,9 +74,41 @@ class BotService:
         (self.inboxes.add if enabled else self.inboxes.discard)(inbox)
 
     def holds(self, conv: Conversation) -> bool:
-        """The bot answers this conversation first: people get it when the bot hands off."""
+        """The bot answers this conversation first: people get it when the bot hands off (or when an
+        agent takes it: assigns it, or answers it)."""
         return (conv.channel.value in self.inboxes and conv.assignee_id is None
-                and conv.bot.get("active", True) and not conv.bot.get("handoff"))
+                and conv.bot.get("active") is not False and conv.bot.get("handoff") is None)
+
+    def holding(self) -> dict[str, Any]:
+        """``holds`` as a store filter (the agents' queue leaves these out)."""
+        return {"channel": {"$in": sorted(self.inboxes)}, "assignee_id": None,
+                "bot.active": {"$ne": False}, "bot.handoff": None}
+
+    async def resolve_idle(self, now: datetime, limit: int = 500) -> int:
+        """Resolve the conversations the bot still holds whose customer has said nothing for
+        ``resolve_idle_h``: the bot answered and they left (deflected). Without this they stay open
+        for ever, and the reports' backlog with them. A customer who writes again within the reopen
+        window reopens the same conversation, and the bot answers it again."""
+        if self.settings.resolve_idle_h <= 0 or not self.inboxes:
+            return 0
+        cutoff = now - timedelta(hours=self.settings.resolve_idle_h)
+        found = self.store.conversations.find({**self.holding(), "status": Status.open.value,
+                                               "last_message_at": {"$lt": cutoff}}).limit(limit)
+        done = 0
+        for conv in [Conversation.from_doc(d) async for d in found]:
+            key = f"bot-idle:{conv.id}:{conv.last_message_at.isoformat()}"
+            if not self.holds(conv) or not await self.store.claim("bot_turns", key, {"at": now}):
+                continue  # another node resolves it
+            try:
+                await self.conversations.update(conv.id, {"status": Status.resolved.value,
+                                                          "tags": sorted({*conv.tags, "bot-resolved"})}, BOT)
+                done += 1
+            except Exception:  # changed meanwhile (an agent took it): the next sweep looks again
+                log.exception("bot could not resolve an idle conversation",
+                              extra={"conversation_id": conv.id})
+        if done:
+            log.info("bot resolved idle conversations", extra={"resolved": done})
+        return done
 
     def wants(self, event: MessageCreated) -> bool:
         msg = event.message

@@ -29,6 +29,9 @@ class BotSettings(BaseSettings):
     closing: time = Field(time(17, 0), description="24:00 = midnight")
     workdays: list[int] = Field([0, 1, 2, 3, 4], description="Monday = 0")
     kb_min_score: float = 0.0
+    resolve_idle_h: float = Field(24.0, ge=0, description=(
+        "A conversation the bot still holds (no handoff, no agent) is resolved after the customer has been "
+        "quiet this long, tagged bot-resolved (0: never)"))
     tune_epochs: int = Field(0, ge=0, le=20, description=(
         "Epochs of fine-tuning the embedded engine's encoder on the training intents (2 measured); the classifier "
         "then averages a head on the tuned encoder with the frozen encoder's, at twice the parse cost (0: the "

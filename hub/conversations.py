@@ -94,10 +94,13 @@ class Conversations:
     async def list(self, *, status: list[Status] | None = None, channel: Channel | None = None,
                    priority: Priority | None = None, assignee_id: str | None = None, unassigned: bool = False,
                    team_id: str | None = None, contact_id: str | None = None, tag: str | None = None,
-                   limit: int = 50, cursor: str | None = None) -> tuple[list[Conversation], str | None]:
-        """Newest activity first; ``cursor`` continues after the last item of the previous page."""
+                   where: dict[str, Any] | None = None, limit: int = 50,
+                   cursor: str | None = None) -> tuple[list[Conversation], str | None]:
+        """Newest activity first; ``cursor`` continues after the last item of the previous page;
+        ``where``: more store conditions (e.g. routing's ``not_held``)."""
         flt = conversation_filter(status=status, channel=channel, priority=priority, assignee_id=assignee_id,
                                   unassigned=unassigned, team_id=team_id, contact_id=contact_id, tag=tag)
+        flt.update(where or {})
         if cursor:
             at, last_id = decode_cursor(cursor)
             flt["$or"] = [{"last_message_at": {"$lt": at}}, {"last_message_at": at, "_id": {"$lt": last_id}}]

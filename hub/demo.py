@@ -81,6 +81,9 @@ async def seed_demo(app: web.Application) -> dict[str, Any]:
     staff = {}
     for email, name, role in STAFF:
         staff[email] = await users.create(email, PASSWORD, role, name)
+    # the help articles first: the bot answers the demo's questions from them
+    for seeder in app[keys.EXTENSIONS].get("demo_seeders", []):
+        await seeder(app)
     inbox, conversations = app[keys.INBOX], app[keys.CONVERSATIONS]
     agents = [staff[e] for e, _, r in STAFF if r == Role.agent]
     start = utcnow() - timedelta(days=2)
@@ -101,8 +104,6 @@ async def seed_demo(app: web.Application) -> dict[str, Any]:
             await conversations.reply(conversation_id, actor, reply)
         if status != Status.open:
             await conversations.update(conversation_id, {"status": status}, actor)
-    for seeder in app[keys.EXTENSIONS].get("demo_seeders", []):
-        await seeder(app)
     report.update(seeded=True, contacts=len({c[2] for c in CONVERSATIONS}), conversations=len(CONVERSATIONS))
     log.info("demo data loaded", extra={"conversations": len(CONVERSATIONS)})
     return report

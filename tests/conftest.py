@@ -22,6 +22,9 @@ from hub.store import EmbeddedFerretDB, Store
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# the bot's idle sweep would resolve conversations that tests ingested with old timestamps at an
+# unpredictable moment; the test of the sweep calls it itself
+os.environ.setdefault("BERRY_BOT_RESOLVE_IDLE_H", "0")
 
 
 _SESSION_SERVERS: list[EmbeddedFerretDB] = []

@@ -122,6 +122,12 @@ def parse_score(text: str | None) -> int | None:
     return None
 
 
+def bot_only(conversation: Conversation) -> bool:
+    """Only the bot answered: it never handed off and no agent replied (a deflected conversation)."""
+    bot = conversation.bot or {}
+    return bool(bot) and bot.get("handoff") is None and conversation.first_response_at is None
+
+
 class CsatSendInFlight(Exception):
     """Another worker claimed this survey moments ago; the job is retried later."""
 
@@ -135,6 +141,8 @@ class Csat:
     async def on_resolved(self, conversation: Conversation) -> None:
         if not self.enabled or conversation.resolved_at is None or conversation.merged_into:
             return
+        if bot_only(conversation):
+            return  # the survey rates people's service, and no person served this customer
         key = f"{conversation.id}:{conversation.resolved_at.isoformat()}"
         await self.ctx.jobs.enqueue(
             SEND_JOB,

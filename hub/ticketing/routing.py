@@ -16,9 +16,8 @@ skills (language, product area) match the ticket.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from hub.auth import Principal
 from hub.errors import InvalidInput
@@ -35,6 +34,16 @@ register("agent_load", ix(("agent_id", 1)))  # _id = slot:<agent>:<i> | over:<ag
 register("agent_holds", ix(("conversation_id", 1)))  # _id = <ticket>:<agent> → the slot it holds
 
 
+class Holder(Protocol):
+    """Answers some conversations before people do (the bot, ``bot.service.BotService``)."""
+
+    def holds(self, conversation: Conversation) -> bool: ...
+
+    def holding(self) -> dict[str, Any]:
+        """The store filter of exactly the conversations ``holds`` is true of."""
+        ...
+
+
 def product_area(conversation: Conversation) -> str | None:
     value = conversation.custom_fields.get("product_area")
     return str(value) if value else None
@@ -46,12 +55,16 @@ class Routing:
         self.teams = teams
         self.statuses = statuses
         self.load_col = ctx.store["agent_load"]
-        # Who answers a conversation before people do (the bot): held conversations wait in the queue
-        # and their holder routes them when it hands them off.
-        self.held_by: list[Callable[[Conversation], bool]] = []
+        # Who answers a conversation before people do (the bot): held conversations stay out of the
+        # queue, and their holder routes them when it hands them off.
+        self.held_by: list[Holder] = []
 
     def held(self, conversation: Conversation) -> bool:
-        return any(holds(conversation) for holds in self.held_by)
+        return any(holder.holds(conversation) for holder in self.held_by)
+
+    def not_held(self) -> dict[str, Any]:
+        """The store filter of the conversations no holder holds (``{}``: no holder)."""
+        return {"$nor": [holder.holding() for holder in self.held_by]} if self.held_by else {}
 
     # --- capacity claims ------------------------------------------------------------------------
 
@@ -267,7 +280,8 @@ class Routing:
         return updated
 
     async def queue(self, team_id: str | None = None, limit: int = 100) -> list[Conversation]:
-        flt: dict[str, Any] = {"assignee_id": None, "status": Status.open.value}
+        """Open tickets waiting for people: unassigned and not held by the bot."""
+        flt: dict[str, Any] = {"assignee_id": None, "status": Status.open.value, **self.not_held()}
         if team_id:
             flt["team_id"] = team_id
         docs = self.ctx.store.conversations.find(flt).sort([("created_at", 1), ("_id", 1)]).limit(limit)
@@ -277,8 +291,6 @@ class Routing:
         """Hand queued tickets to agents with room (an agent came online or a slot freed up)."""
         done = 0
         for conversation in await self.queue(team.id, limit):
-            if self.held(conversation):
-                continue
             if await self.auto_assign(conversation.id, team_id=team.id, reason="queue") is None:
                 break
             done += 1

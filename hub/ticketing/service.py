@@ -117,7 +117,10 @@ class Ticketing:
             return
         if message.author_type == AuthorType.agent:
             await self.sla.agent_replied(conversation, self.ctx.clock.now())
-            if self.settings.assign_on_reply and conversation.assignee_id is None and message.author_id:
+            # an agent answering a ticket the bot holds takes it over, whatever the setting: else the
+            # bot would go on answering beside them
+            takes = self.settings.assign_on_reply or self.routing.held(conversation)
+            if takes and conversation.assignee_id is None and message.author_id:
                 conversation = await self._claim(conversation.id, message.author_id)
         await self.rules.fire("message.created", conversation, message=message)
 

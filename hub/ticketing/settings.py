@@ -11,8 +11,8 @@ class TicketingSettings(BaseSettings):
 
     auto_assign: bool = Field(True, description="Route new and reopened tickets to an online agent")
     assign_on_reply: bool = Field(
-        False, description="An agent's public reply to an unassigned ticket assigns it to that agent (off until "
-        "a console flake it triggers is explained: docs/ticketing.md)"
+        True, description="An agent's public reply to an unassigned ticket assigns it to that agent (a ticket the "
+        "bot holds is taken over by a reply whatever this says)"
     )
     classify_priority: bool = Field(
         True, description="Raise priority from urgency words, sentiment, VIP/provider"

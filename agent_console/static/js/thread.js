@@ -194,6 +194,8 @@ export class ThreadView {
         transcript.length ? h("details", {open: true}, h("summary", {text: t("thread.bot_transcript")}),
           h("ol", {class: "transcript"}, transcript.map((m) => h("li", {class: m.author_type}, h("b", {text: `${m.author_type}: `}), m.text)))) : null));
     }
+    // the bot still answers it (no handoff yet): an agent who replies or assigns it to themselves takes over
+    if (c.held && !handoff) parts.push(h("p", {class: "banner bot-held", id: "bot-held", role: "status", text: t("thread.bot_held")}));
     const risk = this.ws.risk.get(c.id);
     if (risk) parts.push(h("p", {class: `banner ${risk.name === "sla.breached" ? "error" : "warn"}`,
       text: t(risk.name === "sla.breached" ? "thread.sla_breached" : "thread.sla_warning", {metric: risk.metric, due: clock(risk.due_at)})}));

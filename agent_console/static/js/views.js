@@ -132,7 +132,7 @@ export class Workspace {
     if (f.priority && c.priority !== f.priority) return false;
     if (f.tag && !c.tags.includes(f.tag)) return false;
     if (this.view === "mine" && c.assignee_id !== this.user.id) return false;
-    if (this.view === "unassigned" && c.assignee_id) return false;
+    if (this.view === "unassigned" && (c.assignee_id || c.held)) return false;  // held: the bot still answers it
     if (this.view === "teams" && !(c.team_id && (this.user.team_ids || []).includes(c.team_id))) return false;
     return true;
   }
@@ -159,6 +159,7 @@ export class Workspace {
       h("span", {class: "muted", text: `#${c.number}`}),
       c.priority !== "normal" ? h("span", {class: `badge pr-${c.priority}`, text: t(`priority.${c.priority}`)}) : null,
       handoff ? h("span", {class: "badge bot", text: t("thread.handoff")}) : null,
+      c.held && !handoff ? h("span", {class: "badge bot-held", text: t("inbox.bot_held")}) : null,
       h("span", {class: "preview muted", text: c.preview || c.subject || ""})));
   }
 
@@ -221,7 +222,8 @@ export class Workspace {
       this.renderList();
     }
     if (name === "sla.warning" || name === "sla.breached") this.risk.set(data.conversation_id, data);
-    if (name === "message.created" && data.message.direction === "in" && (document.hidden || c.id !== this.selected)) {
+    if (name === "message.created" && data.message.direction === "in" && !c.held  // the bot answers those
+        && (document.hidden || c.id !== this.selected)) {
       this.named(c).then((who) => this.alert(t("notify.new_message", {name: who}), data.message.text, c.id));
     }
     if (name === "ticket.assigned" && data.assignee_id === this.user.id && data.previous_assignee_id !== this.user.id

@@ -1,0 +1,135 @@
+"""What the bot is still answering is not the agents' queue yet: the queue (REST and the console's
+Unassigned view) leaves it out until the bot hands off or an agent takes it over; a held
+conversation whose customer went quiet is resolved as deflected, without a survey."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from hub import keys
+from hub.models import (
+    Channel,
+    Conversation,
+    IdentityKind,
+    InboundMessage,
+    Role,
+    SenderIdentity,
+    Status,
+    new_id,
+    utcnow,
+)
+from hub.ticketing.csat import SEND_JOB
+
+from ..agent_console.conftest import Agent
+from .conftest import whatsapp
+from .test_bot_service import bot_messages, send
+
+pytestmark = pytest.mark.integration
+
+
+def email(text: str, sender: str) -> InboundMessage:
+    return InboundMessage(channel=Channel.email, external_id=new_id(), subject="Question",
+                          sender=SenderIdentity(kind=IdentityKind.email, value=sender), text=text)
+
+
+async def test_the_queue_leaves_out_what_the_bot_is_answering_until_it_hands_off(bot_client, api) -> None:
+    app = bot_client.server.app
+    service, routing = app[keys.EXTENSIONS]["bot"], app[keys.EXTENSIONS]["ticketing"].routing
+    answered = await send(bot_client, whatsapp("how long do refunds take?", phone="+27821110001"))
+    handed = await send(bot_client, whatsapp("I want to talk to a person", phone="+27821110002"))
+    mailed = await send(bot_client, email("Where is my invoice?", "held@example.com"))  # no bot on e-mail
+    agent = await api.user(Role.agent)
+    taken = await send(bot_client, whatsapp("hello", phone="+27821110003"))
+    await app[keys.STORE].conversations.update_one({"_id": taken},
+                                                   {"$set": {"assignee_id": agent["user"]["id"]}})
+    assert await bot_messages(bot_client, answered)  # the bot did answer it
+
+    queued = {c.id for c in await routing.queue()}
+    assert {handed, mailed} <= queued and answered not in queued and taken not in queued
+    admin = await api.user(Role.admin)
+    resp = await bot_client.get("/api/v1/queue", headers=admin["headers"])
+    assert resp.status == 200, await resp.text()
+    rest = {c["id"] for c in await resp.json()}
+    assert {handed, mailed} <= rest and answered not in rest
+
+    # the store filter and the Python check agree on every conversation there is
+    docs = [d async for d in app[keys.STORE].conversations.find({})]
+    matched = {d["_id"] async for d in app[keys.STORE].conversations.find(service.holding(), {"_id": 1})}
+    assert matched == {d["_id"] for d in docs if service.holds(Conversation.from_doc(d))}
+    assert answered in matched and not {handed, mailed, taken} & matched
+
+    # the console: out of Unassigned, marked held in All; in Unassigned once the bot hands off
+    console = Agent(str(bot_client.make_url("/")).rstrip("/"))
+    await console.connect(admin["access_token"])
+    try:
+        unassigned = await console.call("list", {"view": "unassigned", "limit": 100})
+        assert unassigned["ok"] and answered not in {c["id"] for c in unassigned["items"]}
+        assert handed in {c["id"] for c in unassigned["items"]}
+        listed = await console.call("list", {"view": "all", "limit": 100})
+        everything = {c["id"]: c for c in listed["items"]}
+        assert everything[answered]["held"] is True and everything[handed]["held"] is False
+        await send(bot_client, whatsapp("let me speak to a human agent please", phone="+27821110001"))
+        handoff = await console.wait_for(lambda: [e for e in console.events("bot.handoff")
+                                                  if e["data"]["conversation_id"] == answered])
+        assert handoff[0]["data"]["conversation"]["held"] is False
+        unassigned = await console.call("list", {"view": "unassigned", "limit": 100})
+        assert answered in {c["id"] for c in unassigned["items"]}
+    finally:
+        await console.close()
+    assert answered in {c.id for c in await routing.queue()}
+
+
+async def test_an_agent_who_answers_a_conversation_the_bot_holds_takes_it_over(bot_client, api) -> None:
+    app = bot_client.server.app
+    app[keys.EXTENSIONS]["ticketing"].settings.assign_on_reply = False  # taking over does not need it
+    agent = await api.user(Role.agent)
+    conv = await send(bot_client, whatsapp("how do I reschedule my booking?", phone="+27821110011"))
+    answers = len(await bot_messages(bot_client, conv))
+    resp = await bot_client.post(f"/api/v1/conversations/{conv}/messages", json={"text": "Hi, Lindiwe here."},
+                                 headers=agent["headers"])
+    assert resp.status == 201, await resp.text()
+    await app[keys.BUS].drain()
+    assert (await app[keys.CONVERSATIONS].get(conv)).assignee_id == agent["user"]["id"]
+    await send(bot_client, whatsapp("thanks, can you move it to Sunday?", phone="+27821110011"))
+    assert len(await bot_messages(bot_client, conv)) == answers  # the bot has let go
+
+
+async def test_a_quiet_conversation_the_bot_holds_is_resolved_without_a_survey(bot_client) -> None:
+    app = bot_client.server.app
+    service, store = app[keys.EXTENSIONS]["bot"], app[keys.STORE]
+    service.settings.resolve_idle_h = 24.0  # the tests' environment turns the sweep off
+    quiet = await send(bot_client, whatsapp("how long do refunds take?", phone="+27821110021"))
+    handed = await send(bot_client, whatsapp("I want to talk to a person", phone="+27821110022"))
+    assert await service.resolve_idle(utcnow()) == 0  # nobody has been quiet for a day yet
+
+    later = utcnow() + timedelta(hours=25)
+    assert await service.resolve_idle(later) == 1
+    assert await service.resolve_idle(later) == 0  # resolved once, by one sweep
+    resolved = await app[keys.CONVERSATIONS].get(quiet)
+    assert resolved.status == Status.resolved and "bot-resolved" in resolved.tags
+    assert (await app[keys.CONVERSATIONS].get(handed)).status == Status.open  # people have that one
+    await app[keys.BUS].drain()
+    assert await store["jobs"].count_documents({"kind": SEND_JOB, "payload.conversation_id": quiet}) == 0
+
+    # the customer comes back within the reopen window: the same conversation, the bot answers again
+    before = len(await bot_messages(bot_client, quiet))
+    again = await send(bot_client, whatsapp("and how do I cancel a booking?", phone="+27821110021"))
+    assert again == quiet and (await app[keys.CONVERSATIONS].get(quiet)).status == Status.open
+    assert len(await bot_messages(bot_client, quiet)) > before
+
+
+async def test_a_survey_still_follows_when_a_person_served_the_customer(bot_client, api) -> None:
+    app = bot_client.server.app
+    agent = await api.user(Role.agent)
+    conv = await send(bot_client, whatsapp("I want to talk to a person", phone="+27821110031"))
+    resp = await bot_client.post(f"/api/v1/conversations/{conv}/messages", json={"text": "Hello!"},
+                                 headers=agent["headers"])
+    assert resp.status == 201, await resp.text()
+    resp = await bot_client.patch(f"/api/v1/conversations/{conv}", json={"status": "resolved"},
+                                  headers=agent["headers"])
+    assert resp.status == 200, await resp.text()
+    await app[keys.BUS].drain()
+    surveys = {"kind": SEND_JOB, "payload.conversation_id": conv}
+    assert await app[keys.STORE]["jobs"].count_documents(surveys) == 1
