@@ -20,7 +20,7 @@ from typing import Any
 
 from hub.auth import Principal
 from hub.errors import NotFound
-from hub.events import ConversationCreated, ConversationUpdated, EventBus, MessageCreated
+from hub.events import BotHandoff, ConversationCreated, ConversationUpdated, EventBus, MessageCreated
 from hub.models import ACTIVE_STATUSES, AuthorType, Contact, Conversation, Direction, Role, Status
 
 from .actions import Actions, Escalations
@@ -70,6 +70,7 @@ class Ticketing:
         bus.subscribe(SlaBreached, self.on_sla_event)
         bus.subscribe(AgentStatusChanged, self.on_agent_status)
         bus.subscribe(TicketMerged, self.on_merged)
+        bus.subscribe(BotHandoff, self.on_bot_handoff)
         wheels = [self.sla.wheel, self.lifecycle.wheel, self.rules.wheel]
         bus.subscribe("conversation.deleted", on_deleted(self.ctx, self.routing, wheels))
 
@@ -95,7 +96,8 @@ class Ticketing:
     async def on_conversation_created(self, event: ConversationCreated) -> None:
         conversation = event.conversation
         await self._status_since(conversation.id, conversation.status)
-        await self.sla.start(conversation)
+        if not self.routing.held(conversation):  # else its clocks start when it reaches people
+            await self.sla.start(conversation)
         await self.rules.fire("ticket.created", conversation)
         if self.settings.auto_assign:
             current = await self.ctx.conversations.get(conversation.id)
@@ -116,12 +118,12 @@ class Ticketing:
                 await self.lifecycle.notify_mentions(message, conversation)
             return
         if message.author_type == AuthorType.agent:
-            await self.sla.agent_replied(conversation, self.ctx.clock.now())
             # an agent answering a ticket the bot holds takes it over, whatever the setting: else the
             # bot would go on answering beside them
             takes = self.settings.assign_on_reply or self.routing.held(conversation)
             if takes and conversation.assignee_id is None and message.author_id:
-                conversation = await self._claim(conversation.id, message.author_id)
+                conversation = await self._claim(conversation.id, message.author_id)  # may start the SLA
+            await self.sla.agent_replied(conversation, self.ctx.clock.now())
         await self.rules.fire("message.created", conversation, message=message)
 
     async def _claim(self, conversation_id: str, user_id: str) -> Conversation:
@@ -211,8 +213,11 @@ class Ticketing:
             await self.sla.status_changed(conversation, self.ctx.clock.now())
             if conversation.status == Status.resolved:
                 await self.csat.on_resolved(conversation)
-        if "team_id" in changes:
-            await self.sla.team_changed(conversation)
+        if "team_id" in changes or changes.get("assignee_id"):
+            if conversation.bot and not conversation.sla:  # the bot held it: no clock yet
+                await self._reached_people(conversation)
+            elif "team_id" in changes:
+                await self.sla.team_changed(conversation)
         if "priority" in changes:
             if "priority_reason" not in changes and event.actor_id != SYSTEM.actor_id:
                 reason = f"manual: set to {conversation.priority.value} by {event.actor_id}"
@@ -224,6 +229,16 @@ class Ticketing:
         if "status" in changes or "assignee_id" in changes:
             await self.routing.reconcile(conversation)
         await self.rules.fire("ticket.updated", conversation, extra={"changed": sorted(changes)})
+
+    async def on_bot_handoff(self, event: BotHandoff) -> None:
+        await self._reached_people(event.conversation)
+
+    async def _reached_people(self, conversation: Conversation) -> None:
+        """A ticket the bot held reaches people (a handoff; an agent takes it over): its SLA clocks
+        start now. While the bot answers, nobody owes the customer a response (Zendesk starts a
+        messaging ticket's SLA at the escalation too), and a deflected conversation breaches nothing."""
+        if conversation.bot and not conversation.sla and not self.routing.held(conversation):
+            await self.sla.start(conversation, at=self.ctx.clock.now())
 
     async def on_merged(self, event: TicketMerged) -> None:
         """The merge closed the source without ``Conversations.update``: stop its clocks and timers."""

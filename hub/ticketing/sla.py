@@ -228,8 +228,9 @@ class Sla:
         return state, policy, await self.hours(policy.business_hours_id)
 
     async def start(
-        self, conversation: Conversation, policy: SlaPolicy | None = None
+        self, conversation: Conversation, policy: SlaPolicy | None = None, at: datetime | None = None
     ) -> dict[str, Any] | None:
+        """The clocks from ``at`` (default: the ticket's creation)."""
         policy = policy or await self.policy_for(conversation)
         if policy is None:
             return None
@@ -239,7 +240,7 @@ class Sla:
             target = self._target(policy, conversation.priority, metric)
             if target:
                 state["metrics"][metric] = {
-                    "started_at": conversation.created_at,
+                    "started_at": at or conversation.created_at,
                     "target_s": target,
                     "paused_s": 0.0,
                     "warned": False,

@@ -133,3 +133,33 @@ async def test_a_survey_still_follows_when_a_person_served_the_customer(bot_clie
     await app[keys.BUS].drain()
     surveys = {"kind": SEND_JOB, "payload.conversation_id": conv}
     assert await app[keys.STORE]["jobs"].count_documents(surveys) == 1
+
+
+async def test_sla_clocks_start_when_the_ticket_reaches_people(bot_client, api) -> None:
+    app = bot_client.server.app
+    admin = await api.user(Role.admin)
+    policy = {"name": "std", "default": True, "targets": {"normal": {"first_response": 60, "resolution": 480}}}
+    resp = await bot_client.post("/api/v1/sla-policies", json=policy, headers=admin["headers"])
+    assert resp.status == 201, await resp.text()
+    conv = await send(bot_client, whatsapp("how long do refunds take?", phone="+27821110041"))
+    assert (await app[keys.CONVERSATIONS].get(conv)).sla == {}  # the bot answers: nobody owes a response
+    await send(bot_client, whatsapp("I want to talk to a person", phone="+27821110041"))
+    handed = await app[keys.CONVERSATIONS].get(conv)
+    first = handed.sla["metrics"]["first_response"]
+    assert first["started_at"] > handed.created_at and first["met_at"] is None
+    assert handed.sla["metrics"]["resolution"]["started_at"] == first["started_at"]
+
+    # an agent takes one over by answering it: the clock starts, and that reply meets it
+    agent = await api.user(Role.agent)
+    other = await send(bot_client, whatsapp("how do I reschedule my booking?", phone="+27821110042"))
+    resp = await bot_client.post(f"/api/v1/conversations/{other}/messages", json={"text": "Hi, I can help."},
+                                 headers=agent["headers"])
+    assert resp.status == 201, await resp.text()
+    await app[keys.BUS].drain()
+    taken = await app[keys.CONVERSATIONS].get(other)
+    assert taken.assignee_id == agent["user"]["id"]
+    assert taken.sla["metrics"]["first_response"]["met_at"] is not None
+
+    # a conversation no bot holds (e-mail) is timed from its creation, as before
+    mailed = await app[keys.CONVERSATIONS].get(await send(bot_client, email("Invoice?", "sla@example.com")))
+    assert mailed.sla["metrics"]["first_response"]["started_at"] == mailed.created_at
