@@ -138,7 +138,8 @@ async def test_a_survey_still_follows_when_a_person_served_the_customer(bot_clie
 async def test_sla_clocks_start_when_the_ticket_reaches_people(bot_client, api) -> None:
     app = bot_client.server.app
     admin = await api.user(Role.admin)
-    policy = {"name": "std", "default": True, "targets": {"normal": {"first_response": 60, "resolution": 480}}}
+    targets = {"normal": {"first_response": 60, "resolution": 480}}
+    policy = {"name": "std", "default": True, "targets": targets}
     resp = await bot_client.post("/api/v1/sla-policies", json=policy, headers=admin["headers"])
     assert resp.status == 201, await resp.text()
     conv = await send(bot_client, whatsapp("how long do refunds take?", phone="+27821110041"))
