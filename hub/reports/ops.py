@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from hub.models import utcnow
+from hub import keys
 from hub.store import Store
 
 from . import live
@@ -30,11 +31,12 @@ NAMESPACE = "/agents"  # agent_console.namespace.NAMESPACE
 ROOM = "all"  # agent_console.access.ALL: supervisors and admins
 PRESENCE = "console_presence"  # agent_console.presence.PRESENCE: _id = user id, status
 EVENTS = ("conversation.created", "conversation.updated", "ticket.assigned", "ticket.merged", "sla.warning",
-          "sla.breached", "agent.presence", "bot.handoff")
+          "sla.breached", "agent.presence", "bot.handoff")  # a bot's answer changes nothing here
 DEBOUNCE_S = 0.5
 
 
-def ops_figures(rows: dict[str, Any], agents_online: int, as_of: datetime) -> dict[str, Any]:
+def ops_figures(rows: dict[str, Any], agents_online: int, as_of: datetime, held: int = 0) -> dict[str, Any]:
+    """``held``: open tickets the bot is still answering (unassigned, but not the agents' queue)."""
     vocab = rows["vocab"]
 
     def code(col: str, value: str) -> int:
@@ -42,26 +44,39 @@ def ops_figures(rows: dict[str, Any], agents_online: int, as_of: datetime) -> di
 
     unassigned = rows["agent_id"] == code("agent_id", "")
     is_open = rows["status"] == code("status", "open")
-    return {"queue": int(np.count_nonzero(unassigned & is_open)), "open": int(rows["created"].size),
+    queue = max(0, int(np.count_nonzero(unassigned & is_open)) - held)
+    return {"queue": queue, "open": int(rows["created"].size),
             "agents_online": agents_online,
             "at_risk": int(np.count_nonzero(rows["sla_risk"] == code("sla_risk", "warned"))),
             "breached": int(np.count_nonzero(rows["sla_risk"] == code("sla_risk", "breached"))),
             "as_of": as_of.isoformat()}
 
 
+def held_filter(app: Any) -> dict[str, Any] | None:
+    """Ticketing routing's filter of what the bot holds (None without ticketing or a bot)."""
+    routing = getattr(app[keys.EXTENSIONS].get("ticketing"), "routing", None)
+    return routing.holding() if routing is not None else None
+
+
 async def agents_online(store: Store) -> int:
     return await store[PRESENCE].count_documents({"status": "online"})
 
 
-async def current(store: Store) -> dict[str, Any]:
-    """The figures now (renews the backlog snapshot)."""
+async def current(store: Store, held: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The figures now (renews the backlog snapshot). ``held``: the store filter of the tickets the
+    bot is answering (``Routing.holding``), left out of the queue as the console's Unassigned view
+    leaves them out."""
     rows = await live.snapshot(store)
-    return ops_figures(rows, await agents_online(store), rows["at"])
+    n_held = await store.conversations.count_documents(
+        {**held, "status": "open", "merged_into": None}) if held else 0
+    return ops_figures(rows, await agents_online(store), rows["at"], held=n_held)
 
 
 class OpsBroadcaster:
-    def __init__(self, store: Store, sio: Any, debounce_s: float = DEBOUNCE_S) -> None:
+    def __init__(self, store: Store, sio: Any, debounce_s: float = DEBOUNCE_S,
+                 held: Callable[[], dict[str, Any] | None] = lambda: None) -> None:
         self.store = store
+        self.held = held
         self.sio = sio
         self.debounce_s = debounce_s
         self._pending: asyncio.Task[None] | None = None
@@ -80,7 +95,7 @@ class OpsBroadcaster:
             await asyncio.sleep(self.debounce_s)
             self._again = False
             try:
-                figures = await current(self.store)
+                figures = await current(self.store, self.held())
                 await self.sio.emit("ops", figures, to=ROOM, namespace=NAMESPACE)
             except Exception:
                 log.exception("live operations refresh failed")

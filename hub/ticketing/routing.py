@@ -62,6 +62,10 @@ class Routing:
     def held(self, conversation: Conversation) -> bool:
         return any(holder.holds(conversation) for holder in self.held_by)
 
+    def holding(self) -> dict[str, Any] | None:
+        """The store filter of the conversations a holder holds (None: no holder)."""
+        return {"$or": [holder.holding() for holder in self.held_by]} if self.held_by else None
+
     def not_held(self) -> dict[str, Any]:
         """The store filter of the conversations no holder holds (``{}``: no holder)."""
         return {"$nor": [holder.holding() for holder in self.held_by]} if self.held_by else {}

@@ -53,6 +53,10 @@ async def test_the_queue_leaves_out_what_the_bot_is_answering_until_it_hands_off
     assert resp.status == 200, await resp.text()
     rest = {c["id"] for c in await resp.json()}
     assert {handed, mailed} <= rest and answered not in rest
+    resp = await bot_client.get("/api/v1/reports/live", headers=admin["headers"])  # the supervisors' tile
+    assert resp.status == 200, await resp.text()
+    live = await resp.json()
+    assert live["queue"] == 2 and live["open"] == 4  # handed + mailed; all four are open
 
     # the store filter and the Python check agree on every conversation there is
     docs = [d async for d in app[keys.STORE].conversations.find({})]
