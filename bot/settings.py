@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub.models import before_closing, closing_time
+
 
 class BotSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BERRY_BOT_", env_file=".env", extra="ignore")
@@ -43,13 +45,12 @@ class BotSettings(BaseSettings):
     def _midnight(cls, value: object) -> object:
         """``24:00`` closes at midnight (as in the channels' support hours): with 00:00-24:00 on every
         workday the bot is never after hours ("23:59" would leave the day's last minute out)."""
-        return time.max if isinstance(value, str) and value.strip() in ("24:00", "24:00:00") else value
+        return closing_time(value) if isinstance(value, str) else value
 
     def open_at(self, now: datetime) -> bool:
         local = now.astimezone(ZoneInfo(self.timezone))
         t = local.time()
-        before_closing = t < self.closing or self.closing == time.max
-        return local.weekday() in self.workdays and self.opening <= t and before_closing
+        return local.weekday() in self.workdays and self.opening <= t and before_closing(t, self.closing)
 
     def back_at(self, now: datetime, lang: str | None = "en") -> str:
         """When people are back, in words of ``lang``: "today at 08:00", "on Monday at 08:00"."""

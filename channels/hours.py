@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from hub.models import before_closing, closing_time
+
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -20,10 +22,6 @@ def _days(spec: str) -> set[int]:
     return out
 
 
-def _end(text: str) -> time:
-    return time.max if text.strip() == "24:00" else time.fromisoformat(text)
-
-
 def parse(spec: str) -> list[tuple[set[int], time, time]]:
     """``"Mon-Fri 08:00-17:00; Sat 09:00-13:00"`` → [(weekdays, start, end)]; ValueError if malformed.
     An end of ``24:00`` is the end of the day (``time.max``), as in the SLAs' business hours: "Mon-Sun
@@ -32,12 +30,12 @@ def parse(spec: str) -> list[tuple[set[int], time, time]]:
     for chunk in filter(None, (c.strip() for c in spec.split(";"))):
         days, _, span = chunk.rpartition(" ")
         start, end = span.split("-")
-        rules.append((_days(days), time.fromisoformat(start), _end(end)))
+        rules.append((_days(days), time.fromisoformat(start), closing_time(end)))
     return rules
 
 
 def is_open(spec: str, tz: str, at: datetime) -> bool:
     local = at.astimezone(ZoneInfo(tz))
     now = local.time()
-    return any(local.weekday() in days and start <= now and (now < end or end == time.max)
+    return any(local.weekday() in days and start <= now and before_closing(now, end)
                for days, start, end in parse(spec))

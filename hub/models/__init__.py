@@ -1,6 +1,6 @@
 """Domain models (pydantic v2): what the store holds and the API speaks."""
 
-from .common import Channel, Model, Role, TimeZoneName, new_id, utcnow
+from .common import Channel, Model, Role, TimeZoneName, before_closing, closing_time, new_id, utcnow
 from .contact import Contact, ContactType, Identity, IdentityKind
 from .conversation import ACTIVE_STATUSES, Conversation, Priority, Status
 from .inbound import InboundMessage, SenderIdentity
@@ -31,4 +31,6 @@ __all__ = [
     "User",
     "new_id",
     "utcnow",
+    "before_closing",
+    "closing_time",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from enum import StrEnum
 from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +20,16 @@ def utcnow() -> datetime:
     # MongoDB keeps milliseconds; truncate so a stored-and-read value equals the original.
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def closing_time(text: str) -> time:
+    """The end of an opening-hours interval: ``HH:MM`` or ``24:00``, the end of the day (``time.max``;
+    "00:00-23:59" would close for the day's last minute). ValueError if malformed."""
+    return time.max if text.strip() in ("24:00", "24:00:00") else time.fromisoformat(text.strip())
+
+
+def before_closing(at: time, closing: time) -> bool:
+    return at < closing or closing == time.max
 
 
 class Channel(StrEnum):

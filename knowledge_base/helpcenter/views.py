@@ -122,21 +122,18 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     return response
 
 
-def _query(request: web.Request, text: str, locale: str, **kw: Any) -> SearchQuery:
+def _visible(request: web.Request) -> list[str]:
+    """The article visibilities this reader may see (signed out: public only)."""
     principal = principal_of(request)
-    return SearchQuery(
-        text=text[:MAX_Q],
-        locale=locale,
-        visibilities=visibilities_for(principal.role if principal else None),
-        **kw,
-    )
+    return visibilities_for(principal.role if principal else None)
+
+
+def _query(request: web.Request, text: str, locale: str, **kw: Any) -> SearchQuery:
+    return SearchQuery(text=text[:MAX_Q], locale=locale, visibilities=_visible(request), **kw)
 
 
 async def _categories(request: web.Request, locale: str) -> dict[str, int]:
-    principal = principal_of(request)
-    return await kb_of(request).articles.categories(
-        locale=locale, visibilities=visibilities_for(principal.role if principal else None)
-    )
+    return await kb_of(request).articles.categories(locale=locale, visibilities=_visible(request))
 
 
 async def index(request: web.Request) -> web.Response:
@@ -148,9 +145,8 @@ async def home(request: web.Request) -> web.Response:
     """Topics, then the articles most read over the last 30 days (those this reader may see, in this
     language); the first of every topic fill the list while few have been read."""
     locale = locale_of(request)
-    principal = principal_of(request)
     kb = kb_of(request)
-    visible = visibilities_for(principal.role if principal else None)
+    visible = _visible(request)
     try:
         popular = await kb.articles.published_among(await kb.analytics.popular(), locale=locale,
                                                      visibilities=visible)
@@ -169,14 +165,9 @@ async def home(request: web.Request) -> web.Response:
 async def category(request: web.Request) -> web.Response:
     locale = locale_of(request)
     slug = request.match_info["category"]
-    principal = principal_of(request)
-    articles = await kb_of(request).articles.list(
-        locale=locale,
-        category=slug,
-        status=ArticleStatus.published,
-        visibilities=visibilities_for(principal.role if principal else None),
-        limit=200,
-    )
+    published = ArticleStatus.published
+    articles = await kb_of(request).articles.list(locale=locale, category=slug, status=published,
+                                                  visibilities=_visible(request), limit=200)
     if not articles:
         raise web.HTTPNotFound(text="no such topic")
     return render(
@@ -235,11 +226,10 @@ async def search_json(request: web.Request) -> web.Response:
 
 async def _readable_article(request: web.Request, locale: str) -> Article:
     article = await kb_of(request).articles.by_slug(locale, request.match_info["slug"])
-    principal = principal_of(request)
     if (
         article is None
         or article.status != ArticleStatus.published
-        or article.visibility.value not in visibilities_for(principal.role if principal else None)
+        or article.visibility.value not in _visible(request)
     ):
         raise web.HTTPNotFound(text="no such article")
     return article
