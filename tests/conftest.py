@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -65,14 +64,6 @@ async def until(check: Callable[[], Awaitable[bool]], within_s: float = 20.0, wh
     while not await check():
         assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.02)
-
-
-async def clear_of_window_edge(window_s: float = 900, margin_s: float = 10) -> None:
-    """Wait past the next fixed-window boundary (the login lock-out counts failures per 900 s window
-    of the clock) if it is less than ``margin_s`` away: failures on both sides of it would not add up."""
-    left = window_s - time.time() % window_s
-    if left < margin_s:
-        await asyncio.sleep(left + 0.05)
 
 
 def altered(signed: str) -> str:

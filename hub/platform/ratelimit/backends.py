@@ -1,5 +1,5 @@
 """Rate limits as a sliding-window log, in memory (one node) or in Redis (shared by every node),
-plus plain windowed counters for login failures.
+and logs of login failures kept the same way.
 
 Each key keeps the times of the requests it let through in the last ``window`` seconds. A request
 is allowed while fewer than ``limit`` are logged, so no stretch of ``window`` seconds ever admits
@@ -48,10 +48,22 @@ class Decision:
 
 
 class Limiter(Protocol):
-    async def hit(self, key: str, limit: int, window_s: int) -> Decision: ...
-    async def count(self, key: str, window_s: int) -> int: ...
-    async def peek(self, key: str, window_s: int) -> int: ...
-    async def reset(self, key: str, window_s: int) -> None: ...
+    async def hit(self, key: str, limit: int, window_s: int) -> Decision:
+        """Let one request through if fewer than ``limit`` were let through in the last ``window_s``."""
+        ...
+
+    async def count(self, key: str, window_s: int) -> int:
+        """Log one event (a failed sign-in) now; the number logged in the last ``window_s``."""
+        ...
+
+    async def wait(self, key: str, limit: int, window_s: int) -> int:
+        """Seconds until fewer than ``limit`` events are logged in the last ``window_s`` (0: now)."""
+        ...
+
+    async def reset(self, key: str) -> None:
+        """Forget the events logged for ``key``."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -64,32 +76,33 @@ def decide(log: list[float] | deque[float], now: float, limit: int, window_s: in
     return Decision(True, limit, limit - len(log) - 1, max(1, math.ceil(oldest + window_s - now)), window_s)
 
 
-def _window(window_s: int, now: float) -> int:
-    return int(now // window_s)
+def _wait(log: list[float] | deque[float], now: float, limit: int, window_s: int) -> int:
+    """For a log trimmed to the window: seconds until it holds fewer than ``limit`` entries."""
+    return 0 if len(log) < limit else max(1, math.ceil(log[len(log) - limit] + window_s - now))
 
 
 class MemoryLimiter:
     def __init__(self) -> None:
         self._logs: dict[str, deque[float]] = {}
-        self._counts: dict[str, int] = {}
-        self._expires: dict[str, float] = {}
         self._last_prune = 0.0
 
     def _prune(self, now: float) -> None:
         if now - self._last_prune < 5:
             return
         self._last_prune = now
-        self._logs = {k: log for k, log in self._logs.items() if log and log[-1] > now - 3600}
-        for key in [k for k, exp in self._expires.items() if exp <= now]:
-            self._counts.pop(key, None)
-            self._expires.pop(key, None)
+        # a key quiet for a day is past any window in use (the login lock-out's is 15 minutes)
+        self._logs = {k: log for k, log in self._logs.items() if log and log[-1] > now - 86400}
 
-    async def hit(self, key: str, limit: int, window_s: int) -> Decision:
-        now = time.time()
+    def _log(self, key: str, now: float, window_s: int) -> deque[float]:
         self._prune(now)
         log = self._logs.setdefault(key, deque())
         while log and log[0] <= now - window_s:
             log.popleft()
+        return log
+
+    async def hit(self, key: str, limit: int, window_s: int) -> Decision:
+        now = time.time()
+        log = self._log(key, now, window_s)
         decision = decide(log, now, limit, window_s)
         if decision.allowed:
             log.append(now)
@@ -97,20 +110,18 @@ class MemoryLimiter:
 
     async def count(self, key: str, window_s: int) -> int:
         now = time.time()
-        self._prune(now)
-        k = f"{key}:{_window(window_s, now)}"
-        self._counts[k] = self._counts.get(k, 0) + 1
-        self._expires[k] = now + window_s
-        return self._counts[k]
+        log = self._log(f"events:{key}", now, window_s)
+        log.append(now)
+        return len(log)
 
-    async def peek(self, key: str, window_s: int) -> int:
-        return self._counts.get(f"{key}:{_window(window_s, time.time())}", 0)
+    async def wait(self, key: str, limit: int, window_s: int) -> int:
+        now = time.time()
+        return _wait(self._log(f"events:{key}", now, window_s), now, limit, window_s)
 
-    async def reset(self, key: str, window_s: int) -> None:
-        self._counts.pop(f"{key}:{_window(window_s, time.time())}", None)
+    async def reset(self, key: str) -> None:
+        self._logs.pop(f"events:{key}", None)
 
     async def close(self) -> None:
-        self._counts.clear()
         self._logs.clear()
 
 
@@ -135,11 +146,34 @@ return {1, limit - n - 1, tonumber(first[2]) + window - now, 0}
 """
 
 
+# KEYS[1] = an event log (sorted set); ARGV = window (ms), limit (0: log one event now), a unique
+# member. Returns the events in the window after logging (limit 0), else ms until fewer than limit.
+EVENTS_LUA = """
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if limit == 0 then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window + 1000)
+  return redis.call('ZCARD', KEYS[1])
+end
+local n = redis.call('ZCARD', KEYS[1])
+if n < limit then
+  return 0
+end
+local nth = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
+return tonumber(nth[2]) + window - now
+"""
+
+
 class RedisLimiter:
     def __init__(self, url: str, prefix: str = "berry:rl:") -> None:
         self.redis = aioredis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self.prefix = prefix
         self._sliding = self.redis.register_script(SLIDING_LUA)
+        self._events = self.redis.register_script(EVENTS_LUA)
 
     async def hit(self, key: str, limit: int, window_s: int) -> Decision:
         try:
@@ -152,27 +186,24 @@ class RedisLimiter:
                         window_s, math.ceil(int(retry_ms) / 1000))
 
     async def count(self, key: str, window_s: int) -> int:
-        k = f"{self.prefix}{key}:{_window(window_s, time.time())}"
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.incr(k)
-                pipe.expire(k, window_s + 1, nx=True)
-                count, _ = await pipe.execute()
+            return int(await self._events(keys=[f"{self.prefix}events:{key}"],
+                                          args=[window_s * 1000, 0, uuid.uuid4().hex]))
         except (RedisError, OSError) as exc:
             log.warning("rate limiter: redis unavailable, not counting", extra={"error": repr(exc)})
             return 0
-        return int(count)
 
-    async def peek(self, key: str, window_s: int) -> int:
+    async def wait(self, key: str, limit: int, window_s: int) -> int:
         try:
-            value = await self.redis.get(f"{self.prefix}{key}:{_window(window_s, time.time())}")
+            ms = int(await self._events(keys=[f"{self.prefix}events:{key}"],
+                                        args=[window_s * 1000, max(1, limit), ""]))
         except (RedisError, OSError):
             return 0
-        return int(value or 0)
+        return max(1, math.ceil(ms / 1000)) if ms > 0 else 0
 
-    async def reset(self, key: str, window_s: int) -> None:
+    async def reset(self, key: str) -> None:
         with contextlib.suppress(RedisError, OSError):
-            await self.redis.delete(f"{self.prefix}{key}:{_window(window_s, time.time())}")
+            await self.redis.delete(f"{self.prefix}events:{key}")
 
     async def close(self) -> None:
         await self.redis.aclose()

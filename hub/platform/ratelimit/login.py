@@ -1,13 +1,13 @@
-"""Login brute-force protection: failed sign-ins are counted per account+IP (and per IP across
-accounts, against credential stuffing); past the limit the login answers 429 with
-``Retry-After`` until the window ends, even for the right password. A success clears the
-account+IP counter. Counters live in the rate limiter's backend, so Redis shares them."""
+"""Login brute-force protection: failed sign-ins are logged per account+IP (and per IP across
+accounts, against credential stuffing); with the limit reached within the last window the login
+answers 429 with ``Retry-After`` (until the oldest counted failure leaves the window), even for the
+right password. A sliding window, not fixed ones: those let 2x the limit through around an edge.
+A success clears the account+IP log. The logs live in the rate limiter's backend, so Redis shares
+them."""
 
 from __future__ import annotations
 
 import hashlib
-import math
-import time
 
 from hub.errors import HubError
 
@@ -39,19 +39,16 @@ class LoginGuard:
     def _keys(self, email: str, ip: str) -> tuple[str, str]:
         return f"login:{_account(email)}:{ip}", f"login-ip:{ip}"
 
-    def _retry_after(self) -> int:
-        now = time.time()
-        return max(1, math.ceil((int(now // self.window_s) + 1) * self.window_s - now))
-
     async def check(self, email: str, ip: str) -> None:
         pair, per_ip = self._keys(email, ip)
-        if (await self.limiter.peek(pair, self.window_s) >= self.max_failures
-                or await self.limiter.peek(per_ip, self.window_s) >= self.max_failures * IP_FACTOR):
-            raise TooManyAttempts("too many failed sign-ins; try again later", self._retry_after())
+        wait = max(await self.limiter.wait(pair, self.max_failures, self.window_s),
+                   await self.limiter.wait(per_ip, self.max_failures * IP_FACTOR, self.window_s))
+        if wait:
+            raise TooManyAttempts("too many failed sign-ins; try again later", wait)
 
     async def failed(self, email: str, ip: str) -> None:
         for key in self._keys(email, ip):
             await self.limiter.count(key, self.window_s)
 
     async def succeeded(self, email: str, ip: str) -> None:
-        await self.limiter.reset(self._keys(email, ip)[0], self.window_s)
+        await self.limiter.reset(self._keys(email, ip)[0])

@@ -13,7 +13,6 @@ from hub import keys
 from hub.models import Channel, InboundMessage, Role, new_id
 from hub.models.inbound import SenderIdentity
 from hub.platform.appkeys import TOTP
-from tests.conftest import clear_of_window_edge
 
 PASSWORD = "correct horse battery"
 
@@ -123,7 +122,6 @@ async def test_staff_are_sent_to_the_console_and_unlinked_users_see_nothing(clie
 async def test_sign_in_uses_the_platform_lock_out(client: Any) -> None:
     app = client.server.app
     email = await portal_user(app, await ticket_of(app, "thandi@example.co.za", "Lock-out"))
-    await clear_of_window_edge()
     for _ in range(5):  # BERRY_LOGIN_MAX_FAILURES defaults to 5
         assert (await sign_in(client, email, "wrong password!")).status == 401
     locked = await sign_in(client, email)  # even the right password is refused while locked

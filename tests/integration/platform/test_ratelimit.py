@@ -19,7 +19,7 @@ from hub.platform.secrets import SecretBox
 from hub.platform.settings import PLATFORM_SETTINGS, PlatformSettings
 from hub.settings import Settings
 
-from ...conftest import Api, clear_of_window_edge
+from ...conftest import Api
 
 LOGIN = "/api/v1/auth/login"
 
@@ -70,7 +70,6 @@ async def test_forwarded_for_is_ignored_unless_trusted(api: Api) -> None:
 
 @pytest.mark.parametrize("platform_overrides", [{"login_max_failures": 3, "ratelimit_trust_forwarded": True}])
 async def test_login_brute_force_is_locked_per_account_and_ip(api: Api) -> None:
-    await clear_of_window_edge()
     await api.app[keys.USERS].create("target@example.com", "correct horse", Role.agent)
     await api.app[keys.USERS].create("other@example.com", "correct horse", Role.agent)
     attacker = {"X-Forwarded-For": "203.0.113.7"}
@@ -136,7 +135,6 @@ async def test_limits_hold_across_two_nodes_with_redis(two_nodes: tuple[TestClie
         statuses.append((await node.get("/api/v1/conversations", headers=headers)).status)
     assert statuses == [200, 200, 200, 200, 429, 429]
     # login failures are shared too: one on each node locks the pair
-    await clear_of_window_edge()
     bad = {"email": "shared@example.com", "password": "wrong wrong"}
     assert (await a.post(LOGIN, json=bad)).status == 401
     assert (await b.post(LOGIN, json=bad)).status == 401
@@ -166,6 +164,23 @@ async def test_redis_sliding_window_frees_slots_as_they_age(redis_url: str) -> N
         assert not refused.allowed and refused.retry_after_s == 1
         await asyncio.sleep(1.05)  # the whole log has aged out: a fresh window's worth again
         assert [(await limiter.hit("k", 3, 1)).allowed for _ in range(4)] == [True, True, True, False]
+    finally:
+        await limiter.close()
+
+
+async def test_redis_failure_logs_slide_and_reset(redis_url: str) -> None:
+    """The login lock-out's logs in Redis (the server's clock, one script per step)."""
+    limiter = RedisLimiter(redis_url, prefix=f"test:{time.time_ns()}:")
+    try:
+        assert [await limiter.count("f", 2) for _ in range(3)] == [1, 2, 3]
+        assert await limiter.wait("f", 4, 2) == 0
+        assert 1 <= await limiter.wait("f", 3, 2) <= 2
+        await asyncio.sleep(1.0)
+        assert await limiter.count("f", 2) == 4
+        await asyncio.sleep(1.1)  # the first three have left the window, the fourth has not
+        assert await limiter.wait("f", 2, 2) == 0 and await limiter.wait("f", 1, 2) == 1
+        await limiter.reset("f")
+        assert await limiter.wait("f", 1, 2) == 0 and await limiter.count("f", 2) == 1
     finally:
         await limiter.close()
 

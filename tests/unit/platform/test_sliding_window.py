@@ -80,10 +80,51 @@ async def test_refused_requests_do_not_extend_the_wait(clock: Clock) -> None:
     assert (await limiter.hit("k", 1, 5)).allowed
 
 
-async def test_login_counters_are_windowed(clock: Clock) -> None:
+async def test_event_logs_slide_and_reset(clock: Clock) -> None:
     limiter = MemoryLimiter()
     clock.now = 1_000_800.0
     assert [await limiter.count("f", 900) for _ in range(3)] == [1, 2, 3]
-    assert await limiter.peek("f", 900) == 3
-    await limiter.reset("f", 900)
-    assert await limiter.peek("f", 900) == 0
+    assert await limiter.wait("f", 4, 900) == 0  # under the limit
+    assert await limiter.wait("f", 3, 900) == 900
+    clock.now += 100.5
+    assert await limiter.wait("f", 3, 900) == 800  # 799.5 s, rounded up
+    await limiter.count("f", 900)
+    assert await limiter.wait("f", 4, 900) == 800 and await limiter.wait("f", 1, 900) == 900
+    await limiter.reset("f")
+    assert await limiter.wait("f", 1, 900) == 0 and await limiter.count("f", 900) == 1
+
+
+async def test_login_failures_add_up_across_what_was_a_fixed_window_edge(clock: Clock) -> None:
+    """The lock-out once counted failures per fixed 900 s window of the clock: 3 failures just
+    before an edge and 3 just after never locked a limit of 5 (2x the limit around each edge)."""
+    from hub.platform.ratelimit.login import LoginGuard, TooManyAttempts
+
+    guard = LoginGuard(MemoryLimiter(), max_failures=5, window_s=900)
+    clock.now = 900 * 1111 - 1.0  # one second before a fixed window's edge
+    for _ in range(3):
+        await guard.check("a@example.com", "203.0.113.7")
+        await guard.failed("a@example.com", "203.0.113.7")
+    clock.now += 2.0
+    for _ in range(2):
+        await guard.check("a@example.com", "203.0.113.7")
+        await guard.failed("a@example.com", "203.0.113.7")
+    with pytest.raises(TooManyAttempts) as refused:
+        await guard.check("a@example.com", "203.0.113.7")
+    assert refused.value.retry_after == 898  # when the first failure leaves the window (900 s after it)
+    clock.now += 898.0
+    await guard.check("a@example.com", "203.0.113.7")  # one failure has aged out: 4 of 5 left
+    await guard.succeeded("a@example.com", "203.0.113.7")
+    await guard.failed("a@example.com", "203.0.113.7")
+    await guard.check("a@example.com", "203.0.113.7")  # the success forgot the pair's failures
+
+
+async def test_the_per_ip_log_stops_one_address_trying_many_accounts(clock: Clock) -> None:
+    from hub.platform.ratelimit.login import IP_FACTOR, LoginGuard, TooManyAttempts
+
+    guard = LoginGuard(MemoryLimiter(), max_failures=2, window_s=900)
+    for i in range(2 * IP_FACTOR):
+        await guard.failed(f"user{i}@example.com", "203.0.113.8")
+        clock.now += 1.0
+    with pytest.raises(TooManyAttempts):
+        await guard.check("fresh@example.com", "203.0.113.8")
+    await guard.check("fresh@example.com", "198.51.100.9")  # another address is not affected
