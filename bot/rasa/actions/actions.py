@@ -64,10 +64,23 @@ class ActionNextArticle(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         article = tracker.get_slot("next_article")
-        if not article:  # the rule fired without one: the form, as for any other "No"
-            return [SlotSet("has_next_article", False), FollowupAction("ticket_form")]
+        if not article or not _answered_last(tracker):  # none, or a stale one: the form, as any other "No"
+            return [SlotSet("next_article", None), SlotSet("has_next_article", False),
+                    FollowupAction("ticket_form")]
         offered = _offer(dispatcher, tracker, article, "Maybe this one helps:\n")
         return [*offered, SlotSet("next_article", None), SlotSet("has_next_article", False)]
+
+
+def _answered_last(tracker: Tracker) -> bool:
+    """The bot's last action before the latest message was an answer from the knowledge base: the
+    runner-up slot outlives the turns in between ("thanks", another question the bot could not
+    answer), and a "No" to those is not about that answer."""
+    events = list(tracker.events)
+    latest = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=0)
+    for event in reversed(events[:latest]):
+        if event.get("event") == "action" and event.get("name") != "action_listen":
+            return event.get("name") == "action_answer_from_kb"
+    return False
 
 
 def _offer(dispatcher: CollectingDispatcher, tracker: Tracker, article: dict[str, Any],

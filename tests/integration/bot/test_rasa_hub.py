@@ -138,7 +138,7 @@ async def test_erasing_the_contact_empties_its_rasa_tracker(rasa_stack) -> None:
 
 async def _run_action(rasa_stack: Any, action: str, events: list[dict[str, Any]],
                       ranking: list[tuple[str, float]] = (), metadata: dict[str, Any] | None = None,
-                      ) -> dict[str, Any]:
+                      slots: dict[str, Any] | None = None) -> dict[str, Any]:
     """Call the real action server as the Rasa server does (rasa_sdk's webhook: next_action, tracker,
     domain). DIET's ranking for a given text is not fixed, so these tests write the ranking."""
     import yaml
@@ -150,7 +150,7 @@ async def _run_action(rasa_stack: Any, action: str, events: list[dict[str, Any]]
     latest = {**said[-1], "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
               "metadata": metadata or {}}
     call = {"next_action": action, "sender_id": "s1", "domain": domain,
-            "tracker": {"sender_id": "s1", "slots": {}, "latest_message": latest, "events": events,
+            "tracker": {"sender_id": "s1", "slots": slots or {}, "latest_message": latest, "events": events,
                         "paused": False, "followup_action": None, "active_loop": {},
                         "latest_action_name": None}}
     async with aiohttp.ClientSession() as http, http.post(rasa_stack.actions_url, json=call) as resp:
@@ -197,3 +197,25 @@ async def test_a_provider_is_answered_from_provider_articles_too(rasa_stack) -> 
                                    ({"contact_type": "consumer"}, ["public"]), ({}, ["public"])):
         await _run_action(rasa_stack, "action_answer_from_kb", said, [("provider_payout", 1.0)], metadata)
         assert rasa_stack.kb.queries[-1].visibilities == visibilities
+
+
+async def test_no_gets_the_runner_up_only_right_after_the_answer(rasa_stack) -> None:
+    """The runner-up slot outlives the turns in between: a "No" after "thanks" (or anything else
+    the bot said since) is not about that answer, and opens the ticket form instead."""
+    runner_up = {"id": "kb-refund", "title": "How refunds work", "summary": "When you get your money back",
+                 "url": "https://help.berry.example/refunds"}
+    slots = {"next_article": runner_up, "has_next_article": True}
+    asked = [{"event": "user", "text": "my card was declined"},
+             {"event": "action", "name": "action_answer_from_kb"}, {"event": "bot", "text": "Card declined"},
+             {"event": "action", "name": "action_listen"}]
+    right_after = await _run_action(rasa_stack, "action_next_article",
+                                    [*asked, {"event": "user", "text": "no"}], [("deny", 1.0)], slots=slots)
+    assert right_after["responses"][0]["text"].startswith("Maybe this one helps:\nHow refunds work")
+    later = [*asked, {"event": "user", "text": "thanks"}, {"event": "action", "name": "utter_glad"},
+             {"event": "action", "name": "action_listen"}, {"event": "user", "text": "no"}]
+    stale = await _run_action(rasa_stack, "action_next_article", later, [("deny", 1.0)], slots=slots)
+    assert not stale["responses"]
+    assert {"event": "followup", "name": "ticket_form"} in [
+        {k: e.get(k) for k in ("event", "name")} for e in stale["events"]]
+    assert {"event": "slot", "name": "has_next_article"} in [
+        {k: e.get(k) for k in ("event", "name")} for e in stale["events"]]
