@@ -122,14 +122,18 @@ async def test_a_demo_run_again_gets_new_bundled_articles_and_keeps_edits(client
     kb = app[keys.EXTENSIONS]["knowledge_base"]
     edited = await kb.articles.by_slug("en", "payment-methods")
     await kb.articles.update(edited.id, ArticlePatch(summary="Edited by the demo's admin."), None)
-    gone = await kb.articles.by_slug("en", "invoices")  # as if a later version bundled it
-    await kb.articles.delete(gone.id, None)
+    new = await kb.articles.by_slug("en", "invoices")  # as if a later version bundled it
+    await kb.articles.delete(new.id, None)
+    await app[keys.STORE]["kb_bundled"].delete_one({"_id": "en:invoices"})
     assert await kb.articles.by_slug("en", "invoices") is None
+    deleted = await kb.articles.by_slug("en", "leaving-a-review")  # the demo's admin deleted this one
+    await kb.articles.delete(deleted.id, None)
     await app[keys.USERS].create(f"admin-{new_id()}@example.com", "correct horse battery", Role.admin, "Ad")
     from hub.demo import seed_demo
 
     assert (await seed_demo(app))["seeded"] is False  # users exist: no demo data again …
     assert (await kb.articles.by_slug("en", "invoices")) is not None  # … but the new article
+    assert (await kb.articles.by_slug("en", "leaving-a-review")) is None  # and not one they deleted
     assert (await kb.articles.by_slug("en", "payment-methods")).summary == "Edited by the demo's admin."
     [top, *_] = await kb.search(SearchQuery(text="invoice receipt VAT", locale="en"))
     assert top.url.endswith("/invoices")
