@@ -62,7 +62,8 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
         await _report_to_ticketing(app, data["user_id"], data["status"])
 
     ext["log"] = event_log = EventLog(store)
-    ext["presence"] = presence = PresenceTracker(store, app[keys.BUS], ext["node"], notify_presence)
+    ext["presence"] = presence = PresenceTracker(store, app[keys.BUS], ext["node"], notify_presence,
+                                                 grace_s=app[keys.SETTINGS].console_offline_grace_s)
     ext["replies"] = Replies(store, app[keys.CONVERSATIONS], app[keys.SETTINGS].whatsapp_templates,
                              adapters=lambda: getattr(app[keys.EXTENSIONS].get("channels"), "registry", {}))
     ext["team"] = TeamView(store, presence)
@@ -76,6 +77,7 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
     async with push.running(app, ext):
         yield
     await forwarder.drain()
+    await presence.close()
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)

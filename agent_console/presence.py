@@ -6,12 +6,17 @@ node stopped heart-beating (a crashed node) so their users go offline too. A cha
 ``agent.presence`` on the hub's bus (routing can reassign an offline agent's tickets) and is sent
 to every staff member.
 
+A dropped connection is not a goodbye: when a user's last socket goes, their status is looked at
+again ``grace_s`` later (``BERRY_CONSOLE_OFFLINE_GRACE_S``), so a reconnect within it (a network blip,
+a laptop waking up, a reload) changes nothing — going offline hands their tickets to colleagues.
+
 Two nodes can notice the same change at once and both publish it (FerretDB has no atomic
 compare-and-set); subscribers treat ``agent.presence`` as a state, not a delta.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -44,11 +49,13 @@ Notify = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class PresenceTracker:
-    def __init__(self, store: Store, bus: EventBus, node: str, notify: Notify) -> None:
+    def __init__(self, store: Store, bus: EventBus, node: str, notify: Notify, grace_s: float = 0.0) -> None:
         self.store = store
         self.bus = bus
         self.node = node
         self.notify = notify
+        self.grace_s = grace_s
+        self._later: set[asyncio.Task[None]] = set()  # refreshes waiting out a disconnect's grace
         # this node's sockets per user (sid → status): a second tab of someone already online here
         # cannot change their status, so it costs no scan of every socket in the store
         self.local: dict[str, dict[str, str]] = {}
@@ -81,8 +88,26 @@ class PresenceTracker:
         if not mine:
             self.local.pop(user_id, None)
         await self.store[SOCKETS].delete_one({"_id": self._key(sid)})
-        if not self._online_here(user_id):  # another tab here still online: nothing changed
+        if self._online_here(user_id):  # another tab here still online: nothing changed
+            return
+        if self.grace_s <= 0:
             await self.refresh(user_id, name)
+            return
+        task = asyncio.create_task(self._refresh_after_grace(user_id, name))
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
+
+    async def _refresh_after_grace(self, user_id: str, name: str) -> None:
+        await asyncio.sleep(self.grace_s)
+        try:
+            await self.refresh(user_id, name)
+        except Exception:  # the store is down: their next connect or disconnect recomputes it
+            log.exception("presence refresh after a disconnect failed", extra={"user_id": user_id})
+
+    async def close(self) -> None:
+        for task in list(self._later):
+            task.cancel()
+        await asyncio.gather(*self._later, return_exceptions=True)
 
     async def status(self, user_id: str) -> str:
         doc = await self.store[PRESENCE].find_one({"_id": user_id})

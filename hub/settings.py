@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, description="Redis URL: Socket.IO fan-out and shared rate limits across nodes")
     console_flush_ms: int = Field(40, ge=0, le=1000, description="Agent console: at most one fan-out per this "
                                   "many ms; events of a busier window leave together, one frame per socket")
+    console_offline_grace_s: float = Field(30.0, ge=0, le=600, description="Agent console: an agent whose "
+                                           "last socket dropped goes offline (and their open tickets to "
+                                           "colleagues) only if they have not reconnected within this")
     event_loop: Literal["uvloop", "asyncio"] = Field("uvloop", description="Event loop of `python -m hub` "
                                                     "commands: uvloop (libuv; less CPU per socket write and "
                                                     "request) or Python's own asyncio loop")

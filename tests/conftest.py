@@ -24,6 +24,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # the bot's idle sweep would resolve conversations that tests ingested with old timestamps at an
 # unpredictable moment; the test of the sweep calls it itself
 os.environ.setdefault("BERRY_BOT_RESOLVE_IDLE_H", "0")
+# an agent whose socket dropped goes offline at once (the grace is tested on its own)
+os.environ.setdefault("BERRY_CONSOLE_OFFLINE_GRACE_S", "0")
 
 
 _SESSION_SERVERS: list[EmbeddedFerretDB] = []

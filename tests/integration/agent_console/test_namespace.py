@@ -305,3 +305,33 @@ async def test_a_backlog_goes_out_as_batches_in_order_exactly_once(agents, api, 
     assert ids == sorted(ids) and len(ids) == len(set(ids))
     assert "events" in agent.frames[frames_before:] and len(agent.frames) - frames_before < 30
     assert forwarder.queue.empty()
+
+
+async def test_a_dropped_connection_goes_offline_only_if_not_back_within_the_grace(store) -> None:
+    """A blip (reconnect within BERRY_CONSOLE_OFFLINE_GRACE_S) publishes nothing, so routing hands
+    none of the agent's tickets away; staying away publishes offline once the grace is over."""
+    import asyncio
+
+    from agent_console.presence import PresenceTracker
+    from hub.events import EventBus
+
+    bus, told = EventBus(), []
+
+    async def notify(data: dict) -> None:
+        told.append(data["status"])
+
+    tracker = PresenceTracker(store, bus, "n1", notify, grace_s=1.0)
+    try:
+        with bus.capture() as events:
+            await tracker.connected("s1", "u1", "Vera")
+            await tracker.disconnected("s1", "u1", "Vera")
+            await tracker.connected("s2", "u1", "Vera")  # back within the grace
+            await asyncio.sleep(1.5)
+            assert await tracker.status("u1") == "online" and told == ["online"]
+            await tracker.disconnected("s2", "u1", "Vera")
+            assert await tracker.status("u1") == "online"  # not yet
+            await asyncio.sleep(2.0)
+            assert await tracker.status("u1") == "offline"
+        assert [(e.previous, e.status) for e in events] == [("offline", "online"), ("online", "offline")]
+    finally:
+        await tracker.close()
