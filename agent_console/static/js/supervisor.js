@@ -47,7 +47,7 @@ export class SupervisorView {
 
   onHub(name) {
     if (this.el.hidden) return;
-    if (["conversation.created", "conversation.updated", "ticket.assigned", "sla.warning", "sla.breached"].includes(name)) {
+    if (["conversation.created", "conversation.updated", "ticket.assigned", "bot.handoff", "sla.warning", "sla.breached"].includes(name)) {
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this.refresh(), 300);
     }
