@@ -15,6 +15,7 @@ Reports are computed in Python on bounded, indexed queries (FerretDB v1 has limi
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections import Counter, defaultdict
@@ -33,6 +34,7 @@ register("help_escalations", ix(("at", -1)))  # _id = "<visitor>:<kind>:<minute>
 
 DAY = timedelta(days=1)
 
+log = logging.getLogger(__name__)
 SCAN_LIMIT = 50_000
 POPULAR_TTL_S = 600.0  # how stale the help center's "Popular articles" may be
 
@@ -105,22 +107,37 @@ class Analytics:
         self.store = store
         self._popular: tuple[float, list[str]] | None = None  # (computed at, monotonic s; ids)
         self._popular_lock = asyncio.Lock()
+        self._renewing: asyncio.Task[None] | None = None
 
     async def popular(self, days: int = 30, top: int = 200) -> list[str]:
         """Ids of the articles read by the most visitors over the last ``days``, most first. A visitor
         counts once per article: reloading a page (or a script doing so) does not make it popular.
-        One bounded scan of the latest views, at most every ``POPULAR_TTL_S`` per process."""
-        async with self._popular_lock:  # concurrent home pages wait for one scan, not one each
-            if self._popular is None or time.monotonic() - self._popular[0] > POPULAR_TTL_S:
-                readers: dict[str, set[str]] = defaultdict(set)
-                since = utcnow() - timedelta(days=days)
-                views = self.store["article_views"].find({"at": {"$gte": since}},
-                                                         {"article_id": 1, "visitor": 1})
-                async for d in views.sort("at", -1).limit(SCAN_LIMIT):
-                    readers[d["article_id"]].add(d.get("visitor") or d["_id"])
-                ranked = sorted(readers, key=lambda a: (-len(readers[a]), a))[:top]
-                self._popular = (time.monotonic(), ranked)
-            return self._popular[1]
+        One bounded scan of the latest views, at most every ``POPULAR_TTL_S`` per process. Only the
+        first call waits for it: later, an outdated list is served while a new one is computed in
+        the background (a home page never pays for the scan)."""
+        if self._popular is None:
+            async with self._popular_lock:  # concurrent first home pages wait for one scan, not one each
+                if self._popular is None:
+                    await self._rank(days, top)
+        elif time.monotonic() - self._popular[0] > POPULAR_TTL_S and (
+                self._renewing is None or self._renewing.done()):
+            self._renewing = asyncio.create_task(self._renew(days, top))
+        assert self._popular is not None
+        return self._popular[1]
+
+    async def _rank(self, days: int, top: int) -> None:
+        readers: dict[str, set[str]] = defaultdict(set)
+        since = utcnow() - timedelta(days=days)
+        views = self.store["article_views"].find({"at": {"$gte": since}}, {"article_id": 1, "visitor": 1})
+        async for d in views.sort("at", -1).limit(SCAN_LIMIT):
+            readers[d["article_id"]].add(d.get("visitor") or d["_id"])
+        self._popular = (time.monotonic(), sorted(readers, key=lambda a: (-len(readers[a]), a))[:top])
+
+    async def _renew(self, days: int, top: int) -> None:
+        try:
+            await self._rank(days, top)
+        except Exception:  # the outdated list stays; the next home page tries again
+            log.exception("popular articles: renewing failed")
 
     async def record_search(
         self, text: str, *, locale: str | None, results: int, source: str, visitor: str | None = None

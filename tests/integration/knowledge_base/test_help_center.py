@@ -22,6 +22,24 @@ async def signed_in(client: Any, api: Any, role: Role) -> None:
     assert resp.status == 303 and resp.headers["Location"] == "/help/en"
 
 
+async def test_an_outdated_popular_list_is_served_while_a_new_one_is_ranked(store: Any,
+                                                                               monkeypatch: Any) -> None:
+    """Only the first home page waits for the scan of the views; after the TTL the old list is
+    served at once and a new one ranked in the background."""
+    from knowledge_base import analytics
+
+    stats = analytics.Analytics(store)
+    await stats.record_view("a1", visitor="v1")
+    assert await stats.popular() == ["a1"]
+    monkeypatch.setattr(analytics, "POPULAR_TTL_S", 0.0)
+    for i in range(3):
+        await stats.record_view("a2", visitor=f"w{i}")
+    assert await stats.popular() == ["a1"]  # outdated, at once …
+    assert stats._renewing is not None
+    await stats._renewing
+    assert await stats.popular() == ["a2", "a1"]  # … and ranked anew
+
+
 async def test_pages_render_with_security_headers(client: Any) -> None:
     await import_default(client.server.app)
     resp = await client.get("/help", allow_redirects=False, headers={"Accept-Language": "af-ZA,af;q=0.9"})
