@@ -125,14 +125,17 @@ class MemoryLimiter:
         self._logs.clear()
 
 
-# KEYS[1] = the log (sorted set); ARGV = limit, window (ms), a unique member.
-# Returns {allowed, remaining, reset ms, retry ms}.
-SLIDING_LUA = """
+# Both scripts: KEYS[1] = a log (sorted set); ARGV = limit, window (ms), a unique member. The log is
+# trimmed to the window by the Redis server's clock.
+_TRIMMED = """
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+"""
+# Returns {allowed, remaining, reset ms, retry ms}.
+SLIDING_LUA = _TRIMMED + """
 local n = redis.call('ZCARD', KEYS[1])
 if n >= limit then
   local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -146,14 +149,9 @@ return {1, limit - n - 1, tonumber(first[2]) + window - now, 0}
 """
 
 
-# KEYS[1] = an event log (sorted set); ARGV = window (ms), limit (0: log one event now), a unique
-# member. Returns the events in the window after logging (limit 0), else ms until fewer than limit.
-EVENTS_LUA = """
-local window = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+# An event log. Limit 0: log one event now, return the events in the window; else the ms until
+# fewer than limit are left in it.
+EVENTS_LUA = _TRIMMED + """
 if limit == 0 then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], window + 1000)
@@ -188,7 +186,7 @@ class RedisLimiter:
     async def count(self, key: str, window_s: int) -> int:
         try:
             return int(await self._events(keys=[f"{self.prefix}events:{key}"],
-                                          args=[window_s * 1000, 0, uuid.uuid4().hex]))
+                                          args=[0, window_s * 1000, uuid.uuid4().hex]))
         except (RedisError, OSError) as exc:
             log.warning("rate limiter: redis unavailable, not counting", extra={"error": repr(exc)})
             return 0
@@ -196,7 +194,7 @@ class RedisLimiter:
     async def wait(self, key: str, limit: int, window_s: int) -> int:
         try:
             ms = int(await self._events(keys=[f"{self.prefix}events:{key}"],
-                                        args=[window_s * 1000, max(1, limit), ""]))
+                                        args=[max(1, limit), window_s * 1000, ""]))
         except (RedisError, OSError):
             return 0
         return max(1, math.ceil(ms / 1000)) if ms > 0 else 0
