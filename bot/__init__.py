@@ -78,15 +78,16 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _resolve_idle(service: Any, every_s: float = 300.0) -> None:
-    """Every few minutes: resolve the conversations the bot holds whose customer went quiet."""
+    """Every few minutes (not at start-up, when demo data or a backlog is still being answered):
+    resolve the conversations the bot holds whose customer went quiet."""
     from hub.models import utcnow
 
     while True:
+        await asyncio.sleep(every_s)
         try:
             await service.resolve_idle(utcnow())
         except Exception:  # the store is down: the next sweep tries again
             log.exception("bot idle sweep failed")
-        await asyncio.sleep(every_s)
 
 
 __all__ = ["setup"]

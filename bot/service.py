@@ -92,8 +92,10 @@ class BotService:
         if self.settings.resolve_idle_h <= 0 or not self.inboxes:
             return 0
         cutoff = now - timedelta(hours=self.settings.resolve_idle_h)
+        # created before the cutoff too: a message delivered late with an old timestamp is new here
         found = self.store.conversations.find({**self.holding(), "status": Status.open.value,
-                                               "last_message_at": {"$lt": cutoff}}).limit(limit)
+                                               "last_message_at": {"$lt": cutoff},
+                                               "created_at": {"$lt": cutoff}}).limit(limit)
         done = 0
         for conv in [Conversation.from_doc(d) async for d in found]:
             key = f"bot-idle:{conv.id}:{conv.last_message_at.isoformat()}"
