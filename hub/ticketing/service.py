@@ -39,6 +39,9 @@ from .sla import Sla
 from .teams import AgentStatuses, Presence, Teams
 
 log = logging.getLogger(__name__)
+# The SLA state of a ticket the bot answers first: no clock (``Sla._load`` reads none without a
+# policy) until it reaches people, then ``Sla.start`` replaces it.
+DEFERRED = {"deferred": "bot"}
 
 
 class Ticketing:
@@ -96,7 +99,10 @@ class Ticketing:
     async def on_conversation_created(self, event: ConversationCreated) -> None:
         conversation = event.conversation
         await self._status_since(conversation.id, conversation.status)
-        if not self.routing.held(conversation):  # else its clocks start when it reaches people
+        if self.routing.held(conversation):  # its clocks start when it reaches people
+            await self.ctx.store.conversations.update_one({"_id": conversation.id},
+                                                          {"$set": {"sla": DEFERRED}})
+        else:
             await self.sla.start(conversation)
         await self.rules.fire("ticket.created", conversation)
         if self.settings.auto_assign:
@@ -214,7 +220,7 @@ class Ticketing:
             if conversation.status == Status.resolved:
                 await self.csat.on_resolved(conversation)
         if "team_id" in changes or changes.get("assignee_id"):
-            if conversation.bot and not conversation.sla:  # the bot held it: no clock yet
+            if conversation.sla.get("deferred"):  # the bot held it: no clock yet
                 await self._reached_people(conversation)
             elif "team_id" in changes:
                 await self.sla.team_changed(conversation)
@@ -237,7 +243,7 @@ class Ticketing:
         """A ticket the bot held reaches people (a handoff; an agent takes it over): its SLA clocks
         start now. While the bot answers, nobody owes the customer a response (Zendesk starts a
         messaging ticket's SLA at the escalation too), and a deflected conversation breaches nothing."""
-        if conversation.bot and not conversation.sla and not self.routing.held(conversation):
+        if conversation.sla.get("deferred") and not self.routing.held(conversation):
             await self.sla.start(conversation, at=self.ctx.clock.now())
 
     async def on_merged(self, event: TicketMerged) -> None:

@@ -341,6 +341,8 @@ class Sla:
         policy = await self.policy_for(conversation)
         if policy is None or policy.id == state.get("policy_id"):
             return
+        if state.get("deferred"):  # the bot answers it: the clocks start when it reaches people
+            return
         if not state.get("policy_id"):
             await self.start(conversation, policy)
             return

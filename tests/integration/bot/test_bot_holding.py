@@ -147,7 +147,7 @@ async def test_sla_clocks_start_when_the_ticket_reaches_people(bot_client, api) 
     resp = await bot_client.post("/api/v1/sla-policies", json=policy, headers=admin["headers"])
     assert resp.status == 201, await resp.text()
     conv = await send(bot_client, whatsapp("how long do refunds take?", phone="+27821110041"))
-    assert (await app[keys.CONVERSATIONS].get(conv)).sla == {}  # the bot answers: nobody owes a response
+    assert (await app[keys.CONVERSATIONS].get(conv)).sla == {"deferred": "bot"}  # nobody owes a response yet
     await send(bot_client, whatsapp("I want to talk to a person", phone="+27821110041"))
     handed = await app[keys.CONVERSATIONS].get(conv)
     first = handed.sla["metrics"]["first_response"]
@@ -164,6 +164,14 @@ async def test_sla_clocks_start_when_the_ticket_reaches_people(bot_client, api) 
     taken = await app[keys.CONVERSATIONS].get(other)
     assert taken.assignee_id == agent["user"]["id"]
     assert taken.sla["metrics"]["first_response"]["met_at"] is not None
+
+    # … or by assigning it to themselves
+    third = await send(bot_client, whatsapp("how do I cancel a booking?", phone="+27821110043"))
+    resp = await bot_client.post(f"/api/v1/conversations/{third}/assign",
+                                 json={"assignee_id": agent["user"]["id"]}, headers=admin["headers"])
+    assert resp.status == 200, await resp.text()
+    assigned = await app[keys.CONVERSATIONS].get(third)
+    assert assigned.sla["metrics"]["first_response"]["started_at"] > assigned.created_at
 
     # a conversation no bot holds (e-mail) is timed from its creation, as before
     mailed = await app[keys.CONVERSATIONS].get(await send(bot_client, email("Invoice?", "sla@example.com")))
