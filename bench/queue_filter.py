@@ -1,6 +1,7 @@
 """What leaving the bot's conversations out of the agents' queue costs (session 12): the console's
-Unassigned view, ``GET /queue`` and the supervisors' live tile, each with and without the
-``$nor`` of ``BotService.holding()``, on one embedded FerretDB (this project's build), interleaved.
+Unassigned view and ``GET /queue`` with and without the ``$nor`` of ``BotService.holding()``, and the
+supervisors' live tile's backlog scan with and without the bot's state (projected and checked per
+ticket, as ``hub/reports/ops.held_check``), on one embedded FerretDB (this project's build), interleaved.
 
     python -P bench/queue_filter.py [--conversations 50000] [--rounds 15]
 
@@ -22,11 +23,15 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hub.app  # noqa: E402, F401  (registers the hub's collections and indexes)
 import hub.ticketing  # noqa: E402, F401
+from bot.service import BotService  # noqa: E402
+from hub import keys  # noqa: E402
+from hub.reports import live, ops  # noqa: E402
 from hub.store import EmbeddedFerretDB, Store  # noqa: E402
 
 INBOXES = ["sms", "webchat", "whatsapp"]  # BERRY_BOT_INBOXES' default
@@ -73,12 +78,19 @@ async def main(args: argparse.Namespace) -> dict:
         await load(store, args.conversations)
         load_s = time.perf_counter() - t
         col = store.conversations
+        held_count = await col.count_documents({**HOLDING, "status": {"$in": ["open", "pending"]}})
 
         async def find(flt: dict, sort: list, limit: int) -> None:
             _ = [d async for d in col.find(flt).sort(sort).limit(limit)]
 
-        async def ids(flt: dict) -> int:
-            return len([d async for d in col.find(flt, {"_id": 1})])
+        bot = BotService.__new__(BotService)  # only holds() is used: it reads the inboxes
+        bot.inboxes = set(INBOXES)
+        routing = SimpleNamespace(held_by=[bot], held=bot.holds)
+        check = ops.held_check({keys.EXTENSIONS: {"ticketing": SimpleNamespace(routing=routing)}})
+
+        async def scan(held: bool) -> None:  # the tile's backlog scan, without and with the check
+            rows = await live.backlog_rows(store, check if held else None)
+            assert not held or int(rows["held"].sum()) == held_count
 
         not_held = {"$nor": [HOLDING]}
         oldest = [("created_at", 1), ("_id", 1)]
@@ -88,13 +100,8 @@ async def main(args: argparse.Namespace) -> dict:
                                        lambda: find({"assignee_id": None, **not_held}, NEWEST, 300)),
             "queue_100": (lambda: find(queued, oldest, 100),
                           lambda: find({**queued, **not_held}, oldest, 100)),
-            # the tile's extra count: inside an $or and by count_documents (an aggregation), vs the
-            # one holder's filter as it is, by a find of the ids (what hub/reports/ops.py does)
-            "live_tile_held_count": (lambda: col.count_documents({"$or": [HOLDING], "status": "open",
-                                                                  "merged_into": None}),
-                                     lambda: ids({**HOLDING, "status": "open", "merged_into": None})),
-            "live_tile_backlog_scan": (lambda: ids({"status": {"$in": ["open", "pending", "snoozed"]},
-                                                    "merged_into": None}), lambda: asyncio.sleep(0)),
+            # the live tile's backlog scan, before and with the bot's state read and checked per ticket
+            "live_tile_scan": (lambda: scan(False), lambda: scan(True)),
         }
         times: dict[str, dict[str, list[float]]] = {k: {"old": [], "new": []} for k in cases}
         for r in range(args.rounds):
@@ -107,7 +114,7 @@ async def main(args: argparse.Namespace) -> dict:
             v["ratio"] = round(v["new"] / v["old"], 2) if v["old"] > 0.5 else None
         return {"bench": "queue_filter", "date": datetime.now(UTC).date().isoformat(),
                 "machine": f"{os.cpu_count()} cpu, {platform.machine()}", "conversations": args.conversations,
-                "held": await col.count_documents(HOLDING), "load_s": round(load_s, 1),
+                "held": held_count, "load_s": round(load_s, 1),
                 "loadavg": [round(x, 2) for x in os.getloadavg()], "median_ms": medians}
     finally:
         await store.close()

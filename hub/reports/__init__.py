@@ -81,7 +81,7 @@ async def _reports_ctx(app: web.Application) -> AsyncIterator[None]:
         await presence.record(app[keys.STORE], event)
 
     app[keys.BUS].subscribe("agent.presence", on_presence)
-    broadcaster = ops.OpsBroadcaster(app[keys.STORE], app[keys.SIO], held=lambda: ops.held_filter(app))
+    broadcaster = ops.OpsBroadcaster(app[keys.STORE], app[keys.SIO], held=lambda: ops.held_check(app))
     app[keys.BUS].subscribe("*", broadcaster.on_event)
     task = asyncio.create_task(_ticker(app, every)) if every > 0 else None
     yield

@@ -62,7 +62,7 @@ for _name in SECTIONS:
        permission="reports:read", response=Figures)
 async def report_live(request: web.Request, principal: Principal) -> Figures:
     """The same figures the dashboard's live tile receives as ``ops`` over Socket.IO."""
-    return await ops.current(request.app[keys.STORE], ops.held_filter(request.app))
+    return await ops.current(request.app[keys.STORE], ops.held_check(request.app))
 
 
 @route("GET", "/reports/layout", summary="My dashboard layout (widget order, hidden widgets)", tag=TAG,

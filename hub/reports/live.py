@@ -10,6 +10,7 @@ import json
 import struct
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -38,13 +39,14 @@ COLS = ("status", "team_id", "agent_id", "channel", "priority", "contact_type", 
 SNAPSHOT_ID = "backlog:snapshot"  # in report_views, read by _id
 
 
-async def backlog_rows(store: Store) -> dict[str, Any]:
+async def backlog_rows(store: Store, held: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
     """The open/pending/snoozed tickets now, as columns: ``created`` (ms) and one code array per
-    dimension with its vocabulary (what the snapshot stores and every backlog figure is computed from)."""
+    dimension with its vocabulary (what the snapshot stores and every backlog figure is computed from).
+    ``held``: which of these documents the bot is still answering (a ``held`` column, not stored)."""
     docs = [d async for d in store.conversations.find({"status": {"$in": ACTIVE}, "merged_into": None},
                                                       {"status": 1, "team_id": 1, "assignee_id": 1, "channel": 1,
-                                                       "priority": 1, "created_at": 1, "contact_id": 1, "sla": 1}
-                                                      ).limit(SCAN_LIMIT)]
+                                                       "priority": 1, "created_at": 1, "contact_id": 1,
+                                                       "sla": 1, "bot": 1}).limit(SCAN_LIMIT)]
     types = await contact_types(store, {d["contact_id"] for d in docs if d.get("contact_id")})
     rows: dict[str, Any] = {"created": np.asarray([int(d["created_at"].timestamp() * 1000) for d in docs],
                                                   dtype=np.int64), "vocab": {}}
@@ -58,6 +60,7 @@ async def backlog_rows(store: Store) -> dict[str, Any]:
         index = {v: k for k, v in enumerate(vocab)}
         rows["vocab"][col] = vocab
         rows[col] = np.asarray([index[str(v) if v is not None else ""] for v in values[col]], dtype=np.int64)
+    rows["held"] = np.asarray([held(d) for d in docs] if held else np.zeros(len(docs)), dtype=bool)
     return rows
 
 
@@ -99,11 +102,11 @@ async def backlog(store: Store, filters: dict[str, str], now: datetime | None = 
     return backlog_figures(await backlog_rows(store), filters, now)
 
 
-async def snapshot(store: Store) -> dict[str, Any]:
+async def snapshot(store: Store, held: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
     """Store the backlog rows (the ``reports.backlog`` job, every ``backlog_snapshot_s``, and the live
     operations tile after a change); returns them."""
     at = utcnow()
-    rows = await backlog_rows(store)
+    rows = await backlog_rows(store, held)
     arrays = {col: rows[col] for col in ("created", *COLS)}
     skeleton = json.dumps({"vocab": rows["vocab"], "n": int(rows["created"].size)}).encode()
     blob = zlib.compress(struct.pack("<I", len(skeleton)) + skeleton + b"".join(a.tobytes() for a in arrays.values()))

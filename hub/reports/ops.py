@@ -16,11 +16,13 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
 
 from hub import keys
+from hub.models import Channel, Conversation
 from hub.store import Store
 
 from . import live
@@ -35,8 +37,8 @@ EVENTS = ("conversation.created", "conversation.updated", "ticket.assigned", "ti
 DEBOUNCE_S = 0.5
 
 
-def ops_figures(rows: dict[str, Any], agents_online: int, as_of: datetime, held: int = 0) -> dict[str, Any]:
-    """``held``: open tickets the bot is still answering (unassigned, but not the agents' queue)."""
+def ops_figures(rows: dict[str, Any], agents_online: int, as_of: datetime) -> dict[str, Any]:
+    """The queue: open, unassigned, and not being answered by the bot (``rows["held"]``)."""
     vocab = rows["vocab"]
 
     def code(col: str, value: str) -> int:
@@ -44,7 +46,7 @@ def ops_figures(rows: dict[str, Any], agents_online: int, as_of: datetime, held:
 
     unassigned = rows["agent_id"] == code("agent_id", "")
     is_open = rows["status"] == code("status", "open")
-    queue = max(0, int(np.count_nonzero(unassigned & is_open)) - held)
+    queue = int(np.count_nonzero(unassigned & is_open & ~rows["held"]))
     return {"queue": queue, "open": int(rows["created"].size),
             "agents_online": agents_online,
             "at_risk": int(np.count_nonzero(rows["sla_risk"] == code("sla_risk", "warned"))),
@@ -52,30 +54,41 @@ def ops_figures(rows: dict[str, Any], agents_online: int, as_of: datetime, held:
             "as_of": as_of.isoformat()}
 
 
-def held_filter(app: Any) -> dict[str, Any] | None:
-    """Ticketing routing's filter of what the bot holds (None without ticketing or a bot)."""
+def held_check(app: Any) -> Callable[[dict[str, Any]], bool] | None:
+    """Whether the bot is still answering a stored ticket (``Routing.held`` on the backlog scan's
+    documents; None without ticketing or a bot)."""
     routing = getattr(app[keys.EXTENSIONS].get("ticketing"), "routing", None)
-    return routing.holding() if routing is not None else None
+    if routing is None or not routing.held_by:
+        return None
+
+    def held(doc: dict[str, Any]) -> bool:
+        try:
+            channel = Channel(doc.get("channel"))
+        except ValueError:
+            return False
+        # the fields ``Holder.holds`` reads, as a plain object: a model (even ``model_construct``, which
+        # runs every default factory) cost ~0.3 ms per ticket, 1.8 s for 6,000 (bench/queue_filter.py)
+        fields = SimpleNamespace(channel=channel, assignee_id=doc.get("assignee_id"),
+                                 bot=doc.get("bot") or {})
+        return routing.held(cast(Conversation, fields))
+
+    return held
 
 
 async def agents_online(store: Store) -> int:
     return await store[PRESENCE].count_documents({"status": "online"})
 
 
-async def current(store: Store, held: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The figures now (renews the backlog snapshot). ``held``: the store filter of the tickets the
-    bot is answering (``Routing.holding``), left out of the queue as the console's Unassigned view
-    leaves them out."""
-    rows = await live.snapshot(store)
-    # a find of ids, not count_documents: FerretDB pushes a find's filter down, not an aggregation's
-    n_held = len([d async for d in store.conversations.find({**held, "status": "open", "merged_into": None},
-                                                             {"_id": 1})]) if held else 0
-    return ops_figures(rows, await agents_online(store), rows["at"], held=n_held)
+async def current(store: Store, held: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+    """The figures now (renews the backlog snapshot). ``held`` (``held_check``): the tickets the bot
+    is answering are left out of the queue, as the console's Unassigned view leaves them out."""
+    rows = await live.snapshot(store, held)
+    return ops_figures(rows, await agents_online(store), rows["at"])
 
 
 class OpsBroadcaster:
     def __init__(self, store: Store, sio: Any, debounce_s: float = DEBOUNCE_S,
-                 held: Callable[[], dict[str, Any] | None] = lambda: None) -> None:
+                 held: Callable[[], Callable[[dict[str, Any]], bool] | None] = lambda: None) -> None:
         self.store = store
         self.held = held
         self.sio = sio

@@ -62,13 +62,6 @@ class Routing:
     def held(self, conversation: Conversation) -> bool:
         return any(holder.holds(conversation) for holder in self.held_by)
 
-    def holding(self) -> dict[str, Any] | None:
-        """The store filter of the conversations a holder holds (None: no holder). One holder's as
-        it is: FerretDB pushes its top-level keys down to SQLite, not those inside an ``$or``."""
-        if len(self.held_by) == 1:
-            return self.held_by[0].holding()
-        return {"$or": [holder.holding() for holder in self.held_by]} if self.held_by else None
-
     def not_held(self) -> dict[str, Any]:
         """The store filter of the conversations no holder holds (``{}``: no holder)."""
         return {"$nor": [holder.holding() for holder in self.held_by]} if self.held_by else {}
