@@ -107,9 +107,14 @@ async def test_a_quiet_conversation_the_bot_holds_is_resolved_without_a_survey(b
     quiet = await send(bot_client, whatsapp("how long do refunds take?", phone="+27821110021"))
     handed = await send(bot_client, whatsapp("I want to talk to a person", phone="+27821110022"))
     assert await service.resolve_idle(utcnow()) == 0  # nobody has been quiet for a day yet
+    # a message delivered late, with a timestamp of two days ago, in a conversation created now
+    late = await send(bot_client, whatsapp("is my booking confirmed?", phone="+27821110023"))
+    two_days_ago = utcnow() - timedelta(days=2)
+    await store.conversations.update_one({"_id": late}, {"$set": {"last_message_at": two_days_ago}})
+    assert await service.resolve_idle(utcnow()) == 0
 
     later = utcnow() + timedelta(hours=25)
-    assert await service.resolve_idle(later) == 1
+    assert await service.resolve_idle(later) == 2  # quiet and late: both created a day before "later"
     assert await service.resolve_idle(later) == 0  # resolved once, by one sweep
     resolved = await app[keys.CONVERSATIONS].get(quiet)
     assert resolved.status == Status.resolved and "bot-resolved" in resolved.tags
