@@ -55,7 +55,7 @@ class PresenceTracker:
         self.node = node
         self.notify = notify
         self.grace_s = grace_s
-        self._later: set[asyncio.Task[None]] = set()  # refreshes waiting out a disconnect's grace
+        self._later: dict[asyncio.Task[None], tuple[str, str]] = {}  # refreshes waiting out a grace
         # this node's sockets per user (sid → status): a second tab of someone already online here
         # cannot change their status, so it costs no scan of every socket in the store
         self.local: dict[str, dict[str, str]] = {}
@@ -94,8 +94,8 @@ class PresenceTracker:
             await self.refresh(user_id, name)
             return
         task = asyncio.create_task(self._refresh_after_grace(user_id, name))
-        self._later.add(task)
-        task.add_done_callback(self._later.discard)
+        self._later[task] = (user_id, name)
+        task.add_done_callback(lambda done: self._later.pop(done, None))
 
     async def _refresh_after_grace(self, user_id: str, name: str) -> None:
         await asyncio.sleep(self.grace_s)
@@ -105,9 +105,17 @@ class PresenceTracker:
             log.exception("presence refresh after a disconnect failed", extra={"user_id": user_id})
 
     async def close(self) -> None:
-        for task in list(self._later):
+        """Shutting down: the refreshes still waiting out a grace run now (a node that stops takes its
+        sockets with it; nobody else would notice that these users left)."""
+        waiting = dict(self._later)
+        for task in waiting:
             task.cancel()
-        await asyncio.gather(*self._later, return_exceptions=True)
+        await asyncio.gather(*waiting, return_exceptions=True)
+        for user_id, name in set(waiting.values()):
+            try:
+                await self.refresh(user_id, name)
+            except Exception:
+                log.exception("presence refresh at shutdown failed", extra={"user_id": user_id})
 
     async def status(self, user_id: str) -> str:
         doc = await self.store[PRESENCE].find_one({"_id": user_id})

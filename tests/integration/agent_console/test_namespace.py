@@ -332,6 +332,12 @@ async def test_a_dropped_connection_goes_offline_only_if_not_back_within_the_gra
             assert await tracker.status("u1") == "online"  # not yet
             await asyncio.sleep(2.0)
             assert await tracker.status("u1") == "offline"
-        assert [(e.previous, e.status) for e in events] == [("offline", "online"), ("online", "offline")]
+            await tracker.connected("s3", "u2", "Sipho")
+            await tracker.disconnected("s3", "u2", "Sipho")
+            await tracker.close()  # a node shutting down within the grace: nobody else would notice
+            assert await tracker.status("u2") == "offline"
+        assert [(e.user_id, e.previous, e.status) for e in events] == [
+            ("u1", "offline", "online"), ("u1", "online", "offline"), ("u2", "offline", "online"),
+            ("u2", "online", "offline")]
     finally:
         await tracker.close()
