@@ -232,6 +232,46 @@ async def test_transfer_with_the_team_picker_tells_the_old_team(new_page, hub_ur
     assert vera.errors == [] and sam.errors == []
 
 
+async def _assignee_is(page: Any, wanted: Any, within_s: float = 10.0) -> None:
+    """Wait for the open thread's assignee picker to show what ``wanted`` accepts (the console's CSP
+    refuses the string evaluation ``wait_for_function`` needs)."""
+    for _ in range(int(within_s * 10)):
+        if wanted(await page.locator("#assignee").input_value()):
+            return
+        await page.wait_for_timeout(100)
+    options = await page.locator("#assignee option").all_text_contents()
+    shown = await page.locator("#assignee").input_value()
+    raise AssertionError(f"assignee picker shows {shown!r} of {options}")
+
+
+async def test_a_ticket_handed_back_to_the_shared_queue_stays_in_sight_without_an_alert(new_page, hub_url,
+                                                                                        hub) -> None:
+    """Unassigned by someone else, a ticket of no team is still the agent's to see (the shared queue):
+    it stays listed and open, and no "transferred" alert sounds (the notice reaches their own room)."""
+    created = await inbound(hub, "Is the DJ still coming?", phone="+27871116666", name="Ayanda Zulu")
+    conversation_id = created["conversation"]["id"]
+    email = await make_agent(hub, "Nomsa")
+    nomsa = await hub.server.app[keys.STORE].users.find_one({"email": email})
+    resp = await hub.post(f"/api/v1/conversations/{conversation_id}/assign",
+                          json={"assignee_id": nomsa["_id"]}, headers=await admin_headers(hub))
+    assert resp.status == 200, await resp.text()
+    page = await new_page()
+    await sign_in(page, hub_url, email)
+    await page.click("#view-all")  # no reload: the tests' presence has no grace, a reload would unassign her
+    await page.locator(f'#inbox-list li[data-id="{conversation_id}"]').click()
+    await _assignee_is(page, lambda value: value != "")
+    beeps = await page.evaluate("window.berry.beeps || 0")
+    resp = await hub.post(f"/api/v1/conversations/{conversation_id}/assign", json={},
+                          headers=await admin_headers(hub))
+    assert resp.status == 200, await resp.text()
+    await _assignee_is(page, lambda value: value == "")  # the update arrived
+    await page.wait_for_timeout(1000)  # and the notice right after it
+    assert await page.locator(f'#inbox-list li[data-id="{conversation_id}"]').count() == 1
+    assert await page.locator("#transferred").count() == 0 and await page.locator("#reply-text").count() == 1
+    assert await page.evaluate("window.berry.beeps || 0") == beeps
+    assert page.errors == []
+
+
 async def test_a_ticket_deleted_by_an_admin_leaves_the_open_thread_and_the_inbox(new_page, hub_url, hub) -> None:
     created = await inbound(hub, "Please remove everything about my booking", phone="+27871116666", name="Zodwa M")
     conversation_id = created["conversation"]["id"]

@@ -81,9 +81,14 @@ export class Workspace {
     this.live.addEventListener("viewing", (ev) => this.thread.onViewing(ev.detail));
     document.addEventListener("keydown", (ev) => this.onKey(ev));
     window.addEventListener("popstate", () => this.route());
-    all("/users").then((users) => users.forEach((u) => this.users.set(u.id, u))).catch(() => {});
+    // a thread opened before these arrive (a link to /console/c/…) is drawn again with its pickers filled
+    const redraw = () => this.thread.conversation && this.thread.refresh(this.thread.conversation);
+    all("/users").then((users) => {
+      users.forEach((u) => this.users.set(u.id, u));
+      redraw();
+    }).catch(() => {});
     this.teams = [];
-    all("/teams").then((teams) => { this.teams = teams; }).catch(() => {});
+    all("/teams").then((teams) => { this.teams = teams; redraw(); }).catch(() => {});
     this.setView(this.view, false);
     this.route();
   }
@@ -239,11 +244,15 @@ export class Workspace {
 
   // a ticket left this agent's sight (transferred to another team): drop it, say so once
   onTransferred(data) {
+    this.thread.onHub("conversation.transferred", data);  // the open thread checks its access itself
+    // still in sight (back to the shared queue, or to one of this agent's teams): the update that came
+    // with the notice keeps the list right; nothing was transferred away from this agent
+    const staff = ["admin", "supervisor"].includes(this.user.role);
+    if (staff || !data.team_id || (this.user.team_ids || []).includes(data.team_id)) return;
     const known = this.conversations.get(data.conversation_id);
     this.order = this.order.filter((id) => id !== data.conversation_id);
     this.conversations.delete(data.conversation_id);
     this.renderList();
-    this.thread.onHub("conversation.transferred", data);
     if (known && data.actor_id !== this.user.id) {
       const team = this.teams.find((tm) => tm.id === data.team_id)?.name || data.team_id || "";
       this.alert(t("notify.transferred", {number: data.number, team}), "", null);
