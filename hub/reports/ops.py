@@ -63,7 +63,7 @@ def held_check(app: Any) -> Callable[[dict[str, Any]], bool] | None:
 
     def held(doc: dict[str, Any]) -> bool:
         try:
-            channel = Channel(doc.get("channel"))
+            channel = Channel(str(doc.get("channel")))
         except ValueError:
             return False
         # the fields ``Holder.holds`` reads, as a plain object: a model (even ``model_construct``, which
