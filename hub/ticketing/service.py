@@ -39,9 +39,6 @@ from .sla import Sla
 from .teams import AgentStatuses, Presence, Teams
 
 log = logging.getLogger(__name__)
-# The SLA state of a ticket the bot answers first: no clock (``Sla._load`` reads none without a
-# policy) until it reaches people, then ``Sla.start`` replaces it.
-DEFERRED = {"deferred": "bot"}
 
 
 class Ticketing:
@@ -100,8 +97,7 @@ class Ticketing:
         conversation = event.conversation
         await self._status_since(conversation.id, conversation.status)
         if self.routing.held(conversation):  # its clocks start when it reaches people
-            await self.ctx.store.conversations.update_one({"_id": conversation.id},
-                                                          {"$set": {"sla": DEFERRED}})
+            await self.sla.defer(conversation.id)
         else:
             await self.sla.start(conversation)
         await self.rules.fire("ticket.created", conversation)
@@ -220,7 +216,7 @@ class Ticketing:
             if conversation.status == Status.resolved:
                 await self.csat.on_resolved(conversation)
         if "team_id" in changes or changes.get("assignee_id"):
-            if conversation.sla.get("deferred"):  # the bot held it: no clock yet
+            if Sla.deferred(conversation.sla):  # the bot held it: no clock yet
                 await self._reached_people(conversation)
             elif "team_id" in changes:
                 await self.sla.team_changed(conversation)
@@ -243,7 +239,7 @@ class Ticketing:
         """A ticket the bot held reaches people (a handoff; an agent takes it over): its SLA clocks
         start now. While the bot answers, nobody owes the customer a response (Zendesk starts a
         messaging ticket's SLA at the escalation too), and a deflected conversation breaches nothing."""
-        if conversation.sla.get("deferred") and not self.routing.held(conversation):
+        if Sla.deferred(conversation.sla) and not self.routing.held(conversation):
             await self.sla.start(conversation, at=self.ctx.clock.now())
 
     async def on_merged(self, event: TicketMerged) -> None:

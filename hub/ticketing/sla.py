@@ -52,6 +52,7 @@ register(
 
 METRICS = ("first_response", "next_response", "resolution")
 SWEEP_JOB = "ticketing.sla_sweep"
+DEFERRED = {"deferred": "bot"}  # the SLA state of a ticket the bot answers first (``Sla.defer``)
 
 
 class Targets(BaseModel):
@@ -227,6 +228,15 @@ class Sla:
             return None
         return state, policy, await self.hours(policy.business_hours_id)
 
+    async def defer(self, conversation_id: str) -> None:
+        """No clocks for a ticket the bot answers first, until it reaches people (then ``start``
+        replaces this state; ``_load`` reads no clock in it, it has no policy)."""
+        await self.ctx.store.conversations.update_one({"_id": conversation_id}, {"$set": {"sla": DEFERRED}})
+
+    @staticmethod
+    def deferred(state: dict[str, Any]) -> bool:
+        return bool(state.get("deferred"))
+
     async def start(
         self, conversation: Conversation, policy: SlaPolicy | None = None, at: datetime | None = None
     ) -> dict[str, Any] | None:
@@ -341,7 +351,7 @@ class Sla:
         policy = await self.policy_for(conversation)
         if policy is None or policy.id == state.get("policy_id"):
             return
-        if state.get("deferred"):  # the bot answers it: the clocks start when it reaches people
+        if self.deferred(state):  # the bot answers it: the clocks start when it reaches people
             return
         if not state.get("policy_id"):
             await self.start(conversation, policy)
