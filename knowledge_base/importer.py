@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,7 @@ class ImportReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # "<locale>:<slug>" of every source applied
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -135,33 +136,38 @@ def read_sources(path: Path) -> tuple[list[Source], list[tuple[str, str]]]:
 
 
 async def _apply(articles: Articles, source: Source, author_id: str | None, report: ImportReport,
-                 only_new: bool = False) -> None:
+                 only_new: bool = False, skip: Container[str] = ()) -> str | None:
+    """Apply one source; its "<locale>:<slug>", or None when ``skip`` has it."""
     data = {k: v for k, v in source.data.items() if k in FIELDS}
     data.setdefault("status", ArticleStatus.published.value)
     translation_of = data.pop("translation_of", None)
-    if translation_of:
-        locale, _, slug = str(translation_of).rpartition(":")
-        original = await articles.by_slug(locale or "en", slug)
-        if original is None:
-            raise BadSource(f"translation_of: no article {translation_of!r} (import the original first)")
-        data["translation_of"] = original.id
     try:
         article_in = ArticleIn.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise BadSource(f"{'.'.join(map(str, first['loc'])) or 'file'}: {first['msg']}") from exc
     article_in.slug = article_in.slug or slugify(article_in.title)
+    key = f"{article_in.locale}:{article_in.slug}"
+    if key in skip:
+        return None
+    if translation_of:
+        locale, _, slug = str(translation_of).rpartition(":")
+        original = await articles.by_slug(locale or "en", slug)
+        if original is None:
+            raise BadSource(f"translation_of: no article {translation_of!r} (import the original first)")
+        article_in.translation_of = original.id
     existing = await articles.by_slug(article_in.locale, article_in.slug)
     if existing is None:
         created = await articles.create(article_in, author_id)
         report.created.append(created.id)
-        return
+        return key
     changes = _changes(existing, article_in)
     if not changes or only_new:
         report.unchanged.append(existing.id)
-        return
+        return key
     await articles.update(existing.id, ArticlePatch.model_validate(changes), author_id)
     report.updated.append(existing.id)
+    return key
 
 
 def _changes(existing: Article, new: ArticleIn) -> dict[str, Any]:
@@ -191,14 +197,18 @@ async def import_sources(
     report: ImportReport | None = None,
     progress: Callable[[int], None] | None = None,
     only_new: bool = False,
+    skip: Container[str] = (),
 ) -> ImportReport:
     """Upsert each source on (locale, slug). ``only_new``: create the missing articles only, leave
-    the existing ones as they are (even if the source differs: someone may have edited them)."""
+    the existing ones as they are (even if the source differs: someone may have edited them).
+    ``skip``: the "<locale>:<slug>" of sources to leave out (not even reported)."""
     report = report or ImportReport()
     ordered = sorted(sources, key=lambda s: bool(s.data.get("translation_of")))  # originals first
     for source in ordered:
         try:
-            await _apply(articles, source, author_id, report, only_new)
+            key = await _apply(articles, source, author_id, report, only_new, skip)
+            if key is not None:
+                report.keys.append(key)
         except BadSource as exc:
             report.errors.append((source.name, str(exc)))
         except Exception as exc:  # e.g. a Conflict: report it, keep importing the rest
@@ -217,8 +227,9 @@ async def import_path(
     author_id: str | None = None,
     progress: Callable[[int], None] | None = None,
     only_new: bool = False,
+    skip: Container[str] = (),
 ) -> ImportReport:
     sources, errors = read_sources(path)
     report = ImportReport(errors=list(errors))
     return await import_sources(articles, sources, author_id=author_id, report=report, progress=progress,
-                                only_new=only_new)
+                                only_new=only_new, skip=skip)

@@ -11,8 +11,7 @@ from aiohttp import web
 from hub import keys
 from hub.store import upsert
 
-from .importer import ImportReport, Source, import_sources, read_sources
-from .models import slugify
+from .importer import ImportReport, import_path
 from .sync import reindex
 
 CONTENT = Path(__file__).parent / "content"
@@ -25,21 +24,10 @@ async def import_default(app: web.Application, *, index: bool = True, only_new: 
     database run again after an upgrade gets the new articles, keeps its edits, and does not get
     back an article someone deleted). Every bundled article imported is recorded in ``BUNDLED``."""
     kb = app[keys.EXTENSIONS]["knowledge_base"]
-    sources, errors = read_sources(CONTENT)
-    if only_new:
-        had = {d["_id"] async for d in kb.store[BUNDLED].find({}, {"_id": 1})}
-        sources = [s for s in sources if _key(s) not in had]
-    report = await import_sources(kb.articles, sources, report=ImportReport(errors=list(errors)),
-                                  only_new=only_new)
-    failed = {name for name, _ in report.errors}
-    for source in sources:
-        if source.name not in failed:
-            await upsert(kb.store[BUNDLED], {"_id": _key(source)}, {"_id": _key(source)}, replace=True)
+    had = {d["_id"] async for d in kb.store[BUNDLED].find({}, {"_id": 1})} if only_new else set()
+    report = await import_path(kb.articles, CONTENT, only_new=only_new, skip=had)
+    for key in report.keys:
+        await upsert(kb.store[BUNDLED], {"_id": key}, {"_id": key}, replace=True)
     if index and (report.created or report.updated):
         await reindex(kb.store, kb.backend)
     return report
-
-
-def _key(source: Source) -> str:
-    data = source.data
-    return f"{data.get('locale') or 'en'}:{data.get('slug') or slugify(str(data.get('title') or ''))}"
