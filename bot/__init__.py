@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +17,8 @@ from aiohttp import web
 from hub import keys
 
 log = logging.getLogger(__name__)
+INBOX_REFRESH_S = 15.0  # another node's ``PUT /bot/inboxes/{inbox}`` reaches this one within this
+IDLE_SWEEP_S = 300.0  # how often the conversations the bot holds are checked for idle customers
 
 
 def setup(app: web.Application) -> None:
@@ -29,7 +31,8 @@ def setup(app: web.Application) -> None:
 
 
 async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
-    from hub.events import MessageCreated
+    from hub.events import ConversationCreated, ConversationUpdated, MessageCreated
+    from hub.models import utcnow
     from hub.platform.events import ContactErased, ConversationDeleted
 
     from . import factory
@@ -60,34 +63,38 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
     service = BotService(app[keys.STORE], app[keys.BUS], app[keys.CONVERSATIONS], bot_settings, engine,
                          route=route)
     await service.load_inboxes()
+    await service.let_go_of_unanswered()
     app[keys.EXTENSIONS]["bot"] = service
     ticketing = app[keys.EXTENSIONS].get("ticketing")
     if ticketing is not None:  # the bot answers first: ticketing routes the ticket when it hands off
         ticketing.routing.held_by.append(service)
     app[keys.BUS].subscribe(MessageCreated, service.on_message, background=True)
+    app[keys.BUS].subscribe(ConversationCreated, service.on_created)
+    app[keys.BUS].subscribe(ConversationUpdated, service.on_updated)
     app[keys.BUS].subscribe(ContactErased, service.on_forget)
     app[keys.BUS].subscribe(ConversationDeleted, service.on_forget)
     app[keys.JOB_HANDLERS][FORGET_JOB] = service.forget
-    sweeper = asyncio.create_task(_resolve_idle(service))
+    loops = [asyncio.create_task(_every(INBOX_REFRESH_S, service.load_inboxes, "bot inbox refresh")),
+             asyncio.create_task(_every(IDLE_SWEEP_S, lambda: service.resolve_idle(utcnow()),
+                                        "bot idle sweep"))]
     yield
-    sweeper.cancel()
+    for loop in loops:
+        loop.cancel()
     if task.done() and not task.cancelled() and task.exception() is None:
         await task.result().close()
     else:
         task.cancel()
 
 
-async def _resolve_idle(service: Any, every_s: float = 300.0) -> None:
-    """Every few minutes (not at start-up, when demo data or a backlog is still being answered):
-    resolve the conversations the bot holds whose customer went quiet."""
-    from hub.models import utcnow
-
+async def _every(seconds: float, work: Callable[[], Awaitable[Any]], what: str) -> None:
+    """``work`` every ``seconds``, the first time one period after start-up (not while demo data or a
+    backlog is still being answered); a failure (the store is down) waits for the next period."""
     while True:
-        await asyncio.sleep(every_s)
+        await asyncio.sleep(seconds)
         try:
-            await service.resolve_idle(utcnow())
-        except Exception:  # the store is down: the next sweep tries again
-            log.exception("bot idle sweep failed")
+            await work()
+        except Exception:
+            log.exception(f"{what} failed")
 
 
 __all__ = ["setup"]

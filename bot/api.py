@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub import keys
 from hub.api.routing import ApiRouter
 from hub.auth import Principal
-from hub.errors import InvalidInput
+from hub.errors import Conflict, InvalidInput
+from hub.models import Channel
 
 router = ApiRouter()
-INBOX_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
 
 
 class BotKbQuery(BaseModel):
@@ -71,19 +71,20 @@ async def search_articles(app: web.Application, query: Any) -> list[Any]:
 @router.route("GET", "/bot/inboxes", summary="Inboxes where the bot answers first", tag="bot",
               permission="conversations:read", response=list[BotInboxOut])
 async def list_inboxes(request: web.Request, _: Principal) -> list[BotInboxOut]:
-    service = request.app[keys.EXTENSIONS]["bot"]
-    return [BotInboxOut(inbox=name, enabled=True) for name in sorted(service.inboxes)]
+    service = request.app[keys.EXTENSIONS].get("bot")  # None: BERRY_BOT_ENGINE=off, no inbox has it
+    return [BotInboxOut(inbox=name, enabled=True) for name in sorted(service.inboxes if service else ())]
 
 
 @router.route("PUT", "/bot/inboxes/{inbox}", summary="Turn the bot on or off for an inbox", tag="bot",
               permission="teams:write", body=BotInboxIn, response=BotInboxOut)
 async def set_inbox(request: web.Request, principal: Principal, body: BotInboxIn) -> BotInboxOut:
-    import re
-
     inbox = request.match_info["inbox"]
-    if not re.match(INBOX_PATTERN, inbox):
-        raise InvalidInput("unknown inbox name", field="inbox")
-    service = request.app[keys.EXTENSIONS]["bot"]
+    if inbox not in {c.value for c in Channel}:
+        raise InvalidInput(f"unknown inbox {inbox[:40]!r}: one of {', '.join(c.value for c in Channel)}",
+                           field="inbox")
+    service = request.app[keys.EXTENSIONS].get("bot")
+    if service is None:
+        raise Conflict("the bot is off on this hub (BERRY_BOT_ENGINE=off): no inbox can be switched")
     await service.set_inbox(inbox, body.enabled)
     await request.app[keys.AUDIT].record(principal.actor_id, "bot.inbox", "inbox", inbox,
                                          after={"enabled": body.enabled})

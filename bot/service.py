@@ -22,9 +22,19 @@ from typing import Any
 
 from hub.auth import Principal
 from hub.conversations import Conversations
-from hub.events import BotHandoff, EventBus, MessageCreated
+from hub.events import BotHandoff, ConversationCreated, ConversationUpdated, EventBus, MessageCreated
 from hub.jobs import Jobs
-from hub.models import AuthorType, Channel, Conversation, Direction, Role, Status, utcnow
+from hub.models import (
+    ACTIVE_STATUSES,
+    AuthorType,
+    Channel,
+    Conversation,
+    Direction,
+    Role,
+    Status,
+    bot_engaged,
+    utcnow,
+)
 from hub.platform.events import ContactErased, ConversationDeleted
 from hub.store import Store, register, upsert
 
@@ -65,13 +75,55 @@ class BotService:
         self.jobs = Jobs(store)
 
     async def load_inboxes(self) -> None:
-        """Switches stored by ``PUT /bot/inboxes/{inbox}`` override the ``BERRY_BOT_INBOXES`` default."""
+        """``BERRY_BOT_INBOXES`` overlaid by the switches stored by ``PUT /bot/inboxes/{inbox}``: read at
+        start-up and every ``INBOX_REFRESH_S`` on every node (a switch applies at once on the node that
+        took it)."""
+        inboxes = set(self.settings.inboxes)
         async for doc in self.store["bot_inboxes"].find({}):
-            (self.inboxes.add if doc.get("enabled") else self.inboxes.discard)(doc["_id"])
+            (inboxes.add if doc.get("enabled") else inboxes.discard)(doc["_id"])
+        self.inboxes = inboxes
 
     async def set_inbox(self, inbox: str, enabled: bool) -> None:
+        """Switched off, the bot lets go of the conversations it holds there: they join the queue, and
+        their SLA clocks start when the customer writes again or an agent takes one (ticketing).
+        Switched on, it answers the inbox's new conversations (``on_created``)."""
         await upsert(self.store["bot_inboxes"], {"_id": inbox}, {"_id": inbox, "enabled": enabled}, replace=True)
         (self.inboxes.add if enabled else self.inboxes.discard)(inbox)
+        if not enabled:
+            await self._let_go({"channel": inbox})
+
+    async def let_go_of_unanswered(self, older_than: timedelta = timedelta(minutes=10)) -> None:
+        """At start-up: conversations in the bot's inboxes it never answered (they came while the bot
+        was off, before ``on_created`` marked such ones) are people's, not held out of the queue."""
+        cutoff = utcnow() - older_than  # younger ones may be another node's turns in progress
+        await self._let_go({"channel": {"$in": sorted(self.inboxes)}, "bot": {},
+                            "created_at": {"$lt": cutoff}})
+
+    async def _let_go(self, which: dict[str, Any]) -> None:
+        await self.store.conversations.update_many(
+            {**which, "status": {"$in": [s.value for s in ACTIVE_STATUSES]}, "bot.active": {"$ne": False}},
+            {"$set": {"bot.active": False}})
+
+    async def on_created(self, event: ConversationCreated) -> None:
+        """A conversation that starts where the bot does not answer is people's for good: switching the
+        bot on for its inbox later (or another node learning of that switch a few seconds late) must
+        not take it out of the agents' queue."""
+        conv = event.conversation
+        if conv.channel.value not in self.inboxes and conv.bot.get("active") is not False:
+            await self.store.conversations.update_one({"_id": conv.id}, {"$set": {"bot.active": False}})
+
+    async def on_updated(self, event: ConversationUpdated) -> None:
+        """People took the conversation (an agent assigned it, or answered it): the bot lets go for good.
+        Otherwise a ticket handed back to the queue later (its agent went offline) would be the bot's
+        again: out of the agents' queue, and the bot answering after a person had. ``bot.taken`` tells
+        the reports it was not deflected."""
+        conv = event.conversation
+        if not event.changes.get("assignee_id") or conv.bot.get("active") is False:
+            return
+        release: dict[str, Any] = {"bot.active": False}
+        if bot_engaged(conv.bot) and not conv.bot.get("handoff"):
+            release["bot.taken"] = {"by": conv.assignee_id, "at": utcnow().isoformat()}
+        await self.store.conversations.update_one({"_id": conv.id}, {"$set": release})
 
     def holds(self, conv: Conversation) -> bool:
         """The bot answers this conversation first: people get it when the bot hands off (or when an
@@ -295,7 +347,10 @@ class BotService:
         await self.conversations.reply(conv.id, BOT, text, author_type=AuthorType.bot, meta=meta)
 
     async def _save(self, conv_id: str, state: dict[str, Any]) -> None:
-        await self.store.conversations.update_one({"_id": conv_id}, {"$set": {"bot": state}})
+        """Not once people have the conversation: an agent may have taken it during this turn, or the
+        bot been switched off for its inbox, and the bot's state would undo that release."""
+        unreleased = {"_id": conv_id, "assignee_id": None, "bot.active": {"$ne": False}}
+        await self.store.conversations.update_one(unreleased, {"$set": {"bot": state}})
 
 
 async def _once(step: Callable[[], Awaitable[Any]], conv_id: str) -> Any:

@@ -2,7 +2,7 @@
 
 from .common import Channel, Model, Role, TimeZoneName, before_closing, closing_time, new_id, utcnow
 from .contact import Contact, ContactType, Identity, IdentityKind
-from .conversation import ACTIVE_STATUSES, Conversation, Priority, Status
+from .conversation import ACTIVE_STATUSES, Conversation, Priority, Status, bot_deflected, bot_engaged
 from .inbound import InboundMessage, SenderIdentity
 from .message import Attachment, AuthorType, DeliveryStatus, Direction, Message
 from .user import ApiKey, User
@@ -32,5 +32,7 @@ __all__ = [
     "new_id",
     "utcnow",
     "before_closing",
+    "bot_deflected",
+    "bot_engaged",
     "closing_time",
 ]

@@ -20,6 +20,18 @@ class Status(StrEnum):
 ACTIVE_STATUSES = (Status.open, Status.pending, Status.snoozed)
 
 
+def bot_engaged(bot: dict[str, Any]) -> bool:
+    """The bot had a turn in the conversation, or handed it off (``Conversation.bot``: the bot's state;
+    ``{"active": False}`` alone says only that people have it)."""
+    return bool(bot.get("turns") or bot.get("handoff"))
+
+
+def bot_deflected(bot: dict[str, Any], first_response_at: datetime | None) -> bool:
+    """Only the bot answered: it never handed off, no agent took the conversation, none replied."""
+    return (bot_engaged(bot) and bot.get("handoff") is None and bot.get("taken") is None
+            and first_response_at is None)
+
+
 class Priority(StrEnum):
     low = "low"
     normal = "normal"

@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from hub.models import bot_deflected, bot_engaged
+
 DIMS = ("team_id", "channel", "agent_id", "contact_type", "priority")
 LISTS = ("frt", "frt_bh", "res", "res_bh", "nrt", "nrt_bh")
 COUNTS = ("n", "resolved", "csat_sent", "bot_engaged", "bot_deflected")
@@ -71,12 +73,12 @@ def conversation_stats(conv: dict[str, Any], stats: dict[str, Any], business_bet
         if isinstance(score, int) and 1 <= score <= 5:
             _bump(stats["csat"], str(score))
     bot = conv.get("bot") or {}
-    if bot:
+    if bot_engaged(bot):
         stats["bot_engaged"] += 1
         reason = (bot.get("handoff") or {}).get("reason")
         if reason:
             _bump(stats["handoffs"], str(reason))
-        elif first is None:
+        elif bot_deflected(bot, first):
             stats["bot_deflected"] += 1
     for metric, state in ((conv.get("sla") or {}).get("metrics") or {}).items():
         if state.get("breached"):

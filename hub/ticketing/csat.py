@@ -22,7 +22,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from hub.models import AuthorType, Conversation, DeliveryStatus, Message, Status
+from hub.models import AuthorType, Conversation, DeliveryStatus, Message, Status, bot_deflected
 from hub.outbox import JOB_KIND as OUTBOX_JOB
 from hub.store import register
 
@@ -122,12 +122,6 @@ def parse_score(text: str | None) -> int | None:
     return None
 
 
-def bot_only(conversation: Conversation) -> bool:
-    """Only the bot answered: it never handed off and no agent replied (a deflected conversation)."""
-    bot = conversation.bot or {}
-    return bool(bot) and bot.get("handoff") is None and conversation.first_response_at is None
-
-
 class CsatSendInFlight(Exception):
     """Another worker claimed this survey moments ago; the job is retried later."""
 
@@ -141,7 +135,7 @@ class Csat:
     async def on_resolved(self, conversation: Conversation) -> None:
         if not self.enabled or conversation.resolved_at is None or conversation.merged_into:
             return
-        if bot_only(conversation):
+        if bot_deflected(conversation.bot, conversation.first_response_at):
             return  # the survey rates people's service, and no person served this customer
         key = f"{conversation.id}:{conversation.resolved_at.isoformat()}"
         await self.ctx.jobs.enqueue(

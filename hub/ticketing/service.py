@@ -157,6 +157,10 @@ class Ticketing:
             doc = await self._stored(conversation.id)
         conversation = Conversation.from_doc(doc)
         now = self.ctx.clock.now()
+        if Sla.deferred(conversation.sla):  # the bot let go without a handoff (switched off for its inbox)
+            started = await self._reached_people(conversation)
+            if started is not None:
+                conversation = conversation.model_copy(update={"sla": started})
         if (conversation.sla or {}).get("paused_at") and conversation.status == Status.open:
             await self.sla.status_changed(conversation, now)  # ingest reopened it: the clock runs again
             conversation = await self.ctx.conversations.get(conversation.id)
@@ -235,12 +239,14 @@ class Ticketing:
     async def on_bot_handoff(self, event: BotHandoff) -> None:
         await self._reached_people(event.conversation)
 
-    async def _reached_people(self, conversation: Conversation) -> None:
-        """A ticket the bot held reaches people (a handoff; an agent takes it over): its SLA clocks
-        start now. While the bot answers, nobody owes the customer a response (Zendesk starts a
-        messaging ticket's SLA at the escalation too), and a deflected conversation breaches nothing."""
+    async def _reached_people(self, conversation: Conversation) -> dict[str, Any] | None:
+        """A ticket the bot held reaches people (a handoff; an agent takes it over; the customer writes
+        after the bot was switched off): its SLA clocks start now, and their state is returned. While
+        the bot answers, nobody owes the customer a response (Zendesk starts a messaging ticket's SLA
+        at the escalation too), and a deflected conversation breaches nothing."""
         if Sla.deferred(conversation.sla) and not self.routing.held(conversation):
-            await self.sla.start(conversation, at=self.ctx.clock.now())
+            return await self.sla.start(conversation, at=self.ctx.clock.now())
+        return None
 
     async def on_merged(self, event: TicketMerged) -> None:
         """The merge closed the source without ``Conversations.update``: stop its clocks and timers."""

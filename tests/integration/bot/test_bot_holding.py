@@ -17,6 +17,8 @@ from hub.models import (
     Role,
     SenderIdentity,
     Status,
+    bot_deflected,
+    bot_engaged,
     new_id,
     utcnow,
 )
@@ -181,3 +183,84 @@ async def test_sla_clocks_start_when_the_ticket_reaches_people(bot_client, api) 
     # a conversation no bot holds (e-mail) is timed from its creation, as before
     mailed = await app[keys.CONVERSATIONS].get(await send(bot_client, email("Invoice?", "sla@example.com")))
     assert mailed.sla["metrics"]["first_response"]["started_at"] == mailed.created_at
+
+
+async def test_a_conversation_an_agent_took_over_stays_with_people_when_it_goes_back_to_the_queue(
+        bot_client, api) -> None:
+    app = bot_client.server.app
+    service, routing = app[keys.EXTENSIONS]["bot"], app[keys.EXTENSIONS]["ticketing"].routing
+    admin, agent = await api.user(Role.admin), await api.user(Role.agent)
+    conv = await send(bot_client, whatsapp("how do I reschedule my booking?", phone="+27821110051"))
+    answers = len(await bot_messages(bot_client, conv))
+    assert answers and service.holds(await app[keys.CONVERSATIONS].get(conv))
+    for assignee in (agent["user"]["id"], None):  # taken over, then handed back (say the agent left)
+        resp = await bot_client.post(f"/api/v1/conversations/{conv}/assign", json={"assignee_id": assignee},
+                                     headers=admin["headers"])
+        assert resp.status == 200, await resp.text()
+    back = await app[keys.CONVERSATIONS].get(conv)
+    assert back.assignee_id is None and not service.holds(back)
+    assert back.bot["taken"]["by"] == agent["user"]["id"] and back.bot["turns"] == 1
+    assert conv in {c.id for c in await routing.queue()}
+    await send(bot_client, whatsapp("so can you move it to Sunday?", phone="+27821110051"))
+    assert len(await bot_messages(bot_client, conv)) == answers  # people answer it now, not the bot
+    after = await app[keys.CONVERSATIONS].get(conv)
+    assert bot_engaged(after.bot) and not bot_deflected(after.bot, after.first_response_at)  # the reports'
+
+
+async def test_switching_the_bot_off_and_on_for_an_inbox_loses_no_conversation(bot_client, api) -> None:
+    app = bot_client.server.app
+    service, routing = app[keys.EXTENSIONS]["bot"], app[keys.EXTENSIONS]["ticketing"].routing
+    admin = await api.user(Role.admin)
+    targets = {"normal": {"first_response": 60, "resolution": 480}}
+    policy = {"name": "std", "default": True, "targets": targets}
+    resp = await bot_client.post("/api/v1/sla-policies", json=policy, headers=admin["headers"])
+    assert resp.status == 201, await resp.text()
+
+    async def switch(enabled: bool) -> None:
+        resp = await bot_client.put("/api/v1/bot/inboxes/whatsapp", json={"enabled": enabled},
+                                    headers=admin["headers"])
+        assert resp.status == 200, await resp.text()
+
+    held = await send(bot_client, whatsapp("how long do refunds take?", phone="+27821110061"))
+    assert held not in {c.id for c in await routing.queue()}
+    await switch(False)  # what the bot held joins the queue; nobody owes an answer until the customer writes
+    assert held in {c.id for c in await routing.queue()}
+    assert (await app[keys.CONVERSATIONS].get(held)).sla == {"deferred": "bot"}
+    answers = len(await bot_messages(bot_client, held))
+    await send(bot_client, whatsapp("and when will I get it?", phone="+27821110061"))
+    now_people = await app[keys.CONVERSATIONS].get(held)
+    assert now_people.sla["metrics"]["first_response"]["started_at"] > now_people.created_at
+    assert len(await bot_messages(bot_client, held)) == answers
+
+    meanwhile = await send(bot_client, whatsapp("hello, is anyone there?", phone="+27821110062"))
+    await switch(True)  # the conversations people already have stay theirs, in the queue
+    assert {held, meanwhile} <= {c.id for c in await routing.queue()}
+    assert await bot_messages(bot_client, meanwhile) == []
+    fresh = await send(bot_client, whatsapp("how do I cancel a booking?", phone="+27821110063"))
+    assert await bot_messages(bot_client, fresh) and fresh not in {c.id for c in await routing.queue()}
+
+    # another node's switch reaches this one at its next refresh
+    await app[keys.STORE]["bot_inboxes"].update_one({"_id": "whatsapp"}, {"$set": {"enabled": False}})
+    assert "whatsapp" in service.inboxes
+    await service.load_inboxes()
+    assert "whatsapp" not in service.inboxes and "webchat" in service.inboxes
+
+    # a hub that ran without the bot: at start-up, what the bot never answered stays with people
+    fresh_doc = {"bot": {}, "created_at": utcnow() - timedelta(hours=1)}
+    await app[keys.STORE].conversations.update_one({"_id": fresh}, {"$set": fresh_doc})
+    service.inboxes.add("whatsapp")
+    assert service.holds(await app[keys.CONVERSATIONS].get(fresh))
+    await service.let_go_of_unanswered()
+    assert not service.holds(await app[keys.CONVERSATIONS].get(fresh))
+
+
+async def test_the_inbox_switch_names_real_inboxes_and_says_when_the_bot_is_off(bot_client, api) -> None:
+    admin = await api.user(Role.admin)
+    resp = await bot_client.put("/api/v1/bot/inboxes/fax", json={"enabled": True}, headers=admin["headers"])
+    assert resp.status == 422 and "whatsapp" in (await resp.json())["detail"]
+    # the default test app runs with BERRY_BOT_ENGINE=off: no inbox has the bot, none can be switched
+    resp = await api.client.get("/api/v1/bot/inboxes", headers=admin["headers"])
+    assert resp.status == 200 and await resp.json() == []
+    resp = await api.client.put("/api/v1/bot/inboxes/whatsapp", json={"enabled": True},
+                                headers=admin["headers"])
+    assert resp.status == 409 and "BERRY_BOT_ENGINE=off" in (await resp.json())["detail"]

@@ -21,7 +21,7 @@ from ...conftest import Api
 SKIP = {("POST", "/auth/refresh"), ("POST", "/auth/login")}
 # Known server errors in other packages, reported to their owners; listed so the rest of the
 # matrix still guards every other route. Remove an entry when it is fixed.
-KNOWN_5XX = {("GET", "/bot/inboxes")}  # bot: KeyError 'bot' when BERRY_BOT_ENGINE=off (issue 7 note)
+KNOWN_5XX: set[tuple[str, str]] = set()
 
 
 def _allowed(role: Role, permission: str) -> bool:

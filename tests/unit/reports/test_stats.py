@@ -36,14 +36,17 @@ def test_resolution_only_for_resolved_or_closed_and_bot_deflection() -> None:
     convs = [
         _conv(9, status="open", resolved_at=created + timedelta(hours=1)),        # reopened: stale resolved_at
         _conv(9, status="closed", resolved_at=created + timedelta(hours=3, minutes=-15)),
-        _conv(9, bot={"active": True}),                                           # deflected
+        _conv(9, bot={"active": True, "turns": 1}),                               # deflected
+        _conv(9, bot={"active": False, "turns": 1, "taken": {"by": "u1"}}),       # an agent took it over
+        _conv(9, bot={"active": False}),                                          # people's from the start
         _conv(9, bot={"handoff": {"reason": "unclear_twice"}}),                   # handed off
-        _conv(9, bot={"active": True}, first_response_at=created + timedelta(hours=1)),  # answered by a person
+        _conv(9, bot={"active": True, "turns": 2},
+              first_response_at=created + timedelta(hours=1)),                    # answered by a person
         _conv(9, csat={"sent_at": created, "score": 9}),                          # out-of-range score ignored
     ]
     total = merge(group_conversations(convs, {}, lambda c, a, b: 0.0))
     assert total["resolved"] == 1 and total["res"] == [3 * 3600 - 900 - 900]
-    assert (total["bot_engaged"], total["bot_deflected"], total["handoffs"]) == (3, 1, {"unclear_twice": 1})
+    assert (total["bot_engaged"], total["bot_deflected"], total["handoffs"]) == (4, 1, {"unclear_twice": 1})
     assert total["csat_sent"] == 1 and total["csat"] == {}
 
 
