@@ -117,13 +117,15 @@ def install(router: ApiRouter) -> None:
 
 async def _export(request: web.Request, principal: Principal, query: AuditQuery, fmt: str) -> web.StreamResponse:
     app = request.app
+    # a bad cursor or sort is a 400 only before the stream starts: after it, the client would get a
+    # broken chunked body with an error page in the middle
+    where, order, _, _ = pages.where_and_order(audit_filter(query), query, AUDIT_SORTS)
     await app[keys.AUDIT].record(principal.actor_id, "audit.export", "audit_log", fmt,
                                  after={k: str(v) for k, v in query.model_dump(exclude_none=True).items()})
     response = web.StreamResponse(headers={
         "Content-Type": "application/json" if fmt == "json" else "text/csv; charset=utf-8",
         "Content-Disposition": f'attachment; filename="audit.{fmt}"'})
     await response.prepare(request)
-    where, order, _, _ = pages.where_and_order(audit_filter(query), query, AUDIT_SORTS)
     cursor = app[keys.STORE].audit_log.find(where).sort(order).limit(query.limit)
     if fmt == "json":
         await response.write(b"[")

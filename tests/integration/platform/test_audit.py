@@ -126,6 +126,16 @@ async def test_export_csv_and_json_admin_only_and_formula_safe(api: Api) -> None
     assert (await api.client.get("/api/v1/audit", headers=agent["headers"])).status == 403
 
 
+async def test_an_export_with_a_bad_sort_or_cursor_is_refused_before_it_starts(api: Api) -> None:
+    admin = await api.user(Role.admin)
+    for fmt in ("json", "csv"):
+        for bad in ("sort=-nonsense", "cursor=not-a-cursor"):
+            resp = await api.client.get(f"/api/v1/audit/export.{fmt}?{bad}", headers=admin["headers"])
+            assert resp.status == 400 and resp.content_type == "application/problem+json", bad
+            assert (await resp.json())["status"] == 400  # a whole error, not a stream broken halfway
+    assert "audit.export" not in await _actions(api)  # nothing was exported
+
+
 async def test_log_is_append_only_over_http(api: Api) -> None:
     admin = await api.user(Role.admin)
     for method in ("PUT", "PATCH", "DELETE", "POST"):
