@@ -44,13 +44,15 @@ class ChannelInboxIn(BaseModel):
     def _settings(cls, value: dict[str, str | int | bool]) -> dict[str, str | int | bool]:
         for name, item in value.items():
             low = 0 if name in OFF_PORTS else 1
-            if name in PORTS and (isinstance(item, bool) or not str(item).isdigit() or not low <= int(item) < 65536):
+            # ASCII digits only: str.isdigit() also takes "٣" (and "²", which int() then refuses)
+            digits = str(item).isascii() and str(item).isdigit()
+            if name in PORTS and (isinstance(item, bool) or not digits or not low <= int(item) < 65536):
                 raise ValueError(f"{name}: a port number {low}-65535")
             if name in FLAGS and not isinstance(item, bool):
                 raise ValueError(f"{name}: true or false")
             if name not in PORTS | FLAGS and (not isinstance(item, str) or len(item) > 320
-                                              or any(c.isspace() for c in item)):
-                raise ValueError(f"{name}: a string without spaces, at most 320 characters")
+                                              or any(c.isspace() or not c.isprintable() for c in item)):
+                raise ValueError(f"{name}: a string without spaces or control characters, at most 320 characters")
         return {k: int(v) if k in PORTS else v for k, v in value.items()}
 
     @field_validator("business_hours")
