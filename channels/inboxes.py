@@ -52,7 +52,8 @@ class ChannelInboxIn(BaseModel):
                 raise ValueError(f"{name}: true or false")
             if name not in PORTS | FLAGS and (not isinstance(item, str) or len(item) > 320
                                               or any(c.isspace() or not c.isprintable() for c in item)):
-                raise ValueError(f"{name}: a string without spaces or control characters, at most 320 characters")
+                raise ValueError(f"{name}: a string without spaces or control characters, "
+                                 "at most 320 characters")
         return {k: int(v) if k in PORTS else v for k, v in value.items()}
 
     @field_validator("business_hours")

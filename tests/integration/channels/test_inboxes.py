@@ -166,7 +166,8 @@ async def test_inbox_settings_are_validated(client: TestClient[Any, Any]) -> Non
            {"settings": {"imap_port": "٣"}}, {"settings": {"imap_host": "a\x00b"}}]
     statuses = [(await client.put("/api/v1/channels/inboxes/email", headers=admin, json=b)).status for b in bad]
     assert statuses == [422] * len(bad)
-    resp = await client.put("/api/v1/channels/inboxes/email", headers=admin, json={"settings": {"imap_port": "²"}})
+    resp = await client.put("/api/v1/channels/inboxes/email", headers=admin,
+                            json={"settings": {"imap_port": "²"}})
     assert resp.status == 422 and "a port number" in await resp.text()  # not int()'s "invalid literal"
     assert await client.server.app[keys.STORE]["channel_inboxes"].find_one({"_id": "email"}) is None
 
