@@ -156,6 +156,12 @@ async def test_supervisor_view_shows_agents_load_and_queue(new_page, hub_url, hu
     names = await page.locator("#agents-table tbody tr").all_text_contents()
     assert any("Nomsa" in n and "Online" in n for n in names)
     await screenshot(page, "console-supervisor")
+    # this hub runs without the bot: no inbox has it, and a switch says why it cannot be turned on
+    whatsapp = page.locator("#bot-inboxes input[data-inbox=whatsapp]")
+    assert not await whatsapp.is_checked()
+    await whatsapp.check()
+    await page.wait_for_selector("#bot-inboxes .error:has-text('BERRY_BOT_ENGINE=off')")
+    assert not await page.locator("#bot-inboxes input[data-inbox=whatsapp]").is_checked()
     assert page.errors == []
 
 

@@ -1,7 +1,11 @@
 // The supervisor view: agents with presence and open load, the live queue of unassigned tickets,
-// and tickets at SLA risk. Refreshed on open and kept current by live events.
+// tickets at SLA risk, and the inboxes where the bot answers first (a switch per inbox). Refreshed
+// on open and kept current by live events.
+import {api} from "./api.js";
 import {ago, clear, h} from "./dom.js";
 import {t} from "./i18n.js";
+
+const BOT_INBOXES = ["whatsapp", "webchat", "sms", "email"];  // where a customer writes, the bot can answer
 
 export class SupervisorView {
   constructor(ws) {
@@ -9,15 +13,19 @@ export class SupervisorView {
     this.el = h("section", {class: "supervisor", hidden: true, id: "supervisor", "aria-label": t("sup.title")});
     this.agents = [];
     this.queue = [];
+    this.bot = null;  // the inboxes where the bot answers first (null: not loaded)
+    this.botError = "";
   }
 
   async refresh() {
     await this.ws.ready();
-    const [agents, queue] = await Promise.all([
+    const [agents, queue, bot] = await Promise.all([
       this.ws.live.call("agents").catch(() => null),
       this.ws.live.call("list", {view: "unassigned", status: ["open", "pending"], limit: 100}).catch(() => null),
+      api("GET", "/bot/inboxes").catch(() => null),
     ]);
     if (agents?.ok) this.agents = agents.agents;
+    if (bot) this.bot = new Set(bot.map((b) => b.inbox));
     if (queue?.ok) { this.queue = queue.items; Object.assign(this.ws.contacts, queue.contacts); }
     this.render();
   }
@@ -36,7 +44,25 @@ export class SupervisorView {
         this.queue.length ? h("ul", {class: "list"}, this.queue.map((c) => this.ws.listItem(c))) : h("p", {class: "muted", text: t("sup.none")})),
       h("div", {class: "card"}, h("h2", {text: t("sup.risk")}),
         risk.length ? h("ul", {}, risk.map((r) => h("li", {}, h("a", {href: `/console/c/${r.conversation_id}`, onclick: (ev) => { ev.preventDefault(); this.ws.open(r.conversation_id); },
-          text: `#${r.conversation?.number ?? ""} ${r.metric}`}), " ", h("span", {class: r.name === "sla.breached" ? "error" : "warn", text: `${r.name} ${ago(r.due_at)}`})))) : h("p", {class: "muted", text: t("sup.none")})));
+          text: `#${r.conversation?.number ?? ""} ${r.metric}`}), " ", h("span", {class: r.name === "sla.breached" ? "error" : "warn", text: `${r.name} ${ago(r.due_at)}`})))) : h("p", {class: "muted", text: t("sup.none")})),
+      this.bot && h("div", {class: "card", id: "bot-inboxes"}, h("h2", {text: t("sup.bot")}),
+        h("p", {class: "muted", text: t("sup.bot_hint")}),
+        BOT_INBOXES.map((inbox) => h("label", {class: "switch"},
+          h("input", {type: "checkbox", checked: this.bot.has(inbox), dataset: {inbox}, onchange: (ev) => this.switchBot(inbox, ev.target)}),
+          ` ${t(`channel.${inbox}`)}`)),
+        h("p", {class: "error", role: "alert", text: this.botError})));
+  }
+
+  async switchBot(inbox, box) {
+    this.botError = "";
+    box.disabled = true;
+    try {
+      await api("PUT", `/bot/inboxes/${inbox}`, {enabled: box.checked});
+      this.bot[box.checked ? "add" : "delete"](inbox);
+    } catch (err) {
+      this.botError = err.message;  // the problem's detail, e.g. the bot is off on this hub
+    }
+    this.render();
   }
 
   onPresence({user_id, status}) {
