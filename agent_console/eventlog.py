@@ -70,8 +70,9 @@ class EventLog:
             if not rest:
                 return ids
             start = self._next
-            docs = [{"_id": start + i, "seq": seq(start + i), "name": n, "rooms": r, "data": d, "at": at}
-                    for i, (n, r, d) in enumerate(rest)]
+            docs: list[dict[str, Any]] = [
+                {"_id": start + i, "seq": seq(start + i), "name": n, "rooms": r, "data": d, "at": at}
+                for i, (n, r, d) in enumerate(rest)]
             try:
                 await self.col.insert_many(docs, ordered=True)
                 ids.extend(doc["_id"] for doc in docs)

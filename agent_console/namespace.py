@@ -18,12 +18,13 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import jwt
 import socketio
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from hub import keys
 from hub.auth import Principal
@@ -43,6 +44,12 @@ NAMESPACE = "/agents"
 VIEWERS = "console_viewers"
 MAX_VIOLATIONS = 200  # rate-limited events before the socket is disconnected
 
+Ack = dict[str, Any]
+# An event without a payload, or one whose payload is validated by the model first (each handler
+# takes its own model's instance: hence Any for the body in this shared table).
+Spec = (tuple[None, Callable[[str, dict[str, Any]], Awaitable[Ack]]]
+        | tuple[type[BaseModel], Callable[[str, dict[str, Any], Any], Awaitable[Ack]]])
+
 
 class Refused(Exception):
     def __init__(self, code: str, detail: str) -> None:
@@ -61,7 +68,7 @@ class AgentsNamespace(socketio.AsyncNamespace):
         self.app = app
         self.node = node
         self._tasks: set[asyncio.Task[None]] = set()
-        self.handlers = {
+        self.handlers: dict[str, Spec] = {
             "hello": (None, self.hello),
             "catch_up": (payloads.CatchUp, self.catch_up),
             "list": (payloads.ListQuery, self.list),
@@ -107,10 +114,10 @@ class AgentsNamespace(socketio.AsyncNamespace):
         if not session["bucket"].take():
             return await self._violation(sid, session)
         self._follow_rooms(sid, session)
-        model, handler = spec
         try:
-            if model is None:
-                return await handler(sid, session)
+            if spec[0] is None:
+                return await spec[1](sid, session)
+            model, handler = spec
             if len(rest) != 1 or not isinstance(rest[0], dict):
                 return _error("invalid", "expected one JSON object")
             return await handler(sid, session, model.model_validate(rest[0]))

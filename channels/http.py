@@ -4,6 +4,7 @@ and channel errors → problem+json."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -67,6 +68,7 @@ def channel_problem(exc: ChannelError) -> web.Response:
     return problem(exc.status, titles.get(exc.status, "Bad request"), exc.detail, field=exc.field)
 
 
-def first_values(form: MultiDict[str] | dict[str, str]) -> dict[str, str]:
+def first_values(form: Mapping[str, str]) -> dict[str, str]:
+    """One value per field: the first of a repeated field in a ``MultiDict``."""
     getone = getattr(form, "getone", None)
     return {k: (getone(k) if getone else form[k]) for k in form.keys()}

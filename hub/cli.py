@@ -21,7 +21,7 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                  if v is not None}
     settings = Settings(**overrides)
     logs.configure(settings.log_level, settings.log_json)
-    commands: dict[str, Callable[[], Awaitable[None]]] = {
+    commands: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
         "serve": lambda: _serve(settings, args.demo or settings.demo),
         "worker": lambda: _worker(settings),
         "migrate": lambda: _migrate(settings),

@@ -76,7 +76,7 @@ class MessageUpdated(Event):
     changes: dict[str, Any] = Field(default_factory=dict)
 
 
-Handler = Callable[[Any], Awaitable[None]]
+Handler = Callable[[Any], Awaitable[object]]  # a subscriber's result is not used
 
 
 class EventBus:

@@ -53,15 +53,16 @@ class Jobs:
                       key: str | None = None, max_attempts: int = 8) -> str:
         """Queue a job; with ``key`` the same job is queued once (``_id`` = key)."""
         now = utcnow()
-        doc = {"_id": key or new_id(), "kind": kind, "payload": payload or {}, "state": "ready",
-               "next_at": at or now, "attempts": 0, "max_attempts": max_attempts, "created_at": now,
+        job_id, next_at = key or new_id(), at or now
+        doc = {"_id": job_id, "kind": kind, "payload": payload or {}, "state": "ready",
+               "next_at": next_at, "attempts": 0, "max_attempts": max_attempts, "created_at": now,
                "owner": None, "lease_until": None, "last_error": None}
         try:
             await self.col.insert_one(doc)
         except DuplicateKeyError:
-            return str(doc["_id"])
-        await self._schedule(doc["_id"], kind, doc["next_at"])
-        return str(doc["_id"])
+            return job_id
+        await self._schedule(job_id, kind, next_at)
+        return job_id
 
     async def _schedule(self, job_id: str, kind: str, at: datetime) -> None:
         # races repair() and other schedulers of the same job: hence the race-safe upsert

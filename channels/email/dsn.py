@@ -46,7 +46,8 @@ def _original_id(report: Message) -> str:
             if isinstance(inner, Message) and inner.get("Message-ID"):
                 return str(inner["Message-ID"]).strip()
         elif ctype == "text/rfc822-headers":
-            raw = part.get_payload(decode=True) or b""
+            payload = part.get_payload(decode=True)  # bytes (the part is not multipart), or None
+            raw = payload if isinstance(payload, bytes) else b""
             headers = HeaderParser().parsestr(raw.decode("utf-8", "replace"), headersonly=True)
             if headers.get("Message-ID"):
                 return str(headers["Message-ID"]).strip()
@@ -61,8 +62,11 @@ def parse_dsn(raw: bytes) -> Bounce | None:
         report = message_from_bytes(raw, policy=policy.compat32)
     except Exception:  # the standard parser is lenient; anything it still chokes on is not a DSN
         return None
+    # a str or None: get_param gives an RFC 2231 (charset, language, value) tuple only for a name of
+    # word characters, which "report-type" is not
+    report_type = report.get_param("report-type")
     if report.get_content_type() != "multipart/report" or \
-            (report.get_param("report-type") or "").lower() != "delivery-status":
+            not isinstance(report_type, str) or report_type.lower() != "delivery-status":
         return None
     status_part = next((p for p in report.walk() if p.get_content_type() == "message/delivery-status"), None)
     if status_part is None:

@@ -88,8 +88,14 @@ class ParsedMail:
         return (self.references[0] if self.references else self.in_reply_to) or self.message_id
 
 
+def _payload_bytes(part: Message) -> bytes:
+    """The decoded body of a non-multipart part (``get_payload(decode=True)`` gives bytes, or None)."""
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
+
+
 def _decode(part: Message, problems: list[str]) -> str:
-    payload = part.get_payload(decode=True) or b""
+    payload = _payload_bytes(part)
     charset = part.get_content_charset() or "utf-8"
     try:
         return payload.decode(charset)
@@ -145,7 +151,7 @@ def parse_mail(raw: bytes, *, max_part_bytes: int = 10 * 1024 * 1024) -> ParsedM
         elif disposition != "attachment" and not filename and ctype == "text/html" and markup is None:
             markup = _decode(part, problems)
         elif disposition in ("attachment", "inline") or filename or not ctype.startswith("text/"):
-            data = part.get_payload(decode=True) or b""
+            data = _payload_bytes(part)
             if len(data) > max_part_bytes:
                 problems.append(f"attachment {filename or ctype} is {len(data)} bytes, over the "
                                 f"{max_part_bytes}-byte limit: not kept")

@@ -12,6 +12,7 @@ it checks both the hash and the signature; a body changed after signing fails ei
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import parse_qs, urlsplit
 
 from multidict import MultiDict
@@ -28,7 +29,7 @@ def signed_urls(public_base: str, path_qs: str, overrides: str) -> list[str]:
     return [url, f"{url}#{overrides}"] if overrides else [url]
 
 
-def verify_signature(auth_token: str, urls: list[str], params: MultiDict[str], headers: dict[str, str] | object,
+def verify_signature(auth_token: str, urls: list[str], params: MultiDict[str], headers: Mapping[str, str],
                      body: bytes | None = None) -> None:
     """Raise ``SignatureInvalid`` unless one of ``urls`` with ``params`` (or, for a ``bodySHA256``
     URL, with ``body``) matches the signature."""

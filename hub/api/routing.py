@@ -25,6 +25,7 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from hub import keys
 from hub.auth import Principal, require
@@ -69,7 +70,7 @@ class Route:
 ROUTE_INDEX: web.AppKey[dict[tuple[str, str], Route]] = web.AppKey("api_route_index")
 
 
-def _field_of(err: dict[str, Any]) -> str:
+def _field_of(err: ErrorDetails) -> str:
     return ".".join(str(p) for p in err.get("loc", ())) or "body"
 
 

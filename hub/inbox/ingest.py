@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from pymongo.errors import DuplicateKeyError
 
 from hub.contacts import Contacts
-from hub.errors import Conflict
+from hub.errors import Conflict, NotFound
 from hub.events import ConversationCreated, EventBus, MessageCreated
 from hub.identity import identity_key
 from hub.models import (
@@ -140,7 +140,10 @@ class Inbox:
         if doc is None:  # another request is storing it right now
             raise Conflict("this message is being ingested by another request; retry later")
         message = Message.from_doc(doc)
-        conversation = Conversation.from_doc(await self.store.conversations.find_one({"_id": message.conversation_id}))
+        conversation_doc = await self.store.conversations.find_one({"_id": message.conversation_id})
+        if conversation_doc is None:  # deleted since (like a missing contact below: contacts.get raises)
+            raise NotFound(f"conversation {message.conversation_id} not found")
+        conversation = Conversation.from_doc(conversation_doc)
         contact = await self.contacts.get(message.contact_id)
         return IngestResult(message=message, conversation=conversation, contact=contact, duplicate=True)
 

@@ -89,7 +89,8 @@ def backlog_figures(rows: dict[str, Any], filters: dict[str, str], now: datetime
     for code in sorted(set(teams_col.tolist()), key=lambda c: str(rows["vocab"]["team_id"][c] or None)):
         team_ages = np.sort(ages[teams_col == code])
         team = rows["vocab"]["team_id"][code] or None
-        by_team.append({"team_id": team, "count": int(team_ages.size), "age_median_h": hours(median(team_ages)),
+        by_team.append({"team_id": team, "count": int(team_ages.size),
+                        "age_median_h": hours(median(team_ages.tolist())),
                         "oldest_h": hours(float(team_ages[-1]))})
     return {"total": int(mask.sum()), "by_status": {s: by_status.get(s, 0) for s in ACTIVE},
             "age_bands": {name: bands.get(name, 0) for name in [n for _, n in AGE_BANDS] + [">7d"]},

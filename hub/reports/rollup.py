@@ -42,7 +42,7 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -167,9 +167,10 @@ class Rollups:
         """Replace a day's views (written before the bucket, so a crash in between is redone)."""
         at = day_start(day)
         one = {id(g): views.view_of([g]) for g in scopes.get("all", [])}  # each group is in ~6 scopes: build once
-        ops = [self.views.replace_one({"_id": view_id(day, s)}, {"day": at, "scope": s, "z": Binary(views.pack(
-            views.merge(one[id(g)] if id(g) in one else views.view_of([g]) for g in gs)))}, upsert=True)
-               for s, gs in scopes.items()]
+        ops: list[Awaitable[object]] = [
+            self.views.replace_one({"_id": view_id(day, s)}, {"day": at, "scope": s, "z": Binary(views.pack(
+                views.merge(one[id(g)] if id(g) in one else views.view_of([g]) for g in gs)))}, upsert=True)
+            for s, gs in scopes.items()]
         ops += [self.views.delete_one({"_id": view_id(day, s)}) for s in set(before) - set(scopes)]
         await bounded(ops)
         if blocks:
@@ -238,7 +239,8 @@ class Rollups:
 
         whole = [d for d in days(start, end) if start <= day_start(d) and day_start(d + timedelta(days=1)) <= end]
         edges = [d for d in days(start, end) if d not in whole]
-        reads = [partial(d) for d in edges] if scope is not None else [partial(d) for d in days(start, end)]
+        reads: list[Awaitable[View | None]] = (
+            [partial(d) for d in edges] if scope is not None else [partial(d) for d in days(start, end)])
         if scope is not None and whole:
             reads += [stored(block_id(level, index, scope)) for level, index in cover(whole[0], whole[-1])]
         return views.merge([v for v in await bounded(reads) if v is not None])

@@ -51,11 +51,8 @@ class Escalations:
                 {"priority": step_up(conversation.priority).value, "priority_reason": f"escalated: {reason}"},
                 SYSTEM,
             )
-        team = (
-            await self.routing.teams.get(team_id or conversation.team_id)
-            if (team_id or conversation.team_id)
-            else None
-        )
+        wanted_team_id = team_id or conversation.team_id
+        team = await self.routing.teams.get(wanted_team_id) if wanted_team_id else None
         if team_id:
             conversation = await self.routing.assign(
                 conversation_id, SYSTEM, team_id=team_id, reason=f"escalated: {reason}"

@@ -503,7 +503,7 @@ def config_routes(
     def visible(principal: Principal, item: BaseModel) -> bool:
         return not team_scoped or in_scope(principal, getattr(item, "team_id", None))
 
-    named = {f: f for f in ("name", "title", "shortcut") if f in model.model_fields}
+    named: dict[str, str] = {f: f for f in ("name", "title", "shortcut") if f in model.model_fields}
     sorts = Sorts({"id": "_id", "created_at": "created_at", **named}, "id")
     query_model = create_model(f"{model.__name__}ListQuery", __base__=PageQuery,
                                sort=(str | None, Field(None, max_length=64, description=sorts.describe())))

@@ -77,7 +77,9 @@ class ResolvedTicketPolicy:
     def _awaiting_csat(self, conversation: Conversation) -> bool:
         csat = conversation.csat or {}
         sent = csat.get("sent_at")
-        return bool(sent) and self.ctx.clock.now() - sent <= self.csat_window
+        if not sent:
+            return False
+        return self.ctx.clock.now() - sent <= self.csat_window
 
     def _is_answer(self, conversation: Conversation, inbound: InboundMessage) -> bool:
         return (conversation.csat or {}).get("sent_at") is not None and parse_score(inbound.text) is not None

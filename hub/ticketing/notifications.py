@@ -30,8 +30,9 @@ class Notifications:
         key: str | None = None,
     ) -> dict[str, Any] | None:
         """Store one notification; with ``key`` it is stored once (a replayed event notifies once)."""
+        notification_id = key or new_id()
         doc = {
-            "_id": key or new_id(),
+            "_id": notification_id,
             "user_id": user_id,
             "kind": kind,
             "text": text[:500],
@@ -40,7 +41,7 @@ class Notifications:
             "read": False,
             "created_at": self.ctx.clock.now(),
         }
-        if not await self.ctx.store.claim("notifications", doc["_id"], doc):
+        if not await self.ctx.store.claim("notifications", notification_id, doc):
             return None
         await self.ctx.bus.publish(NotificationCreated(notification=doc))
         return doc

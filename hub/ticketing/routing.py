@@ -210,11 +210,8 @@ class Routing:
         conversation = current or await self.ctx.conversations.get(conversation_id)
         if conversation.status not in (Status.open, Status.pending, Status.snoozed):
             return None
-        team = (
-            await self.teams.get(team_id or conversation.team_id)
-            if (team_id or conversation.team_id)
-            else await self.teams.default()
-        )
+        wanted_team_id = team_id or conversation.team_id
+        team = await self.teams.get(wanted_team_id) if wanted_team_id else await self.teams.default()
         if team is None:
             return None
         agent = await self.choose(team, conversation, exclude)

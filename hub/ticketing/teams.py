@@ -12,6 +12,7 @@ ticket (``fresh``), so a presence change on another node is never missed.
 
 from __future__ import annotations
 
+import builtins
 import time
 from datetime import datetime
 from enum import StrEnum
@@ -155,7 +156,7 @@ class Teams:
         if user_ids:
             await self.ctx.bus.publish(TeamMembershipChanged(user_ids=sorted(user_ids), team_ids=[team_id]))
 
-    async def of_user(self, user_id: str) -> list[Team]:
+    async def of_user(self, user_id: str) -> builtins.list[Team]:
         return [t for t in await self.list() if t.member(user_id)]
 
 

@@ -73,12 +73,13 @@ class Webhooks:
         check_url(url, allow_private=self.settings.webhook_allow_private)
         secret = new_secret()
         now = utcnow()
-        doc = {"_id": new_id(), "url": url, "events": sorted(set(events)), "description": description,
+        webhook_id = new_id()
+        doc = {"_id": webhook_id, "url": url, "events": sorted(set(events)), "description": description,
                "secret_enc": self.box.encrypt(secret), "active": True, "disabled_reason": None,
                "created_by": actor, "created_at": now, "updated_at": now}
         await self.col.insert_one(doc)
         self._active.invalidate()
-        await self.audit.record(actor, "webhook.create", "webhook", doc["_id"],
+        await self.audit.record(actor, "webhook.create", "webhook", webhook_id,
                                 after={"url": url, "events": doc["events"]})
         return public(doc), secret
 
@@ -141,18 +142,20 @@ class Webhooks:
 
     async def fan_out(self, event_name: str, data: dict[str, Any], only: str | None = None) -> list[str]:
         event_id = new_id()
-        ids = []
+        ids: list[str] = []
         targets = [d["_id"] async for d in self.col.find({"_id": only}, {"_id": 1})] if only else \
             await self.subscribers(event_name)
         for hook_id in targets:
             body = json.dumps({"id": event_id, "type": event_name, "created_at": utcnow().isoformat(),
                                "data": data}, separators=(",", ":"), default=str)
-            delivery = {"_id": new_id(), "webhook_id": hook_id, "event": event_name, "event_id": event_id,
-                        "body": body, "status": "pending", "attempts": [], "created_at": utcnow()}
+            delivery_id = new_id()
+            delivery: dict[str, Any] = {
+                "_id": delivery_id, "webhook_id": hook_id, "event": event_name, "event_id": event_id,
+                "body": body, "status": "pending", "attempts": [], "created_at": utcnow()}
             await self.deliveries.insert_one(delivery)
-            await self.jobs.enqueue(JOB_KIND, {"delivery_id": delivery["_id"]}, key=f"whd:{delivery['_id']}",
+            await self.jobs.enqueue(JOB_KIND, {"delivery_id": delivery_id}, key=f"whd:{delivery_id}",
                                     max_attempts=self.settings.webhook_max_attempts + 2)
-            ids.append(delivery["_id"])
+            ids.append(delivery_id)
         return ids
 
     async def redeliver(self, webhook_id: str, delivery_id: str, actor: str) -> str:
