@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import json
 from datetime import datetime
 from typing import Any
@@ -151,7 +152,7 @@ class Conversations:
         return Message.from_doc(doc)
 
     async def messages(self, conversation_id: str, *, limit: int = 100, after: str | None = None,
-                       include_private: bool = True) -> list[Message]:
+                       include_private: bool = True) -> builtins.list[Message]:
         flt: dict[str, Any] = {"conversation_id": conversation_id}
         if after:
             flt["_id"] = {"$gt": after}
@@ -161,9 +162,9 @@ class Conversations:
         return [Message.from_doc(d) async for d in cursor]
 
     async def reply(self, conversation_id: str, actor: Principal, text: str, *, private: bool = False,
-                    subject: str | None = None, attachments: list[Attachment] | None = None,
+                    subject: str | None = None, attachments: builtins.list[Attachment] | None = None,
                     author_type: AuthorType = AuthorType.agent, meta: dict[str, Any] | None = None,
-                    cc: list[str] | None = None) -> Message:
+                    cc: builtins.list[str] | None = None) -> Message:
         """Store an outgoing reply (or a private note). Delivery is the outbox's job: it listens for
         ``message.created`` with ``direction=out`` and sends on the conversation's channel.
         ``cc``: extra e-mail recipients (e-mail conversations only), kept in ``meta.cc``."""
@@ -186,5 +187,7 @@ class Conversations:
                 update["$set"]["first_response_at"] = message.created_at
         doc = await self.store.conversations.find_one_and_update(
             {"_id": conversation.id}, update, return_document=ReturnDocument.AFTER)
+        if doc is None:  # deleted since get() above
+            raise NotFound(f"conversation {conversation_id} not found")
         await self.bus.publish(MessageCreated(message=message, conversation=Conversation.from_doc(doc)))
         return message
