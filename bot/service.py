@@ -22,6 +22,7 @@ from typing import Any
 
 from hub.auth import Principal
 from hub.conversations import Conversations
+from hub.errors import Conflict
 from hub.events import BotHandoff, ConversationCreated, ConversationUpdated, EventBus, MessageCreated
 from hub.jobs import Jobs
 from hub.models import (
@@ -153,11 +154,15 @@ class BotService:
             key = f"bot-idle:{conv.id}:{conv.last_message_at.isoformat()}"
             if not self.holds(conv) or not await self.store.claim("bot_turns", key, {"at": now}):
                 continue  # another node resolves it
-            try:
+            try:  # only as read: a message that lands now, or an agent taking it, keeps it open
                 await self.conversations.update(conv.id, {"status": Status.resolved.value,
-                                                          "tags": sorted({*conv.tags, "bot-resolved"})}, BOT)
+                                                          "tags": sorted({*conv.tags, "bot-resolved"})}, BOT,
+                                                expect={**self.holding(), "status": Status.open.value,
+                                                        "last_message_at": conv.last_message_at})
                 done += 1
-            except Exception:  # changed meanwhile (an agent took it): the next sweep looks again
+            except Conflict:
+                log.info("idle conversation changed meanwhile", extra={"conversation_id": conv.id})
+            except Exception:  # the store: the next sweep looks again
                 log.exception("bot could not resolve an idle conversation",
                               extra={"conversation_id": conv.id})
         if done:

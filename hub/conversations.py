@@ -113,7 +113,10 @@ class Conversations:
             next_cursor = encode_cursor(items[-1].last_message_at, items[-1].id)
         return items, next_cursor
 
-    async def update(self, conversation_id: str, changes: dict[str, Any], actor: Principal) -> Conversation:
+    async def update(self, conversation_id: str, changes: dict[str, Any], actor: Principal,
+                     expect: dict[str, Any] | None = None) -> Conversation:
+        """``expect``: stored values the change is conditional on (a store filter): Conflict, and no
+        change, if the ticket no longer has them (a sweep acting on what it read a moment ago)."""
         unknown = set(changes) - UPDATABLE
         if unknown:
             raise InvalidInput(f"cannot change {sorted(unknown)}", field=sorted(unknown)[0])
@@ -134,9 +137,11 @@ class Conversations:
         stored = {k: merged.model_dump(mode="python")[k] for k in changes}
         before = {k: current.model_dump(mode="json").get(k) for k in changes}
         doc = await self.store.conversations.find_one_and_update(
-            {"_id": conversation_id}, {"$set": {**stored, "updated_at": utcnow()}},
+            {**(expect or {}), "_id": conversation_id}, {"$set": {**stored, "updated_at": utcnow()}},
             return_document=ReturnDocument.AFTER)
         if doc is None:
+            if expect and await self.store.conversations.count_documents({"_id": conversation_id}):
+                raise Conflict(f"conversation {conversation_id} changed meanwhile")
             raise NotFound(f"conversation {conversation_id} not found")
         updated = Conversation.from_doc(doc)
         after = {k: updated.model_dump(mode="json").get(k) for k in changes}

@@ -131,6 +131,24 @@ async def test_a_quiet_conversation_the_bot_holds_is_resolved_without_a_survey(b
     assert len(await bot_messages(bot_client, quiet)) > before
 
 
+async def test_a_message_that_lands_while_the_idle_sweep_runs_keeps_the_conversation_open(
+        bot_client, monkeypatch) -> None:
+    app = bot_client.server.app
+    service, store = app[keys.EXTENSIONS]["bot"], app[keys.STORE]
+    service.settings.resolve_idle_h = 24.0
+    conv = await send(bot_client, whatsapp("how long do refunds take?", phone="+27821110071"))
+    claim = store.claim
+
+    async def message_lands_first(collection: str, key: str, doc: dict) -> bool:
+        if key.startswith("bot-idle:"):  # between the sweep's read and its update
+            await store.conversations.update_one({"_id": conv}, {"$set": {"last_message_at": utcnow()}})
+        return await claim(collection, key, doc)
+
+    monkeypatch.setattr(store, "claim", message_lands_first)
+    assert await service.resolve_idle(utcnow() + timedelta(hours=25)) == 0
+    assert (await app[keys.CONVERSATIONS].get(conv)).status == Status.open
+
+
 async def test_a_survey_still_follows_when_a_person_served_the_customer(bot_client, api) -> None:
     app = bot_client.server.app
     agent = await api.user(Role.agent)
