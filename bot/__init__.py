@@ -63,7 +63,6 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
     service = BotService(app[keys.STORE], app[keys.BUS], app[keys.CONVERSATIONS], bot_settings, engine,
                          route=route)
     await service.load_inboxes()
-    await service.let_go_of_unanswered()
     app[keys.EXTENSIONS]["bot"] = service
     ticketing = app[keys.EXTENSIONS].get("ticketing")
     if ticketing is not None:  # the bot answers first: ticketing routes the ticket when it hands off
@@ -74,7 +73,8 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.BUS].subscribe(ContactErased, service.on_forget)
     app[keys.BUS].subscribe(ConversationDeleted, service.on_forget)
     app[keys.JOB_HANDLERS][FORGET_JOB] = service.forget
-    loops = [asyncio.create_task(_every(INBOX_REFRESH_S, service.load_inboxes, "bot inbox refresh")),
+    loops = [asyncio.create_task(_logged(service.let_go_of_unanswered, "bot start-up release")),  # a scan
+             asyncio.create_task(_every(INBOX_REFRESH_S, service.load_inboxes, "bot inbox refresh")),
              asyncio.create_task(_every(IDLE_SWEEP_S, lambda: service.resolve_idle(utcnow()),
                                         "bot idle sweep"))]
     yield
@@ -88,13 +88,18 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _every(seconds: float, work: Callable[[], Awaitable[Any]], what: str) -> None:
     """``work`` every ``seconds``, the first time one period after start-up (not while demo data or a
-    backlog is still being answered); a failure (the store is down) waits for the next period."""
+    backlog is still being answered)."""
     while True:
         await asyncio.sleep(seconds)
-        try:
-            await work()
-        except Exception:
-            log.exception(f"{what} failed")
+        await _logged(work, what)
+
+
+async def _logged(work: Callable[[], Awaitable[Any]], what: str) -> None:
+    """A failure (the store is down) is logged; a periodic ``work`` tries again next period."""
+    try:
+        await work()
+    except Exception:
+        log.exception(f"{what} failed")
 
 
 __all__ = ["setup"]
