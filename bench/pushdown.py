@@ -5,7 +5,8 @@ inbox's pages are sorted newest-first and continued with a keyset cursor (hub/ap
 Stock FerretDB v1.24 (and berry1, which only fixed `_id` look-ups) decodes every document in Go
 for each of them; berry2 pushes top-level string equality and `$in` down to SQLite; berry3 also
 pushes the sort (and a page's range on the sort key) down, so SQLite walks an index in order and
-FerretDB stops after the page. Both servers get the same documents and indexes
+FerretDB stops after the page; berry5 pushes `{field: null}` down (unassigned tickets). Both
+servers get the same documents and indexes
 (``Store.ensure_indexes``); queries alternate between them so the shared machine's load hits both
 alike. Prints JSON (medians in ms and baseline/candidate ratios), and the writes' cost (one
 conversation inserted, then updated by `_id`, on both, interleaved: the indexes' maintenance).
@@ -51,7 +52,8 @@ async def load(store: Store, n_conv: int, n_msg: int, seed: int = 7) -> None:
     convs = [{"_id": f"c{i:07d}", "number": i + 1, "contact_id": f"ct{rng.randrange(n_conv // 5):06d}",
               "channel": rng.choice(["sms", "whatsapp", "email", "webchat", "voice"]),
               "status": rng.choice(STATUSES), "priority": "normal", "team_id": f"team{rng.randrange(8)}",
-              "assignee_id": None, "tags": rng.sample(["vip", "refund", "venue", "late"], 1),
+              "assignee_id": None if rng.random() < 0.3 else f"agent{rng.randrange(40)}",
+              "tags": rng.sample(["vip", "refund", "venue", "late"], 1),
               "subject": "Booking question", "last_message_at": t0 + timedelta(minutes=i),
               "created_at": t0 + timedelta(minutes=i)} for i in range(n_conv)]
     for i in range(0, n_conv, 5000):
@@ -79,6 +81,10 @@ def queries(n_conv: int) -> dict:
         "team_active_50": ("conversations", {"team_id": "team3", "status": {"$in": ["open", "pending"]}}, newest, 50),
         "contact_history": ("conversations", {"contact_id": f"ct{rng.randrange(n_conv // 5):06d}"}, newest, 50),
         "id_and_status": ("conversations", {"_id": cid, "status": "open"}, None, 1),
+        # berry5: `{assignee_id: null}`, the console's Unassigned view and GET /queue (oldest first)
+        "unassigned_300": ("conversations", {"assignee_id": None}, newest, 300),
+        "queue_100": ("conversations", {"assignee_id": None, "status": "open"},
+                      [("created_at", 1), ("_id", 1)], 100),
         "all_newest_50": ("conversations", {}, newest, 50),
         # hub/api/pages.py: the 10th page of 50 (keyset cursor), the inbox's and the unfiltered list's
         "inbox_open_page10": ("page", {"status": "open"}, 10, 50),

@@ -19,7 +19,8 @@ from pymongo.errors import PyMongoError
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
-PATCH_LEVEL = "berry4"  # scripts/ferretdb/<level>.patch: indexed `_id`, equality and sort pushdown, safe drops
+# scripts/ferretdb/<level>.patch: indexed `_id`, equality (and null) and sort pushdown, safe drops
+PATCH_LEVEL = "berry5"
 INDEX_LEVEL = "berry3"  # the last patch level that changed the SQL expressions indexes are built on
 
 

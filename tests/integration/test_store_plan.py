@@ -46,7 +46,7 @@ async def test_equality_filters_use_indexes_and_keep_mongodb_semantics(store: St
     col = store["plans"]
     await col.create_index([("status", 1), ("at", -1)])
     values: list[object] = ["open", "a<b&c>", 'q"uote', "back\\slash", "ünï 😀", "", "line\nbreak", "[open]",
-                            5, None, True, ["open", "x"], ["a<b&c>"], [], {"open": 1}]
+                            5, None, True, ["open", "x"], ["a<b&c>"], [], {"open": 1}, [None, "x"]]
     docs = [{"_id": i, "at": i, **({"status": values[i % len(values)]} if i % 7 else {}),
              "tag": values[(i * 3) % len(values)]} for i in range(300)]
     await col.insert_many(docs)
@@ -56,6 +56,8 @@ async def test_equality_filters_use_indexes_and_keep_mongodb_semantics(store: St
             return type(x) is type(o) and x == o
         for key, want in flt.items():
             options = want["$in"] if isinstance(want, dict) else [want]
+            if want is None and key not in doc:
+                continue  # {f: null} matches a missing f too
             if key not in doc or not any(eq(doc[key], o) or (isinstance(doc[key], list) and any(
                     eq(e, o) for e in doc[key])) for o in options):
                 return False
@@ -64,7 +66,8 @@ async def test_equality_filters_use_indexes_and_keep_mongodb_semantics(store: St
     strings = [v for v in values if isinstance(v, str)]
     filters = ([{"status": v} for v in strings] + [{"status": v, "tag": w} for v in strings for w in strings[:3]]
                + [{"status": {"$in": [v, w]}} for v in strings[:4] for w in strings]
-               + [{"_id": 8, "status": values[8]}, {"_id": 8, "status": "nope"}])
+               + [{"_id": 8, "status": values[8]}, {"_id": 8, "status": "nope"}]
+               + [{"status": None}, {"status": None, "tag": "open"}, {"tag": None}])  # berry5
     for flt in filters:
         expected = sorted(d["_id"] for d in docs if matches(d, flt))
         assert sorted([d["_id"] async for d in col.find(flt)]) == expected, flt
@@ -72,7 +75,8 @@ async def test_equality_filters_use_indexes_and_keep_mongodb_semantics(store: St
     assert (await col.update_many({"status": "a<b&c>"}, {"$set": {"seen": 1}})).matched_count == len(
         [d for d in docs if matches(d, {"status": "a<b&c>"})])
 
-    for flt in ({"status": "open"}, {"status": {"$in": ["open", "closed"]}}, {"status": "open", "other": "x"}):
+    for flt in ({"status": "open"}, {"status": {"$in": ["open", "closed"]}}, {"status": "open", "other": "x"},
+                {"status": None}):
         found = await plan(store, {"find": "plans", "filter": flt})
         assert "USING INDEX" in found and "SCAN" not in found, (flt, found)
     found = await plan(store, {"find": "plans", "filter": {"_id": 8, "status": "open"}})
