@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from hub.errors import InvalidInput
-from hub.models import Channel, TimeZoneName, utcnow
+from hub.models import Channel, TimeZoneName, is_digits, utcnow
 from hub.store import Store, register, upsert
 
 from .hours import parse
@@ -44,9 +44,8 @@ class ChannelInboxIn(BaseModel):
     def _settings(cls, value: dict[str, str | int | bool]) -> dict[str, str | int | bool]:
         for name, item in value.items():
             low = 0 if name in OFF_PORTS else 1
-            # ASCII digits only: str.isdigit() also takes "٣" (and "²", which int() then refuses)
-            digits = str(item).isascii() and str(item).isdigit()
-            if name in PORTS and (isinstance(item, bool) or not digits or not low <= int(item) < 65536):
+            port = not isinstance(item, bool) and is_digits(str(item)) and low <= int(item) < 65536
+            if name in PORTS and not port:
                 raise ValueError(f"{name}: a port number {low}-65535")
             if name in FLAGS and not isinstance(item, bool):
                 raise ValueError(f"{name}: true or false")

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from hub import keys
-from hub.models import Attachment, Channel
+from hub.models import Attachment, Channel, is_digits
 
 TWILIO_TTL_S = 24 * 3600  # Twilio fetches at send time; a day covers its retries
 CHAT_TTL_S = 7 * 24 * 3600  # a visitor's history re-signs links each time it is shown
@@ -93,7 +93,7 @@ class MediaLinks:
         return f"{self.base_url}/media/{quote(blob_id, safe='')}?e={expires}&s={self._sig(blob_id, expires)}"
 
     def valid(self, blob_id: str, expires: str, sig: str, now: float | None = None) -> bool:
-        if not expires.isdigit() or len(expires) > 12 or len(sig) != 40:
+        if not is_digits(expires) or len(expires) > 12 or len(sig) != 40:
             return False
         if int(expires) < (now or time.time()):
             return False

@@ -28,7 +28,7 @@ from hub import keys
 from hub.api.problem import problem
 from hub.errors import HubError
 from hub.events import MessageUpdated
-from hub.models import Attachment, Channel, IdentityKind, InboundMessage, Message, utcnow
+from hub.models import Attachment, Channel, IdentityKind, InboundMessage, Message, is_digits, utcnow
 from hub.store import register, upsert
 
 from .signature import verify_signature
@@ -134,7 +134,7 @@ async def call_status(request: web.Request) -> web.StreamResponse:
     status = form.get("CallStatus", "")
     if status not in MISSED | {"completed"}:
         return web.Response(status=204)  # ringing / in-progress: nothing to log yet
-    duration = int(form.get("CallDuration") or 0) if (form.get("CallDuration") or "0").isdigit() else 0
+    duration = int(form.get("CallDuration") or 0) if is_digits(form.get("CallDuration") or "0") else 0
     recorded = bool(call.get("recording_sid"))
     missed = status in MISSED or (not recorded and not call.get("answered") and form.get("DialCallStatus") != "completed"
                                   and duration < 10)

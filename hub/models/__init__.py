@@ -1,6 +1,16 @@
 """Domain models (pydantic v2): what the store holds and the API speaks."""
 
-from .common import Channel, Model, Role, TimeZoneName, before_closing, closing_time, new_id, utcnow
+from .common import (
+    Channel,
+    Model,
+    Role,
+    TimeZoneName,
+    before_closing,
+    closing_time,
+    is_digits,
+    new_id,
+    utcnow,
+)
 from .contact import Contact, ContactType, Identity, IdentityKind
 from .conversation import ACTIVE_STATUSES, Conversation, Priority, Status, bot_deflected, bot_engaged
 from .inbound import InboundMessage, SenderIdentity
@@ -35,4 +45,5 @@ __all__ = [
     "bot_deflected",
     "bot_engaged",
     "closing_time",
+    "is_digits",
 ]

@@ -28,6 +28,12 @@ def closing_time(text: str) -> time:
     return time.max if text.strip() in ("24:00", "24:00:00") else time.fromisoformat(text.strip())
 
 
+def is_digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit()`` also takes "٣" (which ``int()`` reads as 3) and "²" (which
+    it refuses with a ValueError: a 500 where a 4xx was meant)."""
+    return text.isascii() and text.isdigit()
+
+
 def before_closing(at: time, closing: time) -> bool:
     return at < closing or closing == time.max
 

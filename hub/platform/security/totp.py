@@ -15,7 +15,7 @@ from typing import Any
 import pyotp
 
 from hub.errors import Conflict, InvalidInput, Unauthorized
-from hub.models import utcnow
+from hub.models import is_digits, utcnow
 from hub.store import Store, register, upsert
 
 from ..secrets import SecretBox
@@ -49,7 +49,7 @@ class Totp:
         return {"secret": secret, "otpauth_uri": uri}
 
     async def _check(self, doc: dict[str, Any], code: str | None) -> None:
-        if not code or not code.isdigit() or len(code) != 6:
+        if not code or not is_digits(code) or len(code) != 6:
             raise Unauthorized("a 6-digit two-factor code is required", field="otp")
         totp = pyotp.TOTP(self.box.decrypt(doc["secret_enc"]))
         now = time.time()

@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import time
 
+from hub.models import is_digits
+
 HEADER = "Berry-Signature"
 TOLERANCE_S = 300
 
@@ -36,7 +38,7 @@ def verify(secret: str, header: str, body: bytes, *, tolerance_s: int = TOLERANC
             t_value = value
         elif key == "v1":
             macs.append(value)
-    if t_value is None or not t_value.isdigit() or not macs:
+    if t_value is None or not is_digits(t_value) or not macs:
         raise SignatureError("malformed signature header")
     t = int(t_value)
     current = time.time() if now is None else now

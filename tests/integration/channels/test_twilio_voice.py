@@ -83,6 +83,11 @@ async def test_missed_call_opens_a_ticket(client: TestClient[Any, Any]) -> None:
     doc = await store.messages.find_one({})
     assert doc["text"] == "Missed call (no-answer)" and doc["meta"]["call"]["missed"] is True
     assert await store.conversations.count_documents({"channel": "voice"}) == 1
+    # a duration that is not ASCII digits ("²": str.isdigit() says yes, int() refuses) counts as 0
+    other = new_sid()
+    await post_signed(client, VOICE, call_form(other))
+    resp = await post_signed(client, VOICE + "/status", call_form(other, CallStatus="busy", CallDuration="²"))
+    assert resp.status == 204
 
 
 async def test_voice_callbacks_refuse_forgeries_and_garbage(client: TestClient[Any, Any]) -> None:
