@@ -13,7 +13,8 @@ from hub import keys
 from hub.api.routing import ApiRouter
 from hub.auth import Principal
 from hub.errors import Conflict, InvalidInput
-from hub.models import Channel
+
+from .settings import ANSWERABLE
 
 router = ApiRouter()
 
@@ -68,19 +69,21 @@ async def search_articles(app: web.Application, query: Any) -> list[Any]:
     return [h.model_copy(update={"url": urljoin(base, h.url)}) if h.url else h for h in hits]
 
 
-@router.route("GET", "/bot/inboxes", summary="Inboxes where the bot answers first", tag="bot",
+@router.route("GET", "/bot/inboxes", tag="bot",
+              summary="Each inbox the bot can answer, and whether it answers there first",
               permission="conversations:read", response=list[BotInboxOut])
 async def list_inboxes(request: web.Request, _: Principal) -> list[BotInboxOut]:
     service = request.app[keys.EXTENSIONS].get("bot")  # None: BERRY_BOT_ENGINE=off, no inbox has it
-    return [BotInboxOut(inbox=name, enabled=True) for name in sorted(service.inboxes if service else ())]
+    on = service.inboxes if service else set()
+    return [BotInboxOut(inbox=name, enabled=name in on) for name in ANSWERABLE]
 
 
 @router.route("PUT", "/bot/inboxes/{inbox}", summary="Turn the bot on or off for an inbox", tag="bot",
               permission="teams:write", body=BotInboxIn, response=BotInboxOut)
 async def set_inbox(request: web.Request, principal: Principal, body: BotInboxIn) -> BotInboxOut:
     inbox = request.match_info["inbox"]
-    if inbox not in {c.value for c in Channel}:
-        raise InvalidInput(f"unknown inbox {inbox[:40]!r}: one of {', '.join(c.value for c in Channel)}",
+    if inbox not in ANSWERABLE:
+        raise InvalidInput(f"the bot cannot answer inbox {inbox[:40]!r}: one of {', '.join(ANSWERABLE)}",
                            field="inbox")
     service = request.app[keys.EXTENSIONS].get("bot")
     if service is None:

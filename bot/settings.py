@@ -11,12 +11,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.models import before_closing, closing_time
 
+ANSWERABLE = ("whatsapp", "webchat", "sms", "email")  # where a customer writes and can be answered
+
 
 class BotSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BERRY_BOT_", env_file=".env", extra="ignore")
 
     inboxes: list[str] = Field(["whatsapp", "webchat", "sms"],
-                               description="Inboxes (channels) where the bot answers first")
+                               description=f"Inboxes where the bot answers first, of {', '.join(ANSWERABLE)}")
     rasa_timeout_s: float = 8.0
     ready_timeout_s: float = Field(120.0, description="How long a message waits for the engine to load")
     turn_timeout_s: float = Field(60.0, description="A bot turn running longer (engine loading aside) is "
@@ -39,6 +41,15 @@ class BotSettings(BaseSettings):
         "then averages a head on the tuned encoder with the frozen encoder's, at twice the parse cost (0: the "
         "frozen encoder's head alone; see docs/bot.md). Until a fine-tuned model for the current data is "
         "trained (cached by a hash), the frozen encoder's classifier answers"))
+
+    @field_validator("inboxes")
+    @classmethod
+    def _answerable(cls, inboxes: list[str]) -> list[str]:
+        unknown = sorted(set(inboxes) - set(ANSWERABLE))
+        if unknown:
+            raise ValueError(f"the bot cannot answer {', '.join(unknown)}: inboxes are of "
+                             f"{', '.join(ANSWERABLE)}")
+        return inboxes
 
     @field_validator("closing", mode="before")
     @classmethod

@@ -5,15 +5,13 @@ import {api} from "./api.js";
 import {ago, clear, h} from "./dom.js";
 import {t} from "./i18n.js";
 
-const BOT_INBOXES = ["whatsapp", "webchat", "sms", "email"];  // where a customer writes, the bot can answer
-
 export class SupervisorView {
   constructor(ws) {
     this.ws = ws;
     this.el = h("section", {class: "supervisor", hidden: true, id: "supervisor", "aria-label": t("sup.title")});
     this.agents = [];
     this.queue = [];
-    this.bot = null;  // the inboxes where the bot answers first (null: not loaded)
+    this.bot = null;  // [{inbox, enabled}]: each inbox the bot can answer (null: not loaded)
     this.botError = "";
   }
 
@@ -25,7 +23,7 @@ export class SupervisorView {
       api("GET", "/bot/inboxes").catch(() => null),
     ]);
     if (agents?.ok) this.agents = agents.agents;
-    if (bot) this.bot = new Set(bot.map((b) => b.inbox));
+    if (bot) this.bot = bot;
     if (queue?.ok) { this.queue = queue.items; Object.assign(this.ws.contacts, queue.contacts); }
     this.render();
   }
@@ -47,18 +45,17 @@ export class SupervisorView {
           text: `#${r.conversation?.number ?? ""} ${r.metric}`}), " ", h("span", {class: r.name === "sla.breached" ? "error" : "warn", text: `${r.name} ${ago(r.due_at)}`})))) : h("p", {class: "muted", text: t("sup.none")})),
       this.bot && h("div", {class: "card", id: "bot-inboxes"}, h("h2", {text: t("sup.bot")}),
         h("p", {class: "muted", text: t("sup.bot_hint")}),
-        BOT_INBOXES.map((inbox) => h("label", {class: "switch"},
-          h("input", {type: "checkbox", checked: this.bot.has(inbox), dataset: {inbox}, onchange: (ev) => this.switchBot(inbox, ev.target)}),
-          ` ${t(`channel.${inbox}`)}`)),
+        this.bot.map((b) => h("label", {class: "switch"},
+          h("input", {type: "checkbox", checked: b.enabled, dataset: {inbox: b.inbox}, onchange: (ev) => this.switchBot(b, ev.target)}),
+          ` ${t(`channel.${b.inbox}`)}`)),
         h("p", {class: "error", role: "alert", text: this.botError})));
   }
 
-  async switchBot(inbox, box) {
+  async switchBot(b, box) {
     this.botError = "";
     box.disabled = true;
     try {
-      await api("PUT", `/bot/inboxes/${inbox}`, {enabled: box.checked});
-      this.bot[box.checked ? "add" : "delete"](inbox);
+      b.enabled = (await api("PUT", `/bot/inboxes/${b.inbox}`, {enabled: box.checked})).enabled;
     } catch (err) {
       this.botError = err.message;  // the problem's detail, e.g. the bot is off on this hub
     }

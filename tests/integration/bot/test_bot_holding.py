@@ -274,11 +274,16 @@ async def test_switching_the_bot_off_and_on_for_an_inbox_loses_no_conversation(b
 
 async def test_the_inbox_switch_names_real_inboxes_and_says_when_the_bot_is_off(bot_client, api) -> None:
     admin = await api.user(Role.admin)
-    resp = await bot_client.put("/api/v1/bot/inboxes/fax", json={"enabled": True}, headers=admin["headers"])
-    assert resp.status == 422 and "whatsapp" in (await resp.json())["detail"]
+    for name in ("fax", "voice"):  # not a channel; a channel nobody writes text on
+        resp = await bot_client.put(f"/api/v1/bot/inboxes/{name}", json={"enabled": True},
+                                    headers=admin["headers"])
+        assert resp.status == 422 and "whatsapp" in (await resp.json())["detail"], name
+    resp = await bot_client.get("/api/v1/bot/inboxes", headers=admin["headers"])
+    assert {b["inbox"]: b["enabled"] for b in await resp.json()} == {
+        "whatsapp": True, "webchat": True, "sms": True, "email": False}  # BERRY_BOT_INBOXES' default
     # the default test app runs with BERRY_BOT_ENGINE=off: no inbox has the bot, none can be switched
     resp = await api.client.get("/api/v1/bot/inboxes", headers=admin["headers"])
-    assert resp.status == 200 and await resp.json() == []
+    assert resp.status == 200 and not any(b["enabled"] for b in await resp.json())
     resp = await api.client.put("/api/v1/bot/inboxes/whatsapp", json={"enabled": True},
                                 headers=admin["headers"])
     assert resp.status == 409 and "BERRY_BOT_ENGINE=off" in (await resp.json())["detail"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+from pydantic import ValidationError
+
 from bot.settings import BotSettings
 
 SUNDAY_LAST_MOMENT = datetime(2026, 11, 29, 21, 59, 59, 999000, tzinfo=UTC)  # 23:59:59.999 in Johannesburg
@@ -34,3 +37,9 @@ def test_office_hours_and_when_people_are_back() -> None:
     assert office.back_at(datetime(2026, 11, 26, 5, 0, tzinfo=UTC), "af") == "vandag om 08:00"  # 07:00 local
     closed = BotSettings(_env_file=None, workdays=[], timezone="Africa/Johannesburg")  # type: ignore[call-arg]
     assert closed.back_at(friday_evening) == "soon"
+
+
+def test_inboxes_are_ones_the_bot_can_answer() -> None:
+    assert BotSettings(_env_file=None, inboxes=["email", "sms"]).inboxes == ["email", "sms"]  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="cannot answer fax, voice"):
+        BotSettings(_env_file=None, inboxes=["whatsapp", "voice", "fax"])  # type: ignore[call-arg]
