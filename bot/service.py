@@ -42,7 +42,7 @@ from hub.store import Store, register, upsert
 from . import language, responses
 from .engine import BotEngine, OutMessage, Reply, Turn
 from .handoff import HandoffPolicy
-from .settings import BotSettings
+from .settings import ANSWERABLE, BotSettings
 from .turns import TurnQueue
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,9 @@ class BotService:
         start-up and every ``INBOX_REFRESH_S`` on every node (a switch applies at once on the node that
         took it)."""
         inboxes = set(self.settings.inboxes)
-        async for doc in self.store["bot_inboxes"].find({}):
+        # older hubs stored a switch for any name
+        switches = self.store["bot_inboxes"].find({"_id": {"$in": list(ANSWERABLE)}})
+        async for doc in switches:
             (inboxes.add if doc.get("enabled") else inboxes.discard)(doc["_id"])
         self.inboxes = inboxes
 
