@@ -25,6 +25,7 @@ from .timers import TimerWheel
 
 log = logging.getLogger(__name__)
 register("ticket_merges")  # _id = source conversation id: a ticket is merged once
+register("wakes", expire=("at", timedelta(days=2)))  # _id = "<conversation>:<snooze_until>": woken once
 
 WAKE_JOB = "ticketing.wake"
 MAX_SNOOZE = timedelta(days=365)
@@ -128,9 +129,18 @@ class Lifecycle:
             return False
         if doc["snooze_until"] > self.ctx.clock.now():
             return False
-        await self.ctx.conversations.update(
-            conversation_id, {"status": Status.open.value, "snooze_until": None}, SYSTEM
-        )
+        # the job and the wheel's backstop may both come: one wakes it (FerretDB's conditional update
+        # alone is not atomic); ``expect`` leaves it alone if an agent changed it since the read
+        key = f"{conversation_id}:{doc['snooze_until'].isoformat()}"
+        if not await self.ctx.store.claim("wakes", key, {"at": self.ctx.clock.now()}):
+            return False
+        try:
+            await self.ctx.conversations.update(
+                conversation_id, {"status": Status.open.value, "snooze_until": None}, SYSTEM,
+                expect={"status": Status.snoozed.value, "snooze_until": doc["snooze_until"]},
+            )
+        except Conflict:
+            return False
         return True
 
     async def file_wake(self, conversation_id: str, until: datetime) -> None:

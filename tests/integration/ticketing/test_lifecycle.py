@@ -3,6 +3,8 @@ notes with @mentions, tags, custom fields, audit."""
 
 from __future__ import annotations
 
+import asyncio
+
 from datetime import timedelta
 
 from hub import keys
@@ -50,6 +52,21 @@ async def test_snooze_wakes_by_job_and_a_stale_job_does_nothing(kit: Kit) -> Non
     conversation = await kit.conversation(cid)
     assert conversation.status == Status.open and conversation.snooze_until is None
     assert not await kit.t.lifecycle.wake(cid, until)  # replayed job: nothing
+
+
+async def test_the_wake_job_and_the_wheels_backstop_racing_wake_a_ticket_once(kit: Kit) -> None:
+    agent = await kit.agent(online=False)
+    cid = (await kit.inbound("wake me once")).conversation.id
+    until = utcnow() + timedelta(hours=2)
+    status, _ = await kit.call("POST", f"/conversations/{cid}/snooze", agent,
+                               json={"until": until.isoformat()})
+    assert status == 200
+    kit.t.ctx.clock = ManualClock(until + timedelta(seconds=1))
+    with kit.app[keys.BUS].capture() as events:
+        woken = await asyncio.gather(*(kit.t.lifecycle.wake(cid, until) for _ in range(3)))
+    assert sorted(woken) == [False, False, True]
+    reopened = [e for e in events if e.name == "conversation.updated" and "status" in e.changes]
+    assert len(reopened) == 1 and (await kit.conversation(cid)).status == Status.open
 
 
 async def test_a_snooze_whose_wake_job_is_lost_is_woken_by_the_tick(kit: Kit) -> None:
