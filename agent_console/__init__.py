@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from hub import keys
+from hub.periodic import every
 
 from . import holding, pages, push, uploads
 from .eventlog import EventLog
@@ -73,7 +74,8 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.BUS].subscribe("*", forwarder.on_event)
     app[keys.BUS].subscribe("contact.erased", forwarder.on_contact_erased)
     app[keys.BUS].subscribe("team.membership_changed", TeamRooms(sio, NAMESPACE, store, ext["node"]).on_changed)
-    tasks = [asyncio.create_task(forwarder.run()), asyncio.create_task(_sweeper(presence, event_log))]
+    tasks = [asyncio.create_task(forwarder.run()),
+             asyncio.create_task(every(SWEEP_S, lambda: _sweep(presence, event_log), "console sweep"))]
     async with push.running(app, ext):
         yield
     await forwarder.drain()
@@ -97,14 +99,9 @@ async def _report_to_ticketing(app: web.Application, user_id: str, status: str) 
         log.exception("could not report presence to ticketing", extra={"user_id": user_id, "status": status})
 
 
-async def _sweeper(presence: PresenceTracker, event_log: EventLog) -> None:
-    while True:
-        await asyncio.sleep(SWEEP_S)
-        try:
-            await presence.sweep()
-            await event_log.trim()
-        except Exception:
-            log.exception("console sweep failed")
+async def _sweep(presence: PresenceTracker, event_log: EventLog) -> None:
+    await presence.sweep()
+    await event_log.trim()
 
 
 __all__ = ["NAMESPACE", "setup"]

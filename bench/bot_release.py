@@ -20,29 +20,22 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from queue_filter import INBOXES, load, timed  # noqa: E402
+from queue_filter import INBOXES, served, timed  # noqa: E402
 
 import hub.app  # noqa: E402, F401  (registers the hub's collections and indexes)
 from bot.service import BotService  # noqa: E402
 from bot.settings import BotSettings  # noqa: E402
 from hub.events import EventBus  # noqa: E402
-from hub.store import EmbeddedFerretDB, Store  # noqa: E402
 
 
 async def main(args: argparse.Namespace) -> dict:
-    server = EmbeddedFerretDB(Path(tempfile.mkdtemp(prefix="bench-release-")))
-    server.start()
-    store = Store.connect(server.url, "bench")
-    try:
-        await store.ensure_indexes()
-        await load(store, args.conversations)
+    async with served(args.conversations, prefix="bench-release-") as store:
         col = store.conversations
         bot = BotService(store, EventBus(), None, BotSettings(inboxes=INBOXES), None)  # type: ignore[arg-type]
         active = {"status": {"$in": ["open", "pending"]}}
@@ -70,9 +63,6 @@ async def main(args: argparse.Namespace) -> dict:
                 "median_ms": {"startup_release": med(startup), "switch_off": med(switch_off),
                               "switch_on": med(switch_on), "read_by_id": med(reads),
                               "mark_people": med(writes)}}
-    finally:
-        await store.close()
-        server.stop()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -21,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -68,14 +70,24 @@ async def timed(run) -> float:
     return (time.perf_counter() - t) * 1000
 
 
-async def main(args: argparse.Namespace) -> dict:
-    server = EmbeddedFerretDB(Path(tempfile.mkdtemp(prefix="bench-queue-")))
+@contextlib.asynccontextmanager
+async def served(conversations: int, prefix: str = "bench-queue-") -> AsyncIterator[Store]:
+    """A fresh embedded FerretDB holding ``load``'s conversations, stopped afterwards."""
+    server = EmbeddedFerretDB(Path(tempfile.mkdtemp(prefix=prefix)))
     server.start()
     store = Store.connect(server.url, "bench")
     try:
         await store.ensure_indexes()
-        t = time.perf_counter()
-        await load(store, args.conversations)
+        await load(store, conversations)
+        yield store
+    finally:
+        await store.close()
+        server.stop()
+
+
+async def main(args: argparse.Namespace) -> dict:
+    t = time.perf_counter()
+    async with served(args.conversations) as store:
         load_s = time.perf_counter() - t
         col = store.conversations
         held_count = await col.count_documents({**HOLDING, "status": {"$in": ["open", "pending"]}})
@@ -116,9 +128,6 @@ async def main(args: argparse.Namespace) -> dict:
                 "machine": f"{os.cpu_count()} cpu, {platform.machine()}", "conversations": args.conversations,
                 "held": held_count, "load_s": round(load_s, 1),
                 "loadavg": [round(x, 2) for x in os.getloadavg()], "median_ms": medians}
-    finally:
-        await store.close()
-        server.stop()
 
 
 if __name__ == "__main__":

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
 from hub import keys
+from hub.periodic import every, logged
 
 log = logging.getLogger(__name__)
 INBOX_REFRESH_S = 15.0  # another node's ``PUT /bot/inboxes/{inbox}`` reaches this one within this
@@ -73,10 +74,10 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.BUS].subscribe(ContactErased, service.on_forget)
     app[keys.BUS].subscribe(ConversationDeleted, service.on_forget)
     app[keys.JOB_HANDLERS][FORGET_JOB] = service.forget
-    loops = [asyncio.create_task(_logged(service.let_go_of_unanswered, "bot start-up release")),  # a scan
-             asyncio.create_task(_every(INBOX_REFRESH_S, service.load_inboxes, "bot inbox refresh")),
-             asyncio.create_task(_every(IDLE_SWEEP_S, lambda: service.resolve_idle(utcnow()),
-                                        "bot idle sweep"))]
+    loops = [asyncio.create_task(logged(service.let_go_of_unanswered, "bot start-up release")),  # a scan
+             asyncio.create_task(every(INBOX_REFRESH_S, service.load_inboxes, "bot inbox refresh")),
+             asyncio.create_task(every(IDLE_SWEEP_S, lambda: service.resolve_idle(utcnow()),
+                                       "bot idle sweep"))]
     yield
     for loop in loops:
         loop.cancel()
@@ -84,22 +85,6 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
         await task.result().close()
     else:
         task.cancel()
-
-
-async def _every(seconds: float, work: Callable[[], Awaitable[Any]], what: str) -> None:
-    """``work`` every ``seconds``, the first time one period after start-up (not while demo data or a
-    backlog is still being answered)."""
-    while True:
-        await asyncio.sleep(seconds)
-        await _logged(work, what)
-
-
-async def _logged(work: Callable[[], Awaitable[Any]], what: str) -> None:
-    """A failure (the store is down) is logged; a periodic ``work`` tries again next period."""
-    try:
-        await work()
-    except Exception:
-        log.exception(f"{what} failed")
 
 
 __all__ = ["setup"]

@@ -110,10 +110,12 @@ class BotService:
     async def on_created(self, event: ConversationCreated) -> None:
         """A conversation that starts where the bot does not answer is people's for good: switching the
         bot on for its inbox later (or another node learning of that switch a few seconds late) must
-        not take it out of the agents' queue."""
+        not take it out of the agents' queue. Voice and API conversations need no mark: the bot never
+        answers those inboxes (``ANSWERABLE``)."""
         conv = event.conversation
-        if conv.channel.value not in self.inboxes and conv.bot.get("active") is not False:
-            await self.store.conversations.update_one({"_id": conv.id}, {"$set": {"bot.active": False}})
+        inbox = conv.channel.value
+        if inbox in ANSWERABLE and inbox not in self.inboxes and conv.bot.get("active") is not False:
+            await self._let_go({"_id": conv.id})
 
     async def on_updated(self, event: ConversationUpdated) -> None:
         """People took the conversation (an agent assigned it, or answered it): the bot lets go for good.

@@ -17,6 +17,7 @@ from hub import keys
 from hub.events import MessageCreated
 from hub.models import Channel, utcnow
 from hub.outbox import JOB_KIND, Outbox
+from hub.periodic import every
 from hub.platform.events import ContactErased
 from hub.settings import Settings
 
@@ -110,7 +111,9 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
     bus.subscribe(MessageCreated, outbox.on_message_created)
     services.erased = ErasedIdentities(store, settings.jwt_secret.get_secret_value())
     bus.subscribe(ContactErased, ChannelEraser(store, services.spool, services.erased).on_contact_erased)
-    tasks = [asyncio.create_task(_drain_spool(services)), asyncio.create_task(_refresh_inboxes(services))]
+    tasks = [asyncio.create_task(every(services.settings.spool_retry_s, lambda: _drain_spool(services),
+                                       "spool drain", at_start=True)),
+             asyncio.create_task(every(INBOX_REFRESH_S, lambda: _refresh_inboxes(services), "inbox refresh"))]
     from . import extra_ctx  # e-mail, web chat, voice: each adds its own pieces
     async with extra_ctx.start(app, services):
         yield
@@ -126,13 +129,8 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _refresh_inboxes(services: ChannelServices) -> None:
     """An admin's inbox edit is applied at once on the node that took it; every other node sees it
     within ``INBOX_REFRESH_S`` (the documents are few and small; nothing is rebuilt unless changed)."""
-    while True:
-        await asyncio.sleep(INBOX_REFRESH_S)
-        try:
-            if services.inboxes is not None and await services.inboxes.all() != services.inbox_docs:
-                await configure.reload(services)
-        except Exception:
-            log.exception("inbox refresh failed")
+    if services.inboxes is not None and await services.inboxes.all() != services.inbox_docs:
+        await configure.reload(services)
 
 
 async def drain_spooled(services: ChannelServices, payload: dict[str, Any]) -> None:
@@ -159,10 +157,5 @@ async def _drain_spool(services: ChannelServices) -> None:
     async def process(payload: dict[str, Any]) -> None:
         await drain_spooled(services, payload)
 
-    while True:
-        try:
-            # entries younger than two rounds may still be in their own request's hands
-            await services.spool.drain(process, min_age_s=2 * services.settings.spool_retry_s)
-        except Exception:
-            log.exception("spool drain failed")
-        await asyncio.sleep(services.settings.spool_retry_s)
+    # entries younger than two rounds may still be in their own request's hands
+    await services.spool.drain(process, min_age_s=2 * services.settings.spool_retry_s)

@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from hub import keys
+from hub import keys, periodic
 
 from . import live, load, ops, pages, presence, schedules
 from .api import router
@@ -83,20 +83,13 @@ async def _reports_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.BUS].subscribe("agent.presence", on_presence)
     broadcaster = ops.OpsBroadcaster(app[keys.STORE], app[keys.SIO], held=lambda: ops.held_check(app))
     app[keys.BUS].subscribe("*", broadcaster.on_event)
-    task = asyncio.create_task(_ticker(app, every)) if every > 0 else None
+    # every node queues the backlog snapshot; its key (the period) makes it one job
+    task = asyncio.create_task(periodic.every(every, lambda: app[keys.JOBS].enqueue(
+        BACKLOG_JOB, key=f"{BACKLOG_JOB}:{int(time.time() // every)}"), "queueing the backlog snapshot",
+        at_start=True)) if every > 0 else None
     yield
     await broadcaster.close()
     if task:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-async def _ticker(app: web.Application, every: float) -> None:
-    """Queue the backlog snapshot once per period; every node does it, the job key makes it one job."""
-    while True:
-        try:
-            await app[keys.JOBS].enqueue(BACKLOG_JOB, key=f"{BACKLOG_JOB}:{int(time.time() // every)}")
-        except Exception:
-            log.exception("could not queue the backlog snapshot")
-        await asyncio.sleep(every)

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from hub import keys
+from hub.periodic import every
 
 from .api import router
 from .context import Ctx
@@ -80,22 +81,15 @@ async def _ticketing_ctx(app: web.Application) -> AsyncIterator[None]:
     ticketing.subscribe(app[keys.BUS])
     app[keys.EXTENSIONS]["ticketing"] = ticketing
     app[keys.INBOX].thread_policy = ticketing.thread_policy
-    task = asyncio.create_task(_ticker(ticketing, settings.tick_s)) if settings.tick_s > 0 else None
+    # every node queues the periodic job; its key (the period) makes it one job
+    task = asyncio.create_task(every(settings.tick_s, lambda: ticketing.ctx.jobs.enqueue(
+        TICK_JOB, key=f"{TICK_JOB}:{int(time.time() // settings.tick_s)}"), "queueing the ticketing tick")) \
+        if settings.tick_s > 0 else None
     yield
     if task:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-async def _ticker(ticketing: Ticketing, every: float) -> None:
-    """Queue the periodic job once per period; every node does it, the job key makes it one job."""
-    while True:
-        await asyncio.sleep(every)
-        try:
-            await ticketing.ctx.jobs.enqueue(TICK_JOB, key=f"{TICK_JOB}:{int(time.time() // every)}")
-        except Exception:
-            log.exception("could not queue the ticketing tick")
 
 
 __all__ = ["Ticketing", "TicketingSettings", "setup"]

@@ -1,0 +1,31 @@
+"""Background loops: the same work every period on every node until the app stops. A failure (the
+store is down) is logged, and the work is tried again next period: one bad round must not end the
+loop for the life of the process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+async def logged(work: Callable[[], Awaitable[Any]], what: str) -> None:
+    """Run ``work`` once; its failure is logged as ``<what> failed``, not raised."""
+    try:
+        await work()
+    except Exception:
+        log.exception(f"{what} failed")
+
+
+async def every(seconds: float, work: Callable[[], Awaitable[Any]], what: str, *,
+                at_start: bool = False) -> None:
+    """``work`` every ``seconds`` until cancelled. The first round is one period after start-up (not
+    while demo data or a backlog is still being answered), or at once with ``at_start``."""
+    if at_start:
+        await logged(work, what)
+    while True:
+        await asyncio.sleep(seconds)
+        await logged(work, what)
