@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 from hub import keys
 from hub.auth import Principal
 from hub.errors import HubError, NotFound, Unauthorized
-from hub.models import Conversation, utcnow
+from hub.models import Conversation, Status, utcnow
 from hub.store import upsert
 
 from . import access, holding, payloads
@@ -317,7 +317,14 @@ class AgentsNamespace(socketio.AsyncNamespace):
         if "assignee_id" in changes or "team_id" in changes:
             self._require(session, "conversations:assign")
         await self._visible(session, body.conversation_id)
-        routing = getattr(self.app[keys.EXTENSIONS].get("ticketing"), "routing", None)
+        ticketing = self.app[keys.EXTENSIONS].get("ticketing")
+        routing = getattr(ticketing, "routing", None)
+        if changes.get("status") == Status.snoozed.value and body.changes.snooze_until and ticketing is not None:
+            # ticketing's snooze checks the time and files the wake-up
+            updated = await ticketing.lifecycle.snooze(body.conversation_id, body.changes.snooze_until, principal)
+            del changes["status"], changes["snooze_until"]
+        elif "snooze_until" in changes:
+            changes["snooze_until"] = body.changes.snooze_until  # a datetime, as the store keeps it
         if changes.get("team_id") and routing is not None:
             # a transfer: routing picks an agent of the new team (or queues it there)
             updated = await routing.assign(body.conversation_id, principal, team_id=changes.pop("team_id"),

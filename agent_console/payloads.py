@@ -4,6 +4,7 @@ handler runs; anything else (unknown fields, wrong types, oversized text) is ref
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -60,6 +61,7 @@ class Changes(Strict):
     assignee_id: str | None = Field(None, max_length=64)
     team_id: str | None = Field(None, max_length=64)
     tags: list[str] | None = Field(None, max_length=50)
+    snooze_until: datetime | None = Field(None, description="With status snoozed: when to wake the ticket")
 
 
 class Update(ConversationRef):

@@ -131,6 +131,10 @@ class Conversations:
                                    field="status")
             if new == Status.resolved:
                 changes["resolved_at"] = utcnow()
+            if new == Status.snoozed and changes.get("snooze_until") is None:
+                # nothing would wake it: it would leave the queue until the customer wrote again
+                raise InvalidInput("a snooze needs a wake-up time: POST /conversations/{id}/snooze "
+                                   "with {\"until\": ...}", field="status")
         if changes.get("assignee_id"):
             await check_assignable(self.store, changes["assignee_id"])
         merged = Conversation.model_validate({**current.model_dump(), **changes})  # validates values

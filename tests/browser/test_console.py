@@ -4,6 +4,7 @@ the main screens go to docs/img/."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -464,4 +465,29 @@ async def test_the_console_speaks_afrikaans_when_chosen_and_english_again(new_pa
     await page.wait_for_selector("html[lang=af] #view-mine:has-text('Myne')")
     await page.select_option("#language", "en")
     await page.wait_for_selector("html[lang=en] #view-mine:has-text('Mine')")
+    assert page.errors == []
+
+
+async def test_snooze_asks_when_and_the_customers_answer_reopens_it_on_screen(new_page, hub_url, hub) -> None:
+    """A snooze from the console has a wake-up time (the hub refuses one without), and a customer's
+    message that reopens the ticket shows in the open thread at once (the ingest sends no
+    conversation.updated for it)."""
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Nomsa"))
+    conversation_id = (await inbound(hub, "Can you call me back tomorrow?", phone="+27820000777"))["conversation"]["id"]
+    await page.goto(f"{hub_url}/console/c/{conversation_id}")
+    await page.wait_for_selector("#thread-status:has-text('Open')")
+    await page.select_option("#snooze", "tomorrow")
+    await page.wait_for_selector("#thread-status:has-text('Snoozed until')")
+    doc = await hub.server.app[keys.STORE].conversations.find_one({"_id": conversation_id})
+    assert doc["status"] == "snoozed" and doc["snooze_until"] is not None
+    local = await page.evaluate("(iso) => { const d = new Date(iso); return [d.getHours(), d.getMinutes()]; }",
+                                doc["snooze_until"].replace(tzinfo=UTC).isoformat())
+    assert local == [9, 0]  # tomorrow 09:00 in the agent's own time
+    assert await hub.server.app[keys.STORE]["jobs"].count_documents(
+        {"kind": "ticketing.wake", "payload.conversation_id": conversation_id}) == 1
+
+    await inbound(hub, "Actually, I'm free now", phone="+27820000777")
+    await page.wait_for_selector("#thread-status:has-text('Open')", timeout=10_000)
+    await page.wait_for_selector("#messages .msg.in:has-text('free now')")
     assert page.errors == []

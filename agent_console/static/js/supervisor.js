@@ -68,9 +68,13 @@ export class SupervisorView {
     this.render();
   }
 
-  onHub(name) {
+  onHub(name, data) {
     if (this.el.hidden) return;
-    if (["conversation.created", "conversation.updated", "ticket.assigned", "bot.handoff", "sla.warning", "sla.breached"].includes(name)) {
+    // a customer's message that reopened an unassigned ticket (no conversation.updated comes for that)
+    const c = data?.conversation;
+    const reopened = name === "message.created" && c && !c.assignee_id && !c.held && ["open", "pending"].includes(c.status)
+      && !(this.queue || []).some((q) => q.id === c.id);
+    if (reopened || ["conversation.created", "conversation.updated", "ticket.assigned", "bot.handoff", "sla.warning", "sla.breached"].includes(name)) {
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this.refresh(), 300);
     }

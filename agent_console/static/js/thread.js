@@ -77,7 +77,8 @@ export class ThreadView {
       h("header", {class: "thread-head"}, this.backButton(),
         h("div", {class: "title"}, h("h2", {id: "thread-title", text: `${contact.name || t(`channel.${c.channel}`)} · #${c.number}`}),
           h("div", {class: "meta"}, h("span", {class: `badge ch-${c.channel}`, text: t(`channel.${c.channel}`)}),
-            h("span", {class: `badge st-${c.status}`, id: "thread-status", text: t(`status.${c.status}`)}),
+            h("span", {class: `badge st-${c.status}`, id: "thread-status", text: c.status === "snoozed" && c.snooze_until
+              ? t("thread.snoozed_until", {time: clock(c.snooze_until)}) : t(`status.${c.status}`)}),
             c.subject ? h("span", {class: "muted", text: c.subject}) : null)),
         h("button", {type: "button", class: "link contact-toggle", onclick: () => { this.ws.main.dataset.pane = "contact"; },
           text: t("thread.contact")}),
@@ -107,7 +108,7 @@ export class ThreadView {
       priority, team,
       h("button", {type: "button", id: "escalate", onclick: () => this.update({priority: "urgent"}), text: t("thread.escalate")}),
       closed ? h("button", {type: "button", id: "reopen", onclick: () => this.setStatus("open"), text: t("thread.reopen")})
-        : [h("button", {type: "button", id: "snooze", onclick: () => this.setStatus("snoozed"), text: t("thread.snooze")}),
+        : [this.snoozeMenu(),
           h("button", {type: "button", id: "resolve", class: "primary", onclick: () => this.setStatus("resolved"), text: t("thread.resolve")})]);
   }
 
@@ -166,6 +167,27 @@ export class ThreadView {
   }
 
   setStatus(status) { return this.update({status}); }
+
+  // a snooze always has a wake-up time (the hub refuses one without): the agent picks when
+  snoozeMenu() {
+    const hour = 3600e3;
+    const at = (days, weekday) => {  // 09:00 local time, ``days`` ahead (or on the next ``weekday``)
+      const d = new Date();
+      d.setDate(d.getDate() + (weekday === undefined ? days : ((weekday - d.getDay() + 6) % 7) + 1));
+      d.setHours(9, 0, 0, 0);
+      return d;
+    };
+    const choices = {"1h": () => new Date(Date.now() + hour), "4h": () => new Date(Date.now() + 4 * hour),
+      tomorrow: () => at(1), next_week: () => at(0, 1)};
+    return h("select", {id: "snooze", "aria-label": t("thread.snooze"), onchange: (ev) => {
+      const until = choices[ev.target.value]?.();
+      ev.target.value = "";
+      if (until) this.snooze(until);
+    }}, h("option", {value: "", text: `${t("thread.snooze")}…`}),
+    Object.keys(choices).map((k) => h("option", {value: k, text: t(`snooze.${k}`)})));
+  }
+
+  snooze(until) { return this.update({status: "snoozed", snooze_until: until.toISOString()}); }
   assign(userId) { return this.update({assignee_id: userId}); }
 
   flash(text) {
@@ -257,9 +279,14 @@ export class ThreadView {
     if (name === "message.created") {
       if (this.messages.some((m) => m.id === data.message.id)) return;
       this.messages.push(data.message);
+      if (data.message.direction === "in") this.typers.clear();
+      // the customer's message reopened a snoozed, pending or resolved ticket: the ingest announces
+      // that with this event alone (no conversation.updated), so the header follows it here
+      const c = data.conversation;
+      if (c && c.id === this.conversation.id && c.status !== this.conversation.status) return this.refresh({...this.conversation, ...c});
       this.list.append(this.messageItem(data.message));
       this.list.scrollTop = this.list.scrollHeight;
-      if (data.message.direction === "in") { this.typers.clear(); this.renderBanners(); this.refreshChannelHint(); }
+      if (data.message.direction === "in") { this.renderBanners(); this.refreshChannelHint(); }
     } else if (name === "message.updated" || name === "message.redacted") {
       const i = this.messages.findIndex((m) => m.id === data.message.id);
       if (i >= 0) { this.messages[i] = data.message; this.list.querySelector(`[data-id="${CSS.escape(data.message.id)}"]`)?.replaceWith(this.messageItem(data.message)); }

@@ -2,7 +2,7 @@
 // keyboard shortcuts. The thread, the contact panel and the supervisor view have their own modules.
 import {all, api} from "./api.js";
 import {ContactPanel} from "./contact.js";
-import {ago, clear, h, icon} from "./dom.js";
+import {$, ago, clear, h, icon} from "./dom.js";
 import {languagePicker, t} from "./i18n.js";
 import {enablePush} from "./push.js";
 import {SupervisorView} from "./supervisor.js";
@@ -331,7 +331,7 @@ export class Workspace {
       r: () => this.thread.focusComposer(false),
       n: () => this.thread.focusComposer(true),
       e: () => this.thread.setStatus("resolved"),
-      s: () => this.thread.setStatus("snoozed"),
+      s: () => { const menu = $("#snooze"); menu?.focus(); try { menu?.showPicker(); } catch { /* focus is enough */ } },
       a: () => this.thread.assign(this.user.id),
       "/": () => this.search.focus(),
       "?": () => this.toggleHelp(),

@@ -4,7 +4,7 @@ room authorization, catch-up after reconnect, replies, typing, collisions, prese
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import jwt
 import pytest
@@ -164,6 +164,28 @@ async def test_resolve_and_assign_over_the_socket_emit_updates(agents, api, inge
     await agent.wait_for(lambda: len(agent.events("conversation.updated")) == 2)
     bad = await agent.call("update", {"conversation_id": conversation_id, "changes": {"status": "snoozed"}})
     assert bad["ok"] is False and "cannot become" in bad["error"]["detail"]
+
+
+async def test_a_snooze_over_the_socket_needs_a_wake_up_time_and_files_the_wake(agents, api, client, ingest) -> None:
+    conversation_id = (await ingest("call me tomorrow"))["conversation"]["id"]
+    agent = await agents((await api.user(Role.agent))["access_token"])
+    bare = await agent.call("update", {"conversation_id": conversation_id, "changes": {"status": "snoozed"}})
+    assert bare["ok"] is False and "wake-up time" in bare["error"]["detail"]
+    past = await agent.call("update", {"conversation_id": conversation_id,
+                                       "changes": {"status": "snoozed", "snooze_until": "2020-01-01T09:00:00Z"}})
+    assert past["ok"] is False and "in the future" in past["error"]["detail"]
+    until = "2099-01-05T07:00:00+00:00"
+    snoozed = await agent.call("update", {"conversation_id": conversation_id,
+                                          "changes": {"status": "snoozed", "snooze_until": until}})
+    assert snoozed["ok"] is False and "within a year" in snoozed["error"]["detail"]
+    until = (utcnow() + timedelta(hours=4)).replace(microsecond=0)
+    snoozed = await agent.call("update", {"conversation_id": conversation_id,
+                                          "changes": {"status": "snoozed", "snooze_until": until.isoformat()}})
+    assert snoozed["ok"], snoozed
+    assert snoozed["conversation"]["status"] == "snoozed"
+    assert datetime.fromisoformat(snoozed["conversation"]["snooze_until"]) == until
+    wake = await client.server.app[keys.STORE]["jobs"].find_one({"kind": "ticketing.wake"})
+    assert wake is not None and wake["payload"]["conversation_id"] == conversation_id
 
 
 async def test_presence_online_away_offline_is_published(agents, api, client) -> None:

@@ -4,7 +4,6 @@ notes with @mentions, tags, custom fields, audit."""
 from __future__ import annotations
 
 import asyncio
-
 from datetime import timedelta
 
 from hub import keys
@@ -26,6 +25,18 @@ async def test_invalid_transition_is_refused_with_the_reason(kit: Kit) -> None:
     assert (await kit.conversation(cid)).status == Status.resolved
     status, body = await kit.call("PATCH", f"/conversations/{cid}", agent, json={"status": "sleeping"})
     assert status == 422
+
+
+async def test_a_snooze_without_a_wake_up_time_is_refused(kit: Kit) -> None:
+    """A ticket snoozed with nothing to wake it would leave the queue until the customer wrote."""
+    agent = await kit.agent(online=False)
+    cid = (await kit.inbound("snooze me")).conversation.id
+    status, body = await kit.call("PATCH", f"/conversations/{cid}", agent, json={"status": "snoozed"})
+    assert status == 422 and "wake-up time" in body["detail"] and "/snooze" in body["detail"]
+    assert (await kit.conversation(cid)).status == Status.open
+    with_time = {"status": Status.snoozed.value, "snooze_until": utcnow() + timedelta(hours=1)}
+    principal = Principal(role=Role.agent, user_id=agent["id"])
+    assert (await kit.app[keys.CONVERSATIONS].update(cid, with_time, principal)).status == Status.snoozed
 
 
 async def test_snooze_wakes_by_job_and_a_stale_job_does_nothing(kit: Kit) -> None:
