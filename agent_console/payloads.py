@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hub.models import Channel, Priority, Status
+from hub.models import Channel, Priority, Status, Tag
 from hub.models.inbound import MAX_TEXT
 
 BLOB = re.compile(r"[0-9a-f]{24}")
@@ -60,7 +60,7 @@ class Changes(Strict):
     priority: Priority | None = None
     assignee_id: str | None = Field(None, max_length=64)
     team_id: str | None = Field(None, max_length=64)
-    tags: list[str] | None = Field(None, max_length=50)
+    tags: list[Tag] | None = Field(None, max_length=50)
     snooze_until: datetime | None = Field(None, description="With status snoozed: when to wake the ticket")
 
 

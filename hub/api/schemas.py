@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.models import (
     Channel,
@@ -17,6 +17,7 @@ from hub.models import (
     Priority,
     Role,
     Status,
+    Tag,
     User,
 )
 
@@ -116,7 +117,7 @@ class ContactIn(Strict):
     name: str = Field("", max_length=200)
     type: ContactType = ContactType.consumer
     language: str | None = Field(None, max_length=10)
-    tags: list[str] = Field(default_factory=list, max_length=50)
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     vip: bool = False
     identities: list[IdentityIn] = Field(default_factory=list, max_length=20)
@@ -126,7 +127,7 @@ class ContactPatch(Strict):
     name: str | None = Field(None, max_length=200)
     type: ContactType | None = None
     language: str | None = Field(None, max_length=10)
-    tags: list[str] | None = Field(None, max_length=50)
+    tags: list[Tag] | None = Field(None, max_length=50)
     custom_fields: dict[str, Any] | None = None
     vip: bool | None = None
 
@@ -191,7 +192,7 @@ class ConversationPatch(Strict):
     priority: Priority | None = None
     assignee_id: str | None = None
     team_id: str | None = None
-    tags: list[str] | None = Field(None, max_length=50)
+    tags: list[Tag] | None = Field(None, max_length=50)
     subject: str | None = Field(None, max_length=1000)
     language: str | None = Field(None, max_length=10)
 
@@ -214,6 +215,13 @@ class ReplyIn(Strict):
     private: bool = False
     subject: str | None = Field(None, max_length=1000)
     cc: list[str] = Field(default_factory=list, max_length=10, description="E-mail only: Cc recipients")
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():  # the customer would get an empty message
+            raise ValueError("a reply needs some text, not only spaces")
+        return text
 
 
 class IngestOut(BaseModel):

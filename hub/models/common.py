@@ -8,7 +8,7 @@ from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bson import ObjectId
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 
 def new_id() -> str:
@@ -26,6 +26,11 @@ def closing_time(text: str) -> time:
     """The end of an opening-hours interval: ``HH:MM`` or ``24:00``, the end of the day (``time.max``;
     "00:00-23:59" would close for the day's last minute). ValueError if malformed."""
     return time.max if text.strip() in ("24:00", "24:00:00") else time.fromisoformat(text.strip())
+
+
+# A contact's or a ticket's tag as input (API, console): what the console shows in a chip. Not on the
+# stored models, whose older documents must stay readable.
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 
 
 def is_digits(text: str) -> bool:

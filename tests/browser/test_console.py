@@ -491,3 +491,48 @@ async def test_snooze_asks_when_and_the_customers_answer_reopens_it_on_screen(ne
     await page.wait_for_selector("#thread-status:has-text('Open')", timeout=10_000)
     await page.wait_for_selector("#messages .msg.in:has-text('free now')")
     assert page.errors == []
+
+
+async def test_refused_edits_keep_what_the_agent_typed_and_a_merge_asks_first(new_page, hub_url, hub) -> None:
+    """A reply the hub refuses for what it is goes back into the composer (a Retry would fail the same
+    way); a refused contact edit shows one error, not one more per try; a merge, which cannot be
+    undone, asks first."""
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Lindiwe", Role.supervisor))
+    first = await inbound(hub, "Do you do weddings?", phone="+27820000401", name="Palesa Dube")
+    twin = await inbound(hub, "Me again, other number", phone="+27820000402", name="Palesa D")
+    await page.goto(f"{hub_url}/console/c/{first['conversation']['id']}")
+    await page.wait_for_selector("#reply-text")
+
+    too_long = "x" * 100_001
+    await page.evaluate("(text) => { document.querySelector('#reply-text').value = text; }", too_long)
+    await page.click("#send")
+    await page.wait_for_selector("#send-status [data-state=refused]")
+    assert await page.locator("#send-status #retry").count() == 0
+    assert await page.input_value("#reply-text") == too_long  # still there, to be shortened
+    store = hub.server.app[keys.STORE]
+    assert await store.messages.count_documents({"conversation_id": first["conversation"]["id"], "direction": "out"}) == 0
+
+    await page.click("#contact-edit")
+    await page.fill("#contact-name-input", "N" * 201)
+    for _ in range(2):
+        await page.click("form.edit button[type=submit]")
+        await page.wait_for_selector("#contact-edit-error:not([hidden])")
+    assert await page.locator("form.edit .error").count() == 1
+    await page.click("form.edit button[type=button]")  # cancel
+
+    merge = page.locator("details.merge")
+    await merge.locator("summary").click()
+    await merge.locator("input").fill("Palesa D")
+    button = merge.locator("button:has-text('Merge')").first
+    await button.wait_for()
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    await button.click()
+    await page.wait_for_timeout(500)
+    twin_id = twin["conversation"]["contact_id"]
+    assert (await store.contacts.find_one({"_id": twin_id})).get("merged_into") is None  # dismissed: nothing
+    page.once("dialog", lambda dialog: dialog.accept())
+    await button.click()
+    await page.wait_for_selector(".contact .ok, p.ok")
+    assert (await store.contacts.find_one({"_id": twin_id}))["merged_into"] == first["conversation"]["contact_id"]
+    assert page.errors == []

@@ -54,6 +54,7 @@ export class ContactPanel {
     const type = h("select", {"aria-label": t("contact.type")}, ["consumer", "provider"].map((v) =>
       h("option", {value: v, selected: v === contact.type, text: t(`contact.${v}`)})));
     const tags = h("input", {id: "contact-tags-input", value: contact.tags.join(", "), "aria-label": t("contact.tags")});
+    const error = h("p", {class: "error", id: "contact-edit-error", role: "alert", hidden: true});  // one line, the latest
     return h("form", {class: "edit", onsubmit: async (ev) => {
       ev.preventDefault();
       const changes = {name: name.value.trim(), type: type.value, tags: tags.value.split(",").map((s) => s.trim()).filter(Boolean)};
@@ -64,12 +65,13 @@ export class ContactPanel {
         this.render();
         this.ws.renderList();
       } catch (err) {
-        ev.target.append(h("p", {class: "error", text: err.message}));
+        error.textContent = err.message;
+        error.hidden = false;
       }
     }}, h("label", {text: t("contact.name")}), name, h("label", {text: t("contact.type")}), type,
     h("label", {text: t("contact.tags")}), tags,
     h("div", {class: "row"}, h("button", {type: "submit", class: "primary", text: t("contact.save")}),
-      h("button", {type: "button", onclick: () => { this.editing = false; this.render(); }, text: t("contact.cancel")})));
+      h("button", {type: "button", onclick: () => { this.editing = false; this.render(); }, text: t("contact.cancel")})), error);
   }
 
   mergeBox(contact) {
@@ -82,7 +84,13 @@ export class ContactPanel {
         clear(results, found.filter((c) => c.id !== contact.id).map((dup) => h("li", {},
           h("span", {text: `${dup.name || dup.id} `}),
           h("button", {type: "button", class: "link", onclick: async () => {
-            await api("POST", `/contacts/${dup.id}/merge`, {into: contact.id});
+            // a merge cannot be undone: the other contact's identities and history move here for good
+            if (!window.confirm(t("contact.merge_confirm", {name: dup.name || dup.id, into: contact.name || contact.id}))) return;
+            try {
+              await api("POST", `/contacts/${dup.id}/merge`, {into: contact.id});
+            } catch (err) {
+              return results.append(h("li", {class: "error", role: "alert", text: err.message}));
+            }
             await this.show(contact.id);
             this.el.append(h("p", {class: "ok", text: t("contact.merged")}));
           }, text: t("contact.merge_into")}))));

@@ -8,6 +8,8 @@ import {t} from "./i18n.js";
 const TICKS = {queued: "◷", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "⚠", undelivered: "⚠", received: ""};
 const WA_WINDOW_MS = 24 * 3600 * 1000;
 const FILE_CHANNELS = new Set(["email", "sms", "whatsapp", "webchat"]);  // channels that send files (replies.py; limits checked by the hub)
+// the hub refused a reply for what it is (checked again it fails again): not worth a Retry
+const REFUSED = new Set(["invalid", "invalidinput", "forbidden", "not_found", "notfound"]);
 
 // A stored file is fetched with the agent's token: the hub serves it only to who may see the
 // ticket (a plain link would carry no token). Anything else links to where it lives.
@@ -514,6 +516,7 @@ export class ThreadView {
     if (entry.template) payload.template = entry.template;
     try {
       const answer = await this.ws.live.call("reply", payload);
+      if (!answer.ok && REFUSED.has(answer.error.code)) return this.refused(entry, answer.error.detail);
       if (!answer.ok) return this.showStatus(entry, "failed", answer.error.detail);
       this.pending.delete(entry.clientId);
       clear(this.status);
@@ -522,6 +525,17 @@ export class ThreadView {
     } catch {
       this.showStatus(entry, "unconfirmed");  // the server may or may not have it: retry is safe
     }
+  }
+
+  // the hub refused this reply as it is (too long, not allowed): sending it again would fail the same
+  // way, so the text goes back into the composer to be changed, with the reason and no Retry
+  refused(entry, detail) {
+    this.pending.delete(entry.clientId);
+    if (this.conversation?.id === entry.conversationId && !this.text.value && entry.text) {
+      this.text.value = entry.text;
+      this.focusComposer(entry.private);
+    }
+    clear(this.status, h("span", {class: "error", dataset: {state: "refused"}, text: t("compose.failed", {error: detail})}));
   }
 
   showStatus(entry, state, detail = "") {

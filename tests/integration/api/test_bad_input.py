@@ -91,6 +91,31 @@ async def test_invalid_status_transition(api: Api, admin: dict) -> None:
     assert body["field"] == "assignee_id"
 
 
+async def test_blank_reply_and_unbounded_tags_are_refused(api: Api, admin: dict) -> None:
+    """A reply of spaces reached the customer as an empty message; a 5,000-character contact tag was
+    stored and overflowed the console's contact panel."""
+    created = await (await api.client.post("/api/v1/inbound", headers=admin["headers"], json={
+        "channel": "sms", "external_id": "b1", "sender": {"kind": "phone", "value": "+27821234500"}, "text": "hi"})).json()
+    cid, contact_id = created["conversation"]["id"], created["conversation"]["contact_id"]
+    for text in ("   ", "\n\t \u3000"):
+        body = await _problem(await api.client.post(f"/api/v1/conversations/{cid}/messages", headers=admin["headers"],
+                                                    json={"text": text}), 422)
+        assert body["field"] == "text" and "only spaces" in body["detail"]
+    store = api.app[keys.STORE]
+    assert await store.messages.count_documents({"conversation_id": cid, "direction": "out"}) == 0
+    for tags in (["x" * 51], ["   "], ["ok"] * 51):
+        body = await _problem(await api.client.patch(f"/api/v1/contacts/{contact_id}", headers=admin["headers"],
+                                                     json={"tags": tags}), 422)
+        assert body["field"].partition(".")[0] == "tags"
+        body = await _problem(await api.client.patch(f"/api/v1/conversations/{cid}", headers=admin["headers"],
+                                                     json={"tags": tags}), 422)
+        assert body["field"].partition(".")[0] == "tags"
+    resp = await api.client.patch(f"/api/v1/contacts/{contact_id}", headers=admin["headers"],
+                                  json={"tags": [" vip ", "x" * 50]})
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["tags"] == ["vip", "x" * 50]
+
+
 async def test_hostile_inbound_payloads(api: Api, admin: dict) -> None:
     base = {"channel": "sms", "external_id": "h1", "text": "hi"}
     cases = [
