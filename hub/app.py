@@ -37,6 +37,7 @@ from hub.store import Store, open_store
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"  # browser code shared by the hub's web apps
+FAVICON = Path(__file__).parent.parent / "agent_console" / "static" / "img" / "icon-192.png"  # the app icon
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     openapi.install_docs(app, lambda: openapi.build_openapi(
         app[keys.ROUTERS], title="Berry Support Hub API", version="1", server_url=settings.base_url))
     app.router.add_get("/", _home)
+    app.router.add_get("/favicon.ico", _favicon)  # browsers ask every page's origin for it
     app.router.add_static("/static/", STATIC, follow_symlinks=False, append_version=False)
     _wire_packages(app)
     for router in app[keys.ROUTERS]:
@@ -84,6 +86,10 @@ def _wire_packages(app: web.Application) -> None:
 
 async def _home(request: web.Request) -> web.Response:
     raise web.HTTPFound(request.app[keys.EXTENSIONS].get("home", "/api/docs"))
+
+
+async def _favicon(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(FAVICON, headers={"Cache-Control": "public, max-age=86400"})  # .png: image/png
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -9,6 +9,7 @@ from . import files, portal, views
 
 def setup(app: web.Application) -> None:
     app.middlewares.append(views.signed_in)  # innermost: after the hub's own middlewares
+    app.middlewares.append(views.not_found_page)  # the help center's 404 page, knowing who is signed in
     views.install(app)
     portal.install(app)
     files.install(app)

@@ -32,7 +32,7 @@ from hub.platform.appkeys import SESSIONS
 from hub.platform.ratelimit import client_ip
 
 from .i18n import LANGUAGES, strings
-from .views import COOKIE, locale_of, principal_of, render
+from .views import COOKIE, PATH_LOCALE, locale_of, principal_of, render
 
 MAX_REPLY = 10_000
 NONCE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -43,8 +43,18 @@ def _safe_next(value: str | None) -> str:
     return value if ok else "/help/en"  # type: ignore[return-value]
 
 
+def _signin_page(next_url: str) -> dict[str, object]:
+    """The sign-in page speaks the language of the page it returns to, and switches it."""
+    match = PATH_LOCALE.match(next_url)
+    locale = match.group(1) if match and match.group(1) in LANGUAGES else "en"
+    rest = next_url[len(f"/help/{locale}"):] if match else ""
+    switch = {code: f"/help/signin?next=/help/{code}{rest}" for code in LANGUAGES}
+    return {"locale": locale, "switch": switch, "next": next_url}
+
+
 async def signin_form(request: web.Request) -> web.Response:
-    return render(request, "signin.html", error=None, email="", next=_safe_next(request.query.get("next")))
+    page = _signin_page(_safe_next(request.query.get("next")))
+    return render(request, "signin.html", error=None, email="", **page)
 
 
 async def signin_submit(request: web.Request) -> web.Response:
@@ -53,7 +63,8 @@ async def signin_submit(request: web.Request) -> web.Response:
     otp = str(form.get("otp", "")).strip()[:10] or None
     next_url = _safe_next(str(form.get("next", "")))
     sign_in = request.app[keys.EXTENSIONS]["platform"]["sign_in"]
-    t = strings("en")
+    page = _signin_page(next_url)
+    t = strings(str(page["locale"]))
     try:
         user = await sign_in(request, email, password, otp)
     except HubError as exc:
@@ -69,8 +80,8 @@ async def signin_submit(request: web.Request) -> web.Response:
             status=status,
             error=error,
             email=email,
-            next=next_url,
             otp_step=getattr(exc, "field", None) == "otp",
+            **page,
         )
         if status == 429 and getattr(exc, "retry_after", None):
             response.headers["Retry-After"] = str(exc.retry_after)  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ allows no inline script either way.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 HOME_ARTICLES = 12
 HERE = Path(__file__).parent
 COOKIE, VISITOR = "berry_help", "berry_visitor"
+VOTED = "berry_voted"  # scoped to the article's path, holds its id: this browser voted on it
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
@@ -78,6 +80,25 @@ async def signed_in(request: web.Request, handler: Any) -> web.StreamResponse:
         except Unauthorized:
             request[SIGNED_IN] = None
     return await handler(request)
+
+
+NOT_PAGES = ("/help/static/", "/help/media/", "/help/search.json", "/help/escalations")
+PATH_LOCALE = re.compile(r"^/help/([a-z]{2})(?:/|$)")
+
+
+@web.middleware
+async def not_found_page(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Any 404 under /help (unknown language, topic, article, someone else's ticket, a mistyped
+    address) is one help-center page, in the page's language when the address names a known one.
+    The page never says which of these it was, so another customer's ticket looks like none."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        if not request.path.startswith("/help") or request.path.startswith(NOT_PAGES):
+            raise
+        match = PATH_LOCALE.match(request.path)
+        locale = match.group(1) if match and match.group(1) in LANGUAGES else "en"
+        return render(request, "notfound.html", status=404, locale=locale)
 
 
 def principal_of(request: web.Request) -> Principal | None:
@@ -267,7 +288,7 @@ async def article_page(request: web.Request) -> web.Response:
         related=related,
         translations=translations,
         switch=switch,
-        voted=request.query.get("voted"),
+        voted=bool(request.query.get("voted")) or request.cookies.get(VOTED) == article.id,
     )
 
 
@@ -280,15 +301,25 @@ async def feedback(request: web.Request) -> web.Response:
         raise web.HTTPUnprocessableEntity(text="helpful must be yes or no")
     principal = principal_of(request)
     voter = principal.actor_id if principal else visitor_of(request)
-    await kb_of(request).analytics.record_feedback(article.id, voter, helpful == "yes")
+    # one vote per browser and article: the first stands (the page shows no buttons after it), so
+    # a replay, a second tab or signing in between does not count the browser twice
+    if request.cookies.get(VOTED) != article.id:
+        await kb_of(request).analytics.record_feedback(article.id, voter, helpful == "yes")
+    response: web.Response
     if request.headers.get("Accept", "").startswith("application/json"):
-        return web.json_response({"ok": True})
-    response = web.HTTPSeeOther(f"{article.url}?voted=1#feedback")
-    if VISITOR_ID in request:
+        response = web.json_response({"ok": True})
+    else:
+        response = web.HTTPSeeOther(f"{article.url}?voted=1#feedback")
+    response.set_cookie(
+        VOTED, article.id, max_age=365 * 86400, httponly=True, samesite="Lax", path=article.url
+    )
+    if VISITOR_ID in request and request.cookies.get(VISITOR) != request[VISITOR_ID]:
         response.set_cookie(
             VISITOR, request[VISITOR_ID], max_age=365 * 86400, httponly=True, samesite="Lax", path="/help"
         )
-    raise response
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response
 
 
 async def contact_form(request: web.Request) -> web.Response:
@@ -313,7 +344,9 @@ async def contact_submit(request: web.Request) -> web.Response:
     try:
         data = ContactForm.model_validate(values)
     except ValidationError as exc:
-        errors = {str(e["loc"][0]): e["msg"] for e in exc.errors() if e["loc"]}
+        errors = contact_errors(exc, locale)
+        if "nonce" in errors:  # tampered or truncated: a fresh one, the message is kept
+            values["nonce"] = secrets.token_urlsafe(18)
         return render(
             request,
             "contact.html",
@@ -337,6 +370,23 @@ async def contact_submit(request: web.Request) -> web.Response:
     result = await request.app[keys.INBOX].ingest(inbound)  # a resubmitted form (same nonce) is one ticket
     await kb_of(request).analytics.record_escalation(visitor_of(request), "contact", result.conversation.id)
     return render(request, "thanks.html", locale=locale, number=result.conversation.number)
+
+
+def contact_errors(exc: ValidationError, locale: str) -> dict[str, str]:
+    """Field → a short message in the page's language (pydantic's own wording is for developers)."""
+    t = strings(locale)
+    errors: dict[str, str] = {}
+    for e in exc.errors():
+        field = str(e["loc"][0]) if e["loc"] else ""
+        if field in errors:
+            continue
+        if field in ("name", "subject", "message"):
+            errors[field] = t[f"err_{field}_long" if e["type"] == "string_too_long" else f"err_{field}"]
+        elif field == "email":
+            errors[field] = t["err_email"]
+        elif field:
+            errors[field] = t["err_form"]
+    return errors
 
 
 async def escalation(request: web.Request) -> web.Response:

@@ -63,6 +63,9 @@ async def test_search_as_you_type_article_and_helpful_vote(new_page: Any, hub_ur
     await screenshot(page, "help-center-article")
     votes = [d async for d in seeded[keys.STORE]["article_feedback"].find({})]
     assert [v["helpful"] for v in votes] == [True]
+    await page.reload()  # the vote is remembered by this browser: thanked, no buttons
+    assert await page.locator("#feedback [role=status]").inner_text() == "Thanks for your feedback!"
+    assert await page.get_by_role("button", name="Yes", exact=True).count() == 0
     await page.click("a[hreflang=af]")  # language switcher → the Afrikaans translation
     await page.wait_for_url(f"{hub_url}/help/af/articles/hoe-terugbetalings-werk")
     assert await page.locator("html").get_attribute("lang") == "af"

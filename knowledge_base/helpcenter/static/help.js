@@ -16,7 +16,8 @@
           box.replaceChildren();
           if (data.unavailable || !data.hits.length) {
             var p = document.createElement("p");
-            p.textContent = data.unavailable ? "Search is temporarily unavailable." : "No matching articles.";
+            p.textContent = data.unavailable ? (form.dataset.unavailable || "Search is temporarily unavailable.")
+              : (form.dataset.empty || "No matching articles.");
             box.appendChild(p);
           } else {
             var ul = document.createElement("ul");

@@ -167,7 +167,7 @@ async def test_feedback_views_and_hostile_queries(client: Any) -> None:
     assert (await client.post(f"{url}/feedback", data={"helpful": "maybe"})).status == 422
     store = app[keys.STORE]
     votes = [d async for d in store["article_feedback"].find({})]
-    assert len(votes) == 1 and votes[0]["helpful"] is False  # same visitor (cookie): the later vote counts
+    assert len(votes) == 1 and votes[0]["helpful"] is True  # same browser (cookie): the first vote stands
     assert await store["article_views"].count_documents({}) == 1
     evil = '"><script>alert(1)</script><img src=x onerror=alert(1)>'
     page = await (await client.get("/help/en/search", params={"q": evil})).text()
@@ -249,3 +249,107 @@ async def test_deflection_in_the_analytics_api(client: Any, api: Any) -> None:
         "pending": 0,
         "rate": round(1 / 3, 4),
     }
+
+
+async def test_afrikaans_and_isizulu_pages_are_translated(client: Any) -> None:
+    """Interface strings and topic names in the page's language (not English): the contact form,
+    the breadcrumb, the sign-in page, the instant-search messages."""
+    await import_default(client.server.app)
+    af = await (await client.get("/help/af/articles/hoe-terugbetalings-werk")).text()
+    assert "Terugbetalings en kansellasies" in af and "Refunds &amp; cancellations" not in af
+    home = await (await client.get("/help/af")).text()
+    assert "<strong>Terugbetalings en kansellasies</strong>" in home and "Refunds &amp;" not in home
+    assert 'data-empty="Geen artikels pas nie."' in home
+    contact = await (await client.get("/help/af/contact")).text()
+    for text in ("Jou naam", "E-posadres", "Onderwerp", "Stuur vir ons", "Stuur boodskap"):
+        assert text in contact, text
+    assert "Your name" not in contact and "Send us a message" not in contact
+    zu = await (await client.get("/help/zu/contact")).text()
+    for text in ("Igama lakho", "Ikheli le-imeyili", "Thumela umlayezo", "Sithumelele umlayezo"):
+        assert text in zu, text
+    zu_article = await (await client.get("/help/zu/articles/ukubuyiselwa-kwemali")).text()
+    assert "Ukubuyiselwa kwemali nokukhansela" in zu_article and "Refunds" not in zu_article
+    signin = await (await client.get("/help/signin", params={"next": "/help/af/tickets"})).text()
+    assert '<html lang="af">' in signin and "Wagwoord" in signin and "Password" not in signin
+    assert 'href="/help/signin?next=/help/zu/tickets"' in signin  # the language switch keeps the page
+    bad = await client.post("/help/signin", data={"email": "x@y.z", "password": "nope", "next": "/help/af"})
+    assert bad.status == 401 and "E-posadres of wagwoord is verkeerd." in await bad.text()
+
+
+async def test_contact_form_errors_are_short_and_in_the_page_language(client: Any) -> None:
+    page = await (await client.get("/help/en/contact")).text()
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    typed = {"nonce": nonce, "name": "  ", "email": "thandi.example.co.za", "subject": "Refund for my DJ",
+             "message": "When do I get my money back?"}
+    bad = await client.post("/help/en/contact", data=typed)
+    html = await bad.text()
+    assert bad.status == 422
+    assert "Please enter your name." in html and "Please enter a valid e-mail address." in html
+    assert "String should" not in html and "@-sign" not in html and "value is not" not in html
+    assert 'value="thandi.example.co.za"' in html and 'value="Refund for my DJ"' in html
+    assert "When do I get my money back?</textarea>" in html  # what the person typed is kept
+    long = await client.post("/help/en/contact", data={**typed, "name": "N" * 201, "message": "hi"})
+    html = await long.text()
+    assert "Your name can be at most 200 characters." in html
+    assert "Please write a message of at least 5 characters." in html
+    af = await client.post("/help/af/contact", data=typed)
+    html = await af.text()
+    assert "Tik asseblief jou naam in." in html and "Tik asseblief &#39;n geldige e-posadres in." in html
+    tampered = await client.post("/help/en/contact", data={**typed, "name": "Thandi",
+                                                           "email": "t@example.co.za", "nonce": "<x>"})
+    html = await tampered.text()
+    assert tampered.status == 422 and "This form has expired. Please send it again." in html
+    assert 'name="nonce" value="&lt;x&gt;"' not in html  # a fresh nonce to send again with
+
+
+async def test_not_found_is_a_help_center_page(client: Any) -> None:
+    await import_default(client.server.app)
+    for path, locale, heading in [
+        ("/help/xx", "en", "Page not found"),
+        ("/help/en/articles/nope", "en", "Page not found"),
+        ("/help/af/articles/nope", "af", "Bladsy nie gevind nie"),
+        ("/help/zu/categories/nope", "zu", "Ikhasi alitholakalanga"),
+        ("/help/af/no/such/page", "af", "Bladsy nie gevind nie"),
+        ("/help/en/articles/provider-payouts", "en", "Page not found"),  # not for this reader
+    ]:
+        resp = await client.get(path)
+        html = await resp.text()
+        assert resp.status == 404 and resp.content_type == "text/html", path
+        assert f'<html lang="{locale}">' in html and f"<h1>{heading}</h1>" in html, path
+        assert f'href="/help/{locale}"' in html and 'role="search"' in html, path
+        assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+    assert (await client.get("/help/static/nope.css")).status == 404
+    assert (await client.get("/help/media/" + "0" * 24)).content_type == "text/plain"  # files stay bare
+    api = await client.get("/api/v1/kb/articles/nope")
+    assert api.status in (401, 404) and api.content_type == "application/problem+json"
+
+
+async def test_a_vote_is_remembered_and_counted_once_per_browser(client: Any, api: Any) -> None:
+    app = client.server.app
+    await import_default(app)
+    store = app[keys.STORE]
+    url = "/help/en/articles/how-refunds-work"
+    json = {"Accept": "application/json"}
+    # a browser that never had the visitor cookie votes (help.js), twice: one vote
+    for helpful in ("yes", "no"):
+        assert (await client.post(f"{url}/feedback", data={"helpful": helpful}, headers=json)).status == 200
+    votes = [d async for d in store["article_feedback"].find({})]
+    assert [v["helpful"] for v in votes] == [True]
+    page = await (await client.get(url)).text()  # a plain reload: thanked, no buttons
+    assert "Thanks for your feedback!" in page and "data-feedback" not in page
+    other = await (await client.get("/help/en/articles/payment-methods")).text()
+    assert "data-feedback" in other  # only that article
+    await signed_in(client, api, Role.customer)  # signing in does not make the browser a new voter
+    assert (await client.post(f"{url}/feedback", data={"helpful": "no"}, allow_redirects=False)).status == 303
+    assert await store["article_feedback"].count_documents({}) == 1
+    client.session.cookie_jar.clear()  # another browser
+    assert "data-feedback" in await (await client.get(url)).text()
+    await client.post(f"{url}/feedback", data={"helpful": "no"}, allow_redirects=False)
+    assert await store["article_feedback"].count_documents({}) == 2
+    assert "Thanks for your feedback!" in await (await client.get(url)).text()
+
+
+async def test_favicon_for_the_whole_app(client: Any) -> None:
+    resp = await client.get("/favicon.ico")
+    assert resp.status == 200 and resp.content_type == "image/png"
+    assert (await resp.read()).startswith(b"\x89PNG")

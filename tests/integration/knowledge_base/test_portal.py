@@ -219,3 +219,24 @@ async def test_portal_sign_out_ends_the_session_and_bad_cookies_are_signed_out(c
         client.session.cookie_jar.update_cookies({"berry_help": value})
         resp = await client.get("/help/en/tickets", allow_redirects=False)
         assert resp.status == 303 and resp.headers["Location"].startswith("/help/signin"), value[:20]
+
+
+async def test_someone_elses_ticket_is_the_same_404_page_as_a_missing_one(client: Any) -> None:
+    app = client.server.app
+    mine = await ticket_of(app, "lerato@example.co.za", "Venue cancelled")
+    other = await ticket_of(app, "sipho@example.co.za", "Someone else's refund")
+    assert (await sign_in(client, await portal_user(app, mine))).status == 303
+    pages = []
+    for ticket_id in (other.id, new_id()):
+        resp = await client.get(f"/help/af/tickets/{ticket_id}")
+        assert resp.status == 404 and resp.content_type == "text/html"
+        pages.append(await resp.text())
+    assert pages[0] == pages[1]  # nothing tells the two apart
+    assert "<h1>Bladsy nie gevind nie</h1>" in pages[0] and "Someone else" not in pages[0]
+    assert 'href="/help/af"' in pages[0] and 'role="search"' in pages[0]
+    assert "Ingeteken as" in pages[0] and "My versoeke" in pages[0]  # still signed in, in Afrikaans
+    listing = await (await client.get("/help/af/tickets")).text()
+    for text in ("Waar jy ingeteken is", "hierdie blaaier", "Teken daar uit", "Oop"):
+        assert text in listing, text
+    page = await (await client.get(f"/help/zu/tickets/{mine.id}")).text()
+    assert "Thumela impendulo" in page and "Impendulo yakho" in page and "Send reply" not in page
