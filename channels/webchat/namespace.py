@@ -4,7 +4,10 @@
              agents_online, greeting}  (open: in business hours and an agent online on any node;
              greeting: the admin's chat welcome, shown by the widget before the first message)
              a token that fails its HMAC (e.g. edited to another visitor) is refused
-    message  {text, client_id, attachments?}  → ack {ok, id, duplicate} | {error}   (ingest)
+    message  {text, client_id, attachments?}  → ack {ok, id, duplicate} | {ok: false, error, field, status,
+             retry_after?}  (ingest; status as HTTP would give it: 429 with retry_after seconds when
+             the visitor sends too fast, 5xx when the hub failed: the widget retries those, the
+             same client_id keeping one copy; any other refusal, e.g. 413 too long, is final)
     history  {}                               → ack {messages: [...]}  (after a reconnect)
     email    {email}                          → ack {ok}  (offline: continue by e-mail)
     typing   {typing}                         → ack {ok}  (published for the console)
@@ -37,6 +40,14 @@ from .presence import VisitorPresence, agents_online
 
 log = logging.getLogger(__name__)
 RATE = (10, 10.0)  # messages per seconds, per connection
+
+
+class SlowDown(ChannelError):
+    status = 429
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("slow down")
+        self.retry_after = retry_after
 
 
 class Typing(BaseModel):
@@ -94,8 +105,8 @@ class ChatNamespace(socketio.AsyncNamespace):
         session = await self.get_session(sid)
         now = time.monotonic()
         bucket = [t for t in session["bucket"] if now - t < RATE[1]]
-        if len(bucket) >= RATE[0]:
-            raise ChannelError("slow down")
+        if len(bucket) >= RATE[0]:  # a slot frees when the oldest of the window's messages leaves it
+            raise SlowDown(retry_after=max(0.1, round(RATE[1] - (now - bucket[0]), 1)))
         session["bucket"] = [*bucket, now]
         return session
 
@@ -108,10 +119,11 @@ class ChatNamespace(socketio.AsyncNamespace):
             inbound = self.adapter.normalize(session["visitor"], {**data, "name": session["name"]}, attachments)
             await self._link_identity(session)
             result = await self.app[keys.INBOX].ingest(inbound)
-        except ChannelError as exc:
-            return {"ok": False, "error": exc.detail, "field": exc.field}
-        except HubError as exc:
-            return {"ok": False, "error": exc.detail, "field": exc.field}
+        except SlowDown as exc:
+            return {"ok": False, "error": exc.detail, "field": None, "status": exc.status,
+                    "retry_after": exc.retry_after}
+        except (ChannelError, HubError) as exc:
+            return {"ok": False, "error": exc.detail, "field": exc.field, "status": exc.status}
         # the visitor's own files come back as signed links, so the widget shows them at once
         return {"ok": True, "id": result.message.id, "conversation_id": result.conversation.id,
                 "duplicate": result.duplicate, "attachments": self.adapter.links(result.message.attachments)}

@@ -19,6 +19,7 @@ STATIC = Path(__file__).parent / "static"
 MAX_UPLOAD = 10 * 1024 * 1024
 ALLOWED = ("image/", "application/pdf", "text/plain")
 REFUSED = {"image/svg+xml"}  # an image that can carry script
+WIDGET_LANGUAGES = ("en", "af", "zu")  # widget.js has strings for these
 
 
 async def widget_js(request: web.Request) -> web.StreamResponse:
@@ -27,7 +28,12 @@ async def widget_js(request: web.Request) -> web.StreamResponse:
 
 
 async def demo(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(STATIC / "demo.html", headers={"Content-Type": "text/html; charset=utf-8"})
+    """The demo host page; ``?lang=af`` embeds the widget with that language (``data-lang``)."""
+    html = (STATIC / "demo.html").read_text(encoding="utf-8")
+    lang = request.query.get("lang", "")
+    if lang in WIDGET_LANGUAGES:
+        html = html.replace('data-lang=""', f'data-lang="{lang}"')
+    return web.Response(text=html, content_type="text/html", charset="utf-8")
 
 
 async def upload(request: web.Request) -> web.StreamResponse:
