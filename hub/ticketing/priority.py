@@ -18,7 +18,9 @@ ORDER = [Priority.low, Priority.normal, Priority.high, Priority.urgent]
 URGENT = re.compile(
     r"\b(urgent(ly)?|asap|emergency|immediately|right now|as soon as possible|dringend|ngokushesha|"
     r"(wedding|event|function|party) (is )?(today|tonight|tomorrow)|"
-    r"cancel(l?ed)? (my|our|the) (event|booking|wedding)|"
+    # someone else cancelled what the customer counts on (not a customer asking to cancel: "how do I
+    # cancel my booking" is an ordinary request)
+    r"cancell?ed (my|our|the) (event|booking|wedding)|(event|booking|wedding) (was|has been|got|is) cancell?ed|"
     r"no[- ]show|didn'?t (show|arrive|turn up)|stranded|fraud|scam|chargeback|legal action|lawyer)\b",
     re.I,
 )

@@ -15,6 +15,11 @@ from hub.ticketing.priority import classify, negativity, step_up
         ("my wedding is tomorrow and the caterer cancelled", Priority.urgent, "urgency words"),
         ("This is unacceptable, the worst service, I want a refund", Priority.high, "negative sentiment"),
         ("Can I change the date of my booking?", None, None),
+        ("how do I cancel my booking", None, None),  # a routine request, not an emergency
+        ("I need to cancel the booking for March", None, None),
+        ("the photographer cancelled our wedding shoot", Priority.urgent, "urgency words"),
+        ("they cancelled my booking without telling me", Priority.urgent, "urgency words"),
+        ("my booking was cancelled and nobody called", Priority.urgent, "urgency words"),
         ("not bad at all, thanks", None, None),
     ],
 )
