@@ -20,6 +20,7 @@ the ticket reopens if it was pending and agents see it live.
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from aiohttp import web
 
@@ -43,7 +44,7 @@ def _safe_next(value: str | None) -> str:
     return value if ok else "/help/en"  # type: ignore[return-value]
 
 
-def _signin_page(next_url: str) -> dict[str, object]:
+def _signin_page(next_url: str) -> dict[str, Any]:
     """The sign-in page speaks the language of the page it returns to, and switches it."""
     match = PATH_LOCALE.match(next_url)
     locale = match.group(1) if match and match.group(1) in LANGUAGES else "en"
