@@ -33,13 +33,20 @@ from hub import keys
 from hub.errors import Conflict, HubError, InvalidInput
 from hub.models import Attachment, Channel, IdentityKind, utcnow
 from hub.outbox import OutboundMessage, PermanentSendError, SendResult, choices
+from hub.platform.appkeys import RATE_LIMITER
+from hub.platform.ratelimit import client_ip
+from hub.platform.settings import PLATFORM_SETTINGS
 
 from . import tokens
 from .adapter import NAMESPACE, WebchatAdapter, room
 from .presence import VisitorPresence, agents_online
 
 log = logging.getLogger(__name__)
-RATE = (10, 10.0)  # messages per seconds, per connection
+RATE = (10, 10.0)  # messages per seconds, per visitor (on this node: a new connection does not reset it)
+# Per client IP, shared by the nodes (the platform's limiter): a visitor without a token is a new
+# visitor on each connection, so these bound what one address can make of the public widget
+CONNECTS_PER_IP = (30, 60)  # new connections per seconds
+MESSAGES_PER_IP = (120, 60)  # messages per seconds (an office behind one address has many visitors)
 
 
 class SlowDown(ChannelError):
@@ -62,6 +69,15 @@ class ChatNamespace(socketio.AsyncNamespace):
     def __init__(self, app: web.Application) -> None:
         super().__init__(NAMESPACE)
         self.app = app
+        self.sent: dict[str, list[float]] = {}  # visitor -> when their messages of the window came
+
+    async def _over(self, key: str, limit: tuple[int, int]) -> int:
+        """Seconds to wait when ``key`` (an IP's counter) is over ``limit``, else 0 (and counted)."""
+        limiter = self.app.get(RATE_LIMITER)
+        if limiter is None or not self.app[PLATFORM_SETTINGS].ratelimit_enabled:
+            return 0
+        decision = await limiter.hit(f"chat:{key}", *limit)
+        return 0 if decision.allowed else max(1, decision.retry_after_s)
 
     @property
     def services(self) -> Any:
@@ -75,6 +91,10 @@ class ChatNamespace(socketio.AsyncNamespace):
         settings = self.app[keys.SETTINGS]
         secret = settings.chat_secret.get_secret_value()
         auth = auth if isinstance(auth, dict) else {}
+        request = environ.get("aiohttp.request")
+        ip = client_ip(request) if request is not None else "unknown"
+        if wait := await self._over(f"connect:{ip}", CONNECTS_PER_IP):
+            raise socketio.exceptions.ConnectionRefusedError(f"too many connections; retry in {wait} s")
         token = auth.get("token")
         if token:
             visitor = tokens.verify(secret, token)
@@ -89,7 +109,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         if tokens.verify_identity(identity_secret, str(auth.get("user_id") or ""), email, str(auth.get("user_hash", ""))):
             verified_email = email
         await self.save_session(sid, {"visitor": visitor, "name": str(auth.get("name", ""))[:200],
-                                      "verified_email": verified_email, "bucket": [], })
+                                      "verified_email": verified_email, "ip": ip})
         await self.enter_room(sid, room(visitor))
         await self.services.extra["chat_presence"].connected(sid, visitor)
         agents = await agents_online(self.app[keys.EXTENSIONS])  # None: no agent console to ask
@@ -104,10 +124,14 @@ class ChatNamespace(socketio.AsyncNamespace):
     async def _session(self, sid: str) -> dict[str, Any]:
         session = await self.get_session(sid)
         now = time.monotonic()
-        bucket = [t for t in session["bucket"] if now - t < RATE[1]]
-        if len(bucket) >= RATE[0]:  # a slot frees when the oldest of the window's messages leaves it
-            raise SlowDown(retry_after=max(0.1, round(RATE[1] - (now - bucket[0]), 1)))
-        session["bucket"] = [*bucket, now]
+        if len(self.sent) > 10_000:  # forget the visitors whose window is over
+            self.sent = {v: ts for v, ts in self.sent.items() if ts and now - ts[-1] < RATE[1]}
+        window = [t for t in self.sent.get(session["visitor"], []) if now - t < RATE[1]]
+        if len(window) >= RATE[0]:  # a slot frees when the oldest of the window's messages leaves it
+            raise SlowDown(retry_after=max(0.1, round(RATE[1] - (now - window[0]), 1)))
+        if wait := await self._over(f"messages:{session['ip']}", MESSAGES_PER_IP):
+            raise SlowDown(retry_after=wait)
+        self.sent[session["visitor"]] = [*window, now]
         return session
 
     async def on_message(self, sid: str, data: Any = None) -> dict[str, Any]:

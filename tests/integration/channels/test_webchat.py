@@ -125,6 +125,38 @@ async def test_flooding_is_slowed_down(client: TestClient[Any, Any], visitor: Vi
     assert [a["ok"] for a in answers].count(True) == 10 and answers[-1]["error"] == "slow down"
 
 
+async def test_reconnecting_does_not_reset_the_limit_and_one_address_is_bounded(
+        client: TestClient[Any, Any], visitor: Visitor, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The public widget's limits hold against a client that reconnects: the message window is the
+    visitor's, not the connection's, and one IP gets a bounded number of connections (a client
+    without a token is a new visitor on each) and of messages."""
+    from channels.webchat import namespace
+
+    session = await visitor.connect()
+    answers = [await visitor.call("message", {"text": f"m{i}", "client_id": f"r{i}"}) for i in range(10)]
+    assert all(a["ok"] for a in answers)
+    await visitor.close()
+    again = Visitor(client)
+    await again.connect(token=session["token"])  # the same visitor on a fresh connection
+    refused = await again.call("message", {"text": "one more", "client_id": "r10"})
+    assert refused["ok"] is False and refused["status"] == 429 and 0 < refused["retry_after"] <= 10
+    await again.close()
+
+    monkeypatch.setattr(namespace, "MESSAGES_PER_IP", (12, 60))  # the address has sent 10 already
+    sent = []
+    for i in range(2):  # two new visitors from the same address
+        v = Visitor(client)
+        await v.connect()
+        sent += [await v.call("message", {"text": f"n{i}{j}", "client_id": f"n{i}{j}"}) for j in range(2)]
+        await v.close()
+    assert [a["ok"] for a in sent] == [True, True, False, False] and sent[-1]["retry_after"] >= 1
+
+    monkeypatch.setattr(namespace, "CONNECTS_PER_IP", (1, 60))  # the counter already holds this test's 4
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await Visitor(client).connect()
+    assert await client.server.app[keys.STORE].messages.count_documents({"direction": "in"}) == 12
+
+
 async def test_attachments_belong_to_their_visitor(client: TestClient[Any, Any], visitor: Visitor) -> None:
     session = await visitor.connect()
     up = await client.post("/chat/attachments", data=b"\x89PNG image", headers={
