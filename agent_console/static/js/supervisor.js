@@ -75,8 +75,9 @@ export class SupervisorView {
     const reopened = name === "message.created" && c && !c.assignee_id && !c.held && ["open", "pending"].includes(c.status)
       && !(this.queue || []).some((q) => q.id === c.id);
     if (reopened || ["conversation.created", "conversation.updated", "ticket.assigned", "bot.handoff", "sla.warning", "sla.breached"].includes(name)) {
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.refresh(), 300);
+      // at most one refresh per 300 ms: pushing the timer back on every event (a debounce) never
+      // refreshed while events kept coming less than 300 ms apart, i.e. when the floor was busiest
+      this.timer ||= setTimeout(() => { this.timer = null; this.refresh(); }, 300);
     }
   }
 }
