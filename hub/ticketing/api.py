@@ -18,7 +18,7 @@ from hub.api import pages
 from hub.api.pages import PageQuery, Sorts, page_of
 from hub.api.routing import ApiRouter, invalid, visible_conversation
 from hub.auth import Principal, require
-from hub.auth.visibility import in_scope, sees_all, with_current_teams
+from hub.auth.visibility import can_see, in_scope, sees_all, with_current_teams
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.models import Conversation, Message
 
@@ -169,8 +169,11 @@ async def delete_team(request: web.Request, principal: Principal) -> None:
     permission="conversations:read",
     response=list[Conversation],
 )
-async def team_queue(request: web.Request, _: Principal) -> list[Conversation]:
+async def team_queue(request: web.Request, principal: Principal) -> list[Conversation]:
+    principal = await with_current_teams(request.app[keys.STORE], principal)
     team = await svc(request).teams.get(request.match_info["team_id"])
+    if not in_scope(principal, team.id):  # another team's tickets are private: as if it did not exist
+        raise NotFound(f"team {team.id} not found")
     return await svc(request).routing.queue(team.id)
 
 
@@ -182,8 +185,10 @@ async def team_queue(request: web.Request, _: Principal) -> list[Conversation]:
     permission="conversations:read",
     response=list[Conversation],
 )
-async def queue(request: web.Request, _: Principal) -> list[Conversation]:
-    return await svc(request).routing.queue()
+async def queue(request: web.Request, principal: Principal) -> list[Conversation]:
+    """What this staff member may see of it: another team's tickets are left out (``can_see``)."""
+    principal = await with_current_teams(request.app[keys.STORE], principal)
+    return [c for c in await svc(request).routing.queue() if can_see(principal, c)]
 
 
 class DeadJob(BaseModel):

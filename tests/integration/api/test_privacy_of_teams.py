@@ -88,3 +88,23 @@ async def test_agents_do_not_see_other_teams_tickets(api: Api) -> None:
     supervisor = (await api.user(Role.supervisor))["headers"]
     everything = await (await api.client.get(f"{V1}/conversations?limit=200", headers=supervisor)).json()
     assert set(hidden) <= {c["id"] for c in everything["items"]}
+
+
+async def test_the_queues_leave_out_another_teams_tickets(api: Api) -> None:
+    """GET /queue and GET /teams/{id}/queue showed an agent another team's waiting tickets in full
+    (subject, contact, SLA) although GET /conversations/{id} answered 404 for them."""
+    admin = (await api.user(Role.admin))["headers"]
+    mine, theirs = [(await (await api.client.post(f"{V1}/teams", json={"name": n}, headers=admin)).json())["id"]
+                    for n in ("Billing", "VIP")]
+    agent = await _member_of(api, [mine])
+    shared, ours, hidden = await _ticket(api, admin, None), await _ticket(api, admin, mine), await _ticket(
+        api, admin, theirs)
+
+    seen = {c["id"] for c in await (await api.client.get(f"{V1}/queue", headers=agent["headers"])).json()}
+    assert {shared, ours} <= seen and hidden not in seen
+    everyone = {c["id"] for c in await (await api.client.get(f"{V1}/queue", headers=admin)).json()}
+    assert {shared, ours, hidden} <= everyone
+    resp = await api.client.get(f"{V1}/teams/{theirs}/queue", headers=agent["headers"])
+    assert resp.status == 404
+    resp = await api.client.get(f"{V1}/teams/{mine}/queue", headers=agent["headers"])
+    assert resp.status == 200 and [c["id"] for c in await resp.json()] == [ours]
