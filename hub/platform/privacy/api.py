@@ -109,7 +109,8 @@ def install(router: ApiRouter) -> None:
             raise InvalidInput("confirm must repeat the contact id", field="confirm")
         contact = await request.app[keys.CONTACTS].get(requested)
         app = request.app
-        counts = await erase_contact(app[keys.STORE], app[keys.BUS], app[keys.AUDIT], contact.id, principal.actor_id)
+        counts = await erase_contact(app[keys.STORE], app[keys.BUS], app[keys.AUDIT], contact.id,
+                                     principal.actor_id, app[keys.TOKENS])
         return {"contact_id": contact.id, "counts": counts}
 
     @route("GET", "/privacy/retention", summary="Retention policies (days; 0 = keep)", tag="privacy",

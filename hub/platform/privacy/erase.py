@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from hub.audit import Audit
+from hub.auth import Tokens
 from hub.events import EventBus
 from hub.models import utcnow
 from hub.store import Store, register, upsert
@@ -32,7 +33,10 @@ EVENT_LOGS = ("console_events",)
 EVENT_LOG_SCAN = 200_000
 
 
-async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: str, actor: str) -> dict[str, int]:
+async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: str, actor: str,
+                        tokens: Tokens) -> dict[str, int]:
+    """``tokens``: signs the contact's portal users out everywhere (as ``DELETE /users/{id}`` does),
+    so their access tokens and help-center cookies stop working at once, not at their expiry."""
     subject = await gather(store, contact_id)
     ids = {"$in": subject.contact_ids}
     now = utcnow()
@@ -58,6 +62,7 @@ async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: s
     counts["identities"] = (await store.identities.delete_many({"contact_id": ids})).deleted_count
     counts["consents"] = (await store["consents"].delete_many({"contact_id": ids})).deleted_count
     for user in subject.users:
+        await tokens.revoke_user(user["_id"])  # first: it revokes the families not yet marked revoked
         await store.users.update_one({"_id": user["_id"]}, {"$set": {
             "email": f"erased+{user['_id']}@erased.invalid", "name": "", "password_hash": "", "active": False}})
         await store["refresh_tokens"].update_many({"user_id": user["_id"]}, {"$set": {"revoked": True}})

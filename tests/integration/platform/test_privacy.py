@@ -237,3 +237,45 @@ async def test_processing_register(api: Api) -> None:
     assert resp.status == 200 and "<table" in await resp.text()
     agent = await api.user(Role.agent)
     assert (await api.client.get("/api/v1/privacy/register", headers=agent["headers"])).status == 403
+
+
+PORTAL_EMAIL = "megan.portal@example.com"
+
+
+async def _portal_customer(api: Api, admin: dict[str, Any]) -> str:
+    """A contact with a ticket and a portal user created through the API (so audited)."""
+    result = await api.app[keys.INBOX].ingest(InboundMessage(
+        channel=Channel.email, external_id="<megan@mail>", sender=SenderIdentity(kind="email", value=EMAIL),
+        sender_name="Megan Portal", subject="Deposit", text="Where is my deposit?"))
+    resp = await api.client.post("/api/v1/users", headers=admin["headers"], json={
+        "email": PORTAL_EMAIL, "password": "correct horse", "role": "customer", "name": "Megan Portal",
+        "contact_id": result.conversation.contact_id})
+    assert resp.status == 201, await resp.text()
+    return result.conversation.contact_id
+
+
+async def test_erasure_signs_the_portal_user_out_at_once(api: Api) -> None:
+    """The portal user's live access tokens and help-center cookie stop working at once, not at
+    their expiry (the token carries the old name)."""
+    admin = await api.user(Role.admin)
+    cid = await _portal_customer(api, admin)
+    login = await api.client.post("/api/v1/auth/login",
+                                  json={"email": PORTAL_EMAIL, "password": "correct horse"})
+    bearer = {"Authorization": f"Bearer {(await login.json())['access_token']}"}
+    resp = await api.client.post("/help/signin", data={"email": PORTAL_EMAIL, "password": "correct horse",
+                                                        "next": "/help/en/tickets"}, allow_redirects=False)
+    assert resp.status == 303
+    assert (await api.client.get("/api/v1/auth/me", headers=bearer)).status == 200
+    assert (await api.client.get("/api/v1/conversations", headers=bearer)).status == 200
+    assert (await api.client.get("/help/en/tickets", allow_redirects=False)).status == 200
+
+    resp = await api.client.post(f"/api/v1/contacts/{cid}/erase", headers=admin["headers"],
+                                 json={"confirm": cid})
+    assert resp.status == 200, await resp.text()
+
+    assert (await api.client.get("/api/v1/auth/me", headers=bearer)).status == 401
+    assert (await api.client.get("/api/v1/conversations", headers=bearer)).status == 401
+    resp = await api.client.get("/help/en/tickets", allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"].startswith("/help/signin")
+    page = await (await api.client.get("/help/en")).text()
+    assert "Megan" not in page and "Sign out" not in page
