@@ -23,7 +23,7 @@ from pymongo.errors import DuplicateKeyError
 
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.events import TeamMembershipChanged
-from hub.models import new_id, utcnow
+from hub.models import ACTIVE_STATUSES, new_id, utcnow
 from hub.store import Snapshot, ix, register, upsert
 
 from .context import Ctx, Stored
@@ -146,6 +146,14 @@ class Teams:
         return team
 
     async def delete(self, team_id: str) -> None:
+        """Refused while the team has active tickets: they would keep its id, hidden from every agent
+        (no one is in a deleted team) and still waiting in the queue."""
+        await self.get(team_id)
+        active = await self.ctx.store.conversations.count_documents(
+            {"team_id": team_id, "status": {"$in": [s.value for s in ACTIVE_STATUSES]}})
+        if active:
+            raise Conflict(f"team {team_id} still has {active} open, pending or snoozed ticket(s): "
+                           "transfer them to another team first")
         doc = await self.col.find_one_and_delete({"_id": team_id})
         if doc is None:
             raise NotFound(f"team {team_id} not found")

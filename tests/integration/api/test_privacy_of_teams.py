@@ -94,8 +94,8 @@ async def test_the_queues_leave_out_another_teams_tickets(api: Api) -> None:
     """GET /queue and GET /teams/{id}/queue showed an agent another team's waiting tickets in full
     (subject, contact, SLA) although GET /conversations/{id} answered 404 for them."""
     admin = (await api.user(Role.admin))["headers"]
-    mine, theirs = [(await (await api.client.post(f"{V1}/teams", json={"name": n}, headers=admin)).json())["id"]
-                    for n in ("Billing", "VIP")]
+    made = [await api.client.post(f"{V1}/teams", json={"name": n}, headers=admin) for n in ("Billing", "VIP")]
+    mine, theirs = [(await resp.json())["id"] for resp in made]
     agent = await _member_of(api, [mine])
     shared, ours, hidden = await _ticket(api, admin, None), await _ticket(api, admin, mine), await _ticket(
         api, admin, theirs)

@@ -313,3 +313,23 @@ async def test_macro_applies_its_actions_as_the_agent(kit: Kit) -> None:
     assert len(audit) == 1 and audit[0]["actor_id"] == agent["id"]
     status, _ = await kit.call("POST", f"/conversations/{cid}/macros/nope", agent)
     assert status == 404
+
+
+async def test_a_team_with_active_tickets_cannot_be_deleted(kit: Kit) -> None:
+    """Deleting a team left its tickets with the deleted team's id: hidden from every agent (nobody
+    is in that team) and still in the queue."""
+    boss = await kit.agent(Role.supervisor, online=False)
+    status, team = await kit.call("POST", "/teams", boss, json={"name": "Short-lived"})
+    assert status == 201
+    cid = (await kit.inbound("is anyone there?")).conversation.id
+    status, _ = await kit.call("POST", f"/conversations/{cid}/assign", boss, json={"team_id": team["id"]})
+    assert status == 200
+    status, problem = await kit.call("DELETE", f"/teams/{team['id']}", boss)
+    assert status == 409 and "1 open, pending or snoozed ticket" in problem["detail"]
+    assert (await kit.conversation(cid)).team_id == team["id"]
+    status, _ = await kit.call("PATCH", f"/conversations/{cid}", boss, json={"status": "resolved"})
+    assert status == 200
+    status, _ = await kit.call("DELETE", f"/teams/{team['id']}", boss)
+    assert status == 204
+    status, _ = await kit.call("DELETE", f"/teams/{team['id']}", boss)
+    assert status == 404
