@@ -31,7 +31,7 @@ from hub import keys
 from hub.auth import Principal, require
 from hub.auth.visibility import can_see, with_current_teams
 from hub.errors import HubError, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
-from hub.models import Conversation
+from hub.models import Conversation, json_default
 
 from . import conditional, idempotency
 from .fields import exclusions, sees_restricted
@@ -324,4 +324,4 @@ def dump(result: Any, principal: Principal | None = None, contact_fields: frozen
 
 
 def _dumps(obj: Any) -> str:
-    return json.dumps(obj, default=str)
+    return json.dumps(obj, default=json_default)

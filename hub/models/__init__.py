@@ -9,6 +9,7 @@ from .common import (
     before_closing,
     closing_time,
     is_digits,
+    json_default,
     new_id,
     utcnow,
 )
@@ -48,4 +49,5 @@ __all__ = [
     "bot_engaged",
     "closing_time",
     "is_digits",
+    "json_default",
 ]

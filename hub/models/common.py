@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +31,18 @@ def closing_time(text: str) -> time:
 # A contact's or a ticket's tag as input (API, console): what the console shows in a chip. Not on the
 # stored models, whose older documents must stay readable.
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
+def json_default(value: object) -> str:
+    """``json.dumps``'s fallback for what the API, webhooks and exports send: datetimes in RFC 3339
+    as pydantic writes them (``2026-11-27T15:05:31.218000Z``; ``str()`` gave ``… 15:05:31…+00:00``
+    with a space, which OpenAPI's ``date-time`` does not allow), anything else as text."""
+    if isinstance(value, datetime):
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def is_digits(text: str) -> bool:

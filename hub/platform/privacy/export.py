@@ -16,7 +16,7 @@ from bson.errors import InvalidId
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
 
-from hub.models import utcnow
+from hub.models import json_default, utcnow
 from hub.store import Store
 
 from ..blobs import BLOB_BUCKET  # channels/blobs.py's GridFS bucket
@@ -33,7 +33,7 @@ def safe_name(name: str) -> str:
 
 
 def _json(data: Any) -> bytes:
-    return json.dumps(data, default=str, indent=2, ensure_ascii=False).encode()
+    return json.dumps(data, default=json_default, indent=2, ensure_ascii=False).encode()
 
 
 async def _blobs(store: Store, subject: Subject) -> tuple[dict[str, bytes], list[str]]:

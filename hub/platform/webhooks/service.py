@@ -26,7 +26,7 @@ from hub.audit import Audit
 from hub.errors import NotFound
 from hub.events import Event, EventBus
 from hub.jobs import Jobs
-from hub.models import new_id, utcnow
+from hub.models import json_default, new_id, utcnow
 from hub.store import DESC, Snapshot, Store, ix, register
 
 from ..events import WebhookDisabled
@@ -147,7 +147,7 @@ class Webhooks:
             await self.subscribers(event_name)
         for hook_id in targets:
             body = json.dumps({"id": event_id, "type": event_name, "created_at": utcnow().isoformat(),
-                               "data": data}, separators=(",", ":"), default=str)
+                               "data": data}, separators=(",", ":"), default=json_default)
             delivery_id = new_id()
             delivery: dict[str, Any] = {
                 "_id": delivery_id, "webhook_id": hook_id, "event": event_name, "event_id": event_id,

@@ -333,3 +333,30 @@ async def test_a_team_with_active_tickets_cannot_be_deleted(kit: Kit) -> None:
     assert status == 204
     status, _ = await kit.call("DELETE", f"/teams/{team['id']}", boss)
     assert status == 404
+
+
+async def test_dates_in_raw_answers_are_rfc3339(kit: Kit) -> None:
+    """Routes that answer stored documents (consents here) wrote datetimes with str(): a space
+    instead of the T that OpenAPI's date-time requires."""
+    admin = await kit.agent(Role.admin, online=False)
+    contact_id = (await kit.inbound("when is my DJ arriving?")).conversation.contact_id
+    status, _ = await kit.call("POST", f"/contacts/{contact_id}/consents", admin,
+                               json={"purpose": "marketing", "granted": True, "source": "web_form"})
+    assert status in (200, 201)
+    status, sla = await kit.call("GET", f"/contacts/{contact_id}/consents", admin)
+    assert status == 200
+    dates: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, str) and value[:4].isdigit() and value[4:5] == "-" and len(value) > 10:
+            dates.append(value)
+
+    walk(sla)
+    assert dates, sla
+    assert all(d[10] == "T" for d in dates), dates
