@@ -72,8 +72,8 @@ async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: s
         "erased": True, "erased_at": now, "updated_at": now}})
     counts["contacts"] = result.matched_count
     # audit entries keep who/what/when, not the personal values they carried
-    targets = subject.contact_ids + subject.conversation_ids
-    result = await store.audit_log.update_many({"target_id": {"$in": targets}, "scrubbed": {"$ne": True}},
+    result = await store.audit_log.update_many({"target_id": {"$in": subject.audit_targets},
+                                                "scrubbed": {"$ne": True}},
                                                {"$set": {"before": None, "after": None, "scrubbed": True}})
     counts["audit_scrubbed"] = result.modified_count
     counts["webhook_deliveries"] = await _scrub_deliveries(store, subject.contact_ids)

@@ -27,6 +27,15 @@ class Subject:
         return [c["_id"] for c in self.conversations]
 
     @property
+    def user_ids(self) -> list[str]:
+        return [u["_id"] for u in self.users]
+
+    @property
+    def audit_targets(self) -> list[str]:
+        """Audit entries about these hold the person's values (a portal user's e-mail, a name)."""
+        return self.contact_ids + self.conversation_ids + self.user_ids
+
+    @property
     def message_ids(self) -> list[str]:
         return [m["_id"] for m in self.messages]
 
@@ -55,6 +64,5 @@ async def gather(store: Store, contact_id: str) -> Subject:
     subject.messages = await _all(store, "messages", {"contact_id": in_ids})
     subject.consents = await _all(store, "consents", {"contact_id": in_ids})
     subject.users = await _all(store, "users", {"contact_id": in_ids}, {"password_hash": 0})
-    targets = ids + subject.conversation_ids
-    subject.audit = await _all(store, "audit_log", {"target_id": {"$in": targets}})
+    subject.audit = await _all(store, "audit_log", {"target_id": {"$in": subject.audit_targets}})
     return subject

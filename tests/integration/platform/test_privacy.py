@@ -279,3 +279,31 @@ async def test_erasure_signs_the_portal_user_out_at_once(api: Api) -> None:
     assert resp.status == 303 and resp.headers["Location"].startswith("/help/signin")
     page = await (await api.client.get("/help/en")).text()
     assert "Megan" not in page and "Sign out" not in page
+
+
+async def test_erasure_scrubs_the_audit_entries_about_the_portal_user(api: Api) -> None:
+    admin = await api.user(Role.admin)
+    cid = await _portal_customer(api, admin)
+    [user_doc] = [d async for d in api.app[keys.STORE].users.find({"contact_id": cid})]
+    resp = await api.client.patch(f"/api/v1/users/{user_doc['_id']}", headers=admin["headers"],
+                                  json={"name": "Megan P. Portal"})
+    assert resp.status == 200
+    resp = await api.client.get("/api/v1/audit/export.csv", headers=admin["headers"])
+    assert "megan.portal" in (await resp.text()).lower()  # the check below does see it before
+    resp = await api.client.get(f"/api/v1/contacts/{cid}/export", headers=admin["headers"])
+    audit = json.loads(zipfile.ZipFile(io.BytesIO(await resp.read())).read("audit.json"))
+    assert {"user.create", "user.update"} <= {e["action"] for e in audit}  # the subject's, so exported
+
+    resp = await api.client.post(f"/api/v1/contacts/{cid}/erase", headers=admin["headers"],
+                                 json={"confirm": cid})
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["counts"]["audit_scrubbed"] >= 2
+    for path in ("/api/v1/audit?limit=200", "/api/v1/audit/export.csv", "/api/v1/audit/export.json"):
+        resp = await api.client.get(path, headers=admin["headers"])
+        assert resp.status == 200, path
+        text = (await resp.text()).lower()
+        assert "megan" not in text, path
+    # who did what to which user, and when, remains
+    entries = await api.app[keys.AUDIT].list("user", user_doc["_id"])
+    assert {e["action"] for e in entries} == {"user.create", "user.update"}
+    assert all(e["actor_id"] == admin["user"]["id"] and e["after"] is None for e in entries)
