@@ -135,8 +135,8 @@ class Contacts:
         return [Contact.from_doc(d) async for d in cursor]
 
     async def merge(self, source_id: str, target_id: str) -> Contact:
-        """Fold ``source`` into ``target``: identities, conversations and messages move; the
-        source keeps ``merged_into``. Each step is idempotent, so a merge interrupted half-way is
+        """Fold ``source`` into ``target``: identities, conversations, messages and consent records
+        move; the source keeps ``merged_into``. Each step is idempotent, so a merge interrupted half-way is
         finished by running it again (no multi-document transactions on FerretDB)."""
         if source_id == target_id:
             raise InvalidInput("cannot merge a contact into itself", field="target_id")
@@ -151,7 +151,9 @@ class Contacts:
         await self.store.conversations.update_many({"contact_id": source.id}, move)
         await self.store.messages.update_many({"contact_id": source.id}, move)
         await self.store["conversation_threads"].update_many({"contact_id": source.id}, move)
+        await self.store["consents"].update_many({"contact_id": source.id}, move)
         merged_fields = {
+            "consent": await self._merged_consent(target, source),
             "tags": sorted(set(target.tags) | set(source.tags)),
             "custom_fields": {**source.custom_fields, **target.custom_fields},
             "name": target.name or source.name,
@@ -164,6 +166,22 @@ class Contacts:
                                              {"$set": {"merged_into": target.id, "updated_at": utcnow()}})
         await self.bus.publish(ContactsMerged(source_id=source.id, target_id=target.id))
         return await self.get(target.id)
+
+    async def _merged_consent(self, target: Contact, source: Contact) -> dict[str, Any]:
+        """Per purpose (or channel opt-out), the newest state of the two: a withdrawal on the
+        duplicate after a grant on the survivor stays withdrawn. Purposes with consent records
+        (all of them on the survivor now) take the newest record's state."""
+        def at(state: Any) -> Any:
+            return state.get("at") if isinstance(state, dict) else None
+
+        merged: dict[str, Any] = dict(target.consent)
+        for key, state in source.consent.items():
+            mine = merged.get(key)
+            if mine is None or (at(state) is not None and (at(mine) is None or at(state) > at(mine))):
+                merged[key] = state
+        async for doc in self.store["consents"].find({"contact_id": target.id}).sort("at", 1).limit(10_000):
+            merged[doc["purpose"]] = {"granted": doc["granted"], "source": doc["source"], "at": doc["at"]}
+        return merged
 
     async def delete(self, contact_id: str) -> None:
         """Delete a contact that has no conversations (one with history is erased through the

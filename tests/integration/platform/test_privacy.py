@@ -307,3 +307,36 @@ async def test_erasure_scrubs_the_audit_entries_about_the_portal_user(api: Api) 
     entries = await api.app[keys.AUDIT].list("user", user_doc["_id"])
     assert {e["action"] for e in entries} == {"user.create", "user.update"}
     assert all(e["actor_id"] == admin["user"]["id"] and e["after"] is None for e in entries)
+
+
+async def test_merging_contacts_keeps_the_newest_consent_per_purpose(api: Api) -> None:
+    """A duplicate's later withdrawal survives the merge: the records move to the survivor and its
+    current state per purpose is the newest record's."""
+    admin = await api.user(Role.admin)
+    h = admin["headers"]
+    a = (await (await api.client.post("/api/v1/contacts", headers=h, json={"name": "Ayanda"})).json())["id"]
+    b = (await (await api.client.post("/api/v1/contacts", headers=h, json={"name": "Ayanda M"})).json())["id"]
+    records = ((a, "marketing", True, "import"), (a, "surveys", False, "agent"),
+               (b, "marketing", False, "web_form"), (b, "surveys", True, "old"),
+               (a, "surveys", True, "agent"), (b, "whatsapp_updates", True, "whatsapp"))
+    for cid, purpose, granted, source in records:
+        resp = await api.client.post(f"/api/v1/contacts/{cid}/consents", headers=h,
+                                     json={"purpose": purpose, "granted": granted, "source": source})
+        assert resp.status == 201
+    resp = await api.client.post(f"/api/v1/contacts/{b}/merge", headers=h, json={"into": a})
+    assert resp.status == 200, await resp.text()
+    consent = (await resp.json())["consent"]
+    assert consent["marketing"]["granted"] is False and consent["marketing"]["source"] == "web_form"
+    assert consent["surveys"]["granted"] is True and consent["surveys"]["source"] == "agent"  # a's is newer
+    assert consent["whatsapp_updates"]["granted"] is True
+    resp = await api.client.get(f"/api/v1/contacts/{a}/consents?purpose=marketing", headers=h)
+    assert [(c["granted"], c["source"]) for c in (await resp.json())["items"]] == [(False, "web_form"),
+                                                                                    (True, "import")]
+    resp = await api.client.get(f"/api/v1/contacts/{a}/consents", headers=h)
+    assert len((await resp.json())["items"]) == 6
+    stored = await api.app[keys.STORE].contacts.find_one({"_id": a})
+    assert {k: (v["granted"], v["source"]) for k, v in stored["consent"].items()} == {
+        k: (v["granted"], v["source"]) for k, v in consent.items()}
+    # run again (an interrupted merge is finished that way): the same state
+    resp = await api.client.post(f"/api/v1/contacts/{b}/merge", headers=h, json={"into": a})
+    assert resp.status == 200 and (await resp.json())["consent"] == consent
