@@ -6,6 +6,7 @@
     forwarder   hub events → event log → rooms
     eventlog    ids, storage and catch-up after a reconnect
     membership  sockets join/leave team rooms when team membership changes
+    signout     a user signed out everywhere loses their open sockets on every node
     presence    online/away/offline from heartbeats; publishes ``agent.presence``
     replies     idempotent socket replies (client ids): Cc, templates, attachments
     uploads     POST /api/v1/console/attachments: files for a reply
@@ -37,6 +38,7 @@ from .membership import TeamRooms
 from .namespace import NAMESPACE, AgentsNamespace
 from .presence import PresenceTracker
 from .replies import Replies
+from .signout import SignOut
 from .team import TeamView
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.BUS].subscribe("*", forwarder.on_event)
     app[keys.BUS].subscribe("contact.erased", forwarder.on_contact_erased)
     app[keys.BUS].subscribe("team.membership_changed", TeamRooms(sio, NAMESPACE, store, ext["node"]).on_changed)
+    app[keys.BUS].subscribe("user.signed_out", SignOut(sio, NAMESPACE, store, ext["node"]).on_signed_out)
     tasks = [asyncio.create_task(forwarder.run()),
              asyncio.create_task(every(SWEEP_S, lambda: _sweep(presence, event_log), "console sweep"))]
     async with push.running(app, ext):

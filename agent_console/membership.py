@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 import socketio
+from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from hub.store import Store
 
@@ -31,7 +32,7 @@ class TeamRooms:
             now = set(await access.teams_now(self.store, user_id))
             async for doc in self.store[SOCKETS].find({"user_id": user_id}, {"_id": 1}):
                 node, _, sid = str(doc["_id"]).partition(":")
-                if node != self.node and not isinstance(self.sio.manager, socketio.AsyncPubSubManager):
+                if node != self.node and not isinstance(self.sio.manager, AsyncPubSubManager):
                     continue  # another node's socket and no Redis to reach it (a stale entry)
                 if node == self.node and not self.sio.manager.is_connected(sid, self.namespace):
                     continue

@@ -1,7 +1,9 @@
 """The ``/agents`` Socket.IO namespace: thin handlers (validate, authorize, call a service, ack).
 
-Connect: ``auth = {"token": <access JWT>}``; refused unless it verifies, belongs to an active staff
-member. Every other event is validated (``payloads``), rate limited, authorized per conversation
+Connect: ``auth = {"token": <access JWT>}``; refused unless it verifies, its sign-in was not revoked,
+and it belongs to an active staff member whose role is still the token's. Every other event checks
+that again (at most every ``LIVE_CHECK_S`` per socket; a sign-out everywhere also disconnects the
+user's sockets at once, ``signout``), is validated (``payloads``), rate limited, authorized per conversation
 (``access.can_see``) and answered with an ack ``{"ok": true, ...}`` or
 ``{"ok": false, "error": {"code", "detail"}}``. Server → client events:
 
@@ -43,6 +45,11 @@ log = logging.getLogger(__name__)
 NAMESPACE = "/agents"
 VIEWERS = "console_viewers"
 MAX_VIOLATIONS = 200  # rate-limited events before the socket is disconnected
+# How long a socket's "still signed in" check holds (a revoked sign-in, a deactivated user, a new
+# role): two reads by _id, which a console sending a typing event every few hundred ms would repeat
+# for nothing. A sign-out everywhere disconnects the sockets at once anyway (``signout``); this
+# bounds what any other revocation (one session signed out, a refresh token replayed) leaves open.
+LIVE_CHECK_S = 1.0
 
 Ack = dict[str, Any]
 # An event without a payload, or one whose payload is validated by the model first (each handler
@@ -115,6 +122,9 @@ class AgentsNamespace(socketio.AsyncNamespace):
             return await self._violation(sid, session)
         self._follow_rooms(sid, session)
         try:
+            if (refused := await self._still_signed_in(session)) is not None:
+                self._disconnect_soon(sid)  # after this ack has gone out
+                return _error("unauthorized", f"{refused}; sign in again")
             if spec[0] is None:
                 return await spec[1](sid, session)
             model, handler = spec
@@ -133,6 +143,33 @@ class AgentsNamespace(socketio.AsyncNamespace):
         except Exception:
             log.exception("console event failed", extra={"event": event, "sid": sid})
             return _error("internal", "internal error")
+
+    async def _refusal(self, principal: Principal) -> str | None:
+        """Why this principal may no longer use the console (None: it may): its sign-in revoked
+        (REST's check, ``Tokens.check_live``), the user deactivated, or their role changed."""
+        live, user = await asyncio.gather(  # the two reads at once: one round trip of latency
+            self.app[keys.TOKENS].check_live(principal),
+            self.app[keys.STORE].users.find_one({"_id": principal.user_id}, {"active": 1, "role": 1}),
+            return_exceptions=True)
+        if isinstance(live, Unauthorized):
+            return "session revoked"
+        for result in (live, user):
+            if isinstance(result, BaseException):
+                raise result
+        if not isinstance(user, dict) or not user.get("active", True):
+            return "user inactive"
+        if user.get("role") != principal.role.value:
+            return "role changed"
+        return None
+
+    async def _still_signed_in(self, session: dict[str, Any]) -> str | None:
+        now = time.monotonic()
+        if now < session["live_until"]:
+            return None
+        refused = await self._refusal(session["principal"])
+        if refused is None:
+            session["live_until"] = now + LIVE_CHECK_S
+        return refused
 
     def _disconnect_soon(self, sid: str) -> None:
         async def later() -> None:
@@ -174,9 +211,8 @@ class AgentsNamespace(socketio.AsyncNamespace):
             raise socketio.exceptions.ConnectionRefusedError(f"unauthorized: {exc.detail}") from None
         if not principal.is_staff:
             raise socketio.exceptions.ConnectionRefusedError("forbidden: staff only")
-        user = await self.app[keys.STORE].users.find_one({"_id": principal.user_id}, {"active": 1})
-        if user is None or not user.get("active", True):
-            raise socketio.exceptions.ConnectionRefusedError("unauthorized: user inactive")
+        if (refused := await self._refusal(principal)) is not None:
+            raise socketio.exceptions.ConnectionRefusedError(f"unauthorized: {refused}")
         if not access.is_supervisor(principal):  # the teams of now, not of the token's sign-in
             principal = dataclasses.replace(
                 principal, team_ids=await access.teams_now(self.app[keys.STORE], principal.user_id or ""))
@@ -184,7 +220,8 @@ class AgentsNamespace(socketio.AsyncNamespace):
         # verified above; read exp so a connection does not outlive its token
         exp = float(jwt.decode(token, options={"verify_signature": False})["exp"])
         await self.save_session(sid, {"principal": principal, "rooms": rooms, "open": set(), "exp": exp,
-                                      "bucket": Bucket(50, 20), "typing": Bucket(3, 1), "violations": 0})
+                                      "bucket": Bucket(50, 20), "typing": Bucket(3, 1), "violations": 0,
+                                      "live_until": time.monotonic() + LIVE_CHECK_S})
         for room in rooms:
             await self.enter_room(sid, room)
         await self.presence.connected(sid, principal.user_id or "", principal.name)

@@ -106,7 +106,7 @@ def _services(app: web.Application, store: Store) -> None:
     app[keys.AUDIT] = Audit(store)
     app[keys.USERS] = Users(store, Passwords(settings.argon2_time_cost, settings.argon2_memory_kib))
     app[keys.TOKENS] = Tokens(store, settings.jwt_secret.get_secret_value(), settings.access_token_ttl_s,
-                              settings.refresh_token_ttl_s)
+                              settings.refresh_token_ttl_s, bus)
     app[keys.API_KEYS] = ApiKeys(store)
     app[keys.CONTACTS] = Contacts(store, bus)
     app[keys.CONVERSATIONS] = Conversations(store, bus, app[keys.AUDIT])

@@ -162,3 +162,16 @@ class TeamMembershipChanged(Event):
 
 
 __all__ += ["TeamMembershipChanged"]
+
+
+class UserSignedOut(Event):
+    """A user was signed out everywhere (``Tokens.revoke_user``: deactivated, password, role or
+    teams changed, an admin's "sign out everywhere"): the console disconnects their open sockets
+    on every node at once, as REST refuses their access tokens at once."""
+
+    name: ClassVar[str] = "user.signed_out"
+    user_id: str
+    reason: str = ""
+
+
+__all__ += ["UserSignedOut"]

@@ -19,6 +19,7 @@ from datetime import timedelta
 import jwt
 
 from hub.errors import Unauthorized
+from hub.events import EventBus, UserSignedOut
 from hub.models import Role, User, new_id, utcnow
 from hub.store import Store, ix, register, upsert
 
@@ -35,13 +36,15 @@ def _digest(token: str) -> str:
 
 
 class Tokens:
-    def __init__(self, store: Store, secret: str, access_ttl_s: int, refresh_ttl_s: int) -> None:
+    def __init__(self, store: Store, secret: str, access_ttl_s: int, refresh_ttl_s: int,
+                 bus: EventBus | None = None) -> None:
         if len(secret) < 32:
             raise ValueError("BERRY_JWT_SECRET must be at least 32 characters")
         self.store = store
         self.secret = secret
         self.access_ttl = timedelta(seconds=access_ttl_s)
         self.refresh_ttl = timedelta(seconds=refresh_ttl_s)
+        self.bus = bus  # ``user.signed_out``: the console cuts the user's open sockets
 
     def access_token(self, user: User, session_id: str | None = None) -> str:
         now = utcnow()
@@ -112,9 +115,12 @@ class Tokens:
             raise Unauthorized("this sign-in was revoked; sign in again")
         return doc["user_id"], fresh
 
-    async def revoke_user(self, user_id: str) -> None:
-        """Sign a user out everywhere: every session, including live access tokens."""
+    async def revoke_user(self, user_id: str, reason: str = "signed out everywhere") -> None:
+        """Sign a user out everywhere: every session, including live access tokens, and (through
+        ``user.signed_out``) the console sockets they have open on any node."""
         families = {d["family"] async for d in self.store["refresh_tokens"].find(
             {"user_id": user_id, "revoked": False}, {"family": 1})}
         for family in families:
             await self.revoke_session(family, user_id)
+        if self.bus is not None:
+            await self.bus.publish(UserSignedOut(user_id=user_id, reason=reason))

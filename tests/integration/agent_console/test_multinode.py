@@ -116,3 +116,27 @@ async def test_message_ingested_on_node_a_reaches_an_agent_on_node_b(two_nodes: 
             await on_a.close()
             await on_b.close()
             await store.close()
+
+
+async def test_deactivation_through_node_a_disconnects_the_socket_on_node_b(two_nodes: Any,
+                                                                            mongodb_url: str) -> None:
+    a, b, db = two_nodes
+    store = Store.connect(mongodb_url, db)
+    users = Users(store)
+    admin_email, agent_email = f"admin-{new_id()}@example.com", f"agent-{new_id()}@example.com"
+    await users.create(admin_email, PASSWORD, Role.admin, name="Admin")
+    agent_id = (await users.create(agent_email, PASSWORD, Role.agent, name="Bea")).id
+    async with aiohttp.ClientSession() as http:
+        admin_token = await login(http, a, admin_email)
+        on_b = await connected(b.url, await login(http, b, agent_email))
+        try:
+            assert (await on_b.call("heartbeat"))["ok"]
+            async with http.delete(f"{a.url}/api/v1/users/{agent_id}",
+                                   headers={"Authorization": f"Bearer {admin_token}"}) as r:
+                assert r.status == 204, await r.text()
+            # no event from the client: node B drops the socket because node A told it (Redis)
+            await on_b.wait_for(lambda: not on_b.sio.connected or None, timeout=10)
+            assert on_b.of("signed_out")
+        finally:
+            await on_b.close()
+            await store.close()

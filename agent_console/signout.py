@@ -1,0 +1,48 @@
+"""A user signed out everywhere (``user.signed_out``: deactivated, password, role or teams changed,
+an admin's "sign out everywhere") loses their open console sockets at once, on every node: the
+sockets are listed in ``console_sockets``, and with Redis the Socket.IO manager disconnects a socket
+held by another node (as ``membership`` moves one). The user's console is told why first
+(``signed_out``); its refresh token was revoked too, so it cannot reconnect without signing in.
+
+Each event also re-checks the sign-in (``AgentsNamespace._still_signed_in``): this is what makes
+the cut immediate rather than up to ``LIVE_CHECK_S`` later."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import socketio
+from socketio.async_pubsub_manager import AsyncPubSubManager
+
+from hub.store import Store
+
+from . import access
+from .presence import SOCKETS
+
+log = logging.getLogger(__name__)
+
+
+class SignOut:
+    def __init__(self, sio: socketio.AsyncServer, namespace: str, store: Store, node: str) -> None:
+        self.sio, self.namespace, self.store, self.node = sio, namespace, store, node
+
+    async def on_signed_out(self, event: Any) -> None:
+        user_id = event.user_id
+        await self.sio.emit("signed_out", {"reason": event.reason}, to=access.agent_room(user_id),
+                            namespace=self.namespace)
+        cut = 0
+        async for doc in self.store[SOCKETS].find({"user_id": user_id}, {"_id": 1}):
+            node, _, sid = str(doc["_id"]).partition(":")
+            if node != self.node and not isinstance(self.sio.manager, AsyncPubSubManager):
+                continue  # another node's socket and no Redis to reach it (a stale entry)
+            if node == self.node and not self.sio.manager.is_connected(sid, self.namespace):
+                continue
+            await self.sio.disconnect(sid, namespace=self.namespace)  # another node's: through Redis
+            cut += 1
+        if cut:
+            log.info("console sockets of a signed-out user disconnected",
+                     extra={"user_id": user_id, "sockets": cut, "reason": event.reason})
+
+
+__all__ = ["SignOut"]
