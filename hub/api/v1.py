@@ -12,7 +12,7 @@ from hub.auth.visibility import can_see, with_current_teams
 from hub.conversations import conversation_filter
 from hub.errors import Conflict, Forbidden, NotFound
 from hub.events import TeamMembershipChanged
-from hub.models import ApiKey, Contact, Conversation, InboundMessage, Message, User
+from hub.models import ApiKey, Contact, Conversation, InboundMessage, Message, Role, User
 from hub.platform.tickets import ConversationIn, delete_ticket, open_ticket
 
 from . import pages
@@ -130,21 +130,54 @@ async def get_user(request: web.Request, principal: Principal) -> UserOut:
     return (await _with_mfa(request, principal, [user]))[0]
 
 
+async def _check_deactivation(request: web.Request, principal: Principal, user: User,
+                              changes: dict[str, Any]) -> None:
+    """Refuse locking the hub out: deactivating yourself, or deactivating or demoting the last
+    active admin (409). Two admins demoting each other at once can both pass (no transactions)."""
+    deactivating = changes.get("active") is False and user.active
+    if deactivating and user.id == principal.user_id:
+        raise Conflict("you cannot deactivate yourself")
+    demoting = "role" in changes and changes["role"] != Role.admin
+    if user.role == Role.admin and user.active and (deactivating or demoting):
+        admins = {"role": Role.admin.value, "active": {"$ne": False}}
+        if await request.app[keys.STORE].users.count_documents(admins) <= 1:
+            raise Conflict(f"{user.id} is the last active admin; make another admin first")
+
+
+async def _revoke_keys_of(request: web.Request, principal: Principal, user_id: str) -> int:
+    """A deactivated user's API keys are revoked with them, each recorded in the audit log."""
+    ids = await request.app[keys.API_KEYS].revoke_created_by(user_id)
+    for key_id in ids:
+        await request.app[keys.AUDIT].record(principal.actor_id, "api_key.revoke", "api_key", key_id,
+                                             after={"reason": f"creator {user_id} deactivated"})
+    return len(ids)
+
+
 @route("PATCH", "/users/{user_id}", summary="Update a user", tag="users", permission="users:write",
        body=UserPatch, response=UserOut)
 async def update_user(request: web.Request, principal: Principal, body: UserPatch) -> UserOut:
     user_id = request.match_info["user_id"]
     changes = body.model_dump(exclude_unset=True)
-    before = await request.app[keys.USERS].get(user_id) if "team_ids" in changes else None
+    before = await request.app[keys.USERS].get(user_id)
+    await _check_deactivation(request, principal, before, changes)
     user = await request.app[keys.USERS].update(user_id, dict(changes))
-    if before is not None and set(before.team_ids) != set(user.team_ids):  # the console moves their sockets
+    removed_teams = set(before.team_ids) - set(user.team_ids)
+    if set(before.team_ids) != set(user.team_ids):  # the console moves their sockets
         await request.app[keys.BUS].publish(TeamMembershipChanged(
             user_ids=[user_id], team_ids=sorted(set(before.team_ids) ^ set(user.team_ids))))
-    if changes.get("active") is False or "password" in changes:
-        await request.app[keys.TOKENS].revoke_user(user_id)
+    # what an access token carries (role, teams) or proves (password, active) changed: its sign-ins
+    # end now, not when it expires; they sign in again with the new role. A team gained is no loss
+    # of rights: the console joins its room live, so that alone signs no one out.
+    reasons = [why for why, changed in (
+        ("deactivated", before.active and not user.active), ("password changed", "password" in changes),
+        ("role changed", before.role != user.role), ("removed from a team", bool(removed_teams))) if changed]
+    if reasons:
+        await request.app[keys.TOKENS].revoke_user(user_id, reason=", ".join(reasons))
     changes.pop("password", None)
-    await request.app[keys.AUDIT].record(principal.actor_id, "user.update", "user", user_id,
-                                         after={k: str(v) for k, v in changes.items()})
+    after = {k: str(v) for k, v in changes.items()}
+    if before.active and not user.active:
+        after["api_keys_revoked"] = str(await _revoke_keys_of(request, principal, user_id))
+    await request.app[keys.AUDIT].record(principal.actor_id, "user.update", "user", user_id, after=after)
     return (await _with_mfa(request, principal, [UserOut.of(user)]))[0]
 
 
@@ -154,12 +187,15 @@ async def delete_user(request: web.Request, principal: Principal) -> None:
     # Users are referenced by tickets, messages and the audit log: "delete" deactivates, so the
     # history keeps its names; GDPR erasure of a person is the contact erasure.
     user_id = request.match_info["user_id"]
+    before = await request.app[keys.USERS].get(user_id)
     if user_id == principal.user_id:
         raise Conflict("you cannot deactivate yourself")
+    await _check_deactivation(request, principal, before, {"active": False})
     await request.app[keys.USERS].update(user_id, {"active": False})
-    await request.app[keys.TOKENS].revoke_user(user_id)
+    await request.app[keys.TOKENS].revoke_user(user_id, reason="deactivated")
+    revoked = await _revoke_keys_of(request, principal, user_id)
     await request.app[keys.AUDIT].record(principal.actor_id, "user.deactivate", "user", user_id,
-                                         after={"active": False})
+                                         after={"active": False, "api_keys_revoked": revoked})
 
 
 def _key_out(key: object) -> ApiKeyOut:
@@ -215,6 +251,10 @@ async def revoke_api_key(request: web.Request, principal: Principal) -> None:
        permission="contacts:read", query=ContactQuery, response=ContactPage)
 async def list_contacts(request: web.Request, _: Principal, query: ContactQuery) -> dict[str, Any]:
     contacts = request.app[keys.CONTACTS]
+    if bool(query.identity_kind) != bool(query.identity_value):  # one alone would list every contact
+        missing = "identity_value" if query.identity_kind else "identity_kind"
+        raise pages.BadQuery(f"identity_kind and identity_value go together: {missing} is missing",
+                             field=missing)
     if query.identity_kind and query.identity_value:
         found = await contacts.find_by_identity(query.identity_kind, query.identity_value)
         return {"items": [found] if found else [], "next_cursor": None}

@@ -55,6 +55,15 @@ class ApiKeys:
             raise NotFound(f"API key {key_id} not found or already revoked")
         await self.store.api_keys.update_one({"_id": key_id}, {"$set": {"revoked_at": utcnow()}})
 
+    async def revoke_created_by(self, user_id: str) -> list[str]:
+        """Revoke the live keys a user created (their deactivation): the ids revoked. A key acts
+        with the role it was given, so it must not outlive the person answerable for it."""
+        ids = [d["_id"] async for d in self.store.api_keys.find(
+            {"created_by": user_id, "revoked_at": None}, {"_id": 1})]
+        if ids:
+            await self.store.api_keys.update_many({"_id": {"$in": ids}}, {"$set": {"revoked_at": utcnow()}})
+        return ids
+
     async def get(self, key_id: str) -> ApiKey:
         doc = await self.store.api_keys.find_one({"_id": key_id})
         if doc is None:
