@@ -8,15 +8,14 @@ handler can forget it; writes by non-admins keep the restricted values they coul
 
 A customer (the help-center portal's user) gets less still: of a ticket, its messages and their
 attachments only what the portal shows them (``CUSTOMER_SEES``), never the staff fields (tags,
-assignee, team, SLA, bot state, priority reason, message meta). The caller's role reaches
-``exclusions`` through ``caller_role``, set for each request by ``hub/api/middleware.py``.
+assignee, team, SLA, bot state, priority reason, message meta): ``exclusions`` gets the caller's
+role from ``routing.dump``.
 """
 
 from __future__ import annotations
 
 import types
 import typing
-from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
@@ -34,7 +33,6 @@ CUSTOMER_SEES: dict[type[BaseModel], frozenset[str]] = {
                         "attachments", "channel", "created_at"}),
     Attachment: frozenset({"filename", "content_type", "size", "blob_id"}),  # blob_id: GET /blobs/{id}
 }
-caller_role: ContextVar[Role | None] = ContextVar("caller_role", default=None)
 
 
 def restricted(default: Any = None, **kwargs: Any) -> Any:
@@ -85,8 +83,8 @@ def _has_restrictions(model: type[BaseModel], customer: bool = False) -> bool:
 def exclusions(obj: BaseModel, contact_fields: frozenset[str],
                role: Role | None = None) -> dict[str, Any] | None:
     """The ``model_dump(exclude=…)`` spec hiding restricted fields of ``obj`` and what it nests
-    (and, for a customer, the staff fields). ``role``: the caller's, by default ``caller_role``."""
-    customer = (role or caller_role.get()) == Role.customer
+    (and, for a customer, the staff fields). ``role``: the caller's."""
+    customer = role == Role.customer
     if not _has_restrictions(type(obj), customer):
         return None
     spec: dict[str, Any] = {name: True for name in _restricted_fields(type(obj))}
@@ -124,4 +122,4 @@ def keep_hidden(
     }
 
 
-__all__ = ["CUSTOMER_SEES", "caller_role", "exclusions", "keep_hidden", "restricted", "sees_restricted"]
+__all__ = ["CUSTOMER_SEES", "exclusions", "keep_hidden", "restricted", "sees_restricted"]

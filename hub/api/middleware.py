@@ -15,7 +15,6 @@ from hub import keys
 from hub.errors import HubError, Unauthorized
 from hub.logs import request_id_var
 
-from .fields import caller_role
 from .problem import from_error, problem
 
 log = logging.getLogger("hub.http")
@@ -91,10 +90,4 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
             request[keys.PRINCIPAL] = await tokens.check_live(tokens.verify_access(token))
     if api_key:
         request[keys.PRINCIPAL] = await request.app[keys.API_KEYS].verify(api_key)
-    principal = request.get(keys.PRINCIPAL)
-    # the caller's role for the response's serialization (hub/api/fields.py: what a customer gets)
-    role = caller_role.set(principal.role if principal is not None else None)
-    try:
-        return await handler(request)
-    finally:
-        caller_role.reset(role)
+    return await handler(request)

@@ -314,7 +314,8 @@ def check_storable(data: Any, path: str = "", depth: int = 0) -> None:
 def dump(result: Any, principal: Principal | None = None, contact_fields: frozenset[str] = frozenset()) -> Any:
     """JSON-ready ``result``; for a caller who is not an admin, without the admin-only fields."""
     if isinstance(result, BaseModel):
-        hide = None if principal is None or sees_restricted(principal.role) else exclusions(result, contact_fields)
+        hide = None if principal is None or sees_restricted(principal.role) else exclusions(
+            result, contact_fields, principal.role)
         return result.model_dump(mode="json", exclude=hide)
     if isinstance(result, list):
         return [dump(r, principal, contact_fields) for r in result]

@@ -67,6 +67,9 @@ async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: s
             "email": f"erased+{user['_id']}@erased.invalid", "name": "", "password_hash": "", "active": False}})
         await store["refresh_tokens"].update_many({"user_id": user["_id"]}, {"$set": {"revoked": True}})
     counts["users"] = len(subject.users)
+    # their sign-ins' IP and browser (revoke_user above keeps what cuts the tokens: revoked_sessions)
+    counts["sessions"] = (await store["sessions"].delete_many(
+        {"user_id": {"$in": [u["_id"] for u in subject.users]}})).deleted_count
     result = await store.contacts.update_many({"_id": ids}, {"$set": {
         "name": "", "language": None, "tags": [], "custom_fields": {}, "consent": {}, "vip": False,
         "erased": True, "erased_at": now, "updated_at": now}})

@@ -268,6 +268,8 @@ async def test_erasure_signs_the_portal_user_out_at_once(api: Api) -> None:
     assert (await api.client.get("/api/v1/auth/me", headers=bearer)).status == 200
     assert (await api.client.get("/api/v1/conversations", headers=bearer)).status == 200
     assert (await api.client.get("/help/en/tickets", allow_redirects=False)).status == 200
+    [user_id] = [d["_id"] async for d in api.app[keys.STORE].users.find({"contact_id": cid}, {"_id": 1})]
+    assert await api.app[keys.STORE]["sessions"].count_documents({"user_id": user_id}) >= 1  # IP, browser
 
     resp = await api.client.post(f"/api/v1/contacts/{cid}/erase", headers=admin["headers"],
                                  json={"confirm": cid})
@@ -279,6 +281,7 @@ async def test_erasure_signs_the_portal_user_out_at_once(api: Api) -> None:
     assert resp.status == 303 and resp.headers["Location"].startswith("/help/signin")
     page = await (await api.client.get("/help/en")).text()
     assert "Megan" not in page and "Sign out" not in page
+    assert await api.app[keys.STORE]["sessions"].count_documents({"user_id": user_id}) == 0
 
 
 async def test_erasure_scrubs_the_audit_entries_about_the_portal_user(api: Api) -> None:
