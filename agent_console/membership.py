@@ -10,12 +10,11 @@ import logging
 from typing import Any
 
 import socketio
-from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from hub.store import Store
 
 from . import access
-from .presence import SOCKETS
+from .presence import reachable_sockets
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +29,7 @@ class TeamRooms:
             if user is None or user.get("role") in {r.value for r in access.visibility.SEES_ALL}:
                 continue  # supervisors and admins are in the "all" room whatever their teams
             now = set(await access.teams_now(self.store, user_id))
-            async for doc in self.store[SOCKETS].find({"user_id": user_id}, {"_id": 1}):
-                node, _, sid = str(doc["_id"]).partition(":")
-                if node != self.node and not isinstance(self.sio.manager, AsyncPubSubManager):
-                    continue  # another node's socket and no Redis to reach it (a stale entry)
-                if node == self.node and not self.sio.manager.is_connected(sid, self.namespace):
-                    continue
+            async for sid in reachable_sockets(self.sio, self.namespace, self.store, self.node, user_id):
                 for team_id in event.team_ids:
                     room = access.scope_room(team_id)
                     if team_id in now:

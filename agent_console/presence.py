@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -36,6 +36,22 @@ RANK = {"online": 2, "away": 1, "offline": 0}
 
 register(SOCKETS, ix(("user_id", 1)), ix(("seen_at", 1)))  # _id = "<node>:<sid>"
 register(PRESENCE)  # _id = user id
+
+
+async def reachable_sockets(sio: Any, namespace: str, store: Store, node: str,
+                            user_id: str) -> AsyncIterator[str]:
+    """The user's open console sockets this node can act on: its own that are still connected, and
+    another node's through the Socket.IO manager when it is Redis's (without it, such an entry is
+    another process's, or stale, and out of reach)."""
+    from socketio.async_pubsub_manager import AsyncPubSubManager
+
+    async for doc in store[SOCKETS].find({"user_id": user_id}, {"_id": 1}):
+        at, _, sid = str(doc["_id"]).partition(":")
+        if at != node and not isinstance(sio.manager, AsyncPubSubManager):
+            continue
+        if at == node and not sio.manager.is_connected(sid, namespace):
+            continue
+        yield sid
 
 
 class AgentPresenceChanged(Event):

@@ -13,12 +13,11 @@ import logging
 from typing import Any
 
 import socketio
-from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from hub.store import Store
 
 from . import access
-from .presence import SOCKETS
+from .presence import reachable_sockets
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +31,7 @@ class SignOut:
         await self.sio.emit("signed_out", {"reason": event.reason}, to=access.agent_room(user_id),
                             namespace=self.namespace)
         cut = 0
-        async for doc in self.store[SOCKETS].find({"user_id": user_id}, {"_id": 1}):
-            node, _, sid = str(doc["_id"]).partition(":")
-            if node != self.node and not isinstance(self.sio.manager, AsyncPubSubManager):
-                continue  # another node's socket and no Redis to reach it (a stale entry)
-            if node == self.node and not self.sio.manager.is_connected(sid, self.namespace):
-                continue
+        async for sid in reachable_sockets(self.sio, self.namespace, self.store, self.node, user_id):
             await self.sio.disconnect(sid, namespace=self.namespace)  # another node's: through Redis
             cut += 1
         if cut:
