@@ -10,7 +10,7 @@ from hub import keys
 from hub.auth import Principal, require
 from hub.auth.visibility import can_see, with_current_teams
 from hub.conversations import conversation_filter
-from hub.errors import Conflict, Forbidden, NotFound
+from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.events import TeamMembershipChanged
 from hub.models import ApiKey, Contact, Conversation, InboundMessage, Message, Role, User
 from hub.platform.tickets import ConversationIn, delete_ticket, open_ticket
@@ -158,6 +158,8 @@ async def _revoke_keys_of(request: web.Request, principal: Principal, user_id: s
 async def update_user(request: web.Request, principal: Principal, body: UserPatch) -> UserOut:
     user_id = request.match_info["user_id"]
     changes = body.model_dump(exclude_unset=True)
+    if nulls := sorted(k for k, v in changes.items() if v is None):  # "role": null stored a null role
+        raise InvalidInput(f"{nulls[0]} cannot be null: leave it out to keep it", field=nulls[0])
     before = await request.app[keys.USERS].get(user_id)
     await _check_deactivation(request, principal, before, changes)
     user = await request.app[keys.USERS].update(user_id, dict(changes))
@@ -173,11 +175,15 @@ async def update_user(request: web.Request, principal: Principal, body: UserPatc
         ("role changed", before.role != user.role), ("removed from a team", bool(removed_teams))) if changed]
     if reasons:
         await request.app[keys.TOKENS].revoke_user(user_id, reason=", ".join(reasons))
-    changes.pop("password", None)
-    after = {k: str(v) for k, v in changes.items()}
+    # the audit keeps what changed from what to what (JSON values; never the password)
+    after: dict[str, Any] = body.model_dump(mode="json", exclude_unset=True, exclude={"password"})
+    was = before.model_dump(mode="json")
+    if "password" in changes:
+        after["password_changed"] = True
     if before.active and not user.active:
-        after["api_keys_revoked"] = str(await _revoke_keys_of(request, principal, user_id))
-    await request.app[keys.AUDIT].record(principal.actor_id, "user.update", "user", user_id, after=after)
+        after["api_keys_revoked"] = await _revoke_keys_of(request, principal, user_id)
+    await request.app[keys.AUDIT].record(principal.actor_id, "user.update", "user", user_id,
+                                         before={k: was.get(k) for k in after if k in was}, after=after)
     return (await _with_mfa(request, principal, [UserOut.of(user)]))[0]
 
 

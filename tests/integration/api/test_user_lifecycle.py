@@ -150,7 +150,12 @@ async def test_deactivating_a_user_revokes_the_api_keys_they_created(api: Api) -
     entry = await api.app[keys.STORE].audit_log.find_one(
         {"action": "user.update", "target_id": boss["user"]["id"]}
     )
-    assert entry["after"]["api_keys_revoked"] == "2"
+    assert entry["after"]["api_keys_revoked"] == 2
+    assert entry["before"] == {"active": True} and entry["after"]["active"] is False  # values, not their str()
+    resp = await api.client.patch(f"/api/v1/users/{boss['user']['id']}", json={"role": None},
+                                  headers=other["headers"])
+    assert resp.status == 422 and (await resp.json())["field"] == "role"
+    assert (await api.app[keys.STORE].users.find_one({"_id": boss["user"]["id"]}))["role"] == "admin"
 
 
 async def test_identity_value_without_its_kind_is_a_400(api: Api) -> None:
