@@ -8,12 +8,14 @@ Saving an inbox rebuilds that channel's adapter in the registry, so the next sen
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from hub.errors import InvalidInput
+from hub.identity import normalize_phone
 from hub.models import Channel, TimeZoneName, is_digits, utcnow
 from hub.store import Store, register, upsert
 
@@ -28,6 +30,13 @@ PORTS = {"smtp_port", "imap_port", "smtp_listen_port"}
 OFF_PORTS = {"smtp_listen_port"}  # 0 = not listening
 FLAGS = {"smtp_starttls"}
 Configurable = Literal["sms", "whatsapp", "voice", "email", "webchat"]
+TWILIO = ({"account_sid"}, {"auth_token"})
+MAILBOX = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = (SETTING_NAMES - {"account_sid"}, {"smtp_password", "imap_password"})
+# the settings and credentials each channel reads (channels/configure.py): another channel's are refused
+TAKES: dict[Channel, tuple[set[str], set[str]]] = {
+    Channel.sms: TWILIO, Channel.whatsapp: TWILIO, Channel.voice: TWILIO, Channel.email: EMAIL,
+    Channel.webchat: (set(), set())}
 
 
 class ChannelInboxIn(BaseModel):
@@ -105,6 +114,18 @@ class Inboxes:
         unknown = (set(body.credentials) - SECRET_NAMES) | (set(body.settings) - SETTING_NAMES)
         if unknown:
             raise InvalidInput(f"unknown settings {sorted(unknown)}", field=sorted(unknown)[0])
+        read, secrets = TAKES.get(channel, (SETTING_NAMES, SECRET_NAMES))
+        foreign = (set(body.settings) - read) | (set(body.credentials) - secrets)
+        if foreign:  # e.g. an smtp_password on the SMS inbox: stored, never read
+            raise InvalidInput(f"{channel.value} inboxes do not take {sorted(foreign)}", field=sorted(foreign)[0])
+        if body.address:  # what the channel sends from: checked, kept as written
+            if channel in (Channel.sms, Channel.whatsapp, Channel.voice):
+                try:
+                    normalize_phone(body.address)
+                except InvalidInput as exc:
+                    raise InvalidInput(f"address: {exc.detail}", field="address") from None
+            elif channel == Channel.email and not MAILBOX.match(body.address):  # .test, .local domains too
+                raise InvalidInput(f"address: not an e-mail address: {body.address!r}", field="address")
         if self.box is None and body.credentials:
             raise InvalidInput("no secret box configured: credentials cannot be stored", field="credentials")
         existing = await self.col.find_one({"_id": channel.value}) or {}

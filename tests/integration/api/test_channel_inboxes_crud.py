@@ -49,3 +49,26 @@ async def test_unknown_channels_are_404(api: Api) -> None:
     for name in ("api", "fax", "%24ne", "..%2F..%2Fetc", "s" * 600):
         assert (await api.client.get(f"{URL}/{name}", headers=admin)).status == 404, name
         assert (await api.client.delete(f"{URL}/{name}", headers=admin)).status == 404, name
+
+
+async def test_an_inbox_takes_only_its_channels_settings_and_a_real_address(api: Api) -> None:
+    """An SMS inbox accepted the address "not-a-number" and an smtp_password (stored, never read)."""
+    admin = (await api.user(Role.admin))["headers"]
+    cases = [
+        ("sms", {"address": "not-a-number"}, "address"),
+        ("whatsapp", {"address": "+1"}, "address"),
+        ("sms", {"credentials": {"smtp_password": "x"}}, "smtp_password"),
+        ("email", {"settings": {"account_sid": "AC1"}}, "account_sid"),
+        ("email", {"address": "support at berry"}, "address"),
+        ("webchat", {"credentials": {"auth_token": TOKEN}}, "auth_token"),
+    ]
+    for channel, body, field in cases:
+        resp = await api.client.put(f"{URL}/{channel}", headers=admin, json=body)
+        assert resp.status == 422, (channel, body, await resp.text())
+        assert (await resp.json())["field"] == field
+    assert await api.app[keys.STORE]["channel_inboxes"].count_documents({}) == 0
+    ok = [("whatsapp", {"address": "whatsapp:+27600000078"}), ("email", {"address": "help@berry.test",
+                                                                         "settings": {"smtp_port": 2525}})]
+    for channel, body in ok:
+        resp = await api.client.put(f"{URL}/{channel}", headers=admin, json=body)
+        assert resp.status == 200, await resp.text()
