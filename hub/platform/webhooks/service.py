@@ -17,7 +17,7 @@ import json
 import logging
 import secrets
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import aiohttp
@@ -45,6 +45,7 @@ register("webhook_deliveries", ix(("webhook_id", 1), ("created_at", DESC)), ix((
 JOB_KIND = "webhook.deliver"
 USER_AGENT = "Berry-Webhooks/1"
 MAX_LOGGED_RESPONSE = 2048
+ROTATION_OVERLAP = timedelta(hours=24)  # after a secret rotation, the old secret signs too for this long
 
 
 def new_secret() -> str:
@@ -52,7 +53,7 @@ def new_secret() -> str:
 
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in doc.items() if k not in ("_id", "secret_enc")}
+    out = {k: v for k, v in doc.items() if k not in ("_id", "secret_enc", "previous_secret_enc")}
     return {"id": doc["_id"], **out}
 
 
@@ -104,10 +105,15 @@ class Webhooks:
         return public(await self.get(webhook_id))
 
     async def rotate_secret(self, webhook_id: str, actor: str) -> str:
-        await self.get(webhook_id)
+        """A new secret; for ``ROTATION_OVERLAP`` the deliveries are signed with the old one too, so a
+        receiver keeps accepting them until it has the new one (no dead deliveries meanwhile)."""
+        current = await self.col.find_one({"_id": webhook_id}, {"secret_enc": 1})
+        if current is None:
+            raise NotFound(f"webhook {webhook_id} not found")
         secret = new_secret()
-        await self.col.update_one({"_id": webhook_id}, {"$set": {"secret_enc": self.box.encrypt(secret),
-                                                                  "updated_at": utcnow()}})
+        await self.col.update_one({"_id": webhook_id}, {"$set": {
+            "secret_enc": self.box.encrypt(secret), "previous_secret_enc": current["secret_enc"],
+            "previous_until": utcnow() + ROTATION_OVERLAP, "updated_at": utcnow()}})
         await self.audit.record(actor, "webhook.secret.rotate", "webhook", webhook_id)
         return secret
 
@@ -121,8 +127,9 @@ class Webhooks:
     async def reencrypt(self) -> int:
         """Re-encrypt every stored webhook secret under the newest key."""
         n = 0
-        async for doc in self.col.find({}, {"secret_enc": 1}):
-            await self.col.update_one({"_id": doc["_id"]}, {"$set": {"secret_enc": self.box.rotate(doc["secret_enc"])}})
+        async for doc in self.col.find({}, {"secret_enc": 1, "previous_secret_enc": 1}):
+            fields = {k: self.box.rotate(doc[k]) for k in ("secret_enc", "previous_secret_enc") if doc.get(k)}
+            await self.col.update_one({"_id": doc["_id"]}, {"$set": fields})
             n += 1
         return n
 
@@ -194,10 +201,17 @@ class Webhooks:
         await self.deliveries.update_one({"_id": delivery["_id"]}, {"$set": {"status": "failed", "attempts": attempts}})
         raise RuntimeError(f"webhook delivery failed: {attempt.get('error') or attempt.get('status_code')}")
 
+    def _previous(self, hook: dict[str, Any]) -> tuple[str, ...]:
+        """The secret replaced by a rotation, while its overlap lasts."""
+        until = hook.get("previous_until")
+        if not hook.get("previous_secret_enc") or until is None or until.replace(tzinfo=UTC) <= utcnow():
+            return ()
+        return (self.box.decrypt(hook["previous_secret_enc"]),)
+
     async def _attempt(self, hook: dict[str, Any], delivery: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         body = delivery["body"].encode()
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
-                   HEADER: sign(self.box.decrypt(hook["secret_enc"]), body),
+                   HEADER: sign(self.box.decrypt(hook["secret_enc"]), body, also=self._previous(hook)),
                    "Berry-Event": delivery["event"], "Berry-Delivery": delivery["_id"]}
         attempt: dict[str, Any] = {"at": utcnow(), "status_code": None, "error": None, "ms": None, "response": None}
         start = time.perf_counter()

@@ -20,10 +20,12 @@ class SignatureError(ValueError):
     """The signature header is missing, malformed, wrong, or outside the replay window."""
 
 
-def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
+def sign(secret: str, body: bytes, timestamp: int | None = None, *, also: tuple[str, ...] = ()) -> str:
+    """The header for ``body``; ``also``: older secrets still honoured during a rotation, each adding
+    its own ``v1`` (a receiver checking with either secret accepts the delivery)."""
     t = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
+    macs = [hmac.new(s.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest() for s in (secret, *also)]
+    return ",".join([f"t={t}", *(f"v1={mac}" for mac in macs)])
 
 
 def verify(secret: str, header: str, body: bytes, *, tolerance_s: int = TOLERANCE_S, now: float | None = None) -> int:

@@ -101,15 +101,32 @@ async def test_unreachable_receiver_is_logged_not_raised(api: Api, receiver: Rec
     assert delivery["status"] == "dead" and "ClientConnectorError" in delivery["attempts"][0]["error"]
 
 
-async def test_secret_rotation_changes_the_signing_key(api: Api, receiver: Receiver) -> None:
+async def test_secret_rotation_changes_the_signing_key_with_an_overlap(api: Api, receiver: Receiver) -> None:
+    """For a day after a rotation the deliveries carry a v1 for the old secret too: a receiver not yet
+    updated keeps accepting them (before, each failed until it was, and died, and disabled the
+    webhook). Then only the new secret signs."""
     admin, hook = await _admin_hook(api, receiver, ["webhook.ping"])
     resp = await api.client.post(f"/api/v1/webhooks/{hook['id']}/secret", headers=admin["headers"])
     new_secret = (await resp.json())["secret"]
     assert new_secret != hook["secret"]
+    shown = await (await api.client.get(f"/api/v1/webhooks/{hook['id']}", headers=admin["headers"])).text()
+    assert "previous_secret" not in shown and "secret_enc" not in shown
     await api.client.post(f"/api/v1/webhooks/{hook['id']}/ping", headers=admin["headers"])
     await run_jobs(api.app)
     req = receiver.requests[0]
     verify(new_secret, req["headers"]["Berry-Signature"], req["body"])
+    verify(hook["secret"], req["headers"]["Berry-Signature"], req["body"])  # the overlap
+
+    from datetime import timedelta
+
+    from hub.models import utcnow
+    await api.app[keys.STORE]["webhooks"].update_one(
+        {"_id": hook["id"]}, {"$set": {"previous_until": utcnow() - timedelta(seconds=1)}})
+    await api.client.post(f"/api/v1/webhooks/{hook['id']}/ping", headers=admin["headers"])
+    await run_jobs(api.app)
+    req = receiver.requests[1]
+    verify(new_secret, req["headers"]["Berry-Signature"], req["body"])
+    assert req["headers"]["Berry-Signature"].count("v1=") == 1
     with pytest.raises(SignatureError):
         verify(hook["secret"], req["headers"]["Berry-Signature"], req["body"])
 
