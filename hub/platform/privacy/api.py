@@ -15,12 +15,26 @@ from hub.api.routing import ApiRouter
 from hub.api.schemas import Strict
 from hub.auth import Principal
 from hub.errors import InvalidInput
+from hub.models import ACTIVE_STATUSES, Status
 
 from ..appkeys import PRIVACY
 from .consent import CONSENT_SORTS, PURPOSE
 from .erase import erase_contact
 from .export import export_zip
 from .register import processing_register
+
+
+async def _close_tickets_of(app: web.Application, contact_id: str, actor: Principal) -> int:
+    """An erased person's open tickets are closed: left open they waited in the agents' queue with
+    nothing to answer (a reply fails: the contact has no address left), and their SLA clocks ran on.
+    Through ``Conversations.update``, after the erasure, so ticketing stops the clocks and frees the
+    agent's slot, and the events carry only erased data."""
+    active = [s.value for s in ACTIVE_STATUSES]
+    ids = [d["_id"] async for d in app[keys.STORE].conversations.find(
+        {"contact_id": contact_id, "status": {"$in": active}}, {"_id": 1})]
+    for conversation_id in ids:
+        await app[keys.CONVERSATIONS].update(conversation_id, {"status": Status.closed.value}, actor)
+    return len(ids)
 
 
 class ConsentIn(Strict):
@@ -111,6 +125,7 @@ def install(router: ApiRouter) -> None:
         app = request.app
         counts = await erase_contact(app[keys.STORE], app[keys.BUS], app[keys.AUDIT], contact.id,
                                      principal.actor_id, app[keys.TOKENS])
+        counts["tickets_closed"] = await _close_tickets_of(app, contact.id, principal)
         return {"contact_id": contact.id, "counts": counts}
 
     @route("GET", "/privacy/retention", summary="Retention policies (days; 0 = keep)", tag="privacy",

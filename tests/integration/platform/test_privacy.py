@@ -343,3 +343,22 @@ async def test_merging_contacts_keeps_the_newest_consent_per_purpose(api: Api) -
     # run again (an interrupted merge is finished that way): the same state
     resp = await api.client.post(f"/api/v1/contacts/{b}/merge", headers=h, json={"into": a})
     assert resp.status == 200 and (await resp.json())["consent"] == consent
+
+
+async def test_an_erased_persons_open_tickets_are_closed(api: Api) -> None:
+    """Left open, they waited in the agents' queue with nothing to answer (a reply failed: no address
+    left), their SLA clocks running."""
+    admin = await api.user(Role.admin)
+    cid = await _portal_customer(api, admin)
+    store = api.app[keys.STORE]
+    [ticket] = [d async for d in store.conversations.find({"contact_id": cid})]
+    assert ticket["status"] == "open"
+    resp = await api.client.post(f"/api/v1/contacts/{cid}/erase", headers=admin["headers"], json={"confirm": cid})
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["counts"]["tickets_closed"] == 1
+    after = await store.conversations.find_one({"_id": ticket["_id"]})
+    assert after["status"] == "closed" and after["erased"] is True and after["subject"] == ""
+    queue = await (await api.client.get("/api/v1/queue", headers=admin["headers"])).json()
+    assert ticket["_id"] not in {c["id"] for c in queue}
+    resp = await api.client.post(f"/api/v1/contacts/{cid}/erase", headers=admin["headers"], json={"confirm": cid})
+    assert resp.status == 200 and (await resp.json())["counts"]["tickets_closed"] == 0  # idempotent
