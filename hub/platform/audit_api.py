@@ -10,11 +10,11 @@ import csv
 import io
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from hub import keys
 from hub.api import pages
@@ -41,6 +41,15 @@ class AuditQuery(PageQuery):
     q: str | None = Field(None, max_length=100, description="Substring of the action, actor or target id")
     limit: int = Field(100, ge=1, le=500)
     sort: str | None = Field(None, max_length=64, description=AUDIT_SORTS.describe())
+
+    @model_validator(mode="after")
+    def _range(self) -> AuditQuery:
+        def utc(at: datetime) -> datetime:  # a time without a zone is UTC, as the store's are
+            return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+        if self.since and self.until and utc(self.since) >= utc(self.until):  # was an empty 200
+            raise ValueError("since must be before until")
+        return self
 
 
 class ExportQuery(AuditQuery):

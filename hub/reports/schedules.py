@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import aiosmtplib
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from hub.errors import InvalidInput
 from hub.jobs import Jobs
 from hub.models import TimeZoneName, new_id, utcnow
 from hub.settings import Settings
@@ -83,6 +84,9 @@ class Schedules:
         self.col = store[COLLECTION]
 
     async def create(self, body: ScheduleIn, actor: str) -> Schedule:
+        if body.team_id and not await self.store["teams"].find_one({"_id": body.team_id}, {"_id": 1}):
+            # an unknown team would send an empty report on every run
+            raise InvalidInput(f"team {body.team_id} not found", field="team_id")
         schedule = Schedule(**body.model_dump(), id=new_id(), created_by=actor, next_run_at=next_run(body, utcnow()))
         await self.col.insert_one({**schedule.model_dump(mode="python", exclude={"id"}), "_id": schedule.id})
         await self._queue(schedule)

@@ -57,7 +57,8 @@ async def test_bad_schedules_are_refused_when_saved(client: Any, api: Any) -> No
     for bad, field in ((["not-an-address"], "recipients"), ([], "recipients"), (["a@b.c"] * 21, "recipients")):
         resp = await client.post(V1, json={**WEEKLY, "recipients": bad}, headers=boss["headers"])
         assert resp.status == 422 and field in (await resp.json())["field"], await resp.text()
-    for extra in ({"tz": "Mars/Olympus"}, {"frequency": "daily"}, {"day": 31, "frequency": "monthly"}, {"cc": []}):
+    for extra in ({"tz": "Mars/Olympus"}, {"frequency": "daily"}, {"day": 31, "frequency": "monthly"}, {"cc": []},
+                  {"team_id": "nope"}):  # an unknown team: an empty report every run (was accepted)
         resp = await client.post(V1, json={**WEEKLY, **extra}, headers=boss["headers"])
         assert resp.status == 422, extra
     assert (await client.post(V1, json=WEEKLY, headers=agent["headers"])).status == 403
