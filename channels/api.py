@@ -189,9 +189,13 @@ async def put_channel_inbox(request: web.Request, principal: Principal, body: Ch
     if name not in ("sms", "whatsapp", "voice", "email", "webchat"):
         raise NotFound(f"no configurable channel {name!r}")
     services = request.app[keys.EXTENSIONS]["channels"]
+    previous = await services.inboxes.get(Channel(name))  # the audit's "before" (credentials: names only)
+    before = services.inboxes.public(Channel(name), previous).model_dump(mode="json") if previous else None
     doc = await services.inboxes.save(Channel(name), body)
     await configure.reload(services)
     out = _with_status(services, services.inboxes.public(Channel(name), doc))
+    after = out.model_dump(mode="json", exclude={"status"})
     await request.app[keys.AUDIT].record(principal.actor_id, "channel.inbox.update", "channel_inbox", name,
-                                         after=out.model_dump(mode="json"))
+                                         before=before and {k: v for k, v in before.items() if k != "status"},
+                                         after=after)
     return out

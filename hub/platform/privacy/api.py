@@ -141,8 +141,11 @@ def install(router: ApiRouter) -> None:
 
     @route("POST", "/privacy/retention/run", summary="Apply the retention policies now", tag="privacy",
            permission="privacy:manage", response=RetentionRun)
-    async def run_retention(request: web.Request, _: Principal) -> dict[str, Any]:
-        return {"done": await request.app[PRIVACY].retention.run()}
+    async def run_retention(request: web.Request, principal: Principal) -> dict[str, Any]:
+        done = await request.app[PRIVACY].retention.run()  # deletes data: who ran it is audited
+        await request.app[keys.AUDIT].record(principal.actor_id, "privacy.retention.run", "retention", "manual",
+                                             after={"done": done})
+        return {"done": done}
 
     @route("GET", "/privacy/register", summary="The processing register (GDPR art. 30 / POPIA)", tag="privacy",
            permission="privacy:manage", response=dict[str, Any])
