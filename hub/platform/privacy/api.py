@@ -143,8 +143,8 @@ def install(router: ApiRouter) -> None:
            permission="privacy:manage", response=RetentionRun)
     async def run_retention(request: web.Request, principal: Principal) -> dict[str, Any]:
         done = await request.app[PRIVACY].retention.run()  # deletes data: who ran it is audited
-        await request.app[keys.AUDIT].record(principal.actor_id, "privacy.retention.run", "retention", "manual",
-                                             after={"done": done})
+        await request.app[keys.AUDIT].record(principal.actor_id, "privacy.retention.run", "retention",
+                                             "manual", after={"done": done})
         return {"done": done}
 
     @route("GET", "/privacy/register", summary="The processing register (GDPR art. 30 / POPIA)", tag="privacy",

@@ -77,4 +77,5 @@ async def test_an_inbox_takes_only_its_channels_settings_and_a_real_address(api:
     entries = [e async for e in api.app[keys.STORE].audit_log.find({"action": "channel.inbox.update",
                                                                     "target_id": "email"}).sort("at", 1)]
     assert entries[0]["before"] is None and entries[0]["after"]["address"] == "help@berry.test"
-    assert entries[1]["before"]["address"] == "help@berry.test" and entries[1]["after"]["address"] == "care@berry.test"
+    assert entries[1]["before"]["address"] == "help@berry.test"
+    assert entries[1]["after"]["address"] == "care@berry.test"

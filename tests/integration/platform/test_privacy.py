@@ -225,7 +225,7 @@ async def test_retention_runs_from_the_job_queue(api: Api) -> None:
     assert next_run["next_at"] > utcnow()
     resp = await api.client.patch("/api/v1/privacy/retention", headers=h, json={"messages": -1})
     assert resp.status == 422
-    resp = await api.client.post("/api/v1/privacy/retention/run", headers=h)  # by hand: it deletes, so audited
+    resp = await api.client.post("/api/v1/privacy/retention/run", headers=h)  # by hand: it deletes: audited
     assert resp.status == 200
     entry = await store.audit_log.find_one({"action": "privacy.retention.run"})
     assert entry is not None and entry["actor_id"] == admin["user"]["id"] and "done" in entry["after"]
