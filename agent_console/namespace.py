@@ -356,9 +356,10 @@ class AgentsNamespace(socketio.AsyncNamespace):
         await self._visible(session, body.conversation_id)
         ticketing = self.app[keys.EXTENSIONS].get("ticketing")
         routing = getattr(ticketing, "routing", None)
-        if changes.get("status") == Status.snoozed.value and body.changes.snooze_until and ticketing is not None:
+        until = body.changes.snooze_until
+        if changes.get("status") == Status.snoozed.value and until and ticketing is not None:
             # ticketing's snooze checks the time and files the wake-up
-            updated = await ticketing.lifecycle.snooze(body.conversation_id, body.changes.snooze_until, principal)
+            updated = await ticketing.lifecycle.snooze(body.conversation_id, until, principal)
             del changes["status"], changes["snooze_until"]
         elif "snooze_until" in changes:
             changes["snooze_until"] = body.changes.snooze_until  # a datetime, as the store keeps it

@@ -117,7 +117,8 @@ class Inboxes:
         read, secrets = TAKES.get(channel, (SETTING_NAMES, SECRET_NAMES))
         foreign = (set(body.settings) - read) | (set(body.credentials) - secrets)
         if foreign:  # e.g. an smtp_password on the SMS inbox: stored, never read
-            raise InvalidInput(f"{channel.value} inboxes do not take {sorted(foreign)}", field=sorted(foreign)[0])
+            raise InvalidInput(f"{channel.value} inboxes do not take {sorted(foreign)}",
+                               field=sorted(foreign)[0])
         if body.address:  # what the channel sends from: checked, kept as written
             if channel in (Channel.sms, Channel.whatsapp, Channel.voice):
                 try:

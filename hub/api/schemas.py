@@ -187,8 +187,9 @@ ContactPage = page_of(Contact)
 
 
 class ConversationPatch(Strict):
-    status: Status | None = Field(None, description="snoozed: use POST /conversations/{id}/snooze, which takes "
-                                                    "the wake-up time (refused here: nothing would wake it)")
+    status: Status | None = Field(
+        None, description="snoozed: use POST /conversations/{id}/snooze, which takes the wake-up time "
+                          "(refused here: nothing would wake it)")
     priority: Priority | None = None
     assignee_id: str | None = None
     team_id: str | None = None

@@ -20,7 +20,8 @@ URGENT = re.compile(
     r"(wedding|event|function|party) (is )?(today|tonight|tomorrow)|"
     # someone else cancelled what the customer counts on (not a customer asking to cancel: "how do I
     # cancel my booking" is an ordinary request)
-    r"cancell?ed (my|our|the) (event|booking|wedding)|(event|booking|wedding) (was|has been|got|is) cancell?ed|"
+    r"cancell?ed (my|our|the) (event|booking|wedding)|"
+    r"(event|booking|wedding) (was|has been|got|is) cancell?ed|"
     r"no[- ]show|didn'?t (show|arrive|turn up)|stranded|fraud|scam|chargeback|legal action|lawyer)\b",
     re.I,
 )

@@ -24,7 +24,8 @@ def sign(secret: str, body: bytes, timestamp: int | None = None, *, also: tuple[
     """The header for ``body``; ``also``: older secrets still honoured during a rotation, each adding
     its own ``v1`` (a receiver checking with either secret accepts the delivery)."""
     t = int(time.time()) if timestamp is None else timestamp
-    macs = [hmac.new(s.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest() for s in (secret, *also)]
+    signed = f"{t}.".encode() + body
+    macs = [hmac.new(s.encode(), signed, hashlib.sha256).hexdigest() for s in (secret, *also)]
     return ",".join([f"t={t}", *(f"v1={mac}" for mac in macs)])
 
 
