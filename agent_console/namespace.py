@@ -362,7 +362,7 @@ class AgentsNamespace(socketio.AsyncNamespace):
             updated = await ticketing.lifecycle.snooze(body.conversation_id, until, principal)
             del changes["status"], changes["snooze_until"]
         elif "snooze_until" in changes:
-            changes["snooze_until"] = body.changes.snooze_until  # a datetime, as the store keeps it
+            changes["snooze_until"] = until  # a datetime, as the store keeps it
         if changes.get("team_id") and routing is not None:
             # a transfer: routing picks an agent of the new team (or queues it there)
             updated = await routing.assign(body.conversation_id, principal, team_id=changes.pop("team_id"),

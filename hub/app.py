@@ -37,7 +37,7 @@ from hub.store import Store, open_store
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"  # browser code shared by the hub's web apps
-FAVICON = Path(__file__).parent.parent / "agent_console" / "static" / "img" / "icon-192.png"  # the app icon
+FAVICON = STATIC / "img" / "favicon.png"  # the console's app icon, kept here so the hub needs no app's files
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
