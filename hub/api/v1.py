@@ -144,12 +144,19 @@ async def _check_deactivation(request: web.Request, principal: Principal, user: 
             raise Conflict(f"{user.id} is the last active admin; make another admin first")
 
 
-async def _revoke_keys_of(request: web.Request, principal: Principal, user_id: str) -> int:
-    """A deactivated user's API keys are revoked with them, each recorded in the audit log."""
+def _answers_for_keys(user: User) -> bool:
+    """Whether the user may hold API keys: active, in a role that may create them."""
+    return user.active and Principal(role=user.role).can("api_keys:write")
+
+
+async def _revoke_keys_of(request: web.Request, principal: Principal, user_id: str, why: str) -> int:
+    """The API keys of a user who may no longer create them (deactivated, demoted) are revoked
+    with that change, each recorded in the audit log: a key must not outrank the person answerable
+    for it."""
     ids = await request.app[keys.API_KEYS].revoke_created_by(user_id)
     for key_id in ids:
         await request.app[keys.AUDIT].record(principal.actor_id, "api_key.revoke", "api_key", key_id,
-                                             after={"reason": f"creator {user_id} deactivated"})
+                                             after={"reason": f"creator {user_id} {why}"})
     return len(ids)
 
 
@@ -180,8 +187,9 @@ async def update_user(request: web.Request, principal: Principal, body: UserPatc
     was = before.model_dump(mode="json")
     if "password" in changes:
         after["password_changed"] = True
-    if before.active and not user.active:
-        after["api_keys_revoked"] = await _revoke_keys_of(request, principal, user_id)
+    if _answers_for_keys(before) and not _answers_for_keys(user):
+        why = "deactivated" if not user.active else f"now {user.role.value}"
+        after["api_keys_revoked"] = await _revoke_keys_of(request, principal, user_id, why)
     await request.app[keys.AUDIT].record(principal.actor_id, "user.update", "user", user_id,
                                          before={k: was.get(k) for k in after if k in was}, after=after)
     return (await _with_mfa(request, principal, [UserOut.of(user)]))[0]
@@ -199,7 +207,7 @@ async def delete_user(request: web.Request, principal: Principal) -> None:
     await _check_deactivation(request, principal, before, {"active": False})
     await request.app[keys.USERS].update(user_id, {"active": False})
     await request.app[keys.TOKENS].revoke_user(user_id, reason="deactivated")
-    revoked = await _revoke_keys_of(request, principal, user_id)
+    revoked = await _revoke_keys_of(request, principal, user_id, "deactivated")
     await request.app[keys.AUDIT].record(principal.actor_id, "user.deactivate", "user", user_id,
                                          after={"active": False, "api_keys_revoked": revoked})
 

@@ -169,3 +169,30 @@ async def test_identity_value_without_its_kind_is_a_400(api: Api) -> None:
         assert resp.status == 400, await resp.text()
         body = await resp.json()
         assert body["field"] == missing and missing in body["detail"]
+
+
+async def test_demoting_an_admin_revokes_the_api_keys_they_created(api: Api) -> None:
+    """A demoted admin may no longer create keys, so the admin keys they made must not outlive
+    the role: an admin key of a supervisor could make its maker an admin again."""
+    boss = await api.user(Role.admin)
+    ops = await api.user(Role.admin)
+    made = await (await api.client.post(
+        "/api/v1/api-keys", json={"name": "crm", "role": "admin"}, headers=ops["headers"])).json()
+    crm = {"X-Api-Key": made["key"]}
+    assert (await api.client.get("/api/v1/users", headers=crm)).status == 200
+    resp = await api.client.patch(f"/api/v1/users/{ops['user']['id']}", json={"role": "supervisor"},
+                                  headers=boss["headers"])
+    assert resp.status == 200, await resp.text()
+    resp = await api.client.patch(f"/api/v1/users/{ops['user']['id']}", json={"role": "admin"}, headers=crm)
+    assert resp.status == 401 and (await resp.json())["detail"] == "API key revoked"
+    entry = await api.app[keys.STORE].audit_log.find_one({"action": "api_key.revoke", "target_id": made["id"]})
+    assert entry["after"]["reason"] == f"creator {ops['user']['id']} now supervisor"
+    update = await api.app[keys.STORE].audit_log.find_one({"action": "user.update", "target_id": ops["user"]["id"]})
+    assert update["after"]["api_keys_revoked"] == 1
+    # a change that keeps the right to hold keys (a new name) revokes nothing
+    key = await (await api.client.post(
+        "/api/v1/api-keys", json={"name": "erp", "role": "agent"}, headers=boss["headers"])).json()
+    other = await api.user(Role.admin)
+    assert (await api.client.patch(f"/api/v1/users/{boss['user']['id']}", json={"name": "Boss"},
+                                   headers=other["headers"])).status == 200
+    assert (await api.client.get("/api/v1/conversations", headers={"X-Api-Key": key["key"]})).status == 200
