@@ -185,9 +185,10 @@ async def test_demoting_an_admin_revokes_the_api_keys_they_created(api: Api) -> 
     assert resp.status == 200, await resp.text()
     resp = await api.client.patch(f"/api/v1/users/{ops['user']['id']}", json={"role": "admin"}, headers=crm)
     assert resp.status == 401 and (await resp.json())["detail"] == "API key revoked"
-    entry = await api.app[keys.STORE].audit_log.find_one({"action": "api_key.revoke", "target_id": made["id"]})
+    audit = api.app[keys.STORE].audit_log
+    entry = await audit.find_one({"action": "api_key.revoke", "target_id": made["id"]})
     assert entry["after"]["reason"] == f"creator {ops['user']['id']} now supervisor"
-    update = await api.app[keys.STORE].audit_log.find_one({"action": "user.update", "target_id": ops["user"]["id"]})
+    update = await audit.find_one({"action": "user.update", "target_id": ops["user"]["id"]})
     assert update["after"]["api_keys_revoked"] == 1
     # a change that keeps the right to hold keys (a new name) revokes nothing
     key = await (await api.client.post(
