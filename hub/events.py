@@ -29,6 +29,16 @@ class Event(BaseModel):
     at: Any = Field(default_factory=utcnow)
 
 
+def published_names() -> frozenset[str]:
+    """The names of every event class loaded: what the hub's packages can publish."""
+    seen, todo = set(), list(Event.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        seen.add(cls.name)
+        todo.extend(cls.__subclasses__())
+    return frozenset(seen)
+
+
 class MessageCreated(Event):
     name: ClassVar[str] = "message.created"
     message: Message

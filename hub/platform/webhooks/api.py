@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
@@ -14,17 +13,27 @@ from hub.api.pages import PageQuery, Sorts, page_of
 from hub.api.routing import ApiRouter
 from hub.api.schemas import Strict
 from hub.auth import Principal
+from hub.events import published_names
 
 from ..appkeys import WEBHOOKS
 
-EVENT_NAME = re.compile(r"^(\*|[a-z][a-z_]*(\.[a-z][a-z_]*)+)$")
 PERMISSION = "webhooks:manage"
+PING = "webhook.ping"  # sent by POST /webhooks/{id}/ping, not a domain event
+
+
+def catalog() -> list[str]:
+    """The event types a webhook can subscribe to: every domain event the hub publishes, and the ping."""
+    return sorted(published_names() | {PING})
 
 
 def _check_events(events: list[str]) -> list[str]:
+    # against the catalog, not a pattern: a misspelt "message.craeted" matched the pattern and
+    # the subscription then silently never fired
+    known = set(catalog())
     for name in events:
-        if not EVENT_NAME.match(name):
-            raise ValueError(f"{name!r} is not an event name like message.created (or *)")
+        if name != "*" and name not in known:
+            raise ValueError(f"{name[:100]!r} is not an event the hub publishes; GET /webhooks/events "
+                             "lists them (or use *)")
     return events
 
 
@@ -112,6 +121,10 @@ class Queued(BaseModel):
     delivery_ids: list[str]
 
 
+class EventTypes(BaseModel):
+    items: list[str] = Field(description="Event types to subscribe to (docs/events.md describes them)")
+
+
 def install(router: ApiRouter) -> None:
     route = router.route
 
@@ -126,6 +139,11 @@ def install(router: ApiRouter) -> None:
         from .service import public
         docs, cursor = await pages.fetch(request.app[WEBHOOKS].col, flt, query, WEBHOOK_SORTS)
         return {"items": [public(d) for d in docs], "next_cursor": cursor}
+
+    @route("GET", "/webhooks/events", summary="The event types a webhook can subscribe to", tag="webhooks",
+           permission=PERMISSION, response=EventTypes)
+    async def event_types(request: web.Request, _: Principal) -> dict[str, Any]:
+        return {"items": catalog()}
 
     @route("POST", "/webhooks", summary="Subscribe a URL to events (the signing secret is shown once)",
            tag="webhooks", permission=PERMISSION, body=WebhookIn, response=WebhookCreated, status=201)

@@ -138,6 +138,7 @@ async def test_secret_rotation_changes_the_signing_key_with_an_overlap(api: Api,
     ({"url": "http://example.com/" + "a" * 3000, "events": ["*"]}, "url"),
     ({"url": "http://example.com/x", "events": []}, "events"),
     ({"url": "http://example.com/x", "events": ["$where"]}, "events"),
+    ({"url": "http://example.com/x", "events": ["message.craeted"]}, "events"),  # a typo never fires
     ({"url": "http://example.com/x", "events": [{"$ne": None}]}, "events.0"),
     ({"url": {"$gt": ""}, "events": ["*"]}, "url"),
     ({"url": "http://example.com/x", "events": ["*"], "secret_enc": "mine"}, "secret_enc"),
@@ -149,6 +150,20 @@ async def test_bad_webhook_input_is_refused_and_nothing_stored(api: Api, body: d
     problem = await resp.json()
     assert problem["field"].startswith(field)
     assert await api.app[keys.STORE]["webhooks"].count_documents({}) == 0
+
+
+async def test_the_event_catalog_lists_what_the_hub_publishes(api: Api) -> None:
+    admin = await api.user(Role.admin)
+    resp = await api.client.get("/api/v1/webhooks/events", headers=admin["headers"])
+    assert resp.status == 200, await resp.text()
+    names = (await resp.json())["items"]
+    assert {"message.created", "conversation.updated", "contact.merged", "webhook.ping"} <= set(names)
+    assert names == sorted(names) and "event" not in names
+    agent = await api.user(Role.agent)
+    assert (await api.client.get("/api/v1/webhooks/events", headers=agent["headers"])).status == 403
+    resp = await api.client.patch("/api/v1/webhooks/x", headers=admin["headers"],
+                                  json={"events": ["ticket.opened"]})
+    assert resp.status == 422 and "GET /webhooks/events" in (await resp.json())["detail"]
 
 
 @pytest.mark.parametrize("platform_overrides", [{"webhook_allow_private": False}])
