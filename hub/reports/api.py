@@ -7,7 +7,9 @@ Supervisors and admins (``reports:read``) see everything; an agent sees only the
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import Field
@@ -20,7 +22,7 @@ from hub.auth import Principal
 from hub.errors import Forbidden, NotFound
 
 from . import layout, ops
-from .query import ReportQuery, check_range, check_scope
+from .query import Range, ReportQuery, check_range, check_scope
 from .schedules import Schedule, ScheduleIn, Schedules
 from .service import SECTIONS, Reports
 from .tables import TABLES, XLSX_TYPE, to_csv, to_xlsx
@@ -101,7 +103,7 @@ async def export_table(request: web.Request, principal: Principal, query: Export
     figures = await reports(request).report(ReportQuery.model_validate(scoped.model_dump(exclude={"format"})),
                                             (section,))
     table = build(figures)
-    stem = f"{name}_{rng.start:%Y%m%d}-{rng.end:%Y%m%d}"
+    stem = f"{name}_{file_dates(rng, scoped.zone)}"
     if query.format == "xlsx":
         meta = {"table": name, "start": rng.start.isoformat(), "end": rng.end.isoformat(), "tz": query.tz,
                 **{f"filter {k}": v for k, v in scoped.filters().items()}}
@@ -124,9 +126,16 @@ async def report_pdf(request: web.Request, principal: Principal, query: ReportQu
     figures = await reports(request).report(scoped, ("overview", "volume", "response_times", "sla", "csat", "bot",
                                                      "kb", "agents", "contacts"))
     body = await asyncio.to_thread(pdf.render, figures)  # CPU work off the event loop
-    stem = f"berry-report_{rng.start:%Y%m%d}-{rng.end:%Y%m%d}"
+    stem = f"berry-report_{file_dates(rng, scoped.zone)}"
     return web.Response(body=body, headers={"Content-Type": "application/pdf",
                                             "Content-Disposition": f'attachment; filename="{stem}.pdf"'})
+
+
+def file_dates(rng: Range, zone: ZoneInfo) -> str:
+    """``YYYYMMDD-YYYYMMDD``: the first and last day the report covers, in its time zone (the end is
+    exclusive, so a report of 27 Nov is ``20261127-20261127``, not the UTC days it spans)."""
+    last = rng.end - timedelta(microseconds=1)
+    return f"{rng.start.astimezone(zone):%Y%m%d}-{last.astimezone(zone):%Y%m%d}"
 
 
 def schedules(request: web.Request) -> Schedules:

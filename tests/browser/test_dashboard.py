@@ -227,7 +227,7 @@ async def test_export_downloads_a_csv(new_page: Any, hub_url: str, week: dict[st
     async with page.expect_download() as info:
         await page.click("a[data-table=volume_by_channel][data-format=csv]")
     download = await info.value
-    assert download.suggested_filename == "volume_by_channel_20261102-20261109.csv"
+    assert download.suggested_filename == "volume_by_channel_20261102-20261108.csv"
     target = tmp_path / "x.csv"
     await download.save_as(target)
     rows = list(csv.reader(io.StringIO(target.read_text())))
@@ -241,7 +241,7 @@ async def test_pdf_download(new_page: Any, hub_url: str, week: dict[str, Any]) -
     async with page.expect_download() as info:
         await page.click("a[data-table=report][data-format=pdf]")
     download = await info.value
-    assert download.suggested_filename == "berry-report_20261102-20261109.pdf"
+    assert download.suggested_filename == "berry-report_20261102-20261108.pdf"
     assert (await download.path()).read_bytes().startswith(b"%PDF")
 
 

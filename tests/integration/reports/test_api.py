@@ -130,7 +130,7 @@ async def test_exports_every_table_as_csv_and_xlsx_parsed_back(client: Any, worl
         csv_resp = await get(client, world["sup"], f"export/{name}", **Q, format="csv")
         assert csv_resp.status == 200, name
         assert csv_resp.headers["Content-Type"].startswith("text/csv")
-        assert f'{name}_20261102-20261109.csv' in csv_resp.headers["Content-Disposition"]
+        assert f'{name}_20261102-20261108.csv' in csv_resp.headers["Content-Disposition"]  # first, last day
         rows = list(csv.reader(io.StringIO(await csv_resp.text())))
         xlsx_resp = await get(client, world["sup"], f"export/{name}", **Q, format="xlsx")
         assert xlsx_resp.status == 200
@@ -146,6 +146,22 @@ async def test_exports_every_table_as_csv_and_xlsx_parsed_back(client: Any, worl
                           ["whatsapp", "1"]]
     heat = list(csv.reader(io.StringIO(await (await get(client, world["sup"], "export/heatmap", **Q)).text())))
     assert heat[1][0] == "Mon" and heat[1][1 + 9] == "1" and heat[1][1 + 16] == "1"
+
+
+@pytest.mark.parametrize("params,stem", [
+    ({"start": "2026-11-27", "end": "2026-11-27", "tz": "Africa/Johannesburg"}, "kpis_20261127-20261127"),
+    ({"start": "2026-11-27", "end": "2026-11-28", "tz": "Pacific/Auckland"}, "kpis_20261127-20261128"),
+    ({"start": "2026-11-27T20:00:00-05:00", "end": "2026-11-28T02:00:00-05:00", "tz": "America/New_York"},
+     "kpis_20261127-20261128"),
+])
+async def test_export_file_names_carry_the_days_of_the_report_time_zone(
+        client: Any, world: dict[str, Any], params: dict[str, str], stem: str) -> None:
+    """Not the UTC days the range spans (27 Nov in Johannesburg starts on 26 Nov at 22:00 UTC)."""
+    resp = await get(client, world["sup"], "export/kpis", **params)
+    assert resp.status == 200, await resp.text()
+    assert resp.headers["Content-Disposition"] == f'attachment; filename="{stem}.csv"'
+    pdf = await get(client, world["sup"], "pdf", **params)
+    assert f'filename="berry-report_{stem.removeprefix("kpis_")}.pdf"' in pdf.headers["Content-Disposition"]
 
 
 async def test_export_is_formula_safe_and_refuses_unknown_tables(client: Any, world: dict[str, Any]) -> None:
@@ -176,7 +192,7 @@ async def test_pdf_report_with_charts_parsed_back(client: Any, world: dict[str, 
 
     resp = await get(client, world["sup"], "pdf", **Q)
     assert resp.status == 200 and resp.content_type == "application/pdf"
-    assert 'berry-report_20261102-20261109.pdf' in resp.headers["Content-Disposition"]
+    assert 'berry-report_20261102-20261108.pdf' in resp.headers["Content-Disposition"]
     reader = PdfReader(io.BytesIO(await resp.read()))
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert reader.metadata.title == "Berry Support Hub — support report"
