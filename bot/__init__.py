@@ -61,8 +61,19 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
         if ticketing is not None and ticketing.settings.auto_assign:
             await ticketing.routing.auto_assign(conversation_id, reason="bot handoff")
 
+    async def hours(conv: Any) -> Any:  # the inbox's support hours, as the web-chat widget shows them
+        from channels.configure import hours_for
+        from channels.webchat.presence import agents_online
+
+        from .hours import Opening
+
+        channels = app[keys.EXTENSIONS].get("channels")
+        spec, tz = (hours_for(channels, conv.channel) if channels is not None
+                    else (settings.voice_business_hours, settings.voice_timezone))
+        return Opening(spec, tz, await agents_online(app[keys.EXTENSIONS]))
+
     service = BotService(app[keys.STORE], app[keys.BUS], app[keys.CONVERSATIONS], bot_settings, engine,
-                         route=route)
+                         route=route, hours=hours)
     await service.load_inboxes()
     app[keys.EXTENSIONS]["bot"] = service
     ticketing = app[keys.EXTENSIONS].get("ticketing")

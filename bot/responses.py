@@ -15,7 +15,8 @@ DOMAIN = Path(__file__).resolve().parent / "rasa" / "domain.yml"
 HANDOFF = "I'm passing you to a person on our team; they can see everything you've told me."
 HANDOFF_AFTER_HOURS = ("Our team is offline right now and back {back}. I've passed your message on and "
                        "someone will reply then.")
-AFTER_HOURS = "Just so you know: our team is offline until {back}. I can still help with most questions."
+AFTER_HOURS = ("Just so you know: our team is offline right now and back {back}. I can still help with most "
+               "questions.")
 NO_ANSWER = "I couldn't find an answer to that, so I'm passing you to our team."
 
 # A customer who writes in another language of the help center is handed to a person who speaks it;
@@ -28,12 +29,16 @@ NOTICES: dict[str, dict[str, Any]] = {
     "af": {"handoff": "Ek gee jou oor aan iemand in ons span; hulle kan alles sien wat jy vir my gesê het.",
            "handoff_after_hours": "Ons span is nou van diens af en terug {back}. Ek het jou boodskap "
                                   "aangestuur en iemand sal jou dan antwoord.",
+           "after_hours": "Net sodat jy weet: ons span is nou van diens af en terug {back}. Ek kan "
+                          "steeds met die meeste vrae help.",
            "today": "vandag om {time}", "tomorrow": "môre om {time}", "on_day": "{day} om {time}",
            "soon": "binnekort", "days": ["op Maandag", "op Dinsdag", "op Woensdag", "op Donderdag",
                                          "op Vrydag", "op Saterdag", "op Sondag"]},
     "zu": {"handoff": "Ngikudlulisela kumuntu wethimba lethu; uzobona konke ongitshele khona.",
            "handoff_after_hours": "Ithimba lethu alisebenzi njengamanje, lizobuya {back}. Umlayezo wakho "
                                   "ngiwudlulisile, uzophendulwa ngaleso sikhathi.",
+           "after_hours": "Ukuze wazi: ithimba lethu alisebenzi njengamanje, lizobuya {back}. Ngisengakusiza "
+                          "ngemibuzo eminingi.",
            "today": "namuhla ngo-{time}", "tomorrow": "kusasa ngo-{time}", "on_day": "{day} ngo-{time}",
            "soon": "maduze", "days": ["ngoMsombuluko", "ngoLwesibili", "ngoLwesithathu", "ngoLwesine",
                                       "ngoLwesihlanu", "ngoMgqibelo", "ngeSonto"]},

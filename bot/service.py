@@ -42,6 +42,7 @@ from hub.store import Store, register, upsert
 from . import language, responses
 from .engine import BotEngine, OutMessage, Reply, Turn
 from .handoff import HandoffPolicy
+from .hours import Opening
 from .settings import ANSWERABLE, BotSettings
 from .turns import TurnQueue
 
@@ -53,6 +54,7 @@ TICKET_TAGS = {"refund_request": "refund", "payment_failed": "payment", "provide
                "cancel_booking": "cancellation", "reschedule_booking": "reschedule", "complaint": "complaint"}
 register("bot_turns", expire=("at", timedelta(days=1)))  # _id = bot-turn:<conversation>:<message>: who answers
 Router = Callable[[str], Awaitable[Any]]
+Hours = Callable[[Conversation], Awaitable[Opening]]  # the inbox's support hours, agents online now
 FORGET_JOB = "bot.forget"  # payload {conversation_ids}: the engine drops its copies (see on_forget)
 HANDOFF_STEPS = ("notice", "note", "ticket", "event")  # after the handoff is saved, in order
 RECOVERY_DELAYS = (0.0, 0.5, 2.0, 5.0, 15.0)  # seconds before each attempt to hand a failed turn off
@@ -61,7 +63,7 @@ RECOVERY_DELAYS = (0.0, 0.5, 2.0, 5.0, 15.0)  # seconds before each attempt to h
 class BotService:
     def __init__(self, store: Store, bus: EventBus, conversations: Conversations, settings: BotSettings,
                  engine: Callable[[], Awaitable[BotEngine]], policy: HandoffPolicy | None = None,
-                 route: Router | None = None) -> None:
+                 route: Router | None = None, hours: Hours | None = None) -> None:
         self.store = store
         self.bus = bus
         self.conversations = conversations
@@ -74,6 +76,7 @@ class BotService:
         self.inboxes = set(settings.inboxes)
         self.route = route  # routes a handed-off ticket to an agent (ticketing's auto-assign)
         self.jobs = Jobs(store)
+        self.hours = hours  # None: nothing tells when people answer, so the bot never says "offline"
 
     async def load_inboxes(self) -> None:
         """``BERRY_BOT_INBOXES`` overlaid by the switches stored by ``PUT /bot/inboxes/{inbox}``: read at
@@ -234,7 +237,7 @@ class BotService:
         text = _button_payload(text, state.get("buttons") or [])
         lang = language.detect(text) or conv.language
         now = utcnow()
-        open_now = self.settings.open_at(now)
+        hours = await self._opening(conv)
         contact = await self.store.contacts.find_one({"_id": conv.contact_id}, {"type": 1}) or {}  # fresh too
         turn = Turn(conversation_id=conv_id, text=text, channel=conv.channel.value, language=lang,
                     state=state, contact_type=str(contact.get("type") or "consumer"))
@@ -249,9 +252,9 @@ class BotService:
         # a policy handoff overrules the engine's answer: its articles were never shown
         state = _next_state(state, reply, lang, said=reason is None or reason == reply.handoff)
         if reason is None:
-            if not open_now and not state.get("told_after_hours"):
+            if not hours.open_at(now) and not state.get("told_after_hours"):
                 state["told_after_hours"] = True
-                back = self.settings.back_at(now, lang)
+                back = hours.back_at(now, lang)
                 await self._say(conv, OutMessage(responses.notice("after_hours", lang, back=back)))
             for out in reply.messages:
                 await self._say(conv, out, intent=reply.intent)
@@ -294,9 +297,9 @@ class BotService:
             await step(lambda: self.store.conversations.update_one(
                 {"_id": conv.id}, {"$set": {f"bot.handoff.todo.{name}": False}}), conv.id)
 
-        at = datetime.fromisoformat(handoff["at"])
-        notice = responses.notice("handoff", lang) if self.settings.open_at(at) else \
-            responses.notice("handoff_after_hours", lang, back=self.settings.back_at(at, lang))
+        at, hours = datetime.fromisoformat(handoff["at"]), await self._opening(conv)
+        notice = responses.notice("handoff", lang) if hours.open_at(at) else \
+            responses.notice("handoff_after_hours", lang, back=hours.back_at(at, lang))
         await do("notice", lambda: self._say(conv, OutMessage(notice)))
         await do("note", lambda: self.conversations.reply(conv.id, BOT, _summary_text(summary), private=True,
                                                            author_type=AuthorType.bot,
@@ -320,6 +323,17 @@ class BotService:
 
         await do("event", announce)
         log.info("bot handoff", extra={"conversation_id": conv.id, "reason": reason})
+
+    async def _opening(self, conv: Conversation) -> Opening:
+        """The conversation's inbox hours; open when they cannot be read: the plain handoff notice
+        promises no time, a wrong "offline until" would."""
+        if self.hours is None:
+            return Opening()
+        try:
+            return await self.hours(conv)
+        except Exception:
+            log.exception("bot could not read the inbox's hours", extra={"conversation_id": conv.id})
+            return Opening()
 
     async def _titles(self, article_ids: list[str]) -> dict[str, str]:
         """Article id → title for the agent's note (an id tells a person nothing); an id the knowledge

@@ -1,15 +1,10 @@
 """The bot's own settings (``BERRY_BOT_…``); which engine runs is the hub's ``BERRY_BOT_ENGINE``.
-Documented in docs/bot.md."""
+Documented in docs/bot.md. Its opening hours are the inbox's (``bot.hours``), not settings of its own."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
-
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from hub.models import before_closing, closing_time
 
 ANSWERABLE = ("whatsapp", "webchat", "sms", "email")  # where a customer writes and can be answered
 
@@ -28,10 +23,6 @@ class BotSettings(BaseSettings):
     refund_limit: float = Field(2000.0, description="Refund requests above this many rand go to a person")
     human_only_intents: list[str] = ["complaint", "request_human"]
     languages: list[str] = Field(["en"], description="Languages the bot answers; others go to agents")
-    timezone: str = "Africa/Johannesburg"
-    opening: time = time(8, 0)
-    closing: time = Field(time(17, 0), description="24:00 = midnight")
-    workdays: list[int] = Field([0, 1, 2, 3, 4], description="Monday = 0")
     kb_min_score: float = 0.0
     resolve_idle_h: float = Field(24.0, ge=0, description=(
         "A conversation the bot still holds (no handoff, no agent) is resolved after the customer has been "
@@ -50,27 +41,3 @@ class BotSettings(BaseSettings):
             raise ValueError(f"the bot cannot answer {', '.join(unknown)}: inboxes are of "
                              f"{', '.join(ANSWERABLE)}")
         return inboxes
-
-    @field_validator("closing", mode="before")
-    @classmethod
-    def _midnight(cls, value: object) -> object:
-        """``24:00`` closes at midnight (as in the channels' support hours): with 00:00-24:00 on every
-        workday the bot is never after hours ("23:59" would leave the day's last minute out)."""
-        return closing_time(value) if isinstance(value, str) else value
-
-    def open_at(self, now: datetime) -> bool:
-        local = now.astimezone(ZoneInfo(self.timezone))
-        t = local.time()
-        return local.weekday() in self.workdays and self.opening <= t and before_closing(t, self.closing)
-
-    def back_at(self, now: datetime, lang: str | None = "en") -> str:
-        """When people are back, in words of ``lang``: "today at 08:00", "on Monday at 08:00"."""
-        from .responses import when_back
-
-        local = now.astimezone(ZoneInfo(self.timezone))
-        for days in range(0, 8):
-            day = (local.weekday() + days) % 7
-            if day not in self.workdays or (days == 0 and local.time() >= self.opening):
-                continue
-            return when_back(days, day, self.opening.strftime("%H:%M"), lang)
-        return when_back(None, 0, "", lang)

@@ -6,7 +6,12 @@ and stored on ``conversation.csat``.
     inbound message on a surveyed ticket, parsed as a score:
         within the window  → stored; a repeated answer replaces the score (history kept, ``repeated``)
         after the window   → kept as ``late_answers``, the score does not change
-The inbox's ``ResolvedTicketPolicy`` keeps an answer from reopening the ticket.
+    a remark on the service while the survey is open ("the DJ was late but ok"), before or after
+    the score → ``csat.comment`` (up to ``MAX_COMMENTS`` messages)
+    a bare score on a ticket reopened meanwhile (by a question), while the survey is open and no
+    one has written to the customer since it → still the survey's answer
+The inbox's ``ResolvedTicketPolicy`` asks ``survey_reply`` what a message is: an answer or a remark
+never reopens the ticket; a question, a request or anything unclear does (a person looks at it).
 
 A worker may die between the claim and the end of the send. The job then runs again; it finds the
 claim, and if the claim is older than ``STALE_CLAIM`` (longer than a job lease: its holder is gone)
@@ -22,7 +27,15 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from hub.models import AuthorType, Conversation, DeliveryStatus, Message, Status, bot_deflected
+from hub.models import (
+    AuthorType,
+    Conversation,
+    DeliveryStatus,
+    Direction,
+    Message,
+    Status,
+    bot_deflected,
+)
 from hub.outbox import JOB_KIND as OUTBOX_JOB
 from hub.store import register
 
@@ -40,6 +53,8 @@ MAX_ANSWER_CHARS = 60
 STALE_CLAIM = timedelta(minutes=3)  # > the job lease (60 s) + a slow send
 MAX_TAKEOVERS = 5
 MAX_HISTORY = 10
+MAX_COMMENTS = 5  # remarks kept per survey; a longer exchange is a conversation (it reopens)
+MAX_COMMENT_CHARS = 500  # a longer message is a message, not a remark on the service
 
 WORDS = {
     "excellent": 5,
@@ -98,6 +113,22 @@ EMOJI = {
 }
 DIGIT = re.compile(r"^(?:rating|score|i give( (it|you))?)?[:\s]*([1-5])\s*(?:/\s*5|out of 5|stars?|⭐+)?$")
 NOISE = re.compile(r"[\s.!,;\uFE0F\u200d]+")
+# A question, a request or a problem still open: such a message reopens the ticket, remark or not.
+ASKS = re.compile(
+    r"\?|^\W*(?:how|when|where|why|what|which|who|is|are|do|does|did|can|could|would|will|may)\b"
+    r"|\b(?:can|could|would|will)\s+(?:you|i|we|someone|somebody|u)\b"
+    r"|\b(?:please|pls|plz|help|need|needs|want|refund|cancel|reschedule|invoice|urgent|asap|still|never"
+    r"|yet)\b"
+)
+NOT_REMARKS = {"very", "not", "one", "two", "three", "four", "five"}
+# Words that judge the service: a message with one of them (and no ASKS) is a remark on the survey.
+REMARKS = frozenset(w for phrase in WORDS for w in phrase.split() if w not in NOT_REMARKS) | {
+    "thanks", "thank", "thx", "cheers", "late", "slow", "quick", "quickly", "fast", "rude", "friendly",
+    "helpful", "unhelpful", "professional", "unprofessional", "polite", "disappointed", "disappointing",
+    "happy", "unhappy", "satisfied", "dissatisfied", "love", "loved", "lovely", "nice", "brilliant",
+    "superb", "fantastic", "wonderful", "service", "experience", "overall", "smooth", "smoothly", "easy",
+    "efficient", "patient", "kind", "pleased", "impressed", "recommend", "appreciated", "appreciate",
+}
 
 
 def parse_score(text: str | None) -> int | None:
@@ -119,6 +150,31 @@ def parse_score(text: str | None) -> int | None:
     scores = {EMOJI.get(c) for c in symbols}
     if symbols and None not in scores and len(scores) == 1:
         return scores.pop()
+    return None
+
+
+def is_remark(text: str | None) -> bool:
+    """Whether a message is clearly a remark on the service ("the DJ was late but ok"), not a new
+    question: short, no question or request, and a word (or emoji) that judges. Unclear → False."""
+    raw = (text or "").strip().lower()
+    if not raw or len(raw) > MAX_COMMENT_CHARS or ASKS.search(raw):
+        return False
+    return bool(REMARKS.intersection(re.findall(r"[a-z]+", raw))) or any(c in EMOJI for c in raw)
+
+
+def survey_reply(
+    csat: dict[str, Any] | None, text: str | None, now: datetime, window: timedelta
+) -> str | None:
+    """What a customer's message on a surveyed, resolved ticket is to the survey: ``"score"`` (an
+    answer, a late one too: it is kept), ``"comment"`` (a remark while the survey is open) or None
+    (a message of its own)."""
+    sent_at = (csat or {}).get("sent_at")
+    if sent_at is None:
+        return None
+    if parse_score(text) is not None:
+        return "score"
+    if now - sent_at <= window and len((csat or {}).get("comments", [])) < MAX_COMMENTS and is_remark(text):
+        return "comment"
     return None
 
 
@@ -207,28 +263,47 @@ class Csat:
                         "score": None,
                         "answers": [],
                         "late_answers": [],
+                        "comment": None,
+                        "comments": [],
                     }
                 }
             },
         )
 
     async def on_inbound(self, message: Message, conversation: Conversation) -> int | None:
+        """A customer message on a surveyed ticket: its score (when it is an answer), else None."""
         csat = conversation.csat or {}
         sent_at: datetime | None = csat.get("sent_at")
         if sent_at is None:
             return None
+        now = self.ctx.clock.now()
         score = parse_score(message.text)
+        if conversation.status != Status.resolved:
+            # reopened by a question: a bare score still answers the open survey, unless someone wrote
+            # to the customer since it (then "3" may answer them)
+            if score is None or now - sent_at > self.window:
+                return None
+            if await self._written_since(conversation.id, csat):
+                return None
+            return await self._score(message, conversation, score, now)
+        if survey_reply(csat, message.text, now, self.window) == "comment":
+            await self._comment(message, conversation, now)
+            return None
         if score is None:
             return None
-        now = self.ctx.clock.now()
-        answer = {"score": score, "message_id": message.id, "at": now}
         if now - sent_at > self.window:
+            answer = {"score": score, "message_id": message.id, "at": now}
             await self.ctx.store.conversations.update_one(
                 {"_id": conversation.id},
                 {"$set": {"csat.late_answers": [*csat.get("late_answers", []), answer][-MAX_HISTORY:]}},
             )
             await self.ctx.bus.publish(CsatReceived(conversation_id=conversation.id, score=score, late=True))
             return None
+        return await self._score(message, conversation, score, now)
+
+    async def _score(self, message: Message, conversation: Conversation, score: int, now: datetime) -> int:
+        csat = conversation.csat or {}
+        answer = {"score": score, "message_id": message.id, "at": now}
         repeated = csat.get("score") is not None
         await self.ctx.store.conversations.update_one(
             {"_id": conversation.id},
@@ -246,5 +321,30 @@ class Csat:
         )
         return score
 
+    async def _comment(self, message: Message, conversation: Conversation, now: datetime) -> None:
+        """Keep a remark with the survey: ``comment`` is the remarks' text, one per line."""
+        comments = [
+            *(conversation.csat or {}).get("comments", []),
+            {"text": (message.text or "").strip(), "message_id": message.id, "at": now},
+        ]
+        await self.ctx.store.conversations.update_one(
+            {"_id": conversation.id},
+            {"$set": {"csat.comments": comments, "csat.comment": "\n".join(c["text"] for c in comments)}},
+        )
 
-__all__ = ["Csat", "SURVEY_TEXT", "parse_score"]
+    async def _written_since(self, conversation_id: str, csat: dict[str, Any]) -> bool:
+        """Whether anyone (agent, bot, automation) wrote to the customer after the survey."""
+        return bool(
+            await self.ctx.store.messages.find_one(
+                {
+                    "conversation_id": conversation_id,
+                    "direction": Direction.outbound.value,
+                    "private": False,
+                    "_id": {"$gt": csat.get("survey_message_id") or ""},  # ids sort by creation time
+                },
+                {"_id": 1},
+            )
+        )
+
+
+__all__ = ["Csat", "SURVEY_TEXT", "is_remark", "parse_score", "survey_reply"]

@@ -18,7 +18,7 @@ from hub.models import ACTIVE_STATUSES, Conversation, InboundMessage, Message, S
 from hub.store import register
 
 from .context import SYSTEM, Ctx
-from .csat import parse_score
+from .csat import survey_reply
 from .events import TicketMerged
 from .notifications import Notifications
 from .timers import TimerWheel
@@ -67,7 +67,8 @@ def check_custom_fields(current: dict[str, Any], changes: dict[str, Any]) -> dic
 
 class ResolvedTicketPolicy:
     """The hub's ``ThreadPolicy``: a customer message within ``reopen_window`` of the resolve reopens
-    the ticket; a CSAT answer to an open survey attaches to the resolved ticket without reopening it.
+    the ticket; a CSAT answer, or a remark on the service while the survey is open, attaches to the
+    resolved ticket without reopening it (``csat.survey_reply``).
     Later messages start a new ticket (the foundation's default)."""
 
     def __init__(self, ctx: Ctx, reopen_window: timedelta, csat_window: timedelta) -> None:
@@ -75,24 +76,19 @@ class ResolvedTicketPolicy:
         self.reopen_window = reopen_window
         self.csat_window = csat_window
 
-    def _awaiting_csat(self, conversation: Conversation) -> bool:
-        csat = conversation.csat or {}
-        sent = csat.get("sent_at")
-        if not sent:
-            return False
-        return self.ctx.clock.now() - sent <= self.csat_window
-
-    def _is_answer(self, conversation: Conversation, inbound: InboundMessage) -> bool:
-        return (conversation.csat or {}).get("sent_at") is not None and parse_score(inbound.text) is not None
+    def _survey_reply(self, conversation: Conversation, inbound: InboundMessage) -> str | None:
+        return survey_reply(conversation.csat, inbound.text, self.ctx.clock.now(), self.csat_window)
 
     def attach_to_resolved(self, conversation: Conversation, inbound: InboundMessage) -> bool:
-        if self._awaiting_csat(conversation) and parse_score(inbound.text) is not None:
-            return True
+        sent = (conversation.csat or {}).get("sent_at")
+        if sent and self.ctx.clock.now() - sent <= self.csat_window and self._survey_reply(
+                conversation, inbound):
+            return True  # a score or a remark on the open survey
         resolved = conversation.resolved_at
         return resolved is not None and self.ctx.clock.now() - resolved <= self.reopen_window
 
     def reopens(self, conversation: Conversation, inbound: InboundMessage) -> bool:
-        return not self._is_answer(conversation, inbound)
+        return self._survey_reply(conversation, inbound) is None
 
 
 class Lifecycle:

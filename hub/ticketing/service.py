@@ -141,9 +141,10 @@ class Ticketing:
 
     async def _inbound(self, event: MessageCreated) -> None:
         message, conversation = event.message, event.conversation
-        if conversation.status == Status.resolved:
+        if conversation.csat:  # surveyed: an answer counts even if a question reopened the ticket
             await self.csat.on_inbound(message, conversation)
-            return  # an answer to the survey (the policy only attaches those without reopening)
+        if conversation.status == Status.resolved:
+            return  # an answer or a remark (the policy attaches only those without reopening)
         # One read of the ticket as stored (the ingest's update included) serves the steps below;
         # it is read again only after a step wrote to it (that step's events may change anything).
         doc = await self._stored(conversation.id)

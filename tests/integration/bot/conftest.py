@@ -39,18 +39,13 @@ def kb() -> TinyKB:
     return TinyKB()
 
 
-@pytest.fixture
-def bot_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    # office hours every day, all day: tests that want "after hours" set their own
-    monkeypatch.setenv("BERRY_BOT_WORKDAYS", "[0,1,2,3,4,5,6]")
-    monkeypatch.setenv("BERRY_BOT_OPENING", "00:00")
-    monkeypatch.setenv("BERRY_BOT_CLOSING", "24:00")
+ALL_DAY = "Mon-Sun 00:00-24:00"  # the inboxes' support hours: tests that want "after hours" set their own
 
 
 @pytest.fixture
-async def bot_client(settings: Settings, classifier: Any, kb: TinyKB, bot_env: None,
+async def bot_client(settings: Settings, classifier: Any, kb: TinyKB,
                      tmp_path: Path) -> AsyncIterator[TestClient[Any, Any]]:
-    app = create_app(settings.model_copy(update={"bot_engine": "embedded"}))
+    app = create_app(settings.model_copy(update={"bot_engine": "embedded", "voice_business_hours": ALL_DAY}))
     async with TestClient(TestServer(app)) as client:
         app[keys.EXTENSIONS]["knowledge_base"] = kb
         yield client

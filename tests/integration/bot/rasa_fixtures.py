@@ -45,15 +45,10 @@ async def rasa_stack(rasa_model: Path, mongodb_url: str, tmp_path_factory: pytes
     rasa_port, hub_port, actions_port = free_ports(3)
     settings = Settings(mongodb_url=mongodb_url, mongodb_db=f"t_rasa_{new_id()}", var_dir=work / "var",
                         bot_engine="rasa", rasa_url=f"http://127.0.0.1:{rasa_port}", inline_worker=False,
-                        _env_file=None)  # type: ignore[call-arg]
+                        voice_business_hours="Mon-Sun 00:00-24:00", _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings)
     kb = TinyKB()
-    mp = pytest.MonkeyPatch()  # office hours all day, read by the app's BotSettings at start-up only
-    for name, value in {"BERRY_BOT_WORKDAYS": "[0,1,2,3,4,5,6]", "BERRY_BOT_OPENING": "00:00",
-                        "BERRY_BOT_CLOSING": "24:00"}.items():
-        mp.setenv(name, value)
     async with TestClient(TestServer(app, port=hub_port)) as client:
-        mp.undo()  # read: the session's later tests must not inherit them
         app[keys.EXTENSIONS]["knowledge_base"] = kb
         _, api_key = await app[keys.API_KEYS].create("rasa actions", Role.agent, None)
         actions = rasa_runtime.action_server(actions_port, work, f"http://127.0.0.1:{hub_port}", api_key)

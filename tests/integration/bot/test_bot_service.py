@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -207,13 +209,42 @@ async def test_assigned_conversation_and_disabled_inbox_are_left_to_people(bot_c
     assert resp.status == 403
 
 
-async def test_after_hours_notice_once(bot_client, monkeypatch) -> None:
-    service = bot_client.server.app[keys.EXTENSIONS]["bot"]
-    monkeypatch.setattr(service.settings, "workdays", [])
+def _inbox_hours(app: Any, spec: str) -> None:
+    """The admin's support hours of the WhatsApp inbox (as saved through PUT /channels/inboxes)."""
+    services = app[keys.EXTENSIONS]["channels"]
+    services.inbox_docs = {**services.inbox_docs, Channel.whatsapp: {"business_hours": spec,
+                                                                     "timezone": "Africa/Johannesburg"}}
+
+
+def _closed_until_in_three_days() -> tuple[str, str]:
+    """Hours open only on the weekday three days from now (Johannesburg), and that day's name."""
+    day = (datetime.now(ZoneInfo("Africa/Johannesburg")) + timedelta(days=3)).strftime("%A")
+    return f"{day[:3]} 09:30-10:00", day
+
+
+async def test_after_hours_notice_once_with_the_inboxes_hours_in_good_grammar(bot_client) -> None:
+    spec, day = _closed_until_in_three_days()
+    _inbox_hours(bot_client.server.app, spec)
     conv = await send(bot_client, whatsapp("hello"))
     await send(bot_client, whatsapp("thanks"))
     texts = [m.text for m in await bot_messages(bot_client, conv)]
     assert sum("offline" in t for t in texts) == 1 and len(texts) == 3
+    assert f"our team is offline right now and back on {day} at 09:30." in texts[0]
+
+
+async def test_no_after_hours_notice_when_the_inbox_is_open_all_day_or_an_agent_is_online(bot_client,
+                                                                                          api) -> None:
+    app = bot_client.server.app
+    _inbox_hours(app, "Mon-Sun 00:00-24:00")  # the bot's own office hours were Mon-Fri 08:00-17:00
+    conv = await send(bot_client, whatsapp("hello", phone="+27821110000"))
+    assert not any("offline" in m.text for m in await bot_messages(bot_client, conv))
+    _inbox_hours(app, "Sat 00:00-00:00")  # never open, but someone is at the console right now
+    agent = (await api.user(Role.agent))["user"]
+    await app[keys.EXTENSIONS]["agent_console"]["presence"].connected("sid-1", agent["id"], agent["name"])
+    conv = await send(bot_client, whatsapp("hello", phone="+27821110001"))
+    await send(bot_client, whatsapp("I want to talk to a person", phone="+27821110001"))
+    texts = [m.text for m in await bot_messages(bot_client, conv)]
+    assert not any("offline" in t for t in texts) and "passing you to a person" in texts[-1]
 
 
 async def test_kb_search_route_for_the_action_server(bot_client, api) -> None:

@@ -136,3 +136,53 @@ async def test_worker_killed_after_sending_the_job_reruns_once_without_a_second_
     assert sorted(ran) == [False, True]  # the expired job is taken over by exactly one worker
     assert (await hub.store["jobs"].find_one({"_id": job["_id"]}))["state"] == "done"
     assert len(await surveys(hub, cid)) == 1
+
+
+async def surveyed(hub: Hub) -> str:
+    cid = await resolved_ticket(hub)
+    await hub.t.csat.send((await hub.store["jobs"].find_one({"kind": SEND_JOB}))["payload"])
+    return cid
+
+
+async def test_a_remark_before_the_score_keeps_both_and_does_not_reopen(hub: Hub) -> None:
+    cid = await surveyed(hub)
+    remark = await hub.inbound("the DJ was late but ok", channel=Channel.whatsapp)
+    assert remark.conversation.id == cid
+    conversation = await hub.get(cid)
+    assert conversation.status == Status.resolved
+    assert conversation.csat["comment"] == "the DJ was late but ok"
+    assert conversation.csat["comments"][0]["message_id"] == remark.message.id
+    with hub.bus.capture() as events:
+        await hub.inbound("5", channel=Channel.whatsapp)
+    conversation = await hub.get(cid)
+    assert conversation.status == Status.resolved and conversation.csat["score"] == 5
+    assert conversation.csat["comment"] == "the DJ was late but ok"
+    assert [e.score for e in events if isinstance(e, CsatReceived)] == [5]
+
+
+async def test_a_remark_after_the_score_is_kept_with_it(hub: Hub) -> None:
+    cid = await surveyed(hub)
+    await hub.inbound("4", channel=Channel.whatsapp)
+    await hub.inbound("Thanks, the venue team was very helpful 👍", channel=Channel.whatsapp)
+    conversation = await hub.get(cid)
+    assert conversation.status == Status.resolved and conversation.csat["score"] == 4
+    assert conversation.csat["comment"] == "Thanks, the venue team was very helpful 👍"
+
+
+async def test_a_question_reopens_and_a_later_score_still_counts(hub: Hub) -> None:
+    cid = await surveyed(hub)
+    question = await hub.inbound("great, can you send me the invoice?", channel=Channel.whatsapp)
+    assert question.conversation.id == cid
+    conversation = await hub.get(cid)
+    assert conversation.status == Status.open and not conversation.csat.get("comment")
+    await hub.inbound("5", channel=Channel.whatsapp)
+    conversation = await hub.get(cid)
+    assert conversation.csat["score"] == 5 and conversation.csat["state"] == "answered"
+
+
+async def test_a_number_after_someone_wrote_on_the_reopened_ticket_is_not_a_score(hub: Hub) -> None:
+    cid = await surveyed(hub)
+    await hub.inbound("how many guests can the hall take?", channel=Channel.whatsapp)
+    await hub.conversations.reply(cid, SYSTEM, "Which of your 4 bookings do you mean?")
+    await hub.inbound("3", channel=Channel.whatsapp)
+    assert (await hub.get(cid)).csat["score"] is None

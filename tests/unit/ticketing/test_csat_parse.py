@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from hub.ticketing.csat import parse_score
+from hub.ticketing.csat import is_remark, parse_score, survey_reply
 
 
 @pytest.mark.parametrize(
@@ -58,3 +60,36 @@ def test_answers(text: str, score: int) -> None:
 )
 def test_not_answers(text: str) -> None:
     assert parse_score(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "remark"),
+    [
+        ("the DJ was late but ok", True),
+        ("Thanks, all sorted 👍", True),
+        ("service was slow", True),
+        ("😊", True),
+        ("the photographer never arrived actually", False),  # a problem still open: not a remark
+        ("great, can you send me the invoice?", False),
+        ("when does the DJ arrive", False),
+        ("please call me back, it was ok", False),
+        ("my booking reference is BE-1234567", False),  # nothing that judges: unclear
+        ("good " * 200, False),  # too long for a remark
+        ("", False),
+    ],
+)
+def test_remarks(text: str, remark: bool) -> None:
+    assert is_remark(text) is remark
+
+
+def test_survey_reply_only_while_the_survey_is_open() -> None:
+    sent = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    csat = {"sent_at": sent, "comments": []}
+    window = timedelta(hours=72)
+    assert survey_reply(csat, "5", sent + timedelta(hours=1), window) == "score"
+    assert survey_reply(csat, "5", sent + timedelta(hours=80), window) == "score"  # kept as a late answer
+    assert survey_reply(csat, "the DJ was late but ok", sent + timedelta(hours=1), window) == "comment"
+    assert survey_reply(csat, "the DJ was late but ok", sent + timedelta(hours=80), window) is None
+    assert survey_reply(None, "the DJ was late but ok", sent, window) is None
+    full = {"sent_at": sent, "comments": [{"text": "ok"}] * 5}
+    assert survey_reply(full, "the DJ was late but ok", sent, window) is None  # a conversation now
