@@ -224,7 +224,7 @@ class AgentsNamespace(socketio.AsyncNamespace):
                                       "live_until": time.monotonic() + LIVE_CHECK_S})
         for room in rooms:
             await self.enter_room(sid, room)
-        await self.presence.connected(sid, principal.user_id or "", principal.name)
+        await self.presence.connected(sid, principal.user_id or "", principal.name, principal.session_id)
         log.info("console connected", extra={"user_id": principal.user_id, "sid": sid})
 
     async def on_disconnect(self, sid: str) -> None:

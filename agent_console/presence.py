@@ -39,13 +39,14 @@ register(PRESENCE)  # _id = user id
 
 
 async def reachable_sockets(sio: Any, namespace: str, store: Store, node: str,
-                            user_id: str) -> AsyncIterator[str]:
-    """The user's open console sockets this node can act on: its own that are still connected, and
-    another node's through the Socket.IO manager when it is Redis's (without it, such an entry is
-    another process's, or stale, and out of reach)."""
+                            user_id: str, session_id: str | None = None) -> AsyncIterator[str]:
+    """The user's open console sockets (of one sign-in, with ``session_id``) this node can act on:
+    its own that are still connected, and another node's through the Socket.IO manager when it is
+    Redis's (without it, such an entry is another process's, or stale, and out of reach)."""
     from socketio.async_pubsub_manager import AsyncPubSubManager
 
-    async for doc in store[SOCKETS].find({"user_id": user_id}, {"_id": 1}):
+    which = {"user_id": user_id, **({"session_id": session_id} if session_id else {})}
+    async for doc in store[SOCKETS].find(which, {"_id": 1}):
         at, _, sid = str(doc["_id"]).partition(":")
         if at != node and not isinstance(sio.manager, AsyncPubSubManager):
             continue
@@ -82,11 +83,12 @@ class PresenceTracker:
     def _key(self, sid: str) -> str:
         return f"{self.node}:{sid}"
 
-    async def connected(self, sid: str, user_id: str, name: str) -> None:
+    async def connected(self, sid: str, user_id: str, name: str, session_id: str | None = None) -> None:
         already = self._online_here(user_id)
         self.local.setdefault(user_id, {})[sid] = "online"
         await self.store[SOCKETS].insert_one({"_id": self._key(sid), "user_id": user_id, "name": name,
-                                              "node": self.node, "status": "online", "seen_at": utcnow()})
+                                              "session_id": session_id, "node": self.node, "status": "online",
+                                              "seen_at": utcnow()})
         if not already:
             await self.refresh(user_id, name)
 

@@ -176,12 +176,14 @@ __all__ += ["TeamMembershipChanged"]
 
 class UserSignedOut(Event):
     """A user was signed out everywhere (``Tokens.revoke_user``: deactivated, password, role or
-    teams changed, an admin's "sign out everywhere"): the console disconnects their open sockets
-    on every node at once, as REST refuses their access tokens at once."""
+    teams changed, an admin's "sign out everywhere"), or out of one sign-in (``session_id``:
+    ``Tokens.revoke_session``): the console disconnects those open sockets on every node at once,
+    as REST refuses those access tokens at once."""
 
     name: ClassVar[str] = "user.signed_out"
     user_id: str
     reason: str = ""
+    session_id: str | None = None  # one sign-in ended (its sockets only); None: every sign-in
 
 
 __all__ += ["UserSignedOut"]

@@ -64,12 +64,17 @@ class Tokens:
             raise Unauthorized("session revoked; sign in again")
         return principal
 
-    async def revoke_session(self, family: str, user_id: str | None = None) -> None:
+    async def revoke_session(self, family: str, user_id: str | None = None,
+                             reason: str | None = "signed out of this session") -> None:
+        """End one sign-in; with a ``reason``, its open console sockets are told and disconnected
+        (``user.signed_out`` naming the session), else they stop at their next event."""
         # the revocation record first, the tokens second: a rotation racing with this one checks the
         # record after storing its new token, so either it sees the record or the token gets marked
         await upsert(self.store[REVOKED], {"_id": family},  # race-safe: two revocations of one sign-in
                      {"$set": {"user_id": user_id, "expires_at": utcnow() + self.access_ttl}})
         await self.store["refresh_tokens"].update_many({"family": family}, {"$set": {"revoked": True}})
+        if reason and user_id and self.bus is not None:
+            await self.bus.publish(UserSignedOut(user_id=user_id, reason=reason, session_id=family))
 
     def verify_access(self, token: str) -> Principal:
         try:
@@ -104,7 +109,7 @@ class Tokens:
             raise Unauthorized("invalid refresh token")
         # spending is a claim, so of two concurrent refreshes with one token exactly one wins
         if doc["used_at"] is not None or doc["revoked"] or not await self.store.claim("refresh_spends", digest, {"at": now}):
-            await self.revoke_session(doc["family"], doc["user_id"])  # reuse of a spent token
+            await self.revoke_session(doc["family"], doc["user_id"], "a spent sign-in token was used again")
             raise Unauthorized("refresh token reuse detected; sign in again")
         await col.update_one({"_id": digest}, {"$set": {"used_at": now}})
         if doc["expires_at"] < now:
@@ -121,6 +126,6 @@ class Tokens:
         families = {d["family"] async for d in self.store["refresh_tokens"].find(
             {"user_id": user_id, "revoked": False}, {"family": 1})}
         for family in families:
-            await self.revoke_session(family, user_id)
+            await self.revoke_session(family, user_id, reason=None)  # one event for all, below
         if self.bus is not None:
             await self.bus.publish(UserSignedOut(user_id=user_id, reason=reason))

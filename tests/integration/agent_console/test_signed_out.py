@@ -1,6 +1,6 @@
-"""An open console socket does not outlive its user's sign-in: deactivation, a role change or a
-password change disconnects it at once (``user.signed_out``), and every event re-checks the
-sign-in as REST does, so a revocation that publishes nothing (one session signed out) stops the
+"""An open console socket does not outlive its user's sign-in: deactivation, a role change, a
+password change or signing out that one session disconnects it at once (``user.signed_out``), and
+every event re-checks the sign-in as REST does, so a revocation that publishes nothing stops the
 socket too. The cross-node case is in ``test_multinode``."""
 
 from __future__ import annotations
@@ -53,6 +53,23 @@ async def test_a_patch_deactivation_role_or_password_change_disconnects_too(clie
         await _connected_then_cut(client, api, agents, role, patch)
 
 
+async def test_signing_out_one_session_disconnects_only_its_sockets(client, api, agents) -> None:
+    user = await api.user(Role.agent)
+    second = await (await client.post("/api/v1/auth/login", json={
+        "email": user["user"]["email"], "password": "correct horse"})).json()
+    laptop, phone = await agents(user["access_token"]), await agents(second["access_token"])
+    session_id = client.server.app[keys.TOKENS].verify_access(user["access_token"]).session_id
+    resp = await client.delete(f"/api/v1/auth/sessions/{session_id}",
+                               headers={"Authorization": f"Bearer {second['access_token']}"})
+    assert resp.status == 204, await resp.text()
+    # the idle socket of that sign-in goes without sending anything (it used to get ticket events
+    # until its next heartbeat); the other sign-in's socket stays, untold
+    await laptop.wait_for(lambda: not laptop.sio.connected or None, timeout=5)
+    assert laptop.of("signed_out")[0]["reason"] == "signed out of this session"
+    assert (await phone.call("list", {"view": "all"}))["ok"] and phone.sio.connected
+    assert not phone.of("signed_out")
+
+
 async def test_every_event_rechecks_the_sign_in(client, api, agents, monkeypatch) -> None:
     monkeypatch.setattr(namespace, "LIVE_CHECK_S", 0.0)  # no cache: the next event sees it
     user = await api.user(Role.agent)
@@ -60,7 +77,7 @@ async def test_every_event_rechecks_the_sign_in(client, api, agents, monkeypatch
     assert (await agent.call("heartbeat"))["ok"]
     tokens = client.server.app[keys.TOKENS]
     session_id = tokens.verify_access(user["access_token"]).session_id
-    await tokens.revoke_session(session_id, user["user"]["id"])  # one sign-in: no bus event
+    await tokens.revoke_session(session_id, user["user"]["id"], reason=None)  # no bus event
     answer = await agent.call("list", {"view": "all"})
     assert answer["ok"] is False and answer["error"]["code"] == "unauthorized", answer
     assert "session revoked" in answer["error"]["detail"]
