@@ -33,7 +33,8 @@ class SignOut:
         if session_id is None:  # everywhere: the user's room reaches every socket at once
             await self.sio.emit("signed_out", told, to=access.agent_room(user_id), namespace=self.namespace)
         cut = 0
-        async for sid in reachable_sockets(self.sio, self.namespace, self.store, self.node, user_id, session_id):
+        sockets = reachable_sockets(self.sio, self.namespace, self.store, self.node, user_id, session_id)
+        async for sid in sockets:
             if session_id is not None:  # one sign-in: only its sockets are told
                 await self.sio.emit("signed_out", told, to=sid, namespace=self.namespace)
             await self.sio.disconnect(sid, namespace=self.namespace)  # another node's: through Redis
