@@ -18,6 +18,7 @@ from hub.api import pages
 from hub.api.pages import PageQuery, Sorts, page_of
 from hub.api.routing import ApiRouter, invalid, visible_conversation
 from hub.auth import Principal, require
+from hub.auth.users import check_assignable
 from hub.auth.visibility import can_see, in_scope, sees_all, with_current_teams
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.models import Conversation, Message
@@ -624,26 +625,39 @@ async def _check_macro(request: web.Request, item: BaseModel) -> None:
             await svc(request).teams.get(item.team_id)
         except NotFound as exc:
             raise InvalidInput(str(exc), field="team_id") from exc
-    await _check_actions(request, item.actions)
+    await _check_actions(request, item.actions, {None, item.team_id})
 
 
-async def _check_actions(request: web.Request, actions: list[Any]) -> None:
-    """What an action refers to must exist (canned response, webhook, team)."""
+async def _check_actions(
+    request: web.Request, actions: list[Any], canned_teams: set[str | None] | None = None
+) -> None:
+    """What an action refers to must exist (canned response, webhook, team, agent), else every run
+    would fail. ``canned_teams``: a macro's, whose agents may send only the canned responses of
+    these teams (None: shared ones); a rule, acting as the system, may send any."""
     store = request.app[keys.STORE]
     for action in actions:
         p = action.params
-        if action.type == "canned_reply" and not await store["canned_responses"].find_one(
-            {"_id": p["canned_id"]}
-        ):
-            raise InvalidInput(f"canned response {p['canned_id']} not found", field="canned_id")
+        if action.type == "canned_reply":
+            canned = await store["canned_responses"].find_one({"_id": p["canned_id"]}, {"team_id": 1})
+            if canned is None:
+                raise InvalidInput(f"canned response {p['canned_id']} not found", field="canned_id")
+            if canned_teams is not None and canned.get("team_id") not in canned_teams:
+                raise InvalidInput(f"canned response {p['canned_id']} belongs to another team: the "
+                                   "macro's agents could not send it", field="canned_id")
         if action.type == "webhook" and not await store["webhooks"].find_one({"_id": p["webhook_id"]}):
             raise InvalidInput(f"webhook {p['webhook_id']} not found", field="webhook_id")
-        for key in ("team_id",):
-            if p.get(key):
-                try:
-                    await svc(request).teams.get(p[key])
-                except NotFound as exc:
-                    raise InvalidInput(str(exc), field=key) from exc
+        team = None
+        if p.get("team_id"):
+            try:
+                team = await svc(request).teams.get(p["team_id"])
+            except NotFound as exc:
+                raise InvalidInput(str(exc), field="team_id") from exc
+        if p.get("assignee_id"):
+            await check_assignable(store, p["assignee_id"])
+            if team is not None and not team.member(p["assignee_id"]):
+                raise InvalidInput(
+                    f"{p['assignee_id']} is not a member of team {team.name}", field="assignee_id"
+                )
 
 
 async def _hours_in_use(request: web.Request, item: BaseModel) -> None:

@@ -37,6 +37,7 @@ from .canned import check_template
 from .conditions import Compiled, Condition, Facts
 from .context import Ctx, Stored
 from .events import RuleExecuted
+from .lifecycle import normalize_tags
 from .timers import TimerWheel
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ ActionType = Literal[
     "escalate",
 ]
 MAX_DEPTH = 5
+MAX_REASON = 200  # a set_priority reason is shown on the ticket
 _chain: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("rule_chain", default=())
 
 
@@ -119,8 +121,15 @@ def check_action(action: Action) -> None:
         raise InvalidInput("assign needs assignee_id, team_id or auto", field="params")
     if action.type == "set_priority" and p.get("priority") not in {x.value for x in Priority}:
         raise InvalidInput("set_priority needs priority low|normal|high|urgent", field="priority")
-    if action.type in ("add_tag", "remove_tag") and not p.get("tag"):
-        raise InvalidInput(f"{action.type} needs a tag", field="tag")
+    if action.type in ("add_tag", "remove_tag"):
+        if not p.get("tag"):
+            raise InvalidInput(f"{action.type} needs a tag", field="tag")
+        try:  # the check a run applies: a tag it would refuse is refused now, not on every run
+            normalize_tags([p["tag"]])
+        except InvalidInput as exc:
+            raise InvalidInput(f"{action.type}: {exc.detail}", field="tag") from exc
+    if action.type == "set_priority" and len(p.get("reason", "")) > MAX_REASON:
+        raise InvalidInput(f"set_priority reason: at most {MAX_REASON} characters", field="reason")
     if action.type == "canned_reply" and not p.get("canned_id"):
         raise InvalidInput("canned_reply needs canned_id", field="canned_id")
     if action.type == "private_note":

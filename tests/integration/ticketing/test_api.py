@@ -360,3 +360,50 @@ async def test_dates_in_raw_answers_are_rfc3339(kit: Kit) -> None:
     walk(sla)
     assert dates, sla
     assert all(d[10] == "T" for d in dates), dates
+
+
+async def test_rule_and_macro_actions_a_run_would_refuse_are_refused_when_saved(kit: Kit) -> None:
+    """Saved as they were, these failed on every run; now each is a 422 naming the parameter."""
+    boss = await kit.agent(Role.supervisor, online=False)
+    agent = await kit.agent(online=False)
+    portal = await kit.api.user(Role.customer)
+    status, venues = await kit.call("POST", "/teams", boss, json={"name": "Venues"})
+    status, music = await kit.call("POST", "/teams", boss, json={"name": "Music"})
+    assert status == 201
+    status, music_canned = await kit.call(
+        "POST", "/canned-responses", boss,
+        json={"shortcut": "dj", "title": "DJ", "text": "Your DJ is booked.", "team_id": music["id"]},
+    )
+    assert status == 201
+    rule = {"name": "r", "trigger": {"type": "message.created"}}
+    for action, field in (
+        ({"type": "add_tag", "params": {"tag": "vip!"}}, "tag"),
+        ({"type": "add_tag", "params": {"tag": "x" * 51}}, "tag"),
+        ({"type": "remove_tag", "params": {"tag": "  "}}, "tag"),
+        ({"type": "assign", "params": {"assignee_id": "ghost"}}, "assignee_id"),
+        ({"type": "assign", "params": {"assignee_id": portal["user"]["id"]}}, "assignee_id"),
+        ({"type": "assign", "params": {"assignee_id": agent["id"], "team_id": venues["id"]}},
+         "assignee_id"),
+        ({"type": "escalate", "params": {"team_id": "ghost"}}, "team_id"),
+        ({"type": "set_priority", "params": {"priority": "urgent", "reason": "r" * 201}}, "reason"),
+    ):
+        for path, body in (("/automation-rules", rule), ("/macros", {"name": "m"})):
+            status, problem = await kit.call("POST", path, boss, json={**body, "actions": [action]})
+            assert status == 422 and problem["field"] == field, (path, action, problem)
+            assert problem["detail"], problem
+    # A macro's agents can send only shared canned responses and their team's; a rule may send any.
+    macro = {"name": "m", "actions": [{"type": "canned_reply", "params": {"canned_id": music_canned["id"]}}]}
+    for team_id in (None, venues["id"]):
+        status, problem = await kit.call("POST", "/macros", boss, json={**macro, "team_id": team_id})
+        assert status == 422 and problem["field"] == "canned_id" and "team" in problem["detail"], problem
+    status, _ = await kit.call("POST", "/macros", boss, json={**macro, "team_id": music["id"]})
+    assert status == 201
+    status, _ = await kit.call("POST", "/automation-rules", boss, json={**rule, "actions": macro["actions"]})
+    assert status == 201
+    # …and a PATCH is checked as a POST is.
+    tag = {"type": "add_tag", "params": {"tag": "VIP"}}
+    status, ok = await kit.call("POST", "/automation-rules", boss, json={**rule, "actions": [tag]})
+    assert status == 201
+    untagged = {"actions": [{"type": "add_tag", "params": {"tag": ""}}]}
+    status, problem = await kit.call("PATCH", f"/automation-rules/{ok['id']}", boss, json=untagged)
+    assert status == 422 and problem["field"] == "tag"

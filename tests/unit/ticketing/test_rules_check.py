@@ -40,6 +40,15 @@ def rule(**kw: object) -> Rule:
             "actions.add_tag.colour",
         ),
         ({"actions": [{"type": "snooze", "params": {"minutes": 0}}]}, "minutes"),
+        # tags a run would refuse (lifecycle.normalize_tags) are refused when the rule is saved
+        ({"actions": [{"type": "add_tag", "params": {"tag": "   "}}]}, "tag"),
+        ({"actions": [{"type": "add_tag", "params": {"tag": "x" * 51}}]}, "tag"),
+        ({"actions": [{"type": "add_tag", "params": {"tag": "vip!"}}]}, "tag"),
+        ({"actions": [{"type": "remove_tag", "params": {"tag": "-leading"}}]}, "tag"),
+        (
+            {"actions": [{"type": "set_priority", "params": {"priority": "high", "reason": "r" * 201}}]},
+            "reason",
+        ),
         ({"actions": [{"type": "snooze", "params": {"minutes": True}}]}, "minutes"),
         ({"actions": [{"type": "private_note", "params": {"text": "hi {{contact.password}}"}}]}, "text"),
         ({"actions": [{"type": "assign", "params": {}}]}, "params"),
@@ -122,3 +131,7 @@ def test_canned_templates() -> None:
             check_template(bad)
     with pytest.raises(ValidationError):
         CannedResponse(shortcut="BAD SHORTCUT", title="x", text="y")
+
+
+def test_a_tag_a_run_accepts_is_accepted() -> None:
+    compile_rule(rule(actions=[{"type": "add_tag", "params": {"tag": " VIP: gold/2026 "}}]))
