@@ -130,18 +130,34 @@ async def get_user(request: web.Request, principal: Principal) -> UserOut:
     return (await _with_mfa(request, principal, [user]))[0]
 
 
-async def _check_deactivation(request: web.Request, principal: Principal, user: User,
-                              changes: dict[str, Any]) -> None:
-    """Refuse locking the hub out: deactivating yourself, or deactivating or demoting the last
-    active admin (409). Two admins demoting each other at once can both pass (no transactions)."""
+ACTIVE_ADMINS = {"role": Role.admin.value, "active": {"$ne": False}}
+
+
+def _last_admin(user: User) -> Conflict:
+    return Conflict(f"{user.id} is the last active admin; make another admin first")
+
+
+async def _change_user(request: web.Request, principal: Principal, user: User,
+                       changes: dict[str, Any]) -> User:
+    """Apply ``changes`` unless they lock the hub out (409): deactivating yourself, or deactivating
+    or demoting the last active admin. The admins are counted before the write and again after it:
+    two admins demoting each other at the same moment both pass the first count, then both find
+    none left and both changes are undone (there are no transactions to put them in order)."""
     deactivating = changes.get("active") is False and user.active
     if deactivating and user.id == principal.user_id:
         raise Conflict("you cannot deactivate yourself")
     demoting = "role" in changes and changes["role"] != Role.admin
-    if user.role == Role.admin and user.active and (deactivating or demoting):
-        admins = {"role": Role.admin.value, "active": {"$ne": False}}
-        if await request.app[keys.STORE].users.count_documents(admins) <= 1:
-            raise Conflict(f"{user.id} is the last active admin; make another admin first")
+    losing_admin = user.role == Role.admin and user.active and (deactivating or demoting)
+    users = request.app[keys.STORE].users
+    if losing_admin and await users.count_documents(ACTIVE_ADMINS) <= 1:
+        raise _last_admin(user)
+    was = await users.find_one({"_id": user.id}) if losing_admin else None
+    changed = await request.app[keys.USERS].update(user.id, dict(changes))
+    if was is not None and await users.count_documents(ACTIVE_ADMINS) == 0:
+        written = {"password_hash" if k == "password" else k for k in changes}
+        await users.update_one({"_id": user.id}, {"$set": {k: was.get(k) for k in written}})
+        raise _last_admin(user)
+    return changed
 
 
 def _answers_for_keys(user: User) -> bool:
@@ -168,8 +184,7 @@ async def update_user(request: web.Request, principal: Principal, body: UserPatc
     if nulls := sorted(k for k, v in changes.items() if v is None):  # "role": null stored a null role
         raise InvalidInput(f"{nulls[0]} cannot be null: leave it out to keep it", field=nulls[0])
     before = await request.app[keys.USERS].get(user_id)
-    await _check_deactivation(request, principal, before, changes)
-    user = await request.app[keys.USERS].update(user_id, dict(changes))
+    user = await _change_user(request, principal, before, changes)
     removed_teams = set(before.team_ids) - set(user.team_ids)
     if set(before.team_ids) != set(user.team_ids):  # the console moves their sockets
         await request.app[keys.BUS].publish(TeamMembershipChanged(
@@ -202,10 +217,7 @@ async def delete_user(request: web.Request, principal: Principal) -> None:
     # history keeps its names; GDPR erasure of a person is the contact erasure.
     user_id = request.match_info["user_id"]
     before = await request.app[keys.USERS].get(user_id)
-    if user_id == principal.user_id:
-        raise Conflict("you cannot deactivate yourself")
-    await _check_deactivation(request, principal, before, {"active": False})
-    await request.app[keys.USERS].update(user_id, {"active": False})
+    await _change_user(request, principal, before, {"active": False})
     await request.app[keys.TOKENS].revoke_user(user_id, reason="deactivated")
     revoked = await _revoke_keys_of(request, principal, user_id, "deactivated")
     await request.app[keys.AUDIT].record(principal.actor_id, "user.deactivate", "user", user_id,

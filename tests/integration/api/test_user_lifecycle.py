@@ -197,3 +197,23 @@ async def test_demoting_an_admin_revokes_the_api_keys_they_created(api: Api) -> 
     assert (await api.client.patch(f"/api/v1/users/{boss['user']['id']}", json={"name": "Boss"},
                                    headers=other["headers"])).status == 200
     assert (await api.client.get("/api/v1/conversations", headers={"X-Api-Key": key["key"]})).status == 200
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_an_admin(api: Api) -> None:
+    """Both pass the first count of admins (two); the second count, after the writes, finds none
+    and undoes them: at least one of the two stays an admin, and every refusal is a 409."""
+    import asyncio
+
+    for _ in range(3):
+        first = await api.user(Role.admin)
+        second = await api.user(Role.admin)
+        for other in await _admins(api):  # leave exactly these two
+            if other not in (first["user"]["id"], second["user"]["id"]):
+                await api.app[keys.USERS].update(other, {"active": False})
+        answers = await asyncio.gather(*(
+            api.client.patch(f"/api/v1/users/{them['user']['id']}", json={"role": "agent"},
+                             headers=me["headers"])
+            for me, them in ((first, second), (second, first))))
+        assert sorted(r.status for r in answers) in ([200, 401], [200, 409], [409, 409]), answers
+        assert await api.app[keys.STORE].users.count_documents(
+            {"role": "admin", "active": {"$ne": False}}) >= 1
