@@ -13,9 +13,9 @@ from typing import Any
 from hub.auth import Principal
 from hub.auth.visibility import in_scope, with_current_teams
 from hub.errors import InvalidInput, NotFound
-from hub.models import AuthorType, Conversation, Priority, Status, new_id
+from hub.models import AuthorType, Conversation, Direction, Message, Priority, Status, new_id
 
-from .canned import CannedResponse, render, variables
+from .canned import CannedResponse, render, signed, variables
 from .conditions import Facts
 from .context import SYSTEM, Ctx
 from .lifecycle import Lifecycle
@@ -92,12 +92,14 @@ class Actions:
         lifecycle: Lifecycle,
         escalations: Escalations,
         webhooks: Callable[[], Any],
+        signature: str = "The Berry Events team",
     ) -> None:
         self.ctx = ctx
         self.routing = routing
         self.lifecycle = lifecycle
         self.escalations = escalations
         self.webhooks = webhooks  # the platform's outgoing-webhook service, looked up when needed
+        self.signature = signature  # signs a rule's reply when no agent is assigned
 
     async def canned(self, canned_id: str) -> CannedResponse:
         doc = await self.ctx.store["canned_responses"].find_one({"_id": canned_id})
@@ -111,12 +113,35 @@ class Actions:
         they are in now, not as of sign-in)."""
         return in_scope(actor, team_id) or in_scope(await with_current_teams(self.ctx.store, actor), team_id)
 
-    async def render_for(self, text: str, conversation: Conversation, agent_id: str | None = None) -> str:
+    async def render_for(
+        self, text: str, conversation: Conversation, agent_id: str | None = None, *,
+        signed_by_team: bool = False,
+    ) -> str:
+        """``signed_by_team``: no agent wrote this (a rule): without one assigned, ``{{agent.*}}`` is the
+        signature, not an empty name."""
         contact = None
         with contextlib.suppress(NotFound):
             contact = await self.ctx.contacts.get(conversation.contact_id)
         agent = await self.ctx.store.users.find_one({"_id": agent_id}, {"name": 1}) if agent_id else None
-        return render(text, variables(contact, conversation, agent))
+        defaults = signed(self.signature) if signed_by_team else None
+        return render(text, variables(contact, conversation, agent), defaults)
+
+    async def _by_rule(self, text: str, cid: str) -> str:
+        """A rule's text, as the ticket's assigned agent (as it is now: an earlier action may have
+        assigned it) would sign it, or the team's signature."""
+        current = await self.ctx.conversations.get(cid)
+        return await self.render_for(text, current, current.assignee_id, signed_by_team=True)
+
+    async def _take_turn(self, cid: str, message: Message | None, rule_id: str) -> None:
+        """A rule's reply to a customer's message answers it: it takes that message's turn (``bot_turns``,
+        "who answers", ``bot.service``), so the bot holding the ticket does not answer it too. Rules
+        run inline, before the bot's background turn claims it."""
+        if message is not None and message.direction == Direction.inbound:
+            await self.ctx.store.claim(
+                "bot_turns",
+                f"bot-turn:{cid}:{message.id}",
+                {"conversation_id": cid, "at": self.ctx.clock.now(), "rule_id": rule_id},
+            )
 
     async def run(
         self,
@@ -155,8 +180,10 @@ class Actions:
                 if not by_rule and not await self.may_use(actor, canned.team_id):
                     # a macro runs as the agent who clicked: another team's canned text is not theirs
                     raise NotFound(f"canned response {canned.id} not found")
-                agent_id = conversation.assignee_id if by_rule else actor.user_id
-                text = await self.render_for(canned.text, conversation, agent_id)
+                if by_rule:
+                    text = await self._by_rule(canned.text, cid)
+                else:
+                    text = await self.render_for(canned.text, conversation, actor.user_id)
                 trigger_id = facts.message.id if facts.message else facts.extra.get("event_key", "")
                 await self.ctx.conversations.reply(
                     cid,
@@ -169,9 +196,13 @@ class Actions:
                         "idempotency_key": f"rule:{rule.id}:{cid}:{trigger_id}" if by_rule else new_id(),
                     },
                 )
+                if by_rule:
+                    await self._take_turn(cid, facts.message, rule.id)
             case "private_note":
-                agent_id = conversation.assignee_id if by_rule else actor.user_id
-                text = await self.render_for(p["text"], conversation, agent_id)
+                if by_rule:
+                    text = await self._by_rule(p["text"], cid)
+                else:
+                    text = await self.render_for(p["text"], conversation, actor.user_id)
                 await self.ctx.conversations.reply(
                     cid,
                     actor,

@@ -83,9 +83,19 @@ def variables(
     return values
 
 
-def render(text: str, values: dict[str, str]) -> str:
-    out = VAR.sub(lambda m: values.get(m.group(1)) or (m.group(2) or "").strip(), text)
+def render(text: str, values: dict[str, str], defaults: dict[str, str] | None = None) -> str:
+    """``defaults``: what an empty variable without a ``|fallback`` of its own becomes (the agent's
+    name in a reply no agent wrote: the signature)."""
+    defaults = defaults or {}
+    out = VAR.sub(
+        lambda m: values.get(m.group(1)) or (m.group(2) or "").strip() or defaults.get(m.group(1), ""), text
+    )
     return out[:MAX_RENDERED]
+
+
+def signed(signature: str) -> dict[str, str]:
+    """The agent variables of a reply no named agent wrote (a rule's): the team's signature."""
+    return {"agent.name": signature, "agent.first_name": signature}
 
 
 class CannedResponse(BaseModel):
@@ -107,4 +117,4 @@ class CannedResponse(BaseModel):
             raise ValueError(exc.detail) from exc
 
 
-__all__ = ["VARIABLES", "CannedResponse", "check_template", "render", "variables"]
+__all__ = ["VARIABLES", "CannedResponse", "check_template", "render", "signed", "variables"]

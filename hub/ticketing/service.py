@@ -54,7 +54,9 @@ class Ticketing:
         self.csat = Csat(ctx, timedelta(hours=settings.csat_window_h), enabled=settings.csat)
         self.rules = Rules(ctx)
         self.escalations = Escalations(ctx, self.routing, self.notifications)
-        self.actions = Actions(ctx, self.routing, self.lifecycle, self.escalations, webhooks)
+        self.actions = Actions(
+            ctx, self.routing, self.lifecycle, self.escalations, webhooks, signature=settings.signature
+        )
         self.rules.run_action = self.actions.run
         self.macros = Macros(ctx, self.actions)
         self.sla.on_breach = self.escalations.on_sla_breach

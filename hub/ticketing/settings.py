@@ -20,6 +20,11 @@ class TicketingSettings(BaseSettings):
     reopen_window_h: float = Field(
         72.0, ge=0, description="A customer reply this long after resolve reopens the ticket"
     )
+    signature: str = Field(
+        "The Berry Events team", min_length=1, max_length=100,
+        description="Who signs a canned reply an automation rule sends to a ticket no agent is assigned "
+        "({{agent.name}}, {{agent.first_name}})",
+    )
     csat: bool = Field(True, description="Send a satisfaction survey when a ticket is resolved")
     csat_window_h: float = Field(72.0, gt=0, description="Answers after this are kept as late, not scored")
     tick_s: float = Field(

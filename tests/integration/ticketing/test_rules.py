@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from hub.events import MessageCreated
 from hub.models import AuthorType, Direction, Priority, Status
 from hub.ticketing.business_hours import BusinessHours
 from hub.ticketing.canned import CannedResponse
@@ -242,3 +243,78 @@ async def test_sla_breach_rule_transfers_to_team(hub: Hub) -> None:
     assert (await hub.t.sla.sweep())["breaches"] == 1
     after = await hub.get(conversation.id)
     assert after.team_id == escalations.id and after.assignee_id == escalations.members[0].user_id
+
+
+async def add_canned(hub: Hub, text: str) -> CannedResponse:
+    canned = CannedResponse(shortcut=f"c{abs(hash(text)) % 10**8}", title="t", text=text)
+    await hub.store["canned_responses"].insert_one({**canned.model_dump(exclude={"id"}), "_id": canned.id})
+    return canned
+
+
+async def rule_replies(hub: Hub, cid: str) -> list[str]:
+    return [m.text for m in await hub.conversations.messages(cid) if m.meta.get("rule_id")]
+
+
+async def test_a_rule_reply_is_signed_by_the_assigned_agent_or_else_the_team(hub: Hub) -> None:
+    signed = await add_canned(hub, "Refunds take 5-7 days. — {{agent.first_name}} ({{agent.name}})")
+    fallback = await add_canned(hub, "Noted. — {{agent.first_name|Berry support}}")
+    sipho = await hub.agent("Sipho Ndlovu", online=False)
+    await add_rule(
+        hub, name="unassigned", trigger={"type": "message.created"},
+        conditions=[{"field": "direction", "op": "eq", "value": "in"},
+                    {"field": "text", "op": "contains", "value": "refund"}],
+        actions=[{"type": "canned_reply", "params": {"canned_id": signed.id}},
+                 {"type": "canned_reply", "params": {"canned_id": fallback.id}}],
+    )
+    cid = (await hub.inbound("how long does a refund take", sender="+27820000101")).conversation.id
+    assert (await hub.get(cid)).assignee_id is None
+    assert await rule_replies(hub, cid) == [
+        "Refunds take 5-7 days. — The Berry Events team (The Berry Events team)",
+        "Noted. — Berry support",  # the template's own fallback wins over the signature
+    ]
+    # Assigned by an earlier action of the same rule: the reply is signed by that agent.
+    await add_rule(
+        hub, name="vip", trigger={"type": "message.created"},
+        conditions=[{"field": "direction", "op": "eq", "value": "in"},
+                    {"field": "text", "op": "contains", "value": "vip"}],
+        actions=[{"type": "assign", "params": {"assignee_id": sipho}},
+                 {"type": "canned_reply", "params": {"canned_id": signed.id}}],
+    )
+    vip = (await hub.inbound("vip booking question", sender="+27820000102")).conversation.id
+    assert await rule_replies(hub, vip) == ["Refunds take 5-7 days. — Sipho (Sipho Ndlovu)"]
+
+
+async def test_a_rule_reply_answers_the_message_so_the_bot_does_not(hub: Hub) -> None:
+    from bot.engine import OutMessage, Reply
+    from bot.service import BotService
+    from bot.settings import BotSettings
+
+    class Engine:
+        name = "fake"
+
+        async def respond(self, turn: Any) -> Reply:
+            return Reply(messages=[OutMessage(text="bot answer")], intent="greet", confidence=0.99)
+
+    async def engine() -> Any:
+        return Engine()
+
+    settings = BotSettings(_env_file=None, inboxes=["sms"])  # type: ignore[call-arg]
+    bot = BotService(hub.store, hub.bus, hub.conversations, settings, engine)
+    hub.t.routing.held_by.append(bot)
+    hub.bus.subscribe(MessageCreated, bot.on_message, background=True)
+    ack = await add_canned(hub, "We have your refund request. — {{agent.first_name}}")
+    await add_rule(
+        hub, name="refund ack", trigger={"type": "message.created"},
+        conditions=[{"field": "direction", "op": "eq", "value": "in"},
+                    {"field": "text", "op": "contains", "value": "refund"}],
+        actions=[{"type": "canned_reply", "params": {"canned_id": ack.id}}],
+    )
+    cid = (await hub.inbound("I want a refund", sender="+27820000103")).conversation.id
+    await hub.bus.drain()
+    out = [(m.author_type, m.text) for m in await hub.conversations.messages(cid)
+           if m.direction == Direction.outbound]
+    assert out == [(AuthorType.system, "We have your refund request. — The Berry Events team")]
+    await hub.inbound("hello again", sender="+27820000103")  # no rule answers this one: the bot does
+    await hub.bus.drain()
+    out = [m.text for m in await hub.conversations.messages(cid) if m.direction == Direction.outbound]
+    assert out[1:] == ["bot answer"]
