@@ -1,6 +1,6 @@
 """Package ``hub.reports``: support analytics — figures, roll-ups, API, exports, dashboard.
 
-    stats     groups (hour × team × channel × agent × contact type × priority) and their merge
+    stats     groups (quarter hour × team × channel × agent × contact type × priority) and their merge
     source    bounded reads of tickets, contacts, SLA calendars (defensive about others' fields)
     rollup    ``report_buckets``: one document per UTC day, recomputed whole by the job queue
     figures   pure functions: groups → the figures of each section

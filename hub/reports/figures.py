@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .stats import hours, median, p90, ratio
+from .stats import SLOT_S, hours, median, p90, ratio
 from .views import View
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -75,8 +75,12 @@ def sla(v: View) -> dict[str, Any]:
 def volume(v: View, zone: ZoneInfo, start: datetime, end: datetime) -> dict[str, Any]:
     by_day: dict[str, int] = defaultdict(int)
     heat = [[0] * 24 for _ in range(7)]
-    for hour, n in v["hours"].items():
-        local = datetime.fromtimestamp(int(hour) * 3600, UTC).astimezone(zone)
+    # a slot lies in one local hour in every zone whose offset is a whole number of quarter hours;
+    # "hours" are views written before the quarter-hour grain (until ``rebuild``): hour-accurate only
+    starts = [(int(k) * SLOT_S, n) for k, n in v["slots"].items()]
+    starts += [(int(k) * 3600, n) for k, n in v.get("hours", {}).items()]
+    for at, n in starts:
+        local = datetime.fromtimestamp(at, UTC).astimezone(zone)
         by_day[local.date().isoformat()] += n
         heat[local.weekday()][local.hour] += n
     day, last = start.astimezone(zone).date(), (end - timedelta(microseconds=1)).astimezone(zone).date()

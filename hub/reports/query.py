@@ -2,7 +2,9 @@
 narrows an agent to their own figures. Validation only; nothing here reads or writes the store.
 
 Dates: ``start``/``end`` are ISO dates (``end`` inclusive: the whole day, in ``tz``) or ISO datetimes
-(``end`` exclusive; without an offset they are read in ``tz``). Reports are hourly, so the UTC range must fall on whole hours.
+(``end`` exclusive; without an offset they are read in ``tz``). Reports are kept per quarter hour
+(``stats.SLOT_S``), so the range must fall on whole quarter hours: whole days and hours do in every
+zone whose offset is a whole number of quarter hours (all of them since 1979; Asia/Kolkata +05:30 too).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.auth import Principal
 from hub.api.pages import BadQuery
+from hub.auth import Principal
 from hub.errors import Forbidden
 from hub.models import Channel, ContactType, Priority, Role, TimeZoneName
+
+from .stats import SLOT_S
 
 MAX_RANGE = timedelta(days=731)  # two years (one of them a leap year)
 DAY = timedelta(days=1)
@@ -85,8 +89,9 @@ def check_range(query: ReportQuery) -> Range:
     if end - start > MAX_RANGE:
         raise BadQuery("the range is longer than two years; ask for a shorter one", field="end")
     for name, value in (("start", start), ("end", end)):
-        if value.minute or value.second or value.microsecond:
-            raise BadQuery(f"{name} must fall on a whole hour (reports are hourly)", field=name)
+        if value.timestamp() % SLOT_S:
+            raise BadQuery(f"{name} must fall on a quarter hour (reports are kept per 15 minutes)",
+                           field=name)
     return Range(start=start, end=end)
 
 

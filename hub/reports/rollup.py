@@ -1,6 +1,7 @@
 """Roll-ups, two layers kept by the job queue:
 
-- ``report_buckets``: hourly groups (team × channel × agent × contact type × priority), one document
+- ``report_buckets``: quarter-hour groups (team × channel × agent × contact type × priority; ``stats.py``
+  says why a quarter hour), one document
   per UTC day (``_id`` = ``YYYY-MM-DD``) — the exact source for partial days (a range in another
   time zone) and for queries filtering on two dimensions at once;
 - ``report_views``: the same day pre-merged per scope (``_id`` = ``day:YYYY-MM-DD:all`` or
@@ -220,13 +221,13 @@ class Rollups:
         return decode(doc) if doc else []
 
     async def groups(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        """The hourly groups of [start, end) (one ``find_one`` per day)."""
+        """The groups of [start, end) (one ``find_one`` per day)."""
         per_day = await bounded([self.bucket_groups(d) for d in days(start, end)])
         return [g for groups in per_day for g in groups if start <= g["hour"] < end]
 
     async def view(self, start: datetime, end: datetime, filters: dict[str, str]) -> View:
         """The merged view of [start, end) under ``filters``: whole days from ``report_views`` when at
-        most one filter is set, else (and for partial days) from the hourly groups."""
+        most one filter is set, else (and for partial days) from the quarter-hour groups."""
         scope = scope_of(filters)
 
         async def stored(vid: str) -> View | None:

@@ -1,5 +1,10 @@
-"""The unit of every report: a *group* — the conversations created in one UTC hour that share a team,
-channel, assignee, contact type and priority — with mergeable partial figures.
+"""The unit of every report: a *group* — the conversations created in one quarter hour (``SLOT_S``)
+that share a team, channel, assignee, contact type and priority — with mergeable partial figures.
+
+Why a quarter hour: every IANA zone's offset today is a whole number of quarter hours (Asia/Kolkata
++05:30, Asia/Kathmandu +05:45, Australia/Eucla +08:45), so a slot lies in one local hour and one local
+day in every zone, and a range of whole local days (or hours) is a whole number of slots. The group's
+``hour`` field (named before the grain was refined, kept so stored buckets still decode) is the slot's start.
 
 Groups are what a roll-up bucket stores and what the on-the-fly path computes, from the same
 ``group_conversations`` function, so both paths agree by construction and ``rebuild`` can compare
@@ -37,6 +42,7 @@ LISTS = ("frt", "frt_bh", "res", "res_bh", "nrt", "nrt_bh")
 COUNTS = ("n", "resolved", "csat_sent", "bot_engaged", "bot_deflected")
 DICTS = ("csat", "handoffs", "sla")  # str → int (sla: "<metric>:met|breached" → int)
 RESOLVED = frozenset({"resolved", "closed"})
+SLOT_S = 900  # a group's span: a quarter hour (see the module docstring)
 
 BetweenFn = Callable[[dict[str, Any], datetime, datetime], float]
 
@@ -111,9 +117,14 @@ def reply_gaps(messages: Iterable[dict[str, Any]]) -> list[tuple[datetime, datet
     return gaps
 
 
+def slot_of(at: datetime) -> datetime:
+    """The start of the quarter hour holding ``at``."""
+    return at.replace(minute=at.minute - at.minute % (SLOT_S // 60), second=0, microsecond=0)
+
+
 def group_key(conv: dict[str, Any], contact_type: str | None) -> tuple[Any, ...]:
-    hour = conv["created_at"].replace(minute=0, second=0, microsecond=0)
-    return (hour, conv.get("team_id"), str(conv.get("channel")), conv.get("assignee_id"), contact_type,
+    return (slot_of(conv["created_at"]), conv.get("team_id"), str(conv.get("channel")),
+            conv.get("assignee_id"), contact_type,
             str(conv.get("priority") or "normal"))
 
 
@@ -188,5 +199,6 @@ def ratio(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
 
 
-__all__ = ["DIMS", "LISTS", "empty_stats", "group_conversations", "hours", "median", "merge", "p90", "ratio",
-           "reply_gaps"]
+__all__ = ["DIMS", "LISTS", "SLOT_S", "empty_stats", "group_conversations", "hours", "median", "merge", "p90",
+           "ratio",
+           "reply_gaps", "slot_of"]

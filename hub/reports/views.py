@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .stats import LISTS
+from .stats import LISTS, SLOT_S
 
 View = dict[str, Any]
 DIMS_SCOPED = ("team_id", "channel", "agent_id", "contact_type", "priority")
@@ -179,7 +179,7 @@ def _group_view(g: dict[str, Any]) -> View:
         "n": g["n"], "resolved": g["resolved"], "csat_sent": g["csat_sent"], "bot_engaged": g["bot_engaged"],
         "bot_deflected": g["bot_deflected"], "csat": csat, "handoffs": _counts(g.get("handoffs")), "sla": sla,
         **{k: Dist.of(g.get(k, ())) for k in LISTS},
-        "hours": {str(int(g["hour"].timestamp()) // 3600): g["n"]},
+        "slots": {str(int(g["hour"].timestamp()) // SLOT_S): g["n"]},  # volume per quarter hour
         "channels": {_key(g["channel"]): g["n"]},
         "sla_by": {"priority": {_key(g["priority"]): sla}, "team_id": {_key(g["team_id"]): sla}},
         "agents": {_key(g["agent_id"]): {"n": g["n"], "resolved": g["resolved"], "csat": csat,
@@ -199,7 +199,7 @@ def merge(views: Iterable[View]) -> View:
         out.setdefault(key, 0)
     for key in LISTS:
         out.setdefault(key, Dist.of(()))
-    for key in ("csat", "handoffs", "sla", "hours", "channels", "agents", "ctypes"):
+    for key in ("csat", "handoffs", "sla", "slots", "channels", "agents", "ctypes"):
         out.setdefault(key, {})
     out.setdefault("sla_by", {"priority": {}, "team_id": {}})
     return out

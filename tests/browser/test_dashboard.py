@@ -213,6 +213,17 @@ async def test_an_agent_sees_only_their_own_figures(new_page: Any, hub_url: str,
     assert await page.is_hidden("select[name=agent_id]")
 
 
+async def test_the_browser_zone_kolkata_half_an_hour_off_utc_shows_its_figures(new_page: Any, hub_url: str,
+                                                                             week: dict[str, Any]) -> None:
+    """No tz in the URL: the dashboard asks in the browser's zone, +05:30 here (it was a 400 and an
+    empty page). The local week starts on Sun 1 Nov 18:30 UTC: c1–c6, not c8 (Mon 9 Nov 05:30 local)."""
+    page = await new_page(timezone_id="Asia/Kolkata")
+    await sign_in(page, hub_url, week["sup"][0], "start=2026-11-02&end=2026-11-08")
+    await ready(page)
+    assert await page.text_content("[data-kpi=conversations] .value") == "6"
+    assert await page.input_value("#filters [name=tz]") in ("Asia/Kolkata", "Asia/Calcutta")  # ICU's old name
+
+
 async def test_a_bad_range_shows_the_problem(new_page: Any, hub_url: str, week: dict[str, Any]) -> None:
     page = await new_page()
     await sign_in(page, hub_url, week["sup"][0], "start=2026-11-08&end=2026-11-02")

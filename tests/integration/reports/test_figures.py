@@ -182,3 +182,38 @@ async def test_contact_types_follow_merges_with_few_and_many_ids(store: Any) -> 
     lots = await contact_types(store, ids)  # scan path
     assert lots["old"] == ("c1", "provider") and lots["c7"] == ("c7", "provider") and lots["gone"] == ("gone", "consumer")
     assert len(lots) == len(ids)
+
+
+@pytest.mark.parametrize("source", ["rollup", "live"])
+async def test_zones_off_utc_by_part_of_an_hour_count_by_their_own_days_and_hours(store: Any,
+                                                                                 source: str) -> None:
+    """Kolkata (+05:30) and Kathmandu (+05:45): whole local days are exact, from roll-ups too, and the
+    heatmap and days follow the local clock (these ranges were a 400, 'must fall on a whole hour')."""
+    def ticket(i: int, at: datetime) -> dict[str, Any]:
+        return {"_id": f"k{i}", "number": i, "contact_id": "x", "channel": "sms", "thread_key": f"k{i}",
+                "status": "open", "created_at": at}
+    # UTC 27 Nov: 18:10 (Kolkata 23:40 on the 27th), 18:20 (23:50), 18:35 (28th 00:05; Kathmandu 00:20),
+    # 18:50 (28th 00:20), and 26 Nov 18:40 (Kolkata 27th 00:10; Kathmandu 27th 00:25)
+    stamps = [t(27, 18, 10), t(27, 18, 20), t(27, 18, 35), t(27, 18, 50), t(26, 18, 40)]
+    await store.conversations.insert_many([ticket(i, at) for i, at in enumerate(stamps, start=1)])
+    rollups = Rollups(store)
+    await rollups.recompute_range(date(2026, 11, 25), date(2026, 11, 28))
+    reports = Reports(store, rollups)
+
+    kolkata = await reports.report(ReportQuery(start="2026-11-27", end="2026-11-27", tz="Asia/Kolkata",
+                                               source=source), ("volume", "overview"))
+    assert kolkata["volume"]["total"] == 3  # 26th 18:40, 27th 18:10 and 18:20 UTC
+    assert kolkata["volume"]["by_day"] == [{"date": "2026-11-27", "count": 3}]
+    heat = kolkata["volume"]["heatmap"]["counts"]
+    assert heat[4][0] == 1 and heat[4][23] == 2 and sum(map(sum, heat)) == 3  # Friday 00:10; 23:40, 23:50
+    assert kolkata["overview"]["kpis"]["conversations"]["previous"] == 0
+
+    two_days = await reports.report(ReportQuery(start="2026-11-27", end="2026-11-28", tz="Asia/Kolkata",
+                                                source=source), ("volume",))
+    assert two_days["volume"]["by_day"] == [{"date": "2026-11-27", "count": 3},
+                                            {"date": "2026-11-28", "count": 2}]
+
+    kathmandu = await reports.report(ReportQuery(start="2026-11-28", end="2026-11-28", tz="Asia/Kathmandu",
+                                                 source=source), ("volume",))
+    assert kathmandu["range"]["start"] == "2026-11-27T18:15:00+00:00"
+    assert kathmandu["volume"]["total"] == 3 and kathmandu["volume"]["heatmap"]["counts"][5][0] == 3

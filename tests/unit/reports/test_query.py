@@ -18,6 +18,14 @@ def test_dates_are_whole_days_in_the_time_zone() -> None:
     assert (rng.end - rng.start).total_seconds() == 7200
 
 
+@pytest.mark.parametrize("tz,utc_start", [("Asia/Kolkata", "2026-11-26T18:30:00+00:00"),
+                                          ("Asia/Kathmandu", "2026-11-26T18:15:00+00:00"),
+                                          ("Australia/Eucla", "2026-11-26T15:15:00+00:00")])
+def test_whole_days_in_zones_off_utc_by_part_of_an_hour_are_accepted(tz: str, utc_start: str) -> None:
+    rng = check_range(ReportQuery(start="2026-11-27", end="2026-11-27", tz=tz))
+    assert rng.start.isoformat() == utc_start and (rng.end - rng.start).total_seconds() == 86400
+
+
 @pytest.mark.parametrize("start,end,field,words", [
     (None, "2026-11-08", "start", "required"),
     ("2026-11-02", None, "end", "required"),
@@ -26,7 +34,7 @@ def test_dates_are_whole_days_in_the_time_zone() -> None:
     ("2024-01-01", "2026-01-02", "end", "two years"),
     ("2026-13-01", "2026-11-02", "start", "not an ISO date"),
     ("yesterday", "2026-11-02", "start", "not an ISO date"),
-    ("2026-11-02T10:30:00Z", "2026-11-03", "start", "whole hour"),
+    ("2026-11-02T10:20:00Z", "2026-11-03", "start", "quarter hour"),
 ])
 def test_bad_ranges_name_the_field(start: str | None, end: str | None, field: str, words: str) -> None:
     with pytest.raises(InvalidInput) as exc:

@@ -69,7 +69,7 @@ def test_merged_views_equal_one_view_of_everything_and_pack_round_trips() -> Non
                                                       "csat_average": None},
                                         "provider": {"conversations": 9, "contacts": 1, "resolved": 9,
                                                      "csat_average": None}}
-    assert merged["n"] == 60 and sum(merged["hours"].values()) == 60
+    assert merged["n"] == 60 and sum(merged["slots"].values()) == 60
     assert len(merged["res"]) == 60 and merged["res"][1] == 7200.001  # milliseconds survive packing exactly
     # next response 0..59 min → median of 60 values = mean of the 30th and 31st: 29.5 min
     assert figures.response_times(merged)["next_response"]["calendar"] == {"n": 60, "median_h": 0.49, "p90_h": 0.88}
