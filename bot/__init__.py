@@ -72,8 +72,13 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
                     else (settings.voice_business_hours, settings.voice_timezone))
         return Opening(spec, tz, await agents_online(app[keys.EXTENSIONS]))
 
+    async def keep_email(contact_id: str, email: str) -> None:
+        from channels.webchat.namespace import continue_by_email
+
+        await continue_by_email(app[keys.CONTACTS], app[keys.STORE], contact_id, email)
+
     service = BotService(app[keys.STORE], app[keys.BUS], app[keys.CONVERSATIONS], bot_settings, engine,
-                         route=route, hours=hours)
+                         route=route, hours=hours, keep_email=keep_email)
     await service.load_inboxes()
     app[keys.EXTENSIONS]["bot"] = service
     ticketing = app[keys.EXTENSIONS].get("ticketing")

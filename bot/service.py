@@ -22,7 +22,7 @@ from typing import Any
 
 from hub.auth import Principal
 from hub.conversations import Conversations
-from hub.errors import Conflict
+from hub.errors import Conflict, InvalidInput
 from hub.events import BotHandoff, ConversationCreated, ConversationUpdated, EventBus, MessageCreated
 from hub.jobs import Jobs
 from hub.models import (
@@ -55,6 +55,7 @@ TICKET_TAGS = {"refund_request": "refund", "payment_failed": "payment", "provide
 register("bot_turns", expire=("at", timedelta(days=1)))  # _id = bot-turn:<conversation>:<message>: who answers
 Router = Callable[[str], Awaitable[Any]]
 Hours = Callable[[Conversation], Awaitable[Opening]]  # the inbox's support hours, agents online now
+KeepEmail = Callable[[str, str], Awaitable[None]]  # (contact id, address): the web chat's continue by e-mail
 FORGET_JOB = "bot.forget"  # payload {conversation_ids}: the engine drops its copies (see on_forget)
 HANDOFF_STEPS = ("notice", "note", "ticket", "event")  # after the handoff is saved, in order
 RECOVERY_DELAYS = (0.0, 0.5, 2.0, 5.0, 15.0)  # seconds before each attempt to hand a failed turn off
@@ -63,7 +64,8 @@ RECOVERY_DELAYS = (0.0, 0.5, 2.0, 5.0, 15.0)  # seconds before each attempt to h
 class BotService:
     def __init__(self, store: Store, bus: EventBus, conversations: Conversations, settings: BotSettings,
                  engine: Callable[[], Awaitable[BotEngine]], policy: HandoffPolicy | None = None,
-                 route: Router | None = None, hours: Hours | None = None) -> None:
+                 route: Router | None = None, hours: Hours | None = None,
+                 keep_email: KeepEmail | None = None) -> None:
         self.store = store
         self.bus = bus
         self.conversations = conversations
@@ -77,6 +79,7 @@ class BotService:
         self.route = route  # routes a handed-off ticket to an agent (ticketing's auto-assign)
         self.jobs = Jobs(store)
         self.hours = hours  # None: nothing tells when people answer, so the bot never says "offline"
+        self.keep_email = keep_email
 
     async def load_inboxes(self) -> None:
         """``BERRY_BOT_INBOXES`` overlaid by the switches stored by ``PUT /bot/inboxes/{inbox}``: read at
@@ -354,7 +357,19 @@ class BotService:
             tags = {"bot-ticket", *(TICKET_TAGS[i] for i in intents & TICKET_TAGS.keys())}
             changes["tags"] = sorted({*changes["tags"], *tags})
             changes["subject"] = ticket.get("issue_summary", "")[:200] or "Logged by the bot"
+            await self._keep_email(fresh, ticket.get("email"))
         return await self.conversations.update(conv_id, changes, BOT)
+
+    async def _keep_email(self, conv: Conversation, email: str | None) -> None:
+        """The address the form collected joins the contact, so the team's answer reaches it (web chat:
+        by e-mail once the visitor has left, as the widget's "continue by e-mail" does)."""
+        if not email or self.keep_email is None:
+            return
+        try:
+            await self.keep_email(conv.contact_id, email)
+        except InvalidInput as exc:  # the form's check is looser than the contacts': the note still has it
+            log.warning("bot could not add the e-mail to the contact",
+                        extra={"conversation_id": conv.id, "reason": exc.detail})
 
     async def _say(self, conv: Conversation, out: OutMessage, *, intent: str | None = None) -> None:
         text = out.text

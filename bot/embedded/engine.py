@@ -68,7 +68,7 @@ class EmbeddedEngine:
             _offer(turn.state["next_article"], reply, "Maybe this one helps:\n")
         elif intent == "deny":  # nothing else to offer: collect what a ticket needs, as Rasa's form does
             known = {**turn.state.get("entities", {}), **{e["entity"]: e["value"] for e in entities}}
-            self._apply(reply, ticket_form.start(known))
+            self._apply(reply, ticket_form.start(known, turn.channel))
         elif intent == "inform":
             reply.messages.append(OutMessage(_noted(entities)))
         elif intent not in NO_KB:

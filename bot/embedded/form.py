@@ -41,10 +41,11 @@ class Step:
     cancelled: bool = False
 
 
-def start(known: dict[str, Any]) -> Step:
-    """Open the form, pre-filled with what the conversation already told us."""
+def start(known: dict[str, Any], channel: str = "webchat") -> Step:
+    """Open the form, pre-filled with what the conversation already told us. ``channel``: where the
+    conversation is, which says how the team's answer reaches the customer."""
     slots = {name: str(known[name]) for name in SLOTS if name != "issue_summary" and known.get(name)}
-    return _next({"slots": slots, "requested": None})
+    return _next({"slots": slots, "requested": None, "channel": channel})
 
 
 def step(form: dict[str, Any], text: str) -> Step:
@@ -71,10 +72,18 @@ def validate(slot: str, answer: str) -> str | None:
     return answer[:MAX_SUMMARY] if len(words) >= 2 else None
 
 
+def _reply_by(form: dict[str, Any]) -> str:
+    """How the answer reaches them: the hub adds the address to the contact (bot.service), so web chat
+    continues by e-mail once they have left it; other channels answer where they wrote."""
+    email = form["slots"]["email"]
+    if form.get("channel", "webchat") == "webchat":
+        return f"Someone will get back to you here, or by e-mail at {email} once you've left the chat."
+    return f"Someone will get back to you here; we've noted {email} on your details too."
+
+
 def _next(form: dict[str, Any]) -> Step:
     missing = [name for name in SLOTS if not form["slots"].get(name)]
     if not missing:
-        return Step(None, ["Thanks, I've logged this for the team. Someone will get back to you at "
-                           f"{form['slots']['email']}."], ticket=dict(form["slots"]))
+        return Step(None, [f"Thanks, I've logged this for the team. {_reply_by(form)}"], ticket=dict(form["slots"]))
     form = {**form, "requested": missing[0]}
     return Step(form, [responses.text(f"utter_ask_{missing[0]}")])

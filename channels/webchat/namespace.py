@@ -30,12 +30,14 @@ from channels.base import ChannelError
 from channels.configure import greeting_for, hours_for
 from channels.hours import is_open
 from hub import keys
+from hub.contacts import Contacts
 from hub.errors import Conflict, HubError, InvalidInput
 from hub.models import Attachment, Channel, IdentityKind, utcnow
 from hub.outbox import OutboundMessage, PermanentSendError, SendResult, choices
 from hub.platform.appkeys import RATE_LIMITER
 from hub.platform.ratelimit import client_ip
 from hub.platform.settings import PLATFORM_SETTINGS
+from hub.store import Store
 
 from . import tokens
 from .adapter import NAMESPACE, WebchatAdapter, room
@@ -207,11 +209,7 @@ class ChatNamespace(socketio.AsyncNamespace):
             body = EmailIn.model_validate(data)
             contacts = self.app[keys.CONTACTS]
             contact, _ = await contacts.resolve(IdentityKind.chat, session["visitor"], name=session["name"])
-            try:
-                await contacts.add_identity(contact.id, IdentityKind.email, body.email)
-            except Conflict:  # the address belongs to a known contact: remember it for replies anyway
-                await self.app[keys.STORE].contacts.update_one(
-                    {"_id": contact.id}, {"$set": {"custom_fields.chat_email": body.email}})
+            await continue_by_email(contacts, self.app[keys.STORE], contact.id, body.email)
         except ValidationError:
             return {"ok": False, "error": "email: required", "field": "email"}
         except InvalidInput as exc:
@@ -227,6 +225,15 @@ class ChatNamespace(socketio.AsyncNamespace):
         for hook in self.services.extra.get("chat_typing_hooks", []):
             await hook(session["visitor"], body.typing)
         return {"ok": True}
+
+
+async def continue_by_email(contacts: Contacts, store: Store, contact_id: str, email: str) -> None:
+    """Replies to this contact go by e-mail once they have left the chat (``WebchatAdapter.send``
+    looks the address up): the address joins the contact. InvalidInput: not an e-mail address."""
+    try:
+        await contacts.add_identity(contact_id, IdentityKind.email, email)
+    except Conflict:  # the address belongs to a known contact: remember it for replies anyway
+        await store.contacts.update_one({"_id": contact_id}, {"$set": {"custom_fields.chat_email": email}})
 
 
 async def agent_typing(app: web.Application, visitor_id: str, typing: bool) -> None:

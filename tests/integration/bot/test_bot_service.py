@@ -21,8 +21,11 @@ from hub.models import (
     AuthorType,
     Channel,
     Direction,
+    IdentityKind,
     InboundMessage,
     Role,
+    SenderIdentity,
+    new_id,
 )
 from hub.ticketing.teams import Member, Presence, Team
 
@@ -356,6 +359,39 @@ async def test_no_after_an_answer_collects_a_ticket_through_the_form(bot_client)
     assert {"bot-handoff", "bot-ticket"} <= set(ticket.tags) and "form" not in ticket.bot
     [note] = await bot_messages(bot_client, conv, private=True)
     assert "ticket_collected" in note.text and "sam@example.co.za" in note.text and "BE-10234" in note.text
+
+
+def webchat(text: str, visitor: str) -> InboundMessage:
+    return InboundMessage(channel=Channel.webchat, external_id=new_id(), text=text,
+                          sender=SenderIdentity(kind=IdentityKind.chat, value=visitor))
+
+
+async def _through_the_form(client: TestClient[Any, Any], msg: Any, email: str) -> str:
+    conv = await send(client, msg("hi, has the provider confirmed my booking BE-10234 yet?"))
+    for text in ("2", "2", email, "The invoice shows the wrong company name"):  # no, no: the form
+        await send(client, msg(text))
+    return conv
+
+
+async def test_the_e_mail_the_web_chat_form_collects_is_where_the_answer_goes(bot_client) -> None:
+    app = bot_client.server.app
+    conv = await _through_the_form(bot_client, lambda t: webchat(t, "visitor-form-1"), "Lee@Example.co.za")
+    said = (await bot_messages(bot_client, conv))[-2].text
+    assert "logged this for the team" in said and "by e-mail at lee@example.co.za once you've left" in said
+    contact_id = (await app[keys.CONVERSATIONS].get(conv)).contact_id
+    # the same as the widget's "continue by e-mail": the chat adapter finds the address for replies
+    chat = app[keys.EXTENSIONS]["channels"].registry.get(Channel.webchat)
+    assert await chat.email_lookup(contact_id) == "lee@example.co.za"
+    assert await app[keys.STORE].identities.find_one({"contact_id": contact_id, "kind": "email"})
+    # an address that is another contact's: kept on this one for replies all the same
+    conv = await _through_the_form(bot_client, lambda t: webchat(t, "visitor-form-2"), "lee@example.co.za")
+    assert await chat.email_lookup((await app[keys.CONVERSATIONS].get(conv)).contact_id) == "lee@example.co.za"
+    # WhatsApp answers on WhatsApp; the address is on the contact for the team all the same
+    conv = await _through_the_form(bot_client, lambda t: whatsapp(t, phone="+27823334444"), "kim@example.co.za")
+    assert "Someone will get back to you here; we've noted kim@example.co.za" in (
+        await bot_messages(bot_client, conv))[-2].text
+    contact_id = (await app[keys.CONVERSATIONS].get(conv)).contact_id
+    assert await app[keys.STORE].identities.find_one({"contact_id": contact_id, "value": "kim@example.co.za"})
 
 
 async def test_bot_answers_first_then_routes_by_language_skill(bot_client, api) -> None:
