@@ -132,15 +132,23 @@ class Actions:
         current = await self.ctx.conversations.get(cid)
         return await self.render_for(text, current, current.assignee_id, signed_by_team=True)
 
-    async def _take_turn(self, cid: str, message: Message | None, rule_id: str) -> None:
+    async def _take_turn(self, cid: str, rule: Rule, message: Message | None) -> None:
         """A rule's reply to a customer's message answers it: it takes that message's turn (``bot_turns``,
         "who answers", ``bot.service``), so the bot holding the ticket does not answer it too. Rules
-        run inline, before the bot's background turn claims it."""
-        if message is not None and message.direction == Direction.inbound:
+        run inline, before the bot's background turn claims it. A ``ticket.created`` rule answers the
+        message that opened the ticket (stored before the event; its own event comes next)."""
+        if message is None and rule.trigger.type == "ticket.created":
+            first = await self.ctx.store.messages.find_one(
+                {"conversation_id": cid, "direction": Direction.inbound.value}, {"_id": 1}
+            )
+            message_id = first["_id"] if first else None
+        else:
+            message_id = message.id if message and message.direction == Direction.inbound else None
+        if message_id:
             await self.ctx.store.claim(
                 "bot_turns",
-                f"bot-turn:{cid}:{message.id}",
-                {"conversation_id": cid, "at": self.ctx.clock.now(), "rule_id": rule_id},
+                f"bot-turn:{cid}:{message_id}",
+                {"conversation_id": cid, "at": self.ctx.clock.now(), "rule_id": rule.id},
             )
 
     async def run(
@@ -197,7 +205,7 @@ class Actions:
                     },
                 )
                 if by_rule:
-                    await self._take_turn(cid, facts.message, rule.id)
+                    await self._take_turn(cid, rule, facts.message)
             case "private_note":
                 if by_rule:
                     text = await self._by_rule(p["text"], cid)

@@ -318,3 +318,11 @@ async def test_a_rule_reply_answers_the_message_so_the_bot_does_not(hub: Hub) ->
     await hub.bus.drain()
     out = [m.text for m in await hub.conversations.messages(cid) if m.direction == Direction.outbound]
     assert out[1:] == ["bot answer"]
+    # A ticket.created rule's acknowledgement answers the message that opened the ticket.
+    welcome = await add_canned(hub, "Welcome! — {{agent.first_name}}")
+    await add_rule(hub, name="welcome", trigger={"type": "ticket.created"},
+                   actions=[{"type": "canned_reply", "params": {"canned_id": welcome.id}}])
+    new = (await hub.inbound("hi there", sender="+27820000104")).conversation.id
+    await hub.bus.drain()
+    out = [m.text for m in await hub.conversations.messages(new) if m.direction == Direction.outbound]
+    assert out == ["Welcome! — The Berry Events team"]
