@@ -39,3 +39,40 @@ async def test_a_supervisor_switches_the_bot_off_and_on_for_an_inbox(new_page, h
     assert "whatsapp" in service.inboxes
     assert await page.locator("#bot-inboxes .error").text_content() == ""
     assert page.errors == []
+
+
+async def test_the_handoff_banner_shows_what_the_bot_learnt_live_and_after_a_reload(new_page, hub_url, hub) -> None:
+    from hub.events import BotHandoff
+
+    from .test_console import inbound
+
+    app = hub.server.app
+    email = await make_agent(hub, "Lindiwe")
+    page = await new_page()
+    await sign_in(page, hub_url, email)
+    await page.click("#view-all")
+    created = await inbound(hub, "refund my R8k deposit for BE-10234", phone="+27861115555", name="Sizwe Dube")
+    conversation_id = created["conversation"]["id"]
+    bot_state = {"active": False, "intents": [{"intent": "refund_request", "confidence": 0.91}],
+                 "entities": {"booking_ref": "BE-10234", "amount": "R 8 000"}, "articles": ["kb-refund"],
+                 "handoff": {"reason": "refund_over_limit"}}
+    await app[keys.STORE].conversations.update_one({"_id": conversation_id}, {"$set": {"bot": bot_state}})
+    conversation = await app[keys.CONVERSATIONS].get(conversation_id)
+    summary = {"reason": "refund_over_limit", "intents": ["refund_request"], "entities": bot_state["entities"],
+               "articles": ["kb-refund"], "article_titles": {"kb-refund": "How refunds work"}}
+    await app[keys.BUS].publish(BotHandoff(conversation=conversation, reason="refund_over_limit", summary=summary))
+    item = page.locator(f'#inbox-list li.handoff[data-id="{conversation_id}"]')
+    await item.wait_for()
+    await item.click()
+    banner = page.locator("#handoff")
+    await banner.wait_for()
+    text = await banner.text_content()
+    assert "Intents: refund_request" in text and "booking ref BE-10234" in text and "amount R 8 000" in text
+    assert "Articles offered: How refunds work" in text
+    await page.reload()  # no event now: the conversation's own bot state
+    await page.click("#view-all")
+    await page.locator(f'#inbox-list li.handoff[data-id="{conversation_id}"]').click()
+    await page.locator("#handoff").wait_for()
+    text = await page.locator("#handoff").text_content()
+    assert "Intents: refund_request" in text and "amount R 8 000" in text and "kb-refund" in text
+    assert page.errors == []

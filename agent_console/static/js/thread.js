@@ -214,7 +214,8 @@ export class ThreadView {
       parts.push(h("div", {class: "banner handoff", id: "handoff"},
         h("strong", {text: t("thread.handoff")}), " ",
         h("span", {text: t("thread.handoff_reason", {reason: handoff.reason || "?"})}),
-        handoff.summary?.intent ? h("span", {class: "muted", text: ` · ${handoff.summary.intent}`}) : null,
+        handoffFacts(handoff.summary).map(([key, en, value]) =>
+          h("span", {class: `muted handoff-${key}`, text: ` · ${label(`thread.handoff_${key}`, en)}: ${value}`})),
         transcript.length ? h("details", {open: true}, h("summary", {text: t("thread.bot_transcript")}),
           h("ol", {class: "transcript"}, transcript.map((m) => h("li", {class: m.author_type}, h("b", {text: `${m.author_type}: `}), m.text)))) : null));
     }
@@ -544,4 +545,24 @@ export class ThreadView {
     clear(this.status, h("span", {class: state === "sending" ? "muted" : "error", dataset: {state}, text}),
       state === "sending" ? null : h("button", {type: "button", class: "link", id: "retry", onclick: () => this.send(entry), text: t("compose.retry")}));
   }
+}
+
+
+// What the bot learnt before it handed off, for the banner: [key, English label, text]. The summary is
+// the bot.handoff event's (intents as names, article titles) or, after a reload, the conversation's
+// bot state (intents as {intent, confidence}, article ids).
+function handoffFacts(summary) {
+  if (!summary) return [];
+  const intents = [...new Set((summary.intents || []).map((i) => (typeof i === "string" ? i : i?.intent)).filter(Boolean))];
+  const entities = Object.entries(summary.entities || {}).map(([name, value]) => `${name.replace(/_/g, " ")} ${value}`);
+  const titles = summary.article_titles || {};
+  const articles = (summary.articles || []).map((id) => titles[id] || id);
+  return [["intents", "Intents", intents.join(", ")], ["entities", "Details", entities.join(", ")],
+    ["articles", "Articles offered", articles.join(", ")]].filter(([, , text]) => text);
+}
+
+// A label in the console's language, English until the locale has it.
+function label(key, english) {
+  const text = t(key);
+  return text === key ? english : text;
 }
