@@ -11,23 +11,13 @@ import re
 from dataclasses import dataclass, field
 
 from .engine import Reply
+from .entities import amounts
 from .sentiment import negativity
 
 EXPLICIT = re.compile(
     r"\b(speak|talk|chat|connect|transfer|put)\b.{0,30}\b(human|person|agent|someone|somebody|consultant|"
     r"manager|people|representative|operator)\b|\b(human|live agent|real person|agent please|representative)\b",
     re.IGNORECASE)
-_AMOUNT = re.compile(r"\b(?:r|zar)\s?(\d{1,3}(?:[ ,]\d{3})+|\d+)(?:[.,]\d{2})?\b|"
-                     r"\b(\d{1,3}(?:[ ,]\d{3})+|\d+)\s?(?:rand|zar)\b", re.IGNORECASE)
-
-
-def amounts(text: str) -> list[float]:
-    """Rand amounts in a message: R5000, R 5 000, 5,000 rand, ZAR 1200.50."""
-    found = []
-    for match in _AMOUNT.finditer(text):
-        digits = re.sub(r"[ ,]", "", match.group(1) or match.group(2))
-        found.append(float(digits))
-    return found
 
 
 @dataclass
@@ -38,9 +28,12 @@ class HandoffPolicy:
     negativity_limit: float = 0.6
     languages: frozenset[str] = field(default_factory=lambda: frozenset({"en"}))
 
-    def decide(self, text: str, reply: Reply, *, unclear_streak: int, language: str | None = None) -> str | None:
+    def decide(self, text: str, reply: Reply, *, unclear_streak: int, language: str | None = None,
+               refund_requested: bool = False, amount: float | None = None) -> str | None:
         """The reason to hand off after this turn, or None. ``unclear_streak`` counts the unclear
-        turns before this one."""
+        turns before this one; ``refund_requested``: an earlier turn of the conversation asked for a
+        refund, so an amount named now is that refund's; ``amount``: the last one named earlier,
+        for a refund requested now without one ("I paid R5 000" … "I want my money back")."""
         if reply.handoff == "bot_error":
             return "bot_error"
         if reply.intent == "request_human" or EXPLICIT.search(text):
@@ -49,7 +42,9 @@ class HandoffPolicy:
             return f"language:{language}"
         if reply.intent in self.human_only_intents:
             return f"human_only:{reply.intent}"
-        if reply.intent == "refund_request" and any(a > self.refund_limit for a in amounts(text)):
+        refund = reply.intent == "refund_request" or refund_requested
+        named = amounts(text) or ([amount] if amount is not None and reply.intent == "refund_request" else [])
+        if refund and any(a > self.refund_limit for a in named):
             return "refund_over_limit"
         if negativity(text) >= self.negativity_limit:
             return "negative_sentiment"

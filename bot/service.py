@@ -41,6 +41,7 @@ from hub.store import Store, register, upsert
 
 from . import language, responses
 from .engine import BotEngine, OutMessage, Reply, Turn
+from .entities import amounts, rand
 from .handoff import HandoffPolicy
 from .hours import Opening
 from .settings import ANSWERABLE, BotSettings
@@ -251,9 +252,10 @@ class BotService:
             log.exception("bot engine failed", extra={"conversation_id": conv_id})
             reply = Reply(handoff="bot_error")
         reason = self.policy.decide(text, reply, unclear_streak=int(state.get("unclear_streak", 0)),
-                                    language=lang)
+                                    language=lang, refund_requested=bool(state.get("refund_requested")),
+                                    amount=state.get("amount"))
         # a policy handoff overrules the engine's answer: its articles were never shown
-        state = _next_state(state, reply, lang, said=reason is None or reason == reply.handoff)
+        state = _next_state(state, reply, lang, said=reason is None or reason == reply.handoff, text=text)
         if reason is None:
             if not hours.open_at(now) and not state.get("told_after_hours"):
                 state["told_after_hours"] = True
@@ -292,6 +294,8 @@ class BotService:
         lang = handoff.get("language", state.get("language"))
         summary = summarize(state)
         summary["article_titles"] = await self._titles(summary["articles"])
+        if reason == "refund_over_limit":
+            summary["refund_limit"] = self.policy.refund_limit
 
         async def do(name: str, action: Callable[[], Awaitable[Any]]) -> None:
             if not todo.get(name) or await step(action, conv.id) is None:
@@ -419,7 +423,7 @@ def _button_payload(text: str, buttons: list[dict[str, str]]) -> str:
 
 
 def _next_state(state: dict[str, Any], reply: Reply, lang: str | None, *,
-                said: bool = True) -> dict[str, Any]:
+                said: bool = True, text: str = "") -> dict[str, Any]:
     state = dict(state)
     state["active"] = True
     state["turns"] = int(state.get("turns", 0)) + 1
@@ -428,6 +432,11 @@ def _next_state(state: dict[str, Any], reply: Reply, lang: str | None, *,
                                                         "confidence": round(reply.confidence, 3)}][-20:]
     entities = dict(state.get("entities", {}))
     entities.update({e["entity"]: e["value"] for e in reply.entities if e.get("entity")})
+    if reply.intent == "refund_request":  # the conversation's: an amount named later counts (policy)
+        state["refund_requested"] = True
+    if named := amounts(text):
+        state["amount"] = max(named)
+        entities["amount"] = rand(max(named))
     state["entities"] = entities
     if said:
         state["articles"] = list(dict.fromkeys([*state.get("articles", []), *reply.articles]))
@@ -455,7 +464,11 @@ def summarize(state: dict[str, Any]) -> dict[str, Any]:
 def _summary_text(summary: dict[str, Any]) -> str:
     titles = summary.get("article_titles") or {}
     offered = [f"“{titles[a]}”" if a in titles else a for a in summary["articles"]]
-    lines = [f"Bot handoff: {summary['reason']}",
+    reason = summary["reason"]
+    if reason == "refund_over_limit" and summary["entities"].get("amount"):
+        limit = f", over the {rand(summary['refund_limit'])} limit" if summary.get("refund_limit") else ""
+        reason += f" ({summary['entities']['amount']}{limit})"
+    lines = [f"Bot handoff: {reason}",
              f"Intents: {', '.join(summary['intents']) or '-'}",
              "Entities: " + (", ".join(f"{k}={v}" for k, v in summary["entities"].items()) or "-"),
              f"Articles offered: {', '.join(offered) or '-'}"]

@@ -147,6 +147,17 @@ async def test_policy_handoffs(bot_client, text: str, reason: str) -> None:
         assert (await app[keys.CONVERSATIONS].get(conv)).language == "zh"
 
 
+async def test_a_refund_over_the_limit_named_in_the_next_message_hands_off_with_the_amount(bot_client) -> None:
+    conv = await send(bot_client, whatsapp("I want a refund for the cancelled wedding booking", phone="+27820001111"))
+    assert (await state(bot_client, conv)).get("handoff") is None  # no amount yet: answered
+    await send(bot_client, whatsapp("it was R8k", phone="+27820001111"))
+    s = await state(bot_client, conv)
+    assert s["handoff"]["reason"] == "refund_over_limit" and s["entities"]["amount"] == "R 8 000"
+    [note] = await bot_messages(bot_client, conv, private=True)
+    assert "Bot handoff: refund_over_limit (R 8 000, over the R 2 000 limit)" in note.text
+    assert note.meta["bot_summary"]["entities"]["amount"] == "R 8 000"
+
+
 @pytest.mark.parametrize("text", ["", "👍", "a" * 10_000, "where is my booking " * 500, "\u202e\u0000<script>"])
 async def test_bad_input_always_gets_an_answer_or_a_handoff_notice(bot_client, text: str) -> None:
     conv = await send(bot_client, whatsapp(text))

@@ -1,7 +1,7 @@
 import pytest
 
 from bot.engine import OutMessage, Reply
-from bot.handoff import HandoffPolicy, amounts
+from bot.handoff import HandoffPolicy
 from bot.language import detect
 from bot.sentiment import negativity
 
@@ -48,9 +48,15 @@ def test_other_languages_go_to_people():
                   lang="af") == "language:af"
 
 
-def test_amounts():
-    assert amounts("R5000 and ZAR 1,200.50 and 300 rand") == [5000.0, 1200.0, 300.0]
-    assert amounts("booking BE-12345") == []
+def test_a_refund_requested_earlier_counts_with_an_amount_named_later_and_the_other_way_round():
+    inform = Reply(messages=OK, intent="inform")
+    assert decide("refund my R5k deposit", Reply(messages=OK, intent="refund_request")) == "refund_over_limit"
+    assert POLICY.decide("it was R5k", inform, unclear_streak=0) is None  # no refund asked for
+    assert POLICY.decide("it was R5k", inform, unclear_streak=0, refund_requested=True) == "refund_over_limit"
+    assert POLICY.decide("it was 1,500 rand", inform, unclear_streak=0, refund_requested=True) is None
+    refund = Reply(messages=OK, intent="refund_request")
+    assert POLICY.decide("I want my money back", refund, unclear_streak=0, amount=5000.0) == "refund_over_limit"
+    assert POLICY.decide("I want my money back", refund, unclear_streak=0, amount=500.0) is None
 
 
 @pytest.mark.parametrize(("text", "lang"), [
