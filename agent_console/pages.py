@@ -50,6 +50,8 @@ def install(app: web.Application) -> None:
     app.router.add_get("/console", slash)
     app.router.add_get("/console/", index)
     app.router.add_get("/console/c/{conversation_id}", index)  # deep links: the app routes them
+    app.router.add_get("/console/settings", index)
+    app.router.add_get("/console/settings/{tab}", index)
     app.router.add_get("/console/sw.js", service_worker)
     app.router.add_get("/console/manifest.webmanifest", manifest)
     app.router.add_static("/console/static/", STATIC, follow_symlinks=False, append_version=False)

@@ -1,11 +1,13 @@
 // Service worker: the console shell works offline-first (cached app shell); API and socket traffic
 // always go to the network. Bump VERSION when the shell's files change.
-const VERSION = "berry-console-v16";
+const VERSION = "berry-console-v17";
 const SHELL = [
   "/console/", "/console/static/css/console.css", "/console/static/js/app.js", "/console/static/js/dom.js",
   "/console/static/js/i18n.js", "/console/static/js/api.js", "/static/js/api.js", "/console/static/js/live.js",
   "/console/static/js/views.js", "/console/static/js/thread.js", "/console/static/js/contact.js",
-  "/console/static/js/supervisor.js", "/console/static/js/push.js", "/console/static/locales/en.json", "/console/static/locales/af.json", "/console/static/img/icon.svg",
+  "/console/static/js/supervisor.js", "/console/static/js/settings.js",
+  "/console/static/js/push.js", "/console/static/locales/en.json", "/console/static/locales/af.json",
+  "/console/static/img/icon.svg",
   "/console/static/vendor/socket.io.esm.min.js",
 ];
 
@@ -35,7 +37,7 @@ self.addEventListener("fetch", (event) => {
 // handoff) shows a notification even with every console tab closed. A console tab in view shows
 // the same event itself, so the push is shown only when none is (the tag matches the tab's own
 // notifications, so one replaces the other rather than doubling up).
-const isConsole = (url) => /^\/console(\/|\/c\/.*)?$/.test(new URL(url).pathname);
+const isConsole = (url) => /^\/console(\/|\/c\/.*|\/settings(\/.*)?)?$/.test(new URL(url).pathname);
 
 self.addEventListener("push", (event) => {
   let data = {};

@@ -1,10 +1,12 @@
 // The workspace: top bar, inbox (views, filters, search), routing, live updates, notifications,
-// keyboard shortcuts. The thread, the contact panel and the supervisor view have their own modules.
+// keyboard shortcuts. The thread, the contact panel, the supervisor view and the settings (admins and
+// supervisors, at /console/settings/<tab>) have their own modules.
 import {all, api} from "./api.js";
 import {ContactPanel} from "./contact.js";
 import {$, ago, clear, h, icon} from "./dom.js";
 import {languagePicker, t} from "./i18n.js";
 import {enablePush} from "./push.js";
+import {canSeeSettings, SettingsView} from "./settings.js";
 import {SupervisorView} from "./supervisor.js";
 import {ThreadView} from "./thread.js";
 
@@ -36,10 +38,11 @@ export class Workspace {
     this.presenceSelect = h("select", {id: "presence", "aria-label": "presence", onchange: () =>
       this.live.call("presence", {status: this.presenceSelect.value}).catch(() => {})},
     ["online", "away"].map((s) => h("option", {value: s, text: t(`presence.${s}`)})));
-    this.nav = h("nav", {class: "views", "aria-label": "views"}, [...VIEWS, "supervisor"]
+    this.nav = h("nav", {class: "views", "aria-label": "views"}, [...VIEWS, "supervisor", "settings"]
       .filter((v) => v !== "supervisor" || this.user.role !== "agent")
-      .map((v) => h("button", {type: "button", dataset: {view: v}, id: `view-${v}`, onclick: () => this.setView(v),
-        text: t(`nav.${v}`)})));
+      .filter((v) => v !== "settings" || canSeeSettings(this.user))
+      .map((v) => h("button", {type: "button", dataset: {view: v}, id: `view-${v}`,
+        onclick: () => (v === "settings" ? this.openSettings() : this.setView(v)), text: t(`nav.${v}`)})));
     const top = h("header", {class: "top"},
       h("a", {class: "brand", href: "/console/"}, h("img", {src: "/console/static/img/icon.svg", alt: ""}), h("span", {text: "Berry"})),
       this.nav, h("div", {class: "spacer"}), this.conn, this.presenceSelect,
@@ -66,9 +69,10 @@ export class Workspace {
     this.thread = new ThreadView(this);
     this.contact = new ContactPanel(this);
     this.supervisor = new SupervisorView(this);
+    this.settings = new SettingsView(this);
     this.main = h("main", {class: "work", dataset: {pane: "list"}}, this.inbox, this.thread.el, this.contact.el);
     this.help = this.helpDialog();
-    clear(this.root, top, this.main, this.supervisor.el, this.help);
+    clear(this.root, top, this.main, this.supervisor.el, this.settings.el, this.help);
 
     this.live.addEventListener("state", (ev) => this.setConn(ev.detail));
     this.live.addEventListener("hello", () => this.load());
@@ -100,14 +104,26 @@ export class Workspace {
   }
 
   setView(view, load = true) {
+    const leaving = this.view === "settings" && view !== "settings";
     this.view = view;
-    localStorage.setItem("berry.console.view", view);
+    if (view !== "settings") localStorage.setItem("berry.console.view", view);  // settings: its URL says so
+    if (leaving && location.pathname.startsWith("/console/settings")) history.pushState({}, "", "/console/");
     for (const b of this.nav.querySelectorAll("button")) b.setAttribute("aria-current", b.dataset.view === view ? "page" : "false");
     const sup = view === "supervisor";
-    this.main.hidden = sup;
+    this.main.hidden = sup || view === "settings";
     this.supervisor.el.hidden = !sup;
+    this.settings.el.hidden = view !== "settings";
     if (sup) this.supervisor.refresh();
-    else if (load) this.load();
+    else if (load && view !== "settings") this.load();
+  }
+
+  openSettings(tab = this.settings.tab, push = true) {
+    if (!canSeeSettings(this.user)) return;
+    this.setView("settings");
+    const done = this.settings.open(tab);
+    const path = `/console/settings/${this.settings.tab}`;
+    if (push && location.pathname !== path) history.pushState({}, "", path);
+    return done;
   }
 
   debounceLoad() {
@@ -116,7 +132,7 @@ export class Workspace {
   }
 
   async load() {
-    if (this.view === "supervisor" || this.live.state !== "live") return;
+    if (this.view === "supervisor" || this.view === "settings" || this.live.state !== "live") return;
     const f = this.filters;
     const query = {view: this.view, q: f.q, status: f.status ? [f.status] : [], limit: 100};
     if (f.channel) query.channel = f.channel;
@@ -171,6 +187,11 @@ export class Workspace {
   route() {
     const m = location.pathname.match(/^\/console\/c\/([A-Za-z0-9_-]+)/);
     if (m) this.open(m[1], false);
+    const settings = location.pathname.match(/^\/console\/settings(?:\/([a-z]+))?/);
+    if (settings) this.openSettings(settings[1], false);
+    else if (this.view === "settings") {  // went back from the settings: the inbox as it was
+      this.setView(localStorage.getItem("berry.console.view") || "all");
+    }
   }
 
   ready() {  // resolves once the socket is connected and caught up
@@ -184,7 +205,7 @@ export class Workspace {
 
   async open(id, push = true) {
     await this.ready();
-    if (this.view === "supervisor") this.setView("all");
+    if (this.view === "supervisor" || this.view === "settings") this.setView("all");
     if (push && location.pathname !== `/console/c/${id}`) history.pushState({}, "", `/console/c/${id}`);
     this.selected = id;
     const c = this.conversations.get(id);
@@ -324,6 +345,7 @@ export class Workspace {
     const typing = ev.target.closest("input, textarea, select");
     if (ev.key === "Escape") { this.help.hidden = true; if (typing) ev.target.blur(); return; }
     if (typing || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (this.view === "settings" && !"?1234".includes(ev.key)) return;  // no ticket in sight
     const idx = this.order.indexOf(this.selected);
     const actions = {
       j: () => this.order[idx + 1] && this.open(this.order[idx + 1]),

@@ -1,0 +1,412 @@
+// Settings: users, teams, API keys, webhooks and canned responses, over the same REST API the docs
+// describe. The hub decides what each role may do; this view only leaves out what a role cannot even
+// read (API keys and webhooks are admin-only) and shows every refusal with the hub's reason.
+import {all, api} from "./api.js";
+import {clear, clock, h} from "./dom.js";
+import {t} from "./i18n.js";
+
+const STAFF_ROLES = ["agent", "supervisor", "admin"];
+const TABS = {  // tab → the roles that see it (supervisors: users read-only, teams and canned editable)
+  users: ["admin", "supervisor"], teams: ["admin", "supervisor"], keys: ["admin"], webhooks: ["admin"],
+  canned: ["admin", "supervisor"],
+};
+
+export function canSeeSettings(user) { return user.role === "admin" || user.role === "supervisor"; }
+
+let fieldIds = 0;
+// a labelled form field: <label for> points at the control, so screen readers (and tests) find it
+function field(label, control) {
+  control.id ||= `set-f${++fieldIds}`;
+  return h("div", {class: "field"}, h("label", {for: control.id, text: label}), control);
+}
+
+function table(id, headers, rows) {
+  const head = h("tr", {}, headers.map((key) => h("th", {text: key ? t(key) : ""})));
+  return h("table", {id}, h("thead", {}, head), h("tbody", {}, rows));
+}
+
+function roleOptions(current = "") {
+  return [...new Set([...STAFF_ROLES, current].filter(Boolean))].map((r) =>
+    h("option", {value: r, text: t(`role.${r}`), selected: r === current}));
+}
+
+function button(label, onclick, attrs = {}) {
+  return h("button", {type: "button", onclick, text: label, ...attrs});
+}
+
+const who = (u) => u.name || u.email;
+
+export class SettingsView {
+  constructor(ws) {
+    this.ws = ws;
+    this.el = h("section", {class: "settings", hidden: true, id: "settings",
+      "aria-label": t("settings.title")});
+    this.tab = "users";
+    this.users = [];
+    this.teams = [];
+    this.secret = null;  // {label, value}: a secret the hub showed once, until the next tab change
+  }
+
+  get admin() { return this.ws.user.role === "admin"; }
+
+  tabs() { return Object.keys(TABS).filter((tab) => TABS[tab].includes(this.ws.user.role)); }
+
+  open(tab) {
+    if (tab && this.tabs().includes(tab) && tab !== this.tab) { this.tab = tab; this.secret = null; }
+    if (!this.tabs().includes(this.tab)) this.tab = this.tabs()[0];
+    return this.refresh();
+  }
+
+  say(error = "", notice = "") {
+    this.error.textContent = error;
+    this.notice.textContent = notice;
+  }
+
+  // an API call whose refusal (403, 409, 422…) is shown with the hub's reason; true when it worked
+  async attempt(fn, done = "") {
+    this.say();
+    try {
+      await fn();
+    } catch (err) {
+      this.say(err.message || String(err));
+      return false;
+    }
+    await this.refresh();
+    this.say("", done);
+    return true;
+  }
+
+  async refresh() {
+    const loaders = {users: () => this.loadPeople(), teams: () => this.loadPeople(),
+      canned: () => this.loadCanned(), keys: () => this.loadKeys(), webhooks: () => this.loadWebhooks()};
+    this.error = h("p", {class: "error", role: "alert", id: "settings-error"});
+    this.notice = h("p", {class: "ok", role: "status", id: "settings-notice"});
+    let body;
+    try {
+      await loaders[this.tab]();
+      body = this[`${this.tab}Panel`]();
+    } catch (err) {
+      body = h("p", {class: "error", role: "alert", text: err.message || String(err)});
+    }
+    const nav = h("nav", {class: "settings-tabs", "aria-label": t("settings.title")}, this.tabs().map((tab) =>
+      button(t(`settings.${tab}`), () => this.ws.openSettings(tab),
+        {id: `settings-tab-${tab}`, "aria-current": tab === this.tab ? "page" : "false"})));
+    clear(this.el, h("h2", {text: t("settings.title")}), nav, this.error, this.notice,
+      this.secret && this.secretBox(), h("div", {class: "settings-panel", id: `settings-${this.tab}`}, body));
+  }
+
+  // --- a secret shown once (API key, webhook signing secret) ----------------------------------------
+  secretBox() {
+    const {label, value} = this.secret;
+    const input = h("input", {type: "text", readonly: true, id: "settings-secret", value,
+      "aria-label": label});
+    const copied = h("span", {class: "ok", role: "status"});
+    const copy = async () => {
+      input.select();
+      try { await navigator.clipboard.writeText(value); } catch { document.execCommand("copy"); }
+      copied.textContent = t("settings.copied");
+    };
+    const done = () => { this.secret = null; this.refresh(); };
+    return h("div", {class: "card secret", id: "settings-secret-box"}, h("strong", {text: label}),
+      h("p", {class: "warn", text: t("settings.secret_once")}),
+      h("div", {class: "row"}, input, button(t("settings.copy"), copy, {id: "settings-copy"}), copied,
+        button(t("settings.secret_done"), done, {class: "link"})));
+  }
+
+  // --- users --------------------------------------------------------------------------------
+  async loadPeople() {
+    [this.users, this.teams] = await Promise.all([all("/users"), all("/teams")]);
+    this.ws.teams = this.teams;  // the thread's pickers follow the teams made here
+    this.users.forEach((u) => this.ws.users.set(u.id, u));
+  }
+
+  staff() { return this.users.filter((u) => STAFF_ROLES.includes(u.role)); }
+
+  teamName(id) { return this.teams.find((tm) => tm.id === id)?.name || id; }
+
+  // a user belongs to a team by their own team list or by the team's members (routing uses those)
+  inTeam(user, team) {
+    return user.team_ids.includes(team.id) || team.members.some((m) => m.user_id === user.id);
+  }
+
+  usersPanel() {
+    const rows = this.users.map((u) => h("tr", {dataset: {user: u.id}, class: u.active ? "" : "inactive"},
+      h("td", {}, h("strong", {text: u.name || "—"}), h("div", {class: "muted", text: u.email})),
+      h("td", {}, this.admin ? this.roleSelect(u) : t(`role.${u.role}`)),
+      h("td", {text: this.teams.filter((tm) => this.inTeam(u, tm)).map((tm) => tm.name).join(", ")}),
+      h("td", {text: u.active ? t("settings.active") : t("settings.inactive")}),
+      this.admin && h("td", {}, button(u.active ? t("settings.deactivate") : t("settings.reactivate"),
+        () => this.setActive(u, !u.active), {class: "deactivate"}))));
+    const headers = ["settings.name", "settings.role", "settings.teams", "settings.state", this.admin && ""];
+    return [this.admin ? this.userForm() : h("p", {class: "muted", text: t("settings.read_only")}),
+      table("users-table", headers.filter((x) => x !== false), rows)];
+  }
+
+  roleSelect(user) {
+    return h("select", {"aria-label": t("settings.role_of", {name: who(user)}), class: "role",
+      onchange: (ev) => this.setRole(user, ev.target)}, roleOptions(user.role));
+  }
+
+  userForm() {
+    const name = h("input", {type: "text", id: "user-name", maxlength: 200, autocomplete: "off"});
+    const email = h("input", {type: "email", id: "user-email", required: true, autocomplete: "off"});
+    const password = h("input", {type: "password", id: "user-password", required: true, minlength: 8,
+      autocomplete: "new-password"});
+    const role = h("select", {id: "user-role"}, roleOptions());
+    const boxes = this.teams.map((tm) => h("input", {type: "checkbox", value: tm.id, name: "team"}));
+    const submit = async (ev) => {
+      ev.preventDefault();
+      const teamIds = boxes.filter((b) => b.checked).map((b) => b.value);
+      const address = email.value.trim();
+      await this.attempt(async () => {
+        const user = await api("POST", "/users", {name: name.value.trim(), email: address,
+          password: password.value, role: role.value, team_ids: teamIds});
+        // routing picks from a team's members: a new member is listed there too, not only on the user
+        for (const id of teamIds) await this.addMember(id, user.id);
+      }, t("settings.user_created", {email: address}));
+    };
+    return h("form", {class: "card settings-form", id: "user-form", onsubmit: submit},
+      h("h3", {text: t("settings.new_user")}),
+      field(t("settings.name"), name), field(t("settings.email"), email),
+      field(t("settings.password"), password), field(t("settings.role"), role),
+      boxes.length ? h("fieldset", {}, h("legend", {text: t("settings.teams")}),
+        boxes.map((box, i) => h("label", {class: "check"}, box, ` ${this.teams[i].name}`))) : null,
+      h("button", {type: "submit", class: "primary", text: t("settings.create")}));
+  }
+
+  async setRole(user, select) {
+    const ok = await this.attempt(() => api("PATCH", `/users/${user.id}`, {role: select.value}),
+      t("settings.saved"));
+    if (!ok) select.value = user.role;  // refused (e.g. the last admin): the list shows what is stored
+  }
+
+  async setActive(user, active) {
+    if (!active && !window.confirm(t("settings.deactivate_confirm", {name: who(user)}))) return;
+    await this.attempt(() => api("PATCH", `/users/${user.id}`, {active}), t("settings.saved"));
+  }
+
+  // --- teams ------------------------------------------------------------------------------------
+  // read just before writing: the PATCH replaces the whole member list
+  async addMember(teamId, userId) {
+    const team = await api("GET", `/teams/${teamId}`);
+    if (team.members.some((m) => m.user_id === userId)) return;
+    await api("PATCH", `/teams/${teamId}`, {members: [...team.members, {user_id: userId}]});
+  }
+
+  async removeMember(team, user) {
+    await this.attempt(async () => {
+      const fresh = await api("GET", `/teams/${team.id}`);
+      if (fresh.members.some((m) => m.user_id === user.id)) {
+        const members = fresh.members.filter((m) => m.user_id !== user.id);
+        await api("PATCH", `/teams/${team.id}`, {members});
+      }
+      if (user.team_ids.includes(team.id)) {  // membership also counts from the user's own team list
+        await api("PATCH", `/users/${user.id}`, {team_ids: user.team_ids.filter((id) => id !== team.id)});
+      }
+    }, t("settings.saved"));
+  }
+
+  teamsPanel() {
+    const name = h("input", {type: "text", id: "team-name", required: true, maxlength: 200,
+      autocomplete: "off"});
+    const create = (ev) => {
+      ev.preventDefault();
+      const wanted = name.value.trim();
+      return this.attempt(() => api("POST", "/teams", {name: wanted}),
+        t("settings.team_created", {name: wanted}));
+    };
+    const form = h("form", {class: "card settings-form", id: "team-form", onsubmit: create},
+      h("h3", {text: t("settings.new_team")}), field(t("settings.name"), name),
+      h("button", {type: "submit", class: "primary", text: t("settings.create")}));
+    const cards = this.teams.map((team) => this.teamCard(team));
+    return [form, h("div", {class: "teams-grid", id: "teams-list"}, cards)];
+  }
+
+  teamCard(team) {
+    const members = this.staff().filter((u) => this.inTeam(u, team));
+    const others = this.staff().filter((u) => u.active && !members.includes(u));
+    const pick = h("select", {"aria-label": t("settings.add_member_to", {team: team.name})},
+      others.map((u) => h("option", {value: u.id, text: who(u)})));
+    const add = () => this.attempt(() => this.addMember(team.id, pick.value), t("settings.saved"));
+    const member = (u) => h("li", {dataset: {user: u.id}}, h("span", {text: who(u)}), " ",
+      button(t("settings.remove"), () => this.removeMember(team, u),
+        {class: "link", "aria-label": t("settings.remove_from", {name: who(u), team: team.name})}));
+    return h("div", {class: "card team", dataset: {team: team.id}}, h("h3", {text: team.name}),
+      members.length ? h("ul", {class: "members"}, members.map(member))
+        : h("p", {class: "muted", text: t("settings.no_members")}),
+      others.length ? h("div", {class: "row"}, pick,
+        button(t("settings.add_member"), add, {class: "add-member"})) : null);
+  }
+
+  // --- API keys -----------------------------------------------------------------------------------
+  async loadKeys() { this.keys = await all("/api-keys"); }
+
+  keysPanel() {
+    const name = h("input", {type: "text", id: "key-name", required: true, maxlength: 100,
+      autocomplete: "off"});
+    const role = h("select", {id: "key-role"}, roleOptions());
+    const create = (ev) => {
+      ev.preventDefault();
+      const wanted = name.value.trim();
+      return this.attempt(async () => {
+        const created = await api("POST", "/api-keys", {name: wanted, role: role.value});
+        this.secret = {label: t("settings.key_secret", {name: created.name}), value: created.key};
+      }, t("settings.key_created", {name: wanted}));
+    };
+    const form = h("form", {class: "card settings-form", id: "key-form", onsubmit: create},
+      h("h3", {text: t("settings.new_key")}), field(t("settings.name"), name),
+      field(t("settings.role"), role),
+      h("button", {type: "submit", class: "primary", text: t("settings.create")}));
+    const revoke = (k) => window.confirm(t("settings.revoke_confirm", {name: k.name}))
+      && this.attempt(() => api("DELETE", `/api-keys/${k.id}`), t("settings.saved"));
+    const rows = this.keys.map((k) => h("tr", {dataset: {key: k.id}, class: k.revoked_at ? "inactive" : ""},
+      h("td", {text: k.name}), h("td", {}, h("code", {text: `bk_${k.prefix}_…`})),
+      h("td", {text: t(`role.${k.role}`)}),
+      h("td", {text: k.last_used_at ? clock(k.last_used_at) : t("settings.never")}),
+      h("td", {}, k.revoked_at ? h("span", {class: "muted", text: t("settings.revoked")})
+        : button(t("settings.revoke"), () => revoke(k),
+          {class: "revoke", "aria-label": t("settings.revoke_named", {name: k.name})}))));
+    const headers = ["settings.name", "settings.prefix", "settings.role", "settings.last_used", ""];
+    return [form, table("keys-table", headers, rows)];
+  }
+
+  // --- webhooks -----------------------------------------------------------------------------------
+  async loadWebhooks() { this.webhooks = await all("/webhooks"); }
+
+  webhooksPanel() {
+    const url = h("input", {type: "url", id: "webhook-url", required: true, maxlength: 2048,
+      placeholder: "https://"});
+    const events = h("input", {type: "text", id: "webhook-events", required: true, value: "*",
+      "aria-describedby": "webhook-events-hint"});
+    const description = h("input", {type: "text", id: "webhook-description", maxlength: 500});
+    const create = (ev) => {
+      ev.preventDefault();
+      const body = {url: url.value.trim(), events: events.value.split(/[\s,]+/).filter(Boolean),
+        description: description.value};
+      return this.attempt(async () => {
+        const hook = await api("POST", "/webhooks", body);
+        this.secret = {label: t("settings.webhook_secret", {url: hook.url}), value: hook.secret};
+      }, t("settings.webhook_created"));
+    };
+    const form = h("form", {class: "card settings-form", id: "webhook-form", onsubmit: create},
+      h("h3", {text: t("settings.new_webhook")}), field(t("settings.url"), url),
+      field(t("settings.events"), events),
+      h("p", {class: "muted hint", id: "webhook-events-hint", text: t("settings.events_hint")}),
+      field(t("settings.description"), description),
+      h("button", {type: "submit", class: "primary", text: t("settings.create")}));
+    return [form, this.webhooks.length ? h("ul", {class: "webhooks", id: "webhooks-list"},
+      this.webhooks.map((w) => this.webhookItem(w))) : h("p", {class: "muted", text: t("settings.none")})];
+  }
+
+  webhookItem(w) {
+    const toggle = () => this.attempt(() => api("PATCH", `/webhooks/${w.id}`, {active: !w.active}),
+      t("settings.saved"));
+    const state = w.active ? t("settings.active") : t("settings.disabled");
+    return h("li", {class: "card webhook", dataset: {webhook: w.id}},
+      h("div", {class: "row"}, h("strong", {text: w.url}),
+        h("span", {class: `badge ${w.active ? "ok" : "error"}`, text: state})),
+      h("div", {class: "muted", text: `${t("settings.events")}: ${w.events.join(", ")}`}),
+      w.description && h("div", {text: w.description}),
+      w.disabled_reason && h("div", {class: "error", text: w.disabled_reason}),
+      h("div", {class: "row"},
+        button(t("settings.rotate"), () => this.rotate(w), {class: "rotate"}),
+        button(w.active ? t("settings.disable") : t("settings.enable"), toggle, {class: "toggle"}),
+        button(t("settings.deliveries"), (ev) => this.showDeliveries(w, ev.target),
+          {class: "deliveries-toggle", "aria-expanded": false})),
+      h("div", {class: "deliveries", hidden: true}));
+  }
+
+  async rotate(hook) {
+    if (!window.confirm(t("settings.rotate_confirm", {url: hook.url}))) return;
+    await this.attempt(async () => {
+      const {secret} = await api("POST", `/webhooks/${hook.id}/secret`);
+      this.secret = {label: t("settings.webhook_secret", {url: hook.url}), value: secret};
+    }, t("settings.saved"));
+  }
+
+  async showDeliveries(hook, toggle) {
+    const box = toggle.closest(".webhook").querySelector(".deliveries");
+    const open = box.hidden;
+    box.hidden = !open;
+    toggle.setAttribute("aria-expanded", String(open));
+    if (!open) return;
+    const row = (d) => {
+      const last = d.attempts[d.attempts.length - 1];
+      return h("tr", {}, h("td", {text: clock(d.created_at)}), h("td", {text: d.event}),
+        h("td", {text: d.status}),
+        h("td", {class: "muted", text: last ? (last.error || String(last.status_code ?? "")) : ""}));
+    };
+    try {
+      const page = await api("GET", `/webhooks/${hook.id}/deliveries?limit=10`);
+      clear(box, page.items.length ? h("table", {}, h("tbody", {}, page.items.map(row)))
+        : h("p", {class: "muted", text: t("settings.no_deliveries")}));
+    } catch (err) {
+      clear(box, h("p", {class: "error", role: "alert", text: err.message}));
+    }
+  }
+
+  // --- canned responses ---------------------------------------------------------------------------
+  async loadCanned() {
+    [this.canned, this.teams] = await Promise.all([all("/canned-responses?sort=shortcut"), all("/teams")]);
+  }
+
+  cannedPanel() {
+    const rows = this.canned.map((c) => h("tr", {dataset: {canned: c.id}},
+      h("td", {}, h("code", {text: `/${c.shortcut}`})), h("td", {text: c.title}),
+      h("td", {class: "preview", text: c.text}),
+      h("td", {text: c.team_id ? this.teamName(c.team_id) : t("settings.shared")}),
+      h("td", {}, button(t("settings.edit"), () => this.edit(c),
+        {class: "link edit", "aria-label": t("settings.edit_named", {name: c.shortcut})}),
+      button(t("settings.delete"), () => this.deleteCanned(c),
+        {class: "link delete", "aria-label": t("settings.delete_named", {name: c.shortcut})}))));
+    const headers = ["settings.shortcut", "settings.canned_title", "settings.text", "settings.team", ""];
+    return [this.cannedForm(), rows.length ? table("canned-table", headers, rows)
+      : h("p", {class: "muted", text: t("settings.none")})];
+  }
+
+  async edit(canned) {
+    this.editing = canned.id;
+    await this.refresh();
+    this.el.querySelector("#canned-title")?.focus();
+  }
+
+  deleteCanned(canned) {
+    if (!window.confirm(t("settings.delete_confirm", {name: canned.shortcut}))) return;
+    return this.attempt(() => api("DELETE", `/canned-responses/${canned.id}`), t("settings.saved"));
+  }
+
+  cannedForm() {
+    const editing = this.canned.find((c) => c.id === this.editing) || null;
+    const shortcut = h("input", {type: "text", id: "canned-shortcut", required: true,
+      pattern: "[a-z0-9_\\-]{1,40}", value: editing?.shortcut ?? "", autocomplete: "off",
+      "aria-describedby": "canned-shortcut-hint"});
+    const title = h("input", {type: "text", id: "canned-title", required: true, maxlength: 200,
+      value: editing?.title ?? ""});
+    const text = h("textarea", {id: "canned-text", required: true, maxlength: 5000, rows: 4,
+      value: editing?.text ?? ""});
+    const team = h("select", {id: "canned-team"}, h("option", {value: "", text: t("settings.shared")}),
+      this.teams.map((tm) => h("option", {value: tm.id, text: tm.name,
+        selected: editing?.team_id === tm.id})));
+    const save = (ev) => {
+      ev.preventDefault();
+      const body = {shortcut: shortcut.value.trim(), title: title.value.trim(), text: text.value,
+        team_id: team.value || null};
+      return this.attempt(async () => {
+        await (editing ? api("PATCH", `/canned-responses/${editing.id}`, body)
+          : api("POST", "/canned-responses", body));
+        this.editing = null;  // saved: the form is empty again for the next one
+      }, t("settings.saved"));
+    };
+    const cancel = () => { this.editing = null; this.refresh(); };
+    return h("form", {class: "card settings-form", id: "canned-form", onsubmit: save},
+      h("h3", {text: editing ? t("settings.edit_canned", {shortcut: editing.shortcut})
+        : t("settings.new_canned")}),
+      field(t("settings.shortcut"), shortcut),
+      h("p", {class: "muted hint", id: "canned-shortcut-hint", text: t("settings.shortcut_hint")}),
+      field(t("settings.canned_title"), title), field(t("settings.text"), text),
+      field(t("settings.team"), team),
+      h("div", {class: "row"}, h("button", {type: "submit", class: "primary",
+        text: editing ? t("settings.save") : t("settings.create")}),
+      editing && button(t("settings.cancel"), cancel)));
+  }
+}

@@ -1,0 +1,128 @@
+"""The console's settings in real Chromium: an admin creates a team, a user in it, an API key (its
+secret shown once) and a webhook; demoting the last admin is refused with the hub's reason; a
+supervisor reads users (no API keys or webhooks) and keeps the canned responses; an agent sees no
+settings at all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hub import keys
+from hub.models import Role
+
+from .conftest import screenshot
+from .test_console import PASSWORD, make_agent, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+async def test_admin_creates_team_user_key_and_webhook_and_sees_a_refusal(new_page, hub_url,
+                                                                         hub: Any) -> None:
+    store = hub.server.app[keys.STORE]
+    admin_email = await make_agent(hub, "Ada", Role.admin)  # the module's only admin
+    admin = await store.users.find_one({"email": admin_email})
+    page = await new_page()
+    await sign_in(page, hub_url, admin_email)
+    await page.click("#view-settings")
+    await page.wait_for_selector("#settings-users #users-table")
+    assert page.url.endswith("/console/settings/users")
+
+    # the last admin cannot demote themself: the hub's 409 reason is shown, the role stays
+    own_role = page.locator(f'#users-table tr[data-user="{admin["_id"]}"] select.role')
+    await own_role.select_option("agent")
+    await page.wait_for_selector("#settings-error:has-text('last active admin')")
+    assert await own_role.input_value() == "admin"
+    assert (await store.users.find_one({"_id": admin["_id"]}))["role"] == "admin"
+
+    # a team, then a user in it (keyboard-reachable, labelled fields)
+    await page.click("#settings-tab-teams")
+    await page.locator("#team-form").get_by_label("Name").fill("Sound crew")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#teams-list .team:has-text('Sound crew')")
+    team = await store["teams"].find_one({"name": "Sound crew"})
+
+    await page.click("#settings-tab-users")
+    form = page.locator("#user-form")
+    await form.get_by_label("Name").fill("Bongani Khumalo")
+    await form.get_by_label("E-mail").fill("bongani@example.com")
+    await form.get_by_label("Password").fill(PASSWORD)
+    await form.get_by_label("Role").select_option("supervisor")
+    await form.get_by_label("Sound crew").check()
+    await form.get_by_role("button", name="Create").click()
+    await page.wait_for_selector("#settings-notice:has-text('bongani@example.com')")
+    await page.wait_for_selector("#users-table tr:has-text('Bongani Khumalo'):has-text('Sound crew')")
+    user = await store.users.find_one({"email": "bongani@example.com"})
+    assert user["role"] == "supervisor" and user["team_ids"] == [team["_id"]]
+    team = await store["teams"].find_one({"_id": team["_id"]})
+    assert [m["user_id"] for m in team["members"]] == [user["_id"]]  # routing picks from members
+
+    # an API key: its secret is shown once, with a copy button
+    await page.click("#settings-tab-keys")
+    await page.locator("#key-form").get_by_label("Name").fill("Ticketing bridge")
+    await page.locator("#key-form").get_by_role("button", name="Create").click()
+    secret = await page.locator("#settings-secret").input_value()
+    stored = await store.api_keys.find_one({"name": "Ticketing bridge"})
+    assert secret.startswith(f"bk_{stored['prefix']}_") and secret not in str(stored)
+    await page.click("#settings-copy")
+    await page.wait_for_selector("#settings-secret-box :text('Copied.')")
+    await page.wait_for_selector("#keys-table tr:has-text('Ticketing bridge')")
+    await screenshot(page, "console-settings-keys")
+    await page.click("#settings-tab-webhooks")
+    await page.wait_for_selector("#settings-webhooks #webhook-form")
+    assert await page.locator("#settings-secret").count() == 0  # gone for good once you move on
+
+    # a webhook: the signing secret shown once too
+    form = page.locator("#webhook-form")
+    await form.get_by_label("URL").fill("https://hooks.example.com/berry")
+    await form.get_by_label("Events").fill("message.created, conversation.created")
+    await form.get_by_role("button", name="Create").click()
+    await page.wait_for_selector("#webhooks-list .webhook:has-text('hooks.example.com')")
+    hook = await store["webhooks"].find_one({"url": "https://hooks.example.com/berry"})
+    assert sorted(hook["events"]) == ["conversation.created", "message.created"]
+    assert await page.locator("#settings-secret").input_value()
+    assert page.errors == []
+
+
+async def test_supervisor_reads_users_and_an_agent_sees_no_settings(new_page, hub_url, hub: Any) -> None:
+    supervisor = await make_agent(hub, "Sipho", Role.supervisor)
+    page = await new_page()
+    await sign_in(page, hub_url, supervisor)
+    await page.goto(f"{hub_url}/console/settings/keys")  # a deep link to a tab it may not read
+    await page.wait_for_selector("#settings-users #users-table tr:has-text('Sipho')")
+    admin_only = "#settings-tab-keys, #settings-tab-webhooks, #user-form, select.role"
+    assert await page.locator(admin_only).count() == 0
+
+    # canned responses: a supervisor writes one, edits it, deletes it; a bad template keeps the form
+    store = hub.server.app[keys.STORE]
+    await page.click("#settings-tab-canned")
+    form = page.locator("#canned-form")
+    await form.get_by_label("Shortcut").fill("venue-hours")
+    await form.get_by_label("Title").fill("Venue hours")
+    await form.get_by_label("Text").fill("Hi {{contact.first_name|there}}, we open at {{venue.time}}.")
+    await form.get_by_role("button", name="Create").click()
+    await page.wait_for_selector("#settings-error:has-text('unknown variable')")
+    await form.get_by_label("Text").fill("Hi {{contact.first_name|there}}, we open at 08:00.")
+    await form.get_by_role("button", name="Create").click()
+    await page.get_by_role("button", name="Edit /venue-hours").click()
+    await page.wait_for_selector("#canned-form h3:has-text('Edit /venue-hours')")
+    await page.locator("#canned-form").get_by_label("Title").fill("Venue opening hours")
+    await page.locator("#canned-form").get_by_role("button", name="Save").click()
+    await page.wait_for_selector("#canned-table tr:has-text('Venue opening hours')")
+    saved = await store["canned_responses"].find_one({"shortcut": "venue-hours"})
+    assert saved["title"] == "Venue opening hours" and saved["text"].endswith("we open at 08:00.")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.get_by_role("button", name="Delete /venue-hours").click()
+    await page.wait_for_selector("#canned-table", state="detached")
+    assert await store["canned_responses"].count_documents({"shortcut": "venue-hours"}) == 0
+
+    agent = await make_agent(hub, "Naledi")
+    other = await new_page()
+    await sign_in(other, hub_url, agent)
+    assert await other.locator("#view-settings").count() == 0
+    await other.goto(f"{hub_url}/console/settings/users")
+    await other.wait_for_selector("#conn[data-state=live]")
+    assert await other.locator("#settings").is_hidden()
+    assert await other.locator("#users-table").count() == 0
+    assert page.errors == [] and other.errors == []
