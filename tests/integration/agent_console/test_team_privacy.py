@@ -283,12 +283,12 @@ async def test_a_macro_sends_no_canned_text_of_another_team(client, people) -> N
         "shortcut": "venue-secret", "title": "Venue access", "text": "Gate code 4711"})
     assert canned.status == 201, await canned.text()
     canned_id = (await canned.json())["id"]
-    await client.server.app[keys.STORE]["canned_responses"].update_one(
-        {"_id": canned_id}, {"$set": {"team_id": "venues"}})  # moved to the team after the macro was saved
     macro = await client.post("/api/v1/macros", headers=people["admin"], json={
         "name": "Send access", "actions": [{"type": "canned_reply", "params": {"canned_id": canned_id}},
                                            {"type": "add_tag", "params": {"tag": "access"}}]})
     assert macro.status == 201, await macro.text()
+    await client.server.app[keys.STORE]["canned_responses"].update_one(
+        {"_id": canned_id}, {"$set": {"team_id": "venues"}})  # moved to the team after the macro was saved
     macro_id = (await macro.json())["id"]
     shared_ticket = await _inbound(client, people["admin_full"], None)
 
