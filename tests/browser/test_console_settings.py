@@ -41,6 +41,7 @@ async def test_admin_creates_team_user_key_and_webhook_and_sees_a_refusal(new_pa
     await page.locator("#team-form").get_by_label("Name").fill("Sound crew")
     await page.keyboard.press("Enter")
     await page.wait_for_selector("#teams-list .team:has-text('Sound crew')")
+    assert await page.evaluate("document.activeElement.id") == "team-name"  # ready for the next one
     team = await store["teams"].find_one({"name": "Sound crew"})
 
     await page.click("#settings-tab-users")
@@ -82,6 +83,19 @@ async def test_admin_creates_team_user_key_and_webhook_and_sees_a_refusal(new_pa
     hook = await store["webhooks"].find_one({"url": "https://hooks.example.com/berry"})
     assert sorted(hook["events"]) == ["conversation.created", "message.created"]
     assert await page.locator("#settings-secret").input_value()
+    webhook = page.locator(f'#webhooks-list [data-webhook="{hook["_id"]}"]')
+    await webhook.get_by_role("button", name="Recent deliveries").click()
+    await webhook.locator(".deliveries :text('No deliveries yet.')").wait_for()
+    await webhook.get_by_role("button", name="Disable").click()
+    await page.wait_for_selector(f'[data-webhook="{hook["_id"]}"] .badge:has-text("Disabled")')
+    assert (await store["webhooks"].find_one({"_id": hook["_id"]}))["active"] is False
+
+    # deactivating asks first, then the user is kept but inactive
+    await page.click("#settings-tab-users")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.locator(f'#users-table tr[data-user="{user["_id"]}"] button.deactivate').click()
+    await page.wait_for_selector(f'#users-table tr.inactive[data-user="{user["_id"]}"]')
+    assert (await store.users.find_one({"_id": user["_id"]}))["active"] is False
     assert page.errors == []
 
 

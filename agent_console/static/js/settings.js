@@ -79,8 +79,8 @@ export class SettingsView {
   async refresh() {
     const loaders = {users: () => this.loadPeople(), teams: () => this.loadPeople(),
       canned: () => this.loadCanned(), keys: () => this.loadKeys(), webhooks: () => this.loadWebhooks()};
-    this.error = h("p", {class: "error", role: "alert", id: "settings-error"});
-    this.notice = h("p", {class: "ok", role: "status", id: "settings-notice"});
+    this.error = h("p", {class: "error", role: "alert", id: "settings-error", tabindex: -1});
+    this.notice = h("p", {class: "ok", role: "status", id: "settings-notice", tabindex: -1});
     let body;
     try {
       await loaders[this.tab]();
@@ -91,8 +91,13 @@ export class SettingsView {
     const nav = h("nav", {class: "settings-tabs", "aria-label": t("settings.title")}, this.tabs().map((tab) =>
       button(t(`settings.${tab}`), () => this.ws.openSettings(tab),
         {id: `settings-tab-${tab}`, "aria-current": tab === this.tab ? "page" : "false"})));
+    // the panel is drawn anew: a keyboard user keeps their place (the same control, else the message)
+    const inside = this.el.contains(document.activeElement);
+    const focused = inside ? document.activeElement.id : "";
     clear(this.el, h("h2", {text: t("settings.title")}), nav, this.error, this.notice,
       this.secret && this.secretBox(), h("div", {class: "settings-panel", id: `settings-${this.tab}`}, body));
+    const again = focused && this.el.querySelector(`#${CSS.escape(focused)}`);
+    if (inside) (again || this.notice).focus({preventScroll: true});
   }
 
   // --- a secret shown once (API key, webhook signing secret) ----------------------------------------
