@@ -77,6 +77,10 @@ async def _kb_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.EXTENSIONS]["knowledge_base"] = kb
 
     async def warm() -> None:
+        try:
+            await kb.analytics.forget_bot_texts()
+        except Exception:  # tried again at the next start; the retention run deletes them anyway
+            log.exception("old bot searches: text not removed")
         await encoder.warm_up()
         if not app[keys.EXTENSIONS].get(AUTO_REINDEX, True):
             return

@@ -9,6 +9,13 @@ center (``help_escalations``) between the session's start and a day after its la
 otherwise it was *deflected*. Sessions whose day has not yet passed are *pending* and not judged.
 rate = deflected / (deflected + escalated).
 
+Searches carry their ``source``: ``help_center`` (the search page), ``instant`` (its search as you
+type), ``bot`` and ``api``; reports and deflection count the help center's unless asked otherwise.
+A bot search is recorded without its text: the bot searches with what the customer wrote (names,
+addresses, booking references), which the conversation already keeps under its own retention and
+erasure. A signed-in customer's searches carry their ``contact_id``, so the erasure and the export
+find them; the rest are anonymous and go with the retention policy (``search_queries``).
+
 Reports are computed in Python on bounded, indexed queries (FerretDB v1 has limited aggregation).
 """
 
@@ -20,14 +27,15 @@ import re
 import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from hub.models import new_id, utcnow
 from hub.store import Store, ix, register, upsert
 
-register("search_queries", ix(("at", -1)), ix(("results", 1), ("at", -1)))
+register("search_queries", ix(("at", -1)), ix(("results", 1), ("at", -1)), ix(("source", 1), ("at", -1)),
+         ix(("contact_id", 1)))
 register("article_views", ix(("at", -1)), ix(("article_id", 1), ("at", -1)))
 register("article_feedback", ix(("article_id", 1)), ix(("at", -1)))
 register("help_escalations", ix(("at", -1)))  # _id = "<visitor>:<kind>:<minute>" (a replayed beacon is one)
@@ -37,6 +45,11 @@ DAY = timedelta(days=1)
 log = logging.getLogger(__name__)
 SCAN_LIMIT = 50_000
 POPULAR_TTL_S = 600.0  # how stale the help center's "Popular articles" may be
+SOURCES = ("help_center", "instant", "bot", "api")
+SourceFilter = Literal["help_center", "bot", "api", "all"]
+SOURCES_OF: dict[str, tuple[str, ...]] = {"help_center": ("help_center", "instant"), "bot": ("bot",),
+                                          "api": ("api",), "all": SOURCES}
+TEXT_NOT_KEPT = frozenset({"bot"})  # sources whose search text is the customer's own message
 
 
 def normalize(text: str) -> str:
@@ -66,6 +79,7 @@ class Deflection(BaseModel):
 
 class Report(BaseModel):
     days: int
+    source: str = "help_center"
     searches: int
     top_searches: list[TermCount]
     no_result_searches: list[TermCount]
@@ -140,22 +154,34 @@ class Analytics:
             log.exception("popular articles: renewing failed")
 
     async def record_search(
-        self, text: str, *, locale: str | None, results: int, source: str, visitor: str | None = None
+        self, text: str, *, locale: str | None, results: int, source: str, visitor: str | None = None,
+        contact_id: str | None = None,
     ) -> None:
+        """``contact_id``: the signed-in customer who searched (erasure and export find it by it)."""
+        if source not in SOURCES:
+            raise ValueError(f"unknown search source {source!r}")
         query = normalize(text)
         if not query:
             return
         await self.store["search_queries"].insert_one(
             {
                 "_id": new_id(),
-                "query": query,
+                "query": None if source in TEXT_NOT_KEPT else query,
                 "locale": locale,
                 "results": results,
                 "source": source,
                 "visitor": visitor,
+                "contact_id": contact_id,
                 "at": utcnow(),
             }
         )
+
+    async def forget_bot_texts(self) -> int:
+        """Bot searches recorded with their text (before it stopped being kept) lose it. Run at
+        start-up: after the first run it matches nothing (the ``source`` index finds them)."""
+        result = await self.store["search_queries"].update_many(
+            {"source": {"$in": list(TEXT_NOT_KEPT)}, "query": {"$ne": None}}, {"$set": {"query": None}})
+        return int(result.modified_count)
 
     async def record_view(self, article_id: str, *, visitor: str | None) -> None:
         await self.store["article_views"].insert_one(
@@ -185,10 +211,10 @@ class Analytics:
     async def deflection(self, since: datetime, now: datetime | None = None) -> Deflection:
         now = now or utcnow()
         activity: dict[str, list[datetime]] = defaultdict(list)
-        for name in ("search_queries", "article_views"):
-            async for d in (
-                self.store[name].find({"at": {"$gte": since}}, {"visitor": 1, "at": 1}).limit(SCAN_LIMIT)
-            ):
+        help_center = {"source": {"$in": list(SOURCES_OF["help_center"])}}  # the API's callers never escalate
+        for name, flt in (("search_queries", help_center), ("article_views", {})):
+            found = self.store[name].find({"at": {"$gte": since}, **flt}, {"visitor": 1, "at": 1})
+            async for d in found.limit(SCAN_LIMIT):
                 if d.get("visitor"):
                     activity[d["visitor"]].append(d["at"])
         escalations: dict[str, list[datetime]] = defaultdict(list)
@@ -196,17 +222,19 @@ class Analytics:
             escalations[d["visitor"]].append(d["at"])
         return deflection(activity, escalations, now)
 
-    async def report(self, days: int = 30, top: int = 20) -> Report:
+    async def report(self, days: int = 30, top: int = 20, source: SourceFilter = "help_center") -> Report:
+        """``source``: whose searches count (``help_center``: its search page and search as you type)."""
         since = utcnow() - timedelta(days=days)
         searches: Counter[str] = Counter()
         empty: Counter[str] = Counter()
         total = 0
-        async for d in (
-            self.store["search_queries"]
-            .find({"at": {"$gte": since}}, {"query": 1, "results": 1})
-            .limit(SCAN_LIMIT)
-        ):
+        flt: dict[str, Any] = {"at": {"$gte": since}}
+        if source != "all":
+            flt["source"] = {"$in": list(SOURCES_OF[source])}
+        async for d in self.store["search_queries"].find(flt, {"query": 1, "results": 1}).limit(SCAN_LIMIT):
             total += 1
+            if not d.get("query"):  # a bot search: counted, its text not kept
+                continue
             searches[d["query"]] += 1
             if d["results"] == 0:
                 empty[d["query"]] += 1
@@ -236,6 +264,7 @@ class Analytics:
         ]
         return Report(
             days=days,
+            source=source,
             searches=total,
             top_searches=[TermCount(query=q, count=c) for q, c in searches.most_common(top)],
             no_result_searches=[TermCount(query=q, count=c) for q, c in empty.most_common(top)],

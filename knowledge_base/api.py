@@ -19,7 +19,7 @@ from hub.api.routing import ApiRouter, read_limited
 from hub.auth import Principal
 from hub.errors import HubError, InvalidInput, NotFound
 
-from .analytics import Report
+from .analytics import Report, SourceFilter
 from .articles import article_filter
 from .media import MEDIA_TYPES, limit_for, media_store
 from .models import (
@@ -112,6 +112,10 @@ class FeedbackIn(_Strict):
 
 class AnalyticsQuery(_Strict):
     days: int = Field(30, ge=1, le=365)
+    source: SourceFilter = Field(
+        "help_center",
+        description="Whose searches: help_center (its search page and search as you type), bot, api, or all",
+    )
 
 
 @route(
@@ -302,6 +306,7 @@ async def search(request: web.Request, principal: Principal | None, query: Searc
         ),
         source="api",
         visitor=principal.actor_id if principal else None,
+        contact_id=principal.contact_id if principal else None,
     )
     return SearchOut(query=query.q, hits=hits)
 
@@ -316,7 +321,7 @@ async def search(request: web.Request, principal: Principal | None, query: Searc
     response=Report,
 )
 async def analytics(request: web.Request, _: Principal, query: AnalyticsQuery) -> Report:
-    return await kb_of(request).analytics.report(days=query.days)
+    return await kb_of(request).analytics.report(days=query.days, source=query.source)
 
 
 @route(

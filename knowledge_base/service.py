@@ -27,13 +27,17 @@ class KnowledgeBase:
         self.analytics = analytics
 
     async def search(
-        self, query: SearchQuery, *, source: str = "bot", visitor: str | None = None
+        self, query: SearchQuery, *, source: str = "bot", visitor: str | None = None,
+        contact_id: str | None = None,
     ) -> list[SearchHit]:
-        """Search published articles the query's visibilities allow; every search is recorded."""
+        """Search published articles the query's visibilities allow; every search is recorded, with
+        who searched when known (``contact_id``: a signed-in customer) and where (``source``: the
+        bot's calls name none). A bot search is recorded without its text (``analytics``)."""
         hits = await self.backend.search(query)
         try:
             await self.analytics.record_search(
-                query.text, locale=query.locale, results=len(hits), source=source, visitor=visitor
+                query.text, locale=query.locale, results=len(hits), source=source, visitor=visitor,
+                contact_id=contact_id,
             )
         except Exception:  # analytics must never cost the user their answer
             log.warning("search not recorded", exc_info=True)

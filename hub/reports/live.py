@@ -141,11 +141,13 @@ async def kb(store: Store, start: datetime, end: datetime, top: int = 20) -> dic
     async for d in store["search_queries"].find({"at": {"$gte": start, "$lt": end}},
                                                 {"query": 1, "results": 1}).limit(SCAN_LIMIT):
         total += 1
-        searches[d.get("query", "")] += 1
+        query = d.get("query") or ""  # a bot search keeps no text: counted, not listed
+        if query:
+            searches[query] += 1
         if (d.get("results") or 0) > 0:
             with_results += 1
-        else:
-            empty[d.get("query", "")] += 1
+        elif query:
+            empty[query] += 1
     helpful = not_helpful = 0
     async for d in store["article_feedback"].find({"at": {"$gte": start, "$lt": end}}, {"helpful": 1}).limit(SCAN_LIMIT):
         if d.get("helpful"):

@@ -115,6 +115,12 @@ def visitor_of(request: web.Request) -> str:
     return visitor
 
 
+def _searcher(request: web.Request) -> dict[str, str | None]:
+    """Who searched, for the analytics: the browser, and the customer if signed in."""
+    principal = principal_of(request)
+    return {"visitor": visitor_of(request), "contact_id": principal.contact_id if principal else None}
+
+
 def locale_of(request: web.Request) -> str:
     locale = request.match_info.get("locale", "en")
     if locale not in LANGUAGES:
@@ -209,7 +215,7 @@ async def search_page(request: web.Request) -> web.Response:
     if q.strip():
         try:
             hits = await kb_of(request).search(
-                _query(request, q, locale), source="help_center", visitor=visitor_of(request)
+                _query(request, q, locale), source="help_center", **_searcher(request)
             )
         except SearchUnavailable:
             down = True
@@ -233,7 +239,7 @@ async def search_json(request: web.Request) -> web.Response:
     try:
         hits = (
             await kb_of(request).search(
-                _query(request, q, locale, limit=8), source="instant", visitor=visitor_of(request)
+                _query(request, q, locale, limit=8), source="instant", **_searcher(request)
             )
             if q.strip()
             else []

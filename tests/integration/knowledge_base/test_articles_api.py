@@ -213,7 +213,8 @@ async def test_search_api_bad_input_and_analytics(client: Any, api: Any) -> None
     assert (
         await client.get("/api/v1/kb/analytics", headers=(await api.user(Role.agent))["headers"])
     ).status == 403
-    report = await (await client.get("/api/v1/kb/analytics", headers=admin["headers"])).json()
+    report = await (await client.get("/api/v1/kb/analytics", params={"source": "api"},
+                                     headers=admin["headers"])).json()
     assert report["searches"] == 4
     assert report["top_searches"][0] == {"query": "refund", "count": 3}
     assert report["no_result_searches"] == [{"query": "unicorn rental", "count": 1}]
