@@ -49,6 +49,7 @@ class PlatformSettings(BaseSettings):
     retention_webhook_deliveries_days: int = 30
     retention_audit_days: int = 0
     retention_dead_letters_days: int = 90
+    retention_search_queries_days: int = 90  # the knowledge base's search analytics (typed text)
 
     @field_validator("ip_allowlist")
     @classmethod

@@ -74,6 +74,7 @@ class RetentionPolicies(BaseModel):
     webhook_deliveries: int
     audit: int
     dead_letters: int
+    search_queries: int
 
 
 class RetentionPatch(Strict):
@@ -81,6 +82,7 @@ class RetentionPatch(Strict):
     webhook_deliveries: int | None = Field(None, ge=0, le=36_500)
     audit: int | None = Field(None, ge=0, le=36_500)
     dead_letters: int | None = Field(None, ge=0, le=36_500)
+    search_queries: int | None = Field(None, ge=0, le=36_500)
 
 
 class RetentionRun(BaseModel):

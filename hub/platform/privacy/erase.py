@@ -22,7 +22,7 @@ from hub.store import Store, register, upsert
 
 from ..blobs import delete_blobs
 from ..events import ContactErased
-from .subject import gather
+from .subject import gather, searches_of
 
 log = logging.getLogger(__name__)
 register("erasures")  # _id = contact id
@@ -61,6 +61,8 @@ async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: s
     counts["conversation_threads"] = (await store["conversation_threads"].delete_many({"contact_id": ids})).deleted_count
     counts["identities"] = (await store.identities.delete_many({"contact_id": ids})).deleted_count
     counts["consents"] = (await store["consents"].delete_many({"contact_id": ids})).deleted_count
+    # what they typed into the help center's search (analytics need no one's searches but the anonymous)
+    counts["search_queries"] = (await store["search_queries"].delete_many(searches_of(subject))).deleted_count
     for user in subject.users:
         await tokens.revoke_user(user["_id"])  # first: it revokes the families not yet marked revoked
         await store.users.update_one({"_id": user["_id"]}, {"$set": {

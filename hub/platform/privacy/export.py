@@ -67,6 +67,7 @@ async def export_zip(store: Store, contact_id: str) -> tuple[bytes, dict[str, in
         "contact.json": subject.contacts, "identities.json": subject.identities,
         "conversations.json": subject.conversations, "messages.json": subject.messages,
         "consents.json": subject.consents, "users.json": subject.users, "audit.json": subject.audit,
+        "searches.json": subject.searches,
     }
     counts = {name.removesuffix(".json"): len(items) for name, items in files.items()}
     counts["attachments"] = len(blobs)

@@ -35,11 +35,16 @@ ACTIVITIES: list[dict[str, Any]] = [
     {"id": "consent", "purpose": "Proof of consent per purpose (marketing, surveys, …)",
      "legal_basis": "legal obligation", "subjects": ["consumers", "providers"],
      "data": ["purpose", "granted", "source", "time"], "collections": ["consents"], "retention_key": None},
-    {"id": "self_service", "purpose": "Help center search and bot answers",
-     "legal_basis": "legitimate interest", "subjects": ["visitors"], "data": ["search queries", "bot conversation state"],
-     "collections": ["search_queries", "article_feedback"], "processors": ["Meilisearch (if configured)",
-                                                                            "Rasa (self-hosted)"],
-     "retention_key": None},
+    {"id": "self_service", "purpose": "Help center search and bot answers; search analytics",
+     "legal_basis": "legitimate interest", "subjects": ["visitors", "consumers", "providers"],
+     "data": ["help-center search text", "browser visitor id", "contact id (signed in)",
+              "bot searches (counts only, no text)", "bot conversation state"],
+     "collections": ["search_queries"], "processors": ["Meilisearch (if configured)", "Rasa (self-hosted)"],
+     "retention_key": "search_queries"},
+    {"id": "help_center_feedback", "purpose": "Article views, \"was this helpful?\" votes, deflection",
+     "legal_basis": "legitimate interest", "subjects": ["visitors"],
+     "data": ["browser visitor id", "vote comments"],
+     "collections": ["article_views", "article_feedback", "help_escalations"], "retention_key": None},
 ]
 
 

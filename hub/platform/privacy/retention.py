@@ -2,7 +2,7 @@
 
 Each run enqueues the next one with a keyed job (``retention:<hour>``), so however many nodes
 start, one run per hour happens. A policy of 0 days keeps data forever. Messages are anonymized
-(their text and attachments go, the skeleton stays for reports); logs are deleted.
+(their text and attachments go, the skeleton stays for reports); logs and search queries are deleted.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ DATA_TYPES: dict[str, tuple[str, str, str]] = {
     "webhook_deliveries": ("webhook_deliveries", "created_at", "delete"),
     "audit": ("audit_log", "at", "delete"),
     "dead_letters": ("dead_letters", "created_at", "delete"),
+    "search_queries": ("search_queries", "at", "delete"),  # knowledge_base's search analytics
 }
 
 

@@ -21,6 +21,7 @@ class Subject:
     consents: list[dict[str, Any]] = field(default_factory=list)
     users: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
+    searches: list[dict[str, Any]] = field(default_factory=list)  # knowledge_base's search_queries
 
     @property
     def conversation_ids(self) -> list[str]:
@@ -65,4 +66,13 @@ async def gather(store: Store, contact_id: str) -> Subject:
     subject.consents = await _all(store, "consents", {"contact_id": in_ids})
     subject.users = await _all(store, "users", {"contact_id": in_ids}, {"password_hash": 0})
     subject.audit = await _all(store, "audit_log", {"target_id": {"$in": subject.audit_targets}})
+    subject.searches = await _all(store, "search_queries", searches_of(subject))
     return subject
+
+
+def searches_of(subject: Subject) -> dict[str, Any]:
+    """The person's knowledge-base searches: those recorded with their contact id (help center
+    signed in, or the API with their portal user's token), and API ones by their portal user
+    recorded before searches carried the contact id."""
+    return {"$or": [{"contact_id": {"$in": subject.contact_ids}},
+                    {"source": "api", "visitor": {"$in": subject.user_ids}}]}

@@ -108,17 +108,40 @@ async def test_bad_consent_input_is_refused_and_nothing_stored(api: Api, body: d
     assert resp.status == 404
 
 
+SEARCHED = f"refund for {NAME} booking BK-7731"
+
+
+async def _searches(api: Api) -> None:
+    """The person's portal user searches the help center signed in and the API with its token;
+    a stranger searches anonymously (kept by the erasure: nothing ties it to the person)."""
+    client = api.client
+    resp = await client.post("/help/signin", allow_redirects=False,
+                             data={"email": EMAIL, "password": "correct horse", "next": "/help/en"})
+    assert resp.status == 303
+    assert (await client.get("/help/en/search", params={"q": SEARCHED})).status == 200
+    client.session.cookie_jar.clear()
+    login = await client.post("/api/v1/auth/login", json={"email": EMAIL, "password": "correct horse"})
+    bearer = {"Authorization": f"Bearer {(await login.json())['access_token']}"}
+    resp = await client.get("/api/v1/kb/search", params={"q": f"deposit {PHONE}"}, headers=bearer)
+    assert resp.status == 200
+    assert (await client.get("/help/en/search", params={"q": "refund stranger"})).status == 200
+    client.session.cookie_jar.clear()
+
+
 async def test_export_is_one_archive_of_everything(api: Api) -> None:
     admin = await api.user(Role.admin)
     person = await _person(api, admin)
+    await _searches(api)
     resp = await api.client.get(f"/api/v1/contacts/{person['contact_id']}/export", headers=admin["headers"])
     assert resp.status == 200 and resp.content_type == "application/zip"
     zf = zipfile.ZipFile(io.BytesIO(await resp.read()))
     names = zf.namelist()
     assert {"manifest.json", "contact.json", "identities.json", "conversations.json", "messages.json",
-            "consents.json", "users.json", "audit.json"} <= set(names)
+            "consents.json", "users.json", "audit.json", "searches.json"} <= set(names)
     manifest = json.loads(zf.read("manifest.json"))
     assert manifest["counts"]["identities"] == 2 and manifest["counts"]["conversations"] == 2
+    searches = {d["query"]: d["source"] for d in json.loads(zf.read("searches.json"))}
+    assert searches == {SEARCHED.lower(): "help_center", f"deposit {PHONE}": "api"}  # not the stranger's
     assert manifest["counts"]["messages"] == 3 and manifest["counts"]["attachments"] == 1
     assert SECRET_TEXT in zf.read("messages.json").decode()
     assert all(not n.startswith(("/", "..")) and "/../" not in n for n in names)  # traversal-safe names
@@ -150,6 +173,7 @@ async def test_erasure_leaves_nothing_personal_anywhere(api: Api, receiver: Rece
     assert resp.status == 201
     person = await _person(api, admin)
     cid = person["contact_id"]
+    await _searches(api)
     await run_jobs(api.app)  # webhook deliveries now hold message texts
     await api.app[keys.STORE]["dead_letters"].insert_one(
         {"_id": "dl1", "source": "twilio", "created_at": utcnow(), "payload": {"From": f"whatsapp:{PHONE}"}})
@@ -158,7 +182,7 @@ async def test_erasure_leaves_nothing_personal_anywhere(api: Api, receiver: Rece
     await api.app[keys.BUS].drain()
     await api.app[keys.EXTENSIONS]["agent_console"]["forwarder"].drain()  # past its flush window: logged
     before = await _scan(api, needles)
-    assert "console_events" in before and "messages" in before  # the scan does find them before
+    assert {"console_events", "messages", "search_queries"} <= set(before)  # the scan does find them before
 
     bus = api.app[keys.BUS]
     with bus.capture() as events:
@@ -167,7 +191,7 @@ async def test_erasure_leaves_nothing_personal_anywhere(api: Api, receiver: Rece
         assert resp.status == 200, await resp.text()
     counts = (await resp.json())["counts"]
     assert counts["identities"] == 2 and counts["messages"] == 3 and counts["attachments"] == 1
-    assert counts["logged_events"] > 0
+    assert counts["logged_events"] > 0 and counts["search_queries"] == 2
     await bus.drain()
     leftovers = await _scan(api, needles)
     # Collections owned by other packages that do not yet act on contact.erased: listed here so the
@@ -175,8 +199,9 @@ async def test_erasure_leaves_nothing_personal_anywhere(api: Api, receiver: Rece
     assert set(leftovers) <= KNOWN_GAPS, leftovers
     [erased] = [e for e in events if isinstance(e, ContactErased)]
     assert erased.contact_id == cid and len(erased.message_ids) == 3 and person["conversation_id"] in erased.conversation_ids
-    # the skeleton and an audit record without personal data remain
+    # the skeleton and an audit record without personal data remain, and others' searches
     store = api.app[keys.STORE]
+    assert [d["query"] async for d in store["search_queries"].find()] == ["refund stranger"]
     assert await store.messages.count_documents({"contact_id": cid}) == 3
     [entry] = await api.app[keys.AUDIT].list("contact", cid, limit=1)
     assert entry["action"] == "contact.erase" and entry["actor_id"] == admin["user"]["id"]
@@ -207,12 +232,15 @@ async def test_retention_runs_from_the_job_queue(api: Api) -> None:
     job = await store["jobs"].find_one({"kind": "privacy.retention"})
     assert job is not None and job["_id"].startswith("retention:")
     resp = await api.client.patch("/api/v1/privacy/retention", headers=h, json={"messages": 30, "dead_letters": 7})
-    assert (await resp.json())["messages"] == 30
+    assert (await resp.json())["messages"] == 30 and (await resp.json())["search_queries"] == 90
     person = await _person(api, admin)
     old = utcnow() - timedelta(days=31)
     await store.messages.update_many({"contact_id": person["contact_id"], "channel": "whatsapp"},
                                      {"$set": {"created_at": old}})
     await store["dead_letters"].insert_many([{"_id": "old", "created_at": old}, {"_id": "new", "created_at": utcnow()}])
+    await store["search_queries"].insert_many([  # typed text: kept 90 days unless changed
+        {"_id": "old", "query": f"refund {NAME}", "source": "help_center", "at": old - timedelta(days=60)},
+        {"_id": "new", "query": "refund", "source": "help_center", "at": old - timedelta(days=58)}])
     await store["jobs"].delete_many({"kind": {"$ne": "privacy.retention"}})
     assert await Worker(api.app[keys.JOBS], api.app[keys.JOB_HANDLERS]).run_once()  # this hour's run is due
     msgs = [m async for m in store.messages.find({"contact_id": person["contact_id"]})]
@@ -220,6 +248,7 @@ async def test_retention_runs_from_the_job_queue(api: Api) -> None:
     assert len(wiped) == 2 and all(m["text"] == "" and m["attachments"] == [] for m in wiped)
     assert any(SECRET_TEXT not in m["text"] and m["text"] for m in msgs if not m.get("retained"))
     assert [d["_id"] async for d in store["dead_letters"].find()] == ["new"]
+    assert [d["_id"] async for d in store["search_queries"].find()] == ["new"]
     # the next run is queued for the next hour, once
     [next_run] = [j async for j in store["jobs"].find({"kind": "privacy.retention", "state": "ready"})]
     assert next_run["next_at"] > utcnow()
@@ -237,6 +266,8 @@ async def test_processing_register(api: Api) -> None:
     reg = await resp.json()
     assert {a["id"] for a in reg["activities"]} >= {"support", "channels", "integrations", "staff", "consent"}
     assert all("legal_basis" in a and "retention" in a for a in reg["activities"])
+    [searches] = [a for a in reg["activities"] if "search_queries" in a["collections"]]
+    assert searches["retention_days"] == 90 and searches["retention"] == "90 days"
     resp = await api.client.get("/api/v1/privacy/register.html", headers=admin["headers"])
     assert resp.status == 200 and "<table" in await resp.text()
     agent = await api.user(Role.agent)
