@@ -203,8 +203,19 @@ async def category(request: web.Request) -> web.Response:
         locale=locale,
         category=slug,
         articles=articles,
-        switch={code: f"/help/{code}/categories/{slug}" for code in LANGUAGES},
+        switch=await _category_switch(request, locale, slug),
     )
+
+
+async def _category_switch(request: web.Request, locale: str, slug: str) -> dict[str, str]:
+    """The language menu of a topic: the topic in each language that has it for this reader, that
+    language's home page otherwise (an Afrikaans-only topic has no English page to link to)."""
+    switch, visible = {}, _visible(request)
+    for code in LANGUAGES:  # the page's own query (category() answers 404 when it finds none)
+        has_topic = code == locale or bool(await kb_of(request).articles.list(
+            locale=code, category=slug, status=ArticleStatus.published, visibilities=visible, limit=1))
+        switch[code] = f"/help/{code}/categories/{slug}" if has_topic else f"/help/{code}"
+    return switch
 
 
 async def search_page(request: web.Request) -> web.Response:

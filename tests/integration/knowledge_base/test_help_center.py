@@ -324,6 +324,36 @@ async def test_not_found_is_a_help_center_page(client: Any) -> None:
     assert api.status in (401, 404) and api.content_type == "application/problem+json"
 
 
+LANGUAGE_LINK = re.compile(r'<a href="([^"]+)" hreflang="([a-z]{2})"')
+
+
+async def test_a_topics_language_links_lead_to_pages_that_exist(client: Any, api: Any) -> None:
+    """A topic only some languages have (an Afrikaans-only one; the providers' topic, whose one
+    Afrikaans article only providers see) links the other languages to their home page, not to a
+    topic page that is a 404 there. Checked for every topic of every language."""
+    app = client.server.app
+    await import_default(app)
+    admin = await api.user(Role.admin)
+    resp = await client.post("/api/v1/articles", headers=admin["headers"], json={
+        "title": "Braai op die troue", "summary": "Wie bring die vleis", "category": "braai", "locale": "af",
+        "body": "Die verskaffer bring die vleis.", "status": "published"})
+    assert resp.status == 201, await resp.text()
+    af_only = await (await client.get("/help/af/categories/braai")).text()
+    links = dict((code, href) for href, code in LANGUAGE_LINK.findall(af_only))
+    assert links == {"en": "/help/en", "af": "/help/af/categories/braai", "zu": "/help/zu"}
+    en_providers = await (await client.get("/help/en/categories/providers")).text()
+    assert dict((c, h) for h, c in LANGUAGE_LINK.findall(en_providers))["af"] == "/help/af"
+    for locale in ("en", "af", "zu"):
+        home = await (await client.get(f"/help/{locale}")).text()
+        topics = re.findall(rf'href="(/help/{locale}/categories/[a-z0-9-]+)"', home)
+        assert topics, locale
+        for topic in topics:
+            page = await client.get(topic)
+            assert page.status == 200, topic
+            for href, _ in LANGUAGE_LINK.findall(await page.text()):
+                assert (await client.get(href)).status == 200, (topic, href)
+
+
 async def test_a_vote_is_remembered_and_counted_once_per_browser(client: Any, api: Any) -> None:
     app = client.server.app
     await import_default(app)
