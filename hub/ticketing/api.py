@@ -613,7 +613,7 @@ async def _check_policy(request: web.Request, item: BaseModel) -> None:
 
 async def _check_rule(request: web.Request, item: BaseModel) -> None:
     assert isinstance(item, Rule)
-    compile_rule(item)
+    compile_rule(item, new=True)
     await _check_actions(request, item.actions)
 
 

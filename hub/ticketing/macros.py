@@ -19,7 +19,7 @@ from hub.store import register
 
 from .conditions import Facts
 from .context import Ctx, Stored
-from .rules import Action, check_action
+from .rules import Action, check_new_action
 
 log = logging.getLogger(__name__)
 register("macros")
@@ -35,7 +35,7 @@ class Macro(Stored):
 
     def check(self) -> None:
         for action in self.actions:
-            check_action(action)
+            check_new_action(action)
 
 
 class Macros:

@@ -121,15 +121,8 @@ def check_action(action: Action) -> None:
         raise InvalidInput("assign needs assignee_id, team_id or auto", field="params")
     if action.type == "set_priority" and p.get("priority") not in {x.value for x in Priority}:
         raise InvalidInput("set_priority needs priority low|normal|high|urgent", field="priority")
-    if action.type in ("add_tag", "remove_tag"):
-        if not p.get("tag"):
-            raise InvalidInput(f"{action.type} needs a tag", field="tag")
-        try:  # the check a run applies: a tag it would refuse is refused now, not on every run
-            normalize_tags([p["tag"]])
-        except InvalidInput as exc:
-            raise InvalidInput(f"{action.type}: {exc.detail}", field="tag") from exc
-    if action.type == "set_priority" and len(p.get("reason", "")) > MAX_REASON:
-        raise InvalidInput(f"set_priority reason: at most {MAX_REASON} characters", field="reason")
+    if action.type in ("add_tag", "remove_tag") and not p.get("tag"):
+        raise InvalidInput(f"{action.type} needs a tag", field="tag")
     if action.type == "canned_reply" and not p.get("canned_id"):
         raise InvalidInput("canned_reply needs canned_id", field="canned_id")
     if action.type == "private_note":
@@ -142,6 +135,20 @@ def check_action(action: Action) -> None:
         )
     if action.type == "snooze" and not 0 < p.get("minutes", 0) <= 525_600:
         raise InvalidInput("snooze needs minutes between 1 and 525600", field="minutes")
+
+
+def check_new_action(action: Action) -> None:
+    """``check_action``, and what a run would refuse, checked when a rule or macro is saved (not when
+    stored rules are loaded: one no longer valid action there fails alone, the others still run)."""
+    check_action(action)
+    p = action.params
+    if action.type in ("add_tag", "remove_tag"):
+        try:
+            normalize_tags([p["tag"]])
+        except InvalidInput as exc:
+            raise InvalidInput(f"{action.type}: {exc.detail}", field="tag") from exc
+    if action.type == "set_priority" and len(p.get("reason", "")) > MAX_REASON:
+        raise InvalidInput(f"set_priority reason: at most {MAX_REASON} characters", field="reason")
 
 
 @dataclass
@@ -158,14 +165,15 @@ class CompiledRule:
         return all(c.test(facts) for c in self.all) and (not self.any or any(c.test(facts) for c in self.any))
 
 
-def compile_rule(rule: Rule) -> CompiledRule:
-    """Check a rule completely (raises InvalidInput with the field) and compile its conditions."""
+def compile_rule(rule: Rule, *, new: bool = False) -> CompiledRule:
+    """Check a rule completely (raises InvalidInput with the field) and compile its conditions.
+    ``new``: being saved (``check_new_action``)."""
     if rule.trigger.type == "time" and (rule.trigger.status is None or rule.trigger.after_minutes is None):
         raise InvalidInput("a time trigger needs status and after_minutes", field="trigger")
     if rule.trigger.type != "time" and (rule.trigger.status or rule.trigger.after_minutes):
         raise InvalidInput("status/after_minutes only apply to the time trigger", field="trigger")
     for action in rule.actions:
-        check_action(action)
+        (check_new_action if new else check_action)(action)
     return CompiledRule(
         rule,
         sorted((Compiled.of(c) for c in rule.conditions), key=lambda c: c.cost),
@@ -402,4 +410,7 @@ class Rules:
         return len(await self.fire("time", Conversation.from_doc(ticket), only=[compiled]))
 
 
-__all__ = ["MAX_DEPTH", "Action", "CompiledRule", "Condition", "Rule", "Rules", "Trigger", "compile_rule"]
+__all__ = [
+    "MAX_DEPTH", "Action", "CompiledRule", "Condition", "Rule", "Rules", "Trigger", "check_new_action",
+    "compile_rule",
+]
