@@ -38,7 +38,7 @@ from hub.reports.cli import rebuild
 from hub.reports.query import ReportQuery
 from hub.reports.rollup import Rollups, day_of, scoped
 from hub.reports.service import Reports
-from hub.reports.stats import group_conversations, reply_gaps
+from hub.reports.stats import agent_work, group_conversations
 from hub.store import EmbeddedFerretDB, Store
 
 CHANNELS = ["whatsapp", "whatsapp", "whatsapp", "sms", "email", "email", "webchat", "webchat", "voice"]
@@ -109,7 +109,9 @@ async def load(store: Store, n: int, n_messages: int, days: int, now: datetime) 
                 k = int(per_conv) + (random.random() < per_conv - int(per_conv))
                 ms = messages(d, k, now)
                 msgs += ms
-                by_day.setdefault(day_of(d["created_at"]), []).append({**d, "_gaps": reply_gaps(ms)})
+                work = agent_work(ms)
+                by_day.setdefault(day_of(d["created_at"]), []).append(
+                    {**d, "_gaps": work.gaps, "_first_by": work.first_by, "_last_by": work.last_by})
             await store.conversations.insert_many(docs, ordered=False)
             await store.messages.insert_many(msgs, ordered=False)
             bar.update(len(docs))

@@ -129,8 +129,8 @@ class Conversations:
             if new not in TRANSITIONS[current.status]:
                 raise InvalidInput(f"a {current.status.value} conversation cannot become {new.value}",
                                    field="status")
-            if new == Status.resolved:
-                changes["resolved_at"] = utcnow()
+            if new == Status.resolved:  # who resolved it: reports credit the resolution to them
+                changes["resolved_at"], changes["resolved_by"] = utcnow(), actor.user_id
             if new == Status.snoozed and changes.get("snooze_until") is None:
                 # nothing would wake it: it would leave the queue until the customer wrote again
                 raise InvalidInput("a snooze needs a wake-up time: POST /conversations/{id}/snooze "

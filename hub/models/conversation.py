@@ -68,3 +68,4 @@ class Conversation(Model):
     last_message_at: datetime = Field(default_factory=utcnow)
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
+    resolved_by: str | None = None  # the user who resolved it last (None: the system, the bot or an API key)

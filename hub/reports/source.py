@@ -13,16 +13,17 @@ from typing import Any
 
 from hub.store import Store
 
-from .stats import group_conversations, reply_gaps
+from .stats import agent_work, group_conversations
 
 log = logging.getLogger(__name__)
 
 CONV_FIELDS = {"created_at": 1, "status": 1, "priority": 1, "channel": 1, "assignee_id": 1, "team_id": 1,
-               "contact_id": 1, "first_response_at": 1, "resolved_at": 1, "csat": 1, "bot": 1, "sla": 1,
-               "merged_into": 1}
+               "contact_id": 1, "first_response_at": 1, "resolved_at": 1, "resolved_by": 1, "csat": 1,
+               "bot": 1, "sla": 1, "merged_into": 1}
 MAX_CONVERSATIONS = 2_000_000
 IN_LIMIT = 1000
-MSG_FIELDS = {"conversation_id": 1, "direction": 1, "author_type": 1, "private": 1, "created_at": 1}
+MSG_FIELDS = {"conversation_id": 1, "direction": 1, "author_type": 1, "author_id": 1, "private": 1,
+              "created_at": 1}
 MSG_IN_LIMIT = 50  # past this, one range read of messages beats FerretDB's per-document $in test
 MAX_MESSAGES = 20_000_000
 # Bounded batches: at 1M messages FerretDB sent one 53.9 MB reply to a getMore without a batch size,
@@ -97,7 +98,8 @@ async def contact_types(store: Store, contact_ids: set[str]) -> dict[str, tuple[
 
 
 async def attach_gaps(store: Store, convs: list[dict[str, Any]]) -> None:
-    """Set each conversation's ``_gaps`` (next-response waits) from its messages."""
+    """Set each conversation's ``_gaps`` (next-response waits, with who answered), ``_first_by`` and
+    ``_last_by`` (the agents of its first and last public replies) from its messages."""
     if not convs:
         return
     ids = {c["_id"] for c in convs}
@@ -110,7 +112,7 @@ async def attach_gaps(store: Store, convs: list[dict[str, Any]]) -> None:
         if m.get("conversation_id") in ids:
             by_conv.setdefault(m["conversation_id"], []).append(m)
     for c in convs:
-        c["_gaps"] = reply_gaps(by_conv.get(c["_id"], ()))
+        c["_gaps"], c["_first_by"], c["_last_by"] = agent_work(by_conv.get(c["_id"], ()))
 
 
 async def conversations_created(store: Store, start: datetime, end: datetime,

@@ -1,5 +1,5 @@
 """The unit of every report: a *group* — the conversations created in one quarter hour (``SLOT_S``)
-that share a team, channel, assignee, contact type and priority — with mergeable partial figures.
+that share a team, channel, agent, contact type and priority — with mergeable partial figures.
 
 Why a quarter hour: every IANA zone's offset today is a whole number of quarter hours (Asia/Kolkata
 +05:30, Asia/Kathmandu +05:45, Australia/Eucla +08:45), so a slot lies in one local hour and one local
@@ -26,6 +26,15 @@ Counting rules (docs/reports.md):
   answered by an agent;
 - CSAT surveyed = ``csat.sent_at`` set; answered = ``csat.score`` set (the latest in-window score);
 - contact type of the surviving contact (``merged_into`` followed).
+
+Agents are credited with the work they did, not with whoever holds the ticket now (``credit``): the
+first response to the author of the first public agent reply, each next response to the agent who
+answered, the resolution to ``resolved_by`` (the user who resolved it). The ticket itself — its count
+("handled"), CSAT, SLA, bot and contact figures — goes to its *owner*: whoever resolved it, else its
+assignee now, else the last agent who answered it (a ticket handed back to the queue stays with the
+agent who worked it). Where the data is missing (no author on a message, a ticket resolved by the
+system, before ``resolved_by`` existed) the owner gets the credit. So one ticket can add to several
+agents' groups, each figure in exactly one, and the totals are unchanged.
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from hub.models import bot_deflected, bot_engaged
 
@@ -55,18 +64,29 @@ def _bump(d: dict[str, int], key: str, by: int = 1) -> None:
     d[key] = d.get(key, 0) + by
 
 
-def conversation_stats(conv: dict[str, Any], stats: dict[str, Any], business_between: BetweenFn,
-                       contact_id: str | None) -> None:
-    """Add one conversation's figures to ``stats`` (in place)."""
+def owner(conv: dict[str, Any]) -> str | None:
+    """The agent a ticket counts for: who resolved it, else its assignee now, else the last agent
+    who answered it (``_last_by``, from its messages)."""
+    resolved_by = conv.get("resolved_by") if conv.get("status") in RESOLVED else None
+    return resolved_by or conv.get("assignee_id") or conv.get("_last_by")
+
+
+def conversation_stats(conv: dict[str, Any], stats_for: Callable[[str | None], dict[str, Any]],
+                       business_between: BetweenFn, contact_id: str | None) -> None:
+    """Add one conversation's figures to the stats of the agents credited (``stats_for(agent)``)."""
     created: datetime = conv["created_at"]
+    agent = owner(conv)
+    stats = stats_for(agent)
     stats["n"] += 1
     first = conv.get("first_response_at")
     if first is not None:
-        stats["frt"].append(round((first - created).total_seconds(), 3))
-        stats["frt_bh"].append(round(business_between(conv, created, first), 3))
-    for waited, answered in conv.get("_gaps", ()):
-        stats["nrt"].append(round((answered - waited).total_seconds(), 3))
-        stats["nrt_bh"].append(round(business_between(conv, waited, answered), 3))
+        by = stats_for(conv.get("_first_by") or agent)
+        by["frt"].append(round((first - created).total_seconds(), 3))
+        by["frt_bh"].append(round(business_between(conv, created, first), 3))
+    for waited, answered, *answerer in conv.get("_gaps", ()):
+        by = stats_for((answerer[0] if answerer else None) or agent)
+        by["nrt"].append(round((answered - waited).total_seconds(), 3))
+        by["nrt_bh"].append(round(business_between(conv, waited, answered), 3))
     resolved_at = conv.get("resolved_at")
     if conv.get("status") in RESOLVED and resolved_at is not None:
         stats["resolved"] += 1
@@ -95,13 +115,20 @@ def conversation_stats(conv: dict[str, Any], stats: dict[str, Any], business_bet
         stats["contacts"].append(contact_id)
 
 
-def reply_gaps(messages: Iterable[dict[str, Any]]) -> list[tuple[datetime, datetime]]:
-    """(customer waited since, agent answered at) for every next response of one conversation.
+class AgentWork(NamedTuple):
+    gaps: list[tuple[datetime, datetime, str | None]]  # (waited since, answered at, by whom)
+    first_by: str | None  # the author of the first public agent reply
+    last_by: str | None  # … and of the last
 
-    ``messages``: its messages in any order (``direction``, ``author_type``, ``private``, ``created_at``).
-    The wait before the first agent reply is the first response, not a next response.
+
+def agent_work(messages: Iterable[dict[str, Any]]) -> AgentWork:
+    """Who answered one conversation, and every next response with the agent who gave it.
+
+    ``messages``: its messages in any order (``direction``, ``author_type``, ``author_id``, ``private``,
+    ``created_at``). The wait before the first agent reply is the first response, not a next response.
     """
-    gaps: list[tuple[datetime, datetime]] = []
+    gaps: list[tuple[datetime, datetime, str | None]] = []
+    first_by = last_by = None
     answered_once = False
     waiting: datetime | None = None
     for m in sorted(messages, key=lambda m: m["created_at"]):
@@ -111,10 +138,19 @@ def reply_gaps(messages: Iterable[dict[str, Any]]) -> list[tuple[datetime, datet
             if answered_once and waiting is None:
                 waiting = m["created_at"]
         elif m.get("author_type") == "agent":
+            by = m.get("author_id")
             if waiting is not None:
-                gaps.append((waiting, m["created_at"]))
+                gaps.append((waiting, m["created_at"], by))
+            if not answered_once:
+                first_by = by
+            last_by = by or last_by
             answered_once, waiting = True, None
-    return gaps
+    return AgentWork(gaps, first_by, last_by)
+
+
+def reply_gaps(messages: Iterable[dict[str, Any]]) -> list[tuple[datetime, datetime]]:
+    """(customer waited since, agent answered at) for every next response of one conversation."""
+    return [(waited, answered) for waited, answered, _ in agent_work(messages).gaps]
 
 
 def slot_of(at: datetime) -> datetime:
@@ -124,7 +160,7 @@ def slot_of(at: datetime) -> datetime:
 
 def group_key(conv: dict[str, Any], contact_type: str | None) -> tuple[Any, ...]:
     return (slot_of(conv["created_at"]), conv.get("team_id"), str(conv.get("channel")),
-            conv.get("assignee_id"), contact_type,
+            owner(conv), contact_type,
             str(conv.get("priority") or "normal"))
 
 
@@ -137,9 +173,13 @@ def group_conversations(convs: Iterable[dict[str, Any]], contacts: dict[str, tup
             continue
         survivor, ctype = contacts.get(conv.get("contact_id") or "", (conv.get("contact_id"), "consumer"))
         key = group_key(conv, ctype)
-        if key not in groups:
-            groups[key] = {"hour": key[0], **dict(zip(DIMS, key[1:], strict=True)), **empty_stats()}
-        conversation_stats(conv, groups[key], business_between, survivor)
+
+        def stats_for(agent: str | None, key: tuple[Any, ...] = key) -> dict[str, Any]:
+            at = (*key[:3], agent, *key[4:])  # DIMS: agent_id is the third
+            if at not in groups:
+                groups[at] = {"hour": at[0], **dict(zip(DIMS, at[1:], strict=True)), **empty_stats()}
+            return groups[at]
+        conversation_stats(conv, stats_for, business_between, survivor)
     return [_sorted(g) for g in sorted(groups.values(), key=_order)]
 
 
@@ -201,4 +241,4 @@ def ratio(part: int, whole: int) -> float | None:
 
 __all__ = ["DIMS", "LISTS", "SLOT_S", "empty_stats", "group_conversations", "hours", "median", "merge", "p90",
            "ratio",
-           "reply_gaps", "slot_of"]
+           "agent_work", "owner", "reply_gaps", "slot_of"]
