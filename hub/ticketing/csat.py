@@ -7,7 +7,7 @@ and stored on ``conversation.csat``.
         within the window  → stored; a repeated answer replaces the score (history kept, ``repeated``)
         after the window   → kept as ``late_answers``, the score does not change
     a remark on the service while the survey is open ("the DJ was late but ok"), before or after
-    the score → ``csat.comment`` (up to ``MAX_COMMENTS`` messages)
+    the score, or with it ("4 - the DJ was late") → ``csat.comment`` (up to ``MAX_COMMENTS``)
     a bare score on a ticket reopened meanwhile (by a question), while the survey is open and no
     one has written to the customer since it → still the survey's answer
 The inbox's ``ResolvedTicketPolicy`` asks ``survey_reply`` what a message is: an answer or a remark
@@ -162,6 +162,28 @@ def is_remark(text: str | None) -> bool:
     return bool(REMARKS.intersection(re.findall(r"[a-z]+", raw))) or any(c in EMOJI for c in raw)
 
 
+_OUT_OF = r"\s*(?:/\s*5|out of 5|stars?|⭐+)"
+LEADING = re.compile(
+    rf"^(?:([1-5]){_OUT_OF}[\s\-–—,.:;!]*|([1-5])\s*[-–—,.:;!]+\s*)(\S.*)$", re.IGNORECASE | re.DOTALL
+)
+TRAILING = re.compile(rf"^(.*?\S)[\s\-–—,.:;!(]*\b([1-5]){_OUT_OF}\W*$", re.IGNORECASE | re.DOTALL)
+
+
+def split_answer(text: str | None) -> tuple[int | None, str]:
+    """A score and the remark sent with it ("4 - the DJ was late but ok", "loved it, 5/5"); a bare
+    score has no remark. A score with anything but a remark is not an answer ("2 guests cancelled")."""
+    if (score := parse_score(text)) is not None:
+        return score, ""
+    raw = (text or "").strip()
+    if m := LEADING.match(raw):
+        score, rest = int(m.group(1) or m.group(2)), m.group(3)
+    elif m := TRAILING.match(raw):
+        rest, score = m.group(1), int(m.group(2))
+    else:
+        return None, ""
+    return (score, rest.strip()) if is_remark(rest) else (None, "")
+
+
 def survey_reply(
     csat: dict[str, Any] | None, text: str | None, now: datetime, window: timedelta
 ) -> str | None:
@@ -171,7 +193,7 @@ def survey_reply(
     sent_at = (csat or {}).get("sent_at")
     if sent_at is None:
         return None
-    if parse_score(text) is not None:
+    if split_answer(text)[0] is not None:
         return "score"
     if now - sent_at <= window and len((csat or {}).get("comments", [])) < MAX_COMMENTS and is_remark(text):
         return "comment"
@@ -287,8 +309,9 @@ class Csat:
                 return None
             return await self._score(message, conversation, score, now)
         if survey_reply(csat, message.text, now, self.window) == "comment":
-            await self._comment(message, conversation, now)
+            await self._comment(message, conversation, (message.text or "").strip(), now)
             return None
+        score, remark = split_answer(message.text)
         if score is None:
             return None
         if now - sent_at > self.window:
@@ -299,7 +322,10 @@ class Csat:
             )
             await self.ctx.bus.publish(CsatReceived(conversation_id=conversation.id, score=score, late=True))
             return None
-        return await self._score(message, conversation, score, now)
+        await self._score(message, conversation, score, now)
+        if remark and len(csat.get("comments", [])) < MAX_COMMENTS:
+            await self._comment(message, conversation, remark, now)
+        return score
 
     async def _score(self, message: Message, conversation: Conversation, score: int, now: datetime) -> int:
         csat = conversation.csat or {}
@@ -321,11 +347,11 @@ class Csat:
         )
         return score
 
-    async def _comment(self, message: Message, conversation: Conversation, now: datetime) -> None:
+    async def _comment(self, message: Message, conversation: Conversation, text: str, now: datetime) -> None:
         """Keep a remark with the survey: ``comment`` is the remarks' text, one per line."""
         comments = [
             *(conversation.csat or {}).get("comments", []),
-            {"text": (message.text or "").strip(), "message_id": message.id, "at": now},
+            {"text": text, "message_id": message.id, "at": now},
         ]
         await self.ctx.store.conversations.update_one(
             {"_id": conversation.id},
@@ -347,4 +373,4 @@ class Csat:
         )
 
 
-__all__ = ["Csat", "SURVEY_TEXT", "is_remark", "parse_score", "survey_reply"]
+__all__ = ["Csat", "SURVEY_TEXT", "is_remark", "parse_score", "split_answer", "survey_reply"]

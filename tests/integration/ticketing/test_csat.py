@@ -169,6 +169,14 @@ async def test_a_remark_after_the_score_is_kept_with_it(hub: Hub) -> None:
     assert conversation.csat["comment"] == "Thanks, the venue team was very helpful 👍"
 
 
+async def test_a_score_and_a_remark_in_one_message(hub: Hub) -> None:
+    cid = await surveyed(hub)
+    await hub.inbound("4 - the DJ was late but ok", channel=Channel.whatsapp)
+    conversation = await hub.get(cid)
+    assert conversation.status == Status.resolved and conversation.csat["score"] == 4
+    assert conversation.csat["comment"] == "the DJ was late but ok"
+
+
 async def test_a_question_reopens_and_a_later_score_still_counts(hub: Hub) -> None:
     cid = await surveyed(hub)
     question = await hub.inbound("great, can you send me the invoice?", channel=Channel.whatsapp)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.ticketing.csat import is_remark, parse_score, survey_reply
+from hub.ticketing.csat import is_remark, parse_score, split_answer, survey_reply
 
 
 @pytest.mark.parametrize(
@@ -93,3 +93,20 @@ def test_survey_reply_only_while_the_survey_is_open() -> None:
     assert survey_reply(None, "the DJ was late but ok", sent, window) is None
     full = {"sent_at": sent, "comments": [{"text": "ok"}] * 5}
     assert survey_reply(full, "the DJ was late but ok", sent, window) is None  # a conversation now
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("5", (5, "")),
+        ("4 - the DJ was late but ok", (4, "the DJ was late but ok")),
+        ("4/5 the DJ was late but ok", (4, "the DJ was late but ok")),
+        ("loved it, 5/5", (5, "loved it")),
+        ("1 star - rude DJ", (1, "rude DJ")),
+        ("2 guests cancelled", (None, "")),  # a number, not a score
+        ("5 people are coming, can I change?", (None, "")),
+        ("4 - can you send the invoice?", (None, "")),  # a question: it reopens
+    ],
+)
+def test_a_score_with_a_remark(text: str, answer: tuple) -> None:
+    assert split_answer(text) == answer
