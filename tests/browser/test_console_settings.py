@@ -10,12 +10,17 @@ from typing import Any
 import pytest
 
 from hub import keys
-from hub.models import Role
+from hub.models import Role, new_id
+from hub.ticketing.teams import Member, Team
 
 from .conftest import screenshot
 from .test_console import PASSWORD, make_agent, sign_in
 
 pytestmark = pytest.mark.browser
+
+
+async def member_ids(store: Any, team_id: str) -> list[str]:
+    return [m["user_id"] for m in (await store["teams"].find_one({"_id": team_id}))["members"]]
 
 
 async def test_admin_creates_team_user_key_and_webhook_and_sees_a_refusal(new_page, hub_url,
@@ -100,7 +105,14 @@ async def test_admin_creates_team_user_key_and_webhook_and_sees_a_refusal(new_pa
 
 
 async def test_supervisor_reads_users_and_an_agent_sees_no_settings(new_page, hub_url, hub: Any) -> None:
+    store = hub.server.app[keys.STORE]
     supervisor = await make_agent(hub, "Sipho", Role.supervisor)
+    agent = await make_agent(hub, "Naledi")
+    naledi = await store.users.find_one({"email": agent})
+    team_id = new_id()  # Thabo is in the team both ways: his own team list and the team's members
+    thabo = await store.users.find_one({"email": await make_agent(hub, "Thabo", teams=[team_id])})
+    team = await hub.server.app[keys.EXTENSIONS]["ticketing"].teams.create(Team(
+        id=team_id, name="Catering", members=[Member(user_id=naledi["_id"]), Member(user_id=thabo["_id"])]))
     page = await new_page()
     await sign_in(page, hub_url, supervisor)
     await page.goto(f"{hub_url}/console/settings/keys")  # a deep link to a tab it may not read
@@ -108,8 +120,22 @@ async def test_supervisor_reads_users_and_an_agent_sees_no_settings(new_page, hu
     admin_only = "#settings-tab-keys, #settings-tab-webhooks, #user-form, select.role"
     assert await page.locator(admin_only).count() == 0
 
+    # team members: a supervisor moves a team's members; a user's own team list is an admin's to change
+    await page.click("#settings-tab-teams")
+    card = page.locator(f'#teams-list [data-team="{team.id}"]')
+    await card.get_by_role("button", name="Remove Naledi from Catering").click()
+    await card.locator("li:has-text('Naledi')").wait_for(state="detached")
+    assert await member_ids(store, team.id) == [thabo["_id"]]
+    await card.get_by_role("button", name="Remove Thabo from Catering").click()
+    await page.wait_for_selector("#settings-error:has-text('may not users:write')")
+    assert (await store.users.find_one({"_id": thabo["_id"]}))["team_ids"] == [team.id]  # refused: nothing
+    assert await member_ids(store, team.id) == [thabo["_id"]]  # changed, not half the removal
+    await card.get_by_label("Add a member to Catering").select_option(naledi["_id"])
+    await card.get_by_role("button", name="Add member").click()
+    await card.locator("li:has-text('Naledi')").wait_for()
+    assert await member_ids(store, team.id) == [thabo["_id"], naledi["_id"]]
+
     # canned responses: a supervisor writes one, edits it, deletes it; a bad template keeps the form
-    store = hub.server.app[keys.STORE]
     await page.click("#settings-tab-canned")
     form = page.locator("#canned-form")
     await form.get_by_label("Shortcut").fill("venue-hours")
@@ -131,7 +157,6 @@ async def test_supervisor_reads_users_and_an_agent_sees_no_settings(new_page, hu
     await page.wait_for_selector("#canned-table", state="detached")
     assert await store["canned_responses"].count_documents({"shortcut": "venue-hours"}) == 0
 
-    agent = await make_agent(hub, "Naledi")
     other = await new_page()
     await sign_in(other, hub_url, agent)
     assert await other.locator("#view-settings").count() == 0

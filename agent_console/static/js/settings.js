@@ -200,13 +200,15 @@ export class SettingsView {
 
   async removeMember(team, user) {
     await this.attempt(async () => {
+      // membership also counts from the user's own team list; that change first, as only an admin may
+      // make it: a supervisor's refusal then leaves the team as it was, not half changed
+      if (user.team_ids.includes(team.id)) {
+        await api("PATCH", `/users/${user.id}`, {team_ids: user.team_ids.filter((id) => id !== team.id)});
+      }
       const fresh = await api("GET", `/teams/${team.id}`);
       if (fresh.members.some((m) => m.user_id === user.id)) {
         const members = fresh.members.filter((m) => m.user_id !== user.id);
         await api("PATCH", `/teams/${team.id}`, {members});
-      }
-      if (user.team_ids.includes(team.id)) {  // membership also counts from the user's own team list
-        await api("PATCH", `/users/${user.id}`, {team_ids: user.team_ids.filter((id) => id !== team.id)});
       }
     }, t("settings.saved"));
   }
