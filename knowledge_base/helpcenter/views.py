@@ -286,8 +286,8 @@ async def article_page(request: web.Request) -> web.Response:
                 other = await kb.articles.get(other_id)
             except HubError:
                 continue
-            if other.status == ArticleStatus.published:
-                switch[code] = other.url
+            if other.status == ArticleStatus.published and other.visibility.value in _visible(request):
+                switch[code] = other.url  # a translation this reader may open, else that language's home
                 translations.append(other)
     related: list[SearchHit] = []
     try:

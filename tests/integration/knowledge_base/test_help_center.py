@@ -338,11 +338,22 @@ async def test_a_topics_language_links_lead_to_pages_that_exist(client: Any, api
         "title": "Braai op die troue", "summary": "Wie bring die vleis", "category": "braai", "locale": "af",
         "body": "Die verskaffer bring die vleis.", "status": "published"})
     assert resp.status == 201, await resp.text()
+    braai = await resp.json()
     af_only = await (await client.get("/help/af/categories/braai")).text()
     links = dict((code, href) for href, code in LANGUAGE_LINK.findall(af_only))
     assert links == {"en": "/help/en", "af": "/help/af/categories/braai", "zu": "/help/zu"}
     en_providers = await (await client.get("/help/en/categories/providers")).text()
     assert dict((c, h) for h, c in LANGUAGE_LINK.findall(en_providers))["af"] == "/help/af"
+    # a translation only providers may read is no link for anyone else
+    resp = await client.post("/api/v1/articles", headers=admin["headers"], json={
+        "title": "Braai for providers", "category": "braai", "locale": "en", "visibility": "providers",
+        "body": "Bring the meat.", "status": "published", "translation_of": braai["id"]})
+    assert resp.status == 201, await resp.text()
+    page = await client.get("/help/af/articles/braai-op-die-troue")
+    article = await page.text()
+    assert page.status == 200 and "Braai op die troue" in article
+    assert dict((c, h) for h, c in LANGUAGE_LINK.findall(article))["en"] == "/help/en"
+    assert "braai-for-providers" not in article
     for locale in ("en", "af", "zu"):
         home = await (await client.get(f"/help/{locale}")).text()
         topics = re.findall(rf'href="(/help/{locale}/categories/[a-z0-9-]+)"', home)
