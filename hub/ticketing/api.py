@@ -468,6 +468,7 @@ def _item(model: type[BaseModel], doc: dict[str, Any]) -> BaseModel:
 
 
 Check = Callable[[web.Request, BaseModel], Awaitable[None]]
+AfterSave = Callable[[web.Request, BaseModel, Principal], Awaitable[None]]
 
 
 def config_routes(
@@ -478,6 +479,7 @@ def config_routes(
     check: Check | None = None,
     on_delete: Check | None = None,
     team_scoped: bool = False,
+    after_save: AfterSave | None = None,
 ) -> None:
     """List/create/get/patch/delete for one configuration collection. ``team_scoped``: readers see
     only the shared items and their own teams' (``hub.auth.visibility.in_scope``)."""
@@ -527,6 +529,8 @@ def config_routes(
         item = model.model_validate(body.model_dump(exclude={"id", "created_at"}))
         await finish(request, item)
         await save(request, item, replace=False)
+        if after_save:
+            await after_save(request, item, principal)
         await request.app[keys.AUDIT].record(
             principal.actor_id,
             f"{tag}.create",
@@ -552,6 +556,8 @@ def config_routes(
             raise invalid(exc, "body") from exc
         await finish(request, item)
         await save(request, item, replace=True)
+        if after_save:
+            await after_save(request, item, principal)
         await request.app[keys.AUDIT].record(
             principal.actor_id,
             f"{tag}.update",
@@ -605,10 +611,20 @@ async def _check_policy(request: web.Request, item: BaseModel) -> None:
             await svc(request).teams.get(item.escalation.team_id)
         except NotFound as exc:
             raise InvalidInput(str(exc), field="escalation.team_id") from exc
-    if item.default:  # one default policy: the newest one saved as default wins
-        await request.app[keys.STORE]["sla_policies"].update_many(
-            {"default": True, "_id": {"$ne": item.id}}, {"$set": {"default": False}}
-        )
+
+
+async def _one_default(request: web.Request, item: BaseModel, principal: Principal) -> None:
+    """One default policy: the newest one saved as default wins. After the save, so a refused save
+    leaves the old default in place; each policy that loses the flag gets its own audit entry."""
+    assert isinstance(item, SlaPolicy)
+    if not item.default:
+        return
+    col = request.app[keys.STORE]["sla_policies"]
+    async for doc in col.find({"default": True, "_id": {"$ne": item.id}}, {"_id": 1}):
+        await col.update_one({"_id": doc["_id"]}, {"$set": {"default": False}})
+        await request.app[keys.AUDIT].record(
+            principal.actor_id, "sla-policy.update", "sla-policy", doc["_id"], before={"default": True},
+            after={"default": False, "reason": f"{item.id} is the default now"})
 
 
 async def _check_rule(request: web.Request, item: BaseModel) -> None:
@@ -666,7 +682,8 @@ async def _hours_in_use(request: web.Request, item: BaseModel) -> None:
 
 
 config_routes("/business-hours", "business_hours", BusinessHours, "business-hours", on_delete=_hours_in_use)
-config_routes("/sla-policies", "sla_policies", SlaPolicy, "sla-policy", check=_check_policy)
+config_routes("/sla-policies", "sla_policies", SlaPolicy, "sla-policy", check=_check_policy,
+              after_save=_one_default)
 config_routes("/automation-rules", "automation_rules", Rule, "automation-rule", check=_check_rule)
 config_routes("/canned-responses", "canned_responses", CannedResponse, "canned-response", team_scoped=True)
 config_routes("/macros", "macros", Macro, "macro", check=_check_macro, team_scoped=True)

@@ -407,3 +407,28 @@ async def test_rule_and_macro_actions_a_run_would_refuse_are_refused_when_saved(
     untagged = {"actions": [{"type": "add_tag", "params": {"tag": ""}}]}
     status, problem = await kit.call("PATCH", f"/automation-rules/{ok['id']}", boss, json=untagged)
     assert status == 422 and problem["field"] == "tag"
+
+
+async def test_a_new_default_sla_policy_takes_the_flag_audited_and_only_once_saved(kit: Kit) -> None:
+    from hub import keys
+
+    boss = await kit.agent(Role.supervisor, online=False)
+    status, hours = await kit.call("POST", "/business-hours", boss, json=HOURS)
+    policy = {"name": "std", "business_hours_id": hours["id"], "default": True,
+              "targets": {"normal": {"first_response": 60, "resolution": 480}}}
+    status, first = await kit.call("POST", "/sla-policies", boss, json=policy)
+    assert status == 201
+    # a refused save (no such team) does not take the flag from the default
+    status, _ = await kit.call("POST", "/sla-policies", boss,
+                               json={**policy, "name": "vip", "team_ids": ["nope"]})
+    assert status == 422
+    status, still = await kit.call("GET", f"/sla-policies/{first['id']}", boss)
+    assert still["default"] is True
+    status, second = await kit.call("POST", "/sla-policies", boss, json={**policy, "name": "new"})
+    assert status == 201
+    status, old = await kit.call("GET", f"/sla-policies/{first['id']}", boss)
+    assert old["default"] is False
+    entry = await kit.app[keys.STORE]["audit_log"].find_one(
+        {"action": "sla-policy.update", "target_id": first["id"]})
+    assert entry is not None and entry["actor_id"] == boss["id"], entry
+    assert entry["before"] == {"default": True} and entry["after"]["default"] is False
