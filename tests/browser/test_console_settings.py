@@ -87,8 +87,12 @@ async def test_admin_creates_team_user_key_and_webhook_and_sees_a_refusal(new_pa
     await page.wait_for_selector("#webhooks-list .webhook:has-text('hooks.example.com')")
     hook = await store["webhooks"].find_one({"url": "https://hooks.example.com/berry"})
     assert sorted(hook["events"]) == ["conversation.created", "message.created"]
-    assert await page.locator("#settings-secret").input_value()
+    first = await page.locator("#settings-secret").input_value()
     webhook = page.locator(f'#webhooks-list [data-webhook="{hook["_id"]}"]')
+    page.once("dialog", lambda dialog: dialog.accept())  # rotating asks first: the old secret stops working
+    await webhook.get_by_role("button", name="Rotate secret").click()
+    renewed = "(old) => (document.querySelector('#settings-secret')?.value ?? old) !== old"
+    await page.wait_for_function(renewed, arg=first)  # the new secret, shown once in its place
     await webhook.get_by_role("button", name="Recent deliveries").click()
     await webhook.locator(".deliveries :text('No deliveries yet.')").wait_for()
     await webhook.get_by_role("button", name="Disable").click()
