@@ -167,5 +167,6 @@ async def test_supervisor_reads_users_and_an_agent_sees_no_settings(new_page, hu
     await other.goto(f"{hub_url}/console/settings/users")
     await other.wait_for_selector("#conn[data-state=live]")
     assert await other.locator("#settings").is_hidden()
+    assert other.url == f"{hub_url}/console/"
     assert await other.locator("#users-table").count() == 0
     assert page.errors == [] and other.errors == []

@@ -118,7 +118,7 @@ export class Workspace {
   }
 
   openSettings(tab = this.settings.tab, push = true) {
-    if (!canSeeSettings(this.user)) return;
+    if (!canSeeSettings(this.user)) return history.replaceState({}, "", "/console/");  // an agent's old link
     this.setView("settings");
     const done = this.settings.open(tab);
     const path = `/console/settings/${this.settings.tab}`;
