@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.models import ACTIVE_STATUSES, Role
+from hub.models import ACTIVE_VALUES, Role
 from hub.store import Store
 
 from .presence import PresenceTracker
@@ -24,7 +24,7 @@ class TeamView:
         ).limit(1000)]
         load: dict[str, int] = {}
         async for doc in self.store.conversations.find(
-                {"assignee_id": {"$ne": None}, "status": {"$in": [s.value for s in ACTIVE_STATUSES]}},
+                {"assignee_id": {"$ne": None}, "status": {"$in": ACTIVE_VALUES}},
                 {"assignee_id": 1}).limit(50_000):
             load[doc["assignee_id"]] = load.get(doc["assignee_id"], 0) + 1
         return sorted(({"user_id": u["_id"], "name": u.get("name") or u["email"], "email": u["email"],

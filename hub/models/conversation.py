@@ -18,6 +18,7 @@ class Status(StrEnum):
 
 
 ACTIVE_STATUSES = (Status.open, Status.pending, Status.snoozed)
+ACTIVE_VALUES = tuple(s.value for s in ACTIVE_STATUSES)  # as stored: for {"status": {"$in": ACTIVE_VALUES}}
 
 
 def bot_engaged(bot: dict[str, Any]) -> bool:

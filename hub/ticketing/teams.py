@@ -23,7 +23,7 @@ from pymongo.errors import DuplicateKeyError
 
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.events import TeamMembershipChanged
-from hub.models import ACTIVE_STATUSES, new_id, utcnow
+from hub.models import ACTIVE_VALUES, new_id, utcnow
 from hub.store import Snapshot, ix, register, upsert
 
 from .context import Ctx, Stored
@@ -150,7 +150,7 @@ class Teams:
         (no one is in a deleted team) and still waiting in the queue."""
         await self.get(team_id)
         active = await self.ctx.store.conversations.count_documents(
-            {"team_id": team_id, "status": {"$in": [s.value for s in ACTIVE_STATUSES]}})
+            {"team_id": team_id, "status": {"$in": ACTIVE_VALUES}})
         if active:
             raise Conflict(f"team {team_id} still has {active} open, pending or snoozed ticket(s): "
                            "transfer them to another team first")

@@ -15,7 +15,7 @@ from hub.api.routing import ApiRouter
 from hub.api.schemas import Strict
 from hub.auth import Principal
 from hub.errors import InvalidInput
-from hub.models import ACTIVE_STATUSES, Status
+from hub.models import ACTIVE_VALUES, Status
 
 from ..appkeys import PRIVACY
 from .consent import CONSENT_SORTS, PURPOSE
@@ -29,9 +29,8 @@ async def _close_tickets_of(app: web.Application, contact_id: str, actor: Princi
     nothing to answer (a reply fails: the contact has no address left), and their SLA clocks ran on.
     Through ``Conversations.update``, after the erasure, so ticketing stops the clocks and frees the
     agent's slot, and the events carry only erased data."""
-    active = [s.value for s in ACTIVE_STATUSES]
     ids = [d["_id"] async for d in app[keys.STORE].conversations.find(
-        {"contact_id": contact_id, "status": {"$in": active}}, {"_id": 1})]
+        {"contact_id": contact_id, "status": {"$in": ACTIVE_VALUES}}, {"_id": 1})]
     for conversation_id in ids:
         await app[keys.CONVERSATIONS].update(conversation_id, {"status": Status.closed.value}, actor)
     return len(ids)
