@@ -26,6 +26,8 @@ NO_KB = frozenset({"request_human", "complaint", "deny", "inform", *TEMPLATES, F
 YES_NO = (Button("Yes, thanks", "/affirm"), Button("No, I need help", "/deny"))
 SUGGESTIONS = 2  # "did you mean…" topics offered for an unclear message, at most
 SUGGEST_FLOOR = 0.1  # the least probability a topic needs to be offered
+NEEDS_REF = frozenset({"booking_status", "reschedule_booking", "cancel_booking"})  # asked for once
+ANSWERS_ASK = frozenset({"inform", "deny", FALLBACK})  # what a reply to "what's the reference?" is read as
 
 
 class EmbeddedEngine:
@@ -56,7 +58,22 @@ class EmbeddedEngine:
         reply = Reply(intent=intent, confidence=confidence, entities=entities)
         reply.state["unclear_text"] = None  # the message a "did you mean…" was about: one turn only
         reply.state["next_article"] = None  # the runner-up of the last answer: for the "No" right after it
-        if intent == FALLBACK:
+        reply.state["pending"] = None  # a question waiting for its booking reference: one turn only
+        known = {**turn.state.get("entities", {}), **{e["entity"]: e["value"] for e in entities}}
+        pending = turn.state.get("pending")
+        if pending and (intent in ANSWERS_ASK or _has(entities, "booking_ref") or _none(text)):
+            # the reference asked for (or "none"): back to the question it was asked for
+            if entities:
+                reply.messages.append(OutMessage(_noted(entities, then="")))
+            await self._answer(pending["query"], turn, reply)
+        elif intent in NEEDS_REF and not known.get("booking_ref") and not turn.state.get("asked_ref"):
+            reply.messages.append(OutMessage(responses.text("utter_ask_booking_ref")))
+            reply.state.update(pending={"intent": intent, "query": _query(text, intent, turn)},
+                               asked_ref=True)
+        elif intent == "inform" and _asked_if_it_helped(turn.state):  # a detail after an answer: ask again
+            reply.messages.append(OutMessage(_noted(entities, then="Did the answer above help?"), YES_NO))
+            reply.state["next_article"] = turn.state.get("next_article")
+        elif intent == FALLBACK:
             reply.unclear = True
             ask = _clarify(parse)
             reply.messages.append(ask)
@@ -67,7 +84,6 @@ class EmbeddedEngine:
         elif intent == "deny" and turn.state.get("next_article"):  # the answer did not help: the runner-up
             _offer(turn.state["next_article"], reply, "Maybe this one helps:\n")
         elif intent == "deny":  # nothing else to offer: collect what a ticket needs, as Rasa's form does
-            known = {**turn.state.get("entities", {}), **{e["entity"]: e["value"] for e in entities}}
             self._apply(reply, ticket_form.start(known, turn.channel))
         elif intent == "inform":
             reply.messages.append(OutMessage(_noted(entities)))
@@ -165,7 +181,21 @@ def _clarify(parse: Parse | None) -> OutMessage:
                       tuple(Button(str(responses.topic(i)), f"/{i}") for i in [*likely, "request_human"]))
 
 
-def _noted(entities: list[dict[str, Any]]) -> str:
+def _noted(entities: list[dict[str, Any]], then: str = "What would you like to know?") -> str:
     parts = [f"{e['entity'].replace('_', ' ')} {e['value']}" for e in entities]
-    got = f"Thanks, I've noted {', '.join(parts)}. " if parts else "Thanks. "
-    return got + "What would you like to know?"
+    got = f"Thanks, I've noted {', '.join(parts)}." if parts else "Thanks."
+    return f"{got} {then}".strip()
+
+
+def _has(entities: list[dict[str, Any]], name: str) -> bool:
+    return any(e["entity"] == name for e in entities)
+
+
+def _none(text: str) -> bool:
+    """ "none", "I don't have one": no reference to give (the ticket form's words)."""
+    return text.lower().strip().rstrip(".!") in ticket_form.NONE
+
+
+def _asked_if_it_helped(state: dict[str, Any]) -> bool:
+    """The bot's last message was an answer with "Did that answer your question?" (Yes / No)."""
+    return any(b.get("payload") == "/deny" for b in state.get("buttons") or [])

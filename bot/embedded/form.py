@@ -18,7 +18,8 @@ from bot import responses
 
 SLOTS = ("email", "booking_ref", "issue_summary")
 BOOKING_REF = re.compile(
-    r"^\s*(?:booking\s*(?:ref(?:erence)?|number)?\s*(?:is\s*)?[:#]?\s*)?BE-?(\d{5})\s*\.?\s*$", re.IGNORECASE)
+    r"^\s*(?:booking\s*(?:ref(?:erence)?|number)?\s*(?:is\s*)?[:#]?\s*)?BE[-\s]?(\d{5,10})\s*\.?\s*$",
+    re.IGNORECASE)  # as bot.entities reads them
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 NONE = frozenset({"none", "no", "n/a", "na", "-", "nope", "i don't have one", "don't have one",
                   "no reference", "i dont have one", "dont have one"})
@@ -84,6 +85,7 @@ def _reply_by(form: dict[str, Any]) -> str:
 def _next(form: dict[str, Any]) -> Step:
     missing = [name for name in SLOTS if not form["slots"].get(name)]
     if not missing:
-        return Step(None, [f"Thanks, I've logged this for the team. {_reply_by(form)}"], ticket=dict(form["slots"]))
+        return Step(None, [f"Thanks, I've logged this for the team. {_reply_by(form)}"],
+                    ticket=dict(form["slots"]))
     form = {**form, "requested": missing[0]}
     return Step(form, [responses.text(f"utter_ask_{missing[0]}")])

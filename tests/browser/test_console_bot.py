@@ -41,7 +41,8 @@ async def test_a_supervisor_switches_the_bot_off_and_on_for_an_inbox(new_page, h
     assert page.errors == []
 
 
-async def test_the_handoff_banner_shows_what_the_bot_learnt_live_and_after_a_reload(new_page, hub_url, hub) -> None:
+async def test_the_handoff_banner_shows_what_the_bot_learnt_live_and_after_a_reload(new_page, hub_url,
+                                                                                    hub) -> None:
     from hub.events import BotHandoff
 
     from .test_console import inbound
@@ -51,16 +52,19 @@ async def test_the_handoff_banner_shows_what_the_bot_learnt_live_and_after_a_rel
     page = await new_page()
     await sign_in(page, hub_url, email)
     await page.click("#view-all")
-    created = await inbound(hub, "refund my R8k deposit for BE-10234", phone="+27861115555", name="Sizwe Dube")
+    created = await inbound(hub, "refund my R8k deposit for BE-10234", phone="+27861115555",
+                            name="Sizwe Dube")
     conversation_id = created["conversation"]["id"]
     bot_state = {"active": False, "intents": [{"intent": "refund_request", "confidence": 0.91}],
                  "entities": {"booking_ref": "BE-10234", "amount": "R 8 000"}, "articles": ["kb-refund"],
                  "handoff": {"reason": "refund_over_limit"}}
     await app[keys.STORE].conversations.update_one({"_id": conversation_id}, {"$set": {"bot": bot_state}})
     conversation = await app[keys.CONVERSATIONS].get(conversation_id)
-    summary = {"reason": "refund_over_limit", "intents": ["refund_request"], "entities": bot_state["entities"],
+    summary = {"reason": "refund_over_limit", "intents": ["refund_request"],
+               "entities": bot_state["entities"],
                "articles": ["kb-refund"], "article_titles": {"kb-refund": "How refunds work"}}
-    await app[keys.BUS].publish(BotHandoff(conversation=conversation, reason="refund_over_limit", summary=summary))
+    await app[keys.BUS].publish(BotHandoff(conversation=conversation, reason="refund_over_limit",
+                                           summary=summary))
     item = page.locator(f'#inbox-list li.handoff[data-id="{conversation_id}"]')
     await item.wait_for()
     await item.click()

@@ -215,7 +215,8 @@ export class ThreadView {
         h("strong", {text: t("thread.handoff")}), " ",
         h("span", {text: t("thread.handoff_reason", {reason: handoff.reason || "?"})}),
         handoffFacts(handoff.summary).map(([key, en, value]) =>
-          h("span", {class: `muted handoff-${key}`, text: ` · ${label(`thread.handoff_${key}`, en)}: ${value}`})),
+          h("span", {class: `muted handoff-${key}`,
+            text: ` · ${label(`thread.handoff_${key}`, en)}: ${value}`})),
         transcript.length ? h("details", {open: true}, h("summary", {text: t("thread.bot_transcript")}),
           h("ol", {class: "transcript"}, transcript.map((m) => h("li", {class: m.author_type}, h("b", {text: `${m.author_type}: `}), m.text)))) : null));
     }
@@ -553,8 +554,10 @@ export class ThreadView {
 // bot state (intents as {intent, confidence}, article ids).
 function handoffFacts(summary) {
   if (!summary) return [];
-  const intents = [...new Set((summary.intents || []).map((i) => (typeof i === "string" ? i : i?.intent)).filter(Boolean))];
-  const entities = Object.entries(summary.entities || {}).map(([name, value]) => `${name.replace(/_/g, " ")} ${value}`);
+  const names = (summary.intents || []).map((i) => (typeof i === "string" ? i : i?.intent));
+  const intents = [...new Set(names.filter(Boolean))];
+  const entities = Object.entries(summary.entities || {})
+    .map(([name, value]) => `${name.replace(/_/g, " ")} ${value}`);
   const titles = summary.article_titles || {};
   const articles = (summary.articles || []).map((id) => titles[id] || id);
   return [["intents", "Intents", intents.join(", ")], ["entities", "Details", entities.join(", ")],

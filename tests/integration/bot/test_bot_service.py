@@ -147,8 +147,10 @@ async def test_policy_handoffs(bot_client, text: str, reason: str) -> None:
         assert (await app[keys.CONVERSATIONS].get(conv)).language == "zh"
 
 
-async def test_a_refund_over_the_limit_named_in_the_next_message_hands_off_with_the_amount(bot_client) -> None:
-    conv = await send(bot_client, whatsapp("I want a refund for the cancelled wedding booking", phone="+27820001111"))
+async def test_a_refund_over_the_limit_named_in_the_next_message_hands_off_with_the_amount(
+        bot_client) -> None:
+    conv = await send(bot_client, whatsapp("I want a refund for the cancelled wedding booking",
+                                           phone="+27820001111"))
     assert (await state(bot_client, conv)).get("handoff") is None  # no amount yet: answered
     await send(bot_client, whatsapp("it was R8k", phone="+27820001111"))
     s = await state(bot_client, conv)
@@ -372,6 +374,35 @@ async def test_no_after_an_answer_collects_a_ticket_through_the_form(bot_client)
     assert "ticket_collected" in note.text and "sam@example.co.za" in note.text and "BE-10234" in note.text
 
 
+async def test_the_bot_asks_once_for_a_booking_reference_then_answers_the_question_it_was_for(
+        bot_client) -> None:
+    def msg(text: str) -> InboundMessage:
+        return whatsapp(text, phone="+27824445555")
+
+    conv = await send(bot_client, msg("has the provider confirmed my booking yet?"))
+    [ask] = await bot_messages(bot_client, conv)
+    assert ask.text.startswith("What's the booking reference?")
+    await send(bot_client, msg("it's BE-1234567"))
+    noted, answer = (await bot_messages(bot_client, conv))[1:]
+    assert noted.text == "Thanks, I've noted booking ref BE-1234567."
+    assert answer.text.startswith("Checking your booking status") and "1. Yes, thanks" in answer.text
+    s = await state(bot_client, conv)
+    assert s["entities"]["booking_ref"] == "BE-1234567" and s["articles"] == ["kb-status"]
+    assert "pending" not in s
+    # a detail given after an answer goes back to that answer rather than "what would you like to know?"
+    await send(bot_client, msg("my email is sizwe@example.co.za"))
+    assert (await bot_messages(bot_client, conv))[-1].text == (
+        "Thanks, I've noted email sizwe@example.co.za. Did the answer above help?\n"
+        "1. Yes, thanks\n2. No, I need help")
+    # asked once: a cancellation later in the conversation is answered straight away
+    other = await send(bot_client, whatsapp("how do I cancel my booking?", phone="+27824446666"))
+    assert (await bot_messages(bot_client, other))[-1].text.startswith("What's the booking reference?")
+    await send(bot_client, whatsapp("none", phone="+27824446666"))  # none to give: the question answered
+    assert (await bot_messages(bot_client, other))[-1].text.startswith("Cancelling a booking")
+    await send(bot_client, whatsapp("and how do I check if my booking is confirmed?", phone="+27824446666"))
+    assert (await bot_messages(bot_client, other))[-1].text.startswith("Checking your booking status")
+
+
 def webchat(text: str, visitor: str) -> InboundMessage:
     return InboundMessage(channel=Channel.webchat, external_id=new_id(), text=text,
                           sender=SenderIdentity(kind=IdentityKind.chat, value=visitor))
@@ -396,9 +427,11 @@ async def test_the_e_mail_the_web_chat_form_collects_is_where_the_answer_goes(bo
     assert await app[keys.STORE].identities.find_one({"contact_id": contact_id, "kind": "email"})
     # an address that is another contact's: kept on this one for replies all the same
     conv = await _through_the_form(bot_client, lambda t: webchat(t, "visitor-form-2"), "lee@example.co.za")
-    assert await chat.email_lookup((await app[keys.CONVERSATIONS].get(conv)).contact_id) == "lee@example.co.za"
+    contact_id = (await app[keys.CONVERSATIONS].get(conv)).contact_id
+    assert await chat.email_lookup(contact_id) == "lee@example.co.za"
     # WhatsApp answers on WhatsApp; the address is on the contact for the team all the same
-    conv = await _through_the_form(bot_client, lambda t: whatsapp(t, phone="+27823334444"), "kim@example.co.za")
+    conv = await _through_the_form(bot_client, lambda t: whatsapp(t, phone="+27823334444"),
+                                   "kim@example.co.za")
     assert "Someone will get back to you here; we've noted kim@example.co.za" in (
         await bot_messages(bot_client, conv))[-2].text
     contact_id = (await app[keys.CONVERSATIONS].get(conv)).contact_id

@@ -55,7 +55,8 @@ def test_a_refund_requested_earlier_counts_with_an_amount_named_later_and_the_ot
     assert POLICY.decide("it was R5k", inform, unclear_streak=0, refund_requested=True) == "refund_over_limit"
     assert POLICY.decide("it was 1,500 rand", inform, unclear_streak=0, refund_requested=True) is None
     refund = Reply(messages=OK, intent="refund_request")
-    assert POLICY.decide("I want my money back", refund, unclear_streak=0, amount=5000.0) == "refund_over_limit"
+    assert POLICY.decide("I want my money back", refund, unclear_streak=0,
+                         amount=5000.0) == "refund_over_limit"
     assert POLICY.decide("I want my money back", refund, unclear_streak=0, amount=500.0) is None
 
 
