@@ -12,7 +12,7 @@ them field by field. Response times are kept as lists of seconds (not sums) so t
 p90s of a merged range are exact, not averages of averages.
 
 Counting rules (docs/reports.md):
-- a ticket counts in the hour it was *created* (cohort reporting); merged tickets
+- a ticket counts in the quarter hour it was *created* (cohort reporting); merged tickets
   (``merged_into``) are left out, they are duplicates of the ticket they were merged into;
 - first response = ``first_response_at`` − ``created_at`` (agent replies only; bot replies don't count);
 - next response = after the first response, each wait from a customer's first unanswered message to
