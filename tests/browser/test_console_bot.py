@@ -52,8 +52,8 @@ async def test_the_handoff_banner_shows_what_the_bot_learnt_live_and_after_a_rel
     page = await new_page()
     await sign_in(page, hub_url, email)
     await page.click("#view-all")
-    created = await inbound(hub, "refund my R8k deposit for BE-10234", phone="+27861115555",
-                            name="Sizwe Dube")
+    created = await inbound(hub, "refund my R8k deposit for BE-10234", name="Sizwe Dube", channel="email",
+                            kind="email", value="sizwe@example.co.za")  # an inbox the bot leaves alone
     conversation_id = created["conversation"]["id"]
     bot_state = {"active": False, "intents": [{"intent": "refund_request", "confidence": 0.91}],
                  "entities": {"booking_ref": "BE-10234", "amount": "R 8 000"}, "articles": ["kb-refund"],
@@ -73,10 +73,21 @@ async def test_the_handoff_banner_shows_what_the_bot_learnt_live_and_after_a_rel
     text = await banner.text_content()
     assert "Intents: refund_request" in text and "booking ref BE-10234" in text and "amount R 8 000" in text
     assert "Articles offered: How refunds work" in text
-    await page.reload()  # no event now: the conversation's own bot state
+    await page.reload()  # no event now: the conversation's own bot state (no note here: article ids)
     await page.click("#view-all")
     await page.locator(f'#inbox-list li.handoff[data-id="{conversation_id}"]').click()
     await page.locator("#handoff").wait_for()
     text = await page.locator("#handoff").text_content()
     assert "Intents: refund_request" in text and "amount R 8 000" in text and "kb-refund" in text
+    # the bot's private handoff note carries the summary with the titles: the banner reads it first
+    from hub.auth import Principal
+    from hub.models import AuthorType
+
+    bot = Principal(role=Role.admin, user_id="bot", name="Berry bot")
+    await app[keys.CONVERSATIONS].reply(conversation_id, bot, "Bot handoff: refund_over_limit", private=True,
+                                        author_type=AuthorType.bot, meta={"bot_summary": summary})
+    await page.reload()
+    await page.click("#view-all")
+    await page.locator(f'#inbox-list li.handoff[data-id="{conversation_id}"]').click()
+    await page.locator("#handoff:has-text('How refunds work')").wait_for()
     assert page.errors == []

@@ -205,7 +205,10 @@ export class ThreadView {
     const viewing = [...this.viewers.values()].filter((n) => !typing.includes(n));
     if (typing.length) parts.push(h("p", {class: "banner collision typing", id: "collision", text: t("thread.collision_typing", {names: typing.join(", ")})}));
     else if (viewing.length) parts.push(h("p", {class: "banner collision", id: "collision", text: t("thread.collision_viewing", {names: viewing.join(", ")})}));
-    const handoff = this.ws.handoffs.get(c.id) || (c.bot?.handoff ? {reason: c.bot.handoff.reason, summary: c.bot} : null);
+    // after a reload: the summary on the bot's private handoff note (article titles too), else its state
+    const noted = this.messages.findLast((m) => m.private && m.meta?.bot_summary)?.meta.bot_summary;
+    const handoff = this.ws.handoffs.get(c.id)
+      || (c.bot?.handoff ? {reason: c.bot.handoff.reason, summary: noted || c.bot} : null);
     if (handoff) {
       // what the customer and the bot said, up to the bot's last word (not its private handoff note, not what came after)
       const said = this.messages.filter((m) => !m.private);
