@@ -17,13 +17,12 @@ from typing import Any
 import numpy as np
 from bson import Binary
 
-from hub.models import utcnow
+from hub.models import ACTIVE_VALUES, utcnow
 from hub.store import Store, upsert
 
 from .source import contact_types
 from .stats import hours, median, ratio
 
-ACTIVE = ["open", "pending", "snoozed"]
 AGE_BANDS = ((3600, "<1h"), (4 * 3600, "1-4h"), (24 * 3600, "4-24h"), (3 * 86400, "1-3d"), (7 * 86400, "3-7d"))
 SCAN_LIMIT = 500_000
 
@@ -43,7 +42,7 @@ async def backlog_rows(store: Store, held: Callable[[dict[str, Any]], bool] | No
     """The open/pending/snoozed tickets now, as columns: ``created`` (ms) and one code array per
     dimension with its vocabulary (what the snapshot stores and every backlog figure is computed from).
     ``held``: which of these documents the bot is still answering (a ``held`` column, not stored)."""
-    docs = [d async for d in store.conversations.find({"status": {"$in": ACTIVE}, "merged_into": None},
+    docs = [d async for d in store.conversations.find({"status": {"$in": ACTIVE_VALUES}, "merged_into": None},
                                                       {"status": 1, "team_id": 1, "assignee_id": 1, "channel": 1,
                                                        "priority": 1, "created_at": 1, "contact_id": 1,
                                                        "sla": 1, "bot": 1}).limit(SCAN_LIMIT)]
@@ -92,7 +91,7 @@ def backlog_figures(rows: dict[str, Any], filters: dict[str, str], now: datetime
         by_team.append({"team_id": team, "count": int(team_ages.size),
                         "age_median_h": hours(median(team_ages.tolist())),
                         "oldest_h": hours(float(team_ages[-1]))})
-    return {"total": int(mask.sum()), "by_status": {s: by_status.get(s, 0) for s in ACTIVE},
+    return {"total": int(mask.sum()), "by_status": {s: by_status.get(s, 0) for s in ACTIVE_VALUES},
             "age_bands": {name: bands.get(name, 0) for name in [n for _, n in AGE_BANDS] + [">7d"]},
             "by_team": by_team, "as_of": (as_of or now).isoformat()}
 
