@@ -361,7 +361,9 @@ class BotService:
             tags = {"bot-ticket", *(TICKET_TAGS[i] for i in intents & TICKET_TAGS.keys())}
             changes["tags"] = sorted({*changes["tags"], *tags})
             changes["subject"] = ticket.get("issue_summary", "")[:200] or "Logged by the bot"
-            await self._keep_email(fresh, ticket.get("email"))
+        if ticket or (state.get("handoff") or {}).get("reason") == "ticket_collected":
+            # Rasa's form files its own ticket (action server): its address is the conversation's entity
+            await self._keep_email(fresh, (ticket or {}).get("email") or state.get("entities", {}).get("email"))
         return await self.conversations.update(conv_id, changes, BOT)
 
     async def _keep_email(self, conv: Conversation, email: str | None) -> None:

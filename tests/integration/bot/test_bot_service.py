@@ -438,6 +438,31 @@ async def test_the_e_mail_the_web_chat_form_collects_is_where_the_answer_goes(bo
     assert await app[keys.STORE].identities.find_one({"contact_id": contact_id, "value": "kim@example.co.za"})
 
 
+async def test_the_rasa_forms_e_mail_joins_the_contact_too(bot_client, monkeypatch) -> None:
+    # Rasa's action server files its own ticket and hands off with ticket_collected; the address it
+    # collected is the e-mail entity Rasa extracted from the customer's answer
+    from bot.engine import OutMessage, Reply
+
+    class RasaLike:
+        name = "rasa"
+
+        async def respond(self, turn: Any) -> Reply:
+            return Reply(intent="inform", confidence=0.9, handoff="ticket_collected",
+                         entities=[{"entity": "email", "value": "rasa.form@example.co.za"}],
+                         messages=[OutMessage("Thanks, I've logged this for the team.")])
+
+    async def engine() -> RasaLike:
+        return RasaLike()
+
+    app = bot_client.server.app
+    monkeypatch.setattr(app[keys.EXTENSIONS]["bot"], "_engine", engine)
+    conv = await send(bot_client, webchat("rasa.form@example.co.za", "visitor-rasa-1"))
+    assert (await state(bot_client, conv))["handoff"]["reason"] == "ticket_collected"
+    contact_id = (await app[keys.CONVERSATIONS].get(conv)).contact_id
+    chat = app[keys.EXTENSIONS]["channels"].registry.get(Channel.webchat)
+    assert await chat.email_lookup(contact_id) == "rasa.form@example.co.za"
+
+
 async def test_bot_answers_first_then_routes_by_language_skill(bot_client, api) -> None:
     app = bot_client.server.app
     ticketing = app[keys.EXTENSIONS]["ticketing"]
