@@ -363,7 +363,8 @@ class BotService:
             changes["subject"] = ticket.get("issue_summary", "")[:200] or "Logged by the bot"
         if ticket or (state.get("handoff") or {}).get("reason") == "ticket_collected":
             # Rasa's form files its own ticket (action server): its address is the conversation's entity
-            await self._keep_email(fresh, (ticket or {}).get("email") or state.get("entities", {}).get("email"))
+            email = (ticket or {}).get("email") or state.get("entities", {}).get("email")
+            await self._keep_email(fresh, email)
         return await self.conversations.update(conv_id, changes, BOT)
 
     async def _keep_email(self, conv: Conversation, email: str | None) -> None:
