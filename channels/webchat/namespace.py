@@ -26,7 +26,7 @@ import socketio
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
-from channels.base import ChannelError
+from channels.base import ChannelError, InboundTooLarge
 from channels.configure import greeting_for, hours_for
 from channels.hours import is_open
 from hub import keys
@@ -149,10 +149,19 @@ class ChatNamespace(socketio.AsyncNamespace):
             return {"ok": False, "error": exc.detail, "field": None, "status": exc.status,
                     "retry_after": exc.retry_after}
         except (ChannelError, HubError) as exc:
-            return {"ok": False, "error": exc.detail, "field": exc.field, "status": exc.status}
+            return {"ok": False, "error": exc.detail, "field": exc.field, "status": exc.status,
+                    **self._why(exc)}
         # the visitor's own files come back as signed links, so the widget shows them at once
         return {"ok": True, "id": result.message.id, "conversation_id": result.conversation.id,
                 "duplicate": result.duplicate, "attachments": self.adapter.links(result.message.attachments)}
+
+    def _why(self, exc: ChannelError | HubError) -> dict[str, Any]:
+        """A ``code`` for the refusals a visitor can cause, which the widget says in the visitor's
+        language; it shows ``error`` (the hub's English) only for one it has no sentence for."""
+        if isinstance(exc, InboundTooLarge):
+            return {"code": "too_long", "limit": self.adapter.max_chars}
+        return {"code": {"text": "empty", "attachments": "attachment"}[exc.field]} \
+            if exc.field in ("text", "attachments") else {}
 
     async def _attachments(self, visitor: str, raw: Any) -> list[Attachment]:
         if not raw:
@@ -211,9 +220,9 @@ class ChatNamespace(socketio.AsyncNamespace):
             contact, _ = await contacts.resolve(IdentityKind.chat, session["visitor"], name=session["name"])
             await continue_by_email(contacts, self.app[keys.STORE], contact.id, body.email)
         except ValidationError:
-            return {"ok": False, "error": "email: required", "field": "email"}
+            return {"ok": False, "error": "email: required", "field": "email", "code": "email"}
         except InvalidInput as exc:
-            return {"ok": False, "error": exc.detail, "field": "email"}
+            return {"ok": False, "error": exc.detail, "field": "email", "code": "email"}
         return {"ok": True}
 
     async def on_typing(self, sid: str, data: Any = None) -> dict[str, Any]:

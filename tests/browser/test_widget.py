@@ -88,7 +88,7 @@ async def test_a_message_refused_for_good_goes_back_to_the_input_with_the_reason
     tag = f"long {new_id()[-6:]}"
     text = f"{tag} " + "we need a marquee for two hundred guests on Saturday"
     await send_all(page, [text])
-    reason = "Not sent: message longer than 40 characters"  # the hub's reason
+    reason = "Not sent: the message is longer than 40 characters"  # the hub's limit, in the widget's words
     await page.locator(".berry-chat-status").filter(has_text=reason).wait_for()
     box = page.get_by_label("Message")
     assert await box.input_value() == text  # to edit, not lost
@@ -97,6 +97,21 @@ async def test_a_message_refused_for_good_goes_back_to_the_input_with_the_reason
     await box.press("Enter")
     await page.locator(".berry-chat-mine").filter(has_text="marquee, 200 guests").wait_for()
     assert await received(hub, tag) == [f"{tag} marquee, 200 guests, Sat"]
+    assert page.errors == []
+
+
+async def test_a_refusal_is_said_in_the_visitor_s_language(
+        hub: Any, hub_url: str, new_page: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    adapter = hub.server.app[keys.EXTENSIONS]["channels"].registry[Channel.webchat]
+    monkeypatch.setattr(adapter, "max_chars", 40)
+    page = await new_page(width=900, height=700, locale="af-ZA")
+    await open_widget(page, hub_url + "/chat/demo", opener="Maak die hulpklets oop", ready="Ons is")
+    box = page.get_by_label("Boodskap")
+    await box.fill("Ons soek 'n tent vir tweehonderd gaste op Saterdag, asseblief")
+    await box.press("Enter")
+    # was: "Nie gestuur nie: message longer than 40 characters", the hub's English
+    reason = "Nie gestuur nie: die boodskap is langer as 40 karakters"
+    await page.locator(".berry-chat-status").filter(has_text=reason).wait_for()
     assert page.errors == []
 
 

@@ -31,7 +31,9 @@
           retryOffline: "Not sent — will retry when reconnected", retry: "Retry", edit: "Edit",
           uploadRefused: "Upload refused: {reason}", uploadFailed: "Upload failed — check your connection",
           emailThanks: "Thanks — we'll reply by e-mail.", emailCheck: "Please check the address: {reason}",
-          file: "file" },
+          why_too_long: "the message is longer than {limit} characters", why_empty: "the message is empty",
+          why_attachment: "the file is no longer available; attach it again",
+          why_email: "that is not an e-mail address we can use", file: "file" },
     af: { chat: "Gesels met ons", open: "Maak die hulpklets oop", support: "Ondersteuning",
           connecting: "Koppel tans…", online: "Ons is aanlyn",
           offline: "Ons is vanlyn — ons antwoord per e-pos",
@@ -43,7 +45,9 @@
           retry: "Probeer weer", edit: "Wysig", uploadRefused: "Oplaai geweier: {reason}",
           uploadFailed: "Oplaai het misluk — kyk jou verbinding na",
           emailThanks: "Dankie — ons antwoord per e-pos.", emailCheck: "Kyk asseblief die adres na: {reason}",
-          file: "lêer" },
+          why_too_long: "die boodskap is langer as {limit} karakters", why_empty: "die boodskap is leeg",
+          why_attachment: "die lêer is nie meer beskikbaar nie; heg dit weer aan",
+          why_email: "dit is nie 'n e-posadres wat ons kan gebruik nie", file: "lêer" },
     // isiZulu: to be reviewed by a native speaker
     zu: { chat: "Xoxa nathi", open: "Vula ingxoxo yosizo", support: "Usizo", connecting: "Iyaxhuma…",
           online: "Sikhona ku-inthanethi", offline: "Asikho ku-inthanethi — sizophendula nge-imeyili",
@@ -57,7 +61,9 @@
           uploadFailed: "Ukulayisha kuhlulekile — hlola uxhumano lwakho",
           emailThanks: "Siyabonga — sizokuphendula nge-imeyili.",
           emailCheck: "Sicela uhlole ikheli: {reason}",
-          file: "ifayela" }
+          why_too_long: "umlayezo mude kunezinhlamvu ezingu-{limit}", why_empty: "umlayezo awunalutho",
+          why_attachment: "ifayela alisatholakali; liphinde ulinamathisele",
+          why_email: "leli akulona ikheli le-imeyili esingalisebenzisa", file: "ifayela" }
   };
   function pickLang() {
     var wanted = [attr("lang")].concat(navigator.languages || [], [navigator.language]);
@@ -72,6 +78,10 @@
     var text = STRINGS[lang][key] || STRINGS.en[key];
     Object.keys(vars || {}).forEach(function (k) { text = text.replace("{" + k + "}", String(vars[k])); });
     return text;
+  }
+  // a refusal in the visitor's language when the hub names it (code), else the hub's own words
+  function why(res) {
+    return res.code && STRINGS.en["why_" + res.code] ? t("why_" + res.code, res) : res.error;
   }
 
   // --- UI ---------------------------------------------------------------------------------------
@@ -312,10 +322,10 @@
         return;
       } else {  // final: the text goes back to the input (or stays here, with "Edit") with the hub's reason
         outbox.shift();
-        say(t("notSent", { reason: res.error }));
+        say(t("notSent", { reason: why(res) }));
         if (putBack(item.text)) { item.row.remove(); } else {
           item.row.firstChild.className = "berry-chat-failed";
-          note(item, t("notSent", { reason: res.error }), item.text ? t("edit") : "", function () {
+          note(item, t("notSent", { reason: why(res) }), item.text ? t("edit") : "", function () {
             input.value = input.value.trim() ? input.value + " " + item.text : item.text;  // a draft stays
             input.focus(); item.row.remove();
           });
@@ -356,7 +366,7 @@
   offline.addEventListener("submit", function (ev) {
     ev.preventDefault();
     emit("email", { email: emailInput.value }, function (res) {
-      say(res.ok ? t("emailThanks") : t("emailCheck", { reason: res.error }));
+      say(res.ok ? t("emailThanks") : t("emailCheck", { reason: why(res) }));
     });
   });
 
