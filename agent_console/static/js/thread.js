@@ -217,9 +217,8 @@ export class ThreadView {
       parts.push(h("div", {class: "banner handoff", id: "handoff"},
         h("strong", {text: t("thread.handoff")}), " ",
         h("span", {text: t("thread.handoff_reason", {reason: handoff.reason || "?"})}),
-        handoffFacts(handoff.summary).map(([key, en, value]) =>
-          h("span", {class: `muted handoff-${key}`,
-            text: ` · ${label(`thread.handoff_${key}`, en)}: ${value}`})),
+        handoffFacts(handoff.summary).map(([key, value]) =>
+          h("span", {class: `muted handoff-${key}`, text: ` · ${t(`thread.handoff_${key}`)}: ${value}`})),
         transcript.length ? h("details", {open: true}, h("summary", {text: t("thread.bot_transcript")}),
           h("ol", {class: "transcript"}, transcript.map((m) => h("li", {class: m.author_type}, h("b", {text: `${m.author_type}: `}), m.text)))) : null));
     }
@@ -563,12 +562,6 @@ function handoffFacts(summary) {
     .map(([name, value]) => `${name.replace(/_/g, " ")} ${value}`);
   const titles = summary.article_titles || {};
   const articles = (summary.articles || []).map((id) => titles[id] || id);
-  return [["intents", "Intents", intents.join(", ")], ["entities", "Details", entities.join(", ")],
-    ["articles", "Articles offered", articles.join(", ")]].filter(([, , text]) => text);
-}
-
-// A label in the console's language, English until the locale has it.
-function label(key, english) {
-  const text = t(key);
-  return text === key ? english : text;
+  return [["intents", intents.join(", ")], ["entities", entities.join(", ")], ["articles", articles.join(", ")]]
+    .filter(([, text]) => text);
 }
