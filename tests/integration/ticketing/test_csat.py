@@ -160,21 +160,18 @@ async def test_a_remark_before_the_score_keeps_both_and_does_not_reopen(hub: Hub
     assert [e.score for e in events if isinstance(e, CsatReceived)] == [5]
 
 
-async def test_a_remark_after_the_score_is_kept_with_it(hub: Hub) -> None:
+@pytest.mark.parametrize(("messages", "score", "comment"), [
+    (["4", "Thanks, the venue team was very helpful 👍"], 4, "Thanks, the venue team was very helpful 👍"),
+    (["4 - the DJ was late but ok"], 4, "the DJ was late but ok"),  # both in one message
+])
+async def test_a_remark_after_or_with_the_score_is_kept_with_it(
+        hub: Hub, messages: list[str], score: int, comment: str) -> None:
     cid = await surveyed(hub)
-    await hub.inbound("4", channel=Channel.whatsapp)
-    await hub.inbound("Thanks, the venue team was very helpful 👍", channel=Channel.whatsapp)
+    for text in messages:
+        await hub.inbound(text, channel=Channel.whatsapp)
     conversation = await hub.get(cid)
-    assert conversation.status == Status.resolved and conversation.csat["score"] == 4
-    assert conversation.csat["comment"] == "Thanks, the venue team was very helpful 👍"
-
-
-async def test_a_score_and_a_remark_in_one_message(hub: Hub) -> None:
-    cid = await surveyed(hub)
-    await hub.inbound("4 - the DJ was late but ok", channel=Channel.whatsapp)
-    conversation = await hub.get(cid)
-    assert conversation.status == Status.resolved and conversation.csat["score"] == 4
-    assert conversation.csat["comment"] == "the DJ was late but ok"
+    assert conversation.status == Status.resolved and conversation.csat["score"] == score
+    assert conversation.csat["comment"] == comment
 
 
 async def test_a_question_reopens_and_a_later_score_still_counts(hub: Hub) -> None:
