@@ -7,7 +7,11 @@
     POST /webhooks/twilio/voice/status        call ended → call-log message (missed call → ticket)
     POST /webhooks/twilio/voice/recording     voicemail recorded → message with the recording
     POST /webhooks/twilio/voice/transcription transcription ready → the voicemail's text
-Every callback is signed (X-Twilio-Signature) like the messaging webhooks.
+Every callback is signed (X-Twilio-Signature) and carries this account's AccountSid, like the
+messaging webhooks. A withheld caller id (Anonymous, Restricted, Twilio's +266696687…, anything that
+is not a phone number) gets a contact of its own per call (``external`` identity
+``anonymous-call:<CallSid>``, named "Anonymous caller"): calls without a number cannot be told apart.
+A callback the inbox refuses is kept in ``dead_letters`` (recording blob included) before the 400.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from hub import keys
 from hub.api.problem import problem
 from hub.errors import HubError
 from hub.events import MessageUpdated
+from hub.identity import normalize_phone
 from hub.models import Attachment, Channel, IdentityKind, InboundMessage, Message, is_digits, utcnow
 from hub.store import register, upsert
 
@@ -36,6 +41,8 @@ from .signature import verify_signature
 log = logging.getLogger(__name__)
 register("voice_calls")  # _id = CallSid: caller, times, recording/transcription state
 MISSED = {"no-answer", "busy", "failed", "canceled"}
+# caller ids Twilio sends for a withheld number (besides words like "Anonymous" that are no number)
+WITHHELD_NUMBERS = {"+266696687", "+86282452253", "+7378742833", "+2562533", "+8656696"}
 
 
 def _twiml(response: VoiceResponse) -> web.Response:
@@ -55,7 +62,20 @@ async def _verified(request: web.Request) -> tuple[Any, dict[str, str]]:
     form = first_values(raw.form)
     if not form.get("CallSid"):
         raise MalformedInbound("CallSid is required", field="CallSid")
+    if form.get("AccountSid") and form["AccountSid"] != sid:
+        raise MalformedInbound("AccountSid is not this account's", field="AccountSid")
     return services, form
+
+
+def caller_identity(caller: str, call_sid: str) -> tuple[dict[str, str], str]:
+    """(sender, sender name) of a call: the caller's phone, or a per-call anonymous identity."""
+    try:
+        number = normalize_phone(caller)
+    except HubError:
+        number = ""
+    if number and number not in WITHHELD_NUMBERS:
+        return {"kind": IdentityKind.phone.value, "value": caller}, ""
+    return {"kind": IdentityKind.external.value, "value": f"anonymous-call:{call_sid}"}, "Anonymous caller"
 
 
 def _voicemail(response: VoiceResponse, base: str, prompt: str) -> VoiceResponse:
@@ -107,17 +127,47 @@ async def dial_finished(request: web.Request) -> web.StreamResponse:
 
 async def _ingest(request: web.Request, call: dict[str, Any], inbound_id: str, text: str,
                   attachments: list[Attachment] | None = None, meta: dict[str, Any] | None = None) -> web.StreamResponse:
-    caller = call.get("from", "")
+    sender, name = caller_identity(call.get("from", ""), str(call["_id"]))
+    meta = {**(meta or {}), **({"anonymous": True} if name else {})}
     try:
-        inbound = InboundMessage(channel=Channel.voice, external_id=inbound_id,
-                                 sender={"kind": IdentityKind.phone, "value": caller}, text=text,
-                                 attachments=attachments or [], meta={"call": meta or {}})
+        inbound = InboundMessage(channel=Channel.voice, external_id=inbound_id, sender=sender,
+                                 sender_name=name, text=text, attachments=attachments or [],
+                                 meta={"call": meta})
         await request.app[keys.INBOX].ingest(inbound)
     except (ValueError, HubError) as exc:
         if isinstance(exc, HubError) and exc.status >= 500:
             raise
-        return problem(400, "Malformed webhook", f"cannot record this call: {exc}".splitlines()[0])
+        reason = f"cannot record this call: {exc}".splitlines()[0]
+        kept = {"call": {k: v for k, v in call.items() if k != "_id"}, "call_sid": call["_id"], "text": text,
+                "attachments": [a.model_dump(mode="json") for a in attachments or []], "meta": meta}
+        await request.app[keys.EXTENSIONS]["channels"].dead_letter(f"twilio:voice:{inbound_id}", kept, reason)
+        return problem(400, "Malformed webhook", reason)
     return web.Response(status=204)
+
+
+def _log_text(status: str, duration: int, *, missed: bool, voicemail: bool) -> str:
+    if missed:
+        return f"Missed call ({status})"
+    minutes, seconds = divmod(duration, 60)
+    return f"Call {status}, {minutes} min {seconds} s" + (" — voicemail left" if voicemail else "")
+
+
+async def _voicemail_in_call_log(request: web.Request, call_sid: str) -> None:
+    """Twilio usually posts the call status before the recording: the call log written then said
+    "Missed call" (or no voicemail); now that the voicemail is stored the log says so."""
+    store = request.app[keys.STORE]
+    claim = await store.inbound_keys.find_one({"_id": f"voice:{call_sid}:call"})
+    doc = await store.messages.find_one({"_id": claim["message_id"]}) if claim else None
+    if doc is None or (doc.get("meta") or {}).get("call", {}).get("voicemail"):
+        return  # no log yet (it will see the recording), or already says voicemail
+    info = doc["meta"]["call"]
+    text = _log_text(info.get("status", "completed"), int(info.get("duration_s") or 0),
+                     missed=False, voicemail=True)
+    await store.messages.update_one({"_id": doc["_id"]}, {"$set": {
+        "text": text, "meta.call.missed": False, "meta.call.voicemail": True}})
+    message = Message.from_doc({**doc, "text": text, "meta": {**doc["meta"], "call": {
+        **info, "missed": False, "voicemail": True}}})
+    await request.app[keys.BUS].publish(MessageUpdated(message=message, changes={"text": text}))
 
 
 async def _call(request: web.Request, form: dict[str, str]) -> dict[str, Any]:
@@ -138,15 +188,12 @@ async def call_status(request: web.Request) -> web.StreamResponse:
     recorded = bool(call.get("recording_sid"))
     missed = status in MISSED or (not recorded and not call.get("answered") and form.get("DialCallStatus") != "completed"
                                   and duration < 10)
-    if missed:
-        text = f"Missed call ({status})"
-    else:
-        minutes, seconds = divmod(duration, 60)
-        text = f"Call {status}, {minutes} min {seconds} s" + (" — voicemail left" if recorded else "")
+    text = _log_text(status, duration, missed=missed, voicemail=recorded)
     return await _ingest(request, {**call, "from": call.get("from") or form.get("From", "")},
                          f"{form['CallSid']}:call", text,
                          meta={"call_sid": form["CallSid"], "status": status, "duration_s": duration,
-                               "missed": missed, "direction": form.get("Direction", "inbound")})
+                               "missed": missed, "voicemail": recorded,
+                               "direction": form.get("Direction", "inbound")})
 
 
 async def recording(request: web.Request) -> web.StreamResponse:
@@ -166,9 +213,12 @@ async def recording(request: web.Request) -> web.StreamResponse:
         attachment = await services.twilio_inbound.fetch(attachment, sid, token)
     seconds = form.get("RecordingDuration", "?")
     text = call.get("transcription") or f"Voicemail ({seconds} s) — transcription pending"
-    return await _ingest(request, call, f"{form['CallSid']}:voicemail", text, [attachment],
-                         meta={"call_sid": form["CallSid"], "recording_sid": form["RecordingSid"],
-                               "duration_s": seconds, "voicemail": True})
+    answer = await _ingest(request, call, f"{form['CallSid']}:voicemail", text, [attachment],
+                           meta={"call_sid": form["CallSid"], "recording_sid": form["RecordingSid"],
+                                 "duration_s": seconds, "voicemail": True})
+    if answer.status == 204:
+        await _voicemail_in_call_log(request, form["CallSid"])
+    return answer
 
 
 async def transcription(request: web.Request) -> web.StreamResponse:

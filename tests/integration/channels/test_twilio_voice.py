@@ -99,3 +99,66 @@ async def test_voice_callbacks_refuse_forgeries_and_garbage(client: TestClient[A
     assert statuses == (403, 400, 400), statuses
     store = client.server.app[keys.STORE]
     assert await store["voice_calls"].count_documents({}) == 0 and await store.messages.count_documents({}) == 0
+
+
+async def _record(client: TestClient[Any, Any], standin: TwilioStandIn, sid: str) -> Any:
+    url = standin.add_recording(b"ID3" + b"\x00" * 100)
+    return await post_signed(client, VOICE + "/recording", {
+        "CallSid": sid, "AccountSid": ACCOUNT_SID, "RecordingSid": url.rsplit("/", 1)[1], "RecordingUrl": url,
+        "RecordingDuration": "6", "RecordingStatus": "completed"})
+
+
+async def test_withheld_callers_get_their_voicemail_and_call_log_kept(
+        client: TestClient[Any, Any], twilio_standin: TwilioStandIn) -> None:
+    store = client.server.app[keys.STORE]
+    for caller in ("Anonymous", "Restricted", "+266696687", "+86282452253", "Unknown", ""):
+        sid = new_sid()
+        await post_signed(client, VOICE, call_form(sid, From=caller))
+        rec = await _record(client, twilio_standin, sid)
+        status = await post_signed(client, VOICE + "/status",
+                                   call_form(sid, From=caller, CallStatus="completed", CallDuration="20"))
+        assert (rec.status, status.status) == (204, 204), (caller, await rec.text(), await status.text())
+        ids = [f"{sid}:voicemail", f"{sid}:call"]
+        msgs = [m async for m in store.messages.find({"external_id": {"$in": ids}})]
+        assert len(msgs) == 2 and msgs[0]["contact_id"] == msgs[1]["contact_id"], caller
+        contact = await store.contacts.find_one({"_id": msgs[0]["contact_id"]})
+        assert contact["name"] == "Anonymous caller", caller
+        assert await store.identities.find_one({"_id": f"external:anonymous-call:{sid}"}), caller
+        assert all(m["meta"]["call"]["anonymous"] for m in msgs)
+    assert await store.contacts.count_documents({}) == 6  # one per call: withheld callers are not one person
+    assert await store.identities.count_documents({"kind": "phone"}) == 0
+
+
+async def test_status_before_recording_still_logs_a_voicemail(
+        client: TestClient[Any, Any], twilio_standin: TwilioStandIn) -> None:
+    sid = new_sid()
+    await post_signed(client, VOICE, call_form(sid))
+    status = call_form(sid, CallStatus="completed", CallDuration="8")  # Twilio's usual order: status first
+    assert (await post_signed(client, VOICE + "/status", status)).status == 204
+    bus = client.server.app[keys.BUS]
+    with bus.capture() as events:
+        assert (await _record(client, twilio_standin, sid)).status == 204
+    store = client.server.app[keys.STORE]
+    log = await store.messages.find_one({"external_id": f"{sid}:call"})
+    assert log["text"] == "Call completed, 0 min 8 s — voicemail left", log["text"]
+    assert log["meta"]["call"]["missed"] is False and log["meta"]["call"]["voicemail"] is True
+    assert "message.updated" in [e.name for e in events]
+
+
+async def test_voice_callbacks_check_the_account(client: TestClient[Any, Any]) -> None:
+    sid = new_sid()
+    resp = await post_signed(client, VOICE + "/status", {**call_form(sid, CallStatus="no-answer"),
+                                                         "AccountSid": "AC" + "0" * 32})
+    assert resp.status == 400 and "AccountSid" in await resp.text()
+    assert await client.server.app[keys.STORE].messages.count_documents({}) == 0
+
+
+async def test_a_refused_voicemail_is_kept_in_dead_letters(
+        client: TestClient[Any, Any], twilio_standin: TwilioStandIn) -> None:
+    sid = "CA" + "f" * 120  # too long to be an identity: the inbox refuses it
+    await post_signed(client, VOICE, call_form(sid, From="Anonymous"))
+    rec = await _record(client, twilio_standin, sid)
+    assert rec.status == 400
+    dead_letters = client.server.app[keys.STORE]["dead_letters"]
+    kept = await dead_letters.find_one({"key": f"twilio:voice:{sid}:voicemail"})
+    assert kept and kept["payload"]["attachments"][0]["blob_id"], kept
