@@ -181,8 +181,11 @@ class BotService:
         return done
 
     def wants(self, event: MessageCreated) -> bool:
+        """A customer's message in a conversation the bot holds, unless it must never be answered:
+        STOP/START/HELP (``meta.keyword``: the carrier answers those) or ``meta.no_auto_reply``."""
         msg = event.message
         return (msg.direction == Direction.inbound and msg.author_type == AuthorType.customer and not msg.private
+                and not msg.meta.get("keyword") and not msg.meta.get("no_auto_reply")
                 and self.holds(event.conversation))
 
     async def on_forget(self, event: ContactErased | ConversationDeleted) -> None:

@@ -57,12 +57,15 @@ class TwilioInbound:
             inbound = inbound.model_copy(update={"attachments": [
                 await self.fetch(a, adapter.account_sid, adapter.auth_token) for a in inbound.attachments]})
         word = keyword(inbound.text)
-        if word:
-            inbound = inbound.model_copy(update={"meta": {**inbound.meta, "keyword": word}})
-        result = await self.inbox.ingest(inbound)
-        if word in ("stop", "start") and not result.duplicate:
-            await self._consent(result.contact.id, inbound.channel, opted_out=word == "stop", text=inbound.text)
-        return result
+        if word:  # an opt-out keyword is for the carrier and the hub, not a question: nobody answers it
+            meta = {**inbound.meta, "keyword": word, "no_auto_reply": True}
+            inbound = inbound.model_copy(update={"meta": meta})
+        if word in ("stop", "start") and not await self._already_stored(inbound):
+            # consent first: once ingest publishes the message a worker may send, and must see the STOP
+            contact, _ = await self.contacts.resolve(inbound.sender.kind, inbound.sender.value,
+                                                     name=inbound.sender_name)
+            await self._consent(contact.id, inbound.channel, opted_out=word == "stop", text=inbound.text)
+        return await self.inbox.ingest(inbound)
 
     def sender_address(self, payload: dict[str, Any]) -> str | None:
         """The normalized address (``+27…``) of a spooled payload's sender; None if unusable."""

@@ -659,3 +659,14 @@ async def test_turns_of_one_conversation_on_two_nodes_run_one_at_a_time(bot_clie
     assert most == 1
     assert (await state(bot_client, conv))["turns"] == 2  # neither turn overwrote the other's state
     assert len(await bot_messages(bot_client, conv)) == 2
+
+
+@pytest.mark.parametrize("word", ["stop", "start", "help"])
+async def test_opt_out_keywords_are_never_answered(bot_client, word: str) -> None:
+    """STOP/START/HELP are for the carrier and the hub's consent (the Twilio adapter marks them
+    ``meta.keyword``): the bot said "Goodbye, and enjoy your event!" to a STOP and handed off."""
+    msg = whatsapp(word.upper()).model_copy(update={"meta": {"keyword": word, "no_auto_reply": True}})
+    conv = await send(bot_client, msg)
+    assert await bot_messages(bot_client, conv) == []
+    assert await bot_messages(bot_client, conv, private=True) == []
+    assert not (await state(bot_client, conv)).get("handoff")

@@ -232,6 +232,27 @@ async def test_stop_and_start_update_consent_and_block_sends(client: TestClient[
     assert sorted(filter(None, keywords)) == ["start", "stop"]
 
 
+async def test_consent_is_written_before_the_keyword_message_is_published(
+        client: TestClient[Any, Any]) -> None:
+    """A fast worker reacting to message.created must already see the STOP (and the START)."""
+    store = client.server.app[keys.STORE]
+    inbound = client.server.app[keys.EXTENSIONS]["channels"].twilio_inbound
+    seen: list[Any] = []
+    ingest = inbound.inbox.ingest
+
+    async def ingest_seeing_consent(message: Any) -> Any:
+        contact = await store.contacts.find_one({})
+        seen.append((contact or {}).get("consent", {}).get("sms", {}).get("opted_out"))
+        return await ingest(message)
+
+    inbound.inbox = type("SpyInbox", (), {"ingest": staticmethod(ingest_seeing_consent)})()
+    for body in ("Hi", "STOP", "START"):
+        assert (await post_signed(client, SMS, sms_form(Body=body))).status == 200
+    assert seen == [None, True, False], seen
+    stop = await store.messages.find_one({"meta.keyword": "stop"})
+    assert stop and stop["meta"]["no_auto_reply"] is True  # nobody (bot, rules, CSAT) answers it
+
+
 async def test_whatsapp_24h_window_and_templates(client: TestClient[Any, Any], twilio_standin: TwilioStandIn) -> None:
     conv, in_window = await _inbound_then_reply(client, "Thanks!", From="whatsapp:+27829990000", ProfileName="Thandi")
     await run_jobs(client)
