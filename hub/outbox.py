@@ -22,7 +22,16 @@ from pydantic import BaseModel, Field
 
 from hub.events import EventBus, MessageCreated, MessageUpdated
 from hub.jobs import Jobs, backoff
-from hub.models import Attachment, Channel, DeliveryStatus, Direction, IdentityKind, Message, utcnow
+from hub.models import (
+    Attachment,
+    AuthorType,
+    Channel,
+    DeliveryStatus,
+    Direction,
+    IdentityKind,
+    Message,
+    utcnow,
+)
 from hub.store import Store, register, upsert
 
 log = logging.getLogger(__name__)
@@ -58,6 +67,7 @@ class OutboundMessage(BaseModel):
     thread: dict[str, Any] = Field(default_factory=dict, description="Channel threading context of the ticket")
     last_inbound_at: datetime | None = None
     contact_consent: dict[str, Any] = Field(default_factory=dict)
+    automatic: bool = Field(False, description="Bot, rule or survey, no person: e-mail says Auto-Submitted")
 
 
 def choices(meta: dict[str, Any]) -> list[str]:
@@ -171,6 +181,7 @@ class Outbox:
             template=message.meta.get("template"), choices=choices(message.meta),
             thread=thread, last_inbound_at=(last_in or {}).get("created_at"),
             contact_consent=contact.get("consent", {}),
+            automatic=message.author_type in (AuthorType.bot, AuthorType.system),
         )
 
     async def set_delivery(self, message_id: str, status: DeliveryStatus, *, error: str | None = None,
