@@ -162,17 +162,14 @@ class Outbox:
 
     async def build(self, message: Message) -> OutboundMessage:
         """The recipient and threading context for a stored outgoing message."""
-        kind = RECIPIENT_KIND.get(message.channel)
-        identity = await self.store.identities.find_one({"contact_id": message.contact_id, "kind": kind.value}) if kind else None
-        if identity is None:
-            raise PermanentSendError(f"the contact has no {kind.value if kind else message.channel.value} address")
         last_in = await self.store.messages.find_one(
             {"conversation_id": message.conversation_id, "direction": Direction.inbound.value},
             sort=[("created_at", -1)])
+        conversation = await self.store.conversations.find_one(
+            {"_id": message.conversation_id}, {"number": 1, "subject": 1, "thread_key": 1}) or {}
+        identity = await self._recipient(message, last_in, conversation)
         contact = await self.store.contacts.find_one({"_id": message.contact_id}, {"consent": 1}) or {}
         thread = dict((last_in or {}).get("meta", {}).get("thread", {}))
-        conversation = await self.store.conversations.find_one({"_id": message.conversation_id},
-                                                               {"number": 1, "subject": 1}) or {}
         thread.update({"ticket_number": conversation.get("number"), "ticket_subject": conversation.get("subject")})
         return OutboundMessage(
             message_id=message.id, conversation_id=message.conversation_id, contact_id=message.contact_id,
@@ -183,6 +180,26 @@ class Outbox:
             contact_consent=contact.get("consent", {}),
             automatic=message.author_type in (AuthorType.bot, AuthorType.system),
         )
+
+    async def _recipient(self, message: Message, last_in: dict[str, Any] | None,
+                         conversation: dict[str, Any]) -> dict[str, Any]:
+        """The identity to answer: the one the customer last wrote from in this ticket (a contact with
+        two addresses or, after a merge, two numbers gets the answer where they wrote from); else the
+        ticket's thread (an SMS/WhatsApp ticket is threaded on the number, also one an agent opened);
+        else the contact's oldest address of the kind (an e-mail ticket an agent opened)."""
+        kind = RECIPIENT_KIND.get(message.channel)
+        if kind is None:
+            raise PermanentSendError(f"the contact has no {message.channel.value} address")
+        for key in ((last_in or {}).get("meta", {}).get("sender"), conversation.get("thread_key")):
+            if isinstance(key, str) and key.startswith(f"{kind.value}:"):
+                doc = await self.store.identities.find_one({"_id": key})  # lone _id, then the owner check
+                if doc is not None and doc.get("contact_id") == message.contact_id:
+                    return doc
+        oldest = await self.store.identities.find_one({"contact_id": message.contact_id, "kind": kind.value},
+                                                      sort=[("created_at", 1), ("_id", 1)])
+        if oldest is None:
+            raise PermanentSendError(f"the contact has no {kind.value} address")
+        return oldest
 
     async def set_delivery(self, message_id: str, status: DeliveryStatus, *, error: str | None = None,
                            external_id: str | None = None, meta: dict[str, Any] | None = None) -> Message | None:

@@ -94,7 +94,8 @@ class Inbox:
             id=message_id, conversation_id=conversation.id, contact_id=contact.id, direction=Direction.inbound,
             author_type=AuthorType.customer, text=inbound.text, html=inbound.html, subject=inbound.subject,
             attachments=inbound.attachments, channel=inbound.channel, external_id=inbound.external_id,
-            delivery_status=DeliveryStatus.received, meta=inbound.meta, created_at=inbound.received_at,
+            delivery_status=DeliveryStatus.received, created_at=inbound.received_at,
+            meta={**inbound.meta, "sender": sender_key},  # where the outbox sends the answer
         )
         try:
             await self.store.messages.insert_one(message.to_doc())
