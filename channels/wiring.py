@@ -28,6 +28,7 @@ from .blobs import GridFSBlobStore
 from .inboxes import Inboxes
 from .media_links import MediaLinks
 from .privacy import ChannelEraser, ErasedIdentities
+from .reply_check import ReplyCheck
 from .spool import Spool
 from .twilio import voice as twilio_voice
 from .twilio import webhooks as twilio_webhooks
@@ -106,6 +107,7 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
     await configure.reload(services)
     app[keys.EXTENSIONS]["channels"] = services
     services.blob_access = BlobAccess(store, app[keys.CONVERSATIONS])
+    app[keys.CONVERSATIONS].reply_check = ReplyCheck(outbox, registry)  # 422 for what can only fail
     bus.subscribe(MessageCreated, services.blob_access.on_message_created)  # before the console forwards it
     bus.subscribe("ticket.merged", services.blob_access.on_ticket_merged)
     bus.subscribe(MessageCreated, outbox.on_message_created)

@@ -6,6 +6,7 @@ import base64
 import binascii
 import builtins
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -85,6 +86,8 @@ class Conversations:
         self.store = store
         self.bus = bus
         self.audit = audit
+        # the channels plug in a check that refuses (InvalidInput) an agent's reply that can only fail
+        self.reply_check: Callable[[Message], Awaitable[None]] | None = None
 
     async def get(self, conversation_id: str) -> Conversation:
         doc = await self.store.conversations.find_one({"_id": conversation_id})
@@ -188,6 +191,8 @@ class Conversations:
             subject=subject, attachments=attachments or [], channel=conversation.channel,
             delivery_status=DeliveryStatus.sent if private else DeliveryStatus.queued, meta=meta or {},
         )
+        if not private and author_type == AuthorType.agent and self.reply_check is not None:
+            await self.reply_check(message)
         await self.store.messages.insert_one(message.to_doc())
         update: dict[str, Any] = {"$set": {"updated_at": utcnow()}}
         if not private:

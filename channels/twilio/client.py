@@ -21,6 +21,7 @@ KNOWN_ERRORS: dict[int, str] = {
     21408: "sending to this region is not enabled on the Twilio account",
     21610: "the recipient has unsubscribed (replied STOP); they must text START to receive messages again",
     21614: "the number cannot receive SMS (not a mobile number)",
+    21617: "the text is longer than Twilio's 1,600-character limit: shorten it or send it in parts",
     63016: "outside the WhatsApp 24-hour window: only an approved template can be sent",
     63018: "WhatsApp rate limit exceeded",
     30003: "unreachable destination handset",

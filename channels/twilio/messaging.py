@@ -34,6 +34,7 @@ from .signature import verify_signature
 log = logging.getLogger(__name__)
 WHATSAPP_WINDOW = timedelta(hours=24)
 MAX_MEDIA = 10  # Twilio sends at most 10 media per message
+MAX_BODY = 1600  # Twilio refuses a longer Body (error 21617); it splits shorter SMS into segments itself
 STATUS = {
     "accepted": DeliveryStatus.queued, "scheduled": DeliveryStatus.queued, "queued": DeliveryStatus.queued,
     "sending": DeliveryStatus.queued, "sent": DeliveryStatus.sent, "delivered": DeliveryStatus.delivered,
@@ -125,6 +126,8 @@ class TwilioMessagingAdapter:
             last = message.last_inbound_at
             if last is None or utcnow() - last > WHATSAPP_WINDOW:
                 raise PermanentSendError(describe_code(63016) + "; pick one of the WhatsApp templates", code=63016)
+        if not message.template and len(message.text) > MAX_BODY:
+            raise PermanentSendError(describe_code(21617) + f" ({len(message.text)} characters)", code=21617)
         if not self.from_number:
             raise PermanentSendError(f"no Twilio {self.channel.value} sender number is configured")
         if message.attachments and (why := self.check_media(message.attachments)):

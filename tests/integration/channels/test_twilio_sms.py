@@ -222,9 +222,9 @@ async def test_stop_and_start_update_consent_and_block_sends(client: TestClient[
     before = len(twilio_standin.requests)
     reply = await client.post(f"/api/v1/conversations/{conv['_id']}/messages", json={"text": "Any news?"},
                               headers=await _agent(client))
+    assert reply.status == 422 and "unsubscribed" in (await reply.json())["detail"]  # refused up front
     await run_jobs(client)
-    doc = await store.messages.find_one({"_id": (await reply.json())["id"]})
-    assert doc["delivery_status"] == "failed" and "unsubscribed" in doc["error"]
+    assert await _count(client, flt={"direction": "out"}) == 0
     assert len(twilio_standin.requests) == before  # refused before calling Twilio
     await post_signed(client, SMS, sms_form(Body="START"))
     assert (await store.contacts.find_one({}))["consent"]["sms"]["opted_out"] is False
@@ -253,6 +253,35 @@ async def test_consent_is_written_before_the_keyword_message_is_published(
     assert stop and stop["meta"]["no_auto_reply"] is True  # nobody (bot, rules, CSAT) answers it
 
 
+async def test_replies_twilio_can_only_refuse_are_422_and_nothing_is_queued(
+        client: TestClient[Any, Any], twilio_standin: TwilioStandIn) -> None:
+    store = client.server.app[keys.STORE]
+    headers = await _agent(client)
+    await post_signed(client, SMS, sms_form(Body="Hi"))
+    sms = await store.conversations.find_one({"channel": "sms"})
+    too_long = await client.post(f"/api/v1/conversations/{sms['_id']}/messages", json={"text": "x" * 1601},
+                                 headers=headers)
+    assert too_long.status == 422 and "1,600" in (await too_long.json())["detail"]
+    fits = await client.post(f"/api/v1/conversations/{sms['_id']}/messages", json={"text": "x" * 1600},
+                             headers=headers)
+    assert fits.status == 201  # Twilio splits it into segments itself
+    # WhatsApp: Twilio does not enforce a STOP there, the hub does
+    wa = "/webhooks/twilio/whatsapp"
+    await post_signed(client, wa, sms_form(From="whatsapp:+27829990001", Body="Hi"))
+    await post_signed(client, wa, sms_form(From="whatsapp:+27829990001", Body="STOP"))
+    conv = await store.conversations.find_one({"channel": "whatsapp"})
+    refused = await client.post(f"/api/v1/conversations/{conv['_id']}/messages",
+                                json={"text": "Still there?"}, headers=headers)
+    assert refused.status == 422 and "21610" in (await refused.json())["detail"]
+    note = await client.post(f"/api/v1/conversations/{conv['_id']}/messages",
+                             json={"text": "x" * 1601, "private": True}, headers=headers)
+    assert note.status == 201  # notes are not sent anywhere
+    before = len(twilio_standin.requests)
+    await run_jobs(client)
+    assert len(twilio_standin.requests) == before + 1  # only the 1,600-character SMS
+    assert await _count(client, flt={"direction": "out", "private": False}) == 1
+
+
 async def test_whatsapp_24h_window_and_templates(client: TestClient[Any, Any], twilio_standin: TwilioStandIn) -> None:
     conv, in_window = await _inbound_then_reply(client, "Thanks!", From="whatsapp:+27829990000", ProfileName="Thandi")
     await run_jobs(client)
@@ -265,9 +294,9 @@ async def test_whatsapp_24h_window_and_templates(client: TestClient[Any, Any], t
     headers = await _agent(client)
     late = await client.post(f"/api/v1/conversations/{conv['_id']}/messages", json={"text": "Hello again"},
                              headers=headers)
-    await run_jobs(client)
-    doc = await store.messages.find_one({"_id": (await late.json())["id"]})
-    assert doc["delivery_status"] == "failed" and "24-hour window" in doc["error"] and "63016" in doc["error"]
+    detail = (await late.json())["detail"]
+    assert late.status == 422 and "24-hour window" in detail and "63016" in detail and "template" in detail
+    assert await _count(client, flt={"direction": "out"}) == 1  # the in-window reply only
     templates = await (await client.get("/api/v1/channels/whatsapp/templates", headers=headers)).json()
     assert templates[0]["content_sid"] == TEMPLATE_SID
     resp = await client.post(f"/api/v1/conversations/{conv['_id']}/whatsapp-template",
