@@ -163,7 +163,10 @@ class ApiKeyQuery(PageQuery):
 class Contact360(BaseModel):
     contact: Contact
     identities: list[Identity]
-    conversations: list[Conversation]
+    conversations: list[Conversation] = Field(description=(
+        "The newest 100 conversations this caller may see (another team's tickets are left out)"))
+    conversations_next_cursor: str | None = Field(None, description=(
+        "Set when there are more: GET /conversations?contact_id=<id>&cursor=<this> continues the list"))
 
 
 class MergeIn(Strict):

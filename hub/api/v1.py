@@ -304,11 +304,15 @@ async def create_contact(request: web.Request, principal: Principal, body: Conta
 
 @route("GET", "/contacts/{contact_id}", summary="The contact's 360° profile", tag="contacts",
        permission="contacts:read", response=Contact360)
-async def get_contact(request: web.Request, _: Principal) -> Contact360:
+async def get_contact(request: web.Request, principal: Principal) -> Contact360:
     contacts = request.app[keys.CONTACTS]
     contact = await contacts.get(request.match_info["contact_id"])
-    conversations, _next = await request.app[keys.CONVERSATIONS].list(contact_id=contact.id, limit=100)
-    return Contact360(contact=contact, identities=await contacts.identities(contact.id), conversations=conversations)
+    history: dict[str, Any] = {"items": [], "next_cursor": None}
+    if principal.can("conversations:read"):  # the list's own rule: another team's tickets stay hidden
+        query = ConversationQuery(contact_id=contact.id, limit=100)
+        history = await list_conversations(request, principal, query)
+    return Contact360(contact=contact, identities=await contacts.identities(contact.id),
+                      conversations=history["items"], conversations_next_cursor=history["next_cursor"])
 
 
 @route("PATCH", "/contacts/{contact_id}", summary="Update a contact", tag="contacts",

@@ -43,3 +43,37 @@ async def test_contact_lifecycle_and_merge(api: Api) -> None:
     agent = await api.user(Role.agent)
     assert (await api.client.post(f"/api/v1/contacts/{a['id']}/merge", headers=agent["headers"],
                                   json={"into": lone["id"]})).status == 403
+
+
+async def test_profile_hides_other_teams_tickets_and_says_when_there_are_more(api: Api) -> None:
+    from hub.models import Channel, Conversation, InboundMessage, SenderIdentity, new_id
+    admin = await api.user(Role.admin)
+    team = await (await api.client.post("/api/v1/teams", json={"name": "VIP desk"}, headers=admin["headers"])).json()
+    agent = await api.user(Role.agent)  # not in the VIP desk
+    sender = SenderIdentity(kind="email", value="naledi@example.com")
+    tickets = [await api.app[keys.INBOX].ingest(InboundMessage(
+        channel=Channel.api, external_id=new_id(), sender=sender, thread_key=new_id(), text=text))
+        for text in ("Where is my invoice?", "Secret VIP gala plans")]
+    contact_id, hidden = tickets[0].contact.id, tickets[1].conversation.id
+    routed = await api.client.patch(f"/api/v1/conversations/{hidden}", json={"team_id": team["id"]},
+                                    headers=admin["headers"])
+    assert routed.status == 200, await routed.text()
+    resp = await api.client.get(f"/api/v1/contacts/{contact_id}", headers=agent["headers"])
+    assert resp.status == 200 and "Secret VIP gala" not in await resp.text()
+    profile = await resp.json()
+    assert [c["id"] for c in profile["conversations"]] == [tickets[0].conversation.id]
+    assert (await api.client.get(f"/api/v1/conversations/{hidden}", headers=agent["headers"])).status == 404
+    seen_by_admin = await (await api.client.get(f"/api/v1/contacts/{contact_id}", headers=admin["headers"])).json()
+    assert {c["id"] for c in seen_by_admin["conversations"]} == {c.conversation.id for c in tickets}
+    assert seen_by_admin["conversations_next_cursor"] is None
+    # past 100 tickets the profile hands over a cursor that the conversations list continues
+    await api.app[keys.STORE].conversations.insert_many([Conversation(
+        number=1000 + n, contact_id=contact_id, channel=Channel.api, thread_key=f"old-{n}").to_doc()
+        for n in range(100)])
+    profile = await (await api.client.get(f"/api/v1/contacts/{contact_id}", headers=agent["headers"])).json()
+    assert len(profile["conversations"]) == 100 and profile["conversations_next_cursor"]
+    rest = await (await api.client.get(
+        f"/api/v1/conversations?contact_id={contact_id}&cursor={profile['conversations_next_cursor']}",
+        headers=agent["headers"])).json()
+    walked = {c["id"] for c in profile["conversations"] + rest["items"]}
+    assert len(walked) == 101 and hidden not in walked and rest["next_cursor"] is None
