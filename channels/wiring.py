@@ -34,6 +34,7 @@ from .twilio import voice as twilio_voice
 from .twilio import webhooks as twilio_webhooks
 from .twilio.inbound import TwilioInbound
 from .twilio.messaging import TwilioMessagingAdapter
+from .twilio.voice_replies import VoiceRepliesBySms
 
 log = logging.getLogger(__name__)
 INBOX_REFRESH_S = 15.0
@@ -108,6 +109,7 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.EXTENSIONS]["channels"] = services
     services.blob_access = BlobAccess(store, app[keys.CONVERSATIONS])
     app[keys.CONVERSATIONS].reply_check = ReplyCheck(outbox, registry)  # 422 for what can only fail
+    registry.add(VoiceRepliesBySms(twilio, webhook_url(settings, "/webhooks/twilio/status/voice")))
     bus.subscribe(MessageCreated, services.blob_access.on_message_created)  # before the console forwards it
     bus.subscribe("ticket.merged", services.blob_access.on_ticket_merged)
     bus.subscribe(MessageCreated, outbox.on_message_created)

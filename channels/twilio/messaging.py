@@ -150,7 +150,8 @@ class TwilioMessagingAdapter:
                 urls.append(f.url)
         return urls
 
-    async def send(self, message: OutboundMessage) -> SendResult:
+    async def send(self, message: OutboundMessage, *, status_callback: str | None = None) -> SendResult:
+        """``status_callback``: where Twilio reports delivery when not this channel's own URL."""
         self.check_sendable(message)
         kwargs: dict[str, object] = {"to": self._address(message.to), "from_": self._address(self.from_number)}
         if message.template:
@@ -162,8 +163,8 @@ class TwilioMessagingAdapter:
         media = self.media_urls(message.attachments)
         if media:
             kwargs["media_url"] = media
-        if self.status_callback:
-            kwargs["status_callback"] = self.status_callback
+        if status_callback or self.status_callback:
+            kwargs["status_callback"] = status_callback or self.status_callback
         assert self.client is not None
         try:
             created = await self.client.messages.create_async(**kwargs)  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
     POST /webhooks/twilio/{sms|whatsapp}          inbound message   (TwiML <Response/>)
     POST /webhooks/twilio/status/{sms|whatsapp}   delivery status callback
+    POST /webhooks/twilio/status/voice            … of a voice ticket's reply, sent as SMS (voice_replies)
 
 A bad or missing signature is 403 before anything is written; a malformed form is 400; a store
 outage is 503 with the verified payload kept in the spool (ingested when the store is back).
@@ -78,7 +79,11 @@ async def inbound_message(request: web.Request) -> web.StreamResponse:
 
 
 async def status_callback(request: web.Request) -> web.StreamResponse:
-    services, channel, adapter = _configured(request)
+    services = _services(request)
+    channel = Channel(request.match_info["channel"])
+    adapter = services.registry.get(channel) if channel == Channel.voice else services.twilio.get(channel)
+    if adapter is None:
+        raise NotFound(f"the {channel.value} channel is not configured")
     try:
         raw = await read_form(request, services.settings.public_url)
         update = adapter.parse_status(raw)
@@ -95,5 +100,5 @@ async def status_callback(request: web.Request) -> web.StreamResponse:
 
 
 def install(app: web.Application) -> None:
-    app.router.add_post("/webhooks/twilio/status/{channel:sms|whatsapp}", status_callback)
+    app.router.add_post("/webhooks/twilio/status/{channel:sms|whatsapp|voice}", status_callback)
     app.router.add_post("/webhooks/twilio/{channel:sms|whatsapp}", inbound_message)

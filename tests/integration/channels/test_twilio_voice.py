@@ -8,8 +8,9 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from hub import keys
+from hub.models import Channel, Role
 
-from .conftest import ACCOUNT_SID, post_signed
+from .conftest import ACCOUNT_SID, PUBLIC, SMS_FROM, post_signed, run_jobs
 from .standin import TwilioStandIn
 
 VOICE = "/webhooks/twilio/voice"
@@ -162,3 +163,46 @@ async def test_a_refused_voicemail_is_kept_in_dead_letters(
     dead_letters = client.server.app[keys.STORE]["dead_letters"]
     kept = await dead_letters.find_one({"key": f"twilio:voice:{sid}:voicemail"})
     assert kept and kept["payload"]["attachments"][0]["blob_id"], kept
+
+
+async def _agent(client: TestClient[Any, Any]) -> dict[str, str]:
+    from tests.conftest import Api
+    return (await Api(client).user(Role.agent))["headers"]
+
+
+async def test_a_reply_on_a_voice_ticket_goes_to_the_caller_by_sms(
+        client: TestClient[Any, Any], twilio_standin: TwilioStandIn) -> None:
+    sid = new_sid()
+    await post_signed(client, VOICE, call_form(sid))
+    assert (await _record(client, twilio_standin, sid)).status == 204
+    store = client.server.app[keys.STORE]
+    conv = await store.conversations.find_one({"channel": "voice"})
+    headers = await _agent(client)
+    reply = await client.post(f"/api/v1/conversations/{conv['_id']}/messages",
+                              json={"text": "We got your voicemail; the marquee is booked."}, headers=headers)
+    assert reply.status == 201, await reply.text()
+    await run_jobs(client)
+    doc = await store.messages.find_one({"_id": (await reply.json())["id"]})
+    sent = twilio_standin.messages[doc["external_id"]]
+    assert (sent["to"], sent["from"]) == (CALLER, SMS_FROM)
+    assert sent["body"].startswith("We got your voicemail")
+    assert sent["status_callback"].startswith(PUBLIC + "/webhooks/twilio/status/voice")
+    delivered = await post_signed(client, "/webhooks/twilio/status/voice", {
+        "MessageSid": doc["external_id"], "MessageStatus": "delivered", "AccountSid": ACCOUNT_SID})
+    assert delivered.status == 204
+    assert (await store.messages.find_one({"_id": doc["_id"]}))["delivery_status"] == "delivered"
+    # a withheld caller has no number to text
+    anon = new_sid()
+    await post_signed(client, VOICE, call_form(anon, From="Anonymous"))
+    await post_signed(client, VOICE + "/status", call_form(anon, From="Anonymous", CallStatus="no-answer"))
+    anon_conv = (await store.messages.find_one({"external_id": f"{anon}:call"}))["conversation_id"]
+    refused = await client.post(f"/api/v1/conversations/{anon_conv}/messages", json={"text": "Hello?"},
+                                headers=headers)
+    assert refused.status == 422 and "no phone address" in (await refused.json())["detail"]
+    # no SMS inbox: nothing can reach the caller, say so
+    services = client.server.app[keys.EXTENSIONS]["channels"]
+    services.twilio.pop(Channel.sms)
+    services.registry.remove(Channel.sms)
+    no_sms = await client.post(f"/api/v1/conversations/{conv['_id']}/messages", json={"text": "Hi"},
+                               headers=headers)
+    assert no_sms.status == 422 and "no SMS inbox" in (await no_sms.json())["detail"]
