@@ -12,16 +12,62 @@ import logging
 import re
 from typing import Any
 
+import phonenumbers
 from pymongo.errors import DuplicateKeyError
 
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.events import ContactCreated, ContactsMerged, ContactUpdated, EventBus
-from hub.identity import identity_key, normalize
+from hub.identity import DEFAULT_REGION, identity_key, normalize, normalize_phone
 from hub.models import Contact, ContactType, Identity, IdentityKind, utcnow
 from hub.store import Store
 
 log = logging.getLogger(__name__)
 MAX_MERGE_HOPS = 10
+IDENTITY_HITS = 200  # identities per kind a search query matches (a search box, not an export)
+_PHONE_TYPED = re.compile(r"^\+?[0-9]{3,}$")  # after dropping spaces, dashes, dots, brackets
+_PHONE_NOISE = re.compile(r"[\s\-.()/]")
+
+
+def _address_only(query: str) -> bool:
+    """An ``@`` or a number: no name looks like that, so the name scan is skipped."""
+    return "@" in query or bool(_PHONE_TYPED.match(_PHONE_NOISE.sub("", query)))
+
+
+def from_prefix(kind: IdentityKind, prefix: str) -> dict[str, Any]:
+    """Identities of ``kind`` from ``prefix`` on, read in ``PREFIX_ORDER``: FerretDB seeks the
+    (kind, value) index with a lower bound alone (an upper bound too would walk the whole kind)."""
+    return {"kind": kind.value, "value": {"$gte": prefix}}
+
+
+PREFIX_ORDER = [("value", 1)]
+
+
+def identity_prefixes(query: str) -> list[tuple[IdentityKind, str]]:
+    """The stored-value prefixes a typed query stands for: e-mail as typed (stored lower-case);
+    a phone number in E.164, national digits with the default region's code (``082 123`` →
+    ``+2782123``), for phone and WhatsApp identities."""
+    typed = query.strip().lower()
+    prefixes: list[tuple[IdentityKind, str]] = []
+    if typed and not any(c.isspace() for c in typed):
+        prefixes.append((IdentityKind.email, typed))
+    digits = _PHONE_NOISE.sub("", typed)
+    if _PHONE_TYPED.match(digits):
+        code = str(phonenumbers.country_code_for_region(DEFAULT_REGION))
+        if digits.startswith("+"):
+            numbers = [digits]
+        elif digits.startswith("00"):
+            numbers = ["+" + digits[2:]]
+        elif digits.startswith("0"):
+            numbers = ["+" + code + digits[1:]]
+        else:  # international without "+", or national without the trunk 0
+            numbers = ["+" + digits, "+" + code + digits]
+        try:  # a whole number the normalizer reads (e.g. "+27 (0)82 …"): its exact E.164 form
+            numbers.append(normalize_phone(query))
+        except InvalidInput:
+            pass
+        for number in dict.fromkeys(numbers):
+            prefixes += [(IdentityKind.phone, number), (IdentityKind.whatsapp, number)]
+    return prefixes
 
 
 class Contacts:
@@ -116,19 +162,35 @@ class Contacts:
         await self.bus.publish(ContactUpdated(contact_id=contact.id, changes=changes))
         return updated
 
-    @staticmethod
-    def search_filter(query: str = "", contact_type: ContactType | None = None) -> dict[str, Any]:
-        """Contacts not merged away, by type and a case-insensitive name fragment (the API pages it)."""
+    async def search_filter(self, query: str = "", contact_type: ContactType | None = None) -> dict[str, Any]:
+        """Contacts not merged away, by type and ``query``: the start of an e-mail address or phone
+        number (also typed with spaces or a leading 0), or a case-insensitive name fragment. A query
+        that can only be an address (an ``@``, or digits) is answered from indexes alone."""
         flt: dict[str, Any] = {"merged_into": None}
         if contact_type:
             flt["type"] = contact_type.value
+        query = query.strip()
         if query:
-            flt["name"] = {"$regex": re.escape(query), "$options": "i"}
+            owners = {"_id": {"$in": await self._owners_of_identities(query)}}
+            name = {"name": {"$regex": re.escape(query), "$options": "i"}}
+            flt.update(owners if _address_only(query) else {"$or": [name, owners]})
         return flt
+
+    async def _owners_of_identities(self, query: str) -> list[str]:
+        """The contacts with an identity starting with ``query`` (up to ``IDENTITY_HITS`` per kind):
+        each prefix is one range on the (kind, value) index, read in order until it stops matching."""
+        owners: dict[str, None] = {}
+        for kind, prefix in identity_prefixes(query):
+            found = self.store.identities.find(from_prefix(kind, prefix), {"contact_id": 1, "value": 1})
+            async for doc in found.sort(PREFIX_ORDER).limit(IDENTITY_HITS).batch_size(20):
+                if not str(doc.get("value", "")).startswith(prefix):
+                    break  # past the prefix: the rest of the index cannot match
+                owners[doc["contact_id"]] = None
+        return list(owners)
 
     async def search(self, query: str = "", *, contact_type: ContactType | None = None,
                      limit: int = 50, after: str | None = None) -> list[Contact]:
-        flt = self.search_filter(query, contact_type)
+        flt = await self.search_filter(query, contact_type)
         if after:
             flt["_id"] = {"$lt": after}
         cursor = self.store.contacts.find(flt).sort("_id", -1).limit(limit)

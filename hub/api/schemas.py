@@ -140,7 +140,9 @@ API_KEY_SORTS = Sorts({"id": "_id", "name": "name", "created_at": "created_at"},
 
 
 class ContactQuery(PageQuery):
-    q: str = Field("", max_length=200)
+    q: str = Field("", max_length=200, description=(
+        "A name fragment, or the start of an e-mail address or phone number (spaces and a leading 0 "
+        "are fine: '082 123' finds +2782123…)"))
     type: ContactType | None = None
     identity_kind: IdentityKind | None = None
     identity_value: str | None = Field(None, max_length=320)

@@ -284,7 +284,7 @@ async def list_contacts(request: web.Request, _: Principal, query: ContactQuery)
     if query.identity_kind and query.identity_value:
         found = await contacts.find_by_identity(query.identity_kind, query.identity_value)
         return {"items": [found] if found else [], "next_cursor": None}
-    flt = contacts.search_filter(query.q, query.type)
+    flt = await contacts.search_filter(query.q, query.type)
     if query.after:  # deprecated alias of cursor: ids below it, in the default order
         if query.cursor or query.sort not in (None, CONTACT_SORTS.default):
             raise pages.BadQuery("after (deprecated) goes with neither cursor nor sort", field="after")

@@ -48,7 +48,8 @@ def register(name: str, *indexes: Index, expire: tuple[str, timedelta] | None = 
 
 
 register("contacts", ix(("merged_into", ASC)), ix(("type", ASC), ("created_at", DESC)), ix(("name", ASC)))
-register("identities", ix(("contact_id", ASC)))  # _id = normalized identity key
+register("identities", ix(("contact_id", ASC)),  # _id = normalized identity key
+         ix(("kind", ASC), ("value", ASC)))  # contact search: a prefix of an address is a range on it
 register(
     "conversations",
     ix(("number", ASC), unique=True),

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from hub import keys
 from hub.models import Role
 
@@ -77,3 +81,62 @@ async def test_profile_hides_other_teams_tickets_and_says_when_there_are_more(ap
         headers=agent["headers"])).json()
     walked = {c["id"] for c in profile["conversations"] + rest["items"]}
     assert len(walked) == 101 and hidden not in walked and rest["next_cursor"] is None
+
+
+async def test_search_finds_a_nameless_contact_by_number_or_address(api: Api) -> None:
+    h = (await api.user(Role.admin))["headers"]
+
+    async def inbound(channel: str, kind: str, value: str) -> str:
+        resp = await api.client.post("/api/v1/inbound", headers=h, json={
+            "channel": channel, "external_id": f"{channel}-{value}", "sender": {"kind": kind, "value": value},
+            "text": "hi"})
+        assert resp.status in (200, 201), await resp.text()
+        return str((await resp.json())["message"]["contact_id"])
+
+    sms = await inbound("sms", "phone", "+27821234567")  # no name: only the number
+    whatsapp = await inbound("whatsapp", "whatsapp", "+27835550000")
+    mail = await inbound("email", "email", "Lerato.M@Example.co.za")
+    named = await (await api.client.post("/api/v1/contacts", headers=h, json={
+        "name": "Sipho 082 Dlamini", "identities": [{"kind": "email", "value": "sipho@example.org"}]})).json()
+
+    async def search(q: str) -> set[str]:
+        resp = await api.client.get("/api/v1/contacts", params={"q": q}, headers=h)
+        assert resp.status == 200, await resp.text()
+        return {c["id"] for c in (await resp.json())["items"]}
+
+    for q in ("+27821234567", "082 123 4567", "0821234567", "27 82 123", "082-123", "+27 (0)82 123 4567"):
+        assert await search(q) == {sms}, q
+    assert await search("083 555") == {whatsapp}
+    for q in ("lerato.m@example.co.za", "LERATO.M@EX", "lerato"):
+        assert await search(q) == {mail}, q
+    assert await search("sipho") == {named["id"]}  # names still match, and addresses as typed
+    assert await search("Dlamini") == {named["id"]}
+    assert await search("0821") == {sms}  # a number is an address: "082" in a name does not match
+    assert await search("+2799") == set()
+    # a merged-away contact is not offered again: its number leads to the survivor
+    merged = await api.client.post(f"/api/v1/contacts/{sms}/merge", headers=h, json={"into": named["id"]})
+    assert merged.status == 200, await merged.text()
+    assert await search("082 123 4567") == {named["id"]}
+
+
+@pytest.mark.skipif(bool(os.environ.get("BERRY_TEST_MONGODB_URL")),
+                    reason="the plan checked is FerretDB/SQLite's")
+async def test_search_by_identity_seeks_indexes(api: Api) -> None:
+    """Each prefix is a seek on the (kind, value) index and the contacts are read by _id: no scan of
+    either collection, however many contacts there are."""
+    from hub.contacts import PREFIX_ORDER, from_prefix, identity_prefixes
+    store = api.app[keys.STORE]
+    await store.identities.insert_many([{"_id": f"phone:+2782{n:07d}", "contact_id": f"c{n}", "kind": "phone",
+                                         "value": f"+2782{n:07d}"} for n in range(300)])
+    await store.contacts.insert_many([{"_id": f"c{n}", "name": "", "merged_into": None} for n in range(300)])
+    for kind, prefix in identity_prefixes("082 000 010"):
+        out = await store.db.command("explain", {"find": "identities", "filter": from_prefix(kind, prefix),
+                                                 "sort": dict(PREFIX_ORDER), "limit": 200})
+        found = " ".join(out["queryPlanner"]["Plan"])
+        assert "USING INDEX" in found and "<expr>>?" in found and "SCAN" not in found, (kind, found)
+    flt = await api.app[keys.CONTACTS].search_filter("082 000 010")
+    assert len(flt["_id"]["$in"]) == 10 and "$or" not in flt
+    out = await store.db.command("explain", {"find": "contacts", "filter": flt, "sort": {"_id": -1},
+                                             "limit": 51})
+    found = " ".join(out["queryPlanner"]["Plan"])
+    assert "USING INDEX" in found and "SCAN" not in found, found
