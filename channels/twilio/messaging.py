@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from multidict import MultiDict
@@ -41,6 +44,31 @@ STATUS = {
     "read": DeliveryStatus.read, "undelivered": DeliveryStatus.undelivered, "failed": DeliveryStatus.failed,
     "canceled": DeliveryStatus.failed,
 }
+# mimetypes knows most; these are what phones send that it names oddly or not at all
+EXTENSIONS = {"audio/ogg": ".ogg", "audio/amr": ".amr", "application/octet-stream": ""}
+
+
+def media_filename(index: int, content_type: str) -> str:
+    """``media0.jpg``: Twilio gives no file name, the content type gives the extension."""
+    kind = content_type.split(";")[0].strip().lower()
+    extension = EXTENSIONS.get(kind, mimetypes.guess_extension(kind) or "")
+    return f"media{index}{extension}"
+
+
+def location(form: Mapping[str, str]) -> tuple[str, dict[str, Any]] | None:
+    """A WhatsApp location share (``Latitude``, ``Longitude``, optional ``Address``, ``Label``) as
+    text with a map link, and ``meta.location``; None when the form carries no usable position."""
+    try:
+        lat, lon = float(form.get("Latitude") or "nan"), float(form.get("Longitude") or "nan")
+    except ValueError:
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    label, address = (form.get("Label") or "").strip()[:200], (form.get("Address") or "").strip()[:500]
+    link = "https://www.openstreetmap.org/?" + urlencode({"mlat": lat, "mlon": lon, "zoom": 17})
+    place = " — ".join(p for p in (label, address) if p)
+    text = f"Location shared: {place}\n{link}" if place else f"Location shared: {lat}, {lon}\n{link}"
+    return text, {"latitude": lat, "longitude": lon, "label": label, "address": address, "map_url": link}
 
 
 @dataclass
@@ -82,20 +110,25 @@ class TwilioMessagingAdapter:
         except ValueError as exc:
             raise MalformedInbound("NumMedia is not a number", field="NumMedia") from exc
         attachments = [Attachment(url=form[f"MediaUrl{i}"], content_type=form.get(f"MediaContentType{i}", "")
-                                  or "application/octet-stream", filename=f"media{i}")
+                                  or "application/octet-stream",
+                                  filename=media_filename(i, form.get(f"MediaContentType{i}", "")))
                        for i in range(num_media) if form.get(f"MediaUrl{i}")]
         kind = IdentityKind.whatsapp if self.channel == Channel.whatsapp else IdentityKind.phone
         try:
             identity_key(kind, sender)
         except InvalidInput as exc:
             raise MalformedInbound(exc.detail, field="From") from exc
+        text = form.get("Body", "")
+        meta: dict[str, Any] = {"to": form.get("To", ""), "twilio": {
+            k: form[k] for k in ("FromCity", "FromCountry", "WaId") if form.get(k)}}
+        if (shared := location(form)) is not None:
+            text = f"{text}\n{shared[0]}" if text.strip() else shared[0]
+            meta["location"] = shared[1]
         try:
             inbound = InboundMessage(
                 channel=self.channel, external_id=sid, sender={"kind": kind, "value": sender},
-                sender_name=(form.get("ProfileName") or "")[:200], text=form.get("Body", ""),
-                attachments=attachments,
-                meta={"to": form.get("To", ""), "twilio": {k: form[k] for k in ("FromCity", "FromCountry", "WaId")
-                                                          if form.get(k)}})
+                sender_name=(form.get("ProfileName") or "")[:200], text=text,
+                attachments=attachments, meta=meta)
         except ValueError as exc:
             raise MalformedInbound(f"invalid Twilio message: {exc}".splitlines()[0]) from exc
         return inbound
