@@ -33,6 +33,15 @@ def _address_only(query: str) -> bool:
     return "@" in query or bool(_PHONE_TYPED.match(_PHONE_NOISE.sub("", query)))
 
 
+def _checked(kind: IdentityKind, value: str, field: str) -> tuple[str, str]:
+    """(identity key, normalized value), or InvalidInput naming ``field`` of the request body."""
+    try:
+        normalized = normalize(kind, value)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.detail, field=field) from exc
+    return identity_key(kind, normalized), normalized
+
+
 def from_prefix(kind: IdentityKind, prefix: str) -> dict[str, Any]:
     """Identities of ``kind`` from ``prefix`` on, read in ``PREFIX_ORDER``: FerretDB seeks the
     (kind, value) index with a lower bound alone (an upper bound too would walk the whole kind)."""
@@ -126,7 +135,10 @@ class Contacts:
             pass  # written concurrently by the repair path: same id, same person
 
     async def create(self, contact: Contact, identities: list[tuple[IdentityKind, str]]) -> Contact:
-        keys = [(kind, identity_key(kind, value), normalize(kind, value)) for kind, value in identities]
+        keys = []
+        for i, (kind, typed) in enumerate(identities):
+            key, value = _checked(kind, typed, f"identities[{i}].value")
+            keys.append((kind, key, value))
         claimed: list[str] = []
         try:
             for kind, key, value in keys:
@@ -136,20 +148,27 @@ class Contacts:
         except DuplicateKeyError as exc:
             if claimed:
                 await self.store.identities.delete_many({"_id": {"$in": claimed}, "contact_id": contact.id})
-            taken = next(k for _, k, _ in keys if k not in claimed)
-            raise Conflict(f"identity {taken} already belongs to another contact", field="identities") from exc
+            taken = len(claimed)
+            raise await self._taken(keys[taken][1], f"identities[{taken}].value") from exc
         await self.store.contacts.insert_one(contact.to_doc())
         await self.bus.publish(ContactCreated(contact_id=contact.id))
         return contact
 
     async def add_identity(self, contact_id: str, kind: IdentityKind, value: str) -> Identity:
         contact = await self.get(contact_id)
-        identity = Identity(id=identity_key(kind, value), contact_id=contact.id, kind=kind, value=normalize(kind, value))
+        key, value = _checked(kind, value, "value")
+        identity = Identity(id=key, contact_id=contact.id, kind=kind, value=value)
         try:
             await self.store.identities.insert_one(identity.to_doc())
         except DuplicateKeyError as exc:
-            raise Conflict(f"identity {identity.id} already belongs to a contact", field="value") from exc
+            raise await self._taken(identity.id, "value") from exc
         return identity
+
+    async def _taken(self, key: str, field: str) -> Conflict:
+        """The 409 for an identity someone owns, naming the owner (to open or merge it)."""
+        owner = await self.store.identities.find_one({"_id": key}, {"contact_id": 1})
+        whose = f"contact {owner['contact_id']}" if owner else "another contact"
+        return Conflict(f"identity {key} already belongs to {whose}", field=field)
 
     async def update(self, contact_id: str, changes: dict[str, Any]) -> Contact:
         allowed = {"name", "type", "language", "tags", "custom_fields", "vip"}

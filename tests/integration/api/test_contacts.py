@@ -140,3 +140,25 @@ async def test_search_by_identity_seeks_indexes(api: Api) -> None:
                                              "limit": 51})
     found = " ".join(out["queryPlanner"]["Plan"])
     assert "USING INDEX" in found and "SCAN" not in found, found
+
+
+async def test_identity_errors_name_the_field_and_the_owner(api: Api) -> None:
+    h = (await api.user(Role.admin))["headers"]
+    owner = await (await api.client.post("/api/v1/contacts", headers=h, json={
+        "name": "Thandi", "identities": [{"kind": "phone", "value": "082 123 4567"}]})).json()
+    bad = await api.client.post("/api/v1/contacts", headers=h, json={"name": "X", "identities": [
+        {"kind": "email", "value": "x@example.com"}, {"kind": "phone", "value": "not a number"}]})
+    assert bad.status == 422 and (await bad.json())["field"] == "identities[1].value"
+    taken = await api.client.post("/api/v1/contacts", headers=h, json={"name": "Y", "identities": [
+        {"kind": "email", "value": "y@example.com"}, {"kind": "phone", "value": "+27821234567"}]})
+    body = await taken.json()
+    assert taken.status == 409 and body["field"] == "identities[1].value" and owner["id"] in body["detail"]
+    assert await api.app[keys.STORE].identities.find_one({"_id": "email:y@example.com"}) is None  # rolled back
+    other = await (await api.client.post("/api/v1/contacts", headers=h, json={"name": "Z"})).json()
+    added = await api.client.post(f"/api/v1/contacts/{other['id']}/identities", headers=h,
+                                  json={"kind": "phone", "value": "0821234567"})
+    body = await added.json()
+    assert added.status == 409 and body["field"] == "value" and owner["id"] in body["detail"]
+    wrong = await api.client.post(f"/api/v1/contacts/{other['id']}/identities", headers=h,
+                                  json={"kind": "phone", "value": "12"})
+    assert wrong.status == 422 and (await wrong.json())["field"] == "value"
