@@ -47,6 +47,20 @@ CLAIM_LEASE = timedelta(seconds=30)
 register("conversation_threads", ix(("conversation_id", 1)))  # _id = "<channel>|<thread key>"
 
 
+def automatic(inbound: InboundMessage) -> bool:
+    """Sent by a machine (an auto-reply, a bounce, a newsletter, an SMS keyword): ``meta.no_auto_reply``,
+    set by the channel. Such a message never reopens or wakes a ticket, nor opens one for the queue."""
+    return bool(inbound.meta.get("no_auto_reply"))
+
+
+def _out_of_queue(inbound: InboundMessage) -> dict[str, Any]:
+    """A ticket opened by an automatic message is kept and findable, tagged, but closed: not in the
+    agents' queue (an agent may reopen it)."""
+    if not automatic(inbound):
+        return {}
+    return {"status": Status.closed, "tags": ["bulk" if inbound.meta.get("bulk") else "auto-reply"]}
+
+
 class ThreadPolicy(Protocol):
     """What a customer message does to a *resolved* ticket on its thread (hub/ticketing plugs one in:
     a reopen window, CSAT answers that must not reopen). Without a policy a resolved ticket is never
@@ -104,7 +118,9 @@ class Inbox:
         # One plain update (cheaper than find_one_and_update on FerretDB); the event carries the
         # conversation as read above with the same changes applied.
         changes: dict[str, Any] = {"last_message_at": message.created_at, "updated_at": utcnow()}
-        if conversation.status in (Status.pending, Status.snoozed) or (
+        if automatic(inbound):
+            pass  # an auto-reply or bulk mail is kept on the thread but wakes nothing: nobody wrote it
+        elif conversation.status in (Status.pending, Status.snoozed) or (
                 conversation.status == Status.resolved and self.thread_policy is not None
                 and self.thread_policy.reopens(conversation, inbound)):
             changes["status"] = Status.open.value  # the customer answered: back in the queue
@@ -161,12 +177,14 @@ class Inbox:
         if slot:
             doc = await self.store.conversations.find_one({"_id": slot["conversation_id"]})
             if doc and (doc["status"] in ACTIVE_STATUSES or (
-                    doc["status"] == Status.resolved.value and self.thread_policy is not None
-                    and self.thread_policy.attach_to_resolved(Conversation.from_doc(doc), inbound))):
-                return Conversation.from_doc(doc), False
+                    doc["status"] == Status.resolved.value and (automatic(inbound) or (
+                        self.thread_policy is not None
+                        and self.thread_policy.attach_to_resolved(Conversation.from_doc(doc), inbound))))):
+                return Conversation.from_doc(doc), False  # an automatic mail joins its resolved ticket
         conversation = Conversation(
             number=await self.store.next_number("conversation"), contact_id=contact.id, channel=inbound.channel,
             thread_key=thread_key, subject=(inbound.subject or inbound.text[:80]).strip(), language=inbound.language,
+            **_out_of_queue(inbound),
         )
         # Write the ticket first, then point the thread at it: a reader never sees a slot whose
         # ticket is missing. The loser of a race deletes its ticket (its number stays unused).

@@ -132,6 +132,17 @@ class Actions:
         current = await self.ctx.conversations.get(cid)
         return await self.render_for(text, current, current.assignee_id, signed_by_team=True)
 
+    async def _answers_a_machine(self, cid: str, message: Message | None) -> bool:
+        """The customer message a rule would answer was automatic (``meta.no_auto_reply``: an
+        auto-reply, a newsletter, a bounce): answering it could start a mail loop and helps nobody.
+        A ``ticket.created`` rule answers the message that opened the ticket."""
+        if message is None:
+            doc = await self.ctx.store.messages.find_one(
+                {"conversation_id": cid, "direction": Direction.inbound.value}, {"meta.no_auto_reply": 1}
+            )
+            return bool(doc and (doc.get("meta") or {}).get("no_auto_reply"))
+        return message.direction == Direction.inbound and bool(message.meta.get("no_auto_reply"))
+
     async def _take_turn(self, cid: str, rule: Rule, message: Message | None) -> None:
         """A rule's reply to a customer's message answers it: it takes that message's turn (``bot_turns``,
         "who answers", ``bot.service``), so the bot holding the ticket does not answer it too. Rules
@@ -184,6 +195,9 @@ class Actions:
             case "remove_tag":
                 await self.lifecycle.change_tags(cid, [], [p["tag"]], actor)
             case "canned_reply":
+                if by_rule and await self._answers_a_machine(cid, facts.message):
+                    log.info("rule %s: no canned reply to an automatic message", rule.id)
+                    return
                 canned = await self.canned(p["canned_id"])
                 if not by_rule and not await self.may_use(actor, canned.team_id):
                     # a macro runs as the agent who clicked: another team's canned text is not theirs

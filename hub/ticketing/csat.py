@@ -215,12 +215,23 @@ class Csat:
             return
         if bot_deflected(conversation.bot, conversation.first_response_at):
             return  # the survey rates people's service, and no person served this customer
+        if await self._only_machines_wrote(conversation.id):
+            return  # a newsletter, an out-of-office, a no-reply sender: nobody to ask
         key = f"{conversation.id}:{conversation.resolved_at.isoformat()}"
         await self.ctx.jobs.enqueue(
             SEND_JOB,
             {"conversation_id": conversation.id, "resolved_at": conversation.resolved_at.isoformat()},
             key=f"csat:{key}",
         )
+
+    async def _only_machines_wrote(self, conversation_id: str) -> bool:
+        """Every customer message on the ticket was automatic (``meta.no_auto_reply``); a ticket an
+        agent opened, with no customer message yet, is surveyed."""
+        inbound = {"conversation_id": conversation_id, "direction": Direction.inbound.value}
+        messages = self.ctx.store.messages
+        if await messages.find_one({**inbound, "meta.no_auto_reply": {"$ne": True}}, {"_id": 1}):
+            return False
+        return await messages.find_one(inbound, {"_id": 1}) is not None
 
     async def send(self, payload: dict[str, Any]) -> bool:
         """The job handler: one survey per resolve, even if the job runs twice."""

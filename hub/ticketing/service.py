@@ -98,7 +98,9 @@ class Ticketing:
     async def on_conversation_created(self, event: ConversationCreated) -> None:
         conversation = event.conversation
         await self._status_since(conversation.id, conversation.status)
-        if self.routing.held(conversation):  # its clocks start when it reaches people
+        if conversation.status == Status.closed:
+            pass  # opened closed by an automatic message (hub/inbox/ingest.py): no clocks to run
+        elif self.routing.held(conversation):  # its clocks start when it reaches people
             await self.sla.defer(conversation.id)
         else:
             await self.sla.start(conversation)

@@ -191,3 +191,14 @@ async def test_a_number_after_someone_wrote_on_the_reopened_ticket_is_not_a_scor
     await hub.conversations.reply(cid, SYSTEM, "Which of your 4 bookings do you mean?")
     await hub.inbound("3", channel=Channel.whatsapp)
     assert (await hub.get(cid)).csat["score"] is None
+
+
+async def test_no_survey_when_only_machines_wrote(hub: Hub) -> None:
+    """A newsletter or out-of-office ticket an agent resolves: the survey would go to no-reply@."""
+    cid = (await hub.inbound("Our spring newsletter", sender="no-reply@shop.example", channel=Channel.email,
+                             meta={"no_auto_reply": True, "bulk": True})).conversation.id
+    await hub.conversations.update(cid, {"status": "open"}, SYSTEM)  # opened closed; an agent looks
+    await hub.conversations.update(cid, {"status": "resolved"}, SYSTEM)
+    assert await hub.store["jobs"].find_one({"kind": SEND_JOB, "payload.conversation_id": cid}) is None
+    person = await resolved_ticket(hub)  # a person wrote: surveyed as before
+    assert await hub.store["jobs"].find_one({"kind": SEND_JOB, "payload.conversation_id": person})

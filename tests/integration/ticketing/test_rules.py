@@ -326,3 +326,27 @@ async def test_a_rule_reply_answers_the_message_so_the_bot_does_not(hub: Hub) ->
     await hub.bus.drain()
     out = [m.text for m in await hub.conversations.messages(new) if m.direction == Direction.outbound]
     assert out == ["Welcome! — The Berry Events team"]
+
+
+async def test_rules_send_no_canned_reply_to_an_automatic_message(hub: Hub) -> None:
+    """An acknowledgement rule answering an out-of-office or a newsletter would start a mail loop."""
+    canned = CannedResponse(shortcut="ack", title="Ack", text="Thanks, we got your message.")
+    await hub.store["canned_responses"].insert_one({**canned.model_dump(exclude={"id"}), "_id": canned.id})
+    for trigger in ("ticket.created", "message.created"):
+        await add_rule(hub, name=f"ack on {trigger}", trigger={"type": trigger},
+                       actions=[{"type": "canned_reply", "params": {"canned_id": canned.id}}])
+
+    async def acks(cid: str) -> int:
+        return sum(m.direction == Direction.outbound for m in await hub.conversations.messages(cid))
+    cid = (await hub.inbound("hello", sender="+27820000001")).conversation.id
+    answered = await acks(cid)
+    assert answered > 0  # a person wrote: the rules answer
+    await hub.conversations.update(cid, {"status": "pending"}, SYSTEM)
+    await hub.inbound("I am out of the office", sender="+27820000001", meta={"no_auto_reply": True})
+    assert await acks(cid) == answered
+    assert (await hub.get(cid)).status == Status.pending  # the out-of-office did not wake it either
+    opened_by_machine = (await hub.inbound("Newsletter", sender="+27820000002",
+                                           meta={"no_auto_reply": True, "bulk": True})).conversation.id
+    assert await acks(opened_by_machine) == 0
+    ticket = await hub.get(opened_by_machine)
+    assert ticket.status == Status.closed and ticket.tags == ["bulk"] and not ticket.sla
