@@ -15,6 +15,7 @@ from hub.api.routing import ApiRouter
 from hub.auth import Principal
 from hub.errors import InvalidInput, NotFound
 from hub.models import Channel, Message
+from hub.platform.blobs import content_disposition
 
 from .inboxes import ChannelInboxIn, ChannelInboxOut
 
@@ -104,7 +105,7 @@ async def get_blob(request: web.Request, principal: Principal) -> web.StreamResp
         raise NotFound("no such attachment")
     data, meta = found
     return web.Response(body=data, content_type=meta.get("content_type", "application/octet-stream"),
-                        headers={"Content-Disposition": f'attachment; filename="{meta.get("filename", "file")}"',
+                        headers={"Content-Disposition": content_disposition(str(meta.get("filename") or "")),
                                  "X-Content-Type-Options": "nosniff"})
 
 

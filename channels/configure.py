@@ -66,6 +66,7 @@ async def build_adapters(services: Any) -> None:
     if host and doc.get("enabled") is not False:
         services.registry.add(EmailAdapter(
             from_address=doc.get("address") or settings.email_address, smtp_host=host,
+            from_name=settings.email_from_name,
             smtp_port=int(conf.get("smtp_port") or settings.smtp_port),
             smtp_user=str(conf.get("smtp_user") or settings.smtp_user),
             smtp_password=_secret(services, doc, "smtp_password") or settings.smtp_password.get_secret_value(),

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     voice_forward_to: str = Field("", description="Number calls are forwarded to in business hours (empty = voicemail)")
     spool_retry_s: float = Field(5.0, description="How often verified-but-not-stored webhooks are retried from the spool")
     email_address: str = Field("support@berry.test", description="Support mailbox address (From of replies)")
+    email_from_name: str = Field("Berry Events Support", max_length=100,
+                                 description="From display name of outgoing mail (empty: the address alone)")
     imap_host: str = Field("", description="IMAP server to poll; empty = no polling")
     imap_port: int = 143
     imap_user: str = ""

@@ -26,7 +26,10 @@ def to_inbound(parsed: ParsedMail, *, conversation_id: str | None = None) -> Inb
     try:
         sender = normalize_email(parsed.sender)
     except InvalidInput as exc:
-        raise MalformedInbound(f"no usable sender address: {parsed.sender!r}", field="From") from exc
+        try:  # a broken Reply-To: the From address is the customer
+            sender, parsed.from_address = normalize_email(parsed.from_address), ""
+        except InvalidInput:
+            raise MalformedInbound(f"no usable sender address: {parsed.sender!r}", field="From") from exc
     text = parsed.text
     notes = [p for p in parsed.problems if "limit" in p]
     if notes:
@@ -34,11 +37,14 @@ def to_inbound(parsed: ParsedMail, *, conversation_id: str | None = None) -> Inb
     email_meta = {"message_id": parsed.message_id, "in_reply_to": parsed.in_reply_to,
                   "references": parsed.references[-20:], "to": parsed.to[:20], "auto": parsed.auto,
                   "problems": parsed.problems[:20]}
+    if parsed.from_address:  # Reply-To named the customer: who sent it stays visible
+        email_meta["from"] = parsed.from_address
     return InboundMessage(
         channel=Channel.email, external_id=parsed.message_id, sender={"kind": IdentityKind.email, "value": sender},
         sender_name=parsed.sender_name[:200], text=text[:100_000], html=(parsed.html or None) and parsed.html[:500_000],
         subject=parsed.subject[:1000], thread_key=f"mail:{parsed.thread_root}"[:500], conversation_id=conversation_id,
         meta={"email": email_meta, "full_text": parsed.full_text[:100_000], "no_auto_reply": parsed.auto is not None,
+              **({"bulk": True} if parsed.bulk else {}),
               "thread": {"message_id": parsed.message_id, "references": parsed.references[-20:]}})
 
 
@@ -46,6 +52,7 @@ def to_inbound(parsed: ParsedMail, *, conversation_id: str | None = None) -> Inb
 class EmailAdapter:
     from_address: str
     smtp_host: str
+    from_name: str = ""  # the display name of From (the brand): "Berry Events Support <support@…>"
     smtp_port: int = 25
     smtp_user: str = ""
     smtp_password: str = ""
@@ -79,7 +86,8 @@ class EmailAdapter:
         mail = build_reply(from_addr=self.from_address, to=message.to, subject=self.subject_for(message),
                            text=message.text, html_body=message.html, message_id=message_id,
                            in_reply_to=str(message.thread.get("message_id") or ""),
-                           references=list(message.thread.get("references") or []), cc=message.cc)
+                           references=list(message.thread.get("references") or []), cc=message.cc,
+                           from_name=self.from_name, automatic=message.automatic)
         for attachment in (a for a in message.attachments if a.blob_id):
             found = await self.blobs.get(attachment.blob_id) if self.blobs else None
             if found is None:

@@ -14,8 +14,10 @@ import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
-from email.utils import getaddresses, parseaddr
+from email.utils import format_datetime, formataddr, getaddresses, localtime, parseaddr
 from html.parser import HTMLParser
+
+from hub.platform.blobs import clean_filename
 
 from .quotes import strip_quoted
 
@@ -80,6 +82,8 @@ class ParsedMail:
     references: list[str]
     parts: list[Part] = field(default_factory=list)
     auto: str | None = None  # why this must not be auto-answered (auto-reply, bounce, list)
+    bulk: bool = False  # list, newsletter or no-reply mail: nobody expects an answer
+    from_address: str = ""  # the From address when Reply-To named someone else (``sender``)
     ticket_number: int | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -110,31 +114,54 @@ def _ids(value: str | None) -> list[str]:
     return re.findall(r"<[^<>\s]+>", value or "")
 
 
-def _auto_reason(msg: Message, sender: str) -> str | None:
+NO_REPLY_SENDERS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "do-not-reply", "donotreply")
+# what Outlook, Gmail and Exchange put before the subject of an out-of-office answer
+_AUTO_SUBJECT = re.compile(r"^\s*(automatic reply|auto(matic)?[- ]?reply|out of (the )?office|autosvar|"
+                           r"abwesenheitsnotiz|réponse automatique)\b", re.IGNORECASE)
+
+
+def _auto_reason(msg: Message, sender: str) -> tuple[str | None, bool]:
+    """Why this mail must not be answered automatically (None: a person wrote it), and whether it is
+    bulk mail (a list, newsletter or no-reply sender) rather than an answer to something."""
     auto = (msg.get("Auto-Submitted") or "no").strip().lower()
     if auto != "no":
-        return f"Auto-Submitted: {auto}"
+        return f"Auto-Submitted: {auto}", False
     precedence = (msg.get("Precedence") or "").strip().lower()
-    if precedence in ("bulk", "junk", "list", "auto_reply"):
-        return f"Precedence: {precedence}"
+    if precedence in ("bulk", "junk", "list"):
+        return f"Precedence: {precedence}", True
+    if precedence == "auto_reply":
+        return f"Precedence: {precedence}", False
     if msg.get("List-Id") or msg.get("List-Unsubscribe"):
-        return "mailing list"
+        return "mailing list", True
     if msg.get("X-Autoreply") or msg.get("X-Autorespond") or msg.get("X-Auto-Response-Suppress", "").lower() in ("all", "oof"):
-        return "auto-reply header"
+        return "auto-reply header", False
     local = sender.split("@")[0].lower()
-    if local in ("mailer-daemon", "postmaster", "noreply", "no-reply", "do-not-reply", "donotreply"):
-        return f"sender {local}"
+    if local in NO_REPLY_SENDERS:
+        return f"sender {local}", local not in ("mailer-daemon", "postmaster")
     if msg.get_content_type() == "multipart/report":
-        return "delivery report (bounce)"
-    return None
+        return "delivery report (bounce)", False
+    if _AUTO_SUBJECT.match(str(msg.get("Subject", ""))):
+        return "out-of-office subject", False
+    return None, False
+
+
+def _sender(msg: Message) -> tuple[str, str, str]:
+    """(name, address) of the customer, and the From address if that is someone else. A Reply-To
+    names where answers go: a contact form's mail comes From its no-reply address with the visitor
+    in Reply-To. It is the customer even when From is a person too (a secretary writing for a
+    client): the one the answer is meant for is the one the ticket is about."""
+    name, address = parseaddr(str(msg.get("From", "")))
+    reply_name, reply_to = parseaddr(str(msg.get("Reply-To", "")))
+    if not reply_to or "@" not in reply_to or reply_to.lower() == address.lower():
+        return name, address, ""
+    from_is_robot = address.split("@")[0].lower() in NO_REPLY_SENDERS
+    return reply_name or ("" if from_is_robot else name), reply_to, address
 
 
 def parse_mail(raw: bytes, *, max_part_bytes: int = 10 * 1024 * 1024) -> ParsedMail:
     msg = message_from_bytes(raw, policy=policy.default)
     problems: list[str] = [type(d).__name__ for d in msg.defects][:10]
-    name, sender = parseaddr(str(msg.get("From", "")))
-    if not sender and msg.get("Reply-To"):
-        name, sender = parseaddr(str(msg.get("Reply-To")))
+    name, sender, from_address = _sender(msg)
     message_id = (_ids(str(msg.get("Message-ID", ""))) or [""])[0]
     if not message_id:  # stable id from the content, so a re-polled mail is still ingested once
         message_id = f"<sha256.{hashlib.sha256(raw).hexdigest()[:40]}@berry.missing-id>"
@@ -145,7 +172,8 @@ def parse_mail(raw: bytes, *, max_part_bytes: int = 10 * 1024 * 1024) -> ParsedM
             continue
         ctype = part.get_content_type()
         disposition = (part.get_content_disposition() or "").lower()
-        filename = part.get_filename() or ""
+        raw_name = part.get_filename() or ""  # untrusted: it reaches headers and the console
+        filename = clean_filename(raw_name, limit=200) if raw_name else ""
         if disposition != "attachment" and not filename and ctype == "text/plain" and plain is None:
             plain = _decode(part, problems)
         elif disposition != "attachment" and not filename and ctype == "text/html" and markup is None:
@@ -162,18 +190,24 @@ def parse_mail(raw: bytes, *, max_part_bytes: int = 10 * 1024 * 1024) -> ParsedM
     full = plain if plain is not None else (html_to_text(markup) if markup else "")
     subject = str(msg.get("Subject", "")).strip()
     token = TOKEN.search(subject)
+    auto, bulk = _auto_reason(msg, sender)
     return ParsedMail(
         message_id=message_id[:300], sender=sender, sender_name=name, subject=subject,
         to=[a for _, a in getaddresses([str(v) for v in msg.get_all("To", []) + msg.get_all("Cc", [])]) if a],
         text=strip_quoted(full), full_text=full, html=markup, in_reply_to=(_ids(str(msg.get("In-Reply-To", ""))) or [""])[0],
-        references=_ids(str(msg.get("References", ""))), parts=parts, auto=_auto_reason(msg, sender),
-        ticket_number=int(token.group(1)) if token else None, problems=problems)
+        references=_ids(str(msg.get("References", ""))), parts=parts, auto=auto,
+        bulk=bulk, from_address=from_address, ticket_number=int(token.group(1)) if token else None,
+        problems=problems)
 
 
 def build_reply(*, from_addr: str, to: str, subject: str, text: str, html_body: str | None, message_id: str,
-                in_reply_to: str, references: list[str], cc: list[str] | None = None) -> EmailMessage:
+                in_reply_to: str, references: list[str], cc: list[str] | None = None, from_name: str = "",
+                automatic: bool = False) -> EmailMessage:
+    """``automatic``: no person wrote it (a survey, a rule's or the bot's answer): marked so that the
+    customer's auto-responder does not answer it (RFC 3834); an agent's reply is ``Auto-Submitted: no``."""
     out = EmailMessage()
-    out["From"] = from_addr
+    out["From"] = formataddr((from_name, from_addr)) if from_name else from_addr
+    out["Date"] = format_datetime(localtime())
     out["To"] = to
     if cc:
         out["Cc"] = ", ".join(cc)
@@ -182,7 +216,7 @@ def build_reply(*, from_addr: str, to: str, subject: str, text: str, html_body: 
     if in_reply_to:
         out["In-Reply-To"] = in_reply_to
         out["References"] = " ".join([*references, in_reply_to][-20:] if in_reply_to not in references else references[-20:])
-    out["Auto-Submitted"] = "no"
+    out["Auto-Submitted"] = "auto-generated" if automatic else "no"
     out.set_content(text)
     if html_body:
         out.add_alternative(html_body, subtype="html")

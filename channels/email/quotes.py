@@ -1,5 +1,6 @@
 """The new text of a reply: quoted history and the signature cut off (what the agent reads first;
-the full text stays on the message)."""
+the full text stays on the message). A forward is not history: the forwarded mail is what the
+agent is asked to read, so it is kept whole after the forwarder's own lines."""
 
 from __future__ import annotations
 
@@ -12,22 +13,29 @@ _SEPARATORS = (
     re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}\s*$", re.IGNORECASE),
     re.compile(r"^\s*_{10,}\s*$"),  # Outlook's rule line before "From: …"
     re.compile(r"^\s*From:\s.+$", re.IGNORECASE),
-    re.compile(r"^\s*-{2,}\s*Forwarded message\s*-{2,}", re.IGNORECASE),
 )
+# Gmail ("---------- Forwarded message ---------"), Apple Mail, Thunderbird, German clients
+_FORWARD = re.compile(r"^\s*(-{2,}\s*(Forwarded message|Weitergeleitete Nachricht)\s*-*|"
+                      r"Begin forwarded message:|-{2,}\s*Forwarded by .*)\s*$", re.IGNORECASE)
 _SIGNATURE = re.compile(r"^(-- ?|—|Sent from my \w+.*|Get Outlook for \w+.*)$", re.IGNORECASE)
 
 
 def strip_quoted(text: str) -> str:
     lines = text.replace("\r\n", "\n").split("\n")
     out: list[str] = []
+    signed = False  # past the signature: skip lines, unless a forwarded mail follows it
     for i, line in enumerate(lines):
+        if _FORWARD.match(line):
+            own = "\n".join(out).strip()
+            return (own + "\n\n" if own else "") + "\n".join(lines[i:]).strip()
         two = line + " " + (lines[i + 1] if i + 1 < len(lines) else "")
         if _ATTRIBUTION.match(line) or (line.strip().startswith("On ") and _ATTRIBUTION.match(two)):
             break
-        if any(sep.match(line) for sep in _SEPARATORS) and out:
+        if any(sep.match(line) for sep in _SEPARATORS) and (out or signed):
             break
-        if _SIGNATURE.match(line.rstrip()):
-            break
+        if signed or _SIGNATURE.match(line.rstrip()):
+            signed = True
+            continue
         if line.startswith(">"):
             continue
         out.append(line)

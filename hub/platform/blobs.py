@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
+from urllib.parse import quote
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -38,4 +39,13 @@ def clean_filename(raw: str, limit: int = 120) -> str:
     return name.strip(" .")[:limit].strip() or "file"
 
 
-__all__ = ["BLOB_BUCKET", "clean_filename", "delete_blobs"]
+def content_disposition(filename: str, disposition: str = "attachment") -> str:
+    """A Content-Disposition for a stored (maybe hostile) name, after RFC 6266: an ASCII
+    ``filename=`` fallback (quoted, escaped) and ``filename*=UTF-8''…`` when the name is not ASCII."""
+    name = clean_filename(filename)
+    fallback = name.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    header = f'{disposition}; filename="{fallback.replace(chr(92), chr(92) * 2)}"'
+    return header if fallback == name else f"{header}; filename*=UTF-8''{quote(name, safe='')}"
+
+
+__all__ = ["BLOB_BUCKET", "clean_filename", "content_disposition", "delete_blobs"]

@@ -70,10 +70,12 @@ async def post_signed(client: TestClient[Any, Any], path: str, form: dict[str, s
     return await client.post(path, data=urlencode(form), headers=headers)
 
 
-async def run_jobs(client: TestClient[Any, Any], *, force_due: bool = True) -> int:
-    """Run every due job (outbox sends); ``force_due`` skips back-off waits."""
+async def run_jobs(client: TestClient[Any, Any], *, force_due: bool = True, all_kinds: bool = False) -> int:
+    """Run every due job (outbox sends; with ``all_kinds`` the others too, e.g. CSAT surveys);
+    ``force_due`` skips back-off waits."""
     app = client.server.app
-    worker = Worker(app[keys.JOBS], {JOB_KIND: app[keys.JOB_HANDLERS][JOB_KIND]})
+    handlers = app[keys.JOB_HANDLERS]
+    worker = Worker(app[keys.JOBS], dict(handlers) if all_kinds else {JOB_KIND: handlers[JOB_KIND]})
     ran = 0
     for _ in range(50):
         if force_due:

@@ -241,3 +241,112 @@ async def test_bounce_of_our_reply_marks_it_failed_and_opens_nothing(
     assert len(inbound) == 2 and await store.conversations.count_documents({}) == 2
     stray = next(d for d in inbound if d["conversation_id"] != conv["_id"])
     assert stray["meta"]["no_auto_reply"] is True
+
+
+def _hostile_attachments() -> bytes:
+    parts = [b"--b\r\nContent-Type: text/plain\r\n\r\nFiles attached\r\n"]
+    hostile = ("bad%22name%0D%0AX-Injected%3A%201.pdf", "..%5C..%5Cevil.html", "R%C3%A9sum%C3%A9%20final.pdf")
+    for encoded in hostile:
+        parts.append(b"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; "
+                     b"filename*=utf-8''" + encoded.encode() + b"\r\n\r\ndata\r\n")
+    head = (f"From: lerato@example.co.za\r\nTo: support@berry.test\r\nSubject: Files\r\n"
+            f"Message-ID: <{new_id()}@x>\r\n"
+            'Content-Type: multipart/mixed; boundary="b"\r\n\r\n').encode()
+    return head + b"".join(parts) + b"--b--\r\n"
+
+
+async def test_hostile_attachment_names_are_cleaned_and_download_safely(client: TestClient[Any, Any],
+                                                                       dovecot: Dovecot) -> None:
+    from hub.models import Role
+    from tests.conftest import Api
+    user = dovecot.add_user()
+    await append(dovecot, user, _hostile_attachments())
+    await _poll(poller(client, dovecot, user))
+    doc = await client.server.app[keys.STORE].messages.find_one({"subject": "Files"})
+    names = [a["filename"] for a in doc["attachments"]]
+    assert names == ["badnameX-Injected: 1.pdf", "evil.html", "Résumé final.pdf"]
+    agent = (await Api(client).user(Role.agent))["headers"]
+    dispositions = []
+    for attachment in doc["attachments"]:
+        got = await client.get(f"/api/v1/blobs/{attachment['blob_id']}", headers=agent)
+        assert got.status == 200 and await got.read() == b"data" and "X-Injected" not in got.headers
+        dispositions.append(got.headers["Content-Disposition"])
+    assert dispositions == ['attachment; filename="badnameX-Injected: 1.pdf"',
+                            'attachment; filename="evil.html"',
+                            "attachment; filename=\"R_sum_ final.pdf\"; "
+                            "filename*=UTF-8''R%C3%A9sum%C3%A9%20final.pdf"]
+
+
+async def test_auto_replies_and_bulk_mail_wake_nothing_and_get_no_survey(
+        client: TestClient[Any, Any], dovecot: Dovecot, smtp_sink: tuple[int, Collector]) -> None:
+    from hub.models import Role
+    from tests.conftest import Api
+    user, store, (_, collector) = dovecot.add_user(), client.server.app[keys.STORE], smtp_sink
+    agent = (await Api(client).user(Role.agent))["headers"]
+    await append(dovecot, user, mail(subject="Tent hire"))
+    await _poll(poller(client, dovecot, user))
+    conv = await store.conversations.find_one({"subject": "Tent hire"})
+    before = len(collector.mails)
+    url = f"/api/v1/conversations/{conv['_id']}"
+    await client.post(f"{url}/messages", json={"text": "Booked."}, headers=agent)
+    resolved = await client.patch(url, json={"status": "resolved"}, headers=agent)
+    assert resolved.status == 200, await resolved.text()
+    await run_jobs(client, all_kinds=True)
+    sent = [message_from_bytes(raw, policy=policy.default) for _, _, raw in collector.mails[before:]]
+    assert [m["Auto-Submitted"] for m in sent] == ["no", "auto-generated"]  # the agent's answer, the survey
+    # the customer's out-of-office answers the survey: kept on the ticket, which stays resolved
+    away = mail(subject=f"Automatic reply: {sent[1]['Subject']}", body="I am away until Monday.",
+                Auto_Submitted="auto-replied", In_Reply_To=str(sent[1]["Message-ID"]))
+    newsletter = mail(sender="no-reply@shop.example", subject="Spring sale", Precedence="bulk",
+                      List_Unsubscribe="<mailto:unsubscribe@shop.example>")
+    await append(dovecot, user, away, newsletter)
+    await _poll(poller(client, dovecot, user))
+    after = await store.conversations.find_one({"_id": conv["_id"]})
+    assert after["status"] == "resolved"
+    assert await store.messages.find_one({"conversation_id": conv["_id"], "text": "I am away until Monday."})
+    bulk = await store.conversations.find_one({"subject": "Spring sale"})
+    assert bulk["status"] == "closed" and bulk["tags"] == ["bulk"]  # kept, not in the queue
+    # an agent looks at it and resolves it: no survey to no-reply@
+    for status in ("open", "resolved"):
+        r = await client.patch(f"/api/v1/conversations/{bulk['_id']}", json={"status": status}, headers=agent)
+        assert r.status == 200, await r.text()
+    before = len(collector.mails)
+    await run_jobs(client, all_kinds=True)
+    assert collector.mails[before:] == []
+
+
+async def test_reply_to_is_the_customer_and_replies_have_date_and_brand(
+        client: TestClient[Any, Any], dovecot: Dovecot, smtp_sink: tuple[int, Collector]) -> None:
+    from email.utils import parsedate_to_datetime
+
+    from hub.models import Role
+    from tests.conftest import Api
+    user, store, (_, collector) = dovecot.add_user(), client.server.app[keys.STORE], smtp_sink
+    form = mail(sender="noreply@site.example", subject="Contact form: kids party",
+                Reply_To="Thandi N <thandi@example.com>")
+    await append(dovecot, user, form)
+    await _poll(poller(client, dovecot, user))
+    conv = await store.conversations.find_one({"subject": "Contact form: kids party"})
+    contact = await store.contacts.find_one({"_id": conv["contact_id"]})
+    assert contact["name"] == "Thandi N" and conv["status"] == "open"
+    agent = (await Api(client).user(Role.agent))["headers"]
+    before = len(collector.mails)
+    await client.post(f"/api/v1/conversations/{conv['_id']}/messages", json={"text": "Yes!"}, headers=agent)
+    await run_jobs(client)
+    [(_, rcpts, raw)] = collector.mails[before:]
+    sent = message_from_bytes(raw, policy=policy.default)
+    assert rcpts == ["thandi@example.com"] and sent["From"] == "Berry Events Support <support@berry.test>"
+    assert parsedate_to_datetime(str(sent["Date"])).tzinfo is not None
+
+
+async def test_an_old_raw_name_downloads_with_a_safe_header(client: TestClient[Any, Any]) -> None:
+    """Blobs stored by the old parser kept raw names; a CR/LF in one made aiohttp drop the connection."""
+    from hub.models import Role
+    from tests.conftest import Api
+    blobs = client.server.app[keys.EXTENSIONS]["channels"].blobs
+    blob_id = await blobs.put(b"data", filename='bad"name\r\nX-Injected: 1.pdf',
+                              content_type="application/pdf")
+    supervisor = (await Api(client).user(Role.supervisor))["headers"]
+    got = await client.get(f"/api/v1/blobs/{blob_id}", headers=supervisor)
+    assert got.status == 200 and "X-Injected" not in got.headers
+    assert got.headers["Content-Disposition"] == 'attachment; filename="badnameX-Injected: 1.pdf"'

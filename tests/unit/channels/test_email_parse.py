@@ -104,3 +104,63 @@ def test_quoted_history_and_signature_are_cut() -> None:
 
 def test_html_to_text_survives_broken_markup() -> None:
     assert "hello" in html_to_text("<p>hello<div><<<>>")
+
+
+def test_bulk_mail_is_told_from_auto_replies() -> None:
+    def parsed(headers: str) -> tuple[str | None, bool]:
+        mail = parse_mail(_raw("From: a@example.com\n" + headers, b"x"))
+        return mail.auto, mail.bulk
+    assert parsed("Precedence: bulk\n")[1] and parsed("List-Unsubscribe: <mailto:u@x>\n")[1]
+    assert parse_mail(_raw("From: no-reply@shop.example\n", b"x")).bulk
+    assert parsed("Auto-Submitted: auto-replied\n") == ("Auto-Submitted: auto-replied", False)
+    assert parsed("Subject: Automatic reply: Catering quote\n")[0] == "out-of-office subject"
+    assert parsed("Subject: Out of Office: back Monday\n")[0] and parsed("Subject: Quote\n") == (None, False)
+
+
+def test_reply_to_is_the_customer() -> None:
+    form = parse_mail(_raw("From: Website <noreply@site.example>\nReply-To: Thandi N <thandi@example.com>\n"
+                           "Subject: Contact form\n", b"Do you do kids' parties?"))
+    assert (form.sender, form.sender_name, form.from_address) == ("thandi@example.com", "Thandi N",
+                                                                   "noreply@site.example")
+    assert form.auto is None  # a person wrote it through the form: it is answered like any mail
+    both_people = parse_mail(_raw("From: Sipho (PA) <pa@corp.example>\nReply-To: boss@corp.example\n", b"x"))
+    assert (both_people.sender, both_people.from_address) == ("boss@corp.example", "pa@corp.example")
+    same = parse_mail(_raw("From: A <a@example.com>\nReply-To: a@example.com\n", b"x"))
+    assert (same.sender, same.sender_name, same.from_address) == ("a@example.com", "A", "")
+
+
+def test_attachment_names_are_cleaned_like_uploads() -> None:
+    names = {"bad%22name%0D%0AX-Injected%3A%201.pdf": "badnameX-Injected: 1.pdf",
+             "..%5C..%5Cevil.html": "evil.html",
+             "%D0%BF%D1%80%D0%B8%D0%B2%D0%B5%D1%82.txt": "привет.txt"}
+    for encoded, clean in names.items():
+        raw = _raw('From: a@example.com\nContent-Type: multipart/mixed; boundary="b"\n',
+                   b"--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--b\r\n"
+                   b"Content-Type: application/octet-stream\r\n"
+                   b"Content-Disposition: attachment; filename*=utf-8''" + encoded.encode()
+                   + b"\r\n\r\nx\r\n--b--\r\n")
+        assert [p.filename for p in parse_mail(raw).parts] == [clean]
+
+
+def test_outgoing_mail_has_a_date_a_display_name_and_says_if_a_person_wrote_it() -> None:
+    from email.utils import parsedate_to_datetime
+
+    from channels.email.parse import build_reply
+    common = {"from_addr": "support@berry.test", "to": "a@example.com", "subject": "Hi", "text": "x",
+              "html_body": None, "message_id": "<m@berry.test>", "in_reply_to": "", "references": []}
+    agent = build_reply(**common, from_name="Berry Events Support")
+    assert agent["From"] == "Berry Events Support <support@berry.test>" and agent["Auto-Submitted"] == "no"
+    assert parsedate_to_datetime(agent["Date"]).tzinfo is not None
+    assert build_reply(**common, automatic=True)["Auto-Submitted"] == "auto-generated"
+
+
+def test_a_forward_shows_the_forwarded_mail() -> None:
+    gmail = ("Can you help this customer?\n\n---------- Forwarded message ---------\n"
+             "From: Lerato <l@example.com>\n"
+             "Date: Tue\nSubject: Tent\nTo: staff@berry.test\n\nMy tent order never arrived.")
+    assert strip_quoted(gmail).startswith("Can you help this customer?\n\n---------- Forwarded message")
+    assert strip_quoted(gmail).endswith("My tent order never arrived.")
+    apple = "FYI\n\nSent from my iPhone\n\nBegin forwarded message:\n\n> From: l@example.com\n> Tent missing"
+    assert strip_quoted(apple) == "FYI\n\nBegin forwarded message:\n\n> From: l@example.com\n> Tent missing"
+    reply_to_a_forward = "Thanks!\n\nOn Tue, Berry wrote:\n> ---------- Forwarded message ---------\n> old"
+    assert strip_quoted(reply_to_a_forward) == "Thanks!"
