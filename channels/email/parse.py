@@ -116,8 +116,9 @@ def _ids(value: str | None) -> list[str]:
 
 NO_REPLY_SENDERS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "do-not-reply", "donotreply")
 # what Outlook, Gmail and Exchange put before the subject of an out-of-office answer
-_AUTO_SUBJECT = re.compile(r"^\s*(automatic reply|auto(matic)?[- ]?reply|out of (the )?office|autosvar|"
-                           r"abwesenheitsnotiz|réponse automatique)\b", re.IGNORECASE)
+# with its colon: "Out of office party for 40 guests" is a customer's question
+_AUTO_SUBJECT = re.compile(r"^\s*(automatic reply|auto[- ]?reply|out of (the )?office|abwesenheitsnotiz|"
+                           r"réponse automatique)\s*:", re.IGNORECASE)
 
 
 def _auto_reason(msg: Message, sender: str) -> tuple[str | None, bool]:

@@ -115,6 +115,7 @@ def test_bulk_mail_is_told_from_auto_replies() -> None:
     assert parsed("Auto-Submitted: auto-replied\n") == ("Auto-Submitted: auto-replied", False)
     assert parsed("Subject: Automatic reply: Catering quote\n")[0] == "out-of-office subject"
     assert parsed("Subject: Out of Office: back Monday\n")[0] and parsed("Subject: Quote\n") == (None, False)
+    assert parsed("Subject: Out of office party for 40 guests\n") == (None, False)  # a customer asking
 
 
 def test_reply_to_is_the_customer() -> None:
