@@ -43,6 +43,10 @@ RECIPIENT_KIND: dict[Channel, IdentityKind] = {
     Channel.email: IdentityKind.email, Channel.webchat: IdentityKind.chat,
 }
 # Delivery progresses one way; a late "sent" callback never hides "delivered".
+# A provider's final statuses (Twilio's: delivered, read, undelivered, failed): a callback arriving late
+# (an "undelivered" after "delivered") changes nothing; only WhatsApp's "read" follows "delivered".
+PROVIDER_FINAL = {DeliveryStatus.delivered, DeliveryStatus.read, DeliveryStatus.undelivered,
+                  DeliveryStatus.failed}
 RANK = {DeliveryStatus.received: 0, DeliveryStatus.queued: 1, DeliveryStatus.sent: 2, DeliveryStatus.delivered: 3,
         DeliveryStatus.read: 4, DeliveryStatus.undelivered: 5, DeliveryStatus.failed: 5}
 
@@ -202,13 +206,18 @@ class Outbox:
         return oldest
 
     async def set_delivery(self, message_id: str, status: DeliveryStatus, *, error: str | None = None,
-                           external_id: str | None = None, meta: dict[str, Any] | None = None) -> Message | None:
-        """Move a message's delivery status forward (never back), then publish ``message.updated``."""
+                           external_id: str | None = None, meta: dict[str, Any] | None = None,
+                           provider: bool = False) -> Message | None:
+        """Move a message's delivery status forward (never back), then publish ``message.updated``.
+        ``provider``: a provider's callback, which cannot leave a final status (``PROVIDER_FINAL``)."""
         doc = await self.store.messages.find_one({"_id": message_id})
         if doc is None:
             return None
         current = DeliveryStatus(doc.get("delivery_status", "queued"))
         if RANK[status] < RANK[current] or (status == current and error is None and external_id is None):
+            return None
+        if provider and current in PROVIDER_FINAL and status != current and (
+                current, status) != (DeliveryStatus.delivered, DeliveryStatus.read):
             return None
         changes: dict[str, Any] = {"delivery_status": status.value}
         if error is not None:
@@ -234,13 +243,14 @@ class Outbox:
             await upsert(self.store["early_statuses"], {"_id": f"{channel.value}:{external_id}"},
                          {"$set": {"status": status.value, "error": error, "at": utcnow()}})
             return None
-        return await self.set_delivery(doc["_id"], status, error=error)
+        return await self.set_delivery(doc["_id"], status, error=error, provider=True)
 
     async def _apply_early_status(self, message: Message, external_id: str) -> None:
         key = f"{message.channel.value}:{external_id}"
         early = await self.store["early_statuses"].find_one({"_id": key})
         if early:
-            await self.set_delivery(message.id, DeliveryStatus(early["status"]), error=early.get("error"))
+            await self.set_delivery(message.id, DeliveryStatus(early["status"]), error=early.get("error"),
+                                    provider=True)
             await self.store["early_statuses"].delete_one({"_id": key})
 
 

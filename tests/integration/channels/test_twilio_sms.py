@@ -171,8 +171,27 @@ async def test_carrier_failure_callback_shows_the_reason(client: TestClient[Any,
     assert doc["delivery_status"] == "undelivered" and "spam" in doc["error"] and "30007" in doc["error"]
     # a message sent before provider_ids existed is still found (by the old scan)
     await store["provider_ids"].delete_one({"_id": f"sms:{sid}"})
-    r = await post_signed(client, "/webhooks/twilio/status/sms", {"MessageSid": sid, "MessageStatus": "failed"})
-    assert r.status == 204 and (await store.messages.find_one({"_id": message_id}))["delivery_status"] == "failed"
+    r = await post_signed(client, "/webhooks/twilio/status/sms",
+                          {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30003"})
+    assert r.status == 204 and "unreachable" in (await store.messages.find_one({"_id": message_id}))["error"]
+
+
+async def test_final_statuses_hold_against_late_callbacks(client: TestClient[Any, Any]) -> None:
+    """Twilio's delivered/undelivered/failed/read are final and callbacks may come out of order;
+    only WhatsApp's "read" follows "delivered"."""
+    _, message_id = await _inbound_then_reply(client, "See you Saturday.")
+    await run_jobs(client)
+    store = client.server.app[keys.STORE]
+    sid = (await store.messages.find_one({"_id": message_id}))["external_id"]
+    for status, expected in (("delivered", "delivered"), ("undelivered", "delivered"),
+                             ("failed", "delivered"), ("read", "read"), ("undelivered", "read")):
+        code = {"ErrorCode": "30003"} if status in ("undelivered", "failed") else {}
+        r = await post_signed(client, "/webhooks/twilio/status/sms",
+                              {"MessageSid": sid, "MessageStatus": status, **code})
+        assert r.status == 204
+        doc = await store.messages.find_one({"_id": message_id})
+        assert doc["delivery_status"] == expected, (status, doc["delivery_status"])
+    assert "error" not in doc or not doc["error"]
 
 
 async def test_twilio_errors_become_clear_failures(client: TestClient[Any, Any]) -> None:
@@ -280,6 +299,19 @@ async def test_replies_twilio_can_only_refuse_are_422_and_nothing_is_queued(
     await run_jobs(client)
     assert len(twilio_standin.requests) == before + 1  # only the 1,600-character SMS
     assert await _count(client, flt={"direction": "out", "private": False}) == 1
+
+
+async def test_an_opt_out_is_kept_in_the_thread_without_reopening_it(client: TestClient[Any, Any]) -> None:
+    store = client.server.app[keys.STORE]
+    await post_signed(client, SMS, sms_form(Body="Hi"))
+    conv = await store.conversations.find_one({})
+    resp = await client.patch(f"/api/v1/conversations/{conv['_id']}", json={"status": "resolved"},
+                              headers=await _agent(client))
+    assert resp.status == 200, await resp.text()
+    assert (await post_signed(client, SMS, sms_form(Body="STOP"))).status == 200
+    stop = await store.messages.find_one({"meta.keyword": "stop"})
+    assert stop["conversation_id"] == conv["_id"] and await store.conversations.count_documents({}) == 1
+    assert (await store.conversations.find_one({"_id": conv["_id"]}))["status"] == "resolved"
 
 
 async def test_whatsapp_24h_window_and_templates(client: TestClient[Any, Any], twilio_standin: TwilioStandIn) -> None:
