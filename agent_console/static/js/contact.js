@@ -80,12 +80,19 @@ export class ContactPanel {
       oninput: async () => {
         const q = input.value.trim();
         if (q.length < 2) return clear(results);
+        // q is a name, or the start of a number or e-mail address (the hub matches identities too)
         const found = (await api("GET", `/contacts?q=${encodeURIComponent(q)}&limit=5`).catch(() => null))?.items || [];
-        clear(results, found.filter((c) => c.id !== contact.id).map((dup) => h("li", {},
-          h("span", {text: `${dup.name || dup.id} `}),
+        const dups = found.filter((c) => c.id !== contact.id);
+        // a contact without a name (an SMS sender) is told apart by its numbers and addresses
+        const labels = await Promise.all(dups.map(async (dup) => dup.name ||
+          ((await api("GET", `/contacts/${dup.id}`).catch(() => null))?.identities || []).map((i) => i.value).join(", ") ||
+          dup.id));
+        if (input.value.trim() !== q) return;  // typed on meanwhile: a newer search answers
+        clear(results, dups.map((dup, n) => h("li", {},
+          h("span", {text: `${labels[n]} `}),
           h("button", {type: "button", class: "link", onclick: async () => {
             // a merge cannot be undone: the other contact's identities and history move here for good
-            if (!window.confirm(t("contact.merge_confirm", {name: dup.name || dup.id, into: contact.name || contact.id}))) return;
+            if (!window.confirm(t("contact.merge_confirm", {name: labels[n], into: contact.name || contact.id}))) return;
             try {
               await api("POST", `/contacts/${dup.id}/merge`, {into: contact.id});
             } catch (err) {

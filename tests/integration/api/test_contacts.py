@@ -153,7 +153,8 @@ async def test_identity_errors_name_the_field_and_the_owner(api: Api) -> None:
         {"kind": "email", "value": "y@example.com"}, {"kind": "phone", "value": "+27821234567"}]})
     body = await taken.json()
     assert taken.status == 409 and body["field"] == "identities[1].value" and owner["id"] in body["detail"]
-    assert await api.app[keys.STORE].identities.find_one({"_id": "email:y@example.com"}) is None  # rolled back
+    rolled_back = await api.app[keys.STORE].identities.find_one({"_id": "email:y@example.com"})
+    assert rolled_back is None
     other = await (await api.client.post("/api/v1/contacts", headers=h, json={"name": "Z"})).json()
     added = await api.client.post(f"/api/v1/contacts/{other['id']}/identities", headers=h,
                                   json={"kind": "phone", "value": "0821234567"})
