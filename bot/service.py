@@ -26,7 +26,7 @@ from hub.errors import Conflict, InvalidInput
 from hub.events import BotHandoff, ConversationCreated, ConversationUpdated, EventBus, MessageCreated
 from hub.jobs import Jobs
 from hub.models import (
-    ACTIVE_STATUSES,
+    ACTIVE_VALUES,
     AuthorType,
     Channel,
     Conversation,
@@ -111,7 +111,7 @@ class BotService:
 
     async def _let_go(self, which: dict[str, Any]) -> None:
         await self.store.conversations.update_many(
-            {**which, "status": {"$in": [s.value for s in ACTIVE_STATUSES]}, "bot.active": {"$ne": False}},
+            {**which, "status": {"$in": ACTIVE_VALUES}, "bot.active": {"$ne": False}},
             {"$set": {"bot.active": False}})
 
     async def on_created(self, event: ConversationCreated) -> None:

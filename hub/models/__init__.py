@@ -14,7 +14,15 @@ from .common import (
     utcnow,
 )
 from .contact import Contact, ContactType, Identity, IdentityKind
-from .conversation import ACTIVE_STATUSES, ACTIVE_VALUES, Conversation, Priority, Status, bot_deflected, bot_engaged
+from .conversation import (
+    ACTIVE_STATUSES,
+    ACTIVE_VALUES,
+    Conversation,
+    Priority,
+    Status,
+    bot_deflected,
+    bot_engaged,
+)
 from .inbound import InboundMessage, SenderIdentity
 from .message import Attachment, AuthorType, DeliveryStatus, Direction, Message
 from .user import ApiKey, User
