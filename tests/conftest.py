@@ -4,6 +4,7 @@ hub application served by aiohttp's test server against it."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
 
 from hub import keys
 from hub.app import create_app
@@ -29,6 +31,7 @@ os.environ.setdefault("BERRY_CONSOLE_OFFLINE_GRACE_S", "0")
 
 
 _SESSION_SERVERS: list[EmbeddedFerretDB] = []
+_SLOW_SHUTDOWNS: list[str] = []  # teardowns that gave up waiting: printed in the session's summary
 
 
 @pytest.fixture(scope="session")
@@ -82,9 +85,13 @@ def mongodb_url(ferretdb: EmbeddedFerretDB) -> str:
 async def drop_database(mongodb_url: str, name: str) -> None:
     """Drop a test's database once nothing writes to it any more: a write racing the drop is
     refused, or creates the database again behind the test's back."""
-    client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_url, serverSelectionTimeoutMS=5000)
+    # bounded: FerretDB's drop waits up to 30 s for the database's connections still in use
+    client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_url, serverSelectionTimeoutMS=5000,
+                                                     socketTimeoutMS=90_000)
     try:
         await client.drop_database(name)
+    except PyMongoError as exc:  # a left-over test database costs nothing; a hung session does
+        _SLOW_SHUTDOWNS.append(f"dropping {name} failed: {exc!r}\n")
     finally:
         await client.close()
 
@@ -115,9 +122,38 @@ def settings(mongodb_url: str, db_name: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
-    app = create_app(settings)
-    async with TestClient(TestServer(app)) as test_client:
+    test_client = TestClient(TestServer(create_app(settings)))
+    await test_client.start_server()
+    try:
         yield test_client
+    finally:
+        await shut_down(test_client)
+
+
+SHUTDOWN_S = 60
+
+
+async def shut_down(test_client: TestClient[Any, Any]) -> None:
+    """Close the app; if its shutdown is still waiting after SHUTDOWN_S, keep the stack of every task
+    for the session's summary and go on. CI once waited out pytest-timeout's 600 s in this teardown
+    (after the test had passed) and the thread dump could not say which cleanup was stuck."""
+    closing = asyncio.ensure_future(test_client.close())
+    await asyncio.wait({closing}, timeout=SHUTDOWN_S)
+    if closing.done():
+        closing.result()
+        return
+    stacks = io.StringIO()
+    for task in asyncio.all_tasks():
+        print(f"--- {task.get_name()} {task.get_coro()!r}", file=stacks)
+        task.print_stack(limit=12, file=stacks)
+    closing.cancel()
+    _SLOW_SHUTDOWNS.append(f"the app's shutdown was still waiting after {SHUTDOWN_S} s:\n{stacks.getvalue()}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for report in _SLOW_SHUTDOWNS:
+        terminalreporter.section("a test's teardown did not finish")
+        terminalreporter.write(report)
 
 
 class Api:

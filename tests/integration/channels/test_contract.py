@@ -94,7 +94,7 @@ async def _webchat_harness(client: TestClient[Any, Any]) -> Harness:
     got: list[str] = []
     listener.on("message", lambda data: got.append(data["id"]), namespace="/chat")
     await listener.connect(str(client.server.make_url("")), namespaces=["/chat"], transports=["websocket"],
-                           auth={"token": tokens.issue(secret, "vonline")})
+                           auth={"token": tokens.issue(secret, "vonline")}, wait_timeout=15)
 
     async def saw(provider_id: str) -> bool:
         for _ in range(500):  # up to 10 s: a loaded box delays the socket, the answer is "yes" at once

@@ -37,7 +37,9 @@ class Visitor:
         await self.inbox.put(data)
 
     async def connect(self, **auth: Any) -> dict[str, Any]:
-        await self.sio.connect(self.url, namespaces=["/chat"], transports=["websocket"], auth=auth)
+        # python-socketio waits 1 s for the namespace by default: too short on a loaded CI machine
+        await self.sio.connect(self.url, namespaces=["/chat"], transports=["websocket"], auth=auth,
+                               wait_timeout=15)
         return await asyncio.wait_for(self.session, 5)
 
     async def call(self, event: str, data: Any) -> Any:
