@@ -2,7 +2,8 @@
 
 conversation.created  status clock, SLA start, ticket.created rules, routing
 message.created  in   CSAT answer? · priority classifier · SLA (next response, resume) · routing
-                      (reopened / assignee offline) · message.created rules
+                      (reopened / assignee offline) · message.created rules; an automatic message
+                      (meta.no_auto_reply) only the CSAT step
 message.created  out  SLA first/next response met · @mentions of a private note · rules
 conversation.updated  status clock (+ time-rule timers), snooze wake timer, SLA pause/resume/stop,
                       SLA policy of a new team, CSAT on resolve, capacity claims, manual priority
@@ -149,6 +150,8 @@ class Ticketing:
             await self.csat.on_inbound(message, conversation)
         if conversation.status == Status.resolved:
             return  # an answer or a remark (the policy attaches only those without reopening)
+        if message.meta.get("no_auto_reply"):
+            return  # an auto-reply, bulk mail, an SMS keyword: nobody wrote to us (no SLA, routing, rules)
         # One read of the ticket as stored (the ingest's update included) serves the steps below;
         # it is read again only after a step wrote to it (that step's events may change anything).
         doc = await self._stored(conversation.id)

@@ -314,6 +314,35 @@ async def test_an_opt_out_is_kept_in_the_thread_without_reopening_it(client: Tes
     assert (await store.conversations.find_one({"_id": conv["_id"]}))["status"] == "resolved"
 
 
+async def test_a_keyword_on_an_open_ticket_is_not_the_customer_writing(client: TestClient[Any, Any]) -> None:
+    """STOP (``no_auto_reply``) joins the open ticket but moves no SLA clock and runs no rule; a person's
+    message does both."""
+    store, admin = client.server.app[keys.STORE], await _agent(client, Role.admin)
+    resp = await client.post("/api/v1/sla-policies", headers=admin, json={
+        "name": "standard", "default": True,
+        "targets": {"normal": {"first_response": 30, "next_response": 60, "resolution": 240}}})
+    assert resp.status == 201, await resp.text()
+    resp = await client.post("/api/v1/automation-rules", headers=admin, json={
+        "name": "saw stop", "trigger": {"type": "message.created"},
+        "conditions": [{"field": "text", "op": "contains", "value": "STOP"}],
+        "actions": [{"type": "add_tag", "params": {"tag": "saw-stop"}}]})
+    assert resp.status == 201, await resp.text()
+    conv, _ = await _inbound_then_reply(client, "Saturday is free.")
+    before = await store.conversations.find_one({"_id": conv["_id"]})
+    metrics = before["sla"]["metrics"]
+    assert metrics["first_response"]["met_at"] and "next_response" not in metrics
+    assert (await post_signed(client, SMS, sms_form(Body="STOP"))).status == 200
+    await client.server.app[keys.BUS].drain()
+    after = await store.conversations.find_one({"_id": conv["_id"]})
+    assert await store.messages.find_one({"conversation_id": conv["_id"], "meta.keyword": "stop"})
+    assert after["status"] == "open" and after["sla"]["metrics"] == before["sla"]["metrics"]
+    assert "saw-stop" not in after["tags"]
+    assert (await post_signed(client, SMS, sms_form(Body="Please STOP the DJ booking"))).status == 200
+    await client.server.app[keys.BUS].drain()
+    person = await store.conversations.find_one({"_id": conv["_id"]})
+    assert person["sla"]["metrics"]["next_response"]["met_at"] is None and "saw-stop" in person["tags"]
+
+
 async def test_whatsapp_24h_window_and_templates(client: TestClient[Any, Any], twilio_standin: TwilioStandIn) -> None:
     conv, in_window = await _inbound_then_reply(client, "Thanks!", From="whatsapp:+27829990000", ProfileName="Thandi")
     await run_jobs(client)
