@@ -1,9 +1,12 @@
-"""The contact panel's merge box finds a nameless duplicate by its number, typed the local way."""
+"""The contact panel's merge box finds a nameless duplicate by its number, typed the local way; its
+history pages past the profile's newest 100 conversations."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from hub import keys
-from hub.models import Role
+from hub.models import Channel, Conversation, Role, utcnow
 
 from .test_console import inbound, make_agent, sign_in
 
@@ -24,4 +27,26 @@ async def test_merge_box_finds_a_nameless_sms_contact_by_number(new_page, hub_ur
     store = hub.server.app[keys.STORE]
     twin_id = twin["conversation"]["contact_id"]
     assert (await store.contacts.find_one({"_id": twin_id}))["merged_into"] == first["conversation"]["contact_id"]
+    assert page.errors == []
+
+
+async def test_history_shows_older_conversations_past_the_first_hundred(new_page, hub_url, hub) -> None:
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Zanele", Role.supervisor))
+    first = await inbound(hub, "Same again for Saturday?", phone="+27820000601", name="Regular Customer")
+    contact_id = first["conversation"]["contact_id"]
+    now = utcnow()  # 130 older tickets, seeded straight into the store (the oldest is #50129)
+    await hub.server.app[keys.STORE].conversations.insert_many([Conversation(
+        number=50000 + n, contact_id=contact_id, channel=Channel.api, thread_key=f"old-{n}",
+        last_message_at=now - timedelta(hours=n + 1)).to_doc() for n in range(130)])
+    await page.goto(f"{hub_url}/console/c/{first['conversation']['id']}")
+    history = page.locator(".contact ul.history li")
+    await page.wait_for_selector(f".contact ul.history a:text-is('#{first['conversation']['number']}')")
+    assert await history.count() == 100  # the profile's newest 100
+    more = page.get_by_role("button", name="Show older conversations")
+    await more.focus()
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector(".contact ul.history a:text-is('#50129')")
+    assert await history.count() == 131 and await more.is_hidden()  # all there, each once; nothing more
+    assert await page.evaluate("document.activeElement.textContent") == "#50099"  # the first one added
     assert page.errors == []

@@ -41,12 +41,50 @@ export class ContactPanel {
       h("p", {class: "tags"}, contact.tags.length ? contact.tags.map((tag) => h("span", {class: "tag", text: tag})) : h("span", {class: "muted", text: "—"})),
       fields.length ? [h("h4", {text: t("contact.fields")}), h("dl", {class: "fields"}, fields.map(([k, v]) => [h("dt", {text: k}), h("dd", {text: typeof v === "object" ? JSON.stringify(v) : String(v)})]))] : null,
       h("h4", {text: t("contact.history")}),
-      h("ul", {class: "history"}, conversations.map((c) => h("li", {},
-        h("a", {href: `/console/c/${c.id}`, onclick: (ev) => { ev.preventDefault(); this.ws.open(c.id); }, text: `#${c.number}`}),
-        " ", h("span", {class: `badge ch-${c.channel}`, text: t(`channel.${c.channel}`)}),
-        " ", h("span", {class: `badge st-${c.status}`, text: t(`status.${c.status}`)}),
-        " ", h("span", {class: "muted", text: `${c.subject || ""} ${ago(c.last_message_at)}`})))),
+      this.history(contact.id, conversations),
       this.mergeBox(contact));
+  }
+
+  // past conversations, newest first: the profile brings the newest 100 and a cursor when there are
+  // more; "Show older" pages on through /conversations (same filter and order) and appends
+  history(contactId, conversations) {
+    const item = (c) => h("li", {},
+      h("a", {href: `/console/c/${c.id}`, onclick: (ev) => { ev.preventDefault(); this.ws.open(c.id); }, text: `#${c.number}`}),
+      " ", h("span", {class: `badge ch-${c.channel}`, text: t(`channel.${c.channel}`)}),
+      " ", h("span", {class: `badge st-${c.status}`, text: t(`status.${c.status}`)}),
+      " ", h("span", {class: "muted", text: `${c.subject || ""} ${ago(c.last_message_at)}`}));
+    const list = h("ul", {class: "history"}, conversations.map(item));
+    const error = h("p", {class: "error", id: "contact-history-error", role: "alert", hidden: true});
+    const data = this.data;
+    let busy = false;  // not disabled while it loads: a disabled button would drop the keyboard focus
+    const more = h("button", {type: "button", class: "link", id: "contact-history-more", text: t("contact.history_more"),
+      hidden: !data.conversations_next_cursor, onclick: async () => {
+        if (busy) return;
+        busy = true;
+        try {
+          const query = `contact_id=${encodeURIComponent(contactId)}&limit=100&cursor=${encodeURIComponent(data.conversations_next_cursor)}`;
+          const page = await api("GET", `/conversations?${query}`);
+          if (this.data !== data) return;  // another contact opened meanwhile
+          const known = new Set(data.conversations.map((c) => c.id));
+          const older = page.items.filter((c) => !known.has(c.id));
+          data.conversations.push(...older);  // a redraw (after an edit) keeps what was loaded
+          data.conversations_next_cursor = page.next_cursor;
+          const fresh = older.map(item);
+          list.append(...fresh);
+          error.hidden = true;
+          if (!page.next_cursor) {  // all shown: the keyboard moves on to the first of them
+            const focused = document.activeElement === more;
+            more.hidden = true;
+            if (focused) fresh[0]?.querySelector("a")?.focus();
+          }
+        } catch (err) {
+          error.textContent = err.message;
+          error.hidden = false;
+        } finally {
+          busy = false;
+        }
+      }});
+    return [list, more, error];
   }
 
   editForm(contact) {
