@@ -1,7 +1,7 @@
 """The console's settings in real Chromium: an admin creates a team, a user in it, an API key (its
 secret shown once) and a webhook; demoting the last admin is refused with the hub's reason; a
 supervisor reads users (no API keys or webhooks) and keeps the canned responses; an agent sees no
-settings at all."""
+settings at all; an SLA policy is created (a refused save shows the hub's reason)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from hub import keys
 from hub.models import Role, new_id
+from hub.ticketing.business_hours import BusinessHours
 from hub.ticketing.teams import Member, Team
 
 from .conftest import screenshot
@@ -170,3 +171,35 @@ async def test_supervisor_reads_users_and_an_agent_sees_no_settings(new_page, hu
     assert other.url == f"{hub_url}/console/"
     assert await other.locator("#users-table").count() == 0
     assert page.errors == [] and other.errors == []
+
+
+async def test_sla_tab_creates_a_default_policy_and_shows_a_refused_save(new_page, hub_url, hub: Any) -> None:
+    store = hub.server.app[keys.STORE]
+    hours = BusinessHours(name="Office hours", timezone="Africa/Johannesburg",
+                          week={d: [("08:00", "17:00")] for d in ("mon", "tue", "wed", "thu", "fri")})
+    await store["business_hours"].insert_one(hours.to_doc())
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Palesa", Role.admin))
+    await page.goto(f"{hub_url}/console/settings/sla")
+    form = page.locator("#sla-form")
+    await form.get_by_label("Name").fill("Events desk")
+    await form.get_by_label("Business hours").select_option(label="Office hours (Africa/Johannesburg)")
+    await form.get_by_role("button", name="Create").click()  # no target at all: the hub's 422 reason
+    await page.wait_for_selector("#settings-error:has-text('needs targets for at least one priority')")
+    assert await form.get_by_label("Name").input_value() == "Events desk"  # the form keeps what was typed
+
+    await form.get_by_label("First response target for Urgent, in minutes").fill("15")
+    await form.get_by_label("Resolution target for Urgent, in minutes").fill("240")
+    await form.get_by_label("Default policy").check()
+    await form.get_by_role("button", name="Create").click()
+    row = page.locator("#sla-table tr:has-text('Events desk')")
+    await row.locator(":text('First response 15 min · Resolution 4 h')").wait_for()
+    assert "Office hours" in await row.inner_text()
+    assert await row.locator(".badge:text('Default')").count() == 1
+    saved = await store["sla_policies"].find_one({"name": "Events desk"})
+    assert saved["business_hours_id"] == hours.id and saved["default"] is True
+    urgent = {k: v for k, v in saved["targets"]["urgent"].items() if v}
+    assert urgent == {"first_response": 15, "resolution": 240}
+    assert await form.get_by_label("Name").input_value() == ""  # saved: empty for the next one
+    await screenshot(page, "console-settings-sla")
+    assert page.errors == []
