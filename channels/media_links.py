@@ -20,6 +20,7 @@ from aiohttp import web
 
 from hub import keys
 from hub.models import Attachment, Channel, is_digits
+from hub.platform.blobs import content_disposition
 
 TWILIO_TTL_S = 24 * 3600  # Twilio fetches at send time; a day covers its retries
 CHAT_TTL_S = 7 * 24 * 3600  # a visitor's history re-signs links each time it is shown
@@ -115,12 +116,11 @@ async def serve(request: web.Request) -> web.StreamResponse:
     if found is None:
         raise web.HTTPNotFound(text="no such file")
     data, meta = found
-    filename = quote(str(meta.get("filename") or "file"))
     return web.Response(
         body=data,
         content_type=meta.get("content_type") or "application/octet-stream",
         headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{filename}",
+            "Content-Disposition": content_disposition(str(meta.get("filename") or "file")),
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "sandbox",
             "Cache-Control": "private, max-age=300",

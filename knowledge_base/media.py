@@ -16,6 +16,7 @@ import re
 from aiohttp import web
 
 from channels.blobs import GridFSBlobStore
+from hub.platform.blobs import content_disposition
 from hub.store import Store
 
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
@@ -68,8 +69,7 @@ def response(request: web.Request, data: bytes, meta: dict[str, str]) -> web.Res
         "Accept-Ranges": "bytes",
     }
     if content_type not in INLINE:
-        safe = re.sub(r"[^A-Za-z0-9._ -]", "_", meta.get("filename", "download"))[:120]
-        headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+        headers["Content-Disposition"] = content_disposition(meta.get("filename", "download"))
     wanted = request.headers.get("Range")
     if wanted:
         span = _range(wanted, len(data))
