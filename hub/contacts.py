@@ -16,9 +16,9 @@ import phonenumbers
 from pymongo.errors import DuplicateKeyError
 
 from hub.errors import Conflict, InvalidInput, NotFound
-from hub.events import ContactCreated, ContactsMerged, ContactUpdated, EventBus
+from hub.events import ContactCreated, ContactsMerged, ContactsUnmerged, ContactUpdated, EventBus
 from hub.identity import DEFAULT_REGION, identity_key, normalize, normalize_phone
-from hub.models import Contact, ContactType, Identity, IdentityKind, utcnow
+from hub.models import Channel, Contact, ContactType, Identity, IdentityKind, utcnow
 from hub.store import Store
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,11 @@ MAX_MERGE_HOPS = 10
 IDENTITY_HITS = 200  # identities per kind a search query matches (a search box, not an export)
 _PHONE_TYPED = re.compile(r"^\+?[0-9]{3,}$")  # after dropping spaces, dashes, dots, brackets
 _PHONE_NOISE = re.compile(r"[\s\-.()/]")
+# What a merge moves from the source to the target, by collection: the ids are recorded on the
+# source (``merge_record``) before they move, so ``unmerge`` can move them back.
+MOVED = {"identities": "identities", "conversations": "conversations", "threads": "conversation_threads",
+         "consents": "consents"}
+OWN_FIELDS = ("name", "language", "vip", "tags", "custom_fields", "consent")
 
 
 def _address_only(query: str) -> bool:
@@ -164,6 +169,39 @@ class Contacts:
             raise await self._taken(identity.id, "value") from exc
         return identity
 
+    async def remove_identity(self, contact_id: str, kind: str, value: str) -> Identity:
+        """Take one address away from the contact (a wrong number, an address someone else now uses).
+        Its conversations and messages stay; a thread keyed on the address (an SMS, WhatsApp or chat
+        thread) is detached, so the next message from it resolves a contact like any unknown sender's
+        and opens a ticket for that contact. The outbox answers only addresses the contact still owns.
+        The last identity may be removed: the contact is then reachable only by an agent's ticket."""
+        try:
+            identity_kind = IdentityKind(kind)
+        except ValueError:
+            raise InvalidInput(f"no identity kind {kind[:40]!r}: one of {[k.value for k in IdentityKind]}",
+                               field="kind") from None
+        if len(value) > 320:
+            raise InvalidInput("an identity value has at most 320 characters", field="value")
+        contact = await self.get(contact_id)
+        key, _ = _checked(identity_kind, value, "value")
+        doc = await self.store.identities.find_one({"_id": key})  # lone _id, then the owner check
+        if doc is None or doc.get("contact_id") != contact.id or not (
+                await self.store.identities.delete_one({"_id": key, "contact_id": contact.id})).deleted_count:
+            raise NotFound(f"contact {contact.id} has no identity {key}")
+        await self._detach_threads(contact.id, [key])
+        await self.bus.publish(ContactUpdated(contact_id=contact.id, changes={"identity_removed": key}))
+        return Identity.from_doc(doc)
+
+    async def _detach_threads(self, contact_id: str, identity_keys: list[str]) -> int:
+        """Forget the threads keyed on these addresses that still lead to ``contact_id``'s tickets
+        (``<channel>|<identity key>``): the address's next message opens a ticket for its owner."""
+        slots = [f"{channel.value}|{key}" for key in identity_keys for channel in Channel]
+        if not slots:
+            return 0
+        result = await self.store["conversation_threads"].delete_many(
+            {"_id": {"$in": slots}, "contact_id": contact_id})
+        return int(result.deleted_count)
+
     async def _taken(self, key: str, field: str) -> Conflict:
         """The 409 for an identity someone owns, naming the owner (to open or merge it)."""
         owner = await self.store.identities.find_one({"_id": key}, {"contact_id": 1})
@@ -218,7 +256,12 @@ class Contacts:
     async def merge(self, source_id: str, target_id: str) -> Contact:
         """Fold ``source`` into ``target``: identities, conversations, messages and consent records
         move; the source keeps ``merged_into``. Each step is idempotent, so a merge interrupted half-way is
-        finished by running it again (no multi-document transactions on FerretDB)."""
+        finished by running it again (no multi-document transactions on FerretDB).
+
+        Before anything moves, the source records what moves (``merge_record``: the ids of identities,
+        conversations, threads and consent records, the source's own fields and the target's before),
+        so ``unmerge`` can undo it; a re-run adds what is still on the source to the same record. A
+        source merged before records existed (``merged_into`` without a record) gets none."""
         if source_id == target_id:
             raise InvalidInput("cannot merge a contact into itself", field="target_id")
         source = await self.get(source_id, follow_merges=False)
@@ -227,6 +270,7 @@ class Contacts:
             raise Conflict(f"contact {source_id} was already merged into {source.merged_into}")
         if target.id == source.id:
             raise InvalidInput("cannot merge a contact into itself", field="target_id")
+        record = await self._record_merge(source, target)
         move = {"$set": {"contact_id": target.id}}
         await self.store.identities.update_many({"contact_id": source.id}, move)
         await self.store.conversations.update_many({"contact_id": source.id}, move)
@@ -243,10 +287,95 @@ class Contacts:
             "updated_at": utcnow(),
         }
         await self.store.contacts.update_one({"_id": target.id}, {"$set": merged_fields})
-        await self.store.contacts.update_one({"_id": source.id},
-                                             {"$set": {"merged_into": target.id, "updated_at": utcnow()}})
+        done: dict[str, Any] = {"merged_into": target.id, "updated_at": utcnow()}
+        if record is not None and not record.get("complete"):
+            # what unmerge may take back from the target; the target's other fields are not kept
+            done.update({"merge_record.complete": True, "merge_record.target_before": None,
+                         "merge_record.target_changes": _changes(record["target_before"], merged_fields)})
+        await self.store.contacts.update_one({"_id": source.id}, {"$set": done})
         await self.bus.publish(ContactsMerged(source_id=source.id, target_id=target.id))
         return await self.get(target.id)
+
+    async def _record_merge(self, source: Contact, target: Contact) -> dict[str, Any] | None:
+        """Write (or, on a re-run, extend) the source's ``merge_record`` before anything moves."""
+        doc = await self.store.contacts.find_one({"_id": source.id}, {"merge_record": 1}) or {}
+        record: dict[str, Any] | None = doc.get("merge_record")
+        if record is not None and record.get("target_id") != target.id:
+            raise Conflict(f"a merge of contact {source.id} into {record.get('target_id')} is unfinished: "
+                           "run that merge again to finish it")
+        if record is None and source.merged_into:
+            return None  # merged before merges were recorded: what moved then is not known
+        moving = {name: [d["_id"] async for d in self.store[col].find({"contact_id": source.id}, {"_id": 1})]
+                  for name, col in MOVED.items()}
+        if record is None:
+            record = {"target_id": target.id, "at": utcnow(), "complete": False,
+                      "source": {f: getattr(source, f) for f in OWN_FIELDS},
+                      "target_before": {f: getattr(target, f) for f in OWN_FIELDS}, **moving}
+            await self.store.contacts.update_one({"_id": source.id}, {"$set": {"merge_record": record}})
+            return record
+        grown = {f"merge_record.{name}": list(dict.fromkeys([*record.get(name, []), *ids]))
+                 for name, ids in moving.items() if set(ids) - set(record.get(name, []))}
+        if grown:
+            await self.store.contacts.update_one({"_id": source.id}, {"$set": grown})
+        return record
+
+    async def unmerge(self, source_id: str) -> dict[str, Any]:
+        """Undo ``merge(source, target)`` from the source's ``merge_record``: what the merge moved and
+        is still on the target goes back (identities, conversations with their messages, their threads,
+        consent records); what was removed or moved elsewhere since stays and is reported under
+        ``left``. The source is active again with its own fields as they were. On the target only what
+        the merge added and nobody changed since is taken back: tags and custom fields that came only
+        from the source, a name/language/VIP flag it had not, consent states it took from the source.
+        Idempotent steps, the source's ``merged_into`` cleared last: a re-run finishes an interrupted
+        unmerge."""
+        source = await self.get(source_id, follow_merges=False)
+        if not source.merged_into:
+            raise Conflict(f"contact {source.id} is not merged into another contact")
+        doc = await self.store.contacts.find_one({"_id": source.id}, {"merge_record": 1}) or {}
+        record = doc.get("merge_record")
+        if not record or not record.get("complete") or record.get("target_id") != source.merged_into:
+            raise Conflict(f"contact {source.id} was merged into {source.merged_into} before merges were "
+                           "recorded: what moved cannot be told apart from the target's own; move identities "
+                           "and conversations by hand")
+        target_id = source.merged_into
+        target = await self.store.contacts.find_one({"_id": target_id})
+        if target is not None and target.get("merged_into"):
+            raise Conflict(f"contact {target_id} was itself merged into {target['merged_into']} since: "
+                           f"unmerge {target_id} first")
+        back = {"$set": {"contact_id": source.id}}
+        owned: dict[str, list[str]] = {}
+        for name, collection in MOVED.items():
+            ids = list(record.get(name) or [])
+            flt: dict[str, Any] = {"_id": {"$in": ids}, "contact_id": target_id}
+            if name == "threads":  # a thread handed to a ticket the target opened since stays with it
+                flt["conversation_id"] = {"$in": owned["conversations"]}
+            if ids:
+                await self.store[collection].update_many(flt, back)
+                if name == "conversations":
+                    owned[name] = [d["_id"] async for d in self.store.conversations.find(
+                        {"_id": {"$in": ids}, "contact_id": source.id}, {"_id": 1})]
+                    await self.store.messages.update_many(
+                        {"conversation_id": {"$in": owned[name]}, "contact_id": target_id}, back)
+                    continue
+            owned[name] = [d["_id"] async for d in self.store[collection].find(
+                {"_id": {"$in": ids}, "contact_id": source.id}, {"_id": 1})] if ids else []
+        # the source's own addresses must not keep leading into the target's newer tickets
+        detached = await self._detach_threads(target_id, owned["identities"])
+        left = {name: sorted(set(record.get(name) or []) - set(owned[name])) for name in MOVED}
+        if target is not None:
+            taken_back = _taken_back(target, record.get("target_changes") or {})
+            if taken_back:
+                await self.store.contacts.update_one({"_id": target_id},
+                                                     {"$set": {**taken_back, "updated_at": utcnow()}})
+        own = {f: v for f, v in (record.get("source") or {}).items() if f in OWN_FIELDS}
+        await self.store.contacts.update_one({"_id": source.id}, {
+            "$set": {**own, "merged_into": None, "updated_at": utcnow()}, "$unset": {"merge_record": ""}})
+        await self.bus.publish(ContactsUnmerged(source_id=source.id, target_id=target_id,
+                                                identities=owned["identities"],
+                                                conversations=owned["conversations"], left=left))
+        return {"source": await self.get(source.id, follow_merges=False), "target_id": target_id,
+                "target": await self.get(target_id) if target is not None else None,
+                "restored": owned, "left": left, "threads_detached": detached}
 
     async def _merged_consent(self, target: Contact, source: Contact) -> dict[str, Any]:
         """Per purpose (or channel opt-out), the newest state of the two: a withdrawal on the
@@ -272,3 +401,48 @@ class Contacts:
             raise Conflict("the contact has conversations; use the privacy erase instead", field="contact_id")
         await self.store.identities.delete_many({"contact_id": contact.id})
         await self.store.contacts.delete_one({"_id": contact.id})
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What a merge changed on the target, field by field: what ``unmerge`` may take back."""
+    changes: dict[str, Any] = {}
+    for field in ("name", "language", "vip"):
+        if before.get(field) != after[field]:
+            changes[field] = {"before": before.get(field), "after": after[field]}
+    if added := sorted(set(after["tags"]) - set(before.get("tags") or [])):
+        changes["tags"] = {"added": added}
+    own_fields = before.get("custom_fields") or {}
+    if added_fields := {k: v for k, v in after["custom_fields"].items() if k not in own_fields}:
+        changes["custom_fields"] = {"added": added_fields}
+    own_consent = before.get("consent") or {}
+    if consent := {k: {"before": own_consent.get(k), "after": v}
+                   for k, v in after["consent"].items() if own_consent.get(k) != v}:
+        changes["consent"] = consent
+    return changes
+
+
+def _taken_back(target: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """The target's fields with the merge's changes taken back where nobody changed them since."""
+    out: dict[str, Any] = {}
+    for field in ("name", "language", "vip"):
+        if field in changes and target.get(field) == changes[field]["after"]:
+            out[field] = changes[field]["before"]
+    tags = list(target.get("tags") or [])
+    if "tags" in changes and (kept := [t for t in tags if t not in changes["tags"]["added"]]) != tags:
+        out["tags"] = kept
+    fields = dict(target.get("custom_fields") or {})
+    for key, value in (changes.get("custom_fields") or {}).get("added", {}).items():
+        if key in fields and fields[key] == value:
+            del fields[key]
+    if fields != (target.get("custom_fields") or {}):
+        out["custom_fields"] = fields
+    consent = dict(target.get("consent") or {})
+    for key, change in (changes.get("consent") or {}).items():
+        if key in consent and consent[key] == change["after"]:
+            if change["before"] is None:
+                del consent[key]
+            else:
+                consent[key] = change["before"]
+    if consent != (target.get("consent") or {}):
+        out["consent"] = consent
+    return out

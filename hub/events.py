@@ -78,6 +78,18 @@ class ContactsMerged(Event):
     target_id: str
 
 
+class ContactsUnmerged(Event):
+    """A merge was undone (``Contacts.unmerge``): ``identities`` and ``conversations`` went back to
+    the source; ``left`` names what the merge had moved but stayed where it is now."""
+
+    name: ClassVar[str] = "contact.unmerged"
+    source_id: str
+    target_id: str
+    identities: list[str] = Field(default_factory=list)
+    conversations: list[str] = Field(default_factory=list)
+    left: dict[str, list[str]] = Field(default_factory=dict)
+
+
 class MessageUpdated(Event):
     """A stored message changed after creation (delivery status, provider id, send error)."""
 
@@ -140,6 +152,7 @@ __all__ = [
     "ContactCreated",
     "ContactUpdated",
     "ContactsMerged",
+    "ContactsUnmerged",
     "ConversationCreated",
     "ConversationUpdated",
     "Event",

@@ -175,6 +175,19 @@ class MergeIn(Strict):
     into: str = Field(description="Id of the contact that remains")
 
 
+class UnmergeOut(BaseModel):
+    source: Contact = Field(description="The contact merged away before, active again")
+    target_id: str = Field(description="The contact it had been merged into")
+    target: Contact | None = Field(description="That contact now (None: deleted since)")
+    restored: dict[str, list[str]] = Field(description=(
+        "Ids moved back to the source: identities, conversations (with their messages), threads, consents"))
+    left: dict[str, list[str]] = Field(description=(
+        "Ids the merge had moved that stay where they are (removed, or moved to another contact since)"))
+    threads_detached: int = Field(description=(
+        "Threads on the source's addresses that led to tickets the target opened after the merge: forgotten, "
+        "so the next message from such an address opens a ticket for the source"))
+
+
 class ConversationQuery(PageQuery):
     status: list[Status] = Field(default_factory=list)
     channel: Channel | None = None

@@ -49,6 +49,7 @@ from .schemas import (
     RefreshIn,
     ReplyIn,
     TokensOut,
+    UnmergeOut,
     UserIn,
     UserOut,
     UserPatch,
@@ -354,6 +355,27 @@ async def merge_contact(request: web.Request, principal: Principal, body: MergeI
     await request.app[keys.AUDIT].record(principal.actor_id, "contact.merge", "contact", source_id,
                                          after={"merged_into": merged.id})
     return merged
+
+
+@route("DELETE", "/contacts/{contact_id}/identities/{kind}/{value}",
+       summary="Remove an identity from a contact (its conversations stay; the address's next message "
+               "resolves a contact like an unknown sender's)", tag="contacts", permission="contacts:write")
+async def remove_identity(request: web.Request, principal: Principal) -> None:
+    contact_id, kind, value = (request.match_info[k] for k in ("contact_id", "kind", "value"))
+    identity = await request.app[keys.CONTACTS].remove_identity(contact_id, kind, value)
+    await request.app[keys.AUDIT].record(principal.actor_id, "contact.identity.remove", "contact",
+                                         identity.contact_id, before={"identity": identity.id})
+
+
+@route("POST", "/contacts/{contact_id}/unmerge", summary="Undo the merge of this contact into another",
+       tag="contacts", permission="contacts:merge", response=UnmergeOut)
+async def unmerge_contact(request: web.Request, principal: Principal) -> dict[str, Any]:
+    source_id = request.match_info["contact_id"]
+    result = await request.app[keys.CONTACTS].unmerge(source_id)
+    await request.app[keys.AUDIT].record(principal.actor_id, "contact.unmerge", "contact", source_id, after={
+        "unmerged_from": result["target_id"], "restored": result["restored"], "left": result["left"],
+        "threads_detached": result["threads_detached"]})
+    return result
 
 
 # --- conversations and messages -----------------------------------------------------------------

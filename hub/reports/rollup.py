@@ -284,7 +284,7 @@ class Rollups:
             doc = await self.store.conversations.find_one({"_id": cid}, {"created_at": 1})
             if doc:
                 created.append(doc["created_at"])
-        if event.name == "contact.merged":  # the tickets moved to the target contact
+        if event.name in ("contact.merged", "contact.unmerged"):  # tickets moved between the two contacts
             async for doc in self.store.conversations.find({"contact_id": {"$in": [event.source_id, event.target_id]}},
                                                            {"created_at": 1}).limit(10_000):
                 created.append(doc["created_at"])

@@ -74,7 +74,8 @@ async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: s
         {"user_id": {"$in": [u["_id"] for u in subject.users]}})).deleted_count
     result = await store.contacts.update_many({"_id": ids}, {"$set": {
         "name": "", "language": None, "tags": [], "custom_fields": {}, "consent": {}, "vip": False,
-        "erased": True, "erased_at": now, "updated_at": now}})
+        "erased": True, "erased_at": now, "updated_at": now,
+        "merge_record": None}})  # a merge's record keeps names and fields from before it
     counts["contacts"] = result.matched_count
     # audit entries keep who/what/when, not the personal values they carried
     result = await store.audit_log.update_many({"target_id": {"$in": subject.audit_targets},

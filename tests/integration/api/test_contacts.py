@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
 from hub import keys
-from hub.models import Role
+from hub.models import Message, Role
 
 from ...conftest import Api
 
@@ -163,3 +164,83 @@ async def test_identity_errors_name_the_field_and_the_owner(api: Api) -> None:
     wrong = await api.client.post(f"/api/v1/contacts/{other['id']}/identities", headers=h,
                                   json={"kind": "phone", "value": "12"})
     assert wrong.status == 422 and (await wrong.json())["field"] == "value"
+
+
+async def _inbound(api: Api, h: dict[str, str], number: str, external_id: str) -> dict[str, Any]:
+    resp = await api.client.post("/api/v1/inbound", headers=h, json={
+        "channel": "sms", "external_id": external_id, "sender": {"kind": "phone", "value": number}, "text": "hi"})
+    assert resp.status == 201, await resp.text()
+    return dict(await resp.json())
+
+
+async def test_a_removed_identity_is_answered_never_again_and_its_next_message_is_a_new_contact(api: Api) -> None:
+    from hub.events import ContactUpdated
+    from hub.outbox import Outbox, PermanentSendError
+    store, h = api.app[keys.STORE], (await api.user(Role.agent))["headers"]
+    channel = (await api.user(Role.admin))["headers"]  # a custom channel's key may ingest
+    wrong, right = "+27821234567", "+27829990000"
+    first = await _inbound(api, channel, wrong, "s1")
+    contact_id, ticket = first["message"]["contact_id"], first["conversation"]["id"]
+    added = await api.client.post(f"/api/v1/contacts/{contact_id}/identities", headers=h,
+                                  json={"kind": "phone", "value": right})
+    assert added.status == 201, await added.text()
+    with api.app[keys.BUS].capture() as events:  # the URL's value is normalized like a typed one
+        removed = await api.client.delete(f"/api/v1/contacts/{contact_id}/identities/phone/082 123 4567", headers=h)
+    assert removed.status == 204, await removed.text()
+    assert [(type(e), e.changes) for e in events] == [(ContactUpdated, {"identity_removed": f"phone:{wrong}"})]
+    profile = await (await api.client.get(f"/api/v1/contacts/{contact_id}", headers=h)).json()
+    assert [i["id"] for i in profile["identities"]] == [f"phone:{right}"]
+    assert [c["id"] for c in profile["conversations"]] == [ticket]  # the history stays
+    audit = await store.audit_log.find_one({"action": "contact.identity.remove", "target_id": contact_id})
+    assert audit["before"] == {"identity": f"phone:{wrong}"}
+
+    outbox = Outbox(store, api.app[keys.BUS], api.app[keys.JOBS], {})
+
+    async def recipient() -> str:
+        resp = await api.client.post(f"/api/v1/conversations/{ticket}/messages", headers=h, json={"text": "Hi!"})
+        assert resp.status == 201, await resp.text()
+        doc = await store.messages.find_one({"_id": (await resp.json())["id"]})
+        return (await outbox.build(Message.from_doc(doc))).to
+
+    assert await recipient() == right  # the ticket's number is no longer theirs: their other one
+    # the removed number writes again: a new contact and a new ticket, not the old contact's thread
+    again = await _inbound(api, channel, wrong, "s2")
+    assert again["message"]["contact_id"] != contact_id
+    assert again["conversation"]["id"] != ticket and again["conversation"]["contact_id"] != contact_id
+    assert await store.messages.count_documents({"conversation_id": ticket, "direction": "in"}) == 1
+    assert await recipient() == right  # the number's new owner is never answered in the old ticket
+    last = await api.client.delete(f"/api/v1/contacts/{contact_id}/identities/phone/{right}", headers=h)
+    assert last.status == 204  # the last identity may go: the contact stays, with none
+    with pytest.raises(PermanentSendError):
+        await recipient()
+    assert (await api.client.get(f"/api/v1/contacts/{contact_id}", headers=h)).status == 200
+
+
+async def test_removing_an_identity_refuses_foreign_and_malformed_ones(api: Api) -> None:
+    store, h = api.app[keys.STORE], (await api.user(Role.agent))["headers"]
+    mine = await (await api.client.post("/api/v1/contacts", headers=h, json={
+        "name": "Mine", "identities": [{"kind": "phone", "value": "+27821234567"}]})).json()
+    theirs = await (await api.client.post("/api/v1/contacts", headers=h, json={
+        "name": "Theirs", "identities": [{"kind": "email", "value": "theirs@example.com"}]})).json()
+    base = f"/api/v1/contacts/{mine['id']}/identities"
+    for path, status, field in (
+            ("/email/Theirs@Example.com", 404, None),  # another contact's
+            ("/phone/+27820000000", 404, None),  # nobody's
+            ("/fax/12345", 422, "kind"),
+            ("/phone/not a number", 422, "value"),
+            ("/email/%24ne", 422, "value"),
+            ("/chat/a%00b", 422, "value"),
+            ("/external/%24gt", 422, "value"),
+            ("/external/{\"$gt\":\"\"}", 404, None),  # the router's: no such path
+            ("/chat/" + "a" * 400, 422, "value"),
+            ("/email/a%2Fb@example.com", 404, None)):  # an escaped slash is part of the value
+        resp = await api.client.delete(base + path, headers=h)
+        assert resp.status == status, (path, await resp.text())
+        assert (await resp.json()).get("field") == field, path
+    gone = await api.client.delete("/api/v1/contacts/nobody/identities/phone/+27821234567", headers=h)
+    assert gone.status == 404
+    portal = await api.user(Role.customer)
+    assert (await api.client.delete(base + "/phone/+27821234567", headers=portal["headers"])).status == 403
+    # nothing was lost
+    assert (await store.identities.find_one({"_id": "phone:+27821234567"}))["contact_id"] == mine["id"]
+    assert (await store.identities.find_one({"_id": "email:theirs@example.com"}))["contact_id"] == theirs["id"]

@@ -1,0 +1,146 @@
+"""Undoing a contact merge: ``POST /contacts/{id}/unmerge`` moves back what the merge moved (from the
+source's ``merge_record``) and takes back on the survivor only what came from the merged contact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub import keys
+from hub.events import ContactsUnmerged
+from hub.models import Role
+
+from ...conftest import Api
+
+NUMBER = "+27821234567"
+
+
+async def _call(api: Api, method: str, path: str, h: dict[str, str], status: int, **kw: Any) -> Any:
+    resp = await api.client.request(method, f"/api/v1{path}", headers=h, **kw)
+    assert resp.status == status, await resp.text()
+    return await resp.json() if resp.status != 204 else None
+
+
+async def _whatsapp(api: Api, h: dict[str, str], external_id: str, text: str = "hi") -> dict[str, Any]:
+    return await _call(api, "POST", "/inbound", h, 201, json={  # type: ignore[no-any-return]
+        "channel": "whatsapp", "external_id": external_id, "sender": {"kind": "whatsapp", "value": NUMBER},
+        "sender_name": "Bongani", "text": text})
+
+
+async def _survivor_and_duplicate(api: Api, h: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Thandi (an e-mail ticket, tagged, a custom field) and Bongani, who wrote on WhatsApp (own tag,
+    field and consent record): two people, about to be merged by mistake."""
+    thandi = await _call(api, "POST", "/contacts", h, 201, json={
+        "name": "Thandi", "tags": ["wedding"], "custom_fields": {"city": "Durban"},
+        "identities": [{"kind": "email", "value": "thandi@example.com"}]})
+    await _call(api, "POST", "/inbound", h, 201, json={
+        "channel": "email", "external_id": "m1", "sender": {"kind": "email", "value": "thandi@example.com"},
+        "text": "Venue?"})
+    bongani = await _whatsapp(api, h, "w1")
+    bongani_id = bongani["message"]["contact_id"]
+    await _call(api, "PATCH", f"/contacts/{bongani_id}", h, 200, json={
+        "tags": ["catering"], "custom_fields": {"budget": 5000}, "language": "zu"})
+    await _call(api, "POST", f"/contacts/{bongani_id}/consents", h, 201, json={
+        "purpose": "marketing", "granted": False, "source": "whatsapp"})
+    return thandi, bongani
+
+
+async def test_unmerge_moves_back_what_the_merge_moved_and_leaves_the_survivor_as_it_was(api: Api) -> None:
+    admin = await api.user(Role.admin)
+    h, store = admin["headers"], api.app[keys.STORE]
+    thandi, bongani = await _survivor_and_duplicate(api, h)
+    source, ticket = bongani["message"]["contact_id"], bongani["conversation"]["id"]
+    before = await _call(api, "GET", f"/contacts/{thandi['id']}", h, 200)
+    merged = await _call(api, "POST", f"/contacts/{source}/merge", h, 200, json={"into": thandi["id"]})
+    assert set(merged["tags"]) == {"wedding", "catering"} and merged["consent"]["marketing"]["granted"] is False
+    await _whatsapp(api, h, "w2", "still there?")  # after the merge: on the moved ticket, as Thandi
+    assert await store.messages.count_documents({"conversation_id": ticket, "contact_id": thandi["id"]}) == 2
+
+    with api.app[keys.BUS].capture() as events:
+        undone = await _call(api, "POST", f"/contacts/{source}/unmerge", h, 200)
+    assert undone["source"]["id"] == source and undone["source"]["merged_into"] is None
+    assert undone["restored"]["identities"] == [f"whatsapp:{NUMBER}"]
+    assert undone["restored"]["conversations"] == [ticket]
+    assert len(undone["restored"]["consents"]) == 1 and undone["left"] == {
+        "identities": [], "conversations": [], "threads": [], "consents": []}
+    assert [(type(e), e.source_id, e.target_id) for e in events] == [(ContactsUnmerged, source, thandi["id"])]
+    audit = await store.audit_log.find_one({"action": "contact.unmerge", "target_id": source})
+    assert audit["after"]["unmerged_from"] == thandi["id"]
+
+    # the source is a contact again, with its own identity, ticket, messages and fields
+    profile = await _call(api, "GET", f"/contacts/{source}", h, 200)
+    assert profile["contact"]["id"] == source and profile["contact"]["name"] == "Bongani"
+    assert profile["contact"]["tags"] == ["catering"] and profile["contact"]["custom_fields"] == {"budget": 5000}
+    assert [i["id"] for i in profile["identities"]] == [f"whatsapp:{NUMBER}"]
+    assert [c["id"] for c in profile["conversations"]] == [ticket]
+    assert await store.messages.count_documents({"conversation_id": ticket, "contact_id": source}) == 2
+    assert await store["consents"].count_documents({"contact_id": source}) == 1
+    # the survivor is as it was before the merge (only updated_at moved)
+    after = await _call(api, "GET", f"/contacts/{thandi['id']}", h, 200)
+    for doc in (before, after):
+        doc["contact"].pop("updated_at")
+    assert after == before
+    # Bongani's next message is his again, on his own ticket
+    again = await _whatsapp(api, h, "w3", "hello?")
+    assert again["message"]["contact_id"] == source and again["conversation"]["id"] == ticket
+    # a second unmerge has nothing to undo
+    twice = await api.client.post(f"/api/v1/contacts/{source}/unmerge", headers=h)
+    assert twice.status == 409 and "not merged" in (await twice.json())["detail"]
+
+
+async def test_unmerge_leaves_what_changed_since_and_reports_it(api: Api) -> None:
+    h = (await api.user(Role.admin))["headers"]
+    thandi, bongani = await _survivor_and_duplicate(api, h)
+    source = bongani["message"]["contact_id"]
+    await _call(api, "POST", f"/contacts/{source}/merge", h, 200, json={"into": thandi["id"]})
+    # since the merge: the WhatsApp number was found to be Thandi's after all (removed, added again
+    # to a third contact), and an agent set the budget on the survivor
+    await _call(api, "DELETE", f"/contacts/{thandi['id']}/identities/whatsapp/{NUMBER}", h, 204)
+    third = await _call(api, "POST", "/contacts", h, 201, json={
+        "name": "Third", "identities": [{"kind": "whatsapp", "value": NUMBER}]})
+    await _call(api, "PATCH", f"/contacts/{thandi['id']}", h, 200, json={
+        "custom_fields": {"city": "Durban", "budget": 7000}})
+    undone = await _call(api, "POST", f"/contacts/{source}/unmerge", h, 200)
+    assert undone["restored"]["identities"] == [] and undone["left"]["identities"] == [f"whatsapp:{NUMBER}"]
+    assert undone["restored"]["conversations"] == [bongani["conversation"]["id"]]
+    survivor = undone["target"]
+    assert survivor["custom_fields"] == {"city": "Durban", "budget": 7000}  # changed since: kept
+    assert survivor["tags"] == ["wedding"] and survivor["language"] is None  # came only from the source
+    assert "marketing" not in survivor["consent"]  # his withdrawal was never hers
+    owner = await api.app[keys.STORE].identities.find_one({"_id": f"whatsapp:{NUMBER}"})
+    assert owner["contact_id"] == third["id"]
+
+
+async def test_unmerge_refuses_what_it_cannot_undo(api: Api) -> None:
+    admin = await api.user(Role.admin)
+    h, store = admin["headers"], api.app[keys.STORE]
+    thandi, bongani = await _survivor_and_duplicate(api, h)
+    source = bongani["message"]["contact_id"]
+    never = await api.client.post(f"/api/v1/contacts/{thandi['id']}/unmerge", headers=h)
+    assert never.status == 409 and "not merged" in (await never.json())["detail"]
+    assert (await api.client.post("/api/v1/contacts/nobody/unmerge", headers=h)).status == 404
+    await _call(api, "POST", f"/contacts/{source}/merge", h, 200, json={"into": thandi["id"]})
+    agent = await api.user(Role.agent)  # may edit contacts, not merge or unmerge them
+    assert (await api.client.post(f"/api/v1/contacts/{source}/unmerge", headers=agent["headers"])).status == 403
+    # a merge made before merges were recorded: what moved cannot be told apart
+    await store.contacts.update_one({"_id": source}, {"$unset": {"merge_record": ""}})
+    old = await api.client.post(f"/api/v1/contacts/{source}/unmerge", headers=h)
+    assert old.status == 409 and "before merges were recorded" in (await old.json())["detail"]
+    assert (await store.identities.find_one({"_id": f"whatsapp:{NUMBER}"}))["contact_id"] == thandi["id"]
+    assert (await store.contacts.find_one({"_id": source}))["merged_into"] == thandi["id"]
+
+
+async def test_an_interrupted_merge_run_again_records_everything_it_moved(api: Api) -> None:
+    """A merge that stopped after moving the identities (no transactions on FerretDB) is finished by
+    running it again, and its record still holds the identities the first run moved."""
+    h = (await api.user(Role.admin))["headers"]
+    store, contacts = api.app[keys.STORE], api.app[keys.CONTACTS]
+    thandi, bongani = await _survivor_and_duplicate(api, h)
+    source = bongani["message"]["contact_id"]
+    # the first run: its record, then the identities moved, then the process died
+    await contacts._record_merge(await contacts.get(source), await contacts.get(thandi["id"]))
+    await store.identities.update_many({"contact_id": source}, {"$set": {"contact_id": thandi["id"]}})
+    await _call(api, "POST", f"/contacts/{source}/merge", h, 200, json={"into": thandi["id"]})
+    undone = await _call(api, "POST", f"/contacts/{source}/unmerge", h, 200)
+    assert undone["restored"]["identities"] == [f"whatsapp:{NUMBER}"]
+    assert undone["restored"]["conversations"] == [bongani["conversation"]["id"]]
+    assert undone["target"]["tags"] == ["wedding"]
