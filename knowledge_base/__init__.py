@@ -86,7 +86,9 @@ async def _kb_ctx(app: web.Application) -> AsyncIterator[None]:
             return
         try:
             if not await backend.fingerprints() and await store["articles"].find_one({"status": "published"}):
-                await reindex(store, backend)
+                # no clear: an index job that ran since the check stays searchable (a test searched
+                # between the clear and the rebuilt batch once, and found nothing)
+                await reindex(store, backend, clear=False)
         except SearchUnavailable as exc:
             log.warning("search backend unavailable at start-up", extra={"error": str(exc)})
 

@@ -68,9 +68,12 @@ async def index_article(store: Store, backend: SearchBackend, article_id: str) -
     return "indexed"
 
 
-async def reindex(store: Store, backend: SearchBackend, progress: Callable[[int], None] | None = None) -> int:
-    """Rebuild the index from MongoDB: clear, then index every published article in batches."""
-    await backend.clear()
+async def reindex(store: Store, backend: SearchBackend, progress: Callable[[int], None] | None = None, *,
+                  clear: bool = True) -> int:
+    """Rebuild the index from MongoDB: clear (unless ``clear=False``: filling an empty index while
+    index jobs may run), then index every published article in batches."""
+    if clear:
+        await backend.clear()
     count = 0
     batch: list[SearchDocument] = []
     async for doc in store["articles"].find({"status": ArticleStatus.published.value}).sort("_id", 1):
