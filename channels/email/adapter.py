@@ -32,13 +32,19 @@ def to_inbound(parsed: ParsedMail, *, conversation_id: str | None = None) -> Inb
             raise MalformedInbound(f"no usable sender address: {parsed.sender!r}", field="From") from exc
     text = parsed.text
     notes = [p for p in parsed.problems if "limit" in p]
+    if parsed.forwarded_by:  # an agent forwarded the customer's mail (inbound.py): who, for the agents
+        by = parsed.forwarded_by
+        notes.append(f"forwarded by {by['name']} <{by['address']}>" if by["name"] else
+                     f"forwarded by {by['address']}")
     if notes:
         text += "\n\n[" + "; ".join(notes) + "]"
-    email_meta = {"message_id": parsed.message_id, "in_reply_to": parsed.in_reply_to,
-                  "references": parsed.references[-20:], "to": parsed.to[:20], "auto": parsed.auto,
-                  "problems": parsed.problems[:20]}
+    email_meta: dict[str, Any] = {"message_id": parsed.message_id, "in_reply_to": parsed.in_reply_to,
+                                  "references": parsed.references[-20:], "to": parsed.to[:20],
+                                  "auto": parsed.auto, "problems": parsed.problems[:20]}
     if parsed.from_address:  # Reply-To named the customer: who sent it stays visible
         email_meta["from"] = parsed.from_address
+    if parsed.forwarded_by:
+        email_meta["forwarded_by"] = parsed.forwarded_by
     return InboundMessage(
         channel=Channel.email, external_id=parsed.message_id, sender={"kind": IdentityKind.email, "value": sender},
         sender_name=parsed.sender_name[:200], text=text[:100_000], html=(parsed.html or None) and parsed.html[:500_000],

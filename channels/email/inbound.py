@@ -4,6 +4,12 @@ Threading, in order: a ``References``/``In-Reply-To`` id that is one of our mess
 received) → its ticket; the ``[#N]`` token in the subject → ticket N; else the thread root
 (``mail:<first reference or own Message-ID>``) opens or continues a ticket.
 A mail over the size limit is still recorded (headers and a note for the agent), never dropped.
+Agent forwarding (as Zendesk's): a forward ("FW:"/"Fwd:") From an active agent, supervisor or admin
+(a staff user's e-mail) is the forwarded mail's: its original sender (the From line of the forwarded
+header block) is the customer, the agent is kept in ``meta.email.forwarded_by`` and named in a note at
+the end of the text. From anyone else the forwarder stays the customer, as the block is plain text
+anyone can write; a mail whose DMARC check failed (our server's ``Authentication-Results``) is not
+trusted to come from the agent it names.
 A delivery-status report (``dsn.py``) about one of our replies marks that reply failed with the
 reason instead of opening a ticket from MAILER-DAEMON; any other bounce is ingested, flagged
 never to be auto-answered.
@@ -15,6 +21,9 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from channels.blobs import BlobStore
+from hub.auth.users import STAFF_ROLES
+from hub.errors import InvalidInput
+from hub.identity import normalize_email
 from hub.inbox import Inbox
 from hub.inbox.ingest import IngestResult
 from hub.models import Attachment, Channel
@@ -22,6 +31,7 @@ from hub.store import Store
 
 from .adapter import to_inbound
 from .dsn import Bounce, parse_dsn
+from .forwards import strip_prefix
 from .parse import ParsedMail, parse_mail
 
 log = logging.getLogger(__name__)
@@ -46,6 +56,7 @@ class EmailInbound:
             if bounce is not None and await self.on_bounce(bounce):
                 return None
         parsed = self._oversized(raw, size) if oversized else parse_mail(raw, max_part_bytes=self.max_part_bytes)
+        await self._agent_forward(parsed)
         conversation_id = await self._thread(parsed)
         inbound = to_inbound(parsed, conversation_id=conversation_id)
         if not await self._already_stored(inbound.external_id):
@@ -74,6 +85,26 @@ class EmailInbound:
         parsed.parts = []
         parsed.problems.append("over the size limit")
         return parsed
+
+    async def _agent_forward(self, parsed: ParsedMail) -> None:
+        """An agent forwarded a customer's mail: the customer becomes its sender (see the module)."""
+        if parsed.forwarded_from is None or parsed.auth_failed or parsed.auto:
+            return
+        try:
+            forwarder = normalize_email(parsed.from_address or parsed.sender)
+            original = normalize_email(parsed.forwarded_from[1])
+        except InvalidInput:
+            return
+        agent = await self.store.users.find_one({"email": forwarder}, {"role": 1, "active": 1, "name": 1})
+        if agent is None or agent.get("role") not in STAFF_ROLES or not agent.get("active", True):
+            return
+        if original == forwarder or await self.store.users.find_one(
+                {"email": original, "role": {"$in": list(STAFF_ROLES)}}, {"_id": 1}):
+            return  # a colleague's mail: not a customer's
+        parsed.forwarded_by = {"address": forwarder, "name": str(agent.get("name") or parsed.sender_name),
+                               "user_id": str(agent["_id"])}
+        parsed.sender, parsed.sender_name, parsed.from_address = original, parsed.forwarded_from[0], ""
+        parsed.subject = strip_prefix(parsed.subject)
 
     async def _already_stored(self, external_id: str) -> bool:
         claim = await self.store.inbound_keys.find_one({"_id": f"email:{external_id}"})

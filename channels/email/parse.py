@@ -19,6 +19,7 @@ from html.parser import HTMLParser
 
 from hub.platform.blobs import clean_filename
 
+from .forwards import is_forward, original_sender
 from .quotes import strip_quoted
 
 TOKEN = re.compile(r"\[#(\d{1,9})\]")  # the ticket token the hub puts in reply subjects
@@ -86,6 +87,11 @@ class ParsedMail:
     from_address: str = ""  # the From address when Reply-To named someone else (``sender``)
     ticket_number: int | None = None
     problems: list[str] = field(default_factory=list)
+    # a forward ("FW:"/"Fwd:"): (name, address) in the forwarded mail's From line. Untrusted text:
+    # only a forward by one of our agents makes it the customer (inbound.py)
+    forwarded_from: tuple[str, str] | None = None
+    forwarded_by: dict[str, str] | None = None  # set by inbound.py when an agent forwarded the mail
+    auth_failed: bool = False  # the receiving server's Authentication-Results says DMARC failed
 
     @property
     def thread_root(self) -> str:
@@ -192,13 +198,23 @@ def parse_mail(raw: bytes, *, max_part_bytes: int = 10 * 1024 * 1024) -> ParsedM
     subject = str(msg.get("Subject", "")).strip()
     token = TOKEN.search(subject)
     auto, bulk = _auto_reason(msg, sender)
+    forward = is_forward(subject)
     return ParsedMail(
         message_id=message_id[:300], sender=sender, sender_name=name, subject=subject,
         to=[a for _, a in getaddresses([str(v) for v in msg.get_all("To", []) + msg.get_all("Cc", [])]) if a],
-        text=strip_quoted(full), full_text=full, html=markup, in_reply_to=(_ids(str(msg.get("In-Reply-To", ""))) or [""])[0],
+        text=strip_quoted(full, forwarded=forward), full_text=full, html=markup,
+        in_reply_to=(_ids(str(msg.get("In-Reply-To", ""))) or [""])[0],
         references=_ids(str(msg.get("References", ""))), parts=parts, auto=auto,
         bulk=bulk, from_address=from_address, ticket_number=int(token.group(1)) if token else None,
-        problems=problems)
+        problems=problems, forwarded_from=original_sender(full, subject) if forward else None,
+        auth_failed=_auth_failed(msg))
+
+
+def _auth_failed(msg: Message) -> bool:
+    """The topmost ``Authentication-Results`` (the one our mail server added; a sender can forge
+    only lower ones) reports a failed DMARC check: the From address is not to be trusted."""
+    results = str(msg.get("Authentication-Results", "")).lower()
+    return bool(re.search(r"\bdmarc\s*=\s*fail\b", results))
 
 
 def build_reply(*, from_addr: str, to: str, subject: str, text: str, html_body: str | None, message_id: str,

@@ -1,31 +1,34 @@
 """The new text of a reply: quoted history and the signature cut off (what the agent reads first;
 the full text stays on the message). A forward is not history: the forwarded mail is what the
-agent is asked to read, so it is kept whole after the forwarder's own lines."""
+agent is asked to read, so it is kept whole after the forwarder's own lines. Outlook's forward
+looks like its reply (``forwards.py``): it is kept only when the caller says the mail is a forward
+(its subject starts with "FW:"/"Fwd:")."""
 
 from __future__ import annotations
 
 import re
 
+from .forwards import FORWARD_MARKER, ORIGINAL_MESSAGE, OUTLOOK_RULE, outlook_start
+
 # "On Tue, 3 Mar 2026 at 10:00, Berry Support <support@berry.test> wrote:" (may wrap onto two lines)
 _ATTRIBUTION = re.compile(r"^\s*(On\s.{0,200}?wrote:|Op\s.{0,200}?geskryf:|Le\s.{0,200}?a écrit\s?:|Am\s.{0,200}?schrieb.{0,80}:)\s*$",
                           re.IGNORECASE | re.DOTALL)
 _SEPARATORS = (
-    re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}\s*$", re.IGNORECASE),
-    re.compile(r"^\s*_{10,}\s*$"),  # Outlook's rule line before "From: …"
+    ORIGINAL_MESSAGE,
+    OUTLOOK_RULE,
     re.compile(r"^\s*From:\s.+$", re.IGNORECASE),
 )
-# Gmail ("---------- Forwarded message ---------"), Apple Mail, Thunderbird, German clients
-_FORWARD = re.compile(r"^\s*(-{2,}\s*(Forwarded message|Weitergeleitete Nachricht)\s*-*|"
-                      r"Begin forwarded message:|-{2,}\s*Forwarded by .*)\s*$", re.IGNORECASE)
 _SIGNATURE = re.compile(r"^(-- ?|—|Sent from my \w+.*|Get Outlook for \w+.*)$", re.IGNORECASE)
 
 
-def strip_quoted(text: str) -> str:
+def strip_quoted(text: str, *, forwarded: bool = False) -> str:
+    """``forwarded``: the mail is a forward (by its subject), so an Outlook header block starts the
+    forwarded mail rather than quoted history."""
     lines = text.replace("\r\n", "\n").split("\n")
     out: list[str] = []
     signed = False  # past the signature: skip lines, unless a forwarded mail follows it
     for i, line in enumerate(lines):
-        if _FORWARD.match(line):
+        if FORWARD_MARKER.match(line) or (forwarded and outlook_start(lines, i)):
             own = "\n".join(out).strip()
             return (own + "\n\n" if own else "") + "\n".join(lines[i:]).strip()
         two = line + " " + (lines[i + 1] if i + 1 < len(lines) else "")

@@ -350,3 +350,56 @@ async def test_an_old_raw_name_downloads_with_a_safe_header(client: TestClient[A
     got = await client.get(f"/api/v1/blobs/{blob_id}", headers=supervisor)
     assert got.status == 200 and "X-Injected" not in got.headers
     assert got.headers["Content-Disposition"] == 'attachment; filename="badnameX-Injected: 1.pdf"'
+
+
+async def test_an_agents_forward_makes_the_original_sender_the_customer(
+        client: TestClient[Any, Any], dovecot: Dovecot, smtp_sink: tuple[int, Collector]) -> None:
+    """Agent forwarding: Ann (an agent) forwards Lerato's mail from Outlook; Lerato is the customer, Ann is
+    named on the message, answers go to Lerato. The same forward from anyone else (a stranger, a portal
+    user, or Ann's address failing DMARC) keeps the forwarder as the customer: the block is plain text."""
+    from hub.models import Role
+    from tests.conftest import Api
+    user, store, (_, collector) = dovecot.add_user(), client.server.app[keys.STORE], smtp_sink
+    api = Api(client)
+    ann = await api.user(Role.agent, email="ann@staff.example.com")
+    await api.user(Role.customer, email="mpho@example.co.za")  # a help-center user, not staff
+    body = ("Can you help this customer?\n\nAnn\n\n________________________________\n"
+            "From: Lerato M <lerato@example.co.za>\nSent: Tuesday, 3 March 2026 10:00\n"
+            "To: Ann <ann@staff.example.com>\nSubject: Tent order\n\nMy tent order never arrived.")
+
+    def forward(sender: str, **headers: str) -> bytes:
+        msg = message_from_bytes(mail(subject="FW: Tent order", body=body, **headers), policy=policy.default)
+        msg.replace_header("From", sender)
+        return msg.as_bytes()
+
+    failed = "mx.berry.test; spf=fail; dmarc=fail"
+    await append(dovecot, user, forward("Ann <ann@staff.example.com>"), forward("Mallory <mallory@example.com>"),
+                 forward("Mpho <mpho@example.co.za>"), forward("Ann <ann@staff.example.com>",
+                                                               Authentication_Results=failed))
+    assert await _poll(poller(client, dovecot, user)) == 4
+    owners = {}
+    async for m in store.messages.find({"direction": "in"}):
+        conv = await store.conversations.find_one({"_id": m["conversation_id"]})
+        owners[m["meta"]["sender"]] = (m, conv)
+    assert sorted(owners) == ["email:ann@staff.example.com", "email:lerato@example.co.za",
+                              "email:mallory@example.com", "email:mpho@example.co.za"]
+    message, conv = owners["email:lerato@example.co.za"]
+    lerato = await store.identities.find_one({"_id": "email:lerato@example.co.za"})
+    assert conv["contact_id"] == message["contact_id"] == lerato["contact_id"]
+    assert (await store.contacts.find_one({"_id": lerato["contact_id"]}))["name"] == "Lerato M"
+    assert message["meta"]["email"]["forwarded_by"] == {"address": "ann@staff.example.com", "name": "Agent",
+                                                        "user_id": ann["user"]["id"]}
+    assert "My tent order never arrived." in message["text"] and message["text"].endswith(
+        "[forwarded by Agent <ann@staff.example.com>]")
+    assert conv["subject"] == "Tent order"
+    assert await store.conversations.count_documents({"contact_id": lerato["contact_id"]}) == 1
+    for sender in ("email:mallory@example.com", "email:mpho@example.co.za", "email:ann@staff.example.com"):
+        m, c = owners[sender]
+        assert "forwarded_by" not in m["meta"]["email"] and c["subject"] == "FW: Tent order"
+        assert c["contact_id"] != lerato["contact_id"]
+    before = len(collector.mails)
+    reply = await client.post(f"/api/v1/conversations/{conv['_id']}/messages", json={"text": "On its way."},
+                              headers=ann["headers"])
+    assert reply.status == 201, await reply.text()
+    await run_jobs(client)
+    assert [rcpts for _, rcpts, _ in collector.mails[before:]] == [["lerato@example.co.za"]]

@@ -165,3 +165,31 @@ def test_a_forward_shows_the_forwarded_mail() -> None:
     assert strip_quoted(apple) == "FYI\n\nBegin forwarded message:\n\n> From: l@example.com\n> Tent missing"
     reply_to_a_forward = "Thanks!\n\nOn Tue, Berry wrote:\n> ---------- Forwarded message ---------\n> old"
     assert strip_quoted(reply_to_a_forward) == "Thanks!"
+
+
+def test_an_outlook_forward_shows_the_forwarded_mail_and_its_sender() -> None:
+    block = ("From: Lerato M <lerato@example.co.za>\nSent: Tuesday, 3 March 2026 10:00\n"
+             "To: Ann <ann@berry.test>\nSubject: Tent order\n\nMy tent order never arrived.")
+    for rule, subject in (("________________________________\n", "FW: Tent order"),
+                          ("-----Original Message-----\n", "Fw: Tent order"), ("", "FWD: Tent order")):
+        body = f"Can you look at this one?\n\nAnn\n\n{rule}{block}"
+        forward = parse_mail(_raw(f"From: Ann <ann@berry.test>\nSubject: {subject}\n", body.encode()))
+        assert forward.text == body, rule
+        assert forward.forwarded_from == ("Lerato M", "lerato@example.co.za")
+        # the same block in a reply is history, as before
+        reply = parse_mail(_raw("From: Lerato <lerato@example.co.za>\nSubject: RE: Tent order\n",
+                                f"Thanks!\n\n{rule}{block}".encode()))
+        assert reply.text == "Thanks!" and reply.forwarded_from is None, rule
+    legacy = ("FYI\n\n-----Original Message-----\nFrom: Lerato M [mailto:lerato@example.co.za]\n"
+              + block.split("\n", 1)[1])
+    assert parse_mail(_raw("From: ann@berry.test\nSubject: FW: x\n", legacy.encode())).forwarded_from == (
+        "Lerato M", "lerato@example.co.za")
+    gmail = ("FYI\n\n---------- Forwarded message ---------\nFrom: Lerato <l@example.com>\n"
+             "Date: Tue\nSubject: Tent\nTo: staff@berry.test\n\nMy tent order never arrived.")
+    assert parse_mail(_raw("From: ann@berry.test\nSubject: Fwd: Tent\n", gmail.encode())).forwarded_from == (
+        "Lerato", "l@example.com")
+    # not a forward by its subject, or no header block: no original sender
+    assert parse_mail(_raw("From: ann@berry.test\nSubject: Tent\n", gmail.encode())).forwarded_from is None
+    assert parse_mail(_raw("From: ann@berry.test\nSubject: FW: Tent\n", b"see below")).forwarded_from is None
+    # an Outlook "From:" line without Sent/Subject is no header block: an ordinary reply's history
+    assert strip_quoted("Yes\nFrom: Berry\nold", forwarded=True) == "Yes"
