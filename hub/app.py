@@ -18,6 +18,7 @@ from aiohttp import web
 
 from hub import keys
 from hub.api import openapi
+from hub.api.contact_import import router as contact_import_router
 from hub.api.health import install_health
 from hub.api.middleware import authenticate, problems, request_context
 from hub.api.v1 import router as v1_router
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[keys.METRICS] = Metrics()
     app[keys.EXTENSIONS] = {}
     app[keys.JOB_HANDLERS] = {}
-    app[keys.ROUTERS] = [v1_router]
+    app[keys.ROUTERS] = [v1_router, contact_import_router]
 
     manager = RedisManager(settings.redis_url) if settings.redis_url else LocalManager()
     sio = socketio.AsyncServer(async_mode="aiohttp", client_manager=manager, cors_allowed_origins=[])

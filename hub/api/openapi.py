@@ -67,6 +67,11 @@ def _operation(route: Route, components: dict[str, Any], conditional: bool = Fal
     if route.body is not None:
         op["requestBody"] = {"required": True,
                              "content": {"application/json": {"schema": _input_schema(route.body, components)}}}
+    elif route.uploads:  # a raw body (a file); multipart/form-data carries it as its "file" part
+        file = {"type": "string", "format": "binary"}
+        op["requestBody"] = {"required": True, "content": {
+            m: {"schema": {"type": "object", "properties": {"file": file}, "required": ["file"]}
+                if m == "multipart/form-data" else file} for m in route.uploads}}
     if route.response is not None:
         op["responses"][str(route.status)] = {
             "description": "OK", "content": {route.media_type: {"schema": _schema(route.response, components)}}}

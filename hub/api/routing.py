@@ -60,6 +60,7 @@ class Route:
     media_type: str = "application/json"  # of the success response (e.g. text/csv for exports)
     idempotent: bool | None = None  # None: a POST answering 201
     conditional: bool | None = None  # None: PATCH/PUT/DELETE on a path that has a GET
+    uploads: tuple[str, ...] = ()  # media types of a raw request body the handler reads (OpenAPI only)
 
     @property
     def honours_idempotency_key(self) -> bool:
@@ -91,10 +92,11 @@ class ApiRouter:
     def route(self, method: str, path: str, *, summary: str, tag: str, permission: str | None = None,
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None, response: Any = None,
               status: int = 200, public: bool = False, media_type: str = "application/json",
-              idempotent: bool | None = None, conditional: bool | None = None) -> Callable[[Handler], Handler]:
+              idempotent: bool | None = None, conditional: bool | None = None,
+              uploads: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
         def decorate(handler: Handler) -> Handler:
             self.routes.append(Route(method, path, handler, summary, tag, permission, body, query, response,
-                                     status, public, media_type, idempotent, conditional))
+                                     status, public, media_type, idempotent, conditional, uploads))
             return handler
         return decorate
 

@@ -12,7 +12,8 @@ STAFF = frozenset({Role.admin, Role.supervisor, Role.agent})
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.admin: frozenset({"*"}),
     Role.supervisor: frozenset({
-        "contacts:read", "contacts:write", "contacts:merge", "contacts:delete", "conversations:read", "conversations:write",
+        "contacts:read", "contacts:write", "contacts:merge", "contacts:delete", "contacts:import",
+        "conversations:read", "conversations:write",
         "conversations:assign", "messages:read", "messages:write", "users:read", "teams:read", "teams:write",
         "reports:read", "reports:schedule", "audit:read", "articles:read", "articles:write",
         "ticketing:read", "ticketing:configure", "messages:redact",
