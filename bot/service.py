@@ -53,13 +53,20 @@ NUMBERED = {Channel.whatsapp, Channel.sms, Channel.voice, Channel.email}  # no n
 # Intent → ticket tag when the bot files a ticket (the Rasa action server keeps the same table).
 TICKET_TAGS = {"refund_request": "refund", "payment_failed": "payment", "provider_payout": "payout",
                "cancel_booking": "cancellation", "reschedule_booking": "reschedule", "complaint": "complaint"}
-register("bot_turns", expire=("at", timedelta(days=1)))  # _id = bot-turn:<conversation>:<message>: who answers
+register("bot_turns", expire=("at", timedelta(days=1)))  # _id = turn_key(conversation, message): who answers
 Router = Callable[[str], Awaitable[Any]]
 Hours = Callable[[Conversation], Awaitable[Opening]]  # the inbox's support hours, agents online now
 KeepEmail = Callable[[str, str], Awaitable[None]]  # (contact id, address): the web chat's continue by e-mail
 FORGET_JOB = "bot.forget"  # payload {conversation_ids}: the engine drops its copies (see on_forget)
 HANDOFF_STEPS = ("notice", "note", "ticket", "event")  # after the handoff is saved, in order
 RECOVERY_DELAYS = (0.0, 0.5, 2.0, 5.0, 15.0)  # seconds before each attempt to hand a failed turn off
+
+
+def turn_key(conversation_id: str, message_id: str) -> str:
+    """The ``_id`` of a message's claimed turn in ``bot_turns``. A rule's canned reply claims the turn
+    of the message it answers with the same key (``hub.ticketing.actions.bot_turn_key``, a copy: the
+    hub does not import the bot); tests/unit/ticketing/test_bot_turn_key.py checks that they agree."""
+    return f"bot-turn:{conversation_id}:{message_id}"
 
 
 class BotService:
@@ -205,7 +212,7 @@ class BotService:
             return
         conv_id = event.conversation.id
         try:
-            if not await self.store.claim("bot_turns", f"bot-turn:{conv_id}:{event.message.id}",
+            if not await self.store.claim("bot_turns", turn_key(conv_id, event.message.id),
                                           {"conversation_id": conv_id, "at": utcnow()}):
                 return  # another node (or a replay of the event) has this turn
             async with self.turns.turn(conv_id, event.message.id, event.message.created_at):

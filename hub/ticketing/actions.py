@@ -28,6 +28,14 @@ from .sla import SlaPolicy
 log = logging.getLogger(__name__)
 
 
+def bot_turn_key(conversation_id: str, message_id: str) -> str:
+    """The ``_id`` of a message's claimed turn in ``bot_turns`` ("who answers"). Its twin is
+    ``bot.service.turn_key``, which the bot claims with: the hub never imports the bot package (the
+    bot is built on the hub), so the format is copied here; tests/unit/ticketing/test_bot_turn_key.py
+    checks that the two agree."""
+    return f"bot-turn:{conversation_id}:{message_id}"
+
+
 class Escalations:
     def __init__(self, ctx: Ctx, routing: Routing, notifications: Notifications) -> None:
         self.ctx = ctx
@@ -132,35 +140,38 @@ class Actions:
         current = await self.ctx.conversations.get(cid)
         return await self.render_for(text, current, current.assignee_id, signed_by_team=True)
 
-    async def _answers_a_machine(self, cid: str, message: Message | None) -> bool:
-        """The customer message a rule would answer was automatic (``meta.no_auto_reply``: an
-        auto-reply, a newsletter, a bounce): answering it could start a mail loop and helps nobody.
-        A ``ticket.created`` rule answers the message that opened the ticket."""
-        if message is None:
-            doc = await self.ctx.store.messages.find_one(
-                {"conversation_id": cid, "direction": Direction.inbound.value}, {"meta.no_auto_reply": 1}
-            )
-            return bool(doc and (doc.get("meta") or {}).get("no_auto_reply"))
-        return message.direction == Direction.inbound and bool(message.meta.get("no_auto_reply"))
+    async def _answered(self, cid: str, message: Message | None) -> Message | None:
+        """The customer message a rule's reply answers: the inbound message that triggered the rule;
+        without one (``ticket.created``: that message is stored before the event and its own event
+        comes next; ``ticket.updated``, time, SLA rules) the conversation's first inbound message by
+        time, as the thread shows it. Read once per reply (``_answers_a_machine``, ``_take_turn``)."""
+        if message is not None:
+            return message if message.direction == Direction.inbound else None
+        doc = await self.ctx.store.messages.find_one(
+            {"conversation_id": cid, "direction": Direction.inbound.value},
+            sort=[("created_at", 1), ("_id", 1)],
+        )
+        return Message.from_doc(doc) if doc else None
 
-    async def _take_turn(self, cid: str, rule: Rule, message: Message | None) -> None:
+    @staticmethod
+    def _answers_a_machine(answered: Message | None) -> bool:
+        """The customer message a rule would answer was automatic (``meta.no_auto_reply``: an
+        auto-reply, a newsletter, a bounce): answering it could start a mail loop and helps nobody."""
+        return answered is not None and bool(answered.meta.get("no_auto_reply"))
+
+    async def _take_turn(self, cid: str, rule: Rule, triggered_by: Message | None,
+                         answered: Message | None) -> None:
         """A rule's reply to a customer's message answers it: it takes that message's turn (``bot_turns``,
         "who answers", ``bot.service``), so the bot holding the ticket does not answer it too. Rules
-        run inline, before the bot's background turn claims it. A ``ticket.created`` rule answers the
-        message that opened the ticket (stored before the event; its own event comes next)."""
-        if message is None and rule.trigger.type == "ticket.created":
-            first = await self.ctx.store.messages.find_one(
-                {"conversation_id": cid, "direction": Direction.inbound.value}, {"_id": 1}
-            )
-            message_id = first["_id"] if first else None
-        else:
-            message_id = message.id if message and message.direction == Direction.inbound else None
-        if message_id:
-            await self.ctx.store.claim(
-                "bot_turns",
-                f"bot-turn:{cid}:{message_id}",
-                {"conversation_id": cid, "at": self.ctx.clock.now(), "rule_id": rule.id},
-            )
+        run inline, before the bot's background turn claims it. Without a triggering message only a
+        ``ticket.created`` rule answers one (the message that opened the ticket)."""
+        if answered is None or (triggered_by is None and rule.trigger.type != "ticket.created"):
+            return
+        await self.ctx.store.claim(
+            "bot_turns",
+            bot_turn_key(cid, answered.id),
+            {"conversation_id": cid, "at": self.ctx.clock.now(), "rule_id": rule.id},
+        )
 
     async def run(
         self,
@@ -195,7 +206,8 @@ class Actions:
             case "remove_tag":
                 await self.lifecycle.change_tags(cid, [], [p["tag"]], actor)
             case "canned_reply":
-                if by_rule and await self._answers_a_machine(cid, facts.message):
+                answered = await self._answered(cid, facts.message) if by_rule else None
+                if by_rule and self._answers_a_machine(answered):
                     log.info("rule %s: no canned reply to an automatic message", rule.id)
                     return
                 canned = await self.canned(p["canned_id"])
@@ -219,7 +231,7 @@ class Actions:
                     },
                 )
                 if by_rule:
-                    await self._take_turn(cid, rule, facts.message)
+                    await self._take_turn(cid, rule, facts.message, answered)
             case "private_note":
                 if by_rule:
                     text = await self._by_rule(p["text"], cid)
