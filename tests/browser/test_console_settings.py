@@ -1,7 +1,8 @@
 """The console's settings in real Chromium: an admin creates a team, a user in it, an API key (its
 secret shown once) and a webhook; demoting the last admin is refused with the hub's reason; a
 supervisor reads users (no API keys or webhooks) and keeps the canned responses; an agent sees no
-settings at all; an SLA policy is created (a refused save shows the hub's reason)."""
+settings at all; an SLA policy is created and an inbox's support hours set (refusals show the hub's
+reason)."""
 
 from __future__ import annotations
 
@@ -173,7 +174,7 @@ async def test_supervisor_reads_users_and_an_agent_sees_no_settings(new_page, hu
     assert page.errors == [] and other.errors == []
 
 
-async def test_sla_tab_creates_a_default_policy_and_shows_a_refused_save(new_page, hub_url, hub: Any) -> None:
+async def test_sla_policy_and_inbox_hours_saved_and_refusals_shown(new_page, hub_url, hub: Any) -> None:
     store = hub.server.app[keys.STORE]
     hours = BusinessHours(name="Office hours", timezone="Africa/Johannesburg",
                           week={d: [("08:00", "17:00")] for d in ("mon", "tue", "wed", "thu", "fri")})
@@ -202,4 +203,23 @@ async def test_sla_tab_creates_a_default_policy_and_shows_a_refused_save(new_pag
     assert urgent == {"first_response": 15, "resolution": 240}
     assert await form.get_by_label("Name").input_value() == ""  # saved: empty for the next one
     await screenshot(page, "console-settings-sla")
+
+    # inboxes: support hours saved as the hub checks them (a malformed one refused, the text kept); the
+    # bot switch shows the hub's refusal on a hub running without the bot
+    await page.click("#settings-tab-inboxes")
+    voice = page.locator('#inboxes-list [data-inbox="voice"]')
+    await voice.get_by_label("Support hours", exact=True).fill("weekdays 8 till late")
+    await voice.get_by_role("button", name="Save the support hours of Voice").click()
+    await page.wait_for_selector("#settings-error:has-text('not like')")
+    assert await voice.get_by_label("Support hours", exact=True).input_value() == "weekdays 8 till late"
+    await voice.get_by_label("Support hours", exact=True).fill("Mon-Fri 08:00-17:00; Sat 09:00-13:00")
+    await voice.get_by_label("Time zone").fill("Africa/Johannesburg")
+    await voice.get_by_role("button", name="Save the support hours of Voice").click()
+    await page.wait_for_selector("#settings-notice:has-text('Voice saved.')")
+    stored = await store["channel_inboxes"].find_one({"_id": "voice"})
+    assert (stored["business_hours"], stored["timezone"]) == ("Mon-Fri 08:00-17:00; Sat 09:00-13:00",
+                                                             "Africa/Johannesburg")
+    await page.get_by_role("button", name="Turn the bot on for Web chat").click()
+    await page.wait_for_selector("#settings-error:has-text('the bot is off on this hub')")
+    await screenshot(page, "console-settings-inboxes")
     assert page.errors == []

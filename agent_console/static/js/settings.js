@@ -1,6 +1,7 @@
-// Settings: users, teams, API keys, webhooks, canned responses and SLA policies, over the same REST
-// API the docs describe. The hub decides what each role may do; this view only leaves out what a role
-// cannot even read (API keys and webhooks are admin-only) and shows every refusal with the hub's reason.
+// Settings: users, teams, API keys, webhooks, canned responses, SLA policies and inboxes, over the same
+// REST API the docs describe. The hub decides what each role may do; this view only leaves out what a
+// role cannot even read (API keys, webhooks and channel inboxes are admin-only) and shows every refusal
+// with the hub's reason.
 import {all, api} from "./api.js";
 import {clear, clock, h} from "./dom.js";
 import {t} from "./i18n.js";
@@ -10,7 +11,7 @@ const STAFF_ROLES = ["agent", "supervisor", "admin"];
 // grants them teams:write and ticketing:configure)
 const TABS = {
   users: ["admin", "supervisor"], teams: ["admin", "supervisor"], keys: ["admin"], webhooks: ["admin"],
-  canned: ["admin", "supervisor"], sla: ["admin", "supervisor"],
+  canned: ["admin", "supervisor"], sla: ["admin", "supervisor"], inboxes: ["admin"],
 };
 const PRIORITIES = ["urgent", "high", "normal", "low"];
 const SLA_METRICS = {first_response: "first", resolution: "resolution"};  // edited here (next_response kept)
@@ -83,7 +84,7 @@ export class SettingsView {
   async refresh() {
     const loaders = {users: () => this.loadPeople(), teams: () => this.loadPeople(),
       canned: () => this.loadCanned(), keys: () => this.loadKeys(), webhooks: () => this.loadWebhooks(),
-      sla: () => this.loadSla()};
+      sla: () => this.loadSla(), inboxes: () => this.loadInboxes()};
     this.error = h("p", {class: "error", role: "alert", id: "settings-error", tabindex: -1});
     this.notice = h("p", {class: "ok", role: "status", id: "settings-notice", tabindex: -1});
     let body;
@@ -470,8 +471,8 @@ export class SettingsView {
 
   slaForm() {
     const editing = this.policies.find((p) => p.id === this.editingSla) || null;
-    const name = h("input", {type: "text", id: "sla-name", required: true, maxlength: 200, autocomplete: "off",
-      value: editing?.name ?? ""});
+    const name = h("input", {type: "text", id: "sla-name", required: true, maxlength: 200,
+      autocomplete: "off", value: editing?.name ?? ""});
     const hours = h("select", {id: "sla-hours"}, h("option", {value: "", text: t("settings.sla_always")}),
       this.calendars.map((c) => h("option", {value: c.id, text: `${c.name} (${c.timezone})`,
         selected: editing?.business_hours_id === c.id})));
@@ -503,7 +504,8 @@ export class SettingsView {
       const body = {name: name.value.trim(), business_hours_id: hours.value || null, targets,
         default: isDefault.checked};
       return this.attempt(async () => {
-        await (editing ? api("PATCH", `/sla-policies/${editing.id}`, body) : api("POST", "/sla-policies", body));
+        await (editing ? api("PATCH", `/sla-policies/${editing.id}`, body)
+          : api("POST", "/sla-policies", body));
         this.editingSla = null;  // saved: the form is empty again for the next one
       }, t("settings.saved"));
     };
@@ -516,5 +518,57 @@ export class SettingsView {
       h("div", {class: "row"}, h("button", {type: "submit", class: "primary",
         text: editing ? t("settings.save") : t("settings.create")}),
       editing && button(t("settings.cancel"), cancel, {id: "sla-cancel"})));
+  }
+
+  // --- inboxes ------------------------------------------------------------------------------------
+  // one per channel (not paged); the bot's switch where it can answer; support hours and their zone
+  async loadInboxes() {
+    [this.inboxes, this.botInboxes] = await Promise.all([api("GET", "/channels/inboxes"),
+      api("GET", "/bot/inboxes")]);
+  }
+
+  inboxesPanel() {
+    return [h("p", {class: "muted", text: t("settings.inboxes_hint")}),
+      h("div", {class: "teams-grid", id: "inboxes-list"},
+        this.inboxes.map((inbox) => this.inboxCard(inbox)))];
+  }
+
+  inboxCard(inbox) {
+    const c = inbox.channel;
+    const name = t(`channel.${c}`);
+    const bot = this.botInboxes.find((b) => b.inbox === c);
+    const toggle = () => this.attempt(() => api("PUT", `/bot/inboxes/${c}`, {enabled: !bot.enabled}),
+      t("settings.saved"));
+    const hours = h("input", {type: "text", id: `inbox-${c}-hours`, maxlength: 200,
+      value: inbox.business_hours, placeholder: t("settings.inbox_from_settings"), autocomplete: "off",
+      "aria-describedby": `inbox-${c}-hint`});
+    const zone = h("input", {type: "text", id: `inbox-${c}-timezone`, maxlength: 64, value: inbox.timezone,
+      placeholder: t("settings.inbox_from_settings"), autocomplete: "off"});
+    const save = (ev) => {
+      ev.preventDefault();
+      // PUT replaces the inbox's configuration: the rest goes back as it is (credentials stay unless sent)
+      const {enabled, address, greeting, settings} = inbox;
+      const body = {enabled, address, greeting, settings, business_hours: hours.value.trim(),
+        timezone: zone.value.trim()};
+      return this.attempt(() => api("PUT", `/channels/inboxes/${c}`, body),
+        t("settings.inbox_saved", {name}));
+    };
+    return h("div", {class: "card inbox", dataset: {inbox: c}},
+      h("div", {class: "row"}, h("h3", {text: name}),
+        h("span", {class: `badge ${inbox.enabled ? "ok" : "error"}`,
+          text: inbox.enabled ? t("settings.active") : t("settings.disabled")})),
+      h("div", {class: "muted", text: inbox.address || t("settings.inbox_default_address")}),
+      inbox.credentials_set.length ? h("div", {class: "muted",
+        text: t("settings.inbox_credentials", {names: inbox.credentials_set.join(", ")})}) : null,
+      bot ? h("div", {class: "row"}, h("span", {text: `${t("sup.bot")}: `}),
+        h("strong", {text: bot.enabled ? t("settings.on") : t("settings.off")}),
+        button(bot.enabled ? t("settings.bot_off") : t("settings.bot_on"), toggle,
+          {id: `inbox-${c}-bot`, class: "link", "aria-label": t(bot.enabled ? "settings.bot_off_in"
+            : "settings.bot_on_in", {name})})) : null,
+      h("form", {class: "settings-form", id: `inbox-${c}-form`, onsubmit: save},
+        field(t("settings.inbox_hours"), hours), field(t("settings.inbox_timezone"), zone),
+        h("p", {class: "muted hint", id: `inbox-${c}-hint`, text: t("settings.inbox_hours_hint")}),
+        h("button", {type: "submit", id: `inbox-${c}-save`, text: t("settings.save"),
+          "aria-label": t("settings.inbox_save_named", {name})})));
   }
 }
