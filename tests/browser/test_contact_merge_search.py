@@ -1,12 +1,12 @@
 """The contact panel's merge box finds a nameless duplicate by its number, typed the local way; its
-history pages past the profile's newest 100 conversations."""
+history pages past the profile's newest 100 conversations; an identity is removed once confirmed."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from hub import keys
-from hub.models import Channel, Conversation, Role, utcnow
+from hub.models import Channel, Conversation, IdentityKind, Role, utcnow
 
 from .test_console import inbound, make_agent, sign_in
 
@@ -49,4 +49,25 @@ async def test_history_shows_older_conversations_past_the_first_hundred(new_page
     await page.wait_for_selector(".contact ul.history a:text-is('#50129')")
     assert await history.count() == 131 and await more.is_hidden()  # all there, each once; nothing more
     assert await page.evaluate("document.activeElement.textContent") == "#50099"  # the first one added
+    assert page.errors == []
+
+
+async def test_an_identity_is_removed_from_the_panel_once_confirmed(new_page, hub_url, hub) -> None:
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Sibusiso"))
+    first = await inbound(hub, "Is the hall free on the 12th?", phone="+27820000701", name="Ayanda Zulu")
+    contact_id = first["conversation"]["contact_id"]
+    await hub.server.app[keys.CONTACTS].add_identity(contact_id, IdentityKind.email, "ayanda@example.com")
+    store = hub.server.app[keys.STORE]
+    await page.goto(f"{hub_url}/console/c/{first['conversation']['id']}")
+    remove = page.get_by_role("button", name="Remove +27820000701 from this contact")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    await remove.click()
+    await page.wait_for_timeout(300)
+    assert await store.identities.find_one({"_id": "phone:+27820000701"}) is not None  # not confirmed
+    page.once("dialog", lambda dialog: dialog.accept())
+    await remove.click()
+    await page.locator(".contact ul.identities li:has-text('+27820000701')").wait_for(state="detached")
+    assert await store.identities.find_one({"_id": "phone:+27820000701"}) is None
+    assert await page.locator(".contact ul.identities li:has-text('ayanda@example.com')").count() == 1
     assert page.errors == []

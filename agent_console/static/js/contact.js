@@ -1,5 +1,5 @@
 // The contact 360 panel: identities across channels, type and details, tags, past conversations;
-// edit in place; merge a duplicate into this contact.
+// edit in place; remove an identity; merge a duplicate into this contact.
 import {api} from "./api.js";
 import {ago, clear, h} from "./dom.js";
 import {t} from "./i18n.js";
@@ -36,13 +36,31 @@ export class ContactPanel {
     const fields = Object.entries(contact.custom_fields || {});
     clear(this.el, back, head,
       h("h4", {text: t("contact.identities")}),
-      h("ul", {class: "identities"}, identities.map((i) => h("li", {}, h("span", {class: `badge id-${i.kind}`, text: i.kind}), " ", i.value))),
+      h("ul", {class: "identities"}, identities.map((i) => h("li", {}, h("span", {class: `badge id-${i.kind}`, text: i.kind}), " ", i.value, " ",
+        h("button", {type: "button", class: "link remove-identity", title: t("contact.identity_remove", {value: i.value}),
+          "aria-label": t("contact.identity_remove", {value: i.value}), onclick: () => this.removeIdentity(contact, i), text: "×"})))),
+      h("p", {class: "error", id: "contact-identity-error", role: "alert", hidden: true}),
       h("h4", {text: t("contact.tags")}),
       h("p", {class: "tags"}, contact.tags.length ? contact.tags.map((tag) => h("span", {class: "tag", text: tag})) : h("span", {class: "muted", text: "—"})),
       fields.length ? [h("h4", {text: t("contact.fields")}), h("dl", {class: "fields"}, fields.map(([k, v]) => [h("dt", {text: k}), h("dd", {text: typeof v === "object" ? JSON.stringify(v) : String(v)})]))] : null,
       h("h4", {text: t("contact.history")}),
       this.history(contact.id, conversations),
       this.mergeBox(contact));
+  }
+
+  // a wrong number or an address someone else uses now: its tickets stay here, its next message
+  // starts a new contact (DELETE /contacts/{id}/identities/{kind}/{value})
+  async removeIdentity(contact, identity) {
+    if (!window.confirm(t("contact.identity_remove_confirm", {value: identity.value, name: contact.name || contact.id}))) return;
+    try {
+      await api("DELETE", `/contacts/${contact.id}/identities/${encodeURIComponent(identity.kind)}/${encodeURIComponent(identity.value)}`);
+    } catch (err) {
+      const error = this.el.querySelector("#contact-identity-error");
+      error.textContent = err.message;
+      error.hidden = false;
+      return;
+    }
+    await this.show(contact.id);
   }
 
   // past conversations, newest first: the profile brings the newest 100 and a cursor when there are
@@ -129,7 +147,7 @@ export class ContactPanel {
         clear(results, dups.map((dup, n) => h("li", {},
           h("span", {text: `${labels[n]} `}),
           h("button", {type: "button", class: "link", onclick: async () => {
-            // a merge cannot be undone: the other contact's identities and history move here for good
+            // the other contact's identities and history move here (undone only through the API: unmerge)
             if (!window.confirm(t("contact.merge_confirm", {name: labels[n], into: contact.name || contact.id}))) return;
             try {
               await api("POST", `/contacts/${dup.id}/merge`, {into: contact.id});
