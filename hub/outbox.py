@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
@@ -35,7 +35,12 @@ from hub.models import (
 from hub.store import Store, register, upsert
 
 log = logging.getLogger(__name__)
-register("early_statuses")  # _id = "<channel>:<provider id>": a status callback that beat the send
+# _id = "<channel>:<provider id>": a status callback that beat the send. A send's response comes within
+# seconds; a record whose send never shows up (a send that failed after Twilio queued it, another
+# account's callback) is useless after a day and expires (MongoDB TTL index; Store.expire() in the
+# hourly retention job on FerretDB, which has no TTL indexes)
+EARLY_STATUS_KEEP = timedelta(days=1)
+register("early_statuses", expire=("at", EARLY_STATUS_KEEP))
 register("provider_ids")  # _id = "<channel>:<provider id>" → message_id: status callbacks read by lone _id
 JOB_KIND = "outbox.send"
 RECIPIENT_KIND: dict[Channel, IdentityKind] = {

@@ -194,6 +194,23 @@ async def test_final_statuses_hold_against_late_callbacks(client: TestClient[Any
     assert "error" not in doc or not doc["error"]
 
 
+async def test_a_status_whose_send_never_shows_up_expires_after_a_day(client: TestClient[Any, Any]) -> None:
+    """A callback for a sid we never recorded is parked in early_statuses; the hourly retention job drops
+    it a day after its last callback, a fresh one stays (it may still meet its send)."""
+    store = client.server.app[keys.STORE]
+    old, fresh = "SM" + "e" * 32, "SM" + "f" * 32
+    for sid in (old, fresh):
+        r = await post_signed(client, "/webhooks/twilio/status/sms",
+                              {"MessageSid": sid, "MessageStatus": "sent"})
+        assert r.status == 204
+    await store["early_statuses"].update_one({"_id": f"sms:{old}"},
+                                             {"$set": {"at": utcnow() - timedelta(hours=25)}})
+    await store["jobs"].delete_many({"kind": {"$ne": "privacy.retention"}})
+    assert await store["jobs"].count_documents({"kind": "privacy.retention", "state": "ready"}) == 1
+    await run_jobs(client, all_kinds=True)
+    assert [d["_id"] async for d in store["early_statuses"].find({})] == [f"sms:{fresh}"]
+
+
 async def test_twilio_errors_become_clear_failures(client: TestClient[Any, Any]) -> None:
     _, message_id = await _inbound_then_reply(client, "Hello", From="+15005550001")
     bus = client.server.app[keys.BUS]
