@@ -311,12 +311,15 @@ class Contacts:
             record = {"target_id": target.id, "at": utcnow(), "complete": False,
                       "source": {f: getattr(source, f) for f in OWN_FIELDS},
                       "target_before": {f: getattr(target, f) for f in OWN_FIELDS}, **moving}
-            await self.store.contacts.update_one({"_id": source.id}, {"$set": {"merge_record": record}})
-            return record
-        grown = {f"merge_record.{name}": list(dict.fromkeys([*record.get(name, []), *ids]))
-                 for name, ids in moving.items() if set(ids) - set(record.get(name, []))}
+            written = await self.store.contacts.update_one({"_id": source.id, "merge_record": None},
+                                                           {"$set": {"merge_record": record}})
+            if written.matched_count:
+                return record
+            return await self._record_merge(source, target)  # a concurrent run wrote one: add to it
+        grown = {f"merge_record.{name}": {"$each": ids} for name, ids in moving.items()
+                 if set(ids) - set(record.get(name) or [])}
         if grown:
-            await self.store.contacts.update_one({"_id": source.id}, {"$set": grown})
+            await self.store.contacts.update_one({"_id": source.id}, {"$addToSet": grown})
         return record
 
     async def unmerge(self, source_id: str) -> dict[str, Any]:
@@ -342,23 +345,15 @@ class Contacts:
         if target is not None and target.get("merged_into"):
             raise Conflict(f"contact {target_id} was itself merged into {target['merged_into']} since: "
                            f"unmerge {target_id} first")
-        back = {"$set": {"contact_id": source.id}}
         owned: dict[str, list[str]] = {}
-        for name, collection in MOVED.items():
-            ids = list(record.get(name) or [])
-            flt: dict[str, Any] = {"_id": {"$in": ids}, "contact_id": target_id}
-            if name == "threads":  # a thread handed to a ticket the target opened since stays with it
-                flt["conversation_id"] = {"$in": owned["conversations"]}
-            if ids:
-                await self.store[collection].update_many(flt, back)
-                if name == "conversations":
-                    owned[name] = [d["_id"] async for d in self.store.conversations.find(
-                        {"_id": {"$in": ids}, "contact_id": source.id}, {"_id": 1})]
-                    await self.store.messages.update_many(
-                        {"conversation_id": {"$in": owned[name]}, "contact_id": target_id}, back)
-                    continue
-            owned[name] = [d["_id"] async for d in self.store[collection].find(
-                {"_id": {"$in": ids}, "contact_id": source.id}, {"_id": 1})] if ids else []
+        for name in MOVED:
+            # a thread handed to a ticket the target opened since stays with that ticket
+            only = {"conversation_id": {"$in": owned["conversations"]}} if name == "threads" else {}
+            owned[name] = await self._move_back(name, record.get(name) or [], source.id, target_id, only)
+            if name == "conversations":  # their messages, also those written after the merge
+                await self.store.messages.update_many(
+                    {"conversation_id": {"$in": owned[name]}, "contact_id": target_id},
+                    {"$set": {"contact_id": source.id}})
         # the source's own addresses must not keep leading into the target's newer tickets
         detached = await self._detach_threads(target_id, owned["identities"])
         left = {name: sorted(set(record.get(name) or []) - set(owned[name])) for name in MOVED}
@@ -376,6 +371,18 @@ class Contacts:
         return {"source": await self.get(source.id, follow_merges=False), "target_id": target_id,
                 "target": await self.get(target_id) if target is not None else None,
                 "restored": owned, "left": left, "threads_detached": detached}
+
+    async def _move_back(self, name: str, ids: list[str], source_id: str, target_id: str,
+                         only: dict[str, Any]) -> list[str]:
+        """Move the recorded ``ids`` of ``MOVED[name]`` still on the target back to the source;
+        the ids the source owns now."""
+        if not ids:
+            return []
+        collection = self.store[MOVED[name]]
+        await collection.update_many({"_id": {"$in": ids}, "contact_id": target_id, **only},
+                                     {"$set": {"contact_id": source_id}})
+        return sorted([d["_id"] async for d in collection.find({"_id": {"$in": ids}, "contact_id": source_id},
+                                                              {"_id": 1})])
 
     async def _merged_consent(self, target: Contact, source: Contact) -> dict[str, Any]:
         """Per purpose (or channel opt-out), the newest state of the two: a withdrawal on the

@@ -134,7 +134,8 @@ async def test_unmerge_refuses_what_it_cannot_undo(api: Api) -> None:
 
 async def test_an_interrupted_merge_run_again_records_everything_it_moved(api: Api) -> None:
     """A merge that stopped after moving the identities (no transactions on FerretDB) is finished by
-    running it again, and its record still holds the identities the first run moved."""
+    running it again, and its record holds the identities the first run moved and those the source
+    got in between."""
     h = (await api.user(Role.admin))["headers"]
     store, contacts = api.app[keys.STORE], api.app[keys.CONTACTS]
     thandi, bongani = await _survivor_and_duplicate(api, h)
@@ -142,8 +143,29 @@ async def test_an_interrupted_merge_run_again_records_everything_it_moved(api: A
     # the first run: its record, then the identities moved, then the process died
     await contacts._record_merge(await contacts.get(source), await contacts.get(thandi["id"]))
     await store.identities.update_many({"contact_id": source}, {"$set": {"contact_id": thandi["id"]}})
+    # not merged yet: an agent adds an address to the source meanwhile; the re-run records it too
+    await _call(api, "POST", f"/contacts/{source}/identities", h, 201,
+                json={"kind": "email", "value": "bongani@example.com"})
     await _call(api, "POST", f"/contacts/{source}/merge", h, 200, json={"into": thandi["id"]})
     undone = await _call(api, "POST", f"/contacts/{source}/unmerge", h, 200)
-    assert undone["restored"]["identities"] == [f"whatsapp:{NUMBER}"]
+    assert undone["restored"]["identities"] == ["email:bongani@example.com", f"whatsapp:{NUMBER}"]
     assert undone["restored"]["conversations"] == [bongani["conversation"]["id"]]
     assert undone["target"]["tags"] == ["wedding"]
+
+
+async def test_a_ticket_opened_after_the_merge_stays_and_the_number_leads_to_its_owner(api: Api) -> None:
+    h = (await api.user(Role.admin))["headers"]
+    thandi, bongani = await _survivor_and_duplicate(api, h)
+    source, ticket = bongani["message"]["contact_id"], bongani["conversation"]["id"]
+    await _call(api, "POST", f"/contacts/{source}/merge", h, 200, json={"into": thandi["id"]})
+    await _call(api, "PATCH", f"/conversations/{ticket}", h, 200, json={"status": "closed"})
+    later = await _whatsapp(api, h, "w2", "new question")  # a new ticket, the survivor's
+    assert later["conversation"]["id"] != ticket and later["conversation"]["contact_id"] == thandi["id"]
+    undone = await _call(api, "POST", f"/contacts/{source}/unmerge", h, 200)
+    assert undone["restored"]["conversations"] == [ticket] and undone["threads_detached"] == 1
+    kept = await _call(api, "GET", f"/conversations/{later['conversation']['id']}", h, 200)
+    assert kept["contact_id"] == thandi["id"]  # not recorded by the merge: stays
+    # the number's thread no longer leads into the survivor's ticket: its owner gets a ticket of his own
+    again = await _whatsapp(api, h, "w3", "hello?")
+    assert again["message"]["contact_id"] == source
+    assert again["conversation"]["id"] not in (ticket, later["conversation"]["id"])
