@@ -18,7 +18,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from .hub_api import HubApi, HubError
 
 log = logging.getLogger(__name__)
-BOOKING_REF = re.compile(r"^BE-?\d{5}$", re.IGNORECASE)
+# Booking references: BE- and 5 to 10 digits, as the hub's bot/entities.py and data/regex.yml.
+BOOKING_REF = re.compile(r"^BE[-\s]?\d{5,10}$", re.IGNORECASE)
+REF_IN_TEXT = re.compile(r"\bBE[-\s]?\d{5,10}\b", re.IGNORECASE)
+NONE = {"none", "no", "n/a", "-"}
+# Asked for their booking reference once per conversation, as the embedded engine (NEEDS_REF).
+NEEDS_REF = frozenset({"booking_status", "reschedule_booking", "cancel_booking"})
+# A reply (the rule's intents) to a stale "what's the reference?": what it would have done without the ask.
+NOT_A_REF = {"inform": "action_answer_from_kb", "deny": "action_next_article",
+             "nlu_fallback": "action_unclear"}
 EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
 # Intent → ticket tag, so agents can filter what the bot collected.
 TAGS = {"refund_request": "refund", "payment_failed": "payment", "provider_payout": "payout",
@@ -32,26 +40,96 @@ def _hub() -> HubApi:
 
 
 class ActionAnswerFromKb(Action):
+    """A question answered from the knowledge base. Booking status, rescheduling and cancelling with
+    no reference known ask for it first, once per conversation (``pending_question``); the reference
+    given next brings the question back (here, or ``action_answer_pending`` for the other replies)."""
+
     def name(self) -> str:
         return "action_answer_from_kb"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        try:
-            # the hub's engine sends the contact's type with each message: providers get their articles too
-            audience = (tracker.latest_message.get("metadata") or {}).get("contact_type") or "consumer"
-            hits = _hub().search(_query(tracker, domain), limit=3,
-                                 audience="provider" if audience == "provider" else "consumer")
-        except HubError as exc:
-            log.warning("kb search failed: %s", exc)
-            dispatcher.utter_message(json_message={"handoff": True, "reason": "bot_error", "detail": str(exc)})
-            return []
-        if not hits:
-            dispatcher.utter_message(text="I couldn't find an article about that. Did you want me to log it "
-                                          "for the team?", buttons=_yes_no())
-            return [SlotSet("articles_offered", tracker.get_slot("articles_offered") or [])]
-        runner_up = {k: hits[1].get(k) for k in ("id", "title", "summary", "url")} if len(hits) > 1 else None
-        return [*_offer(dispatcher, tracker, hits[0]), SlotSet("next_article", runner_up),
-                SlotSet("has_next_article", runner_up is not None)]
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        pending = _pending(tracker)
+        if pending and _ref_given(tracker):  # the reference asked for, read as another booking question
+            return _answer_pending(dispatcher, tracker, pending)
+        known = tracker.get_slot("booking_ref") or tracker.get_slot("asked_booking_ref")
+        if intent in NEEDS_REF and not known:
+            dispatcher.utter_message(response="utter_ask_booking_ref")
+            return [SlotSet("pending_question", {"intent": intent, "query": _query(tracker, domain)}),
+                    SlotSet("asked_booking_ref", True), SlotSet("awaiting_booking_ref", True),
+                    SlotSet("next_article", None), SlotSet("has_next_article", False)]
+        return _answer(dispatcher, tracker, _query(tracker, domain))
+
+
+class ActionAnswerPending(Action):
+    """The reply to "what's the booking reference?" (a reference, "none", anything that is not a new
+    question): the question it was asked for, answered. A stale ask (the customer said something else
+    in between) does what the reply would have done without it."""
+
+    def name(self) -> str:
+        return "action_answer_pending"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        pending = _pending(tracker)
+        if pending:
+            return _answer_pending(dispatcher, tracker, pending)
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        return [*_done_waiting(), FollowupAction(NOT_A_REF.get(intent, "action_answer_from_kb"))]
+
+
+def _pending(tracker: Tracker) -> dict[str, Any] | None:
+    """The question waiting for its reference, when the bot asked for it right before this message."""
+    pending = tracker.get_slot("pending_question")
+    events = list(tracker.events)
+    said = [i for i, e in enumerate(events) if e.get("event") == "user"]
+    if not pending or len(said) < 2:
+        return None
+    asked = any(e.get("event") == "slot" and e.get("name") == "awaiting_booking_ref" and e.get("value")
+                for e in events[said[-2]:said[-1]])
+    return pending if asked else None
+
+
+def _ref_given(tracker: Tracker) -> bool:
+    text = (tracker.latest_message.get("text") or "").strip()
+    return bool(REF_IN_TEXT.search(text)) or text.lower() in NONE
+
+
+def _answer_pending(dispatcher: CollectingDispatcher, tracker: Tracker,
+                    pending: dict[str, Any]) -> list[dict]:
+    refs = [_ref(m) for m in REF_IN_TEXT.findall(tracker.latest_message.get("text") or "")]
+    noted = [SlotSet("booking_ref", refs[0])] if refs else []
+    if refs:
+        dispatcher.utter_message(text=f"Thanks, I've noted booking ref {refs[0]}.")
+    return [*noted, *_answer(dispatcher, tracker, pending["query"])]
+
+
+def _ref(text: str) -> str:
+    """As the customer typed it ("be 1234567") to how agents read it ("BE-1234567")."""
+    return "BE-" + re.sub(r"\D", "", text)
+
+
+def _done_waiting() -> list[dict]:
+    return [SlotSet("pending_question", None), SlotSet("awaiting_booking_ref", False)]
+
+
+def _answer(dispatcher: CollectingDispatcher, tracker: Tracker, query: str) -> list[dict]:
+    """The knowledge base's best article for ``query`` and "Did that answer…", its runner-up kept
+    for a "No"; a question waiting for its reference is dropped (one turn only)."""
+    try:
+        # the hub's engine sends the contact's type with each message: providers get their articles too
+        audience = (tracker.latest_message.get("metadata") or {}).get("contact_type") or "consumer"
+        hits = _hub().search(query, limit=3, audience="provider" if audience == "provider" else "consumer")
+    except HubError as exc:
+        log.warning("kb search failed: %s", exc)
+        dispatcher.utter_message(json_message={"handoff": True, "reason": "bot_error", "detail": str(exc)})
+        return _done_waiting()
+    if not hits:
+        dispatcher.utter_message(text="I couldn't find an article about that. Did you want me to log it "
+                                      "for the team?", buttons=_yes_no())
+        return [*_done_waiting(), SlotSet("articles_offered", tracker.get_slot("articles_offered") or [])]
+    runner_up = {k: hits[1].get(k) for k in ("id", "title", "summary", "url")} if len(hits) > 1 else None
+    return [*_done_waiting(), *_offer(dispatcher, tracker, hits[0]), SlotSet("next_article", runner_up),
+            SlotSet("has_next_article", runner_up is not None)]
 
 
 class ActionNextArticle(Action):
@@ -134,8 +212,8 @@ class ValidateTicketForm(FormValidationAction):
                              domain: dict[str, Any]) -> dict[str, Any]:
         text = str(value or "").strip().upper()
         if BOOKING_REF.match(text):
-            return {"booking_ref": text if "-" in text else f"BE-{text[2:]}"}
-        if (tracker.latest_message.get("text") or "").strip().lower() in {"none", "no", "n/a", "-"}:
+            return {"booking_ref": _ref(text)}
+        if (tracker.latest_message.get("text") or "").strip().lower() in NONE:
             return {"booking_ref": "none"}
         dispatcher.utter_message(text="Booking references look like BE-12345.")
         return {"booking_ref": None}
@@ -148,7 +226,7 @@ class ValidateTicketForm(FormValidationAction):
                                   domain: dict[str, Any]) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") == "booking_ref":
             text = (tracker.latest_message.get("text") or "").strip()
-            if text.lower() in {"none", "no", "n/a", "-"}:
+            if text.lower() in NONE:
                 return {"booking_ref": "none"}
         return {}
 
@@ -170,7 +248,8 @@ class ActionOpenTicket(Action):
             hub.note(tracker.sender_id, f"Bot ticket: {summary}\nBooking: {ref}\nE-mail: {email}")
         except HubError as exc:
             log.warning("ticket update failed: %s", exc)
-            dispatcher.utter_message(json_message={"handoff": True, "reason": "bot_error", "detail": str(exc)})
+            dispatcher.utter_message(json_message={"handoff": True, "reason": "bot_error",
+                                                   "detail": str(exc)})
             return []
         dispatcher.utter_message(text="Thanks, I've logged this for the team. Someone will get back to you "
                                       f"at {email}.")

@@ -118,9 +118,10 @@ async def test_a_topic_button_is_answered_from_the_knowledge_base(engine) -> Non
     # (and, for Rasa, what they said before), never for the payload's text
     eng, kb = engine
     conv = new_id()
+    await eng.respond(turn("my booking is BE-10234", conv))  # known: neither engine asks for it
     first = await eng.respond(turn("zxq vlorp mmmph krrt", conv))
     state = {key: value for key, value in first.state.items() if value is not None}
-    state["entities"] = {"booking_ref": "BE-10234"}  # known: the embedded engine asks for none
+    state["entities"] = {"booking_ref": "BE-10234"}  # what the bot service keeps for the embedded engine
     reply = await eng.respond(Turn(conversation_id=conv, text="/cancel_booking", channel="whatsapp",
                                    state=state))
     assert reply.intent == "cancel_booking" and reply.articles == ["kb-cancel"]

@@ -93,6 +93,31 @@ async def test_answer_did_not_help_form_opens_the_ticket(rasa_stack) -> None:
     assert any("BE-44120" in n and "naledi@example.co.za" in n for n in notes)
 
 
+async def test_a_booking_question_asks_for_the_reference_once_then_answers_it(rasa_stack) -> None:
+    """As the embedded engine (test_bot_service.py): booking status, rescheduling or cancelling with
+    no reference known asks for it, once; the reference (BE- and 5 to 10 digits) or "none" brings back
+    the question it was asked for, answered."""
+    app = rasa_stack.client.server.app
+    phone = "+27831110030"
+    conv = await send(app, "where is my booking?", phone)
+    [ask] = await bot_texts(app, conv)
+    assert ask.text.startswith("What's the booking reference?")
+    await send(app, "BE-12345678", phone)
+    noted, answer = (await bot_texts(app, conv))[1:]
+    assert noted.text == "Thanks, I've noted booking ref BE-12345678."
+    assert answer.text.startswith("Checking your booking status") and "1. Yes, thanks" in answer.text
+    state = (await app[keys.CONVERSATIONS].get(conv)).bot
+    assert state["entities"]["booking_ref"] == "BE-12345678" and state["articles"] == ["kb-status"]
+    # no reference to give: the question answered all the same, and not asked for again
+    other = "+27831110031"
+    conv = await send(app, "how do I cancel my booking?", other)
+    assert (await bot_texts(app, conv))[-1].text.startswith("What's the booking reference?")
+    await send(app, "none", other)
+    assert (await bot_texts(app, conv))[-1].text.startswith("Cancelling a booking")
+    await send(app, "is my booking confirmed?", other)
+    assert (await bot_texts(app, conv))[-1].text.startswith("Checking your booking status")
+
+
 async def test_action_server_failure_is_a_handoff(rasa_stack, monkeypatch) -> None:
     app = rasa_stack.client.server.app
 
@@ -219,3 +244,28 @@ async def test_no_gets_the_runner_up_only_right_after_the_answer(rasa_stack) -> 
         {k: e.get(k) for k in ("event", "name")} for e in stale["events"]]
     assert {"event": "slot", "name": "has_next_article"} in [
         {k: e.get(k) for k in ("event", "name")} for e in stale["events"]]
+
+
+async def test_the_reply_to_a_stale_ask_for_the_reference_gets_what_it_would_have(rasa_stack) -> None:
+    """The rule after "what's the booking reference?" holds while the flag is set; the action answers
+    the remembered question only right after the ask. Later (after "hi" here) a "no" is about
+    nothing of the sort: it goes where a "no" goes (the runner-up, else the ticket form)."""
+    question = {"intent": "booking_status", "query": "where is my booking? Where my booking stands"}
+    slots = {"pending_question": question, "asked_booking_ref": True, "awaiting_booking_ref": True}
+    asked = [{"event": "user", "text": "where is my booking?"},
+             {"event": "action", "name": "action_answer_from_kb"},
+             {"event": "bot", "text": "What's the booking reference?"},
+             {"event": "slot", "name": "awaiting_booking_ref", "value": True},
+             {"event": "action", "name": "action_listen"}]
+    no = {"event": "user", "text": "I don't have one", "intent": {"name": "deny", "confidence": 1.0}}
+    right_after = await _run_action(rasa_stack, "action_answer_pending", [*asked, no], [("deny", 1.0)],
+                                    slots=slots)
+    assert right_after["responses"][0]["text"].startswith("Checking your booking status")
+    later = [*asked, {"event": "user", "text": "hi"}, {"event": "action", "name": "utter_greet"},
+             {"event": "action", "name": "action_listen"}, no]
+    stale = await _run_action(rasa_stack, "action_answer_pending", later, [("deny", 1.0)], slots=slots)
+    assert not stale["responses"]
+    assert {"event": "followup", "name": "action_next_article"} in [
+        {k: e.get(k) for k in ("event", "name")} for e in stale["events"]]
+    assert {"name": "awaiting_booking_ref", "value": False} in [
+        {k: e.get(k) for k in ("name", "value")} for e in stale["events"] if e["event"] == "slot"]
