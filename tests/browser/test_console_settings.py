@@ -1,7 +1,8 @@
 """The console's settings in real Chromium: an admin creates a team, a user in it, an API key (its
 secret shown once) and a webhook; demoting the last admin is refused with the hub's reason; a
 supervisor reads users (no API keys or webhooks) and keeps the canned responses; an agent sees no
-settings at all; an SLA policy is created and an inbox's support hours set (refusals show the hub's
+settings at all; an SLA policy is created and an inbox's support hours set; a business-hours
+calendar, an automation rule (JSON) and a retention period are written (refusals show the hub's
 reason)."""
 
 from __future__ import annotations
@@ -222,4 +223,68 @@ async def test_sla_policy_and_inbox_hours_saved_and_refusals_shown(new_page, hub
     await page.get_by_role("button", name="Turn the bot on for Web chat").click()
     await page.wait_for_selector("#settings-error:has-text('the bot is off on this hub')")
     await screenshot(page, "console-settings-inboxes")
+    assert page.errors == []
+
+
+async def test_business_hours_rule_and_retention_written_with_refusals_shown(new_page, hub_url,
+                                                                             hub: Any) -> None:
+    store = hub.server.app[keys.STORE]
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Zanele", Role.admin))
+    await page.goto(f"{hub_url}/console/settings/hours")
+    form = page.locator("#hours-form")
+    await form.get_by_label("Name").fill("Harbour office")
+    await form.get_by_label("Time zone").fill("Africa/Johannesburg")
+    await form.get_by_label("Monday").fill("08:00-17:00")
+    await form.get_by_label("Tuesday").fill("08:00-12:00, 13:00-17:00")
+    await form.get_by_label("Holidays").fill("2026-12-25 2026-12-26")
+    await form.get_by_role("button", name="Create").click()
+    row = page.locator("#hours-table tr:has-text('Harbour office')")
+    await row.locator(":text('Tuesday: 08:00–12:00, 13:00–17:00')").wait_for()
+    saved = await store["business_hours"].find_one({"name": "Harbour office"})
+    assert saved["timezone"] == "Africa/Johannesburg" and set(saved["week"]) == {"mon", "tue"}
+    assert len(saved["holidays"]) == 2
+
+    # a rule written as JSON: text that is not JSON, then a condition the hub refuses (its reason
+    # shown, the form kept), then saved, listed readably and switched off
+    await page.click("#settings-tab-rules")
+    form = page.locator("#rule-form")
+    await form.get_by_label("Name").fill("Refunds")
+    rule_json = form.get_by_label("Trigger, conditions and actions (JSON)")
+    await rule_json.fill('{"trigger": {"type": "message.created"},')
+    await form.get_by_role("button", name="Create").click()
+    await page.wait_for_selector("#settings-error:has-text('Not valid JSON')")
+    refused = ('{"trigger": {"type": "message.created"}, "conditions": [{"field": "mood", "op": "eq",'
+               ' "value": "angry"}], "actions": [{"type": "add_tag", "params": {"tag": "refund"}}]}')
+    await rule_json.fill(refused)
+    await form.get_by_role("button", name="Create").click()
+    await page.wait_for_selector("#settings-error:has-text(\"unknown field 'mood'\")")
+    assert await rule_json.input_value() == refused  # the form keeps what was typed
+    assert await form.get_by_label("Name").input_value() == "Refunds"
+    assert await store["automation_rules"].count_documents({"name": "Refunds"}) == 0
+    await rule_json.fill(refused.replace('"mood", "op": "eq", "value": "angry"',
+                                         '"text", "op": "contains", "value": "refund"'))
+    await form.get_by_role("button", name="Create").click()
+    row = page.locator("#rules-table tr:has-text('Refunds')")
+    await row.locator(":text('text contains refund')").wait_for()
+    assert "A message arrives" in await row.inner_text() and "Add tag (tag: refund)" in await row.inner_text()
+    assert (await store["automation_rules"].find_one({"name": "Refunds"}))["enabled"] is True
+    await page.get_by_role("button", name="Disable Refunds").click()
+    await row.locator(".badge:text('Disabled')").wait_for()
+    assert (await store["automation_rules"].find_one({"name": "Refunds"}))["enabled"] is False
+    await screenshot(page, "console-settings-rules")
+
+    # retention: past the hub's limit is refused with that limit, the number kept; then saved
+    await page.click("#settings-tab-privacy")
+    audit = page.locator("#retention-form").get_by_label("Audit log (days)")
+    await audit.fill("40000")
+    await page.locator("#retention-form").get_by_role("button", name="Save").click()
+    await page.wait_for_selector("#settings-error:has-text('36500')")
+    assert await audit.input_value() == "40000"
+    await audit.fill("400")
+    await page.locator("#retention-form").get_by_role("button", name="Save").click()
+    await page.wait_for_selector("#settings-notice:has-text('Retention saved.')")
+    assert (await store["retention_policies"].find_one({"_id": "current"}))["audit"] == 400
+    assert await audit.input_value() == "400"
+    await screenshot(page, "console-settings-privacy")
     assert page.errors == []

@@ -1,7 +1,7 @@
-// Settings: users, teams, API keys, webhooks, canned responses, SLA policies and inboxes, over the same
-// REST API the docs describe. The hub decides what each role may do; this view only leaves out what a
-// role cannot even read (API keys, webhooks and channel inboxes are admin-only) and shows every refusal
-// with the hub's reason.
+// Settings: users, teams, API keys, webhooks, canned responses, SLA policies, inboxes, business hours,
+// automation rules, macros and data retention, over the same REST API the docs describe. The hub
+// decides what each role may do; this view only leaves out what a role cannot even read (API keys,
+// webhooks, channel inboxes and retention are admin-only) and shows every refusal with the hub's reason.
 import {all, api} from "./api.js";
 import {clear, clock, h} from "./dom.js";
 import {t} from "./i18n.js";
@@ -12,7 +12,14 @@ const STAFF_ROLES = ["agent", "supervisor", "admin"];
 const TABS = {
   users: ["admin", "supervisor"], teams: ["admin", "supervisor"], keys: ["admin"], webhooks: ["admin"],
   canned: ["admin", "supervisor"], sla: ["admin", "supervisor"], inboxes: ["admin"],
+  hours: ["admin", "supervisor"], rules: ["admin", "supervisor"], macros: ["admin", "supervisor"],
+  privacy: ["admin"],
 };
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const RETENTION = ["messages", "webhook_deliveries", "audit", "dead_letters", "search_queries"];
+// a rule's own fields edited as JSON (name has its own field, enabled its switch in the list; id and
+// created_at are the hub's)
+const RULE_JSON = ["order", "trigger", "conditions", "any_conditions", "actions", "stop_processing"];
 const PRIORITIES = ["urgent", "high", "normal", "low"];
 const SLA_METRICS = {first_response: "first", resolution: "resolution"};  // edited here (next_response kept)
 
@@ -40,6 +47,44 @@ function button(label, onclick, attrs = {}) {
 }
 
 const who = (u) => u.name || u.email;
+
+// the hub's reason, with the field it names when the reason does not (a 422's `field`)
+function reason(err) {
+  const text = err.message || String(err);
+  const name = err.problem?.field;
+  return name && !text.includes(name) ? `${text} (${t("settings.field")}: ${name})` : text;
+}
+
+// a JSON textarea's object, or an error that says why the text is not JSON (the hub never sees it)
+function parseObject(text) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(t("settings.bad_json", {reason: err.message}));
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value)) throw new Error(t("settings.json_object"));
+  return value;
+}
+
+// an opening interval as the hub sends it: "08:00-17:00" (its stored form) or ["08:00", "17:00"]
+const interval = (i) => (Array.isArray(i) ? i.join("-") : String(i));
+
+const plain = (v) => (typeof v === "string" ? v : JSON.stringify(v));
+
+// a condition as one line: "priority = urgent", "tags contains vip (case-sensitive)"
+function conditionText(c) {
+  const op = {eq: "=", ne: "≠", gte: "≥", lte: "≤", in: "∈", not_in: "∉"}[c.op] || c.op.replaceAll("_", " ");
+  const unary = ["is_set", "not_set"].includes(c.op) || c.value === null || c.value === undefined;
+  return [c.field, op, unary ? "" : plain(c.value),
+    c.case_sensitive ? `(${t("settings.case_sensitive")})` : ""].filter(Boolean).join(" ");
+}
+
+// an action as one line: its name, then its parameters
+function actionText(a) {
+  const params = Object.entries(a.params || {}).map(([k, v]) => `${k}: ${plain(v)}`).join(", ");
+  return params ? `${t(`action.${a.type}`)} (${params})` : t(`action.${a.type}`);
+}
 
 export class SettingsView {
   constructor(ws) {
@@ -73,7 +118,7 @@ export class SettingsView {
     try {
       await fn();
     } catch (err) {
-      this.say(err.message || String(err));
+      this.say(reason(err));
       return false;
     }
     await this.refresh();
@@ -84,7 +129,8 @@ export class SettingsView {
   async refresh() {
     const loaders = {users: () => this.loadPeople(), teams: () => this.loadPeople(),
       canned: () => this.loadCanned(), keys: () => this.loadKeys(), webhooks: () => this.loadWebhooks(),
-      sla: () => this.loadSla(), inboxes: () => this.loadInboxes()};
+      sla: () => this.loadSla(), inboxes: () => this.loadInboxes(), hours: () => this.loadHours(),
+      rules: () => this.loadRules(), macros: () => this.loadMacros(), privacy: () => this.loadRetention()};
     this.error = h("p", {class: "error", role: "alert", id: "settings-error", tabindex: -1});
     this.notice = h("p", {class: "ok", role: "status", id: "settings-notice", tabindex: -1});
     let body;
@@ -570,5 +616,249 @@ export class SettingsView {
         h("p", {class: "muted hint", id: `inbox-${c}-hint`, text: t("settings.inbox_hours_hint")}),
         h("button", {type: "submit", id: `inbox-${c}-save`, text: t("settings.save"),
           "aria-label": t("settings.inbox_save_named", {name})})));
+  }
+
+  // --- business hours -----------------------------------------------------------------------------
+  // a calendar: a time zone, opening intervals per weekday ("08:00-17:00, 18:00-20:00"; empty: closed)
+  // and holidays (closed all day); the hub checks every interval and the zone
+  async loadHours() { this.calendars = await all("/business-hours?sort=name"); }
+
+  hoursPanel() {
+    const week = (c) => DAYS.filter((d) => c.week[d]?.length).map((d) => h("li", {},
+      h("strong", {text: `${t(`day.${d}`)}: `}), c.week[d].map((i) => interval(i).replace("-", "–")).join(", ")));
+    const rows = this.calendars.map((c) => h("tr", {dataset: {calendar: c.id}},
+      h("td", {}, h("strong", {text: c.name})), h("td", {text: c.timezone}),
+      h("td", {}, h("ul", {class: "targets"}, week(c))),
+      h("td", {class: "preview", text: c.holidays.join(", ") || "—"}),
+      h("td", {}, button(t("settings.edit"), () => this.editHours(c),
+        {class: "link edit", "aria-label": t("settings.item_edit_named", {name: c.name})}),
+      button(t("settings.delete"), () => this.deleteHours(c),
+        {class: "link delete", "aria-label": t("settings.item_delete_named", {name: c.name})}))));
+    const headers = ["settings.name", "settings.inbox_timezone", "settings.hours_week", "settings.hours_holidays",
+      ""];
+    return [this.hoursForm(), rows.length ? table("hours-table", headers, rows)
+      : h("p", {class: "muted", text: t("settings.none")})];
+  }
+
+  async editHours(calendar) {
+    this.editingHours = calendar.id;
+    await this.refresh();
+    this.el.querySelector("#hours-name")?.focus();
+  }
+
+  deleteHours(calendar) {
+    if (!window.confirm(t("settings.hours_delete_confirm", {name: calendar.name}))) return;
+    return this.attempt(() => api("DELETE", `/business-hours/${calendar.id}`), t("settings.saved"));
+  }
+
+  hoursForm() {
+    const editing = this.calendars.find((c) => c.id === this.editingHours) || null;
+    const name = h("input", {type: "text", id: "hours-name", required: true, maxlength: 200,
+      autocomplete: "off", value: editing?.name ?? ""});
+    const zone = h("input", {type: "text", id: "hours-timezone", required: true, maxlength: 64,
+      autocomplete: "off", value: editing?.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
+      placeholder: "Africa/Johannesburg"});
+    const days = Object.fromEntries(DAYS.map((d) => [d, h("input", {type: "text", id: `hours-${d}`,
+      autocomplete: "off", placeholder: "08:00-17:00", "aria-describedby": "hours-week-hint",
+      value: (editing?.week[d] || []).map(interval).join(", ")})]));
+    const holidays = h("textarea", {id: "hours-holidays", rows: 2, "aria-describedby": "hours-holidays-hint",
+      value: (editing?.holidays || []).join(", ")});
+    const save = (ev) => {
+      ev.preventDefault();
+      const week = {};
+      for (const d of DAYS) {  // sent as typed ("08:00-17:00"): the hub says which one is wrong
+        const intervals = days[d].value.split(/[,;]/).map((x) => x.replace(/\s+/g, "")).filter(Boolean);
+        if (intervals.length) week[d] = intervals;
+      }
+      const body = {name: name.value.trim(), timezone: zone.value.trim(), week,
+        holidays: holidays.value.split(/[\s,;]+/).filter(Boolean)};
+      return this.attempt(async () => {
+        await (editing ? api("PATCH", `/business-hours/${editing.id}`, body)
+          : api("POST", "/business-hours", body));
+        this.editingHours = null;
+      }, t("settings.saved"));
+    };
+    const cancel = () => { this.editingHours = null; this.refresh(); };
+    return h("form", {class: "card settings-form", id: "hours-form", onsubmit: save},
+      h("h3", {text: editing ? t("settings.hours_edit", {name: editing.name}) : t("settings.hours_new")}),
+      field(t("settings.name"), name), field(t("settings.inbox_timezone"), zone),
+      h("fieldset", {class: "week"}, h("legend", {text: t("settings.hours_week")}),
+        DAYS.map((d) => field(t(`day.${d}`), days[d]))),
+      h("p", {class: "muted hint", id: "hours-week-hint", text: t("settings.hours_week_hint")}),
+      field(t("settings.hours_holidays"), holidays),
+      h("p", {class: "muted hint", id: "hours-holidays-hint", text: t("settings.hours_holidays_hint")}),
+      h("div", {class: "row"}, h("button", {type: "submit", class: "primary",
+        text: editing ? t("settings.save") : t("settings.create")}),
+      editing && button(t("settings.cancel"), cancel)));
+  }
+
+  // --- automation rules ---------------------------------------------------------------------------
+  // listed readably; written as JSON (trigger, conditions, actions…) that the hub checks on save. A
+  // visual rule builder is not here: docs/ticketing.md describes the fields, operators and actions.
+  async loadRules() { this.rules = await all("/automation-rules?sort=name"); }
+
+  triggerText(trigger) {
+    const name = t(`trigger.${trigger.type}`);
+    if (trigger.type !== "time") return name;
+    return t("settings.rule_time", {status: trigger.status ? t(`status.${trigger.status}`) : "—",
+      n: trigger.after_minutes ?? "—"});
+  }
+
+  rulesPanel() {
+    const lines = (items, text) => h("ul", {class: "targets"}, items.map((x) => h("li", {text: text(x)})));
+    const conditions = (r) => [
+      r.conditions.length ? lines(r.conditions, conditionText) : null,
+      r.any_conditions.length ? [h("div", {class: "muted", text: t("settings.rule_any")}),
+        lines(r.any_conditions, conditionText)] : null,
+      !r.conditions.length && !r.any_conditions.length ? t("settings.rule_always") : null];
+    const toggle = (r) => this.attempt(() => api("PATCH", `/automation-rules/${r.id}`, {enabled: !r.enabled}),
+      t(r.enabled ? "settings.rule_disabled" : "settings.rule_enabled", {name: r.name}));
+    const rows = this.rules.map((r) => h("tr", {dataset: {rule: r.id}, class: r.enabled ? "" : "inactive"},
+      h("td", {}, h("strong", {text: r.name}), h("div", {class: "muted", text: `#${r.order}`})),
+      h("td", {text: this.triggerText(r.trigger)}),
+      h("td", {}, conditions(r)),
+      h("td", {}, lines(r.actions, actionText),
+        r.stop_processing ? h("div", {class: "muted", text: t("settings.rule_stops")}) : null),
+      h("td", {}, h("span", {class: `badge ${r.enabled ? "ok" : "error"}`,
+        text: r.enabled ? t("settings.active") : t("settings.disabled")})),
+      h("td", {}, button(r.enabled ? t("settings.disable") : t("settings.enable"), () => toggle(r),
+        {class: "link toggle", "aria-label": t(r.enabled ? "settings.disable_named" : "settings.enable_named",
+          {name: r.name})}),
+      button(t("settings.edit"), () => this.editRule(r),
+        {class: "link edit", "aria-label": t("settings.item_edit_named", {name: r.name})}),
+      button(t("settings.delete"), () => this.deleteRule(r),
+        {class: "link delete", "aria-label": t("settings.item_delete_named", {name: r.name})}))));
+    const headers = ["settings.name", "settings.rule_when", "settings.rule_if", "settings.rule_then",
+      "settings.state", ""];
+    return [this.ruleForm(), rows.length ? table("rules-table", headers, rows)
+      : h("p", {class: "muted", text: t("settings.none")})];
+  }
+
+  async editRule(rule) {
+    this.editingRule = rule.id;
+    await this.refresh();
+    this.el.querySelector("#rule-name")?.focus();
+  }
+
+  deleteRule(rule) {
+    if (!window.confirm(t("settings.rule_delete_confirm", {name: rule.name}))) return;
+    return this.attempt(() => api("DELETE", `/automation-rules/${rule.id}`), t("settings.saved"));
+  }
+
+  ruleForm() {
+    const editing = this.rules.find((r) => r.id === this.editingRule) || null;
+    const example = {trigger: {type: "message.created"}, conditions: [{field: "text", op: "contains",
+      value: "refund"}], any_conditions: [], actions: [{type: "add_tag", params: {tag: "refund"}}],
+    order: 100, stop_processing: false};
+    const shown = editing ? Object.fromEntries(RULE_JSON.map((k) => [k, editing[k]])) : example;
+    const name = h("input", {type: "text", id: "rule-name", required: true, maxlength: 200,
+      autocomplete: "off", value: editing?.name ?? ""});
+    const json = h("textarea", {id: "rule-json", rows: 12, spellcheck: "false", class: "code",
+      "aria-describedby": "rule-json-hint", value: JSON.stringify(shown, null, 2)});
+    const save = (ev) => {
+      ev.preventDefault();
+      return this.attempt(async () => {
+        // the JSON is the whole rule: a list or switch left out of it is emptied, not kept from before
+        const body = {conditions: [], any_conditions: [], stop_processing: false, ...parseObject(json.value),
+          name: name.value.trim()};
+        await (editing ? api("PATCH", `/automation-rules/${editing.id}`, body)
+          : api("POST", "/automation-rules", body));
+        this.editingRule = null;
+      }, t("settings.saved"));
+    };
+    const cancel = () => { this.editingRule = null; this.refresh(); };
+    return h("form", {class: "card settings-form wide", id: "rule-form", onsubmit: save},
+      h("h3", {text: editing ? t("settings.rule_edit", {name: editing.name}) : t("settings.rule_new")}),
+      field(t("settings.name"), name), field(t("settings.rule_json"), json),
+      h("p", {class: "muted hint", id: "rule-json-hint", text: t("settings.rule_json_hint")}),
+      h("div", {class: "row"}, h("button", {type: "submit", class: "primary",
+        text: editing ? t("settings.save") : t("settings.create")}),
+      editing && button(t("settings.cancel"), cancel)));
+  }
+
+  // --- macros -------------------------------------------------------------------------------------
+  // written here, with their actions as JSON; applied with POST /conversations/{id}/macros/{macro_id}
+  // (the ticket view has no macro menu yet)
+  async loadMacros() {
+    [this.macros, this.teams] = await Promise.all([all("/macros?sort=name"), all("/teams")]);
+  }
+
+  macrosPanel() {
+    const rows = this.macros.map((m) => h("tr", {dataset: {macro: m.id}},
+      h("td", {}, h("strong", {text: m.name}), m.description && h("div", {class: "muted", text: m.description})),
+      h("td", {}, h("ul", {class: "targets"}, m.actions.map((a) => h("li", {text: actionText(a)})))),
+      h("td", {text: m.team_id ? this.teamName(m.team_id) : t("settings.shared")}),
+      h("td", {}, button(t("settings.edit"), () => this.editMacro(m),
+        {class: "link edit", "aria-label": t("settings.item_edit_named", {name: m.name})}),
+      button(t("settings.delete"), () => this.deleteMacro(m),
+        {class: "link delete", "aria-label": t("settings.item_delete_named", {name: m.name})}))));
+    const headers = ["settings.name", "settings.rule_then", "settings.team", ""];
+    return [this.macroForm(), rows.length ? table("macros-table", headers, rows)
+      : h("p", {class: "muted", text: t("settings.none")})];
+  }
+
+  async editMacro(macro) {
+    this.editingMacro = macro.id;
+    await this.refresh();
+    this.el.querySelector("#macro-name")?.focus();
+  }
+
+  deleteMacro(macro) {
+    if (!window.confirm(t("settings.macro_delete_confirm", {name: macro.name}))) return;
+    return this.attempt(() => api("DELETE", `/macros/${macro.id}`), t("settings.saved"));
+  }
+
+  macroForm() {
+    const editing = this.macros.find((m) => m.id === this.editingMacro) || null;
+    const name = h("input", {type: "text", id: "macro-name", required: true, maxlength: 200,
+      autocomplete: "off", value: editing?.name ?? ""});
+    const description = h("input", {type: "text", id: "macro-description", maxlength: 2000,
+      autocomplete: "off", value: editing?.description ?? ""});
+    const team = h("select", {id: "macro-team"}, h("option", {value: "", text: t("settings.shared")}),
+      this.teams.map((tm) => h("option", {value: tm.id, text: tm.name, selected: editing?.team_id === tm.id})));
+    const shown = editing?.actions ?? [{type: "add_tag", params: {tag: "billing"}}, {type: "resolve", params: {}}];
+    const json = h("textarea", {id: "macro-json", rows: 8, spellcheck: "false", class: "code",
+      "aria-describedby": "macro-json-hint", value: JSON.stringify(shown, null, 2)});
+    const save = (ev) => {
+      ev.preventDefault();
+      return this.attempt(async () => {
+        const actions = parseObject(`{"actions": ${json.value.trim() || "null"}}`).actions;
+        const body = {name: name.value.trim(), description: description.value.trim(), actions,
+          team_id: team.value || null};
+        await (editing ? api("PATCH", `/macros/${editing.id}`, body) : api("POST", "/macros", body));
+        this.editingMacro = null;
+      }, t("settings.saved"));
+    };
+    const cancel = () => { this.editingMacro = null; this.refresh(); };
+    return h("form", {class: "card settings-form wide", id: "macro-form", onsubmit: save},
+      h("h3", {text: editing ? t("settings.macro_edit", {name: editing.name}) : t("settings.macro_new")}),
+      field(t("settings.name"), name), field(t("settings.description"), description),
+      field(t("settings.team"), team), field(t("settings.macro_json"), json),
+      h("p", {class: "muted hint", id: "macro-json-hint", text: t("settings.macro_json_hint")}),
+      h("div", {class: "row"}, h("button", {type: "submit", class: "primary",
+        text: editing ? t("settings.save") : t("settings.create")}),
+      editing && button(t("settings.cancel"), cancel)));
+  }
+
+  // --- data retention (admins: privacy:manage) --------------------------------------------------------
+  // days per kind of data; 0 keeps it. No limit in the page: the hub's (0–36500) is shown if refused
+  async loadRetention() { this.retention = await api("GET", "/privacy/retention"); }
+
+  privacyPanel() {
+    const inputs = Object.fromEntries(RETENTION.map((k) => [k, h("input", {type: "number", min: 0, step: 1,
+      inputmode: "numeric", id: `retention-${k}`, required: true, value: String(this.retention[k] ?? 0)})]));
+    const save = (ev) => {
+      ev.preventDefault();
+      const changes = {};
+      for (const k of RETENTION) {
+        if (inputs[k].value !== String(this.retention[k])) changes[k] = Number(inputs[k].value);
+      }
+      return this.attempt(() => api("PATCH", "/privacy/retention", changes), t("settings.retention_saved"));
+    };
+    return [h("form", {class: "card settings-form", id: "retention-form", onsubmit: save},
+      h("h3", {text: t("settings.retention")}),
+      h("p", {class: "muted hint", text: t("settings.retention_hint")}),
+      RETENTION.map((k) => field(t(`settings.retention_${k}`), inputs[k])),
+      h("button", {type: "submit", class: "primary", text: t("settings.save")}))];
   }
 }
