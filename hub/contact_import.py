@@ -31,6 +31,7 @@ never evaluated here, and the hub's CSV/XLSX writers (``hub/reports/tables.py``,
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Callable
@@ -49,7 +50,8 @@ MAX_ROWS = 20_000
 MAX_CELL = 2_000  # characters in any one cell (a name's own limit, 200, is the API's)
 MAX_CUSTOM_VALUE = 1_000
 MAX_RESULTS = 1_000  # per-row results in a report (errors first); counts always cover every row
-CHUNK = 200  # rows whose identities are looked up in one query
+CHUNK = 200  # rows checked, then looked up, then written
+LOOK_UPS = 16  # identity reads sent at once
 IDENTITY_COLUMNS: dict[str, IdentityKind] = {
     "email": IdentityKind.email, "phone": IdentityKind.phone, "whatsapp": IdentityKind.whatsapp}
 COLUMNS = ("name", "type", "language", "tags", *IDENTITY_COLUMNS)
@@ -278,13 +280,21 @@ class Importer:
         return results
 
     async def _look_up(self, keys: list[str]) -> None:
+        """Who owns ``keys``, and those contacts: one read by ``_id`` each, ``LOOK_UPS`` at a time
+        (FerretDB v1 answers ``_id`` equality from its index but tests an ``$in`` list against
+        every document)."""
+        store = self.contacts.store
         unknown = [k for k in dict.fromkeys(keys) if k not in self.owner_of]
-        if not unknown:
-            return
-        found = {d["_id"]: d["contact_id"] async for d in
-                 self.contacts.store.identities.find({"_id": {"$in": unknown}}, {"contact_id": 1})}
-        for key in unknown:
-            self.owner_of[key] = found.get(key)
+        for start in range(0, len(unknown), LOOK_UPS):
+            batch = unknown[start:start + LOOK_UPS]
+            found = await asyncio.gather(*(store.identities.find_one({"_id": k}, {"contact_id": 1})
+                                           for k in batch))
+            for key, doc in zip(batch, found):
+                self.owner_of[key] = doc["contact_id"] if doc else None
+            owners = [c for c in dict.fromkeys(d["contact_id"] for d in found if d) if c not in self.current]
+            for doc in await asyncio.gather(*(store.contacts.find_one({"_id": c}) for c in owners)):
+                if doc and not doc.get("merged_into"):  # a merged one is read through Contacts.get
+                    self.current[doc["_id"]] = Contact.from_doc(doc)
 
     async def _contact(self, contact_id: str) -> Contact:
         if contact_id not in self.current:
@@ -345,6 +355,8 @@ class Importer:
         existing = self.current[contact_id]
         changes = fill(existing, row.contact)
         new = [(kind, key, value) for kind, key, value in row.identities if self.owner_of.get(key) is None]
+        if not self.dry_run and changes:  # filled from the contact as it is now (someone may edit it)
+            changes = fill(await self.contacts.get(contact_id), row.contact)
         if not self.dry_run:
             added: list[str] = []
             try:
