@@ -10,6 +10,7 @@ everyday task, and an agent can still create contacts one by one.
 from __future__ import annotations
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub import keys
@@ -56,7 +57,7 @@ async def _file(request: web.Request) -> bytes:
                         if len(data) > MAX_BYTES:
                             raise PayloadTooLarge(TOO_LARGE)
                     return bytes(data)
-        except ValueError as exc:  # aiohttp's word for a malformed multipart body
+        except (ValueError, HttpProcessingError) as exc:  # a malformed multipart body (aiohttp's words)
             raise InvalidInput(f"malformed multipart body: {exc}", field="body") from exc
         raise InvalidInput("the form has no 'file' field", field="file")
     if request.content_type not in CSV_TYPES:
