@@ -49,6 +49,7 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
 MAX_CELL = 2_000  # characters in any one cell (a name's own limit, 200, is the API's)
 MAX_CUSTOM_VALUE = 1_000
+MAX_CUSTOM_COLUMNS = 100
 MAX_RESULTS = 1_000  # per-row results in a report (errors first); counts always cover every row
 CHUNK = 200  # rows checked, then looked up, then written
 LOOK_UPS = 16  # identity reads sent at once
@@ -146,6 +147,8 @@ def check_header(cells: list[str], hidden: frozenset[str] = frozenset()) -> list
             columns.append(lower)
         else:
             unknown.append(name)
+    if sum(1 for c in columns if c.startswith(CUSTOM)) > MAX_CUSTOM_COLUMNS:
+        raise InvalidInput(f"more than {MAX_CUSTOM_COLUMNS} custom.<key> columns", field="header")
     if unknown:
         raise InvalidInput(f"unknown columns: {', '.join(repr(u) for u in unknown)}; expected "
                            f"{', '.join(COLUMNS)}, custom.<key>", field=unknown[0] or "header")

@@ -178,6 +178,8 @@ async def test_a_bad_header_refuses_the_file_naming_the_column(api: Api) -> None
     assert problem["field"] == "custom.a.b"
     problem = await _import(api, sup, "email,Email\nx@example.com,y@example.com\n", status=422)
     assert problem["field"] == "email"
+    wide = "email," + ",".join(f"custom.k{i}" for i in range(101)) + "\nx@example.com\n"
+    assert (await _import(api, sup, wide, status=422))["field"] == "header"
     # a custom field only admins see is not written by a supervisor either
     api.app[keys.SETTINGS].restricted_contact_fields = ["id_number"]
     problem = await _import(api, sup, "email,custom.id_number\nx@example.com,800101\n", status=422)
