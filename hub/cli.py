@@ -6,8 +6,9 @@
     seed-demo    load the Berry Events demo data set into an empty database
     create-user  create a user (the first admin, typically)
     contacts import FILE.csv [--dry-run]
-                 import contacts from a CSV file (docs/api.md, "Contact import"); a progress bar on
-                 stderr, a JSON summary as the last line; exit 1 if a row failed, 2 if the file did
+                 import contacts from a CSV file (docs/api.md, "Contact import"): a progress bar on
+                 stderr, a JSON summary as the last line; exit 1 if a row failed, 2 if the file
+                 was refused
 
 Without BERRY_MONGODB_URL every command starts the embedded FerretDB (built once, cached) with
 its data in BERRY_VAR_DIR/ferretdb, starts it again if it exits, and stops it on exit.
