@@ -220,6 +220,15 @@ async def test_sla_policy_and_inbox_hours_saved_and_refusals_shown(new_page, hub
     stored = await store["channel_inboxes"].find_one({"_id": "voice"})
     assert (stored["business_hours"], stored["timezone"]) == ("Mon-Fri 08:00-17:00; Sat 09:00-13:00",
                                                              "Africa/Johannesburg")
+    # another admin changes the inbox meanwhile: this page's save (the whole inbox) is refused, not
+    # written over theirs
+    await store["channel_inboxes"].update_one({"_id": "voice"}, {"$set": {"greeting": "Hello from admin 2"}})
+    await voice.get_by_label("Support hours", exact=True).fill("Mon-Fri 07:00-18:00")
+    await voice.get_by_role("button", name="Save the support hours of Voice").click()
+    await page.wait_for_selector("#settings-error:has-text('changed since you read it')")
+    stored = await store["channel_inboxes"].find_one({"_id": "voice"})
+    assert (stored["greeting"], stored["business_hours"]) == ("Hello from admin 2",
+                                                              "Mon-Fri 08:00-17:00; Sat 09:00-13:00")
     await page.get_by_role("button", name="Turn the bot on for Web chat").click()
     await page.wait_for_selector("#settings-error:has-text('the bot is off on this hub')")
     await screenshot(page, "console-settings-inboxes")

@@ -2,7 +2,7 @@
 // automation rules, macros and data retention, over the same REST API the docs describe. The hub
 // decides what each role may do; this view only leaves out what a role cannot even read (API keys,
 // webhooks, channel inboxes and retention are admin-only) and shows every refusal with the hub's reason.
-import {all, api} from "./api.js";
+import {all, api, read} from "./api.js";
 import {clear, clock, h} from "./dom.js";
 import {t} from "./i18n.js";
 
@@ -569,8 +569,14 @@ export class SettingsView {
   // --- inboxes ------------------------------------------------------------------------------------
   // one per channel (not paged); the bot's switch where it can answer; support hours and their zone
   async loadInboxes() {
-    [this.inboxes, this.botInboxes] = await Promise.all([api("GET", "/channels/inboxes"),
-      api("GET", "/bot/inboxes")]);
+    const [listed, bot] = await Promise.all([api("GET", "/channels/inboxes"), api("GET", "/bot/inboxes")]);
+    // each read again with its ETag: a save sends the whole inbox back, so it must be refused (412)
+    // when another admin changed it meanwhile, not silently undo their change
+    this.inboxes = await Promise.all(listed.map(async ({channel}) => {
+      const {body, etag} = await read(`/channels/inboxes/${channel}`);
+      return {...body, etag};
+    }));
+    this.botInboxes = bot;
   }
 
   inboxesPanel() {
@@ -596,7 +602,7 @@ export class SettingsView {
       const {enabled, address, greeting, settings} = inbox;
       const body = {enabled, address, greeting, settings, business_hours: hours.value.trim(),
         timezone: zone.value.trim()};
-      return this.attempt(() => api("PUT", `/channels/inboxes/${c}`, body),
+      return this.attempt(() => api("PUT", `/channels/inboxes/${c}`, body, {ifMatch: inbox.etag}),
         t("settings.inbox_saved", {name}));
     };
     return h("div", {class: "card inbox", dataset: {inbox: c}},

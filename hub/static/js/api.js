@@ -17,8 +17,8 @@ export class ApiError extends Error {
   }
 }
 
-async function send(method, path, {body, token, accept = "application/json"} = {}) {
-  const headers = {Accept: accept};
+async function send(method, path, {body, token, accept = "application/json", extra = {}} = {}) {
+  const headers = {Accept: accept, ...extra};
   const file = body instanceof Blob;  // a file goes as the body itself, with its own media type
   if (body !== undefined) headers["Content-Type"] = file ? (body.type || "application/octet-stream") : "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -67,8 +67,15 @@ async function authed(method, path, options = {}) {
   }
 }
 
-export async function api(method, path, body) {
-  return json(await authed(method, path, {body}));
+// `ifMatch`: the ETag the change was based on (a 412 when someone else changed it since)
+export async function api(method, path, body, {ifMatch} = {}) {
+  return json(await authed(method, path, {body, extra: ifMatch ? {"If-Match": ifMatch} : {}}));
+}
+
+// A resource with its ETag, for an edit that must not overwrite someone else's change.
+export async function read(path) {
+  const response = await authed("GET", path);
+  return {body: await json(response), etag: response.headers.get("ETag")};
 }
 
 // A file for a reply: stored by the hub, answered with its attachment (blob id, name, type, size).
