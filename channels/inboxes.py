@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from hub.errors import InvalidInput
 from hub.identity import normalize_phone
-from hub.models import Channel, TimeZoneName, is_digits, utcnow
+from hub.models import Channel, TimeZoneOrDefault, is_digits, utcnow
 from hub.store import Store, register, upsert
 
 from .hours import parse
@@ -44,7 +44,7 @@ class ChannelInboxIn(BaseModel):
     address: str = Field("", max_length=320, description="Sender number (E.164) or support e-mail address")
     greeting: str = Field("", max_length=1000, description="Voice greeting / chat welcome")
     business_hours: str = Field("", max_length=200, description='e.g. "Mon-Fri 08:00-17:00; Sat 09:00-13:00"')
-    timezone: Literal[""] | TimeZoneName = Field("", description="IANA zone of the business hours")
+    timezone: TimeZoneOrDefault = Field("", max_length=64, description="IANA zone of the business hours")
     settings: dict[str, str | int | bool] = Field(default_factory=dict, description=f"Any of {sorted(SETTING_NAMES)}")
     credentials: dict[str, str] = Field(default_factory=dict, description=f"Write-only: any of {sorted(SECRET_NAMES)}")
 

@@ -98,3 +98,6 @@ def _zone_name(value: str) -> str:
 
 
 TimeZoneName = Annotated[str, AfterValidator(_zone_name)]  # an IANA zone this machine knows
+# "" (the hub's default) or a zone; one validator, so a bad zone's error names the zone instead of
+# a union branch ("timezone.literal['']: Input should be ''")
+TimeZoneOrDefault = Annotated[str, AfterValidator(lambda value: _zone_name(value) if value else value)]

@@ -63,6 +63,8 @@ async def test_inbox_validation_and_permissions(client: TestClient[Any, Any]) ->
     no_channel = await client.put("/api/v1/channels/inboxes/fax", headers=admin, json={})
     agent = await client.put("/api/v1/channels/inboxes/voice", headers=await _headers(client, Role.agent), json={})
     assert [r.status for r in (bad_hours, bad_tz, bad_secret, no_channel, agent)] == [422, 422, 422, 404, 403]
+    problem = await bad_tz.json()  # the zone's own error, not a union branch's
+    assert "unknown time zone 'Mars/Olympus'" in problem["detail"] and problem["field"] == "timezone"
 
 
 async def test_voice_greeting_and_disabled_channel(client: TestClient[Any, Any]) -> None:
