@@ -18,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.events import ContactCreated, ContactsMerged, ContactsUnmerged, ContactUpdated, EventBus
 from hub.identity import DEFAULT_REGION, identity_key, normalize, normalize_phone
-from hub.models import Channel, Contact, ContactType, Identity, IdentityKind, utcnow
+from hub.models import Channel, Contact, ContactType, Direction, Identity, IdentityKind, utcnow
 from hub.store import Store
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ _PHONE_NOISE = re.compile(r"[\s\-.()/]")
 MOVED = {"identities": "identities", "conversations": "conversations", "threads": "conversation_threads",
          "consents": "consents"}
 OWN_FIELDS = ("name", "language", "vip", "tags", "custom_fields", "consent")
+IDENTITY_KINDS = {kind.value for kind in IdentityKind}
 
 
 def _address_only(query: str) -> bool:
@@ -354,7 +355,10 @@ class Contacts:
                 await self.store.messages.update_many(
                     {"conversation_id": {"$in": owned[name]}, "contact_id": target_id},
                     {"$set": {"contact_id": source.id}})
-        # the source's own addresses must not keep leading into the target's newer tickets
+        # tickets the target got after the merge from the restored addresses alone are the source's
+        followed, mixed = await self._after_merge(record, source.id, target_id, owned)
+        owned["conversations"] = sorted(set(owned["conversations"]) | set(followed))
+        # the source's own addresses must not keep leading into the target's (mixed) tickets
         detached = await self._detach_threads(target_id, owned["identities"])
         left = {name: sorted(set(record.get(name) or []) - set(owned[name])) for name in MOVED}
         if target is not None:
@@ -370,7 +374,53 @@ class Contacts:
                                                 conversations=owned["conversations"], left=left))
         return {"source": await self.get(source.id, follow_merges=False), "target_id": target_id,
                 "target": await self.get(target_id) if target is not None else None,
-                "restored": owned, "left": left, "threads_detached": detached}
+                "restored": owned, "left": left, "mixed": mixed, "threads_detached": detached}
+
+    async def _after_merge(self, record: dict[str, Any], source_id: str, target_id: str,
+                           owned: dict[str, list[str]]) -> tuple[list[str], list[str]]:
+        """The target's tickets that got customer messages from the restored identities (or, opened by
+        an agent, are threaded on one) since the merge: those whose customer addresses (inbound
+        ``meta.sender``s, an identity thread key) are all restored identities move back to the source
+        with their messages and threads; those that also hold another address stay (``mixed``).
+        Returns (moved back, mixed)."""
+        restored = set(owned["identities"])
+        if not restored:
+            return [], []
+        since = record.get("at")
+        recorded = set(record.get("conversations") or [])
+        since_filter = {"created_at": {"$gte": since}} if since is not None else {}
+        candidates: set[str] = set()
+        async for doc in self.store.messages.find(
+                {"contact_id": target_id, "direction": Direction.inbound.value},  # provider times: no date
+                {"conversation_id": 1, "meta.sender": 1}):
+            if (doc.get("meta") or {}).get("sender") in restored:
+                candidates.add(doc["conversation_id"])
+        async for doc in self.store.conversations.find({"contact_id": target_id, **since_filter},
+                                                       {"thread_key": 1}):
+            if doc.get("thread_key") in restored:
+                candidates.add(doc["_id"])
+        back: list[str] = []
+        mixed: list[str] = []
+        for conversation_id in sorted(candidates - recorded):
+            conversation = await self.store.conversations.find_one({"_id": conversation_id},
+                                                                   {"thread_key": 1})
+            if conversation is None:
+                continue
+            inbound = {"conversation_id": conversation_id, "direction": Direction.inbound.value}
+            addresses = {d.get("meta", {}).get("sender")
+                         async for d in self.store.messages.find(inbound, {"meta.sender": 1})}
+            key = conversation.get("thread_key")
+            if isinstance(key, str) and key.split(":", 1)[0] in IDENTITY_KINDS:
+                addresses.add(key)
+            addresses.discard(None)
+            (back if addresses <= restored else mixed).append(conversation_id)
+        if back:
+            move = {"$set": {"contact_id": source_id}}
+            on_target = {"conversation_id": {"$in": back}, "contact_id": target_id}
+            await self.store.conversations.update_many({"_id": {"$in": back}, "contact_id": target_id}, move)
+            await self.store.messages.update_many(on_target, move)
+            await self.store["conversation_threads"].update_many(on_target, move)
+        return back, mixed
 
     async def _move_back(self, name: str, ids: list[str], source_id: str, target_id: str,
                          only: dict[str, Any]) -> list[str]:

@@ -192,18 +192,48 @@ class Outbox:
 
     async def _recipient(self, message: Message, last_in: dict[str, Any] | None,
                          conversation: dict[str, Any]) -> dict[str, Any]:
-        """The identity to answer: the one the customer last wrote from in this ticket (a contact with
-        two addresses or, after a merge, two numbers gets the answer where they wrote from); else the
-        ticket's thread (an SMS/WhatsApp ticket is threaded on the number, also one an agent opened);
-        else the contact's oldest address of the kind (an e-mail ticket an agent opened)."""
+        """The identity to answer: of the ticket's own customer addresses of the channel's kind, the one
+        the customer last wrote from, then the thread's (an SMS/WhatsApp ticket is threaded on the
+        number, also one an agent opened), then any other it got messages from, the first the contact
+        still owns. A ticket that never had a customer address of the kind (an e-mail ticket an agent
+        opened) goes to the contact's oldest address of the kind.
+
+        When the ticket had addresses and none is the contact's any more (removed, or given back to
+        another contact by an unmerge): e-mail is refused (a permanent error), since the contact's
+        other address may be another person's and an e-mail carries the whole answer and its
+        attachments; SMS, WhatsApp and chat keep going to the contact's other address of the kind
+        (a removed number is the contact's old or mistyped one; after an unmerge a ticket holding
+        only the restored contact's numbers moves back with it, so this never crosses people there)."""
         kind = RECIPIENT_KIND.get(message.channel)
         if kind is None:
             raise PermanentSendError(f"the contact has no {message.channel.value} address")
-        for key in ((last_in or {}).get("meta", {}).get("sender"), conversation.get("thread_key")):
-            if isinstance(key, str) and key.startswith(f"{kind.value}:"):
-                doc = await self.store.identities.find_one({"_id": key})  # lone _id, then the owner check
-                if doc is not None and doc.get("contact_id") == message.contact_id:
-                    return doc
+        prefix = f"{kind.value}:"
+        own: list[str] = []
+
+        async def owned(keys: list[Any]) -> dict[str, Any] | None:
+            for key in keys:
+                if isinstance(key, str) and key.startswith(prefix) and key not in own:
+                    own.append(key)
+                    found = await self.store.identities.find_one({"_id": key})  # lone _id, then the owner
+                    if found is not None and found.get("contact_id") == message.contact_id:
+                        return found
+            return None
+
+        first = await owned([(last_in or {}).get("meta", {}).get("sender"), conversation.get("thread_key")])
+        if first is not None:
+            return first
+        if conversation.get("_id"):  # the ticket's other senders, newest first (read only when needed)
+            others = [(d.get("meta") or {}).get("sender") async for d in self.store.messages.find(
+                {"conversation_id": conversation["_id"], "direction": Direction.inbound.value},
+                {"meta.sender": 1}).sort([("created_at", -1), ("_id", -1)]).limit(500)]
+            other = await owned(others)
+            if other is not None:
+                return other
+        if own and kind == IdentityKind.email:
+            raise PermanentSendError(
+                f"none of this ticket's e-mail addresses ({', '.join(k[len(prefix):] for k in own[:3])}) "
+                "belongs to the contact any more: not sent to the contact's other address, which may be "
+                "another person's; add the address back to the contact or write from a new ticket")
         oldest = await self.store.identities.find_one({"contact_id": message.contact_id, "kind": kind.value},
                                                       sort=[("created_at", 1), ("_id", 1)])
         if oldest is None:

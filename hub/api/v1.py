@@ -374,7 +374,7 @@ async def unmerge_contact(request: web.Request, principal: Principal) -> dict[st
     result = await request.app[keys.CONTACTS].unmerge(source_id)
     await request.app[keys.AUDIT].record(principal.actor_id, "contact.unmerge", "contact", source_id, after={
         "unmerged_from": result["target_id"], "restored": result["restored"], "left": result["left"],
-        "threads_detached": result["threads_detached"]})
+        "mixed": result["mixed"], "threads_detached": result["threads_detached"]})
     return result
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from hub import keys
 from hub.events import ContactsUnmerged
-from hub.models import Role
+from hub.models import Message, Role
 
 from ...conftest import Api
 
@@ -153,19 +153,89 @@ async def test_an_interrupted_merge_run_again_records_everything_it_moved(api: A
     assert undone["target"]["tags"] == ["wedding"]
 
 
-async def test_a_ticket_opened_after_the_merge_stays_and_the_number_leads_to_its_owner(api: Api) -> None:
+async def test_a_ticket_opened_after_the_merge_by_the_restored_number_goes_back_with_it(api: Api) -> None:
     h = (await api.user(Role.admin))["headers"]
     thandi, bongani = await _survivor_and_duplicate(api, h)
     source, ticket = bongani["message"]["contact_id"], bongani["conversation"]["id"]
     await _call(api, "POST", f"/contacts/{source}/merge", h, 200, json={"into": thandi["id"]})
     await _call(api, "PATCH", f"/conversations/{ticket}", h, 200, json={"status": "closed"})
-    later = await _whatsapp(api, h, "w2", "new question")  # a new ticket, the survivor's
+    later = await _whatsapp(api, h, "w2", "new question")  # a new ticket, on the survivor while merged
     assert later["conversation"]["id"] != ticket and later["conversation"]["contact_id"] == thandi["id"]
     undone = await _call(api, "POST", f"/contacts/{source}/unmerge", h, 200)
-    assert undone["restored"]["conversations"] == [ticket] and undone["threads_detached"] == 1
-    kept = await _call(api, "GET", f"/conversations/{later['conversation']['id']}", h, 200)
-    assert kept["contact_id"] == thandi["id"]  # not recorded by the merge: stays
-    # the number's thread no longer leads into the survivor's ticket: its owner gets a ticket of his own
+    assert undone["restored"]["conversations"] == sorted([ticket, later["conversation"]["id"]])
+    assert undone["mixed"] == [] and undone["threads_detached"] == 0  # the thread went back with its ticket
+    moved = await _call(api, "GET", f"/conversations/{later['conversation']['id']}", h, 200)
+    assert moved["contact_id"] == source  # only Bongani's number wrote in it: his
+    # the number's thread leads to his ticket, on his contact
     again = await _whatsapp(api, h, "w3", "hello?")
     assert again["message"]["contact_id"] == source
-    assert again["conversation"]["id"] not in (ticket, later["conversation"]["id"])
+    assert again["conversation"]["id"] == later["conversation"]["id"]
+    assert not await api.app[keys.STORE].conversations.find_one(
+        {"contact_id": thandi["id"], "channel": "whatsapp"})
+
+
+async def _mail(api: Api, h: dict[str, str], external_id: str, sender: str, thread: str) -> dict[str, Any]:
+    return await _call(api, "POST", "/inbound", h, 201, json={  # type: ignore[no-any-return]
+        "channel": "email", "external_id": external_id, "sender": {"kind": "email", "value": sender},
+        "subject": f"about {thread}", "thread_key": f"mail:{thread}", "text": "hello"})
+
+
+async def _reply_to(api: Api, h: dict[str, str], ticket: str) -> str:
+    """Where the outbox would send an agent's reply on ``ticket`` (the address, or the refusal)."""
+    from hub.outbox import Outbox, PermanentSendError
+    store = api.app[keys.STORE]
+    reply = await _call(api, "POST", f"/conversations/{ticket}/messages", h, 201, json={"text": "Answer"})
+    outbox = Outbox(store, api.app[keys.BUS], api.app[keys.JOBS], {})
+    try:
+        return (await outbox.build(Message.from_doc(await store.messages.find_one({"_id": reply["id"]})))).to
+    except PermanentSendError as exc:
+        return f"refused: {exc.detail}"
+
+
+async def test_unmerge_gives_back_tickets_the_restored_address_opened_after_the_merge(api: Api) -> None:
+    """The QA case: Alice's mail after the merge of Alice into Bob opened a ticket on Bob; after the
+    unmerge it is Alice's again (messages, thread), and an agent's reply on it goes to Alice. A ticket
+    both wrote in stays with Bob and is listed under ``mixed``."""
+    h = (await api.user(Role.admin))["headers"]
+    store = api.app[keys.STORE]
+    bob = await _call(api, "POST", "/contacts", h, 201, json={
+        "name": "Bob", "identities": [{"kind": "email", "value": "bob@example.com"}]})
+    first = await _mail(api, h, "a1", "alice@example.com", "a1")
+    alice = first["message"]["contact_id"]
+    bobs = await _mail(api, h, "b1", "bob@example.com", "b1")
+    await _call(api, "POST", f"/contacts/{alice}/merge", h, 200, json={"into": bob["id"]})
+    later = await _mail(api, h, "a2", "alice@example.com", "a2")  # a new subject: a ticket on Bob
+    assert later["conversation"]["contact_id"] == bob["id"]
+    await _mail(api, h, "a3", "alice@example.com", "b1")  # Alice writes in Bob's own thread too
+    undone = await _call(api, "POST", f"/contacts/{alice}/unmerge", h, 200)
+    assert undone["restored"]["conversations"] == sorted([first["conversation"]["id"],
+                                                          later["conversation"]["id"]])
+    assert undone["mixed"] == [bobs["conversation"]["id"]]
+    ticket = later["conversation"]["id"]
+    assert (await store.conversations.find_one({"_id": ticket}))["contact_id"] == alice
+    assert {m["contact_id"] async for m in store.messages.find({"conversation_id": ticket})} == {alice}
+    assert (await store["conversation_threads"].find_one({"_id": "email|mail:a2"}))["contact_id"] == alice
+    assert await _reply_to(api, h, ticket) == "alice@example.com"
+    assert await _reply_to(api, h, first["conversation"]["id"]) == "alice@example.com"
+    assert await _reply_to(api, h, bobs["conversation"]["id"]) == "bob@example.com"  # Bob wrote there
+    # Alice's next mail on her ticket's thread stays hers
+    again = await _mail(api, h, "a4", "alice@example.com", "a2")
+    assert again["message"]["contact_id"] == alice and again["conversation"]["id"] == ticket
+
+
+async def test_an_email_ticket_whose_addresses_are_no_longer_the_contacts_is_not_answered_elsewhere(
+        api: Api) -> None:
+    """No fallback to the contact's other e-mail address when the ticket's own are gone: that address may
+    be another person's. A ticket that never had a customer address still goes to the contact's."""
+    h = (await api.user(Role.admin))["headers"]
+    bob = await _call(api, "POST", "/contacts", h, 201, json={
+        "name": "Bob", "identities": [{"kind": "email", "value": "bob@example.com"},
+                                      {"kind": "email", "value": "shared@example.com"}]})
+    wrote = await _mail(api, h, "s1", "shared@example.com", "s1")
+    assert wrote["message"]["contact_id"] == bob["id"]
+    await _call(api, "DELETE", f"/contacts/{bob['id']}/identities/email/shared@example.com", h, 204)
+    refused = await _reply_to(api, h, wrote["conversation"]["id"])
+    assert refused.startswith("refused: ") and "shared@example.com" in refused
+    opened = await _call(api, "POST", "/conversations", h, 201, json={
+        "contact_id": bob["id"], "channel": "email", "subject": "Your booking", "text": "Hello Bob"})
+    assert await _reply_to(api, h, opened["id"]) == "bob@example.com"
