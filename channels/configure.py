@@ -79,8 +79,13 @@ def listener_config(services: Any) -> tuple[int, str]:
     doc, settings = _doc(services, Channel.email), services.settings
     conf = doc.get("settings", {})
     port = int(conf["smtp_listen_port"]) if "smtp_listen_port" in conf else settings.smtp_listen_port
-    address = str(doc.get("address") or settings.email_address)
+    address = support_address(services)
     return (0 if doc.get("enabled") is False else port), address.rsplit("@", 1)[-1].lower()
+
+
+def support_address(services: Any) -> str:
+    """The e-mail inbox's address: the admin's, else ``BERRY_EMAIL_ADDRESS``."""
+    return str(_doc(services, Channel.email).get("address") or services.settings.email_address)
 
 
 def mailbox_config(services: Any) -> MailboxConfig | None:

@@ -47,7 +47,8 @@ async def start(app: web.Application, services: Any) -> AsyncIterator[None]:
         return True
 
     email_inbound = EmailInbound(store, app[keys.INBOX], services.blobs, max_bytes=settings.email_max_bytes,
-                                 on_bounce=on_bounce)
+                                 on_bounce=on_bounce, authserv_id=settings.email_authserv_id,
+                                 support_address=lambda: configure.support_address(services))
     services.extra["email_inbound"] = email_inbound
 
     async def ingest_mail(raw: bytes, size: int | None = None) -> None:

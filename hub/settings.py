@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_listen_port: int = Field(0, description="Inbound SMTP listener port (aiosmtpd); 0 = off")
     email_max_bytes: int = Field(25 * 1024 * 1024, description="Largest inbound e-mail accepted")
+    email_authserv_id: str = Field("", description=(
+        "authserv-id of the Authentication-Results header your receiving mail server adds "
+        "(e.g. mx.berry.test): an agent's forward is trusted only when the topmost one has this id and "
+        "dmarc=pass; empty = the topmost one whatever its id, and none for mail at the SMTP listener"))
     chat_secret: SecretStr = Field(SecretStr("dev-only-chat-secret-change-me"), description="Signs web-chat visitor tokens")
     chat_identity_secret: SecretStr = Field(SecretStr(""), description="HMAC key the host site uses to verify visitor identity")
     chat_max_chars: int = Field(4000, description="Largest web-chat message")

@@ -7,9 +7,13 @@ A mail over the size limit is still recorded (headers and a note for the agent),
 Agent forwarding (as Zendesk's): a forward ("FW:"/"Fwd:") From an active agent, supervisor or admin
 (a staff user's e-mail) is the forwarded mail's: its original sender (the From line of the forwarded
 header block) is the customer, the agent is kept in ``meta.email.forwarded_by`` and named in a note at
-the end of the text. From anyone else the forwarder stays the customer, as the block is plain text
-anyone can write; a mail whose DMARC check failed (our server's ``Authentication-Results``) is not
-trusted to come from the agent it names.
+the end of the text. Anyone can write a From header and such a block, so the From is believed only
+when our receiving server vouches for it: the topmost ``Authentication-Results`` says ``dmarc=pass``
+and, with ``BERRY_EMAIL_AUTHSERV_ID`` set, carries that id. Mail at our own SMTP listener needs the
+id: the listener checks nothing itself, so any such header in it was written before it reached us
+(by a relay of ours only if the operator says so). Otherwise — and for a forward by anyone else, or
+of a no-reply/automated sender's mail (``parse.no_reply``, our own support address), which nobody
+could answer — the forwarder stays the customer and the forwarded block is plain text.
 A delivery-status report (``dsn.py``) about one of our replies marks that reply failed with the
 reason instead of opening a ticket from MAILER-DAEMON; any other bounce is ingested, flagged
 never to be auto-answered.
@@ -32,7 +36,7 @@ from hub.store import Store
 from .adapter import to_inbound
 from .dsn import Bounce, parse_dsn
 from .forwards import strip_prefix
-from .parse import ParsedMail, parse_mail
+from .parse import ParsedMail, no_reply, parse_mail
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +44,13 @@ log = logging.getLogger(__name__)
 class EmailInbound:
     def __init__(self, store: Store, inbox: Inbox, blobs: BlobStore, *, max_bytes: int,
                  max_part_bytes: int = 10 * 1024 * 1024,
-                 on_bounce: Callable[[Bounce], Awaitable[bool]] | None = None) -> None:
+                 on_bounce: Callable[[Bounce], Awaitable[bool]] | None = None, authserv_id: str = "",
+                 support_address: Callable[[], str] = lambda: "") -> None:
         self.store, self.inbox, self.blobs = store, inbox, blobs
         self.max_bytes, self.max_part_bytes = max_bytes, max_part_bytes
+        # whose Authentication-Results vouch for a From (``BERRY_EMAIL_AUTHSERV_ID``; "": the topmost)
+        self.authserv_id = authserv_id.strip().lower()
+        self.support_address = support_address  # the inbox's address now (an admin may change it)
         self.on_bounce = on_bounce  # True: the bounce was applied to our sent message, nothing to ingest
 
     async def process(self, raw: bytes, size: int | None = None, *, source: str = "imap") -> IngestResult | None:
@@ -56,7 +64,7 @@ class EmailInbound:
             if bounce is not None and await self.on_bounce(bounce):
                 return None
         parsed = self._oversized(raw, size) if oversized else parse_mail(raw, max_part_bytes=self.max_part_bytes)
-        await self._agent_forward(parsed)
+        await self._agent_forward(parsed, source)
         conversation_id = await self._thread(parsed)
         inbound = to_inbound(parsed, conversation_id=conversation_id)
         if not await self._already_stored(inbound.external_id):
@@ -86,15 +94,25 @@ class EmailInbound:
         parsed.problems.append("over the size limit")
         return parsed
 
-    async def _agent_forward(self, parsed: ParsedMail) -> None:
+    def _from_vouched(self, parsed: ParsedMail, source: str) -> bool:
+        """Our receiving server checked the From address: DMARC passed (see the module)."""
+        if parsed.auth_results is None or (source == "smtp" and not self.authserv_id):
+            return False
+        serv_id, dmarc = parsed.auth_results
+        return dmarc == "pass" and (not self.authserv_id or serv_id == self.authserv_id)
+
+    async def _agent_forward(self, parsed: ParsedMail, source: str) -> None:
         """An agent forwarded a customer's mail: the customer becomes its sender (see the module)."""
-        if parsed.forwarded_from is None or parsed.auth_failed or parsed.auto:
+        if parsed.forwarded_from is None or parsed.auto or not self._from_vouched(parsed, source):
             return
         try:
             forwarder = normalize_email(parsed.from_address or parsed.sender)
             original = normalize_email(parsed.forwarded_from[1])
         except InvalidInput:
             return
+        own = self.support_address().strip().lower()
+        if no_reply(original) or (own and original == own):
+            return  # nobody reads it: the agent stays the customer, answers reach a person
         agent = await self.store.users.find_one({"email": forwarder}, {"role": 1, "active": 1, "name": 1})
         if agent is None or agent.get("role") not in STAFF_ROLES or not agent.get("active", True):
             return

@@ -91,7 +91,9 @@ class ParsedMail:
     # only a forward by one of our agents makes it the customer (inbound.py)
     forwarded_from: tuple[str, str] | None = None
     forwarded_by: dict[str, str] | None = None  # set by inbound.py when an agent forwarded the mail
-    auth_failed: bool = False  # the receiving server's Authentication-Results says DMARC failed
+    # the topmost Authentication-Results (RFC 8601): (authserv-id, DMARC result), both lower case, ""
+    # when missing; None without the header. Whose it is, and so whether to trust it, is inbound.py's call
+    auth_results: tuple[str, str] | None = None
 
     @property
     def thread_root(self) -> str:
@@ -127,6 +129,11 @@ _AUTO_SUBJECT = re.compile(r"^\s*(automatic reply|auto[- ]?reply|out of (the )?o
                            r"réponse automatique)\s*:", re.IGNORECASE)
 
 
+def no_reply(address: str) -> bool:
+    """A machine's address nobody reads (``NO_REPLY_SENDERS``): no-reply@, mailer-daemon@ …"""
+    return address.split("@")[0].lower() in NO_REPLY_SENDERS
+
+
 def _auto_reason(msg: Message, sender: str) -> tuple[str | None, bool]:
     """Why this mail must not be answered automatically (None: a person wrote it), and whether it is
     bulk mail (a list, newsletter or no-reply sender) rather than an answer to something."""
@@ -143,7 +150,7 @@ def _auto_reason(msg: Message, sender: str) -> tuple[str | None, bool]:
     if msg.get("X-Autoreply") or msg.get("X-Autorespond") or msg.get("X-Auto-Response-Suppress", "").lower() in ("all", "oof"):
         return "auto-reply header", False
     local = sender.split("@")[0].lower()
-    if local in NO_REPLY_SENDERS:
+    if no_reply(sender):
         return f"sender {local}", local not in ("mailer-daemon", "postmaster")
     if msg.get_content_type() == "multipart/report":
         return "delivery report (bounce)", False
@@ -161,7 +168,7 @@ def _sender(msg: Message) -> tuple[str, str, str]:
     reply_name, reply_to = parseaddr(str(msg.get("Reply-To", "")))
     if not reply_to or "@" not in reply_to or reply_to.lower() == address.lower():
         return name, address, ""
-    from_is_robot = address.split("@")[0].lower() in NO_REPLY_SENDERS
+    from_is_robot = no_reply(address)
     return reply_name or ("" if from_is_robot else name), reply_to, address
 
 
@@ -207,14 +214,24 @@ def parse_mail(raw: bytes, *, max_part_bytes: int = 10 * 1024 * 1024) -> ParsedM
         references=_ids(str(msg.get("References", ""))), parts=parts, auto=auto,
         bulk=bulk, from_address=from_address, ticket_number=int(token.group(1)) if token else None,
         problems=problems, forwarded_from=original_sender(full, subject) if forward else None,
-        auth_failed=_auth_failed(msg))
+        auth_results=auth_results(msg))
 
 
-def _auth_failed(msg: Message) -> bool:
-    """The topmost ``Authentication-Results`` (the one our mail server added; a sender can forge
-    only lower ones) reports a failed DMARC check: the From address is not to be trusted."""
-    results = str(msg.get("Authentication-Results", "")).lower()
-    return bool(re.search(r"\bdmarc\s*=\s*fail\b", results))
+def auth_results(msg: Message) -> tuple[str, str] | None:
+    """(authserv-id, DMARC result) of the topmost ``Authentication-Results`` — the one the last
+    receiving server added, if it adds one; a sender can write any header below it (or, with no server
+    of ours in front, this one too). ``mx.berry.test 1; spf=pass …; dmarc=pass (p=reject) header.from=…``
+    → ("mx.berry.test", "pass"); comments are dropped first, so text a server echoes in one (an
+    address) cannot pose as a result."""
+    if msg.get("Authentication-Results") is None:
+        return None
+    value = str(msg.get("Authentication-Results", ""))
+    for _ in range(3):  # nested comments, innermost first
+        value = re.sub(r"\([^()]*\)", " ", value)
+    head, *results = value.lower().split(";")
+    serv_id = (head.split() or [""])[0]
+    dmarc = next((m.group(1) for r in results if (m := re.match(r"\s*dmarc\s*=\s*([a-z]+)", r))), "")
+    return serv_id, dmarc
 
 
 def build_reply(*, from_addr: str, to: str, subject: str, text: str, html_body: str | None, message_id: str,

@@ -372,10 +372,11 @@ async def test_an_agents_forward_makes_the_original_sender_the_customer(
         msg.replace_header("From", sender)
         return msg.as_bytes()
 
-    failed = "mx.berry.test; spf=fail; dmarc=fail"
-    await append(dovecot, user, forward("Ann <ann@staff.example.com>"), forward("Mallory <mallory@example.com>"),
-                 forward("Mpho <mpho@example.co.za>"), forward("Ann <ann@staff.example.com>",
-                                                               Authentication_Results=failed))
+    failed, passed = "mx.berry.test; spf=fail; dmarc=fail", "mx.berry.test; spf=pass; dmarc=pass"
+    await append(dovecot, user, forward("Ann <ann@staff.example.com>", Authentication_Results=passed),
+                 forward("Mallory <mallory@example.com>", Authentication_Results=passed),
+                 forward("Mpho <mpho@example.co.za>", Authentication_Results=passed),
+                 forward("Ann <ann@staff.example.com>", Authentication_Results=failed))
     assert await _poll(poller(client, dovecot, user)) == 4
     owners = {}
     async for m in store.messages.find({"direction": "in"}):
@@ -403,3 +404,108 @@ async def test_an_agents_forward_makes_the_original_sender_the_customer(
     assert reply.status == 201, await reply.text()
     await run_jobs(client)
     assert [rcpts for _, rcpts, _ in collector.mails[before:]] == [["lerato@example.co.za"]]
+
+
+FORWARD_BODY = ("Can you help this customer?\n\nAnn\n\n---------- Forwarded message ---------\n"
+                "From: {original}\nDate: Tue, 3 Mar 2026 10:00\nSubject: Tent order\n"
+                "To: Ann <ann@staff.example.com>\n\nMy tent order never arrived.")
+
+
+def agent_forward(original: str, marker: str, auth: list[str]) -> bytes:
+    """Ann's forward of ``original``'s mail; ``auth``: Authentication-Results headers, topmost first."""
+    msg = message_from_bytes(mail(sender="ann@staff.example.com", subject=f"Fwd: Tent order {marker}",
+                                  body=FORWARD_BODY.format(original=original)), policy=policy.default)
+    msg.replace_header("From", "Ann <ann@staff.example.com>")
+    # each prepended, as each receiving server does
+    return b"".join(f"Authentication-Results: {value}\r\n".encode() for value in auth) + msg.as_bytes()
+
+
+async def _senders(store: Any) -> dict[str, tuple[str, bool]]:
+    """subject → (sender, forwarded_by set) of every inbound message."""
+    return {m["subject"]: (m["meta"]["sender"], "forwarded_by" in m["meta"]["email"])
+            async for m in store.messages.find({"direction": "in"})}
+
+
+async def test_an_agents_forward_needs_our_servers_dmarc_pass(client: TestClient[Any, Any],
+                                                              dovecot: Dovecot) -> None:
+    """QA: a From with an agent's address is trusted only when the topmost Authentication-Results says
+    dmarc=pass: no header, none/temperror/permerror, a pass lower down (anyone can add one) or in a
+    comment keep Ann as the customer; nothing is lost."""
+    from hub.models import Role
+    from tests.conftest import Api
+    user, store = dovecot.add_user(), client.server.app[keys.STORE]
+    await Api(client).user(Role.agent, email="ann@staff.example.com")
+    lerato = "Lerato M <lerato@example.co.za>"
+    cases = {"no header": [], "none": ["mx.berry.test; dmarc=none"],
+             "temperror": ["mx.berry.test; spf=pass; dmarc=temperror"],
+             "permerror": ["mx.berry.test; dmarc=permerror"],
+             "forged lower": ["mx.berry.test; spf=none; dmarc=none", "mx.berry.test; spf=pass; dmarc=pass"],
+             "comment": ["mx.berry.test; spf=pass (sender x; dmarc=pass) smtp.mailfrom=staff.example.com"],
+             "pass": ["mx.berry.test 1; spf=pass; dkim=pass; dmarc=pass (p=REJECT) "
+                      "header.from=staff.example.com"]}
+    await append(dovecot, user, *(agent_forward(lerato, name, auth) for name, auth in cases.items()))
+    assert await _poll(poller(client, dovecot, user)) == len(cases)
+    got = await _senders(store)
+    assert got.pop("Tent order pass") == ("email:lerato@example.co.za", True)  # the pass alone: Fwd: gone
+    assert got == {f"Fwd: Tent order {name}": ("email:ann@staff.example.com", False)
+                   for name in cases if name != "pass"}
+    kept = await store.messages.count_documents({"text": {"$regex": "My tent order never arrived"}})
+    assert kept == len(cases)
+
+
+async def test_an_agents_forward_of_a_no_reply_mail_keeps_the_agent(client: TestClient[Any, Any],
+                                                                     dovecot: Dovecot) -> None:
+    """QA: forwarding a no-reply/automated mail (or one of our own: the inbox's address, as the admin
+    set it) must not make a contact nobody can answer: Ann stays the customer, so replies, rules and
+    surveys reach her."""
+    from hub.models import Role
+    from tests.conftest import Api
+    user, store, api = dovecot.add_user(), client.server.app[keys.STORE], Api(client)
+    await api.user(Role.agent, email="ann@staff.example.com")
+    admin = await api.user(Role.admin)
+    resp = await client.put("/api/v1/channels/inboxes/email", headers=admin["headers"],
+                            json={"address": "Help@Berry-Events.example"})
+    assert resp.status == 200, await resp.text()
+    passed = ["mx.berry.test; spf=pass; dkim=pass; dmarc=pass"]
+    originals = {"noreply": "PayFast <noreply@payfast.example>", "no-reply": "no-reply@tickets.example",
+                 "daemon": "Mail Delivery System <MAILER-DAEMON@mx.example.com>",
+                 "ours": "Berry Events Support <help@berry-events.example>"}
+    await append(dovecot, user, *(agent_forward(a, name, passed) for name, a in originals.items()))
+    assert await _poll(poller(client, dovecot, user)) == len(originals)
+    assert await _senders(store) == {f"Fwd: Tent order {name}": ("email:ann@staff.example.com", False)
+                                     for name in originals}
+    assert await store.identities.count_documents({"_id": {"$ne": "email:ann@staff.example.com"}}) == 0
+    flags = {m["subject"]: m["meta"]["no_auto_reply"] async for m in store.messages.find({})}
+    assert set(flags.values()) == {False}  # Ann's own mail: answered as any other
+
+
+async def test_an_agents_forward_at_the_smtp_listener_needs_the_configured_authserv_id(
+        settings: Any) -> None:
+    """QA: nothing checks mail sent straight to our SMTP listener, so a dmarc=pass in it was written by
+    the sender: trusted only with BERRY_EMAIL_AUTHSERV_ID set (a relay of ours adds it), and then only
+    the topmost header carrying that id."""
+    from aiohttp.test_utils import TestServer
+
+    from hub.app import create_app
+    from hub.models import Role
+    from hub.store import free_port
+    from tests.conftest import Api
+    lerato, to, expected = "Lerato M <lerato@example.co.za>", ["support@berry.test"], {}
+    for authserv_id, sent, more in (
+            ("", {"forged": ["mx.berry.test; dmarc=pass"]}, {"Fwd: Tent order forged": False}),
+            ("MX.berry.test", {"ours": ["mx.berry.test; spf=pass; dmarc=pass"],
+                               "other id": ["mail.attacker.example; dmarc=pass",
+                                            "mx.berry.test; dmarc=pass"]},
+             {"Tent order ours": True, "Fwd: Tent order other id": False})):
+        port = free_port()
+        app = create_app(settings.model_copy(update={"smtp_listen_port": port,
+                                                     "email_authserv_id": authserv_id}))
+        async with TestClient(TestServer(app)) as client:  # the same database: Ann exists after the first
+            if not expected:
+                await Api(client).user(Role.agent, email="ann@staff.example.com")
+            for name, auth in sent.items():
+                await aiosmtplib.send(agent_forward(lerato, name, auth), sender="ann@staff.example.com",
+                                      recipients=to, hostname="127.0.0.1", port=port)
+            expected.update(more)
+            got = await _senders(client.server.app[keys.STORE])
+            assert {subject: by for subject, (_, by) in got.items()} == expected, authserv_id

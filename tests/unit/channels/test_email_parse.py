@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from channels.email.parse import html_to_text, parse_mail
+from channels.email.parse import html_to_text, no_reply, parse_mail
 from channels.email.quotes import strip_quoted
 
 
@@ -193,3 +193,30 @@ def test_an_outlook_forward_shows_the_forwarded_mail_and_its_sender() -> None:
     assert parse_mail(_raw("From: ann@berry.test\nSubject: FW: Tent\n", b"see below")).forwarded_from is None
     # an Outlook "From:" line without Sent/Subject is no header block: an ordinary reply's history
     assert strip_quoted("Yes\nFrom: Berry\nold", forwarded=True) == "Yes"
+
+
+def test_the_topmost_authentication_results_gives_its_id_and_dmarc_result() -> None:
+    """What inbound.py trusts an agent's forward by: the receiving server's verdict, not a sender's."""
+    def results(*values: str) -> tuple[str, str] | None:
+        headers = "".join(f"Authentication-Results: {v}\n" for v in values)
+        return parse_mail(_raw(f"{headers}From: ann@berry.test\nSubject: FW: x\n", b"hi")).auth_results
+
+    assert results() is None
+    assert results("mx.berry.test 1; spf=pass smtp.mailfrom=berry.test; dkim=pass header.d=berry.test;\n"
+                   " DMARC=Pass (p=REJECT sp=REJECT dis=NONE) header.from=berry.test") == (
+        "mx.berry.test", "pass")
+    for verdict in ("fail", "none", "temperror", "permerror"):
+        assert results(f"mx.berry.test; dmarc={verdict}") == ("mx.berry.test", verdict)
+    # only the topmost counts: a sender can add any header below it
+    assert results("mx.berry.test; spf=none", "mx.berry.test; dmarc=pass") == ("mx.berry.test", "")
+    # a comment may echo what the sender wrote: no result in it counts
+    assert results("mx.berry.test; spf=softfail (x; dmarc=pass) smtp.mailfrom=a") == ("mx.berry.test", "")
+    assert results("mx.berry.test; none") == ("mx.berry.test", "")
+    assert results("(a comment) mx.berry.test; header.from=dmarc=pass") == ("mx.berry.test", "")
+
+
+def test_no_reply_senders() -> None:
+    for address in ("noreply@payfast.example", "No-Reply@x.example", "MAILER-DAEMON@mx.example",
+                    "donotreply@a.b"):
+        assert no_reply(address), address
+    assert not no_reply("lerato@example.co.za") and not no_reply("noreply.lerato@example.co.za")
