@@ -22,7 +22,9 @@ everywhere else, ``hub/contacts.py`` and ``hub/identity.py``):
 
 A second row for a contact an earlier row of the same file touched updates it and carries
 ``duplicate_of`` (the earlier row). Importing the same file again creates nothing: every row is
-``unchanged``. Rows are numbered as a spreadsheet shows them: the header is row 1.
+``unchanged``. Rows are numbered as a spreadsheet shows them: the header is row 1. Two imports of one
+file at once create each contact once: a row whose contact the other import is creating waits for it
+and is reported ``unchanged`` or ``updated``.
 
 Cells are stored as text, exactly as sent: a cell starting with ``=``, ``+``, ``-`` or ``@`` is
 never evaluated here, and the hub's CSV/XLSX writers (``hub/reports/tables.py``,
@@ -42,7 +44,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from hub.audit import Audit
 from hub.contacts import Contacts, _checked
-from hub.errors import Conflict, HubError, InvalidInput, PayloadTooLarge
+from hub.errors import Conflict, HubError, InvalidInput, NotFound, PayloadTooLarge
 from hub.models import Contact, IdentityKind
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -53,6 +55,7 @@ MAX_CUSTOM_COLUMNS = 100
 MAX_RESULTS = 1_000  # per-row results in a report (errors first); counts always cover every row
 CHUNK = 200  # rows checked, then looked up, then written
 LOOK_UPS = 16  # identity reads sent at once
+CREATING_WAITS = 12  # reads of a contact another writer is creating (0.02 s, doubling to 0.3 s: ~3 s)
 IDENTITY_COLUMNS: dict[str, IdentityKind] = {
     "email": IdentityKind.email, "phone": IdentityKind.phone, "whatsapp": IdentityKind.whatsapp}
 COLUMNS = ("name", "type", "language", "tags", *IDENTITY_COLUMNS)
@@ -337,8 +340,24 @@ class Importer:
         for kind, key, _ in row.identities:
             owner = self.owner_of.get(key)
             if owner is not None:
-                owners.setdefault((await self._contact(owner)).id, kind.value)
+                owners.setdefault((await self._being_created(owner, kind.value)).id, kind.value)
         return owners
+
+    async def _being_created(self, contact_id: str, column: str) -> Contact:
+        """The owner of an identity of the row. ``Contacts.create`` writes the identities before the
+        contact, so an owner not found yet is being created by another writer (another import of the
+        same file, an inbound message): wait for it a little, as ``Contacts.resolve`` does. If it never
+        shows up (its creator failed and takes its identities back), a Conflict naming the column makes
+        ``_do_row`` read the owners again once."""
+        delay = 0.02
+        for _ in range(CREATING_WAITS):
+            try:
+                return await self._contact(contact_id)
+            except NotFound:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.3)
+        raise Conflict(f"the {column} belongs to contact {contact_id}, which another writer has not finished "
+                       "creating: import this row again", field=column)
 
     def _shown(self, contact_id: str) -> str | None:
         return None if contact_id in self.planned else contact_id
@@ -363,8 +382,16 @@ class Importer:
         if not self.dry_run:
             added: list[str] = []
             try:
-                for kind, key, value in new:
-                    await self.contacts.add_identity(contact_id, kind, value)
+                for kind, key, value in list(new):
+                    try:
+                        await self.contacts.add_identity(contact_id, kind, value)
+                    except Conflict:
+                        # the writer creating this very contact added it meanwhile: not ours to add
+                        owner = await self.contacts.store.identities.find_one({"_id": key}, {"contact_id": 1})
+                        if owner is None or owner["contact_id"] != contact_id:
+                            raise
+                        new.remove((kind, key, value))
+                        continue
                     added.append(key)
             except Conflict as exc:  # nothing half-written: the identities this row added go again
                 await self.contacts.store.identities.delete_many(

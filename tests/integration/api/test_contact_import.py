@@ -262,3 +262,37 @@ async def test_the_cli_imports_a_file_with_the_same_rules(mongodb_url: str, db_n
     path.write_text("email,shoe\nx@example.com,1\n", encoding="utf-8")
     code, summary, err = await run(str(path))
     assert code == 2 and "shoe" in summary["error"] and "shoe" in err
+
+
+async def test_parallel_imports_of_one_file_report_no_spurious_errors(api: Api) -> None:
+    """Three admins upload the same new file at once: each row's contact is created once, and the
+    imports that lose the race report it unchanged (or updated), never an error without a column."""
+    admin = await api.user(Role.admin)
+    rows = 300
+    text = "email,phone,whatsapp,name\n" + "".join(
+        f"p{i}@example.com,+2782{i:07d},+2783{i:07d},P {i}\n" for i in range(rows))
+    reports = await asyncio.gather(*(_import(api, admin, text) for _ in range(3)))
+    problems = [r for rep in reports for r in rep["results"] if r["status"] == "error"]
+    assert problems == [], [p["reason"] for p in problems[:3]]
+    assert sum(rep["created"] for rep in reports) == rows
+    assert all(rep["created"] + rep["updated"] + rep["unchanged"] == rows for rep in reports)
+    assert await _counts(api) == (rows, 3 * rows)
+
+
+async def test_an_identity_whose_contact_is_still_being_written_is_waited_for(api: Api) -> None:
+    """``Contacts.create`` writes the identities first: a row meeting such an identity waits for the
+    contact (another writer is creating it) instead of failing with "contact ... not found"."""
+    admin = await api.user(Role.admin)
+    store = api.app[keys.STORE]
+    contact = Contact(name="Early")
+    await store.identities.insert_one({"_id": "email:early@example.com", "contact_id": contact.id,
+                                       "kind": "email", "value": "early@example.com"})
+
+    async def finish_creating() -> None:
+        await asyncio.sleep(0.3)
+        await store.contacts.insert_one(contact.to_doc())
+
+    report, _ = await asyncio.gather(_import(api, admin, "email,name,tags\nearly@example.com,Early,x\n"),
+                                     finish_creating())
+    assert [(r["status"], r["contact_id"]) for r in report["results"]] == [("updated", contact.id)]
+    assert (await store.contacts.find_one({"_id": contact.id}))["tags"] == ["x"]
