@@ -48,7 +48,12 @@ from hub.errors import Conflict, HubError, InvalidInput, NotFound, PayloadTooLar
 from hub.models import Contact, IdentityKind
 
 MAX_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 20_000
+MAX_ROWS = 20_000  # the command line's limit (python -m hub contacts import)
+# The API's: one request must answer well inside a reverse proxy's 60 s timeout on the 2-core
+# reference machine, updates being the slowest rows (BENCHMARKS.md, 2026-11-27 contact import)
+API_MAX_ROWS = 2_000
+CLI_HINT = (f"; import a larger file (up to {MAX_ROWS} rows) on the server with "
+            "`python -m hub contacts import FILE.csv`")
 MAX_CELL = 2_000  # characters in any one cell (a name's own limit, 200, is the API's)
 MAX_CUSTOM_VALUE = 1_000
 MAX_CUSTOM_COLUMNS = 100
@@ -164,8 +169,10 @@ def check_header(cells: list[str], hidden: frozenset[str] = frozenset()) -> list
     return columns
 
 
-def read_rows(data: bytes, hidden: frozenset[str] = frozenset(), max_rows: int = MAX_ROWS) -> list[Row]:
-    """The file's data rows (blank lines skipped). Refuses the whole file when it cannot be read."""
+def read_rows(data: bytes, hidden: frozenset[str] = frozenset(), max_rows: int = MAX_ROWS,
+              too_many: str = "") -> list[Row]:
+    """The file's data rows (blank lines skipped). Refuses the whole file when it cannot be read;
+    ``too_many`` is added to the refusal of a file over ``max_rows`` rows."""
     if len(data) > MAX_BYTES:
         raise PayloadTooLarge(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB ({MAX_BYTES} bytes); "
                               "split it")
@@ -179,7 +186,7 @@ def read_rows(data: bytes, hidden: frozenset[str] = frozenset(), max_rows: int =
             if not any(c.strip() for c in cells):
                 continue
             if len(rows) >= max_rows:
-                raise PayloadTooLarge(f"more than {max_rows} rows; split the file")
+                raise PayloadTooLarge(f"more than {max_rows} rows; split the file{too_many}")
             row = Row(number, {c: v.strip() for c, v in zip(columns, cells) if c})
             unnamed = [v for c, v in zip(columns, cells) if not c and v.strip()]
             if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):]):
@@ -425,11 +432,12 @@ def report(rows: int, results: list[RowResult], dry_run: bool) -> ImportReport:
 async def import_csv(contacts: Contacts, audit: Audit, data: bytes, *, actor: str, dry_run: bool = False,
                      hidden: frozenset[str] = frozenset(),
                      progress: Callable[[int], None] | None = None,
-                     on_rows: Callable[[int], None] | None = None) -> ImportReport:
+                     on_rows: Callable[[int], None] | None = None, max_rows: int = MAX_ROWS,
+                     too_many: str = "") -> ImportReport:
     """Read ``data`` (refused whole with InvalidInput/PayloadTooLarge), import each row, audit the counts
     once as ``contact.import`` (not for a dry run, which writes nothing). ``hidden``: custom fields
     the caller may not write (a non-admin and ``BERRY_RESTRICTED_CONTACT_FIELDS``)."""
-    rows = read_rows(data, hidden)
+    rows = read_rows(data, hidden, max_rows, too_many)
     if on_rows:
         on_rows(len(rows))
     results = await Importer(contacts, dry_run=dry_run).run(rows, progress)
@@ -440,5 +448,5 @@ async def import_csv(contacts: Contacts, audit: Audit, data: bytes, *, actor: st
     return out
 
 
-__all__ = ["MAX_BYTES", "MAX_ROWS", "ImportReport", "RowResult", "UnsupportedMedia", "import_csv",
-           "read_rows"]
+__all__ = ["API_MAX_ROWS", "MAX_BYTES", "MAX_ROWS", "ImportReport", "RowResult", "UnsupportedMedia",
+           "import_csv", "read_rows"]

@@ -3,6 +3,10 @@ row does). The body is the file itself (``text/csv``; ``text/plain`` and Windows
 ``application/vnd.ms-excel`` are read the same) or a ``multipart/form-data`` form with a ``file``
 field. ``?dry_run=true`` reads and matches every row and reports, writing nothing.
 
+At most ``API_MAX_ROWS`` rows a request: the report comes back in one response, which must come
+well before a reverse proxy's 60 s timeout; a larger file is split, or imported on the server with
+``python -m hub contacts import`` (``MAX_ROWS``).
+
 Supervisors and admins only (``contacts:import``): a bulk write of people's data is not an agent's
 everyday task, and an agent can still create contacts one by one.
 """
@@ -15,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub import keys
 from hub.auth import Principal
-from hub.contact_import import MAX_BYTES, ImportReport, UnsupportedMedia, import_csv
+from hub.contact_import import API_MAX_ROWS, CLI_HINT, MAX_BYTES, ImportReport, UnsupportedMedia, import_csv
 from hub.errors import InvalidInput, PayloadTooLarge
 
 from .fields import sees_restricted
@@ -24,6 +28,7 @@ from .routing import ApiRouter, read_limited
 router = ApiRouter()
 CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 MULTIPART = "multipart/form-data"
+TOO_MANY = f" (the API takes {API_MAX_ROWS} a request, answered before a proxy's 60 s timeout){CLI_HINT}"
 TOO_LARGE = f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB ({MAX_BYTES} bytes); split it"
 
 
@@ -40,7 +45,8 @@ async def import_contacts(request: web.Request, principal: Principal, query: Imp
     hidden = (frozenset() if sees_restricted(principal.role)
               else frozenset(request.app[keys.SETTINGS].restricted_contact_fields))
     return await import_csv(request.app[keys.CONTACTS], request.app[keys.AUDIT], data,
-                            actor=principal.actor_id, dry_run=query.dry_run, hidden=hidden)
+                            actor=principal.actor_id, dry_run=query.dry_run, hidden=hidden,
+                            max_rows=API_MAX_ROWS, too_many=TOO_MANY)
 
 
 async def _file(request: web.Request) -> bytes:
