@@ -196,7 +196,7 @@ class Outbox:
         the customer last wrote from, then the thread's (an SMS/WhatsApp ticket is threaded on the
         number, also one an agent opened), then any other it got messages from, the first the contact
         still owns. A ticket that never had a customer address of the kind (an e-mail ticket an agent
-        opened) goes to the contact's oldest address of the kind.
+        opened, nobody answered yet) goes to the contact's oldest address of the kind.
 
         When the ticket had addresses and none is the contact's any more (removed, or given back to
         another contact by an unmerge): e-mail is refused (a permanent error), since the contact's

@@ -185,8 +185,8 @@ class UnmergeOut(BaseModel):
         "Ids the merge had moved that stay where they are (removed, or moved to another contact since)"))
     mixed: list[str] = Field(default_factory=list, description=(
         "Tickets the target got after the merge with customer messages from both contacts' addresses: they "
-        "stay with the target (an agent moves or splits them by hand); the restored addresses' threads into "
-        "them are forgotten"))
+        "stay with the target (an agent moves or splits them by hand); an SMS, WhatsApp or chat thread of a "
+        "restored address into one is forgotten"))
     threads_detached: int = Field(description=(
         "Threads on the source's addresses that led to tickets the target opened after the merge: forgotten, "
         "so the next message from such an address opens a ticket for the source"))
