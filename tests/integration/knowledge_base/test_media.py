@@ -97,7 +97,8 @@ async def test_media_faq_and_video_articles(client: Any, api: Any) -> None:
         and "sandbox" in img.headers["Content-Security-Policy"]
     )
     doc = await client.get(pdf["url"])
-    assert doc.headers["Content-Disposition"] == 'attachment; filename="_tariffs.pdf"'  # one header rule for every download
+    # the one header rule of every download (hub.platform.blobs.content_disposition)
+    assert doc.headers["Content-Disposition"] == 'attachment; filename="_tariffs.pdf"'
 
     # The provider-only tutorial's files are as private as its text.
     assert (await client.get(video["url"])).status == 404
