@@ -103,6 +103,17 @@ class Contacts:
     async def identities(self, contact_id: str) -> list[Identity]:
         return [Identity.from_doc(d) async for d in self.store.identities.find({"contact_id": contact_id})]
 
+    async def merged_from(self, contact_id: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        """The contacts merged into this one that ``unmerge`` can restore (a finished ``merge_record``
+        naming it), newest merge first, at most ``limit``: read on the ``merged_into`` index."""
+        found = self.store.contacts.find(
+            {"merged_into": contact_id, "merge_record.complete": True, "merge_record.target_id": contact_id},
+            {"name": 1, "merge_record.at": 1, "merge_record.identities": 1})
+        return [{"id": d["_id"], "name": d.get("name") or "", "merged_at": d["merge_record"]["at"],
+                 "identities": [str(i).partition(":")[2]
+                                for i in d["merge_record"].get("identities", [])][:3]}
+                async for d in found.sort("merge_record.at", -1).limit(limit)]
+
     async def find_by_identity(self, kind: IdentityKind, value: str) -> Contact | None:
         doc = await self.store.identities.find_one({"_id": identity_key(kind, value)})
         return await self.get(doc["contact_id"]) if doc else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -162,6 +163,14 @@ class ApiKeyQuery(PageQuery):
     sort: str | None = Field(None, max_length=64, description=API_KEY_SORTS.describe())
 
 
+class MergedFrom(BaseModel):
+    id: str = Field(description="The merged-away contact (unmerge it with POST /contacts/{id}/unmerge)")
+    name: str
+    merged_at: datetime
+    identities: list[str] = Field(default_factory=list, description=(
+        "Up to 3 of the addresses the merge moved (tells a nameless contact apart)"))
+
+
 class Contact360(BaseModel):
     contact: Contact
     identities: list[Identity]
@@ -169,6 +178,9 @@ class Contact360(BaseModel):
         "The newest 100 conversations this caller may see (another team's tickets are left out)"))
     conversations_next_cursor: str | None = Field(None, description=(
         "Set when there are more: GET /conversations?contact_id=<id>&cursor=<this> continues the list"))
+    merged_from: list[MergedFrom] = Field(default_factory=list, description=(
+        "Contacts merged into this one that POST /contacts/{id}/unmerge can restore, newest merge first (at "
+        "most 20); empty for a caller without contacts:merge"))
 
 
 class MergeIn(Strict):

@@ -41,6 +41,7 @@ from .schemas import (
     IdentityIn,
     IngestOut,
     LoginIn,
+    MergedFrom,
     MergeIn,
     MessagePage,
     MessageQuery,
@@ -312,8 +313,10 @@ async def get_contact(request: web.Request, principal: Principal) -> Contact360:
     if principal.can("conversations:read"):  # the list's own rule: another team's tickets stay hidden
         query = ConversationQuery(contact_id=contact.id, limit=100)
         history = await list_conversations(request, principal, query)
+    merged_from = await contacts.merged_from(contact.id) if principal.can("contacts:merge") else []
     return Contact360(contact=contact, identities=await contacts.identities(contact.id),
-                      conversations=history["items"], conversations_next_cursor=history["next_cursor"])
+                      conversations=history["items"], conversations_next_cursor=history["next_cursor"],
+                      merged_from=[MergedFrom(**m) for m in merged_from])
 
 
 @route("PATCH", "/contacts/{contact_id}", summary="Update a contact", tag="contacts",

@@ -89,6 +89,22 @@ async def test_unmerge_moves_back_what_the_merge_moved_and_leaves_the_survivor_a
     assert twice.status == 409 and "not merged" in (await twice.json())["detail"]
 
 
+async def test_the_survivors_profile_lists_what_can_be_unmerged_for_those_who_may(api: Api) -> None:
+    h = (await api.user(Role.admin))["headers"]
+    agent = (await api.user(Role.agent))["headers"]
+    thandi, bongani = await _survivor_and_duplicate(api, h)
+    source = bongani["message"]["contact_id"]
+    assert (await _call(api, "GET", f"/contacts/{thandi['id']}", h, 200))["merged_from"] == []
+    await _call(api, "POST", f"/contacts/{source}/merge", h, 200, json={"into": thandi["id"]})
+    listed = (await _call(api, "GET", f"/contacts/{thandi['id']}", h, 200))["merged_from"]
+    assert [(m["id"], m["name"], m["identities"]) for m in listed] == [(source, "Bongani", [NUMBER])]
+    assert listed[0]["merged_at"]
+    # an agent cannot unmerge: nothing listed
+    assert (await _call(api, "GET", f"/contacts/{thandi['id']}", agent, 200))["merged_from"] == []
+    await _call(api, "POST", f"/contacts/{source}/unmerge", h, 200)
+    assert (await _call(api, "GET", f"/contacts/{thandi['id']}", h, 200))["merged_from"] == []
+
+
 async def test_unmerge_leaves_what_changed_since_and_reports_it(api: Api) -> None:
     h = (await api.user(Role.admin))["headers"]
     thandi, bongani = await _survivor_and_duplicate(api, h)
