@@ -1,5 +1,6 @@
 """The contact panel's merge box finds a nameless duplicate by its number, typed the local way; its
-history pages past the profile's newest 100 conversations; an identity is removed once confirmed."""
+history pages past the profile's newest 100 conversations; an identity is removed once confirmed; a merge is
+undone from the survivor's panel."""
 
 from __future__ import annotations
 
@@ -27,6 +28,16 @@ async def test_merge_box_finds_a_nameless_sms_contact_by_number(new_page, hub_ur
     store = hub.server.app[keys.STORE]
     twin_id = twin["conversation"]["contact_id"]
     assert (await store.contacts.find_one({"_id": twin_id}))["merged_into"] == first["conversation"]["contact_id"]
+    # undone from the survivor's panel: the twin is a contact again, with its number and its ticket
+    await page.locator(".contact ul.identities li:has-text('+27820000502')").wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.get_by_role("button", name="Undo the merge of +27820000502").click()
+    back = "is a contact again (identities back: 1, conversations back: 1)"
+    await page.wait_for_selector(f".contact .unmerged:has-text('{back}')")
+    await page.locator(".contact ul.identities li:has-text('+27820000502')").wait_for(state="detached")
+    assert await page.locator(".contact ul.merged-from").count() == 0
+    assert (await store.contacts.find_one({"_id": twin_id}))["merged_into"] is None
+    assert (await store.conversations.find_one({"_id": twin["conversation"]["id"]}))["contact_id"] == twin_id
     assert page.errors == []
 
 

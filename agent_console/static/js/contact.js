@@ -1,5 +1,5 @@
 // The contact 360 panel: identities across channels, type and details, tags, past conversations;
-// edit in place; remove an identity; merge a duplicate into this contact.
+// edit in place; remove an identity; merge a duplicate into this contact, or undo such a merge.
 import {api} from "./api.js";
 import {ago, clear, h} from "./dom.js";
 import {t} from "./i18n.js";
@@ -40,6 +40,7 @@ export class ContactPanel {
         h("button", {type: "button", class: "link remove-identity", title: t("contact.identity_remove", {value: i.value}),
           "aria-label": t("contact.identity_remove", {value: i.value}), onclick: () => this.removeIdentity(contact, i), text: "×"})))),
       h("p", {class: "error", id: "contact-identity-error", role: "alert", hidden: true}),
+      this.mergedFrom(contact),
       h("h4", {text: t("contact.tags")}),
       h("p", {class: "tags"}, contact.tags.length ? contact.tags.map((tag) => h("span", {class: "tag", text: tag})) : h("span", {class: "muted", text: "—"})),
       fields.length ? [h("h4", {text: t("contact.fields")}), h("dl", {class: "fields"}, fields.map(([k, v]) => [h("dt", {text: k}), h("dd", {text: typeof v === "object" ? JSON.stringify(v) : String(v)})]))] : null,
@@ -61,6 +62,44 @@ export class ContactPanel {
       return;
     }
     await this.show(contact.id);
+  }
+
+  // contacts merged into this one that can be restored (the hub lists them only for contacts:merge:
+  // supervisors and admins): "Merged from: <name> · Undo merge"
+  mergedFrom(contact) {
+    const merged = this.data.merged_from || [];
+    if (!merged.length || !["admin", "supervisor"].includes(this.ws.user?.role)) return null;
+    return h("ul", {class: "merged-from"}, merged.map((m) => {
+      const label = m.name || m.identities.join(", ") || m.id;
+      return h("li", {}, `${t("contact.merged_from")} `, h("strong", {text: label}), " · ",
+        h("button", {type: "button", class: "link", "aria-label": t("contact.unmerge_label", {name: label}),
+          onclick: () => this.unmerge(contact, m, label), text: t("contact.unmerge")}));
+    }));
+  }
+
+  // POST /contacts/{source}/unmerge, then the survivor's panel again and what came back: tickets both
+  // people wrote in stay here (moved by hand), what changed since the merge is left where it is
+  async unmerge(contact, merged, label) {
+    if (!window.confirm(t("contact.unmerge_confirm", {name: label, from: contact.name || contact.id}))) return;
+    let result;
+    try {
+      result = await api("POST", `/contacts/${merged.id}/unmerge`);
+    } catch (err) {
+      const error = this.el.querySelector("#contact-identity-error");
+      error.textContent = err.message;
+      error.hidden = false;
+      return;
+    }
+    await this.show(contact.id);
+    const numbers = new Map((this.data?.conversations || []).map((c) => [c.id, `#${c.number}`]));
+    const restored = result.restored || {};
+    const notes = [t("contact.unmerged", {name: result.source.name || label,
+      identities: (restored.identities || []).length, conversations: (restored.conversations || []).length})];
+    for (const id of result.mixed || []) notes.push(t("contact.unmerge_mixed", {ticket: numbers.get(id) || id}));
+    const left = Object.entries(result.left || {}).filter(([, ids]) => ids.length)
+      .map(([kind, ids]) => `${kind}: ${ids.join(", ")}`);
+    if (left.length) notes.push(t("contact.unmerge_left", {items: left.join("; ")}));
+    this.el.append(h("div", {class: "ok unmerged", role: "status"}, notes.map((text) => h("p", {text}))));
   }
 
   // past conversations, newest first: the profile brings the newest 100 and a cursor when there are
@@ -147,7 +186,7 @@ export class ContactPanel {
         clear(results, dups.map((dup, n) => h("li", {},
           h("span", {text: `${labels[n]} `}),
           h("button", {type: "button", class: "link", onclick: async () => {
-            // the other contact's identities and history move here (undone only through the API: unmerge)
+            // the other contact's identities and history move here (undone from this panel: Undo merge)
             if (!window.confirm(t("contact.merge_confirm", {name: labels[n], into: contact.name || contact.id}))) return;
             try {
               await api("POST", `/contacts/${dup.id}/merge`, {into: contact.id});
