@@ -117,9 +117,14 @@ class Inbox:
             return await self._duplicate_result(Duplicate(message_id, in_progress=False))
         # One plain update (cheaper than find_one_and_update on FerretDB); the event carries the
         # conversation as read above with the same changes applied.
-        changes: dict[str, Any] = {"last_message_at": message.created_at, "updated_at": utcnow()}
+        changes: dict[str, Any] = {"updated_at": utcnow()}
+        if created or not automatic(inbound):
+            changes["last_message_at"] = message.created_at  # the queue's order, the bot's idle clock
         if automatic(inbound):
-            pass  # an auto-reply or bulk mail is kept on the thread but wakes nothing: nobody wrote it
+            # An auto-reply, bulk mail or SMS keyword is kept on the thread (and published) but nobody
+            # wrote it: it wakes nothing and, on an existing ticket, neither moves it up the queue
+            # (``last_message_at``) nor restarts the bot's idle clock.
+            pass
         elif conversation.status in (Status.pending, Status.snoozed) or (
                 conversation.status == Status.resolved and self.thread_policy is not None
                 and self.thread_policy.reopens(conversation, inbound)):

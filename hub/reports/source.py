@@ -23,7 +23,7 @@ CONV_FIELDS = {"created_at": 1, "status": 1, "priority": 1, "channel": 1, "assig
 MAX_CONVERSATIONS = 2_000_000
 IN_LIMIT = 1000
 MSG_FIELDS = {"conversation_id": 1, "direction": 1, "author_type": 1, "author_id": 1, "private": 1,
-              "created_at": 1}
+              "created_at": 1, "meta.no_auto_reply": 1}  # not all of meta: an e-mail's holds its full text
 MSG_IN_LIMIT = 50  # past this, one range read of messages beats FerretDB's per-document $in test
 MAX_MESSAGES = 20_000_000
 # Bounded batches: at 1M messages FerretDB sent one 53.9 MB reply to a getMore without a batch size,

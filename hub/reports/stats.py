@@ -16,8 +16,8 @@ Counting rules (docs/reports.md):
   (``merged_into``) are left out, they are duplicates of the ticket they were merged into;
 - first response = ``first_response_at`` − ``created_at`` (agent replies only; bot replies don't count);
 - next response = after the first response, each wait from a customer's first unanswered message to
-  the next public agent reply (``reply_gaps``; bot and private messages don't count, a wait still
-  unanswered is not counted yet);
+  the next public agent reply (``reply_gaps``; bot and private messages don't count, nor do automatic
+  inbound ones — ``meta.no_auto_reply`` — and a wait still unanswered is not counted yet);
 - resolution = ``resolved_at`` − ``created_at`` for tickets whose status is resolved/closed now, so a
   reopened ticket counts as unresolved until it is resolved again, then with its latest resolve;
 - business-hours variants use the calendar of the ticket's SLA policy (else the default policy,
@@ -125,7 +125,9 @@ def agent_work(messages: Iterable[dict[str, Any]]) -> AgentWork:
     """Who answered one conversation, and every next response with the agent who gave it.
 
     ``messages``: its messages in any order (``direction``, ``author_type``, ``author_id``, ``private``,
-    ``created_at``). The wait before the first agent reply is the first response, not a next response.
+    ``created_at``, ``meta.no_auto_reply``). The wait before the first agent reply is the first response,
+    not a next response. An automatic inbound message (an auto-reply, bulk mail, an SMS keyword:
+    ``meta.no_auto_reply``) starts no wait: nobody wrote it (hub/ticketing starts no SLA clock either).
     """
     gaps: list[tuple[datetime, datetime, str | None]] = []
     first_by = last_by = None
@@ -135,7 +137,7 @@ def agent_work(messages: Iterable[dict[str, Any]]) -> AgentWork:
         if m.get("private"):
             continue
         if m.get("direction") == "in":
-            if answered_once and waiting is None:
+            if answered_once and waiting is None and not (m.get("meta") or {}).get("no_auto_reply"):
                 waiting = m["created_at"]
         elif m.get("author_type") == "agent":
             by = m.get("author_id")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
@@ -61,6 +62,31 @@ async def test_customer_reply_reopens_pending_ticket(inbox: Inbox, store: Store)
     second = await inbox.ingest(sms("SM2"))
     assert second.conversation.id == first.conversation.id
     assert second.conversation.status == Status.open
+
+
+async def test_an_auto_reply_on_an_open_ticket_keeps_its_place_in_the_queue(inbox: Inbox, bus: EventBus,
+                                                                             store: Store) -> None:
+    """An out-of-office (``meta.no_auto_reply``) joins the thread and is published, but the ticket keeps
+    its ``last_message_at`` (the queue's order; the console marks nothing unread); a person's message
+    moves it."""
+    first = await inbox.ingest(sms("SM1"))
+    wrote_at = (await store.conversations.find_one({"_id": first.conversation.id}))["last_message_at"]
+    later = first.message.created_at + timedelta(minutes=5)
+    auto = sms("SM2", text="I am out of the office until Monday.").model_copy(
+        update={"meta": {"no_auto_reply": True}, "received_at": later})
+    with bus.capture() as events:
+        second = await inbox.ingest(auto)
+    assert second.conversation.id == first.conversation.id and second.conversation.status == Status.open
+    assert await store.messages.find_one({"_id": second.message.id}) is not None
+    assert [e.name for e in events] == ["message.created"]
+    published = events[0]
+    assert isinstance(published, MessageCreated) and published.message.meta["no_auto_reply"] is True
+    assert published.conversation.last_message_at == wrote_at
+    assert (await store.conversations.find_one({"_id": first.conversation.id}))["last_message_at"] == wrote_at
+    person = sms("SM3", text="Back early, can we talk?")
+    third = await inbox.ingest(person.model_copy(update={"received_at": later + timedelta(minutes=1)}))
+    stored = (await store.conversations.find_one({"_id": first.conversation.id}))["last_message_at"]
+    assert stored > wrote_at and third.conversation.last_message_at == stored
 
 
 async def test_duplicate_delivery_is_stored_once(inbox: Inbox, bus: EventBus, store: Store) -> None:

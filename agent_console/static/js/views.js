@@ -226,11 +226,14 @@ export class Workspace {
     if (name === "conversation.transferred") return this.onTransferred(data);
     if (name === "conversation.deleted") return this.onDeleted(data);
     const c = data.conversation;
+    // an automatic message (an auto-reply, bulk mail, an SMS keyword) joins the thread but is nobody
+    // writing: no unread mark, no alert (its ticket keeps its last_message_at, so its place in the list)
+    const wrote = name === "message.created" && data.message.direction === "in" && !data.message.meta?.no_auto_reply;
     if (c) {
       const known = this.conversations.get(c.id) || {};
       const merged = {...known, ...c};
       if (name === "message.created" && !data.message.private) merged.preview = data.message.text.slice(0, 120);
-      if (name === "message.created" && data.message.direction === "in" && c.id !== this.selected) merged.unread = true;
+      if (wrote && c.id !== this.selected) merged.unread = true;
       this.conversations.set(c.id, merged);
       if (!this.contacts[c.contact_id] && name === "conversation.created") this.fetchContact(c.contact_id);
       const listed = this.order.includes(c.id);
@@ -248,7 +251,7 @@ export class Workspace {
       this.renderList();
     }
     if (name === "sla.warning" || name === "sla.breached") this.risk.set(data.conversation_id, data);
-    if (name === "message.created" && data.message.direction === "in" && !c.held  // the bot answers those
+    if (wrote && !c.held  // the bot answers those
         && (document.hidden || c.id !== this.selected)) {
       this.named(c).then((who) => this.alert(t("notify.new_message", {name: who}), data.message.text, c.id));
     }

@@ -15,13 +15,22 @@ import pytest
 from hub import keys
 from hub.events import ContactsMerged, ConversationUpdated
 from hub.jobs import Jobs, Worker
-from hub.models import Channel, Conversation, IdentityKind, InboundMessage, SenderIdentity
+from hub.models import (
+    AuthorType,
+    Channel,
+    Conversation,
+    Direction,
+    IdentityKind,
+    InboundMessage,
+    Message,
+    SenderIdentity,
+)
 from hub.reports import JOB, Reports, Rollups
 from hub.reports.cli import rebuild
 from hub.reports.query import ReportQuery
 from hub.reports.rollup import decode
 
-from .fixture import WEEK, seed, t
+from .fixture import EXPECTED, WEEK, seed, t
 
 FIRST, LAST = date(2026, 10, 26), date(2026, 11, 9)
 
@@ -73,6 +82,20 @@ async def test_rebuild_reports_a_stale_bucket_and_repairs_it(store: Any) -> None
     fixed = await rebuild(store, FIRST, LAST, progress=False)
     assert fixed["written"] == 1 and fixed["verified"] is True
     assert await _week(store) == await _week(store, "live")
+
+
+async def test_an_automatic_message_starts_no_customer_wait_in_either_path(store: Any) -> None:
+    """An out-of-office on c4 (Wed 15:30, after the first response) is not the customer waiting: its next
+    response still runs from the person's 16:30 message (16.5 h, not 17.5 h), in the roll-up and live."""
+    ids = await seed(store, "A1", "A2")
+    await store.messages.insert_one(Message(
+        conversation_id=ids["c4"], contact_id="x", channel=Channel.webchat, direction=Direction.inbound,
+        author_type=AuthorType.customer, text="Out of office", created_at=t(4, 15, 30),
+        meta={"no_auto_reply": True, "email": {"full_text": "not read by the reports"}}).to_doc())
+    await rebuild(store, FIRST, LAST, progress=False)
+    for source in ("rollup", "live"):
+        nrt = (await _week(store, source))["response_times"]["next_response"]
+        assert nrt["calendar"] == EXPECTED["nrt"] and nrt["business"] == EXPECTED["nrt_bh"], source
 
 
 async def test_late_events_recompute_the_day_through_the_job_queue(store: Any) -> None:

@@ -45,6 +45,16 @@ def test_reply_gaps_hand_worked() -> None:
     assert reply_gaps([msg(0, "out", "agent"), msg(5, "in", "customer"), msg(7, "out", "agent")]) == [(at(5), at(7))]
 
 
+def test_an_automatic_message_starts_no_wait() -> None:
+    """An out-of-office or an SMS keyword (``meta.no_auto_reply``) after an answer is nobody waiting; a
+    person writing afterwards is, from their own message."""
+    auto = {**msg(20, "in", "customer"), "meta": {"no_auto_reply": True}}
+    answered = [msg(0, "in", "customer"), msg(10, "out", "agent")]
+    assert reply_gaps([*answered, auto, msg(30, "out", "agent")]) == []
+    person = [msg(40, "in", "customer"), msg(50, "out", "agent")]
+    assert reply_gaps([*answered, auto, *person]) == [(at(40), at(50))]
+
+
 def _conv(i: int, hour: int, agent: str, frt_min: float, contact: str) -> dict[str, Any]:
     created = T0 + timedelta(days=i % 3, hours=hour)
     return {"_id": f"c{i}", "created_at": created, "channel": "sms", "status": "resolved", "priority": "normal",
