@@ -2,8 +2,8 @@
 secret shown once) and a webhook; demoting the last admin is refused with the hub's reason; a
 supervisor reads users (no API keys or webhooks) and keeps the canned responses; an agent sees no
 settings at all; an SLA policy is created and an inbox's support hours set; a business-hours
-calendar, an automation rule (JSON) and a retention period are written (refusals show the hub's
-reason)."""
+calendar, an automation rule (JSON; an edit over another admin's change is refused) and a retention
+period are written (refusals show the hub's reason)."""
 
 from __future__ import annotations
 
@@ -281,6 +281,17 @@ async def test_business_hours_rule_and_retention_written_with_refusals_shown(new
     await page.get_by_role("button", name="Disable Refunds").click()
     await row.locator(".badge:text('Disabled')").wait_for()
     assert (await store["automation_rules"].find_one({"name": "Refunds"}))["enabled"] is False
+    # an edit opened, then another admin changes the rule: this page's save is refused with the hub's
+    # reason (not written over theirs), and the form keeps what was typed
+    await page.get_by_role("button", name="Edit Refunds").click()
+    await form.locator("h3:text-is('Edit rule Refunds')").wait_for()
+    await form.get_by_label("Name").fill("Refunds desk")
+    await store["automation_rules"].update_one({"name": "Refunds"}, {"$set": {"order": 7}})
+    await form.get_by_role("button", name="Save").click()
+    await page.wait_for_selector("#settings-error:has-text('changed since you read it')")
+    assert await form.get_by_label("Name").input_value() == "Refunds desk"
+    assert (await store["automation_rules"].find_one({"order": 7}))["name"] == "Refunds"
+    await form.get_by_role("button", name="Cancel").click()
     await screenshot(page, "console-settings-rules")
 
     # retention: past the hub's limit is refused with that limit, the number kept; then saved

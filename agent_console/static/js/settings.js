@@ -95,6 +95,7 @@ export class SettingsView {
     this.users = [];
     this.teams = [];
     this.secret = null;  // {label, value}: a secret the hub showed once, until the next tab change
+    this.etags = {};  // the ETag each open edit form was read with (readEditing), by its editing property
   }
 
   get admin() { return this.ws.user.role === "admin"; }
@@ -124,6 +125,24 @@ export class SettingsView {
     await this.refresh();
     this.say("", done);
     return true;
+  }
+
+  // The item an edit form is open on, read again with its ETag: the form shows it as it is now, and
+  // its save (If-Match) is refused with the hub's 412 when another admin changed it meanwhile, so a
+  // stale page cannot write over their change. Gone meanwhile: the form is closed.
+  async readEditing(prop, items, path) {
+    const id = this[prop];
+    if (!id) return;
+    let fresh;
+    try {
+      fresh = await read(`${path}/${id}`);
+    } catch {
+      this[prop] = null;
+      return;
+    }
+    const at = items.findIndex((x) => x.id === id);
+    if (at >= 0) items[at] = fresh.body;
+    this.etags[prop] = fresh.etag;
   }
 
   async refresh() {
@@ -407,6 +426,7 @@ export class SettingsView {
   // --- canned responses ---------------------------------------------------------------------------
   async loadCanned() {
     [this.canned, this.teams] = await Promise.all([all("/canned-responses?sort=shortcut"), all("/teams")]);
+    await this.readEditing("editing", this.canned, "/canned-responses");
   }
 
   cannedPanel() {
@@ -451,7 +471,7 @@ export class SettingsView {
       const body = {shortcut: shortcut.value.trim(), title: title.value.trim(), text: text.value,
         team_id: team.value || null};
       return this.attempt(async () => {
-        await (editing ? api("PATCH", `/canned-responses/${editing.id}`, body)
+        await (editing ? api("PATCH", `/canned-responses/${editing.id}`, body, {ifMatch: this.etags.editing})
           : api("POST", "/canned-responses", body));
         this.editing = null;  // saved: the form is empty again for the next one
       }, t("settings.saved"));
@@ -473,6 +493,7 @@ export class SettingsView {
   async loadSla() {
     [this.policies, this.calendars, this.teams] = await Promise.all([all("/sla-policies?sort=name"),
       all("/business-hours?sort=name"), all("/teams")]);
+    await this.readEditing("editingSla", this.policies, "/sla-policies");
   }
 
   calendarName(id) {
@@ -550,7 +571,7 @@ export class SettingsView {
       const body = {name: name.value.trim(), business_hours_id: hours.value || null, targets,
         default: isDefault.checked};
       return this.attempt(async () => {
-        await (editing ? api("PATCH", `/sla-policies/${editing.id}`, body)
+        await (editing ? api("PATCH", `/sla-policies/${editing.id}`, body, {ifMatch: this.etags.editingSla})
           : api("POST", "/sla-policies", body));
         this.editingSla = null;  // saved: the form is empty again for the next one
       }, t("settings.saved"));
@@ -627,7 +648,10 @@ export class SettingsView {
   // --- business hours -----------------------------------------------------------------------------
   // a calendar: a time zone, opening intervals per weekday ("08:00-17:00, 18:00-20:00"; empty: closed)
   // and holidays (closed all day); the hub checks every interval and the zone
-  async loadHours() { this.calendars = await all("/business-hours?sort=name"); }
+  async loadHours() {
+    this.calendars = await all("/business-hours?sort=name");
+    await this.readEditing("editingHours", this.calendars, "/business-hours");
+  }
 
   hoursPanel() {
     const week = (c) => DAYS.filter((d) => c.week[d]?.length).map((d) => h("li", {},
@@ -679,7 +703,7 @@ export class SettingsView {
       const body = {name: name.value.trim(), timezone: zone.value.trim(), week,
         holidays: holidays.value.split(/[\s,;]+/).filter(Boolean)};
       return this.attempt(async () => {
-        await (editing ? api("PATCH", `/business-hours/${editing.id}`, body)
+        await (editing ? api("PATCH", `/business-hours/${editing.id}`, body, {ifMatch: this.etags.editingHours})
           : api("POST", "/business-hours", body));
         this.editingHours = null;
       }, t("settings.saved"));
@@ -701,7 +725,10 @@ export class SettingsView {
   // --- automation rules ---------------------------------------------------------------------------
   // listed readably; written as JSON (trigger, conditions, actions…) that the hub checks on save. A
   // visual rule builder is not here: docs/ticketing.md describes the fields, operators and actions.
-  async loadRules() { this.rules = await all("/automation-rules?sort=name"); }
+  async loadRules() {
+    this.rules = await all("/automation-rules?sort=name");
+    await this.readEditing("editingRule", this.rules, "/automation-rules");
+  }
 
   triggerText(trigger) {
     const name = t(`trigger.${trigger.type}`);
@@ -767,7 +794,7 @@ export class SettingsView {
         // the JSON is the whole rule: a list or switch left out of it is emptied, not kept from before
         const body = {conditions: [], any_conditions: [], stop_processing: false, ...parseObject(json.value),
           name: name.value.trim()};
-        await (editing ? api("PATCH", `/automation-rules/${editing.id}`, body)
+        await (editing ? api("PATCH", `/automation-rules/${editing.id}`, body, {ifMatch: this.etags.editingRule})
           : api("POST", "/automation-rules", body));
         this.editingRule = null;
       }, t("settings.saved"));
@@ -787,6 +814,7 @@ export class SettingsView {
   // (the ticket view has no macro menu yet)
   async loadMacros() {
     [this.macros, this.teams] = await Promise.all([all("/macros?sort=name"), all("/teams")]);
+    await this.readEditing("editingMacro", this.macros, "/macros");
   }
 
   macrosPanel() {
@@ -831,7 +859,8 @@ export class SettingsView {
         const actions = parseObject(`{"actions": ${json.value.trim() || "null"}}`).actions;
         const body = {name: name.value.trim(), description: description.value.trim(), actions,
           team_id: team.value || null};
-        await (editing ? api("PATCH", `/macros/${editing.id}`, body) : api("POST", "/macros", body));
+        await (editing ? api("PATCH", `/macros/${editing.id}`, body, {ifMatch: this.etags.editingMacro})
+          : api("POST", "/macros", body));
         this.editingMacro = null;
       }, t("settings.saved"));
     };
