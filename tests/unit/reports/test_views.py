@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 
 from hub.reports import figures, views
-from hub.reports.stats import median, p90
-from hub.reports.stats import group_conversations, reply_gaps
+from hub.reports.stats import group_conversations, median, p90, reply_gaps
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
