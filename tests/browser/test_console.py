@@ -536,3 +536,66 @@ async def test_refused_edits_keep_what_the_agent_typed_and_a_merge_asks_first(ne
     await page.wait_for_selector(".contact .ok, p.ok")
     assert (await store.contacts.find_one({"_id": twin_id}))["merged_into"] == first["conversation"]["contact_id"]
     assert page.errors == []
+
+
+async def test_a_macro_applied_by_keyboard_shows_what_changed_and_a_refused_one_the_hubs_reason(
+        new_page, hub_url, hub) -> None:
+    """The composer's Macros menu lists what the hub lists for this agent (shared and their team's),
+    filters as they type, applies by arrow keys and Enter and gives focus back to the button; the ticket
+    shows the new status and the result line the tags, as in the store. A macro moved to another team
+    after the menu opened is refused by the hub, whose reason is shown, and nothing of it applied."""
+    await _team(hub, "venues", "Venues")
+    await _team(hub, "catering", "Catering")
+    headers, suffix = await admin_headers(hub), new_id()[:6]
+
+    async def macro(name: str, actions: list[dict], team_id: str | None) -> str:
+        resp = await hub.post("/api/v1/macros", headers=headers,
+                              json={"name": f"{name} {suffix}", "actions": actions, "team_id": team_id})
+        assert resp.status == 201, await resp.text()
+        return (await resp.json())["id"]
+
+    await macro("VIP close", [{"type": "add_tag", "params": {"tag": "vip"}},
+                              {"type": "set_priority", "params": {"priority": "high"}},
+                              {"type": "resolve"}], "venues")
+    moved = await macro("Hand over", [{"type": "add_tag", "params": {"tag": "handover"}}], "venues")
+    await macro("Catering only", [{"type": "add_tag", "params": {"tag": "menu"}}], "catering")
+    conversation_id = (await inbound(hub, "We booked the hall, thank you!", phone="+27820000931"))["conversation"]["id"]
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Vera", teams=["venues"]))
+    await page.goto(f"{hub_url}/console/c/{conversation_id}")
+    await page.wait_for_selector("#thread-status:has-text('Open')")
+    focused = "() => document.activeElement && document.activeElement.id"
+
+    await page.focus("#macros")
+    await page.keyboard.press("Enter")
+    await page.keyboard.type(suffix)
+    options = page.locator("#macro-list [role=option]")
+    await options.nth(1).wait_for()
+    assert await options.all_text_contents() == [f"Hand over {suffix}", f"VIP close {suffix}"]  # not catering's
+    await page.keyboard.press("Escape")
+    assert await page.is_hidden("#macro-menu") and await page.evaluate(focused) == "macros"
+
+    await page.keyboard.press("Enter")
+    await page.keyboard.type(f"close {suffix}")
+    await page.locator("#macro-list [role=option]:has-text('VIP close')").wait_for()
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#thread-status:has-text('Resolved')")
+    result = page.locator("#macro-result[data-state=applied]")
+    assert "+vip" in await result.text_content() and "High" in await result.text_content()
+    assert await page.evaluate(focused) == "macros"
+    store = hub.server.app[keys.STORE]
+    doc = await store.conversations.find_one({"_id": conversation_id})
+    assert doc["status"] == "resolved" and "vip" in doc["tags"] and doc["priority"] == "high"
+
+    await page.keyboard.press("Enter")
+    await page.keyboard.type(f"Hand over {suffix}")
+    await page.locator("#macro-list [role=option]:has-text('Hand over')").wait_for()
+    await store["macros"].update_one({"_id": moved}, {"$set": {"team_id": "catering"}})  # meanwhile
+    await page.keyboard.press("ArrowDown")
+    await page.keyboard.press("Enter")
+    refused = page.locator("#macro-result[data-state=refused]")
+    await refused.wait_for()
+    assert f"macro {moved} not found" in await refused.text_content()
+    assert "handover" not in (await store.conversations.find_one({"_id": conversation_id}))["tags"]
+    assert await page.evaluate(focused) == "macros"
+    assert page.errors == []

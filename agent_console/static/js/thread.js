@@ -120,8 +120,11 @@ export class ThreadView {
     const draft = this.text?.value;
     const files = this.files || [];
     const held = [this.fileList, this.status].map((el) => (el ? [...el.childNodes] : []));
+    // a live update re-renders the thread: the control in hand (the Macros button after a macro) keeps focus
+    const focused = this.el.contains(document.activeElement) ? document.activeElement.id : "";
     this.conversation = conversation;
     this.render();
+    if (focused) this.el.querySelector(`#${CSS.escape(focused)}`)?.focus();
     if (draft && this.text) this.text.value = draft;
     if (this.fileList && this.status) {
       this.files = files;
@@ -337,11 +340,130 @@ export class ThreadView {
       h("div", {class: "row"}, attach, picker,
         this.note ? null : h("button", {type: "button", class: "link", id: "kb-suggest", onclick: () => this.suggestArticles(),
           text: t("compose.articles")}),
+        this.macroMenu(),
         this.hint, this.status,
         h("button", {type: "submit", class: "primary", id: "send", text: t(this.note ? "compose.add_note" : "compose.send")})));
     this.refreshChannelHint();
     return form;
   }
+
+  // --- macros: the ones the hub lists for this agent (shared and their teams'), filtered by typing,
+  // applied with POST /conversations/{id}/macros/{macro_id} as this agent. The hub sends a macro's
+  // canned reply itself (it arrives in the thread as message.created); the answer is the ticket
+  // after, shown here with what changed and each failed action's reason.
+  macroMenu() {
+    const toggle = h("button", {type: "button", id: "macros", "aria-haspopup": "listbox", "aria-expanded": false,
+      "aria-controls": "macro-menu", text: t("macro.button")});
+    const filter = h("input", {type: "text", id: "macro-filter", role: "combobox", autocomplete: "off",
+      "aria-label": t("macro.filter"), placeholder: t("macro.filter"), "aria-controls": "macro-list", "aria-expanded": true});
+    const list = h("ul", {id: "macro-list", role: "listbox", class: "canned", "aria-label": t("macro.button")});
+    const menu = h("div", {id: "macro-menu", class: "macro-menu", hidden: true}, filter, list);
+    let shown = [];
+    let active = 0;
+    const close = () => {
+      menu.hidden = true;
+      toggle.setAttribute("aria-expanded", "false");
+      toggle.focus();
+    };
+    const draw = () => {
+      const q = filter.value.trim().toLowerCase();
+      shown = (this.macroItems || []).filter((m) => `${m.name} ${m.description || ""}`.toLowerCase().includes(q));
+      active = Math.min(active, Math.max(shown.length - 1, 0));
+      if (!shown.length) {
+        filter.removeAttribute("aria-activedescendant");
+        return clear(list, h("li", {class: "muted", text: t(this.macroItems ? "macro.none" : "macro.loading")}));
+      }
+      clear(list, shown.map((m, i) => h("li", {role: "option", id: `macro-opt-${i}`, dataset: {macro: m.id},
+        class: i === active ? "active" : "", "aria-selected": i === active,
+        onmousedown: (ev) => ev.preventDefault(), onclick: () => { close(); this.applyMacro(m); }},
+      h("b", {text: m.name}), m.description ? h("span", {class: "muted canned-preview", text: m.description}) : null)));
+      filter.setAttribute("aria-activedescendant", `macro-opt-${active}`);
+      list.children[active]?.scrollIntoView?.({block: "nearest"});
+    };
+    filter.addEventListener("input", () => { active = 0; draw(); });
+    filter.addEventListener("keydown", (ev) => {
+      if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+        ev.preventDefault();
+        if (shown.length) active = (active + (ev.key === "ArrowDown" ? 1 : shown.length - 1)) % shown.length;
+        draw();
+      } else if (ev.key === "Enter") {
+        ev.preventDefault();
+        const macro = shown[active];
+        if (macro) { close(); this.applyMacro(macro); }
+      } else if (ev.key === "Escape") {
+        ev.preventDefault();
+        close();
+      }
+    });
+    menu.addEventListener("focusout", (ev) => {
+      if (!menu.hidden && !menu.contains(ev.relatedTarget) && ev.relatedTarget !== toggle) {
+        menu.hidden = true;
+        toggle.setAttribute("aria-expanded", "false");
+      }
+    });
+    toggle.addEventListener("click", async () => {
+      if (!menu.hidden) return close();
+      menu.hidden = false;
+      toggle.setAttribute("aria-expanded", "true");
+      filter.value = "";
+      active = 0;
+      draw();
+      filter.focus();
+      // read each time the menu opens: a macro edited or removed in Settings meanwhile is not offered
+      this.macroItems = await all("/macros?sort=name").catch((err) => {
+        clear(list, h("li", {class: "error", text: t("macro.failed", {error: err.message})}));
+        return null;
+      });
+      if (this.macroItems) draw();
+    });
+    toggle.addEventListener("keydown", (ev) => {
+      if (ev.key === "ArrowDown" && menu.hidden) { ev.preventDefault(); toggle.click(); }
+    });
+    return h("span", {class: "macro-picker"}, toggle, menu);
+  }
+
+  async applyMacro(macro) {
+    const before = this.conversation;
+    if (!before) return;
+    clear(this.status, h("span", {class: "muted", id: "macro-result", text: t("macro.applying", {name: macro.name})}));
+    let answer;
+    try {
+      answer = await api("POST", `/conversations/${before.id}/macros/${macro.id}`);
+    } catch (err) {
+      // refused as a whole (another team's macro, or one deleted meanwhile: the hub says "not found")
+      clear(this.status, h("span", {class: "error", id: "macro-result", dataset: {state: "refused"},
+        text: t("macro.refused", {name: macro.name, error: err.message})}));
+      this.focusMacros();
+      return;
+    }
+    const after = answer.conversation;
+    const changes = [];
+    if (after.status !== before.status) changes.push(`${t("macro.status")}: ${t(`status.${after.status}`)}`);
+    if (after.priority !== before.priority) changes.push(`${t("filter.priority")}: ${t(`priority.${after.priority}`)}`);
+    const had = new Set(before.tags || []), has = new Set(after.tags || []);
+    const added = [...has].filter((x) => !had.has(x)), removed = [...had].filter((x) => !has.has(x));
+    if (added.length || removed.length) {
+      changes.push(`${t("macro.tags")}: ${[...added.map((x) => `+${x}`), ...removed.map((x) => `−${x}`)].join(" ")}`);
+    }
+    if (after.assignee_id !== before.assignee_id) {
+      const who = after.assignee_id ? (this.ws.users.get(after.assignee_id)?.name || after.assignee_id) : t("thread.unassigned");
+      changes.push(`${t("thread.assign")}: ${who}`);
+    }
+    if (after.team_id !== before.team_id) {
+      const team = (this.ws.teams || []).find((tm) => tm.id === after.team_id)?.name || after.team_id || t("thread.no_team");
+      changes.push(`${t("thread.team")}: ${team}`);
+    }
+    if (answer.actions.some((a) => a.ok && a.type === "canned_reply")) changes.push(t("macro.reply_sent"));
+    const failed = answer.actions.filter((a) => !a.ok);
+    if (this.conversation?.id === after.id) this.refresh(after);
+    clear(this.status, h("span", {class: failed.length ? "error" : "ok", id: "macro-result",
+      dataset: {state: failed.length ? "partial" : "applied"}},
+    t("macro.applied", {name: macro.name, changes: changes.join(" · ") || t("macro.no_change")}),
+    failed.map((a) => h("span", {class: "macro-failed", text: ` ${t("macro.action_failed", {action: t(`action.${a.type}`), error: a.error})}`}))));
+    this.focusMacros();
+  }
+
+  focusMacros() { this.composer?.querySelector("#macros")?.focus(); }
 
   // --- attachments: uploaded first, then named by blob id in the reply ------------------------
   async upload(files) {
