@@ -559,7 +559,8 @@ async def test_a_macro_applied_by_keyboard_shows_what_changed_and_a_refused_one_
                               {"type": "resolve"}], "venues")
     moved = await macro("Hand over", [{"type": "add_tag", "params": {"tag": "handover"}}], "venues")
     await macro("Catering only", [{"type": "add_tag", "params": {"tag": "menu"}}], "catering")
-    conversation_id = (await inbound(hub, "We booked the hall, thank you!", phone="+27820000931"))["conversation"]["id"]
+    created = await inbound(hub, "We booked the hall, thank you!", phone="+27820000931")
+    conversation_id = created["conversation"]["id"]
     page = await new_page()
     await sign_in(page, hub_url, await make_agent(hub, "Vera", teams=["venues"]))
     await page.goto(f"{hub_url}/console/c/{conversation_id}")
@@ -571,7 +572,7 @@ async def test_a_macro_applied_by_keyboard_shows_what_changed_and_a_refused_one_
     await page.keyboard.type(suffix)
     options = page.locator("#macro-list [role=option]")
     await options.nth(1).wait_for()
-    assert await options.all_text_contents() == [f"Hand over {suffix}", f"VIP close {suffix}"]  # not catering's
+    assert await options.all_text_contents() == [f"Hand over {suffix}", f"VIP close {suffix}"]  # no catering
     await page.keyboard.press("Escape")
     assert await page.is_hidden("#macro-menu") and await page.evaluate(focused) == "macros"
 

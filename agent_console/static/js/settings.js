@@ -811,7 +811,7 @@ export class SettingsView {
 
   // --- macros -------------------------------------------------------------------------------------
   // written here, with their actions as JSON; applied with POST /conversations/{id}/macros/{macro_id}
-  // (the ticket view has no macro menu yet)
+  // (from a ticket: thread.js, the Macros menu beside the reply box)
   async loadMacros() {
     [this.macros, this.teams] = await Promise.all([all("/macros?sort=name"), all("/teams")]);
     await this.readEditing("editingMacro", this.macros, "/macros");
