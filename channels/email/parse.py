@@ -87,7 +87,7 @@ class ParsedMail:
     from_address: str = ""  # the From address when Reply-To named someone else (``sender``)
     ticket_number: int | None = None
     problems: list[str] = field(default_factory=list)
-    # a forward ("FW:"/"Fwd:"): (name, address) in the forwarded mail's From line. Untrusted text:
+    # a forward ("FW:"/"Fwd:"/"WG:"/…): (name, address) in the forwarded mail's From line. Untrusted text:
     # only a forward by one of our agents makes it the customer (inbound.py)
     forwarded_from: tuple[str, str] | None = None
     forwarded_by: dict[str, str] | None = None  # set by inbound.py when an agent forwarded the mail
@@ -205,7 +205,7 @@ def parse_mail(raw: bytes, *, max_part_bytes: int = 10 * 1024 * 1024) -> ParsedM
     subject = str(msg.get("Subject", "")).strip()
     token = TOKEN.search(subject)
     auto, bulk = _auto_reason(msg, sender)
-    forward = is_forward(subject)
+    forward = is_forward(subject, full)
     return ParsedMail(
         message_id=message_id[:300], sender=sender, sender_name=name, subject=subject,
         to=[a for _, a in getaddresses([str(v) for v in msg.get_all("To", []) + msg.get_all("Cc", [])]) if a],

@@ -2,17 +2,24 @@
 the full text stays on the message). A forward is not history: the forwarded mail is what the
 agent is asked to read, so it is kept whole after the forwarder's own lines. Outlook's forward
 looks like its reply (``forwards.py``): it is kept only when the caller says the mail is a forward
-(its subject starts with "FW:"/"Fwd:")."""
+(its subject starts with "FW:"/"Fwd:"/"WG:"/…). Separators and header names are those of
+``forwards.LANGUAGES``; a reply's attribution line is one of ``ATTRIBUTIONS``."""
 
 from __future__ import annotations
 
 import re
 
-from .forwards import FORWARD_MARKER, ORIGINAL_MESSAGE, OUTLOOK_RULE, outlook_start
+from .forwards import FORWARD_MARKER, ORIGINAL_MESSAGE, OUTLOOK_RULE, header_block, outlook_start
 
-# "On Tue, 3 Mar 2026 at 10:00, Berry Support <support@berry.test> wrote:" (may wrap onto two lines)
-_ATTRIBUTION = re.compile(r"^\s*(On\s.{0,200}?wrote:|Op\s.{0,200}?geskryf:|Le\s.{0,200}?a écrit\s?:|Am\s.{0,200}?schrieb.{0,80}:)\s*$",
-                          re.IGNORECASE | re.DOTALL)
+# "On Tue, 3 Mar 2026 at 10:00, Berry Support <support@berry.test> wrote:" (may wrap onto two lines):
+# (first word, last words, whether the sender's name follows them) per language: "Am … schrieb Berry <…>:"
+ATTRIBUTIONS = (("On", "wrote", False), ("Am", "schrieb", True), ("Le", "a écrit", False),
+                ("Op", "schreef", True), ("Op", "geskryf", False), ("El", "escribió", False),
+                ("Em", "escreveu", False), ("Il", "ha scritto", False), ("Den", "skrev", True))
+_ATTRIBUTION = re.compile(
+    r"^\s*(" + "|".join(rf"{re.escape(first)}\s.{{0,200}}?{re.escape(last)}" + (".{0,80}?" if named else "")
+                        for first, last, named in ATTRIBUTIONS) + r")\s?:\s*$", re.IGNORECASE | re.DOTALL)
+_ATTRIBUTION_START = tuple(f"{first} " for first, _, _ in ATTRIBUTIONS)
 _SEPARATORS = (
     ORIGINAL_MESSAGE,
     OUTLOOK_RULE,
@@ -32,9 +39,12 @@ def strip_quoted(text: str, *, forwarded: bool = False) -> str:
             own = "\n".join(out).strip()
             return (own + "\n\n" if own else "") + "\n".join(lines[i:]).strip()
         two = line + " " + (lines[i + 1] if i + 1 < len(lines) else "")
-        if _ATTRIBUTION.match(line) or (line.strip().startswith("On ") and _ATTRIBUTION.match(two)):
+        wrapped = line.strip().startswith(_ATTRIBUTION_START) and _ATTRIBUTION.match(two)
+        if _ATTRIBUTION.match(line) or wrapped:
             break
-        if any(sep.match(line) for sep in _SEPARATORS) and (out or signed):
+        # a header block in any language ("Von: … Gesendet: … Betreff: …") is a reply's history; only
+        # English's bare "From:" line is cut without the rest (a customer may start a line "De: …")
+        if (any(sep.match(line) for sep in _SEPARATORS) or header_block(lines, i)) and (out or signed):
             break
         if signed or _SIGNATURE.match(line.rstrip()):
             signed = True

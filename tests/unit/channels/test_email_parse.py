@@ -220,3 +220,88 @@ def test_no_reply_senders() -> None:
                     "donotreply@a.b"):
         assert no_reply(address), address
     assert not no_reply("lerato@example.co.za") and not no_reply("noreply.lerato@example.co.za")
+
+
+# Outlook and Gmail in the languages our customers' and providers' mail clients use
+_OUTLOOK_BLOCKS = {
+    "de": ("________________________________\nVon: Lerato M <lerato@example.co.za>\n"
+           "Gesendet: Dienstag, 3. März 2026 10:00\nAn: Ann <ann@berry.test>\nBetreff: Zeltbestellung\n\n"
+           "Mein Zelt ist nie angekommen."),
+    "fr": ("-----Message d'origine-----\nDe : Lerato M <lerato@example.co.za>\n"
+           "Envoyé : mardi 3 mars 2026 10:00\nÀ : Ann <ann@berry.test>\nObjet : Commande de tente\n\n"
+           "Ma tente n'est jamais arrivée."),
+    "nl": ("________________________________\nVan: Lerato M <lerato@example.co.za>\n"
+           "Verzonden: dinsdag 3 maart 2026 10:00\nAan: Ann <ann@berry.test>\nOnderwerp: Tentbestelling\n\n"
+           "Mijn tent is nooit aangekomen."),
+    "af": ("-----Oorspronklike boodskap-----\nVan: Lerato M [mailto:lerato@example.co.za]\n"
+           "Gestuur: Dinsdag 3 Maart 2026 10:00\nAan: Ann <ann@berry.test>\nOnderwerp: Tentbestelling\n\n"
+           "My tent het nooit opgedaag nie."),
+}
+
+
+def test_a_localized_outlook_forward_shows_the_forwarded_mail_and_its_sender() -> None:
+    subjects = ("WG: Zeltbestellung", "TR: Commande de tente", "Doorst: Tentbestelling", "FW: Tentbestelling")
+    for (lang, block), subject in zip(_OUTLOOK_BLOCKS.items(), subjects):
+        body = f"Kan jy hierna kyk?\n\nAnn\n\n{block}"
+        forward = parse_mail(_raw(f"From: Ann <ann@berry.test>\nSubject: {subject}\n", body.encode()))
+        assert forward.text == body, lang
+        assert forward.forwarded_from == ("Lerato M", "lerato@example.co.za"), lang
+
+
+def test_a_localized_outlook_reply_still_cuts_the_quoted_history() -> None:
+    subjects = ("AW: Zeltbestellung", "RE : Commande de tente", "Antw: Tentbestelling", "Antw: Tentbestel.")
+    for (lang, block), subject in zip(_OUTLOOK_BLOCKS.items(), subjects):
+        reply = parse_mail(_raw(f"From: Lerato <lerato@example.co.za>\nSubject: {subject}\n",
+                                f"Danke, bis Freitag.\n\n{block}".encode()))
+        assert reply.text == "Danke, bis Freitag." and reply.forwarded_from is None, lang
+        # new Outlook and html-only mail lose the rule line: the header block alone is history too
+        bare = block.split("\n", 1)[1]
+        assert strip_quoted(f"Merci !\n\n{bare}") == "Merci !", lang
+    # a customer's lines that start like a header name are their text, not history, unless they make
+    # a whole header block (From, Sent/Date and Subject together)
+    own = ("Bonjour,\nDe : la part de Lerato\nObjet : mariage le 3 mars\nMerci\n\n"
+           "Van: 10:00 tot 14:00\nAan: die saal\nDatum: 3 Maart")
+    assert strip_quoted(own) == own
+    assert strip_quoted(own, forwarded=True) == own
+
+
+def test_a_localized_gmail_forward_shows_the_forwarded_mail_and_its_sender() -> None:
+    for marker, subject in (("---------- Weitergeleitete Nachricht ---------\nVon: ", "WG: Zelt"),
+                            ("---------- Message transféré ---------\nDe : ", "Fwd: Tente"),
+                            ("---------- Doorgestuurd bericht ---------\nVan: ", "Fwd: Tent"),
+                            ("-------- Weitergeleitete Nachricht --------\nVon: ", "Wg: Zelt")):  # Thunderb.
+        body = (f"Bitte übernehmen.\n\n{marker}Lerato <l@example.com>\n"
+                "Date: Di., 3. März 2026 um 10:00 Uhr\nSubject: Zelt\nTo: <ann@berry.test>\n\nZelt fehlt.")
+        mail = parse_mail(_raw(f"From: ann@berry.test\nSubject: {subject}\n", body.encode()))
+        assert mail.text == body, marker
+        assert mail.forwarded_from == ("Lerato", "l@example.com"), marker
+    apple = "Zur Info\n\nAnfang der weitergeleiteten Nachricht:\n\n> Von: l@example.com\n> Zelt fehlt"
+    assert strip_quoted(apple) == apple
+
+
+def test_localized_reply_attributions_are_cut() -> None:
+    for line in ("Am Di., 3. März 2026 um 10:00 Uhr schrieb Berry Support <support@berry.test>:",
+                 "Op di 3 mrt. 2026 om 10:00 schreef Berry Support <support@berry.test>:",
+                 "Op Di. 3 Mrt. 2026 om 10:00 het Berry Support <support@berry.test> geskryf:",
+                 "Le mar. 3 mars 2026 à 10:00, Berry Support <support@berry.test> a écrit :",
+                 "El mar, 3 mar 2026 a las 10:00, Berry Support (<support@berry.test>) escribió:"):
+        assert strip_quoted(f"Ja, bitte.\n\n{line}\n> alter Text") == "Ja, bitte.", line
+
+
+def test_localized_subject_prefixes() -> None:
+    from channels.email.forwards import is_forward, strip_prefix
+    for subject in ("WG: Zelt", "Wg: Zelt", "TR: Tente", "Doorst: Tent", "RV: Carpa", "ENC: Tenda",
+                    "VB: Tält", "[Fwd: Tent]", "WG: AW: Zelt"):
+        assert is_forward(subject), subject
+    for subject in ("AW: WG: Zelt", "RE: TR: Tente", "Antw: Doorst: Tent", "SV: VB: Tält", "Re: Fwd: Tent"):
+        assert not is_forward(subject), subject  # a reply to a forward
+    assert strip_prefix("WG: AW: Zeltbestellung") == "Zeltbestellung"
+    assert strip_prefix("TR: RE: Commande") == "Commande"
+    # Italian "I:" is too short to trust: a forward only with a forwarded mail in the text
+    italian = ("Vedi sotto.\n\n-----Messaggio originale-----\nDa: Lerato <l@example.com>\n"
+               "Inviato: martedì 3 marzo 2026 10:00\nA: Ann <ann@berry.test>\nOggetto: Tenda\n\n"
+               "La tenda manca.")
+    mail = parse_mail(_raw("From: ann@berry.test\nSubject: I: Tenda\n", italian.encode()))
+    assert mail.text == italian and mail.forwarded_from == ("Lerato", "l@example.com")
+    assert not is_forward("I: need a tent for Saturday", "I: need a tent for Saturday\nThanks")
+    assert parse_mail(_raw("From: l@e.com\nSubject: I: need a tent\n", b"Thanks")).forwarded_from is None
