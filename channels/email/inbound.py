@@ -4,7 +4,8 @@ Threading, in order: a ``References``/``In-Reply-To`` id that is one of our mess
 received) → its ticket; the ``[#N]`` token in the subject → ticket N; else the thread root
 (``mail:<first reference or own Message-ID>``) opens or continues a ticket.
 A mail over the size limit is still recorded (headers and a note for the agent), never dropped.
-Agent forwarding (as Zendesk's): a forward ("FW:"/"Fwd:") From an active agent, supervisor or admin
+Agent forwarding (as Zendesk's): a forward ("FW:"/"Fwd:"/"WG:"/…, ``forwards.LANGUAGES``) From an active
+agent, supervisor or admin
 (a staff user's e-mail) is the forwarded mail's: its original sender (the From line of the forwarded
 header block) is the customer, the agent is kept in ``meta.email.forwarded_by`` and named in a note at
 the end of the text. Anyone can write a From header and such a block, so the From is believed only
