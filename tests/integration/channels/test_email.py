@@ -509,3 +509,32 @@ async def test_an_agents_forward_at_the_smtp_listener_needs_the_configured_auths
             expected.update(more)
             got = await _senders(client.server.app[keys.STORE])
             assert {subject: by for subject, (_, by) in got.items()} == expected, authserv_id
+
+
+async def test_an_agents_german_outlook_forward_makes_the_original_sender_the_customer(
+        client: TestClient[Any, Any], dovecot: Dovecot) -> None:
+    """Ann's Outlook is in German ("WG:", "Von:/Gesendet:/Betreff:") or Afrikaans ("Van:/Gestuur:"): the
+    original sender is the customer and the subject loses "WG: AW:"."""
+    from hub.models import Role
+    from tests.conftest import Api
+    user, store = dovecot.add_user(), client.server.app[keys.STORE]
+    await Api(client).user(Role.agent, email="ann@staff.example.com")
+    blocks = {"WG: AW: Zeltbestellung": ("Von: Lerato M <lerato@example.co.za>\nGesendet: Dienstag, 3. März "
+                                         "2026 10:00\nAn: Ann <ann@staff.example.com>\n"
+                                         "Betreff: AW: Zeltbestellung"),
+              "FW: Tentbestelling": ("Van: Pieter K [mailto:pieter@example.co.za]\nGestuur: Dinsdag 3 Maart "
+                                     "2026 10:00\nAan: Ann <ann@staff.example.com>\n"
+                                     "Onderwerp: Tentbestelling")}
+    raws = []
+    for subject, block in blocks.items():
+        body = f"Kannst du das übernehmen?\n\nAnn\n\n________________________________\n{block}\n\nZelt fehlt."
+        msg = message_from_bytes(mail(sender="ann@staff.example.com", subject=subject, body=body,
+                                      Authentication_Results="mx.berry.test; dmarc=pass"),
+                                 policy=policy.default)
+        msg.replace_header("From", "Ann <ann@staff.example.com>")
+        raws.append(msg.as_bytes())
+    await append(dovecot, user, *raws)
+    assert await _poll(poller(client, dovecot, user)) == 2
+    assert await _senders(store) == {"Zeltbestellung": ("email:lerato@example.co.za", True),
+                                     "Tentbestelling": ("email:pieter@example.co.za", True)}
+    assert await store.messages.count_documents({"text": {"$regex": "Zelt fehlt"}}) == 2
