@@ -122,8 +122,10 @@ export class ThreadView {
     const held = [this.fileList, this.status].map((el) => (el ? [...el.childNodes] : []));
     // a live update re-renders the thread: the control in hand (the Macros button after a macro) keeps focus
     const focused = this.el.contains(document.activeElement) ? document.activeElement.id : "";
+    const picker = this.composer?.querySelector(".macro-picker");  // an open macro menu stays open, as typed
     this.conversation = conversation;
     this.render();
+    if (picker) this.composer.querySelector(".macro-picker")?.replaceWith(picker);
     if (focused) this.el.querySelector(`#${CSS.escape(focused)}`)?.focus();
     if (draft && this.text) this.text.value = draft;
     if (this.fileList && this.status) {
