@@ -44,7 +44,8 @@ def strip_quoted(text: str, *, forwarded: bool = False) -> str:
             break
         # a header block in any language ("Von: … Gesendet: … Betreff: …") is a reply's history; only
         # English's bare "From:" line is cut without the rest (a customer may start a line "De: …")
-        if (any(sep.match(line) for sep in _SEPARATORS) or header_block(lines, i)) and (out or signed):
+        block = not line.lstrip().startswith(">") and header_block(lines, i)  # "> From:": inline answers
+        if (any(sep.match(line) for sep in _SEPARATORS) or block) and (out or signed):
             break
         if signed or _SIGNATURE.match(line.rstrip()):
             signed = True

@@ -263,6 +263,9 @@ def test_a_localized_outlook_reply_still_cuts_the_quoted_history() -> None:
            "Van: 10:00 tot 14:00\nAan: die saal\nDatum: 3 Maart")
     assert strip_quoted(own) == own
     assert strip_quoted(own, forwarded=True) == own
+    # an answer written between the quoted lines (under a quoted header block) is kept
+    inline = "Hallo\n> Von: Berry\n> Gesendet: Montag\n> Betreff: Zelt\n> Welche Größe?\nDie große, bitte."
+    assert strip_quoted(inline) == "Hallo\nDie große, bitte."
 
 
 def test_a_localized_gmail_forward_shows_the_forwarded_mail_and_its_sender() -> None:
