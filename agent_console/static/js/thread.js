@@ -394,15 +394,19 @@ export class ThreadView {
         if (macro) { close(); this.applyMacro(macro); }
       } else if (ev.key === "Escape") {
         ev.preventDefault();
+        ev.stopPropagation();  // not the console's own Escape (blur)
         close();
       }
     });
-    menu.addEventListener("focusout", (ev) => {
-      if (!menu.hidden && !menu.contains(ev.relatedTarget) && ev.relatedTarget !== toggle) {
+    // focus gone elsewhere closes it; checked a moment later, as a live re-render moves the picker
+    // (focus leaves and comes back: refresh)
+    menu.addEventListener("focusout", () => setTimeout(() => {
+      const now = document.activeElement;
+      if (!menu.hidden && !menu.contains(now) && now !== toggle) {
         menu.hidden = true;
         toggle.setAttribute("aria-expanded", "false");
       }
-    });
+    }, 0));
     toggle.addEventListener("click", async () => {
       if (!menu.hidden) return close();
       menu.hidden = false;
