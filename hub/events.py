@@ -59,6 +59,9 @@ class ConversationUpdated(Event):
     changes: dict[str, Any] = Field(default_factory=dict)
     previous: dict[str, Any] = Field(default_factory=dict, description="The changed fields' values before")
     actor_id: str | None = None
+    # The customer's message that caused the change (the ingest reopening a ticket), for in-process
+    # subscribers: ticketing leaves it to its message.created handler. Never serialized.
+    by_message_id: str | None = Field(default=None, exclude=True, repr=False)
 
 
 class ContactCreated(Event):

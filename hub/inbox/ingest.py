@@ -24,7 +24,7 @@ from pymongo.errors import DuplicateKeyError
 
 from hub.contacts import Contacts
 from hub.errors import Conflict, NotFound
-from hub.events import ConversationCreated, EventBus, MessageCreated
+from hub.events import ConversationCreated, ConversationUpdated, EventBus, MessageCreated
 from hub.identity import identity_key
 from hub.models import (
     ACTIVE_STATUSES,
@@ -130,10 +130,18 @@ class Inbox:
                 and self.thread_policy.reopens(conversation, inbound)):
             changes["status"] = Status.open.value  # the customer answered: back in the queue
         await self.store.conversations.update_one({"_id": conversation.id}, {"$set": changes})
+        previous = conversation.status
         conversation = conversation.model_copy(update={**changes, "status": Status(changes.get(
             "status", conversation.status))})
         if created:
             await self.bus.publish(ConversationCreated(conversation=conversation))
+        elif conversation.status != previous:
+            # The reopen, before the message: message.created's subscribers (ticketing's routing,
+            # the classifier) publish later updates, whose newer snapshots must reach the console
+            # and webhooks after this one. The customer is the actor (None).
+            await self.bus.publish(ConversationUpdated(
+                conversation=conversation, changes={"status": conversation.status.value},
+                previous={"status": previous.value}, actor_id=None, by_message_id=message.id))
         await self.bus.publish(MessageCreated(message=message, conversation=conversation, contact=contact))
         return IngestResult(message=message, conversation=conversation, contact=contact)
 

@@ -219,6 +219,8 @@ class Ticketing:
             await self.routing.auto_assign(conversation.id, reason="customer wrote", current=conversation)
 
     async def on_conversation_updated(self, event: ConversationUpdated) -> None:
+        if event.by_message_id:
+            return  # the ingest reopened it: on_message_created (status since, SLA, routing) follows
         conversation, changes = event.conversation, event.changes
         if conversation.status == Status.snoozed and conversation.snooze_until and "snooze_until" in changes:
             await self.lifecycle.file_wake(conversation.id, conversation.snooze_until)

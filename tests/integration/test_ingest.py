@@ -9,7 +9,7 @@ import pytest
 
 from hub.contacts import Contacts
 from hub.errors import InvalidInput
-from hub.events import ContactCreated, ConversationCreated, EventBus, MessageCreated
+from hub.events import ContactCreated, ConversationCreated, ConversationUpdated, EventBus, MessageCreated
 from hub.inbox import Inbox
 from hub.models import Channel, IdentityKind, InboundMessage, SenderIdentity, Status
 from hub.store import Store
@@ -62,6 +62,27 @@ async def test_customer_reply_reopens_pending_ticket(inbox: Inbox, store: Store)
     second = await inbox.ingest(sms("SM2"))
     assert second.conversation.id == first.conversation.id
     assert second.conversation.status == Status.open
+
+
+@pytest.mark.parametrize("status", ["pending", "snoozed"])
+async def test_a_reopen_publishes_one_conversation_updated_before_the_message(
+        inbox: Inbox, bus: EventBus, store: Store, status: str) -> None:
+    """Subscribers that follow status through conversation.updated (webhooks, the console) learn of
+    the reopen; it comes before message.created, whose handling may publish newer snapshots."""
+    first = await inbox.ingest(sms("SM1"))
+    await store.conversations.update_one({"_id": first.conversation.id}, {"$set": {"status": status}})
+    with bus.capture() as events:
+        second = await inbox.ingest(sms("SM2", text="still waiting"))
+    assert [e.name for e in events] == ["conversation.updated", "message.created"]
+    updated = events[0]
+    assert isinstance(updated, ConversationUpdated)
+    assert updated.changes == {"status": "open"} and updated.previous == {"status": status}
+    assert updated.actor_id is None and updated.conversation.status == Status.open
+    assert updated.conversation.id == second.conversation.id == first.conversation.id
+    assert "by_message_id" not in updated.model_dump(mode="json")  # in-process only
+    with bus.capture() as events:  # already open: no status change, no update
+        await inbox.ingest(sms("SM3", text="hello?"))
+    assert [e.name for e in events] == ["message.created"]
 
 
 async def test_an_auto_reply_on_an_open_ticket_keeps_its_place_in_the_queue(inbox: Inbox, bus: EventBus,

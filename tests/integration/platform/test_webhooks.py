@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hub import keys
-from hub.models import Role
+from hub.models import Channel, IdentityKind, InboundMessage, Role, SenderIdentity
 from hub.platform.events import WebhookDisabled
 from hub.platform.webhooks import SignatureError, verify
 
@@ -51,6 +51,28 @@ async def test_event_is_delivered_signed_and_logged(api: Api, receiver: Receiver
     [delivery] = (await resp.json())["items"]
     assert delivery["status"] == "succeeded" and delivery["attempts"][0]["status_code"] == 200
     assert req["headers"]["Berry-Delivery"] == delivery["id"]
+
+
+async def test_a_customer_reopening_a_ticket_is_delivered_as_conversation_updated(api: Api,
+                                                                                  receiver: Receiver) -> None:
+    admin, hook = await _admin_hook(api, receiver, ["conversation.updated"])
+    inbound = InboundMessage(channel=Channel.sms, external_id="SM-r1", text="my parcel?",
+                             sender=SenderIdentity(kind=IdentityKind.phone, value="+27 82 555 0101"))
+    first = await api.app[keys.INBOX].ingest(inbound)
+    await api.app[keys.STORE].conversations.update_one({"_id": first.conversation.id},
+                                                       {"$set": {"status": "pending"}})
+    await run_jobs(api.app)
+    receiver.requests.clear()
+    await api.app[keys.INBOX].ingest(inbound.model_copy(update={"external_id": "SM-r2", "text": "any news?"}))
+    await run_jobs(api.app)
+    payloads = [json.loads(r["body"]) for r in receiver.requests]
+    reopens = [p for p in payloads if "status" in p["data"]["changes"]]
+    assert len(reopens) == 1, payloads
+    data = reopens[0]["data"]
+    assert reopens[0]["type"] == "conversation.updated"
+    assert data["conversation"]["id"] == first.conversation.id
+    assert data["changes"] == {"status": "open"} and data["previous"] == {"status": "pending"}
+    assert data["actor_id"] is None and "by_message_id" not in data
 
 
 async def test_failures_retry_then_die_and_disable_the_webhook_with_notice(api: Api, receiver: Receiver) -> None:
