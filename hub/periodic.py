@@ -24,8 +24,14 @@ async def every(seconds: float, work: Callable[[], Awaitable[Any]], what: str, *
                 at_start: bool = False) -> None:
     """``work`` every ``seconds`` until cancelled. The first round is one period after start-up (not
     while demo data or a backlog is still being answered), or at once with ``at_start``."""
+    me = asyncio.current_task()
     if at_start:
         await logged(work, what)
     while True:
+        # a cancel the work swallowed still ends the loop: on Python 3.11 asyncio.wait_for loses a
+        # cancel that lands as its inner task finishes, and the app's shutdown then waited for ever
+        # on this task (a CI test's teardown hung until pytest-timeout)
+        if me is not None and me.cancelling():
+            raise asyncio.CancelledError
         await asyncio.sleep(seconds)
         await logged(work, what)

@@ -46,3 +46,22 @@ async def test_a_failed_round_is_logged_and_the_loop_goes_on(caplog: pytest.LogC
 async def test_at_start_runs_the_first_round_at_once() -> None:
     seen = await _rounds(1.0, True, want=2)
     assert seen[0] < 0.5 <= 1.0 <= seen[1]
+
+
+async def test_a_cancel_the_work_swallowed_still_ends_the_loop() -> None:
+    """On Python 3.11 asyncio.wait_for can lose a cancel that lands as its inner task finishes; the
+    loop must end anyway, or the app's shutdown waits for it for ever."""
+    busy = asyncio.Event()
+
+    async def work() -> None:
+        busy.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            pass  # swallowed, as wait_for's race does
+
+    task = asyncio.create_task(every(0, work, "swallowing round", at_start=True))
+    await asyncio.wait_for(busy.wait(), 5)
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=5)
+    assert task in done and task.cancelled()
