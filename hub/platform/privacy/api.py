@@ -140,7 +140,8 @@ def install(router: ApiRouter) -> None:
         changes = body.model_dump(exclude_none=True)
         return await request.app[PRIVACY].retention.set_policies(changes, principal.actor_id)
 
-    @route("POST", "/privacy/retention/run", summary="Apply the retention policies now", tag="privacy",
+    @route("POST", "/privacy/retention/run", tag="privacy",
+           summary="Apply the retention policies now (counts per data type; 409 while a run is going)",
            permission="privacy:manage", response=RetentionRun)
     async def run_retention(request: web.Request, principal: Principal) -> dict[str, Any]:
         done = await request.app[PRIVACY].retention.run()  # deletes data: who ran it is audited

@@ -3,6 +3,10 @@
 Each run enqueues the next one with a keyed job (``retention:<hour>``), so however many nodes
 start, one run per hour happens. A policy of 0 days keeps data forever. Messages are anonymized
 (their text and attachments go, the skeleton stays for reports); logs and search queries are deleted.
+
+One run at a time across the cluster: a run claims ``retention_runs/running`` (``Store.claim``) and
+drops the claim when done; a second run meanwhile (the hourly job, or ``POST /privacy/retention/run``)
+gets ``Conflict`` (409). A claim left by a process that died mid-run is taken over after ``STALE``.
 """
 
 from __future__ import annotations
@@ -12,15 +16,18 @@ from datetime import timedelta
 from typing import Any
 
 from hub.audit import Audit
+from hub.errors import Conflict
 from hub.jobs import Jobs
-from hub.models import utcnow
+from hub.models import new_id, utcnow
 from hub.store import Store, register, upsert
 
 from ..settings import PlatformSettings
 
 log = logging.getLogger(__name__)
 register("retention_policies")  # _id = "current": admin overrides of the settings' defaults
+register("retention_runs")  # _id = "running": the run going now (started_at, token)
 JOB_KIND = "privacy.retention"
+STALE = timedelta(hours=1)  # a run's claim older than this was left by a process that died
 # data type -> (collection, time field, action)
 DATA_TYPES: dict[str, tuple[str, str, str]] = {
     "messages": ("messages", "created_at", "anonymize"),
@@ -48,6 +55,30 @@ class Retention:
         return after
 
     async def run(self) -> dict[str, int]:
+        """Apply the policies now: per data type, how many entries were deleted or anonymized (types
+        kept forever are left out). ``Conflict`` while another run is going."""
+        token = await self._claim()
+        try:
+            return await self._run()
+        finally:
+            await self.store["retention_runs"].delete_one({"_id": "running", "token": token})
+
+    async def _claim(self) -> str:
+        token, now = new_id(), utcnow()
+        runs = self.store["retention_runs"]
+        if await self.store.claim("retention_runs", "running", {"started_at": now, "token": token}):
+            return token
+        going = await runs.find_one({"_id": "running"}) or {}
+        started = going.get("started_at")
+        if started is not None and started < now - STALE:  # its process died mid-run: taken over
+            await runs.delete_one({"_id": "running", "token": going.get("token")})
+            if await self.store.claim("retention_runs", "running", {"started_at": now, "token": token}):
+                log.warning("retention run taken over from a stale claim", extra={"started_at": str(started)})
+                return token
+        raise Conflict(f"a retention run is already going (started {started:%Y-%m-%d %H:%M} UTC)"
+                       if started is not None else "a retention run is already going")
+
+    async def _run(self) -> dict[str, int]:
         now = utcnow()
         done: dict[str, int] = {}
         for name, days in (await self.policies()).items():
@@ -70,7 +101,10 @@ class Retention:
         return done
 
     async def job(self, _: dict[str, Any]) -> None:
-        await self.run()
+        try:
+            await self.run()
+        except Conflict:  # a run by hand (or on another node) is going: it does this hour's work
+            log.info("retention run skipped: another run is going")
         await self.schedule(hours_ahead=1)
 
     async def schedule(self, hours_ahead: int = 0) -> None:

@@ -15,6 +15,7 @@ from gridfs import AsyncGridFSBucket
 from hub import keys
 from hub.jobs import Worker
 from hub.models import Attachment, Channel, InboundMessage, Role, SenderIdentity, utcnow
+from hub.platform.appkeys import PRIVACY
 from hub.platform.events import ContactErased
 
 from ...conftest import Api
@@ -258,6 +259,27 @@ async def test_retention_runs_from_the_job_queue(api: Api) -> None:
     assert resp.status == 200
     entry = await store.audit_log.find_one({"action": "privacy.retention.run"})
     assert entry is not None and entry["actor_id"] == admin["user"]["id"] and "done" in entry["after"]
+
+
+async def test_retention_run_by_hand_is_refused_while_a_run_is_going(api: Api) -> None:
+    """One run at a time: a run going on another node (its claim) makes a run by hand a 409 and the
+    hourly job skip its turn; a claim left by a process that died is taken over after an hour."""
+    admin = await api.user(Role.admin)
+    store = api.app[keys.STORE]
+    await store["dead_letters"].insert_one({"_id": "old", "created_at": utcnow() - timedelta(days=91)})
+    await store["retention_runs"].insert_one({"_id": "running", "started_at": utcnow(), "token": "other"})
+    resp = await api.client.post("/api/v1/privacy/retention/run", headers=admin["headers"])
+    assert resp.status == 409 and "already going" in (await resp.json())["detail"]
+    await api.app[PRIVACY].retention.job({})  # the hourly job skips, and queues the next hour
+    assert await store["dead_letters"].count_documents({}) == 1
+    assert await store.audit_log.count_documents({"action": "privacy.retention.run"}) == 0
+    await store["retention_runs"].update_one({"_id": "running"},
+                                             {"$set": {"started_at": utcnow() - timedelta(hours=2)}})
+    resp = await api.client.post("/api/v1/privacy/retention/run", headers=admin["headers"])
+    assert resp.status == 200 and (await resp.json())["done"]["dead_letters"] == 1
+    assert await store["retention_runs"].count_documents({}) == 0  # released once done
+    resp = await api.client.post("/api/v1/privacy/retention/run", headers=admin["headers"])
+    assert resp.status == 200 and (await resp.json())["done"]["dead_letters"] == 0
 
 
 async def test_processing_register(api: Api) -> None:
