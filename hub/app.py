@@ -111,7 +111,7 @@ def _services(app: web.Application, store: Store) -> None:
     app[keys.API_KEYS] = ApiKeys(store)
     app[keys.CONTACTS] = Contacts(store, bus)
     app[keys.CONVERSATIONS] = Conversations(store, bus, app[keys.AUDIT])
-    app[keys.INBOX] = Inbox(store, bus, app[keys.CONTACTS])
+    app[keys.INBOX] = Inbox(store, bus, app[keys.CONTACTS], app[keys.AUDIT])
     app[keys.JOBS] = Jobs(store)
 
     metrics = app[keys.METRICS]

@@ -1,7 +1,8 @@
 """The audit log: who changed what, when, with before and after. Append-only.
 
 ``actor_id`` names who acted; its kind is stored as ``actor_type``: a user id (``user``),
-``api_key:<id>``, ``rule:<id>`` (automation), ``bot`` / ``bot:<engine>``, ``system:<part>``.
+``api_key:<id>``, ``rule:<id>`` (automation), ``bot`` / ``bot:<engine>``, ``system:<part>``,
+``contact:<id>`` (a customer, e.g. whose message reopened a ticket: ``conversation.reopened``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from hub.models import new_id, utcnow
 from hub.store import Store
 
 
-ACTOR_TYPES = ("user", "api_key", "rule", "bot", "system")
+ACTOR_TYPES = ("user", "api_key", "rule", "bot", "system", "contact")
 
 
 def actor_type(actor_id: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Iterator
 
 from pydantic import BaseModel, Field
 
-from hub.models import Contact, Conversation, Message, utcnow
+from hub.models import Contact, Conversation, Message, Status, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,10 @@ class MessageCreated(Event):
     # The sender as the ingest just resolved it, for in-process subscribers (the priority
     # classifier) that would otherwise read it again; never serialized (console, webhooks).
     contact: Contact | None = Field(default=None, exclude=True, repr=False)
+    # The status this customer message reopened the ticket from (the ingest published the reopen's
+    # conversation.updated just before), for in-process subscribers: ticketing fires the
+    # ticket.updated rules once its reopen work is done. Never serialized.
+    reopened_from: Status | None = Field(default=None, exclude=True, repr=False)
 
 
 class ConversationCreated(Event):

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from pymongo.errors import DuplicateKeyError
 
+from hub.audit import Audit
 from hub.contacts import Contacts
 from hub.errors import Conflict, NotFound
 from hub.events import ConversationCreated, ConversationUpdated, EventBus, MessageCreated
@@ -87,10 +88,11 @@ class Duplicate(Exception):
 
 
 class Inbox:
-    def __init__(self, store: Store, bus: EventBus, contacts: Contacts) -> None:
+    def __init__(self, store: Store, bus: EventBus, contacts: Contacts, audit: Audit | None = None) -> None:
         self.store = store
         self.bus = bus
         self.contacts = contacts
+        self.audit = audit if audit is not None else Audit(store)
         self.thread_policy: ThreadPolicy | None = None
 
     async def ingest(self, inbound: InboundMessage) -> IngestResult:
@@ -135,14 +137,20 @@ class Inbox:
             "status", conversation.status))})
         if created:
             await self.bus.publish(ConversationCreated(conversation=conversation))
-        elif conversation.status != previous:
+        reopened = not created and conversation.status != previous
+        if reopened:
+            # Audited as an agent's status change is, the customer (their contact) the actor.
+            await self.audit.record(f"contact:{contact.id}", "conversation.reopened", "conversation",
+                                    conversation.id, {"status": previous.value},
+                                    {"status": conversation.status.value, "message_id": message.id})
             # The reopen, before the message: message.created's subscribers (ticketing's routing,
             # the classifier) publish later updates, whose newer snapshots must reach the console
-            # and webhooks after this one. The customer is the actor (None).
+            # and webhooks after this one. The event's actor is None (not a user).
             await self.bus.publish(ConversationUpdated(
                 conversation=conversation, changes={"status": conversation.status.value},
                 previous={"status": previous.value}, actor_id=None, by_message_id=message.id))
-        await self.bus.publish(MessageCreated(message=message, conversation=conversation, contact=contact))
+        await self.bus.publish(MessageCreated(message=message, conversation=conversation, contact=contact,
+                                              reopened_from=previous if reopened else None))
         return IngestResult(message=message, conversation=conversation, contact=contact)
 
     async def _claim(self, key: str) -> str:

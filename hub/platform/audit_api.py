@@ -32,7 +32,7 @@ AUDIT_SORTS = Sorts({"id": "_id", "at": "at", "action": "action", "actor_id": "a
 
 class AuditQuery(PageQuery):
     actor_id: str | None = Field(None, max_length=100, pattern=NAME)
-    actor_type: Literal["user", "api_key", "rule", "bot", "system"] | None = None
+    actor_type: Literal["user", "api_key", "rule", "bot", "system", "contact"] | None = None
     action: str | None = Field(None, max_length=100, pattern=NAME, description="Exact action, or a prefix ending in .")
     target_type: str | None = Field(None, max_length=50, pattern=NAME)
     target_id: str | None = Field(None, max_length=100, pattern=NAME)

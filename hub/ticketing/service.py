@@ -2,12 +2,14 @@
 
 conversation.created  status clock, SLA start, ticket.created rules, routing
 message.created  in   CSAT answer? · priority classifier · SLA (next response, resume) · routing
-                      (reopened / assignee offline) · message.created rules; an automatic message
-                      (meta.no_auto_reply) only the CSAT step
+                      (reopened / assignee offline) · a reopen's ticket.updated rules (changed
+                      status) · message.created rules; an automatic message (meta.no_auto_reply)
+                      only the CSAT step
 message.created  out  SLA first/next response met · @mentions of a private note · rules
 conversation.updated  status clock (+ time-rule timers), snooze wake timer, SLA pause/resume/stop,
                       SLA policy of a new team, CSAT on resolve, capacity claims, manual priority
-                      reason, ticket.updated rules
+                      reason, ticket.updated rules; not a customer's reopen (by_message_id): its
+                      message.created does all that
 sla.warning/breached  rules (escalation on breach is done by the sweep itself)
 ticket.merged         the closed source: status clock, SLA stop (timers cancelled), capacity claims
 agent.status_changed  offline → hand tickets over; online → take from the queue
@@ -175,6 +177,13 @@ class Ticketing:
         await self.sla.customer_wrote(conversation, now, stored=conversation.sla)
         if self.settings.auto_assign and conversation.status in ACTIVE_STATUSES:
             await self._route_reopened(conversation)  # the SLA clock is all the step above wrote
+        if event.reopened_from is not None and await self.rules.listening("ticket.updated"):
+            # The customer reopened it: its ticket.updated rules, as an agent's reopen would fire them
+            # (after the status clock, SLA and routing), once: on_conversation_updated skipped it.
+            await self.rules.fire(
+                "ticket.updated", await self.ctx.conversations.get(conversation.id),
+                extra={"changed": ["status"]},
+            )
         if await self.rules.listening("message.created"):  # no rule: no read
             await self.rules.fire(
                 "message.created", await self.ctx.conversations.get(conversation.id), message=message
@@ -220,7 +229,7 @@ class Ticketing:
 
     async def on_conversation_updated(self, event: ConversationUpdated) -> None:
         if event.by_message_id:
-            return  # the ingest reopened it: on_message_created (status since, SLA, routing) follows
+            return  # the ingest reopened it: on_message_created (status since, SLA, routing, rules) follows
         conversation, changes = event.conversation, event.changes
         if conversation.status == Status.snoozed and conversation.snooze_until and "snooze_until" in changes:
             await self.lifecycle.file_wake(conversation.id, conversation.snooze_until)

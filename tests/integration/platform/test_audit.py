@@ -17,8 +17,9 @@ from ...conftest import Api
 
 
 def test_actor_kinds() -> None:
-    assert [actor_type(a) for a in ("6b07", "api_key:1", "rule:9", "bot", "bot:rasa", "system:webhooks", "x:y")] == [
-        "user", "api_key", "rule", "bot", "bot", "system", "user"]
+    kinds = ("6b07", "api_key:1", "rule:9", "bot", "bot:rasa", "system:webhooks", "x:y", "contact:c1")
+    assert [actor_type(a) for a in kinds] == [
+        "user", "api_key", "rule", "bot", "bot", "system", "user", "contact"]
 
 
 async def _actions(api: Api, **flt: Any) -> list[str]:
@@ -52,6 +53,46 @@ async def test_foundation_change_paths_record(api: Api) -> None:
     entries = await api.app[keys.AUDIT].list("conversation", conversation_id, limit=50)
     [ingest] = [e for e in entries if e["action"] == "message.ingest"]
     assert ingest["actor_type"] == "api_key" and ingest["actor_id"] == f"api_key:{key['id']}"
+
+
+async def test_a_customer_reopening_a_ticket_is_audited_with_the_contact_as_actor(api: Api) -> None:
+    """A pending or resolved ticket the customer's message reopens: one ``conversation.reopened`` entry
+    (the contact, the status before, the message), found by the API's actor_type filter; a message on
+    an open ticket adds none."""
+    admin = await api.user(Role.admin)
+    h = admin["headers"]
+
+    async def write(external_id: str, text: str) -> dict[str, Any]:
+        inbound = InboundMessage(channel=Channel.sms, external_id=external_id, text=text,
+                                 sender=SenderIdentity(kind="phone", value="+27 82 555 0199"))
+        resp = await api.client.post("/api/v1/inbound", headers=h, json=inbound.model_dump(mode="json"))
+        assert resp.status in (200, 201), await resp.text()
+        return dict(await resp.json())
+
+    first = await write("r1", "Is my marquee booked?")
+    cid, contact_id = first["conversation"]["id"], first["conversation"]["contact_id"]
+    resp = await api.client.patch(f"/api/v1/conversations/{cid}", headers=h, json={"status": "pending"})
+    assert resp.status == 200, await resp.text()
+    second = await write("r2", "Any news on the marquee?")
+    await write("r3", "Hello?")  # already open: nothing to audit
+    resp = await api.client.patch(f"/api/v1/conversations/{cid}", headers=h, json={"status": "resolved"})
+    assert resp.status == 200, await resp.text()
+    third = await write("r4", "Sorry, can you also add chairs?")
+    assert second["conversation"]["id"] == third["conversation"]["id"] == cid
+    resp = await api.client.get(f"/api/v1/audit?target_id={cid}&action=conversation.reopened&sort=id",
+                                headers=h)
+    assert resp.status == 200, await resp.text()
+    entries = (await resp.json())["items"]
+    assert [(e["action"], e["actor_id"], e["actor_type"], e["target_type"], e["before"], e["after"])
+            for e in entries] == [
+        ("conversation.reopened", f"contact:{contact_id}", "contact", "conversation", {"status": "pending"},
+         {"status": "open", "message_id": second["message"]["id"]}),
+        ("conversation.reopened", f"contact:{contact_id}", "contact", "conversation", {"status": "resolved"},
+         {"status": "open", "message_id": third["message"]["id"]}),
+    ]
+    resp = await api.client.get(f"/api/v1/audit?actor_type=contact&target_id={cid}&sort=id", headers=h)
+    assert resp.status == 200, await resp.text()
+    assert [e["id"] for e in (await resp.json())["items"]] == [e["id"] for e in entries]
 
 
 async def test_search_filters_and_cursor(api: Api) -> None:

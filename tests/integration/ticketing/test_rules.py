@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from hub.events import MessageCreated
 from hub.models import AuthorType, Direction, Priority, Status
 from hub.ticketing.business_hours import BusinessHours
@@ -350,3 +352,35 @@ async def test_rules_send_no_canned_reply_to_an_automatic_message(hub: Hub) -> N
     assert await acks(opened_by_machine) == 0
     ticket = await hub.get(opened_by_machine)
     assert ticket.status == Status.closed and ticket.tags == ["bulk"] and not ticket.sla
+
+
+@pytest.mark.parametrize("status", ["pending", "snoozed", "resolved"])
+async def test_a_customer_reopening_a_ticket_fires_ticket_updated_rules_once(hub: Hub, status: str) -> None:
+    """"When the status changes to open, tag it": the customer's reopen fires it once (as an agent's
+    reopen does), after routing; the tag's own update does not fire it again; message.created rules
+    still run once per message; a message on an open ticket changes no status and fires nothing."""
+    reopened = await add_rule(hub, name="reopened", trigger={"type": "ticket.updated"},
+                              conditions=[{"field": "changed", "op": "contains", "value": "status"},
+                                          {"field": "status", "op": "eq", "value": "open"}],
+                              actions=[{"type": "add_tag", "params": {"tag": "reopened"}}])
+    wrote = await add_rule(hub, name="wrote", trigger={"type": "message.created"},
+                           conditions=[{"field": "direction", "op": "eq", "value": "in"}],
+                           actions=[{"type": "set_priority", "params": {"priority": "high"}}])
+    hub.settings.csat = False
+    cid = (await hub.inbound("my tent?", sender="+27820000011")).conversation.id
+    changes: dict[str, Any] = {"status": status}
+    if status == "snoozed":
+        changes["snooze_until"] = hub.clock.now() + timedelta(days=1)
+    await hub.conversations.update(cid, changes, SYSTEM)  # to that status: no match
+    assert not await hub.t.rules.executions(rule_id=reopened.id)
+    again = await hub.inbound("any news about my tent?", sender="+27820000011")
+    assert again.conversation.id == cid and (await hub.get(cid)).status == Status.open
+    runs = await hub.t.rules.executions(rule_id=reopened.id)
+    assert [(r["trigger"], r["skipped"]) for r in runs] == [("ticket.updated", None)]
+    assert (await hub.get(cid)).tags == ["reopened"]
+    await hub.inbound("hello?", sender="+27820000011")  # already open: no status change
+    assert len(await hub.t.rules.executions(rule_id=reopened.id)) == 1
+    assert len(await hub.t.rules.executions(rule_id=wrote.id)) == 3  # one per message, as before
+    await hub.conversations.update(cid, {"status": "pending"}, SYSTEM)
+    await hub.conversations.update(cid, {"status": "open"}, SYSTEM)  # an agent's reopen: once too
+    assert len(await hub.t.rules.executions(rule_id=reopened.id)) == 2
