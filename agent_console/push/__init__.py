@@ -41,6 +41,7 @@ async def running(app: web.Application, ext: dict[str, Any]) -> AsyncIterator[Pu
         ext["push"] = notifier = PushNotifier(store, app[keys.JOBS], subscriptions, vapid, http)
         app[keys.JOB_HANDLERS][JOB_KIND] = notifier.send_job
         bus.subscribe("conversation.updated", notifier.on_conversation_updated)
+        bus.subscribe("message.created", notifier.on_message_created)  # after ticketing's: routing ran
         bus.subscribe("notification.created", notifier.on_notification)
         bus.subscribe("sla.warning", notifier.on_sla_warning)
         bus.subscribe("bot.handoff", notifier.on_handoff)

@@ -1,7 +1,9 @@
 """Web Push notifications from the hub (the console tab may be closed): which events notify whom,
 and the job that sends one push.
 
-Notified: the agent a ticket is assigned to (not when they took it themselves), a colleague
+Notified: the agent a ticket is assigned to (not when they took it themselves), the assignee of a
+ticket the customer's message reopened (pending, snoozed or resolved: "#N reopened by the customer",
+the message as the body; not if routing handed it to a colleague, who is told it was assigned), a colleague
 @mentioned in a note (and the escalation notices ticketing stores), the assignee of a ticket
 nearing its SLA (its team's agents when nobody has it), and a team's agents when the bot hands a
 conversation to that team. A ticket with neither team nor assignee sits in the shared inbox,
@@ -78,6 +80,28 @@ class PushNotifier:
             },
             urgency="high",
             key=f"assigned:{conversation.id}:{conversation.assignee_id}:{conversation.updated_at.isoformat()}",
+        )
+
+    async def on_message_created(self, event: Any) -> None:
+        """A customer's message reopened the ticket (``reopened_from``): its assignee is told, once per
+        message. Subscribed after ticketing (``hub/app.py`` sets it up first), so routing has had its
+        say: a ticket an offline agent held went to a colleague, whose assignment push says so."""
+        if getattr(event, "reopened_from", None) is None or not event.conversation.assignee_id:
+            return  # no reopen; or in the queue, where routing's assignment is pushed
+        doc = await self.store.conversations.find_one({"_id": event.conversation.id}, {"assignee_id": 1})
+        if doc is None or doc.get("assignee_id") != event.conversation.assignee_id:
+            return  # erased, or handed to someone else meanwhile
+        conversation, text = event.conversation, " ".join((event.message.text or "").split())[:200]
+        await self.push(
+            [conversation.assignee_id],
+            {
+                "kind": "reopened",
+                "title": f"#{conversation.number} reopened by the customer",
+                "body": text or conversation.subject or f"{conversation.channel.value} conversation",
+                "conversation_id": conversation.id,
+            },
+            urgency="high",
+            key=f"reopened:{conversation.id}:{event.message.id}",
         )
 
     async def on_notification(self, event: Any) -> None:

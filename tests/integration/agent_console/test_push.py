@@ -18,6 +18,7 @@ from hub.events import BotHandoff
 from hub.jobs import Worker
 from hub.models import Role
 from hub.ticketing.events import SlaWarning
+from hub.ticketing.teams import Member, Presence, Team
 
 from .conftest import team_agent
 from .pushservice import PushService, b64url, unb64url
@@ -147,6 +148,57 @@ async def test_pushes_reach_the_agents_browser_encrypted_and_signed(
     # the same event again (a replayed publish) is pushed once
     await app[keys.BUS].publish(BotHandoff(conversation=conversation, reason="asked for a person"))
     assert await _run_push_jobs(client) == 0
+
+
+async def test_a_customer_reopening_a_ticket_tells_its_assignee(client, api, ingest, push_service) -> None:
+    """The customer writes to a pending ticket: its assignee is pushed "#N reopened by the customer"
+    with the message, once; not for a message to an open ticket; and not when routing hands the
+    reopened ticket of an offline assignee to a colleague (who is pushed the assignment)."""
+    admin = await api.user(Role.admin)
+    vera = _bearer(await team_agent(client, "Vera", ["venues"]))
+    carl = _bearer(await team_agent(client, "Carl", ["venues"]))
+    vera_browser, _ = await _subscribe(client, push_service, vera)
+    carl_browser, _ = await _subscribe(client, push_service, carl)
+    vera_id = (await (await client.get("/api/v1/auth/me", headers=vera)).json())["id"]
+    carl_id = (await (await client.get("/api/v1/auth/me", headers=carl)).json())["id"]
+    app = client.server.app
+    ticketing = app[keys.EXTENSIONS]["ticketing"]
+    await ticketing.teams.create(Team(name="Venues desk", members=[Member(user_id=vera_id),
+                                                                   Member(user_id=carl_id)], default=True))
+    await ticketing.statuses.set(vera_id, Presence.online)  # Carl is offline: routing gives it to Vera
+    phone = "+27825550031"
+    ticket = await _ticket(client, admin, ingest, phone)
+    conversation = await app[keys.CONVERSATIONS].get(ticket)
+    assert conversation.assignee_id == vera_id
+
+    async def pending() -> None:
+        resp = await client.patch(f"/api/v1/conversations/{ticket}", json={"status": "pending"},
+                                  headers=admin["headers"])
+        assert resp.status == 200, await resp.text()
+
+    await pending()
+    await _run_push_jobs(client)
+    seen = len(push_service.messages(vera_browser))  # the assignment
+    await ingest("Is the marquee still  booked for Saturday?", phone=phone)
+    await _run_push_jobs(client)
+    [reopened] = push_service.messages(vera_browser)[seen:]
+    assert reopened["payload"]["kind"] == "reopened" and reopened["urgency"] == "high"
+    assert reopened["payload"]["title"] == f"#{conversation.number} reopened by the customer"
+    assert reopened["payload"]["body"] == "Is the marquee still booked for Saturday?"
+    assert reopened["payload"]["conversation_id"] == ticket
+    await ingest("hello?", phone=phone)  # already open: no status change, no push
+    assert await _run_push_jobs(client) == 0
+
+    await pending()
+    await ticketing.statuses.set(carl_id, Presence.online)
+    await ticketing.statuses.set(vera_id, Presence.offline)  # her pending ticket stays hers until...
+    seen = len(push_service.messages(vera_browser))
+    await ingest("One more thing: 40 chairs", phone=phone)  # ...the customer writes: Carl takes it
+    await _run_push_jobs(client)
+    assert (await app[keys.CONVERSATIONS].get(ticket)).assignee_id == carl_id
+    assert len(push_service.messages(vera_browser)) == seen
+    assert [m["payload"]["kind"] for m in push_service.messages(carl_browser)] == ["assigned"]
+    assert push_service.refused == []
 
 
 async def test_a_push_is_retried_and_a_dead_subscription_removed(client, api, ingest, push_service) -> None:
