@@ -56,12 +56,16 @@ export class ContactPanel {
     try {
       await api("DELETE", `/contacts/${contact.id}/identities/${encodeURIComponent(identity.kind)}/${encodeURIComponent(identity.value)}`);
     } catch (err) {
-      const error = this.el.querySelector("#contact-identity-error");
-      error.textContent = err.message;
-      error.hidden = false;
-      return;
+      return this.identityError(err);
     }
     await this.show(contact.id);
+  }
+
+  // a refused identity change (remove, undo a merge): the hub's reason, under the identities
+  identityError(err) {
+    const error = this.el.querySelector("#contact-identity-error");
+    error.textContent = err.message || String(err);
+    error.hidden = false;
   }
 
   // contacts merged into this one that can be restored (the hub lists them only for contacts:merge:
@@ -85,10 +89,7 @@ export class ContactPanel {
     try {
       result = await api("POST", `/contacts/${merged.id}/unmerge`);
     } catch (err) {
-      const error = this.el.querySelector("#contact-identity-error");
-      error.textContent = err.message;
-      error.hidden = false;
-      return;
+      return this.identityError(err);
     }
     await this.show(contact.id);
     const numbers = new Map((this.data?.conversations || []).map((c) => [c.id, `#${c.number}`]));
