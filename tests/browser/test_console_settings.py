@@ -3,17 +3,21 @@ secret shown once) and a webhook; demoting the last admin is refused with the hu
 supervisor reads users (no API keys or webhooks) and keeps the canned responses; an agent sees no
 settings at all; an SLA policy is created and an inbox's support hours set; a business-hours
 calendar, an automation rule (JSON; an edit over another admin's change is refused) and a retention
-period are written (refusals show the hub's reason)."""
+period are written (refusals show the hub's reason); a save refused because another admin changed the
+item shows their version beside the typed one (use theirs, or keep mine and save); retention is run
+on request, once confirmed, and lists what it removed."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from hub import keys
-from hub.models import Role, new_id
+from hub.models import Role, new_id, utcnow
 from hub.ticketing.business_hours import BusinessHours
+from hub.ticketing.canned import CannedResponse
 from hub.ticketing.teams import Member, Team
 
 from .conftest import screenshot
@@ -307,4 +311,94 @@ async def test_business_hours_rule_and_retention_written_with_refusals_shown(new
     assert (await store["retention_policies"].find_one({"_id": "current"}))["audit"] == 400
     assert await audit.input_value() == "400"
     await screenshot(page, "console-settings-privacy")
+    assert page.errors == []
+
+
+async def test_edit_conflict_shows_theirs_beside_mine_then_use_theirs_or_keep_mine(new_page, hub_url,
+                                                                                   hub: Any) -> None:
+    """A save refused with 412 (another admin changed the item) shows their version beside what was
+    typed: "Use theirs" shows it and saves over it; "Keep mine and save" saves what was typed with the
+    new ETag, leaving their change of what the form does not edit (the inbox's greeting) as it is."""
+    store = hub.server.app[keys.STORE]
+    canned = CannedResponse(shortcut="deposit", title="Deposit", text="The deposit is 30%.")
+    await store["canned_responses"].insert_one({**canned.model_dump(exclude={"id"}), "_id": canned.id})
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Ayanda", Role.admin))
+    await page.goto(f"{hub_url}/console/settings/canned")
+    await page.get_by_role("button", name="Edit /deposit").click()
+    form = page.locator("#canned-form")
+    await form.locator("h3:has-text('Edit /deposit')").wait_for()
+    await form.get_by_label("Title").fill("Deposit (mine)")
+    await store["canned_responses"].update_one({"_id": canned.id}, {"$set": {"text": "The deposit is 50%."}})
+    await form.get_by_role("button", name="Save").click()
+    await page.wait_for_selector("#settings-error:has-text('changed since you read it')")
+    box = page.locator("#canned-form-conflict")
+    assert await box.locator("tbody tr").count() == 1  # the one field they changed
+    row = box.locator("tr[data-field=text]")
+    assert (await row.locator(".theirs").inner_text(), await row.locator(".mine").inner_text()) == (
+        "The deposit is 50%.", "The deposit is 30%.")
+    assert await form.get_by_label("Title").input_value() == "Deposit (mine)"  # kept until chosen
+    assert (await store["canned_responses"].find_one({"_id": canned.id}))["title"] == "Deposit"
+    await screenshot(page, "console-settings-conflict")
+    await box.get_by_role("button", name="Use theirs").click()
+    await page.wait_for_selector("#settings-notice:has-text('Their version is shown')")
+    assert await form.get_by_label("Text").input_value() == "The deposit is 50%."
+    assert await form.get_by_label("Title").input_value() == "Deposit"
+    await form.get_by_label("Title").fill("Deposit terms")
+    await form.get_by_role("button", name="Save").click()  # read with their ETag: no 412
+    await page.wait_for_selector("#canned-table tr:has-text('Deposit terms')")
+    saved = await store["canned_responses"].find_one({"_id": canned.id})
+    assert (saved["title"], saved["text"]) == ("Deposit terms", "The deposit is 50%.")
+
+    # the same box on an inbox card (a PUT of the whole inbox): keep mine saves the typed hours over
+    # their version, so their greeting stays
+    await page.click("#settings-tab-inboxes")
+    sms = page.locator('#inboxes-list [data-inbox="sms"]')
+    await sms.get_by_label("Support hours", exact=True).fill("Mon-Fri 09:00-16:00")
+    await store["channel_inboxes"].update_one({"_id": "sms"}, {"$set": {"greeting": "Sawubona from admin 2"}},
+                                              upsert=True)
+    await sms.get_by_role("button", name="Save the support hours of SMS").click()
+    await page.wait_for_selector("#settings-error:has-text('changed since you read it')")
+    row = page.locator("#inbox-sms-form-conflict tr[data-field=greeting]")
+    assert (await row.locator(".theirs").inner_text(), await row.locator(".mine").inner_text()) == (
+        "Sawubona from admin 2", "Same as theirs")
+    await page.locator("#inbox-sms-form-conflict").get_by_role("button", name="Keep mine and save").click()
+    await page.wait_for_selector("#settings-notice:has-text('SMS saved.')")
+    stored = await store["channel_inboxes"].find_one({"_id": "sms"})
+    assert (stored["greeting"], stored["business_hours"]) == ("Sawubona from admin 2", "Mon-Fri 09:00-16:00")
+    assert await page.locator("#inbox-sms-form-conflict").count() == 0
+    assert page.errors == []
+
+
+async def test_run_retention_now_asks_first_then_shows_what_it_removed(new_page, hub_url, hub: Any) -> None:
+    store = hub.server.app[keys.STORE]
+    old = utcnow() - timedelta(days=400)
+    await store["dead_letters"].delete_many({"created_at": {"$lt": utcnow() - timedelta(days=90)}})
+    await store["dead_letters"].insert_many([{"_id": new_id(), "created_at": old} for _ in range(2)])
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Lerato", Role.admin))
+    await page.goto(f"{hub_url}/console/settings/privacy")
+    run = page.get_by_role("button", name="Run retention now")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    await run.click()
+    await page.wait_for_timeout(300)
+    assert await store["dead_letters"].count_documents({"created_at": old}) == 2  # not confirmed: nothing run
+    # a run going (here: another node's claim) is refused with the hub's reason
+    await store["retention_runs"].insert_one({"_id": "running", "started_at": utcnow(), "token": "other"})
+    page.once("dialog", lambda dialog: dialog.accept())
+    await run.click()
+    await page.wait_for_selector("#settings-error:has-text('already going')")
+    assert await store["dead_letters"].count_documents({"created_at": old}) == 2
+    await store["retention_runs"].delete_one({"_id": "running"})
+    page.once("dialog", lambda dialog: dialog.accept())
+    await run.click()
+    await page.wait_for_selector("#settings-notice:has-text('Retention run done.')")
+    counts = page.locator("#retention-run-counts")
+    assert await counts.locator("[data-kind=dead_letters]").inner_text() == "Failed jobs: 2 deleted"
+    kept = "Message text: kept (0 days: no limit)"
+    assert await counts.locator("[data-kind=messages]").inner_text() == kept
+    await screenshot(page, "console-settings-retention-run")
+    assert await store["dead_letters"].count_documents({"created_at": old}) == 0
+    entry = await store.audit_log.find_one({"action": "privacy.retention.run"}, sort=[("at", -1)])
+    assert entry is not None and entry["after"]["done"]["dead_letters"] == 2
     assert page.errors == []

@@ -3,6 +3,7 @@
 // decides what each role may do; this view only leaves out what a role cannot even read (API keys,
 // webhooks, channel inboxes and retention are admin-only) and shows every refusal with the hub's reason.
 import {all, api, read} from "./api.js";
+import {saveIfMatch} from "./conflict.js";
 import {clear, clock, h} from "./dom.js";
 import {t} from "./i18n.js";
 
@@ -103,7 +104,11 @@ export class SettingsView {
   tabs() { return Object.keys(TABS).filter((tab) => TABS[tab].includes(this.ws.user.role)); }
 
   open(tab) {
-    if (tab && this.tabs().includes(tab) && tab !== this.tab) { this.tab = tab; this.secret = null; }
+    if (tab && this.tabs().includes(tab) && tab !== this.tab) {
+      this.tab = tab;
+      this.secret = null;
+      this.ran = null;  // a retention run's counts, until the next tab change
+    }
     if (!this.tabs().includes(this.tab)) this.tab = this.tabs()[0];
     return this.refresh();
   }
@@ -125,6 +130,19 @@ export class SettingsView {
     await this.refresh();
     this.say("", done);
     return true;
+  }
+
+  // An edit form's save with If-Match (conflict.js): refused because another admin changed the item
+  // meanwhile (412), the form keeps what was typed and shows their version beside it; "Use theirs" draws
+  // the form again from the item read anew, "Keep mine and save" saves what was typed with the new ETag.
+  // `done` runs once saved (the form closes), then the panel is drawn again with `notice`.
+  saveEdited(options, done = () => {}, notice = t("settings.saved")) {
+    const run = (base, etag) => this.attempt(async () => {
+      await saveIfMatch({...options, base, etag, keepMine: (fresh) => run(fresh.body, fresh.etag),
+        useTheirs: async () => { await this.refresh(); this.say("", t("conflict.theirs_shown")); }});
+      done();
+    }, notice);
+    return run(options.base, options.etag);
   }
 
   // The item an edit form is open on, read again with its ETag: the form shows it as it is now, and
@@ -199,6 +217,8 @@ export class SettingsView {
   staff() { return this.users.filter((u) => STAFF_ROLES.includes(u.role)); }
 
   teamName(id) { return this.teams.find((tm) => tm.id === id)?.name || id; }
+
+  teamLabel() { return (id) => (id ? this.teamName(id) : t("settings.shared")); }
 
   // a user belongs to a team by their own team list or by the team's members (routing uses those)
   inTeam(user, team) {
@@ -466,15 +486,18 @@ export class SettingsView {
     const team = h("select", {id: "canned-team"}, h("option", {value: "", text: t("settings.shared")}),
       this.teams.map((tm) => h("option", {value: tm.id, text: tm.name,
         selected: editing?.team_id === tm.id})));
+    const body = () => ({shortcut: shortcut.value.trim(), title: title.value.trim(), text: text.value,
+      team_id: team.value || null});
     const save = (ev) => {
       ev.preventDefault();
-      const body = {shortcut: shortcut.value.trim(), title: title.value.trim(), text: text.value,
-        team_id: team.value || null};
-      return this.attempt(async () => {
-        await (editing ? api("PATCH", `/canned-responses/${editing.id}`, body, {ifMatch: this.etags.editing})
-          : api("POST", "/canned-responses", body));
-        this.editing = null;  // saved: the form is empty again for the next one
-      }, t("settings.saved"));
+      if (editing) {
+        return this.saveEdited({path: `/canned-responses/${editing.id}`, base: editing,
+          etag: this.etags.editing, body, form: ev.target,
+          labels: {shortcut: t("settings.shortcut"), title: t("settings.canned_title"),
+            text: t("settings.text"), team_id: t("settings.team")}, show: {team_id: this.teamLabel()}},
+        () => { this.editing = null; });  // saved: the form is empty again for the next one
+      }
+      return this.attempt(() => api("POST", "/canned-responses", body()), t("settings.saved"));
     };
     const cancel = () => { this.editing = null; this.refresh(); };
     return h("form", {class: "card settings-form", id: "canned-form", onsubmit: save},
@@ -557,24 +580,30 @@ export class SettingsView {
           (inputs[pr] ||= {})[metric] = input;
           return h("td", {}, input);
         })))));
-    const save = (ev) => {
-      ev.preventDefault();
+    const body = (base) => {
       const targets = {};
       for (const pr of PRIORITIES) {
-        const entry = {...(editing?.targets[pr] || {})};  // a metric not edited here (next response) is kept
+        const entry = {...(base?.targets[pr] || {})};  // a metric not edited here (next response) is kept
         for (const [metric, input] of Object.entries(inputs[pr])) {
           if (input.value === "") delete entry[metric];
           else entry[metric] = Number(input.value);
         }
         if (Object.values(entry).some((v) => v !== null && v !== undefined)) targets[pr] = entry;
       }
-      const body = {name: name.value.trim(), business_hours_id: hours.value || null, targets,
+      return {name: name.value.trim(), business_hours_id: hours.value || null, targets,
         default: isDefault.checked};
-      return this.attempt(async () => {
-        await (editing ? api("PATCH", `/sla-policies/${editing.id}`, body, {ifMatch: this.etags.editingSla})
-          : api("POST", "/sla-policies", body));
-        this.editingSla = null;  // saved: the form is empty again for the next one
-      }, t("settings.saved"));
+    };
+    const save = (ev) => {
+      ev.preventDefault();
+      if (editing) {
+        return this.saveEdited({path: `/sla-policies/${editing.id}`, base: editing,
+          etag: this.etags.editingSla, body, form: ev.target, labels: {name: t("settings.name"),
+            business_hours_id: t("settings.sla_hours"), targets: t("settings.sla_targets"),
+            default: t("settings.sla_default")},
+          show: {business_hours_id: (id) => this.calendarName(id)}},
+        () => { this.editingSla = null; });  // saved: the form is empty again for the next one
+      }
+      return this.attempt(() => api("POST", "/sla-policies", body(null)), t("settings.saved"));
     };
     const cancel = () => { this.editingSla = null; this.refresh(); };
     return h("form", {class: "card settings-form", id: "sla-form", onsubmit: save},
@@ -617,14 +646,18 @@ export class SettingsView {
       "aria-describedby": `inbox-${c}-hint`});
     const zone = h("input", {type: "text", id: `inbox-${c}-timezone`, maxlength: 64, value: inbox.timezone,
       placeholder: t("settings.inbox_from_settings"), autocomplete: "off"});
+    // PUT replaces the inbox's configuration: the rest goes back as it was read (credentials stay unless
+    // sent); after a 412, as the other admin left it
+    const body = ({enabled, address, greeting, settings}) => ({enabled, address, greeting, settings,
+      business_hours: hours.value.trim(), timezone: zone.value.trim()});
     const save = (ev) => {
       ev.preventDefault();
-      // PUT replaces the inbox's configuration: the rest goes back as it is (credentials stay unless sent)
-      const {enabled, address, greeting, settings} = inbox;
-      const body = {enabled, address, greeting, settings, business_hours: hours.value.trim(),
-        timezone: zone.value.trim()};
-      return this.attempt(() => api("PUT", `/channels/inboxes/${c}`, body, {ifMatch: inbox.etag}),
-        t("settings.inbox_saved", {name}));
+      return this.saveEdited({method: "PUT", path: `/channels/inboxes/${c}`, base: inbox, etag: inbox.etag,
+        body, form: ev.target, labels: {enabled: t("settings.state"), address: t("settings.inbox_address"),
+          greeting: t("settings.inbox_greeting"), settings: t("settings.inbox_settings"),
+          business_hours: t("settings.inbox_hours"), timezone: t("settings.inbox_timezone")},
+        show: {enabled: (on) => t(on ? "settings.active" : "settings.disabled")}},
+      undefined, t("settings.inbox_saved", {name}));
     };
     return h("div", {class: "card inbox", dataset: {inbox: c}},
       h("div", {class: "row"}, h("h3", {text: name}),
@@ -693,20 +726,28 @@ export class SettingsView {
       value: (editing?.week[d] || []).map(interval).join(", ")})]));
     const holidays = h("textarea", {id: "hours-holidays", rows: 2, "aria-describedby": "hours-holidays-hint",
       value: (editing?.holidays || []).join(", ")});
-    const save = (ev) => {
-      ev.preventDefault();
+    const body = () => {
       const week = {};
       for (const d of DAYS) {  // sent as typed ("08:00-17:00"): the hub says which one is wrong
         const intervals = days[d].value.split(/[,;]/).map((x) => x.replace(/\s+/g, "")).filter(Boolean);
         if (intervals.length) week[d] = intervals;
       }
-      const body = {name: name.value.trim(), timezone: zone.value.trim(), week,
+      return {name: name.value.trim(), timezone: zone.value.trim(), week,
         holidays: holidays.value.split(/[\s,;]+/).filter(Boolean)};
-      return this.attempt(async () => {
-        await (editing ? api("PATCH", `/business-hours/${editing.id}`, body, {ifMatch: this.etags.editingHours})
-          : api("POST", "/business-hours", body));
-        this.editingHours = null;
-      }, t("settings.saved"));
+    };
+    const week = (w) => DAYS.filter((d) => w?.[d]?.length)
+      .map((d) => `${t(`day.${d}`)}: ${w[d].map(interval).join(", ")}`).join("; ") || "—";
+    const save = (ev) => {
+      ev.preventDefault();
+      if (editing) {
+        return this.saveEdited({path: `/business-hours/${editing.id}`, base: editing,
+          etag: this.etags.editingHours, body, form: ev.target,
+          labels: {name: t("settings.name"), timezone: t("settings.inbox_timezone"),
+            week: t("settings.hours_week"), holidays: t("settings.hours_holidays")},
+          show: {week, holidays: (list) => (list || []).join(", ") || "—"}},
+        () => { this.editingHours = null; });
+      }
+      return this.attempt(() => api("POST", "/business-hours", body()), t("settings.saved"));
     };
     const cancel = () => { this.editingHours = null; this.refresh(); };
     return h("form", {class: "card settings-form", id: "hours-form", onsubmit: save},
@@ -788,16 +829,17 @@ export class SettingsView {
       autocomplete: "off", value: editing?.name ?? ""});
     const json = h("textarea", {id: "rule-json", rows: 12, spellcheck: "false", class: "code",
       "aria-describedby": "rule-json-hint", value: JSON.stringify(shown, null, 2)});
+    // the JSON is the whole rule: a list or switch left out of it is emptied, not kept from before
+    const body = () => ({conditions: [], any_conditions: [], stop_processing: false,
+      ...parseObject(json.value), name: name.value.trim()});
     const save = (ev) => {
       ev.preventDefault();
-      return this.attempt(async () => {
-        // the JSON is the whole rule: a list or switch left out of it is emptied, not kept from before
-        const body = {conditions: [], any_conditions: [], stop_processing: false, ...parseObject(json.value),
-          name: name.value.trim()};
-        await (editing ? api("PATCH", `/automation-rules/${editing.id}`, body, {ifMatch: this.etags.editingRule})
-          : api("POST", "/automation-rules", body));
-        this.editingRule = null;
-      }, t("settings.saved"));
+      if (editing) {
+        return this.saveEdited({path: `/automation-rules/${editing.id}`, base: editing,
+          etag: this.etags.editingRule, body, form: ev.target, labels: {name: t("settings.name")}},
+        () => { this.editingRule = null; });
+      }
+      return this.attempt(() => api("POST", "/automation-rules", body()), t("settings.saved"));
     };
     const cancel = () => { this.editingRule = null; this.refresh(); };
     return h("form", {class: "card settings-form wide", id: "rule-form", onsubmit: save},
@@ -853,16 +895,19 @@ export class SettingsView {
     const shown = editing?.actions ?? [{type: "add_tag", params: {tag: "billing"}}, {type: "resolve", params: {}}];
     const json = h("textarea", {id: "macro-json", rows: 8, spellcheck: "false", class: "code",
       "aria-describedby": "macro-json-hint", value: JSON.stringify(shown, null, 2)});
+    const body = () => ({name: name.value.trim(), description: description.value.trim(),
+      actions: parseObject(`{"actions": ${json.value.trim() || "null"}}`).actions,
+      team_id: team.value || null});
     const save = (ev) => {
       ev.preventDefault();
-      return this.attempt(async () => {
-        const actions = parseObject(`{"actions": ${json.value.trim() || "null"}}`).actions;
-        const body = {name: name.value.trim(), description: description.value.trim(), actions,
-          team_id: team.value || null};
-        await (editing ? api("PATCH", `/macros/${editing.id}`, body, {ifMatch: this.etags.editingMacro})
-          : api("POST", "/macros", body));
-        this.editingMacro = null;
-      }, t("settings.saved"));
+      if (editing) {
+        return this.saveEdited({path: `/macros/${editing.id}`, base: editing, etag: this.etags.editingMacro,
+          body, form: ev.target, labels: {name: t("settings.name"), description: t("settings.description"),
+            actions: t("settings.rule_then"), team_id: t("settings.team")},
+          show: {team_id: this.teamLabel()}},
+        () => { this.editingMacro = null; });
+      }
+      return this.attempt(() => api("POST", "/macros", body()), t("settings.saved"));
     };
     const cancel = () => { this.editingMacro = null; this.refresh(); };
     return h("form", {class: "card settings-form wide", id: "macro-form", onsubmit: save},
@@ -894,6 +939,23 @@ export class SettingsView {
       h("h3", {text: t("settings.retention")}),
       h("p", {class: "muted hint", text: t("settings.retention_hint")}),
       RETENTION.map((k) => field(t(`settings.retention_${k}`), inputs[k])),
-      h("button", {type: "submit", class: "primary", text: t("settings.save")}))];
+      h("button", {type: "submit", class: "primary", text: t("settings.save")})), this.retentionRun()];
+  }
+
+  // POST /privacy/retention/run, once confirmed (it deletes): what it removed or anonymised per kind
+  // (a kind kept forever is not touched); a run already going is refused with the hub's reason (409)
+  retentionRun() {
+    const run = async () => {
+      if (!window.confirm(t("settings.retention_run_confirm"))) return;
+      await this.attempt(async () => { this.ran = (await api("POST", "/privacy/retention/run")).done; },
+        t("settings.retention_ran"));
+    };
+    const counts = this.ran && h("ul", {class: "targets", id: "retention-run-counts"}, RETENTION.map((k) =>
+      h("li", {dataset: {kind: k}}, h("strong", {text: `${t(`settings.retention_kind_${k}`)}: `}),
+        k in this.ran ? t(k === "messages" ? "settings.retention_anonymised" : "settings.retention_deleted",
+          {n: this.ran[k]}) : t("settings.retention_kept"))));
+    return h("div", {class: "card settings-form", id: "retention-run"}, h("h3", {text: t("settings.retention_run")}),
+      h("p", {class: "muted hint", text: t("settings.retention_run_hint")}),
+      button(t("settings.retention_run"), run, {id: "retention-run-button"}), counts || null);
   }
 }
