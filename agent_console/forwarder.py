@@ -18,6 +18,7 @@ from typing import Any
 from hub.errors import NotFound
 from hub.events import Event
 from hub.models import Conversation
+from hub.periodic import raise_if_cancelling
 from hub.platform.privacy.erase import drop_logged_events
 
 from . import access
@@ -60,6 +61,7 @@ class Forwarder:
         loop = asyncio.get_running_loop()
         last = -self.window_s
         while True:
+            raise_if_cancelling()  # a cancel the last flush swallowed (the store, a socket) ends it
             batch = [await self.queue.get()]
             if (wait := last + self.window_s - loop.time()) > 0:
                 self.waits += 1

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hub.models import new_id, utcnow
+from hub.periodic import raise_if_cancelling
 from hub.store import Store, register
 
 log = logging.getLogger(__name__)
@@ -100,13 +101,20 @@ class TurnQueue:
 
     async def _renew(self, conversation_id: str, entry: str, token: str) -> None:
         while True:
+            # the turn's end waits for this task: a cancel a renewal swallowed must not keep the
+            # lock renewed (and the conversation's turns waiting on every node) for ever
+            raise_if_cancelling()
             await asyncio.sleep(self.lease.total_seconds() / 3)
-            until = utcnow() + self.lease
             try:
-                await self.store["bot_locks"].update_one({"_id": conversation_id}, {"$set": {"until": until}})
-                await self.store["bot_queue"].update_one({"_id": entry}, {"$set": {"until": until}})
+                await self._extend(conversation_id, entry)
             except Exception:  # the next renewal may get through; the lease covers two misses
                 log.exception("bot turn lease renewal failed", extra={"conversation_id": conversation_id})
+
+    async def _extend(self, conversation_id: str, entry: str) -> None:
+        """One renewal: the lock and the queue entry live one more lease."""
+        until = utcnow() + self.lease
+        await self.store["bot_locks"].update_one({"_id": conversation_id}, {"$set": {"until": until}})
+        await self.store["bot_queue"].update_one({"_id": entry}, {"$set": {"until": until}})
 
     async def _unlock(self, conversation_id: str, token: str) -> None:
         held = await self.store["bot_locks"].find_one({"_id": conversation_id}, {"owner": 1})

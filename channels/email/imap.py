@@ -18,6 +18,7 @@ from typing import Any
 
 import aioimaplib
 
+from hub.periodic import raise_if_cancelling
 from hub.store import Store, register, upsert
 
 log = logging.getLogger(__name__)
@@ -111,8 +112,11 @@ class ImapPoller:
                 imap = await self.connect()
                 idle = self.use_idle and imap.has_capability("IDLE")
                 while not self._stop.is_set():
+                    # a cancel swallowed by a round (the ingest, the store, the IDLE wait's end) ends it
+                    raise_if_cancelling()
                     await self.poll_once(imap)
                     self.last_error = None
+                    raise_if_cancelling()
                     await self._wait(imap, idle)
             except asyncio.CancelledError:
                 raise

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import secrets
 from datetime import timedelta
 from typing import Any
 
 from hub.models import utcnow
+from hub.periodic import every
 from hub.store import Store, ix, register, upsert
 
-log = logging.getLogger(__name__)
 SOCKETS = "chat_sockets"
 HEARTBEAT_S = 20.0
 STALE = timedelta(seconds=3 * HEARTBEAT_S)
@@ -50,16 +49,8 @@ class VisitorPresence:
         await self.col.update_many({"node": self.node}, {"$set": {"seen_at": utcnow()}})
         await self.col.delete_many({"seen_at": {"$lt": utcnow() - 2 * STALE}})  # dead nodes' leftovers
 
-    async def _beat(self) -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT_S)
-            try:
-                await self.heartbeat()
-            except Exception:
-                log.exception("chat presence heartbeat failed")
-
     def start(self) -> None:
-        self._task = asyncio.create_task(self._beat())
+        self._task = asyncio.create_task(every(HEARTBEAT_S, self.heartbeat, "chat presence heartbeat"))
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -23,6 +23,7 @@ import numpy as np
 
 from hub import keys
 from hub.models import Channel, Conversation
+from hub.periodic import raise_if_cancelling
 from hub.store import Store
 
 from . import live
@@ -106,6 +107,7 @@ class OpsBroadcaster:
 
     async def _refresh(self) -> None:
         while True:
+            raise_if_cancelling()  # close() waits for this task: a cancel the refresh swallowed ends it
             await asyncio.sleep(self.debounce_s)
             self._again = False
             try:

@@ -103,3 +103,31 @@ async def test_a_running_turn_renews_its_lease(store) -> None:
     hold.set()
     await asyncio.wait_for(asyncio.gather(long, later), 20)
     assert rec.order == ["m0", "m1"] and rec.most == 1
+
+
+async def test_a_cancel_a_renewal_swallowed_still_ends_the_turn(store) -> None:
+    """A turn's end cancels its lease renewal and waits for it: a cancel a renewal swallowed (Python
+    3.11's asyncio.wait_for in the store driver) must not keep renewing the lock for ever, holding
+    the turn's end and every later turn of the conversation on every node."""
+    busy = asyncio.Event()
+
+    class Swallowing(TurnQueue):
+        async def _extend(self, conversation_id: str, entry: str) -> None:
+            if busy.is_set():  # later renewals are plain ones
+                return await super()._extend(conversation_id, entry)
+            busy.set()
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                pass  # swallowed, as wait_for's race does
+
+    async def turn() -> None:
+        async with Swallowing(store, lease_s=0.3).turn("c-renew", "m0", BASE):
+            await busy.wait()  # the turn ends while a renewal is under way
+
+    task = asyncio.create_task(turn())
+    # asyncio.wait, not wait_for: on a timeout wait_for would cancel the turn, which ends it
+    done, _ = await asyncio.wait({task}, timeout=5)
+    task.cancel()
+    assert task in done and task.exception() is None
+    assert await store["bot_locks"].count_documents({"_id": "c-renew"}) == 0  # released

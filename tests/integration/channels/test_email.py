@@ -74,6 +74,28 @@ async def test_imap_poll_ingests_each_mail_once_across_restarts(client: TestClie
     assert doc["meta"]["email"]["raw_blob_id"] and doc["meta"]["email"]["source"] == "imap"
 
 
+async def test_a_cancel_the_ingest_swallowed_still_ends_the_poller(store: Any, dovecot: Dovecot) -> None:
+    """A poller cancelled while a message is ingested ends even if the ingest swallowed the cancel
+    (Python 3.11's asyncio.wait_for in the store driver); it would otherwise poll on, in IDLE."""
+    user = dovecot.add_user()
+    await append(dovecot, user, mail())
+    busy = asyncio.Event()
+
+    async def ingest(raw: bytes, size: int) -> None:
+        busy.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            pass  # swallowed, as wait_for's race does
+
+    p = ImapPoller(store, ingest, host="127.0.0.1", port=dovecot.port, user=user, password=PASSWORD)
+    task = asyncio.create_task(p.run())
+    await asyncio.wait_for(busy.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):  # not TimeoutError: it did not go on to wait in IDLE
+        await asyncio.wait_for(task, 5)
+
+
 async def test_imap_idle_wakes_the_poller_on_new_mail(client: TestClient[Any, Any], dovecot: Dovecot) -> None:
     user = dovecot.add_user()
     p = poller(client, dovecot, user, poll_s=60)
