@@ -77,15 +77,19 @@ async def hub(mongodb_url: str, tmp_path_factory: pytest.TempPathFactory,
     from hub.app import create_app
     from hub.models import new_id
     from hub.settings import Settings
-    from tests.conftest import drop_database
+    from tests.conftest import drop_database, shut_down
 
     db = f"b_{new_id()}"
     options: dict[str, Any] = {"bot_engine": "off", "inline_worker": False, **hub_settings_extra}
     settings = Settings(mongodb_url=mongodb_url, mongodb_db=db, var_dir=tmp_path_factory.mktemp("hub") / "var",
                         _env_file=None, **options)  # type: ignore[call-arg]
     app = create_app(settings)
-    async with TestClient(TestServer(app)) as client:
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
         yield client
+    finally:
+        await shut_down(client)  # bounded: a stuck cleanup is reported with every task's stack
     await drop_database(mongodb_url, db)  # once the app and its background tasks have stopped
 
 

@@ -14,6 +14,7 @@ from hub import keys
 from hub.app import create_app
 from hub.models import Channel, IdentityKind, InboundMessage, SenderIdentity, new_id
 from hub.settings import Settings
+from tests.conftest import shut_down
 
 from .kb import TinyKB
 
@@ -46,10 +47,14 @@ ALL_DAY = "Mon-Sun 00:00-24:00"  # the inboxes' support hours: tests that want "
 async def bot_client(settings: Settings, classifier: Any, kb: TinyKB,
                      tmp_path: Path) -> AsyncIterator[TestClient[Any, Any]]:
     app = create_app(settings.model_copy(update={"bot_engine": "embedded", "voice_business_hours": ALL_DAY}))
-    async with TestClient(TestServer(app)) as client:
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
         app[keys.EXTENSIONS]["knowledge_base"] = kb
         yield client
         await app[keys.BUS].drain()
+    finally:
+        await shut_down(client)  # bounded: a stuck cleanup is reported with every task's stack
 
 
 # The real Rasa stack, registered here once so every module shares one session instance.

@@ -23,6 +23,7 @@ from hub.platform.secrets import SecretBox
 from hub.platform.settings import PLATFORM_SETTINGS, PlatformSettings
 from hub.settings import Settings
 from hub.store import free_port
+from tests.conftest import shut_down
 
 
 @pytest.fixture
@@ -43,8 +44,12 @@ def platform_settings(platform_overrides: dict[str, Any]) -> PlatformSettings:
 async def client(settings: Settings, platform_settings: PlatformSettings) -> AsyncIterator[TestClient[Any, Any]]:
     app = create_app(settings)
     app[PLATFORM_SETTINGS] = platform_settings
-    async with TestClient(TestServer(app)) as test_client:
+    test_client = TestClient(TestServer(app))
+    await test_client.start_server()
+    try:
         yield test_client
+    finally:
+        await shut_down(test_client)  # bounded: a stuck cleanup is reported with every task's stack
 
 
 @dataclass
