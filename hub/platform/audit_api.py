@@ -21,6 +21,7 @@ from hub.api import pages
 from hub.api.pages import PageQuery, Sorts, page_of
 from hub.api.routing import ApiRouter
 from hub.auth import Principal
+from hub.spreadsheet import formula_safe
 
 NAME = r"^[A-Za-z0-9_.:\-]+$"
 EXPORT_MAX = 100_000
@@ -98,8 +99,7 @@ def _entry(doc: dict[str, Any]) -> dict[str, Any]:
 
 def _cell(value: Any) -> str:
     text = value if isinstance(value, str) else ("" if value is None else json.dumps(value, default=str))
-    # CSV/formula injection: a cell starting with = + - @ (or tab/CR) is neutralised for spreadsheets.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return formula_safe(text)  # CSV/formula injection: see hub.spreadsheet
 
 
 COLUMNS = ["id", "at", "actor_type", "actor_id", "action", "target_type", "target_id", "before", "after"]

@@ -11,6 +11,8 @@ import io
 from collections.abc import Callable
 from typing import Any
 
+from hub.spreadsheet import formula_safe
+
 Table = tuple[list[str], list[list[Any]]]
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -102,8 +104,8 @@ TABLES: dict[str, tuple[str, Callable[[dict[str, Any]], Table]]] = {
 
 
 def _safe(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    if isinstance(value, str):
+        return formula_safe(value)
     return "" if value is None else value
 
 
