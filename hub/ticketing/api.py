@@ -485,14 +485,14 @@ def config_routes(
     only the shared items and their own teams' (``hub.auth.visibility.in_scope``)."""
     one = f"{path}/{{item_id}}"
 
-    async def finish(request: web.Request, item: BaseModel) -> None:
+    async def save(request: web.Request, principal: Principal, item: BaseModel,
+                   current: BaseModel | None) -> None:
+        """Check, store (a replace of ``current``, else an insert), run the hook, audit."""
         if check:
             await check(request, item)
-
-    async def save(request: web.Request, item: BaseModel, *, replace: bool) -> None:
         col = request.app[keys.STORE][collection]
         try:
-            if replace:
+            if current is not None:
                 await col.replace_one({"_id": item.id}, _doc(item))  # type: ignore[attr-defined]
             else:
                 await col.insert_one(_doc(item))
@@ -501,6 +501,16 @@ def config_routes(
         svc(request).rules.invalidate()
         if isinstance(item, Rule):
             await svc(request).rules.rule_saved(item)  # a time rule: timers for tickets already waiting
+        if after_save:
+            await after_save(request, item, principal)
+        await request.app[keys.AUDIT].record(
+            principal.actor_id,
+            f"{tag}.{'create' if current is None else 'update'}",
+            tag,
+            item.id,  # type: ignore[attr-defined]
+            before=None if current is None else _audit(current),
+            after=_audit(item),
+        )
 
     async def get_one(request: web.Request) -> BaseModel:
         doc = await request.app[keys.STORE][collection].find_one({"_id": request.match_info["item_id"]})
@@ -527,17 +537,7 @@ def config_routes(
 
     async def create(request: web.Request, principal: Principal, body: BaseModel) -> BaseModel:
         item = model.model_validate(body.model_dump(exclude={"id", "created_at"}))
-        await finish(request, item)
-        await save(request, item, replace=False)
-        if after_save:
-            await after_save(request, item, principal)
-        await request.app[keys.AUDIT].record(
-            principal.actor_id,
-            f"{tag}.create",
-            tag,
-            item.id,  # type: ignore[attr-defined]
-            after=_audit(item),
-        )
+        await save(request, principal, item, None)
         return item
 
     async def get(request: web.Request, principal: Principal) -> BaseModel:
@@ -554,18 +554,7 @@ def config_routes(
             item = model.model_validate({**current.model_dump(), **changes})
         except ValidationError as exc:
             raise invalid(exc, "body") from exc
-        await finish(request, item)
-        await save(request, item, replace=True)
-        if after_save:
-            await after_save(request, item, principal)
-        await request.app[keys.AUDIT].record(
-            principal.actor_id,
-            f"{tag}.update",
-            tag,
-            item.id,  # type: ignore[attr-defined]
-            before=_audit(current),
-            after=_audit(item),
-        )
+        await save(request, principal, item, current)
         return item
 
     async def delete(request: web.Request, principal: Principal) -> None:
