@@ -148,6 +148,12 @@ class Sla:
     # --- the clock ------------------------------------------------------------------------------
 
     @staticmethod
+    def _running(started_at: datetime, target_s: int) -> dict[str, Any]:
+        """A metric's clock as it starts: running since ``started_at``, nothing met, warned or breached."""
+        return {"started_at": started_at, "target_s": target_s, "paused_s": 0.0,
+                "warned": False, "breached": False, "met_at": None}
+
+    @staticmethod
     def _target(policy: SlaPolicy, priority: Priority, metric: str) -> int | None:
         targets = policy.targets.get(priority)
         minutes = getattr(targets, metric) if targets else None
@@ -249,14 +255,7 @@ class Sla:
         for metric in ("first_response", "resolution"):
             target = self._target(policy, conversation.priority, metric)
             if target:
-                state["metrics"][metric] = {
-                    "started_at": at or conversation.created_at,
-                    "target_s": target,
-                    "paused_s": 0.0,
-                    "warned": False,
-                    "breached": False,
-                    "met_at": None,
-                }
+                state["metrics"][metric] = self._running(at or conversation.created_at, target)
         before = await self._stored(conversation.id)
         await self._save(conversation.id, state, self._plan(state, hours, policy), before)
         return state
@@ -303,14 +302,7 @@ class Sla:
                 and (first is None or first.get("met_at"))
                 and (current is None or current.get("met_at"))
             ):
-                state["metrics"]["next_response"] = {
-                    "started_at": at,
-                    "target_s": target,
-                    "paused_s": 0.0,
-                    "warned": False,
-                    "breached": False,
-                    "met_at": None,
-                }
+                state["metrics"]["next_response"] = self._running(at, target)
                 changed = True
             return changed
 
