@@ -29,7 +29,7 @@ from channels.blobs import BlobStore
 from hub.auth.users import STAFF_ROLES
 from hub.errors import InvalidInput
 from hub.identity import normalize_email
-from hub.inbox import Inbox
+from hub.inbox import Inbox, stored_message
 from hub.inbox.ingest import IngestResult
 from hub.models import Attachment, Channel
 from hub.store import Store
@@ -126,8 +126,7 @@ class EmailInbound:
         parsed.subject = strip_prefix(parsed.subject)
 
     async def _already_stored(self, external_id: str) -> bool:
-        claim = await self.store.inbound_keys.find_one({"_id": f"email:{external_id}"})
-        return bool(claim and await self.store.messages.find_one({"_id": claim["message_id"]}, {"_id": 1}))
+        return await stored_message(self.store, Channel.email.value, external_id, {"_id": 1}) is not None
 
     async def _thread(self, parsed: ParsedMail) -> str | None:
         ids = [*parsed.references, parsed.in_reply_to]

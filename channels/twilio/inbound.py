@@ -17,7 +17,7 @@ from channels.blobs import BlobStore
 from hub.contacts import Contacts
 from hub.events import ContactUpdated, EventBus
 from hub.identity import identity_key
-from hub.inbox import Inbox
+from hub.inbox import Inbox, stored_message
 from hub.inbox.ingest import IngestResult
 from hub.models import Attachment, Channel, InboundMessage, utcnow
 from hub.store import Store
@@ -80,8 +80,8 @@ class TwilioInbound:
         return identity_key(sender.kind, sender.value).split(":", 1)[1]
 
     async def _already_stored(self, inbound: InboundMessage) -> bool:
-        claim = await self.store.inbound_keys.find_one({"_id": f"{inbound.channel.value}:{inbound.external_id}"})
-        return bool(claim and await self.store.messages.find_one({"_id": claim["message_id"]}, {"_id": 1}))
+        found = await stored_message(self.store, inbound.channel.value, inbound.external_id, {"_id": 1})
+        return found is not None
 
     async def fetch(self, attachment: Attachment, account_sid: str, auth_token: str) -> Attachment:
         """Download one MediaUrl with the account's credentials into the blob store. A failure keeps

@@ -33,6 +33,7 @@ from hub.api.problem import problem
 from hub.errors import HubError
 from hub.events import MessageUpdated
 from hub.identity import normalize_phone
+from hub.inbox import stored_message
 from hub.models import Attachment, Channel, IdentityKind, InboundMessage, Message, is_digits, utcnow
 from hub.store import register, upsert
 
@@ -156,8 +157,7 @@ async def _voicemail_in_call_log(request: web.Request, call_sid: str) -> None:
     """Twilio usually posts the call status before the recording: the call log written then said
     "Missed call" (or no voicemail); now that the voicemail is stored the log says so."""
     store = request.app[keys.STORE]
-    claim = await store.inbound_keys.find_one({"_id": f"voice:{call_sid}:call"})
-    doc = await store.messages.find_one({"_id": claim["message_id"]}) if claim else None
+    doc = await stored_message(store, Channel.voice.value, f"{call_sid}:call")
     if doc is None or (doc.get("meta") or {}).get("call", {}).get("voicemail"):
         return  # no log yet (it will see the recording), or already says voicemail
     info = doc["meta"]["call"]
@@ -232,9 +232,7 @@ async def transcription(request: web.Request) -> web.StreamResponse:
     else:
         text = "Voicemail: " + form.get("TranscriptionText", "").strip()[:5000]
     await upsert(store["voice_calls"], {"_id": form["CallSid"]}, {"$set": {"transcription": text}})
-    # by lone _id (ingest's claim of the voicemail, then the message): {channel, external_id} scans on FerretDB
-    claim = await store.inbound_keys.find_one({"_id": f"voice:{form['CallSid']}:voicemail"})
-    doc = await store.messages.find_one({"_id": claim["message_id"]}) if claim else None
+    doc = await stored_message(store, Channel.voice.value, f"{form['CallSid']}:voicemail")
     if doc is not None:  # else the recording callback will use it when it lands
         await store.messages.update_one({"_id": doc["_id"]}, {"$set": {"text": text, "meta.call.transcribed": True}})
         message = Message.from_doc({**doc, "text": text})

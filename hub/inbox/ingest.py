@@ -48,6 +48,15 @@ CLAIM_LEASE = timedelta(seconds=30)
 register("conversation_threads", ix(("conversation_id", 1)))  # _id = "<channel>|<thread key>"
 
 
+async def stored_message(store: Store, channel: str, external_id: str,
+                         projection: dict[str, int] | None = None) -> dict[str, Any] | None:
+    """The message the ingest stored for ``channel``'s provider id ``external_id``, or None (never
+    ingested, or claimed by an ingest that has not stored it yet). Two reads by lone ``_id``: the
+    claim, then the message ({channel, external_id} would scan on FerretDB)."""
+    claim = await store.inbound_keys.find_one({"_id": f"{channel}:{external_id}"})
+    return await store.messages.find_one({"_id": claim["message_id"]}, projection) if claim else None
+
+
 def automatic(inbound: InboundMessage) -> bool:
     """Sent by a machine (an auto-reply, a bounce, a newsletter, an SMS keyword): ``meta.no_auto_reply``,
     set by the channel. Such a message never reopens or wakes a ticket, nor opens one for the queue."""
