@@ -48,6 +48,7 @@ FIELDS: dict[str, str] = {
     "sla.metric": "enum",
     "in_business_hours": "bool",
     "changed": "list",
+    "previous.status": "enum",
 }
 PREFIXED = {"contact.attributes.": "any", "custom.": "any"}
 OPS: dict[str, set[str]] = {
@@ -173,7 +174,7 @@ class Facts:
             return getattr(c, name)
         if name.startswith("custom."):
             return c.custom_fields.get(name[7:])
-        if name in ("sla.metric", "changed"):
+        if name in ("sla.metric", "changed", "previous.status"):
             return self.extra.get(name)
         if name.startswith("contact."):
             contact = self.contact

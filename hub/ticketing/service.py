@@ -182,7 +182,7 @@ class Ticketing:
             # (after the status clock, SLA and routing), once: on_conversation_updated skipped it.
             await self.rules.fire(
                 "ticket.updated", await self.ctx.conversations.get(conversation.id),
-                extra={"changed": ["status"]},
+                extra={"changed": ["status"], "previous.status": event.reopened_from.value},
             )
         if await self.rules.listening("message.created"):  # no rule: no read
             await self.rules.fire(
@@ -253,7 +253,8 @@ class Ticketing:
             await self.sla.priority_changed(conversation)
         if "status" in changes or "assignee_id" in changes:
             await self.routing.reconcile(conversation)
-        await self.rules.fire("ticket.updated", conversation, extra={"changed": sorted(changes)})
+        await self.rules.fire("ticket.updated", conversation, extra={
+            "changed": sorted(changes), "previous.status": event.previous.get("status")})
 
     async def on_bot_handoff(self, event: BotHandoff) -> None:
         await self._reached_people(event.conversation)

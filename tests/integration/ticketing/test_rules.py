@@ -384,3 +384,25 @@ async def test_a_customer_reopening_a_ticket_fires_ticket_updated_rules_once(hub
     await hub.conversations.update(cid, {"status": "pending"}, SYSTEM)
     await hub.conversations.update(cid, {"status": "open"}, SYSTEM)  # an agent's reopen: once too
     assert len(await hub.t.rules.executions(rule_id=reopened.id)) == 2
+
+
+async def test_previous_status_lets_a_rule_fire_only_on_a_reopen_from_resolved(hub: Hub) -> None:
+    """"Reopened from resolved → tag it": fact ``previous.status`` is the status before the change,
+    for a customer's reopen (from the ingest) as for an agent's; a reopen from pending and a change
+    that leaves the status alone do not match."""
+    rule = await add_rule(hub, name="back", trigger={"type": "ticket.updated"},
+                          conditions=[{"field": "previous.status", "op": "eq", "value": "resolved"},
+                                      {"field": "status", "op": "eq", "value": "open"}],
+                          actions=[{"type": "add_tag", "params": {"tag": "came-back"}}])
+    hub.settings.csat = False
+    cid = (await hub.inbound("my tent?", sender="+27820000012")).conversation.id
+    await hub.conversations.update(cid, {"status": "pending"}, SYSTEM)
+    await hub.inbound("any news?", sender="+27820000012")  # the customer reopens it from pending
+    assert (await hub.get(cid)).status == Status.open and "came-back" not in (await hub.get(cid)).tags
+    await hub.conversations.update(cid, {"status": "resolved"}, SYSTEM)
+    await hub.inbound("one more thing", sender="+27820000012")  # ... and from resolved
+    assert "came-back" in (await hub.get(cid)).tags
+    await hub.conversations.update(cid, {"status": "resolved"}, SYSTEM)
+    await hub.conversations.update(cid, {"status": "open"}, SYSTEM)  # an agent's reopen from resolved
+    await hub.conversations.update(cid, {"priority": "high"}, SYSTEM)  # status unchanged: no previous.status
+    assert [r["trigger"] for r in await hub.t.rules.executions(rule_id=rule.id)] == ["ticket.updated"] * 2
