@@ -16,9 +16,16 @@ import phonenumbers
 from pymongo.errors import DuplicateKeyError
 
 from hub.errors import Conflict, InvalidInput, NotFound
-from hub.events import ContactCreated, ContactsMerged, ContactsUnmerged, ContactUpdated, EventBus
+from hub.events import (
+    ContactCreated,
+    ContactsMerged,
+    ContactsUnmerged,
+    ContactUpdated,
+    ConversationUpdated,
+    EventBus,
+)
 from hub.identity import DEFAULT_REGION, identity_key, normalize, normalize_phone
-from hub.models import Channel, Contact, ContactType, Direction, Identity, IdentityKind, utcnow
+from hub.models import Channel, Contact, ContactType, Conversation, Direction, Identity, IdentityKind, utcnow
 from hub.store import Store
 
 log = logging.getLogger(__name__)
@@ -204,14 +211,16 @@ class Contacts:
         await self.bus.publish(ContactUpdated(contact_id=contact.id, changes={"identity_removed": key}))
         return Identity.from_doc(doc)
 
-    async def _detach_threads(self, contact_id: str, identity_keys: list[str]) -> int:
+    async def _detach_threads(self, contact_id: str, identity_keys: list[str],
+                              only: dict[str, Any] | None = None) -> int:
         """Forget the threads keyed on these addresses that still lead to ``contact_id``'s tickets
-        (``<channel>|<identity key>``): the address's next message opens a ticket for its owner."""
+        (``<channel>|<identity key>``; ``only``: more conditions, e.g. one ticket's): the address's
+        next message opens a ticket for its owner."""
         slots = [f"{channel.value}|{key}" for key in identity_keys for channel in Channel]
         if not slots:
             return 0
         result = await self.store["conversation_threads"].delete_many(
-            {"_id": {"$in": slots}, "contact_id": contact_id})
+            {"_id": {"$in": slots}, "contact_id": contact_id, **(only or {})})
         return int(result.deleted_count)
 
     async def _taken(self, key: str, field: str) -> Conflict:
@@ -426,12 +435,76 @@ class Contacts:
             addresses.discard(None)
             (back if addresses <= restored else mixed).append(conversation_id)
         if back:
-            move = {"$set": {"contact_id": source_id}}
-            on_target = {"conversation_id": {"$in": back}, "contact_id": target_id}
-            await self.store.conversations.update_many({"_id": {"$in": back}, "contact_id": target_id}, move)
-            await self.store.messages.update_many(on_target, move)
-            await self.store["conversation_threads"].update_many(on_target, move)
+            await self._move_tickets(back, source_id, from_id=target_id)
         return back, mixed
+
+    async def _move_tickets(self, ids: list[str], to_id: str, *, from_id: str | None = None,
+                            tickets_last: bool = False) -> None:
+        """Give the tickets ``ids`` (with their messages and threads) to contact ``to_id``; with
+        ``from_id``, only what is still that contact's. The order is what a re-run after an
+        interruption needs: unmerge finds the tickets again through their messages (tickets first),
+        a move through the ticket's own contact (``tickets_last``)."""
+        move = {"$set": {"contact_id": to_id}}
+        owner = {"contact_id": from_id} if from_id is not None else {}
+        if not tickets_last:
+            await self.store.conversations.update_many({"_id": {"$in": ids}, **owner}, move)
+        await self.store.messages.update_many({"conversation_id": {"$in": ids}, **owner}, move)
+        await self.store["conversation_threads"].update_many({"conversation_id": {"$in": ids}, **owner}, move)
+        if tickets_last:
+            await self.store.conversations.update_many({"_id": {"$in": ids}, **owner}, move)
+
+    async def move_conversation(self, conversation_id: str, contact_id: str, *,
+                                actor_id: str | None = None) -> tuple[Conversation, Conversation | None, int]:
+        """Give one ticket to another contact (a ticket both people wrote in, listed by ``unmerge``
+        under ``mixed``; one filed under the wrong person): the ticket, all its messages and its
+        threads. A thread keyed on an address the new contact does not own (an SMS, WhatsApp or chat
+        number of the old contact) is forgotten, so that address's next message opens a ticket for
+        its owner; an e-mail thread (keyed on its first message) stays with the ticket. The outbox
+        then answers the ticket's addresses the new contact owns (``Outbox._recipient``).
+
+        Refused: a target that does not exist (NotFound), was merged into another contact, erased or
+        being erased (Conflict, naming why); a ticket merged into another ticket. Moving to the
+        ticket's own contact changes nothing. Returns (the ticket now, as it was or None if nothing
+        moved, threads forgotten); publishes ``conversation.updated`` and ``contact.updated`` for both."""
+        doc = await self.store.conversations.find_one({"_id": conversation_id})
+        if doc is None:
+            raise NotFound(f"conversation {conversation_id} not found")
+        current = Conversation.from_doc(doc)
+        if current.contact_id == contact_id:
+            return current, None, 0
+        target = await self.store.contacts.find_one({"_id": contact_id})
+        if target is None:
+            raise NotFound(f"contact {contact_id} not found", field="contact_id")
+        if target.get("merged_into"):
+            raise Conflict(f"contact {contact_id} was merged into {target['merged_into']}: "
+                           "move the ticket to that contact", field="contact_id")
+        if target.get("erased") or await self.store["erasures"].find_one({"_id": contact_id}, {"_id": 1}):
+            raise Conflict(f"contact {contact_id} was erased (or is being erased): "
+                           "a ticket cannot move to it", field="contact_id")
+        if current.merged_into:
+            raise Conflict(f"conversation {conversation_id} was merged into {current.merged_into}: "
+                           "move that ticket instead")
+        slots = [d["_id"] async for d in self.store["conversation_threads"].find(
+            {"conversation_id": conversation_id}, {"_id": 1})]
+        addresses = [key for key in (str(s).partition("|")[2] for s in slots)
+                     if key.split(":", 1)[0] in IDENTITY_KINDS]
+        theirs = {d["_id"] async for d in self.store.identities.find(
+            {"_id": {"$in": addresses}}, {"contact_id": 1}) if d.get("contact_id") == contact_id}
+        # forget the threads first: meanwhile a message from such an address opens its owner's ticket
+        detached = await self._detach_threads(current.contact_id, [a for a in addresses if a not in theirs],
+                                              {"conversation_id": conversation_id})
+        await self._move_tickets([conversation_id], contact_id, tickets_last=True)
+        now = utcnow()
+        await self.store.conversations.update_one({"_id": conversation_id}, {"$set": {"updated_at": now}})
+        moved = current.model_copy(update={"contact_id": contact_id, "updated_at": now})
+        await self.bus.publish(ConversationUpdated(
+            conversation=moved, changes={"contact_id": contact_id},
+            previous={"contact_id": current.contact_id}, actor_id=actor_id))
+        await self.bus.publish(ContactUpdated(contact_id=current.contact_id,
+                                              changes={"conversation_moved_out": conversation_id}))
+        await self.bus.publish(ContactUpdated(contact_id=contact_id,
+                                              changes={"conversation_moved_in": conversation_id}))
+        return moved, current, detached
 
     async def _move_back(self, name: str, ids: list[str], source_id: str, target_id: str,
                          only: dict[str, Any]) -> list[str]:

@@ -187,6 +187,11 @@ class MergeIn(Strict):
     into: str = Field(description="Id of the contact that remains")
 
 
+class ConversationMoveIn(Strict):
+    contact_id: str = Field(min_length=1, max_length=64, description=(
+        "The contact the ticket moves to (not one merged into another, erased or deleted)"))
+
+
 class UnmergeOut(BaseModel):
     source: Contact = Field(description="The contact merged away before, active again")
     target_id: str = Field(description="The contact it had been merged into")

@@ -35,6 +35,7 @@ from .schemas import (
     ContactPage,
     ContactPatch,
     ContactQuery,
+    ConversationMoveIn,
     ConversationPage,
     ConversationPatch,
     ConversationQuery,
@@ -452,6 +453,24 @@ async def update_conversation(request: web.Request, principal: Principal, body: 
         require(principal, "conversations:assign")
     await _visible_conversation(request, principal)
     return await request.app[keys.CONVERSATIONS].update(request.match_info["conversation_id"], changes, principal)
+
+
+@route("POST", "/conversations/{conversation_id}/move",
+       summary="Move the ticket (its messages and threads) to another contact (supervisors, admins; audited)",
+       tag="conversations", permission="contacts:merge", body=ConversationMoveIn, response=Conversation)
+async def move_conversation(request: web.Request, principal: Principal,
+                            body: ConversationMoveIn) -> Conversation:
+    # who a ticket belongs to decides whose portal shows it and where replies go: as merging contacts
+    require(principal, "conversations:write")
+    await _visible_conversation(request, principal)
+    moved, before, detached = await request.app[keys.CONTACTS].move_conversation(
+        request.match_info["conversation_id"], body.contact_id, actor_id=principal.actor_id)
+    if before is not None:
+        await request.app[keys.AUDIT].record(
+            principal.actor_id, "conversation.move", "conversation", moved.id,
+            before={"contact_id": before.contact_id},
+            after={"contact_id": moved.contact_id, "threads_detached": detached})
+    return moved
 
 
 @route("GET", "/conversations/{conversation_id}/messages", summary="The conversation's messages, oldest first",
