@@ -382,6 +382,29 @@ async def test_hidden_tab_gets_a_desktop_notification_and_a_sound(new_page, hub_
     await page.wait_for_url(f"{hub_url}/console/c/def")
 
 
+async def test_a_customer_reopening_a_ticket_is_alerted_as_a_reopen(new_page, hub_url, hub) -> None:
+    """The in-page alert of a customer's message says "Reopened by …" when that message reopened a
+    resolved ticket (its conversation.updated, status open from resolved, came just before), and
+    "New message from …" for the next one, on the now open ticket."""
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Vera"))
+    phone, name = "+27891118888", "Lwazi Dlamini"
+
+    async def alert_after(text: str) -> tuple[str, str]:
+        await page.evaluate("window.berry.alerted = null")
+        created = await inbound(hub, text, phone=phone, name=name)
+        return str(await _poll(page, "window.berry.alerted")), created["conversation"]["id"]
+
+    alert, conversation_id = await alert_after("Is the jumping castle booked?")
+    assert alert == f"New message from {name}"
+    resp = await hub.patch(f"/api/v1/conversations/{conversation_id}", json={"status": "resolved"},
+                           headers=await admin_headers(hub))
+    assert resp.status == 200, await resp.text()
+    assert await alert_after("Sorry, one more question") == (f"Reopened by {name}", conversation_id)
+    assert await alert_after("Can it be set up by 9?") == (f"New message from {name}", conversation_id)
+    assert page.errors == []
+
+
 async def _poll(page: Any, script: str, seconds: float = 10) -> Any:
     for _ in range(int(seconds * 10)):
         result = await page.evaluate(script)

@@ -15,6 +15,27 @@ const STATUSES = ["open", "pending", "snoozed", "resolved", "closed"];
 const CHANNELS = ["sms", "whatsapp", "email", "webchat", "voice", "api"];
 const PRIORITIES = ["urgent", "high", "normal", "low"];
 
+// A customer's message that reopens a pending, snoozed or resolved ticket comes as conversation.updated
+// (status → open, previous status, no actor: the ingest) right before that message's message.created.
+// Notes the first in `pending` (conversation id → previous status); returns, for the message.created,
+// the status it reopened the ticket from (and forgets it), else null.
+export function reopenFrom(pending, name, data) {
+  const id = data.conversation?.id;
+  if (!id) return null;
+  if (name === "conversation.updated") {
+    if (data.changes?.status === "open" && data.previous?.status && data.previous.status !== "open" && !data.actor_id) {
+      pending.set(id, data.previous.status);
+    } else if ("status" in (data.changes || {})) {
+      pending.delete(id);  // someone changed it again before the message came
+    }
+    return null;
+  }
+  if (name !== "message.created") return null;
+  const from = pending.get(id) ?? null;
+  pending.delete(id);
+  return from;
+}
+
 export class Workspace {
   constructor(root, user, live, signOut) {
     this.root = root;
@@ -28,6 +49,7 @@ export class Workspace {
     this.order = [];
     this.handoffs = new Map();  // conversation id → {reason, summary}
     this.risk = new Map();      // conversation id → sla event
+    this.reopened = new Map();  // conversation id → the status a customer's message is reopening it from
     this.users = new Map();
     this.selected = null;
     this.notify = "Notification" in window && Notification.permission === "granted";
@@ -229,6 +251,7 @@ export class Workspace {
     // an automatic message (an auto-reply, bulk mail, an SMS keyword) joins the thread but is nobody
     // writing: no unread mark, no alert (its ticket keeps its last_message_at, so its place in the list)
     const wrote = name === "message.created" && data.message.direction === "in" && !data.message.meta?.no_auto_reply;
+    const reopenedFrom = reopenFrom(this.reopened, name, data);
     if (c) {
       const known = this.conversations.get(c.id) || {};
       const merged = {...known, ...c};
@@ -253,7 +276,8 @@ export class Workspace {
     if (name === "sla.warning" || name === "sla.breached") this.risk.set(data.conversation_id, data);
     if (wrote && !c.held  // the bot answers those
         && (document.hidden || c.id !== this.selected)) {
-      this.named(c).then((who) => this.alert(t("notify.new_message", {name: who}), data.message.text, c.id));
+      const key = reopenedFrom ? "notify.reopened" : "notify.new_message";
+      this.named(c).then((who) => this.alert(t(key, {name: who}), data.message.text, c.id));
     }
     if (name === "ticket.assigned" && data.assignee_id === this.user.id && data.previous_assignee_id !== this.user.id
         && data.reason !== "replied") {  // "replied": their own reply claimed it, nothing to tell
@@ -319,6 +343,7 @@ export class Workspace {
   async alert(title, body, conversationId) {
     this.beep();
     this.notified = (this.notified || 0) + 1;
+    this.alerted = title;  // the last one's title, for the browser tests
     if (!this.notify || !document.hidden) return;
     const url = conversationId ? `/console/c/${conversationId}` : "/console/";
     const options = {body: (body || "").slice(0, 140), tag: conversationId || "berry", icon: "/console/static/img/icon.svg", data: {url}};
