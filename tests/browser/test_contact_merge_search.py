@@ -82,3 +82,24 @@ async def test_an_identity_is_removed_from_the_panel_once_confirmed(new_page, hu
     assert await store.identities.find_one({"_id": "phone:+27820000701"}) is None
     assert await page.locator(".contact ul.identities li:has-text('ayanda@example.com')").count() == 1
     assert page.errors == []
+
+
+async def test_a_supervisor_moves_the_open_ticket_to_another_contact(new_page, hub_url, hub) -> None:
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Thabo", Role.supervisor))
+    ticket = (await inbound(hub, "Booking for my sister", phone="+27820000801", name="Lerato Mokoena"))["conversation"]
+    sister = (await inbound(hub, "Hi, it's Palesa", phone="+27820000802", name="Palesa Mokoena"))["conversation"]
+    await page.goto(f"{hub_url}/console/c/{ticket['id']}")
+    move = page.locator("details.move")
+    await move.locator("summary").click()
+    await move.locator("input").fill("Palesa")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await move.locator(".merge-results li:has-text('Palesa Mokoena') button").click()
+    await page.wait_for_selector(f".contact .moved:has-text('Moved #{ticket['number']} to Palesa Mokoena')")
+    assert await page.locator("#contact-name").text_content() == "Palesa Mokoena"
+    await page.wait_for_selector(f"#thread-title:has-text('Palesa Mokoena · #{ticket['number']}')")
+    store = hub.server.app[keys.STORE]
+    assert (await store.conversations.find_one({"_id": ticket["id"]}))["contact_id"] == sister["contact_id"]
+    # her panel lists it now
+    await page.locator(f".contact ul.history a:text-is('#{ticket['number']}')").wait_for()
+    assert page.errors == []

@@ -1,5 +1,6 @@
 // The contact 360 panel: identities across channels, type and details, tags, past conversations;
-// edit in place; remove an identity; merge a duplicate into this contact, or undo such a merge.
+// edit in place; remove an identity; merge a duplicate into this contact, or undo such a merge; move
+// the open ticket to another contact.
 import {api} from "./api.js";
 import {ago, clear, h} from "./dom.js";
 import {t} from "./i18n.js";
@@ -46,6 +47,7 @@ export class ContactPanel {
       fields.length ? [h("h4", {text: t("contact.fields")}), h("dl", {class: "fields"}, fields.map(([k, v]) => [h("dt", {text: k}), h("dd", {text: typeof v === "object" ? JSON.stringify(v) : String(v)})]))] : null,
       h("h4", {text: t("contact.history")}),
       this.history(contact.id, conversations),
+      this.moveBox(contact),
       this.mergeBox(contact));
   }
 
@@ -96,11 +98,23 @@ export class ContactPanel {
     const restored = result.restored || {};
     const notes = [t("contact.unmerged", {name: result.source.name || label,
       identities: (restored.identities || []).length, conversations: (restored.conversations || []).length})];
-    for (const id of result.mixed || []) notes.push(t("contact.unmerge_mixed", {ticket: numbers.get(id) || id}));
     const left = Object.entries(result.left || {}).filter(([, ids]) => ids.length)
       .map(([kind, ids]) => `${kind}: ${ids.join(", ")}`);
     if (left.length) notes.push(t("contact.unmerge_left", {items: left.join("; ")}));
-    this.el.append(h("div", {class: "ok unmerged", role: "status"}, notes.map((text) => h("p", {text}))));
+    const box = h("div", {class: "ok unmerged", role: "status"}, notes.map((text) => h("p", {text})));
+    // tickets both wrote in stay here: each opens, or moves to the restored contact in one step
+    const name = result.source.name || label;
+    for (const id of result.mixed || []) {
+      const ticket = numbers.get(id) || id;
+      const line = h("p", {class: "mixed"}, t("contact.unmerge_mixed", {ticket}), " ",
+        h("a", {href: `/console/c/${id}`, onclick: (ev) => { ev.preventDefault(); this.ws.open(id); }, text: t("contact.open_ticket", {ticket})}),
+        " · ", h("button", {type: "button", class: "link", onclick: async () => {
+          const moved = await this.move({id, number: ticket.replace(/^#/, ""), contact_id: contact.id}, result.source.id, name, line);
+          if (moved) line.replaceChildren(t("contact.moved", {ticket, name}));
+        }, text: t("contact.move_to", {name})}));
+      box.append(line);
+    }
+    this.el.append(box);
   }
 
   // past conversations, newest first: the profile brings the newest 100 and a cursor when there are
@@ -170,34 +184,73 @@ export class ContactPanel {
       h("button", {type: "button", onclick: () => { this.editing = false; this.render(); }, text: t("contact.cancel")})), error);
   }
 
-  mergeBox(contact) {
+  // find another contact by name, or the start of a number or e-mail address (the hub matches
+  // identities too): the merge box and the move box; pick(other, label, results) acts on the one chosen
+  contactSearch(contact, placeholder, action, pick) {
     const results = h("ul", {class: "merge-results"});
-    const input = h("input", {type: "search", placeholder: t("contact.merge_search"), "aria-label": t("contact.merge_search"),
+    const input = h("input", {type: "search", placeholder, "aria-label": placeholder,
       oninput: async () => {
         const q = input.value.trim();
         if (q.length < 2) return clear(results);
-        // q is a name, or the start of a number or e-mail address (the hub matches identities too)
         const found = (await api("GET", `/contacts?q=${encodeURIComponent(q)}&limit=5`).catch(() => null))?.items || [];
-        const dups = found.filter((c) => c.id !== contact.id);
+        const others = found.filter((c) => c.id !== contact.id);
         // a contact without a name (an SMS sender) is told apart by its numbers and addresses
-        const labels = await Promise.all(dups.map(async (dup) => dup.name ||
-          ((await api("GET", `/contacts/${dup.id}`).catch(() => null))?.identities || []).map((i) => i.value).join(", ") ||
-          dup.id));
+        const labels = await Promise.all(others.map(async (other) => other.name ||
+          ((await api("GET", `/contacts/${other.id}`).catch(() => null))?.identities || []).map((i) => i.value).join(", ") ||
+          other.id));
         if (input.value.trim() !== q) return;  // typed on meanwhile: a newer search answers
-        clear(results, dups.map((dup, n) => h("li", {},
+        clear(results, others.map((other, n) => h("li", {},
           h("span", {text: `${labels[n]} `}),
-          h("button", {type: "button", class: "link", onclick: async () => {
-            // the other contact's identities and history move here (undone from this panel: Undo merge)
-            if (!window.confirm(t("contact.merge_confirm", {name: labels[n], into: contact.name || contact.id}))) return;
-            try {
-              await api("POST", `/contacts/${dup.id}/merge`, {into: contact.id});
-            } catch (err) {
-              return results.append(h("li", {class: "error", role: "alert", text: err.message}));
-            }
-            await this.show(contact.id);
-            this.el.append(h("p", {class: "ok", text: t("contact.merged")}));
-          }, text: t("contact.merge_into")}))));
+          h("button", {type: "button", class: "link", onclick: () => pick(other, labels[n], results), text: action}))));
       }});
-    return h("details", {class: "merge"}, h("summary", {text: t("contact.merge")}), input, results);
+    return [input, results];
+  }
+
+  mergeBox(contact) {
+    const search = this.contactSearch(contact, t("contact.merge_search"), t("contact.merge_into"), async (dup, label, results) => {
+      // the other contact's identities and history move here (undone from this panel: Undo merge)
+      if (!window.confirm(t("contact.merge_confirm", {name: label, into: contact.name || contact.id}))) return;
+      try {
+        await api("POST", `/contacts/${dup.id}/merge`, {into: contact.id});
+      } catch (err) {
+        return results.append(h("li", {class: "error", role: "alert", text: err.message}));
+      }
+      await this.show(contact.id);
+      this.el.append(h("p", {class: "ok", text: t("contact.merged")}));
+    });
+    return h("details", {class: "merge"}, h("summary", {text: t("contact.merge")}), search);
+  }
+
+  // the open ticket (when it is this contact's) to another contact: POST /conversations/{id}/move, for
+  // supervisors and admins (contacts:merge); the panel then shows the new contact
+  moveBox(contact) {
+    const c = this.ws.thread?.conversation;
+    if (!c || c.contact_id !== contact.id || !["admin", "supervisor"].includes(this.ws.user?.role)) return null;
+    const search = this.contactSearch(contact, t("contact.move_search"), t("contact.move_here"),
+      (other, label, results) => this.move(c, other.id, label, results));
+    return h("details", {class: "move"}, h("summary", {text: t("contact.move", {ticket: `#${c.number}`})}), search);
+  }
+
+  // the ticket's messages and threads go with it; the hub refuses a merged-away or erased contact
+  async move(conversation, contactId, label, results) {
+    const ticket = `#${conversation.number}`;
+    if (!window.confirm(t("contact.move_confirm", {ticket, name: label}))) return false;
+    this.expecting = contactId;  // the live conversation.updated leaves this panel to us (views.onMoved)
+    try {
+      await api("POST", `/conversations/${conversation.id}/move`, {contact_id: contactId});
+      const c = this.ws.conversations.get(conversation.id);
+      if (c) c.contact_id = contactId;
+      if (this.ws.thread?.conversation?.id === conversation.id) {
+        this.ws.thread.conversation = {...this.ws.thread.conversation, contact_id: contactId};
+        await this.show(contactId);
+        this.el.append(h("p", {class: "ok moved", role: "status", text: t("contact.moved", {ticket, name: label})}));
+      }
+      return true;
+    } catch (err) {
+      results.append(h(results.tagName === "UL" ? "li" : "span", {class: "error", role: "alert", text: err.message}));
+      return false;
+    } finally {
+      this.expecting = null;
+    }
   }
 }

@@ -288,6 +288,16 @@ export class Workspace {
     }
     this.thread.onHub(name, data);
     this.supervisor.onHub(name, data);
+    if (name === "conversation.updated" && data.changes && "contact_id" in data.changes) this.onMoved(c);
+  }
+
+  // a ticket moved to another contact (POST /conversations/{id}/move, here or by someone else): its
+  // list entry and thread title name the new contact, and an open ticket's panel shows that contact
+  async onMoved(c) {
+    if (!this.contacts[c.contact_id]) await this.fetchContact(c.contact_id);
+    if (this.thread.conversation?.id !== c.id) return;
+    this.thread.refresh({...this.thread.conversation, contact_id: c.contact_id});
+    if (this.contact.data?.contact?.id !== c.contact_id && this.contact.expecting !== c.contact_id) this.contact.show(c.contact_id);
   }
 
   // a ticket left this agent's sight (transferred to another team): drop it, say so once
