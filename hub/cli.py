@@ -167,6 +167,8 @@ async def _contacts_import(settings: Settings, path: str, dry_run: bool) -> int:
     for row in report.results:
         if row.status == "error":
             print(f"row {row.row}: {row.column}: {row.reason}", file=sys.stderr)
+        elif row.warning:
+            print(f"row {row.row}: {row.column}: warning: {row.warning}", file=sys.stderr)
     print(json.dumps(report.model_dump(exclude={"results"})), flush=True)
     return 1 if report.errors else 0
 

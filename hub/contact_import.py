@@ -13,7 +13,9 @@ everywhere else, ``hub/contacts.py`` and ``hub/identity.py``):
 - no identity known: a contact is **created**;
 - every known identity belongs to one contact: that contact is **updated** - empty fields filled
   (name, language, custom fields not set yet), tags added, the row's new identities added; a value
-  it already has is never overwritten, and its type is kept. Nothing new: **unchanged**;
+  it already has is never overwritten, and its type is kept: a ``type`` cell that says otherwise
+  is reported as the row's ``warning`` (column ``type``; the report counts ``warnings``), so the
+  admin can change it by hand. Nothing new: **unchanged**;
 - identities of two different contacts: the row is an **error** (merge them first; an import never
   merges);
 - a row without any identity, or with a bad value (an address that is not one, a name over 200
@@ -45,7 +47,7 @@ from pydantic import BaseModel, Field, ValidationError
 from hub.audit import Audit
 from hub.contacts import Contacts, _checked
 from hub.errors import Conflict, HubError, InvalidInput, NotFound, PayloadTooLarge
-from hub.models import Contact, IdentityKind
+from hub.models import Contact, ContactType, IdentityKind
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000  # the command line's limit (python -m hub contacts import)
@@ -73,8 +75,11 @@ class RowResult(BaseModel):
     status: Status
     contact_id: str | None = Field(None, description="None for an error, and in a dry run for a contact "
                                                      "that would be created")
-    column: str | None = Field(None, description="The column to blame (errors)")
+    column: str | None = Field(None, description="The column to blame (an error's or a warning's)")
     reason: str | None = None
+    warning: str | None = Field(None, description=(
+        "Something the row says that was not applied (a type other than the contact's): the row "
+        "still counts as updated or unchanged"))
     duplicate_of: int | None = Field(None, description="An earlier row of this file for the same contact")
 
 
@@ -86,8 +91,9 @@ class ImportReport(BaseModel):
     unchanged: int = 0
     errors: int = 0
     duplicates: int = 0
+    warnings: int = Field(0, description="Rows with a warning (a type cell other than the contact's)")
     results: list[RowResult] = Field(default_factory=list, description=(
-        f"Errors first, then the other rows in file order; at most {MAX_RESULTS}"))
+        f"Errors first, then rows with a warning, then the others in file order; at most {MAX_RESULTS}"))
     results_truncated: bool = False
 
 
@@ -103,6 +109,7 @@ class ParsedRow:
     number: int
     contact: Contact  # the fields as a new contact would have them
     identities: list[tuple[IdentityKind, str, str]]  # (kind, key, normalized value)
+    type: ContactType | None = None  # the row's type cell (None: empty)
 
 
 class UnsupportedMedia(HubError):
@@ -243,7 +250,7 @@ def check_row(row: Row) -> ParsedRow:
         identities.append((kind, key, normalized))
     contact = Contact(name=checked.name, type=checked.type, language=checked.language,
                       tags=list(checked.tags), custom_fields=checked.custom_fields)
-    return ParsedRow(row.number, contact, identities)
+    return ParsedRow(row.number, contact, identities, checked.type if values.get("type") else None)
 
 
 def fill(existing: Contact, incoming: Contact) -> dict[str, Any]:
@@ -338,8 +345,14 @@ class Importer:
         except HubError as exc:  # e.g. an identity whose contact is gone: this row only
             return RowResult(row=row.number, status="error", column=exc.field, reason=exc.detail)
         duplicate_of = self.first_row.setdefault(contact_id, row.number)
-        return RowResult(row=row.number, status=status, contact_id=self._shown(contact_id),
-                         duplicate_of=duplicate_of if duplicate_of != row.number else None)
+        result = RowResult(row=row.number, status=status, contact_id=self._shown(contact_id),
+                           duplicate_of=duplicate_of if duplicate_of != row.number else None)
+        kept = self.current[contact_id].type if contact_id in self.current else None
+        if status != "created" and row.type is not None and kept is not None and row.type != kept:
+            result.column, result.warning = "type", (
+                f"type {row.type.value} not applied: the contact is a {kept.value} (an import never "
+                "changes a contact's type; change it on the contact if the file is right)")
+        return result
 
     async def _owners(self, row: ParsedRow) -> dict[str, str]:
         """The contacts owning the row's identities → the column of the first identity of each."""
@@ -423,7 +436,10 @@ def report(rows: int, results: list[RowResult], dry_run: bool) -> ImportReport:
             setattr(out, r.status, getattr(out, r.status) + 1)
         if r.duplicate_of is not None:
             out.duplicates += 1
-    ordered = [r for r in results if r.status == "error"] + [r for r in results if r.status != "error"]
+        if r.warning:
+            out.warnings += 1
+    ordered = ([r for r in results if r.status == "error"] + [r for r in results if r.warning]
+               + [r for r in results if r.status != "error" and not r.warning])
     out.results = ordered[:MAX_RESULTS]
     out.results_truncated = len(ordered) > MAX_RESULTS
     return out

@@ -87,8 +87,10 @@ async def test_an_identity_is_removed_from_the_panel_once_confirmed(new_page, hu
 async def test_a_supervisor_moves_the_open_ticket_to_another_contact(new_page, hub_url, hub) -> None:
     page = await new_page()
     await sign_in(page, hub_url, await make_agent(hub, "Thabo", Role.supervisor))
-    ticket = (await inbound(hub, "Booking for my sister", phone="+27820000801", name="Lerato Mokoena"))["conversation"]
-    sister = (await inbound(hub, "Hi, it's Palesa", phone="+27820000802", name="Palesa Mokoena"))["conversation"]
+    ticket = (await inbound(hub, "Booking for my sister", phone="+27820000801",
+                            name="Lerato Mokoena"))["conversation"]
+    sister = (await inbound(hub, "Hi, it's Palesa", phone="+27820000802",
+                            name="Palesa Mokoena"))["conversation"]
     await page.goto(f"{hub_url}/console/c/{ticket['id']}")
     move = page.locator("details.move")
     await move.locator("summary").click()

@@ -304,3 +304,28 @@ async def test_an_identity_whose_contact_is_still_being_written_is_waited_for(ap
                                      finish_creating())
     assert [(r["status"], r["contact_id"]) for r in report["results"]] == [("updated", contact.id)]
     assert (await store.contacts.find_one({"_id": contact.id}))["tags"] == ["x"]
+
+
+async def test_a_type_other_than_the_contacts_is_kept_and_reported_as_a_warning(api: Api) -> None:
+    admin = await api.user(Role.admin)
+    dj = await (await api.client.post("/api/v1/contacts", headers=admin["headers"], json={
+        "name": "Sipho's Sound", "type": "provider",
+        "identities": [{"kind": "email", "value": "sipho@example.com"}]})).json()
+    text = ("email,type,tags\n"
+            "sipho@example.com,consumer,dj\n"  # says consumer: not applied, a warning
+            "sipho@example.com,Provider,\n"    # agrees
+            "sipho@example.com,,\n"            # no type: nothing to say
+            "new@example.com,provider,\n"
+            "new@example.com,consumer,\n")     # the contact the row above created
+    for dry_run in (True, False):
+        report = await _import(api, admin, text, dry_run=dry_run)
+        assert (report["updated"], report["unchanged"], report["created"], report["warnings"]) == (1, 3, 1, 2)
+        rows = _by_row(report)
+        assert [r["row"] for r in report["results"][:2]] == [2, 6]  # warnings before the other rows
+        assert rows[2]["status"] == "updated" and rows[2]["column"] == "type"
+        assert "type consumer not applied: the contact is a provider" in rows[2]["warning"]
+        assert rows[6]["status"] == "unchanged" and "the contact is a provider" in rows[6]["warning"]
+        assert all(rows[n]["warning"] is None for n in (3, 4, 5))
+    assert (await _contact(api, "email", "sipho@example.com") or {})["type"] == "provider"
+    assert (await _contact(api, "email", "new@example.com") or {})["type"] == "provider"
+    assert dj["type"] == "provider"
