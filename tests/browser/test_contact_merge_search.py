@@ -9,7 +9,7 @@ from datetime import timedelta
 from hub import keys
 from hub.models import Channel, Conversation, IdentityKind, Role, utcnow
 
-from .test_console import inbound, make_agent, sign_in
+from .test_console import admin_headers, inbound, make_agent, sign_in
 
 
 async def test_merge_box_finds_a_nameless_sms_contact_by_number(new_page, hub_url, hub) -> None:
@@ -104,4 +104,31 @@ async def test_a_supervisor_moves_the_open_ticket_to_another_contact(new_page, h
     assert (await store.conversations.find_one({"_id": ticket["id"]}))["contact_id"] == sister["contact_id"]
     # her panel lists it now
     await page.locator(f".contact ul.history a:text-is('#{ticket['number']}')").wait_for()
+    assert page.errors == []
+
+
+async def test_a_ticket_both_wrote_in_moves_from_the_unmerge_result(new_page, hub_url, hub) -> None:
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Nomsa", Role.supervisor))
+    mail = {"channel": "email", "kind": "email"}
+    bobs = (await inbound(hub, "Venue?", name="Bob Dlamini", value="bob@example.com", thread_key="mail:b1",
+                          **mail))["conversation"]
+    alice = (await inbound(hub, "Menu?", name="Alice Zulu", value="alice@example.com", thread_key="mail:a1",
+                           **mail))["conversation"]["contact_id"]
+    resp = await hub.post(f"/api/v1/contacts/{alice}/merge", json={"into": bobs["contact_id"]},
+                          headers=await admin_headers(hub))
+    assert resp.status == 200, await resp.text()
+    await inbound(hub, "Me too", name="Alice Zulu", value="alice@example.com", thread_key="mail:b1", **mail)
+    await page.goto(f"{hub_url}/console/c/{bobs['id']}")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.get_by_role("button", name="Undo the merge of Alice Zulu").click()
+    line = page.locator(f".contact .unmerged p.mixed:has-text('Both people wrote in #{bobs['number']}')")
+    await line.wait_for()
+    assert await line.get_by_role("link", name=f"Open #{bobs['number']}").count() == 1
+    page.once("dialog", lambda dialog: dialog.accept())
+    await line.get_by_role("button", name="Move it to Alice Zulu").click()
+    await page.wait_for_selector(f".contact .moved:has-text('Moved #{bobs['number']} to Alice Zulu')")
+    assert await page.locator("#contact-name").text_content() == "Alice Zulu"
+    store = hub.server.app[keys.STORE]
+    assert (await store.conversations.find_one({"_id": bobs["id"]}))["contact_id"] == alice
     assert page.errors == []
