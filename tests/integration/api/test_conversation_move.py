@@ -119,6 +119,10 @@ async def test_a_target_that_cannot_take_the_ticket_is_refused_with_the_reason(a
     erased = await refused({"contact_id": dave["id"]}, 409)
     assert "erased" in erased["detail"]
     await refused({"contact_id": alice}, 404, "/conversations/no-such-ticket/move")
+    second = (await _mail(api, h, "b2", "bob@example.com", "b2"))["conversation"]["id"]
+    await _call(api, "POST", f"/conversations/{second}/merge", h, 200, json={"into": ticket})
+    folded = await refused({"contact_id": alice}, 409, f"/conversations/{second}/move")
+    assert f"merged into {ticket}" in folded["detail"]
     # nothing moved
     assert (await store.conversations.find_one({"_id": ticket}))["contact_id"] == bob
     assert await store.audit_log.count_documents({"action": "conversation.move"}) == 0
