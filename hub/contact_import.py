@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -176,6 +177,19 @@ def check_header(cells: list[str], hidden: frozenset[str] = frozenset()) -> list
     return columns
 
 
+_EOF = "\x00end-of-file\x00"  # decode() refuses files holding NUL
+
+
+def _check_closed(cells: list[str], line_num: int) -> None:
+    """InvalidInput naming the line of a quote that is still open at the end of the file."""
+    if cells and cells[-1].endswith(_EOF):
+        spanned = len(io.StringIO(cells[-1], newline="").readlines())
+        line = line_num - spanned + 1
+        raise InvalidInput(f"line {line}: a quote (\") opens a value that is never closed, so every line "
+                           "after it would be read as part of that value and those rows lost; close the "
+                           "quote or remove it", field="body")
+
+
 def read_rows(data: bytes, hidden: frozenset[str] = frozenset(), max_rows: int = MAX_ROWS,
               too_many: str = "") -> list[Row]:
     """The file's data rows (blank lines skipped). Refuses the whole file when it cannot be read;
@@ -184,12 +198,22 @@ def read_rows(data: bytes, hidden: frozenset[str] = frozenset(), max_rows: int =
         raise PayloadTooLarge(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB ({MAX_BYTES} bytes); "
                               "split it")
     text = decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n", 1)[0]))
+    if not text.endswith(("\n", "\r")):
+        text += "\n"
+    # csv reads a quote that is never closed to the end of the file, silently taking every later
+    # row into one cell. A sentinel line after the text tells: outside a quote it is a row of its
+    # own; inside one it ends up at the end of the open cell, whose opening quote's line it gives.
+    lines = itertools.chain(io.StringIO(text, newline=""), [_EOF])
+    reader = csv.reader(lines, delimiter=_delimiter(text.split("\n", 1)[0]))
     try:
         header = next(reader)
+        _check_closed(header, reader.line_num)
         columns = check_header(header, hidden)
         rows: list[Row] = []
         for number, cells in enumerate(reader, start=2):
+            if cells == [_EOF]:
+                break
+            _check_closed(cells, reader.line_num)
             if not any(c.strip() for c in cells):
                 continue
             if len(rows) >= max_rows:

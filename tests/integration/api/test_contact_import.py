@@ -169,6 +169,22 @@ async def test_bom_crlf_quoted_newlines_case_and_semicolons(api: Api) -> None:
     assert (await _contact(api, "email", "semi@example.com") or {})["tags"] == ["a", "b"]
 
 
+async def test_a_quote_never_closed_refuses_the_file_naming_its_line(api: Api) -> None:
+    # csv reads an open quote to the end of the file: 'rows: 2' for 7 rows, the rest lost silently
+    sup = await api.user(Role.supervisor)
+    text = ("email,name\na@example.com,A\n\"Smith, J,sj@x\n"
+            + "".join(f"r{i}@example.com,R{i}\n" for i in range(5)))
+    problem = await _import(api, sup, text, status=422)
+    assert problem["field"] == "body"
+    assert "line 3" in problem["detail"] and "never closed" in problem["detail"]
+    problem = await _import(api, sup, 'email,name\r\na@example.com,"Ann\r\nb@example.com,B', status=422)
+    assert "line 2" in problem["detail"]
+    assert await _counts(api) == (0, 0)
+    # a closed quote may still span lines, also in the last row without a final newline
+    report = await _import(api, sup, 'email,name\na@example.com,"Ann\nSmith"\nb@example.com,"B\nC"')
+    assert report["rows"] == 2 and report["created"] == 2
+
+
 async def test_a_bad_header_refuses_the_file_naming_the_column(api: Api) -> None:
     sup = await api.user(Role.supervisor)
     problem = await _import(api, sup, "email,name,Birthday,Shoe Size\nx@example.com,X,1,2\n", status=422)
