@@ -18,6 +18,7 @@ from hub import keys
 from hub.models import Role, new_id, utcnow
 from hub.ticketing.business_hours import BusinessHours
 from hub.ticketing.canned import CannedResponse
+from hub.ticketing.rules import Rule
 from hub.ticketing.teams import Member, Team
 
 from .conftest import screenshot
@@ -229,7 +230,7 @@ async def test_sla_policy_and_inbox_hours_saved_and_refusals_shown(new_page, hub
     await store["channel_inboxes"].update_one({"_id": "voice"}, {"$set": {"greeting": "Hello from admin 2"}})
     await voice.get_by_label("Support hours", exact=True).fill("Mon-Fri 07:00-18:00")
     await voice.get_by_role("button", name="Save the support hours of Voice").click()
-    await page.wait_for_selector("#settings-error:has-text('changed since you read it')")
+    await page.wait_for_selector("#settings-error:has-text('another admin changed this')")
     stored = await store["channel_inboxes"].find_one({"_id": "voice"})
     assert (stored["greeting"], stored["business_hours"]) == ("Hello from admin 2",
                                                               "Mon-Fri 08:00-17:00; Sat 09:00-13:00")
@@ -292,7 +293,7 @@ async def test_business_hours_rule_and_retention_written_with_refusals_shown(new
     await form.get_by_label("Name").fill("Refunds desk")
     await store["automation_rules"].update_one({"name": "Refunds"}, {"$set": {"order": 7}})
     await form.get_by_role("button", name="Save").click()
-    await page.wait_for_selector("#settings-error:has-text('changed since you read it')")
+    await page.wait_for_selector("#settings-error:has-text('another admin changed this')")
     assert await form.get_by_label("Name").input_value() == "Refunds desk"
     assert (await store["automation_rules"].find_one({"order": 7}))["name"] == "Refunds"
     await form.get_by_role("button", name="Cancel").click()
@@ -331,12 +332,12 @@ async def test_edit_conflict_shows_theirs_beside_mine_then_use_theirs_or_keep_mi
     await form.get_by_label("Title").fill("Deposit (mine)")
     await store["canned_responses"].update_one({"_id": canned.id}, {"$set": {"text": "The deposit is 50%."}})
     await form.get_by_role("button", name="Save").click()
-    await page.wait_for_selector("#settings-error:has-text('changed since you read it')")
+    await page.wait_for_selector("#settings-error:has-text('another admin changed this')")
     box = page.locator("#canned-form-conflict")
     assert await box.locator("tbody tr").count() == 1  # the one field they changed
     row = box.locator("tr[data-field=text]")
     assert (await row.locator(".theirs").inner_text(), await row.locator(".mine").inner_text()) == (
-        "The deposit is 50%.", "The deposit is 30%.")
+        "The deposit is 50%.", "Not changed by you: theirs is kept")
     assert await form.get_by_label("Title").input_value() == "Deposit (mine)"  # kept until chosen
     assert (await store["canned_responses"].find_one({"_id": canned.id}))["title"] == "Deposit"
     await screenshot(page, "console-settings-conflict")
@@ -358,15 +359,71 @@ async def test_edit_conflict_shows_theirs_beside_mine_then_use_theirs_or_keep_mi
     await store["channel_inboxes"].update_one({"_id": "sms"}, {"$set": {"greeting": "Sawubona from admin 2"}},
                                               upsert=True)
     await sms.get_by_role("button", name="Save the support hours of SMS").click()
-    await page.wait_for_selector("#settings-error:has-text('changed since you read it')")
+    await page.wait_for_selector("#settings-error:has-text('another admin changed this')")
     row = page.locator("#inbox-sms-form-conflict tr[data-field=greeting]")
     assert (await row.locator(".theirs").inner_text(), await row.locator(".mine").inner_text()) == (
-        "Sawubona from admin 2", "Same as theirs")
+        "Sawubona from admin 2", "Not changed by you: theirs is kept")
     await page.locator("#inbox-sms-form-conflict").get_by_role("button", name="Keep mine and save").click()
     await page.wait_for_selector("#settings-notice:has-text('SMS saved.')")
     stored = await store["channel_inboxes"].find_one({"_id": "sms"})
     assert (stored["greeting"], stored["business_hours"]) == ("Sawubona from admin 2", "Mon-Fri 09:00-16:00")
     assert await page.locator("#inbox-sms-form-conflict").count() == 0
+    assert page.errors == []
+
+
+async def test_keep_mine_saves_only_the_fields_this_admin_changed_over_theirs(new_page, hub_url,
+                                                                               hub: Any) -> None:
+    """A three-way merge: "Keep mine and save" sends their version with only the fields this admin
+    changed from the item as first loaded (a rule's name; not its order and actions, which the other
+    admin changed meanwhile; a calendar's name, not its holidays). The list then shows what was saved."""
+    store = hub.server.app[keys.STORE]
+    rule = Rule(name="Refunds", order=100, trigger={"type": "message.created"},
+                actions=[{"type": "add_tag", "params": {"tag": "refund"}}])
+    await store["automation_rules"].insert_one(rule.to_doc())
+    hours = BusinessHours(name="Office", timezone="Africa/Johannesburg", week={"mon": [("08:00", "17:00")]})
+    await store["business_hours"].insert_one(hours.to_doc())
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Naledi", Role.admin))
+    await page.goto(f"{hub_url}/console/settings/rules")
+    await page.get_by_role("button", name="Edit Refunds").click()
+    form = page.locator("#rule-form")
+    await form.locator("h3:has-text('Refunds')").wait_for()
+    await form.get_by_label("Name").fill("Refund requests")
+    await store["automation_rules"].update_one({"_id": rule.id}, {"$set": {
+        "order": 5, "actions": [{"type": "add_tag", "params": {"tag": "money"}}]}})
+    await form.get_by_role("button", name="Save").click()
+    await page.wait_for_selector("#settings-error:has-text('another admin changed this')")
+    assert "ETag" not in await page.locator("#settings-error").inner_text()
+    box = page.locator("#rule-form-conflict")
+    assert sorted(await box.locator("tbody tr").evaluate_all("rs => rs.map(r => r.dataset.field)")) == [
+        "actions", "order"]
+    order = box.locator("tr[data-field=order]")
+    assert await order.get_attribute("data-changed") == "theirs"
+    assert await order.locator(".mine").inner_text() == "Not changed by you: theirs is kept"
+    name_box = await order.locator("th .name").bounding_box()  # the field's name on one line
+    assert name_box and name_box["height"] < 30
+    await box.get_by_role("button", name="Keep mine and save").click()
+    await page.wait_for_selector("#rules-table tr:has-text('Refund requests')")
+    saved = await store["automation_rules"].find_one({"_id": rule.id})
+    assert (saved["name"], saved["order"]) == ("Refund requests", 5)
+    assert saved["actions"][0]["params"] == {"tag": "money"}
+    assert await page.locator("#rules-table tr:has-text('Refund requests')", has_text="#5").count() == 1
+
+    await page.click("#settings-tab-hours")
+    await page.get_by_role("button", name="Edit Office").click()
+    form = page.locator("#hours-form")
+    await form.locator("h3:has-text('Office')").wait_for()
+    await form.get_by_label("Name").fill("Head office")
+    await store["business_hours"].update_one({"_id": hours.id}, {"$set": {"holidays": ["2026-12-25"]}})
+    await form.get_by_role("button", name="Save").click()
+    box = page.locator("#hours-form-conflict")
+    await box.wait_for()
+    assert await box.locator("tbody tr").count() == 1
+    await box.get_by_role("button", name="Keep mine and save").click()
+    await page.wait_for_selector("#hours-table tr:has-text('Head office')")
+    saved = await store["business_hours"].find_one({"_id": hours.id})
+    assert (saved["name"], [str(d)[:10] for d in saved["holidays"]]) == ("Head office", ["2026-12-25"])
+    assert await page.locator("#hours-table tr:has-text('Head office')", has_text="2026-12-25").count() == 1
     assert page.errors == []
 
 

@@ -1,16 +1,29 @@
 // An edit saved with If-Match: the ETag its form was read with. When another admin changed the item
 // meanwhile, the hub refuses the save (412) and nothing is written over their change. The item is
-// then read again with its new ETag, and a box in the form puts their version beside what this form
-// would save, for each field they changed, with a choice: "Use theirs" (the form shows their version;
-// what was typed goes) or "Keep mine and save" (what was typed, saved over their version with the new
-// ETag: another 412 shows the box again). Until one is chosen the form keeps what was typed.
+// then read again with its new ETag and merged three ways: `base` (the item as the form first loaded
+// it), theirs (as it is now) and mine (what the form would save). A box in the form lists the fields
+// they changed: changed by both (theirs beside mine, marked) or by them only (theirs is kept), with a
+// choice: "Use theirs" (the form shows their version; what was typed goes) or "Keep mine and save"
+// (their version, with only the fields this admin changed from `base` taken from the form, saved with
+// the new ETag: another 412 shows the box again). Until one is chosen the form keeps what was typed.
 // Shared by every Settings form that sends If-Match (canned responses, SLA, inboxes, business hours,
 // rules, macros).
 import {api, read} from "./api.js";
 import {h} from "./dom.js";
 import {t} from "./i18n.js";
 
-const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+// an empty text and no value are the same (a form's empty input is "", the item's null)
+const norm = (v) => (v === undefined || v === "" ? null : v);
+const same = (a, b) => JSON.stringify(norm(a)) === JSON.stringify(norm(b));
+
+// the fields of `mine` this admin changed from `base`
+const edited = (mine, base) => Object.keys(mine).filter((k) => !same(mine[k], base?.[k]));
+
+// what "Keep mine" saves: their version, with the fields this admin changed from `base`
+function merged(mine, base, theirs) {
+  const own = new Set(edited(mine, base));
+  return Object.fromEntries(Object.keys(mine).map((k) => [k, own.has(k) || !(k in theirs) ? mine[k] : theirs[k]]));
+}
 
 function shown(value) {
   if (value === null || value === undefined || value === "") return "—";
@@ -18,13 +31,20 @@ function shown(value) {
 }
 
 function box(form, {fresh, mine, base, labels, show, useTheirs, keepMine}) {
-  // the fields this form sends that the other admin changed, theirs beside this form's
+  // the fields this form sends that the other admin changed: changed by both (theirs beside mine,
+  // mine is what "Keep mine" saves) or by them only (theirs is kept either way)
+  const own = new Set(edited(mine, base));
   const changed = Object.keys(mine).filter((k) => k in fresh && !same(fresh[k], base?.[k]));
   const text = (k, v) => (show[k] ? show[k](v) : shown(v));
-  const rows = changed.map((k) => h("tr", {dataset: {field: k}},
-    h("th", {scope: "row", text: labels[k] || k}),
-    h("td", {class: "theirs", text: text(k, fresh[k])}),
-    h("td", {class: "mine", text: same(mine[k], fresh[k]) ? t("conflict.same") : text(k, mine[k])})));
+  const rows = changed.map((k) => {
+    const both = own.has(k);
+    const mineText = !both ? t("conflict.kept") : same(mine[k], fresh[k]) ? t("conflict.same") : text(k, mine[k]);
+    return h("tr", {dataset: {field: k, changed: both ? "both" : "theirs"}},
+      h("th", {scope: "row"}, h("span", {class: "name", text: labels[k] || k}),
+        h("span", {class: `badge ${both ? "warn" : ""}`, text: t(both ? "conflict.by_both" : "conflict.by_them")})),
+      h("td", {class: "theirs", text: text(k, fresh[k])}),
+      h("td", {class: "mine", text: mineText}));
+  });
   const id = `${form.id}-conflict`;
   return h("div", {class: "conflict", id, role: "group", "aria-labelledby": `${id}-title`},
     h("p", {class: "warn", id: `${id}-title`, text: t("conflict.title")}),
@@ -39,23 +59,24 @@ function box(form, {fresh, mine, base, labels, show, useTheirs, keepMine}) {
 }
 
 /**
- * Save `body(base)` to `path` with `If-Match: etag`, `base` being the item as the form was read.
- * Refused with 412: the item is read again and the box shown in `form` (the 412 is thrown on, for the
- * caller to show the hub's reason); "Use theirs" calls `useTheirs(fresh)`, "Keep mine and save" calls
- * `keepMine(fresh)`, `fresh` being {body, etag}: the caller saves again with
- * `base: fresh.body, etag: fresh.etag`. `labels` and `show` name fields and format their values.
+ * Save `body(base)` to `path` with `If-Match: etag`, `base` being the item as the form first loaded it
+ * (kept across retries). With `theirs` (the item read after a 412), what is saved is their version with
+ * only the fields the form changed from `base`. Refused with 412: the item is read again and the box
+ * shown in `form` (the 412 is thrown on, for the caller to show); "Use theirs" calls `useTheirs(fresh)`,
+ * "Keep mine and save" calls `keepMine(fresh)`, `fresh` being {body, etag}: the caller saves again with
+ * `etag: fresh.etag, theirs: fresh.body` and the same `base`. `labels` and `show` name fields and format
+ * their values.
  */
-export async function saveIfMatch({method = "PATCH", path, base, etag, body, form, labels = {}, show = {},
-  useTheirs, keepMine}) {
+export async function saveIfMatch({method = "PATCH", path, base, etag, theirs, body, form, labels = {},
+  show = {}, useTheirs, keepMine}) {
   form.querySelector(".conflict")?.remove();
   const mine = body(base);
   try {
-    return await api(method, path, mine, {ifMatch: etag});
+    return await api(method, path, theirs ? merged(mine, base, theirs) : mine, {ifMatch: etag});
   } catch (err) {
     if (err.status !== 412) throw err;
     const fresh = await read(path);
-    // what "Keep mine" would save: what was typed, over their version where the form edits nothing
-    const shownBox = box(form, {fresh: fresh.body, mine: body(fresh.body), base, labels, show,
+    const shownBox = box(form, {fresh: fresh.body, mine, base, labels, show,
       useTheirs: () => useTheirs(fresh), keepMine: () => keepMine(fresh)});
     form.append(shownBox);
     throw err;

@@ -51,6 +51,7 @@ const who = (u) => u.name || u.email;
 
 // the hub's reason, with the field it names when the reason does not (a 422's `field`)
 function reason(err) {
+  if (err.status === 412) return t("conflict.error");  // the hub's text speaks of ETags
   const text = err.message || String(err);
   const name = err.problem?.field;
   return name && !text.includes(name) ? `${text} (${t("settings.field")}: ${name})` : text;
@@ -134,15 +135,16 @@ export class SettingsView {
 
   // An edit form's save with If-Match (conflict.js): refused because another admin changed the item
   // meanwhile (412), the form keeps what was typed and shows their version beside it; "Use theirs" draws
-  // the form again from the item read anew, "Keep mine and save" saves what was typed with the new ETag.
+  // the form (and the list) again from the item read anew, "Keep mine and save" saves their version with
+  // the fields changed here (from `options.base`, as first loaded) with the new ETag.
   // `done` runs once saved (the form closes), then the panel is drawn again with `notice`.
   saveEdited(options, done = () => {}, notice = t("settings.saved")) {
-    const run = (base, etag) => this.attempt(async () => {
-      await saveIfMatch({...options, base, etag, keepMine: (fresh) => run(fresh.body, fresh.etag),
+    const run = (etag, theirs) => this.attempt(async () => {
+      await saveIfMatch({...options, etag, theirs, keepMine: (fresh) => run(fresh.etag, fresh.body),
         useTheirs: async () => { await this.refresh(); this.say("", t("conflict.theirs_shown")); }});
       done();
     }, notice);
-    return run(options.base, options.etag);
+    return run(options.etag);
   }
 
   // The item an edit form is open on, read again with its ETag: the form shows it as it is now, and
