@@ -140,13 +140,19 @@ class Inbox:
                 conversation.status == Status.resolved and self.thread_policy is not None
                 and self.thread_policy.reopens(conversation, inbound)):
             changes["status"] = Status.open.value  # the customer answered: back in the queue
-        await self.store.conversations.update_one({"_id": conversation.id}, {"$set": changes})
         previous = conversation.status
+        reopened = False
+        if "status" in changes:
+            reopened = await self._reopen(conversation, changes)
+            if not reopened:  # another message reopened it (or an agent changed it): as stored now
+                doc = await self.store.conversations.find_one({"_id": conversation.id}, {"status": 1})
+                changes["status"] = doc["status"] if doc else previous.value
+        else:
+            await self.store.conversations.update_one({"_id": conversation.id}, {"$set": changes})
         conversation = conversation.model_copy(update={**changes, "status": Status(changes.get(
             "status", conversation.status))})
         if created:
             await self.bus.publish(ConversationCreated(conversation=conversation))
-        reopened = not created and conversation.status != previous
         if reopened:
             # Audited as an agent's status change is, the customer (their contact) the actor.
             await self.audit.record(f"contact:{contact.id}", "conversation.reopened", "conversation",
@@ -161,6 +167,22 @@ class Inbox:
         await self.bus.publish(MessageCreated(message=message, conversation=conversation, contact=contact,
                                               reopened_from=previous if reopened else None))
         return IngestResult(message=message, conversation=conversation, contact=contact)
+
+    async def _reopen(self, conversation: Conversation, changes: dict[str, Any]) -> bool:
+        """Write ``changes`` (status open) to the waiting ticket; True if this message is the one that
+        reopened it. Quick messages read the same waiting ticket, and FerretDB's conditional update
+        lets each of them match (see Store.claim): the reopen is claimed, keyed on the ticket as read
+        (its status and last write), so one message reopens it (one audit entry, one
+        conversation.updated, one rule run) and the others are ordinary messages on an open ticket.
+        They all write the open status (in whichever order they land), unless an agent has meanwhile
+        moved the ticket elsewhere (then it is left alone, and this is no reopen)."""
+        previous = conversation.status.value
+        key = f"{conversation.id}:{previous}:{conversation.updated_at.isoformat()}"
+        won = await self.store.claim("reopens", key, {"at": utcnow()})
+        written = await self.store.conversations.update_one(
+            {"_id": conversation.id, "status": {"$in": [previous, Status.open.value]}},
+            {"$set": changes})
+        return won and written.matched_count == 1
 
     async def _claim(self, key: str) -> str:
         now = utcnow()

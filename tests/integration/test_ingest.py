@@ -85,6 +85,27 @@ async def test_a_reopen_publishes_one_conversation_updated_before_the_message(
     assert [e.name for e in events] == ["message.created"]
 
 
+@pytest.mark.parametrize("status", ["pending", "snoozed"])
+async def test_five_quick_messages_reopen_the_ticket_once(inbox: Inbox, bus: EventBus, store: Store,
+                                                          status: str) -> None:
+    """Messages that arrive together on a waiting ticket: one of them reopens it (one
+    conversation.updated, one audit entry, one message.created with reopened_from), the others are
+    ordinary messages on the open ticket."""
+    first = await inbox.ingest(sms("SM1"))
+    cid = first.conversation.id
+    await store.conversations.update_one({"_id": cid}, {"$set": {"status": status}})
+    with bus.capture() as events:
+        results = await asyncio.gather(*(inbox.ingest(sms(f"SM-q{i}", text=f"hello {i}")) for i in range(5)))
+    assert {r.conversation.id for r in results} == {cid}
+    assert [e.name for e in events].count("conversation.updated") == 1
+    reopens = [e for e in events if isinstance(e, MessageCreated) and e.reopened_from is not None]
+    assert len(reopens) == 1 and reopens[0].reopened_from == Status(status)
+    assert [e.name for e in events].count("message.created") == 5
+    assert await store.audit_log.count_documents({"action": "conversation.reopened", "target_id": cid}) == 1
+    doc = await store.conversations.find_one({"_id": cid})
+    assert doc is not None and doc["status"] == "open"
+
+
 async def test_an_auto_reply_on_an_open_ticket_keeps_its_place_in_the_queue(inbox: Inbox, bus: EventBus,
                                                                              store: Store) -> None:
     """An out-of-office (``meta.no_auto_reply``) joins the thread and is published, but the ticket keeps

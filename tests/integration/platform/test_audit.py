@@ -3,6 +3,7 @@ CSV/JSON export by admins only, no way to change an entry, hostile filters refus
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from typing import Any
@@ -93,6 +94,29 @@ async def test_a_customer_reopening_a_ticket_is_audited_with_the_contact_as_acto
     resp = await api.client.get(f"/api/v1/audit?actor_type=contact&target_id={cid}&sort=id", headers=h)
     assert resp.status == 200, await resp.text()
     assert [e["id"] for e in (await resp.json())["items"]] == [e["id"] for e in entries]
+
+
+async def test_quick_messages_on_a_resolved_ticket_reopen_it_once(api: Api) -> None:
+    """Three messages sent together right after the ticket was resolved: one reopen, one entry."""
+    admin = await api.user(Role.admin)
+    h = admin["headers"]
+
+    async def write(external_id: str) -> dict[str, Any]:
+        inbound = InboundMessage(channel=Channel.sms, external_id=external_id, text="one more thing",
+                                 sender=SenderIdentity(kind="phone", value="+27 82 555 0198"))
+        resp = await api.client.post("/api/v1/inbound", headers=h, json=inbound.model_dump(mode="json"))
+        assert resp.status in (200, 201), await resp.text()
+        return dict(await resp.json())
+
+    cid = (await write("q0"))["conversation"]["id"]
+    resp = await api.client.patch(f"/api/v1/conversations/{cid}", headers=h, json={"status": "resolved"})
+    assert resp.status == 200, await resp.text()
+    results = await asyncio.gather(*(write(f"q{i}") for i in range(1, 4)))
+    assert {r["conversation"]["id"] for r in results} == {cid}
+    resp = await api.client.get(f"/api/v1/audit?target_id={cid}&action=conversation.reopened", headers=h)
+    assert [e["before"] for e in (await resp.json())["items"]] == [{"status": "resolved"}]
+    resp = await api.client.get(f"/api/v1/conversations/{cid}", headers=h)
+    assert (await resp.json())["status"] == "open"
 
 
 async def test_search_filters_and_cursor(api: Api) -> None:
