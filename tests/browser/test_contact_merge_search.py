@@ -27,7 +27,8 @@ async def test_merge_box_finds_a_nameless_sms_contact_by_number(new_page, hub_ur
     await page.wait_for_selector(".contact .ok, p.ok")
     store = hub.server.app[keys.STORE]
     twin_id = twin["conversation"]["contact_id"]
-    assert (await store.contacts.find_one({"_id": twin_id}))["merged_into"] == first["conversation"]["contact_id"]
+    survivor = first["conversation"]["contact_id"]
+    assert (await store.contacts.find_one({"_id": twin_id}))["merged_into"] == survivor
     # undone from the survivor's panel: the twin is a contact again, with its number and its ticket
     await page.locator(".contact ul.identities li:has-text('+27820000502')").wait_for()
     page.once("dialog", lambda dialog: dialog.accept())
@@ -131,4 +132,48 @@ async def test_a_ticket_both_wrote_in_moves_from_the_unmerge_result(new_page, hu
     assert await page.locator("#contact-name").text_content() == "Alice Zulu"
     store = hub.server.app[keys.STORE]
     assert (await store.conversations.find_one({"_id": bobs["id"]}))["contact_id"] == alice
+    assert page.errors == []
+
+
+async def test_a_bidi_control_in_a_name_or_subject_stays_inside_it(new_page, hub_url, hub) -> None:
+    # U+202E (right-to-left override) in a name flipped "· Undo merge" after it, in a subject the time
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Mpho", Role.supervisor))
+    mail = {"channel": "email", "kind": "email"}
+    bobs = (await inbound(hub, "Venue?", name="Bob", value="bob@example.com", thread_key="mail:c1",
+                          subject="Quote \u202eetouq", **mail))["conversation"]
+    evil = (await inbound(hub, "Hi", name="\u202eEve", value="eve@example.com", thread_key="mail:c2",
+                          **mail))["conversation"]["contact_id"]
+    resp = await hub.post(f"/api/v1/contacts/{evil}/merge", json={"into": bobs["contact_id"]},
+                          headers=await admin_headers(hub))
+    assert resp.status == 200, await resp.text()
+    await page.goto(f"{hub_url}/console/c/{bobs['id']}")
+    line = page.locator(".contact ul.merged-from li")
+    await line.wait_for()
+    name = await line.locator("strong").bounding_box()
+    undo = await line.get_by_role("button").bounding_box()
+    assert name and undo and undo["x"] >= name["x"] + name["width"]  # still after the name, not flipped
+    entry = page.locator(".contact ul.history li", has_text="Quote")
+    subject = await entry.locator(".subject").bounding_box()
+    when = await entry.locator(".muted").last.bounding_box()
+    assert subject and when and when["x"] >= subject["x"] + subject["width"]
+    assert page.errors == []
+
+
+async def test_removing_an_identity_gone_meanwhile_reloads_the_panel(new_page, hub_url, hub) -> None:
+    # a stale second tab: the identity was removed elsewhere; the 404 no longer leaves it listed
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Lwazi"))
+    first = await inbound(hub, "Hall on the 3rd?", phone="+27820000801", name="Kagiso")
+    contact_id = first["conversation"]["contact_id"]
+    await hub.server.app[keys.CONTACTS].add_identity(contact_id, IdentityKind.email, "kagiso@example.com")
+    await page.goto(f"{hub_url}/console/c/{first['conversation']['id']}")
+    remove = page.get_by_role("button", name="Remove kagiso@example.com from this contact")
+    await remove.wait_for()
+    await hub.server.app[keys.CONTACTS].remove_identity(contact_id, "email", "kagiso@example.com")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await remove.click()
+    await page.wait_for_selector("#contact-identity-error:has-text('no longer on this contact')")
+    assert await page.locator(".contact ul.identities li:has-text('kagiso@example.com')").count() == 0
+    assert await page.locator(".contact ul.identities li:has-text('+27820000801')").count() == 1
     assert page.errors == []

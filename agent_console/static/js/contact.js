@@ -58,7 +58,10 @@ export class ContactPanel {
     try {
       await api("DELETE", `/contacts/${contact.id}/identities/${encodeURIComponent(identity.kind)}/${encodeURIComponent(identity.value)}`);
     } catch (err) {
-      return this.identityError(err);
+      if (err.status !== 404) return this.identityError(err);
+      // gone already (removed or moved from another tab): the panel as the hub has it now, and why
+      await this.show(contact.id);
+      return this.identityError(new Error(t("contact.identity_gone", {value: identity.value})));
     }
     await this.show(contact.id);
   }
@@ -124,7 +127,8 @@ export class ContactPanel {
       h("a", {href: `/console/c/${c.id}`, onclick: (ev) => { ev.preventDefault(); this.ws.open(c.id); }, text: `#${c.number}`}),
       " ", h("span", {class: `badge ch-${c.channel}`, text: t(`channel.${c.channel}`)}),
       " ", h("span", {class: `badge st-${c.status}`, text: t(`status.${c.status}`)}),
-      " ", h("span", {class: "muted", text: `${c.subject || ""} ${ago(c.last_message_at)}`}));
+      " ", c.subject ? [h("span", {class: "muted subject", text: c.subject}), " "] : null,
+      h("span", {class: "muted", text: ago(c.last_message_at)}));
     const list = h("ul", {class: "history"}, conversations.map(item));
     const error = h("p", {class: "error", id: "contact-history-error", role: "alert", hidden: true});
     const data = this.data;
