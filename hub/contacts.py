@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import phonenumbers
@@ -25,8 +28,18 @@ from hub.events import (
     EventBus,
 )
 from hub.identity import DEFAULT_REGION, identity_key, normalize, normalize_phone
-from hub.models import Channel, Contact, ContactType, Conversation, Direction, Identity, IdentityKind, utcnow
-from hub.store import Store
+from hub.models import (
+    Channel,
+    Contact,
+    ContactType,
+    Conversation,
+    Direction,
+    Identity,
+    IdentityKind,
+    new_id,
+    utcnow,
+)
+from hub.store import Store, register
 
 log = logging.getLogger(__name__)
 MAX_MERGE_HOPS = 10
@@ -39,6 +52,18 @@ MOVED = {"identities": "identities", "conversations": "conversations", "threads"
          "consents": "consents"}
 OWN_FIELDS = ("name", "language", "vip", "tags", "custom_fields", "consent")
 IDENTITY_KINDS = {kind.value for kind in IdentityKind}
+# Merges and unmerges in progress. FerretDB v1 does not serialize conditional updates (two
+# ``update_one({..., "merging_into": None})`` can both match: ``Store.claim``), so who may merge what
+# is decided by inserts: ``lock`` (a short lease, held only while a merge or unmerge checks and takes
+# its claim), ``from:<source>`` {target, at, done} (a merge of source into target: until ``done`` no
+# other merge of that source or into it runs, and an interrupted merge is resumed by running it
+# again; kept when done, so an inbound message written late finds where it belongs in one read,
+# removed by ``unmerge``) and ``unmerge:<source>`` {target, at, token} (an unmerge running, a lease).
+CLAIMS = "contact_merges"
+register(CLAIMS)
+LOCK_LEASE = timedelta(seconds=15)
+LOCK_WAIT = 5.0  # seconds a merge waits for another one's check to finish
+UNMERGE_LEASE = timedelta(minutes=5)
 
 
 def _address_only(query: str) -> bool:
@@ -285,19 +310,32 @@ class Contacts:
         source merged before records existed (``merged_into`` without a record) gets none."""
         if source_id == target_id:
             raise InvalidInput("cannot merge a contact into itself", field="target_id")
-        source = await self.get(source_id, follow_merges=False)
-        target = await self.get(target_id)
-        if source.merged_into and source.merged_into != target.id:
-            raise Conflict(f"contact {source_id} was already merged into {source.merged_into}")
-        if target.id == source.id:
-            raise InvalidInput("cannot merge a contact into itself", field="target_id")
+        async with self._merge_lock():  # one merge or unmerge at a time checks and claims
+            source = await self.get(source_id, follow_merges=False)
+            target = await self.get(target_id)
+            if source.merged_into and source.merged_into != target.id:
+                raise Conflict(f"contact {source_id} was already merged into {source.merged_into}")
+            if target.id == source.id:  # the target was merged into the source
+                raise Conflict(f"contact {target_id} was merged into {source_id}: "
+                               "merging them again the other way round would make a loop")
+            claimed = target.id
+            fresh = await self._claim_merge(source.id, claimed)
+            # read again after claiming: a merge of either contact that finished just now (its
+            # ``merged_into`` written before its claim was removed) is seen here
+            source, target = await self.get(source_id, follow_merges=False), await self.get(target_id)
+            if target.id != claimed or source.merged_into not in (None, claimed):
+                if fresh:
+                    await self.store[CLAIMS].delete_one({"_id": f"from:{source.id}", "target": claimed})
+                raise Conflict(f"contact {source_id} or {target_id} was merged into another contact "
+                               "just now: look them up again")
         record = await self._record_merge(source, target)
-        move = {"$set": {"contact_id": target.id}}
-        await self.store.identities.update_many({"contact_id": source.id}, move)
-        await self.store.conversations.update_many({"contact_id": source.id}, move)
-        await self.store.messages.update_many({"contact_id": source.id}, move)
-        await self.store["conversation_threads"].update_many({"contact_id": source.id}, move)
-        await self.store["consents"].update_many({"contact_id": source.id}, move)
+        await self._move_source(source.id, target.id)
+        # Second pass. An inbound message resolved to the source before its identities moved may
+        # write its ticket and message after the first pass: it is recorded (for unmerge) and moved
+        # here. One written even later finds the claim and moves itself (``settle_late_write``).
+        if record is not None:
+            await self._record_merge(source, target)
+        await self._move_source(source.id, target.id)
         merged_fields = {
             "consent": await self._merged_consent(target, source),
             "tags": sorted(set(target.tags) | set(source.tags)),
@@ -314,8 +352,118 @@ class Contacts:
             done.update({"merge_record.complete": True, "merge_record.target_before": None,
                          "merge_record.target_changes": _changes(record["target_before"], merged_fields)})
         await self.store.contacts.update_one({"_id": source.id}, {"$set": done})
+        # the claim is marked done last (kept: a message written late still finds it)
+        await self.store[CLAIMS].update_one({"_id": f"from:{source.id}", "target": target.id},
+                                            {"$set": {"done": True}})
         await self.bus.publish(ContactsMerged(source_id=source.id, target_id=target.id))
         return await self.get(target.id)
+
+    async def _move_source(self, source_id: str, target_id: str) -> None:
+        move = {"$set": {"contact_id": target_id}}
+        await self.store.identities.update_many({"contact_id": source_id}, move)
+        await self.store.conversations.update_many({"contact_id": source_id}, move)
+        await self.store.messages.update_many({"contact_id": source_id}, move)
+        await self.store["conversation_threads"].update_many({"contact_id": source_id}, move)
+        await self.store["consents"].update_many({"contact_id": source_id}, move)
+
+    @asynccontextmanager
+    async def _merge_lock(self) -> AsyncIterator[None]:
+        """Hold the ``lock`` claim (waiting up to ``LOCK_WAIT`` for another holder; a lease older
+        than ``LOCK_LEASE`` is a dead process's and is taken over)."""
+        token = new_id()
+        claims = self.store[CLAIMS]
+        deadline = asyncio.get_running_loop().time() + LOCK_WAIT
+        while not await self.store.claim(CLAIMS, "lock", {"token": token, "at": utcnow()}):
+            held = await claims.find_one({"_id": "lock"}) or {}
+            if held.get("at") is not None and held["at"] < utcnow() - LOCK_LEASE:
+                await claims.delete_one({"_id": "lock", "token": held.get("token")})
+                continue
+            if asyncio.get_running_loop().time() > deadline:
+                raise Conflict("another merge or unmerge is being checked: try again")
+            await asyncio.sleep(0.01)
+        try:
+            yield
+        finally:
+            await claims.delete_one({"_id": "lock", "token": token})
+
+    async def _live_claim(self, claim_id: str) -> dict[str, Any] | None:
+        """The claim ``from:<id>`` or ``unmerge:<id>`` if its work is still going (or unfinished);
+        one left by a finished merge (the process died before marking it done) is marked done, an
+        expired unmerge lease removed."""
+        doc = await self.store[CLAIMS].find_one({"_id": claim_id})
+        if doc is None or doc.get("done"):
+            return None
+        kind, _, contact_id = claim_id.partition(":")
+        if kind == "unmerge":
+            if doc["at"] >= utcnow() - UNMERGE_LEASE:
+                return doc
+        else:
+            source = await self.store.contacts.find_one({"_id": contact_id}, {"merged_into": 1,
+                                                                              "merge_record.complete": 1})
+            if source is not None and not (source.get("merged_into") == doc["target"] and (
+                    source.get("merge_record") or {"complete": True}).get("complete")):
+                return doc
+            await self.store[CLAIMS].update_one({"_id": claim_id, "at": doc["at"]}, {"$set": {"done": True}})
+            return None
+        await self.store[CLAIMS].delete_one({"_id": claim_id, "at": doc["at"]})
+        return None
+
+    async def _busy(self, contact_id: str, role: str) -> None:
+        """409 if ``contact_id`` is being merged into another contact or being unmerged, or if a merge
+        or unmerge with it as the target is going on (``role``: what cannot happen, for the message)."""
+        claim = await self._live_claim(f"from:{contact_id}")
+        if claim is not None:
+            raise Conflict(f"contact {contact_id} is being merged into {claim['target']} (or that merge was "
+                           f"interrupted: run it again to finish it), so {role}")
+        if await self._live_claim(f"unmerge:{contact_id}") is not None:
+            raise Conflict(f"contact {contact_id} is being unmerged, so {role}: try again")
+        async for other in self.store[CLAIMS].find({"target": contact_id, "done": {"$ne": True}}, {"_id": 1}):
+            if await self._live_claim(other["_id"]) is not None:
+                what, _, who = str(other["_id"]).partition(":")
+                going = "merged into" if what == "from" else "unmerged from"
+                raise Conflict(f"contact {who} is being {going} contact {contact_id}, so {role}: "
+                               "try again when that is done")
+
+    async def _claim_merge(self, source_id: str, target_id: str) -> bool:
+        """Under the lock: refuse a merge that could loop or split (the target being merged away or
+        receiving/losing contacts in an unmerge, the source being a merge's target or merged
+        elsewhere), then claim the source. A claim for the same target is a resumed merge. True if
+        this call claimed the source (False: resumed)."""
+        await self._busy(target_id, f"it cannot be the target of a merge of {source_id}")
+        own = await self._live_claim(f"from:{source_id}")
+        if own is not None and own["target"] != target_id:
+            raise Conflict(f"contact {source_id} is being merged into {own['target']} (or that merge was "
+                           "interrupted: run it again to finish it)")
+        if await self._live_claim(f"unmerge:{source_id}") is not None:
+            raise Conflict(f"contact {source_id} is being unmerged: try again when that is done")
+        async for other in self.store[CLAIMS].find({"target": source_id, "done": {"$ne": True}}, {"_id": 1}):
+            if await self._live_claim(other["_id"]) is not None:
+                who = str(other["_id"]).partition(":")[2]
+                raise Conflict(f"contact {who} is being merged into or unmerged from contact {source_id}: "
+                               "try again when that is done")
+        doc = await self.store.contacts.find_one({"_id": source_id}, {"merge_record.target_id": 1}) or {}
+        recorded = (doc.get("merge_record") or {}).get("target_id")
+        if recorded is not None and recorded != target_id:
+            raise Conflict(f"a merge of contact {source_id} into {recorded} is unfinished: "
+                           "run that merge again to finish it")
+        if own is None:  # a done claim is this merge's, run again (merged into another: refused above)
+            await self.store[CLAIMS].replace_one({"_id": f"from:{source_id}"}, {
+                "target": target_id, "at": utcnow(), "done": False}, upsert=True)
+        return own is None
+
+    async def settle_late_write(self, contact_id: str, conversation_id: str) -> str:
+        """After an inbound message was written for ``contact_id`` (``Inbox.ingest``): the contact it
+        belongs on now. If the contact is being (or was since) merged away, the ticket, its messages
+        and its threads move to the surviving contact: the merge's own passes may have run before
+        this write. One read (of the claim, kept when the merge is done): a write that finds no claim
+        happened before the merge claimed the contact, so before its first pass, which moves it."""
+        claim = await self.store[CLAIMS].find_one({"_id": f"from:{contact_id}"}, {"target": 1})
+        if claim is None:
+            return contact_id
+        into = str(claim["target"])
+        final = (await self.get(into)).id
+        await self._move_tickets([conversation_id], final, from_id=contact_id)
+        return final
 
     async def _record_merge(self, source: Contact, target: Contact) -> dict[str, Any] | None:
         """Write (or, on a re-run, extend) the source's ``merge_record`` before anything moves."""
@@ -352,6 +500,25 @@ class Contacts:
         from the source, a name/language/VIP flag it had not, consent states it took from the source.
         Idempotent steps, the source's ``merged_into`` cleared last: a re-run finishes an interrupted
         unmerge."""
+        token = new_id()
+        async with self._merge_lock():  # no merge of either contact while it runs, one unmerge at a time
+            # the claims first: one removed just now was removed after its work, seen by the reads below
+            if await self._live_claim(f"unmerge:{source_id}") is not None:
+                raise Conflict(f"contact {source_id} is being unmerged by another request")
+            if (merging := await self._live_claim(f"from:{source_id}")) is not None:
+                raise Conflict(f"contact {source_id} is being merged into {merging['target']}: "
+                               "unmerge it when that merge is done")
+            source, record, target = await self._unmerge_checks(source_id)
+            target_id = str(record["target_id"])
+            await self._busy(target_id, f"{source.id} cannot be unmerged from it now")
+            await self.store[CLAIMS].insert_one({"_id": f"unmerge:{source.id}", "target": target_id,
+                                                 "at": utcnow(), "token": token})
+        try:
+            return await self._unmerge(source, record, target)
+        finally:  # done, or failed part-way: a re-run finishes it (idempotent steps)
+            await self.store[CLAIMS].delete_one({"_id": f"unmerge:{source.id}", "token": token})
+
+    async def _unmerge_checks(self, source_id: str) -> tuple[Contact, dict[str, Any], dict[str, Any] | None]:
         source = await self.get(source_id, follow_merges=False)
         if not source.merged_into:
             raise Conflict(f"contact {source.id} is not merged into another contact")
@@ -366,6 +533,11 @@ class Contacts:
         if target is not None and target.get("merged_into"):
             raise Conflict(f"contact {target_id} was itself merged into {target['merged_into']} since: "
                            f"unmerge {target_id} first")
+        return source, record, target
+
+    async def _unmerge(self, source: Contact, record: dict[str, Any],
+                       target: dict[str, Any] | None) -> dict[str, Any]:
+        target_id = str(record["target_id"])
         owned: dict[str, list[str]] = {}
         for name in MOVED:
             # a thread handed to a ticket the target opened since stays with that ticket
@@ -387,6 +559,9 @@ class Contacts:
                 await self.store.contacts.update_one({"_id": target_id},
                                                      {"$set": {**taken_back, "updated_at": utcnow()}})
         own = {f: v for f, v in (record.get("source") or {}).items() if f in OWN_FIELDS}
+        # the merge's claim before ``merged_into``: a message for the source that finds no claim
+        # (``settle_late_write``) resolved it as a contact of its own, so stays on it
+        await self.store[CLAIMS].delete_one({"_id": f"from:{source.id}", "target": target_id})
         await self.store.contacts.update_one({"_id": source.id}, {
             "$set": {**own, "merged_into": None, "updated_at": utcnow()}, "$unset": {"merge_record": ""}})
         await self.bus.publish(ContactsUnmerged(source_id=source.id, target_id=target_id,

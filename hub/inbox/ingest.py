@@ -126,6 +126,11 @@ class Inbox:
             await self.store.messages.insert_one(message.to_doc())
         except DuplicateKeyError:
             return await self._duplicate_result(Duplicate(message_id, in_progress=False))
+        settled = await self.contacts.settle_late_write(contact.id, conversation.id)
+        if settled != contact.id:  # the contact was being merged away meanwhile: on the survivor now
+            contact = await self.contacts.get(settled)
+            message = message.model_copy(update={"contact_id": settled})
+            conversation = conversation.model_copy(update={"contact_id": settled})
         # One plain update (cheaper than find_one_and_update on FerretDB); the event carries the
         # conversation as read above with the same changes applied.
         changes: dict[str, Any] = {"updated_at": utcnow()}

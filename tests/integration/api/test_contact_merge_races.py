@@ -1,0 +1,121 @@
+"""Merges and unmerges that race each other or the customer: one wins, the others get a 409 that
+says why, and nothing ends on a merged-away contact (``Contacts.merge``, ``unmerge``, ``Inbox.ingest``)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from hub import keys
+from hub.events import ContactsUnmerged
+from hub.models import IdentityKind, Role
+
+from ...conftest import Api
+
+
+async def _contact(api: Api, h: dict[str, str], name: str, email: str, tag: str) -> str:
+    resp = await api.client.post("/api/v1/contacts", headers=h, json={
+        "name": name, "tags": [tag], "identities": [{"kind": "email", "value": email}]})
+    assert resp.status == 201, await resp.text()
+    return str((await resp.json())["id"])
+
+
+async def _merge(api: Api, h: dict[str, str], source: str, target: str) -> tuple[int, Any]:
+    resp = await api.client.post(f"/api/v1/contacts/{source}/merge", headers=h, json={"into": target})
+    return resp.status, await resp.json()
+
+
+async def _mail(api: Api, h: dict[str, str], sender: str, external_id: str) -> int:
+    resp = await api.client.post("/api/v1/inbound", headers=h, json={
+        "channel": "email", "external_id": external_id, "sender": {"kind": "email", "value": sender},
+        "subject": f"question {external_id}", "thread_key": f"mail:{external_id}", "text": "hello?"})
+    return resp.status
+
+
+async def test_two_merges_in_opposite_directions_one_wins_and_no_loop(api: Api) -> None:
+    h = (await api.user(Role.admin))["headers"]
+    contacts = api.app[keys.CONTACTS]
+    for run in range(3):
+        a = await _contact(api, h, f"Ayanda {run}", f"ayanda{run}@example.com", "a")
+        b = await _contact(api, h, f"Bongi {run}", f"bongi{run}@example.com", "b")
+        (one, first), (other, second) = await asyncio.gather(_merge(api, h, a, b), _merge(api, h, b, a))
+        assert sorted([one, other]) == [200, 409], (first, second)
+        refused = first if one == 409 else second
+        assert "merge" in refused["detail"] or "merged" in refused["detail"], refused
+        survivor = first["id"] if one == 200 else second["id"]
+        for contact_id in (a, b):  # both lead to the survivor: no loop
+            profile = await api.client.get(f"/api/v1/contacts/{contact_id}", headers=h)
+            assert profile.status == 200, await profile.text()
+            assert (await profile.json())["contact"]["id"] == survivor
+        for email in (f"ayanda{run}@example.com", f"bongi{run}@example.com"):
+            found = await contacts.find_by_identity(IdentityKind.email, email)
+            assert found is not None and found.id == survivor
+        listed = await api.client.get(f"/api/v1/contacts?q=ayanda{run}@", headers=h)
+        assert listed.status == 200, await listed.text()
+        assert [c["id"] for c in (await listed.json())["items"]] == [survivor]
+        assert await _mail(api, h, f"ayanda{run}@example.com", f"after-{run}") == 201
+
+
+async def test_one_contact_merged_into_two_targets_at_once_goes_to_one(api: Api) -> None:
+    h = (await api.user(Role.admin))["headers"]
+    for run in range(3):
+        x = await _contact(api, h, f"Xolani {run}", f"xolani{run}@example.com", "from-x")
+        y = await _contact(api, h, f"Yanga {run}", f"yanga{run}@example.com", "y")
+        z = await _contact(api, h, f"Zodwa {run}", f"zodwa{run}@example.com", "z")
+        (to_y, first), (to_z, second) = await asyncio.gather(_merge(api, h, x, y), _merge(api, h, x, z))
+        assert sorted([to_y, to_z]) == [200, 409], (first, second)
+        winner, loser = (y, z) if to_y == 200 else (z, y)
+        refused = second if to_y == 200 else first
+        assert f"merged into {winner}" in refused["detail"], refused
+        loser_now = await (await api.client.get(f"/api/v1/contacts/{loser}", headers=h)).json()
+        assert "from-x" not in loser_now["contact"]["tags"]
+        undone = await api.client.post(f"/api/v1/contacts/{x}/unmerge", headers=h)
+        assert undone.status == 200, await undone.text()
+        assert (await undone.json())["target_id"] == winner
+
+
+async def test_mail_written_during_a_merge_ends_on_the_survivor_and_unmerge_keeps_tickets_whole(
+        api: Api) -> None:
+    h = (await api.user(Role.admin))["headers"]
+    store = api.app[keys.STORE]
+    for run in range(3):
+        survivor = await _contact(api, h, f"Thandi {run}", f"thandi{run}@example.com", "t")
+        duplicate = await _contact(api, h, f"Sipho {run}", f"sipho{run}@example.com", "s")
+        mails = [_mail(api, h, f"sipho{run}@example.com", f"r{run}-m{i}") for i in range(8)]
+        merged, *statuses = await asyncio.gather(_merge(api, h, duplicate, survivor), *mails)
+        assert merged[0] == 200 and statuses == [201] * 8
+        # nothing is left on the merged-away contact, where nobody would see it
+        assert await store.conversations.count_documents({"contact_id": duplicate}) == 0
+        assert await store.messages.count_documents({"contact_id": duplicate}) == 0
+        assert await store.messages.count_documents({"contact_id": survivor}) == 8
+        undone = await api.client.post(f"/api/v1/contacts/{duplicate}/unmerge", headers=h)
+        assert undone.status == 200, await undone.text()
+        # every ticket is whole: its messages are on the ticket's contact, all of them back on Sipho
+        async for ticket in store.conversations.find({"contact_id": {"$in": [survivor, duplicate]}}):
+            owners = {m["contact_id"] async for m in store.messages.find({"conversation_id": ticket["_id"]})}
+            assert owners == {ticket["contact_id"]}, (ticket["_id"], ticket["contact_id"], owners)
+        assert await store.conversations.count_documents({"contact_id": duplicate}) == 8
+        assert await store.messages.count_documents({"contact_id": duplicate}) == 8
+
+
+async def test_parallel_unmerges_one_succeeds_the_others_get_409(api: Api) -> None:
+    h = (await api.user(Role.admin))["headers"]
+    store = api.app[keys.STORE]
+    for run in range(2):
+        survivor = await _contact(api, h, f"Lindi {run}", f"lindi{run}@example.com", "l")
+        duplicate = await _contact(api, h, f"Musa {run}", f"musa{run}@example.com", "m")
+        assert (await _merge(api, h, duplicate, survivor))[0] == 200
+
+        async def unmerge() -> int:
+            resp = await api.client.post(f"/api/v1/contacts/{duplicate}/unmerge", headers=h)
+            if resp.status == 409:
+                detail = (await resp.json())["detail"]
+                assert "being unmerged" in detail or "not merged" in detail, detail
+            return resp.status
+
+        with api.app[keys.BUS].capture() as events:
+            statuses = await asyncio.gather(*[unmerge() for _ in range(5)])
+        assert sorted(statuses) == [200, 409, 409, 409, 409]
+        assert len([e for e in events if isinstance(e, ContactsUnmerged)]) == 1
+        audit = {"action": "contact.unmerge", "target_id": duplicate}
+        assert await store.audit_log.count_documents(audit) == 1
