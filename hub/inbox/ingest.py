@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(seconds=30)
 
 register("conversation_threads", ix(("conversation_id", 1)))  # _id = "<channel>|<thread key>"
+# _id = "<conversation>:<status>:<updated_at>": the one message that reopens the waiting ticket
+register("reopens", expire=("at", timedelta(days=1)))
 
 
 async def stored_message(store: Store, channel: str, external_id: str,
