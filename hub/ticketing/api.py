@@ -22,6 +22,7 @@ from hub.auth.users import check_assignable
 from hub.auth.visibility import can_see, in_scope, sees_all, with_current_teams
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.models import Conversation, Message
+from hub.store import upsert
 
 from .business_hours import BusinessHours
 from .canned import CannedResponse
@@ -602,18 +603,52 @@ async def _check_policy(request: web.Request, item: BaseModel) -> None:
             raise InvalidInput(str(exc), field="escalation.team_id") from exc
 
 
+DEFAULT_POLICY = "sla_policy"  # in ``defaults``: {_id, policy_id}, the policy saved as default last
+
+
 async def _one_default(request: web.Request, item: BaseModel, principal: Principal) -> None:
-    """One default policy: the newest one saved as default wins. After the save, so a refused save
-    leaves the old default in place; each policy that loses the flag gets its own audit entry."""
+    """One default policy: the last one saved as default wins. After the save, so a refused save
+    leaves the old default in place; each policy that loses the flag gets its own audit entry.
+
+    Concurrent saves each unsetting "every other default" left none (each unset the others), and
+    FerretDB serializes no read-modify-write (see Store.claim). So the decision is one document,
+    replaced by each save (the last write wins): ``defaults/sla_policy`` names the default. Every
+    save then brings the flags in line with it, again if it changed meanwhile; the last save's pass
+    sees every save before it, so exactly the named policy keeps the flag."""
     assert isinstance(item, SlaPolicy)
-    if not item.default:
+    store = request.app[keys.STORE]
+    pointer = store["defaults"]
+    if item.default:
+        await upsert(pointer, {"_id": DEFAULT_POLICY}, {"_id": DEFAULT_POLICY, "policy_id": item.id},
+                     replace=True)
+    elif await pointer.find_one({"_id": DEFAULT_POLICY, "policy_id": item.id}):
+        await pointer.delete_one({"_id": DEFAULT_POLICY, "policy_id": item.id})  # no default now
         return
-    col = request.app[keys.STORE]["sla_policies"]
-    async for doc in col.find({"default": True, "_id": {"$ne": item.id}}, {"_id": 1}):
-        await col.update_one({"_id": doc["_id"]}, {"$set": {"default": False}})
-        await request.app[keys.AUDIT].record(
-            principal.actor_id, "sla-policy.update", "sla-policy", doc["_id"], before={"default": True},
-            after={"default": False, "reason": f"{item.id} is the default now"})
+    else:
+        return
+    col = store["sla_policies"]
+
+    async def named() -> str | None:
+        doc = await pointer.find_one({"_id": DEFAULT_POLICY})
+        return str(doc["policy_id"]) if doc else None
+
+    winner = await named()
+    while True:
+        async for doc in col.find({"default": True, "_id": {"$ne": winner}}, {"_id": 1}):
+            await col.update_one({"_id": doc["_id"]}, {"$set": {"default": False}})
+            await request.app[keys.AUDIT].record(
+                principal.actor_id, "sla-policy.update", "sla-policy", doc["_id"], before={"default": True},
+                after={"default": False, "reason": f"{winner} is the default now"})
+        # a pass that read an older name may have unset it: the named one has the flag
+        if winner and (await col.update_one({"_id": winner, "default": False},
+                                            {"$set": {"default": True}})).matched_count:
+            await request.app[keys.AUDIT].record(
+                principal.actor_id, "sla-policy.update", "sla-policy", winner, before={"default": False},
+                after={"default": True, "reason": "the default policy (saved as default last)"})
+        now = await named()
+        if now == winner:
+            return
+        winner = now
 
 
 async def _check_rule(request: web.Request, item: BaseModel) -> None:

@@ -42,6 +42,7 @@ from .timers import TimerWheel
 log = logging.getLogger(__name__)
 register("sla_policies", ix(("default", 1)), ix(("team_ids", 1)))
 register("business_hours")
+register("defaults")  # _id = "sla_policy": {policy_id}, the default policy (saved as default last)
 # Indexes (used on MongoDB) for the wake-up and time-rule queries, added to the foundation's.
 register(
     "conversations",

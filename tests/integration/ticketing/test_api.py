@@ -432,3 +432,32 @@ async def test_a_new_default_sla_policy_takes_the_flag_audited_and_only_once_sav
         {"action": "sla-policy.update", "target_id": first["id"]})
     assert entry is not None and entry["actor_id"] == boss["id"], entry
     assert entry["before"] == {"default": True} and entry["after"]["default"] is False
+
+
+async def test_default_sla_policies_saved_together_leave_exactly_one_default(kit: Kit) -> None:
+    """Four policies POSTed at once as the default (and then a PATCH): one of them is the default,
+    the one the SLA clock uses, and it stays the only one."""
+    import asyncio
+
+    from hub import keys
+
+    boss = await kit.agent(Role.supervisor, online=False)
+    policy = {"name": "std", "default": True, "targets": {"normal": {"first_response": 60}}}
+
+    async def defaults() -> list[str]:
+        status, listed = await kit.call("GET", "/sla-policies?limit=100", boss)
+        assert status == 200
+        return [p["id"] for p in listed["items"] if p["default"]]
+
+    for round in range(3):  # the race is a matter of timing: a few rounds
+        answers = await asyncio.gather(*(
+            kit.call("POST", "/sla-policies", boss, json={**policy, "name": f"p{round}.{i}"})
+            for i in range(4)))
+        assert [status for status, _ in answers] == [201] * 4
+        [winner] = await defaults()
+        assert winner in {p["id"] for _, p in answers}
+        used = await kit.app[keys.EXTENSIONS]["ticketing"].sla.policy()
+        assert used is not None and used.id == winner
+    other = next(p["id"] for _, p in answers if p["id"] != winner)
+    status, _ = await kit.call("PATCH", f"/sla-policies/{other}", boss, json={"default": True})
+    assert status == 200 and await defaults() == [other]
