@@ -31,8 +31,10 @@ def _minutes(hhmm: str) -> int:
 
 
 class BusinessHours(Stored):
-    """``week``: day → list of ``"08:00-17:00"`` intervals (also read as ``["08:00", "17:00"]``); an
-    end may be ``24:00``. Intervals are written as strings: FerretDB v1 stores no nested arrays."""
+    """``week``: day → list of ``"08:00-17:00"`` intervals; an end may be ``24:00``. Intervals are
+    strings because FerretDB v1 stores no nested arrays: the API refuses ``["08:00", "17:00"]`` (an
+    array in an array, hub/api/routing.py check_storable) with a 422; only code building the model
+    directly may pass ``("08:00", "17:00")`` pairs."""
 
     id: str = Field(default_factory=new_id)
     name: str = Field(min_length=1, max_length=200)

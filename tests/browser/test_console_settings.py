@@ -451,7 +451,8 @@ async def test_run_retention_now_asks_first_then_shows_what_it_removed(new_page,
     await run.click()
     await page.wait_for_selector("#settings-notice:has-text('Retention run done.')")
     counts = page.locator("#retention-run-counts")
-    assert await counts.locator("[data-kind=dead_letters]").inner_text() == "Failed jobs: 2 deleted"
+    unusable = "Unusable inbound channel messages: 2 deleted"  # dead_letters: not jobs
+    assert await counts.locator("[data-kind=dead_letters]").inner_text() == unusable
     kept = "Message text: kept (0 days: no limit)"
     assert await counts.locator("[data-kind=messages]").inner_text() == kept
     await screenshot(page, "console-settings-retention-run")
