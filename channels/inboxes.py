@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from hub.errors import InvalidInput
 from hub.identity import normalize_phone
@@ -51,17 +52,21 @@ class ChannelInboxIn(BaseModel):
     @field_validator("settings")
     @classmethod
     def _settings(cls, value: dict[str, str | int | bool]) -> dict[str, str | int | bool]:
+        def refused(name: str, why: str) -> PydanticCustomError:  # its field: settings.<name>
+            return PydanticCustomError("setting", why, {"key": name})
+
         for name, item in value.items():
+            if name not in SETTING_NAMES:
+                raise refused(name, f"unknown setting; expected one of {', '.join(sorted(SETTING_NAMES))}")
             low = 0 if name in OFF_PORTS else 1
             port = not isinstance(item, bool) and is_digits(str(item)) and low <= int(item) < 65536
             if name in PORTS and not port:
-                raise ValueError(f"{name}: a port number {low}-65535")
+                raise refused(name, f"a port number {low}-65535")
             if name in FLAGS and not isinstance(item, bool):
-                raise ValueError(f"{name}: true or false")
+                raise refused(name, "true or false")
             if name not in PORTS | FLAGS and (not isinstance(item, str) or len(item) > 320
                                               or any(c.isspace() or not c.isprintable() for c in item)):
-                raise ValueError(f"{name}: a string without spaces or control characters, "
-                                 "at most 320 characters")
+                raise refused(name, "a string without spaces or control characters, at most 320 characters")
         return {k: int(v) if k in PORTS else v for k, v in value.items()}
 
     @field_validator("business_hours")
@@ -111,14 +116,15 @@ class Inboxes:
                         credentials_set=sorted(doc.get("credentials", {})))
 
     async def save(self, channel: Channel, body: ChannelInboxIn) -> dict[str, Any]:
-        unknown = (set(body.credentials) - SECRET_NAMES) | (set(body.settings) - SETTING_NAMES)
+        # each refusal names its path: settings.<name> or credentials.<name>
+        unknown = sorted(f"credentials.{k}" for k in set(body.credentials) - SECRET_NAMES)
         if unknown:
-            raise InvalidInput(f"unknown settings {sorted(unknown)}", field=sorted(unknown)[0])
+            raise InvalidInput(f"unknown settings {unknown}", field=unknown[0])
         read, secrets = TAKES.get(channel, (SETTING_NAMES, SECRET_NAMES))
-        foreign = (set(body.settings) - read) | (set(body.credentials) - secrets)
+        foreign = sorted([f"settings.{k}" for k in set(body.settings) - read]
+                         + [f"credentials.{k}" for k in set(body.credentials) - secrets])
         if foreign:  # e.g. an smtp_password on the SMS inbox: stored, never read
-            raise InvalidInput(f"{channel.value} inboxes do not take {sorted(foreign)}",
-                               field=sorted(foreign)[0])
+            raise InvalidInput(f"{channel.value} inboxes do not take {foreign}", field=foreign[0])
         if body.address:  # what the channel sends from: checked, kept as written
             if channel in (Channel.sms, Channel.whatsapp, Channel.voice):
                 try:

@@ -211,7 +211,12 @@ class Contacts:
             await self.store.identities.insert_one(identity.to_doc())
         except DuplicateKeyError as exc:
             raise await self._taken(identity.id, "value") from exc
+        await self._touch(contact.id)
         return identity
+
+    async def _touch(self, contact_id: str) -> None:
+        """An identity added or removed changes the contact: its updated_at (and so its ETag) moves."""
+        await self.store.contacts.update_one({"_id": contact_id}, {"$set": {"updated_at": utcnow()}})
 
     async def remove_identity(self, contact_id: str, kind: str, value: str) -> Identity:
         """Take one address away from the contact (a wrong number, an address someone else now uses).
@@ -233,6 +238,7 @@ class Contacts:
                 await self.store.identities.delete_one({"_id": key, "contact_id": contact.id})).deleted_count:
             raise NotFound(f"contact {contact.id} has no identity {key}")
         await self._detach_threads(contact.id, [key])
+        await self._touch(contact.id)
         await self.bus.publish(ContactUpdated(contact_id=contact.id, changes={"identity_removed": key}))
         return Identity.from_doc(doc)
 

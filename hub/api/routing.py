@@ -72,7 +72,10 @@ ROUTE_INDEX: web.AppKey[dict[tuple[str, str], Route]] = web.AppKey("api_route_in
 
 
 def _field_of(err: ErrorDetails) -> str:
-    return ".".join(str(p) for p in err.get("loc", ())) or "body"
+    """The error's path; a validator of a whole dict names the key it refuses with
+    ``PydanticCustomError(..., {"key": name})`` (``settings.smtp_listen_port``, not ``settings``)."""
+    key = (err.get("ctx") or {}).get("key")
+    return ".".join(str(p) for p in (*err.get("loc", ()), *([key] if key else []))) or "body"
 
 
 def invalid(exc: ValidationError, where: str) -> InvalidInput:

@@ -27,7 +27,7 @@ from hub.store import upsert
 from .business_hours import BusinessHours
 from .canned import CannedResponse
 from .macros import Macro
-from .rules import Rule, compile_rule
+from .rules import Rule, action_error, compile_rule
 from .service import Ticketing
 from .sla import SlaPolicy
 from .teams import Presence, Team
@@ -674,30 +674,37 @@ async def _check_actions(
     """What an action refers to must exist (canned response, webhook, team, agent), else every run
     would fail. ``canned_teams``: a macro's, whose agents may send only the canned responses of
     these teams (None: shared ones); a rule, acting as the system, may send any."""
+    for index, action in enumerate(actions):
+        try:
+            await _check_action(request, action, canned_teams)
+        except InvalidInput as exc:
+            raise action_error(index, exc) from exc
+
+
+async def _check_action(request: web.Request, action: Any, canned_teams: set[str | None] | None) -> None:
     store = request.app[keys.STORE]
-    for action in actions:
-        p = action.params
-        if action.type == "canned_reply":
-            canned = await store["canned_responses"].find_one({"_id": p["canned_id"]}, {"team_id": 1})
-            if canned is None:
-                raise InvalidInput(f"canned response {p['canned_id']} not found", field="canned_id")
-            if canned_teams is not None and canned.get("team_id") not in canned_teams:
-                raise InvalidInput(f"canned response {p['canned_id']} belongs to another team: the "
-                                   "macro's agents could not send it", field="canned_id")
-        if action.type == "webhook" and not await store["webhooks"].find_one({"_id": p["webhook_id"]}):
-            raise InvalidInput(f"webhook {p['webhook_id']} not found", field="webhook_id")
-        team = None
-        if p.get("team_id"):
-            try:
-                team = await svc(request).teams.get(p["team_id"])
-            except NotFound as exc:
-                raise InvalidInput(str(exc), field="team_id") from exc
-        if p.get("assignee_id"):
-            await check_assignable(store, p["assignee_id"])
-            if team is not None and not team.member(p["assignee_id"]):
-                raise InvalidInput(
-                    f"{p['assignee_id']} is not a member of team {team.name}", field="assignee_id"
-                )
+    p = action.params
+    if action.type == "canned_reply":
+        canned = await store["canned_responses"].find_one({"_id": p["canned_id"]}, {"team_id": 1})
+        if canned is None:
+            raise InvalidInput(f"canned response {p['canned_id']} not found", field="canned_id")
+        if canned_teams is not None and canned.get("team_id") not in canned_teams:
+            raise InvalidInput(f"canned response {p['canned_id']} belongs to another team: the "
+                               "macro's agents could not send it", field="canned_id")
+    if action.type == "webhook" and not await store["webhooks"].find_one({"_id": p["webhook_id"]}):
+        raise InvalidInput(f"webhook {p['webhook_id']} not found", field="webhook_id")
+    team = None
+    if p.get("team_id"):
+        try:
+            team = await svc(request).teams.get(p["team_id"])
+        except NotFound as exc:
+            raise InvalidInput(str(exc), field="team_id") from exc
+    if p.get("assignee_id"):
+        await check_assignable(store, p["assignee_id"])
+        if team is not None and not team.member(p["assignee_id"]):
+            raise InvalidInput(
+                f"{p['assignee_id']} is not a member of team {team.name}", field="assignee_id"
+            )
 
 
 async def _hours_in_use(request: web.Request, item: BaseModel) -> None:

@@ -19,7 +19,7 @@ from hub.store import register
 
 from .conditions import Facts
 from .context import Ctx, Stored
-from .rules import Action, check_new_action
+from .rules import Action, check_actions
 
 log = logging.getLogger(__name__)
 register("macros")
@@ -34,8 +34,7 @@ class Macro(Stored):
     created_at: datetime = Field(default_factory=utcnow)
 
     def check(self) -> None:
-        for action in self.actions:
-            check_new_action(action)
+        check_actions(self.actions)
 
 
 class Macros:

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from hub.errors import InvalidInput
 from hub.models import Contact, Conversation, Message, Priority, Status, new_id, utcnow
@@ -92,6 +93,14 @@ class Rule(Stored):
     stop_processing: bool = Field(False, description="Skip the later rules when this one ran")
     created_at: datetime = Field(default_factory=utcnow)
 
+    @field_validator("trigger", mode="before")
+    @classmethod
+    def _trigger_object(cls, trigger: Any) -> Any:
+        if isinstance(trigger, str):  # "ticket.updated": the type alone, a common first try
+            raise PydanticCustomError(
+                "trigger_object", 'trigger must be an object like {"type": "ticket.updated"}')
+        return trigger
+
 
 PARAMS: dict[str, dict[str, Any]] = {
     "assign": {"assignee_id": str, "team_id": str, "auto": bool},
@@ -137,6 +146,23 @@ def check_action(action: Action) -> None:
         raise InvalidInput("snooze needs minutes between 1 and 525600", field="minutes")
 
 
+def action_error(index: int, exc: InvalidInput) -> InvalidInput:
+    """``exc`` of the action at ``index`` of a rule's or macro's list, its field the full path:
+    ``actions[0].params.assignee_id`` (``actions[0].params`` when no one parameter is wrong)."""
+    name = (exc.field or "params").rsplit(".", 1)[-1]
+    path = f"actions[{index}].params" + ("" if name == "params" else f".{name}")
+    return InvalidInput(exc.detail, field=path)
+
+
+def check_actions(actions: list[Action], *, new: bool = True) -> None:
+    """``check_new_action`` (``check_action`` unless ``new``) on each, refusals naming its path."""
+    for index, action in enumerate(actions):
+        try:
+            (check_new_action if new else check_action)(action)
+        except InvalidInput as exc:
+            raise action_error(index, exc) from exc
+
+
 def check_new_action(action: Action) -> None:
     """``check_action``, and what a run would refuse, checked when a rule or macro is saved (not when
     stored rules are loaded: one no longer valid action there fails alone, the others still run)."""
@@ -172,8 +198,7 @@ def compile_rule(rule: Rule, *, new: bool = False) -> CompiledRule:
         raise InvalidInput("a time trigger needs status and after_minutes", field="trigger")
     if rule.trigger.type != "time" and (rule.trigger.status or rule.trigger.after_minutes):
         raise InvalidInput("status/after_minutes only apply to the time trigger", field="trigger")
-    for action in rule.actions:
-        (check_new_action if new else check_action)(action)
+    check_actions(rule.actions, new=new)
     return CompiledRule(
         rule,
         sorted((Compiled.of(c) for c in rule.conditions), key=lambda c: c.cost),
@@ -411,6 +436,6 @@ class Rules:
 
 
 __all__ = [
-    "MAX_DEPTH", "Action", "CompiledRule", "Condition", "Rule", "Rules", "Trigger", "check_new_action",
-    "compile_rule",
+    "MAX_DEPTH", "Action", "CompiledRule", "Condition", "Rule", "Rules", "Trigger", "action_error",
+    "check_actions", "check_new_action", "compile_rule",
 ]

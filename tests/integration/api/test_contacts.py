@@ -249,3 +249,24 @@ async def test_removing_an_identity_refuses_foreign_and_malformed_ones(api: Api)
     assert (await store.identities.find_one({"_id": "phone:+27821234567"}))["contact_id"] == mine["id"]
     theirs_still = await store.identities.find_one({"_id": "email:theirs@example.com"})
     assert theirs_still["contact_id"] == theirs["id"]
+
+
+async def test_adding_or_removing_an_identity_moves_the_contacts_updated_at(api: Api) -> None:
+    h = (await api.user(Role.agent))["headers"]
+    contact = await (await api.client.post("/api/v1/contacts", headers=h, json={
+        "name": "Lindi", "identities": [{"kind": "phone", "value": "+27821110000"}]})).json()
+    url = f"/api/v1/contacts/{contact['id']}"
+
+    async def updated_at() -> tuple[str, str]:
+        resp = await api.client.get(url, headers=h)
+        return (await resp.json())["contact"]["updated_at"], resp.headers.get("ETag", "")
+
+    before = await updated_at()
+    added = await api.client.post(url + "/identities", headers=h,
+                                  json={"kind": "email", "value": "l@example.com"})
+    assert added.status == 201, await added.text()
+    after_add = await updated_at()
+    assert after_add[0] > before[0] and after_add[1] != before[1]
+    removed = await api.client.delete(url + "/identities/email/l@example.com", headers=h)
+    assert removed.status == 204, await removed.text()
+    assert (await updated_at())[0] > after_add[0]

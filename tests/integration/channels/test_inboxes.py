@@ -171,6 +171,14 @@ async def test_inbox_settings_are_validated(client: TestClient[Any, Any]) -> Non
     resp = await client.put("/api/v1/channels/inboxes/email", headers=admin,
                             json={"settings": {"imap_port": "²"}})
     assert resp.status == 422 and "a port number" in await resp.text()  # not int()'s "invalid literal"
+    # each refusal names the setting's path, not just "settings"
+    for body, field in (({"settings": {"smtp_listen_port": -1}}, "settings.smtp_listen_port"),
+                        ({"settings": {"bogus": "x"}}, "settings.bogus"),
+                        ({"settings": {"account_sid": "AC1"}}, "settings.account_sid"),
+                        ({"credentials": {"auth_token": "t"}}, "credentials.auth_token"),
+                        ({"credentials": {"pin": "1"}}, "credentials.pin")):
+        resp = await client.put("/api/v1/channels/inboxes/email", headers=admin, json=body)
+        assert resp.status == 422 and (await resp.json())["field"] == field, (body, await resp.text())
     assert await client.server.app[keys.STORE]["channel_inboxes"].find_one({"_id": "email"}) is None
 
 

@@ -89,7 +89,12 @@ async def test_configuration_roles_and_bad_input(kit: Kit) -> None:
         boss,
         json={**rule, "actions": [{"type": "canned_reply", "params": {"canned_id": "missing"}}]},
     )
-    assert status == 422 and problem["field"] == "canned_id"
+    assert status == 422 and problem["field"] == "actions[0].params.canned_id"
+    # the type alone as the trigger: a 422 that shows the object it takes
+    status, problem = await kit.call("POST", "/automation-rules", boss,
+                                     json={**rule, "trigger": "ticket.updated"})
+    assert status == 422 and problem["field"] == "trigger", problem
+    assert 'trigger must be an object like {"type": "ticket.updated"}' in problem["detail"]
     status, canned = await kit.call(
         "POST",
         "/canned-responses",
@@ -388,14 +393,16 @@ async def test_rule_and_macro_actions_a_run_would_refuse_are_refused_when_saved(
         ({"type": "set_priority", "params": {"priority": "urgent", "reason": "r" * 201}}, "reason"),
     ):
         for path, body in (("/automation-rules", rule), ("/macros", {"name": "m"})):
-            status, problem = await kit.call("POST", path, boss, json={**body, "actions": [action]})
-            assert status == 422 and problem["field"] == field, (path, action, problem)
+            actions = [{"type": "add_tag", "params": {"tag": "ok"}}, action]  # named by its place
+            status, problem = await kit.call("POST", path, boss, json={**body, "actions": actions})
+            assert status == 422 and problem["field"] == f"actions[1].params.{field}", (path, action, problem)
             assert problem["detail"], problem
     # A macro's agents can send only shared canned responses and their team's; a rule may send any.
     macro = {"name": "m", "actions": [{"type": "canned_reply", "params": {"canned_id": music_canned["id"]}}]}
     for team_id in (None, venues["id"]):
         status, problem = await kit.call("POST", "/macros", boss, json={**macro, "team_id": team_id})
-        assert status == 422 and problem["field"] == "canned_id" and "team" in problem["detail"], problem
+        assert status == 422 and problem["field"] == "actions[0].params.canned_id", problem
+        assert "team" in problem["detail"], problem
     status, _ = await kit.call("POST", "/macros", boss, json={**macro, "team_id": music["id"]})
     assert status == 201
     status, _ = await kit.call("POST", "/automation-rules", boss, json={**rule, "actions": macro["actions"]})
@@ -406,7 +413,7 @@ async def test_rule_and_macro_actions_a_run_would_refuse_are_refused_when_saved(
     assert status == 201
     untagged = {"actions": [{"type": "add_tag", "params": {"tag": ""}}]}
     status, problem = await kit.call("PATCH", f"/automation-rules/{ok['id']}", boss, json=untagged)
-    assert status == 422 and problem["field"] == "tag"
+    assert status == 422 and problem["field"] == "actions[0].params.tag"
 
 
 async def test_a_new_default_sla_policy_takes_the_flag_audited_and_only_once_saved(kit: Kit) -> None:
