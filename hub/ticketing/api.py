@@ -732,6 +732,7 @@ class MacroRun(BaseModel):
     tag="macro",
     permission="conversations:write",
     response=MacroRun,
+    idempotent=True,  # answers 200, but its canned reply reaches the customer: a retry must not resend it
 )
 async def run_macro(request: web.Request, principal: Principal) -> MacroRun:
     cid = _cid(request)

@@ -468,3 +468,39 @@ async def test_default_sla_policies_saved_together_leave_exactly_one_default(kit
     other = next(p["id"] for _, p in answers if p["id"] != winner)
     status, _ = await kit.call("PATCH", f"/sla-policies/{other}", boss, json={"default": True})
     assert status == 200 and await defaults() == [other]
+
+
+async def test_a_macro_applied_again_with_the_same_idempotency_key_is_replayed(kit: Kit) -> None:
+    """A retried (or double-clicked) macro with one Idempotency-Key: one run, one canned reply to the
+    customer; the retries get the first answer with Idempotent-Replayed. Another key runs it again."""
+    import asyncio
+
+    from hub import keys
+
+    boss = await kit.agent(Role.supervisor, online=False)
+    agent = await kit.agent(online=False)
+    status, canned = await kit.call("POST", "/canned-responses", boss,
+                                    json={"shortcut": "on-it", "title": "On it", "text": "We are on it."})
+    assert status == 201
+    status, macro = await kit.call("POST", "/macros", boss, json={
+        "name": "Ack", "actions": [{"type": "canned_reply", "params": {"canned_id": canned["id"]}}]})
+    assert status == 201
+    cid = (await kit.inbound("Where is my order?", sender="+27820000555")).conversation.id
+    path = f"/api/v1/conversations/{cid}/macros/{macro['id']}"
+
+    async def apply(key: str) -> tuple[int, str | None, Any]:
+        resp = await kit.client.post(path, headers={**agent["headers"], "Idempotency-Key": key})
+        return resp.status, resp.headers.get("Idempotent-Replayed"), await resp.json()
+
+    first = await apply("apply-1")
+    retries = await asyncio.gather(*(apply("apply-1") for _ in range(2)))
+    assert first[0] == 200 and first[1] is None, first
+    assert [(s, replayed, body) for s, replayed, body in retries] == [(200, "true", first[2])] * 2
+
+    async def sent() -> int:
+        return sum(1 for m in await kit.app[keys.CONVERSATIONS].messages(cid) if m.meta.get("macro_id"))
+
+    assert await sent() == 1
+    assert await kit.app[keys.STORE]["audit_log"].count_documents({"action": "macro.run", "target_id": cid}) == 1
+    status, replayed, _ = await apply("apply-2")  # a new key: a new run
+    assert status == 200 and replayed is None and await sent() == 2
