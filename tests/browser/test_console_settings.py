@@ -377,18 +377,18 @@ async def test_keep_mine_saves_only_the_fields_this_admin_changed_over_theirs(ne
     changed from the item as first loaded (a rule's name; not its order and actions, which the other
     admin changed meanwhile; a calendar's name, not its holidays). The list then shows what was saved."""
     store = hub.server.app[keys.STORE]
-    rule = Rule(name="Refunds", order=100, trigger={"type": "message.created"},
+    rule = Rule(name="Deposit checks", order=100, trigger={"type": "message.created"},
                 actions=[{"type": "add_tag", "params": {"tag": "refund"}}])
     await store["automation_rules"].insert_one(rule.to_doc())
-    hours = BusinessHours(name="Office", timezone="Africa/Johannesburg", week={"mon": [("08:00", "17:00")]})
+    hours = BusinessHours(name="Branch", timezone="Africa/Johannesburg", week={"mon": [("08:00", "17:00")]})
     await store["business_hours"].insert_one(hours.to_doc())
     page = await new_page()
     await sign_in(page, hub_url, await make_agent(hub, "Naledi", Role.admin))
     await page.goto(f"{hub_url}/console/settings/rules")
-    await page.get_by_role("button", name="Edit Refunds").click()
+    await page.get_by_role("button", name="Edit Deposit checks", exact=True).click()
     form = page.locator("#rule-form")
-    await form.locator("h3:has-text('Refunds')").wait_for()
-    await form.get_by_label("Name").fill("Refund requests")
+    await form.locator("h3:has-text('Deposit checks')").wait_for()
+    await form.get_by_label("Name").fill("Deposit questions")
     await store["automation_rules"].update_one({"_id": rule.id}, {"$set": {
         "order": 5, "actions": [{"type": "add_tag", "params": {"tag": "money"}}]}})
     await form.get_by_role("button", name="Save").click()
@@ -403,27 +403,27 @@ async def test_keep_mine_saves_only_the_fields_this_admin_changed_over_theirs(ne
     name_box = await order.locator("th .name").bounding_box()  # the field's name on one line
     assert name_box and name_box["height"] < 30
     await box.get_by_role("button", name="Keep mine and save").click()
-    await page.wait_for_selector("#rules-table tr:has-text('Refund requests')")
+    await page.wait_for_selector("#rules-table tr:has-text('Deposit questions')")
     saved = await store["automation_rules"].find_one({"_id": rule.id})
-    assert (saved["name"], saved["order"]) == ("Refund requests", 5)
+    assert (saved["name"], saved["order"]) == ("Deposit questions", 5)
     assert saved["actions"][0]["params"] == {"tag": "money"}
-    assert await page.locator("#rules-table tr:has-text('Refund requests')", has_text="#5").count() == 1
+    assert await page.locator("#rules-table tr:has-text('Deposit questions')", has_text="#5").count() == 1
 
     await page.click("#settings-tab-hours")
-    await page.get_by_role("button", name="Edit Office").click()
+    await page.get_by_role("button", name="Edit Branch", exact=True).click()
     form = page.locator("#hours-form")
-    await form.locator("h3:has-text('Office')").wait_for()
-    await form.get_by_label("Name").fill("Head office")
+    await form.locator("h3:has-text('Branch')").wait_for()
+    await form.get_by_label("Name").fill("Branch Durban")
     await store["business_hours"].update_one({"_id": hours.id}, {"$set": {"holidays": ["2026-12-25"]}})
     await form.get_by_role("button", name="Save").click()
     box = page.locator("#hours-form-conflict")
     await box.wait_for()
     assert await box.locator("tbody tr").count() == 1
     await box.get_by_role("button", name="Keep mine and save").click()
-    await page.wait_for_selector("#hours-table tr:has-text('Head office')")
+    await page.wait_for_selector("#hours-table tr:has-text('Branch Durban')")
     saved = await store["business_hours"].find_one({"_id": hours.id})
-    assert (saved["name"], [str(d)[:10] for d in saved["holidays"]]) == ("Head office", ["2026-12-25"])
-    assert await page.locator("#hours-table tr:has-text('Head office')", has_text="2026-12-25").count() == 1
+    assert (saved["name"], [str(d)[:10] for d in saved["holidays"]]) == ("Branch Durban", ["2026-12-25"])
+    assert await page.locator("#hours-table tr:has-text('Branch Durban')", has_text="2026-12-25").count() == 1
     assert page.errors == []
 
 
