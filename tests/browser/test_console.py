@@ -623,3 +623,49 @@ async def test_a_macro_applied_by_keyboard_shows_what_changed_and_a_refused_one_
     assert "handover" not in (await store.conversations.find_one({"_id": conversation_id}))["tags"]
     assert await page.evaluate(focused) == "macros"
     assert page.errors == []
+
+
+async def test_a_macro_is_applied_once_however_often_the_agent_presses_while_it_runs(
+        new_page, hub_url, hub) -> None:
+    """While the hub applies a macro the Macros button is disabled (aria-busy): pressing it again, or
+    Enter, sends nothing more; the macro runs once and the button comes back, focused."""
+    import asyncio
+
+    headers, suffix = await admin_headers(hub), new_id()[:6]
+    tag = [{"type": "add_tag", "params": {"tag": "seen"}}]
+    resp = await hub.post("/api/v1/macros", headers=headers, json={"name": f"Tag {suffix}", "actions": tag})
+    assert resp.status == 201, await resp.text()
+    created = await inbound(hub, "Is the hall free on Friday?", phone="+27820000932")
+    conversation_id = created["conversation"]["id"]
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Vusi"))
+    await page.goto(f"{hub_url}/console/c/{conversation_id}")
+    await page.wait_for_selector("#thread-status:has-text('Open')")
+    posts: list[str] = []
+    release = asyncio.Event()
+
+    async def hold(route: Any) -> None:
+        if route.request.method == "POST":
+            posts.append(route.request.url)
+            await release.wait()
+        await route.continue_()
+
+    await page.route("**/conversations/*/macros/*", hold)
+    await page.focus("#macros")
+    await page.keyboard.press("Enter")
+    await page.keyboard.type(suffix)
+    await page.locator("#macro-list [role=option]").first.wait_for()
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#macros[disabled][aria-busy=true]")
+    await page.click("#macros", force=True)  # pressed again while it runs
+    await page.keyboard.press("Enter")
+    await page.wait_for_timeout(300)
+    assert len(posts) == 1 and await page.is_hidden("#macro-menu")
+    release.set()
+    await page.locator("#macro-result[data-state=applied]").wait_for()
+    assert await page.is_enabled("#macros")
+    assert await page.evaluate("() => document.activeElement && document.activeElement.id") == "macros"
+    assert len(posts) == 1
+    doc = await hub.server.app[keys.STORE].conversations.find_one({"_id": conversation_id})
+    assert doc["tags"].count("seen") == 1
+    assert page.errors == []

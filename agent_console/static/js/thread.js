@@ -355,7 +355,7 @@ export class ThreadView {
   // after, shown here with what changed and each failed action's reason.
   macroMenu() {
     const toggle = h("button", {type: "button", id: "macros", "aria-haspopup": "listbox", "aria-expanded": false,
-      "aria-controls": "macro-menu", text: t("macro.button")});
+      "aria-controls": "macro-menu", text: t("macro.button"), disabled: Boolean(this.applyingMacro)});
     const filter = h("input", {type: "text", id: "macro-filter", role: "combobox", autocomplete: "off",
       "aria-label": t("macro.filter"), placeholder: t("macro.filter"), "aria-controls": "macro-list", "aria-expanded": true});
     const list = h("ul", {id: "macro-list", role: "listbox", class: "canned", "aria-label": t("macro.button")});
@@ -409,6 +409,7 @@ export class ThreadView {
     }, 0));
     toggle.addEventListener("click", async () => {
       if (!menu.hidden) return close();
+      if (this.applyingMacro) return;
       menu.hidden = false;
       toggle.setAttribute("aria-expanded", "true");
       filter.value = "";
@@ -428,9 +429,30 @@ export class ThreadView {
     return h("span", {class: "macro-picker"}, toggle, menu);
   }
 
+  // One at a time: a second click or Enter while the hub applies the first would run the macro
+  // again (its canned reply sent twice). The button is disabled until the answer is in.
   async applyMacro(macro) {
+    if (this.applyingMacro || !this.conversation) return;
+    this.applyingMacro = true;
+    this.macroBusy(true);
+    try {
+      await this.runMacro(macro);
+    } finally {
+      this.applyingMacro = false;
+      this.macroBusy(false);
+    }
+    this.focusMacros();
+  }
+
+  macroBusy(busy) {
+    const toggle = this.composer?.querySelector("#macros");
+    if (!toggle) return;
+    toggle.disabled = busy;
+    toggle.setAttribute("aria-busy", String(busy));
+  }
+
+  async runMacro(macro) {
     const before = this.conversation;
-    if (!before) return;
     clear(this.status, h("span", {class: "muted", id: "macro-result", text: t("macro.applying", {name: macro.name})}));
     let answer;
     try {
@@ -439,7 +461,6 @@ export class ThreadView {
       // refused as a whole (another team's macro, or one deleted meanwhile: the hub says "not found")
       clear(this.status, h("span", {class: "error", id: "macro-result", dataset: {state: "refused"},
         text: t("macro.refused", {name: macro.name, error: err.message})}));
-      this.focusMacros();
       return;
     }
     const after = answer.conversation;
@@ -466,7 +487,6 @@ export class ThreadView {
       dataset: {state: failed.length ? "partial" : "applied"}},
     t("macro.applied", {name: macro.name, changes: changes.join(" · ") || t("macro.no_change")}),
     failed.map((a) => h("span", {class: "macro-failed", text: ` ${t("macro.action_failed", {action: t(`action.${a.type}`), error: a.error})}`}))));
-    this.focusMacros();
   }
 
   focusMacros() { this.composer?.querySelector("#macros")?.focus(); }
