@@ -57,10 +57,10 @@ async def test_an_inbox_takes_only_its_channels_settings_and_a_real_address(api:
     cases = [
         ("sms", {"address": "not-a-number"}, "address"),
         ("whatsapp", {"address": "+1"}, "address"),
-        ("sms", {"credentials": {"smtp_password": "x"}}, "smtp_password"),
-        ("email", {"settings": {"account_sid": "AC1"}}, "account_sid"),
+        ("sms", {"credentials": {"smtp_password": "x"}}, "credentials.smtp_password"),
+        ("email", {"settings": {"account_sid": "AC1"}}, "settings.account_sid"),
         ("email", {"address": "support at berry"}, "address"),
-        ("webchat", {"credentials": {"auth_token": TOKEN}}, "auth_token"),
+        ("webchat", {"credentials": {"auth_token": TOKEN}}, "credentials.auth_token"),
     ]
     for channel, body, field in cases:
         resp = await api.client.put(f"{URL}/{channel}", headers=admin, json=body)
