@@ -64,6 +64,7 @@ register(CLAIMS)
 LOCK_LEASE = timedelta(seconds=15)
 LOCK_WAIT = 5.0  # seconds a merge waits for another one's check to finish
 UNMERGE_LEASE = timedelta(minutes=5)
+SWEEPS, SWEEP_GRACE = 5, 0.1  # merge passes after the first (while they still move something); seconds
 
 
 def _address_only(query: str) -> bool:
@@ -335,13 +336,20 @@ class Contacts:
                 raise Conflict(f"contact {source_id} or {target_id} was merged into another contact "
                                "just now: look them up again")
         record = await self._record_merge(source, target)
-        await self._move_source(source.id, target.id)
+        moved = await self._move_source(source.id, target.id)
         # Second pass. An inbound message resolved to the source before its identities moved may
         # write its ticket and message after the first pass: it is recorded (for unmerge) and moved
         # here. One written even later finds the claim and moves itself (``settle_late_write``).
-        if record is not None:
-            await self._record_merge(source, target)
-        await self._move_source(source.id, target.id)
+        # FerretDB v1 also rewrites a whole document on update, so a ticket update that read the
+        # ticket before a pass moved it (the ingest's, a subscriber's) can put the source back: after
+        # a pass that moved something, wait a moment and sweep again.
+        for _ in range(SWEEPS):
+            if moved == 0:
+                break
+            await asyncio.sleep(SWEEP_GRACE)
+            if record is not None:
+                await self._record_merge(source, target)
+            moved = await self._move_source(source.id, target.id)
         merged_fields = {
             "consent": await self._merged_consent(target, source),
             "tags": sorted(set(target.tags) | set(source.tags)),
@@ -364,13 +372,14 @@ class Contacts:
         await self.bus.publish(ContactsMerged(source_id=source.id, target_id=target.id))
         return await self.get(target.id)
 
-    async def _move_source(self, source_id: str, target_id: str) -> None:
+    async def _move_source(self, source_id: str, target_id: str) -> int:
+        """Everything still on the source to the target; how many documents moved."""
         move = {"$set": {"contact_id": target_id}}
-        await self.store.identities.update_many({"contact_id": source_id}, move)
-        await self.store.conversations.update_many({"contact_id": source_id}, move)
-        await self.store.messages.update_many({"contact_id": source_id}, move)
-        await self.store["conversation_threads"].update_many({"contact_id": source_id}, move)
-        await self.store["consents"].update_many({"contact_id": source_id}, move)
+        moved = 0
+        for collection in ("identities", "conversations", "messages", "conversation_threads", "consents"):
+            result = await self.store[collection].update_many({"contact_id": source_id}, move)
+            moved += result.modified_count
+        return moved
 
     @asynccontextmanager
     async def _merge_lock(self) -> AsyncIterator[None]:
