@@ -326,13 +326,15 @@ class Contacts:
                 raise Conflict(f"contact {target_id} was merged into {source_id}: "
                                "merging them again the other way round would make a loop")
             claimed = target.id
-            fresh = await self._claim_merge(source.id, claimed)
+            before = await self._claim_merge(source.id, claimed)
             # read again after claiming: a merge of either contact that finished just now (its
-            # ``merged_into`` written before its claim was removed) is seen here
+            # ``merged_into`` written before its claim was marked done) is seen here
             source, target = await self.get(source_id, follow_merges=False), await self.get(target_id)
             if target.id != claimed or source.merged_into not in (None, claimed):
-                if fresh:
+                if before == {}:
                     await self.store[CLAIMS].delete_one({"_id": f"from:{source.id}", "target": claimed})
+                elif before is not None:  # a finished merge's claim, as it was
+                    await self.store[CLAIMS].replace_one({"_id": f"from:{source.id}"}, before)
                 raise Conflict(f"contact {source_id} or {target_id} was merged into another contact "
                                "just now: look them up again")
         record = await self._record_merge(source, target)
@@ -423,9 +425,10 @@ class Contacts:
         await self.store[CLAIMS].delete_one({"_id": claim_id, "at": doc["at"]})
         return None
 
-    async def _busy(self, contact_id: str, role: str) -> None:
+    async def _busy(self, contact_id: str, role: str, *, mine: str = "") -> None:
         """409 if ``contact_id`` is being merged into another contact or being unmerged, or if a merge
-        or unmerge with it as the target is going on (``role``: what cannot happen, for the message)."""
+        or unmerge with it as the target is going on (``role``: what cannot happen, for the message;
+        ``mine``: the caller's own claim, e.g. of a merge run again to finish it)."""
         claim = await self._live_claim(f"from:{contact_id}")
         if claim is not None:
             raise Conflict(f"contact {contact_id} is being merged into {claim['target']} (or that merge was "
@@ -433,18 +436,19 @@ class Contacts:
         if await self._live_claim(f"unmerge:{contact_id}") is not None:
             raise Conflict(f"contact {contact_id} is being unmerged, so {role}: try again")
         async for other in self.store[CLAIMS].find({"target": contact_id, "done": {"$ne": True}}, {"_id": 1}):
-            if await self._live_claim(other["_id"]) is not None:
+            if other["_id"] != mine and await self._live_claim(other["_id"]) is not None:
                 what, _, who = str(other["_id"]).partition(":")
                 going = "merged into" if what == "from" else "unmerged from"
                 raise Conflict(f"contact {who} is being {going} contact {contact_id}, so {role}: "
                                "try again when that is done")
 
-    async def _claim_merge(self, source_id: str, target_id: str) -> bool:
+    async def _claim_merge(self, source_id: str, target_id: str) -> dict[str, Any] | None:
         """Under the lock: refuse a merge that could loop or split (the target being merged away or
         receiving/losing contacts in an unmerge, the source being a merge's target or merged
-        elsewhere), then claim the source. A claim for the same target is a resumed merge. True if
-        this call claimed the source (False: resumed)."""
-        await self._busy(target_id, f"it cannot be the target of a merge of {source_id}")
+        elsewhere), then claim the source. A live claim for the same target is a resumed merge. The
+        claim document as it was before this call ({} if none; None if resumed), to put it back."""
+        await self._busy(target_id, f"it cannot be the target of a merge of {source_id}",
+                         mine=f"from:{source_id}")
         own = await self._live_claim(f"from:{source_id}")
         if own is not None and own["target"] != target_id:
             raise Conflict(f"contact {source_id} is being merged into {own['target']} (or that merge was "
@@ -461,10 +465,14 @@ class Contacts:
         if recorded is not None and recorded != target_id:
             raise Conflict(f"a merge of contact {source_id} into {recorded} is unfinished: "
                            "run that merge again to finish it")
-        if own is None:  # a done claim is this merge's, run again (merged into another: refused above)
-            await self.store[CLAIMS].replace_one({"_id": f"from:{source_id}"}, {
-                "target": target_id, "at": utcnow(), "done": False}, upsert=True)
-        return own is None
+        if own is not None:
+            return None
+        before = await self.store[CLAIMS].find_one({"_id": f"from:{source_id}"}) or {}
+        if before and before.get("target") != target_id:  # done: the source was merged there
+            raise Conflict(f"contact {source_id} was already merged into {before.get('target')}")
+        await self.store[CLAIMS].replace_one({"_id": f"from:{source_id}"}, {
+            "target": target_id, "at": utcnow(), "done": False}, upsert=True)
+        return before
 
     async def settle_late_write(self, contact_id: str, conversation_id: str) -> str:
         """After an inbound message was written for ``contact_id`` (``Inbox.ingest``): the contact it

@@ -130,3 +130,28 @@ async def test_parallel_unmerges_one_succeeds_the_others_get_409(api: Api) -> No
         assert len([e for e in events if isinstance(e, ContactsUnmerged)]) == 1
         audit = {"action": "contact.unmerge", "target_id": duplicate}
         assert await store.audit_log.count_documents(audit) == 1
+
+
+async def test_a_merge_interrupted_after_its_claim_blocks_other_merges_until_run_again(api: Api) -> None:
+    """The claim stays while a merge is unfinished (no transactions: a re-run finishes it): another
+    merge of the contact, or into it, is refused naming the unfinished one; the same merge run again
+    finishes and can be undone."""
+    h = (await api.user(Role.admin))["headers"]
+    contacts, store = api.app[keys.CONTACTS], api.app[keys.STORE]
+    survivor = await _contact(api, h, "Thandi", "thandi@example.com", "t")
+    duplicate = await _contact(api, h, "Sipho", "sipho@example.com", "s")
+    other = await _contact(api, h, "Zanele", "zanele@example.com", "z")
+    # the first run: claim, record, identities moved, then the process died
+    assert await contacts._claim_merge(duplicate, survivor) == {}
+    await contacts._record_merge(await contacts.get(duplicate), await contacts.get(survivor))
+    await store.identities.update_many({"contact_id": duplicate}, {"$set": {"contact_id": survivor}})
+    for source, target in ((duplicate, other), (other, duplicate), (survivor, other)):
+        status, body = await _merge(api, h, source, target)
+        assert status == 409 and "being merged into" in body["detail"], (source, target, body)
+    status, body = await _merge(api, h, duplicate, survivor)
+    assert status == 200, body
+    assert await store.conversations.count_documents({"contact_id": duplicate}) == 0
+    undone = await api.client.post(f"/api/v1/contacts/{duplicate}/unmerge", headers=h)
+    assert undone.status == 200, await undone.text()
+    assert (await undone.json())["restored"]["identities"] == ["email:sipho@example.com"]
+    assert (await _merge(api, h, duplicate, other))[0] == 200  # the claim went with the unmerge
