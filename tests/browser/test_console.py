@@ -493,8 +493,8 @@ async def test_the_console_speaks_afrikaans_when_chosen_and_english_again(new_pa
 
 async def test_snooze_asks_when_and_the_customers_answer_reopens_it_on_screen(new_page, hub_url, hub) -> None:
     """A snooze from the console has a wake-up time (the hub refuses one without), and a customer's
-    message that reopens the ticket shows in the open thread at once (the ingest sends no
-    conversation.updated for it)."""
+    message that reopens the ticket shows in the open thread at once (the ingest publishes
+    conversation.updated, status open, then message.created)."""
     page = await new_page()
     await sign_in(page, hub_url, await make_agent(hub, "Nomsa"))
     conversation_id = (await inbound(hub, "Can you call me back tomorrow?", phone="+27820000777"))["conversation"]["id"]

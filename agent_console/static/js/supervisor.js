@@ -70,11 +70,8 @@ export class SupervisorView {
 
   onHub(name, data) {
     if (this.el.hidden) return;
-    // a customer's message that reopened an unassigned ticket (no conversation.updated comes for that)
-    const c = data?.conversation;
-    const reopened = name === "message.created" && c && !c.assignee_id && !c.held && ["open", "pending"].includes(c.status)
-      && !(this.queue || []).some((q) => q.id === c.id);
-    if (reopened || ["conversation.created", "conversation.updated", "ticket.assigned", "bot.handoff", "sla.warning", "sla.breached"].includes(name)) {
+    // a customer's message that reopens a ticket comes with conversation.updated (status open) first
+    if (["conversation.created", "conversation.updated", "ticket.assigned", "bot.handoff", "sla.warning", "sla.breached"].includes(name)) {
       // at most one refresh per 300 ms: pushing the timer back on every event (a debounce) never
       // refreshed while events kept coming less than 300 ms apart, i.e. when the floor was busiest
       this.timer ||= setTimeout(() => { this.timer = null; this.refresh(); }, 300);

@@ -291,8 +291,9 @@ export class ThreadView {
       if (this.messages.some((m) => m.id === data.message.id)) return;
       this.messages.push(data.message);
       if (data.message.direction === "in") this.typers.clear();
-      // the customer's message reopened a snoozed, pending or resolved ticket: the ingest announces
-      // that with this event alone (no conversation.updated), so the header follows it here
+      // a customer's message that reopens a snoozed, pending or resolved ticket: the ingest publishes
+      // conversation.updated (status open) just before this event, so the header is current by now;
+      // a snapshot whose status still differs (an update this tab missed) refreshes it here
       const c = data.conversation;
       if (c && c.id === this.conversation.id && c.status !== this.conversation.status) return this.refresh({...this.conversation, ...c});
       this.list.append(this.messageItem(data.message));
