@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -84,6 +85,24 @@ def _plain(value: Any) -> Any:
     return {"$dt": value.isoformat()} if isinstance(value, datetime) else value
 
 
+INT64 = 2**63
+
+
+def _storable(value: Any) -> Any:
+    """A scalar the store can take in a filter: a forged cursor's 10**30 (not an 8-byte int), NaN
+    or an infinity (FerretDB closed the connection on NaN) or a lone surrogate (not UTF-8) would
+    fail in the query, a 500 or 503 instead of this 400."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int) and not -INT64 <= value < INT64:
+        raise ValueError("cursor number out of range")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("cursor number not finite")
+    if isinstance(value, str):
+        value.encode()  # UnicodeEncodeError (a ValueError) on a lone surrogate
+    return value
+
+
 def _typed(value: Any) -> Any:
     if isinstance(value, dict):
         if set(value) != {"$dt"} or not isinstance(value["$dt"], str):
@@ -91,7 +110,7 @@ def _typed(value: Any) -> Any:
         return datetime.fromisoformat(value["$dt"])
     if value is not None and not isinstance(value, (str, int, float, bool)):
         raise ValueError("unknown cursor value")
-    return value
+    return _storable(value)
 
 
 def encode_cursor(sort: str, value: Any, doc_id: Any) -> str:
@@ -109,6 +128,7 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
         made_for = data["s"]
         if not isinstance(doc_id, str) or not isinstance(made_for, str):
             raise ValueError("bad cursor")
+        _storable(doc_id), _storable(made_for)
         value = _typed(value)
     except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
         raise BadQuery("malformed cursor: pass next_cursor back unchanged", field="cursor") from exc

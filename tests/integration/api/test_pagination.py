@@ -161,6 +161,33 @@ async def test_bad_sorts_and_cursors_are_400(api: Api, path: str) -> None:
     assert (await api.client.get(f"{V1}{path}?limit=201", headers=admin)).status == 400
 
 
+async def test_a_forged_cursor_the_store_cannot_take_is_400_not_500(api: Api) -> None:
+    """A cursor's values go into the query: a number past 8 bytes, NaN (FerretDB closed the
+    connection: 503) or a lone surrogate (not UTF-8) used to fail there; now the cursor is refused.
+    The articles list is public: an anonymous caller tried them too."""
+    admin = (await api.user(Role.admin))["headers"]
+
+    def forge(raw: str) -> str:
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    cases = [
+        ("/conversations?sort=number", admin, '{"s":"number","k":[1000000000000000000000000000000,"x"]}'),
+        ("/conversations?sort=-number", admin, '{"s":"-number","k":[-9223372036854775809,"x"]}'),
+        ("/conversations?sort=number", admin, '{"s":"number","k":["\\ud800","x"]}'),
+        ("/contacts?sort=-id", admin, '{"s":"-id","k":[null,"\\udfff"]}'),
+        ("/articles?sort=title", {}, '{"s":"title","k":[NaN,"x"]}'),
+        ("/articles?sort=title", {}, '{"s":"title","k":[Infinity,"x"]}'),
+    ]
+    for path, headers, raw in cases:
+        resp = await api.client.get(f"{V1}{path}&cursor={forge(raw)}", headers=headers)
+        assert resp.status == 400, (path, raw, resp.status, await resp.text())
+        assert (await resp.json())["field"] == "cursor"
+    # the largest 8-byte number is a value like any other
+    largest = forge('{"s":"number","k":[9223372036854775807,"x"]}')
+    resp = await api.client.get(f"{V1}/conversations?sort=number&cursor={largest}", headers=admin)
+    assert resp.status == 200, await resp.text()
+
+
 async def test_a_cursor_belongs_to_its_sort(api: Api) -> None:
     admin = (await api.user(Role.admin))["headers"]
     for i in range(3):
