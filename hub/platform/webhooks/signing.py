@@ -14,6 +14,7 @@ from hub.models import is_digits
 
 HEADER = "Berry-Signature"
 TOLERANCE_S = 300
+MAX_T_DIGITS = 12
 
 
 class SignatureError(ValueError):
@@ -29,7 +30,8 @@ def sign(secret: str, body: bytes, timestamp: int | None = None, *, also: tuple[
     return ",".join([f"t={t}", *(f"v1={mac}" for mac in macs)])
 
 
-def verify(secret: str, header: str, body: bytes, *, tolerance_s: int = TOLERANCE_S, now: float | None = None) -> int:
+def verify(secret: str, header: str, body: bytes, *, tolerance_s: int = TOLERANCE_S,
+           now: float | None = None) -> int:
     """Check a ``Berry-Signature`` header; returns its timestamp or raises ``SignatureError``.
     Several ``v1`` values are allowed (sent during a secret rotation); one must match."""
     if not header or len(header) > 1024:
@@ -41,7 +43,9 @@ def verify(secret: str, header: str, body: bytes, *, tolerance_s: int = TOLERANC
             t_value = value
         elif key == "v1":
             macs.append(value)
-    if t_value is None or not is_digits(t_value) or not macs:
+    # at most 12 digits: a longer t (ours never are before the year 33658) used to escape as an
+    # OverflowError from the float comparison below instead of this SignatureError
+    if t_value is None or not is_digits(t_value) or len(t_value) > MAX_T_DIGITS or not macs:
         raise SignatureError("malformed signature header")
     t = int(t_value)
     current = time.time() if now is None else now

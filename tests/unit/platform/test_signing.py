@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from hub.platform.webhooks.signing import SignatureError, sign, verify
@@ -34,11 +38,45 @@ def test_replayed_signature_outside_window_is_refused() -> None:
         verify(SECRET, header, BODY, now=1_700_000_000 - 301)
 
 
-@pytest.mark.parametrize("header", ["", "garbage", "t=abc,v1=00", "v1=00", "t=1700000000", "t=1," + "v1=0" * 400,
-                                    "t=²,v1=00", "t=١٧٠٠٠٠٠٠٠٠,v1=00"])  # not ASCII digits
+@pytest.mark.parametrize("header", ["", "garbage", "t=abc,v1=00", "v1=00", "t=1700000000",
+                                    "t=1," + "v1=0" * 400,
+                                    "t=²,v1=00", "t=١٧٠٠٠٠٠٠٠٠,v1=00",  # not ASCII digits
+                                    "t=" + "9" * 400 + ",v1=00"])  # was an OverflowError, not refused
 def test_malformed_headers_are_refused(header: str) -> None:
     with pytest.raises(SignatureError):
         verify(SECRET, header, BODY, now=1_700_000_000)
+
+
+def _documented_verify():  # type: ignore[no-untyped-def]
+    """The receiver's check as docs/platform.md prints it ("Verifying a signature")."""
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "platform.md").read_text()
+    code = doc.split("### Verifying a signature", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    scope: dict[str, Any] = {}
+    exec(code, scope)  # noqa: S102 - our own documentation
+    return scope["verify"]
+
+
+def test_the_documented_receiver_check_agrees_with_the_code() -> None:
+    """What the docs tell integrators to run accepts what the hub sends (also during a rotation)
+    and refuses what verify() refuses, with a ValueError (not a crash of the receiver)."""
+    documented = _documented_verify()
+    now = int(time.time())
+    documented(SECRET, sign(SECRET, BODY), BODY)
+    documented(SECRET, sign("new", BODY, also=(SECRET,)), BODY)
+    refused = [
+        (sign(SECRET, BODY), BODY + b" "),
+        (sign("other", BODY), BODY),
+        (sign(SECRET, BODY, timestamp=now - 400), BODY),
+        ("t=" + "9" * 400 + ",v1=00", BODY),
+        ("v1=00", BODY),
+        (f"t={now}", BODY),
+        ("garbage", BODY),
+    ]
+    for header, body in refused:
+        with pytest.raises(SignatureError):
+            verify(SECRET, header, body)
+        with pytest.raises(ValueError):
+            documented(SECRET, header, body)
 
 
 def test_any_of_several_v1_values_may_match() -> None:
