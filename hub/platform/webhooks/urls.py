@@ -36,15 +36,26 @@ def check_url(url: str, *, allow_private: bool) -> str:
     except ValueError as exc:
         raise InvalidInput("URL has an invalid port", field="url") from exc
     if not allow_private:
-        host = parts.hostname
+        host = parts.hostname.rstrip(".")  # "localhost." is localhost
         if host == "localhost" or host.endswith(".localhost"):
             raise InvalidInput("URL must not point at this machine", field="url")
         try:
-            if _is_private(host):
+            if _is_private(_numeric_ipv4(host) or host):
                 raise InvalidInput("URL must not point at a private network", field="url")
         except ValueError:
             pass  # a name: checked again when resolved at delivery time
     return url
+
+
+def _numeric_ipv4(host: str) -> str | None:
+    """The address of an IPv4 host the resolver reads without DNS in its other spellings
+    (``127.1``, ``2130706433``, ``0x7f.1``, ``0``), as ``getaddrinfo`` does at delivery time."""
+    if not host or any(c not in "0123456789abcdefxABCDEFX." for c in host):
+        return None
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host))
+    except OSError:
+        return None
 
 
 async def check_resolved(url: str, *, allow_private: bool) -> None:

@@ -192,9 +192,19 @@ async def test_the_event_catalog_lists_what_the_hub_publishes(api: Api) -> None:
 async def test_private_targets_are_refused_unless_allowed(api: Api) -> None:
     admin = await api.user(Role.admin)
     for url in ("http://localhost/x", "http://127.0.0.1/x", "http://10.0.0.8/x", "http://[::1]/x",
-                "http://169.254.169.254/latest/meta-data"):
-        resp = await api.client.post("/api/v1/webhooks", headers=admin["headers"], json={"url": url, "events": ["*"]})
+                "http://169.254.169.254/latest/meta-data",
+                # other spellings of those addresses, which the resolver reads without DNS (they were
+                # saved, and only failed at each delivery): docs say refused when saved
+                "http://127.1/x", "http://2130706433/x", "http://0x7f.1/x", "http://0/x", "http://0177.0.0.1/x",
+                "http://localhost./x", "http://2852039166/latest/meta-data", "http://10.1/x"):
+        resp = await api.client.post("/api/v1/webhooks", headers=admin["headers"],
+                                     json={"url": url, "events": ["*"]})
         assert resp.status == 422, url
+        assert (await resp.json())["field"] == "url"
+    for url in ("http://example.com/x", "http://1.1.1.1/x", "http://16843009/x", "http://cafe.example/x"):
+        resp = await api.client.post("/api/v1/webhooks", headers=admin["headers"],
+                                     json={"url": url, "events": ["*"]})
+        assert resp.status == 201, (url, await resp.text())
 
 
 async def test_only_admins_manage_webhooks(api: Api) -> None:
