@@ -57,8 +57,9 @@ IDENTITY_KINDS = {kind.value for kind in IdentityKind}
 # is decided by inserts: ``lock`` (a short lease, held only while a merge or unmerge checks and takes
 # its claim), ``from:<source>`` {target, at, done} (a merge of source into target: until ``done`` no
 # other merge of that source or into it runs, and an interrupted merge is resumed by running it
-# again; kept when done, so an inbound message written late finds where it belongs in one read,
-# removed by ``unmerge``) and ``unmerge:<source>`` {target, at, token} (an unmerge running, a lease).
+# again; kept when done, removed by ``unmerge``) and ``unmerge:<source>`` {target, at, token} (an
+# unmerge running, a lease). Inbound messages never read these: a merge marks its source contact
+# (``merging``) for them, see ``settle_late_write``.
 CLAIMS = "contact_merges"
 register(CLAIMS)
 LOCK_LEASE = timedelta(seconds=15)
@@ -154,6 +155,23 @@ class Contacts:
     async def resolve(self, kind: IdentityKind, value: str, *, name: str = "",
                       contact_type: ContactType | None = None) -> tuple[Contact, bool]:
         """The contact owning this identity, created if nobody does. Returns (contact, created)."""
+        contact_id, created = await self.owner(kind, value, name=name, contact_type=contact_type)
+        if created is not None:
+            return created, True
+        for _ in range(10):  # the identity's winner may be writing its contact right now
+            try:
+                return await self.get(contact_id), False
+            except NotFound:
+                await asyncio.sleep(0.02)
+        # The identity was claimed but its contact never written (a crash in between): repair.
+        await self._insert_once(Contact(id=contact_id, name=name, type=contact_type or ContactType.consumer))
+        return await self.get(contact_id), True
+
+    async def owner(self, kind: IdentityKind, value: str, *, name: str = "",
+                    contact_type: ContactType | None = None) -> tuple[str, Contact | None]:
+        """The id of the contact owning this identity, and that contact if it was created here (nobody
+        owned the identity). An existing contact is not read: ``settle_late_write`` reads it once the
+        caller has written for it (``Inbox.ingest``)."""
         key = identity_key(kind, value)
         doc = await self.store.identities.find_one({"_id": key})
         if doc is None:
@@ -167,16 +185,9 @@ class Contacts:
             else:
                 await self._insert_once(contact)
                 await self.bus.publish(ContactCreated(contact_id=contact.id))
-                return contact, True
+                return contact.id, contact
         assert doc is not None
-        for _ in range(10):  # the identity's winner may be writing its contact right now
-            try:
-                return await self.get(doc["contact_id"]), False
-            except NotFound:
-                await asyncio.sleep(0.02)
-        # The identity was claimed but its contact never written (a crash in between): repair.
-        await self._insert_once(Contact(id=doc["contact_id"], name=name, type=contact_type or ContactType.consumer))
-        return await self.get(doc["contact_id"]), True
+        return str(doc["contact_id"]), None
 
     async def _insert_once(self, contact: Contact) -> None:
         try:
@@ -213,6 +224,7 @@ class Contacts:
         except DuplicateKeyError as exc:
             raise await self._taken(identity.id, "value") from exc
         await self._touch(contact.id)
+        await self.bus.publish(ContactUpdated(contact_id=contact.id, changes={"identity_added": key}))
         return identity
 
     async def _touch(self, contact_id: str) -> None:
@@ -337,11 +349,12 @@ class Contacts:
                     await self.store[CLAIMS].replace_one({"_id": f"from:{source.id}"}, before)
                 raise Conflict(f"contact {source_id} or {target_id} was merged into another contact "
                                "just now: look them up again")
+        await self._mark_merging(source.id, target.id)
         record = await self._record_merge(source, target)
         moved = await self._move_source(source.id, target.id)
         # Second pass. An inbound message resolved to the source before its identities moved may
         # write its ticket and message after the first pass: it is recorded (for unmerge) and moved
-        # here. One written even later finds the claim and moves itself (``settle_late_write``).
+        # here. One written even later finds the mark and moves itself (``settle_late_write``).
         # FerretDB v1 also rewrites a whole document on update, so a ticket update that read the
         # ticket before a pass moved it (the ingest's, a subscriber's) can put the source back: after
         # a pass that moved something, wait a moment and sweep again.
@@ -367,12 +380,23 @@ class Contacts:
             # what unmerge may take back from the target; the target's other fields are not kept
             done.update({"merge_record.complete": True, "merge_record.target_before": None,
                          "merge_record.target_changes": _changes(record["target_before"], merged_fields)})
-        await self.store.contacts.update_one({"_id": source.id}, {"$set": done})
-        # the claim is marked done last (kept: a message written late still finds it)
+        # ``merged_into`` replaces the mark in one write: a message written later finds the one or the other
+        await self.store.contacts.update_one({"_id": source.id}, {"$set": done, "$unset": {"merging": ""}})
+        # FerretDB v1 rewrites a whole document on update, so a concurrent write to the source (a
+        # consent, a tag) may have dropped the mark: one more pass now that ``merged_into`` is set
+        await self._move_source(source.id, target.id)
+        # the claim is marked done last (kept until an unmerge: a re-run of a finished merge finds it)
         await self.store[CLAIMS].update_one({"_id": f"from:{source.id}", "target": target.id},
                                             {"$set": {"done": True}})
         await self.bus.publish(ContactsMerged(source_id=source.id, target_id=target.id))
         return await self.get(target.id)
+
+    async def _mark_merging(self, source_id: str, target_id: str) -> None:
+        """The mark an inbound message written from now on finds (``settle_late_write``), set before
+        the first pass: a message that does not find it was written before that pass, which moves it.
+        Replaced by ``merged_into`` when the merge is done; an interrupted merge keeps it until run again."""
+        await self.store.contacts.update_one({"_id": source_id},
+                                             {"$set": {"merging": {"into": target_id, "at": utcnow()}}})
 
     async def _move_source(self, source_id: str, target_id: str) -> int:
         """Everything still on the source to the target; how many documents moved."""
@@ -474,18 +498,30 @@ class Contacts:
             "target": target_id, "at": utcnow(), "done": False}, upsert=True)
         return before
 
-    async def settle_late_write(self, contact_id: str, conversation_id: str) -> str:
-        """After an inbound message was written for ``contact_id`` (``Inbox.ingest``): the contact it
-        belongs on now. If the contact is being (or was since) merged away, the ticket, its messages
-        and its threads move to the surviving contact: the merge's own passes may have run before
-        this write. One read (of the claim, kept when the merge is done): a write that finds no claim
-        happened before the merge claimed the contact, so before its first pass, which moves it."""
-        claim = await self.store[CLAIMS].find_one({"_id": f"from:{contact_id}"}, {"target": 1})
-        if claim is None:
-            return contact_id
-        into = str(claim["target"])
-        final = (await self.get(into)).id
-        await self._move_tickets([conversation_id], final, from_id=contact_id)
+    async def settle_late_write(self, contact_id: str, conversation_id: str, *, name: str = "",
+                                contact_type: ContactType | None = None) -> Contact:
+        """After an inbound message was written for ``contact_id`` (``Inbox.ingest``, which got the id
+        from ``owner``): the contact it belongs to now, read once. If a merge has marked the contact
+        (``merging``, from before the merge's first pass until it is done) or merged it away
+        (``merged_into``), the ticket, its messages and its threads move to the surviving contact: the
+        merge's passes may have run before this write. The read comes after the write, so a write
+        whose read finds neither happened before the merge marked the contact, so before its first
+        pass, which moves it. The identity's winner may still be writing a new contact (waited for), or
+        never have written it (a crash in between: repaired with ``name``/``contact_type``)."""
+        doc = None
+        for _ in range(10):
+            if (doc := await self.store.contacts.find_one({"_id": contact_id})) is not None:
+                break
+            await asyncio.sleep(0.02)
+        if doc is None:
+            await self._insert_once(Contact(id=contact_id, name=name,
+                                            type=contact_type or ContactType.consumer))
+            return await self.get(contact_id)
+        into = doc.get("merged_into") or (doc.get("merging") or {}).get("into")
+        if not into:
+            return Contact.from_doc(doc)
+        final = await self.get(str(into))
+        await self._move_tickets([conversation_id], final.id, from_id=contact_id)
         return final
 
     async def _record_merge(self, source: Contact, target: Contact) -> dict[str, Any] | None:
@@ -582,11 +618,12 @@ class Contacts:
                 await self.store.contacts.update_one({"_id": target_id},
                                                      {"$set": {**taken_back, "updated_at": utcnow()}})
         own = {f: v for f, v in (record.get("source") or {}).items() if f in OWN_FIELDS}
-        # the merge's claim before ``merged_into``: a message for the source that finds no claim
-        # (``settle_late_write``) resolved it as a contact of its own, so stays on it
+        # the merge's claim before ``merged_into``; a message for the source whose read after its write
+        # finds no ``merged_into`` (``settle_late_write``) stays on it, a contact of its own again
         await self.store[CLAIMS].delete_one({"_id": f"from:{source.id}", "target": target_id})
         await self.store.contacts.update_one({"_id": source.id}, {
-            "$set": {**own, "merged_into": None, "updated_at": utcnow()}, "$unset": {"merge_record": ""}})
+            "$set": {**own, "merged_into": None, "updated_at": utcnow()},
+            "$unset": {"merge_record": "", "merging": ""}})
         await self.bus.publish(ContactsUnmerged(source_id=source.id, target_id=target_id,
                                                 identities=owned["identities"],
                                                 conversations=owned["conversations"], left=left))

@@ -2,9 +2,10 @@
 
     check (pydantic, identity normalization)                 never writes
     claim the inbound key  (inbound_keys, _id = channel:id)   → duplicates stop here
-    resolve the contact    (identities, _id = identity key)
+    find the contact       (identities, _id = identity key; created if nobody owns the identity)
     thread the conversation (conversation_threads, _id = channel|thread) → reuse or open a ticket
     store the message      (messages, _id fixed by the claim, so a retry cannot store it twice)
+    read the contact       (after the writes: a merge under way moves the ticket to the survivor)
     publish events         (contact.created, conversation.created, message.created)
 
 No step needs a multi-document transaction: each uniqueness decision is an ``_id`` insert. A claim
@@ -114,11 +115,12 @@ class Inbox:
         except Duplicate as dup:
             return await self._duplicate_result(dup)
 
-        contact, _ = await self.contacts.resolve(inbound.sender.kind, inbound.sender.value,
-                                                 name=inbound.sender_name, contact_type=inbound.contact_type)
-        conversation, created = await self._thread(inbound, contact, sender_key)
+        name, contact_type = inbound.sender_name, inbound.contact_type
+        contact_id, _ = await self.contacts.owner(inbound.sender.kind, inbound.sender.value,
+                                                  name=name, contact_type=contact_type)
+        conversation, created = await self._thread(inbound, contact_id, sender_key)
         message = Message(
-            id=message_id, conversation_id=conversation.id, contact_id=contact.id, direction=Direction.inbound,
+            id=message_id, conversation_id=conversation.id, contact_id=contact_id, direction=Direction.inbound,
             author_type=AuthorType.customer, text=inbound.text, html=inbound.html, subject=inbound.subject,
             attachments=inbound.attachments, channel=inbound.channel, external_id=inbound.external_id,
             delivery_status=DeliveryStatus.received, created_at=inbound.received_at,
@@ -128,11 +130,13 @@ class Inbox:
             await self.store.messages.insert_one(message.to_doc())
         except DuplicateKeyError:
             return await self._duplicate_result(Duplicate(message_id, in_progress=False))
-        settled = await self.contacts.settle_late_write(contact.id, conversation.id)
-        if settled != contact.id:  # the contact was being merged away meanwhile: on the survivor now
-            contact = await self.contacts.get(settled)
-            message = message.model_copy(update={"contact_id": settled})
-            conversation = conversation.model_copy(update={"contact_id": settled})
+        # The contact is read now, after the writes, and only once: a merge of it that began before
+        # this read is seen here (its mark) and the ticket follows the contact to the survivor.
+        contact = await self.contacts.settle_late_write(contact_id, conversation.id, name=name,
+                                                        contact_type=contact_type)
+        if contact.id != contact_id:  # the contact was being merged away meanwhile: on the survivor now
+            message = message.model_copy(update={"contact_id": contact.id})
+            conversation = conversation.model_copy(update={"contact_id": contact.id})
         # One plain update (cheaper than find_one_and_update on FerretDB); the event carries the
         # conversation as read above with the same changes applied.
         changes: dict[str, Any] = {"updated_at": utcnow()}
@@ -223,12 +227,13 @@ class Inbox:
         contact = await self.contacts.get(message.contact_id)
         return IngestResult(message=message, conversation=conversation, contact=contact, duplicate=True)
 
-    async def _thread(self, inbound: InboundMessage, contact: Contact, sender_key: str) -> tuple[Conversation, bool]:
+    async def _thread(self, inbound: InboundMessage, contact_id: str,
+                      sender_key: str) -> tuple[Conversation, bool]:
         """The active conversation this message belongs to, or a new ticket. Returns (conversation, created)."""
         if inbound.conversation_id:
             # by _id alone (a lone _id is what FerretDB/SQLite looks up by index), then the owner check
             doc = await self.store.conversations.find_one({"_id": inbound.conversation_id})
-            if doc and doc.get("contact_id") == contact.id:
+            if doc and doc.get("contact_id") == contact_id:
                 return Conversation.from_doc(doc), False
         thread_key = inbound.thread_key or sender_key
         slot_id = f"{inbound.channel.value}|{thread_key}"
@@ -241,7 +246,8 @@ class Inbox:
                         and self.thread_policy.attach_to_resolved(Conversation.from_doc(doc), inbound))))):
                 return Conversation.from_doc(doc), False  # an automatic mail joins its resolved ticket
         conversation = Conversation(
-            number=await self.store.next_number("conversation"), contact_id=contact.id, channel=inbound.channel,
+            number=await self.store.next_number("conversation"), contact_id=contact_id,
+            channel=inbound.channel,
             thread_key=thread_key, subject=(inbound.subject or inbound.text[:80]).strip(), language=inbound.language,
             **_out_of_queue(inbound),
         )
@@ -251,7 +257,8 @@ class Inbox:
         threads = self.store["conversation_threads"]
         if slot is None:
             try:
-                await threads.insert_one({"_id": slot_id, "conversation_id": conversation.id, "contact_id": contact.id})
+                await threads.insert_one({"_id": slot_id, "conversation_id": conversation.id,
+                                          "contact_id": contact_id})
                 won = True
             except DuplicateKeyError:
                 won = False
@@ -259,9 +266,10 @@ class Inbox:
             won = await self.store.claim("conversation_threads", f"handover:{slot_id}:{slot['conversation_id']}")
             if won:
                 await threads.update_one({"_id": slot_id},
-                                         {"$set": {"conversation_id": conversation.id, "contact_id": contact.id}})
+                                         {"$set": {"conversation_id": conversation.id,
+                                                   "contact_id": contact_id}})
         if not won:
             await self.store.conversations.delete_one({"_id": conversation.id})
             await asyncio.sleep(0.005)  # the winner is about to point the thread at its ticket
-            return await self._thread(inbound, contact, sender_key)
+            return await self._thread(inbound, contact_id, sender_key)
         return conversation, True

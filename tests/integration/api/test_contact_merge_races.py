@@ -8,7 +8,7 @@ from typing import Any
 
 from hub import keys
 from hub.errors import Conflict
-from hub.events import ContactsUnmerged
+from hub.events import ContactsUnmerged, MessageCreated
 from hub.models import IdentityKind, Role
 
 from ...conftest import Api
@@ -155,3 +155,29 @@ async def test_a_merge_interrupted_after_its_claim_blocks_other_merges_until_run
     assert undone.status == 200, await undone.text()
     assert (await undone.json())["restored"]["identities"] == ["email:sipho@example.com"]
     assert (await _merge(api, h, duplicate, other))[0] == 200  # the claim went with the unmerge
+
+
+async def test_mail_written_while_a_merge_is_under_way_lands_on_the_survivor_at_once(api: Api) -> None:
+    """A message whose sender was resolved before the merge's first pass but written after it: the
+    merge marks the source before that pass, and the ingest reads the contact after its writes, so
+    the ticket moves itself to the survivor (and its events say so); the finished merge clears the
+    mark, and later mail goes to the survivor directly."""
+    h = (await api.user(Role.admin))["headers"]
+    contacts, store = api.app[keys.CONTACTS], api.app[keys.STORE]
+    survivor = await _contact(api, h, "Thandi", "thandi@example.com", "t")
+    duplicate = await _contact(api, h, "Sipho", "sipho@example.com", "s")
+    # the merge has claimed and marked the source; its passes have not reached this sender yet
+    await contacts._claim_merge(duplicate, survivor)
+    await contacts._mark_merging(duplicate, survivor)
+    with api.app[keys.BUS].capture() as events:
+        assert await _mail(api, h, "sipho@example.com", "during") == 201
+    created = [e for e in events if isinstance(e, MessageCreated)]
+    assert [(e.message.contact_id, e.conversation.contact_id, e.contact and e.contact.id)
+            for e in created] == [(survivor, survivor, survivor)]
+    assert await store.conversations.count_documents({"contact_id": duplicate}) == 0
+    assert await store.messages.count_documents({"contact_id": survivor}) == 1
+    status, body = await _merge(api, h, duplicate, survivor)  # the merge, run again, finishes
+    assert status == 200, body
+    assert "merging" not in (await store.contacts.find_one({"_id": duplicate}) or {})
+    assert await _mail(api, h, "sipho@example.com", "after") == 201
+    assert await store.messages.count_documents({"contact_id": survivor}) == 2
