@@ -85,7 +85,7 @@ async def main(args: argparse.Namespace) -> dict:
         await store.db.client.drop_database("bench")
         await store.ensure_indexes()
         bus = EventBus()
-        inbox = Inbox(store, bus, Contacts(store, bus))
+        inbox = Inbox(store, bus, Contacts(store, bus), Audit(store))
 
         # warm up both paths
         for i in range(50):

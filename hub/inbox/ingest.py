@@ -100,11 +100,11 @@ class Duplicate(Exception):
 
 
 class Inbox:
-    def __init__(self, store: Store, bus: EventBus, contacts: Contacts, audit: Audit | None = None) -> None:
+    def __init__(self, store: Store, bus: EventBus, contacts: Contacts, audit: Audit) -> None:
         self.store = store
         self.bus = bus
         self.contacts = contacts
-        self.audit = audit if audit is not None else Audit(store)
+        self.audit = audit  # the app's one audit log (``keys.AUDIT``): a reopen is audited there
         self.thread_policy: ThreadPolicy | None = None
 
     async def ingest(self, inbound: InboundMessage) -> IngestResult:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from hub.audit import Audit
 from hub.contacts import Contacts
 from hub.errors import InvalidInput
 from hub.events import ContactCreated, ConversationCreated, ConversationUpdated, EventBus, MessageCreated
@@ -27,7 +28,7 @@ def bus() -> EventBus:
 
 @pytest.fixture
 def inbox(store: Store, bus: EventBus) -> Inbox:
-    return Inbox(store, bus, Contacts(store, bus))
+    return Inbox(store, bus, Contacts(store, bus), Audit(store))
 
 
 async def test_first_message_creates_contact_ticket_and_message_with_exact_events(inbox: Inbox, bus: EventBus,

@@ -87,7 +87,7 @@ class Hub:
         self.audit = Audit(store)
         self.contacts = Contacts(store, self.bus)
         self.conversations = Conversations(store, self.bus, self.audit)
-        self.inbox = Inbox(store, self.bus, self.contacts)
+        self.inbox = Inbox(store, self.bus, self.contacts, self.audit)
         self.jobs = Jobs(store)
         self.clock = ManualClock(utcnow())
         ctx = Ctx(
