@@ -177,7 +177,7 @@ def install(router: ApiRouter) -> None:
            permission=PERMISSION, response=Queued, status=202)
     async def ping_webhook(request: web.Request, principal: Principal) -> dict[str, Any]:
         hooks = request.app[WEBHOOKS]
-        hook = await hooks.get(request.match_info["webhook_id"])
+        hook = await hooks.sendable(request.match_info["webhook_id"])
         ids = await hooks.fan_out("webhook.ping", {"webhook_id": hook["_id"], "by": principal.actor_id},
                                   only=hook["_id"])
         return {"delivery_ids": ids}

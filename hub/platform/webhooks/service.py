@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 
 from hub.audit import Audit
-from hub.errors import NotFound
+from hub.errors import Conflict, NotFound
 from hub.events import Event, EventBus
 from hub.jobs import Jobs
 from hub.models import json_default, new_id, utcnow
@@ -165,10 +165,21 @@ class Webhooks:
             ids.append(delivery_id)
         return ids
 
+    async def sendable(self, webhook_id: str) -> dict[str, Any]:
+        """The webhook, if a delivery queued for it now would be sent: a deleted one is 404 and a
+        disabled one 409, not a 202 for a delivery that deliver() then only marks skipped."""
+        hook = await self.get(webhook_id)
+        if not hook.get("active"):
+            reason = f" ({hook['disabled_reason']})" if hook.get("disabled_reason") else ""
+            raise Conflict(f"webhook {webhook_id} is disabled{reason}: nothing would be sent; "
+                           "re-enable it first (PATCH active: true)")
+        return hook
+
     async def redeliver(self, webhook_id: str, delivery_id: str, actor: str) -> str:
         old = await self.deliveries.find_one({"_id": delivery_id})  # a lone _id uses the index
         if old is None or old.get("webhook_id") != webhook_id:
             raise NotFound(f"delivery {delivery_id} not found")
+        await self.sendable(webhook_id)  # its deliveries outlive a deleted webhook
         new = {**old, "_id": new_id(), "status": "pending", "attempts": [], "created_at": utcnow(),
                "redelivery_of": delivery_id}
         await self.deliveries.insert_one(new)

@@ -111,6 +111,41 @@ async def test_failures_retry_then_die_and_disable_the_webhook_with_notice(api: 
     assert json.loads(receiver.requests[-1]["body"])["id"] == deliveries[0]["event_id"]
 
 
+async def test_a_deleted_webhook_sends_nothing_more_and_nothing_is_queued_for_a_disabled_one(
+        api: Api, receiver: Receiver) -> None:
+    """Deliveries queued before a delete are skipped, never sent; a redelivery of one (its log outlives
+    the webhook) is 404, not a 202 for a delivery that is only marked skipped (and an audit entry).
+    A disabled webhook's ping and redelivery are 409 naming the way out, for the same reason."""
+    admin, hook = await _admin_hook(api, receiver, ["webhook.ping"])
+    h, path = admin["headers"], f"/api/v1/webhooks/{hook['id']}"
+    assert (await api.client.post(f"{path}/ping", headers=h)).status == 202
+    await run_jobs(api.app)
+    [sent] = (await (await api.client.get(f"{path}/deliveries", headers=h)).json())["items"]
+
+    assert (await api.client.patch(path, headers=h, json={"active": False})).status == 200
+    for url in (f"{path}/ping", f"{path}/deliveries/{sent['id']}/redeliver"):
+        resp = await api.client.post(url, headers=h)
+        assert resp.status == 409 and "PATCH active: true" in (await resp.json())["detail"], url
+    assert (await api.client.patch(path, headers=h, json={"active": True})).status == 200
+
+    for _ in range(2):
+        assert (await api.client.post(f"{path}/ping", headers=h)).status == 202
+    assert (await api.client.delete(path, headers=h)).status == 204
+    await run_jobs(api.app)
+    assert len(receiver.requests) == 1  # the two queued pings were not sent
+    store = api.app[keys.STORE]
+    logged = store["webhook_deliveries"].find({"webhook_id": hook["id"]})
+    statuses = sorted([d["status"] async for d in logged])
+    assert statuses == ["skipped", "skipped", "succeeded"]
+    resp = await api.client.post(f"{path}/deliveries/{sent['id']}/redeliver", headers=h)
+    assert resp.status == 404, await resp.text()
+    await run_jobs(api.app)
+    assert len(receiver.requests) == 1
+    assert await store["webhook_deliveries"].count_documents({"webhook_id": hook["id"]}) == 3
+    actions = [a["action"] for a in await api.app[keys.AUDIT].list("webhook", hook["id"])]
+    assert "webhook.redeliver" not in actions
+
+
 async def test_unreachable_receiver_is_logged_not_raised(api: Api, receiver: Receiver) -> None:
     admin = await api.user(Role.admin)
     resp = await api.client.post("/api/v1/webhooks", headers=admin["headers"],
