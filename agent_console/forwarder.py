@@ -5,6 +5,11 @@ REST API) never wait for the console. One task per node drains the queue in publ
 event that carries a ``conversation`` (or a ``conversation_id``, or a ``message`` of one) is
 forwarded: ``message.created``, ``message.updated`` (delivery status), ``conversation.created`` /
 ``updated`` (assignment, status), and whatever the other packages add (handoffs, SLA warnings).
+
+A contact's ``contact.updated``, ``contact.merged`` and ``contact.unmerged`` are forwarded as ids
+only (the contact's, the changed fields' names, the tickets an unmerge moved back), to the rooms of
+the contact's conversations: whoever may see one of its tickets may have its contact panel open,
+and refetches the contact through the REST API, whose rules (restricted fields) apply to them.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from .eventlog import EventLog
 log = logging.getLogger(__name__)
 
 SKIP_PREFIXES = ("contact.", "agent.")
+CONTACT_EVENTS = frozenset({"contact.updated", "contact.merged", "contact.unmerged"})
+CONTACT_ROOMS_SCAN = 1000  # the contact's newest tickets whose rooms a contact event goes to
 MAX_BATCH = 200
 DELETED = "conversation.deleted"  # an admin deleted the ticket: open consoles drop it
 TRANSFERRED = "conversation.transferred"  # console-only notice (see ``transferred``)
@@ -50,7 +57,7 @@ class Forwarder:
         self.erased: dict[str, float] = {}  # contact/conversation/message id -> until (monotonic)
 
     async def on_event(self, event: Event) -> None:
-        if not event.name.startswith(SKIP_PREFIXES):
+        if event.name in CONTACT_EVENTS or not event.name.startswith(SKIP_PREFIXES):
             self.queue.put_nowait(event)
 
     async def run(self) -> None:
@@ -107,6 +114,26 @@ class Forwarder:
             "conversation_id": conversation.id, "number": conversation.number, "team_id": conversation.team_id,
             "previous_team_id": previous.get("team_id"), "actor_id": getattr(event, "actor_id", None)}
 
+    async def contact_notice(self, event: Event) -> tuple[str, list[str], dict[str, Any]]:
+        """A contact event, as ids (no field values: a restricted custom field stays hidden from
+        whom it is hidden), to the rooms of the contact's tickets (both contacts' for a merge)."""
+        data: dict[str, Any] = {k: getattr(event, k) for k in ("contact_id", "source_id", "target_id")
+                                if isinstance(getattr(event, k, None), str)}
+        ids = list(data.values())
+        data["conversation_id"] = None  # no ticket's: a catch-up replays it to the rooms it went to
+        if event.name == "contact.updated":
+            data["changed"] = sorted(getattr(event, "changes", None) or {})
+        if event.name == "contact.unmerged":
+            data["conversations"] = list(getattr(event, "conversations", []))
+        rooms = {access.ALL}
+        async for doc in self.log.store.conversations.find(
+                {"contact_id": {"$in": ids}}, {"team_id": 1, "assignee_id": 1}).sort(
+                "last_message_at", -1).limit(CONTACT_ROOMS_SCAN):
+            rooms.add(access.scope_room(doc.get("team_id")))
+            if doc.get("assignee_id"):
+                rooms.add(access.agent_room(doc["assignee_id"]))
+        return event.name, sorted(rooms), data
+
     async def conversation_of(self, event: Event) -> Conversation | None:
         conversation = getattr(event, "conversation", None)
         if isinstance(conversation, Conversation):
@@ -142,7 +169,8 @@ class Forwarder:
         message = getattr(event, "message", None)
         notification = getattr(event, "notification", None)
         named = {getattr(message, "id", None), getattr(message, "contact_id", None),
-                 getattr(event, "conversation_id", None), getattr(event, "contact_id", None)}
+                 getattr(event, "conversation_id", None), getattr(event, "contact_id", None),
+                 getattr(event, "source_id", None), getattr(event, "target_id", None)}
         if conversation is not None:
             named |= {conversation.id, conversation.contact_id}
         if isinstance(notification, dict):
@@ -156,6 +184,10 @@ class Forwarder:
     async def _forward(self, events: list[Event]) -> list[int]:
         items: list[tuple[str, list[str], dict[str, Any]]] = []
         for event in events:
+            if event.name in CONTACT_EVENTS:
+                if not (self.erased and self.names_erased(event, None)):
+                    items.append(await self.contact_notice(event))
+                continue
             personal = self.personal(event)
             conversation = None if personal is not None else await self.conversation_of(event)
             if self.erased and self.names_erased(event, conversation):

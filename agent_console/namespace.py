@@ -253,7 +253,7 @@ class AgentsNamespace(socketio.AsyncNamespace):
         ids = list({e["data"]["conversation_id"] for e in events} - {None})
         current = {d["_id"]: Conversation.from_doc(d)
                    async for d in self.app[keys.STORE].conversations.find({"_id": {"$in": ids}})}
-        visible = [e for e in events if e["data"]["conversation_id"] is None  # personal: their own room
+        visible = [e for e in events if e["data"]["conversation_id"] is None  # personal, or a contact's ids
                    or e["name"] == TRANSFERRED  # a notice that carries nothing of the ticket
                    or ((c := current.get(e["data"]["conversation_id"])) and access.can_see(session["principal"], c))]
         next_id = events[-1]["id"] if events else body.last_id

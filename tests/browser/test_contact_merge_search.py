@@ -1,6 +1,6 @@
 """The contact panel's merge box finds a nameless duplicate by its number, typed the local way; its
 history pages past the profile's newest 100 conversations; an identity is removed once confirmed; a merge is
-undone from the survivor's panel."""
+undone from the survivor's panel; the panel follows another agent's edits live."""
 
 from __future__ import annotations
 
@@ -176,4 +176,40 @@ async def test_removing_an_identity_gone_meanwhile_reloads_the_panel(new_page, h
     await page.wait_for_selector("#contact-identity-error:has-text('no longer on this contact')")
     assert await page.locator(".contact ul.identities li:has-text('kagiso@example.com')").count() == 0
     assert await page.locator(".contact ul.identities li:has-text('+27820000801')").count() == 1
+    assert page.errors == []
+
+
+async def test_the_open_panel_follows_another_agents_edits_live(new_page, hub_url, hub) -> None:
+    """Someone else renames and tags the contact, adds an address, merges a duplicate into it: the panel
+    beside the chat (and the thread's title) show it without a reload, and the draft stays."""
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Sizwe"))
+    first = (await inbound(hub, "Is the marquee still free?", phone="+27820000901",
+                           name="Ayanda K"))["conversation"]
+    twin = (await inbound(hub, "Same person, other phone", phone="+27820000902", name=""))["conversation"]
+    contact_id, headers = first["contact_id"], await admin_headers(hub)
+    await page.goto(f"{hub_url}/console/c/{first['id']}")
+    await page.wait_for_selector("#contact-name:text-is('Ayanda K')")
+    await page.fill("#reply-text", "Let me check the marquee")
+    resp = await hub.patch(f"/api/v1/contacts/{contact_id}", headers=headers,
+                           json={"name": "Ayanda Khumalo", "tags": ["wedding"]})
+    assert resp.status == 200, await resp.text()
+    await page.wait_for_selector("#contact-name:text-is('Ayanda Khumalo')")
+    await page.wait_for_selector(".contact .tags .tag:text-is('wedding')")
+    await page.wait_for_selector(f"#thread-title:text-is('Ayanda Khumalo · #{first['number']}')")
+    assert await page.input_value("#reply-text") == "Let me check the marquee"
+    resp = await hub.post(f"/api/v1/contacts/{contact_id}/identities", headers=headers,
+                          json={"kind": "email", "value": "ak@example.com"})
+    assert resp.status == 201, await resp.text()
+    await page.locator(".contact ul.identities li:has-text('ak@example.com')").wait_for()
+    # the duplicate's own ticket open: merged into Ayanda, it is hers now, and so is the panel
+    await page.goto(f"{hub_url}/console/c/{twin['id']}")
+    await page.locator(".contact ul.identities li:has-text('+27820000902')").wait_for()
+    resp = await hub.post(f"/api/v1/contacts/{twin['contact_id']}/merge", json={"into": contact_id},
+                          headers=headers)
+    assert resp.status == 200, await resp.text()
+    await page.wait_for_selector("#contact-name:text-is('Ayanda Khumalo')")
+    await page.wait_for_selector(f"#thread-title:text-is('Ayanda Khumalo · #{twin['number']}')")
+    for address in ("+27820000901", "+27820000902", "ak@example.com"):
+        await page.locator(f".contact ul.identities li:has-text('{address}')").wait_for()
     assert page.errors == []

@@ -11,9 +11,11 @@ export class ContactPanel {
     this.el = h("aside", {class: "contact", "aria-label": t("contact.title")});
     this.data = null;
     this.editing = false;
+    this.shown = 0;  // counts show() calls: a live refresh answered after one is stale
   }
 
   async show(contactId) {
+    this.shown += 1;
     try {
       this.data = await api("GET", `/contacts/${contactId}`);
     } catch {
@@ -22,6 +24,30 @@ export class ContactPanel {
       return;
     }
     this.editing = false;
+    this.render();
+  }
+
+  // the contact changed (a live contact event, maybe this agent's own edit): fetched again and redrawn
+  // if the hub's answer differs from what is shown. Not while the agent edits it (their save wins), nor
+  // over a show() that came meanwhile; "Show older" pages already loaded stay.
+  async refreshLive(contactId) {
+    const shown = this.shown;
+    let fresh;
+    try {
+      fresh = await api("GET", `/contacts/${contactId}`);
+    } catch {
+      return;  // gone (erased, deleted) or offline: the panel keeps what it has
+    }
+    const data = this.data;
+    if (this.editing || shown !== this.shown || data?.contact?.id !== contactId) return;
+    const key = (d) => JSON.stringify([d.contact, d.identities, d.merged_from || [], d.conversations.slice(0, fresh.conversations.length)]);
+    if (key(fresh) === key(data)) return;
+    const older = data.conversations.slice(fresh.conversations.length).filter((c) => !fresh.conversations.some((f) => f.id === c.id));
+    if (data.conversations.length > fresh.conversations.length && fresh.conversations_next_cursor) {
+      fresh.conversations.push(...older);
+      fresh.conversations_next_cursor = data.conversations_next_cursor;
+    }
+    this.data = fresh;
     this.render();
   }
 

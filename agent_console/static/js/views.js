@@ -247,6 +247,7 @@ export class Workspace {
   onHub({name, data}) {
     if (name === "conversation.transferred") return this.onTransferred(data);
     if (name === "conversation.deleted") return this.onDeleted(data);
+    if (name.startsWith("contact.")) return this.onContact(name, data);
     const c = data.conversation;
     // an automatic message (an auto-reply, bulk mail, an SMS keyword) joins the thread but is nobody
     // writing: no unread mark, no alert (its ticket keeps its last_message_at, so its place in the list)
@@ -298,6 +299,31 @@ export class Workspace {
     if (this.thread.conversation?.id !== c.id) return;
     this.thread.refresh({...this.thread.conversation, contact_id: c.contact_id});
     if (this.contact.data?.contact?.id !== c.contact_id && this.contact.expecting !== c.contact_id) this.contact.show(c.contact_id);
+  }
+
+  // a contact changed (contact.updated: name, tags, identities…; contact.merged / unmerged), here or
+  // by someone else: ids only, so the list's name and an open panel are fetched again (as the hub
+  // shows them to this agent). A merge moves the source's tickets to the target, an unmerge moves
+  // the listed ones back: the list, the thread and its panel follow.
+  async onContact(name, data) {
+    const moves = name === "contact.merged" ? {from: data.source_id, to: data.target_id, ids: null}
+      : name === "contact.unmerged" ? {from: data.target_id, to: data.source_id, ids: new Set(data.conversations || [])} : null;
+    const ids = [data.contact_id, data.source_id, data.target_id].filter(Boolean);
+    if (moves) {
+      for (const c of this.conversations.values()) {
+        if (c.contact_id === moves.from && (!moves.ids || moves.ids.has(c.id))) c.contact_id = moves.to;
+      }
+    }
+    const open = this.thread.conversation;
+    const moved = moves && open && open.contact_id === moves.from && (!moves.ids || moves.ids.has(open.id));
+    if (moved) this.thread.conversation = {...open, contact_id: moves.to};
+    const known = ids.filter((id) => this.contacts[id] || id === this.thread.conversation?.contact_id);
+    const renamed = Boolean(moves) || (data.changed || []).includes("name");
+    if (renamed) await Promise.all(known.map((id) => this.fetchContact(id)));
+    if (moved || (renamed && known.includes(this.thread.conversation?.contact_id))) this.thread.refresh(this.thread.conversation);
+    const panel = this.contact.data?.contact?.id;
+    if (moved && panel !== moves.to) return this.contact.show(moves.to);
+    if (ids.includes(panel)) this.contact.refreshLive(panel);
   }
 
   // a ticket left this agent's sight (transferred to another team): drop it, say so once
