@@ -164,14 +164,17 @@ class Conversations:
         return Message.from_doc(doc)
 
     async def messages(self, conversation_id: str, *, limit: int = 100, after: str | None = None,
-                       include_private: bool = True) -> builtins.list[Message]:
+                       include_private: bool = True, newest: bool = False) -> builtins.list[Message]:
+        """Oldest first: the first ``limit`` messages, or with ``newest`` the last ``limit`` ones."""
         flt: dict[str, Any] = {"conversation_id": conversation_id}
         if after:
             flt["_id"] = {"$gt": after}
         if not include_private:
             flt["private"] = False
-        cursor = self.store.messages.find(flt).sort([("created_at", 1), ("_id", 1)]).limit(limit)
-        return [Message.from_doc(d) async for d in cursor]
+        way = -1 if newest else 1
+        cursor = self.store.messages.find(flt).sort([("created_at", way), ("_id", way)]).limit(limit)
+        found = [Message.from_doc(d) async for d in cursor]
+        return found[::-1] if newest else found
 
     async def reply(self, conversation_id: str, actor: Principal, text: str, *, private: bool = False,
                     subject: str | None = None, attachments: builtins.list[Attachment] | None = None,

@@ -61,6 +61,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "conversation": "Conversation",
         "you": "You",
         "support_team": "Berry support",
+        "earlier_hidden": "Earlier messages of this ticket are not shown here; the latest are below.",
         "reply": "Reply",
         "your_answer": "Your answer",
         "send_reply": "Send reply",
@@ -146,6 +147,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "conversation": "Gesprek",
         "you": "Jy",
         "support_team": "Berry-ondersteuning",
+        "earlier_hidden": (
+            "Vroeër boodskappe van hierdie versoek word nie hier gewys nie; die nuutste is hieronder."
+        ),
         "reply": "Antwoord",
         "your_answer": "Jou antwoord",
         "send_reply": "Stuur antwoord",
@@ -233,6 +237,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "conversation": "Ingxoxo",
         "you": "Wena",
         "support_team": "Usizo lwe-Berry",
+        "earlier_hidden": "Imiyalezo yangaphambili yalesi sicelo ayiboniswa lapha; eyakamuva ingezansi.",
         "reply": "Phendula",
         "your_answer": "Impendulo yakho",
         "send_reply": "Thumela impendulo",

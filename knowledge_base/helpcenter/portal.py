@@ -36,6 +36,7 @@ from .i18n import LANGUAGES, strings
 from .views import COOKIE, PATH_LOCALE, locale_of, principal_of, render
 
 MAX_REPLY = 10_000
+MAX_SHOWN = 500  # messages on a ticket's page: the newest
 NONCE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -162,8 +163,9 @@ async def ticket(
     locale = locale_of(request)
     principal = _portal_user(request, locale)
     conversation = await _own_ticket(request, principal)
+    # the newest: a long thread's first 500 hid the answers the customer came for (and #latest)
     messages = await request.app[keys.CONVERSATIONS].messages(
-        conversation.id, limit=500, include_private=False
+        conversation.id, limit=MAX_SHOWN + 1, include_private=False, newest=True
     )
     return render(
         request,
@@ -171,7 +173,8 @@ async def ticket(
         status=status,
         locale=locale,
         ticket=conversation,
-        messages=messages,
+        messages=messages[-MAX_SHOWN:],
+        earlier_hidden=len(messages) > MAX_SHOWN,
         nonce=secrets.token_urlsafe(18),
         error=error,
         draft=draft,

@@ -240,3 +240,40 @@ async def test_someone_elses_ticket_is_the_same_404_page_as_a_missing_one(client
         assert text in listing, text
     page = await (await client.get(f"/help/zu/tickets/{mine.id}")).text()
     assert "Thumela impendulo" in page and "Impendulo yakho" in page and "Send reply" not in page
+
+
+async def test_a_long_ticket_shows_its_newest_messages_and_says_earlier_ones_are_left_out(
+        client: Any) -> None:
+    """A ticket page shows 500 messages: the newest, where support's latest answer is (it showed the
+    first 500, so on a longer thread the customer never saw the answers, and #latest was not the
+    latest). Private notes still never count or show."""
+    from datetime import timedelta
+
+    from hub.models import AuthorType, Direction, Message, utcnow
+
+    app = client.server.app
+    short = await ticket_of(app, "thabo@example.co.za", "Short one")
+    mine = await ticket_of(app, "lerato@example.co.za", "Long chat")
+    start = utcnow() + timedelta(seconds=1)  # after the ticket's first message
+    docs = [Message(conversation_id=mine.id, contact_id=mine.contact_id, channel=Channel.email,
+                    direction=Direction.inbound if i % 2 else Direction.outbound,
+                    author_type=AuthorType.customer if i % 2 else AuthorType.agent,
+                    text=f"line-{i:04d}.", created_at=start + timedelta(seconds=i)).to_doc()
+            for i in range(520)]
+    docs.append(Message(conversation_id=mine.id, contact_id=mine.contact_id, channel=Channel.email,
+                        direction=Direction.outbound, author_type=AuthorType.agent, private=True,
+                        text="note-newest.", created_at=start + timedelta(seconds=600)).to_doc())
+    await app[keys.STORE].messages.insert_many(docs)
+    assert (await sign_in(client, await portal_user(app, mine))).status == 303
+
+    page = await (await client.get(f"/help/en/tickets/{mine.id}")).text()
+    shown = re.findall(r"line-(\d{4})\.", page)
+    assert shown == [f"{i:04d}" for i in range(20, 520)]  # the newest 500, oldest first
+    assert re.search(r'id="latest">.*?line-0519\.', page, re.S)
+    assert "note-newest" not in page and "About Long chat" not in page
+    assert "Earlier messages of this ticket are not shown here" in page
+
+    client.session.cookie_jar.clear()
+    assert (await sign_in(client, await portal_user(app, short))).status == 303
+    page = await (await client.get(f"/help/en/tickets/{short.id}")).text()
+    assert "About Short one" in page and "Earlier messages" not in page
