@@ -36,7 +36,6 @@ from hub.models import (
     Direction,
     Identity,
     IdentityKind,
-    new_id,
     utcnow,
 )
 from hub.store import Store, register
@@ -57,8 +56,8 @@ IDENTITY_KINDS = {kind.value for kind in IdentityKind}
 # is decided by inserts: ``lock`` (a short lease, held only while a merge or unmerge checks and takes
 # its claim), ``from:<source>`` {target, at, done} (a merge of source into target: until ``done`` no
 # other merge of that source or into it runs, and an interrupted merge is resumed by running it
-# again; kept when done, removed by ``unmerge``) and ``unmerge:<source>`` {target, at, token} (an
-# unmerge running, a lease). Inbound messages never read these: a merge marks its source contact
+# again; kept when done, removed by ``unmerge``) and ``unmerge:<source>`` {target, token,
+# lease_until} (an unmerge running). The two leases are ``Store.acquire``'s: taken over once expired. Inbound messages never read these: a merge marks its source contact
 # (``merging``) for them, see ``settle_late_write``.
 CLAIMS = "contact_merges"
 register(CLAIMS)
@@ -409,44 +408,35 @@ class Contacts:
 
     @asynccontextmanager
     async def _merge_lock(self) -> AsyncIterator[None]:
-        """Hold the ``lock`` claim (waiting up to ``LOCK_WAIT`` for another holder; a lease older
-        than ``LOCK_LEASE`` is a dead process's and is taken over)."""
-        token = new_id()
-        claims = self.store[CLAIMS]
+        """Hold the ``lock`` lease (``Store.acquire``), waiting up to ``LOCK_WAIT`` for another holder;
+        one that has held it past ``LOCK_LEASE`` is a dead process, and is taken over."""
         deadline = asyncio.get_running_loop().time() + LOCK_WAIT
-        while not await self.store.claim(CLAIMS, "lock", {"token": token, "at": utcnow()}):
-            held = await claims.find_one({"_id": "lock"}) or {}
-            if held.get("at") is not None and held["at"] < utcnow() - LOCK_LEASE:
-                await claims.delete_one({"_id": "lock", "token": held.get("token")})
-                continue
+        while (held := await self.store.acquire(CLAIMS, "lock", LOCK_LEASE)) is None:
             if asyncio.get_running_loop().time() > deadline:
                 raise Conflict("another merge or unmerge is being checked: try again")
             await asyncio.sleep(0.01)
         try:
             yield
         finally:
-            await claims.delete_one({"_id": "lock", "token": token})
+            await self.store.release(CLAIMS, "lock", held["token"])
 
     async def _live_claim(self, claim_id: str) -> dict[str, Any] | None:
         """The claim ``from:<id>`` or ``unmerge:<id>`` if its work is still going (or unfinished);
-        one left by a finished merge (the process died before marking it done) is marked done, an
-        expired unmerge lease removed."""
+        one left by a finished merge (the process died before marking it done) is marked done. An
+        unmerge's is a lease (``Store.acquire``): expired, it is not live, and the next unmerge takes
+        it over."""
         doc = await self.store[CLAIMS].find_one({"_id": claim_id})
         if doc is None or doc.get("done"):
             return None
         kind, _, contact_id = claim_id.partition(":")
         if kind == "unmerge":
-            if doc["at"] >= utcnow() - UNMERGE_LEASE:
-                return doc
-        else:
-            source = await self.store.contacts.find_one({"_id": contact_id}, {"merged_into": 1,
-                                                                              "merge_record.complete": 1})
-            if source is not None and not (source.get("merged_into") == doc["target"] and (
-                    source.get("merge_record") or {"complete": True}).get("complete")):
-                return doc
-            await self.store[CLAIMS].update_one({"_id": claim_id, "at": doc["at"]}, {"$set": {"done": True}})
-            return None
-        await self.store[CLAIMS].delete_one({"_id": claim_id, "at": doc["at"]})
+            return doc if doc.get("lease_until") is not None and doc["lease_until"] > utcnow() else None
+        source = await self.store.contacts.find_one({"_id": contact_id}, {"merged_into": 1,
+                                                                          "merge_record.complete": 1})
+        if source is not None and not (source.get("merged_into") == doc["target"] and (
+                source.get("merge_record") or {"complete": True}).get("complete")):
+            return doc
+        await self.store[CLAIMS].update_one({"_id": claim_id, "at": doc["at"]}, {"$set": {"done": True}})
         return None
 
     async def _busy(self, contact_id: str, role: str, *, mine: str = "") -> None:
@@ -559,7 +549,6 @@ class Contacts:
         from the source, a name/language/VIP flag it had not, consent states it took from the source.
         Idempotent steps, the source's ``merged_into`` cleared last: a re-run finishes an interrupted
         unmerge."""
-        token = new_id()
         async with self._merge_lock():  # no merge of either contact while it runs, one unmerge at a time
             # the claims first: one removed just now was removed after its work, seen by the reads below
             if await self._live_claim(f"unmerge:{source_id}") is not None:
@@ -570,12 +559,14 @@ class Contacts:
             source, record, target = await self._unmerge_checks(source_id)
             target_id = str(record["target_id"])
             await self._busy(target_id, f"{source.id} cannot be unmerged from it now")
-            await self.store[CLAIMS].insert_one({"_id": f"unmerge:{source.id}", "target": target_id,
-                                                 "at": utcnow(), "token": token})
+            lease = await self.store.acquire(CLAIMS, f"unmerge:{source.id}", UNMERGE_LEASE,
+                                             {"target": target_id})
+            if lease is None:  # not live above, so only if it expired just now and another took it over
+                raise Conflict(f"contact {source_id} is being unmerged by another request")
         try:
             return await self._unmerge(source, record, target)
         finally:  # done, or failed part-way: a re-run finishes it (idempotent steps)
-            await self.store[CLAIMS].delete_one({"_id": f"unmerge:{source.id}", "token": token})
+            await self.store.release(CLAIMS, f"unmerge:{source.id}", lease["token"])
 
     async def _unmerge_checks(self, source_id: str) -> tuple[Contact, dict[str, Any], dict[str, Any] | None]:
         source = await self.get(source_id, follow_merges=False)

@@ -196,24 +196,19 @@ class Inbox:
         return won and written.matched_count == 1
 
     async def _claim(self, key: str) -> str:
-        now = utcnow()
-        claim = {"_id": key, "message_id": new_id(), "created_at": now, "lease_until": now + CLAIM_LEASE}
-        try:
-            await self.store.inbound_keys.insert_one(claim)
-            return str(claim["message_id"])
-        except DuplicateKeyError:
-            pass
-        existing = await self.store.inbound_keys.find_one({"_id": key})
-        assert existing is not None
-        if await self.store.messages.find_one({"_id": existing["message_id"]}, {"_id": 1}):
-            raise Duplicate(existing["message_id"], in_progress=False)
-        lease_until = existing["lease_until"]
-        # One taker per expired lease: the take-over is itself a claim (see Store.claim).
-        if lease_until >= now or not await self.store.claim("inbound_keys", f"takeover:{key}:{lease_until.isoformat()}"):
-            raise Duplicate(existing["message_id"], in_progress=True)
-        await self.store.inbound_keys.update_one({"_id": key}, {"$set": {"lease_until": now + CLAIM_LEASE}})
+        """The message id this ingest stores the message under: the inbound key's lease (``Store.lease``)
+        fixes it. A message already stored is a Duplicate; so is one being ingested, until its lease
+        runs out (its ingest died): then one retry takes the lease over and stores it, same id."""
+        won, held = await self.store.lease("inbound_keys", key, CLAIM_LEASE,
+                                           {"message_id": new_id(), "created_at": utcnow()})
+        if won:
+            return str(held["message_id"])
+        if await self.store.messages.find_one({"_id": held["message_id"]}, {"_id": 1}):
+            raise Duplicate(held["message_id"], in_progress=False)
+        if await self.store.take_over("inbound_keys", held, CLAIM_LEASE) is None:
+            raise Duplicate(held["message_id"], in_progress=True)
         log.warning("taking over an expired inbound claim", extra={"key": key})
-        return str(existing["message_id"])
+        return str(held["message_id"])
 
     async def _duplicate_result(self, dup: Duplicate) -> IngestResult:
         doc = await self.store.messages.find_one({"_id": dup.message_id})

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -159,6 +160,50 @@ class Store:
             return True
         except DuplicateKeyError:
             return False
+
+    async def lease(self, collection: str, lease_id: str, ttl: timedelta,
+                    doc: Doc | None = None) -> tuple[bool, Doc]:
+        """Take the lease ``lease_id``: a claim (see ``claim``) that also carries ``lease_until`` and a
+        ``token`` (to release it with; a holder whose lease was taken over has the old one). (True, the
+        document written) if nobody held it, else (False, the holder's document): wait, or
+        ``take_over`` it once its ``lease_until`` has passed (its holder died or stalled)."""
+        mine = {**(doc or {}), "token": uuid.uuid4().hex, "lease_until": datetime.now(UTC) + ttl}
+        for _ in range(3):
+            if await self.claim(collection, lease_id, mine):
+                return True, {**mine, "_id": lease_id}
+            held = await self.db[collection].find_one({"_id": lease_id})
+            if held is not None:
+                return False, held
+        return False, {"_id": lease_id, "lease_until": datetime.now(UTC) + ttl}  # taken and released, 3 times
+
+    async def take_over(self, collection: str, held: Doc, ttl: timedelta,
+                        changes: Doc | None = None) -> Doc | None:
+        """Take over the lease ``held`` (as ``lease`` returned it) if its ``lease_until`` has passed: one
+        taker per expired term, by a claim ``<lease id>:takeover:<lease_until>``, gets a new token and
+        ``lease_until`` (and ``changes``; the lease's other fields are kept). No conditional update
+        decides it (FerretDB v1 does not serialize them, see ``claim``). The document as now held, or
+        None: still live, or another caller took this term over."""
+        now = datetime.now(UTC)
+        until = held.get("lease_until")  # none: written before leases carried one, so long expired
+        if until is not None and until >= now:
+            return None
+        term = until.isoformat() if until is not None else "none"
+        if not await self.claim(collection, f"{held['_id']}:takeover:{term}", {"at": now}):
+            return None
+        fresh = {**(changes or {}), "token": uuid.uuid4().hex, "lease_until": now + ttl}
+        await self.db[collection].update_one({"_id": held["_id"]}, {"$set": fresh})
+        return {**held, **fresh}
+
+    async def acquire(self, collection: str, lease_id: str, ttl: timedelta,
+                      doc: Doc | None = None) -> Doc | None:
+        """``lease``, and ``take_over`` an expired holder's (with ``doc``): the lease's document if this
+        caller holds it now, else None."""
+        won, held = await self.lease(collection, lease_id, ttl, doc)
+        return held if won else await self.take_over(collection, held, ttl, doc)
+
+    async def release(self, collection: str, lease_id: str, token: str) -> None:
+        """Give the lease back, if it is still this holder's (``token``), not a taker-over's."""
+        await self.db[collection].delete_one({"_id": lease_id, "token": token})
 
     async def next_number(self, counter: str, claims: str = "counter_claims") -> int:
         """Next value of a named counter (ticket numbers), gap-free and unique under concurrency:

@@ -9,10 +9,10 @@ import pytest
 
 from hub.audit import Audit
 from hub.contacts import Contacts
-from hub.errors import InvalidInput
+from hub.errors import Conflict, InvalidInput
 from hub.events import ContactCreated, ConversationCreated, ConversationUpdated, EventBus, MessageCreated
 from hub.inbox import Inbox
-from hub.models import Channel, IdentityKind, InboundMessage, SenderIdentity, Status
+from hub.models import Channel, IdentityKind, InboundMessage, SenderIdentity, Status, utcnow
 from hub.store import Store
 
 
@@ -178,3 +178,20 @@ async def test_email_identity_is_lower_cased(inbox: Inbox) -> None:
 async def test_ticket_numbers_are_unique_under_concurrency(store: Store) -> None:
     numbers = await asyncio.gather(*(store.next_number("conversation") for _ in range(40)))
     assert sorted(numbers) == list(range(1, 41))
+
+
+async def test_a_claim_whose_ingest_died_is_taken_over_after_its_lease_by_one_retry(
+        inbox: Inbox, store: Store) -> None:
+    """The node that claimed a message died before storing it: while its lease runs a retry is told
+    to come back later; after it, one of several retries stores the message under the claimed id."""
+    await store.inbound_keys.insert_one({"_id": "sms:SM9", "message_id": "m-claimed", "created_at": utcnow(),
+                                         "token": "dead", "lease_until": utcnow() + timedelta(seconds=30)})
+    with pytest.raises(Conflict, match="being ingested"):
+        await inbox.ingest(sms("SM9"))
+    await store.inbound_keys.update_one({"_id": "sms:SM9"},
+                                        {"$set": {"lease_until": utcnow() - timedelta(seconds=1)}})
+    results = await asyncio.gather(*(inbox.ingest(sms("SM9")) for _ in range(4)), return_exceptions=True)
+    stored = [r for r in results if not isinstance(r, BaseException) and not r.duplicate]
+    assert len(stored) == 1 and stored[0].message.id == "m-claimed", results
+    assert all(isinstance(r, Conflict) or r.duplicate for r in results if r is not stored[0]), results
+    assert await store.messages.count_documents({"external_id": "SM9"}) == 1
