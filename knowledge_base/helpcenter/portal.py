@@ -26,7 +26,8 @@ from aiohttp import web
 
 from hub import keys
 from hub.auth import Principal
-from hub.errors import HubError, NotFound
+from hub.conversations import decode_cursor
+from hub.errors import HubError, InvalidInput, NotFound
 from hub.models import Channel, Conversation, IdentityKind, InboundMessage
 from hub.models.inbound import SenderIdentity
 from hub.platform.appkeys import SESSIONS
@@ -37,6 +38,7 @@ from .views import COOKIE, PATH_LOCALE, locale_of, principal_of, render
 
 MAX_REPLY = 10_000
 MAX_SHOWN = 500  # messages on a ticket's page: the newest
+TICKETS_PAGE = 100
 NONCE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -139,18 +141,37 @@ async def _own_ticket(request: web.Request, principal: Principal) -> Conversatio
     return conversation
 
 
+def _page_cursor(request: web.Request) -> str | None:
+    """``?older=``: the cursor of the tickets page it continues; a forged one is the 404 page."""
+    cursor = request.query.get("older")
+    if cursor is None:
+        return None
+    try:
+        _, last_id = decode_cursor(cursor[:200])
+        if len(last_id) > 64:
+            raise ValueError(last_id)
+        last_id.encode()  # a lone surrogate would fail in the query
+    except (InvalidInput, ValueError):
+        raise web.HTTPNotFound(text="no such page") from None
+    return cursor[:200]
+
+
 async def tickets(request: web.Request) -> web.Response:
     locale = locale_of(request)
     principal = _portal_user(request, locale)
     items: list[Conversation] = []
-    if principal.contact_id:
-        items, _ = await request.app[keys.CONVERSATIONS].list(contact_id=principal.contact_id, limit=100)
+    cursor, older = _page_cursor(request), None
+    if principal.contact_id:  # a provider's tickets add up over the years: paged, newest first
+        items, older = await request.app[keys.CONVERSATIONS].list(
+            contact_id=principal.contact_id, limit=TICKETS_PAGE, cursor=cursor)
     sessions = await request.app[SESSIONS].list(principal.user_id) if principal.user_id else []
     return render(
         request,
         "tickets.html",
         locale=locale,
         tickets=items,
+        older=older,
+        paged=cursor is not None,
         sessions=[s for s in sessions if s["active"]],
         current_session=principal.session_id,
         switch={code: f"/help/{code}/tickets" for code in LANGUAGES},

@@ -277,3 +277,40 @@ async def test_a_long_ticket_shows_its_newest_messages_and_says_earlier_ones_are
     assert (await sign_in(client, await portal_user(app, short))).status == 303
     page = await (await client.get(f"/help/en/tickets/{short.id}")).text()
     assert "About Short one" in page and "Earlier messages" not in page
+
+
+async def test_a_provider_with_many_tickets_pages_through_all_of_them(client: Any) -> None:
+    """My tickets lists 100 at a time, newest first, with a link to the older ones (it listed the
+    newest 100 and nothing led to the rest). A forged page link is the 404 page."""
+    from datetime import timedelta
+
+    from hub.models import Conversation, utcnow
+
+    app = client.server.app
+    first = await ticket_of(app, "provider@example.co.za", "Booking 000")
+    start = utcnow() - timedelta(days=30)
+    docs = [Conversation(number=10_000 + i, contact_id=first.contact_id, channel=Channel.email,
+                         thread_key=f"email|x{i}", status="resolved", subject=f"Booking {i:03d}",
+                         created_at=start + timedelta(hours=i), updated_at=start + timedelta(hours=i),
+                         last_message_at=start + timedelta(hours=i)).to_doc() for i in range(1, 130)]
+    await app[keys.STORE].conversations.insert_many(docs)
+    assert (await sign_in(client, await portal_user(app, first, Role.provider))).status == 303
+
+    seen: list[str] = []
+    url = "/help/af/tickets"
+    for _ in range(5):
+        resp = await client.get(url)
+        assert resp.status == 200
+        page = await resp.text()
+        seen += re.findall(r"Booking (\d{3})", page)
+        found = re.search(r'href="(/help/af/tickets\?older=[^"]+)"[^>]*>Ouer versoeke<', page)
+        if found is None:
+            break
+        assert "Nuutste versoeke" in page or url == "/help/af/tickets"
+        url = found.group(1).replace("&amp;", "&")
+    assert seen == ["000", *[f"{i:03d}" for i in range(129, 0, -1)]]  # each once, newest first
+    assert "Nuutste versoeke" in page
+
+    for forged in ("x", "%%%", "W10", "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwgIlx1ZDgwMCJd"):  # [..., "\ud800"]
+        resp = await client.get(f"/help/en/tickets?older={forged}")
+        assert resp.status == 404 and "Page not found" in await resp.text(), forged
