@@ -1,12 +1,19 @@
 // Service worker: the console shell works offline-first (cached app shell); API and socket traffic
 // always go to the network. Bump VERSION when the shell's files change.
-const VERSION = "berry-console-v31";
+const VERSION = "berry-console-v32";
 const SHELL = [
   "/console/", "/console/static/css/console.css", "/console/static/js/app.js", "/console/static/js/dom.js",
   "/console/static/js/i18n.js", "/console/static/js/api.js", "/static/js/api.js", "/console/static/js/live.js",
   "/console/static/js/views.js", "/console/static/js/thread.js", "/console/static/js/contact.js",
   "/console/static/js/supervisor.js", "/console/static/js/settings.js", "/console/static/js/conflict.js",
-  "/console/static/js/push.js", "/console/static/locales/en.json", "/console/static/locales/af.json",
+  "/console/static/js/push.js",
+  "/console/static/js/settings/common.js", "/console/static/js/settings/people.js",
+  "/console/static/js/settings/keys.js", "/console/static/js/settings/webhooks.js",
+  "/console/static/js/settings/canned.js", "/console/static/js/settings/sla.js",
+  "/console/static/js/settings/inboxes.js", "/console/static/js/settings/hours.js",
+  "/console/static/js/settings/rules.js", "/console/static/js/settings/macros.js",
+  "/console/static/js/settings/privacy.js",
+  "/console/static/locales/en.json", "/console/static/locales/af.json",
   "/console/static/img/icon.svg",
   "/console/static/vendor/socket.io.esm.min.js",
 ];
