@@ -16,6 +16,7 @@ from agent_console.forwarder import Forwarder
 from hub.events import MessageCreated
 from hub.models import Channel, Conversation, Message
 from hub.store import Store
+from tests.unit.cancelling import SwallowsCancelOnce
 
 WINDOW_S = 0.2
 
@@ -106,21 +107,17 @@ async def test_without_a_window_every_event_may_leave_alone(store: Store) -> Non
 async def test_a_cancel_a_flush_swallowed_still_ends_the_forwarder(store: Store) -> None:
     """The console's shutdown cancels the forwarder and waits for it: a cancel its flush swallowed
     (Python 3.11's asyncio.wait_for in the store driver, a socket library) ends it all the same."""
-    busy = asyncio.Event()
+    swallow = SwallowsCancelOnce()
 
     class Swallowing(Emits):
         async def emit(self, event: str, data: Any, to: list[str], namespace: str) -> None:
-            busy.set()
-            try:
-                await asyncio.sleep(30)
-            except asyncio.CancelledError:
-                pass  # swallowed, as wait_for's race does
+            await swallow()
 
     forwarder = Forwarder(Swallowing(), "/agents", EventLog(store), conversations=None)
     task = asyncio.create_task(forwarder.run())
     conversation = Conversation(number=1, contact_id="k", channel=Channel.sms, thread_key="t")
     await forwarder.on_event(created(conversation, "hello"))
-    await asyncio.wait_for(busy.wait(), 10)
+    await swallow.started()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):  # not TimeoutError: the loop did not wait for more
         await asyncio.wait_for(task, 5)

@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from hub.periodic import every
+from tests.unit.cancelling import SwallowsCancelOnce, finishes
 
 
 async def _rounds(period: float, at_start: bool, want: int) -> list[float]:
@@ -51,17 +52,8 @@ async def test_at_start_runs_the_first_round_at_once() -> None:
 async def test_a_cancel_the_work_swallowed_still_ends_the_loop() -> None:
     """On Python 3.11 asyncio.wait_for can lose a cancel that lands as its inner task finishes; the
     loop must end anyway, or the app's shutdown waits for it for ever."""
-    busy = asyncio.Event()
-
-    async def work() -> None:
-        busy.set()
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            pass  # swallowed, as wait_for's race does
-
-    task = asyncio.create_task(every(0, work, "swallowing round", at_start=True))
-    await asyncio.wait_for(busy.wait(), 5)
+    swallow = SwallowsCancelOnce()
+    task = asyncio.create_task(every(0, swallow, "swallowing round", at_start=True))
+    await swallow.started(5)
     task.cancel()
-    done, _ = await asyncio.wait({task}, timeout=5)
-    assert task in done and task.cancelled()
+    assert await finishes(task) and task.cancelled()
