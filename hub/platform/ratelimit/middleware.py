@@ -1,11 +1,12 @@
 """Rate-limit middlewares: ``limit_ip`` runs before authentication (every /api request, including
-ones with bad credentials), ``limit_principal`` after it (per user or per API key). Both add the
-``RateLimit-Limit/Remaining/Reset`` headers; a refused request gets 429 problem+json with
-``Retry-After``."""
+ones with bad credentials, and the help center's searches and form posts), ``limit_principal``
+after it (per user or per API key). Both add the ``RateLimit-Limit/Remaining/Reset`` headers; a
+refused request gets 429 problem+json with ``Retry-After``."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from .backends import Decision
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 EXEMPT = ("/api/docs",)
+HELP_SEARCH = re.compile(r"^/help/(?:search\.json|[a-z]{2}/search)$")
 DECISION: web.RequestKey[Decision] = web.RequestKey("ratelimit_decision")
 
 
@@ -42,7 +44,15 @@ def _limited(decision: Decision) -> web.Response:
 
 def _applies(request: web.Request) -> bool:
     settings = request.app[PLATFORM_SETTINGS]
-    return settings.ratelimit_enabled and request.path.startswith("/api/") and not request.path.startswith(EXEMPT)
+    if not settings.ratelimit_enabled:
+        return False
+    if request.path.startswith("/api/"):
+        return not request.path.startswith(EXEMPT)
+    # The help center's anonymous work counts too: its searches (the query encoder: /kb/search's
+    # cost, which is limited) and its form posts (a contact form opens a ticket, others sign in,
+    # vote, reply). Unlimited, one address opened 100 tickets in 7 s. Its pages are not counted.
+    help_work = request.method == "POST" or bool(HELP_SEARCH.match(request.path))
+    return request.path.startswith("/help/") and help_work
 
 
 @web.middleware

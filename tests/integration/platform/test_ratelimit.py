@@ -194,3 +194,27 @@ async def test_redis_down_lets_requests_through(settings: Settings) -> None:
             assert (await client.get("/api/v1/conversations")).status == 401
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize("platform_overrides", [{"ratelimit_ip": "4/60"}])
+async def test_the_help_centers_searches_and_form_posts_count_against_the_ip(api: Api) -> None:
+    """Anonymous help-center work was never limited: one address opened 100 tickets through the
+    contact form in 7 s, and its searches run the query encoder that /api/v1/kb/search is limited
+    for. They now take from the IP's budget (the API's); reading pages does not."""
+    store = api.app[keys.STORE]
+    before = await store.conversations.count_documents({})
+    for i in range(4):
+        resp = await api.client.post("/help/en/contact", data={
+            "name": "Spam", "email": f"spam{i}@example.com", "subject": "Buy now",
+            "message": "spam spam spam", "nonce": f"nonce-spam-{i:08d}"})
+        assert resp.status == 200 and resp.headers["RateLimit-Remaining"] == str(3 - i)
+    resp = await api.client.post("/help/en/contact", data={
+        "name": "Spam", "email": "spam9@example.com", "subject": "Buy now", "message": "spam spam spam",
+        "nonce": "nonce-spam-00000009"})
+    assert resp.status == 429 and 0 < int(resp.headers["Retry-After"]) <= 60
+    assert await store.conversations.count_documents({}) == before + 4  # the fifth opened nothing
+    for path in ("/help/search.json?q=refund+policy+for+cancelled+events", "/help/en/search?q=refund",
+                 "/api/v1/kb/search?q=refund"):
+        assert (await api.client.get(path)).status == 429, path
+    for path in ("/help/en", "/help/en/contact", "/help/static/help.css"):  # pages are not counted
+        assert (await api.client.get(path)).status == 200, path
