@@ -377,6 +377,9 @@ async def contact_submit(request: web.Request) -> web.Response:
     inbound = InboundMessage(
         channel=Channel.api,
         external_id=f"helpcenter:{data.nonce}",
+        # Its own ticket: threaded on the typed (unverified) address, a second form joined that
+        # address's open ticket, and the thanks page named that ticket's number to whoever typed it.
+        thread_key=f"helpcenter:{data.nonce}",
         sender=SenderIdentity(kind="email", value=str(data.email)),
         sender_name=data.name,
         subject=data.subject,

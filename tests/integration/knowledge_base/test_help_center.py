@@ -152,6 +152,18 @@ async def test_contact_form_opens_one_ticket(client: Any) -> None:
     assert spam.status == 200
     assert await store.conversations.count_documents({}) == 1
 
+    # Anyone may type Thandi's address: a second form opens its own ticket (it joined her open one,
+    # its text in her thread, and its thanks page named her ticket's number)
+    other = await client.post("/help/en/contact", data={
+        **form, "nonce": "someone-else-nonce-1", "subject": "Change my bank account",
+        "message": "Please pay my refund into account 12345 instead."})
+    other_number = re.search(r"#(\d+)", await other.text()).group(1)  # type: ignore[union-attr]
+    assert other.status == 200 and other_number != re.search(r"#(\d+)", text).group(1)
+    tickets = [c async for c in store.conversations.find({}).sort("number", 1)]
+    assert [c["subject"] for c in tickets] == ["Refund for my DJ", "Change my bank account"]
+    assert tickets[0]["contact_id"] == tickets[1]["contact_id"]  # the address's contact, as before
+    assert await store.messages.count_documents({"conversation_id": tickets[0]["_id"]}) == 1
+
 
 async def test_feedback_views_and_hostile_queries(client: Any) -> None:
     app = client.server.app
