@@ -39,6 +39,7 @@ from .views import COOKIE, PATH_LOCALE, locale_of, principal_of, render
 MAX_REPLY = 10_000
 MAX_SHOWN = 500  # messages on a ticket's page: the newest
 TICKETS_PAGE = 100
+MERGE_HOPS = 5  # a ticket merged into one merged on since
 NONCE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -138,6 +139,18 @@ async def _own_ticket(request: web.Request, principal: Principal) -> Conversatio
         conversation = None
     if conversation is None or not principal.contact_id or conversation.contact_id != principal.contact_id:
         raise web.HTTPNotFound(text="no such ticket")  # someone else's ticket does not exist for you
+    # A ticket an agent merged into another is closed and its messages are there now: the page and
+    # a reply go to the ticket that stayed (a reply stored here would reach no agent).
+    for _ in range(MERGE_HOPS):
+        if not conversation.merged_into:
+            break
+        try:
+            target = await request.app[keys.CONVERSATIONS].get(conversation.merged_into)
+        except NotFound:
+            break
+        if target.contact_id != principal.contact_id:
+            break
+        conversation = target
     return conversation
 
 
@@ -184,6 +197,8 @@ async def ticket(
     locale = locale_of(request)
     principal = _portal_user(request, locale)
     conversation = await _own_ticket(request, principal)
+    if conversation.id != request.match_info["ticket"] and request.method == "GET":  # merged into it
+        raise web.HTTPSeeOther(f"/help/{locale}/tickets/{conversation.id}")
     # the newest: a long thread's first 500 hid the answers the customer came for (and #latest)
     messages = await request.app[keys.CONVERSATIONS].messages(
         conversation.id, limit=MAX_SHOWN + 1, include_private=False, newest=True

@@ -314,3 +314,33 @@ async def test_a_provider_with_many_tickets_pages_through_all_of_them(client: An
     for forged in ("x", "%%%", "W10", "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwgIlx1ZDgwMCJd"):  # [..., "\ud800"]
         resp = await client.get(f"/help/en/tickets?older={forged}")
         assert resp.status == 404 and "Page not found" in await resp.text(), forged
+
+
+async def test_a_merged_ticket_leads_to_the_ticket_it_was_merged_into_and_replies_land_there(
+        client: Any, api: Any) -> None:
+    """An agent merged two of the customer's tickets: the merged one is closed and its messages
+    moved. Its portal page showed an empty thread with a reply form, and a reply there was stored
+    in the closed, merged ticket, where no agent looks. Both now go to the ticket that stayed."""
+    app = client.server.app
+    source, target = [(await app[keys.INBOX].ingest(InboundMessage(
+        channel=Channel.email, external_id=f"<{new_id()}@mail>", thread_key=f"mail:<{new_id()}@mail>",
+        sender=SenderIdentity(kind="email", value="lerato@example.co.za"), subject=subject,
+        text=f"About {subject}"))).conversation for subject in ("Deposit question", "Deposit again")]
+    assert source.id != target.id and source.contact_id == target.contact_id
+    admin = await api.user(Role.admin)
+    resp = await api.client.post(f"/api/v1/conversations/{source.id}/merge", headers=admin["headers"],
+                                 json={"into": target.id})
+    assert resp.status == 200, await resp.text()
+    assert (await sign_in(client, await portal_user(app, source))).status == 303
+
+    resp = await client.get(f"/help/af/tickets/{source.id}", allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == f"/help/af/tickets/{target.id}"
+    page = await (await client.get(f"/help/af/tickets/{target.id}")).text()
+    assert "About Deposit question" in page and "About Deposit again" in page
+    resp = await client.post(f"/help/en/tickets/{source.id}/reply",
+                             data={"text": "Any news on my deposit?", "nonce": "merged-reply-nonce-01"},
+                             allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == f"/help/en/tickets/{target.id}#latest"
+    texts = [m.text for m in await app[keys.CONVERSATIONS].messages(target.id)]
+    assert "Any news on my deposit?" in texts
+    assert await app[keys.STORE].messages.count_documents({"conversation_id": source.id}) == 0
