@@ -57,8 +57,9 @@ IDENTITY_KINDS = {kind.value for kind in IdentityKind}
 # its claim), ``from:<source>`` {target, at, done} (a merge of source into target: until ``done`` no
 # other merge of that source or into it runs, and an interrupted merge is resumed by running it
 # again; kept when done, removed by ``unmerge``) and ``unmerge:<source>`` {target, token,
-# lease_until} (an unmerge running). The two leases are ``Store.acquire``'s: taken over once expired. Inbound messages never read these: a merge marks its source contact
-# (``merging``) for them, see ``settle_late_write``.
+# lease_until} (an unmerge running). The two leases are ``Store.acquire``'s: taken over once
+# expired. Inbound messages never read these: a merge marks its source contact (``merging``) for
+# them, see ``settle_late_write``.
 CLAIMS = "contact_merges"
 register(CLAIMS)
 LOCK_LEASE = timedelta(seconds=15)
@@ -365,7 +366,9 @@ class Contacts:
                 await self._record_merge(source, target)
             moved = await self._move_source(source.id, target.id)
         merged_fields = {
-            "consent": await self._merged_consent(target, source),
+            # read again: an opt-out written meanwhile (before the mark, so not settled by its writer)
+            "consent": await self._merged_consent(await self.get(target.id),
+                                                  await self.get(source.id, follow_merges=False)),
             "tags": sorted(set(target.tags) | set(source.tags)),
             "custom_fields": {**source.custom_fields, **target.custom_fields},
             "name": target.name or source.name,
@@ -384,6 +387,10 @@ class Contacts:
         # FerretDB v1 rewrites a whole document on update, so a concurrent write to the source (a
         # consent, a tag) may have dropped the mark: one more pass now that ``merged_into`` is set
         await self._move_source(source.id, target.id)
+        # consent the source got after the read above (its writer saw the mark and also wrote it to
+        # the target, where the merged consent above may have overwritten it; its record moved with
+        # the last pass): newest state wins
+        await self._take_newer_consent(source.id, target.id)
         # the claim is marked done last (kept until an unmerge: a re-run of a finished merge finds it)
         await self.store[CLAIMS].update_one({"_id": f"from:{source.id}", "target": target.id},
                                             {"$set": {"done": True}})
@@ -513,6 +520,32 @@ class Contacts:
         final = await self.get(str(into))
         await self._move_tickets([conversation_id], final.id, from_id=contact_id)
         return final
+
+    async def settle_consent(self, contact_id: str, key: str, state: dict[str, Any]) -> str:
+        """After ``consent.<key>`` was written on ``contact_id`` (an SMS or WhatsApp STOP/START): if a
+        merge has marked the contact or merged it away, the same state goes to the surviving contact,
+        whose id is returned (else ``contact_id``). One read, after the write, as for a message
+        (``settle_late_write``): a write that finds neither was read by the merge's consent merge."""
+        doc = await self.store.contacts.find_one({"_id": contact_id}, {"merged_into": 1, "merging": 1}) or {}
+        into = doc.get("merged_into") or (doc.get("merging") or {}).get("into")
+        if not into:
+            return contact_id
+        final = (await self.get(str(into))).id
+        await self.store.contacts.update_one({"_id": final}, {"$set": {f"consent.{key}": state,
+                                                                       "updated_at": utcnow()}})
+        return final
+
+    async def _take_newer_consent(self, source_id: str, target_id: str) -> None:
+        """The merged consent states (``_merged_consent``) newer (``at``) than the target's, written to
+        the target: a consent record is an insert, which no concurrent update of a contact document
+        can drop (FerretDB v1 rewrites the whole document), so this also brings back an opt-out whose
+        write to the source's ``consent`` was lost that way."""
+        target = await self.get(target_id)
+        merged = await self._merged_consent(target, await self.get(source_id, follow_merges=False))
+        newer = {f"consent.{key}": state for key, state in merged.items()
+                 if state != target.consent.get(key) and _newer(state, target.consent.get(key))}
+        if newer:
+            await self.store.contacts.update_one({"_id": target_id}, {"$set": newer})
 
     async def _record_merge(self, source: Contact, target: Contact) -> dict[str, Any] | None:
         """Write (or, on a re-run, extend) the source's ``merge_record`` before anything moves."""
@@ -747,17 +780,15 @@ class Contacts:
     async def _merged_consent(self, target: Contact, source: Contact) -> dict[str, Any]:
         """Per purpose (or channel opt-out), the newest state of the two: a withdrawal on the
         duplicate after a grant on the survivor stays withdrawn. Purposes with consent records
-        (all of them on the survivor now) take the newest record's state."""
-        def at(state: Any) -> Any:
-            return state.get("at") if isinstance(state, dict) else None
-
+        (all of them on the survivor now) take the newest record's state (a record's ``state``, if it
+        has one, is the field's value: an SMS or WhatsApp STOP/START's ``{opted_out, at, keyword}``)."""
         merged: dict[str, Any] = dict(target.consent)
         for key, state in source.consent.items():
-            mine = merged.get(key)
-            if mine is None or (at(state) is not None and (at(mine) is None or at(state) > at(mine))):
+            if _newer(state, merged.get(key)):
                 merged[key] = state
         async for doc in self.store["consents"].find({"contact_id": target.id}).sort("at", 1).limit(10_000):
-            merged[doc["purpose"]] = {"granted": doc["granted"], "source": doc["source"], "at": doc["at"]}
+            merged[doc["purpose"]] = doc.get("state") or {"granted": doc["granted"], "source": doc["source"],
+                                                           "at": doc["at"]}
         return merged
 
     async def delete(self, contact_id: str) -> None:
@@ -768,6 +799,14 @@ class Contacts:
             raise Conflict("the contact has conversations; use the privacy erase instead", field="contact_id")
         await self.store.identities.delete_many({"contact_id": contact.id})
         await self.store.contacts.delete_one({"_id": contact.id})
+
+
+def _newer(state: Any, than: Any) -> bool:
+    """A consent state that wins over ``than``: there is none, or it is newer (``at``)."""
+    def at(value: Any) -> Any:
+        return value.get("at") if isinstance(value, dict) else None
+
+    return than is None or (at(state) is not None and (at(than) is None or at(state) > at(than)))
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

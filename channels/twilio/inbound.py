@@ -7,10 +7,12 @@ paths do the same thing; every step is idempotent on ``MessageSid``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 from typing import Any
 
 import aiohttp
+from pymongo.errors import DuplicateKeyError
 
 from channels.base import ChannelError
 from channels.blobs import BlobStore
@@ -64,7 +66,7 @@ class TwilioInbound:
             # consent first: once ingest publishes the message a worker may send, and must see the STOP
             contact, _ = await self.contacts.resolve(inbound.sender.kind, inbound.sender.value,
                                                      name=inbound.sender_name)
-            await self._consent(contact.id, inbound.channel, opted_out=word == "stop", text=inbound.text)
+            await self._consent(contact.id, inbound, opted_out=word == "stop")
         return await self.inbox.ingest(inbound)
 
     def sender_address(self, payload: dict[str, Any]) -> str | None:
@@ -105,7 +107,19 @@ class TwilioInbound:
                                        meta={"source_url": attachment.url})
         return attachment.model_copy(update={"blob_id": blob_id, "size": len(data), "content_type": content_type})
 
-    async def _consent(self, contact_id: str, channel: Channel, *, opted_out: bool, text: str) -> None:
-        value = {"opted_out": opted_out, "at": utcnow(), "keyword": text.strip()[:20]}
+    async def _consent(self, contact_id: str, inbound: InboundMessage, *, opted_out: bool) -> None:
+        """The opt-out (or back in) on the contact's ``consent.<channel>``, which the adapter checks
+        before each send, and as a consent record (an insert, once per message: a merge moves it to
+        the survivor and reads it there, and no concurrent write to the contact document drops it)."""
+        channel, now = inbound.channel, utcnow()
+        value = {"opted_out": opted_out, "at": now, "keyword": inbound.text.strip()[:20]}
+        with contextlib.suppress(DuplicateKeyError):  # a retry of the same message
+            await self.store["consents"].insert_one({
+                "_id": f"{channel.value}:{inbound.external_id}", "contact_id": contact_id,
+                "purpose": channel.value,
+                "granted": not opted_out, "source": f"{channel.value} keyword", "note": value["keyword"],
+                "recorded_by": f"contact:{contact_id}", "at": now, "state": value})
         await self.store.contacts.update_one({"_id": contact_id}, {"$set": {f"consent.{channel.value}": value}})
+        # a contact being merged away: the survivor gets it too (the outbox asks the survivor)
+        contact_id = await self.contacts.settle_consent(contact_id, channel.value, value)
         await self.bus.publish(ContactUpdated(contact_id=contact_id, changes={f"consent.{channel.value}": value}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -9,7 +10,7 @@ from urllib.parse import urlencode
 from aiohttp.test_utils import TestClient
 
 from hub import keys
-from hub.models import Role, utcnow
+from hub.models import Contact, IdentityKind, Role, utcnow
 
 from .conftest import AUTH_TOKEN, PUBLIC, SMS_FROM, TEMPLATE_SID, post_signed, run_jobs, sign, sms_form
 from .standin import TwilioStandIn
@@ -443,3 +444,27 @@ async def test_json_body_signed_with_body_sha256(client: TestClient[Any, Any]) -
     assert statuses == [400, 400, 400, 400]
     docs = [d async for d in client.server.app[keys.STORE].messages.find({})]
     assert [d["text"] for d in docs] == ["JSON webhook: is the marquee free?"]
+
+
+async def test_a_stop_sent_while_its_contact_is_merged_away_opts_out_the_survivor(
+        client: TestClient[Any, Any]) -> None:
+    """The SMS opt-out lives on the contact (``consent.sms``). A STOP from the duplicate's number,
+    resolved to the duplicate while a merge folds it into the survivor, must end on the survivor,
+    whom the outbox asks before every send: never text someone who said STOP."""
+    store, contacts = client.server.app[keys.STORE], client.server.app[keys.CONTACTS]
+
+    async def stop_after(delay: float, number: str) -> int:
+        await asyncio.sleep(delay)
+        return int((await post_signed(client, SMS, sms_form(From=number, Body="STOP"))).status)
+
+    for run in range(8):  # the STOP lands at another point of the merge each run
+        number = f"+2782555{run:04d}"
+        survivor = await contacts.create(Contact(name=f"Thandi {run}"),
+                                         [(IdentityKind.email, f"t{run}@example.com")])
+        duplicate = await contacts.create(Contact(name=f"Sipho {run}"), [(IdentityKind.phone, number)])
+        merged, status = await asyncio.gather(contacts.merge(duplicate.id, survivor.id),
+                                              stop_after(run * 0.004, number))
+        assert merged.id == survivor.id and status == 200
+        consent = (await store.contacts.find_one({"_id": survivor.id}) or {}).get("consent", {})
+        assert consent.get("sms", {}).get("opted_out") is True, (run, consent)
+        assert await store.messages.count_documents({"contact_id": survivor.id, "meta.keyword": "stop"}) == 1
