@@ -84,7 +84,11 @@ class ArticleQuery(PageQuery):
 
 class SearchParams(_Strict):
     q: str = Field(max_length=MAX_QUERY)
-    locale: str | None = Field(None, pattern=f"^({'|'.join(LOCALES)})$")
+    locale: str | None = Field(
+        None, pattern=f"^({'|'.join(LOCALES)})$",
+        description="Other than en: hits in this language first, then the answers with no translation "
+        "in it, in English (each hit's locale says which); none: every language",
+    )
     category: str | None = Field(None, max_length=80)
     limit: int = Field(10, ge=1, le=50)
 
@@ -307,6 +311,7 @@ async def search(request: web.Request, principal: Principal | None, query: Searc
         source="api",
         visitor=principal.actor_id if principal else None,
         contact_id=principal.contact_id if principal else None,
+        fallback=True,
     )
     return SearchOut(query=query.q, hits=hits)
 

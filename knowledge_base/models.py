@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from hub.models import Model, Role, new_id, utcnow
 
 LOCALES = ("en", "af", "zu", "xh", "st")  # the languages the help center is offered in
+DEFAULT_LOCALE = "en"  # a search in another language falls back to it
 MAX_BODY = 200_000
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 

@@ -226,7 +226,7 @@ async def search_page(request: web.Request) -> web.Response:
     if q.strip():
         try:
             hits = await kb_of(request).search(
-                _query(request, q, locale), source="help_center", **_searcher(request)
+                _query(request, q, locale), source="help_center", fallback=True, **_searcher(request)
             )
         except SearchUnavailable:
             down = True
@@ -250,16 +250,17 @@ async def search_json(request: web.Request) -> web.Response:
     try:
         hits = (
             await kb_of(request).search(
-                _query(request, q, locale, limit=8), source="instant", **_searcher(request)
+                _query(request, q, locale, limit=8), source="instant", fallback=True, **_searcher(request)
             )
             if q.strip()
             else []
         )
     except SearchUnavailable:
         return web.json_response({"query": q, "hits": [], "unavailable": True}, status=503)
-    return web.json_response(
-        {"query": q, "hits": [h.model_dump(include={"title", "summary", "url"}) for h in hits]}
-    )
+    note = strings(locale)["in_default_language"]  # a hit in English on an Afrikaans page says so
+    return web.json_response({"query": q, "hits": [
+        {**h.model_dump(include={"title", "summary", "url", "locale"}),
+         "note": note if h.locale != locale else ""} for h in hits]})
 
 
 async def _readable_article(request: web.Request, locale: str) -> Article:

@@ -24,6 +24,10 @@
             data.hits.forEach(function (h) {
               var li = document.createElement("li"), a = document.createElement("a"), s = document.createElement("small");
               a.href = h.url; a.textContent = h.title; s.textContent = h.summary;
+              if (h.note) {  // an answer only in the default language: say so, in the page's language
+                var n = document.createElement("span"); n.className = "tag"; n.textContent = h.note;
+                a.lang = h.locale; n.lang = document.documentElement.lang; a.appendChild(document.createTextNode(" ")); a.appendChild(n);
+              }
               a.appendChild(s); li.appendChild(a); ul.appendChild(li);
             });
             box.appendChild(ul);

@@ -406,3 +406,29 @@ async def test_favicon_for_the_whole_app(client: Any) -> None:
     resp = await client.get("/favicon.ico")
     assert resp.status == 200 and resp.content_type == "image/png"
     assert (await resp.read()).startswith(b"\x89PNG")
+
+
+async def test_a_search_in_afrikaans_falls_back_to_english_answers(client: Any) -> None:
+    """No Afrikaans article is about passwords: the Afrikaans search lists the English one, marked
+    "In Engels"; an article translated into Afrikaans is listed in Afrikaans only, first. The same
+    for search as you type and the API."""
+    await import_default(client.server.app)
+    page = await client.get("/help/af/search", params={"q": "password"})
+    html = await page.text()
+    assert page.status == 200 and "Geen artikels pas by jou soektog nie" not in html
+    assert re.search(r'<li lang="en"><a href="/help/en/articles/reset-your-password" hreflang="en">'
+                     r'I forgot my password</a> <span class="tag" lang="af">In Engels</span>', html), html
+    refund = await (await client.get("/help/af/search", params={"q": "refund"})).text()
+    links = re.findall(r'<a href="(/help/[a-z]{2}/articles/[a-z0-9-]+)"', refund)
+    assert links and links[0] == "/help/af/articles/hoe-terugbetalings-werk", links
+    assert "/help/en/articles/how-refunds-work" not in links  # its translation stands for it
+    assert links.index("/help/af/articles/hoe-terugbetalings-werk") < min(
+        i for i, link in enumerate(links) if link.startswith("/help/en/"))
+    instant = await (await client.get("/help/search.json", params={"q": "password", "locale": "af"})).json()
+    reset = [h for h in instant["hits"] if h["url"] == "/help/en/articles/reset-your-password"]
+    assert [(h["title"], h["locale"], h["note"]) for h in reset] == [
+        ("I forgot my password", "en", "In Engels")]
+    en = await (await client.get("/help/search.json", params={"q": "password", "locale": "en"})).json()
+    assert en["hits"][0]["note"] == ""
+    api = await (await client.get("/api/v1/kb/search", params={"q": "password", "locale": "af"})).json()
+    assert [h["locale"] for h in api["hits"] if h["url"] == "/help/en/articles/reset-your-password"] == ["en"]
