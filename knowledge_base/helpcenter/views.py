@@ -50,6 +50,9 @@ env = jinja2.Environment(
     lstrip_blocks=True,
 )
 env.globals.update(LANGUAGES=LANGUAGES, category_name=category_name)
+# typed text in plain text (the page's <title>) between FSI and PDI: a bidi control in it (U+202E)
+# stays inside it; in the page itself the element around it (class "typed") isolates it (help.css)
+env.filters["isolate"] = lambda text: f"\u2068{text}\u2069"
 
 
 class ContactForm(BaseModel):

@@ -282,3 +282,32 @@ async def test_video_tutorial_plays_and_its_transcript_and_faq_are_searched(
     await page.locator("#instant a", has_text="Marquee FAQ").click()
     assert await page.locator(".faq summary").inner_text() == "Do marquees need pegs?"
     assert page.errors == []
+
+
+
+TEXT_BOX = """([sel, needle]) => {  // the on-screen box of needle's first occurrence in the element's text
+  const walk = document.createTreeWalker(document.querySelector(sel), NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const i = n.data.indexOf(needle);
+    if (i < 0) continue;
+    const range = document.createRange();
+    range.setStart(n, i); range.setEnd(n, i + needle.length);
+    const r = range.getBoundingClientRect();
+    return {left: r.left, right: r.right};
+  }
+  return null;
+}"""
+
+
+async def test_a_bidi_control_in_a_search_query_stays_inside_the_heading(
+    new_page: Any, hub_url: str, seeded: Any
+) -> None:
+    # U+202E (right-to-left override) at the start of a query flipped the heading's closing quote
+    # to the left of the query ("Results for ”etouq“")
+    page = await new_page()
+    await page.goto(f"{hub_url}/help/en/search?q=%E2%80%AEetouq")
+    typed = await page.evaluate(TEXT_BOX, ["main h1", "etouq"])
+    closing = await page.evaluate(TEXT_BOX, ["main h1", "\u201d"])
+    assert typed and closing and closing["left"] >= typed["right"] - 0.5, (typed, closing)
+    assert "\u2068\u202eetouq\u2069" in await page.title()  # isolated in the tab's title too
+    assert page.errors == []
