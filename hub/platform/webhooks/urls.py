@@ -18,8 +18,21 @@ from hub.errors import InvalidInput
 MAX_URL = 2048
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the IPv4 address in the last 32 bits
+COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated IPv4-compatible (::1 and :: are in it too)
+
+
 def _is_private(ip: str) -> bool:
-    addr = ipaddress.ip_address(ip)
+    """Not a public unicast address. An IPv6 address that carries an IPv4 one (IPv4-mapped
+    ``::ffff:a.b.c.d``, NAT64 ``64:ff9b::a.b.c.d``, 6to4 ``2002:AABB:CCDD::``, IPv4-compatible
+    ``::a.b.c.d``) is judged by that IPv4 address: Python calls NAT64 and 6to4 global whatever
+    they carry, but a NAT64 gateway or 6to4 relay delivers to the embedded address."""
+    addr: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(ip)
+    if isinstance(addr, ipaddress.IPv6Address):
+        embedded = addr.ipv4_mapped or addr.sixtofour
+        if embedded is None and (addr in NAT64 or addr in COMPATIBLE):
+            embedded = ipaddress.IPv4Address(int(addr) & 0xFFFF_FFFF)
+        addr = embedded or addr
     return not addr.is_global or addr.is_multicast
 
 

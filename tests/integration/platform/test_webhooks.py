@@ -231,12 +231,18 @@ async def test_private_targets_are_refused_unless_allowed(api: Api) -> None:
                 # other spellings of those addresses, which the resolver reads without DNS (they were
                 # saved, and only failed at each delivery): docs say refused when saved
                 "http://127.1/x", "http://2130706433/x", "http://0x7f.1/x", "http://0/x", "http://0177.0.0.1/x",
-                "http://localhost./x", "http://2852039166/latest/meta-data", "http://10.1/x"):
+                "http://localhost./x", "http://2852039166/latest/meta-data", "http://10.1/x",
+                # IPv6 forms carrying those IPv4 addresses: NAT64 (64:ff9b::/96), 6to4 (2002::/16),
+                # IPv4-mapped and -compatible
+                "http://[64:ff9b::7f00:1]/x", "http://[64:ff9b::127.0.0.1]/x", "http://[64:ff9b::a9fe:a9fe]/x",
+                "http://[2002:7f00:1::]/x", "http://[2002:a00:8::1]/x", "http://[2002:c0a8:101::]/x",
+                "http://[::ffff:127.0.0.1]/x", "http://[::127.0.0.1]/x"):
         resp = await api.client.post("/api/v1/webhooks", headers=admin["headers"],
                                      json={"url": url, "events": ["*"]})
         assert resp.status == 422, url
         assert (await resp.json())["field"] == "url"
-    for url in ("http://example.com/x", "http://1.1.1.1/x", "http://16843009/x", "http://cafe.example/x"):
+    for url in ("http://example.com/x", "http://1.1.1.1/x", "http://16843009/x", "http://cafe.example/x",
+                "http://[64:ff9b::101:101]/x", "http://[2002:101:101::1]/x"):  # they carry 1.1.1.1
         resp = await api.client.post("/api/v1/webhooks", headers=admin["headers"],
                                      json={"url": url, "events": ["*"]})
         assert resp.status == 201, (url, await resp.text())

@@ -85,6 +85,19 @@ def test_any_of_several_v1_values_may_match() -> None:
     assert verify(SECRET, header, BODY, now=1_700_000_000) == 1_700_000_000
 
 
+@pytest.mark.parametrize("host", ["64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "2002:7f00:1::", "2002:a00:8::1",
+                                  "::ffff:10.0.0.8", "::127.0.0.1"])
+async def test_delivery_refuses_ipv6_forms_of_private_ipv4_addresses(host: str) -> None:
+    """NAT64 and 6to4 addresses were global to Python whatever IPv4 address they carry."""
+    from hub.platform.webhooks.urls import check_resolved
+
+    with pytest.raises(PermissionError, match="private"):
+        await check_resolved(f"http://[{host}]:8080/x", allow_private=False)
+    await check_resolved(f"http://[{host}]:8080/x", allow_private=True)
+    await check_resolved("http://[64:ff9b::101:101]/x", allow_private=False)  # 1.1.1.1: public
+    await check_resolved("http://[2002:101:101::1]/x", allow_private=False)
+
+
 async def test_guarded_resolver_refuses_private_answers() -> None:
     from hub.platform.webhooks.urls import GuardedResolver
 
