@@ -10,6 +10,13 @@ from aiohttp import web
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub.jobs import LEASE
+
+# A delivery attempt (resolving the host and the POST, both under the timeout) must end well inside
+# the delivery job's lease, or another worker takes the job over and the receiver gets it twice;
+# the margin is for recording the attempt.
+WEBHOOK_TIMEOUT_MAX_S = LEASE.total_seconds() - 10
+
 
 class PlatformSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BERRY_", env_file=".env", extra="ignore")
@@ -22,7 +29,9 @@ class PlatformSettings(BaseSettings):
     # --- outgoing webhooks ---
     webhook_max_attempts: int = Field(6, ge=1, le=20, description="Delivery attempts before a delivery is dead")
     webhook_disable_after: int = Field(5, ge=1, description="Consecutive dead deliveries that disable a webhook")
-    webhook_timeout_s: float = Field(10.0, gt=0, description="Timeout of one delivery attempt")
+    webhook_timeout_s: float = Field(10.0, gt=0, description=(
+        f"Timeout of one delivery attempt (resolving the host and the POST), at most "
+        f"{WEBHOOK_TIMEOUT_MAX_S:g} s: the delivery job's lease is {LEASE.total_seconds():g} s"))
     webhook_allow_private: bool = Field(False, description="Allow webhook URLs on loopback/private networks")
 
     # --- rate limiting: "<requests>/<seconds>" ---
@@ -50,6 +59,16 @@ class PlatformSettings(BaseSettings):
     retention_audit_days: int = 0
     retention_dead_letters_days: int = 90
     retention_search_queries_days: int = 90  # the knowledge base's search analytics (typed text)
+
+    @field_validator("webhook_timeout_s")
+    @classmethod
+    def _check_webhook_timeout(cls, value: float) -> float:
+        if value > WEBHOOK_TIMEOUT_MAX_S:
+            raise ValueError(
+                f"BERRY_WEBHOOK_TIMEOUT_S={value:g} is longer than {WEBHOOK_TIMEOUT_MAX_S:g} s: a delivery "
+                f"attempt must end within the delivery job's {LEASE.total_seconds():g} s lease, or another "
+                "worker takes the job over and the receiver gets the delivery twice")
+        return value
 
     @field_validator("ip_allowlist")
     @classmethod

@@ -13,6 +13,7 @@ sees what happened, and an admin can redeliver.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -227,12 +228,14 @@ class Webhooks:
         attempt: dict[str, Any] = {"at": utcnow(), "status_code": None, "error": None, "ms": None, "response": None}
         start = time.perf_counter()
         try:
-            await check_resolved(hook["url"], allow_private=self.settings.webhook_allow_private)
-            timeout = aiohttp.ClientTimeout(total=self.settings.webhook_timeout_s)
-            async with self.http.post(hook["url"], data=body, headers=headers, timeout=timeout,
-                                      allow_redirects=False) as resp:
-                attempt["status_code"] = resp.status
-                attempt["response"] = (await resp.content.read(MAX_LOGGED_RESPONSE)).decode("utf-8", "replace")
+            # the whole attempt, the host's resolution too, within the timeout (bounded by the job's lease)
+            async with asyncio.timeout(self.settings.webhook_timeout_s):
+                await check_resolved(hook["url"], allow_private=self.settings.webhook_allow_private)
+                async with self.http.post(hook["url"], data=body, headers=headers,
+                                          allow_redirects=False) as resp:
+                    attempt["status_code"] = resp.status
+                    attempt["response"] = (await resp.content.read(MAX_LOGGED_RESPONSE)).decode(
+                        "utf-8", "replace")
         except (aiohttp.ClientError, TimeoutError, OSError, PermissionError, ValueError) as exc:
             attempt["error"] = f"{type(exc).__name__}: {exc}"[:500]
         attempt["ms"] = round((time.perf_counter() - start) * 1000, 1)
