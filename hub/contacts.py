@@ -630,6 +630,9 @@ class Contacts:
                 await self.store.messages.update_many(
                     {"conversation_id": {"$in": owned[name]}, "contact_id": target_id},
                     {"$set": {"contact_id": source.id}})
+        # consent records the restored addresses wrote while or after the merge (a STOP: ``identity``)
+        owned["consents"] = sorted(set(owned["consents"]) | set(
+            await self._consents_of_identities(owned["identities"], source.id, target_id)))
         # tickets the target got after the merge from the restored addresses alone are the source's
         followed, mixed = await self._after_merge(record, source.id, target_id, owned)
         owned["conversations"] = sorted(set(owned["conversations"]) | set(followed))
@@ -638,10 +641,21 @@ class Contacts:
         left = {name: sorted(set(record.get(name) or []) - set(owned[name])) for name in MOVED}
         if target is not None:
             taken_back = _taken_back(target, record.get("target_changes") or {})
+            # a consent state that came from a record now the source's is the target's no more
+            consent = await self._consent_of_own_records(
+                target_id, taken_back.get("consent", target.get("consent") or {}),
+                foreign=await self._record_states(source.id),
+                before=record.get("target_changes", {}).get("consent") or {})
+            taken_back.pop("consent", None)
+            if consent != (target.get("consent") or {}):
+                taken_back["consent"] = consent
             if taken_back:
                 await self.store.contacts.update_one({"_id": target_id},
                                                      {"$set": {**taken_back, "updated_at": utcnow()}})
         own = {f: v for f, v in (record.get("source") or {}).items() if f in OWN_FIELDS}
+        # its consent as before the merge, but a newer record of its own wins: a STOP its number sent
+        # while or after it was merged must not be lost by restoring the older state
+        own["consent"] = await self._consent_of_own_records(source.id, own.get("consent") or {})
         # the merge's claim before ``merged_into``; a message for the source whose read after its write
         # finds no ``merged_into`` (``settle_late_write``) stays on it, a contact of its own again
         await self.store[CLAIMS].delete_one({"_id": f"from:{source.id}", "target": target_id})
@@ -654,6 +668,53 @@ class Contacts:
         return {"source": await self.get(source.id, follow_merges=False), "target_id": target_id,
                 "target": await self.get(target_id) if target is not None else None,
                 "restored": owned, "left": left, "mixed": mixed, "threads_detached": detached}
+
+    async def _consents_of_identities(self, identities: list[str], source_id: str,
+                                      target_id: str) -> list[str]:
+        """Consent records on the target written for one of the restored ``identities`` (an SMS or
+        WhatsApp STOP/START carries its sender's identity key), moved back to the source: a STOP that
+        arrived while the merge ran (after its record was taken) or since is the source's number's."""
+        if not identities:
+            return []
+        mine = {"contact_id": target_id, "identity": {"$in": identities}}
+        ids = [d["_id"] async for d in self.store["consents"].find(mine, {"_id": 1})]
+        if ids:
+            await self.store["consents"].update_many({"_id": {"$in": ids}, "contact_id": target_id},
+                                                     {"$set": {"contact_id": source_id}})
+        return ids
+
+    async def _record_states(self, contact_id: str) -> dict[str, dict[str, Any]]:
+        """The newest consent record's state per purpose among ``contact_id``'s (as ``_merged_consent``
+        reads a record: its ``state``, else granted/source/at)."""
+        newest: dict[str, dict[str, Any]] = {}
+        async for doc in self.store["consents"].find({"contact_id": contact_id}).sort("at", 1).limit(10_000):
+            newest[doc["purpose"]] = doc.get("state") or {"granted": doc["granted"], "source": doc["source"],
+                                                          "at": doc["at"]}
+        return newest
+
+    async def _consent_of_own_records(self, contact_id: str, consent: dict[str, Any], *,
+                                      foreign: dict[str, dict[str, Any]] | None = None,
+                                      before: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``consent`` (a contact's fields after an unmerge) with each purpose's newest record of the
+        contact's own where it is newer (``_newer``). A state equal to the newest record of the other
+        contact (``foreign``) came from that contact: the own newest record replaces it, else the state
+        before the merge (``before``: the merge's consent changes) if there was one; an opt-out with
+        neither is kept (never lose one)."""
+        out = dict(consent)
+        own = await self._record_states(contact_id)
+        for purpose, state in (foreign or {}).items():
+            if out.get(purpose) != state or purpose in own:
+                continue
+            prior = ((before or {}).get(purpose) or {}).get("before")
+            if prior is not None:
+                out[purpose] = prior
+            elif state.get("opted_out") is False or state.get("granted") is True:
+                del out[purpose]  # the other contact's grant: nothing of this contact's to keep
+        for purpose, state in own.items():
+            current = out.get(purpose)
+            if current != state and (_newer(state, current) or current == (foreign or {}).get(purpose)):
+                out[purpose] = state
+        return out
 
     async def _after_merge(self, record: dict[str, Any], source_id: str, target_id: str,
                            owned: dict[str, list[str]]) -> tuple[list[str], list[str]]:

@@ -116,7 +116,7 @@ class TwilioInbound:
         with contextlib.suppress(DuplicateKeyError):  # a retry of the same message
             await self.store["consents"].insert_one({
                 "_id": f"{channel.value}:{inbound.external_id}", "contact_id": contact_id,
-                "purpose": channel.value,
+                "purpose": channel.value, "identity": identity_key(inbound.sender.kind, inbound.sender.value),
                 "granted": not opted_out, "source": f"{channel.value} keyword", "note": value["keyword"],
                 "recorded_by": f"contact:{contact_id}", "at": now, "state": value})
         await self.store.contacts.update_one({"_id": contact_id}, {"$set": {f"consent.{channel.value}": value}})

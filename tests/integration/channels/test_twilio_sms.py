@@ -468,3 +468,33 @@ async def test_a_stop_sent_while_its_contact_is_merged_away_opts_out_the_survivo
         consent = (await store.contacts.find_one({"_id": survivor.id}) or {}).get("consent", {})
         assert consent.get("sms", {}).get("opted_out") is True, (run, consent)
         assert await store.messages.count_documents({"contact_id": survivor.id, "meta.keyword": "stop"}) == 1
+
+
+async def test_an_unmerged_contact_keeps_the_stop_its_number_sent_while_or_after_it_was_merged(
+        client: TestClient[Any, Any]) -> None:
+    """Unmerge restores the duplicate's own fields as they were before the merge; a STOP its number
+    sent during the merge or after it (on the survivor then) must not be lost by that: whoever owns
+    the number after the unmerge (the duplicate) has it in ``consent.sms``, the outbox's check."""
+    store, contacts = client.server.app[keys.STORE], client.server.app[keys.CONTACTS]
+
+    async def stop_after(delay: float, number: str) -> None:
+        await asyncio.sleep(delay)
+        assert (await post_signed(client, SMS, sms_form(From=number, Body="STOP"))).status == 200
+
+    for run in range(4):  # 0: the STOP after the merge; 1-3: at some point of it
+        number = f"+2782556{run:04d}"
+        survivor = await contacts.create(Contact(name=f"Lerato {run}"),
+                                         [(IdentityKind.email, f"l{run}@example.com")])
+        duplicate = await contacts.create(Contact(name=f"Musa {run}"), [(IdentityKind.phone, number)])
+        if run == 0:
+            await contacts.merge(duplicate.id, survivor.id)
+            await stop_after(0, number)
+        else:
+            await asyncio.gather(contacts.merge(duplicate.id, survivor.id), stop_after(run * 0.005, number))
+        await contacts.unmerge(duplicate.id)
+        owner = (await store.identities.find_one({"_id": f"phone:{number}"}) or {})["contact_id"]
+        if run == 0:
+            assert owner == duplicate.id
+        consent = (await store.contacts.find_one({"_id": owner}) or {}).get("consent", {})
+        assert consent.get("sms", {}).get("opted_out") is True, (run, owner == duplicate.id, consent)
+        assert await store["consents"].count_documents({"contact_id": owner, "purpose": "sms"}) == 1
