@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field, field_validator
@@ -88,6 +88,9 @@ class Attempt(BaseModel):
     response: str | None = None
 
 
+DeliveryStatus = Literal["pending", "failed", "succeeded", "dead", "skipped"]
+
+
 class DeliveryOut(BaseModel):
     id: str
     webhook_id: str
@@ -113,7 +116,10 @@ class WebhookQuery(PageQuery):
 class DeliveryQuery(PageQuery):
     before: str | None = Field(None, max_length=64, json_schema_extra={"deprecated": True},
                                description="Deprecated: use cursor. Deliveries with a smaller id (default sort)")
-    status: str | None = Field(None, max_length=20, description="e.g. delivered, failed, pending")
+    status: DeliveryStatus | None = Field(None, description=(
+        "Only deliveries in this state: pending (not attempted yet), failed (an attempt failed, "
+        "tried again later), succeeded, dead (every attempt failed), skipped (the webhook was "
+        "deleted or disabled before it was sent)"))
     sort: str | None = Field(None, max_length=64, description=DELIVERY_SORTS.describe())
 
 

@@ -248,6 +248,26 @@ async def test_private_targets_are_refused_unless_allowed(api: Api) -> None:
         assert resp.status == 201, (url, await resp.text())
 
 
+async def test_the_deliveries_filter_takes_the_statuses_deliveries_have(api: Api, receiver: Receiver) -> None:
+    # the docs said "e.g. delivered", a status no delivery has: the filter answered an empty list
+    admin, hook = await _admin_hook(api, receiver, ["webhook.ping"])
+    path, h = f"/api/v1/webhooks/{hook['id']}/deliveries", admin["headers"]
+    assert (await api.client.post(f"/api/v1/webhooks/{hook['id']}/ping", headers=h)).status == 202
+    await run_jobs(api.app)
+    for status, found in (("succeeded", 1), ("dead", 0), ("pending", 0), ("failed", 0), ("skipped", 0)):
+        resp = await api.client.get(path, params={"status": status}, headers=h)
+        assert resp.status == 200 and len((await resp.json())["items"]) == found, status
+    for bad in ("delivered", "SUCCEEDED", "x" * 30):  # a bad query value: 400 naming it (docs/api.md)
+        resp = await api.client.get(path, params={"status": bad}, headers=h)
+        assert resp.status == 400 and (await resp.json())["field"] == "status", (bad, await resp.text())
+    spec = await (await api.client.get("/api/v1/openapi.json")).json()
+    [param] = [p for p in spec["paths"]["/api/v1/webhooks/{webhook_id}/deliveries"]["get"]["parameters"]
+               if p["name"] == "status"]
+    schema = json.dumps(param["schema"])
+    assert "delivered" not in schema and "dead (every attempt failed)" in param["schema"]["description"]
+    assert set(schema.split('"')) >= {"pending", "failed", "succeeded", "dead", "skipped"}
+
+
 async def test_only_admins_manage_webhooks(api: Api) -> None:
     for role in (Role.supervisor, Role.agent, Role.customer):
         user = await api.user(role)
