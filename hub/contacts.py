@@ -521,16 +521,22 @@ class Contacts:
         await self._move_tickets([conversation_id], final.id, from_id=contact_id)
         return final
 
-    async def settle_consent(self, contact_id: str, key: str, state: dict[str, Any]) -> str:
-        """After ``consent.<key>`` was written on ``contact_id`` (an SMS or WhatsApp STOP/START): if a
-        merge has marked the contact or merged it away, the same state goes to the surviving contact,
-        whose id is returned (else ``contact_id``). One read, after the write, as for a message
-        (``settle_late_write``): a write that finds neither was read by the merge's consent merge."""
+    async def settle_consent(self, contact_id: str, key: str, state: dict[str, Any],
+                             record_id: str | None = None) -> str:
+        """After a consent record (``record_id``) and ``consent.<key>`` were written for
+        ``contact_id`` (an SMS or WhatsApp STOP/START, ``Consents.record``): if a merge has marked the
+        contact or merged it away, the record moves to the surviving contact and the same state goes
+        to its ``consent``; that contact's id is returned (else ``contact_id``). One read, after the
+        writes, as for a message (``settle_late_write``): a write that finds neither was before the
+        merge's mark, so its passes move the record and its consent merge reads it."""
         doc = await self.store.contacts.find_one({"_id": contact_id}, {"merged_into": 1, "merging": 1}) or {}
         into = doc.get("merged_into") or (doc.get("merging") or {}).get("into")
         if not into:
             return contact_id
         final = (await self.get(str(into))).id
+        if record_id is not None:
+            await self.store["consents"].update_one({"_id": record_id, "contact_id": contact_id},
+                                                    {"$set": {"contact_id": final}})
         await self.store.contacts.update_one({"_id": final}, {"$set": {f"consent.{key}": state,
                                                                        "updated_at": utcnow()}})
         return final

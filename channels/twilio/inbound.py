@@ -113,13 +113,14 @@ class TwilioInbound:
         the survivor and reads it there, and no concurrent write to the contact document drops it)."""
         channel, now = inbound.channel, utcnow()
         value = {"opted_out": opted_out, "at": now, "keyword": inbound.text.strip()[:20]}
+        record_id = f"{channel.value}:{inbound.external_id}"
         with contextlib.suppress(DuplicateKeyError):  # a retry of the same message
             await self.store["consents"].insert_one({
-                "_id": f"{channel.value}:{inbound.external_id}", "contact_id": contact_id,
+                "_id": record_id, "contact_id": contact_id,
                 "purpose": channel.value, "identity": identity_key(inbound.sender.kind, inbound.sender.value),
                 "granted": not opted_out, "source": f"{channel.value} keyword", "note": value["keyword"],
                 "recorded_by": f"contact:{contact_id}", "at": now, "state": value})
         await self.store.contacts.update_one({"_id": contact_id}, {"$set": {f"consent.{channel.value}": value}})
         # a contact being merged away: the survivor gets it too (the outbox asks the survivor)
-        contact_id = await self.contacts.settle_consent(contact_id, channel.value, value)
+        contact_id = await self.contacts.settle_consent(contact_id, channel.value, value, record_id)
         await self.bus.publish(ContactUpdated(contact_id=contact_id, changes={f"consent.{channel.value}": value}))

@@ -27,11 +27,15 @@ class Consents:
                      note: str = "") -> dict[str, Any]:
         contact = await self.contacts.get(contact_id)
         now = utcnow()
-        doc = {"_id": new_id(), "contact_id": contact.id, "purpose": purpose, "granted": granted,
+        record_id = new_id()
+        doc = {"_id": record_id, "contact_id": contact.id, "purpose": purpose, "granted": granted,
                "source": source, "note": note, "recorded_by": actor, "at": now}
+        state = {"granted": granted, "source": source, "at": now}
         await self.col.insert_one(doc)
         await self.store.contacts.update_one({"_id": contact.id}, {"$set": {
-            f"consent.{purpose}": {"granted": granted, "source": source, "at": now}, "updated_at": now}})
+            f"consent.{purpose}": state, "updated_at": now}})
+        # a contact being merged away: the record and the state go to the survivor (as a STOP's do)
+        doc["contact_id"] = await self.contacts.settle_consent(contact.id, purpose, state, record_id)
         return _out(doc)
 
     async def history(self, contact_id: str, query: PageQuery, purpose: str | None = None) -> dict[str, Any]:

@@ -181,3 +181,24 @@ async def test_mail_written_while_a_merge_is_under_way_lands_on_the_survivor_at_
     assert "merging" not in (await store.contacts.find_one({"_id": duplicate}) or {})
     assert await _mail(api, h, "sipho@example.com", "after") == 201
     assert await store.messages.count_documents({"contact_id": survivor}) == 2
+
+
+async def test_a_consent_recorded_while_a_merge_is_under_way_lands_on_the_survivor_at_once(api: Api) -> None:
+    """A consent recorded through the privacy API on a contact that a merge has marked (its passes
+    may be done already): the record and the state go to the survivor at once, as a STOP's do, and
+    the merge run again keeps them there."""
+    h = (await api.user(Role.admin))["headers"]
+    contacts, store = api.app[keys.CONTACTS], api.app[keys.STORE]
+    survivor = await _contact(api, h, "Thandi", "thandi@example.com", "t")
+    duplicate = await _contact(api, h, "Sipho", "sipho@example.com", "s")
+    await contacts._claim_merge(duplicate, survivor)
+    await contacts._mark_merging(duplicate, survivor)
+    resp = await api.client.post(f"/api/v1/contacts/{duplicate}/consents", headers=h, json={
+        "purpose": "marketing", "granted": False, "source": "phone call"})
+    assert resp.status == 201, await resp.text()
+    assert (await resp.json())["contact_id"] == survivor
+    assert await store["consents"].count_documents({"contact_id": survivor, "purpose": "marketing"}) == 1
+    consent = (await store.contacts.find_one({"_id": survivor}) or {}).get("consent", {})
+    assert consent.get("marketing", {}).get("granted") is False, consent
+    status, body = await _merge(api, h, duplicate, survivor)
+    assert status == 200 and body["consent"]["marketing"]["granted"] is False, body
