@@ -280,7 +280,12 @@ class Contacts:
             raise InvalidInput(f"cannot change {sorted(unknown)}", field=sorted(unknown)[0])
         contact = await self.get(contact_id)
         updated = Contact.model_validate({**contact.model_dump(), **changes, "updated_at": utcnow()})
-        await self.store.contacts.replace_one({"_id": contact.id}, updated.to_doc())
+        # only the fields changed: a whole-document write from this read would drop what the model
+        # does not carry (a merge's ``merging`` mark and ``merge_record``, an erasure's marks) and
+        # anything written since the read (a STOP's ``consent.sms``)
+        doc = updated.to_doc()
+        await self.store.contacts.update_one({"_id": contact.id},
+                                             {"$set": {f: doc[f] for f in [*changes, "updated_at"]}})
         await self.bus.publish(ContactUpdated(contact_id=contact.id, changes=changes))
         return updated
 

@@ -255,3 +255,36 @@ async def test_an_email_ticket_whose_addresses_are_no_longer_the_contacts_is_not
     opened = await _call(api, "POST", "/conversations", h, 201, json={
         "contact_id": bob["id"], "channel": "email", "subject": "Your booking", "text": "Hello Bob"})
     assert await _reply_to(api, h, opened["id"]) == "bob@example.com"
+
+
+async def test_editing_contacts_during_and_after_a_merge_keeps_what_unmerge_needs(api: Api) -> None:
+    """A contact edit writes only the fields it changes: an agent editing the duplicate while its
+    merge is unfinished (the process died after moving the identities) does not drop the merge's
+    record and mark, so the merge run again and its unmerge still give the duplicate its number
+    back; the survivor edited after the merge keeps its edit through the unmerge, and the ETag moves."""
+    h = (await api.user(Role.admin))["headers"]
+    store, contacts = api.app[keys.STORE], api.app[keys.CONTACTS]
+    thandi, bongani = await _survivor_and_duplicate(api, h)
+    source = bongani["message"]["contact_id"]
+    await contacts._claim_merge(source, thandi["id"])
+    await contacts._mark_merging(source, thandi["id"])
+    await contacts._record_merge(await contacts.get(source), await contacts.get(thandi["id"]))
+    await store.identities.update_many({"contact_id": source}, {"$set": {"contact_id": thandi["id"]}})
+    edited = await _call(api, "PATCH", f"/contacts/{source}", h, 200, json={"name": "Bongani M."})
+    assert edited["name"] == "Bongani M."
+    doc = await store.contacts.find_one({"_id": source}) or {}
+    assert doc.get("merging", {}).get("into") == thandi["id"] and doc.get("merge_record"), doc
+    await _call(api, "POST", f"/contacts/{source}/merge", h, 200, json={"into": thandi["id"]})
+    resp = await api.client.get(f"/api/v1/contacts/{thandi['id']}", headers=h)
+    etag = resp.headers["ETag"]
+    for tag, status in (('"stale"', 412), (etag, 200)):
+        resp = await api.client.patch(f"/api/v1/contacts/{thandi['id']}", json={"vip": True},
+                                      headers={**h, "If-Match": tag})
+        assert resp.status == status, await resp.text()
+    assert resp.headers["ETag"] != etag
+    undone = await _call(api, "POST", f"/contacts/{source}/unmerge", h, 200)
+    assert undone["restored"]["identities"] == [f"whatsapp:{NUMBER}"]
+    assert undone["source"]["name"] == "Bongani"  # its own fields as before the merge
+    assert undone["target"]["vip"] is True
+    owner = await store.identities.find_one({"_id": f"whatsapp:{NUMBER}"}) or {}
+    assert owner["contact_id"] == source
