@@ -1,6 +1,6 @@
 // Service worker: the console shell works offline-first (cached app shell); API and socket traffic
 // always go to the network. Bump VERSION when the shell's files change.
-const VERSION = "berry-console-v32";
+const VERSION = "berry-console-v33";
 const SHELL = [
   "/console/", "/console/static/css/console.css", "/console/static/js/app.js", "/console/static/js/dom.js",
   "/console/static/js/i18n.js", "/console/static/js/api.js", "/static/js/api.js", "/console/static/js/live.js",

@@ -215,3 +215,64 @@ async def test_the_open_panel_follows_another_agents_edits_live(new_page, hub_ur
     for address in ("+27820000901", "+27820000902", "ak@example.com"):
         await page.locator(f".contact ul.identities li:has-text('{address}')").wait_for()
     assert page.errors == []
+
+
+async def test_an_edit_over_another_agents_change_shows_both_and_lets_the_agent_choose(new_page, hub_url,
+                                                                                         hub) -> None:
+    """The contact form saves with If-Match: a rename made by someone else meanwhile is not overwritten
+    (412); the three-way box shows theirs beside mine, "Keep mine and save" saves mine with their other
+    change kept, "Use theirs" shows their version. A new message in the history meanwhile (the profile's
+    ETag changes, nothing the form edits does) is no conflict: saved without a box."""
+    page = await new_page()
+    await sign_in(page, hub_url, await make_agent(hub, "Busi"))
+    first = (await inbound(hub, "Is the hall free in May?", phone="+27820000951",
+                           name="Lerato M"))["conversation"]
+    contact_id, headers = first["contact_id"], await admin_headers(hub)
+    store = hub.server.app[keys.STORE]
+    await page.goto(f"{hub_url}/console/c/{first['id']}")
+    await page.wait_for_selector("#contact-name:text-is('Lerato M')")
+    await page.click("#contact-edit")
+    await page.fill("#contact-name-input", "Lerato Mahlangu")
+    resp = await hub.patch(f"/api/v1/contacts/{contact_id}", headers=headers,
+                           json={"name": "Lerato Molefe", "tags": ["vip-venue"]})
+    assert resp.status == 200, await resp.text()
+    await page.click(".contact form.edit button[type=submit]")
+    box = page.locator(".contact form.edit .conflict")
+    await box.wait_for(timeout=5000)
+    assert (await store.contacts.find_one({"_id": contact_id}))["name"] == "Lerato Molefe"  # theirs stands
+    name_row = box.locator("tr[data-field=name]")
+    assert await name_row.get_attribute("data-changed") == "both"
+    assert await name_row.locator(".theirs").inner_text() == "Lerato Molefe"
+    assert await name_row.locator(".mine").inner_text() == "Lerato Mahlangu"
+    assert await box.locator("tr[data-field=tags]").get_attribute("data-changed") == "theirs"
+    assert "someone else changed this contact" in (await page.locator("#contact-edit-error").inner_text())
+    await box.get_by_role("button", name="Keep mine and save").click()
+    await page.wait_for_selector("#contact-name:text-is('Lerato Mahlangu')")
+    saved = await store.contacts.find_one({"_id": contact_id})
+    assert saved["name"] == "Lerato Mahlangu" and saved["tags"] == ["vip-venue"]  # their tag kept
+    await page.wait_for_selector(".contact .tags .tag:text-is('vip-venue')")
+
+    # only the history changed meanwhile (a new message): saved at once, no box
+    await page.click("#contact-edit")
+    await page.fill("#contact-tags-input", "vip-venue, may")
+    await inbound(hub, "Also, parking?", phone="+27820000951", name="Lerato M")
+    await page.click(".contact form.edit button[type=submit]")
+    await page.wait_for_selector(".contact .tags .tag:text-is('may')")
+    assert (await store.contacts.find_one({"_id": contact_id}))["tags"] == ["vip-venue", "may"]
+
+    # "Use theirs": the form shows their version, nothing typed is saved
+    await page.click("#contact-edit")
+    await page.fill("#contact-name-input", "L. Mahlangu")
+    resp = await hub.patch(f"/api/v1/contacts/{contact_id}", headers=headers, json={"type": "provider"})
+    assert resp.status == 200, await resp.text()
+    await page.fill("#contact-tags-input", "may")
+    await page.select_option(".contact form.edit select", "consumer")
+    await page.click(".contact form.edit button[type=submit]")
+    await box.wait_for(timeout=5000)
+    assert await box.locator("tr[data-field=type] .theirs").inner_text() == "Provider"
+    await box.get_by_role("button", name="Use theirs").click()
+    await box.wait_for(state="detached")
+    assert await page.input_value("#contact-name-input") == "Lerato Mahlangu"
+    assert await page.input_value(".contact form.edit select") == "provider"
+    assert (await store.contacts.find_one({"_id": contact_id}))["type"] == "provider"
+    assert page.errors == []

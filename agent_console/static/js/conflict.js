@@ -7,7 +7,9 @@
 // (their version, with only the fields this admin changed from `base` taken from the form, saved with
 // the new ETag: another 412 shows the box again). Until one is chosen the form keeps what was typed.
 // Shared by every Settings form that sends If-Match (canned responses, SLA, inboxes, business hours,
-// rules, macros).
+// rules, macros) and the contact panel's edit form (its GET answers more than the form edits: `pick`
+// takes the item out of it; a 412 caused only by what the form does not edit, e.g. a new message in
+// the contact's history, is saved again on the new ETag without a box, `retries` times).
 import {api, read} from "./api.js";
 import {h} from "./dom.js";
 import {t} from "./i18n.js";
@@ -30,11 +32,14 @@ function shown(value) {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-function box(form, {fresh, mine, base, labels, show, useTheirs, keepMine}) {
+// the fields this form sends that the other admin changed
+const theirChanges = (mine, base, fresh) => Object.keys(mine).filter((k) => k in fresh && !same(fresh[k], base?.[k]));
+
+function box(form, {fresh, mine, base, labels, show, useTheirs, keepMine, title}) {
   // the fields this form sends that the other admin changed: changed by both (theirs beside mine,
   // mine is what "Keep mine" saves) or by them only (theirs is kept either way)
   const own = new Set(edited(mine, base));
-  const changed = Object.keys(mine).filter((k) => k in fresh && !same(fresh[k], base?.[k]));
+  const changed = theirChanges(mine, base, fresh);
   const text = (k, v) => (show[k] ? show[k](v) : shown(v));
   const rows = changed.map((k) => {
     const both = own.has(k);
@@ -47,7 +52,7 @@ function box(form, {fresh, mine, base, labels, show, useTheirs, keepMine}) {
   });
   const id = `${form.id}-conflict`;
   return h("div", {class: "conflict", id, role: "group", "aria-labelledby": `${id}-title`},
-    h("p", {class: "warn", id: `${id}-title`, text: t("conflict.title")}),
+    h("p", {class: "warn", id: `${id}-title`, text: title}),
     rows.length ? h("table", {class: "conflict-fields"},
       h("thead", {}, h("tr", {}, h("th", {text: t("conflict.field")}), h("th", {text: t("conflict.theirs")}),
         h("th", {text: t("conflict.mine")}))), h("tbody", {}, rows))
@@ -65,18 +70,24 @@ function box(form, {fresh, mine, base, labels, show, useTheirs, keepMine}) {
  * shown in `form` (the 412 is thrown on, for the caller to show); "Use theirs" calls `useTheirs(fresh)`,
  * "Keep mine and save" calls `keepMine(fresh)`, `fresh` being {body, etag}: the caller saves again with
  * `etag: fresh.etag, theirs: fresh.body` and the same `base`. `labels` and `show` name fields and format
- * their values.
+ * their values. `pick(read body)` is the item when the GET answers more (`fresh.whole` is all of it);
+ * with `retries`, a 412 where they changed none of the fields sent is saved again on the new ETag.
  */
-export async function saveIfMatch({method = "PATCH", path, base, etag, theirs, body, form, labels = {},
-  show = {}, useTheirs, keepMine}) {
+export async function saveIfMatch(options) {
+  const {method = "PATCH", path, base, etag, theirs, body, form, labels = {}, show = {}, useTheirs, keepMine,
+    pick = (item) => item, title = t("conflict.title"), retries = 0} = options;
   form.querySelector(".conflict")?.remove();
   const mine = body(base);
   try {
     return await api(method, path, theirs ? merged(mine, base, theirs) : mine, {ifMatch: etag});
   } catch (err) {
     if (err.status !== 412) throw err;
-    const fresh = await read(path);
-    const shownBox = box(form, {fresh: fresh.body, mine, base, labels, show,
+    const read_ = await read(path);
+    const fresh = {body: pick(read_.body), etag: read_.etag, whole: read_.body};
+    if (retries > 0 && !theirChanges(mine, base, fresh.body).length) {
+      return saveIfMatch({...options, etag: fresh.etag, theirs: fresh.body, retries: retries - 1});
+    }
+    const shownBox = box(form, {fresh: fresh.body, mine, base, labels, show, title,
       useTheirs: () => useTheirs(fresh), keepMine: () => keepMine(fresh)});
     form.append(shownBox);
     throw err;

@@ -1,7 +1,8 @@
 // The contact 360 panel: identities across channels, type and details, tags, past conversations;
 // edit in place; remove an identity; merge a duplicate into this contact, or undo such a merge; move
 // the open ticket to another contact.
-import {api} from "./api.js";
+import {api, read} from "./api.js";
+import {saveIfMatch} from "./conflict.js";
 import {ago, clear, h} from "./dom.js";
 import {t} from "./i18n.js";
 
@@ -10,20 +11,23 @@ export class ContactPanel {
     this.ws = ws;
     this.el = h("aside", {class: "contact", "aria-label": t("contact.title")});
     this.data = null;
+    this.etag = null;  // the ETag `data` was read with
     this.editing = false;
+    this.edit = null;  // the open edit form's {base: the contact as the form opened it, etag}
     this.shown = 0;  // counts show() calls: a live refresh answered after one is stale
   }
 
   async show(contactId) {
     this.shown += 1;
     try {
-      this.data = await api("GET", `/contacts/${contactId}`);
+      ({body: this.data, etag: this.etag} = await read(`/contacts/${contactId}`));
     } catch {
       this.data = null;
       clear(this.el);
       return;
     }
     this.editing = false;
+    this.edit = null;
     this.render();
   }
 
@@ -32,14 +36,15 @@ export class ContactPanel {
   // over a show() that came meanwhile; "Show older" pages already loaded stay.
   async refreshLive(contactId) {
     const shown = this.shown;
-    let fresh;
+    let fresh, etag;
     try {
-      fresh = await api("GET", `/contacts/${contactId}`);
+      ({body: fresh, etag} = await read(`/contacts/${contactId}`));
     } catch {
       return;  // gone (erased, deleted) or offline: the panel keeps what it has
     }
     const data = this.data;
     if (this.editing || shown !== this.shown || data?.contact?.id !== contactId) return;
+    this.etag = etag;
     const key = (d) => JSON.stringify([d.contact, d.identities, d.merged_from || [], d.conversations.slice(0, fresh.conversations.length)]);
     if (key(fresh) === key(data)) return;
     const older = data.conversations.slice(fresh.conversations.length).filter((c) => !fresh.conversations.some((f) => f.id === c.id));
@@ -59,7 +64,11 @@ export class ContactPanel {
       h("h3", {id: "contact-name", text: contact.name || "—"}),
       h("span", {class: `badge type-${contact.type}`, text: t(`contact.${contact.type}`)}),
       contact.vip ? h("span", {class: "badge vip", text: "VIP"}) : null,
-      h("button", {type: "button", class: "link", id: "contact-edit", onclick: () => { this.editing = true; this.render(); }, text: t("contact.edit")}));
+      h("button", {type: "button", class: "link", id: "contact-edit", onclick: () => {
+        this.editing = true;
+        this.edit = {base: contact, etag: this.etag};
+        this.render();
+      }, text: t("contact.edit")}));
     const fields = Object.entries(contact.custom_fields || {});
     clear(this.el, back, head,
       h("h4", {text: t("contact.identities")}),
@@ -195,23 +204,48 @@ export class ContactPanel {
       h("option", {value: v, selected: v === contact.type, text: t(`contact.${v}`)})));
     const tags = h("input", {id: "contact-tags-input", value: contact.tags.join(", "), "aria-label": t("contact.tags")});
     const error = h("p", {class: "error", id: "contact-edit-error", role: "alert", hidden: true});  // one line, the latest
-    return h("form", {class: "edit", onsubmit: async (ev) => {
-      ev.preventDefault();
-      const changes = {name: name.value.trim(), type: type.value, tags: tags.value.split(",").map((s) => s.trim()).filter(Boolean)};
+    const changes = () => ({name: name.value.trim(), type: type.value,
+      tags: tags.value.split(",").map((s) => s.trim()).filter(Boolean)});
+    // saved with If-Match (the ETag the panel was read with when the form opened): someone else's
+    // change to what this form edits meanwhile is a 412 and the settings' three-way box (conflict.js);
+    // a change to nothing this form edits (a new message in the history) is saved again on the new ETag
+    const save = async (etag, theirs) => {
       try {
-        this.data.contact = await api("PATCH", `/contacts/${contact.id}`, changes);
-        this.ws.contacts[contact.id] = {...(this.ws.contacts[contact.id] || {}), name: this.data.contact.name};
+        const saved = await saveIfMatch({path: `/contacts/${contact.id}`, base: this.edit.base, etag, theirs,
+          body: changes, form, pick: (body) => body.contact, retries: 3, title: t("contact.conflict"),
+          labels: {name: t("contact.name"), type: t("contact.type"), tags: t("contact.tags")},
+          show: {type: (v) => t(`contact.${v}`), tags: (v) => (v || []).join(", ") || "—"},
+          useTheirs: (fresh) => {  // the form again, with their version; what was typed goes
+            this.data = fresh.whole;
+            this.etag = fresh.etag;
+            this.edit = {base: fresh.body, etag: fresh.etag};
+            this.render();
+            const note = this.el.querySelector("#contact-edit-error");
+            note.textContent = t("conflict.theirs_shown");
+            note.hidden = false;
+          },
+          keepMine: (fresh) => save(fresh.etag, fresh.body)});
+        this.data.contact = saved;
+        this.ws.contacts[contact.id] = {...(this.ws.contacts[contact.id] || {}), name: saved.name};
         this.editing = false;
+        this.edit = null;
         this.render();
         this.ws.renderList();
+        await this.refreshLive(contact.id);  // the new ETag (and whatever else changed)
       } catch (err) {
-        error.textContent = err.message;
+        error.textContent = err.status === 412 ? t("contact.conflict_error") : err.message;
         error.hidden = false;
       }
+    };
+    const form = h("form", {class: "edit", id: "contact-edit-form", onsubmit: (ev) => {
+      ev.preventDefault();
+      save(this.edit.etag);
     }}, h("label", {text: t("contact.name")}), name, h("label", {text: t("contact.type")}), type,
     h("label", {text: t("contact.tags")}), tags,
     h("div", {class: "row"}, h("button", {type: "submit", class: "primary", text: t("contact.save")}),
-      h("button", {type: "button", onclick: () => { this.editing = false; this.render(); }, text: t("contact.cancel")})), error);
+      h("button", {type: "button", onclick: () => { this.editing = false; this.edit = null; this.render(); },
+        text: t("contact.cancel")})), error);
+    return form;
   }
 
   // find another contact by name, or the start of a number or e-mail address (the hub matches
