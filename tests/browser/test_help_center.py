@@ -311,3 +311,18 @@ async def test_a_bidi_control_in_a_search_query_stays_inside_the_heading(
     assert typed and closing and closing["left"] >= typed["right"] - 0.5, (typed, closing)
     assert "\u2068\u202eetouq\u2069" in await page.title()  # isolated in the tab's title too
     assert page.errors == []
+
+
+async def test_search_as_you_type_in_afrikaans_offers_the_english_answer_marked(
+    new_page: Any, hub_url: str, seeded: Any
+) -> None:
+    # no Afrikaans article is about passwords: the English one is offered, marked "In Engels"
+    page = await new_page()
+    await page.goto(f"{hub_url}/help/af")
+    await page.type("#q", "password", delay=20)
+    hit = page.locator("#instant a[href='/help/en/articles/reset-your-password']")
+    await hit.wait_for()
+    assert await hit.get_attribute("lang") == "en"
+    note = hit.locator(".tag")
+    assert await note.inner_text() == "In Engels" and await note.get_attribute("lang") == "af"
+    assert page.errors == []
