@@ -60,6 +60,9 @@ async def stored_message(store: Store, channel: str, external_id: str,
     return await store.messages.find_one({"_id": claim["message_id"]}, projection) if claim else None
 
 
+TICKET_MERGE_HOPS = 5  # a ticket merged into one that was merged in turn: followed this far
+
+
 def automatic(inbound: InboundMessage) -> bool:
     """Sent by a machine (an auto-reply, a bounce, a newsletter, an SMS keyword): ``meta.no_auto_reply``,
     set by the channel. Such a message never reopens or wakes a ticket, nor opens one for the queue."""
@@ -228,7 +231,13 @@ class Inbox:
         if inbound.conversation_id:
             # by _id alone (a lone _id is what FerretDB/SQLite looks up by index), then the owner check
             doc = await self.store.conversations.find_one({"_id": inbound.conversation_id})
-            if doc and doc.get("contact_id") == contact_id:
+            # a ticket an agent merged into another is closed, its messages moved: no agent looks
+            # there, so the message goes to the ticket that stayed (the contact's own, a few hops)
+            for _ in range(TICKET_MERGE_HOPS):
+                if not (doc and doc.get("contact_id") == contact_id and doc.get("merged_into")):
+                    break
+                doc = await self.store.conversations.find_one({"_id": doc["merged_into"]})
+            if doc and doc.get("contact_id") == contact_id and not doc.get("merged_into"):
                 return Conversation.from_doc(doc), False
         thread_key = inbound.thread_key or sender_key
         slot_id = f"{inbound.channel.value}|{thread_key}"

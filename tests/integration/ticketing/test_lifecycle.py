@@ -275,3 +275,26 @@ async def test_classifier_raises_priority_with_reason_but_not_over_a_manual_choi
     assert vip.id != cid
     after = await hub.get(vip.id)
     assert after.priority == Priority.high and after.priority_reason == "auto: VIP contact"
+
+
+async def test_inbound_naming_a_merged_ticket_lands_in_the_ticket_it_was_merged_into(kit: Kit) -> None:
+    """``POST /inbound`` with the ``conversation_id`` of a ticket an agent merged (twice, a chain):
+    the message goes to the ticket that stayed, where agents look, not to the closed merged one."""
+    agent = await kit.agent(online=False)
+    admin = await kit.agent(role=Role.admin, online=False)
+    first = await kit.inbound("first question")
+    tickets = [first.conversation.id]
+    store = kit.app[keys.STORE]
+    for text in ("second question", "third question"):  # closed, so each message opens a ticket
+        await store.conversations.update_one({"_id": tickets[-1]}, {"$set": {"status": "closed"}})
+        tickets.append((await kit.inbound(text)).conversation.id)
+    for source, target in ((tickets[0], tickets[1]), (tickets[1], tickets[2])):
+        status, body = await kit.call("POST", f"/conversations/{source}/merge", agent, json={"into": target})
+        assert status == 200, body
+    status, body = await kit.call("POST", "/inbound", admin, json={
+        "channel": "sms", "external_id": "late-reply", "conversation_id": tickets[0],
+        "sender": {"kind": "phone", "value": "+27821234567"}, "text": "any news?"})
+    assert status == 201, body
+    assert body["conversation"]["id"] == tickets[2]
+    stored = await store.messages.find_one({"external_id": "late-reply"}) or {}
+    assert stored["conversation_id"] == tickets[2]
