@@ -20,6 +20,7 @@ the ticket reopens if it was pending and agents see it live.
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -132,6 +133,20 @@ def _portal_user(request: web.Request, locale: str) -> Principal:
     return principal
 
 
+async def _portal_customer(request: web.Request, locale: str) -> Principal:
+    """``_portal_user`` with the contact they are now: a user's contact merged into another since
+    (an agent folded a duplicate into the customer) is the one that stayed (``merged_into``,
+    followed a bounded number of hops by ``Contacts.get``), whose tickets theirs are now."""
+    principal = _portal_user(request, locale)
+    if not principal.contact_id:
+        return principal
+    try:
+        contact = await request.app[keys.CONTACTS].get(principal.contact_id)
+    except HubError:  # gone, or a chain too long: no tickets rather than someone else's
+        return principal
+    return principal if contact.id == principal.contact_id else replace(principal, contact_id=contact.id)
+
+
 async def _own_ticket(request: web.Request, principal: Principal) -> Conversation:
     try:
         conversation = await request.app[keys.CONVERSATIONS].get(request.match_info["ticket"][:64])
@@ -171,7 +186,7 @@ def _page_cursor(request: web.Request) -> str | None:
 
 async def tickets(request: web.Request) -> web.Response:
     locale = locale_of(request)
-    principal = _portal_user(request, locale)
+    principal = await _portal_customer(request, locale)
     items: list[Conversation] = []
     cursor, older = _page_cursor(request), None
     if principal.contact_id:  # a provider's tickets add up over the years: paged, newest first
@@ -195,7 +210,7 @@ async def ticket(
     request: web.Request, *, error: str | None = None, status: int = 200, draft: str = ""
 ) -> web.Response:
     locale = locale_of(request)
-    principal = _portal_user(request, locale)
+    principal = await _portal_customer(request, locale)
     conversation = await _own_ticket(request, principal)
     if conversation.id != request.match_info["ticket"] and request.method == "GET":  # merged into it
         raise web.HTTPSeeOther(f"/help/{locale}/tickets/{conversation.id}")
@@ -244,7 +259,7 @@ async def _sender(request: web.Request, principal: Principal) -> SenderIdentity:
 
 async def reply(request: web.Request) -> web.Response:
     locale = locale_of(request)
-    principal = _portal_user(request, locale)
+    principal = await _portal_customer(request, locale)
     conversation = await _own_ticket(request, principal)
     form = await request.post()
     text = str(form.get("text", "")).strip()

@@ -344,3 +344,30 @@ async def test_a_merged_ticket_leads_to_the_ticket_it_was_merged_into_and_replie
     texts = [m.text for m in await app[keys.CONVERSATIONS].messages(target.id)]
     assert "Any news on my deposit?" in texts
     assert await app[keys.STORE].messages.count_documents({"conversation_id": source.id}) == 0
+
+
+async def test_a_customer_whose_contact_was_merged_away_sees_and_answers_their_tickets(
+        client: Any, api: Any) -> None:
+    """Signed in as a duplicate contact that an agent then merged into another (twice: a chain):
+    the portal follows ``merged_into`` to the contact that stayed, so My tickets lists the tickets
+    (the duplicate's, moved there, and the survivor's), their pages open and a reply lands there."""
+    app = client.server.app
+    duplicate = await ticket_of(app, "lerato.old@example.co.za", "Tent booking")
+    middle = await ticket_of(app, "lerato.work@example.co.za", "Catering invoice")
+    survivor = await ticket_of(app, "lerato@example.co.za", "Venue deposit")
+    assert (await sign_in(client, await portal_user(app, duplicate))).status == 303
+    contacts = app[keys.CONTACTS]
+    await contacts.merge(duplicate.contact_id, middle.contact_id)
+    await contacts.merge(middle.contact_id, survivor.contact_id)
+
+    page = await (await client.get("/help/en/tickets")).text()
+    for ticket in (duplicate, middle, survivor):
+        assert f"/help/en/tickets/{ticket.id}" in page, ticket.subject
+    resp = await client.get(f"/help/en/tickets/{duplicate.id}", allow_redirects=False)
+    assert resp.status == 200 and "About Tent booking" in await resp.text()
+    resp = await client.post(f"/help/en/tickets/{duplicate.id}/reply",
+                             data={"text": "Is the tent still booked?", "nonce": "merged-contact-nonce-1"},
+                             allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == f"/help/en/tickets/{duplicate.id}#latest"
+    reply = await app[keys.STORE].messages.find_one({"text": "Is the tent still booked?"}) or {}
+    assert reply.get("conversation_id") == duplicate.id and reply.get("contact_id") == survivor.contact_id
