@@ -51,17 +51,21 @@ def main() -> int:
             cpu = time.process_time()
             clf = IntentClassifier.train(train, holdout=0, tune_epochs=epochs, progress=True)
             train_cpu = time.process_time() - cpu
-            parses = clf.parse_many([ex.text for ex in held], apply_threshold=False)
-            right = sum(p.intent == ex.intent for p, ex in zip(parses, held, strict=True))
-            rows.append({"fold": fold, "tune_epochs": epochs, "right": right, "held_out": len(held),
-                         "accuracy": round(right / len(held), 4), "train_cpu_seconds": round(train_cpu, 1)})
-            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+            mlp = clf.mlp
+            for with_mlp in (True, False) if mlp is not None else (False,):
+                clf.mlp = mlp if with_mlp else None  # the regression heads do not depend on the MLP
+                parses = clf.parse_many([ex.text for ex in held], apply_threshold=False)
+                right = sum(p.intent == ex.intent for p, ex in zip(parses, held, strict=True))
+                rows.append({"fold": fold, "config": f"tune_epochs={epochs}" + (" +mlp" if with_mlp else ""),
+                             "right": right, "held_out": len(held), "accuracy": round(right / len(held), 4),
+                             "train_cpu_seconds": round(train_cpu, 1)})
+                print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     totals = {}
-    for epochs in configs:
-        mine = [r for r in rows if r["tune_epochs"] == epochs]
+    for config in dict.fromkeys(r["config"] for r in rows):
+        mine = [r for r in rows if r["config"] == config]
         right, n = sum(r["right"] for r in mine), sum(r["held_out"] for r in mine)
-        totals[str(epochs)] = {"right": right, "held_out": n, "accuracy": round(right / n, 4)}
-        print(f"tune_epochs={epochs}: {right}/{n} = {100 * right / n:.2f} %", file=sys.stderr)
+        totals[config] = {"right": right, "held_out": n, "accuracy": round(right / n, 4)}
+        print(f"{config}: {right}/{n} = {100 * right / n:.2f} %", file=sys.stderr)
     print(json.dumps({"bench": "nlu_cv", "train": str(args.train), "folds": args.folds, "chosen": chosen,
                       "results": rows, "totals": totals}))
     return 0

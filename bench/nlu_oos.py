@@ -49,6 +49,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from bot.embedded.classifier import IntentClassifier
+    from bot.embedded.features import sentence
 
     train = nlu_data.load(args.train)
     test = nlu_data.load(args.test) + [ex for f in args.oos for ex in nlu_data.load(f)]
@@ -56,7 +57,9 @@ def main() -> int:
     if not oos.any() or oos.all():
         parser.error("the test examples need both in-scope and out-of-scope ones")
     clf = IntentClassifier.train(train, progress=True)
-    encode = clf.featurizer.encoder.encode
+    def encode(texts: list[str]) -> np.ndarray:
+        return sentence(clf.featurizer.encoder.encode(texts))
+
     vectors = encode([ex.text for ex in test])
     parses = clf.parse_many([ex.text for ex in test], apply_threshold=False)
     predicted_oos = np.array([p.out_of_scope for p in parses])  # a trained out-of-scope intent

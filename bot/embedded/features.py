@@ -16,28 +16,37 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from knowledge_base.search.encoder import DIMENSIONS, shared_encoder
+from knowledge_base.search.encoder import DIMENSIONS, mean_pool, shared_encoder
 from knowledge_base.search.encoder import Encoder as OnnxEncoder
 
 from .tuning import TunedLayers
 
 
 class Encoder:
-    """Mean-pooled, normalized sentence embeddings (inference only), from the process's one MiniLM
-    (ONNX Runtime, shared with the knowledge base's search: one model in memory, not two). With
-    ``tuned`` (bot/embedded/tuning.py), the classifier's fine-tuned layers: the encoder is then its
-    own ONNX graph (a second session, ~90 MB)."""
+    """Sentence features (inference only) from the process's one MiniLM (ONNX Runtime, shared with
+    the knowledge base's search: one model in memory, not two). With ``tuned``
+    (bot/embedded/tuning.py), the classifier's fine-tuned layers: the encoder is then its own ONNX
+    graph (a second session, ~90 MB).
 
-    LAYERS = (4, 5, 6)  # hidden_states index: 0 = token embeddings, 6 = the last layer
+    ``encode`` gives the *wide* view, one pass: every layer's hidden states mean-pooled, the last
+    layer max-pooled and its first token, each part unit length (what the MLP head reads);
+    ``sentence`` takes the regression's and the distance's vector out of it."""
+
+    LAYERS = (4, 5, 6)  # the sentence vector's hidden states: 0 = token embeddings, 6 = the last layer
+    WIDE = (1, 2, 3, 4, 5, 6)  # mean-pooled in the wide view, then max and first token of the last
     MAX_TOKENS = 64
 
     def __init__(self, tuned: TunedLayers | None = None) -> None:
         self.net = shared_encoder() if tuned is None else OnnxEncoder(tuned.graph())
         self.tuned = tuned
-        self.dim = DIMENSIONS * len(self.LAYERS)
+        self.dim = DIMENSIONS * len(self.LAYERS)  # of the sentence vector
+        self.wide_dim = DIMENSIONS * (len(self.WIDE) + 2)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
-        return _unit(self.net.pooled(texts, self.LAYERS, max_length=self.MAX_TOKENS))
+        states, mask = self.net.hidden(texts, self.WIDE, max_length=self.MAX_TOKENS)
+        last = states[-1]
+        peak = np.where(mask[..., None] > 0, last, -np.inf).max(axis=1)
+        return np.concatenate([mean_pool(states, mask), _unit(peak), _unit(last[:, 0])], axis=1)
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if len(texts) == 1:  # the parse path: no sorting, no padding
@@ -47,10 +56,18 @@ class Encoder:
         for i in range(0, len(order), batch_size):
             chunk = [texts[j][:1000] for j in order[i:i + batch_size]]
             parts.append(self._embed(chunk))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out = np.zeros((len(texts), self.wide_dim), dtype=np.float32)
         if parts:
             out[order] = np.concatenate(parts)
         return out
+
+
+def sentence(wide: np.ndarray) -> np.ndarray:
+    """The sentence vector of ``Encoder.encode``'s rows: hidden states 4-6 mean-pooled, side by
+    side, unit length (each part is unit length: the three together have length sqrt(3))."""
+    n = len(Encoder.LAYERS)
+    first = Encoder.WIDE.index(Encoder.LAYERS[0]) * DIMENSIONS
+    return wide[:, first:first + n * DIMENSIONS] / np.float32(np.sqrt(n))
 
 
 class Featurizer:
@@ -76,7 +93,7 @@ class Featurizer:
         return twin
 
     def transform(self, texts: list[str], embeddings: np.ndarray | None = None) -> sparse.csr_matrix:
-        emb = embeddings if embeddings is not None else self.encoder.encode(texts)
+        emb = sentence(embeddings if embeddings is not None else self.encoder.encode(texts))
         return sparse.hstack([sparse.csr_matrix(emb * self.embedding_weight), self.words.transform(texts),
                               self.chars.transform(texts)], format="csr")
 

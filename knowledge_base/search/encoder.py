@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 DIMENSIONS = 384
 QUERY_CACHE = 4096
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
-LAYERS = (4, 5, 6)  # hidden states the graph returns (0 = token embeddings, 6 = the last layer)
+LAYERS = (1, 2, 3, 4, 5, 6)  # hidden states the graph returns (0 = token embeddings, 6 = the last layer)
 EXPORT_VERSION = "1"  # bump when the exported graph changes
 _lock = threading.Lock()
 _export_lock = threading.Lock()  # torch's exporter is not thread-safe; processes race by rename

@@ -42,6 +42,7 @@ async def test_onnx_vectors_equal_the_torch_model(encoder: Encoder, torch_vector
 async def test_bot_features_share_the_process_encoder(encoder: Encoder) -> None:
     from bot.embedded.encoder import MiniLM
     from bot.embedded.features import Encoder as BotEncoder
+    from bot.embedded.features import sentence
 
     bot = BotEncoder()
     assert bot.net is encoder  # one model in memory
@@ -50,10 +51,10 @@ async def test_bot_features_share_the_process_encoder(encoder: Encoder) -> None:
     reference = MiniLM()  # the torch path the bot's classifier was built with
     with torch.inference_mode():
         expected = torch.nn.functional.normalize(reference.embed(TEXTS[:3], bot.LAYERS), dim=-1).numpy()
-    got = await asyncio.to_thread(bot.encode, TEXTS[:3])
-    assert got.shape == (3, 3 * DIMENSIONS)
-    np.testing.assert_allclose(got, expected, atol=1e-4)
-    np.testing.assert_allclose(bot.encode(TEXTS[:1]), expected[:1], atol=1e-4)  # the parse path
+    wide = await asyncio.to_thread(bot.encode, TEXTS[:3])  # the MLP head's view; the sentence vector in it
+    assert wide.shape == (3, bot.wide_dim) == (3, 8 * DIMENSIONS)
+    np.testing.assert_allclose(sentence(wide), expected, atol=1e-4)
+    np.testing.assert_allclose(sentence(bot.encode(TEXTS[:1])), expected[:1], atol=1e-4)  # the parse path
 
 
 async def test_query_cache_returns_the_same_read_only_vector(encoder: Encoder) -> None:

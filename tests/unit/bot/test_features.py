@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.embedded.features import Featurizer
+from bot.embedded.features import Featurizer, sentence
+from knowledge_base.search.encoder import DIMENSIONS
 
 TRAINING = ["I want to cancel my booking", "cancel the booking please", "where is my refund",
             "when will my refund arrive", "hello there", "hi", "my booking reference is BE-12345",
@@ -48,12 +49,15 @@ def test_the_one_message_parse_path_gives_predict_probas_probabilities(featurize
 
     intents = ["cancel", "cancel", "refund", "refund", "greet", "greet", "inform", "payment", "human",
                "thanks"] * 2
-    emb = np.random.default_rng(1).normal(size=(len(TRAINING), 8)).astype(np.float32)
-    model = LogisticRegression(C=10.0, max_iter=2000).fit(featurizer.transform(TRAINING, emb), intents)
-    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    # the encoder's wide rows: eight unit-length parts of DIMENSIONS
+    parts = np.random.default_rng(1).normal(size=(len(TRAINING), 8, DIMENSIONS)).astype(np.float32)
+    wide = (parts / np.linalg.norm(parts, axis=2, keepdims=True)).reshape(len(TRAINING), -1)
+    model = LogisticRegression(C=10.0, max_iter=2000).fit(featurizer.transform(TRAINING, wide), intents)
+    unit = sentence(wide)
+    assert np.allclose(np.linalg.norm(unit, axis=1), 1.0)
     clf = IntentClassifier([Head(featurizer, model)], list(model.classes_), threshold=-1.0, support=unit)
     for i, text in enumerate(["cancel the booking please", "my refnd?", "zxq vlorp", "hi"]):
-        row = unit[i:i + 1]
+        row = wide[i:i + 1]
         [fast] = clf.parse_embedded([text], [row])
         [slow] = clf.parse_embedded([text, text], [np.vstack([row, row])])[:1]  # predict_proba's path
         expected = model.predict_proba(featurizer.transform([text], row))[0]
