@@ -38,15 +38,15 @@ from hub.models import (
     IdentityKind,
     utcnow,
 )
-from hub.store import Store, register
+from hub.store import Store, ix, register
 
 log = logging.getLogger(__name__)
 MAX_MERGE_HOPS = 10
 IDENTITY_HITS = 200  # identities per kind a search query matches (a search box, not an export)
 _PHONE_TYPED = re.compile(r"^\+?[0-9]{3,}$")  # after dropping spaces, dashes, dots, brackets
 _PHONE_NOISE = re.compile(r"[\s\-.()/]")
-# What a merge moves from the source to the target, by collection: the ids are recorded on the
-# source (``merge_record``) before they move, so ``unmerge`` can move them back.
+# What a merge moves from the source to the target, by collection: the ids are recorded (``RECORDS``)
+# before they move, so ``unmerge`` can move them back.
 MOVED = {"identities": "identities", "conversations": "conversations", "threads": "conversation_threads",
          "consents": "consents"}
 OWN_FIELDS = ("name", "language", "vip", "tags", "custom_fields", "consent")
@@ -65,6 +65,14 @@ register(CLAIMS)
 LOCK_LEASE = timedelta(seconds=15)
 LOCK_WAIT = 5.0  # seconds a merge waits for another one's check to finish
 UNMERGE_LEASE = timedelta(minutes=5)
+# A merge's record, in documents of its own that only merges and unmerges write (never a field of the
+# contact: FerretDB v1 rewrites a whole document on update, so a concurrent write to the contact, a
+# STOP's consent, could drop it): ``_id = <source>`` {kind: "merge", source_id, target_id, at,
+# complete, source (its own fields), target_before, target_changes} and one inserted document per
+# moved id, ``_id = <source>|<name>|<id>`` {kind: "item", source_id, name, item_id}. Contacts merged
+# before this kept the record on the contact (``merge_record``): read when there is no ``merge`` doc.
+RECORDS = "contact_merge_records"
+register(RECORDS, ix(("source_id", 1)), ix(("target_id", 1)))
 SWEEPS, SWEEP_GRACE = 5, 0.1  # merge passes after the first (while they still move something); seconds
 
 
@@ -138,15 +146,28 @@ class Contacts:
         return [Identity.from_doc(d) async for d in self.store.identities.find({"contact_id": contact_id})]
 
     async def merged_from(self, contact_id: str, *, limit: int = 20) -> list[dict[str, Any]]:
-        """The contacts merged into this one that ``unmerge`` can restore (a finished ``merge_record``
-        naming it), newest merge first, at most ``limit``: read on the ``merged_into`` index."""
+        """The contacts merged into this one that ``unmerge`` can restore (a finished merge record
+        naming it), newest merge first, at most ``limit``: read on the records' ``target_id`` index and,
+        for merges recorded on the contact before ``RECORDS``, the ``merged_into`` index."""
+        out: list[dict[str, Any]] = []
+        heads = self.store[RECORDS].find({"kind": "merge", "target_id": contact_id, "complete": True})
+        async for head in heads.sort("at", -1).limit(limit):
+            doc = await self.store.contacts.find_one({"_id": head["source_id"]},
+                                                     {"name": 1, "merged_into": 1})
+            if doc is None or doc.get("merged_into") != contact_id:
+                continue
+            moved = await self._record_items(head["source_id"])
+            out.append({"id": doc["_id"], "name": doc.get("name") or "", "merged_at": head["at"],
+                        "identities": [i.partition(":")[2] for i in moved.get("identities", [])][:3]})
         found = self.store.contacts.find(
             {"merged_into": contact_id, "merge_record.complete": True, "merge_record.target_id": contact_id},
             {"name": 1, "merge_record.at": 1, "merge_record.identities": 1})
-        return [{"id": d["_id"], "name": d.get("name") or "", "merged_at": d["merge_record"]["at"],
-                 "identities": [str(i).partition(":")[2]
-                                for i in d["merge_record"].get("identities", [])][:3]}
-                async for d in found.sort("merge_record.at", -1).limit(limit)]
+        async for d in found.sort("merge_record.at", -1).limit(limit):
+            if await self.store[RECORDS].find_one({"_id": d["_id"], "kind": "merge"}, {"_id": 1}) is None:
+                out.append({"id": d["_id"], "name": d.get("name") or "", "merged_at": d["merge_record"]["at"],
+                            "identities": [str(i).partition(":")[2]
+                                           for i in d["merge_record"].get("identities", [])][:3]})
+        return sorted(out, key=lambda m: m["merged_at"], reverse=True)[:limit]
 
     async def find_by_identity(self, kind: IdentityKind, value: str) -> Contact | None:
         doc = await self.store.identities.find_one({"_id": identity_key(kind, value)})
@@ -328,7 +349,7 @@ class Contacts:
         move; the source keeps ``merged_into``. Each step is idempotent, so a merge interrupted half-way is
         finished by running it again (no multi-document transactions on FerretDB).
 
-        Before anything moves, the source records what moves (``merge_record``: the ids of identities,
+        Before anything moves, the merge records what moves (``RECORDS``: the ids of identities,
         conversations, threads and consent records, the source's own fields and the target's before),
         so ``unmerge`` can undo it; a re-run adds what is still on the source to the same record. A
         source merged before records existed (``merged_into`` without a record) gets none."""
@@ -385,8 +406,9 @@ class Contacts:
         done: dict[str, Any] = {"merged_into": target.id, "updated_at": utcnow()}
         if record is not None and not record.get("complete"):
             # what unmerge may take back from the target; the target's other fields are not kept
-            done.update({"merge_record.complete": True, "merge_record.target_before": None,
-                         "merge_record.target_changes": _changes(record["target_before"], merged_fields)})
+            await self.store[RECORDS].update_one({"_id": source.id, "kind": "merge"}, {"$set": {
+                "complete": True, "target_before": None,
+                "target_changes": _changes(record["target_before"], merged_fields)}})
         # ``merged_into`` replaces the mark in one write: a message written later finds the one or the other
         await self.store.contacts.update_one({"_id": source.id}, {"$set": done, "$unset": {"merging": ""}})
         # FerretDB v1 rewrites a whole document on update, so a concurrent write to the source (a
@@ -443,10 +465,9 @@ class Contacts:
         kind, _, contact_id = claim_id.partition(":")
         if kind == "unmerge":
             return doc if doc.get("lease_until") is not None and doc["lease_until"] > utcnow() else None
-        source = await self.store.contacts.find_one({"_id": contact_id}, {"merged_into": 1,
-                                                                          "merge_record.complete": 1})
+        source = await self.store.contacts.find_one({"_id": contact_id}, {"merged_into": 1})
         if source is not None and not (source.get("merged_into") == doc["target"] and (
-                source.get("merge_record") or {"complete": True}).get("complete")):
+                await self._merge_head(contact_id) or {"complete": True}).get("complete")):
             return doc
         await self.store[CLAIMS].update_one({"_id": claim_id, "at": doc["at"]}, {"$set": {"done": True}})
         return None
@@ -486,8 +507,15 @@ class Contacts:
                 who = str(other["_id"]).partition(":")[2]
                 raise Conflict(f"contact {who} is being merged into or unmerged from contact {source_id}: "
                                "try again when that is done")
-        doc = await self.store.contacts.find_one({"_id": source_id}, {"merge_record.target_id": 1}) or {}
-        recorded = (doc.get("merge_record") or {}).get("target_id")
+        claimed_before = await self.store[CLAIMS].find_one({"_id": f"from:{source_id}"}, {"_id": 1})
+        merged = (await self.store.contacts.find_one({"_id": source_id}, {"merged_into": 1}) or {}).get(
+            "merged_into")
+        if own is None and claimed_before is None and not merged:
+            # not merged, no merge of it under way or done, but a finished record: left behind by an
+            # unmerge that stopped after clearing ``merged_into``
+            if (await self._merge_head(source_id) or {}).get("complete"):
+                await self.store[RECORDS].delete_many({"source_id": source_id})
+        recorded = (await self._merge_head(source_id) or {}).get("target_id")
         if recorded is not None and recorded != target_id:
             raise Conflict(f"a merge of contact {source_id} into {recorded} is unfinished: "
                            "run that merge again to finish it")
@@ -558,10 +586,49 @@ class Contacts:
         if newer:
             await self.store.contacts.update_one({"_id": target_id}, {"$set": newer})
 
-    async def _record_merge(self, source: Contact, target: Contact) -> dict[str, Any] | None:
-        """Write (or, on a re-run, extend) the source's ``merge_record`` before anything moves."""
-        doc = await self.store.contacts.find_one({"_id": source.id}, {"merge_record": 1}) or {}
+    async def _merge_head(self, source_id: str) -> dict[str, Any] | None:
+        """The source's merge record without its ids: its ``merge`` document, else (merged before
+        ``RECORDS``) the contact's ``merge_record``."""
+        head = await self.store[RECORDS].find_one({"_id": source_id, "kind": "merge"})
+        if head is not None:
+            return head
+        doc = await self.store.contacts.find_one({"_id": source_id}, {"merge_record": 1}) or {}
         record: dict[str, Any] | None = doc.get("merge_record")
+        return record
+
+    async def _record_items(self, source_id: str) -> dict[str, list[str]]:
+        """The ids a merge of ``source_id`` recorded, by name (``MOVED``), sorted."""
+        items: dict[str, list[str]] = {name: [] for name in MOVED}
+        async for doc in self.store[RECORDS].find({"source_id": source_id, "kind": "item"},
+                                                  {"name": 1, "item_id": 1}):
+            items.setdefault(doc["name"], []).append(doc["item_id"])
+        return {name: sorted(ids) for name, ids in items.items()}
+
+    async def _merge_record(self, source_id: str) -> dict[str, Any] | None:
+        """The whole record of the source's merge (head and ids), from ``RECORDS`` or the old field."""
+        head = await self.store[RECORDS].find_one({"_id": source_id, "kind": "merge"})
+        if head is None:
+            return await self._merge_head(source_id)
+        record = {k: v for k, v in head.items() if k not in ("_id", "kind", "source_id")}
+        return {**record, **await self._record_items(source_id)}
+
+    async def _add_items(self, source_id: str, moving: dict[str, list[str]]) -> None:
+        """Record ids (inserts; an id already recorded, by this or a concurrent run, is skipped)."""
+        known = await self._record_items(source_id)
+        for name, ids in moving.items():
+            for item_id in sorted(set(ids) - set(known.get(name, []))):
+                try:
+                    await self.store[RECORDS].insert_one({
+                        "_id": f"{source_id}|{name}|{item_id}", "kind": "item", "source_id": source_id,
+                        "name": name, "item_id": item_id})
+                except DuplicateKeyError:
+                    pass
+
+    async def _record_merge(self, source: Contact, target: Contact) -> dict[str, Any] | None:
+        """Write (or, on a re-run, extend) the source's merge record (``RECORDS``) before anything
+        moves: inserts only, so no write to the contact can lose it. An unfinished merge recorded on
+        the contact (``merge_record``, before ``RECORDS``) is carried over and continued there."""
+        record = await self._merge_record(source.id)
         if record is not None and record.get("target_id") != target.id:
             raise Conflict(f"a merge of contact {source.id} into {record.get('target_id')} is unfinished: "
                            "run that merge again to finish it")
@@ -569,23 +636,26 @@ class Contacts:
             return None  # merged before merges were recorded: what moved then is not known
         moving = {name: [d["_id"] async for d in self.store[col].find({"contact_id": source.id}, {"_id": 1})]
                   for name, col in MOVED.items()}
-        if record is None:
-            record = {"target_id": target.id, "at": utcnow(), "complete": False,
-                      "source": {f: getattr(source, f) for f in OWN_FIELDS},
-                      "target_before": {f: getattr(target, f) for f in OWN_FIELDS}, **moving}
-            written = await self.store.contacts.update_one({"_id": source.id, "merge_record": None},
-                                                           {"$set": {"merge_record": record}})
-            if written.matched_count:
-                return record
-            return await self._record_merge(source, target)  # a concurrent run wrote one: add to it
-        grown = {f"merge_record.{name}": {"$each": ids} for name, ids in moving.items()
-                 if set(ids) - set(record.get(name) or [])}
-        if grown:
-            await self.store.contacts.update_one({"_id": source.id}, {"$addToSet": grown})
-        return record
+        if await self.store[RECORDS].find_one({"_id": source.id, "kind": "merge"}, {"_id": 1}) is None:
+            old = record or {}
+            head = {"_id": source.id, "kind": "merge", "source_id": source.id, "target_id": target.id,
+                    "at": old.get("at") or utcnow(), "complete": bool(old.get("complete")),
+                    "source": old.get("source") or {f: getattr(source, f) for f in OWN_FIELDS},
+                    "target_before": old.get("target_before") if old else
+                    {f: getattr(target, f) for f in OWN_FIELDS}}
+            if old.get("target_changes") is not None:
+                head["target_changes"] = old["target_changes"]
+            try:
+                await self.store[RECORDS].insert_one(head)
+            except DuplicateKeyError:
+                pass  # a concurrent run wrote it: add to it
+            # the ids an old-style record holds
+            await self._add_items(source.id, {name: list(old.get(name) or []) for name in MOVED})
+        await self._add_items(source.id, moving)
+        return await self._merge_record(source.id)
 
     async def unmerge(self, source_id: str) -> dict[str, Any]:
-        """Undo ``merge(source, target)`` from the source's ``merge_record``: what the merge moved and
+        """Undo ``merge(source, target)`` from its record (``RECORDS``): what the merge moved and
         is still on the target goes back (identities, conversations with their messages, their threads,
         consent records); what was removed or moved elsewhere since stays and is reported under
         ``left``. The source is active again with its own fields as they were. On the target only what
@@ -616,8 +686,7 @@ class Contacts:
         source = await self.get(source_id, follow_merges=False)
         if not source.merged_into:
             raise Conflict(f"contact {source.id} is not merged into another contact")
-        doc = await self.store.contacts.find_one({"_id": source.id}, {"merge_record": 1}) or {}
-        record = doc.get("merge_record")
+        record = await self._merge_record(source.id)
         if not record or not record.get("complete") or record.get("target_id") != source.merged_into:
             raise Conflict(f"contact {source.id} was merged into {source.merged_into} before merges were "
                            "recorded: what moved cannot be told apart from the target's own; move identities "
@@ -673,6 +742,8 @@ class Contacts:
         await self.store.contacts.update_one({"_id": source.id}, {
             "$set": {**own, "merged_into": None, "updated_at": utcnow()},
             "$unset": {"merge_record": "", "merging": ""}})
+        # the record last (after ``merged_into``): an unmerge that stops before this is run again from it
+        await self.store[RECORDS].delete_many({"source_id": source.id})
         await self.bus.publish(ContactsUnmerged(source_id=source.id, target_id=target_id,
                                                 identities=owned["identities"],
                                                 conversations=owned["conversations"], left=left))

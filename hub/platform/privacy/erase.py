@@ -76,6 +76,7 @@ async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: s
         "name": "", "language": None, "tags": [], "custom_fields": {}, "consent": {}, "vip": False,
         "erased": True, "erased_at": now, "updated_at": now,
         "merge_record": None}})  # a merge's record keeps names and fields from before it
+    await store["contact_merge_records"].delete_many({"source_id": ids})  # its own fields before a merge
     counts["contacts"] = result.matched_count
     # audit entries keep who/what/when, not the personal values they carried
     result = await store.audit_log.update_many({"target_id": {"$in": subject.audit_targets},

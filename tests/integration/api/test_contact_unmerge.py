@@ -1,5 +1,6 @@
 """Undoing a contact merge: ``POST /contacts/{id}/unmerge`` moves back what the merge moved (from the
-source's ``merge_record``) and takes back on the survivor only what came from the merged contact."""
+merge's record, ``contact_merge_records``) and takes back on the survivor only what came from the merged
+contact."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from hub import keys
 from hub.events import ContactsUnmerged
-from hub.models import Message, Role
+from hub.models import Message, Role, utcnow
 
 from ...conftest import Api
 
@@ -141,7 +142,7 @@ async def test_unmerge_refuses_what_it_cannot_undo(api: Api) -> None:
     refused = await api.client.post(f"/api/v1/contacts/{source}/unmerge", headers=agent["headers"])
     assert refused.status == 403
     # a merge made before merges were recorded: what moved cannot be told apart
-    await store.contacts.update_one({"_id": source}, {"$unset": {"merge_record": ""}})
+    await store["contact_merge_records"].delete_many({"source_id": source})
     old = await api.client.post(f"/api/v1/contacts/{source}/unmerge", headers=h)
     assert old.status == 409 and "before merges were recorded" in (await old.json())["detail"]
     assert (await store.identities.find_one({"_id": f"whatsapp:{NUMBER}"}))["contact_id"] == thandi["id"]
@@ -273,7 +274,8 @@ async def test_editing_contacts_during_and_after_a_merge_keeps_what_unmerge_need
     edited = await _call(api, "PATCH", f"/contacts/{source}", h, 200, json={"name": "Bongani M."})
     assert edited["name"] == "Bongani M."
     doc = await store.contacts.find_one({"_id": source}) or {}
-    assert doc.get("merging", {}).get("into") == thandi["id"] and doc.get("merge_record"), doc
+    assert doc.get("merging", {}).get("into") == thandi["id"], doc
+    assert await store["contact_merge_records"].count_documents({"source_id": source, "kind": "item"})
     await _call(api, "POST", f"/contacts/{source}/merge", h, 200, json={"into": thandi["id"]})
     resp = await api.client.get(f"/api/v1/contacts/{thandi['id']}", headers=h)
     etag = resp.headers["ETag"]
@@ -288,3 +290,54 @@ async def test_editing_contacts_during_and_after_a_merge_keeps_what_unmerge_need
     assert undone["target"]["vip"] is True
     owner = await store.identities.find_one({"_id": f"whatsapp:{NUMBER}"}) or {}
     assert owner["contact_id"] == source
+
+
+async def test_a_whole_document_write_to_the_duplicate_during_its_merge_keeps_what_unmerge_needs(
+        api: Api) -> None:
+    """FerretDB v1 rewrites a whole contact on update: a STOP's consent write for the duplicate that
+    read it before the merge's record was written puts it back without anything the merge stored on
+    it. The record lives in documents of its own, so the merge run again to finish and the unmerge
+    still give the duplicate its number back (the old ``merge_record`` field was lost and the re-run
+    recorded identities: [])."""
+    h = (await api.user(Role.admin))["headers"]
+    store, contacts = api.app[keys.STORE], api.app[keys.CONTACTS]
+    thandi, bongani = await _survivor_and_duplicate(api, h)
+    source = bongani["message"]["contact_id"]
+    await contacts._claim_merge(source, thandi["id"])
+    await contacts._mark_merging(source, thandi["id"])
+    stale = await store.contacts.find_one({"_id": source})  # the STOP handler's read
+    await contacts._record_merge(await contacts.get(source), await contacts.get(thandi["id"]))
+    await contacts._move_source(source, thandi["id"])  # the first pass, then the process died
+    assert stale is not None
+    stale["consent"] = {**(stale.get("consent") or {}), "sms": {"opted_out": True, "at": utcnow()}}
+    await store.contacts.replace_one({"_id": source}, stale)  # the STOP's whole-document write
+    await _call(api, "POST", f"/contacts/{source}/merge", h, 200, json={"into": thandi["id"]})
+    listed = await _call(api, "GET", f"/contacts/{thandi['id']}", h, 200)
+    assert [m["id"] for m in listed["merged_from"]] == [source]
+    assert listed["merged_from"][0]["identities"] == [NUMBER]
+    undone = await _call(api, "POST", f"/contacts/{source}/unmerge", h, 200)
+    assert undone["restored"]["identities"] == [f"whatsapp:{NUMBER}"]
+    assert (await store.identities.find_one({"_id": f"whatsapp:{NUMBER}"}) or {})["contact_id"] == source
+    assert await store["contact_merge_records"].count_documents({"source_id": source}) == 0
+
+
+async def test_a_merge_recorded_on_the_contact_before_merge_records_still_unmerges(api: Api) -> None:
+    """Contacts merged before ``contact_merge_records`` keep their record in the old ``merge_record``
+    field: unmerge reads it there."""
+    h = (await api.user(Role.admin))["headers"]
+    store = api.app[keys.STORE]
+    thandi, bongani = await _survivor_and_duplicate(api, h)
+    source = bongani["message"]["contact_id"]
+    await _call(api, "POST", f"/contacts/{source}/merge", h, 200, json={"into": thandi["id"]})
+    records = store["contact_merge_records"]
+    head = await records.find_one({"_id": source, "kind": "merge"}) or {}
+    old = {k: v for k, v in head.items() if k not in ("_id", "kind", "source_id")}
+    async for item in records.find({"source_id": source, "kind": "item"}):
+        old.setdefault(item["name"], []).append(item["item_id"])
+    await records.delete_many({"source_id": source})
+    await store.contacts.update_one({"_id": source}, {"$set": {"merge_record": old}})
+    listed = await _call(api, "GET", f"/contacts/{thandi['id']}", h, 200)
+    assert [m["id"] for m in listed["merged_from"]] == [source]
+    undone = await _call(api, "POST", f"/contacts/{source}/unmerge", h, 200)
+    assert undone["restored"]["identities"] == [f"whatsapp:{NUMBER}"]
+    assert "merge_record" not in (await store.contacts.find_one({"_id": source}) or {})
