@@ -29,7 +29,7 @@ from pydantic_core import ErrorDetails
 
 from hub import keys
 from hub.auth import Principal, require
-from hub.auth.visibility import can_see, with_current_teams
+from hub.auth.visibility import can_see, with_current_contact, with_current_teams
 from hub.errors import HubError, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
 from hub.models import Conversation, json_default
 
@@ -225,7 +225,10 @@ async def visible_conversation(request: web.Request, principal: Principal, conve
     conversation = await request.app[keys.CONVERSATIONS].get(conversation_id)
     if not can_see(principal, conversation) and (
             conversation.team_id is None
-            or not can_see(await with_current_teams(request.app[keys.STORE], principal), conversation)):
+            or not can_see(await with_current_teams(request.app[keys.STORE], principal), conversation)) and (
+            # a portal user whose contact was merged away since: the contact that stayed
+            not principal.contact_id
+            or not can_see(await with_current_contact(request.app[keys.CONTACTS], principal), conversation)):
         raise NotFound(f"conversation {conversation_id} not found")
     return conversation
 

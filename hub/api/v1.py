@@ -8,7 +8,7 @@ from aiohttp import web
 
 from hub import keys
 from hub.auth import Principal, require
-from hub.auth.visibility import can_see, with_current_teams
+from hub.auth.visibility import can_see, with_current_contact, with_current_teams
 from hub.conversations import conversation_filter
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.events import TeamMembershipChanged
@@ -405,7 +405,8 @@ def _reader(principal: Principal) -> Principal:
 async def list_conversations(request: web.Request, principal: Principal, query: ConversationQuery) -> dict[str, Any]:
     principal = await with_current_teams(request.app[keys.STORE], _reader(principal))
     flt = conversation_filter(**query.model_dump(exclude=set(pages.PageQuery.model_fields)))
-    if not principal.can("conversations:read"):
+    if not principal.can("conversations:read"):  # a contact merged away since: the one that stayed
+        principal = await with_current_contact(request.app[keys.CONTACTS], principal)
         flt["contact_id"] = principal.contact_id or "-"
     collection = request.app[keys.STORE].conversations
     docs, cursor = await pages.fetch(collection, flt, query, CONVERSATION_SORTS)

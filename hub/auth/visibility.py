@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from hub.errors import HubError
 from hub.models import Conversation, Role
 
 from .permissions import Principal
@@ -50,4 +51,21 @@ async def with_current_teams(store: Any, principal: Principal) -> Principal:
     return dataclasses.replace(principal, team_ids=tuple(sorted(now | set(principal.team_ids))))
 
 
-__all__ = ["SEES_ALL", "can_see", "in_scope", "sees_all", "with_current_teams"]
+async def with_current_contact(contacts: Any, principal: Principal) -> Principal:
+    """A portal user (``own:conversations``) with the contact they are now: their account's
+    ``contact_id`` merged into another since (an agent folded a duplicate into the customer) is the
+    one that stayed (``merged_into``, followed a bounded number of hops by ``Contacts.get``), whose
+    tickets theirs are now. A contact gone or a chain too long keeps the stored id: no tickets rather
+    than someone else's. The help-center portal and the REST API both use this."""
+    if not principal.contact_id or principal.can("conversations:read"):
+        return principal
+    try:
+        contact = await contacts.get(principal.contact_id)
+    except HubError:
+        return principal
+    if contact.id == principal.contact_id:
+        return principal
+    return dataclasses.replace(principal, contact_id=contact.id)
+
+
+__all__ = ["SEES_ALL", "can_see", "in_scope", "sees_all", "with_current_contact", "with_current_teams"]

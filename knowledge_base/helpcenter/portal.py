@@ -20,13 +20,13 @@ the ticket reopens if it was pending and agents see it live.
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
 
 from hub import keys
 from hub.auth import Principal
+from hub.auth.visibility import with_current_contact
 from hub.conversations import decode_cursor
 from hub.errors import HubError, InvalidInput, NotFound
 from hub.models import Channel, Conversation, IdentityKind, InboundMessage
@@ -134,17 +134,9 @@ def _portal_user(request: web.Request, locale: str) -> Principal:
 
 
 async def _portal_customer(request: web.Request, locale: str) -> Principal:
-    """``_portal_user`` with the contact they are now: a user's contact merged into another since
-    (an agent folded a duplicate into the customer) is the one that stayed (``merged_into``,
-    followed a bounded number of hops by ``Contacts.get``), whose tickets theirs are now."""
-    principal = _portal_user(request, locale)
-    if not principal.contact_id:
-        return principal
-    try:
-        contact = await request.app[keys.CONTACTS].get(principal.contact_id)
-    except HubError:  # gone, or a chain too long: no tickets rather than someone else's
-        return principal
-    return principal if contact.id == principal.contact_id else replace(principal, contact_id=contact.id)
+    """``_portal_user`` with the contact they are now (``with_current_contact``: a contact merged
+    into another since is the one that stayed, whose tickets theirs are now)."""
+    return await with_current_contact(request.app[keys.CONTACTS], _portal_user(request, locale))
 
 
 async def _own_ticket(request: web.Request, principal: Principal) -> Conversation:

@@ -95,3 +95,28 @@ async def test_staff_still_get_every_field(api: Api) -> None:
                                             headers=agent["headers"])).json())["items"]
     assert messages[0]["meta"] == {"intent": "refund_intent"}
     assert messages[1]["author_id"] == agent["user"]["id"]
+
+
+async def test_a_customer_whose_contact_was_merged_away_gets_the_tickets_of_the_contact_that_stayed(
+        api: Api) -> None:
+    """The account keeps the contact id it was given; after staff merged that contact into another,
+    the REST API follows ``merged_into`` as the help center does: the list holds the moved ticket and
+    the survivor's, and each opens (404 on the old code: the stored id owns nothing any more)."""
+    agent = await api.user(Role.agent)
+    cid, token = await _ticket(api, agent)
+    h = {"Authorization": f"Bearer {token}"}
+    store = api.app[keys.STORE]
+    duplicate = (await store.conversations.find_one({"_id": cid}) or {})["contact_id"]
+    other = await api.app[keys.INBOX].ingest(InboundMessage(
+        channel=Channel.email, external_id=f"<{new_id()}@mail>",
+        sender=SenderIdentity(kind="email", value="cust.work@example.com"), sender_name="Cust", text="Also"))
+    await api.app[keys.CONTACTS].merge(duplicate, other.conversation.contact_id)
+    listing = await (await api.client.get(f"{V1}/conversations", headers=h)).json()
+    assert sorted(c["id"] for c in listing["items"]) == sorted([cid, other.conversation.id])
+    for ticket in (cid, other.conversation.id):
+        resp = await api.client.get(f"{V1}/conversations/{ticket}", headers=h)
+        assert resp.status == 200, await resp.text()
+        messages = await api.client.get(f"{V1}/conversations/{ticket}/messages", headers=h)
+        assert messages.status == 200, await messages.text()
+    staff = await api.user(Role.agent)  # staff are not narrowed to a contact: unchanged
+    assert (await api.client.get(f"{V1}/conversations/{cid}", headers=staff["headers"])).status == 200
