@@ -3,7 +3,9 @@ examples: |``) and Rasa's JSON format (``{"rasa_nlu_data": {"common_examples": [
 
 Both engines train from the same files: Rasa reads them itself, the embedded engine through this
 module. Entity annotations become plain text plus spans: ``[BE-12345](booking_ref)`` and
-``[today]{"entity": "date", "value": "2026-01-01"}``. Regex, synonym and lookup blocks are skipped.
+``[today]{"entity": "date", "value": "2026-01-01"}`` and a list of them on one span
+(``[Berlin][{"entity": "city"}, {"entity": "city", "role": "to"}]``). Regex, synonym and lookup
+blocks are skipped.
 A file that cannot be read raises `NLUDataError` naming the file and, for YAML, the line.
 """
 
@@ -31,7 +33,9 @@ def is_out_of_scope(intent: str) -> bool:
     return intent.partition("/")[0] in OUT_OF_SCOPE
 
 
-_ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<name>[^)]+)\)|(?P<json>\{[^}]*\}))")
+# [text](name) or [text](name:value), [text]{"entity": …}, [text][{"entity": …}, {"entity": …}]
+_ANNOTATION = re.compile(
+    r"\[(?P<text>[^\]]+)\](?:\((?P<name>[^)]+)\)|(?P<json>\{[^}]*\})|\[(?P<list>\s*\{[^\]]*)\])")
 
 
 @dataclass(frozen=True)
@@ -60,16 +64,19 @@ def parse_annotated(line: str, intent: str) -> Example:
         out.append(before)
         length += len(before)
         text = match.group("text")
-        if match.group("json"):
+        if match.group("name"):
+            name, _, value = match.group("name").partition(":")
+            entities.append(Entity(name, value or text, length, length + len(text)))
+        else:
+            raw = match.group("json") or f"[{match.group('list')}]"
             try:
-                meta = json.loads(match.group("json"))
+                meta = json.loads(raw)
             except json.JSONDecodeError:
                 meta = {}
-            name, value = str(meta.get("entity", "")), str(meta.get("value", text))
-        else:
-            name, _, value = match.group("name").partition(":")
-            value = value or text
-        entities.append(Entity(name, value, length, length + len(text)))
+            for one in meta if isinstance(meta, list) else [meta]:
+                if isinstance(one, dict):
+                    entities.append(Entity(str(one.get("entity", "")), str(one.get("value", text)),
+                                           length, length + len(text)))
         out.append(text)
         length += len(text)
         pos = match.end()
@@ -168,11 +175,16 @@ def dump(examples: list[Example], path: Path) -> None:
     by_intent: dict[str, list[str]] = defaultdict(list)
     for ex in examples:
         text = ex.text
-        for ent in sorted(ex.entities, key=lambda e: -e.start):
-            span = text[ent.start:ent.end]
-            ann = f"[{span}]({ent.entity})" if span == ent.value else \
-                f'[{span}]{{"entity": "{ent.entity}", "value": "{ent.value}"}}'
-            text = text[:ent.start] + ann + text[ent.end:]
+        spans: dict[tuple[int, int], list[Entity]] = defaultdict(list)  # several entities on one span: a list
+        for ent in ex.entities:
+            spans[ent.start, ent.end].append(ent)
+        for (start, end), ents in sorted(spans.items(), reverse=True):
+            span = text[start:end]
+            dicts = [{"entity": e.entity, **({"value": e.value} if e.value != span else {})} for e in ents]
+            ann = f"[{span}]({ents[0].entity})" if dicts == [{"entity": ents[0].entity}] else \
+                f"[{span}]{json.dumps(dicts[0], ensure_ascii=False)}" if len(dicts) == 1 else \
+                f"[{span}]{json.dumps(dicts, ensure_ascii=False)}"
+            text = text[:start] + ann + text[end:]
         by_intent[ex.intent].append(text)
     lines = ['version: "3.1"', "nlu:"]
     for intent, texts in by_intent.items():

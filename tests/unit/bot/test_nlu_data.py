@@ -103,3 +103,16 @@ def test_non_utf8_file_is_a_clear_error_and_a_byte_order_mark_is_fine(tmp_path):
         nlu_data.load(tmp_path / "latin1.yml")
     (tmp_path / "bom.yml").write_bytes("\ufeffnlu:\n- intent: greet\n  examples: |\n    - olá\n".encode())
     assert nlu_data.load(tmp_path / "bom.yml") == [Example("olá", "greet")]
+
+
+def test_several_entities_on_one_span_are_read_and_dumped_back(tmp_path):
+    # Rasa 3's list form: one span, two annotations; it was left in the text as '[Berlin][{...}]'
+    ex = parse_annotated('fly to [Berlin][{"entity": "city"}, {"entity": "city", "role": "to", '
+                         '"value": "BER"}] now', "book_flight")
+    assert ex.text == "fly to Berlin now"
+    assert [(e.entity, e.value, ex.text[e.start:e.end]) for e in ex.entities] == [
+        ("city", "Berlin", "Berlin"), ("city", "BER", "Berlin")]
+    quoted = parse_annotated('say "hi" to [Zoë]{"entity": "name", "value": "Zo\\"e"}', "greet")
+    assert quoted.entities[0].value == 'Zo"e'
+    nlu_data.dump([ex, quoted], tmp_path / "x.yml")
+    assert nlu_data.load(tmp_path / "x.yml") == [ex, quoted]
