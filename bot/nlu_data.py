@@ -2,24 +2,29 @@
 examples: |``) and Rasa's JSON format (``{"rasa_nlu_data": {"common_examples": […]}}``).
 
 Both engines train from the same files: Rasa reads them itself, the embedded engine through this
-module. Entity annotations become plain text plus spans: ``[BE-12345](booking_ref)`` and
+module. Entity annotations become plain text plus spans: ``[BE-12345](booking_ref)``,
 ``[today]{"entity": "date", "value": "2026-01-01"}`` and a list of them on one span
 (``[Berlin][{"entity": "city"}, {"entity": "city", "role": "to"}]``). Regex, synonym and lookup
-blocks are skipped.
-A file that cannot be read raises `NLUDataError` naming the file and, for YAML, the line.
+blocks are skipped. YAML is read as Rasa reads it (YAML 1.2, see ``_Loader``). A file that cannot be
+read raises `NLUDataError` naming the file and, for YAML, the line; what Rasa skips with a warning
+(an intent without examples, a line of an ``examples`` block not starting with ``-``) is skipped
+with a logged warning naming the file and line.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import random
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+log = logging.getLogger(__name__)
 OUT_OF_SCOPE = frozenset({"out_of_scope", "nlu_fallback"})
 
 
@@ -84,20 +89,99 @@ def parse_annotated(line: str, intent: str) -> Example:
     return Example("".join(out).strip(), intent, tuple(entities))
 
 
-def _lines(block: object) -> list[str]:
-    if isinstance(block, str):
-        return [ln.strip()[2:].strip() for ln in block.splitlines() if ln.strip().startswith("- ")]
-    if isinstance(block, list):  # the list form: - text: "…"
-        return [str(item.get("text", "")) if isinstance(item, dict) else str(item) for item in block]
-    return []
+class _Map(dict):  # type: ignore[type-arg]
+    """A YAML mapping that knows where it is: ``line`` (1-based) and each value's first line."""
+
+    line = 0
+    lines: dict[str, int]
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML as Rasa reads it (ruamel, YAML 1.2), not PyYAML's 1.1: there ``- intent: yes`` is the
+    intent "yes" and ``- text: no`` the example "no" (1.1: True and False, so "True"/"False"),
+    ``12:30`` is text (1.1: 750). Plain scalars stay the text written, but for null (every field
+    read here is text). A key given twice in one mapping is an error, as in Rasa: PyYAML keeps the
+    last one and silently drops the other (a second ``nlu:`` dropped every block of the first)."""
+
+    yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
+        seen: set[str] = set()
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                if key.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while reading a mapping", node.start_mark, f"found duplicate key {key.value!r}",
+                        key.start_mark)
+                seen.add(key.value)
+        return super().construct_mapping(node, deep)
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Iterator[_Map]:
+    data = _Map()
+    data.line = node.start_mark.line + 1
+    data.lines = {str(k.value): v.start_mark.line + 1 + (getattr(v, "style", None) in ("|", ">"))
+                  for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+    yield data
+    data.update(loader.construct_mapping(node))
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"),
+                              ["~", "n", "N", ""])
+_Loader.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^<<$"), ["<"])
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+
+
+def _where(path: Path, block: object, key: str | None = None) -> str:
+    if not isinstance(block, _Map):
+        return str(path)
+    return f"{path}:{block.lines.get(key, block.line) if key else block.line}"
+
+
+def _lines(path: Path, block: dict[str, object], intent: str) -> list[str]:
+    """An intent's example texts (annotated): an ``examples: |`` block of ``- …`` lines, or the list
+    form (``- text: …`` with optional ``metadata``)."""
+    examples = block.get("examples")
+    if examples is None:
+        return []
+    if isinstance(examples, str):
+        texts, skipped = [], []
+        for i, raw in enumerate(examples.splitlines()):
+            line = raw.strip()
+            if line.startswith("-"):  # as Rasa reads it: "-hi" is "hi"
+                texts.append(line[1:].strip())
+            elif line:
+                skipped.append(i)
+        if skipped:  # Rasa skips these too, with a warning
+            first = f"{path}:{block.lines['examples'] + skipped[0]}" if isinstance(block, _Map) else str(path)
+            log.warning("%s: %d line(s) of intent %r do not start with '-' and are skipped, the first: %r",
+                        first, len(skipped), intent, examples.splitlines()[skipped[0]].strip()[:80])
+        return texts
+    if isinstance(examples, list):
+        texts = []
+        for item in examples:
+            if item is None:
+                continue
+            text = item.get("text") if isinstance(item, dict) else item
+            if not isinstance(text, str):  # a number or a date written with an explicit tag: as written
+                if isinstance(text, (dict, list)) or text is None:
+                    raise NLUDataError(f"{_where(path, item)}: an example of intent {intent!r} has no text "
+                                       f"(expected '- text: …', found {item!r:.80})")
+                text = str(text)
+            texts.append(text)
+        return texts
+    raise NLUDataError(f"{_where(path, block, 'examples')}: the examples of intent {intent!r} must be a "
+                       f"block of '- ' lines or a list of '- text: …', found a {type(examples).__name__}")
 
 
 def load_file(path: Path) -> list[Example]:
     try:
         text = path.read_text(encoding="utf-8-sig")  # -sig: files saved with a byte-order mark
-        doc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        doc = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_Loader)  # noqa: S506
     except UnicodeDecodeError as exc:
         raise NLUDataError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise NLUDataError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
     except json.JSONDecodeError as exc:
         raise NLUDataError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from exc
     except yaml.YAMLError as exc:
@@ -107,7 +191,10 @@ def load_file(path: Path) -> list[Example]:
     if doc is None:
         return []
     if not isinstance(doc, dict):
-        raise NLUDataError(f"{path}: expected a mapping with an 'nlu' list, found a {type(doc).__name__}")
+        hint = " (Rasa 2 Markdown is not read: `rasa data convert nlu` makes YAML of it)" \
+            if path.suffix == ".md" else ""
+        raise NLUDataError(f"{path}: expected a mapping with an 'nlu' list, "
+                           f"found a {type(doc).__name__}{hint}")
     if "rasa_nlu_data" in doc:
         return _json_examples(path, doc["rasa_nlu_data"])
     blocks = doc.get("nlu") or []
@@ -115,10 +202,24 @@ def load_file(path: Path) -> list[Example]:
         raise NLUDataError(f"{path}: 'nlu' must be a list of blocks, found a {type(blocks).__name__}")
     examples: list[Example] = []
     for block in blocks:
-        if not isinstance(block, dict) or "intent" not in block:
+        if not isinstance(block, dict):  # Rasa skips these too, with a warning
+            log.warning("%s: an item of 'nlu' is not a block (intent, synonym, regex or lookup): %r skipped",
+                        path, block)
             continue
-        intent = str(block["intent"])
-        examples.extend(parse_annotated(line, intent) for line in _lines(block.get("examples")) if line)
+        if "intent" not in block:
+            if not {"synonym", "regex", "lookup"} & block.keys():
+                log.warning("%s: a block with neither intent, synonym, regex nor lookup is skipped",
+                            _where(path, block))
+            continue
+        intent = block["intent"]
+        if not isinstance(intent, str) or not intent.strip():
+            raise NLUDataError(f"{_where(path, block)}: an intent block needs a name, found {intent!r:.80}")
+        intent = intent.strip()
+        found = [parse_annotated(line, intent) for line in _lines(path, block, intent)]
+        found = [ex for ex in found if ex.text]
+        if not found:  # as Rasa does: say so (an intent left empty by mistake)
+            log.warning("%s: intent %r has no examples", _where(path, block), intent)
+        examples.extend(found)
     return examples
 
 
@@ -149,7 +250,8 @@ def load(path: Path | str) -> list[Example]:
     such as a domain or a story file, give none)."""
     path = Path(path)
     patterns = ("*.yml", "*.yaml", "*.json")
-    files = sorted(f for pattern in patterns for f in path.rglob(pattern)) if path.is_dir() else [path]
+    files = sorted(f for pattern in patterns for f in path.rglob(pattern) if f.is_file()) \
+        if path.is_dir() else [path]
     return [ex for f in files for ex in load_file(f)]
 
 

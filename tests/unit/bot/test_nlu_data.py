@@ -116,3 +116,59 @@ def test_several_entities_on_one_span_are_read_and_dumped_back(tmp_path):
     assert quoted.entities[0].value == 'Zo"e'
     nlu_data.dump([ex, quoted], tmp_path / "x.yml")
     assert nlu_data.load(tmp_path / "x.yml") == [ex, quoted]
+
+
+def test_yaml_is_read_as_rasa_reads_it_yes_and_no_stay_words(tmp_path):
+    # PyYAML's YAML 1.1 read the intent "yes" as True and "12:30" as 750; Rasa reads YAML 1.2
+    path = tmp_path / "nlu.yml"
+    path.write_text("nlu:\n- intent: yes\n  examples:\n  - text: no\n  - text: 12:30\n  - text: 1.50\n"
+                    "  - text: on\n- intent: off\n  examples: |\n    - turn it off\n")
+    assert [(ex.intent, ex.text) for ex in nlu_data.load(path)] == [
+        ("yes", "no"), ("yes", "12:30"), ("yes", "1.50"), ("yes", "on"), ("off", "turn it off")]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    # PyYAML kept the last of two keys: every block under the first 'nlu:' was dropped without a word
+    ('nlu:\n- intent: a\n  examples: |\n    - x\nnlu:\n- intent: b\n  examples: |\n    - y\n',
+     "invalid YAML at line 5: found duplicate key 'nlu'"),
+    ("nlu:\n- intent: a\n  examples: |\n    - x\n  examples: |\n    - y\n",
+     "invalid YAML at line 5: found duplicate key 'examples'"),
+])
+def test_a_key_given_twice_is_an_error_not_data_dropped(tmp_path, content, message):
+    path = tmp_path / "dup.yml"
+    path.write_text(content)
+    with pytest.raises(nlu_data.NLUDataError, match=message):
+        nlu_data.load(path)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    # the intent was "None", the example the text "None"
+    ("nlu:\n- intent:\n  examples: |\n    - hi\n", ":2: an intent block needs a name"),
+    ("nlu:\n- intent: greet\n  examples: |\n    - hi\n- intent: {a: b}\n  examples: |\n    - x\n",
+     ":5: an intent block needs a name"),
+    ("nlu:\n- intent: greet\n  examples:\n  - text: hi\n  - text:\n    metadata: {a: 1}\n",
+     ":5: an example of intent 'greet' has no text"),
+    ("nlu:\n- intent: greet\n  examples: {text: hi}\n", ":3: the examples of intent 'greet' must be"),
+])
+def test_a_broken_block_is_an_error_naming_file_line_and_intent(tmp_path, content, message):
+    path = tmp_path / "bad.yml"
+    path.write_text(content)
+    with pytest.raises(nlu_data.NLUDataError, match=message) as info:
+        nlu_data.load(path)
+    assert str(info.value).startswith(f"{path}:")
+
+
+def test_what_rasa_skips_is_skipped_with_a_warning_naming_the_line(tmp_path, caplog):
+    path = tmp_path / "nlu.yml"
+    path.write_text("nlu:\n- intent: greet\n  examples: |\n    -hi\n    # a comment\n    - hello\n"
+                    "- intent: empty\n  examples: |\n- just a string\n- synonym: x\n  examples: |\n    - y\n")
+    assert [(ex.intent, ex.text) for ex in nlu_data.load(path)] == [("greet", "hi"), ("greet", "hello")]
+    assert f"{path}:5: 1 line(s) of intent 'greet' do not start with '-'" in caplog.text
+    assert f"{path}:7: intent 'empty' has no examples" in caplog.text
+    assert "'just a string' skipped" in caplog.text
+
+
+def test_a_directory_named_like_a_file_is_not_read_as_one(tmp_path):
+    (tmp_path / "old.yml").mkdir()
+    (tmp_path / "nlu.yml").write_text("nlu:\n- intent: greet\n  examples: |\n    - hi\n")
+    assert nlu_data.load(tmp_path) == [Example("hi", "greet")]
