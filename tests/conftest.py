@@ -4,6 +4,7 @@ hub application served by aiohttp's test server against it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
@@ -122,7 +124,16 @@ def settings(mongodb_url: str, db_name: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
-    test_client = TestClient(TestServer(create_app(settings)))
+    async with running(create_app(settings)) as test_client:
+        yield test_client
+
+
+@contextlib.asynccontextmanager
+async def running(app: web.Application, **server: Any) -> AsyncIterator[TestClient[Any, Any]]:
+    """The one way tests start and stop an app: serve it on aiohttp's test server (``server``:
+    TestServer's options, e.g. port) and yield its client; however the block ends, the app closes
+    through shut_down, which gives up after SHUTDOWN_S and reports what was stuck."""
+    test_client = TestClient(TestServer(app, **server))
     await test_client.start_server()
     try:
         yield test_client

@@ -6,15 +6,13 @@ import json
 import logging
 from pathlib import Path
 
-from aiohttp.test_utils import TestClient, TestServer
-
 from hub.app import create_app
 from hub.logs import JsonFormatter, request_id_var
 from hub.models import Role
 from hub.settings import Settings
 from hub.store import EmbeddedFerretDB
 
-from ...conftest import Api
+from ...conftest import Api, running
 
 
 async def test_health_metrics_and_request_id(api: Api) -> None:
@@ -46,7 +44,7 @@ async def test_store_down_gives_503_problem(own_ferretdb: EmbeddedFerretDB, tmp_
                         bot_engine="off", inline_worker=False, var_dir=tmp_path / "var",
                         _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings)
-    async with TestClient(TestServer(app)) as client:
+    async with running(app) as client:
         admin = await Api(client).user(Role.admin)
         server.stop()
         ready = await client.get("/readyz")

@@ -120,18 +120,16 @@ async def test_the_supervisors_report_counts_bot_searches_without_listing_them(c
 async def test_bot_searches_kept_with_their_text_lose_it_at_start_up(store: Any, settings: Any) -> None:
     """Searches the bot recorded before its text stopped being kept: the hub removes the text when
     it starts (the help center's keep theirs)."""
-    from aiohttp.test_utils import TestClient, TestServer
-
     from hub.app import create_app
     from hub.models import utcnow
 
-    from ...conftest import until
+    from ...conftest import running, until
 
     await store["search_queries"].insert_many([
         {"_id": "bot", "query": "refund for thandi, 12 long street", "source": "bot", "results": 1,
          "at": utcnow()},
         {"_id": "help", "query": "refund", "source": "help_center", "results": 1, "at": utcnow()}])
-    async with TestClient(TestServer(create_app(settings))):
+    async with running(create_app(settings)):
 
         async def scrubbed() -> bool:
             return (await store["search_queries"].find_one({"_id": "bot"}))["query"] is None

@@ -23,7 +23,7 @@ from hub.platform.secrets import SecretBox
 from hub.platform.settings import PLATFORM_SETTINGS, PlatformSettings
 from hub.settings import Settings
 from hub.store import free_port
-from tests.conftest import shut_down
+from tests.conftest import running
 
 
 @pytest.fixture
@@ -44,12 +44,8 @@ def platform_settings(platform_overrides: dict[str, Any]) -> PlatformSettings:
 async def client(settings: Settings, platform_settings: PlatformSettings) -> AsyncIterator[TestClient[Any, Any]]:
     app = create_app(settings)
     app[PLATFORM_SETTINGS] = platform_settings
-    test_client = TestClient(TestServer(app))
-    await test_client.start_server()
-    try:
+    async with running(app) as test_client:  # bounded shutdown: a stuck cleanup is reported
         yield test_client
-    finally:
-        await shut_down(test_client)  # bounded: a stuck cleanup is reported with every task's stack
 
 
 @dataclass

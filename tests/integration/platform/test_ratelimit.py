@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 from hub import keys
 from hub.app import create_app
@@ -19,7 +20,7 @@ from hub.platform.secrets import SecretBox
 from hub.platform.settings import PLATFORM_SETTINGS, PlatformSettings
 from hub.settings import Settings
 
-from ...conftest import Api
+from ...conftest import Api, running
 
 LOGIN = "/api/v1/auth/login"
 
@@ -101,13 +102,11 @@ async def test_successful_login_clears_the_failure_counter(api: Api) -> None:
     assert (await api.client.post(LOGIN, json=body_ok)).status == 200
 
 
-async def _node(settings: Settings, redis_url: str, overrides: dict[str, Any]) -> TestClient[Any, Any]:
+def _node(settings: Settings, redis_url: str, overrides: dict[str, Any]) -> web.Application:
     app = create_app(settings.model_copy(update={"redis_url": redis_url}))
     app[PLATFORM_SETTINGS] = PlatformSettings(_env_file=None, secret_keys=SecretBox.new_key(),  # type: ignore[call-arg]
                                               **overrides)
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    return client
+    return app
 
 
 @pytest.fixture
@@ -118,11 +117,9 @@ async def two_nodes(settings: Settings, redis_url: str) -> AsyncIterator[tuple[T
     await r.flushdb()
     await r.aclose()
     overrides = {"ratelimit_user": "4/60", "ratelimit_ip": "1000/60", "login_max_failures": 2}
-    a = await _node(settings, redis_url, overrides)
-    b = await _node(settings, redis_url, overrides)
-    yield a, b
-    await a.close()
-    await b.close()
+    async with (running(_node(settings, redis_url, overrides)) as a,
+                running(_node(settings, redis_url, overrides)) as b):
+        yield a, b
 
 
 async def test_limits_hold_across_two_nodes_with_redis(two_nodes: tuple[TestClient[Any, Any], ...]) -> None:
@@ -188,12 +185,10 @@ async def test_redis_failure_logs_slide_and_reset(redis_url: str) -> None:
 async def test_redis_down_lets_requests_through(settings: Settings) -> None:
     from hub.store import free_port
 
-    client = await _node(settings, f"redis://127.0.0.1:{free_port()}/0", {"ratelimit_ip": "1/60"})
-    try:
+    down = f"redis://127.0.0.1:{free_port()}/0"
+    async with running(_node(settings, down, {"ratelimit_ip": "1/60"})) as client:
         for _ in range(3):
             assert (await client.get("/api/v1/conversations")).status == 401
-    finally:
-        await client.close()
 
 
 @pytest.mark.parametrize("platform_overrides", [{"ratelimit_ip": "4/60"}])

@@ -13,7 +13,7 @@ from hub.models import Role
 from hub.platform.appkeys import SECRETS, TOTP, WEBHOOKS
 from hub.platform.secrets import SecretBox, SecretError
 
-from ...conftest import Api
+from ...conftest import Api, running
 
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
@@ -223,7 +223,6 @@ def test_malformed_allowlist_is_refused_at_start() -> None:
 
 async def test_csrf_origin_check_for_cookie_requests(settings, platform_settings) -> None:  # type: ignore[no-untyped-def]
     from aiohttp import web
-    from aiohttp.test_utils import TestClient, TestServer
 
     from hub.app import create_app
     from hub.platform.settings import PLATFORM_SETTINGS
@@ -237,7 +236,7 @@ async def test_csrf_origin_check_for_cookie_requests(settings, platform_settings
         return web.Response(text="done")
 
     app.router.add_post("/help/test-form", form)
-    async with TestClient(TestServer(app)) as client:
+    async with running(app) as client:
         own = f"http://{client.server.host}:{client.server.port}"
         cookie = {"Cookie": "berry_help=abc"}
         cases = [
