@@ -27,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="repeat to compare engines side by side (default: embedded)")
     ev.add_argument("--train", type=Path, required=True, help="Rasa NLU file (YAML/JSON) or directory")
     ev.add_argument("--test", type=Path, required=True, help="Rasa NLU file (YAML/JSON) or directory")
-    ev.add_argument("--oos", type=Path, action="append", default=[], help="extra out-of-scope test file(s)")
+    ev.add_argument("--oos", type=Path, action="append", default=[],
+                    help="extra test file(s) of out-of-scope messages: every example counts as out of scope, "
+                         "whatever its intent is called")
     ev.add_argument("--cache-dir", type=Path, default=None, help="cache trained embedded models here")
     ev.add_argument("--quiet", action="store_true", help="no progress bars")
     ev.add_argument("--tune-epochs", type=int, default=None,

@@ -15,7 +15,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +54,13 @@ def metrics(test: list[Example], preds: list[Prediction]) -> dict[str, Any]:
     flagged_in = sum(1 for _, p in inscope if is_out_of_scope(p.final))
     latencies = sorted(p.seconds * 1000 for p in preds)
     cpu = sorted(p.cpu_seconds * 1000 for p in preds if p.cpu_seconds is not None)
+    n = len(inscope)  # none (a test file of out-of-scope examples only): no in-scope figure, not a 0.0
     out: dict[str, Any] = {
-        "n_test": len(pairs), "n_in_scope": len(inscope), "n_out_of_scope": len(oos),
-        "accuracy": round(sum(tp.values()) / max(1, len(inscope)), 4),
-        "accuracy_with_threshold": round(sum(1 for g, p in inscope if p.final == g) / max(1, len(inscope)), 4),
-        "macro_f1": round(sum(f1s) / max(1, len(f1s)), 4),
-        "in_scope_rejected": round(flagged_in / max(1, len(inscope)), 4),
+        "n_test": len(pairs), "n_in_scope": n, "n_out_of_scope": len(oos),
+        "accuracy": round(sum(tp.values()) / n, 4) if n else None,
+        "accuracy_with_threshold": round(sum(1 for g, p in inscope if p.final == g) / n, 4) if n else None,
+        "macro_f1": round(sum(f1s) / len(f1s), 4) if n else None,
+        "in_scope_rejected": round(flagged_in / n, 4) if n else None,
         "oos_precision": round(flagged_oos / max(1, flagged_oos + flagged_in), 4) if oos else None,
         "oos_recall": round(flagged_oos / len(oos), 4) if oos else None,
         "parse_ms_p50": round(statistics.median(latencies), 2) if latencies else None,
@@ -140,7 +141,10 @@ def evaluate(engine: str, train_file: Path, test_file: Path, *, extra_test: list
              cache_dir: Path | None = None, progress: bool = True, rasa_config: Path | None = None,
              tune_epochs: int | None = None) -> dict[str, Any]:
     train = nlu_data.load(train_file)
-    test = nlu_data.load(test_file) + [ex for f in extra_test for ex in nlu_data.load(f)]
+    # an --oos file is out-of-scope messages whatever its blocks are called (CLINC150's "oos", "chitchat")
+    extra = [ex if is_out_of_scope(ex.intent) else replace(ex, intent="out_of_scope")
+             for f in extra_test for ex in nlu_data.load(f)]
+    test = nlu_data.load(test_file) + extra
     if not train or not test:
         raise ValueError("the train and test files need NLU examples")
     unknown = sorted({ex.intent for ex in test if not is_out_of_scope(ex.intent)} - {ex.intent for ex in train})

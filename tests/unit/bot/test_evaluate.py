@@ -112,3 +112,26 @@ def test_retrieval_intents_of_out_of_scope_are_out_of_scope():
     m = metrics(test, preds)
     assert (m["n_in_scope"], m["n_out_of_scope"], m["accuracy"]) == (1, 2, 1.0)
     assert m["oos_recall"] == 0.5 and m["oos_precision"] == 1.0 and m["in_scope_rejected"] == 0.0
+
+
+def test_a_test_set_of_out_of_scope_examples_only_has_no_in_scope_figures():
+    # there is nothing to be accurate on: None ("-" in the table), not an accuracy of 0.0
+    m = metrics([Example("weather?", "out_of_scope"), Example("joke", "nlu_fallback")],
+                [Prediction("greet", "nlu_fallback", 0.001), Prediction("greet", "greet", 0.001)])
+    assert m["accuracy"] is None and m["macro_f1"] is None and m["accuracy_with_threshold"] is None
+    assert m["in_scope_rejected"] is None and m["oos_recall"] == 0.5 and m["oos_precision"] == 1.0
+    assert "  -  " in table([{"engine": "embedded", **m}])
+
+
+def test_cli_an_oos_file_counts_as_out_of_scope_whatever_its_intents_are_called(tmp_path, capsys, caplog):
+    train = _nlu(tmp_path / "train.yml", {"greet": ["hi", "hello", "hey there", "good morning"],
+                                          "bye": ["bye", "goodbye", "see you later", "cheers"]})
+    test = _nlu(tmp_path / "test.yml", {"greet": ["hello you"], "bye": ["bye bye"]})
+    oos = _nlu(tmp_path / "oos.yml", {"oos": ["what is the weather"], "chitchat": ["tell me a joke"]})
+    assert main(["evaluate", "--train", str(train), "--test", str(test), "--oos", str(oos), "--quiet",
+                 "--cache-dir", str(tmp_path / "models")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    # they were two in-scope test examples of intents never trained, and no out-of-scope figure
+    assert (result["n_in_scope"], result["n_out_of_scope"]) == (2, 2) and result["oos_recall"] is not None
+    assert "not in the training data" not in caplog.text
+
