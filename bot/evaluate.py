@@ -145,8 +145,15 @@ def evaluate(engine: str, train_file: Path, test_file: Path, *, extra_test: list
     extra = [ex if is_out_of_scope(ex.intent) else replace(ex, intent="out_of_scope")
              for f in extra_test for ex in nlu_data.load(f)]
     test = nlu_data.load(test_file) + extra
-    if not train or not test:
-        raise ValueError("the train and test files need NLU examples")
+    for name, path, examples in (("training", train_file, train), ("test", test_file, test)):
+        if not examples:
+            raise ValueError(f"no NLU examples in the {name} data {path} "
+                             "(an 'nlu:' list of intents with examples)")
+    seen = {(ex.intent, _norm(ex.text)) for ex in train}
+    leaked = sum(1 for ex in test if (ex.intent, _norm(ex.text)) in seen)
+    if leaked:  # an accuracy over examples trained on measures memory, not the engine
+        log.warning("%d of %d test examples are also in the training data (same text and intent): "
+                    "the figures overstate the engine", leaked, len(test))
     unknown = sorted({ex.intent for ex in test if not is_out_of_scope(ex.intent)} - {ex.intent for ex in train})
     if unknown:  # they count as wrong: say so, or a low accuracy looks like the engine's fault
         log.warning("%d test intent(s) not in the training data, their examples count as wrong: %s",
@@ -159,6 +166,10 @@ def evaluate(engine: str, train_file: Path, test_file: Path, *, extra_test: list
         raise ValueError(f"unknown engine {engine!r}")
     return {"train": str(train_file), "test": [str(test_file), *map(str, extra_test)],
             "n_train": len(train), "intents": len({ex.intent for ex in train}), **result}
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 def table(results: list[dict[str, Any]]) -> str:

@@ -62,7 +62,12 @@ def test_cli_rejects_empty_data(tmp_path, capsys):
     empty = tmp_path / "empty.yml"
     empty.write_text('version: "3.1"\nnlu: []\n')
     assert main(["evaluate", "--train", str(empty), "--test", str(empty), "--quiet"]) == 2
-    assert "need NLU examples" in capsys.readouterr().err
+    assert f"no NLU examples in the training data {empty}" in capsys.readouterr().err
+    real = _nlu(tmp_path / "real.yml", {"greet": ["hi"], "bye": ["bye"]})
+    stories = tmp_path / "stories.yml"
+    stories.write_text('version: "3.1"\nstories:\n- story: s\n  steps:\n  - intent: greet\n')
+    assert main(["evaluate", "--train", str(real), "--test", str(stories), "--quiet"]) == 2
+    assert f"no NLU examples in the test data {stories}" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["evaluate", "--engine", "dialogflow", "--train", str(empty), "--test", str(empty)])
 
@@ -135,3 +140,10 @@ def test_cli_an_oos_file_counts_as_out_of_scope_whatever_its_intents_are_called(
     assert (result["n_in_scope"], result["n_out_of_scope"]) == (2, 2) and result["oos_recall"] is not None
     assert "not in the training data" not in caplog.text
 
+
+def test_cli_warns_when_test_examples_were_trained_on(tmp_path, capsys, caplog):
+    train = _nlu(tmp_path / "train.yml", {"greet": ["hi", "hello", "hey there"], "bye": ["bye", "goodbye"]})
+    test = _nlu(tmp_path / "test.yml", {"greet": ["Hello ", "hello you"], "bye": ["bye bye"]})
+    assert main(["evaluate", "--train", str(train), "--test", str(test), "--quiet",
+                 "--cache-dir", str(tmp_path / "models")]) == 0
+    assert "1 of 3 test examples are also in the training data" in caplog.text
