@@ -11,9 +11,11 @@ queues here first:
   are served first in, first out by message time, whichever node received them first.
 - ``bot_locks`` (``_id`` = conversation) is the lock the head of the queue takes, with a lease
   the holder renews while it runs: the head test alone can race (a later message may start before
-  an earlier one has queued), the ``_id`` claim cannot. A node that dies mid-turn stops renewing;
-  after the lease its entry is ignored and the lock is taken over (one taker per expired lease:
-  the take-over is itself a claim, see ``Store.claim``).
+  an earlier one has queued), the ``_id`` claim cannot. The lock is a ``Store.lease`` (``token``,
+  ``lease_until``): renewed with ``Store.renew`` and given back with ``Store.release``, both only
+  while the holder's token is still the lock's. A node that dies mid-turn stops renewing; after the
+  lease its entry is ignored and the lock is taken over (``Store.take_over``: one taker per expired
+  lease, the take-over is itself a claim, see ``Store.claim``).
 """
 
 from __future__ import annotations
@@ -23,16 +25,16 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Any
 
-from hub.models import new_id, utcnow
+from hub.models import utcnow
 from hub.periodic import raise_if_cancelling
 from hub.store import Store, register
 
 log = logging.getLogger(__name__)
 # Entries and locks are renewed while alive: anything an hour past its lease is a dead node's.
 register("bot_queue", expire=("until", timedelta(hours=1)))
-register("bot_locks", expire=("until", timedelta(hours=1)))
+# A lock's take-over claims (``<conversation>:takeover:<lease_until>``) carry ``lease_until`` too.
+register("bot_locks", expire=("lease_until", timedelta(hours=1)))
 
 
 class TurnQueue:
@@ -68,7 +70,7 @@ class TurnQueue:
         while True:
             now = utcnow()
             if await self._is_head(conversation_id, entry, now):
-                token = await self._lock(conversation_id, now)
+                token = await self._lock(conversation_id)
                 if token:
                     return token
             # still waiting: keep our place (a dead node's entries stop being renewed)
@@ -82,22 +84,18 @@ class TurnQueue:
                 if d["_id"] == entry or d["until"] > now]
         return min(live, key=lambda d: (d["at"], d["_id"]))["_id"] == entry
 
-    async def _lock(self, conversation_id: str, now: datetime) -> str | None:
+    async def _lock(self, conversation_id: str) -> str | None:
         """The conversation's lock (a token to renew and release it), or None while another holds it."""
-        token = new_id()
-        until = now + self.lease
-        if await self.store.claim("bot_locks", conversation_id, {"owner": token, "until": until}):
-            return token
-        held: dict[str, Any] | None = await self.store["bot_locks"].find_one({"_id": conversation_id})
-        if held is None or held["until"] > now:
-            return None  # released meanwhile (the next poll claims it) or still held
-        if not await self.store.claim("bot_locks", f"{conversation_id}:takeover:{held['until'].isoformat()}",
-                                      {"until": until}):
-            return None
+        won, held = await self.store.lease("bot_locks", conversation_id, self.lease)
+        if won:
+            return str(held["token"])
+        if "lease_until" not in held and "until" in held:  # written before the lock was a Store lease
+            held = {**held, "lease_until": held["until"]}
+        taken = await self.store.take_over("bot_locks", held, self.lease)
+        if taken is None:
+            return None  # still held, or another node took this expired lease over
         log.warning("bot turn lock taken over", extra={"conversation_id": conversation_id})
-        await self.store["bot_locks"].update_one({"_id": conversation_id},
-                                                 {"$set": {"owner": token, "until": until}})
-        return token
+        return str(taken["token"])
 
     async def _renew(self, conversation_id: str, entry: str, token: str) -> None:
         while True:
@@ -106,17 +104,16 @@ class TurnQueue:
             raise_if_cancelling()
             await asyncio.sleep(self.lease.total_seconds() / 3)
             try:
-                await self._extend(conversation_id, entry)
+                await self._extend(conversation_id, entry, token)
             except Exception:  # the next renewal may get through; the lease covers two misses
                 log.exception("bot turn lease renewal failed", extra={"conversation_id": conversation_id})
 
-    async def _extend(self, conversation_id: str, entry: str) -> None:
-        """One renewal: the lock and the queue entry live one more lease."""
-        until = utcnow() + self.lease
-        await self.store["bot_locks"].update_one({"_id": conversation_id}, {"$set": {"until": until}})
-        await self.store["bot_queue"].update_one({"_id": entry}, {"$set": {"until": until}})
+    async def _extend(self, conversation_id: str, entry: str, token: str) -> None:
+        """One renewal: the lock (while it is still this turn's) and the queue entry live one more lease."""
+        if not await self.store.renew("bot_locks", conversation_id, token, self.lease):
+            # stalled past the lease and taken over: the taker's lease is not ours to extend
+            log.warning("bot turn lock lost while the turn runs", extra={"conversation_id": conversation_id})
+        await self.store["bot_queue"].update_one({"_id": entry}, {"$set": {"until": utcnow() + self.lease}})
 
     async def _unlock(self, conversation_id: str, token: str) -> None:
-        held = await self.store["bot_locks"].find_one({"_id": conversation_id}, {"owner": 1})
-        if held is not None and held.get("owner") == token:  # not if taken over after a stall
-            await self.store["bot_locks"].delete_one({"_id": conversation_id})
+        await self.store.release("bot_locks", conversation_id, token)  # not if taken over after a stall

@@ -133,7 +133,8 @@ class Store:
             for index_name in dropped:
                 await self.db[name].drop_index(index_name)
             if dropped:
-                log.info("store.index_rebuild", extra={"collection": name, "indexes": dropped, "level": INDEX_LEVEL})
+                log.info("store.index_rebuild",
+                         extra={"collection": name, "indexes": dropped, "level": INDEX_LEVEL})
 
     async def expire(self, now: datetime | None = None) -> dict[str, int]:
         """Delete what every ``register(..., expire=...)`` declaration says is too old; the count per
@@ -188,9 +189,13 @@ class Store:
         if until is not None and until >= now:
             return None
         term = until.isoformat() if until is not None else "none"
-        if not await self.claim(collection, f"{held['_id']}:takeover:{term}", {"at": now}):
+        ends = now + ttl
+        # the claim carries the new term's end too: a collection that expires on ``lease_until``
+        # (``register(..., expire=("lease_until", ...))``) drops its take-over claims with its leases
+        if not await self.claim(collection, f"{held['_id']}:takeover:{term}",
+                                {"at": now, "lease_until": ends}):
             return None
-        fresh = {**(changes or {}), "token": uuid.uuid4().hex, "lease_until": now + ttl}
+        fresh = {**(changes or {}), "token": uuid.uuid4().hex, "lease_until": ends}
         await self.db[collection].update_one({"_id": held["_id"]}, {"$set": fresh})
         return {**held, **fresh}
 
@@ -200,6 +205,16 @@ class Store:
         caller holds it now, else None."""
         won, held = await self.lease(collection, lease_id, ttl, doc)
         return held if won else await self.take_over(collection, held, ttl, doc)
+
+    async def renew(self, collection: str, lease_id: str, token: str, ttl: timedelta) -> bool:
+        """Extend the lease ``lease_id`` to ``ttl`` from now if it is still this holder's (``token``):
+        True if it was. A holder whose lease was taken over (it stalled past ``lease_until``) gets
+        False and leaves the taker's term alone. Unlike ``take_over`` this is a conditional update,
+        which FerretDB v1 does not serialize (see ``claim``): it decides nothing, and only a holder
+        that has already let its lease run out can race a take-over's write (as ``release`` can)."""
+        renewed = await self.db[collection].update_one({"_id": lease_id, "token": token},
+                                                       {"$set": {"lease_until": datetime.now(UTC) + ttl}})
+        return renewed.matched_count == 1
 
     async def release(self, collection: str, lease_id: str, token: str) -> None:
         """Give the lease back, if it is still this holder's (``token``), not a taker-over's."""
