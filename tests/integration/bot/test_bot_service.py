@@ -167,6 +167,66 @@ async def test_bad_input_always_gets_an_answer_or_a_handoff_notice(bot_client, t
     assert replies and all(r.text.strip() for r in replies)
 
 
+@pytest.mark.parametrize(("text", "handoff"), [
+    (" \t\n  ", None),
+    ("https://berry.example/bookings/BE-12345?utm_source=wa", None),
+    ("BE-12345", None),
+    ("\u2067where is my booking\u2069 \u200f\u200b", None),
+    ("where is my\u0000 booking BE-10234", None),
+    ("Sawubona, ngicela ukuthi ungisize nge-booking yami kakhulu", "language:zu"),
+    ("مرحبا، أين حجزي؟ لم يصلني أي تأكيد", "language:ar"),
+    ("你好，我的预订在哪里？我还没有收到确认。", "language:zh"),
+])
+async def test_odd_input_gets_an_answer_or_a_handoff_notice_and_the_message_is_kept(
+        bot_client, text: str, handoff: str | None) -> None:
+    conv = await send(bot_client, whatsapp(text))
+    replies = await bot_messages(bot_client, conv)
+    assert replies and all(r.text.strip() for r in replies)
+    s = await state(bot_client, conv)
+    assert (s.get("handoff") or {}).get("reason") == handoff
+    if handoff:  # the last word is the notice (in isiZulu for isiZulu)
+        notice = "Ngikudlulisela" if handoff == "language:zu" else "I'm passing you"
+        assert replies[-1].text.startswith(notice)
+    msgs = await bot_client.server.app[keys.CONVERSATIONS].messages(conv)
+    assert [m.text for m in msgs if m.author_type == AuthorType.customer] == [text]
+
+
+async def test_the_same_words_sent_twice_are_two_messages_each_answered(bot_client) -> None:
+    # not a replay (each has its own id): the customer wrote it twice
+    conv = await send(bot_client, whatsapp("how do refunds work?", phone="+27820002222"))
+    await send(bot_client, whatsapp("how do refunds work?", phone="+27820002222"))
+    assert (await state(bot_client, conv))["turns"] == 2
+    assert len(await bot_messages(bot_client, conv)) == 2
+
+
+async def test_two_quick_first_messages_are_one_conversation_and_both_answered(bot_client) -> None:
+    app = bot_client.server.app
+    phone = "+27820003333"
+    results = await asyncio.gather(*(app[keys.INBOX].ingest(whatsapp(t, phone=phone))
+                                     for t in ("hi", "where is my booking BE-10234?")))
+    await app[keys.BUS].drain()
+    [conv] = {r.conversation.id for r in results}
+    s = await state(bot_client, conv)
+    replies = await bot_messages(bot_client, conv)
+    assert s["turns"] == 2 and len(replies) >= 2 and all(r.text.strip() for r in replies)
+
+
+async def test_a_message_right_behind_a_handoff_request_waits_for_people_not_the_bot(bot_client) -> None:
+    app = bot_client.server.app
+    phone = "+27820004444"
+    conv = await send(bot_client, whatsapp("hello", phone=phone))
+    await asyncio.gather(*(app[keys.INBOX].ingest(whatsapp(t, phone=phone))
+                           for t in ("I want to talk to a person", "my booking is BE-10234")))
+    await app[keys.BUS].drain()
+    s = await state(bot_client, conv)
+    replies = await bot_messages(bot_client, conv)
+    # the handoff notice is the bot's last word whichever message ran first; both messages are kept
+    assert s["handoff"]["reason"] == "explicit_request" and "passing you to a person" in replies[-1].text
+    msgs = await app[keys.CONVERSATIONS].messages(conv)
+    assert {m.text for m in msgs if m.author_type == AuthorType.customer} == {
+        "hello", "I want to talk to a person", "my booking is BE-10234"}
+
+
 async def test_engine_failure_becomes_a_handoff_never_silence(bot_client) -> None:
     service = bot_client.server.app[keys.EXTENSIONS]["bot"]
 
