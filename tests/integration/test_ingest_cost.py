@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from pymongo import monitoring
 
 from hub import keys
@@ -19,6 +18,7 @@ from hub.events import MessageCreated
 from hub.models import Channel, IdentityKind, InboundMessage, SenderIdentity
 from hub.settings import Settings
 from hub.store import Store
+from tests.conftest import running
 
 HANDSHAKE = {"hello", "ismaster", "isMaster", "ping", "endSessions", "killCursors", "getMore"}
 
@@ -52,7 +52,7 @@ async def app_commands(
 
     monkeypatch.setattr(Store, "connect", classmethod(listened))
     app = create_app(settings)
-    async with TestClient(TestServer(app)) as client:
+    async with running(app) as client:
         yield client.server.app, listener
 
 

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 import socketio
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from hub.app import create_app
 from hub.models import Channel, IdentityKind, Role, new_id
 from hub.settings import Settings
+from tests.conftest import running
 
 HANDSHAKE = "/socket.io/?EIO=4&transport=websocket"
 
@@ -33,7 +34,7 @@ async def negotiated(client: TestClient[Any, Any]) -> int:
 @pytest.fixture
 async def deflating(settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
     app = create_app(settings.model_copy(update={"ws_deflate": True}))
-    async with TestClient(TestServer(app)) as test_client:
+    async with running(app) as test_client:
         yield test_client
 
 

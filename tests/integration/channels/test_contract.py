@@ -8,6 +8,7 @@ way to check the provider received a send.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,7 +18,7 @@ from urllib.parse import urlencode
 
 import pytest
 import socketio
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from multidict import MultiDict
 
 from channels.base import ChannelAdapter, ChannelError, RawInbound, SignatureInvalid
@@ -29,7 +30,7 @@ from hub.app import create_app
 from hub.models import Channel
 from hub.outbox import OutboundMessage, PermanentSendError, SendError
 from hub.settings import Settings
-from tests.conftest import altered
+from tests.conftest import altered, running
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC, SMS_FROM, WA_FROM, sign, sms_form
 from .mailservers import Collector
@@ -128,17 +129,15 @@ HARNESSES: dict[str, Callable[..., Awaitable[Harness]]] = {
 @pytest.fixture(params=sorted(HARNESSES))
 async def harness(request: pytest.FixtureRequest, twilio_standin: TwilioStandIn,
                   smtp_sink: tuple[int, Collector], settings: Settings) -> AsyncIterator[Harness]:
-    # only the web chat needs the running hub (its Socket.IO server); the others stand alone
-    client = None
-    if request.param == "webchat":
-        client = TestClient(TestServer(create_app(settings)))
-        await client.start_server()
-    h = await HARNESSES[request.param](twilio_standin, smtp_sink, client)
-    yield h
-    if h.cleanup:
-        await h.cleanup()
-    if client is not None:
-        await client.close()
+    async with contextlib.AsyncExitStack() as hub:
+        # only the web chat needs the running hub (its Socket.IO server); the others stand alone
+        client = None
+        if request.param == "webchat":
+            client = await hub.enter_async_context(running(create_app(settings)))
+        h = await HARNESSES[request.param](twilio_standin, smtp_sink, client)
+        yield h
+        if h.cleanup:
+            await h.cleanup()
 
 
 def _outbound(h: Harness, to: str) -> OutboundMessage:

@@ -206,13 +206,12 @@ async def test_auto_replies_are_flagged_never_to_be_answered(client: TestClient[
 
 
 async def test_inbound_smtp_listener(mongodb_url: str, db_name: str, tmp_path: Any, settings: Any) -> None:
-    from aiohttp.test_utils import TestServer
-
     from hub.app import create_app
     from hub.store import free_port
+    from tests.conftest import running
     port = free_port()
     app = create_app(settings.model_copy(update={"smtp_listen_port": port}))
-    async with TestClient(TestServer(app)) as client:
+    async with running(app) as client:
         await aiosmtplib.send(mail(subject="Via SMTP"), sender="lerato@example.co.za",
                               recipients=["support@berry.test"], hostname="127.0.0.1", port=port)
         with pytest.raises(aiosmtplib.SMTPRecipientsRefused):
@@ -506,12 +505,10 @@ async def test_an_agents_forward_at_the_smtp_listener_needs_the_configured_auths
     """QA: nothing checks mail sent straight to our SMTP listener, so a dmarc=pass in it was written by
     the sender: trusted only with BERRY_EMAIL_AUTHSERV_ID set (a relay of ours adds it), and then only
     the topmost header carrying that id."""
-    from aiohttp.test_utils import TestServer
-
     from hub.app import create_app
     from hub.models import Role
     from hub.store import free_port
-    from tests.conftest import Api
+    from tests.conftest import Api, running
     lerato, to, expected = "Lerato M <lerato@example.co.za>", ["support@berry.test"], {}
     for authserv_id, sent, more in (
             ("", {"forged": ["mx.berry.test; dmarc=pass"]}, {"Fwd: Tent order forged": False}),
@@ -522,7 +519,7 @@ async def test_an_agents_forward_at_the_smtp_listener_needs_the_configured_auths
         port = free_port()
         app = create_app(settings.model_copy(update={"smtp_listen_port": port,
                                                      "email_authserv_id": authserv_id}))
-        async with TestClient(TestServer(app)) as client:  # the same database: Ann exists after the first
+        async with running(app) as client:  # the same database: Ann exists after the first
             if not expected:
                 await Api(client).user(Role.agent, email="ann@staff.example.com")
             for name, auth in sent.items():

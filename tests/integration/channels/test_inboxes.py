@@ -94,10 +94,9 @@ async def _wait_for(predicate: Any, what: str, seconds: float = 10.0) -> None:
 
 async def test_imap_mailbox_configured_by_the_admin_is_polled_without_restart(
         client: TestClient[Any, Any], dovecot: Any, monkeypatch: Any) -> None:
-    from aiohttp.test_utils import TestServer
-
     from channels import wiring
     from hub.app import create_app
+    from tests.conftest import running
 
     from .mailservers import PASSWORD
     from .test_email import append, mail
@@ -106,12 +105,10 @@ async def test_imap_mailbox_configured_by_the_admin_is_polled_without_restart(
     store = app[keys.STORE]
     mailbox = app[keys.EXTENSIONS]["channels"].extra["mailbox"]
     assert mailbox.status() == {"polling": False}  # no BERRY_IMAP_HOST in these settings
-    node2 = TestClient(TestServer(create_app(app[keys.SETTINGS])))  # a second node on the same database
-    await node2.start_server()
-    node2_mailbox = node2.server.app[keys.EXTENSIONS]["channels"].extra["mailbox"]
-    mailbox.poll_s = node2_mailbox.poll_s = 1.0  # retries after a failed login come quickly
-    mailbox.renew_s = node2_mailbox.renew_s = 0.3  # the standby sees the holder's status soon
-    try:
+    async with running(create_app(app[keys.SETTINGS])) as node2:  # a second node on the same database
+        node2_mailbox = node2.server.app[keys.EXTENSIONS]["channels"].extra["mailbox"]
+        mailbox.poll_s = node2_mailbox.poll_s = 1.0  # retries after a failed login come quickly
+        mailbox.renew_s = node2_mailbox.renew_s = 0.3  # the standby sees the holder's status soon
         user = dovecot.add_user()
         await append(dovecot, user, mail(subject="Before the inbox existed"))
         admin = await _headers(client, Role.admin)
@@ -156,8 +153,6 @@ async def test_imap_mailbox_configured_by_the_admin_is_polled_without_restart(
         async def node2_stopped() -> bool:
             return node2_mailbox.status() == {"polling": False}
         await _wait_for(node2_stopped, "node 2 to stop polling")
-    finally:
-        await node2.close()
 
 
 async def test_inbox_settings_are_validated(client: TestClient[Any, Any]) -> None:

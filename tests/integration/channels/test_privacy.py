@@ -127,18 +127,15 @@ async def test_another_nodes_spool_drops_what_was_spooled_before_the_erasure(cli
     after it, and the store keeps no address for this (keyed hashes only)."""
     from datetime import timedelta
 
-    from aiohttp.test_utils import TestServer
-
     from hub.app import create_app
     from hub.models import utcnow
-    from tests.conftest import Api
+    from tests.conftest import Api, running
     app, store = client.server.app, client.server.app[keys.STORE]
     admin = (await Api(client).user(Role.admin))["headers"]
     assert (await post_signed(client, "/webhooks/twilio/sms", sms_form(From=PHONE, Body="first contact"))).status == 200
     cid = (await store.messages.find_one({"text": "first contact"}))["contact_id"]
-    node2 = TestClient(TestServer(create_app(app[keys.SETTINGS].model_copy(update={"var_dir": tmp_path / "node2"}))))
-    await node2.start_server()
-    try:
+    node2_settings = app[keys.SETTINGS].model_copy(update={"var_dir": tmp_path / "node2"})
+    async with running(create_app(node2_settings)) as node2:
         services2 = node2.server.app[keys.EXTENSIONS]["channels"]
         assert services2.spool.directory != app[keys.EXTENSIONS]["channels"].spool.directory
         resp = await client.post(f"/api/v1/contacts/{cid}/erase", headers=admin, json={"confirm": cid})
@@ -176,5 +173,3 @@ async def test_another_nodes_spool_drops_what_was_spooled_before_the_erasure(cli
         # the record is keyed hashes: no address in it
         docs = [d async for d in store["erased_identities"].find({})]
         assert docs and not any(PHONE.lstrip("+") in str(d) for d in docs)
-    finally:
-        await node2.close()

@@ -239,43 +239,41 @@ async def test_widget_script_is_served_by_the_hub(client: TestClient[Any, Any]) 
 
 async def test_online_checks_hold_across_two_nodes(client: TestClient[Any, Any], smtp_sink: tuple[int, Collector]) -> None:
     """Node 1 runs the outbox; the visitor's socket is on node 2; the agent's console on node 2."""
-    from aiohttp.test_utils import TestServer
-
     from hub.app import create_app
+    from tests.conftest import running
     app1 = client.server.app
-    node2 = TestClient(TestServer(create_app(app1[keys.SETTINGS])))
-    await node2.start_server()
-    visitor = Visitor(node2)
-    try:
-        session = await visitor.connect(name="Bongani")
-        assert session["open"] is False and session["agents_online"] is False  # nobody at a console yet
-        await visitor.close()
-        await agent_online(node2, "n2")  # signed in on node 2: node 1's visitors see "online"
+    async with running(create_app(app1[keys.SETTINGS])) as node2:
         visitor = Visitor(node2)
-        session = await visitor.connect(name="Bongani", token=session["token"])
-        assert session["open"] is True and session["agents_online"] is True
-        adapter1 = app1[keys.EXTENSIONS]["channels"].registry[Channel.webchat]
-        assert await adapter1.online(session["visitor_id"]) is True  # connected on node 2, seen from node 1
-        assert await visitor.call("email", {"email": "bongani@example.com"}) == {"ok": True}
-        ack = await visitor.call("message", {"text": "Hi from node 2", "client_id": "m1"})
-        reply = await client.post(f"/api/v1/conversations/{ack['conversation_id']}/messages",
-                                  json={"text": "Hello Bongani"}, headers=await _agent(client))
-        _, collector = smtp_sink
-        before = len(collector.mails)
-        await run_jobs(client)  # the outbox on node 1: a socket reply (not an e-mail)
-        assert len(collector.mails) == before
-        doc = await app1[keys.STORE].messages.find_one({"_id": (await reply.json())["id"]})
-        assert doc["delivery_status"] == "delivered" and "via" not in doc.get("meta", {})
-        await visitor.close()
-        for _ in range(50):  # the disconnect reaches node 2's presence
-            if not await adapter1.online(session["visitor_id"]):
-                break
-            await asyncio.sleep(0.05)
-        assert await adapter1.online(session["visitor_id"]) is False
-        await client.post(f"/api/v1/conversations/{ack['conversation_id']}/messages",
-                          json={"text": "Are you still there?"}, headers=await _agent(client))
-        await run_jobs(client)  # gone from every node: continued by e-mail
-        assert len(collector.mails) == before + 1 and collector.mails[-1][1] == ["bongani@example.com"]
-    finally:
-        await visitor.close()
-        await node2.close()
+        try:
+            session = await visitor.connect(name="Bongani")
+            assert session["open"] is False and session["agents_online"] is False  # nobody at a console yet
+            await visitor.close()
+            await agent_online(node2, "n2")  # signed in on node 2: node 1's visitors see "online"
+            visitor = Visitor(node2)
+            session = await visitor.connect(name="Bongani", token=session["token"])
+            assert session["open"] is True and session["agents_online"] is True
+            adapter1 = app1[keys.EXTENSIONS]["channels"].registry[Channel.webchat]
+            # connected on node 2, seen from node 1
+            assert await adapter1.online(session["visitor_id"]) is True
+            assert await visitor.call("email", {"email": "bongani@example.com"}) == {"ok": True}
+            ack = await visitor.call("message", {"text": "Hi from node 2", "client_id": "m1"})
+            reply = await client.post(f"/api/v1/conversations/{ack['conversation_id']}/messages",
+                                      json={"text": "Hello Bongani"}, headers=await _agent(client))
+            _, collector = smtp_sink
+            before = len(collector.mails)
+            await run_jobs(client)  # the outbox on node 1: a socket reply (not an e-mail)
+            assert len(collector.mails) == before
+            doc = await app1[keys.STORE].messages.find_one({"_id": (await reply.json())["id"]})
+            assert doc["delivery_status"] == "delivered" and "via" not in doc.get("meta", {})
+            await visitor.close()
+            for _ in range(50):  # the disconnect reaches node 2's presence
+                if not await adapter1.online(session["visitor_id"]):
+                    break
+                await asyncio.sleep(0.05)
+            assert await adapter1.online(session["visitor_id"]) is False
+            await client.post(f"/api/v1/conversations/{ack['conversation_id']}/messages",
+                              json={"text": "Are you still there?"}, headers=await _agent(client))
+            await run_jobs(client)  # gone from every node: continued by e-mail
+            assert len(collector.mails) == before + 1 and collector.mails[-1][1] == ["bongani@example.com"]
+        finally:
+            await visitor.close()
