@@ -85,6 +85,8 @@ def evaluate_embedded(train: list[Example], test: list[Example], *, cache_dir: P
         tune_epochs = BotSettings().tune_epochs
     # the encoder runs in ONNX Runtime with BERRY_ENCODER_THREADS threads (default 1, as in the hub);
     # fine-tuning (torch) uses torch's default threads
+    cached = cache_dir is not None and \
+        IntentClassifier.cache_path(train, cache_dir, tune_epochs=tune_epochs).exists()
     started = time.perf_counter()
     cpu = time.process_time()
     clf = IntentClassifier.train(train, cache_dir=cache_dir, progress=progress, tune_epochs=tune_epochs)
@@ -98,7 +100,7 @@ def evaluate_embedded(train: list[Example], test: list[Example], *, cache_dir: P
         p = clf.parse(ex.text)
         preds.append(Prediction(p.ranking[0][0], p.intent, time.perf_counter() - t0, time.process_time() - c0))
     return {"engine": "embedded", "tune_epochs": tune_epochs, "train_seconds": round(train_seconds, 1),
-            "train_cpu_seconds": round(train_cpu, 1) if took > 1 else None,  # None: loaded from the cache
+            "train_cpu_seconds": None if cached else round(train_cpu, 1),  # None: loaded from the cache
             "threshold": clf.threshold,
             **metrics(test, preds)}
 

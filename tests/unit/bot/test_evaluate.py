@@ -147,3 +147,18 @@ def test_cli_warns_when_test_examples_were_trained_on(tmp_path, capsys, caplog):
     assert main(["evaluate", "--train", str(train), "--test", str(test), "--quiet",
                  "--cache-dir", str(tmp_path / "models")]) == 0
     assert "1 of 3 test examples are also in the training data" in caplog.text
+
+
+def test_cpu_seconds_of_a_quick_training_are_reported_and_none_only_from_the_cache(tmp_path, capsys):
+    # "took more than a second" stood for "trained": a training under a second (the encoder already
+    # loaded, as in bench/nlu.py's second dataset) was reported as loaded from the cache (null), and
+    # a load from the cache slower than a second (a cold encoder) as a training's CPU time
+    from bot.embedded.classifier import shared_encoder
+
+    shared_encoder().encode(["warm"])
+    train = _nlu(tmp_path / "train.yml", {"greet": ["hi", "hello"], "bye": ["bye", "goodbye"]})
+    args = ["evaluate", "--train", str(train), "--test", str(train), "--quiet", "--cache-dir", str(tmp_path / "m")]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["train_cpu_seconds"] is not None
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["train_cpu_seconds"] is None
