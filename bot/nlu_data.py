@@ -224,25 +224,37 @@ def load_file(path: Path) -> list[Example]:
 
 
 def _json_examples(path: Path, data: object) -> list[Example]:
-    """Rasa's JSON format: entities are given as character spans, not annotations."""
+    """Rasa's JSON format: entities are given as character spans, not annotations. An example
+    without text or intent is skipped, as Rasa does; one of the wrong shape is an error naming it."""
     rows = data.get("common_examples") if isinstance(data, dict) else None
     if not isinstance(rows, list):
         raise NLUDataError(f"{path}: 'rasa_nlu_data' needs a 'common_examples' list")
     examples = []
-    for row in rows:
-        if not isinstance(row, dict) or not str(row.get("text") or "").strip() or not row.get("intent"):
+    for i, row in enumerate(rows):
+        where = f"{path}: common_examples[{i}]"
+        if not isinstance(row, dict):
+            raise NLUDataError(f"{where} is not an object: {row!r:.80}")
+        for key, kind in (("text", str), ("intent", str), ("entities", list)):
+            if row.get(key) is not None and not isinstance(row[key], kind):
+                raise NLUDataError(f"{where}: '{key}' must be a {'list' if kind is list else 'string'}, "
+                                   f"found {row[key]!r:.80}")
+        if not (row.get("text") or "").strip() or not row.get("intent"):
             continue
-        text = str(row["text"])
+        text = row["text"]
         stripped = text.strip()
         shift = text.index(stripped)
         entities = tuple(
-            Entity(str(e["entity"]), str(e.get("value", text[e["start"]:e["end"]])),
+            Entity(e["entity"], str(text[e["start"]:e["end"]] if e.get("value") is None else e["value"]),
                    e["start"] - shift, e["end"] - shift)
             for e in row.get("entities") or []
-            if isinstance(e, dict) and "entity" in e and isinstance(e.get("start"), int)
-            and isinstance(e.get("end"), int) and 0 <= e["start"] - shift < e["end"] - shift <= len(stripped))
-        examples.append(Example(stripped, str(row["intent"]), entities))
+            if isinstance(e, dict) and isinstance(e.get("entity"), str) and _offset(e.get("start"))
+            and _offset(e.get("end")) and 0 <= e["start"] - shift < e["end"] - shift <= len(stripped))
+        examples.append(Example(stripped, row["intent"].strip(), entities))
     return examples
+
+
+def _offset(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def load(path: Path | str) -> list[Example]:

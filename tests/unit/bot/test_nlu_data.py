@@ -172,3 +172,29 @@ def test_a_directory_named_like_a_file_is_not_read_as_one(tmp_path):
     (tmp_path / "old.yml").mkdir()
     (tmp_path / "nlu.yml").write_text("nlu:\n- intent: greet\n  examples: |\n    - hi\n")
     assert nlu_data.load(tmp_path) == [Example("hi", "greet")]
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    # a TypeError traceback; then an example "['hi']" and an intent "{'name': 'greet'}"
+    ({"text": "hi", "intent": "greet", "entities": 5}, r"common_examples\[1\]: 'entities' must be a list"),
+    ({"text": ["hi"], "intent": "greet"}, r"common_examples\[1\]: 'text' must be a string"),
+    ({"text": "hi", "intent": {"name": "greet"}}, r"common_examples\[1\]: 'intent' must be a string"),
+    ("hi", r"common_examples\[1\] is not an object"),
+])
+def test_a_rasa_json_example_of_the_wrong_shape_is_an_error_naming_it(tmp_path, row, message):
+    path = tmp_path / "train.json"
+    rows = [{"text": "ok", "intent": "affirm"}, row]
+    path.write_text(json.dumps({"rasa_nlu_data": {"common_examples": rows}}))
+    with pytest.raises(nlu_data.NLUDataError, match=message) as info:
+        nlu_data.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_rasa_json_entity_without_a_value_takes_its_span(tmp_path):
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps({"rasa_nlu_data": {"common_examples": [
+        {"text": "at BE-12345", "intent": "inform",
+         "entities": [{"entity": "booking_ref", "start": 3, "end": 11, "value": None},
+                      {"entity": "flag", "start": True, "end": 2}]}]}}))  # a bool is no offset
+    [ex] = nlu_data.load(path)
+    assert [(e.entity, e.value) for e in ex.entities] == [("booking_ref", "BE-12345")]  # was "None"
