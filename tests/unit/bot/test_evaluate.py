@@ -157,8 +157,17 @@ def test_cpu_seconds_of_a_quick_training_are_reported_and_none_only_from_the_cac
 
     shared_encoder().encode(["warm"])
     train = _nlu(tmp_path / "train.yml", {"greet": ["hi", "hello"], "bye": ["bye", "goodbye"]})
-    args = ["evaluate", "--train", str(train), "--test", str(train), "--quiet", "--cache-dir", str(tmp_path / "m")]
+    args = ["evaluate", "--train", str(train), "--test", str(train), "--quiet",
+            "--cache-dir", str(tmp_path / "m")]
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["train_cpu_seconds"] is not None
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["train_cpu_seconds"] is None
+
+
+def test_cli_training_data_without_words_is_a_clear_error(tmp_path, capsys):
+    train = _nlu(tmp_path / "emoji.yml", {"happy": ['"😀"', '"😀😀"'], "sad": ['"😢"', "?"]})
+    assert main(["evaluate", "--train", str(train), "--test", str(train), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "the training data has no word of two or more letters or digits" in err  # was sklearn's
+    assert "stop words" not in err
