@@ -72,24 +72,18 @@ async def hub(mongodb_url: str, tmp_path_factory: pytest.TempPathFactory,
               hub_settings_extra: dict[str, Any]) -> AsyncIterator[Any]:
     """The whole hub served on a free port, shared by the tests of one module (an app start and
     stop costs seconds; each test makes its own users and conversations)."""
-    from aiohttp.test_utils import TestClient, TestServer
-
     from hub.app import create_app
     from hub.models import new_id
     from hub.settings import Settings
-    from tests.conftest import drop_database, shut_down
+    from tests.conftest import drop_database, running
 
     db = f"b_{new_id()}"
     options: dict[str, Any] = {"bot_engine": "off", "inline_worker": False, **hub_settings_extra}
     settings = Settings(mongodb_url=mongodb_url, mongodb_db=db, var_dir=tmp_path_factory.mktemp("hub") / "var",
                         _env_file=None, **options)  # type: ignore[call-arg]
     app = create_app(settings)
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
+    async with running(app) as client:  # bounded shutdown: a stuck cleanup is reported
         yield client
-    finally:
-        await shut_down(client)  # bounded: a stuck cleanup is reported with every task's stack
     await drop_database(mongodb_url, db)  # once the app and its background tasks have stopped
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from hub import keys
 from hub.app import create_app
 from hub.models import Channel, IdentityKind, InboundMessage, SenderIdentity, new_id
 from hub.settings import Settings
-from tests.conftest import shut_down
+from tests.conftest import running
 
 from .kb import TinyKB
 
@@ -47,14 +47,10 @@ ALL_DAY = "Mon-Sun 00:00-24:00"  # the inboxes' support hours: tests that want "
 async def bot_client(settings: Settings, classifier: Any, kb: TinyKB,
                      tmp_path: Path) -> AsyncIterator[TestClient[Any, Any]]:
     app = create_app(settings.model_copy(update={"bot_engine": "embedded", "voice_business_hours": ALL_DAY}))
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
+    async with running(app) as client:  # bounded shutdown: a stuck cleanup is reported
         app[keys.EXTENSIONS]["knowledge_base"] = kb
         yield client
         await app[keys.BUS].drain()
-    finally:
-        await shut_down(client)  # bounded: a stuck cleanup is reported with every task's stack
 
 
 # The real Rasa stack, registered here once so every module shares one session instance.
