@@ -174,7 +174,10 @@ def _lines(path: Path, block: dict[str, object], intent: str) -> list[str]:
                        f"block of '- ' lines or a list of '- text: …', found a {type(examples).__name__}")
 
 
-def load_file(path: Path) -> list[Example]:
+def load_file(path: Path, *, found_in_directory: bool = False) -> list[Example]:
+    """``found_in_directory``: the file was not named, a directory holding it was: one whose top
+    level is not a mapping (a JSON list such as ``rasa test``'s ``intent_errors.json``) is not NLU
+    data and is skipped with a warning, as Rasa skips what is not NLU data. Named, it is an error."""
     try:
         text = path.read_text(encoding="utf-8-sig")  # -sig: files saved with a byte-order mark
         doc = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_Loader)  # noqa: S506
@@ -191,6 +194,9 @@ def load_file(path: Path) -> list[Example]:
     if doc is None:
         return []
     if not isinstance(doc, dict):
+        if found_in_directory:
+            log.warning("%s: not NLU data (a %s, not a mapping): skipped", path, type(doc).__name__)
+            return []
         hint = " (Rasa 2 Markdown is not read: `rasa data convert nlu` makes YAML of it)" \
             if path.suffix == ".md" else ""
         raise NLUDataError(f"{path}: expected a mapping with an 'nlu' list, "
@@ -259,12 +265,13 @@ def _offset(value: object) -> bool:
 
 def load(path: Path | str) -> list[Example]:
     """One file, or every ``*.yml``/``*.yaml``/``*.json`` under a directory (files without NLU data,
-    such as a domain or a story file, give none)."""
+    such as a domain or a story file, give none; see ``load_file`` for one that is not a mapping)."""
     path = Path(path)
     patterns = ("*.yml", "*.yaml", "*.json")
-    files = sorted(f for pattern in patterns for f in path.rglob(pattern) if f.is_file()) \
-        if path.is_dir() else [path]
-    return [ex for f in files for ex in load_file(f)]
+    if not path.is_dir():
+        return load_file(path)
+    files = sorted(f for pattern in patterns for f in path.rglob(pattern) if f.is_file())
+    return [ex for f in files for ex in load_file(f, found_in_directory=True)]
 
 
 def split(examples: list[Example], test_fraction: float = 0.2, seed: int = 7) -> tuple[list[Example], list[Example]]:

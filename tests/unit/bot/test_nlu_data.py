@@ -198,3 +198,14 @@ def test_a_rasa_json_entity_without_a_value_takes_its_span(tmp_path):
                       {"entity": "flag", "start": True, "end": 2}]}]}}))  # a bool is no offset
     [ex] = nlu_data.load(path)
     assert [(e.entity, e.value) for e in ex.entities] == [("booking_ref", "BE-12345")]  # was "None"
+
+
+def test_a_directory_skips_a_file_that_is_not_nlu_data_but_a_named_one_is_an_error(tmp_path, caplog):
+    # a Rasa project's data directory with `rasa test nlu`'s output in it: a JSON list
+    (tmp_path / "nlu.yml").write_text("nlu:\n- intent: greet\n  examples: |\n    - hi\n")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "intent_errors.json").write_text('[{"text": "hi", "intent": "greet"}]')
+    assert nlu_data.load(tmp_path) == [Example("hi", "greet")]
+    assert "intent_errors.json: not NLU data (a list, not a mapping): skipped" in caplog.text
+    with pytest.raises(nlu_data.NLUDataError, match="expected a mapping"):
+        nlu_data.load(tmp_path / "results" / "intent_errors.json")
