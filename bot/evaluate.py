@@ -139,11 +139,28 @@ def evaluate_rasa(train_file: Path, test: list[Example], *, config: Path | None 
                 seconds = time.perf_counter() - t0
                 final = (parsed.get("intent") or {}).get("name") or "nlu_fallback"
                 ranking = [r["name"] for r in parsed.get("intent_ranking") or [] if r["name"] != "nlu_fallback"]
-                preds.append(Prediction(ranking[0] if ranking else final, final, seconds))
+                top = ranking[0] if ranking else final
+                preds.append(Prediction(_retrieval(parsed, top), _retrieval(parsed, final), seconds))
         finally:
             server.stop()
+    keys = sorted({ex.intent for ex in test if "/" in ex.intent and not is_out_of_scope(ex.intent)})
+    if keys and not any("/" in p.top for p in preds):
+        log.warning("rasa: %d test intent(s) are retrieval intents (%s); Rasa's intent classifier names "
+                    "only their base intent and this pipeline has no ResponseSelector to name the rest, so "
+                    "their examples count as wrong", len(keys), ", ".join(keys[:5]) + " …" * (len(keys) > 5))
     return {"engine": "rasa", "config": config.name, "train_seconds": round(train_seconds, 1),
             **metrics(test, preds)}
+
+
+def _retrieval(parsed: dict[str, Any], intent: str) -> str:
+    """A retrieval intent as the test file names it ("faq/ask_price"): Rasa's intent classifier
+    names its base ("faq"), its ResponseSelector (when the pipeline has one) the whole key."""
+    selectors = parsed.get("response_selector") or {}
+    for name in (intent, "default"):
+        key = ((selectors.get(name) or {}).get("response") or {}).get("intent_response_key")
+        if isinstance(key, str) and key.partition("/")[0] == intent:
+            return key
+    return intent
 
 
 def evaluate(engine: str, train_file: Path, test_file: Path, *, extra_test: list[Path] = (),  # type: ignore[assignment]

@@ -171,3 +171,62 @@ def test_cli_training_data_without_words_is_a_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "the training data has no word of two or more letters or digits" in err  # was sklearn's
     assert "stop words" not in err
+
+
+class _FakeRasa:
+    """A Rasa server's /model/parse: intent "faq" for the FAQ questions, with a ResponseSelector's
+    full key when ``selector``."""
+
+    def __init__(self, port: int, selector: bool) -> None:
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                text = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["text"]
+                intent = "faq" if "price" in text or "open" in text else "greet"
+                key = "faq/ask_price" if "price" in text else "faq/ask_hours"
+                body: dict = {"intent": {"name": intent, "confidence": 0.9},
+                              "intent_ranking": [{"name": intent, "confidence": 0.9}]}
+                if selector and intent == "faq":
+                    body["response_selector"] = {"all_retrieval_intents": ["faq"], "faq": {
+                        "response": {"intent_response_key": key, "confidence": 0.9}, "ranking": []}}
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.HTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def start(self, timeout: float = 0) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("selector", [True, False])
+def test_rasa_retrieval_intents_are_scored_by_their_response_selector_key(monkeypatch, caplog, selector):
+    # Rasa's intent classifier says "faq" for "faq/ask_price": every retrieval-intent example counted
+    # as wrong, silently, even with a ResponseSelector naming the right key
+    from pathlib import Path
+
+    from bot import evaluate as ev
+    from bot import rasa_runtime
+
+    monkeypatch.setattr(rasa_runtime, "train", lambda *a, **k: (Path("model.tar.gz"), 1.0))
+    monkeypatch.setattr(rasa_runtime, "rasa_server", lambda model, port, workdir: _FakeRasa(port, selector))
+    test = [Example("what is the price", "faq/ask_price"), Example("when are you open", "faq/ask_hours"),
+            Example("hello", "greet")]
+    result = ev.evaluate_rasa(Path("train.yml"), test, progress=False)
+    if selector:
+        assert result["accuracy"] == 1.0 and "retrieval intents" not in caplog.text
+    else:  # nothing to name the key with: wrong, and said so
+        assert result["accuracy"] == round(1 / 3, 4)
+        assert "2 test intent(s) are retrieval intents (faq/ask_hours, faq/ask_price)" in caplog.text
