@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from bot import rasa_runtime
 from hub import keys
@@ -18,7 +18,7 @@ from hub.app import create_app
 from hub.models import Role, new_id
 from hub.settings import Settings
 from hub.store import free_ports
-from tests.conftest import shut_down
+from tests.conftest import running
 
 from .kb import TinyKB
 
@@ -49,9 +49,7 @@ async def rasa_stack(rasa_model: Path, mongodb_url: str, tmp_path_factory: pytes
                         voice_business_hours="Mon-Sun 00:00-24:00", _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings)
     kb = TinyKB()
-    client = TestClient(TestServer(app, port=hub_port))
-    await client.start_server()
-    try:
+    async with running(app, port=hub_port) as client:  # bounded shutdown: a stuck cleanup is reported
         app[keys.EXTENSIONS]["knowledge_base"] = kb
         _, api_key = await app[keys.API_KEYS].create("rasa actions", Role.agent, None)
         actions = rasa_runtime.action_server(actions_port, work, f"http://127.0.0.1:{hub_port}", api_key)
@@ -66,5 +64,3 @@ async def rasa_stack(rasa_model: Path, mongodb_url: str, tmp_path_factory: pytes
         finally:
             actions.stop()
             await app[keys.BUS].drain()
-    finally:
-        await shut_down(client)  # bounded: a stuck cleanup is reported with every task's stack
