@@ -12,7 +12,6 @@ from typing import Any
 from hub.models import new_id, utcnow
 from hub.store import Store
 
-
 ACTOR_TYPES = ("user", "api_key", "rule", "bot", "system", "contact")
 
 

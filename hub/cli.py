@@ -87,7 +87,9 @@ def _print_banner(settings: Settings, demo: dict[str, Any] | None) -> None:
         lines.append(f"  demo sign-in    {demo['admin_email']} / {demo['password']}  (admin)")
         lines.append(f"                  {demo['agent_email']} / {demo['password']}  (agent)")
         if demo.get("seeded"):
-            lines.append(f"  demo data       {demo['contacts']} contacts, {demo['conversations']} conversations")
+            lines.append(
+                f"  demo data       {demo['contacts']} contacts, {demo['conversations']} conversations"
+            )
     lines.append("Press Ctrl-C to stop.")
     print("\n".join(lines), flush=True)
 
@@ -188,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("email")
     user.add_argument("--role", default="admin", choices=[r.value for r in Role])
     user.add_argument("--name", default="")
-    user.add_argument("--password", help="default: prompt (or BERRY_NEW_USER_PASSWORD, or generated and printed)")
+    user.add_argument(
+        "--password", help="default: prompt (or BERRY_NEW_USER_PASSWORD, or generated and printed)"
+    )
     contacts = sub.add_parser("contacts", help="contacts: import a CSV file")
     contacts_sub = contacts.add_subparsers(dest="contacts_command", required=True, metavar="ACTION")
     imp = contacts_sub.add_parser("import", help="import contacts from a CSV file (same rules as the API)")
@@ -199,8 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    overrides = {k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))
-                 if v is not None}
+    overrides = {
+        k: v
+        for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))
+        if v is not None
+    }
     settings = Settings(**overrides)
     logs.configure(settings.log_level, settings.log_json)
     commands: dict[str, Callable[[], Coroutine[Any, Any, int | None]]] = {

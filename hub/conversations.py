@@ -56,10 +56,17 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise InvalidInput("malformed cursor", field="cursor") from exc
 
 
-def conversation_filter(*, status: list[Status] | None = None, channel: Channel | None = None,
-                        priority: Priority | None = None, assignee_id: str | None = None, unassigned: bool = False,
-                        team_id: str | None = None, contact_id: str | None = None,
-                        tag: str | None = None) -> dict[str, Any]:
+def conversation_filter(
+    *,
+    status: list[Status] | None = None,
+    channel: Channel | None = None,
+    priority: Priority | None = None,
+    assignee_id: str | None = None,
+    unassigned: bool = False,
+    team_id: str | None = None,
+    contact_id: str | None = None,
+    tag: str | None = None,
+) -> dict[str, Any]:
     """The store filter of a conversation list (the API pages it with ``hub/api/pages.py``)."""
     flt: dict[str, Any] = {}
     if status:
@@ -108,7 +115,9 @@ class Conversations:
         if cursor:
             at, last_id = decode_cursor(cursor)
             flt["$or"] = [{"last_message_at": {"$lt": at}}, {"last_message_at": at, "_id": {"$lt": last_id}}]
-        docs = self.store.conversations.find(flt).sort([("last_message_at", -1), ("_id", -1)]).limit(limit + 1)
+        docs = (
+            self.store.conversations.find(flt).sort([("last_message_at", -1), ("_id", -1)]).limit(limit + 1)
+        )
         items = [Conversation.from_doc(d) async for d in docs]
         next_cursor = None
         if len(items) > limit:
@@ -152,7 +161,9 @@ class Conversations:
             raise NotFound(f"conversation {conversation_id} not found")
         updated = Conversation.from_doc(doc)
         after = {k: updated.model_dump(mode="json").get(k) for k in changes}
-        await self.audit.record(actor.actor_id, "conversation.update", "conversation", conversation_id, before, after)
+        await self.audit.record(
+            actor.actor_id, "conversation.update", "conversation", conversation_id, before, after
+        )
         await self.bus.publish(ConversationUpdated(conversation=updated, changes=after, previous=before,
                                                    actor_id=actor.actor_id))
         return updated

@@ -17,7 +17,16 @@ from aiohttp import web
 
 from hub import keys
 from hub.auth import Principal
-from hub.models import Channel, ContactType, IdentityKind, InboundMessage, Role, SenderIdentity, Status, utcnow
+from hub.models import (
+    Channel,
+    ContactType,
+    IdentityKind,
+    InboundMessage,
+    Role,
+    SenderIdentity,
+    Status,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 PASSWORD = "berry-demo-2026"
@@ -32,47 +41,150 @@ STAFF = [
     ("aisha@berry.events", "Aisha Patel", Role.agent),
 ]
 
-# (channel, identity kind, identity, name, contact type, messages from the customer, agent reply or None, status)
-CONVERSATIONS: list[tuple[Channel, IdentityKind, str, str, ContactType, list[str], str | None, Status]] = [
-    (Channel.whatsapp, IdentityKind.whatsapp, "+27821234567", "Thandi Nkosi", ContactType.consumer,
-     ["Hi! I booked the Rosebank Loft for my sister's 30th on 14 Dec, booking BE-20417.",
-      "The venue hasn't confirmed yet and the party is in 3 weeks. Can you check?"],
-     "Hi Thandi, I've chased the venue and they'll confirm by tomorrow noon. I'll update you here.", Status.pending),
-    (Channel.sms, IdentityKind.phone, "+27831112222", "Sipho Khumalo", ContactType.consumer,
-     ["My card payment failed twice for the DJ booking BE-20533. Was I charged?"], None, Status.open),
-    (Channel.email, IdentityKind.email, "megan.jacobs@example.co.za", "Megan Jacobs", ContactType.consumer,
-     ["Good day, I need an invoice with our company VAT number for the year-end function (BE-19980)."],
-     "Hi Megan, the VAT invoice is attached to your booking page now. Anything else?", Status.resolved),
-    (Channel.webchat, IdentityKind.chat, "visitor-7f3a", "", ContactType.consumer,
-     ["how do i cancel a booking and will i get my deposit back"], None, Status.open),
-    (Channel.voice, IdentityKind.phone, "+27845556666", "Johan Botha", ContactType.consumer,
-     ["Voicemail: Hi, it's Johan, the caterer didn't arrive at our wedding tasting today. Please call me back."],
-     None, Status.open),
-    (Channel.email, IdentityKind.email, "bookings@capetowncaterers.co.za", "Cape Town Caterers", ContactType.provider,
-     ["Hello Berry team, our payout for November events hasn't arrived. Can you check the schedule?"],
-     "Hi! November payouts run on the 5th business day; yours is scheduled for 5 Dec.", Status.resolved),
-    (Channel.whatsapp, IdentityKind.whatsapp, "+27727778888", "DJ Nandi Beats", ContactType.provider,
-     ["Hi, how do I update my availability calendar? Two clients booked me on the same night."], None, Status.open),
-    (Channel.sms, IdentityKind.phone, "+27609990000", "Lerato Sithole", ContactType.consumer,
-     ["Can I move my photographer booking BE-21002 from Saturday to Sunday?"],
-     "Hi Lerato, the photographer is free on Sunday. I've moved it, you'll get a confirmation SMS.",
-     Status.resolved),
-    (Channel.webchat, IdentityKind.chat, "visitor-91bc", "Ayanda Zulu", ContactType.consumer,
-     ["This is the third time the marquee company is late. I want a refund, this is unacceptable!"],
-     None, Status.open),
-    (Channel.email, IdentityKind.email, "hello@joburgblooms.co.za", "Joburg Blooms", ContactType.provider,
-     ["We'd like to join Berry Events as a florist. What documents do you need?"], None, Status.open),
-    (Channel.whatsapp, IdentityKind.whatsapp, "+447700900123", "Emily Clarke", ContactType.consumer,
-     ["Hello from London! Booking a venue in Stellenbosch for our wedding in March. Do you accept GBP cards?"],
-     "Hi Emily, yes: international cards are charged in ZAR, your bank converts the amount.", Status.pending),
-    (Channel.sms, IdentityKind.phone, "+27823334444", "Bongani Mahlangu", ContactType.consumer,
-     ["Thanks for sorting out the sound system so quickly yesterday!"], None, Status.resolved),
+# (channel, identity kind, identity, name, contact type, messages from the customer, agent reply or None,
+# status)
+CONVERSATIONS: list[tuple[Channel, IdentityKind, str, str, ContactType, list[str], str | None,
+                          Status]] = [
+    (
+        Channel.whatsapp,
+        IdentityKind.whatsapp,
+        "+27821234567",
+        "Thandi Nkosi",
+        ContactType.consumer,
+        [
+            "Hi! I booked the Rosebank Loft for my sister's 30th on 14 Dec, booking BE-20417.",
+            "The venue hasn't confirmed yet and the party is in 3 weeks. Can you check?",
+        ],
+        "Hi Thandi, I've chased the venue and they'll confirm by tomorrow noon. I'll update you here.",
+        Status.pending,
+    ),
+    (
+        Channel.sms,
+        IdentityKind.phone,
+        "+27831112222",
+        "Sipho Khumalo",
+        ContactType.consumer,
+        ["My card payment failed twice for the DJ booking BE-20533. Was I charged?"],
+        None,
+        Status.open,
+    ),
+    (
+        Channel.email,
+        IdentityKind.email,
+        "megan.jacobs@example.co.za",
+        "Megan Jacobs",
+        ContactType.consumer,
+        ["Good day, I need an invoice with our company VAT number for the year-end function (BE-19980)."],
+        "Hi Megan, the VAT invoice is attached to your booking page now. Anything else?",
+        Status.resolved,
+    ),
+    (
+        Channel.webchat,
+        IdentityKind.chat,
+        "visitor-7f3a",
+        "",
+        ContactType.consumer,
+        ["how do i cancel a booking and will i get my deposit back"],
+        None,
+        Status.open,
+    ),
+    (
+        Channel.voice,
+        IdentityKind.phone,
+        "+27845556666",
+        "Johan Botha",
+        ContactType.consumer,
+        [
+            "Voicemail: Hi, it's Johan, the caterer didn't arrive at our wedding tasting today. "
+            "Please call me back."
+        ],
+        None,
+        Status.open,
+    ),
+    (
+        Channel.email,
+        IdentityKind.email,
+        "bookings@capetowncaterers.co.za",
+        "Cape Town Caterers",
+        ContactType.provider,
+        ["Hello Berry team, our payout for November events hasn't arrived. Can you check the schedule?"],
+        "Hi! November payouts run on the 5th business day; yours is scheduled for 5 Dec.",
+        Status.resolved,
+    ),
+    (
+        Channel.whatsapp,
+        IdentityKind.whatsapp,
+        "+27727778888",
+        "DJ Nandi Beats",
+        ContactType.provider,
+        ["Hi, how do I update my availability calendar? Two clients booked me on the same night."],
+        None,
+        Status.open,
+    ),
+    (
+        Channel.sms,
+        IdentityKind.phone,
+        "+27609990000",
+        "Lerato Sithole",
+        ContactType.consumer,
+        ["Can I move my photographer booking BE-21002 from Saturday to Sunday?"],
+        "Hi Lerato, the photographer is free on Sunday. I've moved it, you'll get a confirmation SMS.",
+        Status.resolved,
+    ),
+    (
+        Channel.webchat,
+        IdentityKind.chat,
+        "visitor-91bc",
+        "Ayanda Zulu",
+        ContactType.consumer,
+        ["This is the third time the marquee company is late. I want a refund, this is unacceptable!"],
+        None,
+        Status.open,
+    ),
+    (
+        Channel.email,
+        IdentityKind.email,
+        "hello@joburgblooms.co.za",
+        "Joburg Blooms",
+        ContactType.provider,
+        ["We'd like to join Berry Events as a florist. What documents do you need?"],
+        None,
+        Status.open,
+    ),
+    (
+        Channel.whatsapp,
+        IdentityKind.whatsapp,
+        "+447700900123",
+        "Emily Clarke",
+        ContactType.consumer,
+        [
+            "Hello from London! Booking a venue in Stellenbosch for our wedding in March. "
+            "Do you accept GBP cards?"
+        ],
+        "Hi Emily, yes: international cards are charged in ZAR, your bank converts the amount.",
+        Status.pending,
+    ),
+    (
+        Channel.sms,
+        IdentityKind.phone,
+        "+27823334444",
+        "Bongani Mahlangu",
+        ContactType.consumer,
+        ["Thanks for sorting out the sound system so quickly yesterday!"],
+        None,
+        Status.resolved,
+    ),
 ]
 
 
 async def seed_demo(app: web.Application) -> dict[str, Any]:
     """Load the demo data unless the database already has users. Returns what the banner prints."""
-    report: dict[str, Any] = {"admin_email": ADMIN, "agent_email": AGENT, "password": PASSWORD, "seeded": False}
+    report: dict[str, Any] = {
+        "admin_email": ADMIN,
+        "agent_email": AGENT,
+        "password": PASSWORD,
+        "seeded": False,
+    }
     users = app[keys.USERS]
     if await users.count() > 0:  # loaded before: only what later versions bundle (new help articles)
         for refresh in app[keys.EXTENSIONS].get("demo_refreshers", []):
@@ -90,11 +202,18 @@ async def seed_demo(app: web.Application) -> dict[str, Any]:
     for i, (channel, kind, identity, name, ctype, texts, reply, status) in enumerate(CONVERSATIONS):
         result = None
         for j, text in enumerate(texts):
-            result = await inbox.ingest(InboundMessage(
-                channel=channel, external_id=f"demo-{i}-{j}", sender=SenderIdentity(kind=kind, value=identity),
-                sender_name=name, contact_type=ctype, text=text,
-                subject="Berry Events enquiry" if channel == Channel.email else None,
-                received_at=start + timedelta(hours=4 * i, minutes=j)))
+            result = await inbox.ingest(
+                InboundMessage(
+                    channel=channel,
+                    external_id=f"demo-{i}-{j}",
+                    sender=SenderIdentity(kind=kind, value=identity),
+                    sender_name=name,
+                    contact_type=ctype,
+                    text=text,
+                    subject="Berry Events enquiry" if channel == Channel.email else None,
+                    received_at=start + timedelta(hours=4 * i, minutes=j),
+                )
+            )
         assert result is not None
         agent = agents[i % len(agents)]
         actor = Principal(role=agent.role, user_id=agent.id, name=agent.name)

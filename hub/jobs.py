@@ -106,7 +106,8 @@ class Jobs:
         if not await self._still_ours(job):
             return
         dead = job["attempts"] >= job["max_attempts"]
-        tries = job["attempts"] - (job["max_attempts"] - job.get("budget", job["max_attempts"]))  # since requeue
+        # since requeue
+        tries = job["attempts"] - (job["max_attempts"] - job.get("budget", job["max_attempts"]))
         next_at = utcnow() + backoff(tries)
         await self.col.update_one({"_id": job["_id"]}, {"$set": {
             "state": "dead" if dead else "ready", "last_error": error[:2000], "lease_until": None,

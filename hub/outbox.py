@@ -44,16 +44,26 @@ register("early_statuses", expire=("at", EARLY_STATUS_KEEP))
 register("provider_ids")  # _id = "<channel>:<provider id>" → message_id: status callbacks read by lone _id
 JOB_KIND = "outbox.send"
 RECIPIENT_KIND: dict[Channel, IdentityKind] = {
-    Channel.sms: IdentityKind.phone, Channel.voice: IdentityKind.phone, Channel.whatsapp: IdentityKind.whatsapp,
-    Channel.email: IdentityKind.email, Channel.webchat: IdentityKind.chat,
+    Channel.sms: IdentityKind.phone,
+    Channel.voice: IdentityKind.phone,
+    Channel.whatsapp: IdentityKind.whatsapp,
+    Channel.email: IdentityKind.email,
+    Channel.webchat: IdentityKind.chat,
 }
 # Delivery progresses one way; a late "sent" callback never hides "delivered".
 # A provider's final statuses (Twilio's: delivered, read, undelivered, failed): a callback arriving late
 # (an "undelivered" after "delivered") changes nothing; only WhatsApp's "read" follows "delivered".
 PROVIDER_FINAL = {DeliveryStatus.delivered, DeliveryStatus.read, DeliveryStatus.undelivered,
                   DeliveryStatus.failed}
-RANK = {DeliveryStatus.received: 0, DeliveryStatus.queued: 1, DeliveryStatus.sent: 2, DeliveryStatus.delivered: 3,
-        DeliveryStatus.read: 4, DeliveryStatus.undelivered: 5, DeliveryStatus.failed: 5}
+RANK = {
+    DeliveryStatus.received: 0,
+    DeliveryStatus.queued: 1,
+    DeliveryStatus.sent: 2,
+    DeliveryStatus.delivered: 3,
+    DeliveryStatus.read: 4,
+    DeliveryStatus.undelivered: 5,
+    DeliveryStatus.failed: 5,
+}
 
 
 class OutboundMessage(BaseModel):
@@ -73,7 +83,9 @@ class OutboundMessage(BaseModel):
     choices: list[str] = Field(default_factory=list, description=(
         "Answers offered with the message (the bot's buttons): buttons where the channel has them, each "
         "sending its text back; elsewhere they are already numbered in the text"))
-    thread: dict[str, Any] = Field(default_factory=dict, description="Channel threading context of the ticket")
+    thread: dict[str, Any] = Field(
+        default_factory=dict, description="Channel threading context of the ticket"
+    )
     last_inbound_at: datetime | None = None
     contact_consent: dict[str, Any] = Field(default_factory=dict)
     automatic: bool = Field(False, description="Bot, rule or survey, no person: e-mail says Auto-Submitted")
@@ -141,12 +153,17 @@ class Outbox:
             log.warning("outbox: message vanished", extra={"message_id": payload["message_id"]})
             return
         message = Message.from_doc(doc)
-        if message.external_id or message.delivery_status in (DeliveryStatus.failed, DeliveryStatus.undelivered):
+        if message.external_id or message.delivery_status in (
+            DeliveryStatus.failed,
+            DeliveryStatus.undelivered,
+        ):
             return  # already sent (a re-run job) or already given up
         attempt = int(payload.get("attempt", 1))
         sender = self.senders.get(message.channel)
         if sender is None:
-            await self.set_delivery(message.id, DeliveryStatus.failed, error=f"no {message.channel.value} channel is configured")
+            await self.set_delivery(
+                message.id, DeliveryStatus.failed, error=f"no {message.channel.value} channel is configured"
+            )
             return
         try:
             outbound = await self.build(message)
@@ -157,7 +174,10 @@ class Outbox:
                 await self.set_delivery(message.id, DeliveryStatus.failed, error=exc.describe() + suffix,
                                         meta={"error_code": exc.code, "send_attempts": attempt})
             else:
-                log.info("outbox: retrying", extra={"message_id": message.id, "attempt": attempt, "error": exc.describe()})
+                log.info(
+                    "outbox: retrying",
+                    extra={"message_id": message.id, "attempt": attempt, "error": exc.describe()},
+                )
                 await self.store.messages.update_one({"_id": message.id}, {"$set": {
                     "meta.send_attempts": attempt, "meta.last_send_error": exc.describe()}})
                 await self.enqueue(message.id, attempt=attempt + 1, at=utcnow() + backoff(attempt))
@@ -179,7 +199,9 @@ class Outbox:
         identity = await self._recipient(message, last_in, conversation)
         contact = await self.store.contacts.find_one({"_id": message.contact_id}, {"consent": 1}) or {}
         thread = dict((last_in or {}).get("meta", {}).get("thread", {}))
-        thread.update({"ticket_number": conversation.get("number"), "ticket_subject": conversation.get("subject")})
+        thread.update(
+            {"ticket_number": conversation.get("number"), "ticket_subject": conversation.get("subject")}
+        )
         return OutboundMessage(
             message_id=message.id, conversation_id=message.conversation_id, contact_id=message.contact_id,
             channel=message.channel, to=identity["value"], text=message.text, html=message.html,
@@ -272,8 +294,14 @@ class Outbox:
         message, so found by lone ``_id`` (any other filter scans ``messages`` on FerretDB); the scan
         remains only for a send from before ``provider_ids`` existed or a callback beating the send."""
         ref = await self.store["provider_ids"].find_one({"_id": f"{channel.value}:{external_id}"})
-        doc = {"_id": ref["message_id"]} if ref else await self.store.messages.find_one(
-            {"external_id": external_id, "channel": channel.value, "direction": Direction.outbound.value}, {"_id": 1})
+        doc = (
+            {"_id": ref["message_id"]}
+            if ref
+            else await self.store.messages.find_one(
+                {"external_id": external_id, "channel": channel.value, "direction": Direction.outbound.value},
+                {"_id": 1},
+            )
+        )
         if doc is None:  # the callback beat the send's response: apply it once the id is stored
             await upsert(self.store["early_statuses"], {"_id": f"{channel.value}:{external_id}"},
                          {"$set": {"status": status.value, "error": error, "at": utcnow()}})

@@ -39,7 +39,11 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         elapsed = time.perf_counter() - start
         metrics = request.app.get(keys.METRICS)
         if metrics is not None:
-            route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+            route = (
+                request.match_info.route.resource.canonical
+                if request.match_info.route.resource
+                else "unmatched"
+            )
             metrics.observe_request(request.method, route, status, elapsed)
         log.info("request", extra={"method": request.method, "path": request.path, "status": status,
                                    "ms": round(elapsed * 1000, 2)})

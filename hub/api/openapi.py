@@ -36,9 +36,13 @@ def _input_schema(tp: type[BaseModel], components: dict[str, Any]) -> dict[str, 
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
-                   "description": "Retry-safe create: the same key and request replay the first answer (24 h)",
-                   "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Retry-safe create: the same key and request replay the first answer (24 h)",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
 IF_MATCH = {"name": "If-Match", "in": "header", "required": False,
             "description": "ETag of your last read; 412 if the resource changed since",
             "schema": {"type": "string", "maxLength": 1000}}
@@ -53,10 +57,14 @@ def _operation(route: Route, components: dict[str, Any], conditional: bool = Fal
         params.append(IDEMPOTENCY_KEY)
     if conditional:
         params.append(IF_MATCH)
-        op["responses"]["412"] = {"description": "If-Match names an outdated ETag",
-                                  "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-        op["responses"]["428"] = {"description": "If-Match required (BERRY_API_REQUIRE_IF_MATCH)",
-                                  "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        op["responses"]["412"] = {
+            "description": "If-Match names an outdated ETag",
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        op["responses"]["428"] = {
+            "description": "If-Match required (BERRY_API_REQUIRE_IF_MATCH)",
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
     if route.query is not None:
         for name, field in route.query.model_fields.items():
             prop = route.query.model_json_schema()["properties"][name]
@@ -65,8 +73,10 @@ def _operation(route: Route, components: dict[str, Any], conditional: bool = Fal
     if params:
         op["parameters"] = params
     if route.body is not None:
-        op["requestBody"] = {"required": True,
-                             "content": {"application/json": {"schema": _input_schema(route.body, components)}}}
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _input_schema(route.body, components)}},
+        }
     elif route.uploads:  # a raw body (a file); multipart/form-data carries it as its "file" part
         file = {"type": "string", "format": "binary"}
         op["requestBody"] = {"required": True, "content": {
@@ -74,7 +84,9 @@ def _operation(route: Route, components: dict[str, Any], conditional: bool = Fal
                 if m == "multipart/form-data" else file} for m in route.uploads}}
     if route.response is not None:
         op["responses"][str(route.status)] = {
-            "description": "OK", "content": {route.media_type: {"schema": _schema(route.response, components)}}}
+            "description": "OK",
+            "content": {route.media_type: {"schema": _schema(route.response, components)}},
+        }
         if route.status == 201:  # an idempotent create replayed (same external id / key) answers 200
             op["responses"]["200"] = {"description": "Already created (idempotent replay)",
                                       "content": op["responses"]["201"]["content"]}
@@ -84,10 +96,18 @@ def _operation(route: Route, components: dict[str, Any], conditional: bool = Fal
             op["responses"]["200"] = {"description": "OK (body not declared)",
                                       "content": {"application/json": {"schema": {}}}}
     problem_ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    for code, text in (("400", "Bad request"), ("401", "Unauthorized"), ("403", "Forbidden"), ("404", "Not found"),
-                       ("409", "Conflict"), ("413", "Payload too large"), ("415", "Unsupported media type"),
-                       ("422", "Invalid input"),
-                       ("429", "Too many requests (see Retry-After)"), ("503", "Store unavailable")):
+    for code, text in (
+        ("400", "Bad request"),
+        ("401", "Unauthorized"),
+        ("403", "Forbidden"),
+        ("404", "Not found"),
+        ("409", "Conflict"),
+        ("413", "Payload too large"),
+        ("415", "Unsupported media type"),
+        ("422", "Invalid input"),
+        ("429", "Too many requests (see Retry-After)"),
+        ("503", "Store unavailable"),
+    ):
         op["responses"].setdefault(code, {"description": text, "content": problem_ref})
     if not route.public:
         op["security"] = [{"bearer": []}, {"apiKey": []}]
@@ -104,7 +124,9 @@ def build_openapi(routers: list[ApiRouter], *, title: str, version: str, server_
                            and router.prefix + route.path in readable)
             op = _operation(route, components, conditional)
             if route.method == "GET" and route.status == 200 and route.media_type == "application/json":
-                op["responses"]["304"] = {"description": "Not modified (If-None-Match names the current ETag)"}
+                op["responses"]["304"] = {
+                    "description": "Not modified (If-None-Match names the current ETag)"
+                }
             paths.setdefault(router.prefix + route.path, {})[route.method.lower()] = op
     return {
         "openapi": "3.1.0",

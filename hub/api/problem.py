@@ -11,9 +11,21 @@ from hub.errors import HubError
 CONTENT_TYPE = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str = "", *, field: str | None = None,
-            errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> web.Response:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail or title}
+def problem(
+    status: int,
+    title: str,
+    detail: str = "",
+    *,
+    field: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+    }
     if field:
         body["field"] = field
     if errors:

@@ -64,7 +64,9 @@ class Route:
 
     @property
     def honours_idempotency_key(self) -> bool:
-        return self.idempotent if self.idempotent is not None else (self.method == "POST" and self.status == 201)
+        return (
+            self.idempotent if self.idempotent is not None else (self.method == "POST" and self.status == 201)
+        )
 
 
 # Every installed route by (method, full path): a conditional update finds its resource's GET here.
@@ -82,7 +84,9 @@ def invalid(exc: ValidationError, where: str) -> InvalidInput:
     """The problem for a refused request part: 400 for the query string (like a bad sort or cursor:
     the request line is wrong), 422 for a well-formed body with wrong values."""
     first = exc.errors()[0]
-    error = (BadQuery if where == "query" else InvalidInput)(f"{where}: {_field_of(first)}: {first['msg']}", field=_field_of(first))
+    error = (BadQuery if where == "query" else InvalidInput)(
+        f"{where}: {_field_of(first)}: {first['msg']}", field=_field_of(first)
+    )
     error.errors = [{"field": _field_of(e), "message": e["msg"]} for e in exc.errors()]  # type: ignore[attr-defined]
     return error
 
@@ -120,7 +124,9 @@ class ApiRouter:
         async def endpoint(request: web.Request) -> web.StreamResponse:
             principal: Principal | None = request.get(keys.PRINCIPAL)
             if not route.public:
-                principal = require(principal, route.permission) if route.permission else _signed_in(principal)
+                principal = (
+                    require(principal, route.permission) if route.permission else _signed_in(principal)
+                )
                 if "conversation_id" in request.match_info:
                     request[CONVERSATION] = await visible_conversation(
                         request, principal, request.match_info["conversation_id"])
@@ -137,7 +143,12 @@ class ApiRouter:
             # Raw (non-JSON) bodies are read by the handler after this point, so they cannot be
             # fingerprinted: the key is ignored there rather than replaying for another upload.
             fingerprintable = route.body is not None or not request.body_exists
-            if key is not None and principal is not None and route.honours_idempotency_key and fingerprintable:
+            if (
+                key is not None
+                and principal is not None
+                and route.honours_idempotency_key
+                and fingerprintable
+            ):
                 attempt = await idempotency.begin(request, principal.actor_id, key,
                                                   idempotency.fingerprint(request, request.get(RAW_BODY)))
                 if attempt.replay is not None:
@@ -168,7 +179,9 @@ class ApiRouter:
         return endpoint
 
 
-def render(request: web.Request, route: Route, principal: Principal | None, result: Any) -> web.StreamResponse:
+def render(
+    request: web.Request, route: Route, principal: Principal | None, result: Any
+) -> web.StreamResponse:
     if isinstance(result, web.StreamResponse):
         return result
     if result is None:
@@ -188,8 +201,12 @@ async def _tag_update(request: web.Request, principal: Principal | None, route: 
     """The ETag a GET would now answer, on the update's response (for the next If-Match). When the
     GET answers something else (a contact's 360 view), it costs that GET: only for callers who
     use If-Match."""
-    if route.response is not None and route.response == reader.response and isinstance(response, web.Response) \
-            and isinstance(response.body, bytes):
+    if (
+        route.response is not None
+        and route.response == reader.response
+        and isinstance(response, web.Response)
+        and isinstance(response.body, bytes)
+    ):
         response.headers["ETag"] = conditional.etag_of(response.body)  # same representation as the GET
         return
     if request.headers.get("If-Match") is None:
@@ -220,7 +237,9 @@ def _contact_fields(request: web.Request) -> frozenset[str]:
     return frozenset(getattr(settings, "restricted_contact_fields", None) or ())
 
 
-async def visible_conversation(request: web.Request, principal: Principal, conversation_id: str) -> Conversation:
+async def visible_conversation(
+    request: web.Request, principal: Principal, conversation_id: str
+) -> Conversation:
     """The conversation, or 404 (not 403: its existence is not disclosed) if the caller may not see it."""
     conversation = await request.app[keys.CONVERSATIONS].get(conversation_id)
     if not can_see(principal, conversation) and (
@@ -319,7 +338,9 @@ def check_storable(data: Any, path: str = "", depth: int = 0) -> None:
             check_storable(value, f"{path}.{i}" if path else str(i), depth + 1)
 
 
-def dump(result: Any, principal: Principal | None = None, contact_fields: frozenset[str] = frozenset()) -> Any:
+def dump(
+    result: Any, principal: Principal | None = None, contact_fields: frozenset[str] = frozenset()
+) -> Any:
     """JSON-ready ``result``; for a caller who is not an admin, without the admin-only fields."""
     if isinstance(result, BaseModel):
         hide = None if principal is None or sees_restricted(principal.role) else exclusions(

@@ -133,7 +133,9 @@ class ContactPatch(Strict):
     vip: bool | None = None
 
 
-CONTACT_SORTS = Sorts({"id": "_id", "name": "name", "created_at": "created_at", "updated_at": "updated_at"}, "-id")
+CONTACT_SORTS = Sorts(
+    {"id": "_id", "name": "name", "created_at": "created_at", "updated_at": "updated_at"}, "-id"
+)
 CONVERSATION_SORTS = Sorts({"last_message_at": "last_message_at", "created_at": "created_at",
                             "updated_at": "updated_at", "number": "number"}, "-last_message_at")
 USER_SORTS = Sorts({"id": "_id", "email": "email", "name": "name", "created_at": "created_at"}, "email")

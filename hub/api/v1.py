@@ -66,8 +66,12 @@ route = router.route
 async def _tokens_for(app: web.Application, user_id: str, refresh: str) -> TokensOut:
     user = await app[keys.USERS].get(user_id)
     tokens = app[keys.TOKENS]
-    return TokensOut(access_token=tokens.access_token(user, await tokens.session_of(refresh)), refresh_token=refresh,
-                     expires_in=int(tokens.access_ttl.total_seconds()), user=UserOut.of(user))
+    return TokensOut(
+        access_token=tokens.access_token(user, await tokens.session_of(refresh)),
+        refresh_token=refresh,
+        expires_in=int(tokens.access_ttl.total_seconds()),
+        user=UserOut.of(user),
+    )
 
 
 @route("POST", "/auth/login", summary="Sign in with e-mail and password", tag="auth", body=LoginIn,
@@ -120,14 +124,17 @@ async def list_users(request: web.Request, principal: Principal, query: UserQuer
 @route("POST", "/users", summary="Create a user", tag="users", permission="users:write", body=UserIn,
        response=UserOut, status=201)
 async def create_user(request: web.Request, principal: Principal, body: UserIn) -> UserOut:
-    user = await request.app[keys.USERS].create(body.email, body.password, body.role, body.name, body.team_ids,
-                                                body.contact_id)
+    user = await request.app[keys.USERS].create(
+        body.email, body.password, body.role, body.name, body.team_ids, body.contact_id
+    )
     await request.app[keys.AUDIT].record(principal.actor_id, "user.create", "user", user.id,
                                          after={"email": user.email, "role": user.role.value})
     return UserOut.of(user)
 
 
-@route("GET", "/users/{user_id}", summary="Get a user", tag="users", permission="users:read", response=UserOut)
+@route(
+    "GET", "/users/{user_id}", summary="Get a user", tag="users", permission="users:read", response=UserOut
+)
 async def get_user(request: web.Request, principal: Principal) -> UserOut:
     user = UserOut.of(await request.app[keys.USERS].get(request.match_info["user_id"]))
     return (await _with_mfa(request, principal, [user]))[0]
@@ -213,8 +220,13 @@ async def update_user(request: web.Request, principal: Principal, body: UserPatc
     return (await _with_mfa(request, principal, [UserOut.of(user)]))[0]
 
 
-@route("DELETE", "/users/{user_id}", summary="Deactivate a user and sign them out everywhere (kept for history)",
-       tag="users", permission="users:write")
+@route(
+    "DELETE",
+    "/users/{user_id}",
+    summary="Deactivate a user and sign them out everywhere (kept for history)",
+    tag="users",
+    permission="users:write",
+)
 async def delete_user(request: web.Request, principal: Principal) -> None:
     # Users are referenced by tickets, messages and the audit log: "delete" deactivates, so the
     # history keeps its names; GDPR erasure of a person is the contact erasure.
@@ -247,8 +259,15 @@ async def get_api_key(request: web.Request, _: Principal) -> ApiKeyOut:
     return _key_out(await request.app[keys.API_KEYS].get(request.match_info["key_id"]))
 
 
-@route("PATCH", "/api-keys/{key_id}", summary="Rename an API key", tag="api-keys", permission="api_keys:write",
-       body=ApiKeyPatch, response=ApiKeyOut)
+@route(
+    "PATCH",
+    "/api-keys/{key_id}",
+    summary="Rename an API key",
+    tag="api-keys",
+    permission="api_keys:write",
+    body=ApiKeyPatch,
+    response=ApiKeyOut,
+)
 async def update_api_key(request: web.Request, principal: Principal, body: ApiKeyPatch) -> ApiKeyOut:
     key_id = request.match_info["key_id"]
     before = await request.app[keys.API_KEYS].get(key_id)
@@ -267,7 +286,9 @@ async def create_api_key(request: web.Request, principal: Principal, body: ApiKe
     return ApiKeyCreated(**_key_out(key).model_dump(), key=secret)
 
 
-@route("DELETE", "/api-keys/{key_id}", summary="Revoke an API key", tag="api-keys", permission="api_keys:write")
+@route(
+    "DELETE", "/api-keys/{key_id}", summary="Revoke an API key", tag="api-keys", permission="api_keys:write"
+)
 async def revoke_api_key(request: web.Request, principal: Principal) -> None:
     key_id = request.match_info["key_id"]
     await request.app[keys.API_KEYS].revoke(key_id)
@@ -337,9 +358,16 @@ async def update_contact(request: web.Request, principal: Principal, body: Conta
 @route("POST", "/contacts/{contact_id}/identities", summary="Add an identity to a contact", tag="contacts",
        permission="contacts:write", body=IdentityIn, status=201)
 async def add_identity(request: web.Request, principal: Principal, body: IdentityIn) -> dict:
-    identity = await request.app[keys.CONTACTS].add_identity(request.match_info["contact_id"], body.kind, body.value)
-    await request.app[keys.AUDIT].record(principal.actor_id, "contact.identity.add", "contact", identity.contact_id,
-                                         after={"identity": identity.id})
+    identity = await request.app[keys.CONTACTS].add_identity(
+        request.match_info["contact_id"], body.kind, body.value
+    )
+    await request.app[keys.AUDIT].record(
+        principal.actor_id,
+        "contact.identity.add",
+        "contact",
+        identity.contact_id,
+        after={"identity": identity.id},
+    )
     return identity.model_dump(mode="json")
 
 
@@ -391,7 +419,9 @@ async def _visible_conversation(request: web.Request, principal: Principal,
     cached = request.get(CONVERSATION)
     if conversation_id is None and cached is not None and request.method == "GET":
         return cached  # type: ignore[no-any-return]
-    return await visible_conversation(request, principal, conversation_id or request.match_info["conversation_id"])
+    return await visible_conversation(
+        request, principal, conversation_id or request.match_info["conversation_id"]
+    )
 
 
 def _reader(principal: Principal) -> Principal:
@@ -400,9 +430,17 @@ def _reader(principal: Principal) -> Principal:
     raise Forbidden(f"role {principal.role.value} may not read conversations")
 
 
-@route("GET", "/conversations", summary="List conversations (tickets), newest activity first", tag="conversations",
-       query=ConversationQuery, response=ConversationPage)
-async def list_conversations(request: web.Request, principal: Principal, query: ConversationQuery) -> dict[str, Any]:
+@route(
+    "GET",
+    "/conversations",
+    summary="List conversations (tickets), newest activity first",
+    tag="conversations",
+    query=ConversationQuery,
+    response=ConversationPage,
+)
+async def list_conversations(
+    request: web.Request, principal: Principal, query: ConversationQuery
+) -> dict[str, Any]:
     principal = await with_current_teams(request.app[keys.STORE], _reader(principal))
     flt = conversation_filter(**query.model_dump(exclude=set(pages.PageQuery.model_fields)))
     if not principal.can("conversations:read"):  # a contact merged away since: the one that stayed
@@ -431,9 +469,19 @@ async def get_conversation(request: web.Request, principal: Principal) -> Conver
     return await _visible_conversation(request, _reader(principal))
 
 
-@route("POST", "/conversations", summary="Open an outbound ticket with a contact (optionally with a first message)",
-       tag="conversations", permission="conversations:write", body=ConversationIn, response=Conversation, status=201)
-async def create_conversation(request: web.Request, principal: Principal, body: ConversationIn) -> Conversation:
+@route(
+    "POST",
+    "/conversations",
+    summary="Open an outbound ticket with a contact (optionally with a first message)",
+    tag="conversations",
+    permission="conversations:write",
+    body=ConversationIn,
+    response=Conversation,
+    status=201,
+)
+async def create_conversation(
+    request: web.Request, principal: Principal, body: ConversationIn
+) -> Conversation:
     if body.team_id is not None or body.assignee_id not in (None, principal.user_id):
         require(principal, "conversations:assign")
     return await open_ticket(request.app, principal, body)
@@ -448,12 +496,16 @@ async def delete_conversation(request: web.Request, principal: Principal) -> Non
 
 @route("PATCH", "/conversations/{conversation_id}", summary="Change status, priority, assignee, team, tags",
        tag="conversations", permission="conversations:write", body=ConversationPatch, response=Conversation)
-async def update_conversation(request: web.Request, principal: Principal, body: ConversationPatch) -> Conversation:
+async def update_conversation(
+    request: web.Request, principal: Principal, body: ConversationPatch
+) -> Conversation:
     changes = body.model_dump(exclude_unset=True)
     if "assignee_id" in changes or "team_id" in changes:
         require(principal, "conversations:assign")
     await _visible_conversation(request, principal)
-    return await request.app[keys.CONVERSATIONS].update(request.match_info["conversation_id"], changes, principal)
+    return await request.app[keys.CONVERSATIONS].update(
+        request.match_info["conversation_id"], changes, principal
+    )
 
 
 @route("POST", "/conversations/{conversation_id}/move",
@@ -474,8 +526,14 @@ async def move_conversation(request: web.Request, principal: Principal,
     return moved
 
 
-@route("GET", "/conversations/{conversation_id}/messages", summary="The conversation's messages, oldest first",
-       tag="messages", query=MessageQuery, response=MessagePage)
+@route(
+    "GET",
+    "/conversations/{conversation_id}/messages",
+    summary="The conversation's messages, oldest first",
+    tag="messages",
+    query=MessageQuery,
+    response=MessagePage,
+)
 async def list_messages(request: web.Request, principal: Principal, query: MessageQuery) -> dict[str, Any]:
     conversation = await _visible_conversation(request, _reader(principal))
     flt: dict[str, Any] = {"conversation_id": conversation.id}
@@ -504,22 +562,39 @@ async def get_message(request: web.Request, principal: Principal) -> Message:
 async def reply(request: web.Request, principal: Principal, body: ReplyIn) -> Message:
     await _visible_conversation(request, principal)
     message = await request.app[keys.CONVERSATIONS].reply(
-        request.match_info["conversation_id"], principal, body.text, private=body.private, subject=body.subject,
-        cc=body.cc)
-    await request.app[keys.AUDIT].record(principal.actor_id, "message.create", "conversation", message.conversation_id,
-                                         after={"message_id": message.id, "private": message.private})
+        request.match_info["conversation_id"],
+        principal,
+        body.text,
+        private=body.private,
+        subject=body.subject,
+        cc=body.cc,
+    )
+    await request.app[keys.AUDIT].record(
+        principal.actor_id,
+        "message.create",
+        "conversation",
+        message.conversation_id,
+        after={"message_id": message.id, "private": message.private},
+    )
     return message
 
 
 @route("POST", "/inbound", summary="Ingest a message from a custom channel (idempotent on external_id)",
        tag="messages", permission="inbound:write", body=InboundMessage, response=IngestOut, status=201)
-async def ingest(request: web.Request, principal: Principal, body: InboundMessage) -> web.Response | IngestOut:
+async def ingest(
+    request: web.Request, principal: Principal, body: InboundMessage
+) -> web.Response | IngestOut:
     result = await request.app[keys.INBOX].ingest(body)
     out = IngestOut(message=result.message, conversation=result.conversation, duplicate=result.duplicate)
     if result.duplicate:
         return web.json_response(out.model_dump(mode="json"), status=200)
-    await request.app[keys.AUDIT].record(principal.actor_id, "message.ingest", "conversation", result.conversation.id,
-                                         after={"message_id": result.message.id})
+    await request.app[keys.AUDIT].record(
+        principal.actor_id,
+        "message.ingest",
+        "conversation",
+        result.conversation.id,
+        after={"message_id": result.message.id},
+    )
     return out
 
 

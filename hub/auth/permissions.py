@@ -11,18 +11,46 @@ STAFF = frozenset({Role.admin, Role.supervisor, Role.agent})
 
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.admin: frozenset({"*"}),
-    Role.supervisor: frozenset({
-        "contacts:read", "contacts:write", "contacts:merge", "contacts:delete", "contacts:import",
-        "conversations:read", "conversations:write",
-        "conversations:assign", "messages:read", "messages:write", "users:read", "teams:read", "teams:write",
-        "reports:read", "reports:schedule", "audit:read", "articles:read", "articles:write",
-        "ticketing:read", "ticketing:configure", "messages:redact",
-    }),
-    Role.agent: frozenset({
-        "contacts:read", "contacts:write", "conversations:read", "conversations:write", "conversations:assign",
-        "messages:read", "messages:write", "users:read", "teams:read", "articles:read",
-        "ticketing:read",
-    }),
+    Role.supervisor: frozenset(
+        {
+            "contacts:read",
+            "contacts:write",
+            "contacts:merge",
+            "contacts:delete",
+            "contacts:import",
+            "conversations:read",
+            "conversations:write",
+            "conversations:assign",
+            "messages:read",
+            "messages:write",
+            "users:read",
+            "teams:read",
+            "teams:write",
+            "reports:read",
+            "reports:schedule",
+            "audit:read",
+            "articles:read",
+            "articles:write",
+            "ticketing:read",
+            "ticketing:configure",
+            "messages:redact",
+        }
+    ),
+    Role.agent: frozenset(
+        {
+            "contacts:read",
+            "contacts:write",
+            "conversations:read",
+            "conversations:write",
+            "conversations:assign",
+            "messages:read",
+            "messages:write",
+            "users:read",
+            "teams:read",
+            "articles:read",
+            "ticketing:read",
+        }
+    ),
     # Portal users see only their own tickets; handlers narrow by principal.contact_id.
     Role.provider: frozenset({"own:conversations", "articles:read"}),
     Role.customer: frozenset({"own:conversations", "articles:read"}),

@@ -28,7 +28,9 @@ from .permissions import Principal
 ALGORITHM = "HS256"
 REVOKED = "revoked_sessions"
 register(REVOKED, ix(("expires_at", 1)), expire=("expires_at", timedelta(0)))
-register("refresh_spends", expire=("at", timedelta(days=60)))  # _id = refresh token digest; outlives any token  # _id = refresh family; kept until its access tokens expired
+# _id = refresh token digest; outlives any token
+# _id = refresh family; kept until its access tokens expired
+register("refresh_spends", expire=("at", timedelta(days=60)))
 
 
 def _digest(token: str) -> str:
@@ -60,7 +62,9 @@ class Tokens:
 
     async def check_live(self, principal: Principal) -> Principal:
         """Refuse an access token whose session was revoked (one ``_id`` read)."""
-        if principal.session_id and await self.store[REVOKED].find_one({"_id": principal.session_id}, {"_id": 1}):
+        if principal.session_id and await self.store[REVOKED].find_one(
+            {"_id": principal.session_id}, {"_id": 1}
+        ):
             raise Unauthorized("session revoked; sign in again")
         return principal
 
@@ -78,7 +82,9 @@ class Tokens:
 
     def verify_access(self, token: str) -> Principal:
         try:
-            claims = jwt.decode(token, self.secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, self.secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+            )
             return Principal(role=Role(claims["role"]), user_id=claims["sub"], contact_id=claims.get("cid"),
                              team_ids=tuple(claims.get("teams") or ()), name=claims.get("name") or "",
                              session_id=claims.get("sid"))
@@ -108,7 +114,11 @@ class Tokens:
         if doc is None:
             raise Unauthorized("invalid refresh token")
         # spending is a claim, so of two concurrent refreshes with one token exactly one wins
-        if doc["used_at"] is not None or doc["revoked"] or not await self.store.claim("refresh_spends", digest, {"at": now}):
+        if (
+            doc["used_at"] is not None
+            or doc["revoked"]
+            or not await self.store.claim("refresh_spends", digest, {"at": now})
+        ):
             await self.revoke_session(doc["family"], doc["user_id"], "a spent sign-in token was used again")
             raise Unauthorized("refresh token reuse detected; sign in again")
         await col.update_one({"_id": digest}, {"$set": {"used_at": now}})

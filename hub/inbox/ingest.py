@@ -123,10 +123,19 @@ class Inbox:
                                                   name=name, contact_type=contact_type)
         conversation, created = await self._thread(inbound, contact_id, sender_key)
         message = Message(
-            id=message_id, conversation_id=conversation.id, contact_id=contact_id, direction=Direction.inbound,
-            author_type=AuthorType.customer, text=inbound.text, html=inbound.html, subject=inbound.subject,
-            attachments=inbound.attachments, channel=inbound.channel, external_id=inbound.external_id,
-            delivery_status=DeliveryStatus.received, created_at=inbound.received_at,
+            id=message_id,
+            conversation_id=conversation.id,
+            contact_id=contact_id,
+            direction=Direction.inbound,
+            author_type=AuthorType.customer,
+            text=inbound.text,
+            html=inbound.html,
+            subject=inbound.subject,
+            attachments=inbound.attachments,
+            channel=inbound.channel,
+            external_id=inbound.external_id,
+            delivery_status=DeliveryStatus.received,
+            created_at=inbound.received_at,
             meta={**inbound.meta, "sender": sender_key},  # where the outbox sends the answer
         )
         try:
@@ -227,7 +236,8 @@ class Inbox:
 
     async def _thread(self, inbound: InboundMessage, contact_id: str,
                       sender_key: str) -> tuple[Conversation, bool]:
-        """The active conversation this message belongs to, or a new ticket. Returns (conversation, created)."""
+        """The active conversation this message belongs to, or a new ticket. Returns (conversation,
+        created)."""
         if inbound.conversation_id:
             # by _id alone (a lone _id is what FerretDB/SQLite looks up by index), then the owner check
             doc = await self.store.conversations.find_one({"_id": inbound.conversation_id})
@@ -250,9 +260,12 @@ class Inbox:
                         and self.thread_policy.attach_to_resolved(Conversation.from_doc(doc), inbound))))):
                 return Conversation.from_doc(doc), False  # an automatic mail joins its resolved ticket
         conversation = Conversation(
-            number=await self.store.next_number("conversation"), contact_id=contact_id,
+            number=await self.store.next_number("conversation"),
+            contact_id=contact_id,
             channel=inbound.channel,
-            thread_key=thread_key, subject=(inbound.subject or inbound.text[:80]).strip(), language=inbound.language,
+            thread_key=thread_key,
+            subject=(inbound.subject or inbound.text[:80]).strip(),
+            language=inbound.language,
             **_out_of_queue(inbound),
         )
         # Write the ticket first, then point the thread at it: a reader never sees a slot whose
@@ -267,7 +280,9 @@ class Inbox:
             except DuplicateKeyError:
                 won = False
         else:  # hand the thread from the closed ticket to the new one: one winner per old ticket
-            won = await self.store.claim("conversation_threads", f"handover:{slot_id}:{slot['conversation_id']}")
+            won = await self.store.claim(
+                "conversation_threads", f"handover:{slot_id}:{slot['conversation_id']}"
+            )
             if won:
                 await threads.update_one({"_id": slot_id},
                                          {"$set": {"conversation_id": conversation.id,

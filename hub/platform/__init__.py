@@ -79,7 +79,9 @@ async def _platform_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         connector = aiohttp.TCPConnector(resolver=GuardedResolver(settings.webhook_allow_private), limit=100)
         async with aiohttp.ClientSession(connector=connector) as http:
-            hooks = _webhooks.Webhooks(store, app[keys.BUS], app[keys.JOBS], app[keys.AUDIT], box, settings, http)
+            hooks = _webhooks.Webhooks(
+                store, app[keys.BUS], app[keys.JOBS], app[keys.AUDIT], box, settings, http
+            )
             app[WEBHOOKS] = hooks
             app[keys.EXTENSIONS]["platform"] = {"secrets": box, "webhooks": hooks, "rate_limiter": limiter,
                                                 "sign_in": sign_in}

@@ -34,7 +34,9 @@ AUDIT_SORTS = Sorts({"id": "_id", "at": "at", "action": "action", "actor_id": "a
 class AuditQuery(PageQuery):
     actor_id: str | None = Field(None, max_length=100, pattern=NAME)
     actor_type: Literal["user", "api_key", "rule", "bot", "system", "contact"] | None = None
-    action: str | None = Field(None, max_length=100, pattern=NAME, description="Exact action, or a prefix ending in .")
+    action: str | None = Field(
+        None, max_length=100, pattern=NAME, description="Exact action, or a prefix ending in ."
+    )
     target_type: str | None = Field(None, max_length=50, pattern=NAME)
     target_id: str | None = Field(None, max_length=100, pattern=NAME)
     since: datetime | None = None
@@ -83,7 +85,10 @@ def audit_filter(query: AuditQuery) -> dict[str, Any]:
         flt["action"] = ({"$regex": "^" + re.escape(query.action)} if query.action.endswith(".")
                          else query.action)
     if query.since or query.until:
-        flt["at"] = {**({"$gte": query.since} if query.since else {}), **({"$lt": query.until} if query.until else {})}
+        flt["at"] = {
+            **({"$gte": query.since} if query.since else {}),
+            **({"$lt": query.until} if query.until else {}),
+        }
     if query.q:
         pattern = {"$regex": re.escape(query.q), "$options": "i"}
         flt["$or"] = [{"action": pattern}, {"actor_id": pattern}, {"target_id": pattern}]
@@ -108,23 +113,38 @@ COLUMNS = ["id", "at", "actor_type", "actor_id", "action", "target_type", "targe
 def install(router: ApiRouter) -> None:
     route = router.route
 
-    @route("GET", "/audit", summary="Search the audit log (newest first unless sorted)", tag="audit", permission="audit:read",
-           query=AuditQuery, response=AuditPage)
+    @route(
+        "GET",
+        "/audit",
+        summary="Search the audit log (newest first unless sorted)",
+        tag="audit",
+        permission="audit:read",
+        query=AuditQuery,
+        response=AuditPage,
+    )
     async def search_audit(request: web.Request, _: Principal, query: AuditQuery) -> dict[str, Any]:
-        return await pages.page(request.app[keys.STORE].audit_log, audit_filter(query), query, AUDIT_SORTS, _entry)
+        return await pages.page(
+            request.app[keys.STORE].audit_log, audit_filter(query), query, AUDIT_SORTS, _entry
+        )
 
     @route("GET", "/audit/export.json", summary="Export the audit log as a JSON array", tag="audit",
            permission="audit:export", query=ExportQuery, response=list[AuditEntry])
-    async def export_audit_json(request: web.Request, principal: Principal, query: ExportQuery) -> web.StreamResponse:
+    async def export_audit_json(
+        request: web.Request, principal: Principal, query: ExportQuery
+    ) -> web.StreamResponse:
         return await _export(request, principal, query, "json")
 
     @route("GET", "/audit/export.csv", summary="Export the audit log as CSV", tag="audit",
            permission="audit:export", query=ExportQuery, response=str, media_type="text/csv")
-    async def export_audit_csv(request: web.Request, principal: Principal, query: ExportQuery) -> web.StreamResponse:
+    async def export_audit_csv(
+        request: web.Request, principal: Principal, query: ExportQuery
+    ) -> web.StreamResponse:
         return await _export(request, principal, query, "csv")
 
 
-async def _export(request: web.Request, principal: Principal, query: AuditQuery, fmt: str) -> web.StreamResponse:
+async def _export(
+    request: web.Request, principal: Principal, query: AuditQuery, fmt: str
+) -> web.StreamResponse:
     app = request.app
     # a bad cursor or sort is a 400 only before the stream starts: after it, the client would get a
     # broken chunked body with an error page in the middle

@@ -33,7 +33,11 @@ class SecretBox:
         keys = [k.strip() for k in secret_keys.split(",") if k.strip()]
         if not keys:
             log.warning("BERRY_SECRET_KEYS unset: deriving the secrets key from BERRY_JWT_SECRET (dev only)")
-            keys = [base64.urlsafe_b64encode(hashlib.sha256(b"berry-secrets:" + fallback.encode()).digest()).decode()]
+            keys = [
+                base64.urlsafe_b64encode(
+                    hashlib.sha256(b"berry-secrets:" + fallback.encode()).digest()
+                ).decode()
+            ]
         return cls(keys)
 
     @staticmethod

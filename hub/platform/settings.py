@@ -27,8 +27,12 @@ class PlatformSettings(BaseSettings):
         "Empty = a key derived from BERRY_JWT_SECRET (development only)."))
 
     # --- outgoing webhooks ---
-    webhook_max_attempts: int = Field(6, ge=1, le=20, description="Delivery attempts before a delivery is dead")
-    webhook_disable_after: int = Field(5, ge=1, description="Consecutive dead deliveries that disable a webhook")
+    webhook_max_attempts: int = Field(
+        6, ge=1, le=20, description="Delivery attempts before a delivery is dead"
+    )
+    webhook_disable_after: int = Field(
+        5, ge=1, description="Consecutive dead deliveries that disable a webhook"
+    )
     webhook_timeout_s: float = Field(10.0, gt=0, description=(
         f"Timeout of one delivery attempt (resolving the host and the POST), at most "
         f"{WEBHOOK_TIMEOUT_MAX_S:g} s: the delivery job's lease is {LEASE.total_seconds():g} s"))

@@ -55,7 +55,8 @@ def setup(app: web.Application) -> None:
 
     async def backlog(_: dict[str, Any]) -> None:
         rows = await live.snapshot(app[keys.STORE])
-        await load.record(app[keys.STORE], rows, rows["at"])  # the hour's agent load (this job is its only writer)
+        # the hour's agent load (this job is its only writer)
+        await load.record(app[keys.STORE], rows, rows["at"])
         log.info("report backlog snapshot", extra={"tickets": int(rows["created"].size)})
 
     async def scheduled(payload: dict[str, Any]) -> None:

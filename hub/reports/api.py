@@ -110,8 +110,13 @@ async def export_table(request: web.Request, principal: Principal, query: Export
         body, ctype = to_xlsx(name, table, meta), XLSX_TYPE
     else:
         body, ctype = to_csv(table), "text/csv; charset=utf-8"
-    return web.Response(body=body, headers={"Content-Type": ctype,
-                                            "Content-Disposition": f'attachment; filename="{stem}.{query.format}"'})
+    return web.Response(
+        body=body,
+        headers={
+            "Content-Type": ctype,
+            "Content-Disposition": f'attachment; filename="{stem}.{query.format}"',
+        },
+    )
 
 
 @route("GET", "/reports/pdf", summary="The report as a PDF with its charts", tag=TAG, query=ReportQuery,
@@ -123,8 +128,9 @@ async def report_pdf(request: web.Request, principal: Principal, query: ReportQu
 
     scoped = check_scope(query, principal)
     rng = check_range(scoped)
-    figures = await reports(request).report(scoped, ("overview", "volume", "response_times", "sla", "csat", "bot",
-                                                     "kb", "agents", "contacts"))
+    figures = await reports(request).report(
+        scoped, ("overview", "volume", "response_times", "sla", "csat", "bot", "kb", "agents", "contacts")
+    )
     body = await asyncio.to_thread(pdf.render, figures)  # CPU work off the event loop
     stem = f"berry-report_{file_dates(rng, scoped.zone)}"
     return web.Response(body=body, headers={"Content-Type": "application/pdf",
@@ -146,18 +152,38 @@ SCHEDULE_SORTS = Sorts({"id": "_id", "name": "name", "next_run_at": "next_run_at
 ScheduleQuery = query_model("ScheduleQuery", SCHEDULE_SORTS)
 
 
-@route("GET", "/reports/schedules", summary="Scheduled report e-mails", tag=TAG, permission="reports:schedule",
-       query=ScheduleQuery, response=page_of(Schedule))
+@route(
+    "GET",
+    "/reports/schedules",
+    summary="Scheduled report e-mails",
+    tag=TAG,
+    permission="reports:schedule",
+    query=ScheduleQuery,
+    response=page_of(Schedule),
+)
 async def list_schedules(request: web.Request, principal: Principal, query: PageQuery) -> dict[str, Any]:
     return await api_pages.page(schedules(request).col, {}, query, SCHEDULE_SORTS, Schedules.of)
 
 
-@route("POST", "/reports/schedules", summary="E-mail the report weekly or monthly (addresses checked on save)",
-       tag=TAG, permission="reports:schedule", body=ScheduleIn, response=Schedule, status=201)
+@route(
+    "POST",
+    "/reports/schedules",
+    summary="E-mail the report weekly or monthly (addresses checked on save)",
+    tag=TAG,
+    permission="reports:schedule",
+    body=ScheduleIn,
+    response=Schedule,
+    status=201,
+)
 async def create_schedule(request: web.Request, principal: Principal, body: ScheduleIn) -> Schedule:
     schedule = await schedules(request).create(body, principal.actor_id)
-    await request.app[keys.AUDIT].record(principal.actor_id, "report_schedule.create", "report_schedule",
-                                         schedule.id, after={"name": schedule.name, "frequency": schedule.frequency})
+    await request.app[keys.AUDIT].record(
+        principal.actor_id,
+        "report_schedule.create",
+        "report_schedule",
+        schedule.id,
+        after={"name": schedule.name, "frequency": schedule.frequency},
+    )
     return schedule
 
 
@@ -176,7 +202,9 @@ async def delete_schedule(request: web.Request, principal: Principal) -> None:
     schedule_id = request.match_info["schedule_id"]
     if not await schedules(request).delete(schedule_id):
         raise NotFound("no such report schedule")
-    await request.app[keys.AUDIT].record(principal.actor_id, "report_schedule.delete", "report_schedule", schedule_id)
+    await request.app[keys.AUDIT].record(
+        principal.actor_id, "report_schedule.delete", "report_schedule", schedule_id
+    )
 
 
 __all__ = ["router"]

@@ -34,7 +34,9 @@ CHUNK_DAYS = 31  # one bounded query per month of tickets
 
 def _diff(stored: list[dict[str, Any]], fresh: list[dict[str, Any]]) -> dict[str, Any]:
     def key(g: dict[str, Any]) -> str:
-        return "|".join(str(g[k]) for k in ("hour", "team_id", "channel", "agent_id", "contact_type", "priority"))
+        return "|".join(
+            str(g[k]) for k in ("hour", "team_id", "channel", "agent_id", "contact_type", "priority")
+        )
     a = {key(g): g for g in normalize(stored)}
     b = {key(g): g for g in normalize(fresh)}
     return {"missing": len(b.keys() - a.keys()), "extra": len(a.keys() - b.keys()),
@@ -46,7 +48,9 @@ def _diff(stored: list[dict[str, Any]], fresh: list[dict[str, Any]]) -> dict[str
 async def rebuild(store: Store, first: date | None, last: date | None, *, dry_run: bool = False,
                   progress: bool = True) -> dict[str, Any]:
     if first is None:
-        oldest = await store.conversations.find({}, {"created_at": 1}).sort("created_at", 1).limit(1).to_list()
+        oldest = (
+            await store.conversations.find({}, {"created_at": 1}).sort("created_at", 1).limit(1).to_list()
+        )
         first = day_of(oldest[0]["created_at"]) if oldest else day_of(utcnow())
     last = last or day_of(utcnow())
     if last < first:

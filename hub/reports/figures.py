@@ -89,10 +89,14 @@ def volume(v: View, zone: ZoneInfo, start: datetime, end: datetime) -> dict[str,
         days.append({"date": day.isoformat(), "count": by_day.get(day.isoformat(), 0)})
         day += timedelta(days=1)
     channels = {c: n for c, n in v["channels"].items() if n}
-    return {"total": sum(channels.values()),
-            "by_channel": [{"channel": c, "count": n} for c, n in sorted(channels.items(), key=lambda kv: (-kv[1], kv[0]))],
-            "by_day": days,
-            "heatmap": {"weekdays": list(WEEKDAYS), "hours": list(range(24)), "counts": heat}}
+    return {
+        "total": sum(channels.values()),
+        "by_channel": [
+            {"channel": c, "count": n} for c, n in sorted(channels.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+        "by_day": days,
+        "heatmap": {"weekdays": list(WEEKDAYS), "hours": list(range(24)), "counts": heat},
+    }
 
 
 def contacts(v: View) -> dict[str, Any]:
@@ -113,19 +117,37 @@ def agents(v: View, names: dict[str, str], online: dict[str, float] | None = Non
     for key, part in v["agents"].items():
         agent_id = _dim(key)
         c = csat(part)
-        rows.append({"agent_id": agent_id, "name": (names.get(agent_id) or agent_id) if agent_id else "(unassigned)",
-                     "handled": part["n"], "resolved": part["resolved"],
-                     "first_response_median_h": hours(median(part["frt"])),
-                     "first_response_p90_h": hours(p90(part["frt"])),
-                     "next_response_median_h": hours(median(part["nrt"])),
-                     "resolution_median_h": hours(median(part["res"])),
-                     "csat_average": c["average"], "csat_responses": c["responses"],
-                     "online_h": hours(online.get(agent_id)) if agent_id else None})
+        rows.append(
+            {
+                "agent_id": agent_id,
+                "name": (names.get(agent_id) or agent_id) if agent_id else "(unassigned)",
+                "handled": part["n"],
+                "resolved": part["resolved"],
+                "first_response_median_h": hours(median(part["frt"])),
+                "first_response_p90_h": hours(p90(part["frt"])),
+                "next_response_median_h": hours(median(part["nrt"])),
+                "resolution_median_h": hours(median(part["res"])),
+                "csat_average": c["average"],
+                "csat_responses": c["responses"],
+                "online_h": hours(online.get(agent_id)) if agent_id else None,
+            }
+        )
     for agent_id in sorted((set(online) | set(load)) - {r["agent_id"] for r in rows}):  # handled nothing
-        rows.append({"agent_id": agent_id, "name": names.get(agent_id) or agent_id, "handled": 0, "resolved": 0,
-                     "first_response_median_h": None, "first_response_p90_h": None, "next_response_median_h": None,
-                     "resolution_median_h": None, "csat_average": None, "csat_responses": 0,
-                     "online_h": hours(online.get(agent_id))})
+        rows.append(
+            {
+                "agent_id": agent_id,
+                "name": names.get(agent_id) or agent_id,
+                "handled": 0,
+                "resolved": 0,
+                "first_response_median_h": None,
+                "first_response_p90_h": None,
+                "next_response_median_h": None,
+                "resolution_median_h": None,
+                "csat_average": None,
+                "csat_responses": 0,
+                "online_h": hours(online.get(agent_id)),
+            }
+        )
     for r in rows:
         sample = load.get(r["agent_id"] or "") or {}
         r["load_average"], r["load_peak"] = sample.get("average"), sample.get("peak")

@@ -9,8 +9,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.store import Store, register, upsert
 
-WIDGETS = ("days", "channels", "heatmap", "csat", "times", "bot", "contacts", "agents", "sla", "backlog", "kb",
-           "export")
+WIDGETS = (
+    "days",
+    "channels",
+    "heatmap",
+    "csat",
+    "times",
+    "bot",
+    "contacts",
+    "agents",
+    "sla",
+    "backlog",
+    "kb",
+    "export",
+)
 COLLECTION = "report_layouts"
 register(COLLECTION)
 
@@ -18,8 +30,11 @@ register(COLLECTION)
 class Layout(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    order: list[str] = Field(default_factory=lambda: list(WIDGETS), max_length=len(WIDGETS),
-                             description="Widget ids, first shown first; ids left out follow in default order")
+    order: list[str] = Field(
+        default_factory=lambda: list(WIDGETS),
+        max_length=len(WIDGETS),
+        description="Widget ids, first shown first; ids left out follow in default order",
+    )
     hidden: list[str] = Field(default_factory=list, max_length=len(WIDGETS))
 
     @field_validator("order", "hidden")

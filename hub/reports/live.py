@@ -23,7 +23,13 @@ from hub.store import Store, upsert
 from .source import contact_types
 from .stats import hours, median, ratio
 
-AGE_BANDS = ((3600, "<1h"), (4 * 3600, "1-4h"), (24 * 3600, "4-24h"), (3 * 86400, "1-3d"), (7 * 86400, "3-7d"))
+AGE_BANDS = (
+    (3600, "<1h"),
+    (4 * 3600, "1-4h"),
+    (24 * 3600, "4-24h"),
+    (3 * 86400, "1-3d"),
+    (7 * 86400, "3-7d"),
+)
 SCAN_LIMIT = 500_000
 
 
@@ -42,18 +48,35 @@ async def backlog_rows(store: Store, held: Callable[[dict[str, Any]], bool] | No
     """The open/pending/snoozed tickets now, as columns: ``created`` (ms) and one code array per
     dimension with its vocabulary (what the snapshot stores and every backlog figure is computed from).
     ``held``: which of these documents the bot is still answering (a ``held`` column, not stored)."""
-    docs = [d async for d in store.conversations.find({"status": {"$in": ACTIVE_VALUES}, "merged_into": None},
-                                                      {"status": 1, "team_id": 1, "assignee_id": 1, "channel": 1,
-                                                       "priority": 1, "created_at": 1, "contact_id": 1,
-                                                       "sla": 1, "bot": 1}).limit(SCAN_LIMIT)]
+    docs = [
+        d
+        async for d in store.conversations.find(
+            {"status": {"$in": ACTIVE_VALUES}, "merged_into": None},
+            {
+                "status": 1,
+                "team_id": 1,
+                "assignee_id": 1,
+                "channel": 1,
+                "priority": 1,
+                "created_at": 1,
+                "contact_id": 1,
+                "sla": 1,
+                "bot": 1,
+            },
+        ).limit(SCAN_LIMIT)
+    ]
     types = await contact_types(store, {d["contact_id"] for d in docs if d.get("contact_id")})
     rows: dict[str, Any] = {"created": np.asarray([int(d["created_at"].timestamp() * 1000) for d in docs],
                                                   dtype=np.int64), "vocab": {}}
-    values = {"status": [d["status"] for d in docs], "team_id": [d.get("team_id") for d in docs],
-              "agent_id": [d.get("assignee_id") for d in docs], "channel": [str(d.get("channel")) for d in docs],
-              "priority": [str(d.get("priority") or "normal") for d in docs],
-              "contact_type": [types.get(d.get("contact_id") or "", ("", "consumer"))[1] for d in docs],
-              "sla_risk": [sla_risk(d) for d in docs]}
+    values = {
+        "status": [d["status"] for d in docs],
+        "team_id": [d.get("team_id") for d in docs],
+        "agent_id": [d.get("assignee_id") for d in docs],
+        "channel": [str(d.get("channel")) for d in docs],
+        "priority": [str(d.get("priority") or "normal") for d in docs],
+        "contact_type": [types.get(d.get("contact_id") or "", ("", "consumer"))[1] for d in docs],
+        "sla_risk": [sla_risk(d) for d in docs],
+    }
     for col in COLS:
         vocab = sorted({str(v) if v is not None else "" for v in values[col]})
         index = {v: k for k, v in enumerate(vocab)}
@@ -109,7 +132,9 @@ async def snapshot(store: Store, held: Callable[[dict[str, Any]], bool] | None =
     rows = await backlog_rows(store, held)
     arrays = {col: rows[col] for col in ("created", *COLS)}
     skeleton = json.dumps({"vocab": rows["vocab"], "n": int(rows["created"].size)}).encode()
-    blob = zlib.compress(struct.pack("<I", len(skeleton)) + skeleton + b"".join(a.tobytes() for a in arrays.values()))
+    blob = zlib.compress(
+        struct.pack("<I", len(skeleton)) + skeleton + b"".join(a.tobytes() for a in arrays.values())
+    )
     await upsert(store["report_views"], {"_id": SNAPSHOT_ID}, {"at": at, "z": Binary(blob)}, replace=True)
     return {**rows, "at": at}
 
@@ -148,16 +173,38 @@ async def kb(store: Store, start: datetime, end: datetime, top: int = 20) -> dic
         elif query:
             empty[query] += 1
     helpful = not_helpful = 0
-    async for d in store["article_feedback"].find({"at": {"$gte": start, "$lt": end}}, {"helpful": 1}).limit(SCAN_LIMIT):
+    async for d in (
+        store["article_feedback"].find({"at": {"$gte": start, "$lt": end}}, {"helpful": 1}).limit(SCAN_LIMIT)
+    ):
         if d.get("helpful"):
             helpful += 1
         else:
             not_helpful += 1
-    return {"searches": total, "with_results": with_results, "success_rate": ratio(with_results, total),
-            "no_result_queries": [{"query": q, "count": c} for q, c in sorted(empty.items(), key=lambda kv: (-kv[1], kv[0]))[:top]],
-            "top_queries": [{"query": q, "count": c} for q, c in sorted(searches.items(), key=lambda kv: (-kv[1], kv[0]))[:top]],
-            "article_feedback": {"helpful": helpful, "not_helpful": not_helpful,
-                                 "helpful_rate": ratio(helpful, helpful + not_helpful)}}
+    return {
+        "searches": total,
+        "with_results": with_results,
+        "success_rate": ratio(with_results, total),
+        "no_result_queries": [
+            {"query": q, "count": c} for q, c in sorted(empty.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        ],
+        "top_queries": [
+            {"query": q, "count": c}
+            for q, c in sorted(searches.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        ],
+        "article_feedback": {
+            "helpful": helpful,
+            "not_helpful": not_helpful,
+            "helpful_rate": ratio(helpful, helpful + not_helpful),
+        },
+    }
 
 
-__all__ = ["SNAPSHOT_ID", "backlog", "backlog_figures", "backlog_from_snapshot", "backlog_rows", "kb", "snapshot"]
+__all__ = [
+    "SNAPSHOT_ID",
+    "backlog",
+    "backlog_figures",
+    "backlog_from_snapshot",
+    "backlog_rows",
+    "kb",
+    "snapshot",
+]

@@ -1,6 +1,6 @@
 """``/reports``: the dashboard page and its static assets (Chart.js vendored from npm by
-``scripts/setup.d/60-charts-assets.sh``; no CDN). Strict CSP: scripts and styles only from the hub (the live tile's Socket.IO client is the
-console's vendored copy)."""
+``scripts/setup.d/60-charts-assets.sh``; no CDN). Strict CSP: scripts and styles only from the hub (the
+live tile's Socket.IO client is the console's vendored copy)."""
 
 from __future__ import annotations
 

@@ -11,10 +11,15 @@ from xml.sax.saxutils import escape
 from .tables import TABLES
 
 KPI_LABELS = {
-    "conversations": "Conversations", "resolved": "Resolved", "first_response_median_h": "First response (median, h)",
-    "first_response_p90_h": "First response (p90, h)", "resolution_median_h": "Resolution (median, h)",
-    "resolution_p90_h": "Resolution (p90, h)", "csat_average": "CSAT average",
-    "csat_response_rate": "CSAT response rate", "bot_deflection_rate": "Bot deflection",
+    "conversations": "Conversations",
+    "resolved": "Resolved",
+    "first_response_median_h": "First response (median, h)",
+    "first_response_p90_h": "First response (p90, h)",
+    "resolution_median_h": "Resolution (median, h)",
+    "resolution_p90_h": "Resolution (p90, h)",
+    "csat_average": "CSAT average",
+    "csat_response_rate": "CSAT response rate",
+    "bot_deflection_rate": "Bot deflection",
     "sla_first_response_compliance": "First-response SLA met",
 }
 PURPLE = "#7b2d8e"
@@ -63,7 +68,10 @@ def render(report: dict[str, Any], title: str = "Berry Support Hub — support r
     filters = ", ".join(f"{k}={v}" for k, v in report["filters"].items()) or "none"
     story: list[Any] = [
         Paragraph(escape(title), styles["Title"]),
-        Paragraph(escape(f"Range {rng['start']} to {rng['end']} ({rng['tz']}); filters: {filters}"), styles["Normal"]),
+        Paragraph(
+            escape(f"Range {rng['start']} to {rng['end']} ({rng['tz']}); filters: {filters}"),
+            styles["Normal"],
+        ),
         Spacer(1, 4 * mm),
     ]
 
@@ -80,21 +88,33 @@ def render(report: dict[str, Any], title: str = "Berry Support Hub — support r
         kpis = report["overview"]["kpis"]
         rows = [[KPI_LABELS.get(k, k), v["value"], v["previous"],
                  None if v["change"] is None else f"{v['change'] * 100:+.1f}%"] for k, v in kpis.items()]
-        story += [Paragraph("Key figures", styles["Heading2"]), table(["", "this period", "previous", "change"], rows)]
+        story += [
+            Paragraph("Key figures", styles["Heading2"]),
+            table(["", "this period", "previous", "change"], rows),
+        ]
     if "volume" in report:
         days = report["volume"]["by_day"]
         story += [Paragraph("Conversations per day", styles["Heading2"]),
                   _bar_chart([d["date"][5:] for d in days], [d["count"] for d in days], width, 55 * mm)]
         by_channel = report["volume"]["by_channel"]
-        story += [Paragraph("By channel", styles["Heading2"]),
-                  _bar_chart([c["channel"] for c in by_channel], [c["count"] for c in by_channel], width / 2, 45 * mm)]
+        story += [
+            Paragraph("By channel", styles["Heading2"]),
+            _bar_chart(
+                [c["channel"] for c in by_channel], [c["count"] for c in by_channel], width / 2, 45 * mm
+            ),
+        ]
     if "csat" in report:
         dist = report["csat"]["distribution"]
         story += [Paragraph("CSAT distribution", styles["Heading2"]),
                   _bar_chart([f"{s}" for s in dist], list(dist.values()), width / 2, 45 * mm)]
-    for name, heading in (("response_times", "Response times (hours)"), ("agents", "Agents"), ("sla", "SLA compliance"),
-                          ("handoff_reasons", "Bot handoff reasons"), ("kb_no_results", "Searches without results"),
-                          ("contacts", "Consumers and providers")):
+    for name, heading in (
+        ("response_times", "Response times (hours)"),
+        ("agents", "Agents"),
+        ("sla", "SLA compliance"),
+        ("handoff_reasons", "Bot handoff reasons"),
+        ("kb_no_results", "Searches without results"),
+        ("contacts", "Consumers and providers"),
+    ):
         section, build = TABLES[name]
         if section in report:
             columns, rows = build(report)

@@ -32,14 +32,18 @@ class ReportQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     start: str | None = Field(None, max_length=40, description="Start: ISO date or datetime")
-    end: str | None = Field(None, max_length=40, description="End: ISO date (inclusive) or datetime (exclusive)")
+    end: str | None = Field(
+        None, max_length=40, description="End: ISO date (inclusive) or datetime (exclusive)"
+    )
     tz: TimeZoneName = Field("UTC", max_length=64, description="IANA time zone for days, hours and weekdays")
     team_id: str | None = Field(None, max_length=64)
     channel: Channel | None = None
     agent_id: str | None = Field(None, max_length=64)
     contact_type: ContactType | None = None
     priority: Priority | None = None
-    source: Literal["rollup", "live"] = Field("rollup", description="Roll-up buckets or computed from tickets")
+    source: Literal["rollup", "live"] = Field(
+        "rollup", description="Roll-up buckets or computed from tickets"
+    )
 
 
     @property

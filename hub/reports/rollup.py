@@ -60,7 +60,8 @@ from .views import DIMS_SCOPED, View
 log = logging.getLogger(__name__)
 register("report_buckets", ix(("day", 1)))
 register("report_views")  # _id = "day:<YYYY-MM-DD>:<scope>"; read by _id only
-register("report_dirty")  # _id = "<YYYY-MM-DD>:<slot>": days waiting for the roll-up job (a handful of documents)
+# _id = "<YYYY-MM-DD>:<slot>": days waiting for the roll-up job (a handful of documents)
+register("report_dirty")
 MAX_MARKS = 5_000  # marks one job takes (more wait for the next job)
 CONCURRENCY = 8  # find_one / replace_one in flight at once (more only queues inside FerretDB)
 LEVELS = 5  # blocks of 2 … 32 days
@@ -103,10 +104,13 @@ class Rollups:
                            only: set[date] | None = None) -> dict[date, list[dict[str, Any]]]:
         """Fresh groups for each UTC day in [first, last] (or only the days ``only``) from one query."""
         extra = None
-        if only is not None and len(only) < (last - first).days + 1:  # scattered days: the server drops the rest
+        # scattered days: the server drops the rest
+        if only is not None and len(only) < (last - first).days + 1:
             extra = {"$or": [{"created_at": {"$gte": day_start(d), "$lt": day_start(d + timedelta(days=1))}}
                              for d in sorted(only)]}
-        convs = await conversations_created(self.store, day_start(first), day_start(last + timedelta(days=1)), extra)
+        convs = await conversations_created(
+            self.store, day_start(first), day_start(last + timedelta(days=1)), extra
+        )
         groups = await groups_of(self.store, convs, calendars)
         out: dict[date, list[dict[str, Any]]] = {}
         for g in groups:
@@ -167,7 +171,8 @@ class Rollups:
                           blocks: bool = True) -> None:
         """Replace a day's views (written before the bucket, so a crash in between is redone)."""
         at = day_start(day)
-        one = {id(g): views.view_of([g]) for g in scopes.get("all", [])}  # each group is in ~6 scopes: build once
+        # each group is in ~6 scopes: build once
+        one = {id(g): views.view_of([g]) for g in scopes.get("all", [])}
         ops: list[Awaitable[object]] = [
             self.views.replace_one({"_id": view_id(day, s)}, {"day": at, "scope": s, "z": Binary(views.pack(
                 views.merge(one[id(g)] if id(g) in one else views.view_of([g]) for g in gs)))}, upsert=True)
@@ -185,8 +190,12 @@ class Rollups:
             await bounded([self._block(level, index, scope) for scope in scopes])
 
     async def _block(self, level: int, index: int, scope: str) -> None:
-        kids = await asyncio.gather(*(self.views.find_one({"_id": vid}, {"z": 1}) for vid in
-                                      (block_id(level - 1, 2 * index, scope), block_id(level - 1, 2 * index + 1, scope))))
+        kids = await asyncio.gather(
+            *(
+                self.views.find_one({"_id": vid}, {"z": 1})
+                for vid in (block_id(level - 1, 2 * index, scope), block_id(level - 1, 2 * index + 1, scope))
+            )
+        )
         present = [views.unpack(bytes(k["z"])) for k in kids if k]
         bid = block_id(level, index, scope)
         if not present:
@@ -211,7 +220,9 @@ class Rollups:
     async def stored_views(self, day: date) -> dict[str, bytes]:
         """scope → packed view stored for ``day`` (for ``rebuild`` to compare)."""
         bucket = await self.col.find_one({"_id": day.isoformat()}, {"scopes": 1})
-        docs = await bounded([self.views.find_one({"_id": view_id(day, s)}) for s in (bucket or {}).get("scopes", [])])
+        docs = await bounded(
+            [self.views.find_one({"_id": view_id(day, s)}) for s in (bucket or {}).get("scopes", [])]
+        )
         return {d["scope"]: bytes(d["z"]) for d in docs if d}
 
     # --- reading --------------------------------------------------------------------------------
@@ -238,7 +249,9 @@ class Rollups:
             groups = [g for g in await self.bucket_groups(day) if start <= g["hour"] < end]
             return views.view_of(select(groups, filters))
 
-        whole = [d for d in days(start, end) if start <= day_start(d) and day_start(d + timedelta(days=1)) <= end]
+        whole = [
+            d for d in days(start, end) if start <= day_start(d) and day_start(d + timedelta(days=1)) <= end
+        ]
         edges = [d for d in days(start, end) if d not in whole]
         reads: list[Awaitable[View | None]] = (
             [partial(d) for d in edges] if scope is not None else [partial(d) for d in days(start, end)])
@@ -267,7 +280,8 @@ class Rollups:
         if len(self._queued) > 10_000:
             self._queued.clear()
         self._queued[mark] = time.time()
-        await upsert(self.dirty, {"_id": mark}, {"day": day}, replace=True)  # before the job, so the job finds it
+        # before the job, so the job finds it
+        await upsert(self.dirty, {"_id": mark}, {"day": day}, replace=True)
         at = datetime.fromtimestamp((slot + 1) * self.debounce_s + 2, UTC) if self.debounce_s > 0 else None
         await self.jobs.enqueue(JOB, {"slot": slot}, at=at, key=f"{JOB}:{slot}")
 
@@ -285,8 +299,9 @@ class Rollups:
             if doc:
                 created.append(doc["created_at"])
         if event.name in ("contact.merged", "contact.unmerged"):  # tickets moved between the two contacts
-            async for doc in self.store.conversations.find({"contact_id": {"$in": [event.source_id, event.target_id]}},
-                                                           {"created_at": 1}).limit(10_000):
+            async for doc in self.store.conversations.find(
+                {"contact_id": {"$in": [event.source_id, event.target_id]}}, {"created_at": 1}
+            ).limit(10_000):
                 created.append(doc["created_at"])
         for day in sorted({day_of(c) for c in created}):
             await self.touch(day_start(day))
@@ -373,5 +388,19 @@ def normalize(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["JOB", "Rollups", "bounded", "day_of", "day_start", "days", "decode", "encode", "normalize", "scope_of",
-           "scoped", "view_id", "block_id", "cover"]
+__all__ = [
+    "JOB",
+    "Rollups",
+    "bounded",
+    "day_of",
+    "day_start",
+    "days",
+    "decode",
+    "encode",
+    "normalize",
+    "scope_of",
+    "scoped",
+    "view_id",
+    "block_id",
+    "cover",
+]

@@ -62,7 +62,9 @@ def next_run(s: ScheduleIn, after: datetime) -> datetime:
     local = after.astimezone(zone).date()
     for offset in range(0, 63):  # covers a week and two months of candidate days
         d = local + timedelta(days=offset)
-        if (s.frequency == "weekly" and d.weekday() == s.weekday) or (s.frequency == "monthly" and d.day == s.day):
+        if (s.frequency == "weekly" and d.weekday() == s.weekday) or (
+            s.frequency == "monthly" and d.day == s.day
+        ):
             at = datetime(d.year, d.month, d.day, s.hour, tzinfo=zone).astimezone(ZoneInfo("UTC"))
             if at > after:
                 return at
@@ -87,7 +89,9 @@ class Schedules:
         if body.team_id and not await self.store["teams"].find_one({"_id": body.team_id}, {"_id": 1}):
             # an unknown team would send an empty report on every run
             raise InvalidInput(f"team {body.team_id} not found", field="team_id")
-        schedule = Schedule(**body.model_dump(), id=new_id(), created_by=actor, next_run_at=next_run(body, utcnow()))
+        schedule = Schedule(
+            **body.model_dump(), id=new_id(), created_by=actor, next_run_at=next_run(body, utcnow())
+        )
         await self.col.insert_one({**schedule.model_dump(mode="python", exclude={"id"}), "_id": schedule.id})
         await self._queue(schedule)
         return schedule
@@ -106,7 +110,9 @@ class Schedules:
         if schedule is None or schedule.next_run_at > run_at:  # deleted, or this run was superseded
             return
         first, last = period(schedule, run_at)
-        query = ReportQuery(start=first.isoformat(), end=last.isoformat(), tz=schedule.tz, team_id=schedule.team_id)
+        query = ReportQuery(
+            start=first.isoformat(), end=last.isoformat(), tz=schedule.tz, team_id=schedule.team_id
+        )
         check_range(query)
         figures = await self.reports.report(query, SECTIONS)
         body = await asyncio.to_thread(pdf.render, figures, f"Berry support report — {schedule.name}")

@@ -20,7 +20,18 @@ from .views import View
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("overview", "volume", "response_times", "sla", "csat", "bot", "kb", "agents", "backlog", "contacts")
+SECTIONS = (
+    "overview",
+    "volume",
+    "response_times",
+    "sla",
+    "csat",
+    "bot",
+    "kb",
+    "agents",
+    "backlog",
+    "contacts",
+)
 
 
 async def _empty() -> View:
@@ -57,8 +68,11 @@ class Reports:
             self.view(rng, query) if needs_view else _empty(),
             self.view(previous, query) if "overview" in sections else _empty())
         total = current
-        out: dict[str, Any] = {"range": {"start": rng.start.isoformat(), "end": rng.end.isoformat(), "tz": query.tz},
-                               "filters": query.filters(), "source": query.source}
+        out: dict[str, Any] = {
+            "range": {"start": rng.start.isoformat(), "end": rng.end.isoformat(), "tz": query.tz},
+            "filters": query.filters(),
+            "source": query.source,
+        }
         if "overview" in sections:
             out["overview"] = {"kpis": figures.trend(figures.kpis(total), figures.kpis(before)),
                                "previous_range": {"start": rng.previous.start.isoformat(),
@@ -94,8 +108,15 @@ class Reports:
                 out["backlog"] = await live.backlog(self.store, query.filters(), now)
         if "contacts" in sections:
             out["contacts"] = figures.contacts(total)
-        log.info("report", extra={"sections": list(sections), "source": query.source, "conversations": total["n"],
-                                  "ms": round((time.perf_counter() - started) * 1000, 1)})
+        log.info(
+            "report",
+            extra={
+                "sections": list(sections),
+                "source": query.source,
+                "conversations": total["n"],
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
         return out
 
 

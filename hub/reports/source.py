@@ -56,7 +56,9 @@ class Calendars:
             except Exception:  # a calendar ticketing would also refuse: treat as 24/7, say so
                 log.warning("unreadable business hours", extra={"business_hours_id": doc.get("_id")})
         self._by_policy = {None: ALWAYS}
-        async for doc in self.store["sla_policies"].find({}, {"business_hours_id": 1, "default": 1}).limit(10_000):
+        async for doc in (
+            self.store["sla_policies"].find({}, {"business_hours_id": 1, "default": 1}).limit(10_000)
+        ):
             hours = calendars.get(doc.get("business_hours_id") or "", ALWAYS)
             self._by_policy[doc["_id"]] = hours
             if doc.get("default"):
@@ -81,8 +83,11 @@ async def contact_types(store: Store, contact_ids: set[str]) -> dict[str, tuple[
         # FerretDB v1 tests a large $in list against every document (no _id index pushdown for
         # $in): 18k ids × 20k contacts took minutes. Past a few hundred ids one plain scan is cheaper.
         flt = {"_id": {"$in": sorted(wanted)}} if len(wanted) <= IN_LIMIT else {}
-        found = [d async for d in store.contacts.find(flt, {"type": 1, "merged_into": 1}).limit(MAX_CONTACT_SCAN)
-                 if flt or d["_id"] in wanted]
+        found = [
+            d
+            async for d in store.contacts.find(flt, {"type": 1, "merged_into": 1}).limit(MAX_CONTACT_SCAN)
+            if flt or d["_id"] in wanted
+        ]
         for d in found:
             docs[d["_id"]] = d
         wanted = {d["merged_into"] for d in found if d.get("merged_into")}
@@ -118,7 +123,9 @@ async def attach_gaps(store: Store, convs: list[dict[str, Any]]) -> None:
 async def conversations_created(store: Store, start: datetime, end: datetime,
                                 extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     flt = {"created_at": {"$gte": start, "$lt": end}, **(extra or {})}
-    return [d async for d in store.conversations.find(flt, CONV_FIELDS).limit(MAX_CONVERSATIONS).batch_size(BATCH)]
+    return [
+        d async for d in store.conversations.find(flt, CONV_FIELDS).limit(MAX_CONVERSATIONS).batch_size(BATCH)
+    ]
 
 
 async def groups_between(store: Store, start: datetime, end: datetime, calendars: Calendars | None = None,
@@ -128,7 +135,9 @@ async def groups_between(store: Store, start: datetime, end: datetime, calendars
     return await groups_of(store, convs, calendars)
 
 
-async def groups_of(store: Store, convs: list[dict[str, Any]], calendars: Calendars | None = None) -> list[dict[str, Any]]:
+async def groups_of(
+    store: Store, convs: list[dict[str, Any]], calendars: Calendars | None = None
+) -> list[dict[str, Any]]:
     if calendars is None:
         calendars = Calendars(store)
         await calendars.load()
@@ -137,4 +146,11 @@ async def groups_of(store: Store, convs: list[dict[str, Any]], calendars: Calend
     return group_conversations(convs, contacts, calendars.between)
 
 
-__all__ = ["Calendars", "attach_gaps", "contact_types", "conversations_created", "groups_between", "groups_of"]
+__all__ = [
+    "Calendars",
+    "attach_gaps",
+    "contact_types",
+    "conversations_created",
+    "groups_between",
+    "groups_of",
+]

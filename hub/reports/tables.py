@@ -66,7 +66,9 @@ def _handoffs(r: dict[str, Any]) -> Table:
 
 
 def _kb(r: dict[str, Any]) -> Table:
-    return ["query", "searches_without_results"], [[x["query"], x["count"]] for x in r["kb"]["no_result_queries"]]
+    return ["query", "searches_without_results"], [
+        [x["query"], x["count"]] for x in r["kb"]["no_result_queries"]
+    ]
 
 
 def _agents(r: dict[str, Any]) -> Table:

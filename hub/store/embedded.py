@@ -48,7 +48,9 @@ def ferretdb_binary(version: str = "v1.24.2", cache_dir: Path | None = None) -> 
     if binary.exists():
         return binary
     env = {**os.environ, "BERRY_CACHE_DIR": str(cache), "BERRY_FERRETDB_VERSION": version}
-    out = subprocess.run([str(ROOT / "scripts" / "build-ferretdb")], env=env, check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "build-ferretdb")], env=env, check=True, capture_output=True, text=True
+    )
     return Path(out.stdout.strip().splitlines()[-1])
 
 

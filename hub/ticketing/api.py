@@ -205,13 +205,25 @@ class DeadJob(BaseModel):
 
 DEAD_JOB_SORTS = Sorts({"id": "_id", "failed_at": "next_at", "created_at": "created_at"}, "-failed_at")
 DeadJobQuery = pages.query_model(
-    "DeadJobQuery", DEAD_JOB_SORTS,
-    kind=(str | None, Field(None, max_length=64, pattern=r"^[a-z0-9_.:-]+$", description="Only jobs of this kind")))
+    "DeadJobQuery",
+    DEAD_JOB_SORTS,
+    kind=(
+        str | None,
+        Field(None, max_length=64, pattern=r"^[a-z0-9_.:-]+$", description="Only jobs of this kind"),
+    ),
+)
 
 
 def _dead_job(d: dict[str, Any]) -> DeadJob:
-    return DeadJob(id=str(d["_id"]), kind=d["kind"], payload=d.get("payload") or {}, attempts=d.get("attempts", 0),
-                   last_error=d.get("last_error"), created_at=d.get("created_at"), failed_at=d.get("next_at"))
+    return DeadJob(
+        id=str(d["_id"]),
+        kind=d["kind"],
+        payload=d.get("payload") or {},
+        attempts=d.get("attempts", 0),
+        last_error=d.get("last_error"),
+        created_at=d.get("created_at"),
+        failed_at=d.get("next_at"),
+    )
 
 
 @route(
@@ -414,7 +426,8 @@ class NotificationOut(BaseModel):
 
 NOTIFICATION_SORTS = Sorts({"id": "_id", "created_at": "created_at"}, "-created_at")
 NotificationQuery = pages.query_model(
-    "NotificationQuery", NOTIFICATION_SORTS, unread=(bool | None, Field(None, description="Only unread ones")))
+    "NotificationQuery", NOTIFICATION_SORTS, unread=(bool | None, Field(None, description="Only unread ones"))
+)
 
 
 @route("GET", "/notifications", summary="My notifications, newest first", tag="notifications",

@@ -43,7 +43,9 @@ from .context import SYSTEM, Ctx
 from .events import CsatReceived
 
 log = logging.getLogger(__name__)
-register("csat_sends", expire=("at", timedelta(days=90)))  # answers later than that are not matched  # _id = "<conversation>:<resolved_at>": one survey per resolve
+# answers later than that are not matched
+# _id = "<conversation>:<resolved_at>": one survey per resolve
+register("csat_sends", expire=("at", timedelta(days=90)))
 
 SEND_JOB = "ticketing.csat_send"
 SURVEY_TEXT = (

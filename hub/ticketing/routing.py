@@ -9,8 +9,8 @@ slot documents; ``agent_status.load`` is a hint used only to order candidates (m
 assignment, recounted on a release).
 
 Round-robin turns come from ``Store.next_number("rr:<team>")`` (each turn number is itself a claim, in
-the expiring ``turn_claims``), so two routers never take the same turn. Candidates: the team's members who are online and whose
-skills (language, product area) match the ticket.
+the expiring ``turn_claims``), so two routers never take the same turn. Candidates: the team's members
+who are online and whose skills (language, product area) match the ticket.
 """
 
 from __future__ import annotations

@@ -44,7 +44,8 @@ from .timers import TimerWheel
 log = logging.getLogger(__name__)
 register("automation_rules", ix(("enabled", 1), ("order", 1)))
 register("rule_executions", ix(("rule_id", 1), ("at", -1)), ix(("conversation_id", 1), ("at", -1)))
-register("rule_runs", expire=("at", timedelta(days=30)))  # _id = "<rule>:<conversation>:<since>": a time-based rule fires once per period
+# _id = "<rule>:<conversation>:<since>": a time-based rule fires once per period
+register("rule_runs", expire=("at", timedelta(days=30)))
 
 TriggerType = Literal[
     "message.created", "ticket.created", "ticket.updated", "sla.warning", "sla.breached", "time"
@@ -425,7 +426,9 @@ class Rules:
         if since + timedelta(minutes=rule.trigger.after_minutes or 0) > now:
             await self._file(rule, ticket["_id"], since)  # the rule was lengthened since: wait more
             return 0
-        if not await self.ctx.store.claim("rule_runs", f"{rule.id}:{ticket['_id']}:{since.isoformat()}", {"at": now}):
+        if not await self.ctx.store.claim(
+            "rule_runs", f"{rule.id}:{ticket['_id']}:{since.isoformat()}", {"at": now}
+        ):
             return 0
         try:
             compiled = compile_rule(rule)

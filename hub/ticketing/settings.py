@@ -11,8 +11,9 @@ class TicketingSettings(BaseSettings):
 
     auto_assign: bool = Field(True, description="Route new and reopened tickets to an online agent")
     assign_on_reply: bool = Field(
-        True, description="An agent's public reply to an unassigned ticket assigns it to that agent (a ticket the "
-        "bot holds is taken over by a reply whatever this says)"
+        True,
+        description="An agent's public reply to an unassigned ticket assigns it to that agent (a ticket the "
+        "bot holds is taken over by a reply whatever this says)",
     )
     classify_priority: bool = Field(
         True, description="Raise priority from urgency words, sentiment, VIP/provider"

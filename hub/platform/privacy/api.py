@@ -39,8 +39,12 @@ async def _close_tickets_of(app: web.Application, contact_id: str, actor: Princi
 class ConsentIn(Strict):
     purpose: str = Field(pattern=PURPOSE, description="e.g. marketing, surveys, whatsapp_updates")
     granted: bool
-    source: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9 _.:/@-]+$",
-                        description="Where consent was given or withdrawn: web_form, whatsapp, agent, import…")
+    source: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9 _.:/@-]+$",
+        description="Where consent was given or withdrawn: web_form, whatsapp, agent, import…",
+    )
     note: str = Field("", max_length=500)
 
 
@@ -55,8 +59,11 @@ class ConsentOut(BaseModel):
     at: datetime
 
 
-ConsentQuery = query_model("ConsentQuery", CONSENT_SORTS,
-                           purpose=(str | None, Field(None, pattern=PURPOSE, description="Only this purpose")))
+ConsentQuery = query_model(
+    "ConsentQuery",
+    CONSENT_SORTS,
+    purpose=(str | None, Field(None, pattern=PURPOSE, description="Only this purpose")),
+)
 
 
 class EraseIn(Strict):
@@ -91,23 +98,50 @@ class RetentionRun(BaseModel):
 def install(router: ApiRouter) -> None:
     route = router.route
 
-    @route("POST", "/contacts/{contact_id}/consents", summary="Record consent given or withdrawn for a purpose",
-           tag="privacy", permission="contacts:write", body=ConsentIn, response=ConsentOut, status=201)
+    @route(
+        "POST",
+        "/contacts/{contact_id}/consents",
+        summary="Record consent given or withdrawn for a purpose",
+        tag="privacy",
+        permission="contacts:write",
+        body=ConsentIn,
+        response=ConsentOut,
+        status=201,
+    )
     async def record_consent(request: web.Request, principal: Principal, body: ConsentIn) -> dict[str, Any]:
-        doc = await request.app[PRIVACY].consents.record(request.match_info["contact_id"], body.purpose, body.granted,
-                                                         body.source, principal.actor_id, body.note)
-        await request.app[keys.AUDIT].record(principal.actor_id, "contact.consent", "contact", doc["contact_id"],
-                                             after={"purpose": body.purpose, "granted": body.granted,
-                                                    "source": body.source})
+        doc = await request.app[PRIVACY].consents.record(
+            request.match_info["contact_id"],
+            body.purpose,
+            body.granted,
+            body.source,
+            principal.actor_id,
+            body.note,
+        )
+        await request.app[keys.AUDIT].record(
+            principal.actor_id,
+            "contact.consent",
+            "contact",
+            doc["contact_id"],
+            after={"purpose": body.purpose, "granted": body.granted, "source": body.source},
+        )
         return doc
 
     @route("GET", "/contacts/{contact_id}/consents", summary="Consent history of a contact, newest first",
            tag="privacy", permission="contacts:read", query=ConsentQuery, response=page_of(ConsentOut))
     async def list_consents(request: web.Request, _: Principal, query: Any) -> dict[str, Any]:
-        return await request.app[PRIVACY].consents.history(request.match_info["contact_id"], query, query.purpose)
+        return await request.app[PRIVACY].consents.history(
+            request.match_info["contact_id"], query, query.purpose
+        )
 
-    @route("GET", "/contacts/{contact_id}/export", summary="Everything held about a contact, as a zip of JSON",
-           tag="privacy", permission="privacy:export", response=bytes, media_type="application/zip")
+    @route(
+        "GET",
+        "/contacts/{contact_id}/export",
+        summary="Everything held about a contact, as a zip of JSON",
+        tag="privacy",
+        permission="privacy:export",
+        response=bytes,
+        media_type="application/zip",
+    )
     async def export_contact(request: web.Request, principal: Principal) -> web.Response:
         contact = await request.app[keys.CONTACTS].get(request.match_info["contact_id"])
         data, counts = await export_zip(request.app[keys.STORE], contact.id)
@@ -136,7 +170,9 @@ def install(router: ApiRouter) -> None:
 
     @route("PATCH", "/privacy/retention", summary="Change retention policies", tag="privacy",
            permission="privacy:manage", body=RetentionPatch, response=RetentionPolicies)
-    async def set_retention(request: web.Request, principal: Principal, body: RetentionPatch) -> dict[str, int]:
+    async def set_retention(
+        request: web.Request, principal: Principal, body: RetentionPatch
+    ) -> dict[str, int]:
         changes = body.model_dump(exclude_none=True)
         return await request.app[PRIVACY].retention.set_policies(changes, principal.actor_id)
 
@@ -149,15 +185,32 @@ def install(router: ApiRouter) -> None:
                                              "manual", after={"done": done})
         return {"done": done}
 
-    @route("GET", "/privacy/register", summary="The processing register (GDPR art. 30 / POPIA)", tag="privacy",
-           permission="privacy:manage", response=dict[str, Any])
+    @route(
+        "GET",
+        "/privacy/register",
+        summary="The processing register (GDPR art. 30 / POPIA)",
+        tag="privacy",
+        permission="privacy:manage",
+        response=dict[str, Any],
+    )
     async def get_register(request: web.Request, _: Principal) -> dict[str, Any]:
-        return await processing_register(request.app[keys.STORE], await request.app[PRIVACY].retention.policies())
+        return await processing_register(
+            request.app[keys.STORE], await request.app[PRIVACY].retention.policies()
+        )
 
-    @route("GET", "/privacy/register.html", summary="The processing register as a printable page", tag="privacy",
-           permission="privacy:manage", response=str, media_type="text/html")
+    @route(
+        "GET",
+        "/privacy/register.html",
+        summary="The processing register as a printable page",
+        tag="privacy",
+        permission="privacy:manage",
+        response=str,
+        media_type="text/html",
+    )
     async def get_register_page(request: web.Request, _: Principal) -> web.Response:
-        reg = await processing_register(request.app[keys.STORE], await request.app[PRIVACY].retention.policies())
+        reg = await processing_register(
+            request.app[keys.STORE], await request.app[PRIVACY].retention.policies()
+        )
         return web.Response(text=render_register(reg), content_type="text/html")
 
 
@@ -167,10 +220,19 @@ def render_register(reg: dict[str, Any]) -> str:
         f"<tr><td>{e(a['purpose'])}</td><td>{e(a['legal_basis'])}</td><td>{e(', '.join(a['subjects']))}</td>"
         f"<td>{e(', '.join(a['data']))}</td><td>{e(', '.join(a.get('processors', [])))}</td>"
         f"<td>{e(a['retention'])}</td></tr>" for a in reg["activities"])
-    hooks = "".join(f"<li>{e(h['url'])} ({e(', '.join(h['events']))}){'' if h['active'] else ' — disabled'}</li>"
-                    for h in reg["webhook_recipients"]) or "<li>none</li>"
-    return ("<!doctype html><html lang=en><head><meta charset=utf-8><title>Processing register</title></head><body>"
-            f"<h1>Processing register</h1><p>Controller: {e(reg['controller'])}. Generated {e(reg['generated_at'])}.</p>"
-            "<table border=1><tr><th>Purpose</th><th>Legal basis</th><th>Subjects</th><th>Data</th>"
-            f"<th>Processors</th><th>Retention</th></tr>{rows}</table><h2>Webhook recipients</h2><ul>{hooks}</ul>"
-            "</body></html>")
+    hooks = (
+        "".join(
+            f"<li>{e(h['url'])} ({e(', '.join(h['events']))}){'' if h['active'] else ' — disabled'}</li>"
+            for h in reg["webhook_recipients"]
+        )
+        or "<li>none</li>"
+    )
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Processing register</title></head>"
+        "<body>"
+        f"<h1>Processing register</h1><p>Controller: {e(reg['controller'])}. "
+        f"Generated {e(reg['generated_at'])}.</p>"
+        "<table border=1><tr><th>Purpose</th><th>Legal basis</th><th>Subjects</th><th>Data</th>"
+        f"<th>Processors</th><th>Retention</th></tr>{rows}</table><h2>Webhook recipients</h2><ul>{hooks}</ul>"
+        "</body></html>"
+    )

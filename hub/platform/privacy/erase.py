@@ -42,7 +42,9 @@ async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: s
     now = utcnow()
     await upsert(store["erasures"], {"_id": contact_id},
                  {"_id": contact_id, "state": "running", "started_at": now, "by": actor}, replace=True)
-    identity_values = [str(i.get("value", "")) for i in subject.identities] + [i["_id"] for i in subject.identities]
+    identity_values = [str(i.get("value", "")) for i in subject.identities] + [
+        i["_id"] for i in subject.identities
+    ]
     names = [c.get("name", "") for c in subject.contacts if c.get("name")]
     counts: dict[str, int] = {}
 
@@ -58,15 +60,26 @@ async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: s
             "subject": "", "tags": [], "custom_fields": {}, "thread_key": f"erased:{conversation['_id']}",
             "csat": None, "bot": {}, "erased": True}})
     counts["conversations"] = len(subject.conversations)
-    counts["conversation_threads"] = (await store["conversation_threads"].delete_many({"contact_id": ids})).deleted_count
+    counts["conversation_threads"] = (
+        await store["conversation_threads"].delete_many({"contact_id": ids})
+    ).deleted_count
     counts["identities"] = (await store.identities.delete_many({"contact_id": ids})).deleted_count
     counts["consents"] = (await store["consents"].delete_many({"contact_id": ids})).deleted_count
     # what they typed into the help center's search (analytics need no one's searches but the anonymous)
     counts["search_queries"] = (await store["search_queries"].delete_many(searches_of(subject))).deleted_count
     for user in subject.users:
         await tokens.revoke_user(user["_id"])  # first: it revokes the families not yet marked revoked
-        await store.users.update_one({"_id": user["_id"]}, {"$set": {
-            "email": f"erased+{user['_id']}@erased.invalid", "name": "", "password_hash": "", "active": False}})
+        await store.users.update_one(
+            {"_id": user["_id"]},
+            {
+                "$set": {
+                    "email": f"erased+{user['_id']}@erased.invalid",
+                    "name": "",
+                    "password_hash": "",
+                    "active": False,
+                }
+            },
+        )
         await store["refresh_tokens"].update_many({"user_id": user["_id"]}, {"$set": {"revoked": True}})
     counts["users"] = len(subject.users)
     # their sign-ins' IP and browser (revoke_user above keeps what cuts the tokens: revoked_sessions)
@@ -88,8 +101,9 @@ async def erase_contact(store: Store, bus: EventBus, audit: Audit, contact_id: s
     counts["logged_events"] = await drop_logged_events(
         store, subject.contact_ids + subject.conversation_ids + subject.message_ids)
 
-    await store["erasures"].update_one({"_id": contact_id}, {"$set": {"state": "done", "finished_at": utcnow(),
-                                                                      "counts": counts}})
+    await store["erasures"].update_one(
+        {"_id": contact_id}, {"$set": {"state": "done", "finished_at": utcnow(), "counts": counts}}
+    )
     await audit.record(actor, "contact.erase", "contact", contact_id, after={"counts": counts})
     await bus.publish(ContactErased(contact_id=contact_id, conversation_ids=subject.conversation_ids,
                                     message_ids=subject.message_ids, identities=identity_values))
@@ -107,7 +121,9 @@ async def scrub_deliveries(store: Store, ids: list[str], mark: str) -> int:
     col = store["webhook_deliveries"]
     n = 0
     for one in ids:  # ids are hex ObjectIds: safe inside a regex
-        result = await col.update_many({"body": {"$regex": re.escape(one)}}, {"$set": {"body": "{}", mark: True}})
+        result = await col.update_many(
+            {"body": {"$regex": re.escape(one)}}, {"$set": {"body": "{}", mark: True}}
+        )
         n += result.modified_count
     return n
 

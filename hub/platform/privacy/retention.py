@@ -90,8 +90,19 @@ class Retention:
                 done[name] = (await self.store[collection].delete_many(flt)).deleted_count
             else:
                 flt["retained"] = {"$ne": True}
-                result = await self.store[collection].update_many(flt, {"$set": {
-                    "text": "", "html": None, "subject": None, "attachments": [], "meta": {}, "retained": True}})
+                result = await self.store[collection].update_many(
+                    flt,
+                    {
+                        "$set": {
+                            "text": "",
+                            "html": None,
+                            "subject": None,
+                            "attachments": [],
+                            "meta": {},
+                            "retained": True,
+                        }
+                    },
+                )
                 done[name] = result.modified_count
         expired = await self.store.expire(now)  # bookkeeping declared with register(..., expire=...)
         if any(done.values()):

@@ -54,7 +54,9 @@ async def gather(store: Store, contact_id: str) -> Subject:
     ids = [contact_id]
     frontier = [contact_id]
     while frontier and len(ids) < 1000:  # contacts merged into this one, transitively
-        merged = [d["_id"] for d in await _all(store, "contacts", {"merged_into": {"$in": frontier}}, {"_id": 1})]
+        merged = [
+            d["_id"] for d in await _all(store, "contacts", {"merged_into": {"$in": frontier}}, {"_id": 1})
+        ]
         frontier = [m for m in merged if m not in ids]
         ids.extend(frontier)
     subject = Subject(contact_ids=ids)

@@ -71,7 +71,9 @@ def decide(log: list[float] | deque[float], now: float, limit: int, window_s: in
     """The decision for a log already trimmed to the window, before this request is added."""
     if len(log) >= limit:
         retry = log[len(log) - limit] + window_s - now  # when enough entries have left the window
-        return Decision(False, limit, 0, max(1, math.ceil(log[0] + window_s - now)), window_s, math.ceil(retry))
+        return Decision(
+            False, limit, 0, max(1, math.ceil(log[0] + window_s - now)), window_s, math.ceil(retry)
+        )
     oldest = log[0] if log else now
     return Decision(True, limit, limit - len(log) - 1, max(1, math.ceil(oldest + window_s - now)), window_s)
 
@@ -178,7 +180,9 @@ class RedisLimiter:
             allowed, remaining, reset_ms, retry_ms = await self._sliding(
                 keys=[f"{self.prefix}log:{key}"], args=[limit, window_s * 1000, uuid.uuid4().hex])
         except (RedisError, OSError) as exc:
-            log.warning("rate limiter: redis unavailable, letting the request through", extra={"error": repr(exc)})
+            log.warning(
+                "rate limiter: redis unavailable, letting the request through", extra={"error": repr(exc)}
+            )
             return Decision(True, limit, limit, window_s, window_s)
         return Decision(bool(allowed), limit, max(0, int(remaining)), max(1, math.ceil(int(reset_ms) / 1000)),
                         window_s, math.ceil(int(retry_ms) / 1000))

@@ -61,7 +61,9 @@ def install(router: ApiRouter) -> None:
 
     @route("GET", "/auth/sessions", summary="My sign-in sessions", tag="auth", query=SessionQuery,
            response=page_of(SessionOut))
-    async def list_my_sessions(request: web.Request, principal: Principal, query: PageQuery) -> dict[str, Any]:
+    async def list_my_sessions(
+        request: web.Request, principal: Principal, query: PageQuery
+    ) -> dict[str, Any]:
         return await request.app[SESSIONS].page(_user_id(principal), query)
 
     @route("DELETE", "/auth/sessions/{session_id}", summary="Sign out one of my sessions", tag="auth")
@@ -81,7 +83,9 @@ def install(router: ApiRouter) -> None:
         await request.app[SESSIONS].revoke_all(user.id)
         await request.app[keys.AUDIT].record(principal.actor_id, "user.sessions.revoke", "user", user.id)
 
-    @route("GET", "/auth/totp", summary="Is two-factor authentication on for me", tag="auth", response=TotpStatus)
+    @route(
+        "GET", "/auth/totp", summary="Is two-factor authentication on for me", tag="auth", response=TotpStatus
+    )
     async def my_totp_status(request: web.Request, principal: Principal) -> dict[str, bool]:
         return {"enabled": await request.app[TOTP].enabled(_user_id(principal))}
 
@@ -91,8 +95,14 @@ def install(router: ApiRouter) -> None:
         user = await request.app[keys.USERS].get(_user_id(principal))
         return await request.app[TOTP].setup(user.id, user.email)
 
-    @route("POST", "/auth/totp/confirm", summary="Confirm enrolment with a current code", tag="auth", body=CodeIn,
-           response=TotpStatus)
+    @route(
+        "POST",
+        "/auth/totp/confirm",
+        summary="Confirm enrolment with a current code",
+        tag="auth",
+        body=CodeIn,
+        response=TotpStatus,
+    )
     async def confirm_totp(request: web.Request, principal: Principal, body: CodeIn) -> dict[str, bool]:
         user_id = _user_id(principal)
         await request.app[TOTP].confirm(user_id, body.code)
@@ -121,7 +131,12 @@ def install(router: ApiRouter) -> None:
         extra: dict[str, int] = {}
         for name, rotate in request.app[keys.EXTENSIONS].get("secret_rotators", {}).items():
             extra[name] = await rotate()
-        out = {"webhooks": await request.app[WEBHOOKS].reencrypt(), "totp": await request.app[TOTP].reencrypt(),
-               "extra": extra}
-        await request.app[keys.AUDIT].record(principal.actor_id, "secrets.rotate", "platform", "secrets", after=out)
+        out = {
+            "webhooks": await request.app[WEBHOOKS].reencrypt(),
+            "totp": await request.app[TOTP].reencrypt(),
+            "extra": extra,
+        }
+        await request.app[keys.AUDIT].record(
+            principal.actor_id, "secrets.rotate", "platform", "secrets", after=out
+        )
         return out

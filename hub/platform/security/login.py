@@ -32,7 +32,9 @@ async def login(request: web.Request, _: object, body: LoginWithOtpIn) -> Tokens
         return problem(429, exc.title, exc.detail, headers={"Retry-After": str(exc.retry_after)})
     tokens = app[keys.TOKENS]
     refresh = await tokens.issue_refresh(user.id)
-    session = await app[SESSIONS].record(refresh, user.id, client_ip(request), request.headers.get("User-Agent", ""))
+    session = await app[SESSIONS].record(
+        refresh, user.id, client_ip(request), request.headers.get("User-Agent", "")
+    )
     return TokensOut(access_token=tokens.access_token(user, session), refresh_token=refresh,
                      expires_in=int(tokens.access_ttl.total_seconds()), user=UserOut.of(user))
 

@@ -26,10 +26,19 @@ class Sessions:
         self.tokens = store["refresh_tokens"]
 
     async def record(self, refresh_token: str, user_id: str, ip: str, user_agent: str) -> str:
-        doc = await self.tokens.find_one({"_id": hashlib.sha256(refresh_token.encode()).hexdigest()}, {"family": 1})
+        doc = await self.tokens.find_one(
+            {"_id": hashlib.sha256(refresh_token.encode()).hexdigest()}, {"family": 1}
+        )
         family = doc["family"] if doc else ""
-        await self.col.insert_one({"_id": family, "user_id": user_id, "ip": ip[:64], "user_agent": user_agent[:300],
-                                   "created_at": utcnow()})
+        await self.col.insert_one(
+            {
+                "_id": family,
+                "user_id": user_id,
+                "ip": ip[:64],
+                "user_agent": user_agent[:300],
+                "created_at": utcnow(),
+            }
+        )
         return family
 
     async def page(self, user_id: str, query: PageQuery) -> dict[str, Any]:
@@ -45,8 +54,16 @@ class Sessions:
                                                                                "expires_at": 1})]
             active = any(not t["revoked"] and t["used_at"] is None and t["expires_at"] > now for t in tokens)
             used = [t["used_at"] for t in tokens if t.get("used_at")]
-            out.append({"id": s["_id"], "ip": s["ip"], "user_agent": s["user_agent"], "created_at": s["created_at"],
-                        "last_refreshed_at": max(used) if used else None, "active": active})
+            out.append(
+                {
+                    "id": s["_id"],
+                    "ip": s["ip"],
+                    "user_agent": s["user_agent"],
+                    "created_at": s["created_at"],
+                    "last_refreshed_at": max(used) if used else None,
+                    "active": active,
+                }
+            )
         return out
 
     async def list(self, user_id: str) -> list[dict[str, Any]]:

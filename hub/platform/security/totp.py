@@ -88,6 +88,8 @@ class Totp:
     async def reencrypt(self) -> int:
         n = 0
         async for doc in self.col.find({}, {"secret_enc": 1}):
-            await self.col.update_one({"_id": doc["_id"]}, {"$set": {"secret_enc": self.box.rotate(doc["secret_enc"])}})
+            await self.col.update_one(
+                {"_id": doc["_id"]}, {"$set": {"secret_enc": self.box.rotate(doc["secret_enc"])}}
+            )
             n += 1
         return n

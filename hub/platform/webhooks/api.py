@@ -114,8 +114,12 @@ class WebhookQuery(PageQuery):
 
 
 class DeliveryQuery(PageQuery):
-    before: str | None = Field(None, max_length=64, json_schema_extra={"deprecated": True},
-                               description="Deprecated: use cursor. Deliveries with a smaller id (default sort)")
+    before: str | None = Field(
+        None,
+        max_length=64,
+        json_schema_extra={"deprecated": True},
+        description="Deprecated: use cursor. Deliveries with a smaller id (default sort)",
+    )
     status: DeliveryStatus | None = Field(None, description=(
         "Only deliveries in this state: pending (not attempted yet), failed (an attempt failed, "
         "tried again later), succeeded, dead (every attempt failed), skipped (the webhook was "
@@ -154,7 +158,9 @@ def install(router: ApiRouter) -> None:
     @route("POST", "/webhooks", summary="Subscribe a URL to events (the signing secret is shown once)",
            tag="webhooks", permission=PERMISSION, body=WebhookIn, response=WebhookCreated, status=201)
     async def create_webhook(request: web.Request, principal: Principal, body: WebhookIn) -> dict[str, Any]:
-        doc, secret = await request.app[WEBHOOKS].create(body.url, body.events, body.description, principal.actor_id)
+        doc, secret = await request.app[WEBHOOKS].create(
+            body.url, body.events, body.description, principal.actor_id
+        )
         return {**doc, "secret": secret}
 
     @route("GET", "/webhooks/{webhook_id}", summary="Get a webhook", tag="webhooks", permission=PERMISSION,
@@ -165,11 +171,17 @@ def install(router: ApiRouter) -> None:
 
     @route("PATCH", "/webhooks/{webhook_id}", summary="Change a webhook; active=true re-enables it",
            tag="webhooks", permission=PERMISSION, body=WebhookPatch, response=WebhookOut)
-    async def update_webhook(request: web.Request, principal: Principal, body: WebhookPatch) -> dict[str, Any]:
+    async def update_webhook(
+        request: web.Request, principal: Principal, body: WebhookPatch
+    ) -> dict[str, Any]:
         changes = body.model_dump(exclude_unset=True, exclude_none=True)
-        return await request.app[WEBHOOKS].update(request.match_info["webhook_id"], changes, principal.actor_id)
+        return await request.app[WEBHOOKS].update(
+            request.match_info["webhook_id"], changes, principal.actor_id
+        )
 
-    @route("DELETE", "/webhooks/{webhook_id}", summary="Delete a webhook", tag="webhooks", permission=PERMISSION)
+    @route(
+        "DELETE", "/webhooks/{webhook_id}", summary="Delete a webhook", tag="webhooks", permission=PERMISSION
+    )
     async def delete_webhook(request: web.Request, principal: Principal) -> None:
         await request.app[WEBHOOKS].delete(request.match_info["webhook_id"], principal.actor_id)
 
@@ -190,7 +202,9 @@ def install(router: ApiRouter) -> None:
 
     @route("GET", "/webhooks/{webhook_id}/deliveries", summary="The delivery log, newest first",
            tag="webhooks", permission=PERMISSION, query=DeliveryQuery, response=page_of(DeliveryOut))
-    async def list_webhook_deliveries(request: web.Request, _: Principal, query: DeliveryQuery) -> dict[str, Any]:
+    async def list_webhook_deliveries(
+        request: web.Request, _: Principal, query: DeliveryQuery
+    ) -> dict[str, Any]:
         hooks = request.app[WEBHOOKS]
         hook = await hooks.get(request.match_info["webhook_id"])
         flt: dict[str, Any] = {"webhook_id": hook["_id"]}
@@ -203,8 +217,15 @@ def install(router: ApiRouter) -> None:
         docs, cursor = await pages.fetch(hooks.deliveries, flt, query, DELIVERY_SORTS)
         return {"items": [{"id": d.pop("_id"), **d} for d in docs], "next_cursor": cursor}
 
-    @route("POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", summary="Send a delivery again",
-           tag="webhooks", permission=PERMISSION, response=Queued, status=202)
+    @route(
+        "POST",
+        "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+        summary="Send a delivery again",
+        tag="webhooks",
+        permission=PERMISSION,
+        response=Queued,
+        status=202,
+    )
     async def redeliver_webhook(request: web.Request, principal: Principal) -> dict[str, Any]:
         new_id = await request.app[WEBHOOKS].redeliver(request.match_info["webhook_id"],
                                                        request.match_info["delivery_id"], principal.actor_id)

@@ -71,7 +71,9 @@ class Webhooks:
 
     # --- subscriptions -------------------------------------------------------------------------
 
-    async def create(self, url: str, events: list[str], description: str, actor: str) -> tuple[dict[str, Any], str]:
+    async def create(
+        self, url: str, events: list[str], description: str, actor: str
+    ) -> tuple[dict[str, Any], str]:
         check_url(url, allow_private=self.settings.webhook_allow_private)
         secret = new_secret()
         now = utcnow()
@@ -186,7 +188,9 @@ class Webhooks:
         await self.deliveries.insert_one(new)
         await self.jobs.enqueue(JOB_KIND, {"delivery_id": new["_id"]}, key=f"whd:{new['_id']}",
                                 max_attempts=self.settings.webhook_max_attempts + 2)
-        await self.audit.record(actor, "webhook.redeliver", "webhook", webhook_id, after={"delivery": new["_id"]})
+        await self.audit.record(
+            actor, "webhook.redeliver", "webhook", webhook_id, after={"delivery": new["_id"]}
+        )
         return str(new["_id"])
 
     # --- delivery (job handler) ----------------------------------------------------------------
@@ -210,7 +214,9 @@ class Webhooks:
                                              {"$set": {"status": "dead", "attempts": attempts}})
             await self._maybe_disable(hook)
             return
-        await self.deliveries.update_one({"_id": delivery["_id"]}, {"$set": {"status": "failed", "attempts": attempts}})
+        await self.deliveries.update_one(
+            {"_id": delivery["_id"]}, {"$set": {"status": "failed", "attempts": attempts}}
+        )
         raise RuntimeError(f"webhook delivery failed: {attempt.get('error') or attempt.get('status_code')}")
 
     def _previous(self, hook: dict[str, Any]) -> tuple[str, ...]:
@@ -225,7 +231,13 @@ class Webhooks:
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
                    HEADER: sign(self.box.decrypt(hook["secret_enc"]), body, also=self._previous(hook)),
                    "Berry-Event": delivery["event"], "Berry-Delivery": delivery["_id"]}
-        attempt: dict[str, Any] = {"at": utcnow(), "status_code": None, "error": None, "ms": None, "response": None}
+        attempt: dict[str, Any] = {
+            "at": utcnow(),
+            "status_code": None,
+            "error": None,
+            "ms": None,
+            "response": None,
+        }
         start = time.perf_counter()
         try:
             # the whole attempt, the host's resolution too, within the timeout (bounded by the job's lease)
