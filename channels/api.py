@@ -47,7 +47,10 @@ async def list_channels(request: web.Request, _: Principal) -> list[ChannelInfo]
     services = request.app[keys.EXTENSIONS]["channels"]
     settings = services.settings
     out = []
-    for channel, number in ((Channel.sms, settings.twilio_sms_from), (Channel.whatsapp, settings.twilio_whatsapp_from)):
+    for channel, number in (
+        (Channel.sms, settings.twilio_sms_from),
+        (Channel.whatsapp, settings.twilio_whatsapp_from),
+    ):
         adapter = services.registry.get(channel)
         out.append(ChannelInfo(channel=channel, configured=adapter is not None,
                                address=adapter.from_number if adapter else number, webhooks={
@@ -64,14 +67,28 @@ async def list_channels(request: web.Request, _: Principal) -> list[ChannelInfo]
     return out
 
 
-@router.route("GET", "/channels/whatsapp/templates", summary="Approved WhatsApp templates (for outside the 24-hour window)",
-              tag="channels", permission="messages:write", response=list[WhatsAppTemplate])
+@router.route(
+    "GET",
+    "/channels/whatsapp/templates",
+    summary="Approved WhatsApp templates (for outside the 24-hour window)",
+    tag="channels",
+    permission="messages:write",
+    response=list[WhatsAppTemplate],
+)
 async def whatsapp_templates(request: web.Request, _: Principal) -> list[WhatsAppTemplate]:
     return [WhatsAppTemplate.model_validate(t) for t in request.app[keys.SETTINGS].whatsapp_templates]
 
 
-@router.route("POST", "/conversations/{conversation_id}/whatsapp-template", summary="Send an approved WhatsApp template",
-              tag="channels", permission="messages:write", body=WhatsAppTemplateSend, response=Message, status=201)
+@router.route(
+    "POST",
+    "/conversations/{conversation_id}/whatsapp-template",
+    summary="Send an approved WhatsApp template",
+    tag="channels",
+    permission="messages:write",
+    body=WhatsAppTemplateSend,
+    response=Message,
+    status=201,
+)
 async def send_template(request: web.Request, principal: Principal, body: WhatsAppTemplateSend) -> Message:
     conversations = request.app[keys.CONVERSATIONS]
     conversation = await conversations.get(request.match_info["conversation_id"])
@@ -91,7 +108,9 @@ def template_reply(approved: list[dict[str, str]], channel: Channel, content_sid
     text = template.get("body", "")
     for name, value in variables.items():
         text = text.replace("{{" + name + "}}", value)
-    return text, {"template": {"content_sid": content_sid, "variables": variables, "name": template.get("name", "")}}
+    return text, {
+        "template": {"content_sid": content_sid, "variables": variables, "name": template.get("name", "")}
+    }
 
 
 @router.route("GET", "/blobs/{blob_id}", summary="Download an attachment (media, e-mail part, recording)",
@@ -120,24 +139,45 @@ class ChannelDeadLetter(BaseModel):
 
 DEAD_LETTER_SORTS = Sorts({"id": "_id", "created_at": "created_at"}, "-created_at")
 DeadLetterQuery = query_model(
-    "DeadLetterQuery", DEAD_LETTER_SORTS,
-    source=(str | None, Field(None, max_length=64, pattern=r"^[a-z0-9_.:-]+$", description="Only this source")))
+    "DeadLetterQuery",
+    DEAD_LETTER_SORTS,
+    source=(
+        str | None,
+        Field(None, max_length=64, pattern=r"^[a-z0-9_.:-]+$", description="Only this source"),
+    ),
+)
 
 
 def _dead_letter(d: dict[str, Any]) -> ChannelDeadLetter:
-    return ChannelDeadLetter(id=str(d["_id"]), **{k: v for k, v in d.items() if k in ChannelDeadLetter.model_fields
-                                                   and k != "id"})
+    return ChannelDeadLetter(
+        id=str(d["_id"]), **{k: v for k, v in d.items() if k in ChannelDeadLetter.model_fields and k != "id"}
+    )
 
 
-@router.route("GET", "/channels/dead-letters", summary="Inbound payloads that could not be ingested (newest first)",
-              tag="channels", permission="channels:admin", query=DeadLetterQuery, response=page_of(ChannelDeadLetter))
+@router.route(
+    "GET",
+    "/channels/dead-letters",
+    summary="Inbound payloads that could not be ingested (newest first)",
+    tag="channels",
+    permission="channels:admin",
+    query=DeadLetterQuery,
+    response=page_of(ChannelDeadLetter),
+)
 async def dead_letters(request: web.Request, _: Principal, query: Any) -> dict[str, Any]:
     flt = {"source": query.source} if query.source else {}
-    return await pages.page(request.app[keys.STORE]["dead_letters"], flt, query, DEAD_LETTER_SORTS, _dead_letter)
+    return await pages.page(
+        request.app[keys.STORE]["dead_letters"], flt, query, DEAD_LETTER_SORTS, _dead_letter
+    )
 
 
-@router.route("GET", "/channels/inboxes", summary="Channel inboxes as configured by admins (credentials never returned)",
-              tag="channels", permission="channels:admin", response=list[ChannelInboxOut])
+@router.route(
+    "GET",
+    "/channels/inboxes",
+    summary="Channel inboxes as configured by admins (credentials never returned)",
+    tag="channels",
+    permission="channels:admin",
+    response=list[ChannelInboxOut],
+)
 async def list_channel_inboxes(request: web.Request, _: Principal) -> list[ChannelInboxOut]:
     services = request.app[keys.EXTENSIONS]["channels"]
     docs = await services.inboxes.all()
@@ -179,12 +219,23 @@ async def delete_channel_inbox(request: web.Request, principal: Principal) -> No
     if not await services.inboxes.delete(channel):
         raise NotFound(f"channel inbox {channel.value} is not configured")
     await configure.reload(services)
-    await request.app[keys.AUDIT].record(principal.actor_id, "channel.inbox.delete", "channel_inbox", channel.value)
+    await request.app[keys.AUDIT].record(
+        principal.actor_id, "channel.inbox.delete", "channel_inbox", channel.value
+    )
 
 
-@router.route("PUT", "/channels/inboxes/{channel}", summary="Configure a channel inbox (credentials are write-only)",
-              tag="channels", permission="channels:admin", body=ChannelInboxIn, response=ChannelInboxOut)
-async def put_channel_inbox(request: web.Request, principal: Principal, body: ChannelInboxIn) -> ChannelInboxOut:
+@router.route(
+    "PUT",
+    "/channels/inboxes/{channel}",
+    summary="Configure a channel inbox (credentials are write-only)",
+    tag="channels",
+    permission="channels:admin",
+    body=ChannelInboxIn,
+    response=ChannelInboxOut,
+)
+async def put_channel_inbox(
+    request: web.Request, principal: Principal, body: ChannelInboxIn
+) -> ChannelInboxOut:
     from . import configure
     name = request.match_info["channel"]
     if name not in ("sms", "whatsapp", "voice", "email", "webchat"):

@@ -59,7 +59,9 @@ class BlobAccess:
         if not isinstance(source_id, str) or not isinstance(target_id, str):
             return
         moved: list[str] = []
-        async for doc in self.store.messages.find({"conversation_id": target_id, "meta.merged_from": source_id}):
+        async for doc in self.store.messages.find(
+            {"conversation_id": target_id, "meta.merged_from": source_id}
+        ):
             moved += blob_ids(Message.from_doc(doc))
         for blob_id in dict.fromkeys(moved):
             await self._record(blob_id, [target_id])

@@ -15,7 +15,9 @@ from hub.store import Store
 
 
 class BlobStore(Protocol):
-    async def put(self, data: bytes, *, filename: str, content_type: str, meta: dict[str, Any] | None = None) -> str: ...
+    async def put(
+        self, data: bytes, *, filename: str, content_type: str, meta: dict[str, Any] | None = None
+    ) -> str: ...
 
     async def get(self, blob_id: str) -> tuple[bytes, dict[str, Any]] | None: ...
 
@@ -24,7 +26,9 @@ class GridFSBlobStore:
     def __init__(self, store: Store, bucket: str = "blobs") -> None:
         self.bucket = AsyncGridFSBucket(store.db, bucket_name=bucket)
 
-    async def put(self, data: bytes, *, filename: str, content_type: str, meta: dict[str, Any] | None = None) -> str:
+    async def put(
+        self, data: bytes, *, filename: str, content_type: str, meta: dict[str, Any] | None = None
+    ) -> str:
         oid = await self.bucket.upload_from_stream(
             filename or "blob", data, metadata={"content_type": content_type, **(meta or {})})
         return str(oid)

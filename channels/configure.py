@@ -25,7 +25,9 @@ def _secret(services: Any, doc: dict[str, Any], name: str) -> str | None:
 
 def hours_for(services: Any, channel: Channel) -> tuple[str, str]:
     doc, settings = _doc(services, channel), services.settings
-    return doc.get("business_hours") or settings.voice_business_hours, doc.get("timezone") or settings.voice_timezone
+    return doc.get("business_hours") or settings.voice_business_hours, doc.get(
+        "timezone"
+    ) or settings.voice_timezone
 
 
 def greeting_for(services: Any, channel: Channel, default: str) -> str:
@@ -43,7 +45,10 @@ async def build_adapters(services: Any) -> None:
     """Replace the Twilio messaging and e-mail adapters from the current configuration."""
     from .wiring import webhook_url
     settings = services.settings
-    for channel, number in ((Channel.sms, settings.twilio_sms_from), (Channel.whatsapp, settings.twilio_whatsapp_from)):
+    for channel, number in (
+        (Channel.sms, settings.twilio_sms_from),
+        (Channel.whatsapp, settings.twilio_whatsapp_from),
+    ):
         doc = _doc(services, channel)
         sid, token = twilio_credentials(services, channel)
         old = services.twilio.pop(channel, None)
@@ -64,14 +69,20 @@ async def build_adapters(services: Any) -> None:
     services.registry.remove(Channel.email)
     host = str(conf.get("smtp_host") or settings.smtp_host)
     if host and doc.get("enabled") is not False:
-        services.registry.add(EmailAdapter(
-            from_address=doc.get("address") or settings.email_address, smtp_host=host,
-            from_name=settings.email_from_name,
-            smtp_port=int(conf.get("smtp_port") or settings.smtp_port),
-            smtp_user=str(conf.get("smtp_user") or settings.smtp_user),
-            smtp_password=_secret(services, doc, "smtp_password") or settings.smtp_password.get_secret_value(),
-            starttls=bool(conf.get("smtp_starttls", settings.smtp_starttls)), max_bytes=settings.email_max_bytes,
-            blobs=services.blobs))
+        services.registry.add(
+            EmailAdapter(
+                from_address=doc.get("address") or settings.email_address,
+                smtp_host=host,
+                from_name=settings.email_from_name,
+                smtp_port=int(conf.get("smtp_port") or settings.smtp_port),
+                smtp_user=str(conf.get("smtp_user") or settings.smtp_user),
+                smtp_password=_secret(services, doc, "smtp_password")
+                or settings.smtp_password.get_secret_value(),
+                starttls=bool(conf.get("smtp_starttls", settings.smtp_starttls)),
+                max_bytes=settings.email_max_bytes,
+                blobs=services.blobs,
+            )
+        )
 
 
 def listener_config(services: Any) -> tuple[int, str]:

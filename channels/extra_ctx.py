@@ -37,8 +37,9 @@ async def start(app: web.Application, services: Any) -> AsyncIterator[None]:
             if ref and (doc := await store.messages.find_one({"_id": ref["message_id"]},
                                                              {"_id": 1, "delivery_status": 1})):
                 break
-        doc = doc or await store.messages.find_one({"external_id": bounce.original_message_id, "direction": "out"},
-                                                   {"_id": 1, "delivery_status": 1})
+        doc = doc or await store.messages.find_one(
+            {"external_id": bounce.original_message_id, "direction": "out"}, {"_id": 1, "delivery_status": 1}
+        )
         if doc is None:
             return False
         if doc.get("delivery_status") != DeliveryStatus.failed.value:  # a repeated bounce changes nothing
@@ -61,8 +62,13 @@ async def start(app: web.Application, services: Any) -> AsyncIterator[None]:
                                                     "created_at": utcnow()})
 
     services.extra["ingest_mail"] = ingest_mail
-    mailbox = MailboxSupervisor(store, ingest_mail, poll_s=settings.imap_poll_s, max_bytes=settings.email_max_bytes,
-                                lease_s=settings.imap_lease_s)
+    mailbox = MailboxSupervisor(
+        store,
+        ingest_mail,
+        poll_s=settings.imap_poll_s,
+        max_bytes=settings.email_max_bytes,
+        lease_s=settings.imap_lease_s,
+    )
     services.extra["mailbox"] = mailbox  # (re)started by configure.reload whenever an admin edits the inbox
     await mailbox.apply(configure.mailbox_config(services))
     listener = SmtpListener(lambda raw: email_inbound.process(raw, source="smtp"), host=settings.host,

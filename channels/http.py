@@ -37,7 +37,9 @@ async def read_form(request: web.Request, public_base: str, limit: int = MAX_FOR
             raise MalformedInbound("bodySHA256 is for JSON bodies", field="Content-Type")
         pairs = _json_pairs(body)
     elif request.content_type != "application/x-www-form-urlencoded":
-        raise MalformedInbound(f"expected a form body, got {request.content_type or 'nothing'}", field="Content-Type")
+        raise MalformedInbound(
+            f"expected a form body, got {request.content_type or 'nothing'}", field="Content-Type"
+        )
     else:
         try:
             pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS,
@@ -59,7 +61,9 @@ def _json_pairs(body: bytes) -> list[tuple[str, str]]:
     for key, value in data.items():
         if isinstance(value, dict | list):
             raise MalformedInbound(f"{key}: nested values are not accepted", field=str(key)[:100])
-        pairs.append((key, "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)))
+        pairs.append(
+            (key, "" if value is None else str(value).lower() if isinstance(value, bool) else str(value))
+        )
     return pairs
 
 

@@ -46,8 +46,12 @@ class ChannelInboxIn(BaseModel):
     greeting: str = Field("", max_length=1000, description="Voice greeting / chat welcome")
     business_hours: str = Field("", max_length=200, description='e.g. "Mon-Fri 08:00-17:00; Sat 09:00-13:00"')
     timezone: TimeZoneOrDefault = Field("", max_length=64, description="IANA zone of the business hours")
-    settings: dict[str, str | int | bool] = Field(default_factory=dict, description=f"Any of {sorted(SETTING_NAMES)}")
-    credentials: dict[str, str] = Field(default_factory=dict, description=f"Write-only: any of {sorted(SECRET_NAMES)}")
+    settings: dict[str, str | int | bool] = Field(
+        default_factory=dict, description=f"Any of {sorted(SETTING_NAMES)}"
+    )
+    credentials: dict[str, str] = Field(
+        default_factory=dict, description=f"Write-only: any of {sorted(SECRET_NAMES)}"
+    )
 
     @field_validator("settings")
     @classmethod
@@ -90,8 +94,11 @@ class ChannelInboxOut(BaseModel):
     settings: dict[str, str | int | bool] = Field(default_factory=dict)
     credentials_set: list[str] = Field(default_factory=list)
     updated_at: datetime | None = None
-    status: dict[str, Any] = Field(default_factory=dict, description="E-mail: is the IMAP mailbox read (by which "
-                                   "node), last error; the SMTP listener (smtp_listener: listening, port, last_error)")
+    status: dict[str, Any] = Field(
+        default_factory=dict,
+        description="E-mail: is the IMAP mailbox read (by which "
+        "node), last error; the SMTP listener (smtp_listener: listening, port, last_error)",
+    )
 
 
 class Inboxes:
@@ -112,8 +119,11 @@ class Inboxes:
     @staticmethod
     def public(channel: Channel, doc: dict[str, Any] | None) -> ChannelInboxOut:
         doc = doc or {}
-        return ChannelInboxOut(channel=channel, **{k: v for k, v in doc.items() if k in ChannelInboxOut.model_fields and k != "channel"},
-                        credentials_set=sorted(doc.get("credentials", {})))
+        return ChannelInboxOut(
+            channel=channel,
+            **{k: v for k, v in doc.items() if k in ChannelInboxOut.model_fields and k != "channel"},
+            credentials_set=sorted(doc.get("credentials", {})),
+        )
 
     async def save(self, channel: Channel, body: ChannelInboxIn) -> dict[str, Any]:
         # each refusal names its path: settings.<name> or credentials.<name>

@@ -50,7 +50,10 @@ class ErasedIdentities:
     when — as keyed hashes only."""
 
     def __init__(self, store: Store, secret: str) -> None:
-        self.col, self.key = store["erased_identities"], hashlib.sha256(b"berry-erased:" + secret.encode()).digest()
+        self.col, self.key = (
+            store["erased_identities"],
+            hashlib.sha256(b"berry-erased:" + secret.encode()).digest(),
+        )
 
     def _mac(self, address: str) -> str:
         return hmac.new(self.key, address.encode(), hashlib.sha256).hexdigest()
@@ -81,11 +84,17 @@ class ChannelEraser:
     async def on_contact_erased(self, event: ContactErased) -> dict[str, int]:
         needles = needles_of(event)
         # the normalized values of the identity keys ("phone:+27…" → "+27…"): other nodes' spools
-        addresses = sorted({v.split(":", 1)[1] for v in event.identities if ":" in v and not v.startswith("+")})
+        addresses = sorted(
+            {v.split(":", 1)[1] for v in event.identities if ":" in v and not v.startswith("+")}
+        )
         counts = {
             "erased_identities": await self.erased.record(addresses, utcnow()),
-            "voice_calls": (await self.store["voice_calls"].delete_many({"from": {"$in": needles}})).deleted_count,
-            "chat_sockets": (await self.store["chat_sockets"].delete_many({"visitor": {"$in": needles}})).deleted_count,
+            "voice_calls": (
+                await self.store["voice_calls"].delete_many({"from": {"$in": needles}})
+            ).deleted_count,
+            "chat_sockets": (
+                await self.store["chat_sockets"].delete_many({"visitor": {"$in": needles}})
+            ).deleted_count,
             "blobs": await self._blobs(needles),
             "inbound_keys": await self._inbound_keys(event.message_ids, needles),
             "spool": self._spool(needles),

@@ -97,7 +97,9 @@ class Spool:
         # unknown errors count as passing (kept for the next round); input that can never be
         # ingested (a payload missing its sender or form) would otherwise block the spool forever
         permanent = (HubError, ValueError, ChannelError, KeyError, TypeError)
-        return isinstance(exc, (PyMongoError, StoreUnavailable, Conflict, OSError)) or not isinstance(exc, permanent)
+        return isinstance(exc, (PyMongoError, StoreUnavailable, Conflict, OSError)) or not isinstance(
+            exc, permanent
+        )
 
     async def drain_one(self, key: str, payload: dict[str, Any], exc: Exception) -> None:
         """A payload that can never be ingested: keep it as a dead letter (visible to admins)."""
@@ -105,7 +107,9 @@ class Spool:
             await self.dead_letter(key, payload, repr(exc))
             self.remove(key)
 
-    async def drain(self, process: Callable[[dict[str, Any]], Awaitable[object]], min_age_s: float = 0.0) -> int:
+    async def drain(
+        self, process: Callable[[dict[str, Any]], Awaitable[object]], min_age_s: float = 0.0
+    ) -> int:
         """Process every entry no request of this process holds (``min_age_s`` covers requests of
         other processes on this node); keep those that fail (the store is still down). Returns done count."""
         done = 0
@@ -118,7 +122,9 @@ class Spool:
                 if self.is_retryable(exc):
                     log.warning("spooled payload not ingested yet", extra={"key": key, "error": repr(exc)})
                     return done  # the store is likely still down: try again next round
-                log.error("spooled payload cannot be ingested: dead letter", extra={"key": key, "error": repr(exc)})
+                log.error(
+                    "spooled payload cannot be ingested: dead letter", extra={"key": key, "error": repr(exc)}
+                )
                 if self.dead_letter is None:
                     return done
                 await self.dead_letter(key, payload, repr(exc))

@@ -46,12 +46,23 @@ def to_inbound(parsed: ParsedMail, *, conversation_id: str | None = None) -> Inb
     if parsed.forwarded_by:
         email_meta["forwarded_by"] = parsed.forwarded_by
     return InboundMessage(
-        channel=Channel.email, external_id=parsed.message_id, sender={"kind": IdentityKind.email, "value": sender},
-        sender_name=parsed.sender_name[:200], text=text[:100_000], html=(parsed.html or None) and parsed.html[:500_000],
-        subject=parsed.subject[:1000], thread_key=f"mail:{parsed.thread_root}"[:500], conversation_id=conversation_id,
-        meta={"email": email_meta, "full_text": parsed.full_text[:100_000], "no_auto_reply": parsed.auto is not None,
-              **({"bulk": True} if parsed.bulk else {}),
-              "thread": {"message_id": parsed.message_id, "references": parsed.references[-20:]}})
+        channel=Channel.email,
+        external_id=parsed.message_id,
+        sender={"kind": IdentityKind.email, "value": sender},
+        sender_name=parsed.sender_name[:200],
+        text=text[:100_000],
+        html=(parsed.html or None) and parsed.html[:500_000],
+        subject=parsed.subject[:1000],
+        thread_key=f"mail:{parsed.thread_root}"[:500],
+        conversation_id=conversation_id,
+        meta={
+            "email": email_meta,
+            "full_text": parsed.full_text[:100_000],
+            "no_auto_reply": parsed.auto is not None,
+            **({"bulk": True} if parsed.bulk else {}),
+            "thread": {"message_id": parsed.message_id, "references": parsed.references[-20:]},
+        },
+    )
 
 
 @dataclass
@@ -108,7 +119,9 @@ class EmailAdapter:
         except aiosmtplib.SMTPRecipientsRefused as exc:
             first = exc.recipients[0]
             error = PermanentSendError if first.code >= 500 else TransientSendError
-            raise error(f"the mail server refused {first.recipient}: {first.message}", code=first.code) from exc
+            raise error(
+                f"the mail server refused {first.recipient}: {first.message}", code=first.code
+            ) from exc
         except aiosmtplib.SMTPResponseException as exc:
             error = PermanentSendError if exc.code >= 500 else TransientSendError
             raise error(f"the mail server answered {exc.code} {exc.message}", code=exc.code) from exc

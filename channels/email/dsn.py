@@ -28,7 +28,8 @@ class Bounce:
     @property
     def reason(self) -> str:
         detail = self.diagnostic or "no reason given"
-        return f"bounced by the recipient's mail server: {self.recipient or 'recipient'} — {self.status} {detail}"[:500]
+        return (f"bounced by the recipient's mail server: {self.recipient or 'recipient'} — "
+                f"{self.status} {detail}")[:500]
 
 
 def _field(block: Message, name: str) -> str:

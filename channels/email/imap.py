@@ -28,9 +28,20 @@ _FETCH = re.compile(rb"UID (\d+).*?RFC822\.SIZE (\d+)|RFC822\.SIZE (\d+).*?UID (
 
 
 class ImapPoller:
-    def __init__(self, store: Store, process: Callable[[bytes, int], Awaitable[Any]], *, host: str, port: int, user: str,
-                 password: str, mailbox: str = "INBOX", poll_s: float = 30.0, max_bytes: int = 25 * 1024 * 1024,
-                 use_idle: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store,
+        process: Callable[[bytes, int], Awaitable[Any]],
+        *,
+        host: str,
+        port: int,
+        user: str,
+        password: str,
+        mailbox: str = "INBOX",
+        poll_s: float = 30.0,
+        max_bytes: int = 25 * 1024 * 1024,
+        use_idle: bool = True,
+    ) -> None:
         self.store, self.process = store, process
         self.host, self.port, self.user, self.password, self.mailbox = host, port, user, password, mailbox
         self.poll_s, self.max_bytes, self.use_idle = poll_s, max_bytes, use_idle
@@ -86,7 +97,9 @@ class ImapPoller:
             await self._advance(uidvalidity, uid)
             done += 1
         if not cursor or cursor.get("uidvalidity") != uidvalidity:
-            await self._advance(uidvalidity, max([last, *[u for u, _ in found]]) if done == len(found) else last)
+            await self._advance(
+                uidvalidity, max([last, *[u for u, _ in found]]) if done == len(found) else last
+            )
         self.polls += 1
         return done
 
@@ -122,7 +135,11 @@ class ImapPoller:
                 raise
             except Exception as exc:
                 self.last_error = str(exc)[:500] or repr(exc)
-                log.warning("IMAP poll failed; retrying: %r", exc, extra={"mailbox": self.cursor_id, "error": repr(exc)})
+                log.warning(
+                    "IMAP poll failed; retrying: %r",
+                    exc,
+                    extra={"mailbox": self.cursor_id, "error": repr(exc)},
+                )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), min(self.poll_s, 10))
             finally:

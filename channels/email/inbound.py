@@ -54,7 +54,9 @@ class EmailInbound:
         self.support_address = support_address  # the inbox's address now (an admin may change it)
         self.on_bounce = on_bounce  # True: the bounce was applied to our sent message, nothing to ingest
 
-    async def process(self, raw: bytes, size: int | None = None, *, source: str = "imap") -> IngestResult | None:
+    async def process(
+        self, raw: bytes, size: int | None = None, *, source: str = "imap"
+    ) -> IngestResult | None:
         """``size``: the mail's real size when only its headers were fetched (over the limit).
         Returns None for a bounce of one of our replies (that reply is marked failed instead)."""
         truncated = size is not None and size > len(raw)  # the poller fetched the headers only
@@ -64,7 +66,9 @@ class EmailInbound:
             bounce = parse_dsn(raw)
             if bounce is not None and await self.on_bounce(bounce):
                 return None
-        parsed = self._oversized(raw, size) if oversized else parse_mail(raw, max_part_bytes=self.max_part_bytes)
+        parsed = (
+            self._oversized(raw, size) if oversized else parse_mail(raw, max_part_bytes=self.max_part_bytes)
+        )
         await self._agent_forward(parsed, source)
         conversation_id = await self._thread(parsed)
         inbound = to_inbound(parsed, conversation_id=conversation_id)
@@ -72,9 +76,12 @@ class EmailInbound:
             sender = inbound.sender.value.lower()
             attachments = []
             for part in parsed.parts:
-                blob_id = await self.blobs.put(part.data, filename=part.filename, content_type=part.content_type,
-                                               meta={"content_id": part.content_id, "inline": part.inline,
-                                                     "sender": sender})
+                blob_id = await self.blobs.put(
+                    part.data,
+                    filename=part.filename,
+                    content_type=part.content_type,
+                    meta={"content_id": part.content_id, "inline": part.inline, "sender": sender},
+                )
                 attachments.append(Attachment(filename=part.filename, content_type=part.content_type,
                                               size=len(part.data), blob_id=blob_id))
             raw_id = None
@@ -82,15 +89,20 @@ class EmailInbound:
                 # tagged with the sender: found again by a GDPR erasure (channels/privacy.py)
                 raw_id = await self.blobs.put(raw, filename="message.eml", content_type="message/rfc822",
                                               meta={"sender": sender})
-            meta = {**inbound.meta, "email": {**inbound.meta["email"], "raw_blob_id": raw_id, "source": source}}
+            meta = {
+                **inbound.meta,
+                "email": {**inbound.meta["email"], "raw_blob_id": raw_id, "source": source},
+            }
             inbound = inbound.model_copy(update={"attachments": attachments[:50], "meta": meta})
         return await self.inbox.ingest(inbound)
 
     def _oversized(self, raw: bytes, size: int) -> ParsedMail:
         head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
         parsed = parse_mail(head + b"\r\n\r\n")
-        parsed.text = parsed.full_text = (f"[This e-mail is {size / 1048576:.1f} MB, over the size limit; "
-                                          "its body and attachments were not kept. Ask the sender for a link.]")
+        parsed.text = parsed.full_text = (
+            f"[This e-mail is {size / 1048576:.1f} MB, over the size limit; "
+            "its body and attachments were not kept. Ask the sender for a link.]"
+        )
         parsed.parts = []
         parsed.problems.append("over the size limit")
         return parsed
@@ -132,13 +144,17 @@ class EmailInbound:
         ids = [*parsed.references, parsed.in_reply_to]
         ids = [i for i in ids if i][-20:]
         if ids:
-            doc = await self.store.messages.find_one({"channel": Channel.email.value, "external_id": {"$in": ids}},
-                                                     {"conversation_id": 1}, sort=[("created_at", -1)])
+            doc = await self.store.messages.find_one(
+                {"channel": Channel.email.value, "external_id": {"$in": ids}},
+                {"conversation_id": 1},
+                sort=[("created_at", -1)],
+            )
             if doc:
                 return str(doc["conversation_id"])
         if parsed.ticket_number is not None:
-            doc = await self.store.conversations.find_one({"number": parsed.ticket_number, "channel": Channel.email.value},
-                                                          {"_id": 1})
+            doc = await self.store.conversations.find_one(
+                {"number": parsed.ticket_number, "channel": Channel.email.value}, {"_id": 1}
+            )
             if doc:
                 return str(doc["_id"])
         return None

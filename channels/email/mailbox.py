@@ -61,8 +61,17 @@ def effective_config(settings: Any, doc: dict[str, Any], secret: str | None) -> 
 class MailboxSupervisor:
     """Holds the mailbox's lease while it can, and runs at most one ``ImapPoller`` while it does."""
 
-    def __init__(self, store: Store, ingest: Callable[[bytes, int], Awaitable[Any]], *, poll_s: float,
-                 max_bytes: int, lease_s: float = 30.0, renew_s: float | None = None, node: str | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        ingest: Callable[[bytes, int], Awaitable[Any]],
+        *,
+        poll_s: float,
+        max_bytes: int,
+        lease_s: float = 30.0,
+        renew_s: float | None = None,
+        node: str | None = None,
+    ) -> None:
         self.store, self.ingest, self.poll_s, self.max_bytes = store, ingest, poll_s, max_bytes
         self.lease_s, self.renew_s = lease_s, renew_s or lease_s / 3
         self.node = node or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -81,7 +90,9 @@ class MailboxSupervisor:
         self.config = config
         if config is not None:
             self._stop = asyncio.Event()
-            self.lease = Lease(self.store, f"imap:{cursor_id(config)}", self.node, timedelta(seconds=self.lease_s))
+            self.lease = Lease(
+                self.store, f"imap:{cursor_id(config)}", self.node, timedelta(seconds=self.lease_s)
+            )
             await self._step(config)  # the first try inline: the admin's save answers with the outcome
             self._lead_task = asyncio.create_task(self._lead(config))
         return True
@@ -94,13 +105,26 @@ class MailboxSupervisor:
             log.warning("mailbox lease not renewed: %r", exc, extra={"mailbox": cursor_id(config)})
             held = False
         if held and self._task is None:
-            self.poller = ImapPoller(self.store, self.ingest, host=config.host, port=config.port, user=config.user,
-                                     password=config.password, mailbox=config.mailbox, poll_s=self.poll_s,
-                                     max_bytes=self.max_bytes)
+            self.poller = ImapPoller(
+                self.store,
+                self.ingest,
+                host=config.host,
+                port=config.port,
+                user=config.user,
+                password=config.password,
+                mailbox=config.mailbox,
+                poll_s=self.poll_s,
+                max_bytes=self.max_bytes,
+            )
             self._task = asyncio.create_task(self.poller.run())
-            log.info("IMAP poller started (lease held)", extra={"mailbox": self.poller.cursor_id, "node": self.node})
+            log.info(
+                "IMAP poller started (lease held)",
+                extra={"mailbox": self.poller.cursor_id, "node": self.node},
+            )
         elif not held and self._task is not None:
-            log.warning("mailbox lease lost: poller stopped", extra={"mailbox": cursor_id(config), "node": self.node})
+            log.warning(
+                "mailbox lease lost: poller stopped", extra={"mailbox": cursor_id(config), "node": self.node}
+            )
             await self._stop_poller()
 
     async def _lead(self, config: MailboxConfig) -> None:

@@ -147,7 +147,11 @@ def _auto_reason(msg: Message, sender: str) -> tuple[str | None, bool]:
         return f"Precedence: {precedence}", False
     if msg.get("List-Id") or msg.get("List-Unsubscribe"):
         return "mailing list", True
-    if msg.get("X-Autoreply") or msg.get("X-Autorespond") or msg.get("X-Auto-Response-Suppress", "").lower() in ("all", "oof"):
+    if (
+        msg.get("X-Autoreply")
+        or msg.get("X-Autorespond")
+        or msg.get("X-Auto-Response-Suppress", "").lower() in ("all", "oof")
+    ):
         return "auto-reply header", False
     local = sender.split("@")[0].lower()
     if no_reply(sender):
@@ -198,9 +202,15 @@ def parse_mail(raw: bytes, *, max_part_bytes: int = 10 * 1024 * 1024) -> ParsedM
                 problems.append(f"attachment {filename or ctype} is {len(data)} bytes, over the "
                                 f"{max_part_bytes}-byte limit: not kept")
                 continue
-            parts.append(Part(filename=filename or f"part.{ctype.split('/')[-1]}", content_type=ctype, data=data,
-                              inline=disposition == "inline" or bool(part.get("Content-ID")),
-                              content_id=str(part.get("Content-ID", "")).strip("<>")))
+            parts.append(
+                Part(
+                    filename=filename or f"part.{ctype.split('/')[-1]}",
+                    content_type=ctype,
+                    data=data,
+                    inline=disposition == "inline" or bool(part.get("Content-ID")),
+                    content_id=str(part.get("Content-ID", "")).strip("<>"),
+                )
+            )
     full = plain if plain is not None else (html_to_text(markup) if markup else "")
     subject = str(msg.get("Subject", "")).strip()
     token = TOKEN.search(subject)
@@ -249,7 +259,9 @@ def build_reply(*, from_addr: str, to: str, subject: str, text: str, html_body: 
     out["Message-ID"] = message_id
     if in_reply_to:
         out["In-Reply-To"] = in_reply_to
-        out["References"] = " ".join([*references, in_reply_to][-20:] if in_reply_to not in references else references[-20:])
+        out["References"] = " ".join(
+            [*references, in_reply_to][-20:] if in_reply_to not in references else references[-20:]
+        )
     out["Auto-Submitted"] = "auto-generated" if automatic else "no"
     out.set_content(text)
     if html_body:

@@ -53,7 +53,10 @@ async def start_listener(process: Callable[[bytes], Awaitable[Any]], *, host: st
     handler = IngestHandler(process, accept_domains)
     loop = asyncio.get_running_loop()
     return await loop.create_server(
-        lambda: SMTP(handler, data_size_limit=max_bytes, enable_SMTPUTF8=True, hostname="berry-hub"), host, port)
+        lambda: SMTP(handler, data_size_limit=max_bytes, enable_SMTPUTF8=True, hostname="berry-hub"),
+        host,
+        port,
+    )
 
 
 class SmtpListener:
@@ -73,8 +76,13 @@ class SmtpListener:
         self.wanted = (port, domain)
         if port:
             try:
-                self.server = await start_listener(self.process, host=self.host, port=port, max_bytes=self.max_bytes,
-                                                   accept_domains={domain} if domain else set())
+                self.server = await start_listener(
+                    self.process,
+                    host=self.host,
+                    port=port,
+                    max_bytes=self.max_bytes,
+                    accept_domains={domain} if domain else set(),
+                )
                 log.info("SMTP listener started", extra={"port": port})
             except OSError as exc:  # in use, privileged: the admin sees why no mail arrives
                 self.last_error = f"cannot listen on port {port}: {exc.strerror or exc}"

@@ -92,20 +92,32 @@ class TwilioInbound:
         token = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         headers = {"Authorization": f"Basic {token}"}  # aiohttp drops it on a redirect to another host
         try:
-            async with self.http.get(attachment.url, headers=headers, timeout=aiohttp.ClientTimeout(total=10)) as resp:
+            async with self.http.get(
+                attachment.url, headers=headers, timeout=aiohttp.ClientTimeout(total=10)
+            ) as resp:
                 if resp.status != 200:
-                    return attachment.model_copy(update={"filename": f"{attachment.filename} (not fetched: HTTP {resp.status})"})
+                    return attachment.model_copy(
+                        update={"filename": f"{attachment.filename} (not fetched: HTTP {resp.status})"}
+                    )
                 data = await resp.content.read(self.media_max_bytes + 1)
                 content_type = resp.headers.get("Content-Type", attachment.content_type).split(";")[0]
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("media fetch failed", extra={"url": attachment.url, "error": repr(exc)})
-            return attachment.model_copy(update={"filename": f"{attachment.filename} (not fetched: {type(exc).__name__})"})
+            return attachment.model_copy(
+                update={"filename": f"{attachment.filename} (not fetched: {type(exc).__name__})"}
+            )
         if len(data) > self.media_max_bytes:
-            return attachment.model_copy(update={
-                "filename": f"{attachment.filename} (too large: over {self.media_max_bytes} bytes, not kept)"})
+            return attachment.model_copy(
+                update={
+                    "filename": f"{attachment.filename} (too large: over {self.media_max_bytes} bytes, "
+                    "not kept)"
+                }
+            )
         blob_id = await self.blobs.put(data, filename=attachment.filename, content_type=content_type,
                                        meta={"source_url": attachment.url})
-        return attachment.model_copy(update={"blob_id": blob_id, "size": len(data), "content_type": content_type})
+        return attachment.model_copy(
+            update={"blob_id": blob_id, "size": len(data), "content_type": content_type}
+        )
 
     async def _consent(self, contact_id: str, inbound: InboundMessage, *, opted_out: bool) -> None:
         """The opt-out (or back in) on the contact's ``consent.<channel>``, which the adapter checks
@@ -120,7 +132,11 @@ class TwilioInbound:
                 "purpose": channel.value, "identity": identity_key(inbound.sender.kind, inbound.sender.value),
                 "granted": not opted_out, "source": f"{channel.value} keyword", "note": value["keyword"],
                 "recorded_by": f"contact:{contact_id}", "at": now, "state": value})
-        await self.store.contacts.update_one({"_id": contact_id}, {"$set": {f"consent.{channel.value}": value}})
+        await self.store.contacts.update_one(
+            {"_id": contact_id}, {"$set": {f"consent.{channel.value}": value}}
+        )
         # a contact being merged away: the survivor gets it too (the outbox asks the survivor)
         contact_id = await self.contacts.settle_consent(contact_id, channel.value, value, record_id)
-        await self.bus.publish(ContactUpdated(contact_id=contact_id, changes={f"consent.{channel.value}": value}))
+        await self.bus.publish(
+            ContactUpdated(contact_id=contact_id, changes={f"consent.{channel.value}": value})
+        )

@@ -81,7 +81,8 @@ class TwilioMessagingAdapter:
     overrides: str = ""
     api_base: str = ""
     client: Client | None = field(default=None, repr=False)
-    media_links: Any = field(default=None, repr=False)  # channels.media_links.MediaLinks: files the hub stores
+    # channels.media_links.MediaLinks: files the hub stores
+    media_links: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.channel not in (Channel.sms, Channel.whatsapp):
@@ -102,7 +103,9 @@ class TwilioMessagingAdapter:
         sid = form.get("MessageSid") or form.get("SmsSid") or ""
         sender = form.get("From", "")
         if not sid or not sender:
-            raise MalformedInbound("MessageSid and From are required", field="MessageSid" if not sid else "From")
+            raise MalformedInbound(
+                "MessageSid and From are required", field="MessageSid" if not sid else "From"
+            )
         if form.get("AccountSid") and form["AccountSid"] != self.account_sid:
             raise MalformedInbound("AccountSid is not this account's", field="AccountSid")
         try:
@@ -158,7 +161,9 @@ class TwilioMessagingAdapter:
         if self.channel == Channel.whatsapp and not message.template:
             last = message.last_inbound_at
             if last is None or utcnow() - last > WHATSAPP_WINDOW:
-                raise PermanentSendError(describe_code(63016) + "; pick one of the WhatsApp templates", code=63016)
+                raise PermanentSendError(
+                    describe_code(63016) + "; pick one of the WhatsApp templates", code=63016
+                )
         if not message.template and len(message.text) > MAX_BODY:
             raise PermanentSendError(describe_code(21617) + f" ({len(message.text)} characters)", code=21617)
         if not self.from_number:
@@ -186,7 +191,10 @@ class TwilioMessagingAdapter:
     async def send(self, message: OutboundMessage, *, status_callback: str | None = None) -> SendResult:
         """``status_callback``: where Twilio reports delivery when not this channel's own URL."""
         self.check_sendable(message)
-        kwargs: dict[str, object] = {"to": self._address(message.to), "from_": self._address(self.from_number)}
+        kwargs: dict[str, object] = {
+            "to": self._address(message.to),
+            "from_": self._address(self.from_number),
+        }
         if message.template:
             kwargs["content_sid"] = message.template["content_sid"]
             if message.template.get("variables"):

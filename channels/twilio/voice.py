@@ -100,7 +100,8 @@ async def incoming_call(request: web.Request) -> web.StreamResponse:
         await upsert(store["voice_calls"], {"_id": form["CallSid"]}, {"$setOnInsert": {
             "from": form.get("From", ""), "to": form.get("To", ""), "started_at": utcnow()}})
     except PyMongoError:
-        log.warning("voice: store down at call start", extra={"call": form["CallSid"]})  # answer the caller anyway
+        # answer the caller anyway
+        log.warning("voice: store down at call start", extra={"call": form["CallSid"]})
     base = settings.base_url
     response = VoiceResponse()
     if is_open(*hours_for(services, Channel.voice), utcnow()):
@@ -109,9 +110,17 @@ async def incoming_call(request: web.Request) -> web.StreamResponse:
             dial = response.dial(action=f"{base}/webhooks/twilio/voice/dial", timeout=20)
             dial.number(settings.voice_forward_to)
             return _twiml(response)
-        return _twiml(_voicemail(response, base, "All our agents are busy. Please leave a message after the tone."))
-    return _twiml(_voicemail(response, base, "Thank you for calling Berry Events. We are closed right now. "
-                                             "Please leave a message after the tone and we will call you back."))
+        return _twiml(
+            _voicemail(response, base, "All our agents are busy. Please leave a message after the tone.")
+        )
+    return _twiml(
+        _voicemail(
+            response,
+            base,
+            "Thank you for calling Berry Events. We are closed right now. "
+            "Please leave a message after the tone and we will call you back.",
+        )
+    )
 
 
 async def dial_finished(request: web.Request) -> web.StreamResponse:
@@ -120,14 +129,22 @@ async def dial_finished(request: web.Request) -> web.StreamResponse:
     except ChannelError as exc:
         return channel_problem(exc)
     if form.get("DialCallStatus") == "completed":
-        await upsert(request.app[keys.STORE]["voice_calls"], {"_id": form["CallSid"]}, {"$set": {"answered": True}})
+        await upsert(
+            request.app[keys.STORE]["voice_calls"], {"_id": form["CallSid"]}, {"$set": {"answered": True}}
+        )
         return _twiml(VoiceResponse())
     return _twiml(_voicemail(VoiceResponse(), services.settings.base_url,
                              "Sorry, nobody could take your call. Please leave a message after the tone."))
 
 
-async def _ingest(request: web.Request, call: dict[str, Any], inbound_id: str, text: str,
-                  attachments: list[Attachment] | None = None, meta: dict[str, Any] | None = None) -> web.StreamResponse:
+async def _ingest(
+    request: web.Request,
+    call: dict[str, Any],
+    inbound_id: str,
+    text: str,
+    attachments: list[Attachment] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> web.StreamResponse:
     sender, name = caller_identity(call.get("from", ""), str(call["_id"]))
     meta = {**(meta or {}), **({"anonymous": True} if name else {})}
     try:
@@ -186,8 +203,12 @@ async def call_status(request: web.Request) -> web.StreamResponse:
         return web.Response(status=204)  # ringing / in-progress: nothing to log yet
     duration = int(form.get("CallDuration") or 0) if is_digits(form.get("CallDuration") or "0") else 0
     recorded = bool(call.get("recording_sid"))
-    missed = status in MISSED or (not recorded and not call.get("answered") and form.get("DialCallStatus") != "completed"
-                                  and duration < 10)
+    missed = status in MISSED or (
+        not recorded
+        and not call.get("answered")
+        and form.get("DialCallStatus") != "completed"
+        and duration < 10
+    )
     text = _log_text(status, duration, missed=missed, voicemail=recorded)
     return await _ingest(request, {**call, "from": call.get("from") or form.get("From", "")},
                          f"{form['CallSid']}:call", text,
@@ -204,11 +225,17 @@ async def recording(request: web.Request) -> web.StreamResponse:
         return channel_problem(exc)
     url = form.get("RecordingUrl", "")
     if not url or not form.get("RecordingSid"):
-        return channel_problem(MalformedInbound("RecordingUrl and RecordingSid are required", field="RecordingUrl"))
+        return channel_problem(
+            MalformedInbound("RecordingUrl and RecordingSid are required", field="RecordingUrl")
+        )
     store = request.app[keys.STORE]
-    await upsert(store["voice_calls"], {"_id": form["CallSid"]}, {"$set": {"recording_sid": form["RecordingSid"]}})
+    await upsert(
+        store["voice_calls"], {"_id": form["CallSid"]}, {"$set": {"recording_sid": form["RecordingSid"]}}
+    )
     sid, token = twilio_credentials(services, Channel.voice)
-    attachment = Attachment(url=url + ".mp3", content_type="audio/mpeg", filename=f"voicemail-{form['RecordingSid']}.mp3")
+    attachment = Attachment(
+        url=url + ".mp3", content_type="audio/mpeg", filename=f"voicemail-{form['RecordingSid']}.mp3"
+    )
     if services.twilio_inbound is not None:
         attachment = await services.twilio_inbound.fetch(attachment, sid, token)
     seconds = form.get("RecordingDuration", "?")
@@ -234,7 +261,9 @@ async def transcription(request: web.Request) -> web.StreamResponse:
     await upsert(store["voice_calls"], {"_id": form["CallSid"]}, {"$set": {"transcription": text}})
     doc = await stored_message(store, Channel.voice.value, f"{form['CallSid']}:voicemail")
     if doc is not None:  # else the recording callback will use it when it lands
-        await store.messages.update_one({"_id": doc["_id"]}, {"$set": {"text": text, "meta.call.transcribed": True}})
+        await store.messages.update_one(
+            {"_id": doc["_id"]}, {"$set": {"text": text, "meta.call.transcribed": True}}
+        )
         message = Message.from_doc({**doc, "text": text})
         await request.app[keys.BUS].publish(MessageUpdated(message=message, changes={"text": text}))
     return web.Response(status=204)

@@ -53,8 +53,9 @@ async def inbound_message(request: web.Request) -> web.StreamResponse:
     try:
         inbound = adapter.normalize(form)
     except ChannelError as exc:  # genuine Twilio, but unusable: kept for an admin, 400 to Twilio
-        await services.dead_letter(f"twilio:{channel.value}:malformed", {"channel": channel.value, "form": form},
-                                   exc.detail)
+        await services.dead_letter(
+            f"twilio:{channel.value}:malformed", {"channel": channel.value, "form": form}, exc.detail
+        )
         return channel_problem(exc)
     key = f"twilio:{channel.value}:{inbound.external_id}"
     # received_at: the drainer of any node drops it if the sender is erased after this moment
@@ -93,7 +94,9 @@ async def status_callback(request: web.Request) -> web.StreamResponse:
         return channel_problem(MalformedInbound(str(exc)))
     if update is not None:
         try:
-            await services.outbox.on_provider_status(channel, update.external_id, update.status, error=update.error)
+            await services.outbox.on_provider_status(
+                channel, update.external_id, update.status, error=update.error
+            )
         except PyMongoError:
             return problem(503, "Store unavailable", "retry later", headers={"Retry-After": "5"})
     return web.Response(status=204)

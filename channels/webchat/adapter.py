@@ -36,7 +36,8 @@ class WebchatAdapter:
     channel: Channel = Channel.webchat
 
     async def parse_inbound(self, raw: RawInbound) -> list[InboundMessage]:
-        """``raw.body`` is the JSON event ``{"text", "client_id"}``; ``X-Visitor-Token`` proves who sent it."""
+        """``raw.body`` is the JSON event ``{"text", "client_id"}``; ``X-Visitor-Token`` proves who sent
+        it."""
         visitor = tokens.verify(self.secret, raw.headers.get("X-Visitor-Token", ""))
         if visitor is None:
             raise SignatureInvalid("invalid or expired visitor token")
@@ -48,7 +49,9 @@ class WebchatAdapter:
             raise MalformedInbound("expected an object", field="body")
         return [self.normalize(visitor, data)]
 
-    def normalize(self, visitor: str, data: dict[str, Any], attachments: list[Any] | None = None) -> InboundMessage:
+    def normalize(
+        self, visitor: str, data: dict[str, Any], attachments: list[Any] | None = None
+    ) -> InboundMessage:
         text, client_id = data.get("text", ""), data.get("client_id", "")
         if not isinstance(text, str) or not isinstance(client_id, str) or not 0 < len(client_id) <= 64:
             raise MalformedInbound("text and client_id (1-64 chars) are required", field="client_id")
@@ -99,7 +102,9 @@ class WebchatAdapter:
             return SendResult(provider_id=message.message_id, status=DeliveryStatus.delivered)
         address = await self.email_lookup(message.contact_id) if self.email_lookup else None
         if address and self.email is not None:  # the visitor left: continue by e-mail
-            emailed = await self.email.send(message.model_copy(update={"channel": Channel.email, "to": address}))
+            emailed = await self.email.send(
+                message.model_copy(update={"channel": Channel.email, "to": address})
+            )
             return SendResult(provider_id=emailed.provider_id, status=emailed.status, meta={"via": "email"})
         if not message.to:
             raise PermanentSendError("no visitor to send to")

@@ -108,7 +108,9 @@ class ChatNamespace(socketio.AsyncNamespace):
         verified_email = None
         identity_secret = settings.chat_identity_secret.get_secret_value()
         email = str(auth.get("email") or "")
-        if tokens.verify_identity(identity_secret, str(auth.get("user_id") or ""), email, str(auth.get("user_hash", ""))):
+        if tokens.verify_identity(
+            identity_secret, str(auth.get("user_id") or ""), email, str(auth.get("user_hash", ""))
+        ):
             verified_email = email
         await self.save_session(sid, {"visitor": visitor, "name": str(auth.get("name", ""))[:200],
                                       "verified_email": verified_email, "ip": ip})
@@ -142,7 +144,9 @@ class ChatNamespace(socketio.AsyncNamespace):
             if not isinstance(data, dict):
                 raise ChannelError("expected an object")
             attachments = await self._attachments(session["visitor"], data.get("attachments"))
-            inbound = self.adapter.normalize(session["visitor"], {**data, "name": session["name"]}, attachments)
+            inbound = self.adapter.normalize(
+                session["visitor"], {**data, "name": session["name"]}, attachments
+            )
             await self._link_identity(session)
             result = await self.app[keys.INBOX].ingest(inbound)
         except SlowDown as exc:
@@ -175,8 +179,14 @@ class ChatNamespace(socketio.AsyncNamespace):
             if found is None or found[1].get("visitor") != visitor:  # only the visitor's own uploads
                 raise ChannelError("unknown attachment", field="attachments")
             data, meta = found
-            out.append(Attachment(filename=meta.get("filename", "file"), content_type=meta.get("content_type", ""),
-                                  size=len(data), blob_id=str(blob_id)))
+            out.append(
+                Attachment(
+                    filename=meta.get("filename", "file"),
+                    content_type=meta.get("content_type", ""),
+                    size=len(data),
+                    blob_id=str(blob_id),
+                )
+            )
         return out
 
     async def _link_identity(self, session: dict[str, Any]) -> str | None:
@@ -185,7 +195,9 @@ class ChatNamespace(socketio.AsyncNamespace):
             return None
         contacts = self.app[keys.CONTACTS]
         try:
-            contact, _ = await contacts.resolve(IdentityKind.email, session["verified_email"], name=session["name"])
+            contact, _ = await contacts.resolve(
+                IdentityKind.email, session["verified_email"], name=session["name"]
+            )
             await contacts.add_identity(contact.id, IdentityKind.chat, session["visitor"])
         except Conflict:
             pass  # the visitor already has a contact of its own (chatted before verifying)
@@ -200,13 +212,21 @@ class ChatNamespace(socketio.AsyncNamespace):
             {"_id": f"webchat|chat:{session['visitor']}"})
         if slot is None:
             return {"messages": []}
-        docs = self.app[keys.STORE].messages.find({"conversation_id": slot["conversation_id"], "private": False}) \
-            .sort([("created_at", -1)]).limit(100)
+        docs = (
+            self.app[keys.STORE]
+            .messages.find({"conversation_id": slot["conversation_id"], "private": False})
+            .sort([("created_at", -1)])
+            .limit(100)
+        )
         items = []
         async for d in docs:
-            item = {"id": d["_id"], "text": d.get("text", ""),
-                    "from": "visitor" if d["direction"] == "in" else "agent", "at": d["created_at"].isoformat(),
-                    "attachments": self.adapter.links(d.get("attachments", []))}
+            item = {
+                "id": d["_id"],
+                "text": d.get("text", ""),
+                "from": "visitor" if d["direction"] == "in" else "agent",
+                "at": d["created_at"].isoformat(),
+                "attachments": self.adapter.links(d.get("attachments", [])),
+            }
             if titles := choices(d.get("meta") or {}):
                 item["buttons"] = titles  # the widget offers the latest message's
             items.append(item)
@@ -270,9 +290,17 @@ async def start(app: web.Application, services: Any) -> None:
 
     presence = services.extra["chat_presence"] = VisitorPresence(store)
     presence.start()
-    services.registry.add(WebchatAdapter(sio=app[keys.SIO], secret=settings.chat_secret.get_secret_value(),
-                                         max_chars=settings.chat_max_chars, email=EmailViaRegistry(),
-                                         email_lookup=email_of, presence=presence, media_links=services.media_links))
+    services.registry.add(
+        WebchatAdapter(
+            sio=app[keys.SIO],
+            secret=settings.chat_secret.get_secret_value(),
+            max_chars=settings.chat_max_chars,
+            email=EmailViaRegistry(),
+            email_lookup=email_of,
+            presence=presence,
+            media_links=services.media_links,
+        )
+    )
 
 
 async def stop(app: web.Application, services: Any) -> None:

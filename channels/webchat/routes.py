@@ -38,7 +38,9 @@ async def demo(request: web.Request) -> web.StreamResponse:
 
 async def upload(request: web.Request) -> web.StreamResponse:
     settings = request.app[keys.SETTINGS]
-    visitor = tokens.verify(settings.chat_secret.get_secret_value(), request.headers.get("X-Visitor-Token", ""))
+    visitor = tokens.verify(
+        settings.chat_secret.get_secret_value(), request.headers.get("X-Visitor-Token", "")
+    )
     if visitor is None:
         return problem(403, "Forbidden", "invalid visitor token")
     # over the limit: PayloadTooLarge → 413 problem+json (hub.api.middleware.problems)
