@@ -18,11 +18,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot")
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser(
-        "evaluate", aliases=["eval"], help="NLU accuracy, macro-F1, out-of-scope, latency",
-        description="Train an engine on one Rasa NLU file (YAML or JSON, or a directory of them) and score it "
-                    "on another: accuracy and macro-F1 (top intent), out-of-scope precision/recall (test "
-                    "examples labelled out_of_scope or nlu_fallback), training time, parse p50/p95. "
-                    "A table on stderr, one JSON line on stdout; exit 2 on unusable input.")
+        "evaluate",
+        aliases=["eval"],
+        help="NLU accuracy, macro-F1, out-of-scope, latency",
+        description="Train an engine on one Rasa NLU file (YAML or JSON, or a directory of them) and score "
+        "it on another: accuracy and macro-F1 (top intent), out-of-scope precision/recall (test "
+        "examples labelled out_of_scope or nlu_fallback), training time, parse p50/p95. "
+        "A table on stderr, one JSON line on stdout; exit 2 on unusable input.",
+    )
     ev.add_argument("--engine", choices=["embedded", "rasa"], action="append",
                     help="repeat to compare engines side by side (default: embedded)")
     ev.add_argument("--train", type=Path, required=True, help="Rasa NLU file (YAML/JSON) or directory")
@@ -32,8 +35,12 @@ def main(argv: list[str] | None = None) -> int:
                          "whatever its intent is called")
     ev.add_argument("--cache-dir", type=Path, default=None, help="cache trained embedded models here")
     ev.add_argument("--quiet", action="store_true", help="no progress bars")
-    ev.add_argument("--tune-epochs", type=int, default=None,
-                    help="embedded: epochs of encoder fine-tuning (default BERRY_BOT_TUNE_EPOCHS; 0 = frozen)")
+    ev.add_argument(
+        "--tune-epochs",
+        type=int,
+        default=None,
+        help="embedded: epochs of encoder fine-tuning (default BERRY_BOT_TUNE_EPOCHS; 0 = frozen)",
+    )
     ev.add_argument("--rasa-config", type=Path, default=None,
                     help="rasa: pipeline config (default: the project's bot/rasa/config.yml)")
     args = parser.parse_args(argv)

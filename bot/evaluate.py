@@ -105,7 +105,9 @@ def evaluate_embedded(train: list[Example], test: list[Example], *, cache_dir: P
     for ex in tqdm(test, desc="parsing (embedded)", disable=not progress, leave=False):
         t0, c0 = time.perf_counter(), time.process_time()
         p = clf.parse(ex.text)
-        preds.append(Prediction(p.ranking[0][0], p.intent, time.perf_counter() - t0, time.process_time() - c0))
+        preds.append(
+            Prediction(p.ranking[0][0], p.intent, time.perf_counter() - t0, time.process_time() - c0)
+        )
     return {"engine": "embedded", "tune_epochs": tune_epochs, "train_seconds": round(train_seconds, 1),
             "train_cpu_seconds": None if cached else round(train_cpu, 1),  # None: loaded from the cache
             "threshold": clf.threshold,
@@ -138,7 +140,9 @@ def evaluate_rasa(train_file: Path, test: list[Example], *, config: Path | None 
                     parsed = json.loads(resp.read())
                 seconds = time.perf_counter() - t0
                 final = (parsed.get("intent") or {}).get("name") or "nlu_fallback"
-                ranking = [r["name"] for r in parsed.get("intent_ranking") or [] if r["name"] != "nlu_fallback"]
+                ranking = [
+                    r["name"] for r in parsed.get("intent_ranking") or [] if r["name"] != "nlu_fallback"
+                ]
                 top = ranking[0] if ranking else final
                 preds.append(Prediction(_retrieval(parsed, top), _retrieval(parsed, final), seconds))
         finally:
@@ -180,12 +184,16 @@ def evaluate(engine: str, train_file: Path, test_file: Path, *, extra_test: list
     if leaked:  # an accuracy over examples trained on measures memory, not the engine
         log.warning("%d of %d test examples are also in the training data (same text and intent): "
                     "the figures overstate the engine", leaked, len(test))
-    unknown = sorted({ex.intent for ex in test if not is_out_of_scope(ex.intent)} - {ex.intent for ex in train})
+    unknown = sorted(
+        {ex.intent for ex in test if not is_out_of_scope(ex.intent)} - {ex.intent for ex in train}
+    )
     if unknown:  # they count as wrong: say so, or a low accuracy looks like the engine's fault
         log.warning("%d test intent(s) not in the training data, their examples count as wrong: %s",
                     len(unknown), ", ".join(unknown[:10]) + (" …" if len(unknown) > 10 else ""))
     if engine == "embedded":
-        result = evaluate_embedded(train, test, cache_dir=cache_dir, progress=progress, tune_epochs=tune_epochs)
+        result = evaluate_embedded(
+            train, test, cache_dir=cache_dir, progress=progress, tune_epochs=tune_epochs
+        )
     elif engine == "rasa":
         result = evaluate_rasa(train_file, test, config=rasa_config, progress=progress)
     else:

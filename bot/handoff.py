@@ -16,8 +16,10 @@ from .sentiment import negativity
 
 EXPLICIT = re.compile(
     r"\b(speak|talk|chat|connect|transfer|put)\b.{0,30}\b(human|person|agent|someone|somebody|consultant|"
-    r"manager|people|representative|operator)\b|\b(human|live agent|real person|agent please|representative)\b",
-    re.IGNORECASE)
+    r"manager|people|representative|operator)\b|"
+    r"\b(human|live agent|real person|agent please|representative)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass

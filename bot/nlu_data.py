@@ -274,7 +274,9 @@ def load(path: Path | str) -> list[Example]:
     return [ex for f in files for ex in load_file(f, found_in_directory=True)]
 
 
-def split(examples: list[Example], test_fraction: float = 0.2, seed: int = 7) -> tuple[list[Example], list[Example]]:
+def split(
+    examples: list[Example], test_fraction: float = 0.2, seed: int = 7
+) -> tuple[list[Example], list[Example]]:
     """Stratified split: every intent keeps at least one training example."""
     by_intent: dict[str, list[Example]] = defaultdict(list)
     for ex in examples:

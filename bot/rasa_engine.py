@@ -26,7 +26,9 @@ MAX_TEXT = 2000  # Rasa gets the start of a very long message; the agent sees al
 class RasaEngine:
     name = "rasa"
 
-    def __init__(self, url: str, *, timeout: float = 8.0, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self, url: str, *, timeout: float = 8.0, session: aiohttp.ClientSession | None = None
+    ) -> None:
         self.url = url.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self._session = session
@@ -50,7 +52,9 @@ class RasaEngine:
             http = await self._http()
             reply = Reply()
             if not text.startswith("/"):
-                async with http.post(f"{self.url}/model/parse", json={"text": text}, timeout=self.timeout) as resp:
+                async with http.post(
+                    f"{self.url}/model/parse", json={"text": text}, timeout=self.timeout
+                ) as resp:
                     resp.raise_for_status()
                     parsed = await resp.json()
                 reply.intent = (parsed.get("intent") or {}).get("name")
@@ -62,11 +66,15 @@ class RasaEngine:
             body = {"sender": turn.conversation_id, "message": text,
                     "metadata": {"channel": turn.channel, "language": turn.language,
                                  "contact_type": turn.contact_type}}
-            async with http.post(f"{self.url}/webhooks/rest/webhook", json=body, timeout=self.timeout) as resp:
+            async with http.post(
+                f"{self.url}/webhooks/rest/webhook", json=body, timeout=self.timeout
+            ) as resp:
                 resp.raise_for_status()
                 answer = await resp.json()
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            log.warning("rasa unavailable", extra={"conversation_id": turn.conversation_id, "error": repr(exc)})
+            log.warning(
+                "rasa unavailable", extra={"conversation_id": turn.conversation_id, "error": repr(exc)}
+            )
             return Reply(handoff="bot_error", intent=None)
         return _map(answer if isinstance(answer, list) else [], reply)
 

@@ -104,7 +104,9 @@ class BotService:
         """Switched off, the bot lets go of the conversations it holds there: they join the queue, and
         their SLA clocks start when the customer writes again or an agent takes one (ticketing).
         Switched on, it answers the inbox's new conversations (``on_created``)."""
-        await upsert(self.store["bot_inboxes"], {"_id": inbox}, {"_id": inbox, "enabled": enabled}, replace=True)
+        await upsert(
+            self.store["bot_inboxes"], {"_id": inbox}, {"_id": inbox, "enabled": enabled}, replace=True
+        )
         (self.inboxes.add if enabled else self.inboxes.discard)(inbox)
         if not enabled:
             await self._let_go({"channel": inbox})
@@ -191,9 +193,14 @@ class BotService:
         """A customer's message in a conversation the bot holds, unless it must never be answered:
         STOP/START/HELP (``meta.keyword``: the carrier answers those) or ``meta.no_auto_reply``."""
         msg = event.message
-        return (msg.direction == Direction.inbound and msg.author_type == AuthorType.customer and not msg.private
-                and not msg.meta.get("keyword") and not msg.meta.get("no_auto_reply")
-                and self.holds(event.conversation))
+        return (
+            msg.direction == Direction.inbound
+            and msg.author_type == AuthorType.customer
+            and not msg.private
+            and not msg.meta.get("keyword")
+            and not msg.meta.get("no_auto_reply")
+            and self.holds(event.conversation)
+        )
 
     async def on_forget(self, event: ContactErased | ConversationDeleted) -> None:
         """Erasure or deletion: the engine's copies (Rasa's trackers) are dropped by a job, so a Rasa
@@ -287,8 +294,16 @@ class BotService:
         """Saving the handoff releases the conversation to people; the rest tells the customer and
         the agent and routes the ticket. ``run`` wraps each step (``_retrying`` after a failed turn)."""
         step = run or _once
-        state.update(active=False, buttons=[], handoff={"reason": reason, "at": now.isoformat(),
-                                                        "language": lang, "todo": dict.fromkeys(HANDOFF_STEPS, True)})
+        state.update(
+            active=False,
+            buttons=[],
+            handoff={
+                "reason": reason,
+                "at": now.isoformat(),
+                "language": lang,
+                "todo": dict.fromkeys(HANDOFF_STEPS, True),
+            },
+        )
         if await step(lambda: self._save(conv.id, state), conv.id) is None:
             log.error("bot could not save a handoff", extra={"conversation_id": conv.id})
             return

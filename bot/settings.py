@@ -27,11 +27,17 @@ class BotSettings(BaseSettings):
     resolve_idle_h: float = Field(24.0, ge=0, description=(
         "A conversation the bot still holds (no handoff, no agent) is resolved after the customer has been "
         "quiet this long, tagged bot-resolved (0: never)"))
-    tune_epochs: int = Field(0, ge=0, le=20, description=(
-        "Epochs of fine-tuning the embedded engine's encoder on the training intents (2 measured); the classifier "
-        "then averages a head on the tuned encoder with the frozen encoder's, at twice the parse cost (0: the "
-        "frozen encoder's head alone; see docs/bot.md). Until a fine-tuned model for the current data is "
-        "trained (cached by a hash), the frozen encoder's classifier answers"))
+    tune_epochs: int = Field(
+        0,
+        ge=0,
+        le=20,
+        description=(
+            "Epochs of fine-tuning the embedded engine's encoder on the training intents (2 measured); the "
+            "classifier then averages a head on the tuned encoder with the frozen encoder's, at twice the "
+            "parse cost (0: the frozen encoder's head alone; see docs/bot.md). Until a fine-tuned model for "
+            "the current data is trained (cached by a hash), the frozen encoder's classifier answers"
+        ),
+    )
 
     @field_validator("inboxes")
     @classmethod

@@ -9,7 +9,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
-def prune(directory: Path, pattern: str, *, keep: int, current: Path, stale_tmp: float = 3600.0) -> list[Path]:
+def prune(
+    directory: Path, pattern: str, *, keep: int, current: Path, stale_tmp: float = 3600.0
+) -> list[Path]:
     """Delete all but the ``keep`` most recently used files matching ``pattern`` (``current``
     always stays; users ``os.utime`` what they load), and leftovers of crashed writers
     (``<name>.*.tmp`` older than ``stale_tmp`` seconds). Each retraining writes new files; without

@@ -108,7 +108,9 @@ def calibrate_threshold(scores: list[float], correct: list[bool], is_oos: list[b
     return round(best, 4)
 
 
-def _folds(examples: list[Example], holdout: float, small: int = 3000) -> list[tuple[list[Example], list[Example]]]:
+def _folds(
+    examples: list[Example], holdout: float, small: int = 3000
+) -> list[tuple[list[Example], list[Example]]]:
     """Held-out splits for calibration. Large data: one stratified ``holdout`` share. Small data
     (a project's own few hundred examples, a handful of them out of scope): disjoint stratified
     folds covering every example, so the threshold is not decided by five or six held-out ones."""

@@ -50,7 +50,9 @@ class EmbeddedEngine:
         if _payload(text):  # a button payload, e.g. /affirm
             intent, confidence = text[1:], 1.0
         elif not has_words(text):  # empty, emoji-only, digits: nothing to classify
-            return Reply(messages=[OutMessage(responses.text("utter_default"))], intent=FALLBACK, unclear=True)
+            return Reply(
+                messages=[OutMessage(responses.text("utter_default"))], intent=FALLBACK, unclear=True
+            )
         else:
             parse = await asyncio.to_thread(self.classifier.parse, text[:1000])
             intent, confidence = parse.intent, parse.confidence

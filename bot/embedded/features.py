@@ -145,5 +145,7 @@ def _tfidf(vectorizer: TfidfVectorizer, tokens: list[str]) -> Sparse:
     if not counts:
         return np.empty(0, dtype=np.intp), np.empty(0)
     idx = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
-    values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * vectorizer.idf_[idx]
+    values = (
+        1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+    ) * vectorizer.idf_[idx]
     return idx, values / np.linalg.norm(values)
