@@ -45,8 +45,13 @@ register("article_versions", ix(("article_id", 1), ("version", -1)))  # _id = "<
 register("article_slots")  # _id = "slug:<locale>:<slug>" or "group:<group>:<locale>": one article each
 
 
-def article_filter(*, locale: str | None = None, category: str | None = None, status: ArticleStatus | None = None,
-                   visibilities: list[str] | None = None) -> dict[str, Any]:
+def article_filter(
+    *,
+    locale: str | None = None,
+    category: str | None = None,
+    status: ArticleStatus | None = None,
+    visibilities: list[str] | None = None,
+) -> dict[str, Any]:
     """The store filter of an article list (the help center's pages and the API's paged list)."""
     flt: dict[str, Any] = {}
     if locale:
