@@ -75,7 +75,9 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
                                              item=lambda c: holding.item(app, c))
     app[keys.BUS].subscribe("*", forwarder.on_event)
     app[keys.BUS].subscribe("contact.erased", forwarder.on_contact_erased)
-    app[keys.BUS].subscribe("team.membership_changed", TeamRooms(sio, NAMESPACE, store, ext["node"]).on_changed)
+    app[keys.BUS].subscribe(
+        "team.membership_changed", TeamRooms(sio, NAMESPACE, store, ext["node"]).on_changed
+    )
     app[keys.BUS].subscribe("user.signed_out", SignOut(sio, NAMESPACE, store, ext["node"]).on_signed_out)
     tasks = [asyncio.create_task(forwarder.run()),
              asyncio.create_task(every(SWEEP_S, lambda: _sweep(presence, event_log), "console sweep"))]

@@ -110,9 +110,17 @@ class Forwarder:
         rooms -= set(access.event_rooms(conversation))
         if not rooms:
             return None
-        return TRANSFERRED, sorted(rooms), {
-            "conversation_id": conversation.id, "number": conversation.number, "team_id": conversation.team_id,
-            "previous_team_id": previous.get("team_id"), "actor_id": getattr(event, "actor_id", None)}
+        return (
+            TRANSFERRED,
+            sorted(rooms),
+            {
+                "conversation_id": conversation.id,
+                "number": conversation.number,
+                "team_id": conversation.team_id,
+                "previous_team_id": previous.get("team_id"),
+                "actor_id": getattr(event, "actor_id", None),
+            },
+        )
 
     async def contact_notice(self, event: Event) -> tuple[str, list[str], dict[str, Any]]:
         """A contact event, as ids (no field values: a restricted custom field stays hidden from
@@ -210,7 +218,10 @@ class Forwarder:
         if not items:
             return []
         ids = await self.log.append_many(items)
-        envelopes = [({"id": i, "name": name, "data": data}, rooms) for i, (name, rooms, data) in zip(ids, items, strict=True)]
+        envelopes = [
+            ({"id": i, "name": name, "data": data}, rooms)
+            for i, (name, rooms, data) in zip(ids, items, strict=True)
+        ]
         for rooms, run in runs(envelopes):
             # one frame per socket for a run of events to the same rooms: a backlog costs one
             # serialization and one send per socket, not one per event (and order is kept)

@@ -195,7 +195,9 @@ class AgentsNamespace(socketio.AsyncNamespace):
     async def _violation(self, sid: str, session: dict[str, Any]) -> dict[str, Any]:
         session["violations"] += 1
         if session["violations"] >= MAX_VIOLATIONS:
-            log.warning("console client flooding; disconnected", extra={"user_id": session["principal"].user_id})
+            log.warning(
+                "console client flooding; disconnected", extra={"user_id": session["principal"].user_id}
+            )
             await self.disconnect(sid)
         return _error("rate_limited", "slow down")
 
@@ -253,9 +255,13 @@ class AgentsNamespace(socketio.AsyncNamespace):
         ids = list({e["data"]["conversation_id"] for e in events} - {None})
         current = {d["_id"]: Conversation.from_doc(d)
                    async for d in self.app[keys.STORE].conversations.find({"_id": {"$in": ids}})}
-        visible = [e for e in events if e["data"]["conversation_id"] is None  # personal, or a contact's ids
-                   or e["name"] == TRANSFERRED  # a notice that carries nothing of the ticket
-                   or ((c := current.get(e["data"]["conversation_id"])) and access.can_see(session["principal"], c))]
+        visible = [
+            e
+            for e in events
+            if e["data"]["conversation_id"] is None  # personal, or a contact's ids
+            or e["name"] == TRANSFERRED  # a notice that carries nothing of the ticket
+            or ((c := current.get(e["data"]["conversation_id"])) and access.can_see(session["principal"], c))
+        ]
         next_id = events[-1]["id"] if events else body.last_id
         return {"ok": True, "events": visible, "more": more, "next_id": next_id}
 
@@ -306,8 +312,12 @@ class AgentsNamespace(socketio.AsyncNamespace):
         await upsert(viewers, {"_id": f"{self.node}:{sid}:{conversation.id}"},
                      {"$set": {"conversation_id": conversation.id, "user_id": principal.user_id,
                                "name": principal.name, "node": self.node, "sid": sid, "at": utcnow()}})
-        others = [{"user_id": d["user_id"], "name": d["name"]}
-                  async for d in viewers.find({"conversation_id": conversation.id, "user_id": {"$ne": principal.user_id}})]
+        others = [
+            {"user_id": d["user_id"], "name": d["name"]}
+            async for d in viewers.find(
+                {"conversation_id": conversation.id, "user_id": {"$ne": principal.user_id}}
+            )
+        ]
         await self.emit("viewing", {"conversation_id": conversation.id, "user_id": principal.user_id,
                                     "name": principal.name, "viewing": True}, room=room, skip_sid=sid)
         messages = await self.app[keys.CONVERSATIONS].messages(conversation.id, limit=500)
@@ -315,7 +325,9 @@ class AgentsNamespace(socketio.AsyncNamespace):
                 "messages": [m.model_dump(mode="json") for m in messages],
                 "viewers": list({v["user_id"]: v for v in others}.values())}
 
-    async def close(self, sid: str, session: dict[str, Any], body: payloads.ConversationRef) -> dict[str, Any]:
+    async def close(
+        self, sid: str, session: dict[str, Any], body: payloads.ConversationRef
+    ) -> dict[str, Any]:
         if body.conversation_id in session["open"]:
             await self._leave(sid, session["principal"], body.conversation_id)
         return {"ok": True}
@@ -382,15 +394,22 @@ class AgentsNamespace(socketio.AsyncNamespace):
 
     # --- presence and the team ------------------------------------------------------------------
 
-    async def presence_status(self, sid: str, session: dict[str, Any], body: payloads.Presence) -> dict[str, Any]:
+    async def presence_status(
+        self, sid: str, session: dict[str, Any], body: payloads.Presence
+    ) -> dict[str, Any]:
         principal: Principal = session["principal"]
         status = await self.presence.heartbeat(sid, principal.user_id or "", principal.name, body.status)
         return {"ok": True, "status": status}
 
     async def heartbeat(self, sid: str, session: dict[str, Any]) -> dict[str, Any]:
         principal: Principal = session["principal"]
-        await self.app[keys.STORE][VIEWERS].update_many({"node": self.node, "sid": sid}, {"$set": {"at": utcnow()}})
-        return {"ok": True, "status": await self.presence.heartbeat(sid, principal.user_id or "", principal.name)}
+        await self.app[keys.STORE][VIEWERS].update_many(
+            {"node": self.node, "sid": sid}, {"$set": {"at": utcnow()}}
+        )
+        return {
+            "ok": True,
+            "status": await self.presence.heartbeat(sid, principal.user_id or "", principal.name),
+        }
 
     async def agents(self, sid: str, session: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "agents": await self.ext["team"].load()}

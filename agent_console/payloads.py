@@ -87,4 +87,14 @@ class CatchUp(Strict):
     seen: list[int] | None = Field(None, max_length=1000)
 
 
-__all__ = ["CatchUp", "Changes", "ConversationRef", "ListQuery", "Presence", "Reply", "Template", "Typing", "Update"]
+__all__ = [
+    "CatchUp",
+    "Changes",
+    "ConversationRef",
+    "ListQuery",
+    "Presence",
+    "Reply",
+    "Template",
+    "Typing",
+    "Update",
+]

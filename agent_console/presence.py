@@ -142,7 +142,9 @@ class PresenceTracker:
     async def refresh(self, user_id: str, name: str = "") -> str:
         """Recompute a user's status from their live sockets; publish when it changed."""
         best = "offline"
-        async for doc in self.store[SOCKETS].find({"user_id": user_id, "seen_at": {"$gte": utcnow() - STALE}}):
+        async for doc in self.store[SOCKETS].find(
+            {"user_id": user_id, "seen_at": {"$gte": utcnow() - STALE}}
+        ):
             if RANK[doc["status"]] > RANK[best]:
                 best = doc["status"]
         previous = await self.status(user_id)

@@ -19,9 +19,13 @@ class TeamView:
 
     async def load(self) -> list[dict[str, Any]]:
         status = await self.presence.all()
-        users = [u async for u in self.store.users.find(
-            {"role": {"$in": STAFF_ROLES}, "active": {"$ne": False}}, {"name": 1, "email": 1, "role": 1, "team_ids": 1}
-        ).limit(1000)]
+        users = [
+            u
+            async for u in self.store.users.find(
+                {"role": {"$in": STAFF_ROLES}, "active": {"$ne": False}},
+                {"name": 1, "email": 1, "role": 1, "team_ids": 1},
+            ).limit(1000)
+        ]
         load: dict[str, int] = {}
         async for doc in self.store.conversations.find(
                 {"assignee_id": {"$ne": None}, "status": {"$in": ACTIVE_VALUES}},
