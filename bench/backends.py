@@ -48,7 +48,9 @@ class PostgresFerretDB:
         self._pg(str(PG_BIN / "initdb"), "-D", f"{self.dir}/data", "-U", "berry", "--auth=trust")
         self._pg(str(PG_BIN / "pg_ctl"), "-D", f"{self.dir}/data", "-l", f"{self.dir}/pg.log", "-w", "-o",
                  f"-p {self.pg_port} -k {self.dir} -c listen_addresses=127.0.0.1", "start")
-        self._pg(str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "berry", "ferretdb")
+        self._pg(
+            str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "berry", "ferretdb"
+        )
         self.ferret = subprocess.Popen(
             [str(ferretdb_binary()), "--handler=postgresql",
              f"--postgresql-url=postgres://berry@127.0.0.1:{self.pg_port}/ferretdb",
@@ -66,10 +68,15 @@ class PostgresFerretDB:
 
 
 def doc(i: int, rnd: random.Random) -> dict:
-    return {"_id": f"conv{i}", "number": i, "status": rnd.choice(["open", "pending", "resolved", "resolved", "closed"]),
-            "channel": rnd.choice(["sms", "whatsapp", "email", "webchat", "voice"]),
-            "assignee_id": rnd.choice([f"agent{a}" for a in range(40)] + [None] * 10),
-            "last_message_at": rnd.randint(0, 10**9), "subject": f"Booking question {i}"}
+    return {
+        "_id": f"conv{i}",
+        "number": i,
+        "status": rnd.choice(["open", "pending", "resolved", "resolved", "closed"]),
+        "channel": rnd.choice(["sms", "whatsapp", "email", "webchat", "voice"]),
+        "assignee_id": rnd.choice([f"agent{a}" for a in range(40)] + [None] * 10),
+        "last_message_at": rnd.randint(0, 10**9),
+        "subject": f"Booking question {i}",
+    }
 
 
 async def timed(op) -> float:  # type: ignore[no-untyped-def]
@@ -88,7 +95,9 @@ async def main(args: argparse.Namespace) -> dict:
         "insert_one": lambda c, i: c.insert_one(doc(10**7 + i, random.Random(i))),
         "find_by_id": lambda c, i: c.find_one({"_id": f"conv{random.Random(i).randrange(args.docs)}"}),
         "filter_eq_status_open": lambda c, i: c.find({"status": "open", "channel": "sms"}).to_list(None),
-        "list50_open_sorted": lambda c, i: c.find({"status": "open"}).sort("last_message_at", -1).limit(50).to_list(),
+        "list50_open_sorted": lambda c, i: (
+            c.find({"status": "open"}).sort("last_message_at", -1).limit(50).to_list()
+        ),
         "list50_all_sorted": lambda c, i: c.find({}).sort("last_message_at", -1).limit(50).to_list(),
     }
     results: dict[str, dict[str, list[float]]] = {name: {op: [] for op in ops} for name in cols}
@@ -110,14 +119,26 @@ async def main(args: argparse.Namespace) -> dict:
         sqlite.stop()
         sqlite.remove_data()
         pg.stop()
-    medians = {name: {op: round(statistics.median(v), 2) for op, v in per.items()} for name, per in results.items()}
-    return {"bench": "backends", "date": time.strftime("%Y-%m-%d"), "docs": args.docs, "rounds": args.rounds,
-            "loadavg": os.getloadavg()[0], "median_ms": medians,
-            "sqlite_over_postgresql": {op: round(medians["sqlite"][op] / medians["postgresql"][op], 2) for op in ops}}
+    medians = {
+        name: {op: round(statistics.median(v), 2) for op, v in per.items()} for name, per in results.items()
+    }
+    return {
+        "bench": "backends",
+        "date": time.strftime("%Y-%m-%d"),
+        "docs": args.docs,
+        "rounds": args.rounds,
+        "loadavg": os.getloadavg()[0],
+        "median_ms": medians,
+        "sqlite_over_postgresql": {
+            op: round(medians["sqlite"][op] / medians["postgresql"][op], 2) for op in ops
+        },
+    }
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--docs", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=5)
     print(json.dumps(asyncio.run(main(parser.parse_args()))))

@@ -38,8 +38,12 @@ def pct(values: list[float], q: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=300, help="messages per thread setting")
-    parser.add_argument("--tune-epochs", type=int, default=None,
-                        help="the classifier with this many fine-tuning epochs (default BERRY_BOT_TUNE_EPOCHS)")
+    parser.add_argument(
+        "--tune-epochs",
+        type=int,
+        default=None,
+        help="the classifier with this many fine-tuning epochs (default BERRY_BOT_TUNE_EPOCHS)",
+    )
     args = parser.parse_args()
     from bot.settings import BotSettings
 
@@ -64,10 +68,20 @@ def main() -> int:
     results = {name: {"wall_ms_p50": round(statistics.median(wall), 2), "wall_ms_p95": pct(wall, 0.95),
                       "cpu_ms_p50": round(statistics.median(cpu), 2), "cpu_ms_p95": pct(cpu, 0.95)}
                for name, (wall, cpu) in timings.items()}
-    print(json.dumps({"bench": "bot_parse", "n": len(texts), "machine": f"{os.cpu_count()} cpu",
-                      "encoder_threads": int(os.environ.get("BERRY_ENCODER_THREADS", "1")),
-                      "loadavg": Path("/proc/loadavg").read_text().split()[:3],
-                      "tune_epochs": tune, "classifier_load_seconds": round(load_seconds, 1), "results": results}))
+    print(
+        json.dumps(
+            {
+                "bench": "bot_parse",
+                "n": len(texts),
+                "machine": f"{os.cpu_count()} cpu",
+                "encoder_threads": int(os.environ.get("BERRY_ENCODER_THREADS", "1")),
+                "loadavg": Path("/proc/loadavg").read_text().split()[:3],
+                "tune_epochs": tune,
+                "classifier_load_seconds": round(load_seconds, 1),
+                "results": results,
+            }
+        )
+    )
     return 0
 
 

@@ -82,8 +82,10 @@ def _pct(values: list[float], p: float) -> float:
 
 def _signed(validator: RequestValidator, i: int) -> tuple[str, dict[str, str]]:
     form = _form(i)
-    return urlencode(form), {"X-Twilio-Signature": validator.compute_signature(PUBLIC + "/webhooks/twilio/sms", form),
-                             "Content-Type": "application/x-www-form-urlencoded"}
+    return urlencode(form), {
+        "X-Twilio-Signature": validator.compute_signature(PUBLIC + "/webhooks/twilio/sms", form),
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
 
 
 async def client(url: str) -> None:
@@ -141,10 +143,21 @@ async def main(n: int, concurrency: int, rounds: int) -> dict[str, Any]:
     standin = TwilioStandIn(SID, TOKEN)
     await standin.start()
     port = free_port()
-    settings = Settings(mongodb_url=ferret.url, mongodb_db="bench_channels", var_dir=workdir / "var", bot_engine="off",
-                        inline_worker=False, public_url=PUBLIC, twilio_account_sid=SID, twilio_auth_token=TOKEN,
-                        twilio_api_base=standin.url, twilio_sms_from="+27600000001", port=port, log_level="WARNING",
-                        _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        mongodb_url=ferret.url,
+        mongodb_db="bench_channels",
+        var_dir=workdir / "var",
+        bot_engine="off",
+        inline_worker=False,
+        public_url=PUBLIC,
+        twilio_account_sid=SID,
+        twilio_auth_token=TOKEN,
+        twilio_api_base=standin.url,
+        twilio_sms_from="+27600000001",
+        port=port,
+        log_level="WARNING",
+        _env_file=None,
+    )  # type: ignore[call-arg]
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -177,7 +190,12 @@ async def main(n: int, concurrency: int, rounds: int) -> dict[str, Any]:
         # CPU seconds per message of the hub process and of FerretDB, per path: unlike the rates,
         # these hardly depend on how many other processes the two cores are shared with.
         web_rates, ing_rates, web_lat, ing_lat, overheads = [], [], [], [], []
-        cpu: dict[str, list[float]] = {"webhook_hub": [], "webhook_ferretdb": [], "ingest_hub": [], "ingest_ferretdb": []}
+        cpu: dict[str, list[float]] = {
+            "webhook_hub": [],
+            "webhook_ferretdb": [],
+            "ingest_hub": [],
+            "ingest_ferretdb": [],
+        }
         pids = {"hub": os.getpid(), "ferretdb": ferret.process.pid}  # type: ignore[union-attr]
         for r in range(rounds):
             order = [("ingest", ingest_run, ing_rates, ing_lat),
@@ -192,14 +210,20 @@ async def main(n: int, concurrency: int, rounds: int) -> dict[str, Any]:
             overheads.append((1 - web_rates[-1] / ing_rates[-1]) * 100)
         web_rate, ing_rate = statistics.median(web_rates), statistics.median(ing_rates)
         quartiles = statistics.quantiles(overheads, n=4) if len(overheads) > 1 else [overheads[0]] * 3
-        result.update({
-            "webhook_per_s": round(web_rate, 1), "webhook_p50_ms": _pct(web_lat, 0.5), "webhook_p99_ms": _pct(web_lat, 0.99),
-            "ingest_per_s": round(ing_rate, 1), "ingest_p50_ms": _pct(ing_lat, 0.5), "ingest_p99_ms": _pct(ing_lat, 0.99),
-            "adapter_overhead_pct": round(statistics.median(overheads), 1),
-            "adapter_overhead_q1_q3_pct": [round(quartiles[0], 1), round(quartiles[2], 1)],
-            "adapter_overhead_rounds_pct": [round(o, 1) for o in overheads],
-            "cpu_ms_per_message": {k: round(sum(v) / len(v) * 1000, 2) for k, v in cpu.items()},
-        })
+        result.update(
+            {
+                "webhook_per_s": round(web_rate, 1),
+                "webhook_p50_ms": _pct(web_lat, 0.5),
+                "webhook_p99_ms": _pct(web_lat, 0.99),
+                "ingest_per_s": round(ing_rate, 1),
+                "ingest_p50_ms": _pct(ing_lat, 0.5),
+                "ingest_p99_ms": _pct(ing_lat, 0.99),
+                "adapter_overhead_pct": round(statistics.median(overheads), 1),
+                "adapter_overhead_q1_q3_pct": [round(quartiles[0], 1), round(quartiles[2], 1)],
+                "adapter_overhead_rounds_pct": [round(o, 1) for o in overheads],
+                "cpu_ms_per_message": {k: round(sum(v) / len(v) * 1000, 2) for k, v in cpu.items()},
+            }
+        )
         hub_cpu = {k: sum(cpu[f"{k}_hub"]) + sum(cpu[f"{k}_ferretdb"]) for k in ("webhook", "ingest")}
         result["adapter_cpu_overhead_pct"] = round((hub_cpu["webhook"] / hub_cpu["ingest"] - 1) * 100, 1)
         # --- the adapter's own work per webhook, without HTTP or store: verify + normalize + spool ----
@@ -229,7 +253,9 @@ async def main(n: int, concurrency: int, rounds: int) -> dict[str, Any]:
         for i in range(sends):
             await conversations.reply(conv["_id"], actor, f"Reply {i}")
         before = len(standin.messages)
-        workers = [Worker(app[keys.JOBS], {JOB_KIND: app[keys.JOB_HANDLERS][JOB_KIND]}) for _ in range(concurrency)]
+        workers = [
+            Worker(app[keys.JOBS], {JOB_KIND: app[keys.JOB_HANDLERS][JOB_KIND]}) for _ in range(concurrency)
+        ]
 
         async def drain(w: Worker) -> None:
             while await w.run_once():

@@ -54,16 +54,26 @@ async def run(url: str, events: int, repeat: int) -> dict[str, Any]:
         await col.find_one({}, {"_id": 1}, sort=[("_id", -1)])
 
     async def old_since() -> None:
-        [d async for d in col.find({"_id": {"$gt": head - 5}, "rooms": {"$in": ["all"]}}).sort("_id", 1).limit(501)]
+        [
+            d
+            async for d in col.find({"_id": {"$gt": head - 5}, "rooms": {"$in": ["all"]}})
+            .sort("_id", 1)
+            .limit(501)
+        ]
 
     async def old_trim() -> None:
         await col.delete_many({"at": {"$lt": utcnow() - RETENTION}})
 
     out = {
         "head_ms": {"seq": await timed(log.last_id, repeat), "int_id": await timed(old_head, repeat)},
-        "catch_up_5_ms": {"seq": await timed(lambda: log.since(head - 5, ["all"]), repeat),
-                          "int_id": await timed(old_since, repeat)},
-        "trim_nothing_due_ms": {"seq": await timed(log.trim, repeat), "int_id": await timed(old_trim, repeat)},
+        "catch_up_5_ms": {
+            "seq": await timed(lambda: log.since(head - 5, ["all"]), repeat),
+            "int_id": await timed(old_since, repeat),
+        },
+        "trim_nothing_due_ms": {
+            "seq": await timed(log.trim, repeat),
+            "int_id": await timed(old_trim, repeat),
+        },
     }
     await store.client.drop_database("bench_eventlog")
     await store.close()
@@ -71,7 +81,9 @@ async def run(url: str, events: int, repeat: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()

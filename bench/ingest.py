@@ -27,7 +27,16 @@ from hub.contacts import Contacts
 from hub.conversations import Conversations
 from hub.events import EventBus
 from hub.inbox import Inbox
-from hub.models import Channel, Conversation, IdentityKind, InboundMessage, Priority, SenderIdentity, Status, utcnow
+from hub.models import (
+    Channel,
+    Conversation,
+    IdentityKind,
+    InboundMessage,
+    Priority,
+    SenderIdentity,
+    Status,
+    utcnow,
+)
 from hub.store import EmbeddedFerretDB, Store
 
 
@@ -96,7 +105,9 @@ async def main(args: argparse.Namespace) -> dict:
             {"conversation_id": "c", "text": f"Hi, question {i}", "at": utcnow()}))
         ingest_rate, ingest_lat = await closed_loop(
             args.messages, args.concurrency, lambda i: inbox.ingest(inbound(i, args.senders, "peak")))
-        half = await open_loop(ingest_rate / 2, args.seconds, lambda i: inbox.ingest(inbound(i, args.senders, "half")))
+        half = await open_loop(
+            ingest_rate / 2, args.seconds, lambda i: inbox.ingest(inbound(i, args.senders, "half"))
+        )
 
         # listing at 100k conversations
         col = store.conversations
@@ -106,11 +117,18 @@ async def main(args: argparse.Namespace) -> dict:
         agents = [f"agent{i}" for i in range(40)]
         batch = []
         for n in tqdm(range(have, args.conversations), desc="conversations", unit="doc"):
-            c = Conversation(number=10_000_000 + n, contact_id=f"c{n}", channel=rnd.choice(list(Channel)),
-                             thread_key=f"t{n}", status=rnd.choice([Status.open, Status.pending, Status.resolved,
-                                                                    Status.resolved, Status.closed]),
-                             priority=rnd.choice(list(Priority)), assignee_id=rnd.choice(agents + [None] * 10),
-                             last_message_at=now - timedelta(minutes=rnd.randint(0, 60 * 24 * 90)))
+            c = Conversation(
+                number=10_000_000 + n,
+                contact_id=f"c{n}",
+                channel=rnd.choice(list(Channel)),
+                thread_key=f"t{n}",
+                status=rnd.choice(
+                    [Status.open, Status.pending, Status.resolved, Status.resolved, Status.closed]
+                ),
+                priority=rnd.choice(list(Priority)),
+                assignee_id=rnd.choice(agents + [None] * 10),
+                last_message_at=now - timedelta(minutes=rnd.randint(0, 60 * 24 * 90)),
+            )
             batch.append(c.to_doc())
             if len(batch) == 1000:
                 await col.insert_many(batch)
@@ -145,9 +163,14 @@ async def main(args: argparse.Namespace) -> dict:
         if server:
             server.stop()
     return {
-        "bench": "ingest", "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()} {platform.node()}",
-        "server": args.server_label, "concurrency": args.concurrency, "messages": args.messages,
-        "raw_insert_per_s": round(raw_rate, 1), "ingest_per_s": round(ingest_rate, 1),
+        "bench": "ingest",
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()} {platform.node()}",
+        "server": args.server_label,
+        "concurrency": args.concurrency,
+        "messages": args.messages,
+        "raw_insert_per_s": round(raw_rate, 1),
+        "ingest_per_s": round(ingest_rate, 1),
         "ratio": round(ingest_rate / raw_rate, 3),
         "ingest_p50_ms_at_peak": round(statistics.median(ingest_lat) * 1000, 2),
         "half_rate_per_s": round(ingest_rate / 2, 1),
@@ -161,13 +184,17 @@ async def main(args: argparse.Namespace) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--senders", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--list-rounds", type=int, default=20)
-    parser.add_argument("--url", help="an already running server (default: start an embedded FerretDB/SQLite)")
+    parser.add_argument(
+        "--url", help="an already running server (default: start an embedded FerretDB/SQLite)"
+    )
     parser.add_argument("--server-label", default="FerretDB v1.24.2 / SQLite")
     print(json.dumps(asyncio.run(main(parser.parse_args()))))

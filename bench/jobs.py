@@ -51,8 +51,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             ran += 1
         elapsed = time.perf_counter() - started
 
-        old_style = {"kind": {"$in": ["send"]}, "$or": [{"state": "ready", "next_at": {"$lte": utcnow()}},
-                                                       {"state": "running", "lease_until": {"$lt": utcnow()}}]}
+        old_style = {
+            "kind": {"$in": ["send"]},
+            "$or": [
+                {"state": "ready", "next_at": {"$lte": utcnow()}},
+                {"state": "running", "lease_until": {"$lt": utcnow()}},
+            ],
+        }
         search: dict[str, list[float]] = {"job_queue": [], "jobs (before)": []}
         for _ in range(10):
             t = time.perf_counter()
@@ -72,7 +77,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--history", type=int, default=20_000, help="finished jobs already in the store")
     parser.add_argument("--jobs", type=int, default=300, help="jobs to run through the queue")
     print(json.dumps(asyncio.run(main(parser.parse_args()))))

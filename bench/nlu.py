@@ -35,8 +35,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--engines", default="embedded,rasa")
     parser.add_argument("--datasets", default="berry,hwu64")
-    parser.add_argument("--tune-epochs", type=int, default=None,
-                        help="embedded: encoder fine-tuning epochs (default BERRY_BOT_TUNE_EPOCHS, 0 = frozen)")
+    parser.add_argument(
+        "--tune-epochs",
+        type=int,
+        default=None,
+        help="embedded: encoder fine-tuning epochs (default BERRY_BOT_TUNE_EPOCHS, 0 = frozen)",
+    )
     parser.add_argument("--rasa-config", action="append", default=[], metavar="[DATASET=]CONFIG",
                         help="Rasa config (default bot/rasa/config.yml); DATASET=CONFIG for one dataset "
                              "only (e.g. hwu64=bot/rasa/eval/config-fast.yml); repeatable")

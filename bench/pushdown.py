@@ -12,7 +12,8 @@ alike. Prints JSON (medians in ms and baseline/candidate ratios), and the writes
 conversation inserted, then updated by `_id`, on both, interleaved: the indexes' maintenance).
 
     python -P bench/pushdown.py [--conversations 100000] [--messages 300000] [--rounds 5]
-        [--baseline ~/.cache/berry/bin/ferretdb-v1.24.2-berry2] [--candidate <ours: hub.store.embedded.PATCH_LEVEL>]
+        [--baseline ~/.cache/berry/bin/ferretdb-v1.24.2-berry2]
+        [--candidate <ours: hub.store.embedded.PATCH_LEVEL>]
 """
 
 from __future__ import annotations
@@ -78,13 +79,27 @@ def queries(n_conv: int) -> dict:
     return {
         "thread_100": ("messages", {"conversation_id": cid}, [("created_at", 1), ("_id", 1)], 100),
         "inbox_open_50": ("conversations", {"status": "open"}, newest, 50),
-        "team_active_50": ("conversations", {"team_id": "team3", "status": {"$in": ["open", "pending"]}}, newest, 50),
-        "contact_history": ("conversations", {"contact_id": f"ct{rng.randrange(n_conv // 5):06d}"}, newest, 50),
+        "team_active_50": (
+            "conversations",
+            {"team_id": "team3", "status": {"$in": ["open", "pending"]}},
+            newest,
+            50,
+        ),
+        "contact_history": (
+            "conversations",
+            {"contact_id": f"ct{rng.randrange(n_conv // 5):06d}"},
+            newest,
+            50,
+        ),
         "id_and_status": ("conversations", {"_id": cid, "status": "open"}, None, 1),
         # berry5: `{assignee_id: null}`, the console's Unassigned view and GET /queue (oldest first)
         "unassigned_300": ("conversations", {"assignee_id": None}, newest, 300),
-        "queue_100": ("conversations", {"assignee_id": None, "status": "open"},
-                      [("created_at", 1), ("_id", 1)], 100),
+        "queue_100": (
+            "conversations",
+            {"assignee_id": None, "status": "open"},
+            [("created_at", 1), ("_id", 1)],
+            100,
+        ),
         "all_newest_50": ("conversations", {}, newest, 50),
         # hub/api/pages.py: the 10th page of 50 (keyset cursor), the inbox's and the unfiltered list's
         "inbox_open_page10": ("page", {"status": "open"}, 10, 50),
@@ -155,7 +170,9 @@ async def main(args: argparse.Namespace) -> dict:
                 for name, store in (stores.items() if r % 2 == 0 else reversed(stores.items())):
                     results[name][q].append(await timed(store, spec, cursors))
             print(f"round {r + 1}/{args.rounds}", file=sys.stderr)
-        med = {names[k]: {q: round(statistics.median(v), 2) for q, v in qs.items()} for k, qs in results.items()}
+        med = {
+            names[k]: {q: round(statistics.median(v), 2) for q, v in qs.items()} for k, qs in results.items()
+        }
         base, cand = names["baseline"], names["candidate"]
         written = await writes(stores, names, args.rounds)
         return {"bench": "pushdown", "date": datetime.now(UTC).date().isoformat(),
@@ -172,7 +189,9 @@ async def main(args: argparse.Namespace) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--messages", type=int, default=300_000)
     parser.add_argument("--rounds", type=int, default=5)

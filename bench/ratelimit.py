@@ -57,7 +57,8 @@ async def start_mode(mongo_url: str, redis_url: str | None, enabled: bool, tmp: 
     client = TestClient(TestServer(app))
     await client.start_server()
     user = await app[keys.USERS].create("bench@example.com", "correct horse", Role.agent)
-    token = app[keys.TOKENS].access_token(user, "bench-session" if session else None)  # sid: checked per request
+    # sid: checked per request
+    token = app[keys.TOKENS].access_token(user, "bench-session" if session else None)
     return client, {"Authorization": f"Bearer {token}"}, settings.mongodb_db
 
 
@@ -80,8 +81,14 @@ async def run_modes(mongo_url: str, redis_url: str, n: int, tmp: Path) -> dict[s
         for client, _, db in started.values():
             await client.server.app[keys.STORE].client.drop_database(db)
             await client.close()
-    return {name: {"median_ms": round(statistics.median(v) * 1000, 3), "p95_ms": round(pct(v, 0.95) * 1000, 3),
-                   "rps_serial": round(len(v) / sum(v), 1)} for name, v in lat.items()}
+    return {
+        name: {
+            "median_ms": round(statistics.median(v) * 1000, 3),
+            "p95_ms": round(pct(v, 0.95) * 1000, 3),
+            "rps_serial": round(len(v) / sum(v), 1),
+        }
+        for name, v in lat.items()
+    }
 
 
 async def raw_hits(redis_url: str, n: int) -> dict[str, float]:

@@ -11,7 +11,8 @@ The live sections (backlog now, knowledge-base searches) are timed on their own.
 
 Prints one JSON line.
 
-    python -P bench/reports.py [--conversations 200000] [--messages 1000000] [--days 90] [--runs 40] [--live-runs 1]
+    python -P bench/reports.py [--conversations 200000] [--messages 1000000] [--days 90] [--runs 40]
+        [--live-runs 1]
 """
 
 from __future__ import annotations
@@ -43,7 +44,13 @@ from hub.store import EmbeddedFerretDB, Store
 
 CHANNELS = ["whatsapp", "whatsapp", "whatsapp", "sms", "email", "email", "webchat", "webchat", "voice"]
 PRIORITIES = ["low", "normal", "normal", "normal", "high", "urgent"]
-REASONS = ["explicit_request", "unclear_twice", "negative_sentiment", "human_only:complaint", "refund_over_limit"]
+REASONS = [
+    "explicit_request",
+    "unclear_twice",
+    "negative_sentiment",
+    "human_only:complaint",
+    "refund_over_limit",
+]
 DASHBOARD = ("overview", "volume", "response_times", "sla", "csat", "bot", "agents", "contacts")
 
 
@@ -52,27 +59,57 @@ def conversation(i: int, now: datetime, days: int, contacts: list[str], agents: 
     created = now - timedelta(milliseconds=int(r() * days * 86_400_000))  # BSON dates hold milliseconds
     status = random.choice(["resolved"] * 6 + ["closed"] * 2 + ["open", "pending"])
     first = created + timedelta(milliseconds=int(r() * 36_000_000)) if r() < 0.9 else None
-    resolved = (first or created) + timedelta(milliseconds=int(r() * 259_200_000)) if status in ("resolved", "closed") else None
+    resolved = (
+        (first or created) + timedelta(milliseconds=int(r() * 259_200_000))
+        if status in ("resolved", "closed")
+        else None
+    )
     doc: dict[str, Any] = {
-        "_id": new_id(), "number": i + 1, "contact_id": random.choice(contacts), "channel": random.choice(CHANNELS),
-        "thread_key": f"t{i}", "status": status, "priority": random.choice(PRIORITIES),
-        "assignee_id": random.choice(agents) if r() < 0.95 else None, "team_id": f"team{random.randint(1, 5)}",
-        "tags": [], "subject": "", "created_at": created, "updated_at": created, "last_message_at": resolved or created,
-        "first_response_at": first, "resolved_at": resolved, "sla": {}, "bot": {}, "csat": None, "merged_into": None,
+        "_id": new_id(),
+        "number": i + 1,
+        "contact_id": random.choice(contacts),
+        "channel": random.choice(CHANNELS),
+        "thread_key": f"t{i}",
+        "status": status,
+        "priority": random.choice(PRIORITIES),
+        "assignee_id": random.choice(agents) if r() < 0.95 else None,
+        "team_id": f"team{random.randint(1, 5)}",
+        "tags": [],
+        "subject": "",
+        "created_at": created,
+        "updated_at": created,
+        "last_message_at": resolved or created,
+        "first_response_at": first,
+        "resolved_at": resolved,
+        "sla": {},
+        "bot": {},
+        "csat": None,
+        "merged_into": None,
     }
     if r() < 0.4:
-        doc["bot"] = {"active": False, "handoff": {"reason": random.choice(REASONS)}} if r() < 0.6 else {"active": True}
+        doc["bot"] = (
+            {"active": False, "handoff": {"reason": random.choice(REASONS)}}
+            if r() < 0.6
+            else {"active": True}
+        )
     if resolved and r() < 0.7:
-        doc["csat"] = {"state": "sent", "sent_at": resolved, "score": random.randint(1, 5) if r() < 0.4 else None}
+        doc["csat"] = {
+            "state": "sent",
+            "sent_at": resolved,
+            "score": random.randint(1, 5) if r() < 0.4 else None,
+        }
     if r() < 0.8:
         breached = r() < 0.15
-        doc["sla"] = {"policy_id": "default", "metrics": {"first_response": {"breached": breached,
-                                                                             "met_at": None if breached else first}}}
+        doc["sla"] = {
+            "policy_id": "default",
+            "metrics": {"first_response": {"breached": breached, "met_at": None if breached else first}},
+        }
     return doc
 
 
 def messages(conv: dict[str, Any], k: int, now: datetime) -> list[dict[str, Any]]:
-    """k messages: the customer writes first, then turns alternate (agent replies after the first response)."""
+    """k messages: the customer writes first, then turns alternate (agent replies after the first
+    response)."""
     out = []
     at = conv["created_at"]
     for j in range(k):
@@ -83,21 +120,41 @@ def messages(conv: dict[str, Any], k: int, now: datetime) -> list[dict[str, Any]
             at = at + timedelta(milliseconds=int(random.random() * 240 * 60_000))
         if at > now:
             break
-        out.append({"_id": new_id(), "conversation_id": conv["_id"], "contact_id": conv["contact_id"],
-                    "direction": "in" if inbound else "out", "author_type": "customer" if inbound else "agent",
-                    "private": False, "text": "bench", "channel": conv["channel"], "delivery_status": "sent",
-                    "meta": {}, "attachments": [], "created_at": at})
+        out.append(
+            {
+                "_id": new_id(),
+                "conversation_id": conv["_id"],
+                "contact_id": conv["contact_id"],
+                "direction": "in" if inbound else "out",
+                "author_type": "customer" if inbound else "agent",
+                "private": False,
+                "text": "bench",
+                "channel": conv["channel"],
+                "delivery_status": "sent",
+                "meta": {},
+                "attachments": [],
+                "created_at": at,
+            }
+        )
     return out
 
 
-async def load(store: Store, n: int, n_messages: int, days: int, now: datetime) -> dict[Any, list[dict[str, Any]]]:
+async def load(
+    store: Store, n: int, n_messages: int, days: int, now: datetime
+) -> dict[Any, list[dict[str, Any]]]:
     """Source documents by bulk insert; returns the groups of each UTC day, computed in memory."""
     contacts = [new_id() for _ in range(max(1, n // 5))]
     ctype = {c: "provider" if random.random() < 0.2 else "consumer" for c in contacts}
-    await store.contacts.insert_many([{"_id": c, "type": t, "name": "", "created_at": now} for c, t in ctype.items()])
+    await store.contacts.insert_many(
+        [{"_id": c, "type": t, "name": "", "created_at": now} for c, t in ctype.items()]
+    )
     agents = [new_id() for _ in range(40)]
-    await store.users.insert_many([{"_id": a, "email": f"{a}@bench.test", "name": f"Agent {k}", "role": "agent"}
-                                   for k, a in enumerate(agents)])
+    await store.users.insert_many(
+        [
+            {"_id": a, "email": f"{a}@bench.test", "name": f"Agent {k}", "role": "agent"}
+            for k, a in enumerate(agents)
+        ]
+    )
     per_conv = n_messages / n
     by_day: dict[Any, list[dict[str, Any]]] = {}
     batch = 2000
@@ -201,8 +258,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await_count = await store.messages.estimated_document_count()
             loadavg = Path("/proc/loadavg").read_text().split()[:3]
             kb_ms = [(await timed(reports.report(rollup_q, ("kb",))))[0] for _ in range(5)]
-            filtered_ms = [(await timed(reports.report(ReportQuery(**q, channel="email", source="rollup"), DASHBOARD)))[0]
-                           for _ in range(5)]
+            filtered_ms = [
+                (await timed(reports.report(ReportQuery(**q, channel="email", source="rollup"), DASHBOARD)))[
+                    0
+                ]
+                for _ in range(5)
+            ]
             two_filters_ms = [(await timed(reports.report(ReportQuery(**q, channel="email", team_id="team1"),
                                                           DASHBOARD)))[0] for _ in range(3)]
             tz_q = ReportQuery(**{**q, "tz": "Africa/Johannesburg"})  # two partial UTC days at the edges
@@ -213,26 +274,42 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await store.close()
             await asyncio.to_thread(ferret.stop)
     return {
-        "bench": "reports", "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{os.cpu_count()} cores, {platform.machine()}, shared", "server": "FerretDB v1.24 (SQLite)",
-        "conversations": args.conversations, "messages": await_count, "days": args.days, "range_days": 30,
-        "buckets": buckets, "views": views, "loadavg": loadavg,
-        "load_s": round(load_s, 1), "rollups_s": round(rollup_s, 1), "rollups_path": "rebuild" if args.rebuild else
-        "in memory, checked by the job path on 3 days", "rollups_verified": verified,
-        "rollup_job_3_scattered_days_s": round(job_s, 1), "rollup_job_changed_days": job_changed,
-        "dashboard": "every section (overview with trend, volume, times, SLA, CSAT, bot, KB, agents, backlog, "
-                     "contacts); the on-the-fly run compares all but backlog/KB (source data in both modes)",
-        "dashboard_rollup_ms": {"p50": pct(rollup_ms, .5), "p95": pct(rollup_ms, .95), "runs": len(rollup_ms)},
-        "dashboard_live_ms": {"p50": pct(live_ms, .5), "p95": pct(live_ms, .95), "runs": len(live_ms)},
+        "bench": "reports",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, shared",
+        "server": "FerretDB v1.24 (SQLite)",
+        "conversations": args.conversations,
+        "messages": await_count,
+        "days": args.days,
+        "range_days": 30,
+        "buckets": buckets,
+        "views": views,
+        "loadavg": loadavg,
+        "load_s": round(load_s, 1),
+        "rollups_s": round(rollup_s, 1),
+        "rollups_path": "rebuild" if args.rebuild else "in memory, checked by the job path on 3 days",
+        "rollups_verified": verified,
+        "rollup_job_3_scattered_days_s": round(job_s, 1),
+        "rollup_job_changed_days": job_changed,
+        "dashboard": "every section (overview with trend, volume, times, SLA, CSAT, bot, KB, agents, "
+        "backlog, contacts); the on-the-fly run compares all but backlog/KB (source data in both modes)",
+        "dashboard_rollup_ms": {
+            "p50": pct(rollup_ms, 0.5),
+            "p95": pct(rollup_ms, 0.95),
+            "runs": len(rollup_ms),
+        },
+        "dashboard_live_ms": {"p50": pct(live_ms, 0.5), "p95": pct(live_ms, 0.95), "runs": len(live_ms)},
         "ratio_live_over_rollup_p50": round(statistics.median(live_ms) / statistics.median(rollup_ms), 1),
         "same_figures": same,
-        "dashboard_rollup_channel_filter_ms_p50": pct(filtered_ms, .5),
-        "dashboard_rollup_two_filters_ms_p50": pct(two_filters_ms, .5),
-        "dashboard_rollup_tz_edges_ms_p50": pct(tz_ms, .5),
-        "dashboard_rollup_kolkata_ms_p50": pct(kolkata_ms, .5) if kolkata_ms else "refused (400)",
+        "dashboard_rollup_channel_filter_ms_p50": pct(filtered_ms, 0.5),
+        "dashboard_rollup_two_filters_ms_p50": pct(two_filters_ms, 0.5),
+        "dashboard_rollup_tz_edges_ms_p50": pct(tz_ms, 0.5),
+        "dashboard_rollup_kolkata_ms_p50": pct(kolkata_ms, 0.5) if kolkata_ms else "refused (400)",
         "stored_bytes": sizes,
-        "backlog_snapshot_ms_p50": pct(backlog_ms, .5), "backlog_computed_ms_p50": pct(backlog_live_ms, .5),
-        "backlog_snapshot_job_s": round(snapshot_s, 1), "kb_ms_p50": pct(kb_ms, .5),
+        "backlog_snapshot_ms_p50": pct(backlog_ms, 0.5),
+        "backlog_computed_ms_p50": pct(backlog_live_ms, 0.5),
+        "backlog_snapshot_job_s": round(snapshot_s, 1),
+        "kb_ms_p50": pct(kb_ms, 0.5),
     }
 
 
@@ -243,5 +320,7 @@ if __name__ == "__main__":
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--live-runs", type=int, default=1)
-    parser.add_argument("--rebuild", action="store_true", help="build roll-ups with the rebuild CLI path (slow)")
+    parser.add_argument(
+        "--rebuild", action="store_true", help="build roll-ups with the rebuild CLI path (slow)"
+    )
     print(json.dumps(asyncio.run(main(parser.parse_args()))))

@@ -68,10 +68,14 @@ async def round_(app: web.Application, hook_id: str, n: int, workers: int, seen:
     await asyncio.gather(*(drain(w) for w in pool))
     deliver_s = time.perf_counter() - t1
     assert len(set(seen)) == n, (len(set(seen)), n)
-    return {"workers": workers, "enqueue_per_s": round(n / queued_s, 1), "deliveries_per_s": round(n / deliver_s, 1),
-            "duplicates": len(seen) - len(set(seen)),
-            "handler_ms_mean": round(sum(spent) / len(spent) * 1000, 1),
-            "queue_share": round(1 - sum(spent) / workers / deliver_s, 2)}
+    return {
+        "workers": workers,
+        "enqueue_per_s": round(n / queued_s, 1),
+        "deliveries_per_s": round(n / deliver_s, 1),
+        "duplicates": len(seen) - len(set(seen)),
+        "handler_ms_mean": round(sum(spent) / len(spent) * 1000, 1),
+        "queue_share": round(1 - sum(spent) / workers / deliver_s, 2),
+    }
 
 
 async def main() -> None:
@@ -97,7 +101,9 @@ async def main() -> None:
             app[keys.JOB_HANDLERS].clear()
             hooks = app[WEBHOOKS]
             app[keys.JOB_HANDLERS]["webhook.deliver"] = hooks.deliver
-            doc, secret["secret"] = await hooks.create(str(server.make_url("/hook")), ["bench.event"], "bench", "bench")
+            doc, secret["secret"] = await hooks.create(
+                str(server.make_url("/hook")), ["bench.event"], "bench", "bench"
+            )
             rounds = [await round_(app, doc["id"], args.deliveries, w, seen) for w in (1, 4)]
         finally:
             await runner.cleanup()
