@@ -65,7 +65,9 @@ def own_ferretdb(tmp_path: Path) -> Iterator[EmbeddedFerretDB]:
     server.stop()
 
 
-async def until(check: Callable[[], Awaitable[bool]], within_s: float = 20.0, what: str = "the condition") -> None:
+async def until(
+    check: Callable[[], Awaitable[bool]], within_s: float = 20.0, what: str = "the condition"
+) -> None:
     """Wait for ``check()`` to hold, asking every 20 ms; fail after ``within_s``."""
     deadline = asyncio.get_running_loop().time() + within_s
     while not await check():
@@ -174,7 +176,9 @@ class Api:
         self.client = client
         self.app = client.server.app
 
-    async def user(self, role: Role, email: str | None = None, password: str = "correct horse") -> dict[str, Any]:
+    async def user(
+        self, role: Role, email: str | None = None, password: str = "correct horse"
+    ) -> dict[str, Any]:
         email = email or f"{role.value}-{new_id()}@example.com"
         user = await self.app[keys.USERS].create(email, password, role, name=role.value.title())
         resp = await self.client.post("/api/v1/auth/login", json={"email": email, "password": password})

@@ -21,8 +21,11 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 # The docs' screenshots are refreshed only on request (BERRY_UPDATE_SCREENSHOTS=1), so an ordinary
 # test run does not rewrite tracked files; otherwise they go to a temporary folder.
-SCREENSHOTS = (Path(__file__).resolve().parents[2] / "docs" / "img" if os.environ.get("BERRY_UPDATE_SCREENSHOTS")
-               else Path(tempfile.gettempdir()) / "berry-screenshots")
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "img"
+    if os.environ.get("BERRY_UPDATE_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "berry-screenshots"
+)
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +52,8 @@ async def new_page(browser: Any) -> AsyncIterator[Callable[..., Awaitable[Any]]]
         context = await browser.new_context(viewport={"width": width, "height": height}, **options)
         contexts.append(context)
         page = await context.new_page()
-        page.set_default_timeout(15000)  # generous: CI shares two cores; latency checks pass their own timeouts
+        # generous: CI shares two cores; latency checks pass their own timeouts
+        page.set_default_timeout(15000)
         page.errors = []  # type: ignore[attr-defined]
         page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
         return page
@@ -79,8 +83,13 @@ async def hub(mongodb_url: str, tmp_path_factory: pytest.TempPathFactory,
 
     db = f"b_{new_id()}"
     options: dict[str, Any] = {"bot_engine": "off", "inline_worker": False, **hub_settings_extra}
-    settings = Settings(mongodb_url=mongodb_url, mongodb_db=db, var_dir=tmp_path_factory.mktemp("hub") / "var",
-                        _env_file=None, **options)  # type: ignore[call-arg]
+    settings = Settings(
+        mongodb_url=mongodb_url,
+        mongodb_db=db,
+        var_dir=tmp_path_factory.mktemp("hub") / "var",
+        _env_file=None,
+        **options,
+    )  # type: ignore[call-arg]
     app = create_app(settings)
     async with running(app) as client:  # bounded shutdown: a stuck cleanup is reported
         yield client

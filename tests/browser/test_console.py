@@ -39,7 +39,9 @@ async def admin_headers(hub: Any) -> dict[str, str]:
     if "console_test_admin" not in app[keys.EXTENSIONS]:
         email = await make_agent(hub, "Admin", Role.admin)
         user = await app[keys.USERS].authenticate(email, PASSWORD)
-        app[keys.EXTENSIONS]["console_test_admin"] = {"Authorization": f"Bearer {app[keys.TOKENS].access_token(user)}"}
+        app[keys.EXTENSIONS]["console_test_admin"] = {
+            "Authorization": f"Bearer {app[keys.TOKENS].access_token(user)}"
+        }
     return app[keys.EXTENSIONS]["console_test_admin"]
 
 
@@ -181,12 +183,22 @@ async def test_bot_handoff_arrives_highlighted_with_reason_and_transcript(new_pa
     bot = Principal(role=Role.admin, user_id="bot", name="Berry bot")
     await app[keys.CONVERSATIONS].reply(conversation_id, bot, "I can help with bookings. Which date?",
                                         author_type=AuthorType.bot)
-    await app[keys.CONVERSATIONS].reply(conversation_id, bot, "Is it about one of these?", author_type=AuthorType.bot,
-                                        meta={"buttons": [{"title": "Changing a booking's date",
-                                                           "payload": "/reschedule_booking"},
-                                                          {"title": "<b>a person</b>", "payload": "/request_human"}]})
+    await app[keys.CONVERSATIONS].reply(
+        conversation_id,
+        bot,
+        "Is it about one of these?",
+        author_type=AuthorType.bot,
+        meta={
+            "buttons": [
+                {"title": "Changing a booking's date", "payload": "/reschedule_booking"},
+                {"title": "<b>a person</b>", "payload": "/request_human"},
+            ]
+        },
+    )
     await app[keys.STORE].conversations.update_one(
-        {"_id": conversation_id}, {"$set": {"bot": {"active": False, "handoff": {"reason": "asked for a human"}}}})
+        {"_id": conversation_id},
+        {"$set": {"bot": {"active": False, "handoff": {"reason": "asked for a human"}}}},
+    )
     await app[keys.CONVERSATIONS].reply(conversation_id, bot, "Bot handoff: asked for a human", private=True,
                                         author_type=AuthorType.bot)
     await inbound(hub, "are you there?", phone="+27861114444", name="Kim Naidoo")  # after the handoff
@@ -201,11 +213,17 @@ async def test_bot_handoff_arrives_highlighted_with_reason_and_transcript(new_pa
     assert "asked for a human" in await banner.text_content()
     # the transcript is what the bot handled: not its private note, not what the customer wrote since
     assert [t.split(": ", 1)[1] for t in await banner.locator(".transcript li").all_text_contents()] == [
-        "I want to move my wedding to June", "I can help with bookings. Which date?", "Is it about one of these?"]
+        "I want to move my wedding to June",
+        "I can help with bookings. Which date?",
+        "Is it about one of these?",
+    ]
     # the choices the bot offered are in the thread (web chat's text does not list them)
     offered = page.locator(".msg.bot .choices")
     await offered.wait_for()
-    assert await offered.locator(".badge").all_text_contents() == ["Changing a booking's date", "<b>a person</b>"]
+    assert await offered.locator(".badge").all_text_contents() == [
+        "Changing a booking's date",
+        "<b>a person</b>",
+    ]
     await screenshot(page, "console-handoff")
     assert page.errors == []
 
@@ -279,8 +297,12 @@ async def test_a_ticket_handed_back_to_the_shared_queue_stays_in_sight_without_a
     assert page.errors == []
 
 
-async def test_a_ticket_deleted_by_an_admin_leaves_the_open_thread_and_the_inbox(new_page, hub_url, hub) -> None:
-    created = await inbound(hub, "Please remove everything about my booking", phone="+27871116666", name="Zodwa M")
+async def test_a_ticket_deleted_by_an_admin_leaves_the_open_thread_and_the_inbox(
+    new_page, hub_url, hub
+) -> None:
+    created = await inbound(
+        hub, "Please remove everything about my booking", phone="+27871116666", name="Zodwa M"
+    )
     conversation_id = created["conversation"]["id"]
     vera, sam = await new_page(), await new_page()
     await sign_in(vera, hub_url, await make_agent(hub, "Vera"))
@@ -354,8 +376,14 @@ async def test_hidden_tab_gets_a_desktop_notification_and_a_sound(new_page, hub_
                '"conversation_id": "%s", "tag": "handoff:%s"}')
     await page.evaluate("Object.defineProperty(document, 'hidden', {configurable: true, get: () => false})")
     [worker] = [w for w in page.context.service_workers if w.url.endswith("/console/sw.js")]
-    await cdp.send("ServiceWorker.deliverPushMessage", {
-        "origin": hub_url, "registrationId": registrations[0]["registrationId"], "data": payload % (7, "abc", "abc")})
+    await cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": hub_url,
+            "registrationId": registrations[0]["registrationId"],
+            "data": payload % (7, "abc", "abc"),
+        },
+    )
     # the worker handles a push asynchronously: leaving the tab before it has looked at the tabs
     # would let it show #7 (seen on a loaded machine)
     for _ in range(100):
@@ -364,8 +392,14 @@ async def test_hidden_tab_gets_a_desktop_notification_and_a_sound(new_page, hub_
         await page.wait_for_timeout(100)
     assert await worker.evaluate("self.pushesHandled || 0") == 1
     await page.goto("about:blank")
-    await cdp.send("ServiceWorker.deliverPushMessage", {
-        "origin": hub_url, "registrationId": registrations[0]["registrationId"], "data": payload % (8, "def", "def")})
+    await cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": hub_url,
+            "registrationId": registrations[0]["registrationId"],
+            "data": payload % (8, "def", "def"),
+        },
+    )
     await page.goto(f"{hub_url}/console/static/img/icon.svg")  # same origin, no console tab
     pushed = await _poll(page, """async () => {
         const reg = await navigator.serviceWorker.getRegistration('/console/');
@@ -414,7 +448,9 @@ async def _poll(page: Any, script: str, seconds: float = 10) -> Any:
     raise AssertionError(f"timed out waiting for {script}")
 
 
-async def test_reply_cut_off_by_a_dropped_connection_is_marked_and_retried_once(new_page, hub_url, hub) -> None:
+async def test_reply_cut_off_by_a_dropped_connection_is_marked_and_retried_once(
+    new_page, hub_url, hub
+) -> None:
     created = await inbound(hub, "Did you get my deposit?", phone="+27801118888", name="Sizwe Nkosi")
     conversation_id = created["conversation"]["id"]
     page = await new_page()
@@ -435,19 +471,34 @@ async def test_reply_cut_off_by_a_dropped_connection_is_marked_and_retried_once(
     assert page.errors == []
 
 
-async def test_suggested_public_article_is_inserted_as_a_link_never_an_internal_one(new_page, hub_url, hub) -> None:
+async def test_suggested_public_article_is_inserted_as_a_link_never_an_internal_one(
+    new_page, hub_url, hub
+) -> None:
     from knowledge_base.sync import index_article
 
     kb = hub.server.app[keys.EXTENSIONS]["knowledge_base"]
     headers = await admin_headers(hub)
     tag = new_id()[:8]
-    for title, visibility in ((f"Marquee deposit refunds {tag}", "public"), (f"Marquee deposit override {tag}", "internal")):
-        resp = await hub.post("/api/v1/articles", headers=headers, json={
-            "title": title, "status": "published", "visibility": visibility, "slug": f"deposit-{visibility}-{tag}",
-            "body": f"How marquee deposit refunds work ({tag})."})
+    for title, visibility in (
+        (f"Marquee deposit refunds {tag}", "public"),
+        (f"Marquee deposit override {tag}", "internal"),
+    ):
+        resp = await hub.post(
+            "/api/v1/articles",
+            headers=headers,
+            json={
+                "title": title,
+                "status": "published",
+                "visibility": visibility,
+                "slug": f"deposit-{visibility}-{tag}",
+                "body": f"How marquee deposit refunds work ({tag}).",
+            },
+        )
         assert resp.status == 201, await resp.text()
         await index_article(kb.store, kb.backend, (await resp.json())["id"])
-    created = await inbound(hub, f"How do marquee deposit refunds work {tag}?", phone="+27811119999", name="Thabo")
+    created = await inbound(
+        hub, f"How do marquee deposit refunds work {tag}?", phone="+27811119999", name="Thabo"
+    )
     page = await new_page()
     await sign_in(page, hub_url, await make_agent(hub, "Vera"))
     await page.goto(f"{hub_url}/console/c/{created['conversation']['id']}")
@@ -497,15 +548,19 @@ async def test_snooze_asks_when_and_the_customers_answer_reopens_it_on_screen(ne
     conversation.updated, status open, then message.created)."""
     page = await new_page()
     await sign_in(page, hub_url, await make_agent(hub, "Nomsa"))
-    conversation_id = (await inbound(hub, "Can you call me back tomorrow?", phone="+27820000777"))["conversation"]["id"]
+    conversation_id = (await inbound(hub, "Can you call me back tomorrow?", phone="+27820000777"))[
+        "conversation"
+    ]["id"]
     await page.goto(f"{hub_url}/console/c/{conversation_id}")
     await page.wait_for_selector("#thread-status:has-text('Open')")
     await page.select_option("#snooze", "tomorrow")
     await page.wait_for_selector("#thread-status:has-text('Snoozed until')")
     doc = await hub.server.app[keys.STORE].conversations.find_one({"_id": conversation_id})
     assert doc["status"] == "snoozed" and doc["snooze_until"] is not None
-    local = await page.evaluate("(iso) => { const d = new Date(iso); return [d.getHours(), d.getMinutes()]; }",
-                                doc["snooze_until"].replace(tzinfo=UTC).isoformat())
+    local = await page.evaluate(
+        "(iso) => { const d = new Date(iso); return [d.getHours(), d.getMinutes()]; }",
+        doc["snooze_until"].replace(tzinfo=UTC).isoformat(),
+    )
     assert local == [9, 0]  # tomorrow 09:00 in the agent's own time
     assert await hub.server.app[keys.STORE]["jobs"].count_documents(
         {"kind": "ticketing.wake", "payload.conversation_id": conversation_id}) == 1
@@ -534,7 +589,12 @@ async def test_refused_edits_keep_what_the_agent_typed_and_a_merge_asks_first(ne
     assert await page.locator("#send-status #retry").count() == 0
     assert await page.input_value("#reply-text") == too_long  # still there, to be shortened
     store = hub.server.app[keys.STORE]
-    assert await store.messages.count_documents({"conversation_id": first["conversation"]["id"], "direction": "out"}) == 0
+    assert (
+        await store.messages.count_documents(
+            {"conversation_id": first["conversation"]["id"], "direction": "out"}
+        )
+        == 0
+    )
 
     await page.click("#contact-edit")
     await page.fill("#contact-name-input", "N" * 201)
@@ -557,7 +617,9 @@ async def test_refused_edits_keep_what_the_agent_typed_and_a_merge_asks_first(ne
     page.once("dialog", lambda dialog: dialog.accept())
     await button.click()
     await page.wait_for_selector(".contact .ok, p.ok")
-    assert (await store.contacts.find_one({"_id": twin_id}))["merged_into"] == first["conversation"]["contact_id"]
+    assert (await store.contacts.find_one({"_id": twin_id}))["merged_into"] == first["conversation"][
+        "contact_id"
+    ]
     assert page.errors == []
 
 

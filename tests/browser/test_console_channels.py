@@ -130,10 +130,14 @@ async def test_email_reply_with_subject_cc_and_an_attached_file(new_page, hub_ur
     assert download.suggested_filename == "quote.pdf"
     assert Path(await download.path()).read_bytes() == b"%PDF-1.4 80 guests"
     _, collector = smtp_sink
-    raw = await _eventually(lambda: next((r for _, _, r in collector.mails if b"valid for 30 days" in r), None))
+    raw = await _eventually(
+        lambda: next((r for _, _, r in collector.mails if b"valid for 30 days" in r), None)
+    )
     mail = message_from_bytes(raw, policy=policy.default)
     assert mail["Cc"] == "planner@example.com" and mail["Subject"].startswith("Re: Quote for 80 guests")
-    assert [(a.get_filename(), a.get_content()) for a in mail.iter_attachments()] == [("quote.pdf", b"%PDF-1.4 80 guests")]
+    assert [(a.get_filename(), a.get_content()) for a in mail.iter_attachments()] == [
+        ("quote.pdf", b"%PDF-1.4 80 guests")
+    ]
     # an SMS reply has no Cc, and takes files (as MMS media: test_files_on_web_chat_and_sms)
     sms = await inbound(hub, "And for SMS?", phone="+27825550999")
     await agent.goto(f"{hub_url}/console/c/{sms['conversation']['id']}")
@@ -150,7 +154,9 @@ async def test_files_on_web_chat_and_sms(new_page, hub_url, hub, standin, tmp_pa
     customer = await new_page(width=420, height=700)
     await send_photo(customer, hub_url, tmp_path / "marquee site.png", "Here is where the marquee goes")
     # the visitor's own file is a link in their bubble at once (a signed /media/ link, no reload)
-    mine = customer.locator(".berry-chat-mine:has-text('marquee goes') a.berry-chat-file:has-text('marquee site.png')")
+    mine = customer.locator(
+        ".berry-chat-mine:has-text('marquee goes') a.berry-chat-file:has-text('marquee site.png')"
+    )
     await mine.wait_for()
     assert "/media/" in (await mine.get_attribute("href") or "")
     item = agent.locator("#inbox-list li.item:has-text('marquee goes')")
@@ -169,7 +175,8 @@ async def test_files_on_web_chat_and_sms(new_page, hub_url, hub, standin, tmp_pa
     await agent.fill("#reply-text", "Layout attached")
     # the ticket changes meanwhile (here: its priority): the thread re-renders, the draft and file stay
     await agent.select_option("#priority", "high")
-    await agent.wait_for_selector("#inbox-list li.item:has-text('marquee goes') .badge.pr-high")  # the event came
+    # the event came
+    await agent.wait_for_selector("#inbox-list li.item:has-text('marquee goes') .badge.pr-high")
     assert await agent.input_value("#reply-text") == "Layout attached"
     assert await agent.locator("#reply-files li.file:has-text('layout.pdf')").count() == 1
     await agent.click("#send")
@@ -179,8 +186,10 @@ async def test_files_on_web_chat_and_sms(new_page, hub_url, hub, standin, tmp_pa
     await screenshot(customer, "chat-widget-file")
     href = await link.get_attribute("href")
     assert href.startswith(f"{PUBLIC}/media/")  # the hub's public URL; fetched here on the test server
-    body = await customer.evaluate("async (u) => { const r = await fetch(u); return [r.status, await r.text()]; }",
-                                   href.removeprefix(PUBLIC))
+    body = await customer.evaluate(
+        "async (u) => { const r = await fetch(u); return [r.status, await r.text()]; }",
+        href.removeprefix(PUBLIC),
+    )
     assert body == [200, "%PDF-1.4 marquee layout"]
     # an SMS reply with a photo goes to Twilio with the file as a signed MediaUrl
     form = sms_form(Body="Can you send the venue map?", From="+27825550777", MessageSid="SM" + "7" * 32)
@@ -197,7 +206,9 @@ async def test_files_on_web_chat_and_sms(new_page, hub_url, hub, standin, tmp_pa
     await agent.wait_for_selector("text=MMS with 1 file(s)")  # not counted as SMS segments
     await screenshot(agent, "console-sms-file")
     await agent.click("#send")
-    sent = await _eventually(lambda: [m for m in standin.messages.values() if m.get("body") == "Map attached"])
+    sent = await _eventually(
+        lambda: [m for m in standin.messages.values() if m.get("body") == "Map attached"]
+    )
     assert sent[0]["num_media"] == "1" and sent[0]["to"] == "+27825550777"
     [media_url] = [r["MediaUrl"] for r in standin.requests if r.get("Body") == ["Map attached"]][0]
     fetched = await hub.get(media_url.removeprefix(PUBLIC))
@@ -224,7 +235,9 @@ async def test_whatsapp_outside_the_window_offers_only_templates(new_page, hub_u
     await screenshot(agent, "console-whatsapp-template")
     await agent.click("#send")
     await agent.wait_for_selector("#messages .msg.out:has-text('Hi Ayanda, we have an update')")
-    sent = await _eventually(lambda: [m for m in standin.messages.values() if m.get("content_sid") == TEMPLATE_SID])
+    sent = await _eventually(
+        lambda: [m for m in standin.messages.values() if m.get("content_sid") == TEMPLATE_SID]
+    )
     assert sent[0]["to"] == "whatsapp:+27825551234"
     # a note is still free text
     await agent.click("#tab-note")
@@ -265,7 +278,9 @@ async def test_a_file_sent_before_the_chat_session_begins_waits_for_it(new_page,
     await customer.wait_for_timeout(500)
     assert uploads == []  # waiting for the token, not sent without one
     sockets[-1].send(held[0])  # the session begins
-    mine = customer.locator(".berry-chat-mine:has-text('stage goes') a.berry-chat-file:has-text('stage plan.png')")
+    mine = customer.locator(
+        ".berry-chat-mine:has-text('stage goes') a.berry-chat-file:has-text('stage plan.png')"
+    )
     await mine.wait_for()
     assert len(uploads) == 1
     assert await customer.locator("#berry-chat:has-text('Upload refused')").count() == 0

@@ -40,9 +40,18 @@ def score(v: Any) -> str:
     return "—" if v is None else f"{v:.2f}"
 
 
-FORMATS = {"conversations": count, "resolved": count, "first_response_median_h": hours, "next_response_median_h": hours,
-           "first_response_p90_h": hours, "resolution_median_h": hours, "csat_average": score,
-           "csat_response_rate": rate, "bot_deflection_rate": rate, "sla_first_response_compliance": rate}
+FORMATS = {
+    "conversations": count,
+    "resolved": count,
+    "first_response_median_h": hours,
+    "next_response_median_h": hours,
+    "first_response_p90_h": hours,
+    "resolution_median_h": hours,
+    "csat_average": score,
+    "csat_response_rate": rate,
+    "bot_deflection_rate": rate,
+    "sla_first_response_compliance": rate,
+}
 
 
 async def make_user(client: Any, name: str, role: Role) -> tuple[str, str]:
@@ -62,9 +71,13 @@ async def ready(page: Any) -> None:
     try:
         await page.wait_for_selector("body[data-state=ready]")
     except Exception as exc:
-        state = await page.evaluate("[document.body.dataset.state, document.getElementById('error').textContent, "
-                                    "document.getElementById('signin').hidden, document.getElementById('signin-error').textContent]")
-        raise AssertionError(f"dashboard not ready: {state}; page errors: {getattr(page, 'errors', None)}") from exc
+        state = await page.evaluate(
+            "[document.body.dataset.state, document.getElementById('error').textContent, "
+            "document.getElementById('signin').hidden, document.getElementById('signin-error').textContent]"
+        )
+        raise AssertionError(
+            f"dashboard not ready: {state}; page errors: {getattr(page, 'errors', None)}"
+        ) from exc
 
 
 @pytest.fixture(scope="module")
@@ -77,20 +90,26 @@ async def week(hub: Any) -> dict[str, Any]:
     store = client.server.app[keys.STORE]
     await seed(store, ann[1], ben[1])
     # two hourly load samples (what the backlog job writes): Ann 3 then 1, Ben absent (0) then 2
-    await store["report_views"].insert_one({"_id": "load:2026-11-03", "h": {"09": {ann[1]: 3}, "10": {ann[1]: 1, ben[1]: 2}}})
+    await store["report_views"].insert_one(
+        {"_id": "load:2026-11-03", "h": {"09": {ann[1]: 3}, "10": {ann[1]: 1, ben[1]: 2}}}
+    )
     await rebuild(store, None, None, progress=False)
     return {"sup": sup, "ann": ann, "ben": ben}
 
 
 async def api_dashboard(client: Any, email: str) -> dict[str, Any]:
-    token = (await (await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})).json())
+    token = await (
+        await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    ).json()
     resp = await client.get(f"/api/v1/reports/dashboard?{WEEK}",
                             headers={"Authorization": f"Bearer {token['access_token']}"})
     assert resp.status == 200
     return await resp.json()
 
 
-async def test_numbers_on_screen_match_the_api(new_page: Any, hub_url: str, hub: Any, week: dict[str, Any]) -> None:
+async def test_numbers_on_screen_match_the_api(
+    new_page: Any, hub_url: str, hub: Any, week: dict[str, Any]
+) -> None:
     api = await api_dashboard(hub, week["sup"][0])
     page = await new_page(width=1440, height=1900)
     await sign_in(page, hub_url, week["sup"][0])
@@ -102,15 +121,19 @@ async def test_numbers_on_screen_match_the_api(new_page: Any, hub_url: str, hub:
     assert await page.text_content("[data-kpi=backlog] .value") == str(api["backlog"]["total"])
 
     # agents table: one row per agent, in the API's order
-    rows = await page.eval_on_selector_all("#table-agents tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+    rows = await page.eval_on_selector_all(
+        "#table-agents tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+    )
     assert [r[0] for r in rows] == [a["name"] for a in api["agents"]]
     assert [r[1] for r in rows] == [str(a["handled"]) for a in api["agents"]]
     assert [r[3] for r in rows] == [hours(a["first_response_median_h"]) for a in api["agents"]]
     assert [r[4] for r in rows] == [hours(a["next_response_median_h"]) for a in api["agents"]]
     assert [r[-1] for r in rows] == [hours(a["online_h"]) for a in api["agents"]]
     assert hours(8.0) in [r[-1] for r in rows]  # Ann's 8 h online (fixture presence)
-    assert [r[-2] for r in rows] == ["—" if a["load_average"] is None else f"{a['load_average']:.1f} / {a['load_peak']}"
-                                     for a in api["agents"]]
+    assert [r[-2] for r in rows] == [
+        "—" if a["load_average"] is None else f"{a['load_average']:.1f} / {a['load_peak']}"
+        for a in api["agents"]
+    ]
     assert {r[0]: r[-2] for r in rows}["Ann"] == "2.0 / 3" and {r[0]: r[-2] for r in rows}["Ben"] == "1.0 / 2"
 
     # the charts are drawn from the same figures
@@ -133,7 +156,9 @@ async def test_numbers_on_screen_match_the_api(new_page: Any, hub_url: str, hub:
 
 
 async def bearer(client: Any, email: str) -> dict[str, str]:
-    token = await (await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})).json()
+    token = await (
+        await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    ).json()
     return {"Authorization": f"Bearer {token['access_token']}"}
 
 
@@ -150,8 +175,11 @@ async def test_live_operations_tile_follows_a_new_ticket_without_reload(new_page
             "sender_name": "Naledi", "text": "The band has not arrived and the wedding starts at 4"}
     resp = await hub.post("/api/v1/inbound", json=body, headers=await bearer(hub, admin[0]))
     assert resp.status == 201, await resp.text()
-    await page.wait_for_function("n => document.querySelector('[data-op=open] .value').textContent === String(n)",
-                                 arg=before + 1, timeout=15_000)
+    await page.wait_for_function(
+        "n => document.querySelector('[data-op=open] .value').textContent === String(n)",
+        arg=before + 1,
+        timeout=15_000,
+    )
     assert await page.evaluate("window.notReloaded") is True
     live = await (await hub.get("/api/v1/reports/live", headers=await bearer(hub, week["sup"][0]))).json()
     for key in ("queue", "open", "at_risk", "breached"):
@@ -179,8 +207,12 @@ async def test_widgets_are_arranged_and_the_order_is_saved_per_user(new_page: An
     await page.wait_for_selector("#widgets[data-saved^='csat,days,channels,heatmap']")
     await page.reload()
     await ready(page)
-    assert (await page.eval_on_selector_all("#widgets > [data-widget]", order))[:4] == ["csat", "days", "channels",
-                                                                                         "heatmap"]
+    assert (await page.eval_on_selector_all("#widgets > [data-widget]", order))[:4] == [
+        "csat",
+        "days",
+        "channels",
+        "heatmap",
+    ]
     saved = await (await hub.get("/api/v1/reports/layout", headers=await bearer(hub, week["sup"][0]))).json()
     assert saved["order"][:3] == ["csat", "days", "channels"] and len(saved["order"]) == len(default)
     # another user still has the default order
@@ -203,12 +235,16 @@ async def test_filters_apply_and_stay_in_the_url(new_page: Any, hub_url: str, we
     assert await page.text_content("[data-kpi=conversations] .value") == "2"
 
 
-async def test_an_agent_sees_only_their_own_figures(new_page: Any, hub_url: str, week: dict[str, Any]) -> None:
+async def test_an_agent_sees_only_their_own_figures(
+    new_page: Any, hub_url: str, week: dict[str, Any]
+) -> None:
     page = await new_page()
     await sign_in(page, hub_url, week["ben"][0])
     await ready(page)
     assert await page.text_content("[data-kpi=conversations] .value") == "2"  # c3 and c4
-    rows = await page.eval_on_selector_all("#table-agents tbody tr", "rows => rows.map(r => r.cells[0].textContent)")
+    rows = await page.eval_on_selector_all(
+        "#table-agents tbody tr", "rows => rows.map(r => r.cells[0].textContent)"
+    )
     assert rows == ["Ben"]
     assert await page.is_hidden("select[name=agent_id]")
 
@@ -231,7 +267,9 @@ async def test_a_bad_range_shows_the_problem(new_page: Any, hub_url: str, week: 
     assert "ends before it starts" in await page.text_content("#error")
 
 
-async def test_export_downloads_a_csv(new_page: Any, hub_url: str, week: dict[str, Any], tmp_path: Path) -> None:
+async def test_export_downloads_a_csv(
+    new_page: Any, hub_url: str, week: dict[str, Any], tmp_path: Path
+) -> None:
     page = await new_page(accept_downloads=True)
     await sign_in(page, hub_url, week["sup"][0])
     await ready(page)
@@ -256,11 +294,14 @@ async def test_pdf_download(new_page: Any, hub_url: str, week: dict[str, Any]) -
     assert (await download.path()).read_bytes().startswith(b"%PDF")
 
 
-async def test_scheduled_reports_are_listed_created_with_errors_shown_and_deleted(new_page: Any, hub_url: str, hub: Any,
-                                                                                   week: dict[str, Any]) -> None:
+async def test_scheduled_reports_are_listed_created_with_errors_shown_and_deleted(
+    new_page: Any, hub_url: str, hub: Any, week: dict[str, Any]
+) -> None:
     headers = await bearer(hub, week["sup"][0])
-    listed = "async () => (await (await fetch('/api/v1/reports/schedules', {headers: {Authorization: 'Bearer ' + " \
-             "JSON.parse(localStorage.getItem('berry.console.session')).access}})).json()).items"
+    listed = (
+        "async () => (await (await fetch('/api/v1/reports/schedules', {headers: {Authorization: 'Bearer ' + "
+        "JSON.parse(localStorage.getItem('berry.console.session')).access}})).json()).items"
+    )
     page = await new_page(width=1440, height=1200)
     await sign_in(page, hub_url, week["sup"][0])
     await ready(page)
@@ -289,7 +330,12 @@ async def test_scheduled_reports_are_listed_created_with_errors_shown_and_delete
     assert await page.text_content("#schedule-errors") == ""
     assert await page.get_attribute(f"{form} [name=recipients]", "aria-invalid") is None
     row = await page.eval_on_selector("#schedule-list tbody tr", "r => [...r.cells].map(c => c.textContent)")
-    assert row[:4] == ["Weekly ops", "Weekly, Tuesday 08:00 Africa/Johannesburg", "All", "ops@berry.events, ceo@berry.events"]
+    assert row[:4] == [
+        "Weekly ops",
+        "Weekly, Tuesday 08:00 Africa/Johannesburg",
+        "All",
+        "ops@berry.events, ceo@berry.events",
+    ]
     [weekly] = (await (await hub.get("/api/v1/reports/schedules", headers=headers)).json())["items"]
     assert (weekly["name"], weekly["frequency"], weekly["weekday"], weekly["hour"], weekly["recipients"]) == (
         "Weekly ops", "weekly", 1, 8, ["ops@berry.events", "ceo@berry.events"])
@@ -324,4 +370,6 @@ async def test_scheduled_reports_are_listed_created_with_errors_shown_and_delete
     await sign_in(agent_page, hub_url, week["ben"][0])
     await ready(agent_page)
     assert await agent_page.is_hidden("#schedules")
-    assert (await hub.get("/api/v1/reports/schedules", headers=await bearer(hub, week["ben"][0]))).status == 403
+    assert (
+        await hub.get("/api/v1/reports/schedules", headers=await bearer(hub, week["ben"][0]))
+    ).status == 403

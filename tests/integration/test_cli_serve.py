@@ -36,7 +36,9 @@ def _get(url: str, data: dict | None = None) -> tuple[int, bytes]:
 
 
 def test_help_explains_every_command() -> None:
-    out = subprocess.run([sys.executable, "-m", "hub", "--help"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "hub", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     for command in ("serve", "worker", "migrate", "seed-demo", "create-user"):
         assert command in out
 
@@ -61,10 +63,14 @@ def test_serve_demo_on_embedded_ferretdb(tmp_path: Path) -> None:
             time.sleep(0.3)
         else:
             raise AssertionError("hub did not become ready")
-        status, body = _get(base + "/api/v1/auth/login", {"email": "admin@berry.events", "password": "berry-demo-2026"})
+        status, body = _get(
+            base + "/api/v1/auth/login", {"email": "admin@berry.events", "password": "berry-demo-2026"}
+        )
         assert status == 200, body
         token = json.loads(body)["access_token"]
-        req = urllib.request.Request(base + "/api/v1/conversations?limit=100", headers={"Authorization": f"Bearer {token}"})
+        req = urllib.request.Request(
+            base + "/api/v1/conversations?limit=100", headers={"Authorization": f"Bearer {token}"}
+        )
         with urllib.request.urlopen(req, timeout=5) as resp:
             page = json.loads(resp.read())
         assert {c["channel"] for c in page["items"]} >= {"sms", "whatsapp", "email", "webchat", "voice"}

@@ -16,7 +16,9 @@ from hub.models import Channel, IdentityKind, InboundMessage, SenderIdentity, St
 from hub.store import Store
 
 
-def sms(external_id: str, phone: str = "+27 82 123 4567", text: str = "Hi, where is my booking?") -> InboundMessage:
+def sms(
+    external_id: str, phone: str = "+27 82 123 4567", text: str = "Hi, where is my booking?"
+) -> InboundMessage:
     return InboundMessage(channel=Channel.sms, external_id=external_id,
                           sender=SenderIdentity(kind=IdentityKind.phone, value=phone), text=text)
 
@@ -168,10 +170,22 @@ async def test_bad_sender_is_refused_before_anything_is_written(inbox: Inbox, st
 
 
 async def test_email_identity_is_lower_cased(inbox: Inbox) -> None:
-    a = await inbox.ingest(InboundMessage(channel=Channel.email, external_id="<a@x>", text="hi",
-                                          sender=SenderIdentity(kind=IdentityKind.email, value="Thandi@Example.COM")))
-    b = await inbox.ingest(InboundMessage(channel=Channel.email, external_id="<b@x>", text="hi again",
-                                          sender=SenderIdentity(kind=IdentityKind.email, value="thandi@example.com")))
+    a = await inbox.ingest(
+        InboundMessage(
+            channel=Channel.email,
+            external_id="<a@x>",
+            text="hi",
+            sender=SenderIdentity(kind=IdentityKind.email, value="Thandi@Example.COM"),
+        )
+    )
+    b = await inbox.ingest(
+        InboundMessage(
+            channel=Channel.email,
+            external_id="<b@x>",
+            text="hi again",
+            sender=SenderIdentity(kind=IdentityKind.email, value="thandi@example.com"),
+        )
+    )
     assert a.contact.id == b.contact.id
 
 

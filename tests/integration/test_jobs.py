@@ -84,7 +84,9 @@ async def test_a_requeued_dead_job_runs_again_with_a_fresh_budget(store: Store) 
 async def test_a_claim_left_by_a_worker_that_died_before_marking_the_job_expires(store: Store) -> None:
     jobs = Jobs(store)
     job_id = await jobs.enqueue("work")
-    await store.claim("job_claims", f"{job_id}:1", {"owner": "dead-worker", "at": utcnow() - timedelta(hours=2)})
+    await store.claim(
+        "job_claims", f"{job_id}:1", {"owner": "dead-worker", "at": utcnow() - timedelta(hours=2)}
+    )
     ran: list[str] = []
 
     async def work(payload: dict[str, Any]) -> None:

@@ -64,10 +64,13 @@ async def test_equality_filters_use_indexes_and_keep_mongodb_semantics(store: St
         return True
 
     strings = [v for v in values if isinstance(v, str)]
-    filters = ([{"status": v} for v in strings] + [{"status": v, "tag": w} for v in strings for w in strings[:3]]
-               + [{"status": {"$in": [v, w]}} for v in strings[:4] for w in strings]
-               + [{"_id": 8, "status": values[8]}, {"_id": 8, "status": "nope"}]
-               + [{"status": None}, {"status": None, "tag": "open"}, {"tag": None}])  # berry5
+    filters = (
+        [{"status": v} for v in strings]
+        + [{"status": v, "tag": w} for v in strings for w in strings[:3]]
+        + [{"status": {"$in": [v, w]}} for v in strings[:4] for w in strings]
+        + [{"_id": 8, "status": values[8]}, {"_id": 8, "status": "nope"}]
+        + [{"status": None}, {"status": None, "tag": "open"}, {"tag": None}]
+    )  # berry5
     for flt in filters:
         expected = sorted(d["_id"] for d in docs if matches(d, flt))
         assert sorted([d["_id"] async for d in col.find(flt)]) == expected, flt
@@ -87,10 +90,38 @@ async def test_equality_filters_use_indexes_and_keep_mongodb_semantics(store: St
 
 MISSING = object()
 D = datetime(2026, 1, 1, tzinfo=UTC)
-SAFE: list[object] = [None, MISSING, 0, 1, 1.0, -3, 2.5, 10**15, -(2**52), "", "a", "ab", "ab c", "ab!", 'q"', "a<b",
-                      "back\\slash", "ünï 😀", "Z", "line\nbreak", "a\x00b", "\x7f", ObjectId("65a000000000000000000001"),
-                      ObjectId("65a0000000000000000000ff"), True, False, D, D, datetime(1999, 5, 5, 0, 0, 0, 7000, tzinfo=UTC),
-                      datetime(1970, 1, 1, tzinfo=UTC)]
+SAFE: list[object] = [
+    None,
+    MISSING,
+    0,
+    1,
+    1.0,
+    -3,
+    2.5,
+    10**15,
+    -(2**52),
+    "",
+    "a",
+    "ab",
+    "ab c",
+    "ab!",
+    'q"',
+    "a<b",
+    "back\\slash",
+    "ünï 😀",
+    "Z",
+    "line\nbreak",
+    "a\x00b",
+    "\x7f",
+    ObjectId("65a000000000000000000001"),
+    ObjectId("65a0000000000000000000ff"),
+    True,
+    False,
+    D,
+    D,
+    datetime(1999, 5, 5, 0, 0, 0, 7000, tzinfo=UTC),
+    datetime(1970, 1, 1, tzinfo=UTC),
+]
 UNSAFE: list[object] = [[3, "x"], ["b", 7], {"a": 1}, datetime(1960, 1, 1, tzinfo=UTC), 2**60]
 
 
@@ -120,7 +151,8 @@ def compare(a: object, b: object) -> int:
     return (a > b) - (a < b)  # type: ignore[operator]
 
 
-def sort_value(v: object, direction: int) -> object:  # an array sorts by its least (asc) / greatest (desc) element
+# an array sorts by its least (asc) / greatest (desc) element
+def sort_value(v: object, direction: int) -> object:
     if isinstance(v, list):
         return (min if direction > 0 else max)(v, key=functools.cmp_to_key(compare))
     return v
@@ -129,7 +161,9 @@ def sort_value(v: object, direction: int) -> object:  # an array sorts by its le
 def mongo_sorted(docs: list[dict], order: list[tuple[str, int]]) -> list[dict]:
     def cmp(x: dict, y: dict) -> int:
         for field, direction in order:
-            c = compare(sort_value(x.get(field, MISSING), direction), sort_value(y.get(field, MISSING), direction))
+            c = compare(
+                sort_value(x.get(field, MISSING), direction), sort_value(y.get(field, MISSING), direction)
+            )
             if c:
                 return c * direction
         return 0
@@ -149,8 +183,14 @@ def matches(doc: dict, flt: dict) -> bool:
         ops = cond if isinstance(cond, dict) and next(iter(cond), "").startswith("$") else {"$eq": cond}
         for op, want in ops.items():
             wants = want if op == "$in" else [want]
-            tests = {"$eq": lambda c: c == 0, "$in": lambda c: c == 0, "$lt": lambda c: c < 0, "$gt": lambda c: c > 0,
-                     "$lte": lambda c: c <= 0, "$gte": lambda c: c >= 0}[op]
+            tests = {
+                "$eq": lambda c: c == 0,
+                "$in": lambda c: c == 0,
+                "$lt": lambda c: c < 0,
+                "$gt": lambda c: c > 0,
+                "$lte": lambda c: c <= 0,
+                "$gte": lambda c: c >= 0,
+            }[op]
             if not any(x is not MISSING and rank(x) == rank(w) and tests(compare(x, w))
                        for x in candidates for w in wants):
                 return False
@@ -169,12 +209,20 @@ def sort_docs(values: list[object], n: int = 180) -> list[dict]:
     return docs
 
 
-async def find_ids(col: object, flt: dict, order: list[tuple[str, int]], skip: int = 0, limit: int = 0) -> list:
+async def find_ids(
+    col: object, flt: dict, order: list[tuple[str, int]], skip: int = 0, limit: int = 0
+) -> list:
     return [d["_id"] async for d in col.find(flt).sort(order).skip(skip).limit(limit)]  # type: ignore[attr-defined]
 
 
-SORT_FILTERS: list[dict] = [{}, {"s": "open"}, {"s": {"$in": ["open", "pending"]}}, {"s": "open", "n": {"$gt": 4}},
-                            {"n": {"$gt": 4}}, {"$and": [{"s": "closed"}, {"n": {"$lt": 3}}]}]
+SORT_FILTERS: list[dict] = [
+    {},
+    {"s": "open"},
+    {"s": {"$in": ["open", "pending"]}},
+    {"s": "open", "n": {"$gt": 4}},
+    {"n": {"$gt": 4}},
+    {"$and": [{"s": "closed"}, {"n": {"$lt": 3}}]},
+]
 SORT_ORDERS = [[("k", 1), ("_id", 1)], [("k", -1), ("_id", -1)], [("k", 1), ("_id", -1)], [("_id", -1)],
                [("at", -1), ("_id", -1)], [("n", 1), ("k", -1), ("_id", 1)]]
 
@@ -191,9 +239,14 @@ async def check_sorts(col: object, docs: list[dict]) -> None:
             got = [d async for d in col.find(flt).sort("k", direction)]  # type: ignore[attr-defined]
             want = mongo_sorted([d for d in docs if matches(d, flt)], [("k", direction)])
             assert [sort_value(d.get("k", MISSING), direction) for d in got] == [
-                sort_value(d.get("k", MISSING), direction) for d in want] or all(
-                compare(sort_value(a.get("k", MISSING), direction), sort_value(b.get("k", MISSING), direction)) == 0
-                for a, b in zip(got, want)), (flt, direction)
+                sort_value(d.get("k", MISSING), direction) for d in want
+            ] or all(
+                compare(
+                    sort_value(a.get("k", MISSING), direction), sort_value(b.get("k", MISSING), direction)
+                )
+                == 0
+                for a, b in zip(got, want)
+            ), (flt, direction)
             assert sorted(str(d["_id"]) for d in got) == sorted(str(d["_id"]) for d in want)
 
 
@@ -215,11 +268,18 @@ async def test_sorts_follow_mongodb_order_exactly_pushed_down_or_not(store: Stor
         await check_sorts(col, docs)
 
     # where every value is of an exactly ordered kind, SQLite walks the index: no sort of its own
-    for flt, sort in (({"s": "open"}, {"k": -1, "_id": -1}), ({}, {"k": 1, "_id": 1}), ({}, {"k": -1, "_id": -1}),
-                      ({"s": "open", "n": {"$gt": 4}}, {"k": -1, "_id": -1}), ({}, {"at": -1, "_id": -1})):
+    for flt, sort in (
+        ({"s": "open"}, {"k": -1, "_id": -1}),
+        ({}, {"k": 1, "_id": 1}),
+        ({}, {"k": -1, "_id": -1}),
+        ({"s": "open", "n": {"$gt": 4}}, {"k": -1, "_id": -1}),
+        ({}, {"at": -1, "_id": -1}),
+    ):
         found, pushed = await explain_find(store, "safe", flt, sort)
         assert pushed and "USING INDEX" in found and "TEMP B-TREE" not in found, (flt, sort, found)
-    found, pushed = await explain_find(store, "safe", {"s": {"$in": ["open", "pending"]}}, {"k": -1, "_id": -1})
+    found, pushed = await explain_find(
+        store, "safe", {"s": {"$in": ["open", "pending"]}}, {"k": -1, "_id": -1}
+    )
     assert pushed and "USING INDEX" in found, found  # two index ranges merged: a sort of the matching keys
     # an array/object/negative date among the values (or an array in a filtered field): the handler sorts
     found, pushed = await explain_find(store, "unsafe", {"s": "open"}, {"k": -1, "_id": -1})
@@ -257,22 +317,29 @@ async def test_keyset_pages_are_exact_and_walk_the_index(store: Store) -> None:
             got: list[str] = []
             cursor = None
             while True:
-                page, cursor = await pages.fetch(col, flt, pages.PageQuery(limit=7, sort=sort, cursor=cursor), sorts)
+                page, cursor = await pages.fetch(
+                    col, flt, pages.PageQuery(limit=7, sort=sort, cursor=cursor), sorts
+                )
                 got += [d["_id"] for d in page]
                 if cursor is None:
                     break
             assert got == expected, (flt, sort)
     # a later page's range on the sort key is pushed down: SQLite starts at the cursor
     keyset = pages.after("at", -1, D + timedelta(minutes=20), "050-0")
-    found, pushed = await explain_find(store, "paged", {"$and": [{"s": "open"}, keyset]}, {"at": -1, "_id": -1})
+    found, pushed = await explain_find(
+        store, "paged", {"$and": [{"s": "open"}, keyset]}, {"at": -1, "_id": -1}
+    )
     assert pushed and "(<expr>=? AND <expr><?)" in found and "TEMP B-TREE" not in found, found
 
 
-async def test_a_sort_field_is_checked_among_the_filtered_documents_when_an_index_allows(store: Store) -> None:
+async def test_a_sort_field_is_checked_among_the_filtered_documents_when_an_index_allows(
+    store: Store,
+) -> None:
     col = store["thread"]
     await col.create_index([("s", 1), ("at", 1), ("_id", 1)])  # no index starts with "at"
     docs = sort_docs(SAFE, 90)
-    docs[3]["s"], docs[3]["at"] = "closed", [D, D + timedelta(days=1)]  # out of SQLite's order, but not "open"
+    # out of SQLite's order, but not "open"
+    docs[3]["s"], docs[3]["at"] = "closed", [D, D + timedelta(days=1)]
     await col.insert_many([dict(d) for d in docs])
     order = [("at", 1), ("_id", 1)]
     for flt, pushed in (({"s": "open"}, True), ({"s": {"$in": ["open", "pending"]}}, True),

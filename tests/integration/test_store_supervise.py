@@ -53,8 +53,12 @@ async def test_a_server_that_keeps_exiting_is_given_up_on(
     with caplog.at_level(logging.ERROR, logger="hub.store.embedded"):
         await asyncio.wait_for(server.supervise(every=0.05, give_up_after=2), timeout=30)
     records = [r for r in caplog.records if r.name == "hub.store.embedded"]
-    assert [r.message for r in records] == ["ferretdb exited", "ferretdb restart failed", "ferretdb restart failed",
-                                            "ferretdb keeps exiting; not restarted again"]
+    assert [r.message for r in records] == [
+        "ferretdb exited",
+        "ferretdb restart failed",
+        "ferretdb restart failed",
+        "ferretdb keeps exiting; not restarted again",
+    ]
     assert records[-1].restarts == 2  # type: ignore[attr-defined]
 
 

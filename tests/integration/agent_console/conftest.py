@@ -43,7 +43,9 @@ class Agent:
 
     async def connect(self, token: str | None) -> None:
         auth = {"token": token} if token is not None else None
-        await self.sio.connect(self.url, namespaces=[NS], auth=auth, transports=["websocket"], wait_timeout=15)
+        await self.sio.connect(
+            self.url, namespaces=[NS], auth=auth, transports=["websocket"], wait_timeout=15
+        )
 
     async def call(self, event: str, *data: Any, timeout: float = 5) -> Any:
         return await self.sio.call(event, data[0] if len(data) == 1 else data or None, namespace=NS,
@@ -64,7 +66,10 @@ class Agent:
                 return result
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                raise AssertionError(f"timed out; received {[(e, d.get('name') if isinstance(d, dict) else d) for e, d in self.received]}")
+                raise AssertionError(
+                    "timed out; received "
+                    f"{[(e, d.get('name') if isinstance(d, dict) else d) for e, d in self.received]}"
+                )
             self._arrived.clear()
             try:
                 await asyncio.wait_for(self._arrived.wait(), remaining)

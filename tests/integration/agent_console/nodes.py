@@ -51,11 +51,21 @@ class HubNode:
         self.profile = profile  # cProfile output of the node (bench --profile), written on a clean exit
         self.port = free_port()
         self.workdir = workdir
-        self.env = {**os.environ, "BERRY_HOST": "127.0.0.1", "BERRY_PORT": str(self.port),
-                    "BERRY_MONGODB_URL": mongodb_url, "BERRY_MONGODB_DB": db,
-                    "BERRY_VAR_DIR": str(workdir / "var"), "BERRY_BOT_ENGINE": "off",
-                    "BERRY_INLINE_WORKER": "false", "BERRY_JWT_SECRET": JWT_SECRET, "BERRY_LOG_LEVEL": "WARNING",
-                    "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+        self.env = {
+            **os.environ,
+            "BERRY_HOST": "127.0.0.1",
+            "BERRY_PORT": str(self.port),
+            "BERRY_MONGODB_URL": mongodb_url,
+            "BERRY_MONGODB_DB": db,
+            "BERRY_VAR_DIR": str(workdir / "var"),
+            "BERRY_BOT_ENGINE": "off",
+            "BERRY_INLINE_WORKER": "false",
+            "BERRY_JWT_SECRET": JWT_SECRET,
+            "BERRY_LOG_LEVEL": "WARNING",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "PYTHONPATH": str(ROOT),
+        }
         if redis_url:
             self.env["BERRY_REDIS_URL"] = redis_url
         self.env.update(env or {})
@@ -69,14 +79,21 @@ class HubNode:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.log = open(self.workdir / f"{self.name}.log", "wb")  # noqa: SIM115 - closed in stop()
         prefix = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
-        self.proc = subprocess.Popen([sys.executable, *prefix, "-m", "hub", "serve"], cwd=self.workdir, env=self.env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, *prefix, "-m", "hub", "serve"],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         _wait(lambda: self._ready(), 180, f"hub node {self.name}")
         return self
 
     def _ready(self) -> bool:
         if self.proc and self.proc.poll() is not None:
-            raise RuntimeError(f"hub node {self.name} exited: {(self.workdir / f'{self.name}.log').read_text()[-2000:]}")
+            raise RuntimeError(
+                f"hub node {self.name} exited: {(self.workdir / f'{self.name}.log').read_text()[-2000:]}"
+            )
         try:
             with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as r:
                 return bool(r.status == 200)

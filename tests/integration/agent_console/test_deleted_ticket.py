@@ -28,4 +28,6 @@ async def test_a_deleted_ticket_is_dropped_by_open_consoles_with_nothing_of_its_
     await client.server.app[keys.EXTENSIONS]["agent_console"]["forwarder"].drain()
     logged = [d async for d in client.server.app[keys.STORE]["console_events"].find({})]
     assert "55123" not in json.dumps(logged, default=str)
-    assert [d["name"] for d in logged if conversation_id in json.dumps(d, default=str)] == ["conversation.deleted"]
+    assert [d["name"] for d in logged if conversation_id in json.dumps(d, default=str)] == [
+        "conversation.deleted"
+    ]

@@ -61,12 +61,16 @@ async def connected(url: str, token: str) -> Agent:
 
 
 async def login(session: aiohttp.ClientSession, node: HubNode, email: str) -> str:
-    async with session.post(f"{node.url}/api/v1/auth/login", json={"email": email, "password": PASSWORD}) as r:
+    async with session.post(
+        f"{node.url}/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+    ) as r:
         assert r.status == 200, await r.text()
         return str((await r.json())["access_token"])
 
 
-async def test_message_ingested_on_node_a_reaches_an_agent_on_node_b(two_nodes: Any, mongodb_url: str) -> None:
+async def test_message_ingested_on_node_a_reaches_an_agent_on_node_b(
+    two_nodes: Any, mongodb_url: str
+) -> None:
     a, b, db = two_nodes
     store = Store.connect(mongodb_url, db)
     users = Users(store)
@@ -87,7 +91,9 @@ async def test_message_ingested_on_node_a_reaches_an_agent_on_node_b(two_nodes: 
                                      headers={"Authorization": f"Bearer {admin_token}"}) as r:
                     assert r.status == 201, await r.text()
             for agent in (on_b, on_a):
-                await agent.wait_for(lambda agent=agent: len(agent.events("message.created")) == 5, timeout=30)
+                await agent.wait_for(
+                    lambda agent=agent: len(agent.events("message.created")) == 5, timeout=30
+                )
                 got = [e["data"]["message"]["text"] for e in agent.events("message.created")]
                 assert sorted(got) == texts and len(got) == 5  # each exactly once
             ids = [e["id"] for e in on_b.events()]

@@ -18,14 +18,19 @@ from .conftest import team_agent
 pytestmark = pytest.mark.integration
 
 
-async def test_connect_refused_without_forged_or_expired_token_and_for_portal_users(agents, api, client) -> None:
+async def test_connect_refused_without_forged_or_expired_token_and_for_portal_users(
+    agents, api, client
+) -> None:
     secret = client.server.app[keys.SETTINGS].jwt_secret.get_secret_value()
     user = (await api.user(Role.agent))["user"]
     now = utcnow()
     claims = {"sub": user["id"], "role": "agent", "teams": [], "name": "A"}
     forged = jwt.encode({**claims, "exp": now + timedelta(minutes=5)}, "x" * 40, algorithm="HS256")
-    expired = jwt.encode({**claims, "iat": now - timedelta(hours=1), "exp": now - timedelta(minutes=1)}, secret,
-                         algorithm="HS256")
+    expired = jwt.encode(
+        {**claims, "iat": now - timedelta(hours=1), "exp": now - timedelta(minutes=1)},
+        secret,
+        algorithm="HS256",
+    )
     customer = await api.user(Role.customer)
     for token, reason in ((None, "unauthorized"), ("", "unauthorized"), ("not-a-jwt", "invalid token"),
                           (forged, "invalid token"), (expired, "token expired"),
@@ -70,19 +75,23 @@ async def test_team_private_conversation_is_invisible_to_other_teams_by_event_an
     assert (await catering.call("open", {"conversation_id": conversation_id}))["error"]["code"] == "not_found"
     assert (await catering.call("reply", {"conversation_id": conversation_id, "text": "hi",
                                           "client_id": "c" * 10}))["error"]["code"] == "not_found"
-    assert (await catering.call("update", {"conversation_id": conversation_id,
-                                           "changes": {"status": "resolved"}}))["error"]["code"] == "not_found"
+    assert (
+        await catering.call("update", {"conversation_id": conversation_id, "changes": {"status": "resolved"}})
+    )["error"]["code"] == "not_found"
     # catch-up is filtered by room too: nothing of the venues ticket leaks; the shared inbox (which
     # saw the ticket before it was routed) only hears that it moved
     missed = (await catering.call("catch_up", {"last_id": 0}))["events"]
     assert [(e["name"], sorted(e["data"])) for e in missed] == [
-        ("conversation.transferred", ["actor_id", "conversation_id", "number", "previous_team_id", "team_id"])]
+        ("conversation.transferred", ["actor_id", "conversation_id", "number", "previous_team_id", "team_id"])
+    ]
     # the inbox lists are filtered the same way
     assert conversation_id not in [c["id"] for c in (await catering.call("list", {"view": "all"}))["items"]]
     assert conversation_id in [c["id"] for c in (await venues.call("list", {"view": "teams"}))["items"]]
     assert (await venues.call("list", {"view": "unassigned", "q": "#1"}))["items"][0]["id"] == conversation_id
     opened = await venues.call("open", {"conversation_id": conversation_id})
-    assert opened["ok"] and [m["text"] for m in opened["messages"]][-1] == "second message in the venues ticket"
+    assert (
+        opened["ok"] and [m["text"] for m in opened["messages"]][-1] == "second message in the venues ticket"
+    )
 
 
 async def test_catch_up_after_reconnect_returns_missed_events_in_order_without_duplicates(agents, api,
@@ -110,11 +119,15 @@ async def test_catch_up_after_reconnect_returns_missed_events_in_order_without_d
     overlap = await again.call("catch_up", {"last_id": max(seen), "seen": seen})
     assert [e["id"] for e in overlap["events"]] == [e["id"] for e in got["events"]]
     # … and an id the client never got below its last id (a late event from another node) comes back
-    late = await again.call("catch_up", {"last_id": got["events"][-1]["id"], "seen": [got["events"][-1]["id"]]})
+    late = await again.call(
+        "catch_up", {"last_id": got["events"][-1]["id"], "seen": [got["events"][-1]["id"]]}
+    )
     assert [e["id"] for e in late["events"]] == [*seen, *(e["id"] for e in got["events"][:-1])]
 
 
-async def test_reply_is_stored_once_per_client_id_and_reaches_other_agents(agents, api, ingest, client) -> None:
+async def test_reply_is_stored_once_per_client_id_and_reaches_other_agents(
+    agents, api, ingest, client
+) -> None:
     first = await ingest("need a caterer")
     conversation_id = first["conversation"]["id"]
     a, b = await agents((await api.user(Role.agent))["access_token"]), await agents(
@@ -127,7 +140,9 @@ async def test_reply_is_stored_once_per_client_id_and_reaches_other_agents(agent
     stored = await client.server.app[keys.STORE].messages.count_documents(
         {"conversation_id": conversation_id, "direction": "out"})
     assert stored == 1
-    await b.wait_for(lambda: [e for e in b.events("message.created") if e["data"]["message"]["direction"] == "out"])
+    await b.wait_for(
+        lambda: [e for e in b.events("message.created") if e["data"]["message"]["direction"] == "out"]
+    )
     note = await a.call("reply", {**body, "client_id": "note-" + new_id(), "text": "VIP", "private": True})
     assert note["message"]["private"] is True
 
@@ -159,28 +174,42 @@ async def test_resolve_and_assign_over_the_socket_emit_updates(agents, api, inge
     assigned = await agent.call("update", {"conversation_id": conversation_id,
                                            "changes": {"assignee_id": me["user"]["id"]}})
     assert assigned["conversation"]["assignee_id"] == me["user"]["id"]
-    resolved = await agent.call("update", {"conversation_id": conversation_id, "changes": {"status": "resolved"}})
+    resolved = await agent.call(
+        "update", {"conversation_id": conversation_id, "changes": {"status": "resolved"}}
+    )
     assert resolved["conversation"]["status"] == "resolved"
     await agent.wait_for(lambda: len(agent.events("conversation.updated")) == 2)
     bad = await agent.call("update", {"conversation_id": conversation_id, "changes": {"status": "snoozed"}})
     assert bad["ok"] is False and "cannot become" in bad["error"]["detail"]
 
 
-async def test_a_snooze_over_the_socket_needs_a_wake_up_time_and_files_the_wake(agents, api, client, ingest) -> None:
+async def test_a_snooze_over_the_socket_needs_a_wake_up_time_and_files_the_wake(
+    agents, api, client, ingest
+) -> None:
     conversation_id = (await ingest("call me tomorrow"))["conversation"]["id"]
     agent = await agents((await api.user(Role.agent))["access_token"])
     bare = await agent.call("update", {"conversation_id": conversation_id, "changes": {"status": "snoozed"}})
     assert bare["ok"] is False and "wake-up time" in bare["error"]["detail"]
-    past = await agent.call("update", {"conversation_id": conversation_id,
-                                       "changes": {"status": "snoozed", "snooze_until": "2020-01-01T09:00:00Z"}})
+    past = await agent.call(
+        "update",
+        {
+            "conversation_id": conversation_id,
+            "changes": {"status": "snoozed", "snooze_until": "2020-01-01T09:00:00Z"},
+        },
+    )
     assert past["ok"] is False and "in the future" in past["error"]["detail"]
     until = "2099-01-05T07:00:00+00:00"
     snoozed = await agent.call("update", {"conversation_id": conversation_id,
                                           "changes": {"status": "snoozed", "snooze_until": until}})
     assert snoozed["ok"] is False and "within a year" in snoozed["error"]["detail"]
     until = (utcnow() + timedelta(hours=4)).replace(microsecond=0)
-    snoozed = await agent.call("update", {"conversation_id": conversation_id,
-                                          "changes": {"status": "snoozed", "snooze_until": until.isoformat()}})
+    snoozed = await agent.call(
+        "update",
+        {
+            "conversation_id": conversation_id,
+            "changes": {"status": "snoozed", "snooze_until": until.isoformat()},
+        },
+    )
     assert snoozed["ok"], snoozed
     assert snoozed["conversation"]["status"] == "snoozed"
     assert datetime.fromisoformat(snoozed["conversation"]["snooze_until"]) == until
@@ -194,7 +223,9 @@ async def test_presence_online_away_offline_is_published(agents, api, client) ->
     me = await api.user(Role.agent)
     with bus.capture() as events:
         agent = await agents(me["access_token"])
-        await watcher.wait_for(lambda: [p for p in watcher.of("presence") if p["user_id"] == me["user"]["id"]])
+        await watcher.wait_for(
+            lambda: [p for p in watcher.of("presence") if p["user_id"] == me["user"]["id"]]
+        )
         assert (await agent.call("presence", {"status": "away"}))["status"] == "away"
         assert (await agent.call("heartbeat"))["status"] == "away"
         load = await watcher.call("agents")
@@ -202,7 +233,9 @@ async def test_presence_online_away_offline_is_published(agents, api, client) ->
         await agent.close()
         await watcher.wait_for(lambda: [p for p in watcher.of("presence")
                                         if p["user_id"] == me["user"]["id"] and p["status"] == "offline"])
-    mine = [(e.previous, e.status) for e in events if e.name == "agent.presence" and e.user_id == me["user"]["id"]]
+    mine = [
+        (e.previous, e.status) for e in events if e.name == "agent.presence" and e.user_id == me["user"]["id"]
+    ]
     assert mine == [("offline", "online"), ("online", "away"), ("away", "offline")]
 
 
@@ -228,7 +261,9 @@ async def test_two_tabs_one_presence_offline_only_when_the_last_closes(agents, a
             if await tracker.status(me["user"]["id"]) == "offline":
                 break
             await asyncio.sleep(0.1)
-    mine = [(e.previous, e.status) for e in events if e.name == "agent.presence" and e.user_id == me["user"]["id"]]
+    mine = [
+        (e.previous, e.status) for e in events if e.name == "agent.presence" and e.user_id == me["user"]["id"]
+    ]
     assert mine == [("offline", "online"), ("online", "away"), ("away", "offline")]
 
 
@@ -277,13 +312,21 @@ async def test_notifications_go_only_to_their_user_and_are_caught_up(agents, api
 
     me, other = await api.user(Role.agent), await api.user(Role.agent)
     mine, theirs = await agents(me["access_token"]), await agents(other["access_token"])
-    note = {"_id": new_id(), "user_id": me["user"]["id"], "kind": "mention", "text": "@Agent look", "read": False}
+    note = {
+        "_id": new_id(),
+        "user_id": me["user"]["id"],
+        "kind": "mention",
+        "text": "@Agent look",
+        "read": False,
+    }
     await client.server.app[keys.BUS].publish(NotificationCreated(notification=note))
     await mine.wait_for(lambda: mine.events("notification.created"))
     assert mine.events("notification.created")[0]["data"]["notification"]["text"] == "@Agent look"
     await asyncio.sleep(0.2)
     assert theirs.events() == []
-    assert [e["name"] for e in (await mine.call("catch_up", {"last_id": 0}))["events"]] == ["notification.created"]
+    assert [e["name"] for e in (await mine.call("catch_up", {"last_id": 0}))["events"]] == [
+        "notification.created"
+    ]
     assert (await theirs.call("catch_up", {"last_id": 0}))["events"] == []
 
 
@@ -317,7 +360,9 @@ async def test_a_backlog_goes_out_as_batches_in_order_exactly_once(agents, api, 
     frames_before = len(agent.frames)
     for text in texts:  # queued in one go, as if published while the forwarder was busy
         copy = Message.model_validate({**message.model_dump(), "id": new_id(), "text": text})
-        forwarder.queue.put_nowait(MessageCreated(message=copy, conversation=Conversation.model_validate(conversation)))
+        forwarder.queue.put_nowait(
+            MessageCreated(message=copy, conversation=Conversation.model_validate(conversation))
+        )
     await agent.wait_for(lambda: len([e for e in agent.events("message.created")
                                       if e["data"]["message"]["text"].startswith("burst")]) == 30)
     await asyncio.sleep(0.3)

@@ -314,11 +314,17 @@ async def test_a_shared_inbox_tickets_handoff_and_sla_warning_reach_the_supervis
     # assigned, no team: the assignee answers for it; the supervisors are not pushed
     carl_id = (await (await client.get("/api/v1/auth/me", headers=carl)).json())["id"]
     mine = await _ticket(client, admin, ingest, "+27825550023")
-    resp = await client.patch(f"/api/v1/conversations/{mine}", json={"assignee_id": carl_id}, headers=admin["headers"])
+    resp = await client.patch(
+        f"/api/v1/conversations/{mine}", json={"assignee_id": carl_id}, headers=admin["headers"]
+    )
     assert resp.status == 200, await resp.text()
     await _run_push_jobs(client)  # the "assigned to you" push
     conversation = await app[keys.CONVERSATIONS].get(mine)
     await app[keys.BUS].publish(BotHandoff(conversation=conversation, reason="y"))
     await _run_push_jobs(client)
-    assert [m["payload"]["kind"] for m in push_service.messages(carl_browser)] == ["handoff", "assigned", "handoff"]
+    assert [m["payload"]["kind"] for m in push_service.messages(carl_browser)] == [
+        "handoff",
+        "assigned",
+        "handoff",
+    ]
     assert len(push_service.messages(boss_browser)) == 2

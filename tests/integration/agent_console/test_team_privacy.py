@@ -121,12 +121,16 @@ async def test_a_merged_tickets_files_follow_its_messages(client, people) -> Non
     phone = f"+2783{random.randrange(10**7):07d}"
     blob_id = await _upload(client, people["admin"], b"%PDF-1.4 quote")
     source = await _inbound(client, people["admin_full"], "venues", blob_id=blob_id, phone=phone)
-    resp = await client.patch(f"/api/v1/conversations/{source}", json={"status": "closed"}, headers=people["admin"])
+    resp = await client.patch(
+        f"/api/v1/conversations/{source}", json={"status": "closed"}, headers=people["admin"]
+    )
     assert resp.status == 200, await resp.text()
     target = await _inbound(client, people["admin_full"], "catering", phone=phone)
     assert source != target, "a second ticket of the same contact was expected"
     assert (await client.get(f"/api/v1/blobs/{blob_id}", headers=people["carl"])).status == 404
-    resp = await client.post(f"/api/v1/conversations/{source}/merge", json={"into": target}, headers=people["admin"])
+    resp = await client.post(
+        f"/api/v1/conversations/{source}/merge", json={"into": target}, headers=people["admin"]
+    )
     assert resp.status == 200, await resp.text()
     files = client.server.app[keys.STORE]["blobs.files"]
     assert (await files.find_one({"_id": ObjectId(blob_id)}))["metadata"]["conversation_ids"] == [target]
@@ -292,16 +296,24 @@ async def test_a_macro_sends_no_canned_text_of_another_team(client, people) -> N
     macro_id = (await macro.json())["id"]
     shared_ticket = await _inbound(client, people["admin_full"], None)
 
-    resp = await client.post(f"/api/v1/conversations/{shared_ticket}/macros/{macro_id}", headers=people["carl"])
+    resp = await client.post(
+        f"/api/v1/conversations/{shared_ticket}/macros/{macro_id}", headers=people["carl"]
+    )
     assert resp.status == 200, await resp.text()
     assert [(a["type"], a["ok"]) for a in (await resp.json())["actions"]] == [
         ("canned_reply", False), ("add_tag", True)]
     messages = client.server.app[keys.STORE].messages
-    assert await messages.count_documents({"conversation_id": shared_ticket, "meta.canned_id": canned_id}) == 0
+    assert (
+        await messages.count_documents({"conversation_id": shared_ticket, "meta.canned_id": canned_id}) == 0
+    )
 
-    resp = await client.post(f"/api/v1/conversations/{shared_ticket}/macros/{macro_id}", headers=people["vera"])
+    resp = await client.post(
+        f"/api/v1/conversations/{shared_ticket}/macros/{macro_id}", headers=people["vera"]
+    )
     assert [a["ok"] for a in (await resp.json())["actions"]] == [True, True]
-    assert await messages.count_documents({"conversation_id": shared_ticket, "meta.canned_id": canned_id}) == 1
+    assert (
+        await messages.count_documents({"conversation_id": shared_ticket, "meta.canned_id": canned_id}) == 1
+    )
 
     from hub.ticketing.teams import Team
 
@@ -310,9 +322,13 @@ async def test_a_macro_sends_no_canned_text_of_another_team(client, people) -> N
         "name": "Menu", "team_id": "catering", "actions": [{"type": "add_tag", "params": {"tag": "menu"}}]})
     assert catering.status == 201, await catering.text()
     catering_id = (await catering.json())["id"]
-    resp = await client.post(f"/api/v1/conversations/{shared_ticket}/macros/{catering_id}", headers=people["vera"])
+    resp = await client.post(
+        f"/api/v1/conversations/{shared_ticket}/macros/{catering_id}", headers=people["vera"]
+    )
     assert resp.status == 404
     listed = await (await client.get("/api/v1/macros", headers=people["vera"])).json()
     assert {m["id"] for m in listed["items"]} == {macro_id}
-    resp = await client.post(f"/api/v1/conversations/{shared_ticket}/macros/{catering_id}", headers=people["carl"])
+    resp = await client.post(
+        f"/api/v1/conversations/{shared_ticket}/macros/{catering_id}", headers=people["carl"]
+    )
     assert resp.status == 200 and [a["ok"] for a in (await resp.json())["actions"]] == [True]

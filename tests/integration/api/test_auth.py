@@ -17,7 +17,9 @@ async def test_login_me_and_wrong_password(api: Api) -> None:
     admin = await api.user(Role.admin, "boss@example.com")
     resp = await api.client.get("/api/v1/auth/me", headers=admin["headers"])
     assert resp.status == 200 and (await resp.json())["email"] == "boss@example.com"
-    resp = await api.client.post("/api/v1/auth/login", json={"email": "boss@example.com", "password": "nope nope"})
+    resp = await api.client.post(
+        "/api/v1/auth/login", json={"email": "boss@example.com", "password": "nope nope"}
+    )
     assert resp.status == 401
     assert resp.content_type == "application/problem+json"
     assert (await resp.json())["detail"] == "wrong e-mail or password"
@@ -28,7 +30,9 @@ async def test_missing_forged_and_expired_tokens_are_refused(api: Api) -> None:
     assert resp.status == 401 and resp.headers["WWW-Authenticate"] == "Bearer"
     agent = await api.user(Role.agent)
     claims = jwt.decode(agent["access_token"], options={"verify_signature": False})
-    forged = jwt.encode({**claims, "role": "admin"}, "another-secret-another-secret-another", algorithm="HS256")
+    forged = jwt.encode(
+        {**claims, "role": "admin"}, "another-secret-another-secret-another", algorithm="HS256"
+    )
     resp = await api.client.get("/api/v1/users", headers={"Authorization": f"Bearer {forged}"})
     assert resp.status == 401 and (await resp.json())["detail"] == "invalid token"
     secret = api.app[keys.SETTINGS].jwt_secret.get_secret_value()
@@ -65,7 +69,9 @@ async def test_role_without_permission_gets_403(api: Api) -> None:
 
 async def test_api_key_is_shown_once_works_and_stops_when_revoked(api: Api) -> None:
     admin = await api.user(Role.admin)
-    resp = await api.client.post("/api/v1/api-keys", headers=admin["headers"], json={"name": "crm sync", "role": "agent"})
+    resp = await api.client.post(
+        "/api/v1/api-keys", headers=admin["headers"], json={"name": "crm sync", "role": "agent"}
+    )
     assert resp.status == 201
     created = await resp.json()
     secret = created["key"]
@@ -84,15 +90,24 @@ async def test_api_key_is_shown_once_works_and_stops_when_revoked(api: Api) -> N
 
 async def test_portal_user_sees_only_own_tickets(api: Api) -> None:
     admin = await api.user(Role.admin)
-    inbound: dict[str, Any] = {"channel": "sms", "sender": {"kind": "phone", "value": "+27820000001"}, "text": "hi"}
+    inbound: dict[str, Any] = {
+        "channel": "sms",
+        "sender": {"kind": "phone", "value": "+27820000001"},
+        "text": "hi",
+    }
     mine = await (await api.client.post("/api/v1/inbound", headers=admin["headers"],
                                         json={**inbound, "external_id": "a"})).json()
     other = await (await api.client.post("/api/v1/inbound", headers=admin["headers"], json={
         **inbound, "external_id": "b", "sender": {"kind": "phone", "value": "+27820000002"}})).json()
     users = api.app[keys.USERS]
-    await users.create("cust@example.com", "correct horse", Role.customer, contact_id=mine["message"]["contact_id"])
-    login = await (await api.client.post("/api/v1/auth/login",
-                                         json={"email": "cust@example.com", "password": "correct horse"})).json()
+    await users.create(
+        "cust@example.com", "correct horse", Role.customer, contact_id=mine["message"]["contact_id"]
+    )
+    login = await (
+        await api.client.post(
+            "/api/v1/auth/login", json={"email": "cust@example.com", "password": "correct horse"}
+        )
+    ).json()
     headers = {"Authorization": f"Bearer {login['access_token']}"}
     page = await (await api.client.get("/api/v1/conversations", headers=headers)).json()
     assert [c["id"] for c in page["items"]] == [mine["conversation"]["id"]]
@@ -107,11 +122,17 @@ async def test_concurrent_refreshes_with_one_token_never_let_two_through(api: Ap
     import asyncio
 
     user = await api.user(Role.agent)
-    answers = await asyncio.gather(*(api.client.post("/api/v1/auth/refresh", json={"refresh_token": user["refresh_token"]})
-                                     for _ in range(6)))
+    answers = await asyncio.gather(
+        *(
+            api.client.post("/api/v1/auth/refresh", json={"refresh_token": user["refresh_token"]})
+            for _ in range(6)
+        )
+    )
     statuses = sorted(a.status for a in answers)
     assert statuses.count(200) <= 1 and set(statuses) <= {200, 401}, statuses
     # the losers were a reuse: the whole sign-in is revoked, a winner's new token included
     for winner in (a for a in answers if a.status == 200):
-        again = await api.client.post("/api/v1/auth/refresh", json={"refresh_token": (await winner.json())["refresh_token"]})
+        again = await api.client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": (await winner.json())["refresh_token"]}
+        )
         assert again.status == 401

@@ -16,15 +16,27 @@ from ...conftest import Api
 async def test_contact_lifecycle_and_merge(api: Api) -> None:
     admin = await api.user(Role.admin)
     h = admin["headers"]
-    a = await (await api.client.post("/api/v1/contacts", headers=h, json={
-        "name": "Thandi Nkosi", "tags": ["wedding"], "identities": [{"kind": "email", "value": "Thandi@Example.com"}]})).json()
+    a = await (
+        await api.client.post(
+            "/api/v1/contacts",
+            headers=h,
+            json={
+                "name": "Thandi Nkosi",
+                "tags": ["wedding"],
+                "identities": [{"kind": "email", "value": "Thandi@Example.com"}],
+            },
+        )
+    ).json()
     inbound = await (await api.client.post("/api/v1/inbound", headers=h, json={
         "channel": "whatsapp", "external_id": "w1", "sender": {"kind": "whatsapp", "value": "+27821234567"},
         "sender_name": "T", "text": "hi"})).json()
     b_id = inbound["message"]["contact_id"]
     assert b_id != a["id"]
-    found = await (await api.client.get("/api/v1/contacts?identity_kind=email&identity_value=thandi@example.com",
-                                        headers=h)).json()
+    found = await (
+        await api.client.get(
+            "/api/v1/contacts?identity_kind=email&identity_value=thandi@example.com", headers=h
+        )
+    ).json()
     assert [c["id"] for c in found["items"]] == [a["id"]] and found["next_cursor"] is None
     merged = await api.client.post(f"/api/v1/contacts/{b_id}/merge", headers=h, json={"into": a["id"]})
     assert merged.status == 200
@@ -32,7 +44,9 @@ async def test_contact_lifecycle_and_merge(api: Api) -> None:
     assert {i["id"] for i in profile["identities"]} == {"email:thandi@example.com", "whatsapp:+27821234567"}
     assert [c["id"] for c in profile["conversations"]] == [inbound["conversation"]["id"]]
     # the old id leads to the survivor; a new WhatsApp message lands on the merged contact's ticket
-    assert (await (await api.client.get(f"/api/v1/contacts/{b_id}", headers=h)).json())["contact"]["id"] == a["id"]
+    assert (await (await api.client.get(f"/api/v1/contacts/{b_id}", headers=h)).json())["contact"]["id"] == a[
+        "id"
+    ]
     again = await (await api.client.post("/api/v1/inbound", headers=h, json={
         "channel": "whatsapp", "external_id": "w2", "sender": {"kind": "whatsapp", "value": "+27821234567"},
         "text": "still there?"})).json()
@@ -53,7 +67,9 @@ async def test_contact_lifecycle_and_merge(api: Api) -> None:
 async def test_profile_hides_other_teams_tickets_and_says_when_there_are_more(api: Api) -> None:
     from hub.models import Channel, Conversation, InboundMessage, SenderIdentity, new_id
     admin = await api.user(Role.admin)
-    team = await (await api.client.post("/api/v1/teams", json={"name": "VIP desk"}, headers=admin["headers"])).json()
+    team = await (
+        await api.client.post("/api/v1/teams", json={"name": "VIP desk"}, headers=admin["headers"])
+    ).json()
     agent = await api.user(Role.agent)  # not in the VIP desk
     sender = SenderIdentity(kind="email", value="naledi@example.com")
     tickets = [await api.app[keys.INBOX].ingest(InboundMessage(
@@ -68,7 +84,9 @@ async def test_profile_hides_other_teams_tickets_and_says_when_there_are_more(ap
     profile = await resp.json()
     assert [c["id"] for c in profile["conversations"]] == [tickets[0].conversation.id]
     assert (await api.client.get(f"/api/v1/conversations/{hidden}", headers=agent["headers"])).status == 404
-    seen_by_admin = await (await api.client.get(f"/api/v1/contacts/{contact_id}", headers=admin["headers"])).json()
+    seen_by_admin = await (
+        await api.client.get(f"/api/v1/contacts/{contact_id}", headers=admin["headers"])
+    ).json()
     assert {c["id"] for c in seen_by_admin["conversations"]} == {c.conversation.id for c in tickets}
     assert seen_by_admin["conversations_next_cursor"] is None
     # past 100 tickets the profile hands over a cursor that the conversations list continues

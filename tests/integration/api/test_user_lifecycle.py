@@ -151,7 +151,8 @@ async def test_deactivating_a_user_revokes_the_api_keys_they_created(api: Api) -
         {"action": "user.update", "target_id": boss["user"]["id"]}
     )
     assert entry["after"]["api_keys_revoked"] == 2
-    assert entry["before"] == {"active": True} and entry["after"]["active"] is False  # values, not their str()
+    # values, not their str()
+    assert entry["before"] == {"active": True} and entry["after"]["active"] is False
     resp = await api.client.patch(f"/api/v1/users/{boss['user']['id']}", json={"role": None},
                                   headers=other["headers"])
     assert resp.status == 422 and (await resp.json())["field"] == "role"

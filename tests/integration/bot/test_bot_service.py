@@ -160,7 +160,9 @@ async def test_a_refund_over_the_limit_named_in_the_next_message_hands_off_with_
     assert note.meta["bot_summary"]["entities"]["amount"] == "R 8 000"
 
 
-@pytest.mark.parametrize("text", ["", "👍", "a" * 10_000, "where is my booking " * 500, "\u202e\u0000<script>"])
+@pytest.mark.parametrize(
+    "text", ["", "👍", "a" * 10_000, "where is my booking " * 500, "\u202e\u0000<script>"]
+)
 async def test_bad_input_always_gets_an_answer_or_a_handoff_notice(bot_client, text: str) -> None:
     conv = await send(bot_client, whatsapp(text))
     replies = await bot_messages(bot_client, conv)
@@ -269,17 +271,25 @@ async def test_assigned_conversation_and_disabled_inbox_are_left_to_people(bot_c
     admin = await api.user(Role.admin)
     agent = await api.user(Role.agent)
     conv = await send(bot_client, whatsapp("hello", phone="+27825550000"))
-    await app[keys.STORE].conversations.update_one({"_id": conv}, {"$set": {"assignee_id": agent["user"]["id"]}})
+    await app[keys.STORE].conversations.update_one(
+        {"_id": conv}, {"$set": {"assignee_id": agent["user"]["id"]}}
+    )
     await send(bot_client, whatsapp("hello again", phone="+27825550000"))
     assert len(await bot_messages(bot_client, conv)) == 1
 
-    resp = await bot_client.put("/api/v1/bot/inboxes/whatsapp", json={"enabled": False}, headers=admin["headers"])
+    resp = await bot_client.put(
+        "/api/v1/bot/inboxes/whatsapp", json={"enabled": False}, headers=admin["headers"]
+    )
     assert resp.status == 200, await resp.text()
     other = await send(bot_client, whatsapp("hello", phone="+27826660000"))
     assert await bot_messages(bot_client, other) == []
-    resp = await bot_client.put("/api/v1/bot/inboxes/whatsapp", json={"enabled": "maybe"}, headers=admin["headers"])
+    resp = await bot_client.put(
+        "/api/v1/bot/inboxes/whatsapp", json={"enabled": "maybe"}, headers=admin["headers"]
+    )
     assert resp.status == 422
-    resp = await bot_client.put("/api/v1/bot/inboxes/../etc", json={"enabled": True}, headers=admin["headers"])
+    resp = await bot_client.put(
+        "/api/v1/bot/inboxes/../etc", json={"enabled": True}, headers=admin["headers"]
+    )
     assert resp.status in (400, 404, 422)
     resp = await bot_client.put("/api/v1/bot/inboxes/sms", json={"enabled": False}, headers=agent["headers"])
     assert resp.status == 403
@@ -379,14 +389,29 @@ async def test_a_provider_is_answered_from_provider_articles_a_consumer_is_not(b
     from knowledge_base.search.base import SearchDocument
 
     await kb.clear()
-    await kb.index([
-        SearchDocument(id="kb-payout", title="When and how providers get paid", visibility="providers",
-                       summary="Payouts are paid every Friday after the event.", body="payout paid provider bank",
-                       url="/help/en/articles/provider-payouts"),
-        SearchDocument(id="kb-deposit", title="Deposits and when the balance is due", body="paid deposit balance",
-                       summary="Most bookings need a deposit.", url="/help/en/articles/deposits")])
+    await kb.index(
+        [
+            SearchDocument(
+                id="kb-payout",
+                title="When and how providers get paid",
+                visibility="providers",
+                summary="Payouts are paid every Friday after the event.",
+                body="payout paid provider bank",
+                url="/help/en/articles/provider-payouts",
+            ),
+            SearchDocument(
+                id="kb-deposit",
+                title="Deposits and when the balance is due",
+                body="paid deposit balance",
+                summary="Most bookings need a deposit.",
+                url="/help/en/articles/deposits",
+            ),
+        ]
+    )
     question = "when does my payout get paid into my bank?"
-    provider = whatsapp(question, phone="+27829990001").model_copy(update={"contact_type": ContactType.provider})
+    provider = whatsapp(question, phone="+27829990001").model_copy(
+        update={"contact_type": ContactType.provider}
+    )
     conv = await send(bot_client, provider)
     assert (await state(bot_client, conv))["articles"] == ["kb-payout"]
     assert "When and how providers get paid" in (await bot_messages(bot_client, conv))[0].text
@@ -526,7 +551,10 @@ async def test_the_rasa_forms_e_mail_joins_the_contact_too(bot_client, monkeypat
 async def test_bot_answers_first_then_routes_by_language_skill(bot_client, api) -> None:
     app = bot_client.server.app
     ticketing = app[keys.EXTENSIONS]["ticketing"]
-    afrikaans, english = (await api.user(Role.agent))["user"]["id"], (await api.user(Role.agent))["user"]["id"]
+    afrikaans, english = (
+        (await api.user(Role.agent))["user"]["id"],
+        (await api.user(Role.agent))["user"]["id"],
+    )
     await ticketing.teams.create(Team(name="support", default=True, members=[
         Member(user_id=english, languages=["en"]), Member(user_id=afrikaans, languages=["af", "en"])]))
     for agent in (english, afrikaans):
@@ -537,8 +565,12 @@ async def test_bot_answers_first_then_routes_by_language_skill(bot_client, api) 
     await send(bot_client, whatsapp("thanks", phone="+27827770000"))
     assert (await app[keys.CONVERSATIONS].get(conv)).assignee_id is None
     # an Afrikaans conversation is handed off and routed to the agent with that language skill
-    af = await send(bot_client, whatsapp("Goeie môre, ek wil asseblief weet wanneer my bespreking bevestig word",
-                                         phone="+27827771111"))
+    af = await send(
+        bot_client,
+        whatsapp(
+            "Goeie môre, ek wil asseblief weet wanneer my bespreking bevestig word", phone="+27827771111"
+        ),
+    )
     ticket = await app[keys.CONVERSATIONS].get(af)
     assert ticket.bot["handoff"]["reason"] == "language:af" and ticket.language == "af"
     assert ticket.assignee_id == afrikaans

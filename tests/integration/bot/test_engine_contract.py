@@ -39,7 +39,9 @@ async def closing() -> AsyncIterator[list[BotEngine]]:
 
 
 @pytest.fixture(params=["embedded", "rasa"])
-def engine(request: pytest.FixtureRequest, classifier: Any, closing: list[BotEngine]) -> tuple[BotEngine, Any]:
+def engine(
+    request: pytest.FixtureRequest, classifier: Any, closing: list[BotEngine]
+) -> tuple[BotEngine, Any]:
     # synchronous on purpose: it may start the (async, session-scoped) Rasa stack on first use
     if request.param == "embedded":
         kb = TinyKB()

@@ -61,7 +61,9 @@ async def test_talk_to_a_person_hands_off_into_the_agents_queue(rasa_stack) -> N
     [handoff] = [e for e in events if isinstance(e, BotHandoff)]
     assert handoff.reason == "explicit_request" and handoff.summary["intents"] == ["greet", "request_human"]
     assert "passing you to a person" in (await bot_texts(app, conv))[-1].text
-    user = await app[keys.USERS].create(f"agent-{new_id()}@example.com", "correct horse", Role.agent, name="A")
+    user = await app[keys.USERS].create(
+        f"agent-{new_id()}@example.com", "correct horse", Role.agent, name="A"
+    )
     resp = await client.post("/api/v1/auth/login", json={"email": user.email, "password": "correct horse"})
     token = (await resp.json())["access_token"]
     resp = await client.get("/api/v1/conversations?tag=bot-handoff&status=open",
@@ -131,7 +133,10 @@ async def test_action_server_failure_is_a_handoff(rasa_stack, monkeypatch) -> No
 
 
 async def _tracker_text(rasa_url: str, conversation_id: str) -> str:
-    async with aiohttp.ClientSession() as http, http.get(f"{rasa_url}/conversations/{conversation_id}/tracker") as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{rasa_url}/conversations/{conversation_id}/tracker") as resp,
+    ):
         assert resp.status == 200
         return json.dumps(await resp.json())
 
@@ -145,11 +150,15 @@ async def test_erasing_the_contact_empties_its_rasa_tracker(rasa_stack) -> None:
     assert "BE-77310" in await _tracker_text(rasa_stack.rasa_url, conv)
     other = await send(app, "hello, booking BE-77311 please", "+27831110010")
 
-    admin = await app[keys.USERS].create(f"admin-{new_id()}@example.com", "correct horse", Role.admin, name="Ad")
+    admin = await app[keys.USERS].create(
+        f"admin-{new_id()}@example.com", "correct horse", Role.admin, name="Ad"
+    )
     resp = await client.post("/api/v1/auth/login", json={"email": admin.email, "password": "correct horse"})
     headers = {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
     contact_id = (await app[keys.CONVERSATIONS].get(conv)).contact_id
-    resp = await client.post(f"/api/v1/contacts/{contact_id}/erase", json={"confirm": contact_id}, headers=headers)
+    resp = await client.post(
+        f"/api/v1/contacts/{contact_id}/erase", json={"confirm": contact_id}, headers=headers
+    )
     assert resp.status == 200, await resp.text()
     worker = Worker(app[keys.JOBS], app[keys.JOB_HANDLERS])
     while await worker.run_once():
@@ -212,7 +221,9 @@ async def test_a_topic_button_searches_what_the_customer_wrote(rasa_stack) -> No
 async def test_a_provider_is_answered_from_provider_articles_too(rasa_stack) -> None:
     # the hub's Rasa engine sends the contact's type as message metadata (RasaEngine.respond)
     app = rasa_stack.client.server.app
-    msg = whatsapp("where is my payout", "+27831110020").model_copy(update={"contact_type": ContactType.provider})
+    msg = whatsapp("where is my payout", "+27831110020").model_copy(
+        update={"contact_type": ContactType.provider}
+    )
     await app[keys.INBOX].ingest(msg)
     await app[keys.BUS].drain()
     assert rasa_stack.kb.queries[-1].text == "where is my payout A provider payout"

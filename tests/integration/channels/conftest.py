@@ -40,14 +40,32 @@ async def twilio_standin() -> AsyncIterator[TwilioStandIn]:
 def settings(mongodb_url: str, db_name: str, tmp_path: Path, twilio_standin: TwilioStandIn,
              smtp_sink: tuple[int, Any]) -> Settings:
     return Settings(  # type: ignore[call-arg]
-        mongodb_url=mongodb_url, mongodb_db=db_name, var_dir=tmp_path / "var", bot_engine="off",
-        inline_worker=False, public_url=PUBLIC, twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN,
-        twilio_api_base=twilio_standin.url, twilio_sms_from=SMS_FROM, twilio_whatsapp_from=WA_FROM,
-        spool_retry_s=0.2, chat_identity_secret="host-site-secret", voice_business_hours="Mon-Sun 00:00-24:00",
-        smtp_host="127.0.0.1", smtp_port=smtp_sink[0], email_address="support@berry.test",
-        whatsapp_templates=[{"name": "follow_up", "content_sid": TEMPLATE_SID,
-                                                 "body": "Hi {{1}}, we have an update on your booking."}],
-        _env_file=None)
+        mongodb_url=mongodb_url,
+        mongodb_db=db_name,
+        var_dir=tmp_path / "var",
+        bot_engine="off",
+        inline_worker=False,
+        public_url=PUBLIC,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_api_base=twilio_standin.url,
+        twilio_sms_from=SMS_FROM,
+        twilio_whatsapp_from=WA_FROM,
+        spool_retry_s=0.2,
+        chat_identity_secret="host-site-secret",
+        voice_business_hours="Mon-Sun 00:00-24:00",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_sink[0],
+        email_address="support@berry.test",
+        whatsapp_templates=[
+            {
+                "name": "follow_up",
+                "content_sid": TEMPLATE_SID,
+                "body": "Hi {{1}}, we have an update on your booking.",
+            }
+        ],
+        _env_file=None,
+    )
 
 
 def sign(url: str, params: dict[str, Any], token: str = AUTH_TOKEN) -> str:
@@ -62,8 +80,15 @@ def sms_form(**overrides: Any) -> dict[str, str]:
     return form
 
 
-async def post_signed(client: TestClient[Any, Any], path: str, form: dict[str, str], *, signed_url: str | None = None,
-                      signature: str | None = None, fragment: str = "") -> Any:
+async def post_signed(
+    client: TestClient[Any, Any],
+    path: str,
+    form: dict[str, str],
+    *,
+    signed_url: str | None = None,
+    signature: str | None = None,
+    fragment: str = "",
+) -> Any:
     url = signed_url or PUBLIC + path + (f"#{fragment}" if fragment else "")
     headers = {"Content-Type": "application/x-www-form-urlencoded",
                "X-Twilio-Signature": signature if signature is not None else sign(url, form)}
@@ -118,7 +143,9 @@ async def smtp_sink() -> AsyncIterator[tuple[int, Collector]]:
     from hub.store import free_port
     collector = Collector()
     port = free_port()
-    server = await asyncio.get_running_loop().create_server(lambda: SMTP(collector, hostname="sink"), "127.0.0.1", port)
+    server = await asyncio.get_running_loop().create_server(
+        lambda: SMTP(collector, hostname="sink"), "127.0.0.1", port
+    )
     yield port, collector
     server.close()
     await server.wait_closed()

@@ -72,8 +72,11 @@ class Dovecot:
                     return
             except OSError:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"dovecot exited: {self.process.stderr.read().decode() if self.process.stderr else ''}"
-                                       f"{(d / 'dovecot.log').read_text() if (d / 'dovecot.log').exists() else ''}")
+                    raise RuntimeError(
+                        "dovecot exited: "
+                        f"{self.process.stderr.read().decode() if self.process.stderr else ''}"
+                        f"{(d / 'dovecot.log').read_text() if (d / 'dovecot.log').exists() else ''}"
+                    )
                 time.sleep(0.05)
         raise RuntimeError("dovecot did not start listening")
 

@@ -20,9 +20,14 @@ from aiohttp import web
 
 from hub.store import free_port
 
-MAGIC = {"+15005550001": (21211, "The 'To' number +15005550001 is not a valid phone number."),
-         "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
-         "whatsapp:+15005550016": (63016, "Failed to send freeform message because you are outside the allowed window.")}
+MAGIC = {
+    "+15005550001": (21211, "The 'To' number +15005550001 is not a valid phone number."),
+    "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
+    "whatsapp:+15005550016": (
+        63016,
+        "Failed to send freeform message because you are outside the allowed window.",
+    ),
+}
 
 
 def _error(status: int, code: int, message: str) -> web.Response:
@@ -69,7 +74,10 @@ class TwilioStandIn:
 
     def _authorized(self, request: web.Request) -> bool:
         expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
-        return request.headers.get("Authorization") == expected and request.match_info.get("sid", self.account_sid) == self.account_sid
+        return (
+            request.headers.get("Authorization") == expected
+            and request.match_info.get("sid", self.account_sid) == self.account_sid
+        )
 
     async def _create(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
@@ -91,14 +99,30 @@ class TwilioStandIn:
         sid = "SM" + secrets.token_hex(16)
         now = formatdate(usegmt=True)
         resource = {
-            "account_sid": self.account_sid, "api_version": "2010-04-01", "body": form.get("Body", ""),
-            "date_created": now, "date_sent": None, "date_updated": now, "direction": "outbound-api",
-            "error_code": None, "error_message": None, "from": from_, "messaging_service_sid": None,
-            "num_media": str(len(form.getall("MediaUrl", []))), "num_segments": "1", "price": None,
-            "price_unit": "USD", "sid": sid, "status": "queued", "to": to,
-            "subresource_uris": {"media": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}/Media.json"},
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "body": form.get("Body", ""),
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": from_,
+            "messaging_service_sid": None,
+            "num_media": str(len(form.getall("MediaUrl", []))),
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued",
+            "to": to,
+            "subresource_uris": {
+                "media": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}/Media.json"
+            },
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
-            "content_sid": form.get("ContentSid"), "status_callback": form.get("StatusCallback"),
+            "content_sid": form.get("ContentSid"),
+            "status_callback": form.get("StatusCallback"),
         }
         self.messages[sid] = resource
         return web.json_response(resource, status=201)

@@ -66,9 +66,15 @@ async def _twilio_harness(channel: Channel, standin: TwilioStandIn) -> Harness:
     async def saw(provider_id: str) -> bool:
         return provider_id in standin.messages
 
-    return Harness(adapter=adapter, valid=lambda: _twilio_raw(path, form),
-                   forged=lambda: _twilio_raw(path, dict(form, Body="forged"), signature=sign(PUBLIC + path, form)),
-                   good_to="+27821234567", bad_to="+15005550001", provider_saw=saw, cleanup=adapter.close)
+    return Harness(
+        adapter=adapter,
+        valid=lambda: _twilio_raw(path, form),
+        forged=lambda: _twilio_raw(path, dict(form, Body="forged"), signature=sign(PUBLIC + path, form)),
+        good_to="+27821234567",
+        bad_to="+15005550001",
+        provider_saw=saw,
+        cleanup=adapter.close,
+    )
 
 
 async def _email_harness(smtp: tuple[int, Collector]) -> Harness:
@@ -113,9 +119,15 @@ async def _webchat_harness(client: TestClient[Any, Any]) -> Harness:
 
     adapter = dataclasses.replace(adapter, email=Refusing(), email_lookup=email_of)
     forged = altered(token)
-    return Harness(adapter=adapter, valid=lambda: RawInbound(url="ws://", headers={"X-Visitor-Token": token}, body=body),
-                   forged=lambda: RawInbound(url="ws://", headers={"X-Visitor-Token": forged}, body=body),
-                   good_to="vonline", bad_to="voffline", provider_saw=saw, cleanup=listener.disconnect)
+    return Harness(
+        adapter=adapter,
+        valid=lambda: RawInbound(url="ws://", headers={"X-Visitor-Token": token}, body=body),
+        forged=lambda: RawInbound(url="ws://", headers={"X-Visitor-Token": forged}, body=body),
+        good_to="vonline",
+        bad_to="voffline",
+        provider_saw=saw,
+        cleanup=listener.disconnect,
+    )
 
 
 HARNESSES: dict[str, Callable[..., Awaitable[Harness]]] = {

@@ -20,8 +20,12 @@ from .conftest import run_jobs
 from .mailservers import PASSWORD, Collector, Dovecot
 
 
-def mail(sender: str = "lerato@example.co.za", subject: str = "Catering quote", body: str = "Hi, can I get a quote?",
-         **headers: str) -> bytes:
+def mail(
+    sender: str = "lerato@example.co.za",
+    subject: str = "Catering quote",
+    body: str = "Hi, can I get a quote?",
+    **headers: str,
+) -> bytes:
     msg = EmailMessage()
     msg["From"] = f"Lerato M <{sender}>"
     msg["To"] = "support@berry.test"
@@ -45,8 +49,9 @@ async def append(dovecot: Dovecot, user: str, *raws: bytes) -> None:
 def poller(client: TestClient[Any, Any], dovecot: Dovecot, user: str, **kw: Any) -> ImapPoller:
     app = client.server.app
     ingest = app[keys.EXTENSIONS]["channels"].extra["ingest_mail"]
-    return ImapPoller(app[keys.STORE], ingest, host="127.0.0.1", port=dovecot.port, user=user, password=PASSWORD,
-                      **kw)
+    return ImapPoller(
+        app[keys.STORE], ingest, host="127.0.0.1", port=dovecot.port, user=user, password=PASSWORD, **kw
+    )
 
 
 async def _poll(p: ImapPoller) -> int:
@@ -57,7 +62,9 @@ async def _poll(p: ImapPoller) -> int:
         await imap.logout()
 
 
-async def test_imap_poll_ingests_each_mail_once_across_restarts(client: TestClient[Any, Any], dovecot: Dovecot) -> None:
+async def test_imap_poll_ingests_each_mail_once_across_restarts(
+    client: TestClient[Any, Any], dovecot: Dovecot
+) -> None:
     user = dovecot.add_user()
     await append(dovecot, user, mail(), mail(sender="sipho@example.com", subject="DJ booking"))
     assert await _poll(poller(client, dovecot, user)) == 2
@@ -160,8 +167,12 @@ async def test_reply_threads_both_ways_through_smtp(client: TestClient[Any, Any]
     out = await store.messages.find_one({"_id": (await reply.json())["id"]})
     assert out["external_id"] == sent["Message-ID"] and out["delivery_status"] == "sent"
     # the customer answers our reply, quoting it: same ticket, quote stripped
-    answer = mail(subject=str(sent["Subject"]), body="Great, book it please.\n\nOn Tue, Lerato wrote:\n> Yes, the Rosebank hall",
-                  In_Reply_To=str(sent["Message-ID"]), References=f"{original_id} {sent['Message-ID']}")
+    answer = mail(
+        subject=str(sent["Subject"]),
+        body="Great, book it please.\n\nOn Tue, Lerato wrote:\n> Yes, the Rosebank hall",
+        In_Reply_To=str(sent["Message-ID"]),
+        References=f"{original_id} {sent['Message-ID']}",
+    )
     # ... and one that lost its headers but kept the ticket token
     token_only = mail(subject=f"Re: [#{conv['number']}] deposit", body="Deposit paid.")
     await append(dovecot, user, answer, token_only)
@@ -181,8 +192,15 @@ async def test_smtp_refusals_are_clear_failures(client: TestClient[Any, Any], do
     agent = (await Api(client).user(Role.agent))["headers"]
     ids = []
     async for conv in store.conversations.find({}):
-        r = await client.post(f"/api/v1/conversations/{conv['_id']}/messages", json={"text": "Hello"}, headers=agent)
-        ids.append(((await store.identities.find_one({"contact_id": conv["contact_id"]}))["value"], (await r.json())["id"]))
+        r = await client.post(
+            f"/api/v1/conversations/{conv['_id']}/messages", json={"text": "Hello"}, headers=agent
+        )
+        ids.append(
+            (
+                (await store.identities.find_one({"contact_id": conv["contact_id"]}))["value"],
+                (await r.json())["id"],
+            )
+        )
     await run_jobs(client)
     outcome = {addr: await store.messages.find_one({"_id": mid}) for addr, mid in ids}
     refused = outcome["nobody@example.net"]
@@ -191,7 +209,9 @@ async def test_smtp_refusals_are_clear_failures(client: TestClient[Any, Any], do
     assert full["delivery_status"] == "failed" and "after 5 attempts" in full["error"]
 
 
-async def test_auto_replies_are_flagged_never_to_be_answered(client: TestClient[Any, Any], dovecot: Dovecot) -> None:
+async def test_auto_replies_are_flagged_never_to_be_answered(
+    client: TestClient[Any, Any], dovecot: Dovecot
+) -> None:
     user = dovecot.add_user()
     await append(dovecot, user,
                  mail(subject="Out of office", Auto_Submitted="auto-replied"),
@@ -244,18 +264,28 @@ async def test_bounce_of_our_reply_marks_it_failed_and_opens_nothing(
     sent = await store.messages.find_one({"_id": (await reply.json())["id"]})
     assert sent["delivery_status"] == "sent"
     # the bounce finds the reply by lone _id (the outbox's provider_ids), not by scanning messages
-    assert (await store["provider_ids"].find_one({"_id": f"email:{sent['external_id']}"}))["message_id"] == sent["_id"]
-    original = f"From: support@berry.test\r\nTo: lerato@example.co.za\r\nMessage-ID: {sent['external_id']}\r\n\r\nYes\r\n"
+    assert (await store["provider_ids"].find_one({"_id": f"email:{sent['external_id']}"}))[
+        "message_id"
+    ] == sent["_id"]
+    original = ("From: support@berry.test\r\nTo: lerato@example.co.za\r\n"
+                f"Message-ID: {sent['external_id']}\r\n\r\nYes\r\n")
     bounce = dsn(original=original, diagnostic="smtp; 550 5.1.1 <lerato@example.co.za>: User unknown")
-    unrelated = dsn(original="From: someone@elsewhere.test\r\nMessage-ID: <not-ours@elsewhere.test>\r\n\r\nx\r\n",
-                    message_id="<other-bounce@mail.berry.test>")
+    unrelated = dsn(
+        original="From: someone@elsewhere.test\r\nMessage-ID: <not-ours@elsewhere.test>\r\n\r\nx\r\n",
+        message_id="<other-bounce@mail.berry.test>",
+    )
     bus = client.server.app[keys.BUS]
     with bus.capture() as events:
-        await append(dovecot, user, bounce, bounce, unrelated)  # the same bounce twice: applied once, harmless
+        # the same bounce twice: applied once, harmless
+        await append(dovecot, user, bounce, bounce, unrelated)
         assert await _poll(poller(client, dovecot, user)) == 3
     failed = await store.messages.find_one({"_id": sent["_id"]})
     assert failed["delivery_status"] == "failed"
-    assert "lerato@example.co.za" in failed["error"] and "5.1.1" in failed["error"] and "User unknown" in failed["error"]
+    assert (
+        "lerato@example.co.za" in failed["error"]
+        and "5.1.1" in failed["error"]
+        and "User unknown" in failed["error"]
+    )
     assert [e.name for e in events].count("message.updated") == 1
     # no ticket from MAILER-DAEMON for our own bounce; the unrelated one is kept, never to be answered
     inbound = [d async for d in store.messages.find({"direction": "in"})]

@@ -25,8 +25,15 @@ async def _headers(client: TestClient[Any, Any], role: Role) -> dict[str, str]:
 async def test_admin_configures_inboxes_and_secrets_stay_secret(client: TestClient[Any, Any],
                                                                 twilio_standin: TwilioStandIn) -> None:
     admin = await _headers(client, Role.admin)
-    resp = await client.put("/api/v1/channels/inboxes/sms", headers=admin, json={
-        "address": "+27600000099", "business_hours": "Mon-Fri 08:00-17:00", "timezone": "Africa/Johannesburg"})
+    resp = await client.put(
+        "/api/v1/channels/inboxes/sms",
+        headers=admin,
+        json={
+            "address": "+27600000099",
+            "business_hours": "Mon-Fri 08:00-17:00",
+            "timezone": "Africa/Johannesburg",
+        },
+    )
     assert resp.status == 200, await resp.text()
     # replies now leave from the inbox's number
     await post_signed(client, "/webhooks/twilio/sms", sms_form())
@@ -41,7 +48,11 @@ async def test_admin_configures_inboxes_and_secrets_stay_secret(client: TestClie
     resp = await client.put("/api/v1/channels/inboxes/sms", headers=admin, json={
         "address": "+27600000099", "credentials": {"auth_token": NEW_TOKEN}})
     body = await resp.text()
-    assert resp.status == 200 and NEW_TOKEN not in body and (await resp.json())["credentials_set"] == ["auth_token"]
+    assert (
+        resp.status == 200
+        and NEW_TOKEN not in body
+        and (await resp.json())["credentials_set"] == ["auth_token"]
+    )
     listing = await client.get("/api/v1/channels/inboxes", headers=admin)
     assert NEW_TOKEN not in await listing.text()
     stored = await store["channel_inboxes"].find_one({"_id": "sms"})
@@ -56,12 +67,18 @@ async def test_admin_configures_inboxes_and_secrets_stay_secret(client: TestClie
 
 async def test_inbox_validation_and_permissions(client: TestClient[Any, Any]) -> None:
     admin = await _headers(client, Role.admin)
-    bad_hours = await client.put("/api/v1/channels/inboxes/voice", headers=admin, json={"business_hours": "9 to 5"})
-    bad_tz = await client.put("/api/v1/channels/inboxes/voice", headers=admin, json={"timezone": "Mars/Olympus"})
+    bad_hours = await client.put(
+        "/api/v1/channels/inboxes/voice", headers=admin, json={"business_hours": "9 to 5"}
+    )
+    bad_tz = await client.put(
+        "/api/v1/channels/inboxes/voice", headers=admin, json={"timezone": "Mars/Olympus"}
+    )
     bad_secret = await client.put("/api/v1/channels/inboxes/email", headers=admin,
                                   json={"credentials": {"root_password": "x"}})
     no_channel = await client.put("/api/v1/channels/inboxes/fax", headers=admin, json={})
-    agent = await client.put("/api/v1/channels/inboxes/voice", headers=await _headers(client, Role.agent), json={})
+    agent = await client.put(
+        "/api/v1/channels/inboxes/voice", headers=await _headers(client, Role.agent), json={}
+    )
     assert [r.status for r in (bad_hours, bad_tz, bad_secret, no_channel, agent)] == [422, 422, 422, 404, 403]
     problem = await bad_tz.json()  # the zone's own error, not a union branch's
     assert "unknown time zone 'Mars/Olympus'" in problem["detail"] and problem["field"] == "timezone"
@@ -69,15 +86,25 @@ async def test_inbox_validation_and_permissions(client: TestClient[Any, Any]) ->
 
 async def test_voice_greeting_and_disabled_channel(client: TestClient[Any, Any]) -> None:
     admin = await _headers(client, Role.admin)
-    await client.put("/api/v1/channels/inboxes/voice", headers=admin,
-                     json={"greeting": "Welcome to Berry Events, the party people.", "business_hours": "Mon-Sun 00:00-24:00"})
-    twiml = await (await post_signed(client, "/webhooks/twilio/voice", {"CallSid": "CA1", "From": "+27831112222"})).text()
+    await client.put(
+        "/api/v1/channels/inboxes/voice",
+        headers=admin,
+        json={
+            "greeting": "Welcome to Berry Events, the party people.",
+            "business_hours": "Mon-Sun 00:00-24:00",
+        },
+    )
+    twiml = await (
+        await post_signed(client, "/webhooks/twilio/voice", {"CallSid": "CA1", "From": "+27831112222"})
+    ).text()
     assert "Welcome to Berry Events, the party people." in twiml
     await client.put("/api/v1/channels/inboxes/whatsapp", headers=admin, json={"enabled": False})
     resp = await post_signed(client, "/webhooks/twilio/whatsapp", sms_form(From="whatsapp:+27821234567"))
     assert resp.status == 404 and resp.content_type == "application/problem+json"
     assert (await resp.json())["detail"] == "the whatsapp channel is not configured"
-    status = await post_signed(client, "/webhooks/twilio/status/whatsapp", {"MessageSid": "SM1", "MessageStatus": "sent"})
+    status = await post_signed(
+        client, "/webhooks/twilio/status/whatsapp", {"MessageSid": "SM1", "MessageStatus": "sent"}
+    )
     assert status.status == 404
     channels = await (await client.get("/api/v1/channels", headers=admin)).json()
     assert next(c for c in channels if c["channel"] == "whatsapp")["configured"] is False
@@ -122,7 +149,9 @@ async def test_imap_mailbox_configured_by_the_admin_is_polled_without_restart(
         assert PASSWORD not in body and out["credentials_set"] == ["imap_password"]
         assert out["settings"]["imap_port"] == dovecot.port and out["status"]["polling"] is True
         assert PASSWORD not in str(await store["channel_inboxes"].find_one({"_id": "email"}))
-        await _wait_for(lambda: store.messages.find_one({"subject": "Before the inbox existed"}), "the first poll")
+        await _wait_for(
+            lambda: store.messages.find_one({"subject": "Before the inbox existed"}), "the first poll"
+        )
         await append(dovecot, user, mail(subject="After"))
         await _wait_for(lambda: store.messages.find_one({"subject": "After"}), "IDLE/poll of the new mail")
         # the other node picked the inbox up by itself and stands by: this node holds the mailbox's
@@ -161,7 +190,9 @@ async def test_inbox_settings_are_validated(client: TestClient[Any, Any]) -> Non
            {"settings": {"imap_port": True}}, {"settings": {"imap_host": "mail.example.com\r\nRCPT"}},
            {"settings": {"imap_host": 5}}, {"settings": {"imap_folder": "INBOX"}},
            {"settings": {"imap_port": "٣"}}, {"settings": {"imap_host": "a\x00b"}}]
-    statuses = [(await client.put("/api/v1/channels/inboxes/email", headers=admin, json=b)).status for b in bad]
+    statuses = [
+        (await client.put("/api/v1/channels/inboxes/email", headers=admin, json=b)).status for b in bad
+    ]
     assert statuses == [422] * len(bad)
     resp = await client.put("/api/v1/channels/inboxes/email", headers=admin,
                             json={"settings": {"imap_port": "²"}})
@@ -190,13 +221,21 @@ async def test_admin_moves_the_smtp_listener_and_sets_starttls(client: TestClien
     admin = await _headers(client, Role.admin)
 
     async def put(settings: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        resp = await client.put("/api/v1/channels/inboxes/email", headers=admin, json={"settings": settings, **extra})
+        resp = await client.put(
+            "/api/v1/channels/inboxes/email", headers=admin, json={"settings": settings, **extra}
+        )
         assert resp.status == 200, await resp.text()
         return await resp.json()  # type: ignore[no-any-return]
 
     async def deliver(port: int, subject: str) -> None:
-        await aiosmtplib.send(mail(subject=subject), sender="lerato@example.co.za", recipients=["support@berry.test"],
-                              hostname="127.0.0.1", port=port, timeout=10)
+        await aiosmtplib.send(
+            mail(subject=subject),
+            sender="lerato@example.co.za",
+            recipients=["support@berry.test"],
+            hostname="127.0.0.1",
+            port=port,
+            timeout=10,
+        )
 
     assert services.extra["smtp_listener"].status()["listening"] is False  # BERRY_SMTP_LISTEN_PORT unset
     first, second = free_ports(2)
@@ -206,7 +245,10 @@ async def test_admin_moves_the_smtp_listener_and_sets_starttls(client: TestClien
     await deliver(first, "On the first port")
     # moved: the old port is closed, the new one takes mail, on this node at once
     out = await put({"smtp_listen_port": second, "smtp_host": "127.0.0.1", "smtp_starttls": False})
-    assert out["status"]["smtp_listener"]["port"] == second and services.registry.get(Channel.email).starttls is False
+    assert (
+        out["status"]["smtp_listener"]["port"] == second
+        and services.registry.get(Channel.email).starttls is False
+    )
     with pytest.raises((aiosmtplib.SMTPConnectError, OSError)):
         await deliver(first, "Nobody listens here")
     await deliver(second, "On the second port")

@@ -19,7 +19,9 @@ from .mailservers import PASSWORD, Dovecot
 from .test_email import append, mail
 
 
-async def test_one_node_polls_and_a_standby_takes_over(client: TestClient[Any, Any], dovecot: Dovecot) -> None:
+async def test_one_node_polls_and_a_standby_takes_over(
+    client: TestClient[Any, Any], dovecot: Dovecot
+) -> None:
     app = client.server.app
     store, ingest = app[keys.STORE], app[keys.EXTENSIONS]["channels"].extra["ingest_mail"]
     user = dovecot.add_user()
@@ -32,7 +34,9 @@ async def test_one_node_polls_and_a_standby_takes_over(client: TestClient[Any, A
             await ingest(raw, size)
         # a long lease would only slow the take-over below; renewals come often so a loaded
         # machine never lets a live holder's lease run out
-        return MailboxSupervisor(store, ingest_as, poll_s=0.5, max_bytes=1 << 20, lease_s=6, renew_s=0.3, node=name)
+        return MailboxSupervisor(
+            store, ingest_as, poll_s=0.5, max_bytes=1 << 20, lease_s=6, renew_s=0.3, node=name
+        )
 
     a, b, c = node("a"), node("b"), node("c")
     overlap: list[str] = []
@@ -96,7 +100,9 @@ async def test_one_node_polls_and_a_standby_takes_over(client: TestClient[Any, A
             await n.stop()
 
 
-async def test_lease_takeover_has_one_winner_and_a_stalled_holder_steps_down(client: TestClient[Any, Any]) -> None:
+async def test_lease_takeover_has_one_winner_and_a_stalled_holder_steps_down(
+    client: TestClient[Any, Any],
+) -> None:
     from datetime import timedelta
     store = client.server.app[keys.STORE]
     holder = Lease(store, "imap:test", "old", timedelta(seconds=30))
@@ -106,7 +112,9 @@ async def test_lease_takeover_has_one_winner_and_a_stalled_holder_steps_down(cli
     assert not any(await asyncio.gather(*(r.acquire() for r in rivals)))  # live: nobody takes it
     assert rivals[0].holder and rivals[0].holder.owner == "old"
     # the holder stalls past its lease: of eight concurrent takers exactly one wins
-    await store["leases"].update_one({"_id": "imap:test"}, {"$set": {"until": utcnow() - timedelta(seconds=1)}})
+    await store["leases"].update_one(
+        {"_id": "imap:test"}, {"$set": {"until": utcnow() - timedelta(seconds=1)}}
+    )
     won = await asyncio.gather(*(r.acquire() for r in rivals))
     assert sum(won) == 1
     assert not await holder.acquire()  # the stalled holder finds the new owner and steps down

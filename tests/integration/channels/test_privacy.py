@@ -30,8 +30,18 @@ UPLOAD = b"photo of Ayanda's invitation"
 
 
 def _needles(visitor_id: str) -> list[str]:
-    return [NAME, "Ayanda", PHONE, PHONE.lstrip("+"), EMAIL, visitor_id, "8001015009087", "passport", "invitation",
-            "voicemail of Ayanda"]
+    return [
+        NAME,
+        "Ayanda",
+        PHONE,
+        PHONE.lstrip("+"),
+        EMAIL,
+        visitor_id,
+        "8001015009087",
+        "passport",
+        "invitation",
+        "voicemail of Ayanda",
+    ]
 
 
 async def _scan(client: TestClient[Any, Any], needles: list[str]) -> dict[str, list[str]]:
@@ -55,7 +65,9 @@ async def test_erasing_a_contact_who_used_every_channel_leaves_nothing(
     resp = await client.post("/api/v1/contacts", headers=admin, json={"name": NAME})
     cid = (await resp.json())["id"]
     for kind, value in (("phone", PHONE), ("whatsapp", PHONE), ("email", EMAIL)):
-        r = await client.post(f"/api/v1/contacts/{cid}/identities", headers=admin, json={"kind": kind, "value": value})
+        r = await client.post(
+            f"/api/v1/contacts/{cid}/identities", headers=admin, json={"kind": kind, "value": value}
+        )
         assert r.status == 201, await r.text()
     # SMS with a photo, WhatsApp
     media = twilio_standin.add_media(SCAN, "application/pdf")
@@ -68,10 +80,20 @@ async def test_erasing_a_contact_who_used_every_channel_leaves_nothing(
     call = {"CallSid": "CA" + new_id()[:30], "AccountSid": ACCOUNT_SID, "From": PHONE, "To": "+27600000001"}
     assert (await post_signed(client, "/webhooks/twilio/voice", call)).status == 200
     rec = twilio_standin.add_recording(VOICEMAIL)
-    assert (await post_signed(client, "/webhooks/twilio/voice/transcription", {
-        **call, "TranscriptionText": "This is Ayanda, call me back", "TranscriptionStatus": "completed"})).status == 204
-    assert (await post_signed(client, "/webhooks/twilio/voice/recording", {
-        **call, "RecordingSid": rec.rsplit("/", 1)[1], "RecordingUrl": rec, "RecordingDuration": "9"})).status == 204
+    assert (
+        await post_signed(
+            client,
+            "/webhooks/twilio/voice/transcription",
+            {**call, "TranscriptionText": "This is Ayanda, call me back", "TranscriptionStatus": "completed"},
+        )
+    ).status == 204
+    assert (
+        await post_signed(
+            client,
+            "/webhooks/twilio/voice/recording",
+            {**call, "RecordingSid": rec.rsplit("/", 1)[1], "RecordingUrl": rec, "RecordingDuration": "9"},
+        )
+    ).status == 204
     # an e-mail with an attachment (raw message kept in GridFS)
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = f"{NAME} <{EMAIL}>", "support@berry.test", "My passport"
@@ -82,9 +104,17 @@ async def test_erasing_a_contact_who_used_every_channel_leaves_nothing(
     # web chat, identity verified by the host site; one upload sent, one left unsent
     visitor = Visitor(client)
     try:
-        session = await visitor.connect(name=NAME, user_id="u-ayanda", email=EMAIL,
-                                         user_hash=tokens.identity_hash("host-site-secret", "u-ayanda", EMAIL))
-        headers = {"X-Visitor-Token": session["token"], "Content-Type": "image/png", "X-Filename": "invitation.png"}
+        session = await visitor.connect(
+            name=NAME,
+            user_id="u-ayanda",
+            email=EMAIL,
+            user_hash=tokens.identity_hash("host-site-secret", "u-ayanda", EMAIL),
+        )
+        headers = {
+            "X-Visitor-Token": session["token"],
+            "Content-Type": "image/png",
+            "X-Filename": "invitation.png",
+        }
         sent = await (await client.post("/chat/attachments", data=UPLOAD, headers=headers)).json()
         await client.post("/chat/attachments", data=UPLOAD, headers=headers)  # uploaded, never sent
         ack = await visitor.call("message", {"text": "Any news, Ayanda here?", "client_id": "c1",
@@ -94,8 +124,11 @@ async def test_erasing_a_contact_who_used_every_channel_leaves_nothing(
         await visitor.close()
     visitor_id = session["visitor_id"]
     # a webhook stuck in the spool (store was down) and a dead letter naming the visitor
-    path = await services.spool.hold("twilio:sms:SMstuck", {"channel": "sms", "form": sms_form(From=PHONE, Body="stuck")})
-    os.utime(path, (time.time() + 3600, time.time() + 3600))  # "in its request's hands": the drainer leaves it
+    path = await services.spool.hold(
+        "twilio:sms:SMstuck", {"channel": "sms", "form": sms_form(From=PHONE, Body="stuck")}
+    )
+    # "in its request's hands": the drainer leaves it
+    os.utime(path, (time.time() + 3600, time.time() + 3600))
     await app[keys.STORE]["dead_letters"].insert_one({"source": "webchat", "key": f"webchat:{visitor_id}",
                                                       "payload": {"visitor": visitor_id}, "error": "x"})
     store = app[keys.STORE]
@@ -112,7 +145,10 @@ async def test_erasing_a_contact_who_used_every_channel_leaves_nothing(
     assert await _scan(client, needles) == {}
     # channel collections queried directly, too
     assert await store["voice_calls"].count_documents({}) == 0
-    assert await store.db["blobs.files"].count_documents({}) == 0 and await store.db["blobs.chunks"].count_documents({}) == 0
+    assert (
+        await store.db["blobs.files"].count_documents({}) == 0
+        and await store.db["blobs.chunks"].count_documents({}) == 0
+    )
     assert services.spool.pending() == []
     assert await store.inbound_keys.count_documents({"_id": {"$regex": visitor_id}}) == 0
     # idempotent: a second erasure finds nothing more and fails nowhere
@@ -132,7 +168,9 @@ async def test_another_nodes_spool_drops_what_was_spooled_before_the_erasure(cli
     from tests.conftest import Api, running
     app, store = client.server.app, client.server.app[keys.STORE]
     admin = (await Api(client).user(Role.admin))["headers"]
-    assert (await post_signed(client, "/webhooks/twilio/sms", sms_form(From=PHONE, Body="first contact"))).status == 200
+    assert (
+        await post_signed(client, "/webhooks/twilio/sms", sms_form(From=PHONE, Body="first contact"))
+    ).status == 200
     cid = (await store.messages.find_one({"text": "first contact"}))["contact_id"]
     node2_settings = app[keys.SETTINGS].model_copy(update={"var_dir": tmp_path / "node2"})
     async with running(create_app(node2_settings)) as node2:
@@ -142,20 +180,47 @@ async def test_another_nodes_spool_drops_what_was_spooled_before_the_erasure(cli
         assert resp.status == 200, await resp.text()
         await app[keys.BUS].drain()
         # node 1's eraser could not see node 2's spool: these wait there (their store call failed)
-        before, after = (utcnow() - timedelta(minutes=5)).isoformat(), (utcnow() + timedelta(minutes=5)).isoformat()
+        before, after = (
+            (utcnow() - timedelta(minutes=5)).isoformat(),
+            (utcnow() + timedelta(minutes=5)).isoformat(),
+        )
         spooled = {
-            "theirs, before": {"channel": "sms", "form": sms_form(From=PHONE, Body="theirs before"), "received_at": before},
-            "theirs, WhatsApp": {"channel": "whatsapp", "form": sms_form(From=f"whatsapp:{PHONE}", Body="wa before"),
-                                 "received_at": before},
+            "theirs, before": {
+                "channel": "sms",
+                "form": sms_form(From=PHONE, Body="theirs before"),
+                "received_at": before,
+            },
+            "theirs, WhatsApp": {
+                "channel": "whatsapp",
+                "form": sms_form(From=f"whatsapp:{PHONE}", Body="wa before"),
+                "received_at": before,
+            },
             "theirs, no time": {"channel": "sms", "form": sms_form(From=PHONE, Body="theirs legacy")},
-            "theirs, bad time": {"channel": "sms", "form": sms_form(From=PHONE, Body="theirs bad"), "received_at": "x"},
-            "theirs, after": {"channel": "sms", "form": sms_form(From=PHONE, Body="theirs after"), "received_at": after},
-            "someone else": {"channel": "sms", "form": sms_form(From="+27825550999", Body="other before"),
-                             "received_at": before},
-            "no sender": {"channel": "sms", "form": {"MessageSid": "SMnosender", "Body": "x"}, "received_at": before},
+            "theirs, bad time": {
+                "channel": "sms",
+                "form": sms_form(From=PHONE, Body="theirs bad"),
+                "received_at": "x",
+            },
+            "theirs, after": {
+                "channel": "sms",
+                "form": sms_form(From=PHONE, Body="theirs after"),
+                "received_at": after,
+            },
+            "someone else": {
+                "channel": "sms",
+                "form": sms_form(From="+27825550999", Body="other before"),
+                "received_at": before,
+            },
+            "no sender": {
+                "channel": "sms",
+                "form": {"MessageSid": "SMnosender", "Body": "x"},
+                "received_at": before,
+            },
         }
         for name, payload in spooled.items():
-            await services2.spool.hold(f"twilio:{payload['channel']}:{payload['form']['MessageSid']}", payload)
+            await services2.spool.hold(
+                f"twilio:{payload['channel']}:{payload['form']['MessageSid']}", payload
+            )
             services2.spool.release(f"twilio:{payload['channel']}:{payload['form']['MessageSid']}")
 
         # node 2's own drainer (drain_spooled, every BERRY_SPOOL_RETRY_S) takes them: one drainer, as

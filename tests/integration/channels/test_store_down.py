@@ -65,7 +65,9 @@ async def test_store_down_then_twilio_retries(client: TestClient[Any, Any], prox
     assert await store.messages.count_documents({"external_id": form["MessageSid"]}) == 1
 
 
-async def test_store_down_and_never_retried_is_still_ingested(client: TestClient[Any, Any], proxy: TcpProxy) -> None:
+async def test_store_down_and_never_retried_is_still_ingested(
+    client: TestClient[Any, Any], proxy: TcpProxy
+) -> None:
     form = sms_form(Body="never retried")
     proxy.down()
     resp = await post_signed(client, SMS, form)

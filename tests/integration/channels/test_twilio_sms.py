@@ -18,7 +18,9 @@ from .standin import TwilioStandIn
 SMS = "/webhooks/twilio/sms"
 
 
-async def _count(client: TestClient[Any, Any], collection: str = "messages", flt: dict[str, Any] | None = None) -> int:
+async def _count(
+    client: TestClient[Any, Any], collection: str = "messages", flt: dict[str, Any] | None = None
+) -> int:
     return await client.server.app[keys.STORE][collection].count_documents(flt or {})
 
 
@@ -51,7 +53,10 @@ async def test_bad_signatures_are_403_and_store_nothing(client: TestClient[Any, 
         await post_signed(client, SMS, form, signed_url=PUBLIC + "/webhooks/twilio/whatsapp"),
     ]
     tampered = dict(form, Body="send me the refund")  # replay of a real signature with another body
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sign(PUBLIC + SMS, form)}
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": sign(PUBLIC + SMS, form),
+    }
     cases.append(await client.post(SMS, data=urlencode(tampered), headers=headers))
     assert [r.status for r in cases] == [403] * 5
     body = await cases[-1].json()
@@ -90,7 +95,9 @@ async def test_malformed_and_oversized_bodies(client: TestClient[Any, Any]) -> N
     admin = await _agent(client, Role.admin)
     letters = (await (await client.get("/api/v1/channels/dead-letters", headers=admin)).json())["items"]
     assert len(letters) == 3 and {d["source"] for d in letters} == {"twilio"}
-    assert any("not a possible phone number" in d["error"] or "not a phone number" in d["error"] for d in letters)
+    assert any(
+        "not a possible phone number" in d["error"] or "not a phone number" in d["error"] for d in letters
+    )
     assert (await client.get("/api/v1/channels/dead-letters", headers=await _agent(client))).status == 403
 
 
@@ -118,14 +125,18 @@ async def _agent(client: TestClient[Any, Any], role: Role = Role.agent) -> dict[
     return (await Api(client).user(role))["headers"]
 
 
-async def _inbound_then_reply(client: TestClient[Any, Any], text: str, **form: Any) -> tuple[dict[str, Any], str]:
+async def _inbound_then_reply(
+    client: TestClient[Any, Any], text: str, **form: Any
+) -> tuple[dict[str, Any], str]:
     path = "/webhooks/twilio/whatsapp" if str(form.get("From", "")).startswith("whatsapp:") else SMS
     resp = await post_signed(client, path, sms_form(**form))
     assert resp.status == 200, await resp.text()
     store = client.server.app[keys.STORE]
     conv = await store.conversations.find_one({})
     headers = await _agent(client)
-    reply = await client.post(f"/api/v1/conversations/{conv['_id']}/messages", json={"text": text}, headers=headers)
+    reply = await client.post(
+        f"/api/v1/conversations/{conv['_id']}/messages", json={"text": text}, headers=headers
+    )
     assert reply.status == 201, await reply.text()
     return conv, (await reply.json())["id"]
 
@@ -138,7 +149,9 @@ async def test_reply_goes_out_through_the_sdk_and_status_callbacks_move_it(
     doc = await store.messages.find_one({"_id": message_id})
     sid = doc["external_id"]
     sent = twilio_standin.messages[sid]
-    assert sent["to"] == "+27821234567" and sent["from"] == SMS_FROM and sent["body"] == "Yes, Saturday is free."
+    assert (
+        sent["to"] == "+27821234567" and sent["from"] == SMS_FROM and sent["body"] == "Yes, Saturday is free."
+    )
     assert sent["status_callback"] == PUBLIC + "/webhooks/twilio/status/sms#rc=5&rp=all"
     assert doc["delivery_status"] == "queued"
     # callbacks find the message by lone _id (provider_ids), not by a scan of messages
@@ -147,8 +160,12 @@ async def test_reply_goes_out_through_the_sdk_and_status_callbacks_move_it(
     status_path = "/webhooks/twilio/status/sms"
     with bus.capture() as events:
         for status in ("sent", "delivered", "sent"):  # the late "sent" must not hide "delivered"
-            r = await post_signed(client, status_path, {"MessageSid": sid, "MessageStatus": status,
-                                                        "AccountSid": "AC" + "1" * 32}, fragment="rc=5&rp=all")
+            r = await post_signed(
+                client,
+                status_path,
+                {"MessageSid": sid, "MessageStatus": status, "AccountSid": "AC" + "1" * 32},
+                fragment="rc=5&rp=all",
+            )
             assert r.status == 204
     assert (await store.messages.find_one({"_id": message_id}))["delivery_status"] == "delivered"
     assert [(e.name, e.message.delivery_status.value) for e in events] == [
@@ -165,8 +182,11 @@ async def test_carrier_failure_callback_shows_the_reason(client: TestClient[Any,
     await run_jobs(client)
     store = client.server.app[keys.STORE]
     sid = (await store.messages.find_one({"_id": message_id}))["external_id"]
-    r = await post_signed(client, "/webhooks/twilio/status/sms", {"MessageSid": sid, "MessageStatus": "undelivered",
-                                                                   "ErrorCode": "30007"})
+    r = await post_signed(
+        client,
+        "/webhooks/twilio/status/sms",
+        {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30007"},
+    )
     assert r.status == 204
     doc = await store.messages.find_one({"_id": message_id})
     assert doc["delivery_status"] == "undelivered" and "spam" in doc["error"] and "30007" in doc["error"]
@@ -220,7 +240,9 @@ async def test_twilio_errors_become_clear_failures(client: TestClient[Any, Any])
     doc = await client.server.app[keys.STORE].messages.find_one({"_id": message_id})
     assert doc["delivery_status"] == "failed" and doc["error"] == "invalid 'To' phone number (code 21211)"
     assert doc["external_id"] is None
-    assert [e.name for e in events] == ["message.updated"] and events[0].changes["delivery_status"] == "failed"
+    assert [e.name for e in events] == ["message.updated"] and events[0].changes[
+        "delivery_status"
+    ] == "failed"
 
 
 async def test_outage_is_retried_with_backoff_then_sent(client: TestClient[Any, Any],
@@ -361,15 +383,21 @@ async def test_a_keyword_on_an_open_ticket_is_not_the_customer_writing(client: T
     assert person["sla"]["metrics"]["next_response"]["met_at"] is None and "saw-stop" in person["tags"]
 
 
-async def test_whatsapp_24h_window_and_templates(client: TestClient[Any, Any], twilio_standin: TwilioStandIn) -> None:
-    conv, in_window = await _inbound_then_reply(client, "Thanks!", From="whatsapp:+27829990000", ProfileName="Thandi")
+async def test_whatsapp_24h_window_and_templates(
+    client: TestClient[Any, Any], twilio_standin: TwilioStandIn
+) -> None:
+    conv, in_window = await _inbound_then_reply(
+        client, "Thanks!", From="whatsapp:+27829990000", ProfileName="Thandi"
+    )
     await run_jobs(client)
     store = client.server.app[keys.STORE]
     sid = (await store.messages.find_one({"_id": in_window}))["external_id"]
     assert twilio_standin.messages[sid]["to"] == "whatsapp:+27829990000"
     assert twilio_standin.messages[sid]["from"] == "whatsapp:+27600000002"
     # two days later: free text is refused before Twilio; a template goes out
-    await store.messages.update_many({"direction": "in"}, {"$set": {"created_at": utcnow() - timedelta(days=2)}})
+    await store.messages.update_many(
+        {"direction": "in"}, {"$set": {"created_at": utcnow() - timedelta(days=2)}}
+    )
     headers = await _agent(client)
     late = await client.post(f"/api/v1/conversations/{conv['_id']}/messages", json={"text": "Hello again"},
                              headers=headers)
@@ -378,8 +406,11 @@ async def test_whatsapp_24h_window_and_templates(client: TestClient[Any, Any], t
     assert await _count(client, flt={"direction": "out"}) == 1  # the in-window reply only
     templates = await (await client.get("/api/v1/channels/whatsapp/templates", headers=headers)).json()
     assert templates[0]["content_sid"] == TEMPLATE_SID
-    resp = await client.post(f"/api/v1/conversations/{conv['_id']}/whatsapp-template",
-                             json={"content_sid": TEMPLATE_SID, "variables": {"1": "Thandi"}}, headers=headers)
+    resp = await client.post(
+        f"/api/v1/conversations/{conv['_id']}/whatsapp-template",
+        json={"content_sid": TEMPLATE_SID, "variables": {"1": "Thandi"}},
+        headers=headers,
+    )
     assert resp.status == 201, await resp.text()
     assert (await resp.json())["text"] == "Hi Thandi, we have an update on your booking."
     bad = await client.post(f"/api/v1/conversations/{conv['_id']}/whatsapp-template",
@@ -409,7 +440,9 @@ async def test_json_body_signed_with_body_sha256(client: TestClient[Any, Any]) -
 
     from twilio.request_validator import RequestValidator
 
-    def signed(body: bytes, *, digest: str | None = None, signed_body: bytes | None = None) -> tuple[str, dict[str, str]]:
+    def signed(
+        body: bytes, *, digest: str | None = None, signed_body: bytes | None = None
+    ) -> tuple[str, dict[str, str]]:
         path = f"{SMS}?bodySHA256={digest or hashlib.sha256(signed_body or body).hexdigest()}"
         signature = RequestValidator(AUTH_TOKEN).compute_signature(
             f"{PUBLIC}{SMS}?bodySHA256={hashlib.sha256(signed_body or body).hexdigest()}", {})

@@ -51,9 +51,18 @@ async def test_voicemail_opens_a_ticket_with_recording_and_transcription(
     await post_signed(client, VOICE, call_form(sid))
     audio = b"ID3" + b"\x00" * 500
     url = twilio_standin.add_recording(audio)
-    rec = await post_signed(client, VOICE + "/recording", {"CallSid": sid, "AccountSid": ACCOUNT_SID,
-                                                          "RecordingSid": url.rsplit("/", 1)[1], "RecordingUrl": url,
-                                                          "RecordingDuration": "14", "RecordingStatus": "completed"})
+    rec = await post_signed(
+        client,
+        VOICE + "/recording",
+        {
+            "CallSid": sid,
+            "AccountSid": ACCOUNT_SID,
+            "RecordingSid": url.rsplit("/", 1)[1],
+            "RecordingUrl": url,
+            "RecordingDuration": "14",
+            "RecordingStatus": "completed",
+        },
+    )
     assert rec.status == 204, await rec.text()
     bus = client.server.app[keys.BUS]
     with bus.capture() as events:
@@ -78,7 +87,9 @@ async def test_voicemail_opens_a_ticket_with_recording_and_transcription(
 async def test_missed_call_opens_a_ticket(client: TestClient[Any, Any]) -> None:
     sid = new_sid()
     await post_signed(client, VOICE, call_form(sid))
-    resp = await post_signed(client, VOICE + "/status", call_form(sid, CallStatus="no-answer", CallDuration="0"))
+    resp = await post_signed(
+        client, VOICE + "/status", call_form(sid, CallStatus="no-answer", CallDuration="0")
+    )
     assert resp.status == 204
     store = client.server.app[keys.STORE]
     doc = await store.messages.find_one({})
@@ -99,7 +110,9 @@ async def test_voice_callbacks_refuse_forgeries_and_garbage(client: TestClient[A
     statuses = (forged.status, no_sid.status, no_url.status)
     assert statuses == (403, 400, 400), statuses
     store = client.server.app[keys.STORE]
-    assert await store["voice_calls"].count_documents({}) == 0 and await store.messages.count_documents({}) == 0
+    assert (
+        await store["voice_calls"].count_documents({}) == 0 and await store.messages.count_documents({}) == 0
+    )
 
 
 async def _record(client: TestClient[Any, Any], standin: TwilioStandIn, sid: str) -> Any:

@@ -67,13 +67,19 @@ async def agent_online(client: TestClient[Any, Any], node: str = "n1") -> None:
     await presence.connected(f"{node}-sid", "agent-1", "Thandeka")
 
 
-async def test_chat_both_ways_with_history_on_reconnect(client: TestClient[Any, Any], visitor: Visitor) -> None:
+async def test_chat_both_ways_with_history_on_reconnect(
+    client: TestClient[Any, Any], visitor: Visitor
+) -> None:
     await agent_online(client)
     session = await visitor.connect(name="Zanele")
-    assert session["visitor_id"].startswith("v") and session["open"] is True and session["agents_online"] is True
+    assert (
+        session["visitor_id"].startswith("v") and session["open"] is True and session["agents_online"] is True
+    )
     ack = await visitor.call("message", {"text": "Do you have a photographer for 14 Feb?", "client_id": "c1"})
     assert ack["ok"] and not ack["duplicate"]
-    again = await visitor.call("message", {"text": "Do you have a photographer for 14 Feb?", "client_id": "c1"})
+    again = await visitor.call(
+        "message", {"text": "Do you have a photographer for 14 Feb?", "client_id": "c1"}
+    )
     assert again["ok"] and again["duplicate"] and again["id"] == ack["id"]  # a resend after a flaky network
     store = client.server.app[keys.STORE]
     assert await store.messages.count_documents({"channel": "webchat"}) == 1
@@ -113,8 +119,13 @@ async def test_a_token_for_another_visitor_is_refused(client: TestClient[Any, An
 async def test_bad_chat_messages_get_clear_errors(client: TestClient[Any, Any], visitor: Visitor) -> None:
     await visitor.connect()
     limit = client.server.app[keys.SETTINGS].chat_max_chars
-    cases = [{"text": "x" * (limit + 1), "client_id": "a"}, {"text": "   ", "client_id": "b"}, {"text": "hi"},
-             "just a string", {"text": "hi", "client_id": "c", "attachments": [{"blob_id": "6b0700000000000000000000"}]}]
+    cases = [
+        {"text": "x" * (limit + 1), "client_id": "a"},
+        {"text": "   ", "client_id": "b"},
+        {"text": "hi"},
+        "just a string",
+        {"text": "hi", "client_id": "c", "attachments": [{"blob_id": "6b0700000000000000000000"}]},
+    ]
     answers = [await visitor.call("message", case) for case in cases]
     assert [a["ok"] for a in answers] == [False] * 5
     assert "longer than" in answers[0]["error"] and answers[4]["field"] == "attachments"
@@ -206,7 +217,9 @@ async def test_offline_visitor_continues_by_email(client: TestClient[Any, Any], 
     assert "Sorry we missed you" in message_from_bytes(raw, policy=policy.default).get_body().get_content()
 
 
-async def test_host_verified_identity_links_the_contact(client: TestClient[Any, Any], visitor: Visitor) -> None:
+async def test_host_verified_identity_links_the_contact(
+    client: TestClient[Any, Any], visitor: Visitor
+) -> None:
     app = client.server.app
     user_hash = tokens.identity_hash("host-site-secret", "user-77", "nandi@example.com")
     session = await visitor.connect(user_id="user-77", user_hash=user_hash, email="nandi@example.com")
@@ -237,7 +250,9 @@ async def test_widget_script_is_served_by_the_hub(client: TestClient[Any, Any]) 
     assert "textContent" in body and "innerHTML" not in body and not re.search(r"https?://", code)
 
 
-async def test_online_checks_hold_across_two_nodes(client: TestClient[Any, Any], smtp_sink: tuple[int, Collector]) -> None:
+async def test_online_checks_hold_across_two_nodes(
+    client: TestClient[Any, Any], smtp_sink: tuple[int, Collector]
+) -> None:
     """Node 1 runs the outbox; the visitor's socket is on node 2; the agent's console on node 2."""
     from hub.app import create_app
     from tests.conftest import running

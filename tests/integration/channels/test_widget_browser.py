@@ -40,7 +40,9 @@ async def test_widget_chat_in_chromium(client: TestClient[Any, Any], new_page: A
     assert doc["text"] == "Can I book a jumping castle for Sunday?" and doc["meta"]["page"] == "/chat/demo"
     agent = (await Api(client).user(Role.agent))["headers"]
     hostile = '<img src=x onerror="document.title=\'pwned\'"> Yes, we have one!'
-    await client.post(f"/api/v1/conversations/{doc['conversation_id']}/messages", json={"text": hostile}, headers=agent)
+    await client.post(
+        f"/api/v1/conversations/{doc['conversation_id']}/messages", json={"text": hostile}, headers=agent
+    )
     await run_jobs(client)
     bubble = page.locator(".berry-chat-agent").filter(has_text="Yes, we have one!")
     await bubble.wait_for()

@@ -189,7 +189,9 @@ async def test_portal_sign_in_is_a_session_listed_and_revocable_with_the_others(
     other = await portal_user(app, await ticket_of(app, "sipho@example.co.za", "Other"))
     other_login = await client.post("/api/v1/auth/login", json={"email": other, "password": PASSWORD})
     other_bearer = {"Authorization": f"Bearer {(await other_login.json())['access_token']}"}
-    other_session = (await (await client.get("/api/v1/auth/sessions", headers=other_bearer)).json())["items"][0]
+    other_session = (await (await client.get("/api/v1/auth/sessions", headers=other_bearer)).json())["items"][
+        0
+    ]
     resp = await client.post(f"/help/en/sessions/{other_session['id']}/end", allow_redirects=False)
     assert resp.status == 404  # someone else's session does not exist for you, and lives on
     assert (await client.get("/api/v1/auth/sessions", headers=other_bearer)).status == 200

@@ -33,15 +33,24 @@ def platform_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 def platform_settings(platform_overrides: dict[str, Any]) -> PlatformSettings:
-    values: dict[str, Any] = {"webhook_allow_private": True, "webhook_max_attempts": 2, "webhook_disable_after": 2,
-                              "webhook_timeout_s": 3.0, "ratelimit_ip": "10000/60", "ratelimit_user": "10000/60",
-                              "ratelimit_api_key": "10000/60", "secret_keys": SecretBox.new_key(),
-                              **platform_overrides}
+    values: dict[str, Any] = {
+        "webhook_allow_private": True,
+        "webhook_max_attempts": 2,
+        "webhook_disable_after": 2,
+        "webhook_timeout_s": 3.0,
+        "ratelimit_ip": "10000/60",
+        "ratelimit_user": "10000/60",
+        "ratelimit_api_key": "10000/60",
+        "secret_keys": SecretBox.new_key(),
+        **platform_overrides,
+    }
     return PlatformSettings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @pytest.fixture
-async def client(settings: Settings, platform_settings: PlatformSettings) -> AsyncIterator[TestClient[Any, Any]]:
+async def client(
+    settings: Settings, platform_settings: PlatformSettings
+) -> AsyncIterator[TestClient[Any, Any]]:
     app = create_app(settings)
     app[PLATFORM_SETTINGS] = platform_settings
     async with running(app) as test_client:  # bounded shutdown: a stuck cleanup is reported
@@ -95,8 +104,23 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.fail("redis-server is not installed: run scripts/setup.d/10-redis.sh")
     port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:

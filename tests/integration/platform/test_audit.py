@@ -48,8 +48,16 @@ async def test_foundation_change_paths_record(api: Api) -> None:
     await api.client.delete(f"/api/v1/api-keys/{key['id']}", headers=h)
 
     actions = await _actions(api)
-    for action in ("contact.create", "contact.update", "contact.identity.add", "api_key.create", "message.ingest",
-                   "message.create", "conversation.update", "api_key.revoke"):
+    for action in (
+        "contact.create",
+        "contact.update",
+        "contact.identity.add",
+        "api_key.create",
+        "message.ingest",
+        "message.create",
+        "conversation.update",
+        "api_key.revoke",
+    ):
         assert action in actions, action
     entries = await api.app[keys.AUDIT].list("conversation", conversation_id, limit=50)
     [ingest] = [e for e in entries if e["action"] == "message.ingest"]
@@ -131,24 +139,33 @@ async def test_search_filters_and_cursor(api: Api) -> None:
     resp = await api.client.get("/api/v1/audit?actor_type=rule&limit=2", headers=h)
     page = await resp.json()
     assert resp.status == 200 and [e["target_id"] for e in page["items"]] == ["c4", "c3"]
-    resp = await api.client.get(f"/api/v1/audit?actor_type=rule&limit=2&cursor={page['next_cursor']}", headers=h)
+    resp = await api.client.get(
+        f"/api/v1/audit?actor_type=rule&limit=2&cursor={page['next_cursor']}", headers=h
+    )
     assert [e["target_id"] for e in (await resp.json())["items"]] == ["c2", "c1"]
     resp = await api.client.get("/api/v1/audit?action=webhook.&limit=50", headers=h)
     assert [e["action"] for e in (await resp.json())["items"]] == ["webhook.disable"]
     resp = await api.client.get("/api/v1/audit?q=C9", headers=h)
     items = (await resp.json())["items"]
     assert [e["actor_type"] for e in items] == ["bot"]
-    resp = await api.client.get("/api/v1/audit?since=2000-01-01T00:00:00Z&until=2001-01-01T00:00:00Z", headers=h)
+    resp = await api.client.get(
+        "/api/v1/audit?since=2000-01-01T00:00:00Z&until=2001-01-01T00:00:00Z", headers=h
+    )
     assert (await resp.json())["items"] == []
     # sorted the other way, the cursor continues that order; it is refused for another sort
     resp = await api.client.get("/api/v1/audit?actor_type=rule&sort=id&limit=3", headers=h)
     first = await resp.json()
     assert [e["target_id"] for e in first["items"]] == ["c0", "c1", "c2"]
-    resp = await api.client.get(f"/api/v1/audit?actor_type=rule&sort=id&cursor={first['next_cursor']}", headers=h)
+    resp = await api.client.get(
+        f"/api/v1/audit?actor_type=rule&sort=id&cursor={first['next_cursor']}", headers=h
+    )
     assert [e["target_id"] for e in (await resp.json())["items"]] == ["c3", "c4"]
-    resp = await api.client.get(f"/api/v1/audit?actor_type=rule&sort=-at&cursor={first['next_cursor']}", headers=h)
+    resp = await api.client.get(
+        f"/api/v1/audit?actor_type=rule&sort=-at&cursor={first['next_cursor']}", headers=h
+    )
     assert resp.status == 400 and (await resp.json())["field"] == "cursor"
-    resp = await api.client.get(f"/api/v1/audit?cursor={first['items'][0]['id']}", headers=h)  # a raw id: no more
+    # a raw id: no more
+    resp = await api.client.get(f"/api/v1/audit?cursor={first['items'][0]['id']}", headers=h)
     assert resp.status == 400
 
 

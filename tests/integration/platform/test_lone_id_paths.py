@@ -36,7 +36,9 @@ async def test_one_totp_code_signs_in_once_under_concurrency(api: Api) -> None:
 
 async def test_sessions_and_api_keys_check_their_owner_and_state(api: Api) -> None:
     alice, bob = await api.user(Role.agent), await api.user(Role.agent)
-    sessions = (await (await api.client.get("/api/v1/auth/sessions", headers=alice["headers"])).json())["items"]
+    sessions = (await (await api.client.get("/api/v1/auth/sessions", headers=alice["headers"])).json())[
+        "items"
+    ]
     alice_session = sessions[0]["id"]
     # bob cannot sign alice out (404, as for a session that does not exist); alice stays signed in
     assert (

@@ -45,14 +45,29 @@ class LiveHub:
 def live_hub_process(mongodb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
     port = free_port()
     db = f"t_st_{new_id()}"
-    env = {**os.environ, "BERRY_MONGODB_URL": mongodb_url, "BERRY_MONGODB_DB": db, "BERRY_PORT": str(port),
-           "BERRY_HOST": "127.0.0.1", "BERRY_BOT_ENGINE": "off", "BERRY_INLINE_WORKER": "false",
-           "BERRY_VAR_DIR": str(tmp_path_factory.mktemp("live-hub")), "BERRY_SECRET_KEYS": SecretBox.new_key(),
-           "BERRY_RATELIMIT_ENABLED": "false", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "BERRY_MONGODB_URL": mongodb_url,
+        "BERRY_MONGODB_DB": db,
+        "BERRY_PORT": str(port),
+        "BERRY_HOST": "127.0.0.1",
+        "BERRY_BOT_ENGINE": "off",
+        "BERRY_INLINE_WORKER": "false",
+        "BERRY_VAR_DIR": str(tmp_path_factory.mktemp("live-hub")),
+        "BERRY_SECRET_KEYS": SecretBox.new_key(),
+        "BERRY_RATELIMIT_ENABLED": "false",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
     log = tmp_path_factory.mktemp("live-hub-log") / "hub.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                cwd=Path(__file__).resolve().parents[3])
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hub", "serve"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parents[3],
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

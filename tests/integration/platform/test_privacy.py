@@ -44,13 +44,23 @@ async def _person(api: Api, admin: dict[str, Any]) -> dict[str, Any]:
     resp = await api.client.post(f"/api/v1/contacts/{contact_id}/identities", headers=h,
                                  json={"kind": "email", "value": EMAIL})
     assert resp.status == 201
-    await app[keys.INBOX].ingest(InboundMessage(
-        channel=Channel.email, external_id="<m1@example.org>", sender=SenderIdentity(kind="email", value=EMAIL),
-        sender_name=NAME, subject=f"Booking for {NAME}", text=f"Call me on {PHONE}"))
+    await app[keys.INBOX].ingest(
+        InboundMessage(
+            channel=Channel.email,
+            external_id="<m1@example.org>",
+            sender=SenderIdentity(kind="email", value=EMAIL),
+            sender_name=NAME,
+            subject=f"Booking for {NAME}",
+            text=f"Call me on {PHONE}",
+        )
+    )
     await api.client.post(f"/api/v1/conversations/{first.conversation.id}/messages", headers=h,
                           json={"text": f"Hi {NAME}, noted."})
-    resp = await api.client.patch(f"/api/v1/contacts/{contact_id}", headers=h,
-                                  json={"custom_fields": {"id_number": "8001015009087"}, "tags": ["vip-marker"]})
+    resp = await api.client.patch(
+        f"/api/v1/contacts/{contact_id}",
+        headers=h,
+        json={"custom_fields": {"id_number": "8001015009087"}, "tags": ["vip-marker"]},
+    )
     assert resp.status == 200
     resp = await api.client.post(f"/api/v1/contacts/{contact_id}/consents", headers=h,
                                  json={"purpose": "marketing", "granted": True, "source": "web_form",
@@ -80,7 +90,13 @@ async def test_consent_history_and_current_state(api: Api) -> None:
     assert [c["source"] for c in (await resp.json())["items"]] == ["whatsapp"]
     resp = await api.client.get(f"/api/v1/contacts/{cid}/consents?purpose=surveys", headers=agent["headers"])
     assert (await resp.json())["items"] == []
-    for bad in ("purpose=$ne", "purpose[$ne]=x", "sort=note", "limit=0", f"sort=-at&cursor={first['next_cursor']}"):
+    for bad in (
+        "purpose=$ne",
+        "purpose[$ne]=x",
+        "sort=note",
+        "limit=0",
+        f"sort=-at&cursor={first['next_cursor']}",
+    ):
         resp = await api.client.get(f"/api/v1/contacts/{cid}/consents?{bad}", headers=agent["headers"])
         assert resp.status == 400, bad
     assert history[0]["recorded_by"] == agent["user"]["id"]
@@ -178,8 +194,17 @@ async def test_erasure_leaves_nothing_personal_anywhere(api: Api, receiver: Rece
     await run_jobs(api.app)  # webhook deliveries now hold message texts
     await api.app[keys.STORE]["dead_letters"].insert_one(
         {"_id": "dl1", "source": "twilio", "created_at": utcnow(), "payload": {"From": f"whatsapp:{PHONE}"}})
-    needles = [NAME, "Nomvula", PHONE, PHONE.lstrip("+"), EMAIL, SECRET_TEXT, "8001015009087", "passport scan",
-               "vip-marker"]
+    needles = [
+        NAME,
+        "Nomvula",
+        PHONE,
+        PHONE.lstrip("+"),
+        EMAIL,
+        SECRET_TEXT,
+        "8001015009087",
+        "passport scan",
+        "vip-marker",
+    ]
     await api.app[keys.BUS].drain()
     await api.app[keys.EXTENSIONS]["agent_console"]["forwarder"].drain()  # past its flush window: logged
     before = await _scan(api, needles)
@@ -199,7 +224,11 @@ async def test_erasure_leaves_nothing_personal_anywhere(api: Api, receiver: Rece
     # gap is visible; remove an entry as soon as its package subscribes (the assert then tightens).
     assert set(leftovers) <= KNOWN_GAPS, leftovers
     [erased] = [e for e in events if isinstance(e, ContactErased)]
-    assert erased.contact_id == cid and len(erased.message_ids) == 3 and person["conversation_id"] in erased.conversation_ids
+    assert (
+        erased.contact_id == cid
+        and len(erased.message_ids) == 3
+        and person["conversation_id"] in erased.conversation_ids
+    )
     # the skeleton and an audit record without personal data remain, and others' searches
     store = api.app[keys.STORE]
     assert [d["query"] async for d in store["search_queries"].find()] == ["refund stranger"]
@@ -207,7 +236,9 @@ async def test_erasure_leaves_nothing_personal_anywhere(api: Api, receiver: Rece
     [entry] = await api.app[keys.AUDIT].list("contact", cid, limit=1)
     assert entry["action"] == "contact.erase" and entry["actor_id"] == admin["user"]["id"]
     # repeatable (an interrupted erasure is finished by running it again)
-    resp = await api.client.post(f"/api/v1/contacts/{cid}/erase", headers=admin["headers"], json={"confirm": cid})
+    resp = await api.client.post(
+        f"/api/v1/contacts/{cid}/erase", headers=admin["headers"], json={"confirm": cid}
+    )
     assert resp.status == 200
 
 
@@ -216,9 +247,13 @@ async def test_erase_needs_confirmation_and_admin(api: Api) -> None:
     sup = await api.user(Role.supervisor)
     resp = await api.client.post("/api/v1/contacts", headers=admin["headers"], json={"name": "Keep Me"})
     cid = (await resp.json())["id"]
-    resp = await api.client.post(f"/api/v1/contacts/{cid}/erase", headers=admin["headers"], json={"confirm": "x"})
+    resp = await api.client.post(
+        f"/api/v1/contacts/{cid}/erase", headers=admin["headers"], json={"confirm": "x"}
+    )
     assert resp.status == 422 and (await resp.json())["field"] == "confirm"
-    resp = await api.client.post(f"/api/v1/contacts/{cid}/erase", headers=sup["headers"], json={"confirm": cid})
+    resp = await api.client.post(
+        f"/api/v1/contacts/{cid}/erase", headers=sup["headers"], json={"confirm": cid}
+    )
     assert resp.status == 403
     resp = await api.client.post(f"/api/v1/contacts/{cid}/erase", headers=admin["headers"],
                                  json={"confirm": {"$ne": None}})
@@ -232,13 +267,17 @@ async def test_retention_runs_from_the_job_queue(api: Api) -> None:
     store = api.app[keys.STORE]
     job = await store["jobs"].find_one({"kind": "privacy.retention"})
     assert job is not None and job["_id"].startswith("retention:")
-    resp = await api.client.patch("/api/v1/privacy/retention", headers=h, json={"messages": 30, "dead_letters": 7})
+    resp = await api.client.patch(
+        "/api/v1/privacy/retention", headers=h, json={"messages": 30, "dead_letters": 7}
+    )
     assert (await resp.json())["messages"] == 30 and (await resp.json())["search_queries"] == 90
     person = await _person(api, admin)
     old = utcnow() - timedelta(days=31)
     await store.messages.update_many({"contact_id": person["contact_id"], "channel": "whatsapp"},
                                      {"$set": {"created_at": old}})
-    await store["dead_letters"].insert_many([{"_id": "old", "created_at": old}, {"_id": "new", "created_at": utcnow()}])
+    await store["dead_letters"].insert_many(
+        [{"_id": "old", "created_at": old}, {"_id": "new", "created_at": utcnow()}]
+    )
     await store["search_queries"].insert_many([  # typed text: kept 90 days unless changed
         {"_id": "old", "query": f"refund {NAME}", "source": "help_center", "at": old - timedelta(days=60)},
         {"_id": "new", "query": "refund", "source": "help_center", "at": old - timedelta(days=58)}])
@@ -410,12 +449,16 @@ async def test_an_erased_persons_open_tickets_are_closed(api: Api) -> None:
     store = api.app[keys.STORE]
     [ticket] = [d async for d in store.conversations.find({"contact_id": cid})]
     assert ticket["status"] == "open"
-    resp = await api.client.post(f"/api/v1/contacts/{cid}/erase", headers=admin["headers"], json={"confirm": cid})
+    resp = await api.client.post(
+        f"/api/v1/contacts/{cid}/erase", headers=admin["headers"], json={"confirm": cid}
+    )
     assert resp.status == 200, await resp.text()
     assert (await resp.json())["counts"]["tickets_closed"] == 1
     after = await store.conversations.find_one({"_id": ticket["_id"]})
     assert after["status"] == "closed" and after["erased"] is True and after["subject"] == ""
     queue = await (await api.client.get("/api/v1/queue", headers=admin["headers"])).json()
     assert ticket["_id"] not in {c["id"] for c in queue}
-    resp = await api.client.post(f"/api/v1/contacts/{cid}/erase", headers=admin["headers"], json={"confirm": cid})
+    resp = await api.client.post(
+        f"/api/v1/contacts/{cid}/erase", headers=admin["headers"], json={"confirm": cid}
+    )
     assert resp.status == 200 and (await resp.json())["counts"]["tickets_closed"] == 0  # idempotent

@@ -75,15 +75,21 @@ async def test_login_brute_force_is_locked_per_account_and_ip(api: Api) -> None:
     await api.app[keys.USERS].create("other@example.com", "correct horse", Role.agent)
     attacker = {"X-Forwarded-For": "203.0.113.7"}
     for _ in range(3):
-        resp = await api.client.post(LOGIN, headers=attacker, json={"email": "target@example.com", "password": "guess1234"})
+        resp = await api.client.post(
+            LOGIN, headers=attacker, json={"email": "target@example.com", "password": "guess1234"}
+        )
         assert resp.status == 401
-    resp = await api.client.post(LOGIN, headers=attacker, json={"email": "target@example.com", "password": "correct horse"})
+    resp = await api.client.post(
+        LOGIN, headers=attacker, json={"email": "target@example.com", "password": "correct horse"}
+    )
     assert resp.status == 429 and int(resp.headers["Retry-After"]) > 0
     # the same account from another IP, and another account from the attacker's IP, still work
     resp = await api.client.post(LOGIN, headers={"X-Forwarded-For": "198.51.100.2"},
                                  json={"email": "target@example.com", "password": "correct horse"})
     assert resp.status == 200
-    resp = await api.client.post(LOGIN, headers=attacker, json={"email": "other@example.com", "password": "correct horse"})
+    resp = await api.client.post(
+        LOGIN, headers=attacker, json={"email": "other@example.com", "password": "correct horse"}
+    )
     assert resp.status == 200
     # a hostile forwarded header falls back to the socket address
     resp = await api.client.post(LOGIN, headers={"X-Forwarded-For": "not-an-ip, 1.2.3.4"},
@@ -149,7 +155,9 @@ async def test_concurrent_requests_on_two_nodes_take_exactly_the_limit(
     results = await asyncio.gather(*(node.get("/api/v1/auth/me", headers=headers) for node in (a, b) * 12))
     assert sorted(r.status for r in results) == [200] * 4 + [429] * 20
     refused = [r for r in results if r.status == 429]
-    assert all(0 < int(r.headers["Retry-After"]) <= 60 and r.headers["RateLimit-Remaining"] == "0" for r in refused)
+    assert all(
+        0 < int(r.headers["Retry-After"]) <= 60 and r.headers["RateLimit-Remaining"] == "0" for r in refused
+    )
     assert {r.headers["RateLimit-Policy"] for r in results} == {"4;w=60"}
 
 

@@ -90,8 +90,13 @@ async def test_admin_only_fields_in_every_read_for_every_role(api: Api) -> None:
             "sender": {"kind": "email", "value": "restricted@example.com"}})
         conversation = (await inbound.json())["conversation"]
         message = await api.app[keys.STORE].messages.find_one({"conversation_id": conversation["id"]})
-        ids = {"contact_id": contact["id"], "user_id": sessions[Role.agent]["user"]["id"], "key_id": key["id"],
-               "conversation_id": conversation["id"], "message_id": message["_id"]}
+        ids = {
+            "contact_id": contact["id"],
+            "user_id": sessions[Role.agent]["user"]["id"],
+            "key_id": key["id"],
+            "conversation_id": conversation["id"],
+            "message_id": message["_id"],
+        }
         gets = [prefix + r.path for router in api.app[keys.ROUTERS] for prefix, r in
                 ((router.prefix, r) for r in router.routes) if r.method == "GET"]
         for role, session in sessions.items():

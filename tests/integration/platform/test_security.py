@@ -54,7 +54,9 @@ async def test_sessions_list_and_revoke(api: Api) -> None:
     resp = await api.client.get("/api/v1/auth/sessions?sort=created_at&limit=1", headers=h)
     page = await resp.json()
     assert [s["user_agent"] for s in page["items"]] == ["laptop"] and page["next_cursor"]
-    resp = await api.client.get(f"/api/v1/auth/sessions?sort=created_at&cursor={page['next_cursor']}", headers=h)
+    resp = await api.client.get(
+        f"/api/v1/auth/sessions?sort=created_at&cursor={page['next_cursor']}", headers=h
+    )
     assert [s["user_agent"] for s in (await resp.json())["items"]] == ["phone"]
     for bad in ("sort=ip", "cursor=xyz", "limit=500", "user_id=other"):
         assert (await api.client.get(f"/api/v1/auth/sessions?{bad}", headers=h)).status == 400, bad
@@ -72,7 +74,9 @@ async def test_sessions_list_and_revoke(api: Api) -> None:
     # admins sign a user out everywhere
     admin = await api.user(Role.admin)
     user_id = laptop["user"]["id"]
-    assert (await api.client.delete(f"/api/v1/users/{user_id}/sessions", headers=admin["headers"])).status == 204
+    assert (
+        await api.client.delete(f"/api/v1/users/{user_id}/sessions", headers=admin["headers"])
+    ).status == 204
     resp = await api.client.get(f"/api/v1/users/{user_id}/sessions", headers=admin["headers"])
     assert not any(s["active"] for s in (await resp.json())["items"])
 
@@ -87,7 +91,9 @@ async def test_revoking_a_session_cuts_its_live_access_token(api: Api) -> None:
     assert (await api.client.get("/api/v1/auth/me", headers=on_phone)).status == 200
     sessions = (await (await api.client.get("/api/v1/auth/sessions", headers=on_laptop)).json())["items"]
     phone_session = next(s["id"] for s in sessions if s["user_agent"] == "phone")
-    assert (await api.client.delete(f"/api/v1/auth/sessions/{phone_session}", headers=on_laptop)).status == 204
+    assert (
+        await api.client.delete(f"/api/v1/auth/sessions/{phone_session}", headers=on_laptop)
+    ).status == 204
     cut = await api.client.get("/api/v1/auth/me", headers=on_phone)
     assert cut.status == 401 and "revoked" in (await cut.json())["detail"]
     assert (await api.client.get("/api/v1/auth/me", headers=on_laptop)).status == 200  # the other one lives
@@ -96,14 +102,20 @@ async def test_revoking_a_session_cuts_its_live_access_token(api: Api) -> None:
     on_laptop2 = {"Authorization": f"Bearer {(await refreshed.json())['access_token']}"}
     admin = await api.user(Role.admin)
     user_id = laptop["user"]["id"]
-    assert (await api.client.delete(f"/api/v1/users/{user_id}/sessions", headers=admin["headers"])).status == 204
+    assert (
+        await api.client.delete(f"/api/v1/users/{user_id}/sessions", headers=admin["headers"])
+    ).status == 204
     for headers in (on_laptop, on_laptop2):
         assert (await api.client.get("/api/v1/auth/me", headers=headers)).status == 401
     # deactivating a user (DELETE /users/{id}) cuts their tokens as well
     victim = await api.user(Role.agent)
-    assert (await api.client.delete(f"/api/v1/users/{victim['user']['id']}", headers=admin["headers"])).status == 204
+    assert (
+        await api.client.delete(f"/api/v1/users/{victim['user']['id']}", headers=admin["headers"])
+    ).status == 204
     assert (await api.client.get("/api/v1/auth/me", headers=victim["headers"])).status == 401
-    user = await (await api.client.get(f"/api/v1/users/{victim['user']['id']}", headers=admin["headers"])).json()
+    user = await (
+        await api.client.get(f"/api/v1/users/{victim['user']['id']}", headers=admin["headers"])
+    ).json()
     assert user["active"] is False
     # the check is one read by _id of revoked_sessions
     assert await api.app[keys.STORE]["revoked_sessions"].count_documents({"user_id": user_id}) == 2
@@ -203,10 +215,14 @@ async def test_ip_allowlist_per_role(api: Api) -> None:
     assert (await api.client.get("/api/v1/users", headers=inside)).status == 200
     resp = await api.client.get("/api/v1/users", headers=outside)
     assert resp.status == 403 and "network" in (await resp.json())["detail"]
-    resp = await api.client.get("/api/v1/users", headers={**admin["headers"], "X-Forwarded-For": "2001:db8::1"})
+    resp = await api.client.get(
+        "/api/v1/users", headers={**admin["headers"], "X-Forwarded-For": "2001:db8::1"}
+    )
     assert resp.status == 200
     # roles without a list are not restricted
-    resp = await api.client.get("/api/v1/conversations", headers={**agent["headers"], "X-Forwarded-For": "203.0.113.9"})
+    resp = await api.client.get(
+        "/api/v1/conversations", headers={**agent["headers"], "X-Forwarded-For": "203.0.113.9"}
+    )
     assert resp.status == 200
 
 

@@ -16,7 +16,9 @@ from ...conftest import Api
 from .conftest import Receiver, run_jobs
 
 
-async def _admin_hook(api: Api, receiver: Receiver, events: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _admin_hook(
+    api: Api, receiver: Receiver, events: list[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     admin = await api.user(Role.admin)
     resp = await api.client.post("/api/v1/webhooks", headers=admin["headers"],
                                  json={"url": receiver.url, "events": events, "description": "crm sync"})
@@ -42,7 +44,9 @@ async def test_event_is_delivered_signed_and_logged(api: Api, receiver: Receiver
     req = receiver.requests[0]
     verify(secret, req["headers"]["Berry-Signature"], req["body"])
     with pytest.raises(SignatureError):
-        verify(secret, req["headers"]["Berry-Signature"], req["body"].replace(contact["id"].encode(), b"0" * 24))
+        verify(
+            secret, req["headers"]["Berry-Signature"], req["body"].replace(contact["id"].encode(), b"0" * 24)
+        )
     payload = json.loads(req["body"])
     assert payload["type"] == "contact.created" and payload["data"]["contact_id"] == contact["id"]
     assert req["headers"]["Berry-Event"] == "contact.created"
@@ -75,7 +79,9 @@ async def test_a_customer_reopening_a_ticket_is_delivered_as_conversation_update
     assert data["actor_id"] is None and "by_message_id" not in data
 
 
-async def test_failures_retry_then_die_and_disable_the_webhook_with_notice(api: Api, receiver: Receiver) -> None:
+async def test_failures_retry_then_die_and_disable_the_webhook_with_notice(
+    api: Api, receiver: Receiver
+) -> None:
     admin, hook = await _admin_hook(api, receiver, ["webhook.ping"])
     receiver.status = 500
     bus = api.app[keys.BUS]
@@ -101,7 +107,9 @@ async def test_failures_retry_then_die_and_disable_the_webhook_with_notice(api: 
     await api.client.post(f"/api/v1/webhooks/{hook['id']}/ping", headers=admin["headers"])
     await run_jobs(api.app)
     assert len(receiver.requests) == 4
-    resp = await api.client.patch(f"/api/v1/webhooks/{hook['id']}", headers=admin["headers"], json={"active": True})
+    resp = await api.client.patch(
+        f"/api/v1/webhooks/{hook['id']}", headers=admin["headers"], json={"active": True}
+    )
     assert (await resp.json())["active"] is True
     resp = await api.client.post(f"/api/v1/webhooks/{hook['id']}/deliveries/{deliveries[0]['id']}/redeliver",
                                  headers=admin["headers"])
@@ -200,7 +208,9 @@ async def test_secret_rotation_changes_the_signing_key_with_an_overlap(api: Api,
     ({"url": {"$gt": ""}, "events": ["*"]}, "url"),
     ({"url": "http://example.com/x", "events": ["*"], "secret_enc": "mine"}, "secret_enc"),
 ])
-async def test_bad_webhook_input_is_refused_and_nothing_stored(api: Api, body: dict[str, Any], field: str) -> None:
+async def test_bad_webhook_input_is_refused_and_nothing_stored(
+    api: Api, body: dict[str, Any], field: str
+) -> None:
     admin = await api.user(Role.admin)
     resp = await api.client.post("/api/v1/webhooks", headers=admin["headers"], json=body)
     assert resp.status == 422, await resp.text()
@@ -321,8 +331,11 @@ async def test_slow_redirecting_and_chatty_receivers(api: Api, receiver: Receive
     try:
         hooks = {}
         for name in ("slow", "redirect", "chatty"):
-            resp = await api.client.post("/api/v1/webhooks", headers=admin["headers"],
-                                         json={"url": str(server.make_url(f"/{name}")), "events": ["webhook.ping"]})
+            resp = await api.client.post(
+                "/api/v1/webhooks",
+                headers=admin["headers"],
+                json={"url": str(server.make_url(f"/{name}")), "events": ["webhook.ping"]},
+            )
             hooks[name] = (await resp.json())["id"]
             await api.client.post(f"/api/v1/webhooks/{hooks[name]}/ping", headers=admin["headers"])
         await run_jobs(api.app)
@@ -336,7 +349,9 @@ async def test_slow_redirecting_and_chatty_receivers(api: Api, receiver: Receive
     assert result["slow"]["status"] == "dead" and "Timeout" in result["slow"]["attempts"][0]["error"]
     assert result["redirect"]["status"] == "dead" and result["redirect"]["attempts"][0]["status_code"] == 302
     assert receiver.requests == []  # the redirect target was never called
-    assert result["chatty"]["status"] == "succeeded" and len(result["chatty"]["attempts"][0]["response"]) <= 2048
+    assert (
+        result["chatty"]["status"] == "succeeded" and len(result["chatty"]["attempts"][0]["response"]) <= 2048
+    )
 
 
 async def test_subscriptions_are_read_once_per_moment_and_another_nodes_changes_show_within_it(

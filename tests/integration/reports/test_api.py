@@ -46,7 +46,9 @@ async def get(client: Any, who: dict[str, Any], path: str, **params: Any) -> Any
     return resp
 
 
-async def test_dashboard_for_a_supervisor_matches_the_hand_worked_figures(client: Any, world: dict[str, Any]) -> None:
+async def test_dashboard_for_a_supervisor_matches_the_hand_worked_figures(
+    client: Any, world: dict[str, Any]
+) -> None:
     resp = await get(client, world["sup"], "dashboard", **Q)
     assert resp.status == 200, await resp.text()
     body = await resp.json()
@@ -56,7 +58,10 @@ async def test_dashboard_for_a_supervisor_matches_the_hand_worked_figures(client
     assert body["bot"] == EXPECTED["bot"]
     assert body["contacts"] == EXPECTED["contacts"]
     agents = {a["agent_id"]: a for a in body["agents"]}
-    assert agents[world["a1"]["user"]["id"]]["handled"] == 3 and agents[world["a1"]["user"]["id"]]["name"] == "Agent"
+    assert (
+        agents[world["a1"]["user"]["id"]]["handled"] == 3
+        and agents[world["a1"]["user"]["id"]]["name"] == "Agent"
+    )
     live = await (await get(client, world["sup"], "dashboard", **Q, source="live")).json()
     for section in ("overview", "volume", "response_times", "sla", "csat", "bot", "agents", "contacts"):
         assert live[section] == body[section], section
@@ -90,7 +95,9 @@ async def test_an_agent_sees_only_their_own_figures(client: Any, world: dict[str
     assert resp.status == 403
 
 
-async def test_portal_users_and_anonymous_callers_are_refused(client: Any, api: Any, world: dict[str, Any]) -> None:
+async def test_portal_users_and_anonymous_callers_are_refused(
+    client: Any, api: Any, world: dict[str, Any]
+) -> None:
     for role in (Role.customer, Role.provider):
         who = await api.user(role)
         resp = await get(client, who, "dashboard", **Q)
@@ -111,8 +118,9 @@ async def test_portal_users_and_anonymous_callers_are_refused(client: Any, api: 
     ({**Q, "start": "'; db.dropDatabase(); //"}, "start", "not an ISO date"),
     ({**Q, "agent_id": {"$ne": None}}, "agent_id", ""),
 ])
-async def test_bad_input_is_a_clear_400(client: Any, world: dict[str, Any], params: dict[str, Any], field: str,
-                                        words: str) -> None:
+async def test_bad_input_is_a_clear_400(
+    client: Any, world: dict[str, Any], params: dict[str, Any], field: str, words: str
+) -> None:
     if isinstance(params.get("agent_id"), dict):  # an operator smuggled as a query string
         params = {**params, "agent_id": "x" * 65}
     resp = await get(client, world["sup"], "dashboard", **params)
@@ -140,11 +148,16 @@ async def test_exports_every_table_as_csv_and_xlsx_parsed_back(client: Any, worl
         expected_cols, expected_rows = TABLES[name][1](dash)
         assert rows[0] == expected_cols
         assert len(rows) - 1 == len(expected_rows), name
-    by_channel = list(csv.reader(io.StringIO(await (await get(client, world["sup"], "export/volume_by_channel",
-                                                              **Q)).text())))
+    by_channel = list(
+        csv.reader(
+            io.StringIO(await (await get(client, world["sup"], "export/volume_by_channel", **Q)).text())
+        )
+    )
     assert by_channel == [["channel", "conversations"], ["webchat", "3"], ["email", "1"], ["sms", "1"],
                           ["whatsapp", "1"]]
-    heat = list(csv.reader(io.StringIO(await (await get(client, world["sup"], "export/heatmap", **Q)).text())))
+    heat = list(
+        csv.reader(io.StringIO(await (await get(client, world["sup"], "export/heatmap", **Q)).text()))
+    )
     assert heat[1][0] == "Mon" and heat[1][1 + 9] == "1" and heat[1][1 + 16] == "1"
 
 
@@ -220,7 +233,9 @@ async def test_layout_bad_input_is_a_clear_422(client: Any, api: Any, body: Any,
     resp = await client.put("/api/v1/reports/layout", json=body, headers=sup["headers"])
     assert resp.status == 422
     assert fragment in await resp.text()
-    assert (await (await client.get("/api/v1/reports/layout", headers=sup["headers"])).json())["order"][0] == "days"
+    assert (await (await client.get("/api/v1/reports/layout", headers=sup["headers"])).json())["order"][
+        0
+    ] == "days"
 
 
 async def test_layout_is_saved_per_user_and_completed(client: Any, api: Any) -> None:
@@ -229,8 +244,14 @@ async def test_layout_is_saved_per_user_and_completed(client: Any, api: Any) -> 
                             headers=sup["headers"])
     assert resp.status == 200
     saved = await resp.json()
-    assert saved["order"][:3] == ["kb", "days", "channels"] and len(saved["order"]) == 12 and saved["hidden"] == ["bot"]
+    assert (
+        saved["order"][:3] == ["kb", "days", "channels"]
+        and len(saved["order"]) == 12
+        and saved["hidden"] == ["bot"]
+    )
     again = await (await client.get("/api/v1/reports/layout", headers=sup["headers"])).json()
     assert again == saved
-    assert (await (await client.get("/api/v1/reports/layout", headers=agent["headers"])).json())["order"][0] == "days"
+    assert (await (await client.get("/api/v1/reports/layout", headers=agent["headers"])).json())["order"][
+        0
+    ] == "days"
     assert (await client.put("/api/v1/reports/layout", json={}, headers=agent["headers"])).status == 200

@@ -112,7 +112,10 @@ async def test_kb_search_success_and_no_result_queries(reports: Reports) -> None
 async def test_overview_trend_against_previous_week(reports: Reports, source: str) -> None:
     r = await week(reports, source)
     kpis = r["overview"]["kpis"]
-    assert r["overview"]["previous_range"] == {"start": "2026-10-26T00:00:00+00:00", "end": "2026-11-02T00:00:00+00:00"}
+    assert r["overview"]["previous_range"] == {
+        "start": "2026-10-26T00:00:00+00:00",
+        "end": "2026-11-02T00:00:00+00:00",
+    }
     for key, previous in EXPECTED["previous"].items():
         assert kpis[key]["previous"] == previous, key
     assert kpis["conversations"] == {"value": 6, "previous": 1, "change": 5.0}
@@ -145,11 +148,19 @@ async def test_backlog_ages_per_team(store: Any, reports: Reports) -> None:
 async def test_backlog_snapshot_gives_the_same_figures_as_the_tickets(store: Any, reports: Reports) -> None:
     assert (await snapshot(store))["created"].size == 3
     now = t(9, 12)
-    for filters in ({}, {"team_id": "T1"}, {"agent_id": "A2"}, {"contact_type": "provider"}, {"team_id": "nope"}):
+    for filters in (
+        {},
+        {"team_id": "T1"},
+        {"agent_id": "A2"},
+        {"contact_type": "provider"},
+        {"team_id": "nope"},
+    ):
         fresh = await backlog(store, filters, now=now)
         kept = await backlog_from_snapshot(store, filters, now=now, max_age_s=10**9)
         assert {**kept, "as_of": None} == {**fresh, "as_of": None}, filters
-    assert (await backlog_from_snapshot(store, {"contact_type": "provider"}, now=now, max_age_s=10**9))["total"] == 1
+    assert (await backlog_from_snapshot(store, {"contact_type": "provider"}, now=now, max_age_s=10**9))[
+        "total"
+    ] == 1
     # a ticket resolved after the snapshot still counts until the next one; a stale snapshot is not used
     await store.conversations.update_many({"status": "pending"}, {"$set": {"status": "resolved"}})
     assert (await backlog_from_snapshot(store, {}, now=now, max_age_s=10**9))["total"] == 3
@@ -159,8 +170,17 @@ async def test_backlog_snapshot_gives_the_same_figures_as_the_tickets(store: Any
 
 async def test_missing_fields_of_other_packages_are_not_counted(store: Any) -> None:
     """No ticketing data (no SLA policy, calendar, csat, bot): nothing breaks, nothing is counted."""
-    await store.conversations.insert_one({"_id": "bare", "number": 1, "contact_id": "nobody", "channel": "sms",
-                                          "thread_key": "x", "status": "open", "created_at": t(3, 10)})
+    await store.conversations.insert_one(
+        {
+            "_id": "bare",
+            "number": 1,
+            "contact_id": "nobody",
+            "channel": "sms",
+            "thread_key": "x",
+            "status": "open",
+            "created_at": t(3, 10),
+        }
+    )
     r = await Reports(store, Rollups(store)).report(ReportQuery(**WEEK, source="live"))
     assert r["volume"]["total"] == 1
     assert r["csat"]["surveyed"] == 0 and r["csat"]["average"] is None
@@ -174,13 +194,20 @@ async def test_contact_types_follow_merges_with_few_and_many_ids(store: Any) -> 
     from hub.reports.source import IN_LIMIT, contact_types
 
     many = [{"_id": f"c{i}", "type": "provider" if i % 2 else "consumer"} for i in range(IN_LIMIT + 5)]
-    many += [{"_id": "old", "type": "consumer", "merged_into": "mid"}, {"_id": "mid", "type": "consumer", "merged_into": "c1"}]
+    many += [
+        {"_id": "old", "type": "consumer", "merged_into": "mid"},
+        {"_id": "mid", "type": "consumer", "merged_into": "c1"},
+    ]
     await store.contacts.insert_many(many)
     few = await contact_types(store, {"old", "c2"})  # $in path, two merge hops
     assert few == {"old": ("c1", "provider"), "c2": ("c2", "consumer")}
     ids = {d["_id"] for d in many} | {"gone"}
     lots = await contact_types(store, ids)  # scan path
-    assert lots["old"] == ("c1", "provider") and lots["c7"] == ("c7", "provider") and lots["gone"] == ("gone", "consumer")
+    assert (
+        lots["old"] == ("c1", "provider")
+        and lots["c7"] == ("c7", "provider")
+        and lots["gone"] == ("gone", "consumer")
+    )
     assert len(lots) == len(ids)
 
 

@@ -64,5 +64,8 @@ async def test_the_backlog_job_writes_the_current_hour(client: Any) -> None:
     written = [(d, h, counts) for d in {before.date(), after.date()}
                for doc in [await store["report_views"].find_one({"_id": f"load:{d.isoformat()}"})] if doc
                for h, counts in doc["h"].items()]
-    assert [(d, int(h)) for d, h, _ in written] in ([(before.date(), before.hour)], [(after.date(), after.hour)])
+    assert [(d, int(h)) for d, h, _ in written] in (
+        [(before.date(), before.hour)],
+        [(after.date(), after.hour)],
+    )
     assert written[0][2] == {"A7": 2, "A8": 1}

@@ -72,12 +72,21 @@ async def test_rebuild_reports_a_stale_bucket_and_repairs_it(store: Any) -> None
     ids = await seed(store, "A1", "A2")
     await rebuild(store, FIRST, LAST, progress=False)
     # a late change nobody told the roll-ups about: the reopened c3 is resolved at last
-    await store.conversations.update_one({"_id": ids["c3"]}, {"$set": {"status": "resolved", "resolved_at": t(6, 10)}})
+    await store.conversations.update_one(
+        {"_id": ids["c3"]}, {"$set": {"status": "resolved", "resolved_at": t(6, 10)}}
+    )
     assert (await _week(store))["response_times"]["resolution"]["calendar"]["n"] == 4  # stale
     assert (await _week(store, "live"))["response_times"]["resolution"]["calendar"]["n"] == 5
     dry = await rebuild(store, FIRST, LAST, dry_run=True, progress=False)
-    assert dry["differences"] == {"2026-11-03": {"missing": 0, "extra": 0, "changed": 1, "conversations_stored": 1,
-                                                 "conversations_fresh": 1}}
+    assert dry["differences"] == {
+        "2026-11-03": {
+            "missing": 0,
+            "extra": 0,
+            "changed": 1,
+            "conversations_stored": 1,
+            "conversations_fresh": 1,
+        }
+    }
     assert dry["written"] == 0 and dry["verified"] is None
     fixed = await rebuild(store, FIRST, LAST, progress=False)
     assert fixed["written"] == 1 and fixed["verified"] is True
@@ -106,7 +115,9 @@ async def test_late_events_recompute_the_day_through_the_job_queue(store: Any) -
     await store.conversations.update_one({"_id": ids["c3"]}, {"$set": {
         "status": "resolved", "resolved_at": t(6, 10), "csat": {"sent_at": t(6, 11), "score": 1}}})
     doc = await store.conversations.find_one({"_id": ids["c3"]})
-    await rollups.on_event(ConversationUpdated(conversation=Conversation.from_doc(doc), changes={"status": "resolved"}))
+    await rollups.on_event(
+        ConversationUpdated(conversation=Conversation.from_doc(doc), changes={"status": "resolved"})
+    )
     assert [m["day"] async for m in store["report_dirty"].find({})] == ["2026-11-03"]
     assert await _run_jobs(store, rollups) == [["2026-11-03"]]
     assert await store["report_dirty"].count_documents({}) == 0
@@ -176,8 +187,14 @@ def no_debounce(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_an_ingested_message_reaches_the_roll_up(no_debounce: None, client: Any) -> None:
     app = client.server.app
     store = app[keys.STORE]
-    await app[keys.INBOX].ingest(InboundMessage(channel=Channel.sms, external_id="SM1", text="hello",
-                                                sender=SenderIdentity(kind=IdentityKind.phone, value="+27821234567")))
+    await app[keys.INBOX].ingest(
+        InboundMessage(
+            channel=Channel.sms,
+            external_id="SM1",
+            text="hello",
+            sender=SenderIdentity(kind=IdentityKind.phone, value="+27821234567"),
+        )
+    )
     await app[keys.BUS].drain()
     worker = Worker(app[keys.JOBS], {JOB: app[keys.JOB_HANDLERS][JOB]})
     while await worker.run_once():
@@ -187,7 +204,9 @@ async def test_an_ingested_message_reaches_the_roll_up(no_debounce: None, client
     assert bucket is not None and bucket["n"] == 1 and sum(g["n"] for g in decode(bucket)) == 1
 
 
-async def test_cli_process_rebuilds_and_prints_a_json_summary(mongodb_url: str, db_name: str, store: Any) -> None:
+async def test_cli_process_rebuilds_and_prints_a_json_summary(
+    mongodb_url: str, db_name: str, store: Any
+) -> None:
     await seed(store, "A1", "A2")
     env = {**os.environ, "BERRY_MONGODB_URL": mongodb_url, "BERRY_MONGODB_DB": db_name}
     proc = await asyncio.create_subprocess_exec(

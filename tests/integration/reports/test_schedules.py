@@ -30,7 +30,9 @@ async def sink() -> AsyncIterator[tuple[int, Collector]]:
     from aiosmtpd.smtp import SMTP
 
     collector, port = Collector(), free_port()
-    server = await asyncio.get_running_loop().create_server(lambda: SMTP(collector, hostname="sink"), "127.0.0.1", port)
+    server = await asyncio.get_running_loop().create_server(
+        lambda: SMTP(collector, hostname="sink"), "127.0.0.1", port
+    )
     yield port, collector
     server.close()
     await server.wait_closed()
@@ -45,27 +47,44 @@ def test_run_times_and_periods_in_the_schedule_zone() -> None:
     weekly = ScheduleIn(**WEEKLY)
     # Wednesday 26 Nov 2026 10:00 UTC → next Monday 07:00 Johannesburg = 05:00 UTC
     assert next_run(weekly, datetime(2026, 11, 26, 10, tzinfo=UTC)) == datetime(2026, 11, 30, 5, tzinfo=UTC)
-    assert [d.isoformat() for d in period(weekly, datetime(2026, 11, 30, 5, tzinfo=UTC))] == ["2026-11-23", "2026-11-29"]
+    assert [d.isoformat() for d in period(weekly, datetime(2026, 11, 30, 5, tzinfo=UTC))] == [
+        "2026-11-23",
+        "2026-11-29",
+    ]
     monthly = ScheduleIn(**{**WEEKLY, "frequency": "monthly", "day": 1, "tz": "Europe/London", "hour": 0})
     at = next_run(monthly, datetime(2026, 3, 15, tzinfo=UTC))
-    assert at == datetime(2026, 4, 1, 0, tzinfo=UTC) - (datetime(2026, 4, 1, 1, tzinfo=UTC) - datetime(2026, 4, 1, tzinfo=UTC))
-    assert [d.isoformat() for d in period(monthly, at)] == ["2026-03-01", "2026-03-31"]  # BST: 23:00 UTC the day before
+    assert at == datetime(2026, 4, 1, 0, tzinfo=UTC) - (
+        datetime(2026, 4, 1, 1, tzinfo=UTC) - datetime(2026, 4, 1, tzinfo=UTC)
+    )
+    # BST: 23:00 UTC the day before
+    assert [d.isoformat() for d in period(monthly, at)] == ["2026-03-01", "2026-03-31"]
 
 
 async def test_bad_schedules_are_refused_when_saved(client: Any, api: Any) -> None:
     boss, agent = await api.user(Role.supervisor), await api.user(Role.agent)
-    for bad, field in ((["not-an-address"], "recipients"), ([], "recipients"), (["a@b.c"] * 21, "recipients")):
+    for bad, field in (
+        (["not-an-address"], "recipients"),
+        ([], "recipients"),
+        (["a@b.c"] * 21, "recipients"),
+    ):
         resp = await client.post(V1, json={**WEEKLY, "recipients": bad}, headers=boss["headers"])
         assert resp.status == 422 and field in (await resp.json())["field"], await resp.text()
-    for extra in ({"tz": "Mars/Olympus"}, {"frequency": "daily"}, {"day": 31, "frequency": "monthly"}, {"cc": []},
-                  {"team_id": "nope"}):  # an unknown team: an empty report every run (was accepted)
+    for extra in (
+        {"tz": "Mars/Olympus"},
+        {"frequency": "daily"},
+        {"day": 31, "frequency": "monthly"},
+        {"cc": []},
+        {"team_id": "nope"},
+    ):  # an unknown team: an empty report every run (was accepted)
         resp = await client.post(V1, json={**WEEKLY, **extra}, headers=boss["headers"])
         assert resp.status == 422, extra
     assert (await client.post(V1, json=WEEKLY, headers=agent["headers"])).status == 403
     assert await client.server.app[keys.STORE]["report_schedules"].count_documents({}) == 0
 
 
-async def test_a_due_run_emails_the_pdf_and_queues_the_next(client: Any, api: Any, sink: tuple[int, Collector]) -> None:
+async def test_a_due_run_emails_the_pdf_and_queues_the_next(
+    client: Any, api: Any, sink: tuple[int, Collector]
+) -> None:
     boss = await api.user(Role.supervisor)
     app, (_, collector) = client.server.app, sink
     resp = await client.post(V1, json=WEEKLY, headers=boss["headers"])

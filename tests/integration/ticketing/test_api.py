@@ -26,7 +26,11 @@ async def test_configuration_roles_and_bad_input(kit: Kit) -> None:
     status, hours = await kit.call("POST", "/business-hours", boss, json=HOURS)
     assert status == 201 and hours["week"]["mon"] == ["08:00-17:00"], hours
     status, listed = await kit.call("GET", "/business-hours", agent)
-    assert status == 200 and [h["id"] for h in listed["items"]] == [hours["id"]] and listed["next_cursor"] is None
+    assert (
+        status == 200
+        and [h["id"] for h in listed["items"]] == [hours["id"]]
+        and listed["next_cursor"] is None
+    )
     for bad, field in (
         (dict(HOURS, timezone="Africa/Atlantis"), "timezone"),
         (dict(HOURS, week={"mon": ["17:00-08:00"]}), "week"),
@@ -501,6 +505,8 @@ async def test_a_macro_applied_again_with_the_same_idempotency_key_is_replayed(k
         return sum(1 for m in await kit.app[keys.CONVERSATIONS].messages(cid) if m.meta.get("macro_id"))
 
     assert await sent() == 1
-    assert await kit.app[keys.STORE]["audit_log"].count_documents({"action": "macro.run", "target_id": cid}) == 1
+    assert (
+        await kit.app[keys.STORE]["audit_log"].count_documents({"action": "macro.run", "target_id": cid}) == 1
+    )
     status, replayed, _ = await apply("apply-2")  # a new key: a new run
     assert status == 200 and replayed is None and await sent() == 2

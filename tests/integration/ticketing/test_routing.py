@@ -179,7 +179,9 @@ async def test_the_agent_who_answers_an_unassigned_ticket_owns_it(hub: Hub) -> N
     assert [(await hub.get(i)).assignee_id for i in (queued, noted, by_key)] == [None, None, None]
     as_ann = Principal(role=Role.agent, user_id=ann, name="Ann")
     await hub.conversations.reply(noted, as_ann, "internal: looks like a duplicate", private=True)
-    await hub.conversations.reply(by_key, Principal(role=Role.admin, api_key_id="key-1", name="CRM"), "Thanks!")
+    await hub.conversations.reply(
+        by_key, Principal(role=Role.admin, api_key_id="key-1", name="CRM"), "Thanks!"
+    )
     assert (await hub.get(noted)).assignee_id is None and (await hub.get(by_key)).assignee_id is None
     with hub.bus.capture() as events:
         await hub.conversations.reply(queued, as_ann, "Hi, I'm looking into it now")
@@ -188,7 +190,9 @@ async def test_the_agent_who_answers_an_unassigned_ticket_owns_it(hub: Hub) -> N
     [updated] = [e for e in events if isinstance(e, ConversationUpdated)]
     assert assigned.reason == "replied" and updated.actor_id == ann  # she took it: no "assigned to you" push
     # Ben answering Ann's ticket later does not take it from her
-    await hub.conversations.reply(queued, Principal(role=Role.agent, user_id=ben, name="Ben"), "Ben here, too")
+    await hub.conversations.reply(
+        queued, Principal(role=Role.agent, user_id=ben, name="Ben"), "Ben here, too"
+    )
     assert (await hub.get(queued)).assignee_id == ann and await hub.t.routing.load(ben) == 0
     hub.settings.assign_on_reply = False
     await hub.conversations.reply(noted, as_ann, "Replying without claiming it")

@@ -26,7 +26,10 @@ async def test_two_nodes_appending_concurrently_get_unique_ids_increasing_per_no
 
 async def test_since_filters_by_room_keeps_order_and_replays_the_overlap_minus_seen(store: Store) -> None:
     log = EventLog(store)
-    ids = [await log.append("m", [room], {"n": n}) for n, room in enumerate(["team:a", "team:b", "team:a", "all"])]
+    ids = [
+        await log.append("m", [room], {"n": n})
+        for n, room in enumerate(["team:a", "team:b", "team:a", "all"])
+    ]
     events, more = await log.since(0, ["team:a"])
     assert [e["data"]["n"] for e in events] == [0, 2] and not more
     events, _ = await log.since(ids[2], ["team:a", "team:b"])
@@ -141,5 +144,11 @@ async def test_trim_deletes_what_is_older_than_a_day_in_batches(store: Store) ->
     old = utcnow() - RETENTION - timedelta(minutes=1)
     await store["console_events"].update_many({"_id": {"$lte": 20}}, {"$set": {"at": old}})
     assert await log.trim(batch=7) == 20
-    assert sorted([d["_id"] async for d in store["console_events"].find({}, {"_id": 1})]) == [21, 22, 23, 24, 25]
+    assert sorted([d["_id"] async for d in store["console_events"].find({}, {"_id": 1})]) == [
+        21,
+        22,
+        23,
+        24,
+        25,
+    ]
     assert await log.trim() == 0

@@ -17,7 +17,8 @@ def test_metrics_accuracy_macro_f1_and_out_of_scope():
     assert m["accuracy"] == round(2 / 3, 4)
     # x: tp1 fn1 fp0 → 2/3 ; y: tp1 fp1 fn0 → 2/3
     assert m["macro_f1"] == round(2 / 3, 4)
-    assert m["oos_recall"] == 0.5 and m["oos_precision"] == 0.5  # one of two OOS caught, one in-scope rejected
+    # one of two OOS caught, one in-scope rejected
+    assert m["oos_recall"] == 0.5 and m["oos_precision"] == 0.5
     assert m["in_scope_rejected"] == round(1 / 3, 4)
     assert m["parse_ms_p50"] == 3.0 and m["parse_ms_p95"] == 10.0
     assert "parse_cpu_ms_p95" not in m  # an HTTP engine's CPU time is not ours to measure
@@ -98,8 +99,15 @@ def test_cli_tiny_data_with_single_example_intents_is_evaluated(tmp_path, capsys
     # to train on: that fold is skipped, not a crash
     train = _nlu(tmp_path / "tiny.yml", {"greet": ["hi", "hello", "hey there"], "bye": ["bye"],
                                          "out_of_scope": ["what is the weather"]})
-    test = _nlu(tmp_path / "test.yml", {"greet": ["hello you"], "bye": ["bye"], "never_trained": ["something"],
-                                        "out_of_scope": ["tell me a joke"]})
+    test = _nlu(
+        tmp_path / "test.yml",
+        {
+            "greet": ["hello you"],
+            "bye": ["bye"],
+            "never_trained": ["something"],
+            "out_of_scope": ["tell me a joke"],
+        },
+    )
     assert main(["evaluate", "--train", str(train), "--test", str(test), "--quiet",
                  "--cache-dir", str(tmp_path / "models")]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -110,10 +118,16 @@ def test_cli_tiny_data_with_single_example_intents_is_evaluated(tmp_path, capsys
 
 def test_retrieval_intents_of_out_of_scope_are_out_of_scope():
     # Rasa's base/key form: "out_of_scope/other" is the out_of_scope intent; "faq/price" is in scope
-    test = [Example("what is the weather", "out_of_scope/other"), Example("¿hablas español?", "out_of_scope/non_english"),
-            Example("how much is it", "faq/price")]
-    preds = [Prediction("faq/price", "out_of_scope/other", 0.001), Prediction("faq/price", "faq/price", 0.001),
-             Prediction("faq/price", "faq/price", 0.001)]
+    test = [
+        Example("what is the weather", "out_of_scope/other"),
+        Example("¿hablas español?", "out_of_scope/non_english"),
+        Example("how much is it", "faq/price"),
+    ]
+    preds = [
+        Prediction("faq/price", "out_of_scope/other", 0.001),
+        Prediction("faq/price", "faq/price", 0.001),
+        Prediction("faq/price", "faq/price", 0.001),
+    ]
     m = metrics(test, preds)
     assert (m["n_in_scope"], m["n_out_of_scope"], m["accuracy"]) == (1, 2, 1.0)
     assert m["oos_recall"] == 0.5 and m["oos_precision"] == 1.0 and m["in_scope_rejected"] == 0.0

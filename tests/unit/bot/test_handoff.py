@@ -27,7 +27,10 @@ def test_two_unclear_turns_in_a_row():
 
 def test_human_only_intents_and_refund_limit():
     assert decide("the dj was late", Reply(messages=OK, intent="complaint")) == "human_only:complaint"
-    assert decide("refund my R 5 000 deposit", Reply(messages=OK, intent="refund_request")) == "refund_over_limit"
+    assert (
+        decide("refund my R 5 000 deposit", Reply(messages=OK, intent="refund_request"))
+        == "refund_over_limit"
+    )
     assert decide("refund my R500 deposit", Reply(messages=OK, intent="refund_request")) is None
 
 

@@ -34,9 +34,22 @@ def test_project_data_has_enough_intents_and_examples():
         counts[ex.intent] = counts.get(ex.intent, 0) + 1
     assert len(counts) >= 20
     assert min(counts.values()) >= 25, counts
-    for needed in ("booking_status", "cancel_booking", "reschedule_booking", "refund_request", "payment_failed",
-                   "invoice_request", "provider_signup", "provider_payout", "complaint", "request_human",
-                   "greet", "thank_you", "goodbye", "out_of_scope"):
+    for needed in (
+        "booking_status",
+        "cancel_booking",
+        "reschedule_booking",
+        "refund_request",
+        "payment_failed",
+        "invoice_request",
+        "provider_signup",
+        "provider_payout",
+        "complaint",
+        "request_human",
+        "greet",
+        "thank_you",
+        "goodbye",
+        "out_of_scope",
+    ):
         assert needed in counts
     texts = [ex.text.lower() for ex in examples]
     assert len(texts) == len(set(texts)), "duplicate training examples"

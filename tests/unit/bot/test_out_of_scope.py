@@ -10,15 +10,46 @@ from bot.embedded.classifier import NEW_WORDS_KNOWN, IntentClassifier
 from bot.nlu_data import Example
 
 INTENTS = {
-    "refund": ["i want my money back", "refund my deposit please", "how do i get a refund", "can i have a refund",
-               "refund the booking", "give me my money back", "when will my refund arrive", "is my refund processed"],
-    "booking_status": ["where is my booking", "has my booking been confirmed", "status of my booking",
-                       "is my booking confirmed", "booking status please", "check my booking for saturday",
-                       "did the provider accept my booking", "what is happening with my booking"],
-    "provider_payout": ["when do providers get paid", "my payout is late", "where is my payout",
-                        "how are payouts calculated", "payout to my bank account", "i did the event but was not paid",
-                        "when will i receive my earnings", "change my payout bank details"],
-    "greet": ["hi", "hello", "hey there", "good morning", "hi berry", "hello, anyone there?", "hey", "good evening"],
+    "refund": [
+        "i want my money back",
+        "refund my deposit please",
+        "how do i get a refund",
+        "can i have a refund",
+        "refund the booking",
+        "give me my money back",
+        "when will my refund arrive",
+        "is my refund processed",
+    ],
+    "booking_status": [
+        "where is my booking",
+        "has my booking been confirmed",
+        "status of my booking",
+        "is my booking confirmed",
+        "booking status please",
+        "check my booking for saturday",
+        "did the provider accept my booking",
+        "what is happening with my booking",
+    ],
+    "provider_payout": [
+        "when do providers get paid",
+        "my payout is late",
+        "where is my payout",
+        "how are payouts calculated",
+        "payout to my bank account",
+        "i did the event but was not paid",
+        "when will i receive my earnings",
+        "change my payout bank details",
+    ],
+    "greet": [
+        "hi",
+        "hello",
+        "hey there",
+        "good morning",
+        "hi berry",
+        "hello, anyone there?",
+        "hey",
+        "good evening",
+    ],
 }
 
 
@@ -27,8 +58,15 @@ def classifier() -> IntentClassifier:
     return IntentClassifier.train([Example(t, intent) for intent, texts in INTENTS.items() for t in texts])
 
 
-@pytest.mark.parametrize("text", ["what is the capital of france", "recommend a good lasagne recipe",
-                                  "who won the football world cup in 1998", "explain quantum entanglement to me"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what is the capital of france",
+        "recommend a good lasagne recipe",
+        "who won the football world cup in 1998",
+        "explain quantum entanglement to me",
+    ],
+)
 def test_messages_unlike_any_intent_are_out_of_scope(classifier: IntentClassifier, text: str) -> None:
     parse = classifier.parse(text)
     assert parse.out_of_scope and parse.similarity < classifier.threshold
@@ -38,7 +76,9 @@ def test_messages_unlike_any_intent_are_out_of_scope(classifier: IntentClassifie
                                               ("has the dj confirmed my booking yet", "booking_status"),
                                               ("when is my payout coming", "provider_payout"),
                                               ("hello!", "greet")])
-def test_new_phrasings_of_an_intent_are_in_scope(classifier: IntentClassifier, text: str, intent: str) -> None:
+def test_new_phrasings_of_an_intent_are_in_scope(
+    classifier: IntentClassifier, text: str, intent: str
+) -> None:
     parse = classifier.parse(text)
     assert parse.intent == intent and parse.similarity >= classifier.threshold
 

@@ -99,7 +99,8 @@ def test_pruning_keeps_the_current_and_most_recently_used_graphs_only(tmp_path) 
                                                "bot-tuned-e.onnx.123.456.tmp"]
     assert _graphs(tmp_path) == ["all-minilm-l6-v2-0123.onnx", "bot-tuned-a.onnx", "bot-tuned-b.onnx",
                                  "bot-tuned-f.onnx.124.457.tmp", "bot-tuned-new.onnx"]
-    assert prune(tmp_path, "bot-tuned-*.onnx", keep=3, current=tmp_path / "bot-tuned-new.onnx") == []  # idempotent
+    # idempotent
+    assert prune(tmp_path, "bot-tuned-*.onnx", keep=3, current=tmp_path / "bot-tuned-new.onnx") == []
 
 
 def test_a_new_tuned_graph_prunes_old_ones_and_a_pruned_one_is_exported_again(pretrained, tmp_path,

@@ -34,8 +34,12 @@ def test_visitor_tokens_resist_tampering_and_expire() -> None:
     signed = tokens.identity_hash("k", "u1", "a@example.com")
     assert tokens.verify_identity("k", "u1", "a@example.com", signed)
     assert not tokens.verify_identity("k", "u1", "victim@example.com", signed)  # the e-mail is signed too
-    assert not tokens.verify_identity("k", "u1|a@example.com", "", tokens.identity_hash("k", "u1|a@example.com", ""))
-    assert not tokens.verify_identity("", "u1", "a@example.com", tokens.identity_hash("", "u1", "a@example.com"))
+    assert not tokens.verify_identity(
+        "k", "u1|a@example.com", "", tokens.identity_hash("k", "u1|a@example.com", "")
+    )
+    assert not tokens.verify_identity(
+        "", "u1", "a@example.com", tokens.identity_hash("", "u1", "a@example.com")
+    )
 
 
 def test_support_hours_in_their_time_zone() -> None:
@@ -112,7 +116,8 @@ async def test_spool_hold_off_the_loop_is_durable_and_held_until_done(tmp_path: 
     # concurrent writers (threads): every entry whole on disk, no temp file left
     paths = await asyncio.gather(*(spool.hold(k, {"n": i}) for i, k in enumerate(keys)))
     assert all(p.exists() for p in paths) and not list((tmp_path / "spool").glob("*.tmp"))
-    assert sorted(p["n"] for _, p in Spool(tmp_path / "spool").pending()) == list(range(20))  # a restart finds all
+    # a restart finds all
+    assert sorted(p["n"] for _, p in Spool(tmp_path / "spool").pending()) == list(range(20))
 
     seen: list[Any] = []
 

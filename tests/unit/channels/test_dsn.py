@@ -8,16 +8,25 @@ ORIGINAL = ("From: support@berry.test\r\nTo: nobody@example.net\r\nSubject: Re: 
             "Message-ID: <reply-1@berry.test>\r\n\r\nYes, the hall seats 150.\r\n")
 
 
-def dsn(action: str = "failed", *, original_type: str = "message/rfc822", original: str = ORIGINAL,
-        report_type: str = "delivery-status", status: str = "5.1.1", message_id: str = "<20260301.4F2A1@mail.berry.test>",
-        diagnostic: str = "smtp; 550 5.1.1 <nobody@example.net>: Recipient address\r\n    rejected: User unknown") -> bytes:
+def dsn(
+    action: str = "failed",
+    *,
+    original_type: str = "message/rfc822",
+    original: str = ORIGINAL,
+    report_type: str = "delivery-status",
+    status: str = "5.1.1",
+    message_id: str = "<20260301.4F2A1@mail.berry.test>",
+    diagnostic: str = "smtp; 550 5.1.1 <nobody@example.net>: Recipient address\r\n    rejected: User unknown",
+) -> bytes:
     return (
         "From: MAILER-DAEMON@mail.example.com (Mail Delivery System)\r\nTo: support@berry.test\r\n"
-        "Subject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\n"
+        "MIME-Version: 1.0\r\n"
         f'Content-Type: multipart/report; report-type={report_type};\r\n\tboundary="B1"\r\n'
         f"Message-Id: {message_id}\r\n\r\n"
         "--B1\r\nContent-Description: Notification\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
-        "I'm sorry to have to inform you that your message could not\r\nbe delivered to one or more recipients.\r\n\r\n"
+        "I'm sorry to have to inform you that your message could not\r\n"
+        "be delivered to one or more recipients.\r\n\r\n"
         "--B1\r\nContent-Description: Delivery report\r\nContent-Type: message/delivery-status\r\n\r\n"
         "Reporting-MTA: dns; mail.berry.test\r\nX-Postfix-Queue-ID: 4F2A1\r\n"
         "Arrival-Date: Sun,  1 Mar 2026 10:00:00 +0200 (SAST)\r\n\r\n"
@@ -25,7 +34,8 @@ def dsn(action: str = "failed", *, original_type: str = "message/rfc822", origin
         f"Action: {action}\r\nStatus: {status}\r\nRemote-MTA: dns; mx.example.net\r\n"
         f"Diagnostic-Code: {diagnostic}\r\n\r\n"
         f"--B1\r\nContent-Description: Undelivered Message\r\nContent-Type: {original_type}\r\n\r\n"
-        f"{original}\r\n--B1--\r\n").encode()
+        f"{original}\r\n--B1--\r\n"
+    ).encode()
 
 
 def test_postfix_bounce_names_our_message_and_the_reason() -> None:

@@ -37,8 +37,11 @@ def test_encoded_word_subject_and_name() -> None:
 def test_html_only_mail_gets_text() -> None:
     msg = EmailMessage()
     msg["From"] = "a@example.com"
-    msg.set_content("<html><head><style>p{}</style></head><body><p>Need a <b>DJ</b></p><p>on Friday &amp; Saturday</p>"
-                    "<script>alert(1)</script></body></html>", subtype="html")
+    msg.set_content(
+        "<html><head><style>p{}</style></head><body><p>Need a <b>DJ</b></p><p>on Friday &amp; Saturday</p>"
+        "<script>alert(1)</script></body></html>",
+        subtype="html",
+    )
     parsed = parse_mail(msg.as_bytes())
     assert parsed.text == "Need a DJ\n\non Friday & Saturday" and parsed.html and "alert" not in parsed.text
 
@@ -74,9 +77,15 @@ def test_missing_message_id_gets_a_stable_one() -> None:
 
 
 def test_threading_headers_and_ticket_token() -> None:
-    raw = _raw("From: a@example.com\nSubject: Re: Venue [#42]\nIn-Reply-To: <b@x>\nReferences: <a@x> <b@x>\n", b"ok")
+    raw = _raw(
+        "From: a@example.com\nSubject: Re: Venue [#42]\nIn-Reply-To: <b@x>\nReferences: <a@x> <b@x>\n", b"ok"
+    )
     parsed = parse_mail(raw)
-    assert parsed.ticket_number == 42 and parsed.references == ["<a@x>", "<b@x>"] and parsed.thread_root == "<a@x>"
+    assert (
+        parsed.ticket_number == 42
+        and parsed.references == ["<a@x>", "<b@x>"]
+        and parsed.thread_root == "<a@x>"
+    )
 
 
 def test_auto_reply_detection() -> None:
@@ -85,12 +94,15 @@ def test_auto_reply_detection() -> None:
     for header, reason in cases.items():
         assert reason in (parse_mail(_raw("From: a@example.com\n" + header, b"x")).auto or "")
     assert parse_mail(_raw("From: MAILER-DAEMON@example.com\n", b"x")).auto
-    assert parse_mail(_raw("From: a@example.com\nContent-Type: multipart/report; boundary=z\n", b"--z--")).auto
+    assert parse_mail(
+        _raw("From: a@example.com\nContent-Type: multipart/report; boundary=z\n", b"--z--")
+    ).auto
     assert parse_mail(_raw("From: a@example.com\nAuto-Submitted: no\n", b"x")).auto is None
 
 
 def test_quoted_history_and_signature_are_cut() -> None:
-    gmail = "Yes please book it.\n\nOn Tue, 3 Mar 2026 at 10:00, Berry Support <support@berry.test>\nwrote:\n> old text"
+    gmail = ("Yes please book it.\n\nOn Tue, 3 Mar 2026 at 10:00, Berry Support <support@berry.test>\n"
+             "wrote:\n> old text")
     assert strip_quoted(gmail) == "Yes please book it."
     outlook = "Thanks!\n\n-----Original Message-----\nFrom: Berry\nSent: today\nold"
     assert strip_quoted(outlook) == "Thanks!"

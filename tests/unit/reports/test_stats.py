@@ -34,7 +34,8 @@ def test_groups_split_by_hour_and_dims_and_merge_back_exactly() -> None:
 def test_resolution_only_for_resolved_or_closed_and_bot_deflection() -> None:
     created = datetime(2026, 1, 5, 9, tzinfo=UTC)
     convs = [
-        _conv(9, status="open", resolved_at=created + timedelta(hours=1)),        # reopened: stale resolved_at
+        # reopened: stale resolved_at
+        _conv(9, status="open", resolved_at=created + timedelta(hours=1)),
         _conv(9, status="closed", resolved_at=created + timedelta(hours=3, minutes=-15)),
         _conv(9, bot={"active": True, "turns": 1}),                               # deflected
         _conv(9, bot={"active": False, "turns": 1, "taken": {"by": "u1"}}),       # an agent took it over

@@ -41,7 +41,9 @@ def test_reply_gaps_hand_worked() -> None:
     assert reply_gaps(shuffled) == [(at(20), at(50)), (at(60), at(65))]
     assert reply_gaps([msg(0, "in", "customer")]) == [] and reply_gaps([]) == []
     # an agent-initiated conversation: the customer's first message already waits for a next response
-    assert reply_gaps([msg(0, "out", "agent"), msg(5, "in", "customer"), msg(7, "out", "agent")]) == [(at(5), at(7))]
+    assert reply_gaps([msg(0, "out", "agent"), msg(5, "in", "customer"), msg(7, "out", "agent")]) == [
+        (at(5), at(7))
+    ]
 
 
 def test_an_automatic_message_starts_no_wait() -> None:
@@ -56,10 +58,19 @@ def test_an_automatic_message_starts_no_wait() -> None:
 
 def _conv(i: int, hour: int, agent: str, frt_min: float, contact: str) -> dict[str, Any]:
     created = T0 + timedelta(days=i % 3, hours=hour)
-    return {"_id": f"c{i}", "created_at": created, "channel": "sms", "status": "resolved", "priority": "normal",
-            "assignee_id": agent, "team_id": "T1", "contact_id": contact,
-            "first_response_at": created + timedelta(minutes=frt_min),
-            "resolved_at": created + timedelta(hours=2, seconds=i * 0.001), "_gaps": [(created, created + timedelta(minutes=i))]}
+    return {
+        "_id": f"c{i}",
+        "created_at": created,
+        "channel": "sms",
+        "status": "resolved",
+        "priority": "normal",
+        "assignee_id": agent,
+        "team_id": "T1",
+        "contact_id": contact,
+        "first_response_at": created + timedelta(minutes=frt_min),
+        "resolved_at": created + timedelta(hours=2, seconds=i * 0.001),
+        "_gaps": [(created, created + timedelta(minutes=i))],
+    }
 
 
 def test_merged_views_equal_one_view_of_everything_and_pack_round_trips() -> None:
@@ -81,12 +92,18 @@ def test_merged_views_equal_one_view_of_everything_and_pack_round_trips() -> Non
     assert merged["n"] == 60 and sum(merged["slots"].values()) == 60
     assert len(merged["res"]) == 60 and merged["res"][1] == 7200.001  # milliseconds survive packing exactly
     # next response 0..59 min → median of 60 values = mean of the 30th and 31st: 29.5 min
-    assert figures.response_times(merged)["next_response"]["calendar"] == {"n": 60, "median_h": 0.49, "p90_h": 0.88}
+    assert figures.response_times(merged)["next_response"]["calendar"] == {
+        "n": 60,
+        "median_h": 0.49,
+        "p90_h": 0.88,
+    }
 
 
 def test_empty_view_has_every_figure() -> None:
     empty = views.merge([])
-    assert figures.kpis(empty)["conversations"] == 0 and figures.kpis(empty)["first_response_median_h"] is None
+    assert (
+        figures.kpis(empty)["conversations"] == 0 and figures.kpis(empty)["first_response_median_h"] is None
+    )
     assert views.unpack(views.pack(empty))["n"] == 0
 
 
