@@ -233,7 +233,7 @@ class Forwarder:
         self.flushes += 1
         return ids
 
-    async def drain(self, timeout: float = 10) -> None:
+    async def drain(self, timeout: float = 10) -> None:  # noqa: ASYNC109  a shutdown bound, enforced below
         try:
             await asyncio.wait_for(self.queue.join(), timeout)
         except TimeoutError:

@@ -12,18 +12,22 @@ SCRIPTS = {"ARABIC": "ar", "CJK": "zh", "HIRAGANA": "ja", "KATAKANA": "ja", "HAN
            "GREEK": "el", "HEBREW": "he", "DEVANAGARI": "hi", "THAI": "th", "TAMIL": "ta", "GUJARATI": "gu",
            "ETHIOPIC": "am"}
 STOPWORDS = {
-    "en": "the a an is are was to of and for my me i you it in on with can do not this that what how please "
-    "booking have has be will where when why need want".split(),
-    "af": "die 'n en is nie ek jy my van wat hoe kan asseblief het vir met op dit ons julle sal wil nog "
-    "baie dankie wanneer hoekom bespreking".split(),
-    "zu": "ngiyabonga ngicela ukuthi kodwa futhi yini kanjani ngifuna angikwazi uma ngoba ngiyacela "
-    "kakhulu sawubona yebo cha ukubhuka imali".split(),
-    "xh": "enkosi ndicela ukuba kodwa ndifuna andikwazi molo ewe hayi kakhulu kwaye njani ngoku imali".split(),
-    "st": "ke kopa hore empa ke batla ha ke kgone dumela kea leboha tjhelete ho le ka".split(),
-    "pt": "não você meu minha obrigado obrigada favor reserva quando como uma está estou preciso "
-    "quero".split(),
-    "fr": "les des est pour avec je vous merci plaît réservation quand comment une suis besoin "
-    "voudrais".split(),
+    "en": ["the", "a", "an", "is", "are", "was", "to", "of", "and", "for", "my", "me", "i", "you", "it", "in",
+           "on", "with", "can", "do", "not", "this", "that", "what", "how", "please", "booking", "have",
+           "has", "be", "will", "where", "when", "why", "need", "want"],
+    "af": ["die", "'n", "en", "is", "nie", "ek", "jy", "my", "van", "wat", "hoe", "kan", "asseblief", "het",
+           "vir", "met", "op", "dit", "ons", "julle", "sal", "wil", "nog", "baie", "dankie", "wanneer",
+           "hoekom", "bespreking"],
+    "zu": ["ngiyabonga", "ngicela", "ukuthi", "kodwa", "futhi", "yini", "kanjani", "ngifuna", "angikwazi",
+           "uma", "ngoba", "ngiyacela", "kakhulu", "sawubona", "yebo", "cha", "ukubhuka", "imali"],
+    "xh": ["enkosi", "ndicela", "ukuba", "kodwa", "ndifuna", "andikwazi", "molo", "ewe", "hayi", "kakhulu",
+           "kwaye", "njani", "ngoku", "imali"],
+    "st": ["ke", "kopa", "hore", "empa", "ke", "batla", "ha", "ke", "kgone", "dumela", "kea", "leboha",
+           "tjhelete", "ho", "le", "ka"],
+    "pt": ["não", "você", "meu", "minha", "obrigado", "obrigada", "favor", "reserva", "quando", "como", "uma",
+           "está", "estou", "preciso", "quero"],
+    "fr": ["les", "des", "est", "pour", "avec", "je", "vous", "merci", "plaît", "réservation", "quand",
+           "comment", "une", "suis", "besoin", "voudrais"],
 }
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 

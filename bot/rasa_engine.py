@@ -10,7 +10,6 @@ Rasa keeps each sender's tracker (the dialogue, with the customer's words): ``fo
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 from urllib.parse import quote
@@ -71,7 +70,7 @@ class RasaEngine:
             ) as resp:
                 resp.raise_for_status()
                 answer = await resp.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             log.warning(
                 "rasa unavailable", extra={"conversation_id": turn.conversation_id, "error": repr(exc)}
             )

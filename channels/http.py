@@ -75,4 +75,4 @@ def channel_problem(exc: ChannelError) -> web.Response:
 def first_values(form: Mapping[str, str]) -> dict[str, str]:
     """One value per field: the first of a repeated field in a ``MultiDict``."""
     getone = getattr(form, "getone", None)
-    return {k: (getone(k) if getone else form[k]) for k in form.keys()}
+    return {k: (getone(k) if getone else form[k]) for k in form}

@@ -218,8 +218,8 @@ def read_rows(data: bytes, hidden: frozenset[str] = frozenset(), max_rows: int =
                 continue
             if len(rows) >= max_rows:
                 raise PayloadTooLarge(f"more than {max_rows} rows; split the file{too_many}")
-            row = Row(number, {c: v.strip() for c, v in zip(columns, cells) if c})
-            unnamed = [v for c, v in zip(columns, cells) if not c and v.strip()]
+            row = Row(number, {c: v.strip() for c, v in zip(columns, cells, strict=False) if c})
+            unnamed = [v for c, v in zip(columns, cells, strict=False) if not c and v.strip()]
             if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):]):
                 row.error = ("row", f"{len(cells)} cells, the header has {len(columns)} columns")
             elif unnamed:
@@ -333,7 +333,7 @@ class Importer:
             batch = unknown[start:start + LOOK_UPS]
             found = await asyncio.gather(*(store.identities.find_one({"_id": k}, {"contact_id": 1})
                                            for k in batch))
-            for key, doc in zip(batch, found):
+            for key, doc in zip(batch, found, strict=True):
                 self.owner_of[key] = doc["contact_id"] if doc else None
             owners = [c for c in dict.fromkeys(d["contact_id"] for d in found if d) if c not in self.current]
             for doc in await asyncio.gather(*(store.contacts.find_one({"_id": c}) for c in owners)):

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from typing import Any
 
@@ -118,10 +118,9 @@ def identity_prefixes(query: str) -> list[tuple[IdentityKind, str]]:
             numbers = ["+" + code + digits[1:]]
         else:  # international without "+", or national without the trunk 0
             numbers = ["+" + digits, "+" + code + digits]
-        try:  # a whole number the normalizer reads (e.g. "+27 (0)82 …"): its exact E.164 form
+        # a whole number the normalizer reads (e.g. "+27 (0)82 …"): its exact E.164 form
+        with suppress(InvalidInput):
             numbers.append(normalize_phone(query))
-        except InvalidInput:
-            pass
         for number in dict.fromkeys(numbers):
             prefixes += [(IdentityKind.phone, number), (IdentityKind.whatsapp, number)]
     return prefixes
@@ -211,10 +210,9 @@ class Contacts:
         return str(doc["contact_id"]), None
 
     async def _insert_once(self, contact: Contact) -> None:
-        try:
+        # a DuplicateKeyError: written concurrently by the repair path: same id, same person
+        with suppress(DuplicateKeyError):
             await self.store.contacts.insert_one(contact.to_doc())
-        except DuplicateKeyError:
-            pass  # written concurrently by the repair path: same id, same person
 
     async def create(self, contact: Contact, identities: list[tuple[IdentityKind, str]]) -> Contact:
         keys = []
@@ -510,11 +508,11 @@ class Contacts:
         claimed_before = await self.store[CLAIMS].find_one({"_id": f"from:{source_id}"}, {"_id": 1})
         merged = (await self.store.contacts.find_one({"_id": source_id}, {"merged_into": 1}) or {}).get(
             "merged_into")
-        if own is None and claimed_before is None and not merged:
-            # not merged, no merge of it under way or done, but a finished record: left behind by an
-            # unmerge that stopped after clearing ``merged_into``
-            if (await self._merge_head(source_id) or {}).get("complete"):
-                await self.store[RECORDS].delete_many({"source_id": source_id})
+        # not merged, no merge of it under way or done, but a finished record: left behind by an
+        # unmerge that stopped after clearing ``merged_into``
+        if (own is None and claimed_before is None and not merged
+                and (await self._merge_head(source_id) or {}).get("complete")):
+            await self.store[RECORDS].delete_many({"source_id": source_id})
         recorded = (await self._merge_head(source_id) or {}).get("target_id")
         if recorded is not None and recorded != target_id:
             raise Conflict(f"a merge of contact {source_id} into {recorded} is unfinished: "
@@ -617,12 +615,10 @@ class Contacts:
         known = await self._record_items(source_id)
         for name, ids in moving.items():
             for item_id in sorted(set(ids) - set(known.get(name, []))):
-                try:
+                with suppress(DuplicateKeyError):
                     await self.store[RECORDS].insert_one({
                         "_id": f"{source_id}|{name}|{item_id}", "kind": "item", "source_id": source_id,
                         "name": name, "item_id": item_id})
-                except DuplicateKeyError:
-                    pass
 
     async def _record_merge(self, source: Contact, target: Contact) -> dict[str, Any] | None:
         """Write (or, on a re-run, extend) the source's merge record (``RECORDS``) before anything
@@ -645,10 +641,8 @@ class Contacts:
                     {f: getattr(target, f) for f in OWN_FIELDS}}
             if old.get("target_changes") is not None:
                 head["target_changes"] = old["target_changes"]
-            try:
+            with suppress(DuplicateKeyError):  # a concurrent run wrote it: add to it
                 await self.store[RECORDS].insert_one(head)
-            except DuplicateKeyError:
-                pass  # a concurrent run wrote it: add to it
             # the ids an old-style record holds
             await self._add_items(source.id, {name: list(old.get(name) or []) for name in MOVED})
         await self._add_items(source.id, moving)

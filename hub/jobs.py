@@ -13,6 +13,7 @@ mid-job loses its lease, and the job runs again elsewhere: handlers must be idem
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -188,7 +189,5 @@ class Worker:
                                           "requeued": await self.jobs.repair()})
         while not self._stop.is_set():
             if not self.handlers or not await self.run_once():
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self.idle_sleep)
-                except TimeoutError:
-                    pass

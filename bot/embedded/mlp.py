@@ -67,10 +67,8 @@ class MLPHead:
         return cls(w1, b1, w2, b2, list(labels))
 
     def probs(self, x: np.ndarray) -> np.ndarray:
-        if len(x) == 1:  # one message (the parse path): einsum, not OpenBLAS's spinning threads (cosines)
-            h = np.einsum("hj,j->h", self.w1, x[0])[None] + self.b1
-        else:
-            h = x @ self.w1.T + self.b1
+        # one message (the parse path): einsum, not OpenBLAS's spinning threads (cosines)
+        h = np.einsum("hj,j->h", self.w1, x[0])[None] + self.b1 if len(x) == 1 else x @ self.w1.T + self.b1
         h = 0.5 * h * (1.0 + erf(h / np.sqrt(2.0)))  # torch's exact GELU
         scores = np.einsum("ch,nh->nc", self.w2, h) + self.b2
         scores = np.exp(scores - scores.max(axis=1, keepdims=True))

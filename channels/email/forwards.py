@@ -90,7 +90,7 @@ def _header_re(lang: Language) -> re.Pattern[str]:
 
 # a header block is in one language, or in one and English (Gmail: "Von: … Date: … Subject: …")
 _HEADERS = {code: _header_re(lang if code == "en" else Language(*(
-    tuple(dict.fromkeys(mine + en)) for mine, en in zip(lang, LANGUAGES["en"]))))
+    tuple(dict.fromkeys(mine + en)) for mine, en in zip(lang, LANGUAGES["en"], strict=True))))
     for code, lang in LANGUAGES.items()}
 _BLOCK_LINES = 8  # a header block is From and, within these lines, Sent/Date and Subject
 
@@ -131,7 +131,7 @@ def strip_prefix(subject: str) -> str:
 def header_block(lines: list[str], i: int) -> bool:
     """``lines[i]`` starts a forwarded mail's header block: From, then Sent or Date, and Subject, with
     the labels of one language (and English)."""
-    for code, pattern in _HEADERS.items():
+    for pattern in _HEADERS.values():
         first = pattern.match(lines[i])
         if not first or _role(first) != "from":
             continue

@@ -42,7 +42,8 @@ class RebasedHttpClient(AsyncTwilioHttpClient):
 
     async def request(self, method: str, url: str, params: dict[str, object] | None = None,
                       data: dict[str, object] | None = None, headers: dict[str, str] | None = None,
-                      auth: tuple[str, str] | None = None, timeout: float | None = None,
+                      auth: tuple[str, str] | None = None,
+                      timeout: float | None = None,  # noqa: ASYNC109  twilio's HttpClient.request signature
                       allow_redirects: bool = False) -> Response:
         if self.base and url.startswith(TWILIO_API):
             url = self.base + url[len(TWILIO_API):]

@@ -260,7 +260,7 @@ def _signed_in(principal: Principal | None) -> Principal:
 
 def _query_dict(request: web.Request, model: type[BaseModel]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key in request.query.keys():
+    for key in request.query:
         values = request.query.getall(key)
         field = model.model_fields.get(key)
         is_list = field is not None and "list" in str(field.annotation)

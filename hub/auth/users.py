@@ -9,10 +9,9 @@ from pymongo.errors import DuplicateKeyError
 from hub.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from hub.identity import normalize_email
 from hub.models import Role, User
-
-from .passwords import MIN_LENGTH, Passwords
 from hub.store import Store
 
+from .passwords import MIN_LENGTH, Passwords
 
 STAFF_ROLES = ("admin", "supervisor", "agent")
 

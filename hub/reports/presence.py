@@ -9,6 +9,7 @@ range and to now; the state at the range's start is the last change in the ``LOO
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,10 +29,8 @@ async def record(store: Store, event: Any) -> None:
     at: datetime = event.at
     doc = {"_id": f"{event.user_id}:{int(at.timestamp() * 1000)}:{event.status}", "user_id": event.user_id,
            "status": event.status, "previous": event.previous, "at": at}
-    try:
+    with contextlib.suppress(DuplicateKeyError):
         await store[HISTORY].insert_one(doc)
-    except DuplicateKeyError:
-        pass
 
 
 def online_seconds(changes: list[dict[str, Any]], start: datetime, end: datetime) -> dict[str, float]:
