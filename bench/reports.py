@@ -256,7 +256,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             backlog_ms = [(await timed(reports.report(rollup_q, ("backlog",))))[0] for _ in range(5)]
             backlog_live_ms = [(await timed(live.backlog(store, {})))[0] for _ in range(args.live_runs)]
             await_count = await store.messages.estimated_document_count()
-            loadavg = Path("/proc/loadavg").read_text().split()[:3]
+            loadavg = Path("/proc/loadavg").read_text().split()[:3]  # noqa: ASYNC240  procfs, between timings
             kb_ms = [(await timed(reports.report(rollup_q, ("kb",))))[0] for _ in range(5)]
             filtered_ms = [
                 (await timed(reports.report(ReportQuery(**q, channel="email", source="rollup"), DASHBOARD)))[
