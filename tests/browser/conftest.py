@@ -32,7 +32,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Any]:
-    if not Path(CHROMIUM).exists():
+    if not Path(CHROMIUM).exists():  # noqa: ASYNC240  once per session, before the browser starts
         pytest.fail(f"{CHROMIUM} missing: run scripts/setup (scripts/setup.d/20-browser.sh)")
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     from playwright.async_api import async_playwright

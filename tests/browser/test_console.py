@@ -403,7 +403,8 @@ async def test_hidden_tab_gets_a_desktop_notification_and_a_sound(new_page, hub_
     await page.goto(f"{hub_url}/console/static/img/icon.svg")  # same origin, no console tab
     pushed = await _poll(page, """async () => {
         const reg = await navigator.serviceWorker.getRegistration('/console/');
-        const shown = (await reg.getNotifications()).filter((n) => n.title.endsWith('handed over by the bot'));
+        const shown = (await reg.getNotifications())
+            .filter((n) => n.title.endsWith('handed over by the bot'));
         return shown.length ? shown.map((n) => [n.title, n.body, n.data.url]) : null;
     }""")
     assert pushed == [["#8 handed over by the bot", "asked for a human", "/console/c/def"]]

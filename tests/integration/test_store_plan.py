@@ -140,7 +140,7 @@ def compare(a: object, b: object) -> int:
         return ra - rb
     if isinstance(a, dict):
         assert isinstance(b, dict)
-        for (ka, va), (kb, vb) in zip(a.items(), b.items()):
+        for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=False):
             if c := (ka > kb) - (ka < kb) or compare(va, vb):
                 return c
         return len(a) - len(b)
@@ -245,7 +245,7 @@ async def check_sorts(col: object, docs: list[dict]) -> None:
                     sort_value(a.get("k", MISSING), direction), sort_value(b.get("k", MISSING), direction)
                 )
                 == 0
-                for a, b in zip(got, want)
+                for a, b in zip(got, want, strict=True)
             ), (flt, direction)
             assert sorted(str(d["_id"]) for d in got) == sorted(str(d["_id"]) for d in want)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -47,7 +48,7 @@ class Agent:
             self.url, namespaces=[NS], auth=auth, transports=["websocket"], wait_timeout=15
         )
 
-    async def call(self, event: str, *data: Any, timeout: float = 5) -> Any:
+    async def call(self, event: str, *data: Any, timeout: float = 5) -> Any:  # noqa: ASYNC109  sio.call's
         return await self.sio.call(event, data[0] if len(data) == 1 else data or None, namespace=NS,
                                    timeout=timeout) if data else await self.sio.call(event, namespace=NS,
                                                                                     timeout=timeout)
@@ -58,7 +59,7 @@ class Agent:
     def of(self, kind: str) -> list[Any]:
         return [d for e, d in self.received if e == kind]
 
-    async def wait_for(self, check: Callable[[], Any], timeout: float = 5) -> Any:
+    async def wait_for(self, check: Callable[[], Any], timeout: float = 5) -> Any:  # noqa: ASYNC109  a deadline
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             result = check()
@@ -71,10 +72,8 @@ class Agent:
                     f"{[(e, d.get('name') if isinstance(d, dict) else d) for e, d in self.received]}"
                 )
             self._arrived.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), remaining)
-            except TimeoutError:
-                pass
 
     async def close(self) -> None:
         if self.sio.connected:

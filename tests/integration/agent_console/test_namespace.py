@@ -293,7 +293,8 @@ async def test_malformed_events_get_a_clear_error_ack(agents, api, event, payloa
 async def test_oversized_frame_drops_only_that_connection(agents, api, ingest) -> None:
     token = (await api.user(Role.agent))["access_token"]
     big, other = await agents(token), await agents(token)
-    with pytest.raises(Exception):
+    # the connection drops with the frame: a timeout or a disconnection, whichever the client sees first
+    with pytest.raises(Exception):  # noqa: B017
         await big.call("reply", {"conversation_id": "x", "text": "y" * 2_000_000, "client_id": "abcdefgh"},
                        timeout=3)
     await ingest("still flowing")

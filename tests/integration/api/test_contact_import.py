@@ -269,7 +269,7 @@ async def test_the_cli_imports_a_file_with_the_same_rules(mongodb_url: str, db_n
         except TimeoutError:
             proc.kill()
             out, err = await proc.communicate()
-            raise AssertionError(err.decode()[-3000:])
+            raise AssertionError(err.decode()[-3000:]) from None
         assert out.strip(), err.decode()
         return proc.returncode or 0, json.loads(out.decode().strip().splitlines()[-1]), err.decode()
 

@@ -76,7 +76,7 @@ class Dovecot:
                         "dovecot exited: "
                         f"{self.process.stderr.read().decode() if self.process.stderr else ''}"
                         f"{(d / 'dovecot.log').read_text() if (d / 'dovecot.log').exists() else ''}"
-                    )
+                    ) from None
                 time.sleep(0.05)
         raise RuntimeError("dovecot did not start listening")
 

@@ -217,7 +217,7 @@ async def test_another_nodes_spool_drops_what_was_spooled_before_the_erasure(cli
                 "received_at": before,
             },
         }
-        for name, payload in spooled.items():
+        for payload in spooled.values():
             await services2.spool.hold(
                 f"twilio:{payload['channel']}:{payload['form']['MessageSid']}", payload
             )

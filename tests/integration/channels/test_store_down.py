@@ -42,7 +42,7 @@ def _spooled(client: TestClient[Any, Any]) -> list[Path]:
     return list(client.server.app[keys.EXTENSIONS]["channels"].spool.directory.glob("*.json"))
 
 
-async def _wait_spool_empty(client: TestClient[Any, Any], timeout: float = 15) -> None:
+async def _wait_spool_empty(client: TestClient[Any, Any], timeout: float = 15) -> None:  # noqa: ASYNC109  polls
     for _ in range(int(timeout / 0.1)):
         if not _spooled(client):
             return

@@ -253,7 +253,7 @@ _OUTLOOK_BLOCKS = {
 
 def test_a_localized_outlook_forward_shows_the_forwarded_mail_and_its_sender() -> None:
     subjects = ("WG: Zeltbestellung", "TR: Commande de tente", "Doorst: Tentbestelling", "FW: Tentbestelling")
-    for (lang, block), subject in zip(_OUTLOOK_BLOCKS.items(), subjects):
+    for (lang, block), subject in zip(_OUTLOOK_BLOCKS.items(), subjects, strict=True):
         body = f"Kan jy hierna kyk?\n\nAnn\n\n{block}"
         forward = parse_mail(_raw(f"From: Ann <ann@berry.test>\nSubject: {subject}\n", body.encode()))
         assert forward.text == body, lang
@@ -262,7 +262,7 @@ def test_a_localized_outlook_forward_shows_the_forwarded_mail_and_its_sender() -
 
 def test_a_localized_outlook_reply_still_cuts_the_quoted_history() -> None:
     subjects = ("AW: Zeltbestellung", "RE : Commande de tente", "Antw: Tentbestelling", "Antw: Tentbestel.")
-    for (lang, block), subject in zip(_OUTLOOK_BLOCKS.items(), subjects):
+    for (lang, block), subject in zip(_OUTLOOK_BLOCKS.items(), subjects, strict=True):
         reply = parse_mail(_raw(f"From: Lerato <lerato@example.co.za>\nSubject: {subject}\n",
                                 f"Danke, bis Freitag.\n\n{block}".encode()))
         assert reply.text == "Danke, bis Freitag." and reply.forwarded_from is None, lang
