@@ -26,10 +26,9 @@ from hub.store import Store, ix, register, upsert
 from .permissions import Principal
 
 ALGORITHM = "HS256"
-REVOKED = "revoked_sessions"
+REVOKED = "revoked_sessions"  # _id = refresh family; kept until its access tokens expired
 register(REVOKED, ix(("expires_at", 1)), expire=("expires_at", timedelta(0)))
 # _id = refresh token digest; outlives any token
-# _id = refresh family; kept until its access tokens expired
 register("refresh_spends", expire=("at", timedelta(days=60)))
 
 
