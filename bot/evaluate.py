@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from tqdm import tqdm
 
@@ -79,14 +79,14 @@ def _p95(values: list[float]) -> float | None:
 def evaluate_embedded(train: list[Example], test: list[Example], *, cache_dir: Path | None = None,
                       progress: bool = True, tune_epochs: int | None = None) -> dict[str, Any]:
     from bot.embedded.classifier import IntentClassifier
-    from bot.embedded.features import Featurizer
+    from bot.embedded.features import WORD_PATTERN
     from bot.settings import BotSettings
 
     if tune_epochs is None:
         tune_epochs = BotSettings().tune_epochs
-    # a word as the classifier's word n-grams see one; with none, sklearn's "empty vocabulary;
-    # perhaps the documents only contain stop words" was all the CLI said
-    word = re.compile(Featurizer(cast(Any, None)).words.token_pattern)
+    # with no word the word n-grams can see, sklearn's "empty vocabulary; perhaps the documents only
+    # contain stop words" was all the CLI said
+    word = re.compile(WORD_PATTERN)
     if not any(word.search(ex.text) for ex in train):
         raise ValueError("the training data has no word of two or more letters or digits (only emoji, "
                          "punctuation or single characters): the embedded engine needs some to learn from")

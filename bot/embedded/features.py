@@ -70,11 +70,17 @@ def sentence(wide: np.ndarray) -> np.ndarray:
     return wide[:, first:first + n * DIMENSIONS] / np.float32(np.sqrt(n))
 
 
+# a word as the word n-grams see one (scikit-learn's default token pattern, named so the evaluation
+# CLI can tell training data without a single word before the vectorizer fails on it)
+WORD_PATTERN = r"(?u)\b\w\w+\b"
+
+
 class Featurizer:
     def __init__(self, encoder: Encoder, embedding_weight: float = 2.0) -> None:
         self.encoder = encoder
         self.embedding_weight = embedding_weight
-        self.words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True)
+        self.words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True,
+                                     token_pattern=WORD_PATTERN)
         self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2,
                                      lowercase=True)
 
